@@ -1,0 +1,17 @@
+//! Oxibase's shared foundations, used by every layer above.
+//!
+//! - [`error`]: the one error type, classified by who is at fault, with a PostgreSQL SQLSTATE.
+//! - [`value`]: SQL data types and values.
+//! - [`keycode`]: an order-preserving encoding of values into keys, so that key ranges are
+//!   value ranges.
+//! - [`row`]: a compact, self-describing row encoding that tolerates added columns.
+
+pub mod error;
+pub mod keycode;
+pub mod row;
+pub mod sqlstate;
+pub mod value;
+
+pub use error::{Error, ErrorKind, Result};
+pub use sqlstate::SqlState;
+pub use value::{Array, DataType, Interval, Numeric, Value};

@@ -1,0 +1,276 @@
+//! SQL data types and values.
+//!
+//! These are the types PostgreSQL users expect (see "Data Types" in the PostgreSQL manual),
+//! stored in the representation PostgreSQL's binary protocol uses where one exists, so the
+//! wire layer can send them without conversion:
+//!
+//! | type                     | representation                                        |
+//! |--------------------------|-------------------------------------------------------|
+//! | DATE                     | days since 2000-01-01 (i32)                           |
+//! | TIME                     | microseconds since midnight (i64)                     |
+//! | TIMESTAMP, TIMESTAMPTZ   | microseconds since 2000-01-01 00:00:00 (UTC for tz)   |
+//! | INTERVAL                 | months, days, microseconds (PostgreSQL's three fields) |
+//! | NUMERIC                  | arbitrary-precision decimal, plus NaN and ±Infinity   |
+//!
+//! DATE and TIMESTAMP infinities are the extreme values of their integers, as in PostgreSQL.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use bigdecimal::BigDecimal;
+
+/// A SQL data type, with its type modifier (length, precision) where it has one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum DataType {
+    /// BOOLEAN
+    Bool,
+    /// SMALLINT (int2)
+    Int2,
+    /// INTEGER (int4)
+    Int4,
+    /// BIGINT (int8)
+    Int8,
+    /// REAL (float4)
+    Float4,
+    /// DOUBLE PRECISION (float8)
+    Float8,
+    /// NUMERIC(precision, scale); `None` is unconstrained.
+    Numeric(Option<(u16, u16)>),
+    /// TEXT
+    Text,
+    /// VARCHAR(n); `None` is unbounded.
+    Varchar(Option<u32>),
+    /// CHAR(n), blank-padded.
+    Char(u32),
+    /// BYTEA
+    Bytea,
+    /// DATE
+    Date,
+    /// TIME (without time zone)
+    Time,
+    /// TIMESTAMP (without time zone)
+    Timestamp,
+    /// TIMESTAMP WITH TIME ZONE
+    TimestampTz,
+    /// INTERVAL
+    Interval,
+    /// UUID
+    Uuid,
+    /// JSON (text preserved as written)
+    Json,
+    /// JSONB (normalised)
+    Jsonb,
+    /// A one-dimensional array of the element type.
+    Array(Box<DataType>),
+}
+
+impl DataType {
+    /// The PostgreSQL name of the type, as `format_type` prints it.
+    pub fn name(&self) -> String {
+        match self {
+            DataType::Bool => "boolean".into(),
+            DataType::Int2 => "smallint".into(),
+            DataType::Int4 => "integer".into(),
+            DataType::Int8 => "bigint".into(),
+            DataType::Float4 => "real".into(),
+            DataType::Float8 => "double precision".into(),
+            DataType::Numeric(None) => "numeric".into(),
+            DataType::Numeric(Some((p, s))) => format!("numeric({p},{s})"),
+            DataType::Text => "text".into(),
+            DataType::Varchar(None) => "character varying".into(),
+            DataType::Varchar(Some(n)) => format!("character varying({n})"),
+            DataType::Char(n) => format!("character({n})"),
+            DataType::Bytea => "bytea".into(),
+            DataType::Date => "date".into(),
+            DataType::Time => "time without time zone".into(),
+            DataType::Timestamp => "timestamp without time zone".into(),
+            DataType::TimestampTz => "timestamp with time zone".into(),
+            DataType::Interval => "interval".into(),
+            DataType::Uuid => "uuid".into(),
+            DataType::Json => "json".into(),
+            DataType::Jsonb => "jsonb".into(),
+            DataType::Array(elem) => format!("{}[]", elem.name()),
+        }
+    }
+}
+
+impl fmt::Display for DataType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// An exact decimal number, or one of PostgreSQL's special numeric values.
+///
+/// The variants are declared in PostgreSQL's sort order: -Infinity < finite < Infinity < NaN.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Numeric {
+    /// `-Infinity`
+    NegInfinity,
+    /// A finite value, with the scale it was written or computed with.
+    Finite(BigDecimal),
+    /// `Infinity`
+    Infinity,
+    /// `NaN`, which PostgreSQL sorts above every other value and treats as equal to itself.
+    NaN,
+}
+
+/// PostgreSQL's interval: months, days and microseconds are kept apart because their lengths
+/// vary (a month is 28 to 31 days, a day 23 to 25 hours across DST).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Interval {
+    /// Whole months.
+    pub months: i32,
+    /// Whole days.
+    pub days: i32,
+    /// Microseconds.
+    pub micros: i64,
+}
+
+impl Interval {
+    /// The span PostgreSQL compares intervals by: a month is 30 days, a day 24 hours.
+    pub fn span_micros(&self) -> i128 {
+        const DAY: i128 = 86_400_000_000;
+        (self.months as i128 * 30 + self.days as i128) * DAY + self.micros as i128
+    }
+}
+
+impl Ord for Interval {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.span_micros()
+            .cmp(&other.span_micros())
+            .then((self.months, self.days, self.micros).cmp(&(other.months, other.days, other.micros)))
+    }
+}
+
+impl PartialOrd for Interval {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// A one-dimensional array value with its element type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Array {
+    /// The type of every element.
+    pub element_type: DataType,
+    /// The elements; any may be `Value::Null`.
+    pub elements: Vec<Value>,
+}
+
+/// A SQL value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// SQL NULL, of any type.
+    Null,
+    /// BOOLEAN
+    Bool(bool),
+    /// SMALLINT
+    Int2(i16),
+    /// INTEGER
+    Int4(i32),
+    /// BIGINT
+    Int8(i64),
+    /// REAL
+    Float4(f32),
+    /// DOUBLE PRECISION
+    Float8(f64),
+    /// NUMERIC
+    Numeric(Box<Numeric>),
+    /// TEXT, VARCHAR and CHAR
+    Text(String),
+    /// BYTEA
+    Bytea(Vec<u8>),
+    /// DATE: days since 2000-01-01.
+    Date(i32),
+    /// TIME: microseconds since midnight.
+    Time(i64),
+    /// TIMESTAMP: microseconds since 2000-01-01 00:00:00.
+    Timestamp(i64),
+    /// TIMESTAMPTZ: microseconds since 2000-01-01 00:00:00 UTC.
+    TimestampTz(i64),
+    /// INTERVAL
+    Interval(Interval),
+    /// UUID
+    Uuid([u8; 16]),
+    /// JSON text, as written.
+    Json(String),
+    /// JSONB, stored as its normalised text.
+    Jsonb(String),
+    /// An array.
+    Array(Box<Array>),
+}
+
+impl Value {
+    /// True for SQL NULL.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The name of the value's type, for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "unknown",
+            Value::Bool(_) => "boolean",
+            Value::Int2(_) => "smallint",
+            Value::Int4(_) => "integer",
+            Value::Int8(_) => "bigint",
+            Value::Float4(_) => "real",
+            Value::Float8(_) => "double precision",
+            Value::Numeric(_) => "numeric",
+            Value::Text(_) => "text",
+            Value::Bytea(_) => "bytea",
+            Value::Date(_) => "date",
+            Value::Time(_) => "time without time zone",
+            Value::Timestamp(_) => "timestamp without time zone",
+            Value::TimestampTz(_) => "timestamp with time zone",
+            Value::Interval(_) => "interval",
+            Value::Uuid(_) => "uuid",
+            Value::Json(_) => "json",
+            Value::Jsonb(_) => "jsonb",
+            Value::Array(_) => "array",
+        }
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+impl From<i32> for Value {
+    fn from(v: i32) -> Self {
+        Value::Int4(v)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int8(v)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float8(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
