@@ -104,7 +104,10 @@ pub fn encode_value(out: &mut Vec<u8>, value: &Value, order: ColumnOrder) -> Res
 }
 
 /// Appends several key columns, all ascending.
-pub fn encode_values<'a>(out: &mut Vec<u8>, values: impl IntoIterator<Item = &'a Value>) -> Result<()> {
+pub fn encode_values<'a>(
+    out: &mut Vec<u8>,
+    values: impl IntoIterator<Item = &'a Value>,
+) -> Result<()> {
     values.into_iter().try_for_each(|v| encode_value(out, v, ColumnOrder::ASC))
 }
 
@@ -215,7 +218,13 @@ fn unflip_i64(b: [u8; 8]) -> i64 {
 }
 
 fn encode_f32(v: f32) -> [u8; 4] {
-    let v = if v.is_nan() { f32::NAN } else if v == 0.0 { 0.0 } else { v };
+    let v = if v.is_nan() {
+        f32::NAN
+    } else if v == 0.0 {
+        0.0
+    } else {
+        v
+    };
     let bits = v.to_bits();
     let bits = if bits >> 31 == 1 { !bits } else { bits ^ (1 << 31) };
     bits.to_be_bytes()
@@ -227,7 +236,13 @@ fn decode_f32(b: [u8; 4]) -> f32 {
 }
 
 fn encode_f64(v: f64) -> [u8; 8] {
-    let v = if v.is_nan() { f64::NAN } else if v == 0.0 { 0.0 } else { v };
+    let v = if v.is_nan() {
+        f64::NAN
+    } else if v == 0.0 {
+        0.0
+    } else {
+        v
+    };
     let bits = v.to_bits();
     let bits = if bits >> 63 == 1 { !bits } else { bits ^ (1 << 63) };
     bits.to_be_bytes()
@@ -440,7 +455,10 @@ mod tests {
                 .map(Value::Float8)
                 .to_vec(),
         );
-        assert_eq!(key(&Value::Float8(-0.0), ColumnOrder::ASC), key(&Value::Float8(0.0), ColumnOrder::ASC));
+        assert_eq!(
+            key(&Value::Float8(-0.0), ColumnOrder::ASC),
+            key(&Value::Float8(0.0), ColumnOrder::ASC)
+        );
     }
 
     #[test]
@@ -449,7 +467,10 @@ mod tests {
             DataType::Text,
             ["", "\0", "\0\0", "a", "a\0", "a\0b", "ab", "b", "é"].map(Value::from).to_vec(),
         );
-        check_order(DataType::Bytea, vec![Value::Bytea(vec![]), Value::Bytea(vec![0]), Value::Bytea(vec![0xFF])]);
+        check_order(
+            DataType::Bytea,
+            vec![Value::Bytea(vec![]), Value::Bytea(vec![0]), Value::Bytea(vec![0xFF])],
+        );
     }
 
     #[test]
@@ -485,7 +506,15 @@ mod tests {
         let iv = |months, days, micros| Value::Interval(Interval { months, days, micros });
         check_order(
             DataType::Interval,
-            vec![iv(0, 0, -1), iv(0, 0, 0), iv(0, 1, 0), iv(0, 29, 0), iv(0, 30, 0), iv(1, 0, 0), iv(1, 0, 1)],
+            vec![
+                iv(0, 0, -1),
+                iv(0, 0, 0),
+                iv(0, 1, 0),
+                iv(0, 29, 0),
+                iv(0, 30, 0),
+                iv(1, 0, 0),
+                iv(1, 0, 1),
+            ],
         );
     }
 
@@ -499,7 +528,13 @@ mod tests {
         };
         check_order(
             DataType::Array(Box::new(DataType::Int4)),
-            vec![arr(&[]), arr(&[Some(1)]), arr(&[Some(1), Some(2)]), arr(&[Some(1), None]), arr(&[Some(2)])],
+            vec![
+                arr(&[]),
+                arr(&[Some(1)]),
+                arr(&[Some(1), Some(2)]),
+                arr(&[Some(1), None]),
+                arr(&[Some(2)]),
+            ],
         );
     }
 
@@ -507,8 +542,12 @@ mod tests {
     fn nulls_first_and_last() {
         let asc_first = ColumnOrder { descending: false, nulls_first: true };
         assert!(key(&Value::Null, asc_first) < key(&Value::Int4(i32::MIN), asc_first));
-        assert!(key(&Value::Null, ColumnOrder::ASC) > key(&Value::Int4(i32::MAX), ColumnOrder::ASC));
-        assert!(key(&Value::Null, ColumnOrder::DESC) < key(&Value::Int4(i32::MAX), ColumnOrder::DESC));
+        assert!(
+            key(&Value::Null, ColumnOrder::ASC) > key(&Value::Int4(i32::MAX), ColumnOrder::ASC)
+        );
+        assert!(
+            key(&Value::Null, ColumnOrder::DESC) < key(&Value::Int4(i32::MAX), ColumnOrder::DESC)
+        );
         let desc_last = ColumnOrder { descending: true, nulls_first: false };
         assert!(key(&Value::Null, desc_last) > key(&Value::Int4(i32::MIN), desc_last));
     }
@@ -543,14 +582,22 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         for _ in 0..2000 {
             let (a, b): (i64, i64) = (rng.random(), rng.random());
-            let (ka, kb) = (key(&Value::Int8(a), ColumnOrder::ASC), key(&Value::Int8(b), ColumnOrder::ASC));
+            let (ka, kb) =
+                (key(&Value::Int8(a), ColumnOrder::ASC), key(&Value::Int8(b), ColumnOrder::ASC));
             assert_eq!(a.cmp(&b), ka.cmp(&kb));
-            let (x, y): (f64, f64) = (rng.random::<f64>() * 1e6 - 5e5, rng.random::<f64>() * 10.0 - 5.0);
-            let (kx, ky) = (key(&Value::Float8(x), ColumnOrder::ASC), key(&Value::Float8(y), ColumnOrder::ASC));
+            let (x, y): (f64, f64) =
+                (rng.random::<f64>() * 1e6 - 5e5, rng.random::<f64>() * 10.0 - 5.0);
+            let (kx, ky) = (
+                key(&Value::Float8(x), ColumnOrder::ASC),
+                key(&Value::Float8(y), ColumnOrder::ASC),
+            );
             assert_eq!(x.partial_cmp(&y).unwrap(), kx.cmp(&ky));
             let s: Vec<u8> = (0..rng.random_range(0..6)).map(|_| rng.random_range(0..3)).collect();
             let t: Vec<u8> = (0..rng.random_range(0..6)).map(|_| rng.random_range(0..3)).collect();
-            let (ks, kt) = (key(&Value::Bytea(s.clone()), ColumnOrder::ASC), key(&Value::Bytea(t.clone()), ColumnOrder::ASC));
+            let (ks, kt) = (
+                key(&Value::Bytea(s.clone()), ColumnOrder::ASC),
+                key(&Value::Bytea(t.clone()), ColumnOrder::ASC),
+            );
             assert_eq!(s.cmp(&t), ks.cmp(&kt));
         }
     }

@@ -163,7 +163,10 @@ fn decode_tagged(input: &mut &[u8]) -> Result<Value> {
             let element_type = decode_type(input)?;
             let n = read_varint(input)?;
             if n > input.len() as u64 {
-                return Err(errdata!("invalid row: array of {n} elements in {} bytes", input.len()));
+                return Err(errdata!(
+                    "invalid row: array of {n} elements in {} bytes",
+                    input.len()
+                ));
             }
             let elements = (0..n).map(|_| decode_tagged(input)).collect::<Result<_>>()?;
             Value::Array(Box::new(Array { element_type, elements }))
@@ -367,7 +370,8 @@ pub fn bytes<'a>(input: &mut &'a [u8]) -> Result<&'a [u8]> {
 }
 
 fn string(input: &mut &[u8]) -> Result<String> {
-    String::from_utf8(bytes(input)?.to_vec()).map_err(|_| errdata!("invalid row: text is not UTF-8"))
+    String::from_utf8(bytes(input)?.to_vec())
+        .map_err(|_| errdata!("invalid row: text is not UTF-8"))
 }
 
 #[cfg(test)]
@@ -411,7 +415,10 @@ mod tests {
         assert_eq!(decoded, row);
         // Numeric keeps its written scale in rows (unlike keys).
         if let Value::Numeric(n) = &decoded[8] {
-            assert_eq!(format!("{n:?}"), format!("{:?}", Numeric::Finite(BigDecimal::from_str("-123.4500").unwrap())));
+            assert_eq!(
+                format!("{n:?}"),
+                format!("{:?}", Numeric::Finite(BigDecimal::from_str("-123.4500").unwrap()))
+            );
         }
     }
 

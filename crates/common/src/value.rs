@@ -137,9 +137,9 @@ impl Interval {
 
 impl Ord for Interval {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.span_micros()
-            .cmp(&other.span_micros())
-            .then((self.months, self.days, self.micros).cmp(&(other.months, other.days, other.micros)))
+        self.span_micros().cmp(&other.span_micros()).then(
+            (self.months, self.days, self.micros).cmp(&(other.months, other.days, other.micros)),
+        )
     }
 }
 

@@ -1,0 +1,183 @@
+//! The storage engine contract.
+
+use std::ops::Bound;
+
+use oxibase_common::{Result, errinput};
+
+/// A key range: lower and upper bounds over byte keys.
+pub type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// An iterator over `(key, value)` pairs in key order; `.rev()` walks it backwards.
+pub type ScanIter<'a> = Box<dyn DoubleEndedIterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
+
+/// An ordered byte key-value store.
+///
+/// Keys are ordered bytewise (shorter first on a common prefix). The engine is shared by many
+/// threads: every method takes `&self`.
+///
+/// Keys are 1 to [`MAX_KEY_SIZE`] bytes and values at most [`MAX_VALUE_SIZE`]; a batch
+/// breaking these limits is refused whole with SQLSTATE 54000 (see [`WriteBatch::validate`]).
+///
+/// What the contract promises:
+/// - `write` applies its batch atomically with respect to crashes: after a restart either the
+///   whole batch is present or none of it, and batches are recovered as a *prefix* of the order
+///   in which they were written.
+/// - Once `flush` returns, every batch written before it survives a crash (for a persistent
+///   engine; [`Status::persistent`] says which kind this is).
+///
+/// What it does not promise:
+/// - Writes are not durable before `flush`: an engine may keep them in memory or in an
+///   unsynced journal. Oxibase's write-ahead log, not the engine, makes commits durable.
+/// - A reader running concurrently with `write` may observe a batch partially applied. MVCC
+///   never reads keys of an unfinished commit, so it needs no more.
+/// - Iterators are not snapshots: they may or may not see writes made after they were created.
+/// - After an I/O error the engine may refuse further writes; reads go on where they can.
+pub trait Engine: Send + Sync + 'static {
+    /// Reads the value stored under `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Iterates over the keys in `range`, ascending; reverse the iterator for descending.
+    fn scan(&self, range: KeyRange) -> ScanIter<'_>;
+
+    /// Applies a batch of puts and deletes atomically (see the trait documentation).
+    fn write(&self, batch: WriteBatch) -> Result<()>;
+
+    /// Makes every batch written so far durable.
+    fn flush(&self) -> Result<()>;
+
+    /// Reports the engine's size and kind.
+    fn status(&self) -> Result<Status>;
+
+    /// Iterates over every key that starts with `prefix`.
+    fn scan_prefix(&self, prefix: &[u8]) -> ScanIter<'_> {
+        self.scan(prefix_range(prefix))
+    }
+}
+
+/// The key range holding exactly the keys that start with `prefix`.
+pub fn prefix_range(prefix: &[u8]) -> KeyRange {
+    let start = Bound::Included(prefix.to_vec());
+    // The end is the prefix with its last non-0xFF byte incremented and the tail dropped.
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return (start, Bound::Excluded(end));
+        }
+    }
+    (start, Bound::Unbounded)
+}
+
+/// The largest key an engine accepts (fjall's limit, and far above PostgreSQL's index tuple
+/// limit of about 2.7 kB).
+pub const MAX_KEY_SIZE: usize = u16::MAX as usize;
+
+/// The largest value an engine accepts; PostgreSQL's largest field is 1 GB.
+pub const MAX_VALUE_SIZE: usize = 1 << 30;
+
+/// One operation in a write batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteOp {
+    /// Store a value under a key, replacing any previous one.
+    Put(Vec<u8>, Vec<u8>),
+    /// Remove a key (no error if it is absent).
+    Delete(Vec<u8>),
+}
+
+/// A batch of writes applied together by [`Engine::write`]; later operations on the same key
+/// win over earlier ones.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteBatch {
+    ops: Vec<WriteOp>,
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a put.
+    pub fn put(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push(WriteOp::Put(key.into(), value.into()));
+    }
+
+    /// Adds a delete.
+    pub fn delete(&mut self, key: impl Into<Vec<u8>>) {
+        self.ops.push(WriteOp::Delete(key.into()));
+    }
+
+    /// The number of operations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// True when the batch holds no operation.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Checks every key and value against the engine limits; engines call this before
+    /// applying anything, so a bad batch is refused whole.
+    pub fn validate(&self) -> Result<()> {
+        for op in &self.ops {
+            let (key, value_len) = match op {
+                WriteOp::Put(k, v) => (k, v.len()),
+                WriteOp::Delete(k) => (k, 0),
+            };
+            if key.is_empty() || key.len() > MAX_KEY_SIZE {
+                return Err(errinput!(
+                    PROGRAM_LIMIT_EXCEEDED,
+                    "key of {} bytes is outside the engine's limits (1 to {MAX_KEY_SIZE} bytes)",
+                    key.len()
+                ));
+            }
+            if value_len > MAX_VALUE_SIZE {
+                return Err(errinput!(
+                    PROGRAM_LIMIT_EXCEEDED,
+                    "value of {value_len} bytes exceeds the maximum of {MAX_VALUE_SIZE} bytes"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The operations, in order.
+    pub fn into_ops(self) -> Vec<WriteOp> {
+        self.ops
+    }
+}
+
+/// What an engine reports about itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// The implementation, e.g. `memory` or `lsm`.
+    pub name: String,
+    /// The number of keys (approximate for the LSM, which counts until compaction).
+    pub keys: u64,
+    /// Logical bytes of keys and values (approximate).
+    pub size: u64,
+    /// Bytes on disk, zero in memory.
+    pub disk_size: u64,
+    /// True when data survives a restart once flushed.
+    pub persistent: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_range_bounds() {
+        assert_eq!(
+            prefix_range(b"ab"),
+            (Bound::Included(b"ab".to_vec()), Bound::Excluded(b"ac".to_vec()))
+        );
+        assert_eq!(
+            prefix_range(&[1, 0xFF]),
+            (Bound::Included(vec![1, 0xFF]), Bound::Excluded(vec![2]))
+        );
+        assert_eq!(prefix_range(&[0xFF]), (Bound::Included(vec![0xFF]), Bound::Unbounded));
+        assert_eq!(prefix_range(&[]), (Bound::Included(vec![]), Bound::Unbounded));
+    }
+}

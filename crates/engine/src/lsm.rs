@@ -1,0 +1,118 @@
+//! The on-disk engine: a log-structured merge tree, provided by the `fjall` crate.
+//!
+//! fjall keeps recent writes in a memtable backed by its own journal, flushes full memtables
+//! into sorted string tables, and compacts tables in the background (leveled compaction). A
+//! block cache of configurable size bounds the memory used for reads, so memory does not grow
+//! with the data.
+//!
+//! ```text
+//!   write ──► journal (unsynced) + memtable ──flush──► L0 tables ──compaction──► L1 .. Ln
+//!   read  ──► memtable ─► sealed memtables ─► tables (bloom filters, block cache)
+//! ```
+//!
+//! IMPORTANT: Oxibase's own write-ahead log is the source of truth, so fjall's journal is not
+//! synced on every batch (`manual_journal_persist`). After a crash fjall recovers a prefix of
+//! the batches written to it, and Oxibase replays its log from the last log position the
+//! engine recorded. [`Engine::flush`] syncs fjall's journal, which is what a checkpoint needs
+//! before the log below it may be truncated.
+
+use std::path::Path;
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use oxibase_common::{Error, ErrorKind, Result, SqlState};
+
+use crate::engine::{Engine, KeyRange, ScanIter, Status, WriteBatch, WriteOp};
+
+/// Settings for the LSM engine.
+#[derive(Clone, Debug)]
+pub struct LsmOptions {
+    /// Block cache size in bytes: the main bound on memory used for reads.
+    pub cache_size: u64,
+    /// Memtable size in bytes before it is flushed to a table.
+    pub memtable_size: u64,
+}
+
+impl Default for LsmOptions {
+    fn default() -> Self {
+        Self { cache_size: 64 << 20, memtable_size: 32 << 20 }
+    }
+}
+
+/// An engine storing its data in a fjall LSM tree in one directory.
+pub struct Lsm {
+    db: Database,
+    data: Keyspace,
+}
+
+impl Lsm {
+    /// Opens (or creates) the engine in `dir`, recovering whatever fjall had persisted.
+    pub fn open(dir: &Path, options: &LsmOptions) -> Result<Self> {
+        let db = Database::builder(dir)
+            .cache_size(options.cache_size)
+            .manual_journal_persist(true)
+            .open()
+            .map_err(|e| {
+                convert(&format!("could not open the LSM engine in {}", dir.display()), e)
+            })?;
+        let memtable_size = options.memtable_size;
+        let data = db
+            .keyspace("data", || {
+                KeyspaceCreateOptions::default()
+                    .manual_journal_persist(true)
+                    .max_memtable_size(memtable_size)
+            })
+            .map_err(|e| convert("could not open the LSM keyspace", e))?;
+        Ok(Self { db, data })
+    }
+}
+
+/// Turns a fjall error into an Oxibase error, classifying corruption apart from I/O.
+fn convert(context: &str, err: fjall::Error) -> Error {
+    let (kind, code) = match &err {
+        fjall::Error::Io(_) | fjall::Error::Locked => (ErrorKind::Io, SqlState::IO_ERROR),
+        fjall::Error::Poisoned => (ErrorKind::ReadOnly, SqlState::IO_ERROR),
+        _ => (ErrorKind::InvalidData, SqlState::DATA_CORRUPTED),
+    };
+    Error::new(kind, code, format!("{context}: {err}"))
+}
+
+impl Engine for Lsm {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let value = self.data.get(key).map_err(|e| convert("LSM read failed", e))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    fn scan(&self, range: KeyRange) -> ScanIter<'_> {
+        Box::new(self.data.range(range).map(|guard| {
+            let (k, v) = guard.into_inner().map_err(|e| convert("LSM scan failed", e))?;
+            Ok((k.to_vec(), v.to_vec()))
+        }))
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<()> {
+        batch.validate()?;
+        let mut b = self.db.batch();
+        for op in batch.into_ops() {
+            match op {
+                WriteOp::Put(key, value) => b.insert(&self.data, key, value),
+                WriteOp::Delete(key) => b.remove(&self.data, key),
+            }
+        }
+        b.commit().map_err(|e| convert("LSM write failed", e))
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.db.persist(PersistMode::SyncAll).map_err(|e| convert("LSM flush failed", e))
+    }
+
+    fn status(&self) -> Result<Status> {
+        let disk_size = self.db.disk_space().map_err(|e| convert("LSM status failed", e))?;
+        Ok(Status {
+            name: "lsm".into(),
+            keys: self.data.approximate_len() as u64,
+            size: disk_size,
+            disk_size,
+            persistent: true,
+        })
+    }
+}
