@@ -54,6 +54,30 @@ pub trait Engine: Send + Sync + 'static {
     }
 }
 
+/// A shared engine is an engine: lets several owners (a store and a test inspecting it) use
+/// one engine.
+impl<E: Engine + ?Sized> Engine for std::sync::Arc<E> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        (**self).get(key)
+    }
+
+    fn scan(&self, range: KeyRange) -> ScanIter<'_> {
+        (**self).scan(range)
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<()> {
+        (**self).write(batch)
+    }
+
+    fn flush(&self) -> Result<()> {
+        (**self).flush()
+    }
+
+    fn status(&self) -> Result<Status> {
+        (**self).status()
+    }
+}
+
 /// The key range holding exactly the keys that start with `prefix`.
 pub fn prefix_range(prefix: &[u8]) -> KeyRange {
     let start = Bound::Included(prefix.to_vec());

@@ -1,0 +1,291 @@
+//! Scanning a key range at a snapshot, merged with the transaction's own writes.
+//!
+//! Two sorted streams are merged: committed rows (engine versions resolved at the snapshot)
+//! and the transaction's writes from earlier statements. Where both have a key, the own
+//! write wins; an own delete hides the committed row.
+//!
+//! ```text
+//!   engine:  a@10 "1" | b@30 "9" b@20 "2" | c@20 <del> c@10 "3"      snapshot 25
+//!   resolved:  a "1"      b "2"              (c deleted)
+//!   own:                  b "7"                                d "4"
+//!   scan:      a "1"      b "7"                                d "4"
+//! ```
+//!
+//! Forward, a key's newest version comes first. Backward, its oldest comes first, so the
+//! reverse resolver keeps the last candidate at or below the snapshot until the key changes.
+//! The own-writes stream is looked up afresh at each step (the write set may grow while the
+//! scan runs, but only with writes of the current command, which the scan does not see).
+
+use std::ops::Bound;
+use std::sync::atomic::Ordering;
+
+use oxibase_common::Result;
+use oxibase_engine::{KeyRange, ScanIter};
+
+use crate::clock::Ts;
+use crate::transaction::{Transaction, read_at};
+use crate::version::{decode_value, engine_range, is_tombstone, split_version_key};
+
+type Entry = (Vec<u8>, Vec<u8>);
+
+/// A scan over a transaction's view of a key range; see the module documentation.
+pub struct Scan<'a> {
+    txn: &'a Transaction,
+    range: KeyRange,
+    snapshot: Ts,
+    command: u32,
+    resolver: Resolver<'a>,
+    /// Per direction: the next committed entry, and the next own write.
+    peek: [Option<Entry>; 2],
+    own: [Option<(Vec<u8>, Option<Vec<u8>>)>; 2],
+    /// Per direction: no own write is left (the write set only grows with writes of the
+    /// current command, which this scan does not see, so this stays true).
+    own_done: [bool; 2],
+    /// Per direction: the last key returned, where the own-writes lookup resumes and what a
+    /// serializable transaction has read.
+    last: [Option<Vec<u8>>; 2],
+    done: [bool; 2],
+    gc_passes: u64,
+}
+
+const FWD: usize = 0;
+const BWD: usize = 1;
+
+impl<'a> Scan<'a> {
+    pub(crate) fn new(txn: &'a Transaction, range: KeyRange, snapshot: Ts, command: u32) -> Self {
+        let iter = txn.shared().engine.scan(engine_range(&range));
+        Scan {
+            txn,
+            range,
+            snapshot,
+            command,
+            resolver: Resolver { iter, pending: [None, None], snapshot },
+            peek: [None, None],
+            own: [None, None],
+            own_done: [false, false],
+            last: [None, None],
+            done: [false, false],
+            gc_passes: txn.shared().gc_passes.load(Ordering::Acquire),
+        }
+    }
+
+    fn next_committed(&mut self, dir: usize) -> Result<Option<Entry>> {
+        if dir == FWD {
+            return self.resolver.next_forward();
+        }
+        loop {
+            let Some((key, value)) = self.resolver.next_backward()? else { return Ok(None) };
+            // A GC pass during a reverse scan may have removed a newer version after we
+            // passed it (GC deletes oldest first, but we walk oldest first): re-read the key.
+            if self.txn.shared().gc_passes.load(Ordering::Acquire) == self.gc_passes {
+                return Ok(Some((key, value)));
+            }
+            if let Some(value) = read_at(self.txn.shared(), &key, self.snapshot)? {
+                return Ok(Some((key, value)));
+            }
+        }
+    }
+
+    /// The next own write of an earlier command beyond the last key, in direction `dir`.
+    fn next_own(&mut self, dir: usize) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>> {
+        if self.own_done[dir] {
+            return Ok(None);
+        }
+        let state = self.txn.lock_state()?;
+        fn bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+            b.as_ref().map(Vec::as_slice)
+        }
+        let lower = match &self.last[FWD] {
+            Some(k) if dir == FWD => Bound::Excluded(k.as_slice()),
+            _ => bound(&self.range.0),
+        };
+        let upper = match &self.last[BWD] {
+            Some(k) if dir == BWD => Bound::Excluded(k.as_slice()),
+            _ => bound(&self.range.1),
+        };
+        if state.writes.is_empty() || !valid_range(&lower, &upper) {
+            self.own_done[dir] = true;
+            return Ok(None);
+        }
+        let mut iter = state.writes.range::<[u8], _>((lower, upper));
+        loop {
+            let item = if dir == FWD { iter.next() } else { iter.next_back() };
+            let Some((key, writes)) = item else {
+                self.own_done[dir] = true;
+                return Ok(None);
+            };
+            if let Some(value) = writes.visible(self.command) {
+                return Ok(Some((key.clone(), value.clone())));
+            }
+        }
+    }
+
+    fn step(&mut self, dir: usize) -> Result<Option<Entry>> {
+        loop {
+            if self.peek[dir].is_none() {
+                self.peek[dir] = self.next_committed(dir)?;
+            }
+            if self.own[dir].is_none() {
+                self.own[dir] = self.next_own(dir)?;
+            }
+            let take_own = match (&self.peek[dir], &self.own[dir]) {
+                (None, None) => return Ok(None),
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some((committed, _)), Some((own, _))) => {
+                    let replaces = own == committed;
+                    let own_first = if dir == FWD { own <= committed } else { own >= committed };
+                    if replaces {
+                        self.peek[dir] = None; // the own write replaces the committed row
+                    }
+                    own_first
+                }
+            };
+            let entry = if take_own {
+                let Some((key, value)) = self.own[dir].take() else { continue };
+                self.last[dir] = Some(key.clone());
+                match value {
+                    Some(value) => (key, value),
+                    None => continue, // deleted by this transaction
+                }
+            } else {
+                let Some(entry) = self.peek[dir].take() else { continue };
+                entry
+            };
+            // Stop where the other direction already reached (a scan consumed from both ends).
+            if let Some(stop) = &self.last[1 - dir]
+                && (if dir == FWD { &entry.0 >= stop } else { &entry.0 <= stop })
+            {
+                return Ok(None);
+            }
+            self.last[dir] = Some(entry.0.clone());
+            return Ok(Some(entry));
+        }
+    }
+
+    /// Records what a serializable transaction read: the part of the range it walked.
+    fn record_read(&mut self) {
+        let Ok(mut state) = self.txn.lock_state() else { return };
+        if !state.track_reads {
+            return;
+        }
+        if self.done[FWD] || self.done[BWD] {
+            state.reads.push(self.range.clone());
+            return;
+        }
+        if let Some(last) = &self.last[FWD] {
+            state.reads.push((self.range.0.clone(), Bound::Included(last.clone())));
+        }
+        if let Some(last) = &self.last[BWD] {
+            state.reads.push((Bound::Included(last.clone()), self.range.1.clone()));
+        }
+    }
+}
+
+fn valid_range(lower: &Bound<&[u8]>, upper: &Bound<&[u8]>) -> bool {
+    match (lower, upper) {
+        (Bound::Included(a), Bound::Included(b)) => a <= b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => a < b,
+        _ => true,
+    }
+}
+
+impl Iterator for Scan<'_> {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.step(FWD).transpose();
+        self.done[FWD] |= item.is_none();
+        item
+    }
+}
+
+impl DoubleEndedIterator for Scan<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let item = self.step(BWD).transpose();
+        self.done[BWD] |= item.is_none();
+        item
+    }
+}
+
+impl Drop for Scan<'_> {
+    fn drop(&mut self) {
+        self.record_read();
+    }
+}
+
+/// Turns a stream of engine versions into one entry per key, as of a snapshot.
+struct Resolver<'a> {
+    iter: ScanIter<'a>,
+    /// Per direction, an entry read ahead that belongs to the next key.
+    pending: [Option<Entry>; 2],
+    snapshot: Ts,
+}
+
+impl Resolver<'_> {
+    /// The next raw entry in a direction. When the iterator is exhausted (the two ends met),
+    /// the entry the other direction read ahead is the last one left on this side.
+    fn next_raw(&mut self, dir: usize) -> Option<Result<Entry>> {
+        if let Some(entry) = self.pending[dir].take() {
+            return Some(Ok(entry));
+        }
+        let item = if dir == FWD { self.iter.next() } else { self.iter.next_back() };
+        item.or_else(|| self.pending[1 - dir].take().map(Ok))
+    }
+
+    /// Forward: the first version at or below the snapshot is the key's value.
+    fn next_forward(&mut self) -> Result<Option<Entry>> {
+        while let Some(item) = self.next_raw(FWD) {
+            let (mut engine_key, value) = item?;
+            let (key, ts) = split_version_key(&engine_key)?;
+            if ts > self.snapshot {
+                continue;
+            }
+            let key_len = key.len();
+            // Skip the older versions of the same key.
+            while let Some(next) = self.next_raw(FWD) {
+                let next = next?;
+                if split_version_key(&next.0)?.0 != &engine_key[..key_len] {
+                    self.pending[FWD] = Some(next);
+                    break;
+                }
+            }
+            if is_tombstone(&value) {
+                continue;
+            }
+            engine_key.truncate(key_len);
+            return Ok(decode_value(value)?.map(|v| (engine_key, v)));
+        }
+        Ok(None)
+    }
+
+    /// Backward: versions arrive oldest first; the last one at or below the snapshot before
+    /// the key changes is the key's value.
+    fn next_backward(&mut self) -> Result<Option<Entry>> {
+        loop {
+            let mut current: Option<Vec<u8>> = None;
+            let mut candidate: Option<Vec<u8>> = None;
+            while let Some(item) = self.next_raw(BWD) {
+                let (engine_key, value) = item?;
+                let (key, ts) = split_version_key(&engine_key)?;
+                if current.as_deref().is_some_and(|c| c != key) {
+                    self.pending[BWD] = Some((engine_key, value));
+                    break;
+                }
+                if current.is_none() {
+                    current = Some(key.to_vec());
+                }
+                if ts <= self.snapshot {
+                    candidate = Some(value);
+                }
+            }
+            let Some(key) = current else { return Ok(None) };
+            match candidate {
+                Some(value) if !is_tombstone(&value) => {
+                    return Ok(decode_value(value)?.map(|v| (key, v)));
+                }
+                _ => continue,
+            }
+        }
+    }
+}

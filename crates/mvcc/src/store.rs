@@ -1,0 +1,596 @@
+//! The store: recovery, the commit pipeline, snapshots, checkpoints and maintenance.
+//!
+//! ```text
+//!   commit(T):  ┌─ commit mutex ───────────────────────────────────────┐
+//!               │ validate T's reads (serializable)                     │
+//!               │ ts = clock.next();  lsn = log.append(record(ts, W))   │
+//!               │ pending.push(lsn, ts, W)                              │
+//!               └──────────────────────────────────────────────────────┘
+//!               ┌─ apply lock (one leader at a time) ──────────────────┐
+//!               │ if applied_lsn >= lsn: done (an earlier leader did it)│
+//!               │ durable = log.sync()          one fsync, whole group  │
+//!               │ engine.write(versions of every pending <= durable,    │
+//!               │              applied_lsn, last_ts)   one batch        │
+//!               │ visible_ts = last ts; applied_lsn = durable           │
+//!               └──────────────────────────────────────────────────────┘
+//!               release T's row locks; acknowledge
+//! ```
+//!
+//! New transactions take `visible_ts` as their snapshot, so they see exactly the commits that
+//! are fully applied. Row locks are released only after the commit is visible, so the next
+//! holder of a lock always sees the previous holder's write.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use oxibase_common::{Error, ErrorKind, Result, SqlState, errdata, errinput};
+use oxibase_engine::{Engine, Status, WriteBatch};
+use oxibase_log::{Log, LogStats, Lsn};
+use parking_lot::Mutex;
+
+use crate::clock::{Clock, Ts, wall_clock_micros};
+use crate::gc::GcState;
+use crate::lock_table::{LockInfo, LockTable};
+use crate::record::{self, Write};
+use crate::transaction::{Isolation, Transaction, TxnOptions};
+use crate::version::{META_APPLIED_LSN, META_LAST_TS, encode_value, version_key};
+
+/// Settings for the store.
+#[derive(Clone, Debug)]
+pub struct MvccOptions {
+    /// How long a row-lock wait may last by default; `None` waits forever (PostgreSQL's
+    /// `lock_timeout = 0`).
+    pub lock_timeout: Option<Duration>,
+    /// How often a waiting transaction looks for deadlocks.
+    pub deadlock_check_interval: Duration,
+    /// How long old versions stay readable with `AS OF` after they are overwritten.
+    pub version_retention: Duration,
+    /// How often the background thread collects garbage and considers a checkpoint; `None`
+    /// runs no background thread (callers run [`Mvcc::gc`] and [`Mvcc::checkpoint`]).
+    pub maintenance_interval: Option<Duration>,
+    /// Checkpoint once this many log bytes were written since the last checkpoint.
+    pub checkpoint_log_bytes: u64,
+}
+
+impl Default for MvccOptions {
+    fn default() -> Self {
+        Self {
+            lock_timeout: None,
+            deadlock_check_interval: Duration::from_millis(100),
+            version_retention: Duration::ZERO,
+            maintenance_interval: Some(Duration::from_millis(100)),
+            checkpoint_log_bytes: 256 << 20,
+        }
+    }
+}
+
+/// What the store reports about itself.
+#[derive(Clone, Debug)]
+pub struct MvccStatus {
+    /// The snapshot a new transaction gets.
+    pub visible_ts: Ts,
+    /// The last log record applied to the engine.
+    pub applied_lsn: Lsn,
+    /// Transactions with a registered snapshot.
+    pub active_snapshots: usize,
+    /// The oldest snapshot GC must preserve.
+    pub gc_horizon: Ts,
+    /// Committed read-write transactions.
+    pub commits: u64,
+    /// Rolled-back transactions (including failed commits).
+    pub rollbacks: u64,
+    /// Commits refused with a serialization failure (40001).
+    pub serialization_failures: u64,
+    /// Old versions removed by GC.
+    pub gc_removed_versions: u64,
+    /// Keys queued for GC.
+    pub gc_queue: usize,
+    /// Log records replayed at the last open.
+    pub replayed_records: u64,
+    /// The engine's own status.
+    pub engine: Status,
+    /// The log's counters, if there is a log.
+    pub log: Option<LogStats>,
+}
+
+/// A multi-version transactional store over an engine and (optionally) a log.
+///
+/// Without a log, nothing survives a restart (`:memory:` databases). Cloning gives another
+/// handle on the same store.
+#[derive(Clone)]
+pub struct Mvcc {
+    pub(crate) shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) engine: Box<dyn Engine>,
+    pub(crate) log: Option<Log>,
+    pub(crate) options: MvccOptions,
+    pub(crate) locks: LockTable,
+    commit: Mutex<CommitState>,
+    apply: Mutex<()>,
+    visible_ts: AtomicU64,
+    applied_lsn: AtomicU64,
+    pub(crate) snapshots: Mutex<Snapshots>,
+    next_txn: AtomicU64,
+    pub(crate) gc: Mutex<GcState>,
+    /// Incremented before each GC batch, so long reverse scans know to re-check.
+    pub(crate) gc_passes: AtomicU64,
+    poison: Mutex<Option<Error>>,
+    checkpoint_at_bytes: AtomicU64,
+    replayed: u64,
+    pub(crate) commits: AtomicU64,
+    pub(crate) rollbacks: AtomicU64,
+    pub(crate) serialization_failures: AtomicU64,
+}
+
+struct CommitState {
+    clock: Clock,
+    /// LSNs for a store without a log.
+    next_memory_lsn: Lsn,
+    /// Appended commits not yet visible, in LSN order.
+    pending: VecDeque<PendingCommit>,
+    /// Write sets of recent commits, for serializable validation.
+    recent: VecDeque<(Ts, Arc<Vec<Write>>)>,
+    /// Read-write serializable transactions running.
+    serializable_active: usize,
+}
+
+struct PendingCommit {
+    lsn: Lsn,
+    ts: Ts,
+    writes: Arc<Vec<Write>>,
+    /// Keys whose older versions became garbage.
+    gc_keys: Vec<Vec<u8>>,
+}
+
+/// Registered snapshots: what GC must preserve.
+#[derive(Default)]
+pub(crate) struct Snapshots {
+    active: BTreeMap<Ts, usize>,
+    serializable: BTreeMap<Ts, usize>,
+    /// The highest horizon GC has collected up to; `AS OF` below it is refused.
+    pub(crate) collected_to: Ts,
+}
+
+impl Snapshots {
+    fn add(map: &mut BTreeMap<Ts, usize>, ts: Ts) {
+        *map.entry(ts).or_default() += 1;
+    }
+
+    fn remove(map: &mut BTreeMap<Ts, usize>, ts: Ts) {
+        if let Some(n) = map.get_mut(&ts) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&ts);
+            }
+        }
+    }
+}
+
+/// A request to commit: the final writes, and for serializable transactions the snapshot and
+/// read set to validate.
+pub(crate) struct CommitRequest<'a> {
+    pub writes: Vec<Write>,
+    pub gc_keys: Vec<Vec<u8>>,
+    pub validate: Option<(Ts, &'a [oxibase_engine::KeyRange])>,
+}
+
+impl Mvcc {
+    /// Opens a store: recovers the engine from the log (replaying records the engine has not
+    /// applied yet) and starts background maintenance.
+    pub fn open(engine: Box<dyn Engine>, log: Option<Log>, options: MvccOptions) -> Result<Mvcc> {
+        let applied_lsn = read_meta(engine.as_ref(), META_APPLIED_LSN)?;
+        let last_ts = read_meta(engine.as_ref(), META_LAST_TS)?;
+        let (applied_lsn, last_ts, replayed) = match &log {
+            Some(log) => replay(engine.as_ref(), log, applied_lsn, last_ts)?,
+            None => (applied_lsn, last_ts, 0),
+        };
+        let checkpoint_at =
+            log.as_ref().map_or(0, |l| l.stats().synced_bytes) + options.checkpoint_log_bytes;
+        let shared = Arc::new(Shared {
+            locks: LockTable::new(options.deadlock_check_interval),
+            engine,
+            log,
+            commit: Mutex::new(CommitState {
+                clock: Clock::new(last_ts),
+                next_memory_lsn: applied_lsn + 1,
+                pending: VecDeque::new(),
+                recent: VecDeque::new(),
+                serializable_active: 0,
+            }),
+            apply: Mutex::new(()),
+            visible_ts: AtomicU64::new(last_ts),
+            applied_lsn: AtomicU64::new(applied_lsn),
+            snapshots: Mutex::new(Snapshots::default()),
+            next_txn: AtomicU64::new(1),
+            gc: Mutex::new(GcState::after_restart()),
+            gc_passes: AtomicU64::new(0),
+            poison: Mutex::new(None),
+            checkpoint_at_bytes: AtomicU64::new(checkpoint_at),
+            replayed,
+            commits: AtomicU64::new(0),
+            rollbacks: AtomicU64::new(0),
+            serialization_failures: AtomicU64::new(0),
+            options,
+        });
+        if let Some(interval) = shared.options.maintenance_interval {
+            spawn_maintenance(Arc::downgrade(&shared), interval);
+        }
+        Ok(Mvcc { shared })
+    }
+
+    /// Starts a transaction.
+    pub fn begin(&self, options: TxnOptions) -> Result<Transaction> {
+        self.shared.check_poison_for_writes(options.read_only || options.as_of.is_some())?;
+        Transaction::begin(self.shared.clone(), options)
+    }
+
+    /// Starts a snapshot-isolation read-write transaction with default options.
+    pub fn begin_default(&self) -> Result<Transaction> {
+        self.begin(TxnOptions::default())
+    }
+
+    /// Flushes the engine and truncates the log below what the engine now holds durably.
+    /// Returns the LSN the checkpoint covers.
+    pub fn checkpoint(&self) -> Result<Lsn> {
+        self.shared.checkpoint()
+    }
+
+    /// Collects garbage versions below the horizon; returns how many were removed.
+    pub fn gc(&self) -> Result<u64> {
+        crate::gc::run(&self.shared, usize::MAX)
+    }
+
+    /// The snapshot a transaction started now would get.
+    pub fn visible_ts(&self) -> Ts {
+        self.shared.visible_ts()
+    }
+
+    /// A snapshot of the row-lock table (who holds and waits for what).
+    pub fn locks(&self) -> Vec<LockInfo> {
+        self.shared.locks.snapshot()
+    }
+
+    /// The store's counters and state.
+    pub fn status(&self) -> Result<MvccStatus> {
+        let s = &self.shared;
+        let snapshots = s.snapshots.lock();
+        let active_snapshots = snapshots.active.values().sum();
+        drop(snapshots);
+        let gc = s.gc.lock();
+        Ok(MvccStatus {
+            visible_ts: s.visible_ts(),
+            applied_lsn: s.applied_lsn.load(Ordering::Acquire),
+            active_snapshots,
+            gc_horizon: s.gc_horizon(),
+            commits: s.commits.load(Ordering::Relaxed),
+            rollbacks: s.rollbacks.load(Ordering::Relaxed),
+            serialization_failures: s.serialization_failures.load(Ordering::Relaxed),
+            gc_removed_versions: gc.removed,
+            gc_queue: gc.queue.len(),
+            replayed_records: s.replayed,
+            engine: s.engine.status()?,
+            log: s.log.as_ref().map(Log::stats),
+        })
+    }
+
+    /// Makes every appended log record durable (for a clean shutdown).
+    pub fn sync(&self) -> Result<()> {
+        if let Some(log) = &self.shared.log {
+            log.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+fn read_meta(engine: &dyn Engine, key: &[u8]) -> Result<u64> {
+    match engine.get(key)? {
+        None => Ok(0),
+        Some(v) => {
+            let bytes: [u8; 8] =
+                v.as_slice().try_into().map_err(|_| errdata!("invalid store metadata"))?;
+            Ok(u64::from_be_bytes(bytes))
+        }
+    }
+}
+
+/// Replays log records after `applied_lsn` into the engine, in batches. Returns the new
+/// applied LSN, last timestamp and number of records replayed.
+fn replay(engine: &dyn Engine, log: &Log, applied_lsn: Lsn, last_ts: Ts) -> Result<(Lsn, Ts, u64)> {
+    const BATCH_BYTES: usize = 8 << 20;
+    let durable = log.durable_lsn();
+    if applied_lsn > durable {
+        return Err(errdata!(
+            "the engine has applied log position {applied_lsn} but the log ends at {durable}: \
+             the log directory does not belong to this data directory, or lost its tail"
+        ));
+    }
+    if applied_lsn + 1 < log.first_lsn() {
+        return Err(errdata!(
+            "the log starts at position {} but the engine needs records from {}: records are missing",
+            log.first_lsn(),
+            applied_lsn + 1
+        ));
+    }
+    let (mut lsn, mut ts, mut count) = (applied_lsn, last_ts, 0u64);
+    let mut batch = WriteBatch::new();
+    let mut batch_bytes = 0;
+    for record in log.read_from(applied_lsn + 1)? {
+        let record = record?;
+        let commit = record::decode(&record.payload).map_err(|e| {
+            errdata!("log record {} cannot be replayed: {}", record.lsn, e.message())
+        })?;
+        batch_bytes += record.payload.len();
+        add_versions(&mut batch, commit.ts, &commit.writes);
+        (lsn, ts, count) = (record.lsn, commit.ts, count + 1);
+        if batch_bytes >= BATCH_BYTES {
+            write_group(engine, std::mem::take(&mut batch), lsn, ts)?;
+            batch_bytes = 0;
+        }
+    }
+    if !batch.is_empty() {
+        write_group(engine, batch, lsn, ts)?;
+    }
+    Ok((lsn, ts, count))
+}
+
+fn add_versions(batch: &mut WriteBatch, ts: Ts, writes: &[Write]) {
+    for (key, value) in writes {
+        batch.put(version_key(key, ts), encode_value(value.as_deref()));
+    }
+}
+
+/// Writes a group of versions with the metadata saying how far the engine has applied.
+fn write_group(engine: &dyn Engine, mut batch: WriteBatch, lsn: Lsn, ts: Ts) -> Result<()> {
+    batch.put(META_APPLIED_LSN.to_vec(), lsn.to_be_bytes().to_vec());
+    batch.put(META_LAST_TS.to_vec(), ts.to_be_bytes().to_vec());
+    engine.write(batch)
+}
+
+impl Shared {
+    pub(crate) fn visible_ts(&self) -> Ts {
+        self.visible_ts.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn next_txn_id(&self) -> u64 {
+        self.next_txn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Registers a snapshot at the current visible timestamp (or at `as_of`).
+    pub(crate) fn register_snapshot(&self, as_of: Option<Ts>) -> Result<Ts> {
+        let mut snapshots = self.snapshots.lock();
+        let visible = self.visible_ts();
+        let ts = match as_of {
+            None => visible,
+            Some(ts) if ts > visible => {
+                return Err(errinput!(
+                    INVALID_PARAMETER_VALUE,
+                    "cannot read as of a time later than the latest commit"
+                )
+                .with_detail(format!("requested {ts}, latest commit {visible}")));
+            }
+            Some(ts) if ts < snapshots.collected_to => {
+                return Err(errinput!(
+                    SNAPSHOT_TOO_OLD,
+                    "snapshot too old: the versions of that time are no longer retained"
+                )
+                .with_detail(format!("requested {ts}, oldest retained {}", snapshots.collected_to))
+                .with_hint("raise version_retention to read further into the past"));
+            }
+            Some(ts) => ts,
+        };
+        Snapshots::add(&mut snapshots.active, ts);
+        Ok(ts)
+    }
+
+    pub(crate) fn unregister_snapshot(&self, ts: Ts) {
+        Snapshots::remove(&mut self.snapshots.lock().active, ts);
+    }
+
+    /// Registers a read-write serializable transaction: from now on every commit records its
+    /// write set, and commits not yet visible are recorded now.
+    pub(crate) fn register_serializable(&self, snapshot: Ts) {
+        let mut commit = self.commit.lock();
+        if commit.serializable_active == 0 {
+            let pending: Vec<_> = commit.pending.iter().map(|p| (p.ts, p.writes.clone())).collect();
+            commit.recent.extend(pending);
+        }
+        commit.serializable_active += 1;
+        Snapshots::add(&mut self.snapshots.lock().serializable, snapshot);
+    }
+
+    pub(crate) fn unregister_serializable(&self, snapshot: Ts) {
+        let mut commit = self.commit.lock();
+        commit.serializable_active -= 1;
+        let mut snapshots = self.snapshots.lock();
+        Snapshots::remove(&mut snapshots.serializable, snapshot);
+        match snapshots.serializable.keys().next() {
+            Some(&oldest) => {
+                while commit.recent.front().is_some_and(|(ts, _)| *ts <= oldest) {
+                    commit.recent.pop_front();
+                }
+            }
+            None => commit.recent.clear(),
+        }
+    }
+
+    /// The oldest snapshot that must stay readable: nothing at or below it that a newer
+    /// version supersedes is visible to anyone.
+    pub(crate) fn gc_horizon(&self) -> Ts {
+        let mut snapshots = self.snapshots.lock();
+        let retained =
+            wall_clock_micros().saturating_sub(self.options.version_retention.as_micros() as u64);
+        let oldest = snapshots.active.keys().next().copied().unwrap_or(Ts::MAX);
+        let horizon = oldest.min(self.visible_ts()).min(retained);
+        snapshots.collected_to = snapshots.collected_to.max(horizon);
+        horizon
+    }
+
+    /// Appends the commit to the log and waits until it is durable and visible. Returns the
+    /// commit timestamp.
+    pub(crate) fn commit(&self, request: CommitRequest<'_>) -> Result<Ts> {
+        self.check_poison_for_writes(false)?;
+        let mut payload = record::encode(&request.writes);
+        let writes = Arc::new(request.writes);
+        let (lsn, ts) = {
+            let mut commit = self.commit.lock();
+            if let Some((snapshot, reads)) = request.validate {
+                validate(&commit.recent, snapshot, reads)?;
+            }
+            let ts = commit.clock.next();
+            record::set_ts(&mut payload, ts);
+            let lsn = match &self.log {
+                Some(log) => log.append(&payload)?,
+                None => {
+                    commit.next_memory_lsn += 1;
+                    commit.next_memory_lsn - 1
+                }
+            };
+            if commit.serializable_active > 0 {
+                commit.recent.push_back((ts, writes.clone()));
+            }
+            commit.pending.push_back(PendingCommit { lsn, ts, writes, gc_keys: request.gc_keys });
+            (lsn, ts)
+        };
+        self.wait_applied(lsn)?;
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(ts)
+    }
+
+    /// Waits until the commit at `lsn` is applied, leading a group commit if no one else is.
+    fn wait_applied(&self, lsn: Lsn) -> Result<()> {
+        if self.applied_lsn.load(Ordering::Acquire) >= lsn {
+            return Ok(());
+        }
+        let _leader = self.apply.lock();
+        if self.applied_lsn.load(Ordering::Acquire) >= lsn {
+            return Ok(());
+        }
+        self.check_poison_for_writes(false)?;
+        let durable = match &self.log {
+            Some(log) => log.sync(lsn).map_err(|e| self.poison(e))?,
+            None => lsn.max(self.commit.lock().next_memory_lsn - 1),
+        };
+        let (batch, last_lsn, last_ts, gc_keys) = self.build_group(durable);
+        write_group(self.engine.as_ref(), batch, last_lsn, last_ts).map_err(|e| self.poison(e))?;
+        self.visible_ts.store(last_ts, Ordering::Release);
+        self.applied_lsn.store(last_lsn, Ordering::Release);
+        // IMPORTANT: a commit leaves `pending` only once visible, so a serializable
+        // transaction registering in between still finds it (see register_serializable).
+        let mut commit = self.commit.lock();
+        while commit.pending.front().is_some_and(|p| p.lsn <= last_lsn) {
+            commit.pending.pop_front();
+        }
+        drop(commit);
+        self.gc.lock().enqueue(last_ts, gc_keys);
+        Ok(())
+    }
+
+    /// Collects every pending commit up to `durable` into one engine batch.
+    fn build_group(&self, durable: Lsn) -> (WriteBatch, Lsn, Ts, Vec<Vec<u8>>) {
+        let commit = self.commit.lock();
+        let mut batch = WriteBatch::new();
+        let (mut last_lsn, mut last_ts) = (0, 0);
+        let mut gc_keys = Vec::new();
+        for p in commit.pending.iter().take_while(|p| p.lsn <= durable) {
+            add_versions(&mut batch, p.ts, &p.writes);
+            gc_keys.extend(p.gc_keys.iter().cloned());
+            (last_lsn, last_ts) = (p.lsn, p.ts);
+        }
+        (batch, last_lsn, last_ts, gc_keys)
+    }
+
+    fn poison(&self, err: Error) -> Error {
+        let err = Error::new(
+            ErrorKind::ReadOnly,
+            SqlState::IO_ERROR,
+            format!(
+                "could not make a commit durable and visible: {}; its outcome is unknown until the \
+                 server restarts and recovers from the log, and writes are refused until then",
+                err.message()
+            ),
+        );
+        self.poison.lock().get_or_insert(err.clone());
+        err
+    }
+
+    pub(crate) fn check_poison_for_writes(&self, read_only: bool) -> Result<()> {
+        match (&*self.poison.lock(), read_only) {
+            (Some(err), false) => Err(err.clone()),
+            _ => Ok(()),
+        }
+    }
+
+    fn checkpoint(&self) -> Result<Lsn> {
+        let applied = self.applied_lsn.load(Ordering::Acquire);
+        let Some(log) = &self.log else { return Ok(applied) };
+        if !self.engine.status()?.persistent {
+            return Ok(0); // a memory engine is rebuilt from the whole log
+        }
+        self.engine.flush()?;
+        log.truncate_below(applied + 1)?;
+        self.checkpoint_at_bytes
+            .store(log.stats().synced_bytes + self.options.checkpoint_log_bytes, Ordering::Relaxed);
+        Ok(applied)
+    }
+
+    fn maybe_checkpoint(&self) -> Result<()> {
+        let Some(log) = &self.log else { return Ok(()) };
+        if log.stats().synced_bytes >= self.checkpoint_at_bytes.load(Ordering::Relaxed) {
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+}
+
+/// Fails with 40001 if a transaction that committed after `snapshot` wrote into `reads`.
+fn validate(
+    recent: &VecDeque<(Ts, Arc<Vec<Write>>)>,
+    snapshot: Ts,
+    reads: &[oxibase_engine::KeyRange],
+) -> Result<()> {
+    for (ts, writes) in recent.iter().filter(|(ts, _)| *ts > snapshot) {
+        for (key, _) in writes.iter() {
+            if reads.iter().any(|r| crate::version::range_contains(r, key)) {
+                return Err(oxibase_common::errconflict!(
+                    SERIALIZATION_FAILURE,
+                    "could not serialize access due to read/write dependencies among transactions"
+                )
+                .with_detail(format!(
+                    "a transaction committed at {ts} wrote data this transaction read"
+                ))
+                .with_hint("the transaction might succeed if retried"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn spawn_maintenance(shared: Weak<Shared>, interval: Duration) {
+    let spawned = std::thread::Builder::new().name("oxibase-maintenance".into()).spawn(move || {
+        loop {
+            std::thread::sleep(interval);
+            let Some(shared) = shared.upgrade() else { return };
+            // NB: failures here are retried next round; a broken engine also fails commits,
+            // which is where the user hears about it.
+            let _ = crate::gc::run(&shared, 10_000);
+            let _ = shared.maybe_checkpoint();
+        }
+    });
+    // Without the thread, GC and checkpoints still run when called explicitly.
+    drop(spawned);
+}
+
+/// Used by tests and callers that need the isolation level's name.
+impl std::fmt::Display for Isolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Isolation::ReadCommitted => "read committed",
+            Isolation::Snapshot => "repeatable read",
+            Isolation::Serializable => "serializable",
+        })
+    }
+}

@@ -1,0 +1,447 @@
+//! Transactions: a snapshot, a private write set, row locks, and (if serializable) a read set.
+//!
+//! Writes stay in the transaction's write set until commit. Each write is tagged with the
+//! transaction's current *command id*; a statement reads the write set only up to the
+//! previous command, so it never sees its own output (PostgreSQL's command ids, which solve
+//! the Halloween problem: `INSERT INTO t SELECT * FROM t` reads only the old rows):
+//!
+//! ```text
+//!   begin_statement()          command 1:  put(a, "x")
+//!   begin_statement()          command 2:  get(a) -> "x"   put(a, "y")   get(a) -> "x"
+//!   begin_statement()          command 3:  get(a) -> "y"
+//! ```
+//!
+//! A savepoint is the command id at which it was taken: rolling back to it drops every write
+//! of a later command and the row locks taken since.
+//!
+//! Methods take `&self` (the mutable state sits behind a mutex), so a statement can scan and
+//! write through the same transaction at once. A transaction dropped without commit rolls
+//! back, so a client that disappears never leaves locks behind.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use oxibase_common::{Result, errconflict, errinput};
+use oxibase_engine::KeyRange;
+use parking_lot::{Mutex, MutexGuard};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::clock::Ts;
+use crate::lock_table::{LockMode, LockOutcome, LockWait, PriorMode, TxnId};
+use crate::record::Write;
+use crate::scan::Scan;
+use crate::store::{CommitRequest, Shared};
+use crate::version::{all_versions, check_user_key, decode_value, split_version_key, versions_at};
+
+/// How a transaction is isolated from concurrent ones.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Isolation {
+    /// A fresh snapshot for every statement (PostgreSQL's default level).
+    ReadCommitted,
+    /// One snapshot for the whole transaction; concurrent updates of a row fail with 40001
+    /// (PostgreSQL's REPEATABLE READ).
+    #[default]
+    Snapshot,
+    /// Snapshot isolation plus read-set validation at commit: no write skew, no phantoms.
+    Serializable,
+}
+
+/// How to start a transaction.
+#[derive(Clone, Debug, Default)]
+pub struct TxnOptions {
+    /// The isolation level.
+    pub isolation: Isolation,
+    /// Refuse writes (25006).
+    pub read_only: bool,
+    /// Read the database as of this commit timestamp (implies read-only).
+    pub as_of: Option<Ts>,
+    /// Row-lock wait limit; `None` uses the store's default.
+    pub lock_timeout: Option<Duration>,
+}
+
+/// A savepoint: where [`Transaction::rollback_to`] returns the transaction to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Savepoint {
+    command: u32,
+    locks: usize,
+}
+
+/// A transaction. Commit or roll back explicitly; dropping it rolls back.
+pub struct Transaction {
+    shared: Arc<Shared>,
+    id: TxnId,
+    isolation: Isolation,
+    read_only: bool,
+    lock_timeout: Option<Duration>,
+    state: Mutex<State>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Active,
+    Ended,
+}
+
+pub(crate) struct State {
+    status: Status,
+    /// The snapshot reads use; read committed moves it at each statement.
+    pub(crate) snapshot: Ts,
+    /// The snapshot registered for GC (the oldest one this transaction still reads at).
+    registered: Ts,
+    serializable_registered: Option<Ts>,
+    /// The current command id; reads see own writes of earlier commands only.
+    pub(crate) command: u32,
+    pub(crate) writes: BTreeMap<Vec<u8>, KeyWrites>,
+    /// Locks in the order taken, with the mode held before (for savepoint rollback).
+    locks: Vec<(Vec<u8>, PriorMode)>,
+    /// Keys and ranges read, for serializable validation.
+    pub(crate) reads: Vec<KeyRange>,
+    pub(crate) track_reads: bool,
+}
+
+/// The transaction's writes to one key, oldest first.
+pub(crate) struct KeyWrites {
+    /// Whether a committed version existed when the key was first written (so the commit
+    /// makes an older version garbage).
+    existed: bool,
+    entries: Vec<(u32, Option<Vec<u8>>)>,
+}
+
+impl KeyWrites {
+    /// The value visible to a statement at `command`: the last write of an earlier command.
+    pub(crate) fn visible(&self, command: u32) -> Option<&Option<Vec<u8>>> {
+        self.entries.iter().rev().find(|(cid, _)| *cid < command).map(|(_, v)| v)
+    }
+
+    fn latest(&self) -> Option<&Option<Vec<u8>>> {
+        self.entries.last().map(|(_, v)| v)
+    }
+}
+
+impl Transaction {
+    pub(crate) fn begin(shared: Arc<Shared>, options: TxnOptions) -> Result<Transaction> {
+        let read_only = options.read_only || options.as_of.is_some();
+        let snapshot = shared.register_snapshot(options.as_of)?;
+        let serializable = options.isolation == Isolation::Serializable && !read_only;
+        if serializable {
+            shared.register_serializable(snapshot);
+        }
+        let state = State {
+            status: Status::Active,
+            snapshot,
+            registered: snapshot,
+            serializable_registered: serializable.then_some(snapshot),
+            command: 1,
+            writes: BTreeMap::new(),
+            locks: Vec::new(),
+            reads: Vec::new(),
+            track_reads: serializable,
+        };
+        Ok(Transaction {
+            id: shared.next_txn_id(),
+            lock_timeout: options.lock_timeout.or(shared.options.lock_timeout),
+            shared,
+            isolation: if options.as_of.is_some() {
+                Isolation::Snapshot
+            } else {
+                options.isolation
+            },
+            read_only,
+            state: Mutex::new(state),
+        })
+    }
+
+    /// The transaction's id in the lock table.
+    pub fn id(&self) -> TxnId {
+        self.id
+    }
+
+    /// The isolation level.
+    pub fn isolation(&self) -> Isolation {
+        self.isolation
+    }
+
+    /// True for read-only transactions.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// The snapshot timestamp reads currently use.
+    pub fn snapshot_ts(&self) -> Ts {
+        self.state.lock().snapshot
+    }
+
+    /// True while the transaction can still be used.
+    pub fn is_active(&self) -> bool {
+        self.state.lock().status == Status::Active
+    }
+
+    /// True when the transaction has written something.
+    pub fn has_writes(&self) -> bool {
+        self.state.lock().writes.values().any(|w| !w.entries.is_empty())
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    pub(crate) fn lock_state(&self) -> Result<MutexGuard<'_, State>> {
+        let state = self.state.lock();
+        if state.status != Status::Active {
+            return Err(errinput!(NO_ACTIVE_SQL_TRANSACTION, "the transaction has already ended"));
+        }
+        Ok(state)
+    }
+
+    /// Starts a new statement: later reads see this transaction's earlier writes, and under
+    /// read committed they use a fresh snapshot.
+    pub fn begin_statement(&self) -> Result<()> {
+        let mut state = self.lock_state()?;
+        state.command += 1;
+        if self.isolation == Isolation::ReadCommitted {
+            let fresh = self.shared.register_snapshot(None)?;
+            self.shared.unregister_snapshot(state.registered);
+            (state.snapshot, state.registered) = (fresh, fresh);
+        }
+        Ok(())
+    }
+
+    /// Reads a key as the current statement sees it: the snapshot, overlaid with this
+    /// transaction's writes from earlier statements.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let mut state = self.lock_state()?;
+        if let Some(value) = state.writes.get(key).and_then(|w| w.visible(state.command)) {
+            return Ok(value.clone());
+        }
+        if state.track_reads {
+            state.reads.push((
+                std::ops::Bound::Included(key.to_vec()),
+                std::ops::Bound::Included(key.to_vec()),
+            ));
+        }
+        let snapshot = state.snapshot;
+        drop(state);
+        self.read_committed_at(key, snapshot)
+    }
+
+    /// Reads the newest state of a key regardless of the snapshot: this transaction's latest
+    /// write (from any statement), or else the latest committed version. Meaningful under a
+    /// row lock (re-checking a row after a lock wait) and for uniqueness checks.
+    pub fn get_latest(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let state = self.lock_state()?;
+        if let Some(value) = state.writes.get(key).and_then(KeyWrites::latest) {
+            return Ok(value.clone());
+        }
+        drop(state);
+        Ok(self.latest_committed(key)?.and_then(|(_, value)| value))
+    }
+
+    /// Scans a key range, ascending (reverse the iterator for descending), as the current
+    /// statement sees it.
+    pub fn scan(&self, range: KeyRange) -> Result<Scan<'_>> {
+        let state = self.lock_state()?;
+        let (snapshot, command) = (state.snapshot, state.command);
+        drop(state);
+        Ok(Scan::new(self, range, snapshot, command))
+    }
+
+    /// Scans every key starting with `prefix`.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Scan<'_>> {
+        self.scan(oxibase_engine::prefix_range(prefix))
+    }
+
+    /// Writes a value (taking a FOR NO KEY UPDATE row lock if not held).
+    pub fn put(&self, key: &[u8], value: Vec<u8>) -> Result<()> {
+        self.write(key, Some(value), LockMode::NoKeyUpdate)
+    }
+
+    /// Deletes a key (taking a FOR UPDATE row lock if not held). Deleting an absent key is
+    /// not an error.
+    pub fn delete(&self, key: &[u8]) -> Result<()> {
+        self.write(key, None, LockMode::Update)
+    }
+
+    fn write(&self, key: &[u8], value: Option<Vec<u8>>, mode: LockMode) -> Result<()> {
+        if self.read_only {
+            return Err(errinput!(
+                READ_ONLY_SQL_TRANSACTION,
+                "cannot write in a read-only transaction"
+            ));
+        }
+        check_user_key(key)?;
+        let first_write = !self.lock_state()?.writes.contains_key(key);
+        if first_write || self.shared.locks.held(self.id, key).is_none_or(|held| held < mode) {
+            self.lock(key, mode, LockWait::Wait(self.lock_timeout))?;
+        }
+        let existed = if first_write {
+            self.latest_committed(key)?.is_some_and(|(_, value)| value.is_some())
+        } else {
+            false
+        };
+        let mut state = self.lock_state()?;
+        let command = state.command;
+        let writes =
+            state.writes.entry(key.to_vec()).or_insert(KeyWrites { existed, entries: Vec::new() });
+        match writes.entries.last_mut() {
+            Some((cid, v)) if *cid == command => *v = value,
+            _ => writes.entries.push((command, value)),
+        }
+        Ok(())
+    }
+
+    /// Locks a row. Under snapshot and serializable isolation, a row changed by a commit
+    /// after this transaction's snapshot fails with 40001 once the lock is held (the first
+    /// updater wins, as in PostgreSQL); under read committed the caller re-reads the row
+    /// with [`Transaction::get_latest`].
+    pub fn lock(&self, key: &[u8], mode: LockMode, wait: LockWait) -> Result<LockOutcome> {
+        check_user_key(key)?;
+        let snapshot = self.lock_state()?.snapshot;
+        let wait = match wait {
+            LockWait::Wait(None) => LockWait::Wait(self.lock_timeout),
+            other => other,
+        };
+        let (outcome, prior) = self.shared.locks.lock(self.id, key, mode, wait)?;
+        if outcome == LockOutcome::Skipped {
+            return Ok(outcome);
+        }
+        if prior.is_none_or(|p| p < mode) {
+            self.lock_state()?.locks.push((key.to_vec(), prior));
+        }
+        if self.isolation != Isolation::ReadCommitted
+            && let Some((ts, _)) = self.latest_committed(key)?
+            && ts > snapshot
+        {
+            self.shared.serialization_failures.fetch_add(1, Ordering::Relaxed);
+            return Err(errconflict!(SERIALIZATION_FAILURE, "could not serialize access due to concurrent update")
+                .with_detail(format!("the row was changed by a transaction that committed at {ts}, after this transaction's snapshot at {snapshot}"))
+                .with_hint("the transaction might succeed if retried"));
+        }
+        Ok(LockOutcome::Acquired)
+    }
+
+    /// Takes a savepoint.
+    pub fn savepoint(&self) -> Result<Savepoint> {
+        let mut state = self.lock_state()?;
+        state.command += 1;
+        Ok(Savepoint { command: state.command, locks: state.locks.len() })
+    }
+
+    /// Undoes every write and row lock since the savepoint; the savepoint stays usable.
+    pub fn rollback_to(&self, savepoint: &Savepoint) -> Result<()> {
+        let mut state = self.lock_state()?;
+        for writes in state.writes.values_mut() {
+            writes.entries.retain(|(cid, _)| *cid < savepoint.command);
+        }
+        state.writes.retain(|_, w| !w.entries.is_empty());
+        let keep = savepoint.locks.min(state.locks.len());
+        let released: Vec<_> = state.locks.drain(keep..).collect();
+        state.command += 1;
+        drop(state);
+        for (key, prior) in released.into_iter().rev() {
+            self.shared.locks.release(self.id, &key, prior);
+        }
+        Ok(())
+    }
+
+    /// Commits: the writes become one log record, durable and visible before this returns.
+    /// Returns the commit timestamp (the snapshot timestamp for a transaction that wrote
+    /// nothing). On a serialization failure the transaction is rolled back.
+    pub fn commit(self) -> Result<Ts> {
+        let mut state = self.lock_state()?;
+        let (writes, gc_keys) = final_writes(&state.writes);
+        if writes.is_empty() {
+            let ts = state.snapshot;
+            drop(state);
+            self.end(false);
+            return Ok(ts);
+        }
+        let reads = std::mem::take(&mut state.reads);
+        let validate = state.serializable_registered.map(|snapshot| (snapshot, reads.as_slice()));
+        let result = self.shared.commit(CommitRequest { writes, gc_keys, validate });
+        drop(state);
+        self.end(result.is_err());
+        result
+    }
+
+    /// Rolls back: discards the writes and releases the locks.
+    pub fn rollback(self) -> Result<()> {
+        drop(self.lock_state()?);
+        self.end(true);
+        Ok(())
+    }
+
+    fn end(&self, rolled_back: bool) {
+        let mut state = self.state.lock();
+        if state.status == Status::Ended {
+            return;
+        }
+        state.status = Status::Ended;
+        state.writes.clear();
+        let locks = std::mem::take(&mut state.locks);
+        let (registered, serializable) = (state.registered, state.serializable_registered.take());
+        drop(state);
+        for (key, _) in locks.iter().rev() {
+            self.shared.locks.release(self.id, key, None);
+        }
+        self.shared.unregister_snapshot(registered);
+        if let Some(snapshot) = serializable {
+            self.shared.unregister_serializable(snapshot);
+        }
+        if rolled_back {
+            self.shared.rollbacks.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Reads the newest version of `key` at or below `ts`.
+    pub(crate) fn read_committed_at(&self, key: &[u8], ts: Ts) -> Result<Option<Vec<u8>>> {
+        read_at(self.shared(), key, ts)
+    }
+
+    /// The latest committed version of `key`: its timestamp and value (`None` if deleted).
+    fn latest_committed(&self, key: &[u8]) -> Result<Option<(Ts, Option<Vec<u8>>)>> {
+        for item in self.shared.engine.scan(all_versions(key)) {
+            let (engine_key, value) = item?;
+            let (user_key, ts) = split_version_key(&engine_key)?;
+            if user_key == key {
+                return Ok(Some((ts, decode_value(value)?)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Reads the newest version of `key` at or below `ts` from the engine.
+pub(crate) fn read_at(shared: &Shared, key: &[u8], ts: Ts) -> Result<Option<Vec<u8>>> {
+    for item in shared.engine.scan(versions_at(key, ts)) {
+        let (engine_key, value) = item?;
+        if engine_key.len() == key.len() + 8 {
+            return decode_value(value);
+        }
+    }
+    Ok(None)
+}
+
+/// The writes a commit makes: each key's latest value, leaving out deletes of keys that
+/// never existed; and the keys whose older versions the commit turns into garbage.
+fn final_writes(writes: &BTreeMap<Vec<u8>, KeyWrites>) -> (Vec<Write>, Vec<Vec<u8>>) {
+    let mut out = Vec::with_capacity(writes.len());
+    let mut gc_keys = Vec::new();
+    for (key, w) in writes {
+        let Some(value) = w.latest() else { continue };
+        if value.is_none() && !w.existed {
+            continue;
+        }
+        if w.existed {
+            gc_keys.push(key.clone());
+        }
+        out.push((key.clone(), value.clone()));
+    }
+    (out, gc_keys)
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        self.end(true);
+    }
+}
