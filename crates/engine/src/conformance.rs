@@ -11,8 +11,11 @@ use std::ops::Bound;
 
 use crate::engine::{Engine, KeyRange, MAX_KEY_SIZE, WriteBatch};
 
+/// A named conformance check.
+pub type Check<E> = (&'static str, fn(&E));
+
 /// Every check, by name, so a test harness can run them one by one.
-pub fn checks<E: Engine>() -> Vec<(&'static str, fn(&E))> {
+pub fn checks<E: Engine>() -> Vec<Check<E>> {
     vec![
         ("point_operations", point_operations::<E>),
         ("empty_key_and_value", empty_key_and_value::<E>),

@@ -2,6 +2,8 @@
 //! truncation and replication streams. Most cases run on the simulated file system, which
 //! can crash (dropping unsynced bytes) and fail fsync on demand.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

@@ -31,7 +31,7 @@ impl Clock {
     }
 
     /// The next timestamp.
-    pub fn next(&mut self) -> Ts {
+    pub fn tick(&mut self) -> Ts {
         self.last = (self.last + 1).max(wall_clock_micros());
         self.last
     }
@@ -50,12 +50,12 @@ mod tests {
     fn strictly_increasing_even_ahead_of_the_wall_clock() {
         let future = wall_clock_micros() + 10_000_000_000;
         let mut clock = Clock::new(future);
-        let a = clock.next();
-        let b = clock.next();
+        let a = clock.tick();
+        let b = clock.tick();
         assert_eq!((a, b), (future + 1, future + 2));
         let mut clock = Clock::new(0);
-        let now = clock.next();
+        let now = clock.tick();
         assert!(now >= wall_clock_micros() - 1_000_000);
-        assert!(clock.next() > now);
+        assert!(clock.tick() > now);
     }
 }

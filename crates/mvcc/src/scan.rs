@@ -27,6 +27,8 @@ use crate::transaction::{Transaction, read_at};
 use crate::version::{decode_value, engine_range, is_tombstone, split_version_key};
 
 type Entry = (Vec<u8>, Vec<u8>);
+/// An own write: the key and its value, `None` for a delete.
+type OwnWrite = (Vec<u8>, Option<Vec<u8>>);
 
 /// A scan over a transaction's view of a key range; see the module documentation.
 pub struct Scan<'a> {
@@ -37,7 +39,7 @@ pub struct Scan<'a> {
     resolver: Resolver<'a>,
     /// Per direction: the next committed entry, and the next own write.
     peek: [Option<Entry>; 2],
-    own: [Option<(Vec<u8>, Option<Vec<u8>>)>; 2],
+    own: [Option<OwnWrite>; 2],
     /// Per direction: no own write is left (the write set only grows with writes of the
     /// current command, which this scan does not see, so this stays true).
     own_done: [bool; 2],
@@ -87,7 +89,7 @@ impl<'a> Scan<'a> {
     }
 
     /// The next own write of an earlier command beyond the last key, in direction `dir`.
-    fn next_own(&mut self, dir: usize) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>> {
+    fn next_own(&mut self, dir: usize) -> Result<Option<OwnWrite>> {
         if self.own_done[dir] {
             return Ok(None);
         }

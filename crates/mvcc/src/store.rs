@@ -440,7 +440,7 @@ impl Shared {
             if let Some((snapshot, reads)) = request.validate {
                 validate(&commit.recent, snapshot, reads)?;
             }
-            let ts = commit.clock.next();
+            let ts = commit.clock.tick();
             record::set_ts(&mut payload, ts);
             let lsn = match &self.log {
                 Some(log) => log.append(&payload)?,

@@ -18,6 +18,8 @@
 //! dump                      prints every version in the engine, timestamps named by committer
 //! ```
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
 use std::collections::{BTreeMap, HashMap};
 use std::error::Error;
 use std::fmt::Write as _;

@@ -1,0 +1,352 @@
+//! Store-level behaviour: recovery, checkpoints, poisoning, group commit, GC bounds and
+//! concurrency invariants.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use oxibase_common::{ErrorKind, SqlState};
+use oxibase_engine::{Engine, Lsm, LsmOptions, Memory};
+use oxibase_log::{Log, LogOptions, SimFs};
+use oxibase_mvcc::{Isolation, LockMode, LockWait, Mvcc, MvccOptions, TxnOptions};
+
+fn options() -> MvccOptions {
+    MvccOptions { maintenance_interval: None, ..Default::default() }
+}
+
+fn sim_log(fs: &SimFs) -> Log {
+    Log::open_with(Arc::new(fs.clone()), Path::new("/wal"), LogOptions::default()).unwrap().0
+}
+
+fn key(i: u64) -> Vec<u8> {
+    format!("k{i:08}").into_bytes()
+}
+
+fn count(store: &Mvcc) -> usize {
+    let txn = store.begin_default().unwrap();
+    let n = txn.scan_prefix(b"k").unwrap().count();
+    txn.commit().unwrap();
+    n
+}
+
+#[test]
+fn recovery_after_crash_keeps_exactly_the_acknowledged_transactions() {
+    // Transactions of three rows each; crash with various torn tails. After recovery, every
+    // acknowledged transaction is present with all three rows, and no transaction is partial.
+    for torn in [0usize, 1, 7, 40, 200, 10_000] {
+        let fs = SimFs::new();
+        let store = Mvcc::open(Box::new(Memory::new()), Some(sim_log(&fs)), options()).unwrap();
+        let mut acked = 0;
+        for i in 0..50u64 {
+            let txn = store.begin_default().unwrap();
+            for part in 0..3 {
+                txn.put(&key(i * 3 + part), vec![i as u8; 10]).unwrap();
+            }
+            txn.commit().unwrap();
+            acked += 1;
+        }
+        // A commit whose fsync fails was never acknowledged; its bytes may be torn.
+        fs.fail_sync_after(0);
+        let txn = store.begin_default().unwrap();
+        for part in 0..3 {
+            txn.put(&key(1000 + part), vec![9; 10]).unwrap();
+        }
+        assert!(txn.commit().is_err());
+        drop(store);
+        fs.crash(torn);
+        let store = Mvcc::open(Box::new(Memory::new()), Some(sim_log(&fs)), options()).unwrap();
+        let n = count(&store);
+        assert!(n == acked * 3 || n == acked * 3 + 3, "torn={torn}: {n} rows, partial transaction visible");
+        let txn = store.begin_default().unwrap();
+        for i in 0..acked as u64 * 3 {
+            assert_eq!(txn.get(&key(i)).unwrap(), Some(vec![(i / 3) as u8; 10]), "torn={torn}: row {i} lost");
+        }
+    }
+}
+
+#[test]
+fn lsm_store_recovers_from_engine_state_plus_log_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        let engine = Lsm::open(&dir.path().join("data"), &LsmOptions::default()).unwrap();
+        let (log, _) = Log::open(&dir.path().join("wal"), LogOptions { segment_size: 4096, fsync: true }).unwrap();
+        Mvcc::open(Box::new(engine), Some(log), options()).unwrap()
+    };
+    let store = open();
+    for i in 0..100 {
+        let txn = store.begin_default().unwrap();
+        txn.put(&key(i), b"before checkpoint".to_vec()).unwrap();
+        txn.commit().unwrap();
+    }
+    let segments_before = store.status().unwrap().log.unwrap().segments;
+    let covered = store.checkpoint().unwrap();
+    let status = store.status().unwrap();
+    assert!(covered >= 100);
+    assert!(status.log.as_ref().unwrap().segments < segments_before, "checkpoint truncated nothing");
+    for i in 100..150 {
+        let txn = store.begin_default().unwrap();
+        txn.put(&key(i), b"after checkpoint".to_vec()).unwrap();
+        txn.delete(&key(i - 100)).unwrap();
+        txn.commit().unwrap();
+    }
+    drop(store);
+    let store = open();
+    assert!(store.status().unwrap().replayed_records <= 50, "replayed more than the tail");
+    let txn = store.begin_default().unwrap();
+    assert_eq!(txn.get(&key(0)).unwrap(), None);
+    assert_eq!(txn.get(&key(60)).unwrap(), Some(b"before checkpoint".to_vec()));
+    assert_eq!(txn.get(&key(149)).unwrap(), Some(b"after checkpoint".to_vec()));
+    assert_eq!(txn.scan_prefix(b"k").unwrap().count(), 100);
+    // New commits get timestamps after every recovered one.
+    let before = txn.snapshot_ts();
+    drop(txn);
+    let txn = store.begin_default().unwrap();
+    txn.put(b"z", b"1".to_vec()).unwrap();
+    assert!(txn.commit().unwrap() > before);
+}
+
+#[test]
+fn failed_fsync_poisons_commits_but_reads_continue() {
+    let fs = SimFs::new();
+    let store = Mvcc::open(Box::new(Memory::new()), Some(sim_log(&fs)), options()).unwrap();
+    let txn = store.begin_default().unwrap();
+    txn.put(b"a", b"1".to_vec()).unwrap();
+    txn.commit().unwrap();
+    fs.fail_sync_after(0);
+    let txn = store.begin_default().unwrap();
+    txn.put(b"b", b"2".to_vec()).unwrap();
+    let err = txn.commit().unwrap_err();
+    assert_eq!((err.kind(), err.code()), (ErrorKind::ReadOnly, SqlState::IO_ERROR));
+    fs.heal();
+    let err = store.begin_default().err().unwrap();
+    assert!(err.message().contains("refused"), "{}", err.message());
+    let reader = store.begin(TxnOptions { read_only: true, ..Default::default() }).unwrap();
+    assert_eq!(reader.get(b"a").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(reader.get(b"b").unwrap(), None);
+}
+
+#[test]
+fn group_commit_shares_fsyncs_across_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, _) = Log::open(dir.path(), LogOptions::default()).unwrap();
+    let store = Mvcc::open(Box::new(Memory::new()), Some(log), options()).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..16u64 {
+            let store = store.clone();
+            s.spawn(move || {
+                for i in 0..20 {
+                    let txn = store.begin_default().unwrap();
+                    txn.put(&key(t * 1000 + i), b"v".to_vec()).unwrap();
+                    txn.commit().unwrap();
+                }
+            });
+        }
+    });
+    let status = store.status().unwrap();
+    let log = status.log.unwrap();
+    assert_eq!(status.commits, 320);
+    assert_eq!(log.synced_records, 320);
+    assert!(log.fsyncs < 320, "{} fsyncs for 320 commits", log.fsyncs);
+    assert_eq!(count(&store), 320);
+}
+
+#[test]
+fn a_key_updated_many_times_keeps_few_versions() {
+    let engine = Arc::new(Memory::new());
+    let store = Mvcc::open(Box::new(engine.clone()), None, options()).unwrap();
+    for i in 0..20_000u64 {
+        let txn = store.begin_default().unwrap();
+        txn.put(b"hot", i.to_le_bytes().to_vec()).unwrap();
+        txn.commit().unwrap();
+        if i % 1000 == 999 {
+            store.gc().unwrap();
+        }
+    }
+    store.gc().unwrap();
+    let keys = engine.status().unwrap().keys;
+    assert!(keys <= 4, "{keys} engine keys for one row after 20,000 updates"); // version + 2 meta
+    let txn = store.begin_default().unwrap();
+    assert_eq!(txn.get(b"hot").unwrap(), Some(19_999u64.to_le_bytes().to_vec()));
+}
+
+#[test]
+fn background_maintenance_collects_garbage() {
+    let engine = Arc::new(Memory::new());
+    let opts = MvccOptions { maintenance_interval: Some(Duration::from_millis(5)), ..Default::default() };
+    let store = Mvcc::open(Box::new(engine.clone()), None, opts).unwrap();
+    for i in 0..2000u64 {
+        let txn = store.begin_default().unwrap();
+        txn.put(b"hot", i.to_le_bytes().to_vec()).unwrap();
+        txn.commit().unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while engine.status().unwrap().keys > 4 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(engine.status().unwrap().keys <= 4);
+}
+
+#[test]
+fn concurrent_transfers_preserve_the_total_under_snapshot_isolation() {
+    bank(Isolation::Snapshot);
+}
+
+#[test]
+fn concurrent_transfers_preserve_the_total_under_serializable() {
+    bank(Isolation::Serializable);
+}
+
+/// Threads move money between 10 accounts, retrying on 40001/40P01; concurrent readers must
+/// always see the same total, and so must the end state.
+fn bank(isolation: Isolation) {
+    let store = Mvcc::open(Box::new(Memory::new()), None, MvccOptions::default()).unwrap();
+    let setup = store.begin_default().unwrap();
+    for a in 0..10 {
+        setup.put(&key(a), 100i64.to_le_bytes().to_vec()).unwrap();
+    }
+    setup.commit().unwrap();
+    let read = |txn: &oxibase_mvcc::Transaction, a: u64| -> i64 {
+        i64::from_le_bytes(txn.get(&key(a)).unwrap().unwrap().try_into().unwrap())
+    };
+    let retries = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let (store, retries) = (&store, &retries);
+            s.spawn(move || {
+                let mut rng = t * 7919 + 1;
+                for _ in 0..200 {
+                    rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let (from, to) = ((rng >> 33) % 10, (rng >> 45) % 10);
+                    if from == to {
+                        continue;
+                    }
+                    loop {
+                        let txn = store.begin(TxnOptions { isolation, ..Default::default() }).unwrap();
+                        let result = (|| {
+                            txn.begin_statement()?;
+                            let (f, tt) = (read(&txn, from), read(&txn, to));
+                            txn.put(&key(from), (f - 5).to_le_bytes().to_vec())?;
+                            txn.put(&key(to), (tt + 5).to_le_bytes().to_vec())?;
+                            Ok::<_, oxibase_common::Error>(())
+                        })();
+                        match result.and_then(|()| txn.commit().map(|_| ())) {
+                            Ok(()) => break,
+                            Err(e) if e.is_retryable() => {
+                                retries.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                }
+            });
+        }
+        s.spawn(|| {
+            for _ in 0..200 {
+                let txn = store.begin(TxnOptions { read_only: true, ..Default::default() }).unwrap();
+                let total: i64 = (0..10).map(|a| read(&txn, a)).sum();
+                assert_eq!(total, 1000, "a reader saw money appear or vanish");
+            }
+        });
+    });
+    let txn = store.begin_default().unwrap();
+    assert_eq!((0..10).map(|a| read(&txn, a)).sum::<i64>(), 1000);
+}
+
+#[test]
+fn serializable_prevents_write_skew_under_concurrency() {
+    // Invariant: x + y >= 0. Each transaction reads both and subtracts 1 from one of them if
+    // the sum stays non-negative. Write skew would drive the sum negative.
+    let store = Mvcc::open(Box::new(Memory::new()), None, MvccOptions::default()).unwrap();
+    let setup = store.begin_default().unwrap();
+    setup.put(b"x", 5i64.to_le_bytes().to_vec()).unwrap();
+    setup.put(b"y", 5i64.to_le_bytes().to_vec()).unwrap();
+    setup.commit().unwrap();
+    let get = |txn: &oxibase_mvcc::Transaction, k: &[u8]| i64::from_le_bytes(txn.get(k).unwrap().unwrap().try_into().unwrap());
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let store = &store;
+            s.spawn(move || {
+                for i in 0..50 {
+                    let txn = store.begin(TxnOptions { isolation: Isolation::Serializable, ..Default::default() }).unwrap();
+                    let (x, y) = (get(&txn, b"x"), get(&txn, b"y"));
+                    if x + y > 0 {
+                        let target: &[u8] = if (t + i) % 2 == 0 { b"x" } else { b"y" };
+                        let v = if target == b"x" { x } else { y };
+                        if txn.put(target, (v - 1).to_le_bytes().to_vec()).is_err() {
+                            continue;
+                        }
+                    }
+                    let _ = txn.commit();
+                }
+            });
+        }
+    });
+    let txn = store.begin_default().unwrap();
+    assert!(get(&txn, b"x") + get(&txn, b"y") >= 0, "write skew under serializable");
+}
+
+#[test]
+fn dropping_a_transaction_releases_its_locks() {
+    let store = Mvcc::open(Box::new(Memory::new()), None, options()).unwrap();
+    let t1 = store.begin_default().unwrap();
+    t1.put(b"a", b"1".to_vec()).unwrap();
+    t1.lock(b"b", LockMode::Share, LockWait::NoWait).unwrap();
+    let t2 = store.begin_default().unwrap();
+    assert!(t2.lock(b"a", LockMode::Update, LockWait::NoWait).is_err());
+    drop(t1); // a client that disconnected
+    assert!(store.locks().is_empty());
+    t2.lock(b"a", LockMode::Update, LockWait::NoWait).unwrap();
+    t2.lock(b"b", LockMode::Update, LockWait::NoWait).unwrap();
+    assert_eq!(t2.get(b"a").unwrap(), None, "the dropped transaction's write is gone");
+}
+
+#[test]
+fn engine_ahead_of_log_is_refused() {
+    let fs = SimFs::new();
+    let engine = Arc::new(Memory::new());
+    let store = Mvcc::open(Box::new(engine.clone()), Some(sim_log(&fs)), options()).unwrap();
+    let txn = store.begin_default().unwrap();
+    txn.put(b"a", b"1".to_vec()).unwrap();
+    txn.commit().unwrap();
+    drop(store);
+    let other_fs = SimFs::new(); // an empty log directory
+    let err = Mvcc::open(Box::new(engine), Some(sim_log(&other_fs)), options()).err().unwrap();
+    assert_eq!(err.code(), SqlState::DATA_CORRUPTED);
+    assert!(err.message().contains("log ends"), "{}", err.message());
+}
+
+#[test]
+fn invalid_keys_and_read_only_writes_are_errors() {
+    let store = Mvcc::open(Box::new(Memory::new()), None, options()).unwrap();
+    let txn = store.begin_default().unwrap();
+    assert!(txn.put(b"", b"x".to_vec()).is_err());
+    assert!(txn.put(b"\x00meta", b"x".to_vec()).is_err());
+    let err = txn.put(&vec![1u8; 70_000], b"x".to_vec()).unwrap_err();
+    assert_eq!(err.code(), SqlState::PROGRAM_LIMIT_EXCEEDED);
+    let ro = store.begin(TxnOptions { read_only: true, ..Default::default() }).unwrap();
+    assert_eq!(ro.put(b"a", b"1".to_vec()).unwrap_err().code(), SqlState::READ_ONLY_SQL_TRANSACTION);
+}
+
+#[test]
+fn insert_select_does_not_read_its_own_output() {
+    // The Halloween problem: copy every row to a new key while scanning the same range.
+    let store = Mvcc::open(Box::new(Memory::new()), None, options()).unwrap();
+    let txn = store.begin_default().unwrap();
+    txn.begin_statement().unwrap();
+    for i in 0..10 {
+        txn.put(&key(i), b"v".to_vec()).unwrap();
+    }
+    txn.begin_statement().unwrap();
+    let rows: Vec<_> = txn.scan_prefix(b"k").unwrap().collect::<Result<_, _>>().unwrap();
+    let mut copied = 0;
+    for (i, _) in txn.scan_prefix(b"k").unwrap().map(Result::unwrap).enumerate() {
+        txn.put(&key(100 + i as u64), b"copy".to_vec()).unwrap(); // lands inside the scanned range
+        copied += 1;
+    }
+    assert_eq!((rows.len(), copied), (10, 10));
+    txn.begin_statement().unwrap();
+    assert_eq!(txn.scan_prefix(b"k").unwrap().count(), 20);
+}
