@@ -59,10 +59,17 @@ fn recovery_after_crash_keeps_exactly_the_acknowledged_transactions() {
         fs.crash(torn);
         let store = Mvcc::open(Box::new(Memory::new()), Some(sim_log(&fs)), options()).unwrap();
         let n = count(&store);
-        assert!(n == acked * 3 || n == acked * 3 + 3, "torn={torn}: {n} rows, partial transaction visible");
+        assert!(
+            n == acked * 3 || n == acked * 3 + 3,
+            "torn={torn}: {n} rows, partial transaction visible"
+        );
         let txn = store.begin_default().unwrap();
         for i in 0..acked as u64 * 3 {
-            assert_eq!(txn.get(&key(i)).unwrap(), Some(vec![(i / 3) as u8; 10]), "torn={torn}: row {i} lost");
+            assert_eq!(
+                txn.get(&key(i)).unwrap(),
+                Some(vec![(i / 3) as u8; 10]),
+                "torn={torn}: row {i} lost"
+            );
         }
     }
 }
@@ -72,7 +79,9 @@ fn lsm_store_recovers_from_engine_state_plus_log_tail() {
     let dir = tempfile::tempdir().unwrap();
     let open = || {
         let engine = Lsm::open(&dir.path().join("data"), &LsmOptions::default()).unwrap();
-        let (log, _) = Log::open(&dir.path().join("wal"), LogOptions { segment_size: 4096, fsync: true }).unwrap();
+        let (log, _) =
+            Log::open(&dir.path().join("wal"), LogOptions { segment_size: 4096, fsync: true })
+                .unwrap();
         Mvcc::open(Box::new(engine), Some(log), options()).unwrap()
     };
     let store = open();
@@ -85,7 +94,10 @@ fn lsm_store_recovers_from_engine_state_plus_log_tail() {
     let covered = store.checkpoint().unwrap();
     let status = store.status().unwrap();
     assert!(covered >= 100);
-    assert!(status.log.as_ref().unwrap().segments < segments_before, "checkpoint truncated nothing");
+    assert!(
+        status.log.as_ref().unwrap().segments < segments_before,
+        "checkpoint truncated nothing"
+    );
     for i in 100..150 {
         let txn = store.begin_default().unwrap();
         txn.put(&key(i), b"after checkpoint".to_vec()).unwrap();
@@ -175,7 +187,8 @@ fn a_key_updated_many_times_keeps_few_versions() {
 #[test]
 fn background_maintenance_collects_garbage() {
     let engine = Arc::new(Memory::new());
-    let opts = MvccOptions { maintenance_interval: Some(Duration::from_millis(5)), ..Default::default() };
+    let opts =
+        MvccOptions { maintenance_interval: Some(Duration::from_millis(5)), ..Default::default() };
     let store = Mvcc::open(Box::new(engine.clone()), None, opts).unwrap();
     for i in 0..2000u64 {
         let txn = store.begin_default().unwrap();
@@ -224,7 +237,8 @@ fn bank(isolation: Isolation) {
                         continue;
                     }
                     loop {
-                        let txn = store.begin(TxnOptions { isolation, ..Default::default() }).unwrap();
+                        let txn =
+                            store.begin(TxnOptions { isolation, ..Default::default() }).unwrap();
                         let result = (|| {
                             txn.begin_statement()?;
                             let (f, tt) = (read(&txn, from), read(&txn, to));
@@ -245,7 +259,8 @@ fn bank(isolation: Isolation) {
         }
         s.spawn(|| {
             for _ in 0..200 {
-                let txn = store.begin(TxnOptions { read_only: true, ..Default::default() }).unwrap();
+                let txn =
+                    store.begin(TxnOptions { read_only: true, ..Default::default() }).unwrap();
                 let total: i64 = (0..10).map(|a| read(&txn, a)).sum();
                 assert_eq!(total, 1000, "a reader saw money appear or vanish");
             }
@@ -264,13 +279,20 @@ fn serializable_prevents_write_skew_under_concurrency() {
     setup.put(b"x", 5i64.to_le_bytes().to_vec()).unwrap();
     setup.put(b"y", 5i64.to_le_bytes().to_vec()).unwrap();
     setup.commit().unwrap();
-    let get = |txn: &oxibase_mvcc::Transaction, k: &[u8]| i64::from_le_bytes(txn.get(k).unwrap().unwrap().try_into().unwrap());
+    let get = |txn: &oxibase_mvcc::Transaction, k: &[u8]| {
+        i64::from_le_bytes(txn.get(k).unwrap().unwrap().try_into().unwrap())
+    };
     std::thread::scope(|s| {
         for t in 0..4 {
             let store = &store;
             s.spawn(move || {
                 for i in 0..50 {
-                    let txn = store.begin(TxnOptions { isolation: Isolation::Serializable, ..Default::default() }).unwrap();
+                    let txn = store
+                        .begin(TxnOptions {
+                            isolation: Isolation::Serializable,
+                            ..Default::default()
+                        })
+                        .unwrap();
                     let (x, y) = (get(&txn, b"x"), get(&txn, b"y"));
                     if x + y > 0 {
                         let target: &[u8] = if (t + i) % 2 == 0 { b"x" } else { b"y" };
@@ -327,7 +349,10 @@ fn invalid_keys_and_read_only_writes_are_errors() {
     let err = txn.put(&vec![1u8; 70_000], b"x".to_vec()).unwrap_err();
     assert_eq!(err.code(), SqlState::PROGRAM_LIMIT_EXCEEDED);
     let ro = store.begin(TxnOptions { read_only: true, ..Default::default() }).unwrap();
-    assert_eq!(ro.put(b"a", b"1".to_vec()).unwrap_err().code(), SqlState::READ_ONLY_SQL_TRANSACTION);
+    assert_eq!(
+        ro.put(b"a", b"1".to_vec()).unwrap_err().code(),
+        SqlState::READ_ONLY_SQL_TRANSACTION
+    );
 }
 
 #[test]
