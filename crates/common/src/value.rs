@@ -94,6 +94,57 @@ impl DataType {
     }
 }
 
+impl DataType {
+    /// Parses a type name as [`DataType::name`] prints it (and the common aliases `int`,
+    /// `int4`, `varchar(n)`, `timestamptz`, ...). Returns `None` for an unknown name.
+    pub fn from_name(name: &str) -> Option<DataType> {
+        let name = name.trim().to_ascii_lowercase();
+        if let Some(element) = name.strip_suffix("[]") {
+            return Some(DataType::Array(Box::new(DataType::from_name(element)?)));
+        }
+        let (base, args) = match name.split_once('(') {
+            Some((base, rest)) => {
+                let args: Vec<u32> = rest
+                    .strip_suffix(')')?
+                    .split(',')
+                    .map(|a| a.trim().parse().ok())
+                    .collect::<Option<_>>()?;
+                (base.trim().to_string(), args)
+            }
+            None => (name, Vec::new()),
+        };
+        let ty = match (base.as_str(), args.as_slice()) {
+            ("boolean" | "bool", []) => DataType::Bool,
+            ("smallint" | "int2", []) => DataType::Int2,
+            ("integer" | "int" | "int4", []) => DataType::Int4,
+            ("bigint" | "int8", []) => DataType::Int8,
+            ("real" | "float4", []) => DataType::Float4,
+            ("double precision" | "float8", []) => DataType::Float8,
+            ("numeric" | "decimal", []) => DataType::Numeric(None),
+            ("numeric" | "decimal", [p]) => DataType::Numeric(Some((u16::try_from(*p).ok()?, 0))),
+            ("numeric" | "decimal", [p, s]) => {
+                DataType::Numeric(Some((u16::try_from(*p).ok()?, u16::try_from(*s).ok()?)))
+            }
+            ("text", []) => DataType::Text,
+            ("character varying" | "varchar", []) => DataType::Varchar(None),
+            ("character varying" | "varchar", [n]) => DataType::Varchar(Some(*n)),
+            ("character" | "char" | "bpchar", []) => DataType::Char(1),
+            ("character" | "char" | "bpchar", [n]) => DataType::Char(*n),
+            ("bytea", []) => DataType::Bytea,
+            ("date", []) => DataType::Date,
+            ("time without time zone" | "time", []) => DataType::Time,
+            ("timestamp without time zone" | "timestamp", []) => DataType::Timestamp,
+            ("timestamp with time zone" | "timestamptz", []) => DataType::TimestampTz,
+            ("interval", []) => DataType::Interval,
+            ("uuid", []) => DataType::Uuid,
+            ("json", []) => DataType::Json,
+            ("jsonb", []) => DataType::Jsonb,
+            _ => return None,
+        };
+        Some(ty)
+    }
+}
+
 impl fmt::Display for DataType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name())
@@ -272,5 +323,45 @@ impl From<String> for Value {
 impl<T: Into<Value>> From<Option<T>> for Value {
     fn from(v: Option<T>) -> Self {
         v.map_or(Value::Null, Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_round_trip() {
+        let types = [
+            DataType::Bool,
+            DataType::Int2,
+            DataType::Int4,
+            DataType::Int8,
+            DataType::Float4,
+            DataType::Float8,
+            DataType::Numeric(None),
+            DataType::Numeric(Some((10, 2))),
+            DataType::Text,
+            DataType::Varchar(None),
+            DataType::Varchar(Some(20)),
+            DataType::Char(3),
+            DataType::Bytea,
+            DataType::Date,
+            DataType::Time,
+            DataType::Timestamp,
+            DataType::TimestampTz,
+            DataType::Interval,
+            DataType::Uuid,
+            DataType::Json,
+            DataType::Jsonb,
+            DataType::Array(Box::new(DataType::Numeric(Some((5, 1))))),
+        ];
+        for ty in types {
+            assert_eq!(DataType::from_name(&ty.name()), Some(ty.clone()), "{ty}");
+        }
+        assert_eq!(DataType::from_name("VARCHAR(5)"), Some(DataType::Varchar(Some(5))));
+        assert_eq!(DataType::from_name("int"), Some(DataType::Int4));
+        assert_eq!(DataType::from_name("numeric(10,"), None);
+        assert_eq!(DataType::from_name("blob"), None);
     }
 }

@@ -1,0 +1,644 @@
+//! The catalog: schemas, tables, columns, indexes and sequences, stored as rows of system
+//! tables under MVCC (ARCHITECTURE.md invariant 3, "the catalog is data").
+//!
+//! Because catalog changes are ordinary row writes in the caller's transaction, DDL is
+//! transactional for free: a `CREATE TABLE` rolled back leaves nothing behind, a table created
+//! in an open transaction is invisible to others until commit, and DDL replicates like any
+//! write. Name uniqueness uses the same rule as a unique index: lock the name's index key,
+//! then check the latest committed state, so two sessions creating the same name concurrently
+//! cannot both succeed (the second gets 42P07, or 40001 under snapshot isolation).
+//!
+//! Two things are deliberately *not* transactional, as in PostgreSQL: object ids and sequence
+//! values. They come from counters advanced by short autonomous transactions, in blocks
+//! reserved ahead and cached in memory, so a rolled-back `CREATE TABLE` or `nextval` burns a
+//! number but never blocks or rolls back anyone else; after a crash, the rest of a reserved
+//! block is skipped (PostgreSQL skips up to 32 values the same way).
+
+pub mod schema;
+pub mod system;
+
+use std::collections::HashMap;
+
+use oxibase_common::row::{decode_row, encode_row};
+use oxibase_common::{Result, Value, errdata, errinput};
+use oxibase_mvcc::{Isolation, LockMode, LockWait, Mvcc, Transaction, TxnOptions};
+use parking_lot::Mutex;
+
+use crate::keys::{FIRST_USER_ID, RelId, counter_key, relation_prefix};
+pub use schema::{Column, Index, RelKind, Sequence, Table, TableSpec};
+use system::*;
+
+/// How many ids or sequence values one autonomous reservation takes.
+const RESERVE: i64 = 32;
+
+/// The catalog of one database. Cheap to share: it holds the store and two small caches.
+pub struct Catalog {
+    store: Mvcc,
+    /// Reserved but unused object ids: (next, last).
+    ids: Mutex<(i64, i64)>,
+    /// Per sequence: the next value to hand out and the last one reserved.
+    sequences: Mutex<HashMap<RelId, (i64, i64)>>,
+}
+
+impl Catalog {
+    /// Opens the catalog, creating the system tables' own rows and the built-in schemas on a
+    /// fresh store.
+    pub fn open(store: Mvcc) -> Result<Catalog> {
+        let catalog =
+            Catalog { store, ids: Mutex::new((1, 0)), sequences: Mutex::new(HashMap::new()) };
+        let txn = catalog.store.begin_default()?;
+        if txn.get(&schema_name_key("pg_catalog")?)?.is_none() {
+            catalog.bootstrap(&txn)?;
+            txn.commit()?;
+        }
+        Ok(catalog)
+    }
+
+    /// The store the catalog lives in.
+    pub fn store(&self) -> &Mvcc {
+        &self.store
+    }
+
+    fn bootstrap(&self, txn: &Transaction) -> Result<()> {
+        for (id, name) in [
+            (PG_CATALOG, "pg_catalog"),
+            (PUBLIC, "public"),
+            (INFORMATION_SCHEMA, "information_schema"),
+        ] {
+            self.insert_schema(txn, id, name)?;
+        }
+        for table in system_tables() {
+            let columns: Vec<Column> =
+                table.columns.iter().map(|(n, t)| Column::new(*n, t.clone()).not_null()).collect();
+            self.insert_relation(
+                txn,
+                PG_CATALOG,
+                table.id,
+                table.name,
+                RelKind::Table,
+                &table.primary_key,
+                None,
+            )?;
+            for (position, column) in columns.iter().enumerate() {
+                txn.put(
+                    &sys_key(
+                        SYS_COLUMNS,
+                        &[Value::Int4(table.id as i32), Value::Int2(position as i16)],
+                    )?,
+                    encode_column(table.id, position, column),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    // ---- schemas ----
+
+    /// Creates a schema.
+    pub fn create_schema(&self, txn: &Transaction, name: &str) -> Result<RelId> {
+        let id = self.next_id()?;
+        self.insert_schema(txn, id, name)?;
+        Ok(id)
+    }
+
+    fn insert_schema(&self, txn: &Transaction, id: RelId, name: &str) -> Result<()> {
+        let name_key = schema_name_key(name)?;
+        claim_name(txn, &name_key, || {
+            errinput!(DUPLICATE_SCHEMA, "schema \"{name}\" already exists")
+        })?;
+        txn.put(&name_key, id_value(id))?;
+        txn.put(
+            &sys_key(SYS_SCHEMAS, &[Value::Int4(id as i32)])?,
+            encode_row(&[Value::Int4(id as i32), Value::from(name)]),
+        )
+    }
+
+    /// The id of a schema, if it exists.
+    pub fn schema_id(&self, txn: &Transaction, name: &str) -> Result<Option<RelId>> {
+        txn.get(&schema_name_key(name)?)?.map(|v| decode_id(&v)).transpose()
+    }
+
+    fn require_schema(&self, txn: &Transaction, name: &str) -> Result<RelId> {
+        self.schema_id(txn, name)?
+            .ok_or_else(|| errinput!(INVALID_SCHEMA_NAME, "schema \"{name}\" does not exist"))
+    }
+
+    fn schema_name(&self, txn: &Transaction, id: RelId) -> Result<String> {
+        let row = txn
+            .get(&sys_key(SYS_SCHEMAS, &[Value::Int4(id as i32)])?)?
+            .ok_or_else(|| errdata!("schema {id} missing from the catalog"))?;
+        match decode_row(&row)?.as_slice() {
+            [_, Value::Text(name)] => Ok(name.clone()),
+            _ => Err(errdata!("invalid sys_schemas row")),
+        }
+    }
+
+    /// Drops an empty schema.
+    pub fn drop_schema(&self, txn: &Transaction, name: &str) -> Result<()> {
+        let id = self.require_schema(txn, name)?;
+        if txn.scan_prefix(&relation_names_prefix(id)?)?.next().transpose()?.is_some() {
+            return Err(errinput!(
+                DEPENDENT_OBJECTS_STILL_EXIST,
+                "cannot drop schema {name} because other objects depend on it"
+            )
+            .with_hint("drop the objects in the schema first"));
+        }
+        txn.delete(&schema_name_key(name)?)?;
+        txn.delete(&sys_key(SYS_SCHEMAS, &[Value::Int4(id as i32)])?)
+    }
+
+    // ---- relations ----
+
+    #[allow(clippy::too_many_arguments)]
+    fn insert_relation(
+        &self,
+        txn: &Transaction,
+        schema_id: RelId,
+        id: RelId,
+        name: &str,
+        kind: RelKind,
+        primary_key: &[usize],
+        definition: Option<String>,
+    ) -> Result<()> {
+        let name_key = relation_name_key(schema_id, name)?;
+        claim_name(txn, &name_key, || {
+            errinput!(DUPLICATE_TABLE, "relation \"{name}\" already exists")
+        })?;
+        txn.put(&name_key, id_value(id))?;
+        let row = RelationRow {
+            id,
+            schema_id,
+            name: name.to_string(),
+            kind,
+            primary_key: primary_key.to_vec(),
+            definition,
+        };
+        txn.put(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?, row.encode())
+    }
+
+    /// Looks up a relation of any kind by schema and name.
+    pub fn relation(
+        &self,
+        txn: &Transaction,
+        schema: &str,
+        name: &str,
+    ) -> Result<Option<(RelId, RelKind)>> {
+        let Some(schema_id) = self.schema_id(txn, schema)? else { return Ok(None) };
+        let Some(id) =
+            txn.get(&relation_name_key(schema_id, name)?)?.map(|v| decode_id(&v)).transpose()?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((id, self.relation_row(txn, id)?.kind)))
+    }
+
+    fn relation_row(&self, txn: &Transaction, id: RelId) -> Result<RelationRow> {
+        let row = txn
+            .get(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?)?
+            .ok_or_else(|| errdata!("relation {id} missing from the catalog"))?;
+        RelationRow::decode(&row)
+    }
+
+    fn delete_relation(&self, txn: &Transaction, row: &RelationRow) -> Result<()> {
+        txn.delete(&relation_name_key(row.schema_id, &row.name)?)?;
+        txn.delete(&sys_key(SYS_TABLES, &[Value::Int4(row.id as i32)])?)
+    }
+
+    // ---- tables ----
+
+    /// Creates a table (its primary key columns become NOT NULL).
+    pub fn create_table(&self, txn: &Transaction, spec: TableSpec) -> Result<Table> {
+        let schema_id = self.require_schema(txn, &spec.schema)?;
+        let mut columns = spec.columns;
+        for (i, column) in columns.iter().enumerate() {
+            if columns[..i].iter().any(|c| c.name == column.name) {
+                return Err(errinput!(
+                    DUPLICATE_COLUMN,
+                    "column \"{}\" specified more than once",
+                    column.name
+                ));
+            }
+        }
+        let mut primary_key = Vec::new();
+        for name in &spec.primary_key {
+            let position = columns.iter().position(|c| &c.name == name).ok_or_else(|| {
+                errinput!(UNDEFINED_COLUMN, "column \"{name}\" named in key does not exist")
+            })?;
+            if primary_key.contains(&position) {
+                return Err(errinput!(
+                    DUPLICATE_COLUMN,
+                    "column \"{name}\" appears twice in primary key constraint"
+                ));
+            }
+            columns[position].not_null = true;
+            primary_key.push(position);
+        }
+        let id = self.next_id()?;
+        self.insert_relation(txn, schema_id, id, &spec.name, RelKind::Table, &primary_key, None)?;
+        for (position, column) in columns.iter().enumerate() {
+            self.put_column(txn, id, position, column)?;
+        }
+        Ok(Table {
+            id,
+            schema: spec.schema,
+            name: spec.name,
+            columns,
+            primary_key,
+            indexes: Vec::new(),
+        })
+    }
+
+    fn put_column(
+        &self,
+        txn: &Transaction,
+        table_id: RelId,
+        position: usize,
+        column: &Column,
+    ) -> Result<()> {
+        txn.put(&column_key(table_id, position)?, encode_column(table_id, position, column))
+    }
+
+    /// Looks up a table by schema and name.
+    pub fn table(&self, txn: &Transaction, schema: &str, name: &str) -> Result<Option<Table>> {
+        match self.relation(txn, schema, name)? {
+            Some((id, RelKind::Table)) => self.table_by_id(txn, id),
+            _ => Ok(None),
+        }
+    }
+
+    /// Looks up a table by schema and name, failing with 42P01 if it does not exist.
+    pub fn require_table(&self, txn: &Transaction, schema: &str, name: &str) -> Result<Table> {
+        self.table(txn, schema, name)?
+            .ok_or_else(|| errinput!(UNDEFINED_TABLE, "relation \"{name}\" does not exist"))
+    }
+
+    /// Looks up a table by id.
+    pub fn table_by_id(&self, txn: &Transaction, id: RelId) -> Result<Option<Table>> {
+        let Some(row) = txn.get(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?)? else {
+            return Ok(None);
+        };
+        let row = RelationRow::decode(&row)?;
+        if row.kind != RelKind::Table {
+            return Ok(None);
+        }
+        let mut columns = Vec::new();
+        for item in txn.scan_prefix(&sys_key(SYS_COLUMNS, &[Value::Int4(id as i32)])?)? {
+            let (position, column) = decode_column(&item?.1)?;
+            if position != columns.len() {
+                return Err(errdata!(
+                    "table {id} has a gap in its columns at position {}",
+                    columns.len()
+                ));
+            }
+            columns.push(column);
+        }
+        let indexes = self.indexes_of(txn, id)?;
+        Ok(Some(Table {
+            id,
+            schema: self.schema_name(txn, row.schema_id)?,
+            name: row.name,
+            columns,
+            primary_key: row.primary_key,
+            indexes,
+        }))
+    }
+
+    /// Every table, system tables included, ordered by id.
+    pub fn tables(&self, txn: &Transaction) -> Result<Vec<Table>> {
+        let mut tables = Vec::new();
+        for item in txn.scan_prefix(&relation_prefix(SYS_TABLES))? {
+            let row = RelationRow::decode(&item?.1)?;
+            if row.kind == RelKind::Table
+                && let Some(table) = self.table_by_id(txn, row.id)?
+            {
+                tables.push(table);
+            }
+        }
+        Ok(tables)
+    }
+
+    /// Drops a table: its rows, its indexes' entries and its catalog rows.
+    pub fn drop_table(&self, txn: &Transaction, schema: &str, name: &str) -> Result<()> {
+        let table = self.require_table(txn, schema, name)?;
+        for index in &table.indexes {
+            self.drop_index_by_id(txn, index.id)?;
+        }
+        delete_prefix(txn, &relation_prefix(table.id))?;
+        delete_prefix(txn, &sys_key(SYS_COLUMNS, &[Value::Int4(table.id as i32)])?)?;
+        self.delete_relation(txn, &self.relation_row(txn, table.id)?)
+    }
+
+    /// Renames a table.
+    pub fn rename_table(&self, txn: &Transaction, table_id: RelId, new_name: &str) -> Result<()> {
+        let mut row = self.relation_row(txn, table_id)?;
+        let name_key = relation_name_key(row.schema_id, new_name)?;
+        claim_name(txn, &name_key, || {
+            errinput!(DUPLICATE_TABLE, "relation \"{new_name}\" already exists")
+        })?;
+        txn.delete(&relation_name_key(row.schema_id, &row.name)?)?;
+        txn.put(&name_key, id_value(table_id))?;
+        row.name = new_name.to_string();
+        txn.put(&sys_key(SYS_TABLES, &[Value::Int4(table_id as i32)])?, row.encode())
+    }
+
+    /// Adds a column at the end. Existing rows read `column.missing` for it, without a rewrite.
+    pub fn add_column(&self, txn: &Transaction, table: &Table, column: Column) -> Result<usize> {
+        if table.column_index(&column.name).is_some() {
+            return Err(errinput!(
+                DUPLICATE_COLUMN,
+                "column \"{}\" of relation \"{}\" already exists",
+                column.name,
+                table.name
+            ));
+        }
+        let position = table.columns.len();
+        self.put_column(txn, table.id, position, &column)?;
+        Ok(position)
+    }
+
+    /// Drops a column: it keeps its position (old rows still decode) but disappears.
+    pub fn drop_column(&self, txn: &Transaction, table: &Table, name: &str) -> Result<()> {
+        let position = require_column(table, name)?;
+        if table.primary_key.contains(&position) {
+            return Err(errinput!(
+                DEPENDENT_OBJECTS_STILL_EXIST,
+                "cannot drop column {name} because the primary key uses it"
+            ));
+        }
+        if let Some(index) = table.indexes.iter().find(|i| i.columns.contains(&position)) {
+            return Err(errinput!(
+                DEPENDENT_OBJECTS_STILL_EXIST,
+                "cannot drop column {name} because index {} uses it",
+                index.name
+            )
+            .with_hint("drop the index first"));
+        }
+        let mut column = table.columns[position].clone();
+        column.dropped = true;
+        column.not_null = false;
+        column.name = format!("........dropped.{position}........");
+        self.put_column(txn, table.id, position, &column)
+    }
+
+    /// Replaces a column's definition (rename, type, default, NOT NULL). The caller checks
+    /// that existing rows satisfy the new definition.
+    pub fn update_column(
+        &self,
+        txn: &Transaction,
+        table: &Table,
+        name: &str,
+        column: Column,
+    ) -> Result<()> {
+        let position = require_column(table, name)?;
+        if column.name != name && table.column_index(&column.name).is_some() {
+            return Err(errinput!(
+                DUPLICATE_COLUMN,
+                "column \"{}\" of relation \"{}\" already exists",
+                column.name,
+                table.name
+            ));
+        }
+        self.put_column(txn, table.id, position, &column)
+    }
+
+    // ---- indexes ----
+
+    /// Records an index (the caller builds its entries).
+    pub fn create_index(&self, txn: &Transaction, schema: &str, mut index: Index) -> Result<Index> {
+        let schema_id = self.require_schema(txn, schema)?;
+        index.id = self.next_id()?;
+        self.insert_relation(txn, schema_id, index.id, &index.name, RelKind::Index, &[], None)?;
+        txn.put(&sys_key(SYS_INDEXES, &[Value::Int4(index.id as i32)])?, encode_index(&index))?;
+        txn.put(&index_table_key(index.table_id, Some(index.id))?, Vec::new())?;
+        Ok(index)
+    }
+
+    fn indexes_of(&self, txn: &Transaction, table_id: RelId) -> Result<Vec<Index>> {
+        let mut ids = Vec::new();
+        for item in txn.scan_prefix(&index_table_key(table_id, None)?)? {
+            let (key, _) = item?;
+            let mut tail = &key[index_table_key(table_id, None)?.len()..];
+            match oxibase_common::keycode::decode_value(
+                &mut tail,
+                &oxibase_common::DataType::Int4,
+                Default::default(),
+            )? {
+                Value::Int4(id) => ids.push(id as RelId),
+                _ => return Err(errdata!("invalid sys_indexes_table entry")),
+            }
+        }
+        let mut indexes = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = txn
+                .get(&sys_key(SYS_INDEXES, &[Value::Int4(id as i32)])?)?
+                .ok_or_else(|| errdata!("index {id} missing from sys_indexes"))?;
+            indexes.push(decode_index(&row, self.relation_row(txn, id)?.name)?);
+        }
+        Ok(indexes)
+    }
+
+    /// Drops an index by schema and name.
+    pub fn drop_index(&self, txn: &Transaction, schema: &str, name: &str) -> Result<()> {
+        match self.relation(txn, schema, name)? {
+            Some((id, RelKind::Index)) => self.drop_index_by_id(txn, id),
+            _ => Err(errinput!(UNDEFINED_OBJECT, "index \"{name}\" does not exist")),
+        }
+    }
+
+    fn drop_index_by_id(&self, txn: &Transaction, id: RelId) -> Result<()> {
+        let row = txn
+            .get(&sys_key(SYS_INDEXES, &[Value::Int4(id as i32)])?)?
+            .ok_or_else(|| errdata!("index {id} missing"))?;
+        let index = decode_index(&row, String::new())?;
+        delete_prefix(txn, &relation_prefix(id))?;
+        txn.delete(&index_table_key(index.table_id, Some(id))?)?;
+        txn.delete(&sys_key(SYS_INDEXES, &[Value::Int4(id as i32)])?)?;
+        self.delete_relation(txn, &self.relation_row(txn, id)?)
+    }
+
+    // ---- sequences ----
+
+    /// Creates a sequence.
+    pub fn create_sequence(&self, txn: &Transaction, mut seq: Sequence) -> Result<Sequence> {
+        if seq.increment == 0 {
+            return Err(errinput!(INVALID_PARAMETER_VALUE, "INCREMENT must not be zero"));
+        }
+        if seq.min >= seq.max {
+            return Err(errinput!(
+                INVALID_PARAMETER_VALUE,
+                "MINVALUE ({}) must be less than MAXVALUE ({})",
+                seq.min,
+                seq.max
+            ));
+        }
+        if seq.start < seq.min || seq.start > seq.max {
+            return Err(errinput!(
+                INVALID_PARAMETER_VALUE,
+                "START value ({}) cannot be outside MINVALUE ({}) .. MAXVALUE ({})",
+                seq.start,
+                seq.min,
+                seq.max
+            ));
+        }
+        let schema_id = self.require_schema(txn, &seq.schema)?;
+        seq.id = self.next_id()?;
+        self.insert_relation(txn, schema_id, seq.id, &seq.name, RelKind::Sequence, &[], None)?;
+        txn.put(&sys_key(SYS_SEQUENCES, &[Value::Int4(seq.id as i32)])?, encode_sequence(&seq))?;
+        Ok(seq)
+    }
+
+    /// Looks up a sequence by schema and name.
+    pub fn sequence(
+        &self,
+        txn: &Transaction,
+        schema: &str,
+        name: &str,
+    ) -> Result<Option<Sequence>> {
+        let Some((id, RelKind::Sequence)) = self.relation(txn, schema, name)? else {
+            return Ok(None);
+        };
+        let row = txn
+            .get(&sys_key(SYS_SEQUENCES, &[Value::Int4(id as i32)])?)?
+            .ok_or_else(|| errdata!("sequence {id} missing"))?;
+        Ok(Some(decode_sequence(&row, schema.to_string(), name.to_string())?))
+    }
+
+    /// Drops a sequence.
+    pub fn drop_sequence(&self, txn: &Transaction, schema: &str, name: &str) -> Result<()> {
+        let seq = self
+            .sequence(txn, schema, name)?
+            .ok_or_else(|| errinput!(UNDEFINED_TABLE, "sequence \"{name}\" does not exist"))?;
+        txn.delete(&sys_key(SYS_SEQUENCES, &[Value::Int4(seq.id as i32)])?)?;
+        self.delete_relation(txn, &self.relation_row(txn, seq.id)?)?;
+        self.sequences.lock().remove(&seq.id);
+        Ok(())
+    }
+
+    /// The next value of a sequence. Not transactional: the value is never handed out again,
+    /// even if the caller rolls back (as in PostgreSQL).
+    pub fn nextval(&self, seq: &Sequence) -> Result<i64> {
+        let mut cache = self.sequences.lock();
+        if let Some((next, last)) = cache.get_mut(&seq.id) {
+            let in_block = if seq.increment > 0 { *next <= *last } else { *next >= *last };
+            if in_block {
+                let value = *next;
+                *next = next.saturating_add(seq.increment);
+                return Ok(value);
+            }
+        }
+        let (first, last) = self.reserve_sequence_block(seq)?;
+        cache.insert(seq.id, (first.saturating_add(seq.increment), last));
+        Ok(first)
+    }
+
+    /// Reserves the next block of sequence values durably; returns its first and last value.
+    fn reserve_sequence_block(&self, seq: &Sequence) -> Result<(i64, i64)> {
+        autonomous(&self.store, &counter_key(seq.id), |reserved| {
+            let first = match reserved {
+                None => seq.start,
+                Some(last) => match last
+                    .checked_add(seq.increment)
+                    .filter(|v| (seq.min..=seq.max).contains(v))
+                {
+                    Some(v) => v,
+                    None if seq.cycle => {
+                        if seq.increment > 0 {
+                            seq.min
+                        } else {
+                            seq.max
+                        }
+                    }
+                    None => {
+                        let bound = if seq.increment > 0 {
+                            ("maximum", seq.max)
+                        } else {
+                            ("minimum", seq.min)
+                        };
+                        return Err(errinput!(
+                            SEQUENCE_GENERATOR_LIMIT_EXCEEDED,
+                            "nextval: reached {} value of sequence \"{}\" ({})",
+                            bound.0,
+                            seq.name,
+                            bound.1
+                        ));
+                    }
+                },
+            };
+            let span = seq.increment.saturating_mul(RESERVE - 1);
+            let last = first.saturating_add(span).clamp(seq.min, seq.max);
+            Ok(((first, last), last))
+        })
+    }
+
+    /// A new object id (not transactional, never reused).
+    pub fn next_id(&self) -> Result<RelId> {
+        let mut ids = self.ids.lock();
+        if ids.0 > ids.1 {
+            *ids = autonomous(&self.store, &counter_key(ID_COUNTER), |reserved| {
+                let first = reserved.map_or(FIRST_USER_ID as i64, |last| last + 1);
+                let last = first + RESERVE - 1;
+                Ok(((first, last), last))
+            })?;
+        }
+        let id = ids.0;
+        ids.0 += 1;
+        RelId::try_from(id)
+            .map_err(|_| errinput!(PROGRAM_LIMIT_EXCEEDED, "object ids are exhausted"))
+    }
+}
+
+/// Claims a unique name key: locks it, then checks the latest committed state, so that of
+/// two concurrent claims exactly one wins.
+fn claim_name(
+    txn: &Transaction,
+    key: &[u8],
+    duplicate: impl FnOnce() -> oxibase_common::Error,
+) -> Result<()> {
+    txn.lock(key, LockMode::Update, LockWait::Wait(None))?;
+    if txn.get_latest(key)?.is_some() {
+        return Err(duplicate());
+    }
+    Ok(())
+}
+
+fn require_column(table: &Table, name: &str) -> Result<usize> {
+    table.column_index(name).ok_or_else(|| {
+        errinput!(
+            UNDEFINED_COLUMN,
+            "column \"{name}\" of relation \"{}\" does not exist",
+            table.name
+        )
+    })
+}
+
+fn column_key(table_id: RelId, position: usize) -> Result<Vec<u8>> {
+    sys_key(SYS_COLUMNS, &[Value::Int4(table_id as i32), Value::Int2(position as i16)])
+}
+
+fn delete_prefix(txn: &Transaction, prefix: &[u8]) -> Result<()> {
+    let keys: Vec<Vec<u8>> =
+        txn.scan_prefix(prefix)?.map(|item| item.map(|(k, _)| k)).collect::<Result<_>>()?;
+    keys.iter().try_for_each(|key| txn.delete(key))
+}
+
+/// Runs a read-modify-write of a counter in its own short transaction, committed at once.
+/// `update` gets the stored value and returns (result, new stored value).
+fn autonomous<T>(
+    store: &Mvcc,
+    key: &[u8],
+    update: impl FnOnce(Option<i64>) -> Result<(T, i64)>,
+) -> Result<T> {
+    let txn =
+        store.begin(TxnOptions { isolation: Isolation::ReadCommitted, ..Default::default() })?;
+    txn.lock(key, LockMode::Update, LockWait::Wait(None))?;
+    let current = match txn.get_latest(key)? {
+        None => None,
+        Some(bytes) => Some(i64::from_le_bytes(
+            bytes.as_slice().try_into().map_err(|_| errdata!("invalid counter value"))?,
+        )),
+    };
+    let (result, stored) = update(current)?;
+    txn.put(key, stored.to_le_bytes().to_vec())?;
+    txn.commit()?;
+    Ok(result)
+}

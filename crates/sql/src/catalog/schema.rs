@@ -1,0 +1,196 @@
+//! The catalog's objects: schemas, tables, columns, indexes and sequences.
+
+use oxibase_common::keycode::ColumnOrder;
+use oxibase_common::{DataType, Value};
+
+use crate::keys::RelId;
+
+/// What kind of relation a `sys_tables` row describes (PostgreSQL's `relkind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RelKind {
+    /// An ordinary table (`r`).
+    Table,
+    /// An index (`i`).
+    Index,
+    /// A sequence (`S`).
+    Sequence,
+    /// A view (`v`).
+    View,
+}
+
+impl RelKind {
+    /// PostgreSQL's one-letter code.
+    pub fn code(self) -> &'static str {
+        match self {
+            RelKind::Table => "r",
+            RelKind::Index => "i",
+            RelKind::Sequence => "S",
+            RelKind::View => "v",
+        }
+    }
+
+    /// Parses a one-letter code.
+    pub fn from_code(code: &str) -> Option<RelKind> {
+        Some(match code {
+            "r" => RelKind::Table,
+            "i" => RelKind::Index,
+            "S" => RelKind::Sequence,
+            "v" => RelKind::View,
+            _ => return None,
+        })
+    }
+
+    /// The word used in messages ("table", "index", ...).
+    pub fn noun(self) -> &'static str {
+        match self {
+            RelKind::Table => "table",
+            RelKind::Index => "index",
+            RelKind::Sequence => "sequence",
+            RelKind::View => "view",
+        }
+    }
+}
+
+/// A column of a table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    /// The column name.
+    pub name: String,
+    /// The column type.
+    pub data_type: DataType,
+    /// NOT NULL.
+    pub not_null: bool,
+    /// The DEFAULT expression as SQL text, evaluated by the SQL layer.
+    pub default: Option<String>,
+    /// The value rows written before this column was added read for it (PostgreSQL's
+    /// `attmissingval`): the default at the time of `ADD COLUMN`, or NULL.
+    pub missing: Value,
+    /// Dropped columns keep their position so old rows still decode.
+    pub dropped: bool,
+}
+
+impl Column {
+    /// A nullable column with no default.
+    pub fn new(name: impl Into<String>, data_type: DataType) -> Self {
+        Column {
+            name: name.into(),
+            data_type,
+            not_null: false,
+            default: None,
+            missing: Value::Null,
+            dropped: false,
+        }
+    }
+
+    /// Marks the column NOT NULL.
+    pub fn not_null(mut self) -> Self {
+        self.not_null = true;
+        self
+    }
+}
+
+/// An index on a table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Index {
+    /// The index's relation id: its entries live under this id's key prefix.
+    pub id: RelId,
+    /// The index name (unique among relations of its schema).
+    pub name: String,
+    /// The indexed table.
+    pub table_id: RelId,
+    /// UNIQUE.
+    pub unique: bool,
+    /// The indexed column positions, in key order.
+    pub columns: Vec<usize>,
+    /// The order of each key column.
+    pub orders: Vec<ColumnOrder>,
+}
+
+/// A table, with its columns and indexes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    /// The table's relation id: its rows live under this id's key prefix.
+    pub id: RelId,
+    /// The schema name.
+    pub schema: String,
+    /// The table name.
+    pub name: String,
+    /// Columns by position, dropped ones included.
+    pub columns: Vec<Column>,
+    /// Primary-key column positions; empty for a table without one (rows are then keyed by
+    /// a hidden row id).
+    pub primary_key: Vec<usize>,
+    /// Secondary indexes.
+    pub indexes: Vec<Index>,
+}
+
+impl Table {
+    /// The position of a live column by name.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| !c.dropped && c.name == name)
+    }
+
+    /// The live columns with their positions.
+    pub fn live_columns(&self) -> impl Iterator<Item = (usize, &Column)> {
+        self.columns.iter().enumerate().filter(|(_, c)| !c.dropped)
+    }
+
+    /// Completes a decoded row written before columns were added: missing trailing columns
+    /// read their `missing` value.
+    pub fn complete_row(&self, mut row: Vec<Value>) -> Vec<Value> {
+        for column in &self.columns[row.len().min(self.columns.len())..] {
+            row.push(column.missing.clone());
+        }
+        row
+    }
+}
+
+/// What a new table looks like (the id is assigned by the catalog).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableSpec {
+    /// The schema to create it in.
+    pub schema: String,
+    /// The table name.
+    pub name: String,
+    /// The columns.
+    pub columns: Vec<Column>,
+    /// Primary-key column names.
+    pub primary_key: Vec<String>,
+}
+
+/// A sequence and its parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sequence {
+    /// The sequence's relation id; its value lives in a counter with this id.
+    pub id: RelId,
+    /// The schema name.
+    pub schema: String,
+    /// The sequence name.
+    pub name: String,
+    /// The first value.
+    pub start: i64,
+    /// The step (may be negative).
+    pub increment: i64,
+    /// The smallest value.
+    pub min: i64,
+    /// The largest value.
+    pub max: i64,
+    /// Wrap around at the end instead of failing.
+    pub cycle: bool,
+}
+
+impl Sequence {
+    /// A sequence with PostgreSQL's defaults for a bigint sequence counting up from 1.
+    pub fn ascending(schema: impl Into<String>, name: impl Into<String>) -> Self {
+        Sequence {
+            id: 0,
+            schema: schema.into(),
+            name: name.into(),
+            start: 1,
+            increment: 1,
+            min: 1,
+            max: i64::MAX,
+            cycle: false,
+        }
+    }
+}

@@ -1,0 +1,404 @@
+//! The system tables and how catalog objects are stored in them.
+//!
+//! | table           | one row per            | primary key          | also indexed by      |
+//! |-----------------|------------------------|----------------------|----------------------|
+//! | `sys_schemas`   | schema                 | id                   | name                 |
+//! | `sys_tables`    | table, index, sequence, view (one namespace, as PostgreSQL's `pg_class`) | id | (schema_id, name) |
+//! | `sys_columns`   | column                 | (table_id, position) |                      |
+//! | `sys_indexes`   | index                  | id                   | (table_id, id)       |
+//! | `sys_sequences` | sequence               | id                   |                      |
+//!
+//! The system tables are ordinary tables in the `pg_catalog` schema: their rows use the same
+//! key and row encodings as user tables and describe themselves in `sys_tables` and
+//! `sys_columns`, so the SQL layer can query them like any table.
+
+use oxibase_common::keycode::ColumnOrder;
+use oxibase_common::row::{decode_row, encode_row};
+use oxibase_common::{Array, DataType, Result, Value, errdata};
+
+use super::schema::{Column, Index, RelKind, Sequence};
+use crate::keys::{RelId, index_key, row_key};
+
+/// `pg_catalog`'s schema id (as in PostgreSQL).
+pub const PG_CATALOG: RelId = 11;
+/// `public`'s schema id (as in PostgreSQL).
+pub const PUBLIC: RelId = 2200;
+/// `information_schema`'s schema id.
+pub const INFORMATION_SCHEMA: RelId = 13000;
+
+/// System table ids.
+pub const SYS_SCHEMAS: RelId = 1;
+/// `sys_tables`
+pub const SYS_TABLES: RelId = 2;
+/// `sys_columns`
+pub const SYS_COLUMNS: RelId = 3;
+/// `sys_indexes`
+pub const SYS_INDEXES: RelId = 4;
+/// `sys_sequences`
+pub const SYS_SEQUENCES: RelId = 5;
+/// Index of `sys_schemas` by name.
+pub const SYS_SCHEMAS_NAME: RelId = 6;
+/// Index of `sys_tables` by (schema_id, name).
+pub const SYS_TABLES_NAME: RelId = 7;
+/// Index of `sys_indexes` by (table_id, id).
+pub const SYS_INDEXES_TABLE: RelId = 8;
+
+/// The id counter: the highest id reserved so far.
+pub const ID_COUNTER: RelId = 0;
+
+/// A system table's name, columns and primary key, for bootstrapping its own catalog rows.
+pub struct SystemTable {
+    /// Its id.
+    pub id: RelId,
+    /// Its name.
+    pub name: &'static str,
+    /// Its columns.
+    pub columns: Vec<(&'static str, DataType)>,
+    /// Its primary-key positions.
+    pub primary_key: Vec<usize>,
+}
+
+fn int2_array() -> DataType {
+    DataType::Array(Box::new(DataType::Int2))
+}
+
+/// Every system table.
+pub fn system_tables() -> Vec<SystemTable> {
+    use DataType::*;
+    vec![
+        SystemTable {
+            id: SYS_SCHEMAS,
+            name: "sys_schemas",
+            columns: vec![("id", Int4), ("name", Text)],
+            primary_key: vec![0],
+        },
+        SystemTable {
+            id: SYS_TABLES,
+            name: "sys_tables",
+            columns: vec![
+                ("id", Int4),
+                ("schema_id", Int4),
+                ("name", Text),
+                ("kind", Text),
+                ("primary_key", int2_array()),
+                ("definition", Text),
+            ],
+            primary_key: vec![0],
+        },
+        SystemTable {
+            id: SYS_COLUMNS,
+            name: "sys_columns",
+            columns: vec![
+                ("table_id", Int4),
+                ("position", Int2),
+                ("name", Text),
+                ("type", Text),
+                ("not_null", Bool),
+                ("default", Text),
+                ("missing", Bytea),
+                ("dropped", Bool),
+            ],
+            primary_key: vec![0, 1],
+        },
+        SystemTable {
+            id: SYS_INDEXES,
+            name: "sys_indexes",
+            columns: vec![
+                ("id", Int4),
+                ("table_id", Int4),
+                ("is_unique", Bool),
+                ("columns", int2_array()),
+                ("descending", DataType::Array(Box::new(Bool))),
+                ("nulls_first", DataType::Array(Box::new(Bool))),
+            ],
+            primary_key: vec![0],
+        },
+        SystemTable {
+            id: SYS_SEQUENCES,
+            name: "sys_sequences",
+            columns: vec![
+                ("id", Int4),
+                ("start", Int8),
+                ("increment", Int8),
+                ("min", Int8),
+                ("max", Int8),
+                ("cycle", Bool),
+            ],
+            primary_key: vec![0],
+        },
+    ]
+}
+
+/// The key of a system table row by its leading primary-key values (a full key, or a
+/// prefix for a scan).
+pub fn sys_key(table: RelId, key: &[Value]) -> Result<Vec<u8>> {
+    row_key(table, key)
+}
+
+/// The `sys_schemas_name` index key.
+pub fn schema_name_key(name: &str) -> Result<Vec<u8>> {
+    index_key(SYS_SCHEMAS_NAME, &[(Value::from(name), ColumnOrder::ASC)], &[])
+}
+
+/// The `sys_tables_name` index key.
+pub fn relation_name_key(schema_id: RelId, name: &str) -> Result<Vec<u8>> {
+    index_key(
+        SYS_TABLES_NAME,
+        &[(Value::Int4(schema_id as i32), ColumnOrder::ASC), (Value::from(name), ColumnOrder::ASC)],
+        &[],
+    )
+}
+
+/// The prefix of every `sys_tables_name` key in a schema.
+pub fn relation_names_prefix(schema_id: RelId) -> Result<Vec<u8>> {
+    index_key(SYS_TABLES_NAME, &[(Value::Int4(schema_id as i32), ColumnOrder::ASC)], &[])
+}
+
+/// The `sys_indexes_table` index key (a table's prefix when `index` is `None`).
+pub fn index_table_key(table_id: RelId, index: Option<RelId>) -> Result<Vec<u8>> {
+    let mut values = vec![(Value::Int4(table_id as i32), ColumnOrder::ASC)];
+    values.extend(index.map(|i| (Value::Int4(i as i32), ColumnOrder::ASC)));
+    index_key(SYS_INDEXES_TABLE, &values, &[])
+}
+
+/// Encodes an id as an index entry's value.
+pub fn id_value(id: RelId) -> Vec<u8> {
+    encode_row(&[Value::Int4(id as i32)])
+}
+
+/// Decodes an id stored by [`id_value`].
+pub fn decode_id(bytes: &[u8]) -> Result<RelId> {
+    match decode_row(bytes)?.as_slice() {
+        [Value::Int4(id)] => Ok(*id as RelId),
+        _ => Err(errdata!("invalid catalog index entry")),
+    }
+}
+
+/// A `sys_tables` row.
+pub struct RelationRow {
+    /// The relation id.
+    pub id: RelId,
+    /// Its schema id.
+    pub schema_id: RelId,
+    /// Its name.
+    pub name: String,
+    /// What it is.
+    pub kind: RelKind,
+    /// Primary-key positions (tables).
+    pub primary_key: Vec<usize>,
+    /// The view definition (views).
+    pub definition: Option<String>,
+}
+
+fn int2_list(values: &[usize]) -> Value {
+    array(DataType::Int2, values.iter().map(|&v| Value::Int2(v as i16)).collect())
+}
+
+fn array(element_type: DataType, elements: Vec<Value>) -> Value {
+    Value::Array(Box::new(Array { element_type, elements }))
+}
+
+fn text_or_null(value: &Option<String>) -> Value {
+    value.clone().map_or(Value::Null, Value::Text)
+}
+
+impl RelationRow {
+    /// Encodes the row.
+    pub fn encode(&self) -> Vec<u8> {
+        encode_row(&[
+            Value::Int4(self.id as i32),
+            Value::Int4(self.schema_id as i32),
+            Value::from(self.name.as_str()),
+            Value::from(self.kind.code()),
+            int2_list(&self.primary_key),
+            text_or_null(&self.definition),
+        ])
+    }
+
+    /// Decodes the row.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let row = decode_row(bytes)?;
+        match row.as_slice() {
+            [
+                Value::Int4(id),
+                Value::Int4(schema_id),
+                Value::Text(name),
+                Value::Text(kind),
+                primary_key,
+                definition,
+            ] => Ok(RelationRow {
+                id: *id as RelId,
+                schema_id: *schema_id as RelId,
+                name: name.clone(),
+                kind: RelKind::from_code(kind)
+                    .ok_or_else(|| errdata!("invalid relation kind {kind:?}"))?,
+                primary_key: positions(primary_key)?,
+                definition: optional_text(definition)?,
+            }),
+            _ => Err(errdata!("invalid sys_tables row")),
+        }
+    }
+}
+
+fn positions(value: &Value) -> Result<Vec<usize>> {
+    match value {
+        Value::Array(a) => a
+            .elements
+            .iter()
+            .map(|e| match e {
+                Value::Int2(p) if *p >= 0 => Ok(*p as usize),
+                _ => Err(errdata!("invalid column position in catalog")),
+            })
+            .collect(),
+        _ => Err(errdata!("invalid position list in catalog")),
+    }
+}
+
+fn bools(value: &Value) -> Result<Vec<bool>> {
+    match value {
+        Value::Array(a) => a
+            .elements
+            .iter()
+            .map(|e| match e {
+                Value::Bool(b) => Ok(*b),
+                _ => Err(errdata!("invalid boolean list in catalog")),
+            })
+            .collect(),
+        _ => Err(errdata!("invalid boolean list in catalog")),
+    }
+}
+
+fn optional_text(value: &Value) -> Result<Option<String>> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Text(t) => Ok(Some(t.clone())),
+        _ => Err(errdata!("invalid text in catalog")),
+    }
+}
+
+/// Encodes a `sys_columns` row.
+pub fn encode_column(table_id: RelId, position: usize, column: &Column) -> Vec<u8> {
+    encode_row(&[
+        Value::Int4(table_id as i32),
+        Value::Int2(position as i16),
+        Value::from(column.name.as_str()),
+        Value::Text(column.data_type.name()),
+        Value::Bool(column.not_null),
+        text_or_null(&column.default),
+        Value::Bytea(encode_row(std::slice::from_ref(&column.missing))),
+        Value::Bool(column.dropped),
+    ])
+}
+
+/// Decodes a `sys_columns` row into its position and column.
+pub fn decode_column(bytes: &[u8]) -> Result<(usize, Column)> {
+    let row = decode_row(bytes)?;
+    let [
+        _,
+        Value::Int2(position),
+        Value::Text(name),
+        Value::Text(ty),
+        Value::Bool(not_null),
+        default,
+        Value::Bytea(missing),
+        Value::Bool(dropped),
+    ] = row.as_slice()
+    else {
+        return Err(errdata!("invalid sys_columns row"));
+    };
+    let data_type =
+        DataType::from_name(ty).ok_or_else(|| errdata!("unknown column type {ty:?} in catalog"))?;
+    let missing =
+        decode_row(missing)?.pop().ok_or_else(|| errdata!("invalid missing value in catalog"))?;
+    let column = Column {
+        name: name.clone(),
+        data_type,
+        not_null: *not_null,
+        default: optional_text(default)?,
+        missing,
+        dropped: *dropped,
+    };
+    Ok((*position as usize, column))
+}
+
+/// Encodes a `sys_indexes` row.
+pub fn encode_index(index: &Index) -> Vec<u8> {
+    let flags = |f: fn(&ColumnOrder) -> bool| {
+        array(DataType::Bool, index.orders.iter().map(|o| Value::Bool(f(o))).collect())
+    };
+    encode_row(&[
+        Value::Int4(index.id as i32),
+        Value::Int4(index.table_id as i32),
+        Value::Bool(index.unique),
+        int2_list(&index.columns),
+        flags(|o| o.descending),
+        flags(|o| o.nulls_first),
+    ])
+}
+
+/// Decodes a `sys_indexes` row; the name comes from `sys_tables`.
+pub fn decode_index(bytes: &[u8], name: String) -> Result<Index> {
+    let row = decode_row(bytes)?;
+    let [
+        Value::Int4(id),
+        Value::Int4(table_id),
+        Value::Bool(unique),
+        columns,
+        descending,
+        nulls_first,
+    ] = row.as_slice()
+    else {
+        return Err(errdata!("invalid sys_indexes row"));
+    };
+    let orders = bools(descending)?
+        .into_iter()
+        .zip(bools(nulls_first)?)
+        .map(|(descending, nulls_first)| ColumnOrder { descending, nulls_first })
+        .collect();
+    Ok(Index {
+        id: *id as RelId,
+        name,
+        table_id: *table_id as RelId,
+        unique: *unique,
+        columns: positions(columns)?,
+        orders,
+    })
+}
+
+/// Encodes a `sys_sequences` row.
+pub fn encode_sequence(seq: &Sequence) -> Vec<u8> {
+    encode_row(&[
+        Value::Int4(seq.id as i32),
+        Value::Int8(seq.start),
+        Value::Int8(seq.increment),
+        Value::Int8(seq.min),
+        Value::Int8(seq.max),
+        Value::Bool(seq.cycle),
+    ])
+}
+
+/// Decodes a `sys_sequences` row; schema and name come from `sys_tables`.
+pub fn decode_sequence(bytes: &[u8], schema: String, name: String) -> Result<Sequence> {
+    let row = decode_row(bytes)?;
+    let [
+        Value::Int4(id),
+        Value::Int8(start),
+        Value::Int8(increment),
+        Value::Int8(min),
+        Value::Int8(max),
+        Value::Bool(cycle),
+    ] = row.as_slice()
+    else {
+        return Err(errdata!("invalid sys_sequences row"));
+    };
+    Ok(Sequence {
+        id: *id as RelId,
+        schema,
+        name,
+        start: *start,
+        increment: *increment,
+        min: *min,
+        max: *max,
+        cycle: *cycle,
+    })
+}

@@ -1,0 +1,11 @@
+//! Oxibase's SQL layer.
+//!
+//! For now this holds the foundation the SQL engine stands on:
+//! - [`keys`]: how tables, indexes and counters map onto ordered store keys.
+//! - [`catalog`]: schemas, tables, columns, indexes and sequences as rows of system tables
+//!   under MVCC, so DDL is transactional.
+
+pub mod catalog;
+pub mod keys;
+
+pub use catalog::{Catalog, Column, Index, RelKind, Sequence, Table, TableSpec};
