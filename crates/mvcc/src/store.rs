@@ -110,7 +110,8 @@ pub(crate) struct Shared {
     pub(crate) options: MvccOptions,
     pub(crate) locks: LockTable,
     commit: Mutex<CommitState>,
-    apply: Mutex<()>,
+    /// Whether a group-commit leader is at work, and where its followers wait.
+    apply: (Mutex<bool>, parking_lot::Condvar),
     visible_ts: AtomicU64,
     applied_lsn: AtomicU64,
     pub(crate) snapshots: Mutex<Snapshots>,
@@ -121,6 +122,8 @@ pub(crate) struct Shared {
     poison: Mutex<Option<Error>>,
     checkpoint_at_bytes: AtomicU64,
     replayed: u64,
+    /// Transactions between the start of their commit and its acknowledgement.
+    committing: AtomicU64,
     pub(crate) commits: AtomicU64,
     pub(crate) rollbacks: AtomicU64,
     pub(crate) serialization_failures: AtomicU64,
@@ -201,7 +204,7 @@ impl Mvcc {
                 recent: VecDeque::new(),
                 serializable_active: 0,
             }),
-            apply: Mutex::new(()),
+            apply: (Mutex::new(false), parking_lot::Condvar::new()),
             visible_ts: AtomicU64::new(last_ts),
             applied_lsn: AtomicU64::new(applied_lsn),
             snapshots: Mutex::new(Snapshots::default()),
@@ -211,6 +214,7 @@ impl Mvcc {
             poison: Mutex::new(None),
             checkpoint_at_bytes: AtomicU64::new(checkpoint_at),
             replayed,
+            committing: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             rollbacks: AtomicU64::new(0),
             serialization_failures: AtomicU64::new(0),
@@ -432,6 +436,13 @@ impl Shared {
     /// Appends the commit to the log and waits until it is durable and visible. Returns the
     /// commit timestamp.
     pub(crate) fn commit(&self, request: CommitRequest<'_>) -> Result<Ts> {
+        self.committing.fetch_add(1, Ordering::AcqRel);
+        let result = self.commit_inner(request);
+        self.committing.fetch_sub(1, Ordering::AcqRel);
+        result
+    }
+
+    fn commit_inner(&self, request: CommitRequest<'_>) -> Result<Ts> {
         self.check_poison_for_writes(false)?;
         let mut payload = record::encode(&request.writes);
         let writes = Arc::new(request.writes);
@@ -460,19 +471,56 @@ impl Shared {
         Ok(ts)
     }
 
-    /// Waits until the commit at `lsn` is applied, leading a group commit if no one else is.
+    /// Waits until the commit at `lsn` is applied. If no group commit is under way, this
+    /// thread leads one: it makes everything appended so far durable with one fsync and
+    /// applies it in one engine batch, then wakes every follower at once. Followers sleep on a
+    /// condition variable rather than queueing on a mutex, so a finished group releases all of
+    /// its members together instead of one context switch at a time.
     fn wait_applied(&self, lsn: Lsn) -> Result<()> {
-        if self.applied_lsn.load(Ordering::Acquire) >= lsn {
-            return Ok(());
+        let (lock, followers) = &self.apply;
+        let mut leading = lock.lock();
+        loop {
+            if self.applied_lsn.load(Ordering::Acquire) >= lsn {
+                return Ok(());
+            }
+            self.check_poison_for_writes(false)?;
+            if !*leading {
+                *leading = true;
+                drop(leading);
+                let result = self.lead_group(lsn);
+                leading = lock.lock();
+                *leading = false;
+                followers.notify_all();
+                result?;
+                continue;
+            }
+            followers.wait(&mut leading);
         }
-        let _leader = self.apply.lock();
-        if self.applied_lsn.load(Ordering::Acquire) >= lsn {
-            return Ok(());
+    }
+
+    /// Like PostgreSQL's `commit_delay`: when other transactions are about to append their
+    /// commit records, a leader waits a few microseconds for them so that one fsync covers
+    /// them too. Returns at once when this is the only committer.
+    fn gather_group(&self) {
+        const MAX_WAIT: std::time::Duration = std::time::Duration::from_micros(50);
+        let in_flight = self.committing.load(Ordering::Acquire);
+        let start = std::time::Instant::now();
+        while start.elapsed() < MAX_WAIT {
+            let appended = self.commit.lock().pending.len() as u64;
+            if appended >= in_flight || appended >= self.committing.load(Ordering::Acquire) {
+                return;
+            }
+            std::thread::yield_now();
         }
-        self.check_poison_for_writes(false)?;
+    }
+
+    /// Makes the pending commits durable and visible: one fsync, one engine batch.
+    fn lead_group(&self, lsn: Lsn) -> Result<()> {
+        self.gather_group();
+        let appended = self.commit.lock().pending.back().map_or(lsn, |p| p.lsn).max(lsn);
         let durable = match &self.log {
-            Some(log) => log.sync(lsn).map_err(|e| self.poison(e))?,
-            None => lsn.max(self.commit.lock().next_memory_lsn - 1),
+            Some(log) => log.sync(appended).map_err(|e| self.poison(e))?,
+            None => appended,
         };
         let (batch, last_lsn, last_ts, gc_keys) = self.build_group(durable);
         write_group(self.engine.as_ref(), batch, last_lsn, last_ts).map_err(|e| self.poison(e))?;

@@ -375,3 +375,35 @@ fn insert_select_does_not_read_its_own_output() {
     txn.begin_statement().unwrap();
     assert_eq!(txn.scan_prefix(b"k").unwrap().count(), 20);
 }
+
+#[test]
+fn as_of_a_wall_clock_time_reads_the_state_at_that_time() {
+    // Commit timestamps are microseconds since the Unix epoch, so any point in time is a
+    // snapshot: reading "as of 10:00:00.5" sees exactly the commits made before it.
+    let store = Mvcc::open(
+        Box::new(Memory::new()),
+        None,
+        MvccOptions { version_retention: Duration::from_secs(3600), ..options() },
+    )
+    .unwrap();
+    let write = |v: &str| {
+        let txn = store.begin_default().unwrap();
+        txn.put(b"k", v.as_bytes().to_vec()).unwrap();
+        txn.commit().unwrap()
+    };
+    let first = write("first");
+    std::thread::sleep(Duration::from_millis(5));
+    let between = oxibase_mvcc::clock::wall_clock_micros();
+    std::thread::sleep(Duration::from_millis(5));
+    let second = write("second");
+    assert!(first < between && between < second);
+    store.gc().unwrap(); // the retention window keeps the old version
+    let past = store.begin(TxnOptions { as_of: Some(between), ..Default::default() }).unwrap();
+    assert_eq!(past.get(b"k").unwrap(), Some(b"first".to_vec()));
+    assert!(past.is_read_only());
+    let before_everything =
+        store.begin(TxnOptions { as_of: Some(first - 1), ..Default::default() }).unwrap();
+    assert_eq!(before_everything.get(b"k").unwrap(), None);
+    let future = store.begin(TxnOptions { as_of: Some(second + 60_000_000), ..Default::default() });
+    assert_eq!(future.err().unwrap().code(), SqlState::INVALID_PARAMETER_VALUE);
+}

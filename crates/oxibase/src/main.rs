@@ -1,0 +1,93 @@
+//! The `oxibase` command: one binary for every role (see ARCHITECTURE.md).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod demo;
+
+#[derive(Parser)]
+#[command(
+    name = "oxibase",
+    version,
+    about = "Oxibase: the SQL database that is also the application server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Opens (or creates) an embedded database and shows the storage kernel at work:
+    /// transactions, snapshot isolation, a conflict, and recovery from the log.
+    Demo {
+        /// The data directory.
+        #[arg(long, default_value = "./oxibase-data", env = "OXIBASE_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Runs a benchmark side by side with SQLite and PostgreSQL and prints a Markdown report.
+    Bench {
+        #[command(subcommand)]
+        which: Bench,
+    },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// The storage kernel: durable commits with 1/4/16 writers, point and range reads,
+    /// recovery speed, memory against data size.
+    Kernel {
+        /// Where to create the benchmark's data (put it on the disk to measure).
+        #[arg(long, default_value = "/tmp")]
+        dir: PathBuf,
+        /// Seconds per commit-throughput run.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Rows for the read benchmark.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Log size for the recovery benchmark, in MB.
+        #[arg(long, default_value_t = 256)]
+        recovery_mb: u64,
+        /// Data size for the memory benchmark, in GB.
+        #[arg(long, default_value_t = 1.0)]
+        memory_gb: f64,
+        /// Sections to run, comma-separated: commits, reads, recovery, memory.
+        #[arg(long, value_delimiter = ',', default_value = "commits,reads,recovery,memory")]
+        sections: Vec<String>,
+        /// Skip the PostgreSQL comparison.
+        #[arg(long)]
+        no_postgres: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo { data_dir } => demo::run(&data_dir),
+        Command::Bench {
+            which:
+                Bench::Kernel { dir, seconds, rows, recovery_mb, memory_gb, sections, no_postgres },
+        } => {
+            let options = oxibase_bench::kernel::KernelOptions {
+                dir,
+                seconds,
+                rows,
+                recovery_mb,
+                memory_gb,
+                sections,
+                postgres: !no_postgres,
+            };
+            oxibase_bench::kernel::run(&options).map(|report| print!("{report}"))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("oxibase: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
