@@ -7,5 +7,6 @@
 
 pub mod catalog;
 pub mod keys;
+pub mod types;
 
 pub use catalog::{Catalog, Column, Index, RelKind, Sequence, Table, TableSpec};

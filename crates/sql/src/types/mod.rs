@@ -1,0 +1,272 @@
+//! SQL types: text input/output, comparison, casts, and how types combine.
+//!
+//! Type resolution follows PostgreSQL's rules in spirit ("Type Conversion" chapter): a
+//! literal string or NULL has the *unknown* type and takes its type from context; numbers
+//! widen along `smallint < integer < bigint < numeric < real < double precision`; date/time
+//! types widen along `date < timestamp < timestamptz`; text wins over varchar and char.
+
+pub mod cast;
+pub mod compare;
+pub mod datetime;
+pub mod text;
+
+use oxibase_common::{DataType, Result, errinput};
+
+/// A type as the binder tracks it: a known type, or the type of an untyped literal.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SqlType {
+    /// A known type.
+    Known(DataType),
+    /// A quoted literal or NULL whose type comes from context.
+    Unknown,
+}
+
+impl SqlType {
+    /// The known type, or text for an unknown one (what PostgreSQL resolves unknown to).
+    pub fn resolve(&self) -> DataType {
+        match self {
+            SqlType::Known(t) => t.clone(),
+            SqlType::Unknown => DataType::Text,
+        }
+    }
+}
+
+impl From<DataType> for SqlType {
+    fn from(t: DataType) -> Self {
+        SqlType::Known(t)
+    }
+}
+
+/// PostgreSQL's type OID for a type (what the wire protocol announces).
+pub fn type_oid(ty: &DataType) -> u32 {
+    match ty {
+        DataType::Bool => 16,
+        DataType::Bytea => 17,
+        DataType::Int8 => 20,
+        DataType::Int2 => 21,
+        DataType::Int4 => 23,
+        DataType::Text => 25,
+        DataType::Json => 114,
+        DataType::Float4 => 700,
+        DataType::Float8 => 701,
+        DataType::Char(_) => 1042,
+        DataType::Varchar(_) => 1043,
+        DataType::Date => 1082,
+        DataType::Time => 1083,
+        DataType::Timestamp => 1114,
+        DataType::TimestampTz => 1184,
+        DataType::Interval => 1186,
+        DataType::Numeric(_) => 1700,
+        DataType::Uuid => 2950,
+        DataType::Jsonb => 3802,
+        DataType::Array(element) => match **element {
+            DataType::Bool => 1000,
+            DataType::Bytea => 1001,
+            DataType::Int2 => 1005,
+            DataType::Int4 => 1007,
+            DataType::Text => 1009,
+            DataType::Char(_) => 1014,
+            DataType::Varchar(_) => 1015,
+            DataType::Int8 => 1016,
+            DataType::Float4 => 1021,
+            DataType::Float8 => 1022,
+            DataType::Timestamp => 1115,
+            DataType::Date => 1182,
+            DataType::Time => 1183,
+            DataType::TimestampTz => 1185,
+            DataType::Interval => 1187,
+            DataType::Numeric(_) => 1231,
+            DataType::Uuid => 2951,
+            DataType::Jsonb => 3807,
+            DataType::Json => 199,
+            DataType::Array(_) => 0,
+        },
+    }
+}
+
+/// The type with a PostgreSQL OID, for parameter types sent by clients.
+pub fn type_from_oid(oid: u32) -> Option<DataType> {
+    let base = |t: DataType| Some(t);
+    let array = |t: DataType| Some(DataType::Array(Box::new(t)));
+    match oid {
+        16 => base(DataType::Bool),
+        17 => base(DataType::Bytea),
+        20 => base(DataType::Int8),
+        21 => base(DataType::Int2),
+        23 => base(DataType::Int4),
+        25 | 19 => base(DataType::Text),
+        114 => base(DataType::Json),
+        700 => base(DataType::Float4),
+        701 => base(DataType::Float8),
+        1042 => base(DataType::Char(1)),
+        1043 => base(DataType::Varchar(None)),
+        1082 => base(DataType::Date),
+        1083 => base(DataType::Time),
+        1114 => base(DataType::Timestamp),
+        1184 => base(DataType::TimestampTz),
+        1186 => base(DataType::Interval),
+        1700 => base(DataType::Numeric(None)),
+        2950 => base(DataType::Uuid),
+        3802 => base(DataType::Jsonb),
+        1000 => array(DataType::Bool),
+        1005 => array(DataType::Int2),
+        1007 => array(DataType::Int4),
+        1009 => array(DataType::Text),
+        1016 => array(DataType::Int8),
+        1021 => array(DataType::Float4),
+        1022 => array(DataType::Float8),
+        1231 => array(DataType::Numeric(None)),
+        _ => None,
+    }
+}
+
+/// The size PostgreSQL reports for a type in RowDescription (-1 for variable length).
+pub fn type_size(ty: &DataType) -> i16 {
+    match ty {
+        DataType::Bool => 1,
+        DataType::Int2 => 2,
+        DataType::Int4 | DataType::Float4 | DataType::Date => 4,
+        DataType::Int8
+        | DataType::Float8
+        | DataType::Time
+        | DataType::Timestamp
+        | DataType::TimestampTz => 8,
+        DataType::Interval | DataType::Uuid => 16,
+        _ => -1,
+    }
+}
+
+/// PostgreSQL's type category letter (N numeric, S string, D datetime, ...).
+pub fn category(ty: &DataType) -> char {
+    match ty {
+        DataType::Int2
+        | DataType::Int4
+        | DataType::Int8
+        | DataType::Float4
+        | DataType::Float8
+        | DataType::Numeric(_) => 'N',
+        DataType::Text | DataType::Varchar(_) | DataType::Char(_) => 'S',
+        DataType::Date | DataType::Timestamp | DataType::TimestampTz | DataType::Time => 'D',
+        DataType::Interval => 'T',
+        DataType::Bool => 'B',
+        DataType::Array(_) => 'A',
+        DataType::Json | DataType::Jsonb => 'U',
+        DataType::Bytea => 'X',
+        DataType::Uuid => 'V',
+    }
+}
+
+fn numeric_rank(ty: &DataType) -> Option<u8> {
+    Some(match ty {
+        DataType::Int2 => 1,
+        DataType::Int4 => 2,
+        DataType::Int8 => 3,
+        DataType::Numeric(_) => 4,
+        DataType::Float4 => 5,
+        DataType::Float8 => 6,
+        _ => return None,
+    })
+}
+
+fn datetime_rank(ty: &DataType) -> Option<u8> {
+    Some(match ty {
+        DataType::Date => 1,
+        DataType::Timestamp => 2,
+        DataType::TimestampTz => 3,
+        _ => return None,
+    })
+}
+
+/// The type two types combine to (for arithmetic, comparison, CASE, UNION, ...), or `None`
+/// when they cannot be matched.
+pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
+    if a == b {
+        return Some(a.clone());
+    }
+    if let (Some(x), Some(y)) = (numeric_rank(a), numeric_rank(b)) {
+        return Some(if x >= y { a.clone() } else { b.clone() }).map(|t| match t {
+            DataType::Numeric(_) => DataType::Numeric(None),
+            t => t,
+        });
+    }
+    if let (Some(x), Some(y)) = (datetime_rank(a), datetime_rank(b)) {
+        return Some(if x >= y { a.clone() } else { b.clone() });
+    }
+    match (a, b) {
+        (
+            DataType::Text | DataType::Varchar(_) | DataType::Char(_),
+            DataType::Text | DataType::Varchar(_) | DataType::Char(_),
+        ) => Some(DataType::Text),
+        (DataType::Json, DataType::Jsonb) | (DataType::Jsonb, DataType::Json) => {
+            Some(DataType::Jsonb)
+        }
+        (DataType::Array(x), DataType::Array(y)) => {
+            common_type(x, y).map(|t| DataType::Array(Box::new(t)))
+        }
+        _ => None,
+    }
+}
+
+/// Resolves the common type of several expressions' types (CASE branches, UNION columns,
+/// VALUES rows, COALESCE arguments). `what` names the construct for the error message.
+pub fn resolve_common(types: &[SqlType], what: &str) -> Result<SqlType> {
+    let mut result: Option<DataType> = None;
+    for ty in types {
+        let SqlType::Known(t) = ty else { continue };
+        result = Some(match result {
+            None => t.clone(),
+            Some(r) => common_type(&r, t).ok_or_else(|| {
+                errinput!(
+                    DATATYPE_MISMATCH,
+                    "{what} types {} and {} cannot be matched",
+                    r.name(),
+                    t.name()
+                )
+            })?,
+        });
+    }
+    Ok(result.map_or(SqlType::Unknown, SqlType::Known))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_combine_like_postgres() {
+        assert_eq!(common_type(&DataType::Int4, &DataType::Int8), Some(DataType::Int8));
+        assert_eq!(
+            common_type(&DataType::Int8, &DataType::Numeric(Some((5, 2)))),
+            Some(DataType::Numeric(None))
+        );
+        assert_eq!(
+            common_type(&DataType::Numeric(None), &DataType::Float8),
+            Some(DataType::Float8)
+        );
+        assert_eq!(
+            common_type(&DataType::Date, &DataType::TimestampTz),
+            Some(DataType::TimestampTz)
+        );
+        assert_eq!(common_type(&DataType::Varchar(Some(3)), &DataType::Text), Some(DataType::Text));
+        assert_eq!(common_type(&DataType::Int4, &DataType::Text), None);
+        let err = resolve_common(
+            &[DataType::Int4.into(), SqlType::Unknown, DataType::Bool.into()],
+            "CASE",
+        )
+        .unwrap_err();
+        assert_eq!(err.message(), "CASE types integer and boolean cannot be matched");
+        assert_eq!(resolve_common(&[SqlType::Unknown], "UNION").unwrap(), SqlType::Unknown);
+    }
+
+    #[test]
+    fn oids_round_trip() {
+        for ty in [
+            DataType::Int4,
+            DataType::Text,
+            DataType::Jsonb,
+            DataType::Array(Box::new(DataType::Int8)),
+        ] {
+            assert_eq!(type_from_oid(type_oid(&ty)), Some(ty));
+        }
+    }
+}
