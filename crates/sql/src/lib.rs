@@ -6,7 +6,9 @@
 //!   under MVCC, so DDL is transactional.
 
 pub mod catalog;
+pub mod functions;
 pub mod keys;
+pub mod plan;
 pub mod types;
 
 pub use catalog::{Catalog, Column, Index, RelKind, Sequence, Table, TableSpec};

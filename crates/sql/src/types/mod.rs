@@ -5,9 +5,11 @@
 //! widen along `smallint < integer < bigint < numeric < real < double precision`; date/time
 //! types widen along `date < timestamp < timestamptz`; text wins over varchar and char.
 
+pub mod arith;
 pub mod cast;
 pub mod compare;
 pub mod datetime;
+pub mod json_ops;
 pub mod text;
 
 use oxibase_common::{DataType, Result, errinput};

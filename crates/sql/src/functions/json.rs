@@ -1,0 +1,333 @@
+//! JSON functions (PostgreSQL docs, "JSON Functions and Operators").
+
+use oxibase_common::{DataType, Result, Value, errinput};
+use serde_json::Value as Json;
+
+use super::FunctionEnv;
+use super::scalar::{Resolved, ScalarFunction, fixed, int, intern, lenient, text};
+use crate::types::SqlType;
+use crate::types::datetime::{self, Zone};
+use crate::types::json_ops::{as_text, parse, wrap};
+use crate::types::text::{format_value, jsonb_text};
+
+use DataType::{Bool, Int4, Json as JsonT, Jsonb, Text};
+
+/// Resolves a JSON function.
+pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
+    let f = |eval, params: &[DataType], ret| fixed(intern(name), eval, args, params, ret);
+    let doc = || match args.first() {
+        Some(SqlType::Known(JsonT)) => JsonT,
+        _ => Jsonb,
+    };
+    match (name, args.len()) {
+        ("to_json", 1) => f(to_json, &[args[0].resolve()], JsonT),
+        ("to_jsonb", 1) => f(to_jsonb, &[args[0].resolve()], Jsonb),
+        ("json_build_object" | "jsonb_build_object" | "json_build_array" | "jsonb_build_array", _) => {
+            if name.ends_with("object") && !args.len().is_multiple_of(2) {
+                return None;
+            }
+            let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
+            let ret = if name.starts_with("jsonb") { Jsonb } else { JsonT };
+            let eval: super::scalar::Eval = match name {
+                "json_build_object" => json_build_object,
+                "jsonb_build_object" => jsonb_build_object,
+                "json_build_array" => json_build_array,
+                _ => jsonb_build_array,
+            };
+            Some(lenient(Resolved { function: ScalarFunction { name: intern(name), eval, strict: false, immutable: true }, return_type: ret, arg_types: params }))
+        }
+        ("json_typeof" | "jsonb_typeof", 1) => f(typeof_, &[doc()], Text),
+        ("json_array_length" | "jsonb_array_length", 1) => f(array_length, &[doc()], Int4),
+        ("json_extract_path" | "jsonb_extract_path" | "json_extract_path_text" | "jsonb_extract_path_text", n) if n >= 2 => {
+            let mut params = vec![doc()];
+            params.extend(std::iter::repeat_n(Text, n - 1));
+            let ret = if name.ends_with("_text") { Text } else { doc() };
+            let eval: super::scalar::Eval = if name.ends_with("_text") { extract_path_text } else { extract_path };
+            f(eval, &params, ret)
+        }
+        ("jsonb_set", 3 | 4) => {
+            let params = [Jsonb, DataType::Array(Box::new(Text)), Jsonb, Bool];
+            f(jsonb_set, &params[..args.len()], Jsonb)
+        }
+        ("jsonb_pretty", 1) => f(pretty, &[Jsonb], Text),
+        ("jsonb_strip_nulls" | "json_strip_nulls", 1) => f(strip_nulls, &[doc()], doc()),
+        ("jsonb_object_length", 1) => f(object_length, &[Jsonb], Int4),
+        _ => None,
+    }
+}
+
+/// Converts a SQL value to JSON as `to_json` does: numbers stay numbers, temporal values
+/// become ISO 8601 strings, arrays become JSON arrays, json values are embedded.
+pub fn value_to_json(v: &Value, zone: &Zone) -> Result<Json> {
+    Ok(match v {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int2(_) | Value::Int4(_) | Value::Int8(_) | Value::Numeric(_) => number(&format_value(v, zone).unwrap_or_default()),
+        Value::Float4(_) | Value::Float8(_) => {
+            let text = format_value(v, zone).unwrap_or_default();
+            if text.parse::<f64>().is_ok_and(f64::is_finite) { number(&text) } else { Json::String(text) }
+        }
+        Value::Json(s) | Value::Jsonb(s) => parse(s)?,
+        Value::Timestamp(t) => Json::String(datetime::format_timestamp(*t).replacen(' ', "T", 1)),
+        Value::TimestampTz(t) => {
+            let s = datetime::format_timestamptz(*t, zone);
+            let s = s.replacen(' ', "T", 1);
+            // PostgreSQL writes the offset as +HH:MM in JSON.
+            Json::String(if s.len() >= 3 && s[s.len() - 3..].starts_with(['+', '-']) { format!("{s}:00") } else { s })
+        }
+        Value::Array(a) => Json::Array(a.elements.iter().map(|e| value_to_json(e, zone)).collect::<Result<_>>()?),
+        other => Json::String(format_value(other, zone).unwrap_or_default()),
+    })
+}
+
+fn number(text: &str) -> Json {
+    serde_json::from_str::<Json>(text).unwrap_or_else(|_| Json::String(text.to_string()))
+}
+
+fn result(json: &Json, jsonb: bool) -> Value {
+    if jsonb { Value::Jsonb(jsonb_text(json)) } else { Value::Json(json_text(json)) }
+}
+
+/// PostgreSQL's json (not jsonb) output of built values: `{"a" : 1, "b" : 2}`.
+fn json_text(json: &Json) -> String {
+    match json {
+        Json::Object(map) => {
+            let items: Vec<String> = map.iter().map(|(k, v)| format!("{} : {}", Json::String(k.clone()), json_text(v))).collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        Json::Array(items) => format!("[{}]", items.iter().map(json_text).collect::<Vec<_>>().join(", ")),
+        other => other.to_string(),
+    }
+}
+
+fn to_json(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    if let Value::Json(s) = &a[0] {
+        return Ok(Value::Json(s.clone()));
+    }
+    Ok(result(&value_to_json(&a[0], env.zone())?, false))
+}
+
+fn to_jsonb(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    Ok(result(&value_to_json(&a[0], env.zone())?, true))
+}
+
+fn build_object(a: &[Value], env: &dyn FunctionEnv, jsonb: bool) -> Result<Value> {
+    let mut map = serde_json::Map::new();
+    for pair in a.chunks(2) {
+        let key = match &pair[0] {
+            Value::Null => return Err(errinput!(NULL_VALUE_NOT_ALLOWED, "null value not allowed for object key")),
+            k => format_value(k, env.zone()).unwrap_or_default(),
+        };
+        map.insert(key, value_to_json(&pair[1], env.zone())?);
+    }
+    Ok(result(&Json::Object(map), jsonb))
+}
+
+fn build_array(a: &[Value], env: &dyn FunctionEnv, jsonb: bool) -> Result<Value> {
+    let items = a.iter().map(|v| value_to_json(v, env.zone())).collect::<Result<_>>()?;
+    Ok(result(&Json::Array(items), jsonb))
+}
+
+fn json_build_object(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    build_object(a, env, false)
+}
+
+fn jsonb_build_object(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    build_object(a, env, true)
+}
+
+fn json_build_array(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    build_array(a, env, false)
+}
+
+fn jsonb_build_array(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    build_array(a, env, true)
+}
+
+fn typeof_(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(Value::Text(
+        match parse(text(&a[0]))? {
+            Json::Null => "null",
+            Json::Bool(_) => "boolean",
+            Json::Number(_) => "number",
+            Json::String(_) => "string",
+            Json::Array(_) => "array",
+            Json::Object(_) => "object",
+        }
+        .into(),
+    ))
+}
+
+fn array_length(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    match parse(text(&a[0]))? {
+        Json::Array(items) => Ok(Value::Int4(items.len() as i32)),
+        Json::Object(_) => Err(errinput!(INVALID_PARAMETER_VALUE, "cannot get array length of a non-array")),
+        _ => Err(errinput!(INVALID_PARAMETER_VALUE, "cannot get array length of a scalar")),
+    }
+}
+
+fn object_length(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    match parse(text(&a[0]))? {
+        Json::Object(map) => Ok(Value::Int4(map.len() as i32)),
+        _ => Err(errinput!(INVALID_PARAMETER_VALUE, "cannot get object length of a non-object")),
+    }
+}
+
+fn walk<'a>(json: &'a Json, path: &[Value]) -> Option<&'a Json> {
+    let mut current = json;
+    for key in path {
+        current = match current {
+            Json::Object(map) => map.get(text(key))?,
+            Json::Array(items) => {
+                let i: i64 = text(key).parse().ok()?;
+                let i = if i < 0 { items.len() as i64 + i } else { i };
+                items.get(usize::try_from(i).ok()?)?
+            }
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+fn extract_path(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let json = parse(text(&a[0]))?;
+    Ok(walk(&json, &a[1..]).map_or(Value::Null, |found| wrap(found, &a[0])))
+}
+
+fn extract_path_text(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let json = parse(text(&a[0]))?;
+    Ok(walk(&json, &a[1..]).map_or(Value::Null, as_text))
+}
+
+fn set_path(json: &mut Json, path: &[String], new: Json, create: bool) {
+    let Some((first, rest)) = path.split_first() else {
+        *json = new;
+        return;
+    };
+    match json {
+        Json::Object(map) => {
+            if rest.is_empty() {
+                if create || map.contains_key(first) {
+                    map.insert(first.clone(), new);
+                }
+            } else if let Some(child) = map.get_mut(first) {
+                set_path(child, rest, new, create);
+            }
+        }
+        Json::Array(items) => {
+            let Ok(i) = first.parse::<i64>() else { return };
+            let len = items.len() as i64;
+            let index = if i < 0 { len + i } else { i };
+            if rest.is_empty() {
+                if (0..len).contains(&index) {
+                    items[index as usize] = new;
+                } else if create {
+                    if index >= len { items.push(new) } else { items.insert(0, new) }
+                }
+            } else if (0..len).contains(&index) {
+                set_path(&mut items[index as usize], rest, new, create);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn jsonb_set(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let mut json = parse(text(&a[0]))?;
+    let Value::Array(path) = &a[1] else { return Ok(Value::Null) };
+    let path: Vec<String> = path.elements.iter().map(|e| text(e).to_string()).collect();
+    let create = a.get(3).is_none_or(|v| matches!(v, Value::Bool(true)));
+    set_path(&mut json, &path, parse(text(&a[2]))?, create);
+    Ok(Value::Jsonb(jsonb_text(&json)))
+}
+
+fn pretty(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    fn write(out: &mut String, json: &Json, indent: usize) {
+        let pad = "    ".repeat(indent + 1);
+        let close = "    ".repeat(indent);
+        match json {
+            Json::Object(map) if !map.is_empty() => {
+                out.push_str("{\n");
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort_by(|a, b| a.len().cmp(&b.len()).then(a.cmp(b)));
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(",\n");
+                    }
+                    out.push_str(&format!("{pad}{}: ", Json::String(k.clone())));
+                    write(out, &map[k], indent + 1);
+                }
+                out.push_str(&format!("\n{close}}}"));
+            }
+            Json::Array(items) if !items.is_empty() => {
+                out.push_str("[\n");
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(",\n");
+                    }
+                    out.push_str(&pad);
+                    write(out, item, indent + 1);
+                }
+                out.push_str(&format!("\n{close}]"));
+            }
+            other => out.push_str(&jsonb_text(other)),
+        }
+    }
+    let mut out = String::new();
+    write(&mut out, &parse(text(&a[0]))?, 0);
+    Ok(Value::Text(out))
+}
+
+fn strip(json: Json) -> Json {
+    match json {
+        Json::Object(map) => Json::Object(map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip(v))).collect()),
+        Json::Array(items) => Json::Array(items.into_iter().map(strip).collect()),
+        other => other,
+    }
+}
+
+fn strip_nulls(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(wrap(&strip(parse(text(&a[0]))?), &a[0]))
+}
+
+/// Builds the value of `json_agg`/`jsonb_agg` from collected values.
+pub fn aggregate_array(values: &[Value], zone: &Zone, jsonb: bool) -> Result<Value> {
+    let items = values.iter().map(|v| value_to_json(v, zone)).collect::<Result<_>>()?;
+    Ok(result(&Json::Array(items), jsonb))
+}
+
+/// Builds the value of `json_object_agg`/`jsonb_object_agg` from key/value pairs.
+pub fn aggregate_object(pairs: &[(Value, Value)], zone: &Zone, jsonb: bool) -> Result<Value> {
+    let mut map = serde_json::Map::new();
+    for (k, v) in pairs {
+        if k.is_null() {
+            return Err(errinput!(NULL_VALUE_NOT_ALLOWED, "field name must not be null"));
+        }
+        map.insert(format_value(k, zone).unwrap_or_default(), value_to_json(v, zone)?);
+    }
+    Ok(result(&Json::Object(map), jsonb))
+}
+
+/// Converts a jsonb array element for json_array_elements and friends.
+pub fn elements(doc: &Value, as_text_result: bool) -> Result<Vec<Value>> {
+    match parse(text(doc))? {
+        Json::Array(items) => Ok(items.iter().map(|i| if as_text_result { as_text(i) } else { wrap(i, doc) }).collect()),
+        _ => Err(errinput!(INVALID_PARAMETER_VALUE, "cannot extract elements from a scalar or object")),
+    }
+}
+
+/// Key/value pairs of a JSON object for json_each and friends.
+pub fn entries(doc: &Value, as_text_result: bool) -> Result<Vec<(Value, Value)>> {
+    match parse(text(doc))? {
+        Json::Object(map) => Ok(map
+            .iter()
+            .map(|(k, v)| (Value::Text(k.clone()), if as_text_result { as_text(v) } else { wrap(v, doc) }))
+            .collect()),
+        _ => Err(errinput!(INVALID_PARAMETER_VALUE, "cannot deconstruct a non-object")),
+    }
+}
+
+/// Reads an integer for callers that index JSON arrays.
+pub fn index(v: &Value) -> i64 {
+    int(v)
+}

@@ -1,0 +1,329 @@
+//! System, session, sequence, array and catalog-helper functions.
+
+use oxibase_common::{Array, DataType, Result, Value, errinput};
+
+use super::scalar::{Resolved, ScalarFunction, fixed, int, intern, lenient, text, volatile};
+use super::{FunctionEnv, SequenceOp, SessionValue};
+use crate::types::SqlType;
+
+use DataType::{Bool, Float8, Int4, Int8, Text, Uuid};
+
+/// Resolves a system or array function.
+pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
+    let f = |eval, params: &[DataType], ret| fixed(intern(name), eval, args, params, ret);
+    let stable = |eval, params: &[DataType], ret| f(eval, params, ret).map(volatile);
+    let array_arg = || match args.first() {
+        Some(SqlType::Known(t @ DataType::Array(_))) => Some(t.clone()),
+        _ => None,
+    };
+    let element_of = |t: &DataType| match t {
+        DataType::Array(e) => (**e).clone(),
+        other => other.clone(),
+    };
+    match (name, args.len()) {
+        ("version", 0) => f(version, &[], Text),
+        ("current_user" | "session_user" | "user" | "current_role", 0) => stable(current_user, &[], Text),
+        ("current_database" | "current_catalog", 0) => stable(current_database, &[], Text),
+        ("current_schema", 0) => stable(current_schema, &[], Text),
+        ("current_schemas", 1) => stable(current_schemas, &[Bool], DataType::Array(Box::new(Text))),
+        ("pg_backend_pid", 0) => stable(backend_pid, &[], Int4),
+        ("txid_current" | "pg_current_xact_id", 0) => stable(txid_current, &[], Int8),
+        ("pg_typeof", 1) => Some(Resolved {
+            function: ScalarFunction { name: "pg_typeof", eval: pg_typeof, strict: false, immutable: true },
+            return_type: Text,
+            arg_types: vec![args[0].resolve()],
+        })
+        .map(|mut r| {
+            // NB: the argument's type name is folded into a constant by the binder.
+            r.arg_types = vec![Text];
+            r
+        }),
+        ("current_setting", 1 | 2) => stable(current_setting, &[Text, Bool][..args.len()], Text),
+        ("set_config", 3) => stable(set_config, &[Text, Text, Bool], Text),
+        ("nextval", 1) => stable(nextval, &[Text], Int8),
+        ("currval", 1) => stable(currval, &[Text], Int8),
+        ("setval", 2 | 3) => stable(setval, &[Text, Int8, Bool][..args.len()], Int8),
+        ("lastval", 0) => stable(lastval, &[], Int8),
+        ("gen_random_uuid" | "uuid_generate_v4", 0) => stable(gen_random_uuid, &[], Uuid),
+        ("pg_sleep", 1) => stable(pg_sleep, &[Float8], Text),
+        ("num_nulls" | "num_nonnulls", _) => {
+            let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
+            let eval: super::scalar::Eval = if name == "num_nulls" { num_nulls } else { num_nonnulls };
+            f(eval, &params, Int4).map(lenient)
+        }
+        ("array_length", 2) => f(array_length, &[array_arg()?, Int4], Int4),
+        ("array_upper", 2) => f(array_length, &[array_arg()?, Int4], Int4),
+        ("array_lower", 2) => f(array_lower, &[array_arg()?, Int4], Int4),
+        ("array_ndims", 1) => f(array_ndims, &[array_arg()?], Int4),
+        ("cardinality", 1) => f(cardinality, &[array_arg()?], Int4),
+        ("array_append", 2) => {
+            let arr = array_arg()?;
+            f(array_append, &[arr.clone(), element_of(&arr)], arr).map(lenient)
+        }
+        ("array_prepend", 2) => {
+            let arr = match args.get(1) {
+                Some(SqlType::Known(t @ DataType::Array(_))) => t.clone(),
+                _ => return None,
+            };
+            f(array_prepend, &[element_of(&arr), arr.clone()], arr).map(lenient)
+        }
+        ("array_cat", 2) => {
+            let arr = array_arg()?;
+            f(array_cat, &[arr.clone(), arr.clone()], arr).map(lenient)
+        }
+        ("array_position", 2) => {
+            let arr = array_arg()?;
+            f(array_position, &[arr.clone(), element_of(&arr)], Int4).map(lenient)
+        }
+        ("array_remove", 2) => {
+            let arr = array_arg()?;
+            f(array_remove, &[arr.clone(), element_of(&arr)], arr).map(lenient)
+        }
+        ("array_replace", 3) => {
+            let arr = array_arg()?;
+            let e = element_of(&arr);
+            f(array_replace, &[arr.clone(), e.clone(), e], arr).map(lenient)
+        }
+        // Catalog helpers psql and drivers call; Oxibase has one owner and no privileges yet.
+        ("pg_get_userbyid", 1) => f(|_, env| env.session_value(SessionValue::User), &[Int8], Text),
+        ("pg_table_is_visible" | "pg_type_is_visible" | "pg_function_is_visible", 1) => f(|_, _| Ok(Value::Bool(true)), &[Int8], Bool),
+        ("has_table_privilege" | "has_schema_privilege" | "has_database_privilege" | "has_function_privilege" | "has_column_privilege" | "has_sequence_privilege", 2 | 3) => {
+            let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
+            f(|_, _| Ok(Value::Bool(true)), &params, Bool)
+        }
+        ("obj_description" | "shobj_description", 1 | 2) | ("col_description", 2) => {
+            let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
+            f(|_, _| Ok(Value::Null), &params, Text)
+        }
+        ("pg_encoding_to_char", 1) => f(|_, _| Ok(Value::Text("UTF8".into())), &[Int4], Text),
+        ("pg_get_expr", 2 | 3) => {
+            let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
+            f(|a, _| Ok(a[0].clone()), &params, Text)
+        }
+        ("pg_size_pretty", 1) => f(size_pretty, &[Int8], Text),
+        ("pg_postmaster_start_time", 0) => stable(|_, env| Ok(Value::TimestampTz(env.transaction_ts())), &[], DataType::TimestampTz),
+        _ => None,
+    }
+}
+
+fn version(_: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(Value::Text(format!(
+        "PostgreSQL 15.0 (Oxibase {}) on {}-linux, compiled by rustc, 64-bit",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::ARCH
+    )))
+}
+
+fn current_user(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    env.session_value(SessionValue::User)
+}
+
+fn current_database(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    env.session_value(SessionValue::Database)
+}
+
+fn current_schema(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    env.session_value(SessionValue::Schema)
+}
+
+fn current_schemas(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let mut elements = Vec::new();
+    if matches!(a[0], Value::Bool(true)) {
+        elements.push(Value::Text("pg_catalog".into()));
+    }
+    elements.push(env.session_value(SessionValue::Schema)?);
+    Ok(Value::Array(Box::new(Array { element_type: Text, elements })))
+}
+
+fn backend_pid(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    env.session_value(SessionValue::BackendPid)
+}
+
+fn txid_current(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    env.session_value(SessionValue::TransactionId)
+}
+
+fn pg_typeof(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(a[0].clone())
+}
+
+fn current_setting(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let name = text(&a[0]);
+    match env.setting(name)? {
+        Some(v) => Ok(Value::Text(v)),
+        None if matches!(a.get(1), Some(Value::Bool(true))) => Ok(Value::Null),
+        None => Err(errinput!(UNDEFINED_OBJECT, "unrecognized configuration parameter \"{name}\"")),
+    }
+}
+
+fn set_config(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    env.set_setting(text(&a[0]), text(&a[1]), matches!(a[2], Value::Bool(true)))?;
+    Ok(a[1].clone())
+}
+
+fn nextval(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    Ok(Value::Int8(env.sequence(SequenceOp::Next, text(&a[0]), None)?))
+}
+
+fn currval(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    Ok(Value::Int8(env.sequence(SequenceOp::Current, text(&a[0]), None)?))
+}
+
+fn setval(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    // NB: setval(seq, n, false) means the next nextval returns n itself.
+    let value = int(&a[1]);
+    let called = a.get(2).is_none_or(|v| matches!(v, Value::Bool(true)));
+    env.sequence(SequenceOp::Set, text(&a[0]), Some(if called { value } else { value - 1 }))?;
+    Ok(Value::Int8(value))
+}
+
+fn lastval(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    Ok(Value::Int8(env.sequence(SequenceOp::Last, "", None)?))
+}
+
+fn gen_random_uuid(_: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let mut bytes: [u8; 16] = rand::random();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+    bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+    Ok(Value::Uuid(bytes))
+}
+
+fn pg_sleep(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(crate::types::compare::to_f64(&a[0]).clamp(0.0, 1e9));
+    while std::time::Instant::now() < deadline {
+        env.check_interrupt()?;
+        std::thread::sleep((deadline - std::time::Instant::now()).min(std::time::Duration::from_millis(10)));
+    }
+    Ok(Value::Text(String::new()))
+}
+
+fn num_nulls(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(Value::Int4(a.iter().filter(|v| v.is_null()).count() as i32))
+}
+
+fn num_nonnulls(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(Value::Int4(a.iter().filter(|v| !v.is_null()).count() as i32))
+}
+
+fn elements(v: &Value) -> Option<&Array> {
+    match v {
+        Value::Array(a) => Some(a),
+        _ => None,
+    }
+}
+
+fn array_length(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let arr = elements(&a[0]);
+    Ok(match (arr, int(&a[1])) {
+        (Some(arr), 1) if !arr.elements.is_empty() => Value::Int4(arr.elements.len() as i32),
+        _ => Value::Null,
+    })
+}
+
+fn array_lower(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(match (elements(&a[0]), int(&a[1])) {
+        (Some(arr), 1) if !arr.elements.is_empty() => Value::Int4(1),
+        _ => Value::Null,
+    })
+}
+
+fn array_ndims(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(match elements(&a[0]) {
+        Some(arr) if !arr.elements.is_empty() => Value::Int4(1),
+        _ => Value::Null,
+    })
+}
+
+fn cardinality(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(Value::Int4(elements(&a[0]).map_or(0, |arr| arr.elements.len()) as i32))
+}
+
+fn with_elements(template: Option<&Array>, fallback: &Value, elements: Vec<Value>) -> Value {
+    let element_type = template.map_or_else(|| value_type(fallback), |t| t.element_type.clone());
+    Value::Array(Box::new(Array { element_type, elements }))
+}
+
+/// The data type of a non-NULL value.
+pub fn value_type(v: &Value) -> DataType {
+    match v {
+        Value::Bool(_) => Bool,
+        Value::Int2(_) => DataType::Int2,
+        Value::Int4(_) => Int4,
+        Value::Int8(_) => Int8,
+        Value::Float4(_) => DataType::Float4,
+        Value::Float8(_) => Float8,
+        Value::Numeric(_) => DataType::Numeric(None),
+        Value::Bytea(_) => DataType::Bytea,
+        Value::Date(_) => DataType::Date,
+        Value::Time(_) => DataType::Time,
+        Value::Timestamp(_) => DataType::Timestamp,
+        Value::TimestampTz(_) => DataType::TimestampTz,
+        Value::Interval(_) => DataType::Interval,
+        Value::Uuid(_) => Uuid,
+        Value::Json(_) => DataType::Json,
+        Value::Jsonb(_) => DataType::Jsonb,
+        Value::Array(a) => DataType::Array(Box::new(a.element_type.clone())),
+        Value::Text(_) | Value::Null => Text,
+    }
+}
+
+fn array_append(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let arr = elements(&a[0]);
+    let mut items = arr.map_or_else(Vec::new, |arr| arr.elements.clone());
+    items.push(a[1].clone());
+    Ok(with_elements(arr, &a[1], items))
+}
+
+fn array_prepend(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let arr = elements(&a[1]);
+    let mut items = vec![a[0].clone()];
+    items.extend(arr.map_or_else(Vec::new, |arr| arr.elements.clone()));
+    Ok(with_elements(arr, &a[0], items))
+}
+
+fn array_cat(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    match (elements(&a[0]), elements(&a[1])) {
+        (None, None) => Ok(Value::Null),
+        (x, y) => {
+            let mut items = x.map_or_else(Vec::new, |x| x.elements.clone());
+            items.extend(y.map_or_else(Vec::new, |y| y.elements.clone()));
+            Ok(with_elements(x.or(y), &Value::Null, items))
+        }
+    }
+}
+
+fn same_element(a: &Value, b: &Value) -> bool {
+    match (a.is_null(), b.is_null()) {
+        (true, true) => true,
+        (false, false) => crate::types::compare::equal(a, b).unwrap_or(false),
+        _ => false,
+    }
+}
+
+fn array_position(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let Some(arr) = elements(&a[0]) else { return Ok(Value::Null) };
+    Ok(arr.elements.iter().position(|e| same_element(e, &a[1])).map_or(Value::Null, |i| Value::Int4(i as i32 + 1)))
+}
+
+fn array_remove(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let Some(arr) = elements(&a[0]) else { return Ok(Value::Null) };
+    let items = arr.elements.iter().filter(|e| !same_element(e, &a[1])).cloned().collect();
+    Ok(with_elements(Some(arr), &a[1], items))
+}
+
+fn array_replace(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let Some(arr) = elements(&a[0]) else { return Ok(Value::Null) };
+    let items = arr.elements.iter().map(|e| if same_element(e, &a[1]) { a[2].clone() } else { e.clone() }).collect();
+    Ok(with_elements(Some(arr), &a[1], items))
+}
+
+fn size_pretty(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let mut size = int(&a[0]) as f64;
+    let units = ["bytes", "kB", "MB", "GB", "TB", "PB"];
+    let mut unit = 0;
+    while size.abs() >= 10240.0 && unit < units.len() - 1 {
+        size /= 1024.0;
+        unit += 1;
+    }
+    Ok(Value::Text(format!("{} {}", size.round() as i64, units[unit])))
+}

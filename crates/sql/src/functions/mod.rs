@@ -1,0 +1,93 @@
+//! Built-in functions: scalar, aggregate, window and table functions.
+//!
+//! Scalar functions are resolved at bind time from their name and argument types, as
+//! PostgreSQL resolves overloads: an exact match wins, literal arguments of unknown type
+//! take the parameter's type, and other arguments may be cast implicitly along the safe
+//! direction (integer to numeric, varchar to text, date to timestamp). The result is a
+//! function pointer plus the casts to apply to its arguments, so no lookup happens per row.
+
+pub mod aggregate;
+pub mod datetime;
+pub mod json;
+pub mod math;
+pub mod misc;
+pub mod scalar;
+pub mod string;
+pub mod window;
+
+use oxibase_common::{DataType, Result, Value};
+
+use crate::types::datetime::Zone;
+
+/// Session values functions may ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionValue {
+    /// current_user / session_user / user
+    User,
+    /// current_database()
+    Database,
+    /// current_schema()
+    Schema,
+    /// pg_backend_pid()
+    BackendPid,
+    /// txid_current()
+    TransactionId,
+}
+
+/// What a sequence function does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SequenceOp {
+    /// nextval(name)
+    Next,
+    /// currval(name)
+    Current,
+    /// setval(name, value)
+    Set,
+    /// lastval()
+    Last,
+}
+
+/// The environment functions run in: the session's settings, clock and sequences.
+pub trait FunctionEnv {
+    /// The session time zone.
+    fn zone(&self) -> &Zone;
+    /// When the current statement started (PostgreSQL timestamp micros, UTC).
+    fn statement_ts(&self) -> i64;
+    /// When the current transaction started.
+    fn transaction_ts(&self) -> i64;
+    /// A session value.
+    fn session_value(&self, what: SessionValue) -> Result<Value>;
+    /// A configuration setting's current value.
+    fn setting(&self, name: &str) -> Result<Option<String>>;
+    /// Changes a setting (`set_config`); `local` lasts until the end of the transaction.
+    fn set_setting(&self, name: &str, value: &str, local: bool) -> Result<()>;
+    /// A sequence operation on a sequence named by text.
+    fn sequence(&self, op: SequenceOp, name: &str, value: Option<i64>) -> Result<i64>;
+    /// A random number in [0, 1).
+    fn random(&self) -> f64;
+    /// Fails if the statement was cancelled or timed out (long-running functions poll it).
+    fn check_interrupt(&self) -> Result<()>;
+}
+
+/// True when a value of type `from` may be cast to `to` implicitly in a function call.
+pub fn implicit_cast_allowed(from: &DataType, to: &DataType) -> bool {
+    use DataType::*;
+    if from == to {
+        return true;
+    }
+    match (from, to) {
+        (Int2, Int4 | Int8 | Numeric(_) | Float4 | Float8) => true,
+        (Int4, Int8 | Numeric(_) | Float4 | Float8) => true,
+        (Int8, Numeric(_) | Float4 | Float8) => true,
+        (Numeric(_), Numeric(_) | Float4 | Float8) => true,
+        (Float4, Float8) => true,
+        (Text | Varchar(_) | Char(_), Text | Varchar(None)) => true,
+        (Varchar(_), Varchar(_)) => true,
+        (Date, Timestamp | TimestampTz) => true,
+        (Timestamp, TimestampTz) => true,
+        (Time, Interval) => true,
+        (Json, Jsonb) => true,
+        (Array(a), Array(b)) => implicit_cast_allowed(a, b),
+        _ => false,
+    }
+}

@@ -1,0 +1,394 @@
+//! Query plans: trees of relational operators over bound expressions.
+//!
+//! ```text
+//!   SELECT name, count(*) FROM t JOIN u ON t.id = u.tid WHERE t.x > 3 GROUP BY name
+//!
+//!   Project [name, count]
+//!     Aggregate group=[#1] aggs=[count(*)]
+//!       HashJoin inner t.id = u.tid
+//!         Scan t filter=(x > 3)
+//!         Scan u
+//! ```
+//!
+//! The binder builds a plan from the parsed statement; the optimizer rewrites it (pushing
+//! filters into scans, choosing index lookups and join algorithms); the executor runs it.
+//! Every node knows its output columns, so expressions above it refer to columns by position.
+
+pub mod expr;
+
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use oxibase_common::DataType;
+use oxibase_mvcc::{LockMode, LockWait};
+
+use crate::catalog::{Index, Table};
+use crate::functions::aggregate::AggregateFunction;
+use crate::functions::window::WindowFunction;
+pub use expr::{BinOp, CmpOp, Expr, SubqueryKind};
+
+/// An output column of a plan node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    /// The column name (as the client sees it).
+    pub name: String,
+    /// Its type.
+    pub data_type: DataType,
+    /// The table (or alias) it comes from, for qualified references.
+    pub table: Option<String>,
+    /// Hidden from `SELECT *` (a table's row id, a join's duplicate USING column).
+    pub hidden: bool,
+}
+
+impl Column {
+    /// A visible column.
+    pub fn new(name: impl Into<String>, data_type: DataType) -> Self {
+        Column { name: name.into(), data_type, table: None, hidden: false }
+    }
+}
+
+/// A plan: an operator and its output columns.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The operator.
+    pub node: Node,
+    /// What it produces.
+    pub columns: Vec<Column>,
+}
+
+/// How a join combines rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    /// Matching pairs only.
+    Inner,
+    /// All left rows, NULL-extended.
+    Left,
+    /// All right rows, NULL-extended.
+    Right,
+    /// All rows of both sides.
+    Full,
+    /// Left rows with a match (EXISTS), left columns only.
+    Semi,
+    /// Left rows without a match (NOT EXISTS), left columns only.
+    Anti,
+}
+
+/// An ORDER BY key.
+#[derive(Clone, Debug)]
+pub struct SortKey {
+    /// What to sort by.
+    pub expr: Expr,
+    /// DESC.
+    pub descending: bool,
+    /// NULLS FIRST.
+    pub nulls_first: bool,
+}
+
+/// An aggregate call: `count(DISTINCT x) FILTER (WHERE y)`.
+#[derive(Clone, Debug)]
+pub struct AggregateCall {
+    /// The aggregate.
+    pub function: AggregateFunction,
+    /// Its arguments.
+    pub args: Vec<Expr>,
+    /// DISTINCT.
+    pub distinct: bool,
+    /// FILTER (WHERE ...).
+    pub filter: Option<Expr>,
+    /// ORDER BY inside the call (string_agg, array_agg).
+    pub order_by: Vec<SortKey>,
+}
+
+/// A window frame bound.
+#[derive(Clone, Debug)]
+pub enum FrameBound {
+    /// UNBOUNDED PRECEDING
+    UnboundedPreceding,
+    /// n PRECEDING
+    Preceding(Expr),
+    /// CURRENT ROW
+    CurrentRow,
+    /// n FOLLOWING
+    Following(Expr),
+    /// UNBOUNDED FOLLOWING
+    UnboundedFollowing,
+}
+
+/// A window frame.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// ROWS (true) or RANGE/GROUPS treated as RANGE (false).
+    pub rows: bool,
+    /// Start bound.
+    pub start: FrameBound,
+    /// End bound.
+    pub end: FrameBound,
+}
+
+/// A window function call with its window.
+#[derive(Clone, Debug)]
+pub struct WindowCall {
+    /// The function (a window function or an aggregate used as one).
+    pub function: WindowFunction,
+    /// Arguments.
+    pub args: Vec<Expr>,
+    /// PARTITION BY.
+    pub partition_by: Vec<Expr>,
+    /// ORDER BY.
+    pub order_by: Vec<SortKey>,
+    /// The frame.
+    pub frame: Frame,
+    /// FILTER (WHERE ...) for aggregates.
+    pub filter: Option<Expr>,
+}
+
+/// A row lock taken while scanning (`SELECT ... FOR UPDATE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowLock {
+    /// The lock mode.
+    pub mode: LockMode,
+    /// What to do with rows locked by others.
+    pub wait: LockWait,
+}
+
+/// An access path into a table: its primary key, or one of its indexes.
+#[derive(Clone, Debug)]
+pub enum Access {
+    /// The table's rows in primary-key order.
+    Primary,
+    /// A secondary index.
+    Index(Index),
+}
+
+/// Bounds on an access path's leading key columns: equal values for a prefix, then an
+/// optional range on the next column.
+#[derive(Clone, Debug)]
+pub struct KeyRange {
+    /// Values for the leading columns (each a list: an IN list gives several lookups).
+    pub equal: Vec<Vec<Expr>>,
+    /// A range on the column after the equal prefix.
+    pub lower: Bound<Expr>,
+    /// Its upper end.
+    pub upper: Bound<Expr>,
+}
+
+/// A set operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetOp {
+    /// UNION
+    Union,
+    /// INTERSECT
+    Intersect,
+    /// EXCEPT
+    Except,
+}
+
+/// A table-valued function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableFunction {
+    /// generate_series(start, stop [, step])
+    GenerateSeries,
+    /// unnest(array)
+    Unnest,
+    /// generate_subscripts(array, dim)
+    GenerateSubscripts,
+    /// jsonb_each / json_each
+    JsonEach,
+    /// jsonb_each_text / json_each_text
+    JsonEachText,
+    /// jsonb_array_elements / json_array_elements
+    JsonArrayElements,
+    /// jsonb_array_elements_text
+    JsonArrayElementsText,
+    /// jsonb_object_keys
+    JsonObjectKeys,
+    /// regexp_split_to_table
+    RegexpSplitToTable,
+}
+
+/// A relational operator.
+#[derive(Clone, Debug)]
+pub enum Node {
+    /// Literal rows (`VALUES`, or one empty row for a SELECT without FROM).
+    Values {
+        /// The rows.
+        rows: Vec<Vec<Expr>>,
+    },
+    /// Reads a table.
+    Scan {
+        /// The table.
+        table: Arc<Table>,
+        /// How: full or through an index.
+        access: Access,
+        /// Key bounds on the access path (None reads everything).
+        range: Option<KeyRange>,
+        /// Walk the access path backwards (for ORDER BY ... DESC).
+        reverse: bool,
+        /// A filter applied to each row.
+        filter: Option<Expr>,
+        /// Row locks to take (FOR UPDATE/SHARE).
+        lock: Option<RowLock>,
+        /// Whether the scan produces a trailing hidden column with the row's key (for
+        /// UPDATE and DELETE).
+        with_key: bool,
+    },
+    /// Keeps rows where the predicate is true.
+    Filter {
+        /// Input.
+        input: Box<Plan>,
+        /// The predicate.
+        predicate: Expr,
+    },
+    /// Computes expressions over each row.
+    Project {
+        /// Input.
+        input: Box<Plan>,
+        /// The output expressions.
+        exprs: Vec<Expr>,
+    },
+    /// A join evaluated by looping over the right side for each left row.
+    NestedLoopJoin {
+        /// Left input.
+        left: Box<Plan>,
+        /// Right input (re-run per left row when it is correlated, i.e. LATERAL).
+        right: Box<Plan>,
+        /// The kind of join.
+        kind: JoinKind,
+        /// The join condition over (left ++ right) columns.
+        predicate: Option<Expr>,
+        /// The right side refers to the left row (LATERAL).
+        lateral: bool,
+    },
+    /// An equi-join evaluated by hashing the right side.
+    HashJoin {
+        /// Left input (probes).
+        left: Box<Plan>,
+        /// Right input (built into a hash table).
+        right: Box<Plan>,
+        /// The kind of join.
+        kind: JoinKind,
+        /// Key expressions over the left columns.
+        left_keys: Vec<Expr>,
+        /// Key expressions over the right columns.
+        right_keys: Vec<Expr>,
+        /// Remaining condition over (left ++ right) columns.
+        residual: Option<Expr>,
+    },
+    /// Groups and aggregates. Output: the group keys, then the aggregates, then (with
+    /// grouping sets) a GROUPING() bitmap column.
+    Aggregate {
+        /// Input.
+        input: Box<Plan>,
+        /// Group-by expressions.
+        group_by: Vec<Expr>,
+        /// Grouping sets as lists of group-by positions (None: one set of all).
+        grouping_sets: Option<Vec<Vec<usize>>>,
+        /// Aggregate calls.
+        aggregates: Vec<AggregateCall>,
+    },
+    /// Computes window functions; output: the input columns, then one per call.
+    Window {
+        /// Input.
+        input: Box<Plan>,
+        /// The calls.
+        calls: Vec<WindowCall>,
+    },
+    /// Sorts.
+    Sort {
+        /// Input.
+        input: Box<Plan>,
+        /// Keys.
+        keys: Vec<SortKey>,
+    },
+    /// LIMIT / OFFSET.
+    Limit {
+        /// Input.
+        input: Box<Plan>,
+        /// LIMIT (None: no limit).
+        limit: Option<Expr>,
+        /// OFFSET.
+        offset: Option<Expr>,
+    },
+    /// Removes duplicate rows, or with `on`, keeps the first row per key (DISTINCT ON).
+    Distinct {
+        /// Input.
+        input: Box<Plan>,
+        /// DISTINCT ON keys.
+        on: Option<Vec<Expr>>,
+    },
+    /// UNION / INTERSECT / EXCEPT.
+    SetOperation {
+        /// Left input.
+        left: Box<Plan>,
+        /// Right input.
+        right: Box<Plan>,
+        /// The operation.
+        op: SetOp,
+        /// ALL (keep duplicates).
+        all: bool,
+    },
+    /// A table function.
+    Function {
+        /// The function.
+        function: TableFunction,
+        /// Its arguments.
+        args: Vec<Expr>,
+        /// WITH ORDINALITY.
+        ordinality: bool,
+    },
+    /// A common table expression computed once per statement and read by reference.
+    CteScan {
+        /// The statement-unique CTE id.
+        id: usize,
+        /// Its definition (executed on first use).
+        plan: Arc<Plan>,
+    },
+    /// WITH RECURSIVE: the anchor, then the recursive part repeated until no new rows.
+    RecursiveCte {
+        /// The statement-unique CTE id the recursive part reads as its working table.
+        id: usize,
+        /// The non-recursive part.
+        anchor: Box<Plan>,
+        /// The recursive part (reads `CteScan { id }` as the previous iteration's rows).
+        recursive: Box<Plan>,
+        /// UNION (true) removes duplicates; UNION ALL keeps them.
+        distinct: bool,
+    },
+    /// The rows of the recursive CTE's previous iteration.
+    WorkTable {
+        /// The CTE id.
+        id: usize,
+    },
+}
+
+impl Plan {
+    /// A plan node with its columns.
+    pub fn new(node: Node, columns: Vec<Column>) -> Self {
+        Plan { node, columns }
+    }
+
+    /// One empty row: the input of a SELECT without FROM.
+    pub fn single_row() -> Self {
+        Plan::new(Node::Values { rows: vec![vec![]] }, vec![])
+    }
+
+    /// The plan's inputs.
+    pub fn inputs(&self) -> Vec<&Plan> {
+        match &self.node {
+            Node::Values { .. } | Node::Scan { .. } | Node::Function { .. } | Node::WorkTable { .. } => vec![],
+            Node::CteScan { plan, .. } => vec![plan],
+            Node::Filter { input, .. }
+            | Node::Project { input, .. }
+            | Node::Aggregate { input, .. }
+            | Node::Window { input, .. }
+            | Node::Sort { input, .. }
+            | Node::Limit { input, .. }
+            | Node::Distinct { input, .. } => vec![input],
+            Node::NestedLoopJoin { left, right, .. } | Node::HashJoin { left, right, .. } | Node::SetOperation { left, right, .. } => {
+                vec![left, right]
+            }
+            Node::RecursiveCte { anchor, recursive, .. } => vec![anchor, recursive],
+        }
+    }
+}
