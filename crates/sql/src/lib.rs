@@ -5,10 +5,13 @@
 //! - [`catalog`]: schemas, tables, columns, indexes and sequences as rows of system tables
 //!   under MVCC, so DDL is transactional.
 
+pub mod bind;
 pub mod catalog;
 pub mod functions;
 pub mod keys;
+pub mod parse;
 pub mod plan;
+pub mod system;
 pub mod types;
 
 pub use catalog::{Catalog, Column, Index, RelKind, Sequence, Table, TableSpec};

@@ -277,7 +277,17 @@ fn system_tables_describe_themselves() {
     let txn = catalog.store().begin_default().unwrap();
     let tables = catalog.tables(&txn).unwrap();
     let names: Vec<_> = tables.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, ["sys_schemas", "sys_tables", "sys_columns", "sys_indexes", "sys_sequences"]);
+    assert_eq!(
+        names,
+        [
+            "sys_schemas",
+            "sys_tables",
+            "sys_columns",
+            "sys_indexes",
+            "sys_sequences",
+            "sys_constraints"
+        ]
+    );
     let sys_columns = catalog.table(&txn, "pg_catalog", "sys_columns").unwrap().unwrap();
     assert_eq!(sys_columns.primary_key, vec![0, 1]);
     assert_eq!(sys_columns.columns[3].data_type, DataType::Text);

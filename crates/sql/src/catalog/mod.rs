@@ -25,7 +25,7 @@ use oxibase_mvcc::{Isolation, LockMode, LockWait, Mvcc, Transaction, TxnOptions}
 use parking_lot::Mutex;
 
 use crate::keys::{FIRST_USER_ID, RelId, counter_key, relation_prefix};
-pub use schema::{Column, Index, RelKind, Sequence, Table, TableSpec};
+pub use schema::{Column, Constraint, ConstraintKind, Index, RelKind, Sequence, Table, TableSpec};
 use system::*;
 
 /// How many ids or sequence values one autonomous reservation takes.
@@ -245,6 +245,7 @@ impl Catalog {
             columns,
             primary_key,
             indexes: Vec::new(),
+            constraints: Vec::new(),
         })
     }
 
@@ -293,6 +294,10 @@ impl Catalog {
             columns.push(column);
         }
         let indexes = self.indexes_of(txn, id)?;
+        let mut constraints = Vec::new();
+        for item in txn.scan_prefix(&sys_key(SYS_CONSTRAINTS, &[Value::Int4(id as i32)])?)? {
+            constraints.push(decode_constraint(&item?.1)?);
+        }
         Ok(Some(Table {
             id,
             schema: self.schema_name(txn, row.schema_id)?,
@@ -300,6 +305,7 @@ impl Catalog {
             columns,
             primary_key: row.primary_key,
             indexes,
+            constraints,
         }))
     }
 
@@ -325,7 +331,165 @@ impl Catalog {
         }
         delete_prefix(txn, &relation_prefix(table.id))?;
         delete_prefix(txn, &sys_key(SYS_COLUMNS, &[Value::Int4(table.id as i32)])?)?;
+        delete_prefix(txn, &sys_key(SYS_CONSTRAINTS, &[Value::Int4(table.id as i32)])?)?;
         self.delete_relation(txn, &self.relation_row(txn, table.id)?)
+    }
+
+    /// Adds a CHECK or FOREIGN KEY constraint (the caller validates existing rows).
+    pub fn add_constraint(
+        &self,
+        txn: &Transaction,
+        table: &Table,
+        constraint: &Constraint,
+    ) -> Result<()> {
+        let key = sys_key(
+            SYS_CONSTRAINTS,
+            &[Value::Int4(table.id as i32), Value::from(constraint.name.as_str())],
+        )?;
+        claim_name(txn, &key, || {
+            errinput!(
+                DUPLICATE_OBJECT,
+                "constraint \"{}\" for relation \"{}\" already exists",
+                constraint.name,
+                table.name
+            )
+        })?;
+        txn.put(&key, encode_constraint(table.id, constraint))
+    }
+
+    /// Drops a CHECK or FOREIGN KEY constraint by name; false if it does not exist.
+    pub fn drop_constraint(&self, txn: &Transaction, table: &Table, name: &str) -> Result<bool> {
+        if !table.constraints.iter().any(|c| c.name == name) {
+            return Ok(false);
+        }
+        txn.delete(&sys_key(SYS_CONSTRAINTS, &[Value::Int4(table.id as i32), Value::from(name)])?)?;
+        Ok(true)
+    }
+
+    /// Every foreign key that references `table_id`: (referencing table, constraint).
+    pub fn referencing(
+        &self,
+        txn: &Transaction,
+        table_id: RelId,
+    ) -> Result<Vec<(Table, Constraint)>> {
+        let mut out = Vec::new();
+        let mut by_table: std::collections::BTreeMap<RelId, Vec<Constraint>> =
+            std::collections::BTreeMap::new();
+        for item in txn.scan_prefix(&relation_prefix(SYS_CONSTRAINTS))? {
+            let (key, value) = item?;
+            let constraint = decode_constraint(&value)?;
+            if let ConstraintKind::ForeignKey { ref_table, .. } = &constraint.kind
+                && *ref_table == table_id
+            {
+                let mut tail = &key[relation_prefix(SYS_CONSTRAINTS).len()..];
+                if let Value::Int4(owner) = oxibase_common::keycode::decode_value(
+                    &mut tail,
+                    &oxibase_common::DataType::Int4,
+                    Default::default(),
+                )? {
+                    by_table.entry(owner as RelId).or_default().push(constraint);
+                }
+            }
+        }
+        for (owner, constraints) in by_table {
+            if let Some(table) = self.table_by_id(txn, owner)? {
+                out.extend(constraints.into_iter().map(|c| (table.clone(), c)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every view: (schema, name, id, SQL text).
+    pub fn views(&self, txn: &Transaction) -> Result<Vec<(String, String, RelId, String)>> {
+        let mut views = Vec::new();
+        for item in txn.scan_prefix(&relation_prefix(SYS_TABLES))? {
+            let row = RelationRow::decode(&item?.1)?;
+            if row.kind == RelKind::View {
+                views.push((
+                    self.schema_name(txn, row.schema_id)?,
+                    row.name,
+                    row.id,
+                    row.definition.unwrap_or_default(),
+                ));
+            }
+        }
+        Ok(views)
+    }
+
+    /// Every sequence.
+    pub fn sequences(&self, txn: &Transaction) -> Result<Vec<Sequence>> {
+        let mut out = Vec::new();
+        for item in txn.scan_prefix(&relation_prefix(SYS_TABLES))? {
+            let row = RelationRow::decode(&item?.1)?;
+            if row.kind == RelKind::Sequence {
+                let schema = self.schema_name(txn, row.schema_id)?;
+                if let Some(seq) = self.sequence(txn, &schema, &row.name)? {
+                    out.push(seq);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every schema: (id, name).
+    pub fn schemas(&self, txn: &Transaction) -> Result<Vec<(RelId, String)>> {
+        let mut out = Vec::new();
+        for item in txn.scan_prefix(&relation_prefix(SYS_SCHEMAS))? {
+            if let [Value::Int4(id), Value::Text(name)] = decode_row(&item?.1)?.as_slice() {
+                out.push((*id as RelId, name.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates a view.
+    pub fn create_view(
+        &self,
+        txn: &Transaction,
+        schema: &str,
+        name: &str,
+        sql: &str,
+    ) -> Result<RelId> {
+        let schema_id = self.require_schema(txn, schema)?;
+        let id = self.next_id()?;
+        self.insert_relation(txn, schema_id, id, name, RelKind::View, &[], Some(sql.to_string()))?;
+        Ok(id)
+    }
+
+    /// A view's SQL by schema and name.
+    pub fn view(&self, txn: &Transaction, schema: &str, name: &str) -> Result<Option<String>> {
+        match self.relation(txn, schema, name)? {
+            Some((id, RelKind::View)) => Ok(self.relation_row(txn, id)?.definition),
+            _ => Ok(None),
+        }
+    }
+
+    /// Drops a view.
+    pub fn drop_view(&self, txn: &Transaction, schema: &str, name: &str) -> Result<()> {
+        match self.relation(txn, schema, name)? {
+            Some((id, RelKind::View)) => self.delete_relation(txn, &self.relation_row(txn, id)?),
+            _ => Err(errinput!(UNDEFINED_TABLE, "view \"{name}\" does not exist")),
+        }
+    }
+
+    /// Sets a sequence's last reserved value (setval, ALTER SEQUENCE RESTART): the next
+    /// nextval returns the value after `last`.
+    pub fn set_sequence(&self, seq: &Sequence, last: i64) -> Result<()> {
+        let mut cache = self.sequences.lock();
+        autonomous(&self.store, &counter_key(seq.id), |_| Ok(((), last)))?;
+        cache.remove(&seq.id);
+        Ok(())
+    }
+
+    /// The last value handed out by a sequence, for `SELECT * FROM seq` (reserved blocks
+    /// make this an upper bound when other sessions hold unused values).
+    pub fn sequence_last(&self, seq: &Sequence) -> Result<Option<i64>> {
+        if let Some((next, _)) = self.sequences.lock().get(&seq.id) {
+            return Ok(Some(next - seq.increment));
+        }
+        let txn = self.store.begin(TxnOptions { read_only: true, ..Default::default() })?;
+        let value = txn.get(&counter_key(seq.id))?;
+        Ok(value.and_then(|b| b.as_slice().try_into().ok().map(i64::from_le_bytes)))
     }
 
     /// Renames a table.

@@ -106,6 +106,39 @@ pub struct Index {
     pub orders: Vec<ColumnOrder>,
 }
 
+/// What a CHECK or FOREIGN KEY constraint enforces (primary keys and unique constraints are
+/// the table's key and its unique indexes).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConstraintKind {
+    /// CHECK (expression), as SQL text over the table's columns.
+    Check {
+        /// The expression.
+        expr: String,
+    },
+    /// FOREIGN KEY (columns) REFERENCES table (columns).
+    ForeignKey {
+        /// Referencing column positions.
+        columns: Vec<usize>,
+        /// The referenced table.
+        ref_table: RelId,
+        /// Referenced column positions (its primary key or a unique index).
+        ref_columns: Vec<usize>,
+        /// ON DELETE: restrict, cascade, setnull, setdefault.
+        on_delete: String,
+        /// ON UPDATE.
+        on_update: String,
+    },
+}
+
+/// A named CHECK or FOREIGN KEY constraint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Constraint {
+    /// The constraint name (unique per table).
+    pub name: String,
+    /// What it enforces.
+    pub kind: ConstraintKind,
+}
+
 /// A table, with its columns and indexes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Table {
@@ -122,6 +155,8 @@ pub struct Table {
     pub primary_key: Vec<usize>,
     /// Secondary indexes.
     pub indexes: Vec<Index>,
+    /// CHECK and FOREIGN KEY constraints.
+    pub constraints: Vec<Constraint>,
 }
 
 impl Table {

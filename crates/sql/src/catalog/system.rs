@@ -16,7 +16,7 @@ use oxibase_common::keycode::ColumnOrder;
 use oxibase_common::row::{decode_row, encode_row};
 use oxibase_common::{Array, DataType, Result, Value, errdata};
 
-use super::schema::{Column, Index, RelKind, Sequence};
+use super::schema::{Column, Constraint, ConstraintKind, Index, RelKind, Sequence};
 use crate::keys::{RelId, index_key, row_key};
 
 /// `pg_catalog`'s schema id (as in PostgreSQL).
@@ -42,6 +42,8 @@ pub const SYS_SCHEMAS_NAME: RelId = 6;
 pub const SYS_TABLES_NAME: RelId = 7;
 /// Index of `sys_indexes` by (table_id, id).
 pub const SYS_INDEXES_TABLE: RelId = 8;
+/// `sys_constraints`: CHECK and FOREIGN KEY constraints, keyed by (table_id, name).
+pub const SYS_CONSTRAINTS: RelId = 9;
 
 /// The id counter: the highest id reserved so far.
 pub const ID_COUNTER: RelId = 0;
@@ -112,6 +114,12 @@ pub fn system_tables() -> Vec<SystemTable> {
                 ("nulls_first", DataType::Array(Box::new(Bool))),
             ],
             primary_key: vec![0],
+        },
+        SystemTable {
+            id: SYS_CONSTRAINTS,
+            name: "sys_constraints",
+            columns: vec![("table_id", Int4), ("name", Text), ("kind", Text), ("definition", Text)],
+            primary_key: vec![0, 1],
         },
         SystemTable {
             id: SYS_SEQUENCES,
@@ -401,4 +409,55 @@ pub fn decode_sequence(bytes: &[u8], schema: String, name: String) -> Result<Seq
         max: *max,
         cycle: *cycle,
     })
+}
+
+/// Encodes a `sys_constraints` row. A foreign key's definition is
+/// `cols|ref_table|ref_cols|on_delete|on_update` with comma-separated positions.
+pub fn encode_constraint(table_id: RelId, c: &Constraint) -> Vec<u8> {
+    let list = |v: &[usize]| v.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let (kind, definition) = match &c.kind {
+        ConstraintKind::Check { expr } => ("c", expr.clone()),
+        ConstraintKind::ForeignKey { columns, ref_table, ref_columns, on_delete, on_update } => (
+            "f",
+            format!("{}|{ref_table}|{}|{on_delete}|{on_update}", list(columns), list(ref_columns)),
+        ),
+    };
+    encode_row(&[
+        Value::Int4(table_id as i32),
+        Value::from(c.name.as_str()),
+        Value::from(kind),
+        Value::Text(definition),
+    ])
+}
+
+/// Decodes a `sys_constraints` row.
+pub fn decode_constraint(bytes: &[u8]) -> Result<Constraint> {
+    let row = decode_row(bytes)?;
+    let [_, Value::Text(name), Value::Text(kind), Value::Text(definition)] = row.as_slice() else {
+        return Err(errdata!("invalid sys_constraints row"));
+    };
+    let list = |s: &str| -> Result<Vec<usize>> {
+        s.split(',')
+            .filter(|x| !x.is_empty())
+            .map(|x| x.parse().map_err(|_| errdata!("invalid constraint column list")))
+            .collect()
+    };
+    let kind = match kind.as_str() {
+        "c" => ConstraintKind::Check { expr: definition.clone() },
+        "f" => {
+            let parts: Vec<&str> = definition.split('|').collect();
+            let [cols, ref_table, ref_cols, on_delete, on_update] = parts.as_slice() else {
+                return Err(errdata!("invalid foreign key definition"));
+            };
+            ConstraintKind::ForeignKey {
+                columns: list(cols)?,
+                ref_table: ref_table.parse().map_err(|_| errdata!("invalid foreign key table"))?,
+                ref_columns: list(ref_cols)?,
+                on_delete: on_delete.to_string(),
+                on_update: on_update.to_string(),
+            }
+        }
+        other => return Err(errdata!("unknown constraint kind {other:?}")),
+    };
+    Ok(Constraint { name: name.clone(), kind })
 }

@@ -73,9 +73,28 @@ pub struct ResolvedAggregate {
 pub fn is_aggregate(name: &str) -> bool {
     matches!(
         name,
-        "count" | "sum" | "avg" | "min" | "max" | "string_agg" | "array_agg" | "bool_and" | "bool_or" | "every" | "stddev"
-            | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop" | "json_agg" | "jsonb_agg"
-            | "json_object_agg" | "jsonb_object_agg" | "bit_and" | "bit_or"
+        "count"
+            | "sum"
+            | "avg"
+            | "min"
+            | "max"
+            | "string_agg"
+            | "array_agg"
+            | "bool_and"
+            | "bool_or"
+            | "every"
+            | "stddev"
+            | "stddev_samp"
+            | "stddev_pop"
+            | "variance"
+            | "var_samp"
+            | "var_pop"
+            | "json_agg"
+            | "jsonb_agg"
+            | "json_object_agg"
+            | "jsonb_object_agg"
+            | "bit_and"
+            | "bit_or"
     )
 }
 
@@ -153,10 +172,13 @@ pub fn resolve(name: &str, args: &[SqlType], star: bool) -> Result<ResolvedAggre
 }
 
 fn no_function(name: &str, args: &[SqlType]) -> oxibase_common::Error {
-    let types: Vec<String> = args.iter().map(|a| match a {
-        SqlType::Known(t) => t.name(),
-        SqlType::Unknown => "unknown".into(),
-    }).collect();
+    let types: Vec<String> = args
+        .iter()
+        .map(|a| match a {
+            SqlType::Known(t) => t.name(),
+            SqlType::Unknown => "unknown".into(),
+        })
+        .collect();
     errinput!(UNDEFINED_FUNCTION, "function {name}({}) does not exist", types.join(", "))
         .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
 }
@@ -191,7 +213,9 @@ impl Accumulator {
         match function {
             CountStar | Count => Accumulator::Count(0),
             Sum | Avg => match arg {
-                Some(DataType::Int2 | DataType::Int4 | DataType::Int8) if function == Sum => Accumulator::SumInt(0, false),
+                Some(DataType::Int2 | DataType::Int4 | DataType::Int8) if function == Sum => {
+                    Accumulator::SumInt(0, false)
+                }
                 Some(DataType::Float4 | DataType::Float8) => Accumulator::SumFloat(0.0, 0),
                 Some(DataType::Interval) => Accumulator::SumInterval(None),
                 _ => Accumulator::SumNumeric(BigDecimal::zero(), 0, None),
@@ -204,10 +228,18 @@ impl Accumulator {
     }
 
     /// Adds one row's arguments (NULL arguments are skipped where SQL says so).
-    pub fn update(&mut self, function: AggregateFunction, args: &[Value], env: &dyn FunctionEnv) -> Result<()> {
+    pub fn update(
+        &mut self,
+        function: AggregateFunction,
+        args: &[Value],
+        env: &dyn FunctionEnv,
+    ) -> Result<()> {
         use AggregateFunction::*;
         let first = args.first().unwrap_or(&Value::Null);
-        let keeps_nulls = matches!(function, CountStar | ArrayAgg | JsonAgg | JsonbAgg | JsonObjectAgg | JsonbObjectAgg);
+        let keeps_nulls = matches!(
+            function,
+            CountStar | ArrayAgg | JsonAgg | JsonbAgg | JsonObjectAgg | JsonbObjectAgg
+        );
         if !keeps_nulls && first.is_null() {
             return Ok(());
         }
@@ -223,7 +255,8 @@ impl Accumulator {
                     other => {
                         *special = Some(match (special.take(), other) {
                             (Some(Numeric::NaN), _) | (_, Numeric::NaN) => Numeric::NaN,
-                            (Some(Numeric::Infinity), Numeric::NegInfinity) | (Some(Numeric::NegInfinity), Numeric::Infinity) => Numeric::NaN,
+                            (Some(Numeric::Infinity), Numeric::NegInfinity)
+                            | (Some(Numeric::NegInfinity), Numeric::Infinity) => Numeric::NaN,
                             (_, o) => o,
                         })
                     }
@@ -279,7 +312,12 @@ impl Accumulator {
     }
 
     /// The aggregate's value for the group.
-    pub fn finish(self, function: AggregateFunction, ret: &DataType, env: &dyn FunctionEnv) -> Result<Value> {
+    pub fn finish(
+        self,
+        function: AggregateFunction,
+        ret: &DataType,
+        env: &dyn FunctionEnv,
+    ) -> Result<Value> {
         use AggregateFunction::*;
         Ok(match self {
             Accumulator::Count(n) => Value::Int8(n),
@@ -288,8 +326,13 @@ impl Accumulator {
                     return Ok(Value::Null);
                 }
                 match ret {
-                    DataType::Int8 => Value::Int8(i64::try_from(sum).map_err(|_| errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "bigint out of range"))?),
-                    _ => Value::Numeric(Box::new(Numeric::Finite(BigDecimal::new(bigdecimal::num_bigint::BigInt::from(sum), 0)))),
+                    DataType::Int8 => Value::Int8(i64::try_from(sum).map_err(|_| {
+                        errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "bigint out of range")
+                    })?),
+                    _ => Value::Numeric(Box::new(Numeric::Finite(BigDecimal::new(
+                        bigdecimal::num_bigint::BigInt::from(sum),
+                        0,
+                    )))),
                 }
             }
             Accumulator::SumNumeric(sum, count, special) => {
@@ -298,7 +341,10 @@ impl Accumulator {
                 }
                 let total = special.unwrap_or(Numeric::Finite(sum));
                 if function == Avg {
-                    Value::Numeric(Box::new(arith::numeric_div(&total, &Numeric::Finite(BigDecimal::from(count)))?))
+                    Value::Numeric(Box::new(arith::numeric_div(
+                        &total,
+                        &Numeric::Finite(BigDecimal::from(count)),
+                    )?))
                 } else {
                     Value::Numeric(Box::new(total))
                 }
@@ -308,21 +354,35 @@ impl Accumulator {
                     return Ok(Value::Null);
                 }
                 let v = if function == Avg { sum / count as f64 } else { sum };
-                if matches!(ret, DataType::Float4) { Value::Float4(v as f32) } else { Value::Float8(v) }
+                if matches!(ret, DataType::Float4) {
+                    Value::Float4(v as f32)
+                } else {
+                    Value::Float8(v)
+                }
             }
             Accumulator::SumInterval(sum) => sum.unwrap_or(Value::Null),
             Accumulator::Extreme(best) => best.unwrap_or(Value::Null),
             Accumulator::Bool(state) => state.map_or(Value::Null, Value::Bool),
             Accumulator::Bits(state) => match state {
                 None => Value::Null,
-                Some(v) => crate::types::cast::cast(Value::Int8(v), ret, crate::types::cast::CastKind::Explicit, env.zone())?,
+                Some(v) => crate::types::cast::cast(
+                    Value::Int8(v),
+                    ret,
+                    crate::types::cast::CastKind::Explicit,
+                    env.zone(),
+                )?,
             },
             Accumulator::Collect(rows) => finish_collected(function, rows, ret, env)?,
         })
     }
 }
 
-fn finish_collected(function: AggregateFunction, rows: Vec<Vec<Value>>, ret: &DataType, env: &dyn FunctionEnv) -> Result<Value> {
+fn finish_collected(
+    function: AggregateFunction,
+    rows: Vec<Vec<Value>>,
+    ret: &DataType,
+    env: &dyn FunctionEnv,
+) -> Result<Value> {
     use AggregateFunction::*;
     if rows.is_empty() {
         return Ok(Value::Null);
@@ -338,21 +398,29 @@ fn finish_collected(function: AggregateFunction, rows: Vec<Vec<Value>>, ret: &Da
                 }
                 out.extend_from_slice(bytes(&row[0]));
             }
-            if matches!(ret, DataType::Bytea) { Value::Bytea(out) } else { Value::Text(String::from_utf8_lossy(&out).into_owned()) }
+            if matches!(ret, DataType::Bytea) {
+                Value::Bytea(out)
+            } else {
+                Value::Text(String::from_utf8_lossy(&out).into_owned())
+            }
         }
         ArrayAgg => {
             let element_type = match ret {
                 DataType::Array(e) => (**e).clone(),
                 other => other.clone(),
             };
-            Value::Array(Box::new(Array { element_type, elements: rows.into_iter().map(|mut r| r.swap_remove(0)).collect() }))
+            Value::Array(Box::new(Array {
+                element_type,
+                elements: rows.into_iter().map(|mut r| r.swap_remove(0)).collect(),
+            }))
         }
         JsonAgg | JsonbAgg => {
             let values: Vec<Value> = rows.into_iter().map(|mut r| r.swap_remove(0)).collect();
             super::json::aggregate_array(&values, env.zone(), function == JsonbAgg)?
         }
         JsonObjectAgg | JsonbObjectAgg => {
-            let pairs: Vec<(Value, Value)> = rows.into_iter().map(|r| (r[0].clone(), r[1].clone())).collect();
+            let pairs: Vec<(Value, Value)> =
+                rows.into_iter().map(|r| (r[0].clone(), r[1].clone())).collect();
             super::json::aggregate_object(&pairs, env.zone(), function == JsonbObjectAgg)?
         }
         StddevSamp | StddevPop | VarSamp | VarPop => variance(function, &rows, ret)?,
@@ -382,13 +450,19 @@ fn variance(function: AggregateFunction, rows: &[Vec<Value>], ret: &DataType) ->
         let mean = xs.iter().sum::<f64>() / n as f64;
         let ss: f64 = xs.iter().map(|x| (x - mean) * (x - mean)).sum();
         let var = ss / if sample { (n - 1) as f64 } else { n as f64 };
-        return Ok(Value::Float8(if matches!(function, StddevSamp | StddevPop) { var.sqrt() } else { var }));
+        return Ok(Value::Float8(if matches!(function, StddevSamp | StddevPop) {
+            var.sqrt()
+        } else {
+            var
+        }));
     }
     let mut sum = BigDecimal::zero();
     let mut sum_sq = BigDecimal::zero();
     let mut scale = 0;
     for row in rows {
-        let Numeric::Finite(x) = to_numeric(&row[0]) else { return Ok(Value::Numeric(Box::new(Numeric::NaN))) };
+        let Numeric::Finite(x) = to_numeric(&row[0]) else {
+            return Ok(Value::Numeric(Box::new(Numeric::NaN)));
+        };
         scale = scale.max(x.fractional_digit_count());
         sum_sq += &x * &x;
         sum += x;
@@ -397,13 +471,20 @@ fn variance(function: AggregateFunction, rows: &[Vec<Value>], ret: &DataType) ->
     let numerator = &nd * sum_sq - &sum * &sum;
     let denominator = if sample { &nd * BigDecimal::from(n - 1) } else { &nd * &nd };
     // PostgreSQL divides with the scale of sumX², at least its minimum significant digits.
-    let var = arith::numeric_div(&Numeric::Finite(numerator.with_scale(scale * 2)), &Numeric::Finite(denominator))?;
+    let var = arith::numeric_div(
+        &Numeric::Finite(numerator.with_scale(scale * 2)),
+        &Numeric::Finite(denominator),
+    )?;
     let Numeric::Finite(var) = var else { return Ok(Value::Numeric(Box::new(var))) };
-    let var = if var.sign() == bigdecimal::num_bigint::Sign::Minus { BigDecimal::zero() } else { var };
+    let var =
+        if var.sign() == bigdecimal::num_bigint::Sign::Minus { BigDecimal::zero() } else { var };
     if matches!(function, VarSamp | VarPop) {
         return Ok(Value::Numeric(Box::new(Numeric::Finite(var))));
     }
     let digits = var.fractional_digit_count().max(16);
-    let root = var.sqrt().unwrap_or_default().with_scale_round(digits, bigdecimal::rounding::RoundingMode::HalfUp);
+    let root = var
+        .sqrt()
+        .unwrap_or_default()
+        .with_scale_round(digits, bigdecimal::rounding::RoundingMode::HalfUp);
     Ok(Value::Numeric(Box::new(Numeric::Finite(root))))
 }

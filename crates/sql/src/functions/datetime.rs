@@ -13,10 +13,13 @@ use super::FunctionEnv;
 use super::scalar::{Resolved, fixed, float, int, intern, text, volatile};
 use crate::types::SqlType;
 use crate::types::datetime::{
-    self as dt, MICROS_PER_DAY, UNIX_TO_PG_MICROS, Zone, date_to_naive, naive_to_date, naive_to_timestamp, timestamp_to_naive,
+    self as dt, MICROS_PER_DAY, UNIX_TO_PG_MICROS, Zone, date_to_naive, naive_to_date,
+    naive_to_timestamp, timestamp_to_naive,
 };
 
-use DataType::{Bool, Date, Float8, Int4, Interval as IntervalT, Text, Time, Timestamp, TimestampTz};
+use DataType::{
+    Bool, Date, Float8, Int4, Interval as IntervalT, Text, Time, Timestamp, TimestampTz,
+};
 
 /// Resolves a date/time function.
 pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
@@ -45,7 +48,9 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("age", 2) => f(age, &[Timestamp, Timestamp], IntervalT),
         ("make_date", 3) => f(make_date, &[Int4, Int4, Int4], Date),
         ("make_time", 3) => f(make_time, &[Int4, Int4, Float8], Time),
-        ("make_timestamp", 6) => f(make_timestamp, &[Int4, Int4, Int4, Int4, Int4, Float8], Timestamp),
+        ("make_timestamp", 6) => {
+            f(make_timestamp, &[Int4, Int4, Int4, Int4, Int4, Float8], Timestamp)
+        }
         ("make_interval", n) if n <= 7 => {
             let params = [Int4, Int4, Int4, Int4, Int4, Int4, Float8];
             f(make_interval, &params[..n], IntervalT)
@@ -56,7 +61,9 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("to_char", 2) => {
             let ty = args[0].resolve();
             match ty {
-                Timestamp | TimestampTz | Date | IntervalT => f(to_char, &[ty.clone(), Text], Text).map(volatile),
+                Timestamp | TimestampTz | Date | IntervalT => {
+                    f(to_char, &[ty.clone(), Text], Text).map(volatile)
+                }
                 _ if crate::types::category(&ty) == 'N' => f(to_char, &[ty.clone(), Text], Text),
                 _ => None,
             }
@@ -79,7 +86,12 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
 }
 
 /// date_part/extract take a field name and any temporal value.
-fn temporal_second(name: &str, args: &[SqlType], eval: super::scalar::Eval, ret: DataType) -> Option<Resolved> {
+fn temporal_second(
+    name: &str,
+    args: &[SqlType],
+    eval: super::scalar::Eval,
+    ret: DataType,
+) -> Option<Resolved> {
     let ty = match args.get(1)? {
         SqlType::Known(t @ (Date | Time | Timestamp | TimestampTz | IntervalT)) => t.clone(),
         SqlType::Unknown => TimestampTz,
@@ -123,8 +135,12 @@ fn local_datetime(v: &Value, zone: &Zone) -> Option<NaiveDateTime> {
     match v {
         Value::Date(d) => date_to_naive(*d).and_then(|d| d.and_hms_opt(0, 0, 0)),
         Value::Timestamp(t) => timestamp_to_naive(*t),
-        Value::TimestampTz(t) if *t != i64::MAX && *t != i64::MIN => timestamp_to_naive(dt::utc_to_local(*t, zone)),
-        Value::Time(t) => NaiveDate::from_ymd_opt(2000, 1, 1)?.and_hms_opt(0, 0, 0).map(|d| d + chrono::Duration::microseconds(*t)),
+        Value::TimestampTz(t) if *t != i64::MAX && *t != i64::MIN => {
+            timestamp_to_naive(dt::utc_to_local(*t, zone))
+        }
+        Value::Time(t) => NaiveDate::from_ymd_opt(2000, 1, 1)?
+            .and_hms_opt(0, 0, 0)
+            .map(|d| d + chrono::Duration::microseconds(*t)),
         _ => None,
     }
 }
@@ -135,15 +151,27 @@ fn field_value(field: &str, v: &Value, zone: &Zone) -> Result<Option<String>> {
     if let Value::Interval(iv) = v {
         return interval_field(&field, iv).map(Some);
     }
-    let infinite = matches!(v, Value::Date(i32::MAX | i32::MIN) | Value::Timestamp(i64::MAX | i64::MIN) | Value::TimestampTz(i64::MAX | i64::MIN));
+    let infinite = matches!(
+        v,
+        Value::Date(i32::MAX | i32::MIN)
+            | Value::Timestamp(i64::MAX | i64::MIN)
+            | Value::TimestampTz(i64::MAX | i64::MIN)
+    );
     if infinite {
         return Ok(None);
     }
-    let d = local_datetime(v, zone).ok_or_else(|| errinput!(DATETIME_FIELD_OVERFLOW, "timestamp out of range"))?;
+    let d = local_datetime(v, zone)
+        .ok_or_else(|| errinput!(DATETIME_FIELD_OVERFLOW, "timestamp out of range"))?;
     let micros = d.time().nanosecond() as i64 / 1000 + d.second() as i64 * 1_000_000;
     let is_time = matches!(v, Value::Time(_));
     let is_date = matches!(v, Value::Date(_));
-    let unsupported = || errinput!(FEATURE_NOT_SUPPORTED, "unit \"{field}\" not supported for type {}", v.type_name());
+    let unsupported = || {
+        errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "unit \"{field}\" not supported for type {}",
+            v.type_name()
+        )
+    };
     let year = d.year();
     Ok(Some(match field.as_str() {
         "microsecond" | "microseconds" if !is_date => micros.to_string(),
@@ -156,8 +184,12 @@ fn field_value(field: &str, v: &Value, zone: &Zone) -> Result<Option<String>> {
         "year" | "years" if !is_time => (if year <= 0 { year - 1 } else { year }).to_string(),
         "quarter" if !is_time => ((d.month() - 1) / 3 + 1).to_string(),
         "decade" if !is_time => year.div_euclid(10).to_string(),
-        "century" if !is_time => (if year > 0 { (year + 99) / 100 } else { -((99 - year) / 100) }).to_string(),
-        "millennium" if !is_time => (if year > 0 { (year + 999) / 1000 } else { -((999 - year) / 1000) }).to_string(),
+        "century" if !is_time => {
+            (if year > 0 { (year + 99) / 100 } else { -((99 - year) / 100) }).to_string()
+        }
+        "millennium" if !is_time => {
+            (if year > 0 { (year + 999) / 1000 } else { -((999 - year) / 1000) }).to_string()
+        }
         "dow" if !is_time => d.weekday().num_days_from_sunday().to_string(),
         "isodow" if !is_time => d.weekday().number_from_monday().to_string(),
         "doy" if !is_time => d.ordinal().to_string(),
@@ -174,7 +206,13 @@ fn field_value(field: &str, v: &Value, zone: &Zone) -> Result<Option<String>> {
             if is_date { (epoch / 1_000_000).to_string() } else { decimal(epoch, 6) }
         }
         "timezone" | "timezone_hour" | "timezone_minute" if matches!(v, Value::TimestampTz(_)) => {
-            let offset = zone.offset_at_utc(timestamp_to_naive(match v { Value::TimestampTz(t) => *t, _ => 0 }).unwrap_or_default());
+            let offset = zone.offset_at_utc(
+                timestamp_to_naive(match v {
+                    Value::TimestampTz(t) => *t,
+                    _ => 0,
+                })
+                .unwrap_or_default(),
+            );
             match field.as_str() {
                 "timezone" => offset.to_string(),
                 "timezone_hour" => (offset / 3600).to_string(),
@@ -201,10 +239,16 @@ fn interval_field(field: &str, iv: &Interval) -> Result<String> {
         "century" => (iv.months / 1200).to_string(),
         "millennium" => (iv.months / 12000).to_string(),
         "epoch" => {
-            let days = iv.months as i128 / 12 * 36525 * 86400 / 100 * 1_000_000 + (iv.months % 12) as i128 * 30 * MICROS_PER_DAY as i128;
+            let days = iv.months as i128 / 12 * 36525 * 86400 / 100 * 1_000_000
+                + (iv.months % 12) as i128 * 30 * MICROS_PER_DAY as i128;
             decimal((days + iv.days as i128 * MICROS_PER_DAY as i128 + iv.micros as i128) as i64, 6)
         }
-        _ => return Err(errinput!(FEATURE_NOT_SUPPORTED, "unit \"{field}\" not supported for type interval")),
+        _ => {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "unit \"{field}\" not supported for type interval"
+            ));
+        }
     })
 }
 
@@ -215,7 +259,16 @@ fn decimal(v: i64, places: u32) -> String {
 
 fn date_part(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     Ok(match field_value(text(&a[0]), &a[1], env.zone())? {
-        None => Value::Float8(if matches!(&a[1], Value::Date(i32::MIN) | Value::Timestamp(i64::MIN) | Value::TimestampTz(i64::MIN)) { f64::NEG_INFINITY } else { f64::INFINITY }),
+        None => Value::Float8(
+            if matches!(
+                &a[1],
+                Value::Date(i32::MIN) | Value::Timestamp(i64::MIN) | Value::TimestampTz(i64::MIN)
+            ) {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            },
+        ),
         Some(s) => Value::Float8(s.parse().unwrap_or(f64::NAN)),
     })
 }
@@ -223,28 +276,41 @@ fn date_part(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
 fn extract(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     Ok(match field_value(text(&a[0]), &a[1], env.zone())? {
         None => Value::Numeric(Box::new(Numeric::Infinity)),
-        Some(s) => Value::Numeric(Box::new(Numeric::Finite(BigDecimal::from_str(&s).unwrap_or_default()))),
+        Some(s) => {
+            Value::Numeric(Box::new(Numeric::Finite(BigDecimal::from_str(&s).unwrap_or_default())))
+        }
     })
 }
 
 fn truncate_naive(field: &str, d: NaiveDateTime) -> Result<NaiveDateTime> {
     let date = d.date();
-    let ymd = |y: i32, m: u32, day: u32| NaiveDate::from_ymd_opt(y, m, day).and_then(|x| x.and_hms_opt(0, 0, 0));
+    let ymd = |y: i32, m: u32, day: u32| {
+        NaiveDate::from_ymd_opt(y, m, day).and_then(|x| x.and_hms_opt(0, 0, 0))
+    };
     let t = match field {
         "microseconds" | "microsecond" => Some(d),
         "milliseconds" | "millisecond" => d.with_nanosecond(d.nanosecond() / 1_000_000 * 1_000_000),
         "second" | "seconds" => d.with_nanosecond(0),
         "minute" | "minutes" => d.with_nanosecond(0).and_then(|x| x.with_second(0)),
-        "hour" | "hours" => d.with_nanosecond(0).and_then(|x| x.with_second(0)).and_then(|x| x.with_minute(0)),
+        "hour" | "hours" => {
+            d.with_nanosecond(0).and_then(|x| x.with_second(0)).and_then(|x| x.with_minute(0))
+        }
         "day" | "days" => date.and_hms_opt(0, 0, 0),
-        "week" | "weeks" => (date - chrono::Duration::days(date.weekday().num_days_from_monday() as i64)).and_hms_opt(0, 0, 0),
+        "week" | "weeks" => (date
+            - chrono::Duration::days(date.weekday().num_days_from_monday() as i64))
+        .and_hms_opt(0, 0, 0),
         "month" | "months" => ymd(date.year(), date.month(), 1),
         "quarter" => ymd(date.year(), (date.month() - 1) / 3 * 3 + 1, 1),
         "year" | "years" => ymd(date.year(), 1, 1),
         "decade" => ymd(date.year().div_euclid(10) * 10, 1, 1),
         "century" => ymd((date.year() - 1).div_euclid(100) * 100 + 1, 1, 1),
         "millennium" => ymd((date.year() - 1).div_euclid(1000) * 1000 + 1, 1, 1),
-        _ => return Err(errinput!(FEATURE_NOT_SUPPORTED, "unit \"{field}\" not recognized for type timestamp")),
+        _ => {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "unit \"{field}\" not recognized for type timestamp"
+            ));
+        }
     };
     t.ok_or_else(|| errinput!(DATETIME_FIELD_OVERFLOW, "timestamp out of range"))
 }
@@ -254,10 +320,16 @@ fn date_trunc(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     Ok(match &a[1] {
         Value::Timestamp(t) if *t == i64::MAX || *t == i64::MIN => a[1].clone(),
         Value::TimestampTz(t) if *t == i64::MAX || *t == i64::MIN => a[1].clone(),
-        Value::Timestamp(t) => Value::Timestamp(naive_to_timestamp(truncate_naive(&field, timestamp_to_naive(*t).unwrap_or_default())?)?),
+        Value::Timestamp(t) => Value::Timestamp(naive_to_timestamp(truncate_naive(
+            &field,
+            timestamp_to_naive(*t).unwrap_or_default(),
+        )?)?),
         Value::TimestampTz(t) => {
             let local = timestamp_to_naive(dt::utc_to_local(*t, env.zone())).unwrap_or_default();
-            Value::TimestampTz(dt::local_to_utc(naive_to_timestamp(truncate_naive(&field, local)?)?, env.zone()))
+            Value::TimestampTz(dt::local_to_utc(
+                naive_to_timestamp(truncate_naive(&field, local)?)?,
+                env.zone(),
+            ))
         }
         Value::Interval(iv) => {
             let mut iv = *iv;
@@ -269,7 +341,12 @@ fn date_trunc(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
                 "day" | "days" => iv.micros = 0,
                 "month" | "months" => (iv.days, iv.micros) = (0, 0),
                 "year" | "years" => (iv.months, iv.days, iv.micros) = (iv.months / 12 * 12, 0, 0),
-                _ => return Err(errinput!(FEATURE_NOT_SUPPORTED, "unit \"{field}\" not supported for type interval")),
+                _ => {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "unit \"{field}\" not supported for type interval"
+                    ));
+                }
             }
             Value::Interval(iv)
         }
@@ -280,9 +357,12 @@ fn date_trunc(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
 /// PostgreSQL's `age`: a symbolic difference in years, months and days.
 fn age_between(a: i64, b: i64) -> Result<Interval> {
     let (x, y) = (timestamp_to_naive(a), timestamp_to_naive(b));
-    let (Some(x), Some(y)) = (x, y) else { return Err(errinput!(DATETIME_FIELD_OVERFLOW, "timestamp out of range")) };
+    let (Some(x), Some(y)) = (x, y) else {
+        return Err(errinput!(DATETIME_FIELD_OVERFLOW, "timestamp out of range"));
+    };
     let (later, earlier, sign) = if x >= y { (x, y, 1) } else { (y, x, -1) };
-    let mut months = (later.year() - earlier.year()) * 12 + later.month() as i32 - earlier.month() as i32;
+    let mut months =
+        (later.year() - earlier.year()) * 12 + later.month() as i32 - earlier.month() as i32;
     let mut days = later.day() as i32 - earlier.day() as i32;
     let mut micros = (later.time() - earlier.time()).num_microseconds().unwrap_or(0);
     if micros < 0 {
@@ -292,9 +372,17 @@ fn age_between(a: i64, b: i64) -> Result<Interval> {
     if days < 0 {
         months -= 1;
         // Borrow the length of the month before `later`.
-        let (py, pm) = if later.month() == 1 { (later.year() - 1, 12) } else { (later.year(), later.month() - 1) };
+        let (py, pm) = if later.month() == 1 {
+            (later.year() - 1, 12)
+        } else {
+            (later.year(), later.month() - 1)
+        };
         let len = NaiveDate::from_ymd_opt(py, pm, 1).map_or(30, |d| {
-            let next = if pm == 12 { NaiveDate::from_ymd_opt(py + 1, 1, 1) } else { NaiveDate::from_ymd_opt(py, pm + 1, 1) };
+            let next = if pm == 12 {
+                NaiveDate::from_ymd_opt(py + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(py, pm + 1, 1)
+            };
             next.map_or(30, |n| (n - d).num_days() as i32)
         });
         days += len;
@@ -311,7 +399,8 @@ fn age(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 }
 
 fn age_now(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
-    let today = dt::utc_to_local(env.transaction_ts(), env.zone()).div_euclid(MICROS_PER_DAY) * MICROS_PER_DAY;
+    let today = dt::utc_to_local(env.transaction_ts(), env.zone()).div_euclid(MICROS_PER_DAY)
+        * MICROS_PER_DAY;
     let t = match &a[0] {
         Value::Timestamp(t) | Value::TimestampTz(t) => *t,
         _ => 0,
@@ -324,13 +413,22 @@ fn make_date(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let y = if y < 0 { y + 1 } else { y };
     let date = NaiveDate::from_ymd_opt(y as i32, m as u32, d as u32)
         .filter(|_| y != 0)
-        .ok_or_else(|| errinput!(DATETIME_FIELD_OVERFLOW, "date field value out of range: {}-{m:02}-{d:02}", int(&a[0])))?;
+        .ok_or_else(|| {
+            errinput!(
+                DATETIME_FIELD_OVERFLOW,
+                "date field value out of range: {}-{m:02}-{d:02}",
+                int(&a[0])
+            )
+        })?;
     Ok(Value::Date(naive_to_date(date)))
 }
 
 fn time_micros(h: i64, m: i64, s: f64) -> Result<i64> {
     if !(0..=24).contains(&h) || !(0..60).contains(&m) || !(0.0..=60.0).contains(&s) {
-        return Err(errinput!(DATETIME_FIELD_OVERFLOW, "time field value out of range: {h}:{m:02}:{s:02}"));
+        return Err(errinput!(
+            DATETIME_FIELD_OVERFLOW,
+            "time field value out of range: {h}:{m:02}:{s:02}"
+        ));
     }
     Ok(h * 3_600_000_000 + m * 60_000_000 + (s * 1e6).round() as i64)
 }
@@ -341,7 +439,9 @@ fn make_time(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 
 fn make_timestamp(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     let Value::Date(d) = make_date(&a[..3], env)? else { return Ok(Value::Null) };
-    Ok(Value::Timestamp(d as i64 * MICROS_PER_DAY + time_micros(int(&a[3]), int(&a[4]), float(&a[5]))?))
+    Ok(Value::Timestamp(
+        d as i64 * MICROS_PER_DAY + time_micros(int(&a[3]), int(&a[4]), float(&a[5]))?,
+    ))
 }
 
 fn make_interval(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
@@ -371,21 +471,40 @@ fn to_timestamp_epoch(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 
 /// Parses `text` with a PostgreSQL template (YYYY, MM, DD, HH24, HH12, MI, SS, MS, US, AM).
 fn parse_with_template(input: &str, template: &str) -> Result<NaiveDateTime> {
-    let bad = || errinput!(INVALID_DATETIME_FORMAT, "invalid value \"{input}\" for template \"{template}\"");
-    let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut us, mut pm) = (2000i32, 1u32, 1u32, 0u32, 0u32, 0u32, 0u32, None);
+    let bad = || {
+        errinput!(INVALID_DATETIME_FORMAT, "invalid value \"{input}\" for template \"{template}\"")
+    };
+    let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut us, mut pm) =
+        (2000i32, 1u32, 1u32, 0u32, 0u32, 0u32, 0u32, None);
     let mut src = input.trim();
     let mut tpl = template;
     let take_num = |src: &mut &str, max: usize| -> Option<i64> {
         let s = src.trim_start();
-        let n = s.chars().take_while(|c| c.is_ascii_digit() || (*c == '-' && max > 4)).take(max).count();
+        let n = s
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || (*c == '-' && max > 4))
+            .take(max)
+            .count();
         let (digits, rest) = s.split_at(n);
         *src = rest;
         digits.parse().ok()
     };
     while !tpl.is_empty() {
         let upper = tpl.to_ascii_uppercase();
-        let patterns: [(&str, usize); 12] =
-            [("YYYY", 4), ("HH24", 2), ("HH12", 2), ("HH", 2), ("MM", 2), ("DD", 2), ("MI", 2), ("SS", 2), ("MS", 3), ("US", 6), ("YY", 2), ("AM", 2)];
+        let patterns: [(&str, usize); 12] = [
+            ("YYYY", 4),
+            ("HH24", 2),
+            ("HH12", 2),
+            ("HH", 2),
+            ("MM", 2),
+            ("DD", 2),
+            ("MI", 2),
+            ("SS", 2),
+            ("MS", 3),
+            ("US", 6),
+            ("YY", 2),
+            ("AM", 2),
+        ];
         if let Some((pat, width)) = patterns.iter().find(|(p, _)| upper.starts_with(p)) {
             tpl = &tpl[pat.len()..];
             if *pat == "AM" {
@@ -410,13 +529,17 @@ fn parse_with_template(input: &str, template: &str) -> Result<NaiveDateTime> {
         } else {
             let c = tpl.chars().next().unwrap_or(' ');
             tpl = &tpl[c.len_utf8()..];
-            src = src.strip_prefix(c).unwrap_or(src.trim_start_matches(|x: char| !x.is_ascii_alphanumeric()));
+            src = src
+                .strip_prefix(c)
+                .unwrap_or(src.trim_start_matches(|x: char| !x.is_ascii_alphanumeric()));
         }
     }
     if let Some(pm) = pm {
         h = h % 12 + if pm { 12 } else { 0 };
     }
-    NaiveDate::from_ymd_opt(y, mo, d).and_then(|date| date.and_hms_micro_opt(h, mi, s, us)).ok_or_else(bad)
+    NaiveDate::from_ymd_opt(y, mo, d)
+        .and_then(|date| date.and_hms_micro_opt(h, mi, s, us))
+        .ok_or_else(bad)
 }
 
 fn to_timestamp_format(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
@@ -428,8 +551,22 @@ fn to_date(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     Ok(Value::Date(naive_to_date(parse_with_template(text(&a[0]), text(&a[1]))?.date())))
 }
 
-const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] =
+    ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /// Formats a date-time with a PostgreSQL template (to_char).
 fn format_template(d: NaiveDateTime, template: &str) -> String {
@@ -441,7 +578,10 @@ fn format_template(d: NaiveDateTime, template: &str) -> String {
             rest = &rest[2..];
         }
         let pad = |n: i64, width: usize| if fm { n.to_string() } else { format!("{n:0width$}") };
-        let hour12 = match d.hour() % 12 { 0 => 12, h => h };
+        let hour12 = match d.hour() % 12 {
+            0 => 12,
+            h => h,
+        };
         let month_name = MONTHS[d.month0() as usize];
         let day_name = DAYS[d.weekday().num_days_from_sunday() as usize];
         let fill = |s: &str, width: usize| if fm { s.to_string() } else { format!("{s:width$}") };
@@ -505,7 +645,8 @@ fn format_number(v: f64, template: &str) -> String {
     let slots: Vec<char> = int_tpl.chars().filter(|c| matches!(c, '9' | '0' | ',' | 'G')).collect();
     let digit_slots = slots.iter().filter(|c| matches!(c, '9' | '0')).count();
     if int_digits.len() > digit_slots {
-        let hashes = "#".repeat(digit_slots) + if decimals > 0 { "." } else { "" } + &"#".repeat(decimals);
+        let hashes =
+            "#".repeat(digit_slots) + if decimals > 0 { "." } else { "" } + &"#".repeat(decimals);
         return format!(" {hashes}");
     }
     let mut digits: Vec<char> = int_digits.chars().collect();
@@ -545,7 +686,13 @@ fn format_number(v: f64, template: &str) -> String {
         out.push('.');
         out.push_str(frac_digits);
     }
-    let sign = if v < 0.0 { "-" } else if fm { "" } else { " " };
+    let sign = if v < 0.0 {
+        "-"
+    } else if fm {
+        ""
+    } else {
+        " "
+    };
     format!("{sign}{}", out.trim_start_matches(if fm { ' ' } else { '\0' }))
 }
 
@@ -553,13 +700,21 @@ fn to_char(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     let template = text(&a[1]);
     Ok(Value::Text(match &a[0] {
         Value::Interval(iv) => {
-            let base = NaiveDate::from_ymd_opt(1, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default();
-            format_template(base + chrono::Duration::microseconds(iv.micros) + chrono::Duration::days(iv.days as i64), template)
+            let base = NaiveDate::from_ymd_opt(1, 1, 1)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .unwrap_or_default();
+            format_template(
+                base + chrono::Duration::microseconds(iv.micros)
+                    + chrono::Duration::days(iv.days as i64),
+                template,
+            )
         }
-        v @ (Value::Date(_) | Value::Timestamp(_) | Value::TimestampTz(_)) => match local_datetime(v, env.zone()) {
-            Some(d) => format_template(d, template),
-            None => return Ok(Value::Null),
-        },
+        v @ (Value::Date(_) | Value::Timestamp(_) | Value::TimestampTz(_)) => {
+            match local_datetime(v, env.zone()) {
+                Some(d) => format_template(d, template),
+                None => return Ok(Value::Null),
+            }
+        }
         v => format_number(float(v), template),
     }))
 }
@@ -575,12 +730,20 @@ fn timezone(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 
 fn justify_days(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let Value::Interval(iv) = &a[0] else { return Ok(a[0].clone()) };
-    Ok(Value::Interval(Interval { months: iv.months + iv.days / 30, days: iv.days % 30, micros: iv.micros }))
+    Ok(Value::Interval(Interval {
+        months: iv.months + iv.days / 30,
+        days: iv.days % 30,
+        micros: iv.micros,
+    }))
 }
 
 fn justify_hours(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let Value::Interval(iv) = &a[0] else { return Ok(a[0].clone()) };
-    Ok(Value::Interval(Interval { months: iv.months, days: iv.days + (iv.micros / MICROS_PER_DAY) as i32, micros: iv.micros % MICROS_PER_DAY }))
+    Ok(Value::Interval(Interval {
+        months: iv.months,
+        days: iv.days + (iv.micros / MICROS_PER_DAY) as i32,
+        micros: iv.micros % MICROS_PER_DAY,
+    }))
 }
 
 fn justify_interval(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
@@ -588,7 +751,12 @@ fn justify_interval(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
 }
 
 fn isfinite(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
-    Ok(Value::Bool(!matches!(&a[0], Value::Date(i32::MAX | i32::MIN) | Value::Timestamp(i64::MAX | i64::MIN) | Value::TimestampTz(i64::MAX | i64::MIN))))
+    Ok(Value::Bool(!matches!(
+        &a[0],
+        Value::Date(i32::MAX | i32::MIN)
+            | Value::Timestamp(i64::MAX | i64::MIN)
+            | Value::TimestampTz(i64::MAX | i64::MIN)
+    )))
 }
 
 #[cfg(test)]
@@ -612,8 +780,17 @@ mod tests {
         assert_eq!(format_template(d, "Dy Mon"), "Tue Mar");
         let p = parse_with_template("05/03/2024 14:07", "DD/MM/YYYY HH24:MI").unwrap();
         assert_eq!(p, NaiveDate::from_ymd_opt(2024, 3, 5).unwrap().and_hms_opt(14, 7, 0).unwrap());
-        let a = naive_to_timestamp(NaiveDate::from_ymd_opt(2024, 3, 1).unwrap().and_hms_opt(0, 0, 0).unwrap()).unwrap();
-        let b = naive_to_timestamp(NaiveDate::from_ymd_opt(2023, 1, 31).unwrap().and_hms_opt(12, 0, 0).unwrap()).unwrap();
-        assert_eq!(crate::types::datetime::format_interval(&age_between(a, b).unwrap()), "1 year 29 days 12:00:00");
+        let a = naive_to_timestamp(
+            NaiveDate::from_ymd_opt(2024, 3, 1).unwrap().and_hms_opt(0, 0, 0).unwrap(),
+        )
+        .unwrap();
+        let b = naive_to_timestamp(
+            NaiveDate::from_ymd_opt(2023, 1, 31).unwrap().and_hms_opt(12, 0, 0).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            crate::types::datetime::format_interval(&age_between(a, b).unwrap()),
+            "1 year 29 days 12:00:00"
+        );
     }
 }

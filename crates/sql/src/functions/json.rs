@@ -22,7 +22,10 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
     match (name, args.len()) {
         ("to_json", 1) => f(to_json, &[args[0].resolve()], JsonT),
         ("to_jsonb", 1) => f(to_jsonb, &[args[0].resolve()], Jsonb),
-        ("json_build_object" | "jsonb_build_object" | "json_build_array" | "jsonb_build_array", _) => {
+        (
+            "json_build_object" | "jsonb_build_object" | "json_build_array" | "jsonb_build_array",
+            _,
+        ) => {
             if name.ends_with("object") && !args.len().is_multiple_of(2) {
                 return None;
             }
@@ -34,15 +37,31 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
                 "json_build_array" => json_build_array,
                 _ => jsonb_build_array,
             };
-            Some(lenient(Resolved { function: ScalarFunction { name: intern(name), eval, strict: false, immutable: true }, return_type: ret, arg_types: params }))
+            Some(lenient(Resolved {
+                function: ScalarFunction {
+                    name: intern(name),
+                    eval,
+                    strict: false,
+                    immutable: true,
+                },
+                return_type: ret,
+                arg_types: params,
+            }))
         }
         ("json_typeof" | "jsonb_typeof", 1) => f(typeof_, &[doc()], Text),
         ("json_array_length" | "jsonb_array_length", 1) => f(array_length, &[doc()], Int4),
-        ("json_extract_path" | "jsonb_extract_path" | "json_extract_path_text" | "jsonb_extract_path_text", n) if n >= 2 => {
+        (
+            "json_extract_path"
+            | "jsonb_extract_path"
+            | "json_extract_path_text"
+            | "jsonb_extract_path_text",
+            n,
+        ) if n >= 2 => {
             let mut params = vec![doc()];
             params.extend(std::iter::repeat_n(Text, n - 1));
             let ret = if name.ends_with("_text") { Text } else { doc() };
-            let eval: super::scalar::Eval = if name.ends_with("_text") { extract_path_text } else { extract_path };
+            let eval: super::scalar::Eval =
+                if name.ends_with("_text") { extract_path_text } else { extract_path };
             f(eval, &params, ret)
         }
         ("jsonb_set", 3 | 4) => {
@@ -62,10 +81,16 @@ pub fn value_to_json(v: &Value, zone: &Zone) -> Result<Json> {
     Ok(match v {
         Value::Null => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
-        Value::Int2(_) | Value::Int4(_) | Value::Int8(_) | Value::Numeric(_) => number(&format_value(v, zone).unwrap_or_default()),
+        Value::Int2(_) | Value::Int4(_) | Value::Int8(_) | Value::Numeric(_) => {
+            number(&format_value(v, zone).unwrap_or_default())
+        }
         Value::Float4(_) | Value::Float8(_) => {
             let text = format_value(v, zone).unwrap_or_default();
-            if text.parse::<f64>().is_ok_and(f64::is_finite) { number(&text) } else { Json::String(text) }
+            if text.parse::<f64>().is_ok_and(f64::is_finite) {
+                number(&text)
+            } else {
+                Json::String(text)
+            }
         }
         Value::Json(s) | Value::Jsonb(s) => parse(s)?,
         Value::Timestamp(t) => Json::String(datetime::format_timestamp(*t).replacen(' ', "T", 1)),
@@ -73,9 +98,15 @@ pub fn value_to_json(v: &Value, zone: &Zone) -> Result<Json> {
             let s = datetime::format_timestamptz(*t, zone);
             let s = s.replacen(' ', "T", 1);
             // PostgreSQL writes the offset as +HH:MM in JSON.
-            Json::String(if s.len() >= 3 && s[s.len() - 3..].starts_with(['+', '-']) { format!("{s}:00") } else { s })
+            Json::String(if s.len() >= 3 && s[s.len() - 3..].starts_with(['+', '-']) {
+                format!("{s}:00")
+            } else {
+                s
+            })
         }
-        Value::Array(a) => Json::Array(a.elements.iter().map(|e| value_to_json(e, zone)).collect::<Result<_>>()?),
+        Value::Array(a) => {
+            Json::Array(a.elements.iter().map(|e| value_to_json(e, zone)).collect::<Result<_>>()?)
+        }
         other => Json::String(format_value(other, zone).unwrap_or_default()),
     })
 }
@@ -92,10 +123,15 @@ fn result(json: &Json, jsonb: bool) -> Value {
 fn json_text(json: &Json) -> String {
     match json {
         Json::Object(map) => {
-            let items: Vec<String> = map.iter().map(|(k, v)| format!("{} : {}", Json::String(k.clone()), json_text(v))).collect();
+            let items: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{} : {}", Json::String(k.clone()), json_text(v)))
+                .collect();
             format!("{{{}}}", items.join(", "))
         }
-        Json::Array(items) => format!("[{}]", items.iter().map(json_text).collect::<Vec<_>>().join(", ")),
+        Json::Array(items) => {
+            format!("[{}]", items.iter().map(json_text).collect::<Vec<_>>().join(", "))
+        }
         other => other.to_string(),
     }
 }
@@ -115,7 +151,12 @@ fn build_object(a: &[Value], env: &dyn FunctionEnv, jsonb: bool) -> Result<Value
     let mut map = serde_json::Map::new();
     for pair in a.chunks(2) {
         let key = match &pair[0] {
-            Value::Null => return Err(errinput!(NULL_VALUE_NOT_ALLOWED, "null value not allowed for object key")),
+            Value::Null => {
+                return Err(errinput!(
+                    NULL_VALUE_NOT_ALLOWED,
+                    "null value not allowed for object key"
+                ));
+            }
             k => format_value(k, env.zone()).unwrap_or_default(),
         };
         map.insert(key, value_to_json(&pair[1], env.zone())?);
@@ -161,7 +202,9 @@ fn typeof_(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 fn array_length(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     match parse(text(&a[0]))? {
         Json::Array(items) => Ok(Value::Int4(items.len() as i32)),
-        Json::Object(_) => Err(errinput!(INVALID_PARAMETER_VALUE, "cannot get array length of a non-array")),
+        Json::Object(_) => {
+            Err(errinput!(INVALID_PARAMETER_VALUE, "cannot get array length of a non-array"))
+        }
         _ => Err(errinput!(INVALID_PARAMETER_VALUE, "cannot get array length of a scalar")),
     }
 }
@@ -280,7 +323,9 @@ fn pretty(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 
 fn strip(json: Json) -> Json {
     match json {
-        Json::Object(map) => Json::Object(map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip(v))).collect()),
+        Json::Object(map) => Json::Object(
+            map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip(v))).collect(),
+        ),
         Json::Array(items) => Json::Array(items.into_iter().map(strip).collect()),
         other => other,
     }
@@ -311,8 +356,14 @@ pub fn aggregate_object(pairs: &[(Value, Value)], zone: &Zone, jsonb: bool) -> R
 /// Converts a jsonb array element for json_array_elements and friends.
 pub fn elements(doc: &Value, as_text_result: bool) -> Result<Vec<Value>> {
     match parse(text(doc))? {
-        Json::Array(items) => Ok(items.iter().map(|i| if as_text_result { as_text(i) } else { wrap(i, doc) }).collect()),
-        _ => Err(errinput!(INVALID_PARAMETER_VALUE, "cannot extract elements from a scalar or object")),
+        Json::Array(items) => Ok(items
+            .iter()
+            .map(|i| if as_text_result { as_text(i) } else { wrap(i, doc) })
+            .collect()),
+        _ => Err(errinput!(
+            INVALID_PARAMETER_VALUE,
+            "cannot extract elements from a scalar or object"
+        )),
     }
 }
 
@@ -321,7 +372,9 @@ pub fn entries(doc: &Value, as_text_result: bool) -> Result<Vec<(Value, Value)>>
     match parse(text(doc))? {
         Json::Object(map) => Ok(map
             .iter()
-            .map(|(k, v)| (Value::Text(k.clone()), if as_text_result { as_text(v) } else { wrap(v, doc) }))
+            .map(|(k, v)| {
+                (Value::Text(k.clone()), if as_text_result { as_text(v) } else { wrap(v, doc) })
+            })
             .collect()),
         _ => Err(errinput!(INVALID_PARAMETER_VALUE, "cannot deconstruct a non-object")),
     }

@@ -59,7 +59,9 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("atan", 1) => float1(|a, _| Ok(Value::Float8(float(&a[0]).atan()))),
         ("atan2", 2) => float2(|a, _| Ok(Value::Float8(float(&a[0]).atan2(float(&a[1]))))),
         ("random", 0) => fixed("random", random, args, &[], Float8).map(volatile),
-        ("width_bucket", 4) => fixed("width_bucket", width_bucket, args, &[Float8, Float8, Float8, Int4], Int4),
+        ("width_bucket", 4) => {
+            fixed("width_bucket", width_bucket, args, &[Float8, Float8, Float8, Int4], Int4)
+        }
         _ => None,
     }
 }
@@ -80,9 +82,18 @@ fn numeric(n: Numeric) -> Value {
 
 fn abs(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     Ok(match &a[0] {
-        Value::Int2(v) => Value::Int2(v.checked_abs().ok_or_else(|| errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "smallint out of range"))?),
-        Value::Int4(v) => Value::Int4(v.checked_abs().ok_or_else(|| errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "integer out of range"))?),
-        Value::Int8(v) => Value::Int8(v.checked_abs().ok_or_else(|| errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "bigint out of range"))?),
+        Value::Int2(v) => Value::Int2(
+            v.checked_abs()
+                .ok_or_else(|| errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "smallint out of range"))?,
+        ),
+        Value::Int4(v) => Value::Int4(
+            v.checked_abs()
+                .ok_or_else(|| errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "integer out of range"))?,
+        ),
+        Value::Int8(v) => Value::Int8(
+            v.checked_abs()
+                .ok_or_else(|| errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "bigint out of range"))?,
+        ),
         Value::Float4(v) => Value::Float4(v.abs()),
         Value::Float8(v) => Value::Float8(v.abs()),
         Value::Numeric(n) => numeric(match &**n {
@@ -143,7 +154,10 @@ fn trunc(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 fn sqrt(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let x = float(&a[0]);
     if x < 0.0 {
-        return Err(errinput!(INVALID_ARGUMENT_FOR_POWER_FUNCTION, "cannot take square root of a negative number"));
+        return Err(errinput!(
+            INVALID_ARGUMENT_FOR_POWER_FUNCTION,
+            "cannot take square root of a negative number"
+        ));
     }
     Ok(Value::Float8(x.sqrt()))
 }
@@ -165,7 +179,10 @@ fn check_log_argument(x: f64) -> Result<()> {
         return Err(errinput!(INVALID_ARGUMENT_FOR_LOGARITHM, "cannot take logarithm of zero"));
     }
     if x < 0.0 {
-        return Err(errinput!(INVALID_ARGUMENT_FOR_LOGARITHM, "cannot take logarithm of a negative number"));
+        return Err(errinput!(
+            INVALID_ARGUMENT_FOR_LOGARITHM,
+            "cannot take logarithm of a negative number"
+        ));
     }
     Ok(())
 }
@@ -195,10 +212,16 @@ fn log_base(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 fn power(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let (x, y) = (float(&a[0]), float(&a[1]));
     if x == 0.0 && y < 0.0 {
-        return Err(errinput!(INVALID_ARGUMENT_FOR_POWER_FUNCTION, "zero raised to a negative power is undefined"));
+        return Err(errinput!(
+            INVALID_ARGUMENT_FOR_POWER_FUNCTION,
+            "zero raised to a negative power is undefined"
+        ));
     }
     if x < 0.0 && y.fract() != 0.0 {
-        return Err(errinput!(INVALID_ARGUMENT_FOR_POWER_FUNCTION, "a negative number raised to a non-integer power yields a complex result"));
+        return Err(errinput!(
+            INVALID_ARGUMENT_FOR_POWER_FUNCTION,
+            "a negative number raised to a non-integer power yields a complex result"
+        ));
     }
     let r = x.powf(y);
     if r.is_infinite() && x.is_finite() && y.is_finite() {
@@ -268,7 +291,13 @@ fn width_bucket(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
         return Err(errinput!(INVALID_PARAMETER_VALUE, "lower bound cannot equal upper bound"));
     }
     let bucket = if low < high {
-        if x < low { 0 } else if x >= high { count + 1 } else { ((x - low) / (high - low) * count as f64) as i64 + 1 }
+        if x < low {
+            0
+        } else if x >= high {
+            count + 1
+        } else {
+            ((x - low) / (high - low) * count as f64) as i64 + 1
+        }
     } else if x > low {
         0
     } else if x <= high {

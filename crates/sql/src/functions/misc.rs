@@ -22,14 +22,21 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
     };
     match (name, args.len()) {
         ("version", 0) => f(version, &[], Text),
-        ("current_user" | "session_user" | "user" | "current_role", 0) => stable(current_user, &[], Text),
+        ("current_user" | "session_user" | "user" | "current_role", 0) => {
+            stable(current_user, &[], Text)
+        }
         ("current_database" | "current_catalog", 0) => stable(current_database, &[], Text),
         ("current_schema", 0) => stable(current_schema, &[], Text),
         ("current_schemas", 1) => stable(current_schemas, &[Bool], DataType::Array(Box::new(Text))),
         ("pg_backend_pid", 0) => stable(backend_pid, &[], Int4),
         ("txid_current" | "pg_current_xact_id", 0) => stable(txid_current, &[], Int8),
         ("pg_typeof", 1) => Some(Resolved {
-            function: ScalarFunction { name: "pg_typeof", eval: pg_typeof, strict: false, immutable: true },
+            function: ScalarFunction {
+                name: "pg_typeof",
+                eval: pg_typeof,
+                strict: false,
+                immutable: true,
+            },
             return_type: Text,
             arg_types: vec![args[0].resolve()],
         })
@@ -48,7 +55,8 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("pg_sleep", 1) => stable(pg_sleep, &[Float8], Text),
         ("num_nulls" | "num_nonnulls", _) => {
             let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
-            let eval: super::scalar::Eval = if name == "num_nulls" { num_nulls } else { num_nonnulls };
+            let eval: super::scalar::Eval =
+                if name == "num_nulls" { num_nulls } else { num_nonnulls };
             f(eval, &params, Int4).map(lenient)
         }
         ("array_length", 2) => f(array_length, &[array_arg()?, Int4], Int4),
@@ -86,8 +94,18 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         }
         // Catalog helpers psql and drivers call; Oxibase has one owner and no privileges yet.
         ("pg_get_userbyid", 1) => f(|_, env| env.session_value(SessionValue::User), &[Int8], Text),
-        ("pg_table_is_visible" | "pg_type_is_visible" | "pg_function_is_visible", 1) => f(|_, _| Ok(Value::Bool(true)), &[Int8], Bool),
-        ("has_table_privilege" | "has_schema_privilege" | "has_database_privilege" | "has_function_privilege" | "has_column_privilege" | "has_sequence_privilege", 2 | 3) => {
+        ("pg_table_is_visible" | "pg_type_is_visible" | "pg_function_is_visible", 1) => {
+            f(|_, _| Ok(Value::Bool(true)), &[Int8], Bool)
+        }
+        (
+            "has_table_privilege"
+            | "has_schema_privilege"
+            | "has_database_privilege"
+            | "has_function_privilege"
+            | "has_column_privilege"
+            | "has_sequence_privilege",
+            2 | 3,
+        ) => {
             let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
             f(|_, _| Ok(Value::Bool(true)), &params, Bool)
         }
@@ -101,7 +119,11 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             f(|a, _| Ok(a[0].clone()), &params, Text)
         }
         ("pg_size_pretty", 1) => f(size_pretty, &[Int8], Text),
-        ("pg_postmaster_start_time", 0) => stable(|_, env| Ok(Value::TimestampTz(env.transaction_ts())), &[], DataType::TimestampTz),
+        ("pg_postmaster_start_time", 0) => stable(
+            |_, env| Ok(Value::TimestampTz(env.transaction_ts())),
+            &[],
+            DataType::TimestampTz,
+        ),
         _ => None,
     }
 }
@@ -189,10 +211,13 @@ fn gen_random_uuid(_: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 }
 
 fn pg_sleep(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(crate::types::compare::to_f64(&a[0]).clamp(0.0, 1e9));
+    let deadline = std::time::Instant::now()
+        + std::time::Duration::from_secs_f64(crate::types::compare::to_f64(&a[0]).clamp(0.0, 1e9));
     while std::time::Instant::now() < deadline {
         env.check_interrupt()?;
-        std::thread::sleep((deadline - std::time::Instant::now()).min(std::time::Duration::from_millis(10)));
+        std::thread::sleep(
+            (deadline - std::time::Instant::now()).min(std::time::Duration::from_millis(10)),
+        );
     }
     Ok(Value::Text(String::new()))
 }
@@ -302,7 +327,11 @@ fn same_element(a: &Value, b: &Value) -> bool {
 
 fn array_position(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let Some(arr) = elements(&a[0]) else { return Ok(Value::Null) };
-    Ok(arr.elements.iter().position(|e| same_element(e, &a[1])).map_or(Value::Null, |i| Value::Int4(i as i32 + 1)))
+    Ok(arr
+        .elements
+        .iter()
+        .position(|e| same_element(e, &a[1]))
+        .map_or(Value::Null, |i| Value::Int4(i as i32 + 1)))
 }
 
 fn array_remove(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
@@ -313,7 +342,11 @@ fn array_remove(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 
 fn array_replace(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let Some(arr) = elements(&a[0]) else { return Ok(Value::Null) };
-    let items = arr.elements.iter().map(|e| if same_element(e, &a[1]) { a[2].clone() } else { e.clone() }).collect();
+    let items = arr
+        .elements
+        .iter()
+        .map(|e| if same_element(e, &a[1]) { a[2].clone() } else { e.clone() })
+        .collect();
     Ok(with_elements(Some(arr), &a[1], items))
 }
 

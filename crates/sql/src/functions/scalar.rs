@@ -110,7 +110,8 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Result<Resolved> {
 /// A `'static` copy of a built-in function's name. Names come only from the resolvers' own
 /// match arms, so the set is small and each distinct name is allocated once.
 pub fn intern(name: &str) -> &'static str {
-    static NAMES: std::sync::OnceLock<parking_lot::Mutex<std::collections::HashSet<&'static str>>> = std::sync::OnceLock::new();
+    static NAMES: std::sync::OnceLock<parking_lot::Mutex<std::collections::HashSet<&'static str>>> =
+        std::sync::OnceLock::new();
     let mut names = NAMES.get_or_init(Default::default).lock();
     if let Some(existing) = names.get(name) {
         return existing;

@@ -22,10 +22,11 @@ fn text_array() -> DataType {
 pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
     let f = |eval, params: &[DataType], ret| fixed(intern(name), eval, args, params, ret);
     match (name, args.len()) {
-        ("length" | "char_length" | "character_length", 1) => {
-            f(length, &[Text], Int4).or_else(|| fixed("octet_length", octet_length, args, &[Bytea], Int4))
+        ("length" | "char_length" | "character_length", 1) => f(length, &[Text], Int4)
+            .or_else(|| fixed("octet_length", octet_length, args, &[Bytea], Int4)),
+        ("octet_length", 1) => {
+            f(octet_length, &[Text], Int4).or_else(|| f(octet_length, &[Bytea], Int4))
         }
-        ("octet_length", 1) => f(octet_length, &[Text], Int4).or_else(|| f(octet_length, &[Bytea], Int4)),
         ("bit_length", 1) => f(bit_length, &[Text], Int4),
         ("lower", 1) => f(lower, &[Text], Text),
         ("upper", 1) => f(upper, &[Text], Text),
@@ -53,7 +54,9 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("ascii", 1) => f(ascii, &[Text], Int4),
         ("chr", 1) => f(chr, &[Int8], Text),
         ("starts_with", 2) => f(starts_with, &[Text, Text], Bool),
-        ("regexp_replace", 3 | 4) => f(regexp_replace, &[Text, Text, Text, Text][..args.len()], Text),
+        ("regexp_replace", 3 | 4) => {
+            f(regexp_replace, &[Text, Text, Text, Text][..args.len()], Text)
+        }
         ("regexp_match", 2 | 3) => f(regexp_match, &[Text, Text, Text][..args.len()], text_array()),
         ("regexp_like", 2 | 3) => f(regexp_like, &[Text, Text, Text][..args.len()], Bool),
         ("regexp_count", 2) => f(regexp_count, &[Text, Text], Int4),
@@ -61,7 +64,9 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("quote_ident", 1) => f(quote_ident, &[Text], Text),
         ("quote_literal", 1) => f(quote_literal, &[Text], Text),
         ("quote_nullable", 1) => f(quote_literal, &[Text], Text).map(lenient),
-        ("string_to_array", 2 | 3) => f(string_to_array, &[Text, Text, Text][..args.len()], text_array()).map(lenient),
+        ("string_to_array", 2 | 3) => {
+            f(string_to_array, &[Text, Text, Text][..args.len()], text_array()).map(lenient)
+        }
         ("array_to_string", 2 | 3) => {
             let arr = args.first().and_then(|a| match a {
                 SqlType::Known(t @ DataType::Array(_)) => Some(t.clone()),
@@ -84,7 +89,12 @@ fn any_args(name: &str, eval: super::scalar::Eval, args: &[SqlType], ret: DataTy
 fn unreachable_resolution(name: &str) -> Resolved {
     // NB: every argument fits its own resolved type, so `fixed` cannot fail above.
     Resolved {
-        function: super::scalar::ScalarFunction { name: intern(name), eval: |_, _| Ok(Value::Null), strict: true, immutable: true },
+        function: super::scalar::ScalarFunction {
+            name: intern(name),
+            eval: |_, _| Ok(Value::Null),
+            strict: true,
+            immutable: true,
+        },
         return_type: Text,
         arg_types: vec![],
     }
@@ -230,14 +240,22 @@ fn reverse(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 fn left(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let s: Vec<char> = text(&a[0]).chars().collect();
     let n = int(&a[1]);
-    let take = if n >= 0 { (n as usize).min(s.len()) } else { s.len().saturating_sub(n.unsigned_abs() as usize) };
+    let take = if n >= 0 {
+        (n as usize).min(s.len())
+    } else {
+        s.len().saturating_sub(n.unsigned_abs() as usize)
+    };
     Ok(t(s[..take].iter().collect::<String>()))
 }
 
 fn right(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let s: Vec<char> = text(&a[0]).chars().collect();
     let n = int(&a[1]);
-    let take = if n >= 0 { (n as usize).min(s.len()) } else { s.len().saturating_sub(n.unsigned_abs() as usize) };
+    let take = if n >= 0 {
+        (n as usize).min(s.len())
+    } else {
+        s.len().saturating_sub(n.unsigned_abs() as usize)
+    };
     Ok(t(s[s.len() - take..].iter().collect::<String>()))
 }
 
@@ -274,19 +292,33 @@ fn format(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
             out.push(c);
             continue;
         }
-        let spec = chars.next().ok_or_else(|| errinput!(INVALID_PARAMETER_VALUE, "unterminated format() type specifier"))?;
+        let spec = chars.next().ok_or_else(|| {
+            errinput!(INVALID_PARAMETER_VALUE, "unterminated format() type specifier")
+        })?;
         if spec == '%' {
             out.push('%');
             continue;
         }
-        let arg = args.next().ok_or_else(|| errinput!(INVALID_PARAMETER_VALUE, "too few arguments for format()"))?;
+        let arg = args
+            .next()
+            .ok_or_else(|| errinput!(INVALID_PARAMETER_VALUE, "too few arguments for format()"))?;
         match spec {
             's' => out.push_str(&display(arg, env).unwrap_or_default()),
             'I' => out.push_str(&quote_identifier(&display(arg, env).ok_or_else(|| {
-                errinput!(NULL_VALUE_NOT_ALLOWED, "null values cannot be formatted as an SQL identifier")
+                errinput!(
+                    NULL_VALUE_NOT_ALLOWED,
+                    "null values cannot be formatted as an SQL identifier"
+                )
             })?)),
-            'L' => out.push_str(&display(arg, env).map_or("NULL".into(), |s| quote_literal_text(&s))),
-            other => return Err(errinput!(INVALID_PARAMETER_VALUE, "unrecognized format() type specifier \"{other}\"")),
+            'L' => {
+                out.push_str(&display(arg, env).map_or("NULL".into(), |s| quote_literal_text(&s)))
+            }
+            other => {
+                return Err(errinput!(
+                    INVALID_PARAMETER_VALUE,
+                    "unrecognized format() type specifier \"{other}\""
+                ));
+            }
         }
     }
     Ok(t(out))
@@ -323,11 +355,10 @@ fn ascii(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 
 fn chr(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let code = int(&a[0]);
-    let c = u32::try_from(code)
-        .ok()
-        .filter(|c| *c != 0)
-        .and_then(char::from_u32)
-        .ok_or_else(|| errinput!(PROGRAM_LIMIT_EXCEEDED, "requested character not valid: {code}"))?;
+    let c =
+        u32::try_from(code).ok().filter(|c| *c != 0).and_then(char::from_u32).ok_or_else(|| {
+            errinput!(PROGRAM_LIMIT_EXCEEDED, "requested character not valid: {code}")
+        })?;
     Ok(t(c.to_string()))
 }
 
@@ -346,7 +377,9 @@ pub fn regex(pattern: &str, case_insensitive: bool) -> Result<Regex> {
         if let Some(r) = cache.borrow().get(&key) {
             return Ok(r.clone());
         }
-        let r = Regex::new(&key).map_err(|e| errinput!(INVALID_REGULAR_EXPRESSION, "invalid regular expression: {e}"))?;
+        let r = Regex::new(&key).map_err(|e| {
+            errinput!(INVALID_REGULAR_EXPRESSION, "invalid regular expression: {e}")
+        })?;
         let mut cache = cache.borrow_mut();
         if cache.len() > 256 {
             cache.clear();
@@ -364,7 +397,12 @@ fn flags(a: &[Value], at: usize) -> Result<(bool, bool)> {
             'g' => out.0 = true,
             'i' => out.1 = true,
             'c' | 'n' | 'p' | 'w' | 'x' | 's' | 't' => {}
-            other => return Err(errinput!(INVALID_PARAMETER_VALUE, "invalid regular expression option: \"{other}\"")),
+            other => {
+                return Err(errinput!(
+                    INVALID_PARAMETER_VALUE,
+                    "invalid regular expression option: \"{other}\""
+                ));
+            }
         }
     }
     Ok(out)
@@ -375,8 +413,13 @@ fn regexp_replace(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let re = regex(text(&a[1]), ci)?;
     // PostgreSQL writes back-references as \1; the regex crate as ${1}.
     let replacement = text(&a[2]).replace("\\&", "${0}");
-    let replacement = regex::Regex::new(r"\\(\d)").map_or(replacement.clone(), |r| r.replace_all(&replacement, "$${$1}").into_owned());
-    let out = if global { re.replace_all(text(&a[0]), replacement.as_str()) } else { re.replace(text(&a[0]), replacement.as_str()) };
+    let replacement = regex::Regex::new(r"\\(\d)")
+        .map_or(replacement.clone(), |r| r.replace_all(&replacement, "$${$1}").into_owned());
+    let out = if global {
+        re.replace_all(text(&a[0]), replacement.as_str())
+    } else {
+        re.replace(text(&a[0]), replacement.as_str())
+    };
     Ok(t(out.into_owned()))
 }
 
@@ -454,7 +497,10 @@ fn string_to_array(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let elements = if s.is_empty() {
         vec![]
     } else {
-        parts.into_iter().map(|p| if Some(p.as_str()) == null_text { Value::Null } else { t(p) }).collect()
+        parts
+            .into_iter()
+            .map(|p| if Some(p.as_str()) == null_text { Value::Null } else { t(p) })
+            .collect()
     };
     Ok(Value::Array(Box::new(Array { element_type: Text, elements })))
 }
@@ -486,7 +532,9 @@ fn encode(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
                 b => format!("\\{b:03o}"),
             })
             .collect(),
-        other => return Err(errinput!(INVALID_PARAMETER_VALUE, "unrecognized encoding: \"{other}\"")),
+        other => {
+            return Err(errinput!(INVALID_PARAMETER_VALUE, "unrecognized encoding: \"{other}\""));
+        }
     }))
 }
 
@@ -504,7 +552,9 @@ fn decode(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
             Value::Bytea(b) => b,
             _ => vec![],
         },
-        other => return Err(errinput!(INVALID_PARAMETER_VALUE, "unrecognized encoding: \"{other}\"")),
+        other => {
+            return Err(errinput!(INVALID_PARAMETER_VALUE, "unrecognized encoding: \"{other}\""));
+        }
     }))
 }
 

@@ -39,12 +39,26 @@ pub enum WindowFunction {
 pub fn is_window_function(name: &str) -> bool {
     matches!(
         name,
-        "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" | "ntile" | "lag" | "lead" | "first_value" | "last_value" | "nth_value"
+        "row_number"
+            | "rank"
+            | "dense_rank"
+            | "percent_rank"
+            | "cume_dist"
+            | "ntile"
+            | "lag"
+            | "lead"
+            | "first_value"
+            | "last_value"
+            | "nth_value"
     )
 }
 
 /// Resolves a window function: the function, its result type and its argument types.
-pub fn resolve(name: &str, args: &[SqlType], star: bool) -> Result<(WindowFunction, DataType, Vec<DataType>)> {
+pub fn resolve(
+    name: &str,
+    args: &[SqlType],
+    star: bool,
+) -> Result<(WindowFunction, DataType, Vec<DataType>)> {
     use DataType::*;
     use WindowFunction::*;
     let arg = |i: usize| args.get(i).map(SqlType::resolve).unwrap_or(Text);
@@ -72,7 +86,11 @@ pub fn resolve(name: &str, args: &[SqlType], star: bool) -> Result<(WindowFuncti
             (Aggregate(r.function), r.return_type, r.arg_types)
         }
         _ => {
-            return Err(errinput!(UNDEFINED_FUNCTION, "function {name} with {} arguments is not a window function", args.len()));
+            return Err(errinput!(
+                UNDEFINED_FUNCTION,
+                "function {name} with {} arguments is not a window function",
+                args.len()
+            ));
         }
     })
 }

@@ -264,7 +264,10 @@ impl Expr {
     pub fn is_constant(&self) -> bool {
         let mut constant = true;
         self.walk(&mut |e| {
-            if matches!(e, Expr::Column(_) | Expr::Outer { .. } | Expr::Param(_) | Expr::Subquery { .. }) {
+            if matches!(
+                e,
+                Expr::Column(_) | Expr::Outer { .. } | Expr::Param(_) | Expr::Subquery { .. }
+            ) {
                 constant = false;
             }
             if let Expr::Call(f, _) = e
@@ -308,7 +311,12 @@ impl Expr {
     pub fn children(&self) -> Vec<&Expr> {
         match self {
             Expr::Literal(_) | Expr::Column(_) | Expr::Outer { .. } | Expr::Param(_) => vec![],
-            Expr::Not(e) | Expr::Negate(e) | Expr::IsNull(e, _) | Expr::IsBool(e, _, _) | Expr::Cast(e, _) | Expr::AssignCast(e, _) => {
+            Expr::Not(e)
+            | Expr::Negate(e)
+            | Expr::IsNull(e, _)
+            | Expr::IsBool(e, _, _)
+            | Expr::Cast(e, _)
+            | Expr::AssignCast(e, _) => {
                 vec![e]
             }
             Expr::And(a, b)
@@ -318,7 +326,8 @@ impl Expr {
             | Expr::IsDistinct(a, b, _)
             | Expr::NullIf(a, b)
             | Expr::Subscript(a, b) => vec![a, b],
-            Expr::Like { expr, pattern, escape, .. } | Expr::Similar { expr, pattern, escape, .. } => {
+            Expr::Like { expr, pattern, escape, .. }
+            | Expr::Similar { expr, pattern, escape, .. } => {
                 let mut v: Vec<&Expr> = vec![expr, pattern];
                 v.extend(escape.as_deref());
                 v
@@ -335,9 +344,14 @@ impl Expr {
                 v.extend(otherwise.as_deref());
                 v
             }
-            Expr::Call(_, args) | Expr::Coalesce(args) | Expr::Extreme(args, _) | Expr::Array(args, _) => args.iter().collect(),
+            Expr::Call(_, args)
+            | Expr::Coalesce(args)
+            | Expr::Extreme(args, _)
+            | Expr::Array(args, _) => args.iter().collect(),
             Expr::Subquery { kind, .. } => match kind {
-                SubqueryKind::In { expr, .. } | SubqueryKind::Any { expr, .. } | SubqueryKind::All { expr, .. } => vec![expr],
+                SubqueryKind::In { expr, .. }
+                | SubqueryKind::Any { expr, .. }
+                | SubqueryKind::All { expr, .. } => vec![expr],
                 _ => vec![],
             },
         }
@@ -346,7 +360,9 @@ impl Expr {
     /// Rewrites the expression bottom-up.
     pub fn transform(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
         let b = |e: Box<Expr>, f: &mut dyn FnMut(Expr) -> Expr| Box::new(e.transform(f));
-        let v = |es: Vec<Expr>, f: &mut dyn FnMut(Expr) -> Expr| es.into_iter().map(|e| e.transform(f)).collect::<Vec<_>>();
+        let v = |es: Vec<Expr>, f: &mut dyn FnMut(Expr) -> Expr| {
+            es.into_iter().map(|e| e.transform(f)).collect::<Vec<_>>()
+        };
         let node = match self {
             e @ (Expr::Literal(_) | Expr::Column(_) | Expr::Outer { .. } | Expr::Param(_)) => e,
             Expr::Not(e) => Expr::Not(b(e, f)),
@@ -365,14 +381,21 @@ impl Expr {
                 case_insensitive,
                 negated,
             },
-            Expr::Similar { expr, pattern, escape, negated } => {
-                Expr::Similar { expr: b(expr, f), pattern: b(pattern, f), escape: escape.map(|e| b(e, f)), negated }
-            }
+            Expr::Similar { expr, pattern, escape, negated } => Expr::Similar {
+                expr: b(expr, f),
+                pattern: b(pattern, f),
+                escape: escape.map(|e| b(e, f)),
+                negated,
+            },
             Expr::Regex { expr, pattern, case_insensitive, negated } => {
                 Expr::Regex { expr: b(expr, f), pattern: b(pattern, f), case_insensitive, negated }
             }
-            Expr::InList { expr, list, negated } => Expr::InList { expr: b(expr, f), list: v(list, f), negated },
-            Expr::ArrayCompare { expr, op, array, all } => Expr::ArrayCompare { expr: b(expr, f), op, array: b(array, f), all },
+            Expr::InList { expr, list, negated } => {
+                Expr::InList { expr: b(expr, f), list: v(list, f), negated }
+            }
+            Expr::ArrayCompare { expr, op, array, all } => {
+                Expr::ArrayCompare { expr: b(expr, f), op, array: b(array, f), all }
+            }
             Expr::Case { operand, whens, otherwise } => Expr::Case {
                 operand: operand.map(|e| b(e, f)),
                 whens: whens.into_iter().map(|(w, t)| (w.transform(f), t.transform(f))).collect(),
@@ -388,7 +411,9 @@ impl Expr {
             Expr::Subscript(x, y) => Expr::Subscript(b(x, f), b(y, f)),
             Expr::Subquery { plan, kind, correlated, id } => {
                 let kind = match kind {
-                    SubqueryKind::In { expr, negated } => SubqueryKind::In { expr: b(expr, f), negated },
+                    SubqueryKind::In { expr, negated } => {
+                        SubqueryKind::In { expr: b(expr, f), negated }
+                    }
                     SubqueryKind::Any { expr, op } => SubqueryKind::Any { expr: b(expr, f), op },
                     SubqueryKind::All { expr, op } => SubqueryKind::All { expr: b(expr, f), op },
                     k => k,

@@ -16,7 +16,6 @@
 
 pub mod expr;
 
-
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -184,9 +183,21 @@ pub enum SetOp {
     Except,
 }
 
+/// A row lock taken by `LockRows`: which hidden column holds the row key, and a re-check
+/// for read committed (the row's predicate, evaluated on the latest version after locking).
+#[derive(Clone, Debug)]
+pub struct LockTarget {
+    /// The table alias the key belongs to.
+    pub table: String,
+    /// The input column holding the row key.
+    pub key_column: usize,
+}
+
 /// A table-valued function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TableFunction {
+    /// A scalar function used in FROM: one row.
+    Scalar,
     /// generate_series(start, stop [, step])
     GenerateSeries,
     /// unnest(array)
@@ -230,8 +241,37 @@ pub enum Node {
         /// Row locks to take (FOR UPDATE/SHARE).
         lock: Option<RowLock>,
         /// Whether the scan produces a trailing hidden column with the row's key (for
-        /// UPDATE and DELETE).
+        /// UPDATE, DELETE and FOR UPDATE).
         with_key: bool,
+        /// Read the table as of this time (`FOR SYSTEM_TIME AS OF`): a timestamptz or a
+        /// commit timestamp.
+        as_of: Option<Expr>,
+    },
+    /// Locks each row's key as it passes (FOR UPDATE/SHARE), skipping or waiting for rows
+    /// locked by others; placed above sorting and below LIMIT, as PostgreSQL's LockRows.
+    LockRows {
+        /// Input.
+        input: Box<Plan>,
+        /// The keys to lock in each row.
+        targets: Vec<LockTarget>,
+        /// The lock mode and wait policy.
+        lock: RowLock,
+    },
+    /// A built-in catalog view (pg_catalog, information_schema), generated from the catalog.
+    SystemScan {
+        /// Which view.
+        table: crate::system::SystemTable,
+    },
+    /// `SELECT * FROM sequence`
+    SequenceScan {
+        /// The sequence.
+        sequence: crate::catalog::Sequence,
+    },
+    /// Re-runs its input for every row of the enclosing join's left side (a table function
+    /// that refers to earlier FROM items).
+    Lateral {
+        /// The input, whose expressions refer to the left row as the outer row.
+        input: Box<Plan>,
     },
     /// Keeps rows where the predicate is true.
     Filter {
@@ -376,7 +416,12 @@ impl Plan {
     /// The plan's inputs.
     pub fn inputs(&self) -> Vec<&Plan> {
         match &self.node {
-            Node::Values { .. } | Node::Scan { .. } | Node::Function { .. } | Node::WorkTable { .. } => vec![],
+            Node::Values { .. }
+            | Node::Scan { .. }
+            | Node::Function { .. }
+            | Node::WorkTable { .. }
+            | Node::SystemScan { .. }
+            | Node::SequenceScan { .. } => vec![],
             Node::CteScan { plan, .. } => vec![plan],
             Node::Filter { input, .. }
             | Node::Project { input, .. }
@@ -384,8 +429,12 @@ impl Plan {
             | Node::Window { input, .. }
             | Node::Sort { input, .. }
             | Node::Limit { input, .. }
-            | Node::Distinct { input, .. } => vec![input],
-            Node::NestedLoopJoin { left, right, .. } | Node::HashJoin { left, right, .. } | Node::SetOperation { left, right, .. } => {
+            | Node::Distinct { input, .. }
+            | Node::LockRows { input, .. }
+            | Node::Lateral { input } => vec![input],
+            Node::NestedLoopJoin { left, right, .. }
+            | Node::HashJoin { left, right, .. }
+            | Node::SetOperation { left, right, .. } => {
                 vec![left, right]
             }
             Node::RecursiveCte { anchor, recursive, .. } => vec![anchor, recursive],

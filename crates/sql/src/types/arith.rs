@@ -35,7 +35,11 @@ fn int_result(a: &Value, b: &Value, r: Option<i64>) -> Result<Value> {
     } else {
         Value::Int2(0)
     };
-    let kind = if matches!(a, Value::Int8(_)) || matches!(b, Value::Int8(_)) { Value::Int8(0) } else { wide };
+    let kind = if matches!(a, Value::Int8(_)) || matches!(b, Value::Int8(_)) {
+        Value::Int8(0)
+    } else {
+        wide
+    };
     let r = r.ok_or_else(|| int_overflow(&kind))?;
     Ok(match kind {
         Value::Int8(_) => Value::Int8(r),
@@ -56,14 +60,20 @@ fn float_result(a: &Value, b: &Value, r: f64, inputs_finite: bool) -> Result<Val
     if r.is_infinite() && inputs_finite {
         return Err(errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
     }
-    Ok(if matches!(a, Value::Float8(_)) || matches!(b, Value::Float8(_)) || !is_float(a) || !is_float(b) {
-        Value::Float8(r)
-    } else {
-        if (r as f32).is_infinite() && inputs_finite {
-            return Err(errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
-        }
-        Value::Float4(r as f32)
-    })
+    Ok(
+        if matches!(a, Value::Float8(_))
+            || matches!(b, Value::Float8(_))
+            || !is_float(a)
+            || !is_float(b)
+        {
+            Value::Float8(r)
+        } else {
+            if (r as f32).is_infinite() && inputs_finite {
+                return Err(errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
+            }
+            Value::Float4(r as f32)
+        },
+    )
 }
 
 fn numeric(n: Numeric) -> Value {
@@ -79,7 +89,9 @@ pub fn add(a: &Value, b: &Value, zone: &Zone) -> Result<Value> {
             let (x, y) = (to_f64(a), to_f64(b));
             float_result(a, b, x + y, x.is_finite() && y.is_finite())
         }
-        _ if is_number(a) && is_number(b) => Ok(numeric(numeric_add(&to_numeric(a), &to_numeric(b), false))),
+        _ if is_number(a) && is_number(b) => {
+            Ok(numeric(numeric_add(&to_numeric(a), &to_numeric(b), false)))
+        }
         (Date(d), Int2(_) | Int4(_) | Int8(_)) | (Int2(_) | Int4(_) | Int8(_), Date(d)) => {
             let n = if matches!(a, Date(_)) { as_i64(b) } else { as_i64(a) };
             date_plus_days(*d, n)
@@ -88,9 +100,15 @@ pub fn add(a: &Value, b: &Value, zone: &Zone) -> Result<Value> {
             Ok(Timestamp(datetime::add_interval(date_to_micros(*d), iv)?))
         }
         (Date(d), Time(t)) | (Time(t), Date(d)) => Ok(Timestamp(date_to_micros(*d) + t)),
-        (Timestamp(ts), Interval(iv)) | (Interval(iv), Timestamp(ts)) => Ok(Timestamp(datetime::add_interval(*ts, iv)?)),
-        (TimestampTz(ts), Interval(iv)) | (Interval(iv), TimestampTz(ts)) => Ok(TimestampTz(add_interval_tz(*ts, iv, zone)?)),
-        (Time(t), Interval(iv)) | (Interval(iv), Time(t)) => Ok(Time((t + iv.micros).rem_euclid(MICROS_PER_DAY))),
+        (Timestamp(ts), Interval(iv)) | (Interval(iv), Timestamp(ts)) => {
+            Ok(Timestamp(datetime::add_interval(*ts, iv)?))
+        }
+        (TimestampTz(ts), Interval(iv)) | (Interval(iv), TimestampTz(ts)) => {
+            Ok(TimestampTz(add_interval_tz(*ts, iv, zone)?))
+        }
+        (Time(t), Interval(iv)) | (Interval(iv), Time(t)) => {
+            Ok(Time((t + iv.micros).rem_euclid(MICROS_PER_DAY)))
+        }
         (Interval(x), Interval(y)) => Ok(Interval(interval_add(x, y)?)),
         _ => Err(no_operator("+", a, b)),
     }
@@ -105,16 +123,32 @@ pub fn sub(a: &Value, b: &Value, zone: &Zone) -> Result<Value> {
             let (x, y) = (to_f64(a), to_f64(b));
             float_result(a, b, x - y, x.is_finite() && y.is_finite())
         }
-        _ if is_number(a) && is_number(b) => Ok(numeric(numeric_add(&to_numeric(a), &to_numeric(b), true))),
+        _ if is_number(a) && is_number(b) => {
+            Ok(numeric(numeric_add(&to_numeric(a), &to_numeric(b), true)))
+        }
         (Date(d), Int2(_) | Int4(_) | Int8(_)) => date_plus_days(*d, -as_i64(b)),
-        (Date(x), Date(y)) => Ok(Int4(x.checked_sub(*y).ok_or_else(|| errinput!(DATETIME_FIELD_OVERFLOW, "date out of range"))?)),
-        (Date(d), Interval(iv)) => Ok(Timestamp(datetime::add_interval(date_to_micros(*d), &datetime::negate_interval(iv))?)),
-        (Timestamp(ts), Interval(iv)) => Ok(Timestamp(datetime::add_interval(*ts, &datetime::negate_interval(iv))?)),
-        (TimestampTz(ts), Interval(iv)) => Ok(TimestampTz(add_interval_tz(*ts, &datetime::negate_interval(iv), zone)?)),
-        (Timestamp(x), Timestamp(y)) | (TimestampTz(x), TimestampTz(y)) => Ok(Interval(datetime::timestamp_diff(*x, *y)?)),
+        (Date(x), Date(y)) => Ok(Int4(
+            x.checked_sub(*y)
+                .ok_or_else(|| errinput!(DATETIME_FIELD_OVERFLOW, "date out of range"))?,
+        )),
+        (Date(d), Interval(iv)) => Ok(Timestamp(datetime::add_interval(
+            date_to_micros(*d),
+            &datetime::negate_interval(iv),
+        )?)),
+        (Timestamp(ts), Interval(iv)) => {
+            Ok(Timestamp(datetime::add_interval(*ts, &datetime::negate_interval(iv))?))
+        }
+        (TimestampTz(ts), Interval(iv)) => {
+            Ok(TimestampTz(add_interval_tz(*ts, &datetime::negate_interval(iv), zone)?))
+        }
+        (Timestamp(x), Timestamp(y)) | (TimestampTz(x), TimestampTz(y)) => {
+            Ok(Interval(datetime::timestamp_diff(*x, *y)?))
+        }
         (Date(d), Timestamp(t)) => Ok(Interval(datetime::timestamp_diff(date_to_micros(*d), *t)?)),
         (Timestamp(t), Date(d)) => Ok(Interval(datetime::timestamp_diff(*t, date_to_micros(*d))?)),
-        (Time(x), Time(y)) => Ok(Interval(oxibase_common::Interval { months: 0, days: 0, micros: x - y })),
+        (Time(x), Time(y)) => {
+            Ok(Interval(oxibase_common::Interval { months: 0, days: 0, micros: x - y }))
+        }
         (Time(t), Interval(iv)) => Ok(Time((t - iv.micros).rem_euclid(MICROS_PER_DAY))),
         (Interval(x), Interval(y)) => Ok(Interval(interval_add(x, &datetime::negate_interval(y))?)),
         _ => Err(no_operator("-", a, b)),
@@ -130,8 +164,12 @@ pub fn mul(a: &Value, b: &Value) -> Result<Value> {
             let (x, y) = (to_f64(a), to_f64(b));
             float_result(a, b, x * y, x.is_finite() && y.is_finite())
         }
-        _ if is_number(a) && is_number(b) => Ok(numeric(numeric_mul(&to_numeric(a), &to_numeric(b)))),
-        (Interval(iv), n) | (n, Interval(iv)) if is_number(n) => Ok(Interval(interval_scale(iv, to_f64(n))?)),
+        _ if is_number(a) && is_number(b) => {
+            Ok(numeric(numeric_mul(&to_numeric(a), &to_numeric(b))))
+        }
+        (Interval(iv), n) | (n, Interval(iv)) if is_number(n) => {
+            Ok(Interval(interval_scale(iv, to_f64(n))?))
+        }
         _ => Err(no_operator("*", a, b)),
     }
 }
@@ -153,7 +191,9 @@ pub fn div(a: &Value, b: &Value) -> Result<Value> {
             }
             float_result(a, b, x / y, x.is_finite() && y.is_finite())
         }
-        _ if is_number(a) && is_number(b) => Ok(numeric(numeric_div(&to_numeric(a), &to_numeric(b))?)),
+        _ if is_number(a) && is_number(b) => {
+            Ok(numeric(numeric_div(&to_numeric(a), &to_numeric(b))?))
+        }
         (Interval(iv), n) if is_number(n) => {
             let d = to_f64(n);
             if d == 0.0 {
@@ -214,7 +254,13 @@ pub fn neg(a: &Value) -> Result<Value> {
             Numeric::NaN => Numeric::NaN,
         }),
         Value::Interval(iv) => Value::Interval(datetime::negate_interval(iv)),
-        other => return Err(errinput!(UNDEFINED_FUNCTION, "operator does not exist: - {}", other.type_name())),
+        other => {
+            return Err(errinput!(
+                UNDEFINED_FUNCTION,
+                "operator does not exist: - {}",
+                other.type_name()
+            ));
+        }
     })
 }
 
@@ -239,13 +285,18 @@ fn date_plus_days(d: i32, n: i64) -> Result<Value> {
     if d == i32::MAX || d == i32::MIN {
         return Ok(Value::Date(d));
     }
-    let r = (d as i64).checked_add(n).and_then(|r| i32::try_from(r).ok()).filter(|r| *r != i32::MAX && *r != i32::MIN);
+    let r = (d as i64)
+        .checked_add(n)
+        .and_then(|r| i32::try_from(r).ok())
+        .filter(|r| *r != i32::MAX && *r != i32::MIN);
     Ok(Value::Date(r.ok_or_else(|| errinput!(DATETIME_FIELD_OVERFLOW, "date out of range"))?))
 }
 
 fn add_interval_tz(ts: i64, iv: &Interval, zone: &Zone) -> Result<i64> {
     if iv.months == 0 && iv.days == 0 {
-        return ts.checked_add(iv.micros).ok_or_else(|| errinput!(DATETIME_FIELD_OVERFLOW, "timestamp out of range"));
+        return ts
+            .checked_add(iv.micros)
+            .ok_or_else(|| errinput!(DATETIME_FIELD_OVERFLOW, "timestamp out of range"));
     }
     // Months and days follow the local calendar (so "1 day" across DST is 23 or 25 hours).
     let local = datetime::utc_to_local(ts, zone);
@@ -270,10 +321,18 @@ fn interval_scale(iv: &Interval, f: f64) -> Result<Interval> {
     let days = iv.days as f64 * f + (months - whole_months) * 30.0;
     let whole_days = days.trunc();
     let micros = iv.micros as f64 * f + (days - whole_days) * MICROS_PER_DAY as f64;
-    if !micros.is_finite() || whole_months.abs() > i32::MAX as f64 || whole_days.abs() > i32::MAX as f64 || micros.abs() > i64::MAX as f64 {
+    if !micros.is_finite()
+        || whole_months.abs() > i32::MAX as f64
+        || whole_days.abs() > i32::MAX as f64
+        || micros.abs() > i64::MAX as f64
+    {
         return Err(errinput!(DATETIME_FIELD_OVERFLOW, "interval out of range"));
     }
-    Ok(Interval { months: whole_months as i32, days: whole_days as i32, micros: micros.round() as i64 })
+    Ok(Interval {
+        months: whole_months as i32,
+        days: whole_days as i32,
+        micros: micros.round() as i64,
+    })
 }
 
 fn numeric_add(a: &Numeric, b: &Numeric, subtract: bool) -> Numeric {
@@ -336,7 +395,11 @@ pub fn numeric_div(a: &Numeric, b: &Numeric) -> Result<Numeric> {
         (Finite(_), _) => Finite(BigDecimal::zero()),
         (_, Finite(y)) if y.is_zero() => return Err(division_by_zero()),
         (inf, Finite(y)) => {
-            if sign(inf) * y.sign() as i32 > 0 { Infinity } else { NegInfinity }
+            if sign(inf) * y.sign() as i32 > 0 {
+                Infinity
+            } else {
+                NegInfinity
+            }
         }
         _ => NaN,
     })
@@ -352,7 +415,10 @@ fn div_scale(x: &BigDecimal, y: &BigDecimal) -> i64 {
         qweight -= 1;
     }
     let rscale = 16 - qweight * 4;
-    rscale.max(x.fractional_digit_count().max(0)).max(y.fractional_digit_count().max(0)).clamp(0, 1000)
+    rscale
+        .max(x.fractional_digit_count().max(0))
+        .max(y.fractional_digit_count().max(0))
+        .clamp(0, 1000)
 }
 
 /// The weight and first digit of a decimal in PostgreSQL's base-10000 representation.
@@ -365,7 +431,13 @@ fn nbase_weight(d: &BigDecimal) -> (i64, u32) {
     let exponent = digits.len() as i64 - scale - 1; // power of ten of the leading digit
     let weight = exponent.div_euclid(4);
     let lead = (exponent.rem_euclid(4) + 1) as usize;
-    let first: u32 = digits.chars().chain(std::iter::repeat('0')).take(lead).collect::<String>().parse().unwrap_or(0);
+    let first: u32 = digits
+        .chars()
+        .chain(std::iter::repeat('0'))
+        .take(lead)
+        .collect::<String>()
+        .parse()
+        .unwrap_or(0);
     (weight, first)
 }
 
@@ -377,17 +449,26 @@ pub fn concat(a: &Value, b: &Value, zone: &Zone) -> Result<Value> {
         (Array(x), Array(y)) => {
             let mut elements = x.elements.clone();
             elements.extend(y.elements.iter().cloned());
-            Array(Box::new(oxibase_common::Array { element_type: x.element_type.clone(), elements }))
+            Array(Box::new(oxibase_common::Array {
+                element_type: x.element_type.clone(),
+                elements,
+            }))
         }
         (Array(x), e) => {
             let mut elements = x.elements.clone();
             elements.push(e.clone());
-            Array(Box::new(oxibase_common::Array { element_type: x.element_type.clone(), elements }))
+            Array(Box::new(oxibase_common::Array {
+                element_type: x.element_type.clone(),
+                elements,
+            }))
         }
         (e, Array(y)) => {
             let mut elements = vec![e.clone()];
             elements.extend(y.elements.iter().cloned());
-            Array(Box::new(oxibase_common::Array { element_type: y.element_type.clone(), elements }))
+            Array(Box::new(oxibase_common::Array {
+                element_type: y.element_type.clone(),
+                elements,
+            }))
         }
         (Jsonb(x), Jsonb(y)) => Jsonb(super::json_ops::merge(x, y)?),
         _ => {
@@ -420,16 +501,37 @@ mod tests {
 
     #[test]
     fn integer_overflow_and_division_by_zero() {
-        assert_eq!(add(&Value::Int4(i32::MAX), &Value::Int4(1), &Zone::UTC).unwrap_err().message(), "integer out of range");
-        assert_eq!(add(&Value::Int4(i32::MAX), &Value::Int8(1), &Zone::UTC).unwrap(), Value::Int8(i32::MAX as i64 + 1));
-        assert_eq!(mul(&Value::Int8(i64::MAX), &Value::Int8(2)).unwrap_err().message(), "bigint out of range");
+        assert_eq!(
+            add(&Value::Int4(i32::MAX), &Value::Int4(1), &Zone::UTC).unwrap_err().message(),
+            "integer out of range"
+        );
+        assert_eq!(
+            add(&Value::Int4(i32::MAX), &Value::Int8(1), &Zone::UTC).unwrap(),
+            Value::Int8(i32::MAX as i64 + 1)
+        );
+        assert_eq!(
+            mul(&Value::Int8(i64::MAX), &Value::Int8(2)).unwrap_err().message(),
+            "bigint out of range"
+        );
         assert_eq!(div(&Value::Int4(7), &Value::Int4(2)).unwrap(), Value::Int4(3));
         assert_eq!(div(&Value::Int4(-7), &Value::Int4(2)).unwrap(), Value::Int4(-3));
-        assert_eq!(div(&Value::Int4(1), &Value::Int4(0)).unwrap_err().code(), oxibase_common::SqlState::DIVISION_BY_ZERO);
-        assert_eq!(div(&Value::Float8(1.0), &Value::Float8(0.0)).unwrap_err().code(), oxibase_common::SqlState::DIVISION_BY_ZERO);
+        assert_eq!(
+            div(&Value::Int4(1), &Value::Int4(0)).unwrap_err().code(),
+            oxibase_common::SqlState::DIVISION_BY_ZERO
+        );
+        assert_eq!(
+            div(&Value::Float8(1.0), &Value::Float8(0.0)).unwrap_err().code(),
+            oxibase_common::SqlState::DIVISION_BY_ZERO
+        );
         assert_eq!(rem(&Value::Int4(-7), &Value::Int4(3)).unwrap(), Value::Int4(-1));
-        assert_eq!(div(&Value::Int8(i64::MIN), &Value::Int8(-1)).unwrap_err().message(), "bigint out of range");
-        assert_eq!(mul(&Value::Float8(1e308), &Value::Float8(10.0)).unwrap_err().message(), "value out of range: overflow");
+        assert_eq!(
+            div(&Value::Int8(i64::MIN), &Value::Int8(-1)).unwrap_err().message(),
+            "bigint out of range"
+        );
+        assert_eq!(
+            mul(&Value::Float8(1e308), &Value::Float8(10.0)).unwrap_err().message(),
+            "value out of range: overflow"
+        );
     }
 
     #[test]
@@ -453,7 +555,9 @@ mod tests {
         let iv = Value::Interval(Interval { months: 1, days: 1, micros: 3_600_000_000 });
         let ts = add(&Value::Date(30), &iv, &z).unwrap(); // 2000-01-31 + 1 mon 1 day 1 hour
         assert_eq!(crate::types::text::format_value(&ts, &z).unwrap(), "2000-03-01 01:00:00");
-        let half = div(&Value::Interval(Interval { months: 1, days: 0, micros: 0 }), &Value::Int4(2)).unwrap();
+        let half =
+            div(&Value::Interval(Interval { months: 1, days: 0, micros: 0 }), &Value::Int4(2))
+                .unwrap();
         assert_eq!(half, Value::Interval(Interval { months: 0, days: 15, micros: 0 }));
         assert_eq!(concat(&Value::from("a"), &Value::Int4(1), &z).unwrap(), Value::from("a1"));
     }

@@ -11,7 +11,10 @@ use super::text::jsonb_text;
 
 /// Parses a json or jsonb value's text.
 pub fn parse(text: &str) -> Result<Json> {
-    serde_json::from_str(text).map_err(|e| errinput!(INVALID_TEXT_REPRESENTATION, "invalid input syntax for type json").with_detail(e.to_string()))
+    serde_json::from_str(text).map_err(|e| {
+        errinput!(INVALID_TEXT_REPRESENTATION, "invalid input syntax for type json")
+            .with_detail(e.to_string())
+    })
 }
 
 /// Wraps a JSON value as the same kind (json or jsonb) as `like`.
@@ -88,10 +91,16 @@ pub fn contains(a: &Value, b: &Value) -> Result<bool> {
 
 fn json_contains(a: &Json, b: &Json, top: bool) -> bool {
     match (a, b) {
-        (Json::Object(x), Json::Object(y)) => y.iter().all(|(k, v)| x.get(k).is_some_and(|xv| json_contains(xv, v, false))),
-        (Json::Array(x), Json::Array(y)) => y.iter().all(|v| x.iter().any(|xv| json_contains(xv, v, false))),
+        (Json::Object(x), Json::Object(y)) => {
+            y.iter().all(|(k, v)| x.get(k).is_some_and(|xv| json_contains(xv, v, false)))
+        }
+        (Json::Array(x), Json::Array(y)) => {
+            y.iter().all(|v| x.iter().any(|xv| json_contains(xv, v, false)))
+        }
         // A top-level array contains a primitive that is one of its elements.
-        (Json::Array(x), prim) if top && !prim.is_object() && !prim.is_array() => x.iter().any(|xv| xv == prim),
+        (Json::Array(x), prim) if top && !prim.is_object() && !prim.is_array() => {
+            x.iter().any(|xv| xv == prim)
+        }
         (Json::Number(x), Json::Number(y)) => x.as_f64() == y.as_f64(),
         (x, y) => x == y,
     }
@@ -138,7 +147,9 @@ pub fn delete(doc: &Value, key: &Value) -> Result<Value> {
             map.shift_remove(k);
             Json::Object(map)
         }
-        (Json::Array(items), Value::Text(k)) => Json::Array(items.into_iter().filter(|i| i.as_str() != Some(k)).collect()),
+        (Json::Array(items), Value::Text(k)) => {
+            Json::Array(items.into_iter().filter(|i| i.as_str() != Some(k)).collect())
+        }
         (Json::Array(mut items), k) => {
             let i = super::compare::as_i64(k);
             let i = if i < 0 { items.len() as i64 + i } else { i };
@@ -150,7 +161,11 @@ pub fn delete(doc: &Value, key: &Value) -> Result<Value> {
             Json::Array(items)
         }
         (other, _) => {
-            return Err(errinput!(INVALID_PARAMETER_VALUE, "cannot delete from {}", if other.is_object() { "object using integer index" } else { "scalar" }));
+            return Err(errinput!(
+                INVALID_PARAMETER_VALUE,
+                "cannot delete from {}",
+                if other.is_object() { "object using integer index" } else { "scalar" }
+            ));
         }
     };
     Ok(wrap(&json, doc))
@@ -168,8 +183,16 @@ mod tests {
     fn access_and_containment() {
         let doc = jb(r#"{"a": {"b": [10, "x", null]}, "n": 1}"#);
         assert_eq!(get(&doc, &Value::from("n"), false).unwrap(), jb("1"));
-        assert_eq!(get(&doc, &Value::from("a"), true).unwrap(), Value::from(r#"{"b": [10, "x", null]}"#));
-        let path = crate::types::text::parse_value("{a,b,1}", &oxibase_common::DataType::Array(Box::new(oxibase_common::DataType::Text)), &crate::types::datetime::Zone::UTC).unwrap();
+        assert_eq!(
+            get(&doc, &Value::from("a"), true).unwrap(),
+            Value::from(r#"{"b": [10, "x", null]}"#)
+        );
+        let path = crate::types::text::parse_value(
+            "{a,b,1}",
+            &oxibase_common::DataType::Array(Box::new(oxibase_common::DataType::Text)),
+            &crate::types::datetime::Zone::UTC,
+        )
+        .unwrap();
         assert_eq!(get_path(&doc, &path, true).unwrap(), Value::from("x"));
         assert_eq!(get(&jb("[1,2,3]"), &Value::Int4(-1), false).unwrap(), jb("3"));
         assert_eq!(get(&doc, &Value::from("missing"), true).unwrap(), Value::Null);

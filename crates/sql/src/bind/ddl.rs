@@ -1,0 +1,781 @@
+//! Binding DDL: CREATE/DROP/ALTER of tables, indexes, views, schemas and sequences.
+//!
+//! DDL is bound into specifications with names still unresolved; the executor applies them
+//! to the catalog inside the statement's transaction.
+
+use oxibase_common::keycode::ColumnOrder;
+use oxibase_common::{DataType, Result, errinput};
+use sqlparser::ast;
+
+use super::{Binder, ident, split_name};
+use crate::plan::Plan;
+
+/// A DDL statement.
+#[derive(Debug)]
+pub enum DdlStatement {
+    /// CREATE TABLE
+    CreateTable(Box<CreateTable>),
+    /// DROP TABLE
+    DropTable {
+        /// (schema, name) of each table.
+        names: Vec<(Option<String>, String)>,
+        /// IF EXISTS
+        if_exists: bool,
+        /// CASCADE
+        cascade: bool,
+    },
+    /// CREATE INDEX
+    CreateIndex(CreateIndex),
+    /// DROP INDEX
+    DropIndex {
+        /// (schema, name) of each index.
+        names: Vec<(Option<String>, String)>,
+        /// IF EXISTS
+        if_exists: bool,
+    },
+    /// ALTER TABLE
+    AlterTable {
+        /// (schema, name)
+        table: (Option<String>, String),
+        /// IF EXISTS
+        if_exists: bool,
+        /// The changes.
+        actions: Vec<AlterAction>,
+    },
+    /// CREATE [OR REPLACE] VIEW
+    CreateView {
+        /// (schema, name)
+        name: (Option<String>, String),
+        /// OR REPLACE
+        or_replace: bool,
+        /// IF NOT EXISTS
+        if_not_exists: bool,
+        /// The query text.
+        sql: String,
+        /// Column names given in the statement.
+        columns: Vec<String>,
+        /// The bound query (its output columns name the view's columns).
+        plan: Plan,
+    },
+    /// DROP VIEW
+    DropView {
+        /// (schema, name) of each view.
+        names: Vec<(Option<String>, String)>,
+        /// IF EXISTS
+        if_exists: bool,
+    },
+    /// CREATE SCHEMA
+    CreateSchema {
+        /// The name.
+        name: String,
+        /// IF NOT EXISTS
+        if_not_exists: bool,
+    },
+    /// DROP SCHEMA
+    DropSchema {
+        /// The names.
+        names: Vec<String>,
+        /// IF EXISTS
+        if_exists: bool,
+        /// CASCADE
+        cascade: bool,
+    },
+    /// CREATE SEQUENCE
+    CreateSequence {
+        /// (schema, name)
+        name: (Option<String>, String),
+        /// IF NOT EXISTS
+        if_not_exists: bool,
+        /// Options, parsed.
+        options: SequenceSpec,
+    },
+    /// DROP SEQUENCE
+    DropSequence {
+        /// (schema, name) of each sequence.
+        names: Vec<(Option<String>, String)>,
+        /// IF EXISTS
+        if_exists: bool,
+    },
+    /// TRUNCATE
+    Truncate {
+        /// (schema, name) of each table.
+        names: Vec<(Option<String>, String)>,
+        /// RESTART IDENTITY
+        restart_identity: bool,
+    },
+}
+
+/// A table to create.
+#[derive(Debug)]
+pub struct CreateTable {
+    /// (schema, name)
+    pub name: (Option<String>, String),
+    /// IF NOT EXISTS
+    pub if_not_exists: bool,
+    /// Columns.
+    pub columns: Vec<ColumnSpec>,
+    /// Table constraints (including those written on columns).
+    pub constraints: Vec<ConstraintSpec>,
+    /// CREATE TABLE ... AS query: its plan.
+    pub as_query: Option<Plan>,
+}
+
+/// A column to create.
+#[derive(Clone, Debug)]
+pub struct ColumnSpec {
+    /// Name.
+    pub name: String,
+    /// Type.
+    pub data_type: DataType,
+    /// NOT NULL.
+    pub not_null: bool,
+    /// DEFAULT, as SQL text.
+    pub default: Option<String>,
+    /// SERIAL or GENERATED ... AS IDENTITY: a sequence supplies values.
+    pub serial: bool,
+    /// GENERATED ALWAYS AS IDENTITY: explicit values are refused.
+    pub identity_always: bool,
+}
+
+/// What ON DELETE / ON UPDATE does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReferentialAction {
+    /// NO ACTION (the default) and RESTRICT: refuse.
+    Restrict,
+    /// CASCADE
+    Cascade,
+    /// SET NULL
+    SetNull,
+    /// SET DEFAULT
+    SetDefault,
+}
+
+impl ReferentialAction {
+    /// The catalog's spelling.
+    pub fn code(self) -> &'static str {
+        match self {
+            ReferentialAction::Restrict => "restrict",
+            ReferentialAction::Cascade => "cascade",
+            ReferentialAction::SetNull => "setnull",
+            ReferentialAction::SetDefault => "setdefault",
+        }
+    }
+
+    /// Parses the catalog's spelling.
+    pub fn from_code(s: &str) -> ReferentialAction {
+        match s {
+            "cascade" => ReferentialAction::Cascade,
+            "setnull" => ReferentialAction::SetNull,
+            "setdefault" => ReferentialAction::SetDefault,
+            _ => ReferentialAction::Restrict,
+        }
+    }
+}
+
+/// A FOREIGN KEY as written.
+#[derive(Clone, Debug)]
+pub struct ForeignKeySpec {
+    /// Referencing columns.
+    pub columns: Vec<String>,
+    /// The referenced table.
+    pub table: (Option<String>, String),
+    /// Referenced columns (empty: its primary key).
+    pub ref_columns: Vec<String>,
+    /// ON DELETE
+    pub on_delete: ReferentialAction,
+    /// ON UPDATE
+    pub on_update: ReferentialAction,
+}
+
+/// A table constraint as written.
+#[derive(Clone, Debug)]
+pub enum ConstraintSpec {
+    /// PRIMARY KEY (cols)
+    PrimaryKey {
+        /// Constraint name.
+        name: Option<String>,
+        /// Columns.
+        columns: Vec<String>,
+    },
+    /// UNIQUE (cols)
+    Unique {
+        /// Constraint name.
+        name: Option<String>,
+        /// Columns.
+        columns: Vec<String>,
+    },
+    /// CHECK (expr)
+    Check {
+        /// Constraint name.
+        name: Option<String>,
+        /// The expression as SQL text.
+        expr: String,
+    },
+    /// FOREIGN KEY
+    ForeignKey {
+        /// Constraint name.
+        name: Option<String>,
+        /// The reference.
+        spec: ForeignKeySpec,
+    },
+}
+
+/// An index to create.
+#[derive(Debug)]
+pub struct CreateIndex {
+    /// Its name (generated when omitted).
+    pub name: Option<String>,
+    /// The table (schema, name).
+    pub table: (Option<String>, String),
+    /// Indexed columns and their order.
+    pub columns: Vec<(String, ColumnOrder)>,
+    /// UNIQUE
+    pub unique: bool,
+    /// IF NOT EXISTS
+    pub if_not_exists: bool,
+}
+
+/// One ALTER TABLE action.
+#[derive(Debug)]
+pub enum AlterAction {
+    /// ADD COLUMN
+    AddColumn {
+        /// The column.
+        column: ColumnSpec,
+        /// Constraints written on the column.
+        constraints: Vec<ConstraintSpec>,
+        /// IF NOT EXISTS
+        if_not_exists: bool,
+    },
+    /// DROP COLUMN
+    DropColumn {
+        /// The column.
+        name: String,
+        /// IF EXISTS
+        if_exists: bool,
+        /// CASCADE
+        cascade: bool,
+    },
+    /// RENAME COLUMN
+    RenameColumn {
+        /// Old name.
+        old: String,
+        /// New name.
+        new: String,
+    },
+    /// RENAME TO
+    RenameTable(String),
+    /// ALTER COLUMN SET DEFAULT / DROP DEFAULT
+    SetDefault {
+        /// The column.
+        column: String,
+        /// The new default (None: drop it).
+        default: Option<String>,
+    },
+    /// ALTER COLUMN SET NOT NULL / DROP NOT NULL
+    SetNotNull {
+        /// The column.
+        column: String,
+        /// SET (true) or DROP (false).
+        not_null: bool,
+    },
+    /// ALTER COLUMN TYPE
+    SetType {
+        /// The column.
+        column: String,
+        /// The new type.
+        data_type: DataType,
+        /// USING expression text.
+        using: Option<String>,
+    },
+    /// ADD CONSTRAINT
+    AddConstraint(ConstraintSpec),
+    /// DROP CONSTRAINT
+    DropConstraint {
+        /// The constraint name.
+        name: String,
+        /// IF EXISTS
+        if_exists: bool,
+    },
+}
+
+/// CREATE SEQUENCE options.
+#[derive(Clone, Debug, Default)]
+pub struct SequenceSpec {
+    /// AS type (smallint, integer, bigint).
+    pub data_type: Option<DataType>,
+    /// INCREMENT BY
+    pub increment: Option<i64>,
+    /// MINVALUE (Some(None): NO MINVALUE)
+    pub min: Option<i64>,
+    /// MAXVALUE
+    pub max: Option<i64>,
+    /// START WITH
+    pub start: Option<i64>,
+    /// CYCLE
+    pub cycle: bool,
+}
+
+/// Converts a SQL type name into a data type.
+pub fn data_type(t: &ast::DataType) -> Result<DataType> {
+    use ast::DataType as T;
+    let length = |l: &Option<ast::CharacterLength>| -> Option<u32> {
+        match l {
+            Some(ast::CharacterLength::IntegerLength { length, .. }) => Some(*length as u32),
+            _ => None,
+        }
+    };
+    let numeric = |info: &ast::ExactNumberInfo| -> Result<DataType> {
+        Ok(match info {
+            ast::ExactNumberInfo::None => DataType::Numeric(None),
+            ast::ExactNumberInfo::Precision(p) => {
+                DataType::Numeric(Some((check_precision(*p)?, 0)))
+            }
+            ast::ExactNumberInfo::PrecisionAndScale(p, s) => {
+                let p = check_precision(*p)?;
+                if *s < 0 || *s as u64 > p as u64 {
+                    return Err(errinput!(
+                        INVALID_PARAMETER_VALUE,
+                        "NUMERIC scale {s} must be between 0 and precision {p}"
+                    ));
+                }
+                DataType::Numeric(Some((p, *s as u16)))
+            }
+        })
+    };
+    Ok(match t {
+        T::Int2(_) | T::SmallInt(_) => DataType::Int2,
+        T::Int(_) | T::Int4(_) | T::Integer(_) => DataType::Int4,
+        T::Int8(_) | T::BigInt(_) => DataType::Int8,
+        T::Real | T::Float4 => DataType::Float4,
+        T::Float8 | T::DoublePrecision | T::Double(_) => DataType::Float8,
+        T::Float(info) => match info {
+            ast::ExactNumberInfo::Precision(p) if *p <= 24 => DataType::Float4,
+            _ => DataType::Float8,
+        },
+        T::Numeric(info) | T::Decimal(info) | T::Dec(info) => numeric(info)?,
+        T::Text => DataType::Text,
+        T::Varchar(l) | T::CharacterVarying(l) | T::CharVarying(l) => DataType::Varchar(length(l)),
+        T::Char(l) | T::Character(l) => DataType::Char(length(l).unwrap_or(1)),
+        T::Bytea => DataType::Bytea,
+        T::Bool | T::Boolean => DataType::Bool,
+        T::Date => DataType::Date,
+        T::Time(_, tz) => {
+            if matches!(tz, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "time with time zone is not supported; use timestamptz or time"
+                ));
+            }
+            DataType::Time
+        }
+        T::Timestamp(_, tz) => match tz {
+            ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz => DataType::TimestampTz,
+            _ => DataType::Timestamp,
+        },
+        T::Interval { .. } => DataType::Interval,
+        T::Uuid => DataType::Uuid,
+        T::JSON => DataType::Json,
+        T::JSONB => DataType::Jsonb,
+        T::Regclass => DataType::Text,
+        T::Array(elem) => match elem {
+            ast::ArrayElemTypeDef::SquareBracket(inner, _)
+            | ast::ArrayElemTypeDef::AngleBracket(inner)
+            | ast::ArrayElemTypeDef::Parenthesis(inner) => {
+                let inner = data_type(inner)?;
+                if matches!(inner, DataType::Array(_)) {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "multidimensional arrays are not supported"
+                    ));
+                }
+                DataType::Array(Box::new(inner))
+            }
+            _ => return Err(errinput!(SYNTAX_ERROR, "array element type missing")),
+        },
+        T::Custom(name, modifiers) => {
+            let (_, base) = split_name(name)?;
+            let with_mods = if modifiers.is_empty() {
+                base.clone()
+            } else {
+                format!(
+                    "{base}({})",
+                    modifiers.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(",")
+                )
+            };
+            match base.as_str() {
+                "serial" | "serial4" => DataType::Int4,
+                "bigserial" | "serial8" => DataType::Int8,
+                "smallserial" | "serial2" => DataType::Int2,
+                "name" | "citext" | "regtype" | "regproc" => DataType::Text,
+                "oid" | "xid" | "cid" | "regnamespace" => DataType::Int8,
+                _ => DataType::from_name(&with_mods)
+                    .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "type \"{base}\" does not exist"))?,
+            }
+        }
+        other => return Err(errinput!(UNDEFINED_OBJECT, "type \"{other}\" is not supported")),
+    })
+}
+
+fn check_precision(p: u64) -> Result<u16> {
+    if p == 0 || p > 1000 {
+        return Err(errinput!(
+            INVALID_PARAMETER_VALUE,
+            "NUMERIC precision {p} must be between 1 and 1000"
+        ));
+    }
+    Ok(p as u16)
+}
+
+fn is_serial(t: &ast::DataType) -> bool {
+    matches!(t, ast::DataType::Custom(name, _) if matches!(name.to_string().to_lowercase().as_str(), "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2"))
+}
+
+fn names(objects: &[ast::ObjectName]) -> Result<Vec<(Option<String>, String)>> {
+    objects.iter().map(split_name).collect()
+}
+
+fn index_columns(cols: &[ast::IndexColumn]) -> Result<Vec<(String, ColumnOrder)>> {
+    cols.iter()
+        .map(|c| {
+            let name = match &c.column.expr {
+                ast::Expr::Identifier(id) => ident(id),
+                other => {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "expression indexes are not supported: {other}"
+                    ));
+                }
+            };
+            let descending = c.column.options.sort == Some(ast::OrderBySort::Desc);
+            let nulls_first = c.column.options.nulls_first.unwrap_or(descending);
+            Ok((name, ColumnOrder { descending, nulls_first }))
+        })
+        .collect()
+}
+
+fn referential(a: Option<ast::ReferentialAction>) -> ReferentialAction {
+    match a {
+        Some(ast::ReferentialAction::Cascade) => ReferentialAction::Cascade,
+        Some(ast::ReferentialAction::SetNull) => ReferentialAction::SetNull,
+        Some(ast::ReferentialAction::SetDefault) => ReferentialAction::SetDefault,
+        _ => ReferentialAction::Restrict,
+    }
+}
+
+fn foreign_key(fk: &ast::ForeignKeyConstraint, columns: Vec<String>) -> Result<ConstraintSpec> {
+    Ok(ConstraintSpec::ForeignKey {
+        name: fk.name.as_ref().map(ident),
+        spec: ForeignKeySpec {
+            columns,
+            table: split_name(&fk.foreign_table)?,
+            ref_columns: fk.referred_columns.iter().map(ident).collect(),
+            on_delete: referential(fk.on_delete),
+            on_update: referential(fk.on_update),
+        },
+    })
+}
+
+/// Converts a table constraint.
+fn table_constraint(c: &ast::TableConstraint) -> Result<ConstraintSpec> {
+    let cols = |cols: &[ast::IndexColumn]| -> Result<Vec<String>> {
+        Ok(index_columns(cols)?.into_iter().map(|(n, _)| n).collect())
+    };
+    Ok(match c {
+        ast::TableConstraint::PrimaryKey(pk) => ConstraintSpec::PrimaryKey {
+            name: pk.name.as_ref().map(ident),
+            columns: cols(&pk.columns)?,
+        },
+        ast::TableConstraint::Unique(u) => {
+            ConstraintSpec::Unique { name: u.name.as_ref().map(ident), columns: cols(&u.columns)? }
+        }
+        ast::TableConstraint::Check(ch) => {
+            ConstraintSpec::Check { name: ch.name.as_ref().map(ident), expr: ch.expr.to_string() }
+        }
+        ast::TableConstraint::ForeignKey(fk) => {
+            foreign_key(fk, fk.columns.iter().map(ident).collect())?
+        }
+        other => return Err(errinput!(FEATURE_NOT_SUPPORTED, "constraint not supported: {other}")),
+    })
+}
+
+/// Converts a column definition and the constraints written on it.
+pub fn column_spec(def: &ast::ColumnDef) -> Result<(ColumnSpec, Vec<ConstraintSpec>)> {
+    let name = ident(&def.name);
+    let mut spec = ColumnSpec {
+        name: name.clone(),
+        data_type: data_type(&def.data_type)?,
+        not_null: false,
+        default: None,
+        serial: is_serial(&def.data_type),
+        identity_always: false,
+    };
+    let mut constraints = Vec::new();
+    for option in &def.options {
+        let cname = option.name.as_ref().map(ident);
+        match &option.option {
+            ast::ColumnOption::Null => spec.not_null = false,
+            ast::ColumnOption::NotNull => spec.not_null = true,
+            ast::ColumnOption::Default(e) => spec.default = Some(e.to_string()),
+            ast::ColumnOption::PrimaryKey(_) => constraints
+                .push(ConstraintSpec::PrimaryKey { name: cname, columns: vec![name.clone()] }),
+            ast::ColumnOption::Unique(_) => constraints
+                .push(ConstraintSpec::Unique { name: cname, columns: vec![name.clone()] }),
+            ast::ColumnOption::Check(ch) => constraints.push(ConstraintSpec::Check {
+                name: cname.or(ch.name.as_ref().map(ident)),
+                expr: ch.expr.to_string(),
+            }),
+            ast::ColumnOption::ForeignKey(fk) => {
+                constraints.push(foreign_key(fk, vec![name.clone()])?)
+            }
+            ast::ColumnOption::Generated { generated_as, generation_expr: None, .. } => {
+                spec.serial = true;
+                spec.not_null = true;
+                spec.identity_always = matches!(generated_as, ast::GeneratedAs::Always);
+            }
+            ast::ColumnOption::Identity(_) => {
+                spec.serial = true;
+                spec.not_null = true;
+            }
+            ast::ColumnOption::Collation(c) => {
+                let c = c.to_string().to_lowercase().replace('"', "");
+                if !matches!(
+                    c.as_str(),
+                    "c" | "posix" | "default" | "pg_catalog.default" | "pg_catalog.c"
+                ) {
+                    return Err(errinput!(
+                        UNDEFINED_OBJECT,
+                        "collation \"{c}\" for encoding \"UTF8\" does not exist"
+                    ));
+                }
+            }
+            ast::ColumnOption::Comment(_) => {}
+            other => {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "column option not supported: {other}"
+                ));
+            }
+        }
+    }
+    if spec.serial {
+        if !matches!(spec.data_type, DataType::Int2 | DataType::Int4 | DataType::Int8) {
+            return Err(errinput!(
+                DATATYPE_MISMATCH,
+                "identity column type must be smallint, integer, or bigint"
+            ));
+        }
+        spec.not_null = true;
+    }
+    Ok((spec, constraints))
+}
+
+fn sequence_spec(options: &[ast::SequenceOptions]) -> Result<SequenceSpec> {
+    let int = |e: &ast::Expr| -> Result<i64> {
+        e.to_string()
+            .replace(' ', "")
+            .parse::<i64>()
+            .map_err(|_| errinput!(INVALID_PARAMETER_VALUE, "invalid sequence option value {e}"))
+    };
+    let mut spec = SequenceSpec::default();
+    for o in options {
+        match o {
+            ast::SequenceOptions::DataType(t) => spec.data_type = Some(data_type(t)?),
+            ast::SequenceOptions::IncrementBy(e, _) => spec.increment = Some(int(e)?),
+            ast::SequenceOptions::MinValue(e) => spec.min = e.as_ref().map(int).transpose()?,
+            ast::SequenceOptions::MaxValue(e) => spec.max = e.as_ref().map(int).transpose()?,
+            ast::SequenceOptions::StartWith(e, _) => spec.start = Some(int(e)?),
+            ast::SequenceOptions::Cycle(c) => spec.cycle = *c,
+            ast::SequenceOptions::Cache(_) | ast::SequenceOptions::OwnedBy(_) => {}
+        }
+    }
+    Ok(spec)
+}
+
+impl Binder<'_> {
+    /// Binds a DDL statement; `None` if it is not one.
+    pub(super) fn bind_ddl(&self, statement: &ast::Statement) -> Result<Option<DdlStatement>> {
+        use ast::Statement as S;
+        Ok(Some(match statement {
+            S::CreateTable(ct) => DdlStatement::CreateTable(Box::new(self.bind_create_table(ct)?)),
+            S::Drop { object_type, if_exists, names: objects, cascade, .. } => {
+                let names = names(objects)?;
+                let if_exists = *if_exists;
+                match object_type {
+                    ast::ObjectType::Table => {
+                        DdlStatement::DropTable { names, if_exists, cascade: *cascade }
+                    }
+                    ast::ObjectType::Index => DdlStatement::DropIndex { names, if_exists },
+                    ast::ObjectType::View => DdlStatement::DropView { names, if_exists },
+                    ast::ObjectType::Sequence => DdlStatement::DropSequence { names, if_exists },
+                    ast::ObjectType::Schema => DdlStatement::DropSchema {
+                        names: names.into_iter().map(|(_, n)| n).collect(),
+                        if_exists,
+                        cascade: *cascade,
+                    },
+                    other => {
+                        return Err(errinput!(
+                            FEATURE_NOT_SUPPORTED,
+                            "DROP {other} is not supported"
+                        ));
+                    }
+                }
+            }
+            S::CreateIndex(ci) => {
+                if ci.predicate.is_some() {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "partial indexes are not supported"
+                    ));
+                }
+                DdlStatement::CreateIndex(CreateIndex {
+                    name: ci.name.as_ref().map(|n| split_name(n).map(|(_, n)| n)).transpose()?,
+                    table: split_name(&ci.table_name)?,
+                    columns: index_columns(&ci.columns)?,
+                    unique: ci.unique,
+                    if_not_exists: ci.if_not_exists,
+                })
+            }
+            S::AlterTable(alter) => DdlStatement::AlterTable {
+                table: split_name(&alter.name)?,
+                if_exists: alter.if_exists,
+                actions: alter.operations.iter().map(alter_action).collect::<Result<_>>()?,
+            },
+            S::CreateView(cv) => {
+                if cv.materialized {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "materialized views are not supported"
+                    ));
+                }
+                let plan = self.bind_query(&cv.query)?;
+                DdlStatement::CreateView {
+                    name: split_name(&cv.name)?,
+                    or_replace: cv.or_replace,
+                    if_not_exists: cv.if_not_exists,
+                    sql: cv.query.to_string(),
+                    columns: cv.columns.iter().map(|c| ident(&c.name)).collect(),
+                    plan,
+                }
+            }
+            S::CreateSchema { schema_name, if_not_exists, .. } => {
+                let name = match schema_name {
+                    ast::SchemaName::Simple(n) | ast::SchemaName::NamedAuthorization(n, _) => {
+                        split_name(n)?.1
+                    }
+                    ast::SchemaName::UnnamedAuthorization(id) => ident(id),
+                };
+                DdlStatement::CreateSchema { name, if_not_exists: *if_not_exists }
+            }
+            S::CreateSequence { if_not_exists, name, sequence_options, .. } => {
+                DdlStatement::CreateSequence {
+                    name: split_name(name)?,
+                    if_not_exists: *if_not_exists,
+                    options: sequence_spec(sequence_options)?,
+                }
+            }
+            S::Truncate(t) => DdlStatement::Truncate {
+                names: t.table_names.iter().map(|t| split_name(&t.name)).collect::<Result<_>>()?,
+                restart_identity: matches!(t.identity, Some(ast::TruncateIdentityOption::Restart)),
+            },
+            _ => return Ok(None),
+        }))
+    }
+
+    fn bind_create_table(&self, ct: &ast::CreateTable) -> Result<CreateTable> {
+        if ct.temporary {
+            return Err(errinput!(FEATURE_NOT_SUPPORTED, "temporary tables are not supported"));
+        }
+        let mut columns = Vec::new();
+        let mut constraints = Vec::new();
+        for def in &ct.columns {
+            let (spec, column_constraints) = column_spec(def)?;
+            columns.push(spec);
+            constraints.extend(column_constraints);
+        }
+        for c in &ct.constraints {
+            constraints.push(table_constraint(c)?);
+        }
+        let as_query = ct.query.as_ref().map(|q| self.bind_query(q)).transpose()?;
+        if columns.is_empty() && as_query.is_none() && ct.like.is_none() {
+            // CREATE TABLE t () is legal in PostgreSQL: a table with no columns.
+        }
+        Ok(CreateTable {
+            name: split_name(&ct.name)?,
+            if_not_exists: ct.if_not_exists,
+            columns,
+            constraints,
+            as_query,
+        })
+    }
+}
+
+fn alter_action(op: &ast::AlterTableOperation) -> Result<AlterAction> {
+    use ast::AlterTableOperation as A;
+    Ok(match op {
+        A::AddColumn { if_not_exists, column_def, .. } => {
+            let (column, constraints) = column_spec(column_def)?;
+            AlterAction::AddColumn { column, constraints, if_not_exists: *if_not_exists }
+        }
+        A::DropColumn { column_names, if_exists, drop_behavior, .. } => {
+            let [name] = column_names.as_slice() else {
+                return Err(errinput!(FEATURE_NOT_SUPPORTED, "drop one column per DROP COLUMN"));
+            };
+            AlterAction::DropColumn {
+                name: ident(name),
+                if_exists: *if_exists,
+                cascade: matches!(drop_behavior, Some(ast::DropBehavior::Cascade)),
+            }
+        }
+        A::RenameColumn { old_column_name, new_column_name } => {
+            AlterAction::RenameColumn { old: ident(old_column_name), new: ident(new_column_name) }
+        }
+        A::RenameTable { table_name } => {
+            let name = match table_name {
+                ast::RenameTableNameKind::As(n) | ast::RenameTableNameKind::To(n) => {
+                    split_name(n)?.1
+                }
+            };
+            AlterAction::RenameTable(name)
+        }
+        A::AlterColumn { column_name, op } => {
+            let column = ident(column_name);
+            match op {
+                ast::AlterColumnOperation::SetNotNull => {
+                    AlterAction::SetNotNull { column, not_null: true }
+                }
+                ast::AlterColumnOperation::DropNotNull => {
+                    AlterAction::SetNotNull { column, not_null: false }
+                }
+                ast::AlterColumnOperation::SetDefault { value } => {
+                    AlterAction::SetDefault { column, default: Some(value.to_string()) }
+                }
+                ast::AlterColumnOperation::DropDefault => {
+                    AlterAction::SetDefault { column, default: None }
+                }
+                ast::AlterColumnOperation::SetDataType { data_type: t, using, .. } => {
+                    AlterAction::SetType {
+                        column,
+                        data_type: data_type(t)?,
+                        using: using.as_ref().map(|u| u.to_string()),
+                    }
+                }
+                other => {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "ALTER COLUMN {other} is not supported"
+                    ));
+                }
+            }
+        }
+        A::AddConstraint { constraint, .. } => {
+            AlterAction::AddConstraint(table_constraint(constraint)?)
+        }
+        A::DropConstraint { if_exists, name, .. } => {
+            AlterAction::DropConstraint { name: ident(name), if_exists: *if_exists }
+        }
+        other => {
+            return Err(errinput!(FEATURE_NOT_SUPPORTED, "ALTER TABLE {other} is not supported"));
+        }
+    })
+}

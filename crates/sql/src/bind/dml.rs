@@ -1,0 +1,693 @@
+//! Binding INSERT, UPDATE, DELETE and COPY.
+
+use std::sync::Arc;
+
+use oxibase_common::{DataType, Result, Value, errinput};
+use sqlparser::ast;
+
+use super::expr::ExprCtx;
+use super::query::{KEY_COLUMN, column_name, scan_plan};
+use super::scope::Scope;
+use super::{Binder, CopyStatement, ident, parse_expr, split_name};
+use crate::catalog::Table;
+use crate::plan::{Column, Expr, Node, Plan};
+use crate::types::SqlType;
+
+/// An INSERT: rows with one value per table column, then conflict handling.
+#[derive(Debug)]
+pub struct Insert {
+    /// The target table.
+    pub table: Arc<Table>,
+    /// Full-width rows (dropped columns are NULL), already cast to the column types.
+    pub source: Plan,
+    /// ON CONFLICT.
+    pub on_conflict: Option<OnConflict>,
+    /// RETURNING, over the inserted row.
+    pub returning: Option<Returning>,
+}
+
+/// ON CONFLICT handling.
+#[derive(Debug)]
+pub enum OnConflict {
+    /// DO NOTHING, for any unique violation or the given key columns.
+    Nothing {
+        /// The conflict target's column positions (None: any unique constraint).
+        target: Option<Vec<usize>>,
+    },
+    /// DO UPDATE SET ... [WHERE ...]: expressions over (existing row ++ proposed row).
+    Update {
+        /// The conflict target's column positions.
+        target: Vec<usize>,
+        /// (column position, new value).
+        assignments: Vec<(usize, Expr)>,
+        /// WHERE: only update when true.
+        filter: Option<Expr>,
+    },
+}
+
+/// RETURNING: expressions over a table row and their output columns.
+#[derive(Debug)]
+pub struct Returning {
+    /// The expressions.
+    pub exprs: Vec<Expr>,
+    /// Their output columns.
+    pub columns: Vec<Column>,
+}
+
+/// An UPDATE.
+#[derive(Debug)]
+pub struct Update {
+    /// The target table.
+    pub table: Arc<Table>,
+    /// Rows: the table's columns, its row key, then any FROM columns.
+    pub source: Plan,
+    /// (column position, new value over the source row).
+    pub assignments: Vec<(usize, Expr)>,
+    /// The WHERE condition over the source row, re-checked on the latest version of a row
+    /// that changed while this statement waited for its lock (read committed).
+    pub recheck: Option<Expr>,
+    /// RETURNING, over the new row.
+    pub returning: Option<Returning>,
+}
+
+/// A DELETE.
+#[derive(Debug)]
+pub struct Delete {
+    /// The target table.
+    pub table: Arc<Table>,
+    /// Rows: the table's columns, its row key, then any USING columns.
+    pub source: Plan,
+    /// The WHERE condition, re-checked like UPDATE's.
+    pub recheck: Option<Expr>,
+    /// RETURNING, over the deleted row.
+    pub returning: Option<Returning>,
+}
+
+impl Binder<'_> {
+    pub(super) fn bind_insert(&self, insert: &ast::Insert) -> Result<Insert> {
+        let name = match &insert.table {
+            ast::TableObject::TableName(name) => name,
+            other => {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "INSERT INTO {other} is not supported"
+                ));
+            }
+        };
+        let table = self.table(name)?;
+        let alias = insert.table_alias.as_ref().map_or(table.name.clone(), |a| ident(&a.alias));
+        let targets: Vec<usize> = if insert.columns.is_empty() {
+            table.live_columns().map(|(i, _)| i).collect()
+        } else {
+            insert
+                .columns
+                .iter()
+                .map(|c| {
+                    let name = match c.0.last() {
+                        Some(ast::ObjectNamePart::Identifier(id)) => ident(id),
+                        _ => c.to_string(),
+                    };
+                    table.column_index(&name).ok_or_else(|| {
+                        errinput!(
+                            UNDEFINED_COLUMN,
+                            "column \"{name}\" of relation \"{}\" does not exist",
+                            table.name
+                        )
+                    })
+                })
+                .collect::<Result<_>>()?
+        };
+        for (i, t) in targets.iter().enumerate() {
+            if targets[..i].contains(t) {
+                return Err(errinput!(
+                    DUPLICATE_COLUMN,
+                    "column \"{}\" specified more than once",
+                    table.columns[*t].name
+                ));
+            }
+        }
+        let source = match insert.source.as_deref() {
+            None => self.default_row_plan(&table)?,
+            Some(query) => {
+                match (&*query.body, &query.order_by, &query.limit_clause, &query.with) {
+                    (ast::SetExpr::Values(values), None, None, None) => {
+                        self.bind_insert_values(&table, &targets, values)?
+                    }
+                    _ => {
+                        let plan = self.bind_query(query)?;
+                        self.full_rows_from(&table, &targets, plan)?
+                    }
+                }
+            }
+        };
+        let on_conflict =
+            insert.on.as_ref().map(|on| self.bind_on_conflict(&table, &alias, on)).transpose()?;
+        let returning = self.bind_returning(insert.returning.as_deref(), &table, &alias)?;
+        Ok(Insert { table, source, on_conflict, returning })
+    }
+
+    /// One row of defaults (INSERT ... DEFAULT VALUES).
+    fn default_row_plan(&self, table: &Table) -> Result<Plan> {
+        let row = (0..table.columns.len())
+            .map(|i| self.default_value(table, i))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Plan::new(Node::Values { rows: vec![row] }, table_columns(table)))
+    }
+
+    fn bind_insert_values(
+        &self,
+        table: &Table,
+        targets: &[usize],
+        values: &ast::Values,
+    ) -> Result<Plan> {
+        let empty = Scope::default();
+        let ctx = ExprCtx::plain(&empty, "VALUES");
+        let mut rows = Vec::with_capacity(values.rows.len());
+        for row in &values.rows {
+            if row.len() > targets.len() {
+                return Err(errinput!(
+                    SYNTAX_ERROR,
+                    "INSERT has more expressions than target columns"
+                ));
+            }
+            if row.len() < targets.len() {
+                return Err(errinput!(
+                    SYNTAX_ERROR,
+                    "INSERT has more target columns than expressions"
+                ));
+            }
+            let mut full: Vec<Option<Expr>> = vec![None; table.columns.len()];
+            for (e, &col) in row.iter().zip(targets) {
+                full[col] = Some(if is_default_keyword(e) {
+                    self.default_value(table, col)?
+                } else {
+                    let (x, t) = self.bind_expr(e, &ctx)?;
+                    self.assign(x, &t, table, col)?
+                });
+            }
+            let full = full
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| v.map_or_else(|| self.default_value(table, i), Ok))
+                .collect::<Result<Vec<_>>>()?;
+            rows.push(full);
+        }
+        Ok(Plan::new(Node::Values { rows }, table_columns(table)))
+    }
+
+    /// Maps a query's rows onto full table rows: target columns from the query, the rest
+    /// from their defaults.
+    fn full_rows_from(&self, table: &Table, targets: &[usize], plan: Plan) -> Result<Plan> {
+        let visible: Vec<usize> =
+            plan.columns.iter().enumerate().filter(|(_, c)| !c.hidden).map(|(i, _)| i).collect();
+        if visible.len() > targets.len() {
+            return Err(errinput!(SYNTAX_ERROR, "INSERT has more expressions than target columns"));
+        }
+        if visible.len() < targets.len() {
+            return Err(errinput!(SYNTAX_ERROR, "INSERT has more target columns than expressions"));
+        }
+        let mut exprs: Vec<Option<Expr>> = vec![None; table.columns.len()];
+        for (&src, &col) in visible.iter().zip(targets) {
+            let ty = SqlType::Known(plan.columns[src].data_type.clone());
+            exprs[col] = Some(self.assign(Expr::Column(src), &ty, table, col)?);
+        }
+        let exprs = exprs
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| e.map_or_else(|| self.default_value(table, i), Ok))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Plan::new(Node::Project { input: Box::new(plan), exprs }, table_columns(table)))
+    }
+
+    /// A column's default (NULL without one; NULL for dropped columns).
+    pub(super) fn default_value(&self, table: &Table, col: usize) -> Result<Expr> {
+        let column = &table.columns[col];
+        let Some(sql) = column.default.as_ref().filter(|_| !column.dropped) else {
+            return Ok(Expr::Literal(Value::Null));
+        };
+        let ast = parse_expr(sql)?;
+        let empty = Scope::default();
+        let (x, t) = self.bind_expr(&ast, &ExprCtx::plain(&empty, "DEFAULT"))?;
+        self.assign(x, &t, table, col)
+    }
+
+    /// Coerces a value for storage in a column (PostgreSQL's assignment casts).
+    pub(super) fn assign(
+        &self,
+        x: Expr,
+        from: &SqlType,
+        table: &Table,
+        col: usize,
+    ) -> Result<Expr> {
+        let to = &table.columns[col].data_type;
+        if let SqlType::Known(t) = from
+            && !assignable(t, to)
+        {
+            return Err(errinput!(
+                DATATYPE_MISMATCH,
+                "column \"{}\" is of type {} but expression is of type {}",
+                table.columns[col].name,
+                to.name(),
+                t.name()
+            )
+            .with_hint("You will need to rewrite or cast the expression."));
+        }
+        let x = match from {
+            SqlType::Unknown => self.coerce(x, from, to)?,
+            SqlType::Known(_) => x,
+        };
+        Ok(match x {
+            Expr::Literal(v) => Expr::Literal(crate::types::cast::cast(
+                v,
+                to,
+                crate::types::cast::CastKind::Assignment,
+                &crate::types::datetime::Zone::UTC,
+            )?),
+            x => Expr::AssignCast(Box::new(x), to.clone()),
+        })
+    }
+
+    fn bind_on_conflict(
+        &self,
+        table: &Arc<Table>,
+        alias: &str,
+        on: &ast::OnInsert,
+    ) -> Result<OnConflict> {
+        let ast::OnInsert::OnConflict(conflict) = on else {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "ON DUPLICATE KEY is not supported; use ON CONFLICT"
+            ));
+        };
+        let target = match &conflict.conflict_target {
+            None => None,
+            Some(ast::ConflictTarget::Columns { columns: cols, .. }) => {
+                let positions = cols
+                    .iter()
+                    .map(|c| {
+                        table.column_index(&ident(c)).ok_or_else(|| {
+                            errinput!(UNDEFINED_COLUMN, "column \"{}\" does not exist", ident(c))
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Some(positions)
+            }
+            Some(ast::ConflictTarget::OnConstraint(name)) => {
+                let (_, name) = split_name(name)?;
+                let pkey = format!("{}_pkey", table.name);
+                if name == pkey {
+                    Some(table.primary_key.clone())
+                } else {
+                    let index =
+                        table.indexes.iter().find(|i| i.name == name && i.unique).ok_or_else(
+                            || {
+                                errinput!(
+                                    UNDEFINED_OBJECT,
+                                    "constraint \"{name}\" for table \"{}\" does not exist",
+                                    table.name
+                                )
+                            },
+                        )?;
+                    Some(index.columns.clone())
+                }
+            }
+        };
+        if let Some(cols) = &target {
+            let mut wanted = cols.clone();
+            wanted.sort_unstable();
+            let matches_key = |key: &[usize]| {
+                let mut k = key.to_vec();
+                k.sort_unstable();
+                k == wanted
+            };
+            if !matches_key(&table.primary_key)
+                && !table.indexes.iter().any(|i| i.unique && matches_key(&i.columns))
+            {
+                return Err(errinput!(
+                    INVALID_COLUMN_REFERENCE,
+                    "there is no unique or exclusion constraint matching the ON CONFLICT specification"
+                ));
+            }
+        }
+        match &conflict.action {
+            ast::OnConflictAction::DoNothing => Ok(OnConflict::Nothing { target }),
+            ast::OnConflictAction::DoUpdate(update) => {
+                let target = target.ok_or_else(|| {
+                    errinput!(
+                        SYNTAX_ERROR,
+                        "ON CONFLICT DO UPDATE requires inference specification or constraint name"
+                    )
+                    .with_hint("For example, ON CONFLICT (column_name).")
+                })?;
+                let mut columns: Vec<Column> = table_columns(table)
+                    .into_iter()
+                    .map(|c| Column { table: Some(alias.to_string()), ..c })
+                    .collect();
+                columns.extend(
+                    table_columns(table)
+                        .into_iter()
+                        .map(|c| Column { table: Some("excluded".into()), ..c }),
+                );
+                let scope = Scope::new(columns);
+                let ctx = ExprCtx::plain(&scope, "ON CONFLICT DO UPDATE");
+                let assignments = self.bind_assignments(&update.assignments, table, &ctx)?;
+                let filter =
+                    update.selection.as_ref().map(|w| self.bind_condition(w, &ctx)).transpose()?;
+                Ok(OnConflict::Update { target, assignments, filter })
+            }
+        }
+    }
+
+    fn bind_assignments(
+        &self,
+        assignments: &[ast::Assignment],
+        table: &Table,
+        ctx: &ExprCtx,
+    ) -> Result<Vec<(usize, Expr)>> {
+        let mut out: Vec<(usize, Expr)> = Vec::new();
+        for a in assignments {
+            let names: Vec<String> = match &a.target {
+                ast::AssignmentTarget::ColumnName(name) => vec![split_name(name)?.1],
+                ast::AssignmentTarget::Tuple(names) => {
+                    names.iter().map(|n| split_name(n).map(|(_, c)| c)).collect::<Result<_>>()?
+                }
+            };
+            let values: Vec<&ast::Expr> = match (&a.value, names.len()) {
+                (ast::Expr::Tuple(items), n) if n > 1 => items.iter().collect(),
+                (v, _) => vec![v],
+            };
+            if values.len() != names.len() {
+                return Err(errinput!(
+                    SYNTAX_ERROR,
+                    "number of columns does not match number of values"
+                ));
+            }
+            for (name, value) in names.iter().zip(values) {
+                let col = table.column_index(name).ok_or_else(|| {
+                    errinput!(
+                        UNDEFINED_COLUMN,
+                        "column \"{name}\" of relation \"{}\" does not exist",
+                        table.name
+                    )
+                })?;
+                if out.iter().any(|(c, _)| *c == col) {
+                    return Err(errinput!(
+                        SYNTAX_ERROR,
+                        "multiple assignments to same column \"{name}\""
+                    ));
+                }
+                let expr = if is_default_keyword(value) {
+                    self.default_value(table, col)?
+                } else {
+                    let (x, t) = self.bind_expr(value, ctx)?;
+                    self.assign(x, &t, table, col)?
+                };
+                out.push((col, expr));
+            }
+        }
+        Ok(out)
+    }
+
+    fn bind_returning(
+        &self,
+        returning: Option<&[ast::SelectItem]>,
+        table: &Table,
+        alias: &str,
+    ) -> Result<Option<Returning>> {
+        let Some(items) = returning else { return Ok(None) };
+        let columns: Vec<Column> = table_columns(table)
+            .into_iter()
+            .map(|c| Column { table: Some(alias.to_string()), ..c })
+            .collect();
+        let scope = Scope::new(columns);
+        let ctx = ExprCtx::plain(&scope, "RETURNING");
+        let mut exprs = Vec::new();
+        let mut out = Vec::new();
+        for item in items {
+            match item {
+                ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
+                    for i in scope.visible() {
+                        exprs.push(Expr::Column(i));
+                        out.push(scope.columns[i].clone());
+                    }
+                }
+                ast::SelectItem::UnnamedExpr(e) => {
+                    let (x, t) = self.bind_expr(e, &ctx)?;
+                    exprs.push(x);
+                    out.push(Column::new(column_name(e), t.resolve()));
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    let (x, t) = self.bind_expr(expr, &ctx)?;
+                    exprs.push(x);
+                    out.push(Column::new(ident(alias), t.resolve()));
+                }
+                other => {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "RETURNING item not supported: {other}"
+                    ));
+                }
+            }
+        }
+        Ok(Some(Returning { exprs, columns: out }))
+    }
+
+    /// The rows an UPDATE or DELETE visits: the target table (with its row key), joined
+    /// with FROM/USING tables, filtered by WHERE.
+    fn bind_target_rows(
+        &self,
+        relation: &ast::TableWithJoins,
+        extra: &[ast::TableWithJoins],
+        selection: Option<&ast::Expr>,
+    ) -> Result<(Arc<Table>, String, Plan, Option<Expr>)> {
+        let ast::TableFactor::Table { name, alias, .. } = &relation.relation else {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "the target of UPDATE or DELETE must be a table"
+            ));
+        };
+        let table = self.table(name)?;
+        let alias = alias.as_ref().map_or(table.name.clone(), |a| ident(&a.name));
+        let mut plan = scan_plan(table.clone(), &alias, None);
+        if !extra.is_empty() {
+            let (other, _) = self.bind_from(extra, false)?;
+            let columns: Vec<Column> = plan.columns.iter().chain(&other.columns).cloned().collect();
+            plan = Plan::new(
+                Node::NestedLoopJoin {
+                    left: Box::new(plan),
+                    right: Box::new(other),
+                    kind: crate::plan::JoinKind::Inner,
+                    predicate: None,
+                    lateral: false,
+                },
+                columns,
+            );
+        }
+        let scope = Scope::new(plan.columns.clone());
+        let recheck = selection
+            .map(|w| self.bind_condition(w, &ExprCtx::plain(&scope, "WHERE")))
+            .transpose()?;
+        if let Some(predicate) = &recheck {
+            let columns = plan.columns.clone();
+            plan = Plan::new(
+                Node::Filter { input: Box::new(plan), predicate: predicate.clone() },
+                columns,
+            );
+        }
+        debug_assert_eq!(scope.columns[table.columns.len()].name, KEY_COLUMN);
+        Ok((table, alias, plan, recheck))
+    }
+
+    pub(super) fn bind_update(&self, update: &ast::Update) -> Result<Update> {
+        let extra: Vec<ast::TableWithJoins> = match &update.from {
+            Some(
+                ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f),
+            ) => f.clone(),
+            None => vec![],
+        };
+        let (table, alias, source, recheck) =
+            self.bind_target_rows(&update.table, &extra, update.selection.as_ref())?;
+        let scope = Scope::new(source.columns.clone());
+        let assignments =
+            self.bind_assignments(&update.assignments, &table, &ExprCtx::plain(&scope, "UPDATE"))?;
+        let returning = self.bind_returning(update.returning.as_deref(), &table, &alias)?;
+        Ok(Update { table, source, assignments, recheck, returning })
+    }
+
+    pub(super) fn bind_delete(&self, delete: &ast::Delete) -> Result<Delete> {
+        let tables = match &delete.from {
+            ast::FromTable::WithFromKeyword(t) | ast::FromTable::WithoutKeyword(t) => t,
+        };
+        let [target] = tables.as_slice() else {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "DELETE from several tables is not supported"
+            ));
+        };
+        let using = delete.using.clone().unwrap_or_default();
+        let (table, alias, source, recheck) =
+            self.bind_target_rows(target, &using, delete.selection.as_ref())?;
+        let returning = self.bind_returning(delete.returning.as_deref(), &table, &alias)?;
+        Ok(Delete { table, source, recheck, returning })
+    }
+
+    pub(super) fn bind_copy(
+        &self,
+        source: &ast::CopySource,
+        to: bool,
+        target: &ast::CopyTarget,
+        options: &[ast::CopyOption],
+        legacy: &[ast::CopyLegacyOption],
+    ) -> Result<CopyStatement> {
+        let mut copy = CopyStatement {
+            table: None,
+            columns: vec![],
+            query: None,
+            from: !to,
+            csv: false,
+            header: false,
+            delimiter: '\t',
+            null: "\\N".into(),
+            quote: '"',
+            escape: '"',
+            file: None,
+        };
+        match target {
+            ast::CopyTarget::Stdin | ast::CopyTarget::Stdout => {}
+            ast::CopyTarget::File { filename } => copy.file = Some(filename.clone()),
+            other => return Err(errinput!(FEATURE_NOT_SUPPORTED, "COPY {other} is not supported")),
+        }
+        let mut delimiter_set = false;
+        let mut null_set = false;
+        for option in options {
+            match option {
+                ast::CopyOption::Format(f) => copy.csv = ident(f) == "csv",
+                ast::CopyOption::Header(h) => copy.header = *h,
+                ast::CopyOption::Delimiter(d) => {
+                    copy.delimiter = *d;
+                    delimiter_set = true;
+                }
+                ast::CopyOption::Null(n) => {
+                    copy.null = n.clone();
+                    null_set = true;
+                }
+                ast::CopyOption::Quote(q) => copy.quote = *q,
+                ast::CopyOption::Escape(e) => copy.escape = *e,
+                ast::CopyOption::Encoding(e)
+                    if e.eq_ignore_ascii_case("utf8") || e.eq_ignore_ascii_case("utf-8") => {}
+                other => {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "COPY option {other} is not supported"
+                    ));
+                }
+            }
+        }
+        for option in legacy {
+            match option {
+                ast::CopyLegacyOption::Csv(_) => copy.csv = true,
+                ast::CopyLegacyOption::Delimiter(d) => {
+                    copy.delimiter = *d;
+                    delimiter_set = true;
+                }
+                ast::CopyLegacyOption::Null(n) => {
+                    copy.null = n.clone();
+                    null_set = true;
+                }
+                ast::CopyLegacyOption::Binary => {
+                    return Err(errinput!(FEATURE_NOT_SUPPORTED, "COPY BINARY is not supported"));
+                }
+                other => {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "COPY option {other} is not supported"
+                    ));
+                }
+            }
+        }
+        if copy.csv {
+            if !delimiter_set {
+                copy.delimiter = ',';
+            }
+            if !null_set {
+                copy.null = String::new();
+            }
+        }
+        match source {
+            ast::CopySource::Table { table_name, columns } => {
+                let table = self.table(table_name)?;
+                copy.columns = if columns.is_empty() {
+                    table.live_columns().map(|(i, _)| i).collect()
+                } else {
+                    columns
+                        .iter()
+                        .map(|c| {
+                            table.column_index(&ident(c)).ok_or_else(|| {
+                                errinput!(
+                                    UNDEFINED_COLUMN,
+                                    "column \"{}\" of relation \"{}\" does not exist",
+                                    ident(c),
+                                    table.name
+                                )
+                            })
+                        })
+                        .collect::<Result<_>>()?
+                };
+                if to {
+                    let alias = table.name.clone();
+                    let scan = scan_plan(table.clone(), &alias, None);
+                    let exprs = copy.columns.iter().map(|&i| Expr::Column(i)).collect();
+                    let columns = copy.columns.iter().map(|&i| scan.columns[i].clone()).collect();
+                    copy.query =
+                        Some(Plan::new(Node::Project { input: Box::new(scan), exprs }, columns));
+                }
+                copy.table = Some(table);
+            }
+            ast::CopySource::Query(query) => {
+                if !to {
+                    return Err(errinput!(SYNTAX_ERROR, "COPY FROM needs a table"));
+                }
+                copy.query = Some(self.bind_query(query)?);
+            }
+        }
+        Ok(copy)
+    }
+}
+
+/// The columns of a full table row.
+pub(super) fn table_columns(table: &Table) -> Vec<Column> {
+    table
+        .columns
+        .iter()
+        .map(|c| Column {
+            name: c.name.clone(),
+            data_type: c.data_type.clone(),
+            table: Some(table.name.clone()),
+            hidden: c.dropped,
+        })
+        .collect()
+}
+
+fn is_default_keyword(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+}
+
+/// PostgreSQL's assignment casts: numbers between numeric types, anything into strings,
+/// strings into nothing else implicitly, date/time widening and narrowing.
+fn assignable(from: &DataType, to: &DataType) -> bool {
+    use crate::types::category;
+    if from == to || matches!(to, DataType::Text | DataType::Varchar(_) | DataType::Char(_)) {
+        return true;
+    }
+    match (from, to) {
+        (a, b) if category(a) == 'N' && category(b) == 'N' => true,
+        (a, b) if category(a) == 'D' && category(b) == 'D' => {
+            !matches!((a, b), (DataType::Time, _) | (_, DataType::Time))
+        }
+        (DataType::Json | DataType::Jsonb, DataType::Json | DataType::Jsonb) => true,
+        (DataType::Time, DataType::Interval) | (DataType::Interval, DataType::Time) => true,
+        (DataType::Bool, DataType::Int4) => false,
+        (DataType::Array(a), DataType::Array(b)) => assignable(a, b),
+        _ => false,
+    }
+}

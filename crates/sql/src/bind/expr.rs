@@ -1,0 +1,1722 @@
+//! Binding expressions: names, literals, operators, functions, subqueries.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use oxibase_common::{DataType, Interval, Result, Value, errinput};
+use sqlparser::ast;
+
+use super::scope::Scope;
+use super::{Binder, ident};
+use crate::functions::aggregate;
+use crate::functions::scalar;
+use crate::functions::window;
+use crate::plan::{AggregateCall, BinOp, CmpOp, Expr, SortKey, SubqueryKind, WindowCall};
+use crate::types::cast::{CastKind, cast};
+use crate::types::datetime::Zone;
+use crate::types::{SqlType, common_type, resolve_common};
+
+/// Aggregation in progress: group-by expressions and aggregate calls found so far. Bound
+/// expressions over the aggregated row refer to group keys first, then aggregates.
+pub(super) struct AggState {
+    /// The scope of the rows being aggregated.
+    pub input: Scope,
+    /// GROUP BY as written, to recognise the same expression in SELECT.
+    pub group_asts: Vec<ast::Expr>,
+    /// GROUP BY bound over the input.
+    pub group_exprs: Vec<Expr>,
+    pub group_types: Vec<DataType>,
+    pub aggregates: Vec<AggregateCall>,
+    pub aggregate_types: Vec<DataType>,
+    /// Debug forms of the aggregates, to reuse identical calls.
+    keys: Vec<String>,
+}
+
+impl AggState {
+    pub fn new(input: Scope) -> Self {
+        AggState {
+            input,
+            group_asts: vec![],
+            group_exprs: vec![],
+            group_types: vec![],
+            aggregates: vec![],
+            aggregate_types: vec![],
+            keys: vec![],
+        }
+    }
+
+    fn group_match(&self, e: &ast::Expr) -> Option<usize> {
+        let e = strip_nested(e);
+        self.group_asts.iter().position(|g| strip_nested(g) == e)
+    }
+
+    fn bound_group_match(&self, e: &Expr) -> Option<usize> {
+        let key = format!("{e:?}");
+        self.group_exprs.iter().position(|g| format!("{g:?}") == key)
+    }
+}
+
+/// Window functions found so far; bound expressions refer to their results after the input.
+pub(super) struct WindowState {
+    /// The width of the window's input row.
+    pub base: usize,
+    pub calls: Vec<WindowCall>,
+    pub types: Vec<DataType>,
+}
+
+/// Where an expression is being bound, and what it may contain.
+pub(super) struct ExprCtx<'s> {
+    pub scope: &'s Scope,
+    pub agg: Option<&'s RefCell<AggState>>,
+    pub windows: Option<&'s RefCell<WindowState>>,
+    /// The clause, for "aggregate functions are not allowed in WHERE".
+    pub clause: &'static str,
+}
+
+impl<'s> ExprCtx<'s> {
+    pub fn plain(scope: &'s Scope, clause: &'static str) -> Self {
+        ExprCtx { scope, agg: None, windows: None, clause }
+    }
+}
+
+fn strip_nested(e: &ast::Expr) -> &ast::Expr {
+    match e {
+        ast::Expr::Nested(inner) => strip_nested(inner),
+        other => other,
+    }
+}
+
+fn known(t: DataType) -> SqlType {
+    SqlType::Known(t)
+}
+
+impl Binder<'_> {
+    /// Binds an expression and coerces it to boolean (WHERE, ON, HAVING, CHECK).
+    pub(super) fn bind_condition(&self, e: &ast::Expr, ctx: &ExprCtx) -> Result<Expr> {
+        let (expr, ty) = self.bind_expr(e, ctx)?;
+        self.coerce(expr, &ty, &DataType::Bool).map_err(|_| {
+            errinput!(
+                DATATYPE_MISMATCH,
+                "argument of {} must be type boolean, not type {}",
+                ctx.clause,
+                ty.resolve().name()
+            )
+        })
+    }
+
+    /// Binds an expression, returning it with its type.
+    pub(super) fn bind_expr(&self, e: &ast::Expr, ctx: &ExprCtx) -> Result<(Expr, SqlType)> {
+        if let Some(agg) = ctx.agg {
+            let state = agg.borrow();
+            if let Some(i) = state.group_match(e) {
+                return Ok((Expr::Column(i), known(state.group_types[i].clone())));
+            }
+        }
+        use ast::Expr as E;
+        match e {
+            E::Identifier(_) | E::CompoundIdentifier(_) => self.bind_column(e, ctx),
+            E::Value(v) => self.bind_value(&v.value),
+            E::Nested(inner) => self.bind_expr(inner, ctx),
+            E::TypedString(ts) => {
+                let ty = super::ddl::data_type(&ts.data_type)?;
+                let text = match &ts.value.value {
+                    ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
+                        s.clone()
+                    }
+                    other => other.to_string(),
+                };
+                Ok((
+                    Expr::Literal(cast(Value::Text(text), &ty, CastKind::Explicit, &Zone::UTC)?),
+                    known(ty),
+                ))
+            }
+            E::Interval(iv) => self.bind_interval(iv),
+            E::BinaryOp { left, op, right } => self.bind_binary(left, op, right, ctx),
+            E::UnaryOp { op, expr } => self.bind_unary(op, expr, ctx),
+            E::IsNull(x) | E::IsNotNull(x) => {
+                let (x, _) = self.bind_expr(x, ctx)?;
+                Ok((Expr::IsNull(Box::new(x), matches!(e, E::IsNotNull(_))), known(DataType::Bool)))
+            }
+            E::IsTrue(x)
+            | E::IsNotTrue(x)
+            | E::IsFalse(x)
+            | E::IsNotFalse(x)
+            | E::IsUnknown(x)
+            | E::IsNotUnknown(x) => {
+                let x = self.bind_condition(x, ctx)?;
+                let (value, negated) = match e {
+                    E::IsTrue(_) => (Some(true), false),
+                    E::IsNotTrue(_) => (Some(true), true),
+                    E::IsFalse(_) => (Some(false), false),
+                    E::IsNotFalse(_) => (Some(false), true),
+                    E::IsUnknown(_) => (None, false),
+                    _ => (None, true),
+                };
+                Ok((Expr::IsBool(Box::new(x), value, negated), known(DataType::Bool)))
+            }
+            E::IsDistinctFrom(a, b) | E::IsNotDistinctFrom(a, b) => {
+                let (a, b, _) = self.bind_pair(a, b, ctx, "IS DISTINCT FROM")?;
+                Ok((
+                    Expr::IsDistinct(
+                        Box::new(a),
+                        Box::new(b),
+                        matches!(e, E::IsNotDistinctFrom(..)),
+                    ),
+                    known(DataType::Bool),
+                ))
+            }
+            E::In { expr, target: ast::InTarget::List(list), negated, .. } => {
+                self.bind_in_list(expr, list, *negated, ctx)
+            }
+            E::In { expr, target: ast::InTarget::Subquery(subquery), negated, .. } => {
+                let (x, xt) = self.bind_expr(expr, ctx)?;
+                let (plan, correlated) = self.bind_subquery(subquery, ctx)?;
+                let (x, plan) = self.unify_subquery_column(x, &xt, plan)?;
+                let kind = SubqueryKind::In { expr: Box::new(x), negated: *negated };
+                Ok((
+                    Expr::Subquery { plan: Arc::new(plan), kind, correlated, id: self.next_id() },
+                    known(DataType::Bool),
+                ))
+            }
+            E::In { expr, target: ast::InTarget::Unnest(array_expr), negated, .. } => {
+                let (x, xt) = self.bind_expr(expr, ctx)?;
+                let (arr, at) = self.bind_expr(array_expr, ctx)?;
+                let x = self.coerce_to_element(x, &xt, &at)?;
+                let any = Expr::ArrayCompare {
+                    expr: Box::new(x),
+                    op: CmpOp::Eq,
+                    array: Box::new(arr),
+                    all: false,
+                };
+                Ok((if *negated { Expr::Not(Box::new(any)) } else { any }, known(DataType::Bool)))
+            }
+            E::Between { expr, negated, low, high } => {
+                let (x, lo, _) = self.bind_pair(expr, low, ctx, "BETWEEN")?;
+                let (x2, hi, _) = self.bind_pair(expr, high, ctx, "BETWEEN")?;
+                let range = Expr::And(
+                    Box::new(Expr::Compare(CmpOp::GtEq, Box::new(x), Box::new(lo))),
+                    Box::new(Expr::Compare(CmpOp::LtEq, Box::new(x2), Box::new(hi))),
+                );
+                Ok((
+                    if *negated { Expr::Not(Box::new(range)) } else { range },
+                    known(DataType::Bool),
+                ))
+            }
+            E::Like { negated, expr, pattern, escape_char, any }
+            | E::ILike { negated, expr, pattern, escape_char, any } => {
+                if *any {
+                    return Err(errinput!(FEATURE_NOT_SUPPORTED, "LIKE ANY is not supported"));
+                }
+                let (x, p, escape) =
+                    self.bind_pattern(expr, pattern, escape_char.as_deref(), ctx)?;
+                let case_insensitive = matches!(e, E::ILike { .. });
+                Ok((
+                    Expr::Like {
+                        expr: Box::new(x),
+                        pattern: Box::new(p),
+                        escape,
+                        case_insensitive,
+                        negated: *negated,
+                    },
+                    known(DataType::Bool),
+                ))
+            }
+            E::SimilarTo { negated, expr, pattern, escape_char } => {
+                let (x, p, escape) =
+                    self.bind_pattern(expr, pattern, escape_char.as_deref(), ctx)?;
+                Ok((
+                    Expr::Similar {
+                        expr: Box::new(x),
+                        pattern: Box::new(p),
+                        escape,
+                        negated: *negated,
+                    },
+                    known(DataType::Bool),
+                ))
+            }
+            E::AnyOp { left, compare_op, right, .. } | E::AllOp { left, compare_op, right } => {
+                let all = matches!(e, E::AllOp { .. });
+                self.bind_any_all(left, compare_op, right, all, ctx)
+            }
+            E::Cast { expr, data_type, .. } => {
+                let ty = super::ddl::data_type(data_type)?;
+                let (x, xt) = self.bind_expr(expr, ctx)?;
+                Ok((self.explicit_cast(x, &xt, &ty)?, known(ty)))
+            }
+            E::AtTimeZone { timestamp, time_zone } => {
+                let (ts, tt) = self.bind_expr(timestamp, ctx)?;
+                let (zone, zt) = self.bind_expr(time_zone, ctx)?;
+                let zone = self.coerce(zone, &zt, &DataType::Text)?;
+                let ty = match tt.resolve() {
+                    DataType::Text => DataType::TimestampTz,
+                    t => t,
+                };
+                let ts = self.coerce(ts, &tt, &ty)?;
+                let r = scalar::resolve("timezone", &[known(DataType::Text), known(ty)])?;
+                Ok((Expr::Call(r.function, vec![zone, ts]), known(r.return_type)))
+            }
+            E::Extract { field, expr, .. } => {
+                let field = Expr::Literal(Value::Text(field.to_string().to_lowercase()));
+                let (x, xt) = self.bind_expr(expr, ctx)?;
+                self.call_scalar("extract", vec![(field, known(DataType::Text)), (x, xt)])
+            }
+            E::Ceil { expr, .. } | E::Floor { expr, .. } => {
+                let name = if matches!(e, E::Ceil { .. }) { "ceil" } else { "floor" };
+                let arg = self.bind_expr(expr, ctx)?;
+                self.call_scalar(name, vec![arg])
+            }
+            E::Position { expr, r#in } => {
+                let needle = self.bind_expr(expr, ctx)?;
+                let hay = self.bind_expr(r#in, ctx)?;
+                self.call_scalar("strpos", vec![hay, needle])
+            }
+            E::Substring { expr, substring_from, substring_for, .. } => {
+                let mut args = vec![self.bind_expr(expr, ctx)?];
+                args.push(match substring_from {
+                    Some(f) => self.bind_expr(f, ctx)?,
+                    None => (Expr::lit(1i64), known(DataType::Int8)),
+                });
+                if let Some(f) = substring_for {
+                    args.push(self.bind_expr(f, ctx)?);
+                }
+                self.call_scalar("substr", args)
+            }
+            E::Trim { expr, trim_where, trim_what, trim_characters } => {
+                let name = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => "ltrim",
+                    Some(ast::TrimWhereField::Trailing) => "rtrim",
+                    _ => "btrim",
+                };
+                let mut args = vec![self.bind_expr(expr, ctx)?];
+                if let Some(what) = trim_what {
+                    args.push(self.bind_expr(what, ctx)?);
+                } else if let Some(chars) = trim_characters.as_ref().and_then(|c| c.first()) {
+                    args.push(self.bind_expr(chars, ctx)?);
+                }
+                self.call_scalar(name, args)
+            }
+            E::Overlay { expr, overlay_what, overlay_from, overlay_for } => {
+                // overlay(s placing r from f for n) = substr(s, 1, f-1) || r || substr(s, f+n)
+                let (s, _) = self.bind_expr(expr, ctx)?;
+                let (r, rt) = self.bind_expr(overlay_what, ctx)?;
+                let (f, ft) = self.bind_expr(overlay_from, ctx)?;
+                let f = self.coerce(f, &ft, &DataType::Int8)?;
+                let n = match overlay_for {
+                    Some(n) => {
+                        let (n, nt) = self.bind_expr(n, ctx)?;
+                        self.coerce(n, &nt, &DataType::Int8)?
+                    }
+                    None => self.call_scalar("length", vec![(r.clone(), rt.clone())])?.0,
+                };
+                let r = self.coerce(r, &rt, &DataType::Text)?;
+                let substr = scalar::resolve(
+                    "substr",
+                    &[known(DataType::Text), known(DataType::Int8), known(DataType::Int8)],
+                )?
+                .function;
+                let substr2 =
+                    scalar::resolve("substr", &[known(DataType::Text), known(DataType::Int8)])?
+                        .function;
+                let head = Expr::Call(
+                    substr,
+                    vec![
+                        s.clone(),
+                        Expr::lit(1i64),
+                        Expr::Binary(BinOp::Sub, Box::new(f.clone()), Box::new(Expr::lit(1i64))),
+                    ],
+                );
+                let tail = Expr::Call(
+                    substr2,
+                    vec![
+                        s,
+                        Expr::Binary(
+                            BinOp::Add,
+                            Box::new(f),
+                            Box::new(Expr::Cast(Box::new(n), DataType::Int8)),
+                        ),
+                    ],
+                );
+                let cat = Expr::Binary(
+                    BinOp::Concat,
+                    Box::new(Expr::Binary(BinOp::Concat, Box::new(head), Box::new(r))),
+                    Box::new(tail),
+                );
+                Ok((cat, known(DataType::Text)))
+            }
+            E::Collate { expr, collation } => {
+                let name = collation.to_string().to_lowercase().replace('"', "");
+                if !matches!(
+                    name.as_str(),
+                    "c" | "posix" | "default" | "pg_catalog.c" | "pg_catalog.default" | "ucs_basic"
+                ) {
+                    return Err(errinput!(
+                        UNDEFINED_OBJECT,
+                        "collation \"{name}\" for encoding \"UTF8\" does not exist"
+                    ));
+                }
+                self.bind_expr(expr, ctx)
+            }
+            E::Function(f) => self.bind_function(f, ctx),
+            E::Case { operand, conditions, else_result, .. } => {
+                self.bind_case(operand.as_deref(), conditions, else_result.as_deref(), ctx)
+            }
+            E::Exists { subquery, negated } => {
+                let (plan, correlated) = self.bind_subquery(subquery, ctx)?;
+                let exists = Expr::Subquery {
+                    plan: Arc::new(plan),
+                    kind: SubqueryKind::Exists,
+                    correlated,
+                    id: self.next_id(),
+                };
+                Ok((
+                    if *negated { Expr::Not(Box::new(exists)) } else { exists },
+                    known(DataType::Bool),
+                ))
+            }
+            E::Subquery(query) => {
+                let (plan, correlated) = self.bind_subquery(query, ctx)?;
+                if plan.columns.len() != 1 {
+                    return Err(errinput!(SYNTAX_ERROR, "subquery must return only one column"));
+                }
+                let ty = plan.columns[0].data_type.clone();
+                Ok((
+                    Expr::Subquery {
+                        plan: Arc::new(plan),
+                        kind: SubqueryKind::Scalar,
+                        correlated,
+                        id: self.next_id(),
+                    },
+                    known(ty),
+                ))
+            }
+            E::Array(array) => self.bind_array(&array.elem, ctx),
+            E::CompoundFieldAccess { root, access_chain } => {
+                self.bind_access(root, access_chain, ctx)
+            }
+            E::Tuple(_) => {
+                Err(errinput!(FEATURE_NOT_SUPPORTED, "row constructors are not supported here"))
+            }
+            E::Wildcard(_) | E::QualifiedWildcard(..) => {
+                Err(errinput!(SYNTAX_ERROR, "\"*\" is not allowed here"))
+            }
+            other => Err(errinput!(FEATURE_NOT_SUPPORTED, "expression not supported: {other}")),
+        }
+    }
+
+    fn bind_column(&self, e: &ast::Expr, ctx: &ExprCtx) -> Result<(Expr, SqlType)> {
+        let (table, name) = match e {
+            ast::Expr::Identifier(id) => (None, ident(id)),
+            ast::Expr::CompoundIdentifier(ids) => {
+                let parts: Vec<String> = ids.iter().map(ident).collect();
+                match parts.as_slice() {
+                    [t, c] => (Some(t.clone()), c.clone()),
+                    [_schema, t, c] => (Some(t.clone()), c.clone()),
+                    _ => return Err(errinput!(SYNTAX_ERROR, "improper qualified name: {e}")),
+                }
+            }
+            _ => return Err(errinput!(INTERNAL_ERROR, "not a column reference")),
+        };
+        // Aggregated rows expose group keys and aggregates only.
+        if let Some(agg) = ctx.agg {
+            let state = agg.borrow();
+            if let Some((i, _)) = state.input.resolve(table.as_deref(), &name)? {
+                if let Some(g) = state.bound_group_match(&Expr::Column(i)) {
+                    return Ok((Expr::Column(g), known(state.group_types[g].clone())));
+                }
+                let qualified = table.map_or(name.clone(), |t| format!("{t}.{name}"));
+                return Err(errinput!(
+                    GROUPING_ERROR,
+                    "column \"{qualified}\" must appear in the GROUP BY clause or be used in an aggregate function"
+                ));
+            }
+        } else if let Some((i, ty)) = ctx.scope.resolve(table.as_deref(), &name)? {
+            return Ok((Expr::Column(i), known(ty)));
+        }
+        // Enclosing queries, innermost first: a correlated reference.
+        let outer = self.outer.borrow();
+        for (depth, scope) in outer.iter().rev().enumerate() {
+            if let Some((index, ty)) = scope.resolve(table.as_deref(), &name)? {
+                let mut flags = self.correlated.borrow_mut();
+                let n = flags.len();
+                for flag in flags[n.saturating_sub(depth + 1)..].iter_mut() {
+                    *flag = true;
+                }
+                return Ok((Expr::Outer { depth, index }, known(ty)));
+            }
+        }
+        if let Some(t) = &table
+            && !ctx.scope.has_table(t)
+            && !outer.iter().any(|s| s.has_table(t))
+        {
+            return Err(errinput!(UNDEFINED_TABLE, "missing FROM-clause entry for table \"{t}\""));
+        }
+        // Some keyword-like functions are written without parentheses.
+        if table.is_none()
+            && let Some(f) = niladic(&name)
+        {
+            return self.call_scalar(f, vec![]);
+        }
+        let qualified = table.map_or(name.clone(), |t| format!("{t}.{name}"));
+        Err(errinput!(UNDEFINED_COLUMN, "column \"{qualified}\" does not exist"))
+    }
+
+    pub(super) fn bind_value(&self, v: &ast::Value) -> Result<(Expr, SqlType)> {
+        use ast::Value as V;
+        Ok(match v {
+            V::Number(n, _) => number_literal(n)?,
+            V::SingleQuotedString(s)
+            | V::EscapedStringLiteral(s)
+            | V::NationalStringLiteral(s)
+            | V::TripleSingleQuotedString(s) => {
+                (Expr::Literal(Value::Text(s.clone())), SqlType::Unknown)
+            }
+            V::DollarQuotedString(d) => {
+                (Expr::Literal(Value::Text(d.value.clone())), SqlType::Unknown)
+            }
+            V::HexStringLiteral(h) => (Expr::Literal(Value::Text(h.clone())), SqlType::Unknown),
+            V::Boolean(b) => (Expr::Literal(Value::Bool(*b)), known(DataType::Bool)),
+            V::Null => (Expr::Literal(Value::Null), SqlType::Unknown),
+            V::Placeholder(p) => {
+                let n: usize = p
+                    .trim_start_matches('$')
+                    .parse()
+                    .map_err(|_| errinput!(SYNTAX_ERROR, "invalid parameter {p}"))?;
+                if n == 0 || n > 65535 {
+                    return Err(errinput!(UNDEFINED_PARAMETER, "there is no parameter {p}"));
+                }
+                let mut params = self.params.borrow_mut();
+                if params.len() < n {
+                    params.resize(n, None);
+                }
+                let ty = params[n - 1].clone().map_or(SqlType::Unknown, SqlType::Known);
+                (Expr::Param(n - 1), ty)
+            }
+            other => {
+                return Err(errinput!(FEATURE_NOT_SUPPORTED, "literal not supported: {other}"));
+            }
+        })
+    }
+
+    fn bind_interval(&self, iv: &ast::Interval) -> Result<(Expr, SqlType)> {
+        let text = match &*iv.value {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => s.clone(),
+                ast::Value::Number(n, _) => n.clone(),
+                other => other.to_string(),
+            },
+            other => other.to_string(),
+        };
+        // INTERVAL '2' HOUR: a bare number takes the leading field as its unit.
+        let text = match &iv.leading_field {
+            Some(field) if text.trim().parse::<f64>().is_ok() => format!("{text} {field}"),
+            _ => text,
+        };
+        let value = crate::types::datetime::parse_interval(&text)?;
+        let value = truncate_interval(value, iv.last_field.as_ref().or(iv.leading_field.as_ref()));
+        Ok((Expr::Literal(Value::Interval(value)), known(DataType::Interval)))
+    }
+
+    fn bind_unary(
+        &self,
+        op: &ast::UnaryOperator,
+        expr: &ast::Expr,
+        ctx: &ExprCtx,
+    ) -> Result<(Expr, SqlType)> {
+        // Fold negative numeric literals so -2147483648 is an integer.
+        if let (ast::UnaryOperator::Minus, ast::Expr::Value(v)) = (op, strip_nested(expr))
+            && let ast::Value::Number(n, _) = &v.value
+        {
+            return number_literal(&format!("-{n}"));
+        }
+        let (x, t) = self.bind_expr(expr, ctx)?;
+        match op {
+            ast::UnaryOperator::Not => Ok((
+                Expr::Not(Box::new(self.coerce(x, &t, &DataType::Bool)?)),
+                known(DataType::Bool),
+            )),
+            ast::UnaryOperator::Minus => {
+                let (x, t) = match t {
+                    SqlType::Unknown => {
+                        (self.coerce(x, &t, &DataType::Float8)?, known(DataType::Float8))
+                    }
+                    t => (x, t),
+                };
+                Ok((Expr::Negate(Box::new(x)), t))
+            }
+            ast::UnaryOperator::Plus => Ok((x, t)),
+            ast::UnaryOperator::BitwiseNot => {
+                let ty = t.resolve();
+                Ok((
+                    Expr::Binary(
+                        BinOp::BitXor,
+                        Box::new(x),
+                        Box::new(Expr::Literal(cast(
+                            Value::Int8(-1),
+                            &ty,
+                            CastKind::Explicit,
+                            &Zone::UTC,
+                        )?)),
+                    ),
+                    known(ty),
+                ))
+            }
+            other => {
+                Err(errinput!(FEATURE_NOT_SUPPORTED, "unary operator {other} is not supported"))
+            }
+        }
+    }
+
+    fn bind_binary(
+        &self,
+        left: &ast::Expr,
+        op: &ast::BinaryOperator,
+        right: &ast::Expr,
+        ctx: &ExprCtx,
+    ) -> Result<(Expr, SqlType)> {
+        use ast::BinaryOperator as B;
+        let bool_t = known(DataType::Bool);
+        let cmp = |op: CmpOp| -> Result<(Expr, SqlType)> {
+            let (l, r, _) = self.bind_pair(left, right, ctx, op.sql())?;
+            Ok((Expr::Compare(op, Box::new(l), Box::new(r)), known(DataType::Bool)))
+        };
+        match op {
+            B::And | B::Or => {
+                let l = self.bind_condition(left, ctx)?;
+                let r = self.bind_condition(right, ctx)?;
+                let e = if matches!(op, B::And) {
+                    Expr::And(Box::new(l), Box::new(r))
+                } else {
+                    Expr::Or(Box::new(l), Box::new(r))
+                };
+                Ok((e, bool_t))
+            }
+            B::Eq => cmp(CmpOp::Eq),
+            B::NotEq => cmp(CmpOp::NotEq),
+            B::Lt => cmp(CmpOp::Lt),
+            B::LtEq => cmp(CmpOp::LtEq),
+            B::Gt => cmp(CmpOp::Gt),
+            B::GtEq => cmp(CmpOp::GtEq),
+            B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {
+                let bop = match op {
+                    B::Plus => BinOp::Add,
+                    B::Minus => BinOp::Sub,
+                    B::Multiply => BinOp::Mul,
+                    B::Divide => BinOp::Div,
+                    _ => BinOp::Mod,
+                };
+                self.bind_arith(bop, left, right, ctx)
+            }
+            B::PGExp => {
+                let (l, lt) = self.bind_expr(left, ctx)?;
+                let (r, rt) = self.bind_expr(right, ctx)?;
+                let numeric =
+                    [&lt, &rt].iter().any(|t| matches!(t, SqlType::Known(DataType::Numeric(_))));
+                if numeric {
+                    let n = DataType::Numeric(None);
+                    return Ok((
+                        Expr::Binary(
+                            BinOp::Pow,
+                            Box::new(self.coerce(l, &lt, &n)?),
+                            Box::new(self.coerce(r, &rt, &n)?),
+                        ),
+                        known(n),
+                    ));
+                }
+                self.call_scalar("power", vec![(l, lt), (r, rt)])
+            }
+            B::StringConcat => self.bind_concat(left, right, ctx),
+            B::BitwiseAnd
+            | B::BitwiseOr
+            | B::PGBitwiseXor
+            | B::PGBitwiseShiftLeft
+            | B::PGBitwiseShiftRight => {
+                let bop = match op {
+                    B::BitwiseAnd => BinOp::BitAnd,
+                    B::BitwiseOr => BinOp::BitOr,
+                    B::PGBitwiseXor => BinOp::BitXor,
+                    B::PGBitwiseShiftLeft => BinOp::ShiftLeft,
+                    _ => BinOp::ShiftRight,
+                };
+                let (l, r, t) = self.bind_pair(left, right, ctx, "bitwise operator")?;
+                Ok((Expr::Binary(bop, Box::new(l), Box::new(r)), known(t)))
+            }
+            B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
+                let (x, xt) = self.bind_expr(left, ctx)?;
+                let (p, pt) = self.bind_expr(right, ctx)?;
+                let e = Expr::Regex {
+                    expr: Box::new(self.coerce(x, &xt, &DataType::Text)?),
+                    pattern: Box::new(self.coerce(p, &pt, &DataType::Text)?),
+                    case_insensitive: matches!(op, B::PGRegexIMatch | B::PGRegexNotIMatch),
+                    negated: matches!(op, B::PGRegexNotMatch | B::PGRegexNotIMatch),
+                };
+                Ok((e, bool_t))
+            }
+            B::PGLikeMatch | B::PGILikeMatch | B::PGNotLikeMatch | B::PGNotILikeMatch => {
+                let (x, p, escape) = self.bind_pattern(left, right, None, ctx)?;
+                let e = Expr::Like {
+                    expr: Box::new(x),
+                    pattern: Box::new(p),
+                    escape,
+                    case_insensitive: matches!(op, B::PGILikeMatch | B::PGNotILikeMatch),
+                    negated: matches!(op, B::PGNotLikeMatch | B::PGNotILikeMatch),
+                };
+                Ok((e, bool_t))
+            }
+            B::Arrow | B::LongArrow | B::HashArrow | B::HashLongArrow => {
+                self.bind_json_access(left, op, right, ctx)
+            }
+            B::AtArrow | B::ArrowAt => {
+                let (l, lt) = self.bind_expr(left, ctx)?;
+                let (r, rt) = self.bind_expr(right, ctx)?;
+                let (l, r) = if matches!(lt, SqlType::Known(DataType::Array(_)))
+                    || matches!(rt, SqlType::Known(DataType::Array(_)))
+                {
+                    let t = self.unify(&[lt.clone(), rt.clone()], "operator")?;
+                    (self.coerce(l, &lt, &t)?, self.coerce(r, &rt, &t)?)
+                } else {
+                    (self.coerce(l, &lt, &DataType::Jsonb)?, self.coerce(r, &rt, &DataType::Jsonb)?)
+                };
+                let bop =
+                    if matches!(op, B::AtArrow) { BinOp::Contains } else { BinOp::ContainedBy };
+                Ok((Expr::Binary(bop, Box::new(l), Box::new(r)), bool_t))
+            }
+            B::Question | B::QuestionPipe | B::QuestionAnd => {
+                let (l, lt) = self.bind_expr(left, ctx)?;
+                let (r, rt) = self.bind_expr(right, ctx)?;
+                if !matches!(op, B::Question) {
+                    return Err(errinput!(FEATURE_NOT_SUPPORTED, "operator {op} is not supported"));
+                }
+                Ok((
+                    Expr::Binary(
+                        BinOp::JsonExists,
+                        Box::new(self.coerce(l, &lt, &DataType::Jsonb)?),
+                        Box::new(self.coerce(r, &rt, &DataType::Text)?),
+                    ),
+                    bool_t,
+                ))
+            }
+            B::PGOverlap => {
+                let (l, r, _) = self.bind_pair(left, right, ctx, "&&")?;
+                Ok((Expr::Binary(BinOp::Overlap, Box::new(l), Box::new(r)), bool_t))
+            }
+            other => Err(errinput!(UNDEFINED_FUNCTION, "operator does not exist: {other}")),
+        }
+    }
+
+    fn bind_json_access(
+        &self,
+        left: &ast::Expr,
+        op: &ast::BinaryOperator,
+        right: &ast::Expr,
+        ctx: &ExprCtx,
+    ) -> Result<(Expr, SqlType)> {
+        use ast::BinaryOperator as B;
+        let (doc, dt) = self.bind_expr(left, ctx)?;
+        let doc_type = match dt.resolve() {
+            DataType::Json => DataType::Json,
+            _ => DataType::Jsonb,
+        };
+        let doc = self.coerce(doc, &dt, &doc_type)?;
+        let (key, kt) = self.bind_expr(right, ctx)?;
+        let path = matches!(op, B::HashArrow | B::HashLongArrow);
+        let key = match (&kt, path) {
+            (_, true) => self.coerce(key, &kt, &DataType::Array(Box::new(DataType::Text)))?,
+            (SqlType::Known(t), false) if crate::types::category(t) == 'N' => {
+                self.coerce(key, &kt, &DataType::Int8)?
+            }
+            _ => self.coerce(key, &kt, &DataType::Text)?,
+        };
+        let text_result = matches!(op, B::LongArrow | B::HashLongArrow);
+        let bop = match (path, text_result) {
+            (false, false) => BinOp::JsonGet,
+            (false, true) => BinOp::JsonGetText,
+            (true, false) => BinOp::JsonPath,
+            (true, true) => BinOp::JsonPathText,
+        };
+        let ty = if text_result { DataType::Text } else { doc_type };
+        Ok((Expr::Binary(bop, Box::new(doc), Box::new(key)), known(ty)))
+    }
+
+    /// Binds both operands and coerces them to their common type.
+    pub(super) fn bind_pair(
+        &self,
+        left: &ast::Expr,
+        right: &ast::Expr,
+        ctx: &ExprCtx,
+        what: &str,
+    ) -> Result<(Expr, Expr, DataType)> {
+        let (l, lt) = self.bind_expr(left, ctx)?;
+        let (r, rt) = self.bind_expr(right, ctx)?;
+        self.coerce_pair(l, lt, r, rt, what)
+    }
+
+    /// Coerces two operands to a common type. A constant compared with a column is cast to
+    /// the column's type when that loses nothing, so index lookups stay possible.
+    pub(super) fn coerce_pair(
+        &self,
+        l: Expr,
+        lt: SqlType,
+        r: Expr,
+        rt: SqlType,
+        what: &str,
+    ) -> Result<(Expr, Expr, DataType)> {
+        if let (SqlType::Known(a), SqlType::Known(b)) = (&lt, &rt)
+            && a != b
+        {
+            if let Some(lossless) = lossless_constant(&r, a) {
+                return Ok((l, lossless, a.clone()));
+            }
+            if let Some(lossless) = lossless_constant(&l, b) {
+                return Ok((lossless, r, b.clone()));
+            }
+        }
+        let ty = match (&lt, &rt) {
+            (SqlType::Unknown, SqlType::Unknown) => DataType::Text,
+            (SqlType::Known(t), SqlType::Unknown) | (SqlType::Unknown, SqlType::Known(t)) => t.clone(),
+            (SqlType::Known(a), SqlType::Known(b)) => common_type(a, b).ok_or_else(|| {
+                errinput!(UNDEFINED_FUNCTION, "operator does not exist: {} {what} {}", a.name(), b.name())
+                    .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts.")
+            })?,
+        };
+        Ok((self.coerce(l, &lt, &ty)?, self.coerce(r, &rt, &ty)?, ty))
+    }
+
+    fn bind_arith(
+        &self,
+        op: BinOp,
+        left: &ast::Expr,
+        right: &ast::Expr,
+        ctx: &ExprCtx,
+    ) -> Result<(Expr, SqlType)> {
+        let (l, lt) = self.bind_expr(left, ctx)?;
+        let (r, rt) = self.bind_expr(right, ctx)?;
+        use DataType::*;
+        let (a, b) = (lt.clone(), rt.clone());
+        // Unknown operands take the other side's type, as PostgreSQL resolves them.
+        let (a, b) = match (a, b) {
+            (SqlType::Unknown, SqlType::Unknown) => (known(Numeric(None)), known(Numeric(None))),
+            (SqlType::Unknown, SqlType::Known(t)) => {
+                (known(unknown_partner(&t, op, false)), known(t))
+            }
+            (SqlType::Known(t), SqlType::Unknown) => {
+                let u = unknown_partner(&t, op, true);
+                (known(t), known(u))
+            }
+            pair => pair,
+        };
+        let (SqlType::Known(a), SqlType::Known(b)) = (a, b) else {
+            return Err(unreachable_types());
+        };
+        let numeric = |t: &DataType| crate::types::category(t) == 'N';
+        let result = match (op, &a, &b) {
+            (_, x, y) if numeric(x) && numeric(y) => {
+                let t = common_type(x, y).unwrap_or(Float8);
+                return Ok((
+                    Expr::Binary(
+                        op,
+                        Box::new(self.coerce(l, &lt, &t)?),
+                        Box::new(self.coerce(r, &rt, &t)?),
+                    ),
+                    known(t),
+                ));
+            }
+            (BinOp::Add, Date, Int2 | Int4 | Int8)
+            | (BinOp::Add, Int2 | Int4 | Int8, Date)
+            | (BinOp::Sub, Date, Int2 | Int4 | Int8) => Date,
+            (BinOp::Sub, Date, Date) => Int4,
+            (BinOp::Add | BinOp::Sub, Date, Interval)
+            | (BinOp::Add, Interval, Date)
+            | (BinOp::Add, Date, Time)
+            | (BinOp::Add, Time, Date) => Timestamp,
+            (BinOp::Add | BinOp::Sub, Timestamp, Interval) | (BinOp::Add, Interval, Timestamp) => {
+                Timestamp
+            }
+            (BinOp::Add | BinOp::Sub, TimestampTz, Interval)
+            | (BinOp::Add, Interval, TimestampTz) => TimestampTz,
+            (BinOp::Sub, Timestamp, Timestamp) | (BinOp::Sub, TimestampTz, TimestampTz) => Interval,
+            (BinOp::Sub, Timestamp, TimestampTz) | (BinOp::Sub, TimestampTz, Timestamp) => {
+                let l = self.coerce(l, &lt, &TimestampTz)?;
+                let r = self.coerce(r, &rt, &TimestampTz)?;
+                return Ok((Expr::Binary(op, Box::new(l), Box::new(r)), known(Interval)));
+            }
+            (BinOp::Sub, Date, Timestamp) | (BinOp::Sub, Timestamp, Date) => Interval,
+            (BinOp::Add | BinOp::Sub, Time, Interval) | (BinOp::Add, Interval, Time) => Time,
+            (BinOp::Sub, Time, Time) => Interval,
+            (BinOp::Add | BinOp::Sub, Interval, Interval) => Interval,
+            (BinOp::Mul, Interval, n) | (BinOp::Mul, n, Interval) | (BinOp::Div, Interval, n)
+                if numeric(n) =>
+            {
+                Interval
+            }
+            (BinOp::Sub, Jsonb, Text | Int4 | Int8) => {
+                let r = self.coerce(r, &rt, &b)?;
+                let l = self.coerce(l, &lt, &Jsonb)?;
+                let f = json_delete_function();
+                return Ok((Expr::Call(f, vec![l, r]), known(Jsonb)));
+            }
+            _ => {
+                return Err(errinput!(UNDEFINED_FUNCTION, "operator does not exist: {} {} {}", a.name(), op_symbol(op), b.name())
+                    .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts."));
+            }
+        };
+        let l = self.coerce(l, &lt, &a)?;
+        let r = self.coerce(r, &rt, &b)?;
+        Ok((Expr::Binary(op, Box::new(l), Box::new(r)), known(result)))
+    }
+
+    fn bind_concat(
+        &self,
+        left: &ast::Expr,
+        right: &ast::Expr,
+        ctx: &ExprCtx,
+    ) -> Result<(Expr, SqlType)> {
+        let (l, lt) = self.bind_expr(left, ctx)?;
+        let (r, rt) = self.bind_expr(right, ctx)?;
+        let ty = match (&lt, &rt) {
+            (SqlType::Known(a @ DataType::Array(e)), other)
+            | (other, SqlType::Known(a @ DataType::Array(e))) => match other {
+                SqlType::Known(DataType::Array(_)) => {
+                    let t = self.unify(&[lt.clone(), rt.clone()], "||")?;
+                    return Ok((
+                        Expr::Binary(
+                            BinOp::Concat,
+                            Box::new(self.coerce(l, &lt, &t)?),
+                            Box::new(self.coerce(r, &rt, &t)?),
+                        ),
+                        known(t),
+                    ));
+                }
+                _ => {
+                    let (l, r) = if matches!(lt, SqlType::Known(DataType::Array(_))) {
+                        (l, self.coerce(r, &rt, e)?)
+                    } else {
+                        (self.coerce(l, &lt, e)?, r)
+                    };
+                    return Ok((
+                        Expr::Binary(BinOp::Concat, Box::new(l), Box::new(r)),
+                        known(a.clone()),
+                    ));
+                }
+            },
+            (SqlType::Known(DataType::Bytea), SqlType::Known(DataType::Bytea)) => DataType::Bytea,
+            (
+                SqlType::Known(DataType::Jsonb),
+                SqlType::Known(DataType::Jsonb) | SqlType::Unknown,
+            )
+            | (SqlType::Unknown, SqlType::Known(DataType::Jsonb)) => {
+                let (l, r) = (
+                    self.coerce(l, &lt, &DataType::Jsonb)?,
+                    self.coerce(r, &rt, &DataType::Jsonb)?,
+                );
+                return Ok((
+                    Expr::Binary(BinOp::Concat, Box::new(l), Box::new(r)),
+                    known(DataType::Jsonb),
+                ));
+            }
+            _ => DataType::Text,
+        };
+        let text = |e: Expr, t: &SqlType| -> Result<Expr> {
+            match t {
+                SqlType::Unknown => self.coerce(e, t, &DataType::Text),
+                _ => Ok(e),
+            }
+        };
+        Ok((
+            Expr::Binary(BinOp::Concat, Box::new(text(l, &lt)?), Box::new(text(r, &rt)?)),
+            known(ty),
+        ))
+    }
+
+    fn bind_pattern(
+        &self,
+        expr: &ast::Expr,
+        pattern: &ast::Expr,
+        escape: Option<&ast::Expr>,
+        ctx: &ExprCtx,
+    ) -> Result<(Expr, Expr, Option<Box<Expr>>)> {
+        let (x, xt) = self.bind_expr(expr, ctx)?;
+        let (p, pt) = self.bind_expr(pattern, ctx)?;
+        let escape = match escape {
+            Some(e) => {
+                let (e, et) = self.bind_expr(e, ctx)?;
+                Some(Box::new(self.coerce(e, &et, &DataType::Text)?))
+            }
+            None => None,
+        };
+        let x = self.coerce(x, &xt, &DataType::Text).map_err(|_| {
+            errinput!(
+                UNDEFINED_FUNCTION,
+                "operator does not exist: {} ~~ unknown",
+                xt.resolve().name()
+            )
+        })?;
+        Ok((x, self.coerce(p, &pt, &DataType::Text)?, escape))
+    }
+
+    fn bind_in_list(
+        &self,
+        expr: &ast::Expr,
+        list: &[ast::Expr],
+        negated: bool,
+        ctx: &ExprCtx,
+    ) -> Result<(Expr, SqlType)> {
+        let (x, xt) = self.bind_expr(expr, ctx)?;
+        let items: Vec<(Expr, SqlType)> =
+            list.iter().map(|i| self.bind_expr(i, ctx)).collect::<Result<_>>()?;
+        let mut types = vec![xt.clone()];
+        types.extend(items.iter().map(|(_, t)| t.clone()));
+        // Keep the tested column's type when every item converts losslessly (for indexes).
+        let ty = match &xt {
+            SqlType::Known(t)
+                if items.iter().all(|(e, it)| {
+                    matches!(it, SqlType::Unknown) || it == &xt || lossless_constant(e, t).is_some()
+                }) =>
+            {
+                t.clone()
+            }
+            _ => self.unify(&types, "IN")?,
+        };
+        let list = items
+            .into_iter()
+            .map(|(e, t)| lossless_constant(&e, &ty).map_or_else(|| self.coerce(e, &t, &ty), Ok))
+            .collect::<Result<_>>()?;
+        Ok((
+            Expr::InList { expr: Box::new(self.coerce(x, &xt, &ty)?), list, negated },
+            known(DataType::Bool),
+        ))
+    }
+
+    fn bind_any_all(
+        &self,
+        left: &ast::Expr,
+        op: &ast::BinaryOperator,
+        right: &ast::Expr,
+        all: bool,
+        ctx: &ExprCtx,
+    ) -> Result<(Expr, SqlType)> {
+        let op = match op {
+            ast::BinaryOperator::Eq => CmpOp::Eq,
+            ast::BinaryOperator::NotEq => CmpOp::NotEq,
+            ast::BinaryOperator::Lt => CmpOp::Lt,
+            ast::BinaryOperator::LtEq => CmpOp::LtEq,
+            ast::BinaryOperator::Gt => CmpOp::Gt,
+            ast::BinaryOperator::GtEq => CmpOp::GtEq,
+            other => {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "operator {other} with ANY/ALL is not supported"
+                ));
+            }
+        };
+        let (x, xt) = self.bind_expr(left, ctx)?;
+        if let ast::Expr::Subquery(query) = strip_nested(right) {
+            let (plan, correlated) = self.bind_subquery(query, ctx)?;
+            let (x, plan) = self.unify_subquery_column(x, &xt, plan)?;
+            let kind = if all {
+                SubqueryKind::All { expr: Box::new(x), op }
+            } else {
+                SubqueryKind::Any { expr: Box::new(x), op }
+            };
+            return Ok((
+                Expr::Subquery { plan: Arc::new(plan), kind, correlated, id: self.next_id() },
+                known(DataType::Bool),
+            ));
+        }
+        let (arr, at) = self.bind_expr(right, ctx)?;
+        let arr_type = match (&at, &xt) {
+            (SqlType::Known(t @ DataType::Array(_)), _) => t.clone(),
+            (SqlType::Unknown, SqlType::Known(t)) => DataType::Array(Box::new(t.clone())),
+            _ => {
+                return Err(errinput!(
+                    DATATYPE_MISMATCH,
+                    "op ANY/ALL (array) requires array on right side"
+                ));
+            }
+        };
+        let arr = self.coerce(arr, &at, &arr_type)?;
+        let x = self.coerce_to_element(x, &xt, &known(arr_type))?;
+        Ok((
+            Expr::ArrayCompare { expr: Box::new(x), op, array: Box::new(arr), all },
+            known(DataType::Bool),
+        ))
+    }
+
+    fn coerce_to_element(&self, x: Expr, xt: &SqlType, array: &SqlType) -> Result<Expr> {
+        match array {
+            SqlType::Known(DataType::Array(e)) => self.coerce(x, xt, e),
+            _ => Ok(x),
+        }
+    }
+
+    /// Makes a subquery's single column comparable with `x`.
+    fn unify_subquery_column(
+        &self,
+        x: Expr,
+        xt: &SqlType,
+        plan: crate::plan::Plan,
+    ) -> Result<(Expr, crate::plan::Plan)> {
+        if plan.columns.len() != 1 {
+            return Err(errinput!(SYNTAX_ERROR, "subquery has too many columns"));
+        }
+        let ct = plan.columns[0].data_type.clone();
+        let ty = match xt {
+            SqlType::Unknown => ct.clone(),
+            SqlType::Known(t) => common_type(t, &ct).ok_or_else(|| {
+                errinput!(
+                    UNDEFINED_FUNCTION,
+                    "operator does not exist: {} = {}",
+                    t.name(),
+                    ct.name()
+                )
+            })?,
+        };
+        let x = self.coerce(x, xt, &ty)?;
+        if ty == ct {
+            return Ok((x, plan));
+        }
+        let mut columns = plan.columns.clone();
+        columns[0].data_type = ty.clone();
+        let projected = crate::plan::Plan::new(
+            crate::plan::Node::Project {
+                input: Box::new(plan),
+                exprs: vec![Expr::Cast(Box::new(Expr::Column(0)), ty)],
+            },
+            columns,
+        );
+        Ok((x, projected))
+    }
+
+    fn bind_case(
+        &self,
+        operand: Option<&ast::Expr>,
+        conditions: &[ast::CaseWhen],
+        otherwise: Option<&ast::Expr>,
+        ctx: &ExprCtx,
+    ) -> Result<(Expr, SqlType)> {
+        let results: Vec<(Expr, SqlType)> =
+            conditions.iter().map(|c| self.bind_expr(&c.result, ctx)).collect::<Result<_>>()?;
+        let otherwise = otherwise.map(|e| self.bind_expr(e, ctx)).transpose()?;
+        let mut types: Vec<SqlType> = results.iter().map(|(_, t)| t.clone()).collect();
+        types.extend(otherwise.iter().map(|(_, t)| t.clone()));
+        let ty = self.unify(&types, "CASE")?;
+        let whens = match operand {
+            Some(operand) => {
+                let (o, ot) = self.bind_expr(operand, ctx)?;
+                let mut whens = Vec::new();
+                for (c, (r, rt)) in conditions.iter().zip(results) {
+                    let (w, wt) = self.bind_expr(&c.condition, ctx)?;
+                    let (o2, w, _) = self.coerce_pair(o.clone(), ot.clone(), w, wt, "=")?;
+                    whens.push((
+                        Expr::Compare(CmpOp::Eq, Box::new(o2), Box::new(w)),
+                        self.coerce(r, &rt, &ty)?,
+                    ));
+                }
+                whens
+            }
+            None => conditions
+                .iter()
+                .zip(results)
+                .map(|(c, (r, rt))| {
+                    Ok((
+                        self.bind_condition(
+                            &c.condition,
+                            &ExprCtx { clause: "CASE/WHEN", ..*ctx },
+                        )?,
+                        self.coerce(r, &rt, &ty)?,
+                    ))
+                })
+                .collect::<Result<_>>()?,
+        };
+        let otherwise = otherwise.map(|(e, t)| self.coerce(e, &t, &ty)).transpose()?.map(Box::new);
+        Ok((Expr::Case { operand: None, whens, otherwise }, known(ty)))
+    }
+
+    fn bind_array(&self, elements: &[ast::Expr], ctx: &ExprCtx) -> Result<(Expr, SqlType)> {
+        let items: Vec<(Expr, SqlType)> =
+            elements.iter().map(|e| self.bind_expr(e, ctx)).collect::<Result<_>>()?;
+        let types: Vec<SqlType> = items.iter().map(|(_, t)| t.clone()).collect();
+        let element = self.unify(&types, "ARRAY")?;
+        if matches!(element, DataType::Array(_)) {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "multidimensional arrays are not supported"
+            ));
+        }
+        let items =
+            items.into_iter().map(|(e, t)| self.coerce(e, &t, &element)).collect::<Result<_>>()?;
+        Ok((Expr::Array(items, element.clone()), known(DataType::Array(Box::new(element)))))
+    }
+
+    fn bind_access(
+        &self,
+        root: &ast::Expr,
+        chain: &[ast::AccessExpr],
+        ctx: &ExprCtx,
+    ) -> Result<(Expr, SqlType)> {
+        let (mut expr, mut ty) = self.bind_expr(root, ctx)?;
+        for access in chain {
+            match access {
+                ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
+                    let (i, it) = self.bind_expr(index, ctx)?;
+                    let i = self.coerce(i, &it, &DataType::Int8)?;
+                    let element = match ty.resolve() {
+                        DataType::Array(e) => *e,
+                        other => {
+                            return Err(errinput!(
+                                DATATYPE_MISMATCH,
+                                "cannot subscript type {} because it is not an array",
+                                other.name()
+                            ));
+                        }
+                    };
+                    expr = Expr::Subscript(Box::new(expr), Box::new(i));
+                    ty = known(element);
+                }
+                other => {
+                    return Err(errinput!(FEATURE_NOT_SUPPORTED, "access {other} is not supported"));
+                }
+            }
+        }
+        Ok((expr, ty))
+    }
+
+    /// Binds a subquery with the current scope as its outer scope. Returns the plan and
+    /// whether it refers to the enclosing query.
+    pub(super) fn bind_subquery(
+        &self,
+        query: &ast::Query,
+        ctx: &ExprCtx,
+    ) -> Result<(crate::plan::Plan, bool)> {
+        let scope = match ctx.agg {
+            Some(agg) => aggregated_scope(&agg.borrow()),
+            None => ctx.scope.clone(),
+        };
+        self.outer.borrow_mut().push(scope);
+        self.correlated.borrow_mut().push(false);
+        let result = self.bind_query(query);
+        self.outer.borrow_mut().pop();
+        let correlated = self.correlated.borrow_mut().pop().unwrap_or(false);
+        Ok((result?, correlated))
+    }
+
+    fn bind_function(&self, f: &ast::Function, ctx: &ExprCtx) -> Result<(Expr, SqlType)> {
+        let name = match f.name.0.last() {
+            Some(ast::ObjectNamePart::Identifier(id)) => ident(id),
+            _ => return Err(errinput!(SYNTAX_ERROR, "invalid function name {}", f.name)),
+        };
+        let (args, distinct, order_by, star) = function_args(f)?;
+        if let Some(over) = &f.over {
+            return self.bind_window_call(&name, &args, star, f.filter.as_deref(), over, ctx);
+        }
+        if aggregate::is_aggregate(&name) {
+            return self.bind_aggregate_call(
+                &name,
+                &args,
+                star,
+                distinct,
+                &order_by,
+                f.filter.as_deref(),
+                ctx,
+            );
+        }
+        if window::is_window_function(&name) {
+            return Err(errinput!(
+                WRONG_OBJECT_TYPE,
+                "window function {name} requires an OVER clause"
+            ));
+        }
+        if star {
+            return Err(errinput!(
+                SYNTAX_ERROR,
+                "{name}(*) specified, but {name} is not an aggregate function"
+            ));
+        }
+        if name == "array"
+            && let ast::FunctionArguments::Subquery(query) = &f.args
+        {
+            let (plan, correlated) = self.bind_subquery(query, ctx)?;
+            let ty = DataType::Array(Box::new(
+                plan.columns.first().map_or(DataType::Text, |c| c.data_type.clone()),
+            ));
+            return Ok((
+                Expr::Subquery {
+                    plan: Arc::new(plan),
+                    kind: SubqueryKind::Array,
+                    correlated,
+                    id: self.next_id(),
+                },
+                known(ty),
+            ));
+        }
+        let bound: Vec<(Expr, SqlType)> =
+            args.iter().map(|a| self.bind_expr(a, ctx)).collect::<Result<_>>()?;
+        match name.as_str() {
+            "coalesce" | "greatest" | "least" => {
+                let types: Vec<SqlType> = bound.iter().map(|(_, t)| t.clone()).collect();
+                let ty = self.unify(&types, &name.to_uppercase())?;
+                let items = bound
+                    .into_iter()
+                    .map(|(e, t)| self.coerce(e, &t, &ty))
+                    .collect::<Result<Vec<_>>>()?;
+                let e = match name.as_str() {
+                    "coalesce" => Expr::Coalesce(items),
+                    n => Expr::Extreme(items, n == "greatest"),
+                };
+                Ok((e, known(ty)))
+            }
+            "nullif" => {
+                let mut it = bound.into_iter();
+                let (Some((a, at)), Some((b, bt)), None) = (it.next(), it.next(), it.next()) else {
+                    return Err(errinput!(
+                        UNDEFINED_FUNCTION,
+                        "function nullif requires two arguments"
+                    ));
+                };
+                let (a, b, ty) = self.coerce_pair(a, at, b, bt, "=")?;
+                Ok((Expr::NullIf(Box::new(a), Box::new(b)), known(ty)))
+            }
+            "pg_typeof" if bound.len() == 1 => {
+                let name = bound[0].1.resolve().name();
+                let name =
+                    if bound[0].1 == SqlType::Unknown { "unknown".to_string() } else { name };
+                Ok((Expr::Literal(Value::Text(name)), known(DataType::Text)))
+            }
+            "generate_series"
+            | "unnest"
+            | "json_each"
+            | "jsonb_each"
+            | "json_array_elements"
+            | "jsonb_array_elements"
+            | "jsonb_object_keys" => Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "set-returning function {name}() is only supported in FROM"
+            )
+            .with_hint(format!("write SELECT ... FROM {name}(...) AS t(x)"))),
+            _ => self.call_scalar(&name, bound),
+        }
+    }
+
+    /// Calls a built-in scalar function on bound arguments.
+    pub(super) fn call_scalar(
+        &self,
+        name: &str,
+        args: Vec<(Expr, SqlType)>,
+    ) -> Result<(Expr, SqlType)> {
+        let types: Vec<SqlType> = args.iter().map(|(_, t)| t.clone()).collect();
+        let resolved = scalar::resolve(name, &types)?;
+        let args = args
+            .into_iter()
+            .zip(&resolved.arg_types)
+            .map(|((e, t), p)| self.coerce(e, &t, p))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((Expr::Call(resolved.function, args), known(resolved.return_type)))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn bind_aggregate_call(
+        &self,
+        name: &str,
+        args: &[ast::Expr],
+        star: bool,
+        distinct: bool,
+        order_by: &[ast::OrderByExpr],
+        filter: Option<&ast::Expr>,
+        ctx: &ExprCtx,
+    ) -> Result<(Expr, SqlType)> {
+        let Some(agg) = ctx.agg else {
+            return Err(errinput!(
+                GROUPING_ERROR,
+                "aggregate functions are not allowed in {}",
+                ctx.clause
+            ));
+        };
+        let input = agg.borrow().input.clone();
+        let inner =
+            ExprCtx { scope: &input, agg: None, windows: None, clause: "aggregate function calls" };
+        let bound: Vec<(Expr, SqlType)> =
+            args.iter().map(|a| self.bind_expr(a, &inner)).collect::<Result<_>>()?;
+        let types: Vec<SqlType> = bound.iter().map(|(_, t)| t.clone()).collect();
+        let resolved = aggregate::resolve(name, &types, star)?;
+        let args = bound
+            .into_iter()
+            .zip(&resolved.arg_types)
+            .map(|((e, t), p)| self.coerce(e, &t, p))
+            .collect::<Result<Vec<_>>>()?;
+        let filter = filter
+            .map(|f| self.bind_condition(f, &ExprCtx { clause: "FILTER", ..inner }))
+            .transpose()?;
+        let order_by = order_by
+            .iter()
+            .map(|o| {
+                let (expr, _) = self.bind_expr(&o.expr, &inner)?;
+                let descending = o.options.sort == Some(ast::OrderBySort::Desc);
+                Ok(SortKey {
+                    expr,
+                    descending,
+                    nulls_first: o.options.nulls_first.unwrap_or(descending),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let call = AggregateCall { function: resolved.function, args, distinct, filter, order_by };
+        let key = format!("{call:?}");
+        let mut state = agg.borrow_mut();
+        let index = match state.keys.iter().position(|k| *k == key) {
+            Some(i) => i,
+            None => {
+                state.keys.push(key);
+                state.aggregates.push(call);
+                state.aggregate_types.push(resolved.return_type.clone());
+                state.aggregates.len() - 1
+            }
+        };
+        Ok((Expr::Column(state.group_exprs.len() + index), known(resolved.return_type)))
+    }
+
+    fn bind_window_call(
+        &self,
+        name: &str,
+        args: &[ast::Expr],
+        star: bool,
+        filter: Option<&ast::Expr>,
+        over: &ast::WindowType,
+        ctx: &ExprCtx,
+    ) -> Result<(Expr, SqlType)> {
+        let Some(windows) = ctx.windows else {
+            return Err(errinput!(
+                WINDOWING_ERROR,
+                "window functions are not allowed in {}",
+                ctx.clause
+            ));
+        };
+        let spec = match over {
+            ast::WindowType::WindowSpec(spec) => spec,
+            ast::WindowType::NamedWindow(n) => {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "named window \"{n}\" is not supported"
+                ));
+            }
+        };
+        // Window arguments see the row the window runs over (aggregated, if grouping).
+        let inner = ExprCtx {
+            scope: ctx.scope,
+            agg: ctx.agg,
+            windows: None,
+            clause: "window function calls",
+        };
+        let bound: Vec<(Expr, SqlType)> =
+            args.iter().map(|a| self.bind_expr(a, &inner)).collect::<Result<_>>()?;
+        let types: Vec<SqlType> = bound.iter().map(|(_, t)| t.clone()).collect();
+        let (function, ret, params) = window::resolve(name, &types, star)?;
+        let args = bound
+            .into_iter()
+            .zip(&params)
+            .map(|((e, t), p)| self.coerce(e, &t, p))
+            .collect::<Result<Vec<_>>>()?;
+        let partition_by = spec
+            .partition_by
+            .iter()
+            .map(|p| Ok(self.bind_expr(p, &inner)?.0))
+            .collect::<Result<Vec<_>>>()?;
+        let order_by = spec
+            .order_by
+            .iter()
+            .map(|o| {
+                let (expr, _) = self.bind_expr(&o.expr, &inner)?;
+                let descending = o.options.sort == Some(ast::OrderBySort::Desc);
+                Ok(SortKey {
+                    expr,
+                    descending,
+                    nulls_first: o.options.nulls_first.unwrap_or(descending),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let frame = self.bind_frame(spec.window_frame.as_ref(), !order_by.is_empty(), &inner)?;
+        let filter = filter
+            .map(|f| self.bind_condition(f, &ExprCtx { clause: "FILTER", ..inner }))
+            .transpose()?;
+        let mut state = windows.borrow_mut();
+        state.calls.push(WindowCall { function, args, partition_by, order_by, frame, filter });
+        state.types.push(ret.clone());
+        Ok((Expr::Column(state.base + state.calls.len() - 1), known(ret)))
+    }
+
+    fn bind_frame(
+        &self,
+        frame: Option<&ast::WindowFrame>,
+        ordered: bool,
+        ctx: &ExprCtx,
+    ) -> Result<crate::plan::Frame> {
+        use crate::plan::{Frame, FrameBound};
+        let Some(frame) = frame else {
+            // The default: RANGE UNBOUNDED PRECEDING to CURRENT ROW (peers included), or the
+            // whole partition without ORDER BY.
+            let end = if ordered { FrameBound::CurrentRow } else { FrameBound::UnboundedFollowing };
+            return Ok(Frame { rows: false, start: FrameBound::UnboundedPreceding, end });
+        };
+        let bound = |b: &ast::WindowFrameBound| -> Result<FrameBound> {
+            Ok(match b {
+                ast::WindowFrameBound::CurrentRow => FrameBound::CurrentRow,
+                ast::WindowFrameBound::Preceding(None) => FrameBound::UnboundedPreceding,
+                ast::WindowFrameBound::Following(None) => FrameBound::UnboundedFollowing,
+                ast::WindowFrameBound::Preceding(Some(e)) => {
+                    FrameBound::Preceding(self.bind_expr(e, ctx)?.0)
+                }
+                ast::WindowFrameBound::Following(Some(e)) => {
+                    FrameBound::Following(self.bind_expr(e, ctx)?.0)
+                }
+            })
+        };
+        let rows = matches!(frame.units, ast::WindowFrameUnits::Rows);
+        let start = bound(&frame.start_bound)?;
+        let end =
+            frame.end_bound.as_ref().map(bound).transpose()?.unwrap_or(FrameBound::CurrentRow);
+        if !rows
+            && (matches!(start, FrameBound::Preceding(_) | FrameBound::Following(_))
+                || matches!(end, FrameBound::Preceding(_) | FrameBound::Following(_)))
+        {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "RANGE with offset PRECEDING/FOLLOWING is not supported; use ROWS"
+            ));
+        }
+        Ok(Frame { rows, start, end })
+    }
+
+    /// The common type of several expressions (for CASE, COALESCE, UNION, ...).
+    pub(super) fn unify(&self, types: &[SqlType], what: &str) -> Result<DataType> {
+        Ok(resolve_common(types, what)?.resolve())
+    }
+
+    /// Converts `expr` of type `from` to `to`: parses unknown literals now, records the type
+    /// of an untyped parameter, and otherwise adds a cast where the types differ.
+    pub(super) fn coerce(&self, expr: Expr, from: &SqlType, to: &DataType) -> Result<Expr> {
+        match (from, expr) {
+            (SqlType::Unknown, Expr::Literal(Value::Text(text))) => {
+                Ok(Expr::Literal(cast(Value::Text(text), to, CastKind::Explicit, &Zone::UTC)?))
+            }
+            (SqlType::Unknown, Expr::Literal(Value::Null)) => Ok(Expr::Literal(Value::Null)),
+            (SqlType::Unknown, Expr::Param(i)) => {
+                let mut params = self.params.borrow_mut();
+                if params.len() <= i {
+                    params.resize(i + 1, None);
+                }
+                match &params[i] {
+                    None => {
+                        params[i] = Some(to.clone());
+                        Ok(Expr::Param(i))
+                    }
+                    Some(t) if t == to => Ok(Expr::Param(i)),
+                    Some(_) => Ok(Expr::Cast(Box::new(Expr::Param(i)), to.clone())),
+                }
+            }
+            (SqlType::Unknown, e) => Ok(Expr::Cast(Box::new(e), to.clone())),
+            (SqlType::Known(t), e) if t == to => Ok(e),
+            (SqlType::Known(t), e) => {
+                let same_family = matches!(
+                    (t, to),
+                    (DataType::Varchar(_) | DataType::Char(_) | DataType::Text, DataType::Text)
+                );
+                if same_family {
+                    return Ok(e);
+                }
+                if !crate::functions::implicit_cast_allowed(t, to) && !matches!(to, DataType::Text)
+                {
+                    return Err(errinput!(
+                        DATATYPE_MISMATCH,
+                        "cannot use a value of type {} as {}",
+                        t.name(),
+                        to.name()
+                    )
+                    .with_hint("add an explicit cast"));
+                }
+                Ok(fold_cast(e, to))
+            }
+        }
+    }
+
+    /// An explicit cast (`CAST(x AS t)`, `x::t`).
+    pub(super) fn explicit_cast(&self, expr: Expr, from: &SqlType, to: &DataType) -> Result<Expr> {
+        match (from, expr) {
+            (SqlType::Unknown, Expr::Literal(Value::Text(text))) => {
+                Ok(Expr::Literal(cast(Value::Text(text), to, CastKind::Explicit, &Zone::UTC)?))
+            }
+            (SqlType::Unknown, e @ Expr::Param(_)) => self.coerce(e, from, to),
+            (SqlType::Known(t), e) if t == to => Ok(e),
+            (_, e) => Ok(fold_cast(e, to)),
+        }
+    }
+}
+
+/// Casts a literal now when it cannot fail at run time differently; otherwise a cast node.
+fn fold_cast(e: Expr, to: &DataType) -> Expr {
+    match e {
+        Expr::Literal(v) => match cast(v.clone(), to, CastKind::Explicit, &Zone::UTC) {
+            Ok(folded)
+                if !matches!(
+                    to,
+                    DataType::TimestampTz | DataType::Timestamp | DataType::Date | DataType::Time
+                ) =>
+            {
+                Expr::Literal(folded)
+            }
+            _ => Expr::Cast(Box::new(Expr::Literal(v)), to.clone()),
+        },
+        e => Expr::Cast(Box::new(e), to.clone()),
+    }
+}
+
+/// A constant converted to `ty` without loss (for comparing an integer column with a
+/// bigint or numeric literal), or None.
+fn lossless_constant(e: &Expr, ty: &DataType) -> Option<Expr> {
+    let Expr::Literal(v) = e else { return None };
+    if v.is_null()
+        || crate::types::category(ty) != 'N'
+        || !matches!(v, Value::Int2(_) | Value::Int4(_) | Value::Int8(_) | Value::Numeric(_))
+    {
+        return None;
+    }
+    let converted = cast(v.clone(), ty, CastKind::Explicit, &Zone::UTC).ok()?;
+    let back =
+        cast(converted.clone(), &DataType::Numeric(None), CastKind::Explicit, &Zone::UTC).ok()?;
+    let original =
+        cast(v.clone(), &DataType::Numeric(None), CastKind::Explicit, &Zone::UTC).ok()?;
+    (crate::types::compare::equal(&back, &original).ok()?
+        && !matches!(ty, DataType::Float4 | DataType::Float8))
+    .then_some(Expr::Literal(converted))
+}
+
+fn number_literal(n: &str) -> Result<(Expr, SqlType)> {
+    if let Ok(i) = n.parse::<i32>() {
+        return Ok((Expr::Literal(Value::Int4(i)), known(DataType::Int4)));
+    }
+    if let Ok(i) = n.parse::<i64>() {
+        return Ok((Expr::Literal(Value::Int8(i)), known(DataType::Int8)));
+    }
+    let numeric = crate::types::text::parse_numeric(n)?;
+    Ok((Expr::Literal(Value::Numeric(Box::new(numeric))), known(DataType::Numeric(None))))
+}
+
+/// The type an unknown operand takes next to `t` in arithmetic.
+fn unknown_partner(t: &DataType, op: BinOp, right: bool) -> DataType {
+    use DataType::*;
+    match (t, op, right) {
+        (Date, BinOp::Add | BinOp::Sub, true) => Int4,
+        (Timestamp | TimestampTz | Date | Time, BinOp::Add | BinOp::Sub, _) => Interval,
+        (Interval, BinOp::Mul | BinOp::Div, _) => Float8,
+        (Jsonb, BinOp::Sub, true) => Text,
+        (t, _, _) => t.clone(),
+    }
+}
+
+fn unreachable_types() -> oxibase_common::Error {
+    errinput!(INTERNAL_ERROR, "operand types not resolved")
+}
+
+fn op_symbol(op: BinOp) -> &'static str {
+    match op {
+        BinOp::Add => "+",
+        BinOp::Sub => "-",
+        BinOp::Mul => "*",
+        BinOp::Div => "/",
+        BinOp::Mod => "%",
+        BinOp::Pow => "^",
+        BinOp::Concat => "||",
+        _ => "?",
+    }
+}
+
+fn json_delete_function() -> scalar::ScalarFunction {
+    scalar::ScalarFunction {
+        name: "jsonb_delete",
+        eval: |a, _| crate::types::json_ops::delete(&a[0], &a[1]),
+        strict: true,
+        immutable: true,
+    }
+}
+
+/// The scope seen by a subquery inside an aggregated query: group keys that are plain
+/// columns keep their names.
+fn aggregated_scope(state: &AggState) -> Scope {
+    let mut columns = Vec::new();
+    for (expr, ty) in state.group_exprs.iter().zip(&state.group_types) {
+        let mut column = match expr {
+            Expr::Column(i) => state.input.columns[*i].clone(),
+            _ => crate::plan::Column::new("?column?", ty.clone()),
+        };
+        column.data_type = ty.clone();
+        columns.push(column);
+    }
+    for ty in &state.aggregate_types {
+        let mut c = crate::plan::Column::new("?aggregate?", ty.clone());
+        c.hidden = true;
+        columns.push(c);
+    }
+    Scope::new(columns)
+}
+
+/// Keyword functions written without parentheses.
+fn niladic(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "current_timestamp" => "now",
+        "current_date" => "current_date",
+        "current_time" => "current_time",
+        "localtime" => "localtime",
+        "localtimestamp" => "localtimestamp",
+        "current_user" | "user" | "session_user" | "current_role" => "current_user",
+        "current_catalog" => "current_database",
+        "current_schema" => "current_schema",
+        _ => return None,
+    })
+}
+
+/// Splits a call's arguments: expressions, DISTINCT, ORDER BY inside the call, and `*`.
+fn function_args(f: &ast::Function) -> Result<(Vec<ast::Expr>, bool, Vec<ast::OrderByExpr>, bool)> {
+    let list = match &f.args {
+        ast::FunctionArguments::None => return Ok((vec![], false, vec![], false)),
+        ast::FunctionArguments::Subquery(_) => return Ok((vec![], false, vec![], false)),
+        ast::FunctionArguments::List(list) => list,
+    };
+    let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+    let mut args = Vec::new();
+    let mut star = false;
+    for arg in &list.args {
+        match arg {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))
+            | ast::FunctionArg::Named { arg: ast::FunctionArgExpr::Expr(e), .. } => {
+                args.push(e.clone())
+            }
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+            other => {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "function argument {other} is not supported"
+                ));
+            }
+        }
+    }
+    let mut order_by = Vec::new();
+    for clause in &list.clauses {
+        if let ast::FunctionArgumentClause::OrderBy(o) = clause {
+            order_by.extend(o.iter().cloned());
+        }
+    }
+    Ok((args, distinct, order_by, star))
+}
+
+/// Drops interval fields below the last field named (`INTERVAL '1 day 2 hours' DAY`).
+fn truncate_interval(iv: Interval, field: Option<&ast::DateTimeField>) -> Interval {
+    use ast::DateTimeField as F;
+    match field {
+        Some(F::Year | F::Years) => Interval { months: iv.months / 12 * 12, days: 0, micros: 0 },
+        Some(F::Month | F::Months) => Interval { days: 0, micros: 0, ..iv },
+        Some(F::Day | F::Days) => Interval { micros: 0, ..iv },
+        Some(F::Hour | F::Hours) => {
+            Interval { micros: iv.micros / 3_600_000_000 * 3_600_000_000, ..iv }
+        }
+        Some(F::Minute | F::Minutes) => {
+            Interval { micros: iv.micros / 60_000_000 * 60_000_000, ..iv }
+        }
+        _ => iv,
+    }
+}

@@ -1,0 +1,407 @@
+//! The binder: from parsed SQL to plans.
+//!
+//! ```text
+//!   sqlparser AST ──bind──► Statement { Query(Plan) | Insert | Update | Delete | DDL | ... }
+//!                  names  → column positions (through scopes, outer scopes for subqueries)
+//!                  types  → checked and coerced (implicit casts made explicit)
+//!                  calls  → resolved functions, aggregates, window functions
+//! ```
+//!
+//! The binder reads the catalog through [`BindEnv`], so it sees exactly what the statement's
+//! transaction sees (a table created earlier in the same transaction, not one created by an
+//! uncommitted other transaction).
+
+mod ddl;
+mod dml;
+mod expr;
+mod query;
+pub mod scope;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use oxibase_common::{DataType, Result, Value, errinput};
+use sqlparser::ast;
+
+use crate::catalog::{Sequence, Table};
+use crate::plan::{Column, Expr, Plan};
+use crate::system::SystemTable;
+pub use ddl::{
+    AlterAction, ColumnSpec, ConstraintSpec, CreateIndex, CreateTable, DdlStatement,
+    ForeignKeySpec, ReferentialAction,
+};
+pub use dml::{Delete, Insert, OnConflict, Returning, Update};
+use scope::Scope;
+
+/// A relation a name can refer to.
+#[derive(Clone, Debug)]
+pub enum Relation {
+    /// A table.
+    Table(Arc<Table>),
+    /// A view: its defining query and column names.
+    View {
+        /// Schema.
+        schema: String,
+        /// Name.
+        name: String,
+        /// The SELECT text.
+        sql: String,
+    },
+    /// A sequence.
+    Sequence(Sequence),
+    /// A built-in catalog view (pg_catalog, information_schema).
+    System(SystemTable),
+}
+
+/// What the binder needs from the session: catalog lookups in the statement's transaction.
+pub trait BindEnv {
+    /// Looks up a relation by optional schema and name, following the search path.
+    fn relation(&self, schema: Option<&str>, name: &str) -> Result<Option<Relation>>;
+    /// The schema new objects go into (the first of the search path that exists).
+    fn creation_schema(&self) -> Result<String>;
+}
+
+/// A bound statement.
+#[derive(Debug)]
+pub enum Statement {
+    /// A query returning rows.
+    Query(Plan),
+    /// INSERT
+    Insert(Box<Insert>),
+    /// UPDATE
+    Update(Box<Update>),
+    /// DELETE
+    Delete(Box<Delete>),
+    /// A schema change.
+    Ddl(DdlStatement),
+    /// BEGIN / START TRANSACTION
+    Begin {
+        /// ISOLATION LEVEL, if given.
+        isolation: Option<oxibase_mvcc::Isolation>,
+        /// READ ONLY / READ WRITE, if given.
+        read_only: Option<bool>,
+    },
+    /// SET TRANSACTION inside a transaction.
+    SetTransaction {
+        /// ISOLATION LEVEL, if given.
+        isolation: Option<oxibase_mvcc::Isolation>,
+        /// READ ONLY / READ WRITE, if given.
+        read_only: Option<bool>,
+    },
+    /// COMMIT
+    Commit,
+    /// ROLLBACK
+    Rollback,
+    /// SAVEPOINT name
+    Savepoint(String),
+    /// RELEASE [SAVEPOINT] name
+    Release(String),
+    /// ROLLBACK TO [SAVEPOINT] name
+    RollbackTo(String),
+    /// SET name = value (None: DEFAULT); `local` for SET LOCAL.
+    Set {
+        /// The setting.
+        name: String,
+        /// Its new value.
+        value: Option<String>,
+        /// SET LOCAL.
+        local: bool,
+    },
+    /// SHOW name (or ALL)
+    Show(String),
+    /// RESET name (or ALL)
+    Reset(String),
+    /// EXPLAIN [ANALYZE] statement
+    Explain {
+        /// The explained statement.
+        statement: Box<Statement>,
+        /// Run it and report actual rows and times.
+        analyze: bool,
+    },
+    /// COPY table FROM STDIN / TO STDOUT
+    Copy(Box<CopyStatement>),
+    /// ANALYZE [table]
+    Analyze(Option<Arc<Table>>),
+    /// A statement with nothing to do (an empty query, DISCARD, ...); the tag is reported.
+    Noop(String),
+}
+
+/// COPY between a table (or query) and the client.
+#[derive(Debug)]
+pub struct CopyStatement {
+    /// The table for COPY FROM; also COPY TO of a table.
+    pub table: Option<Arc<Table>>,
+    /// The column positions copied (COPY FROM) .
+    pub columns: Vec<usize>,
+    /// The query for COPY TO.
+    pub query: Option<Plan>,
+    /// FROM (true) or TO (false).
+    pub from: bool,
+    /// CSV (true) or text format.
+    pub csv: bool,
+    /// HEADER
+    pub header: bool,
+    /// The delimiter.
+    pub delimiter: char,
+    /// The NULL string.
+    pub null: String,
+    /// The quote character (CSV).
+    pub quote: char,
+    /// The escape character (CSV).
+    pub escape: char,
+    /// A file path (COPY ... FROM/TO 'file'), rejected unless allowed.
+    pub file: Option<String>,
+}
+
+/// A named common table expression visible to a query.
+#[derive(Clone, Debug)]
+struct Cte {
+    id: usize,
+    plan: Option<Arc<Plan>>,
+    columns: Vec<Column>,
+}
+
+/// Binds statements against an environment. One binder per statement.
+pub struct Binder<'a> {
+    env: &'a dyn BindEnv,
+    /// Types of `$n` parameters: given by the client or inferred from use.
+    params: RefCell<Vec<Option<DataType>>>,
+    /// Scopes of enclosing queries (innermost last), for correlated references.
+    outer: RefCell<Vec<Scope>>,
+    /// Set when a correlated reference was bound at each outer depth (innermost last).
+    correlated: RefCell<Vec<bool>>,
+    /// CTEs by name, innermost WITH last.
+    ctes: RefCell<Vec<HashMap<String, Cte>>>,
+    next_id: Cell<usize>,
+    /// Views being expanded (to refuse a view that refers to itself).
+    expanding: RefCell<Vec<String>>,
+}
+
+impl<'a> Binder<'a> {
+    /// A binder; `param_types` are the types the client declared for `$1`, `$2`, ...
+    pub fn new(env: &'a dyn BindEnv, param_types: Vec<Option<DataType>>) -> Self {
+        Binder {
+            env,
+            params: RefCell::new(param_types),
+            outer: RefCell::new(Vec::new()),
+            correlated: RefCell::new(Vec::new()),
+            ctes: RefCell::new(Vec::new()),
+            next_id: Cell::new(0),
+            expanding: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The parameter types after binding (unknown ones default to text).
+    pub fn param_types(&self) -> Vec<DataType> {
+        self.params.borrow().iter().map(|t| t.clone().unwrap_or(DataType::Text)).collect()
+    }
+
+    fn next_id(&self) -> usize {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        id
+    }
+
+    /// Binds one statement.
+    pub fn bind(&self, statement: &ast::Statement) -> Result<Statement> {
+        use ast::Statement as S;
+        Ok(match statement {
+            S::Query(query) => Statement::Query(self.bind_query(query)?),
+            S::Insert(insert) => Statement::Insert(Box::new(self.bind_insert(insert)?)),
+            S::Update(update) => Statement::Update(Box::new(self.bind_update(update)?)),
+            S::Delete(delete) => Statement::Delete(Box::new(self.bind_delete(delete)?)),
+            S::StartTransaction { modes, .. } => {
+                let (isolation, read_only) = transaction_modes(modes)?;
+                Statement::Begin { isolation, read_only }
+            }
+            S::Commit { chain: false, .. } => Statement::Commit,
+            S::Rollback { chain: false, savepoint: None } => Statement::Rollback,
+            S::Rollback { savepoint: Some(name), .. } => {
+                Statement::RollbackTo(name.value.to_lowercase())
+            }
+            S::Savepoint { name } => Statement::Savepoint(name.value.to_lowercase()),
+            S::ReleaseSavepoint { name } => Statement::Release(name.value.to_lowercase()),
+            S::Set(set) => self.bind_set(set)?,
+            S::ShowVariable { variable } => {
+                let name =
+                    variable.iter().map(|i| i.value.to_lowercase()).collect::<Vec<_>>().join(" ");
+                Statement::Show(normalize_setting(&name))
+            }
+            S::Explain { statement, analyze, .. } => {
+                Statement::Explain { statement: Box::new(self.bind(statement)?), analyze: *analyze }
+            }
+            S::Copy { source, to, target, options, legacy_options, .. } => Statement::Copy(
+                Box::new(self.bind_copy(source, *to, target, options, legacy_options)?),
+            ),
+            S::Analyze(analyze) => {
+                let table = match &analyze.table_name {
+                    Some(name) => Some(self.table(name)?),
+                    None => None,
+                };
+                Statement::Analyze(table)
+            }
+            S::Discard { .. } => Statement::Noop("DISCARD ALL".into()),
+            S::Deallocate { name, .. } => Statement::Noop(format!("DEALLOCATE {}", name.value)),
+            other => match self.bind_ddl(other)? {
+                Some(ddl) => Statement::Ddl(ddl),
+                None => {
+                    let text = other.to_string();
+                    let word = text.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+                    return Err(errinput!(FEATURE_NOT_SUPPORTED, "{word} is not supported"));
+                }
+            },
+        })
+    }
+
+    /// Looks up a table by a possibly qualified name (42P01 if missing or not a table).
+    fn table(&self, name: &ast::ObjectName) -> Result<Arc<Table>> {
+        let (schema, table) = split_name(name)?;
+        match self.env.relation(schema.as_deref(), &table)? {
+            Some(Relation::Table(t)) => Ok(t),
+            Some(_) => Err(errinput!(WRONG_OBJECT_TYPE, "\"{table}\" is not a table")),
+            None => Err(errinput!(
+                UNDEFINED_TABLE,
+                "relation \"{}\" does not exist",
+                display_name(name)
+            )),
+        }
+    }
+
+    fn bind_set(&self, set: &ast::Set) -> Result<Statement> {
+        use ast::Set as S;
+        Ok(match set {
+            S::SingleAssignment { scope, variable, values, .. } => {
+                let name = normalize_setting(&variable.to_string().to_lowercase());
+                let local = matches!(scope, Some(ast::ContextModifier::Local));
+                let value = match values.as_slice() {
+                    [ast::Expr::Identifier(id)]
+                        if id.value.eq_ignore_ascii_case("default") && id.quote_style.is_none() =>
+                    {
+                        None
+                    }
+                    values => Some(
+                        values.iter().map(setting_value).collect::<Result<Vec<_>>>()?.join(", "),
+                    ),
+                };
+                Statement::Set { name, value, local }
+            }
+            S::SetTimeZone { local, value } => Statement::Set {
+                name: "timezone".into(),
+                value: Some(setting_value(value)?),
+                local: *local,
+            },
+            S::SetNames { charset_name, .. } => Statement::Set {
+                name: "client_encoding".into(),
+                value: Some(charset_name.to_string()),
+                local: false,
+            },
+            S::SetTransaction { modes, session: false, .. } => {
+                let (isolation, read_only) = transaction_modes(modes)?;
+                Statement::SetTransaction { isolation, read_only }
+            }
+            other => return Err(errinput!(FEATURE_NOT_SUPPORTED, "{other} is not supported")),
+        })
+    }
+}
+
+fn setting_value(expr: &ast::Expr) -> Result<String> {
+    Ok(match expr {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+            ast::Value::Number(n, _) => n.clone(),
+            ast::Value::Boolean(b) => b.to_string(),
+            other => other.to_string(),
+        },
+        ast::Expr::Identifier(id) => id.value.clone(),
+        ast::Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr } => {
+            format!("-{}", setting_value(expr)?)
+        }
+        other => other.to_string(),
+    })
+}
+
+/// Canonical setting names (`time zone` is `timezone`, ...).
+pub fn normalize_setting(name: &str) -> String {
+    match name.trim() {
+        "time zone" | "time_zone" => "timezone".into(),
+        "transaction isolation level" => "transaction_isolation".into(),
+        "session authorization" => "session_authorization".into(),
+        n => n.to_string(),
+    }
+}
+
+fn transaction_modes(
+    modes: &[ast::TransactionMode],
+) -> Result<(Option<oxibase_mvcc::Isolation>, Option<bool>)> {
+    use oxibase_mvcc::Isolation;
+    let mut isolation = None;
+    let mut read_only = None;
+    for mode in modes {
+        match mode {
+            ast::TransactionMode::IsolationLevel(level) => {
+                isolation = Some(match level {
+                    ast::TransactionIsolationLevel::ReadUncommitted
+                    | ast::TransactionIsolationLevel::ReadCommitted => Isolation::ReadCommitted,
+                    ast::TransactionIsolationLevel::RepeatableRead
+                    | ast::TransactionIsolationLevel::Snapshot => Isolation::Snapshot,
+                    ast::TransactionIsolationLevel::Serializable => Isolation::Serializable,
+                })
+            }
+            ast::TransactionMode::AccessMode(mode) => {
+                read_only = Some(matches!(mode, ast::TransactionAccessMode::ReadOnly))
+            }
+        }
+    }
+    Ok((isolation, read_only))
+}
+
+/// Splits a name into optional schema and object, lowercasing unquoted identifiers.
+pub fn split_name(name: &ast::ObjectName) -> Result<(Option<String>, String)> {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|p| match p {
+            ast::ObjectNamePart::Identifier(id) => Ok(ident(id)),
+            other => Err(errinput!(SYNTAX_ERROR, "unexpected name part {other}")),
+        })
+        .collect::<Result<_>>()?;
+    match parts.as_slice() {
+        [name] => Ok((None, name.clone())),
+        [schema, name] => Ok((Some(schema.clone()), name.clone())),
+        [_db, schema, name] => Ok((Some(schema.clone()), name.clone())),
+        _ => {
+            Err(errinput!(SYNTAX_ERROR, "improper qualified name (too many dotted names): {name}"))
+        }
+    }
+}
+
+/// An identifier as PostgreSQL folds it: unquoted ones are lowercased.
+pub fn ident(id: &ast::Ident) -> String {
+    if id.quote_style.is_some() { id.value.clone() } else { id.value.to_lowercase() }
+}
+
+fn display_name(name: &ast::ObjectName) -> String {
+    name.0
+        .iter()
+        .map(|p| match p {
+            ast::ObjectNamePart::Identifier(id) => ident(id),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Parses a column DEFAULT (or any stored SQL expression) into an AST expression.
+pub fn parse_expr(sql: &str) -> Result<ast::Expr> {
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| errinput!(SYNTAX_ERROR, "invalid stored expression {sql:?}: {e}"))
+}
+
+/// A literal value's expression (used to fill defaults).
+pub fn literal(v: Value) -> Expr {
+    Expr::Literal(v)
+}

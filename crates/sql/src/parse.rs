@@ -1,0 +1,341 @@
+//! Parsing SQL: sqlparser's PostgreSQL dialect, extended with Oxibase's syntax.
+//!
+//! Oxibase's dialect is PostgreSQL's in every respect (it even reports itself as
+//! `PostgreSqlDialect` to the parser's dialect checks), plus SQL:2011 time travel on table
+//! references: `SELECT * FROM t FOR SYSTEM_TIME AS OF '2024-05-01 12:00:00+00'`.
+//! The delegating methods below forward every method PostgreSQL's dialect overrides.
+
+use std::any::TypeId;
+
+use oxibase_common::{Result, errinput};
+use sqlparser::ast;
+use sqlparser::dialect::{BindPlaceholderStyle, Dialect, PostgreSqlDialect, Precedence};
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::{Parser, ParserError};
+
+/// PostgreSQL's dialect plus `FOR SYSTEM_TIME AS OF`.
+#[derive(Debug, Default)]
+pub struct OxibaseDialect(PostgreSqlDialect);
+
+/// Parses a string of SQL statements.
+pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
+    Parser::new(&OxibaseDialect::default())
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| syntax_error(sql, &e))
+}
+
+/// Parses exactly one statement.
+pub fn parse_one(sql: &str) -> Result<ast::Statement> {
+    let mut statements = parse(sql)?;
+    match statements.len() {
+        1 => Ok(statements.remove(0)),
+        0 => Err(errinput!(SYNTAX_ERROR, "empty query")),
+        _ => Err(errinput!(
+            SYNTAX_ERROR,
+            "cannot insert multiple commands into a prepared statement"
+        )),
+    }
+}
+
+/// Turns sqlparser's message into PostgreSQL's form: `syntax error at or near "x"`.
+fn syntax_error(sql: &str, e: &ParserError) -> oxibase_common::Error {
+    let text = e.to_string();
+    let message = text.strip_prefix("sql parser error: ").unwrap_or(&text);
+    let near = message
+        .split("found: ")
+        .nth(1)
+        .map(|rest| rest.split(" at Line").next().unwrap_or(rest).trim().to_string());
+    let main = match near {
+        Some(token) if token == "EOF" => "syntax error at end of input".to_string(),
+        Some(token) => format!("syntax error at or near \"{token}\""),
+        None => format!("syntax error: {message}"),
+    };
+    let _ = sql;
+    errinput!(SYNTAX_ERROR, "{main}").with_detail(message.to_string())
+}
+
+impl Dialect for OxibaseDialect {
+    fn dialect(&self) -> TypeId {
+        TypeId::of::<PostgreSqlDialect>()
+    }
+
+    fn supports_table_versioning(&self) -> bool {
+        true
+    }
+
+    fn supports_cte_materialization(&self) -> bool {
+        self.0.supports_cte_materialization()
+    }
+
+    fn identifier_quote_style(&self, _identifier: &str) -> Option<char> {
+        self.0.identifier_quote_style(_identifier)
+    }
+
+    fn ordered_bind_placeholder_style(&self) -> Option<BindPlaceholderStyle> {
+        self.0.ordered_bind_placeholder_style()
+    }
+
+    fn is_delimited_identifier_start(&self, ch: char) -> bool {
+        self.0.is_delimited_identifier_start(ch)
+    }
+
+    fn is_identifier_start(&self, ch: char) -> bool {
+        self.0.is_identifier_start(ch)
+    }
+
+    fn is_identifier_part(&self, ch: char) -> bool {
+        self.0.is_identifier_part(ch)
+    }
+
+    fn supports_unicode_string_literal(&self) -> bool {
+        self.0.supports_unicode_string_literal()
+    }
+
+    fn is_reserved_for_identifier(&self, kw: Keyword) -> bool {
+        self.0.is_reserved_for_identifier(kw)
+    }
+
+    fn is_table_alias(&self, kw: &Keyword, _parser: &mut Parser) -> bool {
+        self.0.is_table_alias(kw, _parser)
+    }
+
+    fn supports_string_literal_column_alias(&self, _explicit: bool) -> bool {
+        self.0.supports_string_literal_column_alias(_explicit)
+    }
+
+    fn supports_string_literal_table_alias(&self, _explicit: bool) -> bool {
+        self.0.supports_string_literal_table_alias(_explicit)
+    }
+
+    fn is_custom_operator_part(&self, ch: char) -> bool {
+        self.0.is_custom_operator_part(ch)
+    }
+
+    fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
+        self.0.get_next_precedence(parser)
+    }
+
+    fn supports_filter_during_aggregation(&self) -> bool {
+        self.0.supports_filter_during_aggregation()
+    }
+
+    fn supports_group_by_expr(&self) -> bool {
+        self.0.supports_group_by_expr()
+    }
+
+    fn supports_drop_group(&self) -> bool {
+        self.0.supports_drop_group()
+    }
+
+    fn supports_alter_user_as_alter_role(&self) -> bool {
+        self.0.supports_alter_user_as_alter_role()
+    }
+
+    fn supports_create_group(&self) -> bool {
+        self.0.supports_create_group()
+    }
+
+    fn supports_create_role_if_not_exists(&self) -> bool {
+        self.0.supports_create_role_if_not_exists()
+    }
+
+    fn prec_value(&self, prec: Precedence) -> u8 {
+        self.0.prec_value(prec)
+    }
+
+    fn allow_extract_custom(&self) -> bool {
+        self.0.allow_extract_custom()
+    }
+
+    fn allow_extract_single_quotes(&self) -> bool {
+        self.0.allow_extract_single_quotes()
+    }
+
+    fn supports_create_index_with_clause(&self) -> bool {
+        self.0.supports_create_index_with_clause()
+    }
+
+    fn supports_sql_option_without_value(&self) -> bool {
+        self.0.supports_sql_option_without_value()
+    }
+
+    fn supports_explain_with_utility_options(&self) -> bool {
+        self.0.supports_explain_with_utility_options()
+    }
+
+    fn supports_listen_notify(&self) -> bool {
+        self.0.supports_listen_notify()
+    }
+
+    fn supports_exclude_constraint(&self) -> bool {
+        self.0.supports_exclude_constraint()
+    }
+
+    fn supports_factorial_operator(&self) -> bool {
+        self.0.supports_factorial_operator()
+    }
+
+    fn supports_bitwise_shift_operators(&self) -> bool {
+        self.0.supports_bitwise_shift_operators()
+    }
+
+    fn supports_tilde_like_match_operator(&self) -> bool {
+        self.0.supports_tilde_like_match_operator()
+    }
+
+    fn supports_comparison_in_between_low_bound(&self) -> bool {
+        self.0.supports_comparison_in_between_low_bound()
+    }
+
+    fn supports_comment_on(&self) -> bool {
+        self.0.supports_comment_on()
+    }
+
+    fn supports_load_extension(&self) -> bool {
+        self.0.supports_load_extension()
+    }
+
+    fn supports_named_fn_args_with_colon_operator(&self) -> bool {
+        self.0.supports_named_fn_args_with_colon_operator()
+    }
+
+    fn supports_named_fn_args_with_expr_name(&self) -> bool {
+        self.0.supports_named_fn_args_with_expr_name()
+    }
+
+    fn supports_named_fn_args_with_assignment_operator(&self) -> bool {
+        self.0.supports_named_fn_args_with_assignment_operator()
+    }
+
+    fn supports_empty_projections(&self) -> bool {
+        self.0.supports_empty_projections()
+    }
+
+    fn supports_nested_comments(&self) -> bool {
+        self.0.supports_nested_comments()
+    }
+
+    fn supports_copy_from_stdin_data(&self) -> bool {
+        self.0.supports_copy_from_stdin_data()
+    }
+
+    fn supports_string_escape_constant(&self) -> bool {
+        self.0.supports_string_escape_constant()
+    }
+
+    fn supports_numeric_literal_underscores(&self) -> bool {
+        self.0.supports_numeric_literal_underscores()
+    }
+
+    fn supports_non_decimal_integer_literals(&self) -> bool {
+        self.0.supports_non_decimal_integer_literals()
+    }
+
+    fn supports_array_typedef_with_brackets(&self) -> bool {
+        self.0.supports_array_typedef_with_brackets()
+    }
+
+    fn supports_geometric_types(&self) -> bool {
+        self.0.supports_geometric_types()
+    }
+
+    fn supports_order_by_using_operator(&self) -> bool {
+        self.0.supports_order_by_using_operator()
+    }
+
+    fn supports_set_names(&self) -> bool {
+        self.0.supports_set_names()
+    }
+
+    fn supports_alter_column_type_using(&self) -> bool {
+        self.0.supports_alter_column_type_using()
+    }
+
+    fn supports_left_associative_joins_without_parens(&self) -> bool {
+        self.0.supports_left_associative_joins_without_parens()
+    }
+
+    fn supports_notnull_operator(&self) -> bool {
+        self.0.supports_notnull_operator()
+    }
+
+    fn supports_interval_options(&self) -> bool {
+        self.0.supports_interval_options()
+    }
+
+    fn is_interval_qualifier(&self, kw: Keyword) -> bool {
+        self.0.is_interval_qualifier(kw)
+    }
+
+    fn supports_insert_table_alias(&self) -> bool {
+        self.0.supports_insert_table_alias()
+    }
+
+    fn supports_create_table_like_parenthesized(&self) -> bool {
+        self.0.supports_create_table_like_parenthesized()
+    }
+
+    fn supports_select_wildcard_with_alias(&self) -> bool {
+        self.0.supports_select_wildcard_with_alias()
+    }
+
+    fn supports_comma_separated_trim(&self) -> bool {
+        self.0.supports_comma_separated_trim()
+    }
+
+    fn supports_xml_expressions(&self) -> bool {
+        self.0.supports_xml_expressions()
+    }
+
+    fn is_custom_type_typed_string(&self, first_keyword: Keyword, qualified: bool) -> bool {
+        self.0.is_custom_type_typed_string(first_keyword, qualified)
+    }
+
+    fn supports_aliased_function_args(&self) -> bool {
+        self.0.supports_aliased_function_args()
+    }
+
+    fn supports_comment_optimizer_hint(&self) -> bool {
+        self.0.supports_comment_optimizer_hint()
+    }
+
+    fn supports_add_column_if_not_exists(&self) -> bool {
+        self.0.supports_add_column_if_not_exists()
+    }
+
+    fn supports_attach_partition_of(&self) -> bool {
+        self.0.supports_attach_partition_of()
+    }
+
+    fn supports_detach_partition_of(&self) -> bool {
+        self.0.supports_detach_partition_of()
+    }
+
+    fn supports_table_inheritance_markers(&self) -> bool {
+        self.0.supports_table_inheritance_markers()
+    }
+
+    fn supports_column_generic_options(&self) -> bool {
+        self.0.supports_column_generic_options()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_postgres_and_time_travel() {
+        assert_eq!(parse("SELECT 1; SELECT $1::int").unwrap().len(), 2);
+        let s =
+            parse_one("SELECT * FROM t FOR SYSTEM_TIME AS OF '2024-01-01' WHERE x = 1").unwrap();
+        assert!(s.to_string().contains("FOR SYSTEM_TIME AS OF"));
+        assert!(parse_one("SELECT * FROM t FOR UPDATE SKIP LOCKED").is_ok());
+        assert!(parse_one("SELECT x ~ 'a' , y::text[] FROM t").is_ok());
+        let err = parse("SELEC 1").unwrap_err();
+        assert_eq!(err.code(), oxibase_common::SqlState::SYNTAX_ERROR);
+        assert_eq!(err.message(), "syntax error at or near \"SELEC\"");
+        assert_eq!(parse("SELECT (").unwrap_err().message(), "syntax error at end of input");
+    }
+}

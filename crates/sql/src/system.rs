@@ -1,0 +1,1343 @@
+//! Built-in catalog views: enough of `pg_catalog` and `information_schema` for psql, drivers
+//! and ORMs to discover schemas, tables, columns, indexes and constraints.
+//!
+//! They are computed on demand from the catalog (a [`CatalogSnapshot`] taken in the reading
+//! transaction), so they are always consistent with the real catalog and cost nothing to
+//! maintain. Object ids are the catalog's relation ids, type OIDs are PostgreSQL's.
+
+use oxibase_common::{Array, DataType, Result, Value};
+
+use crate::catalog::{ConstraintKind, Sequence, Table};
+use crate::keys::RelId;
+use crate::types::{type_oid, type_size};
+
+/// A built-in catalog view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SystemTable {
+    /// pg_namespace
+    PgNamespace,
+    /// pg_class
+    PgClass,
+    /// pg_attribute
+    PgAttribute,
+    /// pg_type
+    PgType,
+    /// pg_index
+    PgIndex,
+    /// pg_database
+    PgDatabase,
+    /// pg_roles
+    PgRoles,
+    /// pg_user
+    PgUser,
+    /// pg_settings
+    PgSettings,
+    /// pg_tables
+    PgTables,
+    /// pg_views
+    PgViews,
+    /// pg_indexes
+    PgIndexes,
+    /// pg_sequences
+    PgSequences,
+    /// pg_constraint
+    PgConstraint,
+    /// pg_attrdef
+    PgAttrdef,
+    /// pg_description (empty)
+    PgDescription,
+    /// pg_proc (built-ins are not listed)
+    PgProc,
+    /// pg_am
+    PgAm,
+    /// pg_inherits (empty)
+    PgInherits,
+    /// pg_extension (empty)
+    PgExtension,
+    /// pg_collation
+    PgCollation,
+    /// pg_stat_activity
+    PgStatActivity,
+    /// information_schema.tables
+    InfoTables,
+    /// information_schema.columns
+    InfoColumns,
+    /// information_schema.schemata
+    InfoSchemata,
+    /// information_schema.table_constraints
+    InfoTableConstraints,
+    /// information_schema.key_column_usage
+    InfoKeyColumnUsage,
+    /// information_schema.referential_constraints
+    InfoReferentialConstraints,
+    /// information_schema.views
+    InfoViews,
+    /// information_schema.sequences
+    InfoSequences,
+    /// information_schema.routines (user routines; none yet)
+    InfoRoutines,
+}
+
+/// A session as pg_stat_activity shows it.
+#[derive(Clone, Debug, Default)]
+pub struct SessionInfo {
+    /// Backend id.
+    pub pid: i32,
+    /// User name.
+    pub user: String,
+    /// application_name.
+    pub application: String,
+    /// Client address.
+    pub client: String,
+    /// idle, active, idle in transaction...
+    pub state: String,
+    /// The current or last statement.
+    pub query: String,
+    /// When the session started (PostgreSQL micros).
+    pub backend_start: i64,
+    /// When the transaction started, if one is open.
+    pub xact_start: Option<i64>,
+    /// When the current statement started.
+    pub query_start: Option<i64>,
+    /// What it waits for (Lock), if anything.
+    pub wait_event: Option<String>,
+}
+
+/// What the views are computed from.
+#[derive(Clone, Debug, Default)]
+pub struct CatalogSnapshot {
+    /// (id, name) of every schema.
+    pub schemas: Vec<(RelId, String)>,
+    /// Every table, system tables included.
+    pub tables: Vec<Table>,
+    /// (schema, name, id, SQL) of every view.
+    pub views: Vec<(String, String, RelId, String)>,
+    /// Every sequence with its last value.
+    pub sequences: Vec<(Sequence, Option<i64>)>,
+    /// (name, value, description) of every setting.
+    pub settings: Vec<(String, String, String)>,
+    /// The current user.
+    pub user: String,
+    /// The database name.
+    pub database: String,
+    /// Sessions, for pg_stat_activity.
+    pub sessions: Vec<SessionInfo>,
+}
+
+impl SystemTable {
+    /// Finds a view by schema and name (unqualified names look in pg_catalog).
+    pub fn lookup(schema: Option<&str>, name: &str) -> Option<SystemTable> {
+        use SystemTable::*;
+        let pg = match name {
+            "pg_namespace" => Some(PgNamespace),
+            "pg_class" => Some(PgClass),
+            "pg_attribute" => Some(PgAttribute),
+            "pg_type" => Some(PgType),
+            "pg_index" => Some(PgIndex),
+            "pg_database" => Some(PgDatabase),
+            "pg_roles" | "pg_authid" => Some(PgRoles),
+            "pg_user" => Some(PgUser),
+            "pg_settings" => Some(PgSettings),
+            "pg_tables" => Some(PgTables),
+            "pg_views" => Some(PgViews),
+            "pg_indexes" => Some(PgIndexes),
+            "pg_sequences" => Some(PgSequences),
+            "pg_constraint" => Some(PgConstraint),
+            "pg_attrdef" => Some(PgAttrdef),
+            "pg_description" => Some(PgDescription),
+            "pg_proc" => Some(PgProc),
+            "pg_am" => Some(PgAm),
+            "pg_inherits" => Some(PgInherits),
+            "pg_extension" => Some(PgExtension),
+            "pg_collation" => Some(PgCollation),
+            "pg_stat_activity" => Some(PgStatActivity),
+            _ => None,
+        };
+        let info = match name {
+            "tables" => Some(InfoTables),
+            "columns" => Some(InfoColumns),
+            "schemata" => Some(InfoSchemata),
+            "table_constraints" => Some(InfoTableConstraints),
+            "key_column_usage" => Some(InfoKeyColumnUsage),
+            "referential_constraints" => Some(InfoReferentialConstraints),
+            "views" => Some(InfoViews),
+            "sequences" => Some(InfoSequences),
+            "routines" => Some(InfoRoutines),
+            _ => None,
+        };
+        match schema {
+            None | Some("pg_catalog") => pg,
+            Some("information_schema") => info,
+            _ => None,
+        }
+    }
+
+    /// The view's columns.
+    pub fn columns(&self) -> Vec<(String, DataType)> {
+        use DataType::{Bool, Int2, Int4, Int8, Text};
+        use SystemTable::*;
+        let text_array = DataType::Array(Box::new(Text));
+        let cols: Vec<(&str, DataType)> = match self {
+            PgNamespace => {
+                vec![("oid", Int8), ("nspname", Text), ("nspowner", Int8), ("nspacl", text_array)]
+            }
+            PgClass => vec![
+                ("oid", Int8),
+                ("relname", Text),
+                ("relnamespace", Int8),
+                ("reltype", Int8),
+                ("relowner", Int8),
+                ("relam", Int8),
+                ("relfilenode", Int8),
+                ("reltablespace", Int8),
+                ("relpages", Int4),
+                ("reltuples", DataType::Float4),
+                ("relhasindex", Bool),
+                ("relisshared", Bool),
+                ("relpersistence", Text),
+                ("relkind", Text),
+                ("relnatts", Int2),
+                ("relchecks", Int2),
+                ("relhasrules", Bool),
+                ("relhastriggers", Bool),
+                ("relhassubclass", Bool),
+                ("relrowsecurity", Bool),
+                ("relforcerowsecurity", Bool),
+                ("relispopulated", Bool),
+                ("relreplident", Text),
+                ("relispartition", Bool),
+                ("reloftype", Int8),
+                ("relacl", text_array.clone()),
+                ("reloptions", text_array),
+            ],
+            PgAttribute => vec![
+                ("attrelid", Int8),
+                ("attname", Text),
+                ("atttypid", Int8),
+                ("attlen", Int2),
+                ("attnum", Int2),
+                ("atttypmod", Int4),
+                ("attnotnull", Bool),
+                ("atthasdef", Bool),
+                ("attisdropped", Bool),
+                ("attidentity", Text),
+                ("attgenerated", Text),
+                ("attcollation", Int8),
+                ("attndims", Int4),
+                ("attislocal", Bool),
+            ],
+            PgType => vec![
+                ("oid", Int8),
+                ("typname", Text),
+                ("typnamespace", Int8),
+                ("typlen", Int2),
+                ("typtype", Text),
+                ("typcategory", Text),
+                ("typelem", Int8),
+                ("typarray", Int8),
+                ("typbasetype", Int8),
+                ("typrelid", Int8),
+                ("typnotnull", Bool),
+                ("typdelim", Text),
+                ("typinput", Text),
+                ("typoutput", Text),
+                ("typreceive", Text),
+                ("typsend", Text),
+                ("typtypmod", Int4),
+            ],
+            PgIndex => vec![
+                ("indexrelid", Int8),
+                ("indrelid", Int8),
+                ("indnatts", Int2),
+                ("indisunique", Bool),
+                ("indisprimary", Bool),
+                ("indisclustered", Bool),
+                ("indisvalid", Bool),
+                ("indkey", DataType::Array(Box::new(Int2))),
+                ("indexprs", Text),
+                ("indpred", Text),
+            ],
+            PgDatabase => vec![
+                ("oid", Int8),
+                ("datname", Text),
+                ("datdba", Int8),
+                ("encoding", Int4),
+                ("datcollate", Text),
+                ("datctype", Text),
+                ("datistemplate", Bool),
+                ("datallowconn", Bool),
+                ("datconnlimit", Int4),
+                ("datacl", DataType::Array(Box::new(Text))),
+            ],
+            PgRoles => vec![
+                ("oid", Int8),
+                ("rolname", Text),
+                ("rolsuper", Bool),
+                ("rolinherit", Bool),
+                ("rolcreaterole", Bool),
+                ("rolcreatedb", Bool),
+                ("rolcanlogin", Bool),
+                ("rolreplication", Bool),
+                ("rolconnlimit", Int4),
+                ("rolpassword", Text),
+                ("rolvaliduntil", DataType::TimestampTz),
+                ("rolbypassrls", Bool),
+            ],
+            PgUser => vec![
+                ("usename", Text),
+                ("usesysid", Int8),
+                ("usecreatedb", Bool),
+                ("usesuper", Bool),
+                ("userepl", Bool),
+                ("passwd", Text),
+            ],
+            PgSettings => vec![
+                ("name", Text),
+                ("setting", Text),
+                ("unit", Text),
+                ("category", Text),
+                ("short_desc", Text),
+                ("context", Text),
+                ("vartype", Text),
+                ("source", Text),
+            ],
+            PgTables => vec![
+                ("schemaname", Text),
+                ("tablename", Text),
+                ("tableowner", Text),
+                ("tablespace", Text),
+                ("hasindexes", Bool),
+                ("hasrules", Bool),
+                ("hastriggers", Bool),
+                ("rowsecurity", Bool),
+            ],
+            PgViews => vec![
+                ("schemaname", Text),
+                ("viewname", Text),
+                ("viewowner", Text),
+                ("definition", Text),
+            ],
+            PgIndexes => vec![
+                ("schemaname", Text),
+                ("tablename", Text),
+                ("indexname", Text),
+                ("tablespace", Text),
+                ("indexdef", Text),
+            ],
+            PgSequences => vec![
+                ("schemaname", Text),
+                ("sequencename", Text),
+                ("sequenceowner", Text),
+                ("data_type", Text),
+                ("start_value", Int8),
+                ("min_value", Int8),
+                ("max_value", Int8),
+                ("increment_by", Int8),
+                ("cycle", Bool),
+                ("cache_size", Int8),
+                ("last_value", Int8),
+            ],
+            PgConstraint => vec![
+                ("oid", Int8),
+                ("conname", Text),
+                ("connamespace", Int8),
+                ("contype", Text),
+                ("condeferrable", Bool),
+                ("condeferred", Bool),
+                ("convalidated", Bool),
+                ("conrelid", Int8),
+                ("conindid", Int8),
+                ("confrelid", Int8),
+                ("confupdtype", Text),
+                ("confdeltype", Text),
+                ("conkey", DataType::Array(Box::new(Int2))),
+                ("confkey", DataType::Array(Box::new(Int2))),
+                ("consrc", Text),
+            ],
+            PgAttrdef => vec![("oid", Int8), ("adrelid", Int8), ("adnum", Int2), ("adbin", Text)],
+            PgDescription => vec![
+                ("objoid", Int8),
+                ("classoid", Int8),
+                ("objsubid", Int4),
+                ("description", Text),
+            ],
+            PgProc => vec![
+                ("oid", Int8),
+                ("proname", Text),
+                ("pronamespace", Int8),
+                ("prorettype", Int8),
+                ("prokind", Text),
+                ("prosrc", Text),
+                ("prolang", Int8),
+            ],
+            PgAm => vec![("oid", Int8), ("amname", Text), ("amtype", Text)],
+            PgInherits => vec![("inhrelid", Int8), ("inhparent", Int8), ("inhseqno", Int4)],
+            PgExtension => vec![("oid", Int8), ("extname", Text), ("extversion", Text)],
+            PgCollation => vec![("oid", Int8), ("collname", Text), ("collnamespace", Int8)],
+            PgStatActivity => vec![
+                ("datid", Int8),
+                ("datname", Text),
+                ("pid", Int4),
+                ("usename", Text),
+                ("application_name", Text),
+                ("client_addr", Text),
+                ("backend_start", DataType::TimestampTz),
+                ("xact_start", DataType::TimestampTz),
+                ("query_start", DataType::TimestampTz),
+                ("state_change", DataType::TimestampTz),
+                ("wait_event_type", Text),
+                ("wait_event", Text),
+                ("state", Text),
+                ("query", Text),
+                ("backend_type", Text),
+            ],
+            InfoTables => vec![
+                ("table_catalog", Text),
+                ("table_schema", Text),
+                ("table_name", Text),
+                ("table_type", Text),
+                ("self_referencing_column_name", Text),
+                ("reference_generation", Text),
+                ("user_defined_type_catalog", Text),
+                ("user_defined_type_schema", Text),
+                ("user_defined_type_name", Text),
+                ("is_insertable_into", Text),
+                ("is_typed", Text),
+                ("commit_action", Text),
+            ],
+            InfoColumns => vec![
+                ("table_catalog", Text),
+                ("table_schema", Text),
+                ("table_name", Text),
+                ("column_name", Text),
+                ("ordinal_position", Int4),
+                ("column_default", Text),
+                ("is_nullable", Text),
+                ("data_type", Text),
+                ("character_maximum_length", Int4),
+                ("character_octet_length", Int4),
+                ("numeric_precision", Int4),
+                ("numeric_precision_radix", Int4),
+                ("numeric_scale", Int4),
+                ("datetime_precision", Int4),
+                ("udt_catalog", Text),
+                ("udt_schema", Text),
+                ("udt_name", Text),
+                ("is_identity", Text),
+                ("identity_generation", Text),
+                ("is_generated", Text),
+                ("is_updatable", Text),
+            ],
+            InfoSchemata => {
+                vec![("catalog_name", Text), ("schema_name", Text), ("schema_owner", Text)]
+            }
+            InfoTableConstraints => vec![
+                ("constraint_catalog", Text),
+                ("constraint_schema", Text),
+                ("constraint_name", Text),
+                ("table_catalog", Text),
+                ("table_schema", Text),
+                ("table_name", Text),
+                ("constraint_type", Text),
+                ("is_deferrable", Text),
+                ("initially_deferred", Text),
+                ("enforced", Text),
+            ],
+            InfoKeyColumnUsage => vec![
+                ("constraint_catalog", Text),
+                ("constraint_schema", Text),
+                ("constraint_name", Text),
+                ("table_catalog", Text),
+                ("table_schema", Text),
+                ("table_name", Text),
+                ("column_name", Text),
+                ("ordinal_position", Int4),
+                ("position_in_unique_constraint", Int4),
+            ],
+            InfoReferentialConstraints => vec![
+                ("constraint_catalog", Text),
+                ("constraint_schema", Text),
+                ("constraint_name", Text),
+                ("unique_constraint_catalog", Text),
+                ("unique_constraint_schema", Text),
+                ("unique_constraint_name", Text),
+                ("match_option", Text),
+                ("update_rule", Text),
+                ("delete_rule", Text),
+            ],
+            InfoViews => vec![
+                ("table_catalog", Text),
+                ("table_schema", Text),
+                ("table_name", Text),
+                ("view_definition", Text),
+                ("check_option", Text),
+                ("is_updatable", Text),
+            ],
+            InfoSequences => vec![
+                ("sequence_catalog", Text),
+                ("sequence_schema", Text),
+                ("sequence_name", Text),
+                ("data_type", Text),
+                ("start_value", Text),
+                ("minimum_value", Text),
+                ("maximum_value", Text),
+                ("increment", Text),
+                ("cycle_option", Text),
+            ],
+            InfoRoutines => vec![
+                ("specific_catalog", Text),
+                ("specific_schema", Text),
+                ("specific_name", Text),
+                ("routine_catalog", Text),
+                ("routine_schema", Text),
+                ("routine_name", Text),
+                ("routine_type", Text),
+                ("data_type", Text),
+                ("external_language", Text),
+            ],
+        };
+        cols.into_iter().map(|(n, t)| (n.to_string(), t)).collect()
+    }
+
+    /// The view's rows.
+    pub fn rows(&self, s: &CatalogSnapshot) -> Result<Vec<Vec<Value>>> {
+        use SystemTable::*;
+        Ok(match self {
+            PgNamespace => s
+                .schemas
+                .iter()
+                .map(|(id, name)| vec![oid(*id), text(name), oid(10), Value::Null])
+                .collect(),
+            PgClass => pg_class(s),
+            PgAttribute => pg_attribute(s),
+            PgType => pg_type(),
+            PgIndex => pg_index(s),
+            PgDatabase => vec![vec![
+                oid(16384),
+                text(&s.database),
+                oid(10),
+                Value::Int4(6),
+                text("C.UTF-8"),
+                text("C.UTF-8"),
+                Value::Bool(false),
+                Value::Bool(true),
+                Value::Int4(-1),
+                Value::Null,
+            ]],
+            PgRoles => vec![vec![
+                oid(10),
+                text(&s.user),
+                Value::Bool(true),
+                Value::Bool(true),
+                Value::Bool(true),
+                Value::Bool(true),
+                Value::Bool(true),
+                Value::Bool(true),
+                Value::Int4(-1),
+                text("********"),
+                Value::Null,
+                Value::Bool(true),
+            ]],
+            PgUser => vec![vec![
+                text(&s.user),
+                oid(10),
+                Value::Bool(true),
+                Value::Bool(true),
+                Value::Bool(true),
+                text("********"),
+            ]],
+            PgSettings => s
+                .settings
+                .iter()
+                .map(|(n, v, d)| {
+                    vec![
+                        text(n),
+                        text(v),
+                        Value::Null,
+                        text("Oxibase"),
+                        text(d),
+                        text("user"),
+                        text("string"),
+                        text("session"),
+                    ]
+                })
+                .collect(),
+            PgTables => user_tables(s)
+                .map(|t| {
+                    vec![
+                        text(&t.schema),
+                        text(&t.name),
+                        text(&s.user),
+                        Value::Null,
+                        Value::Bool(!t.indexes.is_empty() || !t.primary_key.is_empty()),
+                        Value::Bool(false),
+                        Value::Bool(false),
+                        Value::Bool(false),
+                    ]
+                })
+                .collect(),
+            PgViews => s
+                .views
+                .iter()
+                .map(|(schema, name, _, sql)| {
+                    vec![text(schema), text(name), text(&s.user), text(sql)]
+                })
+                .collect(),
+            PgIndexes => pg_indexes(s),
+            PgSequences => s
+                .sequences
+                .iter()
+                .map(|(q, last)| {
+                    vec![
+                        text(&q.schema),
+                        text(&q.name),
+                        text(&s.user),
+                        text("bigint"),
+                        Value::Int8(q.start),
+                        Value::Int8(q.min),
+                        Value::Int8(q.max),
+                        Value::Int8(q.increment),
+                        Value::Bool(q.cycle),
+                        Value::Int8(1),
+                        last.map_or(Value::Null, Value::Int8),
+                    ]
+                })
+                .collect(),
+            PgConstraint => pg_constraint(s),
+            PgAttrdef => pg_attrdef(s),
+            PgDescription | PgProc | PgInherits | PgExtension => vec![],
+            PgAm => vec![
+                vec![oid(403), text("btree"), text("i")],
+                vec![oid(2), text("heap"), text("t")],
+            ],
+            PgCollation => {
+                vec![vec![oid(100), text("default"), oid(11)], vec![oid(950), text("C"), oid(11)]]
+            }
+            PgStatActivity => s
+                .sessions
+                .iter()
+                .map(|a| {
+                    let ts = |t: Option<i64>| t.map_or(Value::Null, Value::TimestampTz);
+                    vec![
+                        oid(16384),
+                        text(&s.database),
+                        Value::Int4(a.pid),
+                        text(&a.user),
+                        text(&a.application),
+                        text(&a.client),
+                        Value::TimestampTz(a.backend_start),
+                        ts(a.xact_start),
+                        ts(a.query_start),
+                        ts(a.query_start),
+                        a.wait_event.as_ref().map_or(Value::Null, |_| text("Lock")),
+                        a.wait_event.as_ref().map_or(Value::Null, |w| text(w)),
+                        text(&a.state),
+                        text(&a.query),
+                        text("client backend"),
+                    ]
+                })
+                .collect(),
+            InfoTables => {
+                let mut rows: Vec<Vec<Value>> = s
+                    .tables
+                    .iter()
+                    .map(|t| {
+                        info_table_row(
+                            s,
+                            &t.schema,
+                            &t.name,
+                            if t.schema == "pg_catalog" { "BASE TABLE" } else { "BASE TABLE" },
+                        )
+                    })
+                    .collect();
+                rows.extend(
+                    s.views
+                        .iter()
+                        .map(|(schema, name, _, _)| info_table_row(s, schema, name, "VIEW")),
+                );
+                rows
+            }
+            InfoColumns => info_columns(s),
+            InfoSchemata => s
+                .schemas
+                .iter()
+                .map(|(_, n)| vec![text(&s.database), text(n), text(&s.user)])
+                .collect(),
+            InfoTableConstraints => info_table_constraints(s),
+            InfoKeyColumnUsage => info_key_column_usage(s),
+            InfoReferentialConstraints => info_referential_constraints(s),
+            InfoViews => s
+                .views
+                .iter()
+                .map(|(schema, name, _, sql)| {
+                    vec![
+                        text(&s.database),
+                        text(schema),
+                        text(name),
+                        text(sql),
+                        text("NONE"),
+                        text("NO"),
+                    ]
+                })
+                .collect(),
+            InfoSequences => s
+                .sequences
+                .iter()
+                .map(|(q, _)| {
+                    vec![
+                        text(&s.database),
+                        text(&q.schema),
+                        text(&q.name),
+                        text("bigint"),
+                        text(&q.start.to_string()),
+                        text(&q.min.to_string()),
+                        text(&q.max.to_string()),
+                        text(&q.increment.to_string()),
+                        text(if q.cycle { "YES" } else { "NO" }),
+                    ]
+                })
+                .collect(),
+            InfoRoutines => vec![],
+        })
+    }
+}
+
+fn oid(id: RelId) -> Value {
+    Value::Int8(id as i64)
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
+fn schema_id(s: &CatalogSnapshot, name: &str) -> RelId {
+    s.schemas.iter().find(|(_, n)| n == name).map_or(0, |(id, _)| *id)
+}
+
+fn user_tables(s: &CatalogSnapshot) -> impl Iterator<Item = &Table> {
+    s.tables.iter().filter(|t| t.schema != "pg_catalog")
+}
+
+fn int2_array(values: impl Iterator<Item = usize>) -> Value {
+    Value::Array(Box::new(Array {
+        element_type: DataType::Int2,
+        elements: values.map(|v| Value::Int2(v as i16 + 1)).collect(),
+    }))
+}
+
+fn class_row(
+    id: RelId,
+    name: &str,
+    namespace: RelId,
+    kind: &str,
+    natts: usize,
+    has_index: bool,
+    checks: usize,
+) -> Vec<Value> {
+    vec![
+        oid(id),
+        text(name),
+        oid(namespace),
+        Value::Int8(0),
+        oid(10),
+        Value::Int8(if kind == "i" { 403 } else { 2 }),
+        oid(id),
+        Value::Int8(0),
+        Value::Int4(0),
+        Value::Float4(-1.0),
+        Value::Bool(has_index),
+        Value::Bool(false),
+        text("p"),
+        text(kind),
+        Value::Int2(natts as i16),
+        Value::Int2(checks as i16),
+        Value::Bool(false),
+        Value::Bool(false),
+        Value::Bool(false),
+        Value::Bool(false),
+        Value::Bool(false),
+        Value::Bool(true),
+        text("d"),
+        Value::Bool(false),
+        Value::Int8(0),
+        Value::Null,
+        Value::Null,
+    ]
+}
+
+/// A primary key shows in the catalogs as an index named `<table>_pkey` with an id derived
+/// from the table's (PostgreSQL has a real index relation; Oxibase's rows *are* the index).
+pub fn pkey_oid(table_id: RelId) -> RelId {
+    table_id.wrapping_add(1 << 30)
+}
+
+fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    for t in &s.tables {
+        let ns = schema_id(s, &t.schema);
+        let checks =
+            t.constraints.iter().filter(|c| matches!(c.kind, ConstraintKind::Check { .. })).count();
+        let live = t.columns.iter().filter(|c| !c.dropped).count();
+        rows.push(class_row(
+            t.id,
+            &t.name,
+            ns,
+            "r",
+            live,
+            !t.indexes.is_empty() || !t.primary_key.is_empty(),
+            checks,
+        ));
+        if !t.primary_key.is_empty() {
+            rows.push(class_row(
+                pkey_oid(t.id),
+                &format!("{}_pkey", t.name),
+                ns,
+                "i",
+                t.primary_key.len(),
+                false,
+                0,
+            ));
+        }
+        for i in &t.indexes {
+            rows.push(class_row(i.id, &i.name, ns, "i", i.columns.len(), false, 0));
+        }
+    }
+    for (schema, name, id, _) in &s.views {
+        rows.push(class_row(*id, name, schema_id(s, schema), "v", 0, false, 0));
+    }
+    for (q, _) in &s.sequences {
+        rows.push(class_row(q.id, &q.name, schema_id(s, &q.schema), "S", 3, false, 0));
+    }
+    rows
+}
+
+fn typmod(t: &DataType) -> i32 {
+    match t {
+        DataType::Varchar(Some(n)) | DataType::Char(n) if !matches!(t, DataType::Varchar(None)) => {
+            *n as i32 + 4
+        }
+        DataType::Numeric(Some((p, s))) => ((*p as i32) << 16 | *s as i32) + 4,
+        _ => -1,
+    }
+}
+
+fn pg_attribute(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    for t in &s.tables {
+        for (i, c) in t.columns.iter().enumerate() {
+            rows.push(vec![
+                oid(t.id),
+                text(&c.name),
+                Value::Int8(type_oid(&c.data_type) as i64),
+                Value::Int2(type_size(&c.data_type)),
+                Value::Int2(i as i16 + 1),
+                Value::Int4(typmod(&c.data_type)),
+                Value::Bool(c.not_null),
+                Value::Bool(c.default.is_some()),
+                Value::Bool(c.dropped),
+                text(""),
+                text(""),
+                Value::Int8(if crate::types::category(&c.data_type) == 'S' { 100 } else { 0 }),
+                Value::Int4(i32::from(matches!(c.data_type, DataType::Array(_)))),
+                Value::Bool(true),
+            ]);
+        }
+    }
+    rows
+}
+
+fn pg_type() -> Vec<Vec<Value>> {
+    let base = [
+        ("bool", DataType::Bool),
+        ("bytea", DataType::Bytea),
+        ("int8", DataType::Int8),
+        ("int2", DataType::Int2),
+        ("int4", DataType::Int4),
+        ("text", DataType::Text),
+        ("json", DataType::Json),
+        ("float4", DataType::Float4),
+        ("float8", DataType::Float8),
+        ("bpchar", DataType::Char(1)),
+        ("varchar", DataType::Varchar(None)),
+        ("date", DataType::Date),
+        ("time", DataType::Time),
+        ("timestamp", DataType::Timestamp),
+        ("timestamptz", DataType::TimestampTz),
+        ("interval", DataType::Interval),
+        ("numeric", DataType::Numeric(None)),
+        ("uuid", DataType::Uuid),
+        ("jsonb", DataType::Jsonb),
+    ];
+    let mut rows = Vec::new();
+    for (name, ty) in base {
+        let array = DataType::Array(Box::new(ty.clone()));
+        let (io_in, io_out) = (format!("{name}in"), format!("{name}out"));
+        rows.push(type_row(
+            type_oid(&ty),
+            name,
+            type_size(&ty),
+            'b',
+            crate::types::category(&ty),
+            0,
+            type_oid(&array),
+            &io_in,
+            &io_out,
+        ));
+        rows.push(type_row(
+            type_oid(&array),
+            &format!("_{name}"),
+            -1,
+            'b',
+            'A',
+            type_oid(&ty),
+            0,
+            "array_in",
+            "array_out",
+        ));
+    }
+    rows.push(type_row(19, "name", 64, 'b', 'S', 18, 1003, "namein", "nameout"));
+    rows.push(type_row(26, "oid", 4, 'b', 'N', 0, 1028, "oidin", "oidout"));
+    rows.push(type_row(2205, "regclass", 4, 'b', 'N', 0, 2210, "regclassin", "regclassout"));
+    rows.push(type_row(705, "unknown", -2, 'p', 'X', 0, 0, "unknownin", "unknownout"));
+    rows.push(type_row(2249, "record", -1, 'p', 'P', 0, 2287, "record_in", "record_out"));
+    rows.push(type_row(2278, "void", 4, 'p', 'P', 0, 0, "void_in", "void_out"));
+    rows
+}
+
+#[allow(clippy::too_many_arguments)]
+fn type_row(
+    oid_: u32,
+    name: &str,
+    len: i16,
+    typtype: char,
+    category: char,
+    elem: u32,
+    array: u32,
+    input: &str,
+    output: &str,
+) -> Vec<Value> {
+    vec![
+        Value::Int8(oid_ as i64),
+        text(name),
+        oid(11),
+        Value::Int2(len),
+        text(&typtype.to_string()),
+        text(&category.to_string()),
+        Value::Int8(elem as i64),
+        Value::Int8(array as i64),
+        Value::Int8(0),
+        Value::Int8(0),
+        Value::Bool(false),
+        text(","),
+        text(input),
+        text(output),
+        text(&input.replace("in", "recv")),
+        text(&output.replace("out", "send")),
+        Value::Int4(-1),
+    ]
+}
+
+fn pg_index(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    for t in &s.tables {
+        if !t.primary_key.is_empty() {
+            rows.push(vec![
+                oid(pkey_oid(t.id)),
+                oid(t.id),
+                Value::Int2(t.primary_key.len() as i16),
+                Value::Bool(true),
+                Value::Bool(true),
+                Value::Bool(false),
+                Value::Bool(true),
+                int2_array(t.primary_key.iter().copied()),
+                Value::Null,
+                Value::Null,
+            ]);
+        }
+        for i in &t.indexes {
+            rows.push(vec![
+                oid(i.id),
+                oid(t.id),
+                Value::Int2(i.columns.len() as i16),
+                Value::Bool(i.unique),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(true),
+                int2_array(i.columns.iter().copied()),
+                Value::Null,
+                Value::Null,
+            ]);
+        }
+    }
+    rows
+}
+
+/// The CREATE INDEX statement of an index (pg_indexes.indexdef, pg_get_indexdef).
+pub fn index_definition(
+    t: &Table,
+    name: &str,
+    unique: bool,
+    columns: &[usize],
+    orders: &[oxibase_common::keycode::ColumnOrder],
+) -> String {
+    let cols: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(n, &c)| {
+            let name = crate::functions::string::quote_identifier(&t.columns[c].name);
+            match orders.get(n) {
+                Some(o) if o.descending => format!("{name} DESC"),
+                _ => name,
+            }
+        })
+        .collect();
+    format!(
+        "CREATE {}INDEX {} ON {}.{} USING btree ({})",
+        if unique { "UNIQUE " } else { "" },
+        crate::functions::string::quote_identifier(name),
+        t.schema,
+        crate::functions::string::quote_identifier(&t.name),
+        cols.join(", ")
+    )
+}
+
+fn pg_indexes(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    for t in user_tables(s) {
+        if !t.primary_key.is_empty() {
+            let name = format!("{}_pkey", t.name);
+            rows.push(vec![
+                text(&t.schema),
+                text(&t.name),
+                text(&name),
+                Value::Null,
+                text(&index_definition(t, &name, true, &t.primary_key, &[])),
+            ]);
+        }
+        for i in &t.indexes {
+            rows.push(vec![
+                text(&t.schema),
+                text(&t.name),
+                text(&i.name),
+                Value::Null,
+                text(&index_definition(t, &i.name, i.unique, &i.columns, &i.orders)),
+            ]);
+        }
+    }
+    rows
+}
+
+fn pg_constraint(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    let mut next = 1u32 << 29;
+    for t in user_tables(s) {
+        let ns = schema_id(s, &t.schema);
+        let mut row = |name: &str,
+                       kind: &str,
+                       index: RelId,
+                       ref_table: RelId,
+                       key: Value,
+                       fkey: Value,
+                       src: Value,
+                       del: &str,
+                       upd: &str| {
+            next += 1;
+            rows.push(vec![
+                oid(next),
+                text(name),
+                oid(ns),
+                text(kind),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(true),
+                oid(t.id),
+                oid(index),
+                oid(ref_table),
+                text(upd),
+                text(del),
+                key,
+                fkey,
+                src,
+            ]);
+        };
+        if !t.primary_key.is_empty() {
+            row(
+                &format!("{}_pkey", t.name),
+                "p",
+                pkey_oid(t.id),
+                0,
+                int2_array(t.primary_key.iter().copied()),
+                Value::Null,
+                Value::Null,
+                " ",
+                " ",
+            );
+        }
+        for i in t.indexes.iter().filter(|i| i.unique) {
+            row(
+                &i.name,
+                "u",
+                i.id,
+                0,
+                int2_array(i.columns.iter().copied()),
+                Value::Null,
+                Value::Null,
+                " ",
+                " ",
+            );
+        }
+        for c in &t.constraints {
+            match &c.kind {
+                ConstraintKind::Check { expr } => {
+                    row(&c.name, "c", 0, 0, Value::Null, Value::Null, text(expr), " ", " ")
+                }
+                ConstraintKind::ForeignKey {
+                    columns,
+                    ref_table,
+                    ref_columns,
+                    on_delete,
+                    on_update,
+                } => {
+                    let code = |a: &str| match a {
+                        "cascade" => "c",
+                        "setnull" => "n",
+                        "setdefault" => "d",
+                        _ => "a",
+                    };
+                    row(
+                        &c.name,
+                        "f",
+                        0,
+                        *ref_table,
+                        int2_array(columns.iter().copied()),
+                        int2_array(ref_columns.iter().copied()),
+                        Value::Null,
+                        code(on_delete),
+                        code(on_update),
+                    )
+                }
+            }
+        }
+    }
+    rows
+}
+
+fn pg_attrdef(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    let mut next = 1u32 << 28;
+    for t in user_tables(s) {
+        for (i, c) in t.columns.iter().enumerate() {
+            if let Some(d) = &c.default {
+                next += 1;
+                rows.push(vec![oid(next), oid(t.id), Value::Int2(i as i16 + 1), text(d)]);
+            }
+        }
+    }
+    rows
+}
+
+fn info_table_row(s: &CatalogSnapshot, schema: &str, name: &str, kind: &str) -> Vec<Value> {
+    vec![
+        text(&s.database),
+        text(schema),
+        text(name),
+        text(kind),
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        text(if kind == "VIEW" { "NO" } else { "YES" }),
+        text("NO"),
+        Value::Null,
+    ]
+}
+
+/// The SQL-standard type name information_schema reports.
+fn standard_type_name(t: &DataType) -> String {
+    match t {
+        DataType::Varchar(_) => "character varying".into(),
+        DataType::Char(_) => "character".into(),
+        DataType::Numeric(_) => "numeric".into(),
+        DataType::Array(_) => "ARRAY".into(),
+        DataType::Json => "json".into(),
+        DataType::Jsonb => "jsonb".into(),
+        DataType::Uuid => "uuid".into(),
+        t => t.name(),
+    }
+}
+
+fn udt_name(t: &DataType) -> String {
+    match t {
+        DataType::Bool => "bool",
+        DataType::Int2 => "int2",
+        DataType::Int4 => "int4",
+        DataType::Int8 => "int8",
+        DataType::Float4 => "float4",
+        DataType::Float8 => "float8",
+        DataType::Numeric(_) => "numeric",
+        DataType::Text => "text",
+        DataType::Varchar(_) => "varchar",
+        DataType::Char(_) => "bpchar",
+        DataType::Bytea => "bytea",
+        DataType::Date => "date",
+        DataType::Time => "time",
+        DataType::Timestamp => "timestamp",
+        DataType::TimestampTz => "timestamptz",
+        DataType::Interval => "interval",
+        DataType::Uuid => "uuid",
+        DataType::Json => "json",
+        DataType::Jsonb => "jsonb",
+        DataType::Array(e) => return format!("_{}", udt_name(e)),
+    }
+    .into()
+}
+
+fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    for t in &s.tables {
+        let mut position = 0;
+        for c in t.columns.iter().filter(|c| !c.dropped) {
+            position += 1;
+            let (len, precision, radix, scale) = match &c.data_type {
+                DataType::Varchar(Some(n)) | DataType::Char(n) => {
+                    (Value::Int4(*n as i32), Value::Null, Value::Null, Value::Null)
+                }
+                DataType::Int2 => (Value::Null, Value::Int4(16), Value::Int4(2), Value::Int4(0)),
+                DataType::Int4 => (Value::Null, Value::Int4(32), Value::Int4(2), Value::Int4(0)),
+                DataType::Int8 => (Value::Null, Value::Int4(64), Value::Int4(2), Value::Int4(0)),
+                DataType::Float4 => (Value::Null, Value::Int4(24), Value::Int4(2), Value::Null),
+                DataType::Float8 => (Value::Null, Value::Int4(53), Value::Int4(2), Value::Null),
+                DataType::Numeric(Some((p, sc))) => {
+                    (Value::Null, Value::Int4(*p as i32), Value::Int4(10), Value::Int4(*sc as i32))
+                }
+                DataType::Numeric(None) => (Value::Null, Value::Null, Value::Int4(10), Value::Null),
+                _ => (Value::Null, Value::Null, Value::Null, Value::Null),
+            };
+            rows.push(vec![
+                text(&s.database),
+                text(&t.schema),
+                text(&t.name),
+                text(&c.name),
+                Value::Int4(position),
+                c.default.as_ref().map_or(Value::Null, |d| text(d)),
+                text(if c.not_null { "NO" } else { "YES" }),
+                text(&standard_type_name(&c.data_type)),
+                len.clone(),
+                len,
+                precision,
+                radix,
+                scale,
+                Value::Null,
+                text(&s.database),
+                text("pg_catalog"),
+                text(&udt_name(&c.data_type)),
+                text("NO"),
+                Value::Null,
+                text("NEVER"),
+                text("YES"),
+            ]);
+        }
+    }
+    rows
+}
+
+fn info_table_constraints(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    for t in user_tables(s) {
+        let mut row = |name: &str, kind: &str| {
+            rows.push(vec![
+                text(&s.database),
+                text(&t.schema),
+                text(name),
+                text(&s.database),
+                text(&t.schema),
+                text(&t.name),
+                text(kind),
+                text("NO"),
+                text("NO"),
+                text("YES"),
+            ]);
+        };
+        if !t.primary_key.is_empty() {
+            row(&format!("{}_pkey", t.name), "PRIMARY KEY");
+        }
+        for i in t.indexes.iter().filter(|i| i.unique) {
+            row(&i.name, "UNIQUE");
+        }
+        for c in &t.constraints {
+            row(
+                &c.name,
+                if matches!(c.kind, ConstraintKind::Check { .. }) {
+                    "CHECK"
+                } else {
+                    "FOREIGN KEY"
+                },
+            );
+        }
+    }
+    rows
+}
+
+fn info_key_column_usage(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    for t in user_tables(s) {
+        let mut add = |name: &str, cols: &[usize], unique_positions: Option<&[usize]>| {
+            for (n, &c) in cols.iter().enumerate() {
+                rows.push(vec![
+                    text(&s.database),
+                    text(&t.schema),
+                    text(name),
+                    text(&s.database),
+                    text(&t.schema),
+                    text(&t.name),
+                    text(&t.columns[c].name),
+                    Value::Int4(n as i32 + 1),
+                    unique_positions.map_or(Value::Null, |_| Value::Int4(n as i32 + 1)),
+                ]);
+            }
+        };
+        if !t.primary_key.is_empty() {
+            add(&format!("{}_pkey", t.name), &t.primary_key, None);
+        }
+        for i in t.indexes.iter().filter(|i| i.unique) {
+            add(&i.name, &i.columns, None);
+        }
+        for c in &t.constraints {
+            if let ConstraintKind::ForeignKey { columns, ref_columns, .. } = &c.kind {
+                add(&c.name, columns, Some(ref_columns));
+            }
+        }
+    }
+    rows
+}
+
+fn info_referential_constraints(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    for t in user_tables(s) {
+        for c in &t.constraints {
+            if let ConstraintKind::ForeignKey { ref_table, on_delete, on_update, .. } = &c.kind {
+                let target = s.tables.iter().find(|x| x.id == *ref_table);
+                let unique = target.map_or(String::new(), |x| format!("{}_pkey", x.name));
+                let rule = |a: &str| match a {
+                    "cascade" => "CASCADE",
+                    "setnull" => "SET NULL",
+                    "setdefault" => "SET DEFAULT",
+                    _ => "NO ACTION",
+                };
+                rows.push(vec![
+                    text(&s.database),
+                    text(&t.schema),
+                    text(&c.name),
+                    text(&s.database),
+                    text(target.map_or("", |x| x.schema.as_str())),
+                    text(&unique),
+                    text("NONE"),
+                    text(rule(on_update)),
+                    text(rule(on_delete)),
+                ]);
+            }
+        }
+    }
+    rows
+}
