@@ -207,6 +207,13 @@ impl Transaction {
         Ok(())
     }
 
+    /// Starts a new command within the statement, keeping the snapshot: later reads see
+    /// this transaction's writes so far (a schema change reading back what it just wrote).
+    pub fn next_command(&self) -> Result<()> {
+        self.lock_state()?.command += 1;
+        Ok(())
+    }
+
     /// Reads a key as the current statement sees it: the snapshot, overlaid with this
     /// transaction's writes from earlier statements.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -244,6 +251,21 @@ impl Transaction {
         let (snapshot, command) = (state.snapshot, state.command);
         drop(state);
         Ok(Scan::new(self, range, snapshot, command))
+    }
+
+    /// Scans a key range at the latest committed state, overlaid with this transaction's
+    /// writes: for work done under an exclusive lock that must see every committed row, not
+    /// only those in the snapshot (building an index, rewriting a table).
+    pub fn scan_latest(&self, range: KeyRange) -> Result<Scan<'_>> {
+        let command = self.lock_state()?.command;
+        Ok(Scan::new(self, range, Ts::MAX, command))
+    }
+
+    /// The latest committed timestamp of a key's version, if it has one (own writes aside):
+    /// whether it changed after this statement's snapshot.
+    pub fn changed_since_snapshot(&self, key: &[u8]) -> Result<bool> {
+        let snapshot = self.lock_state()?.snapshot;
+        Ok(self.latest_committed(key)?.is_some_and(|(ts, _)| ts > snapshot))
     }
 
     /// Scans every key starting with `prefix`.
@@ -288,6 +310,21 @@ impl Transaction {
             _ => writes.entries.push((command, value)),
         }
         Ok(())
+    }
+
+    /// Locks a row without the snapshot check of [`Transaction::lock`]: for callers that go
+    /// on to read the latest version (referential integrity checks).
+    pub fn lock_latest(&self, key: &[u8], mode: LockMode, wait: LockWait) -> Result<LockOutcome> {
+        check_user_key(key)?;
+        let wait = match wait {
+            LockWait::Wait(None) => LockWait::Wait(self.lock_timeout),
+            other => other,
+        };
+        let (outcome, prior) = self.shared.locks.lock(self.id, key, mode, wait)?;
+        if outcome == LockOutcome::Acquired && prior.is_none_or(|p| p < mode) {
+            self.lock_state()?.locks.push((key.to_vec(), prior));
+        }
+        Ok(outcome)
     }
 
     /// Locks a row. Under snapshot and serializable isolation, a row changed by a commit

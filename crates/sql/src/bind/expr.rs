@@ -1173,7 +1173,10 @@ impl Binder<'_> {
                     ty = known(element);
                 }
                 other => {
-                    return Err(errinput!(FEATURE_NOT_SUPPORTED, "access {other} is not supported"));
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "access {other} is not supported"
+                    ));
                 }
             }
         }
@@ -1357,7 +1360,15 @@ impl Binder<'_> {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let call = AggregateCall { function: resolved.function, args, distinct, filter, order_by };
+        let call = AggregateCall {
+            function: resolved.function,
+            args,
+            distinct,
+            filter,
+            order_by,
+            arg_types: resolved.arg_types.clone(),
+            return_type: resolved.return_type.clone(),
+        };
         let key = format!("{call:?}");
         let mut state = agg.borrow_mut();
         let index = match state.keys.iter().position(|k| *k == key) {
@@ -1436,7 +1447,16 @@ impl Binder<'_> {
             .map(|f| self.bind_condition(f, &ExprCtx { clause: "FILTER", ..inner }))
             .transpose()?;
         let mut state = windows.borrow_mut();
-        state.calls.push(WindowCall { function, args, partition_by, order_by, frame, filter });
+        state.calls.push(WindowCall {
+            function,
+            args,
+            partition_by,
+            order_by,
+            frame,
+            filter,
+            arg_types: params,
+            return_type: ret.clone(),
+        });
         state.types.push(ret.clone());
         Ok((Expr::Column(state.base + state.calls.len() - 1), known(ret)))
     }

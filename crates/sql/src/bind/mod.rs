@@ -29,7 +29,7 @@ use crate::plan::{Column, Expr, Plan};
 use crate::system::SystemTable;
 pub use ddl::{
     AlterAction, ColumnSpec, ConstraintSpec, CreateIndex, CreateTable, DdlStatement,
-    ForeignKeySpec, ReferentialAction,
+    ForeignKeySpec, ReferentialAction, SequenceSpec, data_type,
 };
 pub use dml::{Delete, Insert, OnConflict, Returning, Update};
 use scope::Scope;
@@ -60,6 +60,10 @@ pub trait BindEnv {
     fn relation(&self, schema: Option<&str>, name: &str) -> Result<Option<Relation>>;
     /// The schema new objects go into (the first of the search path that exists).
     fn creation_schema(&self) -> Result<String>;
+    /// The schemas searched for unqualified names, in order.
+    fn search_path(&self) -> Vec<String> {
+        vec!["pg_catalog".into(), "public".into()]
+    }
 }
 
 /// A bound statement.
@@ -399,6 +403,34 @@ pub fn parse_expr(sql: &str) -> Result<ast::Expr> {
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_expr())
         .map_err(|e| errinput!(SYNTAX_ERROR, "invalid stored expression {sql:?}: {e}"))
+}
+
+/// Binds an expression stored with a table (a CHECK constraint, a column default) over the
+/// table's row: column names refer to the row's positions.
+pub fn bind_table_expr(table: &Table, sql: &str) -> Result<Expr> {
+    Ok(bind_table_expr_typed(table, sql)?.0)
+}
+
+/// [`bind_table_expr`], also returning the expression's type.
+pub fn bind_table_expr_typed(table: &Table, sql: &str) -> Result<(Expr, DataType)> {
+    struct NoRelations;
+    impl BindEnv for NoRelations {
+        fn relation(&self, _: Option<&str>, name: &str) -> Result<Option<Relation>> {
+            Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "cannot use a subquery referring to \"{name}\" in a constraint or default"
+            ))
+        }
+        fn creation_schema(&self) -> Result<String> {
+            Ok("public".into())
+        }
+    }
+    let env = NoRelations;
+    let binder = Binder::new(&env, vec![]);
+    let scope = Scope::new(dml::table_columns(table));
+    let (expr, data_type) =
+        binder.bind_expr(&parse_expr(sql)?, &expr::ExprCtx::plain(&scope, "CHECK"))?;
+    Ok((expr, data_type.resolve()))
 }
 
 /// A literal value's expression (used to fill defaults).

@@ -33,7 +33,10 @@ impl Scope {
             [one] => Some(*one),
             [] => matches.first().copied(),
             _ => {
-                return Err(errinput!(AMBIGUOUS_COLUMN, "column reference \"{name}\" is ambiguous"));
+                return Err(errinput!(
+                    AMBIGUOUS_COLUMN,
+                    "column reference \"{name}\" is ambiguous"
+                ));
             }
         };
         Ok(chosen.map(|i| (i, self.columns[i].data_type.clone())))

@@ -38,14 +38,20 @@ pub struct Catalog {
     ids: Mutex<(i64, i64)>,
     /// Per sequence: the next value to hand out and the last one reserved.
     sequences: Mutex<HashMap<RelId, (i64, i64)>>,
+    /// Per table without a primary key: the next hidden row id and the last reserved.
+    rowids: Mutex<HashMap<RelId, (i64, i64)>>,
 }
 
 impl Catalog {
     /// Opens the catalog, creating the system tables' own rows and the built-in schemas on a
     /// fresh store.
     pub fn open(store: Mvcc) -> Result<Catalog> {
-        let catalog =
-            Catalog { store, ids: Mutex::new((1, 0)), sequences: Mutex::new(HashMap::new()) };
+        let catalog = Catalog {
+            store,
+            ids: Mutex::new((1, 0)),
+            sequences: Mutex::new(HashMap::new()),
+            rowids: Mutex::new(HashMap::new()),
+        };
         let txn = catalog.store.begin_default()?;
         if txn.get(&schema_name_key("pg_catalog")?)?.is_none() {
             catalog.bootstrap(&txn)?;
@@ -333,6 +339,72 @@ impl Catalog {
         delete_prefix(txn, &sys_key(SYS_COLUMNS, &[Value::Int4(table.id as i32)])?)?;
         delete_prefix(txn, &sys_key(SYS_CONSTRAINTS, &[Value::Int4(table.id as i32)])?)?;
         self.delete_relation(txn, &self.relation_row(txn, table.id)?)
+    }
+
+    /// The catalog key of a relation's `sys_tables` row. DML locks it in a shared mode and
+    /// DDL exclusively, so a schema change waits for writers that use the old shape.
+    pub fn relation_key(id: RelId) -> Result<Vec<u8>> {
+        sys_key(SYS_TABLES, &[Value::Int4(id as i32)])
+    }
+
+    /// Locks a relation exclusively for a schema change and rewrites its catalog row, so
+    /// transactions whose snapshot predates the change notice it when they lock the
+    /// relation (see [`Catalog::relation_key`]).
+    pub fn lock_relation_exclusive(&self, txn: &Transaction, id: RelId) -> Result<()> {
+        let key = Self::relation_key(id)?;
+        txn.lock(&key, LockMode::Update, LockWait::Wait(None))?;
+        let row = self.relation_row(txn, id)?;
+        txn.put(&key, row.encode())
+    }
+
+    /// Sets a table's primary key (the caller rewrites its rows under the new keys).
+    pub fn set_primary_key(
+        &self,
+        txn: &Transaction,
+        id: RelId,
+        primary_key: &[usize],
+    ) -> Result<()> {
+        let mut row = self.relation_row(txn, id)?;
+        row.primary_key = primary_key.to_vec();
+        txn.put(&Self::relation_key(id)?, row.encode())
+    }
+
+    /// The relations of a schema: (name, id, kind).
+    pub fn relations_in_schema(
+        &self,
+        txn: &Transaction,
+        schema: &str,
+    ) -> Result<Vec<(String, RelId, RelKind)>> {
+        let schema_id = self.require_schema(txn, schema)?;
+        let mut out = Vec::new();
+        for item in txn.scan_prefix(&relation_names_prefix(schema_id)?)? {
+            let row = self.relation_row(txn, decode_id(&item?.1)?)?;
+            out.push((row.name, row.id, row.kind));
+        }
+        Ok(out)
+    }
+
+    /// Replaces a CHECK or FOREIGN KEY constraint's definition (after a column rename).
+    pub fn replace_constraint(
+        &self,
+        txn: &Transaction,
+        table: &Table,
+        constraint: &Constraint,
+    ) -> Result<()> {
+        let key = sys_key(
+            SYS_CONSTRAINTS,
+            &[Value::Int4(table.id as i32), Value::from(constraint.name.as_str())],
+        )?;
+        txn.put(&key, encode_constraint(table.id, constraint))
+    }
+
+    /// Deletes every key under a prefix in the transaction (a table's rows, an index's
+    /// entries).
+    pub fn delete_prefix(txn: &Transaction, prefix: &[u8]) -> Result<u64> {
+        let keys: Vec<Vec<u8>> =
+            txn.scan_prefix(prefix)?.map(|item| item.map(|(k, _)| k)).collect::<Result<_>>()?;
+        keys.iter().try_for_each(|key| txn.delete(key))?;
+        Ok(keys.len() as u64)
     }
 
     /// Adds a CHECK or FOREIGN KEY constraint (the caller validates existing rows).
@@ -667,6 +739,13 @@ impl Catalog {
         Ok(Some(decode_sequence(&row, schema.to_string(), name.to_string())?))
     }
 
+    /// Rewrites a sequence's parameters (its owner, after ALTER SEQUENCE).
+    pub fn update_sequence(&self, txn: &Transaction, seq: &Sequence) -> Result<()> {
+        txn.put(&sys_key(SYS_SEQUENCES, &[Value::Int4(seq.id as i32)])?, encode_sequence(seq))?;
+        self.sequences.lock().remove(&seq.id);
+        Ok(())
+    }
+
     /// Drops a sequence.
     pub fn drop_sequence(&self, txn: &Transaction, schema: &str, name: &str) -> Result<()> {
         let seq = self
@@ -734,6 +813,23 @@ impl Catalog {
         })
     }
 
+    /// A new hidden row id for a table without a primary key (not transactional).
+    pub fn next_rowid(&self, table_id: RelId) -> Result<i64> {
+        const BLOCK: i64 = 1024;
+        let mut rowids = self.rowids.lock();
+        let (next, last) = rowids.entry(table_id).or_insert((1, 0));
+        if *next > *last {
+            let (first, end) = autonomous(&self.store, &counter_key(table_id), |reserved| {
+                let first = reserved.map_or(1, |last| last + 1);
+                Ok(((first, first + BLOCK - 1), first + BLOCK - 1))
+            })?;
+            (*next, *last) = (first, end);
+        }
+        let id = *next;
+        *next += 1;
+        Ok(id)
+    }
+
     /// A new object id (not transactional, never reused).
     pub fn next_id(&self) -> Result<RelId> {
         let mut ids = self.ids.lock();
@@ -780,9 +876,7 @@ fn column_key(table_id: RelId, position: usize) -> Result<Vec<u8>> {
 }
 
 fn delete_prefix(txn: &Transaction, prefix: &[u8]) -> Result<()> {
-    let keys: Vec<Vec<u8>> =
-        txn.scan_prefix(prefix)?.map(|item| item.map(|(k, _)| k)).collect::<Result<_>>()?;
-    keys.iter().try_for_each(|key| txn.delete(key))
+    Catalog::delete_prefix(txn, prefix).map(|_| ())
 }
 
 /// Runs a read-modify-write of a counter in its own short transaction, committed at once.

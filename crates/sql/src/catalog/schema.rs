@@ -212,6 +212,9 @@ pub struct Sequence {
     pub max: i64,
     /// Wrap around at the end instead of failing.
     pub cycle: bool,
+    /// The column whose SERIAL default it feeds (table id, column position): dropped with
+    /// it, reset by `TRUNCATE ... RESTART IDENTITY`.
+    pub owned_by: Option<(RelId, usize)>,
 }
 
 impl Sequence {
@@ -226,6 +229,7 @@ impl Sequence {
             min: 1,
             max: i64::MAX,
             cycle: false,
+            owned_by: None,
         }
     }
 }

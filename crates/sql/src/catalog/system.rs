@@ -131,6 +131,8 @@ pub fn system_tables() -> Vec<SystemTable> {
                 ("min", Int8),
                 ("max", Int8),
                 ("cycle", Bool),
+                ("owner_table", Int4),
+                ("owner_column", Int4),
             ],
             primary_key: vec![0],
         },
@@ -382,6 +384,8 @@ pub fn encode_sequence(seq: &Sequence) -> Vec<u8> {
         Value::Int8(seq.min),
         Value::Int8(seq.max),
         Value::Bool(seq.cycle),
+        seq.owned_by.map_or(Value::Null, |(t, _)| Value::Int4(t as i32)),
+        seq.owned_by.map_or(Value::Null, |(_, c)| Value::Int4(c as i32)),
     ])
 }
 
@@ -395,9 +399,15 @@ pub fn decode_sequence(bytes: &[u8], schema: String, name: String) -> Result<Seq
         Value::Int8(min),
         Value::Int8(max),
         Value::Bool(cycle),
+        owner_table,
+        owner_column,
     ] = row.as_slice()
     else {
         return Err(errdata!("invalid sys_sequences row"));
+    };
+    let owned_by = match (owner_table, owner_column) {
+        (Value::Int4(t), Value::Int4(c)) => Some((*t as RelId, *c as usize)),
+        _ => None,
     };
     Ok(Sequence {
         id: *id as RelId,
@@ -408,6 +418,7 @@ pub fn decode_sequence(bytes: &[u8], schema: String, name: String) -> Result<Seq
         min: *min,
         max: *max,
         cycle: *cycle,
+        owned_by,
     })
 }
 

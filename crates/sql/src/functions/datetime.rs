@@ -369,22 +369,19 @@ fn age_between(a: i64, b: i64) -> Result<Interval> {
         micros += MICROS_PER_DAY;
         days -= 1;
     }
-    if days < 0 {
-        months -= 1;
-        // Borrow the length of the month before `later`.
-        let (py, pm) = if later.month() == 1 {
-            (later.year() - 1, 12)
+    // Borrow days from months as PostgreSQL does: by the length of the earlier
+    // timestamp's month.
+    let (py, pm) = (earlier.year(), earlier.month());
+    let len = NaiveDate::from_ymd_opt(py, pm, 1).map_or(30, |d| {
+        let next = if pm == 12 {
+            NaiveDate::from_ymd_opt(py + 1, 1, 1)
         } else {
-            (later.year(), later.month() - 1)
+            NaiveDate::from_ymd_opt(py, pm + 1, 1)
         };
-        let len = NaiveDate::from_ymd_opt(py, pm, 1).map_or(30, |d| {
-            let next = if pm == 12 {
-                NaiveDate::from_ymd_opt(py + 1, 1, 1)
-            } else {
-                NaiveDate::from_ymd_opt(py, pm + 1, 1)
-            };
-            next.map_or(30, |n| (n - d).num_days() as i32)
-        });
+        next.map_or(30, |n| (n - d).num_days() as i32)
+    });
+    while days < 0 {
+        months -= 1;
         days += len;
     }
     Ok(Interval { months: sign * months, days: sign * days, micros: sign as i64 * micros })
@@ -790,7 +787,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             crate::types::datetime::format_interval(&age_between(a, b).unwrap()),
-            "1 year 29 days 12:00:00"
+            "1 year 1 mon 12:00:00"
         );
     }
 }

@@ -14,6 +14,7 @@
 //! filters into scans, choosing index lookups and join algorithms); the executor runs it.
 //! Every node knows its output columns, so expressions above it refer to columns by position.
 
+pub mod explain;
 pub mod expr;
 
 use std::ops::Bound;
@@ -97,6 +98,10 @@ pub struct AggregateCall {
     pub filter: Option<Expr>,
     /// ORDER BY inside the call (string_agg, array_agg).
     pub order_by: Vec<SortKey>,
+    /// The argument types (after coercion).
+    pub arg_types: Vec<DataType>,
+    /// The result type.
+    pub return_type: DataType,
 }
 
 /// A window frame bound.
@@ -140,6 +145,10 @@ pub struct WindowCall {
     pub frame: Frame,
     /// FILTER (WHERE ...) for aggregates.
     pub filter: Option<Expr>,
+    /// The argument types (after coercion).
+    pub arg_types: Vec<DataType>,
+    /// The result type.
+    pub return_type: DataType,
 }
 
 /// A row lock taken while scanning (`SELECT ... FOR UPDATE`).

@@ -1,0 +1,288 @@
+//! A database: the store, its catalog, and what sessions share.
+//!
+//! ```text
+//!   <dir>/data/     the LSM engine (fjall): versioned rows, indexes, catalog
+//!   <dir>/wal/      the write-ahead log: every commit is here, fsynced, before it is
+//!                   acknowledged; replayed into the engine on open
+//!   <dir>/LOCK      held while the database is open, so two servers cannot share a directory
+//! ```
+//!
+//! Sessions share a catalog generation counter: it moves when a transaction that changed
+//! the catalog commits, and sessions use it to know when cached tables and plans are stale.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use oxibase_common::{Result, errinput};
+use oxibase_engine::{Lsm, LsmOptions, Memory};
+use oxibase_log::{Log, LogOptions};
+use oxibase_mvcc::{Mvcc, MvccOptions, Ts};
+use parking_lot::Mutex;
+
+use crate::catalog::Catalog;
+use crate::session::Session;
+use crate::system::SessionInfo;
+
+/// How to open a database.
+#[derive(Clone, Debug)]
+pub struct DatabaseOptions {
+    /// fsync the log at commit (off only for benchmarks that measure without it).
+    pub fsync: bool,
+    /// The engine's block cache, in bytes.
+    pub cache_size: u64,
+    /// The engine's memtable size, in bytes.
+    pub memtable_size: u64,
+    /// A log segment's size before the next one starts.
+    pub segment_size: u64,
+    /// Checkpoint once this many log bytes were written since the last one.
+    pub checkpoint_log_bytes: u64,
+    /// How long overwritten versions stay readable with `FOR SYSTEM_TIME AS OF`.
+    pub version_retention: Duration,
+    /// The database name sessions report.
+    pub name: String,
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        DatabaseOptions {
+            fsync: true,
+            cache_size: 256 << 20,
+            memtable_size: 32 << 20,
+            segment_size: 64 << 20,
+            checkpoint_log_bytes: 256 << 20,
+            version_retention: Duration::ZERO,
+            name: "oxibase".into(),
+        }
+    }
+}
+
+/// What sessions of one database share.
+pub(crate) struct Shared {
+    pub(crate) catalog: Catalog,
+    pub(crate) name: String,
+    /// Moves when a transaction that changed the catalog commits.
+    pub(crate) generation: AtomicU64,
+    /// The commit timestamp of the last catalog change (a snapshot older than this must
+    /// not use caches built after it).
+    pub(crate) ddl_ts: AtomicU64,
+    /// Serializes commits of catalog changes (see [`Database::commit_ddl`]).
+    ddl_commit: Mutex<()>,
+    next_pid: AtomicI32,
+    /// Running sessions: what pg_stat_activity shows, and cancel flags.
+    pub(crate) sessions: Mutex<HashMap<i32, SessionEntry>>,
+    /// Committed and rolled back transactions, statements run.
+    pub(crate) counters: Counters,
+    _lock: Option<File>,
+    dir: Option<PathBuf>,
+}
+
+/// A running session as others see it.
+pub(crate) struct SessionEntry {
+    pub(crate) info: SessionInfo,
+    pub(crate) secret: i32,
+    pub(crate) cancel: Arc<AtomicBool>,
+}
+
+/// Database-wide counters.
+#[derive(Default)]
+pub struct Counters {
+    /// Committed transactions.
+    pub commits: AtomicU64,
+    /// Rolled back transactions.
+    pub rollbacks: AtomicU64,
+    /// Statements executed.
+    pub statements: AtomicU64,
+    /// Rows read by statements.
+    pub rows_read: AtomicU64,
+    /// Rows written by statements.
+    pub rows_written: AtomicU64,
+}
+
+/// A database. Cheap to clone; every clone is the same database.
+#[derive(Clone)]
+pub struct Database {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Database {
+    /// Opens (or creates) a database in a directory with default options.
+    pub fn open(dir: &Path) -> Result<Database> {
+        Self::open_with(dir, DatabaseOptions::default())
+    }
+
+    /// Opens (or creates) a database in a directory.
+    pub fn open_with(dir: &Path, options: DatabaseOptions) -> Result<Database> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            errinput!(IO_ERROR, "could not create data directory \"{}\": {e}", dir.display())
+        })?;
+        let lock_path = dir.join("LOCK");
+        let lock =
+            File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(
+                |e| {
+                    errinput!(IO_ERROR, "could not open lock file \"{}\": {e}", lock_path.display())
+                },
+            )?;
+        if lock.try_lock().is_err() {
+            return Err(errinput!(
+                OBJECT_IN_USE,
+                "data directory \"{}\" is in use by another Oxibase process",
+                dir.display()
+            )
+            .with_hint("Stop the other server, or give this one another --data-dir."));
+        }
+        let engine = Lsm::open(
+            &dir.join("data"),
+            &LsmOptions { cache_size: options.cache_size, memtable_size: options.memtable_size },
+        )?;
+        let (log, _) = Log::open(
+            &dir.join("wal"),
+            LogOptions { segment_size: options.segment_size, fsync: options.fsync },
+        )?;
+        let store = Mvcc::open(
+            Box::new(engine),
+            Some(log),
+            MvccOptions {
+                checkpoint_log_bytes: options.checkpoint_log_bytes,
+                version_retention: options.version_retention,
+                ..Default::default()
+            },
+        )?;
+        Self::from_store(store, options.name, Some(lock), Some(dir.to_path_buf()))
+    }
+
+    /// A database held in memory only (nothing survives the process): for tests and demos.
+    pub fn memory() -> Result<Database> {
+        let store = Mvcc::open(Box::new(Memory::new()), None, MvccOptions::default())?;
+        Self::from_store(store, "oxibase".into(), None, None)
+    }
+
+    fn from_store(
+        store: Mvcc,
+        name: String,
+        lock: Option<File>,
+        dir: Option<PathBuf>,
+    ) -> Result<Database> {
+        let catalog = Catalog::open(store)?;
+        Ok(Database {
+            shared: Arc::new(Shared {
+                catalog,
+                name,
+                generation: AtomicU64::new(2),
+                ddl_ts: AtomicU64::new(0),
+                ddl_commit: Mutex::new(()),
+                next_pid: AtomicI32::new(1),
+                sessions: Mutex::new(HashMap::new()),
+                counters: Counters::default(),
+                _lock: lock,
+                dir,
+            }),
+        })
+    }
+
+    /// Starts a session as the default user.
+    pub fn session(&self) -> Session {
+        self.session_for("oxibase")
+    }
+
+    /// Starts a session for a user.
+    pub fn session_for(&self, user: &str) -> Session {
+        Session::new(self.clone(), user)
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.shared.catalog
+    }
+
+    /// The versioned store.
+    pub fn store(&self) -> &Mvcc {
+        self.shared.catalog.store()
+    }
+
+    /// The database name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The data directory, for an on-disk database.
+    pub fn dir(&self) -> Option<&Path> {
+        self.shared.dir.as_deref()
+    }
+
+    /// Database-wide counters.
+    pub fn counters(&self) -> &Counters {
+        &self.shared.counters
+    }
+
+    /// Flushes the engine and truncates the log.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.store().checkpoint().map(|_| ())
+    }
+
+    /// Asks the session with this backend id to cancel its running statement, if the
+    /// secret matches (PostgreSQL's CancelRequest). Returns whether a session was found.
+    pub fn cancel(&self, pid: i32, secret: i32) -> bool {
+        match self.shared.sessions.lock().get(&pid) {
+            Some(entry) if entry.secret == secret => {
+                entry.cancel.store(true, Ordering::SeqCst);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The sessions now running, as pg_stat_activity shows them.
+    pub fn sessions(&self) -> Vec<SessionInfo> {
+        let mut out: Vec<SessionInfo> =
+            self.shared.sessions.lock().values().map(|e| e.info.clone()).collect();
+        out.sort_by_key(|s| s.pid);
+        out
+    }
+
+    pub(crate) fn register(&self, info: SessionInfo, cancel: Arc<AtomicBool>) -> (i32, i32) {
+        let pid = self.shared.next_pid.fetch_add(1, Ordering::Relaxed);
+        let secret = rand::random::<i32>();
+        let info = SessionInfo { pid, ..info };
+        self.shared.sessions.lock().insert(pid, SessionEntry { info, secret, cancel });
+        (pid, secret)
+    }
+
+    pub(crate) fn unregister(&self, pid: i32) {
+        self.shared.sessions.lock().remove(&pid);
+    }
+
+    pub(crate) fn update_session(&self, pid: i32, f: impl FnOnce(&mut SessionInfo)) {
+        if let Some(entry) = self.shared.sessions.lock().get_mut(&pid) {
+            f(&mut entry.info);
+        }
+    }
+
+    /// The current catalog generation and the commit time of its last change, or None
+    /// while a catalog change is committing (caches must not be used or filled then).
+    pub(crate) fn cache_generation(&self) -> Option<(u64, Ts)> {
+        let generation = self.shared.generation.load(Ordering::Acquire);
+        if generation % 2 == 1 {
+            return None;
+        }
+        let ddl_ts = self.shared.ddl_ts.load(Ordering::Acquire);
+        (self.shared.generation.load(Ordering::Acquire) == generation)
+            .then_some((generation, ddl_ts))
+    }
+
+    /// Commits a transaction that changed the catalog. The generation is odd while the
+    /// commit is in flight, so no session caches what it reads meanwhile.
+    pub(crate) fn commit_ddl(&self, txn: oxibase_mvcc::Transaction) -> Result<()> {
+        let _serial = self.shared.ddl_commit.lock();
+        self.shared.generation.fetch_add(1, Ordering::AcqRel);
+        let result = txn.commit();
+        if let Ok(ts) = &result {
+            self.shared.ddl_ts.fetch_max(*ts, Ordering::AcqRel);
+        }
+        self.shared.generation.fetch_add(1, Ordering::AcqRel);
+        result.map(|_| ())
+    }
+}

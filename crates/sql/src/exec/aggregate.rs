@@ -1,0 +1,155 @@
+//! Hash aggregation, with DISTINCT, FILTER, ordered aggregates and grouping sets.
+
+use std::collections::{HashMap, HashSet};
+
+use oxibase_common::{Result, Value, errinput};
+
+use super::eval::{eval, eval_condition};
+use super::{ExecCtx, Row, Rows, execute};
+use crate::functions::aggregate::Accumulator;
+use crate::plan::{AggregateCall, Node, Plan};
+use crate::types::compare::group_key;
+
+struct Group {
+    values: Vec<Value>,
+    set: usize,
+    accumulators: Vec<Accumulator>,
+    seen: Vec<HashSet<Vec<u8>>>,
+    /// For aggregates with ORDER BY: (sort keys, arguments), sorted at the end.
+    ordered: Vec<Vec<(Vec<Value>, Vec<Value>)>>,
+}
+
+impl Group {
+    fn new(values: Vec<Value>, set: usize, aggregates: &[AggregateCall]) -> Self {
+        Group {
+            values,
+            set,
+            accumulators: aggregates
+                .iter()
+                .map(|a| Accumulator::new(a.function, a.arg_types.first()))
+                .collect(),
+            seen: vec![HashSet::new(); aggregates.len()],
+            ordered: vec![Vec::new(); aggregates.len()],
+        }
+    }
+}
+
+/// Runs an Aggregate node.
+pub fn aggregate<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
+    let Node::Aggregate { input, group_by, grouping_sets, aggregates } = &plan.node else {
+        return Err(errinput!(INTERNAL_ERROR, "not an aggregate"));
+    };
+    let all: Vec<usize> = (0..group_by.len()).collect();
+    let sets: Vec<Vec<usize>> = grouping_sets.clone().unwrap_or_else(|| vec![all]);
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    for (n, row) in execute(input, ctx)?.enumerate() {
+        if n % 4096 == 4095 {
+            crate::functions::FunctionEnv::check_interrupt(ctx)?;
+        }
+        let row = row?;
+        let values = group_by.iter().map(|e| eval(e, &row, ctx)).collect::<Result<Vec<_>>>()?;
+        for (s, set) in sets.iter().enumerate() {
+            let masked: Vec<Value> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| if set.contains(&i) { v.clone() } else { Value::Null })
+                .collect();
+            let mut key = (s as u32).to_be_bytes().to_vec();
+            group_key(&masked, &mut key)?;
+            let g = match index.get(&key) {
+                Some(&g) => g,
+                None => {
+                    groups.push(Group::new(masked, s, aggregates));
+                    index.insert(key, groups.len() - 1);
+                    groups.len() - 1
+                }
+            };
+            accumulate(&mut groups[g], aggregates, &row, ctx)?;
+        }
+    }
+    // Without GROUP BY, an empty input still yields one row; so does an empty grouping set.
+    for (s, set) in sets.iter().enumerate() {
+        if set.is_empty() && !groups.iter().any(|g| g.set == s) {
+            groups.push(Group::new(vec![Value::Null; group_by.len()], s, aggregates));
+        }
+    }
+    let with_sets = grouping_sets.is_some();
+    let rows = groups
+        .into_iter()
+        .map(|g| finish(g, aggregates, &sets, with_sets, group_by.len(), ctx))
+        .collect::<Result<Vec<Row>>>()?;
+    Ok(Box::new(rows.into_iter().map(Ok)))
+}
+
+fn accumulate(
+    group: &mut Group,
+    aggregates: &[AggregateCall],
+    row: &Row,
+    ctx: &ExecCtx,
+) -> Result<()> {
+    for (i, agg) in aggregates.iter().enumerate() {
+        if let Some(f) = &agg.filter
+            && !eval_condition(f, row, ctx)?
+        {
+            continue;
+        }
+        let args = agg.args.iter().map(|e| eval(e, row, ctx)).collect::<Result<Vec<_>>>()?;
+        if agg.distinct {
+            if args.first().is_some_and(Value::is_null) {
+                continue;
+            }
+            let mut key = Vec::new();
+            group_key(&args, &mut key)?;
+            if !group.seen[i].insert(key) {
+                continue;
+            }
+        }
+        if agg.order_by.is_empty() {
+            group.accumulators[i].update(agg.function, &args, ctx)?;
+        } else {
+            let keys =
+                agg.order_by.iter().map(|k| eval(&k.expr, row, ctx)).collect::<Result<Vec<_>>>()?;
+            group.ordered[i].push((keys, args));
+        }
+    }
+    Ok(())
+}
+
+fn finish(
+    mut group: Group,
+    aggregates: &[AggregateCall],
+    sets: &[Vec<usize>],
+    with_sets: bool,
+    width: usize,
+    ctx: &ExecCtx,
+) -> Result<Row> {
+    let mut row = group.values;
+    for (i, agg) in aggregates.iter().enumerate() {
+        let mut buffered = std::mem::take(&mut group.ordered[i]);
+        if !buffered.is_empty() {
+            buffered.sort_by(|(a, _), (b, _)| {
+                for ((x, y), k) in a.iter().zip(b).zip(&agg.order_by) {
+                    let ord = crate::types::compare::sort_cmp(x, y, k.descending, k.nulls_first);
+                    if ord.is_ne() {
+                        return ord;
+                    }
+                }
+                std::cmp::Ordering::Equal
+            });
+            for (_, args) in buffered {
+                group.accumulators[i].update(agg.function, &args, ctx)?;
+            }
+        }
+    }
+    for (acc, agg) in group.accumulators.into_iter().zip(aggregates) {
+        row.push(acc.finish(agg.function, &agg.return_type, ctx)?);
+    }
+    if with_sets {
+        // GROUPING(): one bit per group-by expression left out of this set.
+        let set = &sets[group.set];
+        let bits = (0..width).fold(0i64, |acc, i| (acc << 1) | i64::from(!set.contains(&i)));
+        row.push(Value::Int8(bits));
+    }
+    Ok(row)
+}

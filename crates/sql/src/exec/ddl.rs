@@ -1,0 +1,1403 @@
+//! Applying DDL to the catalog, inside the statement's transaction.
+//!
+//! Schema changes are transactional: they write catalog rows under MVCC like any other
+//! write, so `BEGIN; CREATE TABLE ...; ROLLBACK` leaves nothing behind, and other sessions
+//! see a change when it commits.
+//!
+//! A change to an existing table first locks the table's catalog row exclusively (and
+//! rewrites it). Writers lock the same row in a shared mode before they write, so a change
+//! waits for in-flight writers, and a writer whose snapshot predates a committed change
+//! notices it when it locks (see [`Catalog::relation_key`]). Work that must see every row,
+//! such as building an index or rewriting a table for a new column type, reads the latest
+//! committed rows under that lock rather than the snapshot.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+
+use oxibase_common::keycode::ColumnOrder;
+use oxibase_common::{DataType, Result, Value, errinput};
+use sqlparser::ast;
+
+use super::eval::eval;
+use super::storage::{self, decode_table_row};
+use super::{ExecCtx, Row, collect, execute};
+use crate::bind::{
+    AlterAction, BindEnv, ColumnSpec, ConstraintSpec, CreateIndex, CreateTable, DdlStatement,
+    ForeignKeySpec, bind_table_expr, bind_table_expr_typed, parse_expr,
+};
+use crate::catalog::{
+    Catalog, Column, Constraint, ConstraintKind, Index, RelKind, Sequence, Table, TableSpec,
+};
+use crate::functions::implicit_cast_allowed;
+use crate::keys::{RelId, relation_prefix};
+use crate::types::cast::{CastKind, cast};
+use crate::types::text::format_value;
+
+/// Applies a DDL statement; returns the command tag.
+pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Result<String> {
+    let ddl = Ddl { ctx, env };
+    match stmt {
+        DdlStatement::CreateTable(ct) => ddl.create_table(ct),
+        DdlStatement::DropTable { names, if_exists, cascade } => {
+            ddl.drop_tables(names, *if_exists, *cascade)?;
+            Ok("DROP TABLE".into())
+        }
+        DdlStatement::CreateIndex(ci) => {
+            ddl.create_index(ci)?;
+            Ok("CREATE INDEX".into())
+        }
+        DdlStatement::DropIndex { names, if_exists } => {
+            ddl.drop_indexes(names, *if_exists)?;
+            Ok("DROP INDEX".into())
+        }
+        DdlStatement::AlterTable { table, if_exists, actions } => {
+            ddl.alter_table(table, *if_exists, actions)?;
+            Ok("ALTER TABLE".into())
+        }
+        DdlStatement::CreateView { name, or_replace, if_not_exists, sql, columns, plan } => {
+            ddl.create_view(name, *or_replace, *if_not_exists, sql, columns, plan)?;
+            Ok("CREATE VIEW".into())
+        }
+        DdlStatement::DropView { names, if_exists } => {
+            ddl.drop_views(names, *if_exists)?;
+            Ok("DROP VIEW".into())
+        }
+        DdlStatement::CreateSchema { name, if_not_exists } => {
+            if ctx.catalog.schema_id(ctx.txn, name)?.is_some() && *if_not_exists {
+                ctx.session.notice(format!("schema \"{name}\" already exists, skipping"));
+            } else {
+                ctx.catalog.create_schema(ctx.txn, name)?;
+            }
+            Ok("CREATE SCHEMA".into())
+        }
+        DdlStatement::DropSchema { names, if_exists, cascade } => {
+            ddl.drop_schemas(names, *if_exists, *cascade)?;
+            Ok("DROP SCHEMA".into())
+        }
+        DdlStatement::CreateSequence { name, if_not_exists, options } => {
+            let schema = ddl.creation_schema(&name.0)?;
+            if *if_not_exists && ctx.catalog.relation(ctx.txn, &schema, &name.1)?.is_some() {
+                ctx.session.notice(format!("relation \"{}\" already exists, skipping", name.1));
+                return Ok("CREATE SEQUENCE".into());
+            }
+            let seq = sequence_from_spec(&schema, &name.1, options)?;
+            ctx.catalog.create_sequence(ctx.txn, seq)?;
+            Ok("CREATE SEQUENCE".into())
+        }
+        DdlStatement::DropSequence { names, if_exists } => {
+            for name in names {
+                match ddl.find(name, RelKind::Sequence)? {
+                    Some((schema, _)) => ctx.catalog.drop_sequence(ctx.txn, &schema, &name.1)?,
+                    None if *if_exists => ctx
+                        .session
+                        .notice(format!("sequence \"{}\" does not exist, skipping", name.1)),
+                    None => {
+                        return Err(errinput!(
+                            UNDEFINED_TABLE,
+                            "sequence \"{}\" does not exist",
+                            name.1
+                        ));
+                    }
+                }
+            }
+            Ok("DROP SEQUENCE".into())
+        }
+        DdlStatement::Truncate { names, restart_identity } => {
+            ddl.truncate(names, *restart_identity)?;
+            Ok("TRUNCATE TABLE".into())
+        }
+    }
+}
+
+/// Builds a sequence from CREATE SEQUENCE options, with PostgreSQL's defaults for the type.
+pub fn sequence_from_spec(
+    schema: &str,
+    name: &str,
+    spec: &crate::bind::SequenceSpec,
+) -> Result<Sequence> {
+    let (type_min, type_max) = match spec.data_type.as_ref().unwrap_or(&DataType::Int8) {
+        DataType::Int2 => (i16::MIN as i64, i16::MAX as i64),
+        DataType::Int4 => (i32::MIN as i64, i32::MAX as i64),
+        DataType::Int8 => (i64::MIN, i64::MAX),
+        other => {
+            return Err(errinput!(
+                INVALID_PARAMETER_VALUE,
+                "sequence type must be smallint, integer, or bigint, not {}",
+                other.name()
+            ));
+        }
+    };
+    let increment = spec.increment.unwrap_or(1);
+    if increment == 0 {
+        return Err(errinput!(INVALID_PARAMETER_VALUE, "INCREMENT must not be zero"));
+    }
+    let min = spec.min.unwrap_or(if increment > 0 { 1 } else { type_min });
+    let max = spec.max.unwrap_or(if increment > 0 { type_max } else { -1 });
+    for (what, v) in [("MINVALUE", min), ("MAXVALUE", max)] {
+        if v < type_min || v > type_max {
+            return Err(errinput!(
+                INVALID_PARAMETER_VALUE,
+                "{what} ({v}) is out of range for sequence data type {}",
+                spec.data_type.as_ref().unwrap_or(&DataType::Int8).name()
+            ));
+        }
+    }
+    let start = spec.start.unwrap_or(if increment > 0 { min } else { max });
+    let mut seq = Sequence::ascending(schema, name);
+    seq.start = start;
+    seq.increment = increment;
+    seq.min = min;
+    seq.max = max;
+    seq.cycle = spec.cycle;
+    Ok(seq)
+}
+
+type Name = (Option<String>, String);
+
+struct Ddl<'a, 'c> {
+    ctx: &'a ExecCtx<'c>,
+    env: &'a dyn BindEnv,
+}
+
+impl Ddl<'_, '_> {
+    fn catalog(&self) -> &Catalog {
+        self.ctx.catalog
+    }
+
+    fn notice(&self, message: String) {
+        self.ctx.session.notice(message);
+    }
+
+    fn creation_schema(&self, schema: &Option<String>) -> Result<String> {
+        match schema {
+            Some(s) => Ok(s.clone()),
+            None => self.env.creation_schema(),
+        }
+    }
+
+    /// Finds a relation of a kind by possibly qualified name, following the search path.
+    /// A relation of another kind with the name is an error (42809).
+    fn find(&self, name: &Name, kind: RelKind) -> Result<Option<(String, RelId)>> {
+        self.ctx.txn.next_command()?;
+        let schemas = match &name.0 {
+            Some(s) => vec![s.clone()],
+            None => self.env.search_path(),
+        };
+        for schema in schemas {
+            if let Some((id, found)) = self.catalog().relation(self.ctx.txn, &schema, &name.1)? {
+                if found != kind {
+                    let mut err = errinput!(
+                        WRONG_OBJECT_TYPE,
+                        "\"{}\" is not a{} {}",
+                        name.1,
+                        if kind == RelKind::Index { "n" } else { "" },
+                        kind.noun()
+                    );
+                    if found == RelKind::View && kind == RelKind::Table {
+                        err = err.with_hint("Use DROP VIEW to remove a view.");
+                    }
+                    return Err(err);
+                }
+                return Ok(Some((schema, id)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn table(&self, id: RelId) -> Result<Table> {
+        self.ctx.txn.next_command()?;
+        self.catalog()
+            .table_by_id(self.ctx.txn, id)?
+            .ok_or_else(|| errinput!(UNDEFINED_TABLE, "relation {id} does not exist"))
+    }
+
+    fn find_table(&self, name: &Name) -> Result<Option<Table>> {
+        self.find(name, RelKind::Table)?.map(|(_, id)| self.table(id)).transpose()
+    }
+
+    fn require_table(&self, name: &Name) -> Result<Table> {
+        self.find_table(name)?.ok_or_else(|| {
+            errinput!(UNDEFINED_TABLE, "relation \"{}\" does not exist", display(name))
+        })
+    }
+
+    /// Locks a table for a schema change and reloads it (the definition may have changed
+    /// while waiting).
+    fn lock_table(&self, table: &Table) -> Result<Table> {
+        self.catalog().lock_relation_exclusive(self.ctx.txn, table.id)?;
+        self.table(table.id)
+    }
+
+    /// A relation name not yet used in the schema: `base`, then `base1`, `base2`, ... with
+    /// the numbers before the suffix, as PostgreSQL chooses index and sequence names.
+    fn choose_relation_name(&self, schema: &str, stem: &str, suffix: &str) -> Result<String> {
+        for n in 0.. {
+            let name =
+                if n == 0 { format!("{stem}_{suffix}") } else { format!("{stem}_{suffix}{n}") };
+            if self.catalog().relation(self.ctx.txn, schema, &name)?.is_none() {
+                return Ok(name);
+            }
+        }
+        unreachable!("the name search is unbounded")
+    }
+
+    // ---- tables ----
+
+    fn create_table(&self, ct: &CreateTable) -> Result<String> {
+        let ctx = self.ctx;
+        let schema = self.creation_schema(&ct.name.0)?;
+        let name = &ct.name.1;
+        if ctx.catalog.schema_id(ctx.txn, &schema)?.is_none() {
+            return Err(errinput!(INVALID_SCHEMA_NAME, "schema \"{schema}\" does not exist"));
+        }
+        if ctx.catalog.relation(ctx.txn, &schema, name)?.is_some() {
+            if ct.if_not_exists {
+                self.notice(format!("relation \"{name}\" already exists, skipping"));
+                return Ok(if ct.as_query.is_some() {
+                    "SELECT 0".into()
+                } else {
+                    "CREATE TABLE".into()
+                });
+            }
+            return Err(errinput!(DUPLICATE_TABLE, "relation \"{name}\" already exists"));
+        }
+        let mut specs: Vec<ColumnSpec> = ct.columns.clone();
+        if let Some(plan) = &ct.as_query {
+            let visible: Vec<&crate::plan::Column> =
+                plan.columns.iter().filter(|c| !c.hidden).collect();
+            if specs.len() > visible.len() {
+                return Err(errinput!(SYNTAX_ERROR, "too many column names were specified"));
+            }
+            for (i, column) in visible.iter().enumerate() {
+                if i < specs.len() {
+                    specs[i].data_type = column.data_type.clone();
+                } else {
+                    specs.push(ColumnSpec {
+                        name: column.name.clone(),
+                        data_type: column.data_type.clone(),
+                        not_null: false,
+                        default: None,
+                        serial: false,
+                        identity_always: false,
+                    });
+                }
+            }
+        }
+        let primary_keys: Vec<&Vec<String>> = ct
+            .constraints
+            .iter()
+            .filter_map(|c| match c {
+                ConstraintSpec::PrimaryKey { columns, .. } => Some(columns),
+                _ => None,
+            })
+            .collect();
+        if primary_keys.len() > 1 {
+            return Err(errinput!(
+                INVALID_TABLE_DEFINITION,
+                "multiple primary keys for table \"{name}\" are not allowed"
+            ));
+        }
+        let mut columns = Vec::with_capacity(specs.len());
+        let mut serials = Vec::new();
+        for spec in &specs {
+            let mut column = Column::new(spec.name.clone(), spec.data_type.clone());
+            column.not_null = spec.not_null;
+            if let Some(default) = &spec.default {
+                check_default(default)?;
+                column.default = Some(default.clone());
+            }
+            if spec.serial {
+                let seq = self.serial_sequence(&schema, name, spec)?;
+                column.default = Some(nextval_default(&seq));
+                column.not_null = true;
+                serials.push((columns.len(), seq));
+            }
+            columns.push(column);
+        }
+        let table = ctx.catalog.create_table(
+            ctx.txn,
+            TableSpec {
+                schema: schema.clone(),
+                name: name.clone(),
+                columns,
+                primary_key: primary_keys.first().map(|c| (*c).clone()).unwrap_or_default(),
+            },
+        )?;
+        for (position, seq) in serials {
+            self.own_sequence(seq, table.id, position)?;
+        }
+        for constraint in &ct.constraints {
+            if !matches!(constraint, ConstraintSpec::PrimaryKey { .. }) {
+                let table = self.table(table.id)?;
+                self.add_constraint(&table, constraint)?;
+            }
+        }
+        if let Some(plan) = &ct.as_query {
+            let table = self.table(table.id)?;
+            let rows = collect(execute(plan, ctx)?, ctx)?;
+            let count = rows.len();
+            let visible: Vec<usize> = plan
+                .columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !c.hidden)
+                .map(|(i, _)| i)
+                .collect();
+            for row in rows {
+                let row: Row = visible.iter().map(|&i| row[i].clone()).collect();
+                storage::insert_or_fail(ctx, &table, &row)?;
+            }
+            return Ok(format!("SELECT {count}"));
+        }
+        Ok("CREATE TABLE".into())
+    }
+
+    /// Creates the sequence behind a SERIAL or identity column.
+    fn serial_sequence(&self, schema: &str, table: &str, spec: &ColumnSpec) -> Result<Sequence> {
+        let max = match spec.data_type {
+            DataType::Int2 => i16::MAX as i64,
+            DataType::Int4 => i32::MAX as i64,
+            DataType::Int8 => i64::MAX,
+            ref other => {
+                return Err(errinput!(
+                    INVALID_PARAMETER_VALUE,
+                    "identity column type must be smallint, integer, or bigint, not {}",
+                    other.name()
+                ));
+            }
+        };
+        let name = self.choose_relation_name(schema, &format!("{table}_{}", spec.name), "seq")?;
+        let mut seq = Sequence::ascending(schema, name);
+        seq.max = max;
+        self.catalog().create_sequence(self.ctx.txn, seq)
+    }
+
+    /// Records that a SERIAL sequence belongs to a column (created before the table, so its
+    /// id is known only now).
+    fn own_sequence(&self, seq: Sequence, table: RelId, column: usize) -> Result<()> {
+        let owned = Sequence { owned_by: Some((table, column)), ..seq };
+        self.catalog().update_sequence(self.ctx.txn, &owned)
+    }
+
+    fn owned_sequences(&self, table: RelId, column: Option<usize>) -> Result<Vec<Sequence>> {
+        Ok(self
+            .catalog()
+            .sequences(self.ctx.txn)?
+            .into_iter()
+            .filter(|s| {
+                s.owned_by.is_some_and(|(t, c)| t == table && column.is_none_or(|x| x == c))
+            })
+            .collect())
+    }
+
+    fn drop_tables(&self, names: &[Name], if_exists: bool, cascade: bool) -> Result<()> {
+        let mut tables = Vec::new();
+        for name in names {
+            match self.find_table(name)? {
+                Some(t) => tables.push(t),
+                None if if_exists => {
+                    self.notice(format!("table \"{}\" does not exist, skipping", display(name)))
+                }
+                None => {
+                    return Err(errinput!(
+                        UNDEFINED_TABLE,
+                        "table \"{}\" does not exist",
+                        display(name)
+                    ));
+                }
+            }
+        }
+        let dropping: HashSet<RelId> = tables.iter().map(|t| t.id).collect();
+        for table in &tables {
+            let table = self.lock_table(table)?;
+            for (child, constraint) in self.catalog().referencing(self.ctx.txn, table.id)? {
+                if dropping.contains(&child.id) {
+                    continue;
+                }
+                if !cascade {
+                    return Err(errinput!(
+                        DEPENDENT_OBJECTS_STILL_EXIST,
+                        "cannot drop table {} because other objects depend on it",
+                        table.name
+                    )
+                    .with_detail(format!(
+                        "constraint {} on table {} depends on table {}",
+                        constraint.name, child.name, table.name
+                    ))
+                    .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                }
+                self.notice(format!(
+                    "drop cascades to constraint {} on table {}",
+                    constraint.name, child.name
+                ));
+                let child = self.lock_table(&child)?;
+                self.catalog().drop_constraint(self.ctx.txn, &child, &constraint.name)?;
+            }
+            let owned = self.owned_sequences(table.id, None)?;
+            self.catalog().drop_table(self.ctx.txn, &table.schema, &table.name)?;
+            for seq in owned {
+                self.catalog().drop_sequence(self.ctx.txn, &seq.schema, &seq.name)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn truncate(&self, names: &[Name], restart_identity: bool) -> Result<()> {
+        let tables: Vec<Table> =
+            names.iter().map(|n| self.require_table(n)).collect::<Result<_>>()?;
+        let ids: HashSet<RelId> = tables.iter().map(|t| t.id).collect();
+        for table in &tables {
+            let table = self.lock_table(table)?;
+            for (child, _) in self.catalog().referencing(self.ctx.txn, table.id)? {
+                if !ids.contains(&child.id) {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "cannot truncate a table referenced in a foreign key constraint"
+                    )
+                    .with_detail(format!("Table \"{}\" references \"{}\".", child.name, table.name))
+                    .with_hint(format!(
+                        "Truncate table \"{}\" at the same time, or use TRUNCATE ... CASCADE.",
+                        child.name
+                    )));
+                }
+            }
+            let txn = self.ctx.txn;
+            Catalog::delete_prefix(txn, &relation_prefix(table.id))?;
+            for index in &table.indexes {
+                Catalog::delete_prefix(txn, &relation_prefix(index.id))?;
+            }
+            if restart_identity {
+                for seq in self.owned_sequences(table.id, None)? {
+                    self.catalog().set_sequence(&seq, seq.start.wrapping_sub(seq.increment))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ---- constraints ----
+
+    /// Adds a table constraint, validating the table's existing rows against it.
+    fn add_constraint(&self, table: &Table, spec: &ConstraintSpec) -> Result<()> {
+        let ctx = self.ctx;
+        match spec {
+            ConstraintSpec::PrimaryKey { name, columns } => {
+                if !table.primary_key.is_empty() {
+                    return Err(errinput!(
+                        INVALID_TABLE_DEFINITION,
+                        "multiple primary keys for table \"{}\" are not allowed",
+                        table.name
+                    ));
+                }
+                let positions = column_positions(table, columns)?;
+                let name = name.clone().unwrap_or_else(|| format!("{}_pkey", table.name));
+                let mut new = table.clone();
+                for &p in &positions {
+                    new.columns[p].not_null = true;
+                    ctx.catalog.update_column(
+                        ctx.txn,
+                        table,
+                        &table.columns[p].name,
+                        new.columns[p].clone(),
+                    )?;
+                }
+                new.primary_key = positions;
+                ctx.catalog.set_primary_key(ctx.txn, table.id, &new.primary_key)?;
+                self.rewrite(table, &new, &|row| Ok(row), Some(&name))
+            }
+            ConstraintSpec::Unique { name, columns } => {
+                let positions = column_positions(table, columns)?;
+                let name = match name {
+                    Some(n) => n.clone(),
+                    None => self.choose_relation_name(
+                        &table.schema,
+                        &format!("{}_{}", table.name, columns.join("_")),
+                        "key",
+                    )?,
+                };
+                self.build_index(
+                    table,
+                    name,
+                    positions,
+                    vec![ColumnOrder::ASC; columns.len()],
+                    true,
+                )
+                .map(|_| ())
+            }
+            ConstraintSpec::Check { name, expr } => {
+                let (bound, data_type) = bind_table_expr_typed(table, expr)?;
+                if data_type != DataType::Bool {
+                    return Err(errinput!(
+                        DATATYPE_MISMATCH,
+                        "argument of CHECK must be type boolean, not type {}",
+                        data_type.name()
+                    ));
+                }
+                let name = match name {
+                    Some(n) => n.clone(),
+                    None => {
+                        let cols = bound.columns();
+                        let stem = match cols.as_slice() {
+                            [c] => format!("{}_{}", table.name, table.columns[*c].name),
+                            _ => table.name.clone(),
+                        };
+                        self.choose_constraint_name(table, &stem, "check")
+                    }
+                };
+                for (_, row) in self.latest_rows(table)? {
+                    if matches!(eval(&bound, &row, ctx)?, Value::Bool(false)) {
+                        return Err(errinput!(
+                            CHECK_VIOLATION,
+                            "check constraint \"{name}\" of relation \"{}\" is violated by some row",
+                            table.name
+                        ));
+                    }
+                }
+                let constraint =
+                    Constraint { name, kind: ConstraintKind::Check { expr: expr.clone() } };
+                ctx.catalog.add_constraint(ctx.txn, table, &constraint)
+            }
+            ConstraintSpec::ForeignKey { name, spec } => self.add_foreign_key(table, name, spec),
+        }
+    }
+
+    fn choose_constraint_name(&self, table: &Table, stem: &str, suffix: &str) -> String {
+        let taken = |n: &str| {
+            table.constraints.iter().any(|c| c.name == n)
+                || table.indexes.iter().any(|i| i.name == n)
+        };
+        let mut n = 0;
+        loop {
+            let name =
+                if n == 0 { format!("{stem}_{suffix}") } else { format!("{stem}_{suffix}{n}") };
+            if !taken(&name) {
+                return name;
+            }
+            n += 1;
+        }
+    }
+
+    fn add_foreign_key(
+        &self,
+        table: &Table,
+        name: &Option<String>,
+        spec: &ForeignKeySpec,
+    ) -> Result<()> {
+        let ctx = self.ctx;
+        let columns = column_positions(table, &spec.columns)?;
+        let same_table = spec.table.1 == table.name
+            && spec.table.0.as_ref().is_none_or(|s| *s == table.schema)
+            && self.find(&spec.table, RelKind::Table)?.is_none_or(|(_, id)| id == table.id);
+        let parent = if same_table { table.clone() } else { self.require_table(&spec.table)? };
+        let ref_columns = if spec.ref_columns.is_empty() {
+            if parent.primary_key.is_empty() {
+                return Err(errinput!(
+                    INVALID_FOREIGN_KEY,
+                    "there is no primary key for referenced table \"{}\"",
+                    parent.name
+                ));
+            }
+            parent.primary_key.clone()
+        } else {
+            column_positions(&parent, &spec.ref_columns)?
+        };
+        if ref_columns.len() != columns.len() {
+            return Err(errinput!(
+                INVALID_FOREIGN_KEY,
+                "number of referencing and referenced columns for foreign key disagree"
+            ));
+        }
+        let mut wanted = ref_columns.clone();
+        wanted.sort_unstable();
+        let sorted = |cols: &[usize]| {
+            let mut c = cols.to_vec();
+            c.sort_unstable();
+            c
+        };
+        let unique = (!parent.primary_key.is_empty() && sorted(&parent.primary_key) == wanted)
+            || parent.indexes.iter().any(|i| i.unique && sorted(&i.columns) == wanted);
+        if !unique {
+            return Err(errinput!(
+                INVALID_FOREIGN_KEY,
+                "there is no unique constraint matching given keys for referenced table \"{}\"",
+                parent.name
+            ));
+        }
+        let name = match name {
+            Some(n) => n.clone(),
+            None => {
+                let names: Vec<&str> =
+                    columns.iter().map(|&c| table.columns[c].name.as_str()).collect();
+                self.choose_constraint_name(
+                    table,
+                    &format!("{}_{}", table.name, names.join("_")),
+                    "fkey",
+                )
+            }
+        };
+        for (&c, &r) in columns.iter().zip(&ref_columns) {
+            let (a, b) = (&table.columns[c].data_type, &parent.columns[r].data_type);
+            if !(a == b || implicit_cast_allowed(a, b) || implicit_cast_allowed(b, a)) {
+                return Err(errinput!(
+                    DATATYPE_MISMATCH,
+                    "foreign key constraint \"{name}\" cannot be implemented"
+                )
+                .with_detail(format!(
+                    "Key columns \"{}\" and \"{}\" are of incompatible types: {} and {}.",
+                    table.columns[c].name,
+                    parent.columns[r].name,
+                    a.name(),
+                    b.name()
+                )));
+            }
+        }
+        let constraint = Constraint {
+            name,
+            kind: ConstraintKind::ForeignKey {
+                columns,
+                ref_table: parent.id,
+                ref_columns,
+                on_delete: spec.on_delete.code().into(),
+                on_update: spec.on_update.code().into(),
+            },
+        };
+        ctx.catalog.add_constraint(ctx.txn, table, &constraint)?;
+        let mut with = table.clone();
+        with.constraints = vec![constraint];
+        for (_, row) in self.latest_rows(table)? {
+            storage::check_references(ctx, &with, &row, None)?;
+        }
+        Ok(())
+    }
+
+    fn drop_constraint(&self, table: &Table, name: &str, if_exists: bool) -> Result<()> {
+        let ctx = self.ctx;
+        if ctx.catalog.drop_constraint(ctx.txn, table, name)? {
+            return Ok(());
+        }
+        if let Some(index) = table.indexes.iter().find(|i| i.name == name && i.unique) {
+            self.check_index_unreferenced(table, index)?;
+            return ctx.catalog.drop_index(ctx.txn, &table.schema, name);
+        }
+        if name == format!("{}_pkey", table.name) && !table.primary_key.is_empty() {
+            let pk = table.primary_key.clone();
+            if ctx.catalog.referencing(ctx.txn, table.id)?.iter().any(|(_, c)| {
+                matches!(&c.kind, ConstraintKind::ForeignKey { ref_columns, .. } if sorted_eq(ref_columns, &pk))
+            }) {
+                return Err(errinput!(
+                    DEPENDENT_OBJECTS_STILL_EXIST,
+                    "cannot drop constraint {name} on table {} because other objects depend on it",
+                    table.name
+                )
+                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+            }
+            let mut new = table.clone();
+            new.primary_key = Vec::new();
+            ctx.catalog.set_primary_key(ctx.txn, table.id, &[])?;
+            return self.rewrite(table, &new, &|row| Ok(row), None);
+        }
+        if if_exists {
+            self.notice(format!(
+                "constraint \"{name}\" of relation \"{}\" does not exist, skipping",
+                table.name
+            ));
+            return Ok(());
+        }
+        Err(errinput!(
+            UNDEFINED_OBJECT,
+            "constraint \"{name}\" of relation \"{}\" does not exist",
+            table.name
+        ))
+    }
+
+    /// Refuses to drop a unique index that a foreign key relies on.
+    fn check_index_unreferenced(&self, table: &Table, index: &Index) -> Result<()> {
+        for (child, c) in self.catalog().referencing(self.ctx.txn, table.id)? {
+            if let ConstraintKind::ForeignKey { ref_columns, .. } = &c.kind
+                && sorted_eq(ref_columns, &index.columns)
+                && !sorted_eq(ref_columns, &table.primary_key)
+            {
+                return Err(errinput!(
+                    DEPENDENT_OBJECTS_STILL_EXIST,
+                    "cannot drop index {} because other objects depend on it",
+                    index.name
+                )
+                .with_detail(format!(
+                    "constraint {} on table {} depends on index {}",
+                    c.name, child.name, index.name
+                ))
+                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+            }
+        }
+        Ok(())
+    }
+
+    // ---- indexes ----
+
+    fn create_index(&self, ci: &CreateIndex) -> Result<()> {
+        let table = self.require_table(&ci.table)?;
+        let names: Vec<String> = ci.columns.iter().map(|(c, _)| c.clone()).collect();
+        let positions = names
+            .iter()
+            .map(|n| {
+                table
+                    .column_index(n)
+                    .ok_or_else(|| errinput!(UNDEFINED_COLUMN, "column \"{n}\" does not exist"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let name = match &ci.name {
+            Some(n) => {
+                if self.catalog().relation(self.ctx.txn, &table.schema, n)?.is_some() {
+                    if ci.if_not_exists {
+                        self.notice(format!("relation \"{n}\" already exists, skipping"));
+                        return Ok(());
+                    }
+                    return Err(errinput!(DUPLICATE_TABLE, "relation \"{n}\" already exists"));
+                }
+                n.clone()
+            }
+            None => self.choose_relation_name(
+                &table.schema,
+                &format!("{}_{}", table.name, names.join("_")),
+                "idx",
+            )?,
+        };
+        let orders = ci.columns.iter().map(|(_, o)| *o).collect();
+        self.build_index(&table, name, positions, orders, ci.unique).map(|_| ())
+    }
+
+    /// Records an index and fills it from the table's rows.
+    fn build_index(
+        &self,
+        table: &Table,
+        name: String,
+        columns: Vec<usize>,
+        orders: Vec<ColumnOrder>,
+        unique: bool,
+    ) -> Result<Index> {
+        let ctx = self.ctx;
+        let table = self.lock_table(table)?;
+        let index = ctx.catalog.create_index(
+            ctx.txn,
+            &table.schema,
+            Index { id: 0, name, table_id: table.id, unique, columns, orders },
+        )?;
+        let mut seen = HashSet::new();
+        for (key, row) in self.latest_rows(&table)? {
+            let entry = storage::index_entry_key(&index, &row, &key)?;
+            if unique
+                && !index.columns.iter().any(|&c| row[c].is_null())
+                && !seen.insert(entry.clone())
+            {
+                return Err(errinput!(
+                    UNIQUE_VIOLATION,
+                    "could not create unique index \"{}\"",
+                    index.name
+                )
+                .with_detail(format!(
+                    "{} is duplicated.",
+                    key_detail(&table, &index.columns, &row, ctx)
+                )));
+            }
+            ctx.txn.put(&entry, key)?;
+        }
+        Ok(index)
+    }
+
+    fn drop_indexes(&self, names: &[Name], if_exists: bool) -> Result<()> {
+        for name in names {
+            let Some((schema, id)) = self.find(name, RelKind::Index)? else {
+                if if_exists {
+                    self.notice(format!("index \"{}\" does not exist, skipping", name.1));
+                    continue;
+                }
+                return Err(errinput!(UNDEFINED_OBJECT, "index \"{}\" does not exist", name.1));
+            };
+            if let Some(table) = self
+                .catalog()
+                .tables(self.ctx.txn)?
+                .into_iter()
+                .find(|t| t.indexes.iter().any(|i| i.id == id))
+            {
+                let table = self.lock_table(&table)?;
+                if let Some(index) = table.indexes.iter().find(|i| i.id == id) {
+                    self.check_index_unreferenced(&table, index)?;
+                }
+            }
+            self.catalog().drop_index(self.ctx.txn, &schema, &name.1)?;
+        }
+        Ok(())
+    }
+
+    // ---- rows ----
+
+    /// Every row of a table as last committed (plus this transaction's writes): what a
+    /// schema change under the table's exclusive lock must cover.
+    fn latest_rows(&self, table: &Table) -> Result<Vec<(Vec<u8>, Row)>> {
+        let ctx = self.ctx;
+        ctx.txn.next_command()?;
+        let mut out = Vec::new();
+        for (i, item) in ctx
+            .txn
+            .scan_latest(oxibase_engine::prefix_range(&relation_prefix(table.id)))?
+            .enumerate()
+        {
+            if i % 1024 == 1023 {
+                ctx.session.check_interrupt()?;
+            }
+            let (key, bytes) = item?;
+            out.push((key, decode_table_row(table, &bytes)?));
+        }
+        Ok(out)
+    }
+
+    /// Rewrites every row of `old` into the shape of `new` (a new column type, primary key,
+    /// or per-row default): deletes the rows and index entries, then inserts the transformed
+    /// rows with all constraints checked. `key_name` names the primary key in duplicate
+    /// errors when the key is new.
+    fn rewrite(
+        &self,
+        old: &Table,
+        new: &Table,
+        transform: &dyn Fn(Row) -> Result<Row>,
+        key_name: Option<&str>,
+    ) -> Result<()> {
+        let ctx = self.ctx;
+        let old = self.lock_table(old)?;
+        let rows = self.latest_rows(&old)?;
+        Catalog::delete_prefix(ctx.txn, &relation_prefix(old.id))?;
+        for index in &old.indexes {
+            Catalog::delete_prefix(ctx.txn, &relation_prefix(index.id))?;
+        }
+        let mut new = new.clone();
+        new.indexes = self.table(old.id)?.indexes;
+        for (_, row) in rows {
+            let row = transform(row)?;
+            if let Err(conflict) = storage::insert(ctx, &new, &row)? {
+                let constraint = key_name.map_or(conflict.constraint.clone(), str::to_string);
+                return Err(errinput!(
+                    UNIQUE_VIOLATION,
+                    "could not create unique index \"{constraint}\""
+                )
+                .with_detail(format!(
+                    "{} is duplicated.",
+                    key_detail(&new, &conflict.columns, &row, ctx)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    // ---- ALTER TABLE ----
+
+    fn alter_table(&self, name: &Name, if_exists: bool, actions: &[AlterAction]) -> Result<()> {
+        let Some(table) = self.find_table(name)? else {
+            if if_exists {
+                self.notice(format!("relation \"{}\" does not exist, skipping", display(name)));
+                return Ok(());
+            }
+            return Err(errinput!(
+                UNDEFINED_TABLE,
+                "relation \"{}\" does not exist",
+                display(name)
+            ));
+        };
+        let id = table.id;
+        self.lock_table(&table)?;
+        for action in actions {
+            let table = self.table(id)?;
+            self.alter_action(&table, action)?;
+        }
+        Ok(())
+    }
+
+    fn alter_action(&self, table: &Table, action: &AlterAction) -> Result<()> {
+        let ctx = self.ctx;
+        let txn = ctx.txn;
+        match action {
+            AlterAction::AddColumn { column: spec, constraints, if_not_exists } => {
+                if table.column_index(&spec.name).is_some() && *if_not_exists {
+                    self.notice(format!(
+                        "column \"{}\" of relation \"{}\" already exists, skipping",
+                        spec.name, table.name
+                    ));
+                    return Ok(());
+                }
+                self.add_column(table, spec)?;
+                for c in constraints {
+                    let table = self.table(table.id)?;
+                    self.add_constraint(&table, c)?;
+                }
+                Ok(())
+            }
+            AlterAction::DropColumn { name, if_exists, cascade } => {
+                if table.column_index(name).is_none() && *if_exists {
+                    self.notice(format!(
+                        "column \"{name}\" of relation \"{}\" does not exist, skipping",
+                        table.name
+                    ));
+                    return Ok(());
+                }
+                self.drop_column(table, name, *cascade)
+            }
+            AlterAction::RenameColumn { old, new } => {
+                let position = require_column(table, old)?;
+                let mut column = table.columns[position].clone();
+                column.name = new.clone();
+                ctx.catalog.update_column(txn, table, old, column)?;
+                for c in &table.constraints {
+                    if let ConstraintKind::Check { expr } = &c.kind {
+                        let renamed = rename_identifier(expr, old, new)?;
+                        if renamed != *expr {
+                            let c = Constraint {
+                                name: c.name.clone(),
+                                kind: ConstraintKind::Check { expr: renamed },
+                            };
+                            ctx.catalog.replace_constraint(txn, table, &c)?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            AlterAction::RenameTable(new) => ctx.catalog.rename_table(txn, table.id, new),
+            AlterAction::SetDefault { column, default } => {
+                let position = require_column(table, column)?;
+                let mut c = table.columns[position].clone();
+                if let Some(d) = default {
+                    check_default(d)?;
+                }
+                c.default = default.clone();
+                ctx.catalog.update_column(txn, table, column, c)
+            }
+            AlterAction::SetNotNull { column, not_null } => {
+                let position = require_column(table, column)?;
+                if !not_null && table.primary_key.contains(&position) {
+                    return Err(errinput!(
+                        INVALID_TABLE_DEFINITION,
+                        "column \"{column}\" is in a primary key"
+                    ));
+                }
+                if *not_null && self.latest_rows(table)?.iter().any(|(_, r)| r[position].is_null())
+                {
+                    return Err(errinput!(
+                        NOT_NULL_VIOLATION,
+                        "column \"{column}\" of relation \"{}\" contains null values",
+                        table.name
+                    ));
+                }
+                let mut c = table.columns[position].clone();
+                c.not_null = *not_null;
+                ctx.catalog.update_column(txn, table, column, c)
+            }
+            AlterAction::SetType { column, data_type, using } => {
+                let position = require_column(table, column)?;
+                let old_type = table.columns[position].data_type.clone();
+                let using = match using {
+                    Some(sql) => Some(bind_table_expr(table, sql)?),
+                    None => {
+                        if !assignment_castable(&old_type, data_type) {
+                            return Err(errinput!(
+                                DATATYPE_MISMATCH,
+                                "column \"{column}\" cannot be cast automatically to type {}",
+                                data_type.name()
+                            )
+                            .with_hint(format!(
+                                "You might need to specify \"USING {column}::{}\".",
+                                data_type.name()
+                            )));
+                        }
+                        None
+                    }
+                };
+                let mut c = table.columns[position].clone();
+                c.data_type = data_type.clone();
+                ctx.catalog.update_column(txn, table, column, c.clone())?;
+                let mut new = table.clone();
+                new.columns[position] = c;
+                let zone = ctx.session.zone();
+                let transform = |mut row: Row| -> Result<Row> {
+                    let value = match &using {
+                        Some(expr) => eval(expr, &row, ctx)?,
+                        None => row[position].clone(),
+                    };
+                    row[position] = cast(value, data_type, CastKind::Assignment, zone)?;
+                    Ok(row)
+                };
+                self.rewrite(table, &new, &transform, None)
+            }
+            AlterAction::AddConstraint(spec) => self.add_constraint(table, spec),
+            AlterAction::DropConstraint { name, if_exists } => {
+                self.drop_constraint(table, name, *if_exists)
+            }
+        }
+    }
+
+    fn add_column(&self, table: &Table, spec: &ColumnSpec) -> Result<()> {
+        let ctx = self.ctx;
+        let mut column = Column::new(spec.name.clone(), spec.data_type.clone());
+        column.not_null = spec.not_null;
+        let mut seq = None;
+        if spec.serial {
+            let s = self.serial_sequence(&table.schema, &table.name, spec)?;
+            column.default = Some(nextval_default(&s));
+            column.not_null = true;
+            seq = Some(s);
+        } else if let Some(default) = &spec.default {
+            check_default(default)?;
+            column.default = Some(default.clone());
+        }
+        let position = table.columns.len();
+        // A constant default is stored once as the value old rows read (no rewrite); a
+        // volatile one (nextval, random) is evaluated per existing row, as PostgreSQL does.
+        let default_expr = match &column.default {
+            Some(sql) => {
+                let mut scope_table = table.clone();
+                scope_table.columns.push(column.clone());
+                Some(bind_table_expr(&scope_table, sql)?)
+            }
+            None => None,
+        };
+        let zone = ctx.session.zone();
+        let mut rewrite = false;
+        column.missing = match &default_expr {
+            Some(expr) if expr.is_constant() => {
+                cast(eval(expr, &[], ctx)?, &spec.data_type, CastKind::Assignment, zone)?
+            }
+            Some(_) => {
+                rewrite = true;
+                Value::Null
+            }
+            None => Value::Null,
+        };
+        if column.not_null && column.missing.is_null() && !rewrite {
+            if let Some((_, _)) = self.latest_rows(table)?.first() {
+                return Err(errinput!(
+                    NOT_NULL_VIOLATION,
+                    "column \"{}\" of relation \"{}\" contains null values",
+                    spec.name,
+                    table.name
+                ));
+            }
+        }
+        ctx.catalog.add_column(ctx.txn, table, column.clone())?;
+        if let Some(s) = seq {
+            self.own_sequence(s, table.id, position)?;
+        }
+        if rewrite {
+            let new = self.table(table.id)?;
+            let expr = default_expr.unwrap_or(crate::plan::Expr::Literal(Value::Null));
+            let data_type = spec.data_type.clone();
+            let transform = |mut row: Row| -> Result<Row> {
+                row.truncate(position);
+                let v = eval(&expr, &row, ctx)?;
+                row.push(cast(v, &data_type, CastKind::Assignment, zone)?);
+                Ok(row)
+            };
+            self.rewrite(table, &new, &transform, None)?;
+        }
+        Ok(())
+    }
+
+    fn drop_column(&self, table: &Table, name: &str, cascade: bool) -> Result<()> {
+        let ctx = self.ctx;
+        let position = require_column(table, name)?;
+        for (child, c) in ctx.catalog.referencing(ctx.txn, table.id)? {
+            if child.id == table.id {
+                continue;
+            }
+            if let ConstraintKind::ForeignKey { ref_columns, .. } = &c.kind
+                && ref_columns.contains(&position)
+            {
+                if !cascade {
+                    return Err(errinput!(
+                        DEPENDENT_OBJECTS_STILL_EXIST,
+                        "cannot drop column {name} of table {} because other objects depend on it",
+                        table.name
+                    )
+                    .with_detail(format!(
+                        "constraint {} on table {} depends on column {name} of table {}",
+                        c.name, child.name, table.name
+                    ))
+                    .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                }
+                self.notice(format!(
+                    "drop cascades to constraint {} on table {}",
+                    c.name, child.name
+                ));
+                let child = self.lock_table(&child)?;
+                ctx.catalog.drop_constraint(ctx.txn, &child, &c.name)?;
+            }
+        }
+        for c in &table.constraints {
+            let uses = match &c.kind {
+                ConstraintKind::Check { expr } => {
+                    bind_table_expr(table, expr)?.columns().contains(&position)
+                }
+                ConstraintKind::ForeignKey { columns, ref_table, ref_columns, .. } => {
+                    columns.contains(&position)
+                        || (*ref_table == table.id && ref_columns.contains(&position))
+                }
+            };
+            if uses {
+                ctx.catalog.drop_constraint(ctx.txn, table, &c.name)?;
+            }
+        }
+        for index in table.indexes.iter().filter(|i| i.columns.contains(&position)) {
+            ctx.catalog.drop_index(ctx.txn, &table.schema, &index.name)?;
+        }
+        let mut current = self.table(table.id)?;
+        if current.primary_key.contains(&position) {
+            let mut new = current.clone();
+            new.primary_key = Vec::new();
+            ctx.catalog.set_primary_key(ctx.txn, table.id, &[])?;
+            self.rewrite(&current, &new, &|row| Ok(row), None)?;
+            current = self.table(table.id)?;
+        }
+        ctx.catalog.drop_column(ctx.txn, &current, name)?;
+        for seq in self.owned_sequences(table.id, Some(position))? {
+            ctx.catalog.drop_sequence(ctx.txn, &seq.schema, &seq.name)?;
+        }
+        Ok(())
+    }
+
+    // ---- views and schemas ----
+
+    fn create_view(
+        &self,
+        name: &Name,
+        or_replace: bool,
+        if_not_exists: bool,
+        sql: &str,
+        columns: &[String],
+        plan: &crate::plan::Plan,
+    ) -> Result<()> {
+        let ctx = self.ctx;
+        let schema = self.creation_schema(&name.0)?;
+        match ctx.catalog.relation(ctx.txn, &schema, &name.1)? {
+            Some((_, RelKind::View)) if or_replace => {
+                ctx.catalog.drop_view(ctx.txn, &schema, &name.1)?
+            }
+            Some(_) if if_not_exists => {
+                self.notice(format!("relation \"{}\" already exists, skipping", name.1));
+                return Ok(());
+            }
+            Some((_, RelKind::View)) | None if or_replace => {}
+            Some((_, kind)) if or_replace => {
+                return Err(errinput!(WRONG_OBJECT_TYPE, "\"{}\" is not a view", name.1)
+                    .with_detail(format!("\"{}\" is a {}.", name.1, kind.noun())));
+            }
+            Some(_) => {
+                return Err(errinput!(DUPLICATE_TABLE, "relation \"{}\" already exists", name.1));
+            }
+            None => {}
+        }
+        let visible: Vec<&crate::plan::Column> =
+            plan.columns.iter().filter(|c| !c.hidden).collect();
+        if columns.len() > visible.len() {
+            return Err(errinput!(
+                SYNTAX_ERROR,
+                "CREATE VIEW specifies more column names than columns"
+            ));
+        }
+        let mut names: Vec<String> = visible.iter().map(|c| c.name.clone()).collect();
+        names[..columns.len()].clone_from_slice(columns);
+        for (i, n) in names.iter().enumerate() {
+            if names[..i].contains(n) {
+                return Err(errinput!(DUPLICATE_COLUMN, "column \"{n}\" specified more than once"));
+            }
+        }
+        let stored = if columns.is_empty() {
+            sql.to_string()
+        } else {
+            let quoted: Vec<String> = names.iter().map(|n| quote_ident(n)).collect();
+            format!("SELECT * FROM ({sql}) AS {}({})", quote_ident(&name.1), quoted.join(", "))
+        };
+        ctx.catalog.create_view(ctx.txn, &schema, &name.1, &stored)?;
+        Ok(())
+    }
+
+    fn drop_views(&self, names: &[Name], if_exists: bool) -> Result<()> {
+        for name in names {
+            match self.find(name, RelKind::View)? {
+                Some((schema, _)) => self.catalog().drop_view(self.ctx.txn, &schema, &name.1)?,
+                None if if_exists => {
+                    self.notice(format!("view \"{}\" does not exist, skipping", name.1))
+                }
+                None => {
+                    return Err(errinput!(UNDEFINED_TABLE, "view \"{}\" does not exist", name.1));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn drop_schemas(&self, names: &[String], if_exists: bool, cascade: bool) -> Result<()> {
+        let ctx = self.ctx;
+        for name in names {
+            if name == "pg_catalog" || name == "information_schema" {
+                return Err(errinput!(
+                    DEPENDENT_OBJECTS_STILL_EXIST,
+                    "cannot drop schema {name} because it is required by the database system"
+                ));
+            }
+            if ctx.catalog.schema_id(ctx.txn, name)?.is_none() {
+                if if_exists {
+                    self.notice(format!("schema \"{name}\" does not exist, skipping"));
+                    continue;
+                }
+                return Err(errinput!(INVALID_SCHEMA_NAME, "schema \"{name}\" does not exist"));
+            }
+            if cascade {
+                let relations = ctx.catalog.relations_in_schema(ctx.txn, name)?;
+                for (rel, _, kind) in &relations {
+                    if *kind == RelKind::View {
+                        ctx.catalog.drop_view(ctx.txn, name, rel)?;
+                    }
+                }
+                let tables: Vec<Name> = relations
+                    .iter()
+                    .filter(|(_, _, k)| *k == RelKind::Table)
+                    .map(|(n, _, _)| (Some(name.clone()), n.clone()))
+                    .collect();
+                if !tables.is_empty() {
+                    self.drop_tables(&tables, true, true)?;
+                }
+                for (rel, _, kind) in ctx.catalog.relations_in_schema(ctx.txn, name)? {
+                    if kind == RelKind::Sequence {
+                        ctx.catalog.drop_sequence(ctx.txn, name, &rel)?;
+                    }
+                }
+            }
+            ctx.catalog.drop_schema(ctx.txn, name)?;
+        }
+        Ok(())
+    }
+}
+
+/// The default of a SERIAL column.
+fn nextval_default(seq: &Sequence) -> String {
+    if seq.schema == "public" {
+        format!("nextval('{}')", seq.name.replace('\'', "''"))
+    } else {
+        format!("nextval('{}.{}')", seq.schema.replace('\'', "''"), seq.name.replace('\'', "''"))
+    }
+}
+
+/// A DEFAULT may not refer to columns or subqueries.
+fn check_default(sql: &str) -> Result<()> {
+    let expr = parse_expr(sql)?;
+    let mut bad = None;
+    let _ = ast::visit_expressions(&expr, |e| {
+        match e {
+            ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_) => {
+                bad = Some("cannot use column reference in DEFAULT expression");
+            }
+            ast::Expr::Subquery(_)
+            | ast::Expr::Exists { .. }
+            | ast::Expr::In { target: ast::InTarget::Subquery(_), .. } => {
+                bad = Some("cannot use subquery in DEFAULT expression");
+            }
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    match bad {
+        Some(message) => Err(errinput!(FEATURE_NOT_SUPPORTED, "{message}")),
+        None => Ok(()),
+    }
+}
+
+/// Renames a column in a stored expression.
+fn rename_identifier(sql: &str, old: &str, new: &str) -> Result<String> {
+    let mut expr = parse_expr(sql)?;
+    let rename = |id: &mut ast::Ident| {
+        if crate::bind::ident(id) == old {
+            *id = ast::Ident::with_quote('"', new);
+        }
+    };
+    let _ = ast::visit_expressions_mut(&mut expr, |e| {
+        match e {
+            ast::Expr::Identifier(id) => rename(id),
+            ast::Expr::CompoundIdentifier(parts) => {
+                if let Some(last) = parts.last_mut() {
+                    rename(last);
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    Ok(expr.to_string())
+}
+
+/// Whether ALTER COLUMN TYPE may convert without USING (PostgreSQL allows implicit and
+/// assignment casts; text to a non-text type needs USING).
+fn assignment_castable(from: &DataType, to: &DataType) -> bool {
+    use DataType::*;
+    let texty = |t: &DataType| matches!(t, Text | Varchar(_) | Char(_));
+    if from == to || implicit_cast_allowed(from, to) || texty(to) {
+        return true;
+    }
+    let numeric = |t: &DataType| matches!(t, Int2 | Int4 | Int8 | Float4 | Float8 | Numeric(_));
+    match (from, to) {
+        (a, b) if numeric(a) && numeric(b) => true,
+        (a, b) if texty(a) && texty(b) => true,
+        (Timestamp | TimestampTz, Date | Time | Timestamp | TimestampTz) => true,
+        (Json | Jsonb, Json | Jsonb) => true,
+        _ => false,
+    }
+}
+
+fn column_positions(table: &Table, names: &[String]) -> Result<Vec<usize>> {
+    let mut out = Vec::with_capacity(names.len());
+    for n in names {
+        let p = table.column_index(n).ok_or_else(|| {
+            errinput!(UNDEFINED_COLUMN, "column \"{n}\" named in key does not exist")
+        })?;
+        if out.contains(&p) {
+            return Err(errinput!(DUPLICATE_COLUMN, "column \"{n}\" appears twice in key"));
+        }
+        out.push(p);
+    }
+    Ok(out)
+}
+
+fn require_column(table: &Table, name: &str) -> Result<usize> {
+    table.column_index(name).ok_or_else(|| {
+        errinput!(
+            UNDEFINED_COLUMN,
+            "column \"{name}\" of relation \"{}\" does not exist",
+            table.name
+        )
+    })
+}
+
+fn sorted_eq(a: &[usize], b: &[usize]) -> bool {
+    let (mut x, mut y) = (a.to_vec(), b.to_vec());
+    x.sort_unstable();
+    y.sort_unstable();
+    x == y
+}
+
+fn key_detail(table: &Table, columns: &[usize], row: &[Value], ctx: &ExecCtx) -> String {
+    let names: Vec<&str> = columns.iter().map(|&c| table.columns[c].name.as_str()).collect();
+    let values: Vec<String> = columns
+        .iter()
+        .map(|&c| format_value(&row[c], ctx.session.zone()).unwrap_or_else(|| "null".into()))
+        .collect();
+    format!("Key ({})=({})", names.join(", "), values.join(", "))
+}
+
+fn display(name: &Name) -> String {
+    match &name.0 {
+        Some(s) => format!("{s}.{}", name.1),
+        None => name.1.clone(),
+    }
+}
+
+/// Quotes an identifier when PostgreSQL would need it to.
+pub fn quote_ident(name: &str) -> String {
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
+}

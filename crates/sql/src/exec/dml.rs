@@ -1,0 +1,465 @@
+//! INSERT, UPDATE, DELETE and COPY.
+//!
+//! UPDATE and DELETE lock each row they change (FOR NO KEY UPDATE, or FOR UPDATE when the
+//! key changes or the row goes away). Under snapshot isolation a row changed by a commit
+//! after the snapshot fails with 40001 once locked. Under read committed the statement
+//! goes on with the row's latest version, re-checking its WHERE clause on it first, which
+//! is PostgreSQL's EvalPlanQual: `UPDATE t SET n = n + 1` from two sessions adds two.
+
+use std::collections::HashSet;
+
+use oxibase_common::row::encode_row;
+use oxibase_common::{DataType, Result, Value, errinput};
+use oxibase_mvcc::{Isolation, LockMode, LockWait};
+
+use super::eval::{eval, eval_condition};
+use super::storage::{self, decode_table_row};
+use super::{ExecCtx, Row, execute};
+use crate::bind::{CopyStatement, Delete, Insert, OnConflict, Returning, Update};
+use crate::catalog::Table;
+use crate::functions::FunctionEnv;
+use crate::types::cast::{CastKind, cast};
+use crate::types::text::{format_value, parse_value};
+
+/// Rows affected, and RETURNING rows.
+pub type DmlResult = (u64, Vec<Row>);
+
+fn returning(
+    r: Option<&Returning>,
+    row: &[Value],
+    ctx: &ExecCtx,
+    out: &mut Vec<Row>,
+) -> Result<()> {
+    if let Some(r) = r {
+        out.push(r.exprs.iter().map(|e| eval(e, row, ctx)).collect::<Result<_>>()?);
+    }
+    Ok(())
+}
+
+/// Runs an INSERT.
+pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
+    let table = &stmt.table;
+    let mut count = 0;
+    let mut out = Vec::new();
+    let mut touched: HashSet<Vec<u8>> = HashSet::new();
+    for (n, row) in execute(&stmt.source, ctx)?.enumerate() {
+        if n % 1024 == 1023 {
+            ctx.check_interrupt()?;
+        }
+        let row = row?;
+        match storage::insert(ctx, table, &row)? {
+            Ok(key) => {
+                touched.insert(key);
+                count += 1;
+                returning(stmt.returning.as_ref(), &row, ctx, &mut out)?;
+            }
+            Err(conflict) => match &stmt.on_conflict {
+                None => {
+                    return Err(errinput!(
+                        UNIQUE_VIOLATION,
+                        "duplicate key value violates unique constraint \"{}\"",
+                        conflict.constraint
+                    )
+                    .with_detail(detail(table, &conflict.columns, &row, ctx)));
+                }
+                Some(OnConflict::Nothing { target }) => {
+                    if target.as_ref().is_some_and(|t| !same_columns(t, &conflict.columns)) {
+                        return Err(errinput!(
+                            UNIQUE_VIOLATION,
+                            "duplicate key value violates unique constraint \"{}\"",
+                            conflict.constraint
+                        )
+                        .with_detail(detail(
+                            table,
+                            &conflict.columns,
+                            &row,
+                            ctx,
+                        )));
+                    }
+                }
+                Some(OnConflict::Update { target, assignments, filter }) => {
+                    if !same_columns(target, &conflict.columns) {
+                        return Err(errinput!(
+                            UNIQUE_VIOLATION,
+                            "duplicate key value violates unique constraint \"{}\"",
+                            conflict.constraint
+                        )
+                        .with_detail(detail(
+                            table,
+                            &conflict.columns,
+                            &row,
+                            ctx,
+                        )));
+                    }
+                    let key = conflict.existing;
+                    if !touched.insert(key.clone()) {
+                        return Err(errinput!(CARDINALITY_VIOLATION, "ON CONFLICT DO UPDATE command cannot affect row a second time")
+                            .with_hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
+                    }
+                    ctx.txn.lock(&key, LockMode::NoKeyUpdate, LockWait::Wait(None))?;
+                    let Some(bytes) = ctx.txn.get_latest(&key)? else { continue };
+                    let existing = decode_table_row(table, &bytes)?;
+                    let mut combined = existing.clone();
+                    combined.extend(row.iter().cloned());
+                    if let Some(f) = filter
+                        && !eval_condition(f, &combined, ctx)?
+                    {
+                        continue;
+                    }
+                    let mut new = existing.clone();
+                    for (col, expr) in assignments {
+                        new[*col] = eval(expr, &combined, ctx)?;
+                    }
+                    storage::update(ctx, table, &key, &existing, &new)?;
+                    count += 1;
+                    returning(stmt.returning.as_ref(), &new, ctx, &mut out)?;
+                }
+            },
+        }
+    }
+    Ok((count, out))
+}
+
+fn same_columns(a: &[usize], b: &[usize]) -> bool {
+    let (mut x, mut y) = (a.to_vec(), b.to_vec());
+    x.sort_unstable();
+    y.sort_unstable();
+    x == y
+}
+
+fn detail(table: &Table, columns: &[usize], row: &[Value], ctx: &ExecCtx) -> String {
+    let names: Vec<&str> = columns.iter().map(|&c| table.columns[c].name.as_str()).collect();
+    let values: Vec<String> = columns
+        .iter()
+        .map(|&c| format_value(&row[c], ctx.zone()).unwrap_or_else(|| "null".into()))
+        .collect();
+    format!("Key ({})=({}) already exists.", names.join(", "), values.join(", "))
+}
+
+/// Locks a row about to change and returns its current values, re-checked under read
+/// committed; None when the row is gone or no longer matches.
+fn lock_for_change(
+    ctx: &ExecCtx,
+    table: &Table,
+    row: &mut Row,
+    key: &[u8],
+    mode: LockMode,
+    recheck: Option<&crate::plan::Expr>,
+) -> Result<bool> {
+    ctx.txn.lock(key, mode, LockWait::Wait(None))?;
+    if ctx.txn.isolation() != Isolation::ReadCommitted {
+        return Ok(true);
+    }
+    let Some(bytes) = ctx.txn.get_latest(key)? else { return Ok(false) };
+    let n = table.columns.len();
+    if bytes == encode_row(&row[..n]) {
+        return Ok(true);
+    }
+    // The row changed while we waited: continue with its latest version if it still matches.
+    let latest = decode_table_row(table, &bytes)?;
+    row.splice(..n, latest);
+    match recheck {
+        Some(p) => eval_condition(p, row, ctx),
+        None => Ok(true),
+    }
+}
+
+fn key_of(row: &Row, n: usize) -> Result<Vec<u8>> {
+    match row.get(n) {
+        Some(Value::Bytea(k)) => Ok(k.clone()),
+        _ => Err(errinput!(INTERNAL_ERROR, "row key missing from UPDATE/DELETE source")),
+    }
+}
+
+/// Runs an UPDATE.
+pub fn update(stmt: &Update, ctx: &ExecCtx) -> Result<DmlResult> {
+    let table = &stmt.table;
+    let n = table.columns.len();
+    let key_changes = stmt.assignments.iter().any(|(c, _)| table.primary_key.contains(c));
+    let mode = if key_changes { LockMode::Update } else { LockMode::NoKeyUpdate };
+    let mut seen: HashSet<Vec<u8>> = HashSet::new();
+    let (mut count, mut out) = (0, Vec::new());
+    for (i, row) in execute(&stmt.source, ctx)?.enumerate() {
+        if i % 1024 == 1023 {
+            ctx.check_interrupt()?;
+        }
+        let mut row = row?;
+        let key = key_of(&row, n)?;
+        if !seen.insert(key.clone()) {
+            continue; // a row joined to several FROM rows is updated once
+        }
+        if !lock_for_change(ctx, table, &mut row, &key, mode, stmt.recheck.as_ref())? {
+            continue;
+        }
+        let old = row[..n].to_vec();
+        let mut new = old.clone();
+        for (col, expr) in &stmt.assignments {
+            new[*col] = eval(expr, &row, ctx)?;
+        }
+        storage::update(ctx, table, &key, &old, &new)?;
+        count += 1;
+        returning(stmt.returning.as_ref(), &new, ctx, &mut out)?;
+    }
+    Ok((count, out))
+}
+
+/// Runs a DELETE.
+pub fn delete(stmt: &Delete, ctx: &ExecCtx) -> Result<DmlResult> {
+    let table = &stmt.table;
+    let n = table.columns.len();
+    let mut seen: HashSet<Vec<u8>> = HashSet::new();
+    let (mut count, mut out) = (0, Vec::new());
+    for (i, row) in execute(&stmt.source, ctx)?.enumerate() {
+        if i % 1024 == 1023 {
+            ctx.check_interrupt()?;
+        }
+        let mut row = row?;
+        let key = key_of(&row, n)?;
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        if !lock_for_change(ctx, table, &mut row, &key, LockMode::Update, stmt.recheck.as_ref())? {
+            continue;
+        }
+        let old = row[..n].to_vec();
+        storage::delete(ctx, table, &key, &old)?;
+        count += 1;
+        returning(stmt.returning.as_ref(), &old, ctx, &mut out)?;
+    }
+    Ok((count, out))
+}
+
+/// COPY ... FROM: parses `data` and inserts its rows. Returns the row count.
+pub fn copy_from(stmt: &CopyStatement, data: &str, ctx: &ExecCtx) -> Result<u64> {
+    let table = stmt
+        .table
+        .as_ref()
+        .ok_or_else(|| errinput!(INTERNAL_ERROR, "COPY FROM without a table"))?;
+    let defaults: Vec<Option<crate::plan::Expr>> = (0..table.columns.len())
+        .map(|c| match (&table.columns[c].default, stmt.columns.contains(&c)) {
+            (Some(sql), false) => crate::bind::bind_table_expr(table, sql).map(Some),
+            _ => Ok(None),
+        })
+        .collect::<Result<_>>()?;
+    let records = if stmt.csv { parse_csv(data, stmt)? } else { parse_text(data, stmt)? };
+    let mut count = 0;
+    for (line, fields) in records.into_iter().enumerate().skip(usize::from(stmt.header)) {
+        let context = |e: oxibase_common::Error| {
+            let message = format!("{}", e.message());
+            oxibase_common::Error::new(e.kind(), e.code(), message).with_detail(format!(
+                "COPY {}, line {}",
+                table.name,
+                line + 1
+            ))
+        };
+        if line % 1024 == 1023 {
+            ctx.check_interrupt()?;
+        }
+        if fields.len() != stmt.columns.len() {
+            let what = if fields.len() < stmt.columns.len() {
+                "missing data for column"
+            } else {
+                "extra data after last expected column"
+            };
+            return Err(errinput!(BAD_COPY_FILE_FORMAT, "{what}").with_detail(format!(
+                "COPY {}, line {}",
+                table.name,
+                line + 1
+            )));
+        }
+        let mut row = vec![Value::Null; table.columns.len()];
+        for (c, default) in defaults.iter().enumerate() {
+            if let Some(d) = default {
+                let v = eval(d, &[], ctx)?;
+                row[c] = cast(v, &table.columns[c].data_type, CastKind::Assignment, ctx.zone())
+                    .map_err(context)?;
+            }
+        }
+        for (field, &c) in fields.into_iter().zip(&stmt.columns) {
+            let ty = &table.columns[c].data_type;
+            row[c] = match field {
+                None => Value::Null,
+                Some(text) => {
+                    let v = parse_value(&text, ty, ctx.zone()).map_err(context)?;
+                    cast(v, ty, CastKind::Assignment, ctx.zone()).map_err(context)?
+                }
+            };
+        }
+        storage::insert_or_fail(ctx, table, &row).map_err(context)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Text format: one row per line, fields split by the delimiter, `\N` for NULL, backslash
+/// escapes.
+fn parse_text(data: &str, stmt: &CopyStatement) -> Result<Vec<Vec<Option<String>>>> {
+    let mut records = Vec::new();
+    for line in data.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line == "\\." {
+            break;
+        }
+        if line.is_empty() && stmt.columns.len() != 1 {
+            continue;
+        }
+        let mut fields = Vec::new();
+        for raw in line.split(stmt.delimiter) {
+            if raw == stmt.null {
+                fields.push(None);
+                continue;
+            }
+            let mut out = String::with_capacity(raw.len());
+            let mut chars = raw.chars();
+            while let Some(c) = chars.next() {
+                if c != '\\' {
+                    out.push(c);
+                    continue;
+                }
+                match chars.next() {
+                    Some('t') => out.push('\t'),
+                    Some('n') => out.push('\n'),
+                    Some('r') => out.push('\r'),
+                    Some('b') => out.push('\u{8}'),
+                    Some('f') => out.push('\u{c}'),
+                    Some('v') => out.push('\u{b}'),
+                    Some(other) => out.push(other),
+                    None => {
+                        return Err(errinput!(BAD_COPY_FILE_FORMAT, "end-of-copy marker corrupt"));
+                    }
+                }
+            }
+            fields.push(Some(out));
+        }
+        records.push(fields);
+    }
+    Ok(records)
+}
+
+/// CSV: quoted fields may hold delimiters, quotes (doubled) and newlines; an unquoted empty
+/// field is NULL by default.
+fn parse_csv(data: &str, stmt: &CopyStatement) -> Result<Vec<Vec<Option<String>>>> {
+    let mut records = Vec::new();
+    let mut fields: Vec<Option<String>> = Vec::new();
+    let mut field = String::new();
+    let (mut quoted, mut in_quotes, mut any) = (false, false, false);
+    let mut chars = data.chars().peekable();
+    let end_field = |field: &mut String, quoted: &mut bool, fields: &mut Vec<Option<String>>| {
+        let value = std::mem::take(field);
+        fields.push(if !*quoted && value == stmt.null { None } else { Some(value) });
+        *quoted = false;
+    };
+    while let Some(c) = chars.next() {
+        any = true;
+        if in_quotes {
+            if c == stmt.escape
+                && chars.peek() == Some(&stmt.quote)
+                && (stmt.escape != stmt.quote || c == stmt.quote)
+            {
+                chars.next();
+                field.push(stmt.quote);
+            } else if c == stmt.quote {
+                in_quotes = false;
+            } else {
+                field.push(c);
+            }
+            continue;
+        }
+        match c {
+            c if c == stmt.quote => {
+                in_quotes = true;
+                quoted = true;
+            }
+            c if c == stmt.delimiter => end_field(&mut field, &mut quoted, &mut fields),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                if field == "\\." && fields.is_empty() {
+                    return Ok(records);
+                }
+                end_field(&mut field, &mut quoted, &mut fields);
+                records.push(std::mem::take(&mut fields));
+                any = false;
+            }
+            c => field.push(c),
+        }
+    }
+    if in_quotes {
+        return Err(errinput!(BAD_COPY_FILE_FORMAT, "unterminated CSV quoted field"));
+    }
+    if any && !(field == "\\." && fields.is_empty()) {
+        end_field(&mut field, &mut quoted, &mut fields);
+        records.push(fields);
+    }
+    Ok(records)
+}
+
+/// COPY ... TO: the query's rows in text or CSV format.
+pub fn copy_to(stmt: &CopyStatement, ctx: &ExecCtx) -> Result<(u64, String)> {
+    let plan =
+        stmt.query.as_ref().ok_or_else(|| errinput!(INTERNAL_ERROR, "COPY TO without a query"))?;
+    let mut out = String::new();
+    if stmt.header && stmt.csv {
+        let names: Vec<String> =
+            plan.columns.iter().filter(|c| !c.hidden).map(|c| csv_field(&c.name, stmt)).collect();
+        out.push_str(&names.join(&stmt.delimiter.to_string()));
+        out.push('\n');
+    }
+    let mut count = 0;
+    for row in execute(plan, ctx)? {
+        let row = row?;
+        let fields: Vec<String> = row
+            .iter()
+            .zip(&plan.columns)
+            .filter(|(_, c)| !c.hidden)
+            .map(|(v, c)| match format_value(v, ctx.zone()) {
+                None => stmt.null.clone(),
+                Some(text) if stmt.csv => {
+                    if matches!(c.data_type, DataType::Text | DataType::Varchar(_))
+                        && text.is_empty()
+                    {
+                        "\"\"".into()
+                    } else {
+                        csv_field(&text, stmt)
+                    }
+                }
+                Some(text) => escape_text(&text, stmt.delimiter),
+            })
+            .collect();
+        out.push_str(&fields.join(&stmt.delimiter.to_string()));
+        out.push('\n');
+        count += 1;
+    }
+    Ok((count, out))
+}
+
+fn escape_text(s: &str, delimiter: char) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == delimiter => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn csv_field(s: &str, stmt: &CopyStatement) -> String {
+    let needs = s.contains(stmt.delimiter)
+        || s.contains(stmt.quote)
+        || s.contains('\n')
+        || s.contains('\r')
+        || s == stmt.null;
+    if needs {
+        let doubled = s.replace(stmt.quote, &format!("{}{}", stmt.escape, stmt.quote));
+        format!("{}{doubled}{}", stmt.quote, stmt.quote)
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,552 @@
+//! Evaluating bound expressions against a row, with SQL's three-valued logic.
+
+use std::cmp::Ordering;
+
+use oxibase_common::{Array, Result, Value, errinput};
+
+use super::{ExecCtx, Row, cached, collect, execute};
+use crate::functions::FunctionEnv;
+use crate::plan::{BinOp, CmpOp, Expr, SubqueryKind};
+use crate::types::cast::{CastKind, cast};
+use crate::types::compare::{as_i64, compare};
+use crate::types::{arith, json_ops};
+
+/// Evaluates an expression.
+pub fn eval(expr: &Expr, row: &[Value], ctx: &ExecCtx) -> Result<Value> {
+    Ok(match expr {
+        Expr::Literal(v) => v.clone(),
+        Expr::Column(i) => row
+            .get(*i)
+            .cloned()
+            .ok_or_else(|| errinput!(INTERNAL_ERROR, "column {i} out of range"))?,
+        Expr::Outer { depth, index } => {
+            let outer = ctx.outer.borrow();
+            let level = outer
+                .len()
+                .checked_sub(depth + 1)
+                .ok_or_else(|| errinput!(INTERNAL_ERROR, "outer reference out of range"))?;
+            outer[level].get(*index).cloned().unwrap_or(Value::Null)
+        }
+        Expr::Param(i) => ctx.params.get(*i).cloned().ok_or_else(|| {
+            errinput!(UNDEFINED_PARAMETER, "there is no parameter ${}", i + 1)
+                .with_detail(format!("{} parameters were bound", ctx.params.len()))
+        })?,
+        Expr::Not(e) => match eval(e, row, ctx)? {
+            Value::Bool(b) => Value::Bool(!b),
+            _ => Value::Null,
+        },
+        Expr::Negate(e) => match eval(e, row, ctx)? {
+            Value::Null => Value::Null,
+            v => arith::neg(&v)?,
+        },
+        Expr::And(a, b) => match eval(a, row, ctx)? {
+            Value::Bool(false) => Value::Bool(false),
+            left => match (left, eval(b, row, ctx)?) {
+                (_, Value::Bool(false)) => Value::Bool(false),
+                (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
+                _ => Value::Null,
+            },
+        },
+        Expr::Or(a, b) => match eval(a, row, ctx)? {
+            Value::Bool(true) => Value::Bool(true),
+            left => match (left, eval(b, row, ctx)?) {
+                (_, Value::Bool(true)) => Value::Bool(true),
+                (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
+                _ => Value::Null,
+            },
+        },
+        Expr::Compare(op, a, b) => {
+            let (x, y) = (eval(a, row, ctx)?, eval(b, row, ctx)?);
+            if x.is_null() || y.is_null() {
+                return Ok(Value::Null);
+            }
+            Value::Bool(compare_op(*op, &x, &y)?)
+        }
+        Expr::Binary(op, a, b) => {
+            let (x, y) = (eval(a, row, ctx)?, eval(b, row, ctx)?);
+            binary(*op, &x, &y, ctx)?
+        }
+        Expr::IsNull(e, negated) => Value::Bool(eval(e, row, ctx)?.is_null() != *negated),
+        Expr::IsBool(e, value, negated) => {
+            let v = eval(e, row, ctx)?;
+            let is = match (value, &v) {
+                (None, Value::Null) => true,
+                (Some(b), Value::Bool(x)) => b == x,
+                _ => false,
+            };
+            Value::Bool(is != *negated)
+        }
+        Expr::IsDistinct(a, b, negated) => {
+            let (x, y) = (eval(a, row, ctx)?, eval(b, row, ctx)?);
+            let same = match (x.is_null(), y.is_null()) {
+                (true, true) => true,
+                (false, false) => compare(&x, &y)? == Ordering::Equal,
+                _ => false,
+            };
+            Value::Bool(same == *negated)
+        }
+        Expr::Like { expr, pattern, escape, case_insensitive, negated } => {
+            let (x, p) = (eval(expr, row, ctx)?, eval(pattern, row, ctx)?);
+            let esc = match escape {
+                Some(e) => match eval(e, row, ctx)? {
+                    Value::Null => return Ok(Value::Null),
+                    Value::Text(s) => s.chars().next(),
+                    _ => None,
+                },
+                None => Some('\\'),
+            };
+            match (x, p) {
+                (Value::Text(s), Value::Text(p)) => {
+                    Value::Bool(like(&s, &p, esc, *case_insensitive)? != *negated)
+                }
+                _ => Value::Null,
+            }
+        }
+        Expr::Similar { expr, pattern, escape, negated } => {
+            let (x, p) = (eval(expr, row, ctx)?, eval(pattern, row, ctx)?);
+            let esc = match escape {
+                Some(e) => match eval(e, row, ctx)? {
+                    Value::Text(s) => s.chars().next(),
+                    _ => return Ok(Value::Null),
+                },
+                None => Some('\\'),
+            };
+            match (x, p) {
+                (Value::Text(s), Value::Text(p)) => {
+                    let re = crate::functions::string::regex(&similar_to_regex(&p, esc), false)?;
+                    Value::Bool(re.is_match(&s) != *negated)
+                }
+                _ => Value::Null,
+            }
+        }
+        Expr::Regex { expr, pattern, case_insensitive, negated } => {
+            match (eval(expr, row, ctx)?, eval(pattern, row, ctx)?) {
+                (Value::Text(s), Value::Text(p)) => Value::Bool(
+                    crate::functions::string::regex(&p, *case_insensitive)?.is_match(&s)
+                        != *negated,
+                ),
+                _ => Value::Null,
+            }
+        }
+        Expr::InList { expr, list, negated } => {
+            let x = eval(expr, row, ctx)?;
+            let items = list.iter().map(|e| eval(e, row, ctx));
+            negate(in_values(&x, items)?, *negated)
+        }
+        Expr::ArrayCompare { expr, op, array, all } => {
+            let x = eval(expr, row, ctx)?;
+            match eval(array, row, ctx)? {
+                Value::Array(a) => quantified(&x, *op, a.elements.into_iter().map(Ok), *all)?,
+                _ => Value::Null,
+            }
+        }
+        Expr::Case { operand: _, whens, otherwise } => {
+            for (condition, result) in whens {
+                if matches!(eval(condition, row, ctx)?, Value::Bool(true)) {
+                    return eval(result, row, ctx);
+                }
+            }
+            match otherwise {
+                Some(e) => eval(e, row, ctx)?,
+                None => Value::Null,
+            }
+        }
+        Expr::Cast(e, ty) => cast(eval(e, row, ctx)?, ty, CastKind::Explicit, ctx.zone())?,
+        Expr::AssignCast(e, ty) => cast(eval(e, row, ctx)?, ty, CastKind::Assignment, ctx.zone())?,
+        Expr::Call(f, args) => {
+            let values = args.iter().map(|a| eval(a, row, ctx)).collect::<Result<Vec<_>>>()?;
+            if f.strict && values.iter().any(Value::is_null) {
+                return Ok(Value::Null);
+            }
+            (f.eval)(&values, ctx)?
+        }
+        Expr::Coalesce(items) => {
+            for item in items {
+                let v = eval(item, row, ctx)?;
+                if !v.is_null() {
+                    return Ok(v);
+                }
+            }
+            Value::Null
+        }
+        Expr::NullIf(a, b) => {
+            let (x, y) = (eval(a, row, ctx)?, eval(b, row, ctx)?);
+            if !x.is_null() && !y.is_null() && compare(&x, &y)? == Ordering::Equal {
+                Value::Null
+            } else {
+                x
+            }
+        }
+        Expr::Extreme(items, greatest) => {
+            let mut best = Value::Null;
+            for item in items {
+                let v = eval(item, row, ctx)?;
+                if v.is_null() {
+                    continue;
+                }
+                let better = best.is_null() || {
+                    let ord = compare(&v, &best)?;
+                    if *greatest { ord == Ordering::Greater } else { ord == Ordering::Less }
+                };
+                if better {
+                    best = v;
+                }
+            }
+            best
+        }
+        Expr::Array(items, element_type) => Value::Array(Box::new(Array {
+            element_type: element_type.clone(),
+            elements: items.iter().map(|e| eval(e, row, ctx)).collect::<Result<_>>()?,
+        })),
+        Expr::Subscript(a, i) => match (eval(a, row, ctx)?, eval(i, row, ctx)?) {
+            (Value::Array(arr), i) if !i.is_null() => {
+                let i = as_i64(&i);
+                usize::try_from(i - 1)
+                    .ok()
+                    .and_then(|i| arr.elements.get(i).cloned())
+                    .unwrap_or(Value::Null)
+            }
+            _ => Value::Null,
+        },
+        Expr::Subquery { plan, kind, correlated, id } => {
+            subquery(plan, kind, *correlated, *id, row, ctx)?
+        }
+    })
+}
+
+/// Evaluates a condition: NULL counts as false.
+pub fn eval_condition(expr: &Expr, row: &[Value], ctx: &ExecCtx) -> Result<bool> {
+    Ok(matches!(eval(expr, row, ctx)?, Value::Bool(true)))
+}
+
+fn negate(v: Value, negated: bool) -> Value {
+    match (v, negated) {
+        (Value::Bool(b), true) => Value::Bool(!b),
+        (v, _) => v,
+    }
+}
+
+/// A comparison of two non-NULL values.
+pub fn compare_op(op: CmpOp, x: &Value, y: &Value) -> Result<bool> {
+    let ord = compare(x, y)?;
+    Ok(match op {
+        CmpOp::Eq => ord == Ordering::Equal,
+        CmpOp::NotEq => ord != Ordering::Equal,
+        CmpOp::Lt => ord == Ordering::Less,
+        CmpOp::LtEq => ord != Ordering::Greater,
+        CmpOp::Gt => ord == Ordering::Greater,
+        CmpOp::GtEq => ord != Ordering::Less,
+    })
+}
+
+/// `x IN (items)` with SQL's NULL rules: true on a match, NULL if nothing matched but
+/// something was NULL, false otherwise.
+fn in_values(x: &Value, items: impl Iterator<Item = Result<Value>>) -> Result<Value> {
+    quantified(x, CmpOp::Eq, items, false)
+}
+
+/// `x op ANY (...)` / `x op ALL (...)`.
+fn quantified(
+    x: &Value,
+    op: CmpOp,
+    items: impl Iterator<Item = Result<Value>>,
+    all: bool,
+) -> Result<Value> {
+    let mut saw_null = x.is_null();
+    let mut any = false;
+    for item in items {
+        let item = item?;
+        if item.is_null() || x.is_null() {
+            saw_null = true;
+            continue;
+        }
+        let holds = compare_op(op, x, &item)?;
+        if all && !holds {
+            return Ok(Value::Bool(false));
+        }
+        if !all && holds {
+            return Ok(Value::Bool(true));
+        }
+        any = true;
+    }
+    let _ = any;
+    Ok(if saw_null { Value::Null } else { Value::Bool(all) })
+}
+
+fn binary(op: BinOp, x: &Value, y: &Value, ctx: &ExecCtx) -> Result<Value> {
+    if x.is_null() || y.is_null() {
+        // NB: || with a NULL operand is NULL in PostgreSQL too (concat() skips NULLs).
+        return Ok(Value::Null);
+    }
+    let zone = ctx.zone();
+    Ok(match op {
+        BinOp::Add => arith::add(x, y, zone)?,
+        BinOp::Sub => arith::sub(x, y, zone)?,
+        BinOp::Mul => arith::mul(x, y)?,
+        BinOp::Div => arith::div(x, y)?,
+        BinOp::Mod => arith::rem(x, y)?,
+        BinOp::Pow => {
+            let n = crate::functions::math::to_numeric_value(x.clone(), ctx)?;
+            let p = crate::types::compare::to_f64(y);
+            let base = crate::types::compare::to_f64(&n);
+            let r = base.powf(p);
+            if base == 0.0 && p < 0.0 {
+                return Err(errinput!(
+                    INVALID_ARGUMENT_FOR_POWER_FUNCTION,
+                    "zero raised to a negative power is undefined"
+                ));
+            }
+            cast(
+                Value::Float8(r),
+                &oxibase_common::DataType::Numeric(None),
+                CastKind::Explicit,
+                zone,
+            )?
+        }
+        BinOp::Concat => arith::concat(x, y, zone)?,
+        BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::ShiftLeft | BinOp::ShiftRight => {
+            let (a, b) = (as_i64(x), as_i64(y));
+            let r = match op {
+                BinOp::BitAnd => a & b,
+                BinOp::BitOr => a | b,
+                BinOp::BitXor => a ^ b,
+                BinOp::ShiftLeft => a.wrapping_shl(b as u32),
+                _ => a.wrapping_shr(b as u32),
+            };
+            cast(Value::Int8(r), &crate::functions::misc::value_type(x), CastKind::Explicit, zone)
+                .unwrap_or(Value::Int8(r))
+        }
+        BinOp::JsonGet => json_ops::get(x, y, false)?,
+        BinOp::JsonGetText => json_ops::get(x, y, true)?,
+        BinOp::JsonPath => json_ops::get_path(x, y, false)?,
+        BinOp::JsonPathText => json_ops::get_path(x, y, true)?,
+        BinOp::Contains | BinOp::ContainedBy => {
+            let (a, b) = if op == BinOp::Contains { (x, y) } else { (y, x) };
+            Value::Bool(match (a, b) {
+                (Value::Array(a), Value::Array(b)) => b.elements.iter().all(|e| {
+                    a.elements.iter().any(|x| {
+                        !e.is_null()
+                            && !x.is_null()
+                            && compare(x, e).is_ok_and(|o| o == Ordering::Equal)
+                    })
+                }),
+                _ => json_ops::contains(a, b)?,
+            })
+        }
+        BinOp::JsonExists => Value::Bool(json_ops::exists(x, crate::functions::scalar::text(y))?),
+        BinOp::Overlap => match (x, y) {
+            (Value::Array(a), Value::Array(b)) => Value::Bool(a.elements.iter().any(|e| {
+                !e.is_null()
+                    && b.elements
+                        .iter()
+                        .any(|f| !f.is_null() && compare(e, f).is_ok_and(|o| o == Ordering::Equal))
+            })),
+            _ => Value::Null,
+        },
+    })
+}
+
+/// Matches LIKE patterns: `%` any run, `_` one character, `escape` quotes the next one.
+pub fn like(s: &str, pattern: &str, escape: Option<char>, case_insensitive: bool) -> Result<bool> {
+    let fold = |t: &str| if case_insensitive { t.to_lowercase() } else { t.to_string() };
+    let s: Vec<char> = fold(s).chars().collect();
+    let mut tokens = Vec::new();
+    let mut chars = fold(pattern).chars().collect::<Vec<_>>().into_iter();
+    while let Some(c) = chars.next() {
+        if Some(c) == escape {
+            let next = chars.next().ok_or_else(|| {
+                errinput!(
+                    INVALID_ESCAPE_SEQUENCE,
+                    "LIKE pattern must not end with escape character"
+                )
+            })?;
+            tokens.push(LikeToken::Char(next));
+        } else if c == '%' {
+            if tokens.last() != Some(&LikeToken::Any) {
+                tokens.push(LikeToken::Any);
+            }
+        } else if c == '_' {
+            tokens.push(LikeToken::One);
+        } else {
+            tokens.push(LikeToken::Char(c));
+        }
+    }
+    Ok(like_match(&s, &tokens))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LikeToken {
+    Any,
+    One,
+    Char(char),
+}
+
+/// Iterative wildcard matching with backtracking to the last `%` (linear in practice).
+fn like_match(s: &[char], p: &[LikeToken]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while i < s.len() {
+        match p.get(j) {
+            Some(LikeToken::Any) => {
+                star = Some((j, i));
+                j += 1;
+            }
+            Some(LikeToken::One) => {
+                i += 1;
+                j += 1;
+            }
+            Some(LikeToken::Char(c)) if *c == s[i] => {
+                i += 1;
+                j += 1;
+            }
+            _ => match star {
+                Some((sj, si)) => {
+                    j = sj + 1;
+                    i = si + 1;
+                    star = Some((sj, si + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[j..].iter().all(|t| *t == LikeToken::Any)
+}
+
+/// Translates a SIMILAR TO pattern into an anchored regular expression.
+fn similar_to_regex(pattern: &str, escape: Option<char>) -> String {
+    let mut out = String::from("^(?:");
+    let mut chars = pattern.chars();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        if Some(c) == escape {
+            if let Some(next) = chars.next() {
+                out.push_str(&regex::escape(&next.to_string()));
+            }
+            continue;
+        }
+        match c {
+            '%' if !in_class => out.push_str(".*"),
+            '_' if !in_class => out.push('.'),
+            '[' => {
+                in_class = true;
+                out.push('[');
+            }
+            ']' => {
+                in_class = false;
+                out.push(']');
+            }
+            '.' | '^' | '$' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push_str(")$");
+    out
+}
+
+fn subquery(
+    plan: &crate::plan::Plan,
+    kind: &SubqueryKind,
+    correlated: bool,
+    id: usize,
+    row: &[Value],
+    ctx: &ExecCtx,
+) -> Result<Value> {
+    // The left operand of IN/ANY/ALL belongs to this row, not to the subquery.
+    let probe = match kind {
+        SubqueryKind::In { expr, .. }
+        | SubqueryKind::Any { expr, .. }
+        | SubqueryKind::All { expr, .. } => Some(eval(expr, row, ctx)?),
+        _ => None,
+    };
+    let run = |limit: Option<usize>| -> Result<Vec<Row>> {
+        if !correlated {
+            let rows = cached(id, plan, ctx)?;
+            return Ok(match limit {
+                Some(n) => rows.iter().take(n).cloned().collect(),
+                None => (*rows).clone(),
+            });
+        }
+        ctx.with_outer(row.to_vec(), || {
+            let rows = execute(plan, ctx)?;
+            match limit {
+                Some(n) => rows.take(n).collect(),
+                None => collect(rows, ctx),
+            }
+        })
+    };
+    Ok(match kind {
+        SubqueryKind::Exists => Value::Bool(!run(Some(1))?.is_empty()),
+        SubqueryKind::Scalar => {
+            let rows = run(Some(2))?;
+            if rows.len() > 1 {
+                return Err(errinput!(
+                    CARDINALITY_VIOLATION,
+                    "more than one row returned by a subquery used as an expression"
+                ));
+            }
+            rows.into_iter().next().and_then(|r| r.into_iter().next()).unwrap_or(Value::Null)
+        }
+        SubqueryKind::Array => {
+            let element_type = plan
+                .columns
+                .first()
+                .map_or(oxibase_common::DataType::Text, |c| c.data_type.clone());
+            let elements = run(None)?.into_iter().filter_map(|r| r.into_iter().next()).collect();
+            Value::Array(Box::new(Array { element_type, elements }))
+        }
+        SubqueryKind::In { negated, .. } => {
+            let x = probe.unwrap_or(Value::Null);
+            let rows = run(None)?;
+            negate(
+                in_values(
+                    &x,
+                    rows.into_iter().map(|r| Ok(r.into_iter().next().unwrap_or(Value::Null))),
+                )?,
+                *negated,
+            )
+        }
+        SubqueryKind::Any { op, .. } | SubqueryKind::All { op, .. } => {
+            let x = probe.unwrap_or(Value::Null);
+            let rows = run(None)?;
+            let all = matches!(kind, SubqueryKind::All { .. });
+            quantified(
+                &x,
+                *op,
+                rows.into_iter().map(|r| Ok(r.into_iter().next().unwrap_or(Value::Null))),
+                all,
+            )?
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns() {
+        let m = |s: &str, p: &str| like(s, p, Some('\\'), false).unwrap();
+        assert!(m("hello", "h%o"));
+        assert!(m("hello", "_ell_"));
+        assert!(!m("hello", "_ell"));
+        assert!(m("", "%"));
+        assert!(m("a%b", "a\\%b"));
+        assert!(!m("axb", "a\\%b"));
+        assert!(m("abcabc", "%abc"));
+        assert!(m("mississippi", "%iss%pi"));
+        assert!(like("HeLLo", "hello", None, true).unwrap());
+        assert!(like("abc", "abc\\", Some('\\'), false).is_err());
+    }
+
+    #[test]
+    fn similar_to_translation() {
+        let re = |p: &str| regex::Regex::new(&similar_to_regex(p, Some('\\'))).unwrap();
+        assert!(re("%(b|d)%").is_match("abc"));
+        assert!(!re("%(b|d)%").is_match("ace"));
+        assert!(re("a_c").is_match("abc"));
+        assert!(!re("a.c").is_match("abc"), "a dot is literal in SIMILAR TO");
+    }
+}

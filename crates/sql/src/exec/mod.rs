@@ -1,0 +1,301 @@
+//! The executor: runs plans as pull-based iterators of rows (the Volcano model).
+//!
+//! Each operator is an iterator over `Result<Row>` that pulls from its inputs, so a
+//! `LIMIT 10` over a scan reads about ten rows. Operators that need all their input (sort,
+//! hash aggregation, the build side of a hash join) collect it first.
+//!
+//! Correlated subqueries see the row of their enclosing query through [`ExecCtx::outer`], a
+//! stack pushed while the subquery runs; uncorrelated ones run once per statement and are
+//! cached by their statement-unique id, as are CTEs.
+
+mod aggregate;
+pub mod ddl;
+pub mod dml;
+pub mod eval;
+mod join;
+mod scan;
+mod setops;
+pub mod storage;
+mod window;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use oxibase_common::{Result, Value, errinput};
+use oxibase_mvcc::Transaction;
+
+use crate::catalog::Catalog;
+use crate::functions::{FunctionEnv, SequenceOp, SessionValue};
+use crate::plan::{Node, Plan};
+use crate::system::CatalogSnapshot;
+use crate::types::datetime::Zone;
+
+/// A row of values.
+pub type Row = Vec<Value>;
+
+/// A stream of rows.
+pub type Rows<'a> = Box<dyn Iterator<Item = Result<Row>> + 'a>;
+
+/// What the executor needs from the session beyond functions: catalog snapshots for the
+/// system views.
+pub trait SessionEnv: FunctionEnv {
+    /// The catalog as the system views show it, read in the current transaction.
+    fn system_snapshot(&self, txn: &Transaction) -> Result<CatalogSnapshot>;
+    /// Sends a NOTICE to the client.
+    fn notice(&self, message: String);
+}
+
+/// Per-statement counters, for EXPLAIN ANALYZE and metrics.
+#[derive(Clone, Debug, Default)]
+pub struct ExecStats {
+    /// Rows read from tables and indexes.
+    pub rows_read: u64,
+    /// Rows written (inserted, updated, deleted).
+    pub rows_written: u64,
+}
+
+/// Everything a running statement needs.
+pub struct ExecCtx<'a> {
+    /// The statement's transaction.
+    pub txn: &'a Transaction,
+    /// The catalog.
+    pub catalog: &'a Catalog,
+    /// The session (settings, clock, sequences).
+    pub session: &'a dyn SessionEnv,
+    /// Statement parameters.
+    pub params: &'a [Value],
+    /// Rows of enclosing queries, innermost last.
+    pub outer: RefCell<Vec<Row>>,
+    /// Results of uncorrelated subqueries and CTEs, by id.
+    pub cache: RefCell<HashMap<usize, Rc<Vec<Row>>>>,
+    /// The current iteration of each recursive CTE.
+    pub work_tables: RefCell<HashMap<usize, Rc<Vec<Row>>>>,
+    /// Counters.
+    pub stats: RefCell<ExecStats>,
+}
+
+impl<'a> ExecCtx<'a> {
+    /// A context for one statement.
+    pub fn new(
+        txn: &'a Transaction,
+        catalog: &'a Catalog,
+        session: &'a dyn SessionEnv,
+        params: &'a [Value],
+    ) -> Self {
+        ExecCtx {
+            txn,
+            catalog,
+            session,
+            params,
+            outer: RefCell::new(Vec::new()),
+            cache: RefCell::new(HashMap::new()),
+            work_tables: RefCell::new(HashMap::new()),
+            stats: RefCell::new(ExecStats::default()),
+        }
+    }
+
+    /// Runs `f` with `row` as the innermost outer row.
+    pub fn with_outer<T>(&self, row: Row, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.outer.borrow_mut().push(row);
+        let result = f();
+        self.outer.borrow_mut().pop();
+        result
+    }
+}
+
+impl FunctionEnv for ExecCtx<'_> {
+    fn zone(&self) -> &Zone {
+        self.session.zone()
+    }
+
+    fn statement_ts(&self) -> i64 {
+        self.session.statement_ts()
+    }
+
+    fn transaction_ts(&self) -> i64 {
+        self.session.transaction_ts()
+    }
+
+    fn session_value(&self, what: SessionValue) -> Result<Value> {
+        self.session.session_value(what)
+    }
+
+    fn setting(&self, name: &str) -> Result<Option<String>> {
+        self.session.setting(name)
+    }
+
+    fn set_setting(&self, name: &str, value: &str, local: bool) -> Result<()> {
+        self.session.set_setting(name, value, local)
+    }
+
+    fn sequence(&self, op: SequenceOp, name: &str, value: Option<i64>) -> Result<i64> {
+        self.session.sequence(op, name, value)
+    }
+
+    fn random(&self) -> f64 {
+        self.session.random()
+    }
+
+    fn check_interrupt(&self) -> Result<()> {
+        self.session.check_interrupt()
+    }
+}
+
+/// Runs a plan, returning its rows as a stream.
+pub fn execute<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
+    Ok(match &plan.node {
+        Node::Values { rows } => {
+            let empty: Row = Vec::new();
+            Box::new(rows.iter().map(move |exprs| {
+                exprs.iter().map(|e| eval::eval(e, &empty, ctx)).collect::<Result<Row>>()
+            }))
+        }
+        Node::Scan { .. } => scan::scan(plan, ctx)?,
+        Node::Filter { input, predicate } => {
+            let input = execute(input, ctx)?;
+            Box::new(input.filter_map(move |row| match row {
+                Ok(row) => match eval::eval_condition(predicate, &row, ctx) {
+                    Ok(true) => Some(Ok(row)),
+                    Ok(false) => None,
+                    Err(e) => Some(Err(e)),
+                },
+                Err(e) => Some(Err(e)),
+            }))
+        }
+        Node::Project { input, exprs } => {
+            let input = execute(input, ctx)?;
+            Box::new(input.map(move |row| {
+                let row = row?;
+                exprs.iter().map(|e| eval::eval(e, &row, ctx)).collect()
+            }))
+        }
+        Node::NestedLoopJoin { .. } | Node::HashJoin { .. } => join::join(plan, ctx)?,
+        Node::Aggregate { .. } => aggregate::aggregate(plan, ctx)?,
+        Node::Window { input, calls } => window::window(input, calls, ctx)?,
+        Node::Sort { input, keys } => {
+            let rows = collect(execute(input, ctx)?, ctx)?;
+            Box::new(sort(rows, keys, ctx)?.into_iter().map(Ok))
+        }
+        Node::Limit { input, limit, offset } => {
+            let limit = limit_value(limit.as_ref(), ctx, "LIMIT")?;
+            let offset = limit_value(offset.as_ref(), ctx, "OFFSET")?.unwrap_or(0);
+            let rows = execute(input, ctx)?.skip(offset as usize);
+            match limit {
+                Some(n) => Box::new(rows.take(n as usize)),
+                None => Box::new(rows),
+            }
+        }
+        Node::Distinct { input, on } => setops::distinct(execute(input, ctx)?, on.as_deref(), ctx),
+        Node::SetOperation { left, right, op, all } => {
+            setops::set_operation(left, right, *op, *all, ctx)?
+        }
+        Node::Function { function, args, ordinality } => {
+            setops::table_function(*function, args, *ordinality, ctx)?
+        }
+        Node::CteScan { id, plan } => {
+            let rows = cached(*id, plan, ctx)?;
+            Box::new((0..rows.len()).map(move |i| Ok(rows[i].clone())))
+        }
+        Node::RecursiveCte { id, anchor, recursive, distinct } => {
+            setops::recursive_cte(*id, anchor, recursive, *distinct, ctx)?
+        }
+        Node::WorkTable { id } => {
+            let rows = ctx.work_tables.borrow().get(id).cloned().unwrap_or_default();
+            Box::new((0..rows.len()).map(move |i| Ok(rows[i].clone())))
+        }
+        Node::LockRows { input, targets, lock } => {
+            scan::lock_rows(execute(input, ctx)?, targets, *lock, ctx)
+        }
+        Node::SystemScan { table } => {
+            let snapshot = ctx.session.system_snapshot(ctx.txn)?;
+            Box::new(table.rows(&snapshot)?.into_iter().map(Ok))
+        }
+        Node::SequenceScan { sequence } => {
+            let last = ctx.catalog.sequence_last(sequence)?;
+            let row = vec![
+                Value::Int8(last.unwrap_or(sequence.start)),
+                Value::Int8(0),
+                Value::Bool(last.is_some()),
+            ];
+            Box::new(std::iter::once(Ok(row)))
+        }
+        Node::Lateral { input } => execute(input, ctx)?,
+    })
+}
+
+/// Runs a plan and collects its rows, checking for cancellation as it goes.
+pub fn collect(rows: Rows<'_>, ctx: &ExecCtx) -> Result<Vec<Row>> {
+    let mut out = Vec::new();
+    for (i, row) in rows.enumerate() {
+        if i % 1024 == 1023 {
+            ctx.check_interrupt()?;
+        }
+        out.push(row?);
+    }
+    Ok(out)
+}
+
+/// The rows of an uncorrelated subquery or CTE, computed once per statement.
+pub fn cached(id: usize, plan: &Plan, ctx: &ExecCtx) -> Result<Rc<Vec<Row>>> {
+    if let Some(rows) = ctx.cache.borrow().get(&id) {
+        return Ok(rows.clone());
+    }
+    let rows = Rc::new(collect(execute(plan, ctx)?, ctx)?);
+    ctx.cache.borrow_mut().insert(id, rows.clone());
+    Ok(rows)
+}
+
+/// Sorts rows by keys (stable, so equal keys keep their input order).
+pub fn sort(rows: Vec<Row>, keys: &[crate::plan::SortKey], ctx: &ExecCtx) -> Result<Vec<Row>> {
+    let mut keyed: Vec<(Vec<Value>, Row)> = rows
+        .into_iter()
+        .map(|row| {
+            Ok((
+                keys.iter().map(|k| eval::eval(&k.expr, &row, ctx)).collect::<Result<Vec<_>>>()?,
+                row,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    for (kv, _) in &keyed {
+        for (v, k) in kv.iter().zip(keys) {
+            if matches!(v, Value::Json(_)) {
+                let _ = k;
+                return Err(errinput!(
+                    UNDEFINED_FUNCTION,
+                    "could not identify an ordering operator for type json"
+                )
+                .with_hint("Use an explicit ordering operator or modify the query."));
+            }
+        }
+    }
+    keyed.sort_by(|(a, _), (b, _)| {
+        for ((x, y), k) in a.iter().zip(b).zip(keys) {
+            let ord = crate::types::compare::sort_cmp(x, y, k.descending, k.nulls_first);
+            if ord != std::cmp::Ordering::Equal {
+                return ord;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+    Ok(keyed.into_iter().map(|(_, row)| row).collect())
+}
+
+fn limit_value(expr: Option<&crate::plan::Expr>, ctx: &ExecCtx, what: &str) -> Result<Option<i64>> {
+    let Some(expr) = expr else { return Ok(None) };
+    match eval::eval(expr, &[], ctx)? {
+        Value::Null => Ok(None),
+        v => {
+            let n = crate::types::compare::as_i64(&v);
+            if n < 0 {
+                let code = if what == "LIMIT" {
+                    "LIMIT must not be negative"
+                } else {
+                    "OFFSET must not be negative"
+                };
+                return Err(errinput!(INVALID_ROW_COUNT_IN_LIMIT_CLAUSE, "{code}"));
+            }
+            Ok(Some(n))
+        }
+    }
+}

@@ -1,0 +1,600 @@
+//! Rows and indexes in the store, and the constraints that guard them.
+//!
+//! ```text
+//!   row:            10|table|pk...              -> row encoding of every column
+//!   unique index:   10|index|cols...            -> row key
+//!   other index:    10|index|cols...|row key    -> row key
+//! ```
+//!
+//! A unique index entry has just the indexed values as its key, so a second row with the
+//! same values is a second write to the same key. Uniqueness is enforced the way the catalog
+//! enforces unique names: lock the key, then look at its latest committed state, so of two
+//! concurrent inserts of one value exactly one succeeds and the other waits, then fails
+//! (23505) or, under snapshot isolation, gets 40001. Entries with a NULL in a unique index
+//! carry the row key too, since NULLs never collide (PostgreSQL's NULLS DISTINCT).
+//!
+//! Foreign keys lock the referenced row FOR KEY SHARE, so a concurrent DELETE of the parent
+//! (FOR UPDATE) waits for the child's transaction, as in PostgreSQL.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use oxibase_common::keycode::ColumnOrder;
+use oxibase_common::row::{decode_row, encode_row};
+use oxibase_common::{DataType, Result, Value, errinput};
+use oxibase_mvcc::{LockMode, LockWait};
+
+use super::ExecCtx;
+use super::eval::eval;
+use crate::catalog::{ConstraintKind, Index, Table};
+use crate::keys::{RelId, index_key, relation_prefix, row_key};
+use crate::plan::Expr;
+use crate::types::cast::{CastKind, cast};
+use crate::types::text::format_value;
+
+/// Decodes a stored row, filling columns added after it was written.
+pub fn decode_table_row(table: &Table, bytes: &[u8]) -> Result<Vec<Value>> {
+    Ok(table.complete_row(decode_row(bytes)?))
+}
+
+/// Whether a table's rows are keyed by a hidden row id (no primary key).
+pub fn has_rowid(table: &Table) -> bool {
+    table.primary_key.is_empty()
+}
+
+/// The key of a row: its primary key, or a new row id for a table without one.
+pub fn new_row_key(ctx: &ExecCtx, table: &Table, row: &[Value]) -> Result<Vec<u8>> {
+    if has_rowid(table) {
+        let id = ctx.catalog.next_rowid(table.id)?;
+        return row_key(table.id, &[Value::Int8(id)]);
+    }
+    row_key(table.id, &pk_values(table, row))
+}
+
+fn pk_values(table: &Table, row: &[Value]) -> Vec<Value> {
+    table.primary_key.iter().map(|&i| row[i].clone()).collect()
+}
+
+/// The key of an index entry for a row.
+pub fn index_entry_key(index: &Index, row: &[Value], row_key: &[u8]) -> Result<Vec<u8>> {
+    let values: Vec<(Value, ColumnOrder)> =
+        index.columns.iter().zip(&index.orders).map(|(&c, &o)| (row[c].clone(), o)).collect();
+    let distinct = !index.unique || values.iter().any(|(v, _)| v.is_null());
+    let suffix = if distinct { vec![Value::Bytea(row_key.to_vec())] } else { vec![] };
+    index_key(index.id, &values, &suffix)
+}
+
+/// Formats `(a, b)=(1, x)` for constraint violation details.
+fn key_detail(table: &Table, columns: &[usize], row: &[Value], ctx: &ExecCtx) -> String {
+    let names: Vec<&str> = columns.iter().map(|&c| table.columns[c].name.as_str()).collect();
+    let values: Vec<String> = columns
+        .iter()
+        .map(|&c| format_value(&row[c], ctx.session.zone()).unwrap_or_else(|| "null".into()))
+        .collect();
+    format!("Key ({})=({})", names.join(", "), values.join(", "))
+}
+
+fn failing_row(row: &[Value], table: &Table, ctx: &ExecCtx) -> String {
+    let values: Vec<String> = row
+        .iter()
+        .zip(&table.columns)
+        .filter(|(_, c)| !c.dropped)
+        .map(|(v, _)| format_value(v, ctx.session.zone()).unwrap_or_else(|| "null".into()))
+        .collect();
+    format!("Failing row contains ({}).", values.join(", "))
+}
+
+/// A unique violation found while inserting or updating.
+#[derive(Debug)]
+pub struct Conflict {
+    /// The violated constraint's name.
+    pub constraint: String,
+    /// Its key column positions.
+    pub columns: Vec<usize>,
+    /// The key of the existing row.
+    pub existing: Vec<u8>,
+}
+
+/// CHECK expressions bound over a table's row, cached per statement.
+pub fn checks(ctx: &ExecCtx, table: &Table) -> Result<Rc<Vec<(String, Expr)>>> {
+    thread_local! {
+        static CACHE: std::cell::RefCell<HashMap<(RelId, String), Expr>> = std::cell::RefCell::new(HashMap::new());
+    }
+    let mut out = Vec::new();
+    for c in &table.constraints {
+        if let ConstraintKind::Check { expr } = &c.kind {
+            let key = (table.id, format!("{}:{expr}", c.name));
+            let cached = CACHE.with(|cache| cache.borrow().get(&key).cloned());
+            let bound = match cached {
+                Some(e) => e,
+                None => {
+                    let e = crate::bind::bind_table_expr(table, expr)?;
+                    CACHE.with(|cache| {
+                        let mut cache = cache.borrow_mut();
+                        if cache.len() > 1024 {
+                            cache.clear();
+                        }
+                        cache.insert(key, e.clone());
+                    });
+                    e
+                }
+            };
+            out.push((c.name.clone(), bound));
+        }
+    }
+    let _ = ctx;
+    Ok(Rc::new(out))
+}
+
+/// NOT NULL and CHECK constraints on a row about to be written.
+pub fn check_row(ctx: &ExecCtx, table: &Table, row: &[Value]) -> Result<()> {
+    for (column, value) in table.columns.iter().zip(row) {
+        if column.not_null && !column.dropped && value.is_null() {
+            return Err(errinput!(
+                NOT_NULL_VIOLATION,
+                "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                column.name,
+                table.name
+            )
+            .with_detail(failing_row(row, table, ctx)));
+        }
+    }
+    for (name, expr) in checks(ctx, table)?.iter() {
+        if matches!(eval(expr, row, ctx)?, Value::Bool(false)) {
+            return Err(errinput!(
+                CHECK_VIOLATION,
+                "new row for relation \"{}\" violates check constraint \"{name}\"",
+                table.name
+            )
+            .with_detail(failing_row(row, table, ctx)));
+        }
+    }
+    Ok(())
+}
+
+/// Claims a unique key: locks it and reports an existing (latest) entry.
+fn claim(ctx: &ExecCtx, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    ctx.txn.lock(key, LockMode::Update, LockWait::Wait(None))?;
+    ctx.txn.get_latest(key)
+}
+
+fn unique_violation(
+    ctx: &ExecCtx,
+    table: &Table,
+    conflict: &Conflict,
+    row: &[Value],
+) -> oxibase_common::Error {
+    errinput!(
+        UNIQUE_VIOLATION,
+        "duplicate key value violates unique constraint \"{}\"",
+        conflict.constraint
+    )
+    .with_detail(format!("{} already exists.", key_detail(table, &conflict.columns, row, ctx)))
+}
+
+/// Inserts a row. Returns the new row's key, or the conflict if a unique key is taken (the
+/// caller decides whether that is an error or ON CONFLICT).
+pub fn insert(
+    ctx: &ExecCtx,
+    table: &Table,
+    row: &[Value],
+) -> Result<std::result::Result<Vec<u8>, Conflict>> {
+    check_row(ctx, table, row)?;
+    let key = new_row_key(ctx, table, row)?;
+    if !has_rowid(table)
+        && let Some(_) = claim(ctx, &key)?
+    {
+        return Ok(Err(Conflict {
+            constraint: format!("{}_pkey", table.name),
+            columns: table.primary_key.clone(),
+            existing: key,
+        }));
+    }
+    for index in &table.indexes {
+        let entry = index_entry_key(index, row, &key)?;
+        if index.unique
+            && !index.columns.iter().any(|&c| row[c].is_null())
+            && let Some(existing) = claim(ctx, &entry)?
+        {
+            return Ok(Err(Conflict {
+                constraint: index.name.clone(),
+                columns: index.columns.clone(),
+                existing,
+            }));
+        }
+    }
+    check_references(ctx, table, row, None)?;
+    for index in &table.indexes {
+        ctx.txn.put(&index_entry_key(index, row, &key)?, key.clone())?;
+    }
+    ctx.txn.put(&key, encode_row(row))?;
+    ctx.stats.borrow_mut().rows_written += 1;
+    Ok(Ok(key))
+}
+
+/// Inserts a row, turning a unique conflict into PostgreSQL's 23505 error.
+pub fn insert_or_fail(ctx: &ExecCtx, table: &Table, row: &[Value]) -> Result<Vec<u8>> {
+    match insert(ctx, table, row)? {
+        Ok(key) => Ok(key),
+        Err(conflict) => Err(unique_violation(ctx, table, &conflict, row)),
+    }
+}
+
+/// Replaces a row. Returns the row's (possibly new) key.
+pub fn update(
+    ctx: &ExecCtx,
+    table: &Table,
+    key: &[u8],
+    old: &[Value],
+    new: &[Value],
+) -> Result<Vec<u8>> {
+    check_row(ctx, table, new)?;
+    let changed = |cols: &[usize]| cols.iter().any(|&c| !same(&old[c], &new[c]));
+    let new_key = if !has_rowid(table) && changed(&table.primary_key) {
+        let new_key = row_key(table.id, &pk_values(table, new))?;
+        if claim(ctx, &new_key)?.is_some() {
+            let conflict = Conflict {
+                constraint: format!("{}_pkey", table.name),
+                columns: table.primary_key.clone(),
+                existing: new_key,
+            };
+            return Err(unique_violation(ctx, table, &conflict, new));
+        }
+        new_key
+    } else {
+        key.to_vec()
+    };
+    let key_moved = new_key != key;
+    if key_moved || table.primary_key.iter().any(|&c| !same(&old[c], &new[c])) {
+        on_referenced_change(ctx, table, old, Some(new))?;
+    } else {
+        referenced_columns_changed(ctx, table, old, new)?;
+    }
+    for index in &table.indexes {
+        if !key_moved && !changed(&index.columns) {
+            continue;
+        }
+        let old_entry = index_entry_key(index, old, key)?;
+        let new_entry = index_entry_key(index, new, &new_key)?;
+        if index.unique
+            && !index.columns.iter().any(|&c| new[c].is_null())
+            && new_entry != old_entry
+            && let Some(existing) = claim(ctx, &new_entry)?
+            && existing != key
+        {
+            let conflict = Conflict {
+                constraint: index.name.clone(),
+                columns: index.columns.clone(),
+                existing,
+            };
+            return Err(unique_violation(ctx, table, &conflict, new));
+        }
+        ctx.txn.delete(&old_entry)?;
+        ctx.txn.put(&new_entry, new_key.clone())?;
+    }
+    check_references(ctx, table, new, Some(old))?;
+    if key_moved {
+        ctx.txn.delete(key)?;
+    }
+    ctx.txn.put(&new_key, encode_row(new))?;
+    ctx.stats.borrow_mut().rows_written += 1;
+    Ok(new_key)
+}
+
+/// Deletes a row, its index entries, and applies ON DELETE actions of referencing keys.
+pub fn delete(ctx: &ExecCtx, table: &Table, key: &[u8], old: &[Value]) -> Result<()> {
+    on_referenced_change(ctx, table, old, None)?;
+    for index in &table.indexes {
+        ctx.txn.delete(&index_entry_key(index, old, key)?)?;
+    }
+    ctx.txn.delete(key)?;
+    ctx.stats.borrow_mut().rows_written += 1;
+    Ok(())
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    match (a.is_null(), b.is_null()) {
+        (true, true) => true,
+        (false, false) => {
+            crate::types::compare::equal(a, b).unwrap_or(false) && a.type_name() == b.type_name()
+        }
+        _ => false,
+    }
+}
+
+fn table_by_id(ctx: &ExecCtx, id: RelId) -> Result<Table> {
+    ctx.catalog
+        .table_by_id(ctx.txn, id)?
+        .ok_or_else(|| errinput!(UNDEFINED_TABLE, "referenced table {id} no longer exists"))
+}
+
+/// Checks that every foreign key of `row` points at an existing row (locking it FOR KEY
+/// SHARE). With `old`, keys whose values did not change are not re-checked.
+pub fn check_references(
+    ctx: &ExecCtx,
+    table: &Table,
+    row: &[Value],
+    old: Option<&[Value]>,
+) -> Result<()> {
+    for c in &table.constraints {
+        let ConstraintKind::ForeignKey { columns, ref_table, ref_columns, .. } = &c.kind else {
+            continue;
+        };
+        if columns.iter().any(|&i| row[i].is_null()) {
+            continue;
+        }
+        if let Some(old) = old
+            && columns.iter().all(|&i| same(&old[i], &row[i]))
+        {
+            continue;
+        }
+        let parent =
+            if *ref_table == table.id { table.clone() } else { table_by_id(ctx, *ref_table)? };
+        let values: Vec<Value> = columns
+            .iter()
+            .zip(ref_columns)
+            .map(|(&i, &r)| {
+                cast(
+                    row[i].clone(),
+                    &parent.columns[r].data_type,
+                    CastKind::Explicit,
+                    ctx.session.zone(),
+                )
+            })
+            .collect::<Result<_>>()?;
+        let target = referenced_key(&parent, ref_columns, &values)?;
+        // Referential checks read the latest version, not the snapshot (as PostgreSQL's RI
+        // triggers do), so a parent updated after our snapshot still counts if it exists.
+        ctx.txn.lock_latest(&target, LockMode::KeyShare, LockWait::Wait(None))?;
+        if ctx.txn.get_latest(&target)?.is_none() {
+            return Err(errinput!(
+                FOREIGN_KEY_VIOLATION,
+                "insert or update on table \"{}\" violates foreign key constraint \"{}\"",
+                table.name,
+                c.name
+            )
+            .with_detail(format!(
+                "{} is not present in table \"{}\".",
+                key_detail(table, columns, row, ctx),
+                parent.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The key that holds the referenced row: the parent's row key when the reference is its
+/// primary key, else the entry of the unique index on those columns.
+fn referenced_key(parent: &Table, ref_columns: &[usize], values: &[Value]) -> Result<Vec<u8>> {
+    let mut by_column: Vec<(usize, Value)> =
+        ref_columns.iter().copied().zip(values.iter().cloned()).collect();
+    by_column.sort_by_key(|(c, _)| *c);
+    let mut pk_sorted = parent.primary_key.clone();
+    pk_sorted.sort_unstable();
+    if !parent.primary_key.is_empty()
+        && pk_sorted == by_column.iter().map(|(c, _)| *c).collect::<Vec<_>>()
+    {
+        let pk: Vec<Value> = parent
+            .primary_key
+            .iter()
+            .map(|c| {
+                by_column
+                    .iter()
+                    .find(|(x, _)| x == c)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or(Value::Null)
+            })
+            .collect();
+        return row_key(parent.id, &pk);
+    }
+    let index = parent
+        .indexes
+        .iter()
+        .find(|i| {
+            let mut cols = i.columns.clone();
+            cols.sort_unstable();
+            i.unique && cols == by_column.iter().map(|(c, _)| *c).collect::<Vec<_>>()
+        })
+        .ok_or_else(|| {
+            errinput!(
+                INVALID_FOREIGN_KEY,
+                "there is no unique constraint matching given keys for referenced table \"{}\"",
+                parent.name
+            )
+        })?;
+    let vals: Vec<(Value, ColumnOrder)> = index
+        .columns
+        .iter()
+        .zip(&index.orders)
+        .map(|(c, o)| {
+            (
+                by_column
+                    .iter()
+                    .find(|(x, _)| x == c)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or(Value::Null),
+                *o,
+            )
+        })
+        .collect();
+    index_key(index.id, &vals, &[])
+}
+
+/// When referenced columns change without the row key moving (a unique key referenced by
+/// a foreign key), children still follow.
+fn referenced_columns_changed(
+    ctx: &ExecCtx,
+    table: &Table,
+    old: &[Value],
+    new: &[Value],
+) -> Result<()> {
+    let referencing = ctx.catalog.referencing(ctx.txn, table.id)?;
+    if referencing.iter().any(|(_, c)| matches!(&c.kind, ConstraintKind::ForeignKey { ref_columns, .. } if ref_columns.iter().any(|&i| !same(&old[i], &new[i])))) {
+        on_referenced_change(ctx, table, old, Some(new))?;
+    }
+    Ok(())
+}
+
+/// Applies the ON DELETE (new = None) or ON UPDATE actions of foreign keys that reference
+/// `table`'s row `old`.
+fn on_referenced_change(
+    ctx: &ExecCtx,
+    table: &Table,
+    old: &[Value],
+    new: Option<&[Value]>,
+) -> Result<()> {
+    for (child, constraint) in ctx.catalog.referencing(ctx.txn, table.id)? {
+        let ConstraintKind::ForeignKey { columns, ref_columns, on_delete, on_update, .. } =
+            &constraint.kind
+        else {
+            continue;
+        };
+        let parent_values: Vec<Value> = ref_columns
+            .iter()
+            .zip(columns)
+            .map(|(&i, &c)| {
+                cast(
+                    old[i].clone(),
+                    &child.columns[c].data_type,
+                    CastKind::Explicit,
+                    ctx.session.zone(),
+                )
+            })
+            .collect::<Result<_>>()?;
+        if parent_values.iter().any(Value::is_null) {
+            continue;
+        }
+        if let Some(new) = new
+            && ref_columns.iter().all(|&i| same(&old[i], &new[i]))
+        {
+            continue;
+        }
+        let action = if new.is_some() { on_update } else { on_delete };
+        let children = find_children(ctx, &child, columns, &parent_values)?;
+        if children.is_empty() {
+            continue;
+        }
+        let child = if child.id == table.id { table.clone() } else { child };
+        match (action.as_str(), new) {
+            ("cascade", None) => {
+                for (key, row) in children {
+                    delete(ctx, &child, &key, &row)?;
+                }
+            }
+            ("cascade", Some(new)) => {
+                for (key, row) in children {
+                    let mut updated = row.clone();
+                    for (&c, &r) in columns.iter().zip(ref_columns) {
+                        updated[c] = cast(
+                            new[r].clone(),
+                            &child.columns[c].data_type,
+                            CastKind::Assignment,
+                            ctx.session.zone(),
+                        )?;
+                    }
+                    update(ctx, &child, &key, &row, &updated)?;
+                }
+            }
+            ("setnull" | "setdefault", _) => {
+                for (key, row) in children {
+                    let mut updated = row.clone();
+                    for &c in columns {
+                        updated[c] = if action == "setnull" {
+                            Value::Null
+                        } else {
+                            column_default(ctx, &child, c)?
+                        };
+                    }
+                    update(ctx, &child, &key, &row, &updated)?;
+                }
+            }
+            _ => {
+                let detail = format!(
+                    "Key ({})=({}) is still referenced from table \"{}\".",
+                    ref_columns
+                        .iter()
+                        .map(|&i| table.columns[i].name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    parent_values
+                        .iter()
+                        .map(|v| format_value(v, ctx.session.zone()).unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    child.name
+                );
+                return Err(errinput!(FOREIGN_KEY_VIOLATION, "update or delete on table \"{}\" violates foreign key constraint \"{}\" on table \"{}\"", table.name, constraint.name, child.name)
+                    .with_detail(detail));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A column's DEFAULT evaluated for a new value (NULL without one).
+pub fn column_default(ctx: &ExecCtx, table: &Table, col: usize) -> Result<Value> {
+    match &table.columns[col].default {
+        None => Ok(Value::Null),
+        Some(sql) => {
+            let expr = crate::bind::bind_table_expr(table, sql)?;
+            let v = eval(&expr, &[], ctx)?;
+            crate::types::cast::cast(
+                v,
+                &table.columns[col].data_type,
+                crate::types::cast::CastKind::Assignment,
+                ctx.session.zone(),
+            )
+        }
+    }
+}
+
+/// The rows of `child` whose `columns` equal `values` (latest versions: what a concurrent
+/// writer would be blocked by), through an index on those columns when there is one.
+fn find_children(
+    ctx: &ExecCtx,
+    child: &Table,
+    columns: &[usize],
+    values: &[Value],
+) -> Result<Vec<(Vec<u8>, Vec<Value>)>> {
+    let mut out = Vec::new();
+    let matches = |row: &[Value]| columns.iter().zip(values).all(|(&c, v)| same(&row[c], v));
+    if let Some(index) = child
+        .indexes
+        .iter()
+        .find(|i| i.columns.len() >= columns.len() && i.columns[..columns.len()] == *columns)
+    {
+        let vals: Vec<(Value, ColumnOrder)> =
+            values.iter().cloned().zip(index.orders.iter().copied()).collect();
+        let prefix = index_key(index.id, &vals, &[])?;
+        let keys: Vec<Vec<u8>> =
+            ctx.txn.scan_prefix(&prefix)?.map(|r| r.map(|(_, v)| v)).collect::<Result<_>>()?;
+        for key in keys {
+            if let Some(bytes) = ctx.txn.get_latest(&key)? {
+                let row = decode_table_row(child, &bytes)?;
+                if matches(&row) {
+                    out.push((key, row));
+                }
+            }
+        }
+        return Ok(out);
+    }
+    let keys: Vec<Vec<u8>> = ctx
+        .txn
+        .scan_prefix(&relation_prefix(child.id))?
+        .map(|r| r.map(|(k, _)| k))
+        .collect::<Result<_>>()?;
+    for key in keys {
+        if let Some(bytes) = ctx.txn.get_latest(&key)? {
+            let row = decode_table_row(child, &bytes)?;
+            if matches(&row) {
+                out.push((key, row));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a value fits a column's type without conversion (for backfills).
+pub fn column_type(table: &Table, col: usize) -> &DataType {
+    &table.columns[col].data_type
+}

@@ -1,0 +1,783 @@
+//! The optimizer: rule-based rewrites of bound plans.
+//!
+//! ```text
+//!   Filter (a.id = b.aid AND a.x = 5)            HashJoin a.id = b.aid
+//!     NestedLoopJoin inner           ──────►       Scan a  [index a_x_idx: x = 5]
+//!       Scan a                                     Scan b
+//!       Scan b
+//! ```
+//!
+//! 1. Filters move down: through projections (substituting the projected expressions),
+//!    sorts, DISTINCT and grouping keys, into the sides of joins they concern, and finally
+//!    into scans.
+//! 2. A scan's filter picks an access path: the primary key or an index whose leading
+//!    columns the filter fixes (`=`, `IN`) with an optional range on the next column. The
+//!    filter stays on the scan, so the rows read are always re-checked.
+//! 3. Joins with equality conditions between their sides become hash joins.
+//! 4. A sort on a scan's key order is dropped in favour of reading the access path in order
+//!    (forwards or backwards), so `ORDER BY id LIMIT 10` reads ten rows.
+//!
+//! There are no statistics yet: the rules prefer the access path that fixes the most key
+//! columns, and a hash join always builds its right side.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use oxibase_common::DataType;
+
+use crate::plan::{Access, CmpOp, Expr, JoinKind, KeyRange, Node, Plan, SortKey};
+
+/// Optimizes a plan (and the plans of its subqueries).
+pub fn optimize(plan: Plan) -> Plan {
+    let plan = push_filters(plan);
+    let plan = bottom_up(plan, &mut |p| choose_join(choose_access(p)));
+    let plan = bottom_up(plan, &mut order_by_index);
+    map_all_exprs(plan, &mut |e| optimize_subqueries(e))
+}
+
+/// Optimizes the plans of subqueries inside an expression.
+fn optimize_subqueries(e: Expr) -> Expr {
+    e.transform(&mut |e| match e {
+        Expr::Subquery { plan, kind, correlated, id } => {
+            let optimized = optimize(Arc::unwrap_or_clone(plan));
+            Expr::Subquery { plan: Arc::new(optimized), kind, correlated, id }
+        }
+        e => e,
+    })
+}
+
+// ---- traversal ----
+
+fn take(plan: &mut Plan) -> Plan {
+    std::mem::replace(plan, Plan::single_row())
+}
+
+/// Applies `f` to each direct input of a plan.
+fn map_inputs(mut plan: Plan, f: &mut dyn FnMut(Plan) -> Plan) -> Plan {
+    match &mut plan.node {
+        Node::Values { .. }
+        | Node::Scan { .. }
+        | Node::Function { .. }
+        | Node::WorkTable { .. }
+        | Node::SystemScan { .. }
+        | Node::SequenceScan { .. } => {}
+        Node::CteScan { plan: inner, .. } => {
+            let inner = Arc::make_mut(inner);
+            *inner = f(take(inner));
+        }
+        Node::Filter { input, .. }
+        | Node::Project { input, .. }
+        | Node::Aggregate { input, .. }
+        | Node::Window { input, .. }
+        | Node::Sort { input, .. }
+        | Node::Limit { input, .. }
+        | Node::Distinct { input, .. }
+        | Node::LockRows { input, .. }
+        | Node::Lateral { input } => **input = f(take(input)),
+        Node::NestedLoopJoin { left, right, .. }
+        | Node::HashJoin { left, right, .. }
+        | Node::SetOperation { left, right, .. } => {
+            **left = f(take(left));
+            **right = f(take(right));
+        }
+        Node::RecursiveCte { anchor, recursive, .. } => {
+            **anchor = f(take(anchor));
+            **recursive = f(take(recursive));
+        }
+    }
+    plan
+}
+
+/// Rewrites a plan bottom-up.
+fn bottom_up(plan: Plan, f: &mut dyn FnMut(Plan) -> Plan) -> Plan {
+    let plan = map_inputs(plan, &mut |p| bottom_up(p, f));
+    f(plan)
+}
+
+/// Applies `f` to every expression of every node.
+fn map_all_exprs(plan: Plan, f: &mut dyn FnMut(Expr) -> Expr) -> Plan {
+    let mut plan = map_inputs(plan, &mut |p| map_all_exprs(p, f));
+    let mut g = |e: &mut Expr| {
+        let taken = std::mem::replace(e, Expr::Literal(oxibase_common::Value::Null));
+        *e = f(taken);
+    };
+    match &mut plan.node {
+        Node::Values { rows } => rows.iter_mut().flatten().for_each(&mut g),
+        Node::Scan { filter, range, as_of, .. } => {
+            filter.iter_mut().for_each(&mut g);
+            as_of.iter_mut().for_each(&mut g);
+            if let Some(range) = range {
+                range.equal.iter_mut().flatten().for_each(&mut g);
+                for bound in [&mut range.lower, &mut range.upper] {
+                    if let Bound::Included(e) | Bound::Excluded(e) = bound {
+                        g(e);
+                    }
+                }
+            }
+        }
+        Node::Filter { predicate, .. } => g(predicate),
+        Node::Project { exprs, .. } => exprs.iter_mut().for_each(&mut g),
+        Node::NestedLoopJoin { predicate, .. } => predicate.iter_mut().for_each(&mut g),
+        Node::HashJoin { left_keys, right_keys, residual, .. } => {
+            left_keys.iter_mut().chain(right_keys.iter_mut()).for_each(&mut g);
+            residual.iter_mut().for_each(&mut g);
+        }
+        Node::Aggregate { group_by, aggregates, .. } => {
+            group_by.iter_mut().for_each(&mut g);
+            for a in aggregates {
+                a.args.iter_mut().for_each(&mut g);
+                a.filter.iter_mut().for_each(&mut g);
+                a.order_by.iter_mut().for_each(|k| g(&mut k.expr));
+            }
+        }
+        Node::Window { calls, .. } => {
+            for c in calls {
+                c.args.iter_mut().chain(c.partition_by.iter_mut()).for_each(&mut g);
+                c.order_by.iter_mut().for_each(|k| g(&mut k.expr));
+                c.filter.iter_mut().for_each(&mut g);
+            }
+        }
+        Node::Sort { keys, .. } => keys.iter_mut().for_each(|k| g(&mut k.expr)),
+        Node::Limit { limit, offset, .. } => {
+            limit.iter_mut().chain(offset.iter_mut()).for_each(&mut g)
+        }
+        Node::Distinct { on, .. } => on.iter_mut().flatten().for_each(&mut g),
+        Node::Function { args, .. } => args.iter_mut().for_each(&mut g),
+        _ => {}
+    }
+    plan
+}
+
+// ---- expression properties ----
+
+/// Functions whose result may differ between calls with the same arguments, or that have
+/// side effects: never moved, never used as index keys.
+fn is_volatile_function(name: &str) -> bool {
+    matches!(
+        name,
+        "random"
+            | "nextval"
+            | "setval"
+            | "currval"
+            | "lastval"
+            | "gen_random_uuid"
+            | "uuid_generate_v4"
+            | "clock_timestamp"
+            | "timeofday"
+            | "set_config"
+            | "pg_sleep"
+            | "setseed"
+    )
+}
+
+fn has_volatile(e: &Expr) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| {
+        if let Expr::Call(f, _) = x
+            && is_volatile_function(f.name)
+        {
+            found = true;
+        }
+    });
+    found
+}
+
+fn has_correlated_subquery(e: &Expr) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| found |= matches!(x, Expr::Subquery { correlated: true, .. }));
+    found
+}
+
+fn has_subquery(e: &Expr) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| found |= matches!(x, Expr::Subquery { .. }));
+    found
+}
+
+/// An expression that does not depend on the row: usable as a key to look rows up.
+fn row_independent(e: &Expr) -> bool {
+    e.columns().is_empty() && !has_volatile(e) && !has_subquery(e)
+}
+
+/// The type of a simple expression, when it is evident.
+fn simple_type(e: &Expr, columns: &[crate::plan::Column]) -> Option<DataType> {
+    match e {
+        Expr::Column(i) => columns.get(*i).map(|c| c.data_type.clone()),
+        Expr::Cast(_, t) | Expr::AssignCast(_, t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+// ---- filter pushdown ----
+
+fn push_filters(plan: Plan) -> Plan {
+    match plan.node {
+        Node::Filter { input, predicate } => push_conjuncts(*input, predicate.conjuncts()),
+        Node::NestedLoopJoin { left, right, kind, predicate, lateral } => {
+            let lw = left.columns.len();
+            let mut left_conj = Vec::new();
+            let mut right_conj = Vec::new();
+            let mut rest = Vec::new();
+            for c in predicate.map(Expr::conjuncts).unwrap_or_default() {
+                let cols = c.columns();
+                let movable = !has_correlated_subquery(&c) && !has_volatile(&c);
+                let left_only = !cols.is_empty() && cols.iter().all(|&i| i < lw);
+                let right_only = !cols.is_empty() && cols.iter().all(|&i| i >= lw);
+                if movable && left_only && kind == JoinKind::Inner {
+                    left_conj.push(c);
+                } else if movable
+                    && right_only
+                    && !lateral
+                    && matches!(
+                        kind,
+                        JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti
+                    )
+                {
+                    right_conj.push(c.shift_columns(-(lw as isize)));
+                } else {
+                    rest.push(c);
+                }
+            }
+            let left = push_conjuncts(*left, left_conj);
+            let right = push_conjuncts(*right, right_conj);
+            Plan::new(
+                Node::NestedLoopJoin {
+                    left: Box::new(left),
+                    right: Box::new(right),
+                    kind,
+                    predicate: Expr::and_all(rest),
+                    lateral,
+                },
+                plan.columns,
+            )
+        }
+        node => map_inputs(Plan::new(node, plan.columns), &mut push_filters),
+    }
+}
+
+fn filter_over(plan: Plan, conjuncts: Vec<Expr>) -> Plan {
+    match Expr::and_all(conjuncts) {
+        None => plan,
+        Some(predicate) => {
+            let columns = plan.columns.clone();
+            Plan::new(Node::Filter { input: Box::new(plan), predicate }, columns)
+        }
+    }
+}
+
+/// Places conjuncts over `plan` as deep as they can go.
+fn push_conjuncts(plan: Plan, conjuncts: Vec<Expr>) -> Plan {
+    if conjuncts.is_empty() {
+        return push_filters(plan);
+    }
+    let columns = plan.columns;
+    match plan.node {
+        Node::Filter { input, predicate } => {
+            let mut all = predicate.conjuncts();
+            all.extend(conjuncts);
+            push_conjuncts(*input, all)
+        }
+        Node::Scan { table, access, range, reverse, filter, lock, with_key, as_of } => {
+            let mut all = filter.map(Expr::conjuncts).unwrap_or_default();
+            all.extend(conjuncts);
+            Plan::new(
+                Node::Scan {
+                    table,
+                    access,
+                    range,
+                    reverse,
+                    filter: Expr::and_all(all),
+                    lock,
+                    with_key,
+                    as_of,
+                },
+                columns,
+            )
+        }
+        Node::NestedLoopJoin { left, right, kind, predicate, lateral } => {
+            let lw = left.columns.len();
+            let mut left_conj = Vec::new();
+            let mut right_conj = Vec::new();
+            let mut join_conj = Vec::new();
+            let mut rest = Vec::new();
+            for c in conjuncts {
+                let cols = c.columns();
+                let movable = !has_correlated_subquery(&c) && !has_volatile(&c);
+                let left_only = cols.iter().all(|&i| i < lw);
+                let right_only = !cols.is_empty() && cols.iter().all(|&i| i >= lw);
+                match kind {
+                    _ if !movable => rest.push(c),
+                    JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti
+                        if left_only =>
+                    {
+                        left_conj.push(c)
+                    }
+                    JoinKind::Inner if right_only && !lateral => {
+                        right_conj.push(c.shift_columns(-(lw as isize)))
+                    }
+                    JoinKind::Inner => join_conj.push(c),
+                    _ => rest.push(c),
+                }
+            }
+            let mut predicate_conj = predicate.map(Expr::conjuncts).unwrap_or_default();
+            predicate_conj.extend(join_conj);
+            let join = Plan::new(
+                Node::NestedLoopJoin {
+                    left: Box::new(push_conjuncts(*left, left_conj)),
+                    right: Box::new(push_conjuncts(*right, right_conj)),
+                    kind,
+                    predicate: Expr::and_all(predicate_conj),
+                    lateral,
+                },
+                columns,
+            );
+            // The join's own predicate may now hold conjuncts for one side.
+            let join = push_filters_join_only(join);
+            filter_over(join, rest)
+        }
+        Node::Project { input, exprs } => {
+            let mut below = Vec::new();
+            let mut rest = Vec::new();
+            for c in conjuncts {
+                let cols = c.columns();
+                let substitutable = !has_correlated_subquery(&c)
+                    && !has_volatile(&c)
+                    && cols.iter().all(|&i| {
+                        exprs.get(i).is_some_and(|e| !has_volatile(e) && !has_subquery(e))
+                    });
+                if substitutable {
+                    below.push(c.transform(&mut |e| match e {
+                        Expr::Column(i) => exprs[i].clone(),
+                        e => e,
+                    }));
+                } else {
+                    rest.push(c);
+                }
+            }
+            let input = push_conjuncts(*input, below);
+            filter_over(Plan::new(Node::Project { input: Box::new(input), exprs }, columns), rest)
+        }
+        Node::Sort { input, keys } => {
+            let (below, rest): (Vec<Expr>, Vec<Expr>) =
+                conjuncts.into_iter().partition(|c| !has_volatile(c));
+            let input = push_conjuncts(*input, below);
+            filter_over(Plan::new(Node::Sort { input: Box::new(input), keys }, columns), rest)
+        }
+        Node::Distinct { input, on: None } => {
+            let (below, rest): (Vec<Expr>, Vec<Expr>) =
+                conjuncts.into_iter().partition(|c| !has_volatile(c));
+            let input = push_conjuncts(*input, below);
+            filter_over(
+                Plan::new(Node::Distinct { input: Box::new(input), on: None }, columns),
+                rest,
+            )
+        }
+        Node::Aggregate { input, group_by, grouping_sets: None, aggregates } => {
+            let n = group_by.len();
+            let mut below = Vec::new();
+            let mut rest = Vec::new();
+            for c in conjuncts {
+                let cols = c.columns();
+                if !cols.is_empty()
+                    && cols.iter().all(|&i| {
+                        i < n && !has_volatile(&group_by[i]) && !has_subquery(&group_by[i])
+                    })
+                    && !has_volatile(&c)
+                    && !has_correlated_subquery(&c)
+                {
+                    below.push(c.transform(&mut |e| match e {
+                        Expr::Column(i) => group_by[i].clone(),
+                        e => e,
+                    }));
+                } else {
+                    rest.push(c);
+                }
+            }
+            let input = push_conjuncts(*input, below);
+            let agg = Plan::new(
+                Node::Aggregate {
+                    input: Box::new(input),
+                    group_by,
+                    grouping_sets: None,
+                    aggregates,
+                },
+                columns,
+            );
+            filter_over(agg, rest)
+        }
+        node => filter_over(push_filters(Plan::new(node, columns)), conjuncts),
+    }
+}
+
+/// Re-runs the join-predicate split on a join whose predicate changed.
+fn push_filters_join_only(plan: Plan) -> Plan {
+    match plan.node {
+        Node::NestedLoopJoin { left, right, kind, predicate, lateral } => {
+            let lw = left.columns.len();
+            let mut left_conj = Vec::new();
+            let mut right_conj = Vec::new();
+            let mut rest = Vec::new();
+            for c in predicate.map(Expr::conjuncts).unwrap_or_default() {
+                let cols = c.columns();
+                let movable = !has_correlated_subquery(&c) && !has_volatile(&c);
+                if movable
+                    && kind == JoinKind::Inner
+                    && !cols.is_empty()
+                    && cols.iter().all(|&i| i < lw)
+                {
+                    left_conj.push(c);
+                } else if movable
+                    && !lateral
+                    && matches!(
+                        kind,
+                        JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti
+                    )
+                    && !cols.is_empty()
+                    && cols.iter().all(|&i| i >= lw)
+                {
+                    right_conj.push(c.shift_columns(-(lw as isize)));
+                } else {
+                    rest.push(c);
+                }
+            }
+            let left = if left_conj.is_empty() { *left } else { push_conjuncts(*left, left_conj) };
+            let right =
+                if right_conj.is_empty() { *right } else { push_conjuncts(*right, right_conj) };
+            Plan::new(
+                Node::NestedLoopJoin {
+                    left: Box::new(left),
+                    right: Box::new(right),
+                    kind,
+                    predicate: Expr::and_all(rest),
+                    lateral,
+                },
+                plan.columns,
+            )
+        }
+        node => Plan::new(node, plan.columns),
+    }
+}
+
+// ---- access paths ----
+
+/// A scan's candidate access path: how many leading key columns are fixed, and whether the
+/// next one is bounded.
+struct Candidate {
+    access: Access,
+    range: KeyRange,
+    equal: usize,
+    full: bool,
+    ranged: bool,
+}
+
+/// Picks an index or primary-key range for a scan with a filter.
+fn choose_access(plan: Plan) -> Plan {
+    let Node::Scan {
+        table,
+        access: Access::Primary,
+        range: None,
+        reverse,
+        filter: Some(filter),
+        lock,
+        with_key,
+        as_of,
+    } = plan.node
+    else {
+        return plan;
+    };
+    let conjuncts = filter.clone().conjuncts();
+    let mut candidates: Vec<(Access, Vec<usize>)> = Vec::new();
+    if !table.primary_key.is_empty() {
+        candidates.push((Access::Primary, table.primary_key.clone()));
+    }
+    for index in &table.indexes {
+        candidates.push((Access::Index(index.clone()), index.columns.clone()));
+    }
+    let mut best: Option<Candidate> = None;
+    for (access, columns) in candidates {
+        let candidate = match_key(&conjuncts, access, &columns);
+        let better = match &best {
+            None => candidate.equal > 0 || candidate.ranged,
+            Some(b) => {
+                (candidate.full, candidate.equal, candidate.ranged) > (b.full, b.equal, b.ranged)
+            }
+        };
+        if better {
+            best = Some(candidate);
+        }
+    }
+    let (access, range) = match best {
+        Some(c) => (c.access, Some(c.range)),
+        None => (Access::Primary, None),
+    };
+    Plan::new(
+        Node::Scan { table, access, range, reverse, filter: Some(filter), lock, with_key, as_of },
+        plan.columns,
+    )
+}
+
+/// How far a filter's conjuncts fix an access path's key columns.
+fn match_key(conjuncts: &[Expr], access: Access, columns: &[usize]) -> Candidate {
+    let mut equal: Vec<Vec<Expr>> = Vec::new();
+    for &col in columns {
+        let found = conjuncts.iter().find_map(|c| equality_values(c, col));
+        match found {
+            Some(values) => equal.push(values),
+            None => break,
+        }
+    }
+    let n = equal.len();
+    let full = n == columns.len();
+    let (mut lower, mut upper) = (Bound::Unbounded, Bound::Unbounded);
+    if !full {
+        let col = columns[n];
+        for c in conjuncts {
+            if let Some((op, value)) = comparison(c, col) {
+                match op {
+                    CmpOp::Gt if matches!(lower, Bound::Unbounded) => {
+                        lower = Bound::Excluded(value)
+                    }
+                    CmpOp::GtEq if matches!(lower, Bound::Unbounded) => {
+                        lower = Bound::Included(value)
+                    }
+                    CmpOp::Lt if matches!(upper, Bound::Unbounded) => {
+                        upper = Bound::Excluded(value)
+                    }
+                    CmpOp::LtEq if matches!(upper, Bound::Unbounded) => {
+                        upper = Bound::Included(value)
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let ranged = !matches!((&lower, &upper), (Bound::Unbounded, Bound::Unbounded));
+    Candidate { access, range: KeyRange { equal, lower, upper }, equal: n, full, ranged }
+}
+
+/// `col = v` or `col IN (v, ...)` with row-independent values.
+fn equality_values(c: &Expr, col: usize) -> Option<Vec<Expr>> {
+    match c {
+        Expr::Compare(CmpOp::Eq, a, b) => match (&**a, &**b) {
+            (Expr::Column(i), v) | (v, Expr::Column(i)) if *i == col && row_independent(v) => {
+                Some(vec![v.clone()])
+            }
+            _ => None,
+        },
+        Expr::InList { expr, list, negated: false } => match &**expr {
+            Expr::Column(i)
+                if *i == col && list.iter().all(row_independent) && !list.is_empty() =>
+            {
+                Some(list.clone())
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `col op v` (or `v op col`, flipped) with a row-independent value.
+fn comparison(c: &Expr, col: usize) -> Option<(CmpOp, Expr)> {
+    let Expr::Compare(op, a, b) = c else { return None };
+    match (&**a, &**b) {
+        (Expr::Column(i), v) if *i == col && row_independent(v) => Some((*op, v.clone())),
+        (v, Expr::Column(i)) if *i == col && row_independent(v) => Some((op.flip(), v.clone())),
+        _ => None,
+    }
+}
+
+// ---- joins ----
+
+/// Turns a nested-loop join with equality conditions between its sides into a hash join.
+fn choose_join(plan: Plan) -> Plan {
+    let Node::NestedLoopJoin { left, right, kind, predicate: Some(predicate), lateral: false } =
+        plan.node
+    else {
+        return plan;
+    };
+    let lw = left.columns.len();
+    let mut left_keys = Vec::new();
+    let mut right_keys = Vec::new();
+    let mut residual = Vec::new();
+    for c in predicate.clone().conjuncts() {
+        if let Expr::Compare(CmpOp::Eq, a, b) = &c
+            && !has_subquery(&c)
+            && !has_volatile(&c)
+        {
+            let (ca, cb) = (a.columns(), b.columns());
+            let side = |cols: &[usize]| -> Option<bool> {
+                if cols.is_empty() {
+                    None
+                } else if cols.iter().all(|&i| i < lw) {
+                    Some(true)
+                } else if cols.iter().all(|&i| i >= lw) {
+                    Some(false)
+                } else {
+                    None
+                }
+            };
+            let pair = match (side(&ca), side(&cb)) {
+                (Some(true), Some(false)) => Some((&**a, &**b)),
+                (Some(false), Some(true)) => Some((&**b, &**a)),
+                _ => None,
+            };
+            if let Some((l, r)) = pair {
+                let lt = simple_type(l, &left.columns);
+                let rt = simple_type(&r.clone().shift_columns(-(lw as isize)), &right.columns);
+                if lt.is_some() && lt == rt {
+                    left_keys.push(l.clone());
+                    right_keys.push(r.clone().shift_columns(-(lw as isize)));
+                    continue;
+                }
+            }
+        }
+        residual.push(c);
+    }
+    if left_keys.is_empty() {
+        return Plan::new(
+            Node::NestedLoopJoin { left, right, kind, predicate: Some(predicate), lateral: false },
+            plan.columns,
+        );
+    }
+    Plan::new(
+        Node::HashJoin {
+            left,
+            right,
+            kind,
+            left_keys,
+            right_keys,
+            residual: Expr::and_all(residual),
+        },
+        plan.columns,
+    )
+}
+
+// ---- ordering ----
+
+/// Drops a sort that the input's access path already provides.
+fn order_by_index(plan: Plan) -> Plan {
+    let Node::Sort { input, keys } = plan.node else { return plan };
+    let columns = plan.columns;
+    match try_ordered_input(*input, &keys) {
+        Ok(input) => input,
+        Err(input) => Plan::new(Node::Sort { input: Box::new(input), keys }, columns),
+    }
+}
+
+/// The input read in the order of `keys`, if its access path allows it; else the input
+/// unchanged.
+fn try_ordered_input(input: Plan, keys: &[SortKey]) -> Result<Plan, Plan> {
+    match input.node {
+        Node::Project { input: inner, exprs } => {
+            let mapped: Option<Vec<SortKey>> = keys
+                .iter()
+                .map(|k| match &k.expr {
+                    Expr::Column(i) => match exprs.get(*i) {
+                        Some(e @ Expr::Column(_)) => Some(SortKey { expr: e.clone(), ..k.clone() }),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect();
+            let columns = input.columns;
+            let Some(mapped) = mapped else {
+                return Err(Plan::new(Node::Project { input: inner, exprs }, columns));
+            };
+            match try_ordered_input(*inner, &mapped) {
+                Ok(inner) => {
+                    Ok(Plan::new(Node::Project { input: Box::new(inner), exprs }, columns))
+                }
+                Err(inner) => {
+                    Err(Plan::new(Node::Project { input: Box::new(inner), exprs }, columns))
+                }
+            }
+        }
+        Node::Filter { input: inner, predicate } => {
+            let columns = input.columns;
+            match try_ordered_input(*inner, keys) {
+                Ok(inner) => {
+                    Ok(Plan::new(Node::Filter { input: Box::new(inner), predicate }, columns))
+                }
+                Err(inner) => {
+                    Err(Plan::new(Node::Filter { input: Box::new(inner), predicate }, columns))
+                }
+            }
+        }
+        Node::Scan { table, access, range, reverse: false, filter, lock, with_key, as_of }
+            if as_of.is_none() =>
+        {
+            let key_columns: Vec<(usize, oxibase_common::keycode::ColumnOrder)> = match &access {
+                Access::Primary => table
+                    .primary_key
+                    .iter()
+                    .map(|&c| (c, oxibase_common::keycode::ColumnOrder::ASC))
+                    .collect(),
+                Access::Index(i) => {
+                    i.columns.iter().copied().zip(i.orders.iter().copied()).collect()
+                }
+            };
+            // Leading columns fixed to one value by the range do not affect the order.
+            let skip = range
+                .as_ref()
+                .map_or(0, |r| r.equal.iter().take_while(|values| values.len() == 1).count());
+            let usable = !key_columns.is_empty()
+                && keys.len() <= key_columns.len().saturating_sub(skip)
+                && range.as_ref().is_none_or(|r| r.equal.iter().all(|v| v.len() == 1));
+            let direction = if usable {
+                let mut direction = None;
+                let mut ok = true;
+                for (k, (col, order)) in keys.iter().zip(&key_columns[skip..]) {
+                    let Expr::Column(i) = &k.expr else {
+                        ok = false;
+                        break;
+                    };
+                    let forward = *i == *col
+                        && k.descending == order.descending
+                        && k.nulls_first == order.nulls_first;
+                    let backward = *i == *col
+                        && k.descending != order.descending
+                        && k.nulls_first != order.nulls_first;
+                    let d = if forward {
+                        Some(false)
+                    } else if backward {
+                        Some(true)
+                    } else {
+                        None
+                    };
+                    match (d, direction) {
+                        (Some(d), None) => direction = Some(d),
+                        (Some(d), Some(prev)) if d == prev => {}
+                        _ => {
+                            ok = false;
+                            break;
+                        }
+                    }
+                }
+                if ok { direction } else { None }
+            } else {
+                None
+            };
+            let columns = input.columns;
+            match direction {
+                Some(reverse) => Ok(Plan::new(
+                    Node::Scan { table, access, range, reverse, filter, lock, with_key, as_of },
+                    columns,
+                )),
+                None => Err(Plan::new(
+                    Node::Scan {
+                        table,
+                        access,
+                        range,
+                        reverse: false,
+                        filter,
+                        lock,
+                        with_key,
+                        as_of,
+                    },
+                    columns,
+                )),
+            }
+        }
+        node => Err(Plan::new(node, input.columns)),
+    }
+}

@@ -1,0 +1,1793 @@
+//! Sessions: a client's connection state, and where statements run.
+//!
+//! ```text
+//!   SQL ─parse─► AST ─┬─ BEGIN/COMMIT/SAVEPOINT/SET/SHOW/PREPARE ──► session state
+//!                     └─ bind ─► optimize ─► execute, inside the session's transaction
+//! ```
+//!
+//! A session is always in one of three transaction states, as PostgreSQL reports them in
+//! ReadyForQuery: idle (autocommit: each statement is its own transaction), in a block
+//! (after BEGIN), or failed (an error in a block: everything but ROLLBACK is refused with
+//! 25P02 until the block ends). Several statements sent in one simple query, or between two
+//! Syncs of the extended protocol, form an implicit block that commits at the end.
+//!
+//! The transaction itself starts at the first statement that needs it, so a REPEATABLE
+//! READ snapshot is taken by the first query after BEGIN, as in PostgreSQL.
+//!
+//! Bound plans are cached per session by SQL text, and tables by name; both are valid for
+//! one catalog generation (see [`crate::database`]) and are bypassed by a transaction that
+//! changed the catalog itself or whose snapshot predates the last catalog change.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use oxibase_common::{DataType, Error, Result, Value, errconflict, errinput};
+use oxibase_mvcc::{Isolation, LockMode, LockWait, Savepoint, Transaction, TxnOptions};
+use sqlparser::ast;
+
+use crate::bind::{self, BindEnv, Binder, CopyStatement, Relation, Statement};
+use crate::catalog::{Catalog, RelKind};
+use crate::database::Database;
+use crate::exec::{self, ExecCtx, Row, SessionEnv};
+use crate::functions::{FunctionEnv, SequenceOp, SessionValue};
+use crate::keys::RelId;
+use crate::optimize::optimize;
+use crate::plan::{Column, Plan};
+use crate::settings::{Settings, isolation_name};
+use crate::system::{CatalogSnapshot, SessionInfo, SystemTable};
+use crate::types::cast::{CastKind, cast};
+use crate::types::datetime::{Zone, now_micros};
+
+/// A result column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputColumn {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub data_type: DataType,
+}
+
+/// What a statement produced.
+#[derive(Debug)]
+pub enum Output {
+    /// Rows (a query, or DML with RETURNING), with the command tag (`SELECT 3`,
+    /// `INSERT 0 1`).
+    Rows {
+        /// The columns.
+        columns: Vec<OutputColumn>,
+        /// The rows.
+        rows: Vec<Row>,
+        /// The command tag.
+        tag: String,
+    },
+    /// A command without rows (`CREATE TABLE`, `UPDATE 5`, `BEGIN`).
+    Command {
+        /// The command tag.
+        tag: String,
+    },
+    /// COPY ... FROM STDIN: the session waits for the data ([`Session::copy_in`]).
+    CopyIn(PendingCopy),
+    /// COPY ... TO STDOUT: the data, ready to send.
+    CopyOut {
+        /// Columns per row.
+        columns: usize,
+        /// The formatted data.
+        data: String,
+        /// The command tag (`COPY 3`).
+        tag: String,
+    },
+    /// An empty query string.
+    Empty,
+}
+
+impl Output {
+    /// The command tag (empty for an empty query or a pending COPY).
+    pub fn tag(&self) -> &str {
+        match self {
+            Output::Rows { tag, .. } | Output::Command { tag } | Output::CopyOut { tag, .. } => tag,
+            Output::CopyIn(_) | Output::Empty => "",
+        }
+    }
+
+    /// The rows, for a statement that returned some (empty otherwise).
+    pub fn rows(&self) -> &[Row] {
+        match self {
+            Output::Rows { rows, .. } => rows,
+            _ => &[],
+        }
+    }
+
+    /// The number of rows a command affected, from its tag (`UPDATE 5` is 5).
+    pub fn count(&self) -> u64 {
+        self.tag().rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+    }
+}
+
+/// A COPY FROM STDIN waiting for its data.
+#[derive(Debug)]
+pub struct PendingCopy {
+    statement: Box<CopyStatement>,
+}
+
+impl PendingCopy {
+    /// The number of columns each row carries.
+    pub fn columns(&self) -> usize {
+        self.statement.columns.len()
+    }
+
+    /// Whether the data is CSV (else PostgreSQL's text format).
+    pub fn csv(&self) -> bool {
+        self.statement.csv
+    }
+}
+
+/// A message for the client that is not an error.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    /// NOTICE or WARNING.
+    pub severity: &'static str,
+    /// The SQLSTATE.
+    pub code: &'static str,
+    /// The message.
+    pub message: String,
+}
+
+/// The transaction state, as ReadyForQuery reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxnStatus {
+    /// Not in a transaction block (`I`).
+    Idle,
+    /// In a transaction block (`T`).
+    InBlock,
+    /// In a failed transaction block (`E`).
+    Failed,
+}
+
+/// A statement prepared for repeated execution (the extended protocol's Parse, or SQL
+/// PREPARE).
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The SQL text.
+    pub sql: String,
+    statement: Option<ast::Statement>,
+    /// The parameter types (declared by the client, or inferred from use).
+    pub param_types: Vec<DataType>,
+    /// The result columns (empty for a statement without rows).
+    pub columns: Vec<OutputColumn>,
+}
+
+/// The open transaction block.
+struct Block {
+    /// Started lazily, by the first statement that needs it.
+    txn: Option<Transaction>,
+    options: TxnOptions,
+    /// BEGIN was given (an implicit or autocommit block ends after its statements).
+    explicit: bool,
+    aborted: bool,
+    savepoints: Vec<(String, Savepoint)>,
+    /// Settings at the start, restored if the block rolls back.
+    saved_settings: Settings,
+    /// The transaction changed the catalog.
+    did_ddl: Cell<bool>,
+    /// When it started (PostgreSQL micros), for now().
+    started_at: i64,
+    /// A COPY FROM STDIN is waiting for data.
+    copy_pending: bool,
+}
+
+struct CachedPlan {
+    statement: Rc<Statement>,
+    generation: u64,
+    param_types: Vec<DataType>,
+}
+
+/// A client's session.
+pub struct Session {
+    db: Database,
+    pid: i32,
+    secret: i32,
+    user: String,
+    settings: RefCell<Settings>,
+    /// Values to restore at the end of the transaction for SET LOCAL, by name.
+    local_saved: RefCell<Vec<(String, Option<String>)>>,
+    block: Option<Block>,
+    /// Running a batch (several statements of one query, or messages until Sync).
+    implicit: bool,
+    prepared: HashMap<String, Prepared>,
+    plans: RefCell<HashMap<(String, Vec<Option<DataType>>), CachedPlan>>,
+    relations: RefCell<HashMap<(String, String), (u64, Option<Relation>)>>,
+    currval: RefCell<HashMap<RelId, i64>>,
+    lastval: Cell<Option<i64>>,
+    notices: RefCell<Vec<Notice>>,
+    parameter_changes: RefCell<Vec<(String, String)>>,
+    cancel: Arc<AtomicBool>,
+}
+
+const PLAN_CACHE_LIMIT: usize = 512;
+
+impl Session {
+    pub(crate) fn new(db: Database, user: &str) -> Session {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let info = SessionInfo {
+            user: user.to_string(),
+            state: "idle".into(),
+            backend_start: now_micros(),
+            ..Default::default()
+        };
+        let (pid, secret) = db.register(info, cancel.clone());
+        let settings = Settings::default();
+        let mut session = Session {
+            db,
+            pid,
+            secret,
+            user: user.to_string(),
+            settings: RefCell::new(settings),
+            local_saved: RefCell::new(Vec::new()),
+            block: None,
+            implicit: false,
+            prepared: HashMap::new(),
+            plans: RefCell::new(HashMap::new()),
+            relations: RefCell::new(HashMap::new()),
+            currval: RefCell::new(HashMap::new()),
+            lastval: Cell::new(None),
+            notices: RefCell::new(Vec::new()),
+            parameter_changes: RefCell::new(Vec::new()),
+            cancel,
+        };
+        let _ = session.settings.get_mut().set("session_authorization", None);
+        session
+    }
+
+    /// The backend id (pg_backend_pid()).
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The secret a CancelRequest must present.
+    pub fn secret(&self) -> i32 {
+        self.secret
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// The session's time zone (for formatting values).
+    pub fn zone(&self) -> Zone {
+        self.settings.borrow().zone.clone()
+    }
+
+    /// The transaction state.
+    pub fn status(&self) -> TxnStatus {
+        match &self.block {
+            Some(b) if b.aborted => TxnStatus::Failed,
+            Some(b) if b.explicit => TxnStatus::InBlock,
+            _ => TxnStatus::Idle,
+        }
+    }
+
+    /// The settings reported at connection start: (name, value).
+    pub fn reported_settings(&self) -> Vec<(String, String)> {
+        self.settings.borrow().reported()
+    }
+
+    /// Applies a startup parameter (from the connection's startup message).
+    pub fn set_startup_parameter(&mut self, name: &str, value: &str) -> Result<()> {
+        if name == "options" {
+            // `-c name=value` pairs, as libpq's PGOPTIONS passes them.
+            let mut words = value.split_whitespace();
+            while let Some(w) = words.next() {
+                let pair =
+                    if w == "-c" { words.next().unwrap_or("") } else { w.trim_start_matches("--") };
+                if let Some((n, v)) = pair.split_once('=') {
+                    self.settings.get_mut().set(&n.replace('-', "_"), Some(v))?;
+                }
+            }
+            return Ok(());
+        }
+        if matches!(name, "user" | "database" | "replication") {
+            return Ok(());
+        }
+        match self.settings.get_mut().set(name, Some(value)) {
+            Ok(_) => Ok(()),
+            Err(e) if name.contains('.') => Err(e),
+            // Unknown startup parameters are ignored with a warning in PostgreSQL only for
+            // some; be lenient so drivers that send extras still connect.
+            Err(e) if e.code().as_str() == "42704" => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Takes the notices produced since the last call.
+    pub fn take_notices(&self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices.borrow_mut())
+    }
+
+    /// Takes the reported settings that changed since the last call (ParameterStatus).
+    pub fn take_parameter_changes(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.parameter_changes.borrow_mut())
+    }
+
+    fn warn(&self, message: impl Into<String>) {
+        self.notices.borrow_mut().push(Notice {
+            severity: "WARNING",
+            code: "25P01",
+            message: message.into(),
+        });
+    }
+
+    // ---- entry points ----
+
+    /// Runs every statement of `sql` (as one implicit transaction when there are several,
+    /// like a simple query) and returns the last statement's output.
+    pub fn execute(&mut self, sql: &str) -> Result<Output> {
+        let mut last = Output::Empty;
+        for result in self.run_batch(sql) {
+            last = result?;
+        }
+        Ok(last)
+    }
+
+    /// Runs one statement with parameters (`$1`, ...), typed by the given values.
+    pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
+        let types: Vec<Option<DataType>> =
+            params.iter().map(|v| (!v.is_null()).then(|| value_type(v))).collect();
+        let prepared = self.prepare(sql, &types)?;
+        self.execute_prepared(&prepared, params)
+    }
+
+    /// Runs the statements of a simple query: one result per statement, ending at the
+    /// first error. Several statements form an implicit transaction block.
+    pub fn run_batch(&mut self, sql: &str) -> Vec<Result<Output>> {
+        let statements = match crate::parse::parse(sql) {
+            Ok(s) => s,
+            Err(e) => {
+                self.fail_current();
+                return vec![Err(e)];
+            }
+        };
+        if statements.is_empty() {
+            return vec![Ok(Output::Empty)];
+        }
+        let batch = statements.len() > 1;
+        if batch {
+            self.begin_implicit_block();
+        }
+        let mut out = Vec::new();
+        for statement in &statements {
+            let text = if batch { statement.to_string() } else { sql.to_string() };
+            let result = self.run_statement(statement, &[], &[], &text);
+            let failed = result.is_err();
+            let copy = matches!(result, Ok(Output::CopyIn(_)));
+            out.push(result);
+            if failed || copy {
+                break;
+            }
+        }
+        if batch && !matches!(out.last(), Some(Ok(Output::CopyIn(_)))) {
+            if let Err(e) = self.end_implicit_block() {
+                out.push(Err(e));
+            }
+        }
+        out
+    }
+
+    /// Starts an implicit block: statements until [`Session::end_implicit_block`] share a
+    /// transaction unless they open an explicit one (the extended protocol until Sync).
+    pub fn begin_implicit_block(&mut self) {
+        self.implicit = true;
+    }
+
+    /// Ends an implicit block: commits its transaction (or rolls it back after an error).
+    pub fn end_implicit_block(&mut self) -> Result<()> {
+        self.implicit = false;
+        match &self.block {
+            Some(b) if !b.explicit && !b.copy_pending => {
+                if b.aborted {
+                    self.rollback_block();
+                    Ok(())
+                } else {
+                    self.commit_block()
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Marks the current implicit or explicit block failed (an error outside statement
+    /// execution, like a protocol error).
+    pub fn fail_current(&mut self) {
+        if let Some(b) = &mut self.block {
+            if b.explicit {
+                b.aborted = true;
+            } else if !self.implicit {
+                self.rollback_block();
+            } else {
+                b.aborted = true;
+            }
+        }
+    }
+
+    /// Parses and binds a statement without running it: its parameter and result types.
+    pub fn prepare(&mut self, sql: &str, param_types: &[Option<DataType>]) -> Result<Prepared> {
+        let mut statements = crate::parse::parse(sql)?;
+        if statements.len() > 1 {
+            return Err(errinput!(
+                SYNTAX_ERROR,
+                "cannot insert multiple commands into a prepared statement"
+            ));
+        }
+        let Some(statement) = statements.pop() else {
+            return Ok(Prepared {
+                sql: sql.into(),
+                statement: None,
+                param_types: vec![],
+                columns: vec![],
+            });
+        };
+        if let Some(columns) = control_columns(&statement) {
+            return Ok(Prepared {
+                sql: sql.into(),
+                statement: Some(statement),
+                param_types: param_types
+                    .iter()
+                    .map(|t| t.clone().unwrap_or(DataType::Text))
+                    .collect(),
+                columns,
+            });
+        }
+        if self.block.as_ref().is_some_and(|b| b.aborted) {
+            return Err(aborted_error());
+        }
+        let (param_types, columns) = self.with_bind_txn(|session, txn| {
+            let env = session.env(txn, None);
+            let binder = Binder::new(&env, param_types.to_vec());
+            let bound = binder.bind(&statement)?;
+            Ok((binder.param_types(), output_columns(&bound)))
+        })?;
+        Ok(Prepared { sql: sql.into(), statement: Some(statement), param_types, columns })
+    }
+
+    /// Runs a prepared statement with parameters.
+    pub fn execute_prepared(&mut self, prepared: &Prepared, params: &[Value]) -> Result<Output> {
+        let Some(statement) = &prepared.statement else { return Ok(Output::Empty) };
+        if params.len() != prepared.param_types.len() {
+            return Err(errinput!(
+                PROTOCOL_VIOLATION,
+                "bind message supplies {} parameters, but prepared statement \"\" requires {}",
+                params.len(),
+                prepared.param_types.len()
+            ));
+        }
+        let zone = self.zone();
+        let params: Vec<Value> = params
+            .iter()
+            .zip(&prepared.param_types)
+            .map(|(v, t)| cast(v.clone(), t, CastKind::Explicit, &zone))
+            .collect::<Result<_>>()?;
+        let types: Vec<Option<DataType>> = prepared.param_types.iter().cloned().map(Some).collect();
+        self.run_statement(statement, &params, &types, &prepared.sql)
+    }
+
+    /// Feeds a COPY FROM STDIN its data and runs it.
+    pub fn copy_in(&mut self, pending: PendingCopy, data: &[u8]) -> Result<Output> {
+        if let Some(b) = &mut self.block {
+            b.copy_pending = false;
+        }
+        let text = std::str::from_utf8(data).map_err(|e| {
+            errinput!(
+                CHARACTER_NOT_IN_REPERTOIRE,
+                "invalid byte sequence for encoding \"UTF8\": {e}"
+            )
+        });
+        let result = text.and_then(|text| {
+            self.in_transaction(|session, txn| {
+                let env = session.env(txn, None);
+                if let Some(table) = &pending.statement.table {
+                    session.lock_for_write(txn, table.id, &table.name)?;
+                }
+                let ctx = ExecCtx::new(txn, session.catalog(), &env, &[]);
+                let n = exec::dml::copy_from(&pending.statement, text, &ctx)?;
+                Ok(Output::Command { tag: format!("COPY {n}") })
+            })
+        });
+        self.finish_statement(result)
+    }
+
+    /// Abandons a COPY FROM STDIN (the client sent CopyFail).
+    pub fn copy_fail(&mut self, _pending: PendingCopy, message: &str) -> Error {
+        if let Some(b) = &mut self.block {
+            b.copy_pending = false;
+        }
+        let error = errinput!(QUERY_CANCELED, "COPY from stdin failed: {message}");
+        let _ = self.finish_statement::<()>(Err(error.clone()));
+        error
+    }
+
+    // ---- statement execution ----
+
+    fn catalog(&self) -> &Catalog {
+        self.db.catalog()
+    }
+
+    fn run_statement(
+        &mut self,
+        statement: &ast::Statement,
+        params: &[Value],
+        param_types: &[Option<DataType>],
+        sql: &str,
+    ) -> Result<Output> {
+        self.cancel.store(false, Ordering::SeqCst);
+        self.db.counters().statements.fetch_add(1, Ordering::Relaxed);
+        let started = now_micros();
+        self.db.update_session(self.pid, |s| {
+            s.state = "active".into();
+            s.query = sql.to_string();
+            s.query_start = Some(started);
+        });
+        let result = self.run_statement_inner(statement, params, param_types);
+        let state = match self.status() {
+            TxnStatus::Idle => "idle",
+            TxnStatus::InBlock => "idle in transaction",
+            TxnStatus::Failed => "idle in transaction (aborted)",
+        };
+        let xact_start = self.block.as_ref().map(|b| b.started_at);
+        self.db.update_session(self.pid, |s| {
+            s.state = state.into();
+            s.xact_start = xact_start;
+        });
+        result
+    }
+
+    fn run_statement_inner(
+        &mut self,
+        statement: &ast::Statement,
+        params: &[Value],
+        param_types: &[Option<DataType>],
+    ) -> Result<Output> {
+        if is_control(statement) {
+            return self.control(statement);
+        }
+        if self.block.as_ref().is_some_and(|b| b.aborted) {
+            return Err(aborted_error());
+        }
+        let sql_key = statement.to_string();
+        let result = self.in_transaction(|session, txn| {
+            session.run_in_transaction(statement, &sql_key, params, param_types, txn)
+        });
+        if matches!(result, Ok(Output::CopyIn(_))) {
+            if let Some(b) = &mut self.block {
+                b.copy_pending = true;
+            }
+            return result;
+        }
+        self.finish_statement(result)
+    }
+
+    /// Runs `f` in the block's transaction, starting the block (autocommit) and the
+    /// transaction as needed.
+    fn in_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&Session, &Transaction) -> Result<T>,
+    ) -> Result<T> {
+        if self.block.is_none() {
+            self.block = Some(self.new_block(false));
+        }
+        let started = self.ensure_txn()?;
+        let block =
+            self.block.as_ref().ok_or_else(|| errinput!(INTERNAL_ERROR, "no transaction block"))?;
+        let txn = block.txn.as_ref().ok_or_else(|| errinput!(INTERNAL_ERROR, "no transaction"))?;
+        if !started {
+            txn.begin_statement()?;
+        }
+        f(self, txn)
+    }
+
+    /// After a statement: ends an autocommit transaction, or marks a block failed.
+    fn finish_statement<T>(&mut self, result: Result<T>) -> Result<T> {
+        let Some(block) = &mut self.block else { return result };
+        match result {
+            Ok(v) => {
+                if !block.explicit && !self.implicit {
+                    self.commit_block()?;
+                }
+                Ok(v)
+            }
+            Err(e) => {
+                if block.explicit || self.implicit {
+                    block.aborted = true;
+                } else {
+                    self.rollback_block();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn new_block(&self, explicit: bool) -> Block {
+        let settings = self.settings.borrow();
+        Block {
+            txn: None,
+            options: TxnOptions {
+                isolation: settings.default_isolation,
+                read_only: settings.default_read_only,
+                as_of: None,
+                lock_timeout: settings.lock_timeout,
+            },
+            explicit,
+            aborted: false,
+            savepoints: Vec::new(),
+            saved_settings: settings.clone(),
+            did_ddl: Cell::new(false),
+            started_at: now_micros(),
+            copy_pending: false,
+        }
+    }
+
+    /// Starts the block's transaction if it has none; true if it just started.
+    fn ensure_txn(&mut self) -> Result<bool> {
+        let lock_timeout = self.settings.borrow().lock_timeout;
+        let store = self.db.store().clone();
+        let Some(block) = &mut self.block else { return Ok(false) };
+        if block.txn.is_some() {
+            return Ok(false);
+        }
+        let mut options = block.options.clone();
+        options.lock_timeout = lock_timeout;
+        block.txn = Some(store.begin(options)?);
+        Ok(true)
+    }
+
+    fn commit_block(&mut self) -> Result<()> {
+        let Some(block) = self.block.take() else { return Ok(()) };
+        self.end_local_settings();
+        let Some(txn) = block.txn else { return Ok(()) };
+        let result =
+            if block.did_ddl.get() { self.db.commit_ddl(txn) } else { txn.commit().map(|_| ()) };
+        match &result {
+            Ok(()) => self.db.counters().commits.fetch_add(1, Ordering::Relaxed),
+            Err(_) => {
+                self.restore_settings(&block.saved_settings);
+                self.db.counters().rollbacks.fetch_add(1, Ordering::Relaxed)
+            }
+        };
+        result
+    }
+
+    fn rollback_block(&mut self) {
+        let Some(block) = self.block.take() else { return };
+        self.local_saved.borrow_mut().clear();
+        self.restore_settings(&block.saved_settings);
+        if let Some(txn) = block.txn {
+            let _ = txn.rollback();
+            self.db.counters().rollbacks.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Restores settings (a rolled back block's SETs), reporting changed ones.
+    fn restore_settings(&self, saved: &Settings) {
+        let before = self.settings.borrow().reported();
+        self.settings.borrow_mut().restore_from(saved);
+        let after = self.settings.borrow().reported();
+        let mut changes = self.parameter_changes.borrow_mut();
+        for (a, b) in after.into_iter().zip(before) {
+            if a != b {
+                changes.push(a);
+            }
+        }
+    }
+
+    /// Undoes SET LOCAL at the end of a transaction.
+    fn end_local_settings(&self) {
+        let saved = std::mem::take(&mut *self.local_saved.borrow_mut());
+        for (name, value) in saved.into_iter().rev() {
+            if let Ok((name, true)) = self.settings.borrow_mut().set(&name, value.as_deref()) {
+                let v = self.settings.borrow().get(&name).ok().flatten().unwrap_or_default();
+                self.parameter_changes
+                    .borrow_mut()
+                    .push((crate::settings::reported_name(&name).into(), v));
+            }
+        }
+    }
+
+    /// Runs `f` with a transaction for binding: the block's, or a short read-only one.
+    fn with_bind_txn<T>(
+        &mut self,
+        f: impl FnOnce(&Session, &Transaction) -> Result<T>,
+    ) -> Result<T> {
+        if let Some(Block { txn: Some(txn), .. }) = &self.block {
+            txn.begin_statement()?;
+            return f(self, txn);
+        }
+        let txn = self.db.store().begin(TxnOptions {
+            isolation: Isolation::ReadCommitted,
+            read_only: true,
+            ..Default::default()
+        })?;
+        let result = f(self, &txn);
+        let _ = txn.rollback();
+        result
+    }
+
+    fn env<'a>(&'a self, txn: &'a Transaction, deadline: Option<Instant>) -> Env<'a> {
+        let settings = self.settings.borrow();
+        let (generation, cacheable) = self.cache_state(txn);
+        Env {
+            session: self,
+            txn,
+            zone: settings.zone.clone(),
+            statement_ts: now_micros(),
+            transaction_ts: self.block.as_ref().map_or_else(now_micros, |b| b.started_at),
+            deadline,
+            generation,
+            cacheable,
+        }
+    }
+
+    /// The catalog generation, and whether caches may be used by this statement.
+    fn cache_state(&self, txn: &Transaction) -> (u64, bool) {
+        let did_ddl = self.block.as_ref().is_some_and(|b| b.did_ddl.get());
+        match self.db.cache_generation() {
+            Some((generation, ddl_ts)) => (generation, !did_ddl && txn.snapshot_ts() >= ddl_ts),
+            None => (0, false),
+        }
+    }
+
+    fn run_in_transaction(
+        &self,
+        statement: &ast::Statement,
+        sql_key: &str,
+        params: &[Value],
+        param_types: &[Option<DataType>],
+        txn: &Transaction,
+    ) -> Result<Output> {
+        let deadline = self.settings.borrow().statement_timeout.map(|d| Instant::now() + d);
+        let mut use_cache = true;
+        for attempt in 0.. {
+            let env = self.env(txn, deadline);
+            let bound = self.bind(statement, sql_key, param_types, &env, use_cache)?;
+            if let Some((id, name)) = write_target(&bound) {
+                if !self.lock_for_write(txn, id, &name)? {
+                    if txn.isolation() == Isolation::ReadCommitted && attempt < 5 {
+                        // The table changed under our statement snapshot: take a new one.
+                        txn.begin_statement()?;
+                        use_cache = false;
+                        continue;
+                    }
+                    return Err(errconflict!(
+                        SERIALIZATION_FAILURE,
+                        "could not serialize access due to concurrent change of the definition of relation \"{name}\""
+                    ));
+                }
+            }
+            let output = self.execute_bound(&bound, params, &env, txn);
+            self.add_counters(&env);
+            return output;
+        }
+        unreachable!("the retry loop returns")
+    }
+
+    fn add_counters(&self, _env: &Env) {}
+
+    /// Locks a table for writing (shared with other writers, exclusive of schema changes);
+    /// false if its definition changed after this statement's snapshot.
+    fn lock_for_write(&self, txn: &Transaction, table_id: RelId, _name: &str) -> Result<bool> {
+        let key = Catalog::relation_key(table_id)?;
+        txn.lock_latest(&key, LockMode::KeyShare, LockWait::Wait(None))?;
+        Ok(!txn.changed_since_snapshot(&key)?)
+    }
+
+    /// Binds (or finds in the plan cache) and optimizes a statement.
+    fn bind(
+        &self,
+        statement: &ast::Statement,
+        sql_key: &str,
+        param_types: &[Option<DataType>],
+        env: &Env,
+        use_cache: bool,
+    ) -> Result<Rc<Statement>> {
+        let key = (sql_key.to_string(), param_types.to_vec());
+        if use_cache && env.cacheable {
+            if let Some(cached) = self.plans.borrow().get(&key)
+                && cached.generation == env.generation
+            {
+                let _ = &cached.param_types;
+                return Ok(cached.statement.clone());
+            }
+        }
+        let binder = Binder::new(env, param_types.to_vec());
+        let bound = binder.bind(statement)?;
+        let types = binder.param_types();
+        let bound = Rc::new(optimize_statement(bound));
+        if env.cacheable && cacheable(&bound) {
+            let mut plans = self.plans.borrow_mut();
+            if plans.len() >= PLAN_CACHE_LIMIT {
+                plans.clear();
+            }
+            plans.insert(
+                key,
+                CachedPlan {
+                    statement: bound.clone(),
+                    generation: env.generation,
+                    param_types: types,
+                },
+            );
+        }
+        Ok(bound)
+    }
+
+    fn execute_bound(
+        &self,
+        bound: &Statement,
+        params: &[Value],
+        env: &Env,
+        txn: &Transaction,
+    ) -> Result<Output> {
+        let ctx = ExecCtx::new(txn, self.catalog(), env, params);
+        let output = match bound {
+            Statement::Query(plan) => {
+                let rows = exec::collect(exec::execute(plan, &ctx)?, &ctx)?;
+                let tag = format!("SELECT {}", rows.len());
+                Output::Rows { columns: plan_columns(plan), rows, tag }
+            }
+            Statement::Insert(insert) => {
+                let (n, rows) = exec::dml::insert(insert, &ctx)?;
+                dml_output(format!("INSERT 0 {n}"), insert.returning.as_ref(), rows)
+            }
+            Statement::Update(update) => {
+                let (n, rows) = exec::dml::update(update, &ctx)?;
+                dml_output(format!("UPDATE {n}"), update.returning.as_ref(), rows)
+            }
+            Statement::Delete(delete) => {
+                let (n, rows) = exec::dml::delete(delete, &ctx)?;
+                dml_output(format!("DELETE {n}"), delete.returning.as_ref(), rows)
+            }
+            Statement::Ddl(ddl) => {
+                if let Some(block) = &self.block {
+                    block.did_ddl.set(true);
+                }
+                let tag = exec::ddl::execute_ddl(ddl, &ctx, env)?;
+                self.relations.borrow_mut().clear();
+                Output::Command { tag }
+            }
+            Statement::Explain { statement, analyze } => {
+                self.explain(statement, *analyze, params, env, txn)?
+            }
+            Statement::Copy(copy) => {
+                if copy.file.is_some() {
+                    return Err(errinput!(
+                        INSUFFICIENT_PRIVILEGE,
+                        "COPY to or from a file on the server is not allowed"
+                    )
+                    .with_hint("Use COPY ... FROM STDIN or TO STDOUT (psql's \\copy)."));
+                }
+                if copy.from {
+                    return Ok(Output::CopyIn(PendingCopy {
+                        statement: Box::new(copy_clone(copy)),
+                    }));
+                }
+                let (n, data) = exec::dml::copy_to(copy, &ctx)?;
+                let columns = match &copy.query {
+                    Some(q) => q.columns.iter().filter(|c| !c.hidden).count(),
+                    None => copy.columns.len(),
+                };
+                Output::CopyOut { columns, data, tag: format!("COPY {n}") }
+            }
+            Statement::Analyze(_) => Output::Command { tag: "ANALYZE".into() },
+            Statement::Noop(tag) => Output::Command { tag: tag.clone() },
+            other => return Err(errinput!(INTERNAL_ERROR, "unexpected statement {other:?}")),
+        };
+        let stats = ctx.stats.borrow();
+        let counters = self.db.counters();
+        counters.rows_read.fetch_add(stats.rows_read, Ordering::Relaxed);
+        counters.rows_written.fetch_add(stats.rows_written, Ordering::Relaxed);
+        Ok(output)
+    }
+
+    fn explain(
+        &self,
+        statement: &Statement,
+        analyze: bool,
+        params: &[Value],
+        env: &Env,
+        txn: &Transaction,
+    ) -> Result<Output> {
+        let plan: Option<&Plan> = match statement {
+            Statement::Query(p) => Some(p),
+            Statement::Insert(i) => Some(&i.source),
+            Statement::Update(u) => Some(&u.source),
+            Statement::Delete(d) => Some(&d.source),
+            _ => None,
+        };
+        let Some(plan) = plan else {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "EXPLAIN of this statement is not supported"
+            ));
+        };
+        let mut lines = Vec::new();
+        match statement {
+            Statement::Insert(i) => lines.push(format!("Insert on {}", i.table.name)),
+            Statement::Update(u) => lines.push(format!("Update on {}", u.table.name)),
+            Statement::Delete(d) => lines.push(format!("Delete on {}", d.table.name)),
+            _ => {}
+        }
+        let nested = !lines.is_empty();
+        for line in crate::plan::explain::explain(plan) {
+            lines.push(if nested {
+                format!("  ->  {line}").replace("  ->  ->", "  ->")
+            } else {
+                line
+            });
+        }
+        if analyze {
+            let start = Instant::now();
+            let output = self.execute_bound(statement, params, env, txn)?;
+            let elapsed = start.elapsed();
+            let rows = match &output {
+                Output::Rows { rows, tag, .. } if tag.starts_with("SELECT") => rows.len() as u64,
+                other => other.count(),
+            };
+            lines.push(format!("Rows: {rows}"));
+            lines.push(format!("Execution Time: {:.3} ms", elapsed.as_secs_f64() * 1000.0));
+        }
+        let rows = lines.into_iter().map(|l| vec![Value::Text(l)]).collect::<Vec<_>>();
+        let tag = format!("EXPLAIN");
+        Ok(Output::Rows {
+            columns: vec![OutputColumn { name: "QUERY PLAN".into(), data_type: DataType::Text }],
+            rows,
+            tag,
+        })
+    }
+
+    // ---- transaction control and settings ----
+
+    fn control(&mut self, statement: &ast::Statement) -> Result<Output> {
+        match statement {
+            ast::Statement::Prepare { name, data_types, statement } => {
+                self.check_not_aborted()?;
+                let name = bind::ident(name);
+                if self.prepared.contains_key(&name) {
+                    return Err(errinput!(
+                        DUPLICATE_PSTATEMENT,
+                        "prepared statement \"{name}\" already exists"
+                    ));
+                }
+                let types: Vec<Option<DataType>> = data_types
+                    .iter()
+                    .map(|t| bind::data_type(t).map(Some))
+                    .collect::<Result<_>>()?;
+                let sql = statement.to_string();
+                let prepared = self.prepare(&sql, &types)?;
+                self.prepared.insert(name, prepared);
+                return Ok(Output::Command { tag: "PREPARE".into() });
+            }
+            ast::Statement::Execute { name: Some(name), parameters, .. } => {
+                self.check_not_aborted()?;
+                let (_, name) = bind::split_name(name)?;
+                let prepared = self.prepared.get(&name).cloned().ok_or_else(|| {
+                    errinput!(UNDEFINED_PSTATEMENT, "prepared statement \"{name}\" does not exist")
+                })?;
+                let params = self.constant_params(parameters, &prepared.param_types)?;
+                return self.execute_prepared(&prepared, &params);
+            }
+            ast::Statement::Deallocate { name, .. } => {
+                let name = bind::ident(name);
+                if name == "all" {
+                    self.prepared.clear();
+                } else if self.prepared.remove(&name).is_none() {
+                    return Err(errinput!(
+                        UNDEFINED_PSTATEMENT,
+                        "prepared statement \"{name}\" does not exist"
+                    ));
+                }
+                return Ok(Output::Command { tag: "DEALLOCATE".into() });
+            }
+            ast::Statement::Reset(reset) => {
+                self.check_not_aborted()?;
+                match &reset.reset {
+                    ast::Reset::ALL => {
+                        let fresh = Settings::default();
+                        self.restore_settings(&fresh);
+                    }
+                    ast::Reset::SessionAuthorization => {}
+                    ast::Reset::ConfigurationParameter(name) => {
+                        let name = name.to_string().to_lowercase();
+                        self.set_setting_value(&name, None, false)?;
+                    }
+                }
+                return Ok(Output::Command { tag: "RESET".into() });
+            }
+            _ => {}
+        }
+        struct NoEnv;
+        impl BindEnv for NoEnv {
+            fn relation(&self, _: Option<&str>, _: &str) -> Result<Option<Relation>> {
+                Ok(None)
+            }
+            fn creation_schema(&self) -> Result<String> {
+                Ok("public".into())
+            }
+        }
+        let bound = Binder::new(&NoEnv, vec![]).bind(statement)?;
+        let aborted = self.block.as_ref().is_some_and(|b| b.aborted);
+        let command = |tag: &str| Ok(Output::Command { tag: tag.into() });
+        match bound {
+            Statement::Begin { isolation, read_only } => {
+                if aborted {
+                    return Err(aborted_error());
+                }
+                match &mut self.block {
+                    Some(b) if b.explicit => {
+                        self.warn("there is already a transaction in progress");
+                    }
+                    Some(b) => {
+                        // BEGIN inside an implicit block turns it into an explicit one.
+                        b.explicit = true;
+                        apply_modes(b, isolation, read_only)?;
+                    }
+                    None => {
+                        let mut b = self.new_block(true);
+                        apply_modes(&mut b, isolation, read_only)?;
+                        self.block = Some(b);
+                    }
+                }
+                command("BEGIN")
+            }
+            Statement::Commit => match &self.block {
+                None => {
+                    self.warn("there is no transaction in progress");
+                    command("COMMIT")
+                }
+                Some(b) if b.aborted => {
+                    self.rollback_block();
+                    command("ROLLBACK")
+                }
+                Some(_) => {
+                    self.commit_block()?;
+                    command("COMMIT")
+                }
+            },
+            Statement::Rollback => {
+                if self.block.is_none() {
+                    self.warn("there is no transaction in progress");
+                }
+                self.rollback_block();
+                command("ROLLBACK")
+            }
+            Statement::Savepoint(name) => {
+                if aborted {
+                    return Err(aborted_error());
+                }
+                self.require_block("SAVEPOINT")?;
+                self.ensure_txn()?;
+                let block =
+                    self.block.as_mut().ok_or_else(|| errinput!(INTERNAL_ERROR, "no block"))?;
+                let txn = block
+                    .txn
+                    .as_ref()
+                    .ok_or_else(|| errinput!(INTERNAL_ERROR, "no transaction"))?;
+                let sp = txn.savepoint()?;
+                block.savepoints.push((name, sp));
+                command("SAVEPOINT")
+            }
+            Statement::Release(name) => {
+                if aborted {
+                    return Err(aborted_error());
+                }
+                self.require_block("RELEASE SAVEPOINT")?;
+                let block =
+                    self.block.as_mut().ok_or_else(|| errinput!(INTERNAL_ERROR, "no block"))?;
+                let i =
+                    block.savepoints.iter().rposition(|(n, _)| *n == name).ok_or_else(|| {
+                        errinput!(
+                            INVALID_SAVEPOINT_SPECIFICATION,
+                            "savepoint \"{name}\" does not exist"
+                        )
+                    })?;
+                block.savepoints.truncate(i);
+                command("RELEASE")
+            }
+            Statement::RollbackTo(name) => {
+                self.require_block("ROLLBACK TO SAVEPOINT")?;
+                let block =
+                    self.block.as_mut().ok_or_else(|| errinput!(INTERNAL_ERROR, "no block"))?;
+                let i =
+                    block.savepoints.iter().rposition(|(n, _)| *n == name).ok_or_else(|| {
+                        errinput!(
+                            INVALID_SAVEPOINT_SPECIFICATION,
+                            "savepoint \"{name}\" does not exist"
+                        )
+                    })?;
+                let sp = block.savepoints[i].1;
+                block.savepoints.truncate(i + 1);
+                if let Some(txn) = &block.txn {
+                    txn.rollback_to(&sp)?;
+                }
+                block.aborted = false;
+                command("ROLLBACK")
+            }
+            Statement::SetTransaction { isolation, read_only } => {
+                if aborted {
+                    return Err(aborted_error());
+                }
+                match &mut self.block {
+                    Some(b) if b.explicit => {
+                        if b.txn.is_some() && isolation.is_some() {
+                            return Err(errinput!(
+                                ACTIVE_SQL_TRANSACTION,
+                                "SET TRANSACTION ISOLATION LEVEL must be called before any query"
+                            ));
+                        }
+                        apply_modes(b, isolation, read_only)?;
+                    }
+                    _ => self.warn("SET TRANSACTION can only be used in transaction blocks"),
+                }
+                command("SET")
+            }
+            Statement::Set { name, value, local } => {
+                if aborted {
+                    return Err(aborted_error());
+                }
+                if name == "transaction_isolation" || name == "transaction_read_only" {
+                    let isolation = match (&value, name.as_str()) {
+                        (Some(v), "transaction_isolation") => {
+                            Some(crate::settings::parse_isolation(v)?)
+                        }
+                        _ => None,
+                    };
+                    let read_only = match (&value, name.as_str()) {
+                        (Some(v), "transaction_read_only") => Some(matches!(
+                            v.to_ascii_lowercase().as_str(),
+                            "on" | "true" | "1" | "yes"
+                        )),
+                        _ => None,
+                    };
+                    if let Some(b) = &mut self.block
+                        && b.explicit
+                    {
+                        apply_modes(b, isolation, read_only)?;
+                    }
+                    return command("SET");
+                }
+                if local && !self.block.as_ref().is_some_and(|b| b.explicit) {
+                    self.warn("SET LOCAL can only be used in transaction blocks");
+                    return command("SET");
+                }
+                self.set_setting_value(&name, value.as_deref(), local)?;
+                command("SET")
+            }
+            Statement::Show(name) => {
+                if aborted {
+                    return Err(aborted_error());
+                }
+                self.show(&name)
+            }
+            Statement::Noop(tag) => {
+                if tag == "DISCARD ALL" {
+                    if self.block.as_ref().is_some_and(|b| b.explicit) {
+                        return Err(errinput!(
+                            ACTIVE_SQL_TRANSACTION,
+                            "DISCARD ALL cannot run inside a transaction block"
+                        ));
+                    }
+                    self.prepared.clear();
+                    self.plans.borrow_mut().clear();
+                    let fresh = Settings::default();
+                    self.restore_settings(&fresh);
+                }
+                command(&tag)
+            }
+            other => Err(errinput!(INTERNAL_ERROR, "unexpected control statement {other:?}")),
+        }
+    }
+
+    fn check_not_aborted(&self) -> Result<()> {
+        if self.block.as_ref().is_some_and(|b| b.aborted) { Err(aborted_error()) } else { Ok(()) }
+    }
+
+    fn require_block(&self, what: &str) -> Result<()> {
+        if self.block.as_ref().is_some_and(|b| b.explicit) {
+            Ok(())
+        } else {
+            Err(errinput!(
+                NO_ACTIVE_SQL_TRANSACTION,
+                "{what} can only be used in transaction blocks"
+            ))
+        }
+    }
+
+    /// SET / set_config: applies a setting, remembering the old value for SET LOCAL.
+    fn set_setting_value(&self, name: &str, value: Option<&str>, local: bool) -> Result<()> {
+        let old = self.settings.borrow().get(name)?;
+        let (canonical, reported) = self.settings.borrow_mut().set(name, value)?;
+        if local && self.block.is_some() {
+            self.local_saved.borrow_mut().push((canonical.clone(), old));
+        }
+        if canonical == "search_path" {
+            self.plans.borrow_mut().clear();
+            self.relations.borrow_mut().clear();
+        }
+        if reported {
+            let v = self.settings.borrow().get(&canonical)?.unwrap_or_default();
+            self.parameter_changes
+                .borrow_mut()
+                .push((crate::settings::reported_name(&canonical).into(), v));
+        }
+        Ok(())
+    }
+
+    fn show(&self, name: &str) -> Result<Output> {
+        if name == "all" {
+            let rows: Vec<Row> = self
+                .settings
+                .borrow()
+                .all()
+                .into_iter()
+                .map(|(n, v, d)| vec![Value::Text(n), Value::Text(v), Value::Text(d)])
+                .collect();
+            let tag = format!("SHOW {}", rows.len());
+            let columns = ["name", "setting", "description"]
+                .iter()
+                .map(|n| OutputColumn { name: (*n).into(), data_type: DataType::Text })
+                .collect();
+            return Ok(Output::Rows { columns, rows, tag });
+        }
+        let value = self.setting_value(name)?.ok_or_else(|| {
+            errinput!(UNDEFINED_OBJECT, "unrecognized configuration parameter \"{name}\"")
+        })?;
+        let column = crate::settings::reported_name(&crate::settings::canonical(name)).to_string();
+        Ok(Output::Rows {
+            columns: vec![OutputColumn { name: column, data_type: DataType::Text }],
+            rows: vec![vec![Value::Text(value)]],
+            tag: "SHOW".into(),
+        })
+    }
+
+    /// A setting's value, with the transaction's own (isolation, read-only).
+    fn setting_value(&self, name: &str) -> Result<Option<String>> {
+        let block_options = self.block.as_ref().map(|b| (b.options.isolation, b.options.read_only));
+        let settings = self.settings.borrow();
+        match crate::settings::canonical(name).as_str() {
+            "transaction_isolation" | "transaction isolation level" => Ok(Some(
+                isolation_name(block_options.map_or(settings.default_isolation, |o| o.0)).into(),
+            )),
+            "transaction_read_only" => Ok(Some(
+                if block_options.map_or(settings.default_read_only, |o| o.1) {
+                    "on"
+                } else {
+                    "off"
+                }
+                .into(),
+            )),
+            "session_authorization" | "session authorization" => Ok(Some(self.user.clone())),
+            _ => settings.get(name),
+        }
+    }
+
+    /// EXECUTE's parameters: constant expressions.
+    fn constant_params(&mut self, exprs: &[ast::Expr], types: &[DataType]) -> Result<Vec<Value>> {
+        if exprs.len() != types.len() {
+            return Err(errinput!(
+                SYNTAX_ERROR,
+                "wrong number of parameters for prepared statement: expected {}, got {}",
+                types.len(),
+                exprs.len()
+            ));
+        }
+        let select = format!(
+            "SELECT {}",
+            exprs
+                .iter()
+                .zip(types)
+                .map(|(e, t)| format!("CAST({e} AS {})", t.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let statements = crate::parse::parse(&select)?;
+        let [statement] = statements.as_slice() else {
+            return Err(errinput!(SYNTAX_ERROR, "invalid EXECUTE parameters"));
+        };
+        let values = self.with_bind_txn(|session, txn| {
+            let env = session.env(txn, None);
+            let bound = Binder::new(&env, vec![]).bind(statement)?;
+            let Statement::Query(plan) = bound else {
+                return Err(errinput!(SYNTAX_ERROR, "invalid EXECUTE parameters"));
+            };
+            let ctx = ExecCtx::new(txn, session.catalog(), &env, &[]);
+            let rows = exec::collect(exec::execute(&plan, &ctx)?, &ctx)?;
+            rows.into_iter().next().ok_or_else(|| errinput!(INTERNAL_ERROR, "no parameter row"))
+        })?;
+        Ok(values)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.rollback_block();
+        self.db.unregister(self.pid);
+    }
+}
+
+fn apply_modes(
+    block: &mut Block,
+    isolation: Option<Isolation>,
+    read_only: Option<bool>,
+) -> Result<()> {
+    if let Some(i) = isolation {
+        block.options.isolation = i;
+    }
+    if let Some(r) = read_only {
+        if block.txn.is_some() && !r && block.options.read_only {
+            return Err(errinput!(
+                ACTIVE_SQL_TRANSACTION,
+                "transaction read-write mode must be set before any query"
+            ));
+        }
+        block.options.read_only = r;
+    }
+    Ok(())
+}
+
+fn aborted_error() -> Error {
+    errinput!(
+        IN_FAILED_SQL_TRANSACTION,
+        "current transaction is aborted, commands ignored until end of transaction block"
+    )
+}
+
+/// Statements the session handles itself, without a transaction.
+fn is_control(statement: &ast::Statement) -> bool {
+    use ast::Statement as S;
+    matches!(
+        statement,
+        S::StartTransaction { .. }
+            | S::Commit { .. }
+            | S::Rollback { .. }
+            | S::Savepoint { .. }
+            | S::ReleaseSavepoint { .. }
+            | S::Set(_)
+            | S::ShowVariable { .. }
+            | S::Discard { .. }
+            | S::Deallocate { .. }
+            | S::Prepare { .. }
+            | S::Execute { name: Some(_), .. }
+            | S::Reset(_)
+    )
+}
+
+/// The result columns of a control statement (SHOW has one), or None if not one.
+fn control_columns(statement: &ast::Statement) -> Option<Vec<OutputColumn>> {
+    if !is_control(statement) {
+        return None;
+    }
+    Some(match statement {
+        ast::Statement::ShowVariable { variable } => {
+            let name =
+                variable.iter().map(|i| i.value.to_lowercase()).collect::<Vec<_>>().join(" ");
+            if name == "all" {
+                ["name", "setting", "description"]
+                    .iter()
+                    .map(|n| OutputColumn { name: (*n).into(), data_type: DataType::Text })
+                    .collect()
+            } else {
+                let canonical = crate::settings::canonical(&bind::normalize_setting(&name));
+                vec![OutputColumn {
+                    name: crate::settings::reported_name(&canonical).into(),
+                    data_type: DataType::Text,
+                }]
+            }
+        }
+        _ => vec![],
+    })
+}
+
+fn plan_columns(plan: &Plan) -> Vec<OutputColumn> {
+    plan.columns
+        .iter()
+        .filter(|c| !c.hidden)
+        .map(|c: &Column| OutputColumn { name: c.name.clone(), data_type: c.data_type.clone() })
+        .collect()
+}
+
+fn output_columns(statement: &Statement) -> Vec<OutputColumn> {
+    let returning = |r: Option<&bind::Returning>| {
+        r.map(|r| {
+            r.columns
+                .iter()
+                .map(|c| OutputColumn { name: c.name.clone(), data_type: c.data_type.clone() })
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    match statement {
+        Statement::Query(plan) => plan_columns(plan),
+        Statement::Insert(i) => returning(i.returning.as_ref()),
+        Statement::Update(u) => returning(u.returning.as_ref()),
+        Statement::Delete(d) => returning(d.returning.as_ref()),
+        Statement::Explain { .. } => {
+            vec![OutputColumn { name: "QUERY PLAN".into(), data_type: DataType::Text }]
+        }
+        _ => vec![],
+    }
+}
+
+fn dml_output(tag: String, returning: Option<&bind::Returning>, rows: Vec<Row>) -> Output {
+    match returning {
+        Some(r) => Output::Rows {
+            columns: r
+                .columns
+                .iter()
+                .map(|c| OutputColumn { name: c.name.clone(), data_type: c.data_type.clone() })
+                .collect(),
+            rows,
+            tag,
+        },
+        None => Output::Command { tag },
+    }
+}
+
+fn write_target(statement: &Statement) -> Option<(RelId, String)> {
+    match statement {
+        Statement::Insert(i) => Some((i.table.id, i.table.name.clone())),
+        Statement::Update(u) => Some((u.table.id, u.table.name.clone())),
+        Statement::Delete(d) => Some((d.table.id, d.table.name.clone())),
+        _ => None,
+    }
+}
+
+fn cacheable(statement: &Statement) -> bool {
+    matches!(
+        statement,
+        Statement::Query(_) | Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_)
+    )
+}
+
+fn optimize_statement(statement: Statement) -> Statement {
+    match statement {
+        Statement::Query(plan) => Statement::Query(optimize(plan)),
+        Statement::Insert(mut i) => {
+            i.source = optimize(std::mem::replace(&mut i.source, Plan::single_row()));
+            Statement::Insert(i)
+        }
+        Statement::Update(mut u) => {
+            u.source = optimize(std::mem::replace(&mut u.source, Plan::single_row()));
+            Statement::Update(u)
+        }
+        Statement::Delete(mut d) => {
+            d.source = optimize(std::mem::replace(&mut d.source, Plan::single_row()));
+            Statement::Delete(d)
+        }
+        Statement::Explain { statement, analyze } => {
+            Statement::Explain { statement: Box::new(optimize_statement(*statement)), analyze }
+        }
+        Statement::Copy(mut c) => {
+            c.query = c.query.map(optimize);
+            Statement::Copy(c)
+        }
+        other => other,
+    }
+}
+
+fn copy_clone(c: &CopyStatement) -> CopyStatement {
+    CopyStatement {
+        table: c.table.clone(),
+        columns: c.columns.clone(),
+        query: c.query.clone(),
+        from: c.from,
+        csv: c.csv,
+        header: c.header,
+        delimiter: c.delimiter,
+        null: c.null.clone(),
+        quote: c.quote,
+        escape: c.escape,
+        file: c.file.clone(),
+    }
+}
+
+/// The SQL type of a value (for parameters given as values).
+pub fn value_type(v: &Value) -> DataType {
+    v.data_type().unwrap_or(DataType::Text)
+}
+
+/// What a statement runs with: the session, its transaction, and per-statement state.
+struct Env<'a> {
+    session: &'a Session,
+    txn: &'a Transaction,
+    zone: Zone,
+    statement_ts: i64,
+    transaction_ts: i64,
+    deadline: Option<Instant>,
+    generation: u64,
+    cacheable: bool,
+}
+
+impl Env<'_> {
+    /// The search path with `$user` resolved, pg_catalog first.
+    fn resolved_search_path(&self) -> Vec<String> {
+        let settings = self.session.settings.borrow();
+        let mut out = Vec::with_capacity(settings.search_path.len() + 1);
+        if !settings.search_path.iter().any(|s| s == "pg_catalog") {
+            out.push("pg_catalog".to_string());
+        }
+        for s in &settings.search_path {
+            let s = if s == "$user" { self.session.user.clone() } else { s.clone() };
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    fn lookup(&self, schema: &str, name: &str) -> Result<Option<Relation>> {
+        if matches!(schema, "pg_catalog" | "information_schema")
+            && let Some(t) = SystemTable::lookup(Some(schema), name)
+        {
+            return Ok(Some(Relation::System(t)));
+        }
+        let key = (schema.to_string(), name.to_string());
+        if self.cacheable
+            && let Some((generation, relation)) = self.session.relations.borrow().get(&key)
+            && *generation == self.generation
+        {
+            return Ok(relation.clone());
+        }
+        let catalog = self.session.catalog();
+        let relation = match catalog.relation(self.txn, schema, name)? {
+            None => None,
+            Some((id, RelKind::Table)) => {
+                catalog.table_by_id(self.txn, id)?.map(|t| Relation::Table(Arc::new(t)))
+            }
+            Some((_, RelKind::View)) => catalog.view(self.txn, schema, name)?.map(|sql| {
+                Relation::View { schema: schema.to_string(), name: name.to_string(), sql }
+            }),
+            Some((_, RelKind::Sequence)) => {
+                catalog.sequence(self.txn, schema, name)?.map(Relation::Sequence)
+            }
+            Some((_, RelKind::Index)) => {
+                return Err(errinput!(WRONG_OBJECT_TYPE, "\"{name}\" is an index"));
+            }
+        };
+        if self.cacheable {
+            let mut cache = self.session.relations.borrow_mut();
+            if cache.len() > 4096 {
+                cache.clear();
+            }
+            cache.insert(key, (self.generation, relation.clone()));
+        }
+        Ok(relation)
+    }
+
+    /// Finds a sequence by the text name nextval() and friends take.
+    fn sequence_by_name(&self, text: &str) -> Result<crate::catalog::Sequence> {
+        let parts = split_qualified(text);
+        let (schema, name) = match parts.as_slice() {
+            [name] => (None, name.clone()),
+            [schema, name] => (Some(schema.clone()), name.clone()),
+            [_, schema, name] => (Some(schema.clone()), name.clone()),
+            _ => {
+                return Err(errinput!(
+                    INVALID_NAME,
+                    "improper relation name (too many dotted names): {text}"
+                ));
+            }
+        };
+        match self.relation(schema.as_deref(), &name)? {
+            Some(Relation::Sequence(s)) => Ok(s),
+            Some(_) => Err(errinput!(WRONG_OBJECT_TYPE, "\"{name}\" is not a sequence")),
+            None => Err(errinput!(UNDEFINED_TABLE, "relation \"{text}\" does not exist")),
+        }
+    }
+}
+
+/// Splits `a.b` / `"A".b` as regclass input does (unquoted parts fold to lowercase).
+fn split_qualified(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut chars = text.trim().chars().peekable();
+    let mut was_quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                current.push('"');
+                chars.next();
+            }
+            '"' => {
+                quoted = !quoted;
+                was_quoted = true;
+            }
+            '.' if !quoted => {
+                parts.push(if was_quoted {
+                    std::mem::take(&mut current)
+                } else {
+                    std::mem::take(&mut current).to_lowercase()
+                });
+                was_quoted = false;
+            }
+            c => current.push(c),
+        }
+    }
+    parts.push(if was_quoted { current } else { current.to_lowercase() });
+    parts
+}
+
+impl BindEnv for Env<'_> {
+    fn relation(&self, schema: Option<&str>, name: &str) -> Result<Option<Relation>> {
+        match schema {
+            Some(s) => self.lookup(s, name),
+            None => {
+                for s in self.resolved_search_path() {
+                    if let Some(r) = self.lookup(&s, name)? {
+                        return Ok(Some(r));
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    fn creation_schema(&self) -> Result<String> {
+        let settings_path = self.session.settings.borrow().search_path.clone();
+        for s in settings_path {
+            let s = if s == "$user" { self.session.user.clone() } else { s };
+            if s == "pg_catalog" {
+                continue;
+            }
+            if self.session.catalog().schema_id(self.txn, &s)?.is_some() {
+                return Ok(s);
+            }
+        }
+        Err(errinput!(INVALID_SCHEMA_NAME, "no schema has been selected to create in"))
+    }
+
+    fn search_path(&self) -> Vec<String> {
+        self.resolved_search_path()
+    }
+}
+
+impl FunctionEnv for Env<'_> {
+    fn zone(&self) -> &Zone {
+        &self.zone
+    }
+
+    fn statement_ts(&self) -> i64 {
+        self.statement_ts
+    }
+
+    fn transaction_ts(&self) -> i64 {
+        self.transaction_ts
+    }
+
+    fn session_value(&self, what: SessionValue) -> Result<Value> {
+        Ok(match what {
+            SessionValue::User => Value::Text(self.session.user.clone()),
+            SessionValue::Database => Value::Text(self.session.db.name().to_string()),
+            SessionValue::Schema => {
+                for s in self.resolved_search_path() {
+                    if s != "pg_catalog"
+                        && self.session.catalog().schema_id(self.txn, &s)?.is_some()
+                    {
+                        return Ok(Value::Text(s));
+                    }
+                }
+                Value::Null
+            }
+            SessionValue::BackendPid => Value::Int4(self.session.pid),
+            SessionValue::TransactionId => Value::Int8(self.txn.id() as i64),
+        })
+    }
+
+    fn setting(&self, name: &str) -> Result<Option<String>> {
+        self.session.setting_value(name)
+    }
+
+    fn set_setting(&self, name: &str, value: &str, local: bool) -> Result<()> {
+        self.session.set_setting_value(name, Some(value), local)
+    }
+
+    fn sequence(&self, op: SequenceOp, name: &str, value: Option<i64>) -> Result<i64> {
+        if op == SequenceOp::Last {
+            return self.session.lastval.get().ok_or_else(|| {
+                errinput!(
+                    OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "lastval is not yet defined in this session"
+                )
+            });
+        }
+        let seq = self.sequence_by_name(name)?;
+        match op {
+            SequenceOp::Next => {
+                if self.txn.is_read_only() {
+                    return Err(errinput!(
+                        READ_ONLY_SQL_TRANSACTION,
+                        "cannot execute nextval() in a read-only transaction"
+                    ));
+                }
+                let v = self.session.catalog().nextval(&seq)?;
+                self.session.currval.borrow_mut().insert(seq.id, v);
+                self.session.lastval.set(Some(v));
+                Ok(v)
+            }
+            SequenceOp::Current => {
+                self.session.currval.borrow().get(&seq.id).copied().ok_or_else(|| {
+                    errinput!(
+                        OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        "currval of sequence \"{}\" is not yet defined in this session",
+                        seq.name
+                    )
+                })
+            }
+            SequenceOp::Set => {
+                let v = value.unwrap_or(seq.start);
+                if v < seq.min || v > seq.max {
+                    return Err(errinput!(
+                        NUMERIC_VALUE_OUT_OF_RANGE,
+                        "setval: value {v} is out of bounds for sequence \"{}\" ({}..{})",
+                        seq.name,
+                        seq.min,
+                        seq.max
+                    ));
+                }
+                self.session.catalog().set_sequence(&seq, v)?;
+                self.session.currval.borrow_mut().insert(seq.id, v);
+                self.session.lastval.set(Some(v));
+                Ok(v)
+            }
+            SequenceOp::Last => unreachable!("handled above"),
+        }
+    }
+
+    fn random(&self) -> f64 {
+        rand::random::<f64>()
+    }
+
+    fn check_interrupt(&self) -> Result<()> {
+        if self.session.cancel.swap(false, Ordering::SeqCst) {
+            return Err(errinput!(QUERY_CANCELED, "canceling statement due to user request"));
+        }
+        if let Some(deadline) = self.deadline
+            && Instant::now() >= deadline
+        {
+            return Err(errinput!(QUERY_CANCELED, "canceling statement due to statement timeout"));
+        }
+        Ok(())
+    }
+}
+
+impl SessionEnv for Env<'_> {
+    fn system_snapshot(&self, txn: &Transaction) -> Result<CatalogSnapshot> {
+        let catalog = self.session.catalog();
+        let sequences = catalog
+            .sequences(txn)?
+            .into_iter()
+            .map(|s| {
+                let last = catalog.sequence_last(&s).ok().flatten();
+                (s, last)
+            })
+            .collect();
+        Ok(CatalogSnapshot {
+            schemas: catalog.schemas(txn)?,
+            tables: catalog.tables(txn)?,
+            views: catalog.views(txn)?,
+            sequences,
+            settings: self.session.settings.borrow().all(),
+            user: self.session.user.clone(),
+            database: self.session.db.name().to_string(),
+            sessions: self.session.db.sessions(),
+        })
+    }
+
+    fn notice(&self, message: String) {
+        self.session.notices.borrow_mut().push(Notice {
+            severity: "NOTICE",
+            code: "00000",
+            message,
+        });
+    }
+}
