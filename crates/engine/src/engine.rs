@@ -185,6 +185,10 @@ pub struct Status {
     pub disk_size: u64,
     /// True when data survives a restart once flushed.
     pub persistent: bool,
+    /// Bytes held in the block cache (engines with one).
+    pub cache_size: u64,
+    /// The block cache's capacity in bytes.
+    pub cache_capacity: u64,
 }
 
 #[cfg(test)]

@@ -113,6 +113,8 @@ impl Engine for Lsm {
             size: disk_size,
             disk_size,
             persistent: true,
+            cache_size: self.db.cache_size(),
+            cache_capacity: self.db.cache_capacity(),
         })
     }
 }

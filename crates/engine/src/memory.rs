@@ -76,6 +76,8 @@ impl Engine for Memory {
             size: self.size.load(Ordering::Relaxed),
             disk_size: 0,
             persistent: false,
+            cache_size: 0,
+            cache_capacity: 0,
         })
     }
 }

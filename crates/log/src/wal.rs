@@ -77,7 +77,7 @@ pub struct RecoveryReport {
 }
 
 /// Counters describing the log's activity.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogStats {
     /// The oldest retained LSN.
     pub first_lsn: Lsn,
@@ -95,7 +95,13 @@ pub struct LogStats {
     pub synced_bytes: u64,
     /// Total time spent in fsync.
     pub fsync_time: Duration,
+    /// fsync latencies: (upper bound in seconds, fsyncs in this bucket), not cumulative.
+    pub fsync_histogram: Vec<(f64, u64)>,
 }
+
+/// Upper bounds of the fsync latency histogram, in seconds.
+pub const FSYNC_BUCKETS: [f64; 12] =
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
 
 /// The write-ahead log. Cloning gives another handle on the same log.
 #[derive(Clone)]
@@ -124,6 +130,7 @@ struct Shared {
     synced_records: AtomicU64,
     synced_bytes: AtomicU64,
     fsync_nanos: AtomicU64,
+    fsync_buckets: [AtomicU64; FSYNC_BUCKETS.len()],
 }
 
 struct Pending {
@@ -190,6 +197,7 @@ impl Log {
             synced_records: AtomicU64::new(0),
             synced_bytes: AtomicU64::new(0),
             fsync_nanos: AtomicU64::new(0),
+            fsync_buckets: Default::default(),
         };
         Ok((Log { shared: Arc::new(shared) }, report))
     }
@@ -267,8 +275,13 @@ impl Log {
             if let Err(e) = writer.file.sync() {
                 return Err(self.poison(&format!("fsync of {} failed: {e}", writer.path.display())));
             }
-            self.shared.fsync_nanos.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            let elapsed = start.elapsed();
+            self.shared.fsync_nanos.fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
             self.shared.fsyncs.fetch_add(1, Ordering::Relaxed);
+            let seconds = elapsed.as_secs_f64();
+            if let Some(i) = FSYNC_BUCKETS.iter().position(|b| seconds <= *b) {
+                self.shared.fsync_buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
         }
         Ok(())
     }
@@ -339,6 +352,11 @@ impl Log {
             synced_records: s.synced_records.load(Ordering::Relaxed),
             synced_bytes: s.synced_bytes.load(Ordering::Relaxed),
             fsync_time: Duration::from_nanos(s.fsync_nanos.load(Ordering::Relaxed)),
+            fsync_histogram: FSYNC_BUCKETS
+                .iter()
+                .zip(&s.fsync_buckets)
+                .map(|(b, c)| (*b, c.load(Ordering::Relaxed)))
+                .collect(),
         }
     }
 

@@ -98,6 +98,10 @@ pub struct LockTable {
     /// What each waiting transaction waits for: the wait-for graph's nodes.
     waiting: Mutex<HashMap<TxnId, (Vec<u8>, LockMode)>>,
     deadlock_check_interval: Duration,
+    /// Lock requests that had to wait.
+    pub(crate) waits: std::sync::atomic::AtomicU64,
+    /// Deadlocks detected.
+    pub(crate) deadlocks: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -185,6 +189,8 @@ impl LockTable {
             hasher: Default::default(),
             waiting: Mutex::new(HashMap::new()),
             deadlock_check_interval,
+            waits: std::sync::atomic::AtomicU64::new(0),
+            deadlocks: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -242,6 +248,7 @@ impl LockTable {
             _ => None,
         };
         self.waiting.lock().insert(txn, (key.to_vec(), mode));
+        self.waits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let result = self.wait_for_grant(txn, key, &grant, timeout);
         self.waiting.lock().remove(&txn);
         result.map(|()| (LockOutcome::Acquired, prior))
@@ -261,6 +268,7 @@ impl LockTable {
                 if !self.withdraw(txn, key, grant) {
                     return Ok(()); // granted just before we withdrew
                 }
+                self.deadlocks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 return Err(errconflict!(DEADLOCK_DETECTED, "deadlock detected")
                     .with_detail(format!("transaction {txn} waits for a row lock held by a transaction that waits for it"))
                     .with_hint("see the server log for query details; retry the transaction"));

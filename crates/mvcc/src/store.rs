@@ -89,6 +89,10 @@ pub struct MvccStatus {
     pub gc_queue: usize,
     /// Log records replayed at the last open.
     pub replayed_records: u64,
+    /// Row-lock requests that waited.
+    pub lock_waits: u64,
+    /// Deadlocks detected.
+    pub deadlocks: u64,
     /// The engine's own status.
     pub engine: Status,
     /// The log's counters, if there is a log.
@@ -276,6 +280,8 @@ impl Mvcc {
             gc_removed_versions: gc.removed,
             gc_queue: gc.queue.len(),
             replayed_records: s.replayed,
+            lock_waits: s.locks.waits.load(Ordering::Relaxed),
+            deadlocks: s.locks.deadlocks.load(Ordering::Relaxed),
             engine: s.engine.status()?,
             log: s.log.as_ref().map(Log::stats),
         })

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod serve;
 
 #[derive(Parser)]
 #[command(
@@ -20,6 +21,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Runs the server: the PostgreSQL wire protocol (psql, pgbench and Postgres drivers
+    /// connect unmodified) and the HTTP API, over a database in a data directory.
+    Serve(serve::ServeArgs),
     /// Opens (or creates) an embedded database and shows the storage kernel at work:
     /// transactions, snapshot isolation, a conflict, and recovery from the log.
     Demo {
@@ -66,6 +70,7 @@ enum Bench {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
         Command::Demo { data_dir } => demo::run(&data_dir),
         Command::Bench {
             which:

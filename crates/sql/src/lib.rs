@@ -5,6 +5,7 @@
 //! - [`catalog`]: schemas, tables, columns, indexes and sequences as rows of system tables
 //!   under MVCC, so DDL is transactional.
 
+pub mod auth;
 pub mod bind;
 pub mod catalog;
 pub mod database;

@@ -19,10 +19,48 @@ pub struct OxibaseDialect(PostgreSqlDialect);
 
 /// Parses a string of SQL statements.
 pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
-    Parser::new(&OxibaseDialect::default())
-        .try_with_sql(sql)
+    let dialect = OxibaseDialect::default();
+    let normalized = normalize_copy_options(sql, &dialect);
+    Parser::new(&dialect)
+        .try_with_sql(normalized.as_deref().unwrap_or(sql))
         .and_then(|mut p| p.parse_statements())
         .map_err(|e| syntax_error(sql, &e))
+}
+
+/// COPY options take any PostgreSQL boolean (`FREEZE on`, `HEADER 1`), where sqlparser
+/// accepts only TRUE and FALSE: rewrites the others, on tokens, so literals are untouched.
+/// None when there is nothing to rewrite.
+fn normalize_copy_options(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let trimmed = sql.trim_start();
+    if !trimmed.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("copy")) {
+        return None;
+    }
+    let mut tokens = Tokenizer::new(dialect, sql).tokenize().ok()?;
+    let mut changed = false;
+    for i in 0..tokens.len() {
+        let is_option = matches!(&tokens[i], Token::Word(w) if w.keyword == Keyword::FREEZE || w.keyword == Keyword::HEADER);
+        if !is_option {
+            continue;
+        }
+        let Some(j) = (i + 1..tokens.len()).find(|&j| !matches!(tokens[j], Token::Whitespace(_)))
+        else {
+            continue;
+        };
+        let value = match &tokens[j] {
+            Token::Word(w) => w.value.to_ascii_lowercase(),
+            Token::Number(n, _) => n.clone(),
+            _ => continue,
+        };
+        let replacement = match value.as_str() {
+            "on" | "1" | "yes" | "match" => "TRUE",
+            "off" | "0" | "no" => "FALSE",
+            _ => continue,
+        };
+        tokens[j] = Token::make_keyword(replacement);
+        changed = true;
+    }
+    changed.then(|| tokens.iter().map(ToString::to_string).collect())
 }
 
 /// Parses exactly one statement.
@@ -62,6 +100,16 @@ impl Dialect for OxibaseDialect {
 
     fn supports_table_versioning(&self) -> bool {
         true
+    }
+
+    fn parse_statement(
+        &self,
+        parser: &mut Parser,
+    ) -> Option<std::result::Result<ast::Statement, ParserError>> {
+        if parser.peek_keyword(Keyword::VACUUM) {
+            return Some(parse_vacuum(parser));
+        }
+        None
     }
 
     fn supports_cte_materialization(&self) -> bool {
@@ -338,4 +386,54 @@ mod tests {
         assert_eq!(err.message(), "syntax error at or near \"SELEC\"");
         assert_eq!(parse("SELECT (").unwrap_err().message(), "syntax error at end of input");
     }
+}
+
+/// PostgreSQL's `VACUUM [FULL] [FREEZE] [VERBOSE] [ANALYZE] [(options)] [table [, ...]]`
+/// (sqlparser knows only Redshift's form). Only the first table is kept: VACUUM collects
+/// garbage store-wide.
+fn parse_vacuum(parser: &mut Parser) -> std::result::Result<ast::Statement, ParserError> {
+    parser.expect_keyword(Keyword::VACUUM)?;
+    let mut full = false;
+    loop {
+        if parser.parse_keyword(Keyword::FULL) {
+            full = true;
+        } else if !(parser.parse_keyword(Keyword::FREEZE)
+            || parser.parse_keyword(Keyword::VERBOSE)
+            || parser.parse_keyword(Keyword::ANALYZE))
+        {
+            break;
+        }
+    }
+    if parser.consume_token(&sqlparser::tokenizer::Token::LParen) {
+        // (option [value], ...): accepted and ignored.
+        let mut depth = 1;
+        while depth > 0 {
+            match parser.next_token().token {
+                sqlparser::tokenizer::Token::LParen => depth += 1,
+                sqlparser::tokenizer::Token::RParen => depth -= 1,
+                sqlparser::tokenizer::Token::EOF => {
+                    return parser.expected(")", parser.peek_token());
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut table_name = None;
+    if !matches!(
+        parser.peek_token().token,
+        sqlparser::tokenizer::Token::EOF | sqlparser::tokenizer::Token::SemiColon
+    ) {
+        let tables = parser.parse_comma_separated(|p| p.parse_object_name(false))?;
+        table_name = tables.into_iter().next();
+    }
+    Ok(ast::Statement::Vacuum(ast::VacuumStatement {
+        full,
+        sort_only: false,
+        delete_only: false,
+        reindex: false,
+        recluster: false,
+        table_name,
+        threshold: None,
+        boost: false,
+    }))
 }

@@ -20,7 +20,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -180,7 +179,7 @@ struct Block {
 }
 
 struct CachedPlan {
-    statement: Rc<Statement>,
+    statement: Arc<Statement>,
     generation: u64,
     param_types: Vec<DataType>,
 }
@@ -790,7 +789,7 @@ impl Session {
         param_types: &[Option<DataType>],
         env: &Env,
         use_cache: bool,
-    ) -> Result<Rc<Statement>> {
+    ) -> Result<Arc<Statement>> {
         let key = (sql_key.to_string(), param_types.to_vec());
         if use_cache && env.cacheable {
             if let Some(cached) = self.plans.borrow().get(&key)
@@ -803,7 +802,7 @@ impl Session {
         let binder = Binder::new(env, param_types.to_vec());
         let bound = binder.bind(statement)?;
         let types = binder.param_types();
-        let bound = Rc::new(optimize_statement(bound));
+        let bound = Arc::new(optimize_statement(bound));
         if env.cacheable && cacheable(&bound) {
             let mut plans = self.plans.borrow_mut();
             if plans.len() >= PLAN_CACHE_LIMIT {
@@ -879,6 +878,16 @@ impl Session {
                 Output::CopyOut { columns, data, tag: format!("COPY {n}") }
             }
             Statement::Analyze(_) => Output::Command { tag: "ANALYZE".into() },
+            Statement::Vacuum => {
+                if self.block.as_ref().is_some_and(|b| b.explicit || self.implicit) {
+                    return Err(errinput!(
+                        ACTIVE_SQL_TRANSACTION,
+                        "VACUUM cannot run inside a transaction block"
+                    ));
+                }
+                self.db.store().gc()?;
+                Output::Command { tag: "VACUUM".into() }
+            }
             Statement::Noop(tag) => Output::Command { tag: tag.clone() },
             other => return Err(errinput!(INTERNAL_ERROR, "unexpected statement {other:?}")),
         };
@@ -1305,6 +1314,14 @@ impl Session {
         })?;
         Ok(values)
     }
+}
+
+#[allow(dead_code)]
+fn assert_send() {
+    fn is_send<T: Send>() {}
+    is_send::<Session>();
+    is_send::<Output>();
+    is_send::<Prepared>();
 }
 
 impl Drop for Session {

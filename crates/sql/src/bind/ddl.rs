@@ -96,6 +96,31 @@ pub enum DdlStatement {
         /// IF EXISTS
         if_exists: bool,
     },
+    /// CREATE ROLE / CREATE USER
+    CreateRole {
+        /// The role names.
+        names: Vec<String>,
+        /// IF NOT EXISTS
+        if_not_exists: bool,
+        /// The attributes.
+        options: RoleSpec,
+    },
+    /// ALTER ROLE
+    AlterRole {
+        /// The role.
+        name: String,
+        /// New attributes.
+        options: RoleSpec,
+        /// RENAME TO
+        rename: Option<String>,
+    },
+    /// DROP ROLE / DROP USER
+    DropRole {
+        /// The role names.
+        names: Vec<String>,
+        /// IF EXISTS
+        if_exists: bool,
+    },
     /// TRUNCATE
     Truncate {
         /// (schema, name) of each table.
@@ -297,6 +322,31 @@ pub enum AlterAction {
         /// IF EXISTS
         if_exists: bool,
     },
+}
+
+/// Role attributes given to CREATE/ALTER ROLE (None: not mentioned).
+#[derive(Clone, Debug, Default)]
+pub struct RoleSpec {
+    /// LOGIN / NOLOGIN
+    pub login: Option<bool>,
+    /// SUPERUSER / NOSUPERUSER
+    pub superuser: Option<bool>,
+    /// PASSWORD 'x' (Some(Some)) or PASSWORD NULL (Some(None)).
+    pub password: Option<Option<String>>,
+}
+
+fn role_password(p: &ast::Password) -> Result<Option<String>> {
+    match p {
+        ast::Password::NullPassword => Ok(None),
+        ast::Password::Password(ast::Expr::Value(v)) => match &v.value {
+            ast::Value::SingleQuotedString(s) => Ok(Some(s.clone())),
+            ast::Value::Null => Ok(None),
+            other => Err(errinput!(SYNTAX_ERROR, "invalid password {other}")),
+        },
+        ast::Password::Password(other) => {
+            Err(errinput!(SYNTAX_ERROR, "a password must be a string literal, not {other}"))
+        }
+    }
 }
 
 /// CREATE SEQUENCE options.
@@ -608,6 +658,10 @@ impl Binder<'_> {
                     ast::ObjectType::Index => DdlStatement::DropIndex { names, if_exists },
                     ast::ObjectType::View => DdlStatement::DropView { names, if_exists },
                     ast::ObjectType::Sequence => DdlStatement::DropSequence { names, if_exists },
+                    ast::ObjectType::Role | ast::ObjectType::User => DdlStatement::DropRole {
+                        names: names.into_iter().map(|(_, n)| n).collect(),
+                        if_exists,
+                    },
                     ast::ObjectType::Schema => DdlStatement::DropSchema {
                         names: names.into_iter().map(|(_, n)| n).collect(),
                         if_exists,
@@ -673,6 +727,52 @@ impl Binder<'_> {
                     if_not_exists: *if_not_exists,
                     options: sequence_spec(sequence_options)?,
                 }
+            }
+            S::CreateRole(cr) => DdlStatement::CreateRole {
+                names: cr
+                    .names
+                    .iter()
+                    .map(|n| split_name(n).map(|(_, n)| n))
+                    .collect::<Result<_>>()?,
+                if_not_exists: cr.if_not_exists,
+                options: RoleSpec {
+                    login: cr.login,
+                    superuser: cr.superuser,
+                    password: cr.password.as_ref().map(role_password).transpose()?,
+                },
+            },
+            S::AlterRole { name, operation } => {
+                let mut options = RoleSpec::default();
+                let mut rename = None;
+                match operation {
+                    ast::AlterRoleOperation::RenameRole { role_name } => {
+                        rename = Some(ident(role_name))
+                    }
+                    ast::AlterRoleOperation::WithOptions { options: list } => {
+                        for o in list {
+                            match o {
+                                ast::RoleOption::Login(b) => options.login = Some(*b),
+                                ast::RoleOption::SuperUser(b) => options.superuser = Some(*b),
+                                ast::RoleOption::Password(p) => {
+                                    options.password = Some(role_password(p)?)
+                                }
+                                other => {
+                                    return Err(errinput!(
+                                        FEATURE_NOT_SUPPORTED,
+                                        "role option {other} is not supported"
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                    other => {
+                        return Err(errinput!(
+                            FEATURE_NOT_SUPPORTED,
+                            "ALTER ROLE {other} is not supported"
+                        ));
+                    }
+                }
+                DdlStatement::AlterRole { name: ident(name), options, rename }
             }
             S::Truncate(t) => DdlStatement::Truncate {
                 names: t.table_names.iter().map(|t| split_name(&t.name)).collect::<Result<_>>()?,

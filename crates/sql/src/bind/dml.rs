@@ -561,7 +561,18 @@ impl Binder<'_> {
         let mut null_set = false;
         for option in options {
             match option {
-                ast::CopyOption::Format(f) => copy.csv = ident(f) == "csv",
+                ast::CopyOption::Format(f) => match ident(f).as_str() {
+                    "csv" => copy.csv = true,
+                    "text" => copy.csv = false,
+                    other => {
+                        return Err(errinput!(
+                            FEATURE_NOT_SUPPORTED,
+                            "COPY format \"{other}\" is not supported"
+                        ));
+                    }
+                },
+                // Rows are visible to others only at commit either way; FREEZE changes nothing.
+                ast::CopyOption::Freeze(_) => {}
                 ast::CopyOption::Header(h) => copy.header = *h,
                 ast::CopyOption::Delimiter(d) => {
                     copy.delimiter = *d;

@@ -29,7 +29,7 @@ use crate::plan::{Column, Expr, Plan};
 use crate::system::SystemTable;
 pub use ddl::{
     AlterAction, ColumnSpec, ConstraintSpec, CreateIndex, CreateTable, DdlStatement,
-    ForeignKeySpec, ReferentialAction, SequenceSpec, data_type,
+    ForeignKeySpec, ReferentialAction, RoleSpec, SequenceSpec, data_type,
 };
 pub use dml::{Delete, Insert, OnConflict, Returning, Update};
 use scope::Scope;
@@ -127,6 +127,8 @@ pub enum Statement {
     Copy(Box<CopyStatement>),
     /// ANALYZE [table]
     Analyze(Option<Arc<Table>>),
+    /// VACUUM: collect old row versions now.
+    Vacuum,
     /// A statement with nothing to do (an empty query, DISCARD, ...); the tag is reported.
     Noop(String),
 }
@@ -246,6 +248,12 @@ impl<'a> Binder<'a> {
                 Statement::Analyze(table)
             }
             S::Discard { .. } => Statement::Noop("DISCARD ALL".into()),
+            S::Vacuum(v) => {
+                if let Some(name) = &v.table_name {
+                    self.table(name)?;
+                }
+                Statement::Vacuum
+            }
             S::Deallocate { name, .. } => Statement::Noop(format!("DEALLOCATE {}", name.value)),
             other => match self.bind_ddl(other)? {
                 Some(ddl) => Statement::Ddl(ddl),

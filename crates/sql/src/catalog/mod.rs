@@ -25,7 +25,9 @@ use oxibase_mvcc::{Isolation, LockMode, LockWait, Mvcc, Transaction, TxnOptions}
 use parking_lot::Mutex;
 
 use crate::keys::{FIRST_USER_ID, RelId, counter_key, relation_prefix};
-pub use schema::{Column, Constraint, ConstraintKind, Index, RelKind, Sequence, Table, TableSpec};
+pub use schema::{
+    Column, Constraint, ConstraintKind, Index, RelKind, Role, Sequence, Table, TableSpec,
+};
 use system::*;
 
 /// How many ids or sequence values one autonomous reservation takes.
@@ -73,6 +75,7 @@ impl Catalog {
         ] {
             self.insert_schema(txn, id, name)?;
         }
+        self.insert_bootstrap_role(txn)?;
         for table in system_tables() {
             let columns: Vec<Column> =
                 table.columns.iter().map(|(n, t)| Column::new(*n, t.clone()).not_null()).collect();
@@ -96,6 +99,55 @@ impl Catalog {
             }
         }
         Ok(())
+    }
+
+    // ---- roles ----
+
+    /// Creates a role (42710 if the name is taken).
+    pub fn create_role(&self, txn: &Transaction, mut role: Role) -> Result<Role> {
+        let key = sys_key(SYS_ROLES, &[Value::from(role.name.as_str())])?;
+        claim_name(txn, &key, || {
+            errinput!(DUPLICATE_OBJECT, "role \"{}\" already exists", role.name)
+        })?;
+        role.id = self.next_id()?;
+        txn.put(&key, encode_role(&role))?;
+        Ok(role)
+    }
+
+    /// Replaces a role's attributes.
+    pub fn update_role(&self, txn: &Transaction, role: &Role) -> Result<()> {
+        txn.put(&sys_key(SYS_ROLES, &[Value::from(role.name.as_str())])?, encode_role(role))
+    }
+
+    /// Looks up a role by name.
+    pub fn role(&self, txn: &Transaction, name: &str) -> Result<Option<Role>> {
+        txn.get(&sys_key(SYS_ROLES, &[Value::from(name)])?)?.map(|b| decode_role(&b)).transpose()
+    }
+
+    /// Every role.
+    pub fn roles(&self, txn: &Transaction) -> Result<Vec<Role>> {
+        txn.scan_prefix(&relation_prefix(SYS_ROLES))?.map(|item| decode_role(&item?.1)).collect()
+    }
+
+    /// Drops a role.
+    pub fn drop_role(&self, txn: &Transaction, name: &str) -> Result<bool> {
+        let key = sys_key(SYS_ROLES, &[Value::from(name)])?;
+        if txn.get(&key)?.is_none() {
+            return Ok(false);
+        }
+        txn.delete(&key)?;
+        Ok(true)
+    }
+
+    fn insert_bootstrap_role(&self, txn: &Transaction) -> Result<()> {
+        let role = Role {
+            name: BOOTSTRAP_ROLE.into(),
+            id: BOOTSTRAP_ROLE_ID,
+            superuser: true,
+            login: true,
+            password: None,
+        };
+        txn.put(&sys_key(SYS_ROLES, &[Value::from(BOOTSTRAP_ROLE)])?, encode_role(&role))
     }
 
     // ---- schemas ----
@@ -353,8 +405,12 @@ impl Catalog {
     pub fn lock_relation_exclusive(&self, txn: &Transaction, id: RelId) -> Result<()> {
         let key = Self::relation_key(id)?;
         txn.lock(&key, LockMode::Update, LockWait::Wait(None))?;
-        let row = self.relation_row(txn, id)?;
-        txn.put(&key, row.encode())
+        // The newest version, this transaction's own changes included (even those of the
+        // current command, which a snapshot read would not see).
+        let row = txn
+            .get_latest(&key)?
+            .ok_or_else(|| errdata!("relation {id} missing from the catalog"))?;
+        txn.put(&key, row)
     }
 
     /// Sets a table's primary key (the caller rewrites its rows under the new keys).

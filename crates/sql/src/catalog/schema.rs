@@ -233,3 +233,18 @@ impl Sequence {
         }
     }
 }
+
+/// A role (a user when it may log in).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Role {
+    /// The role name.
+    pub name: String,
+    /// Its id (PostgreSQL's oid).
+    pub id: RelId,
+    /// SUPERUSER.
+    pub superuser: bool,
+    /// LOGIN.
+    pub login: bool,
+    /// The SCRAM-SHA-256 verifier of its password, if it has one.
+    pub password: Option<String>,
+}

@@ -7,6 +7,8 @@
 //! | `sys_columns`   | column                 | (table_id, position) |                      |
 //! | `sys_indexes`   | index                  | id                   | (table_id, id)       |
 //! | `sys_sequences` | sequence               | id                   |                      |
+//! | `sys_constraints` | CHECK or FOREIGN KEY | (table_id, name)     |                      |
+//! | `sys_roles`     | role (user)            | name                 |                      |
 //!
 //! The system tables are ordinary tables in the `pg_catalog` schema: their rows use the same
 //! key and row encodings as user tables and describe themselves in `sys_tables` and
@@ -44,6 +46,8 @@ pub const SYS_TABLES_NAME: RelId = 7;
 pub const SYS_INDEXES_TABLE: RelId = 8;
 /// `sys_constraints`: CHECK and FOREIGN KEY constraints, keyed by (table_id, name).
 pub const SYS_CONSTRAINTS: RelId = 9;
+/// `sys_roles`: users and roles, keyed by name.
+pub const SYS_ROLES: RelId = 10;
 
 /// The id counter: the highest id reserved so far.
 pub const ID_COUNTER: RelId = 0;
@@ -120,6 +124,18 @@ pub fn system_tables() -> Vec<SystemTable> {
             name: "sys_constraints",
             columns: vec![("table_id", Int4), ("name", Text), ("kind", Text), ("definition", Text)],
             primary_key: vec![0, 1],
+        },
+        SystemTable {
+            id: SYS_ROLES,
+            name: "sys_roles",
+            columns: vec![
+                ("name", Text),
+                ("id", Int4),
+                ("superuser", Bool),
+                ("login", Bool),
+                ("password", Text),
+            ],
+            primary_key: vec![0],
         },
         SystemTable {
             id: SYS_SEQUENCES,
@@ -471,4 +487,43 @@ pub fn decode_constraint(bytes: &[u8]) -> Result<Constraint> {
         other => return Err(errdata!("unknown constraint kind {other:?}")),
     };
     Ok(Constraint { name: name.clone(), kind })
+}
+
+/// The superuser created with the database.
+pub const BOOTSTRAP_ROLE: &str = "oxibase";
+/// Its id (PostgreSQL's bootstrap superuser is oid 10).
+pub const BOOTSTRAP_ROLE_ID: RelId = 10;
+
+/// Encodes a `sys_roles` row.
+pub fn encode_role(role: &super::schema::Role) -> Vec<u8> {
+    encode_row(&[
+        Value::from(role.name.as_str()),
+        Value::Int4(role.id as i32),
+        Value::Bool(role.superuser),
+        Value::Bool(role.login),
+        role.password.as_deref().map_or(Value::Null, Value::from),
+    ])
+}
+
+/// Decodes a `sys_roles` row.
+pub fn decode_role(bytes: &[u8]) -> Result<super::schema::Role> {
+    match decode_row(bytes)?.as_slice() {
+        [
+            Value::Text(name),
+            Value::Int4(id),
+            Value::Bool(superuser),
+            Value::Bool(login),
+            password,
+        ] => Ok(super::schema::Role {
+            name: name.clone(),
+            id: *id as RelId,
+            superuser: *superuser,
+            login: *login,
+            password: match password {
+                Value::Text(p) => Some(p.clone()),
+                _ => None,
+            },
+        }),
+        _ => Err(errdata!("invalid sys_roles row")),
+    }
 }

@@ -26,7 +26,7 @@ use crate::bind::{
     ForeignKeySpec, bind_table_expr, bind_table_expr_typed, parse_expr,
 };
 use crate::catalog::{
-    Catalog, Column, Constraint, ConstraintKind, Index, RelKind, Sequence, Table, TableSpec,
+    Catalog, Column, Constraint, ConstraintKind, Index, RelKind, Role, Sequence, Table, TableSpec,
 };
 use crate::functions::implicit_cast_allowed;
 use crate::keys::{RelId, relation_prefix};
@@ -101,6 +101,69 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
                 }
             }
             Ok("DROP SEQUENCE".into())
+        }
+        DdlStatement::CreateRole { names, if_not_exists, options } => {
+            for name in names {
+                if *if_not_exists && ctx.catalog.role(ctx.txn, name)?.is_some() {
+                    ctx.session.notice(format!("role \"{name}\" already exists, skipping"));
+                    continue;
+                }
+                let role = Role {
+                    name: name.clone(),
+                    id: 0,
+                    superuser: options.superuser.unwrap_or(false),
+                    login: options.login.unwrap_or(false),
+                    password: options.password.clone().flatten().map(|p| password_verifier(&p)),
+                };
+                ctx.catalog.create_role(ctx.txn, role)?;
+            }
+            Ok("CREATE ROLE".into())
+        }
+        DdlStatement::AlterRole { name, options, rename } => {
+            let mut role = ctx
+                .catalog
+                .role(ctx.txn, name)?
+                .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "role \"{name}\" does not exist"))?;
+            if let Some(new) = rename {
+                if ctx.catalog.role(ctx.txn, new)?.is_some() {
+                    return Err(errinput!(DUPLICATE_OBJECT, "role \"{new}\" already exists"));
+                }
+                ctx.catalog.drop_role(ctx.txn, name)?;
+                role.name = new.clone();
+                role.password = None;
+                ctx.session.notice("MD5 password cleared because of role rename".into());
+                ctx.catalog.update_role(ctx.txn, &role)?;
+                return Ok("ALTER ROLE".into());
+            }
+            if let Some(l) = options.login {
+                role.login = l;
+            }
+            if let Some(s) = options.superuser {
+                role.superuser = s;
+            }
+            if let Some(p) = &options.password {
+                role.password = p.as_deref().map(password_verifier);
+            }
+            ctx.catalog.update_role(ctx.txn, &role)?;
+            Ok("ALTER ROLE".into())
+        }
+        DdlStatement::DropRole { names, if_exists } => {
+            for name in names {
+                if name == crate::catalog::system::BOOTSTRAP_ROLE {
+                    return Err(errinput!(
+                        DEPENDENT_OBJECTS_STILL_EXIST,
+                        "cannot drop role {name} because it is required by the database system"
+                    ));
+                }
+                if !ctx.catalog.drop_role(ctx.txn, name)? {
+                    if *if_exists {
+                        ctx.session.notice(format!("role \"{name}\" does not exist, skipping"));
+                    } else {
+                        return Err(errinput!(UNDEFINED_OBJECT, "role \"{name}\" does not exist"));
+                    }
+                }
+            }
+            Ok("DROP ROLE".into())
         }
         DdlStatement::Truncate { names, restart_identity } => {
             ddl.truncate(names, *restart_identity)?;
@@ -1271,6 +1334,15 @@ impl Ddl<'_, '_> {
             ctx.catalog.drop_schema(ctx.txn, name)?;
         }
         Ok(())
+    }
+}
+
+/// A password as stored: a SCRAM verifier (one given already hashed is kept as is).
+fn password_verifier(password: &str) -> String {
+    if crate::auth::is_verifier(password) {
+        password.to_string()
+    } else {
+        crate::auth::scram_verifier(password)
     }
 }
 

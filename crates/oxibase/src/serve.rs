@@ -1,0 +1,115 @@
+//! `oxibase serve`: options from the command line, `OXIBASE_*` variables and a config file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use oxibase_common::{Result, errinput};
+use oxibase_server::{Auth, Config};
+
+/// Options of `oxibase serve`. Each may also come from an `OXIBASE_*` variable or from the
+/// config file (`key = value` lines with the same names); the command line wins, then the
+/// environment, then the file, then the defaults.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The data directory (created on first start) [default: ./oxibase-data].
+    #[arg(long, env = "OXIBASE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The PostgreSQL protocol address [default: 127.0.0.1:5433].
+    #[arg(long, env = "OXIBASE_LISTEN")]
+    listen: Option<String>,
+    /// The HTTP API address, or `off` [default: 127.0.0.1:8080].
+    #[arg(long, env = "OXIBASE_HTTP")]
+    http: Option<String>,
+    /// How clients authenticate: `scram` (passwords) or `trust` (loopback only) [default: scram].
+    #[arg(long, env = "OXIBASE_AUTH")]
+    auth: Option<String>,
+    /// The most concurrent connections [default: 100].
+    #[arg(long, env = "OXIBASE_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// The engine's block cache in MiB [default: 256].
+    #[arg(long, env = "OXIBASE_CACHE_MB")]
+    cache_mb: Option<u64>,
+    /// A config file of `key = value` lines (data_dir, listen, http, auth, max_connections, cache_mb).
+    #[arg(long, env = "OXIBASE_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+fn read_config(path: &Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        errinput!(CONFIG_FILE_ERROR, "could not read config file {}: {e}", path.display())
+    })?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() || line.starts_with('[') {
+            continue;
+        }
+        let (k, v) = line.split_once('=').ok_or_else(|| {
+            errinput!(CONFIG_FILE_ERROR, "{}:{}: expected key = value", path.display(), n + 1)
+        })?;
+        let key = k.trim().replace('-', "_");
+        if !["data_dir", "listen", "http", "auth", "max_connections", "cache_mb"]
+            .contains(&key.as_str())
+        {
+            return Err(errinput!(
+                CONFIG_FILE_ERROR,
+                "{}:{}: unknown setting {key:?}",
+                path.display(),
+                n + 1
+            ));
+        }
+        out.push((key, v.trim().trim_matches('"').to_string()));
+    }
+    Ok(out)
+}
+
+fn address(what: &str, s: &str) -> Result<SocketAddr> {
+    s.parse().map_err(|_| {
+        errinput!(
+            INVALID_PARAMETER_VALUE,
+            "invalid {what} address {s:?}: use HOST:PORT, like 127.0.0.1:5433"
+        )
+    })
+}
+
+fn config(args: ServeArgs) -> Result<Config> {
+    let file = match &args.config {
+        Some(p) => read_config(p)?,
+        None => Vec::new(),
+    };
+    let from_file = |key: &str| file.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let mut c = Config::default();
+    if let Some(d) = args.data_dir.or_else(|| from_file("data_dir").map(PathBuf::from)) {
+        c.data_dir = d;
+    }
+    if let Some(l) = args.listen.or_else(|| from_file("listen")) {
+        c.listen = address("listen", &l)?;
+    }
+    if let Some(h) = args.http.or_else(|| from_file("http")) {
+        c.http = if h == "off" { None } else { Some(address("http", &h)?) };
+    }
+    if let Some(a) = args.auth.or_else(|| from_file("auth")) {
+        c.auth = a.parse::<Auth>().map_err(|e| errinput!(INVALID_PARAMETER_VALUE, "{e}"))?;
+    }
+    if let Some(m) =
+        args.max_connections.or_else(|| from_file("max_connections").and_then(|v| v.parse().ok()))
+    {
+        c.max_connections = m;
+    }
+    if let Some(mb) = args.cache_mb.or_else(|| from_file("cache_mb").and_then(|v| v.parse().ok())) {
+        c.cache_size = mb << 20;
+    }
+    c.password = std::env::var("OXIBASE_PASSWORD").ok().filter(|p| !p.is_empty());
+    Ok(c)
+}
+
+/// Runs the server until SIGINT/SIGTERM.
+pub fn run(args: ServeArgs) -> Result<()> {
+    let config = config(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| errinput!(IO_ERROR, "could not start the runtime: {e}"))?;
+    runtime.block_on(oxibase_server::serve(config))
+}

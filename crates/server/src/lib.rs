@@ -1,0 +1,270 @@
+//! `oxibase serve`: the PostgreSQL wire protocol server and the HTTP API over one database.
+//!
+//! ```text
+//!   TCP 5433 ── pgwire ── Handlers (one per connection) ── Session ──┐
+//!   HTTP 8080 ── axum ── /v1/sql, /metrics, /health ── Session ──────┼── Database
+//!                                                                    │   (catalog, MVCC,
+//!                                                                    │    WAL, LSM)
+//! ```
+//!
+//! Every connection gets its own [`Session`](oxibase_sql::Session), the object the embedded
+//! API uses, so the server adds only the protocol. A dropped connection drops its session,
+//! which rolls back its open transaction and releases its locks.
+
+pub mod codec;
+pub mod http;
+pub mod wire;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use oxibase_common::{Result, errinput};
+use oxibase_mvcc::TxnOptions;
+use oxibase_sql::catalog::system::BOOTSTRAP_ROLE;
+use oxibase_sql::{Database, DatabaseOptions};
+use tokio::net::TcpListener;
+
+/// How clients authenticate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// Any existing role connects without a password.
+    Trust,
+    /// SCRAM-SHA-256 against the role's stored verifier.
+    Scram,
+}
+
+impl std::str::FromStr for Auth {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "trust" => Ok(Auth::Trust),
+            "scram" | "scram-sha-256" => Ok(Auth::Scram),
+            other => Err(format!("unknown auth method {other:?}: use trust or scram")),
+        }
+    }
+}
+
+/// The server's configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The PostgreSQL protocol address.
+    pub listen: SocketAddr,
+    /// The HTTP API address (None: no HTTP API).
+    pub http: Option<SocketAddr>,
+    /// How clients authenticate.
+    pub auth: Auth,
+    /// The most concurrent connections.
+    pub max_connections: usize,
+    /// fsync the log at commit.
+    pub fsync: bool,
+    /// The engine's block cache, in bytes.
+    pub cache_size: u64,
+    /// The superuser's password to set on first start (else one is generated under scram).
+    pub password: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("oxibase-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 5433)),
+            http: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            auth: Auth::Scram,
+            max_connections: 100,
+            fsync: true,
+            cache_size: 256 << 20,
+            password: None,
+        }
+    }
+}
+
+/// What every connection shares.
+pub struct Server {
+    /// The database.
+    pub db: Database,
+    /// How clients authenticate.
+    pub auth: Auth,
+    /// The most concurrent sessions.
+    pub max_connections: usize,
+    /// Sessions now open.
+    pub connections: AtomicUsize,
+    /// The most COPY FROM STDIN data one statement may send.
+    pub max_copy_bytes: usize,
+}
+
+impl Server {
+    fn read_txn<T>(&self, f: impl FnOnce(&oxibase_mvcc::Transaction) -> Result<T>) -> Result<T> {
+        let txn = self.db.store().begin(TxnOptions { read_only: true, ..Default::default() })?;
+        let result = f(&txn);
+        let _ = txn.rollback();
+        result
+    }
+
+    /// Whether a role exists and may log in.
+    pub fn user_exists(&self, user: &str) -> bool {
+        self.read_txn(|txn| self.db.catalog().role(txn, user))
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.login)
+    }
+
+    /// A role's password verifier.
+    pub fn password_of(&self, user: &str) -> Option<String> {
+        self.read_txn(|txn| self.db.catalog().role(txn, user))
+            .ok()
+            .flatten()
+            .and_then(|r| r.password)
+    }
+}
+
+/// Refuses configurations that would expose the database without authentication.
+pub fn check_config(config: &Config) -> Result<()> {
+    let exposed = |a: &SocketAddr| !a.ip().is_loopback();
+    if config.auth == Auth::Trust
+        && (exposed(&config.listen) || config.http.as_ref().is_some_and(exposed))
+    {
+        return Err(errinput!(
+            INVALID_PARAMETER_VALUE,
+            "refusing to listen on a non-loopback address with --auth trust: anyone who can reach it would have full access"
+        )
+        .with_hint("Use --auth scram (the default), or listen on 127.0.0.1."));
+    }
+    Ok(())
+}
+
+/// Opens the database and prepares the bootstrap role's password.
+pub fn open(config: &Config) -> Result<Arc<Server>> {
+    check_config(config)?;
+    let db = Database::open_with(
+        &config.data_dir,
+        DatabaseOptions {
+            fsync: config.fsync,
+            cache_size: config.cache_size,
+            ..Default::default()
+        },
+    )?;
+    let server = Arc::new(Server {
+        db,
+        auth: config.auth,
+        max_connections: config.max_connections,
+        connections: AtomicUsize::new(0),
+        max_copy_bytes: 1 << 30,
+    });
+    ensure_password(&server, config)?;
+    Ok(server)
+}
+
+/// On first start, gives the superuser a password: `OXIBASE_PASSWORD`, or under scram a
+/// generated one, printed once.
+fn ensure_password(server: &Server, config: &Config) -> Result<()> {
+    let catalog = server.db.catalog();
+    let txn = server.db.store().begin_default()?;
+    let Some(mut role) = catalog.role(&txn, BOOTSTRAP_ROLE)? else {
+        return Ok(());
+    };
+    if role.password.is_some() {
+        return Ok(());
+    }
+    let password = match (&config.password, config.auth) {
+        (Some(p), _) => p.clone(),
+        (None, Auth::Scram) => {
+            let bytes: [u8; 12] = rand::random();
+            let p: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            eprintln!("oxibase: generated a password for role \"{BOOTSTRAP_ROLE}\": {p}");
+            eprintln!(
+                "oxibase: it is shown only this once; change it with ALTER ROLE {BOOTSTRAP_ROLE} PASSWORD '...'"
+            );
+            p
+        }
+        (None, Auth::Trust) => return Ok(()),
+    };
+    role.password = Some(oxibase_sql::auth::scram_verifier(&password));
+    catalog.update_role(&txn, &role)?;
+    txn.commit()?;
+    Ok(())
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> Result<()> {
+    let server = tokio::task::block_in_place(|| open(&config))?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| errinput!(IO_ERROR, "could not listen on {}: {e}", config.listen))?;
+    eprintln!(
+        "oxibase: data directory {}, PostgreSQL protocol on {} (auth {:?})",
+        config.data_dir.display(),
+        listener.local_addr().map_or(config.listen, |a| a),
+        config.auth
+    );
+    if let Some(addr) = config.http {
+        let http = http::listen(server.clone(), addr).await?;
+        eprintln!("oxibase: HTTP API on http://{}", http);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                match accepted {
+                    Ok((socket, _)) => {
+                        let _ = socket.set_nodelay(true);
+                        let handlers = wire::Handlers::new(server.clone());
+                        tasks.spawn(async move {
+                            let _ = pgwire::tokio::process_socket(socket, None, handlers).await;
+                        });
+                    }
+                    Err(e) => eprintln!("oxibase: accept failed: {e}"),
+                }
+            }
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            _ = &mut shutdown => break,
+        }
+    }
+    eprintln!("oxibase: shutting down: no new connections; waiting up to 5 s for open ones");
+    drop(listener);
+    let deadline = tokio::time::sleep(Duration::from_secs(5));
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            next = tasks.join_next() => if next.is_none() { break },
+            _ = &mut deadline => {
+                eprintln!("oxibase: aborting {} open connections (their open transactions roll back)", tasks.len());
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+                break;
+            }
+        }
+    }
+    tokio::task::block_in_place(|| server.db.checkpoint())?;
+    eprintln!(
+        "oxibase: stopped ({} sessions were open)",
+        server.connections.load(Ordering::SeqCst)
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

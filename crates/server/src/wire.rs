@@ -1,0 +1,912 @@
+//! The PostgreSQL wire protocol, on `pgwire`.
+//!
+//! `pgwire` frames messages, negotiates SSL, keeps prepared statements and portals, and
+//! calls the handlers below; each connection's handlers share one [`Conn`], which owns the
+//! connection's [`Session`]. Session calls block (a commit waits for its fsync, a row lock
+//! for its holder), so they run under `block_in_place`, which lets the runtime move other
+//! connections off the blocked worker thread.
+//!
+//! The transaction status reported in ReadyForQuery always comes from the session, which
+//! is the one place that knows it. Notices and ParameterStatus changes the session produced
+//! are sent before each command's completion.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use async_trait::async_trait;
+use bytes::{BufMut, Bytes, BytesMut};
+use futures::{Sink, SinkExt};
+use oxibase_common::{DataType, Error, Value};
+use oxibase_sql::Session;
+use oxibase_sql::auth::ScramServer;
+use oxibase_sql::exec::Row;
+use oxibase_sql::session::{Output, OutputColumn, PendingCopy, Prepared, TxnStatus};
+use oxibase_sql::types::datetime::Zone;
+use oxibase_sql::types::{type_oid, type_size};
+use parking_lot::Mutex;
+use pgwire::api::auth::{
+    StartupHandler, protocol_negotiation, save_startup_parameters_to_metadata,
+};
+use pgwire::api::cancel::CancelHandler;
+use pgwire::api::copy::CopyHandler;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{
+    DescribePortalResponse, DescribeStatementResponse, FieldFormat, FieldInfo, Response,
+};
+use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::store::PortalStore;
+use pgwire::api::{
+    ClientInfo, ClientPortalStore, DEFAULT_NAME, PgWireConnectionState, PgWireServerHandlers, Type,
+};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::PgWireFrontendMessage;
+use pgwire::messages::cancel::CancelRequest;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse, CopyOutResponse};
+use pgwire::messages::data::{DataRow, FieldDescription, RowDescription};
+use pgwire::messages::extendedquery::{Execute, PortalSuspended, Sync as PgSync};
+use pgwire::messages::response::{
+    CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus,
+};
+use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus, SecretKey};
+
+use crate::Server;
+use crate::codec;
+
+/// One connection's state, shared by its handlers.
+pub struct Conn {
+    server: Arc<Server>,
+    session: Mutex<Option<Session>>,
+    /// A COPY FROM STDIN in progress: the statement and the data so far.
+    copy: Mutex<Option<(PendingCopy, Vec<u8>)>>,
+    /// Rows of portals suspended by an Execute row limit: portal name → (rows left, tag).
+    suspended:
+        Mutex<HashMap<String, (std::vec::IntoIter<Row>, Arc<Vec<FieldInfo>>, String, usize)>>,
+    /// Inside an extended-protocol batch (messages since the last Sync).
+    in_batch: Mutex<bool>,
+    /// A SCRAM exchange in progress, and whether its first message was handled.
+    scram: Mutex<Option<(ScramServer, bool)>>,
+    me: std::sync::Weak<Conn>,
+}
+
+impl Conn {
+    /// State for a new connection.
+    pub fn new(server: Arc<Server>) -> Arc<Conn> {
+        Arc::new_cyclic(|me| Conn {
+            server,
+            session: Mutex::new(None),
+            copy: Mutex::new(None),
+            suspended: Mutex::new(HashMap::new()),
+            in_batch: Mutex::new(false),
+            scram: Mutex::new(None),
+            me: me.clone(),
+        })
+    }
+
+    /// Runs `f` on the session, on a thread that may block.
+    fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> T) -> PgWireResult<T> {
+        tokio::task::block_in_place(|| {
+            let mut guard = self.session.lock();
+            match guard.as_mut() {
+                Some(session) => Ok(f(session)),
+                None => Err(user_error(&Error::new(
+                    oxibase_common::ErrorKind::InvalidInput,
+                    oxibase_common::SqlState::PROTOCOL_VIOLATION,
+                    "no session: the connection has not completed startup".to_string(),
+                ))),
+            }
+        })
+    }
+
+    fn zone(&self) -> Zone {
+        self.session.lock().as_ref().map_or(Zone::UTC, |s| s.zone())
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if self.session.get_mut().take().is_some() {
+            self.server.connections.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The handlers of one connection.
+pub struct Handlers {
+    conn: Arc<Conn>,
+}
+
+impl Handlers {
+    /// Handlers for a connection.
+    pub fn new(server: Arc<Server>) -> Handlers {
+        Handlers { conn: Conn::new(server) }
+    }
+}
+
+impl PgWireServerHandlers for Handlers {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        self.conn.clone()
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.conn.clone()
+    }
+
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        self.conn.clone()
+    }
+
+    fn copy_handler(&self) -> Arc<impl CopyHandler> {
+        self.conn.clone()
+    }
+
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
+        self.conn.clone()
+    }
+}
+
+// ---- errors and messages ----
+
+/// An Oxibase error as an ErrorResponse.
+pub fn error_info(e: &Error) -> ErrorInfo {
+    let severity = if e.code().as_str() == "57P01" { "FATAL" } else { "ERROR" };
+    let mut info = ErrorInfo::new(
+        severity.to_string(),
+        e.code().as_str().to_string(),
+        e.message().to_string(),
+    );
+    info.detail = e.detail().map(str::to_string);
+    info.hint = e.hint().map(str::to_string);
+    info
+}
+
+fn user_error(e: &Error) -> PgWireError {
+    PgWireError::UserError(Box::new(error_info(e)))
+}
+
+fn fatal(code: &str, message: String) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new("FATAL".into(), code.into(), message)))
+}
+
+fn auth_error(e: &Error) -> PgWireError {
+    fatal(e.code().as_str(), e.message().to_string())
+}
+
+fn transaction_status(s: TxnStatus) -> TransactionStatus {
+    match s {
+        TxnStatus::Idle => TransactionStatus::Idle,
+        TxnStatus::InBlock => TransactionStatus::Transaction,
+        TxnStatus::Failed => TransactionStatus::Error,
+    }
+}
+
+/// The type modifier PostgreSQL reports for a column type (`varchar(10)` is 14).
+fn type_modifier(t: &DataType) -> i32 {
+    match t {
+        DataType::Varchar(Some(n)) | DataType::Char(n) => *n as i32 + 4,
+        DataType::Numeric(Some((p, s))) => ((i32::from(*p) << 16) | i32::from(*s)) + 4,
+        _ => -1,
+    }
+}
+
+fn pg_type(t: &DataType) -> Type {
+    Type::from_oid(type_oid(t)).unwrap_or(Type::TEXT)
+}
+
+fn field_infos(columns: &[OutputColumn], format: &Format) -> Vec<FieldInfo> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            FieldInfo::new(c.name.clone(), None, None, pg_type(&c.data_type), format.format_for(i))
+                .with_type_modifier(type_modifier(&c.data_type))
+                .with_type_size(type_size(&c.data_type))
+        })
+        .collect()
+}
+
+fn row_description(columns: &[OutputColumn], format: &Format) -> RowDescription {
+    RowDescription::new(
+        columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                FieldDescription::new(
+                    c.name.clone(),
+                    0,
+                    0,
+                    type_oid(&c.data_type),
+                    type_size(&c.data_type),
+                    type_modifier(&c.data_type),
+                    if format.is_binary(i) { 1 } else { 0 },
+                )
+            })
+            .collect(),
+    )
+}
+
+fn data_row(
+    row: &[Value],
+    types: &[DataType],
+    binary: &dyn Fn(usize) -> bool,
+    zone: &Zone,
+) -> PgWireResult<DataRow> {
+    let mut data = BytesMut::with_capacity(row.len() * 8);
+    for (i, v) in row.iter().enumerate() {
+        let bytes = if binary(i) {
+            let ty = types.get(i).cloned().unwrap_or(DataType::Text);
+            codec::encode_binary(v, &ty, zone).map_err(|e| user_error(&e))?
+        } else {
+            codec::encode_text(v, zone)
+        };
+        match bytes {
+            None => data.put_i32(-1),
+            Some(b) => {
+                data.put_i32(b.len() as i32);
+                data.put_slice(&b);
+            }
+        }
+    }
+    Ok(DataRow::new(data, row.len() as i16))
+}
+
+async fn send_notices<C>(conn: &Conn, client: &mut C) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let (notices, params) = {
+        let guard = conn.session.lock();
+        match guard.as_ref() {
+            Some(s) => (s.take_notices(), s.take_parameter_changes()),
+            None => (vec![], vec![]),
+        }
+    };
+    for n in notices {
+        let info = ErrorInfo::new(n.severity.to_string(), n.code.to_string(), n.message);
+        client.feed(PgWireBackendMessage::NoticeResponse(info.into())).await?;
+    }
+    for (name, value) in params {
+        client
+            .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(name, value)))
+            .await?;
+    }
+    Ok(())
+}
+
+fn status_of(conn: &Conn) -> TransactionStatus {
+    conn.session.lock().as_ref().map_or(TransactionStatus::Idle, |s| transaction_status(s.status()))
+}
+
+// ---- startup ----
+
+#[async_trait]
+impl StartupHandler for Conn {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        match message {
+            PgWireFrontendMessage::Startup(startup) => {
+                protocol_negotiation(client, &startup).await?;
+                save_startup_parameters_to_metadata(client, &startup);
+                let user = startup.parameters.get("user").cloned().unwrap_or_default();
+                if user.is_empty() {
+                    return Err(fatal(
+                        "28000",
+                        "no PostgreSQL user name specified in startup packet".into(),
+                    ));
+                }
+                let database =
+                    startup.parameters.get("database").cloned().unwrap_or_else(|| user.clone());
+                if database != self.server.db.name() {
+                    return Err(fatal("3D000", format!("database \"{database}\" does not exist")));
+                }
+                if !self.server.user_exists(&user) {
+                    return Err(fatal("28000", format!("role \"{user}\" does not exist")));
+                }
+                if self.server.auth == crate::Auth::Scram {
+                    client.set_state(PgWireConnectionState::AuthenticationInProgress);
+                    let verifier = self.server.password_of(&user);
+                    *self.scram.lock() =
+                        Some((ScramServer::new(&user, verifier.as_deref()), false));
+                    client
+                        .send(PgWireBackendMessage::Authentication(Authentication::SASL(vec![
+                            "SCRAM-SHA-256".into(),
+                        ])))
+                        .await?;
+                    return Ok(());
+                }
+                self.finish_startup(client, &user).await
+            }
+            PgWireFrontendMessage::PasswordMessageFamily(msg) => {
+                let user = client.metadata().get("user").cloned().unwrap_or_default();
+                let first_done = match self.scram.lock().as_ref() {
+                    Some((_, done)) => *done,
+                    None => return Err(fatal("08P01", "unexpected password message".into())),
+                };
+                if !first_done {
+                    let initial = msg.into_sasl_initial_response()?;
+                    if initial.auth_method != "SCRAM-SHA-256" {
+                        return Err(fatal(
+                            "28000",
+                            format!(
+                                "SASL authentication mechanism {} is not supported",
+                                initial.auth_method
+                            ),
+                        ));
+                    }
+                    let data = initial.data.unwrap_or_default();
+                    let reply = {
+                        let mut guard = self.scram.lock();
+                        let Some((scram, done)) = guard.as_mut() else {
+                            return Err(fatal("08P01", "unexpected password message".into()));
+                        };
+                        *done = true;
+                        scram.client_first(&data)
+                    };
+                    let reply = reply.map_err(|e| auth_error(&e))?;
+                    client
+                        .send(PgWireBackendMessage::Authentication(Authentication::SASLContinue(
+                            Bytes::from(reply),
+                        )))
+                        .await?;
+                    return Ok(());
+                }
+                let response = msg.into_sasl_response()?;
+                let reply = {
+                    let mut guard = self.scram.lock();
+                    let Some((scram, _)) = guard.as_mut() else {
+                        return Err(fatal("08P01", "unexpected password message".into()));
+                    };
+                    scram.client_final(&response.data)
+                };
+                *self.scram.lock() = None;
+                let reply = reply.map_err(|e| auth_error(&e))?;
+                client
+                    .feed(PgWireBackendMessage::Authentication(Authentication::SASLFinal(
+                        Bytes::from(reply),
+                    )))
+                    .await?;
+                self.finish_startup(client, &user).await
+            }
+            _ => Err(fatal("08P01", "unexpected message during startup".into())),
+        }
+    }
+}
+
+impl Conn {
+    async fn finish_startup<C>(&self, client: &mut C, user: &str) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let max = self.server.max_connections;
+        if self.server.connections.fetch_add(1, Ordering::SeqCst) >= max {
+            self.server.connections.fetch_sub(1, Ordering::SeqCst);
+            return Err(fatal("53300", "sorry, too many clients already".into()));
+        }
+        let mut session = self.server.db.session_for(user);
+        for (k, v) in client.metadata().clone() {
+            if matches!(k.as_str(), "user" | "database" | "oxibase.scram") {
+                continue;
+            }
+            if let Err(e) = session.set_startup_parameter(&k, &v) {
+                self.server.connections.fetch_sub(1, Ordering::SeqCst);
+                return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                    "FATAL".into(),
+                    e.code().as_str().into(),
+                    e.message().to_string(),
+                ))));
+            }
+        }
+        let _ = session.take_parameter_changes();
+        client.set_pid_and_secret_key(session.pid(), SecretKey::I32(session.secret()));
+        client.feed(PgWireBackendMessage::Authentication(Authentication::Ok)).await?;
+        for (k, v) in session.reported_settings() {
+            client.feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(k, v))).await?;
+        }
+        client
+            .feed(PgWireBackendMessage::BackendKeyData(BackendKeyData::new(
+                session.pid(),
+                SecretKey::I32(session.secret()),
+            )))
+            .await?;
+        *self.session.lock() = Some(session);
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(TransactionStatus::Idle)))
+            .await?;
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        Ok(())
+    }
+}
+
+// ---- cancel ----
+
+#[async_trait]
+impl CancelHandler for Conn {
+    async fn on_cancel_request(&self, request: CancelRequest) {
+        if let SecretKey::I32(secret) = request.secret_key {
+            self.server.db.cancel(request.pid, secret);
+        }
+    }
+}
+
+// ---- simple query ----
+
+#[async_trait]
+impl SimpleQueryHandler for Conn {
+    async fn on_query<C>(
+        &self,
+        client: &mut C,
+        query: pgwire::messages::simplequery::Query,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let results = self.with_session(|s| s.run_batch(&query.query))?;
+        let zone = self.zone();
+        for result in results {
+            send_notices(self, client).await?;
+            match result {
+                Ok(Output::CopyIn(pending)) => {
+                    let columns = pending.columns() as i16;
+                    let format = 0;
+                    *self.copy.lock() = Some((pending, Vec::new()));
+                    client
+                        .send(PgWireBackendMessage::CopyInResponse(CopyInResponse::new(
+                            format,
+                            columns,
+                            vec![0; columns as usize],
+                        )))
+                        .await?;
+                    client.set_state(PgWireConnectionState::CopyInProgress(false));
+                    return Ok(());
+                }
+                Ok(output) => {
+                    send_output(client, output, &Format::UnifiedText, true, &zone).await?
+                }
+                Err(e) => {
+                    client.feed(PgWireBackendMessage::ErrorResponse(error_info(&e).into())).await?;
+                }
+            }
+        }
+        send_notices(self, client).await?;
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        let status = status_of(self);
+        client.set_transaction_status(status);
+        client.send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status))).await?;
+        Ok(())
+    }
+
+    async fn do_query<C>(&self, _client: &mut C, _query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        Ok(vec![])
+    }
+}
+
+/// Sends a statement's output: rows (with their description for the simple protocol),
+/// a command tag, or COPY TO data.
+async fn send_output<C>(
+    client: &mut C,
+    output: Output,
+    format: &Format,
+    describe: bool,
+    zone: &Zone,
+) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    match output {
+        Output::Rows { columns, rows, tag } => {
+            if describe {
+                client
+                    .feed(PgWireBackendMessage::RowDescription(row_description(&columns, format)))
+                    .await?;
+            }
+            let types: Vec<DataType> = columns.iter().map(|c| c.data_type.clone()).collect();
+            let binary = |i: usize| format.is_binary(i);
+            for row in &rows {
+                client
+                    .feed(PgWireBackendMessage::DataRow(data_row(row, &types, &binary, zone)?))
+                    .await?;
+            }
+            client.feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(tag))).await?;
+        }
+        Output::Command { tag } => {
+            client.feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(tag))).await?;
+        }
+        Output::CopyOut { columns, data, tag } => {
+            client
+                .feed(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
+                    0,
+                    columns as i16,
+                    vec![0; columns],
+                )))
+                .await?;
+            if !data.is_empty() {
+                client
+                    .feed(PgWireBackendMessage::CopyData(CopyData::new(Bytes::from(data))))
+                    .await?;
+            }
+            client.feed(PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
+            client.feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(tag))).await?;
+        }
+        Output::Empty => {
+            client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?
+        }
+        Output::CopyIn(_) => {}
+    }
+    Ok(())
+}
+
+// ---- COPY FROM STDIN ----
+
+#[async_trait]
+impl CopyHandler for Conn {
+    async fn on_copy_data<C>(&self, _client: &mut C, data: CopyData) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let mut guard = self.copy.lock();
+        if let Some((_, buffer)) = guard.as_mut() {
+            if buffer.len() + data.data.len() > self.server.max_copy_bytes {
+                return Err(user_error(&oxibase_common::errinput!(
+                    PROGRAM_LIMIT_EXCEEDED,
+                    "COPY data exceeds {} bytes; split it into several COPY statements",
+                    self.server.max_copy_bytes
+                )));
+            }
+            buffer.extend_from_slice(&data.data);
+        }
+        Ok(())
+    }
+
+    async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let Some((pending, data)) = self.copy.lock().take() else {
+            return Err(fatal("08P01", "CopyDone without COPY in progress".into()));
+        };
+        let result = self.with_session(|s| s.copy_in(pending, &data))?;
+        send_notices(self, client).await?;
+        let status = status_of(self);
+        client.set_transaction_status(status);
+        match result {
+            Ok(output) => {
+                let zone = self.zone();
+                send_output(client, output, &Format::UnifiedText, false, &zone).await
+            }
+            Err(e) => Err(user_error(&e)),
+        }
+    }
+
+    async fn on_copy_fail<C>(&self, client: &mut C, fail: CopyFail) -> PgWireError
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let pending = self.copy.lock().take();
+        let error = match pending {
+            Some((pending, _)) => self
+                .with_session(|s| s.copy_fail(pending, &fail.message))
+                .map_or_else(|e| e, |e| user_error(&e)),
+            None => fatal("08P01", "CopyFail without COPY in progress".into()),
+        };
+        client.set_transaction_status(status_of(self));
+        error
+    }
+}
+
+// ---- extended query ----
+
+/// Parses statements for the extended protocol through the session.
+pub struct Parser {
+    conn: std::sync::Weak<Conn>,
+}
+
+#[async_trait]
+impl QueryParser for Parser {
+    type Statement = Prepared;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        types: &[Option<Type>],
+    ) -> PgWireResult<Option<Prepared>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let Some(conn) = self.conn.upgrade() else {
+            return Err(fatal("08006", "connection closed".into()));
+        };
+        let types: Vec<Option<DataType>> = types
+            .iter()
+            .map(|t| t.as_ref().and_then(|t| oxibase_sql::types::type_from_oid(t.oid())))
+            .collect();
+        match conn.with_session(|s| s.prepare(sql, &types))? {
+            Ok(p) => Ok(Some(p)),
+            Err(e) => {
+                conn.with_session(|s| s.fail_current())?;
+                Err(user_error(&e))
+            }
+        }
+    }
+
+    fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
+        Ok(stmt.param_types.iter().map(pg_type).collect())
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Prepared,
+        format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        Ok(field_infos(&stmt.columns, format.unwrap_or(&Format::UnifiedText)))
+    }
+}
+
+fn decode_params(portal: &Portal<Prepared>, zone: &Zone) -> Result<Vec<Value>, Error> {
+    let types = &portal.statement.statement.param_types;
+    if portal.parameters.len() != types.len() {
+        return Err(oxibase_common::errinput!(
+            PROTOCOL_VIOLATION,
+            "bind message supplies {} parameters, but prepared statement \"{}\" requires {}",
+            portal.parameters.len(),
+            portal.statement.id.replace(DEFAULT_NAME, ""),
+            types.len()
+        ));
+    }
+    portal
+        .parameters
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| match raw {
+            None => Ok(Value::Null),
+            Some(bytes) => match portal.parameter_format.format_for(i) {
+                FieldFormat::Binary => codec::decode_binary(bytes, &types[i], zone),
+                FieldFormat::Text => codec::decode_text(bytes, &types[i], zone),
+            },
+        })
+        .collect()
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Conn {
+    type Statement = Prepared;
+    type QueryParser = Parser;
+
+    fn query_parser(&self) -> Arc<Parser> {
+        Arc::new(Parser { conn: self.self_ref() })
+    }
+
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let portal_name = message.name.clone().unwrap_or_else(|| DEFAULT_NAME.to_string());
+        let max_rows = if message.max_rows > 0 { message.max_rows as usize } else { usize::MAX };
+        let zone = self.zone();
+        // A portal suspended by an earlier row limit continues.
+        let resumed = self.suspended.lock().remove(&portal_name);
+        if let Some((rows, fields, tag, sent)) = resumed {
+            return self
+                .send_portal_rows(client, &portal_name, rows, fields, tag, sent, max_rows, &zone)
+                .await;
+        }
+        let portal = match client.portal_store().get_portal(&portal_name) {
+            Some(pgwire::api::store::Entry::Value(p)) => p,
+            Some(pgwire::api::store::Entry::Empty) => {
+                client
+                    .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
+                    .await?;
+                return Ok(());
+            }
+            None => return Err(PgWireError::PortalNotFound(portal_name)),
+        };
+        {
+            let mut in_batch = self.in_batch.lock();
+            if !*in_batch {
+                *in_batch = true;
+                self.with_session(|s| s.begin_implicit_block())?;
+            }
+        }
+        let params = match decode_params(&portal, &zone) {
+            Ok(p) => p,
+            Err(e) => {
+                self.with_session(|s| s.fail_current())?;
+                return Err(user_error(&e));
+            }
+        };
+        let prepared = &portal.statement.statement;
+        let result = self.with_session(|s| s.execute_prepared(prepared, &params))?;
+        send_notices(self, client).await?;
+        client.set_transaction_status(status_of(self));
+        match result {
+            Ok(Output::Rows { columns, rows, tag }) => {
+                let fields = Arc::new(field_infos(&columns, &portal.result_column_format));
+                self.send_portal_rows(
+                    client,
+                    &portal_name,
+                    rows.into_iter(),
+                    fields,
+                    tag,
+                    0,
+                    max_rows,
+                    &zone,
+                )
+                .await
+            }
+            Ok(Output::CopyIn(pending)) => {
+                let columns = pending.columns() as i16;
+                *self.copy.lock() = Some((pending, Vec::new()));
+                client.set_state(PgWireConnectionState::CopyInProgress(true));
+                client
+                    .send(PgWireBackendMessage::CopyInResponse(CopyInResponse::new(
+                        0,
+                        columns,
+                        vec![0; columns as usize],
+                    )))
+                    .await?;
+                Ok(())
+            }
+            Ok(output) => {
+                send_output(client, output, &portal.result_column_format, false, &zone).await
+            }
+            Err(e) => Err(user_error(&e)),
+        }
+    }
+
+    async fn on_sync<C>(&self, client: &mut C, _message: PgSync) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        client.portal_store().rm_portal(DEFAULT_NAME);
+        self.suspended.lock().remove(DEFAULT_NAME);
+        let was_batch = std::mem::take(&mut *self.in_batch.lock());
+        let ended = if was_batch { self.with_session(|s| s.end_implicit_block())? } else { Ok(()) };
+        if let Err(e) = ended {
+            client.feed(PgWireBackendMessage::ErrorResponse(error_info(&e).into())).await?;
+        }
+        send_notices(self, client).await?;
+        let status = status_of(self);
+        client.set_transaction_status(status);
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status))).await?;
+        client.flush().await?;
+        Ok(())
+    }
+
+    async fn do_describe_statement<C>(
+        &self,
+        _client: &mut C,
+        target: &StoredStatement<Prepared>,
+    ) -> PgWireResult<DescribeStatementResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let params = target.statement.param_types.iter().map(pg_type).collect();
+        let fields = field_infos(&target.statement.columns, &Format::UnifiedText);
+        Ok(DescribeStatementResponse::new(params, fields))
+    }
+
+    async fn do_describe_portal<C>(
+        &self,
+        _client: &mut C,
+        portal: &Portal<Prepared>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        Ok(DescribePortalResponse::new(field_infos(
+            &portal.statement.statement.columns,
+            &portal.result_column_format,
+        )))
+    }
+
+    async fn do_query<C>(
+        &self,
+        _client: &mut C,
+        _portal: &Portal<Prepared>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        Ok(Response::EmptyQuery)
+    }
+}
+
+impl Conn {
+    fn self_ref(&self) -> std::sync::Weak<Conn> {
+        self.me.clone()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send_portal_rows<C>(
+        &self,
+        client: &mut C,
+        portal: &str,
+        mut rows: std::vec::IntoIter<Row>,
+        fields: Arc<Vec<FieldInfo>>,
+        tag: String,
+        mut sent: usize,
+        max_rows: usize,
+        zone: &Zone,
+    ) -> PgWireResult<()>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let types: Vec<DataType> = fields
+            .iter()
+            .map(|f| {
+                oxibase_sql::types::type_from_oid(f.datatype().oid()).unwrap_or(DataType::Text)
+            })
+            .collect();
+        let binary = |i: usize| fields.get(i).is_some_and(|f| f.format() == FieldFormat::Binary);
+        let mut n = 0;
+        while n < max_rows {
+            let Some(row) = rows.next() else { break };
+            client
+                .feed(PgWireBackendMessage::DataRow(data_row(&row, &types, &binary, zone)?))
+                .await?;
+            n += 1;
+            sent += 1;
+        }
+        if rows.len() > 0 {
+            self.suspended.lock().insert(portal.to_string(), (rows, fields, tag, sent));
+            client.feed(PgWireBackendMessage::PortalSuspended(PortalSuspended::new())).await?;
+        } else {
+            // A SELECT's tag counts every row sent across the portal's Executes.
+            let tag = if tag.starts_with("SELECT ") { format!("SELECT {sent}") } else { tag };
+            client.feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(tag))).await?;
+        }
+        Ok(())
+    }
+}
