@@ -66,6 +66,7 @@ fn map_inputs(mut plan: Plan, f: &mut dyn FnMut(Plan) -> Plan) -> Plan {
             *inner = f(take(inner));
         }
         Node::Filter { input, .. }
+        | Node::ProjectSet { input, .. }
         | Node::Project { input, .. }
         | Node::Aggregate { input, .. }
         | Node::Window { input, .. }
@@ -117,6 +118,9 @@ fn map_all_exprs(plan: Plan, f: &mut dyn FnMut(Expr) -> Expr) -> Plan {
         }
         Node::Filter { predicate, .. } => g(predicate),
         Node::Project { exprs, .. } => exprs.iter_mut().for_each(&mut g),
+        Node::ProjectSet { functions, .. } => {
+            functions.iter_mut().flat_map(|(_, a)| a.iter_mut()).for_each(&mut g)
+        }
         Node::NestedLoopJoin { predicate, .. } => predicate.iter_mut().for_each(&mut g),
         Node::HashJoin { left_keys, right_keys, residual, .. } => {
             left_keys.iter_mut().chain(right_keys.iter_mut()).for_each(&mut g);

@@ -685,7 +685,8 @@ impl Session {
     fn end_local_settings(&self) {
         let saved = std::mem::take(&mut *self.local_saved.borrow_mut());
         for (name, value) in saved.into_iter().rev() {
-            if let Ok((name, true)) = self.settings.borrow_mut().set(&name, value.as_deref()) {
+            let result = self.settings.borrow_mut().set(&name, value.as_deref());
+            if let Ok((name, true)) = result {
                 let v = self.settings.borrow().get(&name).ok().flatten().unwrap_or_default();
                 self.parameter_changes
                     .borrow_mut()
@@ -725,6 +726,7 @@ impl Session {
             deadline,
             generation,
             cacheable,
+            snapshot: RefCell::new(None),
         }
     }
 
@@ -1522,6 +1524,8 @@ struct Env<'a> {
     deadline: Option<Instant>,
     generation: u64,
     cacheable: bool,
+    /// The catalog as the system views show it, built once per statement.
+    snapshot: RefCell<Option<Arc<CatalogSnapshot>>>,
 }
 
 impl Env<'_> {
@@ -1666,6 +1670,19 @@ impl BindEnv for Env<'_> {
     fn search_path(&self) -> Vec<String> {
         self.resolved_search_path()
     }
+
+    fn relation_oid(&self, schema: Option<&str>, name: &str) -> Result<Option<i64>> {
+        let schemas = match schema {
+            Some(s) => vec![s.to_string()],
+            None => self.resolved_search_path(),
+        };
+        for s in schemas {
+            if let Some((id, _)) = self.session.catalog().relation(self.txn, &s, name)? {
+                return Ok(Some(id as i64));
+            }
+        }
+        Ok(None)
+    }
 }
 
 impl FunctionEnv for Env<'_> {
@@ -1764,6 +1781,31 @@ impl FunctionEnv for Env<'_> {
         rand::random::<f64>()
     }
 
+    fn catalog_definition(&self, kind: &str, oid: i64) -> Result<Option<String>> {
+        let snapshot = self.system_snapshot(self.txn)?;
+        Ok(match kind {
+            "index" => crate::system::index_definition_by_oid(&snapshot, oid),
+            "constraint" => crate::system::constraint_definition(&snapshot, oid),
+            "view" => crate::system::view_definition(&snapshot, oid),
+            _ => None,
+        })
+    }
+
+    fn relation_name(&self, oid: i64) -> Result<Option<String>> {
+        let Ok(id) = crate::keys::RelId::try_from(oid) else { return Ok(None) };
+        let catalog = self.session.catalog();
+        if let Some(t) = catalog.table_by_id(self.txn, id)? {
+            let visible = self.resolved_search_path().contains(&t.schema);
+            return Ok(Some(if visible { t.name } else { format!("{}.{}", t.schema, t.name) }));
+        }
+        for seq in catalog.sequences(self.txn)? {
+            if seq.id == id {
+                return Ok(Some(seq.name));
+            }
+        }
+        Ok(None)
+    }
+
     fn check_interrupt(&self) -> Result<()> {
         if self.session.cancel.swap(false, Ordering::SeqCst) {
             return Err(errinput!(QUERY_CANCELED, "canceling statement due to user request"));
@@ -1779,6 +1821,25 @@ impl FunctionEnv for Env<'_> {
 
 impl SessionEnv for Env<'_> {
     fn system_snapshot(&self, txn: &Transaction) -> Result<CatalogSnapshot> {
+        if let Some(s) = self.snapshot.borrow().as_ref() {
+            return Ok((**s).clone());
+        }
+        let snapshot = self.build_snapshot(txn)?;
+        *self.snapshot.borrow_mut() = Some(Arc::new(snapshot.clone()));
+        Ok(snapshot)
+    }
+
+    fn notice(&self, message: String) {
+        self.session.notices.borrow_mut().push(Notice {
+            severity: "NOTICE",
+            code: "00000",
+            message,
+        });
+    }
+}
+
+impl Env<'_> {
+    fn build_snapshot(&self, txn: &Transaction) -> Result<CatalogSnapshot> {
         let catalog = self.session.catalog();
         let sequences = catalog
             .sequences(txn)?
@@ -1798,13 +1859,5 @@ impl SessionEnv for Env<'_> {
             database: self.session.db.name().to_string(),
             sessions: self.session.db.sessions(),
         })
-    }
-
-    fn notice(&self, message: String) {
-        self.session.notices.borrow_mut().push(Notice {
-            severity: "NOTICE",
-            code: "00000",
-            message,
-        });
     }
 }

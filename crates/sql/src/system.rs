@@ -1122,6 +1122,91 @@ fn pg_constraint(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     rows
 }
 
+/// pg_get_constraintdef: a constraint's definition by its pg_constraint oid.
+pub fn constraint_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String> {
+    let quote = crate::functions::string::quote_identifier;
+    let mut next = 1u32 << 29;
+    for t in user_tables(s) {
+        let names = |table: &Table, cols: &[usize]| {
+            cols.iter().map(|&c| quote(&table.columns[c].name)).collect::<Vec<_>>().join(", ")
+        };
+        let mut defs = Vec::new();
+        if !t.primary_key.is_empty() {
+            defs.push(format!("PRIMARY KEY ({})", names(t, &t.primary_key)));
+        }
+        for i in t.indexes.iter().filter(|i| i.unique) {
+            defs.push(format!("UNIQUE ({})", names(t, &i.columns)));
+        }
+        for c in &t.constraints {
+            defs.push(match &c.kind {
+                ConstraintKind::Check { expr } => {
+                    if expr.starts_with('(') && expr.ends_with(')') {
+                        format!("CHECK ({expr})")
+                    } else {
+                        format!("CHECK (({expr}))")
+                    }
+                }
+                ConstraintKind::ForeignKey {
+                    columns,
+                    ref_table,
+                    ref_columns,
+                    on_delete,
+                    on_update,
+                } => {
+                    let parent = s.tables.iter().find(|p| p.id == *ref_table);
+                    let action = |what: &str, a: &str| match a {
+                        "cascade" => format!(" ON {what} CASCADE"),
+                        "setnull" => format!(" ON {what} SET NULL"),
+                        "setdefault" => format!(" ON {what} SET DEFAULT"),
+                        _ => String::new(),
+                    };
+                    format!(
+                        "FOREIGN KEY ({}) REFERENCES {}({}){}{}",
+                        names(t, columns),
+                        parent.map_or_else(|| ref_table.to_string(), |p| quote(&p.name)),
+                        parent.map_or_else(String::new, |p| names(p, ref_columns)),
+                        action("UPDATE", on_update),
+                        action("DELETE", on_delete)
+                    )
+                }
+            });
+        }
+        for d in defs {
+            next += 1;
+            if i64::from(next) == wanted {
+                return Some(d);
+            }
+        }
+    }
+    None
+}
+
+/// pg_get_indexdef: an index's CREATE INDEX statement by its oid (a primary key's index
+/// has the oid `pkey_oid` gives).
+pub fn index_definition_by_oid(s: &CatalogSnapshot, wanted: i64) -> Option<String> {
+    for t in &s.tables {
+        if !t.primary_key.is_empty() && i64::from(pkey_oid(t.id)) == wanted {
+            let orders = vec![oxibase_common::keycode::ColumnOrder::ASC; t.primary_key.len()];
+            return Some(index_definition(
+                t,
+                &format!("{}_pkey", t.name),
+                true,
+                &t.primary_key,
+                &orders,
+            ));
+        }
+        if let Some(i) = t.indexes.iter().find(|i| i64::from(i.id) == wanted) {
+            return Some(index_definition(t, &i.name, i.unique, &i.columns, &i.orders));
+        }
+    }
+    None
+}
+
+/// pg_get_viewdef: a view's query by its oid.
+pub fn view_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String> {
+    s.views.iter().find(|v| i64::from(v.2) == wanted).map(|v| format!(" {};", v.3))
+}
+
 fn pg_attrdef(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
     let mut next = 1u32 << 28;

@@ -285,7 +285,8 @@ fn system_tables_describe_themselves() {
             "sys_columns",
             "sys_indexes",
             "sys_sequences",
-            "sys_constraints"
+            "sys_constraints",
+            "sys_roles"
         ]
     );
     let sys_columns = catalog.table(&txn, "pg_catalog", "sys_columns").unwrap().unwrap();

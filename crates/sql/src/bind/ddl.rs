@@ -635,7 +635,8 @@ fn sequence_spec(options: &[ast::SequenceOptions]) -> Result<SequenceSpec> {
             ast::SequenceOptions::MinValue(e) => spec.min = e.as_ref().map(int).transpose()?,
             ast::SequenceOptions::MaxValue(e) => spec.max = e.as_ref().map(int).transpose()?,
             ast::SequenceOptions::StartWith(e, _) => spec.start = Some(int(e)?),
-            ast::SequenceOptions::Cycle(c) => spec.cycle = *c,
+            // sqlparser's flag is true for NO CYCLE.
+            ast::SequenceOptions::Cycle(no) => spec.cycle = !*no,
             ast::SequenceOptions::Cache(_) | ast::SequenceOptions::OwnedBy(_) => {}
         }
     }

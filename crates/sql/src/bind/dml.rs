@@ -252,9 +252,13 @@ impl Binder<'_> {
             )
             .with_hint("You will need to rewrite or cast the expression."));
         }
-        let x = match from {
-            SqlType::Unknown => self.coerce(x, from, to)?,
-            SqlType::Known(_) => x,
+        let x = match (from, x) {
+            // A quoted literal is read as the column's type with its length limits.
+            (SqlType::Unknown, Expr::Literal(Value::Text(text))) => {
+                Expr::Literal(Value::Text(text))
+            }
+            (SqlType::Unknown, x) => self.coerce(x, from, to)?,
+            (SqlType::Known(_), x) => x,
         };
         Ok(match x {
             Expr::Literal(v) => Expr::Literal(crate::types::cast::cast(

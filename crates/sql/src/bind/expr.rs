@@ -56,6 +56,12 @@ impl AggState {
     }
 }
 
+/// A set-returning function in a select list: its function, arguments and result type.
+pub(super) type SrfCall = (crate::plan::TableFunction, Vec<Expr>, DataType);
+
+/// Where set-returning function results are numbered while binding (see `bind_select`).
+pub(super) const SRF_MARK: usize = 1 << 41;
+
 /// Window functions found so far; bound expressions refer to their results after the input.
 pub(super) struct WindowState {
     /// The width of the window's input row.
@@ -69,13 +75,15 @@ pub(super) struct ExprCtx<'s> {
     pub scope: &'s Scope,
     pub agg: Option<&'s RefCell<AggState>>,
     pub windows: Option<&'s RefCell<WindowState>>,
+    /// Set-returning functions of the select list (None where they are not allowed).
+    pub srfs: Option<&'s RefCell<Vec<SrfCall>>>,
     /// The clause, for "aggregate functions are not allowed in WHERE".
     pub clause: &'static str,
 }
 
 impl<'s> ExprCtx<'s> {
     pub fn plain(scope: &'s Scope, clause: &'static str) -> Self {
-        ExprCtx { scope, agg: None, windows: None, clause }
+        ExprCtx { scope, agg: None, windows: None, srfs: None, clause }
     }
 }
 
@@ -237,6 +245,26 @@ impl Binder<'_> {
             E::AnyOp { left, compare_op, right, .. } | E::AllOp { left, compare_op, right } => {
                 let all = matches!(e, E::AllOp { .. });
                 self.bind_any_all(left, compare_op, right, all, ctx)
+            }
+            E::Cast { expr, data_type, .. } if is_regclass(data_type) => {
+                self.bind_regclass(expr, ctx)
+            }
+            // 'name'::regclass::text is the relation's name (checked to exist).
+            E::Cast { expr: inner, data_type, .. }
+                if matches!(
+                    super::ddl::data_type(data_type),
+                    Ok(DataType::Text | DataType::Varchar(_))
+                ) && matches!(&**inner, E::Cast { data_type: t, expr: lit, .. } if is_regclass(t) && matches!(&**lit, E::Value(_))) =>
+            {
+                let E::Cast { expr: lit, .. } = &**inner else { unreachable!("matched above") };
+                let (oid, _) = self.bind_regclass(lit, ctx)?;
+                let (name, _) = self.bind_expr(lit, ctx)?;
+                match (oid, name) {
+                    (Expr::Literal(Value::Int8(_)), Expr::Literal(Value::Text(n))) => {
+                        Ok((Expr::Literal(Value::Text(n.to_lowercase())), known(DataType::Text)))
+                    }
+                    _ => Err(errinput!(FEATURE_NOT_SUPPORTED, "unsupported regclass cast")),
+                }
             }
             E::Cast { expr, data_type, .. } => {
                 let ty = super::ddl::data_type(data_type)?;
@@ -544,6 +572,7 @@ impl Binder<'_> {
                 Ok((Expr::Negate(Box::new(x)), t))
             }
             ast::UnaryOperator::Plus => Ok((x, t)),
+            ast::UnaryOperator::PGAbs => self.call_scalar("abs", vec![(x, t)]),
             ast::UnaryOperator::BitwiseNot => {
                 let ty = t.resolve();
                 Ok((
@@ -625,6 +654,11 @@ impl Binder<'_> {
                 self.call_scalar("power", vec![(l, lt), (r, rt)])
             }
             B::StringConcat => self.bind_concat(left, right, ctx),
+            B::PGStartsWith => {
+                let l = self.bind_expr(left, ctx)?;
+                let r = self.bind_expr(right, ctx)?;
+                self.call_scalar("starts_with", vec![l, r])
+            }
             B::BitwiseAnd
             | B::BitwiseOr
             | B::PGBitwiseXor
@@ -684,7 +718,20 @@ impl Binder<'_> {
                 let (l, lt) = self.bind_expr(left, ctx)?;
                 let (r, rt) = self.bind_expr(right, ctx)?;
                 if !matches!(op, B::Question) {
-                    return Err(errinput!(FEATURE_NOT_SUPPORTED, "operator {op} is not supported"));
+                    let array = DataType::Array(Box::new(DataType::Text));
+                    let bop = if matches!(op, B::QuestionPipe) {
+                        BinOp::JsonExistsAny
+                    } else {
+                        BinOp::JsonExistsAll
+                    };
+                    return Ok((
+                        Expr::Binary(
+                            bop,
+                            Box::new(self.coerce(l, &lt, &DataType::Jsonb)?),
+                            Box::new(self.coerce(r, &rt, &array)?),
+                        ),
+                        bool_t,
+                    ));
                 }
                 Ok((
                     Expr::Binary(
@@ -917,7 +964,9 @@ impl Binder<'_> {
         };
         let text = |e: Expr, t: &SqlType| -> Result<Expr> {
             match t {
-                SqlType::Unknown => self.coerce(e, t, &DataType::Text),
+                SqlType::Unknown | SqlType::Known(DataType::Char(_)) => {
+                    self.coerce(e, t, &DataType::Text)
+                }
                 _ => Ok(e),
             }
         };
@@ -1202,12 +1251,68 @@ impl Binder<'_> {
         Ok((result?, correlated))
     }
 
+    /// `x::regclass`: a relation name (a literal, resolved now) becomes its oid, so it can
+    /// be compared with oid columns; an oid becomes the relation's name, for display.
+    fn bind_regclass(&self, expr: &ast::Expr, ctx: &ExprCtx) -> Result<(Expr, SqlType)> {
+        let (x, t) = self.bind_expr(expr, ctx)?;
+        match (&x, &t) {
+            (Expr::Literal(Value::Text(name)), _) => {
+                let parts: Vec<String> = name
+                    .split('.')
+                    .map(|p| {
+                        let p = p.trim();
+                        match p.strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
+                            Some(q) => q.to_string(),
+                            None => p.to_lowercase(),
+                        }
+                    })
+                    .collect();
+                let (schema, rel) = match parts.as_slice() {
+                    [r] => (None, r.clone()),
+                    [s, r] => (Some(s.clone()), r.clone()),
+                    _ => {
+                        return Err(errinput!(
+                            INVALID_NAME,
+                            "improper relation name (too many dotted names): {name}"
+                        ));
+                    }
+                };
+                if let Ok(oid) = rel.parse::<i64>() {
+                    return Ok((Expr::Literal(Value::Int8(oid)), known(DataType::Int8)));
+                }
+                let oid = self.env.relation_oid(schema.as_deref(), &rel)?.ok_or_else(|| {
+                    errinput!(UNDEFINED_TABLE, "relation \"{name}\" does not exist")
+                })?;
+                Ok((Expr::Literal(Value::Int8(oid)), known(DataType::Int8)))
+            }
+            (_, SqlType::Known(DataType::Int2 | DataType::Int4 | DataType::Int8)) => {
+                let x = self.coerce(x, &t, &DataType::Int8)?;
+                self.call_scalar("regclass_name", vec![(x, known(DataType::Int8))])
+            }
+            (Expr::Literal(Value::Null), _) => {
+                Ok((Expr::Literal(Value::Null), known(DataType::Int8)))
+            }
+            _ => Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "casting a {} expression to regclass is not supported",
+                t.resolve().name()
+            )),
+        }
+    }
+
     fn bind_function(&self, f: &ast::Function, ctx: &ExprCtx) -> Result<(Expr, SqlType)> {
         let name = match f.name.0.last() {
             Some(ast::ObjectNamePart::Identifier(id)) => ident(id),
             _ => return Err(errinput!(SYNTAX_ERROR, "invalid function name {}", f.name)),
         };
-        let (args, distinct, order_by, star) = function_args(f)?;
+        let (mut args, distinct, order_by, star) = function_args(f)?;
+        // Sequence functions name their sequence: `nextval('s'::regclass)` is `nextval('s')`.
+        if matches!(name.as_str(), "nextval" | "currval" | "setval")
+            && let Some(ast::Expr::Cast { expr, data_type, .. }) = args.first()
+            && is_regclass(data_type)
+        {
+            args[0] = (**expr).clone();
+        }
         if let Some(over) = &f.over {
             return self.bind_window_call(&name, &args, star, f.filter.as_deref(), over, ctx);
         }
@@ -1288,6 +1393,35 @@ impl Binder<'_> {
             | "unnest"
             | "json_each"
             | "jsonb_each"
+            | "json_each_text"
+            | "jsonb_each_text"
+            | "json_array_elements"
+            | "jsonb_array_elements"
+            | "json_array_elements_text"
+            | "jsonb_array_elements_text"
+            | "json_object_keys"
+            | "jsonb_object_keys"
+            | "regexp_split_to_table"
+            | "generate_subscripts"
+                if ctx.srfs.is_some() =>
+            {
+                let Some(srfs) = ctx.srfs else { unreachable!("checked by the guard") };
+                let (function, args, columns) = self.table_function(&name, bound)?;
+                let [(_, ty)] = columns.as_slice() else {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "set-returning function {name}() returning several columns is only supported in FROM"
+                    ));
+                };
+                let ty = ty.clone();
+                let mut list = srfs.borrow_mut();
+                list.push((function, args, ty.clone()));
+                Ok((Expr::Column(SRF_MARK + list.len() - 1), known(ty)))
+            }
+            "generate_series"
+            | "unnest"
+            | "json_each"
+            | "jsonb_each"
             | "json_array_elements"
             | "jsonb_array_elements"
             | "jsonb_object_keys" => Err(errinput!(
@@ -1334,8 +1468,13 @@ impl Binder<'_> {
             ));
         };
         let input = agg.borrow().input.clone();
-        let inner =
-            ExprCtx { scope: &input, agg: None, windows: None, clause: "aggregate function calls" };
+        let inner = ExprCtx {
+            scope: &input,
+            agg: None,
+            windows: None,
+            srfs: None,
+            clause: "aggregate function calls",
+        };
         let bound: Vec<(Expr, SqlType)> =
             args.iter().map(|a| self.bind_expr(a, &inner)).collect::<Result<_>>()?;
         let types: Vec<SqlType> = bound.iter().map(|(_, t)| t.clone()).collect();
@@ -1399,20 +1538,43 @@ impl Binder<'_> {
                 ctx.clause
             ));
         };
+        let named;
         let spec = match over {
             ast::WindowType::WindowSpec(spec) => spec,
             ast::WindowType::NamedWindow(n) => {
-                return Err(errinput!(
-                    FEATURE_NOT_SUPPORTED,
-                    "named window \"{n}\" is not supported"
-                ));
+                named = self.named_window(&ident(n))?;
+                &named
             }
+        };
+        // `OVER (w ORDER BY ...)`: a named window refined by the call.
+        let merged;
+        let spec = match &spec.window_name {
+            Some(base) => {
+                let mut m = self.named_window(&ident(base))?;
+                if !spec.partition_by.is_empty() {
+                    return Err(errinput!(
+                        WINDOWING_ERROR,
+                        "cannot override PARTITION BY clause of window \"{}\"",
+                        ident(base)
+                    ));
+                }
+                if !spec.order_by.is_empty() {
+                    m.order_by = spec.order_by.clone();
+                }
+                if spec.window_frame.is_some() {
+                    m.window_frame = spec.window_frame.clone();
+                }
+                merged = m;
+                &merged
+            }
+            None => spec,
         };
         // Window arguments see the row the window runs over (aggregated, if grouping).
         let inner = ExprCtx {
             scope: ctx.scope,
             agg: ctx.agg,
             windows: None,
+            srfs: None,
             clause: "window function calls",
         };
         let bound: Vec<(Expr, SqlType)> =
@@ -1533,10 +1695,14 @@ impl Binder<'_> {
             (SqlType::Unknown, e) => Ok(Expr::Cast(Box::new(e), to.clone())),
             (SqlType::Known(t), e) if t == to => Ok(e),
             (SqlType::Known(t), e) => {
-                let same_family = matches!(
-                    (t, to),
-                    (DataType::Varchar(_) | DataType::Char(_) | DataType::Text, DataType::Text)
-                );
+                // char(n) to text drops the padding, as PostgreSQL's bpchar-to-text does.
+                if matches!(t, DataType::Char(_))
+                    && matches!(to, DataType::Text | DataType::Varchar(_))
+                {
+                    return Ok(rtrim_padding(e));
+                }
+                let same_family =
+                    matches!((t, to), (DataType::Varchar(_) | DataType::Text, DataType::Text));
                 if same_family {
                     return Ok(e);
                 }
@@ -1563,6 +1729,9 @@ impl Binder<'_> {
             }
             (SqlType::Unknown, e @ Expr::Param(_)) => self.coerce(e, from, to),
             (SqlType::Known(t), e) if t == to => Ok(e),
+            (SqlType::Known(DataType::Char(_)), e) if !matches!(to, DataType::Char(_)) => {
+                Ok(fold_cast(rtrim_padding(e), to))
+            }
             (_, e) => Ok(fold_cast(e, to)),
         }
     }
@@ -1642,6 +1811,8 @@ fn op_symbol(op: BinOp) -> &'static str {
         BinOp::Mod => "%",
         BinOp::Pow => "^",
         BinOp::Concat => "||",
+        BinOp::JsonExistsAny => "?|",
+        BinOp::JsonExistsAll => "?&",
         _ => "?",
     }
 }
@@ -1699,13 +1870,19 @@ fn function_args(f: &ast::Function) -> Result<(Vec<ast::Expr>, bool, Vec<ast::Or
     };
     let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
     let mut args = Vec::new();
+    let mut named: Vec<(String, ast::Expr)> = Vec::new();
     let mut star = false;
     for arg in &list.args {
         match arg {
-            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))
-            | ast::FunctionArg::Named { arg: ast::FunctionArgExpr::Expr(e), .. } => {
-                args.push(e.clone())
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => args.push(e.clone()),
+            ast::FunctionArg::Named { name, arg: ast::FunctionArgExpr::Expr(e), .. } => {
+                named.push((ident(name), e.clone()))
             }
+            ast::FunctionArg::ExprNamed {
+                name: ast::Expr::Identifier(name),
+                arg: ast::FunctionArgExpr::Expr(e),
+                ..
+            } => named.push((ident(name), e.clone())),
             ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
             other => {
                 return Err(errinput!(
@@ -1715,6 +1892,9 @@ fn function_args(f: &ast::Function) -> Result<(Vec<ast::Expr>, bool, Vec<ast::Or
             }
         }
     }
+    if !named.is_empty() {
+        args = named_arguments(f, args, named)?;
+    }
     let mut order_by = Vec::new();
     for clause in &list.clauses {
         if let ast::FunctionArgumentClause::OrderBy(o) = clause {
@@ -1722,6 +1902,49 @@ fn function_args(f: &ast::Function) -> Result<(Vec<ast::Expr>, bool, Vec<ast::Or
         }
     }
     Ok((args, distinct, order_by, star))
+}
+
+/// Places named arguments (`make_interval(days => 3)`) at their parameter positions, with
+/// the parameters' defaults for those not given.
+fn named_arguments(
+    f: &ast::Function,
+    positional: Vec<ast::Expr>,
+    named: Vec<(String, ast::Expr)>,
+) -> Result<Vec<ast::Expr>> {
+    let name = f.name.to_string().to_lowercase();
+    let params: &[&str] = match name.as_str() {
+        "make_interval" | "pg_catalog.make_interval" => {
+            &["years", "months", "weeks", "days", "hours", "mins", "secs"]
+        }
+        _ => {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "named arguments are not supported for function {name}"
+            ));
+        }
+    };
+    let zero = || ast::Expr::value(ast::Value::Number("0".into(), false));
+    let mut out: Vec<Option<ast::Expr>> = vec![None; params.len()];
+    if positional.len() > params.len() {
+        return Err(errinput!(
+            UNDEFINED_FUNCTION,
+            "function {name} has {} parameters",
+            params.len()
+        ));
+    }
+    for (i, e) in positional.into_iter().enumerate() {
+        out[i] = Some(e);
+    }
+    for (n, e) in named {
+        let i = params.iter().position(|p| *p == n).ok_or_else(|| {
+            errinput!(UNDEFINED_FUNCTION, "function {name} has no parameter named \"{n}\"")
+        })?;
+        if out[i].is_some() {
+            return Err(errinput!(SYNTAX_ERROR, "argument \"{n}\" specified more than once"));
+        }
+        out[i] = Some(e);
+    }
+    Ok(out.into_iter().map(|e| e.unwrap_or_else(zero)).collect())
 }
 
 /// Drops interval fields below the last field named (`INTERVAL '1 day 2 hours' DAY`).
@@ -1738,5 +1961,21 @@ fn truncate_interval(iv: Interval, field: Option<&ast::DateTimeField>) -> Interv
             Interval { micros: iv.micros / 60_000_000 * 60_000_000, ..iv }
         }
         _ => iv,
+    }
+}
+
+/// `rtrim(e)`: the value of a char(n) without its padding.
+pub(super) fn rtrim_padding(e: Expr) -> Expr {
+    match crate::functions::scalar::resolve("rtrim", &[SqlType::Known(DataType::Text)]) {
+        Ok(r) => Expr::Call(r.function, vec![e]),
+        Err(_) => e,
+    }
+}
+
+fn is_regclass(t: &ast::DataType) -> bool {
+    match t {
+        ast::DataType::Regclass => true,
+        ast::DataType::Custom(name, _) => name.0.last().is_some_and(|p| matches!(p, ast::ObjectNamePart::Identifier(id) if id.value.eq_ignore_ascii_case("regclass"))),
+        _ => false,
     }
 }

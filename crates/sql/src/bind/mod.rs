@@ -64,6 +64,14 @@ pub trait BindEnv {
     fn search_path(&self) -> Vec<String> {
         vec!["pg_catalog".into(), "public".into()]
     }
+    /// The oid of a relation of any kind (`'name'::regclass`).
+    fn relation_oid(&self, schema: Option<&str>, name: &str) -> Result<Option<i64>> {
+        Ok(match self.relation(schema, name)? {
+            Some(Relation::Table(t)) => Some(t.id as i64),
+            Some(Relation::Sequence(s)) => Some(s.id as i64),
+            _ => None,
+        })
+    }
 }
 
 /// A bound statement.
@@ -182,6 +190,8 @@ pub struct Binder<'a> {
     next_id: Cell<usize>,
     /// Views being expanded (to refuse a view that refers to itself).
     expanding: RefCell<Vec<String>>,
+    /// The WINDOW clauses of the SELECTs being bound, innermost last.
+    named_windows: RefCell<Vec<Vec<ast::NamedWindowDefinition>>>,
 }
 
 impl<'a> Binder<'a> {
@@ -195,12 +205,31 @@ impl<'a> Binder<'a> {
             ctes: RefCell::new(Vec::new()),
             next_id: Cell::new(0),
             expanding: RefCell::new(Vec::new()),
+            named_windows: RefCell::new(Vec::new()),
         }
     }
 
     /// The parameter types after binding (unknown ones default to text).
     pub fn param_types(&self) -> Vec<DataType> {
         self.params.borrow().iter().map(|t| t.clone().unwrap_or(DataType::Text)).collect()
+    }
+
+    /// A window defined in the WINDOW clause of the SELECT being bound.
+    fn named_window(&self, name: &str) -> Result<ast::WindowSpec> {
+        let frames = self.named_windows.borrow();
+        let defs = frames.last().map(Vec::as_slice).unwrap_or_default();
+        let mut current = name.to_string();
+        for _ in 0..=defs.len() {
+            let def = defs
+                .iter()
+                .find(|d| ident(&d.0) == current)
+                .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "window \"{name}\" does not exist"))?;
+            match &def.1 {
+                ast::NamedWindowExpr::WindowSpec(spec) => return Ok(spec.clone()),
+                ast::NamedWindowExpr::NamedWindow(other) => current = ident(other),
+            }
+        }
+        Err(errinput!(WINDOWING_ERROR, "window \"{name}\" refers to itself"))
     }
 
     fn next_id(&self) -> usize {

@@ -24,7 +24,7 @@ use oxibase_common::{DataType, Result, Value, errinput};
 use oxibase_mvcc::{LockMode, LockWait};
 use sqlparser::ast;
 
-use super::expr::{AggState, ExprCtx, WindowState};
+use super::expr::{AggState, ExprCtx, SRF_MARK, WindowState};
 use super::scope::Scope;
 use super::{Binder, Cte, Relation, ident, split_name};
 use crate::catalog::Table;
@@ -124,6 +124,12 @@ impl Binder<'_> {
         self.ctes.borrow_mut().push(HashMap::new());
         for cte in &with.cte_tables {
             let name = ident(&cte.alias.name);
+            if self.ctes.borrow().last().is_some_and(|frame| frame.contains_key(&name)) {
+                return Err(errinput!(
+                    DUPLICATE_ALIAS,
+                    "WITH query name \"{name}\" specified more than once"
+                ));
+            }
             let id = self.next_id();
             let aliases: Vec<String> = cte.alias.columns.iter().map(|c| ident(&c.name)).collect();
             let plan = match (&*cte.query.body, with.recursive) {
@@ -149,15 +155,9 @@ impl Binder<'_> {
                 }
             };
             let columns = plan.columns.clone();
-            if let Some(frame) = self.ctes.borrow_mut().last_mut()
-                && frame
-                    .insert(name.clone(), Cte { id, plan: Some(Arc::new(plan)), columns })
-                    .is_some()
-            {
-                return Err(errinput!(
-                    DUPLICATE_ALIAS,
-                    "WITH query name \"{name}\" specified more than once"
-                ));
+            if let Some(frame) = self.ctes.borrow_mut().last_mut() {
+                // Replaces the recursive CTE's placeholder, if it has one.
+                frame.insert(name.clone(), Cte { id, plan: Some(Arc::new(plan)), columns });
             }
         }
         Ok(())
@@ -322,6 +322,20 @@ impl Binder<'_> {
         offset: Option<Expr>,
         lock: Option<(RowLock, Vec<String>)>,
     ) -> Result<Plan> {
+        self.named_windows.borrow_mut().push(select.named_window.clone());
+        let result = self.bind_select_inner(select, order_by, limit, offset, lock);
+        self.named_windows.borrow_mut().pop();
+        result
+    }
+
+    fn bind_select_inner(
+        &self,
+        select: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+        limit: Option<Expr>,
+        offset: Option<Expr>,
+        lock: Option<(RowLock, Vec<String>)>,
+    ) -> Result<Plan> {
         if select.into.is_some() {
             return Err(errinput!(
                 FEATURE_NOT_SUPPORTED,
@@ -354,18 +368,15 @@ impl Binder<'_> {
         if let Some(state) = &agg_state {
             grouping_sets = self.bind_group_by(select, &group_asts, state)?;
         }
-        let base_width = match &agg_state {
-            Some(state) => {
-                let s = state.borrow();
-                s.group_exprs.len() + s.aggregates.len()
-            }
-            None => scope.columns.len(),
-        };
-        let windows = RefCell::new(WindowState { base: base_width, calls: vec![], types: vec![] });
+        // Window results follow the window's input row, whose width is known only once every
+        // aggregate is found: they are bound at a mark and moved into place below.
+        let windows = RefCell::new(WindowState { base: WINDOW_MARK, calls: vec![], types: vec![] });
+        let srfs = RefCell::new(Vec::new());
         let ctx = ExprCtx {
             scope: &scope,
             agg: agg_state.as_ref(),
             windows: Some(&windows),
+            srfs: Some(&srfs),
             clause: "SELECT",
         };
 
@@ -379,7 +390,12 @@ impl Binder<'_> {
         let having = select
             .having
             .as_ref()
-            .map(|h| self.bind_condition(h, &ExprCtx { clause: "HAVING", windows: None, ..ctx }))
+            .map(|h| {
+                self.bind_condition(
+                    h,
+                    &ExprCtx { clause: "HAVING", windows: None, srfs: None, ..ctx },
+                )
+            })
             .transpose()?;
 
         // DISTINCT ON keys and ORDER BY keys beyond the select list become hidden columns.
@@ -456,12 +472,37 @@ impl Binder<'_> {
         }
         let windows = windows.into_inner();
         if !windows.calls.is_empty() {
+            let base = plan.columns.len();
+            exprs = exprs
+                .into_iter()
+                .map(|e| {
+                    e.remap_columns(&|i| {
+                        if i >= WINDOW_MARK { base + (i - WINDOW_MARK) } else { i }
+                    })
+                })
+                .collect();
             let mut window_columns = plan.columns.clone();
             window_columns.extend(windows.types.iter().map(|t| Column::new("?window?", t.clone())));
             plan = Plan::new(
                 Node::Window { input: Box::new(plan), calls: windows.calls },
                 window_columns,
             );
+        }
+        let srfs = srfs.into_inner();
+        if !srfs.is_empty() {
+            // Set-returning functions of the select list: each input row becomes as many rows
+            // as the longest of them returns (PostgreSQL's ProjectSet).
+            let base = plan.columns.len();
+            exprs = exprs
+                .into_iter()
+                .map(|e| {
+                    e.remap_columns(&|i| if i >= SRF_MARK { base + (i - SRF_MARK) } else { i })
+                })
+                .collect();
+            let mut set_columns = plan.columns.clone();
+            set_columns.extend(srfs.iter().map(|(_, _, t)| Column::new("?srf?", t.clone())));
+            let functions = srfs.into_iter().map(|(f, a, _)| (f, a)).collect();
+            plan = Plan::new(Node::ProjectSet { input: Box::new(plan), functions }, set_columns);
         }
         plan = Plan::new(Node::Project { input: Box::new(plan), exprs }, columns.clone());
         if distinct {
@@ -634,7 +675,6 @@ impl Binder<'_> {
             for item in &select.projection {
                 if let ast::SelectItem::ExprWithAlias { expr, alias } = item
                     && ident(alias) == name
-                    && !matches!(expr, ast::Expr::Identifier(_))
                 {
                     return Ok(expr.clone());
                 }
@@ -751,7 +791,8 @@ impl Binder<'_> {
             result = Some(match result {
                 None => (plan, scope),
                 Some((left, left_scope)) => {
-                    join(left, left_scope, plan, scope, JoinKind::Inner, None, false)
+                    let lateral = factor_is_lateral(&item.relation);
+                    join(left, left_scope, plan, scope, JoinKind::Inner, None, lateral)
                 }
             });
         }
@@ -896,7 +937,7 @@ impl Binder<'_> {
     ) -> Result<(Plan, Scope)> {
         use ast::TableFactor as T;
         match factor {
-            T::Table { name, alias, args: Some(args), .. } => {
+            T::Table { name, alias, args: Some(args), with_ordinality, .. } => {
                 let exprs: Vec<ast::Expr> = args
                     .args
                     .iter()
@@ -908,7 +949,14 @@ impl Binder<'_> {
                         )),
                     })
                     .collect::<Result<_>>()?;
-                self.bind_table_function(name, &exprs, alias.as_ref(), false, lateral_scope)
+                self.bind_table_function(
+                    name,
+                    &exprs,
+                    alias.as_ref(),
+                    false,
+                    lateral_scope,
+                    *with_ordinality,
+                )
             }
             T::Table { name, alias, version, .. } => {
                 let (mut plan, table_name) = self.bind_table_factor_plan(name, version.as_ref())?;
@@ -938,23 +986,27 @@ impl Binder<'_> {
                         )),
                     })
                     .collect::<Result<_>>()?;
-                self.bind_table_function(name, &exprs, alias.as_ref(), *lateral, lateral_scope)
+                self.bind_table_function(
+                    name,
+                    &exprs,
+                    alias.as_ref(),
+                    *lateral,
+                    lateral_scope,
+                    false,
+                )
             }
             T::UNNEST { alias, array_exprs, with_ordinality, .. } => {
                 let name = ast::ObjectName(vec![ast::ObjectNamePart::Identifier(ast::Ident::new(
                     "unnest",
                 ))]);
-                let (mut plan, scope) = self.bind_table_function(
+                self.bind_table_function(
                     &name,
                     array_exprs,
                     alias.as_ref(),
                     false,
                     lateral_scope,
-                )?;
-                if *with_ordinality && let Node::Function { ordinality, .. } = &mut plan.node {
-                    *ordinality = true;
-                }
-                Ok((plan, scope))
+                    *with_ordinality,
+                )
             }
             T::NestedJoin { table_with_joins, alias } => {
                 let (plan, _) =
@@ -1103,8 +1155,15 @@ impl Binder<'_> {
         alias: Option<&ast::TableAlias>,
         lateral: bool,
         lateral_scope: Option<&Scope>,
+        ordinality: bool,
     ) -> Result<(Plan, Scope)> {
         let (_, fname) = split_name(name)?;
+        let with_ordinality = |mut columns: Vec<(String, DataType)>| {
+            if ordinality {
+                columns.push(("ordinality".to_string(), DataType::Int8));
+            }
+            columns
+        };
         // Table functions may refer to earlier FROM items (implicitly LATERAL in PostgreSQL).
         let scope = lateral_scope.cloned().unwrap_or_default();
         let _ = lateral;
@@ -1113,8 +1172,8 @@ impl Binder<'_> {
             ast_args.iter().map(|a| self.bind_expr(a, &ctx)).collect::<Result<_>>()?;
         let (function, args, columns) = self.table_function(&fname, bound)?;
         let mut plan = Plan::new(
-            Node::Function { function, args, ordinality: false },
-            columns.into_iter().map(|(n, t)| Column::new(n, t)).collect(),
+            Node::Function { function, args, ordinality },
+            with_ordinality(columns).into_iter().map(|(n, t)| Column::new(n, t)).collect(),
         );
         let uses_left = match &plan.node {
             Node::Function { args, .. } => args.iter().any(|a| !a.columns().is_empty()),
@@ -1134,8 +1193,8 @@ impl Binder<'_> {
             self.correlated.borrow_mut().pop();
             let (function, args, columns) = self.table_function(&fname, rebound?)?;
             plan = Plan::new(
-                Node::Function { function, args, ordinality: false },
-                columns.into_iter().map(|(n, t)| Column::new(n, t)).collect(),
+                Node::Function { function, args, ordinality },
+                with_ordinality(columns).into_iter().map(|(n, t)| Column::new(n, t)).collect(),
             );
             let columns = plan.columns.clone();
             plan = Plan { node: Node::Lateral { input: Box::new(plan) }, columns };
@@ -1143,7 +1202,7 @@ impl Binder<'_> {
         let default = alias.map(|a| ident(&a.name)).unwrap_or(fname.clone());
         let mut plan = apply_alias(plan, alias, &default)?;
         // A single-column function result is named after the alias when no column list is given.
-        if plan.columns.len() == 1
+        if plan.columns.len() == 1 + usize::from(ordinality)
             && alias.is_some_and(|a| a.columns.is_empty())
             && fname != "json_each"
         {
@@ -1154,7 +1213,7 @@ impl Binder<'_> {
     }
 
     #[allow(clippy::type_complexity)]
-    fn table_function(
+    pub(super) fn table_function(
         &self,
         name: &str,
         bound: Vec<(Expr, SqlType)>,
@@ -1550,6 +1609,9 @@ fn cast_type_name(t: &ast::DataType) -> String {
         Err(_) => "?column?".into(),
     }
 }
+
+/// Where window results are numbered while binding (see `bind_select`).
+const WINDOW_MARK: usize = 1 << 40;
 
 fn factor_is_lateral(f: &ast::TableFactor) -> bool {
     matches!(

@@ -367,7 +367,7 @@ impl Ddl<'_, '_> {
             column.not_null = spec.not_null;
             if let Some(default) = &spec.default {
                 check_default(default)?;
-                column.default = Some(default.clone());
+                column.default = Some(normalize_default(default, &spec.data_type));
             }
             if spec.serial {
                 let seq = self.serial_sequence(&schema, name, spec)?;
@@ -1029,7 +1029,7 @@ impl Ddl<'_, '_> {
                 if let Some(d) = default {
                     check_default(d)?;
                 }
-                c.default = default.clone();
+                c.default = default.as_deref().map(|d| normalize_default(d, &c.data_type));
                 ctx.catalog.update_column(txn, table, column, c)
             }
             AlterAction::SetNotNull { column, not_null } => {
@@ -1107,7 +1107,7 @@ impl Ddl<'_, '_> {
             seq = Some(s);
         } else if let Some(default) = &spec.default {
             check_default(default)?;
-            column.default = Some(default.clone());
+            column.default = Some(normalize_default(default, &spec.data_type));
         }
         let position = table.columns.len();
         // A constant default is stored once as the value old rows read (no rewrite); a
@@ -1331,6 +1331,7 @@ impl Ddl<'_, '_> {
                     }
                 }
             }
+            ctx.txn.next_command()?;
             ctx.catalog.drop_schema(ctx.txn, name)?;
         }
         Ok(())
@@ -1346,12 +1347,33 @@ fn password_verifier(password: &str) -> String {
     }
 }
 
-/// The default of a SERIAL column.
+/// The default of a SERIAL column, as PostgreSQL shows it.
 fn nextval_default(seq: &Sequence) -> String {
     if seq.schema == "public" {
-        format!("nextval('{}')", seq.name.replace('\'', "''"))
+        format!("nextval('{}'::regclass)", seq.name.replace('\'', "''"))
     } else {
-        format!("nextval('{}.{}')", seq.schema.replace('\'', "''"), seq.name.replace('\'', "''"))
+        format!(
+            "nextval('{}.{}'::regclass)",
+            seq.schema.replace('\'', "''"),
+            seq.name.replace('\'', "''")
+        )
+    }
+}
+
+/// A DEFAULT as PostgreSQL stores and shows it: a quoted literal carries its column's type
+/// (`'x'::character varying`), anything else keeps its written form.
+fn normalize_default(sql: &str, data_type: &DataType) -> String {
+    match parse_expr(sql) {
+        Ok(ast::Expr::Value(v)) => match &v.value {
+            ast::Value::SingleQuotedString(text) => {
+                let full = data_type.name();
+                let base = full.split('(').next().unwrap_or(&full).trim().to_string();
+                format!("'{}'::{base}", text.replace('\'', "''"))
+            }
+            _ => sql.trim().to_string(),
+        },
+        Ok(e) => e.to_string(),
+        Err(_) => sql.trim().to_string(),
     }
 }
 

@@ -285,24 +285,7 @@ fn binary(op: BinOp, x: &Value, y: &Value, ctx: &ExecCtx) -> Result<Value> {
         BinOp::Mul => arith::mul(x, y)?,
         BinOp::Div => arith::div(x, y)?,
         BinOp::Mod => arith::rem(x, y)?,
-        BinOp::Pow => {
-            let n = crate::functions::math::to_numeric_value(x.clone(), ctx)?;
-            let p = crate::types::compare::to_f64(y);
-            let base = crate::types::compare::to_f64(&n);
-            let r = base.powf(p);
-            if base == 0.0 && p < 0.0 {
-                return Err(errinput!(
-                    INVALID_ARGUMENT_FOR_POWER_FUNCTION,
-                    "zero raised to a negative power is undefined"
-                ));
-            }
-            cast(
-                Value::Float8(r),
-                &oxibase_common::DataType::Numeric(None),
-                CastKind::Explicit,
-                zone,
-            )?
-        }
+        BinOp::Pow => crate::functions::numeric_math::power(&[x.clone(), y.clone()])?,
         BinOp::Concat => arith::concat(x, y, zone)?,
         BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::ShiftLeft | BinOp::ShiftRight => {
             let (a, b) = (as_i64(x), as_i64(y));
@@ -334,6 +317,20 @@ fn binary(op: BinOp, x: &Value, y: &Value, ctx: &ExecCtx) -> Result<Value> {
             })
         }
         BinOp::JsonExists => Value::Bool(json_ops::exists(x, crate::functions::scalar::text(y))?),
+        BinOp::JsonExistsAny | BinOp::JsonExistsAll => {
+            let Value::Array(keys) = y else { return Ok(Value::Null) };
+            let mut hits = keys
+                .elements
+                .iter()
+                .filter(|k| !k.is_null())
+                .map(|k| json_ops::exists(x, crate::functions::scalar::text(k)));
+            let result = if op == BinOp::JsonExistsAny {
+                hits.try_fold(false, |acc, h| h.map(|h| acc || h))?
+            } else {
+                hits.try_fold(true, |acc, h| h.map(|h| acc && h))?
+            };
+            Value::Bool(result)
+        }
         BinOp::Overlap => match (x, y) {
             (Value::Array(a), Value::Array(b)) => Value::Bool(a.elements.iter().any(|e| {
                 !e.is_null()

@@ -140,6 +140,14 @@ impl FunctionEnv for ExecCtx<'_> {
     fn check_interrupt(&self) -> Result<()> {
         self.session.check_interrupt()
     }
+
+    fn relation_name(&self, oid: i64) -> Result<Option<String>> {
+        self.session.relation_name(oid)
+    }
+
+    fn catalog_definition(&self, kind: &str, oid: i64) -> Result<Option<String>> {
+        self.session.catalog_definition(kind, oid)
+    }
 }
 
 /// Runs a plan, returning its rows as a stream.
@@ -221,6 +229,15 @@ pub fn execute<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
             Box::new(std::iter::once(Ok(row)))
         }
         Node::Lateral { input } => execute(input, ctx)?,
+        Node::ProjectSet { input, functions } => {
+            let input = execute(input, ctx)?;
+            Box::new(input.flat_map(move |row| -> Box<dyn Iterator<Item = Result<Row>>> {
+                match row.and_then(|row| setops::project_set(row, functions, ctx)) {
+                    Ok(rows) => Box::new(rows.into_iter().map(Ok)),
+                    Err(e) => Box::new(std::iter::once(Err(e))),
+                }
+            }))
+        }
     })
 }
 

@@ -127,6 +127,40 @@ pub fn table_function<'a>(
     ctx: &'a ExecCtx<'a>,
 ) -> Result<Rows<'a>> {
     let values = args.iter().map(|e| eval(e, &[], ctx)).collect::<Result<Vec<_>>>()?;
+    table_function_values(function, values, ordinality, ctx)
+}
+
+/// One input row of a ProjectSet: the rows its set-returning functions produce.
+pub fn project_set(
+    row: Row,
+    functions: &[(TableFunction, Vec<Expr>)],
+    ctx: &ExecCtx,
+) -> Result<Vec<Row>> {
+    let mut results: Vec<Vec<Value>> = Vec::with_capacity(functions.len());
+    for (function, args) in functions {
+        let values = args.iter().map(|e| eval(e, &row, ctx)).collect::<Result<Vec<_>>>()?;
+        let rows = table_function_values(*function, values, false, ctx)?;
+        let column: Vec<Value> = rows
+            .map(|r| r.map(|mut r| if r.is_empty() { Value::Null } else { r.swap_remove(0) }))
+            .collect::<Result<_>>()?;
+        results.push(column);
+    }
+    let n = results.iter().map(Vec::len).max().unwrap_or(0);
+    Ok((0..n)
+        .map(|i| {
+            let mut out = row.clone();
+            out.extend(results.iter().map(|r| r.get(i).cloned().unwrap_or(Value::Null)));
+            out
+        })
+        .collect())
+}
+
+fn table_function_values<'a>(
+    function: TableFunction,
+    values: Vec<Value>,
+    ordinality: bool,
+    ctx: &'a ExecCtx<'a>,
+) -> Result<Rows<'a>> {
     let rows: Rows<'a> = match function {
         TableFunction::Scalar => Box::new(std::iter::once(Ok(values))),
         TableFunction::GenerateSeries => generate_series(values, ctx)?,

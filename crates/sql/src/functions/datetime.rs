@@ -68,6 +68,7 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
                 _ => None,
             }
         }
+        ("to_number", 2) => f(to_number, &[Text, Text], numeric),
         ("timezone", 2) => {
             let ty = args[1].resolve();
             let ret = match ty {
@@ -502,6 +503,37 @@ fn parse_with_template(input: &str, template: &str) -> Result<NaiveDateTime> {
             ("YY", 2),
             ("AM", 2),
         ];
+        // Month names: MONTH / Month (full) and MON / Mon (abbreviated), any case in input.
+        if upper.starts_with("MONTH") || upper.starts_with("MON") {
+            let full = upper.starts_with("MONTH");
+            tpl = &tpl[if full { 5 } else { 3 }..];
+            let word: String =
+                src.trim_start().chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+            let lower = word.to_ascii_lowercase();
+            const NAMES: [&str; 12] = [
+                "january",
+                "february",
+                "march",
+                "april",
+                "may",
+                "june",
+                "july",
+                "august",
+                "september",
+                "october",
+                "november",
+                "december",
+            ];
+            let index = NAMES
+                .iter()
+                .position(|n| {
+                    if full { *n == lower } else { lower.len() == 3 && n.starts_with(&lower) }
+                })
+                .ok_or_else(bad)?;
+            mo = index as u32 + 1;
+            src = &src.trim_start()[word.len()..];
+            continue;
+        }
         if let Some((pat, width)) = patterns.iter().find(|(p, _)| upper.starts_with(p)) {
             tpl = &tpl[pat.len()..];
             if *pat == "AM" {
@@ -714,6 +746,30 @@ fn to_char(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
         }
         v => format_number(float(v), template),
     }))
+}
+
+/// to_number(text, template): the digits, sign and decimal point of the text; group
+/// separators and other decoration are skipped.
+fn to_number(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let input = text(&a[0]);
+    let template = text(&a[1]).to_ascii_uppercase();
+    let has_point = template.contains('.') || template.contains('D');
+    let mut digits = String::new();
+    let negative =
+        input.contains('-') || (template.contains("PR") && input.trim().starts_with('<'));
+    for c in input.chars() {
+        if c.is_ascii_digit() || (c == '.' && has_point && !digits.contains('.')) {
+            digits.push(c);
+        }
+    }
+    if digits.is_empty() || digits == "." {
+        return Err(errinput!(
+            INVALID_TEXT_REPRESENTATION,
+            "invalid input syntax for type numeric: \"{input}\""
+        ));
+    }
+    let text = if negative { format!("-{digits}") } else { digits };
+    crate::types::text::parse_value(&text, &DataType::Numeric(None), &Zone::UTC)
 }
 
 fn timezone(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {

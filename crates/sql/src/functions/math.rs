@@ -13,7 +13,7 @@ use crate::types::SqlType;
 use crate::types::cast::{CastKind, cast};
 use crate::types::compare::to_numeric;
 
-use DataType::{Float8, Int4, Int8};
+use DataType::{Float4, Float8, Int2, Int4, Int8};
 
 /// Resolves a math function.
 pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
@@ -24,22 +24,46 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
     let float1 = |eval| fixed(intern(name), eval, args, &[Float8], Float8);
     let float2 = |eval| fixed(intern(name), eval, args, &[Float8, Float8], Float8);
     let numeric = DataType::Numeric(None);
+    let num1 =
+        |eval| fixed(intern(name), eval, args, &[DataType::Numeric(None)], DataType::Numeric(None));
     match (name, args.len()) {
         ("abs", 1) => same(abs),
-        ("sign", 1) => same(sign),
+        ("sign", 1) => match numeric_type(args.first()?)? {
+            // PostgreSQL has sign(numeric) and sign(double precision); integers take the latter.
+            Int2 | Int4 | Int8 | Float4 => float1(sign),
+            _ => same(sign),
+        },
         ("ceil" | "ceiling", 1) => rounding(name, args, ceil),
         ("floor", 1) => rounding(name, args, floor),
         ("round", 1) => rounding(name, args, round),
         ("trunc", 1) => rounding(name, args, trunc),
         ("round", 2) => fixed("round", round, args, &[numeric.clone(), Int4], numeric),
         ("trunc", 2) => fixed("trunc", trunc, args, &[numeric.clone(), Int4], numeric),
+        ("sqrt", 1) if is_numeric(args) => num1(|a, _| super::numeric_math::sqrt(a)),
         ("sqrt", 1) => float1(sqrt),
         ("cbrt", 1) => float1(cbrt),
+        ("exp", 1) if is_numeric(args) => num1(|a, _| super::numeric_math::exp(a)),
         ("exp", 1) => float1(exp),
+        ("ln", 1) if is_numeric(args) => num1(|a, _| super::numeric_math::ln(a)),
         ("ln", 1) => float1(ln),
+        ("log10" | "log", 1) if is_numeric(args) => num1(|a, _| super::numeric_math::log10(a)),
         ("log10", 1) => float1(log10),
         ("log", 1) => float1(log10),
-        ("log", 2) => float2(log_base),
+        // PostgreSQL has only log(numeric, numeric).
+        ("log", 2) => fixed(
+            "log",
+            |a, _| super::numeric_math::log(a),
+            args,
+            &[numeric.clone(), numeric.clone()],
+            numeric,
+        ),
+        ("power" | "pow", 2) if is_numeric(args) => fixed(
+            intern(name),
+            |a, _| super::numeric_math::power(a),
+            args,
+            &[numeric.clone(), numeric.clone()],
+            numeric,
+        ),
         ("power" | "pow", 2) => float2(power),
         ("mod", 2) => {
             let ty = crate::types::common_type(&numeric_type(&args[0])?, &numeric_type(&args[1])?)?;
@@ -47,6 +71,7 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         }
         ("div", 2) => fixed("div", int_div, args, &[numeric.clone(), numeric.clone()], numeric),
         ("gcd", 2) => fixed("gcd", gcd, args, &[Int8, Int8], Int8),
+        ("factorial", 1) => fixed("factorial", factorial, args, &[Int8], numeric.clone()),
         ("lcm", 2) => fixed("lcm", lcm, args, &[Int8, Int8], Int8),
         ("pi", 0) => fixed("pi", pi, args, &[], Float8),
         ("degrees", 1) => float1(degrees),
@@ -199,16 +224,6 @@ fn log10(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     Ok(Value::Float8(x.log10()))
 }
 
-fn log_base(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
-    let (base, x) = (float(&a[0]), float(&a[1]));
-    check_log_argument(base)?;
-    check_log_argument(x)?;
-    if base == 1.0 {
-        return Err(errinput!(DIVISION_BY_ZERO, "division by zero"));
-    }
-    Ok(Value::Float8(x.ln() / base.ln()))
-}
-
 fn power(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let (x, y) = (float(&a[0]), float(&a[1]));
     if x == 0.0 && y < 0.0 {
@@ -255,6 +270,24 @@ fn gcd_of(mut a: i64, mut b: i64) -> Result<i64> {
 
 fn gcd(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     Ok(Value::Int8(gcd_of(int(&a[0]), int(&a[1]))?))
+}
+
+fn factorial(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let n = int(&a[0]);
+    if n < 0 {
+        return Err(errinput!(
+            INVALID_PARAMETER_VALUE,
+            "factorial of a negative number is undefined"
+        ));
+    }
+    if n > 32177 {
+        return Err(errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "value overflows numeric format"));
+    }
+    let mut acc = bigdecimal::BigDecimal::from(1);
+    for i in 2..=n {
+        acc *= bigdecimal::BigDecimal::from(i);
+    }
+    Ok(Value::Numeric(Box::new(Numeric::Finite(acc))))
 }
 
 fn lcm(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
@@ -311,4 +344,9 @@ fn width_bucket(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 /// Casts for callers that need a numeric value from any number.
 pub fn to_numeric_value(v: Value, env: &dyn FunctionEnv) -> Result<Value> {
     cast(v, &DataType::Numeric(None), CastKind::Explicit, env.zone())
+}
+
+/// Whether any argument is numeric (choosing the numeric overload, as PostgreSQL does).
+fn is_numeric(args: &[SqlType]) -> bool {
+    args.iter().any(|a| matches!(a, SqlType::Known(DataType::Numeric(_))))
 }

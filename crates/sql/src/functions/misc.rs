@@ -51,6 +51,7 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("currval", 1) => stable(currval, &[Text], Int8),
         ("setval", 2 | 3) => stable(setval, &[Text, Int8, Bool][..args.len()], Int8),
         ("lastval", 0) => stable(lastval, &[], Int8),
+        ("regclass_name", 1) => stable(regclass_name, &[Int8], Text),
         ("gen_random_uuid" | "uuid_generate_v4", 0) => stable(gen_random_uuid, &[], Uuid),
         ("pg_sleep", 1) => stable(pg_sleep, &[Float8], Text),
         ("num_nulls" | "num_nonnulls", _) => {
@@ -63,6 +64,7 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("array_upper", 2) => f(array_length, &[array_arg()?, Int4], Int4),
         ("array_lower", 2) => f(array_lower, &[array_arg()?, Int4], Int4),
         ("array_ndims", 1) => f(array_ndims, &[array_arg()?], Int4),
+        ("array_dims", 1) => f(array_dims, &[array_arg()?], Text),
         ("cardinality", 1) => f(cardinality, &[array_arg()?], Int4),
         ("array_append", 2) => {
             let arr = array_arg()?;
@@ -119,6 +121,27 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             f(|a, _| Ok(a[0].clone()), &params, Text)
         }
         ("pg_size_pretty", 1) => f(size_pretty, &[Int8], Text),
+        ("format_type", 2) => {
+            let mut r = f(format_type, &[Int8, Int4], Text)?;
+            r.function.strict = false;
+            Some(r)
+        }
+        ("pg_get_indexdef", 1 | 3) => {
+            let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
+            let mut p = params.clone();
+            p[0] = Int8;
+            stable(|a, env| catalog_def(a, env, "index"), &p, Text)
+        }
+        ("pg_get_constraintdef", 1 | 2) => {
+            let mut p: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
+            p[0] = Int8;
+            stable(|a, env| catalog_def(a, env, "constraint"), &p, Text)
+        }
+        ("pg_get_viewdef", 1 | 2) => {
+            let mut p: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
+            p[0] = Int8;
+            stable(|a, env| catalog_def(a, env, "view"), &p, Text)
+        }
         ("pg_postmaster_start_time", 0) => stable(
             |_, env| Ok(Value::TimestampTz(env.transaction_ts())),
             &[],
@@ -259,6 +282,13 @@ fn array_ndims(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     })
 }
 
+fn array_dims(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(match elements(&a[0]) {
+        Some(arr) if !arr.elements.is_empty() => Value::Text(format!("[1:{}]", arr.elements.len())),
+        _ => Value::Null,
+    })
+}
+
 fn cardinality(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     Ok(Value::Int4(elements(&a[0]).map_or(0, |arr| arr.elements.len()) as i32))
 }
@@ -359,4 +389,69 @@ fn size_pretty(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
         unit += 1;
     }
     Ok(Value::Text(format!("{} {}", size.round() as i64, units[unit])))
+}
+
+/// `oid::regclass` as text: the relation's name, or the number when there is none.
+fn regclass_name(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let oid = match &a[0] {
+        Value::Int8(v) => *v,
+        Value::Int4(v) => i64::from(*v),
+        other => return Ok(other.clone()),
+    };
+    Ok(Value::Text(env.relation_name(oid)?.unwrap_or_else(|| oid.to_string())))
+}
+
+fn catalog_def(a: &[Value], env: &dyn FunctionEnv, kind: &str) -> Result<Value> {
+    let oid = match &a[0] {
+        Value::Int8(v) => *v,
+        Value::Int4(v) => i64::from(*v),
+        _ => return Ok(Value::Null),
+    };
+    Ok(env.catalog_definition(kind, oid)?.map_or(Value::Null, Value::Text))
+}
+
+/// format_type(type oid, typmod): the type's SQL name with its modifiers.
+fn format_type(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let oid = match &a[0] {
+        Value::Int8(v) => *v,
+        Value::Int4(v) => i64::from(*v),
+        _ => return Ok(Value::Null),
+    };
+    let typmod = match &a[1] {
+        Value::Int4(v) => *v,
+        Value::Int8(v) => *v as i32,
+        _ => -1,
+    };
+    let Some(ty) = u32::try_from(oid).ok().and_then(crate::types::type_from_oid) else {
+        return Ok(Value::Text(
+            match oid {
+                19 => "name",
+                26 => "oid",
+                2205 => "regclass",
+                705 => "unknown",
+                2249 => "record",
+                2278 => "void",
+                _ => "???",
+            }
+            .to_string(),
+        ));
+    };
+    let with_mod = |t: &DataType| -> DataType {
+        match t {
+            DataType::Varchar(_) if typmod >= 4 => DataType::Varchar(Some((typmod - 4) as u32)),
+            DataType::Char(_) if typmod >= 4 => DataType::Char((typmod - 4) as u32),
+            DataType::Char(_) => DataType::Char(1),
+            DataType::Numeric(_) if typmod >= 4 => {
+                let m = typmod - 4;
+                DataType::Numeric(Some(((m >> 16) as u16, (m & 0xffff) as u16)))
+            }
+            other => other.clone(),
+        }
+    };
+    let name = match &ty {
+        DataType::Char(_) if typmod < 4 => "character".to_string(),
+        DataType::Array(e) => format!("{}[]", with_mod(e).name()),
+        t => with_mod(t).name(),
+    };
+    Ok(Value::Text(name))
 }

@@ -11,6 +11,7 @@ pub mod datetime;
 pub mod json;
 pub mod math;
 pub mod misc;
+pub mod numeric_math;
 pub mod scalar;
 pub mod string;
 pub mod window;
@@ -67,6 +68,16 @@ pub trait FunctionEnv {
     fn random(&self) -> f64;
     /// Fails if the statement was cancelled or timed out (long-running functions poll it).
     fn check_interrupt(&self) -> Result<()>;
+    /// The name of a relation by its oid (`oid::regclass`), schema-qualified when it is not
+    /// on the search path.
+    fn relation_name(&self, _oid: i64) -> Result<Option<String>> {
+        Ok(None)
+    }
+    /// The definition of a catalog object by oid: `index`, `constraint` or `view`
+    /// (pg_get_indexdef, pg_get_constraintdef, pg_get_viewdef).
+    fn catalog_definition(&self, _kind: &str, _oid: i64) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// True when a value of type `from` may be cast to `to` implicitly in a function call.

@@ -107,6 +107,7 @@ fn node(plan: &Plan, depth: usize, first: bool, out: &mut Vec<String>) {
         Node::SystemScan { table } => format!("Function Scan on {table:?}"),
         Node::SequenceScan { sequence } => format!("Seq Scan on {}", sequence.name),
         Node::Lateral { .. } => "Lateral".into(),
+        Node::ProjectSet { .. } => "ProjectSet".into(),
         Node::Filter { input, predicate } => {
             details.push(format!("Filter: {}", expr(predicate, &cols(input))));
             "Filter".into()

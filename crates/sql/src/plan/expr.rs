@@ -91,6 +91,10 @@ pub enum BinOp {
     ContainedBy,
     /// `?` (jsonb key exists)
     JsonExists,
+    /// `?|` (any of the keys exists)
+    JsonExistsAny,
+    /// `?&` (all of the keys exist)
+    JsonExistsAll,
     /// `&&` (arrays overlap)
     Overlap,
 }

@@ -289,6 +289,15 @@ pub enum Node {
         /// The predicate.
         predicate: Expr,
     },
+    /// Set-returning functions of a select list: for each input row, as many rows as the
+    /// longest function result, the input columns followed by one column per function
+    /// (NULL once a shorter function is exhausted).
+    ProjectSet {
+        /// Input.
+        input: Box<Plan>,
+        /// The functions and their arguments (over the input row).
+        functions: Vec<(TableFunction, Vec<Expr>)>,
+    },
     /// Computes expressions over each row.
     Project {
         /// Input.
@@ -433,6 +442,7 @@ impl Plan {
             | Node::SequenceScan { .. } => vec![],
             Node::CteScan { plan, .. } => vec![plan],
             Node::Filter { input, .. }
+            | Node::ProjectSet { input, .. }
             | Node::Project { input, .. }
             | Node::Aggregate { input, .. }
             | Node::Window { input, .. }
