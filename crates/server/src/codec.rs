@@ -28,7 +28,7 @@ pub fn decode_text(bytes: &[u8], ty: &DataType, zone: &Zone) -> Result<Value> {
 }
 
 /// Encodes a value in binary format (None for NULL).
-pub fn encode_binary(value: &Value, ty: &DataType, zone: &Zone) -> Result<Option<Vec<u8>>> {
+pub fn encode_binary(value: &Value, ty: &DataType) -> Result<Option<Vec<u8>>> {
     Ok(Some(match value {
         Value::Null => return Ok(None),
         Value::Bool(b) => vec![u8::from(*b)],
@@ -71,7 +71,7 @@ pub fn encode_binary(value: &Value, ty: &DataType, zone: &Zone) -> Result<Option
                 out.extend_from_slice(&1i32.to_be_bytes());
             }
             for e in &a.elements {
-                match encode_binary(e, &element, zone)? {
+                match encode_binary(e, &element)? {
                     None => out.extend_from_slice(&(-1i32).to_be_bytes()),
                     Some(bytes) => {
                         out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
@@ -300,7 +300,7 @@ mod tests {
 
     fn roundtrip(v: Value, ty: DataType) {
         let zone = Zone::UTC;
-        let bytes = encode_binary(&v, &ty, &zone).unwrap().unwrap();
+        let bytes = encode_binary(&v, &ty).unwrap().unwrap();
         assert_eq!(decode_binary(&bytes, &ty, &zone).unwrap(), v, "{ty:?}");
     }
 

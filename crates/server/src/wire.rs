@@ -56,6 +56,10 @@ use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus,
 use crate::Server;
 use crate::codec;
 
+/// A portal stopped by an Execute row limit: the rows left, their fields, the command tag,
+/// and how many rows were sent so far.
+type Suspended = (std::vec::IntoIter<Row>, Arc<Vec<FieldInfo>>, String, usize);
+
 /// One connection's state, shared by its handlers.
 pub struct Conn {
     server: Arc<Server>,
@@ -63,8 +67,7 @@ pub struct Conn {
     /// A COPY FROM STDIN in progress: the statement and the data so far.
     copy: Mutex<Option<(PendingCopy, Vec<u8>)>>,
     /// Rows of portals suspended by an Execute row limit: portal name → (rows left, tag).
-    suspended:
-        Mutex<HashMap<String, (std::vec::IntoIter<Row>, Arc<Vec<FieldInfo>>, String, usize)>>,
+    suspended: Mutex<HashMap<String, Suspended>>,
     /// Inside an extended-protocol batch (messages since the last Sync).
     in_batch: Mutex<bool>,
     /// A SCRAM exchange in progress, and whether its first message was handled.
@@ -238,7 +241,7 @@ fn data_row(
     for (i, v) in row.iter().enumerate() {
         let bytes = if binary(i) {
             let ty = types.get(i).cloned().unwrap_or(DataType::Text);
-            codec::encode_binary(v, &ty, zone).map_err(|e| user_error(&e))?
+            codec::encode_binary(v, &ty).map_err(|e| user_error(&e))?
         } else {
             codec::encode_text(v, zone)
         };

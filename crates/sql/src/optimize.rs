@@ -670,6 +670,7 @@ fn order_by_index(plan: Plan) -> Plan {
 
 /// The input read in the order of `keys`, if its access path allows it; else the input
 /// unchanged.
+#[allow(clippy::result_large_err)] // both sides are the plan, moved back to the caller
 fn try_ordered_input(input: Plan, keys: &[SortKey]) -> Result<Plan, Plan> {
     match input.node {
         Node::Project { input: inner, exprs } => {

@@ -369,25 +369,6 @@ impl Dialect for OxibaseDialect {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_postgres_and_time_travel() {
-        assert_eq!(parse("SELECT 1; SELECT $1::int").unwrap().len(), 2);
-        let s =
-            parse_one("SELECT * FROM t FOR SYSTEM_TIME AS OF '2024-01-01' WHERE x = 1").unwrap();
-        assert!(s.to_string().contains("FOR SYSTEM_TIME AS OF"));
-        assert!(parse_one("SELECT * FROM t FOR UPDATE SKIP LOCKED").is_ok());
-        assert!(parse_one("SELECT x ~ 'a' , y::text[] FROM t").is_ok());
-        let err = parse("SELEC 1").unwrap_err();
-        assert_eq!(err.code(), oxibase_common::SqlState::SYNTAX_ERROR);
-        assert_eq!(err.message(), "syntax error at or near \"SELEC\"");
-        assert_eq!(parse("SELECT (").unwrap_err().message(), "syntax error at end of input");
-    }
-}
-
 /// PostgreSQL's `VACUUM [FULL] [FREEZE] [VERBOSE] [ANALYZE] [(options)] [table [, ...]]`
 /// (sqlparser knows only Redshift's form). Only the first table is kept: VACUUM collects
 /// garbage store-wide.
@@ -436,4 +417,23 @@ fn parse_vacuum(parser: &mut Parser) -> std::result::Result<ast::Statement, Pars
         threshold: None,
         boost: false,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_postgres_and_time_travel() {
+        assert_eq!(parse("SELECT 1; SELECT $1::int").unwrap().len(), 2);
+        let s =
+            parse_one("SELECT * FROM t FOR SYSTEM_TIME AS OF '2024-01-01' WHERE x = 1").unwrap();
+        assert!(s.to_string().contains("FOR SYSTEM_TIME AS OF"));
+        assert!(parse_one("SELECT * FROM t FOR UPDATE SKIP LOCKED").is_ok());
+        assert!(parse_one("SELECT x ~ 'a' , y::text[] FROM t").is_ok());
+        let err = parse("SELEC 1").unwrap_err();
+        assert_eq!(err.code(), oxibase_common::SqlState::SYNTAX_ERROR);
+        assert_eq!(err.message(), "syntax error at or near \"SELEC\"");
+        assert_eq!(parse("SELECT (").unwrap_err().message(), "syntax error at end of input");
+    }
 }

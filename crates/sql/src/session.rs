@@ -178,10 +178,15 @@ struct Block {
     copy_pending: bool,
 }
 
+/// The plan cache's key: the SQL text and the declared parameter types.
+type PlanKey = (String, Vec<Option<DataType>>);
+
+/// A cached relation lookup (None: no such relation) and its catalog generation.
+type CachedRelation = (u64, Option<Relation>);
+
 struct CachedPlan {
     statement: Arc<Statement>,
     generation: u64,
-    param_types: Vec<DataType>,
 }
 
 /// A client's session.
@@ -197,8 +202,8 @@ pub struct Session {
     /// Running a batch (several statements of one query, or messages until Sync).
     implicit: bool,
     prepared: HashMap<String, Prepared>,
-    plans: RefCell<HashMap<(String, Vec<Option<DataType>>), CachedPlan>>,
-    relations: RefCell<HashMap<(String, String), (u64, Option<Relation>)>>,
+    plans: RefCell<HashMap<PlanKey, CachedPlan>>,
+    relations: RefCell<HashMap<(String, String), CachedRelation>>,
     currval: RefCell<HashMap<RelId, i64>>,
     lastval: Cell<Option<i64>>,
     notices: RefCell<Vec<Notice>>,
@@ -368,10 +373,11 @@ impl Session {
                 break;
             }
         }
-        if batch && !matches!(out.last(), Some(Ok(Output::CopyIn(_)))) {
-            if let Err(e) = self.end_implicit_block() {
-                out.push(Err(e));
-            }
+        if batch
+            && !matches!(out.last(), Some(Ok(Output::CopyIn(_))))
+            && let Err(e) = self.end_implicit_block()
+        {
+            out.push(Err(e));
         }
         out
     }
@@ -752,19 +758,19 @@ impl Session {
         for attempt in 0.. {
             let env = self.env(txn, deadline);
             let bound = self.bind(statement, sql_key, param_types, &env, use_cache)?;
-            if let Some((id, name)) = write_target(&bound) {
-                if !self.lock_for_write(txn, id, &name)? {
-                    if txn.isolation() == Isolation::ReadCommitted && attempt < 5 {
-                        // The table changed under our statement snapshot: take a new one.
-                        txn.begin_statement()?;
-                        use_cache = false;
-                        continue;
-                    }
-                    return Err(errconflict!(
-                        SERIALIZATION_FAILURE,
-                        "could not serialize access due to concurrent change of the definition of relation \"{name}\""
-                    ));
+            if let Some((id, name)) = write_target(&bound)
+                && !self.lock_for_write(txn, id, &name)?
+            {
+                if txn.isolation() == Isolation::ReadCommitted && attempt < 5 {
+                    // The table changed under our statement snapshot: take a new one.
+                    txn.begin_statement()?;
+                    use_cache = false;
+                    continue;
                 }
+                return Err(errconflict!(
+                    SERIALIZATION_FAILURE,
+                    "could not serialize access due to concurrent change of the definition of relation \"{name}\""
+                ));
             }
             let output = self.execute_bound(&bound, params, &env, txn);
             self.add_counters(&env);
@@ -793,31 +799,22 @@ impl Session {
         use_cache: bool,
     ) -> Result<Arc<Statement>> {
         let key = (sql_key.to_string(), param_types.to_vec());
-        if use_cache && env.cacheable {
-            if let Some(cached) = self.plans.borrow().get(&key)
-                && cached.generation == env.generation
-            {
-                let _ = &cached.param_types;
-                return Ok(cached.statement.clone());
-            }
+        if use_cache
+            && env.cacheable
+            && let Some(cached) = self.plans.borrow().get(&key)
+            && cached.generation == env.generation
+        {
+            return Ok(cached.statement.clone());
         }
         let binder = Binder::new(env, param_types.to_vec());
         let bound = binder.bind(statement)?;
-        let types = binder.param_types();
         let bound = Arc::new(optimize_statement(bound));
         if env.cacheable && cacheable(&bound) {
             let mut plans = self.plans.borrow_mut();
             if plans.len() >= PLAN_CACHE_LIMIT {
                 plans.clear();
             }
-            plans.insert(
-                key,
-                CachedPlan {
-                    statement: bound.clone(),
-                    generation: env.generation,
-                    param_types: types,
-                },
-            );
+            plans.insert(key, CachedPlan { statement: bound.clone(), generation: env.generation });
         }
         Ok(bound)
     }
@@ -948,7 +945,7 @@ impl Session {
             lines.push(format!("Execution Time: {:.3} ms", elapsed.as_secs_f64() * 1000.0));
         }
         let rows = lines.into_iter().map(|l| vec![Value::Text(l)]).collect::<Vec<_>>();
-        let tag = format!("EXPLAIN");
+        let tag = "EXPLAIN".to_string();
         Ok(Output::Rows {
             columns: vec![OutputColumn { name: "QUERY PLAN".into(), data_type: DataType::Text }],
             rows,

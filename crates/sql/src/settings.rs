@@ -476,7 +476,7 @@ fn parse_duration_ms(value: &str) -> Option<u64> {
         "d" => 86_400_000.0,
         _ => return None,
     };
-    (n >= 0.0).then(|| (n * factor) as u64)
+    (n >= 0.0).then_some((n * factor) as u64)
 }
 
 fn parse_search_path(value: &str) -> Vec<String> {

@@ -646,7 +646,7 @@ impl SystemTable {
                             s,
                             &t.schema,
                             &t.name,
-                            if t.schema == "pg_catalog" { "BASE TABLE" } else { "BASE TABLE" },
+                            "BASE TABLE",
                         )
                     })
                     .collect();

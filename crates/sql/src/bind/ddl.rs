@@ -12,6 +12,7 @@ use crate::plan::Plan;
 
 /// A DDL statement.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per statement
 pub enum DdlStatement {
     /// CREATE TABLE
     CreateTable(Box<CreateTable>),

@@ -1132,15 +1132,17 @@ impl Ddl<'_, '_> {
             }
             None => Value::Null,
         };
-        if column.not_null && column.missing.is_null() && !rewrite {
-            if let Some((_, _)) = self.latest_rows(table)?.first() {
-                return Err(errinput!(
-                    NOT_NULL_VIOLATION,
-                    "column \"{}\" of relation \"{}\" contains null values",
-                    spec.name,
-                    table.name
-                ));
-            }
+        if column.not_null
+            && column.missing.is_null()
+            && !rewrite
+            && !self.latest_rows(table)?.is_empty()
+        {
+            return Err(errinput!(
+                NOT_NULL_VIOLATION,
+                "column \"{}\" of relation \"{}\" contains null values",
+                spec.name,
+                table.name
+            ));
         }
         ctx.catalog.add_column(ctx.txn, table, column.clone())?;
         if let Some(s) = seq {

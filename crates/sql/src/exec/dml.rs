@@ -245,7 +245,7 @@ pub fn copy_from(stmt: &CopyStatement, data: &str, ctx: &ExecCtx) -> Result<u64>
     let mut count = 0;
     for (line, fields) in records.into_iter().enumerate().skip(usize::from(stmt.header)) {
         let context = |e: oxibase_common::Error| {
-            let message = format!("{}", e.message());
+            let message = e.message().to_string();
             oxibase_common::Error::new(e.kind(), e.code(), message).with_detail(format!(
                 "COPY {}, line {}",
                 table.name,

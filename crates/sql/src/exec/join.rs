@@ -94,7 +94,6 @@ fn nested_loop<'a>(
             ));
         }
         let mut out = Vec::new();
-        let per_left = per_left;
         for left_row in left_rows {
             out.extend(per_left(left_row?, &mut right_matched)?);
         }

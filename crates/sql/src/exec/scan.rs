@@ -43,6 +43,9 @@ pub fn scan<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
     read_ranges(ctx.txn, table, access, order, *reverse, filter.as_ref(), *with_key, ctx)
 }
 
+/// Key-value entries read from the store.
+type Entries<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
+
 #[allow(clippy::too_many_arguments)]
 fn read_ranges<'a>(
     txn: &'a Transaction,
@@ -55,7 +58,7 @@ fn read_ranges<'a>(
     ctx: &'a ExecCtx<'a>,
 ) -> Result<Rows<'a>> {
     let entries = ranges.into_iter().map(
-        move |range| -> Result<Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>> {
+        move |range| -> Result<Entries<'a>> {
             // A point range on the primary key is a plain read.
             if let (Access::Primary, (Bound::Included(a), Bound::Included(b))) = (access, &range)
                 && a == b

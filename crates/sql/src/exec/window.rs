@@ -120,11 +120,13 @@ fn partition_values(
     let mut out = Vec::with_capacity(n);
     match call.function {
         WindowFunction::RowNumber => out.extend((0..n).map(|p| Value::Int8(p as i64 + 1))),
-        WindowFunction::Rank => out.extend((0..n).map(|p| Value::Int8(peer_first[p] as i64 + 1))),
+        WindowFunction::Rank => {
+            out.extend(peer_first.iter().take(n).map(|&first| Value::Int8(first as i64 + 1)))
+        }
         WindowFunction::DenseRank => {
             let mut rank = 0;
-            for p in 0..n {
-                if peer_first[p] == p {
+            for (p, &first) in peer_first.iter().enumerate().take(n) {
+                if first == p {
                     rank += 1;
                 }
                 out.push(Value::Int8(rank));

@@ -229,6 +229,7 @@ pub enum TableFunction {
 
 /// A relational operator.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // plans are built once per statement; boxing saves nothing
 pub enum Node {
     /// Literal rows (`VALUES`, or one empty row for a SELECT without FROM).
     Values {
