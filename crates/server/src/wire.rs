@@ -440,7 +440,8 @@ impl Conn {
 #[async_trait]
 impl CancelHandler for Conn {
     async fn on_cancel_request(&self, request: CancelRequest) {
-        if let SecretKey::I32(secret) = request.secret_key {
+        // A cancel connection decodes the 4-byte key as bytes or as an integer.
+        if let Some(secret) = request.secret_key.as_i32() {
             self.server.db.cancel(request.pid, secret);
         }
     }

@@ -76,6 +76,355 @@ pub enum SystemTable {
     InfoSequences,
     /// information_schema.routines (user routines; none yet)
     InfoRoutines,
+    /// A catalog table Oxibase has no objects for (policies, publications, triggers, ...):
+    /// always empty, with PostgreSQL's columns, so client queries that join it work. The
+    /// number is its position in `EMPTY_TABLES`.
+    Empty(usize),
+}
+
+/// Catalog tables that are always empty here, with their columns (PostgreSQL's names and
+/// types), as clients like psql query them.
+const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "pg_policy",
+        &[
+            ("oid", "int8"),
+            ("polname", "text"),
+            ("polrelid", "int8"),
+            ("polcmd", "text"),
+            ("polpermissive", "bool"),
+            ("polroles", "int8[]"),
+            ("polqual", "text"),
+            ("polwithcheck", "text"),
+        ],
+    ),
+    (
+        "pg_statistic_ext",
+        &[
+            ("oid", "int8"),
+            ("stxrelid", "int8"),
+            ("stxname", "text"),
+            ("stxnamespace", "int8"),
+            ("stxowner", "int8"),
+            ("stxstattarget", "int4"),
+            ("stxkeys", "int2[]"),
+            ("stxkind", "text[]"),
+        ],
+    ),
+    ("pg_statistic_ext_data", &[("stxoid", "int8"), ("stxdinherit", "bool")]),
+    (
+        "pg_publication",
+        &[
+            ("oid", "int8"),
+            ("pubname", "text"),
+            ("pubowner", "int8"),
+            ("puballtables", "bool"),
+            ("pubinsert", "bool"),
+            ("pubupdate", "bool"),
+            ("pubdelete", "bool"),
+            ("pubtruncate", "bool"),
+            ("pubviaroot", "bool"),
+        ],
+    ),
+    (
+        "pg_publication_rel",
+        &[
+            ("oid", "int8"),
+            ("prpubid", "int8"),
+            ("prrelid", "int8"),
+            ("prqual", "text"),
+            ("prattrs", "int2[]"),
+        ],
+    ),
+    ("pg_publication_namespace", &[("oid", "int8"), ("pnpubid", "int8"), ("pnnspid", "int8")]),
+    (
+        "pg_subscription",
+        &[
+            ("oid", "int8"),
+            ("subdbid", "int8"),
+            ("subname", "text"),
+            ("subowner", "int8"),
+            ("subenabled", "bool"),
+        ],
+    ),
+    (
+        "pg_auth_members",
+        &[
+            ("oid", "int8"),
+            ("roleid", "int8"),
+            ("member", "int8"),
+            ("grantor", "int8"),
+            ("admin_option", "bool"),
+        ],
+    ),
+    (
+        "pg_trigger",
+        &[
+            ("oid", "int8"),
+            ("tgrelid", "int8"),
+            ("tgparentid", "int8"),
+            ("tgname", "text"),
+            ("tgfoid", "int8"),
+            ("tgtype", "int2"),
+            ("tgenabled", "text"),
+            ("tgisinternal", "bool"),
+            ("tgconstrrelid", "int8"),
+            ("tgconstrindid", "int8"),
+            ("tgconstraint", "int8"),
+            ("tgdeferrable", "bool"),
+            ("tginitdeferred", "bool"),
+            ("tgnargs", "int2"),
+        ],
+    ),
+    (
+        "pg_rewrite",
+        &[
+            ("oid", "int8"),
+            ("rulename", "text"),
+            ("ev_class", "int8"),
+            ("ev_type", "text"),
+            ("ev_enabled", "text"),
+            ("is_instead", "bool"),
+        ],
+    ),
+    (
+        "pg_event_trigger",
+        &[
+            ("oid", "int8"),
+            ("evtname", "text"),
+            ("evtevent", "text"),
+            ("evtowner", "int8"),
+            ("evtfoid", "int8"),
+            ("evtenabled", "text"),
+        ],
+    ),
+    (
+        "pg_depend",
+        &[
+            ("classid", "int8"),
+            ("objid", "int8"),
+            ("objsubid", "int4"),
+            ("refclassid", "int8"),
+            ("refobjid", "int8"),
+            ("refobjsubid", "int4"),
+            ("deptype", "text"),
+        ],
+    ),
+    (
+        "pg_shdepend",
+        &[
+            ("dbid", "int8"),
+            ("classid", "int8"),
+            ("objid", "int8"),
+            ("objsubid", "int4"),
+            ("refclassid", "int8"),
+            ("refobjid", "int8"),
+            ("deptype", "text"),
+        ],
+    ),
+    ("pg_shdescription", &[("objoid", "int8"), ("classoid", "int8"), ("description", "text")]),
+    (
+        "pg_partitioned_table",
+        &[
+            ("partrelid", "int8"),
+            ("partstrat", "text"),
+            ("partnatts", "int2"),
+            ("partdefid", "int8"),
+        ],
+    ),
+    ("pg_foreign_table", &[("ftrelid", "int8"), ("ftserver", "int8")]),
+    (
+        "pg_foreign_server",
+        &[("oid", "int8"), ("srvname", "text"), ("srvowner", "int8"), ("srvfdw", "int8")],
+    ),
+    ("pg_foreign_data_wrapper", &[("oid", "int8"), ("fdwname", "text"), ("fdwowner", "int8")]),
+    (
+        "pg_opclass",
+        &[
+            ("oid", "int8"),
+            ("opcmethod", "int8"),
+            ("opcname", "text"),
+            ("opcnamespace", "int8"),
+            ("opcintype", "int8"),
+            ("opcdefault", "bool"),
+        ],
+    ),
+    (
+        "pg_operator",
+        &[
+            ("oid", "int8"),
+            ("oprname", "text"),
+            ("oprnamespace", "int8"),
+            ("oprkind", "text"),
+            ("oprleft", "int8"),
+            ("oprright", "int8"),
+            ("oprresult", "int8"),
+            ("oprcode", "text"),
+        ],
+    ),
+    (
+        "pg_language",
+        &[
+            ("oid", "int8"),
+            ("lanname", "text"),
+            ("lanowner", "int8"),
+            ("lanispl", "bool"),
+            ("lanpltrusted", "bool"),
+        ],
+    ),
+    ("pg_aggregate", &[("aggfnoid", "int8"), ("aggkind", "text"), ("aggtransfn", "text")]),
+    (
+        "pg_cast",
+        &[
+            ("oid", "int8"),
+            ("castsource", "int8"),
+            ("casttarget", "int8"),
+            ("castfunc", "int8"),
+            ("castcontext", "text"),
+            ("castmethod", "text"),
+        ],
+    ),
+    ("pg_conversion", &[("oid", "int8"), ("conname", "text"), ("connamespace", "int8")]),
+    (
+        "pg_default_acl",
+        &[
+            ("oid", "int8"),
+            ("defaclrole", "int8"),
+            ("defaclnamespace", "int8"),
+            ("defaclobjtype", "text"),
+        ],
+    ),
+    (
+        "pg_init_privs",
+        &[("objoid", "int8"), ("classoid", "int8"), ("objsubid", "int4"), ("privtype", "text")],
+    ),
+    (
+        "pg_seclabel",
+        &[
+            ("objoid", "int8"),
+            ("classoid", "int8"),
+            ("objsubid", "int4"),
+            ("provider", "text"),
+            ("label", "text"),
+        ],
+    ),
+    (
+        "pg_enum",
+        &[
+            ("oid", "int8"),
+            ("enumtypid", "int8"),
+            ("enumsortorder", "float4"),
+            ("enumlabel", "text"),
+        ],
+    ),
+    ("pg_range", &[("rngtypid", "int8"), ("rngsubtype", "int8")]),
+    (
+        "pg_locks",
+        &[
+            ("locktype", "text"),
+            ("database", "int8"),
+            ("relation", "int8"),
+            ("pid", "int4"),
+            ("mode", "text"),
+            ("granted", "bool"),
+        ],
+    ),
+    (
+        "pg_stat_user_tables",
+        &[
+            ("relid", "int8"),
+            ("schemaname", "text"),
+            ("relname", "text"),
+            ("seq_scan", "int8"),
+            ("n_live_tup", "int8"),
+            ("n_dead_tup", "int8"),
+        ],
+    ),
+];
+
+/// Constant columns some views carry beyond those Oxibase computes, appended to each row
+/// (PostgreSQL columns that are always the same here: no TOAST, no collations, ...).
+fn constant_columns(table: SystemTable) -> Vec<(&'static str, DataType, Value)> {
+    use DataType::{Bool, Int2, Int4, Int8, Text};
+    let t = |s: &str| Value::Text(s.to_string());
+    match table {
+        SystemTable::PgClass => vec![
+            ("reltoastrelid", Int8, Value::Int8(0)),
+            ("relpartbound", Text, Value::Null),
+            ("relfrozenxid", Int8, Value::Int8(0)),
+            ("relminmxid", Int8, Value::Int8(0)),
+            ("relrewrite", Int8, Value::Int8(0)),
+            ("relallvisible", Int4, Value::Int4(0)),
+        ],
+        SystemTable::PgAttribute => vec![
+            ("attstattarget", Int4, Value::Int4(-1)),
+            ("attcompression", Text, t("")),
+            ("attinhcount", Int4, Value::Int4(0)),
+            ("attstorage", Text, t("x")),
+            ("attalign", Text, t("i")),
+            ("attbyval", Bool, Value::Bool(false)),
+            ("attacl", DataType::Array(Box::new(Text)), Value::Null),
+            ("attoptions", DataType::Array(Box::new(Text)), Value::Null),
+            ("attfdwoptions", DataType::Array(Box::new(Text)), Value::Null),
+            ("attmissingval", Text, Value::Null),
+        ],
+        SystemTable::PgType => vec![
+            ("typcollation", Int8, Value::Int8(0)),
+            ("typdefault", Text, Value::Null),
+            ("typdefaultbin", Text, Value::Null),
+            ("typacl", DataType::Array(Box::new(Text)), Value::Null),
+            ("typowner", Int8, Value::Int8(10)),
+            ("typbyval", Bool, Value::Bool(false)),
+            ("typisdefined", Bool, Value::Bool(true)),
+            ("typalign", Text, t("i")),
+            ("typstorage", Text, t("p")),
+            ("typndims", Int4, Value::Int4(0)),
+            ("typispreferred", Bool, Value::Bool(false)),
+            ("typanalyze", Text, t("-")),
+            ("typmodin", Text, t("-")),
+            ("typmodout", Text, t("-")),
+        ],
+        SystemTable::PgIndex => vec![
+            ("indisreplident", Bool, Value::Bool(false)),
+            ("indisexclusion", Bool, Value::Bool(false)),
+            ("indimmediate", Bool, Value::Bool(true)),
+            ("indcheckxmin", Bool, Value::Bool(false)),
+            ("indisready", Bool, Value::Bool(true)),
+            ("indislive", Bool, Value::Bool(true)),
+            ("indnullsnotdistinct", Bool, Value::Bool(false)),
+            ("indcollation", DataType::Array(Box::new(Int8)), Value::Null),
+            ("indclass", DataType::Array(Box::new(Int8)), Value::Null),
+            ("indoption", DataType::Array(Box::new(Int2)), Value::Null),
+        ],
+        SystemTable::PgInherits => vec![("inhdetachpending", Bool, Value::Bool(false))],
+        SystemTable::PgDatabase => vec![
+            ("daticulocale", Text, Value::Null),
+            ("datlocprovider", Text, t("c")),
+            ("datcollversion", Text, Value::Null),
+            ("dattablespace", Int8, Value::Int8(1663)),
+            ("datfrozenxid", Int8, Value::Int8(0)),
+            ("datminmxid", Int8, Value::Int8(1)),
+        ],
+        SystemTable::PgRoles => vec![("rolconfig", DataType::Array(Box::new(Text)), Value::Null)],
+        SystemTable::PgProc => vec![
+            ("proowner", Int8, Value::Int8(10)),
+            ("proargtypes", DataType::Array(Box::new(Int8)), Value::Null),
+            ("proallargtypes", DataType::Array(Box::new(Int8)), Value::Null),
+            ("proargnames", DataType::Array(Box::new(Text)), Value::Null),
+            ("proretset", Bool, Value::Bool(false)),
+            ("provolatile", Text, t("v")),
+            ("proisstrict", Bool, Value::Bool(false)),
+            ("prosecdef", Bool, Value::Bool(false)),
+            ("proparallel", Text, t("u")),
+            ("pronargs", Int2, Value::Int2(0)),
+            ("pronargdefaults", Int2, Value::Int2(0)),
+            ("proconfig", DataType::Array(Box::new(Text)), Value::Null),
+            ("proacl", DataType::Array(Box::new(Text)), Value::Null),
+            ("probin", Text, Value::Null),
+        ],
+        SystemTable::PgNamespace => vec![],
+        _ => vec![],
+    }
 }
 
 /// A session as pg_stat_activity shows it.
@@ -151,7 +500,7 @@ impl SystemTable {
             "pg_extension" => Some(PgExtension),
             "pg_collation" => Some(PgCollation),
             "pg_stat_activity" => Some(PgStatActivity),
-            _ => None,
+            other => EMPTY_TABLES.iter().position(|(n, _)| *n == other).map(Empty),
         };
         let info = match name {
             "tables" => Some(InfoTables),
@@ -178,6 +527,11 @@ impl SystemTable {
         use SystemTable::*;
         let text_array = DataType::Array(Box::new(Text));
         let cols: Vec<(&str, DataType)> = match self {
+            Empty(i) => EMPTY_TABLES[*i]
+                .1
+                .iter()
+                .map(|(n, t)| (*n, DataType::from_name(t).unwrap_or(Text)))
+                .collect(),
             PgNamespace => {
                 vec![("oid", Int8), ("nspname", Text), ("nspowner", Int8), ("nspacl", text_array)]
             }
@@ -496,13 +850,41 @@ impl SystemTable {
                 ("external_language", Text),
             ],
         };
-        cols.into_iter().map(|(n, t)| (n.to_string(), t)).collect()
+        let mut out: Vec<(String, DataType)> =
+            cols.into_iter().map(|(n, t)| (n.to_string(), t)).collect();
+        out.extend(constant_columns(*self).into_iter().map(|(n, t, _)| (n.to_string(), t)));
+        out
     }
 
     /// The view's rows.
     pub fn rows(&self, s: &CatalogSnapshot) -> Result<Vec<Vec<Value>>> {
+        let mut rows = self.computed_rows(s)?;
+        let constants = constant_columns(*self);
+        if !constants.is_empty() {
+            for row in &mut rows {
+                row.extend(constants.iter().map(|(_, _, v)| v.clone()));
+            }
+        }
+        if *self == SystemTable::PgType {
+            // String types collate with the default collation (oid 100), as attcollation says.
+            let columns = self.columns();
+            let category = columns.iter().position(|(n, _)| n == "typcategory");
+            let collation = columns.iter().position(|(n, _)| n == "typcollation");
+            if let (Some(c), Some(k)) = (category, collation) {
+                for row in &mut rows {
+                    if matches!(&row[c], Value::Text(t) if t == "S") {
+                        row[k] = Value::Int8(100);
+                    }
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    fn computed_rows(&self, s: &CatalogSnapshot) -> Result<Vec<Vec<Value>>> {
         use SystemTable::*;
         Ok(match self {
+            Empty(_) => vec![],
             PgNamespace => s
                 .schemas
                 .iter()
@@ -641,14 +1023,7 @@ impl SystemTable {
                 let mut rows: Vec<Vec<Value>> = s
                     .tables
                     .iter()
-                    .map(|t| {
-                        info_table_row(
-                            s,
-                            &t.schema,
-                            &t.name,
-                            "BASE TABLE",
-                        )
-                    })
+                    .map(|t| info_table_row(s, &t.schema, &t.name, "BASE TABLE"))
                     .collect();
                 rows.extend(
                     s.views

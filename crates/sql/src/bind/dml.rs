@@ -257,6 +257,9 @@ impl Binder<'_> {
             (SqlType::Unknown, Expr::Literal(Value::Text(text))) => {
                 Expr::Literal(Value::Text(text))
             }
+            // A parameter takes the column's type without its length limit; the assignment
+            // cast below applies the limit (as an error, not a truncation).
+            (SqlType::Unknown, x @ Expr::Param(_)) => self.coerce(x, from, &unconstrained(to))?,
             (SqlType::Unknown, x) => self.coerce(x, from, to)?,
             (SqlType::Known(_), x) => x,
         };
@@ -689,6 +692,17 @@ fn is_default_keyword(e: &ast::Expr) -> bool {
 
 /// PostgreSQL's assignment casts: numbers between numeric types, anything into strings,
 /// strings into nothing else implicitly, date/time widening and narrowing.
+/// A type without its length or precision modifiers (varchar(5) is varchar).
+fn unconstrained(t: &DataType) -> DataType {
+    match t {
+        DataType::Varchar(_) => DataType::Varchar(None),
+        DataType::Char(_) => DataType::Text,
+        DataType::Numeric(_) => DataType::Numeric(None),
+        DataType::Array(e) => DataType::Array(Box::new(unconstrained(e))),
+        other => other.clone(),
+    }
+}
+
 fn assignable(from: &DataType, to: &DataType) -> bool {
     use crate::types::category;
     if from == to || matches!(to, DataType::Text | DataType::Varchar(_) | DataType::Char(_)) {

@@ -603,6 +603,40 @@ impl Binder<'_> {
         ctx: &ExprCtx,
     ) -> Result<(Expr, SqlType)> {
         use ast::BinaryOperator as B;
+        // `OPERATOR(pg_catalog.~)` is the operator `~` named with its schema (psql writes them).
+        if let B::PGCustomBinaryOperator(parts) = op
+            && let Some(symbol) = parts.last()
+        {
+            let standard = match symbol.as_str() {
+                "=" => B::Eq,
+                "<>" | "!=" => B::NotEq,
+                "<" => B::Lt,
+                "<=" => B::LtEq,
+                ">" => B::Gt,
+                ">=" => B::GtEq,
+                "~" => B::PGRegexMatch,
+                "~*" => B::PGRegexIMatch,
+                "!~" => B::PGRegexNotMatch,
+                "!~*" => B::PGRegexNotIMatch,
+                "~~" => B::PGLikeMatch,
+                "~~*" => B::PGILikeMatch,
+                "!~~" => B::PGNotLikeMatch,
+                "!~~*" => B::PGNotILikeMatch,
+                "+" => B::Plus,
+                "-" => B::Minus,
+                "*" => B::Multiply,
+                "/" => B::Divide,
+                "%" => B::Modulo,
+                "||" => B::StringConcat,
+                "@>" => B::AtArrow,
+                "<@" => B::ArrowAt,
+                "&&" => B::PGOverlap,
+                other => {
+                    return Err(errinput!(UNDEFINED_FUNCTION, "operator does not exist: {other}"));
+                }
+            };
+            return self.bind_binary(left, &standard, right, ctx);
+        }
         let bool_t = known(DataType::Bool);
         let cmp = |op: CmpOp| -> Result<(Expr, SqlType)> {
             let (l, r, _) = self.bind_pair(left, right, ctx, op.sql())?;

@@ -159,7 +159,7 @@ pub fn execute<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
                 exprs.iter().map(|e| eval::eval(e, &empty, ctx)).collect::<Result<Row>>()
             }))
         }
-        Node::Scan { .. } => scan::scan(plan, ctx)?,
+        Node::Scan { .. } => interruptible(scan::scan(plan, ctx)?, ctx),
         Node::Filter { input, predicate } => {
             let input = execute(input, ctx)?;
             Box::new(input.filter_map(move |row| match row {
@@ -239,6 +239,19 @@ pub fn execute<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
             }))
         }
     })
+}
+
+/// Checks for cancellation and timeouts every few thousand rows of a source (scans, table
+/// functions), so every operator above them stops promptly.
+fn interruptible<'a>(rows: Rows<'a>, ctx: &'a ExecCtx<'a>) -> Rows<'a> {
+    let mut n: u32 = 0;
+    Box::new(rows.map(move |row| {
+        n = n.wrapping_add(1);
+        if n % 4096 == 0 {
+            ctx.check_interrupt()?;
+        }
+        row
+    }))
 }
 
 /// Runs a plan and collects its rows, checking for cancellation as it goes.

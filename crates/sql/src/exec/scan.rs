@@ -57,19 +57,17 @@ fn read_ranges<'a>(
     with_key: bool,
     ctx: &'a ExecCtx<'a>,
 ) -> Result<Rows<'a>> {
-    let entries = ranges.into_iter().map(
-        move |range| -> Result<Entries<'a>> {
-            // A point range on the primary key is a plain read.
-            if let (Access::Primary, (Bound::Included(a), Bound::Included(b))) = (access, &range)
-                && a == b
-            {
-                let key = a.clone();
-                return Ok(Box::new(txn.get(&key)?.map(|v| Ok((key, v))).into_iter()));
-            }
-            let scan = txn.scan(range)?;
-            Ok(if reverse { Box::new(scan.rev()) } else { Box::new(scan) })
-        },
-    );
+    let entries = ranges.into_iter().map(move |range| -> Result<Entries<'a>> {
+        // A point range on the primary key is a plain read.
+        if let (Access::Primary, (Bound::Included(a), Bound::Included(b))) = (access, &range)
+            && a == b
+        {
+            let key = a.clone();
+            return Ok(Box::new(txn.get(&key)?.map(|v| Ok((key, v))).into_iter()));
+        }
+        let scan = txn.scan(range)?;
+        Ok(if reverse { Box::new(scan.rev()) } else { Box::new(scan) })
+    });
     let rows = entries.flat_map(|r| match r {
         Ok(it) => it,
         Err(e) => Box::new(std::iter::once(Err(e))),

@@ -121,6 +121,24 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             f(|a, _| Ok(a[0].clone()), &params, Text)
         }
         ("pg_size_pretty", 1) => f(size_pretty, &[Int8], Text),
+        (
+            "pg_get_function_result"
+            | "pg_get_function_arguments"
+            | "pg_get_function_identity_arguments"
+            | "pg_get_statisticsobjdef_columns"
+            | "pg_get_triggerdef"
+            | "pg_get_ruledef"
+            | "pg_get_partkeydef"
+            | "pg_get_userbyid_or_null",
+            1 | 2,
+        ) => {
+            let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
+            f(|_, _| Ok(Value::Null), &params, Text)
+        }
+        ("pg_relation_is_publishable", 1) => {
+            let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
+            f(|_, _| Ok(Value::Bool(false)), &params, Bool)
+        }
         ("format_type", 2) => {
             let mut r = f(format_type, &[Int8, Int4], Text)?;
             r.function.strict = false;
