@@ -247,7 +247,7 @@ fn interruptible<'a>(rows: Rows<'a>, ctx: &'a ExecCtx<'a>) -> Rows<'a> {
     let mut n: u32 = 0;
     Box::new(rows.map(move |row| {
         n = n.wrapping_add(1);
-        if n % 4096 == 0 {
+        if n.is_multiple_of(4096) {
             ctx.check_interrupt()?;
         }
         row
