@@ -155,6 +155,11 @@ impl Database {
     }
 
     /// A database held in memory only (nothing survives the process): for tests and demos.
+    pub fn open_in_memory() -> Result<Database> {
+        Self::memory()
+    }
+
+    /// The same as [`Database::open_in_memory`].
     pub fn memory() -> Result<Database> {
         let store = Mvcc::open(Box::new(Memory::new()), None, MvccOptions::default())?;
         Self::from_store(store, "oxibase".into(), None, None)

@@ -1,9 +1,23 @@
-//! Oxibase's SQL layer.
+//! Oxibase's SQL layer, and its embedded API.
 //!
-//! For now this holds the foundation the SQL engine stands on:
-//! - [`keys`]: how tables, indexes and counters map onto ordered store keys.
-//! - [`catalog`]: schemas, tables, columns, indexes and sequences as rows of system tables
-//!   under MVCC, so DDL is transactional.
+//! ```no_run
+//! # fn main() -> oxibase_sql::Result<()> {
+//! use oxibase_sql::Database;
+//! let db = Database::open(std::path::Path::new("./data"))?; // or Database::open_in_memory()
+//! let mut session = db.session();
+//! session.execute("create table t (id int primary key, name text)")?;
+//! session.query("insert into t values ($1, $2)", &[1.into(), "one".into()])?;
+//! let out = session.query("select name from t where id = $1", &[1.into()])?;
+//! let name: String = out.get(0, "name")?;
+//! # Ok(()) }
+//! ```
+//!
+//! - [`parse`], [`bind`], [`optimize`], [`exec`]: SQL text to a plan, the plan rewritten, and
+//!   run as pull-based iterators over MVCC transactions.
+//! - [`catalog`]: schemas, tables, columns, indexes, sequences, constraints and roles as rows
+//!   of system tables under MVCC, so DDL is transactional; [`keys`] maps them onto store keys.
+//! - [`session`] and [`database`]: connection state (transactions, settings, prepared
+//!   statements, plan cache), the same object the server uses.
 
 pub mod auth;
 pub mod bind;
@@ -22,4 +36,7 @@ pub mod types;
 
 pub use catalog::{Catalog, Column, Index, RelKind, Sequence, Table, TableSpec};
 pub use database::{Database, DatabaseOptions};
-pub use session::{Notice, Output, OutputColumn, PendingCopy, Prepared, Session, TxnStatus};
+pub use oxibase_common::{Error, Result, SqlState, Value};
+pub use session::{
+    ColumnIndex, FromValue, Notice, Output, OutputColumn, PendingCopy, Prepared, Session, TxnStatus,
+};

@@ -106,6 +106,151 @@ impl Output {
     }
 }
 
+/// Converts a SQL value to a Rust value ([`Output::get`]).
+pub trait FromValue: Sized {
+    /// Converts, or fails with 42804 (datatype_mismatch) / 22004 (NULL into a non-Option).
+    fn from_value(value: &Value) -> Result<Self>;
+}
+
+fn mismatch(value: &Value, want: &str) -> Error {
+    errinput!(DATATYPE_MISMATCH, "cannot read a {} value as {want}", value.type_name())
+}
+
+fn not_null(value: &Value, want: &str) -> Result<()> {
+    if value.is_null() {
+        return Err(errinput!(NULL_VALUE_NOT_ALLOWED, "NULL read as {want}; use Option<{want}>"));
+    }
+    Ok(())
+}
+
+impl FromValue for i64 {
+    fn from_value(value: &Value) -> Result<Self> {
+        not_null(value, "i64")?;
+        match value {
+            Value::Int2(v) => Ok(i64::from(*v)),
+            Value::Int4(v) => Ok(i64::from(*v)),
+            Value::Int8(v) => Ok(*v),
+            other => Err(mismatch(other, "i64")),
+        }
+    }
+}
+
+impl FromValue for i32 {
+    fn from_value(value: &Value) -> Result<Self> {
+        let v = i64::from_value(value)?;
+        i32::try_from(v)
+            .map_err(|_| errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "{v} does not fit in i32"))
+    }
+}
+
+impl FromValue for f64 {
+    fn from_value(value: &Value) -> Result<Self> {
+        not_null(value, "f64")?;
+        match value {
+            Value::Float4(v) => Ok(f64::from(*v)),
+            Value::Float8(v) => Ok(*v),
+            Value::Int2(_) | Value::Int4(_) | Value::Int8(_) | Value::Numeric(_) => {
+                Ok(crate::types::compare::to_f64(value))
+            }
+            other => Err(mismatch(other, "f64")),
+        }
+    }
+}
+
+impl FromValue for bool {
+    fn from_value(value: &Value) -> Result<Self> {
+        not_null(value, "bool")?;
+        match value {
+            Value::Bool(b) => Ok(*b),
+            other => Err(mismatch(other, "bool")),
+        }
+    }
+}
+
+impl FromValue for String {
+    fn from_value(value: &Value) -> Result<Self> {
+        not_null(value, "String")?;
+        match value {
+            Value::Text(s) | Value::Json(s) | Value::Jsonb(s) => Ok(s.clone()),
+            other => Ok(crate::types::text::format_value(other, &Zone::UTC).unwrap_or_default()),
+        }
+    }
+}
+
+impl FromValue for Vec<u8> {
+    fn from_value(value: &Value) -> Result<Self> {
+        not_null(value, "Vec<u8>")?;
+        match value {
+            Value::Bytea(b) => Ok(b.clone()),
+            other => Err(mismatch(other, "Vec<u8>")),
+        }
+    }
+}
+
+impl FromValue for Value {
+    fn from_value(value: &Value) -> Result<Self> {
+        Ok(value.clone())
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(value: &Value) -> Result<Self> {
+        if value.is_null() { Ok(None) } else { T::from_value(value).map(Some) }
+    }
+}
+
+/// A column named by position or by name.
+pub trait ColumnIndex {
+    /// The column's position in the output.
+    fn position(&self, columns: &[OutputColumn]) -> Result<usize>;
+}
+
+impl ColumnIndex for usize {
+    fn position(&self, columns: &[OutputColumn]) -> Result<usize> {
+        if *self < columns.len() {
+            Ok(*self)
+        } else {
+            Err(errinput!(
+                UNDEFINED_COLUMN,
+                "column {self} is out of range ({} columns)",
+                columns.len()
+            ))
+        }
+    }
+}
+
+impl ColumnIndex for &str {
+    fn position(&self, columns: &[OutputColumn]) -> Result<usize> {
+        columns
+            .iter()
+            .position(|c| c.name == *self)
+            .ok_or_else(|| errinput!(UNDEFINED_COLUMN, "column \"{self}\" is not in the result"))
+    }
+}
+
+impl Output {
+    /// The columns of a result with rows.
+    pub fn columns(&self) -> &[OutputColumn] {
+        match self {
+            Output::Rows { columns, .. } => columns,
+            _ => &[],
+        }
+    }
+
+    /// A value of the result, converted: `out.get::<i64>(0, "id")`.
+    pub fn get<T: FromValue>(&self, row: usize, column: impl ColumnIndex) -> Result<T> {
+        let index = column.position(self.columns())?;
+        let row = self.rows().get(row).ok_or_else(|| {
+            errinput!(
+                INVALID_PARAMETER_VALUE,
+                "row {row} is out of range ({} rows)",
+                self.rows().len()
+            )
+        })?;
+        T::from_value(&row[index])
+    }
+}
+
 /// A COPY FROM STDIN waiting for its data.
 #[derive(Debug)]
 pub struct PendingCopy {

@@ -1,0 +1,180 @@
+//! The embedded API: sessions over a database, as the server uses them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use oxibase_sql::{Database, Output, SqlState, Value};
+
+fn count(out: &Output) -> i64 {
+    out.get(0, 0usize).unwrap()
+}
+
+#[test]
+fn data_survives_reopening_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let mut s = db.session();
+        s.execute(
+            "create table t (id serial primary key, v text); insert into t (v) values ('a'), ('b')",
+        )
+        .unwrap();
+        s.execute("create index t_v on t (v)").unwrap();
+    }
+    let db = Database::open(dir.path()).unwrap();
+    let mut s = db.session();
+    let out = s.execute("select id, v from t where v = 'b'").unwrap();
+    assert_eq!(out.get::<i64>(0, "id").unwrap(), 2);
+    // The sequence continues after the restart, never repeating a value.
+    s.execute("insert into t (v) values ('c')").unwrap();
+    let out = s.execute("select max(id) from t").unwrap();
+    assert!(count(&out) >= 3);
+}
+
+#[test]
+fn a_directory_is_opened_by_one_process_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let _db = Database::open(dir.path()).unwrap();
+    let err = Database::open(dir.path()).err().expect("second open must fail");
+    assert_eq!(err.code(), SqlState::OBJECT_IN_USE);
+}
+
+#[test]
+fn parameters_prepared_statements_and_typed_getters() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute("create table p (id int primary key, name text, score float8, ok bool, raw bytea)")
+        .unwrap();
+    let insert = s.prepare("insert into p values ($1, $2, $3, $4, $5)", &[]).unwrap();
+    assert_eq!(insert.param_types.len(), 5);
+    for i in 0..10 {
+        let params = [
+            Value::Int4(i),
+            Value::Text(format!("n{i}")),
+            Value::Float8(f64::from(i) / 2.0),
+            Value::Bool(i % 2 == 0),
+            Value::Bytea(vec![i as u8]),
+        ];
+        s.execute_prepared(&insert, &params).unwrap();
+    }
+    let out =
+        s.query("select name, score, ok, raw from p where id = $1", &[Value::Int4(7)]).unwrap();
+    assert_eq!(out.get::<String>(0, "name").unwrap(), "n7");
+    assert_eq!(out.get::<f64>(0, "score").unwrap(), 3.5);
+    assert!(!out.get::<bool>(0, "ok").unwrap());
+    assert_eq!(out.get::<Vec<u8>>(0, "raw").unwrap(), vec![7]);
+    let out = s.query("select null::int as n", &[]).unwrap();
+    assert_eq!(out.get::<Option<i64>>(0, "n").unwrap(), None);
+    assert_eq!(out.get::<i64>(0, "n").unwrap_err().code(), SqlState::NULL_VALUE_NOT_ALLOWED);
+    assert_eq!(out.get::<i64>(0, "missing").unwrap_err().code(), SqlState::UNDEFINED_COLUMN);
+    let err = s.query("select * from p where id = $1", &[]).unwrap_err();
+    assert_eq!(err.code(), SqlState::PROTOCOL_VIOLATION);
+}
+
+#[test]
+fn read_committed_is_the_default_and_updates_do_not_lose_writes() {
+    let db = Database::open_in_memory().unwrap();
+    db.session()
+        .execute("create table c (id int primary key, n int); insert into c values (1, 0)")
+        .unwrap();
+    let threads = 4;
+    let per = 50;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let db = db.clone();
+            let barrier = barrier.clone();
+            thread::spawn(move || {
+                let mut s = db.session();
+                barrier.wait();
+                for _ in 0..per {
+                    s.execute("update c set n = n + 1 where id = 1").unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let out = db.session().execute("select n from c").unwrap();
+    assert_eq!(count(&out), (threads * per) as i64);
+}
+
+#[test]
+fn repeatable_read_reports_conflicts_with_40001() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    let mut b = db.session();
+    a.execute("create table r (id int primary key, n int); insert into r values (1, 0)").unwrap();
+    a.execute("begin isolation level repeatable read").unwrap();
+    assert_eq!(count(&a.execute("select n from r").unwrap()), 0);
+    b.execute("update r set n = 5").unwrap();
+    // The snapshot is stable...
+    assert_eq!(count(&a.execute("select n from r").unwrap()), 0);
+    // ...and writing over the concurrent change fails as PostgreSQL does.
+    let err = a.execute("update r set n = n + 1").unwrap_err();
+    assert_eq!(err.code(), SqlState::SERIALIZATION_FAILURE);
+    a.execute("rollback").unwrap();
+}
+
+#[test]
+fn schema_changes_reach_other_sessions_cached_plans() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    let mut b = db.session();
+    a.execute("create table s (id int primary key, v text)").unwrap();
+    let insert = b.prepare("insert into s (id, v) values ($1, $2)", &[]).unwrap();
+    b.execute_prepared(&insert, &[Value::Int4(1), "x".into()]).unwrap();
+    assert_eq!(count(&b.execute("select count(*) from s").unwrap()), 1);
+    // A new unique index must be maintained by b's cached plan from now on.
+    a.execute("create unique index s_v on s (v)").unwrap();
+    let err = b.execute_prepared(&insert, &[Value::Int4(2), "x".into()]).unwrap_err();
+    assert_eq!(err.code(), SqlState::UNIQUE_VIOLATION);
+    a.execute("alter table s add column extra int default 7").unwrap();
+    let out = b.execute("select extra from s").unwrap();
+    assert_eq!(count(&out), 7);
+    a.execute("drop table s").unwrap();
+    assert_eq!(
+        b.execute_prepared(&insert, &[Value::Int4(3), "y".into()]).unwrap_err().code(),
+        SqlState::UNDEFINED_TABLE
+    );
+}
+
+#[test]
+fn ddl_waits_for_writers_and_sees_their_rows() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    a.execute("create table w (id int primary key, v int)").unwrap();
+    a.execute("begin").unwrap();
+    a.execute("insert into w values (1, 1), (2, 1)").unwrap();
+    let db2 = db.clone();
+    let ddl = thread::spawn(move || {
+        db2.session().execute("create unique index w_v on w (v)").map(|_| ())
+    });
+    thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!ddl.is_finished(), "CREATE INDEX must wait for the open writer");
+    a.execute("commit").unwrap();
+    // The index build sees the committed duplicate values and refuses.
+    let err = ddl.join().unwrap().unwrap_err();
+    assert_eq!(err.code(), SqlState::UNIQUE_VIOLATION);
+}
+
+#[test]
+fn explicit_transactions_savepoints_and_failed_blocks() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute("create table x (id int primary key)").unwrap();
+    s.execute("begin").unwrap();
+    s.execute("insert into x values (1)").unwrap();
+    s.execute("savepoint one").unwrap();
+    assert!(s.execute("insert into x values (1)").is_err());
+    assert_eq!(s.execute("select 1").unwrap_err().code(), SqlState::IN_FAILED_SQL_TRANSACTION);
+    s.execute("rollback to one").unwrap();
+    s.execute("insert into x values (2)").unwrap();
+    s.execute("commit").unwrap();
+    assert_eq!(count(&s.execute("select count(*) from x").unwrap()), 2);
+    // Several statements in one call are one transaction.
+    assert!(s.execute("insert into x values (3); insert into x values (1)").is_err());
+    assert_eq!(count(&s.execute("select count(*) from x").unwrap()), 2);
+}
