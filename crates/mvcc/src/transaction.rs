@@ -18,7 +18,7 @@
 //! write through the same transaction at once. A transaction dropped without commit rolls
 //! back, so a client that disappears never leaves locks behind.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use oxibase_common::{Result, errconflict, errinput};
@@ -98,6 +98,10 @@ pub(crate) struct State {
     /// Keys and ranges read, for serializable validation.
     pub(crate) reads: Vec<KeyRange>,
     pub(crate) track_reads: bool,
+    /// Whether the latest committed version of a key exists, for keys this transaction holds
+    /// a write lock on (no one else can commit a version of them meanwhile), so the write
+    /// after a locked read does not look again.
+    latest_exists: HashMap<Vec<u8>, bool>,
 }
 
 /// The transaction's writes to one key, oldest first.
@@ -137,6 +141,7 @@ impl Transaction {
             locks: Vec::new(),
             reads: Vec::new(),
             track_reads: serializable,
+            latest_exists: HashMap::new(),
         };
         Ok(Transaction {
             id: shared.next_txn_id(),
@@ -241,7 +246,11 @@ impl Transaction {
             return Ok(value.clone());
         }
         drop(state);
-        Ok(self.latest_committed(key)?.and_then(|(_, value)| value))
+        let value = self.latest_committed(key)?.and_then(|(_, value)| value);
+        if self.shared.locks.held(self.id, key).is_some_and(|m| m >= LockMode::NoKeyUpdate) {
+            self.lock_state()?.latest_exists.insert(key.to_vec(), value.is_some());
+        }
+        Ok(value)
     }
 
     /// Scans a key range, ascending (reverse the iterator for descending), as the current
@@ -297,7 +306,11 @@ impl Transaction {
             self.lock(key, mode, LockWait::Wait(self.lock_timeout))?;
         }
         let existed = if first_write {
-            self.latest_committed(key)?.is_some_and(|(_, value)| value.is_some())
+            let memo = self.lock_state()?.latest_exists.get(key).copied();
+            match memo {
+                Some(e) => e,
+                None => self.latest_committed(key)?.is_some_and(|(_, value)| value.is_some()),
+            }
         } else {
             false
         };
@@ -373,6 +386,7 @@ impl Transaction {
         state.writes.retain(|_, w| !w.entries.is_empty());
         let keep = savepoint.locks.min(state.locks.len());
         let released: Vec<_> = state.locks.drain(keep..).collect();
+        state.latest_exists.clear();
         state.command += 1;
         drop(state);
         for (key, prior) in released.into_iter().rev() {

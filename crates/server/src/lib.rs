@@ -205,7 +205,7 @@ pub async fn serve(config: Config) -> Result<()> {
         let http = http::listen(server.clone(), addr).await?;
         eprintln!("oxibase: HTTP API on http://{}", http);
     }
-    let mut tasks = tokio::task::JoinSet::new();
+    let open = Arc::new(AtomicUsize::new(0));
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
@@ -214,38 +214,60 @@ pub async fn serve(config: Config) -> Result<()> {
                 match accepted {
                     Ok((socket, _)) => {
                         let _ = socket.set_nodelay(true);
-                        let handlers = wire::Handlers::new(server.clone());
-                        tasks.spawn(async move {
-                            let _ = pgwire::tokio::process_socket(socket, None, handlers).await;
-                        });
+                        if let Err(e) = spawn_connection(server.clone(), socket, open.clone()) {
+                            eprintln!("oxibase: could not start a connection thread: {e}");
+                        }
                     }
                     Err(e) => eprintln!("oxibase: accept failed: {e}"),
                 }
             }
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             _ = &mut shutdown => break,
         }
     }
     eprintln!("oxibase: shutting down: no new connections; waiting up to 5 s for open ones");
     drop(listener);
-    let deadline = tokio::time::sleep(Duration::from_secs(5));
-    tokio::pin!(deadline);
-    loop {
-        tokio::select! {
-            next = tasks.join_next() => if next.is_none() { break },
-            _ = &mut deadline => {
-                eprintln!("oxibase: aborting {} open connections (their open transactions roll back)", tasks.len());
-                tasks.abort_all();
-                while tasks.join_next().await.is_some() {}
-                break;
-            }
-        }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while open.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let left = open.load(Ordering::SeqCst);
+    if left > 0 {
+        eprintln!("oxibase: {left} connections still open; their open transactions roll back");
     }
     tokio::task::block_in_place(|| server.db.checkpoint())?;
     eprintln!(
         "oxibase: stopped ({} sessions were open)",
         server.connections.load(Ordering::SeqCst)
     );
+    Ok(())
+}
+
+/// Serves one connection on a thread of its own, with a single-threaded runtime: session
+/// calls may block it (see `wire`).
+fn spawn_connection(
+    server: Arc<Server>,
+    socket: tokio::net::TcpStream,
+    open: Arc<AtomicUsize>,
+) -> std::io::Result<()> {
+    let socket = socket.into_std()?;
+    open.fetch_add(1, Ordering::SeqCst);
+    let counter = open.clone();
+    let spawned = std::thread::Builder::new().name("oxibase-conn".into()).spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+        if let Ok(runtime) = runtime {
+            runtime.block_on(async move {
+                if let Ok(socket) = tokio::net::TcpStream::from_std(socket) {
+                    let handlers = wire::Handlers::new(server);
+                    let _ = pgwire::tokio::process_socket(socket, None, handlers).await;
+                }
+            });
+        }
+        counter.fetch_sub(1, Ordering::SeqCst);
+    });
+    if let Err(e) = spawned {
+        open.fetch_sub(1, Ordering::SeqCst);
+        return Err(e);
+    }
     Ok(())
 }
 

@@ -3,8 +3,9 @@
 //! `pgwire` frames messages, negotiates SSL, keeps prepared statements and portals, and
 //! calls the handlers below; each connection's handlers share one [`Conn`], which owns the
 //! connection's [`Session`]. Session calls block (a commit waits for its fsync, a row lock
-//! for its holder), so they run under `block_in_place`, which lets the runtime move other
-//! connections off the blocked worker thread.
+//! for its holder), so every connection runs on a thread of its own with a single-threaded
+//! runtime, as PostgreSQL runs a process per connection: blocking is then harmless, and no
+//! call pays for handing work between threads.
 //!
 //! The transaction status reported in ReadyForQuery always comes from the session, which
 //! is the one place that knows it. Notices and ParameterStatus changes the session produced
@@ -89,19 +90,18 @@ impl Conn {
         })
     }
 
-    /// Runs `f` on the session, on a thread that may block.
+    /// Runs `f` on the session. The connection has a thread of its own (see
+    /// [`crate::serve`]), so the call may block: a commit waiting for its fsync, a lock wait.
     fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> T) -> PgWireResult<T> {
-        tokio::task::block_in_place(|| {
-            let mut guard = self.session.lock();
-            match guard.as_mut() {
-                Some(session) => Ok(f(session)),
-                None => Err(user_error(&Error::new(
-                    oxibase_common::ErrorKind::InvalidInput,
-                    oxibase_common::SqlState::PROTOCOL_VIOLATION,
-                    "no session: the connection has not completed startup".to_string(),
-                ))),
-            }
-        })
+        let mut guard = self.session.lock();
+        match guard.as_mut() {
+            Some(session) => Ok(f(session)),
+            None => Err(user_error(&Error::new(
+                oxibase_common::ErrorKind::InvalidInput,
+                oxibase_common::SqlState::PROTOCOL_VIOLATION,
+                "no session: the connection has not completed startup".to_string(),
+            ))),
+        }
     }
 
     fn zone(&self) -> Zone {

@@ -19,7 +19,7 @@
 //! changed the catalog itself or whose snapshot predates the last catalog change.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -308,13 +308,16 @@ pub struct Prepared {
 struct Block {
     /// Started lazily, by the first statement that needs it.
     txn: Option<Transaction>,
+    /// Tables this transaction holds the writer's lock on (see `lock_for_write`).
+    locked_relations: RefCell<HashSet<RelId>>,
     options: TxnOptions,
     /// BEGIN was given (an implicit or autocommit block ends after its statements).
     explicit: bool,
     aborted: bool,
     savepoints: Vec<(String, Savepoint)>,
     /// Settings at the start, restored if the block rolls back.
-    saved_settings: Settings,
+    /// Taken at the first SET in the block (so autocommit statements copy nothing).
+    saved_settings: RefCell<Option<Settings>>,
     /// The transaction changed the catalog.
     did_ddl: Cell<bool>,
     /// When it started (PostgreSQL micros), for now().
@@ -772,7 +775,8 @@ impl Session {
             explicit,
             aborted: false,
             savepoints: Vec::new(),
-            saved_settings: settings.clone(),
+            saved_settings: RefCell::new(None),
+            locked_relations: RefCell::new(HashSet::new()),
             did_ddl: Cell::new(false),
             started_at: now_micros(),
             copy_pending: false,
@@ -802,7 +806,9 @@ impl Session {
         match &result {
             Ok(()) => self.db.counters().commits.fetch_add(1, Ordering::Relaxed),
             Err(_) => {
-                self.restore_settings(&block.saved_settings);
+                if let Some(saved) = block.saved_settings.borrow().as_ref() {
+                    self.restore_settings(saved);
+                }
                 self.db.counters().rollbacks.fetch_add(1, Ordering::Relaxed)
             }
         };
@@ -812,7 +818,9 @@ impl Session {
     fn rollback_block(&mut self) {
         let Some(block) = self.block.take() else { return };
         self.local_saved.borrow_mut().clear();
-        self.restore_settings(&block.saved_settings);
+        if let Some(saved) = block.saved_settings.borrow().as_ref() {
+            self.restore_settings(saved);
+        }
         if let Some(txn) = block.txn {
             let _ = txn.rollback();
             self.db.counters().rollbacks.fetch_add(1, Ordering::Relaxed);
@@ -929,9 +937,19 @@ impl Session {
     /// Locks a table for writing (shared with other writers, exclusive of schema changes);
     /// false if its definition changed after this statement's snapshot.
     fn lock_for_write(&self, txn: &Transaction, table_id: RelId, _name: &str) -> Result<bool> {
+        // Once held, the lock keeps schema changes out until the transaction ends, so later
+        // statements need not check again.
+        let locked = self.block.as_ref().map(|b| &b.locked_relations);
+        if locked.is_some_and(|l| l.borrow().contains(&table_id)) {
+            return Ok(true);
+        }
         let key = Catalog::relation_key(table_id)?;
         txn.lock_latest(&key, LockMode::KeyShare, LockWait::Wait(None))?;
-        Ok(!txn.changed_since_snapshot(&key)?)
+        let fresh = !txn.changed_since_snapshot(&key)?;
+        if fresh && let Some(l) = locked {
+            l.borrow_mut().insert(table_id);
+        }
+        Ok(fresh)
     }
 
     /// Binds (or finds in the plan cache) and optimizes a statement.
@@ -1262,6 +1280,8 @@ impl Session {
                 if let Some(txn) = &block.txn {
                     txn.rollback_to(&sp)?;
                 }
+                // Locks taken after the savepoint are gone with it.
+                block.locked_relations.borrow_mut().clear();
                 block.aborted = false;
                 command("ROLLBACK")
             }
@@ -1357,6 +1377,12 @@ impl Session {
 
     /// SET / set_config: applies a setting, remembering the old value for SET LOCAL.
     fn set_setting_value(&self, name: &str, value: Option<&str>, local: bool) -> Result<()> {
+        if let Some(block) = &self.block {
+            let mut saved = block.saved_settings.borrow_mut();
+            if saved.is_none() {
+                *saved = Some(self.settings.borrow().clone());
+            }
+        }
         let old = self.settings.borrow().get(name)?;
         let (canonical, reported) = self.settings.borrow_mut().set(name, value)?;
         if local && self.block.is_some() {

@@ -139,6 +139,18 @@ fn key_ranges(
         next.dedup();
         prefixes = next;
     }
+    // Every key column fixed on a primary key or unique index: point reads, not scans (a
+    // scan would walk every version of a hot row).
+    let unique = match access {
+        Access::Primary => true,
+        Access::Index(index) => index.unique,
+    };
+    if unique && range.equal.len() == columns.len() {
+        return Ok(prefixes
+            .into_iter()
+            .map(|key| (Bound::Included(key.clone()), Bound::Included(key)))
+            .collect());
+    }
     let next_column = columns.get(range.equal.len()).copied();
     let mut out = Vec::new();
     for prefix in prefixes {

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# pgbench against Oxibase and the local PostgreSQL in one run, fsync on for both, same
+# machine, same client: TPC-B (-c 8 -j 2) and select-only (-S), TPS and latency side by side
+# with ratios, and Oxibase's resident memory during the TPC-B run.
+#
+#   scripts/bench-pgbench.sh [SCALE] [SECONDS]      defaults: 10 60
+set -eu
+cd "$(dirname "$0")/.."
+SCALE=${1:-10}
+SECONDS_PER_RUN=${2:-60}
+. scripts/pg-local.sh
+
+cargo build --release --quiet --bin oxibase
+BIN=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/release/oxibase
+WORK=$(mktemp -d /tmp/oxibase-bench.XXXXXX)
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+OX_PORT=$(free_port)
+OX_PID=
+cleanup() { [ -n "$OX_PID" ] && kill "$OX_PID" 2>/dev/null; pg_local_stop; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+pg_local_start "$(free_port)"
+"$BIN" serve --data-dir "$WORK/oxibase" --listen "127.0.0.1:$OX_PORT" --http off --auth trust >"$WORK/oxibase.log" 2>&1 &
+OX_PID=$!
+for _ in $(seq 1 100); do psql -X -q -h 127.0.0.1 -p "$OX_PORT" -U oxibase -d oxibase -c 'select 1' >/dev/null 2>&1 && break; sleep 0.1; done
+
+PG_PORT=${PG_LOCAL_URL##*:}; PG_PORT=${PG_PORT%%/*}
+psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c 'create database bench'
+ox() { pgbench -h 127.0.0.1 -p "$OX_PORT" -U oxibase "$@" oxibase; }
+pg() { pgbench -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@" bench; }
+
+echo "pgbench scale $SCALE, $SECONDS_PER_RUN s per run, $(nproc) cores; fsync on for both"
+start=$(date +%s.%N); ox -i -q -s "$SCALE" >/dev/null 2>&1; ox_init=$(echo "$(date +%s.%N) - $start" | bc)
+start=$(date +%s.%N); pg -i -q -s "$SCALE" >/dev/null 2>&1; pg_init=$(echo "$(date +%s.%N) - $start" | bc)
+
+run() { # name, pgbench args...
+  local name=$1; shift
+  local rss_log="$WORK/rss-$name"
+  ( while kill -0 "$OX_PID" 2>/dev/null; do ps -o rss= -p "$OX_PID" >>"$rss_log"; sleep 10; done ) &
+  local sampler=$!
+  ox "$@" -T "$SECONDS_PER_RUN" >"$WORK/ox-$name" 2>&1
+  kill "$sampler" 2>/dev/null || true
+  pg "$@" -T "$SECONDS_PER_RUN" >"$WORK/pg-$name" 2>&1
+  local ox_tps pg_tps ox_lat pg_lat ox_failed pg_failed
+  ox_tps=$(grep -oE 'tps = [0-9.]+' "$WORK/ox-$name" | grep -oE '[0-9.]+')
+  pg_tps=$(grep -oE 'tps = [0-9.]+' "$WORK/pg-$name" | grep -oE '[0-9.]+')
+  ox_lat=$(grep -oE 'latency average = [0-9.]+' "$WORK/ox-$name" | grep -oE '[0-9.]+$')
+  pg_lat=$(grep -oE 'latency average = [0-9.]+' "$WORK/pg-$name" | grep -oE '[0-9.]+$')
+  ox_failed=$(grep -oE 'failed transactions: [0-9]+' "$WORK/ox-$name" | grep -oE '[0-9]+$')
+  printf "| %-28s | %10.0f | %10.0f | %5.2f× | %7.3f | %7.3f | %s |\n" "$name" "$ox_tps" "$pg_tps" \
+    "$(echo "$ox_tps / $pg_tps" | bc -l)" "$ox_lat" "$pg_lat" "${ox_failed:-?}"
+  if [ -s "$rss_log" ]; then
+    echo "$name: Oxibase RSS samples (MiB): $(awk '{printf "%d ", $1/1024}' "$rss_log")" >>"$WORK/rss-summary"
+  fi
+}
+
+echo
+echo "| workload | Oxibase TPS | PostgreSQL TPS | ratio | Oxibase ms | PostgreSQL ms | Oxibase failed |"
+echo "|---|---|---|---|---|---|---|"
+run "TPC-B (-c 8 -j 2)" -c 8 -j 2
+# Checked before the next run: pgbench truncates pgbench_history when a run starts.
+consistent=$(psql -X -A -t -h 127.0.0.1 -p "$OX_PORT" -U oxibase -d oxibase -c "select (select sum(abalance) from pgbench_accounts) = (select coalesce(sum(delta),0) from pgbench_history) and (select sum(bbalance) from pgbench_branches) = (select coalesce(sum(delta),0) from pgbench_history) and (select sum(tbalance) from pgbench_tellers) = (select coalesce(sum(delta),0) from pgbench_history)")
+run "select-only (-S -c 8 -j 2)" -S -c 8 -j 2
+echo
+printf "init (-i -s %s): Oxibase %.1f s, PostgreSQL %.1f s\n" "$SCALE" "$ox_init" "$pg_init"
+cat "$WORK/rss-summary" 2>/dev/null || true
+echo "Oxibase balances consistent with history after TPC-B: $consistent"
