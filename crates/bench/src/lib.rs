@@ -5,5 +5,6 @@
 
 pub mod kernel;
 pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 pub mod stats;

@@ -12,6 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod demo;
 mod serve;
+mod shell;
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +30,9 @@ enum Command {
     /// Runs the server: the PostgreSQL wire protocol (psql, pgbench and Postgres drivers
     /// connect unmodified) and the HTTP API, over a database in a data directory.
     Serve(serve::ServeArgs),
+    /// An SQL shell: interactive, or one-shot with -c / -f; over the wire (--url) or on a
+    /// data directory embedded (--data-dir).
+    Sql(shell::SqlArgs),
     /// Opens (or creates) an embedded database and shows the storage kernel at work:
     /// transactions, snapshot isolation, a conflict, and recovery from the log.
     Demo {
@@ -45,6 +49,19 @@ enum Command {
 
 #[derive(Subcommand)]
 enum Bench {
+    /// The SQL engine against SQLite: point selects, inserts, updates, index range scans,
+    /// a join and GROUP BY, through the embedded API and rusqlite in the same process.
+    Sql {
+        /// Where to create the benchmark's data.
+        #[arg(long, default_value = "/tmp")]
+        dir: PathBuf,
+        /// Rows in the main table.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Operations per measured step.
+        #[arg(long, default_value_t = 5000)]
+        ops: u64,
+    },
     /// The storage kernel: durable commits with 1/4/16 writers, point and range reads,
     /// recovery speed, memory against data size.
     Kernel {
@@ -76,7 +93,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Sql(args) => shell::run(args),
         Command::Demo { data_dir } => demo::run(&data_dir),
+        Command::Bench { which: Bench::Sql { dir, rows, ops } } => {
+            let options = oxibase_bench::sql::SqlOptions { dir, rows, ops };
+            oxibase_bench::sql::run(&options).map(|report| print!("{report}"))
+        }
         Command::Bench {
             which:
                 Bench::Kernel { dir, seconds, rows, recovery_mb, memory_gb, sections, no_postgres },

@@ -545,3 +545,36 @@ fn malformed_protocol_bytes_do_not_hurt_the_server() {
         );
     });
 }
+
+#[test]
+fn sql_shell_over_the_wire_and_embedded() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    let url = format!("postgres://oxibase@127.0.0.1:{}/oxibase", server.port);
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_oxibase"))
+            .arg("sql")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (ok, _, err) = run(&["--url", &url, "-c", "create table s (id int primary key, name text); insert into s values (1, 'ann')"], "");
+    assert!(ok, "{err}");
+    let (ok, out, _) = run(&["--url", &url], "select id,\n  name from s;\n\\d s\n");
+    assert!(ok);
+    assert!(out.contains(" 1  | ann") && out.contains("(1 row)"), "{out}");
+    assert!(out.contains("name   | text"), "{out}");
+    let (ok, _, err) = run(&["--url", &url, "-c", "select * from missing"], "");
+    assert!(!ok && err.contains("42P01"), "{err}");
+    drop(server);
+    // Embedded, on the same directory once the server is gone.
+    let (ok, out, err) = run(&["--data-dir", dir.path().to_str().unwrap(), "-c", "select name from s"], "");
+    assert!(ok, "{err}");
+    assert!(out.contains("ann"), "{out}");
+}

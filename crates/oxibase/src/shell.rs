@@ -1,0 +1,347 @@
+//! `oxibase sql`: an interactive SQL shell, or one-shot execution with `-c` / `-f`.
+//!
+//! It talks to a server (`--url postgres://...`, through tokio-postgres) or opens a data
+//! directory embedded (`--data-dir`, through a `Session`, no server needed). Statements end
+//! with `;` and may span lines; results print as aligned tables. Meta commands: `\d`, `\dt`,
+//! `\d NAME`, `\dn`, `\l`, `\timing`, `\?`, `\q`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use oxibase_common::{Result, errinput};
+use oxibase_sql::types::text::format_value;
+
+/// Options of `oxibase sql`.
+#[derive(Args)]
+pub struct SqlArgs {
+    /// A server to connect to, e.g. postgres://oxibase:PASSWORD@127.0.0.1:5433/oxibase.
+    #[arg(long, env = "OXIBASE_URL", conflicts_with = "data_dir")]
+    url: Option<String>,
+    /// Open this data directory embedded instead (no server; not while a server has it open).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Run these statements and exit.
+    #[arg(short = 'c', long = "command")]
+    command: Option<String>,
+    /// Run the statements of this file and exit.
+    #[arg(short = 'f', long = "file")]
+    file: Option<PathBuf>,
+}
+
+/// One statement's result, as text.
+struct Result_ {
+    columns: Vec<String>,
+    rows: Vec<Vec<Option<String>>>,
+    tag: String,
+}
+
+enum Backend {
+    Embedded(Box<oxibase_sql::Session>),
+    Remote { runtime: tokio::runtime::Runtime, client: tokio_postgres::Client },
+}
+
+impl Backend {
+    fn run(&mut self, sql: &str) -> Result<Vec<Result_>> {
+        match self {
+            Backend::Embedded(session) => {
+                let zone = session.zone();
+                let mut out = Vec::new();
+                for r in session.run_batch(sql) {
+                    let r = r?;
+                    for n in session.take_notices() {
+                        eprintln!("{}: {}", n.severity, n.message);
+                    }
+                    out.push(match r {
+                        oxibase_sql::Output::Rows { columns, rows, tag } => Result_ {
+                            columns: columns.into_iter().map(|c| c.name).collect(),
+                            rows: rows.iter().map(|r| r.iter().map(|v| format_value(v, &zone)).collect()).collect(),
+                            tag,
+                        },
+                        oxibase_sql::Output::CopyIn(_) => {
+                            return Err(errinput!(
+                                FEATURE_NOT_SUPPORTED,
+                                "COPY FROM STDIN is not available in the shell; use INSERT or a client like psql"
+                            ));
+                        }
+                        other => Result_ { columns: vec![], rows: vec![], tag: other.tag().to_string() },
+                    });
+                }
+                Ok(out)
+            }
+            Backend::Remote { runtime, client } => runtime.block_on(async {
+                let messages = client.simple_query(sql).await.map_err(remote_error)?;
+                let mut out = Vec::new();
+                let mut current: Option<Result_> = None;
+                for m in messages {
+                    match m {
+                        tokio_postgres::SimpleQueryMessage::RowDescription(cols) => {
+                            current = Some(Result_ {
+                                columns: cols.iter().map(|c| c.name().to_string()).collect(),
+                                rows: vec![],
+                                tag: String::new(),
+                            });
+                        }
+                        tokio_postgres::SimpleQueryMessage::Row(row) => {
+                            let r = current.get_or_insert_with(|| Result_ {
+                                columns: row.columns().iter().map(|c| c.name().to_string()).collect(),
+                                rows: vec![],
+                                tag: String::new(),
+                            });
+                            r.rows.push((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect());
+                        }
+                        tokio_postgres::SimpleQueryMessage::CommandComplete(n) => {
+                            let mut r = current.take().unwrap_or(Result_ { columns: vec![], rows: vec![], tag: String::new() });
+                            r.tag = if r.columns.is_empty() { format!("OK {n}") } else { format!("SELECT {n}") };
+                            out.push(r);
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(out)
+            }),
+        }
+    }
+}
+
+fn remote_error(e: tokio_postgres::Error) -> oxibase_common::Error {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut err = oxibase_common::Error::new(
+                oxibase_common::ErrorKind::InvalidInput,
+                oxibase_common::SqlState::new(db.code().code().as_bytes().try_into().unwrap_or(b"XX000")),
+                db.message().to_string(),
+            );
+            if let Some(d) = db.detail() {
+                err = err.with_detail(d.to_string());
+            }
+            if let Some(h) = db.hint() {
+                err = err.with_hint(h.to_string());
+            }
+            err
+        }
+        None => errinput!(CONNECTION_FAILURE, "{e}"),
+    }
+}
+
+fn connect(args: &SqlArgs) -> Result<Backend> {
+    if let Some(dir) = &args.data_dir {
+        let db = oxibase_sql::Database::open(dir)?;
+        return Ok(Backend::Embedded(Box::new(db.session())));
+    }
+    let url = args
+        .url
+        .clone()
+        .unwrap_or_else(|| "postgres://oxibase@127.0.0.1:5433/oxibase".to_string());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| errinput!(IO_ERROR, "{e}"))?;
+    let client = runtime.block_on(async {
+        let (client, connection) =
+            tokio_postgres::connect(&url, tokio_postgres::NoTls).await.map_err(remote_error)?;
+        tokio::spawn(connection);
+        Ok::<_, oxibase_common::Error>(client)
+    })?;
+    Ok(Backend::Remote { runtime, client })
+}
+
+/// Prints a result as psql does: an aligned table and a row count, or the command tag.
+fn print_result(r: &Result_, out: &mut dyn Write) -> std::io::Result<()> {
+    if r.columns.is_empty() {
+        return writeln!(out, "{}", r.tag);
+    }
+    let cell = |v: &Option<String>| v.clone().unwrap_or_default();
+    let mut widths: Vec<usize> = r.columns.iter().map(|c| c.chars().count()).collect();
+    for row in &r.rows {
+        for (w, v) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell(v).chars().count());
+        }
+    }
+    let header: Vec<String> =
+        r.columns.iter().zip(&widths).map(|(c, w)| format!(" {c:^w$} ", w = *w)).collect();
+    writeln!(out, "{}", header.join("|"))?;
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(w + 2)).collect();
+    writeln!(out, "{}", rule.join("+"))?;
+    for row in &r.rows {
+        let cells: Vec<String> =
+            row.iter().zip(&widths).map(|(v, w)| format!(" {:<w$} ", cell(v), w = *w)).collect();
+        writeln!(out, "{}", cells.join("|").trim_end())?;
+    }
+    let n = r.rows.len();
+    writeln!(out, "({n} row{})\n", if n == 1 { "" } else { "s" })
+}
+
+/// The SQL a meta command stands for.
+fn meta_sql(command: &str) -> Option<String> {
+    let mut words = command.split_whitespace();
+    let name = words.next()?;
+    let arg = words.next().map(|a| a.trim_matches('"').replace('\'', "''"));
+    Some(match (name, arg) {
+        ("\\dt" | "\\d", None) => "select table_schema as schema, table_name as name, lower(table_type) as type \
+             from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema') \
+             order by 1, 2"
+            .to_string(),
+        ("\\d", Some(table)) => format!(
+            "select column_name as column, data_type as type, \
+             case is_nullable when 'NO' then 'not null' else '' end as nullable, \
+             coalesce(column_default, '') as default \
+             from information_schema.columns where table_name = '{table}' order by ordinal_position"
+        ),
+        ("\\di", _) => "select schemaname as schema, indexname as name, tablename as table, indexdef as definition \
+             from pg_indexes order by 1, 2"
+            .to_string(),
+        ("\\dn", _) => "select schema_name as name from information_schema.schemata order by 1".to_string(),
+        ("\\l", _) => "select datname as name from pg_database".to_string(),
+        ("\\du", _) => "select rolname as role, rolsuper as superuser, rolcanlogin as login from pg_roles order by 1".to_string(),
+        _ => return None,
+    })
+}
+
+const HELP: &str = "\\d [NAME]  tables, or a table's columns   \\dt tables   \\di indexes   \\dn schemas\n\
+                    \\l         databases                      \\du roles    \\timing      toggle timing\n\
+                    \\q         quit                           statements end with ;";
+
+/// Whether `buffer` holds complete statements: it ends with `;` outside quotes and comments.
+fn complete(buffer: &str) -> bool {
+    let (mut single, mut double, mut line_comment) = (false, false, false);
+    let mut last = ' ';
+    let mut chars = buffer.chars().peekable();
+    while let Some(c) = chars.next() {
+        if line_comment {
+            if c == '\n' {
+                line_comment = false;
+            }
+            continue;
+        }
+        match c {
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            '-' if !single && !double && chars.peek() == Some(&'-') => line_comment = true,
+            _ => {}
+        }
+        if !c.is_whitespace() && !line_comment {
+            last = c;
+        }
+    }
+    !single && !double && last == ';'
+}
+
+/// Runs `oxibase sql`.
+pub fn run(args: SqlArgs) -> Result<()> {
+    let mut backend = connect(&args)?;
+    let stdout = std::io::stdout();
+    let mut failed = false;
+    let exec = |backend: &mut Backend, sql: &str, timing: bool| {
+        let start = Instant::now();
+        let mut out = stdout.lock();
+        match backend.run(sql) {
+            Ok(results) => {
+                for r in &results {
+                    let _ = print_result(r, &mut out);
+                }
+                if timing {
+                    let _ = writeln!(out, "Time: {:.3} ms", start.elapsed().as_secs_f64() * 1000.0);
+                }
+                true
+            }
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "ERROR:  {} ({})", e.message(), e.code());
+                if let Some(d) = e.detail() {
+                    let _ = writeln!(std::io::stderr(), "DETAIL:  {d}");
+                }
+                if let Some(h) = e.hint() {
+                    let _ = writeln!(std::io::stderr(), "HINT:  {h}");
+                }
+                false
+            }
+        }
+    };
+    if let Some(sql) = &args.command {
+        let sql = meta_sql(sql).unwrap_or_else(|| sql.clone());
+        failed |= !exec(&mut backend, &sql, false);
+        return if failed { Err(errinput!(SYNTAX_ERROR, "the command failed")) } else { Ok(()) };
+    }
+    if let Some(file) = &args.file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| errinput!(IO_ERROR, "could not read {}: {e}", file.display()))?;
+        failed |= !exec(&mut backend, &text, false);
+        return if failed { Err(errinput!(SYNTAX_ERROR, "the script failed")) } else { Ok(()) };
+    }
+    // Interactive: lines accumulate until a statement is complete.
+    let interactive = std::io::stdin().is_terminal();
+    let history_path = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".oxibase_history"));
+    let mut history: Vec<String> = history_path
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .map(|t| t.lines().map(str::to_string).collect())
+        .unwrap_or_default();
+    if interactive {
+        println!("oxibase sql ({}) — \\? for help, \\q to quit", match backend {
+            Backend::Embedded(_) => "embedded",
+            Backend::Remote { .. } => "connected",
+        });
+    }
+    let mut timing = false;
+    let mut buffer = String::new();
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    loop {
+        if interactive {
+            print!("{}", if buffer.is_empty() { "oxibase=> " } else { "oxibase-> " });
+            let _ = std::io::stdout().flush();
+        }
+        let Some(Ok(line)) = lines.next() else { break };
+        let trimmed = line.trim();
+        if buffer.is_empty() && trimmed.starts_with('\\') {
+            match trimmed {
+                "\\q" | "\\quit" => break,
+                "\\?" | "\\help" => println!("{HELP}"),
+                "\\timing" => {
+                    timing = !timing;
+                    println!("Timing is {}.", if timing { "on" } else { "off" });
+                }
+                other => match meta_sql(other) {
+                    Some(sql) => {
+                        exec(&mut backend, &sql, timing);
+                    }
+                    None => eprintln!("invalid command {other}; try \\?"),
+                },
+            }
+            continue;
+        }
+        buffer.push_str(&line);
+        buffer.push('\n');
+        if complete(&buffer) {
+            let sql = std::mem::take(&mut buffer);
+            history.push(sql.trim().replace('\n', " "));
+            failed |= !exec(&mut backend, &sql, timing);
+        }
+    }
+    if !buffer.trim().is_empty() {
+        failed |= !exec(&mut backend, &buffer, timing);
+    }
+    if let Some(p) = history_path
+        && interactive
+    {
+        let keep = history.len().saturating_sub(1000);
+        let _ = std::fs::write(p, history[keep..].join("\n") + "\n");
+    }
+    if failed && !interactive { Err(errinput!(SYNTAX_ERROR, "some statements failed")) } else { Ok(()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_complete_at_a_semicolon_outside_quotes() {
+        assert!(complete("select 1;"));
+        assert!(complete("select 1;\n"));
+        assert!(!complete("select ';"));
+        assert!(!complete("select 1"));
+        assert!(complete("select ';' ;"));
+        assert!(!complete("select 1 -- done;"));
+    }
+}
