@@ -94,9 +94,11 @@ pub fn run(options: &SqlOptions) -> Result<String> {
     let mut from = 0;
     while from < n {
         let tx = lite.unchecked_transaction().map_err(sqlite_err)?;
-        let mut ins = tx.prepare("INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5)").map_err(sqlite_err)?;
+        let mut ins =
+            tx.prepare("INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5)").map_err(sqlite_err)?;
         for i in from..(from + chunk).min(n) {
-            ins.execute(params![i, (i * 7919) % n, i % 1000, i as f64 * 0.5, format!("item {i}")]).map_err(sqlite_err)?;
+            ins.execute(params![i, (i * 7919) % n, i % 1000, i as f64 * 0.5, format!("item {i}")])
+                .map_err(sqlite_err)?;
         }
         drop(ins);
         tx.commit().map_err(sqlite_err)?;
@@ -120,9 +122,15 @@ pub fn run(options: &SqlOptions) -> Result<String> {
     let mut s = lite.prepare("SELECT name, v FROM items WHERE id = ?1").map_err(sqlite_err)?;
     let t = Instant::now();
     for k in &keys {
-        let _: (String, f64) = s.query_row(params![k], |r| Ok((r.get(0)?, r.get(1)?))).map_err(sqlite_err)?;
+        let _: (String, f64) =
+            s.query_row(params![k], |r| Ok((r.get(0)?, r.get(1)?))).map_err(sqlite_err)?;
     }
-    rows.push(Row { op: "point select by primary key", oxibase, sqlite: t.elapsed() / ops as u32, per: "select" });
+    rows.push(Row {
+        op: "point select by primary key",
+        oxibase,
+        sqlite: t.elapsed() / ops as u32,
+        per: "select",
+    });
     drop(s);
 
     // Update by key, each a durable transaction.
@@ -138,7 +146,12 @@ pub fn run(options: &SqlOptions) -> Result<String> {
     for k in keys.iter().take(updates) {
         s.execute(params![k]).map_err(sqlite_err)?;
     }
-    rows.push(Row { op: "update by key (durable commit each)", oxibase, sqlite: t.elapsed() / updates as u32, per: "update" });
+    rows.push(Row {
+        op: "update by key (durable commit each)",
+        oxibase,
+        sqlite: t.elapsed() / updates as u32,
+        per: "update",
+    });
     drop(s);
 
     // Single inserts, each a durable transaction.
@@ -146,16 +159,31 @@ pub fn run(options: &SqlOptions) -> Result<String> {
     let t = Instant::now();
     for i in 0..updates as i64 {
         let id = n + i;
-        ox.execute_prepared(&p, &[Value::Int8(id), Value::Int4((id % n) as i32), Value::Int4(1), Value::Float8(1.0), Value::Text("new".into())])?;
+        ox.execute_prepared(
+            &p,
+            &[
+                Value::Int8(id),
+                Value::Int4((id % n) as i32),
+                Value::Int4(1),
+                Value::Float8(1.0),
+                Value::Text("new".into()),
+            ],
+        )?;
     }
     let oxibase = t.elapsed() / updates as u32;
-    let mut s = lite.prepare("INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5)").map_err(sqlite_err)?;
+    let mut s =
+        lite.prepare("INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5)").map_err(sqlite_err)?;
     let t = Instant::now();
     for i in 0..updates as i64 {
         let id = n + i;
         s.execute(params![id, id % n, 1, 1.0, "new"]).map_err(sqlite_err)?;
     }
-    rows.push(Row { op: "single-row insert (durable commit each)", oxibase, sqlite: t.elapsed() / updates as u32, per: "row" });
+    rows.push(Row {
+        op: "single-row insert (durable commit each)",
+        oxibase,
+        sqlite: t.elapsed() / updates as u32,
+        per: "row",
+    });
     drop(s);
 
     // Batched inserts: 1000 rows per transaction.
@@ -167,7 +195,16 @@ pub fn run(options: &SqlOptions) -> Result<String> {
         ox.execute("begin")?;
         for j in i..(i + 1000).min(batch_rows) {
             let id = base + j;
-            ox.execute_prepared(&p, &[Value::Int8(id), Value::Int4((id % n) as i32), Value::Int4(2), Value::Float8(2.0), Value::Text("batch".into())])?;
+            ox.execute_prepared(
+                &p,
+                &[
+                    Value::Int8(id),
+                    Value::Int4((id % n) as i32),
+                    Value::Int4(2),
+                    Value::Float8(2.0),
+                    Value::Text("batch".into()),
+                ],
+            )?;
         }
         ox.execute("commit")?;
         i += 1000;
@@ -178,7 +215,9 @@ pub fn run(options: &SqlOptions) -> Result<String> {
     while i < batch_rows {
         let tx = lite.unchecked_transaction().map_err(sqlite_err)?;
         {
-            let mut s = tx.prepare_cached("INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5)").map_err(sqlite_err)?;
+            let mut s = tx
+                .prepare_cached("INSERT INTO items VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(sqlite_err)?;
             for j in i..(i + 1000).min(batch_rows) {
                 let id = base + j;
                 s.execute(params![id, id % n, 2, 2.0, "batch"]).map_err(sqlite_err)?;
@@ -187,7 +226,12 @@ pub fn run(options: &SqlOptions) -> Result<String> {
         tx.commit().map_err(sqlite_err)?;
         i += 1000;
     }
-    rows.push(Row { op: "batched insert (1000 rows per transaction)", oxibase, sqlite: t.elapsed() / batch_rows as u32, per: "row" });
+    rows.push(Row {
+        op: "batched insert (1000 rows per transaction)",
+        oxibase,
+        sqlite: t.elapsed() / batch_rows as u32,
+        per: "row",
+    });
 
     // Range scan of ~100 rows through the secondary index.
     let scans = ops.min(2000);
@@ -195,10 +239,14 @@ pub fn run(options: &SqlOptions) -> Result<String> {
     let t = Instant::now();
     let mut total = 0;
     for k in keys.iter().take(scans) {
-        total += ox.execute_prepared(&p, &[Value::Int4(*k as i32), Value::Int4((*k + 99) as i32)])?.rows().len();
+        total += ox
+            .execute_prepared(&p, &[Value::Int4(*k as i32), Value::Int4((*k + 99) as i32)])?
+            .rows()
+            .len();
     }
     let oxibase = t.elapsed() / scans as u32;
-    let mut s = lite.prepare("SELECT id, v FROM items WHERE k BETWEEN ?1 AND ?2").map_err(sqlite_err)?;
+    let mut s =
+        lite.prepare("SELECT id, v FROM items WHERE k BETWEEN ?1 AND ?2").map_err(sqlite_err)?;
     let t = Instant::now();
     let mut lite_total = 0;
     for k in keys.iter().take(scans) {
@@ -208,9 +256,17 @@ pub fn run(options: &SqlOptions) -> Result<String> {
         }
     }
     if total != lite_total {
-        return Err(errinput!(INTERNAL_ERROR, "range scans disagree: {total} vs {lite_total} rows"));
+        return Err(errinput!(
+            INTERNAL_ERROR,
+            "range scans disagree: {total} vs {lite_total} rows"
+        ));
     }
-    rows.push(Row { op: "range scan, ~100 rows via secondary index", oxibase, sqlite: t.elapsed() / scans as u32, per: "scan" });
+    rows.push(Row {
+        op: "range scan, ~100 rows via secondary index",
+        oxibase,
+        sqlite: t.elapsed() / scans as u32,
+        per: "scan",
+    });
     drop(s);
 
     // A two-table join over an index range.
@@ -231,33 +287,63 @@ pub fn run(options: &SqlOptions) -> Result<String> {
         let mut q = s.query(params![k, k + 99]).map_err(sqlite_err)?;
         while q.next().map_err(sqlite_err)?.is_some() {}
     }
-    rows.push(Row { op: "two-table join (~100 rows, index range)", oxibase, sqlite: t.elapsed() / scans as u32, per: "query" });
+    rows.push(Row {
+        op: "two-table join (~100 rows, index range)",
+        oxibase,
+        sqlite: t.elapsed() / scans as u32,
+        per: "query",
+    });
     drop(s);
 
     // GROUP BY over every row.
     let t = Instant::now();
-    let out = ox.execute("select grp % 100, count(*), sum(v), avg(v) from items group by grp % 100")?;
+    let out =
+        ox.execute("select grp % 100, count(*), sum(v), avg(v) from items group by grp % 100")?;
     let oxibase = t.elapsed();
     let groups = out.rows().len();
     let t = Instant::now();
-    let mut s = lite.prepare("SELECT grp % 100, count(*), sum(v), avg(v) FROM items GROUP BY grp % 100").map_err(sqlite_err)?;
+    let mut s = lite
+        .prepare("SELECT grp % 100, count(*), sum(v), avg(v) FROM items GROUP BY grp % 100")
+        .map_err(sqlite_err)?;
     let mut q = s.query([]).map_err(sqlite_err)?;
     let mut lite_groups = 0;
     while q.next().map_err(sqlite_err)?.is_some() {
         lite_groups += 1;
     }
-    rows.push(Row { op: "GROUP BY count/sum/avg over every row", oxibase, sqlite: t.elapsed(), per: "query" });
+    rows.push(Row {
+        op: "GROUP BY count/sum/avg over every row",
+        oxibase,
+        sqlite: t.elapsed(),
+        per: "query",
+    });
     if groups != lite_groups {
-        return Err(errinput!(INTERNAL_ERROR, "GROUP BY disagrees: {groups} vs {lite_groups} groups"));
+        return Err(errinput!(
+            INTERNAL_ERROR,
+            "GROUP BY disagrees: {groups} vs {lite_groups} groups"
+        ));
     }
 
     let mut report = String::new();
-    let _ = writeln!(report, "Loaded {} rows: Oxibase {:.1} s, SQLite {:.1} s (10,000 rows per transaction, then the index).\n", n, ox_load.as_secs_f64(), lite_load.as_secs_f64());
+    let _ = writeln!(
+        report,
+        "Loaded {} rows: Oxibase {:.1} s, SQLite {:.1} s (10,000 rows per transaction, then the index).\n",
+        n,
+        ox_load.as_secs_f64(),
+        lite_load.as_secs_f64()
+    );
     let _ = writeln!(report, "| operation | Oxibase | SQLite | Oxibase ÷ SQLite |");
     let _ = writeln!(report, "|---|---|---|---|");
     for r in rows {
         let ratio = r.oxibase.as_secs_f64() / r.sqlite.as_secs_f64().max(1e-9);
-        let _ = writeln!(report, "| {} | {} per {} | {} | {:.2}× |", r.op, micros(r.oxibase), r.per, micros(r.sqlite), ratio);
+        let _ = writeln!(
+            report,
+            "| {} | {} per {} | {} | {:.2}× |",
+            r.op,
+            micros(r.oxibase),
+            r.per,
+            micros(r.sqlite),
+            ratio
+        );
     }
     Ok(report)
 }

@@ -85,15 +85,29 @@ impl Backend {
                         }
                         tokio_postgres::SimpleQueryMessage::Row(row) => {
                             let r = current.get_or_insert_with(|| Result_ {
-                                columns: row.columns().iter().map(|c| c.name().to_string()).collect(),
+                                columns: row
+                                    .columns()
+                                    .iter()
+                                    .map(|c| c.name().to_string())
+                                    .collect(),
                                 rows: vec![],
                                 tag: String::new(),
                             });
-                            r.rows.push((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect());
+                            r.rows.push(
+                                (0..row.len()).map(|i| row.get(i).map(str::to_string)).collect(),
+                            );
                         }
                         tokio_postgres::SimpleQueryMessage::CommandComplete(n) => {
-                            let mut r = current.take().unwrap_or(Result_ { columns: vec![], rows: vec![], tag: String::new() });
-                            r.tag = if r.columns.is_empty() { format!("OK {n}") } else { format!("SELECT {n}") };
+                            let mut r = current.take().unwrap_or(Result_ {
+                                columns: vec![],
+                                rows: vec![],
+                                tag: String::new(),
+                            });
+                            r.tag = if r.columns.is_empty() {
+                                format!("OK {n}")
+                            } else {
+                                format!("SELECT {n}")
+                            };
                             out.push(r);
                         }
                         _ => {}
@@ -110,7 +124,9 @@ fn remote_error(e: tokio_postgres::Error) -> oxibase_common::Error {
         Some(db) => {
             let mut err = oxibase_common::Error::new(
                 oxibase_common::ErrorKind::InvalidInput,
-                oxibase_common::SqlState::new(db.code().code().as_bytes().try_into().unwrap_or(b"XX000")),
+                oxibase_common::SqlState::new(
+                    db.code().code().as_bytes().try_into().unwrap_or(b"XX000"),
+                ),
                 db.message().to_string(),
             );
             if let Some(d) = db.detail() {
@@ -130,10 +146,8 @@ fn connect(args: &SqlArgs) -> Result<Backend> {
         let db = oxibase_sql::Database::open(dir)?;
         return Ok(Backend::Embedded(Box::new(db.session())));
     }
-    let url = args
-        .url
-        .clone()
-        .unwrap_or_else(|| "postgres://oxibase@127.0.0.1:5433/oxibase".to_string());
+    let url =
+        args.url.clone().unwrap_or_else(|| "postgres://oxibase@127.0.0.1:5433/oxibase".to_string());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -278,10 +292,13 @@ pub fn run(args: SqlArgs) -> Result<()> {
         .map(|t| t.lines().map(str::to_string).collect())
         .unwrap_or_default();
     if interactive {
-        println!("oxibase sql ({}) — \\? for help, \\q to quit", match backend {
-            Backend::Embedded(_) => "embedded",
-            Backend::Remote { .. } => "connected",
-        });
+        println!(
+            "oxibase sql ({}) — \\? for help, \\q to quit",
+            match backend {
+                Backend::Embedded(_) => "embedded",
+                Backend::Remote { .. } => "connected",
+            }
+        );
     }
     let mut timing = false;
     let mut buffer = String::new();
@@ -328,7 +345,11 @@ pub fn run(args: SqlArgs) -> Result<()> {
         let keep = history.len().saturating_sub(1000);
         let _ = std::fs::write(p, history[keep..].join("\n") + "\n");
     }
-    if failed && !interactive { Err(errinput!(SYNTAX_ERROR, "some statements failed")) } else { Ok(()) }
+    if failed && !interactive {
+        Err(errinput!(SYNTAX_ERROR, "some statements failed"))
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

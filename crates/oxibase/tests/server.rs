@@ -562,9 +562,21 @@ fn sql_shell_over_the_wire_and_embedded() {
             .unwrap();
         child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
         let out = child.wait_with_output().unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
     };
-    let (ok, _, err) = run(&["--url", &url, "-c", "create table s (id int primary key, name text); insert into s values (1, 'ann')"], "");
+    let (ok, _, err) = run(
+        &[
+            "--url",
+            &url,
+            "-c",
+            "create table s (id int primary key, name text); insert into s values (1, 'ann')",
+        ],
+        "",
+    );
     assert!(ok, "{err}");
     let (ok, out, _) = run(&["--url", &url], "select id,\n  name from s;\n\\d s\n");
     assert!(ok);
@@ -574,7 +586,8 @@ fn sql_shell_over_the_wire_and_embedded() {
     assert!(!ok && err.contains("42P01"), "{err}");
     drop(server);
     // Embedded, on the same directory once the server is gone.
-    let (ok, out, err) = run(&["--data-dir", dir.path().to_str().unwrap(), "-c", "select name from s"], "");
+    let (ok, out, err) =
+        run(&["--data-dir", dir.path().to_str().unwrap(), "-c", "select name from s"], "");
     assert!(ok, "{err}");
     assert!(out.contains("ann"), "{out}");
 }
