@@ -39,7 +39,7 @@ struct Result_ {
 
 enum Backend {
     Embedded(Box<oxibase_sql::Session>),
-    Remote { runtime: tokio::runtime::Runtime, client: tokio_postgres::Client },
+    Remote { runtime: Box<tokio::runtime::Runtime>, client: tokio_postgres::Client },
 }
 
 impl Backend {
@@ -158,7 +158,7 @@ fn connect(args: &SqlArgs) -> Result<Backend> {
         tokio::spawn(connection);
         Ok::<_, oxibase_common::Error>(client)
     })?;
-    Ok(Backend::Remote { runtime, client })
+    Ok(Backend::Remote { runtime: Box::new(runtime), client })
 }
 
 /// Prints a result as psql does: an aligned table and a row count, or the command tag.
