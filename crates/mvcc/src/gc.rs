@@ -12,14 +12,19 @@
 //!   horizon = 35       k@30 "c"   kept; k@20 is now garbage too
 //! ```
 //!
-//! Commits that overwrite or delete an existing key queue it, with their timestamp; a pass
-//! collects the queued keys the horizon has passed. After a restart the queue is empty, so one
-//! incremental sweep walks every key once to catch garbage whose queue entries were lost.
+//! A commit that supersedes a head moves it to the key's older versions and queues it with
+//! the commit's timestamp: once the horizon passes that timestamp, the moved version is
+//! garbage and is deleted by its exact key, without reading anything. A commit that deletes a
+//! key also queues its tombstone head; once the horizon passes it, the head goes too, through
+//! the next commit group's leader (the only writer of heads, so a head rewritten meanwhile is
+//! never lost). After a restart the queue is empty, so one incremental sweep walks every key
+//! once to catch what the lost queue held.
 //!
-//! IMPORTANT: within a key, versions are deleted oldest first. A forward reader meets the
-//! newest version first, so it can never see an older version once the newer one is gone.
-//! Reverse readers meet the oldest first; they re-check their answer with a point read when a
-//! pass ran while they scanned (see `scan.rs`).
+//! A forward reader meets a key's head first and its versions newest first; versions are
+//! only ever deleted once no snapshot can read them, and the engine's iterators read a
+//! consistent point in time, so readers never see a half-collected key. Reverse readers
+//! re-check their answer with a point read when a pass ran while they scanned (see
+//! `scan.rs`), for engines whose iterators are not point-in-time.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::atomic::Ordering;
@@ -29,12 +34,32 @@ use oxibase_engine::WriteBatch;
 
 use crate::clock::Ts;
 use crate::store::Shared;
-use crate::version::{all_versions, is_tombstone, split_version_key, version_key};
+use crate::version::{
+    head_meta, is_head, is_tombstone, is_version_of, split_version_key, version_key,
+};
 
-/// Keys waiting for collection, and progress counters.
+/// Something a commit made collectable once the horizon passes its timestamp.
+pub(crate) enum GcItem {
+    /// An older version (a superseded head), by key and its own timestamp.
+    Version {
+        /// The user key.
+        key: Vec<u8>,
+        /// The version's commit timestamp.
+        ts: Ts,
+    },
+    /// A tombstone head, deleted if it is still the head then.
+    Head {
+        /// The user key.
+        key: Vec<u8>,
+        /// The tombstone's commit timestamp.
+        ts: Ts,
+    },
+}
+
+/// Items waiting for collection, and progress counters.
 pub(crate) struct GcState {
-    /// (commit timestamp, key) in timestamp order.
-    pub(crate) queue: VecDeque<(Ts, Vec<u8>)>,
+    /// (commit timestamp, item) in timestamp order.
+    pub(crate) queue: VecDeque<(Ts, GcItem)>,
     /// Where the post-restart sweep continues; `None` once it has walked every key.
     sweep_from: Option<Vec<u8>>,
     /// Versions removed so far.
@@ -47,114 +72,125 @@ impl GcState {
         Self { queue: VecDeque::new(), sweep_from: Some(vec![0x01]), removed: 0 }
     }
 
-    /// Queues keys whose older versions became garbage at `ts`.
-    pub(crate) fn enqueue(&mut self, ts: Ts, keys: Vec<Vec<u8>>) {
-        self.queue.extend(keys.into_iter().map(|k| (ts, k)));
+    /// Queues what a group of commits made collectable.
+    pub(crate) fn enqueue(&mut self, items: Vec<(Ts, GcItem)>) {
+        self.queue.extend(items);
     }
 }
 
-/// Runs one pass: queued keys below the horizon, then up to `limit` versions of the sweep.
-/// Returns the number of versions removed.
+/// Runs one pass: queued items below the horizon, then up to `limit` keys of the sweep.
+/// Returns the number of versions removed (tombstone heads are counted when handed over).
 pub(crate) fn run(shared: &Shared, limit: usize) -> Result<u64> {
     let horizon = shared.gc_horizon();
-    // Version keys to delete. Within a key, versions sort newest first, so walking this set
-    // backwards deletes each key's versions oldest first (see the module docs).
     let mut garbage = BTreeSet::new();
-    let mut keys = Vec::new();
+    let mut heads = Vec::new();
     {
         let mut gc = shared.gc.lock();
-        while keys.len() < limit && gc.queue.front().is_some_and(|(ts, _)| *ts <= horizon) {
-            if let Some((_, key)) = gc.queue.pop_front() {
-                keys.push(key);
+        let mut taken = 0;
+        while taken < limit && gc.queue.front().is_some_and(|(ts, _)| *ts <= horizon) {
+            match gc.queue.pop_front() {
+                Some((_, GcItem::Version { key, ts })) => {
+                    garbage.insert(version_key(&key, ts));
+                }
+                Some((_, GcItem::Head { key, ts })) => heads.push((key, ts)),
+                None => break,
             }
+            taken += 1;
         }
     }
-    keys.sort();
-    keys.dedup();
-    for key in &keys {
-        collect_key(shared, key, horizon, &mut garbage)?;
-    }
-    sweep(shared, horizon, limit, &mut garbage)?;
-    let removed = garbage.len() as u64;
-    if removed > 0 {
+    sweep(shared, horizon, limit, &mut garbage, &mut heads)?;
+    let removed = (garbage.len() + heads.len()) as u64;
+    if !garbage.is_empty() {
         let mut batch = WriteBatch::new();
+        // Newest first within a key reversed: each key's versions go oldest first.
         garbage.into_iter().rev().for_each(|key| batch.delete(key));
         shared.gc_passes.fetch_add(1, Ordering::AcqRel);
         shared.engine.write(batch)?;
+    }
+    if !heads.is_empty() {
+        shared.head_gc.lock().extend(heads);
+        shared.collect_heads_if_idle()?;
+    }
+    if removed > 0 {
         shared.gc.lock().removed += removed;
     }
     Ok(removed)
 }
 
-/// Adds the garbage versions of `key` to the set.
-fn collect_key(
-    shared: &Shared,
-    key: &[u8],
-    horizon: Ts,
-    garbage: &mut BTreeSet<Vec<u8>>,
-) -> Result<()> {
-    let mut versions = Vec::new();
-    for item in shared.engine.scan(all_versions(key)) {
-        let (engine_key, value) = item?;
-        let (user_key, ts) = split_version_key(&engine_key)?;
-        if user_key == key {
-            versions.push((ts, is_tombstone(&value)));
-        }
-    }
-    add_garbage(garbage, key, &versions, horizon);
-    Ok(())
-}
-
-/// Given one key's versions newest first, the timestamps that are garbage (newest first).
-fn garbage(versions: &[(Ts, bool)], horizon: Ts) -> Vec<Ts> {
+/// Given one key's versions newest first (the head first), the timestamps that are garbage
+/// (newest first).
+fn garbage_of(versions: &[(Ts, bool)], horizon: Ts) -> Vec<Ts> {
     let Some(keep) = versions.iter().position(|(ts, _)| *ts <= horizon) else { return Vec::new() };
     let from = if versions[keep].1 { keep } else { keep + 1 };
     versions[from..].iter().map(|(ts, _)| *ts).collect()
 }
 
-/// Continues the post-restart sweep over up to `limit` versions.
+/// Continues the post-restart sweep over up to `limit` keys.
 fn sweep(
     shared: &Shared,
     horizon: Ts,
     limit: usize,
     garbage: &mut BTreeSet<Vec<u8>>,
+    heads: &mut Vec<(Vec<u8>, Ts)>,
 ) -> Result<()> {
     let Some(from) = shared.gc.lock().sweep_from.clone() else { return Ok(()) };
-    let mut iter =
-        shared.engine.scan((std::ops::Bound::Included(from), std::ops::Bound::Unbounded));
-    let (mut current, mut versions): (Option<Vec<u8>>, Vec<(Ts, bool)>) = (None, Vec::new());
+    let iter = shared.engine.scan((std::ops::Bound::Included(from), std::ops::Bound::Unbounded));
+    // The key being walked, its versions (head first), and whether it has a head.
+    let mut current: Option<(Vec<u8>, bool)> = None;
+    let mut versions: Vec<(Ts, bool)> = Vec::new();
     let mut seen = 0;
-    let next_from = loop {
-        let Some(item) = iter.next() else { break None };
+    let mut finish = |key: &[u8], has_head: bool, versions: &[(Ts, bool)]| {
+        if !has_head {
+            // Versions without a head (left by a replayed deletion) are all garbage.
+            garbage.extend(versions.iter().map(|(ts, _)| version_key(key, *ts)));
+            return;
+        }
+        for ts in garbage_of(versions, horizon) {
+            if ts == versions[0].0 {
+                heads.push((key.to_vec(), ts));
+            } else {
+                garbage.insert(version_key(key, ts));
+            }
+        }
+    };
+    let mut next_from = None;
+    for item in iter {
         let (engine_key, value) = item?;
-        let (user_key, ts) = split_version_key(&engine_key)?;
-        if current.as_deref() != Some(user_key) {
-            if let Some(done) = current.take() {
-                add_garbage(garbage, &done, &versions, horizon);
+        let belongs = current.as_ref().is_some_and(|(k, _)| is_version_of(&engine_key, k));
+        if !belongs {
+            if let Some((done, has_head)) = current.take() {
+                finish(&done, has_head, &versions);
+                versions.clear();
                 if seen >= limit {
-                    break Some(user_key.to_vec());
+                    next_from = Some(engine_key);
+                    break;
                 }
             }
-            current = Some(user_key.to_vec());
-            versions.clear();
+            if is_head(&value) {
+                let (ts, live) = head_meta(&value)?;
+                versions.push((ts, !live));
+                current = Some((engine_key, true));
+            } else {
+                let (key, ts) = split_version_key(&engine_key)?;
+                versions.push((ts, is_tombstone(&value)));
+                current = Some((key.to_vec(), false));
+            }
+            seen += 1;
+            continue;
         }
+        let (_, ts) = split_version_key(&engine_key)?;
         versions.push((ts, is_tombstone(&value)));
-        seen += 1;
-    };
-    if let (None, Some(done)) = (&next_from, current) {
-        add_garbage(garbage, &done, &versions, horizon);
+    }
+    if let (None, Some((done, has_head))) = (&next_from, current) {
+        finish(&done, has_head, &versions);
     }
     shared.gc.lock().sweep_from = next_from;
     Ok(())
 }
 
-fn add_garbage(set: &mut BTreeSet<Vec<u8>>, key: &[u8], versions: &[(Ts, bool)], horizon: Ts) {
-    set.extend(garbage(versions, horizon).into_iter().map(|ts| version_key(key, ts)));
-}
-
 #[cfg(test)]
 mod tests {
-    use super::garbage;
+    use super::garbage_of as garbage;
 
     #[test]
     fn keeps_the_newest_version_at_or_below_the_horizon() {

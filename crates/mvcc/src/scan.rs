@@ -24,7 +24,9 @@ use oxibase_engine::{KeyRange, ScanIter};
 
 use crate::clock::Ts;
 use crate::transaction::{Transaction, read_at};
-use crate::version::{decode_value, engine_range, is_tombstone, split_version_key};
+use crate::version::{
+    decode_head, decode_value, engine_range, head_meta, is_head, is_version_of, split_version_key,
+};
 
 type Entry = (Vec<u8>, Vec<u8>);
 /// An own write: the key and its value, `None` for a delete.
@@ -216,7 +218,8 @@ impl Drop for Scan<'_> {
     }
 }
 
-/// Turns a stream of engine versions into one entry per key, as of a snapshot.
+/// Turns a stream of engine entries (each key's head, then its older versions newest first)
+/// into one entry per key, as of a snapshot.
 struct Resolver<'a> {
     iter: ScanIter<'a>,
     /// Per direction, an entry read ahead that belongs to the next key.
@@ -235,58 +238,74 @@ impl Resolver<'_> {
         item.or_else(|| self.pending[1 - dir].take().map(Ok))
     }
 
-    /// Forward: the first version at or below the snapshot is the key's value.
+    /// Forward: a head, then its key's older versions. The head answers when it is at or
+    /// below the snapshot; otherwise the first older version that is.
     fn next_forward(&mut self) -> Result<Option<Entry>> {
         while let Some(item) = self.next_raw(FWD) {
-            let (mut engine_key, value) = item?;
-            let (key, ts) = split_version_key(&engine_key)?;
-            if ts > self.snapshot {
-                continue;
+            let (key, raw) = item?;
+            if !is_head(&raw) {
+                continue; // an older version without its head (left by a replayed deletion)
             }
-            let key_len = key.len();
-            // Skip the older versions of the same key.
+            let (head_ts, _) = head_meta(&raw)?;
+            let mut answer =
+                if head_ts <= self.snapshot { Some(decode_head(raw)?.1) } else { None };
+            // Walk (or skip) the key's older versions.
             while let Some(next) = self.next_raw(FWD) {
-                let next = next?;
-                if split_version_key(&next.0)?.0 != &engine_key[..key_len] {
-                    self.pending[FWD] = Some(next);
+                let (version_key, value) = next?;
+                if !is_version_of(&version_key, &key) {
+                    self.pending[FWD] = Some((version_key, value));
                     break;
                 }
+                if answer.is_none() {
+                    let (_, ts) = split_version_key(&version_key)?;
+                    if ts <= self.snapshot {
+                        answer = Some(decode_value(value)?);
+                    }
+                }
             }
-            if is_tombstone(&value) {
-                continue;
+            if let Some(Some(value)) = answer {
+                return Ok(Some((key, value)));
             }
-            engine_key.truncate(key_len);
-            return Ok(decode_value(value)?.map(|v| (engine_key, v)));
         }
         Ok(None)
     }
 
-    /// Backward: versions arrive oldest first; the last one at or below the snapshot before
-    /// the key changes is the key's value.
+    /// Backward: a key's older versions arrive oldest first, then its head.
     fn next_backward(&mut self) -> Result<Option<Entry>> {
         loop {
-            let mut current: Option<Vec<u8>> = None;
-            let mut candidate: Option<Vec<u8>> = None;
-            while let Some(item) = self.next_raw(BWD) {
-                let (engine_key, value) = item?;
-                let (key, ts) = split_version_key(&engine_key)?;
-                if current.as_deref().is_some_and(|c| c != key) {
-                    self.pending[BWD] = Some((engine_key, value));
-                    break;
+            // Older versions seen so far, oldest first, waiting for their head.
+            let mut versions: Vec<Entry> = Vec::new();
+            let head = loop {
+                let Some(item) = self.next_raw(BWD) else { break None };
+                let (engine_key, raw) = item?;
+                if is_head(&raw) {
+                    break Some((engine_key, raw));
                 }
-                if current.is_none() {
-                    current = Some(key.to_vec());
+                versions.push((engine_key, raw));
+            };
+            let Some((key, raw)) = head else { return Ok(None) };
+            let (head_ts, _) = head_meta(&raw)?;
+            let answer = if head_ts <= self.snapshot {
+                decode_head(raw)?.1
+            } else {
+                // The newest of the key's versions at or below the snapshot (the list runs
+                // oldest first; versions of other keys, without their head, are ignored).
+                let mut found = None;
+                for (version_key, value) in versions {
+                    if is_version_of(&version_key, &key) {
+                        let (_, ts) = split_version_key(&version_key)?;
+                        if ts <= self.snapshot {
+                            found = Some(value);
+                        }
+                    }
                 }
-                if ts <= self.snapshot {
-                    candidate = Some(value);
+                match found {
+                    Some(value) => decode_value(value)?,
+                    None => None,
                 }
-            }
-            let Some(key) = current else { return Ok(None) };
-            match candidate {
-                Some(value) if !is_tombstone(&value) => {
-                    return Ok(decode_value(value)?.map(|v| (key, v)));
-                }
-                _ => continue,
+            };
+            if let Some(value) = answer {
+                return Ok(Some((key, value)));
             }
         }
     }

@@ -31,11 +31,15 @@ use oxibase_log::{Log, LogStats, Lsn};
 use parking_lot::Mutex;
 
 use crate::clock::{Clock, Ts, wall_clock_micros};
+use crate::gc::GcItem;
 use crate::gc::GcState;
 use crate::lock_table::{LockInfo, LockTable};
 use crate::record::{self, Write};
+use crate::transaction::Prior;
 use crate::transaction::{Isolation, Transaction, TxnOptions};
-use crate::version::{META_APPLIED_LSN, META_LAST_TS, encode_value, version_key};
+use crate::version::{
+    META_APPLIED_LSN, META_LAST_TS, encode_head, encode_value, head_meta, version_key,
+};
 
 /// Settings for the store.
 #[derive(Clone, Debug)]
@@ -121,6 +125,9 @@ pub(crate) struct Shared {
     pub(crate) snapshots: Mutex<Snapshots>,
     next_txn: AtomicU64,
     pub(crate) gc: Mutex<GcState>,
+    /// Tombstone heads GC found collectable: (key, tombstone timestamp), deleted by the next
+    /// group leader (see `add_head_deletes`).
+    pub(crate) head_gc: Mutex<Vec<(Vec<u8>, Ts)>>,
     /// Incremented before each GC batch, so long reverse scans know to re-check.
     pub(crate) gc_passes: AtomicU64,
     poison: Mutex<Option<Error>>,
@@ -149,8 +156,8 @@ struct PendingCommit {
     lsn: Lsn,
     ts: Ts,
     writes: Arc<Vec<Write>>,
-    /// Keys whose older versions became garbage.
-    gc_keys: Vec<Vec<u8>>,
+    /// The heads the commit supersedes (moved to older versions when applied).
+    priors: Vec<Prior>,
 }
 
 /// Registered snapshots: what GC must preserve.
@@ -181,7 +188,7 @@ impl Snapshots {
 /// read set to validate.
 pub(crate) struct CommitRequest<'a> {
     pub writes: Vec<Write>,
-    pub gc_keys: Vec<Vec<u8>>,
+    pub priors: Vec<Prior>,
     pub validate: Option<(Ts, &'a [oxibase_engine::KeyRange])>,
 }
 
@@ -214,6 +221,7 @@ impl Mvcc {
             snapshots: Mutex::new(Snapshots::default()),
             next_txn: AtomicU64::new(1),
             gc: Mutex::new(GcState::after_restart()),
+            head_gc: Mutex::new(Vec::new()),
             gc_passes: AtomicU64::new(0),
             poison: Mutex::new(None),
             checkpoint_at_bytes: AtomicU64::new(checkpoint_at),
@@ -334,7 +342,7 @@ fn replay(engine: &dyn Engine, log: &Log, applied_lsn: Lsn, last_ts: Ts) -> Resu
             errdata!("log record {} cannot be replayed: {}", record.lsn, e.message())
         })?;
         batch_bytes += record.payload.len();
-        add_versions(&mut batch, commit.ts, &commit.writes);
+        add_heads(&mut batch, commit.ts, &commit.writes);
         (lsn, ts, count) = (record.lsn, commit.ts, count + 1);
         if batch_bytes >= BATCH_BYTES {
             write_group(engine, std::mem::take(&mut batch), lsn, ts)?;
@@ -347,9 +355,14 @@ fn replay(engine: &dyn Engine, log: &Log, applied_lsn: Lsn, last_ts: Ts) -> Resu
     Ok((lsn, ts, count))
 }
 
-fn add_versions(batch: &mut WriteBatch, ts: Ts, writes: &[Write]) {
+/// Replays one record's writes as heads. After a restart no snapshot is older than the
+/// recovery, so superseded heads need not be kept, and a deletion simply removes the key.
+fn add_heads(batch: &mut WriteBatch, ts: Ts, writes: &[Write]) {
     for (key, value) in writes {
-        batch.put(version_key(key, ts), encode_value(value.as_deref()));
+        match value {
+            Some(v) => batch.put(key.clone(), encode_head(ts, Some(v))),
+            None => batch.delete(key.clone()),
+        }
     }
 }
 
@@ -469,7 +482,7 @@ impl Shared {
             if commit.serializable_active > 0 {
                 commit.recent.push_back((ts, writes.clone()));
             }
-            commit.pending.push_back(PendingCommit { lsn, ts, writes, gc_keys: request.gc_keys });
+            commit.pending.push_back(PendingCommit { lsn, ts, writes, priors: request.priors });
             (lsn, ts)
         };
         self.wait_applied(lsn)?;
@@ -528,7 +541,8 @@ impl Shared {
             Some(log) => log.sync(appended).map_err(|e| self.poison(e))?,
             None => appended,
         };
-        let (batch, last_lsn, last_ts, gc_keys) = self.build_group(durable);
+        let (mut batch, last_lsn, last_ts, gc_items, written) = self.build_group(durable);
+        self.add_head_deletes(&mut batch, &written).map_err(|e| self.poison(e))?;
         write_group(self.engine.as_ref(), batch, last_lsn, last_ts).map_err(|e| self.poison(e))?;
         self.visible_ts.store(last_ts, Ordering::Release);
         self.applied_lsn.store(last_lsn, Ordering::Release);
@@ -539,22 +553,89 @@ impl Shared {
             commit.pending.pop_front();
         }
         drop(commit);
-        self.gc.lock().enqueue(last_ts, gc_keys);
+        self.gc.lock().enqueue(gc_items);
         Ok(())
     }
 
-    /// Collects every pending commit up to `durable` into one engine batch.
-    fn build_group(&self, durable: Lsn) -> (WriteBatch, Lsn, Ts, Vec<Vec<u8>>) {
+    /// Collects every pending commit up to `durable` into one engine batch: each superseded
+    /// head moves to its key's older versions, each write becomes the key's head. Returns the
+    /// batch, the last LSN and timestamp, what GC must collect later, and the keys written.
+    #[allow(clippy::type_complexity)]
+    fn build_group(
+        &self,
+        durable: Lsn,
+    ) -> (WriteBatch, Lsn, Ts, Vec<(Ts, GcItem)>, std::collections::HashSet<Vec<u8>>) {
         let commit = self.commit.lock();
         let mut batch = WriteBatch::new();
         let (mut last_lsn, mut last_ts) = (0, 0);
-        let mut gc_keys = Vec::new();
+        let mut gc_items = Vec::new();
+        let mut written = std::collections::HashSet::new();
         for p in commit.pending.iter().take_while(|p| p.lsn <= durable) {
-            add_versions(&mut batch, p.ts, &p.writes);
-            gc_keys.extend(p.gc_keys.iter().cloned());
+            for (key, prior_ts, prior) in &p.priors {
+                batch.put(version_key(key, *prior_ts), encode_value(prior.as_deref()));
+                gc_items.push((p.ts, GcItem::Version { key: key.clone(), ts: *prior_ts }));
+            }
+            for (key, value) in p.writes.iter() {
+                batch.put(key.clone(), encode_head(p.ts, value.as_deref()));
+                if value.is_none() {
+                    gc_items.push((p.ts, GcItem::Head { key: key.clone(), ts: p.ts }));
+                }
+                written.insert(key.clone());
+            }
             (last_lsn, last_ts) = (p.lsn, p.ts);
         }
-        (batch, last_lsn, last_ts, gc_keys)
+        (batch, last_lsn, last_ts, gc_items, written)
+    }
+
+    /// Deletes GC's tombstone heads now when no commit group is being applied: this thread
+    /// then holds the leader's role for the moment it takes, so no head is written meanwhile.
+    /// With a group under way, its leader or the next one takes them.
+    pub(crate) fn collect_heads_if_idle(&self) -> Result<()> {
+        if self.head_gc.lock().is_empty() {
+            return Ok(());
+        }
+        let (lock, followers) = &self.apply;
+        {
+            let mut leading = lock.lock();
+            if *leading {
+                return Ok(());
+            }
+            *leading = true;
+        }
+        let mut batch = WriteBatch::new();
+        let result = self
+            .add_head_deletes(&mut batch, &std::collections::HashSet::new())
+            .and_then(|()| if batch.is_empty() { Ok(()) } else { self.engine.write(batch) });
+        let mut leading = lock.lock();
+        *leading = false;
+        followers.notify_all();
+        result
+    }
+
+    /// Adds GC's deletions of tombstone heads to a group's batch. They go through the group
+    /// leader, the only writer of heads, so a head written meanwhile is never deleted: each is
+    /// deleted only if it is still the tombstone GC found, and not rewritten by this group.
+    fn add_head_deletes(
+        &self,
+        batch: &mut WriteBatch,
+        written: &std::collections::HashSet<Vec<u8>>,
+    ) -> Result<()> {
+        let candidates: Vec<(Vec<u8>, Ts)> = {
+            let mut pending = self.head_gc.lock();
+            let n = pending.len().min(1024);
+            pending.drain(..n).collect()
+        };
+        for (key, ts) in candidates {
+            if written.contains(&key) {
+                continue;
+            }
+            if let Some(raw) = self.engine.get(&key)?
+                && head_meta(&raw)? == (ts, false)
+            {
+                batch.delete(key);
+            }
+        }
+        Ok(())
     }
 
     fn poison(&self, err: Error) -> Error {

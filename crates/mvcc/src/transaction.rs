@@ -32,7 +32,9 @@ use crate::lock_table::{LockMode, LockOutcome, LockWait, PriorMode, TxnId};
 use crate::record::Write;
 use crate::scan::Scan;
 use crate::store::{CommitRequest, Shared};
-use crate::version::{all_versions, check_user_key, decode_value, split_version_key, versions_at};
+use crate::version::{
+    check_user_key, decode_head, decode_value, head_meta, is_version_of, versions_at,
+};
 
 /// How a transaction is isolated from concurrent ones.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -98,17 +100,20 @@ pub(crate) struct State {
     /// Keys and ranges read, for serializable validation.
     pub(crate) reads: Vec<KeyRange>,
     pub(crate) track_reads: bool,
-    /// Whether the latest committed version of a key exists, for keys this transaction holds
-    /// a write lock on (no one else can commit a version of them meanwhile), so the write
-    /// after a locked read does not look again.
-    latest_exists: HashMap<Vec<u8>, bool>,
+    /// The head (latest committed version) of keys this transaction holds a write lock on,
+    /// as read under the lock (no one else can commit a version of them meanwhile), so the
+    /// write after a locked read does not look again.
+    latest_heads: HashMap<Vec<u8>, Option<Head>>,
 }
+
+/// A key's latest committed version: its commit timestamp and value (`None`: deleted).
+pub(crate) type Head = (Ts, Option<Vec<u8>>);
 
 /// The transaction's writes to one key, oldest first.
 pub(crate) struct KeyWrites {
-    /// Whether a committed version existed when the key was first written (so the commit
-    /// makes an older version garbage).
-    existed: bool,
+    /// The key's head when the transaction first wrote it (under its lock, so still the head
+    /// at commit): the commit moves it to the key's older versions.
+    prior: Option<Head>,
     entries: Vec<(u32, Option<Vec<u8>>)>,
 }
 
@@ -141,7 +146,7 @@ impl Transaction {
             locks: Vec::new(),
             reads: Vec::new(),
             track_reads: serializable,
-            latest_exists: HashMap::new(),
+            latest_heads: HashMap::new(),
         };
         Ok(Transaction {
             id: shared.next_txn_id(),
@@ -246,9 +251,10 @@ impl Transaction {
             return Ok(value.clone());
         }
         drop(state);
-        let value = self.latest_committed(key)?.and_then(|(_, value)| value);
+        let head = self.latest_committed(key)?;
+        let value = head.as_ref().and_then(|(_, value)| value.clone());
         if self.shared.locks.held(self.id, key).is_some_and(|m| m >= LockMode::NoKeyUpdate) {
-            self.lock_state()?.latest_exists.insert(key.to_vec(), value.is_some());
+            self.lock_state()?.latest_heads.insert(key.to_vec(), head);
         }
         Ok(value)
     }
@@ -305,19 +311,19 @@ impl Transaction {
         if first_write || self.shared.locks.held(self.id, key).is_none_or(|held| held < mode) {
             self.lock(key, mode, LockWait::Wait(self.lock_timeout))?;
         }
-        let existed = if first_write {
-            let memo = self.lock_state()?.latest_exists.get(key).copied();
+        let prior = if first_write {
+            let memo = self.lock_state()?.latest_heads.remove(key);
             match memo {
-                Some(e) => e,
-                None => self.latest_committed(key)?.is_some_and(|(_, value)| value.is_some()),
+                Some(head) => head,
+                None => self.latest_committed(key)?,
             }
         } else {
-            false
+            None
         };
         let mut state = self.lock_state()?;
         let command = state.command;
         let writes =
-            state.writes.entry(key.to_vec()).or_insert(KeyWrites { existed, entries: Vec::new() });
+            state.writes.entry(key.to_vec()).or_insert(KeyWrites { prior, entries: Vec::new() });
         match writes.entries.last_mut() {
             Some((cid, v)) if *cid == command => *v = value,
             _ => writes.entries.push((command, value)),
@@ -386,7 +392,7 @@ impl Transaction {
         state.writes.retain(|_, w| !w.entries.is_empty());
         let keep = savepoint.locks.min(state.locks.len());
         let released: Vec<_> = state.locks.drain(keep..).collect();
-        state.latest_exists.clear();
+        state.latest_heads.clear();
         state.command += 1;
         drop(state);
         for (key, prior) in released.into_iter().rev() {
@@ -400,7 +406,7 @@ impl Transaction {
     /// nothing). On a serialization failure the transaction is rolled back.
     pub fn commit(self) -> Result<Ts> {
         let mut state = self.lock_state()?;
-        let (writes, gc_keys) = final_writes(&state.writes);
+        let (writes, priors) = final_writes(&mut state.writes);
         if writes.is_empty() {
             let ts = state.snapshot;
             drop(state);
@@ -409,7 +415,7 @@ impl Transaction {
         }
         let reads = std::mem::take(&mut state.reads);
         let validate = state.serializable_registered.map(|snapshot| (snapshot, reads.as_slice()));
-        let result = self.shared.commit(CommitRequest { writes, gc_keys, validate });
+        let result = self.shared.commit(CommitRequest { writes, priors, validate });
         drop(state);
         self.end(result.is_err());
         result
@@ -449,46 +455,56 @@ impl Transaction {
         read_at(self.shared(), key, ts)
     }
 
-    /// The latest committed version of `key`: its timestamp and value (`None` if deleted).
-    fn latest_committed(&self, key: &[u8]) -> Result<Option<(Ts, Option<Vec<u8>>)>> {
-        for item in self.shared.engine.scan(all_versions(key)) {
-            let (engine_key, value) = item?;
-            let (user_key, ts) = split_version_key(&engine_key)?;
-            if user_key == key {
-                return Ok(Some((ts, decode_value(value)?)));
-            }
-        }
-        Ok(None)
+    /// The latest committed version of `key` (its head): timestamp and value.
+    fn latest_committed(&self, key: &[u8]) -> Result<Option<Head>> {
+        latest_at_head(self.shared(), key)
     }
 }
 
-/// Reads the newest version of `key` at or below `ts` from the engine.
+/// A key's head, read with one point lookup.
+pub(crate) fn latest_at_head(shared: &Shared, key: &[u8]) -> Result<Option<Head>> {
+    shared.engine.get(key)?.map(decode_head).transpose()
+}
+
+/// Reads the newest version of `key` at or below `ts` from the engine: the head when it is
+/// old enough (one point lookup), else the newest older version at or below `ts`.
 pub(crate) fn read_at(shared: &Shared, key: &[u8], ts: Ts) -> Result<Option<Vec<u8>>> {
+    let Some(raw) = shared.engine.get(key)? else { return Ok(None) };
+    let (head_ts, _) = head_meta(&raw)?;
+    if head_ts <= ts {
+        return Ok(decode_head(raw)?.1);
+    }
     for item in shared.engine.scan(versions_at(key, ts)) {
         let (engine_key, value) = item?;
-        if engine_key.len() == key.len() + 8 {
+        if is_version_of(&engine_key, key) {
             return decode_value(value);
         }
     }
     Ok(None)
 }
 
-/// The writes a commit makes: each key's latest value, leaving out deletes of keys that
-/// never existed; and the keys whose older versions the commit turns into garbage.
-fn final_writes(writes: &BTreeMap<Vec<u8>, KeyWrites>) -> (Vec<Write>, Vec<Vec<u8>>) {
+/// A head a commit supersedes: the key, and the head's timestamp and value, which move to
+/// the key's older versions.
+pub(crate) type Prior = (Vec<u8>, Ts, Option<Vec<u8>>);
+
+/// The writes a commit makes: each key's latest value, leaving out deletes of keys that do
+/// not exist; and the heads they supersede.
+fn final_writes(writes: &mut BTreeMap<Vec<u8>, KeyWrites>) -> (Vec<Write>, Vec<Prior>) {
     let mut out = Vec::with_capacity(writes.len());
-    let mut gc_keys = Vec::new();
-    for (key, w) in writes {
+    let mut priors = Vec::new();
+    for (key, w) in writes.iter_mut() {
         let Some(value) = w.latest() else { continue };
-        if value.is_none() && !w.existed {
+        let exists = w.prior.as_ref().is_some_and(|(_, v)| v.is_some());
+        if value.is_none() && !exists {
             continue;
         }
-        if w.existed {
-            gc_keys.push(key.clone());
+        let value = value.clone();
+        if let Some((ts, old)) = w.prior.take() {
+            priors.push((key.clone(), ts, old));
         }
-        out.push((key.clone(), value.clone()));
+        out.push((key.clone(), value));
     }
-    (out, gc_keys)
+    (out, priors)
 }
 
 impl Drop for Transaction {

@@ -1,14 +1,22 @@
 //! How versions are laid out in the engine.
 //!
-//! ```text
-//!   user key      version suffix        value
-//!   [k e y ...] ++ [!commit_ts (8, BE)]  ->  01 ++ data     (a row version)
-//!                                       ->  00             (a deletion: tombstone)
+//! A key's newest committed version (its *head*) lives under the bare key, so the common read,
+//! the latest version, is one point lookup. Versions it superseded move under the key with the
+//! inverted commit timestamp appended, newest first, until garbage collection removes them:
 //!
-//!   k@30 -> 01 "c"       newest first within a key, because the timestamp is inverted
+//! ```text
+//!   engine key                          value
+//!   [k e y ...]                      -> 02 ++ commit_ts (8, BE) ++ data   (head: a row)
+//!                                    -> 03 ++ commit_ts (8, BE)           (head: deleted)
+//!   [k e y ...] ++ [!commit_ts (8)]  -> 01 ++ data                        (older version)
+//!                                    -> 00                                (older deletion)
+//!
+//!   k    -> 02 @30 "c"   the head: a snapshot at 30 or later reads "c"
 //!   k@20 -> 00           a snapshot at 25 reads the tombstone: k is absent
 //!   k@10 -> 01 "a"       a snapshot at 15 reads "a"
 //! ```
+//!
+//! User keys are prefix-free, so everything between `k` and `k ++ !0` is `k`'s.
 //!
 //! Keys starting with `00` are not versioned: they hold the store's own metadata (the last
 //! applied log position and commit timestamp), written atomically with each applied group.
@@ -30,6 +38,52 @@ pub const META_LAST_TS: &[u8] = b"\x00last_ts";
 const SUFFIX: usize = 8;
 const TOMBSTONE: u8 = 0x00;
 const LIVE: u8 = 0x01;
+const HEAD_LIVE: u8 = 0x02;
+const HEAD_TOMBSTONE: u8 = 0x03;
+
+/// Encodes a head: the commit timestamp and the data, or a tombstone for `None`.
+pub fn encode_head(ts: Ts, value: Option<&[u8]>) -> Vec<u8> {
+    let data = value.unwrap_or_default();
+    let mut out = Vec::with_capacity(1 + SUFFIX + data.len());
+    out.push(if value.is_some() { HEAD_LIVE } else { HEAD_TOMBSTONE });
+    out.extend_from_slice(&ts.to_be_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// True when a raw engine value is a head (the value of a bare user key).
+pub fn is_head(raw: &[u8]) -> bool {
+    matches!(raw.first(), Some(&(HEAD_LIVE | HEAD_TOMBSTONE)))
+}
+
+/// Decodes a head into its commit timestamp and data (`None` for a tombstone).
+pub fn decode_head(mut raw: Vec<u8>) -> Result<(Ts, Option<Vec<u8>>)> {
+    let (ts, live) = head_meta(&raw)?;
+    if !live {
+        return Ok((ts, None));
+    }
+    raw.drain(..1 + SUFFIX);
+    Ok((ts, Some(raw)))
+}
+
+/// A head's commit timestamp and whether it is live, without copying its data.
+pub fn head_meta(raw: &[u8]) -> Result<(Ts, bool)> {
+    let live = match raw.first() {
+        Some(&HEAD_LIVE) => true,
+        Some(&HEAD_TOMBSTONE) if raw.len() == 1 + SUFFIX => false,
+        _ => return Err(errdata!("invalid head value")),
+    };
+    let ts_bytes: [u8; SUFFIX] = raw
+        .get(1..1 + SUFFIX)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| errdata!("invalid head value"))?;
+    Ok((u64::from_be_bytes(ts_bytes), live))
+}
+
+/// True when `engine_key` is one of `key`'s older versions.
+pub fn is_version_of(engine_key: &[u8], key: &[u8]) -> bool {
+    engine_key.len() == key.len() + SUFFIX && engine_key.starts_with(key)
+}
 
 /// The engine key of `key`'s version committed at `ts`.
 pub fn version_key(key: &[u8], ts: Ts) -> Vec<u8> {
@@ -105,9 +159,9 @@ pub fn versions_at(key: &[u8], ts: Ts) -> KeyRange {
     (Bound::Included(version_key(key, ts)), Bound::Included(version_key(key, 0)))
 }
 
-/// The engine range holding every version of `key`.
-pub fn all_versions(key: &[u8]) -> KeyRange {
-    versions_at(key, Ts::MAX)
+/// The engine range holding `key`'s head and all its older versions.
+pub fn key_entries(key: &[u8]) -> KeyRange {
+    (Bound::Included(key.to_vec()), Bound::Included(version_key(key, 0)))
 }
 
 /// Maps a range of user keys onto the engine range holding all their versions.
@@ -152,6 +206,17 @@ mod tests {
         assert!(a < b && b < c);
         assert_eq!(split_version_key(&b).unwrap(), (&b"k"[..], 20));
         assert!(version_key(b"k", 0) < version_key(b"l", u64::MAX));
+    }
+
+    #[test]
+    fn heads_sort_before_their_versions_and_round_trip() {
+        assert!(b"k".to_vec() < version_key(b"k", u64::MAX));
+        assert!(is_version_of(&version_key(b"k", 5), b"k") && !is_version_of(b"kx", b"k"));
+        let head = encode_head(42, Some(b"v"));
+        assert!(is_head(&head) && !is_head(&encode_value(Some(b"v"))));
+        assert_eq!(decode_head(head).unwrap(), (42, Some(b"v".to_vec())));
+        assert_eq!(decode_head(encode_head(7, None)).unwrap(), (7, None));
+        assert!(decode_head(vec![2, 0]).is_err());
     }
 
     #[test]

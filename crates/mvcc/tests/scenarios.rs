@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use goldenscript::{ArgumentConsumer, Command, Context};
 use oxibase_engine::{Engine, Memory};
-use oxibase_mvcc::version::{decode_value, split_version_key};
+use oxibase_mvcc::version::{decode_head, decode_value, is_head, split_version_key};
 use oxibase_mvcc::{
     Isolation, LockMode, LockOutcome, LockWait, Mvcc, MvccOptions, Savepoint, Transaction, Ts,
     TxnOptions,
@@ -89,13 +89,22 @@ impl Runner {
             if key[0] == 0 {
                 continue; // store metadata
             }
-            let (user_key, ts) = split_version_key(&key)?;
+            // A key's head (its latest version) is stored under the bare key; the versions
+            // it superseded follow, newest first.
+            let (user_key, ts, value, head) = if is_head(&value) {
+                let (ts, v) = decode_head(value)?;
+                (key.clone(), ts, v, true)
+            } else {
+                let (user_key, ts) = split_version_key(&key)?;
+                (user_key.to_vec(), ts, decode_value(value)?, false)
+            };
             let who = self.commits.get(&ts).cloned().unwrap_or_else(|| "?".into());
-            let value = match decode_value(value)? {
+            let value = match value {
                 Some(v) => format!("{:?}", String::from_utf8_lossy(&v)),
                 None => "<deleted>".into(),
             };
-            writeln!(out, "{}@{who} → {value}", String::from_utf8_lossy(user_key))?;
+            let role = if head { " (head)" } else { "" };
+            writeln!(out, "{}@{who} → {value}{role}", String::from_utf8_lossy(&user_key))?;
         }
         Ok(out)
     }
