@@ -26,6 +26,8 @@ pub fn checks<E: Engine>() -> Vec<Check<E>> {
         ("binary_keys_order", binary_keys_order::<E>),
         ("status_counts", status_counts::<E>),
         ("model_random_ops", model_random_ops::<E>),
+        ("iterators_are_point_in_time", iterators_are_point_in_time::<E>),
+        ("batches_are_atomic_to_readers", batches_are_atomic_to_readers::<E>),
     ]
 }
 
@@ -275,4 +277,71 @@ pub fn mirror<E: Engine>(engines: &[&E], seed: u64, steps: usize) {
             }
         }
     }
+}
+
+fn iterators_are_point_in_time<E: Engine>(engine: &E) {
+    for k in [b"a", b"c", b"e"] {
+        put(engine, k, b"old");
+    }
+    let mut forward = engine.scan((Bound::Unbounded, Bound::Unbounded));
+    let mut backward = engine.scan((Bound::Unbounded, Bound::Unbounded)).rev();
+    assert_eq!(forward.next().unwrap().unwrap().0, b"a");
+    let mut batch = WriteBatch::new();
+    batch.put(b"b".to_vec(), b"new".to_vec());
+    batch.put(b"c".to_vec(), b"new".to_vec());
+    batch.delete(b"e".to_vec());
+    batch.put(b"f".to_vec(), b"new".to_vec());
+    engine.write(batch).unwrap();
+    let rest: Vec<_> = forward.map(Result::unwrap).collect();
+    assert_eq!(
+        rest,
+        vec![(b"c".to_vec(), b"old".to_vec()), (b"e".to_vec(), b"old".to_vec())],
+        "a forward iterator saw writes made after it was created"
+    );
+    let keys: Vec<_> = backward.by_ref().map(|e| e.unwrap().0).collect();
+    assert_eq!(keys, vec![b"e".to_vec(), b"c".to_vec(), b"a".to_vec()], "reverse iterator");
+    assert_eq!(collect(engine, (Bound::Unbounded, Bound::Unbounded)).len(), 4);
+}
+
+/// A writer keeps rewriting a group of keys to one value per batch, and moving a marker key
+/// from one name to the next; readers must never see the group disagree, a rewritten key
+/// missing, or the marker in two places or none.
+fn batches_are_atomic_to_readers<E: Engine>(engine: &E) {
+    const GROUP: [&[u8]; 4] = [b"g1", b"g2", b"g3", b"g4"];
+    let marker = |n: u32| format!("m{:06}", n).into_bytes();
+    let mut batch = WriteBatch::new();
+    for key in GROUP {
+        batch.put(key.to_vec(), 0u32.to_be_bytes().to_vec());
+    }
+    batch.put(marker(0), Vec::new());
+    engine.write(batch).unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for n in 1..2000u32 {
+                let mut batch = WriteBatch::new();
+                batch.delete(marker(n - 1));
+                for key in GROUP {
+                    batch.put(key.to_vec(), n.to_be_bytes().to_vec());
+                }
+                batch.put(marker(n), Vec::new());
+                engine.write(batch).unwrap();
+            }
+            done.store(true, std::sync::atomic::Ordering::Release);
+        });
+        let mut rounds = 0;
+        while !done.load(std::sync::atomic::Ordering::Acquire) || rounds < 10 {
+            rounds += 1;
+            let g =
+                collect(engine, (Bound::Included(b"g".to_vec()), Bound::Excluded(b"h".to_vec())));
+            assert_eq!(g.len(), GROUP.len(), "a scan missed a rewritten key");
+            assert!(g.iter().all(|(_, v)| *v == g[0].1), "a scan saw half a batch: {g:?}");
+            let m =
+                collect(engine, (Bound::Included(b"m".to_vec()), Bound::Excluded(b"n".to_vec())));
+            assert_eq!(m.len(), 1, "a scan saw the moved key in {} places", m.len());
+            for key in GROUP {
+                assert!(engine.get(key).unwrap().is_some(), "a get missed a rewritten key");
+            }
+        }
+    });
 }

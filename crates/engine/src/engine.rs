@@ -24,13 +24,16 @@ pub type ScanIter<'a> = Box<dyn DoubleEndedIterator<Item = Result<(Vec<u8>, Vec<
 ///   in which they were written.
 /// - Once `flush` returns, every batch written before it survives a crash (for a persistent
 ///   engine; [`Status::persistent`] says which kind this is).
+/// - Readers see a batch all at once: a `get` or `scan` running concurrently with `write`
+///   observes either none of the batch or all of it, and an overwritten key is never seen
+///   absent. MVCC relies on it: a commit moves a key's newest version aside and writes the
+///   new one under the same key in one batch.
+/// - An iterator is a point-in-time view: it sees exactly the batches written before it was
+///   created, however long it lives.
 ///
 /// What it does not promise:
 /// - Writes are not durable before `flush`: an engine may keep them in memory or in an
 ///   unsynced journal. Oxibase's write-ahead log, not the engine, makes commits durable.
-/// - A reader running concurrently with `write` may observe a batch partially applied. MVCC
-///   never reads keys of an unfinished commit, so it needs no more.
-/// - Iterators are not snapshots: they may or may not see writes made after they were created.
 /// - After an I/O error the engine may refuse further writes; reads go on where they can.
 pub trait Engine: Send + Sync + 'static {
     /// Reads the value stored under `key`.

@@ -18,7 +18,7 @@
 
 use std::path::Path;
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use oxibase_common::{Error, ErrorKind, Result, SqlState};
 
 use crate::engine::{Engine, KeyRange, ScanIter, Status, WriteBatch, WriteOp};
@@ -83,7 +83,9 @@ impl Engine for Lsm {
     }
 
     fn scan(&self, range: KeyRange) -> ScanIter<'_> {
-        Box::new(self.data.range(range).map(|guard| {
+        // NB: `Keyspace::range` reads at the newest sequence number, including a batch still
+        // being applied; a snapshot reads exactly the batches published before it.
+        Box::new(self.db.snapshot().range(&self.data, range).map(|guard| {
             let (k, v) = guard.into_inner().map_err(|e| convert("LSM scan failed", e))?;
             Ok((k.to_vec(), v.to_vec()))
         }))

@@ -20,14 +20,11 @@
 //! never lost). After a restart the queue is empty, so one incremental sweep walks every key
 //! once to catch what the lost queue held.
 //!
-//! A forward reader meets a key's head first and its versions newest first; versions are
-//! only ever deleted once no snapshot can read them, and the engine's iterators read a
-//! consistent point in time, so readers never see a half-collected key. Reverse readers
-//! re-check their answer with a point read when a pass ran while they scanned (see
-//! `scan.rs`), for engines whose iterators are not point-in-time.
+//! Versions are only ever deleted once no snapshot can read them, and the engine's iterators
+//! read one point in time (a promise of the engine contract), so a reader in either direction
+//! never sees a half-collected key.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::atomic::Ordering;
 
 use oxibase_common::Result;
 use oxibase_engine::WriteBatch;
@@ -104,7 +101,6 @@ pub(crate) fn run(shared: &Shared, limit: usize) -> Result<u64> {
         let mut batch = WriteBatch::new();
         // Newest first within a key reversed: each key's versions go oldest first.
         garbage.into_iter().rev().for_each(|key| batch.delete(key));
-        shared.gc_passes.fetch_add(1, Ordering::AcqRel);
         shared.engine.write(batch)?;
     }
     if !heads.is_empty() {
@@ -154,6 +150,7 @@ fn sweep(
         }
     };
     let mut next_from = None;
+    let mut copies = Vec::new();
     for item in iter {
         let (engine_key, value) = item?;
         let belongs = current.as_ref().is_some_and(|(k, _)| is_version_of(&engine_key, k));
@@ -179,11 +176,19 @@ fn sweep(
             continue;
         }
         let (_, ts) = split_version_key(&engine_key)?;
+        let has_head = current.as_ref().is_some_and(|(_, has_head)| *has_head);
+        if has_head && versions[0].0 == ts {
+            // A copy of the head under its own timestamp: the head is the version, the copy
+            // is garbage whatever the horizon.
+            copies.push(engine_key);
+            continue;
+        }
         versions.push((ts, is_tombstone(&value)));
     }
     if let (None, Some((done, has_head))) = (&next_from, current) {
         finish(&done, has_head, &versions);
     }
+    garbage.extend(copies);
     shared.gc.lock().sweep_from = next_from;
     Ok(())
 }

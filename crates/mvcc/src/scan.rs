@@ -17,13 +17,12 @@
 //! scan runs, but only with writes of the current command, which the scan does not see).
 
 use std::ops::Bound;
-use std::sync::atomic::Ordering;
 
 use oxibase_common::Result;
 use oxibase_engine::{KeyRange, ScanIter};
 
 use crate::clock::Ts;
-use crate::transaction::{Transaction, read_at};
+use crate::transaction::Transaction;
 use crate::version::{
     decode_head, decode_value, engine_range, head_meta, is_head, is_version_of, split_version_key,
 };
@@ -36,7 +35,6 @@ type OwnWrite = (Vec<u8>, Option<Vec<u8>>);
 pub struct Scan<'a> {
     txn: &'a Transaction,
     range: KeyRange,
-    snapshot: Ts,
     command: u32,
     resolver: Resolver<'a>,
     /// Per direction: the next committed entry, and the next own write.
@@ -49,7 +47,6 @@ pub struct Scan<'a> {
     /// serializable transaction has read.
     last: [Option<Vec<u8>>; 2],
     done: [bool; 2],
-    gc_passes: u64,
 }
 
 const FWD: usize = 0;
@@ -61,7 +58,6 @@ impl<'a> Scan<'a> {
         Scan {
             txn,
             range,
-            snapshot,
             command,
             resolver: Resolver { iter, pending: [None, None], snapshot },
             peek: [None, None],
@@ -69,25 +65,13 @@ impl<'a> Scan<'a> {
             own_done: [false, false],
             last: [None, None],
             done: [false, false],
-            gc_passes: txn.shared().gc_passes.load(Ordering::Acquire),
         }
     }
 
     fn next_committed(&mut self, dir: usize) -> Result<Option<Entry>> {
-        if dir == FWD {
-            return self.resolver.next_forward();
-        }
-        loop {
-            let Some((key, value)) = self.resolver.next_backward()? else { return Ok(None) };
-            // A GC pass during a reverse scan may have removed a newer version after we
-            // passed it (GC deletes oldest first, but we walk oldest first): re-read the key.
-            if self.txn.shared().gc_passes.load(Ordering::Acquire) == self.gc_passes {
-                return Ok(Some((key, value)));
-            }
-            if let Some(value) = read_at(self.txn.shared(), &key, self.snapshot)? {
-                return Ok(Some((key, value)));
-            }
-        }
+        // The engine's iterator reads one point in time, so neither a commit nor a GC pass
+        // that runs meanwhile changes what either direction sees.
+        if dir == FWD { self.resolver.next_forward() } else { self.resolver.next_backward() }
     }
 
     /// The next own write of an earlier command beyond the last key, in direction `dir`.

@@ -128,8 +128,6 @@ pub(crate) struct Shared {
     /// Tombstone heads GC found collectable: (key, tombstone timestamp), deleted by the next
     /// group leader (see `add_head_deletes`).
     pub(crate) head_gc: Mutex<Vec<(Vec<u8>, Ts)>>,
-    /// Incremented before each GC batch, so long reverse scans know to re-check.
-    pub(crate) gc_passes: AtomicU64,
     poison: Mutex<Option<Error>>,
     checkpoint_at_bytes: AtomicU64,
     replayed: u64,
@@ -218,11 +216,16 @@ impl Mvcc {
             apply: (Mutex::new(false), parking_lot::Condvar::new()),
             visible_ts: AtomicU64::new(last_ts),
             applied_lsn: AtomicU64::new(applied_lsn),
-            snapshots: Mutex::new(Snapshots::default()),
+            // Replay rewrites heads without keeping the versions they supersede (no snapshot
+            // outlives a restart), so reading as of a time before the last replayed commit
+            // would miss them: refuse it as too old. A clean shutdown replays nothing.
+            snapshots: Mutex::new(Snapshots {
+                collected_to: if replayed > 0 { last_ts } else { 0 },
+                ..Snapshots::default()
+            }),
             next_txn: AtomicU64::new(1),
             gc: Mutex::new(GcState::after_restart()),
             head_gc: Mutex::new(Vec::new()),
-            gc_passes: AtomicU64::new(0),
             poison: Mutex::new(None),
             checkpoint_at_bytes: AtomicU64::new(checkpoint_at),
             replayed,

@@ -154,11 +154,6 @@ pub fn check_user_key(key: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The engine range holding every version of `key` visible at `ts` (newest first).
-pub fn versions_at(key: &[u8], ts: Ts) -> KeyRange {
-    (Bound::Included(version_key(key, ts)), Bound::Included(version_key(key, 0)))
-}
-
 /// The engine range holding `key`'s head and all its older versions.
 pub fn key_entries(key: &[u8]) -> KeyRange {
     (Bound::Included(key.to_vec()), Bound::Included(version_key(key, 0)))
