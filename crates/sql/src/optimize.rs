@@ -60,7 +60,9 @@ fn map_inputs(mut plan: Plan, f: &mut dyn FnMut(Plan) -> Plan) -> Plan {
         | Node::Function { .. }
         | Node::WorkTable { .. }
         | Node::SystemScan { .. }
-        | Node::SequenceScan { .. } => {}
+        | Node::SequenceScan { .. }
+        | Node::Modify { .. } => {}
+        Node::ModifyFirst { input, .. } => **input = f(take(input)),
         Node::CteScan { plan: inner, .. } => {
             let inner = Arc::make_mut(inner);
             *inner = f(take(inner));

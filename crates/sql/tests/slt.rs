@@ -12,6 +12,7 @@
 //! ```
 //!
 //! `scripts/slt-postgres.sh` starts a throwaway local PostgreSQL and does the first.
+//! `OXIBASE_SLT_KEEP_GOING=1` reports every failing record of a file instead of the first.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fmt;
@@ -294,6 +295,19 @@ fn sqllogictest() {
                     async move { Ok(Oxibase { session: db.session() }) }
                 });
                 runner.with_column_validator(sqllogictest::strict_column_validator);
+                if std::env::var_os("OXIBASE_SLT_KEEP_GOING").is_some() {
+                    // Every failing record of the file, not just the first (for triage).
+                    let records = sqllogictest::parse_file(&path).unwrap();
+                    let errors: Vec<String> = records
+                        .into_iter()
+                        .filter_map(|r| runner.run(r).err().map(|e| e.display(true).to_string()))
+                        .collect();
+                    ran += 1;
+                    if !errors.is_empty() {
+                        failures.push(format!("{}:\n{}", path.display(), errors.join("\n\n")));
+                    }
+                    continue;
+                }
                 runner.run_file(&path)
             }
         };

@@ -30,6 +30,9 @@ pub(super) struct AggState {
     pub aggregate_types: Vec<DataType>,
     /// Debug forms of the aggregates, to reuse identical calls.
     keys: Vec<String>,
+    /// Grouping sets are in use: the aggregate's output has a GROUPING() bitmap column right
+    /// after the group-by values, before the aggregates.
+    pub grouping_column: bool,
 }
 
 impl AggState {
@@ -42,6 +45,7 @@ impl AggState {
             aggregates: vec![],
             aggregate_types: vec![],
             keys: vec![],
+            grouping_column: false,
         }
     }
 
@@ -595,6 +599,57 @@ impl Binder<'_> {
         }
     }
 
+    /// Compares two row constructors as PostgreSQL does: `=` and `<>` field by field, and
+    /// the orderings lexicographically, deciding at the first pair that is unequal or null:
+    /// `(a, b) < (c, d)` is `a < c OR (a = c AND b < d)`, whose three-valued logic gives
+    /// exactly PostgreSQL's answer (null when the deciding pair has a null).
+    fn bind_row_comparison(
+        &self,
+        left: &[ast::Expr],
+        op: &ast::BinaryOperator,
+        right: &[ast::Expr],
+        ctx: &ExprCtx,
+    ) -> Result<(Expr, SqlType)> {
+        use ast::BinaryOperator as B;
+        if left.len() != right.len() {
+            return Err(errinput!(SYNTAX_ERROR, "unequal number of entries in row expressions"));
+        }
+        let pair = |op: B, i: usize| ast::Expr::BinaryOp {
+            left: Box::new(left[i].clone()),
+            op,
+            right: Box::new(right[i].clone()),
+        };
+        let join = |op: B, a: ast::Expr, b: ast::Expr| ast::Expr::BinaryOp {
+            left: Box::new(a),
+            op,
+            right: Box::new(b),
+        };
+        let n = left.len();
+        let expanded = match op {
+            B::Eq | B::NotEq => {
+                let both = if matches!(op, B::Eq) { B::And } else { B::Or };
+                (1..n).fold(pair(op.clone(), 0), |acc, i| {
+                    join(both.clone(), acc, pair(op.clone(), i))
+                })
+            }
+            B::Lt | B::LtEq | B::Gt | B::GtEq => {
+                let strict = if matches!(op, B::Lt | B::LtEq) { B::Lt } else { B::Gt };
+                // Built from the last field outwards: the last pair uses the operator itself.
+                (0..n - 1).rev().fold(pair(op.clone(), n - 1), |rest, i| {
+                    join(B::Or, pair(strict.clone(), i), join(B::And, pair(B::Eq, i), rest))
+                })
+            }
+            other => {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "operator {other} is not supported for row expressions"
+                ));
+            }
+        };
+        let e = self.bind_condition(&expanded, ctx)?;
+        Ok((e, known(DataType::Bool)))
+    }
+
     fn bind_binary(
         &self,
         left: &ast::Expr,
@@ -636,6 +691,9 @@ impl Binder<'_> {
                 }
             };
             return self.bind_binary(left, &standard, right, ctx);
+        }
+        if let (Some(l), Some(r)) = (row_fields(left), row_fields(right)) {
+            return self.bind_row_comparison(&l, op, &r, ctx);
         }
         let bool_t = known(DataType::Bool);
         let cmp = |op: CmpOp| -> Result<(Expr, SqlType)> {
@@ -1255,6 +1313,19 @@ impl Binder<'_> {
                     expr = Expr::Subscript(Box::new(expr), Box::new(i));
                     ty = known(element);
                 }
+                ast::AccessExpr::Subscript(ast::Subscript::Slice {
+                    lower_bound,
+                    upper_bound,
+                    stride: None,
+                }) => {
+                    let bound = |b: &Option<ast::Expr>, open: i64| match b {
+                        Some(b) => self.bind_expr(b, ctx),
+                        None => Ok((Expr::Literal(Value::Int8(open)), known(DataType::Int8))),
+                    };
+                    let lo = bound(lower_bound, i64::MIN)?;
+                    let hi = bound(upper_bound, i64::MAX)?;
+                    (expr, ty) = self.call_scalar("array_slice", vec![(expr, ty), lo, hi])?;
+                }
                 other => {
                     return Err(errinput!(
                         FEATURE_NOT_SUPPORTED,
@@ -1389,6 +1460,9 @@ impl Binder<'_> {
                 },
                 known(ty),
             ));
+        }
+        if name == "grouping" {
+            return self.bind_grouping(&args, ctx);
         }
         let bound: Vec<(Expr, SqlType)> =
             args.iter().map(|a| self.bind_expr(a, ctx)).collect::<Result<_>>()?;
@@ -1553,7 +1627,49 @@ impl Binder<'_> {
                 state.aggregates.len() - 1
             }
         };
-        Ok((Expr::Column(state.group_exprs.len() + index), known(resolved.return_type)))
+        let first = state.group_exprs.len() + usize::from(state.grouping_column);
+        Ok((Expr::Column(first + index), known(resolved.return_type)))
+    }
+
+    /// `GROUPING(a, b, ...)`: a bit per argument, set when that group-by expression is not
+    /// part of the row's grouping set (the first argument is the most significant bit).
+    fn bind_grouping(&self, args: &[ast::Expr], ctx: &ExprCtx) -> Result<(Expr, SqlType)> {
+        let not_grouped = || {
+            errinput!(
+                GROUPING_ERROR,
+                "arguments to GROUPING must be grouping expressions of the associated query level"
+            )
+        };
+        let Some(agg) = ctx.agg else {
+            return Err(errinput!(
+                GROUPING_ERROR,
+                "grouping operations are not allowed in {}",
+                ctx.clause
+            ));
+        };
+        if args.is_empty() || args.len() > 31 {
+            return Err(errinput!(SYNTAX_ERROR, "GROUPING must have between 1 and 31 arguments"));
+        }
+        let state = agg.borrow();
+        let positions = args
+            .iter()
+            .map(|a| state.group_match(a).ok_or_else(not_grouped))
+            .collect::<Result<Vec<_>>>()?;
+        if !state.grouping_column {
+            return Ok((Expr::Literal(Value::Int4(0)), known(DataType::Int4)));
+        }
+        let width = state.group_exprs.len();
+        let mut call = vec![
+            (Expr::Column(width), known(DataType::Int8)),
+            (Expr::Literal(Value::Int8(width as i64)), known(DataType::Int8)),
+        ];
+        call.extend(
+            positions
+                .into_iter()
+                .map(|p| (Expr::Literal(Value::Int8(p as i64)), known(DataType::Int8))),
+        );
+        drop(state);
+        self.call_scalar("grouping_bits", call)
     }
 
     fn bind_window_call(
@@ -1638,7 +1754,7 @@ impl Binder<'_> {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let frame = self.bind_frame(spec.window_frame.as_ref(), !order_by.is_empty(), &inner)?;
+        let frame = self.bind_frame(spec.window_frame.as_ref(), order_by.len(), &inner)?;
         let filter = filter
             .map(|f| self.bind_condition(f, &ExprCtx { clause: "FILTER", ..inner }))
             .transpose()?;
@@ -1660,15 +1776,23 @@ impl Binder<'_> {
     fn bind_frame(
         &self,
         frame: Option<&ast::WindowFrame>,
-        ordered: bool,
+        order_keys: usize,
         ctx: &ExprCtx,
     ) -> Result<crate::plan::Frame> {
-        use crate::plan::{Frame, FrameBound};
+        use crate::plan::{Frame, FrameBound, FrameUnits};
         let Some(frame) = frame else {
             // The default: RANGE UNBOUNDED PRECEDING to CURRENT ROW (peers included), or the
             // whole partition without ORDER BY.
-            let end = if ordered { FrameBound::CurrentRow } else { FrameBound::UnboundedFollowing };
-            return Ok(Frame { rows: false, start: FrameBound::UnboundedPreceding, end });
+            let end = if order_keys > 0 {
+                FrameBound::CurrentRow
+            } else {
+                FrameBound::UnboundedFollowing
+            };
+            return Ok(Frame {
+                units: FrameUnits::Range,
+                start: FrameBound::UnboundedPreceding,
+                end,
+            });
         };
         let bound = |b: &ast::WindowFrameBound| -> Result<FrameBound> {
             Ok(match b {
@@ -1683,20 +1807,32 @@ impl Binder<'_> {
                 }
             })
         };
-        let rows = matches!(frame.units, ast::WindowFrameUnits::Rows);
+        let units = match frame.units {
+            ast::WindowFrameUnits::Rows => FrameUnits::Rows,
+            ast::WindowFrameUnits::Range => FrameUnits::Range,
+            ast::WindowFrameUnits::Groups => FrameUnits::Groups,
+        };
         let start = bound(&frame.start_bound)?;
         let end =
             frame.end_bound.as_ref().map(bound).transpose()?.unwrap_or(FrameBound::CurrentRow);
-        if !rows
-            && (matches!(start, FrameBound::Preceding(_) | FrameBound::Following(_))
-                || matches!(end, FrameBound::Preceding(_) | FrameBound::Following(_)))
-        {
+        if matches!(start, FrameBound::UnboundedFollowing) {
+            return Err(errinput!(WINDOWING_ERROR, "frame start cannot be UNBOUNDED FOLLOWING"));
+        }
+        if matches!(end, FrameBound::UnboundedPreceding) {
+            return Err(errinput!(WINDOWING_ERROR, "frame end cannot be UNBOUNDED PRECEDING"));
+        }
+        let offsets = matches!(start, FrameBound::Preceding(_) | FrameBound::Following(_))
+            || matches!(end, FrameBound::Preceding(_) | FrameBound::Following(_));
+        if units == FrameUnits::Range && offsets && order_keys != 1 {
             return Err(errinput!(
-                FEATURE_NOT_SUPPORTED,
-                "RANGE with offset PRECEDING/FOLLOWING is not supported; use ROWS"
+                WINDOWING_ERROR,
+                "RANGE with offset PRECEDING/FOLLOWING requires exactly one ORDER BY column"
             ));
         }
-        Ok(Frame { rows, start, end })
+        if units == FrameUnits::Groups && order_keys == 0 {
+            return Err(errinput!(WINDOWING_ERROR, "GROUPS mode requires an ORDER BY clause"));
+        }
+        Ok(Frame { units, start, end })
     }
 
     /// The common type of several expressions (for CASE, COALESCE, UNION, ...).
@@ -1872,6 +2008,11 @@ fn aggregated_scope(state: &AggState) -> Scope {
         column.data_type = ty.clone();
         columns.push(column);
     }
+    if state.grouping_column {
+        let mut c = crate::plan::Column::new("?grouping?", DataType::Int8);
+        c.hidden = true;
+        columns.push(c);
+    }
     for ty in &state.aggregate_types {
         let mut c = crate::plan::Column::new("?aggregate?", ty.clone());
         c.hidden = true;
@@ -2011,5 +2152,25 @@ fn is_regclass(t: &ast::DataType) -> bool {
         ast::DataType::Regclass => true,
         ast::DataType::Custom(name, _) => name.0.last().is_some_and(|p| matches!(p, ast::ObjectNamePart::Identifier(id) if id.value.eq_ignore_ascii_case("regclass"))),
         _ => false,
+    }
+}
+
+/// The fields of a row constructor, `(a, b)` or `ROW(a, b)`.
+fn row_fields(e: &ast::Expr) -> Option<Vec<ast::Expr>> {
+    match e {
+        ast::Expr::Tuple(fields) => Some(fields.clone()),
+        ast::Expr::Nested(inner) => row_fields(inner),
+        ast::Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("row") => match &f.args {
+            ast::FunctionArguments::List(list) => list
+                .args
+                .iter()
+                .map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        },
+        _ => None,
     }
 }

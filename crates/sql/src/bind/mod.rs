@@ -169,6 +169,9 @@ pub struct CopyStatement {
 }
 
 /// A named common table expression visible to a query.
+/// A data-modifying CTE: its id and its `Modify` plan.
+type ModifyingCte = (usize, Arc<Plan>);
+
 #[derive(Clone, Debug)]
 struct Cte {
     id: usize,
@@ -187,6 +190,10 @@ pub struct Binder<'a> {
     correlated: RefCell<Vec<bool>>,
     /// CTEs by name, innermost WITH last.
     ctes: RefCell<Vec<HashMap<String, Cte>>>,
+    /// Per WITH being bound, its data-modifying CTEs (id and `Modify` plan), run first.
+    modifying_ctes: RefCell<Vec<Vec<ModifyingCte>>>,
+    /// Depth of queries being bound (a data-modifying CTE must be at the top level).
+    query_depth: std::cell::Cell<usize>,
     next_id: Cell<usize>,
     /// Views being expanded (to refuse a view that refers to itself).
     expanding: RefCell<Vec<String>>,
@@ -203,6 +210,8 @@ impl<'a> Binder<'a> {
             outer: RefCell::new(Vec::new()),
             correlated: RefCell::new(Vec::new()),
             ctes: RefCell::new(Vec::new()),
+            modifying_ctes: RefCell::new(Vec::new()),
+            query_depth: std::cell::Cell::new(0),
             next_id: Cell::new(0),
             expanding: RefCell::new(Vec::new()),
             named_windows: RefCell::new(Vec::new()),
@@ -242,6 +251,14 @@ impl<'a> Binder<'a> {
     pub fn bind(&self, statement: &ast::Statement) -> Result<Statement> {
         use ast::Statement as S;
         Ok(match statement {
+            S::Query(query)
+                if matches!(
+                    &*query.body,
+                    ast::SetExpr::Insert(_) | ast::SetExpr::Update(_) | ast::SetExpr::Delete(_)
+                ) =>
+            {
+                self.bind_with_modify(query)?
+            }
             S::Query(query) => Statement::Query(self.bind_query(query)?),
             S::Insert(insert) => Statement::Insert(Box::new(self.bind_insert(insert)?)),
             S::Update(update) => Statement::Update(Box::new(self.bind_update(update)?)),

@@ -26,10 +26,11 @@ use sqlparser::ast;
 
 use super::expr::{AggState, ExprCtx, SRF_MARK, WindowState};
 use super::scope::Scope;
-use super::{Binder, Cte, Relation, ident, split_name};
+use super::{Binder, Cte, Relation, Statement, ident, split_name};
 use crate::catalog::Table;
 use crate::plan::{
-    Access, CmpOp, Column, Expr, JoinKind, Node, Plan, RowLock, SetOp, SortKey, TableFunction,
+    Access, CmpOp, Column, Expr, JoinKind, Modify, Node, Plan, RowLock, SetOp, SortKey,
+    TableFunction,
 };
 use crate::types::SqlType;
 
@@ -39,18 +40,115 @@ pub const KEY_COLUMN: &str = "?key?";
 impl Binder<'_> {
     /// Binds a query (with its WITH, ORDER BY, LIMIT and locking clauses).
     pub(super) fn bind_query(&self, query: &ast::Query) -> Result<Plan> {
-        let pushed = match &query.with {
-            Some(with) => {
-                self.bind_with(with)?;
-                true
-            }
-            None => false,
-        };
-        let result = self.bind_query_body(query);
-        if pushed {
-            self.ctes.borrow_mut().pop();
-        }
+        self.query_depth.set(self.query_depth.get() + 1);
+        let result = self.with_ctes(
+            query,
+            || self.bind_query_body(query),
+            |plan, ctes| {
+                let columns = plan.columns.clone();
+                Ok(Plan::new(Node::ModifyFirst { ctes, input: Box::new(plan) }, columns))
+            },
+        );
+        self.query_depth.set(self.query_depth.get() - 1);
         result
+    }
+
+    /// Binds `body` with the query's WITH in scope; `wrap` attaches the data-modifying CTEs,
+    /// if there are any, so that they run before the statement's own rows are produced.
+    fn with_ctes<T>(
+        &self,
+        query: &ast::Query,
+        body: impl FnOnce() -> Result<T>,
+        wrap: impl FnOnce(T, Vec<(usize, Arc<Plan>)>) -> Result<T>,
+    ) -> Result<T> {
+        let Some(with) = &query.with else { return body() };
+        self.modifying_ctes.borrow_mut().push(Vec::new());
+        // bind_with pushes the WITH's frame first thing, so it is popped whatever happens.
+        let result = self.bind_with(with).and_then(|()| body());
+        self.ctes.borrow_mut().pop();
+        let modifying = self.modifying_ctes.borrow_mut().pop().unwrap_or_default();
+        let bound = result?;
+        if modifying.is_empty() { Ok(bound) } else { wrap(bound, modifying) }
+    }
+
+    /// `WITH ... INSERT/UPDATE/DELETE`: the statement with its CTEs run first.
+    pub(super) fn bind_with_modify(&self, query: &ast::Query) -> Result<Statement> {
+        let body = || -> Result<Statement> {
+            Ok(match &*query.body {
+                ast::SetExpr::Insert(ast::Statement::Insert(i)) => {
+                    Statement::Insert(Box::new(self.bind_insert(i)?))
+                }
+                ast::SetExpr::Update(ast::Statement::Update(u)) => {
+                    Statement::Update(Box::new(self.bind_update(u)?))
+                }
+                ast::SetExpr::Delete(ast::Statement::Delete(d)) => {
+                    Statement::Delete(Box::new(self.bind_delete(d)?))
+                }
+                other => {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "statement not supported: {other}"
+                    ));
+                }
+            })
+        };
+        self.with_ctes(query, body, |mut statement, ctes| {
+            let source = match &mut statement {
+                Statement::Insert(i) => &mut i.source,
+                Statement::Update(u) => &mut u.source,
+                Statement::Delete(d) => &mut d.source,
+                _ => unreachable!("bound a data-modifying statement"),
+            };
+            let input = std::mem::replace(source, Plan::single_row());
+            let columns = input.columns.clone();
+            *source = Plan::new(Node::ModifyFirst { ctes, input: Box::new(input) }, columns);
+            Ok(statement)
+        })
+    }
+
+    /// Binds a data-modifying statement in WITH; its RETURNING rows are the CTE's rows.
+    fn bind_modifying_cte(&self, body: &ast::SetExpr, name: &str) -> Result<Plan> {
+        // The statement's own WITH is bound at depth 1 (0 for WITH ... INSERT/UPDATE/DELETE);
+        // a CTE's body, a subquery or a derived table is deeper.
+        if self.query_depth.get() > 1 {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "WITH clause containing a data-modifying statement must be at the top level"
+            ));
+        }
+        let statement = match body {
+            ast::SetExpr::Insert(ast::Statement::Insert(i)) => {
+                let mut i = self.bind_insert(i)?;
+                i.source =
+                    crate::optimize::optimize(std::mem::replace(&mut i.source, Plan::single_row()));
+                Modify::Insert(i)
+            }
+            ast::SetExpr::Update(ast::Statement::Update(u)) => {
+                let mut u = self.bind_update(u)?;
+                u.source =
+                    crate::optimize::optimize(std::mem::replace(&mut u.source, Plan::single_row()));
+                Modify::Update(u)
+            }
+            ast::SetExpr::Delete(ast::Statement::Delete(d)) => {
+                let mut d = self.bind_delete(d)?;
+                d.source =
+                    crate::optimize::optimize(std::mem::replace(&mut d.source, Plan::single_row()));
+                Modify::Delete(d)
+            }
+            other => {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "WITH query \"{name}\" is not supported: {other}"
+                ));
+            }
+        };
+        let returning = match &statement {
+            Modify::Insert(i) => i.returning.as_ref(),
+            Modify::Update(u) => u.returning.as_ref(),
+            Modify::Delete(d) => d.returning.as_ref(),
+        };
+        let columns = returning.map(|r| r.columns.clone()).unwrap_or_default();
+        Ok(Plan::new(Node::Modify { statement: Arc::new(statement) }, columns))
     }
 
     fn bind_query_body(&self, query: &ast::Query) -> Result<Plan> {
@@ -149,6 +247,19 @@ impl Binder<'_> {
                     right,
                     !matches!(set_quantifier, ast::SetQuantifier::All),
                 )?,
+                (
+                    body @ (ast::SetExpr::Insert(_)
+                    | ast::SetExpr::Update(_)
+                    | ast::SetExpr::Delete(_)),
+                    _,
+                ) => {
+                    let plan = self.bind_modifying_cte(body, &name)?;
+                    let plan = Arc::new(rename_columns(plan, &aliases, &name)?);
+                    if let Some(list) = self.modifying_ctes.borrow_mut().last_mut() {
+                        list.push((id, plan.clone()));
+                    }
+                    Arc::unwrap_or_clone(plan)
+                }
                 _ => {
                     let plan = self.bind_query(&cte.query)?;
                     rename_columns(plan, &aliases, &name)?
@@ -367,6 +478,7 @@ impl Binder<'_> {
         let mut grouping_sets = None;
         if let Some(state) = &agg_state {
             grouping_sets = self.bind_group_by(select, &group_asts, state)?;
+            state.borrow_mut().grouping_column = grouping_sets.is_some();
         }
         // Window results follow the window's input row, whose width is known only once every
         // aggregate is found: they are bound at a mark and moved into place below.
@@ -450,13 +562,13 @@ impl Binder<'_> {
                     _ => Column::new("?column?", t.clone()),
                 })
                 .collect();
-            agg_columns.extend(
-                state.aggregate_types.iter().map(|t| Column::new("?aggregate?", t.clone())),
-            );
-            if grouping_sets.is_some() {
+            if state.grouping_column {
                 agg_columns
                     .push(Column { hidden: true, ..Column::new("?grouping?", DataType::Int8) });
             }
+            agg_columns.extend(
+                state.aggregate_types.iter().map(|t| Column::new("?aggregate?", t.clone())),
+            );
             plan = Plan::new(
                 Node::Aggregate {
                     input: Box::new(plan),

@@ -125,6 +125,13 @@ fn finish(
     ctx: &ExecCtx,
 ) -> Result<Row> {
     let mut row = group.values;
+    if with_sets {
+        // GROUPING(): one bit per group-by expression left out of this set, the first
+        // expression the most significant.
+        let set = &sets[group.set];
+        let bits = (0..width).fold(0i64, |acc, i| (acc << 1) | i64::from(!set.contains(&i)));
+        row.push(Value::Int8(bits));
+    }
     for (i, agg) in aggregates.iter().enumerate() {
         let mut buffered = std::mem::take(&mut group.ordered[i]);
         if !buffered.is_empty() {
@@ -144,12 +151,6 @@ fn finish(
     }
     for (acc, agg) in group.accumulators.into_iter().zip(aggregates) {
         row.push(acc.finish(agg.function, &agg.return_type, ctx)?);
-    }
-    if with_sets {
-        // GROUPING(): one bit per group-by expression left out of this set.
-        let set = &sets[group.set];
-        let bits = (0..width).fold(0i64, |acc, i| (acc << 1) | i64::from(!set.contains(&i)));
-        row.push(Value::Int8(bits));
     }
     Ok(row)
 }

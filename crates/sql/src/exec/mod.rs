@@ -201,6 +201,20 @@ pub fn execute<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
         Node::Function { function, args, ordinality } => {
             setops::table_function(*function, args, *ordinality, ctx)?
         }
+        Node::Modify { statement } => {
+            let (_, rows) = match statement.as_ref() {
+                crate::plan::Modify::Insert(i) => dml::insert(i, ctx)?,
+                crate::plan::Modify::Update(u) => dml::update(u, ctx)?,
+                crate::plan::Modify::Delete(d) => dml::delete(d, ctx)?,
+            };
+            Box::new(rows.into_iter().map(Ok))
+        }
+        Node::ModifyFirst { ctes, input } => {
+            for (id, plan) in ctes {
+                cached(*id, plan, ctx)?;
+            }
+            execute(input, ctx)?
+        }
         Node::CteScan { id, plan } => {
             let rows = cached(*id, plan, ctx)?;
             Box::new((0..rows.len()).map(move |i| Ok(rows[i].clone())))

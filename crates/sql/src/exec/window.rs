@@ -8,10 +8,12 @@ use oxibase_common::{Result, Value, errinput};
 
 use super::eval::{eval, eval_condition};
 use super::{ExecCtx, Row, Rows, collect, execute};
+use crate::functions::FunctionEnv;
 use crate::functions::aggregate::Accumulator;
 use crate::functions::window::WindowFunction;
-use crate::plan::{FrameBound, Plan, SortKey, WindowCall};
-use crate::types::compare::{as_i64, sort_cmp};
+use crate::plan::{FrameBound, FrameUnits, Plan, SortKey, WindowCall};
+use crate::types::arith;
+use crate::types::compare::{as_i64, compare, sort_cmp};
 
 /// Runs a Window node.
 pub fn window<'a>(
@@ -111,6 +113,7 @@ fn partition_values(
         }
         i = j;
     }
+    let peers = Peers::new(peer_first.clone(), peer_last.clone(), orders, partition);
     let arg = |pos: usize, k: usize| -> Result<Value> {
         match call.args.get(k) {
             Some(e) => eval(e, &rows[partition[pos]], ctx),
@@ -175,7 +178,7 @@ fn partition_values(
         }
         WindowFunction::FirstValue | WindowFunction::LastValue | WindowFunction::NthValue => {
             for p in 0..n {
-                let (lo, hi) = frame(call, p, n, &peer_first, &peer_last, rows, partition, ctx)?;
+                let (lo, hi) = frame(call, p, &peers, rows, ctx)?;
                 let value = if lo > hi {
                     Value::Null
                 } else {
@@ -219,7 +222,7 @@ fn partition_values(
                 let mut acc = Accumulator::new(function, call.arg_types.first());
                 let mut fed = 0; // rows fed so far
                 for p in 0..n {
-                    let (_, hi) = frame(call, p, n, &peer_first, &peer_last, rows, partition, ctx)?;
+                    let (_, hi) = frame(call, p, &peers, rows, ctx)?;
                     while fed <= hi {
                         feed(&mut acc, fed)?;
                         fed += 1;
@@ -228,8 +231,7 @@ fn partition_values(
                 }
             } else {
                 for p in 0..n {
-                    let (lo, hi) =
-                        frame(call, p, n, &peer_first, &peer_last, rows, partition, ctx)?;
+                    let (lo, hi) = frame(call, p, &peers, rows, ctx)?;
                     let mut acc = Accumulator::new(function, call.arg_types.first());
                     for q in lo..=hi.min(n.saturating_sub(1)) {
                         if lo <= hi {
@@ -244,42 +246,130 @@ fn partition_values(
     Ok(out)
 }
 
+/// A partition's peer groups (rows with equal ORDER BY keys), for frames.
+struct Peers<'a> {
+    /// Per position: the first and last position of its peer group.
+    first: Vec<usize>,
+    last: Vec<usize>,
+    /// Per position: the number of its peer group; and each group's first position.
+    group_of: Vec<usize>,
+    starts: Vec<usize>,
+    /// The ORDER BY keys of each row (by row index) and the partition (row indexes in
+    /// window order).
+    orders: &'a [Vec<Value>],
+    partition: &'a [usize],
+}
+
+impl<'a> Peers<'a> {
+    fn new(
+        first: Vec<usize>,
+        last: Vec<usize>,
+        orders: &'a [Vec<Value>],
+        partition: &'a [usize],
+    ) -> Self {
+        let mut group_of = Vec::with_capacity(first.len());
+        let mut starts = Vec::new();
+        for (p, &f) in first.iter().enumerate() {
+            if f == p {
+                starts.push(p);
+            }
+            group_of.push(starts.len() - 1);
+        }
+        Peers { first, last, group_of, starts, orders, partition }
+    }
+
+    fn len(&self) -> usize {
+        self.first.len()
+    }
+
+    /// The first ORDER BY key of the row at position `p`.
+    fn key(&self, p: usize) -> &Value {
+        &self.orders[self.partition[p]][0]
+    }
+
+    /// The positions whose first key is not null (nulls sort together at one end).
+    fn non_null(&self) -> (usize, usize) {
+        let n = self.len();
+        let lo = (0..n).find(|&q| !self.key(q).is_null()).unwrap_or(n);
+        let hi = (lo..n).find(|&q| self.key(q).is_null()).unwrap_or(n);
+        (lo, hi)
+    }
+
+    /// The first position in `lo..hi` where `pred` turns false (keys are sorted so that
+    /// `pred` holds on a prefix).
+    fn partition_point(
+        &self,
+        (mut lo, mut hi): (usize, usize),
+        pred: impl Fn(&Value) -> Result<bool>,
+    ) -> Result<usize> {
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if pred(self.key(mid))? {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
+    }
+}
+
 /// The frame of the row at position `p`: inclusive positions `(lo, hi)`; empty when lo > hi.
-#[allow(clippy::too_many_arguments)]
 fn frame(
     call: &WindowCall,
     p: usize,
-    n: usize,
-    peer_first: &[usize],
-    peer_last: &[usize],
+    peers: &Peers,
     rows: &[Row],
-    partition: &[usize],
     ctx: &ExecCtx,
 ) -> Result<(usize, usize)> {
-    let offset = |e: &crate::plan::Expr| -> Result<i64> {
-        let v = as_i64(&eval(e, &rows[partition[p]], ctx)?);
-        if v < 0 {
+    let n = peers.len();
+    let offset = |e: &crate::plan::Expr| -> Result<Value> {
+        let v = eval(e, &rows[peers.partition[p]], ctx)?;
+        let negative = match &v {
+            Value::Null => true,
+            Value::Interval(i) => i.months < 0 || i.days < 0 || i.micros < 0,
+            v => compare(v, &Value::Int8(0))? == Ordering::Less,
+        };
+        if negative {
             return Err(errinput!(
-                INVALID_PARAMETER_VALUE,
-                "frame starting or ending offset must not be negative"
+                INVALID_PRECEDING_OR_FOLLOWING_SIZE,
+                "frame starting or ending offset must not be null or negative"
             ));
         }
         Ok(v)
     };
+    let units = call.frame.units;
     let position = |b: &FrameBound, start: bool| -> Result<i64> {
+        let peer_edge = |q: usize| if start { peers.first[q] } else { peers.last[q] } as i64;
         Ok(match b {
             FrameBound::UnboundedPreceding => 0,
             FrameBound::UnboundedFollowing => n as i64 - 1,
-            FrameBound::CurrentRow if call.frame.rows => p as i64,
-            FrameBound::CurrentRow => {
-                if start {
-                    peer_first[p] as i64
-                } else {
-                    peer_last[p] as i64
+            FrameBound::CurrentRow if units == FrameUnits::Rows => p as i64,
+            FrameBound::CurrentRow => peer_edge(p),
+            FrameBound::Preceding(e) | FrameBound::Following(e) => {
+                let following = matches!(b, FrameBound::Following(_));
+                match units {
+                    FrameUnits::Rows => {
+                        let k = as_i64(&offset(e)?);
+                        if following { p as i64 + k } else { p as i64 - k }
+                    }
+                    FrameUnits::Groups => {
+                        let k = as_i64(&offset(e)?);
+                        let g = peers.group_of[p] as i64 + if following { k } else { -k };
+                        if g < 0 {
+                            if start { 0 } else { -1 }
+                        } else if g as usize >= peers.starts.len() {
+                            if start { n as i64 } else { n as i64 - 1 }
+                        } else {
+                            let first = peers.starts[g as usize];
+                            if start { first as i64 } else { peers.last[first] as i64 }
+                        }
+                    }
+                    FrameUnits::Range => {
+                        range_position(call, p, peers, &offset(e)?, following, start, ctx)?
+                    }
                 }
             }
-            FrameBound::Preceding(e) => p as i64 - offset(e)?,
-            FrameBound::Following(e) => p as i64 + offset(e)?,
         })
     };
     let lo = position(&call.frame.start, true)?.max(0);
@@ -288,4 +378,43 @@ fn frame(
         return Ok((1, 0));
     }
     Ok((lo as usize, hi as usize))
+}
+
+/// A RANGE bound `offset PRECEDING/FOLLOWING`: the first (for a frame start) or last (for an
+/// end) row whose key lies within `offset` of the current row's key, in ORDER BY direction.
+/// Rows with a null key have only their peers (the other nulls) within any offset.
+fn range_position(
+    call: &WindowCall,
+    p: usize,
+    peers: &Peers,
+    offset: &Value,
+    following: bool,
+    start: bool,
+    ctx: &ExecCtx,
+) -> Result<i64> {
+    let key = peers.key(p);
+    if key.is_null() {
+        return Ok(if start { peers.first[p] } else { peers.last[p] } as i64);
+    }
+    let descending = call.order_by[0].descending;
+    // "Following" moves toward larger keys when ascending, smaller ones when descending.
+    let larger = following != descending;
+    let target = if larger {
+        arith::add(key, offset, ctx.zone())?
+    } else {
+        arith::sub(key, offset, ctx.zone())?
+    };
+    let range = peers.non_null();
+    // Keys run ascending (or descending) over `range`: count the rows before the bound.
+    let before = |k: &Value| -> Result<bool> {
+        let ord = compare(k, &target)?;
+        Ok(match (descending, start) {
+            (false, true) => ord == Ordering::Less,
+            (false, false) => ord != Ordering::Greater,
+            (true, true) => ord == Ordering::Greater,
+            (true, false) => ord != Ordering::Less,
+        })
+    };
+    let point = peers.partition_point(range, before)? as i64;
+    Ok(if start { point } else { point - 1 })
 }

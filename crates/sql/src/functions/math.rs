@@ -70,6 +70,11 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             fixed("mod", modulo, args, &[ty.clone(), ty.clone()], ty)
         }
         ("div", 2) => fixed("div", int_div, args, &[numeric.clone(), numeric.clone()], numeric),
+        ("scale", 1) => fixed("scale", scale, args, std::slice::from_ref(&numeric), Int4),
+        ("min_scale", 1) => {
+            fixed("min_scale", min_scale, args, std::slice::from_ref(&numeric), Int4)
+        }
+        ("trim_scale", 1) => num1(trim_scale),
         ("gcd", 2) => fixed("gcd", gcd, args, &[Int8, Int8], Int8),
         ("factorial", 1) => fixed("factorial", factorial, args, &[Int8], numeric.clone()),
         ("lcm", 2) => fixed("lcm", lcm, args, &[Int8, Int8], Int8),
@@ -170,6 +175,40 @@ fn floor(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 fn round(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     // NB: PostgreSQL rounds numeric half away from zero but double precision half to even.
     decimal_round(a, RoundingMode::HalfUp, f64::round_ties_even)
+}
+
+/// The finite decimal of a numeric argument; None for NaN and the infinities.
+fn finite(v: &Value) -> Option<&BigDecimal> {
+    match v {
+        Value::Numeric(n) => match n.as_ref() {
+            Numeric::Finite(d) => Some(d),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `scale(numeric)`: the digits after the decimal point, as written or computed.
+fn scale(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(finite(&a[0]).map_or(Value::Null, |d| Value::Int4(d.fractional_digit_count().max(0) as i32)))
+}
+
+/// `min_scale(numeric)`: the fewest digits after the point that represent the value exactly.
+fn min_scale(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(finite(&a[0]).map_or(Value::Null, |d| {
+        Value::Int4(d.normalized().fractional_digit_count().max(0) as i32)
+    }))
+}
+
+/// `trim_scale(numeric)`: the value with trailing fractional zeroes removed.
+fn trim_scale(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(match finite(&a[0]) {
+        Some(d) => {
+            let digits = d.normalized().fractional_digit_count().max(0);
+            numeric(Numeric::Finite(d.with_scale(digits)))
+        }
+        None => a[0].clone(),
+    })
 }
 
 fn trunc(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {

@@ -66,6 +66,13 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("array_ndims", 1) => f(array_ndims, &[array_arg()?], Int4),
         ("array_dims", 1) => f(array_dims, &[array_arg()?], Text),
         ("cardinality", 1) => f(cardinality, &[array_arg()?], Int4),
+        // GROUPING(), bound by the binder: (bitmap, width, positions...).
+        ("grouping_bits", n) if n >= 3 => f(grouping_bits, &vec![Int8; n], Int4),
+        // `arr[lo:hi]`, bound by the binder (an omitted bound is the i64 extreme).
+        ("array_slice", 3) => {
+            let arr = array_arg()?;
+            f(array_slice, &[arr.clone(), Int8, Int8], arr)
+        }
         ("array_append", 2) => {
             let arr = array_arg()?;
             f(array_append, &[arr.clone(), element_of(&arr)], arr).map(lenient)
@@ -305,6 +312,23 @@ fn array_dims(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
         Some(arr) if !arr.elements.is_empty() => Value::Text(format!("[1:{}]", arr.elements.len())),
         _ => Value::Null,
     })
+}
+
+fn grouping_bits(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let (bitmap, width) = (int(&a[0]), int(&a[1]));
+    let bits = a[2..].iter().fold(0i32, |acc, p| {
+        let bit = (bitmap >> (width - 1 - int(p))) & 1;
+        (acc << 1) | bit as i32
+    });
+    Ok(Value::Int4(bits))
+}
+
+fn array_slice(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let Some(arr) = elements(&a[0]) else { return Ok(Value::Null) };
+    let (lo, hi) = (int(&a[1]).max(1), int(&a[2]).min(arr.elements.len() as i64));
+    let picked =
+        if lo > hi { Vec::new() } else { arr.elements[(lo - 1) as usize..hi as usize].to_vec() };
+    Ok(with_elements(Some(arr), &a[0], picked))
 }
 
 fn cardinality(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {

@@ -58,6 +58,9 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             f(regexp_replace, &[Text, Text, Text, Text][..args.len()], Text)
         }
         ("regexp_match", 2 | 3) => f(regexp_match, &[Text, Text, Text][..args.len()], text_array()),
+        ("regexp_split_to_array", 2 | 3) => {
+            f(regexp_split_to_array, &[Text, Text, Text][..args.len()], text_array())
+        }
         ("regexp_like", 2 | 3) => f(regexp_like, &[Text, Text, Text][..args.len()], Bool),
         ("regexp_count", 2) => f(regexp_count, &[Text, Text], Int4),
         ("translate", 3) => f(translate, &[Text, Text, Text], Text),
@@ -432,6 +435,24 @@ fn regexp_match(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     } else {
         caps.iter().skip(1).map(|m| m.map_or(Value::Null, |m| t(m.as_str()))).collect()
     };
+    Ok(Value::Array(Box::new(Array { element_type: Text, elements })))
+}
+
+fn regexp_split_to_array(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let (_, ci) = flags(a, 2)?;
+    let re = regex(text(&a[1]), ci)?;
+    let s = text(&a[0]);
+    // NB: like PostgreSQL, an empty match splits between characters but never at either end.
+    let mut elements = Vec::new();
+    let mut start = 0;
+    for m in re.find_iter(s) {
+        if m.start() == m.end() && (m.start() == 0 || m.start() >= s.len()) {
+            continue;
+        }
+        elements.push(t(&s[start..m.start()]));
+        start = m.end();
+    }
+    elements.push(t(&s[start..]));
     Ok(Value::Array(Box::new(Array { element_type: Text, elements })))
 }
 

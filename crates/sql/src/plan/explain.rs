@@ -187,6 +187,12 @@ fn node(plan: &Plan, depth: usize, first: bool, out: &mut Vec<String>) {
         }
         Node::Function { function, .. } => format!("Function Scan on {function:?}"),
         Node::CteScan { id, .. } => format!("CTE Scan (cte {id})"),
+        Node::Modify { statement } => match statement.as_ref() {
+            crate::plan::Modify::Insert(i) => format!("Insert on {}", i.table.name),
+            crate::plan::Modify::Update(u) => format!("Update on {}", u.table.name),
+            crate::plan::Modify::Delete(d) => format!("Delete on {}", d.table.name),
+        },
+        Node::ModifyFirst { .. } => "Run data-modifying CTEs".into(),
         Node::RecursiveCte { .. } => "Recursive Union".into(),
         Node::WorkTable { id } => format!("WorkTable Scan (cte {id})"),
     };

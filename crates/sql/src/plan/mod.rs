@@ -104,6 +104,17 @@ pub struct AggregateCall {
     pub return_type: DataType,
 }
 
+/// How a window frame's offsets count: rows, key distance, or peer groups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameUnits {
+    /// ROWS
+    Rows,
+    /// RANGE
+    Range,
+    /// GROUPS
+    Groups,
+}
+
 /// A window frame bound.
 #[derive(Clone, Debug)]
 pub enum FrameBound {
@@ -122,8 +133,8 @@ pub enum FrameBound {
 /// A window frame.
 #[derive(Clone, Debug)]
 pub struct Frame {
-    /// ROWS (true) or RANGE/GROUPS treated as RANGE (false).
-    pub rows: bool,
+    /// ROWS, RANGE or GROUPS.
+    pub units: FrameUnits,
     /// Start bound.
     pub start: FrameBound,
     /// End bound.
@@ -225,6 +236,17 @@ pub enum TableFunction {
     JsonObjectKeys,
     /// regexp_split_to_table
     RegexpSplitToTable,
+}
+
+/// A data-modifying statement inside WITH.
+#[derive(Debug)]
+pub enum Modify {
+    /// INSERT ... RETURNING
+    Insert(crate::bind::Insert),
+    /// UPDATE ... RETURNING
+    Update(crate::bind::Update),
+    /// DELETE ... RETURNING
+    Delete(crate::bind::Delete),
 }
 
 /// A relational operator.
@@ -396,6 +418,19 @@ pub enum Node {
         /// WITH ORDINALITY.
         ordinality: bool,
     },
+    /// A data-modifying statement in WITH: runs once and yields its RETURNING rows.
+    Modify {
+        /// The INSERT, UPDATE or DELETE (its source plan already optimized).
+        statement: Arc<Modify>,
+    },
+    /// Runs the data-modifying CTEs of a WITH (each once, whether read or not), then yields
+    /// the input's rows.
+    ModifyFirst {
+        /// The CTEs, by id, as `Modify` plans.
+        ctes: Vec<(usize, Arc<Plan>)>,
+        /// The statement's own rows.
+        input: Box<Plan>,
+    },
     /// A common table expression computed once per statement and read by reference.
     CteScan {
         /// The statement-unique CTE id.
@@ -440,8 +475,12 @@ impl Plan {
             | Node::Function { .. }
             | Node::WorkTable { .. }
             | Node::SystemScan { .. }
-            | Node::SequenceScan { .. } => vec![],
+            | Node::SequenceScan { .. }
+            | Node::Modify { .. } => vec![],
             Node::CteScan { plan, .. } => vec![plan],
+            Node::ModifyFirst { ctes, input } => {
+                ctes.iter().map(|(_, p)| p.as_ref()).chain([input.as_ref()]).collect()
+            }
             Node::Filter { input, .. }
             | Node::ProjectSet { input, .. }
             | Node::Project { input, .. }
