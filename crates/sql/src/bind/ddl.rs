@@ -64,6 +64,8 @@ pub enum DdlStatement {
         names: Vec<(Option<String>, String)>,
         /// IF EXISTS
         if_exists: bool,
+        /// CASCADE: drop the views that read these too.
+        cascade: bool,
     },
     /// CREATE SCHEMA
     CreateSchema {
@@ -658,7 +660,9 @@ impl Binder<'_> {
                         DdlStatement::DropTable { names, if_exists, cascade: *cascade }
                     }
                     ast::ObjectType::Index => DdlStatement::DropIndex { names, if_exists },
-                    ast::ObjectType::View => DdlStatement::DropView { names, if_exists },
+                    ast::ObjectType::View => {
+                        DdlStatement::DropView { names, if_exists, cascade: *cascade }
+                    }
                     ast::ObjectType::Sequence => DdlStatement::DropSequence { names, if_exists },
                     ast::ObjectType::Role | ast::ObjectType::User => DdlStatement::DropRole {
                         names: names.into_iter().map(|(_, n)| n).collect(),

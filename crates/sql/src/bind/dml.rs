@@ -117,7 +117,19 @@ impl Binder<'_> {
                 })
                 .collect::<Result<_>>()?
         };
+        let overriding = matches!(insert.overriding, Some(ast::InsertOverriding::System));
         for (i, t) in targets.iter().enumerate() {
+            if table.columns[*t].identity_always && !overriding {
+                // Only DEFAULT may go there: VALUES rows are checked item by item below,
+                // any other source supplies values.
+                let values_all_default = insert.source.as_deref().is_some_and(|q| {
+                    matches!(&*q.body, ast::SetExpr::Values(v)
+                        if v.rows.iter().all(|row| row.get(i).is_some_and(is_default_keyword)))
+                });
+                if !values_all_default {
+                    return Err(generated_always(&table.columns[*t].name));
+                }
+            }
             if targets[..i].contains(t) {
                 return Err(errinput!(
                     DUPLICATE_COLUMN,
@@ -406,6 +418,15 @@ impl Binder<'_> {
                 let expr = if is_default_keyword(value) {
                     self.default_value(table, col)?
                 } else {
+                    if table.columns[col].identity_always {
+                        return Err(errinput!(
+                            GENERATED_ALWAYS,
+                            "column \"{name}\" can only be updated to DEFAULT"
+                        )
+                        .with_detail(format!(
+                            "Column \"{name}\" is an identity column defined as GENERATED ALWAYS."
+                        )));
+                    }
                     let (x, t) = self.bind_expr(value, ctx)?;
                     self.assign(x, &t, table, col)?
                 };
@@ -719,4 +740,13 @@ fn assignable(from: &DataType, to: &DataType) -> bool {
         (DataType::Array(a), DataType::Array(b)) => assignable(a, b),
         _ => false,
     }
+}
+
+/// 428C9: a value for a GENERATED ALWAYS identity column.
+fn generated_always(column: &str) -> oxibase_common::Error {
+    errinput!(GENERATED_ALWAYS, "cannot insert a non-DEFAULT value into column \"{column}\"")
+        .with_detail(format!(
+            "Column \"{column}\" is an identity column defined as GENERATED ALWAYS."
+        ))
+        .with_hint("Use OVERRIDING SYSTEM VALUE to override.")
 }

@@ -1421,6 +1421,33 @@ impl Binder<'_> {
         if let Some(over) = &f.over {
             return self.bind_window_call(&name, &args, star, f.filter.as_deref(), over, ctx);
         }
+        if aggregate::is_ordered_set(&name) {
+            // `f(direct...) WITHIN GROUP (ORDER BY x)`: the aggregate sees x first, then the
+            // direct arguments, in the order the WITHIN GROUP clause sorts x.
+            let [within] = f.within_group.as_slice() else {
+                return Err(errinput!(
+                    WRONG_OBJECT_TYPE,
+                    "WITHIN GROUP is required for ordered-set aggregate {name}"
+                ));
+            };
+            let mut all = vec![within.expr.clone()];
+            all.extend(args.iter().cloned());
+            return self.bind_aggregate_call(
+                &name,
+                &all,
+                false,
+                false,
+                std::slice::from_ref(within),
+                f.filter.as_deref(),
+                ctx,
+            );
+        }
+        if !f.within_group.is_empty() {
+            return Err(errinput!(
+                WRONG_OBJECT_TYPE,
+                "{name} is not an ordered-set aggregate, so it cannot have WITHIN GROUP"
+            ));
+        }
         if aggregate::is_aggregate(&name) {
             return self.bind_aggregate_call(
                 &name,

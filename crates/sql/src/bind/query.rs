@@ -1366,24 +1366,26 @@ impl Binder<'_> {
                     .collect::<Result<_>>()?;
                 (TableFunction::GenerateSeries, args, vec![("generate_series".into(), ty)])
             }
-            ("unnest", 1) => {
-                let (e, t) = bound
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| errinput!(SYNTAX_ERROR, "unnest needs an argument"))?;
-                let element = match &t {
-                    SqlType::Known(DataType::Array(el)) => (**el).clone(),
-                    SqlType::Unknown => DataType::Text,
-                    SqlType::Known(other) => {
-                        return Err(errinput!(
-                            UNDEFINED_FUNCTION,
-                            "function unnest({}) does not exist",
-                            other.name()
-                        ));
-                    }
-                };
-                let e = self.coerce(e, &t, &DataType::Array(Box::new(element.clone())))?;
-                (TableFunction::Unnest, vec![e], vec![("unnest".into(), element)])
+            ("unnest", n) if n >= 1 => {
+                // unnest(a, b, ...) in FROM zips its arrays, padding the shorter with NULLs.
+                let mut args = Vec::with_capacity(n);
+                let mut columns = Vec::with_capacity(n);
+                for (e, t) in bound {
+                    let element = match &t {
+                        SqlType::Known(DataType::Array(el)) => (**el).clone(),
+                        SqlType::Unknown => DataType::Text,
+                        SqlType::Known(other) => {
+                            return Err(errinput!(
+                                UNDEFINED_FUNCTION,
+                                "function unnest({}) does not exist",
+                                other.name()
+                            ));
+                        }
+                    };
+                    args.push(self.coerce(e, &t, &DataType::Array(Box::new(element.clone())))?);
+                    columns.push(("unnest".to_string(), element));
+                }
+                (TableFunction::Unnest, args, columns)
             }
             ("json_each" | "jsonb_each" | "json_each_text" | "jsonb_each_text", 1) => {
                 let doc = if name.starts_with("jsonb") { DataType::Jsonb } else { DataType::Json };

@@ -67,6 +67,9 @@ pub struct Column {
     pub missing: Value,
     /// Dropped columns keep their position so old rows still decode.
     pub dropped: bool,
+    /// GENERATED ALWAYS AS IDENTITY: only the sequence supplies values, unless an INSERT
+    /// says OVERRIDING SYSTEM VALUE.
+    pub identity_always: bool,
 }
 
 impl Column {
@@ -79,6 +82,7 @@ impl Column {
             default: None,
             missing: Value::Null,
             dropped: false,
+            identity_always: false,
         }
     }
 

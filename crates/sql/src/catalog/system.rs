@@ -103,6 +103,7 @@ pub fn system_tables() -> Vec<SystemTable> {
                 ("default", Text),
                 ("missing", Bytea),
                 ("dropped", Bool),
+                ("identity_always", Bool),
             ],
             primary_key: vec![0, 1],
         },
@@ -313,12 +314,19 @@ pub fn encode_column(table_id: RelId, position: usize, column: &Column) -> Vec<u
         text_or_null(&column.default),
         Value::Bytea(encode_row(std::slice::from_ref(&column.missing))),
         Value::Bool(column.dropped),
+        Value::Bool(column.identity_always),
     ])
 }
 
 /// Decodes a `sys_columns` row into its position and column.
 pub fn decode_column(bytes: &[u8]) -> Result<(usize, Column)> {
-    let row = decode_row(bytes)?;
+    let mut row = decode_row(bytes)?;
+    // Rows written before identity_always existed have one value less.
+    let identity_always = match row.len() {
+        8 => false,
+        9 => matches!(row.pop(), Some(Value::Bool(true))),
+        _ => return Err(errdata!("invalid sys_columns row")),
+    };
     let [
         _,
         Value::Int2(position),
@@ -343,6 +351,7 @@ pub fn decode_column(bytes: &[u8]) -> Result<(usize, Column)> {
         default: optional_text(default)?,
         missing,
         dropped: *dropped,
+        identity_always,
     };
     Ok((*position as usize, column))
 }

@@ -6,7 +6,7 @@ use oxibase_common::{Result, Value, errinput};
 
 use super::eval::{eval, eval_condition};
 use super::{ExecCtx, Row, Rows, execute};
-use crate::functions::aggregate::Accumulator;
+use crate::functions::aggregate::{Accumulator, AggregateFunction};
 use crate::plan::{AggregateCall, Node, Plan};
 use crate::types::compare::group_key;
 
@@ -105,7 +105,11 @@ fn accumulate(
                 continue;
             }
         }
-        if agg.order_by.is_empty() {
+        if agg.distinct && agg.order_by.is_empty() && order_sensitive(agg.function) {
+            // PostgreSQL feeds a DISTINCT aggregate its values sorted (string_agg(DISTINCT x)
+            // lists them in order), so they are buffered and sorted by the arguments.
+            group.ordered[i].push((args.clone(), args));
+        } else if agg.order_by.is_empty() {
             group.accumulators[i].update(agg.function, &args, ctx)?;
         } else {
             let keys =
@@ -136,6 +140,16 @@ fn finish(
         let mut buffered = std::mem::take(&mut group.ordered[i]);
         if !buffered.is_empty() {
             buffered.sort_by(|(a, _), (b, _)| {
+                if agg.order_by.is_empty() {
+                    // DISTINCT without ORDER BY: ascending on the arguments.
+                    for (x, y) in a.iter().zip(b) {
+                        let ord = crate::types::compare::sort_cmp(x, y, false, false);
+                        if ord.is_ne() {
+                            return ord;
+                        }
+                    }
+                    return std::cmp::Ordering::Equal;
+                }
                 for ((x, y), k) in a.iter().zip(b).zip(&agg.order_by) {
                     let ord = crate::types::compare::sort_cmp(x, y, k.descending, k.nulls_first);
                     if ord.is_ne() {
@@ -153,4 +167,10 @@ fn finish(
         row.push(acc.finish(agg.function, &agg.return_type, ctx)?);
     }
     Ok(row)
+}
+
+/// Aggregates whose result depends on the order of their input.
+fn order_sensitive(function: AggregateFunction) -> bool {
+    use AggregateFunction::*;
+    matches!(function, StringAgg | ArrayAgg | JsonAgg | JsonbAgg | JsonObjectAgg | JsonbObjectAgg)
 }

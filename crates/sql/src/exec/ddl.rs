@@ -58,8 +58,8 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
             ddl.create_view(name, *or_replace, *if_not_exists, sql, columns, plan)?;
             Ok("CREATE VIEW".into())
         }
-        DdlStatement::DropView { names, if_exists } => {
-            ddl.drop_views(names, *if_exists)?;
+        DdlStatement::DropView { names, if_exists, cascade } => {
+            ddl.drop_views(names, *if_exists, *cascade)?;
             Ok("DROP VIEW".into())
         }
         DdlStatement::CreateSchema { name, if_not_exists } => {
@@ -373,6 +373,7 @@ impl Ddl<'_, '_> {
                 let seq = self.serial_sequence(&schema, name, spec)?;
                 column.default = Some(nextval_default(&seq));
                 column.not_null = true;
+                column.identity_always = spec.identity_always;
                 serials.push((columns.len(), seq));
             }
             columns.push(column);
@@ -496,6 +497,7 @@ impl Ddl<'_, '_> {
                 let child = self.lock_table(&child)?;
                 self.catalog().drop_constraint(self.ctx.txn, &child, &constraint.name)?;
             }
+            self.drop_dependent_views(table.id, "table", &table.name, cascade, &dropping)?;
             let owned = self.owned_sequences(table.id, None)?;
             self.catalog().drop_table(self.ctx.txn, &table.schema, &table.name)?;
             for seq in owned {
@@ -1104,6 +1106,7 @@ impl Ddl<'_, '_> {
             let s = self.serial_sequence(&table.schema, &table.name, spec)?;
             column.default = Some(nextval_default(&s));
             column.not_null = true;
+            column.identity_always = spec.identity_always;
             seq = Some(s);
         } else if let Some(default) = &spec.default {
             check_default(default)?;
@@ -1281,10 +1284,11 @@ impl Ddl<'_, '_> {
         Ok(())
     }
 
-    fn drop_views(&self, names: &[Name], if_exists: bool) -> Result<()> {
+    fn drop_views(&self, names: &[Name], if_exists: bool, cascade: bool) -> Result<()> {
+        let mut found = Vec::new();
         for name in names {
             match self.find(name, RelKind::View)? {
-                Some((schema, _)) => self.catalog().drop_view(self.ctx.txn, &schema, &name.1)?,
+                Some((schema, id)) => found.push((schema, id, name.1.clone())),
                 None if if_exists => {
                     self.notice(format!("view \"{}\" does not exist, skipping", name.1))
                 }
@@ -1292,6 +1296,74 @@ impl Ddl<'_, '_> {
                     return Err(errinput!(UNDEFINED_TABLE, "view \"{}\" does not exist", name.1));
                 }
             }
+        }
+        let dropping: HashSet<RelId> = found.iter().map(|(_, id, _)| *id).collect();
+        for (schema, id, name) in found {
+            self.drop_dependent_views(id, "view", &name, cascade, &dropping)?;
+            self.catalog().drop_view(self.ctx.txn, &schema, &name)?;
+        }
+        Ok(())
+    }
+
+    /// The views whose definitions read relation `id` (by the names they use, resolved on
+    /// the search path now): (schema, name, id).
+    fn dependent_views(&self, id: RelId) -> Result<Vec<(String, String, RelId)>> {
+        let txn = self.ctx.txn;
+        let mut out = Vec::new();
+        for (schema, name, view_id, sql) in self.catalog().views(txn)? {
+            if view_id == id {
+                continue;
+            }
+            // NB: a definition that no longer parses reads nothing we can name.
+            let Ok(statement) = crate::parse::parse_one(&sql) else { continue };
+            let mut names = Vec::new();
+            let _ = sqlparser::ast::visit_relations(&statement, |rel| {
+                names.push(rel.clone());
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+            let mut reads = false;
+            for rel in names {
+                let (rel_schema, rel_name) = crate::bind::split_name(&rel)?;
+                let path = rel_schema.map_or_else(|| self.env.search_path(), |s| vec![s]);
+                for candidate in path {
+                    if let Some((found, _)) = self.catalog().relation(txn, &candidate, &rel_name)? {
+                        reads |= found == id;
+                        break;
+                    }
+                }
+            }
+            if reads {
+                out.push((schema, name, view_id));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Refuses to drop relation `id` while views read it, or with `cascade` drops them
+    /// (and the views that read those) first. Views in `dropping` go anyway.
+    fn drop_dependent_views(
+        &self,
+        id: RelId,
+        noun: &str,
+        name: &str,
+        cascade: bool,
+        dropping: &HashSet<RelId>,
+    ) -> Result<()> {
+        for (schema, view, view_id) in self.dependent_views(id)? {
+            if dropping.contains(&view_id) {
+                continue;
+            }
+            if !cascade {
+                return Err(errinput!(
+                    DEPENDENT_OBJECTS_STILL_EXIST,
+                    "cannot drop {noun} {name} because other objects depend on it"
+                )
+                .with_detail(format!("view {view} depends on {noun} {name}"))
+                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+            }
+            self.drop_dependent_views(view_id, "view", &view, true, dropping)?;
+            self.notice(format!("drop cascades to view {view}"));
+            self.catalog().drop_view(self.ctx.txn, &schema, &view)?;
         }
         Ok(())
     }

@@ -164,10 +164,19 @@ fn table_function_values<'a>(
     let rows: Rows<'a> = match function {
         TableFunction::Scalar => Box::new(std::iter::once(Ok(values))),
         TableFunction::GenerateSeries => generate_series(values, ctx)?,
-        TableFunction::Unnest => match values.into_iter().next() {
-            Some(Value::Array(a)) => Box::new(a.elements.into_iter().map(|e| Ok(vec![e]))),
-            _ => Box::new(std::iter::empty()),
-        },
+        TableFunction::Unnest => {
+            let arrays: Vec<Vec<Value>> = values
+                .into_iter()
+                .map(|v| match v {
+                    Value::Array(a) => a.elements,
+                    _ => Vec::new(),
+                })
+                .collect();
+            let n = arrays.iter().map(Vec::len).max().unwrap_or(0);
+            Box::new((0..n).map(move |i| {
+                Ok(arrays.iter().map(|a| a.get(i).cloned().unwrap_or(Value::Null)).collect())
+            }))
+        }
         TableFunction::GenerateSubscripts => match values.first() {
             Some(Value::Array(a)) if as_i64(&values[1]) == 1 => {
                 let n = a.elements.len() as i32;

@@ -56,6 +56,17 @@ pub enum AggregateFunction {
     BitAnd,
     /// bit_or(x)
     BitOr,
+    /// percentile_cont(fraction) WITHIN GROUP (ORDER BY x): interpolated
+    PercentileCont,
+    /// percentile_disc(fraction) WITHIN GROUP (ORDER BY x): the first value at or past it
+    PercentileDisc,
+    /// mode() WITHIN GROUP (ORDER BY x): the most frequent value (the first in order on ties)
+    Mode,
+}
+
+/// True for the ordered-set aggregates, called as `f(...) WITHIN GROUP (ORDER BY x)`.
+pub fn is_ordered_set(name: &str) -> bool {
+    matches!(name, "percentile_cont" | "percentile_disc" | "mode")
 }
 
 /// A resolved aggregate call: the function, its result type and its argument types.
@@ -95,6 +106,9 @@ pub fn is_aggregate(name: &str) -> bool {
             | "jsonb_object_agg"
             | "bit_and"
             | "bit_or"
+            | "percentile_cont"
+            | "percentile_disc"
+            | "mode"
     )
 }
 
@@ -159,6 +173,10 @@ pub fn resolve(name: &str, args: &[SqlType], star: bool) -> Result<ResolvedAggre
         ("jsonb_agg", 1) => (JsonbAgg, Jsonb, vec![arg(0)]),
         ("json_object_agg", 2) => (JsonObjectAgg, Json, vec![arg(0), arg(1)]),
         ("jsonb_object_agg", 2) => (JsonbObjectAgg, Jsonb, vec![arg(0), arg(1)]),
+        // Ordered-set aggregates: the sorted value first, then the direct argument.
+        ("percentile_cont", 2) => (PercentileCont, Float8, vec![Float8, Float8]),
+        ("percentile_disc", 2) => (PercentileDisc, arg(0), vec![arg(0), Float8]),
+        ("mode", 1) => (Mode, arg(0), vec![arg(0)]),
         ("bit_and" | "bit_or", 1) => {
             let t = arg(0);
             if !matches!(t, Int2 | Int4 | Int8) {
@@ -424,8 +442,46 @@ fn finish_collected(
             super::json::aggregate_object(&pairs, env.zone(), function == JsonbObjectAgg)?
         }
         StddevSamp | StddevPop | VarSamp | VarPop => variance(function, &rows, ret)?,
+        PercentileCont | PercentileDisc => percentile(function, &rows)?,
+        Mode => {
+            // Rows arrive sorted, so equal values are adjacent; ties go to the first run.
+            let (mut best, mut best_len, mut run) = (0, 0, 0);
+            for i in 0..rows.len() {
+                run = if i > 0 && compare(&rows[i][0], &rows[i - 1][0])?.is_eq() {
+                    run + 1
+                } else {
+                    1
+                };
+                if run > best_len {
+                    (best, best_len) = (i, run);
+                }
+            }
+            rows[best][0].clone()
+        }
         _ => Value::Null,
     })
+}
+
+/// percentile_cont / percentile_disc over rows sorted by their first value; the fraction
+/// is the second (the same for every row of a group).
+fn percentile(function: AggregateFunction, rows: &[Vec<Value>]) -> Result<Value> {
+    let fraction = to_f64(&rows[0][1]);
+    if !(0.0..=1.0).contains(&fraction) {
+        return Err(errinput!(
+            NUMERIC_VALUE_OUT_OF_RANGE,
+            "percentile value {fraction} is not between 0 and 1"
+        ));
+    }
+    let n = rows.len();
+    if function == AggregateFunction::PercentileDisc {
+        // The first value whose position in the ordering reaches the fraction.
+        let k = ((fraction * n as f64).ceil() as usize).clamp(1, n);
+        return Ok(rows[k - 1][0].clone());
+    }
+    let at = fraction * (n - 1) as f64;
+    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+    let (x, y) = (to_f64(&rows[lo][0]), to_f64(&rows[hi][0]));
+    Ok(Value::Float8(x + (y - x) * (at - lo as f64)))
 }
 
 fn bytes(v: &Value) -> &[u8] {

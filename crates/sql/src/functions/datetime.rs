@@ -39,7 +39,8 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("date_trunc", 2) => {
             let ty = match args.get(1)? {
                 SqlType::Known(t @ (TimestampTz | Timestamp | IntervalT)) => t.clone(),
-                SqlType::Known(Date) => Timestamp,
+                // NB: PostgreSQL has no date_trunc(text, date): a date goes to timestamptz,
+                // the preferred type of its category (midnight in the session's zone).
                 _ => TimestampTz,
             };
             f(date_trunc, &[Text, ty.clone()], ty)
