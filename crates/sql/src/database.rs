@@ -172,7 +172,7 @@ impl Database {
         dir: Option<PathBuf>,
     ) -> Result<Database> {
         let catalog = Catalog::open(store)?;
-        Ok(Database {
+        let db = Database {
             shared: Arc::new(Shared {
                 catalog,
                 name,
@@ -185,7 +185,25 @@ impl Database {
                 _lock: lock,
                 dir,
             }),
-        })
+        };
+        db.drop_leftover_temp_schemas()?;
+        Ok(db)
+    }
+
+    /// Drops the temporary schemas of sessions that ended without dropping them (the
+    /// process stopped first).
+    fn drop_leftover_temp_schemas(&self) -> Result<()> {
+        let mut session = self.session();
+        let found = session.execute(
+            "select nspname from pg_catalog.pg_namespace where nspname like 'pg\\_temp\\_%'",
+        )?;
+        let crate::Output::Rows { rows, .. } = found else { return Ok(()) };
+        for row in rows {
+            if let Some(oxibase_common::Value::Text(name)) = row.first() {
+                session.execute(&format!("drop schema if exists {name} cascade"))?;
+            }
+        }
+        Ok(())
     }
 
     /// Starts a session as the default user.

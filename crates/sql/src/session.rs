@@ -357,6 +357,9 @@ pub struct Session {
     notices: RefCell<Vec<Notice>>,
     parameter_changes: RefCell<Vec<(String, String)>>,
     cancel: Arc<AtomicBool>,
+    /// The session asked for its temporary schema (`pg_temp_<pid>`): it is searched first,
+    /// and dropped when the session ends.
+    temp_schema: Cell<bool>,
 }
 
 const PLAN_CACHE_LIMIT: usize = 512;
@@ -389,6 +392,7 @@ impl Session {
             notices: RefCell::new(Vec::new()),
             parameter_changes: RefCell::new(Vec::new()),
             cancel,
+            temp_schema: Cell::new(false),
         };
         let _ = session.settings.get_mut().set("session_authorization", None);
         session
@@ -1497,8 +1501,19 @@ fn assert_send() {
 impl Drop for Session {
     fn drop(&mut self) {
         self.rollback_block();
+        if self.temp_schema.get() {
+            // Temporary tables end with their session. NB: if this fails, or the process
+            // dies first, the schema stays until Database::open drops every `pg_temp_*`.
+            let sql = format!("drop schema if exists {} cascade", temp_schema_name(self.pid));
+            let _ = self.execute(&sql);
+        }
         self.db.unregister(self.pid);
     }
+}
+
+/// The schema holding a session's temporary tables.
+pub(crate) fn temp_schema_name(pid: i32) -> String {
+    format!("pg_temp_{pid}")
 }
 
 fn apply_modes(
@@ -1700,7 +1715,11 @@ impl Env<'_> {
     /// The search path with `$user` resolved, pg_catalog first.
     fn resolved_search_path(&self) -> Vec<String> {
         let settings = self.session.settings.borrow();
-        let mut out = Vec::with_capacity(settings.search_path.len() + 1);
+        let mut out = Vec::with_capacity(settings.search_path.len() + 2);
+        // As in PostgreSQL, the temporary schema is searched first for relations.
+        if self.session.temp_schema.get() {
+            out.push(temp_schema_name(self.session.pid));
+        }
         if !settings.search_path.iter().any(|s| s == "pg_catalog") {
             out.push("pg_catalog".to_string());
         }
@@ -1837,6 +1856,11 @@ impl BindEnv for Env<'_> {
 
     fn search_path(&self) -> Vec<String> {
         self.resolved_search_path()
+    }
+
+    fn temp_schema(&self) -> Result<String> {
+        self.session.temp_schema.set(true);
+        Ok(temp_schema_name(self.session.pid))
     }
 
     fn relation_oid(&self, schema: Option<&str>, name: &str) -> Result<Option<i64>> {

@@ -178,3 +178,54 @@ fn explicit_transactions_savepoints_and_failed_blocks() {
     assert!(s.execute("insert into x values (3); insert into x values (1)").is_err());
     assert_eq!(count(&s.execute("select count(*) from x").unwrap()), 2);
 }
+
+#[test]
+fn temporary_tables_belong_to_their_session_and_end_with_it() {
+    let db = Database::open_in_memory().unwrap();
+    let temp_schemas = |db: &Database| {
+        let out = db
+            .session()
+            .execute("select count(*) from pg_namespace where nspname like 'pg\\_temp\\_%'")
+            .unwrap();
+        count(&out)
+    };
+    let mut a = db.session();
+    let mut b = db.session();
+    a.execute("create table t (v text); insert into t values ('shared')").unwrap();
+    a.execute("create temp table t (v text); insert into t values ('a only')").unwrap();
+    // The temporary table hides the permanent one in its own session only.
+    let out = a.execute("select v from t").unwrap();
+    assert_eq!(out.get::<String>(0, "v").unwrap(), "a only");
+    let out = b.execute("select v from t").unwrap();
+    assert_eq!(out.get::<String>(0, "v").unwrap(), "shared");
+    b.execute("create temporary table t (n int); insert into t values (1), (2)").unwrap();
+    assert_eq!(count(&b.execute("select count(*) from t").unwrap()), 2);
+    assert_eq!(temp_schemas(&db), 2);
+    let err = a.execute("create temp table x.y (v int)").unwrap_err();
+    assert_eq!(err.code(), SqlState::INVALID_TABLE_DEFINITION);
+    drop(a);
+    assert_eq!(temp_schemas(&db), 1, "a's temporary schema went with it");
+    assert_eq!(count(&b.execute("select count(*) from t").unwrap()), 2);
+    drop(b);
+    assert_eq!(temp_schemas(&db), 0);
+    let out = db.session().execute("select v from t").unwrap();
+    assert_eq!(out.get::<String>(0, "v").unwrap(), "shared");
+}
+
+#[test]
+fn temporary_schemas_left_by_a_stopped_process_are_dropped_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        // What a process that died with a temporary table left behind.
+        db.session()
+            .execute("create schema pg_temp_77; create table pg_temp_77.t (v int)")
+            .unwrap();
+    }
+    let db = Database::open(dir.path()).unwrap();
+    let out = db
+        .session()
+        .execute("select count(*) from pg_namespace where nspname = 'pg_temp_77'")
+        .unwrap();
+    assert_eq!(count(&out), 0);
+}

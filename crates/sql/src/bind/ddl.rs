@@ -500,7 +500,7 @@ fn index_columns(cols: &[ast::IndexColumn]) -> Result<Vec<(String, ColumnOrder)>
                     ));
                 }
             };
-            let descending = c.column.options.sort == Some(ast::OrderBySort::Desc);
+            let descending = super::query::descending(&c.column.options);
             let nulls_first = c.column.options.nulls_first.unwrap_or(descending);
             Ok((name, ColumnOrder { descending, nulls_first }))
         })
@@ -789,8 +789,23 @@ impl Binder<'_> {
     }
 
     fn bind_create_table(&self, ct: &ast::CreateTable) -> Result<CreateTable> {
+        let mut name = split_name(&ct.name)?;
         if ct.temporary {
-            return Err(errinput!(FEATURE_NOT_SUPPORTED, "temporary tables are not supported"));
+            if matches!(ct.on_commit, Some(ast::OnCommit::Drop | ast::OnCommit::DeleteRows)) {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "ON COMMIT DROP and ON COMMIT DELETE ROWS are not supported"
+                ));
+            }
+            match name.0.as_deref() {
+                None | Some("pg_temp") => name.0 = Some("pg_temp".into()),
+                Some(_) => {
+                    return Err(errinput!(
+                        INVALID_TABLE_DEFINITION,
+                        "cannot create temporary relation in non-temporary schema"
+                    ));
+                }
+            }
         }
         let mut columns = Vec::new();
         let mut constraints = Vec::new();
@@ -806,13 +821,7 @@ impl Binder<'_> {
         if columns.is_empty() && as_query.is_none() && ct.like.is_none() {
             // CREATE TABLE t () is legal in PostgreSQL: a table with no columns.
         }
-        Ok(CreateTable {
-            name: split_name(&ct.name)?,
-            if_not_exists: ct.if_not_exists,
-            columns,
-            constraints,
-            as_query,
-        })
+        Ok(CreateTable { name, if_not_exists: ct.if_not_exists, columns, constraints, as_query })
     }
 }
 

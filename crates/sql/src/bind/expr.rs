@@ -577,6 +577,8 @@ impl Binder<'_> {
             }
             ast::UnaryOperator::Plus => Ok((x, t)),
             ast::UnaryOperator::PGAbs => self.call_scalar("abs", vec![(x, t)]),
+            ast::UnaryOperator::PGSquareRoot => self.call_scalar("sqrt", vec![(x, t)]),
+            ast::UnaryOperator::PGCubeRoot => self.call_scalar("cbrt", vec![(x, t)]),
             ast::UnaryOperator::BitwiseNot => {
                 let ty = t.resolve();
                 Ok((
@@ -625,6 +627,9 @@ impl Binder<'_> {
             right: Box::new(b),
         };
         let n = left.len();
+        if matches!(op, B::Overlaps) {
+            return self.bind_overlaps(left, right, ctx);
+        }
         let expanded = match op {
             B::Eq | B::NotEq => {
                 let both = if matches!(op, B::Eq) { B::And } else { B::Or };
@@ -648,6 +653,37 @@ impl Binder<'_> {
         };
         let e = self.bind_condition(&expanded, ctx)?;
         Ok((e, known(DataType::Bool)))
+    }
+
+    /// `(s1, e1) OVERLAPS (s2, e2)`; an end may also be an interval after its start.
+    fn bind_overlaps(
+        &self,
+        left: &[ast::Expr],
+        right: &[ast::Expr],
+        ctx: &ExprCtx,
+    ) -> Result<(Expr, SqlType)> {
+        if left.len() != 2 {
+            return Err(errinput!(
+                SYNTAX_ERROR,
+                "wrong number of parameters on left side of OVERLAPS expression"
+            ));
+        }
+        let all = [&left[0], &left[1], &right[0], &right[1]];
+        let bound = all.iter().map(|e| self.bind_expr(e, ctx)).collect::<Result<Vec<_>>>()?;
+        let points: Vec<SqlType> = bound
+            .iter()
+            .map(|(_, t)| t.clone())
+            .filter(|t| !matches!(t, SqlType::Known(DataType::Interval)))
+            .collect();
+        let ty = self.unify(&points, "OVERLAPS")?;
+        let args = bound
+            .into_iter()
+            .map(|(e, t)| match t {
+                SqlType::Known(DataType::Interval) => Ok((e, t)),
+                t => Ok((self.coerce(e, &t, &ty)?, known(ty.clone()))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.call_scalar("overlaps", args)
     }
 
     fn bind_binary(
@@ -1626,7 +1662,7 @@ impl Binder<'_> {
             .iter()
             .map(|o| {
                 let (expr, _) = self.bind_expr(&o.expr, &inner)?;
-                let descending = o.options.sort == Some(ast::OrderBySort::Desc);
+                let descending = super::query::descending(&o.options);
                 Ok(SortKey {
                     expr,
                     descending,
@@ -1773,7 +1809,7 @@ impl Binder<'_> {
             .iter()
             .map(|o| {
                 let (expr, _) = self.bind_expr(&o.expr, &inner)?;
-                let descending = o.options.sort == Some(ast::OrderBySort::Desc);
+                let descending = super::query::descending(&o.options);
                 Ok(SortKey {
                     expr,
                     descending,

@@ -60,6 +60,11 @@ pub trait BindEnv {
     fn relation(&self, schema: Option<&str>, name: &str) -> Result<Option<Relation>>;
     /// The schema new objects go into (the first of the search path that exists).
     fn creation_schema(&self) -> Result<String>;
+    /// The session's schema for temporary tables (`pg_temp_<pid>`), which goes first on the
+    /// search path from now on; it is dropped with everything in it when the session ends.
+    fn temp_schema(&self) -> Result<String> {
+        Err(errinput!(FEATURE_NOT_SUPPORTED, "temporary tables are not supported here"))
+    }
     /// The schemas searched for unqualified names, in order.
     fn search_path(&self) -> Vec<String> {
         vec!["pg_catalog".into(), "public".into()]

@@ -1618,8 +1618,17 @@ fn cast_columns(plan: Plan, types: &[DataType]) -> Plan {
     Plan::new(Node::Project { input: Box::new(plan), exprs }, columns)
 }
 
+/// DESC, or `USING >` (PostgreSQL's spelling of a descending sort by the type's ordering).
+pub(super) fn descending(options: &ast::OrderByOptions) -> bool {
+    match &options.sort {
+        Some(ast::OrderBySort::Desc) => true,
+        Some(ast::OrderBySort::Using(op)) => op.to_string().trim_end_matches('=').ends_with('>'),
+        _ => false,
+    }
+}
+
 fn sort_key(expr: Expr, o: &ast::OrderByExpr) -> SortKey {
-    let descending = o.options.sort == Some(ast::OrderBySort::Desc);
+    let descending = descending(&o.options);
     SortKey { expr, descending, nulls_first: o.options.nulls_first.unwrap_or(descending) }
 }
 

@@ -232,8 +232,17 @@ impl Ddl<'_, '_> {
     }
 
     fn creation_schema(&self, schema: &Option<String>) -> Result<String> {
-        match schema {
-            Some(s) => Ok(s.clone()),
+        match schema.as_deref() {
+            // The session's temporary schema, created on first use.
+            Some("pg_temp") => {
+                let temp = self.env.temp_schema()?;
+                if self.catalog().schema_id(self.ctx.txn, &temp)?.is_none() {
+                    self.catalog().create_schema(self.ctx.txn, &temp)?;
+                    self.ctx.txn.next_command()?; // the new schema is seen from here on
+                }
+                Ok(temp)
+            }
+            Some(s) => Ok(s.to_string()),
             None => self.env.creation_schema(),
         }
     }

@@ -36,6 +36,10 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("localtimestamp", 0) => stable(localtimestamp, Timestamp),
         ("date_part", 2) => temporal_second(name, args, date_part, Float8),
         ("extract", 2) => temporal_second(name, args, extract, numeric),
+        ("overlaps", 4) => {
+            let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
+            f(overlaps, &params, Bool).map(super::scalar::lenient)
+        }
         ("date_trunc", 2) => {
             let ty = match args.get(1)? {
                 SqlType::Known(t @ (TimestampTz | Timestamp | IntervalT)) => t.clone(),
@@ -679,6 +683,8 @@ fn format_number(v: f64, template: &str) -> String {
             "#".repeat(digit_slots) + if decimals > 0 { "." } else { "" } + &"#".repeat(decimals);
         return format!(" {hashes}");
     }
+    // A zero integer part prints no digit in '9' slots when there are decimals (`.10`).
+    let int_digits = if int_digits == "0" && decimals > 0 { "" } else { int_digits };
     let mut digits: Vec<char> = int_digits.chars().collect();
     let mut out = String::new();
     let mut started = false;
@@ -716,14 +722,14 @@ fn format_number(v: f64, template: &str) -> String {
         out.push('.');
         out.push_str(frac_digits);
     }
-    let sign = if v < 0.0 {
-        "-"
-    } else if fm {
-        ""
-    } else {
-        " "
-    };
-    format!("{sign}{}", out.trim_start_matches(if fm { ' ' } else { '\0' }))
+    if fm {
+        let sign = if v < 0.0 { "-" } else { "" };
+        return format!("{sign}{}", out.trim_start_matches(' '));
+    }
+    // The sign (a blank when positive) goes just before the first printed character.
+    let at = out.len() - out.trim_start_matches(' ').len();
+    out.insert(at, if v < 0.0 { '-' } else { ' ' });
+    out
 }
 
 fn to_char(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
@@ -811,6 +817,57 @@ fn isfinite(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
             | Value::Timestamp(i64::MAX | i64::MIN)
             | Value::TimestampTz(i64::MAX | i64::MIN)
     )))
+}
+
+/// `(s1, e1) OVERLAPS (s2, e2)` with PostgreSQL's rules: each pair is put in order, an
+/// interval end counts from its start, and a null end makes the answer null only when it
+/// is needed to decide.
+fn overlaps(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    use crate::types::compare::compare;
+    use std::cmp::Ordering::{Greater, Less};
+    let pair = |s: &Value, e: &Value| -> Result<(Option<Value>, Option<Value>)> {
+        let e = match e {
+            Value::Interval(_) if !s.is_null() => Some(crate::types::arith::add(s, e, env.zone())?),
+            v if v.is_null() || matches!(v, Value::Interval(_)) => None,
+            v => Some(v.clone()),
+        };
+        Ok(match (s.is_null(), e) {
+            (true, None) => (None, None),
+            (true, Some(e)) => (Some(e), None),
+            (false, None) => (Some(s.clone()), None),
+            (false, Some(e)) => {
+                if compare(s, &e)? == Greater {
+                    (Some(e), Some(s.clone()))
+                } else {
+                    (Some(s.clone()), Some(e))
+                }
+            }
+        })
+    };
+    let (Some(s1), e1) = pair(&a[0], &a[1])? else { return Ok(Value::Null) };
+    let (Some(s2), e2) = pair(&a[2], &a[3])? else { return Ok(Value::Null) };
+    let lt = |x: &Value, y: &Value| -> Result<bool> { Ok(compare(x, y)? == Less) };
+    Ok(match compare(&s1, &s2)? {
+        Greater => match (&e2, &e1) {
+            (None, _) => Value::Null,
+            (Some(e2), _) if lt(&s1, e2)? => Value::Bool(true),
+            (_, None) => Value::Null,
+            _ => Value::Bool(false),
+        },
+        Less => match (&e1, &e2) {
+            (None, _) => Value::Null,
+            (Some(e1), _) if lt(&s2, e1)? => Value::Bool(true),
+            (_, None) => Value::Null,
+            _ => Value::Bool(false),
+        },
+        _ => {
+            if e1.is_none() || e2.is_none() {
+                Value::Null
+            } else {
+                Value::Bool(true)
+            }
+        }
+    })
 }
 
 #[cfg(test)]

@@ -75,9 +75,16 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             fixed("min_scale", min_scale, args, std::slice::from_ref(&numeric), Int4)
         }
         ("trim_scale", 1) => num1(trim_scale),
-        ("gcd", 2) => fixed("gcd", gcd, args, &[Int8, Int8], Int8),
+        ("gcd" | "lcm", 2) => {
+            // integer gcd/lcm stay integer (and overflow as integer), as in PostgreSQL.
+            let ty = match (numeric_type(&args[0])?, numeric_type(&args[1])?) {
+                (Int2 | Int4, Int2 | Int4) => Int4,
+                _ => Int8,
+            };
+            let eval = if name == "gcd" { gcd } else { lcm };
+            fixed(intern(name), eval, args, &[ty.clone(), ty.clone()], ty)
+        }
         ("factorial", 1) => fixed("factorial", factorial, args, &[Int8], numeric.clone()),
-        ("lcm", 2) => fixed("lcm", lcm, args, &[Int8, Int8], Int8),
         ("pi", 0) => fixed("pi", pi, args, &[], Float8),
         ("degrees", 1) => float1(degrees),
         ("radians", 1) => float1(radians),
@@ -307,8 +314,18 @@ fn gcd_of(mut a: i64, mut b: i64) -> Result<i64> {
     a.checked_abs().ok_or_else(|| errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "bigint out of range"))
 }
 
+/// An integer result in the arguments' type (integer or bigint), or 22003.
+fn same_int(like: &Value, v: i64) -> Result<Value> {
+    match like {
+        Value::Int4(_) => i32::try_from(v)
+            .map(Value::Int4)
+            .map_err(|_| errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "integer out of range")),
+        _ => Ok(Value::Int8(v)),
+    }
+}
+
 fn gcd(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
-    Ok(Value::Int8(gcd_of(int(&a[0]), int(&a[1]))?))
+    same_int(&a[0], gcd_of(int(&a[0]), int(&a[1]))?)
 }
 
 fn factorial(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
@@ -332,10 +349,10 @@ fn factorial(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 fn lcm(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let (x, y) = (int(&a[0]), int(&a[1]));
     if x == 0 || y == 0 {
-        return Ok(Value::Int8(0));
+        return same_int(&a[0], 0);
     }
     let l = (x / gcd_of(x, y)?).checked_mul(y).and_then(i64::checked_abs);
-    Ok(Value::Int8(l.ok_or_else(|| errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "bigint out of range"))?))
+    same_int(&a[0], l.ok_or_else(|| errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "bigint out of range"))?)
 }
 
 fn pi(_: &[Value], _: &dyn FunctionEnv) -> Result<Value> {

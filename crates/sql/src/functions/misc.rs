@@ -88,6 +88,11 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             let arr = array_arg()?;
             f(array_cat, &[arr.clone(), arr.clone()], arr).map(lenient)
         }
+        ("array_positions", 2) => {
+            let arr = array_arg()?;
+            let ints = DataType::Array(Box::new(Int4));
+            f(array_positions, &[arr.clone(), element_of(&arr)], ints).map(lenient)
+        }
         ("array_position", 2) => {
             let arr = array_arg()?;
             f(array_position, &[arr.clone(), element_of(&arr)], Int4).map(lenient)
@@ -404,6 +409,15 @@ fn array_position(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
         .iter()
         .position(|e| same_element(e, &a[1]))
         .map_or(Value::Null, |i| Value::Int4(i as i32 + 1)))
+}
+
+fn array_positions(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let Some(arr) = elements(&a[0]) else { return Ok(Value::Null) };
+    let elements = (0..arr.elements.len())
+        .filter(|&i| same_element(&arr.elements[i], &a[1]))
+        .map(|i| Value::Int4(i as i32 + 1))
+        .collect();
+    Ok(Value::Array(Box::new(Array { element_type: Int4, elements })))
 }
 
 fn array_remove(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {

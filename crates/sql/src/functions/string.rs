@@ -50,7 +50,7 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("format", n) if n >= 1 => Some(any_args(name, format, args, Text)),
         ("md5", 1) => f(md5, &[Text], Text).or_else(|| f(md5, &[Bytea], Text)),
         ("sha256", 1) => f(sha256, &[Bytea], Bytea),
-        ("to_hex", 1) => f(to_hex, &[Int8], Text),
+        ("to_hex", 1) => f(to_hex, &[Int4], Text).or_else(|| f(to_hex, &[Int8], Text)),
         ("ascii", 1) => f(ascii, &[Text], Int4),
         ("chr", 1) => f(chr, &[Int8], Text),
         ("starts_with", 2) => f(starts_with, &[Text, Text], Bool),
@@ -349,7 +349,11 @@ fn sha256(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 }
 
 fn to_hex(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
-    Ok(t(format!("{:x}", int(&a[0]))))
+    // A negative number prints as its two's complement in the argument's width.
+    Ok(t(match &a[0] {
+        Value::Int4(v) => format!("{v:x}"),
+        v => format!("{:x}", int(v)),
+    }))
 }
 
 fn ascii(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {

@@ -56,6 +56,10 @@ fn is_float(v: &Value) -> bool {
     matches!(v, Value::Float4(_) | Value::Float8(_))
 }
 
+fn underflow() -> oxibase_common::Error {
+    errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: underflow")
+}
+
 fn float_result(a: &Value, b: &Value, r: f64, inputs_finite: bool) -> Result<Value> {
     if r.is_infinite() && inputs_finite {
         return Err(errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow"));
@@ -162,6 +166,9 @@ pub fn mul(a: &Value, b: &Value) -> Result<Value> {
         _ if is_int(a) && is_int(b) => int_result(a, b, as_i64(a).checked_mul(as_i64(b))),
         _ if (is_float(a) || is_float(b)) && is_number(a) && is_number(b) => {
             let (x, y) = (to_f64(a), to_f64(b));
+            if x * y == 0.0 && x != 0.0 && y != 0.0 {
+                return Err(underflow());
+            }
             float_result(a, b, x * y, x.is_finite() && y.is_finite())
         }
         _ if is_number(a) && is_number(b) => {
@@ -188,6 +195,9 @@ pub fn div(a: &Value, b: &Value) -> Result<Value> {
             let (x, y) = (to_f64(a), to_f64(b));
             if y == 0.0 {
                 return Err(division_by_zero());
+            }
+            if x / y == 0.0 && x != 0.0 && y.is_finite() {
+                return Err(underflow());
             }
             float_result(a, b, x / y, x.is_finite() && y.is_finite())
         }

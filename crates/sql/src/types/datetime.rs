@@ -299,6 +299,16 @@ fn parse_date_part<'a>(s: &'a str, type_name: &str, input: &str) -> Result<(Naiv
     let s = s.trim_start();
     let digits_end = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let year_len = digits_end(s);
+    if year_len < 3 && year_len != 8 {
+        // Not ISO year-first: a month name or month/day/year (DateStyle MDY).
+        return parse_date_words(s).ok_or_else(|| invalid(type_name, input)).and_then(
+            |(y, m, d, rest)| {
+                let date = NaiveDate::from_ymd_opt(y, m, d)
+                    .ok_or_else(|| out_of_range(type_name, input))?;
+                Ok((date, rest))
+            },
+        );
+    }
     let (y, m, d, rest) = if year_len == 8 {
         (&s[..4], &s[4..6], &s[6..8], &s[8..])
     } else {
@@ -322,6 +332,52 @@ fn parse_date_part<'a>(s: &'a str, type_name: &str, input: &str) -> Result<(Naiv
     let date = NaiveDate::from_ymd_opt(year, month as u32, day as u32)
         .ok_or_else(|| out_of_range(type_name, input))?;
     Ok((date, rest))
+}
+
+/// A date written with a month name (`January 8, 1999`, `8 Jan 1999`, `Jan-08-1999`) or as
+/// month/day/year (`1/8/1999`, PostgreSQL's default DateStyle MDY): (year, month, day) and
+/// the rest of the input (a time, or BC/AD). A two-digit year is 1970-2069, as in PostgreSQL.
+fn parse_date_words(s: &str) -> Option<(i32, u32, u32, &str)> {
+    const MONTHS: [&str; 12] =
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    let mut month = None;
+    let mut numbers: Vec<&str> = Vec::new();
+    let mut end = 0;
+    for (start, token) in s
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '-' | '/' | '.'))
+        .scan(0, |pos, t| {
+            let start = *pos;
+            *pos += t.len() + 1;
+            Some((start, t))
+        })
+        .filter(|(_, t)| !t.is_empty())
+    {
+        if numbers.len() + usize::from(month.is_some()) == 3 {
+            break;
+        }
+        if token.bytes().all(|b| b.is_ascii_digit()) {
+            numbers.push(token);
+        } else if token.len() >= 3
+            && let Some(m) = MONTHS.iter().position(|m| token.to_ascii_lowercase().starts_with(m))
+            && month.is_none()
+        {
+            month = Some(m as u32 + 1);
+        } else {
+            break;
+        }
+        end = start + token.len();
+    }
+    let year_of = |t: &str| -> Option<i32> {
+        let y: i32 = t.parse().ok()?;
+        Some(if t.len() <= 2 { if y < 70 { 2000 + y } else { 1900 + y } } else { y })
+    };
+    let (y, m, d) = match (month, numbers.as_slice()) {
+        (Some(m), [a, b]) if a.len() <= 2 => (year_of(b)?, m, a.parse().ok()?),
+        (Some(m), [a, b]) => (year_of(a)?, m, b.parse().ok()?),
+        (None, [m, d, y]) => (year_of(y)?, m.parse().ok()?, d.parse().ok()?),
+        _ => return None,
+    };
+    Some((y, m, d, &s[end..]))
 }
 
 /// Parses `HH:MM[:SS[.ffffff]]`, returning microseconds since midnight and the rest.
