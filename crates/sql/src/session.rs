@@ -929,7 +929,7 @@ impl Session {
                     "could not serialize access due to concurrent change of the definition of relation \"{name}\""
                 ));
             }
-            let output = self.execute_bound(&bound, params, &env, txn);
+            let output = self.execute_bound(&bound, params, &env, txn, None);
             self.add_counters(&env);
             return output;
         }
@@ -992,8 +992,10 @@ impl Session {
         params: &[Value],
         env: &Env,
         txn: &Transaction,
+        profile: Option<&RefCell<exec::Profile>>,
     ) -> Result<Output> {
-        let ctx = ExecCtx::new(txn, self.catalog(), env, params);
+        let mut ctx = ExecCtx::new(txn, self.catalog(), env, params);
+        ctx.profile = profile;
         let output = match bound {
             Statement::Query(plan) => {
                 let rows = exec::collect(exec::execute(plan, &ctx)?, &ctx)?;
@@ -1093,24 +1095,45 @@ impl Session {
             _ => {}
         }
         let nested = !lines.is_empty();
-        for line in crate::plan::explain::explain(plan) {
-            lines.push(if nested {
-                format!("  ->  {line}").replace("  ->  ->", "  ->")
-            } else {
-                line
-            });
-        }
+        let profile = RefCell::new(exec::Profile::new());
+        let mut summary = Vec::new();
         if analyze {
             let start = Instant::now();
-            let output = self.execute_bound(statement, params, env, txn)?;
+            let output = self.execute_bound(statement, params, env, txn, Some(&profile))?;
             let elapsed = start.elapsed();
             let rows = match &output {
                 Output::Rows { rows, tag, .. } if tag.starts_with("SELECT") => rows.len() as u64,
                 other => other.count(),
             };
-            lines.push(format!("Rows: {rows}"));
-            lines.push(format!("Execution Time: {:.3} ms", elapsed.as_secs_f64() * 1000.0));
+            summary.push(format!("Rows: {rows}"));
+            summary.push(format!("Execution Time: {:.3} ms", elapsed.as_secs_f64() * 1000.0));
         }
+        let profile = profile.into_inner();
+        // PostgreSQL's figures: time per loop in ms, rows per loop, loops; a node that never
+        // ran says so.
+        let annotate = |p: &Plan| -> Option<String> {
+            if !analyze {
+                return None;
+            }
+            Some(match profile.get(&exec::profile_key(p)) {
+                Some(n) if n.loops > 0 => format!(
+                    "(actual time={:.3} rows={} loops={})",
+                    n.time.as_secs_f64() * 1000.0 / n.loops as f64,
+                    n.rows / n.loops,
+                    n.loops
+                ),
+                _ => "(never executed)".to_string(),
+            })
+        };
+        for (i, line) in crate::plan::explain::explain_with(plan, &annotate).into_iter().enumerate()
+        {
+            lines.push(match (nested, i) {
+                (false, _) => line,
+                (true, 0) => format!("  ->  {line}"),
+                (true, _) => format!("      {line}"),
+            });
+        }
+        lines.extend(summary);
         let rows = lines.into_iter().map(|l| vec![Value::Text(l)]).collect::<Vec<_>>();
         let tag = "EXPLAIN".to_string();
         Ok(Output::Rows {

@@ -21,6 +21,7 @@ mod window;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Instant;
 
 use oxibase_common::{Result, Value, errinput};
 use oxibase_mvcc::Transaction;
@@ -73,6 +74,28 @@ pub struct ExecCtx<'a> {
     pub work_tables: RefCell<HashMap<usize, Rc<Vec<Row>>>>,
     /// Counters.
     pub stats: RefCell<ExecStats>,
+    /// EXPLAIN ANALYZE: what each plan node did, by the node's address.
+    pub profile: Option<&'a RefCell<Profile>>,
+}
+
+/// Per plan node (keyed by its address): how often it ran, the rows it produced and the
+/// time spent producing them, its inputs included (PostgreSQL's "actual" figures).
+pub type Profile = HashMap<usize, NodeProfile>;
+
+/// What one plan node did under EXPLAIN ANALYZE.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NodeProfile {
+    /// Times the node was started (a nested loop's inner side starts once per outer row).
+    pub loops: u64,
+    /// Rows produced over all loops.
+    pub rows: u64,
+    /// Time spent starting it and pulling its rows, inputs included.
+    pub time: std::time::Duration,
+}
+
+/// A plan node's profile key.
+pub fn profile_key(plan: &Plan) -> usize {
+    plan as *const Plan as usize
 }
 
 impl<'a> ExecCtx<'a> {
@@ -92,6 +115,7 @@ impl<'a> ExecCtx<'a> {
             cache: RefCell::new(HashMap::new()),
             work_tables: RefCell::new(HashMap::new()),
             stats: RefCell::new(ExecStats::default()),
+            profile: None,
         }
     }
 
@@ -152,6 +176,31 @@ impl FunctionEnv for ExecCtx<'_> {
 
 /// Runs a plan, returning its rows as a stream.
 pub fn execute<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
+    let Some(profile) = ctx.profile else { return execute_node(plan, ctx) };
+    let key = profile_key(plan);
+    let start = Instant::now();
+    let rows = execute_node(plan, ctx);
+    {
+        let mut p = profile.borrow_mut();
+        let entry = p.entry(key).or_default();
+        entry.loops += 1;
+        entry.time += start.elapsed();
+    }
+    let mut rows = rows?;
+    Ok(Box::new(std::iter::from_fn(move || {
+        let start = Instant::now();
+        let next = rows.next();
+        let mut p = profile.borrow_mut();
+        let entry = p.entry(key).or_default();
+        entry.time += start.elapsed();
+        if matches!(next, Some(Ok(_))) {
+            entry.rows += 1;
+        }
+        next
+    })))
+}
+
+fn execute_node<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
     Ok(match &plan.node {
         Node::Values { rows } => {
             let empty: Row = Vec::new();

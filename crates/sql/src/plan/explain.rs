@@ -13,12 +13,24 @@ use crate::types::text::format_value;
 
 /// The lines of a plan's EXPLAIN output.
 pub fn explain(plan: &Plan) -> Vec<String> {
+    explain_with(plan, &|_| None)
+}
+
+/// [`explain`], with `annotate`'s text (EXPLAIN ANALYZE's actual figures) after each node's
+/// title.
+pub fn explain_with(plan: &Plan, annotate: &dyn Fn(&Plan) -> Option<String>) -> Vec<String> {
     let mut out = Vec::new();
-    node(plan, 0, true, &mut out);
+    node(plan, 0, true, annotate, &mut out);
     out
 }
 
-fn node(plan: &Plan, depth: usize, first: bool, out: &mut Vec<String>) {
+fn node(
+    plan: &Plan,
+    depth: usize,
+    first: bool,
+    annotate: &dyn Fn(&Plan) -> Option<String>,
+    out: &mut Vec<String>,
+) {
     let indent = if depth == 0 { String::new() } else { " ".repeat(depth * 6 - 4) };
     let arrow = if first && depth == 0 { "" } else { "->  " };
     let detail_indent = if depth == 0 { "  ".to_string() } else { " ".repeat(depth * 6 + 2) };
@@ -196,12 +208,15 @@ fn node(plan: &Plan, depth: usize, first: bool, out: &mut Vec<String>) {
         Node::RecursiveCte { .. } => "Recursive Union".into(),
         Node::WorkTable { id } => format!("WorkTable Scan (cte {id})"),
     };
-    out.push(format!("{indent}{arrow}{title}"));
+    match annotate(plan) {
+        Some(note) => out.push(format!("{indent}{arrow}{title} {note}")),
+        None => out.push(format!("{indent}{arrow}{title}")),
+    }
     for d in details {
         out.push(format!("{detail_indent}{d}"));
     }
     for (i, input) in plan.inputs().into_iter().enumerate() {
-        node(input, depth + 1, i == 0, out);
+        node(input, depth + 1, i == 0, annotate, out);
     }
 }
 
