@@ -308,6 +308,36 @@ fn cancel_stops_a_running_statement() {
 }
 
 #[test]
+fn idle_in_transaction_timeout_ends_the_session_and_frees_its_locks() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let setup = server.connect().await;
+        setup.batch_execute("create table t (id int primary key, n int); insert into t values (1, 0)").await.unwrap();
+        // Idle outside a transaction block: the limit does not apply.
+        let calm = server.connect().await;
+        calm.batch_execute("set idle_in_transaction_session_timeout = '200ms'").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(rows(calm.simple_query("select 1").await.unwrap()), vec![vec![Some("1".into())]]);
+        // Idle inside one, holding a row lock: the server ends the session.
+        let idle = server.connect().await;
+        idle.batch_execute("set idle_in_transaction_session_timeout = '300ms'; begin; update t set n = 1 where id = 1").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let err = idle.simple_query("select 1").await.unwrap_err();
+        assert!(idle.is_closed(), "the connection is closed: {err}");
+        // Its transaction rolled back and its lock is free: an update goes through at once.
+        setup.batch_execute("set lock_timeout = '2s'; update t set n = n + 10 where id = 1").await.unwrap();
+        let n = rows(setup.simple_query("select n from t").await.unwrap());
+        assert_eq!(n, vec![vec![Some("10".into())]]);
+        // A busy statement is not idle, however long it takes.
+        let busy = server.connect().await;
+        busy.batch_execute("set idle_in_transaction_session_timeout = '500ms'; begin").await.unwrap();
+        busy.simple_query("select pg_sleep(1.5)").await.unwrap();
+        busy.batch_execute("commit").await.unwrap();
+    });
+}
+
+#[test]
 fn scram_authentication_and_startup_errors() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &["--auth", "scram"], &[("OXIBASE_PASSWORD", "s3cret")]);

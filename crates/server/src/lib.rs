@@ -250,6 +250,8 @@ fn spawn_connection(
     open: Arc<AtomicUsize>,
 ) -> std::io::Result<()> {
     let socket = socket.into_std()?;
+    // A second handle on the socket, for ending an idle connection from outside pgwire.
+    let watchdog_socket = socket.try_clone()?;
     open.fetch_add(1, Ordering::SeqCst);
     let counter = open.clone();
     let spawned = std::thread::Builder::new().name("oxibase-conn".into()).spawn(move || {
@@ -258,6 +260,7 @@ fn spawn_connection(
             runtime.block_on(async move {
                 if let Ok(socket) = tokio::net::TcpStream::from_std(socket) {
                     let handlers = wire::Handlers::new(server);
+                    tokio::spawn(end_when_idle_in_transaction(handlers.conn(), watchdog_socket));
                     let _ = pgwire::tokio::process_socket(socket, None, handlers).await;
                 }
             });
@@ -269,6 +272,40 @@ fn spawn_connection(
         return Err(e);
     }
     Ok(())
+}
+
+/// idle_in_transaction_session_timeout: a session left inside a transaction block longer
+/// than its limit gets PostgreSQL's FATAL 25P03 and its connection is closed, which rolls
+/// the transaction back and releases its locks. Runs beside the connection on its runtime;
+/// the session is busy (and never idle) while a statement runs.
+async fn end_when_idle_in_transaction(conn: Arc<wire::Conn>, mut socket: std::net::TcpStream) {
+    use std::io::Write;
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if !conn.idle_in_transaction_expired() {
+            continue;
+        }
+        let mut fields = Vec::new();
+        for (tag, value) in [
+            (b'S', "FATAL"),
+            (b'V', "FATAL"),
+            (b'C', "25P03"),
+            (b'M', "terminating connection due to idle-in-transaction timeout"),
+        ] {
+            fields.push(tag);
+            fields.extend_from_slice(value.as_bytes());
+            fields.push(0);
+        }
+        fields.push(0);
+        let mut message = vec![b'E'];
+        message.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
+        message.extend_from_slice(&fields);
+        // NB: the connection is idle, so pgwire is not writing; a full buffer only loses the
+        // message, not the close.
+        let _ = socket.write_all(&message);
+        let _ = socket.shutdown(std::net::Shutdown::Both);
+        return;
+    }
 }
 
 async fn shutdown_signal() {

@@ -73,6 +73,8 @@ pub struct Conn {
     in_batch: Mutex<bool>,
     /// A SCRAM exchange in progress, and whether its first message was handled.
     scram: Mutex<Option<(ScramServer, bool)>>,
+    /// When the session last finished handling a message (for the idle timeout).
+    idle_since: Mutex<std::time::Instant>,
     me: std::sync::Weak<Conn>,
 }
 
@@ -86,6 +88,7 @@ impl Conn {
             suspended: Mutex::new(HashMap::new()),
             in_batch: Mutex::new(false),
             scram: Mutex::new(None),
+            idle_since: Mutex::new(std::time::Instant::now()),
             me: me.clone(),
         })
     }
@@ -95,12 +98,28 @@ impl Conn {
     fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> T) -> PgWireResult<T> {
         let mut guard = self.session.lock();
         match guard.as_mut() {
-            Some(session) => Ok(f(session)),
+            Some(session) => {
+                let out = f(session);
+                *self.idle_since.lock() = std::time::Instant::now();
+                Ok(out)
+            }
             None => Err(user_error(&Error::new(
                 oxibase_common::ErrorKind::InvalidInput,
                 oxibase_common::SqlState::PROTOCOL_VIOLATION,
                 "no session: the connection has not completed startup".to_string(),
             ))),
+        }
+    }
+
+    /// True when the session has sat inside a transaction block, doing nothing, for longer
+    /// than its idle_in_transaction_session_timeout. A session in use is never idle.
+    pub fn idle_in_transaction_expired(&self) -> bool {
+        let Some(guard) = self.session.try_lock() else { return false };
+        let Some(session) = guard.as_ref() else { return false };
+        let in_block = !matches!(session.status(), TxnStatus::Idle);
+        match session.idle_in_transaction_timeout() {
+            Some(limit) if in_block => self.idle_since.lock().elapsed() >= limit,
+            _ => false,
         }
     }
 
@@ -126,6 +145,11 @@ impl Handlers {
     /// Handlers for a connection.
     pub fn new(server: Arc<Server>) -> Handlers {
         Handlers { conn: Conn::new(server) }
+    }
+
+    /// The connection's state.
+    pub fn conn(&self) -> Arc<Conn> {
+        self.conn.clone()
     }
 }
 

@@ -418,6 +418,12 @@ impl Session {
         self.settings.borrow().zone.clone()
     }
 
+    /// How long the session may sit idle inside a transaction block before the server ends
+    /// it (idle_in_transaction_session_timeout); None without a limit.
+    pub fn idle_in_transaction_timeout(&self) -> Option<std::time::Duration> {
+        self.settings.borrow().idle_in_transaction_timeout
+    }
+
     /// The transaction state.
     pub fn status(&self) -> TxnStatus {
         match &self.block {

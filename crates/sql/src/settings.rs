@@ -191,6 +191,8 @@ pub struct Settings {
     pub statement_timeout: Option<Duration>,
     /// lock_timeout (None: wait forever).
     pub lock_timeout: Option<Duration>,
+    /// idle_in_transaction_session_timeout (None: no limit), enforced by the server.
+    pub idle_in_transaction_timeout: Option<Duration>,
     /// default_transaction_isolation.
     pub default_isolation: Isolation,
     /// default_transaction_read_only.
@@ -207,6 +209,7 @@ impl Default for Settings {
             zone: Zone::UTC,
             statement_timeout: None,
             lock_timeout: None,
+            idle_in_transaction_timeout: None,
             default_isolation: Isolation::ReadCommitted,
             default_read_only: false,
             search_path: vec!["$user".into(), "public".into()],
@@ -294,7 +297,7 @@ impl Settings {
                 match name {
                     "statement_timeout" => self.statement_timeout = d,
                     "lock_timeout" => self.lock_timeout = d,
-                    _ => {}
+                    _ => self.idle_in_transaction_timeout = d,
                 }
                 ms.to_string()
             }
