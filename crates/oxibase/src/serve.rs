@@ -30,7 +30,14 @@ pub struct ServeArgs {
     /// The engine's block cache in MiB [default: 256].
     #[arg(long, env = "OXIBASE_CACHE_MB")]
     cache_mb: Option<u64>,
-    /// A config file of `key = value` lines (data_dir, listen, http, auth, max_connections, cache_mb).
+    /// TLS certificate chain (PEM); with --tls-key, clients may negotiate TLS.
+    #[arg(long, env = "OXIBASE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for --tls-cert.
+    #[arg(long, env = "OXIBASE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// A config file of `key = value` lines (data_dir, listen, http, auth, max_connections,
+    /// cache_mb, tls_cert, tls_key).
     #[arg(long, env = "OXIBASE_CONFIG")]
     config: Option<PathBuf>,
 }
@@ -49,8 +56,17 @@ fn read_config(path: &Path) -> Result<Vec<(String, String)>> {
             errinput!(CONFIG_FILE_ERROR, "{}:{}: expected key = value", path.display(), n + 1)
         })?;
         let key = k.trim().replace('-', "_");
-        if !["data_dir", "listen", "http", "auth", "max_connections", "cache_mb"]
-            .contains(&key.as_str())
+        if ![
+            "data_dir",
+            "listen",
+            "http",
+            "auth",
+            "max_connections",
+            "cache_mb",
+            "tls_cert",
+            "tls_key",
+        ]
+        .contains(&key.as_str())
         {
             return Err(errinput!(
                 CONFIG_FILE_ERROR,
@@ -100,6 +116,18 @@ fn config(args: ServeArgs) -> Result<Config> {
     if let Some(mb) = args.cache_mb.or_else(|| from_file("cache_mb").and_then(|v| v.parse().ok())) {
         c.cache_size = mb << 20;
     }
+    let cert = args.tls_cert.or_else(|| from_file("tls_cert").map(PathBuf::from));
+    let key = args.tls_key.or_else(|| from_file("tls_key").map(PathBuf::from));
+    c.tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => {
+            return Err(errinput!(
+                CONFIG_FILE_ERROR,
+                "TLS needs both a certificate (tls_cert) and a private key (tls_key)"
+            ));
+        }
+    };
     c.password = std::env::var("OXIBASE_PASSWORD").ok().filter(|p| !p.is_empty());
     Ok(c)
 }

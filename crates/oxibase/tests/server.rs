@@ -621,3 +621,74 @@ fn sql_shell_over_the_wire_and_embedded() {
     assert!(ok, "{err}");
     assert!(out.contains("ann"), "{out}");
 }
+
+/// Runs psql with a connection string; returns (success, stdout, stderr).
+fn psql_conninfo(conninfo: &str, command: &str) -> (bool, String, String) {
+    let out = Command::new("psql")
+        .args(["-X", conninfo, "-c", command])
+        .output()
+        .expect("psql must be installed (.ci/run installs postgresql-client)");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn tls_when_a_certificate_is_configured_and_a_clean_refusal_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(
+        &data,
+        &[
+            "--auth",
+            "trust",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let url = |mode: &str| {
+        format!("host=127.0.0.1 port={} user=oxibase dbname=oxibase sslmode={mode}", server.port)
+    };
+    let (ok, out, err) = psql_conninfo(&url("require"), "\\conninfo");
+    assert!(ok, "{err}");
+    assert!(out.contains("SSL connection"), "{out}");
+    let (ok, out, err) = psql_conninfo(&url("require"), "select 40 + 2");
+    assert!(ok && out.contains("42"), "{out} {err}");
+    // A client that does not ask for TLS still gets in.
+    let (ok, out, err) = psql_conninfo(&url("disable"), "\\conninfo");
+    assert!(ok && !out.contains("SSL connection"), "{out} {err}");
+    drop(server);
+
+    // Without a certificate the SSL request is answered 'N': `require` fails cleanly,
+    // `prefer` goes on unencrypted.
+    let plain = Server::trust(&data);
+    let url = |mode: &str| {
+        format!("host=127.0.0.1 port={} user=oxibase dbname=oxibase sslmode={mode}", plain.port)
+    };
+    let (ok, _, err) = psql_conninfo(&url("require"), "select 1");
+    assert!(!ok && err.contains("does not support SSL"), "{err}");
+    let (ok, out, err) = psql_conninfo(&url("prefer"), "select 1");
+    assert!(ok && out.contains('1'), "{err}");
+
+    // A broken key file stops the server at start with a clear error.
+    std::fs::write(&key, "not a key").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oxibase"))
+        .args(["serve", "--auth", "trust", "--http", "off", "--listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir.path().join("other"))
+        .args(["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("TLS key"), "{stderr}");
+}

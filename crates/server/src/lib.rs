@@ -66,6 +66,10 @@ pub struct Config {
     pub cache_size: u64,
     /// The superuser's password to set on first start (else one is generated under scram).
     pub password: Option<String>,
+    /// TLS: the certificate chain and private key files (PEM). Without them the server
+    /// answers SSL requests with 'N' and clients go on unencrypted (or give up, if they
+    /// require TLS).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Default for Config {
@@ -79,6 +83,7 @@ impl Default for Config {
             fsync: true,
             cache_size: 256 << 20,
             password: None,
+            tls: None,
         }
     }
 }
@@ -191,15 +196,20 @@ fn ensure_password(server: &Server, config: &Config) -> Result<()> {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> Result<()> {
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+        None => None,
+    };
     let server = tokio::task::block_in_place(|| open(&config))?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| errinput!(IO_ERROR, "could not listen on {}: {e}", config.listen))?;
     eprintln!(
-        "oxibase: data directory {}, PostgreSQL protocol on {} (auth {:?})",
+        "oxibase: data directory {}, PostgreSQL protocol on {} (auth {:?}, TLS {})",
         config.data_dir.display(),
         listener.local_addr().map_or(config.listen, |a| a),
-        config.auth
+        config.auth,
+        if tls.is_some() { "on" } else { "off" }
     );
     if let Some(addr) = config.http {
         let http = http::listen(server.clone(), addr).await?;
@@ -214,7 +224,8 @@ pub async fn serve(config: Config) -> Result<()> {
                 match accepted {
                     Ok((socket, _)) => {
                         let _ = socket.set_nodelay(true);
-                        if let Err(e) = spawn_connection(server.clone(), socket, open.clone()) {
+                        let tls = tls.clone();
+                        if let Err(e) = spawn_connection(server.clone(), socket, tls, open.clone()) {
                             eprintln!("oxibase: could not start a connection thread: {e}");
                         }
                     }
@@ -247,6 +258,7 @@ pub async fn serve(config: Config) -> Result<()> {
 fn spawn_connection(
     server: Arc<Server>,
     socket: tokio::net::TcpStream,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     open: Arc<AtomicUsize>,
 ) -> std::io::Result<()> {
     let socket = socket.into_std()?;
@@ -261,7 +273,7 @@ fn spawn_connection(
                 if let Ok(socket) = tokio::net::TcpStream::from_std(socket) {
                     let handlers = wire::Handlers::new(server);
                     tokio::spawn(end_when_idle_in_transaction(handlers.conn(), watchdog_socket));
-                    let _ = pgwire::tokio::process_socket(socket, None, handlers).await;
+                    let _ = pgwire::tokio::process_socket(socket, tls, handlers).await;
                 }
             });
         }
@@ -301,11 +313,43 @@ async fn end_when_idle_in_transaction(conn: Arc<wire::Conn>, mut socket: std::ne
         message.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
         message.extend_from_slice(&fields);
         // NB: the connection is idle, so pgwire is not writing; a full buffer only loses the
-        // message, not the close.
-        let _ = socket.write_all(&message);
+        // message, not the close. Under TLS the bytes would have to be encrypted: the client
+        // just sees the connection close.
+        if !conn.is_secure() {
+            let _ = socket.write_all(&message);
+        }
         let _ = socket.shutdown(std::net::Shutdown::Both);
         return;
     }
+}
+
+/// A TLS acceptor for a PEM certificate chain and private key.
+fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<tokio_rustls::TlsAcceptor> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls;
+    let bad = |what: &str, path: &std::path::Path, e: &dyn std::fmt::Display| {
+        errinput!(CONFIG_FILE_ERROR, "could not load the TLS {what} {}: {e}", path.display())
+    };
+    let certs = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| bad("certificate", cert, &e))?
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| bad("certificate", cert, &e))?;
+    if certs.is_empty() {
+        return Err(bad("certificate", cert, &"no certificate in the file"));
+    }
+    let private_key = PrivateKeyDer::from_pem_file(key).map_err(|e| bad("key", key, &e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad("certificate", cert, &e))?
+        .with_no_client_auth()
+        .with_single_cert(certs, private_key)
+        .map_err(|e| bad("certificate and key", cert, &e))?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 async fn shutdown_signal() {

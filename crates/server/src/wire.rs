@@ -75,6 +75,8 @@ pub struct Conn {
     scram: Mutex<Option<(ScramServer, bool)>>,
     /// When the session last finished handling a message (for the idle timeout).
     idle_since: Mutex<std::time::Instant>,
+    /// The client negotiated TLS.
+    secure: std::sync::atomic::AtomicBool,
     me: std::sync::Weak<Conn>,
 }
 
@@ -89,6 +91,7 @@ impl Conn {
             in_batch: Mutex::new(false),
             scram: Mutex::new(None),
             idle_since: Mutex::new(std::time::Instant::now()),
+            secure: std::sync::atomic::AtomicBool::new(false),
             me: me.clone(),
         })
     }
@@ -121,6 +124,11 @@ impl Conn {
             Some(limit) if in_block => self.idle_since.lock().elapsed() >= limit,
             _ => false,
         }
+    }
+
+    /// True when the client talks TLS (raw protocol bytes must not be written then).
+    pub fn is_secure(&self) -> bool {
+        self.secure.load(Ordering::Relaxed)
     }
 
     fn zone(&self) -> Zone {
@@ -325,6 +333,7 @@ impl StartupHandler for Conn {
     {
         match message {
             PgWireFrontendMessage::Startup(startup) => {
+                self.secure.store(client.is_secure(), Ordering::Relaxed);
                 protocol_negotiation(client, &startup).await?;
                 save_startup_parameters_to_metadata(client, &startup);
                 let user = startup.parameters.get("user").cloned().unwrap_or_default();
