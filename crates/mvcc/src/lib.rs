@@ -34,7 +34,7 @@ pub mod transaction;
 pub mod version;
 
 pub use clock::Ts;
-pub use lock_table::{LockInfo, LockMode, LockOutcome, LockWait, TxnId};
+pub use lock_table::{Interrupt, LockInfo, LockMode, LockOutcome, LockWait, TxnId};
 pub use scan::Scan;
 pub use store::{Mvcc, MvccOptions, MvccStatus};
 pub use transaction::{Isolation, Savepoint, Transaction, TxnOptions};

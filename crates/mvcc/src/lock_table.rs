@@ -89,6 +89,31 @@ pub enum LockOutcome {
 /// What a transaction held on a key before a lock call, so savepoint rollback can restore it.
 pub type PriorMode = Option<LockMode>;
 
+/// What may end a lock wait early, besides its own timeout: the statement's cancel flag
+/// (set by a CancelRequest; cleared when it cancels the wait) and statement_timeout's deadline.
+#[derive(Clone, Debug, Default)]
+pub struct Interrupt {
+    /// Set to cancel the running statement.
+    pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// When the statement's time is up.
+    pub deadline: Option<Instant>,
+}
+
+impl Interrupt {
+    /// 57014 when the statement was canceled or ran out of time.
+    pub fn check(&self) -> Result<()> {
+        if let Some(cancel) = &self.cancel
+            && cancel.swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(errinput!(QUERY_CANCELED, "canceling statement due to user request"));
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(errinput!(QUERY_CANCELED, "canceling statement due to statement timeout"));
+        }
+        Ok(())
+    }
+}
+
 const SHARDS: usize = 64;
 
 /// The lock table shared by all transactions of a store.
@@ -207,6 +232,18 @@ impl LockTable {
         mode: LockMode,
         wait: LockWait,
     ) -> Result<(LockOutcome, PriorMode)> {
+        self.lock_interruptible(txn, key, mode, wait, &Interrupt::default())
+    }
+
+    /// [`LockTable::lock`], giving up a wait with 57014 when `interrupt` says so.
+    pub fn lock_interruptible(
+        &self,
+        txn: TxnId,
+        key: &[u8],
+        mode: LockMode,
+        wait: LockWait,
+        interrupt: &Interrupt,
+    ) -> Result<(LockOutcome, PriorMode)> {
         let (grant, prior) = {
             let mut shard = self.shard(key).lock();
             let entry = shard.entry(key.to_vec()).or_default();
@@ -249,7 +286,7 @@ impl LockTable {
         };
         self.waiting.lock().insert(txn, (key.to_vec(), mode));
         self.waits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let result = self.wait_for_grant(txn, key, &grant, timeout);
+        let result = self.wait_for_grant(txn, key, &grant, timeout, interrupt);
         self.waiting.lock().remove(&txn);
         result.map(|()| (LockOutcome::Acquired, prior))
     }
@@ -260,6 +297,7 @@ impl LockTable {
         key: &[u8],
         grant: &Grant,
         timeout: Option<Duration>,
+        interrupt: &Interrupt,
     ) -> Result<()> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut check_deadlock = true;
@@ -278,14 +316,20 @@ impl LockTable {
                 return Ok(());
             }
             let mut wake = Instant::now() + self.deadlock_check_interval;
-            if let Some(deadline) = deadline {
-                wake = wake.min(deadline);
+            for limit in deadline.iter().chain(interrupt.deadline.iter()) {
+                wake = wake.min(*limit);
             }
             grant.signal.wait_until(&mut granted, wake);
             if *granted {
                 return Ok(());
             }
             drop(granted);
+            if let Err(e) = interrupt.check() {
+                if !self.withdraw(txn, key, grant) {
+                    return Ok(());
+                }
+                return Err(e);
+            }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 if !self.withdraw(txn, key, grant) {
                     return Ok(());

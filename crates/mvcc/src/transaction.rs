@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::clock::Ts;
-use crate::lock_table::{LockMode, LockOutcome, LockWait, PriorMode, TxnId};
+use crate::lock_table::{Interrupt, LockMode, LockOutcome, LockWait, PriorMode, TxnId};
 use crate::record::Write;
 use crate::scan::Scan;
 use crate::store::{CommitRequest, Shared};
@@ -77,6 +77,8 @@ pub struct Transaction {
     isolation: Isolation,
     read_only: bool,
     lock_timeout: Option<Duration>,
+    /// What ends the current statement's lock waits early (cancel, statement_timeout).
+    interrupt: Mutex<Interrupt>,
     state: Mutex<State>,
 }
 
@@ -152,6 +154,7 @@ impl Transaction {
         Ok(Transaction {
             id: shared.next_txn_id(),
             lock_timeout: options.lock_timeout.or(shared.options.lock_timeout),
+            interrupt: Mutex::new(Interrupt::default()),
             shared,
             isolation: if options.as_of.is_some() {
                 Isolation::Snapshot
@@ -332,6 +335,12 @@ impl Transaction {
         Ok(())
     }
 
+    /// Sets what ends this transaction's lock waits early from now on: the running
+    /// statement's cancel flag and statement_timeout deadline.
+    pub fn set_interrupt(&self, interrupt: Interrupt) {
+        *self.interrupt.lock() = interrupt;
+    }
+
     /// Locks a row without the snapshot check of [`Transaction::lock`]: for callers that go
     /// on to read the latest version (referential integrity checks).
     pub fn lock_latest(&self, key: &[u8], mode: LockMode, wait: LockWait) -> Result<LockOutcome> {
@@ -340,7 +349,13 @@ impl Transaction {
             LockWait::Wait(None) => LockWait::Wait(self.lock_timeout),
             other => other,
         };
-        let (outcome, prior) = self.shared.locks.lock(self.id, key, mode, wait)?;
+        let (outcome, prior) = self.shared.locks.lock_interruptible(
+            self.id,
+            key,
+            mode,
+            wait,
+            &self.interrupt.lock().clone(),
+        )?;
         if outcome == LockOutcome::Acquired && prior.is_none_or(|p| p < mode) {
             self.lock_state()?.locks.push((key.to_vec(), prior));
         }
@@ -358,7 +373,13 @@ impl Transaction {
             LockWait::Wait(None) => LockWait::Wait(self.lock_timeout),
             other => other,
         };
-        let (outcome, prior) = self.shared.locks.lock(self.id, key, mode, wait)?;
+        let (outcome, prior) = self.shared.locks.lock_interruptible(
+            self.id,
+            key,
+            mode,
+            wait,
+            &self.interrupt.lock().clone(),
+        )?;
         if outcome == LockOutcome::Skipped {
             return Ok(outcome);
         }

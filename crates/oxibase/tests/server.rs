@@ -304,6 +304,24 @@ fn cancel_stops_a_running_statement() {
         let err =
             c.simple_query("select count(*) from generate_series(1, 100000000)").await.unwrap_err();
         assert_eq!(err.code(), Some(&SqlState::QUERY_CANCELED));
+        // A statement waiting for a row lock is canceled as well.
+        c.batch_execute("set statement_timeout = 0; create table locked (id int primary key)")
+            .await
+            .unwrap();
+        c.batch_execute("insert into locked values (1)").await.unwrap();
+        let holder = server.connect().await;
+        holder.batch_execute("begin; delete from locked where id = 1").await.unwrap();
+        let token = c.cancel_token();
+        let canceller = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            token.cancel_query(NoTls).await.unwrap();
+        });
+        let start = Instant::now();
+        let err = c.simple_query("update locked set id = 2 where id = 1").await.unwrap_err();
+        canceller.await.unwrap();
+        assert_eq!(err.code(), Some(&SqlState::QUERY_CANCELED), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(20));
+        holder.batch_execute("rollback").await.unwrap();
     });
 }
 

@@ -917,6 +917,8 @@ impl Session {
         txn: &Transaction,
     ) -> Result<Output> {
         let deadline = self.settings.borrow().statement_timeout.map(|d| Instant::now() + d);
+        // Row-lock waits end on a cancel or at the deadline too, not only at lock_timeout.
+        txn.set_interrupt(oxibase_mvcc::Interrupt { cancel: Some(self.cancel.clone()), deadline });
         let mut use_cache = true;
         for attempt in 0.. {
             let env = self.env(txn, deadline);

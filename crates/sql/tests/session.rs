@@ -273,3 +273,21 @@ fn explain_analyze_reports_each_node_s_actual_rows_and_loops() {
     assert!(lines[1].contains("rows=3 loops=1"), "{lines:?}");
     assert_eq!(count(&s.execute("select count(*) from a").unwrap()), 997);
 }
+
+#[test]
+fn statement_timeout_ends_a_row_lock_wait() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    let mut b = db.session();
+    a.execute("create table t (id int primary key, n int); insert into t values (1, 0)").unwrap();
+    a.execute("begin; update t set n = 1 where id = 1").unwrap();
+    b.execute("set statement_timeout = '300ms'").unwrap();
+    let start = std::time::Instant::now();
+    let err = b.execute("update t set n = 2 where id = 1").unwrap_err();
+    assert_eq!(err.code(), SqlState::QUERY_CANCELED, "{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    // The wait left the queue: once a commits, b's next statement goes through.
+    a.execute("commit").unwrap();
+    b.execute("update t set n = n + 10 where id = 1").unwrap();
+    assert_eq!(count(&b.execute("select n from t").unwrap()), 11);
+}
