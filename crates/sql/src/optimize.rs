@@ -13,12 +13,15 @@
 //! 2. A scan's filter picks an access path: the primary key or an index whose leading
 //!    columns the filter fixes (`=`, `IN`) with an optional range on the next column. The
 //!    filter stays on the scan, so the rows read are always re-checked.
-//! 3. Joins with equality conditions between their sides become hash joins.
+//! 3. Joins with equality conditions between their sides become hash joins, building on
+//!    the side estimated smaller; or, when few rows on the left meet a large table whose
+//!    primary key or index the condition fixes, index nested-loop joins that look each
+//!    left row's match up (`estimate_rows`, from ANALYZE's statistics or defaults).
 //! 4. A sort on a scan's key order is dropped in favour of reading the access path in order
 //!    (forwards or backwards), so `ORDER BY id LIMIT 10` reads ten rows.
 //!
-//! There are no statistics yet: the rules prefer the access path that fixes the most key
-//! columns, and a hash join always builds its right side.
+//! Statistics (ANALYZE: rows per table, distinct values per column) only steer join
+//! choices; access paths prefer the one that fixes the most key columns.
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -645,17 +648,250 @@ fn choose_join(plan: Plan) -> Plan {
             plan.columns,
         );
     }
-    Plan::new(
-        Node::HashJoin {
-            left,
-            right,
-            kind,
-            left_keys,
-            right_keys,
-            residual: Expr::and_all(residual),
+    let (left_rows, right_rows) = (estimate_rows(&left), estimate_rows(&right));
+    if matches!(kind, JoinKind::Inner | JoinKind::Left)
+        && left_rows * LOOKUP_COST < right_rows
+        && let Some(lookup) = index_lookup(&right, &left_keys, &right_keys)
+    {
+        return Plan::new(
+            Node::NestedLoopJoin {
+                left,
+                right: Box::new(lookup),
+                kind,
+                predicate: Some(predicate),
+                lateral: true,
+            },
+            plan.columns,
+        );
+    }
+    let residual = Expr::and_all(residual);
+    if kind == JoinKind::Inner && right_rows > 2.0 * left_rows {
+        // Build the hash table on the smaller side, then put the columns back in order.
+        let (lw, rw) = (left.columns.len(), right.columns.len());
+        let residual = residual.map(|r| {
+            r.transform(&mut |e| match e {
+                Expr::Column(i) if i < lw => Expr::Column(i + rw),
+                Expr::Column(i) => Expr::Column(i - lw),
+                e => e,
+            })
+        });
+        let swapped_columns = right.columns.iter().chain(&left.columns).cloned().collect();
+        let swapped = Plan::new(
+            Node::HashJoin {
+                left: right,
+                right: left,
+                kind,
+                left_keys: right_keys,
+                right_keys: left_keys,
+                residual,
+            },
+            swapped_columns,
+        );
+        let exprs =
+            (0..lw).map(|i| Expr::Column(rw + i)).chain((0..rw).map(Expr::Column)).collect();
+        return Plan::new(Node::Project { input: Box::new(swapped), exprs }, plan.columns);
+    }
+    Plan::new(Node::HashJoin { left, right, kind, left_keys, right_keys, residual }, plan.columns)
+}
+
+// ---- estimates ----
+
+/// What one index lookup costs, in rows a scan reads in the same time.
+const LOOKUP_COST: f64 = 10.0;
+/// Rows assumed for a table never analyzed (PostgreSQL assumes a few pages' worth).
+const DEFAULT_ROWS: f64 = 1000.0;
+/// Distinct values assumed for a column without statistics (PostgreSQL's default).
+const DEFAULT_DISTINCT: f64 = 200.0;
+/// The share of rows a range condition or an unknown predicate keeps.
+const RANGE_SELECTIVITY: f64 = 1.0 / 3.0;
+
+/// The rows a plan is expected to produce.
+pub fn estimate_rows(plan: &Plan) -> f64 {
+    let rows = match &plan.node {
+        Node::Values { rows } => rows.len() as f64,
+        Node::Scan { table, range, filter, .. } => {
+            let base = table.stats.as_ref().map_or(DEFAULT_ROWS, |s| s.rows as f64);
+            let mut selectivity = 1.0;
+            if let Some(range) = range {
+                let key_columns = scan_key_columns(plan);
+                for (values, col) in range.equal.iter().zip(key_columns) {
+                    selectivity *= values.len() as f64 / distinct(table, col);
+                }
+                if !matches!(range.lower, Bound::Unbounded) {
+                    selectivity *= RANGE_SELECTIVITY;
+                }
+                if !matches!(range.upper, Bound::Unbounded) {
+                    selectivity *= RANGE_SELECTIVITY;
+                }
+            }
+            // NB: the filter repeats the range's conditions; only the rest counts here.
+            if let Some(filter) = filter
+                && range.is_none()
+            {
+                selectivity *= predicate_selectivity(filter, Some(table));
+            }
+            base * selectivity
+        }
+        Node::Filter { input, predicate } => {
+            estimate_rows(input) * predicate_selectivity(predicate, scan_table(input))
+        }
+        Node::Limit { input, limit, .. } => match limit {
+            Some(Expr::Literal(v)) => {
+                estimate_rows(input).min(crate::types::compare::as_i64(v).max(0) as f64)
+            }
+            _ => estimate_rows(input),
         },
-        plan.columns,
-    )
+        Node::Aggregate { input, group_by, .. } => {
+            if group_by.is_empty() {
+                1.0
+            } else {
+                let input_rows = estimate_rows(input);
+                let table = scan_table(input);
+                let groups: f64 = group_by
+                    .iter()
+                    .map(|e| match (e, table) {
+                        (Expr::Column(c), Some(t)) => distinct(t, *c),
+                        _ => DEFAULT_DISTINCT,
+                    })
+                    .product();
+                groups.min(input_rows)
+            }
+        }
+        Node::HashJoin { left, right, kind, right_keys, .. } => {
+            let (l, r) = (estimate_rows(left), estimate_rows(right));
+            let key_distinct = match (right_keys.first(), scan_table(right)) {
+                (Some(Expr::Column(c)), Some(t)) => distinct(t, *c),
+                _ => DEFAULT_DISTINCT,
+            };
+            let joined = l * r / key_distinct.max(1.0);
+            if *kind == JoinKind::Left { joined.max(l) } else { joined }
+        }
+        Node::NestedLoopJoin { left, right, predicate, .. } => {
+            let (l, r) = (estimate_rows(left), estimate_rows(right));
+            l * r * predicate.as_ref().map_or(1.0, |p| predicate_selectivity(p, None))
+        }
+        Node::Project { input, .. }
+        | Node::Sort { input, .. }
+        | Node::LockRows { input, .. }
+        | Node::Window { input, .. }
+        | Node::Distinct { input, .. } => estimate_rows(input),
+        _ => DEFAULT_ROWS,
+    };
+    rows.max(1.0)
+}
+
+/// The table a plan reads its columns straight from, if it is a scan (or a filter on one).
+fn scan_table(plan: &Plan) -> Option<&crate::catalog::Table> {
+    match &plan.node {
+        Node::Scan { table, .. } => Some(table),
+        Node::Filter { input, .. } => scan_table(input),
+        _ => None,
+    }
+}
+
+/// The key columns of a scan's access path.
+fn scan_key_columns(plan: &Plan) -> Vec<usize> {
+    match &plan.node {
+        Node::Scan { table, access: Access::Primary, .. } => table.primary_key.clone(),
+        Node::Scan { access: Access::Index(i), .. } => i.columns.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// A column's distinct values, from statistics or the default.
+fn distinct(table: &crate::catalog::Table, column: usize) -> f64 {
+    table
+        .stats
+        .as_ref()
+        .and_then(|s| s.distinct.get(column))
+        .filter(|&&d| d > 0)
+        .map_or(DEFAULT_DISTINCT, |&d| d as f64)
+}
+
+/// The share of rows a condition keeps: `col = value` one distinct value's worth, other
+/// comparisons a third, AND multiplies, OR adds.
+fn predicate_selectivity(e: &Expr, table: Option<&crate::catalog::Table>) -> f64 {
+    match e {
+        Expr::And(a, b) => predicate_selectivity(a, table) * predicate_selectivity(b, table),
+        Expr::Or(a, b) => {
+            (predicate_selectivity(a, table) + predicate_selectivity(b, table)).min(1.0)
+        }
+        Expr::Compare(CmpOp::Eq, a, b) => match (&**a, &**b, table) {
+            (Expr::Column(c), other, Some(t)) | (other, Expr::Column(c), Some(t))
+                if row_independent(other) =>
+            {
+                1.0 / distinct(t, *c)
+            }
+            _ => 1.0 / DEFAULT_DISTINCT,
+        },
+        Expr::Literal(oxibase_common::Value::Bool(true)) => 1.0,
+        _ => RANGE_SELECTIVITY,
+    }
+}
+
+/// The right side of an index nested-loop join: `right` (a plain scan) looked up through
+/// its primary key or an index whose leading columns the join keys fix, with the left row's
+/// key values as the lookup (the left row is the outer row while the right side runs).
+fn index_lookup(right: &Plan, left_keys: &[Expr], right_keys: &[Expr]) -> Option<Plan> {
+    let Node::Scan {
+        table,
+        access: Access::Primary,
+        range: None,
+        reverse: false,
+        filter,
+        lock: None,
+        with_key,
+        as_of: None,
+    } = &right.node
+    else {
+        return None;
+    };
+    if filter.as_ref().is_some_and(|f| f.has_outer() || has_subquery(f) || has_volatile(f)) {
+        return None;
+    }
+    let paths = std::iter::once((Access::Primary, table.primary_key.clone()))
+        .chain(table.indexes.iter().map(|i| (Access::Index(i.clone()), i.columns.clone())));
+    let mut best: Option<(Access, Vec<Expr>)> = None;
+    for (access, key_columns) in paths {
+        let mut lookup = Vec::new();
+        for col in &key_columns {
+            let matched = right_keys
+                .iter()
+                .position(|k| matches!(k, Expr::Column(c) if c == col))
+                .filter(|&i| !left_keys[i].has_outer() && !has_subquery(&left_keys[i]));
+            match matched {
+                Some(i) => lookup.push(left_keys[i].clone()),
+                None => break,
+            }
+        }
+        if !lookup.is_empty() && best.as_ref().is_none_or(|(_, b)| lookup.len() > b.len()) {
+            best = Some((access, lookup));
+        }
+    }
+    let (access, lookup) = best?;
+    let equal = lookup
+        .into_iter()
+        .map(|e| {
+            vec![e.transform(&mut |e| match e {
+                Expr::Column(index) => Expr::Outer { depth: 0, index },
+                e => e,
+            })]
+        })
+        .collect();
+    let range = KeyRange { equal, lower: Bound::Unbounded, upper: Bound::Unbounded };
+    Some(Plan::new(
+        Node::Scan {
+            table: table.clone(),
+            access,
+            range: Some(range),
+            reverse: false,
+            filter: filter.clone(),
+            lock: None,
+            with_key: *with_key,
+            as_of: None,
+        },
+        right.columns.clone(),
+    ))
 }
 
 // ---- ordering ----

@@ -1053,7 +1053,14 @@ impl Session {
                 };
                 Output::CopyOut { columns, data, tag: format!("COPY {n}") }
             }
-            Statement::Analyze(_) => Output::Command { tag: "ANALYZE".into() },
+            Statement::Analyze(table) => {
+                crate::exec::analyze::analyze(&ctx, table.as_deref())?;
+                // New statistics change plans: cached ones are dropped at commit.
+                if let Some(block) = &self.block {
+                    block.did_ddl.set(true);
+                }
+                Output::Command { tag: "ANALYZE".into() }
+            }
             Statement::Vacuum => {
                 if self.block.as_ref().is_some_and(|b| b.explicit || self.implicit) {
                     return Err(errinput!(

@@ -286,7 +286,8 @@ fn system_tables_describe_themselves() {
             "sys_indexes",
             "sys_sequences",
             "sys_constraints",
-            "sys_roles"
+            "sys_roles",
+            "sys_statistics"
         ]
     );
     let sys_columns = catalog.table(&txn, "pg_catalog", "sys_columns").unwrap().unwrap();

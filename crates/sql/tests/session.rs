@@ -291,3 +291,59 @@ fn statement_timeout_ends_a_row_lock_wait() {
     b.execute("update t set n = n + 10 where id = 1").unwrap();
     assert_eq!(count(&b.execute("select n from t").unwrap()), 11);
 }
+
+/// All rows of a query as text, for comparing answers.
+fn all_rows(s: &mut oxibase_sql::Session, sql: &str) -> Vec<Vec<String>> {
+    let out = s.execute(sql).unwrap();
+    (0..out.rows().len())
+        .map(|i| {
+            (0..out.columns().len())
+                .map(|j| out.get::<Option<String>>(i, j).unwrap().unwrap_or_else(|| "NULL".into()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn analyze_statistics_choose_index_lookups_and_the_hash_build_side() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute(
+        "create table big (id int primary key, v int, w int); \
+         insert into big select x, x % 7, x % 100 from generate_series(1, 20000) x; \
+         create table small (id int primary key, big_id int, w int); \
+         insert into small select x, x * 37, x from generate_series(1, 40) x; \
+         insert into small values (41, null, 1), (42, 99999, 2)",
+    )
+    .unwrap();
+    let queries = [
+        "select s.id, b.id, b.v from small s join big b on b.id = s.big_id order by s.id",
+        "select s.id, b.v from small s left join big b on b.id = s.big_id order by s.id",
+        // No index on big.w: a hash join, built on the smaller side once analyzed.
+        "select b.id, s.id from big b join small s on b.w = s.w where b.id < 300 order by 1, 2",
+        "select s.id, b.id from small s join big b on b.w = s.w order by 1, 2 limit 50",
+    ];
+    let before: Vec<_> = queries.iter().map(|q| all_rows(&mut s, q)).collect();
+    s.execute("analyze").unwrap();
+    let stats = all_rows(&mut s, "select rows, distinct from sys_statistics order by table_id");
+    assert_eq!(stats[0], vec!["20000".to_string(), "{20000,7,100}".to_string()]);
+    assert_eq!(stats[1][0], "42");
+    let plan = plan_lines(&s.execute(&format!("explain {}", queries[0])).unwrap()).join("\n");
+    assert!(plan.contains("Nested Loop") && plan.contains("Index Scan using big_pkey"), "{plan}");
+    let plan = plan_lines(&s.execute(&format!("explain {}", queries[1])).unwrap()).join("\n");
+    assert!(plan.contains("Nested Loop"), "{plan}");
+    // The answers do not change with the plans.
+    for (q, expected) in queries.iter().zip(&before) {
+        assert_eq!(&all_rows(&mut s, q), expected, "{q}");
+    }
+    // The left join keeps the rows without a match (a NULL key, a missing id).
+    let left = all_rows(&mut s, queries[1]);
+    assert_eq!(left.len(), 42);
+    assert_eq!(left[40], vec!["41".to_string(), "NULL".to_string()]);
+    assert_eq!(left[41], vec!["42".to_string(), "NULL".to_string()]);
+    // ANALYZE of one table, and of a table that is gone.
+    s.execute("analyze small").unwrap();
+    assert_eq!(s.execute("analyze nosuch").unwrap_err().code(), SqlState::UNDEFINED_TABLE);
+    s.execute("drop table small").unwrap();
+    assert_eq!(all_rows(&mut s, "select count(*) from sys_statistics")[0][0], "1");
+}

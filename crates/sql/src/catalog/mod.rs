@@ -27,6 +27,7 @@ use parking_lot::Mutex;
 use crate::keys::{FIRST_USER_ID, RelId, counter_key, relation_prefix};
 pub use schema::{
     Column, Constraint, ConstraintKind, Index, RelKind, Role, Sequence, Table, TableSpec,
+    TableStats,
 };
 use system::*;
 
@@ -304,6 +305,7 @@ impl Catalog {
             primary_key,
             indexes: Vec::new(),
             constraints: Vec::new(),
+            stats: None,
         })
     }
 
@@ -356,6 +358,7 @@ impl Catalog {
         for item in txn.scan_prefix(&sys_key(SYS_CONSTRAINTS, &[Value::Int4(id as i32)])?)? {
             constraints.push(decode_constraint(&item?.1)?);
         }
+        let stats = self.statistics(txn, id)?;
         Ok(Some(Table {
             id,
             schema: self.schema_name(txn, row.schema_id)?,
@@ -364,7 +367,40 @@ impl Catalog {
             primary_key: row.primary_key,
             indexes,
             constraints,
+            stats,
         }))
+    }
+
+    /// Stores what ANALYZE found for a table.
+    pub fn set_statistics(&self, txn: &Transaction, id: RelId, stats: &TableStats) -> Result<()> {
+        let distinct = stats.distinct.iter().map(|&d| Value::Int8(d as i64)).collect();
+        let row = encode_row(&[
+            Value::Int4(id as i32),
+            Value::Int8(stats.rows as i64),
+            Value::Array(Box::new(oxibase_common::Array {
+                element_type: oxibase_common::DataType::Int8,
+                elements: distinct,
+            })),
+        ]);
+        txn.put(&sys_key(SYS_STATISTICS, &[Value::Int4(id as i32)])?, row)
+    }
+
+    /// A table's statistics, if it was analyzed.
+    fn statistics(&self, txn: &Transaction, id: RelId) -> Result<Option<TableStats>> {
+        let Some(bytes) = txn.get(&sys_key(SYS_STATISTICS, &[Value::Int4(id as i32)])?)? else {
+            return Ok(None);
+        };
+        let row = decode_row(&bytes)?;
+        let (Some(Value::Int8(rows)), Some(Value::Array(distinct))) = (row.get(1), row.get(2))
+        else {
+            return Err(errdata!("invalid sys_statistics row for table {id}"));
+        };
+        let distinct = distinct
+            .elements
+            .iter()
+            .map(|v| if let Value::Int8(d) = v { *d as u64 } else { 0 })
+            .collect();
+        Ok(Some(TableStats { rows: *rows as u64, distinct }))
     }
 
     /// Every table, system tables included, ordered by id.
@@ -390,6 +426,7 @@ impl Catalog {
         delete_prefix(txn, &relation_prefix(table.id))?;
         delete_prefix(txn, &sys_key(SYS_COLUMNS, &[Value::Int4(table.id as i32)])?)?;
         delete_prefix(txn, &sys_key(SYS_CONSTRAINTS, &[Value::Int4(table.id as i32)])?)?;
+        delete_prefix(txn, &sys_key(SYS_STATISTICS, &[Value::Int4(table.id as i32)])?)?;
         self.delete_relation(txn, &self.relation_row(txn, table.id)?)
     }
 

@@ -161,6 +161,17 @@ pub struct Table {
     pub indexes: Vec<Index>,
     /// CHECK and FOREIGN KEY constraints.
     pub constraints: Vec<Constraint>,
+    /// What the last ANALYZE found, for the optimizer's estimates (None before one).
+    pub stats: Option<TableStats>,
+}
+
+/// A table's statistics, as ANALYZE computes them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TableStats {
+    /// Rows in the table.
+    pub rows: u64,
+    /// Estimated distinct non-null values per column position (0 for a dropped column).
+    pub distinct: Vec<u64>,
 }
 
 impl Table {

@@ -48,6 +48,8 @@ pub const SYS_INDEXES_TABLE: RelId = 8;
 pub const SYS_CONSTRAINTS: RelId = 9;
 /// `sys_roles`: users and roles, keyed by name.
 pub const SYS_ROLES: RelId = 10;
+/// `sys_statistics`: what ANALYZE found per table, keyed by table id.
+pub const SYS_STATISTICS: RelId = 11;
 
 /// The id counter: the highest id reserved so far.
 pub const ID_COUNTER: RelId = 0;
@@ -125,6 +127,16 @@ pub fn system_tables() -> Vec<SystemTable> {
             name: "sys_constraints",
             columns: vec![("table_id", Int4), ("name", Text), ("kind", Text), ("definition", Text)],
             primary_key: vec![0, 1],
+        },
+        SystemTable {
+            id: SYS_STATISTICS,
+            name: "sys_statistics",
+            columns: vec![
+                ("table_id", Int4),
+                ("rows", Int8),
+                ("distinct", DataType::Array(Box::new(Int8))),
+            ],
+            primary_key: vec![0],
         },
         SystemTable {
             id: SYS_ROLES,

@@ -9,6 +9,7 @@
 //! cached by their statement-unique id, as are CTEs.
 
 mod aggregate;
+pub mod analyze;
 pub mod ddl;
 pub mod dml;
 pub mod eval;
