@@ -285,43 +285,90 @@ fn concat_ws(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     Ok(t(a[1..].iter().filter_map(|v| display(v, env)).collect::<Vec<_>>().join(&sep)))
 }
 
+/// `format(fmt, args...)`: `%[position$][flags][width]type` with types s, I, L and `%%`, as
+/// PostgreSQL: `%2$s` picks an argument, `-` pads on the right, `*` takes the width from the
+/// next argument (a negative one pads on the right).
 fn format(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     let Some(fmt) = display(&a[0], env) else { return Ok(Value::Null) };
+    let bad = |m: &str| errinput!(INVALID_PARAMETER_VALUE, "{m}");
+    let args = &a[1..];
+    let mut next = 0; // the next argument taken without a position
     let mut out = String::new();
-    let mut args = a[1..].iter();
-    let mut chars = fmt.chars();
+    let mut chars = fmt.chars().peekable();
+    let number = |chars: &mut std::iter::Peekable<std::str::Chars>| -> Option<usize> {
+        let mut n: Option<usize> = None;
+        while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
+            n = Some(n.unwrap_or(0) * 10 + d as usize);
+            chars.next();
+        }
+        n
+    };
     while let Some(c) = chars.next() {
         if c != '%' {
             out.push(c);
             continue;
         }
-        let spec = chars.next().ok_or_else(|| {
-            errinput!(INVALID_PARAMETER_VALUE, "unterminated format() type specifier")
-        })?;
-        if spec == '%' {
+        if chars.peek() == Some(&'%') {
+            chars.next();
             out.push('%');
             continue;
         }
-        let arg = args
-            .next()
-            .ok_or_else(|| errinput!(INVALID_PARAMETER_VALUE, "too few arguments for format()"))?;
-        match spec {
-            's' => out.push_str(&display(arg, env).unwrap_or_default()),
-            'I' => out.push_str(&quote_identifier(&display(arg, env).ok_or_else(|| {
+        // An optional `n$` position, flags, then a width (digits or `*`).
+        let mut position = None;
+        let mut left = false;
+        let mut width = None;
+        let digits = number(&mut chars);
+        if chars.peek() == Some(&'$') {
+            chars.next();
+            position = Some(digits.filter(|&n| n > 0).ok_or_else(|| {
+                bad("format specifies argument 0, but arguments are numbered from 1")
+            })?);
+        } else {
+            width = digits;
+        }
+        if width.is_none() {
+            while chars.peek() == Some(&'-') {
+                chars.next();
+                left = true;
+            }
+            if chars.peek() == Some(&'*') {
+                chars.next();
+                let w = args.get(next).ok_or_else(|| bad("too few arguments for format()"))?;
+                next += 1;
+                let w = if w.is_null() { 0 } else { int(w) };
+                left |= w < 0;
+                width = Some(w.unsigned_abs() as usize);
+            } else {
+                width = number(&mut chars);
+            }
+        }
+        let spec = chars.next().ok_or_else(|| bad("unterminated format() type specifier"))?;
+        let index = match position {
+            Some(p) => p - 1,
+            None => next,
+        };
+        let arg = args.get(index).ok_or_else(|| bad("too few arguments for format()"))?;
+        next = index + 1;
+        let text = match spec {
+            's' => display(arg, env).unwrap_or_default(),
+            'I' => quote_identifier(&display(arg, env).ok_or_else(|| {
                 errinput!(
                     NULL_VALUE_NOT_ALLOWED,
                     "null values cannot be formatted as an SQL identifier"
                 )
-            })?)),
-            'L' => {
-                out.push_str(&display(arg, env).map_or("NULL".into(), |s| quote_literal_text(&s)))
-            }
+            })?),
+            'L' => display(arg, env).map_or("NULL".into(), |s| quote_literal_text(&s)),
             other => {
-                return Err(errinput!(
-                    INVALID_PARAMETER_VALUE,
-                    "unrecognized format() type specifier \"{other}\""
-                ));
+                return Err(bad(&format!("unrecognized format() type specifier \"{other}\"")));
             }
+        };
+        let pad = width.unwrap_or(0).saturating_sub(text.chars().count());
+        if left {
+            out.push_str(&text);
+            out.extend(std::iter::repeat_n(' ', pad));
+        } else {
+            out.extend(std::iter::repeat_n(' ', pad));
+            out.push_str(&text);
         }
     }
     Ok(t(out))
