@@ -283,14 +283,23 @@ pub fn run(args: SqlArgs) -> Result<()> {
         failed |= !exec(&mut backend, &text, false);
         return if failed { Err(errinput!(SYNTAX_ERROR, "the script failed")) } else { Ok(()) };
     }
-    // Interactive: lines accumulate until a statement is complete.
+    // Interactive: lines accumulate until a statement is complete. A terminal gets line
+    // editing and history (rustyline); piped input is read line by line.
     let interactive = std::io::stdin().is_terminal();
     let history_path = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".oxibase_history"));
-    let mut history: Vec<String> = history_path
-        .as_ref()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .map(|t| t.lines().map(str::to_string).collect())
-        .unwrap_or_default();
+    let mut input = if interactive {
+        match rustyline::DefaultEditor::new() {
+            Ok(mut editor) => {
+                if let Some(p) = &history_path {
+                    let _ = editor.load_history(p);
+                }
+                Input::Editor(Box::new(editor))
+            }
+            Err(_) => Input::Lines(std::io::stdin().lock().lines()),
+        }
+    } else {
+        Input::Lines(std::io::stdin().lock().lines())
+    };
     if interactive {
         println!(
             "oxibase sql ({}) — \\? for help, \\q to quit",
@@ -302,16 +311,19 @@ pub fn run(args: SqlArgs) -> Result<()> {
     }
     let mut timing = false;
     let mut buffer = String::new();
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
     loop {
-        if interactive {
-            print!("{}", if buffer.is_empty() { "oxibase=> " } else { "oxibase-> " });
-            let _ = std::io::stdout().flush();
-        }
-        let Some(Ok(line)) = lines.next() else { break };
+        let prompt = if buffer.is_empty() { "oxibase=> " } else { "oxibase-> " };
+        let line = match input.read(prompt) {
+            Line::Text(line) => line,
+            Line::Interrupted => {
+                buffer.clear(); // Ctrl-C drops the statement being typed, as in psql
+                continue;
+            }
+            Line::End => break,
+        };
         let trimmed = line.trim();
         if buffer.is_empty() && trimmed.starts_with('\\') {
+            input.remember(trimmed);
             match trimmed {
                 "\\q" | "\\quit" => break,
                 "\\?" | "\\help" => println!("{HELP}"),
@@ -332,23 +344,60 @@ pub fn run(args: SqlArgs) -> Result<()> {
         buffer.push('\n');
         if complete(&buffer) {
             let sql = std::mem::take(&mut buffer);
-            history.push(sql.trim().replace('\n', " "));
+            input.remember(&sql.trim().replace('\n', " "));
             failed |= !exec(&mut backend, &sql, timing);
         }
     }
     if !buffer.trim().is_empty() {
         failed |= !exec(&mut backend, &buffer, timing);
     }
-    if let Some(p) = history_path
-        && interactive
-    {
-        let keep = history.len().saturating_sub(1000);
-        let _ = std::fs::write(p, history[keep..].join("\n") + "\n");
+    if let (Some(p), Input::Editor(editor)) = (&history_path, &mut input) {
+        let _ = editor.save_history(p);
     }
     if failed && !interactive {
         Err(errinput!(SYNTAX_ERROR, "some statements failed"))
     } else {
         Ok(())
+    }
+}
+
+/// Where the interactive shell reads lines from.
+enum Input {
+    /// A terminal: line editing, history recall with the arrow keys, Ctrl-C, Ctrl-D.
+    Editor(Box<rustyline::DefaultEditor>),
+    /// Piped input.
+    Lines(std::io::Lines<std::io::StdinLock<'static>>),
+}
+
+/// One read from [`Input`].
+enum Line {
+    Text(String),
+    /// Ctrl-C.
+    Interrupted,
+    /// Ctrl-D or the end of the input.
+    End,
+}
+
+impl Input {
+    fn read(&mut self, prompt: &str) -> Line {
+        match self {
+            Input::Editor(editor) => match editor.readline(prompt) {
+                Ok(line) => Line::Text(line),
+                Err(rustyline::error::ReadlineError::Interrupted) => Line::Interrupted,
+                Err(_) => Line::End,
+            },
+            Input::Lines(lines) => match lines.next() {
+                Some(Ok(line)) => Line::Text(line),
+                _ => Line::End,
+            },
+        }
+    }
+
+    /// Adds an entry to the history (kept in ~/.oxibase_history between sessions).
+    fn remember(&mut self, entry: &str) {
+        if let Input::Editor(editor) = self {
+            let _ = editor.add_history_entry(entry);
+        }
     }
 }
 

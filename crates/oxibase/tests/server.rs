@@ -710,3 +710,49 @@ fn tls_when_a_certificate_is_configured_and_a_clean_refusal_otherwise() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("TLS key"), "{stderr}");
 }
+
+/// Drives the interactive shell through a pseudo-terminal (python3's pty module): a
+/// statement, the up arrow to recall and run it again, Ctrl-C to drop a half-typed one,
+/// Ctrl-D to leave; the history file keeps what ran.
+#[test]
+fn interactive_shell_edits_lines_and_keeps_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+import os, pty, select, sys, time
+home, binary = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ['HOME'] = home
+    os.execv(binary, ['oxibase', 'sql', '--data-dir', os.path.join(home, 'data')])
+out = b''
+def drain(seconds):
+    global out
+    end = time.time() + seconds
+    while time.time() < end:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                return
+drain(5)
+os.write(fd, b'select 40 + 2 as answer;\r'); drain(2)
+os.write(fd, b'\x1b[A\r'); drain(2)
+os.write(fd, b'select 1 +\r'); drain(0.5)
+os.write(fd, b'\x03'); drain(0.5)
+os.write(fd, b'\x04'); drain(2)
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors='replace'))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(dir.path())
+        .arg(env!("CARGO_BIN_EXE_oxibase"))
+        .output()
+        .expect("python3 runs the pseudo-terminal");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(screen.matches(" 42").count(), 2, "the recalled statement ran again: {screen}");
+    let history = std::fs::read_to_string(dir.path().join(".oxibase_history")).unwrap();
+    assert!(history.contains("select 40 + 2 as answer;"), "{history}");
+    assert!(!history.contains("select 1 +"), "a dropped statement is not history: {history}");
+}
