@@ -17,7 +17,10 @@
 //!    the side estimated smaller; or, when few rows on the left meet a large table whose
 //!    primary key or index the condition fixes, index nested-loop joins that look each
 //!    left row's match up (`estimate_rows`, from ANALYZE's statistics or defaults).
-//! 4. A sort on a scan's key order is dropped in favour of reading the access path in order
+//! 4. A tree of three or more inner joins is re-ordered greedily: the smallest input first,
+//!    then each time the input that joins to what is there (an equality) with the smallest
+//!    estimated result; a projection puts the columns back in the written order.
+//! 5. A sort on a scan's key order is dropped in favour of reading the access path in order
 //!    (forwards or backwards), so `ORDER BY id LIMIT 10` reads ten rows.
 //!
 //! Statistics (ANALYZE: rows per table, distinct values per column) only steer join
@@ -33,6 +36,7 @@ use crate::plan::{Access, CmpOp, Expr, JoinKind, KeyRange, Node, Plan, SortKey};
 /// Optimizes a plan (and the plans of its subqueries).
 pub fn optimize(plan: Plan) -> Plan {
     let plan = push_filters(plan);
+    let plan = reorder_joins(plan);
     let plan = bottom_up(plan, &mut |p| choose_join(choose_access(p)));
     let plan = bottom_up(plan, &mut order_by_index);
     map_all_exprs(plan, &mut |e| optimize_subqueries(e))
@@ -692,6 +696,188 @@ fn choose_join(plan: Plan) -> Plan {
         return Plan::new(Node::Project { input: Box::new(swapped), exprs }, plan.columns);
     }
     Plan::new(Node::HashJoin { left, right, kind, left_keys, right_keys, residual }, plan.columns)
+}
+
+// ---- join order ----
+
+/// Re-orders trees of inner joins (see the module documentation), top-down so that a
+/// whole tree is seen at once; the inputs of a tree are re-ordered in turn.
+fn reorder_joins(plan: Plan) -> Plan {
+    if !is_plain_inner_join(&plan) {
+        return map_inputs(plan, &mut reorder_joins);
+    }
+    let columns = plan.columns.clone();
+    let mut leaves = Vec::new();
+    let mut conjuncts = Vec::new();
+    flatten_joins(plan, 0, &mut leaves, &mut conjuncts);
+    let leaves: Vec<Plan> = leaves.into_iter().map(reorder_joins).collect();
+    let starts: Vec<usize> = leaves
+        .iter()
+        .scan(0, |at, l| {
+            let start = *at;
+            *at += l.columns.len();
+            Some(start)
+        })
+        .collect();
+    let order = if leaves.len() >= 3 && !conjuncts.iter().any(has_correlated_subquery) {
+        join_order(&leaves, &starts, &conjuncts)
+    } else {
+        (0..leaves.len()).collect()
+    };
+    build_join_tree(leaves, &starts, &order, conjuncts, columns)
+}
+
+fn is_plain_inner_join(plan: &Plan) -> bool {
+    matches!(plan.node, Node::NestedLoopJoin { kind: JoinKind::Inner, lateral: false, .. })
+        && plan.inputs().iter().all(|p| !matches!(p.node, Node::Lateral { .. }))
+}
+
+/// Collects the inputs of a tree of inner joins in column order, and their conditions over
+/// the tree's whole row.
+fn flatten_joins(plan: Plan, offset: usize, leaves: &mut Vec<Plan>, conjuncts: &mut Vec<Expr>) {
+    if !is_plain_inner_join(&plan) {
+        leaves.push(plan);
+        return;
+    }
+    let Node::NestedLoopJoin { left, right, predicate, .. } = plan.node else { return };
+    let width = left.columns.len();
+    flatten_joins(*left, offset, leaves, conjuncts);
+    flatten_joins(*right, offset + width, leaves, conjuncts);
+    if let Some(p) = predicate {
+        conjuncts.extend(p.shift_columns(offset as isize).conjuncts());
+    }
+}
+
+/// The inputs (by their index) a condition reads.
+fn leaves_of(e: &Expr, starts: &[usize]) -> Vec<usize> {
+    let mut out: Vec<usize> =
+        e.columns().into_iter().map(|c| starts.partition_point(|&s| s <= c) - 1).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The greedy join order: the smallest input, then repeatedly the input joined by an
+/// equality to those chosen with the smallest estimated result (a cross join only when
+/// nothing is connected).
+fn join_order(leaves: &[Plan], starts: &[usize], conjuncts: &[Expr]) -> Vec<usize> {
+    let rows: Vec<f64> = leaves.iter().map(estimate_rows).collect();
+    // Equality conditions between two inputs: (a, b, the column of b it fixes).
+    let mut edges = Vec::new();
+    for c in conjuncts {
+        if let Expr::Compare(CmpOp::Eq, a, b) = c {
+            let (la, lb) = (leaves_of(a, starts), leaves_of(b, starts));
+            if let ([x], [y]) = (la.as_slice(), lb.as_slice())
+                && x != y
+            {
+                edges.push((*x, *y, b.as_ref().clone()));
+                edges.push((*y, *x, a.as_ref().clone()));
+            }
+        }
+    }
+    let first =
+        (0..leaves.len()).min_by(|&a, &b| rows[a].total_cmp(&rows[b]).then(a.cmp(&b))).unwrap_or(0);
+    let mut order = vec![first];
+    let mut current = rows[first];
+    while order.len() < leaves.len() {
+        let mut best: Option<(usize, f64)> = None;
+        for next in (0..leaves.len()).filter(|i| !order.contains(i)) {
+            let key_distinct = edges
+                .iter()
+                .filter(|(from, to, _)| order.contains(from) && *to == next)
+                .map(|(_, to, e)| match (e, scan_table(&leaves[*to])) {
+                    (Expr::Column(c), Some(t)) => distinct(t, c - starts[*to]),
+                    _ => DEFAULT_DISTINCT,
+                })
+                .fold(None, |acc: Option<f64>, d| Some(acc.map_or(d, |a| a.max(d))));
+            let estimate = match key_distinct {
+                Some(d) => current * rows[next] / d.max(1.0),
+                // Not connected: a cross product, taken last.
+                None => f64::INFINITY,
+            };
+            if best.is_none_or(|(_, b)| estimate < b) {
+                best = Some((next, estimate));
+            }
+        }
+        let (next, estimate) = best.unwrap_or((0, 0.0));
+        let next = if estimate.is_infinite() {
+            // Nothing joins: the smallest remaining input.
+            (0..leaves.len())
+                .filter(|i| !order.contains(i))
+                .min_by(|&a, &b| rows[a].total_cmp(&rows[b]))
+                .unwrap_or(next)
+        } else {
+            next
+        };
+        current = if estimate.is_infinite() { current * rows[next] } else { estimate.max(1.0) };
+        order.push(next);
+    }
+    order
+}
+
+/// Joins `leaves` left-deep in `order`, each condition at the lowest join that has every
+/// input it reads, then projects the columns back into the written order. An unchanged
+/// order rebuilds the written left-deep shape.
+fn build_join_tree(
+    leaves: Vec<Plan>,
+    starts: &[usize],
+    order: &[usize],
+    conjuncts: Vec<Expr>,
+    columns: Vec<crate::plan::Column>,
+) -> Plan {
+    let widths: Vec<usize> = leaves.iter().map(|l| l.columns.len()).collect();
+    let total: usize = widths.iter().sum();
+    let mut leaves: Vec<Option<Plan>> = leaves.into_iter().map(Some).collect();
+    // layout[g]: where global column g sits in the tree built so far.
+    let mut layout = vec![usize::MAX; total];
+    let mut pending: Vec<(Vec<usize>, Expr)> =
+        conjuncts.into_iter().map(|c| (leaves_of(&c, starts), c)).collect();
+    let mut placed = Vec::new();
+    let mut tree: Option<Plan> = None;
+    for &leaf in order {
+        let plan = leaves[leaf].take().unwrap_or_else(Plan::single_row);
+        let at = tree.as_ref().map_or(0, |t| t.columns.len());
+        for (i, slot) in layout.iter_mut().skip(starts[leaf]).take(widths[leaf]).enumerate() {
+            *slot = at + i;
+        }
+        placed.push(leaf);
+        tree = Some(match tree {
+            None => plan,
+            Some(left) => {
+                let (ready, rest): (Vec<_>, Vec<_>) =
+                    pending.into_iter().partition(|(ls, _)| ls.iter().all(|l| placed.contains(l)));
+                pending = rest;
+                let predicate = Expr::and_all(
+                    ready
+                        .into_iter()
+                        .map(|(_, c)| {
+                            c.transform(&mut |e| match e {
+                                Expr::Column(g) => Expr::Column(layout[g]),
+                                e => e,
+                            })
+                        })
+                        .collect(),
+                );
+                let joined_columns = left.columns.iter().chain(&plan.columns).cloned().collect();
+                Plan::new(
+                    Node::NestedLoopJoin {
+                        left: Box::new(left),
+                        right: Box::new(plan),
+                        kind: JoinKind::Inner,
+                        predicate,
+                        lateral: false,
+                    },
+                    joined_columns,
+                )
+            }
+        });
+    }
+    let tree = tree.unwrap_or_else(Plan::single_row);
+    if layout.iter().enumerate().all(|(g, &at)| g == at) {
+        return Plan { columns, ..tree };
+    }
+    let exprs = layout.iter().map(|&at| Expr::Column(at)).collect();
+    Plan::new(Node::Project { input: Box::new(tree), exprs }, columns)
 }
 
 // ---- estimates ----
