@@ -192,6 +192,10 @@ pub struct Status {
     pub cache_size: u64,
     /// The block cache's capacity in bytes.
     pub cache_capacity: u64,
+    /// Blocks served from the block cache since the engine opened.
+    pub cache_hits: u64,
+    /// Blocks that had to be read from disk (or the OS page cache) since it opened.
+    pub cache_misses: u64,
 }
 
 #[cfg(test)]

@@ -117,6 +117,8 @@ impl Engine for Lsm {
             persistent: true,
             cache_size: self.db.cache_size(),
             cache_capacity: self.db.cache_capacity(),
+            cache_hits: self.data.metrics().block_load_cached_count() as u64,
+            cache_misses: self.data.metrics().block_load_io_count() as u64,
         })
     }
 }

@@ -93,6 +93,8 @@ impl Engine for Memory {
             persistent: false,
             cache_size: 0,
             cache_capacity: 0,
+            cache_hits: 0,
+            cache_misses: 0,
         })
     }
 }

@@ -62,3 +62,37 @@ fn lsm_flushed_data_survives_reopen() {
     assert_eq!(engine.scan_prefix(&[]).count(), 9_999);
     assert!(engine.status().unwrap().persistent);
 }
+
+#[test]
+fn lsm_counts_block_cache_hits_and_misses() {
+    let dir = tempfile::tempdir().unwrap();
+    // A small memtable, so the data reaches sorted tables (and reads go through blocks).
+    let engine =
+        Lsm::open(dir.path(), &LsmOptions { cache_size: 8 << 20, memtable_size: 1 << 20 }).unwrap();
+    let value = vec![7u8; 1000];
+    for chunk in 0..8 {
+        let mut batch = WriteBatch::new();
+        for i in 0..1000u32 {
+            batch.put((chunk * 1000 + i).to_be_bytes().to_vec(), value.clone());
+        }
+        engine.write(batch).unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let read_all = || {
+        for i in (0..8000u32).step_by(97) {
+            assert!(engine.get(&i.to_be_bytes()).unwrap().is_some());
+        }
+    };
+    loop {
+        read_all();
+        let status = engine.status().unwrap();
+        if status.cache_misses > 0 && status.cache_hits > 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no block reads counted: {status:?}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // The memory engine has no block cache and says so.
+    let status = Memory::new().status().unwrap();
+    assert_eq!((status.cache_hits, status.cache_misses), (0, 0));
+}

@@ -518,6 +518,8 @@ fn http_api() {
         "oxibase_wal_fsync_seconds_bucket",
         "oxibase_connections",
         "oxibase_rows_written_total",
+        "oxibase_cache_hits_total",
+        "oxibase_cache_misses_total",
     ] {
         assert!(body.contains(metric), "missing {metric}");
     }

@@ -329,7 +329,18 @@ async fn metrics(State(server): State<Arc<Server>>) -> Response {
             "Deadlocks detected (40P01).",
             status.deadlocks.to_string(),
         );
-        // fjall does not count cache hits; its cache occupancy is what it exposes.
+        metric(
+            "oxibase_cache_hits_total",
+            "counter",
+            "Engine blocks (data, index, filter) served from the block cache.",
+            status.engine.cache_hits.to_string(),
+        );
+        metric(
+            "oxibase_cache_misses_total",
+            "counter",
+            "Engine blocks read from disk or the OS page cache.",
+            status.engine.cache_misses.to_string(),
+        );
         metric(
             "oxibase_cache_bytes",
             "gauge",
