@@ -923,9 +923,14 @@ impl Session {
         for attempt in 0.. {
             let env = self.env(txn, deadline);
             let bound = self.bind(statement, sql_key, param_types, &env, use_cache)?;
-            if let Some((id, name)) = write_target(&bound)
-                && !self.lock_for_write(txn, id, &name)?
-            {
+            let mut stale = None;
+            for (id, name) in write_targets(&bound) {
+                if !self.lock_for_write(txn, id, &name)? {
+                    stale = Some(name);
+                    break;
+                }
+            }
+            if let Some(name) = stale {
                 if txn.isolation() == Isolation::ReadCommitted && attempt < 5 {
                     // The table changed under our statement snapshot: take a new one.
                     txn.begin_statement()?;
@@ -1672,13 +1677,38 @@ fn dml_output(tag: String, returning: Option<&bind::Returning>, rows: Vec<Row>) 
     }
 }
 
-fn write_target(statement: &Statement) -> Option<(RelId, String)> {
+/// The tables a statement writes: its own target and those of data-modifying CTEs.
+fn write_targets(statement: &Statement) -> Vec<(RelId, String)> {
+    let mut out = Vec::new();
+    let mut plans: Vec<&Plan> = Vec::new();
     match statement {
-        Statement::Insert(i) => Some((i.table.id, i.table.name.clone())),
-        Statement::Update(u) => Some((u.table.id, u.table.name.clone())),
-        Statement::Delete(d) => Some((d.table.id, d.table.name.clone())),
-        _ => None,
+        Statement::Insert(i) => {
+            out.push((i.table.id, i.table.name.clone()));
+            plans.push(&i.source);
+        }
+        Statement::Update(u) => {
+            out.push((u.table.id, u.table.name.clone()));
+            plans.push(&u.source);
+        }
+        Statement::Delete(d) => {
+            out.push((d.table.id, d.table.name.clone()));
+            plans.push(&d.source);
+        }
+        Statement::Query(p) => plans.push(p),
+        _ => {}
     }
+    while let Some(plan) = plans.pop() {
+        if let crate::plan::Node::Modify { statement } = &plan.node {
+            let table = match statement.as_ref() {
+                crate::plan::Modify::Insert(i) => &i.table,
+                crate::plan::Modify::Update(u) => &u.table,
+                crate::plan::Modify::Delete(d) => &d.table,
+            };
+            out.push((table.id, table.name.clone()));
+        }
+        plans.extend(plan.inputs());
+    }
+    out
 }
 
 fn cacheable(statement: &Statement) -> bool {
