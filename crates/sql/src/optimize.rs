@@ -22,6 +22,8 @@
 //!    estimated result; a projection puts the columns back in the written order.
 //! 5. A sort on a scan's key order is dropped in favour of reading the access path in order
 //!    (forwards or backwards), so `ORDER BY id LIMIT 10` reads ten rows.
+//! 6. An index scan whose consumer (a projection or an aggregate right above it) reads only
+//!    indexed columns becomes an index-only scan: rows come from the index keys alone.
 //!
 //! Statistics (ANALYZE: rows per table, distinct values per column) only steer join
 //! choices; access paths prefer the one that fixes the most key columns.
@@ -39,6 +41,7 @@ pub fn optimize(plan: Plan) -> Plan {
     let plan = reorder_joins(plan);
     let plan = bottom_up(plan, &mut |p| choose_join(choose_access(p)));
     let plan = bottom_up(plan, &mut order_by_index);
+    let plan = bottom_up(plan, &mut index_only_scan);
     map_all_exprs(plan, &mut |e| optimize_subqueries(e))
 }
 
@@ -698,6 +701,78 @@ fn choose_join(plan: Plan) -> Plan {
     Plan::new(Node::HashJoin { left, right, kind, left_keys, right_keys, residual }, plan.columns)
 }
 
+// ---- index-only scans ----
+
+/// Makes an index scan index-only when the projection or aggregate right above it reads
+/// nothing but indexed columns whose key encoding gives the value back exactly.
+fn index_only_scan(mut plan: Plan) -> Plan {
+    let (input, used): (&mut Plan, Vec<&Expr>) = match &mut plan.node {
+        Node::Project { input, exprs } => (input, exprs.iter().collect()),
+        Node::Aggregate { input, group_by, aggregates, .. } => {
+            let mut used: Vec<&Expr> = group_by.iter().collect();
+            for a in aggregates.iter() {
+                used.extend(a.args.iter());
+                used.extend(a.filter.iter());
+                used.extend(a.order_by.iter().map(|k| &k.expr));
+            }
+            (input, used)
+        }
+        _ => return plan,
+    };
+    // NB: a subquery may read this row through outer references, which `columns` misses.
+    if used.iter().any(|e| has_subquery(e)) {
+        return plan;
+    }
+    let Node::Scan {
+        table,
+        access: Access::Index(index),
+        filter,
+        lock: None,
+        with_key: false,
+        as_of: None,
+        ..
+    } = &mut input.node
+    else {
+        return plan;
+    };
+    if filter.as_ref().is_some_and(has_subquery) {
+        return plan;
+    }
+    let mut columns: Vec<usize> = used.iter().flat_map(|e| e.columns()).collect();
+    columns.extend(filter.iter().flat_map(|f| f.columns()));
+    let covered = columns.iter().all(|c| {
+        index.columns.contains(c)
+            && table.columns.get(*c).is_some_and(|col| exact_in_keys(&col.data_type))
+    });
+    if covered {
+        let index = index.clone();
+        if let Node::Scan { access, .. } = &mut input.node {
+            *access = Access::IndexOnly(index);
+        }
+    }
+    plan
+}
+
+/// Types whose index-key encoding decodes to the very value stored (numeric loses its
+/// written scale, floats their -0, char(n) its padding: those still read the row).
+fn exact_in_keys(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Bool
+            | DataType::Int2
+            | DataType::Int4
+            | DataType::Int8
+            | DataType::Text
+            | DataType::Varchar(_)
+            | DataType::Bytea
+            | DataType::Date
+            | DataType::Time
+            | DataType::Timestamp
+            | DataType::TimestampTz
+            | DataType::Uuid
+    )
+}
+
 // ---- join order ----
 
 /// Re-orders trees of inner joins (see the module documentation), top-down so that a
@@ -979,7 +1054,7 @@ fn scan_table(plan: &Plan) -> Option<&crate::catalog::Table> {
 fn scan_key_columns(plan: &Plan) -> Vec<usize> {
     match &plan.node {
         Node::Scan { table, access: Access::Primary, .. } => table.primary_key.clone(),
-        Node::Scan { access: Access::Index(i), .. } => i.columns.clone(),
+        Node::Scan { access: Access::Index(i) | Access::IndexOnly(i), .. } => i.columns.clone(),
         _ => Vec::new(),
     }
 }
@@ -1141,7 +1216,7 @@ fn try_ordered_input(input: Plan, keys: &[SortKey]) -> Result<Plan, Plan> {
                     .iter()
                     .map(|&c| (c, oxibase_common::keycode::ColumnOrder::ASC))
                     .collect(),
-                Access::Index(i) => {
+                Access::Index(i) | Access::IndexOnly(i) => {
                     i.columns.iter().copied().zip(i.orders.iter().copied()).collect()
                 }
             };

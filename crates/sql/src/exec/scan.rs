@@ -75,15 +75,18 @@ fn read_ranges<'a>(
     Ok(Box::new(rows.filter_map(move |entry| {
         let result = (|| -> Result<Option<Row>> {
             let (key, value) = entry?;
-            let (row_key, bytes) = match access {
-                Access::Primary => (key, value),
+            let (row_key, mut row) = match access {
+                Access::Primary => {
+                    let row = decode_table_row(table, &value)?;
+                    (key, row)
+                }
                 Access::Index(_) => match txn.get(&value)? {
-                    Some(bytes) => (value, bytes),
+                    Some(bytes) => (value, decode_table_row(table, &bytes)?),
                     None => return Ok(None), // an index entry of a row we cannot see
                 },
+                Access::IndexOnly(index) => (value, row_from_index_key(table, index, &key)?),
             };
             ctx.stats.borrow_mut().rows_read += 1;
-            let mut row = decode_table_row(table, &bytes)?;
             if with_key {
                 row.push(Value::Bytea(row_key));
             }
@@ -98,13 +101,24 @@ fn read_ranges<'a>(
     })))
 }
 
+/// A row with the indexed columns decoded from an index entry's key (the others NULL: an
+/// index-only scan reads no other column).
+fn row_from_index_key(table: &Table, index: &crate::catalog::Index, key: &[u8]) -> Result<Row> {
+    let mut input = &key[relation_prefix(index.id).len()..];
+    let mut row = vec![Value::Null; table.columns.len()];
+    for (&col, &order) in index.columns.iter().zip(&index.orders) {
+        row[col] = keycode::decode_value(&mut input, &table.columns[col].data_type, order)?;
+    }
+    Ok(row)
+}
+
 /// The key columns of an access path with their order.
 fn key_columns(table: &Table, access: &Access) -> (u32, Vec<(usize, ColumnOrder)>) {
     match access {
         Access::Primary => {
             (table.id, table.primary_key.iter().map(|&c| (c, ColumnOrder::ASC)).collect())
         }
-        Access::Index(index) => {
+        Access::Index(index) | Access::IndexOnly(index) => {
             (index.id, index.columns.iter().copied().zip(index.orders.iter().copied()).collect())
         }
     }
@@ -143,7 +157,7 @@ fn key_ranges(
     // scan would walk every version of a hot row).
     let unique = match access {
         Access::Primary => true,
-        Access::Index(index) => index.unique,
+        Access::Index(index) | Access::IndexOnly(index) => index.unique,
     };
     if unique && range.equal.len() == columns.len() {
         return Ok(prefixes

@@ -59,11 +59,14 @@ fn node(
                 (Access::Index(i), _) => {
                     format!("Index Scan{backward} using {} on {}", i.name, table.name)
                 }
+                (Access::IndexOnly(i), _) => {
+                    format!("Index Only Scan{backward} using {} on {}", i.name, table.name)
+                }
             };
             if let Some(range) = range {
                 let key_cols: Vec<usize> = match access {
                     Access::Primary => table.primary_key.clone(),
-                    Access::Index(i) => i.columns.clone(),
+                    Access::Index(i) | Access::IndexOnly(i) => i.columns.clone(),
                 };
                 let mut conds = Vec::new();
                 for (values, &col) in range.equal.iter().zip(&key_cols) {

@@ -178,6 +178,19 @@ pub enum Access {
     Primary,
     /// A secondary index.
     Index(Index),
+    /// A secondary index whose entries hold every column the query reads: rows are made from
+    /// the index keys, without reading the table (MVCC visibility is the index entry's own).
+    IndexOnly(Index),
+}
+
+impl Access {
+    /// The secondary index read, if any.
+    pub fn index(&self) -> Option<&Index> {
+        match self {
+            Access::Primary => None,
+            Access::Index(i) | Access::IndexOnly(i) => Some(i),
+        }
+    }
 }
 
 /// Bounds on an access path's leading key columns: equal values for a prefix, then an
