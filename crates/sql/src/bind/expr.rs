@@ -308,6 +308,17 @@ impl Binder<'_> {
                     Some(f) => self.bind_expr(f, ctx)?,
                     None => (Expr::lit(1i64), known(DataType::Int8)),
                 });
+                // `substring(s FROM pattern)` with a text pattern is a POSIX regex match.
+                let text_pattern = match &args[1] {
+                    (_, SqlType::Known(DataType::Text | DataType::Varchar(_))) => true,
+                    (Expr::Literal(Value::Text(p)), SqlType::Unknown) => {
+                        p.trim().parse::<i64>().is_err()
+                    }
+                    _ => false,
+                };
+                if text_pattern && substring_for.is_none() {
+                    return self.call_scalar("substring_regex", args);
+                }
                 if let Some(f) = substring_for {
                     args.push(self.bind_expr(f, ctx)?);
                 }
@@ -1573,6 +1584,7 @@ impl Binder<'_> {
             | "json_object_keys"
             | "jsonb_object_keys"
             | "regexp_split_to_table"
+            | "regexp_matches"
             | "generate_subscripts"
                 if ctx.srfs.is_some() =>
             {

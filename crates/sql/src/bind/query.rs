@@ -1448,6 +1448,14 @@ impl Binder<'_> {
                     vec![("regexp_split_to_table".into(), DataType::Text)],
                 )
             }
+            ("regexp_matches", 2 | 3) => {
+                let args = bound
+                    .into_iter()
+                    .map(|(e, t)| self.coerce(e, &t, &DataType::Text))
+                    .collect::<Result<_>>()?;
+                let ty = DataType::Array(Box::new(DataType::Text));
+                (TableFunction::RegexpMatches, args, vec![("regexp_matches".into(), ty)])
+            }
             ("generate_subscripts", 2) => {
                 let mut it = bound.into_iter();
                 let (a, at) =

@@ -211,6 +211,10 @@ fn table_function_values<'a>(
             }
             _ => Box::new(std::iter::empty()),
         },
+        TableFunction::RegexpMatches => {
+            let rows = crate::functions::string::regexp_matches(&values)?;
+            Box::new(rows.into_iter().map(|m| Ok(vec![m])))
+        }
         TableFunction::RegexpSplitToTable => match (values.first(), values.get(1)) {
             (Some(Value::Text(s)), Some(Value::Text(p))) => {
                 let re = crate::functions::string::regex(p, false)?;

@@ -147,7 +147,37 @@ fn to_jsonb(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     Ok(result(&value_to_json(&a[0], env.zone())?, true))
 }
 
+/// An argument of json_build_object/json_build_array as PostgreSQL writes it into the json
+/// text: json as given, an SQL array as array_to_json does (compact), anything else as
+/// its json value.
+fn json_arg_text(v: &Value, zone: &crate::types::datetime::Zone) -> Result<String> {
+    Ok(match v {
+        Value::Json(s) | Value::Jsonb(s) => s.clone(),
+        Value::Array(_) => value_to_json(v, zone)?.to_string(),
+        other => json_text(&value_to_json(other, zone)?),
+    })
+}
+
 fn build_object(a: &[Value], env: &dyn FunctionEnv, jsonb: bool) -> Result<Value> {
+    if !jsonb {
+        // json keeps the arguments' order and duplicate keys, so it is written as text.
+        let mut items = Vec::new();
+        for pair in a.chunks(2) {
+            let key = match &pair[0] {
+                Value::Null => {
+                    return Err(errinput!(
+                        NULL_VALUE_NOT_ALLOWED,
+                        "null value not allowed for object key"
+                    ));
+                }
+                k => format_value(k, env.zone()).unwrap_or_default(),
+            };
+            let value =
+                pair.get(1).map_or(Ok("null".to_string()), |v| json_arg_text(v, env.zone()))?;
+            items.push(format!("{} : {value}", Json::String(key)));
+        }
+        return Ok(Value::Json(format!("{{{}}}", items.join(", "))));
+    }
     let mut map = serde_json::Map::new();
     for pair in a.chunks(2) {
         let key = match &pair[0] {
@@ -165,6 +195,10 @@ fn build_object(a: &[Value], env: &dyn FunctionEnv, jsonb: bool) -> Result<Value
 }
 
 fn build_array(a: &[Value], env: &dyn FunctionEnv, jsonb: bool) -> Result<Value> {
+    if !jsonb {
+        let items = a.iter().map(|v| json_arg_text(v, env.zone())).collect::<Result<Vec<_>>>()?;
+        return Ok(Value::Json(format!("[{}]", items.join(", "))));
+    }
     let items = a.iter().map(|v| value_to_json(v, env.zone())).collect::<Result<_>>()?;
     Ok(result(&Json::Array(items), jsonb))
 }

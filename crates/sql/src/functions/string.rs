@@ -61,6 +61,7 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("regexp_split_to_array", 2 | 3) => {
             f(regexp_split_to_array, &[Text, Text, Text][..args.len()], text_array())
         }
+        ("substring_regex", 2) => f(substring_regex, &[Text, Text], Text),
         ("regexp_like", 2 | 3) => f(regexp_like, &[Text, Text, Text][..args.len()], Bool),
         ("regexp_count", 2) => f(regexp_count, &[Text, Text], Int4),
         ("translate", 3) => f(translate, &[Text, Text, Text], Text),
@@ -505,6 +506,38 @@ fn regexp_split_to_array(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     }
     elements.push(t(&s[start..]));
     Ok(Value::Array(Box::new(Array { element_type: Text, elements })))
+}
+
+/// regexp_matches(text, pattern [, flags]): for the first match (every match with 'g'), the
+/// captured groups as a text[] (the whole match when the pattern has no groups).
+pub fn regexp_matches(a: &[Value]) -> Result<Vec<Value>> {
+    if a.iter().take(2).any(Value::is_null) {
+        return Ok(Vec::new());
+    }
+    let (global, ci) = flags(a, 2)?;
+    let re = regex(text(&a[1]), ci)?;
+    let mut out = Vec::new();
+    for caps in re.captures_iter(text(&a[0])) {
+        let elements: Vec<Value> = if caps.len() == 1 {
+            vec![t(caps.get(0).map_or("", |m| m.as_str()))]
+        } else {
+            caps.iter().skip(1).map(|m| m.map_or(Value::Null, |m| t(m.as_str()))).collect()
+        };
+        out.push(Value::Array(Box::new(Array { element_type: Text, elements })));
+        if !global {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// `substring(s FROM pattern)`: the part matching the first parenthesized group, or the
+/// whole match without groups; NULL without a match.
+fn substring_regex(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let re = regex(text(&a[1]), false)?;
+    let Some(caps) = re.captures(text(&a[0])) else { return Ok(Value::Null) };
+    let m = if caps.len() > 1 { caps.get(1) } else { caps.get(0) };
+    Ok(m.map_or(Value::Null, |m| t(m.as_str())))
 }
 
 fn regexp_like(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {

@@ -249,6 +249,8 @@ pub enum TableFunction {
     JsonObjectKeys,
     /// regexp_split_to_table
     RegexpSplitToTable,
+    /// regexp_matches(text, pattern [, flags]): one text[] per match (all of them with 'g')
+    RegexpMatches,
 }
 
 /// A data-modifying statement inside WITH.
