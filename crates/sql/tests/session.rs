@@ -428,3 +428,27 @@ fn index_only_scans_answer_from_the_index_as_the_table_would() {
     s.execute("rollback").unwrap();
     assert_eq!(all_rows(&mut s, "select count(*) from t where k = 7")[0][0], "40");
 }
+
+#[test]
+fn relation_sizes_grow_with_their_rows_and_name_relations_like_regclass() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute("create table t (id int primary key, v text); create index t_v on t (v)").unwrap();
+    let size = |s: &mut oxibase_sql::Session, sql: &str| -> i64 {
+        s.execute(sql).unwrap().get::<i64>(0, 0usize).unwrap()
+    };
+    assert_eq!(size(&mut s, "select pg_relation_size('t')"), 0);
+    s.execute("insert into t select x, repeat('v', 100) || x from generate_series(1, 500) x")
+        .unwrap();
+    let table = size(&mut s, "select pg_relation_size('t')");
+    let indexes = size(&mut s, "select pg_indexes_size('public.t')");
+    assert!(table > 500 * 100, "{table}");
+    assert!(indexes > 500 * 100, "{indexes}");
+    assert_eq!(size(&mut s, "select pg_total_relation_size('t')"), table + indexes);
+    assert_eq!(size(&mut s, "select pg_relation_size('t_v')"), indexes);
+    assert_eq!(size(&mut s, "select pg_relation_size('t'::regclass)"), table);
+    s.execute("delete from t where id > 250").unwrap();
+    assert!(size(&mut s, "select pg_relation_size('t')") < table);
+    let err = s.execute("select pg_relation_size('nosuch')").unwrap_err();
+    assert_eq!(err.code(), SqlState::UNDEFINED_TABLE);
+}

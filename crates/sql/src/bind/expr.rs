@@ -1538,8 +1538,28 @@ impl Binder<'_> {
         if name == "grouping" {
             return self.bind_grouping(&args, ctx);
         }
-        let bound: Vec<(Expr, SqlType)> =
-            args.iter().map(|a| self.bind_expr(a, ctx)).collect::<Result<_>>()?;
+        let regclass_first = matches!(
+            name.as_str(),
+            "pg_relation_size"
+                | "pg_table_size"
+                | "pg_indexes_size"
+                | "pg_total_relation_size"
+                | "pg_get_viewdef"
+        );
+        let bound: Vec<(Expr, SqlType)> = args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                // These take a regclass: a relation's name in quotes names the relation.
+                let quoted = matches!(a, ast::Expr::Value(v)
+                    if matches!(v.value, ast::Value::SingleQuotedString(_)));
+                if regclass_first && i == 0 && quoted {
+                    self.bind_regclass(a, ctx)
+                } else {
+                    self.bind_expr(a, ctx)
+                }
+            })
+            .collect::<Result<_>>()?;
         match name.as_str() {
             "coalesce" | "greatest" | "least" => {
                 let types: Vec<SqlType> = bound.iter().map(|(_, t)| t.clone()).collect();

@@ -173,6 +173,30 @@ impl FunctionEnv for ExecCtx<'_> {
     fn catalog_definition(&self, kind: &str, oid: i64) -> Result<Option<String>> {
         self.session.catalog_definition(kind, oid)
     }
+
+    fn relation_size(&self, oid: i64, what: &str) -> Result<Option<i64>> {
+        let Ok(id) = crate::keys::RelId::try_from(oid) else { return Ok(None) };
+        let bytes_under = |rel: crate::keys::RelId| -> Result<i64> {
+            let mut total = 0i64;
+            for (i, item) in self.txn.scan_prefix(&crate::keys::relation_prefix(rel))?.enumerate() {
+                if i % 4096 == 4095 {
+                    self.check_interrupt()?;
+                }
+                let (k, v) = item?;
+                total += (k.len() + v.len()) as i64;
+            }
+            Ok(total)
+        };
+        let indexes = || -> Result<i64> {
+            let Some(table) = self.catalog.table_by_id(self.txn, id)? else { return Ok(0) };
+            table.indexes.iter().map(|i| bytes_under(i.id)).sum()
+        };
+        Ok(Some(match what {
+            "relation" => bytes_under(id)?,
+            "indexes" => indexes()?,
+            _ => bytes_under(id)? + indexes()?,
+        }))
+    }
 }
 
 /// Runs a plan, returning its rows as a stream.

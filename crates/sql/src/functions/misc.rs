@@ -156,6 +156,13 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             r.function.strict = false;
             Some(r)
         }
+        ("pg_relation_size" | "pg_table_size", 1) => {
+            stable(|a, env| relation_size(a, env, "relation"), &[Int8], Int8)
+        }
+        ("pg_indexes_size", 1) => stable(|a, env| relation_size(a, env, "indexes"), &[Int8], Int8),
+        ("pg_total_relation_size", 1) => {
+            stable(|a, env| relation_size(a, env, "total"), &[Int8], Int8)
+        }
         ("pg_get_indexdef", 1 | 3) => {
             let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
             let mut p = params.clone();
@@ -448,6 +455,12 @@ fn size_pretty(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 }
 
 /// `oid::regclass` as text: the relation's name, or the number when there is none.
+/// pg_relation_size and friends: NOTE that these are the bytes of the latest versions'
+/// keys and values, not of pages on disk (the LSM compresses and shares them).
+fn relation_size(a: &[Value], env: &dyn FunctionEnv, what: &str) -> Result<Value> {
+    Ok(env.relation_size(int(&a[0]), what)?.map_or(Value::Null, Value::Int8))
+}
+
 fn regclass_name(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     let oid = match &a[0] {
         Value::Int8(v) => *v,

@@ -73,6 +73,11 @@ pub trait FunctionEnv {
     fn relation_name(&self, _oid: i64) -> Result<Option<String>> {
         Ok(None)
     }
+    /// The bytes a relation's rows (or index entries) take, latest versions: `relation`
+    /// (the relation itself), `indexes` (a table's indexes) or `total` (both).
+    fn relation_size(&self, _oid: i64, _what: &str) -> Result<Option<i64>> {
+        Ok(None)
+    }
     /// The definition of a catalog object by oid: `index`, `constraint` or `view`
     /// (pg_get_indexdef, pg_get_constraintdef, pg_get_viewdef).
     fn catalog_definition(&self, _kind: &str, _oid: i64) -> Result<Option<String>> {
