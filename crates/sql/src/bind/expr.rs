@@ -1545,6 +1545,7 @@ impl Binder<'_> {
                 | "pg_indexes_size"
                 | "pg_total_relation_size"
                 | "pg_get_viewdef"
+                | "pg_get_serial_sequence"
         );
         let bound: Vec<(Expr, SqlType)> = args
             .iter()

@@ -1205,6 +1205,7 @@ impl Ddl<'_, '_> {
                 ctx.catalog.drop_constraint(ctx.txn, &child, &c.name)?;
             }
         }
+        self.drop_views_reading_column(table, name, cascade)?;
         for c in &table.constraints {
             let uses = match &c.kind {
                 ConstraintKind::Check { expr } => {
@@ -1346,6 +1347,50 @@ impl Ddl<'_, '_> {
             }
         }
         Ok(out)
+    }
+
+    /// Refuses to drop a column while a view of its table names it (or selects `*`), or
+    /// with `cascade` drops those views. NB: found by name in the definitions, so a view
+    /// naming a like-named column of another table it reads counts too (conservative).
+    fn drop_views_reading_column(&self, table: &Table, column: &str, cascade: bool) -> Result<()> {
+        for (schema, view, _) in self.dependent_views(table.id)? {
+            let Some(sql) = self.catalog().view(self.ctx.txn, &schema, &view)? else { continue };
+            let Ok(statement) = crate::parse::parse_one(&sql) else { continue };
+            let mut reads = false;
+            let _ = ast::visit_expressions(&statement, |e| {
+                let named = match e {
+                    ast::Expr::Identifier(id) => Some(id),
+                    ast::Expr::CompoundIdentifier(parts) => parts.last(),
+                    _ => None,
+                };
+                reads |= named.is_some_and(|id| crate::bind::ident(id) == column);
+                ControlFlow::<()>::Continue(())
+            });
+            reads |= matches!(&statement, ast::Statement::Query(q) if selects_wildcard(q));
+            if !reads {
+                continue;
+            }
+            if !cascade {
+                return Err(errinput!(
+                    DEPENDENT_OBJECTS_STILL_EXIST,
+                    "cannot drop column {column} of table {} because other objects depend on it",
+                    table.name
+                )
+                .with_detail(format!(
+                    "view {view} depends on column {column} of table {}",
+                    table.name
+                ))
+                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+            }
+            let id =
+                self.find(&(Some(schema.clone()), view.clone()), RelKind::View)?.map(|(_, id)| id);
+            if let Some(id) = id {
+                self.drop_dependent_views(id, "view", &view, true, &HashSet::new())?;
+            }
+            self.notice(format!("drop cascades to view {view}"));
+            self.catalog().drop_view(self.ctx.txn, &schema, &view)?;
+        }
+        Ok(())
     }
 
     /// Refuses to drop relation `id` while views read it, or with `cascade` drops them
@@ -1577,4 +1622,28 @@ pub fn quote_ident(name: &str) -> String {
     let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
+}
+
+/// True when a query (or a set operation or derived table in it) selects `*` or `t.*`.
+fn selects_wildcard(query: &ast::Query) -> bool {
+    fn set_expr(e: &ast::SetExpr) -> bool {
+        match e {
+            ast::SetExpr::Select(select) => {
+                select.projection.iter().any(|item| {
+                    matches!(
+                        item,
+                        ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..)
+                    )
+                }) || select.from.iter().any(|t| {
+                    std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)).any(
+                        |r| matches!(r, ast::TableFactor::Derived { subquery, .. } if selects_wildcard(subquery)),
+                    )
+                })
+            }
+            ast::SetExpr::Query(q) => selects_wildcard(q),
+            ast::SetExpr::SetOperation { left, right, .. } => set_expr(left) || set_expr(right),
+            _ => false,
+        }
+    }
+    set_expr(&query.body)
 }

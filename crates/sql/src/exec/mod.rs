@@ -174,6 +174,24 @@ impl FunctionEnv for ExecCtx<'_> {
         self.session.catalog_definition(kind, oid)
     }
 
+    fn serial_sequence(&self, table_oid: i64, column: &str) -> Result<Option<String>> {
+        let Ok(id) = crate::keys::RelId::try_from(table_oid) else { return Ok(None) };
+        let Some(table) = self.catalog.table_by_id(self.txn, id)? else { return Ok(None) };
+        let Some(position) = table.column_index(column) else {
+            return Err(oxibase_common::errinput!(
+                UNDEFINED_COLUMN,
+                "column \"{column}\" of relation \"{}\" does not exist",
+                table.name
+            ));
+        };
+        Ok(self
+            .catalog
+            .sequences(self.txn)?
+            .into_iter()
+            .find(|s| s.owned_by == Some((id, position)))
+            .map(|s| format!("{}.{}", s.schema, s.name)))
+    }
+
     fn relation_size(&self, oid: i64, what: &str) -> Result<Option<i64>> {
         let Ok(id) = crate::keys::RelId::try_from(oid) else { return Ok(None) };
         let bytes_under = |rel: crate::keys::RelId| -> Result<i64> {

@@ -159,6 +159,13 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("pg_relation_size" | "pg_table_size", 1) => {
             stable(|a, env| relation_size(a, env, "relation"), &[Int8], Int8)
         }
+        ("pg_get_serial_sequence", 2) => stable(
+            |a, env| {
+                Ok(env.serial_sequence(int(&a[0]), text(&a[1]))?.map_or(Value::Null, Value::Text))
+            },
+            &[Int8, Text],
+            Text,
+        ),
         ("pg_indexes_size", 1) => stable(|a, env| relation_size(a, env, "indexes"), &[Int8], Int8),
         ("pg_total_relation_size", 1) => {
             stable(|a, env| relation_size(a, env, "total"), &[Int8], Int8)

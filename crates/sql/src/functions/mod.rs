@@ -73,6 +73,10 @@ pub trait FunctionEnv {
     fn relation_name(&self, _oid: i64) -> Result<Option<String>> {
         Ok(None)
     }
+    /// The sequence that feeds a table column (SERIAL or identity), schema-qualified.
+    fn serial_sequence(&self, _table_oid: i64, _column: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
     /// The bytes a relation's rows (or index entries) take, latest versions: `relation`
     /// (the relation itself), `indexes` (a table's indexes) or `total` (both).
     fn relation_size(&self, _oid: i64, _what: &str) -> Result<Option<i64>> {
