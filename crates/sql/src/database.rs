@@ -76,6 +76,8 @@ pub(crate) struct Shared {
     pub(crate) sessions: Mutex<HashMap<i32, SessionEntry>>,
     /// Committed and rolled back transactions, statements run.
     pub(crate) counters: Counters,
+    /// pg_advisory_lock and friends.
+    pub(crate) advisory: crate::advisory::AdvisoryLocks,
     _lock: Option<File>,
     dir: Option<PathBuf>,
 }
@@ -182,6 +184,7 @@ impl Database {
                 next_pid: AtomicI32::new(1),
                 sessions: Mutex::new(HashMap::new()),
                 counters: Counters::default(),
+                advisory: Default::default(),
                 _lock: lock,
                 dir,
             }),

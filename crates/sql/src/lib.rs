@@ -19,6 +19,7 @@
 //! - [`session`] and [`database`]: connection state (transactions, settings, prepared
 //!   statements, plan cache), the same object the server uses.
 
+pub mod advisory;
 pub mod auth;
 pub mod bind;
 pub mod catalog;

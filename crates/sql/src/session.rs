@@ -809,6 +809,8 @@ impl Session {
 
     fn commit_block(&mut self) -> Result<()> {
         let Some(block) = self.block.take() else { return Ok(()) };
+        // Transaction-level advisory locks end with the transaction, whatever its outcome.
+        self.db.shared.advisory.release(self.pid, false);
         self.end_local_settings();
         let Some(txn) = block.txn else { return Ok(()) };
         let result =
@@ -827,6 +829,7 @@ impl Session {
 
     fn rollback_block(&mut self) {
         let Some(block) = self.block.take() else { return };
+        self.db.shared.advisory.release(self.pid, false);
         self.local_saved.borrow_mut().clear();
         if let Some(saved) = block.saved_settings.borrow().as_ref() {
             self.restore_settings(saved);
@@ -1389,17 +1392,31 @@ impl Session {
                 self.show(&name)
             }
             Statement::Noop(tag) => {
-                if tag == "DISCARD ALL" {
-                    if self.block.as_ref().is_some_and(|b| b.explicit) {
-                        return Err(errinput!(
-                            ACTIVE_SQL_TRANSACTION,
-                            "DISCARD ALL cannot run inside a transaction block"
-                        ));
-                    }
+                let all = tag == "DISCARD ALL";
+                if all && self.block.as_ref().is_some_and(|b| b.explicit) {
+                    return Err(errinput!(
+                        ACTIVE_SQL_TRANSACTION,
+                        "DISCARD ALL cannot run inside a transaction block"
+                    ));
+                }
+                if all {
                     self.prepared.clear();
-                    self.plans.borrow_mut().clear();
                     let fresh = Settings::default();
                     self.restore_settings(&fresh);
+                    self.db.shared.advisory.release(self.pid, true);
+                }
+                if all || tag == "DISCARD PLANS" {
+                    self.plans.borrow_mut().clear();
+                }
+                if all || tag == "DISCARD SEQUENCES" {
+                    self.currval.borrow_mut().clear();
+                    self.lastval.set(None);
+                }
+                if (all || tag == "DISCARD TEMP") && self.temp_schema.get() {
+                    let sql =
+                        format!("drop schema if exists {} cascade", temp_schema_name(self.pid));
+                    self.execute(&sql)?;
+                    self.temp_schema.set(false);
                 }
                 command(&tag)
             }
@@ -1544,6 +1561,7 @@ fn assert_send() {
 impl Drop for Session {
     fn drop(&mut self) {
         self.rollback_block();
+        self.db.shared.advisory.release(self.pid, true);
         if self.temp_schema.get() {
             // Temporary tables end with their session. NB: if this fails, or the process
             // dies first, the schema stays until Database::open drops every `pg_temp_*`.
@@ -1979,6 +1997,40 @@ impl FunctionEnv for Env<'_> {
 
     fn setting(&self, name: &str) -> Result<Option<String>> {
         self.session.setting_value(name)
+    }
+
+    fn advisory(
+        &self,
+        op: crate::functions::AdvisoryOp,
+        key: crate::advisory::AdvisoryKey,
+    ) -> Result<bool> {
+        use crate::functions::AdvisoryAction::*;
+        let locks = &self.session.db.shared.advisory;
+        let pid = self.session.pid;
+        Ok(match op.action {
+            Lock | Try => {
+                let timeout = self.session.settings.borrow().lock_timeout;
+                let interrupt = || self.check_interrupt();
+                let wait = crate::advisory::Wait {
+                    try_only: op.action == Try,
+                    timeout,
+                    interrupt: &interrupt,
+                };
+                locks.lock(pid, key, op.shared, op.xact, wait)?
+            }
+            Unlock => {
+                let released = locks.unlock(pid, key, op.shared);
+                if !released {
+                    let mode = if op.shared { "ShareLock" } else { "ExclusiveLock" };
+                    self.session.warn(&format!("you don't own a lock of type {mode}"));
+                }
+                released
+            }
+            UnlockAll => {
+                locks.release(pid, true);
+                true
+            }
+        })
     }
 
     fn set_setting(&self, name: &str, value: &str, local: bool) -> Result<()> {

@@ -452,3 +452,76 @@ fn relation_sizes_grow_with_their_rows_and_name_relations_like_regclass() {
     let err = s.execute("select pg_relation_size('nosuch')").unwrap_err();
     assert_eq!(err.code(), SqlState::UNDEFINED_TABLE);
 }
+
+#[test]
+fn advisory_locks_between_sessions() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    let mut b = db.session();
+    let yes = |s: &mut oxibase_sql::Session, sql: &str| -> bool {
+        s.execute(sql).unwrap().get::<bool>(0, 0usize).unwrap()
+    };
+    a.execute("select pg_advisory_lock(42)").unwrap();
+    assert!(!yes(&mut b, "select pg_try_advisory_lock(42)"));
+    assert!(yes(&mut b, "select pg_try_advisory_lock(43)"));
+    assert!(yes(&mut b, "select pg_try_advisory_lock(0, 42)"), "the two-key space is apart");
+    // Waiting ends at lock_timeout with 55P03.
+    b.execute("set lock_timeout = '200ms'").unwrap();
+    let err = b.execute("select pg_advisory_lock(42)").unwrap_err();
+    assert_eq!(err.code(), SqlState::LOCK_NOT_AVAILABLE);
+    // Session locks outlive transactions; a session may take its own lock again.
+    a.execute("begin; select pg_advisory_lock(42); commit").unwrap();
+    assert!(yes(&mut a, "select pg_advisory_unlock(42)"));
+    assert!(!yes(&mut b, "select pg_try_advisory_lock(42)"), "still held once");
+    assert!(yes(&mut a, "select pg_advisory_unlock(42)"));
+    assert!(!yes(&mut a, "select pg_advisory_unlock(42)"), "nothing left: false");
+    assert!(yes(&mut b, "select pg_try_advisory_lock(42)"));
+    // Transaction-level locks end with the transaction.
+    a.execute("begin").unwrap();
+    assert!(yes(&mut a, "select pg_try_advisory_xact_lock(7)"));
+    assert!(!yes(&mut b, "select pg_try_advisory_lock(7)"));
+    a.execute("rollback").unwrap();
+    assert!(yes(&mut b, "select pg_try_advisory_lock(7)"));
+    // Shared locks share; an exclusive one waits for them.
+    assert!(yes(&mut a, "select pg_try_advisory_lock_shared(9)"));
+    assert!(yes(&mut b, "select pg_try_advisory_lock_shared(9)"));
+    let mut c = db.session();
+    assert!(!yes(&mut c, "select pg_try_advisory_lock(9)"));
+    // A session's locks go with it.
+    drop(a);
+    drop(b);
+    assert!(yes(&mut c, "select pg_try_advisory_lock(9)"));
+    assert!(yes(&mut c, "select pg_try_advisory_lock(42)"));
+    c.execute("select pg_advisory_unlock_all()").unwrap();
+    assert!(yes(&mut db.session(), "select pg_try_advisory_lock(42)"));
+}
+
+#[test]
+fn discard_resets_what_it_names() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    let mut other = db.session();
+    s.execute("create temp table t (x int); insert into t values (1)").unwrap();
+    s.execute("set statement_timeout = '5s'; select pg_advisory_lock(5)").unwrap();
+    s.execute("create sequence q; select nextval('q')").unwrap();
+    s.execute("discard sequences").unwrap();
+    assert_eq!(
+        s.execute("select currval('q')").unwrap_err().code(),
+        SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE
+    );
+    s.execute("discard temp").unwrap();
+    assert_eq!(s.execute("select * from t").unwrap_err().code(), SqlState::UNDEFINED_TABLE);
+    s.execute("create temp table t (x int)").unwrap();
+    let locked = |o: &mut oxibase_sql::Session| -> bool {
+        !o.execute("select pg_try_advisory_lock(5)").unwrap().get::<bool>(0, 0usize).unwrap()
+    };
+    assert!(locked(&mut other));
+    s.execute("begin").unwrap();
+    assert_eq!(s.execute("discard all").unwrap_err().code(), SqlState::ACTIVE_SQL_TRANSACTION);
+    s.execute("rollback").unwrap();
+    s.execute("discard all").unwrap();
+    assert!(!locked(&mut other), "DISCARD ALL released the advisory lock");
+    assert_eq!(s.execute("select * from t").unwrap_err().code(), SqlState::UNDEFINED_TABLE);
+    let out = s.execute("show statement_timeout").unwrap();
+    assert_eq!(out.get::<String>(0, 0usize).unwrap(), "0");
+}

@@ -298,7 +298,15 @@ impl<'a> Binder<'a> {
                 };
                 Statement::Analyze(table)
             }
-            S::Discard { .. } => Statement::Noop("DISCARD ALL".into()),
+            S::Discard { object_type } => Statement::Noop(
+                match object_type {
+                    ast::DiscardObject::ALL => "DISCARD ALL",
+                    ast::DiscardObject::PLANS => "DISCARD PLANS",
+                    ast::DiscardObject::SEQUENCES => "DISCARD SEQUENCES",
+                    ast::DiscardObject::TEMP => "DISCARD TEMP",
+                }
+                .into(),
+            ),
             S::Vacuum(v) => {
                 if let Some(name) = &v.table_name {
                     self.table(name)?;

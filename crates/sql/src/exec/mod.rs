@@ -174,6 +174,14 @@ impl FunctionEnv for ExecCtx<'_> {
         self.session.catalog_definition(kind, oid)
     }
 
+    fn advisory(
+        &self,
+        op: crate::functions::AdvisoryOp,
+        key: crate::advisory::AdvisoryKey,
+    ) -> Result<bool> {
+        self.session.advisory(op, key)
+    }
+
     fn serial_sequence(&self, table_oid: i64, column: &str) -> Result<Option<String>> {
         let Ok(id) = crate::keys::RelId::try_from(table_oid) else { return Ok(None) };
         let Some(table) = self.catalog.table_by_id(self.txn, id)? else { return Ok(None) };

@@ -3,7 +3,7 @@
 use oxibase_common::{Array, DataType, Result, Value, errinput};
 
 use super::scalar::{Resolved, ScalarFunction, fixed, int, intern, lenient, text, volatile};
-use super::{FunctionEnv, SequenceOp, SessionValue};
+use super::{AdvisoryAction, AdvisoryOp, FunctionEnv, SequenceOp, SessionValue};
 use crate::types::SqlType;
 
 use DataType::{Bool, Float8, Int4, Int8, Text, Uuid};
@@ -159,6 +159,44 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("pg_relation_size" | "pg_table_size", 1) => {
             stable(|a, env| relation_size(a, env, "relation"), &[Int8], Int8)
         }
+        (n, 1 | 2) if advisory_op(n).is_some() => {
+            let params = if args.len() == 1 { vec![Int8] } else { vec![Int4, Int4] };
+            let ret =
+                if advisory_op(n)?.action == AdvisoryAction::Lock { DataType::Text } else { Bool };
+            let eval: super::scalar::Eval = match n {
+                "pg_advisory_lock" => |a, env| advisory(a, env, "pg_advisory_lock"),
+                "pg_advisory_lock_shared" => |a, env| advisory(a, env, "pg_advisory_lock_shared"),
+                "pg_advisory_xact_lock" => |a, env| advisory(a, env, "pg_advisory_xact_lock"),
+                "pg_advisory_xact_lock_shared" => {
+                    |a, env| advisory(a, env, "pg_advisory_xact_lock_shared")
+                }
+                "pg_try_advisory_lock" => |a, env| advisory(a, env, "pg_try_advisory_lock"),
+                "pg_try_advisory_lock_shared" => {
+                    |a, env| advisory(a, env, "pg_try_advisory_lock_shared")
+                }
+                "pg_try_advisory_xact_lock" => {
+                    |a, env| advisory(a, env, "pg_try_advisory_xact_lock")
+                }
+                "pg_try_advisory_xact_lock_shared" => {
+                    |a, env| advisory(a, env, "pg_try_advisory_xact_lock_shared")
+                }
+                "pg_advisory_unlock" => |a, env| advisory(a, env, "pg_advisory_unlock"),
+                _ => |a, env| advisory(a, env, "pg_advisory_unlock_shared"),
+            };
+            stable(eval, &params, ret).map(volatile)
+        }
+        ("pg_advisory_unlock_all", 0) => stable(
+            |_, env| {
+                let op =
+                    AdvisoryOp { action: AdvisoryAction::UnlockAll, shared: false, xact: false };
+                env.advisory(op, (0, false))?;
+                Ok(Value::Text(String::new()))
+            },
+            &[],
+            DataType::Text,
+        )
+        .map(volatile),
+        ("pg_is_in_recovery", 0) => stable(|_, _| Ok(Value::Bool(false)), &[], Bool),
         ("pg_get_serial_sequence", 2) => stable(
             |a, env| {
                 Ok(env.serial_sequence(int(&a[0]), text(&a[1]))?.map_or(Value::Null, Value::Text))
@@ -462,6 +500,51 @@ fn size_pretty(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 }
 
 /// `oid::regclass` as text: the relation's name, or the number when there is none.
+/// The operation of an advisory lock function, by name.
+fn advisory_op(name: &str) -> Option<AdvisoryOp> {
+    let (action, rest) = if let Some(r) = name.strip_prefix("pg_try_advisory_") {
+        (AdvisoryAction::Try, r)
+    } else if let Some(r) = name.strip_prefix("pg_advisory_unlock") {
+        (AdvisoryAction::Unlock, r)
+    } else if let Some(r) = name.strip_prefix("pg_advisory_") {
+        (AdvisoryAction::Lock, r)
+    } else {
+        return None;
+    };
+    let (xact, rest) = match rest.strip_prefix("xact_") {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    let shared = match (action, rest) {
+        (AdvisoryAction::Unlock, "") => false,
+        (AdvisoryAction::Unlock, "_shared") => true,
+        (AdvisoryAction::Unlock, _) => return None,
+        (_, "lock") => false,
+        (_, "lock_shared") => true,
+        _ => return None,
+    };
+    if xact && action == AdvisoryAction::Unlock {
+        return None;
+    }
+    Some(AdvisoryOp { action, shared, xact })
+}
+
+/// pg_advisory_lock(key) / (key1, key2) and the other advisory lock functions.
+fn advisory(a: &[Value], env: &dyn FunctionEnv, name: &str) -> Result<Value> {
+    let Some(op) = advisory_op(name) else { return Ok(Value::Null) };
+    let key = match a {
+        [k] => (int(k), false),
+        [k1, k2] => ((int(k1) << 32) | (int(k2) & 0xffff_ffff), true),
+        _ => return Ok(Value::Null),
+    };
+    let done = env.advisory(op, key)?;
+    Ok(if op.action == AdvisoryAction::Lock {
+        Value::Text(String::new())
+    } else {
+        Value::Bool(done)
+    })
+}
+
 /// pg_relation_size and friends: NOTE that these are the bytes of the latest versions'
 /// keys and values, not of pages on disk (the LSM compresses and shares them).
 fn relation_size(a: &[Value], env: &dyn FunctionEnv, what: &str) -> Result<Value> {

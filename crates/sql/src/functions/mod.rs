@@ -35,6 +35,30 @@ pub enum SessionValue {
     TransactionId,
 }
 
+/// An advisory lock function's operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdvisoryOp {
+    /// lock, try, unlock or unlock_all.
+    pub action: AdvisoryAction,
+    /// Shared rather than exclusive.
+    pub shared: bool,
+    /// Held until the transaction ends rather than the session.
+    pub xact: bool,
+}
+
+/// What an advisory lock function does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdvisoryAction {
+    /// Wait for the lock.
+    Lock,
+    /// Take it if free.
+    Try,
+    /// Release one hold.
+    Unlock,
+    /// Release every session-level hold.
+    UnlockAll,
+}
+
 /// What a sequence function does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SequenceOp {
@@ -72,6 +96,11 @@ pub trait FunctionEnv {
     /// on the search path.
     fn relation_name(&self, _oid: i64) -> Result<Option<String>> {
         Ok(None)
+    }
+    /// An advisory lock operation (see [`crate::advisory`]): `lock` (waiting unless `try`),
+    /// `unlock` or `unlock_all`, session- or transaction-level, exclusive or shared.
+    fn advisory(&self, _op: AdvisoryOp, _key: crate::advisory::AdvisoryKey) -> Result<bool> {
+        Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "advisory locks need a session"))
     }
     /// The sequence that feeds a table column (SERIAL or identity), schema-qualified.
     fn serial_sequence(&self, _table_oid: i64, _column: &str) -> Result<Option<String>> {
