@@ -2022,7 +2022,7 @@ impl FunctionEnv for Env<'_> {
                 let released = locks.unlock(pid, key, op.shared);
                 if !released {
                     let mode = if op.shared { "ShareLock" } else { "ExclusiveLock" };
-                    self.session.warn(&format!("you don't own a lock of type {mode}"));
+                    self.session.warn(format!("you don't own a lock of type {mode}"));
                 }
                 released
             }
