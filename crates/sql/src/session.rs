@@ -1385,6 +1385,20 @@ impl Session {
                 self.set_setting_value(&name, value.as_deref(), local)?;
                 command("SET")
             }
+            Statement::SetSessionCharacteristics { isolation, read_only } => {
+                if aborted {
+                    return Err(aborted_error());
+                }
+                if let Some(i) = isolation {
+                    let name = crate::settings::isolation_name(i);
+                    self.set_setting_value("default_transaction_isolation", Some(name), false)?;
+                }
+                if let Some(r) = read_only {
+                    let value = if r { "on" } else { "off" };
+                    self.set_setting_value("default_transaction_read_only", Some(value), false)?;
+                }
+                command("SET")
+            }
             Statement::Show(name) => {
                 if aborted {
                     return Err(aborted_error());

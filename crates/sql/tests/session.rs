@@ -525,3 +525,22 @@ fn discard_resets_what_it_names() {
     let out = s.execute("show statement_timeout").unwrap();
     assert_eq!(out.get::<String>(0, 0usize).unwrap(), "0");
 }
+
+#[test]
+fn session_characteristics_set_the_default_transaction_modes() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute("create table t (x int)").unwrap();
+    s.execute("set session characteristics as transaction isolation level serializable, read only")
+        .unwrap();
+    let out = s.execute("show default_transaction_isolation").unwrap();
+    assert_eq!(out.get::<String>(0, 0usize).unwrap(), "serializable");
+    s.execute("begin").unwrap();
+    let out = s.execute("show transaction_isolation").unwrap();
+    assert_eq!(out.get::<String>(0, 0usize).unwrap(), "serializable");
+    let err = s.execute("insert into t values (1)").unwrap_err();
+    assert_eq!(err.code(), SqlState::READ_ONLY_SQL_TRANSACTION);
+    s.execute("rollback").unwrap();
+    s.execute("set session characteristics as transaction read write").unwrap();
+    s.execute("insert into t values (1)").unwrap();
+}

@@ -99,6 +99,13 @@ pub enum Statement {
         /// READ ONLY / READ WRITE, if given.
         read_only: Option<bool>,
     },
+    /// SET SESSION CHARACTERISTICS AS TRANSACTION ...: the session's defaults.
+    SetSessionCharacteristics {
+        /// ISOLATION LEVEL, if given.
+        isolation: Option<oxibase_mvcc::Isolation>,
+        /// READ ONLY / READ WRITE, if given.
+        read_only: Option<bool>,
+    },
     /// SET TRANSACTION inside a transaction.
     SetTransaction {
         /// ISOLATION LEVEL, if given.
@@ -370,6 +377,10 @@ impl<'a> Binder<'a> {
             S::SetTransaction { modes, session: false, .. } => {
                 let (isolation, read_only) = transaction_modes(modes)?;
                 Statement::SetTransaction { isolation, read_only }
+            }
+            S::SetTransaction { modes, session: true, .. } => {
+                let (isolation, read_only) = transaction_modes(modes)?;
+                Statement::SetSessionCharacteristics { isolation, read_only }
             }
             other => return Err(errinput!(FEATURE_NOT_SUPPORTED, "{other} is not supported")),
         })
