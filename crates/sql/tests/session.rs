@@ -544,3 +544,25 @@ fn session_characteristics_set_the_default_transaction_modes() {
     s.execute("set session characteristics as transaction read write").unwrap();
     s.execute("insert into t values (1)").unwrap();
 }
+
+#[test]
+fn views_follow_a_renamed_column_and_keep_their_output_names() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute(
+        "create table t (id int primary key, v text); insert into t values (1, 'a'), (2, 'b'); \
+         create table u (id int, t_id int); insert into u values (10, 2); \
+         create view tv as select id, upper(v) as big from t where id > 0 order by id; \
+         create view tu as select u.id, t.v from u join t on t.id = u.t_id",
+    )
+    .unwrap();
+    s.execute("alter table t rename column id to ident").unwrap();
+    let out = s.execute("select * from tv").unwrap();
+    assert_eq!(out.columns()[0].name, "id", "the view's column keeps its name");
+    assert_eq!(
+        all_rows(&mut s, "select id, big from tv"),
+        vec![vec!["1".to_string(), "A".to_string()], vec!["2".to_string(), "B".to_string()],]
+    );
+    // Over two tables only references qualified with the renamed table's name change.
+    assert_eq!(all_rows(&mut s, "select * from tu"), vec![vec!["10".to_string(), "b".to_string()]]);
+}

@@ -1016,6 +1016,7 @@ impl Ddl<'_, '_> {
             }
             AlterAction::RenameColumn { old, new } => {
                 let position = require_column(table, old)?;
+                self.rename_column_in_views(table, old, new)?;
                 let mut column = table.columns[position].clone();
                 column.name = new.clone();
                 ctx.catalog.update_column(txn, table, old, column)?;
@@ -1349,6 +1350,57 @@ impl Ddl<'_, '_> {
         Ok(out)
     }
 
+    /// Follows a column rename in the views that read the table, as PostgreSQL's views
+    /// (which store parsed references) do: references to the column take the new name, and
+    /// a select item that was just the column keeps its output name with an alias. In a view
+    /// over several relations only references qualified with the table's name are renamed.
+    fn rename_column_in_views(&self, table: &Table, old: &str, new: &str) -> Result<()> {
+        let txn = self.ctx.txn;
+        for (schema, view, _) in self.dependent_views(table.id)? {
+            let Some(sql) = self.catalog().view(txn, &schema, &view)? else { continue };
+            let Ok(mut statement) = crate::parse::parse_one(&sql) else { continue };
+            let mut relations = Vec::new();
+            let _ = ast::visit_relations(&statement, |r| {
+                relations.push(r.clone());
+                ControlFlow::<()>::Continue(())
+            });
+            let only_this = relations
+                .iter()
+                .all(|r| crate::bind::split_name(r).is_ok_and(|(_, n)| n == table.name));
+            let ast::Statement::Query(query) = &mut statement else { continue };
+            if only_this {
+                keep_output_name(query, old, new);
+            }
+            let rename = |id: &mut ast::Ident| {
+                if crate::bind::ident(id) == old {
+                    *id = ast::Ident::with_quote('"', new);
+                }
+            };
+            let _ = ast::visit_expressions_mut(&mut statement, |e| {
+                match e {
+                    ast::Expr::Identifier(id) if only_this => rename(id),
+                    ast::Expr::CompoundIdentifier(parts) => {
+                        let qualified_here = parts.len() >= 2
+                            && crate::bind::ident(&parts[parts.len() - 2]) == table.name;
+                        if (only_this || qualified_here)
+                            && let Some(last) = parts.last_mut()
+                        {
+                            rename(last);
+                        }
+                    }
+                    _ => {}
+                }
+                ControlFlow::<()>::Continue(())
+            });
+            let rewritten = statement.to_string();
+            if rewritten != sql {
+                self.catalog().drop_view(txn, &schema, &view)?;
+                self.catalog().create_view(txn, &schema, &view, &rewritten)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Refuses to drop a column while a view of its table names it (or selects `*`), or
     /// with `cascade` drops those views. NB: found by name in the definitions, so a view
     /// naming a like-named column of another table it reads counts too (conservative).
@@ -1646,4 +1698,29 @@ fn selects_wildcard(query: &ast::Query) -> bool {
         }
     }
     set_expr(&query.body)
+}
+
+/// In a view's query, a select item that is just the renamed column becomes `new AS old`,
+/// so the view's output column keeps its name.
+fn keep_output_name(query: &mut ast::Query, old: &str, new: &str) {
+    fn set_expr(e: &mut ast::SetExpr, old: &str, new: &str) {
+        match e {
+            ast::SetExpr::Select(select) => {
+                for item in &mut select.projection {
+                    if let ast::SelectItem::UnnamedExpr(ast::Expr::Identifier(id)) = item
+                        && crate::bind::ident(id) == old
+                    {
+                        *item = ast::SelectItem::ExprWithAlias {
+                            expr: ast::Expr::Identifier(ast::Ident::with_quote('"', new)),
+                            alias: ast::Ident::with_quote('"', old),
+                        };
+                    }
+                }
+            }
+            ast::SetExpr::Query(q) => set_expr(&mut q.body, old, new),
+            ast::SetExpr::SetOperation { left, .. } => set_expr(left, old, new),
+            _ => {}
+        }
+    }
+    set_expr(&mut query.body, old, new);
 }
