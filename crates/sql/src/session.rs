@@ -1061,6 +1061,31 @@ impl Session {
                 };
                 Output::CopyOut { columns, data, tag: format!("COPY {n}") }
             }
+            Statement::LockTables { tables, exclusive, nowait } => {
+                if !self.block.as_ref().is_some_and(|b| b.explicit) {
+                    return Err(errinput!(
+                        NO_ACTIVE_SQL_TRANSACTION,
+                        "LOCK TABLE can only be used in transaction blocks"
+                    ));
+                }
+                let mode = if *exclusive { LockMode::Update } else { LockMode::KeyShare };
+                let wait = if *nowait { LockWait::NoWait } else { LockWait::Wait(None) };
+                for table in tables {
+                    let key = Catalog::relation_key(table.id)?;
+                    txn.lock_latest(&key, mode, wait).map_err(|e| {
+                        if e.code() == oxibase_common::SqlState::LOCK_NOT_AVAILABLE && *nowait {
+                            errinput!(
+                                LOCK_NOT_AVAILABLE,
+                                "could not obtain lock on relation \"{}\"",
+                                table.name
+                            )
+                        } else {
+                            e
+                        }
+                    })?;
+                }
+                Output::Command { tag: "LOCK TABLE".into() }
+            }
             Statement::Analyze(table) => {
                 crate::exec::analyze::analyze(&ctx, table.as_deref())?;
                 // New statistics change plans: cached ones are dropped at commit.

@@ -566,3 +566,30 @@ fn views_follow_a_renamed_column_and_keep_their_output_names() {
     // Over two tables only references qualified with the renamed table's name change.
     assert_eq!(all_rows(&mut s, "select * from tu"), vec![vec!["10".to_string(), "b".to_string()]]);
 }
+
+#[test]
+fn lock_table_keeps_writers_out_until_the_transaction_ends() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    let mut b = db.session();
+    a.execute("create table t (x int)").unwrap();
+    let err = a.execute("lock table t").unwrap_err();
+    assert_eq!(err.code(), SqlState::NO_ACTIVE_SQL_TRANSACTION);
+    a.execute("begin; lock table t in access exclusive mode").unwrap();
+    b.execute("set lock_timeout = '200ms'").unwrap();
+    let err = b.execute("insert into t values (1)").unwrap_err();
+    assert_eq!(err.code(), SqlState::LOCK_NOT_AVAILABLE);
+    b.execute("begin").unwrap();
+    let err = b.execute("lock table t in share mode nowait").unwrap_err();
+    assert_eq!(err.code(), SqlState::LOCK_NOT_AVAILABLE);
+    b.execute("rollback").unwrap();
+    a.execute("commit").unwrap();
+    b.execute("insert into t values (1)").unwrap();
+    // The weak modes only keep schema changes out: writers go on.
+    a.execute("begin; lock table t in row exclusive mode").unwrap();
+    b.execute("insert into t values (2)").unwrap();
+    let err = b.execute("alter table t add column y int").unwrap_err();
+    assert_eq!(err.code(), SqlState::LOCK_NOT_AVAILABLE);
+    a.execute("commit").unwrap();
+    assert_eq!(count(&b.execute("select count(*) from t").unwrap()), 2);
+}

@@ -99,6 +99,17 @@ pub enum Statement {
         /// READ ONLY / READ WRITE, if given.
         read_only: Option<bool>,
     },
+    /// LOCK TABLE: the tables' catalog rows, FOR UPDATE (modes from SHARE UPDATE EXCLUSIVE
+    /// up, which keep writers and schema changes out) or FOR KEY SHARE (the weaker modes,
+    /// which keep schema changes out), until the transaction ends.
+    LockTables {
+        /// The tables.
+        tables: Vec<Arc<Table>>,
+        /// A mode that excludes writers.
+        exclusive: bool,
+        /// NOWAIT: fail at once (55P03) instead of waiting.
+        nowait: bool,
+    },
     /// SET SESSION CHARACTERISTICS AS TRANSACTION ...: the session's defaults.
     SetSessionCharacteristics {
         /// ISOLATION LEVEL, if given.
@@ -321,6 +332,14 @@ impl<'a> Binder<'a> {
                 Statement::Vacuum
             }
             S::Deallocate { name, .. } => Statement::Noop(format!("DEALLOCATE {}", name.value)),
+            S::Lock(lock) => {
+                use ast::LockTableMode as M;
+                let tables =
+                    lock.tables.iter().map(|t| self.table(&t.name)).collect::<Result<Vec<_>>>()?;
+                let exclusive =
+                    !matches!(lock.lock_mode, Some(M::AccessShare | M::RowShare | M::RowExclusive));
+                Statement::LockTables { tables, exclusive, nowait: lock.nowait }
+            }
             other => match self.bind_ddl(other)? {
                 Some(ddl) => Statement::Ddl(ddl),
                 None => {
