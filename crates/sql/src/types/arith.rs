@@ -369,7 +369,12 @@ fn numeric_add(a: &Numeric, b: &Numeric, subtract: bool) -> Numeric {
 fn numeric_mul(a: &Numeric, b: &Numeric) -> Numeric {
     use Numeric::*;
     match (a, b) {
-        (Finite(x), Finite(y)) => Finite(x * y),
+        // PostgreSQL's product keeps the sum of the scales (2.10 * 1 is 2.10); bigdecimal
+        // may hand back a shorter form, so the scale is set explicitly.
+        (Finite(x), Finite(y)) => {
+            let scale = x.fractional_digit_count().max(0) + y.fractional_digit_count().max(0);
+            Finite((x * y).with_scale(scale))
+        }
         (NaN, _) | (_, NaN) => NaN,
         (Finite(z), _) | (_, Finite(z)) if z.is_zero() => NaN,
         _ => {
