@@ -996,7 +996,13 @@ impl Binder<'_> {
         let numeric = |t: &DataType| crate::types::category(t) == 'N';
         let result = match (op, &a, &b) {
             (_, x, y) if numeric(x) && numeric(y) => {
-                let t = common_type(x, y).unwrap_or(Float8);
+                // real with anything but real is double precision arithmetic in PostgreSQL
+                // (the float48 operators; float8 is the category's preferred type).
+                let t = match (x, y) {
+                    (Float4, Float4) => Float4,
+                    (Float4, _) | (_, Float4) => Float8,
+                    _ => common_type(x, y).unwrap_or(Float8),
+                };
                 return Ok((
                     Expr::Binary(
                         op,

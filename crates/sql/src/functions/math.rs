@@ -145,7 +145,11 @@ fn abs(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 fn sign(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     Ok(match &a[0] {
         Value::Numeric(n) => numeric(match &**n {
-            Numeric::Finite(d) => Numeric::Finite(BigDecimal::from(d.sign() as i32)),
+            Numeric::Finite(d) => Numeric::Finite(BigDecimal::from(match d.sign() {
+                bigdecimal::num_bigint::Sign::Minus => -1,
+                bigdecimal::num_bigint::Sign::NoSign => 0,
+                bigdecimal::num_bigint::Sign::Plus => 1,
+            })),
             Numeric::Infinity => Numeric::Finite(BigDecimal::from(1)),
             Numeric::NegInfinity => Numeric::Finite(BigDecimal::from(-1)),
             Numeric::NaN => Numeric::NaN,

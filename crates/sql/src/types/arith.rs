@@ -386,7 +386,11 @@ fn numeric_mul(a: &Numeric, b: &Numeric) -> Numeric {
 
 fn sign(n: &Numeric) -> i32 {
     match n {
-        Numeric::Finite(d) => d.sign() as i32,
+        Numeric::Finite(d) => match d.sign() {
+            bigdecimal::num_bigint::Sign::Minus => -1,
+            bigdecimal::num_bigint::Sign::NoSign => 0,
+            bigdecimal::num_bigint::Sign::Plus => 1,
+        },
         Numeric::Infinity => 1,
         Numeric::NegInfinity => -1,
         Numeric::NaN => 0,
@@ -410,7 +414,7 @@ pub fn numeric_div(a: &Numeric, b: &Numeric) -> Result<Numeric> {
         (Finite(_), _) => Finite(BigDecimal::zero()),
         (_, Finite(y)) if y.is_zero() => return Err(division_by_zero()),
         (inf, Finite(y)) => {
-            if sign(inf) * y.sign() as i32 > 0 {
+            if sign(inf) * sign(&Finite(y.clone())) > 0 {
                 Infinity
             } else {
                 NegInfinity
