@@ -669,6 +669,25 @@ fn format_template(d: NaiveDateTime, template: &str) -> String {
 fn format_number(v: f64, template: &str) -> String {
     let fm = template.contains("FM");
     let t = template.replace("FM", "");
+    if let Some(at) = t.find("EEEE") {
+        // Scientific notation: the mantissa with the template's decimals, a signed
+        // two-digit exponent.
+        let decimals = t[..at]
+            .split_once(['.', 'D'])
+            .map_or(0, |(_, f)| f.chars().filter(|c| matches!(c, '9' | '0')).count());
+        let formatted = format!("{:.*e}", decimals, v.abs());
+        let (mantissa, exp) = formatted.split_once('e').unwrap_or((&formatted, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        let sign = if v < 0.0 {
+            "-"
+        } else if fm {
+            ""
+        } else {
+            " "
+        };
+        let exp_sign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{mantissa}e{exp_sign}{:02}", exp.abs());
+    }
     let (int_tpl, frac_tpl) = match t.find(['.', 'D']) {
         Some(i) => (&t[..i], &t[i + 1..]),
         None => (t.as_str(), ""),

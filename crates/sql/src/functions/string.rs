@@ -45,8 +45,10 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("left", 2) => f(left, &[Text, Int8], Text),
         ("right", 2) => f(right, &[Text, Int8], Text),
         ("split_part", 3) => f(split_part, &[Text, Text, Int8], Text),
-        ("concat", _) => Some(any_args(name, concat, args, Text)),
-        ("concat_ws", n) if n >= 1 => Some(any_args(name, concat_ws, args, Text)),
+        ("concat", n) if n >= 1 => Some(any_args(name, concat, args, Text)),
+        ("convert_to", 2) => f(convert_to, &[Text, Text], Bytea),
+        ("convert_from", 2) => f(convert_from, &[Bytea, Text], Text),
+        ("concat_ws", n) if n >= 2 => Some(any_args(name, concat_ws, args, Text)),
         ("format", n) if n >= 1 => Some(any_args(name, format, args, Text)),
         ("md5", 1) => f(md5, &[Text], Text).or_else(|| f(md5, &[Bytea], Text)),
         ("sha256", 1) => f(sha256, &[Bytea], Bytea),
@@ -123,12 +125,48 @@ fn bit_length(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     Ok(Value::Int4(text(&a[0]).len() as i32 * 8))
 }
 
+/// Maps each character to its one-character case form, keeping characters whose case form
+/// is several characters (`ß`), as PostgreSQL's character-wise towupper/towlower do.
+fn map_case(s: &str, upper: bool) -> String {
+    s.chars()
+        .map(|c| {
+            let mut mapped: Vec<char> =
+                if upper { c.to_uppercase().collect() } else { c.to_lowercase().collect() };
+            if mapped.len() == 1 { mapped.remove(0) } else { c }
+        })
+        .collect()
+}
+
 fn lower(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
-    Ok(t(text(&a[0]).to_lowercase()))
+    Ok(t(map_case(text(&a[0]), false)))
+}
+
+/// The encodings Oxibase text converts to and from: its own, UTF-8 (and ASCII, a subset).
+fn utf8_encoding(name: &str) -> Result<()> {
+    match name.to_ascii_uppercase().replace(['-', '_'], "").as_str() {
+        "UTF8" | "UNICODE" | "SQLASCII" => Ok(()),
+        _ => Err(errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "conversion to or from encoding \"{name}\" is not supported; the database encoding is UTF8"
+        )),
+    }
+}
+
+fn convert_to(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    utf8_encoding(text(&a[1]))?;
+    Ok(Value::Bytea(text(&a[0]).as_bytes().to_vec()))
+}
+
+fn convert_from(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    utf8_encoding(text(&a[1]))?;
+    let Value::Bytea(bytes) = &a[0] else { return Ok(Value::Null) };
+    String::from_utf8(bytes.clone()).map(Value::Text).map_err(|_| {
+        errinput!(CHARACTER_NOT_IN_REPERTOIRE, "invalid byte sequence for encoding \"UTF8\"")
+    })
 }
 
 fn upper(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
-    Ok(t(text(&a[0]).to_uppercase()))
+    Ok(t(map_case(text(&a[0]), true)))
 }
 
 fn initcap(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {

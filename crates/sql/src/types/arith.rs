@@ -491,7 +491,11 @@ pub fn concat(a: &Value, b: &Value, zone: &Zone) -> Result<Value> {
         }
         (Jsonb(x), Jsonb(y)) => Jsonb(super::json_ops::merge(x, y)?),
         _ => {
-            let text = |v: &Value| super::text::format_value(v, zone).unwrap_or_default();
+            // As PostgreSQL's `||`: a boolean reads true/false here (its cast to text).
+            let text = |v: &Value| match v {
+                Bool(b) => if *b { "true" } else { "false" }.to_string(),
+                v => super::text::format_value(v, zone).unwrap_or_default(),
+            };
             Text(text(a) + &text(b))
         }
     })

@@ -36,6 +36,11 @@ pub fn cast(value: Value, to: &DataType, kind: CastKind, zone: &Zone) -> Result<
         (Value::Text(s), DataType::Char(n)) => {
             Value::Text(pad_char(limit_length(s, Some(*n), kind, "character")?, *n))
         }
+        // A boolean cast to text is spelled out, though it is output as t/f.
+        (Value::Bool(b), DataType::Text | DataType::Varchar(_) | DataType::Char(_)) => {
+            let text = if b { "true" } else { "false" };
+            return cast(Value::Text(text.into()), to, kind, zone);
+        }
         (v, DataType::Text | DataType::Varchar(_) | DataType::Char(_)) => {
             let text = format_value(&v, zone).unwrap_or_default();
             return cast(Value::Text(text), to, kind, zone);
