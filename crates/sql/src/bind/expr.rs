@@ -217,7 +217,23 @@ impl Binder<'_> {
             E::Like { negated, expr, pattern, escape_char, any }
             | E::ILike { negated, expr, pattern, escape_char, any } => {
                 if *any {
-                    return Err(errinput!(FEATURE_NOT_SUPPORTED, "LIKE ANY is not supported"));
+                    // `x LIKE ANY (array or list)`: true when some pattern matches.
+                    let (x, xt) = self.bind_expr(expr, ctx)?;
+                    let x = self.coerce(x, &xt, &DataType::Text)?;
+                    let patterns = match strip_nested(pattern) {
+                        ast::Expr::Tuple(items) => self.bind_array(items, ctx)?,
+                        other => self.bind_expr(other, ctx)?,
+                    };
+                    let ci = matches!(e, E::ILike { .. });
+                    return self.call_scalar(
+                        "like_any",
+                        vec![
+                            (x, known(DataType::Text)),
+                            patterns,
+                            (Expr::Literal(Value::Bool(ci)), known(DataType::Bool)),
+                            (Expr::Literal(Value::Bool(*negated)), known(DataType::Bool)),
+                        ],
+                    );
                 }
                 let (x, p, escape) =
                     self.bind_pattern(expr, pattern, escape_char.as_deref(), ctx)?;

@@ -252,7 +252,8 @@ fn quantified(
     items: impl Iterator<Item = Result<Value>>,
     all: bool,
 ) -> Result<Value> {
-    let mut saw_null = x.is_null();
+    // NB: an empty set decides without looking at x: `NULL IN (empty)` is false.
+    let mut saw_null = false;
     let mut any = false;
     for item in items {
         let item = item?;

@@ -64,6 +64,7 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             f(regexp_split_to_array, &[Text, Text, Text][..args.len()], text_array())
         }
         ("substring_regex", 2) => f(substring_regex, &[Text, Text], Text),
+        ("like_any", 4) => f(like_any, &[Text, text_array(), Bool, Bool], Bool).map(lenient),
         ("regexp_like", 2 | 3) => f(regexp_like, &[Text, Text, Text][..args.len()], Bool),
         ("regexp_count", 2) => f(regexp_count, &[Text, Text], Int4),
         ("translate", 3) => f(translate, &[Text, Text, Text], Text),
@@ -567,6 +568,23 @@ pub fn regexp_matches(a: &[Value]) -> Result<Vec<Value>> {
         }
     }
     Ok(out)
+}
+
+/// `x [NOT] [I]LIKE ANY (patterns)`, bound by the binder: (x, patterns, ci, negated).
+fn like_any(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let (Value::Text(x), Value::Array(patterns)) = (&a[0], &a[1]) else { return Ok(Value::Null) };
+    let (ci, negated) = (matches!(a[2], Value::Bool(true)), matches!(a[3], Value::Bool(true)));
+    let mut saw_null = false;
+    for p in &patterns.elements {
+        let Value::Text(p) = p else {
+            saw_null = true;
+            continue;
+        };
+        if crate::exec::eval::like(x, p, Some('\\'), ci)? != negated {
+            return Ok(Value::Bool(true));
+        }
+    }
+    Ok(if saw_null { Value::Null } else { Value::Bool(false) })
 }
 
 /// `substring(s FROM pattern)`: the part matching the first parenthesized group, or the
