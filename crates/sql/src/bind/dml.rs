@@ -154,7 +154,7 @@ impl Binder<'_> {
         };
         let on_conflict =
             insert.on.as_ref().map(|on| self.bind_on_conflict(&table, &alias, on)).transpose()?;
-        let returning = self.bind_returning(insert.returning.as_deref(), &table, &alias)?;
+        let returning = self.bind_returning(insert.returning.as_deref(), &table, &alias, None)?;
         Ok(Insert { table, source, on_conflict, returning })
     }
 
@@ -391,8 +391,35 @@ impl Binder<'_> {
                     names.iter().map(|n| split_name(n).map(|(_, c)| c)).collect::<Result<_>>()?
                 }
             };
+            // `SET (a, b) = (SELECT x, y ...)`: one scalar subquery per column, each keeping
+            // one of the select items (zero rows give NULLs, several rows 21000).
+            let row_subquery: Vec<ast::Expr>;
             let values: Vec<&ast::Expr> = match (&a.value, names.len()) {
                 (ast::Expr::Tuple(items), n) if n > 1 => items.iter().collect(),
+                (ast::Expr::Subquery(query), n) if n > 1 => {
+                    let ast::SetExpr::Select(select) = &*query.body else {
+                        return Err(errinput!(
+                            FEATURE_NOT_SUPPORTED,
+                            "a multiple-column assignment needs a SELECT subquery"
+                        ));
+                    };
+                    if select.projection.len() != n {
+                        return Err(errinput!(
+                            SYNTAX_ERROR,
+                            "number of columns does not match number of values"
+                        ));
+                    }
+                    row_subquery = (0..n)
+                        .map(|j| {
+                            let mut one = select.clone();
+                            one.projection = vec![select.projection[j].clone()];
+                            let mut q = query.clone();
+                            q.body = Box::new(ast::SetExpr::Select(one));
+                            ast::Expr::Subquery(q)
+                        })
+                        .collect();
+                    row_subquery.iter().collect()
+                }
                 (v, _) => vec![v],
             };
             if values.len() != names.len() {
@@ -436,17 +463,25 @@ impl Binder<'_> {
         Ok(out)
     }
 
+    /// RETURNING over the row written: the table's columns, then (for UPDATE ... FROM and
+    /// DELETE ... USING, whose `source` rows carry them) the row key and the other tables'
+    /// columns, which RETURNING may name too (and `*` lists, as in PostgreSQL).
     fn bind_returning(
         &self,
         returning: Option<&[ast::SelectItem]>,
         table: &Table,
         alias: &str,
+        source: Option<&Plan>,
     ) -> Result<Option<Returning>> {
         let Some(items) = returning else { return Ok(None) };
-        let columns: Vec<Column> = table_columns(table)
+        let mut columns: Vec<Column> = table_columns(table)
             .into_iter()
             .map(|c| Column { table: Some(alias.to_string()), ..c })
             .collect();
+        let n = columns.len();
+        if let Some(source) = source {
+            columns.extend(source.columns.iter().skip(n).cloned());
+        }
         let scope = Scope::new(columns);
         let ctx = ExprCtx::plain(&scope, "RETURNING");
         let mut exprs = Vec::new();
@@ -538,7 +573,8 @@ impl Binder<'_> {
         let scope = Scope::new(source.columns.clone());
         let assignments =
             self.bind_assignments(&update.assignments, &table, &ExprCtx::plain(&scope, "UPDATE"))?;
-        let returning = self.bind_returning(update.returning.as_deref(), &table, &alias)?;
+        let returning =
+            self.bind_returning(update.returning.as_deref(), &table, &alias, Some(&source))?;
         Ok(Update { table, source, assignments, recheck, returning })
     }
 
@@ -555,7 +591,8 @@ impl Binder<'_> {
         let using = delete.using.clone().unwrap_or_default();
         let (table, alias, source, recheck) =
             self.bind_target_rows(target, &using, delete.selection.as_ref())?;
-        let returning = self.bind_returning(delete.returning.as_deref(), &table, &alias)?;
+        let returning =
+            self.bind_returning(delete.returning.as_deref(), &table, &alias, Some(&source))?;
         Ok(Delete { table, source, recheck, returning })
     }
 

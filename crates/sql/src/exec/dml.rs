@@ -198,7 +198,12 @@ pub fn update(stmt: &Update, ctx: &ExecCtx) -> Result<DmlResult> {
         }
         storage::update(ctx, table, &key, &old, &new)?;
         count += 1;
-        returning(stmt.returning.as_ref(), &new, ctx, &mut out)?;
+        if stmt.returning.is_some() {
+            // The new row, then the key and any FROM columns RETURNING may read.
+            let mut written = new;
+            written.extend_from_slice(&row[n..]);
+            returning(stmt.returning.as_ref(), &written, ctx, &mut out)?;
+        }
     }
     Ok((count, out))
 }
@@ -224,7 +229,8 @@ pub fn delete(stmt: &Delete, ctx: &ExecCtx) -> Result<DmlResult> {
         let old = row[..n].to_vec();
         storage::delete(ctx, table, &key, &old)?;
         count += 1;
-        returning(stmt.returning.as_ref(), &old, ctx, &mut out)?;
+        // The deleted row, then the key and any USING columns RETURNING may read.
+        returning(stmt.returning.as_ref(), &row, ctx, &mut out)?;
     }
     Ok((count, out))
 }
