@@ -137,6 +137,16 @@ impl Binder<'_> {
                     }
                     other => other.to_string(),
                 };
+                if matches!(ty, DataType::TimestampTz) {
+                    // Read in the session's time zone when the statement runs, as
+                    // `'...'::timestamptz` is (the zone is not known while binding).
+                    let x = self.explicit_cast(
+                        Expr::Literal(Value::Text(text)),
+                        &SqlType::Unknown,
+                        &ty,
+                    )?;
+                    return Ok((x, known(ty)));
+                }
                 Ok((
                     Expr::Literal(cast(Value::Text(text), &ty, CastKind::Explicit, &Zone::UTC)?),
                     known(ty),
@@ -1962,9 +1972,7 @@ impl Binder<'_> {
     /// of an untyped parameter, and otherwise adds a cast where the types differ.
     pub(super) fn coerce(&self, expr: Expr, from: &SqlType, to: &DataType) -> Result<Expr> {
         match (from, expr) {
-            (SqlType::Unknown, Expr::Literal(Value::Text(text))) => {
-                Ok(Expr::Literal(cast(Value::Text(text), to, CastKind::Explicit, &Zone::UTC)?))
-            }
+            (SqlType::Unknown, Expr::Literal(Value::Text(text))) => literal_as(text, to),
             (SqlType::Unknown, Expr::Literal(Value::Null)) => Ok(Expr::Literal(Value::Null)),
             (SqlType::Unknown, Expr::Param(i)) => {
                 let mut params = self.params.borrow_mut();
@@ -2012,9 +2020,7 @@ impl Binder<'_> {
     /// An explicit cast (`CAST(x AS t)`, `x::t`).
     pub(super) fn explicit_cast(&self, expr: Expr, from: &SqlType, to: &DataType) -> Result<Expr> {
         match (from, expr) {
-            (SqlType::Unknown, Expr::Literal(Value::Text(text))) => {
-                Ok(Expr::Literal(cast(Value::Text(text), to, CastKind::Explicit, &Zone::UTC)?))
-            }
+            (SqlType::Unknown, Expr::Literal(Value::Text(text))) => literal_as(text, to),
             (SqlType::Unknown, e @ Expr::Param(_)) => self.coerce(e, from, to),
             (SqlType::Known(t), e) if t == to => Ok(e),
             (SqlType::Known(DataType::Char(_)), e) if !matches!(to, DataType::Char(_)) => {
@@ -2023,6 +2029,16 @@ impl Binder<'_> {
             (_, e) => Ok(fold_cast(e, to)),
         }
     }
+}
+
+/// A quoted literal read as `to`: now, or (for timestamptz, whose text without an offset
+/// means the session's time zone) when the statement runs. Bad text fails either way.
+fn literal_as(text: String, to: &DataType) -> Result<Expr> {
+    let value = cast(Value::Text(text.clone()), to, CastKind::Explicit, &Zone::UTC)?;
+    if matches!(to, DataType::TimestampTz) {
+        return Ok(Expr::Cast(Box::new(Expr::Literal(Value::Text(text))), to.clone()));
+    }
+    Ok(Expr::Literal(value))
 }
 
 /// Casts a literal now when it cannot fail at run time differently; otherwise a cast node.

@@ -825,8 +825,36 @@ fn justify_hours(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     }))
 }
 
-fn justify_interval(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
-    justify_days(&[justify_hours(a, env)?], env)
+/// PostgreSQL's `interval_justify_interval`: whole days out of the time, whole months out
+/// of the days, then every field given the same sign ('1 month -1 hour' is 29 days 23:00).
+fn justify_interval(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let Value::Interval(iv) = &a[0] else { return Ok(Value::Null) };
+    const DAY: i64 = 86_400_000_000;
+    let (mut months, mut days, mut time) = (iv.months as i64, iv.days as i64, iv.micros);
+    days += time / DAY;
+    time %= DAY;
+    months += days / 30;
+    days %= 30;
+    if months > 0 && (days < 0 || (days == 0 && time < 0)) {
+        days += 30;
+        months -= 1;
+    } else if months < 0 && (days > 0 || (days == 0 && time > 0)) {
+        days -= 30;
+        months += 1;
+    }
+    if days > 0 && time < 0 {
+        time += DAY;
+        days -= 1;
+    } else if days < 0 && time > 0 {
+        time -= DAY;
+        days += 1;
+    }
+    let overflow = || errinput!(DATETIME_FIELD_OVERFLOW, "interval out of range");
+    Ok(Value::Interval(oxibase_common::Interval {
+        months: i32::try_from(months).map_err(|_| overflow())?,
+        days: i32::try_from(days).map_err(|_| overflow())?,
+        micros: time,
+    }))
 }
 
 fn isfinite(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {

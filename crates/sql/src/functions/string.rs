@@ -31,6 +31,14 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("lower", 1) => f(lower, &[Text], Text),
         ("upper", 1) => f(upper, &[Text], Text),
         ("initcap", 1) => f(initcap, &[Text], Text),
+        ("substr" | "substring", 2 | 3) if args.first() == Some(&SqlType::Known(Bytea)) => {
+            f(substr_bytes, &[Bytea, Int8, Int8][..args.len()], Bytea)
+        }
+        ("strpos" | "position", 2) if args.first() == Some(&SqlType::Known(Bytea)) => {
+            f(position_bytes, &[Bytea, Bytea], Int4)
+        }
+        ("get_byte", 2) => f(get_byte, &[Bytea, Int4], Int4),
+        ("set_byte", 3) => f(set_byte, &[Bytea, Int4, Int4], Bytea),
         ("substr" | "substring", 2) => f(substr, &[Text, Int8], Text),
         ("substr" | "substring", 3) => f(substr, &[Text, Int8, Int8], Text),
         ("strpos" | "position", 2) => f(strpos, &[Text, Text], Int4),
@@ -568,6 +576,57 @@ pub fn regexp_matches(a: &[Value]) -> Result<Vec<Value>> {
         }
     }
     Ok(out)
+}
+
+/// substr(bytea, from [, count]), counting bytes from 1 as PostgreSQL does.
+fn substr_bytes(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let Value::Bytea(b) = &a[0] else { return Ok(Value::Null) };
+    let from = int(&a[1]);
+    let end = match a.get(2) {
+        Some(n) if int(n) < 0 => {
+            return Err(errinput!(SUBSTRING_ERROR, "negative substring length not allowed"));
+        }
+        Some(n) => from.saturating_add(int(n)),
+        None => i64::MAX,
+    };
+    let len = b.len() as i64;
+    let (lo, hi) = ((from - 1).clamp(0, len), (end - 1).clamp(0, len));
+    Ok(Value::Bytea(if lo < hi { b[lo as usize..hi as usize].to_vec() } else { Vec::new() }))
+}
+
+/// position(needle in haystack) for bytea: 1-based, 0 when absent.
+fn position_bytes(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let (Value::Bytea(hay), Value::Bytea(needle)) = (&a[0], &a[1]) else { return Ok(Value::Null) };
+    let at = if needle.is_empty() {
+        Some(0)
+    } else {
+        hay.windows(needle.len()).position(|w| w == needle.as_slice())
+    };
+    Ok(Value::Int4(at.map_or(0, |i| i as i32 + 1)))
+}
+
+fn byte_index(b: &[u8], n: i64) -> Result<usize> {
+    if n < 0 || n as usize >= b.len() {
+        return Err(errinput!(
+            ARRAY_SUBSCRIPT_ERROR,
+            "index {n} out of valid range, 0..{}",
+            b.len() as i64 - 1
+        ));
+    }
+    Ok(n as usize)
+}
+
+fn get_byte(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let Value::Bytea(b) = &a[0] else { return Ok(Value::Null) };
+    Ok(Value::Int4(b[byte_index(b, int(&a[1]))?] as i32))
+}
+
+fn set_byte(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let Value::Bytea(b) = &a[0] else { return Ok(Value::Null) };
+    let mut out = b.clone();
+    let i = byte_index(b, int(&a[1]))?;
+    out[i] = int(&a[2]) as u8;
+    Ok(Value::Bytea(out))
 }
 
 /// `x [NOT] [I]LIKE ANY (patterns)`, bound by the binder: (x, patterns, ci, negated).
