@@ -46,10 +46,11 @@ impl Backend {
     fn run(&mut self, sql: &str) -> Result<Vec<Result_>> {
         match self {
             Backend::Embedded(session) => {
-                let zone = session.zone();
                 let mut out = Vec::new();
                 for r in session.run_batch(sql) {
                     let r = r?;
+                    // NB: after the batch, so a SET TIME ZONE in it shows in its results.
+                    let zone = session.zone();
                     for n in session.take_notices() {
                         eprintln!("{}: {}", n.severity, n.message);
                     }
