@@ -593,3 +593,16 @@ fn lock_table_keeps_writers_out_until_the_transaction_ends() {
     a.execute("commit").unwrap();
     assert_eq!(count(&b.execute("select count(*) from t").unwrap()), 2);
 }
+
+#[test]
+fn regtype_names_become_type_oids() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    let out = s.execute("select typname from pg_type where oid = 'int8'::regtype").unwrap();
+    assert_eq!(out.get::<String>(0, 0usize).unwrap(), "int8");
+    let out = s.execute("select 'character varying'::regtype = 1043, 'text[]'::regtype").unwrap();
+    assert!(out.get::<bool>(0, 0usize).unwrap());
+    assert_eq!(out.get::<i64>(0, 1usize).unwrap(), 1009);
+    let err = s.execute("select 'nosuch'::regtype").unwrap_err();
+    assert_eq!(err.code(), SqlState::UNDEFINED_OBJECT);
+}

@@ -279,6 +279,28 @@ impl Binder<'_> {
             E::Cast { expr, data_type, .. } if is_regclass(data_type) => {
                 self.bind_regclass(expr, ctx)
             }
+            // 'int8'::regtype: the type's oid (a number here; regtype is not a type of its own).
+            E::Cast { expr, data_type, .. } if is_named_type(data_type, "regtype") => {
+                let (x, t) = self.bind_expr(expr, ctx)?;
+                match x {
+                    Expr::Literal(Value::Text(name)) => {
+                        // The name as a type in a cast, so every spelling SQL accepts works.
+                        let parsed = super::parse_expr(&format!("NULL::{name}"));
+                        let ty = match parsed {
+                            Ok(ast::Expr::Cast { data_type, .. }) => {
+                                super::ddl::data_type(&data_type).ok()
+                            }
+                            _ => None,
+                        }
+                        .ok_or_else(|| {
+                            errinput!(UNDEFINED_OBJECT, "type \"{name}\" does not exist")
+                        })?;
+                        let oid = crate::types::type_oid(&ty) as i64;
+                        Ok((Expr::Literal(Value::Int8(oid)), known(DataType::Int8)))
+                    }
+                    x => Ok((self.coerce(x, &t, &DataType::Int8)?, known(DataType::Int8))),
+                }
+            }
             // 'name'::regclass::text is the relation's name (checked to exist).
             E::Cast { expr: inner, data_type, .. }
                 if matches!(
@@ -2279,6 +2301,11 @@ pub(super) fn rtrim_padding(e: Expr) -> Expr {
         Ok(r) => Expr::Call(r.function, vec![e]),
         Err(_) => e,
     }
+}
+
+/// A custom type name, like `regtype`.
+fn is_named_type(t: &ast::DataType, name: &str) -> bool {
+    matches!(t, ast::DataType::Custom(n, _) if n.0.last().is_some_and(|p| matches!(p, ast::ObjectNamePart::Identifier(id) if id.value.eq_ignore_ascii_case(name))))
 }
 
 fn is_regclass(t: &ast::DataType) -> bool {
