@@ -367,25 +367,11 @@ impl Transaction {
     /// updater wins, as in PostgreSQL); under read committed the caller re-reads the row
     /// with [`Transaction::get_latest`].
     pub fn lock(&self, key: &[u8], mode: LockMode, wait: LockWait) -> Result<LockOutcome> {
-        check_user_key(key)?;
+        if self.lock_latest(key, mode, wait)? == LockOutcome::Skipped {
+            return Ok(LockOutcome::Skipped);
+        }
+        // The snapshot is the statement's: waiting for the lock did not move it.
         let snapshot = self.lock_state()?.snapshot;
-        let wait = match wait {
-            LockWait::Wait(None) => LockWait::Wait(self.lock_timeout),
-            other => other,
-        };
-        let (outcome, prior) = self.shared.locks.lock_interruptible(
-            self.id,
-            key,
-            mode,
-            wait,
-            &self.interrupt.lock().clone(),
-        )?;
-        if outcome == LockOutcome::Skipped {
-            return Ok(outcome);
-        }
-        if prior.is_none_or(|p| p < mode) {
-            self.lock_state()?.locks.push((key.to_vec(), prior));
-        }
         if self.isolation != Isolation::ReadCommitted
             && let Some((ts, _)) = self.latest_committed(key)?
             && ts > snapshot

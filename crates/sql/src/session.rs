@@ -1734,36 +1734,29 @@ fn dml_output(tag: String, returning: Option<&bind::Returning>, rows: Vec<Row>) 
     }
 }
 
-/// The tables a statement writes: its own target and those of data-modifying CTEs.
+/// The tables a statement writes: its own target and those of data-modifying CTEs, which
+/// the binder hangs on a `ModifyFirst` at the root of the statement's (or source's) plan.
 fn write_targets(statement: &Statement) -> Vec<(RelId, String)> {
-    let mut out = Vec::new();
-    let mut plans: Vec<&Plan> = Vec::new();
-    match statement {
-        Statement::Insert(i) => {
-            out.push((i.table.id, i.table.name.clone()));
-            plans.push(&i.source);
+    let (target, plan) = match statement {
+        Statement::Insert(i) => (Some(&i.table), &i.source),
+        Statement::Update(u) => (Some(&u.table), &u.source),
+        Statement::Delete(d) => (Some(&d.table), &d.source),
+        Statement::Query(p) => (None, p),
+        _ => return Vec::new(),
+    };
+    let mut out: Vec<(RelId, String)> =
+        target.map(|t| (t.id, t.name.clone())).into_iter().collect();
+    if let crate::plan::Node::ModifyFirst { ctes, .. } = &plan.node {
+        for (_, cte) in ctes {
+            if let crate::plan::Node::Modify { statement } = &cte.node {
+                let table = match statement.as_ref() {
+                    crate::plan::Modify::Insert(i) => &i.table,
+                    crate::plan::Modify::Update(u) => &u.table,
+                    crate::plan::Modify::Delete(d) => &d.table,
+                };
+                out.push((table.id, table.name.clone()));
+            }
         }
-        Statement::Update(u) => {
-            out.push((u.table.id, u.table.name.clone()));
-            plans.push(&u.source);
-        }
-        Statement::Delete(d) => {
-            out.push((d.table.id, d.table.name.clone()));
-            plans.push(&d.source);
-        }
-        Statement::Query(p) => plans.push(p),
-        _ => {}
-    }
-    while let Some(plan) = plans.pop() {
-        if let crate::plan::Node::Modify { statement } = &plan.node {
-            let table = match statement.as_ref() {
-                crate::plan::Modify::Insert(i) => &i.table,
-                crate::plan::Modify::Update(u) => &u.table,
-                crate::plan::Modify::Delete(d) => &d.table,
-            };
-            out.push((table.id, table.name.clone()));
-        }
-        plans.extend(plan.inputs());
     }
     out
 }

@@ -55,41 +55,16 @@ pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
             }
             Err(conflict) => match &stmt.on_conflict {
                 None => {
-                    return Err(errinput!(
-                        UNIQUE_VIOLATION,
-                        "duplicate key value violates unique constraint \"{}\"",
-                        conflict.constraint
-                    )
-                    .with_detail(detail(table, &conflict.columns, &row, ctx)));
+                    return Err(storage::unique_violation(ctx, table, &conflict, &row));
                 }
                 Some(OnConflict::Nothing { target }) => {
                     if target.as_ref().is_some_and(|t| !same_columns(t, &conflict.columns)) {
-                        return Err(errinput!(
-                            UNIQUE_VIOLATION,
-                            "duplicate key value violates unique constraint \"{}\"",
-                            conflict.constraint
-                        )
-                        .with_detail(detail(
-                            table,
-                            &conflict.columns,
-                            &row,
-                            ctx,
-                        )));
+                        return Err(storage::unique_violation(ctx, table, &conflict, &row));
                     }
                 }
                 Some(OnConflict::Update { target, assignments, filter }) => {
                     if !same_columns(target, &conflict.columns) {
-                        return Err(errinput!(
-                            UNIQUE_VIOLATION,
-                            "duplicate key value violates unique constraint \"{}\"",
-                            conflict.constraint
-                        )
-                        .with_detail(detail(
-                            table,
-                            &conflict.columns,
-                            &row,
-                            ctx,
-                        )));
+                        return Err(storage::unique_violation(ctx, table, &conflict, &row));
                     }
                     let key = conflict.existing;
                     if !touched.insert(key.clone()) {
@@ -125,15 +100,6 @@ fn same_columns(a: &[usize], b: &[usize]) -> bool {
     x.sort_unstable();
     y.sort_unstable();
     x == y
-}
-
-fn detail(table: &Table, columns: &[usize], row: &[Value], ctx: &ExecCtx) -> String {
-    let names: Vec<&str> = columns.iter().map(|&c| table.columns[c].name.as_str()).collect();
-    let values: Vec<String> = columns
-        .iter()
-        .map(|&c| format_value(&row[c], ctx.zone()).unwrap_or_else(|| "null".into()))
-        .collect();
-    format!("Key ({})=({}) already exists.", names.join(", "), values.join(", "))
 }
 
 /// Locks a row about to change and returns its current values, re-checked under read

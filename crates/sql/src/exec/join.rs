@@ -23,6 +23,19 @@ pub fn join<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
     }
 }
 
+/// What a left row gives once its matches are known: itself padded with NULLs (LEFT, FULL
+/// without a match), itself alone (SEMI with one, ANTI without), or nothing more.
+fn emit_left(kind: JoinKind, matched: bool, left_row: Row, right_width: usize, out: &mut Vec<Row>) {
+    match kind {
+        JoinKind::Left | JoinKind::Full if !matched => {
+            out.push(combine(&left_row, &nulls(right_width)))
+        }
+        JoinKind::Semi if matched => out.push(left_row),
+        JoinKind::Anti if !matched => out.push(left_row),
+        _ => {}
+    }
+}
+
 fn nulls(n: usize) -> Row {
     vec![Value::Null; n]
 }
@@ -76,14 +89,7 @@ fn nested_loop<'a>(
                 _ => out.push(row),
             }
         }
-        match kind {
-            JoinKind::Left | JoinKind::Full if !matched => {
-                out.push(combine(&left_row, &nulls(right_width)))
-            }
-            JoinKind::Semi if matched => out.push(left_row),
-            JoinKind::Anti if !matched => out.push(left_row),
-            _ => {}
-        }
+        emit_left(kind, matched, left_row, right_width, &mut out);
         Ok(out)
     };
     if matches!(kind, JoinKind::Right | JoinKind::Full) {
@@ -173,14 +179,7 @@ fn hash_join<'a>(
                 }
             }
         }
-        match kind {
-            JoinKind::Left | JoinKind::Full if !matched => {
-                out.push(combine(&left_row, &nulls(right_width)))
-            }
-            JoinKind::Semi if matched => out.push(left_row),
-            JoinKind::Anti if !matched => out.push(left_row),
-            _ => {}
-        }
+        emit_left(kind, matched, left_row, right_width, &mut out);
         Ok(out)
     };
     let left_rows = execute(left, ctx)?;

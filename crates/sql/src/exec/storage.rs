@@ -158,7 +158,8 @@ fn claim(ctx: &ExecCtx, key: &[u8]) -> Result<Option<Vec<u8>>> {
     ctx.txn.get_latest(key)
 }
 
-fn unique_violation(
+/// 23505 for a unique key a row would take.
+pub(crate) fn unique_violation(
     ctx: &ExecCtx,
     table: &Table,
     conflict: &Conflict,

@@ -113,7 +113,9 @@ fn partition_values(
         }
         i = j;
     }
-    let peers = Peers::new(peer_first.clone(), peer_last.clone(), orders, partition);
+    let groups = call.frame.units == FrameUnits::Groups;
+    let peers = Peers::new(peer_first, peer_last, orders, partition, groups);
+    let (peer_first, peer_last) = (&peers.first, &peers.last);
     let arg = |pos: usize, k: usize| -> Result<Value> {
         match call.args.get(k) {
             Some(e) => eval(e, &rows[partition[pos]], ctx),
@@ -261,19 +263,24 @@ struct Peers<'a> {
 }
 
 impl<'a> Peers<'a> {
+    /// `groups`: number the peer groups too (only GROUPS frames need them).
     fn new(
         first: Vec<usize>,
         last: Vec<usize>,
         orders: &'a [Vec<Value>],
         partition: &'a [usize],
+        groups: bool,
     ) -> Self {
-        let mut group_of = Vec::with_capacity(first.len());
+        let mut group_of = Vec::new();
         let mut starts = Vec::new();
-        for (p, &f) in first.iter().enumerate() {
-            if f == p {
-                starts.push(p);
+        if groups {
+            group_of.reserve(first.len());
+            for (p, &f) in first.iter().enumerate() {
+                if f == p {
+                    starts.push(p);
+                }
+                group_of.push(starts.len() - 1);
             }
-            group_of.push(starts.len() - 1);
         }
         Peers { first, last, group_of, starts, orders, partition }
     }
