@@ -266,6 +266,24 @@ fn copy_in_and_out() {
         }
         assert_eq!(String::from_utf8(out).unwrap(), "0,item 0\n1,item 1\n2,item 2\n");
 
+        // Text out (tabs, \N for NULL) and CSV in (quoted fields, an empty unquoted NULL).
+        let stream = c.copy_out("copy (select id, name from items where id in (1, 1000) order by id) to stdout").await.unwrap();
+        futures::pin_mut!(stream);
+        let mut out = Vec::new();
+        while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+            out.extend_from_slice(&chunk.unwrap());
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), "1\titem 1\n1000\t\\N\n");
+        let sink = c.copy_in("copy items (id, name, price) from stdin with (format csv)").await.unwrap();
+        futures::pin_mut!(sink);
+        sink.send(bytes::Bytes::from_static(b"2001,\"a, \"\"quoted\"\" name\",1.5\n2002,,2\n")).await.unwrap();
+        assert_eq!(sink.finish().await.unwrap(), 2);
+        let name: String = c.query_one("select name from items where id = 2001", &[]).await.unwrap().get(0);
+        assert_eq!(name, "a, \"quoted\" name");
+        let null: Option<String> = c.query_one("select name from items where id = 2002", &[]).await.unwrap().get(0);
+        assert_eq!(null, None);
+        c.batch_execute("delete from items where id > 2000").await.unwrap();
+
         // Bad COPY data fails the statement and leaves nothing behind.
         let sink = c.copy_in("copy items from stdin").await.unwrap();
         futures::pin_mut!(sink);

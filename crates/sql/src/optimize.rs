@@ -7,6 +7,8 @@
 //!       Scan b
 //! ```
 //!
+//! 0. Arithmetic and comparisons of number literals are folded (`id = 2 + 3` is `id = 5`,
+//!    so it can pick an access path).
 //! 1. Filters move down: through projections (substituting the projected expressions),
 //!    sorts, DISTINCT and grouping keys, into the sides of joins they concern, and finally
 //!    into scans.
@@ -37,12 +39,60 @@ use crate::plan::{Access, CmpOp, Expr, JoinKind, KeyRange, Node, Plan, SortKey};
 
 /// Optimizes a plan (and the plans of its subqueries).
 pub fn optimize(plan: Plan) -> Plan {
+    let plan = map_all_exprs(plan, &mut fold_constants);
     let plan = push_filters(plan);
     let plan = reorder_joins(plan);
     let plan = bottom_up(plan, &mut |p| choose_join(choose_access(p)));
     let plan = bottom_up(plan, &mut order_by_index);
     let plan = bottom_up(plan, &mut index_only_scan);
     map_all_exprs(plan, &mut |e| optimize_subqueries(e))
+}
+
+/// Folds arithmetic and comparisons whose operands are number literals. Other types stay
+/// (their results may depend on the session: time zones, for one), and so does anything
+/// that fails, which then fails when the statement runs, as before.
+fn fold_constants(e: Expr) -> Expr {
+    use crate::plan::BinOp;
+    use crate::types::arith;
+    use oxibase_common::Value;
+    fn number(e: &Expr) -> Option<&Value> {
+        match e {
+            Expr::Literal(
+                v @ (Value::Int2(_)
+                | Value::Int4(_)
+                | Value::Int8(_)
+                | Value::Numeric(_)
+                | Value::Float4(_)
+                | Value::Float8(_)),
+            ) => Some(v),
+            _ => None,
+        }
+    }
+    let utc = crate::types::datetime::Zone::UTC;
+    e.transform(&mut |e| match e {
+        Expr::Binary(op, a, b) => {
+            let folded = match (number(&a), number(&b)) {
+                (Some(x), Some(y)) => match op {
+                    BinOp::Add => arith::add(x, y, &utc).ok(),
+                    BinOp::Sub => arith::sub(x, y, &utc).ok(),
+                    BinOp::Mul => arith::mul(x, y).ok(),
+                    BinOp::Div => arith::div(x, y).ok(),
+                    BinOp::Mod => arith::rem(x, y).ok(),
+                    _ => None,
+                },
+                _ => None,
+            };
+            folded.map_or(Expr::Binary(op, a, b), Expr::Literal)
+        }
+        Expr::Compare(op, a, b) => match (number(&a), number(&b)) {
+            (Some(x), Some(y)) => match crate::exec::eval::compare_op(op, x, y) {
+                Ok(holds) => Expr::Literal(Value::Bool(holds)),
+                Err(_) => Expr::Compare(op, a, b),
+            },
+            _ => Expr::Compare(op, a, b),
+        },
+        e => e,
+    })
 }
 
 /// Optimizes the plans of subqueries inside an expression.
