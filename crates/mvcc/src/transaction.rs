@@ -97,6 +97,8 @@ pub(crate) struct State {
     serializable_registered: Option<Ts>,
     /// The current command id; reads see own writes of earlier commands only.
     pub(crate) command: u32,
+    /// The highest command id handed out (a nested command ends by returning to a lower one).
+    issued: u32,
     pub(crate) writes: BTreeMap<Vec<u8>, KeyWrites>,
     /// Locks in the order taken, with the mode held before (for savepoint rollback).
     locks: Vec<(Vec<u8>, PriorMode)>,
@@ -118,6 +120,14 @@ pub(crate) struct KeyWrites {
     /// at commit): the commit moves it to the key's older versions.
     prior: Option<Head>,
     entries: Vec<(u32, Option<Vec<u8>>)>,
+}
+
+impl State {
+    /// Moves to a fresh command id, above every one handed out before.
+    fn new_command(&mut self) {
+        self.issued += 1;
+        self.command = self.issued;
+    }
 }
 
 impl KeyWrites {
@@ -145,6 +155,7 @@ impl Transaction {
             registered: snapshot,
             serializable_registered: serializable.then_some(snapshot),
             command: 1,
+            issued: 1,
             writes: BTreeMap::new(),
             locks: Vec::new(),
             reads: Vec::new(),
@@ -212,7 +223,7 @@ impl Transaction {
     /// read committed they use a fresh snapshot.
     pub fn begin_statement(&self) -> Result<()> {
         let mut state = self.lock_state()?;
-        state.command += 1;
+        state.new_command();
         if self.isolation == Isolation::ReadCommitted {
             let fresh = self.shared.register_snapshot(None)?;
             self.shared.unregister_snapshot(state.registered);
@@ -224,8 +235,26 @@ impl Transaction {
     /// Starts a new command within the statement, keeping the snapshot: later reads see
     /// this transaction's writes so far (a schema change reading back what it just wrote).
     pub fn next_command(&self) -> Result<()> {
-        self.lock_state()?.command += 1;
+        self.lock_state()?.new_command();
         Ok(())
+    }
+
+    /// Starts a nested command: a statement that a procedure runs in the middle of its
+    /// caller's statement. It reads at the caller's snapshot and sees every write of the
+    /// transaction so far (the caller's included); returns the caller's command, which
+    /// [`Transaction::end_nested`] restores, so the caller goes on not seeing its own writes
+    /// nor the nested ones (PostgreSQL: a statement does not see what the functions it calls
+    /// write).
+    pub fn begin_nested(&self) -> Result<u32> {
+        let mut state = self.lock_state()?;
+        let outer = state.command;
+        state.new_command();
+        Ok(outer)
+    }
+
+    /// Ends a nested command, returning to the caller's command.
+    pub fn end_nested(&self, outer: u32) {
+        self.state.lock().command = outer;
     }
 
     /// Reads a key as the current statement sees it: the snapshot, overlaid with this
@@ -387,7 +416,7 @@ impl Transaction {
     /// Takes a savepoint.
     pub fn savepoint(&self) -> Result<Savepoint> {
         let mut state = self.lock_state()?;
-        state.command += 1;
+        state.new_command();
         Ok(Savepoint { command: state.command, locks: state.locks.len() })
     }
 
@@ -401,7 +430,7 @@ impl Transaction {
         let keep = savepoint.locks.min(state.locks.len());
         let released: Vec<_> = state.locks.drain(keep..).collect();
         state.latest_heads.clear();
-        state.command += 1;
+        state.new_command();
         drop(state);
         for (key, prior) in released.into_iter().rev() {
             self.shared.locks.release(self.id, &key, prior);

@@ -145,6 +145,7 @@ fn remote_error(e: tokio_postgres::Error) -> oxibase_common::Error {
 fn connect(args: &SqlArgs) -> Result<Backend> {
     if let Some(dir) = &args.data_dir {
         let db = oxibase_sql::Database::open(dir)?;
+        oxibase_procedures::install(&db)?;
         return Ok(Backend::Embedded(Box::new(db.session())));
     }
     let url =

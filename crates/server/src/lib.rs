@@ -153,6 +153,7 @@ pub fn open(config: &Config) -> Result<Arc<Server>> {
             ..Default::default()
         },
     )?;
+    oxibase_procedures::install(&db)?;
     let server = Arc::new(Server {
         db,
         auth: config.auth,

@@ -78,6 +78,8 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     /// pg_advisory_lock and friends.
     pub(crate) advisory: crate::advisory::AdvisoryLocks,
+    /// Runs stored functions and procedures (set by the binary that links one).
+    procedures: parking_lot::RwLock<Option<Arc<dyn crate::procedure::ProcedureRuntime>>>,
     _lock: Option<File>,
     dir: Option<PathBuf>,
 }
@@ -185,12 +187,24 @@ impl Database {
                 sessions: Mutex::new(HashMap::new()),
                 counters: Counters::default(),
                 advisory: Default::default(),
+                procedures: parking_lot::RwLock::new(None),
                 _lock: lock,
                 dir,
             }),
         };
         db.drop_leftover_temp_schemas()?;
         Ok(db)
+    }
+
+    /// Installs the runtime that compiles and runs stored functions and procedures
+    /// (without one, CREATE FUNCTION and calls to stored routines fail with 0A000).
+    pub fn set_procedure_runtime(&self, runtime: Arc<dyn crate::procedure::ProcedureRuntime>) {
+        *self.shared.procedures.write() = Some(runtime);
+    }
+
+    /// The installed procedure runtime, if any.
+    pub fn procedure_runtime(&self) -> Option<Arc<dyn crate::procedure::ProcedureRuntime>> {
+        self.shared.procedures.read().clone()
     }
 
     /// Drops the temporary schemas of sessions that ended without dropping them (the

@@ -30,6 +30,7 @@ pub mod keys;
 pub mod optimize;
 pub mod parse;
 pub mod plan;
+pub mod procedure;
 pub mod session;
 pub mod settings;
 pub mod system;
@@ -38,6 +39,7 @@ pub mod types;
 pub use catalog::{Catalog, Column, Index, RelKind, Sequence, Table, TableSpec};
 pub use database::{Database, DatabaseOptions};
 pub use oxibase_common::{Error, Result, SqlState, Value};
+pub use procedure::{CallResult, Host, LogLevel, ProcedureRuntime, Returns, Routine, RoutineKind};
 pub use session::{
     ColumnIndex, FromValue, Notice, Output, OutputColumn, PendingCopy, Prepared, Session, TxnStatus,
 };

@@ -244,6 +244,11 @@ fn has_volatile(e: &Expr) -> bool {
         {
             found = true;
         }
+        if let Expr::Routine(r, _) = x
+            && r.volatility == 'v'
+        {
+            found = true;
+        }
     });
     found
 }

@@ -109,6 +109,9 @@ impl Dialect for OxibaseDialect {
         if parser.peek_keyword(Keyword::VACUUM) {
             return Some(parse_vacuum(parser));
         }
+        if is_create_procedure(parser) {
+            return Some(parse_create_procedure(parser));
+        }
         None
     }
 
@@ -372,6 +375,47 @@ impl Dialect for OxibaseDialect {
 /// PostgreSQL's `VACUUM [FULL] [FREEZE] [VERBOSE] [ANALYZE] [(options)] [table [, ...]]`
 /// (sqlparser knows only Redshift's form). Only the first table is kept: VACUUM collects
 /// garbage store-wide.
+/// Marks a `CreateFunction` parsed from `CREATE PROCEDURE` (sqlparser has PostgreSQL's
+/// `CREATE FUNCTION` but not its `CREATE PROCEDURE`, whose clauses are the same).
+const PROCEDURE_MARK: &str = "oxibase_procedure";
+
+/// True when a parsed CREATE FUNCTION was written as CREATE PROCEDURE.
+pub fn is_procedure(f: &ast::CreateFunction) -> bool {
+    f.options.as_ref().is_some_and(|o| {
+        o.iter().any(|o| matches!(o, ast::SqlOption::Ident(n) if n.to_string() == PROCEDURE_MARK))
+    })
+}
+
+fn is_create_procedure(parser: &Parser) -> bool {
+    use sqlparser::tokenizer::Token;
+    let t = parser.peek_tokens::<4>();
+    let kw = |i: usize, k: Keyword| matches!(&t[i], Token::Word(w) if w.keyword == k);
+    kw(0, Keyword::CREATE)
+        && (kw(1, Keyword::PROCEDURE)
+            || (kw(1, Keyword::OR) && kw(2, Keyword::REPLACE) && kw(3, Keyword::PROCEDURE)))
+}
+
+/// `CREATE [OR REPLACE] PROCEDURE name(args) LANGUAGE l AS $$ ... $$`: parsed with the
+/// CREATE FUNCTION clauses, marked as a procedure.
+fn parse_create_procedure(parser: &mut Parser) -> std::result::Result<ast::Statement, ParserError> {
+    parser.expect_keyword(Keyword::CREATE)?;
+    let or_replace = parser.parse_keywords(&[Keyword::OR, Keyword::REPLACE]);
+    parser.expect_keyword(Keyword::PROCEDURE)?;
+    let mut statement = parser.parse_create_function(false, or_replace, false)?;
+    if let ast::Statement::CreateFunction(f) = &mut statement {
+        if f.return_type.is_some() {
+            return Err(ParserError::ParserError(
+                "a procedure has no RETURNS clause (use CREATE FUNCTION)".into(),
+            ));
+        }
+        f.options =
+            Some(vec![ast::SqlOption::Ident(ast::ObjectName::from(vec![ast::Ident::new(
+                PROCEDURE_MARK,
+            )]))]);
+    }
+    Ok(statement)
+}
+
 fn parse_vacuum(parser: &mut Parser) -> std::result::Result<ast::Statement, ParserError> {
     parser.expect_keyword(Keyword::VACUUM)?;
     let mut full = false;

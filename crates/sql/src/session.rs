@@ -18,6 +18,8 @@
 //! one catalog generation (see [`crate::database`]) and are bypassed by a transaction that
 //! changed the catalog itself or whose snapshot predates the last catalog change.
 
+mod host;
+
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -335,6 +337,8 @@ type CachedRelation = (u64, Option<Relation>);
 struct CachedPlan {
     statement: Arc<Statement>,
     generation: u64,
+    /// The parameter types binding settled on (used by routines' statements).
+    param_types: Vec<DataType>,
 }
 
 /// A client's session.
@@ -360,6 +364,8 @@ pub struct Session {
     /// The session asked for its temporary schema (`pg_temp_<pid>`): it is searched first,
     /// and dropped when the session ends.
     temp_schema: Cell<bool>,
+    /// How deep stored routines are calling routines right now.
+    routine_depth: Cell<u32>,
 }
 
 const PLAN_CACHE_LIMIT: usize = 512;
@@ -393,6 +399,7 @@ impl Session {
             parameter_changes: RefCell::new(Vec::new()),
             cancel,
             temp_schema: Cell::new(false),
+            routine_depth: Cell::new(0),
         };
         let _ = session.settings.get_mut().set("session_authorization", None);
         session
@@ -997,7 +1004,11 @@ impl Session {
             if plans.len() >= PLAN_CACHE_LIMIT {
                 plans.clear();
             }
-            plans.insert(key, CachedPlan { statement: bound.clone(), generation: env.generation });
+            let param_types = binder.param_types();
+            plans.insert(
+                key,
+                CachedPlan { statement: bound.clone(), generation: env.generation, param_types },
+            );
         }
         Ok(bound)
     }
@@ -1105,6 +1116,10 @@ impl Session {
                 Output::Command { tag: "VACUUM".into() }
             }
             Statement::Noop(tag) => Output::Command { tag: tag.clone() },
+            Statement::Call { routine, args } => {
+                exec::routine::call(routine, args, &ctx)?;
+                Output::Command { tag: "CALL".into() }
+            }
             other => return Err(errinput!(INTERNAL_ERROR, "unexpected statement {other:?}")),
         };
         let stats = ctx.stats.borrow();
@@ -1764,7 +1779,11 @@ fn write_targets(statement: &Statement) -> Vec<(RelId, String)> {
 fn cacheable(statement: &Statement) -> bool {
     matches!(
         statement,
-        Statement::Query(_) | Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_)
+        Statement::Query(_)
+            | Statement::Insert(_)
+            | Statement::Update(_)
+            | Statement::Delete(_)
+            | Statement::Call { .. }
     )
 }
 
@@ -1944,6 +1963,14 @@ fn split_qualified(text: &str) -> Vec<String> {
 }
 
 impl BindEnv for Env<'_> {
+    fn routine(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Arc<crate::procedure::Routine>>> {
+        self.find_routine(schema, name)
+    }
+
     fn relation(&self, schema: Option<&str>, name: &str) -> Result<Option<Relation>> {
         match schema {
             Some(s) => self.lookup(s, name),
@@ -2179,6 +2206,18 @@ impl SessionEnv for Env<'_> {
             code: "00000",
             message,
         });
+    }
+
+    fn procedure_runtime(&self) -> Option<Arc<dyn crate::procedure::ProcedureRuntime>> {
+        self.runtime()
+    }
+
+    fn call_routine(
+        &self,
+        routine: &crate::procedure::Routine,
+        args: &[Value],
+    ) -> Result<crate::procedure::CallResult> {
+        self.call(routine, args)
     }
 }
 

@@ -287,7 +287,8 @@ fn system_tables_describe_themselves() {
             "sys_sequences",
             "sys_constraints",
             "sys_roles",
-            "sys_statistics"
+            "sys_statistics",
+            "sys_procedures"
         ]
     );
     let sys_columns = catalog.table(&txn, "pg_catalog", "sys_columns").unwrap().unwrap();

@@ -124,6 +124,17 @@ pub enum DdlStatement {
         /// IF EXISTS
         if_exists: bool,
     },
+    /// CREATE [OR REPLACE] FUNCTION | PROCEDURE
+    CreateRoutine(Box<super::RoutineSpec>),
+    /// DROP FUNCTION | PROCEDURE
+    DropRoutine {
+        /// FUNCTION or PROCEDURE.
+        kind: crate::procedure::RoutineKind,
+        /// (schema, name) of each routine.
+        names: Vec<(Option<String>, String)>,
+        /// IF EXISTS
+        if_exists: bool,
+    },
     /// TRUNCATE
     Truncate {
         /// (schema, name) of each table.
@@ -780,6 +791,19 @@ impl Binder<'_> {
                 }
                 DdlStatement::AlterRole { name: ident(name), options, rename }
             }
+            S::CreateFunction(f) => {
+                DdlStatement::CreateRoutine(Box::new(self.bind_create_routine(f)?))
+            }
+            S::DropFunction(d) => DdlStatement::DropRoutine {
+                kind: crate::procedure::RoutineKind::Function,
+                names: super::routine::routine_names(&d.func_desc)?,
+                if_exists: d.if_exists,
+            },
+            S::DropProcedure { if_exists, proc_desc, .. } => DdlStatement::DropRoutine {
+                kind: crate::procedure::RoutineKind::Procedure,
+                names: super::routine::routine_names(proc_desc)?,
+                if_exists: *if_exists,
+            },
             S::Truncate(t) => DdlStatement::Truncate {
                 names: t.table_names.iter().map(|t| split_name(&t.name)).collect::<Result<_>>()?,
                 restart_identity: matches!(t.identity, Some(ast::TruncateIdentityOption::Restart)),

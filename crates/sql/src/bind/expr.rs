@@ -7,14 +7,15 @@ use oxibase_common::{DataType, Interval, Result, Value, errinput};
 use sqlparser::ast;
 
 use super::scope::Scope;
-use super::{Binder, ident};
+use super::{Binder, ident, split_name};
 use crate::functions::aggregate;
 use crate::functions::scalar;
 use crate::functions::window;
 use crate::plan::{AggregateCall, BinOp, CmpOp, Expr, SortKey, SubqueryKind, WindowCall};
+pub(super) use crate::types::SqlType;
 use crate::types::cast::{CastKind, cast};
 use crate::types::datetime::Zone;
-use crate::types::{SqlType, common_type, resolve_common};
+use crate::types::{common_type, resolve_common};
 
 /// Aggregation in progress: group-by expressions and aggregate calls found so far. Bound
 /// expressions over the aggregated row refer to group keys first, then aggregates.
@@ -1664,7 +1665,7 @@ impl Binder<'_> {
                 if ctx.srfs.is_some() =>
             {
                 let Some(srfs) = ctx.srfs else { unreachable!("checked by the guard") };
-                let (function, args, columns) = self.table_function(&name, bound)?;
+                let (function, args, columns) = self.table_function(None, &name, bound)?;
                 let [(_, ty)] = columns.as_slice() else {
                     return Err(errinput!(
                         FEATURE_NOT_SUPPORTED,
@@ -1687,7 +1688,13 @@ impl Binder<'_> {
                 "set-returning function {name}() is only supported in FROM"
             )
             .with_hint(format!("write SELECT ... FROM {name}(...) AS t(x)"))),
-            _ => self.call_scalar(&name, bound),
+            _ => {
+                let (schema, _) = split_name(&f.name)?;
+                match self.stored_routine(schema.as_deref(), &name, &bound)? {
+                    Some(routine) => self.call_routine(routine, bound),
+                    None => self.call_scalar(&name, bound),
+                }
+            }
         }
     }
 

@@ -15,6 +15,7 @@ mod ddl;
 mod dml;
 mod expr;
 mod query;
+mod routine;
 pub mod scope;
 
 use std::cell::{Cell, RefCell};
@@ -32,6 +33,7 @@ pub use ddl::{
     ForeignKeySpec, ReferentialAction, RoleSpec, SequenceSpec, data_type,
 };
 pub use dml::{Delete, Insert, OnConflict, Returning, Update};
+pub use routine::RoutineSpec;
 use scope::Scope;
 
 /// A relation a name can refer to.
@@ -68,6 +70,15 @@ pub trait BindEnv {
     /// The schemas searched for unqualified names, in order.
     fn search_path(&self) -> Vec<String> {
         vec!["pg_catalog".into(), "public".into()]
+    }
+    /// Looks up a stored function or procedure by optional schema and name, following the
+    /// search path.
+    fn routine(
+        &self,
+        _schema: Option<&str>,
+        _name: &str,
+    ) -> Result<Option<Arc<crate::procedure::Routine>>> {
+        Ok(None)
     }
     /// The oid of a relation of any kind (`'name'::regclass`).
     fn relation_oid(&self, schema: Option<&str>, name: &str) -> Result<Option<i64>> {
@@ -160,6 +171,13 @@ pub enum Statement {
     Analyze(Option<Arc<Table>>),
     /// VACUUM: collect old row versions now.
     Vacuum,
+    /// CALL procedure(args)
+    Call {
+        /// The procedure.
+        routine: Arc<crate::procedure::Routine>,
+        /// Its arguments, cast to the declared types.
+        args: Vec<Expr>,
+    },
     /// A statement with nothing to do (an empty query, DISCARD, ...); the tag is reported.
     Noop(String),
 }
@@ -331,6 +349,7 @@ impl<'a> Binder<'a> {
                 }
                 Statement::Vacuum
             }
+            S::Call(f) => self.bind_call(f)?,
             S::Deallocate { name, .. } => Statement::Noop(format!("DEALLOCATE {}", name.value)),
             S::Lock(lock) => {
                 use ast::LockTableMode as M;

@@ -1269,7 +1269,7 @@ impl Binder<'_> {
         lateral_scope: Option<&Scope>,
         ordinality: bool,
     ) -> Result<(Plan, Scope)> {
-        let (_, fname) = split_name(name)?;
+        let (schema, fname) = split_name(name)?;
         let with_ordinality = |mut columns: Vec<(String, DataType)>| {
             if ordinality {
                 columns.push(("ordinality".to_string(), DataType::Int8));
@@ -1282,7 +1282,7 @@ impl Binder<'_> {
         let ctx = ExprCtx::plain(&scope, "FROM");
         let bound: Vec<(Expr, SqlType)> =
             ast_args.iter().map(|a| self.bind_expr(a, &ctx)).collect::<Result<_>>()?;
-        let (function, args, columns) = self.table_function(&fname, bound)?;
+        let (function, args, columns) = self.table_function(schema.as_deref(), &fname, bound)?;
         let mut plan = Plan::new(
             Node::Function { function, args, ordinality },
             with_ordinality(columns).into_iter().map(|(n, t)| Column::new(n, t)).collect(),
@@ -1303,7 +1303,8 @@ impl Binder<'_> {
                 .collect::<Result<Vec<_>>>();
             self.outer.borrow_mut().pop();
             self.correlated.borrow_mut().pop();
-            let (function, args, columns) = self.table_function(&fname, rebound?)?;
+            let (function, args, columns) =
+                self.table_function(schema.as_deref(), &fname, rebound?)?;
             plan = Plan::new(
                 Node::Function { function, args, ordinality },
                 with_ordinality(columns).into_iter().map(|(n, t)| Column::new(n, t)).collect(),
@@ -1327,6 +1328,7 @@ impl Binder<'_> {
     #[allow(clippy::type_complexity)]
     pub(super) fn table_function(
         &self,
+        schema: Option<&str>,
         name: &str,
         bound: Vec<(Expr, SqlType)>,
     ) -> Result<(TableFunction, Vec<Expr>, Vec<(String, DataType)>)> {
@@ -1470,6 +1472,18 @@ impl Binder<'_> {
                     ],
                     vec![("generate_subscripts".into(), DataType::Int4)],
                 )
+            }
+            _ if self.stored_routine(schema, name, &bound)?.is_some() => {
+                let Some(routine) = self.stored_routine(schema, name, &bound)? else {
+                    unreachable!("checked by the guard")
+                };
+                let columns = routine.returns.columns(name);
+                let args = self.routine_args(&routine, bound)?;
+                if routine.returns.is_set() {
+                    (TableFunction::Routine(routine), args, columns)
+                } else {
+                    (TableFunction::Scalar, vec![Expr::Routine(routine, args)], columns)
+                }
             }
             _ => {
                 // A scalar function in FROM yields one row.

@@ -14,6 +14,7 @@
 //! number but never blocks or rolls back anyone else; after a crash, the rest of a reserved
 //! block is skipped (PostgreSQL skips up to 32 values the same way).
 
+mod routines;
 pub mod schema;
 pub mod system;
 
@@ -59,6 +60,9 @@ impl Catalog {
         if txn.get(&schema_name_key("pg_catalog")?)?.is_none() {
             catalog.bootstrap(&txn)?;
             txn.commit()?;
+        } else {
+            drop(txn);
+            catalog.add_missing_system_tables()?;
         }
         Ok(catalog)
     }
@@ -78,26 +82,48 @@ impl Catalog {
         }
         self.insert_bootstrap_role(txn)?;
         for table in system_tables() {
-            let columns: Vec<Column> =
-                table.columns.iter().map(|(n, t)| Column::new(*n, t.clone()).not_null()).collect();
-            self.insert_relation(
-                txn,
-                PG_CATALOG,
-                table.id,
-                table.name,
-                RelKind::Table,
-                &table.primary_key,
-                None,
+            self.insert_system_table(txn, &table)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a system table's own catalog rows.
+    fn insert_system_table(&self, txn: &Transaction, table: &SystemTable) -> Result<()> {
+        let columns: Vec<Column> =
+            table.columns.iter().map(|(n, t)| Column::new(*n, t.clone()).not_null()).collect();
+        self.insert_relation(
+            txn,
+            PG_CATALOG,
+            table.id,
+            table.name,
+            RelKind::Table,
+            &table.primary_key,
+            None,
+        )?;
+        for (position, column) in columns.iter().enumerate() {
+            txn.put(
+                &sys_key(
+                    SYS_COLUMNS,
+                    &[Value::Int4(table.id as i32), Value::Int2(position as i16)],
+                )?,
+                encode_column(table.id, position, column),
             )?;
-            for (position, column) in columns.iter().enumerate() {
-                txn.put(
-                    &sys_key(
-                        SYS_COLUMNS,
-                        &[Value::Int4(table.id as i32), Value::Int2(position as i16)],
-                    )?,
-                    encode_column(table.id, position, column),
-                )?;
+        }
+        Ok(())
+    }
+
+    /// Adds the system tables a store created by an older version lacks.
+    fn add_missing_system_tables(&self) -> Result<()> {
+        let txn = self.store.begin_default()?;
+        let mut added = false;
+        for table in system_tables() {
+            if txn.get(&Catalog::relation_key(table.id)?)?.is_none() {
+                self.insert_system_table(&txn, &table)?;
+                added = true;
             }
+        }
+        if added {
+            txn.commit()?;
         }
         Ok(())
     }

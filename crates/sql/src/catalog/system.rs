@@ -9,6 +9,8 @@
 //! | `sys_sequences` | sequence               | id                   |                      |
 //! | `sys_constraints` | CHECK or FOREIGN KEY | (table_id, name)     |                      |
 //! | `sys_roles`     | role (user)            | name                 |                      |
+//! | `sys_statistics`| analyzed table         | table_id             |                      |
+//! | `sys_procedures`| function or procedure  | (schema_id, name)    |                      |
 //!
 //! The system tables are ordinary tables in the `pg_catalog` schema: their rows use the same
 //! key and row encodings as user tables and describe themselves in `sys_tables` and
@@ -51,6 +53,10 @@ pub const SYS_ROLES: RelId = 10;
 /// `sys_statistics`: what ANALYZE found per table, keyed by table id.
 pub const SYS_STATISTICS: RelId = 11;
 
+/// `sys_procedures`: stored functions and procedures with their compiled modules, keyed by
+/// (schema_id, name).
+pub const SYS_PROCEDURES: RelId = 12;
+
 /// The id counter: the highest id reserved so far.
 pub const ID_COUNTER: RelId = 0;
 
@@ -64,6 +70,10 @@ pub struct SystemTable {
     pub columns: Vec<(&'static str, DataType)>,
     /// Its primary-key positions.
     pub primary_key: Vec<usize>,
+}
+
+fn text_array() -> DataType {
+    DataType::Array(Box::new(DataType::Text))
 }
 
 fn int2_array() -> DataType {
@@ -137,6 +147,28 @@ pub fn system_tables() -> Vec<SystemTable> {
                 ("distinct", DataType::Array(Box::new(Int8))),
             ],
             primary_key: vec![0],
+        },
+        SystemTable {
+            id: SYS_PROCEDURES,
+            name: "sys_procedures",
+            columns: vec![
+                ("schema_id", Int4),
+                ("name", Text),
+                ("id", Int4),
+                ("kind", Text),
+                ("arg_names", text_array()),
+                ("arg_types", text_array()),
+                ("returns_kind", Text),
+                ("returns_names", text_array()),
+                ("returns_types", text_array()),
+                ("language", Text),
+                ("source", Text),
+                ("module", Bytea),
+                ("hash", Text),
+                ("strict", Bool),
+                ("volatility", Text),
+            ],
+            primary_key: vec![0, 1],
         },
         SystemTable {
             id: SYS_ROLES,

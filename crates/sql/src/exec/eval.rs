@@ -160,6 +160,22 @@ pub fn eval(expr: &Expr, row: &[Value], ctx: &ExecCtx) -> Result<Value> {
             }
             (f.eval)(&values, ctx)?
         }
+        Expr::Routine(routine, args) => {
+            let values = args.iter().map(|a| eval(a, row, ctx)).collect::<Result<Vec<_>>>()?;
+            if routine.strict && values.iter().any(Value::is_null) {
+                return Ok(Value::Null);
+            }
+            match ctx.session.call_routine(routine, &values)? {
+                crate::procedure::CallResult::Value(v) => v,
+                crate::procedure::CallResult::Rows(_) => {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "set-returning function {}() is only supported in FROM",
+                        routine.name
+                    ));
+                }
+            }
+        }
         Expr::Coalesce(items) => {
             for item in items {
                 let v = eval(item, row, ctx)?;

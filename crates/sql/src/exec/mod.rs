@@ -14,6 +14,7 @@ pub mod ddl;
 pub mod dml;
 pub mod eval;
 mod join;
+pub mod routine;
 mod scan;
 mod setops;
 pub mod storage;
@@ -46,6 +47,22 @@ pub trait SessionEnv: FunctionEnv {
     fn system_snapshot(&self, txn: &Transaction) -> Result<CatalogSnapshot>;
     /// Sends a NOTICE to the client.
     fn notice(&self, message: String);
+    /// The runtime for stored functions and procedures, if the database has one.
+    fn procedure_runtime(&self) -> Option<std::sync::Arc<dyn crate::procedure::ProcedureRuntime>> {
+        None
+    }
+    /// Calls a stored routine inside the statement's transaction.
+    fn call_routine(
+        &self,
+        routine: &crate::procedure::Routine,
+        _args: &[Value],
+    ) -> Result<crate::procedure::CallResult> {
+        Err(errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "stored routine {}() cannot be called here",
+            routine.name
+        ))
+    }
 }
 
 /// Per-statement counters, for EXPLAIN ANALYZE and metrics.
@@ -299,7 +316,7 @@ fn execute_node<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
             setops::set_operation(left, right, *op, *all, ctx)?
         }
         Node::Function { function, args, ordinality } => {
-            setops::table_function(*function, args, *ordinality, ctx)?
+            setops::table_function(function.clone(), args, *ordinality, ctx)?
         }
         Node::Modify { statement } => {
             let (_, rows) = match statement.as_ref() {

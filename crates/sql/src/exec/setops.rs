@@ -139,7 +139,7 @@ pub fn project_set(
     let mut results: Vec<Vec<Value>> = Vec::with_capacity(functions.len());
     for (function, args) in functions {
         let values = args.iter().map(|e| eval(e, &row, ctx)).collect::<Result<Vec<_>>>()?;
-        let rows = table_function_values(*function, values, false, ctx)?;
+        let rows = table_function_values(function.clone(), values, false, ctx)?;
         let column: Vec<Value> = rows
             .map(|r| r.map(|mut r| if r.is_empty() { Value::Null } else { r.swap_remove(0) }))
             .collect::<Result<_>>()?;
@@ -162,6 +162,9 @@ fn table_function_values<'a>(
     ctx: &'a ExecCtx<'a>,
 ) -> Result<Rows<'a>> {
     let rows: Rows<'a> = match function {
+        TableFunction::Routine(routine) => {
+            Box::new(super::routine::rows(&routine, values, ctx)?.into_iter().map(Ok))
+        }
         TableFunction::Scalar => Box::new(std::iter::once(Ok(values))),
         TableFunction::GenerateSeries => generate_series(values, ctx)?,
         TableFunction::Unnest => {

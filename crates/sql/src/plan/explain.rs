@@ -276,6 +276,9 @@ pub fn expr(e: &Expr, columns: &[Column]) -> String {
         Expr::Call(f, args) => {
             format!("{}({})", f.name, args.iter().map(r).collect::<Vec<_>>().join(", "))
         }
+        Expr::Routine(routine, args) => {
+            format!("{}({})", routine.name, args.iter().map(r).collect::<Vec<_>>().join(", "))
+        }
         Expr::InList { expr: x, list, negated } => format!(
             "({} {}IN ({}))",
             r(x),

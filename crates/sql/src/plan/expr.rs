@@ -235,6 +235,8 @@ pub enum Expr {
     AssignCast(Box<Expr>, DataType),
     /// A built-in scalar function.
     Call(ScalarFunction, Vec<Expr>),
+    /// A stored function (a Wasm routine), its arguments cast to the declared types.
+    Routine(Arc<crate::procedure::Routine>, Vec<Expr>),
     /// `COALESCE(...)`
     Coalesce(Vec<Expr>),
     /// `NULLIF(a, b)`
@@ -277,6 +279,9 @@ impl Expr {
             if let Expr::Call(f, _) = e
                 && !f.immutable
             {
+                constant = false;
+            }
+            if matches!(e, Expr::Routine(..)) {
                 constant = false;
             }
         });
@@ -349,6 +354,7 @@ impl Expr {
                 v
             }
             Expr::Call(_, args)
+            | Expr::Routine(_, args)
             | Expr::Coalesce(args)
             | Expr::Extreme(args, _)
             | Expr::Array(args, _) => args.iter().collect(),
@@ -408,6 +414,7 @@ impl Expr {
             Expr::Cast(e, t) => Expr::Cast(b(e, f), t),
             Expr::AssignCast(e, t) => Expr::AssignCast(b(e, f), t),
             Expr::Call(func, args) => Expr::Call(func, v(args, f)),
+            Expr::Routine(routine, args) => Expr::Routine(routine, v(args, f)),
             Expr::Coalesce(args) => Expr::Coalesce(v(args, f)),
             Expr::NullIf(x, y) => Expr::NullIf(b(x, f), b(y, f)),
             Expr::Extreme(args, greatest) => Expr::Extreme(v(args, f), greatest),

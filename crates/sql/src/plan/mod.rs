@@ -227,8 +227,10 @@ pub struct LockTarget {
 }
 
 /// A table-valued function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TableFunction {
+    /// A stored set-returning function (RETURNS SETOF or TABLE).
+    Routine(std::sync::Arc<crate::procedure::Routine>),
     /// A scalar function used in FROM: one row.
     Scalar,
     /// generate_series(start, stop [, step])

@@ -1,0 +1,254 @@
+//! Binding stored routines: CREATE/DROP FUNCTION and PROCEDURE, CALL, and calls to stored
+//! functions inside expressions and in FROM.
+//!
+//! Built-in functions win over stored ones of the same name, as PostgreSQL's `pg_catalog`
+//! comes first on every search path; a schema-qualified name always means a stored routine.
+
+use std::sync::Arc;
+
+use oxibase_common::{DataType, Result, errinput};
+use sqlparser::ast;
+
+use super::expr::{ExprCtx, SqlType};
+use super::scope::Scope;
+use super::{Binder, Statement, ident, split_name};
+use crate::plan::Expr;
+use crate::procedure::{Returns, Routine, RoutineKind};
+
+/// A routine to create (compiled by the executor, which holds the runtime).
+#[derive(Debug)]
+pub struct RoutineSpec {
+    /// (schema, name)
+    pub name: (Option<String>, String),
+    /// FUNCTION or PROCEDURE.
+    pub kind: RoutineKind,
+    /// Argument names and types.
+    pub args: Vec<(String, DataType)>,
+    /// What it returns.
+    pub returns: Returns,
+    /// LANGUAGE
+    pub language: String,
+    /// The body (`AS '...'`).
+    pub source: String,
+    /// OR REPLACE
+    pub or_replace: bool,
+    /// STRICT / RETURNS NULL ON NULL INPUT
+    pub strict: bool,
+    /// IMMUTABLE ('i'), STABLE ('s') or VOLATILE ('v', the default).
+    pub volatility: char,
+}
+
+impl Binder<'_> {
+    /// `CREATE [OR REPLACE] FUNCTION | PROCEDURE`.
+    pub(super) fn bind_create_routine(&self, f: &ast::CreateFunction) -> Result<RoutineSpec> {
+        let kind = if crate::parse::is_procedure(f) {
+            RoutineKind::Procedure
+        } else {
+            RoutineKind::Function
+        };
+        let mut args = Vec::new();
+        for arg in f.args.iter().flatten() {
+            if matches!(arg.mode, Some(ast::ArgMode::Out | ast::ArgMode::InOut)) {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "OUT and INOUT arguments are not supported"
+                )
+                .with_hint(
+                    "Return a value (RETURNS type) or rows (RETURNS TABLE (...)) instead.",
+                ));
+            }
+            if arg.default_expr.is_some() {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "argument defaults are not supported"
+                ));
+            }
+            let name = arg.name.as_ref().map(ident).unwrap_or_default();
+            args.push((name, super::data_type(&arg.data_type)?));
+        }
+        let returns = match &f.return_type {
+            None if kind == RoutineKind::Procedure => Returns::Void,
+            None => {
+                return Err(errinput!(
+                    INVALID_FUNCTION_DEFINITION,
+                    "function result type must be specified"
+                ));
+            }
+            Some(ast::FunctionReturnType::SetOf(t)) => Returns::SetOf(super::data_type(t)?),
+            Some(ast::FunctionReturnType::DataType(ast::DataType::Table(Some(columns)))) => {
+                Returns::Table(
+                    columns
+                        .iter()
+                        .map(|c| Ok((ident(&c.name), super::data_type(&c.data_type)?)))
+                        .collect::<Result<_>>()?,
+                )
+            }
+            Some(ast::FunctionReturnType::DataType(t))
+                if t.to_string().eq_ignore_ascii_case("void") =>
+            {
+                Returns::Void
+            }
+            Some(ast::FunctionReturnType::DataType(t)) => Returns::Value(super::data_type(t)?),
+        };
+        let language = f
+            .language
+            .as_ref()
+            .map(|l| l.value.to_lowercase())
+            .ok_or_else(|| errinput!(INVALID_FUNCTION_DEFINITION, "no language specified"))?;
+        let source = match &f.function_body {
+            Some(ast::CreateFunctionBody::AsBeforeOptions { body, .. })
+            | Some(ast::CreateFunctionBody::AsAfterOptions(body)) => match body {
+                ast::Expr::Value(v) => match &v.value {
+                    ast::Value::SingleQuotedString(s) => s.clone(),
+                    ast::Value::DollarQuotedString(d) => d.value.clone(),
+                    other => other.to_string(),
+                },
+                other => other.to_string(),
+            },
+            _ => {
+                return Err(errinput!(INVALID_FUNCTION_DEFINITION, "no function body specified")
+                    .with_hint("Give the code as AS $$ ... $$."));
+            }
+        };
+        let strict = matches!(
+            f.called_on_null,
+            Some(
+                ast::FunctionCalledOnNull::Strict
+                    | ast::FunctionCalledOnNull::ReturnsNullOnNullInput
+            )
+        );
+        let volatility = match f.behavior {
+            Some(ast::FunctionBehavior::Immutable) => 'i',
+            Some(ast::FunctionBehavior::Stable) => 's',
+            _ => 'v',
+        };
+        Ok(RoutineSpec {
+            name: split_name(&f.name)?,
+            kind,
+            args,
+            returns,
+            language,
+            source,
+            or_replace: f.or_replace,
+            strict,
+            volatility,
+        })
+    }
+
+    /// `CALL name(args)`: the procedure and its arguments, cast to the declared types.
+    pub(super) fn bind_call(&self, f: &ast::Function) -> Result<Statement> {
+        let (schema, name) = split_name(&f.name)?;
+        let routine = self.env.routine(schema.as_deref(), &name)?.ok_or_else(|| {
+            errinput!(UNDEFINED_FUNCTION, "procedure {name} does not exist")
+                .with_hint("No procedure matches the given name. Create it with CREATE PROCEDURE.")
+        })?;
+        if routine.kind != RoutineKind::Procedure {
+            return Err(errinput!(WRONG_OBJECT_TYPE, "{} is not a procedure", routine.signature())
+                .with_hint("To call a function, use SELECT."));
+        }
+        let args: Vec<ast::Expr> = match &f.args {
+            ast::FunctionArguments::List(list) => list
+                .args
+                .iter()
+                .map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e.clone()),
+                    other => Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "argument {other} is not supported in CALL"
+                    )),
+                })
+                .collect::<Result<_>>()?,
+            _ => vec![],
+        };
+        let scope = Scope::default();
+        let ctx = ExprCtx::plain(&scope, "CALL");
+        let bound = args.iter().map(|a| self.bind_expr(a, &ctx)).collect::<Result<Vec<_>>>()?;
+        let args = self.routine_args(&routine, bound)?;
+        Ok(Statement::Call { routine, args })
+    }
+
+    /// The stored function a call names, if it is one: a name qualified with a schema other
+    /// than pg_catalog, or an unqualified name no built-in function takes these arguments
+    /// under (built-ins come first, as PostgreSQL's pg_catalog is searched first).
+    pub(super) fn stored_routine(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+        bound: &[(Expr, SqlType)],
+    ) -> Result<Option<Arc<Routine>>> {
+        let qualified = schema.is_some_and(|s| s != "pg_catalog");
+        if !qualified {
+            let types: Vec<SqlType> = bound.iter().map(|(_, t)| t.clone()).collect();
+            if crate::functions::scalar::resolve(name, &types).is_ok() {
+                return Ok(None);
+            }
+        }
+        let Some(routine) = self.env.routine(schema, name)? else { return Ok(None) };
+        if routine.kind == RoutineKind::Procedure {
+            return Err(errinput!(WRONG_OBJECT_TYPE, "{} is a procedure", routine.signature())
+                .with_hint("To call a procedure, use CALL."));
+        }
+        Ok(Some(routine))
+    }
+
+    /// A scalar call to a stored function.
+    pub(super) fn call_routine(
+        &self,
+        routine: Arc<Routine>,
+        bound: Vec<(Expr, SqlType)>,
+    ) -> Result<(Expr, SqlType)> {
+        let ty = match &routine.returns {
+            Returns::Value(t) => t.clone(),
+            Returns::Void => DataType::Text,
+            Returns::SetOf(_) | Returns::Table(_) => {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "set-returning function {}() is only supported in FROM",
+                    routine.name
+                )
+                .with_hint(format!("write SELECT * FROM {}(...)", routine.name)));
+            }
+        };
+        let args = self.routine_args(&routine, bound)?;
+        Ok((Expr::Routine(routine, args), SqlType::Known(ty)))
+    }
+
+    /// Checks the argument count and casts each argument to its declared type.
+    pub(super) fn routine_args(
+        &self,
+        routine: &Routine,
+        bound: Vec<(Expr, SqlType)>,
+    ) -> Result<Vec<Expr>> {
+        if bound.len() != routine.args.len() {
+            let given: Vec<String> = bound
+                .iter()
+                .map(|(_, t)| match t {
+                    SqlType::Known(t) => t.name(),
+                    SqlType::Unknown => "unknown".into(),
+                })
+                .collect();
+            return Err(errinput!(
+                UNDEFINED_FUNCTION,
+                "{} {}({}) does not exist",
+                routine.kind.keyword().to_lowercase(),
+                routine.name,
+                given.join(", ")
+            )
+            .with_hint(format!(
+                "{} takes {} arguments.",
+                routine.signature(),
+                routine.args.len()
+            )));
+        }
+        bound
+            .into_iter()
+            .zip(&routine.args)
+            .map(|((e, t), (_, want))| self.coerce(e, &t, want))
+            .collect()
+    }
+}
+
+/// `DROP FUNCTION | PROCEDURE name [(types)], ...`: the names.
+pub(super) fn routine_names(descs: &[ast::FunctionDesc]) -> Result<Vec<(Option<String>, String)>> {
+    descs.iter().map(|d| split_name(&d.name)).collect()
+}

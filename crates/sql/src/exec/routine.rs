@@ -1,0 +1,100 @@
+//! Executing routine DDL and calls: CREATE/DROP FUNCTION and PROCEDURE, CALL, and the rows
+//! of set-returning stored functions.
+
+use std::sync::Arc;
+
+use oxibase_common::{Result, Value, errinput};
+use sha2::{Digest, Sha256};
+
+use super::ExecCtx;
+use super::eval::eval;
+use crate::bind::{BindEnv, RoutineSpec};
+use crate::plan::Expr;
+use crate::procedure::{CallResult, ProcedureRuntime, Routine, RoutineKind};
+
+/// The runtime, or 0A000 when this build of the database has none.
+pub fn runtime(ctx: &ExecCtx) -> Result<Arc<dyn ProcedureRuntime>> {
+    ctx.session.procedure_runtime().ok_or_else(|| {
+        errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "stored functions and procedures need the WebAssembly runtime, which this database was opened without"
+        )
+        .with_hint("Run them through `oxibase serve` or `oxibase sql --data-dir`, which install it.")
+    })
+}
+
+/// CREATE [OR REPLACE] FUNCTION | PROCEDURE: compiles the body, checks the module against
+/// the signature, and stores both in `sys_procedures`.
+pub fn create_routine(spec: &RoutineSpec, ctx: &ExecCtx, env: &dyn BindEnv) -> Result<String> {
+    let runtime = runtime(ctx)?;
+    let schema = match &spec.name.0 {
+        Some(s) => s.clone(),
+        None => env.creation_schema()?,
+    };
+    let mut routine = Routine {
+        id: 0,
+        schema,
+        name: spec.name.1.clone(),
+        kind: spec.kind,
+        args: spec.args.clone(),
+        returns: spec.returns.clone(),
+        language: spec.language.clone(),
+        source: spec.source.clone(),
+        module: Arc::new(Vec::new()),
+        hash: String::new(),
+        strict: spec.strict,
+        volatility: spec.volatility,
+    };
+    let module = runtime.compile(&routine)?;
+    routine.hash = Sha256::digest(&module).iter().map(|b| format!("{b:02x}")).collect();
+    routine.module = Arc::new(module);
+    runtime.check(&routine)?;
+    ctx.catalog.create_routine(ctx.txn, routine, spec.or_replace)?;
+    Ok(format!("CREATE {}", spec.kind.keyword()))
+}
+
+/// DROP FUNCTION | PROCEDURE [IF EXISTS] name, ...
+pub fn drop_routines(
+    kind: RoutineKind,
+    names: &[(Option<String>, String)],
+    if_exists: bool,
+    ctx: &ExecCtx,
+    env: &dyn BindEnv,
+) -> Result<String> {
+    let noun = kind.keyword().to_lowercase();
+    for (schema, name) in names {
+        match env.routine(schema.as_deref(), name)? {
+            Some(r) if r.kind != kind => {
+                return Err(errinput!(WRONG_OBJECT_TYPE, "{} is not a {noun}", r.signature())
+                    .with_hint(format!("Use DROP {} to drop it.", r.kind.keyword())));
+            }
+            Some(r) => {
+                ctx.catalog.drop_routine(ctx.txn, &r.schema, &r.name)?;
+            }
+            None if if_exists => {
+                ctx.session.notice(format!("{noun} {name}() does not exist, skipping"))
+            }
+            None => {
+                return Err(errinput!(UNDEFINED_FUNCTION, "{noun} {name} does not exist"));
+            }
+        }
+    }
+    Ok(format!("DROP {}", kind.keyword()))
+}
+
+/// CALL: evaluates the arguments and runs the procedure.
+pub fn call(routine: &Routine, args: &[Expr], ctx: &ExecCtx) -> Result<CallResult> {
+    let values = args.iter().map(|a| eval(a, &[], ctx)).collect::<Result<Vec<_>>>()?;
+    ctx.session.call_routine(routine, &values)
+}
+
+/// The rows of a stored function called in FROM.
+pub fn rows(routine: &Routine, values: Vec<Value>, ctx: &ExecCtx) -> Result<Vec<Vec<Value>>> {
+    if routine.strict && values.iter().any(Value::is_null) {
+        return Ok(vec![]);
+    }
+    Ok(match ctx.session.call_routine(routine, &values)? {
+        CallResult::Rows(rows) => rows,
+        CallResult::Value(v) => vec![vec![v]],
+    })
+}

@@ -1,0 +1,212 @@
+//! Stored functions and procedures: what the SQL layer knows of them, and the boundary to
+//! the runtime that executes them.
+//!
+//! A routine (`CREATE FUNCTION` or `CREATE PROCEDURE`) is a row of `sys_procedures` holding
+//! its signature, its source and the WebAssembly module compiled from it. The SQL layer
+//! binds calls to routines like calls to built-in functions, and runs them through a
+//! [`ProcedureRuntime`], which the `procedures` crate implements with wasmtime: `sql` never
+//! links a Wasm engine (ARCHITECTURE.md).
+//!
+//! ```text
+//!   SELECT add1(v) FROM t          CALL transfer(1, 2, 100)
+//!          │                               │
+//!   binder: Expr::Procedure        binder: Statement::Call
+//!          │                               │
+//!   executor ──► runtime.call(def, args, host) ◄──┘
+//!                       │  guest asks for SQL
+//!                       ▼
+//!                host.execute(sql, params) ──► a nested statement in the caller's
+//!                                                transaction (Transaction::begin_nested)
+//! ```
+//!
+//! The host is the caller's session and transaction: a routine's statements read the
+//! caller's snapshot plus every write of the transaction so far, and write into it, so a
+//! routine's effects commit or roll back with its caller and replicate as plain row writes.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use oxibase_common::{DataType, Result, Value};
+
+use crate::keys::RelId;
+use crate::session::Output;
+
+/// FUNCTION or PROCEDURE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoutineKind {
+    /// Called in expressions (`SELECT f(x)`) or in FROM; returns a value or rows.
+    Function,
+    /// Called with `CALL`; returns nothing (or its result row, as PostgreSQL's OUT arguments).
+    Procedure,
+}
+
+impl RoutineKind {
+    /// PostgreSQL's `pg_proc.prokind` code.
+    pub fn code(self) -> &'static str {
+        match self {
+            RoutineKind::Function => "f",
+            RoutineKind::Procedure => "p",
+        }
+    }
+
+    /// The SQL keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            RoutineKind::Function => "FUNCTION",
+            RoutineKind::Procedure => "PROCEDURE",
+        }
+    }
+}
+
+/// What a routine returns.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Returns {
+    /// Nothing (procedures, and `RETURNS void`).
+    Void,
+    /// One value.
+    Value(DataType),
+    /// `RETURNS SETOF type`: rows of one column.
+    SetOf(DataType),
+    /// `RETURNS TABLE (name type, ...)`: rows of several columns.
+    Table(Vec<(String, DataType)>),
+}
+
+impl Returns {
+    /// True when the routine returns rows (callable in FROM).
+    pub fn is_set(&self) -> bool {
+        matches!(self, Returns::SetOf(_) | Returns::Table(_))
+    }
+
+    /// The result columns of a set-returning routine named `name`.
+    pub fn columns(&self, name: &str) -> Vec<(String, DataType)> {
+        match self {
+            Returns::Void => vec![],
+            Returns::Value(t) | Returns::SetOf(t) => vec![(name.to_string(), t.clone())],
+            Returns::Table(columns) => columns.clone(),
+        }
+    }
+
+    /// The type as `pg_get_function_result` shows it.
+    pub fn sql(&self) -> String {
+        match self {
+            Returns::Void => "void".into(),
+            Returns::Value(t) => t.name(),
+            Returns::SetOf(t) => format!("SETOF {}", t.name()),
+            Returns::Table(columns) => format!(
+                "TABLE({})",
+                columns
+                    .iter()
+                    .map(|(n, t)| format!("{n} {}", t.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
+/// A stored function or procedure, as `sys_procedures` holds it.
+#[derive(Clone, Debug)]
+pub struct Routine {
+    /// Its object id.
+    pub id: RelId,
+    /// Its schema.
+    pub schema: String,
+    /// Its name.
+    pub name: String,
+    /// FUNCTION or PROCEDURE.
+    pub kind: RoutineKind,
+    /// Argument names (empty for unnamed ones) and types.
+    pub args: Vec<(String, DataType)>,
+    /// What it returns.
+    pub returns: Returns,
+    /// The language it was written in: wat, wasm, rust, typescript.
+    pub language: String,
+    /// The source as written (hex for a binary module).
+    pub source: String,
+    /// The compiled WebAssembly module.
+    pub module: Arc<Vec<u8>>,
+    /// The module's SHA-256, hex: the key of the runtime's module cache.
+    pub hash: String,
+    /// STRICT (RETURNS NULL ON NULL INPUT): a NULL argument gives NULL without a call.
+    pub strict: bool,
+    /// `pg_proc.provolatile`: i(mmutable), s(table) or v(olatile).
+    pub volatility: char,
+}
+
+/// Routines are the same when they are the same version of the same object.
+impl PartialEq for Routine {
+    fn eq(&self, other: &Routine) -> bool {
+        self.id == other.id && self.hash == other.hash && self.name == other.name
+    }
+}
+
+impl Eq for Routine {}
+
+impl Routine {
+    /// `name(type, ...)`, as PostgreSQL names a routine in messages.
+    pub fn signature(&self) -> String {
+        let types: Vec<String> = self.args.iter().map(|(_, t)| t.name()).collect();
+        format!("{}({})", self.name, types.join(", "))
+    }
+}
+
+/// What a call produced.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CallResult {
+    /// A value (NULL for a routine that returned none).
+    Value(Value),
+    /// Rows, for a set-returning routine.
+    Rows(Vec<Vec<Value>>),
+}
+
+/// How loud a message a routine logs is (PostgreSQL's RAISE levels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    /// DEBUG: not sent to the client.
+    Debug,
+    /// INFO
+    Info,
+    /// NOTICE
+    Notice,
+    /// WARNING
+    Warning,
+}
+
+/// What a running routine may ask of its caller: the session and transaction that called it.
+///
+/// NB: methods are called between steps of the guest, never re-entrantly.
+pub trait Host {
+    /// Runs one statement with parameters inside the caller's transaction. Text parameters
+    /// are untyped literals: they take the type their place in the statement needs.
+    /// A failed statement leaves no trace (it runs under a savepoint), so the routine may
+    /// handle the error and go on.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Output>;
+    /// Sends a message to the client (or the server log, for DEBUG).
+    fn log(&mut self, level: LogLevel, message: &str);
+    /// When the call must stop: the statement's `statement_timeout`.
+    fn deadline(&self) -> Option<Instant>;
+    /// An error if the statement was cancelled or ran past its deadline.
+    fn check_interrupt(&self) -> Result<()>;
+    /// The session's cancel flag (set by a CancelRequest), for checks without the host.
+    fn cancel_flag(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+        None
+    }
+}
+
+/// Compiles and runs routines. Implemented by the `procedures` crate (wasmtime).
+///
+/// Contract: `compile` and `check` are deterministic for the same input; `call` runs on the
+/// calling thread, returns only after the guest has finished (or was stopped), and leaves
+/// the host's transaction usable whatever the guest did (an error is returned, never a
+/// panic, for any module, input or trap).
+pub trait ProcedureRuntime: Send + Sync {
+    /// Compiles a routine's source (in its language, for its signature) into a WebAssembly
+    /// module (42P13 with the compiler's messages on an error; 0A000 naming what to install
+    /// when a compiler is missing). `routine.module` is not read.
+    fn compile(&self, routine: &Routine) -> Result<Vec<u8>>;
+    /// Checks that a routine's module can run: it validates, imports only what the host
+    /// offers, and exports a function its signature can call (42P13 otherwise).
+    fn check(&self, routine: &Routine) -> Result<()>;
+    /// Calls a routine with its arguments (already of the declared types).
+    fn call(&self, routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<CallResult>;
+}

@@ -1,0 +1,225 @@
+//! The session as the host of a running stored routine: what a guest's SQL runs in.
+//!
+//! A routine's statement is a *nested command* of the statement that called the routine
+//! ([`Transaction::begin_nested`]): it reads the caller's snapshot plus everything the
+//! transaction wrote so far, writes into the caller's transaction, and runs under a
+//! savepoint so that a failed statement leaves nothing behind when the guest handles the
+//! error. Plans are cached per session by SQL text, as the session caches its own.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use oxibase_common::{DataType, Result, Value, errconflict, errinput};
+use oxibase_mvcc::Transaction;
+
+use super::{CachedPlan, Env, Notice, Output, PLAN_CACHE_LIMIT, Session, is_control};
+use super::{cacheable, optimize_statement, value_type, write_targets};
+use crate::bind::{Binder, Statement};
+use crate::functions::FunctionEnv;
+use crate::procedure::{CallResult, Host, LogLevel, ProcedureRuntime, Routine};
+use crate::types::cast::{CastKind, cast};
+
+/// How deep routines may call routines (each level holds a Wasm instance and a native stack).
+const MAX_ROUTINE_DEPTH: u32 = 16;
+
+impl Env<'_> {
+    /// Finds a routine: in the named schema, or the first on the search path.
+    pub(super) fn find_routine(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Arc<Routine>>> {
+        let catalog = self.session.catalog();
+        let schemas = match schema {
+            Some(s) => vec![s.to_string()],
+            None => self.resolved_search_path(),
+        };
+        for schema in schemas {
+            if let Some(routine) = catalog.routine(self.txn, &schema, name)? {
+                return Ok(Some(Arc::new(routine)));
+            }
+        }
+        Ok(None)
+    }
+
+    pub(super) fn runtime(&self) -> Option<Arc<dyn ProcedureRuntime>> {
+        self.session.db.procedure_runtime()
+    }
+
+    /// Calls a routine with this statement's transaction as its host.
+    pub(super) fn call(&self, routine: &Routine, args: &[Value]) -> Result<CallResult> {
+        let runtime = self.runtime().ok_or_else(|| {
+            errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "function {}() is stored, but this database was opened without the WebAssembly runtime",
+                routine.name
+            )
+        })?;
+        let depth = self.session.routine_depth.get();
+        if depth >= MAX_ROUTINE_DEPTH {
+            return Err(errinput!(
+                STATEMENT_TOO_COMPLEX,
+                "stack depth limit exceeded: routines nested {MAX_ROUTINE_DEPTH} deep"
+            )
+            .with_hint("A routine probably calls itself without end."));
+        }
+        self.session.routine_depth.set(depth + 1);
+        let result = runtime.call(routine, args, &mut RoutineHost { env: self });
+        self.session.routine_depth.set(depth);
+        result
+    }
+}
+
+/// A running routine's view of its caller.
+struct RoutineHost<'e, 'a> {
+    env: &'e Env<'a>,
+}
+
+impl Host for RoutineHost<'_, '_> {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
+        self.env.check_interrupt()?;
+        let txn = self.env.txn;
+        let outer = txn.begin_nested()?;
+        let result = txn.savepoint().and_then(|savepoint| {
+            let result = self.env.session.run_nested(sql, params, txn, self.env.deadline);
+            if result.is_err() {
+                txn.rollback_to(&savepoint)?;
+            }
+            result
+        });
+        txn.end_nested(outer);
+        result
+    }
+
+    fn log(&mut self, level: LogLevel, message: &str) {
+        let severity = match level {
+            LogLevel::Debug => return,
+            LogLevel::Info => "INFO",
+            LogLevel::Notice => "NOTICE",
+            LogLevel::Warning => "WARNING",
+        };
+        let code = if level == LogLevel::Warning { "01000" } else { "00000" };
+        self.env.session.notices.borrow_mut().push(Notice {
+            severity,
+            code,
+            message: message.to_string(),
+        });
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.env.deadline
+    }
+
+    fn check_interrupt(&self) -> Result<()> {
+        self.env.check_interrupt()
+    }
+
+    fn cancel_flag(&self) -> Option<Arc<std::sync::atomic::AtomicBool>> {
+        Some(self.env.session.cancel.clone())
+    }
+}
+
+impl Session {
+    /// Runs one statement of a routine in the caller's transaction (already in a nested
+    /// command). Text and NULL parameters are untyped: they take the type the statement
+    /// needs, as the extended protocol's unspecified parameter types do.
+    fn run_nested(
+        &self,
+        sql: &str,
+        params: &[Value],
+        txn: &Transaction,
+        deadline: Option<Instant>,
+    ) -> Result<Output> {
+        let types: Vec<Option<DataType>> = params
+            .iter()
+            .map(|v| match v {
+                Value::Null | Value::Text(_) => None,
+                v => Some(value_type(v)),
+            })
+            .collect();
+        let env = self.env(txn, deadline);
+        let (bound, param_types) = self.nested_plan(sql, &types, &env)?;
+        let params = params
+            .iter()
+            .zip(&param_types)
+            .map(|(v, t)| match v {
+                Value::Text(_) if *t != DataType::Text => {
+                    cast(v.clone(), t, CastKind::Explicit, &env.zone)
+                }
+                v => Ok(v.clone()),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for (id, name) in write_targets(&bound) {
+            if !self.lock_for_write(txn, id, &name)? {
+                return Err(errconflict!(
+                    SERIALIZATION_FAILURE,
+                    "could not serialize access due to concurrent change of the definition of relation \"{name}\""
+                ));
+            }
+        }
+        let output = self.execute_bound(&bound, &params, &env, txn, None)?;
+        if matches!(output, Output::CopyIn(_) | Output::CopyOut { .. }) {
+            return Err(errinput!(FEATURE_NOT_SUPPORTED, "COPY is not allowed in a routine"));
+        }
+        Ok(output)
+    }
+
+    /// The plan of a routine's statement, from the plan cache or bound now, with the
+    /// parameter types it settled on.
+    fn nested_plan(
+        &self,
+        sql: &str,
+        types: &[Option<DataType>],
+        env: &Env,
+    ) -> Result<(Arc<Statement>, Vec<DataType>)> {
+        let key = (sql.to_string(), types.to_vec());
+        if env.cacheable
+            && let Some(cached) = self.plans.borrow().get(&key)
+            && cached.generation == env.generation
+        {
+            return Ok((cached.statement.clone(), cached.param_types.clone()));
+        }
+        let statement = crate::parse::parse_one(sql)?;
+        if is_control(&statement) {
+            let code = if matches!(
+                statement,
+                sqlparser::ast::Statement::Commit { .. }
+                    | sqlparser::ast::Statement::Rollback { .. }
+            ) {
+                oxibase_common::SqlState::INVALID_TRANSACTION_TERMINATION
+            } else {
+                oxibase_common::SqlState::FEATURE_NOT_SUPPORTED
+            };
+            return Err(oxibase_common::Error::new(
+                oxibase_common::ErrorKind::InvalidInput,
+                code,
+                format!("{} is not allowed in a routine's statements", statement_word(&statement)),
+            )
+            .with_hint(
+                "A routine runs inside its caller's transaction; the caller commits or rolls back.",
+            ));
+        }
+        let binder = Binder::new(env, types.to_vec());
+        let bound = Arc::new(optimize_statement(binder.bind(&statement)?));
+        let param_types = binder.param_types();
+        if env.cacheable && cacheable(&bound) {
+            let mut plans = self.plans.borrow_mut();
+            if plans.len() >= PLAN_CACHE_LIMIT {
+                plans.clear();
+            }
+            plans.insert(
+                key,
+                CachedPlan {
+                    statement: bound.clone(),
+                    generation: env.generation,
+                    param_types: param_types.clone(),
+                },
+            );
+        }
+        Ok((bound, param_types))
+    }
+}
+
+fn statement_word(statement: &sqlparser::ast::Statement) -> String {
+    statement.to_string().split_whitespace().next().unwrap_or("this statement").to_uppercase()
+}
