@@ -22,6 +22,12 @@ pub extern "C" fn transfer() -> i32 {
         if src == dst {
             return Err(Error::new("22023", "source and destination are the same account"));
         }
+        // Lock both rows in id order first, so that transfers in opposite directions queue
+        // instead of deadlocking.
+        tx.execute(
+            "SELECT id FROM accounts WHERE id IN ($1, $2) ORDER BY id FOR UPDATE",
+            &[&src, &dst],
+        )?;
         // The WHERE clause is re-checked on the row's latest version under its lock, so two
         // concurrent transfers cannot both spend the same balance.
         let debited = tx.execute(

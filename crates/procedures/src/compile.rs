@@ -83,6 +83,11 @@ fn numeric(routine: &Routine) -> bool {
         }
 }
 
+/// A Rust body compiled to a plain Wasm function: numbers in and out, no SQL (`tx`).
+fn plain(routine: &Routine) -> bool {
+    numeric(routine) && !routine.source.contains("tx")
+}
+
 /// The Rust / AssemblyScript type of a number passed directly.
 fn wasm_scalar(t: &DataType) -> Option<&'static str> {
     Some(match t {
@@ -122,7 +127,7 @@ fn rust_source(routine: &Routine) -> Result<(String, usize)> {
         return Ok((out, line));
     }
     let name = &routine.name;
-    if numeric(routine) {
+    if plain(routine) {
         let params: Vec<String> = routine
             .args
             .iter()
@@ -154,15 +159,18 @@ fn rust_source(routine: &Routine) -> Result<(String, usize)> {
         let names: Vec<String> =
             routine.args.iter().enumerate().map(|(i, (n, _))| arg_name(i, n)).collect();
         let types: Vec<&str> = routine.args.iter().map(|(_, t)| rust_type(t)).collect();
+        let (names, types) = if names.is_empty() {
+            (String::new(), String::new())
+        } else {
+            (format!("{},", names.join(", ")), format!("{},", types.join(", ")))
+        };
         out.push_str(&format!(
-            "#[unsafe(no_mangle)]\npub extern \"C\" fn {name}() -> i32 {{\n    oxibase_guest::entry(|tx: &oxibase_guest::Tx| -> oxibase_guest::Result<{ret}> {{\n        let ({},): ({},) = oxibase_guest::args()?;\n",
-            names.join(", "),
-            types.join(", ")
+            "#[unsafe(no_mangle)]\npub extern \"C\" fn {name}() -> i32 {{\n    oxibase_guest::entry(|tx: &oxibase_guest::Tx| -> oxibase_guest::Result<{ret}> {{\n        let ({names}): ({types}) = oxibase_guest::args()?;\n"
         ));
     }
     let line = out.lines().count() + 1;
     out.push_str(&routine.source);
-    out.push_str(if numeric(routine) { "\n}\n" } else { "\n    })\n}\n" });
+    out.push_str(if plain(routine) { "\n}\n" } else { "\n    })\n}\n" });
     Ok((out, line))
 }
 
@@ -254,7 +262,8 @@ fn typescript(routine: &Routine) -> Result<Vec<u8>> {
 
 fn find_asc() -> Option<std::path::PathBuf> {
     if let Ok(path) = std::env::var("OXIBASE_ASC") {
-        return Some(path.into());
+        let path = std::path::PathBuf::from(path);
+        return path.is_file().then_some(path);
     }
     let local = Path::new("node_modules/.bin/asc");
     if local.is_file() {
@@ -338,7 +347,22 @@ fn renumber(messages: &str, file: &str, first_line: usize) -> String {
         }
     }
     out.push_str(rest);
-    out
+    // rustc's source excerpts number their lines in a gutter: `7 | let y = x +;`.
+    out.lines()
+        .map(|line| {
+            let digits = line.trim_start();
+            let number: String = digits.chars().take_while(char::is_ascii_digit).collect();
+            match number.parse::<usize>() {
+                Ok(n) if digits[number.len()..].starts_with(" |") => {
+                    let pad = line.len() - digits.len();
+                    let n = (n + 1).saturating_sub(first_line).max(1);
+                    format!("{}{n}{}", " ".repeat(pad), &digits[number.len()..])
+                }
+                _ => line.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn temp_dir() -> Result<tempfile::TempDir> {
@@ -359,8 +383,9 @@ mod tests {
 
     #[test]
     fn compiler_positions_point_into_the_routine() {
-        let m = renumber("error[E0425]: x\n --> lib.rs:7:5\n", "lib.rs", 5);
+        let m = renumber("error[E0425]: x\n --> lib.rs:7:5\n  |\n7 | let y = x +;\n", "lib.rs", 5);
         assert!(m.contains("--> line 3:5"), "{m}");
+        assert!(m.contains("\n3 | let y"), "{m}");
         let m = renumber("ERROR TS2304: y in routine.ts(3,9)", "routine.ts", 2);
         assert!(m.contains("line 2,9)"), "{m}");
     }

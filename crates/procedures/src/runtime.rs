@@ -75,7 +75,7 @@ struct Warm {
 }
 
 thread_local! {
-    /// Warm instances of this thread (session), by module hash.
+    /// Warm instances of this thread (session), by module hash and export.
     static POOL: RefCell<HashMap<String, Vec<Warm>>> = RefCell::new(HashMap::new());
 }
 
@@ -143,7 +143,7 @@ impl WasmRuntime {
 
     /// A warm instance of the module, from this thread's pool or instantiated now.
     fn checkout(&self, routine: &Routine, compiled: &Compiled) -> Result<Option<Warm>> {
-        let warm = POOL.with(|p| p.borrow_mut().get_mut(&routine.hash).and_then(Vec::pop));
+        let warm = POOL.with(|p| p.borrow_mut().get_mut(&pool_key(routine)).and_then(Vec::pop));
         if warm.is_some() {
             return Ok(warm);
         }
@@ -178,7 +178,7 @@ impl WasmRuntime {
             if pool.len() > MODULE_CACHE {
                 pool.clear();
             }
-            let list = pool.entry(routine.hash.clone()).or_default();
+            let list = pool.entry(pool_key(routine)).or_default();
             if list.len() < POOL_PER_MODULE {
                 list.push(warm);
             }
@@ -227,7 +227,7 @@ impl WasmRuntime {
         args: &[Value],
         host: &mut dyn Host,
     ) -> Result<CallResult> {
-        let warm = POOL.with(|p| p.borrow_mut().get_mut(&routine.hash).and_then(Vec::pop));
+        let warm = POOL.with(|p| p.borrow_mut().get_mut(&pool_key(routine)).and_then(Vec::pop));
         let (mut store, func) = match warm {
             Some(w) => (w.store, Some(w.func)),
             None => {
@@ -324,6 +324,11 @@ impl ProcedureRuntime for WasmRuntime {
             Convention::Abi(pre) => self.call_abi(routine, pre, args, host),
         }
     }
+}
+
+/// Warm instances are per module and export (one module may hold several routines).
+fn pool_key(routine: &Routine) -> String {
+    format!("{}/{}", routine.hash, routine.name)
 }
 
 fn table_row(

@@ -5,6 +5,9 @@
 //!   `{"results": [{"columns": [...], "rows": [[...]], "tag": "SELECT 1"}]}`, or
 //!   `{"error": {"code": "42P01", "message": ...}}` with status 400. Under scram
 //!   authentication requests carry HTTP Basic credentials of a role.
+//! - `POST /v1/call/{name}` with the arguments as a JSON array or an object by name: calls
+//!   a stored function or procedure and answers `{"result": ...}` (rows as objects for a
+//!   set-returning function).
 //! - `GET /metrics`: Prometheus text.
 //! - `GET /health`: `ok` while the database accepts writes.
 
@@ -13,12 +16,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use oxibase_common::{Error, Result, Value, errinput};
+use oxibase_sql::procedure::{Routine, RoutineKind};
 use oxibase_sql::session::Output;
 use oxibase_sql::types::datetime::Zone;
 use oxibase_sql::types::text::format_value;
@@ -34,6 +38,7 @@ pub async fn listen(server: Arc<Server>, addr: SocketAddr) -> Result<SocketAddr>
     let local = listener.local_addr().map_err(|e| errinput!(IO_ERROR, "{e}"))?;
     let app = Router::new()
         .route("/v1/sql", post(sql))
+        .route("/v1/call/{name}", post(call))
         .route("/metrics", get(metrics))
         .route("/health", get(health))
         .with_state(server);
@@ -201,6 +206,137 @@ async fn sql(State(server): State<Arc<Server>>, headers: HeaderMap, body: String
         Ok(Err(e)) => bad_request(&e),
         Err(e) => bad_request(&errinput!(INTERNAL_ERROR, "request failed: {e}")),
     }
+}
+
+/// `POST /v1/call/{name}`: calls a stored function or procedure with JSON arguments (an
+/// array in order, an object by argument name, or `{"args": ...}` with either) and answers
+/// `{"result": value}`, or `{"result": [row objects]}` for a set-returning function.
+async fn call(
+    State(server): State<Arc<Server>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let request: Json = if body.trim().is_empty() {
+        Json::Array(vec![])
+    } else {
+        match serde_json::from_str(&body) {
+            Ok(j) => j,
+            Err(e) => {
+                return bad_request(&errinput!(INVALID_JSON_TEXT, "invalid JSON request: {e}"));
+            }
+        }
+    };
+    let user = match authenticate(&server, &headers) {
+        Ok(u) => u,
+        Err(e) => return bad_request(&e),
+    };
+    let result = tokio::task::spawn_blocking(move || -> std::result::Result<Json, Error> {
+        let mut session = server.db.session_for(&user);
+        let zone = session.zone();
+        let routine = session.find_routine(&name)?.ok_or_else(|| {
+            errinput!(UNDEFINED_FUNCTION, "function or procedure {name} does not exist")
+        })?;
+        let args = call_args(&routine, request)?;
+        let quoted = format!(
+            "\"{}\".\"{}\"",
+            routine.schema.replace('"', "\"\""),
+            routine.name.replace('"', "\"\"")
+        );
+        let placeholders: Vec<String> = routine
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, (_, t))| format!("${}::{}", i + 1, t.name()))
+            .collect();
+        let list = placeholders.join(", ");
+        let sql = match (routine.kind, routine.returns.is_set()) {
+            (RoutineKind::Procedure, _) => format!("CALL {quoted}({list})"),
+            (_, true) => format!("SELECT * FROM {quoted}({list})"),
+            (_, false) => format!("SELECT {quoted}({list})"),
+        };
+        let output = session.query(&sql, &args)?;
+        Ok(match (routine.kind, routine.returns.is_set(), &output) {
+            (RoutineKind::Function, true, Output::Rows { columns, rows, .. }) => {
+                let objects = rows
+                    .iter()
+                    .map(|row| {
+                        let mut object = serde_json::Map::new();
+                        for (c, v) in columns.iter().zip(row) {
+                            object.insert(c.name.clone(), value_json(v, &zone));
+                        }
+                        Json::Object(object)
+                    })
+                    .collect();
+                json!({ "result": Json::Array(objects) })
+            }
+            (RoutineKind::Function, false, Output::Rows { rows, .. }) => {
+                let value = rows
+                    .first()
+                    .and_then(|r| r.first())
+                    .map_or(Json::Null, |v| value_json(v, &zone));
+                json!({ "result": value })
+            }
+            _ => json!({ "result": Json::Null }),
+        })
+    })
+    .await;
+    match result {
+        Ok(Ok(j)) => axum::Json(j).into_response(),
+        Ok(Err(e)) => bad_request(&e),
+        Err(e) => bad_request(&errinput!(INTERNAL_ERROR, "request failed: {e}")),
+    }
+}
+
+/// A call's arguments from JSON, in the routine's order.
+fn call_args(routine: &Routine, request: Json) -> std::result::Result<Vec<Value>, Error> {
+    let request = match request {
+        Json::Object(mut o) if o.len() == 1 && o.contains_key("args") => {
+            o.remove("args").unwrap_or(Json::Null)
+        }
+        other => other,
+    };
+    let values: Vec<Json> = match request {
+        Json::Array(items) => items,
+        Json::Object(mut named) => {
+            let mut values = Vec::new();
+            for (arg, _) in &routine.args {
+                values.push(named.remove(arg).ok_or_else(|| {
+                    errinput!(
+                        INVALID_PARAMETER_VALUE,
+                        "argument \"{arg}\" of {} is missing",
+                        routine.signature()
+                    )
+                })?);
+            }
+            if let Some(extra) = named.keys().next() {
+                return Err(errinput!(
+                    INVALID_PARAMETER_VALUE,
+                    "{} has no argument named \"{extra}\"",
+                    routine.signature()
+                ));
+            }
+            values
+        }
+        Json::Null => vec![],
+        other => vec![other],
+    };
+    if values.len() != routine.args.len() {
+        return Err(errinput!(
+            UNDEFINED_FUNCTION,
+            "{} takes {} arguments, the request gave {}",
+            routine.signature(),
+            routine.args.len(),
+            values.len()
+        ));
+    }
+    Ok(values
+        .iter()
+        .map(|v| match v {
+            Json::Number(n) => Value::Text(n.to_string()),
+            other => json_param(other),
+        })
+        .collect())
 }
 
 async fn health(State(server): State<Arc<Server>>) -> Response {

@@ -2241,6 +2241,7 @@ impl Env<'_> {
             user: self.session.user.clone(),
             database: self.session.db.name().to_string(),
             sessions: self.session.db.sessions(),
+            routines: catalog.routines(txn)?,
         })
     }
 }

@@ -9,6 +9,7 @@ use oxibase_common::{Array, DataType, Result, Value};
 
 use crate::catalog::{ConstraintKind, Sequence, Table};
 use crate::keys::RelId;
+use crate::procedure::{Routine, RoutineKind};
 use crate::types::{type_oid, type_size};
 
 /// A built-in catalog view.
@@ -408,15 +409,9 @@ fn constant_columns(table: SystemTable) -> Vec<(&'static str, DataType, Value)> 
         SystemTable::PgRoles => vec![("rolconfig", DataType::Array(Box::new(Text)), Value::Null)],
         SystemTable::PgProc => vec![
             ("proowner", Int8, Value::Int8(10)),
-            ("proargtypes", DataType::Array(Box::new(Int8)), Value::Null),
             ("proallargtypes", DataType::Array(Box::new(Int8)), Value::Null),
-            ("proargnames", DataType::Array(Box::new(Text)), Value::Null),
-            ("proretset", Bool, Value::Bool(false)),
-            ("provolatile", Text, t("v")),
-            ("proisstrict", Bool, Value::Bool(false)),
             ("prosecdef", Bool, Value::Bool(false)),
             ("proparallel", Text, t("u")),
-            ("pronargs", Int2, Value::Int2(0)),
             ("pronargdefaults", Int2, Value::Int2(0)),
             ("proconfig", DataType::Array(Box::new(Text)), Value::Null),
             ("proacl", DataType::Array(Box::new(Text)), Value::Null),
@@ -471,6 +466,8 @@ pub struct CatalogSnapshot {
     pub database: String,
     /// Sessions, for pg_stat_activity.
     pub sessions: Vec<SessionInfo>,
+    /// Stored functions and procedures.
+    pub routines: Vec<Routine>,
 }
 
 impl SystemTable {
@@ -723,6 +720,12 @@ impl SystemTable {
                 ("prokind", Text),
                 ("prosrc", Text),
                 ("prolang", Int8),
+                ("proretset", Bool),
+                ("provolatile", Text),
+                ("proisstrict", Bool),
+                ("pronargs", Int2),
+                ("proargtypes", DataType::Array(Box::new(Int8))),
+                ("proargnames", DataType::Array(Box::new(Text))),
             ],
             PgAm => vec![("oid", Int8), ("amname", Text), ("amtype", Text)],
             PgInherits => vec![("inhrelid", Int8), ("inhparent", Int8), ("inhseqno", Int4)],
@@ -987,7 +990,8 @@ impl SystemTable {
                 .collect(),
             PgConstraint => pg_constraint(s),
             PgAttrdef => pg_attrdef(s),
-            PgDescription | PgProc | PgInherits | PgExtension => vec![],
+            PgProc => s.routines.iter().map(|r| pg_proc_row(s, r)).collect(),
+            PgDescription | PgInherits | PgExtension => vec![],
             PgAm => vec![
                 vec![oid(403), text("btree"), text("i")],
                 vec![oid(2), text("heap"), text("t")],
@@ -1072,13 +1076,72 @@ impl SystemTable {
                     ]
                 })
                 .collect(),
-            InfoRoutines => vec![],
+            InfoRoutines => s
+                .routines
+                .iter()
+                .map(|r| {
+                    let data_type = match &r.returns {
+                        crate::procedure::Returns::Void if r.kind == RoutineKind::Procedure => {
+                            Value::Null
+                        }
+                        crate::procedure::Returns::Value(t) => text(&t.name()),
+                        crate::procedure::Returns::Void => text("void"),
+                        _ => text("record"),
+                    };
+                    vec![
+                        text(&s.database),
+                        text(&r.schema),
+                        text(&format!("{}_{}", r.name, r.id)),
+                        text(&s.database),
+                        text(&r.schema),
+                        text(&r.name),
+                        text(r.kind.keyword()),
+                        data_type,
+                        text(&r.language.to_uppercase()),
+                    ]
+                })
+                .collect(),
         })
     }
 }
 
 fn oid(id: RelId) -> Value {
     Value::Int8(id as i64)
+}
+
+/// A stored routine as pg_proc shows it.
+fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
+    use crate::procedure::Returns;
+    let namespace = s.schemas.iter().find(|(_, n)| *n == r.schema).map_or(2200, |(id, _)| *id);
+    let rettype = match &r.returns {
+        Returns::Void => 2278,
+        Returns::Value(t) | Returns::SetOf(t) => crate::types::type_oid(t),
+        Returns::Table(_) => 2249,
+    };
+    let int8s = |v: Vec<i64>| {
+        Value::Array(Box::new(Array {
+            element_type: DataType::Int8,
+            elements: v.into_iter().map(Value::Int8).collect(),
+        }))
+    };
+    vec![
+        oid(r.id),
+        text(&r.name),
+        oid(namespace),
+        Value::Int8(i64::from(rettype)),
+        text(r.kind.code()),
+        text(&r.source),
+        Value::Int8(13),
+        Value::Bool(r.returns.is_set()),
+        Value::Text(r.volatility.to_string()),
+        Value::Bool(r.strict),
+        Value::Int2(r.args.len() as i16),
+        int8s(r.args.iter().map(|(_, t)| i64::from(crate::types::type_oid(t))).collect()),
+        Value::Array(Box::new(Array {
+            element_type: DataType::Text,
+            elements: r.args.iter().map(|(n, _)| text(n)).collect(),
+        })),
+    ]
 }
 
 fn text(s: &str) -> Value {

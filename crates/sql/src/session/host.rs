@@ -120,6 +120,18 @@ impl Host for RoutineHost<'_, '_> {
 }
 
 impl Session {
+    /// Finds a stored function or procedure by name (`name` or `schema.name`), as a call in
+    /// this session would (the HTTP API uses it to build the call).
+    pub fn find_routine(&mut self, name: &str) -> Result<Option<Arc<Routine>>> {
+        let (schema, name) = match name.split_once('.') {
+            Some((schema, name)) => (Some(schema.to_string()), name.to_string()),
+            None => (None, name.to_string()),
+        };
+        self.with_bind_txn(|session, txn| {
+            session.env(txn, None).find_routine(schema.as_deref(), &name)
+        })
+    }
+
     /// Runs one statement of a routine in the caller's transaction (already in a nested
     /// command). Text and NULL parameters are untyped: they take the type the statement
     /// needs, as the extended protocol's unspecified parameter types do.
