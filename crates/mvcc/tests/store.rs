@@ -461,3 +461,29 @@ fn versions_survive_a_checkpointed_restart_for_time_travel() {
     let gone = store.begin(TxnOptions { as_of: Some(deleted), ..Default::default() }).unwrap();
     assert_eq!(gone.get(b"k").unwrap(), None);
 }
+
+#[test]
+fn nested_commands_see_the_callers_writes_and_the_caller_does_not_see_theirs() {
+    // A routine's statement runs as a nested command in the middle of its caller's
+    // statement: it sees the caller's writes so far; the caller, back at its own command,
+    // sees neither its own writes nor the nested ones; the next statement sees all of them.
+    let store = Mvcc::open(Box::new(Memory::new()), None, options()).unwrap();
+    let txn = store.begin_default().unwrap();
+    txn.begin_statement().unwrap();
+    txn.put(b"k1", b"caller".to_vec()).unwrap();
+    let outer = txn.begin_nested().unwrap();
+    assert_eq!(txn.get(b"k1").unwrap(), Some(b"caller".to_vec()));
+    txn.put(b"k2", b"nested".to_vec()).unwrap();
+    let savepoint = txn.savepoint().unwrap();
+    txn.put(b"k3", b"undone".to_vec()).unwrap();
+    txn.rollback_to(&savepoint).unwrap();
+    txn.end_nested(outer);
+    assert_eq!(txn.get(b"k1").unwrap(), None);
+    assert_eq!(txn.get(b"k2").unwrap(), None);
+    txn.put(b"k4", b"caller again".to_vec()).unwrap();
+    txn.begin_statement().unwrap();
+    let seen: Vec<_> = txn.scan_prefix(b"k").unwrap().map(|r| r.unwrap().0).collect();
+    assert_eq!(seen, [b"k1".to_vec(), b"k2".to_vec(), b"k4".to_vec()]);
+    txn.commit().unwrap();
+    assert_eq!(count(&store), 3);
+}

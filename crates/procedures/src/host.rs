@@ -128,6 +128,15 @@ impl CallState {
         self.stopped = None;
     }
 
+    /// Readies a store for a direct call, which needs only the stop conditions.
+    pub(crate) fn arm(&mut self, host: &dyn Host) {
+        self.deadline = host.deadline();
+        if self.cancel.is_none() {
+            self.cancel = host.cancel_flag();
+        }
+        self.stopped = None;
+    }
+
     /// Checks the deadline and cancel flag (from the epoch callback of a direct call).
     pub(crate) fn should_stop(&mut self) -> Option<Stop> {
         if self.deadline.is_some_and(|d| Instant::now() >= d) {

@@ -27,7 +27,7 @@ use oxibase_sql::procedure::{CallResult, Host, ProcedureRuntime, Returns, Routin
 use parking_lot::Mutex;
 use wasmtime::{
     Config, Engine, ExternType, Func, Instance, InstancePre, Linker, Module, Store,
-    StoreLimitsBuilder, Trap, UpdateDeadline, Val, ValType,
+    StoreLimitsBuilder, Trap, TypedFunc, UpdateDeadline, Val, ValType,
 };
 
 use crate::host::{self, CallState, Stop};
@@ -38,6 +38,9 @@ const TICK: Duration = Duration::from_millis(5);
 
 /// Compiled modules kept.
 const MODULE_CACHE: usize = 256;
+
+/// Modules with warm instances kept per thread.
+const POOL_MODULES: usize = 32;
 
 /// Warm instances kept per module and thread.
 const POOL_PER_MODULE: usize = 4;
@@ -66,17 +69,79 @@ enum Convention {
 struct Compiled {
     module: Module,
     convention: Convention,
+    /// Names this module and export in the per-thread instance pools.
+    key: u64,
 }
 
 /// A warm instance: its store, and the routine's export.
 struct Warm {
     store: Store<CallState>,
     func: Func,
+    /// The export as a typed function for the common direct signatures: a typed call skips
+    /// the dynamic type checks of `Func::call`, most of a trivial call's cost.
+    typed: Option<Typed>,
+}
+
+/// Typed entry points of direct functions.
+enum Typed {
+    I64(TypedFunc<i64, i64>),
+    I32(TypedFunc<i32, i32>),
+    F64(TypedFunc<f64, f64>),
+    I64x2(TypedFunc<(i64, i64), i64>),
+    I32x2(TypedFunc<(i32, i32), i32>),
+    F64x2(TypedFunc<(f64, f64), f64>),
+}
+
+impl Typed {
+    fn of(func: &Func, store: &Store<CallState>) -> Option<Typed> {
+        Some(if let Ok(f) = func.typed(store) {
+            Typed::I64(f)
+        } else if let Ok(f) = func.typed(store) {
+            Typed::I32(f)
+        } else if let Ok(f) = func.typed(store) {
+            Typed::F64(f)
+        } else if let Ok(f) = func.typed(store) {
+            Typed::I64x2(f)
+        } else if let Ok(f) = func.typed(store) {
+            Typed::I32x2(f)
+        } else if let Ok(f) = func.typed(store) {
+            Typed::F64x2(f)
+        } else {
+            return None;
+        })
+    }
+
+    /// Calls with SQL values of the declared types; None when they do not fit the variant.
+    fn call(&self, store: &mut Store<CallState>, args: &[Value]) -> Option<wasmtime::Result<Val>> {
+        use Value::{Float8 as F, Int4 as I, Int8 as L};
+        Some(match (self, args) {
+            (Typed::I64(f), [L(a)]) => f.call(store, *a).map(Val::I64),
+            (Typed::I32(f), [I(a)]) => f.call(store, *a).map(Val::I32),
+            (Typed::F64(f), [F(a)]) => f.call(store, *a).map(|r| Val::F64(r.to_bits())),
+            (Typed::I64x2(f), [L(a), L(b)]) => f.call(store, (*a, *b)).map(Val::I64),
+            (Typed::I32x2(f), [I(a), I(b)]) => f.call(store, (*a, *b)).map(Val::I32),
+            (Typed::F64x2(f), [F(a), F(b)]) => {
+                f.call(store, (*a, *b)).map(|r| Val::F64(r.to_bits()))
+            }
+            _ => return None,
+        })
+    }
 }
 
 thread_local! {
-    /// Warm instances of this thread (session), by module hash and export.
-    static POOL: RefCell<HashMap<String, Vec<Warm>>> = RefCell::new(HashMap::new());
+    /// Warm instances of this thread (session), by [`Compiled::key`]. A session uses few
+    /// routines, so a short list searched in order beats hashing on every call.
+    static POOL: RefCell<Vec<(u64, Vec<Warm>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Takes a warm instance of a module from this thread's pool.
+fn pool_take(key: u64) -> Option<Warm> {
+    POOL.with(|p| p.borrow_mut().iter_mut().find(|(k, _)| *k == key).and_then(|(_, l)| l.pop()))
+}
+
+fn next_key() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The engine and the host functions, shared by every runtime in the process (one epoch
@@ -117,6 +182,7 @@ fn shared() -> Result<&'static Shared> {
 /// Runs routines with wasmtime.
 pub struct WasmRuntime {
     options: RuntimeOptions,
+    /// By module hash and export name.
     modules: Mutex<HashMap<String, Arc<Compiled>>>,
 }
 
@@ -127,23 +193,35 @@ impl WasmRuntime {
         Ok(WasmRuntime { options, modules: Mutex::new(HashMap::new()) })
     }
 
-    /// The compiled module of a routine, from the cache or compiled and checked now.
+    /// The compiled module of a routine: kept with the routine, else from the cache, else
+    /// compiled and checked now.
     fn compiled(&self, routine: &Routine) -> Result<Arc<Compiled>> {
-        if let Some(c) = self.modules.lock().get(&routine.hash) {
-            return Ok(c.clone());
+        if let Some(state) = routine.runtime_state.get()
+            && let Ok(compiled) = state.clone().downcast::<Compiled>()
+        {
+            return Ok(compiled);
         }
-        let compiled = Arc::new(prepare(routine)?);
-        let mut modules = self.modules.lock();
-        if modules.len() >= MODULE_CACHE {
-            modules.clear();
-        }
-        modules.insert(routine.hash.clone(), compiled.clone());
+        let key = pool_key(routine);
+        let cached = self.modules.lock().get(&key).cloned();
+        let compiled = match cached {
+            Some(c) => c,
+            None => {
+                let compiled = Arc::new(prepare(routine)?);
+                let mut modules = self.modules.lock();
+                if modules.len() >= MODULE_CACHE {
+                    modules.clear();
+                }
+                modules.insert(key, compiled.clone());
+                compiled
+            }
+        };
+        let _ = routine.runtime_state.set(compiled.clone());
         Ok(compiled)
     }
 
     /// A warm instance of the module, from this thread's pool or instantiated now.
     fn checkout(&self, routine: &Routine, compiled: &Compiled) -> Result<Option<Warm>> {
-        let warm = POOL.with(|p| p.borrow_mut().get_mut(&pool_key(routine)).and_then(Vec::pop));
+        let warm = pool_take(compiled.key);
         if warm.is_some() {
             return Ok(warm);
         }
@@ -164,7 +242,8 @@ impl WasmRuntime {
                 let instance = Instance::new(&mut store, &compiled.module, &[])
                     .map_err(|e| instantiate_error(routine, &self.options, e))?;
                 let func = export(&mut store, &instance, routine)?;
-                Ok(Some(Warm { store, func }))
+                let typed = Typed::of(&func, &store);
+                Ok(Some(Warm { store, func, typed }))
             }
             // Instantiating may run the module's start function: that is done on the
             // call's fiber (see `call_abi`).
@@ -172,15 +251,21 @@ impl WasmRuntime {
         }
     }
 
-    fn checkin(&self, routine: &Routine, warm: Warm) {
+    fn checkin(&self, compiled: &Compiled, warm: Warm) {
         POOL.with(|p| {
             let mut pool = p.borrow_mut();
-            if pool.len() > MODULE_CACHE {
-                pool.clear();
-            }
-            let list = pool.entry(pool_key(routine)).or_default();
-            if list.len() < POOL_PER_MODULE {
-                list.push(warm);
+            let at = match pool.iter().position(|(k, _)| *k == compiled.key) {
+                Some(at) => at,
+                None => {
+                    if pool.len() >= POOL_MODULES {
+                        pool.remove(0);
+                    }
+                    pool.push((compiled.key, Vec::new()));
+                    pool.len() - 1
+                }
+            };
+            if pool[at].1.len() < POOL_PER_MODULE {
+                pool[at].1.push(warm);
             }
         });
     }
@@ -199,16 +284,22 @@ impl WasmRuntime {
         let Some(mut warm) = self.checkout(routine, compiled)? else {
             return Err(errinput!(INTERNAL_ERROR, "no instance for {}()", routine.name));
         };
-        warm.store.data_mut().reset(&[], host);
+        warm.store.data_mut().arm(host);
         warm.store.set_epoch_deadline(1);
-        let params: Vec<Val> = args
-            .iter()
-            .zip(&routine.args)
-            .map(|(v, (_, t))| wasm_value(v, t, routine))
-            .collect::<Result<_>>()?;
         let mut results = [Val::I32(0)];
-        let n = usize::from(matches!(routine.returns, Returns::Value(_)));
-        let outcome = warm.func.call(&mut warm.store, &params, &mut results[..n]);
+        let typed = warm.typed.as_ref().and_then(|t| t.call(&mut warm.store, args));
+        let outcome = match typed {
+            Some(outcome) => outcome.map(|v| results[0] = v),
+            None => {
+                let params: Vec<Val> = args
+                    .iter()
+                    .zip(&routine.args)
+                    .map(|(v, (_, t))| wasm_value(v, t, routine))
+                    .collect::<Result<_>>()?;
+                let n = usize::from(matches!(routine.returns, Returns::Value(_)));
+                warm.func.call(&mut warm.store, &params, &mut results[..n])
+            }
+        };
         if let Err(e) = outcome {
             return Err(call_error(routine, &self.options, warm.store.data_mut(), e));
         }
@@ -216,18 +307,19 @@ impl WasmRuntime {
             Returns::Value(t) => sql_value(&results[0], t),
             _ => Value::Null,
         };
-        self.checkin(routine, warm);
+        self.checkin(compiled, warm);
         Ok(CallResult::Value(value))
     }
 
     fn call_abi(
         &self,
         routine: &Routine,
+        compiled: &Compiled,
         pre: &InstancePre<CallState>,
         args: &[Value],
         host: &mut dyn Host,
     ) -> Result<CallResult> {
-        let warm = POOL.with(|p| p.borrow_mut().get_mut(&pool_key(routine)).and_then(Vec::pop));
+        let warm = pool_take(compiled.key);
         let (mut store, func) = match warm {
             Some(w) => (w.store, Some(w.func)),
             None => {
@@ -303,7 +395,7 @@ impl WasmRuntime {
                     .collect::<Result<_>>()?,
             ),
         };
-        self.checkin(routine, Warm { store, func });
+        self.checkin(compiled, Warm { store, func, typed: None });
         Ok(result)
     }
 }
@@ -321,12 +413,12 @@ impl ProcedureRuntime for WasmRuntime {
         let compiled = self.compiled(routine)?;
         match &compiled.convention {
             Convention::Direct => self.call_direct(routine, &compiled, args, host),
-            Convention::Abi(pre) => self.call_abi(routine, pre, args, host),
+            Convention::Abi(pre) => self.call_abi(routine, &compiled, pre, args, host),
         }
     }
 }
 
-/// Warm instances are per module and export (one module may hold several routines).
+/// Compiled modules are per module and export (one module may hold several routines).
 fn pool_key(routine: &Routine) -> String {
     format!("{}/{}", routine.hash, routine.name)
 }
@@ -401,7 +493,7 @@ fn prepare(routine: &Routine) -> Result<Compiled> {
             errinput!(INVALID_FUNCTION_DEFINITION, "module of {}() cannot link", routine.name)
                 .with_detail(format!("{e:#}"))
         })?;
-        return Ok(Compiled { module, convention: Convention::Abi(pre) });
+        return Ok(Compiled { module, convention: Convention::Abi(pre), key: next_key() });
     }
     let want_params: Vec<Option<ValType>> =
         routine.args.iter().map(|(_, t)| wasm_type(t)).collect();
@@ -443,7 +535,7 @@ fn prepare(routine: &Routine) -> Result<Compiled> {
         )
         .with_hint(hint));
     }
-    Ok(Compiled { module, convention: Convention::Direct })
+    Ok(Compiled { module, convention: Convention::Direct, key: next_key() })
 }
 
 fn wasm_type(t: &DataType) -> Option<ValType> {

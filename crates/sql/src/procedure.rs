@@ -131,6 +131,9 @@ pub struct Routine {
     pub strict: bool,
     /// `pg_proc.provolatile`: i(mmutable), s(table) or v(olatile).
     pub volatility: char,
+    /// The runtime's own state for this routine (its compiled module), kept with the
+    /// routine so that a call through a cached plan finds it without a lookup.
+    pub runtime_state: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 /// Routines are the same when they are the same version of the same object.

@@ -224,5 +224,6 @@ fn decode_routine(bytes: &[u8], schema: String) -> Result<Routine> {
         hash: hash.clone(),
         strict: *strict,
         volatility: volatility.chars().next().unwrap_or('v'),
+        runtime_state: Default::default(),
     })
 }

@@ -44,6 +44,7 @@ pub fn create_routine(spec: &RoutineSpec, ctx: &ExecCtx, env: &dyn BindEnv) -> R
         hash: String::new(),
         strict: spec.strict,
         volatility: spec.volatility,
+        runtime_state: Default::default(),
     };
     let module = runtime.compile(&routine)?;
     routine.hash = Sha256::digest(&module).iter().map(|b| format!("{b:02x}")).collect();
