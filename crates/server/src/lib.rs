@@ -11,6 +11,7 @@
 //! API uses, so the server adds only the protocol. A dropped connection drops its session,
 //! which rolls back its open transaction and releases its locks.
 
+mod batched;
 pub mod codec;
 pub mod http;
 pub mod wire;

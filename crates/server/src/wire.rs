@@ -48,7 +48,9 @@ use pgwire::messages::PgWireFrontendMessage;
 use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse, CopyOutResponse};
 use pgwire::messages::data::{DataRow, FieldDescription, RowDescription};
-use pgwire::messages::extendedquery::{Execute, PortalSuspended, Sync as PgSync};
+use pgwire::messages::extendedquery::{
+    Bind, Close, Describe, Execute, Parse, PortalSuspended, Sync as PgSync,
+};
 use pgwire::messages::response::{
     CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus,
 };
@@ -227,7 +229,7 @@ fn type_modifier(t: &DataType) -> i32 {
     }
 }
 
-fn pg_type(t: &DataType) -> Type {
+pub(crate) fn pg_type(t: &DataType) -> Type {
     Type::from_oid(type_oid(t)).unwrap_or(Type::TEXT)
 }
 
@@ -243,7 +245,7 @@ fn field_infos(columns: &[OutputColumn], format: &Format) -> Vec<FieldInfo> {
         .collect()
 }
 
-fn row_description(columns: &[OutputColumn], format: &Format) -> RowDescription {
+pub(crate) fn row_description(columns: &[OutputColumn], format: &Format) -> RowDescription {
     RowDescription::new(
         columns
             .iter()
@@ -744,6 +746,46 @@ impl ExtendedQueryHandler for Conn {
 
     fn query_parser(&self) -> Arc<Parser> {
         Arc::new(Parser { conn: self.self_ref() })
+    }
+
+    async fn on_parse<C>(&self, client: &mut C, message: Parse) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        crate::batched::parse(client, message, self.query_parser()).await
+    }
+
+    async fn on_bind<C>(&self, client: &mut C, message: Bind) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        crate::batched::bind(client, message).await
+    }
+
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        crate::batched::describe(client, message).await
+    }
+
+    async fn on_close<C>(&self, client: &mut C, message: Close) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        crate::batched::close(client, message).await
     }
 
     async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
