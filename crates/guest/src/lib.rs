@@ -262,6 +262,17 @@ impl Tx {
         Ok(ffi::affected(rows.handle).max(0) as u64)
     }
 
+    /// Commits the transaction so far; the procedure goes on in a new one. Only a procedure
+    /// called on its own (`CALL`, not inside a transaction block) may (2D000 otherwise).
+    pub fn commit(&self) -> Result<()> {
+        self.execute("COMMIT", &[]).map(|_| ())
+    }
+
+    /// Rolls back the transaction so far; the procedure goes on in a new one (as `commit`).
+    pub fn rollback(&self) -> Result<()> {
+        self.execute("ROLLBACK", &[]).map(|_| ())
+    }
+
     /// The first row, if any, as a tuple.
     pub fn query_one<T: FromRow>(&self, sql: &str, params: &[&dyn ToVal]) -> Result<Option<T>> {
         match self.query(sql, params)?.next() {

@@ -202,6 +202,50 @@ fn procedures_read_and_write_inside_the_callers_transaction() {
 }
 
 #[test]
+fn procedures_called_on_their_own_may_commit_and_roll_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        one(&c, "create table log (i bigint)").await;
+        // Commits after every second row, then fails: the committed rows stay, the rest go.
+        one(
+            &c,
+            r#"CREATE PROCEDURE batches(n BIGINT, fail BOOLEAN) LANGUAGE rust AS $$
+            for i in 0..n {
+                tx.execute("insert into log values ($1)", &[&i])?;
+                if i % 2 == 1 { tx.commit()?; }
+            }
+            if fail { return Err(oxibase_guest::Error::raise("boom")); }
+            Ok(()) $$"#,
+        )
+        .await;
+        let e = error(&c, "call batches(5, true)").await;
+        assert_eq!(e.message(), "boom");
+        assert_eq!(one(&c, "select count(*), max(i) from log").await, [[v("4"), v("3")]]);
+        one(&c, "call batches(3, false)").await;
+        assert_eq!(one(&c, "select count(*) from log").await, [[v("7")]]);
+        one(
+            &c,
+            r#"CREATE PROCEDURE undo() LANGUAGE rust AS $$
+            tx.execute("delete from log", &[])?;
+            tx.rollback()?;
+            tx.execute("insert into log values (100)", &[])?;
+            Ok(()) $$"#,
+        )
+        .await;
+        one(&c, "call undo()").await;
+        assert_eq!(one(&c, "select count(*), max(i) from log").await, [[v("8"), v("100")]]);
+        // Inside a transaction block the caller owns the transaction.
+        one(&c, "begin").await;
+        let e = error(&c, "call batches(2, false)").await;
+        assert_eq!(e.code(), &SqlState::INVALID_TRANSACTION_TERMINATION);
+        one(&c, "rollback").await;
+        assert_eq!(one(&c, "select count(*) from log").await, [[v("8")]]);
+    });
+}
+
+#[test]
 fn set_returning_functions_nested_calls_and_recursion() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::trust(dir.path());

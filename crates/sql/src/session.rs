@@ -18,6 +18,7 @@
 //! one catalog generation (see [`crate::database`]) and are bypassed by a transaction that
 //! changed the catalog itself or whose snapshot predates the last catalog change.
 
+mod call;
 mod host;
 
 use std::cell::{Cell, RefCell};
@@ -725,6 +726,9 @@ impl Session {
         }
         if self.block.as_ref().is_some_and(|b| b.aborted) {
             return Err(aborted_error());
+        }
+        if self.is_top_level_call(statement) {
+            return self.run_call(statement, params, param_types);
         }
         let sql_key = statement.to_string();
         let result = self.in_transaction(|session, txn| {

@@ -135,7 +135,7 @@ impl Session {
     /// Runs one statement of a routine in the caller's transaction (already in a nested
     /// command). Text and NULL parameters are untyped: they take the type the statement
     /// needs, as the extended protocol's unspecified parameter types do.
-    fn run_nested(
+    pub(super) fn run_nested(
         &self,
         sql: &str,
         params: &[Value],

@@ -1,0 +1,138 @@
+//! `CALL` outside a transaction block: a procedure that may COMMIT and ROLLBACK.
+//!
+//! As in PostgreSQL, a procedure called on its own (autocommit, not inside BEGIN ... COMMIT)
+//! may end the transaction it runs in: `COMMIT` makes its work so far durable and a new
+//! transaction starts with its next statement; an error later rolls back only what came
+//! after. The session itself is the host here (not one statement's environment), which the
+//! coroutine design allows: the guest is suspended while the session serves its request,
+//! so the session may end one transaction and begin the next in between.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use oxibase_common::{DataType, Result, Value, errinput};
+use sqlparser::ast;
+
+use super::{Notice, Output, Session};
+use crate::bind::Statement;
+use crate::exec::ExecCtx;
+use crate::exec::eval::eval;
+use crate::procedure::{Host, LogLevel, Routine};
+
+impl Session {
+    /// True when a CALL runs with transaction control (not in a block or a batch).
+    pub(super) fn is_top_level_call(&self, statement: &ast::Statement) -> bool {
+        matches!(statement, ast::Statement::Call(_))
+            && !self.implicit
+            && !self.block.as_ref().is_some_and(|b| b.explicit)
+    }
+
+    /// Runs a top-level CALL; the procedure's COMMIT and ROLLBACK end transactions.
+    pub(super) fn run_call(
+        &mut self,
+        statement: &ast::Statement,
+        params: &[Value],
+        param_types: &[Option<DataType>],
+    ) -> Result<Output> {
+        let deadline = self.settings.borrow().statement_timeout.map(|d| Instant::now() + d);
+        let sql_key = statement.to_string();
+        let prepared = self.in_transaction(|session, txn| {
+            let env = session.env(txn, deadline);
+            let bound = session.bind(statement, &sql_key, param_types, &env, true)?;
+            let Statement::Call { routine, args } = bound.as_ref() else {
+                return Err(errinput!(INTERNAL_ERROR, "CALL bound to another statement"));
+            };
+            let ctx = ExecCtx::new(txn, session.catalog(), &env, params);
+            let values = args.iter().map(|a| eval(a, &[], &ctx)).collect::<Result<Vec<_>>>()?;
+            Ok((routine.clone(), values))
+        });
+        let (routine, values) = match prepared {
+            Ok(p) => p,
+            Err(e) => return self.finish_statement(Err(e)),
+        };
+        let result = self.call_with_control(&routine, &values, deadline);
+        self.finish_statement(result.map(|_| Output::Command { tag: "CALL".into() }))
+    }
+
+    fn call_with_control(
+        &mut self,
+        routine: &Arc<Routine>,
+        args: &[Value],
+        deadline: Option<Instant>,
+    ) -> Result<()> {
+        let runtime = self.db.procedure_runtime().ok_or_else(|| {
+            errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "procedure {}() is stored, but this database was opened without the WebAssembly runtime",
+                routine.name
+            )
+        })?;
+        runtime.call(routine, args, &mut SessionHost { session: self, deadline }).map(|_| ())
+    }
+}
+
+/// The session as the host of a top-level procedure.
+struct SessionHost<'s> {
+    session: &'s mut Session,
+    deadline: Option<Instant>,
+}
+
+impl Host for SessionHost<'_> {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
+        self.check_interrupt()?;
+        let trimmed = sql.trim().trim_end_matches(';').trim();
+        if trimmed.eq_ignore_ascii_case("commit") {
+            self.session.commit_block()?;
+            return Ok(Output::Command { tag: "COMMIT".into() });
+        }
+        if trimmed.eq_ignore_ascii_case("rollback") {
+            self.session.rollback_block();
+            return Ok(Output::Command { tag: "ROLLBACK".into() });
+        }
+        let deadline = self.deadline;
+        let depth = self.session.routine_depth.get();
+        self.session.routine_depth.set(depth + 1);
+        let result = self.session.in_transaction(|session, txn| {
+            let savepoint = txn.savepoint()?;
+            let result = session.run_nested(sql, params, txn, deadline);
+            if result.is_err() {
+                txn.rollback_to(&savepoint)?;
+            }
+            result
+        });
+        self.session.routine_depth.set(depth);
+        result
+    }
+
+    fn log(&mut self, level: LogLevel, message: &str) {
+        let (severity, code) = match level {
+            LogLevel::Debug => return,
+            LogLevel::Info => ("INFO", "00000"),
+            LogLevel::Notice => ("NOTICE", "00000"),
+            LogLevel::Warning => ("WARNING", "01000"),
+        };
+        self.session.notices.borrow_mut().push(Notice {
+            severity,
+            code,
+            message: message.to_string(),
+        });
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    fn check_interrupt(&self) -> Result<()> {
+        if self.session.cancel.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return Err(errinput!(QUERY_CANCELED, "canceling statement due to user request"));
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(errinput!(QUERY_CANCELED, "canceling statement due to statement timeout"));
+        }
+        Ok(())
+    }
+
+    fn cancel_flag(&self) -> Option<Arc<std::sync::atomic::AtomicBool>> {
+        Some(self.session.cancel.clone())
+    }
+}
