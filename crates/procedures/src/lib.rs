@@ -9,16 +9,20 @@
 //!   conventions (plain Wasm numbers, or the host ABI);
 //! - [`host`]: the host ABI, and the driver that runs a guest as a coroutine of the session
 //!   so that its SQL runs in the caller's transaction;
-//! - [`codec`]: SQL values in the ABI's compact encoding.
+//! - [`codec`]: SQL values in the ABI's compact encoding;
+//! - [`debug`]: a call under wasmtime's guest debugger (single-step, frames and locals),
+//!   the runtime half of the TUI's step debugger.
 //!
 //! The ABI is versioned and documented in `docs/procedures.md`; the guest side is the
 //! `oxibase-guest` crate.
 
 pub mod codec;
 pub mod compile;
+pub mod debug;
 pub mod host;
 pub mod runtime;
 
+pub use debug::{DebugFrame, DebugOptions, DebugStop};
 pub use runtime::{RuntimeOptions, WasmRuntime};
 
 /// Installs a runtime with default limits in a database, so that it can create and call

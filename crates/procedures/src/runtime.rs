@@ -193,6 +193,18 @@ impl WasmRuntime {
         Ok(WasmRuntime { options, modules: Mutex::new(HashMap::new()) })
     }
 
+    /// Calls a routine under the guest debugger (see [`crate::debug`]): its result and
+    /// every stop it made.
+    pub fn call_debug(
+        &self,
+        routine: &Routine,
+        args: &[Value],
+        host: &mut dyn Host,
+        debug: crate::debug::DebugOptions,
+    ) -> Result<(CallResult, Vec<crate::debug::DebugStop>)> {
+        crate::debug::call_debug(routine, args, host, &self.options, debug)
+    }
+
     /// The compiled module of a routine: kept with the routine, else from the cache, else
     /// compiled and checked now.
     fn compiled(&self, routine: &Routine) -> Result<Arc<Compiled>> {
@@ -356,45 +368,7 @@ impl WasmRuntime {
             Ok(done) => done,
             Err(e) => return Err(call_error(routine, &self.options, store.data_mut(), e)),
         };
-        let state = store.data_mut();
-        if let Some(e) = state.raised.take() {
-            return Err(e);
-        }
-        if status != 0 {
-            return Err(errinput!(
-                EXTERNAL_ROUTINE_EXCEPTION,
-                "{}() returned status {status}",
-                routine.name
-            ));
-        }
-        let result = match &routine.returns {
-            Returns::Void => CallResult::Value(Value::Null),
-            Returns::Value(t) => match state.result.take() {
-                Some(mut row) if row.len() == 1 => {
-                    CallResult::Value(codec::result(row.remove(0), t, &routine.name)?)
-                }
-                _ => CallResult::Value(Value::Null),
-            },
-            Returns::SetOf(t) => CallResult::Rows(
-                std::mem::take(&mut state.rows)
-                    .into_iter()
-                    .map(|mut row| {
-                        let v = if row.is_empty() {
-                            oxibase_guest::abi::Val::Null
-                        } else {
-                            row.swap_remove(0)
-                        };
-                        Ok(vec![codec::result(v, t, &routine.name)?])
-                    })
-                    .collect::<Result<_>>()?,
-            ),
-            Returns::Table(columns) => CallResult::Rows(
-                std::mem::take(&mut state.rows)
-                    .into_iter()
-                    .map(|row| table_row(row, columns, &routine.name))
-                    .collect::<Result<_>>()?,
-            ),
-        };
+        let result = abi_result(routine, store.data_mut(), status)?;
         self.checkin(compiled, Warm { store, func, typed: None });
         Ok(result)
     }
@@ -416,6 +390,52 @@ impl ProcedureRuntime for WasmRuntime {
             Convention::Abi(pre) => self.call_abi(routine, &compiled, pre, args, host),
         }
     }
+}
+
+/// What a host-ABI call produced: its raised error, or its value or rows as declared.
+pub(crate) fn abi_result(
+    routine: &Routine,
+    state: &mut CallState,
+    status: i32,
+) -> Result<CallResult> {
+    if let Some(e) = state.raised.take() {
+        return Err(e);
+    }
+    if status != 0 {
+        return Err(errinput!(
+            EXTERNAL_ROUTINE_EXCEPTION,
+            "{}() returned status {status}",
+            routine.name
+        ));
+    }
+    Ok(match &routine.returns {
+        Returns::Void => CallResult::Value(Value::Null),
+        Returns::Value(t) => match state.result.take() {
+            Some(mut row) if row.len() == 1 => {
+                CallResult::Value(codec::result(row.remove(0), t, &routine.name)?)
+            }
+            _ => CallResult::Value(Value::Null),
+        },
+        Returns::SetOf(t) => CallResult::Rows(
+            std::mem::take(&mut state.rows)
+                .into_iter()
+                .map(|mut row| {
+                    let v = if row.is_empty() {
+                        oxibase_guest::abi::Val::Null
+                    } else {
+                        row.swap_remove(0)
+                    };
+                    Ok(vec![codec::result(v, t, &routine.name)?])
+                })
+                .collect::<Result<_>>()?,
+        ),
+        Returns::Table(columns) => CallResult::Rows(
+            std::mem::take(&mut state.rows)
+                .into_iter()
+                .map(|row| table_row(row, columns, &routine.name))
+                .collect::<Result<_>>()?,
+        ),
+    })
 }
 
 /// Compiled modules are per module and export (one module may hold several routines).
