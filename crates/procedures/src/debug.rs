@@ -194,7 +194,7 @@ pub fn call_debug(
             let n = usize::from(returns_value);
             func.call_async(&mut store, &params, &mut results[..n]).await?;
         }
-        wasmtime::Result::<Val>::Ok(results[0].clone())
+        wasmtime::Result::<Val>::Ok(results[0])
     };
     let outcome = host::drive(call, &exchange, host)?;
     let stops = std::mem::take(&mut *stops.lock());
