@@ -98,6 +98,13 @@ fn numeric_functions_are_stored_listed_and_called() {
             one(&c, "select routine_name, routine_type, data_type, external_language from information_schema.routines").await,
             [[v("add1"), v("FUNCTION"), v("bigint"), v("WAT")]]
         );
+        // psql's \df lists it with its signature.
+        let out = Command::new("psql")
+            .args(["-X", "-h", "127.0.0.1", "-p", &server.port.to_string(), "-U", "oxibase", "oxibase", "-c", "\\df"])
+            .output()
+            .expect("psql");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("add1 | bigint           | x bigint"), "{text}{}", String::from_utf8_lossy(&out.stderr));
         // Names are unique; OR REPLACE changes the code, not the signature.
         assert_eq!(error(&c, ADD1).await.code(), &SqlState::DUPLICATE_FUNCTION);
         one(&c, &ADD1.replace("CREATE", "CREATE OR REPLACE").replace("i64.const 1", "i64.const 2")).await;

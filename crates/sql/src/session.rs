@@ -2162,6 +2162,27 @@ impl FunctionEnv for Env<'_> {
             "index" => crate::system::index_definition_by_oid(&snapshot, oid),
             "constraint" => crate::system::constraint_definition(&snapshot, oid),
             "view" => crate::system::view_definition(&snapshot, oid),
+            "function_result" | "function_arguments" => {
+                snapshot.routines.iter().find(|r| i64::from(r.id) == oid).map(|r| {
+                    if kind == "function_result" {
+                        r.returns.sql()
+                    } else {
+                        r.args
+                            .iter()
+                            .map(
+                                |(n, t)| {
+                                    if n.is_empty() {
+                                        t.name()
+                                    } else {
+                                        format!("{n} {}", t.name())
+                                    }
+                                },
+                            )
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                })
+            }
             _ => None,
         })
     }

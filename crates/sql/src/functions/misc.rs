@@ -133,10 +133,17 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             f(|a, _| Ok(a[0].clone()), &params, Text)
         }
         ("pg_size_pretty", 1) => f(size_pretty, &[Int8], Text),
+        ("pg_get_function_result", 1) => {
+            stable(|a, env| catalog_def(a, env, "function_result"), &[Int8], Text)
+        }
+        ("pg_get_function_arguments" | "pg_get_function_identity_arguments", 1) => {
+            stable(|a, env| catalog_def(a, env, "function_arguments"), &[Int8], Text)
+        }
         (
             "pg_get_function_result"
             | "pg_get_function_arguments"
             | "pg_get_function_identity_arguments"
+            | "pg_get_function_sqlbody"
             | "pg_get_statisticsobjdef_columns"
             | "pg_get_triggerdef"
             | "pg_get_ruledef"
