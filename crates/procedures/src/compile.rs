@@ -111,6 +111,16 @@ fn rust_type(t: &DataType) -> &'static str {
     }
 }
 
+/// `name: type` of each argument passed as a plain number (Rust and AssemblyScript agree).
+fn numeric_params(routine: &Routine) -> Vec<String> {
+    routine
+        .args
+        .iter()
+        .enumerate()
+        .map(|(i, (n, t))| format!("{}: {}", arg_name(i, n), wasm_scalar(t).unwrap_or("i64")))
+        .collect()
+}
+
 fn arg_name(i: usize, name: &str) -> String {
     if name.is_empty() { format!("arg{}", i + 1) } else { name.to_string() }
 }
@@ -128,12 +138,7 @@ fn rust_source(routine: &Routine) -> Result<(String, usize)> {
     }
     let name = &routine.name;
     if plain(routine) {
-        let params: Vec<String> = routine
-            .args
-            .iter()
-            .enumerate()
-            .map(|(i, (n, t))| format!("{}: {}", arg_name(i, n), wasm_scalar(t).unwrap_or("i64")))
-            .collect();
+        let params = numeric_params(routine);
         let ret = match &routine.returns {
             Returns::Value(t) => format!(" -> {}", wasm_scalar(t).unwrap_or("i64")),
             _ => String::new(),
@@ -224,12 +229,7 @@ fn typescript(routine: &Routine) -> Result<Vec<u8>> {
             )
             .with_hint("Write a module that imports the host functions from \"oxibase\" (see docs/procedures.md)."));
         }
-        let params: Vec<String> = routine
-            .args
-            .iter()
-            .enumerate()
-            .map(|(i, (n, t))| format!("{}: {}", arg_name(i, n), wasm_scalar(t).unwrap_or("i64")))
-            .collect();
+        let params = numeric_params(routine);
         let ret = match &routine.returns {
             Returns::Value(t) => wasm_scalar(t).unwrap_or("i64"),
             _ => "void",

@@ -15,10 +15,7 @@ use std::sync::{Arc, OnceLock};
 use oxibase_common::{Result, Value, errinput};
 use oxibase_sql::procedure::{CallResult, Host, Returns, Routine};
 use parking_lot::Mutex;
-use wasmtime::{
-    Config, DebugEvent, DebugHandler, Engine, Linker, Module, Store, StoreContextMut,
-    StoreLimitsBuilder, Val,
-};
+use wasmtime::{DebugEvent, DebugHandler, Engine, Linker, Module, StoreContextMut, Val};
 
 use crate::host::{self, CallState};
 use crate::runtime::{RuntimeOptions, abi_result};
@@ -65,14 +62,7 @@ fn shared() -> Result<&'static DebugShared> {
     static SHARED: OnceLock<std::result::Result<DebugShared, String>> = OnceLock::new();
     SHARED
         .get_or_init(|| {
-            let mut config = Config::new();
-            config.guest_debug(true);
-            config.epoch_interruption(true);
-            config.max_wasm_stack(512 << 10);
-            config.async_stack_size(2 << 20);
-            let engine = Engine::new(&config).map_err(|e| e.to_string())?;
-            let mut linker = Linker::new(&engine);
-            host::define(&mut linker).map_err(|e| e.to_string())?;
+            let (engine, linker) = crate::runtime::engine(true)?;
             Ok(DebugShared { engine, linker })
         })
         .as_ref()
@@ -149,13 +139,7 @@ pub fn call_debug(
         errinput!(INVALID_FUNCTION_DEFINITION, "invalid WebAssembly module for {}()", routine.name)
             .with_detail(format!("{e:#}"))
     })?;
-    let limits = StoreLimitsBuilder::new()
-        .memory_size(options.memory_limit)
-        .instances(1)
-        .trap_on_grow_failure(true)
-        .build();
-    let mut store = Store::new(&shared.engine, CallState::new(limits));
-    store.limiter(|s| &mut s.limits);
+    let mut store = crate::runtime::new_store(&shared.engine, options);
     store.epoch_deadline_async_yield_and_update(1);
     store.set_epoch_deadline(1);
     store.data_mut().reset(args, host);

@@ -155,28 +155,48 @@ fn shared() -> Result<&'static Shared> {
     static SHARED: OnceLock<std::result::Result<Shared, String>> = OnceLock::new();
     SHARED
         .get_or_init(|| {
-            let mut config = Config::new();
-            config.epoch_interruption(true);
-            config.max_wasm_stack(512 << 10);
-            config.async_stack_size(2 << 20);
-            let engine = Engine::new(&config).map_err(|e| e.to_string())?;
-            let mut linker = Linker::new(&engine);
-            host::define(&mut linker).map_err(|e| e.to_string())?;
-            let ticker = engine.weak();
-            std::thread::Builder::new()
-                .name("oxibase-wasm-epoch".into())
-                .spawn(move || {
-                    while let Some(engine) = ticker.upgrade() {
-                        engine.increment_epoch();
-                        drop(engine);
-                        std::thread::sleep(TICK);
-                    }
-                })
-                .map_err(|e| e.to_string())?;
+            let (engine, linker) = engine(false)?;
             Ok(Shared { engine, linker })
         })
         .as_ref()
         .map_err(|e| errinput!(INTERNAL_ERROR, "could not start the WebAssembly engine: {e}"))
+}
+
+/// An engine for routines (instrumented for guest debugging, or not), its epoch ticker
+/// thread, and a linker offering the host ABI.
+pub(crate) fn engine(debug: bool) -> std::result::Result<(Engine, Linker<CallState>), String> {
+    let mut config = Config::new();
+    config.guest_debug(debug);
+    config.epoch_interruption(true);
+    config.max_wasm_stack(512 << 10);
+    config.async_stack_size(2 << 20);
+    let engine = Engine::new(&config).map_err(|e| e.to_string())?;
+    let mut linker = Linker::new(&engine);
+    host::define(&mut linker).map_err(|e| e.to_string())?;
+    let ticker = engine.weak();
+    std::thread::Builder::new()
+        .name("oxibase-wasm-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = ticker.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(TICK);
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    Ok((engine, linker))
+}
+
+/// A store for one instance, with the memory cap.
+pub(crate) fn new_store(engine: &Engine, options: &RuntimeOptions) -> Store<CallState> {
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(options.memory_limit)
+        .instances(1)
+        .trap_on_grow_failure(true)
+        .build();
+    let mut store = Store::new(engine, CallState::new(limits));
+    store.limiter(|s| &mut s.limits);
+    store
 }
 
 /// Runs routines with wasmtime.
@@ -237,14 +257,7 @@ impl WasmRuntime {
         if warm.is_some() {
             return Ok(warm);
         }
-        let shared = shared()?;
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(self.options.memory_limit)
-            .instances(1)
-            .trap_on_grow_failure(true)
-            .build();
-        let mut store = Store::new(&shared.engine, CallState::new(limits));
-        store.limiter(|s| &mut s.limits);
+        let mut store = new_store(&shared()?.engine, &self.options);
         match &compiled.convention {
             Convention::Direct => {
                 store.epoch_deadline_callback(|mut ctx| match ctx.data_mut().should_stop() {
@@ -335,13 +348,7 @@ impl WasmRuntime {
         let (mut store, func) = match warm {
             Some(w) => (w.store, Some(w.func)),
             None => {
-                let limits = StoreLimitsBuilder::new()
-                    .memory_size(self.options.memory_limit)
-                    .instances(1)
-                    .trap_on_grow_failure(true)
-                    .build();
-                let mut store = Store::new(&shared()?.engine, CallState::new(limits));
-                store.limiter(|s| &mut s.limits);
+                let mut store = new_store(&shared()?.engine, &self.options);
                 store.epoch_deadline_async_yield_and_update(1);
                 (store, None)
             }
