@@ -27,7 +27,7 @@ const MAX_STOPS: usize = 100_000;
 #[derive(Clone, Debug, PartialEq)]
 pub struct DebugStop {
     /// Why: `breakpoint` (single-step stops are breakpoints at every instruction), `trap:
-    /// ...`, `host error: ...`, `epoch`.
+    /// ...`, `host error: ...`.
     pub event: String,
     /// The call stack, innermost frame first.
     pub frames: Vec<DebugFrame>,
@@ -85,7 +85,9 @@ impl DebugHandler for Recorder {
             DebugEvent::Breakpoint => "breakpoint".to_string(),
             DebugEvent::Trap(trap) => format!("trap: {trap}"),
             DebugEvent::HostcallError(e) => format!("host error: {e}"),
-            DebugEvent::EpochYield => "epoch".to_string(),
+            // The epoch ticks that let the session check cancel and statement_timeout: not
+            // a place the program stopped at.
+            DebugEvent::EpochYield => return std::future::ready(()),
             _ => "exception".to_string(),
         };
         let mut stops = self.0.lock();
