@@ -478,6 +478,24 @@ fn rust_and_typescript_are_compiled_by_the_server() {
             assert_eq!(one(&c, "select tsadd(1, 2)").await, [[v("5")]]);
             let e = error(&c, "CREATE FUNCTION tsbad(a INTEGER) RETURNS INTEGER LANGUAGE typescript AS $$ return a + ; $$").await;
             assert_eq!(e.code(), &SqlState::INVALID_FUNCTION_DEFINITION, "{}", e.message());
+            // Through the AssemblyScript SDK: SQL in the calling transaction, text, rows.
+            one(&c, r#"CREATE FUNCTION tgreet(who TEXT, n BIGINT) RETURNS TEXT LANGUAGE typescript AS $$
+                const c = queryValue("select count(*) from names where n <> $1", [Value.text(who)]).asInt();
+                return "hello " + who + " " + n.toString() + " of " + c.toString(); $$"#).await;
+            assert_eq!(
+                one(&c, "select tgreet(n, 7) from names order by n").await,
+                [[v("hello ann 7 of 1")], [v("hello bob 7 of 1")]]
+            );
+            one(&c, r#"CREATE FUNCTION tnames() RETURNS TABLE (n TEXT, len INT) LANGUAGE typescript AS $$
+                const rows = query("select n from names order by n");
+                let row = rows.next();
+                while (row != null) { emit([row[0], Value.int(row[0].s.length)]); row = rows.next(); }
+                rows.close(); $$"#).await;
+            assert_eq!(one(&c, "select * from tnames()").await, [[v("ann"), v("3")], [v("bob"), v("3")]]);
+            // A SQL error inside fails the call with the statement's SQLSTATE.
+            one(&c, r#"CREATE FUNCTION tfail() RETURNS BIGINT LANGUAGE typescript AS $$
+                return queryValue("select * from no_such_table").asInt(); $$"#).await;
+            assert_eq!(error(&c, "select tfail()").await.code(), &SqlState::UNDEFINED_TABLE);
         } else {
             eprintln!("NOTE: AssemblyScript's asc is not installed here; checking the error that names it");
             let e = error(&c, ts).await;

@@ -28,6 +28,9 @@ const COMPILER_TIMEOUT: Duration = Duration::from_secs(300);
 const SDK_LIB: &str = include_str!("../../guest/src/lib.rs");
 const SDK_ABI: &str = include_str!("../../guest/src/abi.rs");
 
+/// The AssemblyScript SDK, compiled into TypeScript routines that use SQL or non-numbers.
+const TS_SDK: &str = include_str!("oxibase.ts");
+
 /// Compiles a routine's source into module bytes.
 pub fn compile(routine: &Routine) -> Result<Vec<u8>> {
     match routine.language.as_str() {
@@ -218,33 +221,7 @@ fn typescript(routine: &Routine) -> Result<Vec<u8>> {
             "LANGUAGE typescript needs AssemblyScript's compiler `asc` on the server: install Node.js, then run `npm install -g assemblyscript` (or set OXIBASE_ASC to the asc program)"
         )
     })?;
-    let mut source = String::new();
-    let first_line = if routine.source.contains("export function") {
-        1
-    } else {
-        if !numeric(routine) {
-            return Err(errinput!(
-                FEATURE_NOT_SUPPORTED,
-                "a TypeScript function body takes and returns numbers only"
-            )
-            .with_hint("Write a module that imports the host functions from \"oxibase\" (see docs/procedures.md)."));
-        }
-        let params = numeric_params(routine);
-        let ret = match &routine.returns {
-            Returns::Value(t) => wasm_scalar(t).unwrap_or("i64"),
-            _ => "void",
-        };
-        source.push_str(&format!(
-            "export function {}({}): {ret} {{\n",
-            routine.name,
-            params.join(", ")
-        ));
-        2
-    };
-    source.push_str(&routine.source);
-    if first_line == 2 {
-        source.push_str("\n}\n");
-    }
+    let (source, first_line) = typescript_source(routine)?;
     let dir = temp_dir()?;
     write(&dir.path().join("routine.ts"), &source)?;
     let out = dir.path().join("out.wasm");
@@ -252,12 +229,82 @@ fn typescript(routine: &Routine) -> Result<Vec<u8>> {
     command.current_dir(dir.path()).arg("routine.ts").arg("--outFile").arg(&out).args([
         "-O3",
         "--runtime",
-        "stub",
+        "incremental",
         "--use",
         "abort=",
     ]);
     run_compiler(command, routine, "routine.ts", first_line)?;
     std::fs::read(&out).map_err(io)
+}
+
+/// The AssemblyScript module for a routine: a plain function for a numeric body; else the
+/// SDK (`oxibase.ts`) with the body as a function of its typed arguments, exported through
+/// a wrapper that reads the arguments and sets the result. Returns the source and the line
+/// the user's code starts on.
+fn typescript_source(routine: &Routine) -> Result<(String, usize)> {
+    let name = &routine.name;
+    if routine.source.contains("export function") {
+        let mut out = format!("{TS_SDK}\n");
+        let line = out.lines().count() + 1;
+        out.push_str(&routine.source);
+        return Ok((out, line));
+    }
+    let uses_sdk = ["query", "execute", "emit", "notice", "raise", "Value"]
+        .iter()
+        .any(|word| routine.source.contains(word));
+    if numeric(routine) && !uses_sdk {
+        let ret = match &routine.returns {
+            Returns::Value(t) => wasm_scalar(t).unwrap_or("i64"),
+            _ => "void",
+        };
+        let params = numeric_params(routine).join(", ");
+        let source =
+            format!("export function {name}({params}): {ret} {{\n{}\n}}\n", routine.source);
+        return Ok((source, 2));
+    }
+    let ts_type = |t: &DataType| match t {
+        DataType::Int2 | DataType::Int4 => "i32",
+        DataType::Int8 => "i64",
+        DataType::Float4 => "f32",
+        DataType::Float8 => "f64",
+        DataType::Bool => "bool",
+        _ => "string",
+    };
+    let read = |i: usize, t: &DataType| match t {
+        DataType::Int2 | DataType::Int4 => format!("<i32>argInt({i})"),
+        DataType::Int8 => format!("argInt({i})"),
+        DataType::Float4 => format!("<f32>argFloat({i})"),
+        DataType::Float8 => format!("argFloat({i})"),
+        DataType::Bool => format!("argBool({i})"),
+        _ => format!("argText({i})"),
+    };
+    let params: Vec<String> = routine
+        .args
+        .iter()
+        .enumerate()
+        .map(|(i, (n, t))| format!("{}: {}", arg_name(i, n), ts_type(t)))
+        .collect();
+    let reads: Vec<String> =
+        routine.args.iter().enumerate().map(|(i, (_, t))| read(i, t)).collect();
+    let (ret, call) = match &routine.returns {
+        Returns::Value(t) => {
+            let set = match t {
+                DataType::Int2 | DataType::Int4 | DataType::Int8 => "resultInt(<i64>",
+                DataType::Float4 | DataType::Float8 => "resultFloat(<f64>",
+                DataType::Bool => "resultBool(",
+                _ => "resultText(",
+            };
+            (ts_type(t), format!("{set}__body({}));", reads.join(", ")))
+        }
+        _ => ("void", format!("__body({});", reads.join(", "))),
+    };
+    let mut out = format!("{TS_SDK}\nfunction __body({}): {ret} {{\n", params.join(", "));
+    let line = out.lines().count() + 1;
+    out.push_str(&routine.source);
+    out.push_str(&format!(
+        "\n}}\nexport function {name}(): i32 {{\n  __begin();\n  {call}\n  return 0;\n}}\n"
+    ));
+    Ok((out, line))
 }
 
 fn find_asc() -> Option<std::path::PathBuf> {
@@ -347,13 +394,16 @@ fn renumber(messages: &str, file: &str, first_line: usize) -> String {
         }
     }
     out.push_str(rest);
-    // rustc's source excerpts number their lines in a gutter: `7 | let y = x +;`.
+    // rustc's and asc's source excerpts number their lines in a gutter: `7 | let y = x +;`.
     out.lines()
         .map(|line| {
             let digits = line.trim_start();
             let number: String = digits.chars().take_while(char::is_ascii_digit).collect();
             match number.parse::<usize>() {
-                Ok(n) if digits[number.len()..].starts_with(" |") => {
+                Ok(n)
+                    if digits[number.len()..].starts_with(" |")
+                        || digits[number.len()..].starts_with(" │") =>
+                {
                     let pad = line.len() - digits.len();
                     let n = (n + 1).saturating_sub(first_line).max(1);
                     format!("{}{n}{}", " ".repeat(pad), &digits[number.len()..])
