@@ -52,6 +52,9 @@ pub enum Frame {
     Incomplete,
     /// A complete frame whose checksum does not match.
     Corrupt,
+    /// Zeros where a header would be: the end of what was written in a segment whose file
+    /// is preallocated with zeros (no valid record has LSN 0, so no header is all zeros).
+    End,
 }
 
 /// Parses the frame starting at `offset` of `buf`.
@@ -62,6 +65,9 @@ pub fn parse_frame(buf: &[u8], offset: usize) -> Frame {
     let word = |at: usize| {
         u32::from_le_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
     };
+    if header.iter().all(|&b| b == 0) {
+        return Frame::End;
+    }
     let (len, crc) = (word(0) as usize, word(4));
     let mut lsn_bytes = [0u8; 8];
     lsn_bytes.copy_from_slice(&header[8..16]);

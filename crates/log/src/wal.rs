@@ -448,6 +448,8 @@ pub struct LogReader {
     buf: Vec<u8>,
     pos: usize,
     file_offset: u64,
+    /// Zeros were found where the next record belongs and the file was read again.
+    reread_zeros: bool,
 }
 
 impl LogReader {
@@ -468,6 +470,7 @@ impl LogReader {
             buf: Vec::new(),
             pos: 0,
             file_offset: 0,
+            reread_zeros: false,
         })
     }
 
@@ -489,6 +492,7 @@ impl LogReader {
             match parse_frame(&self.buf, self.pos) {
                 Frame::Valid(record, end) => {
                     self.pos = end;
+                    self.reread_zeros = false;
                     if record.lsn < self.next_lsn {
                         continue; // skipping forward to the requested LSN
                     }
@@ -505,6 +509,31 @@ impl LogReader {
                 Frame::Incomplete => {
                     if !self.refill()? {
                         return Err(self.corrupt("durable record missing from the file"));
+                    }
+                }
+                Frame::End => {
+                    // Zeros past the written end, possibly read before the record was
+                    // written: read this part of the file again, then look in the next
+                    // segment.
+                    self.buf.truncate(self.pos);
+                    if !self.reread_zeros {
+                        self.reread_zeros = true;
+                        if !self.refill()? {
+                            return Err(self.corrupt("durable record missing from the file"));
+                        }
+                        continue;
+                    }
+                    self.reread_zeros = false;
+                    match self.log.segment_for(self.next_lsn) {
+                        Some((_, path, _))
+                            if self
+                                .segment
+                                .as_ref()
+                                .is_some_and(|(current, _)| *current != path) =>
+                        {
+                            self.open_segment()?;
+                        }
+                        _ => return Err(self.corrupt("durable record missing from the file")),
                     }
                 }
             }
@@ -631,6 +660,15 @@ fn scan_segment(
                 }
                 (offset, lsn) = (end, lsn + 1);
                 report.records += 1;
+            }
+            Frame::End if buf[offset..].iter().all(|&b| b == 0) => {
+                // The zero-filled rest of a preallocated segment: its records end here. The
+                // active segment is cut there, so that appends go on from its end.
+                if last {
+                    fs.truncate(path, offset as u64)
+                        .map_err(|e| io_err("could not truncate the zeros of", path, &e))?;
+                }
+                break;
             }
             damage => {
                 let what =
