@@ -13,6 +13,7 @@
 
 mod batched;
 pub mod codec;
+mod connection;
 pub mod http;
 pub mod wire;
 
@@ -275,7 +276,7 @@ fn spawn_connection(
                 if let Ok(socket) = tokio::net::TcpStream::from_std(socket) {
                     let handlers = wire::Handlers::new(server);
                     tokio::spawn(end_when_idle_in_transaction(handlers.conn(), watchdog_socket));
-                    let _ = pgwire::tokio::process_socket(socket, tls, handlers).await;
+                    let _ = connection::serve(socket, tls, handlers).await;
                 }
             });
         }

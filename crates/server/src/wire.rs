@@ -116,6 +116,27 @@ impl Conn {
         }
     }
 
+    /// Registers what wakes the connection when its session gets a notification; false
+    /// until the session exists (after startup).
+    pub fn watch_notifications(&self, waker: oxibase_sql::notify::Waker) -> bool {
+        match &*self.session.lock() {
+            Some(session) => {
+                session.set_notification_waker(waker);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The notifications to send now: only while the session is idle outside a transaction
+    /// block, as PostgreSQL delivers them (a block's are sent when it ends).
+    pub fn pending_notifications(&self) -> Vec<oxibase_sql::notify::Notification> {
+        match &*self.session.lock() {
+            Some(session) if session.status() == TxnStatus::Idle => session.take_notifications(),
+            _ => Vec::new(),
+        }
+    }
+
     /// True when the session has sat inside a transaction block, doing nothing, for longer
     /// than its idle_in_transaction_session_timeout. A session in use is never idle.
     pub fn idle_in_transaction_expired(&self) -> bool {

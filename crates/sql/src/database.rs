@@ -78,6 +78,8 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     /// pg_advisory_lock and friends.
     pub(crate) advisory: crate::advisory::AdvisoryLocks,
+    /// LISTEN / NOTIFY channels and inboxes.
+    pub(crate) notifier: crate::notify::Notifier,
     /// Runs stored functions and procedures (set by the binary that links one).
     procedures: parking_lot::RwLock<Option<Arc<dyn crate::procedure::ProcedureRuntime>>>,
     _lock: Option<File>,
@@ -187,6 +189,7 @@ impl Database {
                 sessions: Mutex::new(HashMap::new()),
                 counters: Counters::default(),
                 advisory: Default::default(),
+                notifier: Default::default(),
                 procedures: parking_lot::RwLock::new(None),
                 _lock: lock,
                 dir,

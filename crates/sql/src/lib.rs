@@ -27,6 +27,7 @@ pub mod database;
 pub mod exec;
 pub mod functions;
 pub mod keys;
+pub mod notify;
 pub mod optimize;
 pub mod parse;
 pub mod plan;

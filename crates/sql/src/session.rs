@@ -327,6 +327,10 @@ struct Block {
     started_at: i64,
     /// A COPY FROM STDIN is waiting for data.
     copy_pending: bool,
+    /// NOTIFY (channel, payload) pairs, sent at commit.
+    notifies: RefCell<Vec<(String, String)>>,
+    /// LISTEN / UNLISTEN, applied at commit.
+    listens: RefCell<Vec<crate::notify::ListenOp>>,
 }
 
 /// The plan cache's key: the SQL text and the declared parameter types.
@@ -801,6 +805,8 @@ impl Session {
             did_ddl: Cell::new(false),
             started_at: now_micros(),
             copy_pending: false,
+            notifies: RefCell::new(Vec::new()),
+            listens: RefCell::new(Vec::new()),
         }
     }
 
@@ -823,9 +829,17 @@ impl Session {
         // Transaction-level advisory locks end with the transaction, whatever its outcome.
         self.db.shared.advisory.release(self.pid, false);
         self.end_local_settings();
-        let Some(txn) = block.txn else { return Ok(()) };
+        let notifies = block.notifies.take();
+        let listens = block.listens.take();
+        let Some(txn) = block.txn else {
+            self.publish(&listens, notifies);
+            return Ok(());
+        };
         let result =
             if block.did_ddl.get() { self.db.commit_ddl(txn) } else { txn.commit().map(|_| ()) };
+        if result.is_ok() {
+            self.publish(&listens, notifies);
+        }
         match &result {
             Ok(()) => self.db.counters().commits.fetch_add(1, Ordering::Relaxed),
             Err(_) => {
@@ -836,6 +850,48 @@ impl Session {
             }
         };
         result
+    }
+
+    /// After a commit: LISTEN/UNLISTEN take effect and notifications go out.
+    fn publish(&self, listens: &[crate::notify::ListenOp], notifies: Vec<(String, String)>) {
+        let notifier = &self.db.shared.notifier;
+        notifier.apply(self.pid, listens);
+        notifier.publish(self.pid, notifies);
+    }
+
+    /// Notifications received for this session (LISTEN), oldest first.
+    pub fn take_notifications(&self) -> Vec<crate::notify::Notification> {
+        self.db.shared.notifier.take(self.pid)
+    }
+
+    /// Sets what wakes this session's connection when a notification arrives.
+    pub fn set_notification_waker(&self, waker: crate::notify::Waker) {
+        self.db.shared.notifier.set_waker(self.pid, waker);
+    }
+
+    /// Queues a NOTIFY in the open block, or sends it at once outside one.
+    fn queue_notify(&self, channel: &str, payload: &str) -> Result<()> {
+        crate::notify::check(channel, payload)?;
+        let note = (channel.to_string(), payload.to_string());
+        match &self.block {
+            Some(block) => {
+                let mut notes = block.notifies.borrow_mut();
+                // Identical notifications of one transaction are sent once (PostgreSQL).
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+            }
+            None => self.publish(&[], vec![note]),
+        }
+        Ok(())
+    }
+
+    /// Queues a LISTEN/UNLISTEN in the open block, or applies it at once outside one.
+    fn queue_listen(&self, op: crate::notify::ListenOp) {
+        match &self.block {
+            Some(block) => block.listens.borrow_mut().push(op),
+            None => self.publish(&[op], vec![]),
+        }
     }
 
     fn rollback_block(&mut self) {
@@ -1214,6 +1270,26 @@ impl Session {
 
     fn control(&mut self, statement: &ast::Statement) -> Result<Output> {
         match statement {
+            ast::Statement::LISTEN { channel } => {
+                self.check_not_aborted()?;
+                self.queue_listen(crate::notify::ListenOp::Listen(bind::ident(channel)));
+                return Ok(Output::Command { tag: "LISTEN".into() });
+            }
+            ast::Statement::UNLISTEN { channel } => {
+                self.check_not_aborted()?;
+                let op = if channel.value == "*" {
+                    crate::notify::ListenOp::UnlistenAll
+                } else {
+                    crate::notify::ListenOp::Unlisten(bind::ident(channel))
+                };
+                self.queue_listen(op);
+                return Ok(Output::Command { tag: "UNLISTEN".into() });
+            }
+            ast::Statement::NOTIFY { channel, payload } => {
+                self.check_not_aborted()?;
+                self.queue_notify(&bind::ident(channel), payload.as_deref().unwrap_or(""))?;
+                return Ok(Output::Command { tag: "NOTIFY".into() });
+            }
             ast::Statement::Prepare { name, data_types, statement } => {
                 self.check_not_aborted()?;
                 let name = bind::ident(name);
@@ -1626,6 +1702,7 @@ impl Drop for Session {
             let sql = format!("drop schema if exists {} cascade", temp_schema_name(self.pid));
             let _ = self.execute(&sql);
         }
+        self.db.shared.notifier.remove(self.pid);
         self.db.unregister(self.pid);
     }
 }
@@ -1679,6 +1756,9 @@ fn is_control(statement: &ast::Statement) -> bool {
             | S::Prepare { .. }
             | S::Execute { name: Some(_), .. }
             | S::Reset(_)
+            | S::LISTEN { .. }
+            | S::UNLISTEN { .. }
+            | S::NOTIFY { .. }
     )
 }
 
@@ -2027,6 +2107,10 @@ impl BindEnv for Env<'_> {
 }
 
 impl FunctionEnv for Env<'_> {
+    fn notify(&self, channel: &str, payload: &str) -> Result<()> {
+        self.session.queue_notify(channel, payload)
+    }
+
     fn zone(&self) -> &Zone {
         &self.zone
     }

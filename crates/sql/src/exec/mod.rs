@@ -199,6 +199,10 @@ impl FunctionEnv for ExecCtx<'_> {
         self.session.advisory(op, key)
     }
 
+    fn notify(&self, channel: &str, payload: &str) -> Result<()> {
+        self.session.notify(channel, payload)
+    }
+
     fn serial_sequence(&self, table_oid: i64, column: &str) -> Result<Option<String>> {
         let Ok(id) = crate::keys::RelId::try_from(table_oid) else { return Ok(None) };
         let Some(table) = self.catalog.table_by_id(self.txn, id)? else { return Ok(None) };

@@ -163,6 +163,22 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             r.function.strict = false;
             Some(r)
         }
+        ("pg_notify", 2) => {
+            let mut r = stable(
+                |a, env| {
+                    let text = |v: &Value| match v {
+                        Value::Text(s) => s.clone(),
+                        _ => String::new(),
+                    };
+                    env.notify(&text(&a[0]), &text(&a[1]))?;
+                    Ok(Value::Null)
+                },
+                &[Text, Text],
+                Text,
+            )?;
+            r.function.strict = false;
+            Some(r)
+        }
         ("pg_relation_size" | "pg_table_size", 1) => {
             stable(|a, env| relation_size(a, env, "relation"), &[Int8], Int8)
         }

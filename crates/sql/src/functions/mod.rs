@@ -102,6 +102,10 @@ pub trait FunctionEnv {
     fn advisory(&self, _op: AdvisoryOp, _key: crate::advisory::AdvisoryKey) -> Result<bool> {
         Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "advisory locks need a session"))
     }
+    /// NOTIFY channel, payload: queued in the transaction, sent when it commits.
+    fn notify(&self, _channel: &str, _payload: &str) -> Result<()> {
+        Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "NOTIFY needs a session"))
+    }
     /// The sequence that feeds a table column (SERIAL or identity), schema-qualified.
     fn serial_sequence(&self, _table_oid: i64, _column: &str) -> Result<Option<String>> {
         Ok(None)

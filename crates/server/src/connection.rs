@@ -1,0 +1,117 @@
+//! A connection's message loop: pgwire's, plus notifications pushed to an idle client.
+//!
+//! pgwire's `process_socket` only ever waits for the client's next message, so a server
+//! cannot send anything unasked. LISTEN needs exactly that: a listener sleeps until a
+//! notification arrives. This loop is pgwire's (TLS negotiation, startup timeout, message
+//! dispatch, FATAL handling) with one more thing to wait for: the session's notification
+//! waker. Everything is sent from this one task, between messages, so a notification never
+//! interleaves with a response.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use pgwire::api::{ClientInfo, ErrorHandler, PgWireConnectionState, PgWireServerHandlers};
+use pgwire::messages::response::NotificationResponse;
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use pgwire::tokio::TlsAcceptor;
+use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
+use tokio::net::TcpStream;
+
+use crate::wire::{Conn, Handlers};
+
+/// How long a client may take to finish startup (pgwire's default).
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Serves one client connection until it ends.
+pub async fn serve(
+    socket: TcpStream,
+    tls: Option<TlsAcceptor>,
+    handlers: Handlers,
+) -> std::io::Result<()> {
+    let startup_timeout = tokio::time::sleep(STARTUP_TIMEOUT);
+    tokio::pin!(startup_timeout);
+    let socket = tokio::select! {
+        _ = &mut startup_timeout => return Ok(()),
+        socket = negotiate_tls(socket, tls) => socket?,
+    };
+    let Some(mut socket) = socket else { return Ok(()) };
+    let conn = handlers.conn();
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let mut watching = false;
+    let startup = handlers.startup_handler();
+    let simple = handlers.simple_query_handler();
+    let extended = handlers.extended_query_handler();
+    let copy = handlers.copy_handler();
+    let cancel = handlers.cancel_handler();
+    let errors = handlers.error_handler();
+    loop {
+        let starting = matches!(
+            socket.state(),
+            PgWireConnectionState::AwaitingStartup
+                | PgWireConnectionState::AuthenticationInProgress
+        );
+        let msg = tokio::select! {
+            _ = &mut startup_timeout, if starting => None,
+            _ = wake.notified(), if watching => {
+                send_notifications(&mut socket, &conn).await?;
+                continue;
+            }
+            msg = socket.next() => msg,
+        };
+        let Some(Ok(msg)) = msg else { break };
+        if matches!(msg, PgWireFrontendMessage::Terminate(_)) {
+            break;
+        }
+        let is_extended_query = match socket.state() {
+            PgWireConnectionState::CopyInProgress(is_extended_query) => is_extended_query,
+            _ => msg.is_extended_query(),
+        };
+        let is_cancel_request = matches!(msg, PgWireFrontendMessage::CancelRequest(_));
+        let result = process_message(
+            msg,
+            &mut socket,
+            startup.clone(),
+            simple.clone(),
+            extended.clone(),
+            copy.clone(),
+            cancel.clone(),
+        )
+        .await;
+        if let Err(mut e) = result {
+            errors.on_error(&socket, &mut e);
+            let is_fatal = e.is_fatal();
+            process_error(&mut socket, e, is_extended_query).await?;
+            if is_fatal {
+                break;
+            }
+        }
+        if is_cancel_request {
+            break;
+        }
+        if !watching && !starting {
+            let waker = wake.clone();
+            watching = conn.watch_notifications(Arc::new(move || waker.notify_one()));
+        }
+        if watching && !is_extended_query {
+            send_notifications(&mut socket, &conn).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Sends the session's pending notifications (none while it is inside a transaction block).
+async fn send_notifications<S>(socket: &mut S, conn: &Conn) -> std::io::Result<()>
+where
+    S: futures::Sink<PgWireBackendMessage, Error = std::io::Error> + Unpin,
+{
+    let notes = conn.pending_notifications();
+    if notes.is_empty() {
+        return Ok(());
+    }
+    for n in notes {
+        let message = NotificationResponse::new(n.pid, n.channel, n.payload);
+        socket.feed(PgWireBackendMessage::NotificationResponse(message)).await?;
+    }
+    socket.flush().await
+}
