@@ -455,8 +455,15 @@ impl Binder<'_> {
         }
         let with_keys = lock.is_some();
         let (mut plan, scope) = self.bind_from(&select.from, with_keys)?;
+        // A locking query over one table can redo a row from its latest version (Recheck).
+        let single_table = match &plan.node {
+            Node::Scan { table, .. } if with_keys => Some(table.clone()),
+            _ => None,
+        };
+        let mut where_predicate = None;
         if let Some(selection) = &select.selection {
             let predicate = self.bind_condition(selection, &ExprCtx::plain(&scope, "WHERE"))?;
+            where_predicate = Some(predicate.clone());
             plan = filter(plan, predicate);
         }
         let group_asts = self.group_by_asts(select)?;
@@ -545,10 +552,23 @@ impl Binder<'_> {
             ));
         }
         // Row keys ride along as hidden columns for FOR UPDATE.
-        let lock_targets = match &lock {
+        let mut lock_targets = match &lock {
             Some((_, of)) => self.lock_targets(&scope, of, &mut exprs, &mut columns)?,
             None => vec![],
         };
+        if let Some(table) = single_table
+            && lock_targets.len() == 1
+            && exprs
+                .iter()
+                .chain(&where_predicate)
+                .all(|e| e.columns().iter().all(|c| *c < scope.columns.len()) && !e.has_outer())
+        {
+            lock_targets[0].recheck = Some(Arc::new(crate::plan::Recheck {
+                table,
+                filter: where_predicate,
+                outputs: exprs.clone(),
+            }));
+        }
 
         // Assemble: aggregate, having, window, project, distinct, sort, lock, limit.
         if let Some(state) = agg_state {
@@ -873,8 +893,11 @@ impl Binder<'_> {
             }
             exprs.push(Expr::Column(i));
             columns.push(Column { hidden: true, ..c.clone() });
-            targets
-                .push(crate::plan::LockTarget { key_column: exprs.len() - 1, table: table_name });
+            targets.push(crate::plan::LockTarget {
+                key_column: exprs.len() - 1,
+                table: table_name,
+                recheck: None,
+            });
         }
         if targets.is_empty() {
             return Err(errinput!(FEATURE_NOT_SUPPORTED, "FOR UPDATE needs a table in FROM"));

@@ -311,16 +311,32 @@ pub fn lock_rows<'a>(
 ) -> Rows<'a> {
     Box::new(input.filter_map(move |row| {
         let result = (|| -> Result<Option<Row>> {
-            let row = row?;
+            let mut row = row?;
             for target in targets {
-                let Some(Value::Bytea(key)) = row.get(target.key_column) else { continue };
-                if ctx.txn.lock(key, lock.mode, lock.wait)? == LockOutcome::Skipped {
+                let Some(Value::Bytea(key)) = row.get(target.key_column).cloned() else { continue };
+                if ctx.txn.lock(&key, lock.mode, lock.wait)? == LockOutcome::Skipped {
                     return Ok(None);
                 }
-                if ctx.txn.isolation() == Isolation::ReadCommitted
-                    && ctx.txn.get_latest(key)?.is_none()
+                if ctx.txn.isolation() != Isolation::ReadCommitted {
+                    continue;
+                }
+                let Some(latest) = ctx.txn.get_latest(&key)? else { return Ok(None) };
+                if let Some(recheck) = &target.recheck
+                    && ctx.txn.changed_since_snapshot(&key)?
                 {
-                    return Ok(None);
+                    // Changed after our snapshot: redo the row from its latest version.
+                    let mut table_row = super::storage::decode_table_row(&recheck.table, &latest)?;
+                    table_row.push(Value::Bytea(key.clone()));
+                    if let Some(filter) = &recheck.filter
+                        && super::eval::eval(filter, &table_row, ctx)? != Value::Bool(true)
+                    {
+                        return Ok(None);
+                    }
+                    row = recheck
+                        .outputs
+                        .iter()
+                        .map(|e| super::eval::eval(e, &table_row, ctx))
+                        .collect::<Result<_>>()?;
                 }
             }
             Ok(Some(row))

@@ -224,6 +224,22 @@ pub struct LockTarget {
     pub table: String,
     /// The input column holding the row key.
     pub key_column: usize,
+    /// For a query over one table: how to redo its row from the row's latest version.
+    pub recheck: Option<std::sync::Arc<Recheck>>,
+}
+
+/// Read committed's re-check of a locked row (PostgreSQL's EvalPlanQual): when the row
+/// changed after the statement's snapshot, its latest version is run through the query's
+/// WHERE clause again (a row no longer matching is skipped, so a queue consumer never takes
+/// a job another one finished meanwhile) and the output is computed from it.
+#[derive(Debug)]
+pub struct Recheck {
+    /// The table.
+    pub table: std::sync::Arc<crate::catalog::Table>,
+    /// The WHERE clause over the table's row and its key.
+    pub filter: Option<Expr>,
+    /// The output columns over the table's row and its key.
+    pub outputs: Vec<Expr>,
 }
 
 /// A table-valued function.
