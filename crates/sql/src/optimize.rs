@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use oxibase_common::DataType;
 
-use crate::plan::{Access, CmpOp, Expr, JoinKind, KeyRange, Node, Plan, SortKey};
+use crate::plan::{Access, CmpOp, Expr, JoinKind, KeyRange, Node, Plan, SortKey, SubqueryKind};
 
 /// Optimizes a plan (and the plans of its subqueries).
 pub fn optimize(plan: Plan) -> Plan {
@@ -268,6 +268,15 @@ fn has_subquery(e: &Expr) -> bool {
 /// An expression that does not depend on the row: usable as a key to look rows up.
 fn row_independent(e: &Expr) -> bool {
     e.columns().is_empty() && !has_volatile(e) && !has_subquery(e)
+}
+
+/// A value a key lookup can use: row-independent, or an uncorrelated scalar subquery, which
+/// runs once per statement (PostgreSQL's InitPlan), so `id = (SELECT id ... FOR UPDATE SKIP
+/// LOCKED LIMIT 1)` reads one row instead of scanning the table.
+fn key_value(e: &Expr) -> bool {
+    row_independent(e)
+        || matches!(e, Expr::Subquery { kind: SubqueryKind::Scalar, correlated: false, .. })
+        || matches!(e, Expr::Cast(inner, _) if key_value(inner))
 }
 
 /// The type of a simple expression, when it is evident.
@@ -630,7 +639,7 @@ fn match_key(conjuncts: &[Expr], access: Access, columns: &[usize]) -> Candidate
 fn equality_values(c: &Expr, col: usize) -> Option<Vec<Expr>> {
     match c {
         Expr::Compare(CmpOp::Eq, a, b) => match (&**a, &**b) {
-            (Expr::Column(i), v) | (v, Expr::Column(i)) if *i == col && row_independent(v) => {
+            (Expr::Column(i), v) | (v, Expr::Column(i)) if *i == col && key_value(v) => {
                 Some(vec![v.clone()])
             }
             _ => None,

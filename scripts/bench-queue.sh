@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# A table as a job queue, Oxibase against the local PostgreSQL in one run, fsync on for both,
+# the same client (pgbench, prepared statements): consumers each take the next job with
+#   DELETE FROM jobs WHERE id = (SELECT id FROM jobs ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+#   RETURNING id, payload
+# with 1, 4 and 16 consumers, then the same while another session holds an old snapshot
+# open (REPEATABLE READ) for the whole run. Jobs per second and ratios.
+#
+#   scripts/bench-queue.sh [SECONDS] [JOBS]      defaults: 15 200000
+set -eu
+cd "$(dirname "$0")/.."
+SECONDS_PER_RUN=${1:-15}
+JOBS=${2:-200000}
+. scripts/pg-local.sh
+
+cargo build --release --quiet --bin oxibase
+BIN=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/release/oxibase
+WORK=$(mktemp -d /tmp/oxibase-bench.XXXXXX)
+chmod 755 "$WORK"
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+OX_PORT=$(free_port)
+OX_PID=
+cleanup() { [ -n "$OX_PID" ] && kill "$OX_PID" 2>/dev/null; pg_local_stop; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+pg_local_start "$(free_port)"
+"$BIN" serve --data-dir "$WORK/oxibase" --listen "127.0.0.1:$OX_PORT" --http off --auth trust >"$WORK/oxibase.log" 2>&1 &
+OX_PID=$!
+for _ in $(seq 1 100); do psql -X -q -h 127.0.0.1 -p "$OX_PORT" -U oxibase -d oxibase -c 'select 1' >/dev/null 2>&1 && break; sleep 0.1; done
+PG_PORT=${PG_LOCAL_URL##*:}; PG_PORT=${PG_PORT%%/*}
+
+cat >"$WORK/take.pgb" <<'EOF2'
+DELETE FROM jobs WHERE id = (SELECT id FROM jobs ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, payload;
+EOF2
+
+sql() { # port user db sql
+  psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$1" -U "$2" -d "$3" -c "$4" >/dev/null
+}
+run() { # port user db consumers old_snapshot -> jobs/s
+  local port=$1 user=$2 db=$3 clients=$4 old=$5 holder=
+  sql "$port" "$user" "$db" "DROP TABLE IF EXISTS jobs"
+  sql "$port" "$user" "$db" "CREATE TABLE jobs (id bigint PRIMARY KEY, payload text NOT NULL)"
+  sql "$port" "$user" "$db" "INSERT INTO jobs SELECT i, 'job ' || i FROM generate_series(1, $JOBS) i"
+  if [ "$old" = yes ]; then
+    psql -X -q -h 127.0.0.1 -p "$port" -U "$user" -d "$db" \
+      -c "BEGIN ISOLATION LEVEL REPEATABLE READ" -c "SELECT count(*) FROM jobs" \
+      -c "SELECT pg_sleep($SECONDS_PER_RUN + 5)" -c "COMMIT" >/dev/null 2>&1 &
+    holder=$!
+    sleep 1
+  fi
+  pgbench -n -M prepared -c "$clients" -j "$(( clients < 2 ? 1 : 2 ))" -T "$SECONDS_PER_RUN" \
+    -h 127.0.0.1 -p "$port" -U "$user" -f "$WORK/take.pgb" "$db" >"$WORK/out" 2>&1
+  [ -n "$holder" ] && { kill "$holder" 2>/dev/null || true; wait "$holder" 2>/dev/null || true; }
+  grep -oE 'tps = [0-9.]+' "$WORK/out" | grep -oE '[0-9.]+'
+}
+
+echo "Queue: $JOBS jobs, $SECONDS_PER_RUN s per run, $(nproc) cores, fsync on for both"
+echo
+echo "| consumers | old snapshot held | Oxibase jobs/s | PostgreSQL jobs/s | ratio |"
+echo "|---|---|---|---|---|"
+for old in no yes; do
+  for c in 1 4 16; do
+    ox=$(run "$OX_PORT" oxibase oxibase "$c" "$old")
+    pg=$(run "$PG_PORT" postgres postgres "$c" "$old")
+    printf "| %d | %s | %.0f | %.0f | %.2f× |\n" "$c" "$old" "$ox" "$pg" "$(echo "$ox / $pg" | bc -l)"
+  done
+done
