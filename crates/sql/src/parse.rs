@@ -21,8 +21,10 @@ pub struct OxibaseDialect(PostgreSqlDialect);
 pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     let dialect = OxibaseDialect::default();
     let normalized = normalize_copy_options(sql, &dialect);
+    let text = normalized.as_deref().unwrap_or(sql);
+    let locks = normalize_lock_strengths(text, &dialect);
     Parser::new(&dialect)
-        .try_with_sql(normalized.as_deref().unwrap_or(sql))
+        .try_with_sql(locks.as_deref().unwrap_or(text))
         .and_then(|mut p| p.parse_statements())
         .map_err(|e| syntax_error(sql, &e))
 }
@@ -61,6 +63,50 @@ fn normalize_copy_options(sql: &str, dialect: &OxibaseDialect) -> Option<String>
         changed = true;
     }
     changed.then(|| tokens.iter().map(ToString::to_string).collect())
+}
+
+/// `FOR NO KEY UPDATE` and `FOR KEY SHARE`, which sqlparser does not parse, become
+/// `FOR UPDATE` and `FOR SHARE`: the next stronger row locks, so the rows are protected at
+/// least as PostgreSQL protects them (NB: they also conflict with more, e.g. a FOR NO KEY
+/// UPDATE now blocks a foreign-key check's FOR KEY SHARE, which PostgreSQL lets through).
+/// Rewritten on tokens, so literals are untouched; None when there is nothing to rewrite.
+fn normalize_lock_strengths(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let upper = sql.to_ascii_uppercase();
+    if !upper.contains("KEY") || !upper.contains("FOR") {
+        return None;
+    }
+    let mut tokens = Tokenizer::new(dialect, sql).tokenize().ok()?;
+    let words: Vec<usize> =
+        (0..tokens.len()).filter(|&i| !matches!(tokens[i], Token::Whitespace(_))).collect();
+    let kw = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
+    let mut drop = Vec::new();
+    for w in words.windows(4) {
+        let [a, b, c, d] = [w[0], w[1], w[2], w[3]];
+        if kw(&tokens[a], Keyword::FOR)
+            && kw(&tokens[b], Keyword::NO)
+            && kw(&tokens[c], Keyword::KEY)
+            && kw(&tokens[d], Keyword::UPDATE)
+        {
+            drop.extend([b, c]);
+        }
+    }
+    for w in words.windows(3) {
+        let [a, b, c] = [w[0], w[1], w[2]];
+        if kw(&tokens[a], Keyword::FOR)
+            && kw(&tokens[b], Keyword::KEY)
+            && kw(&tokens[c], Keyword::SHARE)
+        {
+            drop.push(b);
+        }
+    }
+    if drop.is_empty() {
+        return None;
+    }
+    for i in drop {
+        tokens[i] = Token::Whitespace(sqlparser::tokenizer::Whitespace::Space);
+    }
+    Some(tokens.iter().map(ToString::to_string).collect())
 }
 
 /// Parses exactly one statement.
