@@ -131,6 +131,19 @@ fn nowait_fails_at_once_and_deadlocks_are_broken() {
             b.batch_execute("SELECT * FROM jobs WHERE id = 1 FOR UPDATE NOWAIT").await.unwrap_err();
         assert_eq!(e.code(), Some(&SqlState::LOCK_NOT_AVAILABLE));
         assert!(started.elapsed() < Duration::from_secs(2));
+        // A waiting locker gives up at lock_timeout, with the same SQLSTATE.
+        let started = std::time::Instant::now();
+        let e = b
+            .batch_execute("SET lock_timeout = '200ms'; SELECT * FROM jobs WHERE id = 1 FOR SHARE")
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::LOCK_NOT_AVAILABLE));
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(150) && waited < Duration::from_secs(3),
+            "{waited:?}"
+        );
+        b.batch_execute("SET lock_timeout = 0").await.unwrap();
         // SKIP LOCKED sees past it; a plain FOR SHARE would wait.
         let free: Vec<i64> = b
             .query("SELECT id FROM jobs FOR UPDATE SKIP LOCKED", &[])
