@@ -144,6 +144,18 @@ fn nowait_fails_at_once_and_deadlocks_are_broken() {
             "{waited:?}"
         );
         b.batch_execute("SET lock_timeout = 0").await.unwrap();
+        // PostgreSQL's four strengths: FOR KEY SHARE (a foreign-key check) passes a FOR NO
+        // KEY UPDATE, FOR SHARE does not.
+        let c2 = server.connect().await;
+        c2.batch_execute("BEGIN; SELECT * FROM jobs WHERE id = 2 FOR NO KEY UPDATE").await.unwrap();
+        b.batch_execute("BEGIN; SELECT * FROM jobs WHERE id = 2 FOR KEY SHARE NOWAIT")
+            .await
+            .unwrap();
+        let e =
+            b.batch_execute("SELECT * FROM jobs WHERE id = 2 FOR SHARE NOWAIT").await.unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::LOCK_NOT_AVAILABLE));
+        b.batch_execute("ROLLBACK").await.unwrap();
+        c2.batch_execute("ROLLBACK").await.unwrap();
         // SKIP LOCKED sees past it; a plain FOR SHARE would wait.
         let free: Vec<i64> = b
             .query("SELECT id FROM jobs FOR UPDATE SKIP LOCKED", &[])

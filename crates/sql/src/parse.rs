@@ -65,13 +65,17 @@ fn normalize_copy_options(sql: &str, dialect: &OxibaseDialect) -> Option<String>
     changed.then(|| tokens.iter().map(ToString::to_string).collect())
 }
 
+/// Marks the lock clause after it as `FOR NO KEY UPDATE` (see [`normalize_lock_strengths`]).
+pub const NO_KEY_UPDATE_MARK: &str = "__oxibase_for_no_key_update";
+/// Marks the lock clause after it as `FOR KEY SHARE`.
+pub const KEY_SHARE_MARK: &str = "__oxibase_for_key_share";
+
 /// `FOR NO KEY UPDATE` and `FOR KEY SHARE`, which sqlparser does not parse, become
-/// `FOR UPDATE` and `FOR SHARE`: the next stronger row locks, so the rows are protected at
-/// least as PostgreSQL protects them (NB: they also conflict with more, e.g. a FOR NO KEY
-/// UPDATE now blocks a foreign-key check's FOR KEY SHARE, which PostgreSQL lets through).
-/// Rewritten on tokens, so literals are untouched; None when there is nothing to rewrite.
+/// `FOR UPDATE` and `FOR SHARE` preceded by a marker clause (`FOR UPDATE OF <mark>`) that the
+/// binder turns back into the exact lock strength. Rewritten on tokens, so literals are
+/// untouched; None when there is nothing to rewrite.
 fn normalize_lock_strengths(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
-    use sqlparser::tokenizer::{Token, Tokenizer};
+    use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
     let upper = sql.to_ascii_uppercase();
     if !upper.contains("KEY") || !upper.contains("FOR") {
         return None;
@@ -80,31 +84,33 @@ fn normalize_lock_strengths(sql: &str, dialect: &OxibaseDialect) -> Option<Strin
     let words: Vec<usize> =
         (0..tokens.len()).filter(|&i| !matches!(tokens[i], Token::Whitespace(_))).collect();
     let kw = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
-    let mut drop = Vec::new();
+    // (position of FOR, tokens to blank, mark)
+    let mut edits = Vec::new();
     for w in words.windows(4) {
-        let [a, b, c, d] = [w[0], w[1], w[2], w[3]];
-        if kw(&tokens[a], Keyword::FOR)
-            && kw(&tokens[b], Keyword::NO)
-            && kw(&tokens[c], Keyword::KEY)
-            && kw(&tokens[d], Keyword::UPDATE)
+        if kw(&tokens[w[0]], Keyword::FOR)
+            && kw(&tokens[w[1]], Keyword::NO)
+            && kw(&tokens[w[2]], Keyword::KEY)
+            && kw(&tokens[w[3]], Keyword::UPDATE)
         {
-            drop.extend([b, c]);
+            edits.push((w[0], vec![w[1], w[2]], NO_KEY_UPDATE_MARK));
         }
     }
     for w in words.windows(3) {
-        let [a, b, c] = [w[0], w[1], w[2]];
-        if kw(&tokens[a], Keyword::FOR)
-            && kw(&tokens[b], Keyword::KEY)
-            && kw(&tokens[c], Keyword::SHARE)
+        if kw(&tokens[w[0]], Keyword::FOR)
+            && kw(&tokens[w[1]], Keyword::KEY)
+            && kw(&tokens[w[2]], Keyword::SHARE)
         {
-            drop.push(b);
+            edits.push((w[0], vec![w[1]], KEY_SHARE_MARK));
         }
     }
-    if drop.is_empty() {
+    if edits.is_empty() {
         return None;
     }
-    for i in drop {
-        tokens[i] = Token::Whitespace(sqlparser::tokenizer::Whitespace::Space);
+    for (at, blank, mark) in edits {
+        for i in blank {
+            tokens[i] = Token::Whitespace(Whitespace::Space);
+        }
+        tokens[at] = Token::make_word(&format!("FOR UPDATE OF {mark} FOR"), None);
     }
     Some(tokens.iter().map(ToString::to_string).collect())
 }

@@ -1790,11 +1790,20 @@ fn factor_is_lateral(f: &ast::TableFactor) -> bool {
 }
 
 fn lock_clause(locks: &[ast::LockClause]) -> Result<Option<(RowLock, Vec<String>)>> {
+    use crate::parse::{KEY_SHARE_MARK, NO_KEY_UPDATE_MARK};
+    // FOR NO KEY UPDATE / FOR KEY SHARE arrive as a marker clause before the real one.
+    let mark = |l: &ast::LockClause| match &l.of {
+        Some(n) if n.to_string() == NO_KEY_UPDATE_MARK => Some(LockMode::NoKeyUpdate),
+        Some(n) if n.to_string() == KEY_SHARE_MARK => Some(LockMode::KeyShare),
+        _ => None,
+    };
+    let strength = locks.iter().find_map(mark);
+    let locks: Vec<&ast::LockClause> = locks.iter().filter(|l| mark(l).is_none()).collect();
     let Some(first) = locks.first() else { return Ok(None) };
-    let mode = match first.lock_type {
+    let mode = strength.unwrap_or(match first.lock_type {
         ast::LockType::Update => LockMode::Update,
         ast::LockType::Share => LockMode::Share,
-    };
+    });
     let wait = match first.nonblock {
         Some(ast::NonBlock::Nowait) => LockWait::NoWait,
         Some(ast::NonBlock::SkipLocked) => LockWait::SkipLocked,
