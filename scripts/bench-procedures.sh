@@ -12,24 +12,8 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-30}
 CLIENTS=${2:-8}
 ACCOUNTS=100000
-. scripts/pg-local.sh
-
-cargo build --release --quiet --bin oxibase
+. scripts/bench-servers.sh
 scripts/build-guest-modules.sh >/dev/null 2>&1 || echo "(using the committed guest modules)"
-BIN=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/release/oxibase
-WORK=$(mktemp -d /tmp/oxibase-bench.XXXXXX)
-chmod 755 "$WORK"
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-OX_PORT=$(free_port)
-OX_PID=
-cleanup() { [ -n "$OX_PID" ] && kill "$OX_PID" 2>/dev/null; pg_local_stop; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-pg_local_start "$(free_port)"
-"$BIN" serve --data-dir "$WORK/oxibase" --listen "127.0.0.1:$OX_PORT" --http off --auth trust >"$WORK/oxibase.log" 2>&1 &
-OX_PID=$!
-for _ in $(seq 1 100); do psql -X -q -h 127.0.0.1 -p "$OX_PORT" -U oxibase -d oxibase -c 'select 1' >/dev/null 2>&1 && break; sleep 0.1; done
-PG_PORT=${PG_LOCAL_URL##*:}; PG_PORT=${PG_PORT%%/*}
 oxsql() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$OX_PORT" -U oxibase -d oxibase "$@"; }
 pgsql() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres "$@"; }
 

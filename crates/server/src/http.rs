@@ -163,39 +163,52 @@ async fn sql(State(server): State<Arc<Server>>, headers: HeaderMap, body: String
     };
     let params: Option<Vec<Value>> =
         request.get("params").and_then(Json::as_array).map(|a| a.iter().map(json_param).collect());
-    let user = match authenticate(&server, &headers) {
+    in_session(server, &headers, move |session, zone| match params {
+        Some(params) => {
+            let output = session.query(&sql, &params)?;
+            Ok(json!({ "results": [output_json(&output, zone)] }))
+        }
+        None => {
+            let mut results = Vec::new();
+            for r in session.run_batch(&sql) {
+                match r {
+                    Ok(Output::CopyIn(_)) => {
+                        return Err(errinput!(
+                            FEATURE_NOT_SUPPORTED,
+                            "COPY FROM STDIN is not available over HTTP"
+                        ));
+                    }
+                    Ok(o) => results.push(output_json(&o, zone)),
+                    Err(e) => {
+                        let mut error = error_json(&e);
+                        error["results"] = Json::Array(results);
+                        return Ok(error);
+                    }
+                }
+            }
+            Ok(json!({ "results": results }))
+        }
+    })
+    .await
+}
+
+/// Runs `f` with a session of the request's role on a blocking thread; answers its JSON
+/// (status 400 when it holds an "error"), or the error as JSON with status 400.
+async fn in_session(
+    server: Arc<Server>,
+    headers: &HeaderMap,
+    f: impl FnOnce(&mut oxibase_sql::Session, &Zone) -> std::result::Result<Json, Error>
+    + Send
+    + 'static,
+) -> Response {
+    let user = match authenticate(&server, headers) {
         Ok(u) => u,
         Err(e) => return bad_request(&e),
     };
-    let result = tokio::task::spawn_blocking(move || -> std::result::Result<Json, Error> {
+    let result = tokio::task::spawn_blocking(move || {
         let mut session = server.db.session_for(&user);
         let zone = session.zone();
-        match params {
-            Some(params) => {
-                let output = session.query(&sql, &params)?;
-                Ok(json!({ "results": [output_json(&output, &zone)] }))
-            }
-            None => {
-                let mut results = Vec::new();
-                for r in session.run_batch(&sql) {
-                    match r {
-                        Ok(Output::CopyIn(_)) => {
-                            return Err(errinput!(
-                                FEATURE_NOT_SUPPORTED,
-                                "COPY FROM STDIN is not available over HTTP"
-                            ));
-                        }
-                        Ok(o) => results.push(output_json(&o, &zone)),
-                        Err(e) => {
-                            let mut error = error_json(&e);
-                            error["results"] = Json::Array(results);
-                            return Ok(error);
-                        }
-                    }
-                }
-                Ok(json!({ "results": results }))
-            }
-        }
+        f(&mut session, &zone)
     })
     .await;
     match result {
@@ -227,13 +240,7 @@ async fn call(
             }
         }
     };
-    let user = match authenticate(&server, &headers) {
-        Ok(u) => u,
-        Err(e) => return bad_request(&e),
-    };
-    let result = tokio::task::spawn_blocking(move || -> std::result::Result<Json, Error> {
-        let mut session = server.db.session_for(&user);
-        let zone = session.zone();
+    in_session(server, &headers, move |session, zone| {
         let routine = session.find_routine(&name)?.ok_or_else(|| {
             errinput!(UNDEFINED_FUNCTION, "function or procedure {name} does not exist")
         })?;
@@ -263,7 +270,7 @@ async fn call(
                     .map(|row| {
                         let mut object = serde_json::Map::new();
                         for (c, v) in columns.iter().zip(row) {
-                            object.insert(c.name.clone(), value_json(v, &zone));
+                            object.insert(c.name.clone(), value_json(v, zone));
                         }
                         Json::Object(object)
                     })
@@ -274,18 +281,13 @@ async fn call(
                 let value = rows
                     .first()
                     .and_then(|r| r.first())
-                    .map_or(Json::Null, |v| value_json(v, &zone));
+                    .map_or(Json::Null, |v| value_json(v, zone));
                 json!({ "result": value })
             }
             _ => json!({ "result": Json::Null }),
         })
     })
-    .await;
-    match result {
-        Ok(Ok(j)) => axum::Json(j).into_response(),
-        Ok(Err(e)) => bad_request(&e),
-        Err(e) => bad_request(&errinput!(INTERNAL_ERROR, "request failed: {e}")),
-    }
+    .await
 }
 
 /// A call's arguments from JSON, in the routine's order.

@@ -476,6 +476,18 @@ fn transaction_modes(
     Ok((isolation, read_only))
 }
 
+/// The arguments of a call given by position (`f(a, b)`); named ones are refused.
+fn positional_args(args: &[ast::FunctionArg], what: &str) -> Result<Vec<ast::Expr>> {
+    args.iter()
+        .map(|a| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e.clone()),
+            other => {
+                Err(errinput!(FEATURE_NOT_SUPPORTED, "argument {other} is not supported in {what}"))
+            }
+        })
+        .collect()
+}
+
 /// Splits a name into optional schema and object, lowercasing unquoted identifiers.
 pub fn split_name(name: &ast::ObjectName) -> Result<(Option<String>, String)> {
     let parts: Vec<String> = name

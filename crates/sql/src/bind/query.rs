@@ -1073,17 +1073,7 @@ impl Binder<'_> {
         use ast::TableFactor as T;
         match factor {
             T::Table { name, alias, args: Some(args), with_ordinality, .. } => {
-                let exprs: Vec<ast::Expr> = args
-                    .args
-                    .iter()
-                    .map(|a| match a {
-                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e.clone()),
-                        other => Err(errinput!(
-                            FEATURE_NOT_SUPPORTED,
-                            "table function argument {other} is not supported"
-                        )),
-                    })
-                    .collect::<Result<_>>()?;
+                let exprs = super::positional_args(&args.args, "table function")?;
                 self.bind_table_function(
                     name,
                     &exprs,
@@ -1496,19 +1486,19 @@ impl Binder<'_> {
                     vec![("generate_subscripts".into(), DataType::Int4)],
                 )
             }
-            _ if self.stored_routine(schema, name, &bound)?.is_some() => {
-                let Some(routine) = self.stored_routine(schema, name, &bound)? else {
-                    unreachable!("checked by the guard")
-                };
-                let columns = routine.returns.columns(name);
-                let args = self.routine_args(&routine, bound)?;
-                if routine.returns.is_set() {
-                    (TableFunction::Routine(routine), args, columns)
-                } else {
-                    (TableFunction::Scalar, vec![Expr::Routine(routine, args)], columns)
-                }
-            }
             _ => {
+                if let Some(routine) = self.stored_routine(schema, name, &bound)? {
+                    let columns = routine.returns.columns(name);
+                    let args = self.routine_args(&routine, bound)?;
+                    if routine.returns.is_set() {
+                        return Ok((TableFunction::Routine(routine), args, columns));
+                    }
+                    return Ok((
+                        TableFunction::Scalar,
+                        vec![Expr::Routine(routine, args)],
+                        columns,
+                    ));
+                }
                 // A scalar function in FROM yields one row.
                 let (e, t) = self.call_scalar(name, bound)?;
                 let ty = t.resolve();

@@ -146,18 +146,8 @@ impl Binder<'_> {
             return Err(errinput!(WRONG_OBJECT_TYPE, "{} is not a procedure", routine.signature())
                 .with_hint("To call a function, use SELECT."));
         }
-        let args: Vec<ast::Expr> = match &f.args {
-            ast::FunctionArguments::List(list) => list
-                .args
-                .iter()
-                .map(|a| match a {
-                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e.clone()),
-                    other => Err(errinput!(
-                        FEATURE_NOT_SUPPORTED,
-                        "argument {other} is not supported in CALL"
-                    )),
-                })
-                .collect::<Result<_>>()?,
+        let args = match &f.args {
+            ast::FunctionArguments::List(list) => super::positional_args(&list.args, "CALL")?,
             _ => vec![],
         };
         let scope = Scope::default();
