@@ -22,6 +22,7 @@ use oxibase_common::Result;
 use oxibase_engine::{KeyRange, ScanIter};
 
 use crate::clock::Ts;
+use crate::hints::WORTH_A_HINT;
 use crate::transaction::Transaction;
 use crate::version::{
     decode_head, decode_value, engine_range, head_meta, is_head, is_version_of, split_version_key,
@@ -47,6 +48,10 @@ pub struct Scan<'a> {
     /// serializable transaction has read.
     last: [Option<Vec<u8>>; 2],
     done: [bool; 2],
+    /// Whether the forward direction's first answer was looked at for a dead-prefix hint,
+    /// and whether the backward direction has read anything (then it is not looked at).
+    hint_checked: bool,
+    backward_used: bool,
 }
 
 const FWD: usize = 0;
@@ -54,24 +59,70 @@ const BWD: usize = 1;
 
 impl<'a> Scan<'a> {
     pub(crate) fn new(txn: &'a Transaction, range: KeyRange, snapshot: Ts, command: u32) -> Self {
-        let iter = txn.shared().engine.scan(engine_range(&range));
+        // Committed rows start where a hint says the range's dead prefix ends (see `hints`);
+        // the transaction's own writes are merged over the whole range.
+        let shared = txn.shared();
+        let iter = match shared.dead_prefixes.resume(&range.0, snapshot) {
+            None => Some(shared.engine.scan(engine_range(&range))),
+            Some(resume) => {
+                let hinted = engine_range(&(resume, range.1.clone()));
+                let (lower, upper) = (bound(&hinted.0), bound(&hinted.1));
+                valid_range(&lower, &upper).then(|| shared.engine.scan(hinted))
+            }
+        };
         Scan {
             txn,
             range,
             command,
-            resolver: Resolver { iter, pending: [None, None], snapshot },
+            resolver: Resolver { iter, pending: [None, None], snapshot, read_forward: 0 },
             peek: [None, None],
             own: [None, None],
             own_done: [false, false],
             last: [None, None],
             done: [false, false],
+            hint_checked: false,
+            backward_used: false,
         }
     }
 
     fn next_committed(&mut self, dir: usize) -> Result<Option<Entry>> {
         // The engine's iterator reads one point in time, so neither a commit nor a GC pass
         // that runs meanwhile changes what either direction sees.
-        if dir == FWD { self.resolver.next_forward() } else { self.resolver.next_backward() }
+        if dir == BWD {
+            self.backward_used = true;
+            return self.resolver.next_backward();
+        }
+        let entry = self.resolver.next_forward()?;
+        if !self.hint_checked {
+            self.hint_checked = true;
+            self.note_first_visible(entry.as_ref().map(|(key, _)| key.as_slice()));
+        }
+        Ok(entry)
+    }
+
+    /// How many engine entries (heads, older versions) the forward direction has read: what
+    /// a scan costs beyond the rows it returns.
+    pub fn entries_read(&self) -> usize {
+        self.resolver.read_forward
+    }
+
+    /// After the forward direction's first committed answer: when the scan stepped over a
+    /// long dead prefix to get there (or the range already has a hint), records where the
+    /// first visible key is, so that later scans start there.
+    fn note_first_visible(&self, first: Option<&[u8]>) {
+        let hints = &self.txn.shared().dead_prefixes;
+        if self.backward_used
+            || (self.resolver.read_forward <= WORTH_A_HINT && !hints.has(&self.range.0))
+        {
+            return;
+        }
+        let resume = match (first, &self.range.1) {
+            (Some(key), _) => Bound::Included(key.to_vec()),
+            (None, Bound::Included(end)) => Bound::Excluded(end.clone()),
+            (None, Bound::Excluded(end)) => Bound::Included(end.clone()),
+            (None, Bound::Unbounded) => return,
+        };
+        hints.record(self.range.0.clone(), resume, self.resolver.snapshot);
     }
 
     /// The next own write of an earlier command beyond the last key, in direction `dir`.
@@ -80,9 +131,6 @@ impl<'a> Scan<'a> {
             return Ok(None);
         }
         let state = self.txn.lock_state()?;
-        fn bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
-            b.as_ref().map(Vec::as_slice)
-        }
         let lower = match &self.last[FWD] {
             Some(k) if dir == FWD => Bound::Excluded(k.as_slice()),
             _ => bound(&self.range.0),
@@ -170,6 +218,10 @@ impl<'a> Scan<'a> {
     }
 }
 
+fn bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    b.as_ref().map(Vec::as_slice)
+}
+
 fn valid_range(lower: &Bound<&[u8]>, upper: &Bound<&[u8]>) -> bool {
     match (lower, upper) {
         (Bound::Included(a), Bound::Included(b)) => a <= b,
@@ -205,10 +257,13 @@ impl Drop for Scan<'_> {
 /// Turns a stream of engine entries (each key's head, then its older versions newest first)
 /// into one entry per key, as of a snapshot.
 struct Resolver<'a> {
-    iter: ScanIter<'a>,
+    /// `None` when a hint put the start past the range's end.
+    iter: Option<ScanIter<'a>>,
     /// Per direction, an entry read ahead that belongs to the next key.
     pending: [Option<Entry>; 2],
     snapshot: Ts,
+    /// Engine entries the forward direction has read.
+    read_forward: usize,
 }
 
 impl Resolver<'_> {
@@ -218,7 +273,13 @@ impl Resolver<'_> {
         if let Some(entry) = self.pending[dir].take() {
             return Some(Ok(entry));
         }
-        let item = if dir == FWD { self.iter.next() } else { self.iter.next_back() };
+        let iter = self.iter.as_mut()?;
+        let item = if dir == FWD {
+            self.read_forward += 1;
+            iter.next()
+        } else {
+            iter.next_back()
+        };
         item.or_else(|| self.pending[1 - dir].take().map(Ok))
     }
 

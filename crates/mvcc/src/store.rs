@@ -33,6 +33,7 @@ use parking_lot::Mutex;
 use crate::clock::{Clock, Ts, wall_clock_micros};
 use crate::gc::GcItem;
 use crate::gc::GcState;
+use crate::hints::DeadPrefixes;
 use crate::lock_table::{LockInfo, LockTable};
 use crate::record::{self, Write};
 use crate::transaction::Prior;
@@ -128,6 +129,8 @@ pub(crate) struct Shared {
     /// Tombstone heads GC found collectable: (key, tombstone timestamp), deleted by the next
     /// group leader (see `add_head_deletes`).
     pub(crate) head_gc: Mutex<Vec<(Vec<u8>, Ts)>>,
+    /// Where ranges' dead prefixes end, for scans (see `hints`).
+    pub(crate) dead_prefixes: DeadPrefixes,
     poison: Mutex<Option<Error>>,
     checkpoint_at_bytes: AtomicU64,
     replayed: u64,
@@ -226,6 +229,7 @@ impl Mvcc {
             next_txn: AtomicU64::new(1),
             gc: Mutex::new(GcState::after_restart()),
             head_gc: Mutex::new(Vec::new()),
+            dead_prefixes: DeadPrefixes::default(),
             poison: Mutex::new(None),
             checkpoint_at_bytes: AtomicU64::new(checkpoint_at),
             replayed,
@@ -574,6 +578,8 @@ impl Shared {
         let mut gc_items = Vec::new();
         let mut written = std::collections::HashSet::new();
         for p in commit.pending.iter().take_while(|p| p.lsn <= durable) {
+            // Before the engine write, so that no reader sees the row while a hint skips it.
+            self.dead_prefixes.note_writes(p.ts, &p.writes);
             for (key, prior_ts, prior) in &p.priors {
                 batch.put(version_key(key, *prior_ts), encode_value(prior.as_deref()));
                 gc_items.push((p.ts, GcItem::Version { key: key.clone(), ts: *prior_ts }));
