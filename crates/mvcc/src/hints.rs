@@ -36,12 +36,23 @@ const MAX_HINTS: usize = 64;
 /// Recent live writes remembered for scans that record a hint late.
 const RECENT_WRITES: usize = 1024;
 
-/// Per range start: where its first visible key may be, for snapshots at or after `since`.
+/// Per range start: where its first visible key may be, as recorded by the last few scans.
+/// Each entry holds for every snapshot at or after its `since`, so a scan takes the furthest
+/// `resume` among the entries it may use. Several are kept because concurrent consumers'
+/// snapshots interleave: one whose statement began a moment before the latest recorder's
+/// would otherwise find no hint it may use and walk the whole prefix.
 struct Hint {
-    resume: Bound<Vec<u8>>,
-    since: Ts,
+    entries: Vec<Entry>,
     used: u64,
 }
+
+struct Entry {
+    resume: Bound<Vec<u8>>,
+    since: Ts,
+}
+
+/// Entries kept per range.
+const ENTRIES: usize = 8;
 
 #[derive(Default)]
 struct Inner {
@@ -73,6 +84,23 @@ fn below(key: &[u8], resume: &Bound<Vec<u8>>) -> bool {
     }
 }
 
+/// Orders lower bounds by where they start: `Included(k)` before `Excluded(k)`.
+fn lower_bound_cmp(a: &Bound<Vec<u8>>, b: &Bound<Vec<u8>>) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a, b) {
+        (Bound::Unbounded, Bound::Unbounded) => Equal,
+        (Bound::Unbounded, _) => Less,
+        (_, Bound::Unbounded) => Greater,
+        (Bound::Included(x) | Bound::Excluded(x), Bound::Included(y) | Bound::Excluded(y)) => {
+            x.cmp(y).then(match (a, b) {
+                (Bound::Included(_), Bound::Excluded(_)) => Less,
+                (Bound::Excluded(_), Bound::Included(_)) => Greater,
+                _ => Equal,
+            })
+        }
+    }
+}
+
 /// True when `key` lies at or after the lower bound `start`.
 fn at_or_after(key: &[u8], start: &Bound<Vec<u8>>) -> bool {
     match start {
@@ -92,11 +120,11 @@ impl DeadPrefixes {
         inner.clock += 1;
         let clock = inner.clock;
         let hint = inner.hints.get_mut(start)?;
-        if snapshot < hint.since {
-            return None;
-        }
+        let usable = hint.entries.iter().filter(|e| e.since <= snapshot);
+        let best = usable.max_by(|a, b| lower_bound_cmp(&a.resume, &b.resume))?;
+        let resume = best.resume.clone();
         hint.used = clock;
-        Some(hint.resume.clone())
+        Some(resume)
     }
 
     /// Whether a range starting at `start` has a hint to keep current.
@@ -127,7 +155,15 @@ impl DeadPrefixes {
                 inner.hints.remove(&oldest);
             }
         }
-        inner.hints.insert(start, Hint { resume, since: snapshot, used });
+        let hint = inner.hints.entry(start).or_insert_with(|| Hint { entries: Vec::new(), used });
+        hint.used = used;
+        // An entry no newer and no further than another is of no use.
+        hint.entries
+            .retain(|e| !(e.since >= snapshot && lower_bound_cmp(&e.resume, &resume).is_le()));
+        if hint.entries.len() == ENTRIES {
+            hint.entries.remove(0);
+        }
+        hint.entries.push(Entry { resume, since: snapshot });
         self.count.store(inner.hints.len(), Ordering::Release);
     }
 
@@ -151,8 +187,13 @@ impl DeadPrefixes {
         let live = writes.iter().filter(|(_, value)| value.is_some());
         for key in live.map(|(key, _)| key.as_slice()) {
             for (start, hint) in inner.hints.iter_mut() {
-                if at_or_after(key, start) && below(key, &hint.resume) {
-                    hint.resume = Bound::Included(key.to_vec());
+                if !at_or_after(key, start) {
+                    continue;
+                }
+                for entry in &mut hint.entries {
+                    if below(key, &entry.resume) {
+                        entry.resume = Bound::Included(key.to_vec());
+                    }
                 }
             }
             if inner.recent.len() == RECENT_WRITES
@@ -205,6 +246,24 @@ mod tests {
     }
 
     #[test]
+    fn an_older_snapshot_uses_an_older_entry() {
+        // Consumers' snapshots interleave: a scan a moment older than the latest recorder's
+        // still skips most of the prefix.
+        let d = DeadPrefixes::default();
+        d.record(inc(b"a"), inc(b"k"), 10);
+        d.record(inc(b"a"), inc(b"m"), 12);
+        d.record(inc(b"a"), inc(b"l"), 11);
+        assert_eq!(d.resume(&inc(b"a"), 9), None);
+        assert_eq!(d.resume(&inc(b"a"), 10), Some(inc(b"k")));
+        assert_eq!(d.resume(&inc(b"a"), 11), Some(inc(b"l")));
+        assert_eq!(d.resume(&inc(b"a"), 13), Some(inc(b"m")));
+        assert_eq!(
+            lower_bound_cmp(&inc(b"m"), &Bound::Excluded(b"m".to_vec())),
+            std::cmp::Ordering::Less
+        );
+    }
+
+    #[test]
     fn a_live_write_below_the_hint_lowers_it() {
         let d = DeadPrefixes::default();
         d.record(inc(b"a"), inc(b"m"), 10);
@@ -222,9 +281,11 @@ mod tests {
         // A scan at snapshot 10 did not see c@11 and found the first live key at m.
         d.record(inc(b"a"), inc(b"m"), 10);
         assert_eq!(d.resume(&inc(b"a"), 11), Some(inc(b"c")));
-        // One at snapshot 11 saw it (and c was deleted since): m stands.
+        // One at snapshot 11 saw it (and c was deleted since): m stands from 11 on, while
+        // a snapshot at 10 still starts at c.
         d.record(inc(b"a"), inc(b"m"), 11);
         assert_eq!(d.resume(&inc(b"a"), 11), Some(inc(b"m")));
+        assert_eq!(d.resume(&inc(b"a"), 10), Some(inc(b"c")));
     }
 
     #[test]
