@@ -705,7 +705,7 @@ impl Session {
             s.query = sql.to_string();
             s.query_start = Some(started);
         });
-        let result = self.run_statement_inner(statement, params, param_types);
+        let result = self.run_statement_inner(statement, params, param_types, sql);
         let state = match self.status() {
             TxnStatus::Idle => "idle",
             TxnStatus::InBlock => "idle in transaction",
@@ -719,11 +719,13 @@ impl Session {
         result
     }
 
+    /// `sql` is the statement's own text (it keys the plan cache).
     fn run_statement_inner(
         &mut self,
         statement: &ast::Statement,
         params: &[Value],
         param_types: &[Option<DataType>],
+        sql: &str,
     ) -> Result<Output> {
         if is_control(statement) {
             return self.control(statement);
@@ -734,9 +736,8 @@ impl Session {
         if self.is_top_level_call(statement) {
             return self.run_call(statement, params, param_types);
         }
-        let sql_key = statement.to_string();
         let result = self.in_transaction(|session, txn| {
-            session.run_in_transaction(statement, &sql_key, params, param_types, txn)
+            session.run_in_transaction(statement, sql, params, param_types, txn)
         });
         if matches!(result, Ok(Output::CopyIn(_))) {
             if let Some(b) = &mut self.block {
