@@ -33,6 +33,9 @@ enum Command {
     /// An SQL shell: interactive, or one-shot with -c / -f; over the wire (--url) or on a
     /// data directory embedded (--data-dir).
     Sql(shell::SqlArgs),
+    /// A terminal UI: navigate schemas and tables with vim keys, page through tables of any
+    /// size, search, sort, filter, export CSV and edit cells inside a transaction.
+    Tui(shell::TuiArgs),
     /// Opens (or creates) an embedded database and shows the storage kernel at work:
     /// transactions, snapshot isolation, a conflict, and recovery from the log.
     Demo {
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Sql(args) => shell::run(args),
+        Command::Tui(args) => shell::run_tui(args),
         Command::Demo { data_dir } => demo::run(&data_dir),
         Command::Bench { which: Bench::Sql { dir, rows, ops } } => {
             let options = oxibase_bench::sql::SqlOptions { dir, rows, ops };

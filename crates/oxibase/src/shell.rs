@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use clap::Args;
 use oxibase_common::{Result, errinput};
-use oxibase_sql::types::text::format_value;
+use oxibase_tui::source::{Connection, TextResult};
 
 /// Options of `oxibase sql`.
 #[derive(Args)]
@@ -30,141 +30,39 @@ pub struct SqlArgs {
     file: Option<PathBuf>,
 }
 
-/// One statement's result, as text.
-struct Result_ {
-    columns: Vec<String>,
-    rows: Vec<Vec<Option<String>>>,
-    tag: String,
+/// Options of `oxibase tui`.
+#[derive(Args)]
+pub struct TuiArgs {
+    /// A server to connect to, e.g. postgres://oxibase:PASSWORD@127.0.0.1:5433/oxibase.
+    #[arg(long, env = "OXIBASE_URL", conflicts_with = "data_dir")]
+    url: Option<String>,
+    /// Open this data directory embedded instead (no server; not while a server has it open).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
 }
 
-enum Backend {
-    Embedded(Box<oxibase_sql::Session>),
-    Remote { runtime: Box<tokio::runtime::Runtime>, client: tokio_postgres::Client },
+/// Runs `oxibase tui`.
+pub fn run_tui(args: TuiArgs) -> Result<()> {
+    let connection = open(args.url.as_deref(), args.data_dir.as_deref())?;
+    oxibase_tui::run(connection)
 }
 
-impl Backend {
-    fn run(&mut self, sql: &str) -> Result<Vec<Result_>> {
-        match self {
-            Backend::Embedded(session) => {
-                let mut out = Vec::new();
-                for r in session.run_batch(sql) {
-                    let r = r?;
-                    // NB: after the batch, so a SET TIME ZONE in it shows in its results.
-                    let zone = session.zone();
-                    for n in session.take_notices() {
-                        eprintln!("{}: {}", n.severity, n.message);
-                    }
-                    out.push(match r {
-                        oxibase_sql::Output::Rows { columns, rows, tag } => Result_ {
-                            columns: columns.into_iter().map(|c| c.name).collect(),
-                            rows: rows.iter().map(|r| r.iter().map(|v| format_value(v, &zone)).collect()).collect(),
-                            tag,
-                        },
-                        oxibase_sql::Output::CopyIn(_) => {
-                            return Err(errinput!(
-                                FEATURE_NOT_SUPPORTED,
-                                "COPY FROM STDIN is not available in the shell; use INSERT or a client like psql"
-                            ));
-                        }
-                        other => Result_ { columns: vec![], rows: vec![], tag: other.tag().to_string() },
-                    });
-                }
-                Ok(out)
-            }
-            Backend::Remote { runtime, client } => runtime.block_on(async {
-                let messages = client.simple_query(sql).await.map_err(remote_error)?;
-                let mut out = Vec::new();
-                let mut current: Option<Result_> = None;
-                for m in messages {
-                    match m {
-                        tokio_postgres::SimpleQueryMessage::RowDescription(cols) => {
-                            current = Some(Result_ {
-                                columns: cols.iter().map(|c| c.name().to_string()).collect(),
-                                rows: vec![],
-                                tag: String::new(),
-                            });
-                        }
-                        tokio_postgres::SimpleQueryMessage::Row(row) => {
-                            let r = current.get_or_insert_with(|| Result_ {
-                                columns: row
-                                    .columns()
-                                    .iter()
-                                    .map(|c| c.name().to_string())
-                                    .collect(),
-                                rows: vec![],
-                                tag: String::new(),
-                            });
-                            r.rows.push(
-                                (0..row.len()).map(|i| row.get(i).map(str::to_string)).collect(),
-                            );
-                        }
-                        tokio_postgres::SimpleQueryMessage::CommandComplete(n) => {
-                            let mut r = current.take().unwrap_or(Result_ {
-                                columns: vec![],
-                                rows: vec![],
-                                tag: String::new(),
-                            });
-                            r.tag = if r.columns.is_empty() {
-                                format!("OK {n}")
-                            } else {
-                                format!("SELECT {n}")
-                            };
-                            out.push(r);
-                        }
-                        _ => {}
-                    }
-                }
-                Ok(out)
-            }),
-        }
-    }
+fn connect(args: &SqlArgs) -> Result<Connection> {
+    open(args.url.as_deref(), args.data_dir.as_deref())
 }
 
-fn remote_error(e: tokio_postgres::Error) -> oxibase_common::Error {
-    match e.as_db_error() {
-        Some(db) => {
-            let mut err = oxibase_common::Error::new(
-                oxibase_common::ErrorKind::InvalidInput,
-                oxibase_common::SqlState::new(
-                    db.code().code().as_bytes().try_into().unwrap_or(b"XX000"),
-                ),
-                db.message().to_string(),
-            );
-            if let Some(d) = db.detail() {
-                err = err.with_detail(d.to_string());
-            }
-            if let Some(h) = db.hint() {
-                err = err.with_hint(h.to_string());
-            }
-            err
-        }
-        None => errinput!(CONNECTION_FAILURE, "{e}"),
-    }
-}
-
-fn connect(args: &SqlArgs) -> Result<Backend> {
-    if let Some(dir) = &args.data_dir {
+/// A server connection, or the data directory opened embedded.
+fn open(url: Option<&str>, data_dir: Option<&std::path::Path>) -> Result<Connection> {
+    if let Some(dir) = data_dir {
         let db = oxibase_sql::Database::open(dir)?;
         oxibase_procedures::install(&db)?;
-        return Ok(Backend::Embedded(Box::new(db.session())));
+        return Ok(Connection::Embedded(Box::new(db.session())));
     }
-    let url =
-        args.url.clone().unwrap_or_else(|| "postgres://oxibase@127.0.0.1:5433/oxibase".to_string());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| errinput!(IO_ERROR, "{e}"))?;
-    let client = runtime.block_on(async {
-        let (client, connection) =
-            tokio_postgres::connect(&url, tokio_postgres::NoTls).await.map_err(remote_error)?;
-        tokio::spawn(connection);
-        Ok::<_, oxibase_common::Error>(client)
-    })?;
-    Ok(Backend::Remote { runtime: Box::new(runtime), client })
+    Connection::remote(url.unwrap_or("postgres://oxibase@127.0.0.1:5433/oxibase"))
 }
 
 /// Prints a result as psql does: an aligned table and a row count, or the command tag.
-fn print_result(r: &Result_, out: &mut dyn Write) -> std::io::Result<()> {
+fn print_result(r: &TextResult, out: &mut dyn Write) -> std::io::Result<()> {
     if r.columns.is_empty() {
         return writeln!(out, "{}", r.tag);
     }
@@ -249,12 +147,15 @@ pub fn run(args: SqlArgs) -> Result<()> {
     let mut backend = connect(&args)?;
     let stdout = std::io::stdout();
     let mut failed = false;
-    let exec = |backend: &mut Backend, sql: &str, timing: bool| {
+    let exec = |backend: &mut Connection, sql: &str, timing: bool| {
         let start = Instant::now();
         let mut out = stdout.lock();
         match backend.run(sql) {
             Ok(results) => {
                 for r in &results {
+                    for notice in &r.notices {
+                        eprintln!("{notice}");
+                    }
                     let _ = print_result(r, &mut out);
                 }
                 if timing {
@@ -306,8 +207,8 @@ pub fn run(args: SqlArgs) -> Result<()> {
         println!(
             "oxibase sql ({}) — \\? for help, \\q to quit",
             match backend {
-                Backend::Embedded(_) => "embedded",
-                Backend::Remote { .. } => "connected",
+                Connection::Embedded(_) => "embedded",
+                Connection::Remote { .. } => "connected",
             }
         );
     }

@@ -22,7 +22,12 @@ pub struct Server {
 
 impl Server {
     pub fn start(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
-        let (port, http) = (free_port(), free_port());
+        Server::start_at(free_port(), dir, extra, env)
+    }
+
+    /// Starts a server listening on `port` (to restart one where its clients expect it).
+    pub fn start_at(port: u16, dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let http = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_oxibase"));
         cmd.args(["serve", "--data-dir"])
             .arg(dir)

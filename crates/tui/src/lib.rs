@@ -1,0 +1,73 @@
+//! `oxibase tui`: a terminal UI over a running server (or an embedded database).
+//!
+//! Today it is the data navigator: a tree of schemas, tables, views, procedures and indexes;
+//! a table grid with vim motions, paged by primary key so tables of millions of rows open at
+//! once; `/` search with `n`/`N`; a row's detail; `:sort`, `:filter`, `:w file.csv`; and cell
+//! edits inside an explicit transaction. The procedure debugger and the performance monitor
+//! of issue 7 come next, as further views over the same [`app::App`].
+//!
+//! - [`source`]: the database as text (server or embedded), shared with `oxibase sql`.
+//! - [`app`]: state and keys, no terminal; [`ui`]: drawing it with ratatui.
+//!
+//! The terminal is put back (raw mode off, main screen) on every exit, including a panic.
+
+pub mod app;
+pub mod source;
+pub mod ui;
+
+use std::io::Write;
+use std::time::Duration;
+
+use crossterm::event::{self, Event, KeyEventKind};
+use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen};
+use oxibase_common::{Result, errinput};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+use crate::app::App;
+use crate::source::Source;
+
+fn io_error(e: std::io::Error) -> oxibase_common::Error {
+    errinput!(IO_ERROR, "terminal: {e}")
+}
+
+/// Leaves raw mode and the alternate screen (idempotent, errors ignored: it runs on the way
+/// out, from a panic too).
+fn restore_terminal() {
+    let _ = crossterm::terminal::disable_raw_mode();
+    let mut out = std::io::stdout();
+    let _ = crossterm::execute!(out, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = out.flush();
+}
+
+/// Runs the navigator on this terminal until `:q`.
+pub fn run<S: Source>(source: S) -> Result<()> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous(info);
+    }));
+    crossterm::terminal::enable_raw_mode().map_err(io_error)?;
+    let result = (|| {
+        crossterm::execute!(std::io::stdout(), EnterAlternateScreen).map_err(io_error)?;
+        let mut terminal =
+            Terminal::new(CrosstermBackend::new(std::io::stdout())).map_err(io_error)?;
+        let mut app = App::new(source);
+        while !app.quit {
+            terminal.draw(|frame| ui::render(&mut app, frame)).map_err(io_error)?;
+            if !event::poll(Duration::from_millis(500)).map_err(io_error)? {
+                continue;
+            }
+            match event::read().map_err(io_error)? {
+                Event::Key(key) if key.kind == KeyEventKind::Press => app.on_key(key),
+                _ => {}
+            }
+        }
+        Ok(())
+    })();
+    restore_terminal();
+    result
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,288 @@
+//! Screens of the navigator driven by key sequences over an embedded database, drawn on
+//! ratatui's `TestBackend` and compared with the text captures in `tests/screens/`
+//! (`OXIBASE_UPDATE_SCREENS=1` rewrites them after a deliberate change).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::app::{App, Input, Status, View};
+use crate::source::{Connection, Source, TextResult};
+
+/// An embedded database with a few objects: a table of 1000 accounts, one with a
+/// two-column key, a view, an index, one without a key, and a function.
+fn database() -> Connection {
+    let db = oxibase_sql::Database::memory().unwrap();
+    let mut connection = Connection::Embedded(Box::new(db.session()));
+    connection
+        .run(
+            "create table accounts (id int primary key, owner text, balance numeric, meta text);
+             insert into accounts select g, 'owner ' || g, g * 10,
+               '{\"tier\": ' || (g % 3) || ', \"tags\": [\"a\", \"b\"]}' from generate_series(1, 1000) g;
+             create table pairs (a int, b int, note text, primary key (a, b));
+             insert into pairs select g / 10, g % 10, 'n' || g from generate_series(0, 499) g;
+             create view rich as select id, owner from accounts where balance > 9900;
+             create index accounts_owner on accounts (owner);
+             create table nokey (x int, y text);
+             insert into nokey select g, 'y' || g from generate_series(1, 250) g;",
+        )
+        .unwrap();
+    connection
+}
+
+/// Keys written as text: plain characters, and `<Enter>`, `<Esc>`, `<C-d>`, `<C-u>`, `<BS>`.
+fn keys(text: &str) -> Vec<KeyEvent> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '<'
+            && let Some(end) = rest.find('>')
+        {
+            let name = &rest[1..end];
+            let key = match name {
+                "Enter" => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
+                "Esc" => KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+                "BS" => KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE),
+                "C-d" => KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL),
+                "C-u" => KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL),
+                _ => panic!("unknown key <{name}>"),
+            };
+            out.push(key);
+            rest = &rest[end + 1..];
+            continue;
+        }
+        out.push(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+struct Screen<S: Source> {
+    app: App<S>,
+    terminal: Terminal<TestBackend>,
+}
+
+impl<S: Source> Screen<S> {
+    fn new(source: S) -> Self {
+        let mut screen = Screen {
+            app: App::new(source),
+            terminal: Terminal::new(TestBackend::new(100, 24)).unwrap(),
+        };
+        screen.draw();
+        screen
+    }
+
+    fn draw(&mut self) -> String {
+        let app = &mut self.app;
+        self.terminal.draw(|f| crate::ui::render(app, f)).unwrap();
+        let buffer = self.terminal.backend().buffer();
+        let area = buffer.area;
+        let mut text = String::new();
+        for y in 0..area.height {
+            let line: String = (0..area.width).map(|x| buffer[(x, y)].symbol()).collect();
+            text.push_str(line.trim_end());
+            text.push('\n');
+        }
+        text
+    }
+
+    /// Feeds keys, drawing after each (as the terminal loop does), and returns the screen.
+    fn press(&mut self, text: &str) -> String {
+        for key in keys(text) {
+            self.app.on_key(key);
+            self.draw();
+        }
+        self.draw()
+    }
+}
+
+/// Compares a screen with its capture in `tests/screens/NAME.txt`.
+fn check(name: &str, screen: &str) {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/screens/{name}.txt"));
+    if std::env::var_os("OXIBASE_UPDATE_SCREENS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, screen).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!("no capture {}; run with OXIBASE_UPDATE_SCREENS=1", path.display())
+    });
+    assert_eq!(screen, expected, "screen {name} differs from {}", path.display());
+}
+
+fn cursor<S: Source>(app: &App<S>) -> (Option<String>, String) {
+    let g = app.grid.as_ref().unwrap();
+    (g.rows[g.row][g.col].clone(), g.columns[g.col].clone())
+}
+
+#[test]
+fn the_tree_lists_schemas_and_their_objects() {
+    let mut s = Screen::new(database());
+    check("tree", &s.draw());
+}
+
+#[test]
+fn search_in_the_tree_jumps_and_enter_opens_a_table() {
+    let mut s = Screen::new(database());
+    s.press("/pai<Enter>");
+    assert_eq!(s.app.tree.entries[s.app.tree.selected].name, "pairs");
+    s.press("gg/acc<Enter>");
+    assert_eq!(s.app.tree.entries[s.app.tree.selected].name, "accounts");
+    s.press("n");
+    assert_eq!(
+        s.app.tree.entries[s.app.tree.selected].name, "accounts_owner",
+        "n finds the next match"
+    );
+    s.press("N");
+    assert_eq!(s.app.tree.entries[s.app.tree.selected].name, "accounts");
+    let screen = s.press("<Enter>");
+    assert!(matches!(s.app.view, View::Grid));
+    check("grid", &screen);
+}
+
+#[test]
+fn the_grid_pages_by_key_through_the_whole_table() {
+    let mut s = Screen::new(database());
+    s.press("/accounts<Enter><Enter>");
+    // Down past the first window (100 rows) and back: key pagination both ways.
+    s.press("<C-d><C-d><C-d><C-d><C-d><C-d><C-d><C-d><C-d><C-d><C-d><C-d>");
+    assert_eq!(s.app.page_rows, 19);
+    assert_eq!(cursor(&s.app).0.as_deref(), Some("109"), "12 half pages of 9 rows");
+    s.press("<C-u><C-u><C-u>");
+    assert_eq!(cursor(&s.app).0.as_deref(), Some("82"));
+    let screen = s.press("G");
+    assert_eq!(cursor(&s.app).0.as_deref(), Some("1000"));
+    check("grid-end", &screen);
+    s.press("kkk");
+    assert_eq!(cursor(&s.app).0.as_deref(), Some("997"));
+    s.press("gg");
+    assert_eq!(cursor(&s.app).0.as_deref(), Some("1"));
+    // Up from the last window walks back by key too.
+    s.press("G");
+    for _ in 0..150 {
+        s.press("k");
+    }
+    assert_eq!(cursor(&s.app).0.as_deref(), Some("850"));
+    s.press("llll");
+    assert_eq!(cursor(&s.app).1, "meta", "l stops at the last column");
+    s.press("b");
+    assert_eq!(cursor(&s.app).1, "id");
+}
+
+#[test]
+fn a_two_column_key_and_a_table_without_key_page_correctly() {
+    let mut s = Screen::new(database());
+    s.press("/pairs<Enter><Enter>");
+    let mut seen = Vec::new();
+    for _ in 0..500 {
+        seen.push(cursor(&s.app).0.unwrap());
+        s.press("j");
+    }
+    let expected: Vec<String> = (0..500).map(|g| (g / 10).to_string()).collect();
+    assert_eq!(seen, expected, "every row once, in key order");
+    s.press("l");
+    assert_eq!(cursor(&s.app).0.as_deref(), Some("9"));
+    s.press("<Esc>/nokey<Enter><Enter>");
+    for _ in 0..249 {
+        s.press("j");
+    }
+    assert_eq!(cursor(&s.app).0.as_deref(), Some("250"));
+    s.press("G");
+    assert_eq!(cursor(&s.app).0.as_deref(), Some("250"));
+}
+
+#[test]
+fn search_finds_values_beyond_the_loaded_rows() {
+    let mut s = Screen::new(database());
+    s.press("/accounts<Enter><Enter>");
+    s.press("/owner 555<Enter>");
+    assert_eq!(cursor(&s.app), (Some("owner 555".into()), "owner".into()));
+    s.press("/owner 55<Enter>");
+    assert_eq!(cursor(&s.app).0.as_deref(), Some("owner 556"), "the next match after the cursor");
+    s.press("N");
+    assert_eq!(cursor(&s.app).0.as_deref(), Some("owner 555"));
+    s.press("/no such thing<Enter>");
+    assert_eq!(s.app.status, Some(Status::Error("not found: no such thing".into())));
+}
+
+#[test]
+fn sort_filter_detail_and_csv_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Screen::new(database());
+    s.press("/accounts<Enter><Enter>");
+    s.press(":sort balance desc<Enter>");
+    assert_eq!(cursor(&s.app).0.as_deref(), Some("1000"));
+    s.press(":filter id % 100 = 0<Enter>");
+    let screen = s.press("jj");
+    assert_eq!(cursor(&s.app).0.as_deref(), Some("800"));
+    check("grid-sorted-filtered", &screen);
+    let screen = s.press("$<Enter>");
+    assert!(matches!(s.app.view, View::Detail));
+    check("detail", &screen);
+    let file = dir.path().join("out.csv");
+    s.press(&format!("<Esc>:w {}<Enter>", file.display()));
+    let csv = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 11, "a header and the ten filtered rows: {csv}");
+    assert_eq!(
+        lines[1],
+        "1000,owner 1000,10000,\"{\"\"tier\"\": 1, \"\"tags\"\": [\"\"a\"\", \"\"b\"\"]}\""
+    );
+    s.press(":sort<Enter>:filter<Enter>");
+    assert_eq!(cursor(&s.app).0.as_deref(), Some("{\"tier\": 1, \"tags\": [\"a\", \"b\"]}"));
+}
+
+#[test]
+fn an_edit_runs_in_a_transaction_the_user_ends() {
+    let mut s = Screen::new(database());
+    s.press("/accounts<Enter><Enter>jl");
+    s.press("i");
+    assert_eq!(s.app.input, Some(Input::Edit("owner 2".into())));
+    let screen = s.press("<BS><BS><BS><BS><BS><BS><BS>renamed<Enter>");
+    assert!(s.app.in_transaction);
+    check("grid-edited", &screen);
+    let read = |s: &mut Screen<Connection>| {
+        s.app.source.query("select owner from accounts where id = 2").unwrap().rows[0][0].clone()
+    };
+    assert_eq!(read(&mut s).as_deref(), Some("renamed"), "visible inside the transaction");
+    s.press(":rollback<Enter>");
+    assert!(!s.app.in_transaction);
+    assert_eq!(read(&mut s).as_deref(), Some("owner 2"));
+    assert_eq!(
+        cursor(&s.app).0.as_deref(),
+        Some("owner 2"),
+        "the grid shows the rolled back value"
+    );
+    s.press("i<BS><BS><BS><BS><BS><BS><BS>kept<Enter>:commit<Enter>");
+    assert_eq!(read(&mut s).as_deref(), Some("kept"));
+    // A value the column's type refuses: the error with its SQLSTATE, nothing changed.
+    s.press("li<BS><BS><BS><BS>x<Enter>");
+    let status = s.app.status.clone();
+    assert!(
+        matches!(&status, Some(Status::Error(e)) if e.starts_with("ERROR 22P02")),
+        "{status:?}"
+    );
+    assert!(!s.app.in_transaction);
+}
+
+#[test]
+fn errors_show_their_sqlstate_and_quit_leaves() {
+    let mut s = Screen::new(database());
+    s.press(":nonsense<Enter>");
+    assert_eq!(s.app.status, Some(Status::Error("unknown command :nonsense".into())));
+    s.app.source.run("drop table nokey").unwrap();
+    let screen = s.press("/nokey<Enter><Enter>");
+    assert!(screen.contains("ERROR 42P01"), "{screen}");
+    s.press(":q<Enter>");
+    assert!(s.app.quit);
+}
+
+#[test]
+fn keys_are_parsed_from_text() {
+    assert_eq!(keys("a<Enter>").len(), 2);
+    assert_eq!(keys("<C-d>")[0].modifiers, KeyModifiers::CONTROL);
+    let _ = TextResult::default();
+}
