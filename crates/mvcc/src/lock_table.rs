@@ -139,6 +139,7 @@ struct Waiter {
     txn: TxnId,
     mode: LockMode,
     grant: Arc<Grant>,
+    since: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -154,8 +155,9 @@ pub struct LockInfo {
     pub key: Vec<u8>,
     /// Holding transactions and their modes.
     pub holders: Vec<(TxnId, LockMode)>,
-    /// Waiting transactions and the modes they want, in queue order.
-    pub waiters: Vec<(TxnId, LockMode)>,
+    /// Waiting transactions, the modes they want and how long they have waited, in queue
+    /// order.
+    pub waiters: Vec<(TxnId, LockMode, std::time::Duration)>,
 }
 
 impl Entry {
@@ -272,7 +274,8 @@ impl LockTable {
                 LockWait::Wait(_) => {}
             }
             let grant = Arc::new(Grant::default());
-            let waiter = Waiter { txn, mode, grant: grant.clone() };
+            let waiter =
+                Waiter { txn, mode, grant: grant.clone(), since: std::time::Instant::now() };
             if upgrading {
                 entry.waiters.push_front(waiter);
             } else {
@@ -426,7 +429,11 @@ impl LockTable {
                 infos.push(LockInfo {
                     key: key.clone(),
                     holders: entry.holders.clone(),
-                    waiters: entry.waiters.iter().map(|w| (w.txn, w.mode)).collect(),
+                    waiters: entry
+                        .waiters
+                        .iter()
+                        .map(|w| (w.txn, w.mode, w.since.elapsed()))
+                        .collect(),
                 });
             }
         }

@@ -306,8 +306,11 @@ impl goldenscript::Runner for Runner {
                         }
                         return as_error(outcome);
                     }
-                    let waiting =
-                        self.store.locks().iter().any(|l| l.waiters.iter().any(|(t, _)| *t == id));
+                    let waiting = self
+                        .store
+                        .locks()
+                        .iter()
+                        .any(|l| l.waiters.iter().any(|(t, _, _)| *t == id));
                     if waiting || Instant::now() > deadline {
                         self.txns.insert(name, Slot::Waiting(handle));
                         return Ok("blocked\n".into());

@@ -76,6 +76,8 @@ pub(crate) struct Shared {
     pub(crate) sessions: Mutex<HashMap<i32, SessionEntry>>,
     /// Committed and rolled back transactions, statements run.
     pub(crate) counters: Counters,
+    /// When the database was opened (PostgreSQL micros): where the counters start.
+    pub(crate) opened_at: i64,
     /// pg_advisory_lock and friends.
     pub(crate) advisory: crate::advisory::AdvisoryLocks,
     /// LISTEN / NOTIFY channels and inboxes.
@@ -188,6 +190,7 @@ impl Database {
                 next_pid: AtomicI32::new(1),
                 sessions: Mutex::new(HashMap::new()),
                 counters: Counters::default(),
+                opened_at: crate::types::datetime::now_micros(),
                 advisory: Default::default(),
                 notifier: Default::default(),
                 procedures: parking_lot::RwLock::new(None),
@@ -261,6 +264,84 @@ impl Database {
         &self.shared.counters
     }
 
+    /// The cumulative counters the monitoring views show.
+    pub fn stats(&self) -> crate::system::ServerStats {
+        use crate::system::{ProcessIo, ServerStats};
+        let c = &self.shared.counters;
+        let mut stats = ServerStats {
+            server_start: self.shared.opened_at,
+            now: crate::types::datetime::now_micros(),
+            commits: c.commits.load(Ordering::Relaxed),
+            rollbacks: c.rollbacks.load(Ordering::Relaxed),
+            statements: c.statements.load(Ordering::Relaxed),
+            rows_read: c.rows_read.load(Ordering::Relaxed),
+            rows_written: c.rows_written.load(Ordering::Relaxed),
+            io: ProcessIo::read(),
+            ..Default::default()
+        };
+        if let Ok(status) = self.store().status() {
+            stats.serialization_failures = status.serialization_failures;
+            stats.lock_waits = status.lock_waits;
+            stats.deadlocks = status.deadlocks;
+            stats.active_snapshots = status.active_snapshots as u64;
+            stats.cache_hits = status.engine.cache_hits;
+            stats.cache_misses = status.engine.cache_misses;
+            stats.cache_bytes = status.engine.cache_size;
+            if let Some(log) = status.log {
+                stats.wal_records = log.synced_records;
+                stats.wal_bytes = log.synced_bytes;
+                stats.wal_fsyncs = log.fsyncs;
+                stats.wal_fsync_micros = log.fsync_time.as_micros() as u64;
+            }
+        }
+        stats
+    }
+
+    /// The row locks held and awaited, with the sessions whose transactions they are.
+    pub fn lock_rows(&self) -> Vec<crate::system::LockRow> {
+        use oxibase_mvcc::LockMode;
+        let pids: HashMap<u64, i32> = self
+            .shared
+            .sessions
+            .lock()
+            .values()
+            .filter_map(|e| Some((e.info.txn?, e.info.pid)))
+            .collect();
+        // PostgreSQL's heavyweight-lock names for its four tuple lock strengths.
+        let mode = |m: LockMode| match m {
+            LockMode::KeyShare => "AccessShareLock",
+            LockMode::Share => "RowShareLock",
+            LockMode::NoKeyUpdate => "ExclusiveLock",
+            LockMode::Update => "AccessExclusiveLock",
+        };
+        let now = crate::types::datetime::now_micros();
+        let mut rows = Vec::new();
+        for info in self.store().locks() {
+            let relation = crate::keys::relation_of(&info.key);
+            for (txn, m) in &info.holders {
+                rows.push(crate::system::LockRow {
+                    relation,
+                    txn: *txn,
+                    pid: pids.get(txn).copied(),
+                    mode: mode(*m),
+                    granted: true,
+                    wait_start: None,
+                });
+            }
+            for (txn, m, waited) in &info.waiters {
+                rows.push(crate::system::LockRow {
+                    relation,
+                    txn: *txn,
+                    pid: pids.get(txn).copied(),
+                    mode: mode(*m),
+                    granted: false,
+                    wait_start: Some(now - waited.as_micros() as i64),
+                });
+            }
+        }
+        rows
+    }
+
     /// Flushes the engine and truncates the log.
     pub fn checkpoint(&self) -> Result<()> {
         self.store().checkpoint().map(|_| ())
@@ -275,6 +356,18 @@ impl Database {
                 true
             }
             _ => false,
+        }
+    }
+
+    /// Cancels the running statement of session `pid` (an authorised `pg_cancel_backend`):
+    /// false when there is no such session.
+    pub fn cancel_pid(&self, pid: i32) -> bool {
+        match self.shared.sessions.lock().get(&pid) {
+            Some(entry) => {
+                entry.cancel.store(true, Ordering::SeqCst);
+                true
+            }
+            None => false,
         }
     }
 

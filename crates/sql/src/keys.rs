@@ -33,6 +33,14 @@ pub fn relation_prefix(rel: RelId) -> Vec<u8> {
     key
 }
 
+/// The relation a key belongs to, if it is a relation's key.
+pub fn relation_of(key: &[u8]) -> Option<RelId> {
+    match key {
+        [RELATION, id @ ..] if id.len() >= 4 => keycode::decode_u32(&mut &id[..4]).ok(),
+        _ => None,
+    }
+}
+
 /// The key of a table row with the given primary-key values.
 pub fn row_key(table: RelId, primary_key: &[Value]) -> Result<Vec<u8>> {
     let mut key = relation_prefix(table);

@@ -712,9 +712,11 @@ impl Session {
             TxnStatus::Failed => "idle in transaction (aborted)",
         };
         let xact_start = self.block.as_ref().map(|b| b.started_at);
+        let txn = self.block.as_ref().and_then(|b| b.txn.as_ref()).map(|t| t.id());
         self.db.update_session(self.pid, |s| {
             s.state = state.into();
             s.xact_start = xact_start;
+            s.txn = txn;
         });
         result
     }
@@ -821,7 +823,10 @@ impl Session {
         }
         let mut options = block.options.clone();
         options.lock_timeout = lock_timeout;
-        block.txn = Some(store.begin(options)?);
+        let txn = store.begin(options)?;
+        let id = txn.id();
+        block.txn = Some(txn);
+        self.db.update_session(self.pid, |s| s.txn = Some(id));
         Ok(true)
     }
 
@@ -2112,6 +2117,27 @@ impl FunctionEnv for Env<'_> {
         self.session.queue_notify(channel, payload)
     }
 
+    fn cancel_backend(&self, pid: i32) -> Result<bool> {
+        let db = &self.session.db;
+        let Some(target) = db.sessions().into_iter().find(|s| s.pid == pid) else {
+            self.session.warn(format!("PID {pid} is not an Oxibase server process"));
+            return Ok(false);
+        };
+        let me = &self.session.user;
+        let superuser = db.catalog().role(self.txn, me)?.is_some_and(|r| r.superuser);
+        if target.user != *me && !superuser {
+            return Err(errinput!(
+                INSUFFICIENT_PRIVILEGE,
+                "permission denied to cancel query"
+            )
+            .with_detail(format!(
+                "Only roles with the SUPERUSER attribute may cancel queries of roles with the SUPERUSER attribute, or the role \"{}\" itself.",
+                target.user
+            )));
+        }
+        Ok(db.cancel_pid(pid))
+    }
+
     fn zone(&self) -> &Zone {
         &self.zone
     }
@@ -2334,6 +2360,13 @@ impl SessionEnv for Env<'_> {
 impl Env<'_> {
     fn build_snapshot(&self, txn: &Transaction) -> Result<CatalogSnapshot> {
         let catalog = self.session.catalog();
+        let locks = self.session.db.lock_rows();
+        let mut sessions = self.session.db.sessions();
+        for session in &mut sessions {
+            if locks.iter().any(|l| !l.granted && l.pid == Some(session.pid)) {
+                session.wait_event = Some("tuple".into()); // as PostgreSQL names a row lock wait
+            }
+        }
         let sequences = catalog
             .sequences(txn)?
             .into_iter()
@@ -2350,8 +2383,10 @@ impl Env<'_> {
             settings: self.session.settings.borrow().all(),
             user: self.session.user.clone(),
             database: self.session.db.name().to_string(),
-            sessions: self.session.db.sessions(),
+            sessions,
             routines: catalog.routines(txn)?,
+            stats: self.session.db.stats(),
+            locks,
         })
     }
 }

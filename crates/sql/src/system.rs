@@ -59,6 +59,13 @@ pub enum SystemTable {
     PgCollation,
     /// pg_stat_activity
     PgStatActivity,
+    /// pg_stat_database: one row, the database's cumulative counters
+    PgStatDatabase,
+    /// pg_locks: the row locks held and awaited
+    PgLocks,
+    /// oxibase_stat_server: every cumulative counter the monitor charts (see
+    /// `docs/monitoring.md`)
+    OxibaseStatServer,
     /// information_schema.tables
     InfoTables,
     /// information_schema.columns
@@ -320,17 +327,6 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
     ),
     ("pg_range", &[("rngtypid", "int8"), ("rngsubtype", "int8")]),
     (
-        "pg_locks",
-        &[
-            ("locktype", "text"),
-            ("database", "int8"),
-            ("relation", "int8"),
-            ("pid", "int4"),
-            ("mode", "text"),
-            ("granted", "bool"),
-        ],
-    ),
-    (
         "pg_stat_user_tables",
         &[
             ("relid", "int8"),
@@ -445,6 +441,8 @@ pub struct SessionInfo {
     pub query_start: Option<i64>,
     /// What it waits for (Lock), if anything.
     pub wait_event: Option<String>,
+    /// Its current transaction's id, if it has one (to find its locks).
+    pub txn: Option<u64>,
 }
 
 /// What the views are computed from.
@@ -468,6 +466,99 @@ pub struct CatalogSnapshot {
     pub sessions: Vec<SessionInfo>,
     /// Stored functions and procedures.
     pub routines: Vec<Routine>,
+    /// Cumulative counters, for pg_stat_database and oxibase_stat_server.
+    pub stats: ServerStats,
+    /// Row locks held and awaited, for pg_locks.
+    pub locks: Vec<LockRow>,
+}
+
+/// The server's cumulative counters at one moment (since the database opened).
+#[derive(Clone, Debug, Default)]
+pub struct ServerStats {
+    /// When the database opened and when these were read (PostgreSQL micros).
+    pub server_start: i64,
+    /// When these counters were read.
+    pub now: i64,
+    /// Transactions committed and rolled back.
+    pub commits: u64,
+    /// Transactions rolled back (or failed).
+    pub rollbacks: u64,
+    /// Commits refused with 40001.
+    pub serialization_failures: u64,
+    /// Statements run.
+    pub statements: u64,
+    /// Rows read and written by statements.
+    pub rows_read: u64,
+    /// Rows inserted, updated or deleted.
+    pub rows_written: u64,
+    /// Row-lock requests that had to wait, and deadlocks broken.
+    pub lock_waits: u64,
+    /// Deadlocks detected (40P01).
+    pub deadlocks: u64,
+    /// Log records and bytes made durable, fsync calls and the time they took.
+    pub wal_records: u64,
+    /// Bytes written to the log.
+    pub wal_bytes: u64,
+    /// fsync calls on the log.
+    pub wal_fsyncs: u64,
+    /// Time spent in those calls.
+    pub wal_fsync_micros: u64,
+    /// Block cache hits and misses (reads that went to the file system), and its size.
+    pub cache_hits: u64,
+    /// Blocks read from files.
+    pub cache_misses: u64,
+    /// Bytes held in the block cache.
+    pub cache_bytes: u64,
+    /// The process's I/O (Linux `/proc/self/io`), if known.
+    pub io: Option<ProcessIo>,
+    /// Transactions holding a snapshot.
+    pub active_snapshots: u64,
+}
+
+/// A process's cumulative I/O: read and write calls, and bytes that reached storage.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProcessIo {
+    /// read-like system calls.
+    pub read_ops: u64,
+    /// write-like system calls.
+    pub write_ops: u64,
+    /// Bytes fetched from storage.
+    pub read_bytes: u64,
+    /// Bytes sent to storage.
+    pub write_bytes: u64,
+}
+
+impl ProcessIo {
+    /// This process's counters (Linux); None elsewhere.
+    pub fn read() -> Option<ProcessIo> {
+        let text = std::fs::read_to_string("/proc/self/io").ok()?;
+        let field = |name: &str| {
+            text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(": ")?.trim().parse().ok())
+        };
+        Some(ProcessIo {
+            read_ops: field("syscr")?,
+            write_ops: field("syscw")?,
+            read_bytes: field("read_bytes")?,
+            write_bytes: field("write_bytes")?,
+        })
+    }
+}
+
+/// One row lock, held or awaited, as pg_locks shows it.
+#[derive(Clone, Debug)]
+pub struct LockRow {
+    /// The table (or index) the locked key belongs to.
+    pub relation: Option<RelId>,
+    /// The transaction.
+    pub txn: u64,
+    /// Its session, when it is one of this server's.
+    pub pid: Option<i32>,
+    /// PostgreSQL's name for the tuple lock's mode.
+    pub mode: &'static str,
+    /// Held (true) or awaited.
+    pub granted: bool,
+    /// When the wait began (PostgreSQL micros), for a waiter.
+    pub wait_start: Option<i64>,
 }
 
 impl SystemTable {
@@ -497,6 +588,9 @@ impl SystemTable {
             "pg_extension" => Some(PgExtension),
             "pg_collation" => Some(PgCollation),
             "pg_stat_activity" => Some(PgStatActivity),
+            "pg_stat_database" => Some(PgStatDatabase),
+            "pg_locks" => Some(PgLocks),
+            "oxibase_stat_server" => Some(OxibaseStatServer),
             other => EMPTY_TABLES.iter().position(|(n, _)| *n == other).map(Empty),
         };
         let info = match name {
@@ -747,6 +841,56 @@ impl SystemTable {
                 ("state", Text),
                 ("query", Text),
                 ("backend_type", Text),
+            ],
+            PgStatDatabase => vec![
+                ("datid", Int8),
+                ("datname", Text),
+                ("numbackends", Int4),
+                ("xact_commit", Int8),
+                ("xact_rollback", Int8),
+                ("blks_read", Int8),
+                ("blks_hit", Int8),
+                ("tup_returned", Int8),
+                ("tup_fetched", Int8),
+                ("tup_written", Int8),
+                ("conflicts", Int8),
+                ("deadlocks", Int8),
+                ("stats_reset", DataType::TimestampTz),
+            ],
+            PgLocks => vec![
+                ("locktype", Text),
+                ("database", Int8),
+                ("relation", Int8),
+                ("transactionid", Int8),
+                ("pid", Int4),
+                ("mode", Text),
+                ("granted", Bool),
+                ("waitstart", DataType::TimestampTz),
+            ],
+            OxibaseStatServer => vec![
+                ("server_start", DataType::TimestampTz),
+                ("now", DataType::TimestampTz),
+                ("sessions", Int4),
+                ("xact_commit", Int8),
+                ("xact_rollback", Int8),
+                ("serialization_failures", Int8),
+                ("statements", Int8),
+                ("rows_read", Int8),
+                ("rows_written", Int8),
+                ("lock_waits", Int8),
+                ("deadlocks", Int8),
+                ("wal_records", Int8),
+                ("wal_bytes", Int8),
+                ("wal_fsyncs", Int8),
+                ("wal_fsync_micros", Int8),
+                ("cache_hits", Int8),
+                ("cache_misses", Int8),
+                ("cache_bytes", Int8),
+                ("io_read_ops", Int8),
+                ("io_write_ops", Int8),
+                ("io_read_bytes", Int8),
+                ("io_write_bytes", Int8),
+                ("active_snapshots", Int8),
             ],
             InfoTables => vec![
                 ("table_catalog", Text),
@@ -1023,6 +1167,69 @@ impl SystemTable {
                     ]
                 })
                 .collect(),
+            PgStatDatabase => {
+                let st = &s.stats;
+                vec![vec![
+                    oid(16384),
+                    text(&s.database),
+                    Value::Int4(s.sessions.len() as i32),
+                    int8(st.commits),
+                    int8(st.rollbacks),
+                    int8(st.cache_misses),
+                    int8(st.cache_hits),
+                    int8(st.rows_read),
+                    int8(st.rows_read),
+                    int8(st.rows_written),
+                    int8(0),
+                    int8(st.deadlocks),
+                    Value::TimestampTz(st.server_start),
+                ]]
+            }
+            PgLocks => s
+                .locks
+                .iter()
+                .map(|l| {
+                    vec![
+                        text("tuple"),
+                        oid(16384),
+                        l.relation.map_or(Value::Null, oid),
+                        int8(l.txn),
+                        l.pid.map_or(Value::Null, Value::Int4),
+                        text(l.mode),
+                        Value::Bool(l.granted),
+                        l.wait_start.map_or(Value::Null, Value::TimestampTz),
+                    ]
+                })
+                .collect(),
+            OxibaseStatServer => {
+                let st = &s.stats;
+                let io = |v: Option<u64>| v.map_or(Value::Null, int8);
+                vec![vec![
+                    Value::TimestampTz(st.server_start),
+                    Value::TimestampTz(st.now),
+                    Value::Int4(s.sessions.len() as i32),
+                    int8(st.commits),
+                    int8(st.rollbacks),
+                    int8(st.serialization_failures),
+                    int8(st.statements),
+                    int8(st.rows_read),
+                    int8(st.rows_written),
+                    int8(st.lock_waits),
+                    int8(st.deadlocks),
+                    int8(st.wal_records),
+                    int8(st.wal_bytes),
+                    int8(st.wal_fsyncs),
+                    int8(st.wal_fsync_micros),
+                    int8(st.cache_hits),
+                    int8(st.cache_misses),
+                    int8(st.cache_bytes),
+                    io(st.io.map(|i| i.read_ops)),
+                    io(st.io.map(|i| i.write_ops)),
+                    io(st.io.map(|i| i.read_bytes)),
+                    io(st.io.map(|i| i.write_bytes)),
+                    int8(st.active_snapshots),
+                ]]
+            }
             InfoTables => {
                 let mut rows: Vec<Vec<Value>> = s
                     .tables
@@ -1146,6 +1353,10 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
 
 fn text(s: &str) -> Value {
     Value::Text(s.to_string())
+}
+
+fn int8(v: u64) -> Value {
+    Value::Int8(v.min(i64::MAX as u64) as i64)
 }
 
 fn schema_id(s: &CatalogSnapshot, name: &str) -> RelId {

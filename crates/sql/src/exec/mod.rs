@@ -199,6 +199,10 @@ impl FunctionEnv for ExecCtx<'_> {
         self.session.advisory(op, key)
     }
 
+    fn cancel_backend(&self, pid: i32) -> Result<bool> {
+        self.session.cancel_backend(pid)
+    }
+
     fn notify(&self, channel: &str, payload: &str) -> Result<()> {
         self.session.notify(channel, payload)
     }

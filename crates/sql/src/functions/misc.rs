@@ -29,6 +29,7 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("current_schema", 0) => stable(current_schema, &[], Text),
         ("current_schemas", 1) => stable(current_schemas, &[Bool], DataType::Array(Box::new(Text))),
         ("pg_backend_pid", 0) => stable(backend_pid, &[], Int4),
+        ("pg_cancel_backend", 1) => stable(cancel_backend, &[Int4], Bool),
         ("txid_current" | "pg_current_xact_id", 0) => stable(txid_current, &[], Int8),
         ("pg_typeof", 1) => Some(Resolved {
             function: ScalarFunction {
@@ -287,6 +288,11 @@ fn current_schemas(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
 
 fn backend_pid(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     env.session_value(SessionValue::BackendPid)
+}
+
+fn cancel_backend(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let Value::Int4(pid) = a[0] else { return Ok(Value::Null) };
+    Ok(Value::Bool(env.cancel_backend(pid)?))
 }
 
 fn txid_current(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {

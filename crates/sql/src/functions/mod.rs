@@ -102,6 +102,11 @@ pub trait FunctionEnv {
     fn advisory(&self, _op: AdvisoryOp, _key: crate::advisory::AdvisoryKey) -> Result<bool> {
         Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "advisory locks need a session"))
     }
+    /// Cancels the statement another session runs (`pg_cancel_backend`): false when no such
+    /// session runs; refused unless the caller is that session's user or a superuser.
+    fn cancel_backend(&self, _pid: i32) -> Result<bool> {
+        Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "pg_cancel_backend needs a session"))
+    }
     /// NOTIFY channel, payload: queued in the transaction, sent when it commits.
     fn notify(&self, _channel: &str, _payload: &str) -> Result<()> {
         Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "NOTIFY needs a session"))

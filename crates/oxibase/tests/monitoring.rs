@@ -1,0 +1,118 @@
+//! What the monitor reads, over the wire: `oxibase_stat_server` and `pg_stat_database`
+//! counters move with the work done; `pg_locks` and `pg_stat_activity` show who waits for
+//! whom and since when; `pg_cancel_backend` ends a waiting statement with 57014.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, rows, runtime};
+
+async fn read(c: &tokio_postgres::Client) -> Vec<Option<i64>> {
+    let sql = "select xact_commit, rows_written, wal_fsyncs, wal_bytes, statements, io_write_ops \
+               from oxibase_stat_server";
+    let r = rows(c.simple_query(sql).await.unwrap());
+    r[0].iter().map(|v| v.as_ref().map(|v| v.parse::<i64>().unwrap())).collect()
+}
+
+async fn pid(c: &tokio_postgres::Client) -> String {
+    rows(c.simple_query("select pg_backend_pid()").await.unwrap())[0][0].clone().unwrap()
+}
+
+#[test]
+fn stats_views_locks_and_cancel() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let a = server.connect().await;
+        let b = server.connect().await;
+        let watcher = server.connect().await;
+        let before = read(&watcher).await;
+        a.batch_execute("create table t (id int primary key, v int)").await.unwrap();
+        for i in 0..20 {
+            a.batch_execute(&format!("insert into t values ({i}, 0)")).await.unwrap();
+        }
+        let after = read(&watcher).await;
+        let grew = |i: usize, by: i64| after[i].unwrap() - before[i].unwrap() >= by;
+        assert!(grew(0, 21), "commits: {before:?} -> {after:?}");
+        assert!(grew(1, 20), "rows written: {before:?} -> {after:?}");
+        assert!(grew(2, 1) && grew(3, 20 * 8), "log: {before:?} -> {after:?}");
+        assert!(grew(4, 21), "statements: {before:?} -> {after:?}");
+        if cfg!(target_os = "linux") {
+            assert!(grew(5, 1), "process writes: {before:?} -> {after:?}");
+        }
+        let db = rows(
+            watcher
+                .simple_query("select datname, xact_commit > 20, numbackends >= 3 from pg_stat_database")
+                .await
+                .unwrap(),
+        );
+        assert_eq!(db, vec![vec![Some("oxibase".into()), Some("t".into()), Some("t".into())]]);
+
+        // a holds row 1; b waits for it.
+        let (pid_a, pid_b) = (pid(&a).await, pid(&b).await);
+        a.batch_execute("begin; update t set v = 1 where id = 1").await.unwrap();
+        let waiter = tokio::spawn(async move {
+            let r = b.batch_execute("update t set v = 2 where id = 1").await;
+            (b, r)
+        });
+        let mut graph = Vec::new();
+        for _ in 0..100 {
+            graph = rows(
+                watcher
+                    .simple_query(
+                        "select pid, mode, granted, waitstart is not null, relation = 't'::regclass::oid \
+                         from pg_locks order by granted desc, pid",
+                    )
+                    .await
+                    .unwrap(),
+            );
+            if graph.iter().any(|r| r[2].as_deref() == Some("f")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let row = |pid: &str, granted: &str, started: &str| {
+            vec![
+                Some(pid.to_string()),
+                Some("ExclusiveLock".to_string()),
+                Some(granted.to_string()),
+                Some(started.to_string()),
+                Some("t".to_string()),
+            ]
+        };
+        assert!(graph.contains(&row(&pid_a, "t", "f")), "{graph:?}");
+        assert!(graph.contains(&row(&pid_b, "f", "t")), "{graph:?}");
+        let activity = rows(
+            watcher
+                .simple_query(&format!(
+                    "select wait_event_type, wait_event, state, query from pg_stat_activity where pid = {pid_b}"
+                ))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            activity,
+            vec![vec![
+                Some("Lock".into()),
+                Some("tuple".into()),
+                Some("active".into()),
+                Some("update t set v = 2 where id = 1".into())
+            ]]
+        );
+        let cancelled =
+            rows(watcher.simple_query(&format!("select pg_cancel_backend({pid_b})")).await.unwrap());
+        assert_eq!(cancelled[0][0].as_deref(), Some("t"));
+        let (b, result) = tokio::time::timeout(Duration::from_secs(10), waiter).await.unwrap().unwrap();
+        let err = result.unwrap_err();
+        assert_eq!(err.code().unwrap().code(), "57014", "{err:?}");
+        let none =
+            rows(watcher.simple_query("select pg_cancel_backend(999999)").await.unwrap());
+        assert_eq!(none[0][0].as_deref(), Some("f"));
+        a.batch_execute("commit").await.unwrap();
+        b.batch_execute("update t set v = 2 where id = 1").await.unwrap();
+        let left = rows(watcher.simple_query("select count(*) from pg_locks").await.unwrap());
+        assert_eq!(left[0][0].as_deref(), Some("0"));
+    });
+}
