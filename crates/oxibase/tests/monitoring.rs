@@ -101,6 +101,10 @@ fn stats_views_locks_and_cancel() {
                 Some("update t set v = 2 where id = 1".into())
             ]]
         );
+        let blockers = rows(
+            watcher.simple_query(&format!("select pg_blocking_pids({pid_b}), pg_blocking_pids({pid_a})")).await.unwrap(),
+        );
+        assert_eq!(blockers, vec![vec![Some(format!("{{{pid_a}}}")), Some("{}".into())]]);
         let cancelled =
             rows(watcher.simple_query(&format!("select pg_cancel_backend({pid_b})")).await.unwrap());
         assert_eq!(cancelled[0][0].as_deref(), Some("t"));

@@ -297,6 +297,33 @@ impl Database {
         stats
     }
 
+    /// The sessions that keep session `pid` waiting for a row lock: holders of a
+    /// conflicting lock on the row it waits for, and conflicting waiters queued before it.
+    pub fn blocking_pids(&self, pid: i32) -> Vec<i32> {
+        let sessions: Vec<(i32, u64)> = self
+            .shared
+            .sessions
+            .lock()
+            .values()
+            .filter_map(|e| Some((e.info.pid, e.info.txn?)))
+            .collect();
+        let Some(&(_, txn)) = sessions.iter().find(|(p, _)| *p == pid) else { return vec![] };
+        let mut blockers = Vec::new();
+        for info in self.store().locks() {
+            let Some(at) = info.waiters.iter().position(|(t, _, _)| *t == txn) else { continue };
+            let mode = info.waiters[at].1;
+            let ahead = info.waiters[..at].iter().map(|(t, m, _)| (*t, *m));
+            for (other, held) in info.holders.iter().copied().chain(ahead) {
+                if other != txn && held.conflicts(mode) {
+                    blockers.extend(sessions.iter().filter(|(_, t)| *t == other).map(|(p, _)| *p));
+                }
+            }
+        }
+        blockers.sort_unstable();
+        blockers.dedup();
+        blockers
+    }
+
     /// The row locks held and awaited, with the sessions whose transactions they are.
     pub fn lock_rows(&self) -> Vec<crate::system::LockRow> {
         use oxibase_mvcc::LockMode;

@@ -2117,6 +2117,10 @@ impl FunctionEnv for Env<'_> {
         self.session.queue_notify(channel, payload)
     }
 
+    fn blocking_pids(&self, pid: i32) -> Result<Vec<i32>> {
+        Ok(self.session.db.blocking_pids(pid))
+    }
+
     fn cancel_backend(&self, pid: i32) -> Result<bool> {
         let db = &self.session.db;
         let Some(target) = db.sessions().into_iter().find(|s| s.pid == pid) else {

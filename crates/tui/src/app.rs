@@ -78,6 +78,8 @@ pub(crate) enum View {
     Grid,
     /// One row, column by column (JSON pretty-printed).
     Detail,
+    /// Live charts, sessions and lock waits.
+    Monitor,
 }
 
 /// A line being typed at the bottom.
@@ -110,6 +112,7 @@ pub struct App<S: Source> {
     pub(crate) quit: bool,
     /// Rows the grid showed at the last draw (for Ctrl-d / Ctrl-u and scrolling).
     pub(crate) page_rows: usize,
+    pub(crate) monitor: crate::monitor::Monitor,
     pending_g: bool,
 }
 
@@ -147,6 +150,7 @@ impl<S: Source> App<S> {
             in_transaction: false,
             quit: false,
             page_rows: 20,
+            monitor: Default::default(),
             pending_g: false,
         };
         app.load_tree();
@@ -265,6 +269,10 @@ impl<S: Source> App<S> {
             (KeyCode::Char('0') | KeyCode::Home, false) => self.move_cols(-(i64::from(u16::MAX))),
             (KeyCode::Char('$') | KeyCode::End, false) => self.move_cols(i64::from(u16::MAX)),
             (KeyCode::Char('i'), false) => self.start_edit(),
+            (KeyCode::Char('m'), false) if matches!(self.view, View::Tree) => self.open_monitor(),
+            (KeyCode::Char('c'), false) if matches!(self.view, View::Monitor) => {
+                self.cancel_selected()
+            }
             (KeyCode::Enter, _) => self.enter(),
             (KeyCode::Esc, _) => self.back(),
             (KeyCode::Char('c'), true) => self.quit = true,
@@ -325,14 +333,48 @@ impl<S: Source> App<S> {
                 }
             }
             View::Detail => self.view = View::Grid,
+            View::Monitor => {}
         }
     }
 
     fn back(&mut self) {
         self.view = match self.view {
             View::Detail => View::Grid,
-            View::Grid | View::Tree => View::Tree,
+            View::Grid | View::Tree | View::Monitor => View::Tree,
         };
+    }
+
+    /// Shows the monitor, with a first reading.
+    pub fn open_monitor(&mut self) {
+        self.view = View::Monitor;
+        self.status = None;
+        self.tick();
+    }
+
+    /// Reads the server's counters, sessions and lock waits once (the terminal loop calls
+    /// this every second while the monitor is shown).
+    pub fn tick(&mut self) {
+        if let Err(e) = self.monitor.refresh(&mut self.source) {
+            self.status = Some(Status::Error(error_text(&e)));
+        }
+    }
+
+    /// Whether the monitor is on screen (and wants a tick a second).
+    pub fn monitoring(&self) -> bool {
+        matches!(self.view, View::Monitor)
+    }
+
+    fn cancel_selected(&mut self) {
+        let Some(pid) = self.monitor.selected_pid().map(str::to_string) else { return };
+        let Ok(pid) = pid.parse::<i32>() else { return };
+        if let Some(r) = self.query(&format!("select pg_cancel_backend({pid})")) {
+            let done = r.rows.first().and_then(|r| r[0].as_deref()) == Some("t");
+            self.status = Some(if done {
+                Status::Info(format!("cancelled the statement of session {pid}"))
+            } else {
+                Status::Error(format!("session {pid} is gone"))
+            });
+        }
     }
 
     /// Opens a table or view in the grid, at its first rows.
@@ -472,6 +514,7 @@ impl<S: Source> App<S> {
                     (g.base, g.at_start, g.row, g.top) = (Some(0), true, 0, 0);
                 }
             }
+            View::Monitor => self.monitor.selected = 0,
             View::Detail => {}
         }
     }
@@ -502,6 +545,7 @@ impl<S: Source> App<S> {
                     g.row = g.rows.len().saturating_sub(1);
                 }
             }
+            View::Monitor => self.monitor.selected = self.monitor.sessions.len().saturating_sub(1),
             View::Detail => {}
         }
     }
@@ -599,6 +643,11 @@ impl<S: Source> App<S> {
                     g.row = target.max(0) as usize;
                 }
             }
+            View::Monitor => {
+                let last = self.monitor.sessions.len().saturating_sub(1) as i64;
+                self.monitor.selected =
+                    (self.monitor.selected as i64 + delta).clamp(0, last) as usize;
+            }
             View::Detail => {}
         }
     }
@@ -631,7 +680,7 @@ impl<S: Source> App<S> {
                 }
             }
             View::Grid => self.search_grid(&needle, forward),
-            View::Detail => {}
+            View::Detail | View::Monitor => {}
         }
     }
 
@@ -676,6 +725,7 @@ impl<S: Source> App<S> {
         };
         match name {
             "q" | "q!" | "quit" | "qa" => self.quit = true,
+            "monitor" => self.open_monitor(),
             "w" if !arg.is_empty() => self.export_csv(arg),
             "sort" => self.set_sort(arg),
             "filter" => {

@@ -1,10 +1,12 @@
 //! `oxibase tui`: a terminal UI over a running server (or an embedded database).
 //!
-//! Today it is the data navigator: a tree of schemas, tables, views, procedures and indexes;
-//! a table grid with vim motions, paged by primary key so tables of millions of rows open at
-//! once; `/` search with `n`/`N`; a row's detail; `:sort`, `:filter`, `:w file.csv`; and cell
-//! edits inside an explicit transaction. The procedure debugger and the performance monitor
-//! of issue 7 come next, as further views over the same [`app::App`].
+//! Two views so far. The data navigator: a tree of schemas, tables, views, procedures and
+//! indexes; a table grid with vim motions, paged by primary key so tables of millions of rows
+//! open at once; `/` search with `n`/`N`; a row's detail; `:sort`, `:filter`, `:w file.csv`;
+//! and cell edits inside an explicit transaction. The performance monitor (`m` or
+//! `:monitor`): per-second charts of the server's counters, its sessions (cancel one with `c`)
+//! and who waits for whom. The procedure debugger of issue 7 comes next, as a further view
+//! over the same [`app::App`].
 //!
 //! - [`source`]: the database as text (server or embedded), shared with `oxibase sql`.
 //! - [`app`]: state and keys, no terminal; [`ui`]: drawing it with ratatui.
@@ -12,6 +14,7 @@
 //! The terminal is put back (raw mode off, main screen) on every exit, including a panic.
 
 pub mod app;
+mod monitor;
 pub mod source;
 pub mod ui;
 
@@ -53,9 +56,14 @@ pub fn run<S: Source>(source: S) -> Result<()> {
         let mut terminal =
             Terminal::new(CrosstermBackend::new(std::io::stdout())).map_err(io_error)?;
         let mut app = App::new(source);
+        let mut last_tick = std::time::Instant::now();
         while !app.quit {
+            if app.monitoring() && last_tick.elapsed() >= Duration::from_secs(1) {
+                app.tick();
+                last_tick = std::time::Instant::now();
+            }
             terminal.draw(|frame| ui::render(&mut app, frame)).map_err(io_error)?;
-            if !event::poll(Duration::from_millis(500)).map_err(io_error)? {
+            if !event::poll(Duration::from_millis(200)).map_err(io_error)? {
                 continue;
             }
             match event::read().map_err(io_error)? {

@@ -286,3 +286,118 @@ fn keys_are_parsed_from_text() {
     assert_eq!(keys("<C-d>")[0].modifiers, KeyModifiers::CONTROL);
     let _ = TextResult::default();
 }
+
+#[test]
+fn the_monitor_charts_rates_and_lists_sessions_and_waits() {
+    use crate::monitor::{Sample, SessionRow, WaitRow};
+    let mut s = Screen::new(database());
+    s.app.view = View::Monitor;
+    // Five known readings a second apart: rates rise, then hold.
+    for i in 0..5u64 {
+        s.app.monitor.push(Sample {
+            at_micros: i as i64 * 1_000_000,
+            commits: 1000 * i * i,
+            rollbacks: 3 * i,
+            rows_read: 50_000 * i,
+            rows_written: 2000 * i,
+            io_ops: Some(400 * i),
+            io_bytes: Some(1 << (10 + 2 * i)),
+            wal_fsyncs: 100 * i,
+            wal_fsync_micros: 12_000 * i,
+            lock_waits: i / 2,
+            cache_hits: 900 * i,
+            cache_misses: 100 * i,
+        });
+    }
+    s.app.monitor.sessions = vec![
+        SessionRow {
+            pid: "7".into(),
+            user: "oxibase".into(),
+            state: "idle in transaction".into(),
+            running: String::new(),
+            wait: String::new(),
+            query: "update accounts set balance = 0 where id = 1".into(),
+        },
+        SessionRow {
+            pid: "9".into(),
+            user: "app".into(),
+            state: "active".into(),
+            running: "00:00:02.5".into(),
+            wait: "tuple".into(),
+            query: "update accounts set balance = 1 where id = 1".into(),
+        },
+    ];
+    s.app.monitor.waits = vec![WaitRow {
+        pid: "9".into(),
+        blockers: "{7}".into(),
+        waited: "00:00:02.5".into(),
+        mode: "ExclusiveLock".into(),
+        relation: "accounts".into(),
+    }];
+    check("monitor", &s.press("j"));
+    assert_eq!(s.app.monitor.selected_pid(), Some("9"));
+}
+
+#[test]
+fn the_monitor_reads_a_live_database_and_cancels_a_waiting_session() {
+    let db = oxibase_sql::Database::memory().unwrap();
+    let mut source = Connection::Embedded(Box::new(db.session()));
+    source.run("create table t (id int primary key, v int); insert into t values (1, 0)").unwrap();
+    let mut s = Screen::new(source);
+    s.press("m");
+    assert!(matches!(s.app.view, View::Monitor));
+    let before = s.app.monitor.last.unwrap();
+    for i in 0..30 {
+        s.app.source.run(&format!("update t set v = {i} where id = 1")).unwrap();
+    }
+    s.app.tick();
+    let after = s.app.monitor.last.unwrap();
+    let rates = *s.app.monitor.rates.back().unwrap();
+    assert!((30..40).contains(&(after.commits - before.commits)), "{before:?} {after:?}");
+    assert!(after.rows_written - before.rows_written >= 30);
+    assert!(rates.commits > 0.0 && rates.rows_written > 0.0, "{rates:?}");
+    // A session holds the row; another waits for it.
+    let mut holder = db.session();
+    holder.execute("begin").unwrap();
+    holder.execute("update t set v = 100 where id = 1").unwrap();
+    let mut waiter = db.session();
+    let waiter_pid = waiter.pid();
+    let waiting = std::thread::spawn(move || waiter.execute("update t set v = 200 where id = 1"));
+    let mut found = false;
+    for _ in 0..100 {
+        s.app.tick();
+        if !s.app.monitor.waits.is_empty() {
+            found = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(found, "no lock wait seen");
+    s.app.tick(); // sessions are read before waits: once more, so both show it
+    let wait = s.app.monitor.waits[0].clone();
+    assert_eq!(wait.pid, waiter_pid.to_string());
+    assert_eq!(wait.blockers, format!("{{{}}}", holder.pid()));
+    assert_eq!(wait.mode, "ExclusiveLock");
+    assert_eq!(wait.relation, "t");
+    let screen = s.draw();
+    assert!(screen.contains(&format!("pid {waiter_pid} waits")), "{screen}");
+    // Select the waiting session and cancel its statement.
+    let at = s.app.monitor.sessions.iter().position(|r| r.pid == waiter_pid.to_string()).unwrap();
+    assert_eq!(s.app.monitor.sessions[at].wait, "tuple");
+    s.press("gg");
+    for _ in 0..at {
+        s.press("j");
+    }
+    s.press("c");
+    assert_eq!(
+        s.app.status,
+        Some(Status::Info(format!("cancelled the statement of session {waiter_pid}")))
+    );
+    let err = waiting.join().unwrap().unwrap_err();
+    assert_eq!(err.code().as_str(), "57014");
+    holder.execute("commit").unwrap();
+    s.app.tick();
+    assert!(s.app.monitor.waits.is_empty());
+    s.press("<Esc>");
+    assert!(matches!(s.app.view, View::Tree));
+}

@@ -20,6 +20,7 @@ pub fn render<S: Source>(app: &mut App<S>, frame: &mut Frame) {
             .areas(frame.area());
     let what = match (&app.view, &app.grid) {
         (View::Tree, _) => "objects".to_string(),
+        (View::Monitor, _) => "monitor".to_string(),
         (View::Grid | View::Detail, Some(g)) => format!("{}.{}", g.schema, g.table),
         (_, None) => String::new(),
     };
@@ -33,6 +34,7 @@ pub fn render<S: Source>(app: &mut App<S>, frame: &mut Frame) {
         View::Tree => render_tree(app, frame, body),
         View::Grid => render_grid(app, frame, body),
         View::Detail => render_detail(app, frame, body),
+        View::Monitor => crate::monitor::render(&app.monitor, frame, body),
     }
     let line = match (&app.input, &app.status) {
         (Some(Input::Search(s)), _) => Line::from(format!("/{s}")),
@@ -47,7 +49,8 @@ pub fn render<S: Source>(app: &mut App<S>, frame: &mut Frame) {
 
 fn hint(view: &View) -> &'static str {
     match view {
-        View::Tree => "j/k move  /search n/N  Enter open  :q quit",
+        View::Tree => "j/k move  /search n/N  Enter open  m monitor  :q quit",
+        View::Monitor => "j/k select a session  c cancel its statement  Esc back  :q quit",
         View::Grid => {
             "h/j/k/l move  w/b columns  gg/G  ^d/^u  /search  Enter row  i edit  :sort :filter :w  Esc back"
         }

@@ -203,6 +203,10 @@ impl FunctionEnv for ExecCtx<'_> {
         self.session.cancel_backend(pid)
     }
 
+    fn blocking_pids(&self, pid: i32) -> Result<Vec<i32>> {
+        self.session.blocking_pids(pid)
+    }
+
     fn notify(&self, channel: &str, payload: &str) -> Result<()> {
         self.session.notify(channel, payload)
     }

@@ -30,6 +30,7 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("current_schemas", 1) => stable(current_schemas, &[Bool], DataType::Array(Box::new(Text))),
         ("pg_backend_pid", 0) => stable(backend_pid, &[], Int4),
         ("pg_cancel_backend", 1) => stable(cancel_backend, &[Int4], Bool),
+        ("pg_blocking_pids", 1) => stable(blocking_pids, &[Int4], DataType::Array(Box::new(Int4))),
         ("txid_current" | "pg_current_xact_id", 0) => stable(txid_current, &[], Int8),
         ("pg_typeof", 1) => Some(Resolved {
             function: ScalarFunction {
@@ -293,6 +294,12 @@ fn backend_pid(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
 fn cancel_backend(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     let Value::Int4(pid) = a[0] else { return Ok(Value::Null) };
     Ok(Value::Bool(env.cancel_backend(pid)?))
+}
+
+fn blocking_pids(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let Value::Int4(pid) = a[0] else { return Ok(Value::Null) };
+    let elements = env.blocking_pids(pid)?.into_iter().map(Value::Int4).collect();
+    Ok(Value::Array(Box::new(Array { element_type: Int4, elements })))
 }
 
 fn txid_current(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {

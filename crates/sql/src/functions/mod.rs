@@ -107,6 +107,10 @@ pub trait FunctionEnv {
     fn cancel_backend(&self, _pid: i32) -> Result<bool> {
         Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "pg_cancel_backend needs a session"))
     }
+    /// The sessions whose row locks keep session `pid` waiting (`pg_blocking_pids`).
+    fn blocking_pids(&self, _pid: i32) -> Result<Vec<i32>> {
+        Ok(Vec::new())
+    }
     /// NOTIFY channel, payload: queued in the transaction, sent when it commits.
     fn notify(&self, _channel: &str, _payload: &str) -> Result<()> {
         Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "NOTIFY needs a session"))
