@@ -70,6 +70,8 @@ pub(crate) struct Grid {
     pub(crate) col: usize,
     pub(crate) top: usize,
     pub(crate) left: usize,
+    /// For a query's result (all its rows loaded, not re-read): the statement.
+    pub(crate) query: Option<String>,
 }
 
 /// What is on screen.
@@ -80,6 +82,8 @@ pub(crate) enum View {
     Detail,
     /// Live charts, sessions and lock waits.
     Monitor,
+    /// The query editor, with the last result below it.
+    Editor,
 }
 
 /// A line being typed at the bottom.
@@ -113,6 +117,7 @@ pub struct App<S: Source> {
     /// Rows the grid showed at the last draw (for Ctrl-d / Ctrl-u and scrolling).
     pub(crate) page_rows: usize,
     pub(crate) monitor: crate::monitor::Monitor,
+    pub(crate) editor: crate::editor::Editor,
     pending_g: bool,
 }
 
@@ -151,6 +156,7 @@ impl<S: Source> App<S> {
             quit: false,
             page_rows: 20,
             monitor: Default::default(),
+            editor: Default::default(),
             pending_g: false,
         };
         app.load_tree();
@@ -240,6 +246,10 @@ impl<S: Source> App<S> {
             self.on_input_key(key);
             return;
         }
+        if matches!(self.view, View::Editor) {
+            self.on_editor_key(key);
+            return;
+        }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let g = std::mem::take(&mut self.pending_g);
         match (key.code, ctrl) {
@@ -270,6 +280,9 @@ impl<S: Source> App<S> {
             (KeyCode::Char('$') | KeyCode::End, false) => self.move_cols(i64::from(u16::MAX)),
             (KeyCode::Char('i'), false) => self.start_edit(),
             (KeyCode::Char('m'), false) if matches!(self.view, View::Tree) => self.open_monitor(),
+            (KeyCode::Char('e'), false) if matches!(self.view, View::Tree) => {
+                self.view = View::Editor
+            }
             (KeyCode::Char('c'), false) if matches!(self.view, View::Monitor) => {
                 self.cancel_selected()
             }
@@ -333,15 +346,95 @@ impl<S: Source> App<S> {
                 }
             }
             View::Detail => self.view = View::Grid,
-            View::Monitor => {}
+            View::Monitor | View::Editor => {}
         }
     }
 
     fn back(&mut self) {
+        let from_query = self.grid.as_ref().is_some_and(|g| g.query.is_some());
         self.view = match self.view {
             View::Detail => View::Grid,
-            View::Grid | View::Tree | View::Monitor => View::Tree,
+            View::Grid if from_query => View::Editor,
+            View::Grid | View::Tree | View::Monitor | View::Editor => View::Tree,
         };
+    }
+
+    fn on_editor_key(&mut self, key: KeyEvent) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let e = &mut self.editor;
+        match (key.code, ctrl) {
+            (KeyCode::Esc, _) => self.view = View::Tree,
+            (KeyCode::Char('r'), true) | (KeyCode::F(5), _) => self.run_statement(),
+            (KeyCode::Char('p'), true) => e.recall(true),
+            (KeyCode::Char('n'), true) => e.recall(false),
+            (KeyCode::Char('f'), true) | (KeyCode::Tab, _) => {
+                if self.grid.as_ref().is_some_and(|g| g.query.is_some()) {
+                    self.view = View::Grid;
+                }
+            }
+            (KeyCode::Char('c'), true) => self.quit = true,
+            (KeyCode::Char(c), false) => e.insert(c),
+            (KeyCode::Enter, _) => e.newline(),
+            (KeyCode::Backspace, _) => e.backspace(),
+            (KeyCode::Left, _) => e.move_by(0, -1),
+            (KeyCode::Right, _) => e.move_by(0, 1),
+            (KeyCode::Up, _) => e.move_by(-1, 0),
+            (KeyCode::Down, _) => e.move_by(1, 0),
+            (KeyCode::Home, _) => e.move_by(0, -(i64::from(u16::MAX))),
+            (KeyCode::End, _) => e.move_by(0, i64::from(u16::MAX)),
+            _ => {}
+        }
+    }
+
+    /// Runs the statement under the editor's cursor; rows become the result grid.
+    fn run_statement(&mut self) {
+        let Some((start, sql)) = self.editor.statement() else { return };
+        self.editor.remember(&sql);
+        match self.source.run(&sql) {
+            Ok(mut results) => {
+                let Some(result) = results.pop() else { return };
+                let n = result.rows.len();
+                let tag =
+                    if result.tag.is_empty() { format!("{n} rows") } else { result.tag.clone() };
+                let lower = sql.trim_end_matches(';').trim().to_ascii_lowercase();
+                if ["commit", "rollback", "end", "abort"].contains(&lower.as_str()) {
+                    self.in_transaction = false;
+                } else if lower == "begin"
+                    || lower.starts_with("begin ")
+                    || lower.starts_with("start transaction")
+                {
+                    self.in_transaction = true;
+                }
+                if !result.columns.is_empty() {
+                    self.grid = Some(Grid {
+                        schema: String::new(),
+                        table: "query result".into(),
+                        types: vec!["text".into(); result.columns.len()],
+                        columns: result.columns,
+                        key: Vec::new(),
+                        order: Order::Offset { sort: None },
+                        filter: None,
+                        rows: result.rows,
+                        base: Some(0),
+                        at_start: true,
+                        at_end: true,
+                        row: 0,
+                        col: 0,
+                        top: 0,
+                        left: 0,
+                        query: Some(sql),
+                    });
+                }
+                self.status = Some(Status::Info(tag));
+            }
+            Err(e) => {
+                // Where the statement went wrong: put the cursor there.
+                if let Some(p) = e.detail().and_then(|d| error_offset(d, &sql)) {
+                    self.editor.place(start + p);
+                }
+                self.status = Some(Status::Error(error_text(&e)));
+            }
+        }
     }
 
     /// Shows the monitor, with a first reading.
@@ -429,6 +522,7 @@ impl<S: Source> App<S> {
             col: 0,
             top: 0,
             left: 0,
+            query: None,
         });
         self.view = View::Grid;
         self.status = None;
@@ -493,6 +587,11 @@ impl<S: Source> App<S> {
 
     /// Fetches a window of the grid's rows; None (with the error on the status line) on failure.
     fn fetch(&mut self, page: Page<'_>) -> Option<Vec<Vec<Option<String>>>> {
+        if self.grid.as_ref().is_some_and(|g| g.query.is_some()) {
+            self.status =
+                Some(Status::Error("a query's result is not read again: change the query".into()));
+            return None;
+        }
         let sql = Self::grid_sql(self.grid.as_ref()?, page);
         let reverse = matches!(page, Page::Last | Page::Before(_))
             && self.grid.as_ref().is_some_and(|g| g.order == Order::Key);
@@ -506,6 +605,11 @@ impl<S: Source> App<S> {
     fn jump_start(&mut self) {
         match self.view {
             View::Tree => self.tree.selected = 0,
+            View::Grid if self.grid.as_ref().is_some_and(|g| g.query.is_some()) => {
+                if let Some(g) = &mut self.grid {
+                    g.row = 0;
+                }
+            }
             View::Grid => {
                 let Some(rows) = self.fetch(Page::First) else { return };
                 if let Some(g) = &mut self.grid {
@@ -515,13 +619,18 @@ impl<S: Source> App<S> {
                 }
             }
             View::Monitor => self.monitor.selected = 0,
-            View::Detail => {}
+            View::Detail | View::Editor => {}
         }
     }
 
     fn jump_end(&mut self) {
         match self.view {
             View::Tree => self.tree.selected = self.tree.entries.len().saturating_sub(1),
+            View::Grid if self.grid.as_ref().is_some_and(|g| g.query.is_some()) => {
+                if let Some(g) = &mut self.grid {
+                    g.row = g.rows.len().saturating_sub(1);
+                }
+            }
             View::Grid => {
                 let Some(g) = &self.grid else { return };
                 if g.order != Order::Key {
@@ -546,7 +655,7 @@ impl<S: Source> App<S> {
                 }
             }
             View::Monitor => self.monitor.selected = self.monitor.sessions.len().saturating_sub(1),
-            View::Detail => {}
+            View::Detail | View::Editor => {}
         }
     }
 
@@ -648,7 +757,7 @@ impl<S: Source> App<S> {
                 self.monitor.selected =
                     (self.monitor.selected as i64 + delta).clamp(0, last) as usize;
             }
-            View::Detail => {}
+            View::Detail | View::Editor => {}
         }
     }
 
@@ -680,7 +789,7 @@ impl<S: Source> App<S> {
                 }
             }
             View::Grid => self.search_grid(&needle, forward),
-            View::Detail | View::Monitor => {}
+            View::Detail | View::Monitor | View::Editor => {}
         }
     }
 
@@ -726,6 +835,7 @@ impl<S: Source> App<S> {
         match name {
             "q" | "q!" | "quit" | "qa" => self.quit = true,
             "monitor" => self.open_monitor(),
+            "sql" | "query" => self.view = View::Editor,
             "w" if !arg.is_empty() => self.export_csv(arg),
             "sort" => self.set_sort(arg),
             "filter" => {
@@ -922,6 +1032,23 @@ fn key_condition(grid: &Grid, row: &[Option<String>], op: &str) -> String {
         alternatives.push(format!("({})", parts.join(" and ")));
     }
     format!("({})", alternatives.join(" or "))
+}
+
+/// The character offset in `sql` an error's detail points at: PostgreSQL's "at character N"
+/// (1-based), or the parser's "Line: L, Column: C".
+fn error_offset(detail: &str, sql: &str) -> Option<usize> {
+    if let Some((_, n)) = detail.rsplit_once("at character ") {
+        let n: usize = n.trim_end_matches(')').trim().parse().ok()?;
+        return Some(n.saturating_sub(1));
+    }
+    let (_, at) = detail.rsplit_once("Line: ")?;
+    let (line, column) = at.split_once(", Column: ")?;
+    let line: usize = line.trim().parse().ok()?;
+    let column: usize =
+        column.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()?;
+    let before: usize =
+        sql.split('\n').take(line.saturating_sub(1)).map(|l| l.chars().count() + 1).sum();
+    Some(before + column.saturating_sub(1))
 }
 
 fn text(v: &Option<String>) -> String {

@@ -14,6 +14,7 @@
 //! The terminal is put back (raw mode off, main screen) on every exit, including a panic.
 
 pub mod app;
+mod editor;
 mod monitor;
 pub mod source;
 pub mod ui;

@@ -47,6 +47,7 @@ fn keys(text: &str) -> Vec<KeyEvent> {
                 "BS" => KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE),
                 "C-d" => KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL),
                 "C-u" => KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL),
+                "C-r" => KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL),
                 _ => panic!("unknown key <{name}>"),
             };
             out.push(key);
@@ -400,4 +401,46 @@ fn the_monitor_reads_a_live_database_and_cancels_a_waiting_session() {
     assert!(s.app.monitor.waits.is_empty());
     s.press("<Esc>");
     assert!(matches!(s.app.view, View::Tree));
+}
+
+#[test]
+fn the_query_editor_runs_the_statement_under_the_cursor() {
+    let mut s = Screen::new(database());
+    s.press("e");
+    assert!(matches!(s.app.view, View::Editor));
+    s.press("select count(*) as n from accounts;<Enter>select id, owner from accounts where id < 4 order by id desc;");
+    s.press("<C-r>");
+    let screen = s.draw();
+    assert_eq!(s.app.grid.as_ref().unwrap().rows.len(), 3, "the second statement ran");
+    check("editor", &screen);
+    // Up to the first statement and run it.
+    s.app.on_key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE));
+    s.press("<C-r>");
+    assert_eq!(s.app.grid.as_ref().unwrap().rows, vec![vec![Some("1000".to_string())]]);
+    // Tab shows the result fullscreen; Esc comes back.
+    s.press("<Esc>e");
+    s.app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    assert!(matches!(s.app.view, View::Grid));
+    s.press("<Esc>");
+    assert!(matches!(s.app.view, View::Editor));
+    // History: ^p brings back the last statement run.
+    s.app.editor.set_text("");
+    s.app.on_key(KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL));
+    assert_eq!(s.app.editor.text(), "select count(*) as n from accounts;");
+    // An error: its SQLSTATE, and the cursor where the parser stopped.
+    s.app.editor.set_text("select 1;\nselect * frm accounts");
+    s.press("<C-r>");
+    let status = s.app.status.clone();
+    assert!(
+        matches!(&status, Some(Status::Error(e)) if e.starts_with("ERROR 42601")),
+        "{status:?}"
+    );
+    assert_eq!((s.app.editor.row, s.app.editor.col), (1, 13), "at `accounts`");
+    // Transactions typed in the editor show in the title.
+    s.app.editor.set_text("begin;");
+    s.press("<C-r>");
+    assert!(s.app.in_transaction);
+    s.app.editor.set_text("rollback;");
+    s.press("<C-r>");
+    assert!(!s.app.in_transaction);
 }

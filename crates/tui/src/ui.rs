@@ -21,6 +21,8 @@ pub fn render<S: Source>(app: &mut App<S>, frame: &mut Frame) {
     let what = match (&app.view, &app.grid) {
         (View::Tree, _) => "objects".to_string(),
         (View::Monitor, _) => "monitor".to_string(),
+        (View::Editor, _) => "query editor".to_string(),
+        (View::Grid | View::Detail, Some(g)) if g.query.is_some() => "query result".to_string(),
         (View::Grid | View::Detail, Some(g)) => format!("{}.{}", g.schema, g.table),
         (_, None) => String::new(),
     };
@@ -35,6 +37,7 @@ pub fn render<S: Source>(app: &mut App<S>, frame: &mut Frame) {
         View::Grid => render_grid(app, frame, body),
         View::Detail => render_detail(app, frame, body),
         View::Monitor => crate::monitor::render(&app.monitor, frame, body),
+        View::Editor => render_editor(app, frame, body),
     }
     let line = match (&app.input, &app.status) {
         (Some(Input::Search(s)), _) => Line::from(format!("/{s}")),
@@ -51,10 +54,54 @@ fn hint(view: &View) -> &'static str {
     match view {
         View::Tree => "j/k move  /search n/N  Enter open  m monitor  :q quit",
         View::Monitor => "j/k select a session  c cancel its statement  Esc back  :q quit",
+        View::Editor => {
+            "type SQL  ^r or F5 run the statement under the cursor  ^p/^n history  Tab result  Esc back"
+        }
         View::Grid => {
             "h/j/k/l move  w/b columns  gg/G  ^d/^u  /search  Enter row  i edit  :sort :filter :w  Esc back"
         }
         View::Detail => "Esc or Enter back to the grid",
+    }
+}
+
+fn render_editor<S: Source>(app: &mut App<S>, frame: &mut Frame, area: Rect) {
+    let has_result = app.grid.as_ref().is_some_and(|g| g.query.is_some());
+    let [text, result] = if has_result {
+        Layout::vertical([Constraint::Percentage(40), Constraint::Min(4)]).areas(area)
+    } else {
+        [area, Rect::default()]
+    };
+    let e = &mut app.editor;
+    let height = text.height.saturating_sub(1) as usize;
+    if e.row < e.top {
+        e.top = e.row;
+    } else if height > 0 && e.row >= e.top + height {
+        e.top = e.row + 1 - height;
+    }
+    let mut lines: Vec<Line> = Vec::new();
+    let shown = if e.lines.is_empty() { vec![String::new()] } else { e.lines.clone() };
+    for (n, line) in shown.iter().enumerate().skip(e.top).take(height) {
+        let number = Span::styled(format!("{:>3} ", n + 1), Style::new().fg(Color::DarkGray));
+        if n == e.row {
+            // The cursor: the character under it reversed (a space at the end of the line).
+            let chars: Vec<char> = line.chars().collect();
+            let before: String = chars[..e.col.min(chars.len())].iter().collect();
+            let at: String = chars.get(e.col).map_or(" ".to_string(), |c| c.to_string());
+            let after: String =
+                chars.get(e.col + 1..).map(|c| c.iter().collect()).unwrap_or_default();
+            lines.push(Line::from(vec![
+                number,
+                Span::raw(before),
+                Span::styled(at, Style::new().add_modifier(Modifier::REVERSED)),
+                Span::raw(after),
+            ]));
+        } else {
+            lines.push(Line::from(vec![number, Span::raw(line.clone())]));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), text);
+    if has_result {
+        render_grid(app, frame, result);
     }
 }
 
@@ -232,6 +279,7 @@ fn render_grid<S: Source>(app: &mut App<S>, frame: &mut Frame, area: Rect) {
         None => "row ?".to_string(),
     };
     let order = match &g.order {
+        _ if g.query.is_some() => format!("all {} rows of the query", g.rows.len()),
         crate::app::Order::Key => {
             let key: Vec<&str> = g.key.iter().map(|&k| g.columns[k].as_str()).collect();
             format!("by key ({})", key.join(", "))
