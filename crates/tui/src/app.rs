@@ -367,10 +367,10 @@ impl<S: Source> App<S> {
             (KeyCode::Char('r'), true) | (KeyCode::F(5), _) => self.run_statement(),
             (KeyCode::Char('p'), true) => e.recall(true),
             (KeyCode::Char('n'), true) => e.recall(false),
-            (KeyCode::Char('f'), true) | (KeyCode::Tab, _) => {
-                if self.grid.as_ref().is_some_and(|g| g.query.is_some()) {
-                    self.view = View::Grid;
-                }
+            (KeyCode::Char('f'), true) | (KeyCode::Tab, _)
+                if self.grid.as_ref().is_some_and(|g| g.query.is_some()) =>
+            {
+                self.view = View::Grid;
             }
             (KeyCode::Char('c'), true) => self.quit = true,
             (KeyCode::Char(c), false) => e.insert(c),
