@@ -535,3 +535,144 @@ fn routines_are_callable_over_http() {
     assert_eq!(status, 200);
     assert!(body.contains("10000"), "{body}");
 }
+
+/// The state of a debug session, from an `oxibase_debug_*` function.
+async fn debug(c: &Client, sql: &str) -> serde_json::Value {
+    let r = one(c, sql).await;
+    serde_json::from_str(r[0][0].as_deref().unwrap()).unwrap()
+}
+
+#[test]
+fn a_procedure_runs_step_by_step_under_the_debugger() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        let watcher = server.connect().await;
+        bank(&c).await;
+        // Stopped at the first instruction, nothing run yet.
+        let s = debug(&c, "select oxibase_debug_start('call transfer(1, 2, 100)')").await;
+        assert_eq!(s["status"], "paused", "{s}");
+        let id = s["id"].as_i64().unwrap();
+        let frames = s["frames"].as_array().unwrap();
+        assert_eq!(frames.len(), 1, "{s}");
+        let function = frames[0]["function"].as_i64().unwrap();
+        // Step into a few instructions: each stop is a later instruction.
+        let mut pcs = vec![frames[0]["pc"].as_i64().unwrap()];
+        for _ in 0..5 {
+            let s = debug(&c, &format!("select oxibase_debug_step({id}, 'into')")).await;
+            assert_eq!(s["status"], "paused");
+            pcs.push(s["frames"][0]["pc"].as_i64().unwrap());
+        }
+        assert!(pcs.windows(2).all(|w| w[0] != w[1]), "{pcs:?}");
+        // Abort while paused: the call fails, its transaction rolls back.
+        let s = debug(&c, &format!("select oxibase_debug_end({id}, true)")).await;
+        assert_eq!(s["status"], "ended", "{s}");
+        assert_eq!(s["ended"], "ROLLBACK");
+        assert!(s["error"].as_str().unwrap().contains("debugger aborted"), "{s}");
+        assert_eq!(
+            balances(&watcher).await,
+            [[v("1"), v("1000")], [v("2"), v("1000")], [v("3"), v("1000")]]
+        );
+
+        // A breakpoint stops `continue` there.
+        let s = debug(&c, "select oxibase_debug_start('call transfer(1, 2, 100)')").await;
+        let id = s["id"].as_i64().unwrap();
+        let s =
+            debug(&c, &format!("select oxibase_debug_breakpoint({id}, {function}, {})", pcs[4]))
+                .await;
+        assert_eq!(s["breakpoints"], serde_json::json!([[function, pcs[4]]]));
+        let s = debug(&c, &format!("select oxibase_debug_step({id}, 'continue')")).await;
+        assert_eq!(
+            (s["status"].as_str(), s["frames"][0]["pc"].as_i64()),
+            (Some("paused"), Some(pcs[4]))
+        );
+        assert!(
+            !s["frames"][0]["locals"].as_array().unwrap().is_empty()
+                || s["frames"][0]["stack"].is_array()
+        );
+        // Off again, and to the end: the statements it ran, with parameters and row counts.
+        debug(&c, &format!("select oxibase_debug_breakpoint({id}, {function}, {})", pcs[4])).await;
+        let s = debug(&c, &format!("select oxibase_debug_step({id}, 'continue')")).await;
+        assert_eq!(s["status"], "finished", "{s}");
+        assert_eq!(s["result"], "CALL", "{s}");
+        let calls = s["host_calls"].as_array().unwrap();
+        assert!(calls.len() >= 3, "{s}");
+        assert!(
+            calls.iter().any(|c| c["sql"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("update accounts")
+                && c["params"].as_array().unwrap().iter().any(|p| p == "100")
+                && c["rows"] == 1),
+            "{s}"
+        );
+        // Finished but not ended: the transaction is open, its row locks visible to others.
+        let locks = one(&watcher, "select count(*) > 1 from pg_locks where granted").await;
+        assert_eq!(locks, [[v("t")]]);
+        assert_eq!(balances(&watcher).await[0], [v("1"), v("1000")]);
+        let s = debug(&c, &format!("select oxibase_debug_end({id}, true)")).await;
+        assert_eq!(s["ended"], "COMMIT", "{s}");
+        assert_eq!(balances(&watcher).await[..2], [[v("1"), v("900")], [v("2"), v("1100")]]);
+
+        // Step over and out from the routine's first instruction runs to the end.
+        let s = debug(&c, "select oxibase_debug_start('call transfer(2, 1, 100)')").await;
+        let id = s["id"].as_i64().unwrap();
+        let s = debug(&c, &format!("select oxibase_debug_step({id}, 'out')")).await;
+        assert_eq!(s["status"], "finished", "{s}");
+        let s = debug(&c, &format!("select oxibase_debug_end({id}, false)")).await;
+        assert_eq!(s["ended"], "ROLLBACK");
+        assert_eq!(balances(&watcher).await[0], [v("1"), v("900")]);
+
+        // Unknown sessions and steps; only a superuser may debug.
+        assert_eq!(
+            error(&c, &format!("select oxibase_debug_state({id})")).await.code().code(),
+            "42704"
+        );
+        let s = debug(&c, "select oxibase_debug_start('call transfer(1, 2, 1)')").await;
+        let id = s["id"].as_i64().unwrap();
+        assert_eq!(
+            error(&c, &format!("select oxibase_debug_step({id}, 'sideways')")).await.code().code(),
+            "22023"
+        );
+        debug(&c, &format!("select oxibase_debug_end({id}, false)")).await;
+        one(&c, "create role dev login").await;
+        let dev = common::connect(&format!(
+            "host=127.0.0.1 port={} user=dev dbname=oxibase",
+            server.port
+        ))
+        .await
+        .unwrap();
+        let e = error(&dev, "select oxibase_debug_start('call transfer(1, 2, 1)')").await;
+        assert_eq!(e.code().code(), "42501");
+    });
+}
+
+#[test]
+fn a_debug_session_ends_with_the_connection_that_drove_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        bank(&c).await;
+        let driver = server.connect().await;
+        let s = debug(&driver, "select oxibase_debug_start('call transfer(1, 2, 100)')").await;
+        debug(&driver, &format!("select oxibase_debug_step({}, 'continue')", s["id"])).await;
+        // Finished, its row locks held; the driver goes away.
+        assert_eq!(one(&c, "select count(*) > 0 from pg_locks").await, [[v("t")]]);
+        drop(driver);
+        let mut left = vec![];
+        for _ in 0..100 {
+            left = one(&c, "select count(*) from pg_locks").await;
+            if left == [[v("0")]] {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(left, [[v("0")]], "the debugged transaction still holds locks");
+        assert_eq!(balances(&c).await[0], [v("1"), v("1000")], "rolled back");
+        // Its row can be written again at once.
+        one(&c, "update accounts set balance = 1 where id = 1").await;
+    });
+}

@@ -13,6 +13,7 @@
 use std::sync::{Arc, OnceLock};
 
 use oxibase_common::{Result, Value, errinput};
+use oxibase_sql::debug::{DebugSession, Frame, HostCall};
 use oxibase_sql::procedure::{CallResult, Host, Returns, Routine};
 use parking_lot::Mutex;
 use wasmtime::{DebugEvent, DebugHandler, Engine, Linker, Module, StoreContextMut, Val};
@@ -67,6 +68,104 @@ fn shared() -> Result<&'static DebugShared> {
         })
         .as_ref()
         .map_err(|e| errinput!(INTERNAL_ERROR, "could not start the debugging engine: {e}"))
+}
+
+/// Asks a debug session at every instruction whether to stop there (it blocks while
+/// stopped).
+#[derive(Clone)]
+struct Interactive(Arc<DebugSession>);
+
+impl DebugHandler for Interactive {
+    type Data = CallState;
+
+    fn handle(
+        &self,
+        mut store: StoreContextMut<'_, CallState>,
+        event: DebugEvent<'_>,
+    ) -> impl Future<Output = ()> + Send {
+        if matches!(event, DebugEvent::Breakpoint) {
+            let mut depth = 0;
+            let mut top = None;
+            let mut next = store.debug_exit_frames().next();
+            while let Some(frame) = next {
+                if top.is_none() {
+                    top = frame.wasm_function_index_and_pc(&mut store).ok().flatten();
+                }
+                depth += 1;
+                next = frame.parent(&mut store).ok().flatten();
+            }
+            let (function, pc) = top.map_or((u32::MAX, 0), |(f, pc)| (f.as_u32(), pc.raw()));
+            // On Abort the session refuses further host calls and interrupts (DebugHost),
+            // which ends the call at its next epoch check.
+            let _ = self.0.at(depth, function, pc, || {
+                frames(&mut store)
+                    .into_iter()
+                    .map(|f| Frame {
+                        function: f.function,
+                        pc: f.pc,
+                        locals: f.locals,
+                        stack: f.stack,
+                    })
+                    .collect()
+            });
+        }
+        std::future::ready(())
+    }
+}
+
+/// The session's host, seen through a debug session: each statement is recorded, and an
+/// aborted session stops the call.
+struct DebugHost<'a> {
+    inner: &'a mut dyn Host,
+    session: Arc<DebugSession>,
+}
+
+impl DebugHost<'_> {
+    fn aborted(&self) -> Result<()> {
+        if self.session.aborting() {
+            return Err(errinput!(
+                QUERY_CANCELED,
+                "canceling statement: the debugger aborted the call"
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Host for DebugHost<'_> {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<oxibase_sql::Output> {
+        self.aborted()?;
+        let result = self.inner.execute(sql, params);
+        self.session.host_call(HostCall {
+            sql: sql.to_string(),
+            params: params
+                .iter()
+                .map(|v| {
+                    let zone = oxibase_sql::types::datetime::Zone::UTC;
+                    oxibase_sql::types::text::format_value(v, &zone)
+                        .unwrap_or_else(|| "NULL".into())
+                })
+                .collect(),
+            outcome: match &result {
+                Ok(out) => Ok(out.count()),
+                Err(e) => Err(format!("{} ({})", e.message(), e.code())),
+            },
+        });
+        result
+    }
+
+    fn log(&mut self, level: oxibase_sql::procedure::LogLevel, message: &str) {
+        self.inner.log(level, message)
+    }
+
+    fn deadline(&self) -> Option<std::time::Instant> {
+        None // a paused routine has all the time it needs
+    }
+
+    fn check_interrupt(&self) -> Result<()> {
+        self.aborted()?;
+        self.inner.check_interrupt()
+    }
 }
 
 /// Records every stop.
@@ -136,6 +235,33 @@ pub fn call_debug(
     options: &RuntimeOptions,
     debug: DebugOptions,
 ) -> Result<(CallResult, Vec<DebugStop>)> {
+    let stops = Arc::new(Mutex::new(Vec::new()));
+    let result = run(routine, args, host, options, Recorder(stops.clone()), debug.single_step)?;
+    let stops = std::mem::take(&mut *stops.lock());
+    Ok((result, stops))
+}
+
+/// Calls a routine for a debug session ([`oxibase_sql::debug`]): it stops where the session
+/// says (steps, breakpoints) and waits there for its commands; its host calls are recorded.
+pub fn call_interactive(
+    routine: &Routine,
+    args: &[Value],
+    host: &mut dyn Host,
+    options: &RuntimeOptions,
+    session: Arc<DebugSession>,
+) -> Result<CallResult> {
+    let mut host = DebugHost { inner: host, session: session.clone() };
+    run(routine, args, &mut host, options, Interactive(session), true)
+}
+
+fn run<H: DebugHandler<Data = CallState>>(
+    routine: &Routine,
+    args: &[Value],
+    host: &mut dyn Host,
+    options: &RuntimeOptions,
+    handler: H,
+    single_step: bool,
+) -> Result<CallResult> {
     let shared = shared()?;
     let module = Module::new(&shared.engine, routine.module.as_slice()).map_err(|e| {
         errinput!(INVALID_FUNCTION_DEFINITION, "invalid WebAssembly module for {}()", routine.name)
@@ -145,8 +271,7 @@ pub fn call_debug(
     store.epoch_deadline_async_yield_and_update(1);
     store.set_epoch_deadline(1);
     store.data_mut().reset(args, host);
-    let stops = Arc::new(Mutex::new(Vec::new()));
-    store.set_debug_handler(Recorder(stops.clone()));
+    store.set_debug_handler(handler);
     let uses_host = module.imports().len() > 0;
     let exchange = store.data().exchange.clone();
     let name = routine.name.clone();
@@ -165,9 +290,7 @@ pub fn call_debug(
     let returns_value = matches!(routine.returns, Returns::Value(_));
     let call = async {
         let instance = shared.linker.instantiate_async(&mut store, &module).await?;
-        if debug.single_step
-            && let Some(mut edit) = store.edit_breakpoints()
-        {
+        if single_step && let Some(mut edit) = store.edit_breakpoints() {
             edit.single_step(true)?;
         }
         let func = instance
@@ -183,7 +306,6 @@ pub fn call_debug(
         wasmtime::Result::<Val>::Ok(results[0])
     };
     let outcome = host::drive(call, &exchange, host)?;
-    let stops = std::mem::take(&mut *stops.lock());
     let value = outcome.map_err(|e| {
         errinput!(EXTERNAL_ROUTINE_EXCEPTION, "{}() failed under the debugger: {e}", routine.name)
     })?;
@@ -200,5 +322,5 @@ pub fn call_debug(
             _ => Value::Null,
         })
     };
-    Ok((result, stops))
+    Ok(result)
 }

@@ -391,6 +391,9 @@ impl ProcedureRuntime for WasmRuntime {
     }
 
     fn call(&self, routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<CallResult> {
+        if let Some(session) = oxibase_sql::debug::current() {
+            return crate::debug::call_interactive(routine, args, host, &self.options, session);
+        }
         let compiled = self.compiled(routine)?;
         match &compiled.convention {
             Convention::Direct => self.call_direct(routine, &compiled, args, host),

@@ -78,6 +78,8 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     /// When the database was opened (PostgreSQL micros): where the counters start.
     pub(crate) opened_at: i64,
+    /// Statements running under the step debugger.
+    pub(crate) debug: crate::debug::DebugSessions,
     /// pg_advisory_lock and friends.
     pub(crate) advisory: crate::advisory::AdvisoryLocks,
     /// LISTEN / NOTIFY channels and inboxes.
@@ -191,6 +193,7 @@ impl Database {
                 sessions: Mutex::new(HashMap::new()),
                 counters: Counters::default(),
                 opened_at: crate::types::datetime::now_micros(),
+                debug: Default::default(),
                 advisory: Default::default(),
                 notifier: Default::default(),
                 procedures: parking_lot::RwLock::new(None),

@@ -24,6 +24,7 @@ pub mod auth;
 pub mod bind;
 pub mod catalog;
 pub mod database;
+pub mod debug;
 pub mod exec;
 pub mod functions;
 pub mod keys;

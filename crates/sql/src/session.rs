@@ -1709,6 +1709,8 @@ impl Drop for Session {
             let _ = self.execute(&sql);
         }
         self.db.shared.notifier.remove(self.pid);
+        // Debug sessions this session drove end with it (rolled back), not paused forever.
+        self.db.shared.debug.end_owned_by(self.pid);
         self.db.unregister(self.pid);
     }
 }
@@ -2119,6 +2121,71 @@ impl FunctionEnv for Env<'_> {
 
     fn blocking_pids(&self, pid: i32) -> Result<Vec<i32>> {
         Ok(self.session.db.blocking_pids(pid))
+    }
+
+    fn debug(&self, op: crate::functions::DebugOp) -> Result<String> {
+        use crate::debug::{Step, state_json};
+        use crate::functions::DebugOp;
+        const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+        let db = &self.session.db;
+        let me = &self.session.user;
+        let superuser = db.catalog().role(self.txn, me)?.is_some_and(|r| r.superuser);
+        if !superuser {
+            return Err(errinput!(INSUFFICIENT_PRIVILEGE, "permission denied to debug routines")
+                .with_hint(
+                    "Only roles with the SUPERUSER attribute may run routines under the debugger.",
+                ));
+        }
+        let sessions = &db.shared.debug;
+        let find = |id: i32| {
+            u32::try_from(id)
+                .ok()
+                .and_then(|id| sessions.get(id))
+                .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "debug session {id} does not exist"))
+        };
+        let json = |d: &crate::debug::DebugSession, state: &crate::debug::State| {
+            state_json(d.id, state, &d.breakpoints())
+        };
+        Ok(match op {
+            DebugOp::Start(sql) => {
+                let debug = sessions.start(me, self.session.pid, &sql, db.session_for(me));
+                // The first stop, or the end if no routine runs.
+                let state = debug.wait_stopped(WAIT);
+                json(&debug, &state)
+            }
+            DebugOp::Step(id, how) => {
+                let debug = find(id)?;
+                let step = match how.to_ascii_lowercase().as_str() {
+                    "into" | "step" | "s" => Step::Into,
+                    "over" | "next" | "n" => Step::Over,
+                    "out" | "finish" | "o" => Step::Out,
+                    "continue" | "c" => Step::Continue,
+                    other => {
+                        return Err(errinput!(
+                            INVALID_PARAMETER_VALUE,
+                            "unknown debugger step \"{other}\""
+                        )
+                        .with_hint("Use into, over, out or continue."));
+                    }
+                };
+                let state = debug.step(step, WAIT);
+                json(&debug, &state)
+            }
+            DebugOp::Breakpoint(id, function, pc) => {
+                let debug = find(id)?;
+                debug.toggle_breakpoint(function.max(0) as u32, pc.max(0) as u32);
+                json(&debug, &debug.state())
+            }
+            DebugOp::State(id) => {
+                let debug = find(id)?;
+                json(&debug, &debug.state())
+            }
+            DebugOp::End(id, commit) => {
+                let debug = find(id)?;
+                let state = sessions.end(debug.id, commit, WAIT).unwrap_or_else(|| debug.state());
+                json(&debug, &state)
+            }
+        })
     }
 
     fn cancel_backend(&self, pid: i32) -> Result<bool> {

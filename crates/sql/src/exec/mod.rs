@@ -207,6 +207,10 @@ impl FunctionEnv for ExecCtx<'_> {
         self.session.blocking_pids(pid)
     }
 
+    fn debug(&self, op: crate::functions::DebugOp) -> Result<String> {
+        self.session.debug(op)
+    }
+
     fn notify(&self, channel: &str, payload: &str) -> Result<()> {
         self.session.notify(channel, payload)
     }

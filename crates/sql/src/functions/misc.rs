@@ -30,6 +30,11 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("current_schemas", 1) => stable(current_schemas, &[Bool], DataType::Array(Box::new(Text))),
         ("pg_backend_pid", 0) => stable(backend_pid, &[], Int4),
         ("pg_cancel_backend", 1) => stable(cancel_backend, &[Int4], Bool),
+        ("oxibase_debug_start", 1) => stable(debug_start, &[Text], Text),
+        ("oxibase_debug_step", 2) => stable(debug_step, &[Int4, Text], Text),
+        ("oxibase_debug_breakpoint", 3) => stable(debug_breakpoint, &[Int4, Int4, Int4], Text),
+        ("oxibase_debug_state", 1) => stable(debug_state, &[Int4], Text),
+        ("oxibase_debug_end", 2) => stable(debug_end, &[Int4, Bool], Text),
         ("pg_blocking_pids", 1) => stable(blocking_pids, &[Int4], DataType::Array(Box::new(Int4))),
         ("txid_current" | "pg_current_xact_id", 0) => stable(txid_current, &[], Int8),
         ("pg_typeof", 1) => Some(Resolved {
@@ -300,6 +305,55 @@ fn blocking_pids(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     let Value::Int4(pid) = a[0] else { return Ok(Value::Null) };
     let elements = env.blocking_pids(pid)?.into_iter().map(Value::Int4).collect();
     Ok(Value::Array(Box::new(Array { element_type: Int4, elements })))
+}
+
+fn debug_op(env: &dyn FunctionEnv, op: Option<super::DebugOp>) -> Result<Value> {
+    match op {
+        Some(op) => env.debug(op).map(Value::Text),
+        None => Ok(Value::Null),
+    }
+}
+
+fn debug_start(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let op = match &a[0] {
+        Value::Text(sql) => Some(super::DebugOp::Start(sql.clone())),
+        _ => None,
+    };
+    debug_op(env, op)
+}
+
+fn debug_step(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let op = match (&a[0], &a[1]) {
+        (Value::Int4(id), Value::Text(how)) => Some(super::DebugOp::Step(*id, how.clone())),
+        _ => None,
+    };
+    debug_op(env, op)
+}
+
+fn debug_breakpoint(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let op = match (&a[0], &a[1], &a[2]) {
+        (Value::Int4(id), Value::Int4(f), Value::Int4(pc)) => {
+            Some(super::DebugOp::Breakpoint(*id, *f, *pc))
+        }
+        _ => None,
+    };
+    debug_op(env, op)
+}
+
+fn debug_state(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let op = match &a[0] {
+        Value::Int4(id) => Some(super::DebugOp::State(*id)),
+        _ => None,
+    };
+    debug_op(env, op)
+}
+
+fn debug_end(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let op = match (&a[0], &a[1]) {
+        (Value::Int4(id), Value::Bool(commit)) => Some(super::DebugOp::End(*id, *commit)),
+        _ => None,
+    };
+    debug_op(env, op)
 }
 
 fn txid_current(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {

@@ -72,6 +72,21 @@ pub enum SequenceOp {
     Last,
 }
 
+/// What an `oxibase_debug_*` function asks of a debug session.
+#[derive(Clone, Debug)]
+pub enum DebugOp {
+    /// Start debugging a statement.
+    Start(String),
+    /// Resume: `into`, `over`, `out` or `continue`.
+    Step(i32, String),
+    /// Toggle a breakpoint at (function, pc).
+    Breakpoint(i32, i32, i32),
+    /// Read the state.
+    State(i32),
+    /// End: commit (true) or roll back.
+    End(i32, bool),
+}
+
 /// The environment functions run in: the session's settings, clock and sequences.
 pub trait FunctionEnv {
     /// The session time zone.
@@ -106,6 +121,10 @@ pub trait FunctionEnv {
     /// session runs; refused unless the caller is that session's user or a superuser.
     fn cancel_backend(&self, _pid: i32) -> Result<bool> {
         Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "pg_cancel_backend needs a session"))
+    }
+    /// A debug session operation (`oxibase_debug_*`, see [`crate::debug`]): the state as JSON.
+    fn debug(&self, _op: DebugOp) -> Result<String> {
+        Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "debugging needs a session"))
     }
     /// The sessions whose row locks keep session `pid` waiting (`pg_blocking_pids`).
     fn blocking_pids(&self, _pid: i32) -> Result<Vec<i32>> {
