@@ -84,6 +84,8 @@ pub(crate) enum View {
     Monitor,
     /// The query editor, with the last result below it.
     Editor,
+    /// The procedure debugger.
+    Debugger,
 }
 
 /// A line being typed at the bottom.
@@ -118,6 +120,7 @@ pub struct App<S: Source> {
     pub(crate) page_rows: usize,
     pub(crate) monitor: crate::monitor::Monitor,
     pub(crate) editor: crate::editor::Editor,
+    pub(crate) debugger: crate::debugger::Debugger,
     pending_g: bool,
 }
 
@@ -157,6 +160,7 @@ impl<S: Source> App<S> {
             page_rows: 20,
             monitor: Default::default(),
             editor: Default::default(),
+            debugger: Default::default(),
             pending_g: false,
         };
         app.load_tree();
@@ -250,6 +254,9 @@ impl<S: Source> App<S> {
             self.on_editor_key(key);
             return;
         }
+        if matches!(self.view, View::Debugger) && self.on_debugger_key(key) {
+            return;
+        }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let g = std::mem::take(&mut self.pending_g);
         match (key.code, ctrl) {
@@ -331,12 +338,7 @@ impl<S: Source> App<S> {
                 match entry.kind {
                     Kind::Table | Kind::View => self.open(&entry.schema, &entry.name),
                     Kind::Index => self.status = Some(Status::Info(entry.detail)),
-                    Kind::Routine => {
-                        self.status = Some(Status::Info(format!(
-                            "{} {}.{}: the debugger view is not built yet",
-                            entry.detail, entry.schema, entry.name
-                        )))
-                    }
+                    Kind::Routine => self.open_debugger(&entry.name, &entry.detail),
                     Kind::Schema | Kind::Group => {}
                 }
             }
@@ -346,7 +348,7 @@ impl<S: Source> App<S> {
                 }
             }
             View::Detail => self.view = View::Grid,
-            View::Monitor | View::Editor => {}
+            View::Monitor | View::Editor | View::Debugger => {}
         }
     }
 
@@ -355,8 +357,104 @@ impl<S: Source> App<S> {
         self.view = match self.view {
             View::Detail => View::Grid,
             View::Grid if from_query => View::Editor,
+            View::Debugger => {
+                self.end_debugging(false);
+                View::Tree
+            }
             View::Grid | View::Tree | View::Monitor | View::Editor => View::Tree,
         };
+    }
+
+    /// Shows a routine's module in the debugger and offers to start a call.
+    fn open_debugger(&mut self, name: &str, kind: &str) {
+        let Some(r) = self.query(&format!(
+            "select module from sys_procedures where name = {} limit 1",
+            literal(name)
+        )) else {
+            return;
+        };
+        let module = r.rows.first().and_then(|r| r[0].as_deref()).and_then(crate::debugger::bytea);
+        let Some(module) = module else {
+            self.status = Some(Status::Error(format!("no module stored for {name}")));
+            return;
+        };
+        match crate::debugger::wat_lines(&module) {
+            Ok(lines) => {
+                self.debugger = crate::debugger::Debugger {
+                    routine: name.to_string(),
+                    lines,
+                    ..Default::default()
+                };
+                self.view = View::Debugger;
+                let verb = if kind == "procedure" { "call" } else { "select" };
+                self.status = None;
+                self.input = Some(Input::Command(format!("debug {verb} {name}(")));
+            }
+            Err(e) => self.status = Some(Status::Error(format!("cannot show {name}: {e}"))),
+        }
+    }
+
+    /// Runs a debug session function and takes its state.
+    fn debug_call(&mut self, sql: &str) {
+        let Some(r) = self.query(sql) else { return };
+        let json = r.rows.first().and_then(|r| r[0].clone()).unwrap_or_default();
+        match crate::debugger::Session::parse(&json) {
+            Some(session) => {
+                self.debugger.session = Some(session);
+                if let Some(line) = self.debugger.current_line() {
+                    self.debugger.cursor = line;
+                }
+            }
+            None => {
+                self.status = Some(Status::Error(format!("unexpected debugger answer: {json}")))
+            }
+        }
+    }
+
+    fn session_id(&self) -> Option<i64> {
+        self.debugger.session.as_ref().filter(|s| s.ended.is_none()).map(|s| s.id)
+    }
+
+    /// Ends the debug session: commit or roll back what the call did.
+    fn end_debugging(&mut self, commit: bool) {
+        if let Some(id) = self.session_id() {
+            self.debug_call(&format!("select oxibase_debug_end({id}, {commit})"));
+        }
+    }
+
+    /// The debugger's own keys; false for keys the common handler takes (moving, `:`).
+    fn on_debugger_key(&mut self, key: KeyEvent) -> bool {
+        if key.modifiers.contains(KeyModifiers::CONTROL) {
+            return false;
+        }
+        let step = match key.code {
+            KeyCode::Char('s' | 'i') => "into",
+            KeyCode::Char('n') => "over",
+            KeyCode::Char('o') => "out",
+            KeyCode::Char('c') => "continue",
+            KeyCode::Char('b') => {
+                match (self.session_id(), self.debugger.cursor_location()) {
+                    (Some(id), Some((f, pc))) => self
+                        .debug_call(&format!("select oxibase_debug_breakpoint({id}, {f}, {pc})")),
+                    (None, _) => {
+                        self.status =
+                            Some(Status::Error("start a call first: :debug call ...".into()))
+                    }
+                    (_, None) => self.status = Some(Status::Error("not an instruction".into())),
+                }
+                return true;
+            }
+            KeyCode::Char('a') => {
+                self.end_debugging(false);
+                return true;
+            }
+            _ => return false,
+        };
+        match self.session_id() {
+            Some(id) => self.debug_call(&format!("select oxibase_debug_step({id}, '{step}')")),
+            None => self.status = Some(Status::Error("start a call first: :debug call ...".into())),
+        }
+        true
     }
 
     fn on_editor_key(&mut self, key: KeyEvent) {
@@ -619,6 +717,7 @@ impl<S: Source> App<S> {
                 }
             }
             View::Monitor => self.monitor.selected = 0,
+            View::Debugger => self.debugger.cursor = 0,
             View::Detail | View::Editor => {}
         }
     }
@@ -655,6 +754,7 @@ impl<S: Source> App<S> {
                 }
             }
             View::Monitor => self.monitor.selected = self.monitor.sessions.len().saturating_sub(1),
+            View::Debugger => self.debugger.cursor = self.debugger.lines.len().saturating_sub(1),
             View::Detail | View::Editor => {}
         }
     }
@@ -757,6 +857,11 @@ impl<S: Source> App<S> {
                 self.monitor.selected =
                     (self.monitor.selected as i64 + delta).clamp(0, last) as usize;
             }
+            View::Debugger => {
+                let last = self.debugger.lines.len().saturating_sub(1) as i64;
+                self.debugger.cursor =
+                    (self.debugger.cursor as i64 + delta).clamp(0, last) as usize;
+            }
             View::Detail | View::Editor => {}
         }
     }
@@ -789,7 +894,7 @@ impl<S: Source> App<S> {
                 }
             }
             View::Grid => self.search_grid(&needle, forward),
-            View::Detail | View::Monitor | View::Editor => {}
+            View::Detail | View::Monitor | View::Editor | View::Debugger => {}
         }
     }
 
@@ -843,6 +948,13 @@ impl<S: Source> App<S> {
                     g.filter = (!arg.is_empty()).then(|| arg.to_string());
                     self.jump_start();
                 }
+            }
+            "debug" if !arg.is_empty() => {
+                self.end_debugging(false);
+                self.debug_call(&format!("select oxibase_debug_start({})", literal(arg)));
+            }
+            "commit" | "rollback" if matches!(self.view, View::Debugger) => {
+                self.end_debugging(name == "commit");
             }
             "commit" | "rollback" => {
                 if self.query(name).is_some() {

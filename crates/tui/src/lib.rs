@@ -1,12 +1,13 @@
 //! `oxibase tui`: a terminal UI over a running server (or an embedded database).
 //!
-//! Two views so far. The data navigator: a tree of schemas, tables, views, procedures and
-//! indexes; a table grid with vim motions, paged by primary key so tables of millions of rows
-//! open at once; `/` search with `n`/`N`; a row's detail; `:sort`, `:filter`, `:w file.csv`;
-//! and cell edits inside an explicit transaction. The performance monitor (`m` or
-//! `:monitor`): per-second charts of the server's counters, its sessions (cancel one with `c`)
-//! and who waits for whom. The procedure debugger of issue 7 comes next, as a further view
-//! over the same [`app::App`].
+//! The data navigator: a tree of schemas, tables, views, procedures and indexes; a table
+//! grid with vim motions, paged by primary key so tables of millions of rows open at once;
+//! `/` search with `n`/`N`; a row's detail; `:sort`, `:filter`, `:w file.csv`; cell edits
+//! inside an explicit transaction; a query editor (`e`). The performance monitor (`m`):
+//! per-second charts of the server's counters, its sessions (cancel one with `c`) and who
+//! waits for whom. The procedure debugger (Enter on a procedure): its module as WAT with
+//! offsets, step into / over / out, continue, breakpoints, frames with locals and operand
+//! stack, the statements it ran, through the server's `oxibase_debug_*` functions.
 //!
 //! - [`source`]: the database as text (server or embedded), shared with `oxibase sql`.
 //! - [`app`]: state and keys, no terminal; [`ui`]: drawing it with ratatui.
@@ -14,6 +15,7 @@
 //! The terminal is put back (raw mode off, main screen) on every exit, including a panic.
 
 pub mod app;
+mod debugger;
 mod editor;
 mod monitor;
 pub mod source;

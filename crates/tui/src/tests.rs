@@ -444,3 +444,60 @@ fn the_query_editor_runs_the_statement_under_the_cursor() {
     s.press("<C-r>");
     assert!(!s.app.in_transaction);
 }
+
+#[test]
+fn the_debugger_steps_through_a_routine_and_stops_at_a_breakpoint() {
+    let db = oxibase_sql::Database::memory().unwrap();
+    oxibase_procedures::install(&db).unwrap();
+    let mut source = Connection::Embedded(Box::new(db.session()));
+    source
+        .run(
+            r#"CREATE FUNCTION twice_plus(x INTEGER) RETURNS INTEGER LANGUAGE wat AS $$
+                 (module
+                   (func $double (param i32) (result i32) local.get 0 i32.const 2 i32.mul)
+                   (func (export "twice_plus") (param i32) (result i32) (local i32)
+                     local.get 0
+                     call $double
+                     local.set 1
+                     local.get 1
+                     i32.const 1
+                     i32.add)) $$"#,
+        )
+        .unwrap();
+    let mut s = Screen::new(source);
+    s.press("/twice<Enter><Enter>");
+    assert!(matches!(s.app.view, View::Debugger));
+    assert_eq!(s.app.input, Some(Input::Command("debug select twice_plus(".into())));
+    s.press("20)<Enter>");
+    let session = s.app.debugger.session.clone().unwrap();
+    assert_eq!(session.status, "paused", "{:?}", s.app.status);
+    let line = |s: &Screen<Connection>| {
+        s.app.debugger.current_line().map(|l| s.app.debugger.lines[l].text.trim().to_string())
+    };
+    assert_eq!(line(&s).as_deref(), Some("local.get 0"));
+    s.press("ss");
+    assert_eq!(line(&s).as_deref(), Some("local.get 0"), "into $double");
+    assert_eq!(s.app.debugger.session.as_ref().unwrap().frames.len(), 2);
+    assert_eq!(s.app.debugger.session.as_ref().unwrap().frames[0].2, vec!["i32 20".to_string()]);
+    s.press("o");
+    assert_eq!(line(&s).as_deref(), Some("local.set 1"), "out to the caller");
+    check("debugger", &s.draw());
+    // A breakpoint on `i32.add`, then continue: stops there with the operands on the stack.
+    let add = s.app.debugger.lines.iter().position(|l| l.text.trim() == "i32.add").unwrap();
+    s.app.debugger.cursor = add;
+    s.press("b");
+    assert_eq!(s.app.debugger.session.as_ref().unwrap().breakpoints.len(), 1);
+    s.press("c");
+    assert_eq!(line(&s).as_deref(), Some("i32.add"));
+    assert_eq!(s.app.debugger.session.as_ref().unwrap().frames[0].3, vec!["i32 40", "i32 1"]);
+    s.press("c");
+    let session = s.app.debugger.session.clone().unwrap();
+    assert_eq!(
+        (session.status.as_str(), session.result.as_deref()),
+        ("finished", Some("SELECT 1 (41)"))
+    );
+    s.press(":rollback<Enter>");
+    assert_eq!(s.app.debugger.session.as_ref().unwrap().ended.as_deref(), Some("ROLLBACK"));
+    s.press("<Esc>");
+    assert!(matches!(s.app.view, View::Tree));
+}

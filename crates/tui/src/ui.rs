@@ -22,6 +22,7 @@ pub fn render<S: Source>(app: &mut App<S>, frame: &mut Frame) {
         (View::Tree, _) => "objects".to_string(),
         (View::Monitor, _) => "monitor".to_string(),
         (View::Editor, _) => "query editor".to_string(),
+        (View::Debugger, _) => format!("debugger: {}", app.debugger.routine),
         (View::Grid | View::Detail, Some(g)) if g.query.is_some() => "query result".to_string(),
         (View::Grid | View::Detail, Some(g)) => format!("{}.{}", g.schema, g.table),
         (_, None) => String::new(),
@@ -38,6 +39,7 @@ pub fn render<S: Source>(app: &mut App<S>, frame: &mut Frame) {
         View::Detail => render_detail(app, frame, body),
         View::Monitor => crate::monitor::render(&app.monitor, frame, body),
         View::Editor => render_editor(app, frame, body),
+        View::Debugger => crate::debugger::render(&mut app.debugger, frame, body),
     }
     let line = match (&app.input, &app.status) {
         (Some(Input::Search(s)), _) => Line::from(format!("/{s}")),
@@ -52,7 +54,9 @@ pub fn render<S: Source>(app: &mut App<S>, frame: &mut Frame) {
 
 fn hint(view: &View) -> &'static str {
     match view {
-        View::Tree => "j/k move  /search n/N  Enter open  m monitor  :q quit",
+        View::Tree => {
+            "j/k move  /search n/N  Enter open (a procedure: debug it)  e SQL  m monitor  :q quit"
+        }
         View::Monitor => "j/k select a session  c cancel its statement  Esc back  :q quit",
         View::Editor => {
             "type SQL  ^r or F5 run the statement under the cursor  ^p/^n history  Tab result  Esc back"
@@ -61,6 +65,9 @@ fn hint(view: &View) -> &'static str {
             "h/j/k/l move  w/b columns  gg/G  ^d/^u  /search  Enter row  i edit  :sort :filter :w  Esc back"
         }
         View::Detail => "Esc or Enter back to the grid",
+        View::Debugger => {
+            "s into  n over  o out  c continue  b breakpoint  j/k move  a abort  :commit :rollback  Esc back"
+        }
     }
 }
 
