@@ -316,6 +316,17 @@ impl Transaction {
         Ok(self.latest_committed(key)?.is_some_and(|(ts, _)| ts > snapshot))
     }
 
+    /// This transaction's writes so far, each key's latest (a delete as `None`), in key
+    /// order: what it would commit now (for a debugger's view).
+    pub fn own_writes(&self) -> Result<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+        let state = self.lock_state()?;
+        Ok(state
+            .writes
+            .iter()
+            .filter_map(|(key, w)| w.latest().map(|v| (key.clone(), v.clone())))
+            .collect())
+    }
+
     /// Scans every key starting with `prefix`.
     pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Scan<'_>> {
         self.scan(oxibase_engine::prefix_range(prefix))

@@ -608,6 +608,10 @@ fn a_procedure_runs_step_by_step_under_the_debugger() {
                 && c["rows"] == 1),
             "{s}"
         );
+        // The rows its transaction wrote.
+        let writes: Vec<&str> =
+            s["writes"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect();
+        assert_eq!(writes, ["accounts: (1, 900)", "accounts: (2, 1100)"], "{s}");
         // Finished but not ended: the transaction is open, its row locks visible to others.
         let locks = one(&watcher, "select count(*) > 1 from pg_locks where granted").await;
         assert_eq!(locks, [[v("t")]]);

@@ -136,21 +136,24 @@ impl Host for DebugHost<'_> {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<oxibase_sql::Output> {
         self.aborted()?;
         let result = self.inner.execute(sql, params);
-        self.session.host_call(HostCall {
-            sql: sql.to_string(),
-            params: params
-                .iter()
-                .map(|v| {
-                    let zone = oxibase_sql::types::datetime::Zone::UTC;
-                    oxibase_sql::types::text::format_value(v, &zone)
-                        .unwrap_or_else(|| "NULL".into())
-                })
-                .collect(),
-            outcome: match &result {
-                Ok(out) => Ok(out.count()),
-                Err(e) => Err(format!("{} ({})", e.message(), e.code())),
+        self.session.host_call(
+            HostCall {
+                sql: sql.to_string(),
+                params: params
+                    .iter()
+                    .map(|v| {
+                        let zone = oxibase_sql::types::datetime::Zone::UTC;
+                        oxibase_sql::types::text::format_value(v, &zone)
+                            .unwrap_or_else(|| "NULL".into())
+                    })
+                    .collect(),
+                outcome: match &result {
+                    Ok(out) => Ok(out.count()),
+                    Err(e) => Err(format!("{} ({})", e.message(), e.code())),
+                },
             },
-        });
+            self.inner.written_rows(),
+        );
         result
     }
 

@@ -84,6 +84,8 @@ pub struct State {
     pub frames: Vec<Frame>,
     /// Statements the routine ran so far.
     pub host_calls: Vec<HostCall>,
+    /// The rows the transaction has written so far (as of the last statement).
+    pub writes: Vec<String>,
     /// The statement's outcome once finished: its command tag and rows, or its error.
     pub outcome: Option<std::result::Result<String, String>>,
     /// How it ended: COMMIT or ROLLBACK.
@@ -157,6 +159,7 @@ impl DebugSession {
                     status: Status::Running,
                     frames: Vec::new(),
                     host_calls: Vec::new(),
+                    writes: Vec::new(),
                     outcome: None,
                     ended: None,
                     version: 0,
@@ -229,10 +232,11 @@ impl DebugSession {
         self.control.lock().aborting
     }
 
-    /// Records a statement the routine ran.
-    pub fn host_call(&self, call: HostCall) {
+    /// Records a statement the routine ran, and the transaction's rows after it.
+    pub fn host_call(&self, call: HostCall, writes: Vec<String>) {
         let mut control = self.control.lock();
         control.state.host_calls.push(call);
+        control.state.writes = writes;
     }
 
     fn finish(&self, outcome: std::result::Result<String, String>) {
@@ -480,6 +484,7 @@ pub fn state_json(id: u32, state: &State, breakpoints: &[(u32, u32)]) -> String 
         "status": status,
         "frames": frames,
         "host_calls": calls,
+        "writes": state.writes,
         "breakpoints": breakpoints.iter().map(|(f, pc)| json!([f, pc])).collect::<Vec<_>>(),
         "result": result,
         "error": error,

@@ -194,6 +194,11 @@ pub trait Host {
     fn cancel_flag(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicBool>> {
         None
     }
+    /// The table rows the caller's transaction has written so far, as text (`table:
+    /// (values)`, or `table: deleted`), for the debugger.
+    fn written_rows(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Compiles and runs routines. Implemented by the `procedures` crate (wasmtime).

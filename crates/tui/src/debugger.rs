@@ -25,6 +25,7 @@ pub(crate) struct Session {
     pub(crate) status: String,
     pub(crate) frames: Vec<(u32, u32, Vec<String>, Vec<String>)>,
     pub(crate) host_calls: Vec<String>,
+    pub(crate) writes: Vec<String>,
     pub(crate) breakpoints: Vec<(u32, u32)>,
     pub(crate) result: Option<String>,
     pub(crate) error: Option<String>,
@@ -64,6 +65,7 @@ impl Session {
                     format!("{} [{params}] → {outcome}", c["sql"].as_str().unwrap_or_default())
                 })
                 .collect(),
+            writes: strings(&v["writes"]),
             breakpoints: v["breakpoints"]
                 .as_array()?
                 .iter()
@@ -212,15 +214,24 @@ pub(crate) fn render(d: &mut Debugger, frame: &mut Frame, area: Rect) {
         }
     }
     frame.render_widget(Paragraph::new(text).block(Block::bordered().title(" call stack ")), stack);
-    let calls_text: Vec<Line> = d
-        .session
-        .iter()
-        .flat_map(|s| s.host_calls.iter())
-        .map(|c| Line::from(format!(" {c}")))
-        .collect();
+    let [calls, writes] =
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(calls);
+    let list = |items: fn(&Session) -> &Vec<String>| -> Vec<Line> {
+        d.session
+            .iter()
+            .flat_map(|s| items(s).iter())
+            .map(|c| Line::from(format!(" {c}")))
+            .collect()
+    };
     frame.render_widget(
-        Paragraph::new(calls_text).block(Block::bordered().title(" statements the routine ran ")),
+        Paragraph::new(list(|s| &s.host_calls))
+            .block(Block::bordered().title(" statements the routine ran ")),
         calls,
+    );
+    frame.render_widget(
+        Paragraph::new(list(|s| &s.writes))
+            .block(Block::bordered().title(" rows its transaction wrote ")),
+        writes,
     );
 }
 

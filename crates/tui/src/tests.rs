@@ -501,3 +501,46 @@ fn the_debugger_steps_through_a_routine_and_stops_at_a_breakpoint() {
     s.press("<Esc>");
     assert!(matches!(s.app.view, View::Tree));
 }
+
+#[test]
+fn the_debugger_shows_the_statements_and_rows_of_a_procedure() {
+    let db = oxibase_sql::Database::memory().unwrap();
+    oxibase_procedures::install(&db).unwrap();
+    let mut source = Connection::Embedded(Box::new(db.session()));
+    let module: String = include_bytes!("../../guest/modules/transfer.wasm")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    source
+        .run(&format!(
+            "create table accounts (id bigint primary key, balance bigint not null);
+             insert into accounts select i, 1000 from generate_series(1, 3) i;
+             create procedure transfer(src bigint, dst bigint, amount bigint) language wasm as '\\x{module}'"
+        ))
+        .unwrap();
+    let mut s = Screen::new(source);
+    s.press("/transfer<Enter><Enter>1, 2, 100)<Enter>");
+    assert_eq!(
+        s.app.debugger.session.as_ref().map(|s| s.status.as_str()),
+        Some("paused"),
+        "{:?}",
+        s.app.status
+    );
+    s.press("c");
+    let session = s.app.debugger.session.clone().unwrap();
+    assert_eq!(session.status, "finished", "{session:?}");
+    assert_eq!(session.writes, ["accounts: (1, 900)", "accounts: (2, 1100)"]);
+    assert!(
+        session.host_calls.iter().any(|c| c.contains("[100, 1]") || c.contains("100")),
+        "{session:?}"
+    );
+    let screen = s.draw();
+    assert!(
+        screen.contains("accounts: (1, 900)") && screen.contains("rows its transaction wrote"),
+        "{screen}"
+    );
+    s.press(":commit<Enter>");
+    assert_eq!(s.app.debugger.session.as_ref().unwrap().ended.as_deref(), Some("COMMIT"));
+    let balance = s.app.source.query("select balance from accounts where id = 2").unwrap();
+    assert_eq!(balance.rows, vec![vec![Some("1100".to_string())]]);
+}

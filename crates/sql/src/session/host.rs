@@ -117,6 +117,47 @@ impl Host for RoutineHost<'_, '_> {
     fn cancel_flag(&self) -> Option<Arc<std::sync::atomic::AtomicBool>> {
         Some(self.env.session.cancel.clone())
     }
+
+    fn written_rows(&self) -> Vec<String> {
+        const MAX: usize = 200;
+        let txn = self.env.txn;
+        let catalog = self.env.session.catalog();
+        let zone = crate::types::datetime::Zone::UTC;
+        let mut out = Vec::new();
+        let mut tables = std::collections::HashMap::new();
+        for (key, value) in txn.own_writes().unwrap_or_default() {
+            let Some(id) = crate::keys::relation_of(&key) else { continue };
+            if id < crate::keys::FIRST_USER_ID {
+                continue;
+            }
+            let name = tables
+                .entry(id)
+                .or_insert_with(|| catalog.table_by_id(txn, id).ok().flatten().map(|t| t.name));
+            let Some(name) = name else { continue }; // an index entry
+            let row = match value {
+                None => "deleted".to_string(),
+                Some(bytes) => match oxibase_common::row::decode_row(&bytes) {
+                    Ok(values) => {
+                        let cells: Vec<String> = values
+                            .iter()
+                            .map(|v| {
+                                crate::types::text::format_value(v, &zone)
+                                    .unwrap_or_else(|| "NULL".into())
+                            })
+                            .collect();
+                        format!("({})", cells.join(", "))
+                    }
+                    Err(_) => "(undecodable)".to_string(),
+                },
+            };
+            out.push(format!("{name}: {row}"));
+            if out.len() == MAX {
+                out.push("...".to_string());
+                break;
+            }
+        }
+        out
+    }
 }
 
 impl Session {
