@@ -318,7 +318,7 @@ impl Transaction {
 
     /// This transaction's writes so far, each key's latest (a delete as `None`), in key
     /// order: what it would commit now (for a debugger's view).
-    pub fn own_writes(&self) -> Result<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+    pub fn own_writes(&self) -> Result<Vec<crate::record::Write>> {
         let state = self.lock_state()?;
         Ok(state
             .writes
