@@ -118,5 +118,28 @@ fn stats_views_locks_and_cancel() {
         b.batch_execute("update t set v = 2 where id = 1").await.unwrap();
         let left = rows(watcher.simple_query("select count(*) from pg_locks").await.unwrap());
         assert_eq!(left[0][0].as_deref(), Some("0"));
+
+        // pg_terminate_backend ends an idle session's connection with FATAL 57P01 and rolls
+        // back its open transaction.
+        b.batch_execute("begin; update t set v = 3 where id = 1").await.unwrap();
+        let done =
+            rows(watcher.simple_query(&format!("select pg_terminate_backend({pid_b})")).await.unwrap());
+        assert_eq!(done[0][0].as_deref(), Some("t"));
+        for _ in 0..100 {
+            if b.is_closed() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(b.is_closed(), "the terminated connection is still open");
+        assert!(b.simple_query("select 1").await.is_err());
+        let gone = rows(
+            watcher
+                .simple_query(&format!("select count(*) from pg_stat_activity where pid = {pid_b}"))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(gone[0][0].as_deref(), Some("0"));
+        a.batch_execute("update t set v = 4 where id = 1").await.unwrap(); // its lock is gone
     });
 }

@@ -54,6 +54,9 @@ pub async fn serve(
         let msg = tokio::select! {
             _ = &mut startup_timeout, if starting => None,
             _ = wake.notified(), if watching => {
+                if conn.terminated() {
+                    return send_terminated(&mut socket).await;
+                }
                 send_notifications(&mut socket, &conn).await?;
                 continue;
             }
@@ -89,6 +92,9 @@ pub async fn serve(
         if is_cancel_request {
             break;
         }
+        if !starting && conn.terminated() {
+            return send_terminated(&mut socket).await;
+        }
         if !watching && !starting {
             let waker = wake.clone();
             watching = conn.watch_notifications(Arc::new(move || waker.notify_one()));
@@ -98,6 +104,19 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Ends a connection pg_terminate_backend ended, as PostgreSQL does: FATAL 57P01.
+async fn send_terminated<S>(socket: &mut S) -> std::io::Result<()>
+where
+    S: futures::Sink<PgWireBackendMessage, Error = std::io::Error> + Unpin,
+{
+    let info = pgwire::error::ErrorInfo::new(
+        "FATAL".into(),
+        "57P01".into(),
+        "terminating connection due to administrator command".into(),
+    );
+    socket.send(PgWireBackendMessage::ErrorResponse(info.into())).await
 }
 
 /// Sends the session's pending notifications (none while it is inside a transaction block).

@@ -128,6 +128,11 @@ impl Conn {
         }
     }
 
+    /// Whether pg_terminate_backend ended this connection's session.
+    pub fn terminated(&self) -> bool {
+        self.session.try_lock().and_then(|s| s.as_ref().map(|s| s.terminated())).unwrap_or(false)
+    }
+
     /// The notifications to send now: only while the session is idle outside a transaction
     /// block, as PostgreSQL delivers them (a block's are sent when it ends).
     pub fn pending_notifications(&self) -> Vec<oxibase_sql::notify::Notification> {

@@ -95,6 +95,8 @@ pub(crate) struct SessionEntry {
     pub(crate) info: SessionInfo,
     pub(crate) secret: i32,
     pub(crate) cancel: Arc<AtomicBool>,
+    /// Set by pg_terminate_backend: the connection ends at its next chance.
+    pub(crate) terminate: Arc<AtomicBool>,
 }
 
 /// Database-wide counters.
@@ -401,6 +403,29 @@ impl Database {
         }
     }
 
+    /// Ends session `pid` (an authorised `pg_terminate_backend`): cancels its statement and
+    /// wakes its connection, which closes with FATAL 57P01. False when there is no such
+    /// session.
+    pub fn terminate_pid(&self, pid: i32) -> bool {
+        let found = match self.shared.sessions.lock().get(&pid) {
+            Some(entry) => {
+                entry.terminate.store(true, Ordering::SeqCst);
+                entry.cancel.store(true, Ordering::SeqCst);
+                true
+            }
+            None => false,
+        };
+        if found {
+            self.shared.notifier.wake(pid);
+        }
+        found
+    }
+
+    /// Whether session `pid` was told to end.
+    pub fn terminating(&self, pid: i32) -> bool {
+        self.shared.sessions.lock().get(&pid).is_some_and(|e| e.terminate.load(Ordering::SeqCst))
+    }
+
     /// The sessions now running, as pg_stat_activity shows them.
     pub fn sessions(&self) -> Vec<SessionInfo> {
         let mut out: Vec<SessionInfo> =
@@ -413,7 +438,8 @@ impl Database {
         let pid = self.shared.next_pid.fetch_add(1, Ordering::Relaxed);
         let secret = rand::random::<i32>();
         let info = SessionInfo { pid, ..info };
-        self.shared.sessions.lock().insert(pid, SessionEntry { info, secret, cancel });
+        let terminate = Arc::new(AtomicBool::new(false));
+        self.shared.sessions.lock().insert(pid, SessionEntry { info, secret, cancel, terminate });
         (pid, secret)
     }
 

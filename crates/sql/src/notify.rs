@@ -122,6 +122,15 @@ impl Notifier {
         self.inboxes.lock().entry(pid).or_default().waker = Some(waker);
     }
 
+    /// Wakes a session's connection (to deliver something other than a notification: a
+    /// termination).
+    pub(crate) fn wake(&self, pid: i32) {
+        let waker = self.inboxes.lock().get(&pid).and_then(|i| i.waker.clone());
+        if let Some(waker) = waker {
+            waker();
+        }
+    }
+
     /// Forgets a session (it ended).
     pub(crate) fn remove(&self, pid: i32) {
         self.apply(pid, &[ListenOp::UnlistenAll]);

@@ -410,6 +410,12 @@ impl Session {
         session
     }
 
+    /// Whether pg_terminate_backend told this session to end (its connection closes with
+    /// FATAL 57P01).
+    pub fn terminated(&self) -> bool {
+        self.db.terminating(self.pid)
+    }
+
     /// The backend id (pg_backend_pid()).
     pub fn pid(&self) -> i32 {
         self.pid
@@ -2114,6 +2120,29 @@ impl BindEnv for Env<'_> {
     }
 }
 
+impl Env<'_> {
+    /// Whether this session may signal session `pid` (false, with a warning, when there is
+    /// no such session): a superuser, or the same role, as PostgreSQL allows.
+    fn may_signal(&self, pid: i32, what: &str) -> Result<bool> {
+        let db = &self.session.db;
+        let Some(target) = db.sessions().into_iter().find(|s| s.pid == pid) else {
+            self.session.warn(format!("PID {pid} is not an Oxibase server process"));
+            return Ok(false);
+        };
+        let me = &self.session.user;
+        let superuser = db.catalog().role(self.txn, me)?.is_some_and(|r| r.superuser);
+        if target.user != *me && !superuser {
+            return Err(errinput!(INSUFFICIENT_PRIVILEGE, "permission denied to {what}").with_detail(
+                format!(
+                    "Only roles with the SUPERUSER attribute may {what} of other roles, or the role \"{}\" itself.",
+                    target.user
+                ),
+            ));
+        }
+        Ok(true)
+    }
+}
+
 impl FunctionEnv for Env<'_> {
     fn notify(&self, channel: &str, payload: &str) -> Result<()> {
         self.session.queue_notify(channel, payload)
@@ -2189,24 +2218,11 @@ impl FunctionEnv for Env<'_> {
     }
 
     fn cancel_backend(&self, pid: i32) -> Result<bool> {
-        let db = &self.session.db;
-        let Some(target) = db.sessions().into_iter().find(|s| s.pid == pid) else {
-            self.session.warn(format!("PID {pid} is not an Oxibase server process"));
-            return Ok(false);
-        };
-        let me = &self.session.user;
-        let superuser = db.catalog().role(self.txn, me)?.is_some_and(|r| r.superuser);
-        if target.user != *me && !superuser {
-            return Err(errinput!(
-                INSUFFICIENT_PRIVILEGE,
-                "permission denied to cancel query"
-            )
-            .with_detail(format!(
-                "Only roles with the SUPERUSER attribute may cancel queries of roles with the SUPERUSER attribute, or the role \"{}\" itself.",
-                target.user
-            )));
-        }
-        Ok(db.cancel_pid(pid))
+        Ok(self.may_signal(pid, "cancel query")? && self.session.db.cancel_pid(pid))
+    }
+
+    fn terminate_backend(&self, pid: i32) -> Result<bool> {
+        Ok(self.may_signal(pid, "terminate process")? && self.session.db.terminate_pid(pid))
     }
 
     fn zone(&self) -> &Zone {

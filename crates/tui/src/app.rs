@@ -291,7 +291,10 @@ impl<S: Source> App<S> {
                 self.view = View::Editor
             }
             (KeyCode::Char('c'), false) if matches!(self.view, View::Monitor) => {
-                self.cancel_selected()
+                self.signal_selected(false)
+            }
+            (KeyCode::Char('t'), false) if matches!(self.view, View::Monitor) => {
+                self.signal_selected(true)
             }
             (KeyCode::Enter, _) => self.enter(),
             (KeyCode::Esc, _) => self.back(),
@@ -555,15 +558,17 @@ impl<S: Source> App<S> {
         matches!(self.view, View::Monitor)
     }
 
-    fn cancel_selected(&mut self) {
+    /// Cancels the selected session's statement, or ends the session (`terminate`).
+    fn signal_selected(&mut self, terminate: bool) {
         let Some(pid) = self.monitor.selected_pid().map(str::to_string) else { return };
         let Ok(pid) = pid.parse::<i32>() else { return };
-        if let Some(r) = self.query(&format!("select pg_cancel_backend({pid})")) {
+        let function = if terminate { "pg_terminate_backend" } else { "pg_cancel_backend" };
+        if let Some(r) = self.query(&format!("select {function}({pid})")) {
             let done = r.rows.first().and_then(|r| r[0].as_deref()) == Some("t");
-            self.status = Some(if done {
-                Status::Info(format!("cancelled the statement of session {pid}"))
-            } else {
-                Status::Error(format!("session {pid} is gone"))
+            self.status = Some(match (done, terminate) {
+                (true, false) => Status::Info(format!("cancelled the statement of session {pid}")),
+                (true, true) => Status::Info(format!("terminated session {pid}")),
+                (false, _) => Status::Error(format!("session {pid} is gone")),
             });
         }
     }

@@ -399,6 +399,15 @@ fn the_monitor_reads_a_live_database_and_cancels_a_waiting_session() {
     holder.execute("commit").unwrap();
     s.app.tick();
     assert!(s.app.monitor.waits.is_empty());
+    // t ends the selected session (a server closes its connection; here the flag is set).
+    let at = s.app.monitor.sessions.iter().position(|r| r.pid == holder.pid().to_string()).unwrap();
+    s.press("gg");
+    for _ in 0..at {
+        s.press("j");
+    }
+    s.press("t");
+    assert_eq!(s.app.status, Some(Status::Info(format!("terminated session {}", holder.pid()))));
+    assert!(holder.terminated());
     s.press("<Esc>");
     assert!(matches!(s.app.view, View::Tree));
 }

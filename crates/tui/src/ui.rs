@@ -57,7 +57,9 @@ fn hint(view: &View) -> &'static str {
         View::Tree => {
             "j/k move  /search n/N  Enter open (a procedure: debug it)  e SQL  m monitor  :q quit"
         }
-        View::Monitor => "j/k select a session  c cancel its statement  Esc back  :q quit",
+        View::Monitor => {
+            "j/k select a session  c cancel its statement  t terminate it  Esc back  :q quit"
+        }
         View::Editor => {
             "type SQL  ^r or F5 run the statement under the cursor  ^p/^n history  Tab result  Esc back"
         }

@@ -203,6 +203,10 @@ impl FunctionEnv for ExecCtx<'_> {
         self.session.cancel_backend(pid)
     }
 
+    fn terminate_backend(&self, pid: i32) -> Result<bool> {
+        self.session.terminate_backend(pid)
+    }
+
     fn blocking_pids(&self, pid: i32) -> Result<Vec<i32>> {
         self.session.blocking_pids(pid)
     }

@@ -30,6 +30,9 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("current_schemas", 1) => stable(current_schemas, &[Bool], DataType::Array(Box::new(Text))),
         ("pg_backend_pid", 0) => stable(backend_pid, &[], Int4),
         ("pg_cancel_backend", 1) => stable(cancel_backend, &[Int4], Bool),
+        ("pg_terminate_backend", 1 | 2) => {
+            stable(terminate_backend, &[Int4, Int8][..args.len()], Bool)
+        }
         ("oxibase_debug_start", 1) => stable(debug_start, &[Text], Text),
         ("oxibase_debug_step", 2) => stable(debug_step, &[Int4, Text], Text),
         ("oxibase_debug_breakpoint", 3) => stable(debug_breakpoint, &[Int4, Int4, Int4], Text),
@@ -299,6 +302,12 @@ fn backend_pid(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
 fn cancel_backend(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     let Value::Int4(pid) = a[0] else { return Ok(Value::Null) };
     Ok(Value::Bool(env.cancel_backend(pid)?))
+}
+
+fn terminate_backend(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    // NB: PostgreSQL's optional timeout (wait for the session to end) is not waited for.
+    let Value::Int4(pid) = a[0] else { return Ok(Value::Null) };
+    Ok(Value::Bool(env.terminate_backend(pid)?))
 }
 
 fn blocking_pids(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {

@@ -122,6 +122,13 @@ pub trait FunctionEnv {
     fn cancel_backend(&self, _pid: i32) -> Result<bool> {
         Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "pg_cancel_backend needs a session"))
     }
+    /// Ends another session's connection (`pg_terminate_backend`), under the same rules.
+    fn terminate_backend(&self, _pid: i32) -> Result<bool> {
+        Err(oxibase_common::errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "pg_terminate_backend needs a session"
+        ))
+    }
     /// A debug session operation (`oxibase_debug_*`, see [`crate::debug`]): the state as JSON.
     fn debug(&self, _op: DebugOp) -> Result<String> {
         Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "debugging needs a session"))
