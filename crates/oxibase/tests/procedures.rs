@@ -680,3 +680,28 @@ fn a_debug_session_ends_with_the_connection_that_drove_it() {
         one(&c, "update accounts set balance = 1 where id = 1").await;
     });
 }
+
+#[test]
+fn ending_a_debug_session_that_waits_for_a_lock_cancels_the_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        bank(&c).await;
+        let holder = server.connect().await;
+        holder.batch_execute("begin; update accounts set balance = 0 where id = 1").await.unwrap();
+        // The call under the debugger runs until the routine's SELECT ... FOR UPDATE waits.
+        let s = debug(&c, "select oxibase_debug_start('call transfer(1, 2, 100)')").await;
+        let id = s["id"].as_i64().unwrap();
+        let sql = format!("select oxibase_debug_step({id}, 'continue')");
+        let step = c.simple_query(&sql);
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(500), step).await;
+        let other = server.connect().await;
+        let started = std::time::Instant::now();
+        let s = debug(&other, &format!("select oxibase_debug_end({id}, true)")).await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{s}");
+        assert_eq!(s["ended"], "ROLLBACK", "{s}");
+        holder.batch_execute("rollback").await.unwrap();
+        assert_eq!(balances(&c).await[..2], [[v("1"), v("1000")], [v("2"), v("1000")]]);
+    });
+}

@@ -2211,6 +2211,12 @@ impl FunctionEnv for Env<'_> {
             }
             DebugOp::End(id, commit) => {
                 let debug = find(id)?;
+                if matches!(debug.state().status, crate::debug::Status::Running)
+                    && let Some(pid) = *debug.pid.lock()
+                {
+                    // Not at a stop (waiting for a lock, say): cancel what it waits for.
+                    db.cancel_pid(pid);
+                }
                 let state = sessions.end(debug.id, commit, WAIT).unwrap_or_else(|| debug.state());
                 json(&debug, &state)
             }
