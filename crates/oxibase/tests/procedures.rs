@@ -705,3 +705,58 @@ fn ending_a_debug_session_that_waits_for_a_lock_cancels_the_wait() {
         assert_eq!(balances(&c).await[..2], [[v("1"), v("1000")], [v("2"), v("1000")]]);
     });
 }
+
+#[test]
+fn a_rust_procedure_steps_by_the_lines_of_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        one(
+            &c,
+            "CREATE FUNCTION sum_to(n BIGINT) RETURNS BIGINT LANGUAGE rust AS $$
+let mut total = 0i64;
+let mut i = 1i64;
+while i <= n {
+    total += i * i;
+    i += 1;
+}
+total
+$$",
+        )
+        .await;
+        let s = debug(&c, "select oxibase_debug_start('select sum_to(3)')").await;
+        assert_eq!(s["status"], "paused", "{s}");
+        let id = s["id"].as_i64().unwrap();
+        let mut lines = vec![s["frames"][0]["line"].as_i64().expect("a line for the first stop")];
+        let mut status = String::new();
+        for _ in 0..200 {
+            let s = debug(&c, &format!("select oxibase_debug_step({id}, 'into')")).await;
+            status = s["status"].as_str().unwrap().to_string();
+            if status != "paused" {
+                assert_eq!(s["result"], "SELECT 1 (14)", "{s}");
+                break;
+            }
+            lines.push(
+                s["frames"][0]["line"].as_i64().expect("every stop is on a line of the body"),
+            );
+        }
+        assert_eq!(status, "finished");
+        assert!(lines.iter().all(|l| (1..=8).contains(l)), "{lines:?}");
+        assert!(lines.windows(2).any(|w| w[0] != w[1]), "steps move between lines: {lines:?}");
+        debug(&c, &format!("select oxibase_debug_end({id}, false)")).await;
+        // A breakpoint on a line the stepping passed (not the first): continue stops there.
+        let target = *lines.iter().find(|l| **l != lines[0]).unwrap();
+        let s = debug(&c, "select oxibase_debug_start('select sum_to(3)')").await;
+        let id = s["id"].as_i64().unwrap();
+        let s = debug(&c, &format!("select oxibase_debug_breakpoint({id}, -1, {target})")).await;
+        assert_eq!(s["line_breakpoints"], serde_json::json!([target]));
+        let s = debug(&c, &format!("select oxibase_debug_step({id}, 'continue')")).await;
+        assert_eq!(
+            (s["status"].as_str(), s["frames"][0]["line"].as_i64()),
+            (Some("paused"), Some(target)),
+            "{s}"
+        );
+        debug(&c, &format!("select oxibase_debug_end({id}, false)")).await;
+    });
+}

@@ -130,7 +130,7 @@ fn arg_name(i: usize, name: &str) -> String {
 
 /// The Rust crate for a routine: the user's module, or a body wrapped in an exported
 /// function. Returns the source and the line the user's code starts on.
-fn rust_source(routine: &Routine) -> Result<(String, usize)> {
+pub(crate) fn rust_source(routine: &Routine) -> Result<(String, usize)> {
     let mut out = String::from(
         "#![allow(dead_code, unused_imports, unused_variables)]\n#[allow(missing_docs)]\nmod oxibase_guest;\n",
     );
@@ -206,7 +206,8 @@ fn rust(routine: &Routine) -> Result<Vec<u8>> {
         .current_dir(dir.path())
         .args(["--edition", "2024", "--crate-type", "cdylib"])
         .args(["--target", "wasm32-unknown-unknown"])
-        .args(["-C", "opt-level=2", "-C", "strip=debuginfo", "-C", "panic=abort"])
+        // Line tables only: what the debugger maps instructions to body lines with.
+        .args(["-C", "opt-level=2", "-C", "debuginfo=line-tables-only", "-C", "panic=abort"])
         .args(["--error-format", "human", "-o"])
         .arg(&out)
         .arg("lib.rs");

@@ -73,7 +73,7 @@ fn shared() -> Result<&'static DebugShared> {
 /// Asks a debug session at every instruction whether to stop there (it blocks while
 /// stopped).
 #[derive(Clone)]
-struct Interactive(Arc<DebugSession>);
+struct Interactive(Arc<DebugSession>, Option<Arc<crate::lines::Lines>>);
 
 impl DebugHandler for Interactive {
     type Data = CallState;
@@ -95,14 +95,17 @@ impl DebugHandler for Interactive {
                 next = frame.parent(&mut store).ok().flatten();
             }
             let (function, pc) = top.map_or((u32::MAX, 0), |(f, pc)| (f.as_u32(), pc.raw()));
+            let lines = self.1.as_deref();
+            let line = lines.and_then(|l| l.line(pc));
             // On Abort the session refuses further host calls and interrupts (DebugHost),
             // which ends the call at its next epoch check.
-            let _ = self.0.at(depth, function, pc, || {
+            let _ = self.0.at(depth, (function, pc), (line, lines.is_some()), || {
                 frames(&mut store)
                     .into_iter()
                     .map(|f| Frame {
                         function: f.function,
                         pc: f.pc,
+                        line: lines.and_then(|l| l.line(f.pc)),
                         locals: f.locals,
                         stack: f.stack,
                     })
@@ -254,7 +257,8 @@ pub fn call_interactive(
     session: Arc<DebugSession>,
 ) -> Result<CallResult> {
     let mut host = DebugHost { inner: host, session: session.clone() };
-    run(routine, args, &mut host, options, Interactive(session), true)
+    let lines = crate::lines::Lines::of(routine).map(Arc::new);
+    run(routine, args, &mut host, options, Interactive(session, lines), true)
 }
 
 fn run<H: DebugHandler<Data = CallState>>(

@@ -20,6 +20,7 @@ pub mod codec;
 pub mod compile;
 pub mod debug;
 pub mod host;
+mod lines;
 pub mod runtime;
 
 pub use debug::{DebugFrame, DebugOptions, DebugStop};

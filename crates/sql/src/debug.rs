@@ -5,7 +5,8 @@
 //! ```text
 //!   select oxibase_debug_start('call transfer(1, 2, 10)')   -> id (paused at the first instruction)
 //!   select oxibase_debug_step(id, 'into' | 'over' | 'out' | 'continue')   -> state (JSON)
-//!   select oxibase_debug_breakpoint(id, function, pc)       -> state (toggles a breakpoint)
+//!   select oxibase_debug_breakpoint(id, function, pc)       -> state (toggles a breakpoint;
+//!                                                              function -1: on source line pc)
 //!   select oxibase_debug_state(id)                          -> state
 //!   select oxibase_debug_end(id, commit)                    -> state (aborts a running call;
 //!                                                              commits or rolls back)
@@ -49,6 +50,8 @@ pub struct Frame {
     pub locals: Vec<String>,
     /// The operand stack, bottom first.
     pub stack: Vec<String>,
+    /// The line of the routine's source, when its module carries line tables (Rust).
+    pub line: Option<u32>,
 }
 
 /// A statement the routine ran through the host ABI.
@@ -103,9 +106,14 @@ enum Command {
 struct Control {
     state: State,
     breakpoints: BTreeSet<(u32, u32)>,
+    /// Breakpoints on source lines (modules with line tables).
+    line_breakpoints: BTreeSet<u32>,
     step: Step,
-    /// The frame depth the current step started from.
+    /// The frame depth and source line the current step started from.
     depth: usize,
+    line: Option<u32>,
+    /// The line of the instruction before this one (a line breakpoint stops on entering).
+    previous_line: Option<u32>,
     command: Option<Command>,
     aborting: bool,
 }
@@ -165,8 +173,11 @@ impl DebugSession {
                     version: 0,
                 },
                 breakpoints: BTreeSet::new(),
+                line_breakpoints: BTreeSet::new(),
                 step: Step::Into,
                 depth: 0,
+                line: None,
+                previous_line: None,
                 command: None,
                 aborting: false,
             }),
@@ -181,24 +192,30 @@ impl DebugSession {
     }
 
     /// Called by the runtime before each instruction: `depth` frames, the innermost at
-    /// (`function`, `pc`). Stops (publishing `frames()`) when the current step or a
-    /// breakpoint says so, and then waits for the next command.
+    /// (`function`, `pc`), on source `line` when the module maps it (`lines`: whether it
+    /// maps any: steps then go by line, and instructions outside the body are stepped
+    /// through). Stops (publishing `frames()`) when the current step or a breakpoint says
+    /// so, and then waits for the next command.
     pub fn at(
         &self,
         depth: usize,
-        function: u32,
-        pc: u32,
+        (function, pc): (u32, u32),
+        (line, lines): (Option<u32>, bool),
         frames: impl FnOnce() -> Vec<Frame>,
     ) -> Resume {
-        let control = self.control.lock();
+        let mut control = self.control.lock();
         if control.aborting {
             return Resume::Abort;
         }
+        let entering = line.is_some() && line != control.previous_line;
+        control.previous_line = line;
+        let moved = !lines || (line.is_some() && (line != control.line || depth != control.depth));
         let stop = control.breakpoints.contains(&(function, pc))
+            || (entering && line.is_some_and(|l| control.line_breakpoints.contains(&l)))
             || match control.step {
-                Step::Into => true,
-                Step::Over => depth <= control.depth,
-                Step::Out => depth < control.depth,
+                Step::Into => moved,
+                Step::Over => moved && depth <= control.depth,
+                Step::Out => depth < control.depth && (!lines || line.is_some()),
                 Step::Continue => false,
             };
         if !stop {
@@ -214,6 +231,7 @@ impl DebugSession {
                 Some(Command::Go(step)) => {
                     control.step = step;
                     control.depth = depth;
+                    control.line = line;
                     self.publish(&mut control, Status::Running);
                     return Resume::Go;
                 }
@@ -260,6 +278,19 @@ impl DebugSession {
     /// The breakpoints, as (function, pc).
     pub fn breakpoints(&self) -> Vec<(u32, u32)> {
         self.control.lock().breakpoints.iter().copied().collect()
+    }
+
+    /// The breakpoints on source lines.
+    pub fn line_breakpoints(&self) -> Vec<u32> {
+        self.control.lock().line_breakpoints.iter().copied().collect()
+    }
+
+    /// Adds a breakpoint on a source line, or removes it if it is set.
+    pub fn toggle_line_breakpoint(&self, line: u32) {
+        let mut control = self.control.lock();
+        if !control.line_breakpoints.remove(&line) {
+            control.line_breakpoints.insert(line);
+        }
     }
 
     /// Adds the breakpoint, or removes it if it is set.
@@ -453,7 +484,7 @@ fn describe(out: &crate::Output) -> String {
 }
 
 /// A state as JSON, for the SQL functions.
-pub fn state_json(id: u32, state: &State, breakpoints: &[(u32, u32)]) -> String {
+pub fn state_json(id: u32, state: &State, breakpoints: &[(u32, u32)], lines: &[u32]) -> String {
     use serde_json::json;
     let status = match state.status {
         Status::Running => "running",
@@ -464,7 +495,9 @@ pub fn state_json(id: u32, state: &State, breakpoints: &[(u32, u32)]) -> String 
     let frames: Vec<_> = state
         .frames
         .iter()
-        .map(|f| json!({"function": f.function, "pc": f.pc, "locals": f.locals, "stack": f.stack}))
+        .map(|f| {
+            json!({"function": f.function, "pc": f.pc, "line": f.line, "locals": f.locals, "stack": f.stack})
+        })
         .collect();
     let calls: Vec<_> = state
         .host_calls
@@ -486,6 +519,7 @@ pub fn state_json(id: u32, state: &State, breakpoints: &[(u32, u32)]) -> String 
         "host_calls": calls,
         "writes": state.writes,
         "breakpoints": breakpoints.iter().map(|(f, pc)| json!([f, pc])).collect::<Vec<_>>(),
+        "line_breakpoints": lines,
         "result": result,
         "error": error,
         "ended": state.ended,

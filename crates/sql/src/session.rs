@@ -2173,7 +2173,7 @@ impl FunctionEnv for Env<'_> {
                 .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "debug session {id} does not exist"))
         };
         let json = |d: &crate::debug::DebugSession, state: &crate::debug::State| {
-            state_json(d.id, state, &d.breakpoints())
+            state_json(d.id, state, &d.breakpoints(), &d.line_breakpoints())
         };
         Ok(match op {
             DebugOp::Start(sql) => {
@@ -2202,7 +2202,11 @@ impl FunctionEnv for Env<'_> {
             }
             DebugOp::Breakpoint(id, function, pc) => {
                 let debug = find(id)?;
-                debug.toggle_breakpoint(function.max(0) as u32, pc.max(0) as u32);
+                if function < 0 {
+                    debug.toggle_line_breakpoint(pc.max(0) as u32);
+                } else {
+                    debug.toggle_breakpoint(function as u32, pc.max(0) as u32);
+                }
                 json(&debug, &debug.state())
             }
             DebugOp::State(id) => {

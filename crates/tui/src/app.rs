@@ -371,12 +371,18 @@ impl<S: Source> App<S> {
     /// Shows a routine's module in the debugger and offers to start a call.
     fn open_debugger(&mut self, name: &str, kind: &str) {
         let Some(r) = self.query(&format!(
-            "select module from sys_procedures where name = {} limit 1",
+            "select module, language, source from sys_procedures where name = {} limit 1",
             literal(name)
         )) else {
             return;
         };
         let module = r.rows.first().and_then(|r| r[0].as_deref()).and_then(crate::debugger::bytea);
+        let source: Option<Vec<String>> = r
+            .rows
+            .first()
+            .filter(|r| r[1].as_deref() == Some("rust"))
+            .and_then(|r| r[2].as_deref())
+            .map(|s| s.lines().map(str::to_string).collect());
         let Some(module) = module else {
             self.status = Some(Status::Error(format!("no module stored for {name}")));
             return;
@@ -386,6 +392,7 @@ impl<S: Source> App<S> {
                 self.debugger = crate::debugger::Debugger {
                     routine: name.to_string(),
                     lines,
+                    source,
                     ..Default::default()
                 };
                 self.view = View::Debugger;
@@ -402,12 +409,7 @@ impl<S: Source> App<S> {
         let Some(r) = self.query(sql) else { return };
         let json = r.rows.first().and_then(|r| r[0].clone()).unwrap_or_default();
         match crate::debugger::Session::parse(&json) {
-            Some(session) => {
-                self.debugger.session = Some(session);
-                if let Some(line) = self.debugger.current_line() {
-                    self.debugger.cursor = line;
-                }
-            }
+            Some(session) => self.debugger.update(session),
             None => {
                 self.status = Some(Status::Error(format!("unexpected debugger answer: {json}")))
             }
@@ -759,7 +761,7 @@ impl<S: Source> App<S> {
                 }
             }
             View::Monitor => self.monitor.selected = self.monitor.sessions.len().saturating_sub(1),
-            View::Debugger => self.debugger.cursor = self.debugger.lines.len().saturating_sub(1),
+            View::Debugger => self.debugger.cursor = self.debugger.len().saturating_sub(1),
             View::Detail | View::Editor => {}
         }
     }
@@ -863,7 +865,7 @@ impl<S: Source> App<S> {
                     (self.monitor.selected as i64 + delta).clamp(0, last) as usize;
             }
             View::Debugger => {
-                let last = self.debugger.lines.len().saturating_sub(1) as i64;
+                let last = self.debugger.len().saturating_sub(1) as i64;
                 self.debugger.cursor =
                     (self.debugger.cursor as i64 + delta).clamp(0, last) as usize;
             }

@@ -24,6 +24,9 @@ pub(crate) struct Session {
     pub(crate) id: i64,
     pub(crate) status: String,
     pub(crate) frames: Vec<(u32, u32, Vec<String>, Vec<String>)>,
+    /// Each frame's source line, when the module maps lines.
+    pub(crate) lines: Vec<Option<u32>>,
+    pub(crate) line_breakpoints: Vec<u32>,
     pub(crate) host_calls: Vec<String>,
     pub(crate) writes: Vec<String>,
     pub(crate) breakpoints: Vec<(u32, u32)>,
@@ -52,6 +55,15 @@ impl Session {
                     (n("function"), n("pc"), strings(&f["locals"]), strings(&f["stack"]))
                 })
                 .collect(),
+            lines: v["frames"]
+                .as_array()?
+                .iter()
+                .map(|f| f["line"].as_u64().map(|l| l as u32))
+                .collect(),
+            line_breakpoints: v["line_breakpoints"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|l| l.as_u64().map(|l| l as u32)).collect())
+                .unwrap_or_default(),
             host_calls: v["host_calls"]
                 .as_array()?
                 .iter()
@@ -86,6 +98,10 @@ pub(crate) struct Debugger {
     pub(crate) cursor: usize,
     pub(crate) top: usize,
     pub(crate) session: Option<Session>,
+    /// The routine's source (Rust), shown instead of the WAT once stops carry lines.
+    pub(crate) source: Option<Vec<String>>,
+    /// Showing the source (the cursor is then a source line, 0-based).
+    pub(crate) by_line: bool,
 }
 
 /// Decodes PostgreSQL's bytea text (`\x0061...`).
@@ -126,27 +142,53 @@ pub(crate) fn wat_lines(wasm: &[u8]) -> Result<Vec<WatLine>, String> {
 }
 
 impl Debugger {
-    /// The line showing the innermost frame's instruction.
+    /// The line showing the innermost frame's instruction (in the source when shown).
     pub(crate) fn current_line(&self) -> Option<usize> {
-        let (function, pc, _, _) = self.session.as_ref()?.frames.first()?;
+        let session = self.session.as_ref()?;
+        if self.by_line {
+            return session.lines.first().copied().flatten().map(|l| l as usize - 1);
+        }
+        let (function, pc, _, _) = session.frames.first()?;
         self.line_of(*function, *pc)
+    }
+
+    /// Takes a new state: shows the source once the stops carry lines.
+    pub(crate) fn update(&mut self, session: Session) {
+        if self.source.is_some() && session.lines.first().copied().flatten().is_some() {
+            self.by_line = true;
+        }
+        self.session = Some(session);
+        if let Some(line) = self.current_line() {
+            self.cursor = line;
+        }
+    }
+
+    /// How many lines the shown text has.
+    pub(crate) fn len(&self) -> usize {
+        match (&self.source, self.by_line) {
+            (Some(source), true) => source.len(),
+            _ => self.lines.len(),
+        }
     }
 
     fn line_of(&self, function: u32, pc: u32) -> Option<usize> {
         self.lines.iter().position(|l| l.offset == Some(pc) && l.function == Some(function))
     }
 
-    /// The (function, offset) of the cursor's line, if it is an instruction.
-    pub(crate) fn cursor_location(&self) -> Option<(u32, u32)> {
+    /// The breakpoint the cursor's line stands for: (function, offset) of an instruction, or
+    /// (-1, line) of a source line.
+    pub(crate) fn cursor_location(&self) -> Option<(i64, u32)> {
+        if self.by_line {
+            return Some((-1, self.cursor as u32 + 1));
+        }
         let line = self.lines.get(self.cursor)?;
-        Some((line.function?, line.offset?))
+        Some((i64::from(line.function?), line.offset?))
     }
 }
 
 /// Draws the debugger.
 pub(crate) fn render(d: &mut Debugger, frame: &mut Frame, area: Rect) {
-    let [source, side] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+    let source = source_area(area);
     let current = d.current_line();
     let height = source.height.saturating_sub(2) as usize;
     if d.cursor < d.top {
@@ -155,6 +197,41 @@ pub(crate) fn render(d: &mut Debugger, frame: &mut Frame, area: Rect) {
         d.top = d.cursor + 1 - height;
     }
     let breakpoints = d.session.as_ref().map(|s| s.breakpoints.clone()).unwrap_or_default();
+    if let (Some(source), true) = (&d.source, d.by_line) {
+        let line_breaks =
+            d.session.as_ref().map(|s| s.line_breakpoints.clone()).unwrap_or_default();
+        let lines: Vec<Line> = source
+            .iter()
+            .enumerate()
+            .skip(d.top)
+            .take(height)
+            .map(|(i, text)| {
+                let marker = match (Some(i) == current, line_breaks.contains(&(i as u32 + 1))) {
+                    (true, _) => "▶",
+                    (false, true) => "●",
+                    _ => " ",
+                };
+                let mut style = Style::new();
+                if Some(i) == current {
+                    style = style.fg(Color::Yellow).add_modifier(Modifier::BOLD);
+                }
+                if i == d.cursor {
+                    style = style.add_modifier(Modifier::REVERSED);
+                }
+                Line::from(vec![
+                    Span::styled(format!("{marker}{:>4} ", i + 1), Style::new().fg(Color::Red)),
+                    Span::styled(text.clone(), style),
+                ])
+            })
+            .collect();
+        frame.render_widget(
+            Paragraph::new(lines)
+                .block(Block::bordered().title(format!(" {} (source) ", d.routine))),
+            source_area(area),
+        );
+        render_side(d, frame, area);
+        return;
+    }
     let lines: Vec<Line> = d
         .lines
         .iter()
@@ -186,6 +263,17 @@ pub(crate) fn render(d: &mut Debugger, frame: &mut Frame, area: Rect) {
         Paragraph::new(lines).block(Block::bordered().title(format!(" {} (WAT) ", d.routine))),
         source,
     );
+    render_side(d, frame, area);
+}
+
+fn source_area(area: Rect) -> Rect {
+    Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).split(area)[0]
+}
+
+/// The call stack, the statements run and the rows written, right of the code.
+fn render_side(d: &Debugger, frame: &mut Frame, area: Rect) {
+    let side =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).split(area)[1];
     let [stack, calls] =
         Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(side);
     let mut text = Vec::new();
@@ -200,8 +288,12 @@ pub(crate) fn render(d: &mut Debugger, frame: &mut Frame, area: Rect) {
             };
             text.push(Line::styled(status, Style::new().add_modifier(Modifier::BOLD)));
             for (depth, (function, pc, locals, stack)) in s.frames.iter().enumerate() {
+                let line = match s.lines.get(depth).copied().flatten() {
+                    Some(l) => format!(" line {l}"),
+                    None => String::new(),
+                };
                 text.push(Line::styled(
-                    format!(" #{depth} func {function} @ {pc:x}"),
+                    format!(" #{depth} func {function} @ {pc:x}{line}"),
                     Style::new().fg(Color::Cyan),
                 ));
                 for (n, local) in locals.iter().enumerate() {

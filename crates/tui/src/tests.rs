@@ -553,3 +553,51 @@ fn the_debugger_shows_the_statements_and_rows_of_a_procedure() {
     let balance = s.app.source.query("select balance from accounts where id = 2").unwrap();
     assert_eq!(balance.rows, vec![vec![Some("1100".to_string())]]);
 }
+
+#[test]
+fn a_rust_routine_is_debugged_on_its_source_lines() {
+    let db = oxibase_sql::Database::memory().unwrap();
+    oxibase_procedures::install(&db).unwrap();
+    let mut source = Connection::Embedded(Box::new(db.session()));
+    source
+        .run(
+            "CREATE FUNCTION sum_to(n BIGINT) RETURNS BIGINT LANGUAGE rust AS $$
+let mut total = 0i64;
+let mut i = 1i64;
+while i <= n {
+    total += i * i;
+    i += 1;
+}
+total
+$$",
+        )
+        .unwrap();
+    let mut s = Screen::new(source);
+    s.press("/sum_to<Enter><Enter>3)<Enter>");
+    assert!(s.app.debugger.by_line, "{:?}", s.app.debugger.session);
+    let screen = s.draw();
+    assert!(screen.contains("sum_to (source)") && screen.contains("▶"), "{screen}");
+    let first = s.app.debugger.current_line().unwrap();
+    // A breakpoint on the line it stopped at (inside the loop): continue comes back to it.
+    s.app.debugger.cursor = first;
+    s.press("b");
+    assert_eq!(s.app.debugger.session.as_ref().unwrap().line_breakpoints, vec![first as u32 + 1]);
+    s.press("c");
+    let session = s.app.debugger.session.clone().unwrap();
+    assert_eq!(
+        (session.status.as_str(), s.app.debugger.current_line()),
+        ("paused", Some(first)),
+        "{session:?}"
+    );
+    // Stepping moves by source lines, and ends with the result.
+    s.press("b");
+    for _ in 0..100 {
+        if s.app.debugger.session.as_ref().unwrap().status != "paused" {
+            break;
+        }
+        s.press("s");
+    }
+    assert_eq!(s.app.debugger.session.as_ref().unwrap().result.as_deref(), Some("SELECT 1 (14)"));
+    s.press("a");
+    assert_eq!(s.app.debugger.session.as_ref().unwrap().ended.as_deref(), Some("ROLLBACK"));
+}
