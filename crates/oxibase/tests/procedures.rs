@@ -442,9 +442,11 @@ fn asc() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("OXIBASE_ASC") {
         return Some(p.into());
     }
-    let local = workspace().join("node_modules/.bin/asc");
-    if local.is_file() {
-        return Some(local);
+    for local in ["node_modules/.bin/asc", ".ci/node/node_modules/.bin/asc"] {
+        let local = workspace().join(local);
+        if local.is_file() {
+            return Some(local);
+        }
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join("asc")).find(|p| p.is_file())
@@ -757,6 +759,49 @@ $$",
             (Some("paused"), Some(target)),
             "{s}"
         );
+        debug(&c, &format!("select oxibase_debug_end({id}, false)")).await;
+    });
+}
+
+#[test]
+fn a_typescript_procedure_steps_by_the_lines_of_its_source() {
+    let Some(asc) = asc() else {
+        // As in rust_and_typescript_are_compiled_by_the_server: .ci/run installs asc.
+        eprintln!("SKIPPED: no AssemblyScript compiler (set OXIBASE_ASC or run .ci/run)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let asc = asc.display().to_string();
+    let server = Server::start(dir.path(), &["--auth", "trust"], &[("OXIBASE_ASC", &asc)]);
+    runtime().block_on(async {
+        let c = server.connect().await;
+        one(
+            &c,
+            "CREATE FUNCTION sq_sum(n BIGINT) RETURNS BIGINT LANGUAGE typescript AS $$
+let t: i64 = 0;
+for (let i: i64 = 1; i <= n; i++) {
+  t += i * i;
+}
+return t;
+$$",
+        )
+        .await;
+        let s = debug(&c, "select oxibase_debug_start('select sq_sum(3)')").await;
+        assert_eq!(s["status"], "paused", "{s}");
+        let id = s["id"].as_i64().unwrap();
+        let mut lines = vec![s["frames"][0]["line"].as_i64().expect("a line for the first stop")];
+        for _ in 0..200 {
+            let s = debug(&c, &format!("select oxibase_debug_step({id}, 'into')")).await;
+            if s["status"] != "paused" {
+                assert_eq!(s["result"], "SELECT 1 (14)", "{s}");
+                break;
+            }
+            lines.push(
+                s["frames"][0]["line"].as_i64().expect("every stop is on a line of the body"),
+            );
+        }
+        assert!(lines.iter().all(|l| (1..=6).contains(l)), "{lines:?}");
+        assert!(lines.windows(2).any(|w| w[0] != w[1]), "steps move between lines: {lines:?}");
         debug(&c, &format!("select oxibase_debug_end({id}, false)")).await;
     });
 }

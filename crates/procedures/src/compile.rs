@@ -233,16 +233,48 @@ fn typescript(routine: &Routine) -> Result<Vec<u8>> {
         "incremental",
         "--use",
         "abort=",
+        "--sourceMap",
     ]);
     run_compiler(command, routine, "routine.ts", first_line)?;
-    std::fs::read(&out).map_err(io)
+    let mut module = std::fs::read(&out).map_err(io)?;
+    // The source map goes into the module (the debugger's lines), without the sources' text.
+    let map = std::fs::read_to_string(dir.path().join("out.wasm.map")).unwrap_or_default();
+    if let Ok(map) = serde_json::from_str::<serde_json::Value>(&map) {
+        let slim = serde_json::json!({"sources": map["sources"], "mappings": map["mappings"]});
+        append_custom_section(&mut module, SOURCE_MAP_SECTION, slim.to_string().as_bytes());
+    }
+    Ok(module)
+}
+
+/// The custom section a TypeScript routine's source map is kept in.
+pub(crate) const SOURCE_MAP_SECTION: &str = "oxibase.sourcemap";
+
+/// Appends a custom section (valid anywhere after the header, ignored when running).
+fn append_custom_section(module: &mut Vec<u8>, name: &str, data: &[u8]) {
+    fn leb(out: &mut Vec<u8>, mut n: usize) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            out.push(if n == 0 { byte } else { byte | 0x80 });
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    let mut body = Vec::new();
+    leb(&mut body, name.len());
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(data);
+    module.push(0);
+    leb(module, body.len());
+    module.extend_from_slice(&body);
 }
 
 /// The AssemblyScript module for a routine: a plain function for a numeric body; else the
 /// SDK (`oxibase.ts`) with the body as a function of its typed arguments, exported through
 /// a wrapper that reads the arguments and sets the result. Returns the source and the line
 /// the user's code starts on.
-fn typescript_source(routine: &Routine) -> Result<(String, usize)> {
+pub(crate) fn typescript_source(routine: &Routine) -> Result<(String, usize)> {
     let name = &routine.name;
     if routine.source.contains("export function") {
         let mut out = format!("{TS_SDK}\n");

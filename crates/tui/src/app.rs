@@ -380,7 +380,7 @@ impl<S: Source> App<S> {
         let source: Option<Vec<String>> = r
             .rows
             .first()
-            .filter(|r| r[1].as_deref() == Some("rust"))
+            .filter(|r| matches!(r[1].as_deref(), Some("rust" | "typescript")))
             .and_then(|r| r[2].as_deref())
             .map(|s| s.lines().map(str::to_string).collect());
         let Some(module) = module else {

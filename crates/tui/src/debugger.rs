@@ -98,7 +98,8 @@ pub(crate) struct Debugger {
     pub(crate) cursor: usize,
     pub(crate) top: usize,
     pub(crate) session: Option<Session>,
-    /// The routine's source (Rust), shown instead of the WAT once stops carry lines.
+    /// The routine's source (Rust, TypeScript), shown instead of the WAT once stops carry
+    /// lines.
     pub(crate) source: Option<Vec<String>>,
     /// Showing the source (the cursor is then a source line, 0-based).
     pub(crate) by_line: bool,
