@@ -112,3 +112,20 @@ fn the_tui_opens_pages_searches_and_quits_in_a_real_terminal() {
     assert!(!screen.contains("stripe number"), "the alternate screen was not left:\n{screen}");
     drop(server);
 }
+
+#[test]
+fn a_panic_gives_the_terminal_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(&dir.path().join("data"));
+    let url = format!("postgres://oxibase@127.0.0.1:{}/oxibase", server.port);
+    // After the TUI dies, the shell reports the terminal's modes: canonical input and echo
+    // are back (raw mode off), and the alternate screen is gone.
+    let tmux = Tmux::start(&format!(
+        "OXIBASE_TUI_TEST_PANIC=1 {} tui --url {url}; stty -a | tr ' ' '\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo TUI-EXITED; sleep 30",
+        env!("CARGO_BIN_EXE_oxibase")
+    ));
+    let screen = tmux.wait_for("TUI-EXITED").unwrap_or_else(|s| panic!("did not exit:\n{s}"));
+    assert!(screen.contains("icanon echo"), "raw mode left on:\n{screen}");
+    assert!(screen.contains("OXIBASE_TUI_TEST_PANIC"), "the panic message is shown:\n{screen}");
+    assert!(!screen.contains("oxibase tui │"), "the TUI's screen is still there:\n{screen}");
+}

@@ -60,12 +60,17 @@ pub fn run<S: Source>(source: S) -> Result<()> {
             Terminal::new(CrosstermBackend::new(std::io::stdout())).map_err(io_error)?;
         let mut app = App::new(source);
         let mut last_tick = std::time::Instant::now();
+        // Fault injection for the terminal-restore test: panic once the screen is drawn.
+        let panic_after_draw = std::env::var_os("OXIBASE_TUI_TEST_PANIC").is_some();
         while !app.quit {
             if app.monitoring() && last_tick.elapsed() >= Duration::from_secs(1) {
                 app.tick();
                 last_tick = std::time::Instant::now();
             }
             terminal.draw(|frame| ui::render(&mut app, frame)).map_err(io_error)?;
+            if panic_after_draw {
+                panic!("OXIBASE_TUI_TEST_PANIC: a panic with the TUI on screen");
+            }
             if !event::poll(Duration::from_millis(200)).map_err(io_error)? {
                 continue;
             }

@@ -82,6 +82,8 @@ pub(crate) struct SessionRow {
     pub(crate) state: String,
     pub(crate) running: String,
     pub(crate) wait: String,
+    /// Row locks the session holds (a debugger-paused session keeps its own).
+    pub(crate) locks: u64,
     pub(crate) query: String,
 }
 
@@ -112,6 +114,8 @@ const STATS_SQL: &str = "select (extract(epoch from clock_timestamp()) * 1000000
 const SESSIONS_SQL: &str = "select pid, usename, state, \
      coalesce((now() - query_start)::text, ''), coalesce(wait_event, ''), query \
      from pg_stat_activity where pid <> pg_backend_pid() order by pid";
+const HELD_SQL: &str =
+    "select pid, count(*) from pg_locks where granted and pid is not null group by pid";
 const WAITS_SQL: &str = "select pid, pg_blocking_pids(pid)::text, \
      coalesce((now() - waitstart)::text, ''), mode, coalesce(relation::regclass::text, '') \
      from pg_locks where not granted order by waitstart";
@@ -156,6 +160,12 @@ impl Monitor {
                 cache_misses: n(11),
             });
         }
+        let held: Vec<(String, u64)> = source
+            .query(HELD_SQL)?
+            .rows
+            .iter()
+            .map(|r| (cell(&r[0]), number(&r[1]).unwrap_or(0)))
+            .collect();
         self.sessions = source
             .query(SESSIONS_SQL)?
             .rows
@@ -166,6 +176,7 @@ impl Monitor {
                 state: cell(&r[2]),
                 running: cell(&r[3]),
                 wait: cell(&r[4]),
+                locks: held.iter().find(|(p, _)| *p == cell(&r[0])).map_or(0, |(_, n)| *n),
                 query: cell(&r[5]).split_whitespace().collect::<Vec<_>>().join(" "),
             })
             .collect();
@@ -263,8 +274,8 @@ pub(crate) fn render(monitor: &Monitor, frame: &mut Frame, area: Rect) {
     }
     let mut lines = vec![Line::styled(
         format!(
-            " {:>6}  {:<10} {:<20} {:>16}  {:<8} query",
-            "pid", "user", "state", "running", "wait"
+            " {:>6}  {:<10} {:<20} {:>16}  {:<8} {:>5}  query",
+            "pid", "user", "state", "running", "wait", "locks"
         ),
         Style::new().add_modifier(Modifier::BOLD),
     )];
@@ -279,8 +290,8 @@ pub(crate) fn render(monitor: &Monitor, frame: &mut Frame, area: Rect) {
         let running = if s.state == "active" { s.running.as_str() } else { "" };
         lines.push(Line::styled(
             format!(
-                " {:>6}  {:<10} {:<20} {:>16}  {:<8} {}",
-                s.pid, s.user, s.state, running, s.wait, s.query
+                " {:>6}  {:<10} {:<20} {:>16}  {:<8} {:>5}  {}",
+                s.pid, s.user, s.state, running, s.wait, s.locks, s.query
             ),
             style,
         ));

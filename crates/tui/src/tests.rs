@@ -317,6 +317,7 @@ fn the_monitor_charts_rates_and_lists_sessions_and_waits() {
             state: "idle in transaction".into(),
             running: String::new(),
             wait: String::new(),
+            locks: 1,
             query: "update accounts set balance = 0 where id = 1".into(),
         },
         SessionRow {
@@ -325,6 +326,7 @@ fn the_monitor_charts_rates_and_lists_sessions_and_waits() {
             state: "active".into(),
             running: "00:00:02.5".into(),
             wait: "tuple".into(),
+            locks: 0,
             query: "update accounts set balance = 1 where id = 1".into(),
         },
     ];
@@ -385,6 +387,9 @@ fn the_monitor_reads_a_live_database_and_cancels_a_waiting_session() {
     // Select the waiting session and cancel its statement.
     let at = s.app.monitor.sessions.iter().position(|r| r.pid == waiter_pid.to_string()).unwrap();
     assert_eq!(s.app.monitor.sessions[at].wait, "tuple");
+    let holder_row =
+        s.app.monitor.sessions.iter().find(|r| r.pid == holder.pid().to_string()).unwrap();
+    assert!(holder_row.locks >= 1, "the holder's row lock shows");
     s.press("gg");
     for _ in 0..at {
         s.press("j");
