@@ -15,7 +15,9 @@ struct Tmux(String);
 
 impl Tmux {
     fn start(command: &str) -> Tmux {
-        let name = format!("oxibase_tui_test_{}", std::process::id());
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("oxibase_tui_test_{}_{n}", std::process::id());
         let status = Command::new("tmux")
             .args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "30", command])
             .status()
