@@ -207,22 +207,14 @@ pub(crate) fn render(d: &mut Debugger, frame: &mut Frame, area: Rect) {
             .skip(d.top)
             .take(height)
             .map(|(i, text)| {
-                let marker = match (Some(i) == current, line_breaks.contains(&(i as u32 + 1))) {
-                    (true, _) => "▶",
-                    (false, true) => "●",
-                    _ => " ",
-                };
-                let mut style = Style::new();
-                if Some(i) == current {
-                    style = style.fg(Color::Yellow).add_modifier(Modifier::BOLD);
-                }
-                if i == d.cursor {
-                    style = style.add_modifier(Modifier::REVERSED);
-                }
-                Line::from(vec![
-                    Span::styled(format!("{marker}{:>4} ", i + 1), Style::new().fg(Color::Red)),
-                    Span::styled(text.clone(), style),
-                ])
+                let at_break = line_breaks.contains(&(i as u32 + 1));
+                code_line(
+                    format!("{:>4}", i + 1),
+                    text,
+                    Some(i) == current,
+                    i == d.cursor,
+                    at_break,
+                )
             })
             .collect();
         frame.render_widget(
@@ -241,23 +233,8 @@ pub(crate) fn render(d: &mut Debugger, frame: &mut Frame, area: Rect) {
         .take(height)
         .map(|(i, l)| {
             let at_break = matches!((l.function, l.offset), (Some(f), Some(o)) if breakpoints.contains(&(f, o)));
-            let marker = match (Some(i) == current, at_break) {
-                (true, _) => "▶",
-                (false, true) => "●",
-                _ => " ",
-            };
             let offset = l.offset.map(|o| format!("{o:>5x}")).unwrap_or_else(|| "     ".into());
-            let mut style = Style::new();
-            if Some(i) == current {
-                style = style.fg(Color::Yellow).add_modifier(Modifier::BOLD);
-            }
-            if i == d.cursor {
-                style = style.add_modifier(Modifier::REVERSED);
-            }
-            Line::from(vec![
-                Span::styled(format!("{marker}{offset} "), Style::new().fg(Color::Red)),
-                Span::styled(l.text.clone(), style),
-            ])
+            code_line(offset, &l.text, Some(i) == current, i == d.cursor, at_break)
         })
         .collect();
     frame.render_widget(
@@ -265,6 +242,33 @@ pub(crate) fn render(d: &mut Debugger, frame: &mut Frame, area: Rect) {
         source,
     );
     render_side(d, frame, area);
+}
+
+/// One line of code: a gutter (▶ where the call is, ● on a breakpoint, then a line number
+/// or offset) and the text, highlighted where the call is and reversed under the cursor.
+fn code_line(
+    gutter: String,
+    text: &str,
+    current: bool,
+    cursor: bool,
+    breakpoint: bool,
+) -> Line<'static> {
+    let marker = match (current, breakpoint) {
+        (true, _) => "▶",
+        (false, true) => "●",
+        _ => " ",
+    };
+    let mut style = Style::new();
+    if current {
+        style = style.fg(Color::Yellow).add_modifier(Modifier::BOLD);
+    }
+    if cursor {
+        style = style.add_modifier(Modifier::REVERSED);
+    }
+    Line::from(vec![
+        Span::styled(format!("{marker}{gutter} "), Style::new().fg(Color::Red)),
+        Span::styled(text.to_string(), style),
+    ])
 }
 
 fn source_area(area: Rect) -> Rect {
