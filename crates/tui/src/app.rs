@@ -477,6 +477,12 @@ impl<S: Source> App<S> {
             }
             (KeyCode::Char('c'), true) => self.quit = true,
             (KeyCode::Char(c), false) => e.insert(c),
+            // `:q` alone on a line quits from the editor too (it is no SQL).
+            (KeyCode::Enter, _)
+                if e.lines.get(e.row).is_some_and(|l| matches!(l.trim(), ":q" | ":q!")) =>
+            {
+                self.quit = true
+            }
             (KeyCode::Enter, _) => e.newline(),
             (KeyCode::Backspace, _) => e.backspace(),
             (KeyCode::Left, _) => e.move_by(0, -1),

@@ -457,6 +457,9 @@ fn the_query_editor_runs_the_statement_under_the_cursor() {
     s.app.editor.set_text("rollback;");
     s.press("<C-r>");
     assert!(!s.app.in_transaction);
+    // :q quits from the editor as from anywhere.
+    s.press("<Enter>:q<Enter>");
+    assert!(s.app.quit);
 }
 
 #[test]

@@ -61,7 +61,7 @@ fn hint(view: &View) -> &'static str {
             "j/k select a session  c cancel its statement  t terminate it  Esc back  :q quit"
         }
         View::Editor => {
-            "type SQL  ^r or F5 run the statement under the cursor  ^p/^n history  Tab result  Esc back"
+            "type SQL  ^r or F5 run the statement under the cursor  ^p/^n history  Tab result  Esc back  :q"
         }
         View::Grid => {
             "h/j/k/l move  w/b columns  gg/G  ^d/^u  /search  Enter row  i edit  :sort :filter :w  Esc back"
