@@ -141,5 +141,21 @@ fn stats_views_locks_and_cancel() {
         );
         assert_eq!(gone[0][0].as_deref(), Some("0"));
         a.batch_execute("update t set v = 4 where id = 1").await.unwrap(); // its lock is gone
+        // With a timeout it waits until the session is gone.
+        let c = server.connect().await;
+        let pid_c = pid(&c).await;
+        let done = rows(
+            watcher.simple_query(&format!("select pg_terminate_backend({pid_c}, 5000)")).await.unwrap(),
+        );
+        assert_eq!(done[0][0].as_deref(), Some("t"));
+        let gone = rows(
+            watcher
+                .simple_query(&format!("select count(*) from pg_stat_activity where pid = {pid_c}"))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(gone[0][0].as_deref(), Some("0"), "gone when it returns");
+        let e = watcher.simple_query("select pg_terminate_backend(1, -1)").await.unwrap_err();
+        assert_eq!(e.code().unwrap().code(), "22023");
     });
 }

@@ -2231,8 +2231,25 @@ impl FunctionEnv for Env<'_> {
         Ok(self.may_signal(pid, "cancel query")? && self.session.db.cancel_pid(pid))
     }
 
-    fn terminate_backend(&self, pid: i32) -> Result<bool> {
-        Ok(self.may_signal(pid, "terminate process")? && self.session.db.terminate_pid(pid))
+    fn terminate_backend(&self, pid: i32, timeout: Option<std::time::Duration>) -> Result<bool> {
+        let db = &self.session.db;
+        if !(self.may_signal(pid, "terminate process")? && db.terminate_pid(pid)) {
+            return Ok(false);
+        }
+        let Some(timeout) = timeout else { return Ok(true) };
+        let deadline = Instant::now() + timeout;
+        while db.sessions().iter().any(|s| s.pid == pid) {
+            if Instant::now() >= deadline {
+                self.session.warn(format!(
+                    "backend with PID {pid} did not terminate within {} milliseconds",
+                    timeout.as_millis()
+                ));
+                return Ok(false);
+            }
+            self.check_interrupt()?;
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        Ok(true)
     }
 
     fn zone(&self) -> &Zone {

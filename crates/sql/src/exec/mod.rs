@@ -203,8 +203,8 @@ impl FunctionEnv for ExecCtx<'_> {
         self.session.cancel_backend(pid)
     }
 
-    fn terminate_backend(&self, pid: i32) -> Result<bool> {
-        self.session.terminate_backend(pid)
+    fn terminate_backend(&self, pid: i32, timeout: Option<std::time::Duration>) -> Result<bool> {
+        self.session.terminate_backend(pid, timeout)
     }
 
     fn blocking_pids(&self, pid: i32) -> Result<Vec<i32>> {

@@ -305,9 +305,15 @@ fn cancel_backend(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
 }
 
 fn terminate_backend(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
-    // NB: PostgreSQL's optional timeout (wait for the session to end) is not waited for.
     let Value::Int4(pid) = a[0] else { return Ok(Value::Null) };
-    Ok(Value::Bool(env.terminate_backend(pid)?))
+    let timeout = match a.get(1) {
+        Some(Value::Int8(ms)) if *ms < 0 => {
+            return Err(errinput!(INVALID_PARAMETER_VALUE, "\"timeout\" must not be negative"));
+        }
+        Some(Value::Int8(ms)) if *ms > 0 => Some(std::time::Duration::from_millis(*ms as u64)),
+        _ => None,
+    };
+    Ok(Value::Bool(env.terminate_backend(pid, timeout)?))
 }
 
 fn blocking_pids(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {

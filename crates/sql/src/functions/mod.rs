@@ -122,8 +122,9 @@ pub trait FunctionEnv {
     fn cancel_backend(&self, _pid: i32) -> Result<bool> {
         Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "pg_cancel_backend needs a session"))
     }
-    /// Ends another session's connection (`pg_terminate_backend`), under the same rules.
-    fn terminate_backend(&self, _pid: i32) -> Result<bool> {
+    /// Ends another session's connection (`pg_terminate_backend`), under the same rules;
+    /// with a timeout, waits that long for the session to be gone (false if it is not).
+    fn terminate_backend(&self, _pid: i32, _timeout: Option<std::time::Duration>) -> Result<bool> {
         Err(oxibase_common::errinput!(
             FEATURE_NOT_SUPPORTED,
             "pg_terminate_backend needs a session"
