@@ -9,28 +9,44 @@
 # and ratios. A run that empties the queue is marked: its rate is only a lower bound, so JOBS
 # must exceed what the fastest run takes in SECONDS.
 #
-#   scripts/bench-queue.sh [SECONDS] [JOBS]      defaults: 15 600000
+# With QUEUE=update the jobs stay and a status flips instead, through an index on
+# (status, id):
+#   UPDATE jobs SET status = 'done' WHERE id = (SELECT id FROM jobs WHERE status = 'pending'
+#   ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, payload
+#
+#   [QUEUE=delete|update] scripts/bench-queue.sh [SECONDS] [JOBS]      defaults: 15 600000
 set -eu
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-15}
 JOBS=${2:-600000}
+QUEUE=${QUEUE:-delete}
 . scripts/bench-servers.sh
 
-cat >"$WORK/take.pgb" <<'EOF2'
+if [ "$QUEUE" = update ]; then
+  TABLE="CREATE TABLE jobs (id bigint PRIMARY KEY, status text NOT NULL DEFAULT 'pending', payload text NOT NULL); CREATE INDEX jobs_status ON jobs (status, id)"
+  LEFT="SELECT count(*) FROM jobs WHERE status = 'pending'"
+  cat >"$WORK/take.pgb" <<'EOF2'
+UPDATE jobs SET status = 'done' WHERE id = (SELECT id FROM jobs WHERE status = 'pending' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, payload;
+EOF2
+else
+  TABLE="CREATE TABLE jobs (id bigint PRIMARY KEY, payload text NOT NULL)"
+  LEFT="SELECT count(*) FROM jobs"
+  cat >"$WORK/take.pgb" <<'EOF2'
 DELETE FROM jobs WHERE id = (SELECT id FROM jobs ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, payload;
 EOF2
+fi
 
 sql() { # port user db sql
   psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$1" -U "$2" -d "$3" -c "$4" >/dev/null
 }
 count() { # port user db -> rows left in jobs
-  psql -X -qtA -h 127.0.0.1 -p "$1" -U "$2" -d "$3" -c "SELECT count(*) FROM jobs"
+  psql -X -qtA -h 127.0.0.1 -p "$1" -U "$2" -d "$3" -c "$LEFT"
 }
 run() { # port user db consumers old_snapshot -> jobs/s, with "!" appended if the queue ran dry
   local port=$1 user=$2 db=$3 clients=$4 old=$5 holder=
   sql "$port" "$user" "$db" "DROP TABLE IF EXISTS jobs"
-  sql "$port" "$user" "$db" "CREATE TABLE jobs (id bigint PRIMARY KEY, payload text NOT NULL)"
-  sql "$port" "$user" "$db" "INSERT INTO jobs SELECT i, 'job ' || i FROM generate_series(1, $JOBS) i"
+  sql "$port" "$user" "$db" "$TABLE"
+  sql "$port" "$user" "$db" "INSERT INTO jobs (id, payload) SELECT i, 'job ' || i FROM generate_series(1, $JOBS) i"
   if [ "$old" = yes ]; then
     psql -X -q -h 127.0.0.1 -p "$port" -U "$user" -d "$db" \
       -c "BEGIN ISOLATION LEVEL REPEATABLE READ" -c "SELECT count(*) FROM jobs" \
@@ -47,7 +63,7 @@ run() { # port user db consumers old_snapshot -> jobs/s, with "!" appended if th
   echo "$(( (JOBS - left) / SECONDS_PER_RUN ))$([ "$left" = 0 ] && echo '!')"
 }
 
-echo "Queue: $JOBS jobs, $SECONDS_PER_RUN s per run, $(nproc) cores, fsync on for both"
+echo "Queue ($QUEUE): $JOBS jobs, $SECONDS_PER_RUN s per run, $(nproc) cores, fsync on for both"
 echo
 echo "| consumers | old snapshot held | Oxibase jobs/s | PostgreSQL jobs/s | ratio |"
 echo "|---|---|---|---|---|"
