@@ -146,8 +146,7 @@ impl Host for DebugHost<'_> {
                     .iter()
                     .map(|v| {
                         let zone = oxibase_sql::types::datetime::Zone::UTC;
-                        oxibase_sql::types::text::format_value(v, &zone)
-                            .unwrap_or_else(|| "NULL".into())
+                        oxibase_sql::types::text::display_value(v, &zone)
                     })
                     .collect(),
                 outcome: match &result {

@@ -305,13 +305,7 @@ impl Database {
     /// The sessions that keep session `pid` waiting for a row lock: holders of a
     /// conflicting lock on the row it waits for, and conflicting waiters queued before it.
     pub fn blocking_pids(&self, pid: i32) -> Vec<i32> {
-        let sessions: Vec<(i32, u64)> = self
-            .shared
-            .sessions
-            .lock()
-            .values()
-            .filter_map(|e| Some((e.info.pid, e.info.txn?)))
-            .collect();
+        let sessions = self.session_txns();
         let Some(&(_, txn)) = sessions.iter().find(|(p, _)| *p == pid) else { return vec![] };
         let mut blockers = Vec::new();
         for info in self.store().locks() {
@@ -329,16 +323,17 @@ impl Database {
         blockers
     }
 
+    /// (pid, transaction id) of every session with a transaction open.
+    fn session_txns(&self) -> Vec<(i32, u64)> {
+        let sessions = self.shared.sessions.lock();
+        sessions.values().filter_map(|e| Some((e.info.pid, e.info.txn?))).collect()
+    }
+
     /// The row locks held and awaited, with the sessions whose transactions they are.
     pub fn lock_rows(&self) -> Vec<crate::system::LockRow> {
         use oxibase_mvcc::LockMode;
-        let pids: HashMap<u64, i32> = self
-            .shared
-            .sessions
-            .lock()
-            .values()
-            .filter_map(|e| Some((e.info.txn?, e.info.pid)))
-            .collect();
+        let pids: HashMap<u64, i32> =
+            self.session_txns().into_iter().map(|(pid, txn)| (txn, pid)).collect();
         // PostgreSQL's heavyweight-lock names for its four tuple lock strengths.
         let mode = |m: LockMode| match m {
             LockMode::KeyShare => "AccessShareLock",

@@ -467,19 +467,8 @@ fn describe(out: &crate::Output) -> String {
         return out.tag().to_string();
     }
     let zone = crate::types::datetime::Zone::UTC;
-    let shown: Vec<String> = rows
-        .iter()
-        .take(10)
-        .map(|r| {
-            let cells: Vec<String> = r
-                .iter()
-                .map(|v| {
-                    crate::types::text::format_value(v, &zone).unwrap_or_else(|| "NULL".into())
-                })
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect();
+    let shown: Vec<String> =
+        rows.iter().take(10).map(|r| crate::types::text::display_row(r, &zone)).collect();
     format!("{} {}", out.tag(), shown.join(" "))
 }
 

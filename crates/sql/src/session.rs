@@ -2441,6 +2441,10 @@ impl FunctionEnv for Env<'_> {
 }
 
 impl SessionEnv for Env<'_> {
+    fn live_state(&self, snapshot: &mut CatalogSnapshot) {
+        snapshot.add_live_state(self.session.db.stats(), self.session.db.lock_rows());
+    }
+
     fn system_snapshot(&self, txn: &Transaction) -> Result<CatalogSnapshot> {
         if let Some(s) = self.snapshot.borrow().as_ref() {
             return Ok((**s).clone());
@@ -2474,13 +2478,6 @@ impl SessionEnv for Env<'_> {
 impl Env<'_> {
     fn build_snapshot(&self, txn: &Transaction) -> Result<CatalogSnapshot> {
         let catalog = self.session.catalog();
-        let locks = self.session.db.lock_rows();
-        let mut sessions = self.session.db.sessions();
-        for session in &mut sessions {
-            if locks.iter().any(|l| !l.granted && l.pid == Some(session.pid)) {
-                session.wait_event = Some("tuple".into()); // as PostgreSQL names a row lock wait
-            }
-        }
         let sequences = catalog
             .sequences(txn)?
             .into_iter()
@@ -2497,10 +2494,11 @@ impl Env<'_> {
             settings: self.session.settings.borrow().all(),
             user: self.session.user.clone(),
             database: self.session.db.name().to_string(),
-            sessions,
+            sessions: self.session.db.sessions(),
             routines: catalog.routines(txn)?,
-            stats: self.session.db.stats(),
-            locks,
+            // Filled by `live_state` for the views that show them (not on every catalog query).
+            stats: Default::default(),
+            locks: Vec::new(),
         })
     }
 }

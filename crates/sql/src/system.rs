@@ -561,7 +561,27 @@ pub struct LockRow {
     pub wait_start: Option<i64>,
 }
 
+impl CatalogSnapshot {
+    /// Adds the server's live state: its counters and row locks, and the sessions' lock waits.
+    pub fn add_live_state(&mut self, stats: ServerStats, locks: Vec<LockRow>) {
+        for session in &mut self.sessions {
+            if locks.iter().any(|l| !l.granted && l.pid == Some(session.pid)) {
+                session.wait_event = Some("tuple".into()); // as PostgreSQL names a row lock wait
+            }
+        }
+        self.stats = stats;
+        self.locks = locks;
+    }
+}
+
 impl SystemTable {
+    /// Whether the view shows the server's live state (counters, locks), which the catalog
+    /// snapshot does not carry until asked.
+    pub fn is_live(&self) -> bool {
+        use SystemTable::*;
+        matches!(self, PgStatActivity | PgStatDatabase | PgLocks | OxibaseStatServer)
+    }
+
     /// Finds a view by schema and name (unqualified names look in pg_catalog).
     pub fn lookup(schema: Option<&str>, name: &str) -> Option<SystemTable> {
         use SystemTable::*;

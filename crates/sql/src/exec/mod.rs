@@ -45,6 +45,8 @@ pub type Rows<'a> = Box<dyn Iterator<Item = Result<Row>> + 'a>;
 pub trait SessionEnv: FunctionEnv {
     /// The catalog as the system views show it, read in the current transaction.
     fn system_snapshot(&self, txn: &Transaction) -> Result<CatalogSnapshot>;
+    /// Adds the server's counters and row locks to a snapshot, for the views that show them.
+    fn live_state(&self, snapshot: &mut CatalogSnapshot);
     /// Sends a NOTICE to the client.
     fn notice(&self, message: String);
     /// The runtime for stored functions and procedures, if the database has one.
@@ -367,7 +369,10 @@ fn execute_node<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
             scan::lock_rows(execute(input, ctx)?, targets, *lock, ctx)
         }
         Node::SystemScan { table } => {
-            let snapshot = ctx.session.system_snapshot(ctx.txn)?;
+            let mut snapshot = ctx.session.system_snapshot(ctx.txn)?;
+            if table.is_live() {
+                ctx.session.live_state(&mut snapshot);
+            }
             Box::new(table.rows(&snapshot)?.into_iter().map(Ok))
         }
         Node::SequenceScan { sequence } => {

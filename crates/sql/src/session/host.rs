@@ -137,16 +137,7 @@ impl Host for RoutineHost<'_, '_> {
             let row = match value {
                 None => "deleted".to_string(),
                 Some(bytes) => match oxibase_common::row::decode_row(&bytes) {
-                    Ok(values) => {
-                        let cells: Vec<String> = values
-                            .iter()
-                            .map(|v| {
-                                crate::types::text::format_value(v, &zone)
-                                    .unwrap_or_else(|| "NULL".into())
-                            })
-                            .collect();
-                        format!("({})", cells.join(", "))
-                    }
+                    Ok(values) => crate::types::text::display_row(&values, &zone),
                     Err(_) => "(undecodable)".to_string(),
                 },
             };

@@ -36,6 +36,17 @@ pub fn format_value(value: &Value, zone: &Zone) -> Option<String> {
     })
 }
 
+/// A value as a person reads it: its text, or `NULL`.
+pub fn display_value(value: &Value, zone: &Zone) -> String {
+    format_value(value, zone).unwrap_or_else(|| "NULL".into())
+}
+
+/// A row as a person reads it: `(a, b, NULL)`.
+pub fn display_row(values: &[Value], zone: &Zone) -> String {
+    let cells: Vec<String> = values.iter().map(|v| display_value(v, zone)).collect();
+    format!("({})", cells.join(", "))
+}
+
 /// PostgreSQL's float output: the shortest digits that round-trip, in fixed notation unless
 /// the decimal exponent is below -4 or at least `max_fixed` (15 for float8, 6 for float4).
 pub fn format_float(v: f64, max_fixed: i32, single: bool) -> String {
