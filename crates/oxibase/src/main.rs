@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod demo;
+mod migrate;
 mod serve;
 mod shell;
 
@@ -36,6 +37,9 @@ enum Command {
     /// A terminal UI: navigate schemas and tables with vim keys, page through tables of any
     /// size, search, sort, filter, export CSV and edit cells inside a transaction.
     Tui(shell::TuiArgs),
+    /// Declarative schema migration: diffs a desired schema file (SQL DDL or YAML) against
+    /// the live database and prints the plan with its hazards; --apply executes it online.
+    Migrate(migrate::MigrateArgs),
     /// Opens (or creates) an embedded database and shows the storage kernel at work:
     /// transactions, snapshot isolation, a conflict, and recovery from the log.
     Demo {
@@ -98,6 +102,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Sql(args) => shell::run(args),
         Command::Tui(args) => shell::run_tui(args),
+        Command::Migrate(args) => migrate::run(args),
         Command::Demo { data_dir } => demo::run(&data_dir),
         Command::Bench { which: Bench::Sql { dir, rows, ops } } => {
             let options = oxibase_bench::sql::SqlOptions { dir, rows, ops };

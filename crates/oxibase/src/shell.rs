@@ -52,10 +52,11 @@ fn connect(args: &SqlArgs) -> Result<Connection> {
 }
 
 /// A server connection, or the data directory opened embedded.
-fn open(url: Option<&str>, data_dir: Option<&std::path::Path>) -> Result<Connection> {
+pub fn open(url: Option<&str>, data_dir: Option<&std::path::Path>) -> Result<Connection> {
     if let Some(dir) = data_dir {
         let db = oxibase_sql::Database::open(dir)?;
         oxibase_procedures::install(&db)?;
+        oxibase_migrate::install(&db);
         return Ok(Connection::Embedded(Box::new(db.session())));
     }
     Connection::remote(url.unwrap_or("postgres://oxibase@127.0.0.1:5433/oxibase"))

@@ -156,6 +156,7 @@ pub fn open(config: &Config) -> Result<Arc<Server>> {
         },
     )?;
     oxibase_procedures::install(&db)?;
+    oxibase_migrate::install(&db);
     let server = Arc::new(Server {
         db,
         auth: config.auth,

@@ -86,6 +86,8 @@ pub(crate) struct Shared {
     pub(crate) notifier: crate::notify::Notifier,
     /// Runs stored functions and procedures (set by the binary that links one).
     procedures: parking_lot::RwLock<Option<Arc<dyn crate::procedure::ProcedureRuntime>>>,
+    /// Plans and applies schema migrations (set by the binary that links the engine).
+    migrator: parking_lot::RwLock<Option<Arc<dyn crate::migrate::Migrator>>>,
     _lock: Option<File>,
     dir: Option<PathBuf>,
 }
@@ -199,6 +201,7 @@ impl Database {
                 advisory: Default::default(),
                 notifier: Default::default(),
                 procedures: parking_lot::RwLock::new(None),
+                migrator: parking_lot::RwLock::new(None),
                 _lock: lock,
                 dir,
             }),
@@ -216,6 +219,16 @@ impl Database {
     /// The installed procedure runtime, if any.
     pub fn procedure_runtime(&self) -> Option<Arc<dyn crate::procedure::ProcedureRuntime>> {
         self.shared.procedures.read().clone()
+    }
+
+    /// Installs the schema migration engine behind `CALL oxibase_migrate(...)`.
+    pub fn set_migrator(&self, migrator: Arc<dyn crate::migrate::Migrator>) {
+        *self.shared.migrator.write() = Some(migrator);
+    }
+
+    /// The installed migration engine, if any.
+    pub fn migrator(&self) -> Option<Arc<dyn crate::migrate::Migrator>> {
+        self.shared.migrator.read().clone()
     }
 
     /// Drops the temporary schemas of sessions that ended without dropping them (the

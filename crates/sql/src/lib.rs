@@ -28,6 +28,7 @@ pub mod debug;
 pub mod exec;
 pub mod functions;
 pub mod keys;
+pub mod migrate;
 pub mod notify;
 pub mod optimize;
 pub mod parse;

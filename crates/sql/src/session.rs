@@ -611,6 +611,17 @@ impl Session {
                 columns: vec![],
             });
         };
+        if crate::migrate::call_arguments(&statement).is_some() {
+            return Ok(Prepared {
+                sql: sql.into(),
+                statement: Some(statement),
+                param_types: param_types
+                    .iter()
+                    .map(|t| t.clone().unwrap_or(DataType::Text))
+                    .collect(),
+                columns: crate::migrate::plan_columns(),
+            });
+        }
         if let Some(columns) = control_columns(&statement) {
             return Ok(Prepared {
                 sql: sql.into(),
@@ -741,6 +752,9 @@ impl Session {
         if self.block.as_ref().is_some_and(|b| b.aborted) {
             return Err(aborted_error());
         }
+        if let Some(args) = crate::migrate::call_arguments(statement) {
+            return self.run_migrate(args?, params, param_types);
+        }
         if self.is_top_level_call(statement) {
             return self.run_call(statement, params, param_types);
         }
@@ -753,6 +767,67 @@ impl Session {
             }
             return result;
         }
+        self.finish_statement(result)
+    }
+
+    /// `CALL oxibase_migrate(...)`: evaluates the arguments and hands the session to the
+    /// installed migrator.
+    fn run_migrate(
+        &mut self,
+        args: Vec<(usize, ast::Expr)>,
+        params: &[Value],
+        param_types: &[Option<DataType>],
+    ) -> Result<Output> {
+        let select = format!(
+            "SELECT {}",
+            args.iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join(", ")
+        );
+        let statement = crate::parse::parse(&select)?
+            .pop()
+            .ok_or_else(|| errinput!(INTERNAL_ERROR, "no arguments to evaluate"))?;
+        let values = match self.run_statement_inner(&statement, params, param_types, &select)? {
+            Output::Rows { mut rows, .. } if !rows.is_empty() => rows.swap_remove(0),
+            _ => return Err(errinput!(INTERNAL_ERROR, "the arguments evaluated to no row")),
+        };
+        let request = crate::migrate::request(
+            args.iter().map(|(p, _)| *p).zip(values.iter().cloned()).collect(),
+        )?;
+        if request.apply && self.in_transaction_block() {
+            return Err(errinput!(
+                ACTIVE_SQL_TRANSACTION,
+                "{}(apply => true) cannot run inside a transaction block",
+                crate::migrate::PROCEDURE
+            )
+            .with_hint(
+                "It runs its own transactions (an index is built while writes go on). Call it on its own.",
+            ));
+        }
+        let migrator = self.db.migrator().ok_or_else(|| {
+            errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "this database was opened without the schema migration engine"
+            )
+        })?;
+        migrator.migrate(self, &request)
+    }
+
+    /// True inside BEGIN ... COMMIT or a multi-statement simple query.
+    pub fn in_transaction_block(&self) -> bool {
+        self.implicit || self.block.as_ref().is_some_and(|b| b.explicit)
+    }
+
+    /// Runs `f` as one statement would: in the open transaction block, or in a transaction
+    /// of its own that commits when `f` succeeds and rolls back when it fails. For engines
+    /// above this crate (the migrator) that read the catalog or lock under the session's
+    /// transaction.
+    pub fn within_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&Catalog, &Transaction) -> Result<T>,
+    ) -> Result<T> {
+        if self.block.as_ref().is_some_and(|b| b.aborted) {
+            return Err(aborted_error());
+        }
+        let result = self.in_transaction(|session, txn| f(session.catalog(), txn));
         self.finish_statement(result)
     }
 

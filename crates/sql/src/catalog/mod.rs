@@ -462,6 +462,13 @@ impl Catalog {
         sys_key(SYS_TABLES, &[Value::Int4(id as i32)])
     }
 
+    /// The key every DDL statement locks in a shared mode, and a schema migration
+    /// exclusively: while a migration runs, other schema changes wait (and a second
+    /// migration, which asks without waiting, fails).
+    pub fn ddl_lock_key() -> Result<Vec<u8>> {
+        sys_key(SYS_TABLES, &[Value::Int4(-1)])
+    }
+
     /// Locks a relation exclusively for a schema change and rewrites its catalog row, so
     /// transactions whose snapshot predates the change notice it when they lock the
     /// relation (see [`Catalog::relation_key`]).

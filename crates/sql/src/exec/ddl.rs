@@ -35,6 +35,12 @@ use crate::types::text::format_value;
 
 /// Applies a DDL statement; returns the command tag.
 pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Result<String> {
+    // Waits while a schema migration runs (it holds this lock exclusively).
+    ctx.txn.lock_latest(
+        &Catalog::ddl_lock_key()?,
+        oxibase_mvcc::LockMode::KeyShare,
+        oxibase_mvcc::LockWait::Wait(None),
+    )?;
     let ddl = Ddl { ctx, env };
     match stmt {
         DdlStatement::CreateTable(ct) => ddl.create_table(ct),
@@ -1547,17 +1553,29 @@ fn nextval_default(seq: &Sequence) -> String {
 /// A DEFAULT as PostgreSQL stores and shows it: a quoted literal carries its column's type
 /// (`'x'::character varying`), anything else keeps its written form.
 fn normalize_default(sql: &str, data_type: &DataType) -> String {
-    match parse_expr(sql) {
-        Ok(ast::Expr::Value(v)) => match &v.value {
-            ast::Value::SingleQuotedString(text) => {
-                let full = data_type.name();
-                let base = full.split('(').next().unwrap_or(&full).trim().to_string();
-                format!("'{}'::{base}", text.replace('\'', "''"))
-            }
-            _ => sql.trim().to_string(),
+    let full = data_type.name();
+    let base = full.split('(').next().unwrap_or(&full).trim().to_string();
+    let string = |e: &ast::Expr| match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(text) => Some(text.clone()),
+            _ => None,
         },
-        Ok(e) => e.to_string(),
-        Err(_) => sql.trim().to_string(),
+        _ => None,
+    };
+    let text =
+        match parse_expr(sql) {
+            Ok(e @ ast::Expr::Value(_)) => string(&e),
+            // Already normalised (`'x'::text`, as the catalog shows it): the same text again,
+            // so a default read back and set again does not change.
+            Ok(ast::Expr::Cast {
+                kind: ast::CastKind::DoubleColon, expr, data_type: cast, ..
+            }) if cast.to_string().eq_ignore_ascii_case(&base) => string(&expr),
+            Ok(e) => return e.to_string(),
+            Err(_) => None,
+        };
+    match text {
+        Some(text) => format!("'{}'::{base}", text.replace('\'', "''")),
+        None => sql.trim().to_string(),
     }
 }
 

@@ -1,0 +1,1110 @@
+//! The diff: from the live schema to the desired one, as a DAG of steps.
+//!
+//! Each step is one DDL statement with what it creates, drops and needs (objects: tables,
+//! columns, constraints, indexes, views, sequences, routines, schemas). Dependencies follow
+//! from those sets: a step that needs an object comes after the step creating it; a step
+//! that drops an object comes after every step that stops using it (a view dropped before
+//! the column it reads, a foreign key before the table it points to); a step creating a
+//! name comes after the step dropping the old object of that name. The steps are executed in
+//! topological order, ties broken by the order they were generated in.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use oxibase_common::keycode::ColumnOrder;
+use oxibase_common::{Result, errinput};
+use oxibase_sql::RoutineKind;
+
+use crate::desired::Renames;
+use crate::model::{
+    ColumnDef, ForeignKeyDef, Identity, IndexDef, QName, RoutineDef, Schema, SequenceDef, TableDef,
+    ViewDef,
+};
+
+/// A kind of risk a step carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HazardKind {
+    /// Data is deleted: a dropped table or column, a sequence's position.
+    DataLoss,
+    /// Every row is rewritten under the table's exclusive lock.
+    TableRewrite,
+    /// Writers to the table wait for as long as the step runs.
+    LongLock,
+    /// An index is built (online: writes continue; it costs I/O and CPU).
+    IndexBuild,
+    /// The step validates existing rows and fails if any breaks the new rule.
+    Validation,
+}
+
+impl HazardKind {
+    /// Every kind.
+    pub const ALL: [HazardKind; 5] = [
+        HazardKind::DataLoss,
+        HazardKind::TableRewrite,
+        HazardKind::LongLock,
+        HazardKind::IndexBuild,
+        HazardKind::Validation,
+    ];
+
+    /// The name `--allow-hazards` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            HazardKind::DataLoss => "data_loss",
+            HazardKind::TableRewrite => "table_rewrite",
+            HazardKind::LongLock => "long_lock",
+            HazardKind::IndexBuild => "index_build",
+            HazardKind::Validation => "validation",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(name: &str) -> Option<HazardKind> {
+        HazardKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Whether `--apply` refuses a step with this hazard unless it is allowed. An index
+    /// build runs online and a validation fails atomically (the migration changes nothing
+    /// then), so those two are shown but not refused.
+    pub fn refused_by_default(self) -> bool {
+        matches!(self, HazardKind::DataLoss | HazardKind::TableRewrite | HazardKind::LongLock)
+    }
+}
+
+/// A hazard with what it means for this step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hazard {
+    /// The kind.
+    pub kind: HazardKind,
+    /// What it means here.
+    pub detail: String,
+}
+
+/// An object a step creates, drops or needs.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Obj {
+    /// A schema.
+    Schema(String),
+    /// A table (or view: both are relations).
+    Relation(QName),
+    /// A column of a table.
+    Column(QName, String),
+    /// A CHECK or FOREIGN KEY constraint of a table.
+    Constraint(QName, String),
+    /// An index.
+    Index(QName),
+    /// A sequence.
+    Sequence(QName),
+    /// A function or procedure.
+    Routine(QName),
+}
+
+/// What a step does beyond its SQL, for the executor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Just the statement.
+    Sql,
+    /// Builds an index on a table that existed before the migration: online.
+    BuildIndex {
+        /// The index.
+        index: IndexDef,
+    },
+}
+
+/// One step of a plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// Its number in execution order, from 1.
+    pub id: usize,
+    /// The DDL statement.
+    pub sql: String,
+    /// Its hazards.
+    pub hazards: Vec<Hazard>,
+    /// The steps that must run before it.
+    pub depends_on: Vec<usize>,
+    /// A query whose rows are the existing rows that break the step's new rule (validation
+    /// steps); each row is one text column describing the row.
+    pub offending: Option<String>,
+    /// How the executor runs it.
+    pub action: Action,
+    creates: Vec<Obj>,
+    drops: Vec<Obj>,
+    needs: Vec<Obj>,
+    releases: Vec<Obj>,
+}
+
+/// The live schema's size, for hazard details: rows per table.
+pub type RowCounts = BTreeMap<QName, u64>;
+
+/// Computes the steps that take `live` to `desired`, in execution order.
+pub fn diff(
+    live: &Schema,
+    desired: &Schema,
+    renames: &Renames,
+    rows: &RowCounts,
+) -> Result<Vec<Step>> {
+    let mut planner = Planner { steps: Vec::new(), rows };
+    let live = planner.renames(live, desired, renames);
+    planner.schemas(&live, desired);
+    planner.routines(&live, desired);
+    planner.sequences(&live, desired);
+    planner.tables(&live, desired)?;
+    planner.indexes(&live, desired);
+    planner.views(&live, desired);
+    order(planner.steps)
+}
+
+struct Planner<'a> {
+    steps: Vec<Step>,
+    rows: &'a RowCounts,
+}
+
+impl Planner<'_> {
+    fn push(&mut self, sql: String) -> &mut Step {
+        self.steps.push(Step {
+            id: 0,
+            sql,
+            hazards: Vec::new(),
+            depends_on: Vec::new(),
+            offending: None,
+            action: Action::Sql,
+            creates: Vec::new(),
+            drops: Vec::new(),
+            needs: Vec::new(),
+            releases: Vec::new(),
+        });
+        let last = self.steps.len() - 1;
+        &mut self.steps[last]
+    }
+
+    fn row_count(&self, table: &QName) -> u64 {
+        self.rows.get(table).copied().unwrap_or(0)
+    }
+
+    /// Applies rename directives: emits the RENAME steps and returns the live schema as it
+    /// is after them. A directive whose old name is gone (already applied) does nothing.
+    fn renames(&mut self, live: &Schema, desired: &Schema, renames: &Renames) -> Schema {
+        let mut live = live.clone();
+        for (new, old) in &renames.tables {
+            let old_name = (new.0.clone(), old.clone());
+            if live.tables.contains_key(new) || !live.tables.contains_key(&old_name) {
+                continue;
+            }
+            let step = self.push(format!(
+                "ALTER TABLE {} RENAME TO {}",
+                qualified(&old_name),
+                quote(&new.1)
+            ));
+            step.drops.push(Obj::Relation(old_name.clone()));
+            step.creates.push(Obj::Relation(new.clone()));
+            rename_table(&mut live, &old_name, new);
+        }
+        for ((table, new), old) in &renames.columns {
+            let Some(t) = live.tables.get(table) else { continue };
+            if t.column(new).is_some()
+                || t.column(old).is_none()
+                || !desired.tables.contains_key(table)
+            {
+                continue;
+            }
+            let step = self.push(format!(
+                "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                qualified(table),
+                quote(old),
+                quote(new)
+            ));
+            step.needs.push(Obj::Relation(table.clone()));
+            step.drops.push(Obj::Column(table.clone(), old.clone()));
+            step.creates.push(Obj::Column(table.clone(), new.clone()));
+            rename_column(&mut live, table, old, new);
+        }
+        live
+    }
+
+    fn schemas(&mut self, live: &Schema, desired: &Schema) {
+        for s in desired.schemas.difference(&live.schemas) {
+            self.push(format!("CREATE SCHEMA {}", quote(s))).creates.push(Obj::Schema(s.clone()));
+        }
+        for s in live.schemas.difference(&desired.schemas) {
+            self.push(format!("DROP SCHEMA {}", quote(s))).drops.push(Obj::Schema(s.clone()));
+        }
+    }
+
+    fn routines(&mut self, live: &Schema, desired: &Schema) {
+        for (name, want) in &desired.routines {
+            match live.routines.get(name) {
+                Some(have) if have == want => {}
+                Some(have) => {
+                    let same_signature = have.kind == want.kind
+                        && have.args.iter().map(|a| &a.1).eq(want.args.iter().map(|a| &a.1))
+                        && have.returns == want.returns;
+                    if !same_signature {
+                        let step = self.push(drop_routine(have));
+                        step.drops.push(Obj::Routine(name.clone()));
+                    }
+                    let step = self.push(create_routine(want, same_signature));
+                    step.creates.push(Obj::Routine(name.clone()));
+                    step.needs.push(Obj::Schema(name.0.clone()));
+                }
+                None => {
+                    let step = self.push(create_routine(want, false));
+                    step.creates.push(Obj::Routine(name.clone()));
+                    step.needs.push(Obj::Schema(name.0.clone()));
+                }
+            }
+        }
+        for (name, have) in &live.routines {
+            if !desired.routines.contains_key(name) {
+                let step = self.push(drop_routine(have));
+                step.drops.push(Obj::Routine(name.clone()));
+                step.releases.push(Obj::Schema(name.0.clone()));
+            }
+        }
+    }
+
+    fn sequences(&mut self, live: &Schema, desired: &Schema) {
+        for (name, want) in &desired.sequences {
+            match live.sequences.get(name) {
+                Some(have) if have == want => {}
+                Some(_) => {
+                    let step = self.push(format!("DROP SEQUENCE {}", qualified(name)));
+                    step.drops.push(Obj::Sequence(name.clone()));
+                    step.hazards.push(Hazard {
+                        kind: HazardKind::DataLoss,
+                        detail:
+                            "the sequence is recreated with its new options: its position restarts"
+                                .into(),
+                    });
+                    let step = self.push(create_sequence(want));
+                    step.creates.push(Obj::Sequence(name.clone()));
+                }
+                None => {
+                    let step = self.push(create_sequence(want));
+                    step.creates.push(Obj::Sequence(name.clone()));
+                    step.needs.push(Obj::Schema(name.0.clone()));
+                }
+            }
+        }
+        for name in live.sequences.keys() {
+            if !desired.sequences.contains_key(name) {
+                let step = self.push(format!("DROP SEQUENCE {}", qualified(name)));
+                step.drops.push(Obj::Sequence(name.clone()));
+                step.releases.push(Obj::Schema(name.0.clone()));
+                step.hazards.push(Hazard {
+                    kind: HazardKind::DataLoss,
+                    detail: "the sequence and its position are dropped".into(),
+                });
+            }
+        }
+    }
+
+    fn tables(&mut self, live: &Schema, desired: &Schema) -> Result<()> {
+        for (name, want) in &desired.tables {
+            match live.tables.get(name) {
+                None => self.create_table(want, desired),
+                Some(have) => self.alter_table(have, want, desired)?,
+            }
+        }
+        for (name, have) in &live.tables {
+            if desired.tables.contains_key(name) {
+                continue;
+            }
+            let rows = self.row_count(name);
+            let step = self.push(format!("DROP TABLE {}", qualified(name)));
+            step.drops.push(Obj::Relation(name.clone()));
+            step.drops
+                .extend(have.columns.iter().map(|c| Obj::Column(name.clone(), c.name.clone())));
+            step.releases.push(Obj::Schema(name.0.clone()));
+            for fk in have.foreign_keys.values() {
+                step.releases.push(Obj::Relation(fk.ref_table.clone()));
+                step.releases.extend(
+                    fk.ref_columns.iter().map(|c| Obj::Column(fk.ref_table.clone(), c.clone())),
+                );
+            }
+            step.releases.extend(sequences_used(have));
+            step.hazards.push(Hazard {
+                kind: HazardKind::DataLoss,
+                detail: format!("drops the table and its {rows} rows"),
+            });
+        }
+        Ok(())
+    }
+
+    fn create_table(&mut self, want: &TableDef, desired: &Schema) {
+        let name = &want.name;
+        let mut parts: Vec<String> = want.columns.iter().map(column_sql).collect();
+        if !want.primary_key.is_empty() {
+            parts.push(format!("PRIMARY KEY ({})", idents(&want.primary_key)));
+        }
+        for (check, expr) in &want.checks {
+            parts.push(format!("CONSTRAINT {} CHECK ({expr})", quote(check)));
+        }
+        let step = self.push(format!("CREATE TABLE {} ({})", qualified(name), parts.join(", ")));
+        step.creates.push(Obj::Relation(name.clone()));
+        step.creates.extend(want.columns.iter().map(|c| Obj::Column(name.clone(), c.name.clone())));
+        step.creates.extend(want.checks.keys().map(|c| Obj::Constraint(name.clone(), c.clone())));
+        step.needs.push(Obj::Schema(name.0.clone()));
+        step.needs.extend(sequences_used(want));
+        for (fk_name, fk) in &want.foreign_keys {
+            self.add_foreign_key(want, fk_name, fk, desired, false);
+        }
+    }
+
+    fn alter_table(&mut self, have: &TableDef, want: &TableDef, desired: &Schema) -> Result<()> {
+        let name = &want.name;
+        let table = qualified(name);
+        let rows = self.row_count(name);
+        let key = key_display(have);
+        // Constraints that change or go first: they may use columns that go.
+        for (check, expr) in &have.checks {
+            if want.checks.get(check) != Some(expr) {
+                let step =
+                    self.push(format!("ALTER TABLE {table} DROP CONSTRAINT {}", quote(check)));
+                step.drops.push(Obj::Constraint(name.clone(), check.clone()));
+                step.releases.extend(
+                    have.columns
+                        .iter()
+                        .filter(|c| mentions(expr, &c.name))
+                        .map(|c| Obj::Column(name.clone(), c.name.clone())),
+                );
+            }
+        }
+        for (fk_name, fk) in &have.foreign_keys {
+            if want.foreign_keys.get(fk_name) != Some(fk) {
+                let step =
+                    self.push(format!("ALTER TABLE {table} DROP CONSTRAINT {}", quote(fk_name)));
+                step.drops.push(Obj::Constraint(name.clone(), fk_name.clone()));
+                step.releases.push(Obj::Relation(fk.ref_table.clone()));
+                step.releases
+                    .extend(fk.columns.iter().map(|c| Obj::Column(name.clone(), c.clone())));
+                step.releases.extend(
+                    fk.ref_columns.iter().map(|c| Obj::Column(fk.ref_table.clone(), c.clone())),
+                );
+            }
+        }
+        for want_col in &want.columns {
+            let column = quote(&want_col.name);
+            let Some(have_col) = have.column(&want_col.name) else {
+                self.add_column(have, want_col, rows);
+                continue;
+            };
+            if have_col.identity != want_col.identity {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "changing whether column \"{}\" of table \"{}\" is an identity column is not supported",
+                    want_col.name,
+                    name.1
+                )
+                .with_hint("Add a new column and drop the old one, with a rename directive if need be."));
+            }
+            if have_col.data_type != want_col.data_type {
+                let step = self.push(format!(
+                    "ALTER TABLE {table} ALTER COLUMN {column} TYPE {} USING {column}::{}",
+                    want_col.data_type, want_col.data_type
+                ));
+                step.drops.push(Obj::Column(name.clone(), want_col.name.clone()));
+                step.creates.push(Obj::Column(name.clone(), want_col.name.clone()));
+                step.hazards.push(Hazard {
+                    kind: HazardKind::TableRewrite,
+                    detail: format!(
+                        "rewrites {rows} rows ({} to {}) holding the table's lock",
+                        have_col.data_type, want_col.data_type
+                    ),
+                });
+                step.hazards.push(Hazard {
+                    kind: HazardKind::Validation,
+                    detail: "fails if an existing value does not convert".into(),
+                });
+            }
+            if have_col.default != want_col.default && want_col.identity.is_none() {
+                let sql = match &want_col.default {
+                    Some(d) => format!("ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT {d}"),
+                    None => format!("ALTER TABLE {table} ALTER COLUMN {column} DROP DEFAULT"),
+                };
+                let step = self.push(sql);
+                step.needs.push(Obj::Column(name.clone(), want_col.name.clone()));
+            }
+            if have_col.not_null != want_col.not_null {
+                if want_col.not_null {
+                    let step = self
+                        .push(format!("ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL"));
+                    step.needs.push(Obj::Column(name.clone(), want_col.name.clone()));
+                    step.hazards.push(Hazard {
+                        kind: HazardKind::Validation,
+                        detail: format!("fails if a row has {} null", want_col.name),
+                    });
+                    step.offending =
+                        Some(format!("SELECT {key} FROM {table} WHERE {column} IS NULL"));
+                } else {
+                    let step = self
+                        .push(format!("ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL"));
+                    step.needs.push(Obj::Column(name.clone(), want_col.name.clone()));
+                }
+            }
+        }
+        if have.primary_key != want.primary_key {
+            if !have.primary_key.is_empty() {
+                let pkey = format!("{}_pkey", name.1);
+                let step =
+                    self.push(format!("ALTER TABLE {table} DROP CONSTRAINT {}", quote(&pkey)));
+                step.releases
+                    .extend(have.primary_key.iter().map(|c| Obj::Column(name.clone(), c.clone())));
+                step.drops.push(Obj::Constraint(name.clone(), pkey));
+                step.hazards.push(Hazard {
+                    kind: HazardKind::TableRewrite,
+                    detail: format!("rewrites {rows} rows under new row keys"),
+                });
+            }
+            if !want.primary_key.is_empty() {
+                let cols = idents(&want.primary_key);
+                let step = self.push(format!("ALTER TABLE {table} ADD PRIMARY KEY ({cols})"));
+                step.needs
+                    .extend(want.primary_key.iter().map(|c| Obj::Column(name.clone(), c.clone())));
+                step.creates.push(Obj::Constraint(name.clone(), format!("{}_pkey", name.1)));
+                step.hazards.push(Hazard {
+                    kind: HazardKind::TableRewrite,
+                    detail: format!("rewrites {rows} rows under new row keys"),
+                });
+                step.hazards.push(Hazard {
+                    kind: HazardKind::Validation,
+                    detail: "fails if the key has nulls or duplicates".into(),
+                });
+                step.offending = Some(format!(
+                    "SELECT {} FROM {table} GROUP BY {cols} HAVING count(*) > 1 OR bool_or(({}) IS NULL)",
+                    row_display(&want.primary_key, "", "count(*)"),
+                    want.primary_key
+                        .iter()
+                        .map(|c| format!("{} IS NULL", quote(c)))
+                        .collect::<Vec<_>>()
+                        .join(" OR ")
+                ));
+            }
+        }
+        for have_col in &have.columns {
+            if want.column(&have_col.name).is_none() {
+                let step =
+                    self.push(format!("ALTER TABLE {table} DROP COLUMN {}", quote(&have_col.name)));
+                step.drops.push(Obj::Column(name.clone(), have_col.name.clone()));
+                step.hazards.push(Hazard {
+                    kind: HazardKind::DataLoss,
+                    detail: format!("drops column {} and its values in {rows} rows", have_col.name),
+                });
+            }
+        }
+        for (check, expr) in &want.checks {
+            if have.checks.get(check) != Some(expr) {
+                let step = self.push(format!(
+                    "ALTER TABLE {table} ADD CONSTRAINT {} CHECK ({expr})",
+                    quote(check)
+                ));
+                step.creates.push(Obj::Constraint(name.clone(), check.clone()));
+                step.needs.extend(
+                    want.columns
+                        .iter()
+                        .filter(|c| mentions(expr, &c.name))
+                        .map(|c| Obj::Column(name.clone(), c.name.clone())),
+                );
+                step.needs.push(Obj::Relation(name.clone()));
+                step.hazards.push(Hazard {
+                    kind: HazardKind::Validation,
+                    detail: format!("fails if an existing row breaks CHECK ({expr})"),
+                });
+                step.offending = Some(format!("SELECT {key} FROM {table} WHERE NOT ({expr})"));
+            }
+        }
+        for (fk_name, fk) in &want.foreign_keys {
+            if have.foreign_keys.get(fk_name) != Some(fk) {
+                self.add_foreign_key(want, fk_name, fk, desired, true);
+            }
+        }
+        Ok(())
+    }
+
+    fn add_column(&mut self, have: &TableDef, col: &ColumnDef, rows: u64) {
+        let name = &have.name;
+        let step =
+            self.push(format!("ALTER TABLE {} ADD COLUMN {}", qualified(name), column_sql(col)));
+        step.needs.push(Obj::Relation(name.clone()));
+        step.creates.push(Obj::Column(name.clone(), col.name.clone()));
+        step.needs.extend(sequences_used_by(col));
+        let volatile = col.default.as_deref().is_some_and(|d| d.contains('('));
+        if col.identity.is_some() || volatile {
+            step.hazards.push(Hazard {
+                kind: HazardKind::TableRewrite,
+                detail: format!(
+                    "computes the new column for each of {rows} rows under the table's lock"
+                ),
+            });
+        }
+        if col.not_null && col.default.is_none() && col.identity.is_none() {
+            step.hazards.push(Hazard {
+                kind: HazardKind::Validation,
+                detail: format!(
+                    "NOT NULL without a default fails unless the table is empty ({rows} rows now)"
+                ),
+            });
+            step.offending =
+                Some(format!("SELECT {} FROM {} LIMIT 1", key_display(have), qualified(name)));
+        }
+    }
+
+    fn add_foreign_key(
+        &mut self,
+        table: &TableDef,
+        fk_name: &str,
+        fk: &ForeignKeyDef,
+        desired: &Schema,
+        existing: bool,
+    ) {
+        let name = &table.name;
+        let mut sql = format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+            qualified(name),
+            quote(fk_name),
+            idents(&fk.columns),
+            qualified(&fk.ref_table),
+            idents(&fk.ref_columns)
+        );
+        for (word, action) in [("ON DELETE", &fk.on_delete), ("ON UPDATE", &fk.on_update)] {
+            let action = match action.as_str() {
+                "cascade" => Some("CASCADE"),
+                "setnull" => Some("SET NULL"),
+                "setdefault" => Some("SET DEFAULT"),
+                _ => None,
+            };
+            if let Some(a) = action {
+                sql.push_str(&format!(" {word} {a}"));
+            }
+        }
+        let offending = existing.then(|| {
+            let join: Vec<String> = fk
+                .columns
+                .iter()
+                .zip(&fk.ref_columns)
+                .map(|(c, r)| format!("r.{} = t.{}", quote(r), quote(c)))
+                .collect();
+            let present: Vec<String> =
+                fk.columns.iter().map(|c| format!("t.{} IS NOT NULL", quote(c))).collect();
+            format!(
+                "SELECT {} FROM {} t WHERE {} AND NOT EXISTS (SELECT 1 FROM {} r WHERE {})",
+                row_display(&key_columns(table), "t.", ""),
+                qualified(name),
+                present.join(" AND "),
+                qualified(&fk.ref_table),
+                join.join(" AND ")
+            )
+        });
+        let unique_index = desired
+            .indexes
+            .values()
+            .find(|i| {
+                i.table == fk.ref_table
+                    && i.unique
+                    && same_set(i.columns.iter().map(|c| &c.0), fk.ref_columns.iter())
+            })
+            .map(|i| i.name.clone());
+        let step = self.push(sql);
+        step.creates.push(Obj::Constraint(name.clone(), fk_name.to_string()));
+        step.needs.push(Obj::Relation(name.clone()));
+        step.needs.push(Obj::Relation(fk.ref_table.clone()));
+        step.needs.extend(fk.columns.iter().map(|c| Obj::Column(name.clone(), c.clone())));
+        step.needs
+            .extend(fk.ref_columns.iter().map(|c| Obj::Column(fk.ref_table.clone(), c.clone())));
+        step.needs.extend(unique_index.map(Obj::Index));
+        if let Some(q) = offending {
+            step.hazards.push(Hazard {
+                kind: HazardKind::Validation,
+                detail: format!(
+                    "fails if a row of {} points to no row of {}",
+                    name.1, fk.ref_table.1
+                ),
+            });
+            step.offending = Some(q);
+        }
+    }
+
+    fn indexes(&mut self, live: &Schema, desired: &Schema) {
+        for (name, have) in &live.indexes {
+            if desired.indexes.get(name) == Some(have) || !desired.tables.contains_key(&have.table)
+            {
+                // Unchanged, or dropped with its table.
+                continue;
+            }
+            let step = self.push(format!("DROP INDEX {}", qualified(name)));
+            step.drops.push(Obj::Index(name.clone()));
+            step.releases.extend(
+                have.columns.iter().map(|(c, _)| Obj::Column(have.table.clone(), c.clone())),
+            );
+        }
+        for (name, want) in &desired.indexes {
+            if live.indexes.get(name) == Some(want) {
+                continue;
+            }
+            let existed = live
+                .tables
+                .get(&want.table)
+                .is_some_and(|t| want.columns.iter().all(|(c, _)| t.column(c).is_some()));
+            let rows = self.row_count(&want.table);
+            let table = qualified(&want.table);
+            let cols: Vec<String> = want.columns.iter().map(|(c, o)| order_sql(c, *o)).collect();
+            let unique = if want.unique { "UNIQUE " } else { "" };
+            let sql =
+                format!("CREATE {unique}INDEX {} ON {table} ({})", quote(&name.1), cols.join(", "));
+            let key_cols: Vec<String> = want.columns.iter().map(|c| c.0.clone()).collect();
+            let step = self.push(sql);
+            step.creates.push(Obj::Index(name.clone()));
+            step.needs.push(Obj::Relation(want.table.clone()));
+            step.needs.extend(key_cols.iter().map(|c| Obj::Column(want.table.clone(), c.clone())));
+            if existed {
+                step.action = Action::BuildIndex { index: want.clone() };
+                step.hazards.push(Hazard {
+                    kind: HazardKind::IndexBuild,
+                    detail: format!("reads {rows} rows, built online while writes go on"),
+                });
+            }
+            if want.unique && existed {
+                step.hazards.push(Hazard {
+                    kind: HazardKind::Validation,
+                    detail: "fails if existing rows have duplicate keys".into(),
+                });
+                let list = idents(&key_cols);
+                step.offending = Some(format!(
+                    "SELECT {} FROM {table} WHERE {} GROUP BY {list} HAVING count(*) > 1",
+                    row_display(&key_cols, "", "count(*)"),
+                    key_cols
+                        .iter()
+                        .map(|c| format!("{} IS NOT NULL", quote(c)))
+                        .collect::<Vec<_>>()
+                        .join(" AND ")
+                ));
+            }
+        }
+    }
+
+    fn views(&mut self, live: &Schema, desired: &Schema) {
+        // Views whose tables change shape under them are recreated, and so are the views
+        // reading those, transitively.
+        let mut changed: BTreeSet<QName> = BTreeSet::new();
+        for step in &self.steps {
+            for obj in step.drops.iter() {
+                if let Obj::Column(t, _) | Obj::Relation(t) = obj {
+                    changed.insert(t.clone());
+                }
+            }
+        }
+        let mut recreate: BTreeSet<QName> = BTreeSet::new();
+        loop {
+            let before = recreate.len();
+            for (name, have) in &live.views {
+                let differs = desired.views.get(name).is_none_or(|w| w.query != have.query);
+                if differs || have.reads.iter().any(|r| changed.contains(r) || recreate.contains(r))
+                {
+                    recreate.insert(name.clone());
+                }
+            }
+            if recreate.len() == before {
+                break;
+            }
+        }
+        // Dropped dependents first: a view reading another goes before it.
+        let mut drops: Vec<&ViewDef> =
+            live.views.values().filter(|v| recreate.contains(&v.name)).collect();
+        drops.sort_by_key(|v| std::cmp::Reverse(depth(v, live)));
+        for have in drops {
+            let step = self.push(format!("DROP VIEW {}", qualified(&have.name)));
+            step.drops.push(Obj::Relation(have.name.clone()));
+            for r in &have.reads {
+                step.releases.push(Obj::Relation(r.clone()));
+                if let Some(t) = live.tables.get(r) {
+                    step.releases
+                        .extend(t.columns.iter().map(|c| Obj::Column(r.clone(), c.name.clone())));
+                }
+            }
+        }
+        for (name, want) in &desired.views {
+            if live.views.contains_key(name) && !recreate.contains(name) {
+                continue;
+            }
+            let step = self.push(format!("CREATE VIEW {} AS {}", qualified(name), want.query));
+            step.creates.push(Obj::Relation(name.clone()));
+            step.needs.push(Obj::Schema(name.0.clone()));
+            for r in &want.reads {
+                step.needs.push(Obj::Relation(r.clone()));
+                if let Some(t) = desired.tables.get(r) {
+                    step.needs
+                        .extend(t.columns.iter().map(|c| Obj::Column(r.clone(), c.name.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// A key column with its order as CREATE INDEX takes it.
+fn order_sql(column: &str, order: ColumnOrder) -> String {
+    let mut sql = quote(column);
+    match (order.descending, order.nulls_first) {
+        (false, false) => {}
+        (false, true) => sql.push_str(" NULLS FIRST"),
+        (true, true) => sql.push_str(" DESC"),
+        (true, false) => sql.push_str(" DESC NULLS LAST"),
+    }
+    sql
+}
+
+fn depth(view: &ViewDef, schema: &Schema) -> usize {
+    fn go(view: &ViewDef, schema: &Schema, seen: usize) -> usize {
+        if seen > 64 {
+            return seen;
+        }
+        view.reads
+            .iter()
+            .filter_map(|r| schema.views.get(r))
+            .map(|v| 1 + go(v, schema, seen + 1))
+            .max()
+            .unwrap_or(0)
+    }
+    go(view, schema, 0)
+}
+
+/// Orders steps topologically (ties by generation order) and numbers them.
+fn order(mut steps: Vec<Step>) -> Result<Vec<Step>> {
+    let n = steps.len();
+    let mut edges: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
+    for (i, step) in steps.iter().enumerate() {
+        for (j, other) in steps.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            let after = step.needs.iter().any(|o| other.creates.contains(o))
+                || step.drops.iter().any(|o| other.releases.contains(o))
+                || step.creates.iter().any(|o| other.drops.contains(o) && !step.drops.contains(o));
+            if after {
+                edges[i].insert(j);
+            }
+        }
+    }
+    let mut done = vec![false; n];
+    let mut position = vec![0; n];
+    let mut sequence = Vec::with_capacity(n);
+    while sequence.len() < n {
+        let next = (0..n).find(|&i| !done[i] && edges[i].iter().all(|&j| done[j]));
+        let Some(i) = next else {
+            let stuck: Vec<&str> =
+                (0..n).filter(|&i| !done[i]).map(|i| steps[i].sql.as_str()).collect();
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "the migration's steps depend on each other in a cycle: {}",
+                stuck.join("; ")
+            ));
+        };
+        done[i] = true;
+        position[i] = sequence.len() + 1;
+        sequence.push(i);
+    }
+    for (i, step) in steps.iter_mut().enumerate() {
+        step.id = position[i];
+        step.depends_on = edges[i].iter().map(|&j| position[j]).collect();
+        step.depends_on.sort_unstable();
+    }
+    steps.sort_by_key(|s| s.id);
+    Ok(steps)
+}
+
+fn rename_table(schema: &mut Schema, old: &QName, new: &QName) {
+    if let Some(mut t) = schema.tables.remove(old) {
+        t.name = new.clone();
+        schema.tables.insert(new.clone(), t);
+    }
+    for t in schema.tables.values_mut() {
+        for fk in t.foreign_keys.values_mut() {
+            if &fk.ref_table == old {
+                fk.ref_table = new.clone();
+            }
+        }
+    }
+    for i in schema.indexes.values_mut() {
+        if &i.table == old {
+            i.table = new.clone();
+        }
+    }
+    for v in schema.views.values_mut() {
+        if v.reads.remove(old) {
+            v.reads.insert(new.clone());
+        }
+    }
+}
+
+fn rename_column(schema: &mut Schema, table: &QName, old: &str, new: &str) {
+    let rename = |c: &mut String| {
+        if c == old {
+            *c = new.to_string();
+        }
+    };
+    if let Some(t) = schema.tables.get_mut(table) {
+        for c in &mut t.columns {
+            rename(&mut c.name);
+        }
+        t.primary_key.iter_mut().for_each(rename);
+        for fk in t.foreign_keys.values_mut() {
+            fk.columns.iter_mut().for_each(rename);
+        }
+        for expr in t.checks.values_mut() {
+            *expr = replace_word(expr, old, new);
+        }
+    }
+    for t in schema.tables.values_mut() {
+        for fk in t.foreign_keys.values_mut() {
+            if &fk.ref_table == table {
+                fk.ref_columns.iter_mut().for_each(rename);
+            }
+        }
+    }
+    for i in schema.indexes.values_mut() {
+        if &i.table == table {
+            i.columns.iter_mut().for_each(|(c, _)| rename(c));
+        }
+    }
+}
+
+/// Replaces whole-word occurrences of an identifier (outside quotes) in an expression.
+fn replace_word(expr: &str, old: &str, new: &str) -> String {
+    let mut out = String::with_capacity(expr.len());
+    let mut word = String::new();
+    let mut in_string = false;
+    let flush = |word: &mut String, out: &mut String| {
+        if word == old {
+            out.push_str(new);
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for ch in expr.chars() {
+        if !in_string && (ch.is_alphanumeric() || ch == '_') {
+            word.push(ch);
+            continue;
+        }
+        flush(&mut word, &mut out);
+        if ch == '\'' {
+            in_string = !in_string;
+        }
+        out.push(ch);
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// Whether an expression mentions an identifier as a whole word.
+fn mentions(expr: &str, ident: &str) -> bool {
+    replace_word(expr, ident, "\u{1}") != expr
+}
+
+fn same_set<'a>(a: impl Iterator<Item = &'a String>, b: impl Iterator<Item = &'a String>) -> bool {
+    let a: BTreeSet<_> = a.collect();
+    let b: BTreeSet<_> = b.collect();
+    a == b
+}
+
+fn sequences_used(table: &TableDef) -> Vec<Obj> {
+    table.columns.iter().flat_map(sequences_used_by).collect()
+}
+
+/// The sequences a column's default draws from (`nextval('name')`).
+fn sequences_used_by(column: &ColumnDef) -> Vec<Obj> {
+    let Some(default) = &column.default else { return vec![] };
+    default
+        .split("nextval('")
+        .skip(1)
+        .filter_map(|rest| rest.split('\'').next())
+        .map(|name| {
+            let name = name.trim_matches('"');
+            match name.split_once('.') {
+                Some((s, n)) => Obj::Sequence((s.to_string(), n.to_string())),
+                None => Obj::Sequence(("public".to_string(), name.to_string())),
+            }
+        })
+        .collect()
+}
+
+/// A column as in CREATE TABLE / ADD COLUMN.
+fn column_sql(c: &ColumnDef) -> String {
+    let mut sql = format!("{} {}", quote(&c.name), c.data_type);
+    match c.identity {
+        Some(Identity::Always) => sql.push_str(" GENERATED ALWAYS AS IDENTITY"),
+        Some(Identity::ByDefault) => sql.push_str(" GENERATED BY DEFAULT AS IDENTITY"),
+        None => {}
+    }
+    if let Some(d) = &c.default {
+        sql.push_str(&format!(" DEFAULT {d}"));
+    }
+    if c.not_null && c.identity.is_none() {
+        sql.push_str(" NOT NULL");
+    }
+    sql
+}
+
+fn create_sequence(s: &SequenceDef) -> String {
+    let mut sql = format!(
+        "CREATE SEQUENCE {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {}",
+        qualified(&s.name),
+        s.increment,
+        s.min,
+        s.max,
+        s.start
+    );
+    if s.cycle {
+        sql.push_str(" CYCLE");
+    }
+    sql
+}
+
+fn create_routine(r: &RoutineDef, replace: bool) -> String {
+    let args: Vec<String> = r.args.iter().map(|(n, t)| format!("{} {t}", quote(n))).collect();
+    let returns = match r.kind {
+        RoutineKind::Procedure => String::new(),
+        RoutineKind::Function => format!(" RETURNS {}", r.returns),
+    };
+    let mut sql = format!(
+        "CREATE {}{} {}({}){returns} LANGUAGE {}",
+        if replace { "OR REPLACE " } else { "" },
+        r.kind.keyword(),
+        qualified(&r.name),
+        args.join(", "),
+        r.language
+    );
+    if r.kind == RoutineKind::Function {
+        sql.push_str(match r.volatility {
+            'i' => " IMMUTABLE",
+            's' => " STABLE",
+            _ => "",
+        });
+        if r.strict {
+            sql.push_str(" STRICT");
+        }
+    }
+    sql.push_str(&format!(" AS {}", dollar_quote(&r.source)));
+    sql
+}
+
+fn drop_routine(r: &RoutineDef) -> String {
+    let types: Vec<&str> = r.args.iter().map(|(_, t)| t.as_str()).collect();
+    format!("DROP {} {}({})", r.kind.keyword(), qualified(&r.name), types.join(", "))
+}
+
+/// Text in dollar quotes whose tag does not occur in it.
+pub fn dollar_quote(text: &str) -> String {
+    let mut tag = String::from("$$");
+    let mut n = 0;
+    while text.contains(&tag) {
+        n += 1;
+        tag = format!("$body{n}$");
+    }
+    format!("{tag}{text}{tag}")
+}
+
+/// An identifier, quoted when it would not read back as itself.
+pub fn quote(name: &str) -> String {
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !is_reserved(name);
+    if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
+}
+
+fn is_reserved(word: &str) -> bool {
+    matches!(
+        word,
+        "all"
+            | "and"
+            | "any"
+            | "array"
+            | "as"
+            | "asc"
+            | "both"
+            | "case"
+            | "cast"
+            | "check"
+            | "collate"
+            | "column"
+            | "constraint"
+            | "create"
+            | "default"
+            | "desc"
+            | "distinct"
+            | "do"
+            | "else"
+            | "end"
+            | "except"
+            | "false"
+            | "for"
+            | "foreign"
+            | "from"
+            | "grant"
+            | "group"
+            | "having"
+            | "in"
+            | "into"
+            | "is"
+            | "join"
+            | "key"
+            | "limit"
+            | "not"
+            | "null"
+            | "offset"
+            | "on"
+            | "only"
+            | "or"
+            | "order"
+            | "primary"
+            | "references"
+            | "select"
+            | "table"
+            | "then"
+            | "to"
+            | "true"
+            | "union"
+            | "unique"
+            | "user"
+            | "using"
+            | "when"
+            | "where"
+            | "with"
+    )
+}
+
+/// A qualified name as SQL (`public` left implicit).
+pub fn qualified(name: &QName) -> String {
+    if name.0 == "public" {
+        quote(&name.1)
+    } else {
+        format!("{}.{}", quote(&name.0), quote(&name.1))
+    }
+}
+
+fn idents(names: &[String]) -> String {
+    names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")
+}
+
+/// The columns that identify a row: the primary key, or all columns without one.
+fn key_columns(table: &TableDef) -> Vec<String> {
+    if table.primary_key.is_empty() {
+        table.columns.iter().map(|c| c.name.clone()).collect()
+    } else {
+        table.primary_key.clone()
+    }
+}
+
+/// An SQL expression showing a row by its key, for reports.
+fn key_display(table: &TableDef) -> String {
+    row_display(&key_columns(table), "", "")
+}
+
+/// `'(a, b)=(' || a || ', ' || b || ')'`, the way PostgreSQL's error details show keys,
+/// columns qualified with `prefix`; `extra` (an aggregate) is appended when given.
+fn row_display(columns: &[String], prefix: &str, extra: &str) -> String {
+    let names = columns.join(", ");
+    let values: Vec<String> =
+        columns.iter().map(|c| format!("coalesce({prefix}{}::text, 'null')", quote(c))).collect();
+    let mut sql = format!("'({names})=(' || {} || ')'", values.join(" || ', ' || "));
+    if !extra.is_empty() {
+        sql.push_str(&format!(" || ' x' || {extra}::text"));
+    }
+    sql
+}
