@@ -16,7 +16,8 @@ use oxibase_sql::Catalog;
 use oxibase_sql::Session;
 use oxibase_sql::migrate::MigrateRequest;
 
-use crate::plan::HazardKind;
+use crate::model::QName;
+use crate::plan::{Action, HazardKind, Step, qualified};
 use crate::{HISTORY_SCHEMA, Plan, model};
 
 /// The advisory lock key a running migration holds ("oximigr" in ASCII).
@@ -85,6 +86,7 @@ fn check_hazards(request: &MigrateRequest, plan: &Plan) -> Result<()> {
     if refused.is_empty() {
         return Ok(());
     }
+    kinds.sort_by_key(|k| HazardKind::parse(k));
     Err(errinput!(
         OBJECT_NOT_IN_PREREQUISITE_STATE,
         "the plan has hazardous steps; nothing was changed"
@@ -97,23 +99,59 @@ fn check_hazards(request: &MigrateRequest, plan: &Plan) -> Result<()> {
     )))
 }
 
-fn run(session: &mut Session, request: &MigrateRequest, plan: &Plan) -> Result<()> {
-    session.execute("BEGIN")?;
-    let result = run_in_transaction(session, request, plan);
-    match result {
-        Ok(()) => session.execute("COMMIT").map(|_| ()),
-        Err(e) => {
-            let _ = session.execute("ROLLBACK");
-            Err(e)
-        }
-    }
+/// Whether a step is an index built online, before the migration's transaction.
+fn is_online(step: &Step) -> bool {
+    matches!(step.action, Action::BuildIndex { .. })
 }
 
-fn run_in_transaction(session: &mut Session, request: &MigrateRequest, plan: &Plan) -> Result<()> {
-    let live = session.within_transaction(|catalog, txn| {
+fn run(session: &mut Session, request: &MigrateRequest, plan: &Plan) -> Result<()> {
+    let mut built: Vec<QName> = Vec::new();
+    let mut result: Result<()> = Ok(());
+    for step in plan.steps.iter().filter(|s| is_online(s)) {
+        result = check_rows(session, step).and_then(|()| {
+            session.execute(&step.sql).map(|_| ()).map_err(|e| step_error(step.id, &step.sql, &e))
+        });
+        if result.is_err() {
+            break;
+        }
+        if let Action::BuildIndex { index } = &step.action {
+            built.push(index.name.clone());
+        }
+    }
+    if result.is_ok() {
+        session.execute("BEGIN")?;
+        result = run_in_transaction(session, request, plan, &built);
+        result = match result {
+            Ok(()) => session.execute("COMMIT").map(|_| ()),
+            Err(e) => {
+                let _ = session.execute("ROLLBACK");
+                Err(e)
+            }
+        };
+    }
+    if result.is_err() {
+        // The indexes built online go again: the schema is as it was.
+        for name in &built {
+            let _ = session.execute(&format!("DROP INDEX IF EXISTS {}", qualified(name)));
+        }
+    }
+    result
+}
+
+fn run_in_transaction(
+    session: &mut Session,
+    request: &MigrateRequest,
+    plan: &Plan,
+    built: &[QName],
+) -> Result<()> {
+    let mut live = session.within_transaction(|catalog, txn| {
         txn.lock_latest(&Catalog::ddl_lock_key()?, LockMode::Update, LockWait::Wait(None))?;
         model::read(catalog, txn)
     })?;
+    // Planned from the schema without the indexes built online since.
+    for name in built {
+        live.indexes.remove(name);
+    }
     let now = Plan::diff(session, &live, &plan.desired, false)?;
     let same =
         now.len() == plan.steps.len() && now.iter().zip(&plan.steps).all(|(a, b)| a.sql == b.sql);
@@ -124,36 +162,8 @@ fn run_in_transaction(session: &mut Session, request: &MigrateRequest, plan: &Pl
         )
         .with_hint("Run the migration again: it plans from the schema as it is now."));
     }
-    for step in &plan.steps {
-        if let Some(query) = &step.offending {
-            let found = session.execute(&format!("{query} LIMIT {OFFENDING_SHOWN}"))?;
-            if !found.rows().is_empty() {
-                let rows: Vec<String> = found
-                    .rows()
-                    .iter()
-                    .map(|r| match r.first() {
-                        Some(Value::Text(t)) => t.clone(),
-                        _ => "?".into(),
-                    })
-                    .collect();
-                let rule = step
-                    .hazards
-                    .iter()
-                    .find(|h| h.kind == HazardKind::Validation)
-                    .map_or(String::new(), |h| h.detail.clone());
-                return Err(errinput!(
-                    CHECK_VIOLATION,
-                    "step {} failed: existing rows break the new rule ({rule}); nothing was changed",
-                    step.id
-                )
-                .with_detail(format!(
-                    "statement: {}\noffending rows (first {OFFENDING_SHOWN}): {}",
-                    step.sql,
-                    rows.join(", ")
-                ))
-                .with_hint("Fix or delete those rows, then run the migration again."));
-            }
-        }
+    for step in plan.steps.iter().filter(|s| !is_online(s)) {
+        check_rows(session, step)?;
         session.execute(&step.sql).map_err(|e| step_error(step.id, &step.sql, &e))?;
     }
     session.execute(&format!(
@@ -183,6 +193,40 @@ fn run_in_transaction(session: &mut Session, request: &MigrateRequest, plan: &Pl
         ],
     )?;
     Ok(())
+}
+
+/// A validation step's rule checked against the rows before the step runs: the offending
+/// rows are listed in the error.
+fn check_rows(session: &mut Session, step: &Step) -> Result<()> {
+    let Some(query) = &step.offending else { return Ok(()) };
+    let found = session.execute(&format!("{query} LIMIT {OFFENDING_SHOWN}"))?;
+    if found.rows().is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = found
+        .rows()
+        .iter()
+        .map(|r| match r.first() {
+            Some(Value::Text(t)) => t.clone(),
+            _ => "?".into(),
+        })
+        .collect();
+    let rule = step
+        .hazards
+        .iter()
+        .find(|h| h.kind == HazardKind::Validation)
+        .map_or(String::new(), |h| h.detail.clone());
+    Err(errinput!(
+        CHECK_VIOLATION,
+        "step {} failed: existing rows break the new rule ({rule}); nothing was changed",
+        step.id
+    )
+    .with_detail(format!(
+        "statement: {}\noffending rows (first {OFFENDING_SHOWN}): {}",
+        step.sql,
+        rows.join(", ")
+    ))
+    .with_hint("Fix or delete those rows, then run the migration again."))
 }
 
 /// A step's error, saying which step failed; the SQLSTATE is kept.

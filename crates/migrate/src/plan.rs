@@ -102,7 +102,9 @@ pub enum Obj {
 pub enum Action {
     /// Just the statement.
     Sql,
-    /// Builds an index on a table that existed before the migration: online.
+    /// Builds an index on a table that existed before the migration: online, with CREATE
+    /// INDEX CONCURRENTLY before the migration's transaction when no other step must come
+    /// first.
     BuildIndex {
         /// The index.
         index: IndexDef,
@@ -149,7 +151,42 @@ pub fn diff(
     planner.tables(&live, desired)?;
     planner.indexes(&live, desired);
     planner.views(&live, desired);
-    order(planner.steps)
+    let mut steps = order(planner.steps)?;
+    for step in &mut steps {
+        if !matches!(step.action, Action::BuildIndex { .. }) {
+            continue;
+        }
+        if step.depends_on.is_empty() {
+            // Runs before the migration's transaction, as CREATE INDEX CONCURRENTLY.
+            step.sql = step.sql.replacen("INDEX ", "INDEX CONCURRENTLY ", 1);
+        } else {
+            // It must follow other steps (an index of the same name dropped, the table
+            // renamed): built inside the transaction, under the table's lock.
+            step.action = Action::Sql;
+            for h in step.hazards.iter_mut().filter(|h| h.kind == HazardKind::IndexBuild) {
+                h.detail = h.detail.replace(
+                    "built online while writes go on",
+                    "built after other steps, inside the migration's transaction",
+                );
+            }
+            step.hazards.push(Hazard {
+                kind: HazardKind::LongLock,
+                detail: "writes to the table wait while the index is built".into(),
+            });
+        }
+    }
+    // Online builds run first (nothing precedes them): numbered so.
+    let online = |s: &Step| matches!(s.action, Action::BuildIndex { .. });
+    let mut renumbered: Vec<Step> = steps.iter().filter(|s| online(s)).cloned().collect();
+    renumbered.extend(steps.iter().filter(|s| !online(s)).cloned());
+    let new_id: BTreeMap<usize, usize> =
+        renumbered.iter().enumerate().map(|(i, s)| (s.id, i + 1)).collect();
+    for step in &mut renumbered {
+        step.id = new_id[&step.id];
+        step.depends_on = step.depends_on.iter().map(|d| new_id[d]).collect();
+        step.depends_on.sort_unstable();
+    }
+    Ok(renumbered)
 }
 
 struct Planner<'a> {

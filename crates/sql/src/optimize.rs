@@ -570,7 +570,7 @@ fn choose_access(plan: Plan) -> Plan {
     if !table.primary_key.is_empty() {
         candidates.push((Access::Primary, table.primary_key.clone()));
     }
-    for index in &table.indexes {
+    for index in table.indexes.iter().filter(|i| i.valid) {
         candidates.push((Access::Index(index.clone()), index.columns.clone()));
     }
     let mut best: Option<Candidate> = None;
@@ -1174,8 +1174,13 @@ fn index_lookup(right: &Plan, left_keys: &[Expr], right_keys: &[Expr]) -> Option
     if filter.as_ref().is_some_and(|f| f.has_outer() || has_subquery(f) || has_volatile(f)) {
         return None;
     }
-    let paths = std::iter::once((Access::Primary, table.primary_key.clone()))
-        .chain(table.indexes.iter().map(|i| (Access::Index(i.clone()), i.columns.clone())));
+    let paths = std::iter::once((Access::Primary, table.primary_key.clone())).chain(
+        table
+            .indexes
+            .iter()
+            .filter(|i| i.valid)
+            .map(|i| (Access::Index(i.clone()), i.columns.clone())),
+    );
     let mut best: Option<(Access, Vec<Expr>)> = None;
     for (access, key_columns) in paths {
         let mut lookup = Vec::new();

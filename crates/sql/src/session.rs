@@ -19,6 +19,7 @@
 //! changed the catalog itself or whose snapshot predates the last catalog change.
 
 mod call;
+mod concurrent;
 mod host;
 
 use std::cell::{Cell, RefCell};
@@ -757,6 +758,9 @@ impl Session {
         }
         if self.is_top_level_call(statement) {
             return self.run_call(statement, params, param_types);
+        }
+        if matches!(statement, ast::Statement::CreateIndex(ci) if ci.concurrently) {
+            return self.create_index_concurrently(statement, params, param_types, sql);
         }
         let result = self.in_transaction(|session, txn| {
             session.run_in_transaction(statement, sql, params, param_types, txn)

@@ -1631,7 +1631,7 @@ fn pg_index(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 Value::Bool(i.unique),
                 Value::Bool(false),
                 Value::Bool(false),
-                Value::Bool(true),
+                Value::Bool(i.valid),
                 int2_array(i.columns.iter().copied()),
                 Value::Null,
                 Value::Null,

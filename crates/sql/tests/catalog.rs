@@ -226,6 +226,7 @@ fn indexes_are_catalog_rows_too() {
         unique: true,
         columns: vec![1, 2],
         orders: vec![ColumnOrder::ASC, ColumnOrder::DESC],
+        valid: true,
     };
     let created = catalog.create_index(&txn, "public", index.clone()).unwrap();
     txn.begin_statement().unwrap();

@@ -272,6 +272,9 @@ pub struct CreateIndex {
     pub unique: bool,
     /// IF NOT EXISTS
     pub if_not_exists: bool,
+    /// CONCURRENTLY: only records the index, not valid yet (the session fills it while
+    /// writes go on, then validates it).
+    pub concurrently: bool,
 }
 
 /// One ALTER TABLE action.
@@ -705,6 +708,7 @@ impl Binder<'_> {
                     columns: index_columns(&ci.columns)?,
                     unique: ci.unique,
                     if_not_exists: ci.if_not_exists,
+                    concurrently: ci.concurrently,
                 })
             }
             S::AlterTable(alter) => DdlStatement::AlterTable {

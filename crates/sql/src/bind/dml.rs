@@ -97,7 +97,17 @@ impl Binder<'_> {
         let table = self.table(name)?;
         let alias = insert.table_alias.as_ref().map_or(table.name.clone(), |a| ident(&a.alias));
         let targets: Vec<usize> = if insert.columns.is_empty() {
-            table.live_columns().map(|(i, _)| i).collect()
+            // Without a column list, as many leading columns as the VALUES rows have (the
+            // rest take their defaults, as in PostgreSQL).
+            let width = insert.source.as_deref().and_then(|q| match &*q.body {
+                ast::SetExpr::Values(v) => v.rows.first().map(|r| r.len()),
+                _ => None,
+            });
+            let all = table.live_columns().map(|(i, _)| i);
+            match width {
+                Some(n) => all.take(n.max(1)).collect(),
+                None => all.collect(),
+            }
         } else {
             insert
                 .columns

@@ -483,6 +483,12 @@ impl Catalog {
         txn.put(&key, row)
     }
 
+    /// Rewrites an index's `sys_indexes` row (its validity; the caller holds the table's
+    /// schema lock).
+    pub fn update_index(&self, txn: &Transaction, index: &Index) -> Result<()> {
+        txn.put(&sys_key(SYS_INDEXES, &[Value::Int4(index.id as i32)])?, encode_index(index))
+    }
+
     /// Sets a table's primary key (the caller rewrites its rows under the new keys).
     pub fn set_primary_key(
         &self,

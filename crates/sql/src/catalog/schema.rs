@@ -108,6 +108,9 @@ pub struct Index {
     pub columns: Vec<usize>,
     /// The order of each key column.
     pub orders: Vec<ColumnOrder>,
+    /// Complete, so queries may read it (PostgreSQL's `indisvalid`). An index being built
+    /// by CREATE INDEX CONCURRENTLY is maintained by writers but not read until then.
+    pub valid: bool,
 }
 
 /// What a CHECK or FOREIGN KEY constraint enforces (primary keys and unique constraints are

@@ -412,12 +412,18 @@ pub fn encode_index(index: &Index) -> Vec<u8> {
         int2_list(&index.columns),
         flags(|o| o.descending),
         flags(|o| o.nulls_first),
+        Value::Bool(index.valid),
     ])
 }
 
 /// Decodes a `sys_indexes` row; the name comes from `sys_tables`.
 pub fn decode_index(bytes: &[u8], name: String) -> Result<Index> {
     let row = decode_row(bytes)?;
+    // Rows written before the validity flag existed have six fields: those are complete.
+    let (fields, valid) = match row.as_slice() {
+        [fields @ .., Value::Bool(valid)] if fields.len() == 6 => (fields, *valid),
+        fields => (fields, true),
+    };
     let [
         Value::Int4(id),
         Value::Int4(table_id),
@@ -425,7 +431,7 @@ pub fn decode_index(bytes: &[u8], name: String) -> Result<Index> {
         columns,
         descending,
         nulls_first,
-    ] = row.as_slice()
+    ] = fields
     else {
         return Err(errdata!("invalid sys_indexes row"));
     };
@@ -441,6 +447,7 @@ pub fn decode_index(bytes: &[u8], name: String) -> Result<Index> {
         unique: *unique,
         columns: positions(columns)?,
         orders,
+        valid,
     })
 }
 

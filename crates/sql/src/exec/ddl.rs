@@ -699,7 +699,7 @@ impl Ddl<'_, '_> {
             c
         };
         let unique = (!parent.primary_key.is_empty() && sorted(&parent.primary_key) == wanted)
-            || parent.indexes.iter().any(|i| i.unique && sorted(&i.columns) == wanted);
+            || parent.indexes.iter().any(|i| i.unique && i.valid && sorted(&i.columns) == wanted);
         if !unique {
             return Err(errinput!(
                 INVALID_FOREIGN_KEY,
@@ -847,6 +847,19 @@ impl Ddl<'_, '_> {
             )?,
         };
         let orders = ci.columns.iter().map(|(_, o)| *o).collect();
+        if ci.concurrently {
+            let table = self.lock_table(&table)?;
+            let index = Index {
+                id: 0,
+                name,
+                table_id: table.id,
+                unique: ci.unique,
+                columns: positions,
+                orders,
+                valid: false,
+            };
+            return self.ctx.catalog.create_index(self.ctx.txn, &table.schema, index).map(|_| ());
+        }
         self.build_index(&table, name, positions, orders, ci.unique).map(|_| ())
     }
 
@@ -864,7 +877,7 @@ impl Ddl<'_, '_> {
         let index = ctx.catalog.create_index(
             ctx.txn,
             &table.schema,
-            Index { id: 0, name, table_id: table.id, unique, columns, orders },
+            Index { id: 0, name, table_id: table.id, unique, columns, orders, valid: true },
         )?;
         let mut seen = HashSet::new();
         for (key, row) in self.latest_rows(&table)? {

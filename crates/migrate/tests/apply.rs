@@ -1,0 +1,309 @@
+//! Applying migrations: hazards refused unless allowed, validation with the offending rows,
+//! all-or-nothing execution, one migration at a time, the history table, and a migration
+//! run while writers keep writing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use oxibase_sql::{Database, Output, Session, SqlState, Value};
+
+fn db() -> Database {
+    let db = Database::memory().unwrap();
+    oxibase_migrate::install(&db);
+    db
+}
+
+fn migrate(
+    session: &mut Session,
+    desired: &str,
+    apply: bool,
+    allow: &str,
+) -> oxibase_sql::Result<Output> {
+    session.query(
+        "CALL oxibase_migrate($1, apply => $2, allow_hazards => $3, source => 'schema.sql')",
+        &[Value::Text(desired.into()), Value::Bool(apply), Value::Text(allow.into())],
+    )
+}
+
+fn texts(session: &mut Session, sql: &str) -> Vec<String> {
+    session
+        .execute(sql)
+        .unwrap()
+        .rows()
+        .iter()
+        .map(|r| r.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join("|"))
+        .collect()
+}
+
+fn columns(session: &mut Session, table: &str) -> Vec<String> {
+    texts(
+        session,
+        &format!(
+            "select column_name from information_schema.columns where table_name = '{table}' order by ordinal_position"
+        ),
+    )
+}
+
+#[test]
+fn hazards_are_refused_unless_allowed() {
+    let db = db();
+    let mut s = db.session();
+    s.execute("create table t (id int primary key, old text, n int)").unwrap();
+    s.execute("insert into t values (1, 'x', 1)").unwrap();
+    let desired = "create table t (id int primary key, n bigint); create table u (id int)";
+    let e = migrate(&mut s, desired, true, "").unwrap_err();
+    assert_eq!(e.code(), SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE, "{e}");
+    let detail = e.detail().unwrap();
+    assert!(detail.contains("data_loss") && detail.contains("table_rewrite"), "{detail}");
+    assert!(e.hint().unwrap().contains("--allow-hazards data_loss,table_rewrite"), "{e}");
+    // Nothing changed, not even the harmless step.
+    assert_eq!(columns(&mut s, "t").len(), 3);
+    assert!(columns(&mut s, "u").is_empty());
+    // Allowing one kind is not enough.
+    assert!(migrate(&mut s, desired, true, "data_loss").is_err());
+    let e = migrate(&mut s, desired, true, "data_lost").unwrap_err();
+    assert_eq!(e.code(), SqlState::INVALID_PARAMETER_VALUE, "{e}");
+    migrate(&mut s, desired, true, "data_loss, table_rewrite").unwrap();
+    assert_eq!(columns(&mut s, "t").len(), 2);
+    assert_eq!(texts(&mut s, "select n from t"), vec!["Int8(1)"]);
+    // Recorded once, with the hazards the caller allowed.
+    assert_eq!(
+        texts(&mut s, "select steps, hazards_allowed, source, applied_by from oxibase.migrations"),
+        vec![r#"Int4(3)|Text("data_loss,table_rewrite")|Text("schema.sql")|Text("oxibase")"#]
+    );
+    // A second run changes nothing and records nothing.
+    let out = migrate(&mut s, desired, true, "").unwrap();
+    assert!(out.rows().is_empty());
+    assert_eq!(texts(&mut s, "select count(*) from oxibase.migrations"), vec!["Int8(1)"]);
+}
+
+#[test]
+fn a_failed_validation_lists_the_rows_and_changes_nothing() {
+    let db = db();
+    let mut s = db.session();
+    s.execute("create table people (id int primary key, email text, age int)").unwrap();
+    s.execute(
+        "insert into people values (1, 'a@x', 30), (2, null, 40), (3, 'c@x', -1), (4, null, 5)",
+    )
+    .unwrap();
+    // A new table comes first in the plan; the failing NOT NULL rolls it back too.
+    let desired = "create table audit (id int primary key);
+                   create table people (id int primary key, email text not null, age int)";
+    let plan = migrate(&mut s, desired, false, "").unwrap();
+    let hazards: Vec<String> = plan.rows().iter().map(|r| format!("{:?}", r[2])).collect();
+    assert!(hazards.iter().any(|h| h.contains("2 rows would fail now")), "{hazards:?}");
+    let e = migrate(&mut s, desired, true, "").unwrap_err();
+    assert_eq!(e.code(), SqlState::CHECK_VIOLATION, "{e}");
+    let detail = e.detail().unwrap();
+    assert!(detail.contains("(id)=(2)") && detail.contains("(id)=(4)"), "{detail}");
+    assert!(!detail.contains("(id)=(1)"), "{detail}");
+    assert!(columns(&mut s, "audit").is_empty(), "the table created before the failure stayed");
+    assert!(
+        texts(&mut s, "select count(*) from pg_tables where schemaname = 'oxibase'")
+            == vec!["Int8(0)"]
+    );
+
+    // A CHECK: the offending row is named.
+    let desired = "create table people (id int primary key, email text, age int check (age >= 0))";
+    let e = migrate(&mut s, desired, true, "").unwrap_err();
+    assert!(e.detail().unwrap().contains("(id)=(3)"), "{e}");
+}
+
+#[test]
+fn a_unique_index_built_online_is_dropped_when_it_fails() {
+    let db = db();
+    let mut s = db.session();
+    s.execute("create table t (id int primary key, code text)").unwrap();
+    s.execute("insert into t values (1, 'a'), (2, 'b'), (3, 'a')").unwrap();
+    let desired =
+        "create table t (id int primary key, code text); create unique index t_code on t (code)";
+    let e = migrate(&mut s, desired, true, "").unwrap_err();
+    assert_eq!(e.code(), SqlState::CHECK_VIOLATION, "{e}");
+    assert!(e.detail().unwrap().contains("(code)=(a) x2"), "{e}");
+    assert_eq!(
+        texts(&mut s, "select count(*) from pg_indexes where indexname = 't_code'"),
+        vec!["Int8(0)"]
+    );
+    s.execute("update t set code = 'c' where id = 3").unwrap();
+    migrate(&mut s, desired, true, "").unwrap();
+    let plan = texts(&mut s, "explain select id from t where code = 'c'").join("\n");
+    assert!(plan.contains("t_code"), "{plan}");
+}
+
+#[test]
+fn a_reviewed_plan_hash_must_still_match() {
+    let db = db();
+    let mut s = db.session();
+    s.execute("create table t (id int primary key)").unwrap();
+    let desired = "create table t (id int primary key, v int)";
+    let plan = migrate(&mut s, desired, false, "").unwrap();
+    let Value::Text(hash) = plan.rows()[0][5].clone() else { panic!("no hash") };
+    // The schema changes after the review: the reviewed plan is refused.
+    s.execute("create index t_id2 on t (id)").unwrap();
+    let e = s
+        .query(
+            "CALL oxibase_migrate($1, apply => true, plan_hash => $2)",
+            &[Value::Text(desired.into()), Value::Text("0000".into())],
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE, "{e}");
+    let e = s
+        .query(
+            "CALL oxibase_migrate($1, apply => true, plan_hash => $2)",
+            &[Value::Text(desired.into()), Value::Text(hash)],
+        )
+        .unwrap_err();
+    assert!(e.message().contains("no longer the one reviewed"), "{e}");
+    assert_eq!(columns(&mut s, "t").len(), 1);
+}
+
+#[test]
+fn one_migration_at_a_time_and_not_in_a_transaction_block() {
+    let db = db();
+    let mut a = db.session();
+    let mut b = db.session();
+    a.execute("create table t (id int primary key)").unwrap();
+    // Another migration holds the migration lock.
+    let key = oxibase_migrate::apply::MIGRATION_LOCK;
+    b.query("select pg_advisory_lock($1)", &[Value::Int8(key)]).unwrap();
+    let e = migrate(&mut a, "create table t (id int primary key, v int)", true, "").unwrap_err();
+    assert_eq!(e.code(), SqlState::LOCK_NOT_AVAILABLE, "{e}");
+    assert_eq!(columns(&mut a, "t").len(), 1);
+    b.query("select pg_advisory_unlock($1)", &[Value::Int8(key)]).unwrap();
+    // Planning works in a block; applying does not.
+    a.execute("begin").unwrap();
+    assert_eq!(
+        migrate(&mut a, "create table t (id int primary key, v int)", false, "")
+            .unwrap()
+            .rows()
+            .len(),
+        1
+    );
+    let e = migrate(&mut a, "create table t (id int primary key, v int)", true, "").unwrap_err();
+    assert_eq!(e.code(), SqlState::ACTIVE_SQL_TRANSACTION, "{e}");
+    a.execute("rollback").unwrap();
+    migrate(&mut a, "create table t (id int primary key, v int)", true, "").unwrap();
+    assert_eq!(columns(&mut a, "t").len(), 2);
+}
+
+#[test]
+fn other_ddl_waits_while_a_migration_holds_the_catalog() {
+    let db = db();
+    let mut a = db.session();
+    a.execute("create table t (id int primary key)").unwrap();
+    // A transaction holding the DDL lock exclusively, as a migration's does.
+    a.execute("begin").unwrap();
+    a.within_transaction(|_, txn| {
+        txn.lock_latest(
+            &oxibase_sql::Catalog::ddl_lock_key()?,
+            oxibase_mvcc::LockMode::Update,
+            oxibase_mvcc::LockWait::Wait(None),
+        )
+        .map(|_| ())
+    })
+    .unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let waiter = thread::spawn({
+        let db = db.clone();
+        let done = done.clone();
+        move || {
+            let mut b = db.session();
+            b.execute("create table u (id int)").unwrap();
+            done.store(true, Ordering::SeqCst);
+        }
+    });
+    thread::sleep(Duration::from_millis(300));
+    assert!(!done.load(Ordering::SeqCst), "DDL ran while the catalog was locked");
+    // Writes are not DDL: they go on.
+    a.execute("commit").unwrap();
+    waiter.join().unwrap();
+    assert!(done.load(Ordering::SeqCst));
+}
+
+/// The online test of issue 8: writers insert and update all through a migration that adds
+/// a column with a default, an index and a foreign key. No writer sees an error, no row is
+/// lost, and queries use the new index afterwards.
+#[test]
+fn a_migration_while_writers_write() {
+    let db = db();
+    let mut s = db.session();
+    s.execute("create table accounts (id int primary key, name text)").unwrap();
+    s.execute("create table events (id int primary key, account int, kind text, n int)").unwrap();
+    s.execute("insert into accounts select g, 'a' || g from generate_series(1, 50) g").unwrap();
+    s.execute("insert into events select g, 1 + g % 50, 'seed', 0 from generate_series(1, 5000) g")
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let next_id = Arc::new(AtomicU64::new(100_000));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let db = db.clone();
+            let stop = stop.clone();
+            let next_id = next_id.clone();
+            thread::spawn(move || {
+                let mut s = db.session();
+                let mut inserted = Vec::new();
+                let mut updates = 0u64;
+                let mut i = 0u64;
+                while !stop.load(Ordering::SeqCst) || i < 50 {
+                    i += 1;
+                    let id = next_id.fetch_add(1, Ordering::SeqCst) as i32;
+                    s.query(
+                        "insert into events (id, account, kind, n) values ($1, $2, 'live', 0)",
+                        &[Value::Int4(id), Value::Int4(1 + (id % 50))],
+                    )
+                    .unwrap_or_else(|e| panic!("writer {w}: insert failed: {e}"));
+                    inserted.push(id);
+                    let target = 1 + ((i * 37 + w) % 5000) as i32;
+                    s.query("update events set n = n + 1 where id = $1", &[Value::Int4(target)])
+                        .unwrap_or_else(|e| panic!("writer {w}: update failed: {e}"));
+                    updates += 1;
+                }
+                (inserted, updates)
+            })
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(200));
+    let desired = "
+        create table accounts (id int primary key, name text);
+        create table events (
+            id int primary key,
+            account int references accounts (id),
+            kind text,
+            n int,
+            source text not null default 'app'
+        );
+        create index events_kind on events (kind);
+    ";
+    let mut m = db.session();
+    let plan = migrate(&mut m, desired, true, "").unwrap();
+    assert_eq!(plan.rows().len(), 3, "{:?}", plan.rows());
+    thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::SeqCst);
+    let mut inserted = Vec::new();
+    let mut updates = 0;
+    for w in writers {
+        let (ids, n) = w.join().unwrap();
+        inserted.extend(ids);
+        updates += n;
+    }
+    let rows = texts(&mut s, "select count(*) from events");
+    assert_eq!(rows, vec![format!("Int8({})", 5000 + inserted.len())]);
+    let live = texts(&mut s, "select count(*) from events where kind = 'live'");
+    assert_eq!(live, vec![format!("Int8({})", inserted.len())]);
+    let counted = texts(&mut s, "select sum(n) from events");
+    assert_eq!(counted, vec![format!("Int8({updates})")]);
+    // Old rows read the default; the index answers queries and has every row.
+    assert_eq!(texts(&mut s, "select count(*) from events where source = 'app'"), rows);
+    let explain = texts(&mut s, "explain select id from events where kind = 'live'").join("\n");
+    assert!(explain.contains("events_kind"), "{explain}");
+    let by_index = texts(&mut s, "select count(id) from events where kind = 'live'");
+    assert_eq!(by_index, live);
+    let e = s.execute("insert into events values (999999, 999, 'x', 0)").unwrap_err();
+    assert_eq!(e.code(), SqlState::FOREIGN_KEY_VIOLATION, "{e}");
+    // Planned again, nothing is left to do.
+    assert!(migrate(&mut m, desired, false, "").unwrap().rows().is_empty());
+}
