@@ -1113,12 +1113,26 @@ impl Ddl<'_, '_> {
                 let mut new = table.clone();
                 new.columns[position] = c;
                 let zone = ctx.session.zone();
+                // A value that does not convert names its row, so it can be fixed.
+                let key: Vec<usize> = if table.primary_key.is_empty() {
+                    table.live_columns().map(|(i, _)| i).collect()
+                } else {
+                    table.primary_key.clone()
+                };
                 let transform = |mut row: Row| -> Result<Row> {
-                    let value = match &using {
-                        Some(expr) => eval(expr, &row, ctx)?,
-                        None => row[position].clone(),
-                    };
-                    row[position] = cast(value, data_type, CastKind::Assignment, zone)?;
+                    let converted = match &using {
+                        Some(expr) => eval(expr, &row, ctx),
+                        None => Ok(row[position].clone()),
+                    }
+                    .and_then(|value| cast(value, data_type, CastKind::Assignment, zone));
+                    row[position] = converted.map_err(|e| {
+                        let detail =
+                            format!("Failing row: {}.", key_detail(table, &key, &row, ctx));
+                        match e.detail() {
+                            Some(d) => e.clone().with_detail(format!("{d}\n{detail}")),
+                            None => e.clone().with_detail(detail),
+                        }
+                    })?;
                     Ok(row)
                 };
                 self.rewrite(table, &new, &transform, None)
