@@ -117,6 +117,9 @@ pub struct IndexDef {
     pub columns: Vec<(String, ColumnOrder)>,
     /// UNIQUE.
     pub unique: bool,
+    /// Complete; false for one whose concurrent build was interrupted (it is dropped and
+    /// built again).
+    pub valid: bool,
 }
 
 /// A view.
@@ -248,6 +251,7 @@ pub fn read(catalog: &Catalog, txn: &Transaction) -> Result<Schema> {
                         .map(|(p, o)| (column_name(p), *o))
                         .collect(),
                     unique: index.unique,
+                    valid: index.valid,
                 },
             );
         }

@@ -326,3 +326,30 @@ fn a_migration_while_writers_write() {
     // Planned again, nothing is left to do.
     assert!(migrate(&mut m, desired, false, "").unwrap().rows().is_empty());
 }
+
+#[test]
+fn an_interrupted_index_build_is_redone() {
+    let db = db();
+    let mut s = db.session();
+    s.execute("create table t (id int primary key, v int)").unwrap();
+    s.execute("create index t_v on t (v)").unwrap();
+    // As a CREATE INDEX CONCURRENTLY stopped by a crash leaves it: recorded, not valid.
+    s.within_transaction(|catalog, txn| {
+        let table = catalog.table(txn, "public", "t")?.unwrap();
+        let mut index = table.indexes[0].clone();
+        index.valid = false;
+        catalog.update_index(txn, &index)
+    })
+    .unwrap();
+    let desired = "create table t (id int primary key, v int); create index t_v on t (v)";
+    let plan = migrate(&mut s, desired, false, "").unwrap();
+    let statements: Vec<String> = plan.rows().iter().map(|r| format!("{:?}", r[1])).collect();
+    assert_eq!(
+        statements,
+        vec![r#"Text("DROP INDEX t_v")"#, r#"Text("CREATE INDEX t_v ON t (v)")"#]
+    );
+    migrate(&mut s, desired, true, "long_lock").unwrap();
+    assert!(migrate(&mut s, desired, false, "").unwrap().rows().is_empty());
+    let explain = texts(&mut s, "explain select id from t where v = 1").join("\n");
+    assert!(explain.contains("t_v"), "{explain}");
+}

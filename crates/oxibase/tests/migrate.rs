@@ -62,29 +62,22 @@ fn plan_apply_and_converge_over_the_wire() {
         sql(&url, "select count(*) from information_schema.columns where table_name = 'people'")
             .contains('3')
     );
-    let (ok, _, err) = migrate(&[
-        "--url",
-        &url,
-        "--desired",
-        file,
-        "--apply",
-        "--allow-hazards",
-        "data_loss",
-        "--plan-hash",
-        "feedface",
-    ]);
+    let reviewed = |hash: &str| {
+        migrate(&[
+            "--url",
+            &url,
+            "--desired",
+            file,
+            "--apply",
+            "--allow-hazards",
+            "data_loss",
+            "--plan-hash",
+            hash,
+        ])
+    };
+    let (ok, _, err) = reviewed("feedface");
     assert!(!ok && err.contains("no longer the one reviewed"), "{err}");
-    let (ok, out, err) = migrate(&[
-        "--url",
-        &url,
-        "--desired",
-        file,
-        "--apply",
-        "--allow-hazards",
-        "data_loss",
-        "--plan-hash",
-        &hash,
-    ]);
+    let (ok, out, err) = reviewed(&hash);
     assert!(ok, "{err}");
     assert!(out.contains("-- applied 4 steps"), "{out}");
     let rows = sql(&url, "select id, name, age from people order by id");

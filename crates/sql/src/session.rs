@@ -612,18 +612,13 @@ impl Session {
                 columns: vec![],
             });
         };
-        if crate::migrate::call_arguments(&statement).is_some() {
-            return Ok(Prepared {
-                sql: sql.into(),
-                statement: Some(statement),
-                param_types: param_types
-                    .iter()
-                    .map(|t| t.clone().unwrap_or(DataType::Text))
-                    .collect(),
-                columns: crate::migrate::plan_columns(),
-            });
-        }
-        if let Some(columns) = control_columns(&statement) {
+        // Statements whose columns are known without binding: control statements (SHOW
+        // has one) and the migration procedure's plan rows.
+        let known = match crate::migrate::call_arguments(&statement) {
+            Some(_) => Some(crate::migrate::plan_columns()),
+            None => control_columns(&statement),
+        };
+        if let Some(columns) = known {
             return Ok(Prepared {
                 sql: sql.into(),
                 statement: Some(statement),
