@@ -44,10 +44,18 @@ impl Server {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("start oxibase serve");
-        let server = Server { child, port, http };
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut server = Server { child, port, http };
+        let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start listening");
+            // A server that exited says why (a port taken meanwhile by another test, ...).
+            if let Ok(Some(status)) = server.child.try_wait() {
+                let mut stderr = String::new();
+                if let Some(mut e) = server.child.stderr.take() {
+                    let _ = e.read_to_string(&mut stderr);
+                }
+                panic!("oxibase serve exited with {status} before listening:\n{stderr}");
+            }
+            assert!(Instant::now() < deadline, "server did not start listening in 60 s");
             std::thread::sleep(Duration::from_millis(50));
         }
         server
