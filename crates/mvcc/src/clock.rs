@@ -36,6 +36,12 @@ impl Clock {
         self.last
     }
 
+    /// Moves the clock past a timestamp handed out elsewhere (a leader's commit replayed on
+    /// a replica), so later local timestamps stay above it.
+    pub fn observe(&mut self, ts: Ts) {
+        self.last = self.last.max(ts);
+    }
+
     /// The last timestamp handed out.
     pub fn last(&self) -> Ts {
         self.last

@@ -139,6 +139,9 @@ pub(crate) struct Shared {
     pub(crate) commits: AtomicU64,
     pub(crate) rollbacks: AtomicU64,
     pub(crate) serialization_failures: AtomicU64,
+    /// Set on a read replica (the leader's address): local commits are refused, only
+    /// replicated records are applied.
+    replica_of: Mutex<Option<String>>,
 }
 
 struct CommitState {
@@ -237,6 +240,7 @@ impl Mvcc {
             commits: AtomicU64::new(0),
             rollbacks: AtomicU64::new(0),
             serialization_failures: AtomicU64::new(0),
+            replica_of: Mutex::new(None),
             options,
         });
         if let Some(interval) = shared.options.maintenance_interval {
@@ -257,6 +261,40 @@ impl Mvcc {
     }
 
     /// Flushes the engine and truncates the log below what the engine now holds durably.
+    /// Makes this store a read replica of `leader`: local commits fail with 25006 (and say
+    /// where to write); [`Mvcc::apply_replicated`] is the only way in.
+    pub fn set_replica_of(&self, leader: Option<String>) {
+        *self.shared.replica_of.lock() = leader;
+    }
+
+    /// The write-ahead log, if the store has one (replication streams it).
+    pub fn log(&self) -> Option<&Log> {
+        self.shared.log.as_ref()
+    }
+
+    /// A consistent position: the last applied LSN and the visible timestamp of exactly the
+    /// commits up to it (read between commit groups).
+    pub fn snapshot_point(&self) -> (Lsn, Ts) {
+        let (lock, followers) = &self.shared.apply;
+        let mut leading = lock.lock();
+        while *leading {
+            followers.wait(&mut leading);
+        }
+        (
+            self.shared.applied_lsn.load(Ordering::Acquire),
+            self.shared.visible_ts.load(Ordering::Acquire),
+        )
+    }
+
+    /// Applies commit records streamed from a leader, in order, as a read replica does: each
+    /// is appended to this store's log under the leader's LSN (a gap or an overlap is an
+    /// error: the replica would diverge), then the batch is made durable with one fsync and
+    /// visible, keeping the versions it supersedes for the snapshots running here. Returns
+    /// the timestamp of the last record.
+    pub fn apply_replicated(&self, records: &[(Lsn, Vec<u8>)]) -> Result<Ts> {
+        self.shared.apply_replicated(records)
+    }
+
     /// Returns the LSN the checkpoint covers.
     pub fn checkpoint(&self) -> Result<Lsn> {
         self.shared.checkpoint()
@@ -470,6 +508,13 @@ impl Shared {
 
     fn commit_inner(&self, request: CommitRequest<'_>) -> Result<Ts> {
         self.check_poison_for_writes(false)?;
+        if let Some(leader) = &*self.replica_of.lock() {
+            return Err(errinput!(
+                READ_ONLY_SQL_TRANSACTION,
+                "cannot write on a read replica: its data comes from the leader at {leader}"
+            )
+            .with_hint(format!("Send writes to the leader at {leader}.")));
+        }
         let mut payload = record::encode(&request.writes);
         let writes = Arc::new(request.writes);
         let (lsn, ts) = {
@@ -495,6 +540,62 @@ impl Shared {
         self.wait_applied(lsn)?;
         self.commits.fetch_add(1, Ordering::Relaxed);
         Ok(ts)
+    }
+
+    fn apply_replicated(&self, records: &[(Lsn, Vec<u8>)]) -> Result<Ts> {
+        let Some(log) = &self.log else {
+            return Err(errinput!(FEATURE_NOT_SUPPORTED, "a replica needs a write-ahead log"));
+        };
+        let Some(last) = records.last().map(|r| r.0) else {
+            return Ok(self.visible_ts());
+        };
+        self.check_poison_for_writes(false)?;
+        let mut last_ts = 0;
+        {
+            let mut commit = self.commit.lock();
+            // Within the batch, a key written twice supersedes the earlier write, not the
+            // head in the engine (not applied yet).
+            let mut batch_heads: std::collections::HashMap<Vec<u8>, (Ts, Option<Vec<u8>>)> =
+                std::collections::HashMap::new();
+            let first = log.durable_lsn() + 1 + commit.pending.len() as Lsn;
+            for (expected, (lsn, payload)) in (first..).zip(records) {
+                if *lsn != expected {
+                    return Err(errdata!(
+                        "replication stream out of order: expected log position {expected}, received {lsn}"
+                    ));
+                }
+                let decoded = record::decode(payload)
+                    .map_err(|e| errdata!("replicated record {lsn} is invalid: {}", e.message()))?;
+                let mut priors = Vec::new();
+                for (key, value) in &decoded.writes {
+                    let head = match batch_heads.get(key) {
+                        Some(h) => Some(h.clone()),
+                        None => crate::transaction::latest_at_head(self, key)?,
+                    };
+                    if let Some((ts, old)) = head {
+                        priors.push((key.clone(), ts, old));
+                    }
+                    batch_heads.insert(key.clone(), (decoded.ts, value.clone()));
+                }
+                let appended = log.append(payload)?;
+                if appended != *lsn {
+                    return Err(self.poison(errdata!(
+                        "replica log out of step: record {lsn} was appended at {appended}"
+                    )));
+                }
+                commit.clock.observe(decoded.ts);
+                commit.pending.push_back(PendingCommit {
+                    lsn: *lsn,
+                    ts: decoded.ts,
+                    writes: Arc::new(decoded.writes),
+                    priors,
+                });
+                last_ts = decoded.ts;
+            }
+        }
+        self.wait_applied(last)?;
+        self.commits.fetch_add(records.len() as u64, Ordering::Relaxed);
+        Ok(last_ts)
     }
 
     /// Waits until the commit at `lsn` is applied. If no group commit is under way, this

@@ -36,8 +36,16 @@ pub struct ServeArgs {
     /// TLS private key (PEM) for --tls-cert.
     #[arg(long, env = "OXIBASE_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Run as a read replica of the leader at HOST:PORT (its PostgreSQL address): copy its
+    /// log, then follow it; writes here fail with 25006. Authenticates as
+    /// --replication-user with OXIBASE_REPLICATION_PASSWORD.
+    #[arg(long, env = "OXIBASE_REPLICA_OF")]
+    replica_of: Option<String>,
+    /// The superuser role a replica authenticates as on its leader [default: oxibase].
+    #[arg(long, env = "OXIBASE_REPLICATION_USER")]
+    replication_user: Option<String>,
     /// A config file of `key = value` lines (data_dir, listen, http, auth, max_connections,
-    /// cache_mb, tls_cert, tls_key).
+    /// cache_mb, tls_cert, tls_key, replica_of, replication_user).
     #[arg(long, env = "OXIBASE_CONFIG")]
     config: Option<PathBuf>,
 }
@@ -65,6 +73,8 @@ fn read_config(path: &Path) -> Result<Vec<(String, String)>> {
             "cache_mb",
             "tls_cert",
             "tls_key",
+            "replica_of",
+            "replication_user",
         ]
         .contains(&key.as_str())
         {
@@ -129,6 +139,16 @@ fn config(args: ServeArgs) -> Result<Config> {
         }
     };
     c.password = std::env::var("OXIBASE_PASSWORD").ok().filter(|p| !p.is_empty());
+    if let Some(leader) = args.replica_of.or_else(|| from_file("replica_of")) {
+        c.replica_of = Some(oxibase_server::replication::Upstream {
+            leader,
+            user: args
+                .replication_user
+                .or_else(|| from_file("replication_user"))
+                .unwrap_or_else(|| "oxibase".into()),
+            password: std::env::var("OXIBASE_REPLICATION_PASSWORD").unwrap_or_default(),
+        });
+    }
     Ok(c)
 }
 

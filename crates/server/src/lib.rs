@@ -15,6 +15,7 @@ mod batched;
 pub mod codec;
 mod connection;
 pub mod http;
+pub mod replication;
 pub mod wire;
 
 use std::net::SocketAddr;
@@ -72,6 +73,8 @@ pub struct Config {
     /// answers SSL requests with 'N' and clients go on unencrypted (or give up, if they
     /// require TLS).
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Run as a read replica of this leader.
+    pub replica_of: Option<replication::Upstream>,
 }
 
 impl Default for Config {
@@ -86,6 +89,7 @@ impl Default for Config {
             cache_size: 256 << 20,
             password: None,
             tls: None,
+            replica_of: None,
         }
     }
 }
@@ -147,11 +151,15 @@ pub fn check_config(config: &Config) -> Result<()> {
 /// Opens the database and prepares the bootstrap role's password.
 pub fn open(config: &Config) -> Result<Arc<Server>> {
     check_config(config)?;
+    if let Some(upstream) = &config.replica_of {
+        replication::initial_copy(&config.data_dir, upstream, config.fsync)?;
+    }
     let db = Database::open_with(
         &config.data_dir,
         DatabaseOptions {
             fsync: config.fsync,
             cache_size: config.cache_size,
+            replica_of: config.replica_of.as_ref().map(|u| u.leader.clone()),
             ..Default::default()
         },
     )?;
@@ -164,7 +172,14 @@ pub fn open(config: &Config) -> Result<Arc<Server>> {
         connections: AtomicUsize::new(0),
         max_copy_bytes: 1 << 30,
     });
-    ensure_password(&server, config)?;
+    match &config.replica_of {
+        // The roles, passwords and everything else come from the leader.
+        Some(upstream) => {
+            replication::follow(server.db.clone(), upstream.clone())
+                .map_err(|e| errinput!(IO_ERROR, "could not start the replication thread: {e}"))?;
+        }
+        None => ensure_password(&server, config)?,
+    }
     Ok(server)
 }
 
@@ -271,6 +286,11 @@ fn spawn_connection(
     open.fetch_add(1, Ordering::SeqCst);
     let counter = open.clone();
     let spawned = std::thread::Builder::new().name("oxibase-conn".into()).spawn(move || {
+        if replication::is_replication(&socket) {
+            replication::serve_follower(server, socket);
+            counter.fetch_sub(1, Ordering::SeqCst);
+            return;
+        }
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
         if let Ok(runtime) = runtime {
             runtime.block_on(async move {

@@ -44,6 +44,9 @@ pub struct DatabaseOptions {
     pub version_retention: Duration,
     /// The database name sessions report.
     pub name: String,
+    /// A read replica of this leader (`HOST:PORT`): every transaction is read-only, and
+    /// writes fail with 25006 naming the leader.
+    pub replica_of: Option<String>,
 }
 
 impl Default for DatabaseOptions {
@@ -56,6 +59,7 @@ impl Default for DatabaseOptions {
             checkpoint_log_bytes: 256 << 20,
             version_retention: Duration::ZERO,
             name: "oxibase".into(),
+            replica_of: None,
         }
     }
 }
@@ -86,6 +90,8 @@ pub(crate) struct Shared {
     pub(crate) notifier: crate::notify::Notifier,
     /// Runs stored functions and procedures (set by the binary that links one).
     procedures: parking_lot::RwLock<Option<Arc<dyn crate::procedure::ProcedureRuntime>>>,
+    /// The leader this database replicates, if it is a read replica.
+    replica_of: Option<String>,
     /// Plans and applies schema migrations (set by the binary that links the engine).
     migrator: parking_lot::RwLock<Option<Arc<dyn crate::migrate::Migrator>>>,
     _lock: Option<File>,
@@ -165,7 +171,15 @@ impl Database {
                 ..Default::default()
             },
         )?;
-        Self::from_store(store, options.name, Some(lock), Some(dir.to_path_buf()))
+        store.set_replica_of(options.replica_of.clone());
+        let db = Self::from_store_with(
+            store,
+            options.name,
+            Some(lock),
+            Some(dir.to_path_buf()),
+            options.replica_of,
+        )?;
+        Ok(db)
     }
 
     /// A database held in memory only (nothing survives the process): for tests and demos.
@@ -185,6 +199,16 @@ impl Database {
         lock: Option<File>,
         dir: Option<PathBuf>,
     ) -> Result<Database> {
+        Self::from_store_with(store, name, lock, dir, None)
+    }
+
+    fn from_store_with(
+        store: Mvcc,
+        name: String,
+        lock: Option<File>,
+        dir: Option<PathBuf>,
+        replica_of: Option<String>,
+    ) -> Result<Database> {
         let catalog = Catalog::open(store)?;
         let db = Database {
             shared: Arc::new(Shared {
@@ -202,11 +226,14 @@ impl Database {
                 notifier: Default::default(),
                 procedures: parking_lot::RwLock::new(None),
                 migrator: parking_lot::RwLock::new(None),
+                replica_of,
                 _lock: lock,
                 dir,
             }),
         };
-        db.drop_leftover_temp_schemas()?;
+        if db.shared.replica_of.is_none() {
+            db.drop_leftover_temp_schemas()?;
+        }
         Ok(db)
     }
 
@@ -219,6 +246,35 @@ impl Database {
     /// The installed procedure runtime, if any.
     pub fn procedure_runtime(&self) -> Option<Arc<dyn crate::procedure::ProcedureRuntime>> {
         self.shared.procedures.read().clone()
+    }
+
+    /// The leader this database is a read replica of, if it is one.
+    pub fn replica_of(&self) -> Option<&str> {
+        self.shared.replica_of.as_deref()
+    }
+
+    /// Applies commit records streamed from the leader (see [`Mvcc::apply_replicated`]);
+    /// a record that changes the catalog invalidates cached plans and relations, as a
+    /// local DDL commit does.
+    pub fn apply_replicated(&self, records: &[(oxibase_log::Lsn, Vec<u8>)]) -> Result<()> {
+        let catalog = records.iter().any(|(_, payload)| {
+            oxibase_mvcc::record::decode(payload).is_ok_and(|r| {
+                r.writes.iter().any(|(key, _)| {
+                    crate::keys::relation_of(key).is_none_or(|id| id < crate::keys::FIRST_USER_ID)
+                })
+            })
+        });
+        if !catalog {
+            return self.store().apply_replicated(records).map(|_| ());
+        }
+        let _serial = self.shared.ddl_commit.lock();
+        self.shared.generation.fetch_add(1, Ordering::AcqRel);
+        let result = self.store().apply_replicated(records);
+        if let Ok(ts) = &result {
+            self.shared.ddl_ts.fetch_max(*ts, Ordering::AcqRel);
+        }
+        self.shared.generation.fetch_add(1, Ordering::AcqRel);
+        result.map(|_| ())
     }
 
     /// Installs the schema migration engine behind `CALL oxibase_migrate(...)`.

@@ -718,7 +718,18 @@ impl Session {
             s.query = sql.to_string();
             s.query_start = Some(started);
         });
-        let result = self.run_statement_inner(statement, params, param_types, sql);
+        let mut result = self.run_statement_inner(statement, params, param_types, sql);
+        if let (Err(e), Some(leader)) = (&result, self.db.replica_of())
+            && e.code() == oxibase_common::SqlState::READ_ONLY_SQL_TRANSACTION
+            && !e.message().contains("read replica")
+        {
+            result = Err(errinput!(
+                READ_ONLY_SQL_TRANSACTION,
+                "cannot write on a read replica: its data comes from the leader at {leader}"
+            )
+            .with_detail(e.message().to_string())
+            .with_hint(format!("Send writes to the leader at {leader}.")));
+        }
         let state = match self.status() {
             TxnStatus::Idle => "idle",
             TxnStatus::InBlock => "idle in transaction",
@@ -903,6 +914,8 @@ impl Session {
         }
         let mut options = block.options.clone();
         options.lock_timeout = lock_timeout;
+        // A read replica only reads: its rows come from the leader's log.
+        options.read_only |= self.db.replica_of().is_some();
         let txn = store.begin(options)?;
         let id = txn.id();
         block.txn = Some(txn);
