@@ -202,6 +202,21 @@ impl Log {
         Ok((Log { shared: Arc::new(shared) }, report))
     }
 
+    /// Creates an empty log in `dir` whose first record will be `first` (a replica that
+    /// starts from a copy of its leader's data at `first - 1`). Fails if `dir` has segments.
+    pub fn create_at(dir: &Path, first: Lsn, options: LogOptions) -> Result<Log> {
+        let fs = StdFs;
+        fs.create_dir_all(dir).map_err(|e| io_err("could not create log directory", dir, &e))?;
+        let names = fs.list(dir).map_err(|e| io_err("could not list log directory", dir, &e))?;
+        if names.iter().any(|n| n.ends_with(SEGMENT_SUFFIX)) {
+            return Err(errinput!(OBJECT_IN_USE, "log directory {} is not empty", dir.display()));
+        }
+        let path = segment_path(dir, first.max(1));
+        fs.open_append(&path, true).map_err(|e| io_err("could not create", &path, &e))?;
+        fs.sync_dir(dir).map_err(|e| io_err("could not sync", dir, &e))?;
+        Ok(Self::open(dir, options)?.0)
+    }
+
     /// Frames a record in memory and assigns its LSN; it is durable only after [`Log::sync`].
     pub fn append(&self, payload: &[u8]) -> Result<Lsn> {
         self.check_poison()?;

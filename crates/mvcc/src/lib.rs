@@ -38,5 +38,5 @@ pub mod version;
 pub use clock::Ts;
 pub use lock_table::{Interrupt, LockInfo, LockMode, LockOutcome, LockWait, TxnId};
 pub use scan::Scan;
-pub use store::{Mvcc, MvccOptions, MvccStatus};
+pub use store::{Mvcc, MvccOptions, MvccStatus, install_snapshot};
 pub use transaction::{Isolation, Savepoint, Transaction, TxnOptions};

@@ -260,7 +260,6 @@ impl Mvcc {
         self.begin(TxnOptions::default())
     }
 
-    /// Flushes the engine and truncates the log below what the engine now holds durably.
     /// Makes this store a read replica of `leader`: local commits fail with 25006 (and say
     /// where to write); [`Mvcc::apply_replicated`] is the only way in.
     pub fn set_replica_of(&self, leader: Option<String>) {
@@ -295,6 +294,22 @@ impl Mvcc {
         self.shared.apply_replicated(records)
     }
 
+    /// Starts a read-only transaction whose snapshot holds exactly the commits up to the
+    /// returned LSN: what a new replica copies before it streams from the next record.
+    pub fn begin_at_snapshot_point(&self) -> Result<(Transaction, Lsn)> {
+        let (lock, followers) = &self.shared.apply;
+        let mut leading = lock.lock();
+        while *leading {
+            followers.wait(&mut leading);
+        }
+        // No commit group can become visible while the lock is held without a leader.
+        let lsn = self.shared.applied_lsn.load(Ordering::Acquire);
+        let txn = self.begin(TxnOptions { read_only: true, ..Default::default() })?;
+        drop(leading);
+        Ok((txn, lsn))
+    }
+
+    /// Flushes the engine and truncates the log below what the engine now holds durably.
     /// Returns the LSN the checkpoint covers.
     pub fn checkpoint(&self) -> Result<Lsn> {
         self.shared.checkpoint()
@@ -398,6 +413,34 @@ fn replay(engine: &dyn Engine, log: &Log, applied_lsn: Lsn, last_ts: Ts) -> Resu
         write_group(engine, batch, lsn, ts)?;
     }
     Ok((lsn, ts, count))
+}
+
+/// Writes a replica's starting copy into an empty engine: every row as a head at `ts`, and
+/// the metadata saying the engine holds the log up to `lsn`. A store opened on it then
+/// replays the log from `lsn + 1`.
+pub fn install_snapshot(
+    engine: &dyn Engine,
+    rows: &mut dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>,
+    lsn: Lsn,
+    ts: Ts,
+) -> Result<u64> {
+    const BATCH_BYTES: usize = 8 << 20;
+    let mut batch = WriteBatch::new();
+    let (mut bytes, mut count) = (0, 0u64);
+    for row in rows {
+        let (key, value) = row?;
+        crate::version::check_user_key(&key)?;
+        bytes += key.len() + value.len();
+        batch.put(key, encode_head(ts, Some(&value)));
+        count += 1;
+        if bytes >= BATCH_BYTES {
+            engine.write(std::mem::take(&mut batch))?;
+            bytes = 0;
+        }
+    }
+    write_group(engine, batch, lsn, ts)?;
+    engine.flush()?;
+    Ok(count)
 }
 
 /// Replays one record's writes as heads. After a restart no snapshot is older than the

@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// TLS private key (PEM) for --tls-cert.
     #[arg(long, env = "OXIBASE_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// The size of a write-ahead log segment in MiB [default: 64]; the log is truncated a
+    /// whole segment at a time, after checkpoints.
+    #[arg(long, env = "OXIBASE_WAL_SEGMENT_MB")]
+    wal_segment_mb: Option<u64>,
     /// Run as a read replica of the leader at HOST:PORT (its PostgreSQL address): copy its
     /// log, then follow it; writes here fail with 25006. Authenticates as
     /// --replication-user with OXIBASE_REPLICATION_PASSWORD.
@@ -45,7 +49,7 @@ pub struct ServeArgs {
     #[arg(long, env = "OXIBASE_REPLICATION_USER")]
     replication_user: Option<String>,
     /// A config file of `key = value` lines (data_dir, listen, http, auth, max_connections,
-    /// cache_mb, tls_cert, tls_key, replica_of, replication_user).
+    /// cache_mb, tls_cert, tls_key, replica_of, replication_user, wal_segment_mb).
     #[arg(long, env = "OXIBASE_CONFIG")]
     config: Option<PathBuf>,
 }
@@ -75,6 +79,7 @@ fn read_config(path: &Path) -> Result<Vec<(String, String)>> {
             "tls_key",
             "replica_of",
             "replication_user",
+            "wal_segment_mb",
         ]
         .contains(&key.as_str())
         {
@@ -125,6 +130,14 @@ fn config(args: ServeArgs) -> Result<Config> {
     }
     if let Some(mb) = args.cache_mb.or_else(|| from_file("cache_mb").and_then(|v| v.parse().ok())) {
         c.cache_size = mb << 20;
+    }
+    if let Some(mb) =
+        args.wal_segment_mb.or_else(|| from_file("wal_segment_mb").and_then(|v| v.parse().ok()))
+    {
+        if mb == 0 {
+            return Err(errinput!(INVALID_PARAMETER_VALUE, "wal_segment_mb must be at least 1"));
+        }
+        c.segment_size = mb << 20;
     }
     let cert = args.tls_cert.or_else(|| from_file("tls_cert").map(PathBuf::from));
     let key = args.tls_key.or_else(|| from_file("tls_key").map(PathBuf::from));

@@ -218,3 +218,71 @@ fn a_cut_link_resumes_without_gaps() {
         "t"
     );
 }
+
+#[test]
+fn a_follower_behind_the_retained_log_takes_a_new_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let leader_dir = dir.path().join("leader");
+    let leader_args = ["--auth", "trust", "--wal-segment-mb", "1"];
+    let leader = Server::start(&leader_dir, &leader_args, &[]);
+    query(leader.port, "create table t (id int primary key, v text)").unwrap();
+    query(leader.port, "insert into t values (1, 'first')").unwrap();
+    let f_dir = dir.path().join("f");
+    let f = follower(&f_dir, leader.port);
+    eventually("the follower to copy the table", || {
+        query(f.port, "select count(*) from t").is_ok_and(|r| r[0][0].as_deref() == Some("1"))
+    });
+    f.stop();
+    // Several log segments while the follower is away, then a restart (which checkpoints
+    // and truncates the log the follower would need).
+    for i in 0..8 {
+        query(
+            leader.port,
+            &format!(
+                "insert into t select g, repeat('x', 500) from generate_series({}, {}) g",
+                2 + i * 1000,
+                1001 + i * 1000
+            ),
+        )
+        .unwrap();
+    }
+    let port = leader.port;
+    leader.stop();
+    let leader = Server::start_at(port, &leader_dir, &leader_args, &[]);
+    let f = follower(&f_dir, leader.port);
+    let want = one(leader.port, "select count(*) || ':' || sum(length(v)) from t");
+    eventually("the follower to re-snapshot", || {
+        query(f.port, "select count(*) || ':' || sum(length(v)) from t")
+            .is_ok_and(|r| r[0][0].as_deref() == Some(want.as_str()))
+    });
+    // And it follows from there.
+    query(leader.port, "insert into t values (100000, 'after')").unwrap();
+    eventually("the follower to follow after the snapshot", || {
+        query(f.port, "select count(*) from t where id = 100000")
+            .is_ok_and(|r| r[0][0].as_deref() == Some("1"))
+    });
+}
+
+#[test]
+fn a_follower_of_another_history_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Server::trust(&dir.path().join("a"));
+    let b = Server::trust(&dir.path().join("b"));
+    query(a.port, "create table t (id int primary key); insert into t values (1)").unwrap();
+    query(b.port, "create table other (id int primary key)").unwrap();
+    let f_dir = dir.path().join("f");
+    let f = follower(&f_dir, a.port);
+    eventually("the follower to copy a", || query(f.port, "select * from t").is_ok());
+    f.stop();
+    // Pointed at b, whose log is another history, it refuses to start rather than merge.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oxibase"))
+        .args(["serve", "--auth", "trust", "--http", "off", "--listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(&f_dir)
+        .args(["--replica-of", &format!("127.0.0.1:{}", b.port)])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("diverged"), "{err}");
+}

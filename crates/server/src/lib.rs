@@ -75,6 +75,8 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Run as a read replica of this leader.
     pub replica_of: Option<replication::Upstream>,
+    /// The size of a log segment, in bytes.
+    pub segment_size: u64,
 }
 
 impl Default for Config {
@@ -90,6 +92,7 @@ impl Default for Config {
             password: None,
             tls: None,
             replica_of: None,
+            segment_size: DatabaseOptions::default().segment_size,
         }
     }
 }
@@ -151,18 +154,34 @@ pub fn check_config(config: &Config) -> Result<()> {
 /// Opens the database and prepares the bootstrap role's password.
 pub fn open(config: &Config) -> Result<Arc<Server>> {
     check_config(config)?;
-    if let Some(upstream) = &config.replica_of {
-        replication::initial_copy(&config.data_dir, upstream, config.fsync)?;
-    }
-    let db = Database::open_with(
-        &config.data_dir,
-        DatabaseOptions {
-            fsync: config.fsync,
-            cache_size: config.cache_size,
-            replica_of: config.replica_of.as_ref().map(|u| u.leader.clone()),
-            ..Default::default()
-        },
-    )?;
+    let open_db = || {
+        Database::open_with(
+            &config.data_dir,
+            DatabaseOptions {
+                fsync: config.fsync,
+                cache_size: config.cache_size,
+                replica_of: config.replica_of.as_ref().map(|u| u.leader.clone()),
+                segment_size: config.segment_size,
+                ..Default::default()
+            },
+        )
+    };
+    let db = match &config.replica_of {
+        None => open_db()?,
+        Some(upstream) => {
+            replication::prepare(&config.data_dir, upstream, config.fsync)?;
+            let db = open_db()?;
+            match replication::check_position(&db, upstream)? {
+                replication::Position::Served => db,
+                replication::Position::Behind => {
+                    drop(db);
+                    replication::wipe(&config.data_dir)?;
+                    replication::prepare(&config.data_dir, upstream, config.fsync)?;
+                    open_db()?
+                }
+            }
+        }
+    };
     oxibase_procedures::install(&db)?;
     oxibase_migrate::install(&db);
     let server = Arc::new(Server {

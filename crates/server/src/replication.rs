@@ -7,19 +7,29 @@
 //! body`:
 //!
 //! ```text
-//! follower -> leader   Q  user, password (u32-length strings), start LSN (u64; 0 = new)
+//! follower -> leader   Q  user, password (u32-length strings), start LSN (u64; 0 = new),
+//!                         commit timestamp of the record before it (u64; 0 = unknown):
+//!                         the leader checks it against its own, so a follower whose
+//!                         history differs (the leader lost commits) is refused, not merged
 //!                      A  applied LSN (u64): durable and visible on the follower
-//! leader -> follower   R  LSN (u64), commit record (the log payload, checksummed again
+//! leader -> follower   S  snapshot LSN (u64), timestamp (u64): a copy of every row as of
+//!                         that commit follows, as K frames (u32 key length, key, value),
+//!                         ended by Z (row count, u64); records follow from LSN + 1
+//!                      R  LSN (u64), commit record (the log payload, checksummed again
 //!                         by the follower's log when it appends it)
 //!                      H  the leader's durable LSN (u64): a heartbeat after each burst
+//!                      B  the start LSN is no longer in the leader's log: re-snapshot
+//!                      D  the follower's history differs from the leader's: it stops
 //!                      E  an error message; the leader closes the connection
 //! ```
 //!
-//! A new follower first copies the log from its start (while the leader retains it),
-//! before it opens its database, so its catalog is the leader's and recovery replays it
-//! exactly as after a crash. Then it follows: records are appended to its own log under the
-//! leader's LSNs (a gap or an overlap stops replication rather than diverge), made durable
-//! and visible in batches, and acknowledged, which lets the leader truncate its log.
+//! A new follower (or one that fell behind the log the leader retains) first takes a
+//! consistent snapshot: the rows visible at a commit boundary, written into a fresh engine
+//! as of that commit's LSN, with an empty log starting after it, before it opens its
+//! database, so its catalog is the leader's. Then it follows: records are appended to its
+//! own log under the leader's LSNs (a gap or an overlap stops replication rather than
+//! diverge), made durable and visible in batches, and acknowledged, which lets the leader
+//! truncate its log.
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::TcpStream;
@@ -29,7 +39,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use oxibase_common::{ErrorKind, Result, errdata, errinput};
-use oxibase_log::{Log, LogOptions, Lsn, ReplicationStream};
+use oxibase_log::{Log, LogOptions, Lsn, ReplicationStream, RetentionHold};
 use oxibase_sql::Database;
 
 use crate::Server;
@@ -122,8 +132,8 @@ fn stream_to_follower(server: &Server, socket: TcpStream) -> Result<()> {
         Err(e)
     };
     let mut body = body.as_slice();
-    let (Some(user), Some(password), Some(start)) =
-        (take_str(&mut body), take_str(&mut body), take_u64(&mut body))
+    let (Some(user), Some(password), Some(start), Some(last_ts)) =
+        (take_str(&mut body), take_str(&mut body), take_u64(&mut body), take_u64(&mut body))
     else {
         return refuse(&mut writer, errinput!(PROTOCOL_VIOLATION, "malformed replication request"));
     };
@@ -142,17 +152,28 @@ fn stream_to_follower(server: &Server, socket: TcpStream) -> Result<()> {
             errinput!(FEATURE_NOT_SUPPORTED, "this database has no log to stream"),
         );
     };
-    let start = start.max(1);
+    // A snapshot's hold keeps the records after it until the stream holds them.
+    let (start, _snapshot_hold) = if start == 0 {
+        match send_snapshot(server, log, &mut writer) {
+            Ok((lsn, hold)) => (lsn + 1, Some(hold)),
+            Err(e) => return refuse(&mut writer, e),
+        }
+    } else {
+        (start, None)
+    };
     if start < log.first_lsn() {
-        return refuse(
-            &mut writer,
-            errinput!(
-                OBJECT_NOT_IN_PREREQUISITE_STATE,
-                "the leader's log now starts at position {}, after the {start} this follower needs",
-                log.first_lsn()
-            )
-            .with_hint("The follower must start again from an empty data directory."),
+        let message = format!(
+            "the leader's log now starts at position {}, after the {start} this follower needs",
+            log.first_lsn()
         );
+        let _ = write_frame(&mut writer, b'B', message.as_bytes());
+        let _ = writer.flush();
+        return Err(errinput!(OBJECT_NOT_IN_PREREQUISITE_STATE, "{message}"));
+    }
+    if let Err(e) = check_history(log, start, last_ts) {
+        let _ = write_frame(&mut writer, b'D', e.message().as_bytes());
+        let _ = writer.flush();
+        return Err(e);
     }
     let mut stream = match ReplicationStream::new(log, start) {
         Ok(s) => s,
@@ -203,6 +224,68 @@ fn stream_to_follower(server: &Server, socket: TcpStream) -> Result<()> {
     result
 }
 
+/// A follower resuming at `start` must have the leader's record `start - 1`: same position,
+/// same commit. One ahead of the leader, or with another commit there, has diverged.
+fn check_history(log: &Log, start: Lsn, last_ts: u64) -> Result<()> {
+    let durable = log.durable_lsn();
+    if start > durable + 1 {
+        return Err(errinput!(
+            OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "the follower has applied up to log position {}, beyond this leader's {durable}: their histories diverged",
+            start - 1
+        )
+        .with_hint("Start the follower again from an empty data directory."));
+    }
+    if start < 2 || last_ts == 0 || start - 1 < log.first_lsn() {
+        return Ok(());
+    }
+    let mut reader = log.read_from(start - 1)?;
+    if let Some(record) = reader.try_next()? {
+        let ours = oxibase_mvcc::record::decode(&record.payload)?.ts;
+        if ours != last_ts {
+            return Err(errinput!(
+                OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "the follower's commit at log position {} is not the leader's: their histories diverged",
+                start - 1
+            )
+            .with_hint("Start the follower again from an empty data directory."));
+        }
+    }
+    Ok(())
+}
+
+/// Sends a consistent copy of the data: every row visible at a commit boundary. Returns the
+/// LSN it holds; the log is held from before it, so the records after it stay available.
+fn send_snapshot(
+    server: &Server,
+    log: &Log,
+    writer: &mut BufWriter<TcpStream>,
+) -> Result<(Lsn, RetentionHold)> {
+    let io = |e: std::io::Error| errinput!(CONNECTION_FAILURE, "{e}");
+    let hold = log.hold(log.first_lsn());
+    let (txn, lsn) = server.db.store().begin_at_snapshot_point()?;
+    let mut head = Vec::with_capacity(16);
+    head.extend_from_slice(&lsn.to_be_bytes());
+    head.extend_from_slice(&txn.snapshot_ts().to_be_bytes());
+    write_frame(writer, b'S', &head).map_err(io)?;
+    let mut count = 0u64;
+    // Meta keys (0x00...) are the engine's own, not rows.
+    let rows = (std::ops::Bound::Included(vec![1u8]), std::ops::Bound::Unbounded);
+    for item in txn.scan(rows)? {
+        let (key, value) = item?;
+        let mut body = Vec::with_capacity(4 + key.len() + value.len());
+        body.extend_from_slice(&(key.len() as u32).to_be_bytes());
+        body.extend_from_slice(&key);
+        body.extend_from_slice(&value);
+        write_frame(writer, b'K', &body).map_err(io)?;
+        count += 1;
+    }
+    write_frame(writer, b'Z', &count.to_be_bytes()).map_err(io)?;
+    writer.flush().map_err(io)?;
+    let _ = txn.rollback();
+    Ok((lsn, hold))
+}
+
 /// A follower authenticates as a superuser role; under `--auth trust` the role must exist.
 fn authenticate(server: &Server, user: &str, password: &str) -> Result<()> {
     let role = server
@@ -240,7 +323,7 @@ struct Connection {
 }
 
 impl Upstream {
-    fn connect(&self, start: Lsn) -> Result<Connection> {
+    fn connect(&self, start: Lsn, last_ts: u64) -> Result<Connection> {
         let socket = TcpStream::connect(&self.leader).map_err(|e| {
             errinput!(CONNECTION_FAILURE, "could not connect to the leader at {}: {e}", self.leader)
         })?;
@@ -251,6 +334,7 @@ impl Upstream {
         put_str(&mut body, &self.user);
         put_str(&mut body, &self.password);
         body.extend_from_slice(&start.to_be_bytes());
+        body.extend_from_slice(&last_ts.to_be_bytes());
         writer.write_all(MAGIC).map_err(io)?;
         write_frame(&mut writer, b'Q', &body).map_err(io)?;
         writer.flush().map_err(io)?;
@@ -261,7 +345,11 @@ impl Upstream {
 /// A message from the leader.
 enum Message {
     Record(Lsn, Vec<u8>),
-    Heartbeat(Lsn),
+    Heartbeat,
+    Snapshot(Lsn, u64),
+    Row(Vec<u8>, Vec<u8>),
+    SnapshotEnd(u64),
+    Behind(String),
 }
 
 impl Connection {
@@ -275,9 +363,27 @@ impl Connection {
                     take_u64(&mut rest).ok_or_else(|| errdata!("short replication record"))?;
                 Ok(Message::Record(lsn, rest.to_vec()))
             }
-            b'H' => Ok(Message::Heartbeat(
-                take_u64(&mut rest).ok_or_else(|| errdata!("short heartbeat"))?,
+            b'H' => Ok(Message::Heartbeat),
+            b'S' => {
+                let lsn = take_u64(&mut rest).ok_or_else(|| errdata!("short snapshot header"))?;
+                let ts = take_u64(&mut rest).ok_or_else(|| errdata!("short snapshot header"))?;
+                Ok(Message::Snapshot(lsn, ts))
+            }
+            b'K' => {
+                let (len, rest) =
+                    rest.split_first_chunk::<4>().ok_or_else(|| errdata!("short snapshot row"))?;
+                let len = u32::from_be_bytes(*len) as usize;
+                if len > rest.len() {
+                    return Err(errdata!("snapshot row key longer than its frame"));
+                }
+                Ok(Message::Row(rest[..len].to_vec(), rest[len..].to_vec()))
+            }
+            b'Z' => Ok(Message::SnapshotEnd(
+                take_u64(&mut rest).ok_or_else(|| errdata!("short snapshot end"))?,
             )),
+            b'B' => Ok(Message::Behind(String::from_utf8_lossy(rest).into_owned())),
+            // Diverged: fatal, replication must not go on.
+            b'D' => Err(errdata!("{}", String::from_utf8_lossy(rest))),
             b'E' => Err(errinput!(
                 CONNECTION_FAILURE,
                 "the leader refused: {}",
@@ -294,56 +400,96 @@ impl Connection {
     }
 }
 
-/// Before a new follower opens its database: copies the leader's log from its start into
-/// `<dir>/wal`, up to what the leader had made durable when it answered. Opening the
-/// database then recovers from it as after a crash. Does nothing when the follower already
-/// has a log.
-pub fn initial_copy(dir: &Path, upstream: &Upstream, fsync: bool) -> Result<()> {
-    let wal = dir.join("wal");
-    if wal.exists() {
+/// Whether the leader can stream to a follower from where it is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Position {
+    /// The leader has the records from the follower's next position on.
+    Served,
+    /// The leader no longer retains them: the follower must take a new snapshot.
+    Behind,
+}
+
+/// Asks the leader whether it can serve an opened follower from its position (its last
+/// applied LSN and that commit's timestamp). A follower whose history differs is an error.
+pub fn check_position(db: &Database, upstream: &Upstream) -> Result<Position> {
+    let (applied, ts) = db.store().snapshot_point();
+    let mut probe = upstream.connect(applied + 1, ts)?;
+    match probe.next()? {
+        Message::Behind(why) => {
+            eprintln!("oxibase: {why}: taking a new snapshot");
+            Ok(Position::Behind)
+        }
+        _ => Ok(Position::Served),
+    }
+}
+
+/// Removes a follower's data and log, so [`prepare`] takes a new snapshot.
+pub fn wipe(dir: &Path) -> Result<()> {
+    for sub in ["data", "wal"] {
+        let path = dir.join(sub);
+        if path.exists() {
+            std::fs::remove_dir_all(&path)
+                .map_err(|e| errinput!(IO_ERROR, "could not remove {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Before a new follower (no log yet) opens its database: takes a consistent snapshot from
+/// the leader into `dir`. A follower with data is left as it is (see [`check_position`]).
+pub fn prepare(dir: &Path, upstream: &Upstream, fsync: bool) -> Result<()> {
+    if dir.join("wal").exists() {
         return Ok(());
     }
     std::fs::create_dir_all(dir)
         .map_err(|e| errinput!(IO_ERROR, "could not create {}: {e}", dir.display()))?;
-    let partial = dir.join("wal.copying");
-    let _ = std::fs::remove_dir_all(&partial);
-    let result = (|| -> Result<Lsn> {
-        let (log, _) = Log::open(&partial, LogOptions { fsync, ..Default::default() })?;
-        let mut connection = upstream.connect(1)?;
-        let mut last = 0;
-        loop {
-            match connection.next()? {
-                Message::Record(lsn, payload) => {
-                    let appended = log.append(&payload)?;
-                    if appended != lsn {
-                        return Err(errdata!(
-                            "the leader sent record {lsn} where {appended} was expected"
-                        ));
-                    }
-                    last = lsn;
-                }
-                Message::Heartbeat(durable) if last >= durable && last > 0 => break,
-                Message::Heartbeat(_) => {}
-            }
+    let staging = dir.join("replica.copying");
+    let _ = std::fs::remove_dir_all(&staging);
+    let result = copy_snapshot(&staging, upstream, fsync);
+    let moved = result.and_then(|(lsn, rows)| {
+        for sub in ["data", "wal"] {
+            std::fs::rename(staging.join(sub), dir.join(sub))
+                .map_err(|e| errinput!(IO_ERROR, "could not move the snapshot into place: {e}"))?;
         }
-        log.sync_all()?;
-        Ok(last)
-    })();
-    match result {
-        Ok(last) => {
-            std::fs::rename(&partial, &wal)
-                .map_err(|e| errinput!(IO_ERROR, "could not move {}: {e}", partial.display()))?;
-            eprintln!(
-                "oxibase: copied the leader's log up to position {last} from {}",
-                upstream.leader
-            );
-            Ok(())
+        eprintln!(
+            "oxibase: copied {rows} rows from the leader at {} as of its log position {lsn}",
+            upstream.leader
+        );
+        Ok(())
+    });
+    let _ = std::fs::remove_dir_all(&staging);
+    moved
+}
+
+/// Receives a snapshot into `<staging>/data` (an engine holding it as of the snapshot's LSN)
+/// and `<staging>/wal` (an empty log starting after it). Returns the LSN and the row count.
+fn copy_snapshot(staging: &Path, upstream: &Upstream, fsync: bool) -> Result<(Lsn, u64)> {
+    let mut connection = upstream.connect(0, 0)?;
+    let (lsn, ts) = match connection.next()? {
+        Message::Snapshot(lsn, ts) => (lsn, ts),
+        _ => return Err(errdata!("the leader did not start with a snapshot")),
+    };
+    let engine = oxibase_engine::Lsm::open(&staging.join("data"), &Default::default())?;
+    let mut end = None;
+    let mut rows = std::iter::from_fn(|| match connection.next() {
+        Ok(Message::Row(key, value)) => Some(Ok((key, value))),
+        Ok(Message::SnapshotEnd(count)) => {
+            end = Some(count);
+            None
         }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&partial);
-            Err(e)
-        }
+        Ok(_) => Some(Err(errdata!("unexpected message inside a snapshot"))),
+        Err(e) => Some(Err(e)),
+    });
+    let copied = oxibase_mvcc::install_snapshot(&engine, &mut rows, lsn, ts)?;
+    drop(rows);
+    if end != Some(copied) {
+        return Err(errdata!(
+            "the snapshot ended after {copied} rows, but the leader sent {end:?}"
+        ));
     }
+    drop(engine);
+    Log::create_at(&staging.join("wal"), lsn + 1, LogOptions { fsync, ..Default::default() })?;
+    Ok((lsn, copied))
 }
 
 /// Follows the leader on a thread of its own: streams from the last applied position,
@@ -372,8 +518,8 @@ pub fn follow(db: Database, upstream: Upstream) -> std::io::Result<std::thread::
 }
 
 fn follow_once(db: &Database, upstream: &Upstream) -> Result<()> {
-    let (applied, _) = db.store().snapshot_point();
-    let mut connection = upstream.connect(applied + 1)?;
+    let (applied, ts) = db.store().snapshot_point();
+    let mut connection = upstream.connect(applied + 1, ts)?;
     let mut batch: Vec<(Lsn, Vec<u8>)> = Vec::new();
     loop {
         match connection.next()? {
@@ -383,8 +529,14 @@ fn follow_once(db: &Database, upstream: &Upstream) -> Result<()> {
                     continue;
                 }
             }
-            Message::Heartbeat(_) if batch.is_empty() => continue,
-            Message::Heartbeat(_) => {}
+            Message::Heartbeat if batch.is_empty() => continue,
+            Message::Heartbeat => {}
+            Message::Behind(why) => {
+                return Err(errdata!("{why}; restart this follower to take a new snapshot"));
+            }
+            Message::Snapshot(..) | Message::Row(..) | Message::SnapshotEnd(_) => {
+                return Err(errdata!("unexpected snapshot while following"));
+            }
         }
         db.apply_replicated(&batch)?;
         let last = batch.last().map_or(0, |r| r.0);
