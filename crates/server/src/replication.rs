@@ -471,17 +471,20 @@ fn copy_snapshot(staging: &Path, upstream: &Upstream, fsync: bool) -> Result<(Ls
     };
     let engine = oxibase_engine::Lsm::open(&staging.join("data"), &Default::default())?;
     let mut end = None;
-    let mut rows = std::iter::from_fn(|| match connection.next() {
-        Ok(Message::Row(key, value)) => Some(Ok((key, value))),
-        Ok(Message::SnapshotEnd(count)) => {
-            end = Some(count);
-            None
-        }
-        Ok(_) => Some(Err(errdata!("unexpected message inside a snapshot"))),
-        Err(e) => Some(Err(e)),
-    });
-    let copied = oxibase_mvcc::install_snapshot(&engine, &mut rows, lsn, ts)?;
-    drop(rows);
+    let copied = oxibase_mvcc::install_snapshot(
+        &engine,
+        &mut std::iter::from_fn(|| match connection.next() {
+            Ok(Message::Row(key, value)) => Some(Ok((key, value))),
+            Ok(Message::SnapshotEnd(count)) => {
+                end = Some(count);
+                None
+            }
+            Ok(_) => Some(Err(errdata!("unexpected message inside a snapshot"))),
+            Err(e) => Some(Err(e)),
+        }),
+        lsn,
+        ts,
+    )?;
     if end != Some(copied) {
         return Err(errdata!(
             "the snapshot ended after {copied} rows, but the leader sent {end:?}"
