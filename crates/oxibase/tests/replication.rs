@@ -94,6 +94,18 @@ fn followers_converge_refuse_writes_and_catch_up_after_a_restart() {
         assert!(format!("{plan:?}").contains("t_v"), "{plan:?}");
     }
 
+    // The leader reports both followers, caught up, with their positions and lag.
+    eventually("pg_stat_replication to show two streaming followers", || {
+        one(
+            leader.port,
+            "select count(*) from pg_stat_replication where state = 'streaming' and replay_lsn = sent_lsn and replay_lag is not null",
+        ) == "2"
+    });
+    let (status, body) = common::http(leader.http, "GET", "/metrics", "");
+    assert_eq!(status, 200);
+    assert!(body.contains("oxibase_replicas 2"), "{body}");
+    assert!(body.contains("oxibase_replication_lag_seconds{replica="), "{body}");
+
     // Writes and DDL on a follower fail with 25006 and name the leader.
     for sql in
         ["insert into t values (99999, 'no')", "create table nope (id int)", "select nextval('x')"]

@@ -348,6 +348,37 @@ async fn health(State(server): State<Arc<Server>>) -> Response {
     }
 }
 
+/// Per-follower replication metrics (a leader's view, as pg_stat_replication).
+fn replication_metrics(server: &Server, out: &mut String) {
+    let replicas = server.db.replicas().list();
+    out.push_str(&format!(
+        "# HELP oxibase_replicas Followers streaming from this server.\n# TYPE oxibase_replicas gauge\noxibase_replicas {}\n",
+        replicas.len()
+    ));
+    type Show = fn(&oxibase_sql::replicas::ReplicaStat) -> String;
+    let series: [(&str, &str, Show); 3] = [
+        ("oxibase_replication_sent_lsn", "The last log position sent to the follower.", |r| {
+            r.sent_lsn.to_string()
+        }),
+        (
+            "oxibase_replication_replay_lsn",
+            "The last log position the follower made durable and visible.",
+            |r| r.replay_lsn.to_string(),
+        ),
+        (
+            "oxibase_replication_lag_seconds",
+            "Time from sending records to the follower acknowledging them applied.",
+            |r| format!("{:.6}", r.lag_micros.unwrap_or(0) as f64 / 1e6),
+        ),
+    ];
+    for (name, help, show) in series {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+        for r in &replicas {
+            out.push_str(&format!("{name}{{replica=\"{}\"}} {}\n", r.client_addr, show(r)));
+        }
+    }
+}
+
 async fn metrics(State(server): State<Arc<Server>>) -> Response {
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: String| {
@@ -492,5 +523,6 @@ async fn metrics(State(server): State<Arc<Server>>) -> Response {
             status.engine.cache_capacity.to_string(),
         );
     }
+    replication_metrics(&server, &mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

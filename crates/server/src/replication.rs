@@ -31,16 +31,19 @@
 //! diverge), made durable and visible in batches, and acknowledged, which lets the leader
 //! truncate its log.
 
+use std::collections::VecDeque;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use oxibase_common::{ErrorKind, Result, errdata, errinput};
 use oxibase_log::{Log, LogOptions, Lsn, ReplicationStream, RetentionHold};
 use oxibase_sql::Database;
+use oxibase_sql::replicas::ReplicaStat;
+use parking_lot::Mutex;
 
 use crate::Server;
 
@@ -114,12 +117,12 @@ pub fn is_replication(socket: &std::net::TcpStream) -> bool {
 /// Serves one follower on the calling thread until it disconnects.
 pub fn serve_follower(server: Arc<Server>, socket: TcpStream) {
     let peer = socket.peer_addr().map_or("?".to_string(), |a| a.to_string());
-    if let Err(e) = stream_to_follower(&server, socket) {
+    if let Err(e) = stream_to_follower(&server, socket, &peer) {
         eprintln!("oxibase: replication to {peer} ended: {}", e.message());
     }
 }
 
-fn stream_to_follower(server: &Server, socket: TcpStream) -> Result<()> {
+fn stream_to_follower(server: &Arc<Server>, socket: TcpStream, peer: &str) -> Result<()> {
     let io = |e: std::io::Error| errinput!(CONNECTION_FAILURE, "{e}");
     let mut reader = BufReader::new(socket.try_clone().map_err(io)?);
     let mut writer = BufWriter::new(socket);
@@ -152,6 +155,16 @@ fn stream_to_follower(server: &Server, socket: TcpStream) -> Result<()> {
             errinput!(FEATURE_NOT_SUPPORTED, "this database has no log to stream"),
         );
     };
+    // Shown in pg_stat_replication while connected.
+    let replicas = server.db.replicas();
+    let id = replicas.register(ReplicaStat {
+        user: user.clone(),
+        client_addr: peer.to_string(),
+        started: oxibase_sql::types::datetime::now_micros(),
+        state: if start == 0 { "snapshot" } else { "catchup" }.into(),
+        ..Default::default()
+    });
+    let _registered = Registered { server: server.clone(), id };
     // A snapshot's hold keeps the records after it until the stream holds them.
     let (start, _snapshot_hold) = if start == 0 {
         match send_snapshot(server, log, &mut writer) {
@@ -180,21 +193,40 @@ fn stream_to_follower(server: &Server, socket: TcpStream) -> Result<()> {
         Err(e) => return refuse(&mut writer, e),
     };
     // Acknowledgements arrive on the same socket, read by a thread of their own.
+    replicas.update(id, |r| r.state = "catchup".into());
     let acked = Arc::new(AtomicU64::new(0));
+    // When each burst went out: an acknowledgement's lag is measured from it.
+    let sent_at: Arc<Mutex<VecDeque<(Lsn, Instant)>>> = Arc::default();
     let ack_reader = {
         let acked = acked.clone();
+        let sent_at = sent_at.clone();
+        let server = server.clone();
         std::thread::Builder::new()
             .name("oxibase-repl-ack".into())
             .spawn(move || {
                 while let Ok((b'A', body)) = read_frame(&mut reader) {
-                    if let Some(lsn) = take_u64(&mut body.as_slice()) {
-                        acked.fetch_max(lsn, Ordering::AcqRel);
+                    let Some(lsn) = take_u64(&mut body.as_slice()) else { continue };
+                    acked.fetch_max(lsn, Ordering::AcqRel);
+                    let mut sent = sent_at.lock();
+                    let mut when = None;
+                    while sent.front().is_some_and(|(l, _)| *l <= lsn) {
+                        when = sent.pop_front().map(|(_, at)| at);
                     }
+                    drop(sent);
+                    let durable = server.db.store().log().map_or(0, |l| l.durable_lsn());
+                    server.db.replicas().update(id, |r| {
+                        r.replay_lsn = lsn;
+                        if let Some(at) = when {
+                            r.lag_micros = Some(at.elapsed().as_micros() as i64);
+                        }
+                        r.state = if lsn >= durable { "streaming" } else { "catchup" }.into();
+                    });
                 }
             })
             .map_err(io)?
     };
     let result = (|| -> Result<()> {
+        let mut last_sent = 0;
         loop {
             let mut sent = 0;
             let mut wait = Duration::from_millis(100);
@@ -205,9 +237,14 @@ fn stream_to_follower(server: &Server, socket: TcpStream) -> Result<()> {
                 write_frame(&mut writer, b'R', &body).map_err(io)?;
                 sent += 1;
                 wait = Duration::ZERO;
+                last_sent = record.lsn;
                 if sent >= BATCH {
                     break;
                 }
+            }
+            if sent > 0 {
+                sent_at.lock().push_back((last_sent, Instant::now()));
+                replicas.update(id, |r| r.sent_lsn = last_sent);
             }
             write_frame(&mut writer, b'H', &log.durable_lsn().to_be_bytes()).map_err(io)?;
             writer.flush().map_err(io)?;
@@ -222,6 +259,18 @@ fn stream_to_follower(server: &Server, socket: TcpStream) -> Result<()> {
     })();
     let _ = writer.get_ref().shutdown(std::net::Shutdown::Both);
     result
+}
+
+/// Removes a follower's pg_stat_replication entry when its connection ends.
+struct Registered {
+    server: Arc<Server>,
+    id: i32,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.server.db.replicas().remove(self.id);
+    }
 }
 
 /// A follower resuming at `start` must have the leader's record `start - 1`: same position,

@@ -92,6 +92,8 @@ pub(crate) struct Shared {
     procedures: parking_lot::RwLock<Option<Arc<dyn crate::procedure::ProcedureRuntime>>>,
     /// The leader this database replicates, if it is a read replica.
     replica_of: Option<String>,
+    /// The followers replicating this database.
+    replicas: crate::replicas::Replicas,
     /// Plans and applies schema migrations (set by the binary that links the engine).
     migrator: parking_lot::RwLock<Option<Arc<dyn crate::migrate::Migrator>>>,
     _lock: Option<File>,
@@ -227,6 +229,7 @@ impl Database {
                 procedures: parking_lot::RwLock::new(None),
                 migrator: parking_lot::RwLock::new(None),
                 replica_of,
+                replicas: Default::default(),
                 _lock: lock,
                 dir,
             }),
@@ -246,6 +249,11 @@ impl Database {
     /// The installed procedure runtime, if any.
     pub fn procedure_runtime(&self) -> Option<Arc<dyn crate::procedure::ProcedureRuntime>> {
         self.shared.procedures.read().clone()
+    }
+
+    /// The followers connected to this database (as their leader).
+    pub fn replicas(&self) -> &crate::replicas::Replicas {
+        &self.shared.replicas
     }
 
     /// The leader this database is a read replica of, if it is one.

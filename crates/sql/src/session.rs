@@ -2529,7 +2529,11 @@ impl FunctionEnv for Env<'_> {
 
 impl SessionEnv for Env<'_> {
     fn live_state(&self, snapshot: &mut CatalogSnapshot) {
-        snapshot.add_live_state(self.session.db.stats(), self.session.db.lock_rows());
+        snapshot.add_live_state(
+            self.session.db.stats(),
+            self.session.db.lock_rows(),
+            self.session.db.replicas().list(),
+        );
     }
 
     fn system_snapshot(&self, txn: &Transaction) -> Result<CatalogSnapshot> {
@@ -2586,6 +2590,7 @@ impl Env<'_> {
             // Filled by `live_state` for the views that show them (not on every catalog query).
             stats: Default::default(),
             locks: Vec::new(),
+            replicas: Vec::new(),
         })
     }
 }

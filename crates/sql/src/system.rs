@@ -66,6 +66,8 @@ pub enum SystemTable {
     /// oxibase_stat_server: every cumulative counter the monitor charts (see
     /// `docs/monitoring.md`)
     OxibaseStatServer,
+    /// `pg_stat_replication`: the followers streaming from this leader.
+    PgStatReplication,
     /// information_schema.tables
     InfoTables,
     /// information_schema.columns
@@ -470,6 +472,8 @@ pub struct CatalogSnapshot {
     pub stats: ServerStats,
     /// Row locks held and awaited, for pg_locks.
     pub locks: Vec<LockRow>,
+    /// Followers streaming from this database, for pg_stat_replication.
+    pub replicas: Vec<crate::replicas::ReplicaStat>,
 }
 
 /// The server's cumulative counters at one moment (since the database opened).
@@ -563,7 +567,13 @@ pub struct LockRow {
 
 impl CatalogSnapshot {
     /// Adds the server's live state: its counters and row locks, and the sessions' lock waits.
-    pub fn add_live_state(&mut self, stats: ServerStats, locks: Vec<LockRow>) {
+    pub fn add_live_state(
+        &mut self,
+        stats: ServerStats,
+        locks: Vec<LockRow>,
+        replicas: Vec<crate::replicas::ReplicaStat>,
+    ) {
+        self.replicas = replicas;
         for session in &mut self.sessions {
             if locks.iter().any(|l| !l.granted && l.pid == Some(session.pid)) {
                 session.wait_event = Some("tuple".into()); // as PostgreSQL names a row lock wait
@@ -579,7 +589,10 @@ impl SystemTable {
     /// snapshot does not carry until asked.
     pub fn is_live(&self) -> bool {
         use SystemTable::*;
-        matches!(self, PgStatActivity | PgStatDatabase | PgLocks | OxibaseStatServer)
+        matches!(
+            self,
+            PgStatActivity | PgStatDatabase | PgLocks | OxibaseStatServer | PgStatReplication
+        )
     }
 
     /// Finds a view by schema and name (unqualified names look in pg_catalog).
@@ -610,6 +623,7 @@ impl SystemTable {
             "pg_stat_activity" => Some(PgStatActivity),
             "pg_stat_database" => Some(PgStatDatabase),
             "pg_locks" => Some(PgLocks),
+            "pg_stat_replication" => Some(PgStatReplication),
             "oxibase_stat_server" => Some(OxibaseStatServer),
             other => EMPTY_TABLES.iter().position(|(n, _)| *n == other).map(Empty),
         };
@@ -886,6 +900,22 @@ impl SystemTable {
                 ("mode", Text),
                 ("granted", Bool),
                 ("waitstart", DataType::TimestampTz),
+            ],
+            PgStatReplication => vec![
+                ("pid", Int4),
+                ("usename", Text),
+                ("application_name", Text),
+                ("client_addr", Text),
+                ("backend_start", DataType::TimestampTz),
+                ("state", Text),
+                ("sent_lsn", Text),
+                ("write_lsn", Text),
+                ("flush_lsn", Text),
+                ("replay_lsn", Text),
+                ("write_lag", DataType::Interval),
+                ("flush_lag", DataType::Interval),
+                ("replay_lag", DataType::Interval),
+                ("sync_state", Text),
             ],
             OxibaseStatServer => vec![
                 ("server_start", DataType::TimestampTz),
@@ -1218,6 +1248,38 @@ impl SystemTable {
                         text(l.mode),
                         Value::Bool(l.granted),
                         l.wait_start.map_or(Value::Null, Value::TimestampTz),
+                    ]
+                })
+                .collect(),
+            PgStatReplication => s
+                .replicas
+                .iter()
+                .map(|r| {
+                    let lsn = |l: u64| Value::Text(crate::replicas::format_lsn(l));
+                    let lag = || {
+                        r.lag_micros.map_or(Value::Null, |micros| {
+                            Value::Interval(oxibase_common::value::Interval {
+                                months: 0,
+                                days: 0,
+                                micros,
+                            })
+                        })
+                    };
+                    vec![
+                        Value::Int4(r.id),
+                        Value::Text(r.user.clone()),
+                        Value::Text("oxibase replica".into()),
+                        Value::Text(r.client_addr.clone()),
+                        Value::TimestampTz(r.started),
+                        Value::Text(r.state.clone()),
+                        lsn(r.sent_lsn),
+                        lsn(r.replay_lsn),
+                        lsn(r.replay_lsn),
+                        lsn(r.replay_lsn),
+                        lag(),
+                        lag(),
+                        lag(),
+                        Value::Text("async".into()),
                     ]
                 })
                 .collect(),
