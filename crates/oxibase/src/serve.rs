@@ -40,6 +40,11 @@ pub struct ServeArgs {
     /// whole segment at a time, after checkpoints.
     #[arg(long, env = "OXIBASE_WAL_SEGMENT_MB")]
     wal_segment_mb: Option<u64>,
+    /// Synchronous replication: a commit returns only once this many followers have made it
+    /// durable and visible (sessions may opt out with SET synchronous_commit = local)
+    /// [default: 0, asynchronous].
+    #[arg(long, env = "OXIBASE_SYNCHRONOUS_REPLICAS")]
+    synchronous_replicas: Option<usize>,
     /// Run as a read replica of the leader at HOST:PORT (its PostgreSQL address): copy its
     /// log, then follow it; writes here fail with 25006. Authenticates as
     /// --replication-user with OXIBASE_REPLICATION_PASSWORD.
@@ -49,7 +54,8 @@ pub struct ServeArgs {
     #[arg(long, env = "OXIBASE_REPLICATION_USER")]
     replication_user: Option<String>,
     /// A config file of `key = value` lines (data_dir, listen, http, auth, max_connections,
-    /// cache_mb, tls_cert, tls_key, replica_of, replication_user, wal_segment_mb).
+    /// cache_mb, tls_cert, tls_key, replica_of, replication_user, wal_segment_mb,
+    /// synchronous_replicas).
     #[arg(long, env = "OXIBASE_CONFIG")]
     config: Option<PathBuf>,
 }
@@ -80,6 +86,7 @@ fn read_config(path: &Path) -> Result<Vec<(String, String)>> {
             "replica_of",
             "replication_user",
             "wal_segment_mb",
+            "synchronous_replicas",
         ]
         .contains(&key.as_str())
         {
@@ -152,6 +159,12 @@ fn config(args: ServeArgs) -> Result<Config> {
         }
     };
     c.password = std::env::var("OXIBASE_PASSWORD").ok().filter(|p| !p.is_empty());
+    if let Some(n) = args
+        .synchronous_replicas
+        .or_else(|| from_file("synchronous_replicas").and_then(|v| v.parse().ok()))
+    {
+        c.synchronous_replicas = n;
+    }
     if let Some(leader) = args.replica_of.or_else(|| from_file("replica_of")) {
         c.replica_of = Some(oxibase_server::replication::Upstream {
             leader,

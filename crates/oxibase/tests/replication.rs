@@ -298,3 +298,43 @@ fn a_follower_of_another_history_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("diverged"), "{err}");
 }
+
+#[test]
+fn synchronous_commits_survive_the_leader_being_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let leader_args = ["--auth", "trust", "--synchronous-replicas", "1"];
+    let mut leader = Server::start(&dir.path().join("leader"), &leader_args, &[]);
+    // No follower yet: a synchronous commit waits; a session may opt out.
+    query(
+        leader.port,
+        "set synchronous_commit = local; create table t (id int primary key, v text)",
+    )
+    .unwrap();
+    let f = follower(&dir.path().join("f"), leader.port);
+    // Every acknowledged commit is on the follower the moment the leader answers.
+    let mut acknowledged = 0;
+    for i in 1..=100 {
+        query(leader.port, &format!("insert into t values ({i}, 'sync')")).unwrap();
+        acknowledged = i;
+    }
+    leader.child.kill().unwrap();
+    leader.child.wait().unwrap();
+    assert_eq!(one(f.port, "select count(*) from t"), acknowledged.to_string());
+    assert_eq!(one(f.port, "select max(id) from t"), "100");
+}
+
+#[test]
+fn a_synchronous_commit_waits_for_a_follower() {
+    let dir = tempfile::tempdir().unwrap();
+    let leader_args = ["--auth", "trust", "--synchronous-replicas", "1"];
+    let leader = Server::start(&dir.path().join("leader"), &leader_args, &[]);
+    query(leader.port, "set synchronous_commit = local; create table t (id int primary key)")
+        .unwrap();
+    let port = leader.port;
+    let waiting = std::thread::spawn(move || query(port, "insert into t values (1)").map(|_| ()));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!waiting.is_finished(), "a synchronous commit returned without any follower");
+    let f = follower(&dir.path().join("f"), leader.port);
+    waiting.join().unwrap().unwrap();
+    assert_eq!(one(f.port, "select count(*) from t"), "1");
+}

@@ -77,6 +77,8 @@ pub struct Config {
     pub replica_of: Option<replication::Upstream>,
     /// The size of a log segment, in bytes.
     pub segment_size: u64,
+    /// Followers that must acknowledge each commit (0: asynchronous replication).
+    pub synchronous_replicas: usize,
 }
 
 impl Default for Config {
@@ -93,6 +95,7 @@ impl Default for Config {
             tls: None,
             replica_of: None,
             segment_size: DatabaseOptions::default().segment_size,
+            synchronous_replicas: 0,
         }
     }
 }
@@ -184,6 +187,7 @@ pub fn open(config: &Config) -> Result<Arc<Server>> {
     };
     oxibase_procedures::install(&db)?;
     oxibase_migrate::install(&db);
+    db.replicas().set_required(config.synchronous_replicas);
     let server = Arc::new(Server {
         db,
         auth: config.auth,

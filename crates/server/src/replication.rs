@@ -572,6 +572,9 @@ pub fn follow(db: Database, upstream: Upstream) -> std::io::Result<std::thread::
 fn follow_once(db: &Database, upstream: &Upstream) -> Result<()> {
     let (applied, ts) = db.store().snapshot_point();
     let mut connection = upstream.connect(applied + 1, ts)?;
+    // What this follower already holds (a snapshot, or records from before a reconnect)
+    // counts for synchronous commits waiting on the leader.
+    connection.ack(applied)?;
     let mut batch: Vec<(Lsn, Vec<u8>)> = Vec::new();
     loop {
         match connection.next()? {

@@ -925,6 +925,15 @@ impl Session {
 
     fn commit_block(&mut self) -> Result<()> {
         let Some(block) = self.block.take() else { return Ok(()) };
+        // Read before SET LOCAL values end with the transaction.
+        let synchronous = self.db.replicas().required() > 0
+            && self
+                .settings
+                .borrow()
+                .get("synchronous_commit")
+                .ok()
+                .flatten()
+                .is_some_and(|v| matches!(v.as_str(), "on" | "remote_write" | "remote_apply"));
         // Transaction-level advisory locks end with the transaction, whatever its outcome.
         self.db.shared.advisory.release(self.pid, false);
         self.end_local_settings();
@@ -934,8 +943,12 @@ impl Session {
             self.publish(&listens, notifies);
             return Ok(());
         };
+        let wrote = txn.has_writes();
         let result =
             if block.did_ddl.get() { self.db.commit_ddl(txn) } else { txn.commit().map(|_| ()) };
+        if result.is_ok() && wrote && synchronous {
+            self.wait_for_replicas();
+        }
         if result.is_ok() {
             self.publish(&listens, notifies);
         }
@@ -949,6 +962,24 @@ impl Session {
             }
         };
         result
+    }
+
+    /// Synchronous replication: the commit returns once enough followers have made it
+    /// durable and visible. A cancel ends the wait with a warning, as in PostgreSQL: the
+    /// transaction has committed here and will reach the followers.
+    fn wait_for_replicas(&self) {
+        let replicas = self.db.replicas();
+        // Everything applied so far, this commit included (it is visible now).
+        let (lsn, _) = self.db.store().snapshot_point();
+        let cancel = self.cancel.clone();
+        let cancelled = move || cancel.swap(false, Ordering::SeqCst);
+        if !replicas.wait_acked(lsn, replicas.required(), &cancelled) {
+            self.notices.borrow_mut().push(Notice {
+                severity: "WARNING",
+                code: "01000",
+                message: "canceling wait for synchronous replication due to user request: the transaction has already committed locally, but might not have been replicated to the standby".into(),
+            });
+        }
     }
 
     /// After a commit: LISTEN/UNLISTEN take effect and notifications go out.

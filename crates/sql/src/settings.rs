@@ -394,8 +394,11 @@ impl Settings {
                 }
                 "hex".into()
             }
-            "synchronous_commit"
-            | "enable_seqscan"
+            "synchronous_commit" => match value.trim().to_ascii_lowercase().as_str() {
+                v @ ("local" | "remote_write" | "remote_apply") => v.to_string(),
+                _ => on_off(parse_bool(name, value)?).into(),
+            },
+            "enable_seqscan"
             | "enable_indexscan"
             | "enable_hashjoin"
             | "jit"

@@ -1279,7 +1279,7 @@ impl SystemTable {
                         lag(),
                         lag(),
                         lag(),
-                        Value::Text("async".into()),
+                        Value::Text(if r.synchronous { "quorum" } else { "async" }.into()),
                     ]
                 })
                 .collect(),
