@@ -40,6 +40,17 @@ enum Command {
     /// Declarative schema migration: diffs a desired schema file (SQL DDL or YAML) against
     /// the live database and prints the plan with its hazards; --apply executes it online.
     Migrate(migrate::MigrateArgs),
+    /// Promotes a read replica to a leader (SELECT pg_promote() on it): it stops following
+    /// and accepts writes.
+    Promote {
+        /// The replica's PostgreSQL URL.
+        #[arg(
+            long,
+            env = "OXIBASE_URL",
+            default_value = "postgres://oxibase@127.0.0.1:5433/oxibase"
+        )]
+        url: String,
+    },
     /// Opens (or creates) an embedded database and shows the storage kernel at work:
     /// transactions, snapshot isolation, a conflict, and recovery from the log.
     Demo {
@@ -103,6 +114,9 @@ fn main() -> ExitCode {
         Command::Sql(args) => shell::run(args),
         Command::Tui(args) => shell::run_tui(args),
         Command::Migrate(args) => migrate::run(args),
+        Command::Promote { url } => shell::open(Some(&url), None)
+            .and_then(|mut c| c.run("select pg_promote()"))
+            .map(|_| println!("promoted: the replica accepts writes now")),
         Command::Demo { data_dir } => demo::run(&data_dir),
         Command::Bench { which: Bench::Sql { dir, rows, ops } } => {
             let options = oxibase_bench::sql::SqlOptions { dir, rows, ops };

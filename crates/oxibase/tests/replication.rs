@@ -338,3 +338,63 @@ fn a_synchronous_commit_waits_for_a_follower() {
     waiting.join().unwrap().unwrap();
     assert_eq!(one(f.port, "select count(*) from t"), "1");
 }
+
+#[test]
+fn a_promoted_follower_takes_writes_and_the_old_leader_cannot_diverge_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let leader_dir = dir.path().join("leader");
+    let leader = Server::trust(&leader_dir);
+    query(
+        leader.port,
+        "create table t (id int primary key, v text); insert into t values (1, 'one')",
+    )
+    .unwrap();
+    let f_dir = dir.path().join("f");
+    let f = follower(&f_dir, leader.port);
+    eventually("the follower to copy t", || {
+        query(f.port, "select count(*) from t").is_ok_and(|r| r[0][0].as_deref() == Some("1"))
+    });
+    // A leader is not promoted.
+    let e = query(leader.port, "select pg_promote()").unwrap_err();
+    assert_eq!(e.as_db_error().unwrap().code().code(), "55000");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oxibase"))
+        .args(["promote", "--url", &format!("postgres://oxibase@127.0.0.1:{}/oxibase", f.port)])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    query(f.port, "insert into t values (2, 'on the new leader')").unwrap();
+    // The old leader goes on writing (a split brain): those writes never reach the new one.
+    query(leader.port, "insert into t values (3, 'lost on the old leader')").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(one(f.port, "select string_agg(id::text, ',' order by id) from t"), "1,2");
+
+    // The promoted directory will not follow again.
+    let f_port = f.port;
+    f.stop();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oxibase"))
+        .args(["serve", "--auth", "trust", "--http", "off", "--listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(&f_dir)
+        .args(["--replica-of", &format!("127.0.0.1:{}", leader.port)])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("was promoted"));
+    let new_leader = Server::start_at(f_port, &f_dir, &["--auth", "trust"], &[]);
+    assert_eq!(one(new_leader.port, "select count(*) from t"), "2");
+
+    // The old leader comes back as a follower of the new one: its extra commit makes its
+    // history differ, so it refuses instead of merging.
+    leader.stop();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oxibase"))
+        .args(["serve", "--auth", "trust", "--http", "off", "--listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(&leader_dir)
+        .args(["--replica-of", &format!("127.0.0.1:{}", new_leader.port)])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("diverged"), "{err}");
+}

@@ -172,6 +172,17 @@ pub fn open(config: &Config) -> Result<Arc<Server>> {
     let db = match &config.replica_of {
         None => open_db()?,
         Some(upstream) => {
+            if config.data_dir.join(oxibase_sql::database::PROMOTED).exists() {
+                return Err(errinput!(
+                    OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "data directory \"{}\" was promoted to a leader: it will not follow {} again",
+                    config.data_dir.display(),
+                    upstream.leader
+                )
+                .with_hint(
+                    "Start it without --replica-of, or follow with an empty data directory.",
+                ));
+            }
             replication::prepare(&config.data_dir, upstream, config.fsync)?;
             let db = open_db()?;
             match replication::check_position(&db, upstream)? {

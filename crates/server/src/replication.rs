@@ -551,6 +551,10 @@ pub fn follow(db: Database, upstream: Upstream) -> std::io::Result<std::thread::
     std::thread::Builder::new().name("oxibase-replica".into()).spawn(move || {
         let mut reported = false;
         loop {
+            if !db.is_replica() {
+                eprintln!("oxibase: promoted: no longer following {}", upstream.leader);
+                return;
+            }
             match follow_once(&db, &upstream) {
                 Err(e) if e.kind() == ErrorKind::InvalidData => {
                     eprintln!("oxibase: replication stopped: {} ({})", e.message(), e.code());

@@ -27,6 +27,9 @@ use crate::catalog::Catalog;
 use crate::session::Session;
 use crate::system::SessionInfo;
 
+/// The file a promoted replica leaves in its data directory.
+pub const PROMOTED: &str = "PROMOTED";
+
 /// How to open a database.
 #[derive(Clone, Debug)]
 pub struct DatabaseOptions {
@@ -90,8 +93,10 @@ pub(crate) struct Shared {
     pub(crate) notifier: crate::notify::Notifier,
     /// Runs stored functions and procedures (set by the binary that links one).
     procedures: parking_lot::RwLock<Option<Arc<dyn crate::procedure::ProcedureRuntime>>>,
-    /// The leader this database replicates, if it is a read replica.
-    replica_of: Option<String>,
+    /// The leader this database replicates, if it is a read replica (None once promoted).
+    /// The replication thread holds it (shared) while it applies a batch, so a promotion
+    /// (exclusive) waits for the batch and none follows it.
+    replica_of: parking_lot::RwLock<Option<String>>,
     /// The followers replicating this database.
     replicas: crate::replicas::Replicas,
     /// Plans and applies schema migrations (set by the binary that links the engine).
@@ -228,13 +233,13 @@ impl Database {
                 notifier: Default::default(),
                 procedures: parking_lot::RwLock::new(None),
                 migrator: parking_lot::RwLock::new(None),
-                replica_of,
+                replica_of: parking_lot::RwLock::new(replica_of),
                 replicas: Default::default(),
                 _lock: lock,
                 dir,
             }),
         };
-        if db.shared.replica_of.is_none() {
+        if db.replica_of().is_none() {
             db.drop_leftover_temp_schemas()?;
         }
         Ok(db)
@@ -256,15 +261,43 @@ impl Database {
         &self.shared.replicas
     }
 
+    /// Whether this database is a read replica.
+    pub fn is_replica(&self) -> bool {
+        self.shared.replica_of.read().is_some()
+    }
+
     /// The leader this database is a read replica of, if it is one.
-    pub fn replica_of(&self) -> Option<&str> {
-        self.shared.replica_of.as_deref()
+    pub fn replica_of(&self) -> Option<String> {
+        self.shared.replica_of.read().clone()
+    }
+
+    /// Promotes a read replica to a leader: it stops applying the leader's records (a batch
+    /// being applied finishes first) and accepts writes from now on. The data directory
+    /// records it (`PROMOTED`), so it is not started as a follower again by mistake.
+    /// False if this database is not a replica.
+    pub fn promote(&self) -> Result<bool> {
+        let mut replica_of = self.shared.replica_of.write();
+        let Some(leader) = replica_of.take() else { return Ok(false) };
+        if let Some(dir) = &self.shared.dir {
+            let marker = dir.join(PROMOTED);
+            std::fs::write(&marker, format!("promoted from a replica of {leader}\n"))
+                .map_err(|e| errinput!(IO_ERROR, "could not write {}: {e}", marker.display()))?;
+        }
+        self.store().set_replica_of(None);
+        Ok(true)
     }
 
     /// Applies commit records streamed from the leader (see [`Mvcc::apply_replicated`]);
     /// a record that changes the catalog invalidates cached plans and relations, as a
-    /// local DDL commit does.
+    /// local DDL commit does. Fails once the database was promoted.
     pub fn apply_replicated(&self, records: &[(oxibase_log::Lsn, Vec<u8>)]) -> Result<()> {
+        let replica_of = self.shared.replica_of.read();
+        if replica_of.is_none() {
+            return Err(errinput!(
+                OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "this database was promoted: it no longer follows a leader"
+            ));
+        }
         let catalog = records.iter().any(|(_, payload)| {
             oxibase_mvcc::record::decode(payload).is_ok_and(|r| {
                 r.writes.iter().any(|(key, _)| {

@@ -719,7 +719,7 @@ impl Session {
             s.query_start = Some(started);
         });
         let mut result = self.run_statement_inner(statement, params, param_types, sql);
-        if let (Err(e), Some(leader)) = (&result, self.db.replica_of())
+        if let (Err(e), Some(leader)) = (&result, self.db.replica_of().as_deref())
             && e.code() == oxibase_common::SqlState::READ_ONLY_SQL_TRANSACTION
             && !e.message().contains("read replica")
         {
@@ -915,7 +915,7 @@ impl Session {
         let mut options = block.options.clone();
         options.lock_timeout = lock_timeout;
         // A read replica only reads: its rows come from the leader's log.
-        options.read_only |= self.db.replica_of().is_some();
+        options.read_only |= self.db.is_replica();
         let txn = store.begin(options)?;
         let id = txn.id();
         block.txn = Some(txn);
@@ -2347,6 +2347,20 @@ impl FunctionEnv for Env<'_> {
 
     fn cancel_backend(&self, pid: i32) -> Result<bool> {
         Ok(self.may_signal(pid, "cancel query")? && self.session.db.cancel_pid(pid))
+    }
+
+    fn promote(&self) -> Result<bool> {
+        let db = &self.session.db;
+        let me = &self.session.user;
+        if !db.catalog().role(self.txn, me)?.is_some_and(|r| r.superuser) {
+            return Err(errinput!(INSUFFICIENT_PRIVILEGE, "permission denied to promote")
+                .with_detail("Only roles with the SUPERUSER attribute may promote a replica."));
+        }
+        if !db.promote()? {
+            return Err(errinput!(OBJECT_NOT_IN_PREREQUISITE_STATE, "recovery is not in progress")
+                .with_hint("pg_promote() promotes a read replica; this server is a leader."));
+        }
+        Ok(true)
     }
 
     fn terminate_backend(&self, pid: i32, timeout: Option<std::time::Duration>) -> Result<bool> {

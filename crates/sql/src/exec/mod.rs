@@ -209,6 +209,10 @@ impl FunctionEnv for ExecCtx<'_> {
         self.session.terminate_backend(pid, timeout)
     }
 
+    fn promote(&self) -> Result<bool> {
+        self.session.promote()
+    }
+
     fn blocking_pids(&self, pid: i32) -> Result<Vec<i32>> {
         self.session.blocking_pids(pid)
     }

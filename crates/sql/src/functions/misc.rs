@@ -33,6 +33,7 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("pg_terminate_backend", 1 | 2) => {
             stable(terminate_backend, &[Int4, Int8][..args.len()], Bool)
         }
+        ("pg_promote", 0..=2) => stable(promote, &[Bool, Int4][..args.len()], Bool),
         ("oxibase_debug_start", 1) => stable(debug_start, &[Text], Text),
         ("oxibase_debug_step", 2) => stable(debug_step, &[Int4, Text], Text),
         ("oxibase_debug_breakpoint", 3) => stable(debug_breakpoint, &[Int4, Int4, Int4], Text),
@@ -314,6 +315,12 @@ fn terminate_backend(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
         _ => None,
     };
     Ok(Value::Bool(env.terminate_backend(pid, timeout)?))
+}
+
+/// `pg_promote([wait [, wait_seconds]])`: promotion here is immediate (the batch being
+/// applied finishes first), so the arguments change nothing.
+fn promote(_a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    Ok(Value::Bool(env.promote()?))
 }
 
 fn blocking_pids(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {

@@ -130,6 +130,10 @@ pub trait FunctionEnv {
             "pg_terminate_backend needs a session"
         ))
     }
+    /// Promotes this read replica to a leader (`pg_promote`).
+    fn promote(&self) -> Result<bool> {
+        Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "pg_promote needs a session"))
+    }
     /// A debug session operation (`oxibase_debug_*`, see [`crate::debug`]): the state as JSON.
     fn debug(&self, _op: DebugOp) -> Result<String> {
         Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "debugging needs a session"))
