@@ -34,7 +34,7 @@ for port in "$F1" "$F2"; do
   F_PIDS+=($!)
   wait_port "$port" oxibase oxibase
 done
-as_postgres "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" -U postgres -D "$PG_LOCAL_DIR/standby" -R -X stream >/dev/null
+as_postgres "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" -U postgres -D "$PG_LOCAL_DIR/standby" -R -X stream -c fast >/dev/null
 as_postgres "$PG_BIN/pg_ctl" -D "$PG_LOCAL_DIR/standby" -o "-p $PGS_PORT -k $PG_LOCAL_DIR -c listen_addresses=127.0.0.1" \
   -l "$PG_LOCAL_DIR/standby.log" -w start >/dev/null
 wait_port "$PGS_PORT" postgres bench

@@ -15,8 +15,8 @@
 //! leader -> follower   S  snapshot LSN (u64), timestamp (u64): a copy of every row as of
 //!                         that commit follows, as K frames (u32 key length, key, value),
 //!                         ended by Z (row count, u64); records follow from LSN + 1
-//!                      R  LSN (u64), commit record (the log payload, checksummed again
-//!                         by the follower's log when it appends it)
+//!                      R  LSN (u64), CRC-32C of the record (u32), commit record (the log
+//!                         payload); a checksum mismatch stops replication
 //!                      H  the leader's durable LSN (u64): a heartbeat after each burst
 //!                      B  the start LSN is no longer in the leader's log: re-snapshot
 //!                      D  the follower's history differs from the leader's: it stops
@@ -193,7 +193,11 @@ fn stream_to_follower(server: &Arc<Server>, socket: TcpStream, peer: &str) -> Re
         Err(e) => return refuse(&mut writer, e),
     };
     // Acknowledgements arrive on the same socket, read by a thread of their own.
-    replicas.update(id, |r| r.state = "catchup".into());
+    // The follower holds everything before `start`.
+    replicas.update(id, |r| {
+        r.state = "catchup".into();
+        r.sent_lsn = start - 1;
+    });
     let acked = Arc::new(AtomicU64::new(0));
     // When each burst went out: an acknowledgement's lag is measured from it.
     let sent_at: Arc<Mutex<VecDeque<(Lsn, Instant)>>> = Arc::default();
@@ -226,13 +230,14 @@ fn stream_to_follower(server: &Arc<Server>, socket: TcpStream, peer: &str) -> Re
             .map_err(io)?
     };
     let result = (|| -> Result<()> {
-        let mut last_sent = 0;
+        let mut last_sent = start - 1;
         loop {
             let mut sent = 0;
             let mut wait = Duration::from_millis(100);
             while let Some(record) = stream.next_timeout(wait)? {
-                let mut body = Vec::with_capacity(8 + record.payload.len());
+                let mut body = Vec::with_capacity(12 + record.payload.len());
                 body.extend_from_slice(&record.lsn.to_be_bytes());
+                body.extend_from_slice(&crc32c::crc32c(&record.payload).to_be_bytes());
                 body.extend_from_slice(&record.payload);
                 write_frame(&mut writer, b'R', &body).map_err(io)?;
                 sent += 1;
@@ -410,7 +415,13 @@ impl Connection {
             b'R' => {
                 let lsn =
                     take_u64(&mut rest).ok_or_else(|| errdata!("short replication record"))?;
-                Ok(Message::Record(lsn, rest.to_vec()))
+                let (crc, payload) = rest
+                    .split_first_chunk::<4>()
+                    .ok_or_else(|| errdata!("short replication record"))?;
+                if crc32c::crc32c(payload) != u32::from_be_bytes(*crc) {
+                    return Err(errdata!("replicated record {lsn} fails its checksum"));
+                }
+                Ok(Message::Record(lsn, payload.to_vec()))
             }
             b'H' => Ok(Message::Heartbeat),
             b'S' => {
