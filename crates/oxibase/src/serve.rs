@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// [default: 0, asynchronous].
     #[arg(long, env = "OXIBASE_SYNCHRONOUS_REPLICAS")]
     synchronous_replicas: Option<usize>,
+    /// How many log records a registered follower may fall behind before this leader stops
+    /// keeping its log for it (it then re-snapshots) [default: 10000000].
+    #[arg(long, env = "OXIBASE_REPLICA_RETENTION_RECORDS")]
+    replica_retention_records: Option<u64>,
     /// Run as a read replica of the leader at HOST:PORT (its PostgreSQL address): copy its
     /// log, then follow it; writes here fail with 25006. Authenticates as
     /// --replication-user with OXIBASE_REPLICATION_PASSWORD.
@@ -55,7 +59,7 @@ pub struct ServeArgs {
     replication_user: Option<String>,
     /// A config file of `key = value` lines (data_dir, listen, http, auth, max_connections,
     /// cache_mb, tls_cert, tls_key, replica_of, replication_user, wal_segment_mb,
-    /// synchronous_replicas).
+    /// synchronous_replicas, replica_retention_records).
     #[arg(long, env = "OXIBASE_CONFIG")]
     config: Option<PathBuf>,
 }
@@ -87,6 +91,7 @@ fn read_config(path: &Path) -> Result<Vec<(String, String)>> {
             "replication_user",
             "wal_segment_mb",
             "synchronous_replicas",
+            "replica_retention_records",
         ]
         .contains(&key.as_str())
         {
@@ -164,6 +169,12 @@ fn config(args: ServeArgs) -> Result<Config> {
         .or_else(|| from_file("synchronous_replicas").and_then(|v| v.parse().ok()))
     {
         c.synchronous_replicas = n;
+    }
+    if let Some(n) = args
+        .replica_retention_records
+        .or_else(|| from_file("replica_retention_records").and_then(|v| v.parse().ok()))
+    {
+        c.replica_retention_records = n;
     }
     if let Some(leader) = args.replica_of.or_else(|| from_file("replica_of")) {
         c.replica_of = Some(oxibase_server::replication::Upstream {

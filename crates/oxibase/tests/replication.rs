@@ -232,7 +232,7 @@ fn a_cut_link_resumes_without_gaps() {
 }
 
 #[test]
-fn a_follower_behind_the_retained_log_takes_a_new_snapshot() {
+fn a_follower_away_across_segments_and_a_leader_restart_converges() {
     let dir = tempfile::tempdir().unwrap();
     let leader_dir = dir.path().join("leader");
     let leader_args = ["--auth", "trust", "--wal-segment-mb", "1"];
@@ -246,7 +246,7 @@ fn a_follower_behind_the_retained_log_takes_a_new_snapshot() {
     });
     f.stop();
     // Several log segments while the follower is away, then a restart (which checkpoints
-    // and truncates the log the follower would need).
+    // and truncates the log, except what registered followers still need).
     for i in 0..8 {
         query(
             leader.port,
@@ -263,7 +263,7 @@ fn a_follower_behind_the_retained_log_takes_a_new_snapshot() {
     let leader = Server::start_at(port, &leader_dir, &leader_args, &[]);
     let f = follower(&f_dir, leader.port);
     let want = one(leader.port, "select count(*) || ':' || sum(length(v)) from t");
-    eventually("the follower to re-snapshot", || {
+    eventually("the follower to catch up", || {
         query(f.port, "select count(*) || ':' || sum(length(v)) from t")
             .is_ok_and(|r| r[0][0].as_deref() == Some(want.as_str()))
     });
@@ -397,4 +397,76 @@ fn a_promoted_follower_takes_writes_and_the_old_leader_cannot_diverge_back() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("diverged"), "{err}");
+}
+
+/// Stops a server and returns what it wrote on stderr.
+fn stop_with_log(mut server: Server) -> String {
+    let mut stderr = server.child.stderr.take().unwrap();
+    server.stop();
+    let mut out = String::new();
+    stderr.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn the_leader_keeps_its_log_for_a_registered_follower_up_to_a_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let leader_dir = dir.path().join("leader");
+    let f_dir = dir.path().join("f");
+    let args = ["--auth", "trust", "--wal-segment-mb", "1"];
+    let leader = Server::start(&leader_dir, &args, &[]);
+    query(leader.port, "create table t (id int primary key, v text)").unwrap();
+    let f = follower(&f_dir, leader.port);
+    eventually("the follower to register", || {
+        one(leader.port, "select count(*) from pg_stat_replication where state = 'streaming'")
+            == "1"
+    });
+    assert!(stop_with_log(f).contains("copied"), "a new follower snapshots");
+    let fill = |port: u16, from: i32| {
+        for i in 0..8 {
+            let lo = from + i * 1000;
+            query(
+                port,
+                &format!(
+                    "insert into t select g, repeat('x', 500) from generate_series({lo}, {}) g",
+                    lo + 999
+                ),
+            )
+            .unwrap();
+        }
+    };
+    // Away across several segments and a leader restart: its log was kept, it resumes.
+    fill(leader.port, 1);
+    let port = leader.port;
+    leader.stop();
+    let leader = Server::start_at(port, &leader_dir, &args, &[]);
+    let f = follower(&f_dir, leader.port);
+    let want = one(leader.port, "select count(*) from t");
+    eventually("the follower to resume", || {
+        query(f.port, "select count(*) from t")
+            .is_ok_and(|r| r[0][0].as_deref() == Some(want.as_str()))
+    });
+    let log = stop_with_log(f);
+    assert!(!log.contains("snapshot") && !log.contains("copied"), "it resumed: {log}");
+
+    // With a cap of 50 records, a follower further behind is forgotten and re-snapshots.
+    leader.stop();
+    let capped = ["--auth", "trust", "--wal-segment-mb", "1", "--replica-retention-records", "50"];
+    let leader = Server::start_at(port, &leader_dir, &capped, &[]);
+    for i in 0..60 {
+        query(leader.port, &format!("insert into t values ({}, 'one by one')", 100_000 + i))
+            .unwrap();
+    }
+    fill(leader.port, 200_000);
+    std::thread::sleep(Duration::from_millis(2500)); // the sweep runs every 2 s
+    leader.stop();
+    let leader = Server::start_at(port, &leader_dir, &capped, &[]);
+    let f = follower(&f_dir, leader.port);
+    let want = one(leader.port, "select count(*) from t");
+    eventually("the follower to re-snapshot", || {
+        query(f.port, "select count(*) from t")
+            .is_ok_and(|r| r[0][0].as_deref() == Some(want.as_str()))
+    });
+    let log = stop_with_log(f);
+    assert!(log.contains("taking a new snapshot"), "{log}");
 }

@@ -79,6 +79,9 @@ pub struct Config {
     pub segment_size: u64,
     /// Followers that must acknowledge each commit (0: asynchronous replication).
     pub synchronous_replicas: usize,
+    /// How far (in log records) a registered follower may fall behind before the leader
+    /// stops keeping its log (it must then re-snapshot).
+    pub replica_retention_records: u64,
 }
 
 impl Default for Config {
@@ -96,6 +99,7 @@ impl Default for Config {
             replica_of: None,
             segment_size: DatabaseOptions::default().segment_size,
             synchronous_replicas: 0,
+            replica_retention_records: 10_000_000,
         }
     }
 }
@@ -112,6 +116,8 @@ pub struct Server {
     pub connections: AtomicUsize,
     /// The most COPY FROM STDIN data one statement may send.
     pub max_copy_bytes: usize,
+    /// Registered followers whose log this leader keeps.
+    pub retention: replication::Retention,
 }
 
 impl Server {
@@ -199,13 +205,20 @@ pub fn open(config: &Config) -> Result<Arc<Server>> {
     oxibase_procedures::install(&db)?;
     oxibase_migrate::install(&db);
     db.replicas().set_required(config.synchronous_replicas);
+    let retention = replication::Retention::open(&db, config.replica_retention_records)?;
+    if let Some(log) = db.store().log() {
+        retention.sweep(log);
+    }
     let server = Arc::new(Server {
+        retention,
         db,
         auth: config.auth,
         max_connections: config.max_connections,
         connections: AtomicUsize::new(0),
         max_copy_bytes: 1 << 30,
     });
+    replication::spawn_retention_sweeper(Arc::downgrade(&server))
+        .map_err(|e| errinput!(IO_ERROR, "could not start the retention thread: {e}"))?;
     match &config.replica_of {
         // The roles, passwords and everything else come from the leader.
         Some(upstream) => {

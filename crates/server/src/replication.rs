@@ -8,7 +8,8 @@
 //!
 //! ```text
 //! follower -> leader   Q  user, password (u32-length strings), start LSN (u64; 0 = new),
-//!                         commit timestamp of the record before it (u64; 0 = unknown):
+//!                         follower id (u64; 0 = not registered), commit timestamp of
+//!                         the record before it (u64; 0 = unknown):
 //!                         the leader checks it against its own, so a follower whose
 //!                         history differs (the leader lost commits) is refused, not merged
 //!                      A  applied LSN (u64): durable and visible on the follower
@@ -135,9 +136,13 @@ fn stream_to_follower(server: &Arc<Server>, socket: TcpStream, peer: &str) -> Re
         Err(e)
     };
     let mut body = body.as_slice();
-    let (Some(user), Some(password), Some(start), Some(last_ts)) =
-        (take_str(&mut body), take_str(&mut body), take_u64(&mut body), take_u64(&mut body))
-    else {
+    let (Some(user), Some(password), Some(start), Some(follower), Some(last_ts)) = (
+        take_str(&mut body),
+        take_str(&mut body),
+        take_u64(&mut body),
+        take_u64(&mut body),
+        take_u64(&mut body),
+    ) else {
         return refuse(&mut writer, errinput!(PROTOCOL_VIOLATION, "malformed replication request"));
     };
     if tag != b'Q' {
@@ -189,6 +194,10 @@ fn stream_to_follower(server: &Arc<Server>, socket: TcpStream, peer: &str) -> Re
         return Err(e);
     }
     let mut stream = match ReplicationStream::new(log, start) {
+        Ok(s) if follower != 0 => {
+            server.retention.register(log, follower, start);
+            s
+        }
         Ok(s) => s,
         Err(e) => return refuse(&mut writer, e),
     };
@@ -211,6 +220,9 @@ fn stream_to_follower(server: &Arc<Server>, socket: TcpStream, peer: &str) -> Re
                 while let Ok((b'A', body)) = read_frame(&mut reader) {
                     let Some(lsn) = take_u64(&mut body.as_slice()) else { continue };
                     acked.fetch_max(lsn, Ordering::AcqRel);
+                    if follower != 0 {
+                        server.retention.acked(follower, lsn);
+                    }
                     let mut sent = sent_at.lock();
                     let mut when = None;
                     while sent.front().is_some_and(|(l, _)| *l <= lsn) {
@@ -377,7 +389,7 @@ struct Connection {
 }
 
 impl Upstream {
-    fn connect(&self, start: Lsn, last_ts: u64) -> Result<Connection> {
+    fn connect(&self, start: Lsn, follower: u64, last_ts: u64) -> Result<Connection> {
         let socket = TcpStream::connect(&self.leader).map_err(|e| {
             errinput!(CONNECTION_FAILURE, "could not connect to the leader at {}: {e}", self.leader)
         })?;
@@ -388,6 +400,7 @@ impl Upstream {
         put_str(&mut body, &self.user);
         put_str(&mut body, &self.password);
         body.extend_from_slice(&start.to_be_bytes());
+        body.extend_from_slice(&follower.to_be_bytes());
         body.extend_from_slice(&last_ts.to_be_bytes());
         writer.write_all(MAGIC).map_err(io)?;
         write_frame(&mut writer, b'Q', &body).map_err(io)?;
@@ -473,7 +486,8 @@ pub enum Position {
 /// applied LSN and that commit's timestamp). A follower whose history differs is an error.
 pub fn check_position(db: &Database, upstream: &Upstream) -> Result<Position> {
     let (applied, ts) = db.store().snapshot_point();
-    let mut probe = upstream.connect(applied + 1, ts)?;
+    let id = db.dir().map(follower_id).transpose()?.unwrap_or(0);
+    let mut probe = upstream.connect(applied + 1, id, ts)?;
     match probe.next()? {
         Message::Behind(why) => {
             eprintln!("oxibase: {why}: taking a new snapshot");
@@ -524,7 +538,7 @@ pub fn prepare(dir: &Path, upstream: &Upstream, fsync: bool) -> Result<()> {
 /// Receives a snapshot into `<staging>/data` (an engine holding it as of the snapshot's LSN)
 /// and `<staging>/wal` (an empty log starting after it). Returns the LSN and the row count.
 fn copy_snapshot(staging: &Path, upstream: &Upstream, fsync: bool) -> Result<(Lsn, u64)> {
-    let mut connection = upstream.connect(0, 0)?;
+    let mut connection = upstream.connect(0, 0, 0)?;
     let (lsn, ts) = match connection.next()? {
         Message::Snapshot(lsn, ts) => (lsn, ts),
         _ => return Err(errdata!("the leader did not start with a snapshot")),
@@ -586,7 +600,8 @@ pub fn follow(db: Database, upstream: Upstream) -> std::io::Result<std::thread::
 
 fn follow_once(db: &Database, upstream: &Upstream) -> Result<()> {
     let (applied, ts) = db.store().snapshot_point();
-    let mut connection = upstream.connect(applied + 1, ts)?;
+    let id = db.dir().map(follower_id).transpose()?.unwrap_or(0);
+    let mut connection = upstream.connect(applied + 1, id, ts)?;
     // What this follower already holds (a snapshot, or records from before a reconnect)
     // counts for synchronous commits waiting on the leader.
     connection.ack(applied)?;
@@ -613,4 +628,131 @@ fn follow_once(db: &Database, upstream: &Upstream) -> Result<()> {
         batch.clear();
         connection.ack(last)?;
     }
+}
+
+// ---- retention for registered followers ----
+
+/// The file in the leader's data directory that lists registered followers.
+const REPLICAS_FILE: &str = "replicas";
+
+/// Registered followers: the leader keeps its log from each one's acknowledged position,
+/// across the follower's disconnects and the leader's restarts, until the follower is more
+/// than `cap` records behind; then it is forgotten and must re-snapshot.
+pub struct Retention {
+    file: Option<std::path::PathBuf>,
+    cap: u64,
+    entries: Mutex<std::collections::HashMap<u64, (Lsn, RetentionHold)>>,
+    saved: Mutex<Instant>,
+}
+
+impl Retention {
+    /// Loads the registered followers of a leader (none for a database without a log).
+    pub fn open(db: &Database, cap: u64) -> Result<Retention> {
+        let file = db.dir().map(|d| d.join(REPLICAS_FILE));
+        let mut entries = std::collections::HashMap::new();
+        if let (Some(path), Some(log)) = (&file, db.store().log())
+            && let Ok(text) = std::fs::read_to_string(path)
+        {
+            for line in text.lines() {
+                let mut words = line.split_whitespace();
+                let (Some(Ok(id)), Some(Ok(lsn))) =
+                    (words.next().map(str::parse::<u64>), words.next().map(str::parse::<Lsn>))
+                else {
+                    return Err(errdata!("{} has a malformed line: {line:?}", path.display()));
+                };
+                entries.insert(id, (lsn, log.hold(lsn)));
+            }
+        }
+        Ok(Retention { file, cap, entries: Mutex::new(entries), saved: Mutex::new(Instant::now()) })
+    }
+
+    /// A follower streams from `start`: the log is kept from there for it.
+    fn register(&self, log: &Log, id: u64, start: Lsn) {
+        let mut entries = self.entries.lock();
+        match entries.get_mut(&id) {
+            Some((lsn, hold)) => {
+                *lsn = start;
+                hold.advance(start);
+            }
+            None => {
+                entries.insert(id, (start, log.hold(start)));
+            }
+        }
+        drop(entries);
+        self.save(true);
+    }
+
+    /// A follower holds everything up to `acked`.
+    fn acked(&self, id: u64, acked: Lsn) {
+        if let Some((lsn, hold)) = self.entries.lock().get_mut(&id) {
+            *lsn = acked + 1;
+            hold.advance(acked + 1);
+        }
+        self.save(false);
+    }
+
+    /// Forgets followers more than `cap` records behind the log's end.
+    pub fn sweep(&self, log: &Log) {
+        let durable = log.durable_lsn();
+        let mut entries = self.entries.lock();
+        let before = entries.len();
+        entries.retain(|id, (lsn, _)| {
+            let keep = durable.saturating_sub(*lsn) <= self.cap;
+            if !keep {
+                eprintln!(
+                    "oxibase: follower {id:016x} is more than {} records behind: its log is no longer kept; it will take a new snapshot",
+                    self.cap
+                );
+            }
+            keep
+        });
+        let changed = entries.len() != before;
+        drop(entries);
+        if changed {
+            self.save(true);
+        }
+    }
+
+    /// Writes the registered positions (at most once a second unless `now`).
+    fn save(&self, now: bool) {
+        let Some(path) = &self.file else { return };
+        let mut saved = self.saved.lock();
+        if !now && saved.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        *saved = Instant::now();
+        let text: String =
+            self.entries.lock().iter().map(|(id, (lsn, _))| format!("{id} {lsn}\n")).collect();
+        let temp = path.with_extension("tmp");
+        if std::fs::write(&temp, text).and_then(|()| std::fs::rename(&temp, path)).is_err() {
+            eprintln!("oxibase: could not save {}", path.display());
+        }
+    }
+}
+
+/// Sweeps the registered followers every few seconds, for as long as the server runs.
+pub fn spawn_retention_sweeper(server: std::sync::Weak<Server>) -> std::io::Result<()> {
+    std::thread::Builder::new().name("oxibase-retention".into()).spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_secs(2));
+            let Some(server) = server.upgrade() else { return };
+            if let Some(log) = server.db.store().log() {
+                server.retention.sweep(log);
+            }
+        }
+    })?;
+    Ok(())
+}
+
+/// This follower's id, kept in its data directory (made on first use).
+fn follower_id(dir: &Path) -> Result<u64> {
+    let path = dir.join("replica-id");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return u64::from_str_radix(text.trim(), 16)
+            .map_err(|_| errdata!("{} is not a follower id", path.display()));
+    }
+    let id = rand::random::<u64>().max(1);
+    std::fs::write(&path, format!("{id:016x}\n"))
+        .map_err(|e| errinput!(IO_ERROR, "could not write {}: {e}", path.display()))?;
+    Ok(id)
 }
