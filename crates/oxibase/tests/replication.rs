@@ -119,6 +119,16 @@ fn followers_converge_refuse_writes_and_catch_up_after_a_restart() {
         assert!(db.message().contains(&format!("127.0.0.1:{}", leader.port)), "{}", db.message());
     }
 
+    // Over HTTP too: reads answer, writes fail with 25006.
+    let (status, body) =
+        common::http(f1.http, "POST", "/v1/sql", r#"{"sql": "select count(*) as n from u"}"#);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains('2'), "{body}");
+    let (status, body) =
+        common::http(f1.http, "POST", "/v1/sql", r#"{"sql": "insert into u values (3, 'no')"}"#);
+    assert_ne!(status, 200, "{body}");
+    assert!(body.contains("25006"), "{body}");
+
     // A follower stopped while the leader goes on catches up when it starts again.
     let f2_dir = dir.path().join("f2");
     f2.stop();
@@ -469,4 +479,38 @@ fn the_leader_keeps_its_log_for_a_registered_follower_up_to_a_cap() {
     });
     let log = stop_with_log(f);
     assert!(log.contains("taking a new snapshot"), "{log}");
+}
+
+#[test]
+fn a_follower_authenticates_with_the_replication_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let leader = Server::start(
+        &dir.path().join("leader"),
+        &["--auth", "scram"],
+        &[("OXIBASE_PASSWORD", "s3cret")],
+    );
+    let leader_addr = format!("127.0.0.1:{}", leader.port);
+    let start = |name: &str, password: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_oxibase"))
+            .args(["serve", "--auth", "trust", "--http", "off", "--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(dir.path().join(name))
+            .args(["--replica-of", &leader_addr])
+            .env("OXIBASE_REPLICATION_PASSWORD", password)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // A wrong password: the follower cannot take its snapshot and does not start.
+    let out = start("wrong", "nope").wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("password authentication failed"), "{err}");
+    // The right one: it copies the leader and serves.
+    let f = Server::start(
+        &dir.path().join("right"),
+        &["--auth", "trust", "--replica-of", &leader_addr],
+        &[("OXIBASE_REPLICATION_PASSWORD", "s3cret")],
+    );
+    assert_eq!(one(f.port, "select count(*) from pg_roles where rolname = 'oxibase'"), "1");
 }
