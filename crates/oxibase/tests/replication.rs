@@ -41,6 +41,21 @@ fn follower(dir: &std::path::Path, leader: u16) -> Server {
     Server::start(dir, &["--auth", "trust", "--replica-of", &upstream], &[])
 }
 
+/// Starts `oxibase serve --replica-of` on `dir` expecting it to refuse to start; returns its
+/// stderr.
+fn refused_follower(dir: &std::path::Path, leader: u16, password: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oxibase"))
+        .args(["serve", "--auth", "trust", "--http", "off", "--listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--replica-of", &format!("127.0.0.1:{leader}")])
+        .env("OXIBASE_REPLICATION_PASSWORD", password)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the follower started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Waits until `check` holds, up to 20 s.
 fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -297,15 +312,7 @@ fn a_follower_of_another_history_is_refused() {
     eventually("the follower to copy a", || query(f.port, "select * from t").is_ok());
     f.stop();
     // Pointed at b, whose log is another history, it refuses to start rather than merge.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oxibase"))
-        .args(["serve", "--auth", "trust", "--http", "off", "--listen", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(&f_dir)
-        .args(["--replica-of", &format!("127.0.0.1:{}", b.port)])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_follower(&f_dir, b.port, "");
     assert!(err.contains("diverged"), "{err}");
 }
 
@@ -382,30 +389,14 @@ fn a_promoted_follower_takes_writes_and_the_old_leader_cannot_diverge_back() {
     // The promoted directory will not follow again.
     let f_port = f.port;
     f.stop();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oxibase"))
-        .args(["serve", "--auth", "trust", "--http", "off", "--listen", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(&f_dir)
-        .args(["--replica-of", &format!("127.0.0.1:{}", leader.port)])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("was promoted"));
+    assert!(refused_follower(&f_dir, leader.port, "").contains("was promoted"));
     let new_leader = Server::start_at(f_port, &f_dir, &["--auth", "trust"], &[]);
     assert_eq!(one(new_leader.port, "select count(*) from t"), "2");
 
     // The old leader comes back as a follower of the new one: its extra commit makes its
     // history differ, so it refuses instead of merging.
     leader.stop();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oxibase"))
-        .args(["serve", "--auth", "trust", "--http", "off", "--listen", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(&leader_dir)
-        .args(["--replica-of", &format!("127.0.0.1:{}", new_leader.port)])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_follower(&leader_dir, new_leader.port, "");
     assert!(err.contains("diverged"), "{err}");
 }
 
@@ -489,23 +480,10 @@ fn a_follower_authenticates_with_the_replication_password() {
         &["--auth", "scram"],
         &[("OXIBASE_PASSWORD", "s3cret")],
     );
-    let leader_addr = format!("127.0.0.1:{}", leader.port);
-    let start = |name: &str, password: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_oxibase"))
-            .args(["serve", "--auth", "trust", "--http", "off", "--listen", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(dir.path().join(name))
-            .args(["--replica-of", &leader_addr])
-            .env("OXIBASE_REPLICATION_PASSWORD", password)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
     // A wrong password: the follower cannot take its snapshot and does not start.
-    let out = start("wrong", "nope").wait_with_output().unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_follower(&dir.path().join("wrong"), leader.port, "nope");
     assert!(err.contains("password authentication failed"), "{err}");
+    let leader_addr = format!("127.0.0.1:{}", leader.port);
     // The right one: it copies the leader and serves.
     let f = Server::start(
         &dir.path().join("right"),

@@ -719,9 +719,10 @@ impl Session {
             s.query_start = Some(started);
         });
         let mut result = self.run_statement_inner(statement, params, param_types, sql);
-        if let (Err(e), Some(leader)) = (&result, self.db.replica_of().as_deref())
+        if let Err(e) = &result
             && e.code() == oxibase_common::SqlState::READ_ONLY_SQL_TRANSACTION
             && !e.message().contains("read replica")
+            && let Some(leader) = self.db.replica_of()
         {
             result = Err(errinput!(
                 READ_ONLY_SQL_TRANSACTION,
