@@ -492,3 +492,31 @@ fn a_follower_authenticates_with_the_replication_password() {
     );
     assert_eq!(one(f.port, "select count(*) from pg_roles where rolname = 'oxibase'"), "1");
 }
+
+#[test]
+fn malformed_replication_requests_end_only_their_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let leader = Server::trust(&dir.path().join("leader"));
+    let attempts: [&[u8]; 4] = [
+        b"OXIREPL1\x51\xff\xff\xff\xff",    // a request claiming 4 GiB
+        b"OXIREPL1\x51\x00\x00\x00\x03abc", // a truncated request
+        b"OXIREPL1\x7a\x00\x00\x00\x00",    // an unknown message
+        b"OXIREPL1",                        // nothing after the preamble
+    ];
+    for bytes in attempts {
+        let mut s = TcpStream::connect(("127.0.0.1", leader.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        s.write_all(bytes).unwrap();
+        if bytes.len() == 8 {
+            // Silent after the preamble: the leader gives up after its request timeout.
+            let mut buf = Vec::new();
+            let _ = s.read_to_end(&mut buf);
+            continue;
+        }
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf); // the leader answers with an error or closes
+    }
+    // The server and its clients go on.
+    query(leader.port, "create table ok (id int)").unwrap();
+    assert_eq!(one(leader.port, "select count(*) from ok"), "0");
+}

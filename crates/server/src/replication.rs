@@ -63,11 +63,21 @@ fn write_frame(w: &mut impl Write, tag: u8, body: &[u8]) -> std::io::Result<()> 
     w.write_all(body)
 }
 
+/// The largest frame a follower sends (its request, acknowledgements).
+const MAX_FOLLOWER_FRAME: usize = 64 << 10;
+
+/// How long a new replication connection may take to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
 fn read_frame(r: &mut impl Read) -> std::io::Result<(u8, Vec<u8>)> {
+    read_frame_limited(r, MAX_FRAME)
+}
+
+fn read_frame_limited(r: &mut impl Read, max: usize) -> std::io::Result<(u8, Vec<u8>)> {
     let mut head = [0u8; 5];
     r.read_exact(&mut head)?;
     let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
-    if len > MAX_FRAME {
+    if len > max {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "replication frame too large",
@@ -129,7 +139,10 @@ fn stream_to_follower(server: &Arc<Server>, socket: TcpStream, peer: &str) -> Re
     let mut writer = BufWriter::new(socket);
     let mut magic = [0u8; 8];
     reader.read_exact(&mut magic).map_err(io)?;
-    let (tag, body) = read_frame(&mut reader).map_err(io)?;
+    // Before authentication: a bounded request, in bounded time.
+    let _ = writer.get_ref().set_read_timeout(Some(REQUEST_TIMEOUT));
+    let (tag, body) = read_frame_limited(&mut reader, MAX_FOLLOWER_FRAME).map_err(io)?;
+    let _ = writer.get_ref().set_read_timeout(None);
     let refuse = |writer: &mut BufWriter<TcpStream>, e: oxibase_common::Error| {
         let _ = write_frame(writer, b'E', format!("{} ({})", e.message(), e.code()).as_bytes());
         let _ = writer.flush();
@@ -217,7 +230,7 @@ fn stream_to_follower(server: &Arc<Server>, socket: TcpStream, peer: &str) -> Re
         std::thread::Builder::new()
             .name("oxibase-repl-ack".into())
             .spawn(move || {
-                while let Ok((b'A', body)) = read_frame(&mut reader) {
+                while let Ok((b'A', body)) = read_frame_limited(&mut reader, MAX_FOLLOWER_FRAME) {
                     let Some(lsn) = take_u64(&mut body.as_slice()) else { continue };
                     acked.fetch_max(lsn, Ordering::AcqRel);
                     if follower != 0 {
