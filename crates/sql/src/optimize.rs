@@ -550,6 +550,17 @@ struct Candidate {
     ranged: bool,
 }
 
+impl Candidate {
+    /// Every column of a unique key fixed: at most one row per value.
+    fn point(&self) -> bool {
+        self.full
+            && match &self.access {
+                Access::Primary => true,
+                Access::Index(i) | Access::IndexOnly(i) => i.unique,
+            }
+    }
+}
+
 /// Picks an index or primary-key range for a scan with a filter.
 fn choose_access(plan: Plan) -> Plan {
     let Node::Scan {
@@ -578,8 +589,12 @@ fn choose_access(plan: Plan) -> Plan {
         let candidate = match_key(&conjuncts, access, &columns);
         let better = match &best {
             None => candidate.equal > 0 || candidate.ranged,
+            // A point read (every column of a unique key fixed) first; then the most
+            // columns fixed, a range on the next one, and only then a fully fixed
+            // non-unique key (a shorter index): `a = 1 AND b > 2` prefers (a, b) to (a).
             Some(b) => {
-                (candidate.full, candidate.equal, candidate.ranged) > (b.full, b.equal, b.ranged)
+                (candidate.point(), candidate.equal, candidate.ranged, candidate.full)
+                    > (b.point(), b.equal, b.ranged, b.full)
             }
         };
         if better {
