@@ -9,8 +9,18 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
+/// A port no other test of this binary was given (tests run in parallel: two servers
+/// handed the same port would have one fail to bind while the other answers for it).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap();
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A running `oxibase serve`, killed when dropped.
@@ -57,6 +67,10 @@ impl Server {
             }
             assert!(Instant::now() < deadline, "server did not start listening in 60 s");
             std::thread::sleep(Duration::from_millis(50));
+        }
+        // The port answers: make sure it is this server that does.
+        if let Ok(Some(status)) = server.child.try_wait() {
+            panic!("oxibase serve exited with {status}; another process answers on port {port}");
         }
         server
     }
