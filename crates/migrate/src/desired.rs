@@ -301,10 +301,19 @@ fn attach_directives(
     source: &str,
 ) -> Result<Renames> {
     let mut renames = Renames::default();
+    if directives.is_empty() {
+        return Ok(renames);
+    }
+    // Parsed once: the CREATE TABLE statements directives can attach to.
+    let tables: Vec<(&SourceStatement, ast::CreateTable)> = statements
+        .iter()
+        .filter_map(|s| match oxibase_sql::parse::parse(&s.sql).ok()?.into_iter().next()? {
+            ast::Statement::CreateTable(ct) => Some((s, ct)),
+            _ => None,
+        })
+        .collect();
     'directive: for (line, old) in directives {
-        for statement in statements {
-            let Ok(parsed) = oxibase_sql::parse::parse(&statement.sql) else { continue };
-            let Some(ast::Statement::CreateTable(ct)) = parsed.first() else { continue };
+        for (statement, ct) in &tables {
             let table = table_name(&ct.name);
             let last_line = statement.line + statement.sql.lines().count();
             if *line + 1 < statement.line || *line > last_line {

@@ -88,8 +88,7 @@ impl Plan {
         }
         let mut rows: BTreeMap<QName, u64> = BTreeMap::new();
         for name in live.tables.keys() {
-            let touched = steps.iter().any(|s| s.sql.contains(&plan::qualified(name)));
-            if touched {
+            if steps.iter().any(|s| s.touches(name)) {
                 let sql = format!("SELECT count(*) FROM {}", plan::qualified(name));
                 rows.insert(name.clone(), count(session, &sql)?);
             }

@@ -133,6 +133,16 @@ pub struct Step {
     releases: Vec<Obj>,
 }
 
+impl Step {
+    /// Whether the step changes or reads `table` (as it was before the migration).
+    pub fn touches(&self, table: &QName) -> bool {
+        self.creates.iter().chain(&self.drops).chain(&self.needs).any(|o| match o {
+            Obj::Relation(t) | Obj::Column(t, _) | Obj::Constraint(t, _) => t == table,
+            _ => false,
+        }) || matches!(&self.action, Action::BuildIndex { index } if &index.table == table)
+    }
+}
+
 /// The live schema's size, for hazard details: rows per table.
 pub type RowCounts = BTreeMap<QName, u64>;
 
@@ -1037,12 +1047,14 @@ pub fn dollar_quote(text: &str) -> String {
     format!("{tag}{text}{tag}")
 }
 
-/// An identifier, quoted when it would not read back as itself.
+/// An identifier, quoted when it would not read back as itself (reserved words too: plans
+/// are SQL that runs again).
 pub fn quote(name: &str) -> String {
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !is_reserved(name);
-    if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
+    if is_reserved(name) {
+        format!("\"{name}\"")
+    } else {
+        oxibase_sql::exec::ddl::quote_ident(name)
+    }
 }
 
 fn is_reserved(word: &str) -> bool {

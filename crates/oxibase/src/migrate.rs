@@ -42,7 +42,7 @@ pub fn run(args: MigrateArgs) -> Result<()> {
     let source = args.desired.display().to_string();
     let mut call = format!(
         "CALL oxibase_migrate({}, apply => {}, allow_hazards => {}, source => {}",
-        dollar_quote(&text),
+        oxibase_migrate::plan::dollar_quote(&text),
         args.apply,
         literal(&args.allow_hazards.join(",")),
         literal(&source)
@@ -62,14 +62,4 @@ pub fn run(args: MigrateArgs) -> Result<()> {
 
 fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
-}
-
-fn dollar_quote(text: &str) -> String {
-    let mut tag = "$desired$".to_string();
-    let mut n = 0;
-    while text.contains(&tag) {
-        n += 1;
-        tag = format!("$desired{n}$");
-    }
-    format!("{tag}{text}{tag}")
 }
