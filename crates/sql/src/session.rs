@@ -340,6 +340,9 @@ type PlanKey = (String, Vec<Option<DataType>>);
 /// A cached relation lookup (None: no such relation) and its catalog generation.
 type CachedRelation = (u64, Option<Relation>);
 
+/// A table's referencing foreign keys and the catalog generation they were read in.
+type CachedReferencing = (u64, Arc<Vec<(crate::catalog::Table, crate::catalog::Constraint)>>);
+
 struct CachedPlan {
     statement: Arc<Statement>,
     generation: u64,
@@ -362,6 +365,9 @@ pub struct Session {
     prepared: HashMap<String, Prepared>,
     plans: RefCell<HashMap<PlanKey, CachedPlan>>,
     relations: RefCell<HashMap<(String, String), CachedRelation>>,
+    /// The foreign keys referencing each table (with their tables), per catalog generation:
+    /// read by every UPDATE and DELETE of a table, so not scanned from the catalog each time.
+    referencing: RefCell<HashMap<RelId, CachedReferencing>>,
     currval: RefCell<HashMap<RelId, i64>>,
     lastval: Cell<Option<i64>>,
     notices: RefCell<Vec<Notice>>,
@@ -399,6 +405,7 @@ impl Session {
             prepared: HashMap::new(),
             plans: RefCell::new(HashMap::new()),
             relations: RefCell::new(HashMap::new()),
+            referencing: RefCell::new(HashMap::new()),
             currval: RefCell::new(HashMap::new()),
             lastval: Cell::new(None),
             notices: RefCell::new(Vec::new()),
@@ -1100,6 +1107,12 @@ impl Session {
         }
     }
 
+    /// Drops what this session cached from the catalog (after it changed the catalog itself).
+    fn forget_catalog(&self) {
+        self.relations.borrow_mut().clear();
+        self.referencing.borrow_mut().clear();
+    }
+
     /// The catalog generation, and whether caches may be used by this statement.
     fn cache_state(&self, txn: &Transaction) -> (u64, bool) {
         let did_ddl = self.block.as_ref().is_some_and(|b| b.did_ddl.get());
@@ -1237,7 +1250,7 @@ impl Session {
                     block.did_ddl.set(true);
                 }
                 let tag = exec::ddl::execute_ddl(ddl, &ctx, env)?;
-                self.relations.borrow_mut().clear();
+                self.forget_catalog();
                 Output::Command { tag }
             }
             Statement::Explain { statement, analyze } => {
@@ -2574,6 +2587,29 @@ impl FunctionEnv for Env<'_> {
 }
 
 impl SessionEnv for Env<'_> {
+    fn referencing(
+        &self,
+        catalog: &Catalog,
+        txn: &Transaction,
+        table: RelId,
+    ) -> Result<Arc<Vec<(crate::catalog::Table, crate::catalog::Constraint)>>> {
+        if self.cacheable
+            && let Some((generation, found)) = self.session.referencing.borrow().get(&table)
+            && *generation == self.generation
+        {
+            return Ok(found.clone());
+        }
+        let found = Arc::new(catalog.referencing(txn, table)?);
+        if self.cacheable {
+            let mut cache = self.session.referencing.borrow_mut();
+            if cache.len() > 4096 {
+                cache.clear();
+            }
+            cache.insert(table, (self.generation, found.clone()));
+        }
+        Ok(found)
+    }
+
     fn live_state(&self, snapshot: &mut CatalogSnapshot) {
         snapshot.add_live_state(
             self.session.db.stats(),

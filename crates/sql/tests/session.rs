@@ -142,6 +142,40 @@ fn schema_changes_reach_other_sessions_cached_plans() {
 }
 
 #[test]
+fn foreign_keys_added_later_are_followed_by_sessions_that_cached_none() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    let mut b = db.session();
+    a.execute("create table p (id int primary key, k int unique); insert into p values (1, 10), (2, 20), (3, 30)")
+        .unwrap();
+    // b updates and deletes parents while nothing references them (and caches that).
+    b.execute("update p set k = k + 1 where id = 1").unwrap();
+    b.execute("delete from p where id = 3").unwrap();
+    // Another session adds referencing keys: b's next update and delete must follow them.
+    a.execute(
+        "create table c (id int primary key, pid int references p (id) on delete cascade, \
+         pk int references p (k) on update cascade); insert into c values (1, 1, 11), (2, 2, 20)",
+    )
+    .unwrap();
+    b.execute("update p set k = 21 where id = 2").unwrap();
+    assert_eq!(count(&b.execute("select pk from c where id = 2").unwrap()), 21);
+    b.execute("delete from p where id = 1").unwrap();
+    assert_eq!(count(&b.execute("select count(*) from c").unwrap()), 1);
+    // Within one session: a key created in a transaction that rolls back stops applying.
+    b.execute(
+        "begin; create table d (id int primary key, pid int references p (id) on delete restrict)",
+    )
+    .unwrap();
+    b.execute("insert into d values (1, 2)").unwrap();
+    let err = b.execute("delete from p where id = 2").unwrap_err();
+    assert_eq!(err.code(), SqlState::FOREIGN_KEY_VIOLATION);
+    b.execute("rollback").unwrap();
+    b.execute("delete from p where id = 2").unwrap();
+    assert_eq!(count(&b.execute("select count(*) from p").unwrap()), 0);
+    assert_eq!(count(&b.execute("select count(*) from c").unwrap()), 0);
+}
+
+#[test]
 fn ddl_waits_for_writers_and_sees_their_rows() {
     let db = Database::open_in_memory().unwrap();
     let mut a = db.session();

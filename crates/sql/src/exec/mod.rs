@@ -49,6 +49,17 @@ pub trait SessionEnv: FunctionEnv {
     fn live_state(&self, snapshot: &mut CatalogSnapshot);
     /// Sends a NOTICE to the client.
     fn notice(&self, message: String);
+    /// The foreign keys that reference `table`, with the tables that own them: read on every
+    /// UPDATE and DELETE of `table`, so a session may answer from a cache it keeps per
+    /// catalog generation.
+    fn referencing(
+        &self,
+        catalog: &Catalog,
+        txn: &Transaction,
+        table: crate::keys::RelId,
+    ) -> Result<std::sync::Arc<Vec<(crate::catalog::Table, crate::catalog::Constraint)>>> {
+        catalog.referencing(txn, table).map(std::sync::Arc::new)
+    }
     /// The runtime for stored functions and procedures, if the database has one.
     fn procedure_runtime(&self) -> Option<std::sync::Arc<dyn crate::procedure::ProcedureRuntime>> {
         None

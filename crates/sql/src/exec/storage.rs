@@ -246,11 +246,6 @@ pub fn update(
         key.to_vec()
     };
     let key_moved = new_key != key;
-    if key_moved || table.primary_key.iter().any(|&c| !same(&old[c], &new[c])) {
-        on_referenced_change(ctx, table, old, Some(new))?;
-    } else {
-        referenced_columns_changed(ctx, table, old, new)?;
-    }
     for index in &table.indexes {
         if !key_moved && !changed(&index.columns) {
             continue;
@@ -279,6 +274,13 @@ pub fn update(
     }
     ctx.txn.put(&new_key, encode_row(new))?;
     ctx.stats.borrow_mut().rows_written += 1;
+    // After the row and its index entries are written, as PostgreSQL's referential actions
+    // run after the row: a child moved along by ON UPDATE CASCADE finds its new parent.
+    if key_moved || table.primary_key.iter().any(|&c| !same(&old[c], &new[c])) {
+        on_referenced_change(ctx, table, old, Some(new))?;
+    } else {
+        referenced_columns_changed(ctx, table, old, new)?;
+    }
     Ok(new_key)
 }
 
@@ -429,7 +431,7 @@ fn referenced_columns_changed(
     old: &[Value],
     new: &[Value],
 ) -> Result<()> {
-    let referencing = ctx.catalog.referencing(ctx.txn, table.id)?;
+    let referencing = ctx.session.referencing(ctx.catalog, ctx.txn, table.id)?;
     if referencing.iter().any(|(_, c)| matches!(&c.kind, ConstraintKind::ForeignKey { ref_columns, .. } if ref_columns.iter().any(|&i| !same(&old[i], &new[i])))) {
         on_referenced_change(ctx, table, old, Some(new))?;
     }
@@ -444,7 +446,7 @@ fn on_referenced_change(
     old: &[Value],
     new: Option<&[Value]>,
 ) -> Result<()> {
-    for (child, constraint) in ctx.catalog.referencing(ctx.txn, table.id)? {
+    for (child, constraint) in ctx.session.referencing(ctx.catalog, ctx.txn, table.id)?.iter() {
         let ConstraintKind::ForeignKey { columns, ref_columns, on_delete, on_update, .. } =
             &constraint.kind
         else {
@@ -475,7 +477,7 @@ fn on_referenced_change(
         if children.is_empty() {
             continue;
         }
-        let child = if child.id == table.id { table.clone() } else { child };
+        let child = if child.id == table.id { table.clone() } else { child.clone() };
         match (action.as_str(), new) {
             ("cascade", None) => {
                 for (key, row) in children {

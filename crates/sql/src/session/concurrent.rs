@@ -175,7 +175,7 @@ impl Session {
             }
             Ok(())
         });
-        self.relations.borrow_mut().clear();
+        self.forget_catalog();
         self.finish_statement(result)
     }
 
