@@ -107,7 +107,8 @@ pub(crate) struct Shared {
 
 /// A running session as others see it.
 pub(crate) struct SessionEntry {
-    pub(crate) info: SessionInfo,
+    /// Shared with the session, which updates it without taking the map's lock.
+    pub(crate) info: Arc<Mutex<SessionInfo>>,
     pub(crate) secret: i32,
     pub(crate) cancel: Arc<AtomicBool>,
     /// Set by pg_terminate_backend: the connection ends at its next chance.
@@ -436,7 +437,13 @@ impl Database {
     /// (pid, transaction id) of every session with a transaction open.
     fn session_txns(&self) -> Vec<(i32, u64)> {
         let sessions = self.shared.sessions.lock();
-        sessions.values().filter_map(|e| Some((e.info.pid, e.info.txn?))).collect()
+        sessions
+            .values()
+            .filter_map(|e| {
+                let info = e.info.lock();
+                Some((info.pid, info.txn?))
+            })
+            .collect()
     }
 
     /// The row locks held and awaited, with the sessions whose transactions they are.
@@ -534,28 +541,29 @@ impl Database {
     /// The sessions now running, as pg_stat_activity shows them.
     pub fn sessions(&self) -> Vec<SessionInfo> {
         let mut out: Vec<SessionInfo> =
-            self.shared.sessions.lock().values().map(|e| e.info.clone()).collect();
+            self.shared.sessions.lock().values().map(|e| e.info.lock().clone()).collect();
         out.sort_by_key(|s| s.pid);
         out
     }
 
-    pub(crate) fn register(&self, info: SessionInfo, cancel: Arc<AtomicBool>) -> (i32, i32) {
+    /// Registers a session: its backend id, its cancel secret, and the activity record it
+    /// keeps current for pg_stat_activity.
+    pub(crate) fn register(
+        &self,
+        info: SessionInfo,
+        cancel: Arc<AtomicBool>,
+    ) -> (i32, i32, Arc<Mutex<SessionInfo>>) {
         let pid = self.shared.next_pid.fetch_add(1, Ordering::Relaxed);
         let secret = rand::random::<i32>();
-        let info = SessionInfo { pid, ..info };
+        let info = Arc::new(Mutex::new(SessionInfo { pid, ..info }));
         let terminate = Arc::new(AtomicBool::new(false));
-        self.shared.sessions.lock().insert(pid, SessionEntry { info, secret, cancel, terminate });
-        (pid, secret)
+        let entry = SessionEntry { info: info.clone(), secret, cancel, terminate };
+        self.shared.sessions.lock().insert(pid, entry);
+        (pid, secret, info)
     }
 
     pub(crate) fn unregister(&self, pid: i32) {
         self.shared.sessions.lock().remove(&pid);
-    }
-
-    pub(crate) fn update_session(&self, pid: i32, f: impl FnOnce(&mut SessionInfo)) {
-        if let Some(entry) = self.shared.sessions.lock().get_mut(&pid) {
-            f(&mut entry.info);
-        }
     }
 
     /// The current catalog generation and the commit time of its last change, or None

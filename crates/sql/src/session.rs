@@ -21,6 +21,7 @@
 mod call;
 mod concurrent;
 mod host;
+mod plans;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -334,21 +335,11 @@ struct Block {
     listens: RefCell<Vec<crate::notify::ListenOp>>,
 }
 
-/// The plan cache's key: the SQL text and the declared parameter types.
-type PlanKey = (String, Vec<Option<DataType>>);
-
 /// A cached relation lookup (None: no such relation) and its catalog generation.
 type CachedRelation = (u64, Option<Relation>);
 
 /// A table's referencing foreign keys and the catalog generation they were read in.
 type CachedReferencing = (u64, Arc<Vec<(crate::catalog::Table, crate::catalog::Constraint)>>);
-
-struct CachedPlan {
-    statement: Arc<Statement>,
-    generation: u64,
-    /// The parameter types binding settled on (used by routines' statements).
-    param_types: Vec<DataType>,
-}
 
 /// A client's session.
 pub struct Session {
@@ -356,6 +347,8 @@ pub struct Session {
     pid: i32,
     secret: i32,
     user: String,
+    /// What pg_stat_activity shows for this session (shared with the database's list).
+    activity: Arc<parking_lot::Mutex<crate::system::SessionInfo>>,
     settings: RefCell<Settings>,
     /// Values to restore at the end of the transaction for SET LOCAL, by name.
     local_saved: RefCell<Vec<(String, Option<String>)>>,
@@ -363,7 +356,7 @@ pub struct Session {
     /// Running a batch (several statements of one query, or messages until Sync).
     implicit: bool,
     prepared: HashMap<String, Prepared>,
-    plans: RefCell<HashMap<PlanKey, CachedPlan>>,
+    plans: RefCell<plans::PlanCache>,
     relations: RefCell<HashMap<(String, String), CachedRelation>>,
     /// The foreign keys referencing each table (with their tables), per catalog generation:
     /// read by every UPDATE and DELETE of a table, so not scanned from the catalog each time.
@@ -380,8 +373,6 @@ pub struct Session {
     routine_depth: Cell<u32>,
 }
 
-const PLAN_CACHE_LIMIT: usize = 512;
-
 impl Session {
     pub(crate) fn new(db: Database, user: &str) -> Session {
         let cancel = Arc::new(AtomicBool::new(false));
@@ -391,19 +382,20 @@ impl Session {
             backend_start: now_micros(),
             ..Default::default()
         };
-        let (pid, secret) = db.register(info, cancel.clone());
+        let (pid, secret, activity) = db.register(info, cancel.clone());
         let settings = Settings::default();
         let mut session = Session {
             db,
             pid,
             secret,
             user: user.to_string(),
+            activity,
             settings: RefCell::new(settings),
             local_saved: RefCell::new(Vec::new()),
             block: None,
             implicit: false,
             prepared: HashMap::new(),
-            plans: RefCell::new(HashMap::new()),
+            plans: RefCell::new(plans::PlanCache::default()),
             relations: RefCell::new(HashMap::new()),
             referencing: RefCell::new(HashMap::new()),
             currval: RefCell::new(HashMap::new()),
@@ -720,11 +712,14 @@ impl Session {
         self.cancel.store(false, Ordering::SeqCst);
         self.db.counters().statements.fetch_add(1, Ordering::Relaxed);
         let started = now_micros();
-        self.db.update_session(self.pid, |s| {
-            s.state = "active".into();
-            s.query = sql.to_string();
-            s.query_start = Some(started);
-        });
+        {
+            let mut activity = self.activity.lock();
+            activity.state.clear();
+            activity.state.push_str("active");
+            activity.query.clear();
+            activity.query.push_str(sql);
+            activity.query_start = Some(started);
+        }
         let mut result = self.run_statement_inner(statement, params, param_types, sql);
         if let Err(e) = &result
             && e.code() == oxibase_common::SqlState::READ_ONLY_SQL_TRANSACTION
@@ -745,11 +740,13 @@ impl Session {
         };
         let xact_start = self.block.as_ref().map(|b| b.started_at);
         let txn = self.block.as_ref().and_then(|b| b.txn.as_ref()).map(|t| t.id());
-        self.db.update_session(self.pid, |s| {
-            s.state = state.into();
-            s.xact_start = xact_start;
-            s.txn = txn;
-        });
+        {
+            let mut activity = self.activity.lock();
+            activity.state.clear();
+            activity.state.push_str(state);
+            activity.xact_start = xact_start;
+            activity.txn = txn;
+        }
         result
     }
 
@@ -927,7 +924,7 @@ impl Session {
         let txn = store.begin(options)?;
         let id = txn.id();
         block.txn = Some(txn);
-        self.db.update_session(self.pid, |s| s.txn = Some(id));
+        self.activity.lock().txn = Some(id);
         Ok(true)
     }
 
@@ -1176,7 +1173,13 @@ impl Session {
         }
         let key = Catalog::relation_key(table_id)?;
         txn.lock_latest(&key, LockMode::KeyShare, LockWait::Wait(None))?;
-        let fresh = !txn.changed_since_snapshot(&key)?;
+        // A table's definition changes only in a catalog commit, which marks the generation
+        // odd before it commits and records its time before marking it even again: with no
+        // catalog commit after this snapshot (nor one in flight), the definition is the one
+        // the snapshot sees, and reading its row again is not needed.
+        let no_ddl_since =
+            self.db.cache_generation().is_some_and(|(_, ddl_ts)| ddl_ts <= txn.snapshot_ts());
+        let fresh = no_ddl_since || !txn.changed_since_snapshot(&key)?;
         if fresh && let Some(l) = locked {
             l.borrow_mut().insert(table_id);
         }
@@ -1192,11 +1195,9 @@ impl Session {
         env: &Env,
         use_cache: bool,
     ) -> Result<Arc<Statement>> {
-        let key = (sql_key.to_string(), param_types.to_vec());
         if use_cache
             && env.cacheable
-            && let Some(cached) = self.plans.borrow().get(&key)
-            && cached.generation == env.generation
+            && let Some(cached) = self.plans.borrow().get(sql_key, param_types, env.generation)
         {
             return Ok(cached.statement.clone());
         }
@@ -1204,15 +1205,12 @@ impl Session {
         let bound = binder.bind(statement)?;
         let bound = Arc::new(optimize_statement(bound));
         if env.cacheable && cacheable(&bound) {
-            let mut plans = self.plans.borrow_mut();
-            if plans.len() >= PLAN_CACHE_LIMIT {
-                plans.clear();
-            }
-            let param_types = binder.param_types();
-            plans.insert(
-                key,
-                CachedPlan { statement: bound.clone(), generation: env.generation, param_types },
-            );
+            let plan = plans::CachedPlan {
+                statement: bound.clone(),
+                generation: env.generation,
+                param_types: binder.param_types(),
+            };
+            self.plans.borrow_mut().offer(sql_key, param_types, plan);
         }
         Ok(bound)
     }

@@ -473,7 +473,7 @@ fn on_referenced_change(
             continue;
         }
         let action = if new.is_some() { on_update } else { on_delete };
-        let children = find_children(ctx, &child, columns, &parent_values)?;
+        let children = find_children(ctx, child, columns, &parent_values)?;
         if children.is_empty() {
             continue;
         }

@@ -12,7 +12,7 @@ use std::time::Instant;
 use oxibase_common::{DataType, Result, Value, errconflict, errinput};
 use oxibase_mvcc::Transaction;
 
-use super::{CachedPlan, Env, Notice, Output, PLAN_CACHE_LIMIT, Session, is_control};
+use super::{Env, Notice, Output, Session, is_control};
 use super::{cacheable, optimize_statement, value_type, write_targets};
 use crate::bind::{Binder, Statement};
 use crate::functions::FunctionEnv;
@@ -216,10 +216,8 @@ impl Session {
         types: &[Option<DataType>],
         env: &Env,
     ) -> Result<(Arc<Statement>, Vec<DataType>)> {
-        let key = (sql.to_string(), types.to_vec());
         if env.cacheable
-            && let Some(cached) = self.plans.borrow().get(&key)
-            && cached.generation == env.generation
+            && let Some(cached) = self.plans.borrow().get(sql, types, env.generation)
         {
             return Ok((cached.statement.clone(), cached.param_types.clone()));
         }
@@ -247,18 +245,12 @@ impl Session {
         let bound = Arc::new(optimize_statement(binder.bind(&statement)?));
         let param_types = binder.param_types();
         if env.cacheable && cacheable(&bound) {
-            let mut plans = self.plans.borrow_mut();
-            if plans.len() >= PLAN_CACHE_LIMIT {
-                plans.clear();
-            }
-            plans.insert(
-                key,
-                CachedPlan {
-                    statement: bound.clone(),
-                    generation: env.generation,
-                    param_types: param_types.clone(),
-                },
-            );
+            let plan = super::plans::CachedPlan {
+                statement: bound.clone(),
+                generation: env.generation,
+                param_types: param_types.clone(),
+            };
+            self.plans.borrow_mut().offer(sql, types, plan);
         }
         Ok((bound, param_types))
     }
