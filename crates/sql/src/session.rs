@@ -335,11 +335,40 @@ struct Block {
     listens: RefCell<Vec<crate::notify::ListenOp>>,
 }
 
-/// A cached relation lookup (None: no such relation) and its catalog generation.
-type CachedRelation = (u64, Option<Relation>);
+/// A table's referencing foreign keys, with the tables that own them.
+type Referencing = Arc<Vec<(crate::catalog::Table, crate::catalog::Constraint)>>;
 
-/// A table's referencing foreign keys and the catalog generation they were read in.
-type CachedReferencing = (u64, Arc<Vec<(crate::catalog::Table, crate::catalog::Constraint)>>);
+/// What a session read from the catalog, each entry valid for the catalog generation it was
+/// read in (see [`Session::cache_state`]).
+struct CatalogCache<K, V> {
+    entries: RefCell<HashMap<K, (u64, V)>>,
+}
+
+impl<K: Eq + std::hash::Hash, V: Clone> CatalogCache<K, V> {
+    /// How many entries a session keeps before it starts over.
+    const LIMIT: usize = 4096;
+
+    fn new() -> Self {
+        CatalogCache { entries: RefCell::new(HashMap::new()) }
+    }
+
+    fn get(&self, key: &K, generation: u64) -> Option<V> {
+        let entries = self.entries.borrow();
+        entries.get(key).filter(|(g, _)| *g == generation).map(|(_, v)| v.clone())
+    }
+
+    fn insert(&self, key: K, generation: u64, value: V) {
+        let mut entries = self.entries.borrow_mut();
+        if entries.len() >= Self::LIMIT {
+            entries.clear();
+        }
+        entries.insert(key, (generation, value));
+    }
+
+    fn clear(&self) {
+        self.entries.borrow_mut().clear();
+    }
+}
 
 /// A client's session.
 pub struct Session {
@@ -357,10 +386,11 @@ pub struct Session {
     implicit: bool,
     prepared: HashMap<String, Prepared>,
     plans: RefCell<plans::PlanCache>,
-    relations: RefCell<HashMap<(String, String), CachedRelation>>,
-    /// The foreign keys referencing each table (with their tables), per catalog generation:
-    /// read by every UPDATE and DELETE of a table, so not scanned from the catalog each time.
-    referencing: RefCell<HashMap<RelId, CachedReferencing>>,
+    /// Relation lookups by (schema, name); None: no such relation.
+    relations: CatalogCache<(String, String), Option<Relation>>,
+    /// The foreign keys referencing each table: read by every UPDATE and DELETE of a table,
+    /// so not scanned from the catalog each time.
+    referencing: CatalogCache<RelId, Referencing>,
     currval: RefCell<HashMap<RelId, i64>>,
     lastval: Cell<Option<i64>>,
     notices: RefCell<Vec<Notice>>,
@@ -396,8 +426,8 @@ impl Session {
             implicit: false,
             prepared: HashMap::new(),
             plans: RefCell::new(plans::PlanCache::default()),
-            relations: RefCell::new(HashMap::new()),
-            referencing: RefCell::new(HashMap::new()),
+            relations: CatalogCache::new(),
+            referencing: CatalogCache::new(),
             currval: RefCell::new(HashMap::new()),
             lastval: Cell::new(None),
             notices: RefCell::new(Vec::new()),
@@ -1106,8 +1136,8 @@ impl Session {
 
     /// Drops what this session cached from the catalog (after it changed the catalog itself).
     fn forget_catalog(&self) {
-        self.relations.borrow_mut().clear();
-        self.referencing.borrow_mut().clear();
+        self.relations.clear();
+        self.referencing.clear();
     }
 
     /// The catalog generation, and whether caches may be used by this statement.
@@ -1730,7 +1760,7 @@ impl Session {
         }
         if canonical == "search_path" {
             self.plans.borrow_mut().clear();
-            self.relations.borrow_mut().clear();
+            self.relations.clear();
         }
         if reported {
             let v = self.settings.borrow().get(&canonical)?.unwrap_or_default();
@@ -2105,10 +2135,9 @@ impl Env<'_> {
         }
         let key = (schema.to_string(), name.to_string());
         if self.cacheable
-            && let Some((generation, relation)) = self.session.relations.borrow().get(&key)
-            && *generation == self.generation
+            && let Some(relation) = self.session.relations.get(&key, self.generation)
         {
-            return Ok(relation.clone());
+            return Ok(relation);
         }
         let catalog = self.session.catalog();
         let relation = match catalog.relation(self.txn, schema, name)? {
@@ -2127,11 +2156,7 @@ impl Env<'_> {
             }
         };
         if self.cacheable {
-            let mut cache = self.session.relations.borrow_mut();
-            if cache.len() > 4096 {
-                cache.clear();
-            }
-            cache.insert(key, (self.generation, relation.clone()));
+            self.session.relations.insert(key, self.generation, relation.clone());
         }
         Ok(relation)
     }
@@ -2590,20 +2615,15 @@ impl SessionEnv for Env<'_> {
         catalog: &Catalog,
         txn: &Transaction,
         table: RelId,
-    ) -> Result<Arc<Vec<(crate::catalog::Table, crate::catalog::Constraint)>>> {
+    ) -> Result<Referencing> {
         if self.cacheable
-            && let Some((generation, found)) = self.session.referencing.borrow().get(&table)
-            && *generation == self.generation
+            && let Some(found) = self.session.referencing.get(&table, self.generation)
         {
-            return Ok(found.clone());
+            return Ok(found);
         }
         let found = Arc::new(catalog.referencing(txn, table)?);
         if self.cacheable {
-            let mut cache = self.session.referencing.borrow_mut();
-            if cache.len() > 4096 {
-                cache.clear();
-            }
-            cache.insert(table, (self.generation, found.clone()));
+            self.session.referencing.insert(table, self.generation, found.clone());
         }
         Ok(found)
     }
