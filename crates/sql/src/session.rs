@@ -14,7 +14,8 @@
 //! The transaction itself starts at the first statement that needs it, so a REPEATABLE
 //! READ snapshot is taken by the first query after BEGIN, as in PostgreSQL.
 //!
-//! Bound plans are cached per session by SQL text, and tables by name; both are valid for
+//! Bound plans are cached per session by SQL text (from the second time a text is bound),
+//! tables by name, and each table's referencing foreign keys by its id; all are valid for
 //! one catalog generation (see [`crate::database`]) and are bypassed by a transaction that
 //! changed the catalog itself or whose snapshot predates the last catalog change.
 
