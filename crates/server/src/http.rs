@@ -410,6 +410,12 @@ async fn metrics(State(server): State<Arc<Server>>) -> Response {
         counters.statements.load(Ordering::Relaxed).to_string(),
     );
     metric(
+        "oxibase_statements_lifted_total",
+        "counter",
+        "Statements whose integer literals became parameters of a plan shared with like texts.",
+        counters.lifted_statements.load(Ordering::Relaxed).to_string(),
+    );
+    metric(
         "oxibase_rows_read_total",
         "counter",
         "Rows read from tables and indexes.",

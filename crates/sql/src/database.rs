@@ -124,6 +124,8 @@ pub struct Counters {
     pub rollbacks: AtomicU64,
     /// Statements executed.
     pub statements: AtomicU64,
+    /// Statements that ran a plan shared with texts differing only in integer literals.
+    pub lifted_statements: AtomicU64,
     /// Rows read by statements.
     pub rows_read: AtomicU64,
     /// Rows written by statements.

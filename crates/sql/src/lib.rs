@@ -45,5 +45,6 @@ pub use database::{Database, DatabaseOptions};
 pub use oxibase_common::{Error, Result, SqlState, Value};
 pub use procedure::{CallResult, Host, LogLevel, ProcedureRuntime, Returns, Routine, RoutineKind};
 pub use session::{
-    ColumnIndex, FromValue, Notice, Output, OutputColumn, PendingCopy, Prepared, Session, TxnStatus,
+    ColumnIndex, FromValue, LiteralLifting, Notice, Output, OutputColumn, PendingCopy, Prepared,
+    Session, TxnStatus,
 };

@@ -158,7 +158,7 @@ fn bottom_up(plan: Plan, f: &mut dyn FnMut(Plan) -> Plan) -> Plan {
 }
 
 /// Applies `f` to every expression of every node.
-fn map_all_exprs(plan: Plan, f: &mut dyn FnMut(Expr) -> Expr) -> Plan {
+pub(crate) fn map_all_exprs(plan: Plan, f: &mut dyn FnMut(Expr) -> Expr) -> Plan {
     let mut plan = map_inputs(plan, &mut |p| map_all_exprs(p, f));
     let mut g = |e: &mut Expr| {
         let taken = std::mem::replace(e, Expr::Literal(oxibase_common::Value::Null));

@@ -22,7 +22,10 @@
 mod call;
 mod concurrent;
 mod host;
+mod lift;
 mod plans;
+
+pub use lift::LiteralLifting;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -387,6 +390,8 @@ pub struct Session {
     implicit: bool,
     prepared: HashMap<String, Prepared>,
     plans: RefCell<plans::PlanCache>,
+    /// Keys of statements whose integer literals were lifted (see [`lift`]).
+    lifts: RefCell<lift::LiftCache>,
     /// Relation lookups by (schema, name); None: no such relation.
     relations: CatalogCache<(String, String), Option<Relation>>,
     /// The foreign keys referencing each table: read by every UPDATE and DELETE of a table,
@@ -427,6 +432,7 @@ impl Session {
             implicit: false,
             prepared: HashMap::new(),
             plans: RefCell::new(plans::PlanCache::default()),
+            lifts: RefCell::new(lift::LiftCache::default()),
             relations: CatalogCache::new(),
             referencing: CatalogCache::new(),
             currval: RefCell::new(HashMap::new()),
@@ -555,6 +561,9 @@ impl Session {
     /// Runs the statements of a simple query: one result per statement, ending at the
     /// first error. Several statements form an implicit transaction block.
     pub fn run_batch(&mut self, sql: &str) -> Vec<Result<Output>> {
+        if let Some(result) = self.run_lifted(sql) {
+            return vec![result];
+        }
         let statements = match crate::parse::parse(sql) {
             Ok(s) => s,
             Err(e) => {
@@ -587,6 +596,69 @@ impl Session {
             out.push(Err(e));
         }
         out
+    }
+
+    /// Runs `sql` as its lifted key's statement (see [`lift`]) when that key was found to
+    /// keep its meaning, now or before; None: run it as written.
+    fn run_lifted(&mut self, sql: &str) -> Option<Result<Output>> {
+        let lifted = lift::lift(sql)?;
+        let (generation, _) = self.db.cache_generation()?;
+        let decision = self.lifts.borrow_mut().decide(&lifted.key, generation);
+        let statement = match decision {
+            lift::Decision::Run(statement) => statement,
+            lift::Decision::AsWritten => return None,
+            lift::Decision::Check => {
+                let (generation, checked) = self.check_lift(sql, &lifted)?;
+                self.lifts.borrow_mut().record(lifted.key.clone(), generation, checked.clone());
+                checked?
+            }
+        };
+        let types = lifted.types();
+        self.db.counters().lifted_statements.fetch_add(1, Ordering::Relaxed);
+        Some(self.run_statement_shown(&statement, &lifted.values, &types, &lifted.key, sql))
+    }
+
+    /// Binds `sql` as written and as lifted, and compares the plans: the lifted statement
+    /// if they mean the same, None if not, with the catalog generation that holds for; None
+    /// when this cannot be decided now (`sql` fails to parse or bind, which running it as
+    /// written reports, or the catalog this transaction sees is not the cached one).
+    fn check_lift(
+        &mut self,
+        sql: &str,
+        lifted: &lift::Lifted,
+    ) -> Option<(u64, Option<Arc<ast::Statement>>)> {
+        if self.block.as_ref().is_some_and(|b| b.aborted) {
+            return None;
+        }
+        let mut statements = crate::parse::parse(sql).ok()?;
+        let original = statements.pop().filter(|_| statements.is_empty())?;
+        let lifted_statement = match crate::parse::parse(&lifted.key) {
+            Ok(mut s) if s.len() == 1 => s.pop()?,
+            _ => return Some((self.db.cache_generation()?.0, None)),
+        };
+        let types = lifted.types();
+        self.with_bind_txn(|session, txn| {
+            let env = session.env(txn, None);
+            if !env.cacheable {
+                return Ok(None);
+            }
+            let literal = Binder::new(&env, vec![]).bind(&original)?;
+            let binder = Binder::new(&env, types.clone());
+            let same = binder.bind(&lifted_statement).is_ok_and(|bound| {
+                binder.param_types().iter().map(|t| Some(t.clone())).eq(types.iter().cloned())
+                    && lift::same_meaning(&literal, bound, &lifted.values)
+            });
+            Ok(Some((env.generation, same.then(|| Arc::new(lifted_statement.clone())))))
+        })
+        .ok()
+        .flatten()
+    }
+
+    /// When this session lifts integer literals out of statement texts (see [`lift`]).
+    pub fn set_literal_lifting(&mut self, mode: LiteralLifting) {
+        let mut lifts = self.lifts.borrow_mut();
+        lifts.mode = mode;
+        lifts.clear();
     }
 
     /// Starts an implicit block: statements until [`Session::end_implicit_block`] share a
@@ -740,6 +812,18 @@ impl Session {
         param_types: &[Option<DataType>],
         sql: &str,
     ) -> Result<Output> {
+        self.run_statement_shown(statement, params, param_types, sql, sql)
+    }
+
+    /// [`Session::run_statement`] with `shown` as the text pg_stat_activity shows.
+    fn run_statement_shown(
+        &mut self,
+        statement: &ast::Statement,
+        params: &[Value],
+        param_types: &[Option<DataType>],
+        sql: &str,
+        shown: &str,
+    ) -> Result<Output> {
         self.cancel.store(false, Ordering::SeqCst);
         self.db.counters().statements.fetch_add(1, Ordering::Relaxed);
         let started = now_micros();
@@ -748,7 +832,7 @@ impl Session {
             activity.state.clear();
             activity.state.push_str("active");
             activity.query.clear();
-            activity.query.push_str(sql);
+            activity.query.push_str(shown);
             activity.query_start = Some(started);
         }
         let mut result = self.run_statement_inner(statement, params, param_types, sql);
@@ -1714,6 +1798,7 @@ impl Session {
                 }
                 if all || tag == "DISCARD PLANS" {
                     self.plans.borrow_mut().clear();
+                    self.lifts.borrow_mut().clear();
                 }
                 if all || tag == "DISCARD SEQUENCES" {
                     self.currval.borrow_mut().clear();
@@ -1761,6 +1846,7 @@ impl Session {
         }
         if canonical == "search_path" {
             self.plans.borrow_mut().clear();
+            self.lifts.borrow_mut().clear();
             self.relations.clear();
         }
         if reported {

@@ -142,6 +142,53 @@ fn schema_changes_reach_other_sessions_cached_plans() {
 }
 
 #[test]
+fn statements_differing_in_integer_literals_share_a_plan_without_changing_answers() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    let lifted = || db.counters().lifted_statements.load(std::sync::atomic::Ordering::Relaxed);
+    s.execute("create table l (id int primary key, small smallint, v int)").unwrap();
+    for i in 1..=6 {
+        s.execute(&format!("insert into l values ({i}, {i}, {})", i * 10)).unwrap();
+    }
+    // From the second insert on (checked then), the inserts ran one lifted plan.
+    assert_eq!(lifted(), 5);
+    let before = lifted();
+    for i in 1..=6 {
+        assert_eq!(
+            all_rows(&mut s, &format!("select v + -{i} from l where id = {i}")),
+            [[(i * 10 - i).to_string()]]
+        );
+    }
+    assert_eq!(lifted() - before, 5);
+    // ORDER BY 2 names a column, LIMIT is a value: never lifted, answers as written.
+    let before = lifted();
+    for n in 1..=4 {
+        let rows = all_rows(&mut s, &format!("select id, v from l order by 2 desc limit {n}"));
+        assert_eq!(rows.len(), n);
+        assert_eq!(rows[0], ["6", "60"]);
+    }
+    // A literal compared with a smallint column stays a smallint literal (for its index).
+    for i in 1..=4 {
+        assert_eq!(
+            all_rows(&mut s, &format!("select id from l where small = {i}")),
+            [[i.to_string()]]
+        );
+    }
+    assert_eq!(lifted(), before);
+    // Errors stay the literal statement's errors.
+    for _ in 0..3 {
+        let err = s.execute("select v / 0 from l where id = 1").unwrap_err();
+        assert_eq!(err.code(), SqlState::DIVISION_BY_ZERO);
+    }
+    // A changed column type is bound again (the key is checked again in the new generation).
+    s.execute("alter table l alter column v type bigint").unwrap();
+    for i in 1..=3 {
+        let out = s.execute(&format!("select v from l where id = {i}")).unwrap();
+        assert_eq!(out.get::<i64>(0, 0).unwrap(), i * 10);
+    }
+}
+
+#[test]
 fn foreign_keys_added_later_are_followed_by_sessions_that_cached_none() {
     let db = Database::open_in_memory().unwrap();
     let mut a = db.session();

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use oxibase_common::{DataType, Value};
 use oxibase_sql::types::datetime::Zone;
 use oxibase_sql::types::text::format_value;
-use oxibase_sql::{Database, Output, Session};
+use oxibase_sql::{Database, LiteralLifting, Output, Session};
 use sqllogictest::{DBOutput, DefaultColumnType};
 
 #[derive(Debug)]
@@ -323,4 +323,35 @@ fn sqllogictest() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+/// The suite again with every statement that can be lifted run lifted from its first time
+/// (its integer literals turned into parameters of a plan shared with like texts): the
+/// expected results are the same, so lifting changed no result, error or column type.
+#[test]
+fn sqllogictest_with_literals_lifted() {
+    if std::env::var_os("OXIBASE_SLT_POSTGRES").is_some()
+        || std::env::var_os("OXIBASE_SLT_COMPLETE").is_some()
+    {
+        return;
+    }
+    let mut failures = Vec::new();
+    let mut lifted = 0;
+    for path in files() {
+        let db = Database::memory().unwrap();
+        let sessions = db.clone();
+        let mut runner = sqllogictest::Runner::new(move || {
+            let mut session = sessions.session();
+            session.set_literal_lifting(LiteralLifting::Always);
+            async move { Ok(Oxibase { session }) }
+        });
+        runner.with_column_validator(sqllogictest::strict_column_validator);
+        if let Err(e) = runner.run_file(&path) {
+            failures.push(format!("{}:\n{}", path.display(), e.display(true)));
+        }
+        lifted += db.counters().lifted_statements.load(std::sync::atomic::Ordering::Relaxed);
+    }
+    assert!(failures.is_empty(), "with literals lifted:\n\n{}", failures.join("\n\n"));
+    // Not vacuous: the files have many statements with integer literals.
+    assert!(lifted > 300, "only {lifted} statements ran lifted");
 }

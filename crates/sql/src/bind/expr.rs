@@ -2071,7 +2071,7 @@ fn literal_as(text: String, to: &DataType) -> Result<Expr> {
 }
 
 /// Casts a literal now when it cannot fail at run time differently; otherwise a cast node.
-fn fold_cast(e: Expr, to: &DataType) -> Expr {
+pub(crate) fn fold_cast(e: Expr, to: &DataType) -> Expr {
     match e {
         Expr::Literal(v) => match cast(v.clone(), to, CastKind::Explicit, &Zone::UTC) {
             Ok(folded)

@@ -33,6 +33,7 @@ pub use ddl::{
     ForeignKeySpec, ReferentialAction, RoleSpec, SequenceSpec, data_type,
 };
 pub use dml::{Delete, Insert, OnConflict, Returning, Update};
+pub(crate) use expr::fold_cast;
 pub use routine::RoutineSpec;
 use scope::Scope;
 
