@@ -50,8 +50,14 @@ pub(crate) enum GcItem {
         key: Vec<u8>,
         /// The tombstone's commit timestamp.
         ts: Ts,
+        /// The commit group that wrote it (see `crate::heads`).
+        group: u64,
     },
 }
+
+/// A tombstone head handed to the group leaders: (key, timestamp, the group after which it
+/// was known to be the key's head).
+pub(crate) type HeadCandidate = (Vec<u8>, Ts, u64);
 
 /// Items waiting for collection, and progress counters.
 pub(crate) struct GcState {
@@ -61,12 +67,20 @@ pub(crate) struct GcState {
     sweep_from: Option<Vec<u8>>,
     /// Versions removed so far.
     pub(crate) removed: u64,
+    /// Tombstone heads to read again before handing them over: the groups after the one
+    /// that wrote them are no longer remembered.
+    pub(crate) recheck: Vec<(Vec<u8>, Ts)>,
 }
 
 impl GcState {
     /// The state after opening a store: the queue is empty, so a sweep is due.
     pub(crate) fn after_restart() -> Self {
-        Self { queue: VecDeque::new(), sweep_from: Some(vec![0x01]), removed: 0 }
+        Self {
+            queue: VecDeque::new(),
+            sweep_from: Some(vec![0x01]),
+            removed: 0,
+            recheck: Vec::new(),
+        }
     }
 
     /// Queues what a group of commits made collectable.
@@ -89,13 +103,29 @@ pub(crate) fn run(shared: &Shared, limit: usize) -> Result<u64> {
                 Some((_, GcItem::Version { key, ts })) => {
                     garbage.insert(version_key(&key, ts));
                 }
-                Some((_, GcItem::Head { key, ts })) => heads.push((key, ts)),
+                Some((_, GcItem::Head { key, ts, group })) => heads.push((key, ts, group)),
                 None => break,
             }
             taken += 1;
         }
     }
-    sweep(shared, horizon, limit, &mut garbage, &mut heads)?;
+    // Heads read from now on are known to be tombstones after the last group recorded.
+    let read_after = shared.head_writes.lock().last();
+    let mut read = Vec::new();
+    sweep(shared, horizon, limit, &mut garbage, &mut read)?;
+    let recheck = {
+        let mut gc = shared.gc.lock();
+        let keep = gc.recheck.len().saturating_sub(limit);
+        gc.recheck.split_off(keep)
+    };
+    for (key, ts) in recheck {
+        if let Some(raw) = shared.engine.get(&key)?
+            && head_meta(&raw)? == (ts, false)
+        {
+            read.push((key, ts));
+        }
+    }
+    heads.extend(read.into_iter().map(|(key, ts)| (key, ts, read_after)));
     let removed = (garbage.len() + heads.len()) as u64;
     if !garbage.is_empty() {
         let mut batch = WriteBatch::new();

@@ -27,6 +27,7 @@
 
 pub mod clock;
 pub mod gc;
+mod heads;
 mod hints;
 pub mod lock_table;
 pub mod record;

@@ -38,9 +38,7 @@ use crate::lock_table::{LockInfo, LockTable};
 use crate::record::{self, Write};
 use crate::transaction::Prior;
 use crate::transaction::{Isolation, Transaction, TxnOptions};
-use crate::version::{
-    META_APPLIED_LSN, META_LAST_TS, encode_head, encode_value, head_meta, version_key,
-};
+use crate::version::{META_APPLIED_LSN, META_LAST_TS, encode_head, encode_value, version_key};
 
 /// Settings for the store.
 #[derive(Clone, Debug)]
@@ -126,9 +124,12 @@ pub(crate) struct Shared {
     pub(crate) snapshots: Mutex<Snapshots>,
     next_txn: AtomicU64,
     pub(crate) gc: Mutex<GcState>,
-    /// Tombstone heads GC found collectable: (key, tombstone timestamp), deleted by the next
-    /// group leader (see `add_head_deletes`).
-    pub(crate) head_gc: Mutex<Vec<(Vec<u8>, Ts)>>,
+    /// Tombstone heads GC found collectable, deleted by the next group leaders (see
+    /// `add_head_deletes`).
+    pub(crate) head_gc: Mutex<std::collections::VecDeque<crate::gc::HeadCandidate>>,
+    /// The keys the recent commit groups wrote (see `crate::heads`).
+    pub(crate) head_writes: Mutex<crate::heads::HeadWrites>,
+    key_hasher: std::hash::RandomState,
     /// Where ranges' dead prefixes end, for scans (see `hints`).
     pub(crate) dead_prefixes: DeadPrefixes,
     poison: Mutex<Option<Error>>,
@@ -231,7 +232,9 @@ impl Mvcc {
             }),
             next_txn: AtomicU64::new(1),
             gc: Mutex::new(GcState::after_restart()),
-            head_gc: Mutex::new(Vec::new()),
+            head_gc: Mutex::new(std::collections::VecDeque::new()),
+            head_writes: Mutex::new(crate::heads::HeadWrites::default()),
+            key_hasher: std::hash::RandomState::new(),
             dead_prefixes: DeadPrefixes::default(),
             poison: Mutex::new(None),
             checkpoint_at_bytes: AtomicU64::new(checkpoint_at),
@@ -693,8 +696,11 @@ impl Shared {
             None => appended,
         };
         let (mut batch, last_lsn, last_ts, gc_items, written) = self.build_group(durable);
-        self.add_head_deletes(&mut batch, &written).map_err(|e| self.poison(e))?;
+        // A bounded share per group, so a backlog does not lengthen one group's commit.
+        self.add_head_deletes(&mut batch, &written, 512);
         write_group(self.engine.as_ref(), batch, last_lsn, last_ts).map_err(|e| self.poison(e))?;
+        // After the engine write: GC reads heads as of the last group recorded.
+        self.head_writes.lock().record(written.into_iter().collect());
         self.visible_ts.store(last_ts, Ordering::Release);
         self.applied_lsn.store(last_lsn, Ordering::Release);
         // IMPORTANT: a commit leaves `pending` only once visible, so a serializable
@@ -710,17 +716,20 @@ impl Shared {
 
     /// Collects every pending commit up to `durable` into one engine batch: each superseded
     /// head moves to its key's older versions, each write becomes the key's head. Returns the
-    /// batch, the last LSN and timestamp, what GC must collect later, and the keys written.
+    /// batch, the last LSN and timestamp, what GC must collect later, and the hashes of the
+    /// keys written.
     #[allow(clippy::type_complexity)]
     fn build_group(
         &self,
         durable: Lsn,
-    ) -> (WriteBatch, Lsn, Ts, Vec<(Ts, GcItem)>, std::collections::HashSet<Vec<u8>>) {
+    ) -> (WriteBatch, Lsn, Ts, Vec<(Ts, GcItem)>, crate::heads::KeyHashes) {
+        // Only the leader records groups, so this group's number is the next one.
+        let group = self.head_writes.lock().last() + 1;
         let commit = self.commit.lock();
         let mut batch = WriteBatch::new();
         let (mut last_lsn, mut last_ts) = (0, 0);
         let mut gc_items = Vec::new();
-        let mut written = std::collections::HashSet::new();
+        let mut written = crate::heads::KeyHashes::default();
         for p in commit.pending.iter().take_while(|p| p.lsn <= durable) {
             // Before the engine write, so that no reader sees the row while a hint skips it.
             self.dead_prefixes.note_writes(p.ts, &p.writes);
@@ -731,9 +740,9 @@ impl Shared {
             for (key, value) in p.writes.iter() {
                 batch.put(key.clone(), encode_head(p.ts, value.as_deref()));
                 if value.is_none() {
-                    gc_items.push((p.ts, GcItem::Head { key: key.clone(), ts: p.ts }));
+                    gc_items.push((p.ts, GcItem::Head { key: key.clone(), ts: p.ts, group }));
                 }
-                written.insert(key.clone());
+                written.insert(self.key_hash(key));
             }
             (last_lsn, last_ts) = (p.lsn, p.ts);
         }
@@ -756,39 +765,58 @@ impl Shared {
             *leading = true;
         }
         let mut batch = WriteBatch::new();
-        let result = self
-            .add_head_deletes(&mut batch, &std::collections::HashSet::new())
-            .and_then(|()| if batch.is_empty() { Ok(()) } else { self.engine.write(batch) });
+        self.add_head_deletes(&mut batch, &crate::heads::KeyHashes::default(), 65_536);
+        let result = if batch.is_empty() { Ok(()) } else { self.engine.write(batch) };
         let mut leading = lock.lock();
         *leading = false;
         followers.notify_all();
         result
     }
 
-    /// Adds GC's deletions of tombstone heads to a group's batch. They go through the group
-    /// leader, the only writer of heads, so a head written meanwhile is never deleted: each is
-    /// deleted only if it is still the tombstone GC found, and not rewritten by this group.
+    /// Adds GC's deletions of tombstone heads to a group's batch (`written`: this group's
+    /// key hashes). They go through the group leader, the only writer of heads, so a head
+    /// written meanwhile is never deleted: a candidate is dropped when this group or one
+    /// after the group it was known from wrote its key (a live row again, or a newer
+    /// tombstone that has its own GC item), and read again by GC when those groups are no
+    /// longer remembered. Nothing is read from the engine here: this runs while the group's
+    /// members wait.
     fn add_head_deletes(
         &self,
         batch: &mut WriteBatch,
-        written: &std::collections::HashSet<Vec<u8>>,
-    ) -> Result<()> {
-        let candidates: Vec<(Vec<u8>, Ts)> = {
+        written: &crate::heads::KeyHashes,
+        limit: usize,
+    ) {
+        let candidates: Vec<crate::gc::HeadCandidate> = {
             let mut pending = self.head_gc.lock();
-            let n = pending.len().min(1024);
+            let n = pending.len().min(limit);
             pending.drain(..n).collect()
         };
-        for (key, ts) in candidates {
-            if written.contains(&key) {
-                continue;
-            }
-            if let Some(raw) = self.engine.get(&key)?
-                && head_meta(&raw)? == (ts, false)
-            {
-                batch.delete(key);
+        if candidates.is_empty() {
+            return;
+        }
+        let mut recheck = Vec::new();
+        {
+            let recent = self.head_writes.lock();
+            for (key, ts, after) in candidates {
+                let hash = self.key_hash(&key);
+                if written.contains(&hash) {
+                    continue;
+                }
+                match recent.written_after(hash, after) {
+                    Some(false) => batch.delete(key),
+                    Some(true) => {}
+                    None => recheck.push((key, ts)),
+                }
             }
         }
-        Ok(())
+        if !recheck.is_empty() {
+            self.gc.lock().recheck.extend(recheck);
+        }
+    }
+
+    fn key_hash(&self, key: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        self.key_hasher.hash_one(key)
     }
 
     fn poison(&self, err: Error) -> Error {

@@ -185,6 +185,71 @@ fn a_key_updated_many_times_keeps_few_versions() {
 }
 
 #[test]
+fn deleted_keys_lose_their_heads_but_keys_written_again_keep_theirs() {
+    let engine = Arc::new(Memory::new());
+    let store = Mvcc::open(Box::new(engine.clone()), None, options()).unwrap();
+    let txn = store.begin_default().unwrap();
+    for i in 0..2000 {
+        txn.put(&key(i), b"row".to_vec()).unwrap();
+    }
+    txn.commit().unwrap();
+    let txn = store.begin_default().unwrap();
+    for i in 0..2000 {
+        txn.delete(&key(i)).unwrap();
+    }
+    txn.commit().unwrap();
+    // Written again after the deletion: their tombstones' GC items must not remove them.
+    let txn = store.begin_default().unwrap();
+    for i in 0..100 {
+        txn.put(&key(i), b"again".to_vec()).unwrap();
+    }
+    txn.commit().unwrap();
+    for _ in 0..3 {
+        store.gc().unwrap();
+    }
+    assert_eq!(count(&store), 100);
+    let keys = engine.status().unwrap().keys;
+    assert!(keys <= 104, "{keys} engine keys for 100 rows"); // heads + meta
+}
+
+#[test]
+fn a_tombstone_older_than_the_remembered_groups_is_read_again_before_its_deletion() {
+    let engine = Arc::new(Memory::new());
+    let store = Mvcc::open(Box::new(engine.clone()), None, options()).unwrap();
+    for k in [b"a".to_vec(), b"b".to_vec()] {
+        let txn = store.begin_default().unwrap();
+        txn.put(&k, b"row".to_vec()).unwrap();
+        txn.commit().unwrap();
+    }
+    let old = store.begin_default().unwrap(); // keeps the horizon below the deletions
+    old.get(b"a").unwrap();
+    let txn = store.begin_default().unwrap();
+    txn.delete(b"a").unwrap();
+    txn.delete(b"b").unwrap();
+    txn.commit().unwrap();
+    // "b" is written again, then more groups commit than are remembered: that "b" was
+    // written after its tombstone is forgotten, and only reading its head again tells.
+    let txn = store.begin_default().unwrap();
+    txn.put(b"b", b"again".to_vec()).unwrap();
+    txn.commit().unwrap();
+    for i in 0..5000 {
+        let txn = store.begin_default().unwrap();
+        txn.put(b"other", i.to_string().into_bytes()).unwrap();
+        txn.commit().unwrap();
+    }
+    drop(old);
+    for _ in 0..3 {
+        store.gc().unwrap();
+    }
+    let txn = store.begin_default().unwrap();
+    assert_eq!(txn.get(b"a").unwrap(), None);
+    assert_eq!(txn.get(b"b").unwrap(), Some(b"again".to_vec()));
+    drop(txn);
+    let keys = engine.status().unwrap().keys;
+    assert!(keys <= 4, "{keys} engine keys: \"a\"'s tombstone head should be gone"); // b, other, meta
+}
+
+#[test]
 fn background_maintenance_collects_garbage() {
     let engine = Arc::new(Memory::new());
     let opts =
