@@ -47,7 +47,12 @@ pub struct Lsm {
 impl Lsm {
     /// Opens (or creates) the engine in `dir`, recovering whatever fjall had persisted.
     pub fn open(dir: &Path, options: &LsmOptions) -> Result<Self> {
+        // Three background workers whatever the core count: with two (fjall's default on a
+        // 2-core machine) worker 0 busy-loops re-queueing compaction requests while worker 1
+        // compacts; with one, a worker can block forever sending itself a flush request
+        // (docs/architecture/kernel.md, "fjall").
         let db = Database::builder(dir)
+            .worker_threads(3)
             .cache_size(options.cache_size)
             .manual_journal_persist(true)
             .open()
