@@ -242,6 +242,38 @@ fn ddl_waits_for_writers_and_sees_their_rows() {
 }
 
 #[test]
+fn a_table_rewrite_that_waited_for_a_writer_keeps_each_of_its_rows_once() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    a.execute("create table rw (id int, v int)").unwrap();
+    a.execute("insert into rw values (1, 1), (2, 2)").unwrap();
+    a.execute("begin").unwrap();
+    a.execute("insert into rw values (3, 3)").unwrap();
+    let db2 = db.clone();
+    let ddl = thread::spawn(move || {
+        db2.session().execute("alter table rw add primary key (id)").map(|_| ())
+    });
+    thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!ddl.is_finished(), "the rewrite must wait for the open writer");
+    a.execute("commit").unwrap();
+    ddl.join().unwrap().unwrap();
+    let rows = all_rows(&mut a, "select id, v from rw order by id");
+    assert_eq!(rows, [["1", "1"], ["2", "2"], ["3", "3"]]);
+    // Likewise TRUNCATE removes the rows of the writer it waited for.
+    a.execute("begin").unwrap();
+    a.execute("insert into rw values (4, 4)").unwrap();
+    let db3 = db.clone();
+    let truncate = thread::spawn(move || db3.session().execute("truncate rw").map(|_| ()));
+    thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!truncate.is_finished(), "TRUNCATE must wait for the open writer");
+    a.execute("commit").unwrap();
+    truncate.join().unwrap().unwrap();
+    assert_eq!(count(&a.execute("select count(*) from rw").unwrap()), 0);
+    a.execute("insert into rw values (1, 1)").unwrap();
+    assert_eq!(count(&a.execute("select count(*) from rw").unwrap()), 1);
+}
+
+#[test]
 fn explicit_transactions_savepoints_and_failed_blocks() {
     let db = Database::open_in_memory().unwrap();
     let mut s = db.session();

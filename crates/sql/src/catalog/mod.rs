@@ -531,10 +531,14 @@ impl Catalog {
     }
 
     /// Deletes every key under a prefix in the transaction (a table's rows, an index's
-    /// entries).
+    /// entries): every committed key, not only those in the statement's snapshot, as this runs
+    /// under the relation's exclusive lock, possibly taken after waiting for writers whose rows
+    /// the snapshot predates (a rewrite that deleted only the snapshot's rows kept theirs twice).
     pub fn delete_prefix(txn: &Transaction, prefix: &[u8]) -> Result<u64> {
-        let keys: Vec<Vec<u8>> =
-            txn.scan_prefix(prefix)?.map(|item| item.map(|(k, _)| k)).collect::<Result<_>>()?;
+        let keys: Vec<Vec<u8>> = txn
+            .scan_latest(oxibase_engine::prefix_range(prefix))?
+            .map(|item| item.map(|(k, _)| k))
+            .collect::<Result<_>>()?;
         keys.iter().try_for_each(|key| txn.delete(key))?;
         Ok(keys.len() as u64)
     }
