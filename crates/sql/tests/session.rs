@@ -180,6 +180,19 @@ fn statements_differing_in_integer_literals_share_a_plan_without_changing_answer
         let err = s.execute("select v / 0 from l where id = 1").unwrap_err();
         assert_eq!(err.code(), SqlState::DIVISION_BY_ZERO);
     }
+    // pg_stat_activity shows the text as sent, not the lifted key.
+    let before = lifted();
+    for _ in 0..3 {
+        let rows = all_rows(
+            &mut s,
+            "select query from pg_stat_activity where pid = pg_backend_pid() and 7 = 7",
+        );
+        assert_eq!(
+            rows[0][0],
+            "select query from pg_stat_activity where pid = pg_backend_pid() and 7 = 7"
+        );
+    }
+    assert_eq!(lifted() - before, 2);
     // A changed column type is bound again (the key is checked again in the new generation).
     s.execute("alter table l alter column v type bigint").unwrap();
     for i in 1..=3 {
