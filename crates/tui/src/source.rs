@@ -194,7 +194,16 @@ pub fn remote_error(e: tokio_postgres::Error) -> Error {
             }
             err
         }
-        None => errinput!(CONNECTION_FAILURE, "{e}"),
+        None => {
+            // tokio-postgres's own text ("error connecting to server") leaves out the cause.
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            errinput!(CONNECTION_FAILURE, "{message}")
+        }
     }
 }
 
@@ -207,5 +216,16 @@ mod tests {
         assert_eq!(redact("postgres://ann:secret@h:5433/db"), "postgres://ann@h:5433/db");
         assert_eq!(redact("postgres://ann@h/db"), "postgres://ann@h/db");
         assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+    }
+
+    #[test]
+    fn a_failed_connection_says_why() {
+        // Port 0 cannot be connected to: the operating system's reason must be in the message.
+        let Err(err) = Connection::remote("host=127.0.0.1 port=0 user=x dbname=x") else {
+            panic!("connected to port 0");
+        };
+        assert_eq!(err.code(), SqlState::CONNECTION_FAILURE);
+        let message = err.message();
+        assert!(message.starts_with("error connecting to server: "), "{message}");
     }
 }
