@@ -235,23 +235,33 @@ fn foreign_keys_added_later_are_followed_by_sessions_that_cached_none() {
     assert_eq!(count(&b.execute("select count(*) from c").unwrap()), 0);
 }
 
+/// Runs `ddl` in another session while `writer` holds an open transaction that ran `write`:
+/// checks the DDL waits for it, commits the writer, and returns the DDL's outcome.
+fn ddl_after_waiting_for(
+    db: &Database,
+    writer: &mut oxibase_sql::Session,
+    write: &str,
+    ddl: &'static str,
+) -> oxibase_sql::Result<()> {
+    writer.execute("begin").unwrap();
+    writer.execute(write).unwrap();
+    let db = db.clone();
+    let handle = thread::spawn(move || db.session().execute(ddl).map(|_| ()));
+    thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!handle.is_finished(), "{ddl} must wait for the open writer");
+    writer.execute("commit").unwrap();
+    handle.join().unwrap()
+}
+
 #[test]
 fn ddl_waits_for_writers_and_sees_their_rows() {
     let db = Database::open_in_memory().unwrap();
     let mut a = db.session();
     a.execute("create table w (id int primary key, v int)").unwrap();
-    a.execute("begin").unwrap();
-    a.execute("insert into w values (1, 1), (2, 1)").unwrap();
-    let db2 = db.clone();
-    let ddl = thread::spawn(move || {
-        db2.session().execute("create unique index w_v on w (v)").map(|_| ())
-    });
-    thread::sleep(std::time::Duration::from_millis(200));
-    assert!(!ddl.is_finished(), "CREATE INDEX must wait for the open writer");
-    a.execute("commit").unwrap();
+    let create = "create unique index w_v on w (v)";
+    let result = ddl_after_waiting_for(&db, &mut a, "insert into w values (1, 1), (2, 1)", create);
     // The index build sees the committed duplicate values and refuses.
-    let err = ddl.join().unwrap().unwrap_err();
-    assert_eq!(err.code(), SqlState::UNIQUE_VIOLATION);
+    assert_eq!(result.unwrap_err().code(), SqlState::UNIQUE_VIOLATION);
 }
 
 #[test]
@@ -260,27 +270,12 @@ fn a_table_rewrite_that_waited_for_a_writer_keeps_each_of_its_rows_once() {
     let mut a = db.session();
     a.execute("create table rw (id int, v int)").unwrap();
     a.execute("insert into rw values (1, 1), (2, 2)").unwrap();
-    a.execute("begin").unwrap();
-    a.execute("insert into rw values (3, 3)").unwrap();
-    let db2 = db.clone();
-    let ddl = thread::spawn(move || {
-        db2.session().execute("alter table rw add primary key (id)").map(|_| ())
-    });
-    thread::sleep(std::time::Duration::from_millis(200));
-    assert!(!ddl.is_finished(), "the rewrite must wait for the open writer");
-    a.execute("commit").unwrap();
-    ddl.join().unwrap().unwrap();
+    let rewrite = "alter table rw add primary key (id)";
+    ddl_after_waiting_for(&db, &mut a, "insert into rw values (3, 3)", rewrite).unwrap();
     let rows = all_rows(&mut a, "select id, v from rw order by id");
     assert_eq!(rows, [["1", "1"], ["2", "2"], ["3", "3"]]);
     // Likewise TRUNCATE removes the rows of the writer it waited for.
-    a.execute("begin").unwrap();
-    a.execute("insert into rw values (4, 4)").unwrap();
-    let db3 = db.clone();
-    let truncate = thread::spawn(move || db3.session().execute("truncate rw").map(|_| ()));
-    thread::sleep(std::time::Duration::from_millis(200));
-    assert!(!truncate.is_finished(), "TRUNCATE must wait for the open writer");
-    a.execute("commit").unwrap();
-    truncate.join().unwrap().unwrap();
+    ddl_after_waiting_for(&db, &mut a, "insert into rw values (4, 4)", "truncate rw").unwrap();
     assert_eq!(count(&a.execute("select count(*) from rw").unwrap()), 0);
     a.execute("insert into rw values (1, 1)").unwrap();
     assert_eq!(count(&a.execute("select count(*) from rw").unwrap()), 1);
