@@ -648,7 +648,7 @@ impl Session {
                 binder.param_types().iter().map(|t| Some(t.clone())).eq(types.iter().cloned())
                     && lift::same_meaning(&literal, bound, &lifted.values)
             });
-            Ok(Some((env.generation, same.then(|| Arc::new(lifted_statement.clone())))))
+            Ok(Some((env.generation, same.then(|| Arc::new(lifted_statement)))))
         })
         .ok()
         .flatten()

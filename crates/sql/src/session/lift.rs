@@ -23,8 +23,7 @@
 //!
 //! Texts with `$` (parameters or dollar quoting) or with several statements are not lifted.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, RandomState};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use oxibase_common::{DataType, Value};
@@ -35,8 +34,6 @@ use crate::plan::{Expr, Plan};
 
 /// How many keys a session remembers before it starts over.
 const LIMIT: usize = 512;
-/// How many once-seen keys are remembered before that set starts over.
-const SEEN_LIMIT: usize = 4096;
 
 /// When a session lifts literals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -307,8 +304,7 @@ pub(super) enum Decision {
 /// The session's keys, valid for one catalog generation.
 pub(super) struct LiftCache {
     entries: HashMap<String, (u64, Entry)>,
-    seen: HashSet<u64>,
-    hasher: RandomState,
+    seen: super::plans::SeenOnce,
     pub mode: LiteralLifting,
 }
 
@@ -316,8 +312,7 @@ impl Default for LiftCache {
     fn default() -> Self {
         LiftCache {
             entries: HashMap::new(),
-            seen: HashSet::new(),
-            hasher: RandomState::new(),
+            seen: super::plans::SeenOnce::default(),
             mode: LiteralLifting::Repeated,
         }
     }
@@ -338,13 +333,10 @@ impl LiftCache {
             LiteralLifting::Off => Decision::AsWritten,
             LiteralLifting::Always => Decision::Check,
             LiteralLifting::Repeated => {
-                if self.seen.len() >= SEEN_LIMIT {
-                    self.seen.clear();
-                }
-                if self.seen.insert(self.hasher.hash_one(key)) {
-                    Decision::AsWritten
-                } else {
+                if self.seen.repeated(key) {
                     Decision::Check
+                } else {
+                    Decision::AsWritten
                 }
             }
         }

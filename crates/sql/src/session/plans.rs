@@ -20,6 +20,24 @@ const LIMIT: usize = 512;
 /// How many once-seen texts are remembered before that set starts over.
 const SEEN_LIMIT: usize = 4096;
 
+/// The texts seen once, by hash (bounded: it starts over when full), for caches that keep
+/// an entry only the second time its text comes.
+#[derive(Default)]
+pub(super) struct SeenOnce {
+    seen: HashSet<u64>,
+    hasher: RandomState,
+}
+
+impl SeenOnce {
+    /// Whether `text` was seen before; remembers it if not.
+    pub fn repeated(&mut self, text: impl std::hash::Hash) -> bool {
+        if self.seen.len() >= SEEN_LIMIT {
+            self.seen.clear();
+        }
+        !self.seen.insert(self.hasher.hash_one(text))
+    }
+}
+
 /// A cached plan and what binding settled on.
 pub(super) struct CachedPlan {
     pub statement: Arc<Statement>,
@@ -35,9 +53,8 @@ type ByTypes = Vec<(Vec<Option<DataType>>, CachedPlan)>;
 pub(super) struct PlanCache {
     plans: HashMap<String, ByTypes>,
     len: usize,
-    /// Hashes of texts bound once and not cached yet.
-    seen: HashSet<u64>,
-    hasher: RandomState,
+    /// Texts bound once and not cached yet.
+    seen: SeenOnce,
 }
 
 impl PlanCache {
@@ -57,11 +74,7 @@ impl PlanCache {
 
     /// Offers a freshly bound plan: kept if this text was bound before.
     pub fn offer(&mut self, sql: &str, types: &[Option<DataType>], plan: CachedPlan) {
-        let hash = self.hasher.hash_one((sql, types));
-        if self.seen.len() >= SEEN_LIMIT {
-            self.seen.clear();
-        }
-        if self.seen.insert(hash) {
+        if !self.seen.repeated((sql, types)) {
             return;
         }
         if self.len >= LIMIT {
