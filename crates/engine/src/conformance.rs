@@ -28,6 +28,7 @@ pub fn checks<E: Engine>() -> Vec<Check<E>> {
         ("model_random_ops", model_random_ops::<E>),
         ("iterators_are_point_in_time", iterators_are_point_in_time::<E>),
         ("batches_are_atomic_to_readers", batches_are_atomic_to_readers::<E>),
+        ("delete_range_removes_exactly_the_range", delete_range_removes_exactly_the_range::<E>),
     ]
 }
 
@@ -53,6 +54,29 @@ fn delete<E: Engine>(engine: &E, key: &[u8]) {
 
 fn kv(k: &[u8], v: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (k.to_vec(), v.to_vec())
+}
+
+/// `delete_range` removes every key inside its range, whatever the batch boundaries, and none
+/// outside it.
+pub fn delete_range_removes_exactly_the_range<E: Engine>(engine: &E) {
+    let key = |p: u8, i: u32| [&[p][..], &i.to_be_bytes()].concat();
+    for p in [1u8, 2, 3] {
+        let mut batch = WriteBatch::new();
+        for i in 0..20_000 {
+            batch.put(key(p, i), vec![p; 8]);
+        }
+        engine.write(batch).unwrap();
+    }
+    delete(engine, &key(2, 7));
+    assert!(engine.delete_range(crate::prefix_range(&[2])).unwrap() <= 19_999);
+    assert_eq!(engine.scan(crate::prefix_range(&[2])).count(), 0);
+    assert_eq!(engine.get(&key(2, 19_999)).unwrap(), None);
+    assert_eq!(engine.scan(crate::prefix_range(&[1])).count(), 20_000);
+    assert_eq!(engine.scan(crate::prefix_range(&[3])).count(), 20_000);
+    assert_eq!(engine.get(&key(3, 0)).unwrap(), Some(vec![3; 8]));
+    // An empty range and a range with nothing in it are no-ops.
+    assert_eq!(engine.delete_range(crate::prefix_range(&[2])).unwrap(), 0);
+    assert_eq!(engine.scan_prefix(&[]).count(), 40_000);
 }
 
 /// Get, put, overwrite and delete of single keys; deleting a missing key is not an error.

@@ -51,6 +51,17 @@ pub trait Engine: Send + Sync + 'static {
     /// Reports the engine's size and kind.
     fn status(&self) -> Result<Status>;
 
+    /// Removes every key in `range`, for a range that no reader or writer uses any more
+    /// (MVCC reclaiming a dropped table's keys). Not atomic: a concurrent reader may see part
+    /// of the range gone, and after a crash part of it may be back, so a caller repeats it
+    /// until it has returned once (and its own record of the range is gone).
+    ///
+    /// Returns how many keys it deleted one by one; the default deletes every key that way,
+    /// in batches.
+    fn delete_range(&self, range: KeyRange) -> Result<u64> {
+        delete_keys_in(self, range)
+    }
+
     /// Iterates over every key that starts with `prefix`.
     fn scan_prefix(&self, prefix: &[u8]) -> ScanIter<'_> {
         self.scan(prefix_range(prefix))
@@ -78,6 +89,36 @@ impl<E: Engine + ?Sized> Engine for std::sync::Arc<E> {
 
     fn status(&self) -> Result<Status> {
         (**self).status()
+    }
+
+    fn delete_range(&self, range: KeyRange) -> Result<u64> {
+        (**self).delete_range(range)
+    }
+}
+
+/// Deletes every key in `range` key by key, a batch of at most 16,384 deletes at a time
+/// (what [`Engine::delete_range`] does unless an engine has something faster); returns how
+/// many it deleted.
+pub fn delete_keys_in<E: Engine + ?Sized>(engine: &E, range: KeyRange) -> Result<u64> {
+    const BATCH: usize = 16_384;
+    let mut from = range.0;
+    let mut deleted = 0;
+    loop {
+        let keys: Vec<Vec<u8>> = engine
+            .scan((from, range.1.clone()))
+            .take(BATCH)
+            .map(|item| item.map(|(key, _)| key))
+            .collect::<Result<_>>()?;
+        let Some(last) = keys.last().cloned() else { return Ok(deleted) };
+        let full = keys.len() == BATCH;
+        deleted += keys.len() as u64;
+        let mut batch = WriteBatch::new();
+        keys.into_iter().for_each(|key| batch.delete(key));
+        engine.write(batch)?;
+        if !full {
+            return Ok(deleted);
+        }
+        from = Bound::Excluded(last);
     }
 }
 

@@ -18,10 +18,10 @@
 
 use std::path::Path;
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
+use fjall::{AbstractTree, Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use oxibase_common::{Error, ErrorKind, Result, SqlState};
 
-use crate::engine::{Engine, KeyRange, ScanIter, Status, WriteBatch, WriteOp};
+use crate::engine::{Engine, KeyRange, ScanIter, Status, WriteBatch, WriteOp, delete_keys_in};
 
 /// Settings for the LSM engine.
 #[derive(Clone, Debug)]
@@ -69,6 +69,12 @@ impl Lsm {
             .map_err(|e| convert("could not open the LSM keyspace", e))?;
         Ok(Self { db, data })
     }
+
+    /// Writes the memtable out as a table and waits for it (tests use it to put data where
+    /// a background flush would put it later).
+    pub fn flush_memtable(&self) -> Result<()> {
+        self.data.rotate_memtable_and_wait().map_err(|e| convert("LSM memtable flush failed", e))
+    }
 }
 
 /// Turns a fjall error into an Oxibase error, classifying corruption apart from I/O.
@@ -110,6 +116,21 @@ impl Engine for Lsm {
 
     fn flush(&self) -> Result<()> {
         self.db.persist(PersistMode::SyncAll).map_err(|e| convert("LSM flush failed", e))
+    }
+
+    fn delete_range(&self, range: KeyRange) -> Result<u64> {
+        // Tables lying wholly inside the range are dropped as files, without writing a delete
+        // per key or compacting anything; keys in the memtables and in tables that straddle
+        // the range's ends are then deleted one by one. That second step also deletes what
+        // dropping a table may uncover: an older value in a straddling table whose delete
+        // marker sat in a dropped one.
+        // NB: `Keyspace::tree` is public but hidden from fjall's documentation (3.1); fjall
+        // offers no other way to drop a range.
+        self.data
+            .tree
+            .drop_range(range.clone())
+            .map_err(|e| convert("LSM range drop failed", fjall::Error::from(e)))?;
+        delete_keys_in(self, range)
     }
 
     fn status(&self) -> Result<Status> {
