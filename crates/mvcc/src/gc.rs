@@ -67,6 +67,8 @@ pub(crate) struct GcState {
     sweep_from: Option<Vec<u8>>,
     /// Versions removed so far.
     pub(crate) removed: u64,
+    /// Dropped key ranges removed so far (see `crate::dropped`).
+    pub(crate) ranges_reclaimed: u64,
     /// Tombstone heads to read again before handing them over: the groups after the one
     /// that wrote them are no longer remembered.
     pub(crate) recheck: Vec<(Vec<u8>, Ts)>,
@@ -79,6 +81,7 @@ impl GcState {
             queue: VecDeque::new(),
             sweep_from: Some(vec![0x01]),
             removed: 0,
+            ranges_reclaimed: 0,
             recheck: Vec::new(),
         }
     }
@@ -89,7 +92,8 @@ impl GcState {
     }
 }
 
-/// Runs one pass: queued items below the horizon, then up to `limit` keys of the sweep.
+/// Runs one pass: queued items below the horizon, then up to `limit` keys of the sweep, then
+/// the dropped ranges the horizon has passed.
 /// Returns the number of versions removed (tombstone heads are counted when handed over).
 pub(crate) fn run(shared: &Shared, limit: usize) -> Result<u64> {
     let horizon = shared.gc_horizon();
@@ -137,9 +141,10 @@ pub(crate) fn run(shared: &Shared, limit: usize) -> Result<u64> {
         shared.head_gc.lock().extend(heads);
         shared.collect_heads_if_idle()?;
     }
-    if removed > 0 {
-        shared.gc.lock().removed += removed;
-    }
+    let ranges = crate::dropped::reclaim(shared, horizon)?;
+    let mut gc = shared.gc.lock();
+    gc.removed += removed;
+    gc.ranges_reclaimed += ranges;
     Ok(removed)
 }
 

@@ -18,7 +18,8 @@
 //! - [`scan`]: range scans at a snapshot merged with the transaction's own writes.
 //! - [`lock_table`]: row locks with PostgreSQL's modes, waits, NOWAIT, SKIP LOCKED and
 //!   deadlock detection.
-//! - [`gc`]: garbage collection of versions no snapshot can see; `hints`: where a range's
+//! - [`gc`]: garbage collection of versions no snapshot can see; [`dropped`]: whole key
+//!   ranges dropped in one write and reclaimed by GC; `hints`: where a range's
 //!   dead prefix ends, so that queue scans do not walk the jobs already taken.
 //! - [`version`], [`record`], [`clock`]: the on-disk layout of versions, the commit record,
 //!   and the timestamp oracle.
@@ -26,6 +27,7 @@
 //! The design and its trade-offs are written up in `docs/architecture/kernel.md`.
 
 pub mod clock;
+pub mod dropped;
 pub mod gc;
 mod heads;
 mod hints;

@@ -88,6 +88,8 @@ pub struct MvccStatus {
     pub serialization_failures: u64,
     /// Old versions removed by GC.
     pub gc_removed_versions: u64,
+    /// Dropped key ranges GC removed (see [`crate::dropped`]).
+    pub gc_ranges_reclaimed: u64,
     /// Keys queued for GC.
     pub gc_queue: usize,
     /// Log records replayed at the last open.
@@ -349,6 +351,7 @@ impl Mvcc {
             rollbacks: s.rollbacks.load(Ordering::Relaxed),
             serialization_failures: s.serialization_failures.load(Ordering::Relaxed),
             gc_removed_versions: gc.removed,
+            gc_ranges_reclaimed: gc.ranges_reclaimed,
             gc_queue: gc.queue.len(),
             replayed_records: s.replayed,
             lock_waits: s.locks.waits.load(Ordering::Relaxed),

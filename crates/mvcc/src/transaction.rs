@@ -343,6 +343,15 @@ impl Transaction {
         self.write(key, None, LockMode::Update)
     }
 
+    /// Drops every key under `prefix`, committed or written by this transaction, in one write:
+    /// once the commit is older than every snapshot, GC removes the range from the engine as a
+    /// whole (see [`crate::dropped`]). The caller must not read the prefix in this
+    /// transaction after that, nor anyone write under it again; snapshots older than the commit
+    /// go on reading it as it was.
+    pub fn drop_prefix(&self, prefix: &[u8]) -> Result<()> {
+        self.put(&crate::dropped::marker_key(prefix)?, Vec::new())
+    }
+
     fn write(&self, key: &[u8], value: Option<Vec<u8>>, mode: LockMode) -> Result<()> {
         if self.read_only {
             return Err(errinput!(

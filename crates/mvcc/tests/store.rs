@@ -212,6 +212,82 @@ fn deleted_keys_lose_their_heads_but_keys_written_again_keep_theirs() {
     assert!(keys <= 104, "{keys} engine keys for 100 rows"); // heads + meta
 }
 
+/// Every engine key under `prefix` (heads and versions).
+fn engine_keys(engine: &dyn Engine, prefix: &[u8]) -> usize {
+    engine.scan_prefix(prefix).count()
+}
+
+#[test]
+fn a_dropped_prefix_stays_readable_to_older_snapshots_and_is_reclaimed_after() {
+    let engine = Arc::new(Memory::new());
+    let store = Mvcc::open(Box::new(engine.clone()), None, options()).unwrap();
+    let txn = store.begin_default().unwrap();
+    for i in 0..3000 {
+        txn.put(&key(i), b"row".to_vec()).unwrap();
+    }
+    txn.put(b"other", b"kept".to_vec()).unwrap();
+    txn.commit().unwrap();
+    let txn = store.begin_default().unwrap();
+    txn.put(&key(1), b"updated".to_vec()).unwrap(); // leaves a version behind the head
+    txn.commit().unwrap();
+    let old = store.begin_default().unwrap();
+    assert_eq!(old.scan_prefix(b"k").unwrap().count(), 3000);
+
+    // Rolled back: nothing is dropped.
+    let txn = store.begin_default().unwrap();
+    txn.drop_prefix(b"k").unwrap();
+    txn.rollback().unwrap();
+    // Committed, with a write under the prefix in the same transaction.
+    let txn = store.begin_default().unwrap();
+    txn.put(&key(5000), b"written then dropped".to_vec()).unwrap();
+    txn.drop_prefix(b"k").unwrap();
+    txn.commit().unwrap();
+
+    // The old snapshot still reads the range as it was, through any number of GC passes.
+    store.gc().unwrap();
+    store.gc().unwrap();
+    assert_eq!(old.scan_prefix(b"k").unwrap().count(), 3000);
+    assert_eq!(old.get(&key(1)).unwrap(), Some(b"updated".to_vec()));
+    assert_eq!(store.status().unwrap().gc_ranges_reclaimed, 0);
+    drop(old);
+
+    store.gc().unwrap();
+    assert_eq!(store.status().unwrap().gc_ranges_reclaimed, 1);
+    assert_eq!(engine_keys(&*engine, b"k"), 0, "the dropped range is gone from the engine");
+    assert_eq!(
+        engine_keys(&*engine, &[oxibase_mvcc::dropped::MARKER_PREFIX]),
+        0,
+        "and so is its marker"
+    );
+    let txn = store.begin_default().unwrap();
+    assert_eq!(txn.get(b"other").unwrap(), Some(b"kept".to_vec()));
+    store.gc().unwrap();
+    assert_eq!(store.status().unwrap().gc_ranges_reclaimed, 1, "reclaimed once");
+}
+
+#[test]
+fn a_dropped_prefix_is_reclaimed_after_a_crash_and_replay() {
+    let fs = SimFs::new();
+    let engine = Arc::new(Memory::new());
+    let store = Mvcc::open(Box::new(engine.clone()), Some(sim_log(&fs)), options()).unwrap();
+    let txn = store.begin_default().unwrap();
+    for i in 0..500 {
+        txn.put(&key(i), b"row".to_vec()).unwrap();
+    }
+    txn.commit().unwrap();
+    let txn = store.begin_default().unwrap();
+    txn.drop_prefix(b"k").unwrap();
+    txn.commit().unwrap();
+    drop(store);
+    fs.crash(0);
+    // A fresh engine: everything, the marker included, comes back from the log.
+    let engine = Arc::new(Memory::new());
+    let store = Mvcc::open(Box::new(engine.clone()), Some(sim_log(&fs)), options()).unwrap();
+    assert_eq!(engine_keys(&*engine, b"k"), 500);
+    store.gc().unwrap();
+    assert_eq!(engine_keys(&*engine, b"k"), 0);
+}
+
 #[test]
 fn a_tombstone_older_than_the_remembered_groups_is_read_again_before_its_deletion() {
     let engine = Arc::new(Memory::new());
