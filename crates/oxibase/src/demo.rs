@@ -42,28 +42,28 @@ pub fn run(dir: &Path) -> Result<()> {
             table
         }
     };
-    let count = txn.scan_prefix(&relation_prefix(table.id))?.count() as i64;
+    let count = txn.scan_prefix(&relation_prefix(table.storage))?.count() as i64;
     let id = count + 1;
     txn.put(
-        &row_key(table.id, &[Value::Int8(id)])?,
+        &row_key(table.storage, &[Value::Int8(id)])?,
         encode_row(&[Value::Int8(id), Value::from(format!("visit number {id}"))]),
     )?;
 
     // Snapshot isolation: another transaction does not see the uncommitted row...
     let other = store.begin_default()?;
-    let seen = other.scan_prefix(&relation_prefix(table.id))?.count();
+    let seen = other.scan_prefix(&relation_prefix(table.storage))?.count();
     println!("before commit, another transaction sees {seen} visits");
     let ts = txn.commit()?;
     println!("committed visit {id} at timestamp {ts} (durable: fsynced to the log)");
     // ...nor the committed one: its snapshot predates the commit.
     println!(
         "after commit, that transaction still sees {} visits (its snapshot)",
-        other.scan_prefix(&relation_prefix(table.id))?.count()
+        other.scan_prefix(&relation_prefix(table.storage))?.count()
     );
     other.commit()?;
 
     let reader = store.begin_default()?;
-    for item in reader.scan_prefix(&relation_prefix(table.id))? {
+    for item in reader.scan_prefix(&relation_prefix(table.storage))? {
         let (_, row) = item?;
         if let [Value::Int8(id), Value::Text(note)] = decode_row(&row)?.as_slice() {
             println!("  {id:>4}  {note}");

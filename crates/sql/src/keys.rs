@@ -1,13 +1,21 @@
 //! How SQL objects map onto store keys.
 //!
-//! Every relation (table or index) has a 32-bit id and owns the key range starting with
-//! `10 ++ id`; non-transactional counters (sequences, the id allocator) live under `12`:
+//! Every table and index stores its rows or entries under a 32-bit *storage id*, owning the
+//! key range starting with `10 ++ storage`; non-transactional counters (sequences, the id
+//! allocator) live under `12`:
 //!
 //! ```text
-//!   10 | table id (BE) | primary key columns (keycode)                  -> row (row encoding)
-//!   10 | index id (BE) | index columns (keycode) [| primary key columns] -> primary key (row encoding)
-//!   12 | sequence id (BE)                                               -> last reserved value
+//!   10 | storage (BE) | primary key columns (keycode)                  -> row (row encoding)
+//!   10 | storage (BE) | index columns (keycode) [| primary key columns] -> primary key (row encoding)
+//!   12 | sequence id (BE)                                              -> last reserved value
 //! ```
+//!
+//! A relation's storage id starts as its relation id and changes when TRUNCATE or a table
+//! rewrite (a new primary key, a column type change) fills a new range and drops the old one
+//! whole, as PostgreSQL's relfilenode does: `DROP TABLE`, `TRUNCATE` and rewrites then cost
+//! one write however many rows there were, and the old range goes from the engine as whole
+//! files once no snapshot can read it (`oxibase_mvcc::dropped`, whose marker keys start with
+//! `01`). Storage ids come from the same allocator as relation ids and are never reused.
 //!
 //! A table's rows are therefore one contiguous, ordered key range (a primary-key range scan
 //! is a key range scan), and so is each index. Keycode keeps every key prefix-free, as MVCC
@@ -25,7 +33,7 @@ pub const FIRST_USER_ID: RelId = 16384;
 const RELATION: u8 = 0x10;
 const COUNTER: u8 = 0x12;
 
-/// The prefix of every key a relation owns.
+/// The prefix of every key under a storage id (a relation's rows or entries).
 pub fn relation_prefix(rel: RelId) -> Vec<u8> {
     let mut key = Vec::with_capacity(16);
     key.push(RELATION);
@@ -33,7 +41,7 @@ pub fn relation_prefix(rel: RelId) -> Vec<u8> {
     key
 }
 
-/// The relation a key belongs to, if it is a relation's key.
+/// The storage id a key lies under, if it is a relation's key.
 pub fn relation_of(key: &[u8]) -> Option<RelId> {
     match key {
         [RELATION, id @ ..] if id.len() >= 4 => keycode::decode_u32(&mut &id[..4]).ok(),

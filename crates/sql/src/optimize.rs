@@ -581,7 +581,9 @@ fn choose_access(plan: Plan) -> Plan {
     if !table.primary_key.is_empty() {
         candidates.push((Access::Primary, table.primary_key.clone()));
     }
-    for index in table.indexes.iter().filter(|i| i.valid) {
+    // An index may be younger than the time a scan AS OF reads (its entries are no older
+    // than the index): such a scan reads the table itself.
+    for index in table.indexes.iter().filter(|i| i.valid && as_of.is_none()) {
         candidates.push((Access::Index(index.clone()), index.columns.clone()));
     }
     let mut best: Option<Candidate> = None;

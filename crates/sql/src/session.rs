@@ -1249,14 +1249,7 @@ impl Session {
         for attempt in 0.. {
             let env = self.env(txn, deadline);
             let bound = self.bind(statement, sql_key, param_types, &env, use_cache)?;
-            let mut stale = None;
-            for (id, name) in write_targets(&bound) {
-                if !self.lock_for_write(txn, id, &name)? {
-                    stale = Some(name);
-                    break;
-                }
-            }
-            if let Some(name) = stale {
+            if let Some(name) = self.lock_write_targets(&bound, &env, txn)? {
                 if txn.isolation() == Isolation::ReadCommitted && attempt < 5 {
                     // The table changed under our statement snapshot: take a new one.
                     txn.begin_statement()?;
@@ -1276,6 +1269,40 @@ impl Session {
     }
 
     fn add_counters(&self, _env: &Env) {}
+
+    /// Locks, as a writer, the tables a statement writes and those its foreign keys reach:
+    /// the tables its rows reference (whose rows new ones must find) and those referencing
+    /// it (whose rows a change checks, cascades to or nulls). Schema changes then wait for
+    /// the statement, and a statement bound before one committed (its tables' rows may have
+    /// moved to new storage) is found out. Returns the name of such a changed table.
+    fn lock_write_targets(
+        &self,
+        bound: &Statement,
+        env: &Env,
+        txn: &Transaction,
+    ) -> Result<Option<String>> {
+        for table in write_targets(bound) {
+            if !self.lock_for_write(txn, table.id, &table.name)? {
+                return Ok(Some(table.name.clone()));
+            }
+            let parents = table.constraints.iter().filter_map(|c| match &c.kind {
+                crate::catalog::ConstraintKind::ForeignKey { ref_table, .. } => Some(*ref_table),
+                crate::catalog::ConstraintKind::Check { .. } => None,
+            });
+            for parent in parents.filter(|&p| p != table.id) {
+                if !self.lock_for_write(txn, parent, "")? {
+                    let parent = self.catalog().table_by_id(txn, parent)?;
+                    return Ok(Some(parent.map_or_else(|| table.name.clone(), |t| t.name)));
+                }
+            }
+            for (child, _) in env.referencing(self.catalog(), txn, table.id)?.iter() {
+                if child.id != table.id && !self.lock_for_write(txn, child.id, &child.name)? {
+                    return Ok(Some(child.name.clone()));
+                }
+            }
+        }
+        Ok(None)
+    }
 
     /// Locks a table for writing (shared with other writers, exclusive of schema changes);
     /// false if its definition changed after this statement's snapshot.
@@ -2094,18 +2121,19 @@ fn dml_output(tag: String, returning: Option<&bind::Returning>, rows: Vec<Row>) 
     }
 }
 
-/// The tables a statement writes: its own target and those of data-modifying CTEs, which
-/// the binder hangs on a `ModifyFirst` at the root of the statement's (or source's) plan.
-fn write_targets(statement: &Statement) -> Vec<(RelId, String)> {
+/// The tables a statement writes: its own target (COPY FROM's included) and those of
+/// data-modifying CTEs, which the binder hangs on a `ModifyFirst` at the root of the
+/// statement's (or source's) plan.
+fn write_targets(statement: &Statement) -> Vec<&crate::catalog::Table> {
     let (target, plan) = match statement {
         Statement::Insert(i) => (Some(&i.table), &i.source),
         Statement::Update(u) => (Some(&u.table), &u.source),
         Statement::Delete(d) => (Some(&d.table), &d.source),
         Statement::Query(p) => (None, p),
+        Statement::Copy(c) if c.from => return c.table.iter().map(|t| &**t).collect(),
         _ => return Vec::new(),
     };
-    let mut out: Vec<(RelId, String)> =
-        target.map(|t| (t.id, t.name.clone())).into_iter().collect();
+    let mut out: Vec<&crate::catalog::Table> = target.map(|t| &**t).into_iter().collect();
     if let crate::plan::Node::ModifyFirst { ctes, .. } = &plan.node {
         for (_, cte) in ctes {
             if let crate::plan::Node::Modify { statement } = &cte.node {
@@ -2114,7 +2142,7 @@ fn write_targets(statement: &Statement) -> Vec<(RelId, String)> {
                     crate::plan::Modify::Update(u) => &u.table,
                     crate::plan::Modify::Delete(d) => &d.table,
                 };
-                out.push((table.id, table.name.clone()));
+                out.push(table);
             }
         }
     }

@@ -567,12 +567,28 @@ pub struct LockRow {
 
 impl CatalogSnapshot {
     /// Adds the server's live state: its counters and row locks, and the sessions' lock waits.
+    /// A lock's relation arrives as the storage id its key lies under; it is shown as the
+    /// table's or index's id.
     pub fn add_live_state(
         &mut self,
         stats: ServerStats,
-        locks: Vec<LockRow>,
+        mut locks: Vec<LockRow>,
         replicas: Vec<crate::replicas::ReplicaStat>,
     ) {
+        let relations: std::collections::HashMap<RelId, RelId> = self
+            .tables
+            .iter()
+            .flat_map(|t| {
+                std::iter::once((t.storage, t.id))
+                    .chain(t.indexes.iter().map(|i| (i.storage, i.id)))
+            })
+            .filter(|(storage, id)| storage != id)
+            .collect();
+        for lock in &mut locks {
+            if let Some(id) = lock.relation.and_then(|r| relations.get(&r)) {
+                lock.relation = Some(*id);
+            }
+        }
         self.replicas = replicas;
         for session in &mut self.sessions {
             if locks.iter().any(|l| !l.granted && l.pid == Some(session.pid)) {

@@ -52,7 +52,7 @@ fn a_rolled_back_create_table_leaves_nothing_behind() {
     let txn = store.begin_default().unwrap();
     let table = catalog.create_table(&txn, accounts()).unwrap();
     txn.put(
-        &row_key(table.id, &[Value::Int8(1)]).unwrap(),
+        &row_key(table.storage, &[Value::Int8(1)]).unwrap(),
         encode_row(&[Value::Int8(1), "ann".into(), Value::Int8(10)]),
     )
     .unwrap();
@@ -143,7 +143,7 @@ fn drop_table_removes_rows_and_catalog_entries_and_rolls_back_cleanly() {
     let table = catalog.create_table(&txn, accounts()).unwrap();
     for i in 0..10 {
         txn.put(
-            &row_key(table.id, &[Value::Int8(i)]).unwrap(),
+            &row_key(table.storage, &[Value::Int8(i)]).unwrap(),
             encode_row(&[Value::Int8(i), Value::Null, Value::Int8(0)]),
         )
         .unwrap();
@@ -172,7 +172,7 @@ fn added_columns_read_their_missing_value_in_old_rows_without_a_rewrite() {
     let store = catalog.store();
     let txn = store.begin_default().unwrap();
     let table = catalog.create_table(&txn, accounts()).unwrap();
-    let key = row_key(table.id, &[Value::Int8(1)]).unwrap();
+    let key = row_key(table.storage, &[Value::Int8(1)]).unwrap();
     txn.put(&key, encode_row(&[Value::Int8(1), "ann".into(), Value::Int8(10)])).unwrap();
     txn.commit().unwrap();
 
@@ -221,6 +221,7 @@ fn indexes_are_catalog_rows_too() {
     let table = catalog.create_table(&txn, accounts()).unwrap();
     let index = Index {
         id: 0,
+        storage: 0,
         name: "accounts_owner_idx".into(),
         table_id: table.id,
         unique: true,
@@ -231,7 +232,7 @@ fn indexes_are_catalog_rows_too() {
     let created = catalog.create_index(&txn, "public", index.clone()).unwrap();
     txn.begin_statement().unwrap();
     let table = catalog.table(&txn, "public", "accounts").unwrap().unwrap();
-    assert_eq!(table.indexes, vec![Index { id: created.id, ..index.clone() }]);
+    assert_eq!(table.indexes, vec![Index { id: created.id, storage: created.id, ..index.clone() }]);
     // Indexes share the relation namespace with tables.
     let mut clash = accounts();
     clash.name = "accounts_owner_idx".into();

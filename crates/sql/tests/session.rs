@@ -281,6 +281,120 @@ fn a_table_rewrite_that_waited_for_a_writer_keeps_each_of_its_rows_once() {
     assert_eq!(count(&a.execute("select count(*) from rw").unwrap()), 1);
 }
 
+/// The storage id a table's rows (or an index's entries) lie under.
+fn storage_of(s: &mut oxibase_sql::Session, name: &str) -> u32 {
+    let sql = format!("select storage from sys_tables where name = '{name}'");
+    all_rows(s, &sql)[0][0].parse().unwrap()
+}
+
+/// Engine keys (every version) under a storage id, as a new snapshot reads them.
+fn keys_under(db: &Database, storage: u32) -> usize {
+    let txn = db.store().begin_default().unwrap();
+    txn.scan_prefix(&oxibase_sql::keys::relation_prefix(storage)).unwrap().count()
+}
+
+#[test]
+fn truncate_rewrite_and_drop_leave_old_rows_to_old_snapshots_then_reclaim_them_whole() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    a.execute("create table big (id int, v text)").unwrap();
+    a.execute("create index big_v on big (v)").unwrap();
+    a.execute("insert into big select g, 'v' || g from generate_series(1, 3000) g").unwrap();
+    let (table, index) = (storage_of(&mut a, "big"), storage_of(&mut a, "big_v"));
+    assert_eq!((keys_under(&db, table), keys_under(&db, index)), (3000, 3000));
+
+    // Rolled back, to a savepoint or whole: the rows stay where they were.
+    a.execute("begin; savepoint s; truncate big; rollback to s").unwrap();
+    assert_eq!(count(&a.execute("select count(*) from big").unwrap()), 3000);
+    a.execute("truncate big; rollback").unwrap();
+    assert_eq!(count(&a.execute("select count(*) from big").unwrap()), 3000);
+    assert_eq!(storage_of(&mut a, "big"), table);
+
+    // An older snapshot still reads the rows after TRUNCATE commits.
+    let mut old = db.session();
+    old.execute("begin isolation level repeatable read").unwrap();
+    assert_eq!(count(&old.execute("select count(*) from big").unwrap()), 3000);
+    a.execute("truncate big").unwrap();
+    a.execute("insert into big values (1, 'one'), (2, 'two')").unwrap();
+    assert_eq!(all_rows(&mut a, "select id from big where v = 'two'"), [["2"]]);
+    db.store().gc().unwrap();
+    assert_eq!(count(&old.execute("select count(*) from big").unwrap()), 3000);
+    assert_eq!(all_rows(&mut old, "select id from big where v = 'v2999'"), [["2999"]]);
+    assert_eq!(keys_under(&db, table), 3000, "kept while a snapshot can read it");
+    old.execute("commit").unwrap();
+    db.store().gc().unwrap();
+    assert_eq!((keys_under(&db, table), keys_under(&db, index)), (0, 0), "reclaimed whole");
+    let truncated = storage_of(&mut a, "big");
+    assert_ne!(truncated, table);
+
+    // A rewrite (a new primary key) fills new storage from the rows in the old.
+    a.execute("insert into big select g, 'v' || g from generate_series(3, 1000) g").unwrap();
+    a.execute("alter table big add primary key (id)").unwrap();
+    let rewritten = storage_of(&mut a, "big");
+    assert_ne!(rewritten, truncated);
+    db.store().gc().unwrap();
+    assert_eq!(keys_under(&db, truncated), 0);
+    assert_eq!(keys_under(&db, rewritten), 1000);
+    assert_eq!(count(&a.execute("select count(*) from big").unwrap()), 1000);
+    assert_eq!(all_rows(&mut a, "select v from big where id = 500"), [["v500"]]);
+    assert_eq!(all_rows(&mut a, "select id from big where v = 'one'"), [["1"]]);
+
+    // DROP TABLE takes the table's storage and its indexes'.
+    let index = storage_of(&mut a, "big_v");
+    let reclaimed = db.store().status().unwrap().gc_ranges_reclaimed;
+    a.execute("drop table big").unwrap();
+    db.store().gc().unwrap();
+    assert_eq!((keys_under(&db, rewritten), keys_under(&db, index)), (0, 0));
+    // The table, its index and the primary key's index... ranges, each reclaimed once.
+    assert!(db.store().status().unwrap().gc_ranges_reclaimed >= reclaimed + 2);
+}
+
+#[test]
+fn a_cascade_into_a_table_being_rewritten_is_not_lost() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    a.execute("create table parent (id int primary key)").unwrap();
+    a.execute(
+        "create table child (id int, parent_id int references parent (id) on delete cascade)",
+    )
+    .unwrap();
+    a.execute("insert into parent values (1), (2)").unwrap();
+    a.execute("insert into child values (10, 1), (20, 2)").unwrap();
+    // The delete cascades into `child` in an open transaction: the rewrite of `child` waits
+    // for it, then rewrites what it left.
+    let rewrite = "alter table child add primary key (id)";
+    ddl_after_waiting_for(&db, &mut a, "delete from parent where id = 1", rewrite).unwrap();
+    assert_eq!(all_rows(&mut a, "select id, parent_id from child"), [["20", "2"]]);
+}
+
+#[test]
+fn time_travel_reads_a_table_as_stored_before_truncate() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = oxibase_sql::DatabaseOptions {
+        version_retention: std::time::Duration::from_secs(60),
+        fsync: false,
+        ..Default::default()
+    };
+    let db = Database::open_with(dir.path(), options).unwrap();
+    let mut s = db.session();
+    s.execute("create table hist (id int primary key, v int)").unwrap();
+    s.execute("insert into hist values (1, 10), (2, 20)").unwrap();
+    let at = s.execute("select now()::text").unwrap().get::<String>(0, 0usize).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    s.execute("truncate hist").unwrap();
+    s.execute("insert into hist values (3, 30)").unwrap();
+    db.store().gc().unwrap();
+    let then = format!("select id from hist for system_time as of '{at}' order by id");
+    assert_eq!(all_rows(&mut s, &then), [["1"], ["2"]]);
+    let point = format!("select v from hist for system_time as of '{at}' where id = 2");
+    assert_eq!(all_rows(&mut s, &point), [["20"]]);
+    assert_eq!(all_rows(&mut s, "select id from hist"), [["3"]]);
+    // A rewrite that changed a column's type: the old rows cannot be shown in today's shape.
+    s.execute("alter table hist alter column v type bigint").unwrap();
+    let err = s.execute(&then).unwrap_err();
+    assert_eq!(err.code(), SqlState::FEATURE_NOT_SUPPORTED, "{err}");
+}
+
 #[test]
 fn explicit_transactions_savepoints_and_failed_blocks() {
     let db = Database::open_in_memory().unwrap();

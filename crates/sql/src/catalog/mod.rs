@@ -89,8 +89,6 @@ impl Catalog {
 
     /// Writes a system table's own catalog rows.
     fn insert_system_table(&self, txn: &Transaction, table: &SystemTable) -> Result<()> {
-        let columns: Vec<Column> =
-            table.columns.iter().map(|(n, t)| Column::new(*n, t.clone()).not_null()).collect();
         self.insert_relation(
             txn,
             PG_CATALOG,
@@ -100,25 +98,38 @@ impl Catalog {
             &table.primary_key,
             None,
         )?;
-        for (position, column) in columns.iter().enumerate() {
-            txn.put(
-                &sys_key(
-                    SYS_COLUMNS,
-                    &[Value::Int4(table.id as i32), Value::Int2(position as i16)],
-                )?,
-                encode_column(table.id, position, column),
-            )?;
+        self.insert_system_columns(txn, table, 0)
+    }
+
+    /// Writes a system table's column rows from position `from` on.
+    fn insert_system_columns(
+        &self,
+        txn: &Transaction,
+        table: &SystemTable,
+        from: usize,
+    ) -> Result<()> {
+        for (position, (name, data_type)) in table.columns.iter().enumerate().skip(from) {
+            let column = Column::new(*name, data_type.clone()).not_null();
+            self.put_column(txn, table.id, position, &column)?;
         }
         Ok(())
     }
 
-    /// Adds the system tables a store created by an older version lacks.
+    /// Adds the system tables, and the columns of system tables, that a store created by an
+    /// older version lacks (their rows decode without the new trailing fields).
     fn add_missing_system_tables(&self) -> Result<()> {
         let txn = self.store.begin_default()?;
         let mut added = false;
         for table in system_tables() {
             if txn.get(&Catalog::relation_key(table.id)?)?.is_none() {
                 self.insert_system_table(&txn, &table)?;
+                added = true;
+                continue;
+            }
+            let columns =
+                txn.scan_prefix(&sys_key(SYS_COLUMNS, &[Value::Int4(table.id as i32)])?)?.count();
+            if columns < table.columns.len() {
+                self.insert_system_columns(&txn, &table, columns)?;
                 added = true;
             }
         }
@@ -257,6 +268,7 @@ impl Catalog {
             kind,
             primary_key: primary_key.to_vec(),
             definition,
+            storage: id,
         };
         txn.put(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?, row.encode())
     }
@@ -325,6 +337,7 @@ impl Catalog {
         }
         Ok(Table {
             id,
+            storage: id,
             schema: spec.schema,
             name: spec.name,
             columns,
@@ -387,6 +400,7 @@ impl Catalog {
         let stats = self.statistics(txn, id)?;
         Ok(Some(Table {
             id,
+            storage: row.storage,
             schema: self.schema_name(txn, row.schema_id)?,
             name: row.name,
             columns,
@@ -443,13 +457,14 @@ impl Catalog {
         Ok(tables)
     }
 
-    /// Drops a table: its rows, its indexes' entries and its catalog rows.
+    /// Drops a table: its rows, its indexes' entries and its catalog rows. The rows and
+    /// entries go as whole key ranges, reclaimed once no snapshot can read them.
     pub fn drop_table(&self, txn: &Transaction, schema: &str, name: &str) -> Result<()> {
         let table = self.require_table(txn, schema, name)?;
         for index in &table.indexes {
             self.drop_index_by_id(txn, index.id)?;
         }
-        delete_prefix(txn, &relation_prefix(table.id))?;
+        txn.drop_prefix(&relation_prefix(table.storage))?;
         delete_prefix(txn, &sys_key(SYS_COLUMNS, &[Value::Int4(table.id as i32)])?)?;
         delete_prefix(txn, &sys_key(SYS_CONSTRAINTS, &[Value::Int4(table.id as i32)])?)?;
         delete_prefix(txn, &sys_key(SYS_STATISTICS, &[Value::Int4(table.id as i32)])?)?;
@@ -487,6 +502,27 @@ impl Catalog {
     /// schema lock).
     pub fn update_index(&self, txn: &Transaction, index: &Index) -> Result<()> {
         txn.put(&sys_key(SYS_INDEXES, &[Value::Int4(index.id as i32)])?, encode_index(index))
+    }
+
+    /// Where a relation's rows or entries live (see [`Table::storage`]); `None` for an id
+    /// that is not a relation.
+    pub fn storage_of(&self, txn: &Transaction, id: RelId) -> Result<Option<RelId>> {
+        let Some(row) = txn.get(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?)? else {
+            return Ok(None);
+        };
+        Ok(Some(RelationRow::decode(&row)?.storage))
+    }
+
+    /// Gives a table or an index a new, empty storage range and drops its old one whole
+    /// (reclaimed once no snapshot can read it); returns the new storage id. TRUNCATE and
+    /// table rewrites use it instead of deleting rows one by one. Runs under the relation's
+    /// exclusive lock, so no writer still uses the old range.
+    pub fn replace_storage(&self, txn: &Transaction, id: RelId) -> Result<RelId> {
+        let mut row = self.relation_row(txn, id)?;
+        txn.drop_prefix(&relation_prefix(row.storage))?;
+        row.storage = self.next_id()?;
+        txn.put(&Self::relation_key(id)?, row.encode())?;
+        Ok(row.storage)
     }
 
     /// Sets a table's primary key (the caller rewrites its rows under the new keys).
@@ -779,6 +815,7 @@ impl Catalog {
     pub fn create_index(&self, txn: &Transaction, schema: &str, mut index: Index) -> Result<Index> {
         let schema_id = self.require_schema(txn, schema)?;
         index.id = self.next_id()?;
+        index.storage = index.id;
         self.insert_relation(txn, schema_id, index.id, &index.name, RelKind::Index, &[], None)?;
         txn.put(&sys_key(SYS_INDEXES, &[Value::Int4(index.id as i32)])?, encode_index(&index))?;
         txn.put(&index_table_key(index.table_id, Some(index.id))?, Vec::new())?;
@@ -804,7 +841,8 @@ impl Catalog {
             let row = txn
                 .get(&sys_key(SYS_INDEXES, &[Value::Int4(id as i32)])?)?
                 .ok_or_else(|| errdata!("index {id} missing from sys_indexes"))?;
-            indexes.push(decode_index(&row, self.relation_row(txn, id)?.name)?);
+            let relation = self.relation_row(txn, id)?;
+            indexes.push(decode_index(&row, relation.name, relation.storage)?);
         }
         Ok(indexes)
     }
@@ -821,11 +859,12 @@ impl Catalog {
         let row = txn
             .get(&sys_key(SYS_INDEXES, &[Value::Int4(id as i32)])?)?
             .ok_or_else(|| errdata!("index {id} missing"))?;
-        let index = decode_index(&row, String::new())?;
-        delete_prefix(txn, &relation_prefix(id))?;
+        let relation = self.relation_row(txn, id)?;
+        let index = decode_index(&row, String::new(), relation.storage)?;
+        txn.drop_prefix(&relation_prefix(index.storage))?;
         txn.delete(&index_table_key(index.table_id, Some(id))?)?;
         txn.delete(&sys_key(SYS_INDEXES, &[Value::Int4(id as i32)])?)?;
-        self.delete_relation(txn, &self.relation_row(txn, id)?)
+        self.delete_relation(txn, &relation)
     }
 
     // ---- sequences ----

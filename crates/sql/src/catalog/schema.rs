@@ -96,8 +96,10 @@ impl Column {
 /// An index on a table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Index {
-    /// The index's relation id: its entries live under this id's key prefix.
+    /// The index's relation id.
     pub id: RelId,
+    /// Where its entries live: the key prefix of this id (see [`Table::storage`]).
+    pub storage: RelId,
     /// The index name (unique among relations of its schema).
     pub name: String,
     /// The indexed table.
@@ -149,8 +151,11 @@ pub struct Constraint {
 /// A table, with its columns and indexes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Table {
-    /// The table's relation id: its rows live under this id's key prefix.
+    /// The table's relation id.
     pub id: RelId,
+    /// Where its rows live: the key prefix of this id, at first the relation id. A rewrite or
+    /// TRUNCATE fills a new one and drops the old one whole (PostgreSQL's relfilenode).
+    pub storage: RelId,
     /// The schema name.
     pub schema: String,
     /// The table name.

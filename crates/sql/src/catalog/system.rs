@@ -100,6 +100,7 @@ pub fn system_tables() -> Vec<SystemTable> {
                 ("kind", Text),
                 ("primary_key", int2_array()),
                 ("definition", Text),
+                ("storage", Int4),
             ],
             primary_key: vec![0],
         },
@@ -259,6 +260,8 @@ pub struct RelationRow {
     pub primary_key: Vec<usize>,
     /// The view definition (views).
     pub definition: Option<String>,
+    /// Where a table's rows or an index's entries live (see `Table::storage`).
+    pub storage: RelId,
 }
 
 fn int2_list(values: &[usize]) -> Value {
@@ -283,6 +286,7 @@ impl RelationRow {
             Value::from(self.kind.code()),
             int2_list(&self.primary_key),
             text_or_null(&self.definition),
+            Value::Int4(self.storage as i32),
         ])
     }
 
@@ -297,6 +301,7 @@ impl RelationRow {
                 Value::Text(kind),
                 primary_key,
                 definition,
+                storage @ ..,
             ] => Ok(RelationRow {
                 id: *id as RelId,
                 schema_id: *schema_id as RelId,
@@ -305,6 +310,12 @@ impl RelationRow {
                     .ok_or_else(|| errdata!("invalid relation kind {kind:?}"))?,
                 primary_key: positions(primary_key)?,
                 definition: optional_text(definition)?,
+                // Rows written before storage ids existed keep their rows under the id.
+                storage: match storage {
+                    [] | [Value::Null] => *id as RelId,
+                    [Value::Int4(storage)] => *storage as RelId,
+                    _ => return Err(errdata!("invalid sys_tables row")),
+                },
             }),
             _ => Err(errdata!("invalid sys_tables row")),
         }
@@ -416,8 +427,8 @@ pub fn encode_index(index: &Index) -> Vec<u8> {
     ])
 }
 
-/// Decodes a `sys_indexes` row; the name comes from `sys_tables`.
-pub fn decode_index(bytes: &[u8], name: String) -> Result<Index> {
+/// Decodes a `sys_indexes` row; the name and storage come from `sys_tables`.
+pub fn decode_index(bytes: &[u8], name: String, storage: RelId) -> Result<Index> {
     let row = decode_row(bytes)?;
     // Rows written before the validity flag existed have six fields: those are complete.
     let (fields, valid) = match row.as_slice() {
@@ -442,6 +453,7 @@ pub fn decode_index(bytes: &[u8], name: String) -> Result<Index> {
         .collect();
     Ok(Index {
         id: *id as RelId,
+        storage,
         name,
         table_id: *table_id as RelId,
         unique: *unique,

@@ -43,7 +43,7 @@ fn table_stats(ctx: &ExecCtx, table: &Table) -> Result<TableStats> {
     let mut rng = rand::rng();
     let mut sample: Vec<Vec<Value>> = Vec::new();
     let mut rows = 0u64;
-    for (i, item) in ctx.txn.scan_prefix(&relation_prefix(table.id))?.enumerate() {
+    for (i, item) in ctx.txn.scan_prefix(&relation_prefix(table.storage))?.enumerate() {
         if i % 4096 == 4095 {
             ctx.check_interrupt()?;
         }

@@ -546,9 +546,9 @@ impl Ddl<'_, '_> {
                 }
             }
             let txn = self.ctx.txn;
-            Catalog::delete_prefix(txn, &relation_prefix(table.id))?;
+            self.catalog().replace_storage(txn, table.id)?;
             for index in &table.indexes {
-                Catalog::delete_prefix(txn, &relation_prefix(index.id))?;
+                self.catalog().replace_storage(txn, index.id)?;
             }
             if restart_identity {
                 for seq in self.owned_sequences(table.id, None)? {
@@ -851,6 +851,7 @@ impl Ddl<'_, '_> {
             let table = self.lock_table(&table)?;
             let index = Index {
                 id: 0,
+                storage: 0,
                 name,
                 table_id: table.id,
                 unique: ci.unique,
@@ -877,7 +878,16 @@ impl Ddl<'_, '_> {
         let index = ctx.catalog.create_index(
             ctx.txn,
             &table.schema,
-            Index { id: 0, name, table_id: table.id, unique, columns, orders, valid: true },
+            Index {
+                id: 0,
+                storage: 0,
+                name,
+                table_id: table.id,
+                unique,
+                columns,
+                orders,
+                valid: true,
+            },
         )?;
         let mut seen = HashSet::new();
         for (key, row) in self.latest_rows(&table)? {
@@ -936,7 +946,7 @@ impl Ddl<'_, '_> {
         let mut out = Vec::new();
         for (i, item) in ctx
             .txn
-            .scan_latest(oxibase_engine::prefix_range(&relation_prefix(table.id)))?
+            .scan_latest(oxibase_engine::prefix_range(&relation_prefix(table.storage)))?
             .enumerate()
         {
             if i % 1024 == 1023 {
@@ -949,8 +959,8 @@ impl Ddl<'_, '_> {
     }
 
     /// Rewrites every row of `old` into the shape of `new` (a new column type, primary key,
-    /// or per-row default): deletes the rows and index entries, then inserts the transformed
-    /// rows with all constraints checked. `key_name` names the primary key in duplicate
+    /// or per-row default): moves the table and its indexes to new storage (the old ranges
+    /// are dropped whole), then inserts the transformed rows with all constraints checked. `key_name` names the primary key in duplicate
     /// errors when the key is new.
     fn rewrite(
         &self,
@@ -962,11 +972,11 @@ impl Ddl<'_, '_> {
         let ctx = self.ctx;
         let old = self.lock_table(old)?;
         let rows = self.latest_rows(&old)?;
-        Catalog::delete_prefix(ctx.txn, &relation_prefix(old.id))?;
-        for index in &old.indexes {
-            Catalog::delete_prefix(ctx.txn, &relation_prefix(index.id))?;
-        }
         let mut new = new.clone();
+        new.storage = ctx.catalog.replace_storage(ctx.txn, old.id)?;
+        for index in &old.indexes {
+            ctx.catalog.replace_storage(ctx.txn, index.id)?;
+        }
         new.indexes = self.table(old.id)?.indexes;
         for (_, row) in rows {
             let row = transform(row)?;

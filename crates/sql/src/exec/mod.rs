@@ -269,12 +269,13 @@ impl FunctionEnv for ExecCtx<'_> {
         };
         let indexes = || -> Result<i64> {
             let Some(table) = self.catalog.table_by_id(self.txn, id)? else { return Ok(0) };
-            table.indexes.iter().map(|i| bytes_under(i.id)).sum()
+            table.indexes.iter().map(|i| bytes_under(i.storage)).sum()
         };
+        let Some(storage) = self.catalog.storage_of(self.txn, id)? else { return Ok(None) };
         Ok(Some(match what {
-            "relation" => bytes_under(id)?,
+            "relation" => bytes_under(storage)?,
             "indexes" => indexes()?,
-            _ => bytes_under(id)? + indexes()?,
+            _ => bytes_under(storage)? + indexes()?,
         }))
     }
 }

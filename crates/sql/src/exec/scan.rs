@@ -22,16 +22,18 @@ pub fn scan<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
     else {
         return Err(errinput!(INTERNAL_ERROR, "not a scan"));
     };
-    let ranges = key_ranges(table, access, range.as_ref(), ctx)?;
-    let order: Vec<EngineRange> =
-        if *reverse { ranges.into_iter().rev().collect() } else { ranges };
+    let in_order = |table: &Table| -> Result<Vec<EngineRange>> {
+        let ranges = key_ranges(table, access, range.as_ref(), ctx)?;
+        Ok(if *reverse { ranges.into_iter().rev().collect() } else { ranges })
+    };
     if let Some(as_of) = as_of {
         let snapshot = ctx.txn_as_of(as_of)?;
+        let then = table_then(table, access, &snapshot, ctx)?;
         let rows = read_ranges(
             &snapshot,
-            table,
+            &then,
             access,
-            order,
+            in_order(&then)?,
             *reverse,
             filter.as_ref(),
             *with_key,
@@ -40,7 +42,40 @@ pub fn scan<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
         .collect::<Result<Vec<_>>>()?;
         return Ok(Box::new(rows.into_iter().map(Ok)));
     }
+    let order = in_order(table)?;
     read_ranges(ctx.txn, table, access, order, *reverse, filter.as_ref(), *with_key, ctx)
+}
+
+/// The table as an AS OF snapshot stored it: before a TRUNCATE or a rewrite its rows lay
+/// under another storage id. Rows a rewrite changed the key or a column type of cannot be
+/// read in today's shape, so that is refused.
+fn table_then<'t>(
+    table: &'t Table,
+    access: &Access,
+    snapshot: &Transaction,
+    ctx: &ExecCtx,
+) -> Result<std::borrow::Cow<'t, Table>> {
+    let Some(then) = ctx.catalog.table_by_id(snapshot, table.id)? else {
+        return Err(errinput!(
+            UNDEFINED_TABLE,
+            "relation \"{}\" did not exist at that time",
+            table.name
+        ));
+    };
+    if then.storage == table.storage {
+        return Ok(std::borrow::Cow::Borrowed(table));
+    }
+    let same_shape = then.primary_key == table.primary_key
+        && then.columns.iter().zip(&table.columns).all(|(a, b)| a.data_type == b.data_type);
+    if !same_shape || !matches!(access, Access::Primary) {
+        return Err(errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "cannot read table \"{}\" as of a time before its rows were rewritten",
+            table.name
+        )
+        .with_detail("A new primary key or column type rewrote the rows since then."));
+    }
+    Ok(std::borrow::Cow::Owned(Table { storage: then.storage, ..table.clone() }))
 }
 
 /// Key-value entries read from the store.
@@ -104,7 +139,7 @@ fn read_ranges<'a>(
 /// A row with the indexed columns decoded from an index entry's key (the others NULL: an
 /// index-only scan reads no other column).
 fn row_from_index_key(table: &Table, index: &crate::catalog::Index, key: &[u8]) -> Result<Row> {
-    let mut input = &key[relation_prefix(index.id).len()..];
+    let mut input = &key[relation_prefix(index.storage).len()..];
     let mut row = vec![Value::Null; table.columns.len()];
     for (&col, &order) in index.columns.iter().zip(&index.orders) {
         row[col] = keycode::decode_value(&mut input, &table.columns[col].data_type, order)?;
@@ -116,11 +151,12 @@ fn row_from_index_key(table: &Table, index: &crate::catalog::Index, key: &[u8]) 
 fn key_columns(table: &Table, access: &Access) -> (u32, Vec<(usize, ColumnOrder)>) {
     match access {
         Access::Primary => {
-            (table.id, table.primary_key.iter().map(|&c| (c, ColumnOrder::ASC)).collect())
+            (table.storage, table.primary_key.iter().map(|&c| (c, ColumnOrder::ASC)).collect())
         }
-        Access::Index(index) | Access::IndexOnly(index) => {
-            (index.id, index.columns.iter().copied().zip(index.orders.iter().copied()).collect())
-        }
+        Access::Index(index) | Access::IndexOnly(index) => (
+            index.storage,
+            index.columns.iter().copied().zip(index.orders.iter().copied()).collect(),
+        ),
     }
 }
 

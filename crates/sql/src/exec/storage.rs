@@ -46,9 +46,9 @@ pub fn has_rowid(table: &Table) -> bool {
 pub fn new_row_key(ctx: &ExecCtx, table: &Table, row: &[Value]) -> Result<Vec<u8>> {
     if has_rowid(table) {
         let id = ctx.catalog.next_rowid(table.id)?;
-        return row_key(table.id, &[Value::Int8(id)]);
+        return row_key(table.storage, &[Value::Int8(id)]);
     }
-    row_key(table.id, &pk_values(table, row))
+    row_key(table.storage, &pk_values(table, row))
 }
 
 fn pk_values(table: &Table, row: &[Value]) -> Vec<Value> {
@@ -61,7 +61,7 @@ pub fn index_entry_key(index: &Index, row: &[Value], row_key: &[u8]) -> Result<V
         index.columns.iter().zip(&index.orders).map(|(&c, &o)| (row[c].clone(), o)).collect();
     let distinct = !index.unique || values.iter().any(|(v, _)| v.is_null());
     let suffix = if distinct { vec![Value::Bytea(row_key.to_vec())] } else { vec![] };
-    index_key(index.id, &values, &suffix)
+    index_key(index.storage, &values, &suffix)
 }
 
 /// Formats `(a, b)=(1, x)` for constraint violation details.
@@ -232,7 +232,7 @@ pub fn update(
     check_row(ctx, table, new)?;
     let changed = |cols: &[usize]| cols.iter().any(|&c| !same(&old[c], &new[c]));
     let new_key = if !has_rowid(table) && changed(&table.primary_key) {
-        let new_key = row_key(table.id, &pk_values(table, new))?;
+        let new_key = row_key(table.storage, &pk_values(table, new))?;
         if claim(ctx, &new_key)?.is_some() {
             let conflict = Conflict {
                 constraint: format!("{}_pkey", table.name),
@@ -388,7 +388,7 @@ fn referenced_key(parent: &Table, ref_columns: &[usize], values: &[Value]) -> Re
                     .unwrap_or(Value::Null)
             })
             .collect();
-        return row_key(parent.id, &pk);
+        return row_key(parent.storage, &pk);
     }
     let index = parent
         .indexes
@@ -420,7 +420,7 @@ fn referenced_key(parent: &Table, ref_columns: &[usize], values: &[Value]) -> Re
             )
         })
         .collect();
-    index_key(index.id, &vals, &[])
+    index_key(index.storage, &vals, &[])
 }
 
 /// When referenced columns change without the row key moving (a unique key referenced by
@@ -568,7 +568,7 @@ fn find_children(
     {
         let vals: Vec<(Value, ColumnOrder)> =
             values.iter().cloned().zip(index.orders.iter().copied()).collect();
-        let prefix = index_key(index.id, &vals, &[])?;
+        let prefix = index_key(index.storage, &vals, &[])?;
         let keys: Vec<Vec<u8>> =
             ctx.txn.scan_prefix(&prefix)?.map(|r| r.map(|(_, v)| v)).collect::<Result<_>>()?;
         for key in keys {
@@ -583,7 +583,7 @@ fn find_children(
     }
     let keys: Vec<Vec<u8>> = ctx
         .txn
-        .scan_prefix(&relation_prefix(child.id))?
+        .scan_prefix(&relation_prefix(child.storage))?
         .map(|r| r.map(|(k, _)| k))
         .collect::<Result<_>>()?;
     for key in keys {

@@ -53,21 +53,21 @@ impl Session {
         let output = self.finish_statement(result)?;
         // The index just recorded: not valid yet, with the given name or, unnamed, the newest.
         let found = self.within_transaction(|catalog, txn| {
-            let mut found: Option<(RelId, Index)> = None;
+            let mut found: Option<(RelId, RelId, Index)> = None;
             for table in catalog.tables(txn)? {
                 for index in table.indexes.iter().filter(|i| !i.valid) {
                     let named = name.as_ref().is_none_or(|n| *n == index.name);
-                    if named && found.as_ref().is_none_or(|(_, f)| f.id < index.id) {
-                        found = Some((table.id, index.clone()));
+                    if named && found.as_ref().is_none_or(|(_, _, f)| f.id < index.id) {
+                        found = Some((table.id, table.storage, index.clone()));
                     }
                 }
             }
             Ok(found)
         })?;
         // IF NOT EXISTS found one already: nothing was recorded.
-        let Some((table_id, index)) = found else { return Ok(output) };
+        let Some((table_id, storage, index)) = found else { return Ok(output) };
         let built = self
-            .fill_index(table_id, index.id)
+            .fill_index(table_id, storage, index.id)
             .and_then(|()| self.validate_index(table_id, index.id));
         if let Err(e) = built {
             let schema = self
@@ -88,9 +88,10 @@ impl Session {
         Ok(output)
     }
 
-    /// Adds the entries of the rows that are in the table, a batch per transaction.
-    fn fill_index(&mut self, table_id: RelId, index_id: RelId) -> Result<()> {
-        let prefix = relation_prefix(table_id);
+    /// Adds the entries of the rows that are in the table, a batch per transaction. A
+    /// rewrite of the table meanwhile (new storage) wrote every entry itself: that ends it.
+    fn fill_index(&mut self, table_id: RelId, storage: RelId, index_id: RelId) -> Result<()> {
+        let prefix = relation_prefix(storage);
         let (_, end) = oxibase_engine::prefix_range(&prefix);
         let mut start = Bound::Included(prefix);
         loop {
@@ -113,6 +114,9 @@ impl Session {
                     table.indexes.iter().find(|i| i.id == index_id).cloned().ok_or_else(|| {
                         errinput!(OBJECT_IN_USE, "the index was dropped while it was being built")
                     })?;
+                if table.storage != storage {
+                    return Ok(Vec::new());
+                }
                 let keys = txn
                     .scan(range)?
                     .take(BATCH)

@@ -13,7 +13,7 @@ use oxibase_common::{DataType, Result, Value, errconflict, errinput};
 use oxibase_mvcc::Transaction;
 
 use super::{Env, Notice, Output, Session, is_control};
-use super::{cacheable, optimize_statement, value_type, write_targets};
+use super::{cacheable, optimize_statement, value_type};
 use crate::bind::{Binder, Statement};
 use crate::functions::FunctionEnv;
 use crate::procedure::{CallResult, Host, LogLevel, ProcedureRuntime, Routine};
@@ -124,16 +124,19 @@ impl Host for RoutineHost<'_, '_> {
         let catalog = self.env.session.catalog();
         let zone = crate::types::datetime::Zone::UTC;
         let mut out = Vec::new();
-        let mut tables = std::collections::HashMap::new();
+        // Tables by the storage their rows lie under; index entries match none.
+        let tables: std::collections::HashMap<_, _> = catalog
+            .tables(txn)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t.storage, t.name))
+            .collect();
         for (key, value) in txn.own_writes().unwrap_or_default() {
             let Some(id) = crate::keys::relation_of(&key) else { continue };
             if id < crate::keys::FIRST_USER_ID {
                 continue;
             }
-            let name = tables
-                .entry(id)
-                .or_insert_with(|| catalog.table_by_id(txn, id).ok().flatten().map(|t| t.name));
-            let Some(name) = name else { continue }; // an index entry
+            let Some(name) = tables.get(&id) else { continue };
             let row = match value {
                 None => "deleted".to_string(),
                 Some(bytes) => match oxibase_common::row::decode_row(&bytes) {
@@ -193,13 +196,11 @@ impl Session {
                 v => Ok(v.clone()),
             })
             .collect::<Result<Vec<_>>>()?;
-        for (id, name) in write_targets(&bound) {
-            if !self.lock_for_write(txn, id, &name)? {
-                return Err(errconflict!(
-                    SERIALIZATION_FAILURE,
-                    "could not serialize access due to concurrent change of the definition of relation \"{name}\""
-                ));
-            }
+        if let Some(name) = self.lock_write_targets(&bound, &env, txn)? {
+            return Err(errconflict!(
+                SERIALIZATION_FAILURE,
+                "could not serialize access due to concurrent change of the definition of relation \"{name}\""
+            ));
         }
         let output = self.execute_bound(&bound, &params, &env, txn, None)?;
         if matches!(output, Output::CopyIn(_) | Output::CopyOut { .. }) {
