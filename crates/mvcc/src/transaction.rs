@@ -109,6 +109,15 @@ pub(crate) struct State {
     /// as read under the lock (no one else can commit a version of them meanwhile), so the
     /// write after a locked read does not look again.
     latest_heads: HashMap<Vec<u8>, Option<Head>>,
+    /// Key prefixes this transaction created (see [`Transaction::own_prefix`]).
+    own_prefixes: Vec<Vec<u8>>,
+}
+
+impl State {
+    /// Whether `key` lies in a range this transaction created.
+    fn owns(&self, key: &[u8]) -> bool {
+        self.own_prefixes.iter().any(|p| key.starts_with(p))
+    }
 }
 
 /// A key's latest committed version: its commit timestamp and value (`None`: deleted).
@@ -161,6 +170,7 @@ impl Transaction {
             reads: Vec::new(),
             track_reads: serializable,
             latest_heads: HashMap::new(),
+            own_prefixes: Vec::new(),
         };
         Ok(Transaction {
             id: shared.next_txn_id(),
@@ -283,6 +293,9 @@ impl Transaction {
         if let Some(value) = state.writes.get(key).and_then(KeyWrites::latest) {
             return Ok(value.clone());
         }
+        if state.owns(key) {
+            return Ok(None); // nothing is committed in a range this transaction created
+        }
         drop(state);
         let head = self.latest_committed(key)?;
         let value = head.as_ref().and_then(|(_, value)| value.clone());
@@ -334,13 +347,21 @@ impl Transaction {
 
     /// Writes a value (taking a FOR NO KEY UPDATE row lock if not held).
     pub fn put(&self, key: &[u8], value: Vec<u8>) -> Result<()> {
-        self.write(key, Some(value), LockMode::NoKeyUpdate)
+        self.write(key, Some(value), LockMode::NoKeyUpdate, false)
+    }
+
+    /// Writes a key no transaction ever wrote (a row under a new row id, taken from a counter
+    /// that never hands a value out twice): as [`Transaction::put`], without the row lock and
+    /// the read of an earlier version, as no other transaction can reach the key before this
+    /// one commits.
+    pub fn put_new(&self, key: &[u8], value: Vec<u8>) -> Result<()> {
+        self.write(key, Some(value), LockMode::NoKeyUpdate, true)
     }
 
     /// Deletes a key (taking a FOR UPDATE row lock if not held). Deleting an absent key is
     /// not an error.
     pub fn delete(&self, key: &[u8]) -> Result<()> {
-        self.write(key, None, LockMode::Update)
+        self.write(key, None, LockMode::Update, false)
     }
 
     /// Drops every key under `prefix`, committed or written by this transaction, in one write:
@@ -352,7 +373,16 @@ impl Transaction {
         self.put(&crate::dropped::marker_key(prefix)?, Vec::new())
     }
 
-    fn write(&self, key: &[u8], value: Option<Vec<u8>>, mode: LockMode) -> Result<()> {
+    /// Declares `prefix` a key range this transaction created (a new table's or a rewrite's
+    /// storage): no other transaction can reach it before this one commits, and nothing was
+    /// committed in it. Writes under it then take no row lock and read no earlier version,
+    /// which is most of what loading a table in the transaction that created it costs.
+    pub fn own_prefix(&self, prefix: &[u8]) -> Result<()> {
+        self.lock_state()?.own_prefixes.push(prefix.to_vec());
+        Ok(())
+    }
+
+    fn write(&self, key: &[u8], value: Option<Vec<u8>>, mode: LockMode, new: bool) -> Result<()> {
         if self.read_only {
             return Err(errinput!(
                 READ_ONLY_SQL_TRANSACTION,
@@ -360,11 +390,15 @@ impl Transaction {
             ));
         }
         check_user_key(key)?;
-        let first_write = !self.lock_state()?.writes.contains_key(key);
-        if first_write || self.shared.locks.held(self.id, key).is_none_or(|held| held < mode) {
-            self.lock(key, mode, LockWait::Wait(self.lock_timeout))?;
+        let (first_write, owned) = {
+            let state = self.lock_state()?;
+            (!state.writes.contains_key(key), new || state.owns(key))
+        };
+        let lock = first_write || self.shared.locks.held(self.id, key).is_none_or(|h| h < mode);
+        if lock && !owned {
+            self.lock_checked(key, mode, LockWait::Wait(self.lock_timeout))?;
         }
-        let prior = if first_write {
+        let prior = if first_write && !owned {
             let memo = self.lock_state()?.latest_heads.remove(key);
             match memo {
                 Some(head) => head,
@@ -393,6 +427,13 @@ impl Transaction {
     /// Locks a row without the snapshot check of [`Transaction::lock`]: for callers that go
     /// on to read the latest version (referential integrity checks).
     pub fn lock_latest(&self, key: &[u8], mode: LockMode, wait: LockWait) -> Result<LockOutcome> {
+        if self.lock_state()?.owns(key) {
+            return Ok(LockOutcome::Acquired); // no one else can reach it
+        }
+        self.lock_unowned(key, mode, wait)
+    }
+
+    fn lock_unowned(&self, key: &[u8], mode: LockMode, wait: LockWait) -> Result<LockOutcome> {
         check_user_key(key)?;
         let wait = match wait {
             LockWait::Wait(None) => LockWait::Wait(self.lock_timeout),
@@ -416,7 +457,15 @@ impl Transaction {
     /// updater wins, as in PostgreSQL); under read committed the caller re-reads the row
     /// with [`Transaction::get_latest`].
     pub fn lock(&self, key: &[u8], mode: LockMode, wait: LockWait) -> Result<LockOutcome> {
-        if self.lock_latest(key, mode, wait)? == LockOutcome::Skipped {
+        if self.lock_state()?.owns(key) {
+            return Ok(LockOutcome::Acquired);
+        }
+        self.lock_checked(key, mode, wait)
+    }
+
+    /// [`Transaction::lock`] for a key outside the ranges this transaction created.
+    fn lock_checked(&self, key: &[u8], mode: LockMode, wait: LockWait) -> Result<LockOutcome> {
+        if self.lock_unowned(key, mode, wait)? == LockOutcome::Skipped {
             return Ok(LockOutcome::Skipped);
         }
         // The snapshot is the statement's: waiting for the lock did not move it.

@@ -266,6 +266,45 @@ fn a_dropped_prefix_stays_readable_to_older_snapshots_and_is_reclaimed_after() {
 }
 
 #[test]
+fn writes_in_a_range_the_transaction_created_or_under_new_keys_take_no_row_locks() {
+    let store = Mvcc::open(Box::new(Memory::new()), None, options()).unwrap();
+    let txn = store.begin_default().unwrap();
+    txn.put(b"old1", b"committed".to_vec()).unwrap();
+    txn.commit().unwrap();
+
+    let txn = store.begin_default().unwrap();
+    txn.own_prefix(b"new").unwrap();
+    for i in 0..100u32 {
+        txn.put(&[&b"new"[..], &i.to_be_bytes()].concat(), b"row".to_vec()).unwrap();
+    }
+    txn.put_new(b"fresh", b"row".to_vec()).unwrap();
+    assert!(store.locks().is_empty(), "no row locks for keys no one else can reach");
+    // Uniqueness checks inside the range still see the transaction's own writes.
+    assert_eq!(txn.get_latest(b"new\0\0\0\x05").unwrap(), Some(b"row".to_vec()));
+    assert_eq!(txn.get_latest(b"new\xff").unwrap(), None);
+    // Outside it, writes lock as always.
+    txn.put(b"old1", b"updated".to_vec()).unwrap();
+    assert_eq!(store.locks().len(), 1);
+    // Writing a key under a new id again, in a later statement, locks it then.
+    txn.begin_statement().unwrap();
+    txn.delete(b"fresh").unwrap();
+    assert_eq!(store.locks().len(), 2);
+    txn.commit().unwrap();
+    assert!(store.locks().is_empty());
+
+    let txn = store.begin_default().unwrap();
+    assert_eq!(txn.scan_prefix(b"new").unwrap().count(), 100);
+    assert_eq!(txn.get(b"fresh").unwrap(), None);
+    assert_eq!(txn.get(b"old1").unwrap(), Some(b"updated".to_vec()));
+    // A rolled-back load leaves nothing.
+    let load = store.begin_default().unwrap();
+    load.own_prefix(b"tmp").unwrap();
+    load.put(b"tmp1", b"row".to_vec()).unwrap();
+    load.rollback().unwrap();
+    assert_eq!(txn.scan_prefix(b"tmp").unwrap().count(), 0);
+}
+
+#[test]
 fn a_dropped_prefix_is_reclaimed_after_a_crash_and_replay() {
     let fs = SimFs::new();
     let engine = Arc::new(Memory::new());

@@ -332,6 +332,7 @@ impl Catalog {
         }
         let id = self.next_id()?;
         self.insert_relation(txn, schema_id, id, &spec.name, RelKind::Table, &primary_key, None)?;
+        txn.own_prefix(&relation_prefix(id))?;
         for (position, column) in columns.iter().enumerate() {
             self.put_column(txn, id, position, column)?;
         }
@@ -521,6 +522,7 @@ impl Catalog {
         let mut row = self.relation_row(txn, id)?;
         txn.drop_prefix(&relation_prefix(row.storage))?;
         row.storage = self.next_id()?;
+        txn.own_prefix(&relation_prefix(row.storage))?;
         txn.put(&Self::relation_key(id)?, row.encode())?;
         Ok(row.storage)
     }
@@ -816,6 +818,7 @@ impl Catalog {
         let schema_id = self.require_schema(txn, schema)?;
         index.id = self.next_id()?;
         index.storage = index.id;
+        txn.own_prefix(&relation_prefix(index.storage))?;
         self.insert_relation(txn, schema_id, index.id, &index.name, RelKind::Index, &[], None)?;
         txn.put(&sys_key(SYS_INDEXES, &[Value::Int4(index.id as i32)])?, encode_index(&index))?;
         txn.put(&index_table_key(index.table_id, Some(index.id))?, Vec::new())?;

@@ -55,12 +55,21 @@ fn pk_values(table: &Table, row: &[Value]) -> Vec<Value> {
     table.primary_key.iter().map(|&i| row[i].clone()).collect()
 }
 
+/// Whether a row's entry in an index ends with the row's key: always in a non-unique index,
+/// and in a unique one when an indexed value is NULL (NULLs never collide).
+fn entry_carries_row_key(index: &Index, row: &[Value]) -> bool {
+    !index.unique || index.columns.iter().any(|&c| row[c].is_null())
+}
+
 /// The key of an index entry for a row.
 pub fn index_entry_key(index: &Index, row: &[Value], row_key: &[u8]) -> Result<Vec<u8>> {
     let values: Vec<(Value, ColumnOrder)> =
         index.columns.iter().zip(&index.orders).map(|(&c, &o)| (row[c].clone(), o)).collect();
-    let distinct = !index.unique || values.iter().any(|(v, _)| v.is_null());
-    let suffix = if distinct { vec![Value::Bytea(row_key.to_vec())] } else { vec![] };
+    let suffix = if entry_carries_row_key(index, row) {
+        vec![Value::Bytea(row_key.to_vec())]
+    } else {
+        vec![]
+    };
     index_key(index.storage, &values, &suffix)
 }
 
@@ -205,10 +214,21 @@ pub fn insert(
         }
     }
     check_references(ctx, table, row, None)?;
+    // A new row id was never used, nor was an index entry key that carries it.
+    let new_id = has_rowid(table);
     for index in &table.indexes {
-        ctx.txn.put(&index_entry_key(index, row, &key)?, key.clone())?;
+        let entry = index_entry_key(index, row, &key)?;
+        if new_id && entry_carries_row_key(index, row) {
+            ctx.txn.put_new(&entry, key.clone())?;
+        } else {
+            ctx.txn.put(&entry, key.clone())?;
+        }
     }
-    ctx.txn.put(&key, encode_row(row))?;
+    if new_id {
+        ctx.txn.put_new(&key, encode_row(row))?;
+    } else {
+        ctx.txn.put(&key, encode_row(row))?;
+    }
     ctx.stats.borrow_mut().rows_written += 1;
     Ok(Ok(key))
 }
