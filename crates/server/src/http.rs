@@ -446,6 +446,12 @@ async fn metrics(State(server): State<Arc<Server>>) -> Response {
             "Old row versions collected.",
             status.gc_removed_versions.to_string(),
         );
+        metric(
+            "oxibase_gc_dropped_ranges_total",
+            "counter",
+            "Key ranges of dropped, truncated or rewritten tables removed whole.",
+            status.gc_ranges_reclaimed.to_string(),
+        );
         if let Some(log) = status.log {
             metric(
                 "oxibase_wal_bytes_total",
