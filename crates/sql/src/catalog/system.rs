@@ -247,6 +247,7 @@ pub fn decode_id(bytes: &[u8]) -> Result<RelId> {
 }
 
 /// A `sys_tables` row.
+#[derive(Clone, Debug, PartialEq)]
 pub struct RelationRow {
     /// The relation id.
     pub id: RelId,
@@ -597,5 +598,31 @@ pub fn decode_role(bytes: &[u8]) -> Result<super::schema::Role> {
             },
         }),
         _ => Err(errdata!("invalid sys_roles row")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relation_rows_from_before_storage_ids_keep_their_rows_under_the_relation_id() {
+        let row = RelationRow {
+            id: 20_000,
+            schema_id: 2200,
+            name: "t".into(),
+            kind: RelKind::Table,
+            primary_key: vec![0],
+            definition: None,
+            storage: 20_007,
+        };
+        assert_eq!(RelationRow::decode(&row.encode()).unwrap(), row);
+        // The six fields an older version wrote.
+        let mut old = decode_row(&row.encode()).unwrap();
+        old.pop();
+        let decoded = RelationRow::decode(&encode_row(&old)).unwrap();
+        assert_eq!(decoded.storage, 20_000);
+        old.push(Value::Text("x".into()));
+        assert!(RelationRow::decode(&encode_row(&old)).is_err());
     }
 }
