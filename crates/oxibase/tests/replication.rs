@@ -400,15 +400,6 @@ fn a_promoted_follower_takes_writes_and_the_old_leader_cannot_diverge_back() {
     assert!(err.contains("diverged"), "{err}");
 }
 
-/// Stops a server and returns what it wrote on stderr.
-fn stop_with_log(mut server: Server) -> String {
-    let mut stderr = server.child.stderr.take().unwrap();
-    server.stop();
-    let mut out = String::new();
-    stderr.read_to_string(&mut out).unwrap();
-    out
-}
-
 #[test]
 fn the_leader_keeps_its_log_for_a_registered_follower_up_to_a_cap() {
     let dir = tempfile::tempdir().unwrap();
@@ -422,7 +413,7 @@ fn the_leader_keeps_its_log_for_a_registered_follower_up_to_a_cap() {
         one(leader.port, "select count(*) from pg_stat_replication where state = 'streaming'")
             == "1"
     });
-    assert!(stop_with_log(f).contains("copied"), "a new follower snapshots");
+    assert!(f.stop_with_log().contains("copied"), "a new follower snapshots");
     let fill = |port: u16, from: i32| {
         for i in 0..8 {
             let lo = from + i * 1000;
@@ -447,7 +438,7 @@ fn the_leader_keeps_its_log_for_a_registered_follower_up_to_a_cap() {
         query(f.port, "select count(*) from t")
             .is_ok_and(|r| r[0][0].as_deref() == Some(want.as_str()))
     });
-    let log = stop_with_log(f);
+    let log = f.stop_with_log();
     assert!(!log.contains("snapshot") && !log.contains("copied"), "it resumed: {log}");
 
     // With a cap of 50 records, a follower further behind is forgotten and re-snapshots.
@@ -468,7 +459,7 @@ fn the_leader_keeps_its_log_for_a_registered_follower_up_to_a_cap() {
         query(f.port, "select count(*) from t")
             .is_ok_and(|r| r[0][0].as_deref() == Some(want.as_str()))
     });
-    let log = stop_with_log(f);
+    let log = f.stop_with_log();
     assert!(log.contains("taking a new snapshot"), "{log}");
 }
 

@@ -1,7 +1,7 @@
 //! Helpers shared by the end-to-end tests: a real `oxibase serve` and its clients.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -28,6 +28,9 @@ pub struct Server {
     pub child: Child,
     pub port: u16,
     pub http: u16,
+    /// Its stderr: a file, not a pipe, so a server that logs a lot never blocks on a pipe
+    /// no one reads.
+    log: std::fs::File,
 }
 
 impl Server {
@@ -48,21 +51,19 @@ impl Server {
                 &format!("127.0.0.1:{http}"),
             ])
             .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .stdout(Stdio::null());
+        let log = tempfile::tempfile().unwrap();
+        cmd.stderr(log.try_clone().unwrap());
         for (k, v) in env {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("start oxibase serve");
-        let mut server = Server { child, port, http };
+        let mut server = Server { child, port, http, log };
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             // A server that exited says why (a port taken meanwhile by another test, ...).
             if let Ok(Some(status)) = server.child.try_wait() {
-                let mut stderr = String::new();
-                if let Some(mut e) = server.child.stderr.take() {
-                    let _ = e.read_to_string(&mut stderr);
-                }
+                let stderr = server.stderr();
                 panic!("oxibase serve exited with {status} before listening:\n{stderr}");
             }
             assert!(Instant::now() < deadline, "server did not start listening in 60 s");
@@ -73,6 +74,24 @@ impl Server {
             panic!("oxibase serve exited with {status}; another process answers on port {port}");
         }
         server
+    }
+
+    /// Stops the server (SIGTERM) and returns what it wrote on stderr.
+    pub fn stop_with_log(self) -> String {
+        let mut log = self.log.try_clone().unwrap();
+        self.stop();
+        let mut out = String::new();
+        log.rewind().unwrap();
+        log.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    /// What the server wrote on stderr so far.
+    pub fn stderr(&mut self) -> String {
+        let mut out = String::new();
+        let _ = self.log.rewind();
+        let _ = self.log.read_to_string(&mut out);
+        out
     }
 
     pub fn trust(dir: &Path) -> Server {
