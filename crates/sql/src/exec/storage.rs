@@ -213,7 +213,6 @@ pub fn insert(
             }));
         }
     }
-    check_references(ctx, table, row, None)?;
     // A new row id was never used, nor was an index entry key that carries it.
     let new_id = has_rowid(table);
     for index in &table.indexes {
@@ -229,6 +228,9 @@ pub fn insert(
     } else {
         ctx.txn.put(&key, encode_row(row))?;
     }
+    // After the row is written, as PostgreSQL checks in an AFTER trigger: a row may
+    // reference itself.
+    check_references(ctx, table, row, None)?;
     ctx.stats.borrow_mut().rows_written += 1;
     Ok(Ok(key))
 }
@@ -288,7 +290,6 @@ pub fn update(
         ctx.txn.delete(&old_entry)?;
         ctx.txn.put(&new_entry, new_key.clone())?;
     }
-    check_references(ctx, table, new, Some(old))?;
     if key_moved {
         ctx.txn.delete(key)?;
     }
@@ -296,22 +297,31 @@ pub fn update(
     ctx.stats.borrow_mut().rows_written += 1;
     // After the row and its index entries are written, as PostgreSQL's referential actions
     // run after the row: a child moved along by ON UPDATE CASCADE finds its new parent.
-    if key_moved || table.primary_key.iter().any(|&c| !same(&old[c], &new[c])) {
-        on_referenced_change(ctx, table, old, Some(new))?;
+    let moved = Some((new_key.as_slice(), new));
+    let rewrote_itself = if key_moved || table.primary_key.iter().any(|&c| !same(&old[c], &new[c]))
+    {
+        on_referenced_change(ctx, table, old, moved)?
     } else {
-        referenced_columns_changed(ctx, table, old, new)?;
+        referenced_columns_changed(ctx, table, old, moved)?
+    };
+    // The row's own references are checked last; when a cascade updated the row again (it
+    // references itself), that update checked the newer version.
+    if !rewrote_itself {
+        check_references(ctx, table, new, Some(old))?;
     }
     Ok(new_key)
 }
 
 /// Deletes a row, its index entries, and applies ON DELETE actions of referencing keys.
 pub fn delete(ctx: &ExecCtx, table: &Table, key: &[u8], old: &[Value]) -> Result<()> {
-    on_referenced_change(ctx, table, old, None)?;
     for index in &table.indexes {
         ctx.txn.delete(&index_entry_key(index, old, key)?)?;
     }
     ctx.txn.delete(key)?;
     ctx.stats.borrow_mut().rows_written += 1;
+    // After the row is gone, as PostgreSQL's AFTER triggers run: a row referencing itself
+    // (or a cycle of rows) is not found again as its own child.
+    on_referenced_change(ctx, table, old, None)?;
     Ok(())
 }
 
@@ -449,23 +459,59 @@ fn referenced_columns_changed(
     ctx: &ExecCtx,
     table: &Table,
     old: &[Value],
-    new: &[Value],
-) -> Result<()> {
+    moved: Option<(&[u8], &[Value])>,
+) -> Result<bool> {
+    let Some((_, new)) = moved else { return Ok(false) };
     let referencing = ctx.session.referencing(ctx.catalog, ctx.txn, table.id)?;
     if referencing.iter().any(|(_, c)| matches!(&c.kind, ConstraintKind::ForeignKey { ref_columns, .. } if ref_columns.iter().any(|&i| !same(&old[i], &new[i])))) {
-        on_referenced_change(ctx, table, old, Some(new))?;
+        return on_referenced_change(ctx, table, old, moved);
     }
-    Ok(())
+    Ok(false)
 }
 
-/// Applies the ON DELETE (new = None) or ON UPDATE actions of foreign keys that reference
-/// `table`'s row `old`.
+/// How deep referential actions may cascade (each level a row whose change changed another).
+const MAX_CASCADE_DEPTH: usize = 10_000;
+
+thread_local! {
+    static CASCADE_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Applies the ON DELETE (`moved` None) or ON UPDATE actions of foreign keys that reference
+/// `table`'s row `old`, which was deleted, or updated into `moved` (its key and values).
+/// Returns whether an action updated that row itself again (a row referencing itself).
+///
+/// Actions recurse (a cascaded change cascades further) on a stack grown as needed, to a
+/// depth of [`MAX_CASCADE_DEPTH`], past which the statement fails instead of the process.
 fn on_referenced_change(
     ctx: &ExecCtx,
     table: &Table,
     old: &[Value],
-    new: Option<&[Value]>,
-) -> Result<()> {
+    moved: Option<(&[u8], &[Value])>,
+) -> Result<bool> {
+    let depth = CASCADE_DEPTH.with(|d| d.get());
+    if depth >= MAX_CASCADE_DEPTH {
+        return Err(errinput!(
+            STATEMENT_TOO_COMPLEX,
+            "referential actions cascaded more than {MAX_CASCADE_DEPTH} levels deep"
+        )
+        .with_hint("Change fewer rows per statement."));
+    }
+    CASCADE_DEPTH.with(|d| d.set(depth + 1));
+    let result = stacker::maybe_grow(256 * 1024, 4 << 20, || {
+        apply_referential_actions(ctx, table, old, moved)
+    });
+    CASCADE_DEPTH.with(|d| d.set(depth));
+    result
+}
+
+fn apply_referential_actions(
+    ctx: &ExecCtx,
+    table: &Table,
+    old: &[Value],
+    moved: Option<(&[u8], &[Value])>,
+) -> Result<bool> {
+    let new = moved.map(|(_, row)| row);
+    let mut rewrote_itself = false;
     for (child, constraint) in ctx.session.referencing(ctx.catalog, ctx.txn, table.id)?.iter() {
         let ConstraintKind::ForeignKey { columns, ref_columns, on_delete, on_update, .. } =
             &constraint.kind
@@ -493,7 +539,16 @@ fn on_referenced_change(
             continue;
         }
         let action = if new.is_some() { on_update } else { on_delete };
-        let children = find_children(ctx, child, columns, &parent_values)?;
+        let mut children = find_children(ctx, child, columns, &parent_values)?;
+        // The updated row itself, when it references its own old values: it moved to a key
+        // the statement's snapshot does not show.
+        if let Some((key, row)) = moved
+            && child.id == table.id
+            && columns.iter().zip(&parent_values).all(|(&c, v)| same(&row[c], v))
+            && !children.iter().any(|(k, _)| k.as_slice() == key)
+        {
+            children.push((key.to_vec(), row.to_vec()));
+        }
         if children.is_empty() {
             continue;
         }
@@ -506,6 +561,7 @@ fn on_referenced_change(
             }
             ("cascade", Some(new)) => {
                 for (key, row) in children {
+                    rewrote_itself |= moved.is_some_and(|(k, _)| k == key.as_slice());
                     let mut updated = row.clone();
                     for (&c, &r) in columns.iter().zip(ref_columns) {
                         updated[c] = cast(
@@ -520,6 +576,7 @@ fn on_referenced_change(
             }
             ("setnull" | "setdefault", _) => {
                 for (key, row) in children {
+                    rewrote_itself |= moved.is_some_and(|(k, _)| k == key.as_slice());
                     let mut updated = row.clone();
                     for &c in columns {
                         updated[c] = if action == "setnull" {
@@ -551,7 +608,7 @@ fn on_referenced_change(
             }
         }
     }
-    Ok(())
+    Ok(rewrote_itself)
 }
 
 /// A column's DEFAULT evaluated for a new value (NULL without one).
