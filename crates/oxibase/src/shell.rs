@@ -147,7 +147,8 @@ fn complete(buffer: &str) -> bool {
 pub fn run(args: SqlArgs) -> Result<()> {
     let mut backend = connect(&args)?;
     let stdout = std::io::stdout();
-    let mut failed = false;
+    // The last statement error, whose SQLSTATE the command exits with.
+    let mut failed: Option<oxibase_common::Error> = None;
     let exec = |backend: &mut Connection, sql: &str, timing: bool| {
         let start = Instant::now();
         let mut out = stdout.lock();
@@ -162,7 +163,7 @@ pub fn run(args: SqlArgs) -> Result<()> {
                 if timing {
                     let _ = writeln!(out, "Time: {:.3} ms", start.elapsed().as_secs_f64() * 1000.0);
                 }
-                true
+                None
             }
             Err(e) => {
                 let _ = writeln!(std::io::stderr(), "ERROR:  {} ({})", e.message(), e.code());
@@ -172,20 +173,24 @@ pub fn run(args: SqlArgs) -> Result<()> {
                 if let Some(h) = e.hint() {
                     let _ = writeln!(std::io::stderr(), "HINT:  {h}");
                 }
-                false
+                Some(oxibase_common::Error::new(e.kind(), e.code(), String::new()))
             }
         }
     };
     if let Some(sql) = &args.command {
         let sql = meta_sql(sql).unwrap_or_else(|| sql.clone());
-        failed |= !exec(&mut backend, &sql, false);
-        return if failed { Err(errinput!(SYNTAX_ERROR, "the command failed")) } else { Ok(()) };
+        return match exec(&mut backend, &sql, false) {
+            Some(e) => Err(oxibase_common::Error::new(e.kind(), e.code(), "the command failed")),
+            None => Ok(()),
+        };
     }
     if let Some(file) = &args.file {
         let text = std::fs::read_to_string(file)
             .map_err(|e| errinput!(IO_ERROR, "could not read {}: {e}", file.display()))?;
-        failed |= !exec(&mut backend, &text, false);
-        return if failed { Err(errinput!(SYNTAX_ERROR, "the script failed")) } else { Ok(()) };
+        return match exec(&mut backend, &text, false) {
+            Some(e) => Err(oxibase_common::Error::new(e.kind(), e.code(), "the script failed")),
+            None => Ok(()),
+        };
     }
     // Interactive: lines accumulate until a statement is complete. A terminal gets line
     // editing and history (rustyline); piped input is read line by line.
@@ -249,19 +254,20 @@ pub fn run(args: SqlArgs) -> Result<()> {
         if complete(&buffer) {
             let sql = std::mem::take(&mut buffer);
             input.remember(&sql.trim().replace('\n', " "));
-            failed |= !exec(&mut backend, &sql, timing);
+            failed = exec(&mut backend, &sql, timing).or(failed);
         }
     }
     if !buffer.trim().is_empty() {
-        failed |= !exec(&mut backend, &buffer, timing);
+        failed = exec(&mut backend, &buffer, timing).or(failed);
     }
     if let (Some(p), Input::Editor(editor)) = (&history_path, &mut input) {
         let _ = editor.save_history(p);
     }
-    if failed && !interactive {
-        Err(errinput!(SYNTAX_ERROR, "some statements failed"))
-    } else {
-        Ok(())
+    match failed {
+        Some(e) if !interactive => {
+            Err(oxibase_common::Error::new(e.kind(), e.code(), "some statements failed"))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -546,6 +546,10 @@ fn sql_shell_over_the_wire_and_embedded() {
     assert!(out.contains("name   | text"), "{out}");
     let (ok, _, err) = run(&["--url", &url, "-c", "select * from missing"], "");
     assert!(!ok && err.contains("42P01"), "{err}");
+    // The command's own failure carries the statement's SQLSTATE, not a syntax error's.
+    assert!(err.contains("the command failed (42P01)"), "{err}");
+    let (ok, _, err) = run(&["--url", &url], "select 1/0;\nselect 1;\n");
+    assert!(!ok && err.contains("some statements failed (22012)"), "{err}");
     drop(server);
     // Embedded, on the same directory once the server is gone.
     let (ok, out, err) =
