@@ -367,20 +367,33 @@ fn a_cascade_into_a_table_being_rewritten_is_not_lost() {
     assert_eq!(all_rows(&mut a, "select id, parent_id from child"), [["20", "2"]]);
 }
 
-#[test]
-fn time_travel_reads_a_table_as_stored_before_truncate() {
-    let dir = tempfile::tempdir().unwrap();
+/// A database keeping overwritten versions for a minute (the default keeps none past GC), so
+/// `FOR SYSTEM_TIME AS OF` can read them.
+fn database_keeping_history(dir: &std::path::Path) -> Database {
     let options = oxibase_sql::DatabaseOptions {
         version_retention: std::time::Duration::from_secs(60),
         fsync: false,
         ..Default::default()
     };
-    let db = Database::open_with(dir.path(), options).unwrap();
+    Database::open_with(dir, options).unwrap()
+}
+
+/// The session's current time as text, after which a short pause, so later commits are
+/// strictly later.
+fn time_now(s: &mut oxibase_sql::Session) -> String {
+    let at = s.execute("select now()::text").unwrap().get::<String>(0, 0usize).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    at
+}
+
+#[test]
+fn time_travel_reads_a_table_as_stored_before_truncate() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_keeping_history(dir.path());
     let mut s = db.session();
     s.execute("create table hist (id int primary key, v int)").unwrap();
     s.execute("insert into hist values (1, 10), (2, 20)").unwrap();
-    let at = s.execute("select now()::text").unwrap().get::<String>(0, 0usize).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    let at = time_now(&mut s);
     s.execute("truncate hist").unwrap();
     s.execute("insert into hist values (3, 30)").unwrap();
     db.store().gc().unwrap();
@@ -844,19 +857,12 @@ fn regtype_names_become_type_oids() {
 
 #[test]
 fn time_travel_on_table_references() {
-    // Overwritten versions stay readable for a minute (the default keeps none past GC).
     let dir = tempfile::tempdir().unwrap();
-    let options = oxibase_sql::DatabaseOptions {
-        version_retention: std::time::Duration::from_secs(60),
-        fsync: false,
-        ..Default::default()
-    };
-    let db = Database::open_with(dir.path(), options).unwrap();
+    let db = database_keeping_history(dir.path());
     let mut s = db.session();
     s.execute("create table acct (id int primary key, balance int)").unwrap();
     s.execute("insert into acct values (1, 100)").unwrap();
-    let at = s.execute("select now()::text").unwrap().get::<String>(0, 0usize).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    let at = time_now(&mut s);
     s.execute("update acct set balance = 50 where id = 1; insert into acct values (2, 7)").unwrap();
     let now = all_rows(&mut s, "select id, balance from acct order by id");
     assert_eq!(

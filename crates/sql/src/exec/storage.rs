@@ -297,10 +297,10 @@ pub fn update(
     ctx.stats.borrow_mut().rows_written += 1;
     // After the row and its index entries are written, as PostgreSQL's referential actions
     // run after the row: a child moved along by ON UPDATE CASCADE finds its new parent.
-    let moved = Some((new_key.as_slice(), new));
+    let moved = (new_key.as_slice(), new);
     let rewrote_itself = if key_moved || table.primary_key.iter().any(|&c| !same(&old[c], &new[c]))
     {
-        on_referenced_change(ctx, table, old, moved)?
+        on_referenced_change(ctx, table, old, Some(moved))?
     } else {
         referenced_columns_changed(ctx, table, old, moved)?
     };
@@ -459,12 +459,12 @@ fn referenced_columns_changed(
     ctx: &ExecCtx,
     table: &Table,
     old: &[Value],
-    moved: Option<(&[u8], &[Value])>,
+    moved: (&[u8], &[Value]),
 ) -> Result<bool> {
-    let Some((_, new)) = moved else { return Ok(false) };
+    let new = moved.1;
     let referencing = ctx.session.referencing(ctx.catalog, ctx.txn, table.id)?;
     if referencing.iter().any(|(_, c)| matches!(&c.kind, ConstraintKind::ForeignKey { ref_columns, .. } if ref_columns.iter().any(|&i| !same(&old[i], &new[i])))) {
-        return on_referenced_change(ctx, table, old, moved);
+        return on_referenced_change(ctx, table, old, Some(moved));
     }
     Ok(false)
 }
