@@ -1,7 +1,8 @@
 //! The conformance suite every [`Engine`] implementation passes.
 //!
 //! Each check takes a fresh, empty engine and panics with a description when the engine
-//! breaks the contract. `tests/conformance.rs` runs all of them against both engines, and
+//! breaks the contract. `tests/conformance.rs` runs all of them against both engines (and both behind
+//! [`crate::Cached`]), and
 //! [`mirror`] drives two engines in lockstep with random operations, checking that they agree
 //! with each other and with a `BTreeMap` model after every step.
 #![allow(clippy::unwrap_used)] // a test suite: a failure is meant to panic with its message
@@ -29,6 +30,7 @@ pub fn checks<E: Engine>() -> Vec<Check<E>> {
         ("iterators_are_point_in_time", iterators_are_point_in_time::<E>),
         ("batches_are_atomic_to_readers", batches_are_atomic_to_readers::<E>),
         ("delete_range_removes_exactly_the_range", delete_range_removes_exactly_the_range::<E>),
+        ("point_reads_never_go_back_in_time", point_reads_never_go_back_in_time::<E>),
     ]
 }
 
@@ -77,6 +79,48 @@ pub fn delete_range_removes_exactly_the_range<E: Engine>(engine: &E) {
     // An empty range and a range with nothing in it are no-ops.
     assert_eq!(engine.delete_range(crate::prefix_range(&[2])).unwrap(), 0);
     assert_eq!(engine.scan_prefix(&[]).count(), 40_000);
+}
+
+/// A point read of a key never returns a value older than an earlier read of it saw, while
+/// batches rewrite it: what a cache in front of an engine must not break. (Across keys the
+/// LSM promises less: fjall's `get` reads at the newest sequence number, so two gets may see
+/// a batch being applied and the one before it; MVCC does not need more.)
+pub fn point_reads_never_go_back_in_time<E: Engine>(engine: &E) {
+    const KEYS: [&[u8]; 3] = [b"p1", b"p2", b"p3"];
+    let read = |key: &[u8]| -> u32 {
+        let Some(value) = engine.get(key).unwrap() else { panic!("a get missed a rewritten key") };
+        u32::from_be_bytes(value.try_into().unwrap())
+    };
+    let write = |n: u32| {
+        let mut batch = WriteBatch::new();
+        KEYS.iter().for_each(|k| batch.put(k.to_vec(), n.to_be_bytes().to_vec()));
+        engine.write(batch).unwrap();
+    };
+    write(0);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for n in 1..3000u32 {
+                write(n);
+            }
+            done.store(true, std::sync::atomic::Ordering::Release);
+        });
+        for _ in 0..2 {
+            s.spawn(|| {
+                let mut seen = [0; KEYS.len()];
+                let mut i = 0usize;
+                while !done.load(std::sync::atomic::Ordering::Acquire) {
+                    // Each key read again and again, so a cache holds it between writes.
+                    let k = i % KEYS.len();
+                    let value = read(KEYS[k]);
+                    assert!(value >= seen[k], "read {value} after {}", seen[k]);
+                    seen[k] = value;
+                    i += 1;
+                }
+                assert_eq!(read(KEYS[0]), 2999);
+            });
+        }
+    });
 }
 
 /// Get, put, overwrite and delete of single keys; deleting a missing key is not an error.

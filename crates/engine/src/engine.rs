@@ -211,6 +211,11 @@ impl WriteBatch {
     }
 
     /// The operations, in order.
+    pub fn ops(&self) -> &[WriteOp] {
+        &self.ops
+    }
+
+    /// The operations, consumed.
     pub fn into_ops(self) -> Vec<WriteOp> {
         self.ops
     }

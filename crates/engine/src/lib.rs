@@ -9,11 +9,13 @@
 //! The engine is a materialised view of the write-ahead log (ARCHITECTURE.md invariant 1): it
 //! need not be durable on its own, and it is rebuilt from the log after a crash.
 
+pub mod cached;
 pub mod conformance;
 pub mod engine;
 pub mod lsm;
 pub mod memory;
 
+pub use cached::Cached;
 pub use engine::{
     Engine, KeyRange, MAX_KEY_SIZE, MAX_VALUE_SIZE, ScanIter, Status, WriteBatch, WriteOp,
     prefix_range,

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
 use oxibase_engine::conformance::{self, checks};
-use oxibase_engine::{Engine, Lsm, LsmOptions, Memory, WriteBatch};
+use oxibase_engine::{Cached, Engine, Lsm, LsmOptions, Memory, WriteBatch};
 
 fn lsm(dir: &tempfile::TempDir) -> Lsm {
     Lsm::open(dir.path(), &LsmOptions::default()).unwrap()
@@ -24,6 +24,20 @@ fn lsm_passes_the_conformance_suite() {
         eprintln!("lsm: {name}");
         let dir = tempfile::tempdir().unwrap();
         check(&lsm(&dir));
+    }
+}
+
+#[test]
+fn cached_engines_pass_the_conformance_suite() {
+    // Small budgets, so eviction runs too.
+    for (name, check) in checks::<Cached<Memory>>() {
+        eprintln!("cached memory: {name}");
+        check(&Cached::new(Memory::new(), 64 << 10));
+    }
+    for (name, check) in checks::<Cached<Lsm>>() {
+        eprintln!("cached lsm: {name}");
+        let dir = tempfile::tempdir().unwrap();
+        check(&Cached::new(lsm(&dir), 1 << 20));
     }
 }
 

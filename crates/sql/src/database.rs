@@ -37,6 +37,9 @@ pub struct DatabaseOptions {
     pub fsync: bool,
     /// The engine's block cache, in bytes.
     pub cache_size: u64,
+    /// The cache of recently read rows (their newest versions) in front of the engine, in
+    /// bytes (`oxibase_engine::Cached`).
+    pub row_cache_size: u64,
     /// The engine's memtable size, in bytes.
     pub memtable_size: u64,
     /// A log segment's size before the next one starts.
@@ -57,6 +60,7 @@ impl Default for DatabaseOptions {
         DatabaseOptions {
             fsync: true,
             cache_size: 256 << 20,
+            row_cache_size: 64 << 20,
             memtable_size: 32 << 20,
             segment_size: 64 << 20,
             checkpoint_log_bytes: 256 << 20,
@@ -172,6 +176,7 @@ impl Database {
             &dir.join("wal"),
             LogOptions { segment_size: options.segment_size, fsync: options.fsync },
         )?;
+        let engine = oxibase_engine::Cached::new(engine, options.row_cache_size as usize);
         let store = Mvcc::open(
             Box::new(engine),
             Some(log),

@@ -32,6 +32,53 @@ fn data_survives_reopening_a_directory() {
     assert!(count(&out) >= 3);
 }
 
+/// On disk, point reads go through the row cache: snapshots read through it while writers
+/// commit must still see every committed transfer or none of it.
+#[test]
+fn point_reads_through_the_row_cache_see_consistent_snapshots() {
+    const ACCOUNTS: i64 = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let options = oxibase_sql::DatabaseOptions { fsync: false, ..Default::default() };
+    let db = Database::open_with(dir.path(), options).unwrap();
+    let mut s = db.session();
+    s.execute("create table acct (id int primary key, balance int not null)").unwrap();
+    s.execute(&format!("insert into acct select g, 100 from generate_series(1, {ACCOUNTS}) g"))
+        .unwrap();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..3i64)
+        .map(|w| {
+            let (db, done) = (db.clone(), done.clone());
+            thread::spawn(move || {
+                let mut s = db.session();
+                for i in 0..300i64 {
+                    let (from, to) = ((i * 7 + w) % ACCOUNTS + 1, (i * 3 + w * 5) % ACCOUNTS + 1);
+                    let sql = format!(
+                        "begin; update acct set balance = balance - 1 where id = {from}; \
+                         update acct set balance = balance + 1 where id = {to}; commit"
+                    );
+                    if s.execute(&sql).is_err() {
+                        let _ = s.execute("rollback"); // a deadlock broken: try the next one
+                    }
+                }
+                done.store(true, std::sync::atomic::Ordering::Release);
+            })
+        })
+        .collect();
+    let mut reads = 0;
+    while !done.load(std::sync::atomic::Ordering::Acquire) || reads < 20 {
+        s.execute("begin isolation level repeatable read").unwrap();
+        let mut total = 0;
+        for id in 1..=ACCOUNTS {
+            let sql = format!("select balance from acct where id = {id}");
+            total += all_rows(&mut s, &sql)[0][0].parse::<i64>().unwrap();
+        }
+        s.execute("commit").unwrap();
+        assert_eq!(total, 100 * ACCOUNTS, "a snapshot saw half a transfer");
+        reads += 1;
+    }
+    writers.into_iter().for_each(|w| w.join().unwrap());
+}
+
 #[test]
 fn a_directory_is_opened_by_one_process_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
