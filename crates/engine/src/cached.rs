@@ -12,8 +12,9 @@
 //!   write:  writing += 1; generation += 1; remove the batch's keys; engine.write(batch);
 //!           writing -= 1
 //!   get:    hit only while writing == 0 (checked under the shard's lock)
-//!           miss: g = generation; value = engine.get; cache it only if writing == 0 and
-//!           generation == g (no write began since the engine was read)
+//!           miss: g = generation; idle = (writing == 0); value = engine.get; cache it only
+//!           if idle, writing == 0 and generation == g (no write was under way when the
+//!           engine was read, and none began since)
 //! ```
 //!
 //! While a write is under way nothing is served from or added to the cache, and its keys are
@@ -128,9 +129,14 @@ impl<E: Engine> Engine for Cached<E> {
                 return Ok(Some(value.clone()));
             }
         }
+        // A write under way when the engine is read may land during the read, so the value
+        // is cached only if none was under way then and none began since.
         let generation = self.generation.load(Ordering::SeqCst);
+        let idle = self.writing.load(Ordering::SeqCst) == 0;
         let value = self.inner.get(key)?;
-        if let Some(value) = &value {
+        if let Some(value) = &value
+            && idle
+        {
             let mut cached = shard.lock();
             if self.writing.load(Ordering::SeqCst) == 0
                 && self.generation.load(Ordering::SeqCst) == generation
