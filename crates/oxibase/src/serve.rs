@@ -30,6 +30,9 @@ pub struct ServeArgs {
     /// The engine's block cache in MiB [default: 256].
     #[arg(long, env = "OXIBASE_CACHE_MB")]
     cache_mb: Option<u64>,
+    /// The cache of recently read rows in MiB [default: 64]; 0 turns it off.
+    #[arg(long, env = "OXIBASE_ROW_CACHE_MB")]
+    row_cache_mb: Option<u64>,
     /// TLS certificate chain (PEM); with --tls-key, clients may negotiate TLS.
     #[arg(long, env = "OXIBASE_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -58,7 +61,7 @@ pub struct ServeArgs {
     #[arg(long, env = "OXIBASE_REPLICATION_USER")]
     replication_user: Option<String>,
     /// A config file of `key = value` lines (data_dir, listen, http, auth, max_connections,
-    /// cache_mb, tls_cert, tls_key, replica_of, replication_user, wal_segment_mb,
+    /// cache_mb, row_cache_mb, tls_cert, tls_key, replica_of, replication_user, wal_segment_mb,
     /// synchronous_replicas, replica_retention_records).
     #[arg(long, env = "OXIBASE_CONFIG")]
     config: Option<PathBuf>,
@@ -85,6 +88,7 @@ fn read_config(path: &Path) -> Result<Vec<(String, String)>> {
             "auth",
             "max_connections",
             "cache_mb",
+            "row_cache_mb",
             "tls_cert",
             "tls_key",
             "replica_of",
@@ -142,6 +146,11 @@ fn config(args: ServeArgs) -> Result<Config> {
     }
     if let Some(mb) = args.cache_mb.or_else(|| from_file("cache_mb").and_then(|v| v.parse().ok())) {
         c.cache_size = mb << 20;
+    }
+    if let Some(mb) =
+        args.row_cache_mb.or_else(|| from_file("row_cache_mb").and_then(|v| v.parse().ok()))
+    {
+        c.row_cache_size = mb << 20;
     }
     if let Some(mb) =
         args.wal_segment_mb.or_else(|| from_file("wal_segment_mb").and_then(|v| v.parse().ok()))

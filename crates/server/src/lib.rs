@@ -67,6 +67,8 @@ pub struct Config {
     pub fsync: bool,
     /// The engine's block cache, in bytes.
     pub cache_size: u64,
+    /// The cache of recently read rows, in bytes (0: none).
+    pub row_cache_size: u64,
     /// The superuser's password to set on first start (else one is generated under scram).
     pub password: Option<String>,
     /// TLS: the certificate chain and private key files (PEM). Without them the server
@@ -94,6 +96,7 @@ impl Default for Config {
             max_connections: 100,
             fsync: true,
             cache_size: 256 << 20,
+            row_cache_size: DatabaseOptions::default().row_cache_size,
             password: None,
             tls: None,
             replica_of: None,
@@ -169,6 +172,7 @@ pub fn open(config: &Config) -> Result<Arc<Server>> {
             DatabaseOptions {
                 fsync: config.fsync,
                 cache_size: config.cache_size,
+                row_cache_size: config.row_cache_size,
                 replica_of: config.replica_of.as_ref().map(|u| u.leader.clone()),
                 segment_size: config.segment_size,
                 ..Default::default()

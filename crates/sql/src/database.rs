@@ -38,7 +38,7 @@ pub struct DatabaseOptions {
     /// The engine's block cache, in bytes.
     pub cache_size: u64,
     /// The cache of recently read rows (their newest versions) in front of the engine, in
-    /// bytes (`oxibase_engine::Cached`).
+    /// bytes (`oxibase_engine::Cached`); 0 for none.
     pub row_cache_size: u64,
     /// The engine's memtable size, in bytes.
     pub memtable_size: u64,
@@ -176,9 +176,12 @@ impl Database {
             &dir.join("wal"),
             LogOptions { segment_size: options.segment_size, fsync: options.fsync },
         )?;
-        let engine = oxibase_engine::Cached::new(engine, options.row_cache_size as usize);
+        let engine: Box<dyn oxibase_engine::Engine> = match options.row_cache_size {
+            0 => Box::new(engine),
+            size => Box::new(oxibase_engine::Cached::new(engine, size as usize)),
+        };
         let store = Mvcc::open(
-            Box::new(engine),
+            engine,
             Some(log),
             MvccOptions {
                 checkpoint_log_bytes: options.checkpoint_log_bytes,
