@@ -4,7 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
 use oxibase_engine::conformance::{self, checks};
-use oxibase_engine::{Cached, Engine, Lsm, LsmOptions, Memory, WriteBatch};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+
+use oxibase_engine::{
+    Cached, Engine, KeyRange, Lsm, LsmOptions, Memory, ScanIter, Status, WriteBatch,
+};
 
 fn lsm(dir: &tempfile::TempDir) -> Lsm {
     Lsm::open(dir.path(), &LsmOptions::default()).unwrap()
@@ -152,4 +158,84 @@ fn lsm_delete_range_drops_whole_tables_and_survives_reopen() {
     assert_eq!(engine.scan(range()).count(), 0);
     assert_eq!(engine.scan(oxibase_engine::prefix_range(&[1])).count(), 2_000);
     assert_eq!(engine.scan(oxibase_engine::prefix_range(&[3])).count(), 2_000);
+}
+
+/// An engine whose writes, once begun, wait for a signal, and whose reads, once done, wait
+/// for another: to run a read of the engine exactly across a write.
+struct Stepped {
+    inner: Memory,
+    stepping: Arc<AtomicBool>,
+    write_started: Mutex<Sender<()>>,
+    write_may_go: Mutex<Receiver<()>>,
+    read_done: Mutex<Sender<()>>,
+    read_may_return: Mutex<Receiver<()>>,
+}
+
+impl Engine for Stepped {
+    fn get(&self, key: &[u8]) -> oxibase_common::Result<Option<Vec<u8>>> {
+        let value = self.inner.get(key);
+        if self.stepping.load(Ordering::SeqCst) {
+            self.read_done.lock().unwrap().send(()).unwrap();
+            self.read_may_return.lock().unwrap().recv().unwrap();
+        }
+        value
+    }
+    fn scan(&self, range: KeyRange) -> ScanIter<'_> {
+        self.inner.scan(range)
+    }
+    fn write(&self, batch: WriteBatch) -> oxibase_common::Result<()> {
+        if self.stepping.load(Ordering::SeqCst) {
+            self.write_started.lock().unwrap().send(()).unwrap();
+            self.write_may_go.lock().unwrap().recv().unwrap();
+        }
+        self.inner.write(batch)
+    }
+    fn flush(&self) -> oxibase_common::Result<()> {
+        self.inner.flush()
+    }
+    fn status(&self) -> oxibase_common::Result<Status> {
+        self.inner.status()
+    }
+}
+
+#[test]
+fn a_value_read_while_a_write_is_applied_is_not_cached() {
+    let (write_started, write_was_started) = channel();
+    let (write_go, write_may_go) = channel();
+    let (read_done, read_was_done) = channel();
+    let (read_go, read_may_return) = channel();
+    let stepping = Arc::new(AtomicBool::new(false));
+    let engine = Cached::new(
+        Stepped {
+            inner: Memory::new(),
+            stepping: stepping.clone(),
+            write_started: Mutex::new(write_started),
+            write_may_go: Mutex::new(write_may_go),
+            read_done: Mutex::new(read_done),
+            read_may_return: Mutex::new(read_may_return),
+        },
+        1 << 20,
+    );
+    let mut batch = WriteBatch::new();
+    batch.put(b"k".to_vec(), b"old".to_vec());
+    engine.write(batch).unwrap();
+    stepping.store(true, Ordering::SeqCst);
+    // The write begins; a read misses the cache and reads the engine before the write lands;
+    // the write lands and ends; then the read returns what it read.
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut batch = WriteBatch::new();
+            batch.put(b"k".to_vec(), b"new".to_vec());
+            engine.write(batch).unwrap();
+        });
+        write_was_started.recv().unwrap();
+        let reader = s.spawn(|| engine.get(b"k").unwrap());
+        read_was_done.recv().unwrap();
+        write_go.send(()).unwrap();
+        writer.join().unwrap();
+        read_go.send(()).unwrap();
+        assert_eq!(reader.join().unwrap(), Some(b"old".to_vec()));
+    });
+    stepping.store(false, Ordering::SeqCst);
+    assert_eq!(engine.get(b"k").unwrap(), Some(b"new".to_vec()), "the cache kept a stale value");
 }
