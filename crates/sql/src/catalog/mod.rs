@@ -290,10 +290,15 @@ impl Catalog {
     }
 
     fn relation_row(&self, txn: &Transaction, id: RelId) -> Result<RelationRow> {
-        let row = txn
-            .get(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?)?
-            .ok_or_else(|| errdata!("relation {id} missing from the catalog"))?;
-        RelationRow::decode(&row)
+        self.find_relation_row(txn, id)?
+            .ok_or_else(|| errdata!("relation {id} missing from the catalog"))
+    }
+
+    /// A relation's `sys_tables` row, if there is one.
+    fn find_relation_row(&self, txn: &Transaction, id: RelId) -> Result<Option<RelationRow>> {
+        txn.get(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?)?
+            .map(|row| RelationRow::decode(&row))
+            .transpose()
     }
 
     fn delete_relation(&self, txn: &Transaction, row: &RelationRow) -> Result<()> {
@@ -375,10 +380,7 @@ impl Catalog {
 
     /// Looks up a table by id.
     pub fn table_by_id(&self, txn: &Transaction, id: RelId) -> Result<Option<Table>> {
-        let Some(row) = txn.get(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?)? else {
-            return Ok(None);
-        };
-        let row = RelationRow::decode(&row)?;
+        let Some(row) = self.find_relation_row(txn, id)? else { return Ok(None) };
         if row.kind != RelKind::Table {
             return Ok(None);
         }
@@ -508,17 +510,21 @@ impl Catalog {
     /// Where a relation's rows or entries live (see [`Table::storage`]); `None` for an id
     /// that is not a relation.
     pub fn storage_of(&self, txn: &Transaction, id: RelId) -> Result<Option<RelId>> {
-        let Some(row) = txn.get(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?)? else {
-            return Ok(None);
-        };
-        Ok(Some(RelationRow::decode(&row)?.storage))
+        Ok(self.find_relation_row(txn, id)?.map(|row| row.storage))
     }
 
-    /// Gives a table or an index a new, empty storage range and drops its old one whole
+    /// Gives a table and its indexes new, empty storage ranges and drops the old ones whole
     /// (reclaimed once no snapshot can read it); returns the new storage id. TRUNCATE and
     /// table rewrites use it instead of deleting rows one by one. Runs under the relation's
-    /// exclusive lock, so no writer still uses the old range.
-    pub fn replace_storage(&self, txn: &Transaction, id: RelId) -> Result<RelId> {
+    /// exclusive lock, so no writer still uses the old ranges. Returns the table's new storage.
+    pub fn replace_storage(&self, txn: &Transaction, table: &Table) -> Result<RelId> {
+        for index in &table.indexes {
+            self.replace_relation_storage(txn, index.id)?;
+        }
+        self.replace_relation_storage(txn, table.id)
+    }
+
+    fn replace_relation_storage(&self, txn: &Transaction, id: RelId) -> Result<RelId> {
         let mut row = self.relation_row(txn, id)?;
         txn.drop_prefix(&relation_prefix(row.storage))?;
         row.storage = self.next_id()?;

@@ -546,10 +546,7 @@ impl Ddl<'_, '_> {
                 }
             }
             let txn = self.ctx.txn;
-            self.catalog().replace_storage(txn, table.id)?;
-            for index in &table.indexes {
-                self.catalog().replace_storage(txn, index.id)?;
-            }
+            self.catalog().replace_storage(txn, &table)?;
             if restart_identity {
                 for seq in self.owned_sequences(table.id, None)? {
                     self.catalog().set_sequence(&seq, seq.start.wrapping_sub(seq.increment))?;
@@ -960,8 +957,8 @@ impl Ddl<'_, '_> {
 
     /// Rewrites every row of `old` into the shape of `new` (a new column type, primary key,
     /// or per-row default): moves the table and its indexes to new storage (the old ranges
-    /// are dropped whole), then inserts the transformed rows with all constraints checked. `key_name` names the primary key in duplicate
-    /// errors when the key is new.
+    /// are dropped whole), then inserts the transformed rows with all constraints checked.
+    /// `key_name` names the primary key in duplicate errors when the key is new.
     fn rewrite(
         &self,
         old: &Table,
@@ -973,10 +970,7 @@ impl Ddl<'_, '_> {
         let old = self.lock_table(old)?;
         let rows = self.latest_rows(&old)?;
         let mut new = new.clone();
-        new.storage = ctx.catalog.replace_storage(ctx.txn, old.id)?;
-        for index in &old.indexes {
-            ctx.catalog.replace_storage(ctx.txn, index.id)?;
-        }
+        new.storage = ctx.catalog.replace_storage(ctx.txn, &old)?;
         new.indexes = self.table(old.id)?.indexes;
         for (_, row) in rows {
             let row = transform(row)?;

@@ -215,19 +215,14 @@ pub fn insert(
     }
     // A new row id was never used, nor was an index entry key that carries it.
     let new_id = has_rowid(table);
+    let put = |key: &[u8], value: Vec<u8>, new: bool| {
+        if new { ctx.txn.put_new(key, value) } else { ctx.txn.put(key, value) }
+    };
     for index in &table.indexes {
         let entry = index_entry_key(index, row, &key)?;
-        if new_id && entry_carries_row_key(index, row) {
-            ctx.txn.put_new(&entry, key.clone())?;
-        } else {
-            ctx.txn.put(&entry, key.clone())?;
-        }
+        put(&entry, key.clone(), new_id && entry_carries_row_key(index, row))?;
     }
-    if new_id {
-        ctx.txn.put_new(&key, encode_row(row))?;
-    } else {
-        ctx.txn.put(&key, encode_row(row))?;
-    }
+    put(&key, encode_row(row), new_id)?;
     // After the row is written, as PostgreSQL checks in an AFTER trigger: a row may
     // reference itself.
     check_references(ctx, table, row, None)?;
@@ -553,6 +548,9 @@ fn apply_referential_actions(
             continue;
         }
         let child = if child.id == table.id { table.clone() } else { child.clone() };
+        // An action that changes the children (the error arm changes nothing) changes the
+        // updated row too when it is one of them.
+        rewrote_itself |= moved.is_some_and(|(k, _)| children.iter().any(|(key, _)| key == k));
         match (action.as_str(), new) {
             ("cascade", None) => {
                 for (key, row) in children {
@@ -561,7 +559,6 @@ fn apply_referential_actions(
             }
             ("cascade", Some(new)) => {
                 for (key, row) in children {
-                    rewrote_itself |= moved.is_some_and(|(k, _)| k == key.as_slice());
                     let mut updated = row.clone();
                     for (&c, &r) in columns.iter().zip(ref_columns) {
                         updated[c] = cast(
@@ -576,7 +573,6 @@ fn apply_referential_actions(
             }
             ("setnull" | "setdefault", _) => {
                 for (key, row) in children {
-                    rewrote_itself |= moved.is_some_and(|(k, _)| k == key.as_slice());
                     let mut updated = row.clone();
                     for &c in columns {
                         updated[c] = if action == "setnull" {
