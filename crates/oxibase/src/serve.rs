@@ -21,6 +21,10 @@ pub struct ServeArgs {
     /// The HTTP API address, or `off` [default: 127.0.0.1:8080].
     #[arg(long, env = "OXIBASE_HTTP")]
     http: Option<String>,
+    /// Also listen on the Unix-domain socket DIR/.s.PGSQL.<port>, as PostgreSQL's
+    /// unix_socket_directories (`psql -h DIR -p PORT`) [default: none].
+    #[arg(long, env = "OXIBASE_SOCKET_DIR")]
+    socket_dir: Option<PathBuf>,
     /// How clients authenticate: `scram` (passwords) or `trust` (loopback only) [default: scram].
     #[arg(long, env = "OXIBASE_AUTH")]
     auth: Option<String>,
@@ -60,7 +64,7 @@ pub struct ServeArgs {
     /// The superuser role a replica authenticates as on its leader [default: oxibase].
     #[arg(long, env = "OXIBASE_REPLICATION_USER")]
     replication_user: Option<String>,
-    /// A config file of `key = value` lines (data_dir, listen, http, auth, max_connections,
+    /// A config file of `key = value` lines (data_dir, listen, http, socket_dir, auth, max_connections,
     /// cache_mb, row_cache_mb, tls_cert, tls_key, replica_of, replication_user, wal_segment_mb,
     /// synchronous_replicas, replica_retention_records).
     #[arg(long, env = "OXIBASE_CONFIG")]
@@ -85,6 +89,7 @@ fn read_config(path: &Path) -> Result<Vec<(String, String)>> {
             "data_dir",
             "listen",
             "http",
+            "socket_dir",
             "auth",
             "max_connections",
             "cache_mb",
@@ -120,6 +125,22 @@ fn address(what: &str, s: &str) -> Result<SocketAddr> {
     })
 }
 
+/// A number setting: the command line's (or environment's), else the file's; a file value
+/// that does not parse is an error, not a silent default.
+fn number<T: std::str::FromStr>(
+    arg: Option<T>,
+    file: &[(String, String)],
+    key: &str,
+) -> Result<Option<T>> {
+    if arg.is_some() {
+        return Ok(arg);
+    }
+    let Some((_, value)) = file.iter().rev().find(|(k, _)| k == key) else { return Ok(None) };
+    value.parse().map(Some).map_err(|_| {
+        errinput!(CONFIG_FILE_ERROR, "invalid value for {key}: {value:?} is not a number")
+    })
+}
+
 fn config(args: ServeArgs) -> Result<Config> {
     let file = match &args.config {
         Some(p) => read_config(p)?,
@@ -136,25 +157,22 @@ fn config(args: ServeArgs) -> Result<Config> {
     if let Some(h) = args.http.or_else(|| from_file("http")) {
         c.http = if h == "off" { None } else { Some(address("http", &h)?) };
     }
+    if let Some(d) = args.socket_dir.or_else(|| from_file("socket_dir").map(PathBuf::from)) {
+        c.socket_dir = Some(d);
+    }
     if let Some(a) = args.auth.or_else(|| from_file("auth")) {
         c.auth = a.parse::<Auth>().map_err(|e| errinput!(INVALID_PARAMETER_VALUE, "{e}"))?;
     }
-    if let Some(m) =
-        args.max_connections.or_else(|| from_file("max_connections").and_then(|v| v.parse().ok()))
-    {
+    if let Some(m) = number(args.max_connections, &file, "max_connections")? {
         c.max_connections = m;
     }
-    if let Some(mb) = args.cache_mb.or_else(|| from_file("cache_mb").and_then(|v| v.parse().ok())) {
+    if let Some(mb) = number(args.cache_mb, &file, "cache_mb")? {
         c.cache_size = mb << 20;
     }
-    if let Some(mb) =
-        args.row_cache_mb.or_else(|| from_file("row_cache_mb").and_then(|v| v.parse().ok()))
-    {
+    if let Some(mb) = number(args.row_cache_mb, &file, "row_cache_mb")? {
         c.row_cache_size = mb << 20;
     }
-    if let Some(mb) =
-        args.wal_segment_mb.or_else(|| from_file("wal_segment_mb").and_then(|v| v.parse().ok()))
-    {
+    if let Some(mb) = number(args.wal_segment_mb, &file, "wal_segment_mb")? {
         if mb == 0 {
             return Err(errinput!(INVALID_PARAMETER_VALUE, "wal_segment_mb must be at least 1"));
         }
@@ -173,16 +191,10 @@ fn config(args: ServeArgs) -> Result<Config> {
         }
     };
     c.password = std::env::var("OXIBASE_PASSWORD").ok().filter(|p| !p.is_empty());
-    if let Some(n) = args
-        .synchronous_replicas
-        .or_else(|| from_file("synchronous_replicas").and_then(|v| v.parse().ok()))
-    {
+    if let Some(n) = number(args.synchronous_replicas, &file, "synchronous_replicas")? {
         c.synchronous_replicas = n;
     }
-    if let Some(n) = args
-        .replica_retention_records
-        .or_else(|| from_file("replica_retention_records").and_then(|v| v.parse().ok()))
-    {
+    if let Some(n) = number(args.replica_retention_records, &file, "replica_retention_records")? {
         c.replica_retention_records = n;
     }
     if let Some(leader) = args.replica_of.or_else(|| from_file("replica_of")) {

@@ -349,6 +349,139 @@ fn sigterm_shuts_down_cleanly_and_data_survives() {
 }
 
 #[test]
+fn local_clients_connect_through_a_unix_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let sockets = tempfile::tempdir().unwrap();
+    let socket_dir = sockets.path().to_str().unwrap();
+    let server = Server::start(dir.path(), &["--auth", "trust", "--socket-dir", socket_dir], &[]);
+    let file = sockets.path().join(format!(".s.PGSQL.{}", server.port));
+    assert!(file.exists(), "no socket file {}", file.display());
+    // psql -h DIR -p PORT, as with PostgreSQL.
+    let out = Command::new("psql")
+        .args(["-X", "-A", "-t", "-h", socket_dir, "-p", &server.port.to_string()])
+        .args(["-U", "oxibase", "-d", "oxibase", "-c", "create table t (id int primary key)"])
+        .args(["-c", "insert into t values (1), (2)", "-c", "select sum(id) from t"])
+        .output()
+        .expect("psql must be installed (.ci/run installs postgresql-client)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("3\n"), "{:?}", out.stdout);
+    // A driver with host=DIR, extended protocol, sees what TCP clients see.
+    runtime().block_on(async {
+        let url = format!("host={socket_dir} port={} user=oxibase dbname=oxibase", server.port);
+        let local = connect(&url).await.unwrap();
+        let n: i64 =
+            local.query_one("select count(*) from t where id > $1", &[&0i32]).await.unwrap().get(0);
+        assert_eq!(n, 2);
+        let tcp = server.connect().await;
+        let n: i64 = tcp.query_one("select count(*) from t", &[]).await.unwrap().get(0);
+        assert_eq!(n, 2);
+    });
+    // A second server (another loopback address, the same port) may not take over the
+    // socket a live one answers on.
+    let other = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oxibase"))
+        .args(["serve", "--data-dir"])
+        .arg(other.path())
+        .args(["--listen", &format!("127.0.0.2:{}", server.port), "--http", "off"])
+        .args(["--auth", "trust", "--socket-dir", socket_dir])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("another server is listening"), "{stderr}");
+    // A clean stop removes the file; one left by a killed server is replaced.
+    let port = server.port;
+    assert!(server.stop().success());
+    assert!(!file.exists(), "the socket file outlived its server");
+    let mut server =
+        Server::start_at(port, dir.path(), &["--auth", "trust", "--socket-dir", socket_dir], &[]);
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    assert!(file.exists(), "a killed server leaves its socket file");
+    let server =
+        Server::start_at(port, dir.path(), &["--auth", "trust", "--socket-dir", socket_dir], &[]);
+    runtime().block_on(async {
+        let url = format!("host={socket_dir} port={port} user=oxibase dbname=oxibase");
+        let local = connect(&url).await.unwrap();
+        let n: i64 = local.query_one("select count(*) from t", &[]).await.unwrap().get(0);
+        assert_eq!(n, 2);
+    });
+    drop(server);
+    // A directory that does not exist is a clear error.
+    let out = Command::new(env!("CARGO_BIN_EXE_oxibase"))
+        .args(["serve", "--data-dir"])
+        .arg(other.path())
+        .args(["--listen", "127.0.0.1:0", "--http", "off", "--auth", "trust"])
+        .args(["--socket-dir", "/nonexistent/oxibase-sockets"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("no such directory"), "{stderr}");
+}
+
+#[test]
+fn settings_come_from_a_config_file_and_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let sockets = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let config = dir.path().join("oxibase.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "# comment\nlisten = 127.0.0.1:{port}\nhttp = off\nauth = trust\nsocket_dir = {}\nmax_connections = 3\n",
+            sockets.path().display()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oxibase"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("OXIBASE_DATA_DIR", &data)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(child.try_wait().unwrap().is_none(), "server exited");
+        assert!(Instant::now() < deadline, "server did not start listening in 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(data.exists(), "OXIBASE_DATA_DIR was not used");
+    assert!(sockets.path().join(format!(".s.PGSQL.{port}")).exists());
+    runtime().block_on(async {
+        let url = format!("host=127.0.0.1 port={port} user=oxibase dbname=oxibase");
+        let mut clients = Vec::new();
+        for _ in 0..3 {
+            clients.push(connect(&url).await.unwrap());
+        }
+        // max_connections = 3 from the file.
+        let err = connect(&url).await.unwrap_err();
+        assert_eq!(err.code(), Some(&SqlState::TOO_MANY_CONNECTIONS), "{err}");
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    // A value that is not a number, or a setting that does not exist, stops the start with
+    // the line at fault.
+    for (line, expect) in [
+        ("max_connections = lots", "invalid value for max_connections: \"lots\""),
+        ("row_cache_mb = 64MB", "invalid value for row_cache_mb"),
+        ("listen_port = 5433", "unknown setting \"listen_port\""),
+    ] {
+        std::fs::write(&config, format!("{line}\n")).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_oxibase"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .args(["--data-dir"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{line}: {stderr}");
+        assert!(stderr.contains(expect) && stderr.contains("F0000"), "{line}: {stderr}");
+    }
+}
+
+#[test]
 fn psql_works() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::trust(dir.path());

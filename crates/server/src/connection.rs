@@ -6,34 +6,57 @@
 //! dispatch, FATAL handling) with one more thing to wait for: the session's notification
 //! waker. Everything is sent from this one task, between messages, so a notification never
 //! interleaves with a response.
+//!
+//! A client comes over TCP (SSL negotiation first) or over a Unix-domain socket (no TLS: the
+//! socket file's directory is the boundary, as in PostgreSQL).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
+use pgwire::api::DefaultClient;
 use pgwire::api::{ClientInfo, ErrorHandler, PgWireConnectionState, PgWireServerHandlers};
 use pgwire::messages::response::NotificationResponse;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use pgwire::tokio::TlsAcceptor;
-use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
-use tokio::net::TcpStream;
+use pgwire::tokio::server::{
+    MaybeTls, PgWireMessageServerCodec, negotiate_tls, process_error, process_message,
+};
+use tokio::net::{TcpStream, UnixStream};
+use tokio_util::codec::Framed;
 
 use crate::wire::{Conn, Handlers};
 
 /// How long a client may take to finish startup (pgwire's default).
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A client's socket.
+pub enum Client {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
 /// Serves one client connection until it ends.
 pub async fn serve(
-    socket: TcpStream,
+    client: Client,
     tls: Option<TlsAcceptor>,
     handlers: Handlers,
 ) -> std::io::Result<()> {
     let startup_timeout = tokio::time::sleep(STARTUP_TIMEOUT);
     tokio::pin!(startup_timeout);
-    let socket = tokio::select! {
-        _ = &mut startup_timeout => return Ok(()),
-        socket = negotiate_tls(socket, tls) => socket?,
+    let socket = match client {
+        Client::Tcp(socket) => tokio::select! {
+            _ = &mut startup_timeout => return Ok(()),
+            socket = negotiate_tls(socket, tls) => socket?,
+        },
+        Client::Unix(socket) => {
+            // A local client has no address; PostgreSQL shows it as NULL, pgwire wants one.
+            let local = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let codec = PgWireMessageServerCodec::new(DefaultClient::new(local, false));
+            let mut socket = Framed::new(MaybeTls::Unix(socket), codec);
+            socket.set_state(PgWireConnectionState::AwaitingStartup);
+            Some(socket)
+        }
     };
     let Some(mut socket) = socket else { return Ok(()) };
     let conn = handlers.conn();

@@ -1,7 +1,8 @@
 //! `oxibase serve`: the PostgreSQL wire protocol server and the HTTP API over one database.
 //!
 //! ```text
-//!   TCP 5433 ── pgwire ── Handlers (one per connection) ── Session ──┐
+//!   TCP 5433 ─┬ pgwire ── Handlers (one per connection) ── Session ──┐
+//!   DIR/.s.PGSQL.5433 ┘                                               │
 //!   HTTP 8080 ── axum ── /v1/sql, /metrics, /health ── Session ──────┼── Database
 //!                                                                    │   (catalog, MVCC,
 //!                                                                    │    WAL, LSM)
@@ -15,6 +16,7 @@ mod batched;
 pub mod codec;
 mod connection;
 pub mod http;
+mod local;
 pub mod replication;
 pub mod wire;
 
@@ -28,7 +30,7 @@ use oxibase_common::{Result, errinput};
 use oxibase_mvcc::TxnOptions;
 use oxibase_sql::catalog::system::BOOTSTRAP_ROLE;
 use oxibase_sql::{Database, DatabaseOptions};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UnixStream};
 
 /// How clients authenticate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +61,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The HTTP API address (None: no HTTP API).
     pub http: Option<SocketAddr>,
+    /// A directory for the Unix-domain socket `.s.PGSQL.<port>` (None: TCP only).
+    pub socket_dir: Option<PathBuf>,
     /// How clients authenticate.
     pub auth: Auth,
     /// The most concurrent connections.
@@ -92,6 +96,7 @@ impl Default for Config {
             data_dir: PathBuf::from("oxibase-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 5433)),
             http: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            socket_dir: None,
             auth: Auth::Scram,
             max_connections: 100,
             fsync: true,
@@ -281,6 +286,15 @@ pub async fn serve(config: Config) -> Result<()> {
         config.auth,
         if tls.is_some() { "on" } else { "off" }
     );
+    let local = match &config.socket_dir {
+        Some(dir) => {
+            let port = listener.local_addr().map_or(config.listen.port(), |a| a.port());
+            let local = local::LocalSocket::bind(dir, port)?;
+            eprintln!("oxibase: PostgreSQL protocol on Unix socket {}", local.path().display());
+            Some(local)
+        }
+        None => None,
+    };
     if let Some(addr) = config.http {
         let http = http::listen(server.clone(), addr).await?;
         eprintln!("oxibase: HTTP API on http://{}", http);
@@ -295,11 +309,23 @@ pub async fn serve(config: Config) -> Result<()> {
                     Ok((socket, _)) => {
                         let _ = socket.set_nodelay(true);
                         let tls = tls.clone();
-                        if let Err(e) = spawn_connection(server.clone(), socket, tls, open.clone()) {
+                        let client = connection::Client::Tcp(socket);
+                        if let Err(e) = spawn_connection(server.clone(), client, tls, open.clone()) {
                             eprintln!("oxibase: could not start a connection thread: {e}");
                         }
                     }
                     Err(e) => eprintln!("oxibase: accept failed: {e}"),
+                }
+            }
+            accepted = accept_local(local.as_ref()) => {
+                match accepted {
+                    Ok(socket) => {
+                        let client = connection::Client::Unix(socket);
+                        if let Err(e) = spawn_connection(server.clone(), client, None, open.clone()) {
+                            eprintln!("oxibase: could not start a connection thread: {e}");
+                        }
+                    }
+                    Err(e) => eprintln!("oxibase: accept on the Unix socket failed: {e}"),
                 }
             }
             _ = &mut shutdown => break,
@@ -307,6 +333,7 @@ pub async fn serve(config: Config) -> Result<()> {
     }
     eprintln!("oxibase: shutting down: no new connections; waiting up to 5 s for open ones");
     drop(listener);
+    drop(local);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while open.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -323,32 +350,87 @@ pub async fn serve(config: Config) -> Result<()> {
     Ok(())
 }
 
+/// The next client on the Unix socket; never, without one.
+async fn accept_local(local: Option<&local::LocalSocket>) -> std::io::Result<UnixStream> {
+    match local {
+        Some(local) => local.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A client's socket between runtimes (a tokio socket belongs to the runtime that made it).
+enum StdClient {
+    Tcp(std::net::TcpStream),
+    Unix(std::os::unix::net::UnixStream),
+}
+
+impl StdClient {
+    fn try_clone(&self) -> std::io::Result<StdClient> {
+        Ok(match self {
+            StdClient::Tcp(s) => StdClient::Tcp(s.try_clone()?),
+            StdClient::Unix(s) => StdClient::Unix(s.try_clone()?),
+        })
+    }
+
+    fn into_tokio(self) -> std::io::Result<connection::Client> {
+        Ok(match self {
+            StdClient::Tcp(s) => connection::Client::Tcp(tokio::net::TcpStream::from_std(s)?),
+            StdClient::Unix(s) => connection::Client::Unix(UnixStream::from_std(s)?),
+        })
+    }
+
+    /// Writes what it can of `message` (without blocking on a full buffer) and closes.
+    fn close_with(&mut self, message: Option<&[u8]>) {
+        use std::io::Write;
+        match self {
+            StdClient::Tcp(s) => {
+                if let Some(m) = message {
+                    let _ = s.write_all(m);
+                }
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+            StdClient::Unix(s) => {
+                if let Some(m) = message {
+                    let _ = s.write_all(m);
+                }
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+}
+
 /// Serves one connection on a thread of its own, with a single-threaded runtime: session
 /// calls may block it (see `wire`).
 fn spawn_connection(
     server: Arc<Server>,
-    socket: tokio::net::TcpStream,
+    client: connection::Client,
     tls: Option<tokio_rustls::TlsAcceptor>,
     open: Arc<AtomicUsize>,
 ) -> std::io::Result<()> {
-    let socket = socket.into_std()?;
+    let client = match client {
+        connection::Client::Tcp(s) => StdClient::Tcp(s.into_std()?),
+        connection::Client::Unix(s) => StdClient::Unix(s.into_std()?),
+    };
     // A second handle on the socket, for ending an idle connection from outside pgwire.
-    let watchdog_socket = socket.try_clone()?;
+    let watchdog_socket = client.try_clone()?;
     open.fetch_add(1, Ordering::SeqCst);
     let counter = open.clone();
     let spawned = std::thread::Builder::new().name("oxibase-conn".into()).spawn(move || {
-        if replication::is_replication(&socket) {
-            replication::serve_follower(server, socket);
-            counter.fetch_sub(1, Ordering::SeqCst);
-            return;
-        }
+        let client = match client {
+            StdClient::Tcp(socket) if replication::is_replication(&socket) => {
+                replication::serve_follower(server, socket);
+                counter.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
+            client => client,
+        };
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
         if let Ok(runtime) = runtime {
             runtime.block_on(async move {
-                if let Ok(socket) = tokio::net::TcpStream::from_std(socket) {
+                if let Ok(client) = client.into_tokio() {
                     let handlers = wire::Handlers::new(server);
                     tokio::spawn(end_when_idle_in_transaction(handlers.conn(), watchdog_socket));
-                    let _ = connection::serve(socket, tls, handlers).await;
+                    let _ = connection::serve(client, tls, handlers).await;
                 }
             });
         }
@@ -365,8 +447,7 @@ fn spawn_connection(
 /// than its limit gets PostgreSQL's FATAL 25P03 and its connection is closed, which rolls
 /// the transaction back and releases its locks. Runs beside the connection on its runtime;
 /// the session is busy (and never idle) while a statement runs.
-async fn end_when_idle_in_transaction(conn: Arc<wire::Conn>, mut socket: std::net::TcpStream) {
-    use std::io::Write;
+async fn end_when_idle_in_transaction(conn: Arc<wire::Conn>, mut socket: StdClient) {
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         if !conn.idle_in_transaction_expired() {
@@ -390,10 +471,7 @@ async fn end_when_idle_in_transaction(conn: Arc<wire::Conn>, mut socket: std::ne
         // NB: the connection is idle, so pgwire is not writing; a full buffer only loses the
         // message, not the close. Under TLS the bytes would have to be encrypted: the client
         // just sees the connection close.
-        if !conn.is_secure() {
-            let _ = socket.write_all(&message);
-        }
-        let _ = socket.shutdown(std::net::Shutdown::Both);
+        socket.close_with((!conn.is_secure()).then_some(&message[..]));
         return;
     }
 }
