@@ -239,3 +239,109 @@ fn a_value_read_while_a_write_is_applied_is_not_cached() {
     stepping.store(false, Ordering::SeqCst);
     assert_eq!(engine.get(b"k").unwrap(), Some(b"new".to_vec()), "the cache kept a stale value");
 }
+
+/// An engine that counts point reads, and whose writes can be held at a gate named by the
+/// first value they put, to land two writes in the engine in a chosen order.
+#[derive(Default)]
+struct Gated {
+    inner: Memory,
+    gets: std::sync::atomic::AtomicUsize,
+    gates: Mutex<std::collections::HashMap<Vec<u8>, Receiver<()>>>,
+    started: Mutex<Option<Sender<Vec<u8>>>>,
+}
+
+impl Gated {
+    /// Holds the write whose first value is `value` until the returned sender sends.
+    fn gate(&self, value: &[u8]) -> Sender<()> {
+        let (go, wait) = channel();
+        self.gates.lock().unwrap().insert(value.to_vec(), wait);
+        go
+    }
+}
+
+impl Engine for Gated {
+    fn get(&self, key: &[u8]) -> oxibase_common::Result<Option<Vec<u8>>> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
+        self.inner.get(key)
+    }
+    fn scan(&self, range: KeyRange) -> ScanIter<'_> {
+        self.inner.scan(range)
+    }
+    fn write(&self, batch: WriteBatch) -> oxibase_common::Result<()> {
+        let first = batch.ops().iter().find_map(|op| match op {
+            oxibase_engine::WriteOp::Put(_, v) => Some(v.clone()),
+            oxibase_engine::WriteOp::Delete(_) => None,
+        });
+        let gate = first.as_ref().and_then(|v| self.gates.lock().unwrap().remove(v));
+        if let (Some(gate), Some(value)) = (gate, first) {
+            if let Some(started) = &*self.started.lock().unwrap() {
+                started.send(value).unwrap();
+            }
+            gate.recv().unwrap();
+        }
+        self.inner.write(batch)
+    }
+    fn flush(&self) -> oxibase_common::Result<()> {
+        self.inner.flush()
+    }
+    fn status(&self) -> oxibase_common::Result<Status> {
+        self.inner.status()
+    }
+}
+
+fn put(engine: &impl Engine, ops: &[(&[u8], Option<&[u8]>)]) {
+    let mut batch = WriteBatch::new();
+    for (key, value) in ops {
+        match value {
+            Some(v) => batch.put(key.to_vec(), v.to_vec()),
+            None => batch.delete(key.to_vec()),
+        }
+    }
+    engine.write(batch).unwrap();
+}
+
+#[test]
+fn a_cached_key_that_is_written_is_served_its_new_value_from_the_cache() {
+    let engine = Cached::new(Gated::default(), 1 << 20);
+    let gets = || engine.inner().gets.load(Ordering::SeqCst);
+    put(&engine, &[(b"a", Some(b"1")), (b"b", Some(b"1"))]);
+    assert_eq!(engine.get(b"a").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(engine.get(b"b").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(gets(), 2);
+    // Read, update, read again: the second read is a hit with the new value. Within one
+    // batch the last write of a key wins.
+    put(&engine, &[(b"a", Some(b"2")), (b"a", Some(b"3")), (b"b", Some(b"2")), (b"b", None)]);
+    assert_eq!(engine.get(b"a").unwrap(), Some(b"3".to_vec()));
+    assert_eq!(gets(), 2, "a written hot key was read from the engine again");
+    assert_eq!(engine.get(b"b").unwrap(), None);
+    // A key nobody read is not pulled into the cache by a write.
+    put(&engine, &[(b"c", Some(b"1"))]);
+    let before = gets();
+    assert_eq!(engine.get(b"c").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(gets(), before + 1);
+}
+
+#[test]
+fn a_write_overlapped_by_a_later_write_of_its_key_does_not_cache_its_value() {
+    let (started, was_started) = channel();
+    let gated = Gated { started: Mutex::new(Some(started)), ..Default::default() };
+    let first = gated.gate(b"first");
+    let second = gated.gate(b"second");
+    let engine = Cached::new(gated, 1 << 20);
+    put(&engine, &[(b"k", Some(b"old"))]);
+    assert_eq!(engine.get(b"k").unwrap(), Some(b"old".to_vec()));
+    // Two writes of k overlap: the first (which found k cached) lands and finishes, then the
+    // second lands, so the engine ends with the second's value.
+    std::thread::scope(|s| {
+        let a = s.spawn(|| put(&engine, &[(b"k", Some(b"first"))]));
+        assert_eq!(was_started.recv().unwrap(), b"first");
+        let b = s.spawn(|| put(&engine, &[(b"k", Some(b"second"))]));
+        assert_eq!(was_started.recv().unwrap(), b"second");
+        first.send(()).unwrap();
+        a.join().unwrap();
+        second.send(()).unwrap();
+        b.join().unwrap();
+    });
+    assert_eq!(engine.inner().get(b"k").unwrap(), Some(b"second".to_vec()));
+    assert_eq!(engine.get(b"k").unwrap(), Some(b"second".to_vec()), "the cache kept a stale value");
+}
