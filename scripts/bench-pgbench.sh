@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # pgbench against Oxibase and the local PostgreSQL in one run, fsync on for both, same
 # machine, same client: TPC-B (-c 8 -j 2) and select-only (-S), TPS and latency side by side
-# with ratios, and Oxibase's resident memory during the TPC-B run.
+# with ratios, and Oxibase's resident memory during the TPC-B run. Over loopback TCP, then
+# select-only again over each server's Unix-domain socket (psql's and pgbench's default
+# transport without -h), where the TCP stack's share of each query is gone.
 #
 #   scripts/bench-pgbench.sh [SCALE] [SECONDS]      defaults: 10 60
 set -eu
@@ -10,8 +12,10 @@ SCALE=${1:-10}
 SECONDS_PER_RUN=${2:-60}
 . scripts/bench-servers.sh
 psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c 'create database bench'
-ox() { pgbench -h 127.0.0.1 -p "$OX_PORT" -U oxibase "$@" oxibase; }
-pg() { pgbench -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@" bench; }
+OX_HOST=127.0.0.1
+PG_HOST=127.0.0.1
+ox() { pgbench -h "$OX_HOST" -p "$OX_PORT" -U oxibase "$@" oxibase; }
+pg() { pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres "$@" bench; }
 
 echo "pgbench scale $SCALE, $SECONDS_PER_RUN s per run, $(nproc) cores; fsync on for both"
 start=$(date +%s.%N); ox -i -q -s "$SCALE" >/dev/null 2>&1; ox_init=$(echo "$(date +%s.%N) - $start" | bc)
@@ -45,6 +49,9 @@ run "TPC-B (-c 8 -j 2)" -c 8 -j 2
 # Checked before the next run: pgbench truncates pgbench_history when a run starts.
 consistent=$(psql -X -A -t -h 127.0.0.1 -p "$OX_PORT" -U oxibase -d oxibase -c "select (select sum(abalance) from pgbench_accounts) = (select coalesce(sum(delta),0) from pgbench_history) and (select sum(bbalance) from pgbench_branches) = (select coalesce(sum(delta),0) from pgbench_history) and (select sum(tbalance) from pgbench_tellers) = (select coalesce(sum(delta),0) from pgbench_history)")
 run "select-only (-S -c 8 -j 2)" -S -c 8 -j 2
+OX_HOST=$OX_SOCKET_DIR
+PG_HOST=$PG_SOCKET_DIR
+run "select-only, Unix sockets" -S -c 8 -j 2
 echo
 printf "init (-i -s %s): Oxibase %.1f s, PostgreSQL %.1f s\n" "$SCALE" "$ox_init" "$pg_init"
 cat "$WORK/rss-summary" 2>/dev/null || true

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sourced by the side-by-side benchmarks: builds the release binary and starts, for this
 # script's lifetime, `oxibase serve` (trust, fsync on) and a throwaway local PostgreSQL.
-# Sets BIN, WORK (a scratch directory, removed at exit), OX_PORT, OX_PID and PG_PORT.
+# Sets BIN, WORK (a scratch directory, removed at exit), OX_PORT, OX_PID and PG_PORT, and
+# the Unix-socket directories both also listen in: OX_SOCKET_DIR and PG_SOCKET_DIR.
 #   . scripts/bench-servers.sh
 . scripts/pg-local.sh
 
@@ -16,7 +17,11 @@ bench_cleanup() { [ -n "$OX_PID" ] && kill "$OX_PID" 2>/dev/null; pg_local_stop;
 trap bench_cleanup EXIT
 
 pg_local_start "$(free_port)"
-"$BIN" serve --data-dir "$WORK/oxibase" --listen "127.0.0.1:$OX_PORT" --http off --auth trust >"$WORK/oxibase.log" 2>&1 &
+PG_SOCKET_DIR=$PG_LOCAL_DIR
+OX_SOCKET_DIR=$WORK/sockets
+mkdir -p "$OX_SOCKET_DIR"
+"$BIN" serve --data-dir "$WORK/oxibase" --listen "127.0.0.1:$OX_PORT" --http off --auth trust \
+  --socket-dir "$OX_SOCKET_DIR" >"$WORK/oxibase.log" 2>&1 &
 OX_PID=$!
 for _ in $(seq 1 100); do psql -X -q -h 127.0.0.1 -p "$OX_PORT" -U oxibase -d oxibase -c 'select 1' >/dev/null 2>&1 && break; sleep 0.1; done
 PG_PORT=${PG_LOCAL_URL##*:}; PG_PORT=${PG_PORT%%/*}

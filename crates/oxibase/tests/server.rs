@@ -375,6 +375,38 @@ fn local_clients_connect_through_a_unix_socket() {
         let tcp = server.connect().await;
         let n: i64 = tcp.query_one("select count(*) from t", &[]).await.unwrap().get(0);
         assert_eq!(n, 2);
+        // A result far larger than the socket's buffer (the server waits for room).
+        let big = local
+            .simple_query("select repeat('x', 1000) from generate_series(1, 20000)")
+            .await
+            .unwrap();
+        assert_eq!(rows(big).len(), 20_000);
+        // Cancel, through the socket too.
+        let token = local.cancel_token();
+        let canceller = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            token.cancel_query(NoTls).await.unwrap();
+        });
+        let err = local
+            .simple_query("select count(*) from generate_series(1, 100000000)")
+            .await
+            .unwrap_err();
+        canceller.await.unwrap();
+        assert_eq!(err.code(), Some(&SqlState::QUERY_CANCELED), "{err}");
+        // A session idle in a transaction past its limit is ended, and its lock freed.
+        let idle = connect(&url).await.unwrap();
+        idle.batch_execute(
+            "set idle_in_transaction_session_timeout = '300ms'; begin; delete from t where id = 1",
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let err = idle.simple_query("select 1").await.unwrap_err();
+        assert!(idle.is_closed(), "the connection is closed: {err}");
+        local
+            .batch_execute("set lock_timeout = '2s'; update t set id = 3 where id = 1")
+            .await
+            .unwrap();
     });
     // A second server (another loopback address, the same port) may not take over the
     // socket a live one answers on.
@@ -402,8 +434,8 @@ fn local_clients_connect_through_a_unix_socket() {
     runtime().block_on(async {
         let url = format!("host={socket_dir} port={port} user=oxibase dbname=oxibase");
         let local = connect(&url).await.unwrap();
-        let n: i64 = local.query_one("select count(*) from t", &[]).await.unwrap().get(0);
-        assert_eq!(n, 2);
+        let n: i64 = local.query_one("select sum(id) from t", &[]).await.unwrap().get(0);
+        assert_eq!(n, 5);
     });
     drop(server);
     // A directory that does not exist is a clear error.

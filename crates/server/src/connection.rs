@@ -14,17 +14,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
+use oxibase_sql::session::Prepared;
 use pgwire::api::DefaultClient;
 use pgwire::api::{ClientInfo, ErrorHandler, PgWireConnectionState, PgWireServerHandlers};
 use pgwire::messages::response::NotificationResponse;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use pgwire::tokio::TlsAcceptor;
 use pgwire::tokio::server::{
-    MaybeTls, PgWireMessageServerCodec, negotiate_tls, process_error, process_message,
+    PgWireMessageServerCodec, negotiate_tls, process_error, process_message,
 };
-use tokio::net::{TcpStream, UnixStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
+use crate::local::LocalStream;
 use crate::wire::{Conn, Handlers};
 
 /// How long a client may take to finish startup (pgwire's default).
@@ -33,8 +36,10 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// A client's socket.
 pub enum Client {
     Tcp(TcpStream),
-    Unix(UnixStream),
+    Unix(std::os::unix::net::UnixStream),
 }
+
+type Socket<S> = Framed<S, PgWireMessageServerCodec<Prepared>>;
 
 /// Serves one client connection until it ends.
 pub async fn serve(
@@ -44,29 +49,39 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let startup_timeout = tokio::time::sleep(STARTUP_TIMEOUT);
     tokio::pin!(startup_timeout);
-    let socket = match client {
-        Client::Tcp(socket) => tokio::select! {
-            _ = &mut startup_timeout => return Ok(()),
-            socket = negotiate_tls(socket, tls) => socket?,
-        },
+    match client {
+        Client::Tcp(socket) => {
+            let socket = tokio::select! {
+                _ = &mut startup_timeout => return Ok(()),
+                socket = negotiate_tls(socket, tls) => socket?,
+            };
+            let Some(socket) = socket else { return Ok(()) };
+            run(socket, startup_timeout, handlers).await
+        }
         Client::Unix(socket) => {
             // A local client has no address; PostgreSQL shows it as NULL, pgwire wants one.
             let local = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
             let codec = PgWireMessageServerCodec::new(DefaultClient::new(local, false));
-            let mut socket = Framed::new(MaybeTls::Unix(socket), codec);
+            let mut socket = Framed::new(LocalStream::new(socket)?, codec);
             socket.set_state(PgWireConnectionState::AwaitingStartup);
-            Some(socket)
+            run(socket, startup_timeout, handlers).await
         }
-    };
-    let Some(mut socket) = socket else { return Ok(()) };
+    }
+}
+
+/// The message loop on a connected socket.
+async fn run<S>(
+    mut socket: Socket<S>,
+    mut startup_timeout: std::pin::Pin<&mut tokio::time::Sleep>,
+    handlers: Handlers,
+) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static,
+{
     let conn = handlers.conn();
     let wake = Arc::new(tokio::sync::Notify::new());
     let mut watching = false;
-    let startup = handlers.startup_handler();
-    let simple = handlers.simple_query_handler();
-    let extended = handlers.extended_query_handler();
-    let copy = handlers.copy_handler();
-    let cancel = handlers.cancel_handler();
+    // Every handler is the connection's Conn (named, so the socket's statement type is too).
     let errors = handlers.error_handler();
     loop {
         let starting = matches!(
@@ -97,11 +112,11 @@ pub async fn serve(
         let result = process_message(
             msg,
             &mut socket,
-            startup.clone(),
-            simple.clone(),
-            extended.clone(),
-            copy.clone(),
-            cancel.clone(),
+            conn.clone(),
+            conn.clone(),
+            conn.clone(),
+            conn.clone(),
+            conn.clone(),
         )
         .await;
         if let Err(mut e) = result {

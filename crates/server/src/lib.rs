@@ -318,7 +318,7 @@ pub async fn serve(config: Config) -> Result<()> {
                 }
             }
             accepted = accept_local(local.as_ref()) => {
-                match accepted {
+                match accepted.and_then(|socket| socket.into_std()) {
                     Ok(socket) => {
                         let client = connection::Client::Unix(socket);
                         if let Err(e) = spawn_connection(server.clone(), client, None, open.clone()) {
@@ -375,7 +375,7 @@ impl StdClient {
     fn into_tokio(self) -> std::io::Result<connection::Client> {
         Ok(match self {
             StdClient::Tcp(s) => connection::Client::Tcp(tokio::net::TcpStream::from_std(s)?),
-            StdClient::Unix(s) => connection::Client::Unix(UnixStream::from_std(s)?),
+            StdClient::Unix(s) => connection::Client::Unix(s),
         })
     }
 
@@ -409,7 +409,7 @@ fn spawn_connection(
 ) -> std::io::Result<()> {
     let client = match client {
         connection::Client::Tcp(s) => StdClient::Tcp(s.into_std()?),
-        connection::Client::Unix(s) => StdClient::Unix(s.into_std()?),
+        connection::Client::Unix(s) => StdClient::Unix(s),
     };
     // A second handle on the socket, for ending an idle connection from outside pgwire.
     let watchdog_socket = client.try_clone()?;
