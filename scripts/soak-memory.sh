@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Memory over a long pgbench TPC-B run against `oxibase serve` (issue 4: resident memory
 # flat within 10% over 10 minutes). Samples the server's RSS every 30 s and reports the
-# spread after the first minute (the caches and memtables fill during it).
+# spread after the first minute (the caches and memtables fill during it), with what the
+# server says it holds (/metrics: block cache, row cache, memtables, tables, journals).
 #
 #   scripts/soak-memory.sh [SECONDS] [SCALE]      defaults: 600 10
 set -eu
@@ -11,13 +12,21 @@ SCALE=${2:-10}
 cargo build --release --quiet --bin oxibase
 BIN=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/release/oxibase
 WORK=$(mktemp -d /tmp/oxibase-soak.XXXXXX)
-PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-"$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" --http off --auth trust >"$WORK/log" 2>&1 &
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+PORT=$(free_port)
+HTTP=$(free_port)
+"$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" --auth trust >"$WORK/log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 100); do psql -X -q -h 127.0.0.1 -p "$PORT" -U oxibase -d oxibase -c 'select 1' >/dev/null 2>&1 && break; sleep 0.1; done
 pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p "$PORT" -U oxibase oxibase >/dev/null 2>&1
-( while kill -0 "$PID" 2>/dev/null; do ps -o rss= -p "$PID" >>"$WORK/rss"; sleep 30; done ) &
+gauges='^oxibase_(cache_bytes|row_cache_bytes|lsm_write_buffer_bytes|lsm_tables|lsm_journals) '
+( while kill -0 "$PID" 2>/dev/null; do
+    ps -o rss= -p "$PID" >>"$WORK/rss"
+    curl -s "127.0.0.1:$HTTP/metrics" | grep -E "$gauges" | sed 's/^oxibase_//' \
+      | awk -v t="$(date +%T)" 'BEGIN { printf "%s", t } { printf " %s=%s", $1, $2 } END { print "" }' >>"$WORK/gauges"
+    sleep 30
+  done ) &
 SAMPLER=$!
 pgbench -c 8 -j 2 -T "$SECONDS_TOTAL" -h 127.0.0.1 -p "$PORT" -U oxibase oxibase >"$WORK/pgbench" 2>&1
 kill "$SAMPLER" 2>/dev/null || true
@@ -26,3 +35,5 @@ grep -E 'tps =|failed transactions' "$WORK/pgbench" | sed 's/^/  /'
 echo "RSS every 30 s (MiB): $(awk '{printf "%d ", $1/1024}' "$WORK/rss")"
 awk 'NR > 2 { v = $1 / 1024; if (min == "" || v < min) min = v; if (v > max) max = v }
      END { printf "after the first minute: min %d MiB, max %d MiB, spread %.1f%% of min\n", min, max, (max - min) * 100 / min }' "$WORK/rss"
+echo "engine gauges every 30 s (bytes, counts):"
+sed 's/^/  /' "$WORK/gauges"

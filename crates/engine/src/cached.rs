@@ -231,7 +231,9 @@ impl<E: Engine> Engine for Cached<E> {
     }
 
     fn status(&self) -> Result<Status> {
-        self.inner.status()
+        let mut status = self.inner.status()?;
+        status.row_cache_size = self.shards.iter().map(|s| s.lock().bytes as u64).sum();
+        Ok(status)
     }
 
     fn delete_range(&self, range: KeyRange) -> Result<u64> {

@@ -242,6 +242,14 @@ pub struct Status {
     pub cache_hits: u64,
     /// Blocks that had to be read from disk (or the OS page cache) since it opened.
     pub cache_misses: u64,
+    /// On-disk tables (LSM), 0 for others.
+    pub tables: u64,
+    /// Bytes in memtables, active and sealed (LSM), 0 for others.
+    pub write_buffer: u64,
+    /// Journal files not yet released by flushes (LSM), 0 for others.
+    pub journals: u64,
+    /// Bytes the row cache in front of the engine accounts for (see `Cached`), 0 without one.
+    pub row_cache_size: u64,
 }
 
 #[cfg(test)]

@@ -145,6 +145,10 @@ impl Engine for Lsm {
             cache_capacity: self.db.cache_capacity(),
             cache_hits: self.data.metrics().block_load_cached_count() as u64,
             cache_misses: self.data.metrics().block_load_io_count() as u64,
+            tables: self.data.table_count() as u64,
+            write_buffer: self.db.write_buffer_size(),
+            journals: self.db.journal_count() as u64,
+            row_cache_size: 0,
         })
     }
 }

@@ -95,6 +95,10 @@ impl Engine for Memory {
             cache_capacity: 0,
             cache_hits: 0,
             cache_misses: 0,
+            tables: 0,
+            write_buffer: 0,
+            journals: 0,
+            row_cache_size: 0,
         })
     }
 }

@@ -597,9 +597,18 @@ fn http_api() {
         "oxibase_rows_written_total",
         "oxibase_cache_hits_total",
         "oxibase_cache_misses_total",
+        "oxibase_row_cache_bytes",
+        "oxibase_lsm_tables",
+        "oxibase_lsm_journals",
     ] {
         assert!(body.contains(metric), "missing {metric}");
     }
+    // The rows written above sit in the engine's memtable.
+    let gauge = |name: &str| -> u64 {
+        let line = body.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    assert!(gauge("oxibase_lsm_write_buffer_bytes") > 0, "{body}");
 }
 
 /// Random and mutated protocol messages: each connection may fail, but the server must

@@ -534,6 +534,30 @@ async fn metrics(State(server): State<Arc<Server>>) -> Response {
             "The engine block cache's capacity.",
             status.engine.cache_capacity.to_string(),
         );
+        metric(
+            "oxibase_row_cache_bytes",
+            "gauge",
+            "Bytes the row cache accounts for (keys, values and bookkeeping).",
+            status.engine.row_cache_size.to_string(),
+        );
+        metric(
+            "oxibase_lsm_tables",
+            "gauge",
+            "On-disk tables of the LSM engine.",
+            status.engine.tables.to_string(),
+        );
+        metric(
+            "oxibase_lsm_write_buffer_bytes",
+            "gauge",
+            "Bytes in the LSM engine's memtables (active and sealed).",
+            status.engine.write_buffer.to_string(),
+        );
+        metric(
+            "oxibase_lsm_journals",
+            "gauge",
+            "LSM journal files not yet released by memtable flushes.",
+            status.engine.journals.to_string(),
+        );
     }
     replication_metrics(&server, &mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
