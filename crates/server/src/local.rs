@@ -102,7 +102,10 @@ impl AsyncRead for LocalStream {
     ) -> Poll<std::io::Result<()>> {
         loop {
             let mut ready = ready!(self.socket.poll_read_ready(cx))?;
-            let unfilled = buf.initialize_unfilled();
+            // Reading needs initialized bytes, and every call zeroes them anew (the caller's
+            // buffer comes uninitialized each time): at most 8 KiB, however large the
+            // buffer grew for an earlier message.
+            let unfilled = buf.initialize_unfilled_to(buf.remaining().min(8192));
             match ready.try_io(|socket| (&mut socket.get_ref()).read(unfilled)) {
                 Ok(Ok(n)) => {
                     buf.advance(n);
