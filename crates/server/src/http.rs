@@ -510,54 +510,54 @@ async fn metrics(State(server): State<Arc<Server>>) -> Response {
             "Deadlocks detected (40P01).",
             status.deadlocks.to_string(),
         );
-        metric(
-            "oxibase_cache_hits_total",
-            "counter",
-            "Engine blocks (data, index, filter) served from the block cache.",
-            status.engine.cache_hits.to_string(),
-        );
-        metric(
-            "oxibase_cache_misses_total",
-            "counter",
-            "Engine blocks read from disk or the OS page cache.",
-            status.engine.cache_misses.to_string(),
-        );
-        metric(
-            "oxibase_cache_bytes",
-            "gauge",
-            "Bytes held in the engine's block cache.",
-            status.engine.cache_size.to_string(),
-        );
-        metric(
-            "oxibase_cache_capacity_bytes",
-            "gauge",
-            "The engine block cache's capacity.",
-            status.engine.cache_capacity.to_string(),
-        );
-        metric(
-            "oxibase_row_cache_bytes",
-            "gauge",
-            "Bytes the row cache accounts for (keys, values and bookkeeping).",
-            status.engine.row_cache_size.to_string(),
-        );
-        metric(
-            "oxibase_lsm_tables",
-            "gauge",
-            "On-disk tables of the LSM engine.",
-            status.engine.tables.to_string(),
-        );
-        metric(
-            "oxibase_lsm_write_buffer_bytes",
-            "gauge",
-            "Bytes in the LSM engine's memtables (active and sealed).",
-            status.engine.write_buffer.to_string(),
-        );
-        metric(
-            "oxibase_lsm_journals",
-            "gauge",
-            "LSM journal files not yet released by memtable flushes.",
-            status.engine.journals.to_string(),
-        );
+        let engine = &status.engine;
+        for (name, kind, help, value) in [
+            (
+                "oxibase_cache_hits_total",
+                "counter",
+                "Engine blocks (data, index, filter) served from the block cache.",
+                engine.cache_hits,
+            ),
+            (
+                "oxibase_cache_misses_total",
+                "counter",
+                "Engine blocks read from disk or the OS page cache.",
+                engine.cache_misses,
+            ),
+            (
+                "oxibase_cache_bytes",
+                "gauge",
+                "Bytes held in the engine's block cache.",
+                engine.cache_size,
+            ),
+            (
+                "oxibase_cache_capacity_bytes",
+                "gauge",
+                "The engine block cache's capacity.",
+                engine.cache_capacity,
+            ),
+            (
+                "oxibase_row_cache_bytes",
+                "gauge",
+                "Bytes the row cache accounts for (keys, values and bookkeeping).",
+                engine.row_cache_size,
+            ),
+            ("oxibase_lsm_tables", "gauge", "On-disk tables of the LSM engine.", engine.tables),
+            (
+                "oxibase_lsm_write_buffer_bytes",
+                "gauge",
+                "Bytes in the LSM engine's memtables (active and sealed).",
+                engine.write_buffer,
+            ),
+            (
+                "oxibase_lsm_journals",
+                "gauge",
+                "LSM journal files not yet released by memtable flushes.",
+                engine.journals,
+            ),
+        ] {
+            metric(name, kind, help, value.to_string());
+        }
     }
     replication_metrics(&server, &mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
