@@ -1,10 +1,10 @@
 //! The conformance suite every [`Engine`] implementation passes.
 //!
 //! Each check takes a fresh, empty engine and panics with a description when the engine
-//! breaks the contract. `tests/conformance.rs` runs all of them against both engines (and both behind
-//! [`crate::Cached`]), and
-//! [`mirror`] drives two engines in lockstep with random operations, checking that they agree
-//! with each other and with a `BTreeMap` model after every step.
+//! breaks the contract. `tests/conformance.rs` runs all of them against both engines (and
+//! both behind [`crate::Cached`]), and [`mirror`] drives two engines in lockstep with random
+//! operations, checking that they agree with each other and with a `BTreeMap` model after
+//! every step.
 #![allow(clippy::unwrap_used)] // a test suite: a failure is meant to panic with its message
 
 use std::collections::BTreeMap;

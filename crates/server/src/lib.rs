@@ -308,9 +308,11 @@ pub async fn serve(config: Config) -> Result<()> {
                 match accepted {
                     Ok((socket, _)) => {
                         let _ = socket.set_nodelay(true);
-                        let tls = tls.clone();
-                        let client = connection::Client::Tcp(socket);
-                        if let Err(e) = spawn_connection(server.clone(), client, tls, open.clone()) {
+                        let started = socket.into_std().and_then(|socket| {
+                            let client = StdClient::Tcp(socket);
+                            spawn_connection(server.clone(), client, tls.clone(), open.clone())
+                        });
+                        if let Err(e) = started {
                             eprintln!("oxibase: could not start a connection thread: {e}");
                         }
                     }
@@ -320,7 +322,7 @@ pub async fn serve(config: Config) -> Result<()> {
             accepted = accept_local(local.as_ref()) => {
                 match accepted.and_then(|socket| socket.into_std()) {
                     Ok(socket) => {
-                        let client = connection::Client::Unix(socket);
+                        let client = StdClient::Unix(socket);
                         if let Err(e) = spawn_connection(server.clone(), client, None, open.clone()) {
                             eprintln!("oxibase: could not start a connection thread: {e}");
                         }
@@ -403,14 +405,10 @@ impl StdClient {
 /// calls may block it (see `wire`).
 fn spawn_connection(
     server: Arc<Server>,
-    client: connection::Client,
+    client: StdClient,
     tls: Option<tokio_rustls::TlsAcceptor>,
     open: Arc<AtomicUsize>,
 ) -> std::io::Result<()> {
-    let client = match client {
-        connection::Client::Tcp(s) => StdClient::Tcp(s.into_std()?),
-        connection::Client::Unix(s) => StdClient::Unix(s),
-    };
     // A second handle on the socket, for ending an idle connection from outside pgwire.
     let watchdog_socket = client.try_clone()?;
     open.fetch_add(1, Ordering::SeqCst);

@@ -43,7 +43,7 @@ impl LocalSocket {
             );
         }
         if path.exists() {
-            if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+            if UnixStream::connect(&path).is_ok() {
                 return Err(failed(&"another server is listening there")
                     .with_hint("Stop that server, or use another --listen port or --socket-dir."));
             }
