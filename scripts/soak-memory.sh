@@ -20,7 +20,7 @@ PID=$!
 trap 'kill $PID 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 100); do psql -X -q -h 127.0.0.1 -p "$PORT" -U oxibase -d oxibase -c 'select 1' >/dev/null 2>&1 && break; sleep 0.1; done
 pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p "$PORT" -U oxibase oxibase >/dev/null 2>&1
-gauges='^oxibase_(cache_bytes|row_cache_bytes|lsm_write_buffer_bytes|lsm_tables|lsm_journals) '
+gauges='^oxibase_(cache_bytes|row_cache_bytes|lsm_write_buffer_bytes|lsm_tables|lsm_journals|gc_queue_versions|heap_allocated_bytes|heap_resident_bytes) '
 ( while kill -0 "$PID" 2>/dev/null; do
     ps -o rss= -p "$PID" >>"$WORK/rss"
     curl -s "127.0.0.1:$HTTP/metrics" | grep -E "$gauges" | sed 's/^oxibase_//' \

@@ -207,7 +207,18 @@ fn config(args: ServeArgs) -> Result<Config> {
             password: std::env::var("OXIBASE_REPLICATION_PASSWORD").unwrap_or_default(),
         });
     }
+    c.heap = Some(heap);
     Ok(c)
+}
+
+/// jemalloc's counters (the binary's allocator, see main.rs), refreshed on each read.
+fn heap() -> Option<oxibase_server::Heap> {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    epoch::advance().ok()?;
+    Some(oxibase_server::Heap {
+        allocated: stats::allocated::read().ok()? as u64,
+        resident: stats::resident::read().ok()? as u64,
+    })
 }
 
 /// Runs the server until SIGINT/SIGTERM.

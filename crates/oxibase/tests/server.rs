@@ -600,6 +600,9 @@ fn http_api() {
         "oxibase_row_cache_bytes",
         "oxibase_lsm_tables",
         "oxibase_lsm_journals",
+        "oxibase_gc_queue_versions",
+        "oxibase_heap_allocated_bytes",
+        "oxibase_heap_resident_bytes",
     ] {
         assert!(body.contains(metric), "missing {metric}");
     }
@@ -609,6 +612,10 @@ fn http_api() {
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
     };
     assert!(gauge("oxibase_lsm_write_buffer_bytes") > 0, "{body}");
+    // The allocator's counters: resident memory covers what is allocated.
+    let (allocated, resident) =
+        (gauge("oxibase_heap_allocated_bytes"), gauge("oxibase_heap_resident_bytes"));
+    assert!(allocated > 0 && resident >= allocated, "{body}");
 }
 
 /// Random and mutated protocol messages: each connection may fail, but the server must

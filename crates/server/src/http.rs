@@ -447,6 +447,12 @@ async fn metrics(State(server): State<Arc<Server>>) -> Response {
             status.gc_removed_versions.to_string(),
         );
         metric(
+            "oxibase_gc_queue_versions",
+            "gauge",
+            "Superseded versions waiting for the GC horizon to pass them.",
+            status.gc_queue.to_string(),
+        );
+        metric(
             "oxibase_gc_dropped_ranges_total",
             "counter",
             "Key ranges of dropped, truncated or rewritten tables removed whole.",
@@ -557,6 +563,22 @@ async fn metrics(State(server): State<Arc<Server>>) -> Response {
             ),
         ] {
             metric(name, kind, help, value.to_string());
+        }
+    }
+    if let Some(heap) = server.heap.and_then(|read| read()) {
+        for (name, help, value) in [
+            (
+                "oxibase_heap_allocated_bytes",
+                "Bytes the server has allocated and not freed (the allocator's count).",
+                heap.allocated,
+            ),
+            (
+                "oxibase_heap_resident_bytes",
+                "Bytes of physical memory the allocator holds (allocated bytes, fragmentation, freed pages not yet returned).",
+                heap.resident,
+            ),
+        ] {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
         }
     }
     replication_metrics(&server, &mut out);

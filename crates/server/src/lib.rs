@@ -88,6 +88,23 @@ pub struct Config {
     /// How far (in log records) a registered follower may fall behind before the leader
     /// stops keeping its log (it must then re-snapshot).
     pub replica_retention_records: u64,
+    /// What the process's allocator holds, for /metrics (None: not reported). The binary
+    /// chooses the allocator, so it supplies this.
+    pub heap: Option<HeapStats>,
+}
+
+/// Reads the allocator's counters: bytes the program has allocated and not freed, and bytes
+/// of physical memory the allocator holds for them (the difference is fragmentation and freed
+/// pages not yet handed back to the system).
+pub type HeapStats = fn() -> Option<Heap>;
+
+/// The allocator's counters at one moment.
+#[derive(Clone, Copy, Debug)]
+pub struct Heap {
+    /// Bytes allocated and not freed.
+    pub allocated: u64,
+    /// Bytes of physical memory the allocator holds.
+    pub resident: u64,
 }
 
 impl Default for Config {
@@ -108,6 +125,7 @@ impl Default for Config {
             segment_size: DatabaseOptions::default().segment_size,
             synchronous_replicas: 0,
             replica_retention_records: 10_000_000,
+            heap: None,
         }
     }
 }
@@ -126,6 +144,8 @@ pub struct Server {
     pub max_copy_bytes: usize,
     /// Registered followers whose log this leader keeps.
     pub retention: replication::Retention,
+    /// The allocator's counters, where the binary reports them.
+    pub heap: Option<HeapStats>,
 }
 
 impl Server {
@@ -225,6 +245,7 @@ pub fn open(config: &Config) -> Result<Arc<Server>> {
         max_connections: config.max_connections,
         connections: AtomicUsize::new(0),
         max_copy_bytes: 1 << 30,
+        heap: config.heap,
     });
     replication::spawn_retention_sweeper(Arc::downgrade(&server))
         .map_err(|e| errinput!(IO_ERROR, "could not start the retention thread: {e}"))?;
