@@ -48,8 +48,12 @@ use crate::engine::{Engine, KeyRange, ScanIter, Status, WriteBatch, WriteOp};
 /// Shards: at most 64, a write's touched shards are a bit mask.
 const SHARDS: usize = 64;
 const _: () = assert!(SHARDS <= 64);
-/// Bookkeeping per cached key beyond its bytes (map slot, vector headers, queue entry).
-const ENTRY_OVERHEAD: usize = 96;
+/// What the allocator adds to each heap allocation (size-class rounding), on average.
+const ALLOCATION_OVERHEAD: usize = 16;
+/// A slot of a shard's eviction queue.
+const QUEUE_SLOT: usize = size_of::<(Vec<u8>, u64)>();
+/// Stale queue entries beyond the live ones before the queue is cleaned.
+const QUEUE_SLACK: usize = 16;
 
 /// An engine with a bounded cache of point reads.
 pub struct Cached<E> {
@@ -61,14 +65,18 @@ pub struct Cached<E> {
 
 #[derive(Default)]
 struct Shard {
-    /// Cached values, each with the stamp of its entry in `order`.
-    values: HashMap<Vec<u8>, (Vec<u8>, u64)>,
+    /// Cached values, each with the stamp of its entry in `order` (hashbrown's map, for
+    /// its allocation size).
+    values: hashbrown::HashMap<Vec<u8>, (Vec<u8>, u64)>,
     /// Keys in the order cached, for eviction. An entry whose stamp is not its key's in
     /// `values` is stale (the key was removed, or cached again later) and is skipped.
     order: VecDeque<(Vec<u8>, u64)>,
     /// The next entry's stamp.
     stamp: u64,
+    /// Heap bytes of the cached keys and values.
     bytes: usize,
+    /// Heap bytes of the keys in the queue (stale entries' too).
+    queue_bytes: usize,
     /// Writes touching this shard under way.
     writing: usize,
     /// Writes that touched this shard so far.
@@ -87,6 +95,17 @@ impl Shard {
         }
     }
 
+    /// The memory the shard holds: its keys and values and its two tables at their present
+    /// capacity. Hash maps and queues double when they grow and never shrink back, and the
+    /// tables of 64 shards filled alike double together: uncounted, the cache's memory rose
+    /// by a step whenever its entry count crossed a power of two, long after it was full.
+    fn held(&self) -> usize {
+        self.bytes
+            + self.queue_bytes
+            + self.values.allocation_size()
+            + self.order.capacity() * QUEUE_SLOT
+    }
+
     /// Marks a write touching this shard as begun; returns its generation.
     fn begin_write(&mut self) -> u64 {
         self.writing += 1;
@@ -94,32 +113,46 @@ impl Shard {
         self.generation
     }
 
+    /// Caches a value, evicting the oldest entries until what the shard holds, tables
+    /// included, fits its budget.
     fn insert(&mut self, key: Vec<u8>, value: Vec<u8>, budget: usize) {
-        let size = cost(&key, &value);
+        // The tables may double on this insertion; the next insertions then evict until
+        // the shard fits again.
+        let size = cost(&key, &value) + queue_cost(&key);
         if size > budget / 4 {
             return;
         }
         self.remove(&key);
-        while self.bytes + size > budget {
+        while self.held() + size > budget {
             let Some((old, stamp)) = self.order.pop_front() else { break };
+            self.queue_bytes -= queue_cost(&old);
             if self.values.get(&old).is_some_and(|(_, s)| *s == stamp) {
                 self.remove(&old);
             }
         }
-        // Stale entries linger in the queue: drop them before it outgrows the map.
-        if self.order.len() > 2 * self.values.len() + 1024 {
+        // Stale entries linger in the queue: drop them before it outgrows the map (at most
+        // once per `len + QUEUE_SLACK` insertions, so the cleanup is O(1) amortized).
+        if self.order.len() > 2 * self.values.len() + QUEUE_SLACK {
             let values = &self.values;
             self.order.retain(|(k, stamp)| values.get(k).is_some_and(|(_, s)| s == stamp));
+            self.queue_bytes = self.order.iter().map(|(k, _)| queue_cost(k)).sum();
         }
         self.stamp += 1;
-        self.bytes += size;
+        self.bytes += cost(&key, &value);
+        self.queue_bytes += queue_cost(&key);
         self.order.push_back((key.clone(), self.stamp));
         self.values.insert(key, (value, self.stamp));
     }
 }
 
+/// Heap bytes of a cached key and value (the map's slot is counted by capacity).
 fn cost(key: &[u8], value: &[u8]) -> usize {
-    2 * key.len() + value.len() + ENTRY_OVERHEAD
+    key.len() + value.len() + 2 * ALLOCATION_OVERHEAD
+}
+
+/// Heap bytes of a queue entry's copy of its key.
+fn queue_cost(key: &[u8]) -> usize {
+    key.len() + ALLOCATION_OVERHEAD
 }
 
 impl<E: Engine> Cached<E> {
@@ -232,7 +265,7 @@ impl<E: Engine> Engine for Cached<E> {
 
     fn status(&self) -> Result<Status> {
         let mut status = self.inner.status()?;
-        status.row_cache_size = self.shards.iter().map(|s| s.lock().bytes as u64).sum();
+        status.row_cache_size = self.shards.iter().map(|s| s.lock().held() as u64).sum();
         Ok(status)
     }
 
@@ -256,19 +289,19 @@ mod tests {
 
     #[test]
     fn keys_cached_again_keep_their_newest_place_and_the_queue_stays_bounded() {
-        let one = cost(b"a", b"1");
-        let budget = 8 * one;
         let mut shard = Shard::default();
         for key in [b"a", b"b", b"c", b"d", b"e", b"f", b"g", b"h"] {
-            shard.insert(key.to_vec(), b"1".to_vec(), budget);
+            shard.insert(key.to_vec(), b"1".to_vec(), usize::MAX);
         }
         assert_eq!(shard.values.len(), 8);
         // a is written again and again (removed, then cached with its new value).
         for i in 0..10_000u32 {
             shard.remove(b"a");
-            shard.insert(b"a".to_vec(), (i % 10).to_string().into_bytes(), budget);
+            shard.insert(b"a".to_vec(), (i % 10).to_string().into_bytes(), usize::MAX);
         }
-        assert!(shard.order.len() <= 2 * shard.values.len() + 1024 + 1, "{}", shard.order.len());
+        assert!(shard.order.len() <= 2 * shard.values.len() + QUEUE_SLACK + 1);
+        // From here the shard holds as much as it may: eight keys.
+        let budget = shard.held();
         // Seven new keys push out b..h; the queue then starts with a's old entries.
         for key in [b"i", b"j", b"k", b"l", b"m", b"n", b"o"] {
             shard.insert(key.to_vec(), b"1".to_vec(), budget);
@@ -277,10 +310,38 @@ mod tests {
         // a is written once more: its newest entry is now behind i..o.
         shard.remove(b"a");
         shard.insert(b"a".to_vec(), b"2".to_vec(), budget);
-        // One more key: the oldest live entry goes (i), not a.
-        shard.insert(b"p".to_vec(), b"1".to_vec(), budget);
+        // More keys: the oldest live entries go first (i, then j), not a.
+        let mut more = 0u32;
+        while shard.values.contains_key(b"i".as_slice()) {
+            shard.insert(format!("p{more}").into_bytes(), b"1".to_vec(), budget);
+            more += 1;
+            assert!(more < 100);
+        }
         assert!(shard.values.contains_key(b"a".as_slice()), "a's stale entries evicted it");
-        assert!(!shard.values.contains_key(b"i".as_slice()));
-        assert_eq!(shard.bytes, 8 * one);
+        assert!(shard.values.contains_key(b"j".as_slice()));
+        assert!(shard.held() <= budget);
+    }
+
+    /// The budget bounds the shard's memory, its map and queue included: they double as
+    /// entries are added and never shrink, so counting only the entries let the cache grow
+    /// past its budget by a step whenever the entry count crossed a power of two.
+    #[test]
+    fn a_shard_holds_its_budget_with_its_tables_counted() {
+        let budget = 1 << 20;
+        let mut shard = Shard::default();
+        let tables = |s: &Shard| (s.values.allocation_size(), s.order.capacity());
+        let mut most = 0;
+        for i in 0..100_000u32 {
+            // Entries shrink as the run goes on, so their count keeps rising.
+            let value = vec![0u8; 200 - (i / 1000) as usize];
+            let before = tables(&shard);
+            shard.insert(i.to_be_bytes().to_vec(), value, budget);
+            // An insertion that doubled a table may overshoot; the next ones evict for it.
+            if tables(&shard) == before {
+                assert!(shard.held() <= budget, "{} after {i} insertions", shard.held());
+            }
+            most = most.max(shard.values.len());
+        }
+        assert!(most > 2000, "{most}");
     }
 }
