@@ -8,9 +8,10 @@ use clap::{Parser, Subcommand};
 /// jemalloc: a database allocates and frees many small rows and keys per statement (the
 /// system allocator spent a fifth of the server's time in pgbench on malloc/free), and frees
 /// memtables and compaction buffers in bulk from other threads. jemalloc's background
-/// threads hand such freed pages back to the system after a few seconds, so resident
-/// memory follows the live heap; under mimalloc it crept up over ten minutes of TPC-B while
-/// the live heap stayed flat (BENCHMARKS.md, issue 4's memory runs).
+/// threads hand such freed pages back to the system within about a second (the decay is
+/// set where jemalloc is built: `.cargo/config.toml`), so resident memory follows the live
+/// heap; under mimalloc it crept up over ten minutes of TPC-B while the live heap stayed
+/// flat (BENCHMARKS.md, issue 4's memory runs).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
