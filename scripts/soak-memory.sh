@@ -2,7 +2,8 @@
 # Memory over a long pgbench TPC-B run against `oxibase serve` (issue 4: resident memory
 # flat within 10% over 10 minutes). Samples the server's RSS every 30 s and reports the
 # spread after the first minute (the caches and memtables fill during it), with what the
-# server says it holds (/metrics: block cache, row cache, memtables, tables, journals).
+# server says it holds (/metrics: block cache, row cache, memtables, tables, journals, GC
+# queue, and the allocator's allocated and resident bytes).
 #
 #   scripts/soak-memory.sh [SECONDS] [SCALE]      defaults: 600 10
 set -eu

@@ -349,12 +349,20 @@ async fn health(State(server): State<Arc<Server>>) -> Response {
 }
 
 /// Per-follower replication metrics (a leader's view, as pg_stat_replication).
+/// One metric in Prometheus' text format.
+fn push_metric(out: &mut String, name: &str, kind: &str, help: &str, value: &str) {
+    out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+}
+
 fn replication_metrics(server: &Server, out: &mut String) {
     let replicas = server.db.replicas().list();
-    out.push_str(&format!(
-        "# HELP oxibase_replicas Followers streaming from this server.\n# TYPE oxibase_replicas gauge\noxibase_replicas {}\n",
-        replicas.len()
-    ));
+    push_metric(
+        out,
+        "oxibase_replicas",
+        "gauge",
+        "Followers streaming from this server.",
+        &replicas.len().to_string(),
+    );
     type Show = fn(&oxibase_sql::replicas::ReplicaStat) -> String;
     let series: [(&str, &str, Show); 3] = [
         ("oxibase_replication_sent_lsn", "The last log position sent to the follower.", |r| {
@@ -382,7 +390,7 @@ fn replication_metrics(server: &Server, out: &mut String) {
 async fn metrics(State(server): State<Arc<Server>>) -> Response {
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+        push_metric(&mut out, name, kind, help, &value)
     };
     let counters = server.db.counters();
     metric(
@@ -502,7 +510,7 @@ async fn metrics(State(server): State<Arc<Server>>) -> Response {
             out.push_str(&format!("oxibase_wal_fsync_seconds_count {}\n", log.fsyncs));
         }
         let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+            push_metric(&mut out, name, kind, help, &value)
         };
         metric(
             "oxibase_lock_waits_total",
@@ -545,7 +553,7 @@ async fn metrics(State(server): State<Arc<Server>>) -> Response {
             (
                 "oxibase_row_cache_bytes",
                 "gauge",
-                "Bytes the row cache accounts for (keys, values and bookkeeping).",
+                "Bytes the row cache holds (keys, values, and its maps and queues at their allocated size).",
                 engine.row_cache_size,
             ),
             ("oxibase_lsm_tables", "gauge", "On-disk tables of the LSM engine.", engine.tables),
@@ -578,7 +586,7 @@ async fn metrics(State(server): State<Arc<Server>>) -> Response {
                 heap.resident,
             ),
         ] {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
+            push_metric(&mut out, name, "gauge", help, &value.to_string());
         }
     }
     replication_metrics(&server, &mut out);
