@@ -407,6 +407,14 @@ fn local_clients_connect_through_a_unix_socket() {
             .batch_execute("set lock_timeout = '2s'; update t set id = 3 where id = 1")
             .await
             .unwrap();
+        // An idle local session (its connection asleep in a read) ends when terminated.
+        let doomed = connect(&url).await.unwrap();
+        let pid: i32 = doomed.query_one("select pg_backend_pid()", &[]).await.unwrap().get(0);
+        let sql = format!("select pg_terminate_backend({pid}, 5000)");
+        let done = rows(local.simple_query(&sql).await.unwrap());
+        assert_eq!(done[0][0].as_deref(), Some("t"), "the session is gone within the timeout");
+        assert!(doomed.simple_query("select 1").await.is_err());
+        assert!(doomed.is_closed());
     });
     // A second server (another loopback address, the same port) may not take over the
     // socket a live one answers on.

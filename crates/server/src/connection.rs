@@ -13,6 +13,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::BytesMut;
+
 use futures::{SinkExt, StreamExt};
 use oxibase_sql::session::Prepared;
 use pgwire::api::DefaultClient;
@@ -21,59 +23,76 @@ use pgwire::messages::response::NotificationResponse;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use pgwire::tokio::TlsAcceptor;
 use pgwire::tokio::server::{
-    PgWireMessageServerCodec, negotiate_tls, process_error, process_message,
+    MaybeTls, PgWireMessageServerCodec, negotiate_tls, process_error, process_message,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio_util::codec::Framed;
+use tokio_util::codec::{Framed, FramedParts};
 
-use crate::local::LocalStream;
+use crate::stream::{Blocking, ClientStream, Socket};
 use crate::wire::{Conn, Handlers};
 
 /// How long a client may take to finish startup (pgwire's default).
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A client's socket.
-pub enum Client {
-    Tcp(TcpStream),
-    Unix(std::os::unix::net::UnixStream),
-}
-
-type Socket<S> = Framed<S, PgWireMessageServerCodec<Prepared>>;
+type Wire<S> = Framed<S, PgWireMessageServerCodec<Prepared>>;
 
 /// Serves one client connection until it ends.
 pub async fn serve(
-    client: Client,
+    client: Socket,
     tls: Option<TlsAcceptor>,
     handlers: Handlers,
 ) -> std::io::Result<()> {
     let startup_timeout = tokio::time::sleep(STARTUP_TIMEOUT);
     tokio::pin!(startup_timeout);
     match client {
-        Client::Tcp(socket) => {
+        Socket::Tcp(socket) => {
+            let socket = TcpStream::from_std(socket)?;
             let socket = tokio::select! {
                 _ = &mut startup_timeout => return Ok(()),
                 socket = negotiate_tls(socket, tls) => socket?,
             };
             let Some(socket) = socket else { return Ok(()) };
-            run(socket, startup_timeout, handlers).await
+            let FramedParts { io, codec, read_buf, write_buf, .. } = socket.into_parts();
+            let parts = (codec, read_buf, write_buf);
+            match io {
+                MaybeTls::Plain(tcp) => {
+                    let (stream, blocking) = ClientStream::new(Socket::Tcp(tcp.into_std()?))?;
+                    run(reframed(stream, parts), startup_timeout, handlers, blocking).await
+                }
+                io => run(reframed(io, parts), startup_timeout, handlers, Blocking::never()).await,
+            }
         }
-        Client::Unix(socket) => {
+        Socket::Unix(socket) => {
             // A local client has no address; PostgreSQL shows it as NULL, pgwire wants one.
             let local = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
             let codec = PgWireMessageServerCodec::new(DefaultClient::new(local, false));
-            let mut socket = Framed::new(LocalStream::new(socket)?, codec);
+            let (stream, blocking) = ClientStream::new(Socket::Unix(socket))?;
+            let mut socket = Framed::new(stream, codec);
             socket.set_state(PgWireConnectionState::AwaitingStartup);
-            run(socket, startup_timeout, handlers).await
+            run(socket, startup_timeout, handlers, blocking).await
         }
     }
 }
 
+/// A framed connection moved onto another stream: what was read and not yet decoded, and
+/// the codec's state, go with it.
+fn reframed<S>(
+    io: S,
+    (codec, read_buf, write_buf): (PgWireMessageServerCodec<Prepared>, BytesMut, BytesMut),
+) -> Wire<S> {
+    let mut parts = FramedParts::new(io, codec);
+    parts.read_buf = read_buf;
+    parts.write_buf = write_buf;
+    Framed::from_parts(parts)
+}
+
 /// The message loop on a connected socket.
 async fn run<S>(
-    mut socket: Socket<S>,
+    mut socket: Wire<S>,
     mut startup_timeout: std::pin::Pin<&mut tokio::time::Sleep>,
     handlers: Handlers,
+    blocking: Blocking,
 ) -> std::io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static,
@@ -89,6 +108,22 @@ where
             PgWireConnectionState::AwaitingStartup
                 | PgWireConnectionState::AuthenticationInProgress
         );
+        if !watching && !starting {
+            let waker = wake.clone();
+            let blocking = blocking.clone();
+            watching = conn.watch_notifications(Arc::new(move || {
+                waker.notify_one();
+                // Only pg_terminate_backend wakes a session that may block (it listens on
+                // no channel, so no notification comes).
+                blocking.interrupt();
+            }));
+        }
+        let may_block = !starting && conn.may_block();
+        blocking.set(may_block);
+        // After allowing the read to block: a termination that came before woke nothing.
+        if !starting && conn.terminated() {
+            return send_terminated(&mut socket).await;
+        }
         let msg = tokio::select! {
             _ = &mut startup_timeout, if starting => None,
             _ = wake.notified(), if watching => {
@@ -100,7 +135,13 @@ where
             }
             msg = socket.next() => msg,
         };
-        let Some(Ok(msg)) = msg else { break };
+        let Some(Ok(msg)) = msg else {
+            // A blocked read ends this way when pg_terminate_backend wakes it.
+            if !starting && conn.terminated() {
+                return send_terminated(&mut socket).await;
+            }
+            break;
+        };
         if matches!(msg, PgWireFrontendMessage::Terminate(_)) {
             break;
         }
@@ -129,13 +170,6 @@ where
         }
         if is_cancel_request {
             break;
-        }
-        if !starting && conn.terminated() {
-            return send_terminated(&mut socket).await;
-        }
-        if !watching && !starting {
-            let waker = wake.clone();
-            watching = conn.watch_notifications(Arc::new(move || waker.notify_one()));
         }
         if watching && !is_extended_query {
             send_notifications(&mut socket, &conn).await?;

@@ -18,6 +18,7 @@ mod connection;
 pub mod http;
 mod local;
 pub mod replication;
+mod stream;
 pub mod wire;
 
 use std::net::SocketAddr;
@@ -30,6 +31,7 @@ use oxibase_common::{Result, errinput};
 use oxibase_mvcc::TxnOptions;
 use oxibase_sql::catalog::system::BOOTSTRAP_ROLE;
 use oxibase_sql::{Database, DatabaseOptions};
+use stream::Socket;
 use tokio::net::{TcpListener, UnixStream};
 
 /// How clients authenticate.
@@ -330,7 +332,7 @@ pub async fn serve(config: Config) -> Result<()> {
                     Ok((socket, _)) => {
                         let _ = socket.set_nodelay(true);
                         let started = socket.into_std().and_then(|socket| {
-                            let client = StdClient::Tcp(socket);
+                            let client = Socket::Tcp(socket);
                             spawn_connection(server.clone(), client, tls.clone(), open.clone())
                         });
                         if let Err(e) = started {
@@ -343,7 +345,7 @@ pub async fn serve(config: Config) -> Result<()> {
             accepted = accept_local(local.as_ref()) => {
                 match accepted.and_then(|socket| socket.into_std()) {
                     Ok(socket) => {
-                        let client = StdClient::Unix(socket);
+                        let client = Socket::Unix(socket);
                         if let Err(e) = spawn_connection(server.clone(), client, None, open.clone()) {
                             eprintln!("oxibase: could not start a connection thread: {e}");
                         }
@@ -381,52 +383,11 @@ async fn accept_local(local: Option<&local::LocalSocket>) -> std::io::Result<Uni
     }
 }
 
-/// A client's socket between runtimes (a tokio socket belongs to the runtime that made it).
-enum StdClient {
-    Tcp(std::net::TcpStream),
-    Unix(std::os::unix::net::UnixStream),
-}
-
-impl StdClient {
-    fn try_clone(&self) -> std::io::Result<StdClient> {
-        Ok(match self {
-            StdClient::Tcp(s) => StdClient::Tcp(s.try_clone()?),
-            StdClient::Unix(s) => StdClient::Unix(s.try_clone()?),
-        })
-    }
-
-    fn into_tokio(self) -> std::io::Result<connection::Client> {
-        Ok(match self {
-            StdClient::Tcp(s) => connection::Client::Tcp(tokio::net::TcpStream::from_std(s)?),
-            StdClient::Unix(s) => connection::Client::Unix(s),
-        })
-    }
-
-    /// Writes what it can of `message` (without blocking on a full buffer) and closes.
-    fn close_with(&mut self, message: Option<&[u8]>) {
-        use std::io::Write;
-        match self {
-            StdClient::Tcp(s) => {
-                if let Some(m) = message {
-                    let _ = s.write_all(m);
-                }
-                let _ = s.shutdown(std::net::Shutdown::Both);
-            }
-            StdClient::Unix(s) => {
-                if let Some(m) = message {
-                    let _ = s.write_all(m);
-                }
-                let _ = s.shutdown(std::net::Shutdown::Both);
-            }
-        }
-    }
-}
-
 /// Serves one connection on a thread of its own, with a single-threaded runtime: session
 /// calls may block it (see `wire`).
 fn spawn_connection(
     server: Arc<Server>,
-    client: StdClient,
+    client: Socket,
     tls: Option<tokio_rustls::TlsAcceptor>,
     open: Arc<AtomicUsize>,
 ) -> std::io::Result<()> {
@@ -436,7 +397,7 @@ fn spawn_connection(
     let counter = open.clone();
     let spawned = std::thread::Builder::new().name("oxibase-conn".into()).spawn(move || {
         let client = match client {
-            StdClient::Tcp(socket) if replication::is_replication(&socket) => {
+            Socket::Tcp(socket) if replication::is_replication(&socket) => {
                 replication::serve_follower(server, socket);
                 counter.fetch_sub(1, Ordering::SeqCst);
                 return;
@@ -446,11 +407,9 @@ fn spawn_connection(
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
         if let Ok(runtime) = runtime {
             runtime.block_on(async move {
-                if let Ok(client) = client.into_tokio() {
-                    let handlers = wire::Handlers::new(server);
-                    tokio::spawn(end_when_idle_in_transaction(handlers.conn(), watchdog_socket));
-                    let _ = connection::serve(client, tls, handlers).await;
-                }
+                let handlers = wire::Handlers::new(server);
+                tokio::spawn(end_when_idle_in_transaction(handlers.conn(), watchdog_socket));
+                let _ = connection::serve(client, tls, handlers).await;
             });
         }
         counter.fetch_sub(1, Ordering::SeqCst);
@@ -466,7 +425,7 @@ fn spawn_connection(
 /// than its limit gets PostgreSQL's FATAL 25P03 and its connection is closed, which rolls
 /// the transaction back and releases its locks. Runs beside the connection on its runtime;
 /// the session is busy (and never idle) while a statement runs.
-async fn end_when_idle_in_transaction(conn: Arc<wire::Conn>, mut socket: StdClient) {
+async fn end_when_idle_in_transaction(conn: Arc<wire::Conn>, socket: Socket) {
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         if !conn.idle_in_transaction_expired() {

@@ -5,22 +5,12 @@
 //! A socket file left by a server that died is replaced; one another live server answers on
 //! is not (starting would steal its clients). The file goes when the server stops.
 //!
-//! A client's stream ([`LocalStream`]) waits only for readability. tokio registers its
-//! streams for writability too, and a Unix socket signals it each time the peer reads: every
-//! answer the client read woke the connection's thread once more for nothing (epoll reported
-//! EPOLLOUT), half again as many context switches per query as over TCP. Writes go straight
-//! to the socket; when it is full (a client not reading its results), the connection's own
-//! thread blocks until there is room, as a PostgreSQL backend blocks in send.
+//! A local client's stream is a [`crate::stream::ClientStream`], as a plain TCP client's.
 
-use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
 
 use oxibase_common::{Result, errinput};
-use tokio::io::unix::AsyncFd;
-use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::UnixListener;
 
 /// A listening socket file, removed when dropped.
@@ -73,76 +63,5 @@ impl LocalSocket {
 impl Drop for LocalSocket {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// A local client's stream, registered for readability only (see the module's notes).
-pub struct LocalStream {
-    socket: AsyncFd<UnixStream>,
-}
-
-impl LocalStream {
-    /// Registers the stream with the current runtime.
-    pub fn new(socket: UnixStream) -> std::io::Result<LocalStream> {
-        socket.set_nonblocking(true)?;
-        // Deprecated as unsound for a `T` whose descriptor may change or close while
-        // registered; this one owns its descriptor for the AsyncFd's whole life, and the
-        // replacement is `unsafe`, which the workspace forbids.
-        #[allow(deprecated)]
-        let socket = AsyncFd::with_interest(socket, Interest::READABLE)?;
-        Ok(LocalStream { socket })
-    }
-}
-
-impl AsyncRead for LocalStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        loop {
-            let mut ready = ready!(self.socket.poll_read_ready(cx))?;
-            // Reading needs initialized bytes, and every call zeroes them anew (the caller's
-            // buffer comes uninitialized each time): at most 8 KiB, however large the
-            // buffer grew for an earlier message.
-            let unfilled = buf.initialize_unfilled_to(buf.remaining().min(8192));
-            match ready.try_io(|socket| (&mut socket.get_ref()).read(unfilled)) {
-                Ok(Ok(n)) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Ok(Err(e)) => return Poll::Ready(Err(e)),
-                // Not readable after all: readiness was cleared, wait again.
-                Err(_) => continue,
-            }
-        }
-    }
-}
-
-impl AsyncWrite for LocalStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let mut socket = self.socket.get_ref();
-        match socket.write(buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                // Full: wait for room on this connection's own thread.
-                socket.set_nonblocking(false)?;
-                let written = socket.write(buf);
-                socket.set_nonblocking(true)?;
-                Poll::Ready(written)
-            }
-            written => Poll::Ready(written),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(self.socket.get_ref().shutdown(std::net::Shutdown::Write))
     }
 }

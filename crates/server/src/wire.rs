@@ -130,7 +130,7 @@ impl Conn {
 
     /// Whether pg_terminate_backend ended this connection's session.
     pub fn terminated(&self) -> bool {
-        self.session.try_lock().and_then(|s| s.as_ref().map(|s| s.terminated())).unwrap_or(false)
+        self.session.lock().as_ref().is_some_and(|s| s.terminated())
     }
 
     /// The notifications to send now: only while the session is idle outside a transaction
@@ -152,6 +152,14 @@ impl Conn {
             Some(limit) if in_block => self.idle_since.lock().elapsed() >= limit,
             _ => false,
         }
+    }
+
+    /// Whether the connection's next read may sleep in the kernel (see [`crate::stream`]):
+    /// its session is idle outside a transaction block (no idle-in-transaction limit runs)
+    /// and listens on no channel (no notification can come).
+    pub fn may_block(&self) -> bool {
+        let guard = self.session.lock();
+        guard.as_ref().is_some_and(|s| s.status() == TxnStatus::Idle && !s.listening())
     }
 
     /// True when the client talks TLS (raw protocol bytes must not be written then).

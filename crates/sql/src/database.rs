@@ -115,7 +115,8 @@ pub(crate) struct SessionEntry {
     pub(crate) info: Arc<Mutex<SessionInfo>>,
     pub(crate) secret: i32,
     pub(crate) cancel: Arc<AtomicBool>,
-    /// Set by pg_terminate_backend: the connection ends at its next chance.
+    /// Set by pg_terminate_backend: the connection ends at its next chance. Shared with the
+    /// session, which reads it without taking the map's lock.
     pub(crate) terminate: Arc<AtomicBool>,
 }
 
@@ -543,11 +544,6 @@ impl Database {
         found
     }
 
-    /// Whether session `pid` was told to end.
-    pub fn terminating(&self, pid: i32) -> bool {
-        self.shared.sessions.lock().get(&pid).is_some_and(|e| e.terminate.load(Ordering::SeqCst))
-    }
-
     /// The sessions now running, as pg_stat_activity shows them.
     pub fn sessions(&self) -> Vec<SessionInfo> {
         let mut out: Vec<SessionInfo> =
@@ -562,11 +558,11 @@ impl Database {
         &self,
         info: SessionInfo,
         cancel: Arc<AtomicBool>,
+        terminate: Arc<AtomicBool>,
     ) -> (i32, i32, Arc<Mutex<SessionInfo>>) {
         let pid = self.shared.next_pid.fetch_add(1, Ordering::Relaxed);
         let secret = rand::random::<i32>();
         let info = Arc::new(Mutex::new(SessionInfo { pid, ..info }));
-        let terminate = Arc::new(AtomicBool::new(false));
         let entry = SessionEntry { info: info.clone(), secret, cancel, terminate };
         self.shared.sessions.lock().insert(pid, entry);
         (pid, secret, info)

@@ -61,8 +61,9 @@ pub(crate) enum ListenOp {
 }
 
 impl Notifier {
-    /// Applies a committed transaction's LISTEN and UNLISTEN.
-    pub(crate) fn apply(&self, pid: i32, ops: &[ListenOp]) {
+    /// Applies a committed transaction's LISTEN and UNLISTEN; returns whether the session
+    /// listens on any channel after them.
+    pub(crate) fn apply(&self, pid: i32, ops: &[ListenOp]) -> bool {
         let mut channels = self.channels.lock();
         for op in ops {
             match op {
@@ -80,6 +81,7 @@ impl Notifier {
             }
         }
         channels.retain(|_, s| !s.is_empty());
+        channels.values().any(|s| s.contains(&pid))
     }
 
     /// Delivers a committed transaction's notifications to every listener.

@@ -402,11 +402,15 @@ pub struct Session {
     notices: RefCell<Vec<Notice>>,
     parameter_changes: RefCell<Vec<(String, String)>>,
     cancel: Arc<AtomicBool>,
+    /// Set by pg_terminate_backend.
+    terminate: Arc<AtomicBool>,
     /// The session asked for its temporary schema (`pg_temp_<pid>`): it is searched first,
     /// and dropped when the session ends.
     temp_schema: Cell<bool>,
     /// How deep stored routines are calling routines right now.
     routine_depth: Cell<u32>,
+    /// The session listens on some channel (after its committed LISTENs and UNLISTENs).
+    listening: Cell<bool>,
 }
 
 impl Session {
@@ -418,7 +422,8 @@ impl Session {
             backend_start: now_micros(),
             ..Default::default()
         };
-        let (pid, secret, activity) = db.register(info, cancel.clone());
+        let terminate = Arc::new(AtomicBool::new(false));
+        let (pid, secret, activity) = db.register(info, cancel.clone(), terminate.clone());
         let settings = Settings::default();
         let mut session = Session {
             db,
@@ -440,7 +445,9 @@ impl Session {
             notices: RefCell::new(Vec::new()),
             parameter_changes: RefCell::new(Vec::new()),
             cancel,
+            terminate,
             temp_schema: Cell::new(false),
+            listening: Cell::new(false),
             routine_depth: Cell::new(0),
         };
         let _ = session.settings.get_mut().set("session_authorization", None);
@@ -450,7 +457,12 @@ impl Session {
     /// Whether pg_terminate_backend told this session to end (its connection closes with
     /// FATAL 57P01).
     pub fn terminated(&self) -> bool {
-        self.db.terminating(self.pid)
+        self.terminate.load(Ordering::SeqCst)
+    }
+
+    /// Whether a notification can arrive for this session: it listens on some channel.
+    pub fn listening(&self) -> bool {
+        self.listening.get()
     }
 
     /// The backend id (pg_backend_pid()).
@@ -1105,8 +1117,12 @@ impl Session {
     /// After a commit: LISTEN/UNLISTEN take effect and notifications go out.
     fn publish(&self, listens: &[crate::notify::ListenOp], notifies: Vec<(String, String)>) {
         let notifier = &self.db.shared.notifier;
-        notifier.apply(self.pid, listens);
-        notifier.publish(self.pid, notifies);
+        if !listens.is_empty() {
+            self.listening.set(notifier.apply(self.pid, listens));
+        }
+        if !notifies.is_empty() {
+            notifier.publish(self.pid, notifies);
+        }
     }
 
     /// Notifications received for this session (LISTEN), oldest first.
