@@ -263,6 +263,14 @@ impl<E: Engine> Engine for Cached<E> {
         self.inner.flush()
     }
 
+    fn unsealed_bytes(&self) -> u64 {
+        self.inner.unsealed_bytes()
+    }
+
+    fn seal(&self) -> Result<()> {
+        self.inner.seal()
+    }
+
     fn status(&self) -> Result<Status> {
         let mut status = self.inner.status()?;
         status.row_cache_size = self.shards.iter().map(|s| s.lock().held() as u64).sum();

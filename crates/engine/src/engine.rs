@@ -51,6 +51,21 @@ pub trait Engine: Send + Sync + 'static {
     /// Reports the engine's size and kind.
     fn status(&self) -> Result<Status>;
 
+    /// Bytes of recent writes held in memory and not yet sealed (the LSM's active
+    /// memtable); 0 for an engine without such a buffer. Cheap: called every maintenance
+    /// round.
+    fn unsealed_bytes(&self) -> u64 {
+        0
+    }
+
+    /// Seals the recent writes held in memory, which the engine then writes out in the
+    /// background in its on-disk form (the LSM: the active memtable becomes a table, so a
+    /// point read checks that table's bloom filter instead of searching the memtable's
+    /// skiplist). Nothing is lost or made durable by it. A no-op without such a buffer.
+    fn seal(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Removes every key in `range`, for a range that no reader or writer uses any more
     /// (MVCC reclaiming a dropped table's keys). Not atomic: a concurrent reader may see part
     /// of the range gone, and after a crash part of it may be back, so a caller repeats it
@@ -89,6 +104,14 @@ impl<E: Engine + ?Sized> Engine for std::sync::Arc<E> {
 
     fn status(&self) -> Result<Status> {
         (**self).status()
+    }
+
+    fn unsealed_bytes(&self) -> u64 {
+        (**self).unsealed_bytes()
+    }
+
+    fn seal(&self) -> Result<()> {
+        (**self).seal()
     }
 
     fn delete_range(&self, range: KeyRange) -> Result<u64> {

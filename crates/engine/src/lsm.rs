@@ -118,6 +118,16 @@ impl Engine for Lsm {
         self.db.persist(PersistMode::SyncAll).map_err(|e| convert("LSM flush failed", e))
     }
 
+    fn unsealed_bytes(&self) -> u64 {
+        self.data.tree.active_memtable().size()
+    }
+
+    fn seal(&self) -> Result<()> {
+        // Queues the sealed memtable for fjall's flush workers; reads see it meanwhile.
+        self.data.rotate_memtable().map_err(|e| convert("LSM memtable seal failed", e))?;
+        Ok(())
+    }
+
     fn delete_range(&self, range: KeyRange) -> Result<u64> {
         // Tables lying wholly inside the range are dropped as files, without writing a delete
         // per key or compacting anything; keys in the memtables and in tables that straddle

@@ -890,6 +890,7 @@ fn validate(
 
 fn spawn_maintenance(shared: Weak<Shared>, interval: Duration) {
     let spawned = std::thread::Builder::new().name("oxibase-maintenance".into()).spawn(move || {
+        let mut idle = IdleSeal::new(std::time::Instant::now());
         loop {
             std::thread::sleep(interval);
             let Some(shared) = shared.upgrade() else { return };
@@ -897,10 +898,53 @@ fn spawn_maintenance(shared: Weak<Shared>, interval: Duration) {
             // which is where the user hears about it.
             let _ = crate::gc::run(&shared, 10_000);
             let _ = shared.maybe_checkpoint();
+            let _ = idle.tick(&*shared.engine, std::time::Instant::now());
         }
     });
     // Without the thread, GC and checkpoints still run when called explicitly.
     drop(spawned);
+}
+
+/// How long the engine's in-memory writes must stay unchanged before they are sealed.
+const SEAL_WHEN_IDLE: Duration = Duration::from_secs(2);
+/// The least unsealed bytes worth sealing (a smaller memtable is cheap to search, and each
+/// seal makes a table for compaction to merge).
+const SEAL_AT_LEAST: u64 = 1 << 20;
+
+/// Seals the engine's in-memory writes when writing stops (see `Engine::seal`).
+///
+/// After a burst of writes the LSM's active memtable stays as the burst left it until more
+/// writes fill it, and every point read searches its skiplist first (~1 µs with a few
+/// hundred thousand entries: a sixth of a pgbench select-only query right after TPC-B). Once
+/// it has not changed for [`SEAL_WHEN_IDLE`], it is handed to the engine's flush workers and
+/// reads check the new table's bloom filter instead.
+struct IdleSeal {
+    /// Unsealed bytes at the last round, and since when they have been that.
+    bytes: u64,
+    since: std::time::Instant,
+}
+
+impl IdleSeal {
+    fn new(now: std::time::Instant) -> IdleSeal {
+        IdleSeal { bytes: 0, since: now }
+    }
+
+    /// One maintenance round; true if it sealed.
+    fn tick(&mut self, engine: &dyn Engine, now: std::time::Instant) -> Result<bool> {
+        let bytes = engine.unsealed_bytes();
+        if bytes != self.bytes {
+            self.bytes = bytes;
+            self.since = now;
+            return Ok(false);
+        }
+        if bytes < SEAL_AT_LEAST || now.duration_since(self.since) < SEAL_WHEN_IDLE {
+            return Ok(false);
+        }
+        engine.seal()?;
+        self.bytes = engine.unsealed_bytes();
+        self.since = now;
+        Ok(true)
+    }
 }
 
 /// Used by tests and callers that need the isolation level's name.
@@ -911,5 +955,54 @@ impl std::fmt::Display for Isolation {
             Isolation::Snapshot => "repeatable read",
             Isolation::Serializable => "serializable",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use oxibase_engine::{Lsm, LsmOptions};
+
+    use super::*;
+
+    fn write(lsm: &Lsm, from: u32, to: u32) {
+        let mut batch = WriteBatch::new();
+        for i in from..to {
+            batch.put(i.to_be_bytes().to_vec(), vec![7u8; 100]);
+        }
+        lsm.write(batch).unwrap();
+    }
+
+    #[test]
+    fn idle_writes_are_sealed_once_they_stop_changing() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = LsmOptions { cache_size: 8 << 20, memtable_size: 64 << 20 };
+        let lsm = Lsm::open(dir.path(), &options).unwrap();
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut idle = IdleSeal::new(t0);
+        // A small buffer is left alone however long it stays unchanged.
+        write(&lsm, 0, 100);
+        assert!(!idle.tick(&lsm, at(0)).unwrap());
+        assert!(!idle.tick(&lsm, at(60_000)).unwrap());
+        assert!(lsm.unsealed_bytes() > 0);
+        // A large one is sealed only after it stopped changing for SEAL_WHEN_IDLE.
+        write(&lsm, 100, 20_000);
+        assert!(lsm.unsealed_bytes() >= SEAL_AT_LEAST);
+        assert!(!idle.tick(&lsm, at(61_000)).unwrap(), "it just changed");
+        assert!(!idle.tick(&lsm, at(62_000)).unwrap(), "unchanged for 1 s");
+        write(&lsm, 20_000, 20_001);
+        assert!(!idle.tick(&lsm, at(63_500)).unwrap(), "changed again");
+        assert!(!idle.tick(&lsm, at(65_000)).unwrap(), "unchanged for 1.5 s");
+        assert!(idle.tick(&lsm, at(65_600)).unwrap(), "unchanged for 2.1 s");
+        assert_eq!(lsm.unsealed_bytes(), 0);
+        assert!(!idle.tick(&lsm, at(70_000)).unwrap(), "nothing left to seal");
+        // Everything reads back, before and after the flush worker wrote it out.
+        for i in [0u32, 99, 100, 19_999, 20_000] {
+            assert_eq!(lsm.get(&i.to_be_bytes()).unwrap(), Some(vec![7u8; 100]), "key {i}");
+        }
+        lsm.flush_memtable().unwrap();
+        assert_eq!(lsm.get(&12_345u32.to_be_bytes()).unwrap(), Some(vec![7u8; 100]));
     }
 }
