@@ -112,3 +112,34 @@ fn many_listeners_each_get_every_notification_once() {
         }
     });
 }
+
+/// A listener's connection reads by sleeping in the kernel while it listens on nothing, and
+/// a wake then means termination; once LISTEN took effect a wake is a notification, however
+/// soon it comes (stop 20's first version closed the connection when one came before the
+/// connection's loop went round).
+#[test]
+fn notifications_racing_listen_never_end_the_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let (a, mut inbox) = listener(&server.url()).await;
+        let b = server.connect().await;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let notifier = {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    b.batch_execute("NOTIFY flip, 'x'").await.unwrap();
+                }
+            })
+        };
+        for i in 0..500 {
+            a.batch_execute("LISTEN flip").await.unwrap_or_else(|e| panic!("round {i}: {e}"));
+            a.batch_execute("UNLISTEN flip").await.unwrap_or_else(|e| panic!("round {i}: {e}"));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        notifier.await.unwrap();
+        assert!(!a.is_closed());
+        assert!(next(&mut inbox).await.is_some(), "some notifications were heard");
+    });
+}

@@ -135,6 +135,8 @@ where
             }
             msg = socket.next() => msg,
         };
+        // Not while the message is handled: a LISTEN in it makes wakes mean notifications.
+        blocking.set(false);
         let Some(Ok(msg)) = msg else {
             // A blocked read ends this way when pg_terminate_backend wakes it.
             if !starting && conn.terminated() {
