@@ -21,6 +21,17 @@ echo "pgbench scale $SCALE, $SECONDS_PER_RUN s per run, $(nproc) cores; fsync on
 start=$(date +%s.%N); ox -i -q -s "$SCALE" >/dev/null 2>&1; ox_init=$(echo "$(date +%s.%N) - $start" | bc)
 start=$(date +%s.%N); pg -i -q -s "$SCALE" >/dev/null 2>&1; pg_init=$(echo "$(date +%s.%N) - $start" | bc)
 
+field() { # label, output file -> the number pgbench printed after "label = "
+  grep -ohE "$1 = [0-9.]+" "$2" | grep -oE '[0-9.]+$'
+}
+failed() { # output files... -> failed transactions, summed
+  cat "$@" | grep -oE 'failed transactions: [0-9]+' | grep -oE '[0-9]+$' | paste -sd+ | bc
+}
+row() { # name ox_tps pg_tps ox_latency pg_latency ox_failed
+  printf "| %-28s | %10.0f | %10.0f | %5.2f× | %7.3f | %7.3f | %s |\n" "$1" "$2" "$3" \
+    "$(echo "$2 / $3" | bc -l)" "$4" "$5" "${6:-?}"
+}
+
 run() { # name, pgbench args...
   local name=$1; shift
   local rss_log="$WORK/rss-$name"
@@ -29,14 +40,9 @@ run() { # name, pgbench args...
   ox "$@" -T "$SECONDS_PER_RUN" >"$WORK/ox-$name" 2>&1
   kill "$sampler" 2>/dev/null || true
   pg "$@" -T "$SECONDS_PER_RUN" >"$WORK/pg-$name" 2>&1
-  local ox_tps pg_tps ox_lat pg_lat ox_failed pg_failed
-  ox_tps=$(grep -oE 'tps = [0-9.]+' "$WORK/ox-$name" | grep -oE '[0-9.]+')
-  pg_tps=$(grep -oE 'tps = [0-9.]+' "$WORK/pg-$name" | grep -oE '[0-9.]+')
-  ox_lat=$(grep -oE 'latency average = [0-9.]+' "$WORK/ox-$name" | grep -oE '[0-9.]+$')
-  pg_lat=$(grep -oE 'latency average = [0-9.]+' "$WORK/pg-$name" | grep -oE '[0-9.]+$')
-  ox_failed=$(grep -oE 'failed transactions: [0-9]+' "$WORK/ox-$name" | grep -oE '[0-9]+$')
-  printf "| %-28s | %10.0f | %10.0f | %5.2f× | %7.3f | %7.3f | %s |\n" "$name" "$ox_tps" "$pg_tps" \
-    "$(echo "$ox_tps / $pg_tps" | bc -l)" "$ox_lat" "$pg_lat" "${ox_failed:-?}"
+  local ox="$WORK/ox-$name" pg="$WORK/pg-$name"
+  row "$name" "$(field tps "$ox")" "$(field tps "$pg")" "$(field 'latency average' "$ox")" \
+    "$(field 'latency average' "$pg")" "$(failed "$ox")"
   if [ -s "$rss_log" ]; then
     echo "$name: Oxibase RSS samples (MiB): $(awk '{printf "%d ", $1/1024}' "$rss_log")" >>"$WORK/rss-summary"
   fi
@@ -50,20 +56,16 @@ run() { # name, pgbench args...
 abba() { # name, pgbench args...
   local name=$1; shift
   local half=$(( (SECONDS_PER_RUN + 1) / 2 ))
-  ox "$@" -T "$half" >"$WORK/ox1-$name" 2>&1
-  pg "$@" -T "$half" >"$WORK/pg1-$name" 2>&1
-  pg "$@" -T "$half" >"$WORK/pg2-$name" 2>&1
-  ox "$@" -T "$half" >"$WORK/ox2-$name" 2>&1
-  field() { grep -ohE "$1 = [0-9.]+" "$WORK/$2-$name" | grep -oE '[0-9.]+$'; }
-  local ox_tps pg_tps ox_lat pg_lat ox_failed
-  ox_tps=$(echo "($(field tps ox1) + $(field tps ox2)) / 2" | bc -l)
-  pg_tps=$(echo "($(field tps pg1) + $(field tps pg2)) / 2" | bc -l)
-  ox_lat=$(echo "($(field 'latency average' ox1) + $(field 'latency average' ox2)) / 2" | bc -l)
-  pg_lat=$(echo "($(field 'latency average' pg1) + $(field 'latency average' pg2)) / 2" | bc -l)
-  ox_failed=$(cat "$WORK/ox1-$name" "$WORK/ox2-$name" | grep -oE 'failed transactions: [0-9]+' | grep -oE '[0-9]+$' | paste -sd+ | bc)
-  printf "| %-28s | %10.0f | %10.0f | %5.2f× | %7.3f | %7.3f | %s |\n" "$name" "$ox_tps" "$pg_tps" \
-    "$(echo "$ox_tps / $pg_tps" | bc -l)" "$ox_lat" "$pg_lat" "${ox_failed:-?}"
-  echo "$name: Oxibase TPS $(field tps ox1) then $(field tps ox2), PostgreSQL $(field tps pg1) then $(field tps pg2)" >>"$WORK/abba-summary"
+  local ox1="$WORK/ox1-$name" pg1="$WORK/pg1-$name" pg2="$WORK/pg2-$name" ox2="$WORK/ox2-$name"
+  ox "$@" -T "$half" >"$ox1" 2>&1
+  pg "$@" -T "$half" >"$pg1" 2>&1
+  pg "$@" -T "$half" >"$pg2" 2>&1
+  ox "$@" -T "$half" >"$ox2" 2>&1
+  mean() { echo "($(field "$1" "$2") + $(field "$1" "$3")) / 2" | bc -l; }
+  row "$name" "$(mean tps "$ox1" "$ox2")" "$(mean tps "$pg1" "$pg2")" \
+    "$(mean 'latency average' "$ox1" "$ox2")" "$(mean 'latency average' "$pg1" "$pg2")" \
+    "$(failed "$ox1" "$ox2")"
+  echo "$name: Oxibase TPS $(field tps "$ox1") then $(field tps "$ox2"), PostgreSQL $(field tps "$pg1") then $(field tps "$pg2")" >>"$WORK/abba-summary"
 }
 
 echo

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-
 use futures::{SinkExt, StreamExt};
 use oxibase_sql::session::Prepared;
 use pgwire::api::DefaultClient;
