@@ -36,9 +36,8 @@
 //! value only if no write touching the shard began since, else a later write of the key may
 //! have landed after it.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 
 use oxibase_common::Result;
 use parking_lot::Mutex;
@@ -50,10 +49,15 @@ const SHARDS: usize = 64;
 const _: () = assert!(SHARDS <= 64);
 /// What the allocator adds to each heap allocation (size-class rounding), on average.
 const ALLOCATION_OVERHEAD: usize = 16;
-/// A slot of a shard's eviction queue.
-const QUEUE_SLOT: usize = size_of::<(Vec<u8>, u64)>();
-/// Stale queue entries beyond the live ones before the queue is cleaned.
-const QUEUE_SLACK: usize = 16;
+/// A slot of a shard's ring.
+const RING_SLOT: usize = size_of::<Option<Box<[u8]>>>();
+/// Bytes before an entry's key: the key's length.
+const HEADER: usize = size_of::<u32>();
+/// Removed entries' slots beyond the live entries before the ring is compacted.
+const RING_SLACK: usize = 16;
+
+/// A cached key a write batch touches: its hash, its shard, its final value in the batch.
+type Hot<'a> = (u64, usize, Option<&'a [u8]>);
 
 /// An engine with a bounded cache of point reads.
 pub struct Cached<E> {
@@ -61,49 +65,84 @@ pub struct Cached<E> {
     shards: Vec<Mutex<Shard>>,
     /// Bytes a shard may hold.
     shard_budget: usize,
+    /// One hash per key picks its shard and its slot in the shard's table.
+    hasher: hashbrown::DefaultHashBuilder,
 }
 
+/// A shard: its entries in the order cached, and a table finding them by key.
+///
+/// An entry is one allocation, `[key length: u32][key][value]`, so a cached row costs its
+/// bytes, one allocator rounding, a ring slot and a table slot. (An earlier layout, a map
+/// of key and value vectors and a queue of key copies, held a million 132-byte rows in
+/// 247 MB; this one in 150 MB.)
 #[derive(Default)]
 struct Shard {
-    /// Cached values, each with the stamp of its entry in `order` (hashbrown's map, for
-    /// its allocation size).
-    values: hashbrown::HashMap<Vec<u8>, (Vec<u8>, u64)>,
-    /// Keys in the order cached, for eviction. An entry whose stamp is not its key's in
-    /// `values` is stale (the key was removed, or cached again later) and is skipped.
-    order: VecDeque<(Vec<u8>, u64)>,
-    /// The next entry's stamp.
-    stamp: u64,
-    /// Heap bytes of the cached keys and values.
+    /// The entries, oldest first: the entry stamped `s` is at `ring[s - first]`; a removed
+    /// entry leaves `None` until eviction reaches it.
+    ring: VecDeque<Option<Box<[u8]>>>,
+    /// The stamp of `ring[0]`.
+    first: u64,
+    /// The stamps of the live entries, found by their keys' hashes.
+    table: hashbrown::HashTable<u64>,
+    /// Heap bytes of the live entries.
     bytes: usize,
-    /// Heap bytes of the keys in the queue (stale entries' too).
-    queue_bytes: usize,
     /// Writes touching this shard under way.
     writing: usize,
     /// Writes that touched this shard so far.
     generation: u64,
 }
 
+/// An entry's key.
+fn key_of(entry: &[u8]) -> &[u8] {
+    let len = entry.first_chunk::<HEADER>().map_or(0, |len| u32::from_le_bytes(*len) as usize);
+    entry.get(HEADER..HEADER + len).unwrap_or_default()
+}
+
+/// An entry's value.
+fn value_of(entry: &[u8]) -> &[u8] {
+    &entry[HEADER + key_of(entry).len()..]
+}
+
+/// The live entry stamped `stamp` in a ring whose first slot is stamped `first`.
+fn slot(ring: &VecDeque<Option<Box<[u8]>>>, first: u64, stamp: u64) -> Option<&[u8]> {
+    ring.get(stamp.wrapping_sub(first) as usize)?.as_deref()
+}
+
+/// Heap bytes of an entry.
+fn cost(entry: &[u8]) -> usize {
+    entry.len() + ALLOCATION_OVERHEAD
+}
+
 impl Shard {
-    /// Removes a key; true if it was cached.
-    fn remove(&mut self, key: &[u8]) -> bool {
-        match self.values.remove(key) {
-            Some((value, _)) => {
-                self.bytes -= cost(key, &value);
-                true
-            }
-            None => false,
-        }
+    /// The value cached for a key.
+    fn get(&self, hash: u64, key: &[u8]) -> Option<&[u8]> {
+        let (ring, first) = (&self.ring, self.first);
+        let found = |s: &u64| slot(ring, first, *s).is_some_and(|e| key_of(e) == key);
+        let stamp = *self.table.find(hash, found)?;
+        slot(ring, first, stamp).map(value_of)
     }
 
-    /// The memory the shard holds: its keys and values and its two tables at their present
-    /// capacity. Hash maps and queues double when they grow and never shrink back, and the
-    /// tables of 64 shards filled alike double together: uncounted, the cache's memory rose
-    /// by a step whenever its entry count crossed a power of two, long after it was full.
+    /// Removes a key; true if it was cached.
+    fn remove(&mut self, hash: u64, key: &[u8]) -> bool {
+        let (ring, first) = (&self.ring, self.first);
+        let found = |s: &u64| slot(ring, first, *s).is_some_and(|e| key_of(e) == key);
+        let Ok(found) = self.table.find_entry(hash, found) else {
+            return false;
+        };
+        let (stamp, _) = found.remove();
+        let index = stamp.wrapping_sub(first) as usize;
+        if let Some(entry) = self.ring.get_mut(index).and_then(Option::take) {
+            self.bytes -= cost(&entry);
+        }
+        true
+    }
+
+    /// The memory the shard holds: its entries, and its ring and table at their present
+    /// capacity. Tables double when they grow and never shrink back, and the tables of 64
+    /// shards filled alike double together: uncounted, the cache's memory rose by a step
+    /// whenever its entry count crossed a power of two, long after it was full.
     fn held(&self) -> usize {
-        self.bytes
-            + self.queue_bytes
-            + self.values.allocation_size()
-            + self.order.capacity() * QUEUE_SLOT
+        self.bytes + self.table.allocation_size() + self.ring.capacity() * RING_SLOT
     }
 
     /// Marks a write touching this shard as begun; returns its generation.
@@ -113,46 +152,76 @@ impl Shard {
         self.generation
     }
 
+    /// Drops the oldest entry (or removed entry's slot).
+    fn evict_oldest(&mut self, hasher: &impl BuildHasher) {
+        let Some(slot) = self.ring.pop_front() else { return };
+        let stamp = self.first;
+        self.first += 1;
+        if let Some(entry) = slot {
+            let hash = hasher.hash_one(key_of(&entry));
+            if let Ok(found) = self.table.find_entry(hash, |&s| s == stamp) {
+                found.remove();
+            }
+            self.bytes -= cost(&entry);
+        }
+    }
+
+    /// Drops the removed entries' slots, keeping the live entries' order (and restamping
+    /// them).
+    fn compact(&mut self, hasher: &impl BuildHasher) {
+        self.ring.retain(Option::is_some);
+        self.first = 0;
+        self.table.clear();
+        let ring = &self.ring;
+        let hash = |s: &u64| slot(ring, 0, *s).map_or(0, |e| hasher.hash_one(key_of(e)));
+        for stamp in 0..ring.len() as u64 {
+            self.table.insert_unique(hash(&stamp), stamp, hash);
+        }
+    }
+
     /// Caches a value, evicting the oldest entries until what the shard holds, tables
     /// included, fits its budget.
-    fn insert(&mut self, key: Vec<u8>, value: Vec<u8>, budget: usize) {
+    fn insert(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        value: &[u8],
+        budget: usize,
+        hasher: &impl BuildHasher,
+    ) {
         // The tables may double on this insertion; the next insertions then evict until
         // the shard fits again.
-        let size = cost(&key, &value) + queue_cost(&key);
-        if size > budget / 4 {
+        let len = HEADER + key.len() + value.len();
+        let size = len + ALLOCATION_OVERHEAD + RING_SLOT;
+        if size > budget / 4 || key.len() > u32::MAX as usize {
             return;
         }
-        self.remove(&key);
-        while self.held() + size > budget {
-            let Some((old, stamp)) = self.order.pop_front() else { break };
-            self.queue_bytes -= queue_cost(&old);
-            if self.values.get(&old).is_some_and(|(_, s)| *s == stamp) {
-                self.remove(&old);
-            }
+        self.remove(hash, key);
+        while self.held() + size > budget && !self.ring.is_empty() {
+            self.evict_oldest(hasher);
         }
-        // Stale entries linger in the queue: drop them before it outgrows the map (at most
-        // once per `len + QUEUE_SLACK` insertions, so the cleanup is O(1) amortized).
-        if self.order.len() > 2 * self.values.len() + QUEUE_SLACK {
-            let values = &self.values;
-            self.order.retain(|(k, stamp)| values.get(k).is_some_and(|(_, s)| s == stamp));
-            self.queue_bytes = self.order.iter().map(|(k, _)| queue_cost(k)).sum();
+        // Removed entries' slots at the front go at once (they hold nothing but the slot);
+        // those behind live entries (a key written again and again leaves one each time)
+        // go once they outnumber the live entries, so the cleanup is O(1) amortized.
+        while self.ring.front().is_some_and(Option::is_none) {
+            self.evict_oldest(hasher);
         }
-        self.stamp += 1;
-        self.bytes += cost(&key, &value);
-        self.queue_bytes += queue_cost(&key);
-        self.order.push_back((key.clone(), self.stamp));
-        self.values.insert(key, (value, self.stamp));
+        if self.ring.len() > 2 * self.table.len() + RING_SLACK {
+            self.compact(hasher);
+        }
+        let mut entry = Vec::with_capacity(len);
+        entry.extend_from_slice(&(key.len() as u32).to_le_bytes());
+        entry.extend_from_slice(key);
+        entry.extend_from_slice(value);
+        let entry = entry.into_boxed_slice();
+        self.bytes += cost(&entry);
+        let stamp = self.first + self.ring.len() as u64;
+        self.ring.push_back(Some(entry));
+        let (ring, first) = (&self.ring, self.first);
+        self.table.insert_unique(hash, stamp, |s| {
+            slot(ring, first, *s).map_or(0, |e| hasher.hash_one(key_of(e)))
+        });
     }
-}
-
-/// Heap bytes of a cached key and value (the map's slot is counted by capacity).
-fn cost(key: &[u8], value: &[u8]) -> usize {
-    key.len() + value.len() + 2 * ALLOCATION_OVERHEAD
-}
-
-/// Heap bytes of a queue entry's copy of its key.
-fn queue_cost(key: &[u8]) -> usize {
-    key.len() + ALLOCATION_OVERHEAD
 }
 
 impl<E: Engine> Cached<E> {
@@ -162,6 +231,7 @@ impl<E: Engine> Cached<E> {
             inner,
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             shard_budget: budget / SHARDS,
+            hasher: hashbrown::DefaultHashBuilder::default(),
         }
     }
 
@@ -170,10 +240,11 @@ impl<E: Engine> Cached<E> {
         &self.inner
     }
 
-    fn shard_of(key: &[u8]) -> usize {
-        let mut hasher = DefaultHasher::new();
-        key.hash(&mut hasher);
-        hasher.finish() as usize % SHARDS
+    /// A key's hash and shard. The shard takes bits the shard's table does not use for
+    /// the key (it uses the low bits for the slot and the top seven as a tag).
+    fn locate(&self, key: &[u8]) -> (u64, usize) {
+        let hash = self.hasher.hash_one(key);
+        (hash, (hash >> 32) as usize % SHARDS)
     }
 
     /// Ends the writes begun on the shards in `touched`.
@@ -188,13 +259,14 @@ impl<E: Engine> Cached<E> {
 
 impl<E: Engine> Engine for Cached<E> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let shard = &self.shards[Self::shard_of(key)];
+        let (hash, i) = self.locate(key);
+        let shard = &self.shards[i];
         let generation = {
             let cached = shard.lock();
             if cached.writing == 0
-                && let Some((value, _)) = cached.values.get(key)
+                && let Some(value) = cached.get(hash, key)
             {
-                return Ok(Some(value.clone()));
+                return Ok(Some(value.to_vec()));
             }
             // A write under way when the engine is read may land during the read, so the
             // value is cached only if none was under way then and none began since.
@@ -204,7 +276,7 @@ impl<E: Engine> Engine for Cached<E> {
         if let (Some(value), Some(generation)) = (&value, generation) {
             let mut cached = shard.lock();
             if cached.writing == 0 && cached.generation == generation {
-                cached.insert(key.to_vec(), value.clone(), self.shard_budget);
+                cached.insert(hash, key, value, self.shard_budget, &self.hasher);
             }
         }
         Ok(value)
@@ -220,38 +292,42 @@ impl<E: Engine> Engine for Cached<E> {
         let mut generations = [0u64; SHARDS];
         // Keys that were cached, with their final value in the batch (a later op on the same
         // key wins) and their shard.
-        let mut hot: HashMap<Vec<u8>, (usize, Option<Vec<u8>>)> = HashMap::new();
+        let mut hot: HashMap<&[u8], Hot<'_>> = HashMap::new();
         for op in batch.ops() {
             let (key, value) = match op {
                 WriteOp::Put(key, value) => (key, Some(value)),
                 WriteOp::Delete(key) => (key, None),
             };
-            let i = Self::shard_of(key);
+            let (hash, i) = self.locate(key);
             let mut shard = self.shards[i].lock();
             if touched & (1 << i) == 0 {
                 touched |= 1 << i;
                 generations[i] = shard.begin_write();
             }
-            let was_cached = shard.remove(key);
+            let was_cached = shard.remove(hash, key);
             drop(shard);
+            let value = value.map(Vec::as_slice);
             if !hot.is_empty()
                 && let Some(entry) = hot.get_mut(key.as_slice())
             {
-                entry.1 = value.cloned();
+                entry.2 = value;
             } else if was_cached {
-                hot.insert(key.clone(), (i, value.cloned()));
+                hot.insert(key, (hash, i, value));
             }
         }
+        // The hot keys' new values are cached after the engine write, which takes the batch.
+        let hot: Vec<_> = hot
+            .into_iter()
+            .filter_map(|(key, (hash, i, value))| Some((key.to_vec(), hash, i, value?.to_vec())))
+            .collect();
         let result = self.inner.write(batch);
         if result.is_ok() {
-            for (key, (i, value)) in hot {
+            for (key, hash, i, value) in hot {
                 let mut shard = self.shards[i].lock();
                 // A write touching the shard that began since may have written the key after
                 // this one.
-                if let Some(value) = value
-                    && shard.generation == generations[i]
-                {
-                    shard.insert(key, value, self.shard_budget);
+                if shard.generation == generations[i] {
+                    shard.insert(hash, &key, &value, self.shard_budget, &self.hasher);
                 }
             }
         }
@@ -282,8 +358,8 @@ impl<E: Engine> Engine for Cached<E> {
         for shard in &self.shards {
             let mut shard = shard.lock();
             shard.begin_write();
-            let (writing, generation, stamp) = (shard.writing, shard.generation, shard.stamp);
-            *shard = Shard { writing, generation, stamp, ..Shard::default() };
+            let (writing, generation) = (shard.writing, shard.generation);
+            *shard = Shard { writing, generation, ..Shard::default() };
         }
         let result = self.inner.delete_range(range);
         self.end_write(u64::MAX);
@@ -295,61 +371,94 @@ impl<E: Engine> Engine for Cached<E> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn keys_cached_again_keep_their_newest_place_and_the_queue_stays_bounded() {
-        let mut shard = Shard::default();
-        for key in [b"a", b"b", b"c", b"d", b"e", b"f", b"g", b"h"] {
-            shard.insert(key.to_vec(), b"1".to_vec(), usize::MAX);
+    /// A shard and the hasher its keys are found by.
+    #[derive(Default)]
+    struct Keyed {
+        shard: Shard,
+        hasher: hashbrown::DefaultHashBuilder,
+    }
+
+    impl Keyed {
+        fn insert(&mut self, key: &[u8], value: &[u8], budget: usize) {
+            let hash = self.hasher.hash_one(key);
+            self.shard.insert(hash, key, value, budget, &self.hasher);
         }
-        assert_eq!(shard.values.len(), 8);
+
+        fn remove(&mut self, key: &[u8]) -> bool {
+            self.shard.remove(self.hasher.hash_one(key), key)
+        }
+
+        fn get(&self, key: &[u8]) -> Option<&[u8]> {
+            self.shard.get(self.hasher.hash_one(key), key)
+        }
+    }
+
+    #[test]
+    fn keys_cached_again_keep_their_newest_place_and_the_ring_stays_bounded() {
+        let mut keyed = Keyed::default();
+        for key in [b"a", b"b", b"c", b"d", b"e", b"f", b"g", b"h"] {
+            keyed.insert(key, b"1", usize::MAX);
+        }
+        assert_eq!(keyed.shard.table.len(), 8);
         // a is written again and again (removed, then cached with its new value).
         for i in 0..10_000u32 {
-            shard.remove(b"a");
-            shard.insert(b"a".to_vec(), (i % 10).to_string().into_bytes(), usize::MAX);
+            assert!(keyed.remove(b"a"));
+            keyed.insert(b"a", (i % 10).to_string().as_bytes(), usize::MAX);
         }
-        assert!(shard.order.len() <= 2 * shard.values.len() + QUEUE_SLACK + 1);
+        assert_eq!(keyed.get(b"a"), Some(b"9".as_slice()));
+        assert!(keyed.shard.ring.len() <= 2 * keyed.shard.table.len() + RING_SLACK + 1);
         // From here the shard holds as much as it may: eight keys.
-        let budget = shard.held();
-        // Seven new keys push out b..h; the queue then starts with a's old entries.
+        let budget = keyed.shard.held();
+        // Seven new keys push out b..h.
         for key in [b"i", b"j", b"k", b"l", b"m", b"n", b"o"] {
-            shard.insert(key.to_vec(), b"1".to_vec(), budget);
+            keyed.insert(key, b"1", budget);
         }
-        assert!(!shard.values.contains_key(b"h".as_slice()));
+        assert_eq!(keyed.get(b"h"), None);
         // a is written once more: its newest entry is now behind i..o.
-        shard.remove(b"a");
-        shard.insert(b"a".to_vec(), b"2".to_vec(), budget);
+        keyed.remove(b"a");
+        keyed.insert(b"a", b"2", budget);
         // More keys: the oldest live entries go first (i, then j), not a.
         let mut more = 0u32;
-        while shard.values.contains_key(b"i".as_slice()) {
-            shard.insert(format!("p{more}").into_bytes(), b"1".to_vec(), budget);
+        while keyed.get(b"i").is_some() {
+            keyed.insert(format!("p{more}").as_bytes(), b"1", budget);
             more += 1;
             assert!(more < 100);
         }
-        assert!(shard.values.contains_key(b"a".as_slice()), "a's stale entries evicted it");
-        assert!(shard.values.contains_key(b"j".as_slice()));
-        assert!(shard.held() <= budget);
+        assert_eq!(keyed.get(b"a"), Some(b"2".as_slice()), "a's removed slots evicted it");
+        assert!(keyed.get(b"j").is_some());
+        assert!(keyed.shard.held() <= budget);
     }
 
-    /// The budget bounds the shard's memory, its map and queue included: they double as
+    /// The budget bounds the shard's memory, its table and ring included: they double as
     /// entries are added and never shrink, so counting only the entries let the cache grow
     /// past its budget by a step whenever the entry count crossed a power of two.
     #[test]
     fn a_shard_holds_its_budget_with_its_tables_counted() {
         let budget = 1 << 20;
-        let mut shard = Shard::default();
-        let tables = |s: &Shard| (s.values.allocation_size(), s.order.capacity());
+        let mut keyed = Keyed::default();
+        let tables = |s: &Shard| (s.table.allocation_size(), s.ring.capacity());
         let mut most = 0;
         for i in 0..100_000u32 {
             // Entries shrink as the run goes on, so their count keeps rising.
             let value = vec![0u8; 200 - (i / 1000) as usize];
-            let before = tables(&shard);
-            shard.insert(i.to_be_bytes().to_vec(), value, budget);
+            let before = tables(&keyed.shard);
+            keyed.insert(&i.to_be_bytes(), &value, budget);
             // An insertion that doubled a table may overshoot; the next ones evict for it.
-            if tables(&shard) == before {
-                assert!(shard.held() <= budget, "{} after {i} insertions", shard.held());
+            if tables(&keyed.shard) == before {
+                assert!(
+                    keyed.shard.held() <= budget,
+                    "{} after {i} insertions",
+                    keyed.shard.held()
+                );
             }
-            most = most.max(shard.values.len());
+            most = most.max(keyed.shard.table.len());
         }
-        assert!(most > 2000, "{most}");
+        assert!(most > 4000, "{most}");
+        // Every key still cached reads back its own value.
+        for i in 99_000..100_000u32 {
+            if let Some(value) = keyed.get(&i.to_be_bytes()) {
+                assert_eq!(value.len(), 200 - (i / 1000) as usize);
+            }
+        }
     }
 }
