@@ -11,7 +11,9 @@ use clap::{Parser, Subcommand};
 /// threads hand such freed pages back to the system within about a second (the decay is
 /// set where jemalloc is built: `.cargo/config.toml`), so resident memory follows the live
 /// heap; under mimalloc it crept up over ten minutes of TPC-B while the live heap stayed
-/// flat (BENCHMARKS.md, issue 4's memory runs).
+/// flat (BENCHMARKS.md, issue 4's memory runs). It also asks for transparent huge pages
+/// (`.cargo/config.toml`): the row and block caches are read at random, and with 4 KiB pages
+/// nearly every lookup missed the TLB.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
