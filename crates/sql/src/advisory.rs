@@ -8,6 +8,7 @@
 //! locks (PostgreSQL has it), so a cycle waits until one of those ends it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use oxibase_common::{Result, errinput};
@@ -54,6 +55,11 @@ impl Entry {
 pub struct AdvisoryLocks {
     entries: Mutex<HashMap<AdvisoryKey, Entry>>,
     released: Condvar,
+    /// Whether `entries` has any (set under its lock after every change): every transaction
+    /// ends with `release`, and while nobody holds an advisory lock it need not lock the map
+    /// all sessions share. A session's own locks were counted here by its own thread, and
+    /// the flag turns false only when the map is empty, so it never misses them.
+    any: AtomicBool,
 }
 
 /// How a lock request waits.
@@ -88,14 +94,17 @@ impl AdvisoryLocks {
                 } else {
                     held.session += 1;
                 }
+                self.any.store(true, Ordering::Release);
                 return Ok(true);
             }
             if wait.try_only {
                 if entry.is_empty() {
                     entries.remove(&key);
                 }
+                self.any.store(!entries.is_empty(), Ordering::Release);
                 return Ok(false);
             }
+            self.any.store(true, Ordering::Release);
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(errinput!(
                     LOCK_NOT_AVAILABLE,
@@ -124,6 +133,7 @@ impl AdvisoryLocks {
         if entry.is_empty() {
             entries.remove(&key);
         }
+        self.any.store(!entries.is_empty(), Ordering::Release);
         drop(entries);
         self.released.notify_all();
         released
@@ -132,6 +142,9 @@ impl AdvisoryLocks {
     /// Releases what a session holds: its transaction-level locks (at the end of a
     /// transaction), or everything (`pg_advisory_unlock_all`, or when the session ends).
     pub fn release(&self, pid: i32, everything: bool) {
+        if !self.any.load(Ordering::Acquire) {
+            return;
+        }
         let mut entries = self.entries.lock();
         for entry in entries.values_mut() {
             for map in [&mut entry.exclusive, &mut entry.shared] {
@@ -144,6 +157,7 @@ impl AdvisoryLocks {
             }
         }
         entries.retain(|_, e| !e.is_empty());
+        self.any.store(!entries.is_empty(), Ordering::Release);
         drop(entries);
         self.released.notify_all();
     }
@@ -190,5 +204,21 @@ mod tests {
         assert!(locks.lock(1, key, false, false, now(true)).unwrap());
         assert!(locks.lock(1, (42, true), false, false, now(true)).unwrap(), "other key space");
         assert_eq!(locks.held().len(), 2);
+    }
+
+    /// `release` skips the shared map while nobody holds a lock; locks taken after it was
+    /// empty are still released.
+    #[test]
+    fn locks_taken_after_the_map_emptied_are_released() {
+        let locks = AdvisoryLocks::default();
+        let key = (7, false);
+        locks.release(1, false);
+        for round in 0..3 {
+            assert!(locks.lock(1, key, false, true, now(true)).unwrap(), "round {round}");
+            assert!(!locks.lock(2, key, false, true, now(true)).unwrap());
+            locks.release(1, false);
+            assert!(locks.held().is_empty(), "round {round}");
+            assert!(!locks.any.load(Ordering::Acquire));
+        }
     }
 }

@@ -17,6 +17,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use oxibase_common::{Result, errinput};
 use parking_lot::Mutex;
@@ -50,6 +51,9 @@ pub(crate) struct Inbox {
 pub(crate) struct Notifier {
     channels: Mutex<HashMap<String, HashSet<i32>>>,
     inboxes: Mutex<HashMap<i32, Inbox>>,
+    /// Notifications in all inboxes (changed under `inboxes`' lock): a session with nothing
+    /// to take, after every statement, does not lock the inboxes shared by all sessions.
+    queued: AtomicUsize,
 }
 
 /// What a transaction does to its session's channels, applied at commit.
@@ -96,6 +100,7 @@ impl Notifier {
             let Some(listeners) = channels.get(&channel) else { continue };
             for listener in listeners {
                 let inbox = inboxes.entry(*listener).or_default();
+                self.queued.fetch_add(1, Ordering::Release);
                 inbox.queue.push_back(Notification {
                     pid,
                     channel: channel.clone(),
@@ -113,8 +118,16 @@ impl Notifier {
 
     /// Takes a session's received notifications.
     pub(crate) fn take(&self, pid: i32) -> Vec<Notification> {
+        // A notification for this session was counted before its waker ran, and the waker
+        // (or the statement that follows) is what makes the connection take.
+        if self.queued.load(Ordering::Acquire) == 0 {
+            return Vec::new();
+        }
         match self.inboxes.lock().get_mut(&pid) {
-            Some(inbox) => inbox.queue.drain(..).collect(),
+            Some(inbox) => {
+                self.queued.fetch_sub(inbox.queue.len(), Ordering::Release);
+                inbox.queue.drain(..).collect()
+            }
             None => Vec::new(),
         }
     }
@@ -136,7 +149,9 @@ impl Notifier {
     /// Forgets a session (it ended).
     pub(crate) fn remove(&self, pid: i32) {
         self.apply(pid, &[ListenOp::UnlistenAll]);
-        self.inboxes.lock().remove(&pid);
+        if let Some(inbox) = self.inboxes.lock().remove(&pid) {
+            self.queued.fetch_sub(inbox.queue.len(), Ordering::Release);
+        }
     }
 }
 
@@ -150,4 +165,36 @@ pub(crate) fn check(channel: &str, payload: &str) -> Result<()> {
             .with_detail(format!("at most {} bytes", MAX_PAYLOAD - 1)));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(channel: &str, payload: &str) -> (String, String) {
+        (channel.to_string(), payload.to_string())
+    }
+
+    /// `take` skips the shared inboxes while none holds anything; what is queued is still
+    /// taken, by each listener, once.
+    #[test]
+    fn each_listener_takes_its_notifications_once() {
+        let notifier = Notifier::default();
+        assert!(notifier.take(1).is_empty());
+        assert!(notifier.apply(1, &[ListenOp::Listen("jobs".into())]));
+        assert!(notifier.apply(2, &[ListenOp::Listen("jobs".into())]));
+        notifier.publish(3, vec![note("jobs", "a"), note("other", "x"), note("jobs", "b")]);
+        let payloads = |n: Vec<Notification>| n.into_iter().map(|n| n.payload).collect::<Vec<_>>();
+        assert_eq!(payloads(notifier.take(1)), ["a", "b"]);
+        assert!(notifier.take(1).is_empty());
+        assert_eq!(payloads(notifier.take(2)), ["a", "b"]);
+        assert_eq!(notifier.queued.load(Ordering::Acquire), 0);
+        // A session that ends with notifications untaken leaves nothing counted.
+        notifier.publish(3, vec![note("jobs", "c")]);
+        notifier.remove(1);
+        assert_eq!(payloads(notifier.take(2)), ["c"]);
+        assert_eq!(notifier.queued.load(Ordering::Acquire), 0);
+        notifier.publish(3, vec![note("jobs", "d")]);
+        assert_eq!(payloads(notifier.take(2)), ["d"]);
+    }
 }
