@@ -108,6 +108,16 @@ fn slot(ring: &VecDeque<Option<Box<[u8]>>>, first: u64, stamp: u64) -> Option<&[
     ring.get(stamp.wrapping_sub(first) as usize)?.as_deref()
 }
 
+/// The entry for a key and its value (none for a key too long for the header).
+fn new_entry(key: &[u8], value: &[u8]) -> Option<Box<[u8]>> {
+    let len = u32::try_from(key.len()).ok()?;
+    let mut entry = Vec::with_capacity(HEADER + key.len() + value.len());
+    entry.extend_from_slice(&len.to_le_bytes());
+    entry.extend_from_slice(key);
+    entry.extend_from_slice(value);
+    Some(entry.into_boxed_slice())
+}
+
 /// Heap bytes of an entry.
 fn cost(entry: &[u8]) -> usize {
     entry.len() + ALLOCATION_OVERHEAD
@@ -181,22 +191,14 @@ impl Shard {
 
     /// Caches a value, evicting the oldest entries until what the shard holds, tables
     /// included, fits its budget.
-    fn insert(
-        &mut self,
-        hash: u64,
-        key: &[u8],
-        value: &[u8],
-        budget: usize,
-        hasher: &impl BuildHasher,
-    ) {
+    fn insert(&mut self, hash: u64, entry: Box<[u8]>, budget: usize, hasher: &impl BuildHasher) {
         // The tables may double on this insertion; the next insertions then evict until
         // the shard fits again.
-        let len = HEADER + key.len() + value.len();
-        let size = len + ALLOCATION_OVERHEAD + RING_SLOT;
-        if size > budget / 4 || key.len() > u32::MAX as usize {
+        let size = cost(&entry) + RING_SLOT;
+        if size > budget / 4 {
             return;
         }
-        self.remove(hash, key);
+        self.remove(hash, key_of(&entry));
         while self.held() + size > budget && !self.ring.is_empty() {
             self.evict_oldest(hasher);
         }
@@ -209,11 +211,6 @@ impl Shard {
         if self.ring.len() > 2 * self.table.len() + RING_SLACK {
             self.compact(hasher);
         }
-        let mut entry = Vec::with_capacity(len);
-        entry.extend_from_slice(&(key.len() as u32).to_le_bytes());
-        entry.extend_from_slice(key);
-        entry.extend_from_slice(value);
-        let entry = entry.into_boxed_slice();
         self.bytes += cost(&entry);
         let stamp = self.first + self.ring.len() as u64;
         self.ring.push_back(Some(entry));
@@ -275,8 +272,11 @@ impl<E: Engine> Engine for Cached<E> {
         let value = self.inner.get(key)?;
         if let (Some(value), Some(generation)) = (&value, generation) {
             let mut cached = shard.lock();
-            if cached.writing == 0 && cached.generation == generation {
-                cached.insert(hash, key, value, self.shard_budget, &self.hasher);
+            if cached.writing == 0
+                && cached.generation == generation
+                && let Some(entry) = new_entry(key, value)
+            {
+                cached.insert(hash, entry, self.shard_budget, &self.hasher);
             }
         }
         Ok(value)
@@ -318,16 +318,16 @@ impl<E: Engine> Engine for Cached<E> {
         // The hot keys' new values are cached after the engine write, which takes the batch.
         let hot: Vec<_> = hot
             .into_iter()
-            .filter_map(|(key, (hash, i, value))| Some((key.to_vec(), hash, i, value?.to_vec())))
+            .filter_map(|(key, (hash, i, value))| Some((hash, i, new_entry(key, value?)?)))
             .collect();
         let result = self.inner.write(batch);
         if result.is_ok() {
-            for (key, hash, i, value) in hot {
+            for (hash, i, entry) in hot {
                 let mut shard = self.shards[i].lock();
                 // A write touching the shard that began since may have written the key after
                 // this one.
                 if shard.generation == generations[i] {
-                    shard.insert(hash, &key, &value, self.shard_budget, &self.hasher);
+                    shard.insert(hash, entry, self.shard_budget, &self.hasher);
                 }
             }
         }
@@ -381,7 +381,8 @@ mod tests {
     impl Keyed {
         fn insert(&mut self, key: &[u8], value: &[u8], budget: usize) {
             let hash = self.hasher.hash_one(key);
-            self.shard.insert(hash, key, value, budget, &self.hasher);
+            let entry = new_entry(key, value).unwrap();
+            self.shard.insert(hash, entry, budget, &self.hasher);
         }
 
         fn remove(&mut self, key: &[u8]) -> bool {
