@@ -86,6 +86,8 @@ impl AdvisoryLocks {
         let mut entries = self.entries.lock();
         loop {
             let entry = entries.entry(key).or_default();
+            // The map now holds at least this key's entry.
+            self.any.store(true, Ordering::Release);
             if entry.free_for(pid, shared) {
                 let map = if shared { &mut entry.shared } else { &mut entry.exclusive };
                 let held = map.entry(pid).or_default();
@@ -94,7 +96,6 @@ impl AdvisoryLocks {
                 } else {
                     held.session += 1;
                 }
-                self.any.store(true, Ordering::Release);
                 return Ok(true);
             }
             if wait.try_only {
@@ -104,7 +105,6 @@ impl AdvisoryLocks {
                 self.any.store(!entries.is_empty(), Ordering::Release);
                 return Ok(false);
             }
-            self.any.store(true, Ordering::Release);
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(errinput!(
                     LOCK_NOT_AVAILABLE,
