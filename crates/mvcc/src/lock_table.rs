@@ -289,7 +289,10 @@ impl LockTable {
         };
         self.waiting.lock().insert(txn, (key.to_vec(), mode));
         self.waits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let result = self.wait_for_grant(txn, key, &grant, timeout, interrupt);
+        // The holder may be a client whose next message a shared thread has to read.
+        let result = oxibase_common::worker::blocking(|| {
+            self.wait_for_grant(txn, key, &grant, timeout, interrupt)
+        });
         self.waiting.lock().remove(&txn);
         result.map(|()| (LockOutcome::Acquired, prior))
     }

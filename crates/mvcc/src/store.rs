@@ -653,6 +653,11 @@ impl Shared {
     /// condition variable rather than queueing on a mutex, so a finished group releases all of
     /// its members together instead of one context switch at a time.
     fn wait_applied(&self, lsn: Lsn) -> Result<()> {
+        oxibase_common::worker::blocking(|| self.lead_or_follow(lsn))
+    }
+
+    /// `wait_applied`, on the calling thread.
+    fn lead_or_follow(&self, lsn: Lsn) -> Result<()> {
         let (lock, followers) = &self.apply;
         let mut leading = lock.lock();
         loop {

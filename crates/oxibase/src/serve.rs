@@ -224,9 +224,5 @@ fn heap() -> Option<oxibase_server::Heap> {
 /// Runs the server until SIGINT/SIGTERM.
 pub fn run(args: ServeArgs) -> Result<()> {
     let config = config(args)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| errinput!(IO_ERROR, "could not start the runtime: {e}"))?;
-    runtime.block_on(oxibase_server::serve(config))
+    oxibase_server::runtime(config.max_connections)?.block_on(oxibase_server::serve(config))
 }

@@ -5,6 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use tokio_postgres::error::SqlState;
 
 mod common;
 
-use common::{Server, connect, http, rows, runtime};
+use common::{Server, connect, http, query_message, rows, runtime, startup_message};
 
 #[test]
 fn simple_and_extended_protocol_with_binary_values() {
@@ -250,6 +251,106 @@ fn cancel_stops_a_running_statement() {
         assert!(start.elapsed() < Duration::from_secs(20));
         holder.batch_execute("rollback").await.unwrap();
     });
+}
+
+/// Connections share one runtime thread per core. A session waiting for a row lock,
+/// sleeping, or writing to a client that does not read leaves its thread first: however many
+/// of them there are, other clients are served meanwhile, the lock holder's COMMIT gets
+/// through, and every waiter then finishes.
+#[test]
+fn waiting_sleeping_and_stalled_sessions_do_not_hold_up_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let sockets = tempfile::tempdir().unwrap();
+    let socket_dir = sockets.path().to_str().unwrap();
+    let server = Server::start(dir.path(), &["--auth", "trust", "--socket-dir", socket_dir], &[]);
+    let socket_file = sockets.path().join(format!(".s.PGSQL.{}", server.port));
+    let many = 2 * std::thread::available_parallelism().map_or(2, |n| n.get()) + 2;
+    runtime().block_on(async {
+        let setup = server.connect().await;
+        setup
+            .batch_execute("create table t (id int primary key, n int); insert into t values (1, 0), (2, 0)")
+            .await
+            .unwrap();
+        let holder = server.connect().await;
+        holder.batch_execute("begin; update t set n = 100 where id = 1").await.unwrap();
+        let mut waiters = Vec::new();
+        for _ in 0..many {
+            let c = within("a connection", server.connect()).await;
+            waiters.push(tokio::spawn(async move {
+                c.batch_execute("update t set n = n + 1 where id = 1").await.unwrap();
+            }));
+        }
+        let mut sleepers = Vec::new();
+        for _ in 0..many {
+            let c = within("a connection", server.connect()).await;
+            let token = c.cancel_token();
+            sleepers.push((token, tokio::spawn(async move { c.simple_query("select pg_sleep(60)").await })));
+        }
+        // Clients that ask for 8 MB each and read none of it (over a Unix socket, whose
+        // buffers hold far less): 8000 point reads of a 1000-byte row, which run on the
+        // shared thread, so their answers are written from it.
+        setup
+            .batch_execute("create table wide (id int primary key, w text); insert into wide values (1, repeat('x', 1000))")
+            .await
+            .unwrap();
+        let reads = "select w from wide where id = 1;".repeat(8000);
+        let stalled: Vec<UnixStream> = (0..many)
+            .map(|_| {
+                let mut s = UnixStream::connect(&socket_file).unwrap();
+                s.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
+                s.write_all(&startup_message()).unwrap();
+                s.write_all(&query_message(&reads)).expect("the server reads the query");
+                s
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let reader = within("a connection", server.connect()).await;
+        for _ in 0..20 {
+            let n = within("a point read", reader.simple_query("select n from t where id = 2")).await;
+            assert_eq!(rows(n.unwrap()), vec![vec![Some("0".into())]]);
+        }
+        let scan = within("a scan", reader.simple_query("select count(*) from t")).await;
+        assert_eq!(rows(scan.unwrap()), vec![vec![Some("2".into())]]);
+        assert!(waiters.iter().all(|w| !w.is_finished()), "the waiters wait for the holder");
+        within("the holder's commit", holder.batch_execute("commit")).await.unwrap();
+        for w in waiters {
+            within("a waiter", w).await.unwrap();
+        }
+        let n = rows(reader.simple_query("select n from t where id = 1").await.unwrap());
+        assert_eq!(n, vec![vec![Some((100 + many).to_string())]]);
+        for (token, sleeper) in sleepers {
+            assert!(!sleeper.is_finished(), "still sleeping");
+            token.cancel_query(NoTls).await.unwrap();
+            let err = within("a sleeper", sleeper).await.unwrap().unwrap_err();
+            assert_eq!(err.code(), Some(&SqlState::QUERY_CANCELED));
+        }
+        // The stalled clients get every row once they read.
+        for s in stalled {
+            s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            let mut s = std::io::BufReader::new(s);
+            let mut data_rows = 0;
+            loop {
+                let mut head = [0u8; 5];
+                s.read_exact(&mut head).unwrap();
+                let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+                let mut body = vec![0u8; len - 4];
+                s.read_exact(&mut body).unwrap();
+                match head[0] {
+                    b'D' => data_rows += 1,
+                    b'E' => panic!("error: {}", String::from_utf8_lossy(&body)),
+                    b'Z' if data_rows > 0 => break,
+                    _ => {}
+                }
+            }
+            assert_eq!(data_rows, 8000);
+        }
+    });
+}
+
+/// `f`'s output, or a panic naming `what` when it takes over 30 s (stuck behind others).
+async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+    let limit = Duration::from_secs(30);
+    tokio::time::timeout(limit, f).await.unwrap_or_else(|_| panic!("{what}: stuck"))
 }
 
 #[test]
@@ -632,27 +733,8 @@ fn http_api() {
 fn malformed_protocol_bytes_do_not_hurt_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::trust(dir.path());
-    let startup = {
-        let mut body = Vec::new();
-        body.extend_from_slice(&196608i32.to_be_bytes());
-        for (k, v) in [("user", "oxibase"), ("database", "oxibase")] {
-            body.extend_from_slice(k.as_bytes());
-            body.push(0);
-            body.extend_from_slice(v.as_bytes());
-            body.push(0);
-        }
-        body.push(0);
-        let mut msg = ((body.len() + 4) as i32).to_be_bytes().to_vec();
-        msg.extend(body);
-        msg
-    };
-    let query = |sql: &str| {
-        let mut m = vec![b'Q'];
-        m.extend_from_slice(&((sql.len() + 5) as i32).to_be_bytes());
-        m.extend_from_slice(sql.as_bytes());
-        m.push(0);
-        m
-    };
+    let startup = startup_message();
+    let query = query_message;
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
         seed ^= seed << 13;

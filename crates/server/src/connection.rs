@@ -28,7 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_util::codec::{Framed, FramedParts};
 
-use crate::stream::{Blocking, ClientStream, Socket};
+use crate::stream::{ClientStream, Socket};
 use crate::wire::{Conn, Handlers};
 
 /// How long a client may take to finish startup (pgwire's default).
@@ -56,20 +56,19 @@ pub async fn serve(
             let parts = (codec, read_buf, write_buf);
             match io {
                 MaybeTls::Plain(tcp) => {
-                    let (stream, blocking) = ClientStream::new(Socket::Tcp(tcp.into_std()?))?;
-                    run(reframed(stream, parts), startup_timeout, handlers, blocking).await
+                    let stream = ClientStream::new(Socket::Tcp(tcp.into_std()?))?;
+                    run(reframed(stream, parts), startup_timeout, handlers).await
                 }
-                io => run(reframed(io, parts), startup_timeout, handlers, Blocking::never()).await,
+                io => run(reframed(io, parts), startup_timeout, handlers).await,
             }
         }
         Socket::Unix(socket) => {
             // A local client has no address; PostgreSQL shows it as NULL, pgwire wants one.
             let local = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
             let codec = PgWireMessageServerCodec::new(DefaultClient::new(local, false));
-            let (stream, blocking) = ClientStream::new(Socket::Unix(socket))?;
-            let mut socket = Framed::new(stream, codec);
+            let mut socket = Framed::new(ClientStream::new(Socket::Unix(socket))?, codec);
             socket.set_state(PgWireConnectionState::AwaitingStartup);
-            run(socket, startup_timeout, handlers, blocking).await
+            run(socket, startup_timeout, handlers).await
         }
     }
 }
@@ -91,7 +90,6 @@ async fn run<S>(
     mut socket: Wire<S>,
     mut startup_timeout: std::pin::Pin<&mut tokio::time::Sleep>,
     handlers: Handlers,
-    blocking: Blocking,
 ) -> std::io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static,
@@ -109,17 +107,8 @@ where
         );
         if !watching && !starting {
             let waker = wake.clone();
-            let blocking = blocking.clone();
-            watching = conn.watch_notifications(Arc::new(move || {
-                waker.notify_one();
-                // Only pg_terminate_backend wakes a session that may block (it listens on
-                // no channel, so no notification comes).
-                blocking.interrupt();
-            }));
+            watching = conn.watch_notifications(Arc::new(move || waker.notify_one()));
         }
-        let may_block = !starting && conn.may_block();
-        blocking.set(may_block);
-        // After allowing the read to block: a termination that came before woke nothing.
         if !starting && conn.terminated() {
             return send_terminated(&mut socket).await;
         }
@@ -134,15 +123,7 @@ where
             }
             msg = socket.next() => msg,
         };
-        // Not while the message is handled: a LISTEN in it makes wakes mean notifications.
-        blocking.set(false);
-        let Some(Ok(msg)) = msg else {
-            // A blocked read ends this way when pg_terminate_backend wakes it.
-            if !starting && conn.terminated() {
-                return send_terminated(&mut socket).await;
-            }
-            break;
-        };
+        let Some(Ok(msg)) = msg else { break };
         if matches!(msg, PgWireFrontendMessage::Terminate(_)) {
             break;
         }

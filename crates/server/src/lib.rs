@@ -383,8 +383,8 @@ async fn accept_local(local: Option<&local::LocalSocket>) -> std::io::Result<Uni
     }
 }
 
-/// Serves one connection on a thread of its own, with a single-threaded runtime: session
-/// calls may block it (see `wire`).
+/// Serves one connection as a task on the shared runtime (a replication follower: on a
+/// thread of its own).
 fn spawn_connection(
     server: Arc<Server>,
     client: Socket,
@@ -394,36 +394,74 @@ fn spawn_connection(
     // A second handle on the socket, for ending an idle connection from outside pgwire.
     let watchdog_socket = client.try_clone()?;
     open.fetch_add(1, Ordering::SeqCst);
-    let counter = open.clone();
-    let spawned = std::thread::Builder::new().name("oxibase-conn".into()).spawn(move || {
+    tokio::spawn(async move {
         let client = match client {
-            Socket::Tcp(socket) if replication::is_replication(&socket) => {
-                replication::serve_follower(server, socket);
-                counter.fetch_sub(1, Ordering::SeqCst);
-                return;
-            }
+            Socket::Tcp(socket) => match tokio::net::TcpStream::from_std(socket) {
+                Ok(socket) if replication::is_replication(&socket).await => {
+                    start_follower(server, socket, open);
+                    return;
+                }
+                Ok(socket) => match socket.into_std() {
+                    Ok(socket) => Socket::Tcp(socket),
+                    Err(_) => return closed(&open),
+                },
+                Err(_) => return closed(&open),
+            },
             client => client,
         };
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-        if let Ok(runtime) = runtime {
-            runtime.block_on(async move {
-                let handlers = wire::Handlers::new(server);
-                tokio::spawn(end_when_idle_in_transaction(handlers.conn(), watchdog_socket));
-                let _ = connection::serve(client, tls, handlers).await;
-            });
-        }
-        counter.fetch_sub(1, Ordering::SeqCst);
+        let handlers = wire::Handlers::new(server);
+        let watchdog = tokio::spawn(end_when_idle_in_transaction(handlers.conn(), watchdog_socket));
+        let _ = connection::serve(client, tls, handlers).await;
+        // It holds the session: the session ends with it.
+        watchdog.abort();
+        closed(&open);
     });
-    if let Err(e) = spawned {
-        open.fetch_sub(1, Ordering::SeqCst);
-        return Err(e);
-    }
     Ok(())
+}
+
+/// Counts a connection as ended.
+fn closed(open: &AtomicUsize) {
+    open.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Serves a replication follower on a thread of its own: its log stream blocks.
+fn start_follower(server: Arc<Server>, socket: tokio::net::TcpStream, open: Arc<AtomicUsize>) {
+    let socket = match socket.into_std().and_then(|s| s.set_nonblocking(false).map(|()| s)) {
+        Ok(socket) => socket,
+        Err(_) => return closed(&open),
+    };
+    let counter = open.clone();
+    let follower = std::thread::Builder::new().name("oxibase-follower".into()).spawn(move || {
+        replication::serve_follower(server, socket);
+        closed(&counter);
+    });
+    if let Err(e) = follower {
+        eprintln!("oxibase: could not start a replication thread: {e}");
+        closed(&open);
+    }
+}
+
+/// Builds the runtime the server runs on: its connections share one thread per core, and
+/// a session's work that may wait or run long leaves its thread first, handing the thread's
+/// other connections to another (see [`oxibase_common::worker`]).
+/// Each session may wait in one such hand-off at a time: the pool of threads that take them
+/// is sized so that every session can.
+pub fn runtime(max_connections: usize) -> Result<tokio::runtime::Runtime> {
+    fn hand_off(work: &mut dyn FnMut()) {
+        tokio::task::block_in_place(work)
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(max_connections.saturating_add(64))
+        .thread_name("oxibase-conn")
+        .on_thread_start(|| oxibase_common::worker::set_hook(Some(hand_off)))
+        .build()
+        .map_err(|e| errinput!(IO_ERROR, "could not start the runtime: {e}"))
 }
 
 /// idle_in_transaction_session_timeout: a session left inside a transaction block longer
 /// than its limit gets PostgreSQL's FATAL 25P03 and its connection is closed, which rolls
-/// the transaction back and releases its locks. Runs beside the connection on its runtime;
+/// the transaction back and releases its locks. Runs beside the connection, as a task;
 /// the session is busy (and never idle) while a statement runs.
 async fn end_when_idle_in_transaction(conn: Arc<wire::Conn>, socket: Socket) {
     loop {

@@ -110,17 +110,11 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 /// Whether a new connection is a follower's (it starts with [`MAGIC`]). Waits up to a
 /// second for the first bytes (a PostgreSQL client sends its startup packet at once); the
 /// socket is left in the blocking mode it had.
-pub fn is_replication(socket: &std::net::TcpStream) -> bool {
+pub async fn is_replication(socket: &tokio::net::TcpStream) -> bool {
     let mut buf = [0u8; 8];
-    let _ = socket.set_nonblocking(false);
-    let _ = socket.set_read_timeout(Some(Duration::from_secs(1)));
-    let seen = socket.peek(&mut buf).unwrap_or(0);
-    let _ = socket.set_read_timeout(None);
-    let replication = seen == buf.len() && &buf == MAGIC;
-    if !replication {
-        let _ = socket.set_nonblocking(true);
-    }
-    replication
+    let peek = tokio::time::timeout(Duration::from_secs(1), socket.peek(&mut buf)).await;
+    let seen = peek.ok().and_then(|seen| seen.ok()).unwrap_or(0);
+    seen == buf.len() && &buf == MAGIC
 }
 
 // ---- leader ----

@@ -1,30 +1,20 @@
-//! A plain client socket (TCP without TLS, or a Unix-domain socket), read the way a
-//! PostgreSQL backend waits for its next query.
+//! A plain client socket (TCP without TLS, or a Unix-domain socket) on the runtime the
+//! connections share.
 //!
-//! A connection has a thread of its own (see [`crate::serve`]). Waiting for the client
-//! through the thread's runtime costs two system calls per message: `epoll_wait`, then the
-//! read. While nothing else needs the thread to wake, the connection instead reads with one
-//! blocking `recv`, which sleeps in the kernel until the client's bytes arrive. Nothing else needs it while the session is idle outside
-//! a transaction block and listens on no channel ([`Blocking::set`] is told so before each
-//! read): no idle-in-transaction limit runs and no notification can come. What remains,
-//! pg_terminate_backend, wakes a blocked read by shutting the socket's reading side
-//! ([`Blocking::interrupt`]): the read ends as if the client had closed, and the loop sees
-//! the termination. Otherwise reads go through the runtime and `recv(MSG_DONTWAIT)`.
-//!
-//! The socket stays in blocking mode throughout, registered with the runtime for
-//! readability only. tokio registers its own streams for writability too, and a Unix socket
-//! signals that each time the peer reads: every answer the client read woke the thread once
-//! more for nothing. Writes go straight to the socket; when it is full (a client not reading
-//! its results) the connection's own thread blocks until there is room, as a PostgreSQL
+//! The socket stays in blocking mode, registered with the runtime for readability only.
+//! Reads are `recv(MSG_DONTWAIT)` once the runtime says there is something to read. tokio
+//! registers its own streams for writability too, and a Unix socket signals that each time
+//! the peer reads: every answer the client read would wake a runtime thread once more for
+//! nothing. Writes go straight to the socket with `MSG_DONTWAIT`; when it is full (a client
+//! not reading its results) the write waits in the kernel, after the runtime thread's other
+//! connections moved to another thread ([`oxibase_common::worker::blocking`]), as a PostgreSQL
 //! backend blocks in send.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use tokio::io::unix::AsyncFd;
@@ -68,20 +58,6 @@ impl Socket {
         }
     }
 
-    /// Reads, sleeping until there is something to read.
-    fn read_waiting(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            let read = match self {
-                Socket::Tcp(s) => (&*s).read(buf),
-                Socket::Unix(s) => (&*s).read(buf),
-            };
-            match read {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                read => return read,
-            }
-        }
-    }
-
     /// Reads what is there, or fails with WouldBlock.
     fn read_now(&self, buf: &mut [u8]) -> std::io::Result<usize> {
         use rustix::net::{RecvFlags, recv};
@@ -93,6 +69,18 @@ impl Socket {
         }
     }
 
+    /// Writes what fits now, or fails with WouldBlock.
+    fn write_now(&self, buf: &[u8]) -> std::io::Result<usize> {
+        use rustix::net::{SendFlags, send};
+        loop {
+            match send(self, buf, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+                Err(rustix::io::Errno::INTR) => continue,
+                written => return written.map_err(std::io::Error::from),
+            }
+        }
+    }
+
+    /// Writes, waiting for room in the socket's buffer.
     fn write(&self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Socket::Tcp(s) => (&*s).write(buf),
@@ -119,58 +107,21 @@ impl std::os::fd::AsFd for Socket {
     }
 }
 
-/// Whether the connection may read by sleeping in `recv`, and how to wake it from there.
-#[derive(Clone)]
-pub struct Blocking {
-    allowed: Arc<AtomicBool>,
-    /// A second handle on the socket; none for a TLS connection, which never blocks.
-    socket: Option<Arc<Socket>>,
-}
-
-impl Blocking {
-    /// For a connection that always reads through the runtime.
-    pub fn never() -> Blocking {
-        Blocking { allowed: Arc::new(AtomicBool::new(false)), socket: None }
-    }
-
-    /// Allows or forbids the next reads to block.
-    pub fn set(&self, allowed: bool) {
-        if self.socket.is_some() {
-            self.allowed.store(allowed, Ordering::SeqCst);
-        }
-    }
-
-    /// Wakes a read blocked now or about to block: its socket's reading side is shut, so
-    /// the read ends as if the client had gone. Only for ending the connection.
-    pub fn interrupt(&self) {
-        if let Some(socket) = &self.socket
-            && self.allowed.load(Ordering::SeqCst)
-        {
-            let _ = socket.shutdown(Shutdown::Read);
-        }
-    }
-}
-
 /// A plain client's stream.
 pub struct ClientStream {
     socket: AsyncFd<Socket>,
-    blocking: Arc<AtomicBool>,
 }
 
 impl ClientStream {
-    /// Registers the socket with the current runtime; returns with it the switch that lets
-    /// its reads block.
-    pub fn new(socket: Socket) -> std::io::Result<(ClientStream, Blocking)> {
+    /// Registers the socket with the current runtime.
+    pub fn new(socket: Socket) -> std::io::Result<ClientStream> {
         socket.set_nonblocking(false)?;
-        let handle = Arc::new(socket.try_clone()?);
         // Deprecated as unsound for a `T` whose descriptor may change or close while
         // registered; this one owns its descriptor for the AsyncFd's whole life, and the
         // replacement is `unsafe`, which the workspace forbids.
         #[allow(deprecated)]
         let socket = AsyncFd::with_interest(socket, Interest::READABLE)?;
-        let allowed = Arc::new(AtomicBool::new(false));
-        let blocking = Blocking { allowed: allowed.clone(), socket: Some(handle) };
-        Ok((ClientStream { socket, blocking: allowed }, blocking))
+        Ok(ClientStream { socket })
     }
 }
 
@@ -184,12 +135,6 @@ impl AsyncRead for ClientStream {
         // buffer comes uninitialized each time): at most 8 KiB, however large the buffer
         // grew for an earlier message.
         let limit = buf.remaining().min(8192);
-        if self.blocking.load(Ordering::SeqCst) {
-            let unfilled = buf.initialize_unfilled_to(limit);
-            let n = self.socket.get_ref().read_waiting(unfilled)?;
-            buf.advance(n);
-            return Poll::Ready(Ok(()));
-        }
         loop {
             let mut ready = ready!(self.socket.poll_read_ready(cx))?;
             let unfilled = buf.initialize_unfilled_to(limit);
@@ -212,7 +157,13 @@ impl AsyncWrite for ClientStream {
         _cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Poll::Ready(self.socket.get_ref().write(buf))
+        let socket = self.socket.get_ref();
+        match socket.write_now(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                Poll::Ready(oxibase_common::worker::blocking(|| socket.write(buf)))
+            }
+            written => Poll::Ready(written),
+        }
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {

@@ -2,10 +2,10 @@
 //!
 //! `pgwire` frames messages, negotiates SSL, keeps prepared statements and portals, and
 //! calls the handlers below; each connection's handlers share one [`Conn`], which owns the
-//! connection's [`Session`]. Session calls block (a commit waits for its fsync, a row lock
-//! for its holder), so every connection runs on a thread of its own with a single-threaded
-//! runtime, as PostgreSQL runs a process per connection: blocking is then harmless, and no
-//! call pays for handing work between threads.
+//! connection's [`Session`]. Connections are tasks on one runtime with a thread per core
+//! (see [`crate::run`]); a session call runs on the task's thread, and whatever in it may
+//! wait (a commit for its fsync, a row lock for its holder) or run long first hands the
+//! thread's other connections to another thread ([`oxibase_common::worker`]).
 //!
 //! The transaction status reported in ReadyForQuery always comes from the session, which
 //! is the one place that knows it. Notices and ParameterStatus changes the session produced
@@ -98,8 +98,8 @@ impl Conn {
         })
     }
 
-    /// Runs `f` on the session. The connection has a thread of its own (see
-    /// [`crate::serve`]), so the call may block: a commit waiting for its fsync, a lock wait.
+    /// Runs `f` on the session. What in it may block leaves the shared thread first (see
+    /// [`oxibase_common::worker`]).
     fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> T) -> PgWireResult<T> {
         let mut guard = self.session.lock();
         match guard.as_mut() {
@@ -152,14 +152,6 @@ impl Conn {
             Some(limit) if in_block => self.idle_since.lock().elapsed() >= limit,
             _ => false,
         }
-    }
-
-    /// Whether the connection's next read may sleep in the kernel (see [`crate::stream`]):
-    /// its session is idle outside a transaction block (no idle-in-transaction limit runs)
-    /// and listens on no channel (no notification can come).
-    pub fn may_block(&self) -> bool {
-        let guard = self.session.lock();
-        guard.as_ref().is_some_and(|s| s.status() == TxnStatus::Idle && !s.listening())
     }
 
     /// True when the client talks TLS (raw protocol bytes must not be written then).

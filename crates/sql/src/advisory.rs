@@ -111,7 +111,9 @@ impl AdvisoryLocks {
                     "canceling statement due to lock timeout"
                 ));
             }
-            self.released.wait_for(&mut entries, Duration::from_millis(50));
+            oxibase_common::worker::blocking(|| {
+                self.released.wait_for(&mut entries, Duration::from_millis(50))
+            });
             drop(entries);
             (wait.interrupt)()?;
             entries = self.entries.lock();

@@ -24,6 +24,7 @@ mod concurrent;
 mod host;
 mod lift;
 mod plans;
+mod quick;
 
 pub use lift::LiteralLifting;
 
@@ -49,6 +50,7 @@ use crate::settings::{Settings, isolation_name};
 use crate::system::{CatalogSnapshot, SessionInfo, SystemTable};
 use crate::types::cast::{CastKind, cast};
 use crate::types::datetime::{Zone, now_micros};
+use oxibase_common::worker;
 
 /// A result column.
 #[derive(Clone, Debug, PartialEq)]
@@ -788,14 +790,17 @@ impl Session {
             )
         });
         let result = text.and_then(|text| {
-            self.in_transaction(|session, txn| {
-                let env = session.env(txn, None);
-                if let Some(table) = &pending.statement.table {
-                    session.lock_for_write(txn, table.id, &table.name)?;
-                }
-                let ctx = ExecCtx::new(txn, session.catalog(), &env, &[]);
-                let n = exec::dml::copy_from(&pending.statement, text, &ctx)?;
-                Ok(Output::Command { tag: format!("COPY {n}") })
+            // Rows and their index entries, then perhaps a lock wait: off the shared thread.
+            worker::blocking(|| {
+                self.in_transaction(|session, txn| {
+                    let env = session.env(txn, None);
+                    if let Some(table) = &pending.statement.table {
+                        session.lock_for_write(txn, table.id, &table.name)?;
+                    }
+                    let ctx = ExecCtx::new(txn, session.catalog(), &env, &[]);
+                    let n = exec::dml::copy_from(&pending.statement, text, &ctx)?;
+                    Ok(Output::Command { tag: format!("COPY {n}") })
+                })
             })
         });
         self.finish_statement(result)
@@ -891,14 +896,19 @@ impl Session {
         if self.block.as_ref().is_some_and(|b| b.aborted) {
             return Err(aborted_error());
         }
+        // Control statements wait for nothing but a commit, which leaves the shared thread
+        // itself (see commit_block); a statement leaves it in run_in_transaction unless it
+        // is a quick read.
         if let Some(args) = crate::migrate::call_arguments(statement) {
-            return self.run_migrate(args?, params, param_types);
+            return worker::blocking(|| self.run_migrate(args?, params, param_types));
         }
         if self.is_top_level_call(statement) {
-            return self.run_call(statement, params, param_types);
+            return worker::blocking(|| self.run_call(statement, params, param_types));
         }
         if matches!(statement, ast::Statement::CreateIndex(ci) if ci.concurrently) {
-            return self.create_index_concurrently(statement, params, param_types, sql);
+            return worker::blocking(|| {
+                self.create_index_concurrently(statement, params, param_types, sql)
+            });
         }
         let result = self.in_transaction(|session, txn| {
             session.run_in_transaction(statement, sql, params, param_types, txn)
@@ -1076,11 +1086,17 @@ impl Session {
             return Ok(());
         };
         let wrote = txn.has_writes();
-        let result =
-            if block.did_ddl.get() { self.db.commit_ddl(txn) } else { txn.commit().map(|_| ()) };
-        if result.is_ok() && wrote && synchronous {
-            self.wait_for_replicas();
-        }
+        let did_ddl = block.did_ddl.get();
+        // A commit with writes waits for its fsync (and perhaps followers): off the shared
+        // thread. A read-only one waits for nothing.
+        let commit = || {
+            let result = if did_ddl { self.db.commit_ddl(txn) } else { txn.commit().map(|_| ()) };
+            if result.is_ok() && wrote && synchronous {
+                self.wait_for_replicas();
+            }
+            result
+        };
+        let result = if wrote || did_ddl { worker::blocking(commit) } else { commit() };
         if result.is_ok() {
             self.publish(&listens, notifies);
         }
@@ -1201,6 +1217,18 @@ impl Session {
     }
 
     /// Runs `f` with a transaction for binding: the block's, or a short read-only one.
+    /// A statement bound and optimized as it would run, outside any cache.
+    #[cfg(test)]
+    pub(crate) fn bind_for_test(&mut self, sql: &str) -> Result<Arc<Statement>> {
+        let statement = crate::parse::parse(sql)?
+            .pop()
+            .ok_or_else(|| errinput!(SYNTAX_ERROR, "no statement in {sql:?}"))?;
+        self.with_bind_txn(|session, txn| {
+            let env = session.env(txn, None);
+            session.bind(&statement, sql, &[], &env, false)
+        })
+    }
+
     fn with_bind_txn<T>(
         &mut self,
         f: impl FnOnce(&Session, &Transaction) -> Result<T>,
@@ -1261,15 +1289,35 @@ impl Session {
         let deadline = self.settings.borrow().statement_timeout.map(|d| Instant::now() + d);
         // Row-lock waits end on a cancel or at the deadline too, not only at lock_timeout.
         txn.set_interrupt(oxibase_mvcc::Interrupt { cancel: Some(self.cancel.clone()), deadline });
-        let mut use_cache = true;
+        let env = self.env(txn, deadline);
+        let bound = self.bind(statement, sql_key, param_types, &env, true)?;
+        if quick::is_quick(&bound) {
+            return self.run_bound(statement, sql_key, params, param_types, env, bound);
+        }
+        worker::blocking(|| self.run_bound(statement, sql_key, params, param_types, env, bound))
+    }
+
+    /// Runs a bound statement: locks the tables it writes, and binds it again if one of them
+    /// changed since its snapshot (as read committed allows).
+    fn run_bound<'a>(
+        &'a self,
+        statement: &ast::Statement,
+        sql_key: &str,
+        params: &[Value],
+        param_types: &[Option<DataType>],
+        mut env: Env<'a>,
+        mut bound: Arc<Statement>,
+    ) -> Result<Output> {
+        let txn = env.txn;
         for attempt in 0.. {
-            let env = self.env(txn, deadline);
-            let bound = self.bind(statement, sql_key, param_types, &env, use_cache)?;
+            if attempt > 0 {
+                env = self.env(txn, env.deadline);
+                bound = self.bind(statement, sql_key, param_types, &env, false)?;
+            }
             if let Some(name) = self.lock_write_targets(&bound, &env, txn)? {
                 if txn.isolation() == Isolation::ReadCommitted && attempt < 5 {
                     // The table changed under our statement snapshot: take a new one.
                     txn.begin_statement()?;
-                    use_cache = false;
                     continue;
                 }
                 return Err(errconflict!(

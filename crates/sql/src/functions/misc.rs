@@ -432,9 +432,8 @@ fn pg_sleep(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
         + std::time::Duration::from_secs_f64(crate::types::compare::to_f64(&a[0]).clamp(0.0, 1e9));
     while std::time::Instant::now() < deadline {
         env.check_interrupt()?;
-        std::thread::sleep(
-            (deadline - std::time::Instant::now()).min(std::time::Duration::from_millis(10)),
-        );
+        let nap = (deadline - std::time::Instant::now()).min(std::time::Duration::from_millis(10));
+        oxibase_common::worker::blocking(|| std::thread::sleep(nap));
     }
     Ok(Value::Text(String::new()))
 }
