@@ -21,6 +21,7 @@ pub type Hook = fn(&mut dyn FnMut());
 
 thread_local! {
     static HOOK: Cell<Option<Hook>> = const { Cell::new(None) };
+    static HANDOFFS: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Installs (or, with None, removes) the calling thread's hand-off.
@@ -28,9 +29,16 @@ pub fn set_hook(hook: Option<Hook>) {
     HOOK.with(|h| h.set(hook));
 }
 
+/// How many times work on this thread went through the hand-off (nested calls too): a
+/// caller compares two readings to learn whether work in between left the shared thread.
+pub fn handoffs() -> u64 {
+    HANDOFFS.with(Cell::get)
+}
+
 /// Runs `f`, which may wait or run long, off the shared thread's other work.
 pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
     let Some(hook) = HOOK.with(Cell::get) else { return f() };
+    HANDOFFS.with(|n| n.set(n.get() + 1));
     let mut f = Some(f);
     let mut out = None;
     hook(&mut || {

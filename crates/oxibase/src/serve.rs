@@ -224,5 +224,11 @@ fn heap() -> Option<oxibase_server::Heap> {
 /// Runs the server until SIGINT/SIGTERM.
 pub fn run(args: ServeArgs) -> Result<()> {
     let config = config(args)?;
-    oxibase_server::runtime(config.max_connections)?.block_on(oxibase_server::serve(config))
+    let runtime = oxibase_server::runtime(config.max_connections)?;
+    let result = runtime.block_on(oxibase_server::serve(config));
+    // Connections still open may be waiting for their clients on threads of the runtime's
+    // pool, which dropping it would wait for: the log is flushed, their transactions end
+    // with the process.
+    runtime.shutdown_background();
+    result
 }

@@ -155,6 +155,18 @@ fn stats_views_locks_and_cancel() {
                 .unwrap(),
         );
         assert_eq!(gone[0][0].as_deref(), Some("0"), "gone when it returns");
+        // So is one waiting for its next query on a thread it kept (its last statements left
+        // the shared threads: scans), in a blocking read.
+        let d = server.connect().await;
+        let pid_d = pid(&d).await;
+        for _ in 0..3 {
+            d.simple_query("select count(*) from t").await.unwrap();
+        }
+        let done = rows(
+            watcher.simple_query(&format!("select pg_terminate_backend({pid_d}, 5000)")).await.unwrap(),
+        );
+        assert_eq!(done[0][0].as_deref(), Some("t"));
+        assert!(d.simple_query("select 1").await.is_err());
         let e = watcher.simple_query("select pg_terminate_backend(1, -1)").await.unwrap_err();
         assert_eq!(e.code().unwrap().code(), "22023");
     });

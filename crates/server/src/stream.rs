@@ -9,12 +9,23 @@
 //! not reading its results) the write waits in the kernel, after the runtime thread's other
 //! connections moved to another thread ([`oxibase_common::worker::blocking`]), as a PostgreSQL
 //! backend blocks in send.
+//!
+//! A connection that keeps a thread of its own for a while (see [`crate::connection`]) reads
+//! instead with one blocking `recv`, which sleeps in the kernel until the client's bytes
+//! arrive ([`Blocking::set`] allows it before each read). It does so only while nothing else
+//! needs to wake it: its session is idle outside a transaction block (no idle-in-transaction
+//! limit runs) and listens on no channel (no notification can come). What remains,
+//! pg_terminate_backend, wakes a blocked read by shutting the socket's reading side
+//! ([`Blocking::interrupt`]): the read ends as if the client had closed, and the loop sees
+//! the termination.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use tokio::io::unix::AsyncFd;
@@ -55,6 +66,20 @@ impl Socket {
         match self {
             Socket::Tcp(s) => s.set_nonblocking(nonblocking),
             Socket::Unix(s) => s.set_nonblocking(nonblocking),
+        }
+    }
+
+    /// Reads, sleeping until there is something to read.
+    fn read_waiting(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let read = match self {
+                Socket::Tcp(s) => (&*s).read(buf),
+                Socket::Unix(s) => (&*s).read(buf),
+            };
+            match read {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                read => return read,
+            }
         }
     }
 
@@ -107,21 +132,63 @@ impl std::os::fd::AsFd for Socket {
     }
 }
 
+/// Whether the connection may read by sleeping in `recv`, and how to wake it from there.
+#[derive(Clone)]
+pub struct Blocking {
+    allowed: Arc<AtomicBool>,
+    /// A second handle on the socket; none for a TLS connection, which never blocks.
+    socket: Option<Arc<Socket>>,
+}
+
+impl Blocking {
+    /// For a connection that always reads through the runtime.
+    pub fn never() -> Blocking {
+        Blocking { allowed: Arc::new(AtomicBool::new(false)), socket: None }
+    }
+
+    /// Whether reads can block at all (not under TLS).
+    pub fn possible(&self) -> bool {
+        self.socket.is_some()
+    }
+
+    /// Allows or forbids the next reads to block.
+    pub fn set(&self, allowed: bool) {
+        if self.socket.is_some() {
+            self.allowed.store(allowed, Ordering::SeqCst);
+        }
+    }
+
+    /// Wakes a read blocked now or about to block: its socket's reading side is shut, so
+    /// the read ends as if the client had gone. Only for ending the connection.
+    pub fn interrupt(&self) {
+        if let Some(socket) = &self.socket
+            && self.allowed.load(Ordering::SeqCst)
+        {
+            let _ = socket.shutdown(Shutdown::Read);
+        }
+    }
+}
+
 /// A plain client's stream.
 pub struct ClientStream {
     socket: AsyncFd<Socket>,
+    blocking: Arc<AtomicBool>,
 }
 
 impl ClientStream {
-    /// Registers the socket with the current runtime.
-    pub fn new(socket: Socket) -> std::io::Result<ClientStream> {
+    /// Registers the socket with the current runtime; returns with it the switch that lets
+    /// its reads block.
+    pub fn new(socket: Socket) -> std::io::Result<(ClientStream, Blocking)> {
         socket.set_nonblocking(false)?;
+        let handle = Arc::new(socket.try_clone()?);
         // Deprecated as unsound for a `T` whose descriptor may change or close while
         // registered; this one owns its descriptor for the AsyncFd's whole life, and the
         // replacement is `unsafe`, which the workspace forbids.
         #[allow(deprecated)]
         let socket = AsyncFd::with_interest(socket, Interest::READABLE)?;
-        Ok(ClientStream { socket })
+        let allowed = Arc::new(AtomicBool::new(false));
+        let blocking = Blocking { allowed: allowed.clone(), socket: Some(handle) };
+        Ok((ClientStream { socket, blocking: allowed }, blocking))
     }
 }
 
@@ -135,6 +202,12 @@ impl AsyncRead for ClientStream {
         // buffer comes uninitialized each time): at most 8 KiB, however large the buffer
         // grew for an earlier message.
         let limit = buf.remaining().min(8192);
+        if self.blocking.load(Ordering::SeqCst) {
+            let unfilled = buf.initialize_unfilled_to(limit);
+            let n = self.socket.get_ref().read_waiting(unfilled)?;
+            buf.advance(n);
+            return Poll::Ready(Ok(()));
+        }
         loop {
             let mut ready = ready!(self.socket.poll_read_ready(cx))?;
             let unfilled = buf.initialize_unfilled_to(limit);

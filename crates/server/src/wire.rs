@@ -154,6 +154,14 @@ impl Conn {
         }
     }
 
+    /// Whether the connection's next read may sleep in the kernel (see [`crate::stream`]):
+    /// its session is idle outside a transaction block (no idle-in-transaction limit runs)
+    /// and listens on no channel (no notification can come).
+    pub fn may_block(&self) -> bool {
+        let guard = self.session.lock();
+        guard.as_ref().is_some_and(|s| s.status() == TxnStatus::Idle && !s.listening())
+    }
+
     /// True when the client talks TLS (raw protocol bytes must not be written then).
     pub fn is_secure(&self) -> bool {
         self.secure.load(Ordering::Relaxed)

@@ -80,11 +80,36 @@ fn bound_is_quick(bound: &Bound<Expr>) -> bool {
     }
 }
 
-/// True when an expression calls only immutable built-in functions and runs no subquery.
+/// Built-in functions that are not immutable but only read the clock, the session or a
+/// random generator: they neither wait nor run long.
+const QUICK_FUNCTIONS: &[&str] = &[
+    "now",
+    "current_timestamp",
+    "transaction_timestamp",
+    "statement_timestamp",
+    "clock_timestamp",
+    "timeofday",
+    "current_date",
+    "current_time",
+    "localtime",
+    "localtimestamp",
+    "random",
+    "gen_random_uuid",
+    "current_user",
+    "session_user",
+    "current_schema",
+    "current_database",
+    "pg_backend_pid",
+];
+
+/// True when an expression calls only immutable built-in functions (or those above) and
+/// runs no subquery.
 fn calls_nothing(expr: &Expr) -> bool {
     let mut quick = true;
     expr.walk(&mut |e| match e {
-        Expr::Call(function, _) => quick &= function.immutable,
+        Expr::Call(function, _) => {
+            quick &= function.immutable || QUICK_FUNCTIONS.contains(&function.name)
+        }
         Expr::Routine(..) | Expr::Subquery { .. } => quick = false,
         _ => {}
     });
@@ -122,6 +147,8 @@ mod tests {
             "delete from t where id = 1",
             "insert into t values (1, 1, 1, 'x')",
             "insert into pair values ($1, $2)",
+            "insert into t values (1, 1, 1, current_timestamp::text)",
+            "update t set w = now()::text where id = 1",
             "select w from t where id = 1 for update",
             "select w from t where id = 1",
             "select w, v + 1 from t where id = $1",
@@ -138,14 +165,13 @@ mod tests {
             "select w from t where id in (1, 2)",
             "select a from pair where a = 1",
             "select pg_sleep(1) from t where id = 1",
-            "select now()",
+            "select pg_advisory_lock(1)",
             "select (select count(*) from t) from t where id = 1",
             "insert into t values (1, 1, 1, 'x'), (2, 2, 2, 'y')",
             "insert into t select * from t",
             "insert into t values (1, 1, 1, 'x') on conflict do nothing",
             "update t set v = 2 where v = 1",
             "update t set v = (select 1) where id = 1",
-            "update t set w = now()::text where id = 1",
             "delete from t where id > 1",
             "delete from t where id = 1 returning pg_sleep(1)",
             "create table u (a int)",
