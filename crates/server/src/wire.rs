@@ -3,7 +3,7 @@
 //! `pgwire` frames messages, negotiates SSL, keeps prepared statements and portals, and
 //! calls the handlers below; each connection's handlers share one [`Conn`], which owns the
 //! connection's [`Session`]. Connections are tasks on one runtime with a thread per core
-//! (see [`crate::run`]); a session call runs on the task's thread, and whatever in it may
+//! (see [`crate::runtime`]); a session call runs on the task's thread, and whatever in it may
 //! wait (a commit for its fsync, a row lock for its holder) or run long first hands the
 //! thread's other connections to another thread ([`oxibase_common::worker`]).
 //!
