@@ -14,7 +14,7 @@ use tokio_postgres::error::SqlState;
 
 mod common;
 
-use common::{Server, connect, http, query_message, rows, runtime, startup_message};
+use common::{Server, connect, http, query_message, read_message, rows, runtime, startup_message};
 
 #[test]
 fn simple_and_extended_protocol_with_binary_values() {
@@ -330,12 +330,8 @@ fn waiting_sleeping_and_stalled_sessions_do_not_hold_up_the_others() {
             let mut s = std::io::BufReader::new(s);
             let mut data_rows = 0;
             loop {
-                let mut head = [0u8; 5];
-                s.read_exact(&mut head).unwrap();
-                let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
-                let mut body = vec![0u8; len - 4];
-                s.read_exact(&mut body).unwrap();
-                match head[0] {
+                let (kind, body) = read_message(&mut s);
+                match kind {
                     b'D' => data_rows += 1,
                     b'E' => panic!("error: {}", String::from_utf8_lossy(&body)),
                     b'Z' if data_rows > 0 => break,
@@ -344,6 +340,79 @@ fn waiting_sleeping_and_stalled_sessions_do_not_hold_up_the_others() {
             }
             assert_eq!(data_rows, 8000);
         }
+    });
+}
+
+/// What a client learns at startup and around statements, in raw protocol messages:
+/// ParameterStatus for the settings drivers read, a NoticeResponse, Close of a named
+/// statement (then unknown: 26000), and a role that DROP ROLE removed can no longer log in.
+#[test]
+fn parameter_status_notices_close_and_dropped_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(&startup_message()).unwrap();
+    let mut parameters = std::collections::HashMap::new();
+    let until_ready = |s: &mut TcpStream| -> Vec<(u8, Vec<u8>)> {
+        let mut seen = Vec::new();
+        loop {
+            let (kind, body) = read_message(s);
+            if kind == b'Z' {
+                return seen;
+            }
+            seen.push((kind, body));
+        }
+    };
+    for (kind, body) in until_ready(&mut s) {
+        if kind == b'S' {
+            let mut parts =
+                body.split(|b| *b == 0).map(|p| String::from_utf8_lossy(p).into_owned());
+            parameters.insert(parts.next().unwrap(), parts.next().unwrap());
+        }
+    }
+    for (name, value) in [
+        ("client_encoding", "UTF8"),
+        ("DateStyle", "ISO, MDY"),
+        ("integer_datetimes", "on"),
+        ("standard_conforming_strings", "on"),
+    ] {
+        assert_eq!(parameters.get(name).map(String::as_str), Some(value), "{parameters:?}");
+    }
+    assert!(parameters["server_version"].starts_with("15"), "{parameters:?}");
+
+    s.write_all(&query_message("drop table if exists nothing_here")).unwrap();
+    let notice = until_ready(&mut s).into_iter().find(|(kind, _)| *kind == b'N');
+    let (_, body) = notice.expect("a NoticeResponse");
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("nothing_here") && text.contains("skipping"), "{text}");
+
+    let message = |kind: u8, body: &[u8]| {
+        let mut m = vec![kind];
+        m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+        m.extend_from_slice(body);
+        m
+    };
+    let sync = message(b'S', b"");
+    s.write_all(&message(b'P', b"s1\0select 1\0\0\0")).unwrap();
+    s.write_all(&message(b'C', b"Ss1\0")).unwrap();
+    s.write_all(&sync).unwrap();
+    let kinds: Vec<u8> = until_ready(&mut s).into_iter().map(|(kind, _)| kind).collect();
+    assert_eq!(kinds, vec![b'1', b'3'], "ParseComplete, CloseComplete");
+    s.write_all(&message(b'B', b"\0s1\0\0\0\0\0\0\0")).unwrap();
+    s.write_all(&sync).unwrap();
+    let error = until_ready(&mut s).into_iter().find(|(kind, _)| *kind == b'E');
+    let text = String::from_utf8_lossy(&error.expect("an ErrorResponse").1).into_owned();
+    assert!(text.contains("C26000"), "{text}");
+
+    runtime().block_on(async {
+        let admin = server.connect().await;
+        admin.batch_execute("create role visitor login password 'pw'").await.unwrap();
+        let url = format!("host=127.0.0.1 port={} user=visitor dbname=oxibase", server.port);
+        connect(&url).await.unwrap();
+        admin.batch_execute("drop role visitor").await.unwrap();
+        let err = connect(&url).await.unwrap_err();
+        assert_eq!(err.code(), Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION), "{err:?}");
     });
 }
 

@@ -160,6 +160,17 @@ pub fn query_message(sql: &str) -> Vec<u8> {
     m
 }
 
+/// Reads one backend message: its type byte and body.
+#[allow(dead_code)]
+pub fn read_message(s: &mut impl std::io::Read) -> (u8, Vec<u8>) {
+    let mut head = [0u8; 5];
+    s.read_exact(&mut head).unwrap();
+    let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+    let mut body = vec![0u8; len - 4];
+    s.read_exact(&mut body).unwrap();
+    (head[0], body)
+}
+
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
 }
