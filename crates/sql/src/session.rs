@@ -898,7 +898,7 @@ impl Session {
         }
         // Control statements wait for nothing but a commit, which leaves the shared thread
         // itself (see commit_block); a statement leaves it in run_in_transaction unless it
-        // is a quick read.
+        // is quick (session/quick.rs).
         if let Some(args) = crate::migrate::call_arguments(statement) {
             return worker::blocking(|| self.run_migrate(args?, params, param_types));
         }
@@ -1216,7 +1216,6 @@ impl Session {
         }
     }
 
-    /// Runs `f` with a transaction for binding: the block's, or a short read-only one.
     /// A statement bound and optimized as it would run, outside any cache.
     #[cfg(test)]
     pub(crate) fn bind_for_test(&mut self, sql: &str) -> Result<Arc<Statement>> {
@@ -1229,6 +1228,7 @@ impl Session {
         })
     }
 
+    /// Runs `f` with a transaction for binding: the block's, or a short read-only one.
     fn with_bind_txn<T>(
         &mut self,
         f: impl FnOnce(&Session, &Transaction) -> Result<T>,
