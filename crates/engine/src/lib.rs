@@ -20,5 +20,5 @@ pub use engine::{
     Engine, KeyRange, MAX_KEY_SIZE, MAX_VALUE_SIZE, ScanIter, Status, WriteBatch, WriteOp,
     prefix_range,
 };
-pub use lsm::{Lsm, LsmOptions};
+pub use lsm::{DEFAULT_MEMTABLE_SIZE, Lsm, LsmOptions};
 pub use memory::Memory;

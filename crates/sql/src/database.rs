@@ -61,7 +61,7 @@ impl Default for DatabaseOptions {
             fsync: true,
             cache_size: 256 << 20,
             row_cache_size: 64 << 20,
-            memtable_size: 32 << 20,
+            memtable_size: oxibase_engine::DEFAULT_MEMTABLE_SIZE,
             segment_size: 64 << 20,
             checkpoint_log_bytes: 256 << 20,
             version_retention: Duration::ZERO,
