@@ -95,6 +95,12 @@ impl GcState {
 /// Runs one pass: queued items below the horizon, then up to `limit` keys of the sweep, then
 /// the dropped ranges the horizon has passed.
 /// Returns the number of versions removed (tombstone heads are counted when handed over).
+/// The most deletions GC writes to the engine in one batch. The engine applies a batch under
+/// the lock every commit group's write also takes, so one batch of thousands of deletions
+/// held every commit up for milliseconds each GC round (at 10,000 transfers a second, all 8
+/// clients had a transaction over 2 ms every 100 ms); small batches let the groups in between.
+pub(crate) const BATCH: usize = 256;
+
 pub(crate) fn run(shared: &Shared, limit: usize) -> Result<u64> {
     let horizon = shared.gc_horizon();
     let mut garbage = BTreeSet::new();
@@ -131,10 +137,11 @@ pub(crate) fn run(shared: &Shared, limit: usize) -> Result<u64> {
     }
     heads.extend(read.into_iter().map(|(key, ts)| (key, ts, read_after)));
     let removed = (garbage.len() + heads.len()) as u64;
-    if !garbage.is_empty() {
+    // Newest first within a key reversed: each key's versions go oldest first.
+    let mut garbage = garbage.into_iter().rev().peekable();
+    while garbage.peek().is_some() {
         let mut batch = WriteBatch::new();
-        // Newest first within a key reversed: each key's versions go oldest first.
-        garbage.into_iter().rev().for_each(|key| batch.delete(key));
+        garbage.by_ref().take(BATCH).for_each(|key| batch.delete(key));
         shared.engine.write(batch)?;
     }
     if !heads.is_empty() {

@@ -757,28 +757,32 @@ impl Shared {
         (batch, last_lsn, last_ts, gc_items, written)
     }
 
-    /// Deletes GC's tombstone heads now when no commit group is being applied: this thread
+    /// Deletes GC's tombstone heads now while no commit group is being applied: this thread
     /// then holds the leader's role for the moment it takes, so no head is written meanwhile.
-    /// With a group under way, its leader or the next one takes them.
+    /// It takes the role for one small batch at a time, so a committer arriving meanwhile
+    /// waits for one batch at most; once a group is under way, its leader and the next ones
+    /// take the rest.
     pub(crate) fn collect_heads_if_idle(&self) -> Result<()> {
-        if self.head_gc.lock().is_empty() {
-            return Ok(());
-        }
         let (lock, followers) = &self.apply;
-        {
-            let mut leading = lock.lock();
-            if *leading {
-                return Ok(());
+        while !self.head_gc.lock().is_empty() {
+            {
+                let mut leading = lock.lock();
+                if *leading {
+                    return Ok(());
+                }
+                *leading = true;
             }
-            *leading = true;
+            let mut batch = WriteBatch::new();
+            let keys = crate::heads::KeyHashes::default();
+            self.add_head_deletes(&mut batch, &keys, crate::gc::BATCH);
+            let result = if batch.is_empty() { Ok(()) } else { self.engine.write(batch) };
+            let mut leading = lock.lock();
+            *leading = false;
+            followers.notify_all();
+            drop(leading);
+            result?;
         }
-        let mut batch = WriteBatch::new();
-        self.add_head_deletes(&mut batch, &crate::heads::KeyHashes::default(), 65_536);
-        let result = if batch.is_empty() { Ok(()) } else { self.engine.write(batch) };
-        let mut leading = lock.lock();
-        *leading = false;
-        followers.notify_all();
-        result
+        Ok(())
     }
 
     /// Adds GC's deletions of tombstone heads to a group's batch (`written`: this group's
