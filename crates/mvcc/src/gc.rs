@@ -92,15 +92,16 @@ impl GcState {
     }
 }
 
+/// The most deletions GC writes to the engine in one batch. The engine applies a batch under
+/// the lock every commit group's write also takes, so one batch of all a round's deletions
+/// (tens of thousands after a bulk update) held every commit up until it was in; small
+/// batches let the groups in between (transfers beside 300k-row updates: 8% fewer calls over
+/// 5 ms, BENCHMARKS.md issue 5 stop 23).
+pub(crate) const BATCH: usize = 256;
+
 /// Runs one pass: queued items below the horizon, then up to `limit` keys of the sweep, then
 /// the dropped ranges the horizon has passed.
 /// Returns the number of versions removed (tombstone heads are counted when handed over).
-/// The most deletions GC writes to the engine in one batch. The engine applies a batch under
-/// the lock every commit group's write also takes, so one batch of thousands of deletions
-/// held every commit up for milliseconds each GC round (at 10,000 transfers a second, all 8
-/// clients had a transaction over 2 ms every 100 ms); small batches let the groups in between.
-pub(crate) const BATCH: usize = 256;
-
 pub(crate) fn run(shared: &Shared, limit: usize) -> Result<u64> {
     let horizon = shared.gc_horizon();
     let mut garbage = BTreeSet::new();
