@@ -94,7 +94,7 @@ impl GcState {
 
 /// The most deletions GC writes to the engine in one batch. The engine applies a batch under
 /// the lock every commit group's write also takes, so one batch of all a round's deletions
-/// (tens of thousands after a bulk update) held every commit up until it was in; small
+/// (up to 10,000 after a bulk update) held every commit up until it was in; small
 /// batches let the groups in between (transfers beside 300k-row updates: 8% fewer calls over
 /// 5 ms, BENCHMARKS.md issue 5 stop 23).
 pub(crate) const BATCH: usize = 256;
