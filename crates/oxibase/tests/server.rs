@@ -16,6 +16,18 @@ mod common;
 
 use common::{Server, connect, http, query_message, read_message, rows, runtime, startup_message};
 
+/// A trust server on `dir` that also listens on a Unix socket in a directory of its own:
+/// the server, that directory (removed when dropped) and the socket file.
+fn start_with_unix_socket(
+    dir: &std::path::Path,
+) -> (Server, tempfile::TempDir, std::path::PathBuf) {
+    let sockets = tempfile::tempdir().unwrap();
+    let socket_dir = sockets.path().to_str().unwrap();
+    let server = Server::start(dir, &["--auth", "trust", "--socket-dir", socket_dir], &[]);
+    let file = sockets.path().join(format!(".s.PGSQL.{}", server.port));
+    (server, sockets, file)
+}
+
 #[test]
 fn simple_and_extended_protocol_with_binary_values() {
     let dir = tempfile::tempdir().unwrap();
@@ -260,10 +272,7 @@ fn cancel_stops_a_running_statement() {
 #[test]
 fn waiting_sleeping_and_stalled_sessions_do_not_hold_up_the_others() {
     let dir = tempfile::tempdir().unwrap();
-    let sockets = tempfile::tempdir().unwrap();
-    let socket_dir = sockets.path().to_str().unwrap();
-    let server = Server::start(dir.path(), &["--auth", "trust", "--socket-dir", socket_dir], &[]);
-    let socket_file = sockets.path().join(format!(".s.PGSQL.{}", server.port));
+    let (server, _sockets, socket_file) = start_with_unix_socket(dir.path());
     let many = 2 * std::thread::available_parallelism().map_or(2, |n| n.get()) + 2;
     runtime().block_on(async {
         let setup = server.connect().await;
@@ -521,10 +530,8 @@ fn sigterm_shuts_down_cleanly_and_data_survives() {
 #[test]
 fn local_clients_connect_through_a_unix_socket() {
     let dir = tempfile::tempdir().unwrap();
-    let sockets = tempfile::tempdir().unwrap();
+    let (server, sockets, file) = start_with_unix_socket(dir.path());
     let socket_dir = sockets.path().to_str().unwrap();
-    let server = Server::start(dir.path(), &["--auth", "trust", "--socket-dir", socket_dir], &[]);
-    let file = sockets.path().join(format!(".s.PGSQL.{}", server.port));
     assert!(file.exists(), "no socket file {}", file.display());
     // psql -h DIR -p PORT, as with PostgreSQL.
     let out = Command::new("psql")
