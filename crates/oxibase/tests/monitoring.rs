@@ -159,9 +159,23 @@ fn stats_views_locks_and_cancel() {
         // the shared threads: scans), in a blocking read.
         let d = server.connect().await;
         let pid_d = pid(&d).await;
-        for _ in 0..3 {
-            d.simple_query("select count(*) from t").await.unwrap();
-        }
+        // Its socket leaves the runtime's poll set while it reads that way and comes back
+        // with the first quick statement: every message is still answered across the moves.
+        let moves = async {
+            for round in 0..3 {
+                for _ in 0..3 {
+                    d.simple_query("select count(*) from t").await.unwrap();
+                }
+                for i in 0..2 {
+                    let r = rows(d.simple_query(&format!("select {round} * 10 + {i}")).await.unwrap());
+                    assert_eq!(r[0][0], Some((round * 10 + i).to_string()));
+                }
+            }
+            for _ in 0..3 {
+                d.simple_query("select count(*) from t").await.unwrap();
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), moves).await.expect("a message went unanswered");
         let done = rows(
             watcher.simple_query(&format!("select pg_terminate_backend({pid_d}, 5000)")).await.unwrap(),
         );
