@@ -512,7 +512,7 @@ impl Transaction {
     /// nothing). On a serialization failure the transaction is rolled back.
     pub fn commit(self) -> Result<Ts> {
         let mut state = self.lock_state()?;
-        let (writes, priors) = final_writes(&mut state.writes);
+        let (writes, priors) = final_writes(std::mem::take(&mut state.writes));
         if writes.is_empty() {
             let ts = state.snapshot;
             drop(state);
@@ -600,21 +600,21 @@ pub(crate) fn read_at(shared: &Shared, key: &[u8], ts: Ts) -> Result<Option<Vec<
 pub(crate) type Prior = (Vec<u8>, Ts, Option<Vec<u8>>);
 
 /// The writes a commit makes: each key's latest value, leaving out deletes of keys that do
-/// not exist; and the heads they supersede.
-fn final_writes(writes: &mut BTreeMap<Vec<u8>, KeyWrites>) -> (Vec<Write>, Vec<Prior>) {
+/// not exist; and the heads they supersede. Takes the write set apart rather than copying it
+/// (a bulk load's is hundreds of megabytes).
+fn final_writes(writes: BTreeMap<Vec<u8>, KeyWrites>) -> (Vec<Write>, Vec<Prior>) {
     let mut out = Vec::with_capacity(writes.len());
     let mut priors = Vec::new();
-    for (key, w) in writes.iter_mut() {
-        let Some(value) = w.latest() else { continue };
+    for (key, mut w) in writes {
+        let Some((_, value)) = w.entries.pop() else { continue };
         let exists = w.prior.as_ref().is_some_and(|(_, v)| v.is_some());
         if value.is_none() && !exists {
             continue;
         }
-        let value = value.clone();
-        if let Some((ts, old)) = w.prior.take() {
+        if let Some((ts, old)) = w.prior {
             priors.push((key.clone(), ts, old));
         }
-        out.push((key.clone(), value));
+        out.push((key, value));
     }
     (out, priors)
 }
