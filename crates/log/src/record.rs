@@ -34,13 +34,20 @@ pub struct Record {
 
 /// Appends the framed record to `out`.
 pub fn encode_frame(out: &mut Vec<u8>, lsn: Lsn, payload: &[u8]) {
+    out.extend_from_slice(&frame_header(lsn, payload));
+    out.extend_from_slice(payload);
+}
+
+/// The header that frames `payload` as record `lsn`.
+pub fn frame_header(lsn: Lsn, payload: &[u8]) -> [u8; HEADER_SIZE] {
     let len = (payload.len() as u32).to_le_bytes();
     let lsn = lsn.to_le_bytes();
     let crc = crc32c::crc32c_append(crc32c::crc32c_append(crc32c::crc32c(&len), &lsn), payload);
-    out.extend_from_slice(&len);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out.extend_from_slice(&lsn);
-    out.extend_from_slice(payload);
+    let mut header = [0u8; HEADER_SIZE];
+    header[..4].copy_from_slice(&len);
+    header[4..8].copy_from_slice(&crc.to_le_bytes());
+    header[8..].copy_from_slice(&lsn);
+    header
 }
 
 /// What is found at an offset of a segment.

@@ -9,7 +9,7 @@
 //! segment starts once the active one has grown past `segment_size`.
 //!
 //! **Group commit.** Appending only frames the record into an in-memory buffer and assigns its
-//! LSN. Making it durable is [`Log::sync`]: one thread at a time (the holder of the writer
+//! LSN (a large record the caller hands over is kept as its own buffer, not copied). Making it durable is [`Log::sync`]: one thread at a time (the holder of the writer
 //! lock) takes the *whole* buffer, writes it and fsyncs once. Committers that arrive while an
 //! fsync is under way queue on the writer lock and find their records made durable by the
 //! next single fsync, so N concurrent committers share about one fsync per round:
@@ -43,7 +43,8 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::fs::{Fs, FsFile, StdFs};
 use crate::record::{
-    Frame, Lsn, MAX_PAYLOAD, Record, encode_frame, find_valid_frame_after, parse_frame,
+    Frame, Lsn, MAX_PAYLOAD, Record, encode_frame, find_valid_frame_after, frame_header,
+    parse_frame,
 };
 
 const SEGMENT_SUFFIX: &str = ".wal";
@@ -134,9 +135,30 @@ struct Shared {
 }
 
 struct Pending {
-    buf: Vec<u8>,
+    /// What the next sync writes, in order. Small frames are copied into one shared buffer;
+    /// a large record's payload stays the caller's own buffer after a buffer holding its
+    /// header ([`Log::append_owned`]), so a bulk load's record is not copied once more.
+    chunks: Vec<Vec<u8>>,
+    /// Whether the last chunk is a shared buffer that takes further small frames.
+    open: bool,
     next_lsn: Lsn,
 }
+
+impl Pending {
+    /// The buffer small frames are copied into.
+    fn shared_buffer(&mut self) -> &mut Vec<u8> {
+        if !self.open {
+            self.chunks.push(Vec::new());
+            self.open = true;
+        }
+        let last = self.chunks.len() - 1; // `open` implies a last chunk
+        &mut self.chunks[last]
+    }
+}
+
+/// Payloads of this size and more handed over with [`Log::append_owned`] are written from the
+/// caller's buffer rather than copied.
+const OWNED_PAYLOAD: usize = 256 << 10;
 
 struct Writer {
     file: Box<dyn FsFile>,
@@ -185,7 +207,7 @@ impl Log {
             fs,
             dir: dir.to_path_buf(),
             options,
-            pending: Mutex::new(Pending { buf: Vec::new(), next_lsn }),
+            pending: Mutex::new(Pending { chunks: Vec::new(), open: false, next_lsn }),
             writer: Mutex::new(Writer { file, path: active, len }),
             segments: Mutex::new(segments),
             durable_lsn: AtomicU64::new(next_lsn - 1),
@@ -219,6 +241,31 @@ impl Log {
 
     /// Frames a record in memory and assigns its LSN; it is durable only after [`Log::sync`].
     pub fn append(&self, payload: &[u8]) -> Result<Lsn> {
+        self.check_payload(payload)?;
+        let mut pending = self.shared.pending.lock();
+        let lsn = pending.next_lsn;
+        pending.next_lsn += 1;
+        encode_frame(pending.shared_buffer(), lsn, payload);
+        Ok(lsn)
+    }
+
+    /// [`Log::append`] for a payload the caller is done with: a large one is written from
+    /// this buffer, not copied.
+    pub fn append_owned(&self, payload: Vec<u8>) -> Result<Lsn> {
+        if payload.len() < OWNED_PAYLOAD {
+            return self.append(&payload);
+        }
+        self.check_payload(&payload)?;
+        let mut pending = self.shared.pending.lock();
+        let lsn = pending.next_lsn;
+        pending.next_lsn += 1;
+        pending.shared_buffer().extend_from_slice(&frame_header(lsn, &payload));
+        pending.chunks.push(payload);
+        pending.open = false;
+        Ok(lsn)
+    }
+
+    fn check_payload(&self, payload: &[u8]) -> Result<()> {
         self.check_poison()?;
         if payload.len() > MAX_PAYLOAD {
             return Err(errinput!(
@@ -228,11 +275,7 @@ impl Log {
             )
             .with_hint("split the transaction into smaller ones"));
         }
-        let mut pending = self.shared.pending.lock();
-        let lsn = pending.next_lsn;
-        pending.next_lsn += 1;
-        encode_frame(&mut pending.buf, lsn, payload);
-        Ok(lsn)
+        Ok(())
     }
 
     /// Makes every record up to `lsn` durable, sharing one fsync with concurrent callers.
@@ -247,18 +290,19 @@ impl Log {
         if self.durable_lsn() >= lsn {
             return Ok(self.durable_lsn());
         }
-        let (buf, last) = {
+        let (chunks, last) = {
             let mut pending = self.shared.pending.lock();
-            (std::mem::take(&mut pending.buf), pending.next_lsn - 1)
+            pending.open = false;
+            (std::mem::take(&mut pending.chunks), pending.next_lsn - 1)
         };
-        if buf.is_empty() {
+        if chunks.is_empty() {
             return Ok(self.durable_lsn());
         }
         let first = self.durable_lsn() + 1;
         if writer.len >= self.shared.options.segment_size {
             self.rotate(&mut writer, first)?;
         }
-        self.write_and_sync(&mut writer, &buf)?;
+        self.write_and_sync(&mut writer, &chunks)?;
         self.shared.synced_records.fetch_add(last + 1 - first, Ordering::Relaxed);
         self.shared.durable_lsn.store(last, Ordering::Release);
         let _guard = self.shared.durable_signal.0.lock();
@@ -279,12 +323,15 @@ impl Log {
         self.sync(last)
     }
 
-    fn write_and_sync(&self, writer: &mut Writer, buf: &[u8]) -> Result<()> {
-        if let Err(e) = writer.file.append(buf) {
-            return Err(self.poison(&format!("write to {} failed: {e}", writer.path.display())));
+    fn write_and_sync(&self, writer: &mut Writer, chunks: &[Vec<u8>]) -> Result<()> {
+        for buf in chunks {
+            if let Err(e) = writer.file.append(buf) {
+                let path = writer.path.display();
+                return Err(self.poison(&format!("write to {path} failed: {e}")));
+            }
+            writer.len += buf.len() as u64;
+            self.shared.synced_bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
         }
-        writer.len += buf.len() as u64;
-        self.shared.synced_bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
         if self.shared.options.fsync {
             let start = Instant::now();
             if let Err(e) = writer.file.sync() {

@@ -55,6 +55,29 @@ fn records_survive_reopen_with_contiguous_lsns() {
 }
 
 #[test]
+fn large_records_handed_over_whole_are_framed_between_small_ones() {
+    // A large payload passed with append_owned is written from the caller's buffer, the
+    // small frames around it from the shared one; one sync writes them all, in LSN order.
+    let large = |i: u64| vec![i as u8; (300 << 10) + i as usize];
+    let fs = SimFs::new();
+    let log = open(&fs);
+    let mut expected = Vec::new();
+    for i in 1..=12 {
+        let data = if i % 3 == 0 { large(i) } else { payload(i) };
+        let lsn = if i % 2 == 0 { log.append_owned(data.clone()) } else { log.append(&data) };
+        assert_eq!(lsn.unwrap(), i);
+        expected.push((i, data));
+    }
+    assert_eq!(log.sync(12).unwrap(), 12);
+    log.append_owned(large(13)).unwrap(); // never synced: lost with the crash
+    drop(log);
+    fs.crash(0);
+    let log = open(&fs);
+    assert_eq!(read_all(&log), expected);
+    assert_eq!(log.append_owned(large(13)).unwrap(), 13);
+}
+
+#[test]
 fn unsynced_records_are_lost_but_synced_ones_are_not() {
     let fs = SimFs::new();
     let log = open(&fs);

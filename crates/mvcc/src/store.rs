@@ -574,7 +574,7 @@ impl Shared {
             let ts = commit.clock.tick();
             record::set_ts(&mut payload, ts);
             let lsn = match &self.log {
-                Some(log) => log.append(&payload)?,
+                Some(log) => log.append_owned(payload)?,
                 None => {
                     commit.next_memory_lsn += 1;
                     commit.next_memory_lsn - 1
