@@ -187,11 +187,25 @@ impl SimFs {
         let mut state = self.state.lock();
         state.files.retain(|_, f| f.durable_entry);
         for file in state.files.values_mut() {
-            let keep = (file.durable_len + torn).min(file.data.len());
+            let keep = file.durable_len.saturating_add(torn).min(file.data.len());
             file.data.truncate(keep);
             file.durable_len = keep;
         }
         state.fail_sync_after = None;
+    }
+
+    /// Simulates a power loss during a flush whose sectors reached the disk out of order:
+    /// every unsynced byte of `path` arrived except those in `lost`, which read back as the
+    /// zeros a preallocated log file holds there.
+    pub fn crash_losing(&self, path: &Path, lost: std::ops::Range<usize>) {
+        let mut state = self.state.lock();
+        if let Some(file) = state.files.get_mut(path) {
+            let start = lost.start.max(file.durable_len).min(file.data.len());
+            let end = lost.end.min(file.data.len()).max(start);
+            file.data[start..end].fill(0);
+        }
+        drop(state);
+        self.crash(usize::MAX);
     }
 
     /// Overwrites bytes of a file in place, durably (to simulate media corruption).

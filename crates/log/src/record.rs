@@ -110,9 +110,46 @@ pub fn find_valid_frame_after(buf: &[u8], from: usize, after_lsn: Lsn) -> Option
     })
 }
 
+/// The unit a disk writes atomically: a sector is on it whole or not at all.
+const SECTOR: usize = 512;
+
+/// Whether `buf[from..to]` (file offsets) shows a sector that never reached the disk: the part
+/// of some 512-byte sector inside the range, at least 8 bytes of it, is all zeros (log files
+/// are zero-filled ahead of their records, so an unwritten sector reads back as zeros).
+///
+/// A flush writes its pages in one request; the disk may make them durable in any order, so
+/// power lost before its fdatasync returned can leave a sector missing between records that
+/// did arrive. Recovery uses this to tell that torn flush from data damaged after it was
+/// durable, which no sector of zeros explains.
+pub fn holds_lost_sector(buf: &[u8], from: usize, to: usize) -> bool {
+    let to = to.min(buf.len());
+    let mut start = from;
+    while start < to {
+        let end = ((start / SECTOR + 1) * SECTOR).min(to);
+        if end - start >= 8 && buf[start..end].iter().all(|&b| b == 0) {
+            return true;
+        }
+        start = end;
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lost_sector_is_a_sector_of_zeros_inside_the_range() {
+        let mut buf = vec![1u8; 2048];
+        assert!(!holds_lost_sector(&buf, 100, 2000));
+        buf[512..1024].fill(0); // a whole sector
+        assert!(holds_lost_sector(&buf, 100, 2000));
+        assert!(!holds_lost_sector(&buf, 1024, 2000), "outside the range");
+        assert!(holds_lost_sector(&buf, 1000, 1500), "its part in the range, 24 bytes");
+        assert!(!holds_lost_sector(&buf, 1020, 1500), "4 bytes of zeros are no evidence");
+        buf[600] = 9; // zeros with data in the sector: not a sector that never arrived
+        assert!(!holds_lost_sector(&buf, 100, 2000));
+    }
 
     #[test]
     fn frames_round_trip_and_detect_damage() {

@@ -28,9 +28,12 @@
 //!
 //! **Recovery.** Opening the log reads every segment and checks checksums and LSN continuity.
 //! Damage at the very end of the last segment with nothing valid after it is a torn write
-//! (the crash cut the last, unacknowledged write short): it is cut off. Damage followed by
-//! valid records, or in any segment but the last, is corruption: opening fails with an error
-//! naming the file and offset, because skipping it would silently lose acknowledged commits.
+//! (the crash cut the last, unacknowledged write short): it is cut off. So is damage followed
+//! by valid records when a sector of zeros in it shows a flush whose sectors reached the disk
+//! out of order (power lost before its fdatasync returned: none of its records was
+//! acknowledged). Other damage followed by valid records, or damage in any segment but the
+//! last, is corruption: opening fails with an error naming the file and offset, because
+//! skipping it would silently lose acknowledged commits.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,7 +47,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::fs::{Fs, FsFile, StdFs};
 use crate::record::{
     Frame, Lsn, MAX_PAYLOAD, Record, encode_frame, find_valid_frame_after, frame_header,
-    parse_frame,
+    holds_lost_sector, parse_frame,
 };
 
 const SEGMENT_SUFFIX: &str = ".wal";
@@ -735,7 +738,13 @@ fn scan_segment(
             damage => {
                 let what =
                     if damage == Frame::Corrupt { "checksum mismatch" } else { "truncated record" };
-                if !last || find_valid_frame_after(&buf, offset + 1, lsn - 1).is_some() {
+                // Valid records after the damage mean corruption, unless a sector of zeros
+                // shows a flush torn out of order (`holds_lost_sector`): none of its records
+                // was acknowledged, since an fdatasync that returned made every earlier byte
+                // of the file durable too, so it is cut like any torn tail.
+                let follows = find_valid_frame_after(&buf, offset + 1, lsn - 1);
+                let torn_flush = follows.is_some_and(|next| holds_lost_sector(&buf, offset, next));
+                if !last || (follows.is_some() && !torn_flush) {
                     return Err(errdata!(
                         "log corrupt in {} at offset {offset} (LSN {lsn}): {what}, and valid records follow",
                         path.display()

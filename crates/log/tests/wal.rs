@@ -139,6 +139,51 @@ fn torn_tail_is_cut_at_every_possible_length() {
 }
 
 #[test]
+fn a_flush_torn_out_of_order_is_cut_but_damage_without_a_lost_sector_is_refused() {
+    // Power lost during a flush whose sectors reached the disk out of order: one sector in
+    // the middle of its records never arrived (zeros), the records after it did. None of them
+    // was acknowledged; recovery cuts the flush at its first damaged record and goes on.
+    let setup = || {
+        let fs = SimFs::new();
+        let log = open(&fs);
+        for i in 1..=5 {
+            log.append_sync(&payload(i)).unwrap();
+        }
+        let start = log.stats().synced_bytes as usize;
+        fs.fail_sync_after(0); // the group's write reaches the file, its fsync fails
+        log.append(&vec![7u8; 3000]).unwrap(); // record 6 spans sectors
+        for i in 7..=9 {
+            log.append(&payload(i)).unwrap();
+        }
+        assert!(log.sync_all().is_err(), "never acknowledged");
+        drop(log);
+        (fs, start)
+    };
+    let (fs, start) = setup();
+    let sector = (start / 512 + 2) * 512; // inside record 6's payload
+    fs.crash_losing(&segment(1), sector..sector + 512);
+    let (log, report) =
+        Log::open_with(Arc::new(fs.clone()), Path::new(DIR), LogOptions::default()).unwrap();
+    let records = read_all(&log);
+    assert_eq!(records, (1..=5).map(|i| (i, payload(i))).collect::<Vec<_>>());
+    assert_eq!(report.torn_at, Some((segment(1), start as u64)), "{report:?}");
+    assert_eq!(log.append_sync(b"after").unwrap(), 6);
+    drop(log);
+    let log = open(&fs);
+    assert_eq!(read_all(&log).len(), 6, "the cut log reopens whole");
+
+    // The same records with garbage instead of zeros in that sector: data damaged after it
+    // was written, with records after it, is refused as corruption.
+    let (fs, start) = setup();
+    fs.crash(usize::MAX);
+    fs.corrupt(&segment(1), sector, &[0xab; 512]);
+    let err =
+        Log::open_with(Arc::new(fs.clone()), Path::new(DIR), LogOptions::default()).err().unwrap();
+    assert_eq!(err.code(), SqlState::DATA_CORRUPTED, "{}", err.message());
+    assert!(err.message().contains(&format!("offset {start}")), "{}", err.message());
+}
+
+#[test]
 fn zeros_after_the_last_record_end_the_log_and_garbage_is_a_torn_tail() {
     // Segments are preallocated with zeros (as PostgreSQL zero-fills its WAL): zeros after
     // the last record are where the next one goes, not damage. Other bytes there are a torn
