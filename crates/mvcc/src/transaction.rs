@@ -366,9 +366,10 @@ impl Transaction {
 
     /// Drops every key under `prefix`, committed or written by this transaction, in one write:
     /// once the commit is older than every snapshot, GC removes the range from the engine as a
-    /// whole (see [`crate::dropped`]). The caller must not read the prefix in this
-    /// transaction after that, nor anyone write under it again; snapshots older than the commit
-    /// go on reading it as it was.
+    /// whole (see [`crate::dropped`]). After the commit nobody may read the prefix at a newer
+    /// snapshot nor write under it again; this transaction may still read it (a table rewrite
+    /// streams its old rows into their new storage), and snapshots older than the commit go on
+    /// reading it as it was.
     pub fn drop_prefix(&self, prefix: &[u8]) -> Result<()> {
         self.put(&crate::dropped::marker_key(prefix)?, Vec::new())
     }

@@ -424,6 +424,37 @@ fn truncate_rewrite_and_drop_leave_old_rows_to_old_snapshots_then_reclaim_them_w
 }
 
 #[test]
+fn a_rewrite_streams_the_rows_its_transaction_sees_and_refuses_a_duplicate_key() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    a.execute("create table t (id int, v text)").unwrap();
+    a.execute("create index t_v on t (v)").unwrap();
+    a.execute("insert into t select g, 'v' || g from generate_series(1, 3000) g").unwrap();
+    // Earlier statements of the same transaction: the rewrite moves what they left.
+    a.execute("begin").unwrap();
+    a.execute("insert into t values (3001, 'mine')").unwrap();
+    a.execute("update t set v = 'changed' where id = 7").unwrap();
+    a.execute("delete from t where id = 8").unwrap();
+    a.execute("alter table t add primary key (id)").unwrap();
+    assert_eq!(count(&a.execute("select count(*) from t").unwrap()), 3000);
+    a.execute("commit").unwrap();
+    assert_eq!(
+        all_rows(&mut a, "select v from t where id in (7, 3001) order by id"),
+        [["changed"], ["mine"]]
+    );
+    assert_eq!(all_rows(&mut a, "select id from t where v = 'changed'"), [["7"]]);
+    assert!(all_rows(&mut a, "select id from t where id = 8").is_empty());
+    // A duplicate late in the scan fails the statement and leaves the table as it was.
+    a.execute("create table d (id int, v int)").unwrap();
+    a.execute("insert into d select g, g from generate_series(1, 3000) g").unwrap();
+    a.execute("insert into d values (2999, 0)").unwrap();
+    let err = a.execute("alter table d add primary key (id)").unwrap_err();
+    assert_eq!(err.code(), SqlState::UNIQUE_VIOLATION, "{err}");
+    assert!(err.to_string().contains("(id)=(2999) is duplicated"), "{err}");
+    assert_eq!(count(&a.execute("select count(*) from d").unwrap()), 3001);
+}
+
+#[test]
 fn a_cascade_into_a_table_being_rewritten_is_not_lost() {
     let db = Database::open_in_memory().unwrap();
     let mut a = db.session();

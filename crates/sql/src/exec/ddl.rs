@@ -227,6 +227,12 @@ pub fn sequence_from_spec(
 
 type Name = (Option<String>, String);
 
+/// Whether a visit of a table's rows goes on ([`Ddl::each_latest_row`]).
+enum Visit {
+    Next,
+    Stop,
+}
+
 struct Ddl<'a, 'c> {
     ctx: &'a ExecCtx<'c>,
     env: &'a dyn BindEnv,
@@ -625,7 +631,7 @@ impl Ddl<'_, '_> {
                         self.choose_constraint_name(table, &stem, "check")
                     }
                 };
-                for (_, row) in self.latest_rows(table)? {
+                self.each_latest_row(table, |_, row| {
                     if matches!(eval(&bound, &row, ctx)?, Value::Bool(false)) {
                         return Err(errinput!(
                             CHECK_VIOLATION,
@@ -633,7 +639,8 @@ impl Ddl<'_, '_> {
                             table.name
                         ));
                     }
-                }
+                    Ok(Visit::Next)
+                })?;
                 let constraint =
                     Constraint { name, kind: ConstraintKind::Check { expr: expr.clone() } };
                 ctx.catalog.add_constraint(ctx.txn, table, &constraint)
@@ -745,9 +752,10 @@ impl Ddl<'_, '_> {
         ctx.catalog.add_constraint(ctx.txn, table, &constraint)?;
         let mut with = table.clone();
         with.constraints = vec![constraint];
-        for (_, row) in self.latest_rows(table)? {
+        self.each_latest_row(table, |_, row| {
             storage::check_references(ctx, &with, &row, None)?;
-        }
+            Ok(Visit::Next)
+        })?;
         Ok(())
     }
 
@@ -887,7 +895,7 @@ impl Ddl<'_, '_> {
             },
         )?;
         let mut seen = HashSet::new();
-        for (key, row) in self.latest_rows(&table)? {
+        self.each_latest_row(&table, |key, row| {
             let entry = storage::index_entry_key(&index, &row, &key)?;
             if unique
                 && !index.columns.iter().any(|&c| row[c].is_null())
@@ -904,7 +912,8 @@ impl Ddl<'_, '_> {
                 )));
             }
             ctx.txn.put(&entry, key)?;
-        }
+            Ok(Visit::Next)
+        })?;
         Ok(index)
     }
 
@@ -935,24 +944,47 @@ impl Ddl<'_, '_> {
 
     // ---- rows ----
 
-    /// Every row of a table as last committed (plus this transaction's writes): what a
-    /// schema change under the table's exclusive lock must cover.
-    fn latest_rows(&self, table: &Table) -> Result<Vec<(Vec<u8>, Row)>> {
+    /// Visits every row of a table as last committed (plus this transaction's writes): what a
+    /// schema change under the table's exclusive lock must cover. Rows are read one at a time
+    /// (a table is not copied into memory to be checked or indexed); the visit reads the table
+    /// as a fresh command found it, so what it writes meanwhile is not in it.
+    fn each_latest_row(
+        &self,
+        table: &Table,
+        visit: impl FnMut(Vec<u8>, Row) -> Result<Visit>,
+    ) -> Result<()> {
+        self.ctx.txn.next_command()?;
+        self.visit_rows(table, visit)
+    }
+
+    /// [`Ddl::each_latest_row`] in the current command.
+    fn visit_rows(
+        &self,
+        table: &Table,
+        mut visit: impl FnMut(Vec<u8>, Row) -> Result<Visit>,
+    ) -> Result<()> {
         let ctx = self.ctx;
-        ctx.txn.next_command()?;
-        let mut out = Vec::new();
-        for (i, item) in ctx
-            .txn
-            .scan_latest(oxibase_engine::prefix_range(&relation_prefix(table.storage)))?
-            .enumerate()
-        {
+        let range = oxibase_engine::prefix_range(&relation_prefix(table.storage));
+        for (i, item) in ctx.txn.scan_latest(range)?.enumerate() {
             if i % 1024 == 1023 {
                 ctx.session.check_interrupt()?;
             }
             let (key, bytes) = item?;
-            out.push((key, decode_table_row(table, &bytes)?));
+            if let Visit::Stop = visit(key, decode_table_row(table, &bytes)?)? {
+                break;
+            }
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Whether any row of the table matches.
+    fn any_latest_row(&self, table: &Table, test: impl Fn(&Row) -> bool) -> Result<bool> {
+        let mut found = false;
+        self.each_latest_row(table, |_, row| {
+            found = test(&row);
+            Ok(if found { Visit::Stop } else { Visit::Next })
+        })?;
+        Ok(found)
     }
 
     /// Rewrites every row of `old` into the shape of `new` (a new column type, primary key,
@@ -968,11 +1000,13 @@ impl Ddl<'_, '_> {
     ) -> Result<()> {
         let ctx = self.ctx;
         let old = self.lock_table(old)?;
-        let rows = self.latest_rows(&old)?;
+        ctx.txn.next_command()?;
         let mut new = new.clone();
         new.storage = ctx.catalog.replace_storage(ctx.txn, &old)?;
         new.indexes = self.table(old.id)?.indexes;
-        for (_, row) in rows {
+        // The old rows stream into the new storage one at a time; the new rows, written in
+        // this command under another prefix, are not in the visit.
+        self.visit_rows(&old, |_, row| {
             let row = transform(row)?;
             if let Err(conflict) = storage::insert(ctx, &new, &row)? {
                 let constraint = key_name.map_or(conflict.constraint.clone(), str::to_string);
@@ -985,8 +1019,8 @@ impl Ddl<'_, '_> {
                     key_detail(&new, &conflict.columns, &row, ctx)
                 )));
             }
-        }
-        Ok(())
+            Ok(Visit::Next)
+        })
     }
 
     // ---- ALTER TABLE ----
@@ -1079,8 +1113,7 @@ impl Ddl<'_, '_> {
                         "column \"{column}\" is in a primary key"
                     ));
                 }
-                if *not_null && self.latest_rows(table)?.iter().any(|(_, r)| r[position].is_null())
-                {
+                if *not_null && self.any_latest_row(table, |r| r[position].is_null())? {
                     return Err(errinput!(
                         NOT_NULL_VIOLATION,
                         "column \"{column}\" of relation \"{}\" contains null values",
@@ -1189,7 +1222,7 @@ impl Ddl<'_, '_> {
         if column.not_null
             && column.missing.is_null()
             && !rewrite
-            && !self.latest_rows(table)?.is_empty()
+            && self.any_latest_row(table, |_| true)?
         {
             return Err(errinput!(
                 NOT_NULL_VIOLATION,
