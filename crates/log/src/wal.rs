@@ -9,8 +9,9 @@
 //! segment starts once the active one has grown past `segment_size`.
 //!
 //! **Group commit.** Appending only frames the record into an in-memory buffer and assigns its
-//! LSN (a large record the caller hands over is kept as its own buffer, not copied). Making it durable is [`Log::sync`]: one thread at a time (the holder of the writer
-//! lock) takes the *whole* buffer, writes it and fsyncs once. Committers that arrive while an
+//! LSN (a large record the caller hands over is kept as its own buffer, not copied). Making it
+//! durable is [`Log::sync`]: one thread at a time (the holder of the writer lock) takes the
+//! *whole* buffer, writes it and fsyncs once. Committers that arrive while an
 //! fsync is under way queue on the writer lock and find their records made durable by the
 //! next single fsync, so N concurrent committers share about one fsync per round:
 //!
