@@ -1,6 +1,7 @@
 //! Tables as queues over the wire: consumers on separate connections take jobs with
 //! `FOR UPDATE SKIP LOCKED` and each job is processed exactly once; a consumer whose
-//! connection dies mid-job gives its job back; NOWAIT fails at once with 55P03; a deadlock
+//! connection dies mid-job gives its job back; batches taken through a CTE or `IN (SELECT
+//! ...)` go to one consumer each; NOWAIT fails at once with 55P03; a deadlock
 //! is broken with 40P01.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -77,6 +78,63 @@ fn every_job_is_processed_exactly_once_by_concurrent_consumers() {
         let left =
             c.query_one("SELECT count(*) FROM jobs WHERE status <> 'done'", &[]).await.unwrap();
         assert_eq!(left.get::<_, i64>(0), 0);
+    });
+}
+
+/// The batched idioms: a CTE of five locked jobs joined to the table it names, and
+/// `IN (SELECT ... LIMIT 5 FOR UPDATE SKIP LOCKED)`, each one statement per batch.
+#[test]
+fn batched_takes_with_a_cte_or_in_hand_out_each_job_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        setup(&c, 300).await;
+        let forms = [
+            "WITH next AS (SELECT id FROM jobs WHERE status = 'pending' ORDER BY id LIMIT 5 \
+             FOR UPDATE SKIP LOCKED) UPDATE jobs SET status = 'done', worker = $1 FROM next \
+             WHERE jobs.id = next.id RETURNING jobs.id",
+            "UPDATE jobs SET status = 'done', worker = $1 WHERE id IN (SELECT id FROM jobs \
+             WHERE status = 'pending' ORDER BY id LIMIT 5 FOR UPDATE SKIP LOCKED) RETURNING id",
+        ];
+        let mut consumers = Vec::new();
+        for worker in 0..4i32 {
+            let client = server.connect().await;
+            let take = forms[worker as usize % 2];
+            consumers.push(tokio::spawn(async move {
+                let take = client.prepare(take).await.unwrap();
+                let mut taken = 0;
+                loop {
+                    let rows = client.query(&take, &[&worker]).await.unwrap();
+                    if rows.is_empty() {
+                        return taken;
+                    }
+                    assert!(rows.len() <= 5, "a batch of {}", rows.len());
+                    for row in rows {
+                        let id: i64 = row.get(0);
+                        client
+                            .execute("INSERT INTO processed VALUES ($1, $2)", &[&id, &worker])
+                            .await
+                            .unwrap();
+                        taken += 1;
+                    }
+                }
+            }));
+        }
+        let mut total = 0;
+        for consumer in consumers {
+            total += consumer.await.unwrap();
+        }
+        assert_eq!(total, 300);
+        let row = c
+            .query_one(
+                "SELECT count(*), count(DISTINCT p.id) FROM processed p JOIN jobs j \
+                 ON j.id = p.id AND j.worker = p.worker AND j.status = 'done'",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (300, 300));
     });
 }
 

@@ -588,7 +588,7 @@ fn choose_access(plan: Plan) -> Plan {
     }
     let mut best: Option<Candidate> = None;
     for (access, columns) in candidates {
-        let candidate = match_key(&conjuncts, access, &columns);
+        let candidate = match_key(&conjuncts, access, &columns, &table);
         let better = match &best {
             None => candidate.equal > 0 || candidate.ranged,
             // A point read (every column of a unique key fixed) first; then the most
@@ -614,10 +614,16 @@ fn choose_access(plan: Plan) -> Plan {
 }
 
 /// How far a filter's conjuncts fix an access path's key columns.
-fn match_key(conjuncts: &[Expr], access: Access, columns: &[usize]) -> Candidate {
+fn match_key(
+    conjuncts: &[Expr],
+    access: Access,
+    columns: &[usize],
+    table: &crate::catalog::Table,
+) -> Candidate {
     let mut equal: Vec<Vec<Expr>> = Vec::new();
     for &col in columns {
-        let found = conjuncts.iter().find_map(|c| equality_values(c, col));
+        let ty = &table.columns[col].data_type;
+        let found = conjuncts.iter().find_map(|c| equality_values(c, col, ty));
         match found {
             Some(values) => equal.push(values),
             None => break,
@@ -652,8 +658,12 @@ fn match_key(conjuncts: &[Expr], access: Access, columns: &[usize]) -> Candidate
     Candidate { access, range: KeyRange { equal, lower, upper }, equal: n, full, ranged }
 }
 
-/// `col = v` or `col IN (v, ...)` with row-independent values.
-fn equality_values(c: &Expr, col: usize) -> Option<Vec<Expr>> {
+/// `col = v` or `col IN (v, ...)` with row-independent values, or `col IN (SELECT ...)`
+/// uncorrelated and of the column's type, whose rows are looked up (PostgreSQL turns it into
+/// a semi-join; here it runs once, as the filter's re-check does, and reads only its rows:
+/// the queue idiom `DELETE ... WHERE id IN (SELECT id ... LIMIT 10 FOR UPDATE SKIP LOCKED)`
+/// used to scan the whole table).
+fn equality_values(c: &Expr, col: usize, ty: &DataType) -> Option<Vec<Expr>> {
     match c {
         Expr::Compare(CmpOp::Eq, a, b) => match (&**a, &**b) {
             (Expr::Column(i), v) | (v, Expr::Column(i)) if *i == col && key_value(v) => {
@@ -669,6 +679,22 @@ fn equality_values(c: &Expr, col: usize) -> Option<Vec<Expr>> {
             }
             _ => None,
         },
+        Expr::Subquery {
+            plan,
+            kind: SubqueryKind::In { expr, negated: false },
+            correlated: false,
+            id,
+        } if matches!(**expr, Expr::Column(i) if i == col)
+            && !matches!(ty, DataType::Array(_))
+            && matches!(plan.columns.as_slice(), [c] if c.data_type == *ty) =>
+        {
+            Some(vec![Expr::Subquery {
+                plan: plan.clone(),
+                kind: SubqueryKind::Array,
+                correlated: false,
+                id: *id,
+            }])
+        }
         _ => None,
     }
 }
@@ -752,17 +778,32 @@ fn choose_join(plan: Plan) -> Plan {
             plan.columns,
         );
     }
+    let (lw, rw) = (left.columns.len(), right.columns.len());
+    // A few rows on the right meeting a large table on the left (ten ids from a CTE joined
+    // to the table they name, as in the queue idiom `WITH next AS (... LIMIT 10 FOR UPDATE
+    // SKIP LOCKED) DELETE FROM jobs USING next WHERE jobs.id = next.id`): an inner join may
+    // run either way round, so the right side drives and the left is looked up.
+    if kind == JoinKind::Inner
+        && right_rows * LOOKUP_COST < left_rows
+        && let Some(lookup) = index_lookup(&left, &right_keys, &left_keys)
+    {
+        let swapped_columns = right.columns.iter().chain(&left.columns).cloned().collect();
+        let swapped = Plan::new(
+            Node::NestedLoopJoin {
+                left: right,
+                right: Box::new(lookup),
+                kind,
+                predicate: Some(swap_sides(predicate, lw, rw)),
+                lateral: true,
+            },
+            swapped_columns,
+        );
+        return unswap(swapped, lw, rw, plan.columns);
+    }
     let residual = Expr::and_all(residual);
     if kind == JoinKind::Inner && right_rows > 2.0 * left_rows {
         // Build the hash table on the smaller side, then put the columns back in order.
-        let (lw, rw) = (left.columns.len(), right.columns.len());
-        let residual = residual.map(|r| {
-            r.transform(&mut |e| match e {
-                Expr::Column(i) if i < lw => Expr::Column(i + rw),
-                Expr::Column(i) => Expr::Column(i - lw),
-                e => e,
-            })
-        });
+        let residual = residual.map(|r| swap_sides(r, lw, rw));
         let swapped_columns = right.columns.iter().chain(&left.columns).cloned().collect();
         let swapped = Plan::new(
             Node::HashJoin {
@@ -775,11 +816,24 @@ fn choose_join(plan: Plan) -> Plan {
             },
             swapped_columns,
         );
-        let exprs =
-            (0..lw).map(|i| Expr::Column(rw + i)).chain((0..rw).map(Expr::Column)).collect();
-        return Plan::new(Node::Project { input: Box::new(swapped), exprs }, plan.columns);
+        return unswap(swapped, lw, rw, plan.columns);
     }
     Plan::new(Node::HashJoin { left, right, kind, left_keys, right_keys, residual }, plan.columns)
+}
+
+/// A join condition over `left ++ right` (widths `lw`, `rw`) rewritten for `right ++ left`.
+fn swap_sides(e: Expr, lw: usize, rw: usize) -> Expr {
+    e.transform(&mut |e| match e {
+        Expr::Column(i) if i < lw => Expr::Column(i + rw),
+        Expr::Column(i) => Expr::Column(i - lw),
+        e => e,
+    })
+}
+
+/// A join whose sides were swapped, with its columns put back in the written order.
+fn unswap(swapped: Plan, lw: usize, rw: usize, columns: Vec<crate::plan::Column>) -> Plan {
+    let exprs = (0..lw).map(|i| Expr::Column(rw + i)).chain((0..rw).map(Expr::Column)).collect();
+    Plan::new(Node::Project { input: Box::new(swapped), exprs }, columns)
 }
 
 // ---- index-only scans ----
@@ -1057,7 +1111,16 @@ pub fn estimate_rows(plan: &Plan) -> f64 {
             if let Some(range) = range {
                 let key_columns = scan_key_columns(plan);
                 for (values, col) in range.equal.iter().zip(key_columns) {
-                    selectivity *= values.len() as f64 / distinct(table, col);
+                    let n: f64 = values
+                        .iter()
+                        .map(|v| match v {
+                            Expr::Subquery { plan, .. } if KeyRange::is_set(v) => {
+                                estimate_rows(plan)
+                            }
+                            _ => 1.0,
+                        })
+                        .sum();
+                    selectivity *= (n / distinct(table, col)).min(1.0);
                 }
                 if !matches!(range.lower, Bound::Unbounded) {
                     selectivity *= RANGE_SELECTIVITY;
@@ -1112,6 +1175,7 @@ pub fn estimate_rows(plan: &Plan) -> f64 {
             let (l, r) = (estimate_rows(left), estimate_rows(right));
             l * r * predicate.as_ref().map_or(1.0, |p| predicate_selectivity(p, None))
         }
+        Node::CteScan { plan, .. } => estimate_rows(plan),
         Node::Project { input, .. }
         | Node::Sort { input, .. }
         | Node::LockRows { input, .. }
@@ -1307,12 +1371,12 @@ fn try_ordered_input(input: Plan, keys: &[SortKey]) -> Result<Plan, Plan> {
                 }
             };
             // Leading columns fixed to one value by the range do not affect the order.
-            let skip = range
-                .as_ref()
-                .map_or(0, |r| r.equal.iter().take_while(|values| values.len() == 1).count());
+            let skip = range.as_ref().map_or(0, |r| {
+                r.equal.iter().take_while(|values| KeyRange::one_value(values)).count()
+            });
             let usable = !key_columns.is_empty()
                 && keys.len() <= key_columns.len().saturating_sub(skip)
-                && range.as_ref().is_none_or(|r| r.equal.iter().all(|v| v.len() == 1));
+                && range.as_ref().is_none_or(|r| r.equal.iter().all(|v| KeyRange::one_value(v)));
             let direction = if usable {
                 let mut direction = None;
                 let mut ok = true;

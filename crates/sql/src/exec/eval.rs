@@ -1,6 +1,7 @@
 //! Evaluating bound expressions against a row, with SQL's three-valued logic.
 
 use std::cmp::Ordering;
+use std::rc::Rc;
 
 use oxibase_common::{Array, Result, Value, errinput};
 
@@ -475,22 +476,20 @@ fn subquery(
         | SubqueryKind::All { expr, .. } => Some(eval(expr, row, ctx)?),
         _ => None,
     };
-    let run = |limit: Option<usize>| -> Result<Vec<Row>> {
+    // An uncorrelated subquery's rows are run once and shared, not copied for each row.
+    let run = |limit: Option<usize>| -> Result<Rc<Vec<Row>>> {
         if !correlated {
-            let rows = cached(id, plan, ctx)?;
-            return Ok(match limit {
-                Some(n) => rows.iter().take(n).cloned().collect(),
-                None => (*rows).clone(),
-            });
+            return cached(id, plan, ctx);
         }
         ctx.with_outer(row.to_vec(), || {
             let rows = execute(plan, ctx)?;
-            match limit {
-                Some(n) => rows.take(n).collect(),
-                None => collect(rows, ctx),
-            }
+            Ok(Rc::new(match limit {
+                Some(n) => rows.take(n).collect::<Result<_>>()?,
+                None => collect(rows, ctx)?,
+            }))
         })
     };
+    let first = |r: &Row| r.first().cloned().unwrap_or(Value::Null);
     Ok(match kind {
         SubqueryKind::Exists => Value::Bool(!run(Some(1))?.is_empty()),
         SubqueryKind::Scalar => {
@@ -501,37 +500,26 @@ fn subquery(
                     "more than one row returned by a subquery used as an expression"
                 ));
             }
-            rows.into_iter().next().and_then(|r| r.into_iter().next()).unwrap_or(Value::Null)
+            rows.first().map_or(Value::Null, first)
         }
         SubqueryKind::Array => {
             let element_type = plan
                 .columns
                 .first()
                 .map_or(oxibase_common::DataType::Text, |c| c.data_type.clone());
-            let elements = run(None)?.into_iter().filter_map(|r| r.into_iter().next()).collect();
+            let elements = run(None)?.iter().filter(|r| !r.is_empty()).map(first).collect();
             Value::Array(Box::new(Array { element_type, elements }))
         }
         SubqueryKind::In { negated, .. } => {
             let x = probe.unwrap_or(Value::Null);
             let rows = run(None)?;
-            negate(
-                in_values(
-                    &x,
-                    rows.into_iter().map(|r| Ok(r.into_iter().next().unwrap_or(Value::Null))),
-                )?,
-                *negated,
-            )
+            negate(in_values(&x, rows.iter().map(|r| Ok(first(r))))?, *negated)
         }
         SubqueryKind::Any { op, .. } | SubqueryKind::All { op, .. } => {
             let x = probe.unwrap_or(Value::Null);
             let rows = run(None)?;
             let all = matches!(kind, SubqueryKind::All { .. });
-            quantified(
-                &x,
-                *op,
-                rows.into_iter().map(|r| Ok(r.into_iter().next().unwrap_or(Value::Null))),
-                all,
-            )?
+            quantified(&x, *op, rows.iter().map(|r| Ok(first(r))), all)?
         }
     })
 }

@@ -176,12 +176,23 @@ fn key_ranges(
     for (i, alternatives) in range.equal.iter().enumerate() {
         let (col, order) = columns[i];
         let mut next = Vec::new();
+        let mut values = Vec::with_capacity(alternatives.len());
+        for e in alternatives {
+            match e {
+                Expr::Subquery { plan, id, .. } if KeyRange::is_set(e) => {
+                    let rows = super::cached(*id, plan, ctx)?;
+                    for row in rows.iter() {
+                        values.extend(coerce_key(row[0].clone(), table, col, ctx)?);
+                    }
+                }
+                // = NULL matches nothing.
+                e => values.extend(coerce_key(eval(e, &[], ctx)?, table, col, ctx)?),
+            }
+        }
         for prefix in &prefixes {
-            for e in alternatives {
-                let v = coerce_key(eval(e, &[], ctx)?, table, col, ctx)?;
-                let Some(v) = v else { continue }; // = NULL matches nothing
+            for v in &values {
                 let mut key = prefix.clone();
-                keycode::encode_value(&mut key, &v, order)?;
+                keycode::encode_value(&mut key, v, order)?;
                 next.push(key);
             }
         }

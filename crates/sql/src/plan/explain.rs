@@ -8,7 +8,7 @@
 
 use std::ops::Bound;
 
-use super::{Access, Column, Expr, JoinKind, Node, Plan, SetOp, SubqueryKind};
+use super::{Access, Column, Expr, JoinKind, KeyRange, Node, Plan, SetOp, SubqueryKind};
 use crate::types::text::format_value;
 
 /// The lines of a plan's EXPLAIN output.
@@ -71,7 +71,11 @@ fn node(
                 let mut conds = Vec::new();
                 for (values, &col) in range.equal.iter().zip(&key_cols) {
                     let name = &table.columns[col].name;
-                    if values.len() == 1 {
+                    if let [set @ Expr::Subquery { .. }] = values.as_slice()
+                        && KeyRange::is_set(set)
+                    {
+                        conds.push(format!("({name} = ANY ({}))", expr(set, &table_cols)));
+                    } else if values.len() == 1 {
                         conds.push(format!("({name} = {})", expr(&values[0], &table_cols)));
                     } else {
                         let list: Vec<String> =
@@ -287,14 +291,20 @@ pub fn expr(e: &Expr, columns: &[Column]) -> String {
         ),
         Expr::Subquery { kind, correlated, .. } => {
             let what = match kind {
-                SubqueryKind::Scalar => "SubPlan",
-                SubqueryKind::Exists => "EXISTS(SubPlan)",
-                SubqueryKind::In { .. } => "IN (SubPlan)",
-                SubqueryKind::Any { .. } => "ANY (SubPlan)",
-                SubqueryKind::All { .. } => "ALL (SubPlan)",
-                SubqueryKind::Array => "ARRAY(SubPlan)",
+                SubqueryKind::Scalar => "SubPlan".to_string(),
+                SubqueryKind::Exists => "EXISTS(SubPlan)".to_string(),
+                SubqueryKind::In { expr, negated } => {
+                    format!("({} {}IN (SubPlan))", r(expr), if *negated { "NOT " } else { "" })
+                }
+                SubqueryKind::Any { expr, op } => {
+                    format!("({} {} ANY (SubPlan))", r(expr), op.sql())
+                }
+                SubqueryKind::All { expr, op } => {
+                    format!("({} {} ALL (SubPlan))", r(expr), op.sql())
+                }
+                SubqueryKind::Array => "ARRAY(SubPlan)".to_string(),
             };
-            if *correlated { what.to_string() } else { format!("{what} (cached)") }
+            if *correlated { what } else { format!("{what} (cached)") }
         }
         other => {
             let children: Vec<String> = other.children().into_iter().map(r).collect();

@@ -205,6 +205,20 @@ pub struct KeyRange {
     pub upper: Bound<Expr>,
 }
 
+impl KeyRange {
+    /// Whether an equality alternative stands for a set of values: the rows of an
+    /// uncorrelated `col IN (SELECT ...)`, carried as `ARRAY(SELECT ...)` with the IN
+    /// subquery's id, so the lookup and the filter's re-check share one run of it.
+    pub fn is_set(e: &Expr) -> bool {
+        matches!(e, Expr::Subquery { kind: SubqueryKind::Array, correlated: false, .. })
+    }
+
+    /// Whether a column's alternatives are exactly one value.
+    pub fn one_value(values: &[Expr]) -> bool {
+        matches!(values, [v] if !Self::is_set(v))
+    }
+}
+
 /// A set operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetOp {
