@@ -15,25 +15,32 @@
 #   UPDATE jobs SET status = 'done' WHERE id = (SELECT id FROM jobs WHERE status = 'pending'
 #   ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, payload
 #
-#   [QUEUE=delete|update] scripts/bench-queue.sh [SECONDS] [JOBS]      defaults: 15 600000
+# With BATCH=n (n > 1) each transaction takes n jobs at once, through the idiom
+#   DELETE FROM jobs WHERE id IN (SELECT id FROM jobs ORDER BY id LIMIT n FOR UPDATE SKIP
+#   LOCKED) RETURNING id, payload
+# (or the UPDATE of the same shape), so one durable commit covers n jobs.
+#
+#   [QUEUE=delete|update] [BATCH=n] scripts/bench-queue.sh [SECONDS] [JOBS]   defaults: 15 600000
 set -eu
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-15}
 JOBS=${2:-600000}
 QUEUE=${QUEUE:-delete}
+BATCH=${BATCH:-1}
+if [ "$BATCH" -gt 1 ]; then PICK="id IN"; else PICK="id ="; fi
 . scripts/bench-servers.sh
 
 if [ "$QUEUE" = update ]; then
   TABLE="CREATE TABLE jobs (id bigint PRIMARY KEY, status text NOT NULL DEFAULT 'pending', payload text NOT NULL); CREATE INDEX jobs_status ON jobs (status, id)"
   LEFT="SELECT count(*) FROM jobs WHERE status = 'pending'"
-  cat >"$WORK/take.pgb" <<'EOF2'
-UPDATE jobs SET status = 'done' WHERE id = (SELECT id FROM jobs WHERE status = 'pending' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, payload;
+  cat >"$WORK/take.pgb" <<EOF2
+UPDATE jobs SET status = 'done' WHERE $PICK (SELECT id FROM jobs WHERE status = 'pending' ORDER BY id LIMIT $BATCH FOR UPDATE SKIP LOCKED) RETURNING id, payload;
 EOF2
 else
   TABLE="CREATE TABLE jobs (id bigint PRIMARY KEY, payload text NOT NULL)"
   LEFT="SELECT count(*) FROM jobs"
-  cat >"$WORK/take.pgb" <<'EOF2'
-DELETE FROM jobs WHERE id = (SELECT id FROM jobs ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, payload;
+  cat >"$WORK/take.pgb" <<EOF2
+DELETE FROM jobs WHERE $PICK (SELECT id FROM jobs ORDER BY id LIMIT $BATCH FOR UPDATE SKIP LOCKED) RETURNING id, payload;
 EOF2
 fi
 
@@ -64,7 +71,7 @@ run() { # port user db consumers old_snapshot -> jobs/s, with "!" appended if th
   echo "$(( (JOBS - left) / SECONDS_PER_RUN ))$([ "$left" = 0 ] && echo '!')"
 }
 
-echo "Queue ($QUEUE): $JOBS jobs, $SECONDS_PER_RUN s per run, $(nproc) cores, fsync on for both"
+echo "Queue ($QUEUE, $BATCH per transaction): $JOBS jobs, $SECONDS_PER_RUN s per run, $(nproc) cores, fsync on for both"
 echo
 echo "| consumers | old snapshot held | Oxibase jobs/s | PostgreSQL jobs/s | ratio |"
 echo "|---|---|---|---|---|"
