@@ -658,11 +658,13 @@ fn match_key(
     Candidate { access, range: KeyRange { equal, lower, upper }, equal: n, full, ranged }
 }
 
-/// `col = v` or `col IN (v, ...)` with row-independent values, or `col IN (SELECT ...)`
-/// uncorrelated and of the column's type, whose rows are looked up (PostgreSQL turns it into
-/// a semi-join; here it runs once, as the filter's re-check does, and reads only its rows:
-/// the queue idiom `DELETE ... WHERE id IN (SELECT id ... LIMIT 10 FOR UPDATE SKIP LOCKED)`
-/// used to scan the whole table).
+/// `col = v` or `col IN (v, ...)` with row-independent values; `col = ANY (array)` with a
+/// row-independent array (a parameter, as drivers send lists) or `ARRAY(SELECT ...)`,
+/// whose elements are looked up; or `col IN (SELECT ...)` uncorrelated and of the column's
+/// type, whose rows are looked up (PostgreSQL turns it into a semi-join; here it runs once,
+/// as the filter's re-check does, and reads only its rows: the queue idiom `DELETE ...
+/// WHERE id IN (SELECT id ... LIMIT 10 FOR UPDATE SKIP LOCKED)` used to scan the whole
+/// table).
 fn equality_values(c: &Expr, col: usize, ty: &DataType) -> Option<Vec<Expr>> {
     match c {
         Expr::Compare(CmpOp::Eq, a, b) => match (&**a, &**b) {
@@ -688,12 +690,23 @@ fn equality_values(c: &Expr, col: usize, ty: &DataType) -> Option<Vec<Expr>> {
             && !matches!(ty, DataType::Array(_))
             && matches!(plan.columns.as_slice(), [c] if c.data_type == *ty) =>
         {
-            Some(vec![Expr::Subquery {
+            Some(vec![Expr::KeySet(Box::new(Expr::Subquery {
                 plan: plan.clone(),
                 kind: SubqueryKind::Array,
                 correlated: false,
                 id: *id,
-            }])
+            }))])
+        }
+        Expr::ArrayCompare { expr, op: CmpOp::Eq, array, all: false }
+            if matches!(**expr, Expr::Column(i) if i == col)
+                && !matches!(ty, DataType::Array(_))
+                && (row_independent(array)
+                    || matches!(
+                        **array,
+                        Expr::Subquery { kind: SubqueryKind::Array, correlated: false, .. }
+                    )) =>
+        {
+            Some(vec![Expr::KeySet(array.clone())])
         }
         _ => None,
     }
@@ -1098,6 +1111,8 @@ const LOOKUP_COST: f64 = 10.0;
 const DEFAULT_ROWS: f64 = 1000.0;
 /// Distinct values assumed for a column without statistics (PostgreSQL's default).
 const DEFAULT_DISTINCT: f64 = 200.0;
+/// Values assumed in an array whose length is known only when the statement runs.
+const DEFAULT_LIST: f64 = 10.0;
 /// The share of rows a range condition or an unknown predicate keeps.
 const RANGE_SELECTIVITY: f64 = 1.0 / 3.0;
 
@@ -1114,9 +1129,13 @@ pub fn estimate_rows(plan: &Plan) -> f64 {
                     let n: f64 = values
                         .iter()
                         .map(|v| match v {
-                            Expr::Subquery { plan, .. } if KeyRange::is_set(v) => {
-                                estimate_rows(plan)
-                            }
+                            Expr::KeySet(set) => match &**set {
+                                Expr::Subquery { plan, .. } => estimate_rows(plan),
+                                Expr::Literal(oxibase_common::Value::Array(a)) => {
+                                    a.elements.len() as f64
+                                }
+                                _ => DEFAULT_LIST,
+                            },
                             _ => 1.0,
                         })
                         .sum();

@@ -1144,6 +1144,30 @@ fn in_subqueries_and_small_ctes_look_their_rows_up_by_key() {
         ),
         vec![vec!["5".to_string()], vec!["6".to_string()]]
     );
+    // `= ANY (array)`: a literal, ARRAY(SELECT ...) and a parameter (as drivers send lists)
+    // are looked up element by element; NULL and out-of-range elements match nothing.
+    let q = "select id from jobs where id = any('{100,7,99999,null,100}'::bigint[]) order by id";
+    assert!(plan(&mut s, q).iter().any(|l| l.contains("Index Scan using jobs_pkey")), "{q}");
+    assert_eq!(all_rows(&mut s, q), vec![vec!["100".to_string()]]);
+    let q = "select id from jobs where id = any(array(select id from jobs where id > 4990)) \
+             order by id";
+    let lines = plan(&mut s, q);
+    assert!(line(&lines, "Index Scan using jobs_pkey").contains("rows=10 loops=1"), "{lines:#?}");
+    let q = "select id from o where id = any('{3,99999999999}'::bigint[]) order by id";
+    assert_eq!(all_rows(&mut s, q), vec![vec!["3".to_string()]]);
+    let any = s.prepare("select count(*) from jobs where id = any($1)", &[]).unwrap();
+    let ids = |v: &[i64]| {
+        Value::Array(Box::new(oxibase_common::Array {
+            element_type: oxibase_common::DataType::Int8,
+            elements: v.iter().map(|&i| Value::Int8(i)).collect(),
+        }))
+    };
+    let out = s.execute_prepared(&any, &[ids(&[41, 42, 43, 1, 5000])]).unwrap();
+    assert_eq!(count(&out), 4);
+    let out = s.execute_prepared(&any, &[ids(&[])]).unwrap();
+    assert_eq!(count(&out), 0);
+    let out = s.execute_prepared(&any, &[Value::Null]).unwrap();
+    assert_eq!(count(&out), 0);
     // A set of values on an index's first column does not fix the order of the next one:
     // the sort stays and the rows come back ordered by b.
     let q = "select a, b from o where a in (select 3 union select 4) order by b limit 6";

@@ -1276,6 +1276,20 @@ impl Binder<'_> {
                 ));
             }
         };
+        // Different element and operand types compare in their common type, as PostgreSQL
+        // resolves `bigint = ANY (ARRAY[1, 2])` (an int4 array) with a cross-type operator.
+        if let (DataType::Array(element), SqlType::Known(t)) = (&arr_type, &xt)
+            && **element != *t
+            && let Some(common) = common_type(t, element)
+        {
+            let target = DataType::Array(Box::new(common.clone()));
+            let arr = if **element == common { arr } else { Expr::Cast(Box::new(arr), target) };
+            let x = self.coerce(x, &xt, &common)?;
+            return Ok((
+                Expr::ArrayCompare { expr: Box::new(x), op, array: Box::new(arr), all },
+                known(DataType::Bool),
+            ));
+        }
         let arr = self.coerce(arr, &at, &arr_type)?;
         let x = self.coerce_to_element(x, &xt, &known(arr_type))?;
         Ok((

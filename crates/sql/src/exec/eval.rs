@@ -16,6 +16,7 @@ use crate::types::{arith, json_ops};
 pub fn eval(expr: &Expr, row: &[Value], ctx: &ExecCtx) -> Result<Value> {
     Ok(match expr {
         Expr::Literal(v) => v.clone(),
+        Expr::KeySet(set) => eval(set, row, ctx)?,
         Expr::Column(i) => row
             .get(*i)
             .cloned()

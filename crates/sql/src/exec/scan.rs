@@ -179,10 +179,15 @@ fn key_ranges(
         let mut values = Vec::with_capacity(alternatives.len());
         for e in alternatives {
             match e {
-                Expr::Subquery { plan, id, .. } if KeyRange::is_set(e) => {
-                    let rows = super::cached(*id, plan, ctx)?;
-                    for row in rows.iter() {
-                        values.extend(coerce_key(row[0].clone(), table, col, ctx)?);
+                Expr::KeySet(set) => {
+                    // An element that is NULL or does not fit the column's type equals no
+                    // row (the filter re-checks what the lookup reads).
+                    if let Value::Array(array) = eval(set, &[], ctx)? {
+                        for v in array.elements {
+                            if let Ok(Some(v)) = coerce_key(v, table, col, ctx) {
+                                values.push(v);
+                            }
+                        }
                     }
                 }
                 // = NULL matches nothing.

@@ -8,7 +8,7 @@
 
 use std::ops::Bound;
 
-use super::{Access, Column, Expr, JoinKind, KeyRange, Node, Plan, SetOp, SubqueryKind};
+use super::{Access, Column, Expr, JoinKind, Node, Plan, SetOp, SubqueryKind};
 use crate::types::text::format_value;
 
 /// The lines of a plan's EXPLAIN output.
@@ -71,9 +71,7 @@ fn node(
                 let mut conds = Vec::new();
                 for (values, &col) in range.equal.iter().zip(&key_cols) {
                     let name = &table.columns[col].name;
-                    if let [set @ Expr::Subquery { .. }] = values.as_slice()
-                        && KeyRange::is_set(set)
-                    {
+                    if let [Expr::KeySet(set)] = values.as_slice() {
                         conds.push(format!("({name} = ANY ({}))", expr(set, &table_cols)));
                     } else if values.len() == 1 {
                         conds.push(format!("({name} = {})", expr(&values[0], &table_cols)));
@@ -282,6 +280,9 @@ pub fn expr(e: &Expr, columns: &[Column]) -> String {
         }
         Expr::Routine(routine, args) => {
             format!("{}({})", routine.name, args.iter().map(r).collect::<Vec<_>>().join(", "))
+        }
+        Expr::ArrayCompare { expr: x, op, array, all } => {
+            format!("({} {} {} ({}))", r(x), op.sql(), if *all { "ALL" } else { "ANY" }, r(array))
         }
         Expr::InList { expr: x, list, negated } => format!(
             "({} {}IN ({}))",

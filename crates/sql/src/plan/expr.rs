@@ -209,6 +209,9 @@ pub enum Expr {
         /// NOT IN.
         negated: bool,
     },
+    /// The elements of an array as the values of a key lookup (only in a scan's key range,
+    /// see [`crate::plan::KeyRange::is_set`]); evaluated alone, the array itself.
+    KeySet(Box<Expr>),
     /// `x op ANY/ALL (array)`
     ArrayCompare {
         /// The tested value.
@@ -321,6 +324,7 @@ impl Expr {
         match self {
             Expr::Literal(_) | Expr::Column(_) | Expr::Outer { .. } | Expr::Param(_) => vec![],
             Expr::Not(e)
+            | Expr::KeySet(e)
             | Expr::Negate(e)
             | Expr::IsNull(e, _)
             | Expr::IsBool(e, _, _)
@@ -376,6 +380,7 @@ impl Expr {
         let node = match self {
             e @ (Expr::Literal(_) | Expr::Column(_) | Expr::Outer { .. } | Expr::Param(_)) => e,
             Expr::Not(e) => Expr::Not(b(e, f)),
+            Expr::KeySet(e) => Expr::KeySet(b(e, f)),
             Expr::Negate(e) => Expr::Negate(b(e, f)),
             Expr::And(x, y) => Expr::And(b(x, f), b(y, f)),
             Expr::Or(x, y) => Expr::Or(b(x, f), b(y, f)),

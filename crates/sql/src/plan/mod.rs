@@ -206,11 +206,12 @@ pub struct KeyRange {
 }
 
 impl KeyRange {
-    /// Whether an equality alternative stands for a set of values: the rows of an
-    /// uncorrelated `col IN (SELECT ...)`, carried as `ARRAY(SELECT ...)` with the IN
-    /// subquery's id, so the lookup and the filter's re-check share one run of it.
+    /// Whether an equality alternative stands for a set of values ([`Expr::KeySet`]): the
+    /// elements of the array in `col = ANY (array)`, or the rows of an uncorrelated `col IN
+    /// (SELECT ...)`, carried as `ARRAY(SELECT ...)` with the IN subquery's id, so the
+    /// lookup and the filter's re-check share one run of it.
     pub fn is_set(e: &Expr) -> bool {
-        matches!(e, Expr::Subquery { kind: SubqueryKind::Array, correlated: false, .. })
+        matches!(e, Expr::KeySet(_))
     }
 
     /// Whether a column's alternatives are exactly one value.

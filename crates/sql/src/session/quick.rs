@@ -52,8 +52,9 @@ fn reads_one_row(plan: &Plan) -> bool {
                 }
                 _ => return false,
             };
-            let one_value =
-                |values: &Vec<Expr>| matches!(values.as_slice(), [v] if calls_nothing(v));
+            let one_value = |values: &Vec<Expr>| {
+                crate::plan::KeyRange::one_value(values) && values.iter().all(calls_nothing)
+            };
             key_columns > 0
                 && range.equal.len() == key_columns
                 && range.equal.iter().all(one_value)
