@@ -1,6 +1,7 @@
 //! Stored procedures end to end, over pgwire against the real binary: WebAssembly routines
 //! created in wat, wasm, rust and typescript, stored in sys_procedures, called from SQL
-//! inside the caller's transaction, stopped when they run away, and refused when malformed.
+//! inside the caller's transaction, stopped when they run away, and refused when malformed;
+//! a module is compiled once, however many sessions call it first.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -205,6 +206,55 @@ fn procedures_read_and_write_inside_the_callers_transaction() {
             one(&c, "select sum(balance), count(*) from accounts").await,
             [[v("10000"), v("10")]]
         );
+    });
+}
+
+/// The modules compiled so far, from /metrics.
+fn modules_compiled(server: &Server) -> u64 {
+    let (status, body) = http(server.http, "GET", "/metrics", "");
+    assert_eq!(status, 200, "{body}");
+    body.lines()
+        .find_map(|l| l.strip_prefix("oxibase_wasm_modules_compiled_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no module counter in {body}"))
+}
+
+/// A module is compiled once: the check at CREATE is kept for the calls, and after a
+/// restart the sessions that make the first calls at the same moment wait for one
+/// compilation (eight used to compile it eight times at once).
+#[test]
+fn a_module_is_compiled_once_however_many_sessions_call_it_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = |server: &Server| {
+        runtime().block_on(async {
+            let mut calls = Vec::new();
+            for i in 0..8i64 {
+                let client = server.connect().await;
+                calls.push(tokio::spawn(async move {
+                    let (src, dst) = (1 + i % 5, 6 + i % 5);
+                    client.execute("call transfer($1, $2, 1)", &[&src, &dst]).await.unwrap();
+                }));
+            }
+            for call in calls {
+                call.await.unwrap();
+            }
+        })
+    };
+    let server = Server::trust(dir.path());
+    runtime().block_on(async { bank(&server.connect().await).await });
+    // transfer and balance: one module under two exports and signatures, checked apart.
+    assert_eq!(modules_compiled(&server), 2);
+    calls(&server);
+    assert_eq!(modules_compiled(&server), 2, "the calls compiled nothing");
+    server.stop();
+    let server = Server::trust(dir.path());
+    assert_eq!(modules_compiled(&server), 0);
+    calls(&server);
+    assert_eq!(modules_compiled(&server), 1, "eight first calls, one compilation");
+    runtime().block_on(async {
+        let c = server.connect().await;
+        let total = one(&c, "select sum(balance) from accounts").await;
+        assert_eq!(total, vec![vec![v("10000")]], "money is conserved");
     });
 }
 

@@ -524,6 +524,14 @@ async fn metrics(State(server): State<Arc<Server>>) -> Response {
             "Deadlocks detected (40P01).",
             status.deadlocks.to_string(),
         );
+        if let Some(runtime) = server.db.procedure_runtime() {
+            metric(
+                "oxibase_wasm_modules_compiled_total",
+                "counter",
+                "WebAssembly modules compiled to machine code (CREATE checks and calls).",
+                runtime.modules_compiled().to_string(),
+            );
+        }
         let engine = &status.engine;
         for (name, kind, help, value) in [
             (

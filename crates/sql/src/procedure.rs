@@ -217,4 +217,9 @@ pub trait ProcedureRuntime: Send + Sync {
     fn check(&self, routine: &Routine) -> Result<()>;
     /// Calls a routine with its arguments (already of the declared types).
     fn call(&self, routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<CallResult>;
+    /// How many modules the runtime has compiled to machine code since it started (checks
+    /// at CREATE and compilations for calls), for monitoring.
+    fn modules_compiled(&self) -> u64 {
+        0
+    }
 }
