@@ -137,6 +137,22 @@ pub fn eval(expr: &Expr, row: &[Value], ctx: &ExecCtx) -> Result<Value> {
         }
         Expr::ArrayCompare { expr, op, array, all } => {
             let x = eval(expr, row, ctx)?;
+            // `x = ANY (ARRAY(SELECT ...))` is `x IN (SELECT ...)`: the same hashed set, not
+            // the array copied and walked for every row.
+            if let (
+                CmpOp::Eq,
+                false,
+                Expr::Subquery { plan, kind: SubqueryKind::Array, correlated: false, id },
+            ) = (op, *all, &**array)
+            {
+                let set = derived((*id, true), ctx, || {
+                    ValueSet::of(&cached(*id, plan, ctx)?).map(Derived::Set)
+                })?;
+                return match &*set {
+                    Derived::Set(set) => set.contains(&x),
+                    Derived::Array(_) => Err(errinput!(INTERNAL_ERROR, "subquery {id} reused")),
+                };
+            }
             match eval(array, row, ctx)? {
                 Value::Array(a) => quantified(&x, *op, a.elements.into_iter().map(Ok), *all)?,
                 _ => Value::Null,
@@ -490,7 +506,6 @@ fn subquery(
             }))
         })
     };
-    let first = |r: &Row| r.first().cloned().unwrap_or(Value::Null);
     Ok(match kind {
         SubqueryKind::Exists => Value::Bool(!run(Some(1))?.is_empty()),
         SubqueryKind::Scalar => {
@@ -503,13 +518,20 @@ fn subquery(
             }
             rows.first().map_or(Value::Null, first)
         }
-        SubqueryKind::Array => {
-            let element_type = plan
-                .columns
-                .first()
-                .map_or(oxibase_common::DataType::Text, |c| c.data_type.clone());
-            let elements = run(None)?.iter().filter(|r| !r.is_empty()).map(first).collect();
-            Value::Array(Box::new(Array { element_type, elements }))
+        SubqueryKind::Array if !correlated => {
+            match &*derived((id, false), ctx, || Ok(Derived::Array(array_of(plan, &run(None)?))))? {
+                Derived::Array(array) => array.clone(),
+                Derived::Set(_) => return Err(errinput!(INTERNAL_ERROR, "subquery {id} reused")),
+            }
+        }
+        SubqueryKind::Array => array_of(plan, &run(None)?),
+        SubqueryKind::In { negated, .. } if !correlated => {
+            let x = probe.unwrap_or(Value::Null);
+            let set = derived((id, true), ctx, || ValueSet::of(&run(None)?).map(Derived::Set))?;
+            let Derived::Set(set) = &*set else {
+                return Err(errinput!(INTERNAL_ERROR, "subquery {id} reused"));
+            };
+            negate(set.contains(&x)?, *negated)
         }
         SubqueryKind::In { negated, .. } => {
             let x = probe.unwrap_or(Value::Null);
@@ -523,6 +545,85 @@ fn subquery(
             quantified(&x, *op, rows.iter().map(|r| Ok(first(r))), all)?
         }
     })
+}
+
+/// A row's first value (NULL for a row without columns).
+fn first(r: &Row) -> Value {
+    r.first().cloned().unwrap_or(Value::Null)
+}
+
+/// `ARRAY(SELECT ...)` of a subquery's rows.
+fn array_of(plan: &crate::plan::Plan, rows: &[Row]) -> Value {
+    let element_type =
+        plan.columns.first().map_or(oxibase_common::DataType::Text, |c| c.data_type.clone());
+    let elements = rows.iter().filter(|r| !r.is_empty()).map(first).collect();
+    Value::Array(Box::new(Array { element_type, elements }))
+}
+
+/// What an uncorrelated subquery's rows become when a row-by-row test needs them whole.
+pub enum Derived {
+    /// `x IN (SELECT ...)`: the values to look `x` up in.
+    Set(ValueSet),
+    /// `ARRAY(SELECT ...)`: the array.
+    Array(Value),
+}
+
+/// The derived form of subquery `id` (as a set or not), built on first use.
+fn derived(
+    id: (usize, bool),
+    ctx: &ExecCtx,
+    build: impl FnOnce() -> Result<Derived>,
+) -> Result<Rc<Derived>> {
+    if let Some(d) = ctx.derived.borrow().get(&id) {
+        return Ok(d.clone());
+    }
+    let d = Rc::new(build()?);
+    ctx.derived.borrow_mut().insert(id, d.clone());
+    Ok(d)
+}
+
+/// The first column of a subquery's rows, for `x IN (...)` in constant time per test. The
+/// binder gives `x` and the column one type, so equal grouping keys are equal values.
+pub struct ValueSet {
+    keys: std::collections::HashSet<Vec<u8>>,
+    has_null: bool,
+}
+
+impl ValueSet {
+    fn of(rows: &[Row]) -> Result<ValueSet> {
+        let mut keys = std::collections::HashSet::with_capacity(rows.len());
+        let mut has_null = false;
+        for v in rows.iter().map(first) {
+            if v.is_null() {
+                has_null = true;
+                continue;
+            }
+            let mut key = Vec::new();
+            crate::types::compare::group_key(std::slice::from_ref(&v), &mut key)?;
+            keys.insert(key);
+        }
+        Ok(ValueSet { keys, has_null })
+    }
+
+    /// SQL's `x IN (set)`: true on a match; else NULL if `x` or a member is NULL (an empty
+    /// set is false whatever `x` is); else false.
+    fn contains(&self, x: &Value) -> Result<Value> {
+        if self.keys.is_empty() && !self.has_null {
+            return Ok(Value::Bool(false));
+        }
+        if x.is_null() {
+            return Ok(Value::Null);
+        }
+        let mut key = Vec::new();
+        crate::types::compare::group_key(std::slice::from_ref(x), &mut key)?;
+        Ok(if self.keys.contains(&key) {
+            Value::Bool(true)
+        } else if self.has_null {
+            Value::Null
+        } else {
+            Value::Bool(false)
+        })
+    }
 }
 
 #[cfg(test)]

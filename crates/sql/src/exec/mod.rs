@@ -101,6 +101,10 @@ pub struct ExecCtx<'a> {
     pub outer: RefCell<Vec<Row>>,
     /// Results of uncorrelated subqueries and CTEs, by id.
     pub cache: RefCell<HashMap<usize, Rc<Vec<Row>>>>,
+    /// Uncorrelated subqueries' first column as a value set (`x IN (SELECT ...)`, PostgreSQL's
+    /// hashed SubPlan) or as an array (`ARRAY(SELECT ...)`), by id and whether it is the set
+    /// (a key lookup reads an IN subquery as an array): built once, not per row.
+    pub derived: RefCell<HashMap<(usize, bool), Rc<eval::Derived>>>,
     /// The current iteration of each recursive CTE.
     pub work_tables: RefCell<HashMap<usize, Rc<Vec<Row>>>>,
     /// Counters.
@@ -144,6 +148,7 @@ impl<'a> ExecCtx<'a> {
             params,
             outer: RefCell::new(Vec::new()),
             cache: RefCell::new(HashMap::new()),
+            derived: RefCell::new(HashMap::new()),
             work_tables: RefCell::new(HashMap::new()),
             stats: RefCell::new(ExecStats::default()),
             profile: None,
