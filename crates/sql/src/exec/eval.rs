@@ -145,13 +145,7 @@ pub fn eval(expr: &Expr, row: &[Value], ctx: &ExecCtx) -> Result<Value> {
                 Expr::Subquery { plan, kind: SubqueryKind::Array, correlated: false, id },
             ) = (op, *all, &**array)
             {
-                let set = derived((*id, true), ctx, || {
-                    ValueSet::of(&cached(*id, plan, ctx)?).map(Derived::Set)
-                })?;
-                return match &*set {
-                    Derived::Set(set) => set.contains(&x),
-                    Derived::Array(_) => Err(errinput!(INTERNAL_ERROR, "subquery {id} reused")),
-                };
+                return value_set(*id, plan, ctx)?.contains(&x);
             }
             match eval(array, row, ctx)? {
                 Value::Array(a) => quantified(&x, *op, a.elements.into_iter().map(Ok), *all)?,
@@ -527,11 +521,7 @@ fn subquery(
         SubqueryKind::Array => array_of(plan, &run(None)?),
         SubqueryKind::In { negated, .. } if !correlated => {
             let x = probe.unwrap_or(Value::Null);
-            let set = derived((id, true), ctx, || ValueSet::of(&run(None)?).map(Derived::Set))?;
-            let Derived::Set(set) = &*set else {
-                return Err(errinput!(INTERNAL_ERROR, "subquery {id} reused"));
-            };
-            negate(set.contains(&x)?, *negated)
+            negate(value_set(id, plan, ctx)?.contains(&x)?, *negated)
         }
         SubqueryKind::In { negated, .. } => {
             let x = probe.unwrap_or(Value::Null);
@@ -566,6 +556,21 @@ pub enum Derived {
     Set(ValueSet),
     /// `ARRAY(SELECT ...)`: the array.
     Array(Value),
+}
+
+impl Derived {
+    /// SQL's `x IN (set)` (see [`ValueSet::contains`]).
+    fn contains(&self, x: &Value) -> Result<Value> {
+        match self {
+            Derived::Set(set) => set.contains(x),
+            Derived::Array(_) => Err(errinput!(INTERNAL_ERROR, "an array used as a value set")),
+        }
+    }
+}
+
+/// The value set of uncorrelated subquery `id`, built on first use.
+fn value_set(id: usize, plan: &crate::plan::Plan, ctx: &ExecCtx) -> Result<Rc<Derived>> {
+    derived((id, true), ctx, || ValueSet::of(&cached(id, plan, ctx)?).map(Derived::Set))
 }
 
 /// The derived form of subquery `id` (as a set or not), built on first use.
