@@ -335,19 +335,14 @@ impl Binder<'_> {
                         "each {what} query must have the same number of columns"
                     ));
                 }
-                let types = left
-                    .columns
-                    .iter()
-                    .zip(&right.columns)
-                    .map(|(l, r)| {
-                        self.unify(
-                            &[
-                                SqlType::Known(l.data_type.clone()),
-                                SqlType::Known(r.data_type.clone()),
-                            ],
-                            what,
-                        )
-                    })
+                // A bare NULL takes the other side's type, as an unknown-typed literal does in
+                // PostgreSQL (`SELECT 1 UNION ALL SELECT NULL`).
+                let side = |plan: &Plan, i: usize| match bare_null(plan, i) {
+                    true => SqlType::Unknown,
+                    false => SqlType::Known(plan.columns[i].data_type.clone()),
+                };
+                let types = (0..left.columns.len())
+                    .map(|i| self.unify(&[side(&left, i), side(&right, i)], what))
                     .collect::<Result<Vec<_>>>()?;
                 let left = cast_columns(left, &types);
                 let right = cast_columns(right, &types);
@@ -1627,6 +1622,23 @@ fn limit_plan(plan: Plan, limit: Option<Expr>, offset: Option<Expr>) -> Plan {
 }
 
 /// Casts a plan's columns to the given types (for UNION and recursive CTEs).
+/// Whether output column `i` of a plan is a NULL literal written without a type.
+fn bare_null(plan: &Plan, i: usize) -> bool {
+    match &plan.node {
+        Node::Project { exprs, .. } => {
+            matches!(exprs.get(i), Some(Expr::Literal(oxibase_common::Value::Null)))
+        }
+        Node::Values { rows } => {
+            !rows.is_empty()
+                && rows
+                    .iter()
+                    .all(|r| matches!(r.get(i), Some(Expr::Literal(oxibase_common::Value::Null))))
+        }
+        Node::SetOperation { left, right, .. } => bare_null(left, i) && bare_null(right, i),
+        _ => false,
+    }
+}
+
 fn cast_columns(plan: Plan, types: &[DataType]) -> Plan {
     if plan.columns.iter().zip(types).all(|(c, t)| &c.data_type == t) {
         return plan;
