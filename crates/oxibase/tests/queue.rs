@@ -225,13 +225,18 @@ fn nowait_fails_at_once_and_deadlocks_are_broken() {
         assert_eq!(free, [2]);
         // A deadlock: A holds 1 and wants 2, B holds 2 and wants 1.
         b.batch_execute("BEGIN; SELECT * FROM jobs WHERE id = 2 FOR UPDATE").await.unwrap();
+        // Either may be the victim (PostgreSQL's is whichever checks first); the victim's
+        // transaction keeps its locks until it rolls back, which lets the other one go on.
+        // NB: rolling back only B once both returned hung whenever A was the victim.
         let a_wants = tokio::spawn(async move {
             let r = a.batch_execute("SELECT * FROM jobs WHERE id = 2 FOR UPDATE").await;
+            if r.is_err() {
+                a.batch_execute("ROLLBACK").await.unwrap();
+            }
             (a, r)
         });
         tokio::time::sleep(Duration::from_millis(200)).await;
         let b_result = b.batch_execute("SELECT * FROM jobs WHERE id = 1 FOR UPDATE").await;
-        // The victim's rollback lets the other one go on.
         if b_result.is_err() {
             b.batch_execute("ROLLBACK").await.unwrap();
         }
