@@ -86,10 +86,10 @@ fn reframed<S>(
     Framed::from_parts(parts)
 }
 
-/// The message loop on a connected socket.
+/// Serves a connected socket until the client leaves or the session is ended.
 async fn run<S>(
     mut socket: Wire<S>,
-    mut startup_timeout: std::pin::Pin<&mut tokio::time::Sleep>,
+    startup_timeout: std::pin::Pin<&mut tokio::time::Sleep>,
     handlers: Handlers,
     blocking: Blocking,
 ) -> std::io::Result<()>
@@ -97,6 +97,25 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static,
 {
     let conn = handlers.conn();
+    let result = message_loop(&mut socket, startup_timeout, &handlers, &conn, blocking).await;
+    // The session ends before the socket closes, as a PostgreSQL backend exits: a client
+    // that sees the connection closed finds its transaction rolled back, its locks free and
+    // its row gone from pg_stat_activity.
+    conn.end_session();
+    result
+}
+
+/// The message loop on a connected socket.
+async fn message_loop<S>(
+    socket: &mut Wire<S>,
+    mut startup_timeout: std::pin::Pin<&mut tokio::time::Sleep>,
+    handlers: &Handlers,
+    conn: &Arc<Conn>,
+    blocking: Blocking,
+) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + Sync + 'static,
+{
     let wake = Arc::new(tokio::sync::Notify::new());
     let mut watching = false;
     // How many messages in a row left the shared thread.
@@ -130,7 +149,7 @@ where
         blocking.set(dedicated);
         // After allowing the read to block: a termination that came before woke nothing.
         if !starting && conn.terminated() {
-            return send_terminated(&mut socket).await;
+            return send_terminated(socket).await;
         }
         let msg = if dedicated {
             // Off the shared thread already (unless the hand-off gave it back): a no-op.
@@ -140,9 +159,9 @@ where
                 _ = &mut startup_timeout, if starting => None,
                 _ = wake.notified(), if watching => {
                     if conn.terminated() {
-                        return send_terminated(&mut socket).await;
+                        return send_terminated(socket).await;
                     }
-                    send_notifications(&mut socket, &conn).await?;
+                    send_notifications(socket, conn).await?;
                     continue;
                 }
                 msg = socket.next() => msg,
@@ -153,7 +172,7 @@ where
         let Some(Ok(msg)) = msg else {
             // A blocked read ends this way when pg_terminate_backend wakes it.
             if !starting && conn.terminated() {
-                return send_terminated(&mut socket).await;
+                return send_terminated(socket).await;
             }
             break;
         };
@@ -168,7 +187,7 @@ where
         let handoffs = oxibase_common::worker::handoffs();
         let result = process_message(
             msg,
-            &mut socket,
+            socket,
             conn.clone(),
             conn.clone(),
             conn.clone(),
@@ -179,9 +198,9 @@ where
         handed_off =
             if oxibase_common::worker::handoffs() != handoffs { handed_off + 1 } else { 0 };
         if let Err(mut e) = result {
-            errors.on_error(&socket, &mut e);
+            errors.on_error(&*socket, &mut e);
             let is_fatal = e.is_fatal();
-            process_error(&mut socket, e, is_extended_query).await?;
+            process_error(socket, e, is_extended_query).await?;
             if is_fatal {
                 break;
             }
@@ -190,7 +209,7 @@ where
             break;
         }
         if watching && !is_extended_query {
-            send_notifications(&mut socket, &conn).await?;
+            send_notifications(socket, conn).await?;
         }
     }
     Ok(())

@@ -167,6 +167,16 @@ impl Conn {
         self.secure.load(Ordering::Relaxed)
     }
 
+    /// Ends the session, if it began: its open transaction rolls back, its locks are
+    /// released and it leaves pg_stat_activity.
+    pub fn end_session(&self) {
+        let session = self.session.lock().take();
+        if session.is_some() {
+            drop(session);
+            self.server.connections.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
     fn zone(&self) -> Zone {
         self.session.lock().as_ref().map_or(Zone::UTC, |s| s.zone())
     }
@@ -174,9 +184,7 @@ impl Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        if self.session.get_mut().take().is_some() {
-            self.server.connections.fetch_sub(1, Ordering::SeqCst);
-        }
+        self.end_session();
     }
 }
 
