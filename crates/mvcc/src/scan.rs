@@ -194,7 +194,14 @@ impl<'a> Scan<'a> {
             {
                 return Ok(None);
             }
-            self.last[dir] = Some(entry.0.clone());
+            // The buffer is reused: no allocation per row.
+            match &mut self.last[dir] {
+                Some(last) => {
+                    last.clear();
+                    last.extend_from_slice(&entry.0);
+                }
+                last => *last = Some(entry.0.clone()),
+            }
             return Ok(Some(entry));
         }
     }

@@ -43,29 +43,49 @@ pub fn aggregate<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
     let sets: Vec<Vec<usize>> = grouping_sets.clone().unwrap_or_else(|| vec![all]);
     let mut groups: Vec<Group> = Vec::new();
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    // Without GROUP BY or grouping sets every row goes to the one group: no key to hash.
+    let single = group_by.is_empty() && sets.len() == 1;
+    // Buffers reused from row to row: the group key, and an aggregate's arguments.
+    let mut key = Vec::new();
+    let mut args = Vec::new();
     for (n, row) in execute(input, ctx)?.enumerate() {
         if n % 4096 == 4095 {
             crate::functions::FunctionEnv::check_interrupt(ctx)?;
         }
         let row = row?;
+        if single {
+            if groups.is_empty() {
+                groups.push(Group::new(Vec::new(), 0, aggregates));
+            }
+            accumulate(&mut groups[0], aggregates, &row, &mut args, ctx)?;
+            continue;
+        }
         let values = group_by.iter().map(|e| eval(e, &row, ctx)).collect::<Result<Vec<_>>>()?;
         for (s, set) in sets.iter().enumerate() {
-            let masked: Vec<Value> = values
-                .iter()
-                .enumerate()
-                .map(|(i, v)| if set.contains(&i) { v.clone() } else { Value::Null })
-                .collect();
-            let mut key = (s as u32).to_be_bytes().to_vec();
-            group_key(&masked, &mut key)?;
-            let g = match index.get(&key) {
+            let masked = |values: &[Value]| -> Vec<Value> {
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| if set.contains(&i) { v.clone() } else { Value::Null })
+                    .collect()
+            };
+            let whole = set.len() == values.len();
+            key.clear();
+            key.extend_from_slice(&(s as u32).to_be_bytes());
+            if whole {
+                group_key(&values, &mut key)?;
+            } else {
+                group_key(&masked(&values), &mut key)?;
+            }
+            let g = match index.get(key.as_slice()) {
                 Some(&g) => g,
                 None => {
-                    groups.push(Group::new(masked, s, aggregates));
-                    index.insert(key, groups.len() - 1);
+                    groups.push(Group::new(masked(&values), s, aggregates));
+                    index.insert(key.clone(), groups.len() - 1);
                     groups.len() - 1
                 }
             };
-            accumulate(&mut groups[g], aggregates, &row, ctx)?;
+            accumulate(&mut groups[g], aggregates, &row, &mut args, ctx)?;
         }
     }
     // Without GROUP BY, an empty input still yields one row; so does an empty grouping set.
@@ -86,6 +106,7 @@ fn accumulate(
     group: &mut Group,
     aggregates: &[AggregateCall],
     row: &Row,
+    args: &mut Vec<Value>,
     ctx: &ExecCtx,
 ) -> Result<()> {
     for (i, agg) in aggregates.iter().enumerate() {
@@ -94,13 +115,16 @@ fn accumulate(
         {
             continue;
         }
-        let args = agg.args.iter().map(|e| eval(e, row, ctx)).collect::<Result<Vec<_>>>()?;
+        args.clear();
+        for e in &agg.args {
+            args.push(eval(e, row, ctx)?);
+        }
         if agg.distinct {
             if args.first().is_some_and(Value::is_null) {
                 continue;
             }
             let mut key = Vec::new();
-            group_key(&args, &mut key)?;
+            group_key(args, &mut key)?;
             if !group.seen[i].insert(key) {
                 continue;
             }
@@ -108,13 +132,13 @@ fn accumulate(
         if agg.distinct && agg.order_by.is_empty() && order_sensitive(agg.function) {
             // PostgreSQL feeds a DISTINCT aggregate its values sorted (string_agg(DISTINCT x)
             // lists them in order), so they are buffered and sorted by the arguments.
-            group.ordered[i].push((args.clone(), args));
+            group.ordered[i].push((args.clone(), std::mem::take(args)));
         } else if agg.order_by.is_empty() {
-            group.accumulators[i].update(agg.function, &args, ctx)?;
+            group.accumulators[i].update(agg.function, args, ctx)?;
         } else {
             let keys =
                 agg.order_by.iter().map(|k| eval(&k.expr, row, ctx)).collect::<Result<Vec<_>>>()?;
-            group.ordered[i].push((keys, args));
+            group.ordered[i].push((keys, std::mem::take(args)));
         }
     }
     Ok(())
