@@ -45,6 +45,7 @@ pub fn optimize(plan: Plan) -> Plan {
     let plan = bottom_up(plan, &mut |p| choose_join(choose_access(p)));
     let plan = bottom_up(plan, &mut order_by_index);
     let plan = bottom_up(plan, &mut index_only_scan);
+    let plan = bottom_up(plan, &mut decode_what_is_read);
     map_all_exprs(plan, &mut |e| optimize_subqueries(e))
 }
 
@@ -357,7 +358,7 @@ fn push_conjuncts(plan: Plan, conjuncts: Vec<Expr>) -> Plan {
             all.extend(conjuncts);
             push_conjuncts(*input, all)
         }
-        Node::Scan { table, access, range, reverse, filter, lock, with_key, as_of } => {
+        Node::Scan { table, access, range, reverse, filter, lock, with_key, as_of, reads } => {
             let mut all = filter.map(Expr::conjuncts).unwrap_or_default();
             all.extend(conjuncts);
             Plan::new(
@@ -370,6 +371,7 @@ fn push_conjuncts(plan: Plan, conjuncts: Vec<Expr>) -> Plan {
                     lock,
                     with_key,
                     as_of,
+                    reads,
                 },
                 columns,
             )
@@ -572,6 +574,7 @@ fn choose_access(plan: Plan) -> Plan {
         lock,
         with_key,
         as_of,
+        reads,
     } = plan.node
     else {
         return plan;
@@ -608,7 +611,17 @@ fn choose_access(plan: Plan) -> Plan {
         None => (Access::Primary, None),
     };
     Plan::new(
-        Node::Scan { table, access, range, reverse, filter: Some(filter), lock, with_key, as_of },
+        Node::Scan {
+            table,
+            access,
+            range,
+            reverse,
+            filter: Some(filter),
+            lock,
+            with_key,
+            as_of,
+            reads,
+        },
         plan.columns,
     )
 }
@@ -851,9 +864,10 @@ fn unswap(swapped: Plan, lw: usize, rw: usize, columns: Vec<crate::plan::Column>
 
 // ---- index-only scans ----
 
-/// Makes an index scan index-only when the projection or aggregate right above it reads
-/// nothing but indexed columns whose key encoding gives the value back exactly.
-fn index_only_scan(mut plan: Plan) -> Plan {
+/// The input of a projection or aggregate and the expressions it evaluates over the input's
+/// rows: all it reads of them. None for other nodes, and where a subquery may read the row
+/// through outer references, which `Expr::columns` misses.
+fn reads_of_input(plan: &mut Plan) -> Option<(&mut Plan, Vec<&Expr>)> {
     let (input, used): (&mut Plan, Vec<&Expr>) = match &mut plan.node {
         Node::Project { input, exprs } => (input, exprs.iter().collect()),
         Node::Aggregate { input, group_by, aggregates, .. } => {
@@ -865,12 +879,18 @@ fn index_only_scan(mut plan: Plan) -> Plan {
             }
             (input, used)
         }
-        _ => return plan,
+        _ => return None,
     };
-    // NB: a subquery may read this row through outer references, which `columns` misses.
     if used.iter().any(|e| has_subquery(e)) {
-        return plan;
+        return None;
     }
+    Some((input, used))
+}
+
+/// Makes an index scan index-only when the projection or aggregate right above it reads
+/// nothing but indexed columns whose key encoding gives the value back exactly.
+fn index_only_scan(mut plan: Plan) -> Plan {
+    let Some((input, used)) = reads_of_input(&mut plan) else { return plan };
     let Node::Scan {
         table,
         access: Access::Index(index),
@@ -897,6 +917,39 @@ fn index_only_scan(mut plan: Plan) -> Plan {
         if let Node::Scan { access, .. } = &mut input.node {
             *access = Access::IndexOnly(index);
         }
+    }
+    plan
+}
+
+/// Lets a scan right below a projection or aggregate decode only the columns they and its
+/// filter read (PostgreSQL deforms a tuple only as far as the query needs): `sum(v)` over a
+/// table with text columns copies none of the text. Locking scans read whole rows (a
+/// recheck re-evaluates them).
+fn decode_what_is_read(mut plan: Plan) -> Plan {
+    let Some((input, used)) = reads_of_input(&mut plan) else { return plan };
+    let Node::Scan {
+        table,
+        access: Access::Primary | Access::Index(_),
+        filter,
+        lock: None,
+        as_of: None,
+        reads,
+        ..
+    } = &mut input.node
+    else {
+        return plan;
+    };
+    if filter.as_ref().is_some_and(has_subquery) {
+        return plan;
+    }
+    let mut wanted = vec![false; table.columns.len()];
+    for c in used.iter().flat_map(|e| e.columns()).chain(filter.iter().flat_map(|f| f.columns())) {
+        if let Some(w) = wanted.get_mut(c) {
+            *w = true;
+        }
+    }
+    if wanted.contains(&false) {
+        *reads = Some(wanted);
     }
     plan
 }
@@ -1267,6 +1320,7 @@ fn index_lookup(right: &Plan, left_keys: &[Expr], right_keys: &[Expr]) -> Option
         lock: None,
         with_key,
         as_of: None,
+        reads: _,
     } = &right.node
     else {
         return None;
@@ -1319,6 +1373,7 @@ fn index_lookup(right: &Plan, left_keys: &[Expr], right_keys: &[Expr]) -> Option
             lock: None,
             with_key: *with_key,
             as_of: None,
+            reads: None,
         },
         right.columns.clone(),
     ))
@@ -1376,9 +1431,17 @@ fn try_ordered_input(input: Plan, keys: &[SortKey]) -> Result<Plan, Plan> {
                 }
             }
         }
-        Node::Scan { table, access, range, reverse: false, filter, lock, with_key, as_of }
-            if as_of.is_none() =>
-        {
+        Node::Scan {
+            table,
+            access,
+            range,
+            reverse: false,
+            filter,
+            lock,
+            with_key,
+            as_of,
+            reads,
+        } if as_of.is_none() => {
             let key_columns: Vec<(usize, oxibase_common::keycode::ColumnOrder)> = match &access {
                 Access::Primary => table
                     .primary_key
@@ -1433,7 +1496,17 @@ fn try_ordered_input(input: Plan, keys: &[SortKey]) -> Result<Plan, Plan> {
             let columns = input.columns;
             match direction {
                 Some(reverse) => Ok(Plan::new(
-                    Node::Scan { table, access, range, reverse, filter, lock, with_key, as_of },
+                    Node::Scan {
+                        table,
+                        access,
+                        range,
+                        reverse,
+                        filter,
+                        lock,
+                        with_key,
+                        as_of,
+                        reads,
+                    },
                     columns,
                 )),
                 None => Err(Plan::new(
@@ -1446,6 +1519,7 @@ fn try_ordered_input(input: Plan, keys: &[SortKey]) -> Result<Plan, Plan> {
                         lock,
                         with_key,
                         as_of,
+                        reads,
                     },
                     columns,
                 )),

@@ -1542,6 +1542,7 @@ pub(super) fn scan_plan(table: Arc<Table>, alias: &str, as_of: Option<Expr>) -> 
             lock: None,
             with_key: true,
             as_of,
+            reads: None,
         },
         columns,
     )

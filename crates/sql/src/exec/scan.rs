@@ -9,7 +9,7 @@ use oxibase_engine::KeyRange as EngineRange;
 use oxibase_mvcc::{Isolation, LockOutcome, Transaction, TxnOptions};
 
 use super::eval::{eval, eval_condition};
-use super::storage::decode_table_row;
+use super::storage::decode_table_columns;
 use super::{ExecCtx, Row, Rows};
 use crate::catalog::Table;
 use crate::keys::relation_prefix;
@@ -18,7 +18,8 @@ use crate::types::datetime::UNIX_TO_PG_MICROS;
 
 /// Runs a Scan node.
 pub fn scan<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
-    let Node::Scan { table, access, range, reverse, filter, with_key, as_of, .. } = &plan.node
+    let Node::Scan { table, access, range, reverse, filter, with_key, as_of, reads, .. } =
+        &plan.node
     else {
         return Err(errinput!(INTERNAL_ERROR, "not a scan"));
     };
@@ -37,13 +38,15 @@ pub fn scan<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
             *reverse,
             filter.as_ref(),
             *with_key,
+            None,
             ctx,
         )?
         .collect::<Result<Vec<_>>>()?;
         return Ok(Box::new(rows.into_iter().map(Ok)));
     }
     let order = in_order(table)?;
-    read_ranges(ctx.txn, table, access, order, *reverse, filter.as_ref(), *with_key, ctx)
+    let reads = reads.as_deref();
+    read_ranges(ctx.txn, table, access, order, *reverse, filter.as_ref(), *with_key, reads, ctx)
 }
 
 /// The table as an AS OF snapshot stored it: before a TRUNCATE or a rewrite its rows lay
@@ -90,6 +93,7 @@ fn read_ranges<'a>(
     reverse: bool,
     filter: Option<&'a Expr>,
     with_key: bool,
+    reads: Option<&'a [bool]>,
     ctx: &'a ExecCtx<'a>,
 ) -> Result<Rows<'a>> {
     let entries = ranges.into_iter().map(move |range| -> Result<Entries<'a>> {
@@ -112,11 +116,11 @@ fn read_ranges<'a>(
             let (key, value) = entry?;
             let (row_key, mut row) = match access {
                 Access::Primary => {
-                    let row = decode_table_row(table, &value)?;
+                    let row = decode_table_columns(table, &value, reads)?;
                     (key, row)
                 }
                 Access::Index(_) => match txn.get(&value)? {
-                    Some(bytes) => (value, decode_table_row(table, &bytes)?),
+                    Some(bytes) => (value, decode_table_columns(table, &bytes, reads)?),
                     None => return Ok(None), // an index entry of a row we cannot see
                 },
                 Access::IndexOnly(index) => (value, row_from_index_key(table, index, &key)?),

@@ -37,6 +37,21 @@ pub fn decode_table_row(table: &Table, bytes: &[u8]) -> Result<Vec<Value>> {
     Ok(table.complete_row(decode_row(bytes)?))
 }
 
+/// Decodes the columns of a stored row that `reads` marks (all of them for None); the
+/// others read as NULL.
+pub fn decode_table_columns(
+    table: &Table,
+    bytes: &[u8],
+    reads: Option<&[bool]>,
+) -> Result<Vec<Value>> {
+    match reads {
+        Some(wanted) => {
+            Ok(table.complete_row(oxibase_common::row::decode_row_columns(bytes, wanted)?))
+        }
+        None => decode_table_row(table, bytes),
+    }
+}
+
 /// Whether a table's rows are keyed by a hidden row id (no primary key).
 pub fn has_rowid(table: &Table) -> bool {
     table.primary_key.is_empty()

@@ -326,6 +326,9 @@ pub enum Node {
         /// Read the table as of this time (`FOR SYSTEM_TIME AS OF`): a timestamptz or a
         /// commit timestamp.
         as_of: Option<Expr>,
+        /// The columns the plan above reads, by position (None: all). The others are not
+        /// decoded and read as NULL.
+        reads: Option<Vec<bool>>,
     },
     /// Locks each row's key as it passes (FOR UPDATE/SHARE), skipping or waiting for rows
     /// locked by others; placed above sorting and below LIMIT, as PostgreSQL's LockRows.
