@@ -161,6 +161,10 @@ impl Dialect for OxibaseDialect {
         if parser.peek_keyword(Keyword::VACUUM) {
             return Some(parse_vacuum(parser));
         }
+        if is_checkpoint(parser) {
+            parser.next_token();
+            return Some(Ok(checkpoint_statement()));
+        }
         if is_create_procedure(parser) {
             return Some(parse_create_procedure(parser));
         }
@@ -466,6 +470,35 @@ fn parse_create_procedure(parser: &mut Parser) -> std::result::Result<ast::State
             )]))]);
     }
     Ok(statement)
+}
+
+/// PostgreSQL's `CHECKPOINT` (no keyword or AST in sqlparser): a bare word before the end
+/// of the statement.
+fn is_checkpoint(parser: &Parser) -> bool {
+    use sqlparser::tokenizer::Token;
+    let [word, next] = parser.peek_tokens::<2>();
+    matches!(&word, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("checkpoint"))
+        && matches!(next, Token::EOF | Token::SemiColon)
+}
+
+/// `CHECKPOINT`, carried in sqlparser's AST as a VACUUM with Redshift's BOOST flag, which
+/// PostgreSQL's VACUUM (see [`parse_vacuum`]) never sets.
+fn checkpoint_statement() -> ast::Statement {
+    ast::Statement::Vacuum(ast::VacuumStatement {
+        full: false,
+        sort_only: false,
+        delete_only: false,
+        reindex: false,
+        recluster: false,
+        table_name: None,
+        threshold: None,
+        boost: true,
+    })
+}
+
+/// True when a parsed VACUUM was written as CHECKPOINT.
+pub fn is_checkpoint_statement(v: &ast::VacuumStatement) -> bool {
+    v.boost
 }
 
 fn parse_vacuum(parser: &mut Parser) -> std::result::Result<ast::Statement, ParserError> {

@@ -1523,6 +1523,17 @@ impl Session {
                 self.db.store().gc()?;
                 Output::Command { tag: "VACUUM".into() }
             }
+            Statement::Checkpoint => {
+                let role = self.db.catalog().role(ctx.txn, &self.user)?;
+                if !role.is_some_and(|r| r.superuser) {
+                    return Err(errinput!(
+                        INSUFFICIENT_PRIVILEGE,
+                        "must be superuser to do CHECKPOINT"
+                    ));
+                }
+                self.db.checkpoint()?;
+                Output::Command { tag: "CHECKPOINT".into() }
+            }
             Statement::Noop(tag) => Output::Command { tag: tag.clone() },
             Statement::Call { routine, args } => {
                 exec::routine::call(routine, args, &ctx)?;

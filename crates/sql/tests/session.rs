@@ -1216,3 +1216,45 @@ fn the_optimizer_folds_pushes_down_picks_indexes_and_drops_sorts() {
     let err = s.execute("select * from o where id = 1 / 0").unwrap_err();
     assert_eq!(err.code(), SqlState::DIVISION_BY_ZERO);
 }
+
+/// CHECKPOINT flushes the engine and truncates the log (segments behind it are removed),
+/// inside a transaction block too, as PostgreSQL allows; only a superuser may run it; what
+/// was committed survives a reopen.
+#[test]
+fn checkpoint_truncates_the_log_and_needs_a_superuser() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = oxibase_sql::DatabaseOptions {
+        fsync: false,
+        segment_size: 64 << 10,
+        checkpoint_log_bytes: u64::MAX / 2,
+        ..Default::default()
+    };
+    let segments = || std::fs::read_dir(dir.path().join("wal")).unwrap().count();
+    {
+        let db = Database::open_with(dir.path(), options.clone()).unwrap();
+        let mut s = db.session();
+        s.execute("create table t (id int primary key, v text)").unwrap();
+        for i in 0..20 {
+            let (from, to) = (i * 1000, i * 1000 + 999);
+            s.execute(&format!(
+                "insert into t select g, repeat('x', 100) from generate_series({from}, {to}) g"
+            ))
+            .unwrap();
+        }
+        s.execute("create role plain login").unwrap();
+        let before = segments();
+        assert!(before > 10, "{before} log segments");
+        let err = db.session_for("plain").execute("checkpoint").unwrap_err();
+        assert_eq!(err.code(), SqlState::INSUFFICIENT_PRIVILEGE);
+        assert_eq!(segments(), before, "a refused checkpoint truncated the log");
+        let out = s.execute("CHECKPOINT;").unwrap();
+        assert!(matches!(&out, Output::Command { tag } if tag == "CHECKPOINT"), "{out:?}");
+        let after = segments();
+        assert!(after <= 2, "{before} log segments became {after}");
+        s.execute("begin; insert into t values (-1, 'y'); checkpoint; commit").unwrap();
+        assert_eq!(s.execute("checkpoint x").unwrap_err().code(), SqlState::SYNTAX_ERROR);
+    }
+    let db = Database::open_with(dir.path(), options).unwrap();
+    let out = db.session().execute("select count(*) from t").unwrap();
+    assert_eq!(out.get::<i64>(0, "count").unwrap(), 20_001);
+}

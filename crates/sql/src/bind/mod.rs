@@ -172,6 +172,8 @@ pub enum Statement {
     Analyze(Option<Arc<Table>>),
     /// VACUUM: collect old row versions now.
     Vacuum,
+    /// CHECKPOINT: flush the storage engine and truncate the write-ahead log.
+    Checkpoint,
     /// CALL procedure(args)
     Call {
         /// The procedure.
@@ -344,6 +346,7 @@ impl<'a> Binder<'a> {
                 }
                 .into(),
             ),
+            S::Vacuum(v) if crate::parse::is_checkpoint_statement(v) => Statement::Checkpoint,
             S::Vacuum(v) => {
                 if let Some(name) = &v.table_name {
                     self.table(name)?;
