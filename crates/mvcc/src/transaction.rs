@@ -289,20 +289,39 @@ impl Transaction {
     /// write (from any statement), or else the latest committed version. Meaningful under a
     /// row lock (re-checking a row after a lock wait) and for uniqueness checks.
     pub fn get_latest(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.latest(key, false)?.0)
+    }
+
+    /// [`Transaction::get_latest`], and whether a transaction that committed after this
+    /// statement's snapshot wrote the key (a READ COMMITTED row lock then re-evaluates the
+    /// row), from one read of the key's head.
+    pub fn get_latest_and_changed(&self, key: &[u8]) -> Result<(Option<Vec<u8>>, bool)> {
+        self.latest(key, true)
+    }
+
+    /// The latest state of `key`, and (when `changed` is asked for; else false) whether it
+    /// changed since the snapshot.
+    fn latest(&self, key: &[u8], changed: bool) -> Result<(Option<Vec<u8>>, bool)> {
         let state = self.lock_state()?;
+        let snapshot = state.snapshot;
         if let Some(value) = state.writes.get(key).and_then(KeyWrites::latest) {
-            return Ok(value.clone());
+            let value = value.clone();
+            drop(state);
+            let changed =
+                changed && self.latest_committed(key)?.is_some_and(|(ts, _)| ts > snapshot);
+            return Ok((value, changed));
         }
         if state.owns(key) {
-            return Ok(None); // nothing is committed in a range this transaction created
+            return Ok((None, false)); // nothing is committed in a range this transaction created
         }
         drop(state);
         let head = self.latest_committed(key)?;
+        let changed = head.as_ref().is_some_and(|(ts, _)| *ts > snapshot);
         let value = head.as_ref().and_then(|(_, value)| value.clone());
         if self.shared.locks.held(self.id, key).is_some_and(|m| m >= LockMode::NoKeyUpdate) {
             self.lock_state()?.latest_heads.insert(key.to_vec(), head);
         }
-        Ok(value)
+        Ok((value, changed))
     }
 
     /// Scans a key range, ascending (reverse the iterator for descending), as the current

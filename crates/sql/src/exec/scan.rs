@@ -376,9 +376,10 @@ pub fn lock_rows<'a>(
                 if ctx.txn.isolation() != Isolation::ReadCommitted {
                     continue;
                 }
-                let Some(latest) = ctx.txn.get_latest(&key)? else { return Ok(None) };
+                let (latest, changed) = ctx.txn.get_latest_and_changed(&key)?;
+                let Some(latest) = latest else { return Ok(None) };
                 if let Some(recheck) = &target.recheck
-                    && ctx.txn.changed_since_snapshot(&key)?
+                    && changed
                 {
                     // Changed after our snapshot: redo the row from its latest version.
                     let mut table_row = super::storage::decode_table_row(&recheck.table, &latest)?;
