@@ -84,21 +84,13 @@ SCALAR="create table m (v bigint); insert into m select * from generate_series(1
 oxsql -c "$SCALAR" -c 'create function add1(x bigint) returns bigint language wat as $$ (module (func (export "add1") (param i64) (result i64) local.get 0 i64.const 1 i64.add)) $$'
 pgsql -c "$SCALAR" -c 'create function add1(x bigint) returns bigint language sql immutable as $$ select x + 1 $$' \
   -c 'create function add1_plpgsql(x bigint) returns bigint language plpgsql as $$ begin return x + 1; end $$'
-best() { # psql function, query -> best of 5 in ms
-  local f=$1 q=$2 best=
-  for _ in 1 2 3 4 5; do
-    t=$($f -c '\timing on' -c "$q" | grep -oE 'Time: [0-9.]+' | grep -oE '[0-9.]+')
-    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then best=$t; fi
-  done
-  echo "$best"
-}
-ox_plain=$(best oxsql "select sum(v + 1) from m")
-ox_builtin=$(best oxsql "select sum(abs(v)) from m")
-ox_wasm=$(best oxsql "select sum(add1(v)) from m")
-pg_plain=$(best pgsql "select sum(v + 1) from m")
-pg_builtin=$(best pgsql "select sum(abs(v)) from m")
-pg_sql=$(best pgsql "select sum(add1(v)) from m")
-pg_plpgsql=$(best pgsql "select sum(add1_plpgsql(v)) from m")
+ox_plain=$(best_ms oxsql "select sum(v + 1) from m")
+ox_builtin=$(best_ms oxsql "select sum(abs(v)) from m")
+ox_wasm=$(best_ms oxsql "select sum(add1(v)) from m")
+pg_plain=$(best_ms pgsql "select sum(v + 1) from m")
+pg_builtin=$(best_ms pgsql "select sum(abs(v)) from m")
+pg_sql=$(best_ms pgsql "select sum(add1(v)) from m")
+pg_plpgsql=$(best_ms pgsql "select sum(add1_plpgsql(v)) from m")
 per_row() { echo "($1 - $2) * 1000000 / 1000000" | bc -l | xargs printf '%.0f'; }
 echo
 echo "Scalar function over 1M rows (best of 5, ms; ns per row added over the built-in abs())"

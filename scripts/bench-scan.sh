@@ -31,14 +31,6 @@ litesql "$LOAD_NARROW; $LOAD_WIDE;
   INSERT INTO narrow SELECT i, i % 1000, i * 0.5 FROM g;
   INSERT INTO wide SELECT id, v, w, printf('%.200c', 'x') || id FROM narrow;"
 
-best_psql() { # psql function, query -> best of 5 in ms
-  local f=$1 q=$2 best=
-  for _ in 1 2 3 4 5; do
-    t=$($f -c '\timing on' -c "$q" | grep -oE 'Time: [0-9.]+' | grep -oE '[0-9.]+')
-    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then best=$t; fi
-  done
-  echo "$best"
-}
 best_sqlite() { # query -> best of 5 in ms (sqlite3's wall-clock "real" time)
   local q=$1 best=
   for _ in 1 2 3 4 5; do
@@ -54,8 +46,8 @@ echo
 echo "| query | Oxibase | PostgreSQL | SQLite | Oxibase / PostgreSQL | Oxibase / SQLite |"
 echo "|---|---|---|---|---|---|"
 while IFS= read -r q; do
-  ox=$(best_psql oxsql "$q")
-  pg=$(best_psql pgsql "$q")
+  ox=$(best_ms oxsql "$q")
+  pg=$(best_ms pgsql "$q")
   lite=$(best_sqlite "$q")
   printf "| %s | %.0f | %.0f | %.0f | %.1f× | %.1f× |\n" "$q" "$ox" "$pg" "$lite" \
     "$(echo "$ox / $pg" | bc -l)" "$(echo "$ox / $lite" | bc -l)"

@@ -10,6 +10,14 @@ cargo build --release --quiet --bin oxibase
 BIN=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/release/oxibase
 WORK=$(mktemp -d /tmp/oxibase-bench.XXXXXX)
 chmod 755 "$WORK"
+best_ms() { # psql function, query -> the best of 5 runs in ms, by psql's own timer
+  local f=$1 q=$2 best= t
+  for _ in 1 2 3 4 5; do
+    t=$($f -c '\timing on' -c "$q" | grep -oE 'Time: [0-9.]+' | grep -oE '[0-9.]+')
+    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then best=$t; fi
+  done
+  echo "$best"
+}
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 OX_PORT=$(free_port)
 OX_PID=

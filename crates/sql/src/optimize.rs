@@ -1431,18 +1431,12 @@ fn try_ordered_input(input: Plan, keys: &[SortKey]) -> Result<Plan, Plan> {
                 }
             }
         }
-        Node::Scan {
-            table,
-            access,
-            range,
-            reverse: false,
-            filter,
-            lock,
-            with_key,
-            as_of,
-            reads,
-        } if as_of.is_none() => {
-            let key_columns: Vec<(usize, oxibase_common::keycode::ColumnOrder)> = match &access {
+        node @ Node::Scan { reverse: false, as_of: None, .. } => {
+            let mut plan = Plan::new(node, input.columns);
+            let Node::Scan { table, access, range, reverse, .. } = &mut plan.node else {
+                return Err(plan);
+            };
+            let key_columns: Vec<(usize, oxibase_common::keycode::ColumnOrder)> = match &*access {
                 Access::Primary => table
                     .primary_key
                     .iter()
@@ -1493,36 +1487,12 @@ fn try_ordered_input(input: Plan, keys: &[SortKey]) -> Result<Plan, Plan> {
             } else {
                 None
             };
-            let columns = input.columns;
             match direction {
-                Some(reverse) => Ok(Plan::new(
-                    Node::Scan {
-                        table,
-                        access,
-                        range,
-                        reverse,
-                        filter,
-                        lock,
-                        with_key,
-                        as_of,
-                        reads,
-                    },
-                    columns,
-                )),
-                None => Err(Plan::new(
-                    Node::Scan {
-                        table,
-                        access,
-                        range,
-                        reverse: false,
-                        filter,
-                        lock,
-                        with_key,
-                        as_of,
-                        reads,
-                    },
-                    columns,
-                )),
+                Some(backward) => {
+                    *reverse = backward;
+                    Ok(plan)
+                }
+                None => Err(plan),
             }
         }
         node => Err(Plan::new(node, input.columns)),
