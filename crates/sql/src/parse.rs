@@ -161,6 +161,11 @@ impl Dialect for OxibaseDialect {
         if parser.peek_keyword(Keyword::VACUUM) {
             return Some(parse_vacuum(parser));
         }
+        if parser.peek_keyword(Keyword::TABLE) {
+            // PostgreSQL's `TABLE name` (SELECT * FROM name); sqlparser reads it only inside
+            // a query (after WITH, in a set operation or parentheses).
+            return Some(parser.parse_query().map(ast::Statement::Query));
+        }
         if is_checkpoint(parser) {
             parser.next_token();
             return Some(Ok(checkpoint_statement()));

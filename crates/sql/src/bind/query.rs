@@ -358,9 +358,15 @@ impl Binder<'_> {
                     .table_name
                     .clone()
                     .ok_or_else(|| errinput!(SYNTAX_ERROR, "TABLE needs a table name"))?;
-                let name = ast::ObjectName(vec![ast::ObjectNamePart::Identifier(table_name)]);
-                let plan = self.bind_table_factor_plan(&name, None)?;
-                Ok(plan.0)
+                let parts = table.schema_name.iter().cloned().chain([table_name]);
+                let name = ast::ObjectName(parts.map(ast::ObjectNamePart::Identifier).collect());
+                let (plan, _) = self.bind_table_factor_plan(&name, None)?;
+                // SELECT * FROM name: the visible columns, not the row key riding along.
+                let visible: Vec<usize> =
+                    (0..plan.columns.len()).filter(|&i| !plan.columns[i].hidden).collect();
+                let columns = visible.iter().map(|&i| plan.columns[i].clone()).collect();
+                let exprs = visible.into_iter().map(Expr::Column).collect();
+                Ok(Plan::new(Node::Project { input: Box::new(plan), exprs }, columns))
             }
             other => Err(errinput!(FEATURE_NOT_SUPPORTED, "query form not supported: {other}")),
         }
