@@ -205,9 +205,11 @@ pub(crate) fn map_all_exprs(plan: Plan, f: &mut dyn FnMut(Expr) -> Expr) -> Plan
             }
         }
         Node::Sort { keys, .. } => keys.iter_mut().for_each(|k| g(&mut k.expr)),
-        Node::Limit { limit, offset, .. } => {
-            limit.iter_mut().chain(offset.iter_mut()).for_each(&mut g)
-        }
+        Node::Limit { limit, offset, ties, .. } => limit
+            .iter_mut()
+            .chain(offset.iter_mut())
+            .chain(ties.iter_mut().flatten())
+            .for_each(&mut g),
         Node::Distinct { on, .. } => on.iter_mut().flatten().for_each(&mut g),
         Node::Function { args, .. } => args.iter_mut().for_each(&mut g),
         _ => {}

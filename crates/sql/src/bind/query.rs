@@ -161,10 +161,10 @@ impl Binder<'_> {
             },
             None => &[],
         };
-        let (limit, offset) = self.bind_limit(query)?;
+        let limits = self.bind_limit(query)?;
         let lock = lock_clause(&query.locks)?;
         if let ast::SetExpr::Select(select) = &*query.body {
-            return self.bind_select(select, order_by, limit, offset, lock);
+            return self.bind_select(select, order_by, limits, lock);
         }
         if lock.is_some() {
             return Err(errinput!(
@@ -174,10 +174,10 @@ impl Binder<'_> {
         }
         let plan = self.bind_set_expr(&query.body)?;
         let plan = self.order_output(plan, order_by)?;
-        Ok(limit_plan(plan, limit, offset))
+        Ok(limit_plan(plan, limits))
     }
 
-    fn bind_limit(&self, query: &ast::Query) -> Result<(Option<Expr>, Option<Expr>)> {
+    fn bind_limit(&self, query: &ast::Query) -> Result<Limits> {
         let empty = Scope::default();
         let ctx = ExprCtx::plain(&empty, "LIMIT");
         let bind = |e: &ast::Expr, what: &'static str| -> Result<Option<Expr>> {
@@ -203,19 +203,24 @@ impl Binder<'_> {
             }
             None => {}
         }
+        let mut ties = false;
         if let Some(fetch) = &query.fetch {
-            if fetch.percent || fetch.with_ties {
+            if fetch.percent {
+                return Err(errinput!(FEATURE_NOT_SUPPORTED, "FETCH ... PERCENT is not supported"));
+            }
+            if fetch.with_ties && query.order_by.is_none() {
                 return Err(errinput!(
-                    FEATURE_NOT_SUPPORTED,
-                    "FETCH ... PERCENT / WITH TIES is not supported"
+                    SYNTAX_ERROR,
+                    "WITH TIES cannot be specified without ORDER BY clause"
                 ));
             }
+            ties = fetch.with_ties;
             limit = match &fetch.quantity {
                 Some(q) => bind(q, "FETCH")?,
                 None => Some(Expr::lit(1i64)),
             };
         }
-        Ok((limit, offset))
+        Ok(Limits { limit, offset, ties })
     }
 
     fn bind_with(&self, with: &ast::With) -> Result<()> {
@@ -313,7 +318,7 @@ impl Binder<'_> {
 
     fn bind_set_expr(&self, body: &ast::SetExpr) -> Result<Plan> {
         match body {
-            ast::SetExpr::Select(select) => self.bind_select(select, &[], None, None, None),
+            ast::SetExpr::Select(select) => self.bind_select(select, &[], Limits::default(), None),
             ast::SetExpr::Query(query) => self.bind_query(query),
             ast::SetExpr::Values(values) => self.bind_values(values),
             ast::SetExpr::SetOperation { left, op, set_quantifier, right } => {
@@ -430,12 +435,11 @@ impl Binder<'_> {
         &self,
         select: &ast::Select,
         order_by: &[ast::OrderByExpr],
-        limit: Option<Expr>,
-        offset: Option<Expr>,
+        limits: Limits,
         lock: Option<(RowLock, Vec<String>)>,
     ) -> Result<Plan> {
         self.named_windows.borrow_mut().push(select.named_window.clone());
-        let result = self.bind_select_inner(select, order_by, limit, offset, lock);
+        let result = self.bind_select_inner(select, order_by, limits, lock);
         self.named_windows.borrow_mut().pop();
         result
     }
@@ -444,8 +448,7 @@ impl Binder<'_> {
         &self,
         select: &ast::Select,
         order_by: &[ast::OrderByExpr],
-        limit: Option<Expr>,
-        offset: Option<Expr>,
+        limits: Limits,
         lock: Option<(RowLock, Vec<String>)>,
     ) -> Result<Plan> {
         if select.into.is_some() {
@@ -672,7 +675,7 @@ impl Binder<'_> {
                 columns.clone(),
             );
         }
-        plan = limit_plan(plan, limit, offset);
+        plan = limit_plan(plan, limits);
         if columns.len() > visible {
             let exprs = (0..visible).map(Expr::Column).collect();
             plan = Plan::new(
@@ -1620,12 +1623,33 @@ fn filter(plan: Plan, predicate: Expr) -> Plan {
     Plan::new(Node::Filter { input: Box::new(plan), predicate }, columns)
 }
 
-fn limit_plan(plan: Plan, limit: Option<Expr>, offset: Option<Expr>) -> Plan {
+/// A query's LIMIT, OFFSET and FETCH, bound.
+#[derive(Default)]
+struct Limits {
+    limit: Option<Expr>,
+    offset: Option<Expr>,
+    /// FETCH ... WITH TIES.
+    ties: bool,
+}
+
+fn limit_plan(plan: Plan, Limits { limit, offset, ties }: Limits) -> Plan {
     if limit.is_none() && offset.is_none() {
         return plan;
     }
+    // WITH TIES compares on the sort the limit sits on (under its row locks, or the sort a
+    // DISTINCT ON reads).
+    let mut below = &plan;
+    let ties = loop {
+        match &below.node {
+            Node::Sort { keys, .. } if ties => {
+                break Some(keys.iter().map(|k| k.expr.clone()).collect());
+            }
+            Node::LockRows { input, .. } | Node::Distinct { input, .. } if ties => below = input,
+            _ => break None,
+        }
+    };
     let columns = plan.columns.clone();
-    Plan::new(Node::Limit { input: Box::new(plan), limit, offset }, columns)
+    Plan::new(Node::Limit { input: Box::new(plan), limit, offset, ties }, columns)
 }
 
 /// Casts a plan's columns to the given types (for UNION and recursive CTEs).

@@ -345,13 +345,14 @@ fn execute_node<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
             let rows = collect(execute(input, ctx)?, ctx)?;
             Box::new(sort(rows, keys, ctx)?.into_iter().map(Ok))
         }
-        Node::Limit { input, limit, offset } => {
+        Node::Limit { input, limit, offset, ties } => {
             let limit = limit_value(limit.as_ref(), ctx, "LIMIT")?;
             let offset = limit_value(offset.as_ref(), ctx, "OFFSET")?.unwrap_or(0);
             let rows = execute(input, ctx)?.skip(offset as usize);
-            match limit {
-                Some(n) => Box::new(rows.take(n as usize)),
-                None => Box::new(rows),
+            match (limit, ties) {
+                (Some(n), Some(keys)) => with_ties(rows, n as usize, keys, ctx),
+                (Some(n), None) => Box::new(rows.take(n as usize)),
+                (None, _) => Box::new(rows),
             }
         }
         Node::Distinct { input, on } => setops::distinct(execute(input, ctx)?, on.as_deref(), ctx),
@@ -486,6 +487,38 @@ pub fn sort(rows: Vec<Row>, keys: &[crate::plan::SortKey], ctx: &ExecCtx) -> Res
         std::cmp::Ordering::Equal
     });
     Ok(keyed.into_iter().map(|(_, row)| row).collect())
+}
+
+/// The first `n` rows, then those that tie with the last of them on `keys` (FETCH FIRST n
+/// ROWS WITH TIES; the input is sorted on them). NULLs tie with NULLs, as in the sort.
+fn with_ties<'a>(
+    rows: impl Iterator<Item = Result<Row>> + 'a,
+    n: usize,
+    keys: &'a [crate::plan::Expr],
+    ctx: &'a ExecCtx<'a>,
+) -> Rows<'a> {
+    let mut taken = 0;
+    let mut last: Option<Vec<Value>> = None;
+    let same = |a: &[Value], b: &[Value]| {
+        a.iter().zip(b).all(|(x, y)| crate::types::compare::sort_cmp(x, y, false, false).is_eq())
+    };
+    Box::new(rows.map_while(move |row| {
+        let step = (|| -> Result<Option<Row>> {
+            if n == 0 {
+                return Ok(None);
+            }
+            let row = row?;
+            let values =
+                keys.iter().map(|k| eval::eval(k, &row, ctx)).collect::<Result<Vec<_>>>()?;
+            if taken >= n && !last.as_deref().is_some_and(|l| same(l, &values)) {
+                return Ok(None);
+            }
+            taken += 1;
+            last = Some(values);
+            Ok(Some(row))
+        })();
+        step.transpose()
+    }))
 }
 
 fn limit_value(expr: Option<&crate::plan::Expr>, ctx: &ExecCtx, what: &str) -> Result<Option<i64>> {

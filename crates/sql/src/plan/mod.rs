@@ -441,6 +441,9 @@ pub enum Node {
         limit: Option<Expr>,
         /// OFFSET.
         offset: Option<Expr>,
+        /// FETCH ... WITH TIES: the ORDER BY keys; rows past the limit that tie with the last
+        /// one on them are returned too.
+        ties: Option<Vec<Expr>>,
     },
     /// Removes duplicate rows, or with `on`, keeps the first row per key (DISTINCT ON).
     Distinct {

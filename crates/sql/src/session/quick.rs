@@ -67,8 +67,9 @@ fn reads_one_row(plan: &Plan) -> bool {
         // Its row lock waits where it waits; its re-check is the query's own filter.
         Node::LockRows { input, .. } => reads_one_row(input),
         Node::Project { input, exprs } => exprs.iter().all(calls_nothing) && reads_one_row(input),
-        Node::Limit { input, limit, offset } => {
-            limit.iter().chain(offset).all(calls_nothing) && reads_one_row(input)
+        Node::Limit { input, limit, offset, ties } => {
+            limit.iter().chain(offset).chain(ties.iter().flatten()).all(calls_nothing)
+                && reads_one_row(input)
         }
         _ => false,
     }
