@@ -115,6 +115,14 @@ fn normalize_lock_strengths(sql: &str, dialect: &OxibaseDialect) -> Option<Strin
     Some(tokens.iter().map(ToString::to_string).collect())
 }
 
+/// Parses one expression (for expressions the binder writes itself).
+pub fn parse_expr(sql: &str) -> Result<ast::Expr> {
+    Parser::new(&OxibaseDialect::default())
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| syntax_error(sql, &e))
+}
+
 /// Parses exactly one statement.
 pub fn parse_one(sql: &str) -> Result<ast::Statement> {
     let mut statements = parse(sql)?;

@@ -1522,11 +1522,22 @@ impl Binder<'_> {
     }
 
     fn bind_function(&self, f: &ast::Function, ctx: &ExprCtx) -> Result<(Expr, SqlType)> {
-        let name = match f.name.0.last() {
+        let mut name = match f.name.0.last() {
             Some(ast::ObjectNamePart::Identifier(id)) => ident(id),
             _ => return Err(errinput!(SYNTAX_ERROR, "invalid function name {}", f.name)),
         };
         let (mut args, distinct, order_by, star) = function_args(f)?;
+        // A whole-row reference (`row_to_json(t)`, `json_agg(t)`): the row as a JSON object
+        // of its visible columns, PostgreSQL's composite-to-JSON.
+        if let Some(row) = whole_row_json(&name, &args, ctx)? {
+            if !aggregate::is_aggregate(&name) {
+                return self.bind_expr(&row, ctx);
+            }
+            if name == "json_agg" {
+                name = aggregate::JSON_AGG_ROWS.to_string();
+            }
+            args = vec![row];
+        }
         // Sequence functions name their sequence: `nextval('s'::regclass)` is `nextval('s')`.
         if matches!(name.as_str(), "nextval" | "currval" | "setval")
             && let Some(ast::Expr::Cast { expr, data_type, .. }) = args.first()
@@ -2214,6 +2225,33 @@ fn niladic(name: &str) -> Option<&'static str> {
 }
 
 /// Splits a call's arguments: expressions, DISTINCT, ORDER BY inside the call, and `*`.
+/// For `row_to_json(t)`, `to_json(t)`, `to_jsonb(t)`, `json_agg(t)` and `jsonb_agg(t)` where
+/// `t` names a relation of the current query level and no column: the expression building
+/// t's row as a JSON object (compact, as row_to_json writes it, for json; jsonb's for jsonb).
+fn whole_row_json(name: &str, args: &[ast::Expr], ctx: &ExprCtx) -> Result<Option<ast::Expr>> {
+    let builder = match name {
+        "row_to_json" | "to_json" | "json_agg" => crate::functions::json::ROW_TO_JSON,
+        "to_jsonb" | "jsonb_agg" => "jsonb_build_object",
+        _ => return Ok(None),
+    };
+    let [ast::Expr::Identifier(alias)] = args else { return Ok(None) };
+    let table = ident(alias);
+    if ctx.scope.resolve(None, &table)?.is_some() || !ctx.scope.has_table(&table) {
+        return Ok(None);
+    }
+    let pairs: Vec<String> = ctx
+        .scope
+        .table_columns(&table)
+        .into_iter()
+        .map(|i| {
+            let column = &ctx.scope.columns[i].name;
+            let key = ast::Value::SingleQuotedString(column.clone());
+            format!("{key}, {alias}.{}", ast::Ident::with_quote('"', column.clone()))
+        })
+        .collect();
+    crate::parse::parse_expr(&format!("{builder}({})", pairs.join(", "))).map(Some)
+}
+
 fn function_args(f: &ast::Function) -> Result<(Vec<ast::Expr>, bool, Vec<ast::OrderByExpr>, bool)> {
     let list = match &f.args {
         ast::FunctionArguments::None => return Ok((vec![], false, vec![], false)),

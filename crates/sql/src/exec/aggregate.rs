@@ -196,5 +196,8 @@ fn finish(
 /// Aggregates whose result depends on the order of their input.
 fn order_sensitive(function: AggregateFunction) -> bool {
     use AggregateFunction::*;
-    matches!(function, StringAgg | ArrayAgg | JsonAgg | JsonbAgg | JsonObjectAgg | JsonbObjectAgg)
+    matches!(
+        function,
+        StringAgg | ArrayAgg | JsonAgg | JsonAggRows | JsonbAgg | JsonObjectAgg | JsonbObjectAgg
+    )
 }

@@ -46,6 +46,9 @@ pub enum AggregateFunction {
     VarPop,
     /// json_agg(x)
     JsonAgg,
+    /// json_agg(t) over a whole-row reference (the binder's rewrite: each row is a json
+    /// object, and rows are set apart by a newline, as PostgreSQL does for composites)
+    JsonAggRows,
     /// jsonb_agg(x)
     JsonbAgg,
     /// json_object_agg(k, v)
@@ -80,6 +83,9 @@ pub struct ResolvedAggregate {
     pub arg_types: Vec<DataType>,
 }
 
+/// The aggregate `json_agg(t)` over a whole-row reference becomes (the binder writes it).
+pub const JSON_AGG_ROWS: &str = "oxibase_json_agg_rows";
+
 /// True when `name` is an aggregate (so the binder treats the call as one).
 pub fn is_aggregate(name: &str) -> bool {
     matches!(
@@ -101,6 +107,7 @@ pub fn is_aggregate(name: &str) -> bool {
             | "var_samp"
             | "var_pop"
             | "json_agg"
+            | JSON_AGG_ROWS
             | "jsonb_agg"
             | "json_object_agg"
             | "jsonb_object_agg"
@@ -170,6 +177,7 @@ pub fn resolve(name: &str, args: &[SqlType], star: bool) -> Result<ResolvedAggre
             (f, ret, vec![t])
         }
         ("json_agg", 1) => (JsonAgg, Json, vec![arg(0)]),
+        (JSON_AGG_ROWS, 1) => (JsonAggRows, Json, vec![arg(0)]),
         ("jsonb_agg", 1) => (JsonbAgg, Jsonb, vec![arg(0)]),
         ("json_object_agg", 2) => (JsonObjectAgg, Json, vec![arg(0), arg(1)]),
         ("jsonb_object_agg", 2) => (JsonbObjectAgg, Jsonb, vec![arg(0), arg(1)]),
@@ -256,7 +264,13 @@ impl Accumulator {
         let first = args.first().unwrap_or(&Value::Null);
         let keeps_nulls = matches!(
             function,
-            CountStar | ArrayAgg | JsonAgg | JsonbAgg | JsonObjectAgg | JsonbObjectAgg
+            CountStar
+                | ArrayAgg
+                | JsonAgg
+                | JsonAggRows
+                | JsonbAgg
+                | JsonObjectAgg
+                | JsonbObjectAgg
         );
         if !keeps_nulls && first.is_null() {
             return Ok(());
@@ -432,9 +446,13 @@ fn finish_collected(
                 elements: rows.into_iter().map(|mut r| r.swap_remove(0)).collect(),
             }))
         }
-        JsonAgg | JsonbAgg => {
+        JsonAgg | JsonAggRows | JsonbAgg => {
             let values: Vec<Value> = rows.into_iter().map(|mut r| r.swap_remove(0)).collect();
-            super::json::aggregate_array(&values, env.zone(), function == JsonbAgg)?
+            if function == JsonbAgg {
+                super::json::aggregate_array(&values, env.zone(), true)?
+            } else {
+                super::json::aggregate_json_text(&values, env.zone(), function == JsonAggRows)?
+            }
         }
         JsonObjectAgg | JsonbObjectAgg => {
             let pairs: Vec<(Value, Value)> =

@@ -48,6 +48,19 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
                 arg_types: params,
             }))
         }
+        (ROW_TO_JSON, n) if n.is_multiple_of(2) => {
+            let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
+            Some(lenient(Resolved {
+                function: ScalarFunction {
+                    name: intern(name),
+                    eval: row_object,
+                    strict: false,
+                    immutable: true,
+                },
+                return_type: JsonT,
+                arg_types: params,
+            }))
+        }
         ("json_typeof" | "jsonb_typeof", 1) => f(typeof_, &[doc()], Text),
         ("json_array_length" | "jsonb_array_length", 1) => f(array_length, &[doc()], Int4),
         (
@@ -156,6 +169,20 @@ fn json_arg_text(v: &Value, zone: &crate::types::datetime::Zone) -> Result<Strin
         Value::Array(_) => value_to_json(v, zone)?.to_string(),
         other => json_text(&value_to_json(other, zone)?),
     })
+}
+
+/// The function a whole-row reference in `row_to_json(t)` becomes (the binder writes it):
+/// name/value pairs as one compact json object, `{"id":1,"name":"x"}`, as PostgreSQL writes
+/// a row (values as `to_json` writes them, json and jsonb embedded as they are).
+pub const ROW_TO_JSON: &str = "oxibase_row_to_json";
+
+fn row_object(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let mut items = Vec::with_capacity(a.len() / 2);
+    for pair in a.chunks(2) {
+        let key = Json::String(format_value(&pair[0], env.zone()).unwrap_or_default());
+        items.push(format!("{key}:{}", json_arg_text(&pair[1], env.zone())?));
+    }
+    Ok(Value::Json(format!("{{{}}}", items.join(","))))
 }
 
 fn build_object(a: &[Value], env: &dyn FunctionEnv, jsonb: bool) -> Result<Value> {
@@ -373,6 +400,20 @@ fn strip_nulls(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 pub fn aggregate_array(values: &[Value], zone: &Zone, jsonb: bool) -> Result<Value> {
     let items = values.iter().map(|v| value_to_json(v, zone)).collect::<Result<_>>()?;
     Ok(result(&Json::Array(items), jsonb))
+}
+
+/// Builds the value of `json_agg` as PostgreSQL writes it: each value's json text (json kept
+/// as written), separated by ", ", and by a newline too before an array or a row.
+pub fn aggregate_json_text(values: &[Value], zone: &Zone, rows: bool) -> Result<Value> {
+    let mut out = String::from("[");
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if rows || matches!(v, Value::Array(_)) { ", \n " } else { ", " });
+        }
+        out.push_str(&json_arg_text(v, zone)?);
+    }
+    out.push(']');
+    Ok(Value::Json(out))
 }
 
 /// Builds the value of `json_object_agg`/`jsonb_object_agg` from key/value pairs.
