@@ -2225,6 +2225,9 @@ fn niladic(name: &str) -> Option<&'static str> {
 }
 
 /// Splits a call's arguments: expressions, DISTINCT, ORDER BY inside the call, and `*`.
+/// The functions that take a whole row (`t` or `t.*`), as JSON.
+const WHOLE_ROW_JSON: [&str; 5] = ["row_to_json", "to_json", "to_jsonb", "json_agg", "jsonb_agg"];
+
 /// For `row_to_json(t)`, `to_json(t)`, `to_jsonb(t)`, `json_agg(t)` and `jsonb_agg(t)` where
 /// `t` names a relation of the current query level and no column: the expression building
 /// t's row as a JSON object (compact, as row_to_json writes it, for json; jsonb's for jsonb).
@@ -2234,9 +2237,31 @@ fn whole_row_json(name: &str, args: &[ast::Expr], ctx: &ExprCtx) -> Result<Optio
         "to_jsonb" | "jsonb_agg" => "jsonb_build_object",
         _ => return Ok(None),
     };
-    let [ast::Expr::Identifier(alias)] = args else { return Ok(None) };
+    let alias = match args {
+        // `t`: a column of that name wins.
+        [ast::Expr::Identifier(alias)] => {
+            if ctx.scope.resolve(None, &ident(alias))?.is_some() {
+                return Ok(None);
+            }
+            alias
+        }
+        // `t.*`: always the row.
+        [ast::Expr::QualifiedWildcard(name, _)] => match name.0.as_slice() {
+            [ast::ObjectNamePart::Identifier(alias)] => alias,
+            _ => {
+                return Err(errinput!(FEATURE_NOT_SUPPORTED, "{name}.* is not supported here"));
+            }
+        },
+        _ => return Ok(None),
+    };
     let table = ident(alias);
-    if ctx.scope.resolve(None, &table)?.is_some() || !ctx.scope.has_table(&table) {
+    if !ctx.scope.has_table(&table) {
+        if matches!(args, [ast::Expr::QualifiedWildcard(..)]) {
+            return Err(errinput!(
+                UNDEFINED_TABLE,
+                "missing FROM-clause entry for table \"{table}\""
+            ));
+        }
         return Ok(None);
     }
     let pairs: Vec<String> = ctx
@@ -2274,6 +2299,17 @@ fn function_args(f: &ast::Function) -> Result<(Vec<ast::Expr>, bool, Vec<ast::Or
                 ..
             } => named.push((ident(name), e.clone())),
             ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+            // `t.*`, the whole row, where a function takes one (see `whole_row_json`).
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::QualifiedWildcard(name))
+                if f.name.0.last().is_some_and(|p| {
+                    WHOLE_ROW_JSON.iter().any(|w| p.to_string().eq_ignore_ascii_case(w))
+                }) =>
+            {
+                args.push(ast::Expr::QualifiedWildcard(
+                    name.clone(),
+                    sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                ));
+            }
             other => {
                 return Err(errinput!(
                     FEATURE_NOT_SUPPORTED,
