@@ -566,18 +566,15 @@ impl Candidate {
 }
 
 /// Picks an index or primary-key range for a scan with a filter.
-fn choose_access(plan: Plan) -> Plan {
+fn choose_access(mut plan: Plan) -> Plan {
     let Node::Scan {
         table,
-        access: Access::Primary,
-        range: None,
-        reverse,
+        access: access @ Access::Primary,
+        range: range @ None,
         filter: Some(filter),
-        lock,
-        with_key,
         as_of,
-        reads,
-    } = plan.node
+        ..
+    } = &mut plan.node
     else {
         return plan;
     };
@@ -593,7 +590,7 @@ fn choose_access(plan: Plan) -> Plan {
     }
     let mut best: Option<Candidate> = None;
     for (access, columns) in candidates {
-        let candidate = match_key(&conjuncts, access, &columns, &table);
+        let candidate = match_key(&conjuncts, access, &columns, table);
         let better = match &best {
             None => candidate.equal > 0 || candidate.ranged,
             // A point read (every column of a unique key fixed) first; then the most
@@ -608,24 +605,11 @@ fn choose_access(plan: Plan) -> Plan {
             best = Some(candidate);
         }
     }
-    let (access, range) = match best {
-        Some(c) => (c.access, Some(c.range)),
-        None => (Access::Primary, None),
-    };
-    Plan::new(
-        Node::Scan {
-            table,
-            access,
-            range,
-            reverse,
-            filter: Some(filter),
-            lock,
-            with_key,
-            as_of,
-            reads,
-        },
-        plan.columns,
-    )
+    if let Some(c) = best {
+        *access = c.access;
+        *range = Some(c.range);
+    }
+    plan
 }
 
 /// How far a filter's conjuncts fix an access path's key columns.
