@@ -1449,6 +1449,9 @@ impl Session {
                 let (n, rows) = exec::dml::delete(delete, &ctx)?;
                 dml_output(format!("DELETE {n}"), delete.returning.as_ref(), rows)
             }
+            Statement::Merge(merge) => {
+                Output::Command { tag: format!("MERGE {}", exec::dml::merge(merge, &ctx)?) }
+            }
             Statement::Ddl(ddl) => {
                 if let Some(block) = &self.block {
                     block.did_ddl.set(true);
@@ -1561,6 +1564,7 @@ impl Session {
             Statement::Insert(i) => Some(&i.source),
             Statement::Update(u) => Some(&u.source),
             Statement::Delete(d) => Some(&d.source),
+            Statement::Merge(m) => Some(&m.source),
             _ => None,
         };
         let Some(plan) = plan else {
@@ -1574,6 +1578,7 @@ impl Session {
             Statement::Insert(i) => lines.push(format!("Insert on {}", i.table.name)),
             Statement::Update(u) => lines.push(format!("Update on {}", u.table.name)),
             Statement::Delete(d) => lines.push(format!("Delete on {}", d.table.name)),
+            Statement::Merge(m) => lines.push(format!("Merge on {}", m.table.name)),
             _ => {}
         }
         let nested = !lines.is_empty();
@@ -2204,6 +2209,7 @@ fn write_targets(statement: &Statement) -> Vec<&crate::catalog::Table> {
         Statement::Insert(i) => (Some(&i.table), &i.source),
         Statement::Update(u) => (Some(&u.table), &u.source),
         Statement::Delete(d) => (Some(&d.table), &d.source),
+        Statement::Merge(m) => (Some(&m.table), &m.source),
         Statement::Query(p) => (None, p),
         Statement::Copy(c) if c.from => return c.table.iter().map(|t| &**t).collect(),
         _ => return Vec::new(),
@@ -2231,6 +2237,7 @@ fn cacheable(statement: &Statement) -> bool {
             | Statement::Insert(_)
             | Statement::Update(_)
             | Statement::Delete(_)
+            | Statement::Merge(_)
             | Statement::Call { .. }
     )
 }
@@ -2249,6 +2256,10 @@ fn optimize_statement(statement: Statement) -> Statement {
         Statement::Delete(mut d) => {
             d.source = optimize(std::mem::replace(&mut d.source, Plan::single_row()));
             Statement::Delete(d)
+        }
+        Statement::Merge(mut m) => {
+            m.source = optimize(std::mem::replace(&mut m.source, Plan::single_row()));
+            Statement::Merge(m)
         }
         Statement::Explain { statement, analyze } => {
             Statement::Explain { statement: Box::new(optimize_statement(*statement)), analyze }

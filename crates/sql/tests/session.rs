@@ -1258,3 +1258,82 @@ fn checkpoint_truncates_the_log_and_needs_a_superuser() {
     let out = db.session().execute("select count(*) from t").unwrap();
     assert_eq!(out.get::<i64>(0, "count").unwrap(), 20_001);
 }
+
+#[test]
+fn merge_by_source_and_rows_changed_by_concurrent_writers() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    a.execute(
+        "create table m (id int primary key, v int); insert into m values (1, 1), (2, 2), (3, 3)",
+    )
+    .unwrap();
+    // WHEN NOT MATCHED BY SOURCE (PostgreSQL 17): target rows no source row matched.
+    let out = a
+        .execute(
+            "merge into m using (values (1, 10), (4, 40)) s(id, v) on m.id = s.id \
+             when matched then update set v = s.v \
+             when not matched then insert values (s.id, s.v) \
+             when not matched by source and m.id = 3 then delete \
+             when not matched by source then update set v = -m.v",
+        )
+        .unwrap();
+    assert_eq!(out.tag(), "MERGE 4");
+    let rows = |s: &mut oxibase_sql::Session| all_rows(s, "select id, v from m order by id");
+    assert_eq!(rows(&mut a), [["1", "10"], ["2", "-2"], ["4", "40"]]);
+    let err = a
+        .execute("merge into m using (values (1)) s(id) on m.id = s.id when not matched by source then update set v = s.id")
+        .unwrap_err();
+    assert_eq!(err.code(), SqlState::UNDEFINED_TABLE);
+
+    // Read committed: a MERGE waiting for a row lock judges the row's committed version, and
+    // picks its clause again on it.
+    ddl_after_waiting_for(
+        &db,
+        &mut a,
+        "update m set v = 100 where id = 1",
+        "merge into m using (values (1)) s(id) on m.id = s.id \
+         when matched and m.v >= 100 then update set v = m.v + 1 \
+         when matched then update set v = 0",
+    )
+    .unwrap();
+    // A row deleted meanwhile makes its source row not matched: the INSERT clause runs.
+    ddl_after_waiting_for(
+        &db,
+        &mut a,
+        "delete from m where id = 2",
+        "merge into m using (values (2, 22)) s(id, v) on m.id = s.id \
+         when matched then update set v = 0 \
+         when not matched then insert values (s.id, s.v)",
+    )
+    .unwrap();
+    // A row changed so that it no longer meets the join condition is not matched either.
+    ddl_after_waiting_for(
+        &db,
+        &mut a,
+        "update m set v = 5 where id = 4",
+        "merge into m using (values (4, 40)) s(id, v) on m.id = s.id and m.v = s.v \
+         when matched then delete \
+         when not matched then do nothing",
+    )
+    .unwrap();
+    assert_eq!(rows(&mut a), [["1", "101"], ["2", "22"], ["4", "5"]]);
+
+    // Repeatable read: a row changed after the snapshot fails with 40001.
+    a.execute("begin isolation level repeatable read").unwrap();
+    a.execute("select 1 from m").unwrap();
+    db.session().execute("update m set v = 7 where id = 1").unwrap();
+    let err = a
+        .execute("merge into m using (values (1)) s(id) on m.id = s.id when matched then delete")
+        .unwrap_err();
+    assert_eq!(err.code(), SqlState::SERIALIZATION_FAILURE);
+    a.execute("rollback").unwrap();
+
+    // A small source looks the target up by its key instead of scanning it.
+    let plan = all_rows(
+        &mut a,
+        "explain merge into m using (values (1)) s(id) on m.id = s.id when matched then delete",
+    );
+    let plan: Vec<String> = plan.into_iter().map(|r| r[0].trim().to_string()).collect();
+    assert_eq!(plan[0], "Merge on m");
+    assert!(plan.iter().any(|l| l.contains("Index Scan using m_pkey")), "{plan:?}");
+}

@@ -109,23 +109,7 @@ impl Binder<'_> {
                 None => all.collect(),
             }
         } else {
-            insert
-                .columns
-                .iter()
-                .map(|c| {
-                    let name = match c.0.last() {
-                        Some(ast::ObjectNamePart::Identifier(id)) => ident(id),
-                        _ => c.to_string(),
-                    };
-                    table.column_index(&name).ok_or_else(|| {
-                        errinput!(
-                            UNDEFINED_COLUMN,
-                            "column \"{name}\" of relation \"{}\" does not exist",
-                            table.name
-                        )
-                    })
-                })
-                .collect::<Result<_>>()?
+            self.insert_column_list(&table, &insert.columns)?
         };
         let overriding = matches!(insert.overriding, Some(ast::InsertOverriding::System));
         for (i, t) in targets.iter().enumerate() {
@@ -139,13 +123,6 @@ impl Binder<'_> {
                 if !values_all_default {
                     return Err(generated_always(&table.columns[*t].name));
                 }
-            }
-            if targets[..i].contains(t) {
-                return Err(errinput!(
-                    DUPLICATE_COLUMN,
-                    "column \"{}\" specified more than once",
-                    table.columns[*t].name
-                ));
             }
         }
         let source = match insert.source.as_deref() {
@@ -166,6 +143,37 @@ impl Binder<'_> {
             insert.on.as_ref().map(|on| self.bind_on_conflict(&table, &alias, on)).transpose()?;
         let returning = self.bind_returning(insert.returning.as_deref(), &table, &alias, None)?;
         Ok(Insert { table, source, on_conflict, returning })
+    }
+
+    /// The positions of an INSERT's column list: 42703 for a column the table lacks, 42701
+    /// for one named twice.
+    pub(super) fn insert_column_list(
+        &self,
+        table: &Table,
+        columns: &[ast::ObjectName],
+    ) -> Result<Vec<usize>> {
+        let mut targets: Vec<usize> = Vec::with_capacity(columns.len());
+        for c in columns {
+            let name = match c.0.last() {
+                Some(ast::ObjectNamePart::Identifier(id)) => ident(id),
+                _ => c.to_string(),
+            };
+            let col = table.column_index(&name).ok_or_else(|| {
+                errinput!(
+                    UNDEFINED_COLUMN,
+                    "column \"{name}\" of relation \"{}\" does not exist",
+                    table.name
+                )
+            })?;
+            if targets.contains(&col) {
+                return Err(errinput!(
+                    DUPLICATE_COLUMN,
+                    "column \"{name}\" specified more than once"
+                ));
+            }
+            targets.push(col);
+        }
+        Ok(targets)
     }
 
     /// One row of defaults (INSERT ... DEFAULT VALUES).
@@ -387,7 +395,7 @@ impl Binder<'_> {
         }
     }
 
-    fn bind_assignments(
+    pub(super) fn bind_assignments(
         &self,
         assignments: &[ast::Assignment],
         table: &Table,
@@ -754,7 +762,7 @@ pub(super) fn table_columns(table: &Table) -> Vec<Column> {
         .collect()
 }
 
-fn is_default_keyword(e: &ast::Expr) -> bool {
+pub(super) fn is_default_keyword(e: &ast::Expr) -> bool {
     matches!(e, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
 }
 
@@ -790,7 +798,7 @@ fn assignable(from: &DataType, to: &DataType) -> bool {
 }
 
 /// 428C9: a value for a GENERATED ALWAYS identity column.
-fn generated_always(column: &str) -> oxibase_common::Error {
+pub(super) fn generated_always(column: &str) -> oxibase_common::Error {
     errinput!(GENERATED_ALWAYS, "cannot insert a non-DEFAULT value into column \"{column}\"")
         .with_detail(format!(
             "Column \"{column}\" is an identity column defined as GENERATED ALWAYS."

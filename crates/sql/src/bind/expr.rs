@@ -537,6 +537,17 @@ impl Binder<'_> {
             }
         }
         if let Some(t) = &table
+            && ctx.scope.unreachable.contains(t)
+        {
+            return Err(errinput!(
+                UNDEFINED_TABLE,
+                "invalid reference to FROM-clause entry for table \"{t}\""
+            )
+            .with_hint(format!(
+                "There is an entry for table \"{t}\", but it cannot be referenced from this part of the query."
+            )));
+        }
+        if let Some(t) = &table
             && !ctx.scope.has_table(t)
             && !outer.iter().any(|s| s.has_table(t))
         {

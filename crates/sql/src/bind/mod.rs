@@ -14,6 +14,7 @@
 mod ddl;
 mod dml;
 mod expr;
+mod merge;
 mod query;
 mod routine;
 pub mod scope;
@@ -34,6 +35,7 @@ pub use ddl::{
 };
 pub use dml::{Delete, Insert, OnConflict, Returning, Update};
 pub(crate) use expr::fold_cast;
+pub use merge::{Merge, MergeAction, MergeClause};
 pub use routine::RoutineSpec;
 use scope::Scope;
 
@@ -102,6 +104,8 @@ pub enum Statement {
     Update(Box<Update>),
     /// DELETE
     Delete(Box<Delete>),
+    /// MERGE
+    Merge(Box<Merge>),
     /// A schema change.
     Ddl(DdlStatement),
     /// BEGIN / START TRANSACTION
@@ -307,6 +311,7 @@ impl<'a> Binder<'a> {
             S::Insert(insert) => Statement::Insert(Box::new(self.bind_insert(insert)?)),
             S::Update(update) => Statement::Update(Box::new(self.bind_update(update)?)),
             S::Delete(delete) => Statement::Delete(Box::new(self.bind_delete(delete)?)),
+            S::Merge(merge) => Statement::Merge(Box::new(self.bind_merge(merge)?)),
             S::StartTransaction { modes, .. } => {
                 let (isolation, read_only) = transaction_modes(modes)?;
                 Statement::Begin { isolation, read_only }

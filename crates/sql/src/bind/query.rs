@@ -1595,7 +1595,7 @@ fn rename_columns(mut plan: Plan, names: &[String], table: &str) -> Result<Plan>
     Ok(plan)
 }
 
-fn join(
+pub(super) fn join(
     left: Plan,
     left_scope: Scope,
     right: Plan,

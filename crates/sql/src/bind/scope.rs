@@ -9,12 +9,15 @@ use crate::plan::Column;
 pub struct Scope {
     /// The visible columns; their position is their index in the input row.
     pub columns: Vec<Column>,
+    /// Tables of the statement whose columns this part of it may not name (the MERGE target
+    /// in an INSERT of WHEN NOT MATCHED).
+    pub unreachable: Vec<String>,
 }
 
 impl Scope {
     /// A scope over a plan's output columns.
     pub fn new(columns: Vec<Column>) -> Self {
-        Scope { columns }
+        Scope { columns, unreachable: Vec::new() }
     }
 
     /// Resolves `[table.]name` to a column position and type. `Ok(None)` when the name is

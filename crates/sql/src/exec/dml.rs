@@ -15,7 +15,9 @@ use oxibase_mvcc::{Isolation, LockMode, LockWait};
 use super::eval::{eval, eval_condition};
 use super::storage::{self, decode_table_row};
 use super::{ExecCtx, Row, execute};
-use crate::bind::{CopyStatement, Delete, Insert, OnConflict, Returning, Update};
+use crate::bind::{
+    CopyStatement, Delete, Insert, Merge, MergeAction, MergeClause, OnConflict, Returning, Update,
+};
 use crate::catalog::Table;
 use crate::functions::FunctionEnv;
 use crate::types::cast::{CastKind, cast};
@@ -102,12 +104,13 @@ fn same_columns(a: &[usize], b: &[usize]) -> bool {
     x == y
 }
 
-/// Locks a row about to change and returns its current values, re-checked under read
-/// committed; None when the row is gone or no longer matches.
+/// Locks a row about to change, whose columns start at `at` in `row`. Under read committed,
+/// puts its latest version there if it changed meanwhile and re-checks it; false when the
+/// row is gone or no longer matches.
 fn lock_for_change(
     ctx: &ExecCtx,
     table: &Table,
-    row: &mut Row,
+    (row, at): (&mut Row, usize),
     key: &[u8],
     mode: LockMode,
     recheck: Option<&crate::plan::Expr>,
@@ -118,12 +121,12 @@ fn lock_for_change(
     }
     let Some(bytes) = ctx.txn.get_latest(key)? else { return Ok(false) };
     let n = table.columns.len();
-    if bytes == encode_row(&row[..n]) {
+    if bytes == encode_row(&row[at..at + n]) {
         return Ok(true);
     }
     // The row changed while we waited: continue with its latest version if it still matches.
     let latest = decode_table_row(table, &bytes)?;
-    row.splice(..n, latest);
+    row.splice(at..at + n, latest);
     match recheck {
         Some(p) => eval_condition(p, row, ctx),
         None => Ok(true),
@@ -154,7 +157,7 @@ pub fn update(stmt: &Update, ctx: &ExecCtx) -> Result<DmlResult> {
         if !seen.insert(key.clone()) {
             continue; // a row joined to several FROM rows is updated once
         }
-        if !lock_for_change(ctx, table, &mut row, &key, mode, stmt.recheck.as_ref())? {
+        if !lock_for_change(ctx, table, (&mut row, 0), &key, mode, stmt.recheck.as_ref())? {
             continue;
         }
         let old = row[..n].to_vec();
@@ -189,7 +192,14 @@ pub fn delete(stmt: &Delete, ctx: &ExecCtx) -> Result<DmlResult> {
         if !seen.insert(key.clone()) {
             continue;
         }
-        if !lock_for_change(ctx, table, &mut row, &key, LockMode::Update, stmt.recheck.as_ref())? {
+        if !lock_for_change(
+            ctx,
+            table,
+            (&mut row, 0),
+            &key,
+            LockMode::Update,
+            stmt.recheck.as_ref(),
+        )? {
             continue;
         }
         let old = row[..n].to_vec();
@@ -199,6 +209,105 @@ pub fn delete(stmt: &Delete, ctx: &ExecCtx) -> Result<DmlResult> {
         returning(stmt.returning.as_ref(), &row, ctx, &mut out)?;
     }
     Ok((count, out))
+}
+
+/// Runs a MERGE: each joined row runs the first WHEN clause of its kind whose condition
+/// holds. A target row is locked before it changes; under read committed, one that changed
+/// meanwhile is judged again on its latest version, and one that is gone or no longer meets
+/// the join condition makes the source row not matched, as in PostgreSQL.
+pub fn merge(stmt: &Merge, ctx: &ExecCtx) -> Result<u64> {
+    let table = &stmt.table;
+    let (n, at) = (table.columns.len(), stmt.target_at);
+    let lock_mode = |clauses: &[MergeClause]| {
+        if clauses.iter().any(|c| c.action.needs_key_lock(table)) {
+            LockMode::Update
+        } else {
+            LockMode::NoKeyUpdate
+        }
+    };
+    let (matched_mode, by_source_mode) =
+        (lock_mode(&stmt.matched), lock_mode(&stmt.not_matched_by_source));
+    let mut touched: HashSet<Vec<u8>> = HashSet::new();
+    let mut count = 0;
+    for (i, row) in execute(&stmt.source, ctx)?.enumerate() {
+        if i % 1024 == 1023 {
+            ctx.check_interrupt()?;
+        }
+        let mut row = row?;
+        let has_source = stmt.source_marker.is_none_or(|m| !row[m].is_null());
+        let key = match row.get(at + n) {
+            Some(Value::Bytea(k)) => k.clone(),
+            _ => {
+                count += merge_insert(stmt, &row, ctx)?;
+                continue;
+            }
+        };
+        let (clauses, mode, recheck) = if has_source {
+            (&stmt.matched, matched_mode, Some(&stmt.on))
+        } else {
+            (&stmt.not_matched_by_source, by_source_mode, None)
+        };
+        let Some(clause) = first_clause(clauses, &row, ctx)? else { continue };
+        if matches!(clause.action, MergeAction::Nothing) {
+            continue;
+        }
+        if touched.contains(&key) {
+            return Err(cannot_affect_twice());
+        }
+        if !lock_for_change(ctx, table, (&mut row, at), &key, mode, recheck)? {
+            if has_source {
+                row[at..].fill(Value::Null);
+                count += merge_insert(stmt, &row, ctx)?;
+            }
+            continue;
+        }
+        // Judged again: the locked version may be newer than the one the join read.
+        let Some(clause) = first_clause(clauses, &row, ctx)? else { continue };
+        let old = row[at..at + n].to_vec();
+        match &clause.action {
+            MergeAction::Update(assignments) => {
+                let mut new = old.clone();
+                for (col, expr) in assignments {
+                    new[*col] = eval(expr, &row, ctx)?;
+                }
+                storage::update(ctx, table, &key, &old, &new)?;
+            }
+            MergeAction::Delete => storage::delete(ctx, table, &key, &old)?,
+            MergeAction::Nothing | MergeAction::Insert(_) => continue,
+        }
+        touched.insert(key);
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// The first clause whose condition holds on the row.
+fn first_clause<'a>(
+    clauses: &'a [MergeClause],
+    row: &[Value],
+    ctx: &ExecCtx,
+) -> Result<Option<&'a MergeClause>> {
+    for clause in clauses {
+        if clause.condition.as_ref().map_or(Ok(true), |c| eval_condition(c, row, ctx))? {
+            return Ok(Some(clause));
+        }
+    }
+    Ok(None)
+}
+
+/// A source row that matched no target row: the first WHEN NOT MATCHED clause that applies.
+/// Returns the rows inserted.
+fn merge_insert(stmt: &Merge, row: &[Value], ctx: &ExecCtx) -> Result<u64> {
+    let Some(clause) = first_clause(&stmt.not_matched, row, ctx)? else { return Ok(0) };
+    let MergeAction::Insert(exprs) = &clause.action else { return Ok(0) };
+    let new = exprs.iter().map(|e| eval(e, row, ctx)).collect::<Result<Vec<_>>>()?;
+    storage::insert_or_fail(ctx, &stmt.table, &new)?;
+    Ok(1)
+}
+
+fn cannot_affect_twice() -> oxibase_common::Error {
+    errinput!(CARDINALITY_VIOLATION, "MERGE command cannot affect row a second time")
+        .with_hint("Ensure that not more than one source row matches any one target row.")
 }
 
 /// COPY ... FROM: parses `data` and inserts its rows. Returns the row count.
