@@ -474,7 +474,8 @@ pub fn data_type(t: &ast::DataType) -> Result<DataType> {
                 "serial" | "serial4" => DataType::Int4,
                 "bigserial" | "serial8" => DataType::Int8,
                 "smallserial" | "serial2" => DataType::Int2,
-                "name" | "citext" | "regtype" | "regproc" => DataType::Text,
+                // NB: jsonpath is text; its syntax is checked where a path is used.
+                "name" | "citext" | "regtype" | "regproc" | "jsonpath" => DataType::Text,
                 "oid" | "xid" | "cid" | "regnamespace" => DataType::Int8,
                 _ => DataType::from_name(&with_mods)
                     .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "type \"{base}\" does not exist"))?,

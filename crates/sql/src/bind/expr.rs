@@ -913,6 +913,16 @@ impl Binder<'_> {
                     if matches!(op, B::AtArrow) { BinOp::Contains } else { BinOp::ContainedBy };
                 Ok((Expr::Binary(bop, Box::new(l), Box::new(r)), bool_t))
             }
+            B::AtQuestion | B::AtAt => {
+                let (l, lt) = self.bind_expr(left, ctx)?;
+                let (r, rt) = self.bind_expr(right, ctx)?;
+                let name = if matches!(op, B::AtQuestion) {
+                    "jsonb_path_exists_opr"
+                } else {
+                    "jsonb_path_match_opr"
+                };
+                self.call_scalar(name, vec![(l, lt), (r, rt)])
+            }
             B::Question | B::QuestionPipe | B::QuestionAnd => {
                 let (l, lt) = self.bind_expr(left, ctx)?;
                 let (r, rt) = self.bind_expr(right, ctx)?;
@@ -1695,6 +1705,7 @@ impl Binder<'_> {
             | "jsonb_array_elements_text"
             | "json_object_keys"
             | "jsonb_object_keys"
+            | "jsonb_path_query"
             | "regexp_split_to_table"
             | "regexp_matches"
             | "generate_subscripts"

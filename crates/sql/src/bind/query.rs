@@ -1445,6 +1445,19 @@ impl Binder<'_> {
                     vec![("value".into(), if text { DataType::Text } else { doc })],
                 )
             }
+            ("jsonb_path_query", 2..=4) => {
+                let params = [DataType::Jsonb, DataType::Text, DataType::Jsonb, DataType::Bool];
+                let args = bound
+                    .into_iter()
+                    .zip(&params)
+                    .map(|((e, t), p)| self.coerce(e, &t, p))
+                    .collect::<Result<_>>()?;
+                (
+                    TableFunction::JsonbPathQuery,
+                    args,
+                    vec![("jsonb_path_query".into(), DataType::Jsonb)],
+                )
+            }
             ("json_object_keys" | "jsonb_object_keys", 1) => {
                 let (e, t) = bound
                     .into_iter()

@@ -207,6 +207,14 @@ fn table_function_values<'a>(
                 _ => Box::new(std::iter::empty()),
             }
         }
+        TableFunction::JsonbPathQuery => {
+            if values.iter().any(Value::is_null) {
+                Box::new(std::iter::empty())
+            } else {
+                let items = crate::functions::json::path_query(&values)?;
+                Box::new(items.into_iter().map(|v| Ok(vec![v])))
+            }
+        }
         TableFunction::JsonObjectKeys => match values.first() {
             Some(doc) if !doc.is_null() => {
                 let entries = crate::functions::json::entries(doc, true)?;

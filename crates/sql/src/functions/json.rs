@@ -8,6 +8,7 @@ use super::scalar::{Resolved, ScalarFunction, fixed, int, intern, lenient, text}
 use crate::types::SqlType;
 use crate::types::datetime::{self, Zone};
 use crate::types::json_ops::{as_text, parse, wrap};
+use crate::types::jsonpath;
 use crate::types::text::{format_value, jsonb_text};
 
 use DataType::{Bool, Int4, Json as JsonT, Jsonb, Text};
@@ -84,6 +85,32 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("jsonb_pretty", 1) => f(pretty, &[Jsonb], Text),
         ("jsonb_strip_nulls" | "json_strip_nulls", 1) => f(strip_nulls, &[doc()], doc()),
         ("jsonb_object_length", 1) => f(object_length, &[Jsonb], Int4),
+        (
+            "jsonb_path_exists"
+            | "jsonb_path_match"
+            | "jsonb_path_query_array"
+            | "jsonb_path_query_first",
+            2..=4,
+        )
+        | ("jsonb_path_exists_opr" | "jsonb_path_match_opr", 2) => {
+            let params = [Jsonb, Text, Jsonb, Bool];
+            let (eval, ret): (super::scalar::Eval, DataType) = match name {
+                "jsonb_path_exists" | "jsonb_path_exists_opr" => (path_exists, Bool),
+                "jsonb_path_match" | "jsonb_path_match_opr" => (path_match, Bool),
+                "jsonb_path_query_array" => (path_query_array, Jsonb),
+                _ => (path_query_first, Jsonb),
+            };
+            let eval: super::scalar::Eval = if name.ends_with("_opr") {
+                if ret == Bool && name.contains("exists") {
+                    path_exists_silent
+                } else {
+                    path_match_silent
+                }
+            } else {
+                eval
+            };
+            f(eval, &params[..args.len()], ret)
+        }
         _ => None,
     }
 }
@@ -458,4 +485,80 @@ pub fn entries(doc: &Value, as_text_result: bool) -> Result<Vec<(Value, Value)>>
 /// Reads an integer for callers that index JSON arrays.
 pub fn index(v: &Value) -> i64 {
     int(v)
+}
+
+thread_local! {
+    /// The path a function was last called with, parsed: a query calls one path per row.
+    static LAST_PATH: std::cell::RefCell<Option<(String, std::rc::Rc<jsonpath::Path>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn parsed_path(text: &str) -> Result<std::rc::Rc<jsonpath::Path>> {
+    LAST_PATH.with(|last| {
+        if let Some((t, p)) = last.borrow().as_ref()
+            && t == text
+        {
+            return Ok(p.clone());
+        }
+        let path = std::rc::Rc::new(jsonpath::parse(text)?);
+        *last.borrow_mut() = Some((text.to_string(), path.clone()));
+        Ok(path)
+    })
+}
+
+/// Runs `jsonb_path_*(target, path [, vars [, silent]])`: the items, or None when silent
+/// swallowed an error.
+fn run_path(a: &[Value], silent: bool) -> Result<Option<Vec<Json>>> {
+    let path = parsed_path(text(&a[1]))?;
+    let doc = parse(text(&a[0]))?;
+    let vars = match a.get(2) {
+        Some(v) => parse(text(v))?,
+        None => Json::Null,
+    };
+    let silent = silent || matches!(a.get(3), Some(Value::Bool(true)));
+    jsonpath::query(&path, &doc, &vars, silent)
+}
+
+/// The items of `jsonb_path_query(target, path [, vars [, silent]])`.
+pub fn path_query(a: &[Value]) -> Result<Vec<Value>> {
+    Ok(run_path(a, false)?
+        .unwrap_or_default()
+        .iter()
+        .map(|j| Value::Jsonb(jsonb_text(j)))
+        .collect())
+}
+
+fn path_exists(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(run_path(a, false)?.map_or(Value::Null, |items| Value::Bool(!items.is_empty())))
+}
+
+fn path_exists_silent(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(run_path(a, true)?.map_or(Value::Null, |items| Value::Bool(!items.is_empty())))
+}
+
+fn match_result(a: &[Value], silent: bool) -> Result<Value> {
+    let silent = silent || matches!(a.get(3), Some(Value::Bool(true)));
+    Ok(match run_path(a, silent)? {
+        None => Value::Null,
+        Some(items) => jsonpath::single_boolean(&items, silent)?.map_or(Value::Null, Value::Bool),
+    })
+}
+
+fn path_match(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    match_result(a, false)
+}
+
+fn path_match_silent(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    match_result(a, true)
+}
+
+fn path_query_array(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(run_path(a, false)?
+        .map_or(Value::Null, |items| Value::Jsonb(jsonb_text(&Json::Array(items)))))
+}
+
+fn path_query_first(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(run_path(a, false)?
+        .and_then(|items| items.into_iter().next())
+        .map_or(Value::Null, |j| Value::Jsonb(jsonb_text(&j))))
 }

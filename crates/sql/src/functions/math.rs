@@ -183,6 +183,16 @@ fn floor(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     decimal_round(a, RoundingMode::Floor, f64::floor)
 }
 
+/// floor() or ceiling() of one numeric value (for jsonpath's methods).
+pub(crate) fn floor_or_ceiling(v: &Value, ceiling: bool) -> Result<Value> {
+    let args = std::slice::from_ref(v);
+    if ceiling {
+        decimal_round(args, RoundingMode::Ceiling, f64::ceil)
+    } else {
+        decimal_round(args, RoundingMode::Floor, f64::floor)
+    }
+}
+
 fn round(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     // NB: PostgreSQL rounds numeric half away from zero but double precision half to even.
     decimal_round(a, RoundingMode::HalfUp, f64::round_ties_even)

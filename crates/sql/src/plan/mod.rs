@@ -280,6 +280,8 @@ pub enum TableFunction {
     JsonArrayElementsText,
     /// jsonb_object_keys
     JsonObjectKeys,
+    /// jsonb_path_query(target, path [, vars [, silent]])
+    JsonbPathQuery,
     /// regexp_split_to_table
     RegexpSplitToTable,
     /// regexp_matches(text, pattern [, flags]): one text[] per match (all of them with 'g')

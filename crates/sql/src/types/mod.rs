@@ -10,6 +10,7 @@ pub mod cast;
 pub mod compare;
 pub mod datetime;
 pub mod json_ops;
+pub mod jsonpath;
 pub mod text;
 
 use oxibase_common::{DataType, Result, errinput};

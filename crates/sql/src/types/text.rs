@@ -379,6 +379,13 @@ fn write_jsonb(out: &mut String, value: &serde_json::Value) {
             }
             out.push(']');
         }
+        // jsonb keeps numbers as NUMERIC: `1e3` reads back as 1000, `1.5e-2` as 0.015.
+        serde_json::Value::Number(n) if n.as_str().contains(['e', 'E']) => {
+            match parse_value(n.as_str(), &DataType::Numeric(None), &Zone::UTC) {
+                Ok(v) => out.push_str(&format_value(&v, &Zone::UTC).unwrap_or_default()),
+                Err(_) => out.push_str(n.as_str()),
+            }
+        }
         other => out.push_str(&other.to_string()),
     }
 }
