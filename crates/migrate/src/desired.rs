@@ -445,6 +445,8 @@ struct YamlColumn {
     not_null: bool,
     default: Option<YamlScalar>,
     identity: Option<String>,
+    /// GENERATED ALWAYS AS (this expression) STORED.
+    generated: Option<String>,
     #[serde(default)]
     primary_key: bool,
     #[serde(default)]
@@ -607,6 +609,9 @@ fn yaml_statements(text: &str, source: &str) -> Result<(Vec<SourceStatement>, Re
             }
             if let Some(d) = &c.default {
                 def.push_str(&format!(" DEFAULT {}", d.sql()));
+            }
+            if let Some(g) = &c.generated {
+                def.push_str(&format!(" GENERATED ALWAYS AS ({g}) STORED"));
             }
             if c.primary_key {
                 def.push_str(" PRIMARY KEY");

@@ -89,6 +89,8 @@ pub struct ColumnDef {
     pub default: Option<String>,
     /// Identity (or serial) column.
     pub identity: Option<Identity>,
+    /// GENERATED ALWAYS AS (expression) STORED.
+    pub generated: Option<String>,
 }
 
 /// A foreign key.
@@ -202,6 +204,7 @@ pub fn read(catalog: &Catalog, txn: &Transaction) -> Result<Schema> {
                 not_null: c.not_null,
                 default: if identity.is_some() { None } else { c.default.clone() },
                 identity,
+                generated: c.generated.clone(),
             });
         }
         let mut checks = BTreeMap::new();

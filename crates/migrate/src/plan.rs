@@ -442,6 +442,32 @@ impl Planner<'_> {
                 )
                 .with_hint("Add a new column and drop the old one, with a rename directive if need be."));
             }
+            if have_col.generated != want_col.generated {
+                if have_col.generated.is_none() || want_col.generated.is_none() {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "changing whether column \"{}\" of table \"{}\" is generated is not supported",
+                        want_col.name,
+                        name.1
+                    )
+                    .with_hint("Add a new column and drop the old one, with a rename directive if need be."));
+                }
+                // A new expression: the column's values are derived, so it is dropped and
+                // computed again for every row.
+                let step = self.push(format!("ALTER TABLE {table} DROP COLUMN {column}"));
+                step.drops.push(Obj::Column(name.clone(), want_col.name.clone()));
+                let step =
+                    self.push(format!("ALTER TABLE {table} ADD COLUMN {}", column_sql(want_col)));
+                step.needs.push(Obj::Relation(name.clone()));
+                step.creates.push(Obj::Column(name.clone(), want_col.name.clone()));
+                step.hazards.push(Hazard {
+                    kind: HazardKind::TableRewrite,
+                    detail: format!(
+                        "computes the new expression for each of {rows} rows under the table's lock"
+                    ),
+                });
+                continue;
+            }
             if have_col.data_type != want_col.data_type {
                 let step = self.push(format!(
                     "ALTER TABLE {table} ALTER COLUMN {column} TYPE {} USING {column}::{}",
@@ -573,7 +599,7 @@ impl Planner<'_> {
         step.creates.push(Obj::Column(name.clone(), col.name.clone()));
         step.needs.extend(sequences_used_by(col));
         let volatile = col.default.as_deref().is_some_and(|d| d.contains('('));
-        if col.identity.is_some() || volatile {
+        if col.identity.is_some() || volatile || col.generated.is_some() {
             step.hazards.push(Hazard {
                 kind: HazardKind::TableRewrite,
                 detail: format!(
@@ -981,6 +1007,9 @@ fn column_sql(c: &ColumnDef) -> String {
     }
     if let Some(d) = &c.default {
         sql.push_str(&format!(" DEFAULT {d}"));
+    }
+    if let Some(g) = &c.generated {
+        sql.push_str(&format!(" GENERATED ALWAYS AS ({g}) STORED"));
     }
     if c.not_null && c.identity.is_none() {
         sql.push_str(" NOT NULL");

@@ -993,6 +993,7 @@ impl SystemTable {
                 ("is_identity", Text),
                 ("identity_generation", Text),
                 ("is_generated", Text),
+                ("generation_expression", Text),
                 ("is_updatable", Text),
             ],
             InfoSchemata => {
@@ -1580,10 +1581,10 @@ fn pg_attribute(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 Value::Int2(i as i16 + 1),
                 Value::Int4(typmod(&c.data_type)),
                 Value::Bool(c.not_null),
-                Value::Bool(c.default.is_some()),
+                Value::Bool(c.default.is_some() || c.generated.is_some()),
                 Value::Bool(c.dropped),
                 text(""),
-                text(""),
+                text(if c.generated.is_some() { "s" } else { "" }),
                 Value::Int8(if crate::types::category(&c.data_type) == 'S' { 100 } else { 0 }),
                 Value::Int4(i32::from(matches!(c.data_type, DataType::Array(_)))),
                 Value::Bool(true),
@@ -1959,7 +1960,7 @@ fn pg_attrdef(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut next = 1u32 << 28;
     for t in user_tables(s) {
         for (i, c) in t.columns.iter().enumerate() {
-            if let Some(d) = &c.default {
+            if let Some(d) = c.default.as_ref().or(c.generated.as_ref()) {
                 next += 1;
                 rows.push(vec![oid(next), oid(t.id), Value::Int2(i as i16 + 1), text(d)]);
             }
@@ -2066,7 +2067,8 @@ fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 text(&udt_name(&c.data_type)),
                 text("NO"),
                 Value::Null,
-                text("NEVER"),
+                text(if c.generated.is_some() { "ALWAYS" } else { "NEVER" }),
+                c.generated.as_ref().map_or(Value::Null, |g| text(g)),
                 text("YES"),
             ]);
         }

@@ -1337,3 +1337,33 @@ fn merge_by_source_and_rows_changed_by_concurrent_writers() {
     assert_eq!(plan[0], "Merge on m");
     assert!(plan.iter().any(|l| l.contains("Index Scan using m_pkey")), "{plan:?}");
 }
+
+#[test]
+fn generated_columns_survive_reopening_and_are_listed_in_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        db.session()
+            .execute(
+                "create table gen (a int, b int generated always as (a * 3) stored); \
+                 insert into gen (a) values (2)",
+            )
+            .unwrap();
+    }
+    let db = Database::open(dir.path()).unwrap();
+    let mut s = db.session();
+    s.execute("insert into gen (a) values (5)").unwrap();
+    assert_eq!(all_rows(&mut s, "select a, b from gen order by a"), [["2", "6"], ["5", "15"]]);
+    let err = s.execute("insert into gen values (1, 1)").unwrap_err();
+    assert_eq!(err.code(), SqlState::GENERATED_ALWAYS);
+    // psql's \d reads these: attgenerated, and the expression in pg_attrdef.
+    assert_eq!(
+        all_rows(
+            &mut s,
+            "select a.attname, a.attgenerated, d.adbin from pg_attribute a \
+             join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum \
+             where a.attrelid = 'gen'::regclass"
+        ),
+        [["b", "s", "a * 3"]]
+    );
+}

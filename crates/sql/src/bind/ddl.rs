@@ -174,6 +174,8 @@ pub struct ColumnSpec {
     pub serial: bool,
     /// GENERATED ALWAYS AS IDENTITY: explicit values are refused.
     pub identity_always: bool,
+    /// GENERATED ALWAYS AS (expression) STORED, as SQL text.
+    pub generated: Option<String>,
 }
 
 /// What ON DELETE / ON UPDATE does.
@@ -577,6 +579,7 @@ pub fn column_spec(def: &ast::ColumnDef) -> Result<(ColumnSpec, Vec<ConstraintSp
         default: None,
         serial: is_serial(&def.data_type),
         identity_always: false,
+        generated: None,
     };
     let mut constraints = Vec::new();
     for option in &def.options {
@@ -595,6 +598,20 @@ pub fn column_spec(def: &ast::ColumnDef) -> Result<(ColumnSpec, Vec<ConstraintSp
             }),
             ast::ColumnOption::ForeignKey(fk) => {
                 constraints.push(foreign_key(fk, vec![name.clone()])?)
+            }
+            ast::ColumnOption::Generated {
+                generation_expr: Some(expr),
+                generation_expr_mode,
+                ..
+            } => {
+                if !matches!(generation_expr_mode, Some(ast::GeneratedExpressionMode::Stored)) {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "virtual generated columns are not supported"
+                    )
+                    .with_hint("Write GENERATED ALWAYS AS (...) STORED."));
+                }
+                spec.generated = Some(expr.to_string());
             }
             ast::ColumnOption::Generated { generated_as, generation_expr: None, .. } => {
                 spec.serial = true;
@@ -624,6 +641,21 @@ pub fn column_spec(def: &ast::ColumnDef) -> Result<(ColumnSpec, Vec<ConstraintSp
                     "column option not supported: {other}"
                 ));
             }
+        }
+    }
+    if spec.generated.is_some() {
+        let other = if spec.default.is_some() {
+            Some("default")
+        } else if spec.serial {
+            Some("identity")
+        } else {
+            None
+        };
+        if let Some(other) = other {
+            return Err(errinput!(
+                SYNTAX_ERROR,
+                "both {other} and generation expression specified for column \"{name}\""
+            ));
         }
     }
     if spec.serial {

@@ -113,7 +113,8 @@ impl Binder<'_> {
         };
         let overriding = matches!(insert.overriding, Some(ast::InsertOverriding::System));
         for (i, t) in targets.iter().enumerate() {
-            if table.columns[*t].identity_always && !overriding {
+            let generated = table.columns[*t].generated.is_some();
+            if (table.columns[*t].identity_always && !overriding) || generated {
                 // Only DEFAULT may go there: VALUES rows are checked item by item below,
                 // any other source supplies values.
                 let values_all_default = insert.source.as_deref().is_some_and(|q| {
@@ -121,7 +122,12 @@ impl Binder<'_> {
                         if v.rows.iter().all(|row| row.get(i).is_some_and(is_default_keyword)))
                 });
                 if !values_all_default {
-                    return Err(generated_always(&table.columns[*t].name));
+                    let name = &table.columns[*t].name;
+                    return Err(if generated {
+                        generated_column(name)
+                    } else {
+                        generated_always(name)
+                    });
                 }
             }
         }
@@ -463,6 +469,13 @@ impl Binder<'_> {
                 let expr = if is_default_keyword(value) {
                     self.default_value(table, col)?
                 } else {
+                    if table.columns[col].generated.is_some() {
+                        return Err(errinput!(
+                            GENERATED_ALWAYS,
+                            "column \"{name}\" can only be updated to DEFAULT"
+                        )
+                        .with_detail(format!("Column \"{name}\" is a generated column.")));
+                    }
                     if table.columns[col].identity_always {
                         return Err(errinput!(
                             GENERATED_ALWAYS,
@@ -711,7 +724,12 @@ impl Binder<'_> {
             ast::CopySource::Table { table_name, columns } => {
                 let table = self.table(table_name)?;
                 copy.columns = if columns.is_empty() {
-                    table.live_columns().map(|(i, _)| i).collect()
+                    // Generated columns are left out, as in PostgreSQL.
+                    table
+                        .live_columns()
+                        .filter(|(_, c)| c.generated.is_none())
+                        .map(|(i, _)| i)
+                        .collect()
                 } else {
                     columns
                         .iter()
@@ -725,8 +743,18 @@ impl Binder<'_> {
                                 )
                             })
                         })
-                        .collect::<Result<_>>()?
+                        .collect::<Result<Vec<usize>>>()?
                 };
+                if let Some(&c) =
+                    copy.columns.iter().find(|&&c| table.columns[c].generated.is_some())
+                {
+                    return Err(errinput!(
+                        INVALID_COLUMN_REFERENCE,
+                        "column \"{}\" is a generated column",
+                        table.columns[c].name
+                    )
+                    .with_detail("Generated columns cannot be used in COPY."));
+                }
                 if to {
                     let alias = table.name.clone();
                     let scan = scan_plan(table.clone(), &alias, None);
@@ -804,4 +832,10 @@ pub(super) fn generated_always(column: &str) -> oxibase_common::Error {
             "Column \"{column}\" is an identity column defined as GENERATED ALWAYS."
         ))
         .with_hint("Use OVERRIDING SYSTEM VALUE to override.")
+}
+
+/// 428C9: a value for a generated column.
+pub(super) fn generated_column(column: &str) -> oxibase_common::Error {
+    errinput!(GENERATED_ALWAYS, "cannot insert a non-DEFAULT value into column \"{column}\"")
+        .with_detail(format!("Column \"{column}\" is a generated column."))
 }

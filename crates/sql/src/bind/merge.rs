@@ -251,6 +251,9 @@ impl Binder<'_> {
             full[col] = Some(if super::dml::is_default_keyword(e) {
                 self.default_value(table, col)?
             } else {
+                if table.columns[col].generated.is_some() {
+                    return Err(super::dml::generated_column(&table.columns[col].name));
+                }
                 if table.columns[col].identity_always {
                     return Err(super::dml::generated_always(&table.columns[col].name));
                 }

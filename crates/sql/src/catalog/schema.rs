@@ -70,6 +70,9 @@ pub struct Column {
     /// GENERATED ALWAYS AS IDENTITY: only the sequence supplies values, unless an INSERT
     /// says OVERRIDING SYSTEM VALUE.
     pub identity_always: bool,
+    /// GENERATED ALWAYS AS (expression) STORED: the expression as SQL text over the row's
+    /// other columns, computed on every write of the row.
+    pub generated: Option<String>,
 }
 
 impl Column {
@@ -83,6 +86,7 @@ impl Column {
             missing: Value::Null,
             dropped: false,
             identity_always: false,
+            generated: None,
         }
     }
 

@@ -117,6 +117,7 @@ pub fn system_tables() -> Vec<SystemTable> {
                 ("missing", Bytea),
                 ("dropped", Bool),
                 ("identity_always", Bool),
+                ("generated", Text),
             ],
             primary_key: vec![0, 1],
         },
@@ -371,18 +372,20 @@ pub fn encode_column(table_id: RelId, position: usize, column: &Column) -> Vec<u
         Value::Bytea(encode_row(std::slice::from_ref(&column.missing))),
         Value::Bool(column.dropped),
         Value::Bool(column.identity_always),
+        text_or_null(&column.generated),
     ])
 }
 
 /// Decodes a `sys_columns` row into its position and column.
 pub fn decode_column(bytes: &[u8]) -> Result<(usize, Column)> {
     let mut row = decode_row(bytes)?;
-    // Rows written before identity_always existed have one value less.
-    let identity_always = match row.len() {
-        8 => false,
-        9 => matches!(row.pop(), Some(Value::Bool(true))),
+    // Rows written before identity_always and generated existed have fewer values.
+    let generated = match row.len() {
+        8 | 9 => None,
+        10 => optional_text(&row.pop().unwrap_or(Value::Null))?,
         _ => return Err(errdata!("invalid sys_columns row")),
     };
+    let identity_always = row.len() == 9 && matches!(row.pop(), Some(Value::Bool(true)));
     let [
         _,
         Value::Int2(position),
@@ -408,6 +411,7 @@ pub fn decode_column(bytes: &[u8]) -> Result<(usize, Column)> {
         missing,
         dropped: *dropped,
         identity_always,
+        generated,
     };
     Ok((*position as usize, column))
 }

@@ -367,6 +367,7 @@ impl Ddl<'_, '_> {
                         default: None,
                         serial: false,
                         identity_always: false,
+                        generated: None,
                     });
                 }
             }
@@ -394,6 +395,7 @@ impl Ddl<'_, '_> {
                 check_default(default)?;
                 column.default = Some(normalize_default(default, &spec.data_type));
             }
+            column.generated = spec.generated.clone();
             if spec.serial {
                 let seq = self.serial_sequence(&schema, name, spec)?;
                 column.default = Some(nextval_default(&seq));
@@ -415,6 +417,9 @@ impl Ddl<'_, '_> {
         for (position, seq) in serials {
             self.own_sequence(seq, table.id, position)?;
         }
+        for position in 0..table.columns.len() {
+            check_generated(&table, position)?;
+        }
         for constraint in &ct.constraints {
             if !matches!(constraint, ConstraintSpec::PrimaryKey { .. }) {
                 let table = self.table(table.id)?;
@@ -433,8 +438,8 @@ impl Ddl<'_, '_> {
                 .map(|(i, _)| i)
                 .collect();
             for row in rows {
-                let row: Row = visible.iter().map(|&i| row[i].clone()).collect();
-                storage::insert_or_fail(ctx, &table, &row)?;
+                let mut row: Row = visible.iter().map(|&i| row[i].clone()).collect();
+                storage::insert_or_fail(ctx, &table, &mut row)?;
             }
             return Ok(format!("SELECT {count}"));
         }
@@ -1007,8 +1012,8 @@ impl Ddl<'_, '_> {
         // The old rows stream into the new storage one at a time; the new rows, written in
         // this command under another prefix, are not in the visit.
         self.visit_rows(&old, |_, row| {
-            let row = transform(row)?;
-            if let Err(conflict) = storage::insert(ctx, &new, &row)? {
+            let mut row = transform(row)?;
+            if let Err(conflict) = storage::insert(ctx, &new, &mut row)? {
                 let constraint = key_name.map_or(conflict.constraint.clone(), str::to_string);
                 return Err(errinput!(
                     UNIQUE_VIOLATION,
@@ -1081,6 +1086,18 @@ impl Ddl<'_, '_> {
                 let mut column = table.columns[position].clone();
                 column.name = new.clone();
                 ctx.catalog.update_column(txn, table, old, column)?;
+                for (i, c) in table.columns.iter().enumerate() {
+                    if let Some(expr) = &c.generated {
+                        let renamed = rename_identifier(expr, old, new)?;
+                        if renamed != *expr {
+                            let current = self.table(table.id)?;
+                            let mut c = current.columns[i].clone();
+                            c.generated = Some(renamed);
+                            let name = c.name.clone();
+                            ctx.catalog.update_column(txn, &current, &name, c)?;
+                        }
+                    }
+                }
                 for c in &table.constraints {
                     if let ConstraintKind::Check { expr } = &c.kind {
                         let renamed = rename_identifier(expr, old, new)?;
@@ -1196,7 +1213,13 @@ impl Ddl<'_, '_> {
             check_default(default)?;
             column.default = Some(normalize_default(default, &spec.data_type));
         }
+        column.generated = spec.generated.clone();
         let position = table.columns.len();
+        if column.generated.is_some() {
+            let mut with_column = table.clone();
+            with_column.columns.push(column.clone());
+            check_generated(&with_column, position)?;
+        }
         // A constant default is stored once as the value old rows read (no rewrite); a
         // volatile one (nextval, random) is evaluated per existing row, as PostgreSQL does.
         let default_expr = match &column.default {
@@ -1208,7 +1231,8 @@ impl Ddl<'_, '_> {
             None => None,
         };
         let zone = ctx.session.zone();
-        let mut rewrite = false;
+        // A generated column is computed for each existing row by the rewrite's writes.
+        let mut rewrite = column.generated.is_some();
         column.missing = match &default_expr {
             Some(expr) if expr.is_constant() => {
                 cast(eval(expr, &[], ctx)?, &spec.data_type, CastKind::Assignment, zone)?
@@ -1281,6 +1305,32 @@ impl Ddl<'_, '_> {
             }
         }
         self.drop_views_reading_column(table, name, cascade)?;
+        // Generated columns computed from this one go with it (CASCADE) or keep it.
+        for (i, c) in table.columns.iter().enumerate() {
+            let Some(expr) = &c.generated else { continue };
+            if i == position || c.dropped {
+                continue;
+            }
+            if !bind_table_expr(table, expr)?.columns().contains(&position) {
+                continue;
+            }
+            if !cascade {
+                return Err(errinput!(
+                    DEPENDENT_OBJECTS_STILL_EXIST,
+                    "cannot drop column {name} of table {} because other objects depend on it",
+                    table.name
+                )
+                .with_detail(format!(
+                    "column {} of table {} depends on column {name} of table {}",
+                    c.name, table.name, table.name
+                ))
+                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+            }
+            self.notice(format!("drop cascades to column {} of table {}", c.name, table.name));
+            let current = self.table(table.id)?;
+            self.drop_column(&current, &c.name, true)?;
+        }
+        let table = &self.table(table.id)?;
         for c in &table.constraints {
             let uses = match &c.kind {
                 ConstraintKind::Check { expr } => {
@@ -1809,4 +1859,31 @@ fn keep_output_name(query: &mut ast::Query, old: &str, new: &str) {
         }
     }
     set_expr(&mut query.body, old, new);
+}
+
+/// Checks a column's generation expression as PostgreSQL does (42P17): it reads no other
+/// generated column and calls only immutable functions.
+fn check_generated(table: &Table, position: usize) -> Result<()> {
+    let Some(sql) = &table.columns[position].generated else { return Ok(()) };
+    let expr = bind_table_expr(table, sql)?;
+    for c in expr.columns() {
+        if table.columns[c].generated.is_some() {
+            return Err(errinput!(
+                INVALID_OBJECT_DEFINITION,
+                "cannot use generated column \"{}\" in column generation expression",
+                table.columns[c].name
+            )
+            .with_detail("A generated column cannot reference another generated column."));
+        }
+    }
+    let mut mutable = false;
+    expr.walk(&mut |e| match e {
+        crate::plan::Expr::Call(f, _) if !f.immutable => mutable = true,
+        crate::plan::Expr::Routine(r, _) if r.volatility != 'i' => mutable = true,
+        _ => {}
+    });
+    if mutable {
+        return Err(errinput!(INVALID_OBJECT_DEFINITION, "generation expression is not immutable"));
+    }
+    Ok(())
 }

@@ -48,8 +48,8 @@ pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
         if n % 1024 == 1023 {
             ctx.check_interrupt()?;
         }
-        let row = row?;
-        match storage::insert(ctx, table, &row)? {
+        let mut row = row?;
+        match storage::insert(ctx, table, &mut row)? {
             Ok(key) => {
                 touched.insert(key);
                 count += 1;
@@ -87,7 +87,7 @@ pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
                     for (col, expr) in assignments {
                         new[*col] = eval(expr, &combined, ctx)?;
                     }
-                    storage::update(ctx, table, &key, &existing, &new)?;
+                    storage::update(ctx, table, &key, &existing, &mut new)?;
                     count += 1;
                     returning(stmt.returning.as_ref(), &new, ctx, &mut out)?;
                 }
@@ -165,7 +165,7 @@ pub fn update(stmt: &Update, ctx: &ExecCtx) -> Result<DmlResult> {
         for (col, expr) in &stmt.assignments {
             new[*col] = eval(expr, &row, ctx)?;
         }
-        storage::update(ctx, table, &key, &old, &new)?;
+        storage::update(ctx, table, &key, &old, &mut new)?;
         count += 1;
         if stmt.returning.is_some() {
             // The new row, then the key and any FROM columns RETURNING may read.
@@ -270,7 +270,7 @@ pub fn merge(stmt: &Merge, ctx: &ExecCtx) -> Result<u64> {
                 for (col, expr) in assignments {
                     new[*col] = eval(expr, &row, ctx)?;
                 }
-                storage::update(ctx, table, &key, &old, &new)?;
+                storage::update(ctx, table, &key, &old, &mut new)?;
             }
             MergeAction::Delete => storage::delete(ctx, table, &key, &old)?,
             MergeAction::Nothing | MergeAction::Insert(_) => continue,
@@ -300,8 +300,8 @@ fn first_clause<'a>(
 fn merge_insert(stmt: &Merge, row: &[Value], ctx: &ExecCtx) -> Result<u64> {
     let Some(clause) = first_clause(&stmt.not_matched, row, ctx)? else { return Ok(0) };
     let MergeAction::Insert(exprs) = &clause.action else { return Ok(0) };
-    let new = exprs.iter().map(|e| eval(e, row, ctx)).collect::<Result<Vec<_>>>()?;
-    storage::insert_or_fail(ctx, &stmt.table, &new)?;
+    let mut new = exprs.iter().map(|e| eval(e, row, ctx)).collect::<Result<Vec<_>>>()?;
+    storage::insert_or_fail(ctx, &stmt.table, &mut new)?;
     Ok(1)
 }
 
@@ -366,7 +366,7 @@ pub fn copy_from(stmt: &CopyStatement, data: &str, ctx: &ExecCtx) -> Result<u64>
                 }
             };
         }
-        storage::insert_or_fail(ctx, table, &row).map_err(context)?;
+        storage::insert_or_fail(ctx, table, &mut row).map_err(context)?;
         count += 1;
     }
     Ok(count)

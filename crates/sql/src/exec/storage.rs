@@ -150,6 +150,46 @@ pub fn checks(ctx: &ExecCtx, table: &Table) -> Result<Rc<Vec<(String, Expr)>>> {
     Ok(Rc::new(out))
 }
 
+/// Generation expressions bound over a table's row: (column, expression), cached per thread.
+fn generation_exprs(table: &Table) -> Result<Vec<(usize, Expr)>> {
+    thread_local! {
+        static CACHE: std::cell::RefCell<HashMap<(RelId, String), Expr>> = std::cell::RefCell::new(HashMap::new());
+    }
+    let mut out = Vec::new();
+    for (i, c) in table.columns.iter().enumerate() {
+        let Some(sql) = c.generated.as_ref().filter(|_| !c.dropped) else { continue };
+        let key = (table.id, format!("{i}:{sql}"));
+        let bound = match CACHE.with(|cache| cache.borrow().get(&key).cloned()) {
+            Some(e) => e,
+            None => {
+                let e = crate::bind::bind_table_expr(table, sql)?;
+                CACHE.with(|cache| {
+                    let mut cache = cache.borrow_mut();
+                    if cache.len() > 1024 {
+                        cache.clear();
+                    }
+                    cache.insert(key, e.clone());
+                });
+                e
+            }
+        };
+        out.push((i, bound));
+    }
+    Ok(out)
+}
+
+/// Computes a row's generated columns from its other columns (before every write).
+pub fn generate(ctx: &ExecCtx, table: &Table, row: &mut [Value]) -> Result<()> {
+    if !table.columns.iter().any(|c| c.generated.is_some()) {
+        return Ok(());
+    }
+    for (i, expr) in generation_exprs(table)? {
+        let v = eval(&expr, row, ctx)?;
+        row[i] = cast(v, &table.columns[i].data_type, CastKind::Assignment, ctx.session.zone())?;
+    }
+    Ok(())
+}
+
 /// NOT NULL and CHECK constraints on a row about to be written.
 pub fn check_row(ctx: &ExecCtx, table: &Table, row: &[Value]) -> Result<()> {
     for (column, value) in table.columns.iter().zip(row) {
@@ -199,11 +239,14 @@ pub(crate) fn unique_violation(
 
 /// Inserts a row. Returns the new row's key, or the conflict if a unique key is taken (the
 /// caller decides whether that is an error or ON CONFLICT).
+/// Generated columns are computed into `row` first.
 pub fn insert(
     ctx: &ExecCtx,
     table: &Table,
-    row: &[Value],
+    row: &mut [Value],
 ) -> Result<std::result::Result<Vec<u8>, Conflict>> {
+    generate(ctx, table, row)?;
+    let row = &*row;
     check_row(ctx, table, row)?;
     let key = new_row_key(ctx, table, row)?;
     if !has_rowid(table)
@@ -246,21 +289,24 @@ pub fn insert(
 }
 
 /// Inserts a row, turning a unique conflict into PostgreSQL's 23505 error.
-pub fn insert_or_fail(ctx: &ExecCtx, table: &Table, row: &[Value]) -> Result<Vec<u8>> {
+pub fn insert_or_fail(ctx: &ExecCtx, table: &Table, row: &mut [Value]) -> Result<Vec<u8>> {
     match insert(ctx, table, row)? {
         Ok(key) => Ok(key),
         Err(conflict) => Err(unique_violation(ctx, table, &conflict, row)),
     }
 }
 
-/// Replaces a row. Returns the row's (possibly new) key.
+/// Replaces a row, computing its generated columns into `new` first. Returns the row's
+/// (possibly new) key.
 pub fn update(
     ctx: &ExecCtx,
     table: &Table,
     key: &[u8],
     old: &[Value],
-    new: &[Value],
+    new: &mut [Value],
 ) -> Result<Vec<u8>> {
+    generate(ctx, table, new)?;
+    let new = &*new;
     check_row(ctx, table, new)?;
     let changed = |cols: &[usize]| cols.iter().any(|&c| !same(&old[c], &new[c]));
     let new_key = if !has_rowid(table) && changed(&table.primary_key) {
@@ -583,7 +629,7 @@ fn apply_referential_actions(
                             ctx.session.zone(),
                         )?;
                     }
-                    update(ctx, &child, &key, &row, &updated)?;
+                    update(ctx, &child, &key, &row, &mut updated)?;
                 }
             }
             ("setnull" | "setdefault", _) => {
@@ -596,7 +642,7 @@ fn apply_referential_actions(
                             column_default(ctx, &child, c)?
                         };
                     }
-                    update(ctx, &child, &key, &row, &updated)?;
+                    update(ctx, &child, &key, &row, &mut updated)?;
                 }
             }
             _ => {
