@@ -1777,6 +1777,7 @@ fn pg_indexes(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
 
 fn pg_constraint(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
+    let mut not_valid: Vec<(RelId, &String)> = Vec::new();
     let mut next = 1u32 << 29;
     for t in user_tables(s) {
         let ns = schema_id(s, &t.schema);
@@ -1866,6 +1867,12 @@ fn pg_constraint(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 }
             }
         }
+        not_valid.extend(t.constraints.iter().filter(|c| !c.validated).map(|c| (t.id, &c.name)));
+    }
+    for row in &mut rows {
+        if not_valid.iter().any(|(t, n)| row[7] == oid(*t) && row[1] == text(n)) {
+            row[6] = Value::Bool(false);
+        }
     }
     rows
 }
@@ -1886,38 +1893,40 @@ pub fn constraint_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String>
             defs.push(format!("UNIQUE ({})", names(t, &i.columns)));
         }
         for c in &t.constraints {
-            defs.push(match &c.kind {
-                ConstraintKind::Check { expr } => {
-                    if expr.starts_with('(') && expr.ends_with(')') {
-                        format!("CHECK ({expr})")
-                    } else {
-                        format!("CHECK (({expr}))")
+            defs.push(
+                match &c.kind {
+                    ConstraintKind::Check { expr } => {
+                        if expr.starts_with('(') && expr.ends_with(')') {
+                            format!("CHECK ({expr})")
+                        } else {
+                            format!("CHECK (({expr}))")
+                        }
                     }
-                }
-                ConstraintKind::ForeignKey {
-                    columns,
-                    ref_table,
-                    ref_columns,
-                    on_delete,
-                    on_update,
-                } => {
-                    let parent = s.tables.iter().find(|p| p.id == *ref_table);
-                    let action = |what: &str, a: &str| match a {
-                        "cascade" => format!(" ON {what} CASCADE"),
-                        "setnull" => format!(" ON {what} SET NULL"),
-                        "setdefault" => format!(" ON {what} SET DEFAULT"),
-                        _ => String::new(),
-                    };
-                    format!(
-                        "FOREIGN KEY ({}) REFERENCES {}({}){}{}",
-                        names(t, columns),
-                        parent.map_or_else(|| ref_table.to_string(), |p| quote(&p.name)),
-                        parent.map_or_else(String::new, |p| names(p, ref_columns)),
-                        action("UPDATE", on_update),
-                        action("DELETE", on_delete)
-                    )
-                }
-            });
+                    ConstraintKind::ForeignKey {
+                        columns,
+                        ref_table,
+                        ref_columns,
+                        on_delete,
+                        on_update,
+                    } => {
+                        let parent = s.tables.iter().find(|p| p.id == *ref_table);
+                        let action = |what: &str, a: &str| match a {
+                            "cascade" => format!(" ON {what} CASCADE"),
+                            "setnull" => format!(" ON {what} SET NULL"),
+                            "setdefault" => format!(" ON {what} SET DEFAULT"),
+                            _ => String::new(),
+                        };
+                        format!(
+                            "FOREIGN KEY ({}) REFERENCES {}({}){}{}",
+                            names(t, columns),
+                            parent.map_or_else(|| ref_table.to_string(), |p| quote(&p.name)),
+                            parent.map_or_else(String::new, |p| names(p, ref_columns)),
+                            action("UPDATE", on_update),
+                            action("DELETE", on_delete)
+                        )
+                    }
+                } + if c.validated { "" } else { " NOT VALID" },
+            );
         }
         for d in defs {
             next += 1;

@@ -332,8 +332,15 @@ pub enum AlterAction {
         /// USING expression text.
         using: Option<String>,
     },
-    /// ADD CONSTRAINT
-    AddConstraint(ConstraintSpec),
+    /// ADD CONSTRAINT [NOT VALID]
+    AddConstraint {
+        /// The constraint.
+        spec: ConstraintSpec,
+        /// NOT VALID: existing rows are not checked (CHECK and FOREIGN KEY only).
+        not_valid: bool,
+    },
+    /// VALIDATE CONSTRAINT: checks existing rows against a NOT VALID constraint.
+    ValidateConstraint(String),
     /// DROP CONSTRAINT
     DropConstraint {
         /// The constraint name.
@@ -944,9 +951,22 @@ fn alter_action(op: &ast::AlterTableOperation) -> Result<AlterAction> {
                 }
             }
         }
-        A::AddConstraint { constraint, .. } => {
-            AlterAction::AddConstraint(table_constraint(constraint)?)
+        A::AddConstraint { constraint, not_valid } => {
+            let spec = table_constraint(constraint)?;
+            let kind = match spec {
+                ConstraintSpec::PrimaryKey { .. } => Some("PRIMARY KEY"),
+                ConstraintSpec::Unique { .. } => Some("UNIQUE"),
+                ConstraintSpec::Check { .. } | ConstraintSpec::ForeignKey { .. } => None,
+            };
+            if let (true, Some(kind)) = (*not_valid, kind) {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "{kind} constraints cannot be marked NOT VALID"
+                ));
+            }
+            AlterAction::AddConstraint { spec, not_valid: *not_valid }
         }
+        A::ValidateConstraint { name } => AlterAction::ValidateConstraint(ident(name)),
         A::DropConstraint { if_exists, name, .. } => {
             AlterAction::DropConstraint { name: ident(name), if_exists: *if_exists }
         }

@@ -1790,6 +1790,7 @@ pub fn column_name(e: &ast::Expr) -> String {
         E::Trim { .. } => "btrim".into(),
         E::Ceil { .. } => "ceil".into(),
         E::Floor { .. } => "floor".into(),
+        E::AtTimeZone { .. } => "timezone".into(),
         E::CompoundFieldAccess { root, .. } => column_name(root),
         E::Interval(_) => "interval".into(),
         E::TypedString(ts) => cast_type_name(&ts.data_type),

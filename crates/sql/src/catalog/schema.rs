@@ -150,6 +150,9 @@ pub struct Constraint {
     pub name: String,
     /// What it enforces.
     pub kind: ConstraintKind,
+    /// Existing rows were checked (false after ADD ... NOT VALID until VALIDATE CONSTRAINT;
+    /// new rows are checked either way).
+    pub validated: bool,
 }
 
 /// A table, with its columns and indexes.

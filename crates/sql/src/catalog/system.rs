@@ -531,13 +531,19 @@ pub fn encode_constraint(table_id: RelId, c: &Constraint) -> Vec<u8> {
         Value::from(c.name.as_str()),
         Value::from(kind),
         Value::Text(definition),
+        Value::Bool(c.validated),
     ])
 }
 
 /// Decodes a `sys_constraints` row.
 pub fn decode_constraint(bytes: &[u8]) -> Result<Constraint> {
     let row = decode_row(bytes)?;
-    let [_, Value::Text(name), Value::Text(kind), Value::Text(definition)] = row.as_slice() else {
+    // Rows written before NOT VALID existed have four values: those were validated.
+    let (fields, validated) = match row.as_slice() {
+        [fields @ .., Value::Bool(v)] if fields.len() == 4 => (fields, *v),
+        fields => (fields, true),
+    };
+    let [_, Value::Text(name), Value::Text(kind), Value::Text(definition)] = fields else {
         return Err(errdata!("invalid sys_constraints row"));
     };
     let list = |s: &str| -> Result<Vec<usize>> {
@@ -563,7 +569,7 @@ pub fn decode_constraint(bytes: &[u8]) -> Result<Constraint> {
         }
         other => return Err(errdata!("unknown constraint kind {other:?}")),
     };
-    Ok(Constraint { name: name.clone(), kind })
+    Ok(Constraint { name: name.clone(), kind, validated })
 }
 
 /// The superuser created with the database.

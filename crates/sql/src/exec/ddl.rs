@@ -571,6 +571,16 @@ impl Ddl<'_, '_> {
 
     /// Adds a table constraint, validating the table's existing rows against it.
     fn add_constraint(&self, table: &Table, spec: &ConstraintSpec) -> Result<()> {
+        self.add_constraint_checking(table, spec, true)
+    }
+
+    /// Adds a constraint; `check_rows` false is NOT VALID (existing rows are not checked).
+    fn add_constraint_checking(
+        &self,
+        table: &Table,
+        spec: &ConstraintSpec,
+        check_rows: bool,
+    ) -> Result<()> {
         let ctx = self.ctx;
         match spec {
             ConstraintSpec::PrimaryKey { name, columns } => {
@@ -636,21 +646,19 @@ impl Ddl<'_, '_> {
                         self.choose_constraint_name(table, &stem, "check")
                     }
                 };
-                self.each_latest_row(table, |_, row| {
-                    if matches!(eval(&bound, &row, ctx)?, Value::Bool(false)) {
-                        return Err(errinput!(
-                            CHECK_VIOLATION,
-                            "check constraint \"{name}\" of relation \"{}\" is violated by some row",
-                            table.name
-                        ));
-                    }
-                    Ok(Visit::Next)
-                })?;
-                let constraint =
-                    Constraint { name, kind: ConstraintKind::Check { expr: expr.clone() } };
+                let constraint = Constraint {
+                    name,
+                    kind: ConstraintKind::Check { expr: expr.clone() },
+                    validated: check_rows,
+                };
+                if check_rows {
+                    self.check_existing_rows(table, &constraint)?;
+                }
                 ctx.catalog.add_constraint(ctx.txn, table, &constraint)
             }
-            ConstraintSpec::ForeignKey { name, spec } => self.add_foreign_key(table, name, spec),
+            ConstraintSpec::ForeignKey { name, spec } => {
+                self.add_foreign_key(table, name, spec, check_rows)
+            }
         }
     }
 
@@ -670,11 +678,58 @@ impl Ddl<'_, '_> {
         }
     }
 
+    /// Checks every row against a CHECK or FOREIGN KEY constraint (ADD, VALIDATE).
+    fn check_existing_rows(&self, table: &Table, constraint: &Constraint) -> Result<()> {
+        let ctx = self.ctx;
+        match &constraint.kind {
+            ConstraintKind::Check { expr } => {
+                let bound = bind_table_expr(table, expr)?;
+                self.each_latest_row(table, |_, row| {
+                    if matches!(eval(&bound, &row, ctx)?, Value::Bool(false)) {
+                        return Err(errinput!(
+                            CHECK_VIOLATION,
+                            "check constraint \"{}\" of relation \"{}\" is violated by some row",
+                            constraint.name,
+                            table.name
+                        ));
+                    }
+                    Ok(Visit::Next)
+                })
+            }
+            ConstraintKind::ForeignKey { .. } => {
+                let mut with = table.clone();
+                with.constraints = vec![constraint.clone()];
+                self.each_latest_row(table, |_, row| {
+                    storage::check_references(ctx, &with, &row, None)?;
+                    Ok(Visit::Next)
+                })
+            }
+        }
+    }
+
+    /// ALTER TABLE ... VALIDATE CONSTRAINT: checks the rows a NOT VALID constraint skipped.
+    fn validate_constraint(&self, table: &Table, name: &str) -> Result<()> {
+        let Some(constraint) = table.constraints.iter().find(|c| c.name == name) else {
+            return Err(errinput!(
+                UNDEFINED_OBJECT,
+                "constraint \"{name}\" of relation \"{}\" does not exist",
+                table.name
+            ));
+        };
+        if constraint.validated {
+            return Ok(());
+        }
+        self.check_existing_rows(table, constraint)?;
+        let validated = Constraint { validated: true, ..constraint.clone() };
+        self.ctx.catalog.replace_constraint(self.ctx.txn, table, &validated)
+    }
+
     fn add_foreign_key(
         &self,
         table: &Table,
         name: &Option<String>,
         spec: &ForeignKeySpec,
+        check_rows: bool,
     ) -> Result<()> {
         let ctx = self.ctx;
         let columns = column_positions(table, &spec.columns)?;
@@ -753,14 +808,12 @@ impl Ddl<'_, '_> {
                 on_delete: spec.on_delete.code().into(),
                 on_update: spec.on_update.code().into(),
             },
+            validated: check_rows,
         };
         ctx.catalog.add_constraint(ctx.txn, table, &constraint)?;
-        let mut with = table.clone();
-        with.constraints = vec![constraint];
-        self.each_latest_row(table, |_, row| {
-            storage::check_references(ctx, &with, &row, None)?;
-            Ok(Visit::Next)
-        })?;
+        if check_rows {
+            self.check_existing_rows(table, &constraint)?;
+        }
         Ok(())
     }
 
@@ -1103,8 +1156,8 @@ impl Ddl<'_, '_> {
                         let renamed = rename_identifier(expr, old, new)?;
                         if renamed != *expr {
                             let c = Constraint {
-                                name: c.name.clone(),
                                 kind: ConstraintKind::Check { expr: renamed },
+                                ..c.clone()
                             };
                             ctx.catalog.replace_constraint(txn, table, &c)?;
                         }
@@ -1191,7 +1244,10 @@ impl Ddl<'_, '_> {
                 };
                 self.rewrite(table, &new, &transform, None)
             }
-            AlterAction::AddConstraint(spec) => self.add_constraint(table, spec),
+            AlterAction::AddConstraint { spec, not_valid } => {
+                self.add_constraint_checking(table, spec, !not_valid)
+            }
+            AlterAction::ValidateConstraint(name) => self.validate_constraint(table, name),
             AlterAction::DropConstraint { name, if_exists } => {
                 self.drop_constraint(table, name, *if_exists)
             }
