@@ -2752,6 +2752,14 @@ impl FunctionEnv for Env<'_> {
     }
 
     fn catalog_definition(&self, kind: &str, oid: i64) -> Result<Option<String>> {
+        if let Some(sub) = kind.strip_prefix("comment:") {
+            let sub: i32 = sub.parse().unwrap_or(-1);
+            let comments = self.session.catalog().comments(self.txn)?;
+            return Ok(comments
+                .into_iter()
+                .find(|(id, s, _)| i64::from(*id) == oid && *s == sub)
+                .map(|(_, _, t)| t));
+        }
         let snapshot = self.system_snapshot(self.txn)?;
         Ok(match kind {
             "index" => crate::system::index_definition_by_oid(&snapshot, oid),
@@ -2892,6 +2900,7 @@ impl Env<'_> {
             stats: Default::default(),
             locks: Vec::new(),
             replicas: Vec::new(),
+            comments: catalog.comments(txn)?,
         })
     }
 }

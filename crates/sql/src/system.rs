@@ -474,6 +474,8 @@ pub struct CatalogSnapshot {
     pub locks: Vec<LockRow>,
     /// Followers streaming from this database, for pg_stat_replication.
     pub replicas: Vec<crate::replicas::ReplicaStat>,
+    /// COMMENT ON texts: (object id, column number or 0, text).
+    pub comments: Vec<(RelId, i32, String)>,
 }
 
 /// The server's cumulative counters at one moment (since the database opened).
@@ -1202,7 +1204,17 @@ impl SystemTable {
             PgConstraint => pg_constraint(s),
             PgAttrdef => pg_attrdef(s),
             PgProc => s.routines.iter().map(|r| pg_proc_row(s, r)).collect(),
-            PgDescription | PgInherits | PgExtension => vec![],
+            PgDescription => s
+                .comments
+                .iter()
+                .map(|(id, sub, t)| {
+                    // pg_namespace for schemas, pg_class for relations.
+                    let class =
+                        if s.schemas.iter().any(|(sid, _)| sid == id) { 2615 } else { 1259 };
+                    vec![oid(*id), oid(class), Value::Int4(*sub), text(t)]
+                })
+                .collect(),
+            PgInherits | PgExtension => vec![],
             PgAm => vec![
                 vec![oid(403), text("btree"), text("i")],
                 vec![oid(2), text("heap"), text("t")],

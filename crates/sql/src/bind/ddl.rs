@@ -74,6 +74,13 @@ pub enum DdlStatement {
         /// IF NOT EXISTS
         if_not_exists: bool,
     },
+    /// COMMENT ON ... IS 'text' | NULL
+    Comment {
+        /// What is commented.
+        target: CommentTarget,
+        /// The text (None removes the comment).
+        text: Option<String>,
+    },
     /// DROP SCHEMA
     DropSchema {
         /// The names.
@@ -176,6 +183,17 @@ pub struct ColumnSpec {
     pub identity_always: bool,
     /// GENERATED ALWAYS AS (expression) STORED, as SQL text.
     pub generated: Option<String>,
+}
+
+/// The object of a COMMENT ON.
+#[derive(Clone, Debug)]
+pub enum CommentTarget {
+    /// A table, view, index or sequence, by kind and (schema, name).
+    Relation(crate::catalog::RelKind, (Option<String>, String)),
+    /// A column: its table and name.
+    Column((Option<String>, String), String),
+    /// A schema.
+    Schema(String),
 }
 
 /// What ON DELETE / ON UPDATE does.
@@ -706,6 +724,50 @@ impl Binder<'_> {
         use ast::Statement as S;
         Ok(Some(match statement {
             S::CreateTable(ct) => DdlStatement::CreateTable(Box::new(self.bind_create_table(ct)?)),
+            S::Comment { object_type, object_name, comment, .. } => {
+                use crate::catalog::RelKind;
+                use ast::CommentObject as O;
+                let relation = |kind| Ok(CommentTarget::Relation(kind, split_name(object_name)?));
+                let target = match object_type {
+                    O::Table => relation(RelKind::Table)?,
+                    O::View => relation(RelKind::View)?,
+                    O::Index => relation(RelKind::Index)?,
+                    O::Sequence => relation(RelKind::Sequence)?,
+                    O::Schema => CommentTarget::Schema(split_name(object_name)?.1),
+                    O::Column => {
+                        let parts: Vec<String> = object_name
+                            .0
+                            .iter()
+                            .map(|p| match p {
+                                ast::ObjectNamePart::Identifier(id) => ident(id),
+                                other => other.to_string(),
+                            })
+                            .collect();
+                        match parts.as_slice() {
+                            [table, column] => {
+                                CommentTarget::Column((None, table.clone()), column.clone())
+                            }
+                            [schema, table, column] => CommentTarget::Column(
+                                (Some(schema.clone()), table.clone()),
+                                column.clone(),
+                            ),
+                            _ => {
+                                return Err(errinput!(
+                                    SYNTAX_ERROR,
+                                    "column name must be qualified"
+                                ));
+                            }
+                        }
+                    }
+                    other => {
+                        return Err(errinput!(
+                            FEATURE_NOT_SUPPORTED,
+                            "COMMENT ON {other} is not supported"
+                        ));
+                    }
+                };
+                DdlStatement::Comment { target, text: comment.clone() }
+            }
             S::Drop { object_type, if_exists, names: objects, cascade, .. } => {
                 let names = names(objects)?;
                 let if_exists = *if_exists;

@@ -30,7 +30,7 @@ use crate::catalog::{Sequence, Table};
 use crate::plan::{Column, Expr, Plan};
 use crate::system::SystemTable;
 pub use ddl::{
-    AlterAction, ColumnSpec, ConstraintSpec, CreateIndex, CreateTable, DdlStatement,
+    AlterAction, ColumnSpec, CommentTarget, ConstraintSpec, CreateIndex, CreateTable, DdlStatement,
     ForeignKeySpec, ReferentialAction, RoleSpec, SequenceSpec, data_type,
 };
 pub use dml::{Delete, Insert, OnConflict, Returning, Update};

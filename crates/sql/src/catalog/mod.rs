@@ -446,6 +446,36 @@ impl Catalog {
         Ok(Some(TableStats { rows: *rows as u64, distinct }))
     }
 
+    /// Sets (or with None removes) the comment on an object or one of its columns.
+    pub fn set_comment(
+        &self,
+        txn: &Transaction,
+        id: RelId,
+        sub: i32,
+        text: Option<&str>,
+    ) -> Result<()> {
+        let key = sys_key(SYS_COMMENTS, &[Value::Int4(id as i32), Value::Int4(sub)])?;
+        match text {
+            Some(t) => txn
+                .put(&key, encode_row(&[Value::Int4(id as i32), Value::Int4(sub), Value::from(t)])),
+            None => txn.delete(&key),
+        }
+    }
+
+    /// Every comment: (object id, column number or 0, text).
+    pub fn comments(&self, txn: &Transaction) -> Result<Vec<(RelId, i32, String)>> {
+        let mut out = Vec::new();
+        for item in txn.scan_prefix(&relation_prefix(SYS_COMMENTS))? {
+            match decode_row(&item?.1)?.as_slice() {
+                [Value::Int4(id), Value::Int4(sub), Value::Text(t)] => {
+                    out.push((*id as RelId, *sub, t.clone()))
+                }
+                _ => return Err(errdata!("invalid sys_comments row")),
+            }
+        }
+        Ok(out)
+    }
+
     /// Every table, system tables included, ordered by id.
     pub fn tables(&self, txn: &Transaction) -> Result<Vec<Table>> {
         let mut tables = Vec::new();
@@ -471,6 +501,7 @@ impl Catalog {
         delete_prefix(txn, &sys_key(SYS_COLUMNS, &[Value::Int4(table.id as i32)])?)?;
         delete_prefix(txn, &sys_key(SYS_CONSTRAINTS, &[Value::Int4(table.id as i32)])?)?;
         delete_prefix(txn, &sys_key(SYS_STATISTICS, &[Value::Int4(table.id as i32)])?)?;
+        delete_prefix(txn, &sys_key(SYS_COMMENTS, &[Value::Int4(table.id as i32)])?)?;
         self.delete_relation(txn, &self.relation_row(txn, table.id)?)
     }
 

@@ -57,6 +57,10 @@ pub const SYS_STATISTICS: RelId = 11;
 /// (schema_id, name).
 pub const SYS_PROCEDURES: RelId = 12;
 
+/// `sys_comments`: COMMENT ON texts, keyed by (object id, column number or 0). Not listed
+/// as a table of its own: `pg_description` shows it.
+pub const SYS_COMMENTS: RelId = 13;
+
 /// The id counter: the highest id reserved so far.
 pub const ID_COUNTER: RelId = 0;
 

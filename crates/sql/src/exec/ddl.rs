@@ -72,6 +72,10 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
             ddl.drop_views(names, *if_exists, *cascade)?;
             Ok("DROP VIEW".into())
         }
+        DdlStatement::Comment { target, text } => {
+            ddl.comment(target, text.as_deref())?;
+            Ok("COMMENT".into())
+        }
         DdlStatement::CreateSchema { name, if_not_exists } => {
             if ctx.catalog.schema_id(ctx.txn, name)?.is_some() && *if_not_exists {
                 ctx.session.notice(format!("schema \"{name}\" already exists, skipping"));
@@ -297,6 +301,38 @@ impl Ddl<'_, '_> {
         self.catalog()
             .table_by_id(self.ctx.txn, id)?
             .ok_or_else(|| errinput!(UNDEFINED_TABLE, "relation {id} does not exist"))
+    }
+
+    /// COMMENT ON: the object's id and column number (0 for the object itself).
+    fn comment(&self, target: &crate::bind::CommentTarget, text: Option<&str>) -> Result<()> {
+        use crate::bind::CommentTarget as T;
+        let ctx = self.ctx;
+        let (id, sub) = match target {
+            T::Relation(kind, name) => {
+                let (_, id) = self.find(name, *kind)?.ok_or_else(|| {
+                    errinput!(UNDEFINED_TABLE, "relation \"{}\" does not exist", display(name))
+                })?;
+                (id, 0)
+            }
+            T::Column(table, column) => {
+                let table = self.require_table(table)?;
+                let position = table.column_index(column).ok_or_else(|| {
+                    errinput!(
+                        UNDEFINED_COLUMN,
+                        "column \"{column}\" of relation \"{}\" does not exist",
+                        table.name
+                    )
+                })?;
+                (table.id, position as i32 + 1)
+            }
+            T::Schema(name) => {
+                let id = ctx.catalog.schema_id(ctx.txn, name)?.ok_or_else(|| {
+                    errinput!(INVALID_SCHEMA_NAME, "schema \"{name}\" does not exist")
+                })?;
+                (id, 0)
+            }
+        };
+        ctx.catalog.set_comment(ctx.txn, id, sub, text.filter(|t| !t.is_empty()))
     }
 
     fn find_table(&self, name: &Name) -> Result<Option<Table>> {

@@ -134,10 +134,23 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
             f(|_, _| Ok(Value::Bool(true)), &params, Bool)
         }
-        ("obj_description" | "shobj_description", 1 | 2) | ("col_description", 2) => {
+        ("shobj_description", 2) => {
             let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
             f(|_, _| Ok(Value::Null), &params, Text)
         }
+        ("obj_description", 1 | 2) => {
+            let mut params = vec![Int8];
+            params.extend(args.iter().skip(1).map(SqlType::resolve));
+            stable(|a, env| catalog_def(a, env, "comment:0"), &params, Text)
+        }
+        ("col_description", 2) => stable(
+            |a, env| {
+                let sub = super::scalar::int(&a[1]);
+                catalog_def(a, env, &format!("comment:{sub}"))
+            },
+            &[Int8, Int4],
+            Text,
+        ),
         ("pg_encoding_to_char", 1) => f(|_, _| Ok(Value::Text("UTF8".into())), &[Int4], Text),
         ("pg_get_expr", 2 | 3) => {
             let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();

@@ -156,7 +156,8 @@ pub trait FunctionEnv {
         Ok(None)
     }
     /// The definition of a catalog object by oid: `index`, `constraint` or `view`
-    /// (pg_get_indexdef, pg_get_constraintdef, pg_get_viewdef).
+    /// (pg_get_indexdef, pg_get_constraintdef, pg_get_viewdef); `comment:N` is the comment
+    /// on the object (N = 0) or its column N (obj_description, col_description).
     fn catalog_definition(&self, _kind: &str, _oid: i64) -> Result<Option<String>> {
         Ok(None)
     }
