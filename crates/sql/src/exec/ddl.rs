@@ -1377,16 +1377,11 @@ impl Ddl<'_, '_> {
                 && ref_columns.contains(&position)
             {
                 if !cascade {
-                    return Err(errinput!(
-                        DEPENDENT_OBJECTS_STILL_EXIST,
-                        "cannot drop column {name} of table {} because other objects depend on it",
-                        table.name
-                    )
-                    .with_detail(format!(
-                        "constraint {} on table {} depends on column {name} of table {}",
-                        c.name, child.name, table.name
-                    ))
-                    .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                    return Err(column_in_use(
+                        name,
+                        table,
+                        &format!("constraint {} on table {}", c.name, child.name),
+                    ));
                 }
                 self.notice(format!(
                     "drop cascades to constraint {} on table {}",
@@ -1407,16 +1402,11 @@ impl Ddl<'_, '_> {
                 continue;
             }
             if !cascade {
-                return Err(errinput!(
-                    DEPENDENT_OBJECTS_STILL_EXIST,
-                    "cannot drop column {name} of table {} because other objects depend on it",
-                    table.name
-                )
-                .with_detail(format!(
-                    "column {} of table {} depends on column {name} of table {}",
-                    c.name, table.name, table.name
-                ))
-                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                return Err(column_in_use(
+                    name,
+                    table,
+                    &format!("column {} of table {}", c.name, table.name),
+                ));
             }
             self.notice(format!("drop cascades to column {} of table {}", c.name, table.name));
             let current = self.table(table.id)?;
@@ -1978,4 +1968,15 @@ fn check_generated(table: &Table, position: usize) -> Result<()> {
         return Err(errinput!(INVALID_OBJECT_DEFINITION, "generation expression is not immutable"));
     }
     Ok(())
+}
+
+/// 2BP01: a column another object depends on, dropped without CASCADE.
+fn column_in_use(name: &str, table: &Table, dependent: &str) -> oxibase_common::Error {
+    errinput!(
+        DEPENDENT_OBJECTS_STILL_EXIST,
+        "cannot drop column {name} of table {} because other objects depend on it",
+        table.name
+    )
+    .with_detail(format!("{dependent} depends on column {name} of table {}", table.name))
+    .with_hint("Use DROP ... CASCADE to drop the dependent objects too.")
 }

@@ -119,61 +119,45 @@ pub struct Conflict {
     pub existing: Vec<u8>,
 }
 
-/// CHECK expressions bound over a table's row, cached per statement.
-pub fn checks(ctx: &ExecCtx, table: &Table) -> Result<Rc<Vec<(String, Expr)>>> {
+/// An expression over a table's row (a CHECK, a generation expression), bound once per
+/// thread: `tag` names it among the table's expressions.
+fn bound_table_expr(table: &Table, tag: &str, sql: &str) -> Result<Expr> {
     thread_local! {
         static CACHE: std::cell::RefCell<HashMap<(RelId, String), Expr>> = std::cell::RefCell::new(HashMap::new());
     }
+    let key = (table.id, format!("{tag}:{sql}"));
+    if let Some(e) = CACHE.with(|cache| cache.borrow().get(&key).cloned()) {
+        return Ok(e);
+    }
+    let e = crate::bind::bind_table_expr(table, sql)?;
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() > 1024 {
+            cache.clear();
+        }
+        cache.insert(key, e.clone());
+    });
+    Ok(e)
+}
+
+/// CHECK expressions bound over a table's row.
+pub fn checks(ctx: &ExecCtx, table: &Table) -> Result<Rc<Vec<(String, Expr)>>> {
     let mut out = Vec::new();
     for c in &table.constraints {
         if let ConstraintKind::Check { expr } = &c.kind {
-            let key = (table.id, format!("{}:{expr}", c.name));
-            let cached = CACHE.with(|cache| cache.borrow().get(&key).cloned());
-            let bound = match cached {
-                Some(e) => e,
-                None => {
-                    let e = crate::bind::bind_table_expr(table, expr)?;
-                    CACHE.with(|cache| {
-                        let mut cache = cache.borrow_mut();
-                        if cache.len() > 1024 {
-                            cache.clear();
-                        }
-                        cache.insert(key, e.clone());
-                    });
-                    e
-                }
-            };
-            out.push((c.name.clone(), bound));
+            out.push((c.name.clone(), bound_table_expr(table, &c.name, expr)?));
         }
     }
     let _ = ctx;
     Ok(Rc::new(out))
 }
 
-/// Generation expressions bound over a table's row: (column, expression), cached per thread.
+/// Generation expressions bound over a table's row: (column, expression).
 fn generation_exprs(table: &Table) -> Result<Vec<(usize, Expr)>> {
-    thread_local! {
-        static CACHE: std::cell::RefCell<HashMap<(RelId, String), Expr>> = std::cell::RefCell::new(HashMap::new());
-    }
     let mut out = Vec::new();
     for (i, c) in table.columns.iter().enumerate() {
         let Some(sql) = c.generated.as_ref().filter(|_| !c.dropped) else { continue };
-        let key = (table.id, format!("{i}:{sql}"));
-        let bound = match CACHE.with(|cache| cache.borrow().get(&key).cloned()) {
-            Some(e) => e,
-            None => {
-                let e = crate::bind::bind_table_expr(table, sql)?;
-                CACHE.with(|cache| {
-                    let mut cache = cache.borrow_mut();
-                    if cache.len() > 1024 {
-                        cache.clear();
-                    }
-                    cache.insert(key, e.clone());
-                });
-                e
-            }
-        };
-        out.push((i, bound));
+        out.push((i, bound_table_expr(table, &format!("generated {i}"), sql)?));
     }
     Ok(out)
 }
