@@ -256,15 +256,7 @@ fn negate(v: Value, negated: bool) -> Value {
 
 /// A comparison of two non-NULL values.
 pub fn compare_op(op: CmpOp, x: &Value, y: &Value) -> Result<bool> {
-    let ord = compare(x, y)?;
-    Ok(match op {
-        CmpOp::Eq => ord == Ordering::Equal,
-        CmpOp::NotEq => ord != Ordering::Equal,
-        CmpOp::Lt => ord == Ordering::Less,
-        CmpOp::LtEq => ord != Ordering::Greater,
-        CmpOp::Gt => ord == Ordering::Greater,
-        CmpOp::GtEq => ord != Ordering::Less,
-    })
+    Ok(op.holds(compare(x, y)?))
 }
 
 /// `x IN (items)` with SQL's NULL rules: true on a match, NULL if nothing matched but

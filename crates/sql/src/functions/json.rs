@@ -94,20 +94,14 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         )
         | ("jsonb_path_exists_opr" | "jsonb_path_match_opr", 2) => {
             let params = [Jsonb, Text, Jsonb, Bool];
+            // The `_opr` forms are `@?` and `@@`: always silent.
             let (eval, ret): (super::scalar::Eval, DataType) = match name {
-                "jsonb_path_exists" | "jsonb_path_exists_opr" => (path_exists, Bool),
-                "jsonb_path_match" | "jsonb_path_match_opr" => (path_match, Bool),
+                "jsonb_path_exists" => (path_exists, Bool),
+                "jsonb_path_exists_opr" => (path_exists_silent, Bool),
+                "jsonb_path_match" => (path_match, Bool),
+                "jsonb_path_match_opr" => (path_match_silent, Bool),
                 "jsonb_path_query_array" => (path_query_array, Jsonb),
                 _ => (path_query_first, Jsonb),
-            };
-            let eval: super::scalar::Eval = if name.ends_with("_opr") {
-                if ret == Bool && name.contains("exists") {
-                    path_exists_silent
-                } else {
-                    path_match_silent
-                }
-            } else {
-                eval
             };
             f(eval, &params[..args.len()], ret)
         }

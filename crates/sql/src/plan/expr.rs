@@ -37,6 +37,19 @@ impl CmpOp {
         }
     }
 
+    /// Whether the comparison holds for two values that compare as `ord`.
+    pub fn holds(self, ord: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        match self {
+            CmpOp::Eq => ord == Equal,
+            CmpOp::NotEq => ord != Equal,
+            CmpOp::Lt => ord == Less,
+            CmpOp::LtEq => ord != Greater,
+            CmpOp::Gt => ord == Greater,
+            CmpOp::GtEq => ord != Less,
+        }
+    }
+
     /// The SQL spelling.
     pub fn sql(self) -> &'static str {
         match self {

@@ -18,6 +18,7 @@ use serde_json::Value as Json;
 
 use super::datetime::Zone;
 use super::text::{format_value, parse_value};
+use crate::plan::CmpOp;
 
 /// A parsed path.
 #[derive(Debug)]
@@ -36,7 +37,7 @@ enum Node {
     Chain(Box<Node>, Vec<Accessor>),
     Unary(char, Box<Node>),
     Arith(char, Box<Node>, Box<Node>),
-    Compare(Cmp, Box<Node>, Box<Node>),
+    Compare(CmpOp, Box<Node>, Box<Node>),
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),
     Not(Box<Node>),
@@ -60,16 +61,6 @@ impl Node {
                 | Node::StartsWith(..)
         )
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Cmp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
 }
 
 #[derive(Debug)]
@@ -122,9 +113,10 @@ fn token_text(t: &Token) -> String {
     }
 }
 
-const PUNCTS: [&str; 24] = [
+/// Punctuation, two-character tokens first.
+const PUNCTS: [&str; 27] = [
     "**", "==", "!=", "<>", "<=", ">=", "&&", "||", "$", "@", ".", "[", "]", "(", ")", "{", "}",
-    ",", "?", "*", "<", ">", "!", "+",
+    ",", "?", "*", "<", ">", "!", "+", "-", "/", "%",
 ];
 
 fn lex(text: &str) -> Result<Vec<Token>> {
@@ -193,7 +185,6 @@ fn lex(text: &str) -> Result<Vec<Token>> {
             let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
             let p = PUNCTS
                 .iter()
-                .chain(&["-", "/", "%"])
                 .find(|p| rest.starts_with(**p))
                 .ok_or_else(|| syntax(Some(&Token::Word(c.to_string()))))?;
             out.push(Token::Punct(p));
@@ -324,12 +315,12 @@ impl Parser {
     fn comparison(&mut self) -> Result<Node> {
         let left = self.additive()?;
         let op = match self.peek() {
-            Some(Token::Punct("==")) => Some(Cmp::Eq),
-            Some(Token::Punct("!=" | "<>")) => Some(Cmp::Ne),
-            Some(Token::Punct("<")) => Some(Cmp::Lt),
-            Some(Token::Punct("<=")) => Some(Cmp::Le),
-            Some(Token::Punct(">")) => Some(Cmp::Gt),
-            Some(Token::Punct(">=")) => Some(Cmp::Ge),
+            Some(Token::Punct("==")) => Some(CmpOp::Eq),
+            Some(Token::Punct("!=" | "<>")) => Some(CmpOp::NotEq),
+            Some(Token::Punct("<")) => Some(CmpOp::Lt),
+            Some(Token::Punct("<=")) => Some(CmpOp::LtEq),
+            Some(Token::Punct(">")) => Some(CmpOp::Gt),
+            Some(Token::Punct(">=")) => Some(CmpOp::GtEq),
             _ => None,
         };
         if let Some(op) = op {
@@ -1122,11 +1113,11 @@ fn recurse(item: &Json, level: u32, from: u32, to: u32, out: &mut Vec<Json>) {
 }
 
 /// Compares two items: unknown for values of different types (null aside) or containers.
-fn compare(op: Cmp, a: &Json, b: &Json) -> Eval<Tri> {
+fn compare(op: CmpOp, a: &Json, b: &Json) -> Eval<Tri> {
     let ordering = match (a, b) {
         (Json::Null, Json::Null) => Ordering::Equal,
         (Json::Null, _) | (_, Json::Null) => {
-            return Ok(Tri::from(op == Cmp::Ne));
+            return Ok(Tri::from(op == CmpOp::NotEq));
         }
         (Json::Bool(x), Json::Bool(y)) => x.cmp(y),
         (Json::Number(_), Json::Number(_)) => {
@@ -1135,14 +1126,7 @@ fn compare(op: Cmp, a: &Json, b: &Json) -> Eval<Tri> {
         (Json::String(x), Json::String(y)) => x.as_str().cmp(y.as_str()),
         _ => return Ok(Tri::Unknown),
     };
-    Ok(Tri::from(match op {
-        Cmp::Eq => ordering == Ordering::Equal,
-        Cmp::Ne => ordering != Ordering::Equal,
-        Cmp::Lt => ordering == Ordering::Less,
-        Cmp::Le => ordering != Ordering::Greater,
-        Cmp::Gt => ordering == Ordering::Greater,
-        Cmp::Ge => ordering != Ordering::Less,
-    }))
+    Ok(Tri::from(op.holds(ordering)))
 }
 
 fn json_numeric(n: &Json) -> Value {
