@@ -489,6 +489,9 @@ struct YamlIndex {
     columns: Spanned<Vec<String>>,
     #[serde(default)]
     unique: bool,
+    /// A partial index's predicate.
+    #[serde(default, rename = "where")]
+    predicate: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -714,7 +717,11 @@ fn index_statement(
     let name = index.name.as_ref().map(|n| format!("{} ", quote(n))).unwrap_or_default();
     let unique = if index.unique { "UNIQUE " } else { "" };
     Ok(SourceStatement {
-        sql: format!("CREATE {unique}INDEX {name}ON {table} ({})", index.columns.value.join(", ")),
+        sql: format!(
+            "CREATE {unique}INDEX {name}ON {table} ({}){}",
+            index.columns.value.join(", "),
+            index.predicate.as_ref().map(|p| format!(" WHERE {p}")).unwrap_or_default()
+        ),
         line,
     })
 }

@@ -10,8 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use oxibase_common::Result;
 use oxibase_common::keycode::ColumnOrder;
 use oxibase_mvcc::Transaction;
+pub use oxibase_sql::bind::IndexPart;
 use oxibase_sql::catalog::ConstraintKind;
-use oxibase_sql::{Catalog, RoutineKind};
+use oxibase_sql::{Catalog, IndexKey, RoutineKind};
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -115,13 +116,28 @@ pub struct IndexDef {
     pub name: QName,
     /// The indexed table.
     pub table: QName,
-    /// Key columns and their order.
-    pub columns: Vec<(String, ColumnOrder)>,
+    /// Key parts and their order: columns by name, expressions as SQL text.
+    pub columns: Vec<(IndexPart, ColumnOrder)>,
     /// UNIQUE.
     pub unique: bool,
     /// Complete; false for one whose concurrent build was interrupted (it is dropped and
     /// built again).
     pub valid: bool,
+    /// A partial index's WHERE, as SQL text.
+    pub predicate: Option<String>,
+}
+
+impl IndexDef {
+    /// The key's column names when it has no expression.
+    pub fn plain_columns(&self) -> Option<Vec<String>> {
+        self.columns
+            .iter()
+            .map(|(part, _)| match part {
+                IndexPart::Column(c) => Some(c.clone()),
+                IndexPart::Expr(_) => None,
+            })
+            .collect()
+    }
 }
 
 /// A view.
@@ -248,13 +264,17 @@ pub fn read(catalog: &Catalog, txn: &Transaction) -> Result<Schema> {
                     name: iname,
                     table: qname.clone(),
                     columns: index
-                        .columns
+                        .keys
                         .iter()
                         .zip(&index.orders)
-                        .map(|(p, o)| (column_name(p), *o))
+                        .map(|(k, o)| match k {
+                            IndexKey::Column(p) => (IndexPart::Column(column_name(p)), *o),
+                            IndexKey::Expr(e) => (IndexPart::Expr(e.clone()), *o),
+                        })
                         .collect(),
                     unique: index.unique,
                     valid: index.valid,
+                    predicate: index.predicate.clone(),
                 },
             );
         }

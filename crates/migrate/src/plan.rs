@@ -16,8 +16,8 @@ use oxibase_sql::RoutineKind;
 
 use crate::desired::Renames;
 use crate::model::{
-    ColumnDef, ForeignKeyDef, Identity, IndexDef, QName, RoutineDef, Schema, SequenceDef, TableDef,
-    ViewDef,
+    ColumnDef, ForeignKeyDef, Identity, IndexDef, IndexPart, QName, RoutineDef, Schema,
+    SequenceDef, TableDef, ViewDef,
 };
 
 /// A kind of risk a step carries.
@@ -671,7 +671,8 @@ impl Planner<'_> {
             .find(|i| {
                 i.table == fk.ref_table
                     && i.unique
-                    && same_set(i.columns.iter().map(|c| &c.0), fk.ref_columns.iter())
+                    && i.predicate.is_none()
+                    && i.plain_columns().is_some_and(|c| same_set(c.iter(), fk.ref_columns.iter()))
             })
             .map(|i| i.name.clone());
         let step = self.push(sql);
@@ -701,27 +702,38 @@ impl Planner<'_> {
                 // Unchanged, or dropped with its table.
                 continue;
             }
+            let reads = index_reads(have, live.tables.get(&have.table));
             let step = self.push(format!("DROP INDEX {}", qualified(name)));
             step.drops.push(Obj::Index(name.clone()));
-            step.releases.extend(
-                have.columns.iter().map(|(c, _)| Obj::Column(have.table.clone(), c.clone())),
-            );
+            step.releases.extend(reads.into_iter().map(|c| Obj::Column(have.table.clone(), c)));
         }
         for (name, want) in &desired.indexes {
             if live.indexes.get(name) == Some(want) {
                 continue;
             }
+            let key_cols = index_reads(want, desired.tables.get(&want.table));
             let existed = live
                 .tables
                 .get(&want.table)
-                .is_some_and(|t| want.columns.iter().all(|(c, _)| t.column(c).is_some()));
+                .is_some_and(|t| key_cols.iter().all(|c| t.column(c).is_some()));
             let rows = self.row_count(&want.table);
             let table = qualified(&want.table);
-            let cols: Vec<String> = want.columns.iter().map(|(c, o)| order_sql(c, *o)).collect();
+            let cols: Vec<String> = want
+                .columns
+                .iter()
+                .map(|(part, o)| match part {
+                    IndexPart::Column(c) => order_sql(&quote(c), *o),
+                    IndexPart::Expr(e) => order_sql(&expression_key(e), *o),
+                })
+                .collect();
             let unique = if want.unique { "UNIQUE " } else { "" };
-            let sql =
-                format!("CREATE {unique}INDEX {} ON {table} ({})", quote(&name.1), cols.join(", "));
-            let key_cols: Vec<String> = want.columns.iter().map(|c| c.0.clone()).collect();
+            let predicate =
+                want.predicate.as_ref().map(|p| format!(" WHERE {p}")).unwrap_or_default();
+            let sql = format!(
+                "CREATE {unique}INDEX {} ON {table} ({}){predicate}",
+                quote(&name.1),
+                cols.join(", ")
+            );
             let step = self.push(sql);
             step.creates.push(Obj::Index(name.clone()));
             step.needs.push(Obj::Relation(want.table.clone()));
@@ -811,8 +823,20 @@ impl Planner<'_> {
 }
 
 /// A key column with its order as CREATE INDEX takes it.
-fn order_sql(column: &str, order: ColumnOrder) -> String {
-    let mut sql = quote(column);
+/// An expression as an index key: a function call as it is, others in parentheses.
+fn expression_key(sql: &str) -> String {
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let parsed =
+        sqlparser::parser::Parser::new(&dialect).try_with_sql(sql).and_then(|mut p| p.parse_expr());
+    match parsed {
+        Ok(sqlparser::ast::Expr::Function(_)) => sql.to_string(),
+        _ => format!("({sql})"),
+    }
+}
+
+/// A key part (quoted column or expression) with its order.
+fn order_sql(key: &str, order: ColumnOrder) -> String {
+    let mut sql = key.to_string();
     match (order.descending, order.nulls_first) {
         (false, false) => {}
         (false, true) => sql.push_str(" NULLS FIRST"),
@@ -932,7 +956,15 @@ fn rename_column(schema: &mut Schema, table: &QName, old: &str, new: &str) {
     }
     for i in schema.indexes.values_mut() {
         if &i.table == table {
-            i.columns.iter_mut().for_each(|(c, _)| rename(c));
+            for (part, _) in &mut i.columns {
+                match part {
+                    IndexPart::Column(c) => rename(c),
+                    IndexPart::Expr(e) => *e = replace_word(e, old, new),
+                }
+            }
+            if let Some(p) = &mut i.predicate {
+                *p = replace_word(p, old, new);
+            }
         }
     }
 }
@@ -963,6 +995,25 @@ fn replace_word(expr: &str, old: &str, new: &str) -> String {
     }
     flush(&mut word, &mut out);
     out
+}
+
+/// The columns an index's key and predicate read (those of `table` its expressions
+/// mention).
+fn index_reads(index: &IndexDef, table: Option<&TableDef>) -> Vec<String> {
+    let mut reads = Vec::new();
+    let mut exprs: Vec<&String> = index.predicate.iter().collect();
+    for (part, _) in &index.columns {
+        match part {
+            IndexPart::Column(c) => reads.push(c.clone()),
+            IndexPart::Expr(e) => exprs.push(e),
+        }
+    }
+    for c in table.iter().flat_map(|t| &t.columns) {
+        if exprs.iter().any(|e| mentions(e, &c.name)) && !reads.contains(&c.name) {
+            reads.push(c.name.clone());
+        }
+    }
+    reads
 }
 
 /// Whether an expression mentions an identifier as a whole word.

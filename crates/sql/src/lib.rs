@@ -40,7 +40,7 @@ pub mod settings;
 pub mod system;
 pub mod types;
 
-pub use catalog::{Catalog, Column, Index, RelKind, Sequence, Table, TableSpec};
+pub use catalog::{Catalog, Column, Index, IndexKey, RelKind, Sequence, Table, TableSpec};
 pub use database::{Database, DatabaseOptions};
 pub use oxibase_common::{Error, Result, SqlState, Value};
 pub use procedure::{CallResult, Host, LogLevel, ProcedureRuntime, Returns, Routine, RoutineKind};

@@ -35,6 +35,7 @@ use std::sync::Arc;
 
 use oxibase_common::DataType;
 
+use crate::catalog::IndexKey;
 use crate::plan::{Access, CmpOp, Expr, JoinKind, KeyRange, Node, Plan, SortKey, SubqueryKind};
 
 /// Optimizes a plan (and the plans of its subqueries).
@@ -579,18 +580,20 @@ fn choose_access(mut plan: Plan) -> Plan {
         return plan;
     };
     let conjuncts = filter.clone().conjuncts();
-    let mut candidates: Vec<(Access, Vec<usize>)> = Vec::new();
+    let mut candidates: Vec<(Access, Vec<KeyPart>)> = Vec::new();
     if !table.primary_key.is_empty() {
-        candidates.push((Access::Primary, table.primary_key.clone()));
+        candidates.push((Access::Primary, KeyPart::columns(&table.primary_key)));
     }
     // An index may be younger than the time a scan AS OF reads (its entries are no older
     // than the index): such a scan reads the table itself.
     for index in table.indexes.iter().filter(|i| i.valid && as_of.is_none()) {
-        candidates.push((Access::Index(index.clone()), index.columns.clone()));
+        if let Some(keys) = usable_key_parts(table, index, &conjuncts) {
+            candidates.push((Access::Index(index.clone()), keys));
+        }
     }
     let mut best: Option<Candidate> = None;
-    for (access, columns) in candidates {
-        let candidate = match_key(&conjuncts, access, &columns, table);
+    for (access, keys) in candidates {
+        let candidate = match_key(&conjuncts, access, &keys, table);
         let better = match &best {
             None => candidate.equal > 0 || candidate.ranged,
             // A point read (every column of a unique key fixed) first; then the most
@@ -612,29 +615,119 @@ fn choose_access(mut plan: Plan) -> Plan {
     plan
 }
 
+/// One part of an access path's key, as conditions and orders are matched to it.
+enum KeyPart {
+    /// A column.
+    Column(usize),
+    /// An index expression bound over the table's row, as its `Debug` text: expressions
+    /// are compared by structure, as literal lifting compares plans.
+    Expr(String),
+}
+
+impl KeyPart {
+    fn columns(columns: &[usize]) -> Vec<KeyPart> {
+        columns.iter().map(|&c| KeyPart::Column(c)).collect()
+    }
+
+    /// Whether `e` computes this key part.
+    fn is(&self, e: &Expr) -> bool {
+        match self {
+            KeyPart::Column(c) => matches!(e, Expr::Column(i) if i == c),
+            KeyPart::Expr(text) => {
+                !matches!(e, Expr::Column(_) | Expr::Literal(_)) && format!("{e:?}") == *text
+            }
+        }
+    }
+
+    /// The column's type, for a column.
+    fn column_type<'t>(&self, table: &'t crate::catalog::Table) -> Option<&'t DataType> {
+        match self {
+            KeyPart::Column(c) => Some(&table.columns[*c].data_type),
+            KeyPart::Expr(_) => None,
+        }
+    }
+}
+
+/// An index's key parts when it can serve a scan with these conjuncts: not for a partial
+/// index whose predicate they do not imply (nor an expression that no longer binds).
+fn usable_key_parts(
+    table: &crate::catalog::Table,
+    index: &crate::catalog::Index,
+    conjuncts: &[Expr],
+) -> Option<Vec<KeyPart>> {
+    if let Some(predicate) = &index.predicate {
+        let predicate = crate::bind::bind_table_expr(table, predicate).ok()?;
+        if !predicate.conjuncts().iter().all(|p| conjuncts.iter().any(|c| implies(c, p))) {
+            return None;
+        }
+    }
+    index_key_parts(table, index)
+}
+
+/// An index's key parts (None when an expression no longer binds).
+fn index_key_parts(
+    table: &crate::catalog::Table,
+    index: &crate::catalog::Index,
+) -> Option<Vec<KeyPart>> {
+    index
+        .keys
+        .iter()
+        .map(|k| match k {
+            IndexKey::Column(c) => Some(KeyPart::Column(*c)),
+            IndexKey::Expr(sql) => {
+                let e = crate::bind::bind_table_expr(table, sql).ok()?;
+                Some(KeyPart::Expr(format!("{e:?}")))
+            }
+        })
+        .collect()
+}
+
+/// Whether a condition implies one conjunct of a partial index's predicate (PostgreSQL's
+/// simple cases): the same condition, or `x IS NOT NULL` implied by a comparison of `x`
+/// (which is not true for a NULL `x`).
+fn implies(c: &Expr, p: &Expr) -> bool {
+    let text = format!("{p:?}");
+    if format!("{c:?}") == text {
+        return true;
+    }
+    match p {
+        Expr::IsNull(x, true) => {
+            let x = format!("{x:?}");
+            match c {
+                Expr::Compare(_, a, b) => {
+                    (format!("{a:?}") == x && row_independent(b))
+                        || (format!("{b:?}") == x && row_independent(a))
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
 /// How far a filter's conjuncts fix an access path's key columns.
 fn match_key(
     conjuncts: &[Expr],
     access: Access,
-    columns: &[usize],
+    keys: &[KeyPart],
     table: &crate::catalog::Table,
 ) -> Candidate {
     let mut equal: Vec<Vec<Expr>> = Vec::new();
-    for &col in columns {
-        let ty = &table.columns[col].data_type;
-        let found = conjuncts.iter().find_map(|c| equality_values(c, col, ty));
+    for key in keys {
+        let ty = key.column_type(table);
+        let found = conjuncts.iter().find_map(|c| equality_values(c, key, ty));
         match found {
             Some(values) => equal.push(values),
             None => break,
         }
     }
     let n = equal.len();
-    let full = n == columns.len();
+    let full = n == keys.len();
     let (mut lower, mut upper) = (Bound::Unbounded, Bound::Unbounded);
     if !full {
-        let col = columns[n];
+        let key = &keys[n];
         for c in conjuncts {
-            if let Some((op, value)) = comparison(c, col) {
+            if let Some((op, value)) = comparison(c, key) {
                 match op {
                     CmpOp::Gt if matches!(lower, Bound::Unbounded) => {
                         lower = Bound::Excluded(value)
@@ -664,28 +757,26 @@ fn match_key(
 /// as the filter's re-check does, and reads only its rows: the queue idiom `DELETE ...
 /// WHERE id IN (SELECT id ... LIMIT 10 FOR UPDATE SKIP LOCKED)` used to scan the whole
 /// table).
-fn equality_values(c: &Expr, col: usize, ty: &DataType) -> Option<Vec<Expr>> {
+/// A column's type is `ty`; an expression key (no `ty`) matches only `=` and `IN` lists,
+/// whose values the binder gave the expression's type.
+fn equality_values(c: &Expr, key: &KeyPart, ty: Option<&DataType>) -> Option<Vec<Expr>> {
     match c {
         Expr::Compare(CmpOp::Eq, a, b) => match (&**a, &**b) {
-            (Expr::Column(i), v) | (v, Expr::Column(i)) if *i == col && key_value(v) => {
-                Some(vec![v.clone()])
-            }
+            (k, v) | (v, k) if key.is(k) && key_value(v) => Some(vec![v.clone()]),
             _ => None,
         },
-        Expr::InList { expr, list, negated: false } => match &**expr {
-            Expr::Column(i)
-                if *i == col && list.iter().all(row_independent) && !list.is_empty() =>
-            {
-                Some(list.clone())
-            }
-            _ => None,
-        },
+        Expr::InList { expr, list, negated: false }
+            if key.is(expr) && list.iter().all(row_independent) && !list.is_empty() =>
+        {
+            Some(list.clone())
+        }
         Expr::Subquery {
             plan,
             kind: SubqueryKind::In { expr, negated: false },
             correlated: false,
             id,
-        } if matches!(**expr, Expr::Column(i) if i == col)
+        } if let Some(ty) = ty
+            && key.is(expr)
             && !matches!(ty, DataType::Array(_))
             && matches!(plan.columns.as_slice(), [c] if c.data_type == *ty) =>
         {
@@ -697,8 +788,8 @@ fn equality_values(c: &Expr, col: usize, ty: &DataType) -> Option<Vec<Expr>> {
             }))])
         }
         Expr::ArrayCompare { expr, op: CmpOp::Eq, array, all: false }
-            if matches!(**expr, Expr::Column(i) if i == col)
-                && !matches!(ty, DataType::Array(_))
+            if key.is(expr)
+                && ty.is_some_and(|ty| !matches!(ty, DataType::Array(_)))
                 && (row_independent(array)
                     || matches!(
                         **array,
@@ -712,11 +803,11 @@ fn equality_values(c: &Expr, col: usize, ty: &DataType) -> Option<Vec<Expr>> {
 }
 
 /// `col op v` (or `v op col`, flipped) with a row-independent value.
-fn comparison(c: &Expr, col: usize) -> Option<(CmpOp, Expr)> {
+fn comparison(c: &Expr, key: &KeyPart) -> Option<(CmpOp, Expr)> {
     let Expr::Compare(op, a, b) = c else { return None };
     match (&**a, &**b) {
-        (Expr::Column(i), v) if *i == col && row_independent(v) => Some((*op, v.clone())),
-        (v, Expr::Column(i)) if *i == col && row_independent(v) => Some((op.flip(), v.clone())),
+        (k, v) if key.is(k) && row_independent(v) => Some((*op, v.clone())),
+        (v, k) if key.is(k) && row_independent(v) => Some((op.flip(), v.clone())),
         _ => None,
     }
 }
@@ -894,8 +985,9 @@ fn index_only_scan(mut plan: Plan) -> Plan {
     }
     let mut columns: Vec<usize> = used.iter().flat_map(|e| e.columns()).collect();
     columns.extend(filter.iter().flat_map(|f| f.columns()));
+    let Some(key_columns) = index.key_columns() else { return plan };
     let covered = columns.iter().all(|c| {
-        index.columns.contains(c)
+        key_columns.contains(c)
             && table.columns.get(*c).is_some_and(|col| exact_in_keys(&col.data_type))
     });
     if covered {
@@ -1178,7 +1270,8 @@ pub fn estimate_rows(plan: &Plan) -> f64 {
                             _ => 1.0,
                         })
                         .sum();
-                    selectivity *= (n / distinct(table, col)).min(1.0);
+                    let d = col.map_or(DEFAULT_DISTINCT, |c| distinct(table, c));
+                    selectivity *= (n / d).min(1.0);
                 }
                 if !matches!(range.lower, Bound::Unbounded) {
                     selectivity *= RANGE_SELECTIVITY;
@@ -1253,11 +1346,20 @@ fn scan_table(plan: &Plan) -> Option<&crate::catalog::Table> {
     }
 }
 
-/// The key columns of a scan's access path.
-fn scan_key_columns(plan: &Plan) -> Vec<usize> {
+/// The key columns of a scan's access path (None for an expression).
+fn scan_key_columns(plan: &Plan) -> Vec<Option<usize>> {
     match &plan.node {
-        Node::Scan { table, access: Access::Primary, .. } => table.primary_key.clone(),
-        Node::Scan { access: Access::Index(i) | Access::IndexOnly(i), .. } => i.columns.clone(),
+        Node::Scan { table, access: Access::Primary, .. } => {
+            table.primary_key.iter().copied().map(Some).collect()
+        }
+        Node::Scan { access: Access::Index(i) | Access::IndexOnly(i), .. } => i
+            .keys
+            .iter()
+            .map(|k| match k {
+                IndexKey::Column(c) => Some(*c),
+                IndexKey::Expr(_) => None,
+            })
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -1314,20 +1416,19 @@ fn index_lookup(right: &Plan, left_keys: &[Expr], right_keys: &[Expr]) -> Option
     if filter.as_ref().is_some_and(|f| f.has_outer() || has_subquery(f) || has_volatile(f)) {
         return None;
     }
-    let paths = std::iter::once((Access::Primary, table.primary_key.clone())).chain(
-        table
-            .indexes
-            .iter()
-            .filter(|i| i.valid)
-            .map(|i| (Access::Index(i.clone()), i.columns.clone())),
+    let conjuncts = filter.clone().map(Expr::conjuncts).unwrap_or_default();
+    let paths = std::iter::once((Access::Primary, KeyPart::columns(&table.primary_key))).chain(
+        table.indexes.iter().filter(|i| i.valid).filter_map(|i| {
+            Some((Access::Index(i.clone()), usable_key_parts(table, i, &conjuncts)?))
+        }),
     );
     let mut best: Option<(Access, Vec<Expr>)> = None;
-    for (access, key_columns) in paths {
+    for (access, key_parts) in paths {
         let mut lookup = Vec::new();
-        for col in &key_columns {
+        for part in &key_parts {
             let matched = right_keys
                 .iter()
-                .position(|k| matches!(k, Expr::Column(c) if c == col))
+                .position(|k| part.is(k))
                 .filter(|&i| !left_keys[i].has_outer() && !has_subquery(&left_keys[i]));
             match matched {
                 Some(i) => lookup.push(left_keys[i].clone()),
@@ -1386,10 +1487,11 @@ fn try_ordered_input(input: Plan, keys: &[SortKey]) -> Result<Plan, Plan> {
             let mapped: Option<Vec<SortKey>> = keys
                 .iter()
                 .map(|k| match &k.expr {
-                    Expr::Column(i) => match exprs.get(*i) {
-                        Some(e @ Expr::Column(_)) => Some(SortKey { expr: e.clone(), ..k.clone() }),
-                        _ => None,
-                    },
+                    // A projected expression orders as it would below (an index on it
+                    // may provide the order).
+                    Expr::Column(i) => {
+                        exprs.get(*i).map(|e| SortKey { expr: e.clone(), ..k.clone() })
+                    }
                     _ => None,
                 })
                 .collect();
@@ -1422,15 +1524,17 @@ fn try_ordered_input(input: Plan, keys: &[SortKey]) -> Result<Plan, Plan> {
             let Node::Scan { table, access, range, reverse, .. } = &mut plan.node else {
                 return Err(plan);
             };
-            let key_columns: Vec<(usize, oxibase_common::keycode::ColumnOrder)> = match &*access {
+            let key_columns: Vec<(KeyPart, oxibase_common::keycode::ColumnOrder)> = match &*access {
                 Access::Primary => table
                     .primary_key
                     .iter()
-                    .map(|&c| (c, oxibase_common::keycode::ColumnOrder::ASC))
+                    .map(|&c| (KeyPart::Column(c), oxibase_common::keycode::ColumnOrder::ASC))
                     .collect(),
-                Access::Index(i) | Access::IndexOnly(i) => {
-                    i.columns.iter().copied().zip(i.orders.iter().copied()).collect()
-                }
+                Access::Index(i) | Access::IndexOnly(i) => index_key_parts(table, i)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .zip(i.orders.iter().copied())
+                    .collect(),
             };
             // Leading columns fixed to one value by the range do not affect the order.
             let skip = range.as_ref().map_or(0, |r| {
@@ -1442,15 +1546,12 @@ fn try_ordered_input(input: Plan, keys: &[SortKey]) -> Result<Plan, Plan> {
             let direction = if usable {
                 let mut direction = None;
                 let mut ok = true;
-                for (k, (col, order)) in keys.iter().zip(&key_columns[skip..]) {
-                    let Expr::Column(i) = &k.expr else {
-                        ok = false;
-                        break;
-                    };
-                    let forward = *i == *col
+                for (k, (part, order)) in keys.iter().zip(&key_columns[skip..]) {
+                    let same = part.is(&k.expr);
+                    let forward = same
                         && k.descending == order.descending
                         && k.nulls_first == order.nulls_first;
-                    let backward = *i == *col
+                    let backward = same
                         && k.descending != order.descending
                         && k.nulls_first != order.nulls_first;
                     let d = if forward {

@@ -7,7 +7,7 @@
 
 use oxibase_common::{Array, DataType, Result, Value};
 
-use crate::catalog::{ConstraintKind, Sequence, Table};
+use crate::catalog::{ConstraintKind, Index, IndexKey, Sequence, Table};
 use crate::keys::RelId;
 use crate::procedure::{Routine, RoutineKind};
 use crate::types::{type_oid, type_size};
@@ -1559,7 +1559,7 @@ fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             ));
         }
         for i in &t.indexes {
-            rows.push(class_row(i.id, &i.name, ns, "i", i.columns.len(), false, 0));
+            rows.push(class_row(i.id, &i.name, ns, "i", i.keys.len(), false, 0));
         }
     }
     for (schema, name, id, _) in &s.views {
@@ -1718,46 +1718,85 @@ fn pg_index(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             rows.push(vec![
                 oid(i.id),
                 oid(t.id),
-                Value::Int2(i.columns.len() as i16),
+                Value::Int2(i.keys.len() as i16),
                 Value::Bool(i.unique),
                 Value::Bool(false),
                 Value::Bool(false),
                 Value::Bool(i.valid),
-                int2_array(i.columns.iter().copied()),
-                Value::Null,
-                Value::Null,
+                // An expression's position is 0; its text is in indexprs (PostgreSQL keeps a
+                // node tree there, psql reads pg_get_indexdef instead).
+                Value::Array(Box::new(Array {
+                    element_type: DataType::Int2,
+                    elements: i
+                        .keys
+                        .iter()
+                        .map(|k| match k {
+                            IndexKey::Column(c) => Value::Int2(*c as i16 + 1),
+                            IndexKey::Expr(_) => Value::Int2(0),
+                        })
+                        .collect(),
+                })),
+                {
+                    let exprs: Vec<&str> = i
+                        .keys
+                        .iter()
+                        .filter_map(|k| match k {
+                            IndexKey::Expr(sql) => Some(sql.as_str()),
+                            IndexKey::Column(_) => None,
+                        })
+                        .collect();
+                    if exprs.is_empty() { Value::Null } else { text(&exprs.join(", ")) }
+                },
+                i.predicate.as_deref().map_or(Value::Null, text),
             ]);
         }
     }
     rows
 }
 
+/// The CREATE INDEX statement of a table's primary key (pg_indexes.indexdef,
+/// pg_get_indexdef).
+fn primary_key_definition(t: &Table) -> String {
+    let key = Index {
+        id: 0,
+        storage: 0,
+        name: format!("{}_pkey", t.name),
+        table_id: t.id,
+        unique: true,
+        keys: t.primary_key.iter().map(|&c| IndexKey::Column(c)).collect(),
+        orders: Vec::new(),
+        valid: true,
+        predicate: None,
+    };
+    index_definition(t, &key)
+}
+
 /// The CREATE INDEX statement of an index (pg_indexes.indexdef, pg_get_indexdef).
-pub fn index_definition(
-    t: &Table,
-    name: &str,
-    unique: bool,
-    columns: &[usize],
-    orders: &[oxibase_common::keycode::ColumnOrder],
-) -> String {
-    let cols: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(n, &c)| {
-            let name = crate::functions::string::quote_identifier(&t.columns[c].name);
-            match orders.get(n) {
-                Some(o) if o.descending => format!("{name} DESC"),
-                _ => name,
-            }
+pub fn index_definition(t: &Table, i: &Index) -> String {
+    let quote = crate::functions::string::quote_identifier;
+    let keys: Vec<String> = i
+        .key_definitions(t)
+        .into_iter()
+        .zip(i.orders.iter().map(Some).chain(std::iter::repeat(None)))
+        .map(|(key, order)| match order {
+            Some(o) if o.descending && !o.nulls_first => format!("{key} DESC NULLS LAST"),
+            Some(o) if o.descending => format!("{key} DESC"),
+            Some(o) if o.nulls_first => format!("{key} NULLS FIRST"),
+            _ => key,
         })
         .collect();
+    let predicate = i
+        .predicate
+        .as_ref()
+        .map(|p| format!(" WHERE {}", crate::catalog::deparse(p)))
+        .unwrap_or_default();
     format!(
-        "CREATE {}INDEX {} ON {}.{} USING btree ({})",
-        if unique { "UNIQUE " } else { "" },
-        crate::functions::string::quote_identifier(name),
+        "CREATE {}INDEX {} ON {}.{} USING btree ({}){predicate}",
+        if i.unique { "UNIQUE " } else { "" },
+        quote(&i.name),
         t.schema,
-        crate::functions::string::quote_identifier(&t.name),
-        cols.join(", ")
+        quote(&t.name),
+        keys.join(", ")
     )
 }
 
@@ -1771,7 +1810,7 @@ fn pg_indexes(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 text(&t.name),
                 text(&name),
                 Value::Null,
-                text(&index_definition(t, &name, true, &t.primary_key, &[])),
+                text(&primary_key_definition(t)),
             ]);
         }
         for i in &t.indexes {
@@ -1780,7 +1819,7 @@ fn pg_indexes(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 text(&t.name),
                 text(&i.name),
                 Value::Null,
-                text(&index_definition(t, &i.name, i.unique, &i.columns, &i.orders)),
+                text(&index_definition(t, i)),
             ]);
         }
     }
@@ -1834,13 +1873,17 @@ fn pg_constraint(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 " ",
             );
         }
-        for i in t.indexes.iter().filter(|i| i.unique) {
+        // A unique index on columns is a constraint; one on expressions or partial is not
+        // (PostgreSQL has no such constraint).
+        for (i, columns) in
+            t.indexes.iter().filter(|i| i.unique).filter_map(|i| Some((i, i.plain_columns()?)))
+        {
             row(
                 &i.name,
                 "u",
                 i.id,
                 0,
-                int2_array(i.columns.iter().copied()),
+                int2_array(columns.into_iter()),
                 Value::Null,
                 Value::Null,
                 " ",
@@ -1901,8 +1944,8 @@ pub fn constraint_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String>
         if !t.primary_key.is_empty() {
             defs.push(format!("PRIMARY KEY ({})", names(t, &t.primary_key)));
         }
-        for i in t.indexes.iter().filter(|i| i.unique) {
-            defs.push(format!("UNIQUE ({})", names(t, &i.columns)));
+        for columns in t.indexes.iter().filter(|i| i.unique).filter_map(Index::plain_columns) {
+            defs.push(format!("UNIQUE ({})", names(t, &columns)));
         }
         for c in &t.constraints {
             defs.push(
@@ -1955,17 +1998,10 @@ pub fn constraint_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String>
 pub fn index_definition_by_oid(s: &CatalogSnapshot, wanted: i64) -> Option<String> {
     for t in &s.tables {
         if !t.primary_key.is_empty() && i64::from(pkey_oid(t.id)) == wanted {
-            let orders = vec![oxibase_common::keycode::ColumnOrder::ASC; t.primary_key.len()];
-            return Some(index_definition(
-                t,
-                &format!("{}_pkey", t.name),
-                true,
-                &t.primary_key,
-                &orders,
-            ));
+            return Some(primary_key_definition(t));
         }
         if let Some(i) = t.indexes.iter().find(|i| i64::from(i.id) == wanted) {
-            return Some(index_definition(t, &i.name, i.unique, &i.columns, &i.orders));
+            return Some(index_definition(t, i));
         }
     }
     None
@@ -2156,7 +2192,9 @@ fn info_key_column_usage(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             add(&format!("{}_pkey", t.name), &t.primary_key, None);
         }
         for i in t.indexes.iter().filter(|i| i.unique) {
-            add(&i.name, &i.columns, None);
+            if let Some(columns) = i.plain_columns() {
+                add(&i.name, &columns, None);
+            }
         }
         for c in &t.constraints {
             if let ConstraintKind::ForeignKey { columns, ref_columns, .. } = &c.kind {

@@ -13,7 +13,7 @@ use oxibase_engine::{Engine, Lsm, LsmOptions, Memory};
 use oxibase_log::{Log, LogOptions};
 use oxibase_mvcc::{Isolation, Mvcc, MvccOptions, TxnOptions};
 use oxibase_sql::keys::row_key;
-use oxibase_sql::{Catalog, Column, Index, Sequence, TableSpec};
+use oxibase_sql::{Catalog, Column, Index, IndexKey, Sequence, TableSpec};
 
 fn memory_catalog() -> (Arc<Memory>, Catalog) {
     let engine = Arc::new(Memory::new());
@@ -225,9 +225,11 @@ fn indexes_are_catalog_rows_too() {
         name: "accounts_owner_idx".into(),
         table_id: table.id,
         unique: true,
-        columns: vec![1, 2],
+        // An expression and a predicate are stored as text and read back as written.
+        keys: vec![IndexKey::Column(1), IndexKey::Expr("upper(owner)".into())],
         orders: vec![ColumnOrder::ASC, ColumnOrder::DESC],
         valid: true,
+        predicate: Some("owner IS NOT NULL".into()),
     };
     let created = catalog.create_index(&txn, "public", index.clone()).unwrap();
     txn.begin_statement().unwrap();

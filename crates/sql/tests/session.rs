@@ -1367,3 +1367,110 @@ fn generated_columns_survive_reopening_and_are_listed_in_the_catalog() {
         [["b", "s", "a * 3"]]
     );
 }
+
+#[test]
+fn expression_and_partial_indexes_serve_the_queries_they_match() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute(
+        "create table u (id int primary key, email text, deleted_at timestamptz, n int); \
+         insert into u select x, 'User' || x || '@x.com', case when x % 2 = 0 then now() end, x \
+         from generate_series(1, 200) x; \
+         create unique index u_lower on u (lower(email)); \
+         create unique index u_live on u (email) where deleted_at is null; \
+         create index u_twice on u ((n * 2)) where n > 100",
+    )
+    .unwrap();
+    let plan = |s: &mut oxibase_sql::Session, q: &str| -> String {
+        all_rows(s, &format!("explain {q}")).into_iter().map(|r| r[0].clone() + "\n").collect()
+    };
+    let uses = |s: &mut oxibase_sql::Session, q: &str, index: &str| {
+        let p = plan(s, q);
+        assert!(p.contains(&format!("Index Scan using {index} on u")), "{q}:\n{p}");
+    };
+    let scans = |s: &mut oxibase_sql::Session, q: &str| {
+        let p = plan(s, q);
+        assert!(p.contains("Seq Scan on u"), "{q}:\n{p}");
+    };
+    // The key expression, written as the index wrote it (a parameter too).
+    uses(&mut s, "select id from u where lower(email) = 'user7@x.com'", "u_lower");
+    uses(&mut s, "select id from u where lower(email) in ('a', 'b')", "u_lower");
+    assert_eq!(all_rows(&mut s, "select id from u where lower(email) = 'user7@x.com'"), [["7"]]);
+    s.execute("prepare q(text) as select id from u where lower(email) = $1").unwrap();
+    assert_eq!(all_rows(&mut s, "execute q('user9@x.com')"), [["9"]]);
+    // Another expression does not match it.
+    scans(&mut s, "select id from u where upper(email) = 'USER7@X.COM'");
+    // A partial index serves a query whose WHERE implies its predicate, and no other.
+    uses(&mut s, "select id from u where email = 'User7@x.com' and deleted_at is null", "u_live");
+    scans(&mut s, "select id from u where email = 'User7@x.com'");
+    uses(&mut s, "select id from u where n * 2 = 300 and n > 100", "u_twice");
+    scans(&mut s, "select id from u where n * 2 = 300");
+    // A range on the expression, and ORDER BY it read from the index in order.
+    let q = "select id from u where n > 100 and n * 2 > 390 order by n * 2 desc";
+    let p = plan(&mut s, q);
+    assert!(p.contains("Index Scan Backward using u_twice") && !p.contains("Sort"), "{p}");
+    assert_eq!(all_rows(&mut s, q), [["200"], ["199"], ["198"], ["197"], ["196"]]);
+    // `x IS NOT NULL` in a predicate is implied by a comparison of x.
+    s.execute("create index u_n_nn on u (id) where n is not null").unwrap();
+    uses(&mut s, "select id from u where id = 5 and n > 0", "u_pkey");
+    s.execute("create index u_n_only on u (n) where n is not null").unwrap();
+    uses(&mut s, "select id from u where n = 5", "u_n_only");
+    // An expression index is never read as an index-only scan (it holds no columns).
+    assert!(!plan(&mut s, "select lower(email) from u where lower(email) = 'a'").contains("Only"));
+    // Writes keep the entries right: an update that moves a row in or out of a partial index.
+    s.execute("update u set deleted_at = null where id = 2").unwrap();
+    assert_eq!(
+        all_rows(&mut s, "select id from u where email = 'User2@x.com' and deleted_at is null"),
+        [["2"]]
+    );
+    s.execute("update u set deleted_at = now() where id = 3").unwrap();
+    assert_eq!(
+        all_rows(&mut s, "select id from u where email = 'User3@x.com' and deleted_at is null"),
+        Vec::<Vec<String>>::new()
+    );
+    s.execute("insert into u values (1000, 'User3@x.com', null, 1)").unwrap_err();
+    s.execute("insert into u values (1000, 'user3@X.com ', null, 1)").unwrap();
+}
+
+#[test]
+fn unique_partial_indexes_hold_across_sessions_and_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let mut a = db.session();
+        a.execute(
+            "create table acct (id int primary key, email text, gone bool not null default false); \
+             create unique index acct_live on acct (lower(email)) where not gone",
+        )
+        .unwrap();
+        // Two sessions claim one live email: the second waits for the first, then fails.
+        let result = ddl_after_waiting_for(
+            &db,
+            &mut a,
+            "insert into acct values (1, 'a@x.com')",
+            "insert into acct values (2, 'A@X.com')",
+        );
+        assert_eq!(result.unwrap_err().code(), SqlState::UNIQUE_VIOLATION);
+        // A retired row frees it.
+        a.execute("update acct set gone = true where id = 1").unwrap();
+        a.execute("insert into acct values (2, 'A@X.com')").unwrap();
+        // Built while writes go on, as CREATE INDEX CONCURRENTLY does.
+        a.execute("create index concurrently acct_len on acct (length(email))").unwrap();
+    }
+    let db = Database::open(dir.path()).unwrap();
+    let mut s = db.session();
+    let err = s.execute("insert into acct values (3, 'a@x.COM')").unwrap_err();
+    assert_eq!(err.code(), SqlState::UNIQUE_VIOLATION);
+    assert_eq!(err.detail(), Some("Key (lower(email))=(a@x.com) already exists."));
+    s.execute("insert into acct values (3, 'a@x.COM', true)").unwrap();
+    assert_eq!(
+        all_rows(&mut s, "select id from acct where length(email) = 7 order by id"),
+        [["1"], ["2"], ["3"]]
+    );
+    assert_eq!(
+        all_rows(&mut s, "select indexdef from pg_indexes where indexname = 'acct_live'"),
+        [[
+            "CREATE UNIQUE INDEX acct_live ON public.acct USING btree (lower(email)) WHERE (NOT gone)"
+        ]]
+    );
+}

@@ -286,8 +286,10 @@ pub struct CreateIndex {
     pub name: Option<String>,
     /// The table (schema, name).
     pub table: (Option<String>, String),
-    /// Indexed columns and their order.
-    pub columns: Vec<(String, ColumnOrder)>,
+    /// The key's parts and their order.
+    pub keys: Vec<(IndexPart, ColumnOrder)>,
+    /// A partial index's WHERE, as SQL text.
+    pub predicate: Option<String>,
     /// UNIQUE
     pub unique: bool,
     /// IF NOT EXISTS
@@ -295,6 +297,15 @@ pub struct CreateIndex {
     /// CONCURRENTLY: only records the index, not valid yet (the session fills it while
     /// writes go on, then validates it).
     pub concurrently: bool,
+}
+
+/// One part of a CREATE INDEX key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexPart {
+    /// A column, by name.
+    Column(String),
+    /// An expression, as SQL text.
+    Expr(String),
 }
 
 /// One ALTER TABLE action.
@@ -530,21 +541,21 @@ fn names(objects: &[ast::ObjectName]) -> Result<Vec<(Option<String>, String)>> {
     objects.iter().map(split_name).collect()
 }
 
-fn index_columns(cols: &[ast::IndexColumn]) -> Result<Vec<(String, ColumnOrder)>> {
+fn index_keys(cols: &[ast::IndexColumn]) -> Result<Vec<(IndexPart, ColumnOrder)>> {
     cols.iter()
         .map(|c| {
-            let name = match &c.column.expr {
-                ast::Expr::Identifier(id) => ident(id),
-                other => {
-                    return Err(errinput!(
-                        FEATURE_NOT_SUPPORTED,
-                        "expression indexes are not supported: {other}"
-                    ));
-                }
+            // `(a)` is the column a, as in PostgreSQL.
+            let mut expr = &c.column.expr;
+            while let ast::Expr::Nested(inner) = expr {
+                expr = inner;
+            }
+            let part = match expr {
+                ast::Expr::Identifier(id) => IndexPart::Column(ident(id)),
+                other => IndexPart::Expr(other.to_string()),
             };
             let descending = super::query::descending(&c.column.options);
             let nulls_first = c.column.options.nulls_first.unwrap_or(descending);
-            Ok((name, ColumnOrder { descending, nulls_first }))
+            Ok((part, ColumnOrder { descending, nulls_first }))
         })
         .collect()
 }
@@ -574,7 +585,16 @@ fn foreign_key(fk: &ast::ForeignKeyConstraint, columns: Vec<String>) -> Result<C
 /// Converts a table constraint.
 fn table_constraint(c: &ast::TableConstraint) -> Result<ConstraintSpec> {
     let cols = |cols: &[ast::IndexColumn]| -> Result<Vec<String>> {
-        Ok(index_columns(cols)?.into_iter().map(|(n, _)| n).collect())
+        index_keys(cols)?
+            .into_iter()
+            .map(|(part, _)| match part {
+                IndexPart::Column(name) => Ok(name),
+                IndexPart::Expr(e) => Err(errinput!(
+                    SYNTAX_ERROR,
+                    "syntax error at or near \"{e}\": a constraint's key lists columns"
+                )),
+            })
+            .collect()
     };
     Ok(match c {
         ast::TableConstraint::PrimaryKey(pk) => ConstraintSpec::PrimaryKey {
@@ -797,22 +817,15 @@ impl Binder<'_> {
                     }
                 }
             }
-            S::CreateIndex(ci) => {
-                if ci.predicate.is_some() {
-                    return Err(errinput!(
-                        FEATURE_NOT_SUPPORTED,
-                        "partial indexes are not supported"
-                    ));
-                }
-                DdlStatement::CreateIndex(CreateIndex {
-                    name: ci.name.as_ref().map(|n| split_name(n).map(|(_, n)| n)).transpose()?,
-                    table: split_name(&ci.table_name)?,
-                    columns: index_columns(&ci.columns)?,
-                    unique: ci.unique,
-                    if_not_exists: ci.if_not_exists,
-                    concurrently: ci.concurrently,
-                })
-            }
+            S::CreateIndex(ci) => DdlStatement::CreateIndex(CreateIndex {
+                name: ci.name.as_ref().map(|n| split_name(n).map(|(_, n)| n)).transpose()?,
+                table: split_name(&ci.table_name)?,
+                keys: index_keys(&ci.columns)?,
+                predicate: ci.predicate.as_ref().map(|p| p.to_string()),
+                unique: ci.unique,
+                if_not_exists: ci.if_not_exists,
+                concurrently: ci.concurrently,
+            }),
             S::AlterTable(alter) => DdlStatement::AlterTable {
                 table: split_name(&alter.name)?,
                 if_exists: alter.if_exists,

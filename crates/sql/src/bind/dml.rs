@@ -351,7 +351,12 @@ impl Binder<'_> {
                                 )
                             },
                         )?;
-                    Some(index.columns.clone())
+                    Some(index.plain_columns().ok_or_else(|| {
+                        errinput!(
+                            FEATURE_NOT_SUPPORTED,
+                            "ON CONFLICT ON CONSTRAINT with an expression or partial index is not supported"
+                        )
+                    })?)
                 }
             }
         };
@@ -364,7 +369,10 @@ impl Binder<'_> {
                 k == wanted
             };
             if !matches_key(&table.primary_key)
-                && !table.indexes.iter().any(|i| i.unique && matches_key(&i.columns))
+                && !table
+                    .indexes
+                    .iter()
+                    .any(|i| i.unique && i.plain_columns().is_some_and(|c| matches_key(&c)))
             {
                 return Err(errinput!(
                     INVALID_COLUMN_REFERENCE,

@@ -1117,7 +1117,7 @@ impl Binder<'_> {
                 return Ok((Expr::Call(f, vec![l, r]), known(Jsonb)));
             }
             _ => {
-                return Err(errinput!(UNDEFINED_FUNCTION, "operator does not exist: {} {} {}", a.name(), op_symbol(op), b.name())
+                return Err(errinput!(UNDEFINED_FUNCTION, "operator does not exist: {} {} {}", a.name(), op.sql(), b.name())
                     .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts."));
             }
         };
@@ -2180,21 +2180,6 @@ fn unknown_partner(t: &DataType, op: BinOp, right: bool) -> DataType {
 
 fn unreachable_types() -> oxibase_common::Error {
     errinput!(INTERNAL_ERROR, "operand types not resolved")
-}
-
-fn op_symbol(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Add => "+",
-        BinOp::Sub => "-",
-        BinOp::Mul => "*",
-        BinOp::Div => "/",
-        BinOp::Mod => "%",
-        BinOp::Pow => "^",
-        BinOp::Concat => "||",
-        BinOp::JsonExistsAny => "?|",
-        BinOp::JsonExistsAll => "?&",
-        _ => "?",
-    }
 }
 
 fn json_delete_function() -> scalar::ScalarFunction {

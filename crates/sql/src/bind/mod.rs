@@ -31,7 +31,7 @@ use crate::plan::{Column, Expr, Plan};
 use crate::system::SystemTable;
 pub use ddl::{
     AlterAction, ColumnSpec, CommentTarget, ConstraintSpec, CreateIndex, CreateTable, DdlStatement,
-    ForeignKeySpec, ReferentialAction, RoleSpec, SequenceSpec, data_type,
+    ForeignKeySpec, IndexPart, ReferentialAction, RoleSpec, SequenceSpec, data_type,
 };
 pub use dml::{Delete, Insert, OnConflict, Returning, Update};
 pub(crate) use expr::fold_cast;
@@ -550,6 +550,16 @@ pub fn bind_table_expr(table: &Table, sql: &str) -> Result<Expr> {
 
 /// [`bind_table_expr`], also returning the expression's type.
 pub fn bind_table_expr_typed(table: &Table, sql: &str) -> Result<(Expr, DataType)> {
+    bind_table_expr_in(table, sql, "CHECK")
+}
+
+/// [`bind_table_expr_typed`] for an expression of `clause` ("index expressions", ...), the
+/// name messages give it.
+pub fn bind_table_expr_in(
+    table: &Table,
+    sql: &str,
+    clause: &'static str,
+) -> Result<(Expr, DataType)> {
     struct NoRelations;
     impl BindEnv for NoRelations {
         fn relation(&self, _: Option<&str>, name: &str) -> Result<Option<Relation>> {
@@ -566,7 +576,7 @@ pub fn bind_table_expr_typed(table: &Table, sql: &str) -> Result<(Expr, DataType
     let binder = Binder::new(&env, vec![]);
     let scope = Scope::new(dml::table_columns(table));
     let (expr, data_type) =
-        binder.bind_expr(&parse_expr(sql)?, &expr::ExprCtx::plain(&scope, "CHECK"))?;
+        binder.bind_expr(&parse_expr(sql)?, &expr::ExprCtx::plain(&scope, clause))?;
     Ok((expr, data_type.resolve()))
 }
 

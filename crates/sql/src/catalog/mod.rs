@@ -27,8 +27,8 @@ use parking_lot::Mutex;
 
 use crate::keys::{FIRST_USER_ID, RelId, counter_key, relation_prefix};
 pub use schema::{
-    Column, Constraint, ConstraintKind, Index, RelKind, Role, Sequence, Table, TableSpec,
-    TableStats,
+    Column, Constraint, ConstraintKind, Index, IndexKey, RelKind, Role, Sequence, Table, TableSpec,
+    TableStats, deparse,
 };
 use system::*;
 
@@ -812,7 +812,9 @@ impl Catalog {
                 "cannot drop column {name} because the primary key uses it"
             ));
         }
-        if let Some(index) = table.indexes.iter().find(|i| i.columns.contains(&position)) {
+        if let Some(index) =
+            table.indexes.iter().find(|i| i.keys.contains(&IndexKey::Column(position)))
+        {
             return Err(errinput!(
                 DEPENDENT_OBJECTS_STILL_EXIST,
                 "cannot drop column {name} because index {} uses it",

@@ -110,13 +110,83 @@ pub struct Index {
     pub table_id: RelId,
     /// UNIQUE.
     pub unique: bool,
-    /// The indexed column positions, in key order.
-    pub columns: Vec<usize>,
+    /// The key, in order: columns and expressions over the table's row.
+    pub keys: Vec<IndexKey>,
     /// The order of each key column.
     pub orders: Vec<ColumnOrder>,
     /// Complete, so queries may read it (PostgreSQL's `indisvalid`). An index being built
     /// by CREATE INDEX CONCURRENTLY is maintained by writers but not read until then.
     pub valid: bool,
+    /// A partial index's WHERE, as SQL text over the table's row: only rows for which it
+    /// is true have an entry (and, for a unique index, are kept unique).
+    pub predicate: Option<String>,
+}
+
+/// One part of an index key.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IndexKey {
+    /// A column, by position.
+    Column(usize),
+    /// An expression over the table's row, as SQL text (an expression index).
+    Expr(String),
+}
+
+impl Index {
+    /// The key's column positions when every part is a plain column and the index is not
+    /// partial: the indexes a foreign key, ON CONFLICT (columns) or a key lookup by column
+    /// values may use.
+    pub fn plain_columns(&self) -> Option<Vec<usize>> {
+        if self.predicate.is_some() {
+            return None;
+        }
+        self.key_columns()
+    }
+
+    /// The key's column positions when every part is a plain column (partial or not).
+    pub fn key_columns(&self) -> Option<Vec<usize>> {
+        self.keys
+            .iter()
+            .map(|k| match k {
+                IndexKey::Column(c) => Some(*c),
+                IndexKey::Expr(_) => None,
+            })
+            .collect()
+    }
+
+    /// How the key's parts are written in messages and plans, as PostgreSQL writes them:
+    /// columns by name (quoted where needed), a function call as it is, other expressions
+    /// in parentheses (`Key (lower(email), (n * 2))=(...)`).
+    pub fn key_names(&self, table: &Table) -> Vec<String> {
+        self.key_sql(table, false)
+    }
+
+    /// The key's parts as `pg_get_indexdef` writes them: like [`Index::key_names`], with
+    /// every operator in an expression parenthesised too (`btree (((n * 2)))`).
+    pub fn key_definitions(&self, table: &Table) -> Vec<String> {
+        self.key_sql(table, true)
+    }
+
+    fn key_sql(&self, table: &Table, definition: bool) -> Vec<String> {
+        self.keys
+            .iter()
+            .map(|k| match k {
+                IndexKey::Column(c) => {
+                    crate::functions::string::quote_identifier(&table.columns[*c].name)
+                }
+                IndexKey::Expr(sql) => match crate::bind::parse_expr(sql) {
+                    Ok(sqlparser::ast::Expr::Function(_)) => sql.clone(),
+                    Ok(_) if definition => format!("({})", deparse(sql)),
+                    _ => format!("({sql})"),
+                },
+            })
+            .collect()
+    }
+
+    /// Whether the key has an expression or the index a predicate (its entries are
+    /// computed, not copied from columns).
+    pub fn computed(&self) -> bool {
+        self.predicate.is_some() || self.keys.iter().any(|k| matches!(k, IndexKey::Expr(_)))
+    }
 }
 
 /// What a CHECK or FOREIGN KEY constraint enforces (primary keys and unique constraints are
@@ -277,4 +347,42 @@ pub struct Role {
     pub login: bool,
     /// The SCRAM-SHA-256 verifier of its password, if it has one.
     pub password: Option<String>,
+}
+
+/// A stored expression as PostgreSQL's `pg_get_expr` writes it: every operator, test and
+/// boolean connective in parentheses (`((n > 0) AND (w IS NOT NULL))`).
+pub fn deparse(sql: &str) -> String {
+    use sqlparser::ast::Expr as E;
+    let Ok(mut expr) = crate::bind::parse_expr(sql) else { return sql.to_string() };
+    // Parentheses as written are PostgreSQL's own; they come back below.
+    let _ = sqlparser::ast::visit_expressions_mut(&mut expr, |e| {
+        while let E::Nested(inner) = e {
+            *e = std::mem::replace(&mut **inner, E::Value(sqlparser::ast::Value::Null.into()));
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    let _ = sqlparser::ast::visit_expressions_mut(&mut expr, |e| {
+        if matches!(
+            e,
+            E::BinaryOp { .. }
+                | E::UnaryOp { .. }
+                | E::IsNull(_)
+                | E::IsNotNull(_)
+                | E::IsTrue(_)
+                | E::IsNotTrue(_)
+                | E::IsFalse(_)
+                | E::IsNotFalse(_)
+                | E::IsDistinctFrom(..)
+                | E::IsNotDistinctFrom(..)
+                | E::Like { .. }
+                | E::ILike { .. }
+                | E::In { .. }
+                | E::Between { .. }
+        ) {
+            let inner = std::mem::replace(e, E::Value(sqlparser::ast::Value::Null.into()));
+            *e = E::Nested(Box::new(inner));
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    expr.to_string()
 }

@@ -20,7 +20,7 @@ use oxibase_common::keycode::ColumnOrder;
 use oxibase_common::row::{decode_row, encode_row};
 use oxibase_common::{Array, DataType, Result, Value, errdata};
 
-use super::schema::{Column, Constraint, ConstraintKind, Index, RelKind, Sequence};
+use super::schema::{Column, Constraint, ConstraintKind, Index, IndexKey, RelKind, Sequence};
 use crate::keys::{RelId, index_key, row_key};
 
 /// `pg_catalog`'s schema id (as in PostgreSQL).
@@ -429,20 +429,46 @@ pub fn encode_index(index: &Index) -> Vec<u8> {
         Value::Int4(index.id as i32),
         Value::Int4(index.table_id as i32),
         Value::Bool(index.unique),
-        int2_list(&index.columns),
+        // An expression's position is 0 (PostgreSQL's indkey), its text in the list after.
+        int2_list(
+            &index
+                .keys
+                .iter()
+                .map(|k| match k {
+                    IndexKey::Column(c) => *c,
+                    IndexKey::Expr(_) => 0,
+                })
+                .collect::<Vec<_>>(),
+        ),
         flags(|o| o.descending),
         flags(|o| o.nulls_first),
         Value::Bool(index.valid),
+        array(
+            DataType::Text,
+            index
+                .keys
+                .iter()
+                .map(|k| match k {
+                    IndexKey::Column(_) => Value::Null,
+                    IndexKey::Expr(e) => Value::Text(e.clone()),
+                })
+                .collect(),
+        ),
+        text_or_null(&index.predicate),
     ])
 }
 
 /// Decodes a `sys_indexes` row; the name and storage come from `sys_tables`.
 pub fn decode_index(bytes: &[u8], name: String, storage: RelId) -> Result<Index> {
     let row = decode_row(bytes)?;
-    // Rows written before the validity flag existed have six fields: those are complete.
-    let (fields, valid) = match row.as_slice() {
-        [fields @ .., Value::Bool(valid)] if fields.len() == 6 => (fields, *valid),
-        fields => (fields, true),
+    // Rows written before the validity flag existed have six fields: those are complete;
+    // rows written before expression and partial indexes have seven.
+    let (fields, valid, exprs, predicate) = match row.as_slice() {
+        [fields @ .., Value::Bool(valid), exprs, predicate] if fields.len() == 6 => {
+            (fields, *valid, Some(exprs), optional_text(predicate)?)
+        }
+        [fields @ .., Value::Bool(valid)] if fields.len() == 6 => (fields, *valid, None, None),
+        fields => (fields, true, None, None),
     };
     let [
         Value::Int4(id),
@@ -466,10 +492,27 @@ pub fn decode_index(bytes: &[u8], name: String, storage: RelId) -> Result<Index>
         name,
         table_id: *table_id as RelId,
         unique: *unique,
-        columns: positions(columns)?,
+        keys: index_keys(positions(columns)?, exprs)?,
         orders,
         valid,
+        predicate,
     })
+}
+
+/// An index's key parts from its positions and (newer rows) its expression list.
+fn index_keys(positions: Vec<usize>, exprs: Option<&Value>) -> Result<Vec<IndexKey>> {
+    let exprs = match exprs {
+        None => vec![None; positions.len()],
+        Some(Value::Array(a)) if a.elements.len() == positions.len() => {
+            a.elements.iter().map(optional_text).collect::<Result<Vec<_>>>()?
+        }
+        Some(_) => return Err(errdata!("invalid index expression list in catalog")),
+    };
+    Ok(positions
+        .into_iter()
+        .zip(exprs)
+        .map(|(c, e)| e.map_or(IndexKey::Column(c), IndexKey::Expr))
+        .collect())
 }
 
 /// Encodes a `sys_sequences` row.

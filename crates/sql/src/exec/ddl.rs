@@ -23,10 +23,12 @@ use super::storage::{self, decode_table_row};
 use super::{ExecCtx, Row, collect, execute};
 use crate::bind::{
     AlterAction, BindEnv, ColumnSpec, ConstraintSpec, CreateIndex, CreateTable, DdlStatement,
-    ForeignKeySpec, bind_table_expr, bind_table_expr_typed, parse_expr,
+    ForeignKeySpec, IndexPart, bind_table_expr, bind_table_expr_in, bind_table_expr_typed,
+    parse_expr,
 };
 use crate::catalog::{
-    Catalog, Column, Constraint, ConstraintKind, Index, RelKind, Role, Sequence, Table, TableSpec,
+    Catalog, Column, Constraint, ConstraintKind, Index, IndexKey, RelKind, Role, Sequence, Table,
+    TableSpec,
 };
 use crate::functions::implicit_cast_allowed;
 use crate::keys::{RelId, relation_prefix};
@@ -653,14 +655,18 @@ impl Ddl<'_, '_> {
                         "key",
                     )?,
                 };
-                self.build_index(
-                    table,
+                let index = Index {
+                    id: 0,
+                    storage: 0,
                     name,
-                    positions,
-                    vec![ColumnOrder::ASC; columns.len()],
-                    true,
-                )
-                .map(|_| ())
+                    table_id: table.id,
+                    unique: true,
+                    orders: vec![ColumnOrder::ASC; positions.len()],
+                    keys: positions.into_iter().map(IndexKey::Column).collect(),
+                    valid: true,
+                    predicate: None,
+                };
+                self.build_index(table, index).map(|_| ())
             }
             ConstraintSpec::Check { name, expr } => {
                 let (bound, data_type) = bind_table_expr_typed(table, expr)?;
@@ -799,7 +805,9 @@ impl Ddl<'_, '_> {
             c
         };
         let unique = (!parent.primary_key.is_empty() && sorted(&parent.primary_key) == wanted)
-            || parent.indexes.iter().any(|i| i.unique && i.valid && sorted(&i.columns) == wanted);
+            || parent.indexes.iter().any(|i| {
+                i.unique && i.valid && i.plain_columns().is_some_and(|c| sorted(&c) == wanted)
+            });
         if !unique {
             return Err(errinput!(
                 INVALID_FOREIGN_KEY,
@@ -897,7 +905,7 @@ impl Ddl<'_, '_> {
     fn check_index_unreferenced(&self, table: &Table, index: &Index) -> Result<()> {
         for (child, c) in self.catalog().referencing(self.ctx.txn, table.id)? {
             if let ConstraintKind::ForeignKey { ref_columns, .. } = &c.kind
-                && sorted_eq(ref_columns, &index.columns)
+                && index.plain_columns().is_some_and(|c| sorted_eq(ref_columns, &c))
                 && !sorted_eq(ref_columns, &table.primary_key)
             {
                 return Err(errinput!(
@@ -919,15 +927,30 @@ impl Ddl<'_, '_> {
 
     fn create_index(&self, ci: &CreateIndex) -> Result<()> {
         let table = self.require_table(&ci.table)?;
-        let names: Vec<String> = ci.columns.iter().map(|(c, _)| c.clone()).collect();
-        let positions = names
+        let keys = ci
+            .keys
             .iter()
-            .map(|n| {
-                table
+            .map(|(part, _)| match part {
+                IndexPart::Column(n) => table
                     .column_index(n)
-                    .ok_or_else(|| errinput!(UNDEFINED_COLUMN, "column \"{n}\" does not exist"))
+                    .map(IndexKey::Column)
+                    .ok_or_else(|| errinput!(UNDEFINED_COLUMN, "column \"{n}\" does not exist")),
+                IndexPart::Expr(sql) => {
+                    check_index_expr(&table, sql, "index expressions", "index expression")?;
+                    Ok(IndexKey::Expr(sql.clone()))
+                }
             })
             .collect::<Result<Vec<_>>>()?;
+        if let Some(predicate) = &ci.predicate {
+            let ty = check_index_expr(&table, predicate, "index predicates", "index predicate")?;
+            if ty != DataType::Bool {
+                return Err(errinput!(
+                    DATATYPE_MISMATCH,
+                    "argument of WHERE must be type boolean, not type {}",
+                    ty.name()
+                ));
+            }
+        }
         let name = match &ci.name {
             Some(n) => {
                 if self.catalog().relation(self.ctx.txn, &table.schema, n)?.is_some() {
@@ -939,62 +962,58 @@ impl Ddl<'_, '_> {
                 }
                 n.clone()
             }
-            None => self.choose_relation_name(
-                &table.schema,
-                &format!("{}_{}", table.name, names.join("_")),
-                "idx",
-            )?,
+            None => {
+                // A part that repeats an earlier one is numbered (`expr`, `expr1`), as
+                // PostgreSQL names them.
+                let mut parts: Vec<String> = Vec::new();
+                for (part, _) in &ci.keys {
+                    let base = name_part(part);
+                    let mut name = base.clone();
+                    let mut n = 0;
+                    while parts.contains(&name) {
+                        n += 1;
+                        name = format!("{base}{n}");
+                    }
+                    parts.push(name);
+                }
+                self.choose_relation_name(
+                    &table.schema,
+                    &format!("{}_{}", table.name, parts.join("_")),
+                    "idx",
+                )?
+            }
         };
-        let orders = ci.columns.iter().map(|(_, o)| *o).collect();
+        let index = Index {
+            id: 0,
+            storage: 0,
+            name,
+            table_id: table.id,
+            unique: ci.unique,
+            keys,
+            orders: ci.keys.iter().map(|(_, o)| *o).collect(),
+            valid: !ci.concurrently,
+            predicate: ci.predicate.clone(),
+        };
         if ci.concurrently {
             let table = self.lock_table(&table)?;
-            let index = Index {
-                id: 0,
-                storage: 0,
-                name,
-                table_id: table.id,
-                unique: ci.unique,
-                columns: positions,
-                orders,
-                valid: false,
-            };
             return self.ctx.catalog.create_index(self.ctx.txn, &table.schema, index).map(|_| ());
         }
-        self.build_index(&table, name, positions, orders, ci.unique).map(|_| ())
+        self.build_index(&table, index).map(|_| ())
     }
 
     /// Records an index and fills it from the table's rows.
-    fn build_index(
-        &self,
-        table: &Table,
-        name: String,
-        columns: Vec<usize>,
-        orders: Vec<ColumnOrder>,
-        unique: bool,
-    ) -> Result<Index> {
+    fn build_index(&self, table: &Table, index: Index) -> Result<Index> {
         let ctx = self.ctx;
         let table = self.lock_table(table)?;
-        let index = ctx.catalog.create_index(
-            ctx.txn,
-            &table.schema,
-            Index {
-                id: 0,
-                storage: 0,
-                name,
-                table_id: table.id,
-                unique,
-                columns,
-                orders,
-                valid: true,
-            },
-        )?;
+        let index = ctx.catalog.create_index(ctx.txn, &table.schema, index)?;
         let mut seen = HashSet::new();
         self.each_latest_row(&table, |key, row| {
-            let entry = storage::index_entry_key(&index, &row, &key)?;
-            if unique
-                && !index.columns.iter().any(|&c| row[c].is_null())
-                && !seen.insert(entry.clone())
-            {
+            let Some(values) = storage::index_values(ctx, &table, &index, &row)? else {
+                return Ok(Visit::Next);
+            };
+            let entry = storage::index_entry_key(&index, &values, &key)?;
+            if index.unique && !values.iter().any(Value::is_null) && !seen.insert(entry.clone()) {
+                let names = index.key_names(&table);
                 return Err(errinput!(
                     UNIQUE_VIOLATION,
                     "could not create unique index \"{}\"",
@@ -1002,7 +1021,7 @@ impl Ddl<'_, '_> {
                 )
                 .with_detail(format!(
                     "{} is duplicated.",
-                    key_detail(&table, &index.columns, &row, ctx)
+                    storage::format_key(&names, &values, ctx)
                 )));
             }
             ctx.txn.put(&entry, key)?;
@@ -1185,6 +1204,19 @@ impl Ddl<'_, '_> {
                             let name = c.name.clone();
                             ctx.catalog.update_column(txn, &current, &name, c)?;
                         }
+                    }
+                }
+                for index in table.indexes.iter().filter(|i| i.computed()) {
+                    let rename = |sql: &String| rename_identifier(sql, old, new);
+                    let mut renamed = index.clone();
+                    renamed.predicate = index.predicate.as_ref().map(rename).transpose()?;
+                    for key in &mut renamed.keys {
+                        if let IndexKey::Expr(sql) = key {
+                            *sql = rename(sql)?;
+                        }
+                    }
+                    if renamed != *index {
+                        ctx.catalog.update_index(txn, &renamed)?;
                     }
                 }
                 for c in &table.constraints {
@@ -1427,8 +1459,11 @@ impl Ddl<'_, '_> {
                 ctx.catalog.drop_constraint(ctx.txn, table, &c.name)?;
             }
         }
-        for index in table.indexes.iter().filter(|i| i.columns.contains(&position)) {
-            ctx.catalog.drop_index(ctx.txn, &table.schema, &index.name)?;
+        // PostgreSQL drops an index whose key or predicate reads the column with it.
+        for index in &table.indexes {
+            if storage::index_reads(table, index)?.contains(&position) {
+                ctx.catalog.drop_index(ctx.txn, &table.schema, &index.name)?;
+            }
         }
         let mut current = self.table(table.id)?;
         if current.primary_key.contains(&position) {
@@ -1804,7 +1839,12 @@ fn rename_identifier(sql: &str, old: &str, new: &str) -> Result<String> {
     let mut expr = parse_expr(sql)?;
     let rename = |id: &mut ast::Ident| {
         if crate::bind::ident(id) == old {
-            *id = ast::Ident::with_quote('"', new);
+            // Quoted only where a plain identifier would not read back as `new`.
+            *id = if crate::functions::string::quote_identifier(new) == new {
+                ast::Ident::new(new)
+            } else {
+                ast::Ident::with_quote('"', new)
+            };
         }
     };
     let _ = ast::visit_expressions_mut(&mut expr, |e| {
@@ -1943,6 +1983,51 @@ fn keep_output_name(query: &mut ast::Query, old: &str, new: &str) {
     set_expr(&mut query.body, old, new);
 }
 
+/// Whether an expression calls only immutable functions and runs no subquery (what a
+/// stored expression may compute: the same inputs always give the same value).
+fn immutable(expr: &crate::plan::Expr) -> bool {
+    let mut mutable = false;
+    expr.walk(&mut |e| match e {
+        crate::plan::Expr::Call(f, _) if !f.immutable => mutable = true,
+        crate::plan::Expr::Routine(r, _) if r.volatility != 'i' => mutable = true,
+        crate::plan::Expr::Subquery { .. } => mutable = true,
+        _ => {}
+    });
+    !mutable
+}
+
+/// Checks an index expression or predicate as PostgreSQL does: it binds over the table and
+/// calls only immutable functions (42P17). Returns its type.
+fn check_index_expr(
+    table: &Table,
+    sql: &str,
+    clause: &'static str,
+    what: &str,
+) -> Result<DataType> {
+    let (expr, ty) = bind_table_expr_in(table, sql, clause)?;
+    if !immutable(&expr) {
+        return Err(errinput!(
+            INVALID_OBJECT_DEFINITION,
+            "functions in {what} must be marked IMMUTABLE"
+        ));
+    }
+    Ok(ty)
+}
+
+/// The part of a generated index name a key part gives (PostgreSQL's): a column's name, a
+/// function call's name, else `expr`.
+fn name_part(part: &IndexPart) -> String {
+    match part {
+        IndexPart::Column(name) => name.clone(),
+        IndexPart::Expr(sql) => match parse_expr(sql) {
+            Ok(ast::Expr::Function(f)) => {
+                f.name.0.last().map_or("expr".into(), |p| p.to_string().to_lowercase())
+            }
+            _ => "expr".into(),
+        },
+    }
+}
+
 /// Checks a column's generation expression as PostgreSQL does (42P17): it reads no other
 /// generated column and calls only immutable functions.
 fn check_generated(table: &Table, position: usize) -> Result<()> {
@@ -1958,13 +2043,7 @@ fn check_generated(table: &Table, position: usize) -> Result<()> {
             .with_detail("A generated column cannot reference another generated column."));
         }
     }
-    let mut mutable = false;
-    expr.walk(&mut |e| match e {
-        crate::plan::Expr::Call(f, _) if !f.immutable => mutable = true,
-        crate::plan::Expr::Routine(r, _) if r.volatility != 'i' => mutable = true,
-        _ => {}
-    });
-    if mutable {
+    if !immutable(&expr) {
         return Err(errinput!(INVALID_OBJECT_DEFINITION, "generation expression is not immutable"));
     }
     Ok(())

@@ -57,16 +57,16 @@ pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
             }
             Err(conflict) => match &stmt.on_conflict {
                 None => {
-                    return Err(storage::unique_violation(ctx, table, &conflict, &row));
+                    return Err(storage::unique_violation(&conflict));
                 }
                 Some(OnConflict::Nothing { target }) => {
                     if target.as_ref().is_some_and(|t| !same_columns(t, &conflict.columns)) {
-                        return Err(storage::unique_violation(ctx, table, &conflict, &row));
+                        return Err(storage::unique_violation(&conflict));
                     }
                 }
                 Some(OnConflict::Update { target, assignments, filter }) => {
                     if !same_columns(target, &conflict.columns) {
-                        return Err(storage::unique_violation(ctx, table, &conflict, &row));
+                        return Err(storage::unique_violation(&conflict));
                     }
                     let key = conflict.existing;
                     if !touched.insert(key.clone()) {

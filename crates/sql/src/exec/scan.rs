@@ -4,14 +4,14 @@
 use std::ops::Bound;
 
 use oxibase_common::keycode::{self, ColumnOrder};
-use oxibase_common::{Result, Value, errinput};
+use oxibase_common::{Result, Value, errdata, errinput};
 use oxibase_engine::KeyRange as EngineRange;
 use oxibase_mvcc::{Isolation, LockOutcome, Transaction, TxnOptions};
 
 use super::eval::{eval, eval_condition};
 use super::storage::decode_table_columns;
 use super::{ExecCtx, Row, Rows};
-use crate::catalog::Table;
+use crate::catalog::{IndexKey, Table};
 use crate::keys::relation_prefix;
 use crate::plan::{Access, Expr, KeyRange, LockTarget, Node, Plan, RowLock};
 use crate::types::datetime::UNIX_TO_PG_MICROS;
@@ -145,21 +145,34 @@ fn read_ranges<'a>(
 fn row_from_index_key(table: &Table, index: &crate::catalog::Index, key: &[u8]) -> Result<Row> {
     let mut input = &key[relation_prefix(index.storage).len()..];
     let mut row = vec![Value::Null; table.columns.len()];
-    for (&col, &order) in index.columns.iter().zip(&index.orders) {
+    for (key, &order) in index.keys.iter().zip(&index.orders) {
+        let IndexKey::Column(col) = *key else {
+            return Err(errdata!("an index-only scan of expression index {}", index.name));
+        };
         row[col] = keycode::decode_value(&mut input, &table.columns[col].data_type, order)?;
     }
     Ok(row)
 }
 
-/// The key columns of an access path with their order.
-fn key_columns(table: &Table, access: &Access) -> (u32, Vec<(usize, ColumnOrder)>) {
+/// The key parts of an access path with their order: a column, or None for an expression
+/// (the planner matched it to values of its own type).
+fn key_columns(table: &Table, access: &Access) -> (u32, Vec<(Option<usize>, ColumnOrder)>) {
     match access {
-        Access::Primary => {
-            (table.storage, table.primary_key.iter().map(|&c| (c, ColumnOrder::ASC)).collect())
-        }
+        Access::Primary => (
+            table.storage,
+            table.primary_key.iter().map(|&c| (Some(c), ColumnOrder::ASC)).collect(),
+        ),
         Access::Index(index) | Access::IndexOnly(index) => (
             index.storage,
-            index.columns.iter().copied().zip(index.orders.iter().copied()).collect(),
+            index
+                .keys
+                .iter()
+                .map(|k| match k {
+                    IndexKey::Column(c) => Some(*c),
+                    IndexKey::Expr(_) => None,
+                })
+                .zip(index.orders.iter().copied())
+                .collect(),
         ),
     }
 }
@@ -317,10 +330,11 @@ fn tighter_end(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
 }
 
 /// Converts a lookup value to the key column's type (None for NULL, which matches nothing).
-fn coerce_key(v: Value, table: &Table, col: usize, ctx: &ExecCtx) -> Result<Option<Value>> {
+fn coerce_key(v: Value, table: &Table, col: Option<usize>, ctx: &ExecCtx) -> Result<Option<Value>> {
     if v.is_null() {
         return Ok(None);
     }
+    let Some(col) = col else { return Ok(Some(v)) };
     let ty = &table.columns[col].data_type;
     Ok(Some(crate::types::cast::cast(
         v,

@@ -19,14 +19,14 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use oxibase_common::keycode::ColumnOrder;
+use oxibase_common::keycode::{self, ColumnOrder};
 use oxibase_common::row::{decode_row, encode_row};
 use oxibase_common::{DataType, Result, Value, errinput};
 use oxibase_mvcc::{LockMode, LockWait};
 
 use super::ExecCtx;
 use super::eval::eval;
-use crate::catalog::{ConstraintKind, Index, Table};
+use crate::catalog::{ConstraintKind, Index, IndexKey, Table};
 use crate::keys::{RelId, index_key, relation_prefix, row_key};
 use crate::plan::Expr;
 use crate::types::cast::{CastKind, cast};
@@ -71,31 +71,82 @@ fn pk_values(table: &Table, row: &[Value]) -> Vec<Value> {
 }
 
 /// Whether a row's entry in an index ends with the row's key: always in a non-unique index,
-/// and in a unique one when an indexed value is NULL (NULLs never collide).
-fn entry_carries_row_key(index: &Index, row: &[Value]) -> bool {
-    !index.unique || index.columns.iter().any(|&c| row[c].is_null())
+/// and in a unique one when a key value is NULL (NULLs never collide).
+fn entry_carries_row_key(index: &Index, values: &[Value]) -> bool {
+    !index.unique || values.iter().any(Value::is_null)
 }
 
-/// The key of an index entry for a row.
-pub fn index_entry_key(index: &Index, row: &[Value], row_key: &[u8]) -> Result<Vec<u8>> {
-    let values: Vec<(Value, ColumnOrder)> =
-        index.columns.iter().zip(&index.orders).map(|(&c, &o)| (row[c].clone(), o)).collect();
-    let suffix = if entry_carries_row_key(index, row) {
-        vec![Value::Bytea(row_key.to_vec())]
-    } else {
-        vec![]
-    };
-    index_key(index.storage, &values, &suffix)
+/// A row's key values in an index (columns copied, expressions computed), or None when the
+/// row has no entry: a partial index whose predicate the row does not satisfy.
+pub fn index_values(
+    ctx: &ExecCtx,
+    table: &Table,
+    index: &Index,
+    row: &[Value],
+) -> Result<Option<Vec<Value>>> {
+    if let Some(predicate) = &index.predicate {
+        let predicate = bound_table_expr(table, &format!("index {} where", index.id), predicate)?;
+        if !matches!(eval(&predicate, row, ctx)?, Value::Bool(true)) {
+            return Ok(None);
+        }
+    }
+    let mut values = Vec::with_capacity(index.keys.len());
+    for (i, key) in index.keys.iter().enumerate() {
+        values.push(match key {
+            IndexKey::Column(c) => row[*c].clone(),
+            IndexKey::Expr(sql) => eval(
+                &bound_table_expr(table, &format!("index {} key {i}", index.id), sql)?,
+                row,
+                ctx,
+            )?,
+        });
+    }
+    Ok(Some(values))
 }
 
-/// Formats `(a, b)=(1, x)` for constraint violation details.
-fn key_detail(table: &Table, columns: &[usize], row: &[Value], ctx: &ExecCtx) -> String {
-    let names: Vec<&str> = columns.iter().map(|&c| table.columns[c].name.as_str()).collect();
-    let values: Vec<String> = columns
+/// The columns an index's key and predicate read.
+pub(crate) fn index_reads(table: &Table, index: &Index) -> Result<Vec<usize>> {
+    let mut reads = Vec::new();
+    for key in &index.keys {
+        match key {
+            IndexKey::Column(c) => reads.push(*c),
+            IndexKey::Expr(sql) => {
+                reads.extend(crate::bind::bind_table_expr(table, sql)?.columns())
+            }
+        }
+    }
+    if let Some(predicate) = &index.predicate {
+        reads.extend(crate::bind::bind_table_expr(table, predicate)?.columns());
+    }
+    Ok(reads)
+}
+
+/// The key of an index entry with these key values for the row at `row_key`.
+pub fn index_entry_key(index: &Index, values: &[Value], row_key: &[u8]) -> Result<Vec<u8>> {
+    let mut key = relation_prefix(index.storage);
+    for (value, order) in values.iter().zip(&index.orders) {
+        keycode::encode_value(&mut key, value, *order)?;
+    }
+    if entry_carries_row_key(index, values) {
+        keycode::encode_value(&mut key, &Value::Bytea(row_key.to_vec()), ColumnOrder::ASC)?;
+    }
+    Ok(key)
+}
+
+/// Formats `Key (a, b)=(1, x)` for constraint violation details.
+pub(crate) fn format_key(names: &[String], values: &[Value], ctx: &ExecCtx) -> String {
+    let values: Vec<String> = values
         .iter()
-        .map(|&c| format_value(&row[c], ctx.session.zone()).unwrap_or_else(|| "null".into()))
+        .map(|v| format_value(v, ctx.session.zone()).unwrap_or_else(|| "null".into()))
         .collect();
     format!("Key ({})=({})", names.join(", "), values.join(", "))
+}
+
+/// Formats the key of `columns` of a row for constraint violation details.
+pub(crate) fn key_detail(table: &Table, columns: &[usize], row: &[Value], ctx: &ExecCtx) -> String {
+    let names: Vec<String> = columns.iter().map(|&c| table.columns[c].name.clone()).collect();
+    let values: Vec<Value> = columns.iter().map(|&c| row[c].clone()).collect();
+    format_key(&names, &values, ctx)
 }
 
 fn failing_row(row: &[Value], table: &Table, ctx: &ExecCtx) -> String {
@@ -113,8 +164,11 @@ fn failing_row(row: &[Value], table: &Table, ctx: &ExecCtx) -> String {
 pub struct Conflict {
     /// The violated constraint's name.
     pub constraint: String,
-    /// Its key column positions.
+    /// Its key column positions (empty for an expression index: no ON CONFLICT column
+    /// list names it).
     pub columns: Vec<usize>,
+    /// `Key (a)=(1)`, for the message.
+    pub key: String,
     /// The key of the existing row.
     pub existing: Vec<u8>,
 }
@@ -123,9 +177,11 @@ pub struct Conflict {
 /// thread: `tag` names it among the table's expressions.
 fn bound_table_expr(table: &Table, tag: &str, sql: &str) -> Result<Expr> {
     thread_local! {
-        static CACHE: std::cell::RefCell<HashMap<(RelId, String), Expr>> = std::cell::RefCell::new(HashMap::new());
+        static CACHE: std::cell::RefCell<HashMap<(RelId, RelId, String), Expr>> = std::cell::RefCell::new(HashMap::new());
     }
-    let key = (table.id, format!("{tag}:{sql}"));
+    // A rewrite that changes a column's type gives the table new storage: expressions over
+    // it are bound again.
+    let key = (table.id, table.storage, format!("{tag}:{sql}"));
     if let Some(e) = CACHE.with(|cache| cache.borrow().get(&key).cloned()) {
         return Ok(e);
     }
@@ -207,18 +263,39 @@ fn claim(ctx: &ExecCtx, key: &[u8]) -> Result<Option<Vec<u8>>> {
 }
 
 /// 23505 for a unique key a row would take.
-pub(crate) fn unique_violation(
-    ctx: &ExecCtx,
-    table: &Table,
-    conflict: &Conflict,
-    row: &[Value],
-) -> oxibase_common::Error {
+pub(crate) fn unique_violation(conflict: &Conflict) -> oxibase_common::Error {
     errinput!(
         UNIQUE_VIOLATION,
         "duplicate key value violates unique constraint \"{}\"",
         conflict.constraint
     )
-    .with_detail(format!("{} already exists.", key_detail(table, &conflict.columns, row, ctx)))
+    .with_detail(format!("{} already exists.", conflict.key))
+}
+
+/// The conflict of a row's primary key with an existing row's.
+fn primary_key_conflict(ctx: &ExecCtx, table: &Table, row: &[Value], key: Vec<u8>) -> Conflict {
+    Conflict {
+        constraint: format!("{}_pkey", table.name),
+        columns: table.primary_key.clone(),
+        key: key_detail(table, &table.primary_key, row, ctx),
+        existing: key,
+    }
+}
+
+/// The conflict of a row's unique index entry (with key `values`) with `existing`'s.
+fn index_conflict(
+    ctx: &ExecCtx,
+    table: &Table,
+    index: &Index,
+    values: &[Value],
+    existing: Vec<u8>,
+) -> Conflict {
+    Conflict {
+        constraint: index.name.clone(),
+        columns: index.key_columns().unwrap_or_default(),
+        key: format_key(&index.key_names(table), values, ctx),
+        existing,
+    }
 }
 
 /// Inserts a row. Returns the new row's key, or the conflict if a unique key is taken (the
@@ -236,33 +313,28 @@ pub fn insert(
     if !has_rowid(table)
         && let Some(_) = claim(ctx, &key)?
     {
-        return Ok(Err(Conflict {
-            constraint: format!("{}_pkey", table.name),
-            columns: table.primary_key.clone(),
-            existing: key,
-        }));
-    }
-    for index in &table.indexes {
-        let entry = index_entry_key(index, row, &key)?;
-        if index.unique
-            && !index.columns.iter().any(|&c| row[c].is_null())
-            && let Some(existing) = claim(ctx, &entry)?
-        {
-            return Ok(Err(Conflict {
-                constraint: index.name.clone(),
-                columns: index.columns.clone(),
-                existing,
-            }));
-        }
+        return Ok(Err(primary_key_conflict(ctx, table, row, key)));
     }
     // A new row id was never used, nor was an index entry key that carries it.
     let new_id = has_rowid(table);
+    let mut entries = Vec::with_capacity(table.indexes.len());
+    for index in &table.indexes {
+        let Some(values) = index_values(ctx, table, index, row)? else { continue };
+        let entry = index_entry_key(index, &values, &key)?;
+        let carries = entry_carries_row_key(index, &values);
+        if !carries
+            && index.unique
+            && let Some(existing) = claim(ctx, &entry)?
+        {
+            return Ok(Err(index_conflict(ctx, table, index, &values, existing)));
+        }
+        entries.push((entry, new_id && carries));
+    }
     let put = |key: &[u8], value: Vec<u8>, new: bool| {
         if new { ctx.txn.put_new(key, value) } else { ctx.txn.put(key, value) }
     };
-    for index in &table.indexes {
-        let entry = index_entry_key(index, row, &key)?;
-        put(&entry, key.clone(), new_id && entry_carries_row_key(index, row))?;
+    for (entry, new) in entries {
+        put(&entry, key.clone(), new)?;
     }
     put(&key, encode_row(row), new_id)?;
     // After the row is written, as PostgreSQL checks in an AFTER trigger: a row may
@@ -276,7 +348,7 @@ pub fn insert(
 pub fn insert_or_fail(ctx: &ExecCtx, table: &Table, row: &mut [Value]) -> Result<Vec<u8>> {
     match insert(ctx, table, row)? {
         Ok(key) => Ok(key),
-        Err(conflict) => Err(unique_violation(ctx, table, &conflict, row)),
+        Err(conflict) => Err(unique_violation(&conflict)),
     }
 }
 
@@ -296,12 +368,7 @@ pub fn update(
     let new_key = if !has_rowid(table) && changed(&table.primary_key) {
         let new_key = row_key(table.storage, &pk_values(table, new))?;
         if claim(ctx, &new_key)?.is_some() {
-            let conflict = Conflict {
-                constraint: format!("{}_pkey", table.name),
-                columns: table.primary_key.clone(),
-                existing: new_key,
-            };
-            return Err(unique_violation(ctx, table, &conflict, new));
+            return Err(unique_violation(&primary_key_conflict(ctx, table, new, new_key)));
         }
         new_key
     } else {
@@ -309,26 +376,41 @@ pub fn update(
     };
     let key_moved = new_key != key;
     for index in &table.indexes {
-        if !key_moved && !changed(&index.columns) {
+        // A plain index whose columns did not change keeps its entry; a computed one is
+        // recomputed (its expressions may read any column).
+        let unchanged = |k: &IndexKey| match k {
+            IndexKey::Column(c) => same(&old[*c], &new[*c]),
+            IndexKey::Expr(_) => false,
+        };
+        if !key_moved && !index.computed() && index.keys.iter().all(unchanged) {
             continue;
         }
-        let old_entry = index_entry_key(index, old, key)?;
-        let new_entry = index_entry_key(index, new, &new_key)?;
-        if index.unique
-            && !index.columns.iter().any(|&c| new[c].is_null())
-            && new_entry != old_entry
-            && let Some(existing) = claim(ctx, &new_entry)?
+        let old_entry = match index_values(ctx, table, index, old)? {
+            Some(values) => Some(index_entry_key(index, &values, key)?),
+            None => None,
+        };
+        let new_values = index_values(ctx, table, index, new)?;
+        let new_entry = match &new_values {
+            Some(values) => Some(index_entry_key(index, values, &new_key)?),
+            None => None,
+        };
+        if new_entry == old_entry && !key_moved {
+            continue;
+        }
+        if let (Some(values), Some(entry)) = (&new_values, &new_entry)
+            && index.unique
+            && !entry_carries_row_key(index, values)
+            && let Some(existing) = claim(ctx, entry)?
             && existing != key
         {
-            let conflict = Conflict {
-                constraint: index.name.clone(),
-                columns: index.columns.clone(),
-                existing,
-            };
-            return Err(unique_violation(ctx, table, &conflict, new));
+            return Err(unique_violation(&index_conflict(ctx, table, index, values, existing)));
         }
-        ctx.txn.delete(&old_entry)?;
-        ctx.txn.put(&new_entry, new_key.clone())?;
+        if let Some(entry) = old_entry {
+            ctx.txn.delete(&entry)?;
+        }
+        if let Some(entry) = new_entry {
+            ctx.txn.put(&entry, new_key.clone())?;
+        }
     }
     if key_moved {
         ctx.txn.delete(key)?;
@@ -355,7 +437,9 @@ pub fn update(
 /// Deletes a row, its index entries, and applies ON DELETE actions of referencing keys.
 pub fn delete(ctx: &ExecCtx, table: &Table, key: &[u8], old: &[Value]) -> Result<()> {
     for index in &table.indexes {
-        ctx.txn.delete(&index_entry_key(index, old, key)?)?;
+        if let Some(values) = index_values(ctx, table, index, old)? {
+            ctx.txn.delete(&index_entry_key(index, &values, key)?)?;
+        }
     }
     ctx.txn.delete(key)?;
     ctx.stats.borrow_mut().rows_written += 1;
@@ -460,13 +544,16 @@ fn referenced_key(parent: &Table, ref_columns: &[usize], values: &[Value]) -> Re
             .collect();
         return row_key(parent.storage, &pk);
     }
-    let index = parent
+    let wanted: Vec<usize> = by_column.iter().map(|(c, _)| *c).collect();
+    let (index, columns) = parent
         .indexes
         .iter()
-        .find(|i| {
-            let mut cols = i.columns.clone();
-            cols.sort_unstable();
-            i.unique && cols == by_column.iter().map(|(c, _)| *c).collect::<Vec<_>>()
+        .filter(|i| i.unique)
+        .find_map(|i| {
+            let columns = i.plain_columns()?;
+            let mut sorted = columns.clone();
+            sorted.sort_unstable();
+            (sorted == wanted).then_some((i, columns))
         })
         .ok_or_else(|| {
             errinput!(
@@ -475,8 +562,7 @@ fn referenced_key(parent: &Table, ref_columns: &[usize], values: &[Value]) -> Re
                 parent.name
             )
         })?;
-    let vals: Vec<(Value, ColumnOrder)> = index
-        .columns
+    let vals: Vec<(Value, ColumnOrder)> = columns
         .iter()
         .zip(&index.orders)
         .map(|(c, o)| {
@@ -679,11 +765,12 @@ fn find_children(
 ) -> Result<Vec<(Vec<u8>, Vec<Value>)>> {
     let mut out = Vec::new();
     let matches = |row: &[Value]| columns.iter().zip(values).all(|(&c, v)| same(&row[c], v));
-    if let Some(index) = child
-        .indexes
-        .iter()
-        .find(|i| i.columns.len() >= columns.len() && i.columns[..columns.len()] == *columns)
-    {
+    if let Some(index) = child.indexes.iter().find(|i| {
+        i.valid
+            && i.predicate.is_none()
+            && i.keys.len() >= columns.len()
+            && i.keys.iter().zip(columns).all(|(k, c)| *k == IndexKey::Column(*c))
+    }) {
         let vals: Vec<(Value, ColumnOrder)> =
             values.iter().cloned().zip(index.orders.iter().copied()).collect();
         let prefix = index_key(index.storage, &vals, &[])?;

@@ -64,13 +64,14 @@ fn node(
                 }
             };
             if let Some(range) = range {
-                let key_cols: Vec<usize> = match access {
-                    Access::Primary => table.primary_key.clone(),
-                    Access::Index(i) | Access::IndexOnly(i) => i.columns.clone(),
+                let key_names: Vec<String> = match access {
+                    Access::Primary => {
+                        table.primary_key.iter().map(|&c| table.columns[c].name.clone()).collect()
+                    }
+                    Access::Index(i) | Access::IndexOnly(i) => i.key_names(table),
                 };
                 let mut conds = Vec::new();
-                for (values, &col) in range.equal.iter().zip(&key_cols) {
-                    let name = &table.columns[col].name;
+                for (values, name) in range.equal.iter().zip(&key_names) {
                     if let [Expr::KeySet(set)] = values.as_slice() {
                         conds.push(format!("({name} = ANY ({}))", expr(set, &table_cols)));
                     } else if values.len() == 1 {
@@ -81,8 +82,7 @@ fn node(
                         conds.push(format!("({name} = ANY ({}))", list.join(", ")));
                     }
                 }
-                if let Some(&col) = key_cols.get(range.equal.len()) {
-                    let name = &table.columns[col].name;
+                if let Some(name) = key_names.get(range.equal.len()) {
                     match &range.lower {
                         Bound::Included(e) => {
                             conds.push(format!("({name} >= {})", expr(e, &table_cols)))
@@ -270,7 +270,7 @@ pub fn expr(e: &Expr, columns: &[Column]) -> String {
         Expr::And(a, b) => format!("({} AND {})", r(a), r(b)),
         Expr::Or(a, b) => format!("({} OR {})", r(a), r(b)),
         Expr::Compare(op, a, b) => format!("({} {} {})", r(a), op.sql(), r(b)),
-        Expr::Binary(op, a, b) => format!("({} {:?} {})", r(a), op, r(b)),
+        Expr::Binary(op, a, b) => format!("({} {} {})", r(a), op.sql(), r(b)),
         Expr::IsNull(x, negated) => {
             format!("({} IS {}NULL)", r(x), if *negated { "NOT " } else { "" })
         }

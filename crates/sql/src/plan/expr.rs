@@ -112,6 +112,36 @@ pub enum BinOp {
     Overlap,
 }
 
+impl BinOp {
+    /// The operator as SQL writes it.
+    pub fn sql(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Mod => "%",
+            BinOp::Pow => "^",
+            BinOp::Concat => "||",
+            BinOp::BitAnd => "&",
+            BinOp::BitOr => "|",
+            BinOp::BitXor => "#",
+            BinOp::ShiftLeft => "<<",
+            BinOp::ShiftRight => ">>",
+            BinOp::JsonGet => "->",
+            BinOp::JsonGetText => "->>",
+            BinOp::JsonPath => "#>",
+            BinOp::JsonPathText => "#>>",
+            BinOp::Contains => "@>",
+            BinOp::ContainedBy => "<@",
+            BinOp::JsonExists => "?",
+            BinOp::JsonExistsAny => "?|",
+            BinOp::JsonExistsAll => "?&",
+            BinOp::Overlap => "&&",
+        }
+    }
+}
+
 /// What a subquery expression asks of its subquery.
 #[derive(Clone, Debug)]
 pub enum SubqueryKind {

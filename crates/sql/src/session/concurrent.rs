@@ -21,9 +21,9 @@ use std::ops::Bound;
 
 use super::{Output, Session};
 use crate::catalog::{Catalog, Index};
-use crate::exec::storage::{decode_table_row, index_entry_key};
+use crate::exec::ExecCtx;
+use crate::exec::storage::{decode_table_row, format_key, index_entry_key, index_values};
 use crate::keys::{RelId, relation_prefix};
-use crate::types::text::format_value;
 
 /// Rows added to the index per transaction.
 const BATCH: usize = 1000;
@@ -122,30 +122,24 @@ impl Session {
                     .take(BATCH)
                     .map(|item| item.map(|(key, _)| key))
                     .collect::<Result<Vec<_>>>()?;
+                let env = session.env(txn, None);
+                let ctx = ExecCtx::new(txn, session.catalog(), &env, &[]);
                 for key in &keys {
                     txn.lock_latest(key, LockMode::Share, LockWait::Wait(None))?;
                     let Some(bytes) = txn.get_latest(key)? else { continue };
                     let row = decode_table_row(&table, &bytes)?;
-                    let entry = index_entry_key(&index, &row, key)?;
-                    let keyed = index.unique && !index.columns.iter().any(|&c| row[c].is_null());
+                    let Some(values) = index_values(&ctx, &table, &index, &row)? else { continue };
+                    let entry = index_entry_key(&index, &values, key)?;
+                    let keyed = index.unique && !values.iter().any(Value::is_null);
                     if keyed && txn.get_latest(&entry)?.is_some_and(|other| other != *key) {
-                        let zone = session.zone();
-                        let names: Vec<&str> =
-                            index.columns.iter().map(|&c| table.columns[c].name.as_str()).collect();
-                        let values: Vec<String> = index
-                            .columns
-                            .iter()
-                            .map(|&c| format_value(&row[c], &zone).unwrap_or_else(|| "null".into()))
-                            .collect();
                         return Err(errinput!(
                             UNIQUE_VIOLATION,
                             "could not create unique index \"{}\"",
                             index.name
                         )
                         .with_detail(format!(
-                            "Key ({})=({}) is duplicated.",
-                            names.join(", "),
-                            values.join(", ")
+                            "{} is duplicated.",
+                            format_key(&index.key_names(&table), &values, &ctx)
                         )));
                     }
                     txn.put(&entry, key.clone())?;

@@ -47,9 +47,7 @@ fn reads_one_row(plan: &Plan) -> bool {
         Node::Scan { table, access, range: Some(range), as_of: None, filter, .. } => {
             let key_columns = match access {
                 Access::Primary => table.primary_key.len(),
-                Access::Index(index) | Access::IndexOnly(index) if index.unique => {
-                    index.columns.len()
-                }
+                Access::Index(index) | Access::IndexOnly(index) if index.unique => index.keys.len(),
                 _ => return false,
             };
             let one_value = |values: &Vec<Expr>| {
