@@ -11,7 +11,7 @@ use oxibase_common::Result;
 use oxibase_common::keycode::ColumnOrder;
 use oxibase_mvcc::Transaction;
 pub use oxibase_sql::bind::IndexPart;
-use oxibase_sql::catalog::ConstraintKind;
+use oxibase_sql::catalog::{ConstraintKind, Deferral};
 use oxibase_sql::{Catalog, IndexKey, RoutineKind};
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
@@ -107,6 +107,8 @@ pub struct ForeignKeyDef {
     pub on_delete: String,
     /// ON UPDATE action.
     pub on_update: String,
+    /// [NOT] DEFERRABLE [INITIALLY DEFERRED].
+    pub deferral: Deferral,
 }
 
 /// An index.
@@ -251,6 +253,7 @@ pub fn read(catalog: &Catalog, txn: &Transaction) -> Result<Schema> {
                                 .collect(),
                             on_delete: on_delete.clone(),
                             on_update: on_update.clone(),
+                            deferral: constraint.deferral,
                         },
                     );
                 }

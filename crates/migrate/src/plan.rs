@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use oxibase_common::keycode::ColumnOrder;
 use oxibase_common::{Result, errinput};
 use oxibase_sql::RoutineKind;
+use oxibase_sql::catalog::Deferral;
 
 use crate::desired::Renames;
 use crate::model::{
@@ -647,6 +648,11 @@ impl Planner<'_> {
                 sql.push_str(&format!(" {word} {a}"));
             }
         }
+        sql.push_str(match fk.deferral {
+            Deferral::NotDeferrable => "",
+            Deferral::Immediate => " DEFERRABLE",
+            Deferral::Deferred => " DEFERRABLE INITIALLY DEFERRED",
+        });
         let offending = existing.then(|| {
             let join: Vec<String> = fk
                 .columns

@@ -174,6 +174,9 @@ impl Dialect for OxibaseDialect {
             // a query (after WITH, in a set operation or parentheses).
             return Some(parser.parse_query().map(ast::Statement::Query));
         }
+        if is_set_constraints(parser) {
+            return Some(parse_set_constraints(parser));
+        }
         if is_checkpoint(parser) {
             parser.next_token();
             return Some(Ok(checkpoint_statement()));
@@ -492,6 +495,50 @@ fn is_checkpoint(parser: &Parser) -> bool {
     let [word, next] = parser.peek_tokens::<2>();
     matches!(&word, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("checkpoint"))
         && matches!(next, Token::EOF | Token::SemiColon)
+}
+
+fn is_set_constraints(parser: &Parser) -> bool {
+    use sqlparser::tokenizer::Token;
+    let [set, constraints] = parser.peek_tokens::<2>();
+    matches!(&set, Token::Word(w) if w.keyword == Keyword::SET)
+        && matches!(&constraints, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("constraints"))
+}
+
+/// The variable a `SET CONSTRAINTS` statement is carried in (see [`parse_set_constraints`]).
+pub const SET_CONSTRAINTS_MARK: &str = "__oxibase_set_constraints";
+
+/// `SET CONSTRAINTS { ALL | name [, ...] } { DEFERRED | IMMEDIATE }`, which sqlparser does
+/// not parse, carried as `SET __oxibase_set_constraints = mode, name, ...` (no names for
+/// ALL) for the binder.
+fn parse_set_constraints(parser: &mut Parser) -> std::result::Result<ast::Statement, ParserError> {
+    parser.expect_keyword(Keyword::SET)?;
+    parser.next_token(); // CONSTRAINTS
+    let mut names = Vec::new();
+    if !parser.parse_keyword(Keyword::ALL) {
+        loop {
+            let name = parser.parse_object_name(false)?;
+            let parts = name.0.iter().filter_map(|p| p.as_ident().cloned()).collect();
+            names.push(ast::Expr::CompoundIdentifier(parts));
+            if !parser.consume_token(&sqlparser::tokenizer::Token::Comma) {
+                break;
+            }
+        }
+    }
+    let mode = if parser.parse_keyword(Keyword::DEFERRED) {
+        "deferred"
+    } else if parser.parse_keyword(Keyword::IMMEDIATE) {
+        "immediate"
+    } else {
+        return parser.expected("DEFERRED or IMMEDIATE", parser.peek_token());
+    };
+    let mut values = vec![ast::Expr::Identifier(ast::Ident::new(mode))];
+    values.extend(names);
+    Ok(ast::Statement::Set(ast::Set::SingleAssignment {
+        scope: None,
+        hivevar: false,
+        variable: ast::ObjectName::from(vec![ast::Ident::new(SET_CONSTRAINTS_MARK)]),
+        values,
+    }))
 }
 
 /// `CHECKPOINT`, carried in sqlparser's AST as a VACUUM with Redshift's BOOST flag, which

@@ -339,6 +339,10 @@ struct Block {
     notifies: RefCell<Vec<(String, String)>>,
     /// LISTEN / UNLISTEN, applied at commit.
     listens: RefCell<Vec<crate::notify::ListenOp>>,
+    /// Foreign key checks deferred to the commit.
+    deferred: RefCell<Vec<crate::exec::storage::DeferredCheck>>,
+    /// SET CONSTRAINTS in this transaction: ALL, then by name (true: deferred).
+    constraint_modes: RefCell<(Option<bool>, HashMap<String, bool>)>,
 }
 
 /// A table's referencing foreign keys, with the tables that own them.
@@ -1043,6 +1047,8 @@ impl Session {
             copy_pending: false,
             notifies: RefCell::new(Vec::new()),
             listens: RefCell::new(Vec::new()),
+            deferred: RefCell::new(Vec::new()),
+            constraint_modes: RefCell::new((None, HashMap::new())),
         }
     }
 
@@ -1081,6 +1087,7 @@ impl Session {
         self.end_local_settings();
         let notifies = block.notifies.take();
         let listens = block.listens.take();
+        let deferred = block.deferred.take();
         let Some(txn) = block.txn else {
             self.publish(&listens, notifies);
             return Ok(());
@@ -1090,6 +1097,13 @@ impl Session {
         // A commit with writes waits for its fsync (and perhaps followers): off the shared
         // thread. A read-only one waits for nothing.
         let commit = || {
+            // Deferred foreign keys are checked first: a failure rolls the transaction back.
+            if !deferred.is_empty() {
+                txn.begin_statement()?;
+                let env = self.env(&txn, None);
+                let ctx = ExecCtx::new(&txn, self.catalog(), &env, &[]);
+                crate::exec::storage::run_deferred(&ctx, &deferred)?;
+            }
             let result = if did_ddl { self.db.commit_ddl(txn) } else { txn.commit().map(|_| ()) };
             if result.is_ok() && wrote && synchronous {
                 self.wait_for_replicas();
@@ -1883,6 +1897,13 @@ impl Session {
                 }
                 command("SET")
             }
+            Statement::SetConstraints { names, deferred } => {
+                if aborted {
+                    return Err(aborted_error());
+                }
+                self.set_constraints(&names, deferred)?;
+                command("SET CONSTRAINTS")
+            }
             Statement::Show(name) => {
                 if aborted {
                     return Err(aborted_error());
@@ -1921,6 +1942,85 @@ impl Session {
             }
             other => Err(errinput!(INTERNAL_ERROR, "unexpected control statement {other:?}")),
         }
+    }
+
+    /// SET CONSTRAINTS: checks the names (42704 for none such, 42809 for one that cannot be
+    /// deferred), records the mode for the rest of the transaction, and makes the deferred
+    /// checks of constraints that became IMMEDIATE now, as PostgreSQL does.
+    fn set_constraints(
+        &mut self,
+        names: &[(Option<String>, String)],
+        deferred: bool,
+    ) -> Result<()> {
+        use crate::catalog::{ConstraintKind, Deferral, Table};
+        self.with_bind_txn(|session, txn| {
+            let snapshot = session.env(txn, None).system_snapshot(txn)?;
+            for (schema, name) in names {
+                let in_schema = |t: &&Table| schema.as_ref().is_none_or(|s| *s == t.schema);
+                let tables: Vec<&Table> = snapshot.tables.iter().filter(in_schema).collect();
+                let foreign_keys: Vec<_> = tables
+                    .iter()
+                    .flat_map(|t| &t.constraints)
+                    .filter(|c| {
+                        c.name == *name && matches!(c.kind, ConstraintKind::ForeignKey { .. })
+                    })
+                    .collect();
+                let other = tables.iter().any(|t| {
+                    *name == format!("{}_pkey", t.name)
+                        || t.indexes.iter().any(|i| i.name == *name)
+                        || t.constraints.iter().any(|c| c.name == *name)
+                });
+                if foreign_keys.is_empty() && !other {
+                    return Err(errinput!(
+                        UNDEFINED_OBJECT,
+                        "constraint \"{name}\" does not exist"
+                    ));
+                }
+                if foreign_keys.is_empty()
+                    || foreign_keys.iter().any(|c| c.deferral == Deferral::NotDeferrable)
+                {
+                    return Err(errinput!(
+                        WRONG_OBJECT_TYPE,
+                        "constraint \"{name}\" is not deferrable"
+                    ));
+                }
+            }
+            Ok(())
+        })?;
+        let Some(block) = self.block.as_ref().filter(|b| b.explicit) else {
+            self.warn("SET CONSTRAINTS can only be used in transaction blocks");
+            return Ok(());
+        };
+        {
+            let mut modes = block.constraint_modes.borrow_mut();
+            if names.is_empty() {
+                *modes = (Some(deferred), HashMap::new());
+            } else {
+                for (_, name) in names {
+                    modes.1.insert(name.clone(), deferred);
+                }
+            }
+        }
+        if deferred {
+            return Ok(());
+        }
+        let now_immediate = |check: &crate::exec::storage::DeferredCheck| {
+            use crate::exec::storage::DeferredCheck as D;
+            let (D::Child { constraint, .. } | D::Parent { constraint, .. }) = check;
+            names.is_empty() || names.iter().any(|(_, n)| n == constraint)
+        };
+        let (due, rest): (Vec<_>, Vec<_>) =
+            block.deferred.take().into_iter().partition(now_immediate);
+        *block.deferred.borrow_mut() = rest;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let result = self.in_transaction(|session, txn| {
+            let env = session.env(txn, None);
+            let ctx = ExecCtx::new(txn, session.catalog(), &env, &[]);
+            crate::exec::storage::run_deferred(&ctx, &due)
+        });
+        self.finish_statement(result)
     }
 
     fn check_not_aborted(&self) -> Result<()> {
@@ -2819,6 +2919,31 @@ impl FunctionEnv for Env<'_> {
 }
 
 impl SessionEnv for Env<'_> {
+    fn defer(
+        &self,
+        constraint: &crate::catalog::Constraint,
+        check: crate::exec::storage::DeferredCheck,
+    ) -> bool {
+        use crate::catalog::Deferral;
+        let Some(block) = &self.session.block else { return false };
+        if constraint.deferral == Deferral::NotDeferrable {
+            return false;
+        }
+        let deferred = {
+            let modes = block.constraint_modes.borrow();
+            modes
+                .1
+                .get(&constraint.name)
+                .copied()
+                .or(modes.0)
+                .unwrap_or(constraint.deferral == Deferral::Deferred)
+        };
+        if deferred {
+            block.deferred.borrow_mut().push(check);
+        }
+        deferred
+    }
+
     fn referencing(
         &self,
         catalog: &Catalog,

@@ -7,7 +7,7 @@
 
 use oxibase_common::{Array, DataType, Result, Value};
 
-use crate::catalog::{ConstraintKind, Index, IndexKey, Sequence, Table};
+use crate::catalog::{ConstraintKind, Deferral, Index, IndexKey, Sequence, Table};
 use crate::keys::RelId;
 use crate::procedure::{Routine, RoutineKind};
 use crate::types::{type_oid, type_size};
@@ -1829,6 +1829,7 @@ fn pg_indexes(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
 fn pg_constraint(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
     let mut not_valid: Vec<(RelId, &String)> = Vec::new();
+    let mut deferrable: Vec<(RelId, &String, bool)> = Vec::new();
     let mut next = 1u32 << 29;
     for t in user_tables(s) {
         let ns = schema_id(s, &t.schema);
@@ -1923,10 +1924,22 @@ fn pg_constraint(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             }
         }
         not_valid.extend(t.constraints.iter().filter(|c| !c.validated).map(|c| (t.id, &c.name)));
+        deferrable.extend(
+            t.constraints
+                .iter()
+                .filter(|c| c.deferral != Deferral::NotDeferrable)
+                .map(|c| (t.id, &c.name, c.deferral == Deferral::Deferred)),
+        );
     }
     for row in &mut rows {
         if not_valid.iter().any(|(t, n)| row[7] == oid(*t) && row[1] == text(n)) {
             row[6] = Value::Bool(false);
+        }
+        if let Some((_, _, deferred)) =
+            deferrable.iter().find(|(t, n, _)| row[7] == oid(*t) && row[1] == text(n))
+        {
+            row[4] = Value::Bool(true);
+            row[5] = Value::Bool(*deferred);
         }
     }
     rows
@@ -1980,6 +1993,10 @@ pub fn constraint_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String>
                             action("DELETE", on_delete)
                         )
                     }
+                } + match c.deferral {
+                    Deferral::NotDeferrable => "",
+                    Deferral::Immediate => " DEFERRABLE",
+                    Deferral::Deferred => " DEFERRABLE INITIALLY DEFERRED",
                 } + if c.validated { "" } else { " NOT VALID" },
             );
         }
@@ -2136,7 +2153,8 @@ fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
 fn info_table_constraints(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
     for t in user_tables(s) {
-        let mut row = |name: &str, kind: &str| {
+        let yes_no = |b: bool| text(if b { "YES" } else { "NO" });
+        let mut row = |name: &str, kind: &str, deferral: Deferral| {
             rows.push(vec![
                 text(&s.database),
                 text(&t.schema),
@@ -2145,26 +2163,24 @@ fn info_table_constraints(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 text(&t.schema),
                 text(&t.name),
                 text(kind),
-                text("NO"),
-                text("NO"),
+                yes_no(deferral != Deferral::NotDeferrable),
+                yes_no(deferral == Deferral::Deferred),
                 text("YES"),
             ]);
         };
         if !t.primary_key.is_empty() {
-            row(&format!("{}_pkey", t.name), "PRIMARY KEY");
+            row(&format!("{}_pkey", t.name), "PRIMARY KEY", Deferral::NotDeferrable);
         }
-        for i in t.indexes.iter().filter(|i| i.unique) {
-            row(&i.name, "UNIQUE");
+        for i in t.indexes.iter().filter(|i| i.unique && i.plain_columns().is_some()) {
+            row(&i.name, "UNIQUE", Deferral::NotDeferrable);
         }
         for c in &t.constraints {
-            row(
-                &c.name,
-                if matches!(c.kind, ConstraintKind::Check { .. }) {
-                    "CHECK"
-                } else {
-                    "FOREIGN KEY"
-                },
-            );
+            let kind = if matches!(c.kind, ConstraintKind::Check { .. }) {
+                "CHECK"
+            } else {
+                "FOREIGN KEY"
+            };
+            row(&c.name, kind, c.deferral);
         }
     }
     rows

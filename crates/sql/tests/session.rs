@@ -1474,3 +1474,52 @@ fn unique_partial_indexes_hold_across_sessions_and_reopening() {
         ]]
     );
 }
+
+#[test]
+fn deferred_foreign_keys_are_checked_at_commit_against_concurrent_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        db.session()
+            .execute(
+                "create table p (id int primary key); insert into p values (1), (2); \
+                 create table c (id int primary key, p_id int references p deferrable initially deferred)",
+            )
+            .unwrap();
+    }
+    // The deferral survives reopening the directory.
+    let db = Database::open(dir.path()).unwrap();
+    let mut a = db.session();
+    let mut b = db.session();
+    // A parent deleted and committed by another session while a deferred child waits for
+    // its commit: the commit fails and leaves nothing.
+    a.execute("begin").unwrap();
+    a.execute("insert into c values (1, 1)").unwrap();
+    b.execute("delete from p where id = 1").unwrap();
+    let err = a.execute("commit").unwrap_err();
+    assert_eq!(err.code(), SqlState::FOREIGN_KEY_VIOLATION);
+    assert!(!a.in_transaction_block());
+    assert_eq!(all_rows(&mut a, "select count(*) from c"), [["0"]]);
+    // A child of a parent another session inserts and commits before this commit is fine.
+    a.execute("begin").unwrap();
+    a.execute("insert into c values (2, 3)").unwrap();
+    b.execute("insert into p values (3)").unwrap();
+    a.execute("commit").unwrap();
+    // A parent another session is deleting: the commit's check waits for that session
+    // (it locks the parent FOR KEY SHARE), then finds the parent gone.
+    a.execute("begin").unwrap();
+    a.execute("insert into c values (3, 2)").unwrap();
+    b.execute("begin").unwrap();
+    b.execute("delete from p where id = 2").unwrap();
+    let handle = thread::spawn(move || a.execute("commit").map(|_| a));
+    thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!handle.is_finished(), "the commit's check must wait for the deleting session");
+    b.execute("commit").unwrap();
+    let err = handle.join().unwrap().map(|_| ()).unwrap_err();
+    assert_eq!(err.code(), SqlState::FOREIGN_KEY_VIOLATION);
+    let mut a = db.session();
+    // What Django runs after each test: outside a block, a warning and no error.
+    let out = a.execute("set constraints all immediate").unwrap();
+    assert_eq!(out.tag(), "SET CONSTRAINTS");
+    assert_eq!(all_rows(&mut a, "select id, p_id from c order by id"), [["2", "3"]]);
+}

@@ -8,6 +8,7 @@ use oxibase_common::{DataType, Result, errinput};
 use sqlparser::ast;
 
 use super::{Binder, ident, split_name};
+use crate::catalog::Deferral;
 use crate::plan::Plan;
 
 /// A DDL statement.
@@ -244,6 +245,8 @@ pub struct ForeignKeySpec {
     pub on_delete: ReferentialAction,
     /// ON UPDATE
     pub on_update: ReferentialAction,
+    /// [NOT] DEFERRABLE [INITIALLY DEFERRED | IMMEDIATE]
+    pub deferral: Deferral,
 }
 
 /// A table constraint as written.
@@ -578,8 +581,40 @@ fn foreign_key(fk: &ast::ForeignKeyConstraint, columns: Vec<String>) -> Result<C
             ref_columns: fk.referred_columns.iter().map(ident).collect(),
             on_delete: referential(fk.on_delete),
             on_update: referential(fk.on_update),
+            deferral: deferral(fk.characteristics.as_ref())?,
         },
     })
+}
+
+/// A foreign key's `[NOT] DEFERRABLE [INITIALLY ...]`, as PostgreSQL reads it: INITIALLY
+/// DEFERRED alone makes it deferrable.
+fn deferral(c: Option<&ast::ConstraintCharacteristics>) -> Result<Deferral> {
+    let Some(c) = c else { return Ok(Deferral::NotDeferrable) };
+    let deferred = matches!(c.initially, Some(ast::DeferrableInitial::Deferred));
+    Ok(match (c.deferrable, deferred) {
+        (Some(false), true) => {
+            return Err(errinput!(
+                SYNTAX_ERROR,
+                "constraint declared INITIALLY DEFERRED must be DEFERRABLE"
+            ));
+        }
+        (_, true) => Deferral::Deferred,
+        (Some(true), false) => Deferral::Immediate,
+        (_, false) => Deferral::NotDeferrable,
+    })
+}
+
+/// A unique or primary key constraint is checked as rows change: DEFERRABLE is refused
+/// rather than ignored.
+fn immediate_key(c: Option<&ast::ConstraintCharacteristics>) -> Result<()> {
+    if deferral(c)? != Deferral::NotDeferrable {
+        return Err(errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "DEFERRABLE unique and primary key constraints are not supported"
+        )
+        .with_hint("Only foreign keys may be deferred."));
+    }
+    Ok(())
 }
 
 /// Converts a table constraint.
@@ -597,11 +632,15 @@ fn table_constraint(c: &ast::TableConstraint) -> Result<ConstraintSpec> {
             .collect()
     };
     Ok(match c {
-        ast::TableConstraint::PrimaryKey(pk) => ConstraintSpec::PrimaryKey {
-            name: pk.name.as_ref().map(ident),
-            columns: cols(&pk.columns)?,
-        },
+        ast::TableConstraint::PrimaryKey(pk) => {
+            immediate_key(pk.characteristics.as_ref())?;
+            ConstraintSpec::PrimaryKey {
+                name: pk.name.as_ref().map(ident),
+                columns: cols(&pk.columns)?,
+            }
+        }
         ast::TableConstraint::Unique(u) => {
+            immediate_key(u.characteristics.as_ref())?;
             ConstraintSpec::Unique { name: u.name.as_ref().map(ident), columns: cols(&u.columns)? }
         }
         ast::TableConstraint::Check(ch) => {
@@ -633,16 +672,29 @@ pub fn column_spec(def: &ast::ColumnDef) -> Result<(ColumnSpec, Vec<ConstraintSp
             ast::ColumnOption::Null => spec.not_null = false,
             ast::ColumnOption::NotNull => spec.not_null = true,
             ast::ColumnOption::Default(e) => spec.default = Some(e.to_string()),
-            ast::ColumnOption::PrimaryKey(_) => constraints
-                .push(ConstraintSpec::PrimaryKey { name: cname, columns: vec![name.clone()] }),
-            ast::ColumnOption::Unique(_) => constraints
-                .push(ConstraintSpec::Unique { name: cname, columns: vec![name.clone()] }),
+            ast::ColumnOption::PrimaryKey(pk) => {
+                immediate_key(pk.characteristics.as_ref())?;
+                constraints
+                    .push(ConstraintSpec::PrimaryKey { name: cname, columns: vec![name.clone()] })
+            }
+            ast::ColumnOption::Unique(u) => {
+                immediate_key(u.characteristics.as_ref())?;
+                constraints
+                    .push(ConstraintSpec::Unique { name: cname, columns: vec![name.clone()] })
+            }
             ast::ColumnOption::Check(ch) => constraints.push(ConstraintSpec::Check {
                 name: cname.or(ch.name.as_ref().map(ident)),
                 expr: ch.expr.to_string(),
             }),
             ast::ColumnOption::ForeignKey(fk) => {
-                constraints.push(foreign_key(fk, vec![name.clone()])?)
+                let mut spec = foreign_key(fk, vec![name.clone()])?;
+                // `CONSTRAINT name REFERENCES ...` names it on the column option.
+                if let ConstraintSpec::ForeignKey { name: fk_name, .. } = &mut spec
+                    && fk_name.is_none()
+                {
+                    *fk_name = cname;
+                }
+                constraints.push(spec)
             }
             ast::ColumnOption::Generated {
                 generation_expr: Some(expr),

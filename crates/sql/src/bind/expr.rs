@@ -1224,6 +1224,25 @@ impl Binder<'_> {
         negated: bool,
         ctx: &ExprCtx,
     ) -> Result<(Expr, SqlType)> {
+        // `(a, b) IN ((1, 2), (3, 4))`: the row equals one of the rows (an OR of row
+        // equalities, NULLs and all, as PostgreSQL expands it).
+        if let Some(fields) = row_fields(expr) {
+            let mut any: Option<Expr> = None;
+            for item in list {
+                let Some(item) = row_fields(item) else {
+                    return Err(errinput!(SYNTAX_ERROR, "the IN list of a row needs rows: {item}"));
+                };
+                let (eq, _) =
+                    self.bind_row_comparison(&fields, &ast::BinaryOperator::Eq, &item, ctx)?;
+                any = Some(match any {
+                    None => eq,
+                    Some(prev) => Expr::Or(Box::new(prev), Box::new(eq)),
+                });
+            }
+            let any = any.ok_or_else(|| errinput!(SYNTAX_ERROR, "an IN list needs items"))?;
+            let e = if negated { Expr::Not(Box::new(any)) } else { any };
+            return Ok((e, known(DataType::Bool)));
+        }
         let (x, xt) = self.bind_expr(expr, ctx)?;
         let items: Vec<(Expr, SqlType)> =
             list.iter().map(|i| self.bind_expr(i, ctx)).collect::<Result<_>>()?;

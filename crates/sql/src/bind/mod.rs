@@ -159,6 +159,13 @@ pub enum Statement {
         /// SET LOCAL.
         local: bool,
     },
+    /// SET CONSTRAINTS { ALL | names } { DEFERRED | IMMEDIATE }: no names for ALL.
+    SetConstraints {
+        /// The constraints, (schema, name).
+        names: Vec<(Option<String>, String)>,
+        /// DEFERRED (else IMMEDIATE).
+        deferred: bool,
+    },
     /// SHOW name (or ALL)
     Show(String),
     /// RESET name (or ALL)
@@ -396,6 +403,23 @@ impl<'a> Binder<'a> {
     fn bind_set(&self, set: &ast::Set) -> Result<Statement> {
         use ast::Set as S;
         Ok(match set {
+            S::SingleAssignment { variable, values, .. }
+                if variable.to_string() == crate::parse::SET_CONSTRAINTS_MARK =>
+            {
+                let deferred = matches!(values.first(), Some(ast::Expr::Identifier(m)) if m.value == "deferred");
+                let names = values[1..]
+                    .iter()
+                    .map(|v| match v {
+                        ast::Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+                            [name] => Ok((None, ident(name))),
+                            [schema, name] => Ok((Some(ident(schema)), ident(name))),
+                            _ => Err(errinput!(SYNTAX_ERROR, "invalid constraint name {v}")),
+                        },
+                        _ => Err(errinput!(SYNTAX_ERROR, "invalid constraint name {v}")),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Statement::SetConstraints { names, deferred }
+            }
             S::SingleAssignment { scope, variable, values, .. } => {
                 let name = normalize_setting(&variable.to_string().to_lowercase());
                 let local = matches!(scope, Some(ast::ContextModifier::Local));

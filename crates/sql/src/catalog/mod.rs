@@ -27,8 +27,8 @@ use parking_lot::Mutex;
 
 use crate::keys::{FIRST_USER_ID, RelId, counter_key, relation_prefix};
 pub use schema::{
-    Column, Constraint, ConstraintKind, Index, IndexKey, RelKind, Role, Sequence, Table, TableSpec,
-    TableStats, deparse,
+    Column, Constraint, ConstraintKind, Deferral, Index, IndexKey, RelKind, Role, Sequence, Table,
+    TableSpec, TableStats, deparse,
 };
 use system::*;
 

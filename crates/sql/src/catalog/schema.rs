@@ -223,6 +223,43 @@ pub struct Constraint {
     /// Existing rows were checked (false after ADD ... NOT VALID until VALIDATE CONSTRAINT;
     /// new rows are checked either way).
     pub validated: bool,
+    /// Whether its check may wait for the commit (foreign keys only).
+    pub deferral: Deferral,
+}
+
+/// When a constraint is checked: PostgreSQL's `[NOT] DEFERRABLE [INITIALLY DEFERRED]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Deferral {
+    /// Checked as each row changes (the default).
+    #[default]
+    NotDeferrable,
+    /// DEFERRABLE INITIALLY IMMEDIATE: checked as rows change unless `SET CONSTRAINTS ...
+    /// DEFERRED` says otherwise.
+    Immediate,
+    /// DEFERRABLE INITIALLY DEFERRED: checked at commit unless `SET CONSTRAINTS ...
+    /// IMMEDIATE` says otherwise.
+    Deferred,
+}
+
+impl Deferral {
+    /// Its code in `sys_constraints`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Deferral::NotDeferrable => "n",
+            Deferral::Immediate => "i",
+            Deferral::Deferred => "d",
+        }
+    }
+
+    /// Parses a code.
+    pub fn from_code(code: &str) -> Option<Deferral> {
+        Some(match code {
+            "n" => Deferral::NotDeferrable,
+            "i" => Deferral::Immediate,
+            "d" => Deferral::Deferred,
+            _ => return None,
+        })
+    }
 }
 
 /// A table, with its columns and indexes.

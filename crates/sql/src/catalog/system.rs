@@ -20,7 +20,9 @@ use oxibase_common::keycode::ColumnOrder;
 use oxibase_common::row::{decode_row, encode_row};
 use oxibase_common::{Array, DataType, Result, Value, errdata};
 
-use super::schema::{Column, Constraint, ConstraintKind, Index, IndexKey, RelKind, Sequence};
+use super::schema::{
+    Column, Constraint, ConstraintKind, Deferral, Index, IndexKey, RelKind, Sequence,
+};
 use crate::keys::{RelId, index_key, row_key};
 
 /// `pg_catalog`'s schema id (as in PostgreSQL).
@@ -579,16 +581,23 @@ pub fn encode_constraint(table_id: RelId, c: &Constraint) -> Vec<u8> {
         Value::from(kind),
         Value::Text(definition),
         Value::Bool(c.validated),
+        Value::from(c.deferral.code()),
     ])
 }
 
 /// Decodes a `sys_constraints` row.
 pub fn decode_constraint(bytes: &[u8]) -> Result<Constraint> {
     let row = decode_row(bytes)?;
-    // Rows written before NOT VALID existed have four values: those were validated.
-    let (fields, validated) = match row.as_slice() {
-        [fields @ .., Value::Bool(v)] if fields.len() == 4 => (fields, *v),
-        fields => (fields, true),
+    // Rows written before NOT VALID existed have four values: those were validated; rows
+    // written before DEFERRABLE have five: not deferrable.
+    let (fields, validated, deferral) = match row.as_slice() {
+        [fields @ .., Value::Bool(v), Value::Text(d)] if fields.len() == 4 => (
+            fields,
+            *v,
+            Deferral::from_code(d).ok_or_else(|| errdata!("invalid constraint deferral {d:?}"))?,
+        ),
+        [fields @ .., Value::Bool(v)] if fields.len() == 4 => (fields, *v, Deferral::NotDeferrable),
+        fields => (fields, true, Deferral::NotDeferrable),
     };
     let [_, Value::Text(name), Value::Text(kind), Value::Text(definition)] = fields else {
         return Err(errdata!("invalid sys_constraints row"));
@@ -616,7 +625,7 @@ pub fn decode_constraint(bytes: &[u8]) -> Result<Constraint> {
         }
         other => return Err(errdata!("unknown constraint kind {other:?}")),
     };
-    Ok(Constraint { name: name.clone(), kind, validated })
+    Ok(Constraint { name: name.clone(), kind, validated, deferral })
 }
 
 /// The superuser created with the database.

@@ -27,8 +27,8 @@ use crate::bind::{
     parse_expr,
 };
 use crate::catalog::{
-    Catalog, Column, Constraint, ConstraintKind, Index, IndexKey, RelKind, Role, Sequence, Table,
-    TableSpec,
+    Catalog, Column, Constraint, ConstraintKind, Deferral, Index, IndexKey, RelKind, Role,
+    Sequence, Table, TableSpec,
 };
 use crate::functions::implicit_cast_allowed;
 use crate::keys::{RelId, relation_prefix};
@@ -692,6 +692,7 @@ impl Ddl<'_, '_> {
                     name,
                     kind: ConstraintKind::Check { expr: expr.clone() },
                     validated: check_rows,
+                    deferral: Deferral::NotDeferrable,
                 };
                 if check_rows {
                     self.check_existing_rows(table, &constraint)?;
@@ -742,7 +743,7 @@ impl Ddl<'_, '_> {
                 let mut with = table.clone();
                 with.constraints = vec![constraint.clone()];
                 self.each_latest_row(table, |_, row| {
-                    storage::check_references(ctx, &with, &row, None)?;
+                    storage::check_references(ctx, &with, &row, None, None)?;
                     Ok(Visit::Next)
                 })
             }
@@ -853,6 +854,7 @@ impl Ddl<'_, '_> {
                 on_update: spec.on_update.code().into(),
             },
             validated: check_rows,
+            deferral: spec.deferral,
         };
         ctx.catalog.add_constraint(ctx.txn, table, &constraint)?;
         if check_rows {

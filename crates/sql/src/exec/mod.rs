@@ -60,6 +60,16 @@ pub trait SessionEnv: FunctionEnv {
     ) -> Result<std::sync::Arc<Vec<(crate::catalog::Table, crate::catalog::Constraint)>>> {
         catalog.referencing(txn, table).map(std::sync::Arc::new)
     }
+    /// Leaves a check of the DEFERRABLE `constraint` for the commit, if the transaction
+    /// defers it now (INITIALLY DEFERRED, or `SET CONSTRAINTS ... DEFERRED`); false to have
+    /// it made now.
+    fn defer(
+        &self,
+        _constraint: &crate::catalog::Constraint,
+        _check: storage::DeferredCheck,
+    ) -> bool {
+        false
+    }
     /// The runtime for stored functions and procedures, if the database has one.
     fn procedure_runtime(&self) -> Option<std::sync::Arc<dyn crate::procedure::ProcedureRuntime>> {
         None

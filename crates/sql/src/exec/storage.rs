@@ -26,7 +26,7 @@ use oxibase_mvcc::{LockMode, LockWait};
 
 use super::ExecCtx;
 use super::eval::eval;
-use crate::catalog::{ConstraintKind, Index, IndexKey, Table};
+use crate::catalog::{ConstraintKind, Deferral, Index, IndexKey, Table};
 use crate::keys::{RelId, index_key, relation_prefix, row_key};
 use crate::plan::Expr;
 use crate::types::cast::{CastKind, cast};
@@ -339,7 +339,7 @@ pub fn insert(
     put(&key, encode_row(row), new_id)?;
     // After the row is written, as PostgreSQL checks in an AFTER trigger: a row may
     // reference itself.
-    check_references(ctx, table, row, None)?;
+    check_references(ctx, table, row, None, Some(&key))?;
     ctx.stats.borrow_mut().rows_written += 1;
     Ok(Ok(key))
 }
@@ -429,7 +429,7 @@ pub fn update(
     // The row's own references are checked last; when a cascade updated the row again (it
     // references itself), that update checked the newer version.
     if !rewrote_itself {
-        check_references(ctx, table, new, Some(old))?;
+        check_references(ctx, table, new, Some(old), Some(&new_key))?;
     }
     Ok(new_key)
 }
@@ -465,13 +465,120 @@ fn table_by_id(ctx: &ExecCtx, id: RelId) -> Result<Table> {
         .ok_or_else(|| errinput!(UNDEFINED_TABLE, "referenced table {id} no longer exists"))
 }
 
+/// A foreign key check left for the commit: its constraint is DEFERRABLE and deferred
+/// (INITIALLY DEFERRED, or `SET CONSTRAINTS ... DEFERRED`). It is made on the state at the
+/// commit, whatever happened in between.
+#[derive(Clone, Debug)]
+pub enum DeferredCheck {
+    /// The row at `key` of `table`, if it still exists, references an existing row by the
+    /// foreign key `constraint`.
+    Child {
+        /// The referencing table.
+        table: RelId,
+        /// The foreign key.
+        constraint: String,
+        /// The row's key.
+        key: Vec<u8>,
+    },
+    /// No row of `child` references the key `values` of `parent` by `constraint`, unless a
+    /// row of `parent` has those values again.
+    Parent {
+        /// The referenced table.
+        parent: RelId,
+        /// The referencing table.
+        child: RelId,
+        /// The foreign key.
+        constraint: String,
+        /// The referenced values, as the child's columns hold them.
+        values: Vec<Value>,
+    },
+}
+
+/// Makes the checks a transaction deferred, at its commit or at `SET CONSTRAINTS ...
+/// IMMEDIATE` (23503 for the first that fails).
+pub fn run_deferred(ctx: &ExecCtx, checks: &[DeferredCheck]) -> Result<()> {
+    for check in checks {
+        match check {
+            DeferredCheck::Child { table, constraint, key } => {
+                // A table, constraint or row dropped since has nothing left to check.
+                let Some(table) = ctx.catalog.table_by_id(ctx.txn, *table)? else { continue };
+                let Some(c) = table.constraints.iter().find(|c| c.name == *constraint) else {
+                    continue;
+                };
+                let Some(bytes) = ctx.txn.get(key)? else { continue };
+                let row = decode_table_row(&table, &bytes)?;
+                let with = Table { constraints: vec![c.clone()], ..table.clone() };
+                check_references(ctx, &with, &row, None, None)?;
+            }
+            DeferredCheck::Parent { parent, child, constraint, values } => {
+                let Some(parent) = ctx.catalog.table_by_id(ctx.txn, *parent)? else { continue };
+                let Some(child) = ctx.catalog.table_by_id(ctx.txn, *child)? else { continue };
+                let Some(c) = child.constraints.iter().find(|c| c.name == *constraint) else {
+                    continue;
+                };
+                let ConstraintKind::ForeignKey { columns, ref_columns, .. } = &c.kind else {
+                    continue;
+                };
+                let parent_values: Vec<Value> = values
+                    .iter()
+                    .zip(ref_columns)
+                    .map(|(v, &r)| {
+                        cast(
+                            v.clone(),
+                            &parent.columns[r].data_type,
+                            CastKind::Explicit,
+                            ctx.session.zone(),
+                        )
+                    })
+                    .collect::<Result<_>>()?;
+                let target = referenced_key(&parent, ref_columns, &parent_values)?;
+                if ctx.txn.get_latest(&target)?.is_some() {
+                    continue;
+                }
+                if !find_children(ctx, &child, columns, values)?.is_empty() {
+                    return Err(still_referenced(ctx, &parent, c, &child, values));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// 23503 for a referenced key deleted or changed while rows of `child` still reference it.
+fn still_referenced(
+    ctx: &ExecCtx,
+    parent: &Table,
+    constraint: &crate::catalog::Constraint,
+    child: &Table,
+    values: &[Value],
+) -> oxibase_common::Error {
+    let ConstraintKind::ForeignKey { ref_columns, .. } = &constraint.kind else {
+        return errinput!(INTERNAL_ERROR, "{} is not a foreign key", constraint.name);
+    };
+    let names: Vec<String> = ref_columns.iter().map(|&i| parent.columns[i].name.clone()).collect();
+    errinput!(
+        FOREIGN_KEY_VIOLATION,
+        "update or delete on table \"{}\" violates foreign key constraint \"{}\" on table \"{}\"",
+        parent.name,
+        constraint.name,
+        child.name
+    )
+    .with_detail(format!(
+        "{} is still referenced from table \"{}\".",
+        format_key(&names, values, ctx),
+        child.name
+    ))
+}
+
 /// Checks that every foreign key of `row` points at an existing row (locking it FOR KEY
-/// SHARE). With `old`, keys whose values did not change are not re-checked.
+/// SHARE). With `old`, keys whose values did not change are not re-checked. With the row's
+/// `key`, a deferred constraint's check is left for the commit.
 pub fn check_references(
     ctx: &ExecCtx,
     table: &Table,
     row: &[Value],
     old: Option<&[Value]>,
+    key: Option<&[u8]>,
 ) -> Result<()> {
     for c in &table.constraints {
         let ConstraintKind::ForeignKey { columns, ref_table, ref_columns, .. } = &c.kind else {
@@ -482,6 +589,19 @@ pub fn check_references(
         }
         if let Some(old) = old
             && columns.iter().all(|&i| same(&old[i], &row[i]))
+        {
+            continue;
+        }
+        if let Some(key) = key
+            && c.deferral != Deferral::NotDeferrable
+            && ctx.session.defer(
+                c,
+                DeferredCheck::Child {
+                    table: table.id,
+                    constraint: c.name.clone(),
+                    key: key.to_vec(),
+                },
+            )
         {
             continue;
         }
@@ -679,6 +799,23 @@ fn apply_referential_actions(
             continue;
         }
         let child = if child.id == table.id { table.clone() } else { child.clone() };
+        // NO ACTION on a deferred constraint: the children may have a parent again by the
+        // commit.
+        let refuses = !matches!(action.as_str(), "cascade" | "setnull" | "setdefault");
+        if refuses
+            && constraint.deferral != Deferral::NotDeferrable
+            && ctx.session.defer(
+                constraint,
+                DeferredCheck::Parent {
+                    parent: table.id,
+                    child: child.id,
+                    constraint: constraint.name.clone(),
+                    values: parent_values.clone(),
+                },
+            )
+        {
+            continue;
+        }
         // An action that changes the children (the error arm changes nothing) changes the
         // updated row too when it is one of them.
         rewrote_itself |= moved.is_some_and(|(k, _)| children.iter().any(|(key, _)| key == k));
@@ -715,24 +852,7 @@ fn apply_referential_actions(
                     update(ctx, &child, &key, &row, &mut updated)?;
                 }
             }
-            _ => {
-                let detail = format!(
-                    "Key ({})=({}) is still referenced from table \"{}\".",
-                    ref_columns
-                        .iter()
-                        .map(|&i| table.columns[i].name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    parent_values
-                        .iter()
-                        .map(|v| format_value(v, ctx.session.zone()).unwrap_or_default())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    child.name
-                );
-                return Err(errinput!(FOREIGN_KEY_VIOLATION, "update or delete on table \"{}\" violates foreign key constraint \"{}\" on table \"{}\"", table.name, constraint.name, child.name)
-                    .with_detail(detail));
-            }
+            _ => return Err(still_referenced(ctx, table, constraint, &child, &parent_values)),
         }
     }
     Ok(rewrote_itself)
