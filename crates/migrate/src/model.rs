@@ -203,7 +203,9 @@ pub fn read(catalog: &Catalog, txn: &Transaction) -> Result<Schema> {
     let names: BTreeMap<_, _> =
         tables.iter().map(|t| (t.id, (t.schema.clone(), t.name.clone()))).collect();
     let sequences = catalog.sequences(txn)?;
-    for table in tables.iter().filter(|t| !is_system_schema(&t.schema)) {
+    // Materialized views are not modelled: a plan neither makes nor drops them.
+    for table in tables.iter().filter(|t| !is_system_schema(&t.schema) && t.materialized.is_none())
+    {
         let qname = (table.schema.clone(), table.name.clone());
         let column_name = |p: &usize| table.columns[*p].name.clone();
         let mut columns = Vec::new();

@@ -174,6 +174,9 @@ impl Dialect for OxibaseDialect {
             // a query (after WITH, in a set operation or parentheses).
             return Some(parser.parse_query().map(ast::Statement::Query));
         }
+        if is_create_materialized_view(parser) {
+            return Some(parse_create_materialized_view(parser));
+        }
         if is_set_constraints(parser) {
             return Some(parse_set_constraints(parser));
         }
@@ -495,6 +498,37 @@ fn is_checkpoint(parser: &Parser) -> bool {
     let [word, next] = parser.peek_tokens::<2>();
     matches!(&word, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("checkpoint"))
         && matches!(next, Token::EOF | Token::SemiColon)
+}
+
+fn is_create_materialized_view(parser: &Parser) -> bool {
+    use sqlparser::tokenizer::Token;
+    let [create, materialized] = parser.peek_tokens::<2>();
+    matches!(&create, Token::Word(w) if w.keyword == Keyword::CREATE)
+        && matches!(&materialized, Token::Word(w) if w.keyword == Keyword::MATERIALIZED)
+}
+
+/// Marks a CREATE MATERIALIZED VIEW written WITH NO DATA (in the view's comment, which
+/// PostgreSQL's syntax has no other use for).
+const WITH_NO_DATA_MARK: &str = "__oxibase_with_no_data";
+
+/// CREATE MATERIALIZED VIEW, with PostgreSQL's trailing `WITH [NO] DATA`, which sqlparser
+/// does not read.
+fn parse_create_materialized_view(
+    parser: &mut Parser,
+) -> std::result::Result<ast::Statement, ParserError> {
+    parser.expect_keyword(Keyword::CREATE)?;
+    let mut view = parser.parse_create_view(false, false, false, None)?;
+    if parser.parse_keywords(&[Keyword::WITH, Keyword::NO, Keyword::DATA]) {
+        view.comment = Some(WITH_NO_DATA_MARK.into());
+    } else {
+        let _ = parser.parse_keywords(&[Keyword::WITH, Keyword::DATA]);
+    }
+    Ok(ast::Statement::CreateView(view))
+}
+
+/// True when a parsed CREATE MATERIALIZED VIEW said WITH NO DATA.
+pub fn with_no_data(view: &ast::CreateView) -> bool {
+    view.comment.as_deref() == Some(WITH_NO_DATA_MARK)
 }
 
 fn is_set_constraints(parser: &Parser) -> bool {

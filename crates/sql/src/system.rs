@@ -37,6 +37,8 @@ pub enum SystemTable {
     PgTables,
     /// pg_views
     PgViews,
+    /// pg_matviews
+    PgMatviews,
     /// pg_indexes
     PgIndexes,
     /// pg_sequences
@@ -628,6 +630,7 @@ impl SystemTable {
             "pg_settings" => Some(PgSettings),
             "pg_tables" => Some(PgTables),
             "pg_views" => Some(PgViews),
+            "pg_matviews" => Some(PgMatviews),
             "pg_indexes" => Some(PgIndexes),
             "pg_sequences" => Some(PgSequences),
             "pg_constraint" => Some(PgConstraint),
@@ -812,6 +815,15 @@ impl SystemTable {
                 ("schemaname", Text),
                 ("viewname", Text),
                 ("viewowner", Text),
+                ("definition", Text),
+            ],
+            PgMatviews => vec![
+                ("schemaname", Text),
+                ("matviewname", Text),
+                ("matviewowner", Text),
+                ("tablespace", Text),
+                ("hasindexes", Bool),
+                ("ispopulated", Bool),
                 ("definition", Text),
             ],
             PgIndexes => vec![
@@ -1161,6 +1173,7 @@ impl SystemTable {
                 })
                 .collect(),
             PgTables => user_tables(s)
+                .filter(|t| t.materialized.is_none())
                 .map(|t| {
                     vec![
                         text(&t.schema),
@@ -1179,6 +1192,20 @@ impl SystemTable {
                 .iter()
                 .map(|(schema, name, _, sql)| {
                     vec![text(schema), text(name), text(&s.user), text(sql)]
+                })
+                .collect(),
+            PgMatviews => user_tables(s)
+                .filter_map(|t| {
+                    let sql = t.materialized.as_ref()?;
+                    Some(vec![
+                        text(&t.schema),
+                        text(&t.name),
+                        text(&s.user),
+                        Value::Null,
+                        Value::Bool(!t.indexes.is_empty()),
+                        Value::Bool(!t.unpopulated),
+                        text(&format!(" {sql};")),
+                    ])
                 })
                 .collect(),
             PgIndexes => pg_indexes(s),
@@ -1345,6 +1372,7 @@ impl SystemTable {
                 let mut rows: Vec<Vec<Value>> = s
                     .tables
                     .iter()
+                    .filter(|t| t.materialized.is_none())
                     .map(|t| info_table_row(s, &t.schema, &t.name, "BASE TABLE"))
                     .collect();
                 rows.extend(
@@ -1542,7 +1570,7 @@ fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             t.id,
             &t.name,
             ns,
-            "r",
+            if t.materialized.is_some() { "m" } else { "r" },
             live,
             !t.indexes.is_empty() || !t.primary_key.is_empty(),
             checks,
@@ -2026,7 +2054,14 @@ pub fn index_definition_by_oid(s: &CatalogSnapshot, wanted: i64) -> Option<Strin
 
 /// pg_get_viewdef: a view's query by its oid.
 pub fn view_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String> {
-    s.views.iter().find(|v| i64::from(v.2) == wanted).map(|v| format!(" {};", v.3))
+    let materialized =
+        || s.tables.iter().find(|t| i64::from(t.id) == wanted).and_then(|t| t.materialized.clone());
+    s.views
+        .iter()
+        .find(|v| i64::from(v.2) == wanted)
+        .map(|v| v.3.clone())
+        .or_else(materialized)
+        .map(|sql| format!(" {sql};"))
 }
 
 fn pg_attrdef(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
@@ -2102,7 +2137,7 @@ fn udt_name(t: &DataType) -> String {
 
 fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
-    for t in &s.tables {
+    for t in s.tables.iter().filter(|t| t.materialized.is_none()) {
         let mut position = 0;
         for c in t.columns.iter().filter(|c| !c.dropped) {
             position += 1;

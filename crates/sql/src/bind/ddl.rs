@@ -17,6 +17,24 @@ use crate::plan::Plan;
 pub enum DdlStatement {
     /// CREATE TABLE
     CreateTable(Box<CreateTable>),
+    /// DROP MATERIALIZED VIEW
+    DropMaterializedView {
+        /// (schema, name) of each.
+        names: Vec<(Option<String>, String)>,
+        /// IF EXISTS
+        if_exists: bool,
+        /// CASCADE
+        cascade: bool,
+    },
+    /// REFRESH MATERIALIZED VIEW [CONCURRENTLY] name [WITH [NO] DATA]
+    RefreshMaterializedView {
+        /// (schema, name)
+        name: (Option<String>, String),
+        /// CONCURRENTLY (needs a unique index; readers never wait here either way).
+        concurrently: bool,
+        /// WITH DATA (the default); WITH NO DATA empties it.
+        with_data: bool,
+    },
     /// DROP TABLE
     DropTable {
         /// (schema, name) of each table.
@@ -165,6 +183,8 @@ pub struct CreateTable {
     pub constraints: Vec<ConstraintSpec>,
     /// CREATE TABLE ... AS query: its plan.
     pub as_query: Option<Plan>,
+    /// CREATE MATERIALIZED VIEW: the query's text, and whether to fill it now (WITH DATA).
+    pub materialized: Option<(String, bool)>,
 }
 
 /// A column to create.
@@ -380,6 +400,24 @@ pub enum AlterAction {
         /// IF EXISTS
         if_exists: bool,
     },
+}
+
+impl AlterAction {
+    /// The action as PostgreSQL names it in messages.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            AlterAction::AddColumn { .. } => "ADD COLUMN",
+            AlterAction::DropColumn { .. } => "DROP COLUMN",
+            AlterAction::RenameColumn { .. } => "RENAME COLUMN",
+            AlterAction::RenameTable(_) => "RENAME",
+            AlterAction::SetDefault { .. } => "ALTER COLUMN SET DEFAULT",
+            AlterAction::SetNotNull { .. } => "ALTER COLUMN SET NOT NULL",
+            AlterAction::SetType { .. } => "ALTER COLUMN TYPE",
+            AlterAction::AddConstraint { .. } => "ADD CONSTRAINT",
+            AlterAction::ValidateConstraint(_) => "VALIDATE CONSTRAINT",
+            AlterAction::DropConstraint { .. } => "DROP CONSTRAINT",
+        }
+    }
 }
 
 /// Role attributes given to CREATE/ALTER ROLE (None: not mentioned).
@@ -848,6 +886,9 @@ impl Binder<'_> {
                         DdlStatement::DropTable { names, if_exists, cascade: *cascade }
                     }
                     ast::ObjectType::Index => DdlStatement::DropIndex { names, if_exists },
+                    ast::ObjectType::MaterializedView => {
+                        DdlStatement::DropMaterializedView { names, if_exists, cascade: *cascade }
+                    }
                     ast::ObjectType::View => {
                         DdlStatement::DropView { names, if_exists, cascade: *cascade }
                     }
@@ -883,13 +924,37 @@ impl Binder<'_> {
                 if_exists: alter.if_exists,
                 actions: alter.operations.iter().map(alter_action).collect::<Result<_>>()?,
             },
+            S::CreateView(cv) if cv.materialized => {
+                let plan = self.bind_query(&cv.query)?;
+                // Named columns take the query's types (filled when it is created).
+                let columns = cv
+                    .columns
+                    .iter()
+                    .map(|c| ColumnSpec {
+                        name: ident(&c.name),
+                        data_type: DataType::Text,
+                        not_null: false,
+                        default: None,
+                        serial: false,
+                        identity_always: false,
+                        generated: None,
+                    })
+                    .collect();
+                DdlStatement::CreateTable(Box::new(CreateTable {
+                    name: split_name(&cv.name)?,
+                    if_not_exists: cv.if_not_exists,
+                    columns,
+                    constraints: Vec::new(),
+                    as_query: Some(plan),
+                    materialized: Some((cv.query.to_string(), !crate::parse::with_no_data(cv))),
+                }))
+            }
+            S::RefreshMaterializedView(r) => DdlStatement::RefreshMaterializedView {
+                name: split_name(&r.name)?,
+                concurrently: r.concurrently,
+                with_data: r.with_data != Some(false),
+            },
             S::CreateView(cv) => {
-                if cv.materialized {
-                    return Err(errinput!(
-                        FEATURE_NOT_SUPPORTED,
-                        "materialized views are not supported"
-                    ));
-                }
                 let plan = self.bind_query(&cv.query)?;
                 DdlStatement::CreateView {
                     name: split_name(&cv.name)?,
@@ -1016,7 +1081,14 @@ impl Binder<'_> {
         if columns.is_empty() && as_query.is_none() && ct.like.is_none() {
             // CREATE TABLE t () is legal in PostgreSQL: a table with no columns.
         }
-        Ok(CreateTable { name, if_not_exists: ct.if_not_exists, columns, constraints, as_query })
+        Ok(CreateTable {
+            name,
+            if_not_exists: ct.if_not_exists,
+            columns,
+            constraints,
+            as_query,
+            materialized: None,
+        })
     }
 }
 

@@ -94,7 +94,7 @@ impl Binder<'_> {
                 ));
             }
         };
-        let table = self.table(name)?;
+        let table = self.write_target(name)?;
         let alias = insert.table_alias.as_ref().map_or(table.name.clone(), |a| ident(&a.alias));
         let targets: Vec<usize> = if insert.columns.is_empty() {
             // Without a column list, as many leading columns as the VALUES rows have (the
@@ -568,7 +568,7 @@ impl Binder<'_> {
                 "the target of UPDATE or DELETE must be a table"
             ));
         };
-        let table = self.table(name)?;
+        let table = self.write_target(name)?;
         let alias = alias.as_ref().map_or(table.name.clone(), |a| ident(&a.name));
         let mut plan = scan_plan(table.clone(), &alias, None);
         if !extra.is_empty() {
@@ -730,7 +730,8 @@ impl Binder<'_> {
         }
         match source {
             ast::CopySource::Table { table_name, columns } => {
-                let table = self.table(table_name)?;
+                let table =
+                    if to { self.table(table_name)? } else { self.write_target(table_name)? };
                 copy.columns = if columns.is_empty() {
                     // Generated columns are left out, as in PostgreSQL.
                     table

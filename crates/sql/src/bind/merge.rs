@@ -91,7 +91,7 @@ impl Binder<'_> {
         if merge.output.is_some() {
             return Err(errinput!(FEATURE_NOT_SUPPORTED, "MERGE ... OUTPUT is not supported"));
         }
-        let table = self.table(name)?;
+        let table = self.write_target(name)?;
         let alias = alias.as_ref().map_or(table.name.clone(), |a| ident(&a.name));
         let target = scan_plan(table.clone(), &alias, None);
         let target_scope = Scope::new(target.columns.clone());

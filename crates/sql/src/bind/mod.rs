@@ -386,6 +386,20 @@ impl<'a> Binder<'a> {
         })
     }
 
+    /// A table a statement writes: not a materialized view (42809: only REFRESH changes
+    /// one).
+    fn write_target(&self, name: &ast::ObjectName) -> Result<Arc<Table>> {
+        let table = self.table(name)?;
+        if table.materialized.is_some() {
+            return Err(errinput!(
+                WRONG_OBJECT_TYPE,
+                "cannot change materialized view \"{}\"",
+                table.name
+            ));
+        }
+        Ok(table)
+    }
+
     /// Looks up a table by a possibly qualified name (42P01 if missing or not a table).
     fn table(&self, name: &ast::ObjectName) -> Result<Arc<Table>> {
         let (schema, table) = split_name(name)?;

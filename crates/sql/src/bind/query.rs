@@ -39,6 +39,11 @@ pub const KEY_COLUMN: &str = "?key?";
 
 impl Binder<'_> {
     /// Binds a query (with its WITH, ORDER BY, LIMIT and locking clauses).
+    /// Binds a query (for the executor: a materialized view's stored query).
+    pub(crate) fn bind_query_plan(&self, query: &ast::Query) -> Result<Plan> {
+        self.bind_query(query)
+    }
+
     pub(super) fn bind_query(&self, query: &ast::Query) -> Result<Plan> {
         self.query_depth.set(self.query_depth.get() + 1);
         let result = self.with_ctes(
@@ -1211,6 +1216,12 @@ impl Binder<'_> {
             }
         };
         match self.env.relation(schema.as_deref(), &table)? {
+            Some(Relation::Table(t)) if t.unpopulated => Err(errinput!(
+                OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "materialized view \"{}\" has not been populated",
+                t.name
+            )
+            .with_hint("Use the REFRESH MATERIALIZED VIEW command.")),
             Some(Relation::Table(t)) => Ok((scan_plan(t, &table, as_of), table)),
             Some(Relation::View { sql, name: view_name, .. }) => {
                 if as_of.is_some() {

@@ -269,6 +269,7 @@ impl Catalog {
             primary_key: primary_key.to_vec(),
             definition,
             storage: id,
+            unpopulated: false,
         };
         txn.put(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?, row.encode())
     }
@@ -351,7 +352,24 @@ impl Catalog {
             indexes: Vec::new(),
             constraints: Vec::new(),
             stats: None,
+            materialized: None,
+            unpopulated: false,
         })
+    }
+
+    /// Marks a materialized view populated (REFRESH, CREATE ... WITH DATA) or not (WITH NO
+    /// DATA: reading it is an error until a REFRESH).
+    pub fn set_populated(&self, txn: &Transaction, table_id: RelId, populated: bool) -> Result<()> {
+        let mut row = self.relation_row(txn, table_id)?;
+        row.unpopulated = !populated;
+        txn.put(&sys_key(SYS_TABLES, &[Value::Int4(table_id as i32)])?, row.encode())
+    }
+
+    /// Makes a new table a materialized view of `query`.
+    pub fn set_materialized(&self, txn: &Transaction, table_id: RelId, query: &str) -> Result<()> {
+        let mut row = self.relation_row(txn, table_id)?;
+        row.definition = Some(query.to_string());
+        txn.put(&sys_key(SYS_TABLES, &[Value::Int4(table_id as i32)])?, row.encode())
     }
 
     fn put_column(
@@ -411,6 +429,8 @@ impl Catalog {
             indexes,
             constraints,
             stats,
+            materialized: row.definition,
+            unpopulated: row.unpopulated,
         }))
     }
 

@@ -285,6 +285,11 @@ pub struct Table {
     pub constraints: Vec<Constraint>,
     /// What the last ANALYZE found, for the optimizer's estimates (None before one).
     pub stats: Option<TableStats>,
+    /// A materialized view's query: its rows are the query's as of the last REFRESH, and
+    /// only REFRESH writes them.
+    pub materialized: Option<String>,
+    /// A materialized view made or refreshed WITH NO DATA: reading it is an error (55000).
+    pub unpopulated: bool,
 }
 
 /// A table's statistics, as ANALYZE computes them.

@@ -270,6 +270,8 @@ pub struct RelationRow {
     pub definition: Option<String>,
     /// Where a table's rows or an index's entries live (see `Table::storage`).
     pub storage: RelId,
+    /// A materialized view created or refreshed WITH NO DATA.
+    pub unpopulated: bool,
 }
 
 fn int2_list(values: &[usize]) -> Value {
@@ -295,6 +297,7 @@ impl RelationRow {
             int2_list(&self.primary_key),
             text_or_null(&self.definition),
             Value::Int4(self.storage as i32),
+            Value::Bool(self.unpopulated),
         ])
     }
 
@@ -309,7 +312,7 @@ impl RelationRow {
                 Value::Text(kind),
                 primary_key,
                 definition,
-                storage @ ..,
+                rest @ ..,
             ] => Ok(RelationRow {
                 id: *id as RelId,
                 schema_id: *schema_id as RelId,
@@ -318,12 +321,14 @@ impl RelationRow {
                     .ok_or_else(|| errdata!("invalid relation kind {kind:?}"))?,
                 primary_key: positions(primary_key)?,
                 definition: optional_text(definition)?,
-                // Rows written before storage ids existed keep their rows under the id.
-                storage: match storage {
-                    [] | [Value::Null] => *id as RelId,
-                    [Value::Int4(storage)] => *storage as RelId,
+                // Rows written before storage ids existed keep their rows under the id;
+                // rows written before materialized views are populated.
+                storage: match rest {
+                    [] | [Value::Null, ..] => *id as RelId,
+                    [Value::Int4(storage), ..] => *storage as RelId,
                     _ => return Err(errdata!("invalid sys_tables row")),
                 },
+                unpopulated: matches!(rest, [_, Value::Bool(true)]),
             }),
             _ => Err(errdata!("invalid sys_tables row")),
         }
@@ -681,11 +686,13 @@ mod tests {
             primary_key: vec![0],
             definition: None,
             storage: 20_007,
+            unpopulated: false,
         };
         assert_eq!(RelationRow::decode(&row.encode()).unwrap(), row);
         // The six fields an older version wrote.
         let mut old = decode_row(&row.encode()).unwrap();
-        old.pop();
+        old.pop(); // populated
+        old.pop(); // storage
         let decoded = RelationRow::decode(&encode_row(&old)).unwrap();
         assert_eq!(decoded.storage, 20_000);
         old.push(Value::Text("x".into()));

@@ -51,8 +51,16 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
             super::routine::drop_routines(*kind, names, *if_exists, ctx, env)
         }
         DdlStatement::DropTable { names, if_exists, cascade } => {
-            ddl.drop_tables(names, *if_exists, *cascade)?;
+            ddl.drop_tables(names, *if_exists, *cascade, Some(false))?;
             Ok("DROP TABLE".into())
+        }
+        DdlStatement::DropMaterializedView { names, if_exists, cascade } => {
+            ddl.drop_tables(names, *if_exists, *cascade, Some(true))?;
+            Ok("DROP MATERIALIZED VIEW".into())
+        }
+        DdlStatement::RefreshMaterializedView { name, concurrently, with_data } => {
+            ddl.refresh_materialized_view(name, *concurrently, *with_data)?;
+            Ok("REFRESH MATERIALIZED VIEW".into())
         }
         DdlStatement::CreateIndex(ci) => {
             ddl.create_index(ci)?;
@@ -347,6 +355,101 @@ impl Ddl<'_, '_> {
         })
     }
 
+    /// A table that is not a materialized view (42809 for one: only REFRESH changes it).
+    fn require_plain_table(&self, name: &Name) -> Result<Table> {
+        let table = self.require_table(name)?;
+        if table.materialized.is_some() {
+            return Err(errinput!(WRONG_OBJECT_TYPE, "\"{}\" is not a table", table.name));
+        }
+        Ok(table)
+    }
+
+    /// REFRESH MATERIALIZED VIEW: runs its query again and replaces its rows (new storage,
+    /// as TRUNCATE, so a reader's snapshot keeps the old rows until the commit).
+    /// CONCURRENTLY needs a unique index, as in PostgreSQL; here no reader waits either way.
+    fn refresh_materialized_view(
+        &self,
+        name: &Name,
+        concurrently: bool,
+        with_data: bool,
+    ) -> Result<()> {
+        let ctx = self.ctx;
+        let table = self.require_table(name)?;
+        let Some(query) = table.materialized.clone() else {
+            return Err(errinput!(
+                WRONG_OBJECT_TYPE,
+                "\"{}\" is not a materialized view",
+                table.name
+            ));
+        };
+        if concurrently && !with_data {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "REFRESH options CONCURRENTLY and WITH NO DATA cannot be used together"
+            ));
+        }
+        if concurrently && !table.indexes.iter().any(|i| i.unique && i.plain_columns().is_some()) {
+            return Err(errinput!(
+                OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "cannot refresh materialized view \"{}.{}\" concurrently",
+                table.schema,
+                table.name
+            )
+            .with_hint(
+                "Create a unique index with no WHERE clause on one or more columns of the materialized view.",
+            ));
+        }
+        let table = self.lock_table(&table)?;
+        let plan = if with_data { Some(self.bind_stored_query(&query)?) } else { None };
+        ctx.catalog.replace_storage(ctx.txn, &table)?;
+        ctx.txn.next_command()?;
+        ctx.catalog.set_populated(ctx.txn, table.id, with_data)?;
+        ctx.txn.next_command()?;
+        let Some(plan) = plan else { return Ok(()) };
+        let table = self.table(table.id)?;
+        self.fill_materialized(&table, &plan).map(|_| ())
+    }
+
+    /// Binds a materialized view's stored query.
+    fn bind_stored_query(&self, sql: &str) -> Result<crate::plan::Plan> {
+        let ast::Statement::Query(query) = crate::parse::parse_one(sql)? else {
+            return Err(errinput!(INTERNAL_ERROR, "a materialized view's query is not a query"));
+        };
+        let plan = crate::bind::Binder::new(self.env, vec![]).bind_query_plan(&query)?;
+        Ok(crate::optimize::optimize(plan))
+    }
+
+    /// Inserts a query's rows into a new table (CREATE TABLE AS) or a materialized view,
+    /// converting each value to its column's type (a view's tables may have changed since
+    /// it was made). Returns the count.
+    fn fill_materialized(&self, table: &Table, plan: &crate::plan::Plan) -> Result<usize> {
+        let ctx = self.ctx;
+        let visible: Vec<usize> =
+            plan.columns.iter().enumerate().filter(|(_, c)| !c.hidden).map(|(i, _)| i).collect();
+        let live: Vec<usize> = table.live_columns().map(|(i, _)| i).collect();
+        if visible.len() != live.len() {
+            return Err(errinput!(
+                DATATYPE_MISMATCH,
+                "the query of \"{}\" returns {} columns, not {}",
+                table.name,
+                visible.len(),
+                live.len()
+            ));
+        }
+        let zone = ctx.session.zone();
+        let mut count = 0;
+        for row in collect(execute(plan, ctx)?, ctx)? {
+            let mut stored = vec![Value::Null; table.columns.len()];
+            for (&from, &to) in visible.iter().zip(&live) {
+                let ty = &table.columns[to].data_type;
+                stored[to] = cast(row[from].clone(), ty, CastKind::Assignment, zone)?;
+            }
+            storage::insert_or_fail(ctx, table, &mut stored)?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
     /// Locks a table for a schema change and reloads it (the definition may have changed
     /// while waiting).
     fn lock_table(&self, table: &Table) -> Result<Table> {
@@ -464,21 +567,18 @@ impl Ddl<'_, '_> {
                 self.add_constraint(&table, constraint)?;
             }
         }
+        if let Some((query, with_data)) = &ct.materialized {
+            ctx.txn.next_command()?;
+            ctx.catalog.set_materialized(ctx.txn, table.id, query)?;
+            if !with_data {
+                ctx.txn.next_command()?;
+                ctx.catalog.set_populated(ctx.txn, table.id, false)?;
+                return Ok("CREATE MATERIALIZED VIEW".into());
+            }
+        }
         if let Some(plan) = &ct.as_query {
             let table = self.table(table.id)?;
-            let rows = collect(execute(plan, ctx)?, ctx)?;
-            let count = rows.len();
-            let visible: Vec<usize> = plan
-                .columns
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| !c.hidden)
-                .map(|(i, _)| i)
-                .collect();
-            for row in rows {
-                let mut row: Row = visible.iter().map(|&i| row[i].clone()).collect();
-                storage::insert_or_fail(ctx, &table, &mut row)?;
-            }
+            let count = self.fill_materialized(&table, plan)?;
             return Ok(format!("SELECT {count}"));
         }
         Ok("CREATE TABLE".into())
@@ -522,18 +622,35 @@ impl Ddl<'_, '_> {
             .collect())
     }
 
-    fn drop_tables(&self, names: &[Name], if_exists: bool, cascade: bool) -> Result<()> {
+    /// DROP TABLE (`materialized` Some(false)) or DROP MATERIALIZED VIEW (Some(true)): each
+    /// refuses the other's kind, as PostgreSQL does; None drops either (DROP SCHEMA).
+    fn drop_tables(
+        &self,
+        names: &[Name],
+        if_exists: bool,
+        cascade: bool,
+        materialized: Option<bool>,
+    ) -> Result<()> {
+        let noun = if materialized == Some(true) { "materialized view" } else { "table" };
         let mut tables = Vec::new();
         for name in names {
             match self.find_table(name)? {
+                Some(t) if materialized.is_some_and(|m| t.materialized.is_some() != m) => {
+                    return Err(errinput!(WRONG_OBJECT_TYPE, "\"{}\" is not a {noun}", t.name)
+                        .with_hint(if materialized == Some(true) {
+                            "Use DROP TABLE to remove a table."
+                        } else {
+                            "Use DROP MATERIALIZED VIEW to remove a materialized view."
+                        }));
+                }
                 Some(t) => tables.push(t),
                 None if if_exists => {
-                    self.notice(format!("table \"{}\" does not exist, skipping", display(name)))
+                    self.notice(format!("{noun} \"{}\" does not exist, skipping", display(name)))
                 }
                 None => {
                     return Err(errinput!(
                         UNDEFINED_TABLE,
-                        "table \"{}\" does not exist",
+                        "{noun} \"{}\" does not exist",
                         display(name)
                     ));
                 }
@@ -577,7 +694,7 @@ impl Ddl<'_, '_> {
 
     fn truncate(&self, names: &[Name], restart_identity: bool) -> Result<()> {
         let tables: Vec<Table> =
-            names.iter().map(|n| self.require_table(n)).collect::<Result<_>>()?;
+            names.iter().map(|n| self.require_plain_table(n)).collect::<Result<_>>()?;
         let ids: HashSet<RelId> = tables.iter().map(|t| t.id).collect();
         for table in &tables {
             let table = self.lock_table(table)?;
@@ -1152,6 +1269,20 @@ impl Ddl<'_, '_> {
                 display(name)
             ));
         };
+        // A materialized view's rows come from its query: only names change.
+        if table.materialized.is_some()
+            && let Some(action) = actions.iter().find(|a| {
+                !matches!(a, AlterAction::RenameTable(_) | AlterAction::RenameColumn { .. })
+            })
+        {
+            return Err(errinput!(
+                WRONG_OBJECT_TYPE,
+                "ALTER action {} cannot be performed on relation \"{}\"",
+                action.verb(),
+                table.name
+            )
+            .with_detail("This operation is not supported for materialized views."));
+        }
         let id = table.id;
         self.lock_table(&table)?;
         for action in actions {
@@ -1562,35 +1693,52 @@ impl Ddl<'_, '_> {
     /// The views whose definitions read relation `id` (by the names they use, resolved on
     /// the search path now): (schema, name, id).
     fn dependent_views(&self, id: RelId) -> Result<Vec<(String, String, RelId)>> {
-        let txn = self.ctx.txn;
         let mut out = Vec::new();
-        for (schema, name, view_id, sql) in self.catalog().views(txn)? {
-            if view_id == id {
-                continue;
-            }
-            // NB: a definition that no longer parses reads nothing we can name.
-            let Ok(statement) = crate::parse::parse_one(&sql) else { continue };
-            let mut names = Vec::new();
-            let _ = sqlparser::ast::visit_relations(&statement, |rel| {
-                names.push(rel.clone());
-                std::ops::ControlFlow::<()>::Continue(())
-            });
-            let mut reads = false;
-            for rel in names {
-                let (rel_schema, rel_name) = crate::bind::split_name(&rel)?;
-                let path = rel_schema.map_or_else(|| self.env.search_path(), |s| vec![s]);
-                for candidate in path {
-                    if let Some((found, _)) = self.catalog().relation(txn, &candidate, &rel_name)? {
-                        reads |= found == id;
-                        break;
-                    }
-                }
-            }
-            if reads {
+        for (schema, name, view_id, sql) in self.catalog().views(self.ctx.txn)? {
+            if view_id != id && self.reads_relation(&sql, id)? {
                 out.push((schema, name, view_id));
             }
         }
         Ok(out)
+    }
+
+    /// The materialized views whose queries read relation `id`: (schema, name, id).
+    fn dependent_materialized_views(&self, id: RelId) -> Result<Vec<(String, String, RelId)>> {
+        let mut out = Vec::new();
+        for table in self.catalog().tables(self.ctx.txn)? {
+            if let Some(sql) = &table.materialized
+                && table.id != id
+                && self.reads_relation(sql, id)?
+            {
+                out.push((table.schema.clone(), table.name.clone(), table.id));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether a stored query names relation `id` (resolved on the search path now).
+    fn reads_relation(&self, sql: &str, id: RelId) -> Result<bool> {
+        let txn = self.ctx.txn;
+        // NB: a definition that no longer parses reads nothing we can name.
+        let Ok(statement) = crate::parse::parse_one(sql) else { return Ok(false) };
+        let mut names = Vec::new();
+        let _ = sqlparser::ast::visit_relations(&statement, |rel| {
+            names.push(rel.clone());
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        for rel in names {
+            let (rel_schema, rel_name) = crate::bind::split_name(&rel)?;
+            let path = rel_schema.map_or_else(|| self.env.search_path(), |s| vec![s]);
+            for candidate in path {
+                if let Some((found, _)) = self.catalog().relation(txn, &candidate, &rel_name)? {
+                    if found == id {
+                        return Ok(true);
+                    }
+                    break;
+                }
+            }
+        }
+        Ok(false)
     }
 
     /// Follows a column rename in the views that read the table, as PostgreSQL's views
@@ -1714,6 +1862,22 @@ impl Ddl<'_, '_> {
             self.notice(format!("drop cascades to view {view}"));
             self.catalog().drop_view(self.ctx.txn, &schema, &view)?;
         }
+        for (schema, view, view_id) in self.dependent_materialized_views(id)? {
+            if dropping.contains(&view_id) {
+                continue;
+            }
+            if !cascade {
+                return Err(errinput!(
+                    DEPENDENT_OBJECTS_STILL_EXIST,
+                    "cannot drop {noun} {name} because other objects depend on it"
+                )
+                .with_detail(format!("materialized view {view} depends on {noun} {name}"))
+                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+            }
+            self.notice(format!("drop cascades to materialized view {view}"));
+            let names = [(Some(schema), view)];
+            self.drop_tables(&names, true, true, Some(true))?;
+        }
         Ok(())
     }
 
@@ -1746,7 +1910,7 @@ impl Ddl<'_, '_> {
                     .map(|(n, _, _)| (Some(name.clone()), n.clone()))
                     .collect();
                 if !tables.is_empty() {
-                    self.drop_tables(&tables, true, true)?;
+                    self.drop_tables(&tables, true, true, None)?;
                 }
                 for (rel, _, kind) in ctx.catalog.relations_in_schema(ctx.txn, name)? {
                     if kind == RelKind::Sequence {
