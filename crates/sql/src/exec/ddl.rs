@@ -1749,49 +1749,63 @@ impl Ddl<'_, '_> {
         let txn = self.ctx.txn;
         for (schema, view, _) in self.dependent_views(table.id)? {
             let Some(sql) = self.catalog().view(txn, &schema, &view)? else { continue };
-            let Ok(mut statement) = crate::parse::parse_one(&sql) else { continue };
-            let mut relations = Vec::new();
-            let _ = ast::visit_relations(&statement, |r| {
-                relations.push(r.clone());
-                ControlFlow::<()>::Continue(())
-            });
-            let only_this = relations
-                .iter()
-                .all(|r| crate::bind::split_name(r).is_ok_and(|(_, n)| n == table.name));
-            let ast::Statement::Query(query) = &mut statement else { continue };
-            if only_this {
-                keep_output_name(query, old, new);
-            }
-            let rename = |id: &mut ast::Ident| {
-                if crate::bind::ident(id) == old {
-                    *id = ast::Ident::with_quote('"', new);
-                }
-            };
-            let _ = ast::visit_expressions_mut(&mut statement, |e| {
-                match e {
-                    ast::Expr::Identifier(id) if only_this => rename(id),
-                    ast::Expr::CompoundIdentifier(parts) => {
-                        let qualified_here = parts.len() >= 2
-                            && crate::bind::ident(&parts[parts.len() - 2]) == table.name;
-                        if (only_this || qualified_here)
-                            && let Some(last) = parts.last_mut()
-                        {
-                            rename(last);
-                        }
-                    }
-                    _ => {}
-                }
-                ControlFlow::<()>::Continue(())
-            });
-            let rewritten = statement.to_string();
-            if rewritten != sql {
+            if let Some(rewritten) = renamed_in_query(table, &sql, old, new) {
                 self.catalog().drop_view(txn, &schema, &view)?;
                 self.catalog().create_view(txn, &schema, &view, &rewritten)?;
             }
         }
+        // A materialized view's stored query follows too, so REFRESH still runs it.
+        for (_, _, id) in self.dependent_materialized_views(table.id)? {
+            let Some(sql) = self.table(id)?.materialized else { continue };
+            if let Some(rewritten) = renamed_in_query(table, &sql, old, new) {
+                self.catalog().set_materialized(txn, id, &rewritten)?;
+            }
+        }
         Ok(())
     }
+}
 
+/// A stored query with references to column `old` of `table` renamed to `new` (None when
+/// nothing changed or it does not parse).
+fn renamed_in_query(table: &Table, sql: &str, old: &str, new: &str) -> Option<String> {
+    let Ok(mut statement) = crate::parse::parse_one(sql) else { return None };
+    let mut relations = Vec::new();
+    let _ = ast::visit_relations(&statement, |r| {
+        relations.push(r.clone());
+        ControlFlow::<()>::Continue(())
+    });
+    let only_this =
+        relations.iter().all(|r| crate::bind::split_name(r).is_ok_and(|(_, n)| n == table.name));
+    let ast::Statement::Query(query) = &mut statement else { return None };
+    if only_this {
+        keep_output_name(query, old, new);
+    }
+    let rename = |id: &mut ast::Ident| {
+        if crate::bind::ident(id) == old {
+            *id = ast::Ident::with_quote('"', new);
+        }
+    };
+    let _ = ast::visit_expressions_mut(&mut statement, |e| {
+        match e {
+            ast::Expr::Identifier(id) if only_this => rename(id),
+            ast::Expr::CompoundIdentifier(parts) => {
+                let qualified_here =
+                    parts.len() >= 2 && crate::bind::ident(&parts[parts.len() - 2]) == table.name;
+                if (only_this || qualified_here)
+                    && let Some(last) = parts.last_mut()
+                {
+                    rename(last);
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let rewritten = statement.to_string();
+    (rewritten != sql).then_some(rewritten)
+}
+
+impl Ddl<'_, '_> {
     /// Refuses to drop a column while a view of its table names it (or selects `*`), or
     /// with `cascade` drops those views. NB: found by name in the definitions, so a view
     /// naming a like-named column of another table it reads counts too (conservative).
