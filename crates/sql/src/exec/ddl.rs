@@ -1860,37 +1860,28 @@ impl Ddl<'_, '_> {
         cascade: bool,
         dropping: &HashSet<RelId>,
     ) -> Result<()> {
-        for (schema, view, view_id) in self.dependent_views(id)? {
+        let views = self.dependent_views(id)?.into_iter().map(|v| (v, false));
+        let materialized = self.dependent_materialized_views(id)?.into_iter().map(|v| (v, true));
+        for ((schema, view, view_id), is_materialized) in views.chain(materialized) {
             if dropping.contains(&view_id) {
                 continue;
             }
+            let kind = if is_materialized { "materialized view" } else { "view" };
             if !cascade {
                 return Err(errinput!(
                     DEPENDENT_OBJECTS_STILL_EXIST,
                     "cannot drop {noun} {name} because other objects depend on it"
                 )
-                .with_detail(format!("view {view} depends on {noun} {name}"))
+                .with_detail(format!("{kind} {view} depends on {noun} {name}"))
                 .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
             }
-            self.drop_dependent_views(view_id, "view", &view, true, dropping)?;
-            self.notice(format!("drop cascades to view {view}"));
-            self.catalog().drop_view(self.ctx.txn, &schema, &view)?;
-        }
-        for (schema, view, view_id) in self.dependent_materialized_views(id)? {
-            if dropping.contains(&view_id) {
-                continue;
+            self.notice(format!("drop cascades to {kind} {view}"));
+            if is_materialized {
+                self.drop_tables(&[(Some(schema), view)], true, true, Some(true))?;
+            } else {
+                self.drop_dependent_views(view_id, "view", &view, true, dropping)?;
+                self.catalog().drop_view(self.ctx.txn, &schema, &view)?;
             }
-            if !cascade {
-                return Err(errinput!(
-                    DEPENDENT_OBJECTS_STILL_EXIST,
-                    "cannot drop {noun} {name} because other objects depend on it"
-                )
-                .with_detail(format!("materialized view {view} depends on {noun} {name}"))
-                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
-            }
-            self.notice(format!("drop cascades to materialized view {view}"));
-            let names = [(Some(schema), view)];
-            self.drop_tables(&names, true, true, Some(true))?;
         }
         Ok(())
     }
