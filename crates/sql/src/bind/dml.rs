@@ -322,6 +322,28 @@ impl Binder<'_> {
                 "ON DUPLICATE KEY is not supported; use ON CONFLICT"
             ));
         };
+        // `ON CONFLICT (cols) WHERE predicate` also infers a partial unique index whose
+        // predicate the given one implies (each of its conjuncts is one of the given ones).
+        let given: Vec<String> = match &conflict.conflict_target {
+            Some(ast::ConflictTarget::Columns { predicate: Some(p), .. }) => {
+                super::bind_table_expr_in(table, &p.to_string(), "index predicates")?
+                    .0
+                    .conjuncts()
+                    .iter()
+                    .map(|c| format!("{c:?}"))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let arbiter = |i: &crate::catalog::Index| -> Result<Option<Vec<usize>>> {
+            let Some(columns) = i.key_columns().filter(|_| i.unique) else { return Ok(None) };
+            let Some(predicate) = &i.predicate else { return Ok(Some(columns)) };
+            let implied = super::bind_table_expr(table, predicate)?
+                .conjuncts()
+                .iter()
+                .all(|c| given.contains(&format!("{c:?}")));
+            Ok(implied.then_some(columns))
+        };
         let target = match &conflict.conflict_target {
             None => None,
             Some(ast::ConflictTarget::Columns { columns: cols, .. }) => {
@@ -368,12 +390,11 @@ impl Binder<'_> {
                 k.sort_unstable();
                 k == wanted
             };
-            if !matches_key(&table.primary_key)
-                && !table
-                    .indexes
-                    .iter()
-                    .any(|i| i.unique && i.plain_columns().is_some_and(|c| matches_key(&c)))
-            {
+            let mut inferred = matches_key(&table.primary_key);
+            for index in &table.indexes {
+                inferred = inferred || arbiter(index)?.is_some_and(|c| matches_key(&c));
+            }
+            if !inferred {
                 return Err(errinput!(
                     INVALID_COLUMN_REFERENCE,
                     "there is no unique or exclusion constraint matching the ON CONFLICT specification"
