@@ -729,7 +729,7 @@ impl Planner<'_> {
                 .iter()
                 .map(|(part, o)| match part {
                     IndexPart::Column(c) => order_sql(&quote(c), *o),
-                    IndexPart::Expr(e) => order_sql(&expression_key(e), *o),
+                    IndexPart::Expr(e) => order_sql(&oxibase_sql::catalog::key_expression(e), *o),
                 })
                 .collect();
             let unique = if want.unique { "UNIQUE " } else { "" };
@@ -829,17 +829,6 @@ impl Planner<'_> {
 }
 
 /// A key column with its order as CREATE INDEX takes it.
-/// An expression as an index key: a function call as it is, others in parentheses.
-fn expression_key(sql: &str) -> String {
-    let dialect = sqlparser::dialect::PostgreSqlDialect {};
-    let parsed =
-        sqlparser::parser::Parser::new(&dialect).try_with_sql(sql).and_then(|mut p| p.parse_expr());
-    match parsed {
-        Ok(sqlparser::ast::Expr::Function(_)) => sql.to_string(),
-        _ => format!("({sql})"),
-    }
-}
-
 /// A key part (quoted column or expression) with its order.
 fn order_sql(key: &str, order: ColumnOrder) -> String {
     let mut sql = key.to_string();

@@ -657,7 +657,7 @@ fn usable_key_parts(
 ) -> Option<Vec<KeyPart>> {
     if let Some(predicate) = &index.predicate {
         let predicate = crate::bind::bind_table_expr(table, predicate).ok()?;
-        if !predicate.conjuncts().iter().all(|p| conjuncts.iter().any(|c| implies(c, p))) {
+        if !predicate_implied(&predicate, conjuncts) {
             return None;
         }
     }
@@ -682,27 +682,27 @@ fn index_key_parts(
         .collect()
 }
 
-/// Whether a condition implies one conjunct of a partial index's predicate (PostgreSQL's
-/// simple cases): the same condition, or `x IS NOT NULL` implied by a comparison of `x`
-/// (which is not true for a NULL `x`).
-fn implies(c: &Expr, p: &Expr) -> bool {
-    let text = format!("{p:?}");
-    if format!("{c:?}") == text {
-        return true;
-    }
-    match p {
-        Expr::IsNull(x, true) => {
-            let x = format!("{x:?}");
-            match c {
-                Expr::Compare(_, a, b) => {
-                    (format!("{a:?}") == x && row_independent(b))
-                        || (format!("{b:?}") == x && row_independent(a))
-                }
-                _ => false,
-            }
-        }
-        _ => false,
-    }
+/// Whether conditions (a scan's conjuncts, ON CONFLICT's WHERE) imply a partial index's
+/// predicate, in PostgreSQL's simple cases: each of its conjuncts is one of the conditions,
+/// or is `x IS NOT NULL` and a condition compares `x` (which is not true for a NULL `x`).
+/// Expressions are compared by structure (their `Debug` text).
+pub(crate) fn predicate_implied(predicate: &Expr, conditions: &[Expr]) -> bool {
+    let texts: Vec<String> = conditions.iter().map(|c| format!("{c:?}")).collect();
+    let compared = || {
+        conditions.iter().filter_map(|c| match c {
+            Expr::Compare(_, a, b) if row_independent(b) => Some(format!("{a:?}")),
+            Expr::Compare(_, a, b) if row_independent(a) => Some(format!("{b:?}")),
+            _ => None,
+        })
+    };
+    predicate.clone().conjuncts().iter().all(|p| {
+        let text = format!("{p:?}");
+        texts.contains(&text)
+            || matches!(p, Expr::IsNull(x, true) if {
+                let x = format!("{x:?}");
+                compared().any(|c| c == x)
+            })
+    })
 }
 
 /// How far a filter's conjuncts fix an access path's key columns.

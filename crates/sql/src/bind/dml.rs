@@ -323,26 +323,18 @@ impl Binder<'_> {
             ));
         };
         // `ON CONFLICT (cols) WHERE predicate` also infers a partial unique index whose
-        // predicate the given one implies (each of its conjuncts is one of the given ones).
-        let given: Vec<String> = match &conflict.conflict_target {
+        // predicate the given one implies (as a scan may use one).
+        let given: Vec<Expr> = match &conflict.conflict_target {
             Some(ast::ConflictTarget::Columns { predicate: Some(p), .. }) => {
-                super::bind_table_expr_in(table, &p.to_string(), "index predicates")?
-                    .0
-                    .conjuncts()
-                    .iter()
-                    .map(|c| format!("{c:?}"))
-                    .collect()
+                super::bind_table_expr_in(table, &p.to_string(), "index predicates")?.0.conjuncts()
             }
             _ => Vec::new(),
         };
         let arbiter = |i: &crate::catalog::Index| -> Result<Option<Vec<usize>>> {
             let Some(columns) = i.key_columns().filter(|_| i.unique) else { return Ok(None) };
             let Some(predicate) = &i.predicate else { return Ok(Some(columns)) };
-            let implied = super::bind_table_expr(table, predicate)?
-                .conjuncts()
-                .iter()
-                .all(|c| given.contains(&format!("{c:?}")));
-            Ok(implied.then_some(columns))
+            let predicate = super::bind_table_expr(table, predicate)?;
+            Ok(crate::optimize::predicate_implied(&predicate, &given).then_some(columns))
         };
         let target = match &conflict.conflict_target {
             None => None,

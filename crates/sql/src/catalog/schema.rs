@@ -173,11 +173,8 @@ impl Index {
                 IndexKey::Column(c) => {
                     crate::functions::string::quote_identifier(&table.columns[*c].name)
                 }
-                IndexKey::Expr(sql) => match crate::bind::parse_expr(sql) {
-                    Ok(sqlparser::ast::Expr::Function(_)) => sql.clone(),
-                    Ok(_) if definition => format!("({})", deparse(sql)),
-                    _ => format!("({sql})"),
-                },
+                IndexKey::Expr(sql) if definition => key_expression(&deparse(sql)),
+                IndexKey::Expr(sql) => key_expression(sql),
             })
             .collect()
     }
@@ -389,6 +386,15 @@ pub struct Role {
     pub login: bool,
     /// The SCRAM-SHA-256 verifier of its password, if it has one.
     pub password: Option<String>,
+}
+
+/// An expression as an index key is written: a function call as it is, anything else in
+/// parentheses (`lower(email)`, `(n * 2)`).
+pub fn key_expression(sql: &str) -> String {
+    match crate::bind::parse_expr(sql) {
+        Ok(sqlparser::ast::Expr::Function(_)) => sql.to_string(),
+        _ => format!("({sql})"),
+    }
 }
 
 /// A stored expression as PostgreSQL's `pg_get_expr` writes it: every operator, test and
