@@ -156,6 +156,8 @@ fn encode_non_null(out: &mut Vec<u8>, value: &Value) -> Result<()> {
             }
             out.push(0x00);
         }
+        // The sort order alone: it is unique within the type and orders as the type does.
+        Value::Enum(e) => out.extend_from_slice(&encode_f64(e.order)),
     }
     Ok(())
 }
@@ -166,14 +168,16 @@ fn decode_non_null(r: &mut Reader<'_, '_>, ty: &DataType) -> Result<Value> {
         DataType::Int2 => Value::Int2((u16::from_be_bytes(r.array()?) ^ 0x8000) as i16),
         DataType::Int4 => Value::Int4(unflip_i32(r.array()?)),
         DataType::Date => Value::Date(unflip_i32(r.array()?)),
-        DataType::Int8 => Value::Int8(unflip_i64(r.array()?)),
+        DataType::Int8 | DataType::Oid => Value::Int8(unflip_i64(r.array()?)),
         DataType::Time => Value::Time(unflip_i64(r.array()?)),
         DataType::Timestamp => Value::Timestamp(unflip_i64(r.array()?)),
         DataType::TimestampTz => Value::TimestampTz(unflip_i64(r.array()?)),
         DataType::Float4 => Value::Float4(decode_f32(r.array()?)),
         DataType::Float8 => Value::Float8(decode_f64(r.array()?)),
         DataType::Numeric(_) => Value::Numeric(Box::new(decode_numeric(r)?)),
-        DataType::Text | DataType::Varchar(_) | DataType::Char(_) => Value::Text(r.string()?),
+        DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::InternalChar => {
+            Value::Text(r.string()?)
+        }
         DataType::Jsonb => Value::Jsonb(r.string()?),
         DataType::Bytea => Value::Bytea(r.escaped()?),
         DataType::Interval => {
@@ -197,6 +201,13 @@ fn decode_non_null(r: &mut Reader<'_, '_>, ty: &DataType) -> Result<Value> {
                 }
             }
             Value::Array(Box::new(Array { element_type: (**element_type).clone(), elements }))
+        }
+        DataType::Enum(e) => {
+            let order = decode_f64(r.array()?);
+            let value = e.labels.iter().find(|v| v.order == order);
+            let value =
+                value.ok_or_else(|| errdata!("invalid key: no value of {} at {order}", e.name))?;
+            Value::Enum(Box::new(value.clone()))
         }
     })
 }

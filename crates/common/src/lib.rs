@@ -16,4 +16,4 @@ pub mod worker;
 
 pub use error::{Error, ErrorKind, Result};
 pub use sqlstate::SqlState;
-pub use value::{Array, DataType, Interval, Numeric, Value};
+pub use value::{Array, DataType, EnumType, EnumValue, Interval, Numeric, Value, enum_array_oid};

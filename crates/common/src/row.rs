@@ -18,7 +18,7 @@
 use bigdecimal::BigDecimal;
 use bigdecimal::num_bigint::BigInt;
 
-use crate::value::{Array, DataType, Interval, Numeric, Value};
+use crate::value::{Array, DataType, EnumType, EnumValue, Interval, Numeric, Value};
 use crate::{Result, errdata};
 
 const T_NULL: u8 = 0;
@@ -41,6 +41,7 @@ const T_UUID: u8 = 16;
 const T_JSON: u8 = 17;
 const T_JSONB: u8 = 18;
 const T_ARRAY: u8 = 19;
+const T_ENUM: u8 = 20;
 
 /// PostgreSQL's numeric holds at most 16383 digits after the point; anything far beyond is
 /// corruption, and rejecting it keeps a bad scale from exploding when the value is printed.
@@ -165,6 +166,12 @@ fn encode_tagged(out: &mut Vec<u8>, value: &Value) {
                 encode_tagged(out, e);
             }
         }
+        Value::Enum(e) => {
+            out.push(T_ENUM);
+            out.extend_from_slice(&e.order.to_le_bytes());
+            write_varint(out, e.label.len() as u64);
+            out.extend_from_slice(e.label.as_bytes());
+        }
     }
 }
 
@@ -204,6 +211,10 @@ fn decode_tagged(input: &mut &[u8]) -> Result<Value> {
             }
             let elements = (0..n).map(|_| decode_tagged(input)).collect::<Result<_>>()?;
             Value::Array(Box::new(Array { element_type, elements }))
+        }
+        T_ENUM => {
+            let order = f64::from_le_bytes(array(input)?);
+            Value::Enum(Box::new(EnumValue { order, label: string(input)? }))
         }
         tag => return Err(errdata!("invalid row: unknown value tag {tag}")),
     })
@@ -249,6 +260,8 @@ pub fn encode_type(out: &mut Vec<u8>, ty: &DataType) {
         DataType::Int2 => out.push(T_INT2),
         DataType::Int4 => out.push(T_INT4),
         DataType::Int8 => out.push(T_INT8),
+        DataType::Oid => out.push(T_INT8 + 100),
+        DataType::InternalChar => out.push(T_TEXT + 102),
         DataType::Float4 => out.push(T_FLOAT4),
         DataType::Float8 => out.push(T_FLOAT8),
         DataType::Numeric(ps) => {
@@ -279,6 +292,10 @@ pub fn encode_type(out: &mut Vec<u8>, ty: &DataType) {
             out.push(T_ARRAY);
             encode_type(out, e);
         }
+        DataType::Enum(e) => {
+            out.push(T_ENUM);
+            write_varint(out, e.id as u64);
+        }
     }
 }
 
@@ -299,6 +316,8 @@ fn decode_type_at(input: &mut &[u8], depth: usize) -> Result<DataType> {
         T_INT2 => DataType::Int2,
         T_INT4 => DataType::Int4,
         T_INT8 => DataType::Int8,
+        t if t == T_INT8 + 100 => DataType::Oid,
+        t if t == T_TEXT + 102 => DataType::InternalChar,
         T_FLOAT4 => DataType::Float4,
         T_FLOAT8 => DataType::Float8,
         T_NUMERIC => {
@@ -324,6 +343,12 @@ fn decode_type_at(input: &mut &[u8], depth: usize) -> Result<DataType> {
         T_JSON => DataType::Json,
         T_JSONB => DataType::Jsonb,
         T_ARRAY => DataType::Array(Box::new(decode_type_at(input, depth + 1)?)),
+        // The id alone: the values carry their labels, and the catalog the rest.
+        T_ENUM => DataType::Enum(std::sync::Arc::new(EnumType {
+            id: narrow(read_varint(input)? as i64)?,
+            name: String::new(),
+            labels: Vec::new(),
+        })),
         t => return Err(errdata!("invalid type encoding: tag {t}")),
     })
 }

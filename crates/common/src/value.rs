@@ -16,6 +16,8 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use bigdecimal::BigDecimal;
 
@@ -60,8 +62,73 @@ pub enum DataType {
     Json,
     /// JSONB (normalised)
     Jsonb,
+    /// PostgreSQL's single-byte `"char"` (catalog columns such as `pg_type.typtype`), held
+    /// as a `Text` value.
+    InternalChar,
+    /// OID: an object identifier (an unsigned 32-bit number, held as an `Int8` value).
+    Oid,
     /// A one-dimensional array of the element type.
     Array(Box<DataType>),
+    /// A user-defined enum type (`CREATE TYPE ... AS ENUM`), with its labels as the catalog
+    /// held them when the statement was bound.
+    Enum(Arc<EnumType>),
+}
+
+/// An enum type: its catalog id (its `pg_type` oid), name and labels in sort order.
+///
+/// Two enum types are the same type when their ids are; the labels are what the catalog held
+/// when the type was read (ALTER TYPE ... ADD VALUE makes a newer one).
+#[derive(Clone, Debug)]
+pub struct EnumType {
+    /// The type's id, which is also its oid.
+    pub id: u32,
+    /// The name `format_type` prints (schema-qualified outside `public`).
+    pub name: String,
+    /// The labels, sorted by their sort order.
+    pub labels: Vec<EnumValue>,
+}
+
+impl EnumType {
+    /// The value with this label, if the type has one.
+    pub fn value(&self, label: &str) -> Option<&EnumValue> {
+        self.labels.iter().find(|v| v.label == label)
+    }
+
+    /// The oid of the type's array type (`_name`): PostgreSQL allocates one per type; here
+    /// it is derived from the type's id.
+    pub fn array_oid(&self) -> u32 {
+        enum_array_oid(self.id)
+    }
+}
+
+/// The oid of the array type of the enum type with this id.
+pub fn enum_array_oid(id: u32) -> u32 {
+    id | 0x4000_0000
+}
+
+impl PartialEq for EnumType {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for EnumType {}
+
+impl Hash for EnumType {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+/// One value of an enum type: its label and its sort order, which is fixed when the label is
+/// added (ALTER TYPE ... ADD VALUE BEFORE takes a position between two others) and is what
+/// values compare and index by, as PostgreSQL's `enumsortorder`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnumValue {
+    /// The position in the type's order.
+    pub order: f64,
+    /// The label.
+    pub label: String,
 }
 
 impl DataType {
@@ -89,12 +156,49 @@ impl DataType {
             DataType::Uuid => "uuid".into(),
             DataType::Json => "json".into(),
             DataType::Jsonb => "jsonb".into(),
+            DataType::Oid => "oid".into(),
+            DataType::InternalChar => "\"char\"".into(),
             DataType::Array(elem) => format!("{}[]", elem.name()),
+            DataType::Enum(e) => e.name.clone(),
         }
     }
 }
 
 impl DataType {
+    /// The name the catalog stores: [`DataType::name`], except that an enum type is stored
+    /// by id (`enum:16384`), so renaming it leaves the columns of that type alone.
+    pub fn catalog_name(&self) -> String {
+        match self {
+            DataType::Enum(e) => format!("enum:{}", e.id),
+            DataType::Array(elem) => format!("{}[]", elem.catalog_name()),
+            other => other.name(),
+        }
+    }
+
+    /// Parses a [`DataType::catalog_name`], resolving enum ids with `resolve`.
+    pub fn from_catalog_name(
+        name: &str,
+        resolve: &mut dyn FnMut(u32) -> Option<DataType>,
+    ) -> Option<DataType> {
+        if let Some(element) = name.strip_suffix("[]") {
+            let element = DataType::from_catalog_name(element, resolve)?;
+            return Some(DataType::Array(Box::new(element)));
+        }
+        match name.strip_prefix("enum:") {
+            Some(id) => resolve(id.parse().ok()?),
+            None => DataType::from_name(name),
+        }
+    }
+
+    /// The enum type this is, or an array of.
+    pub fn enum_type(&self) -> Option<&Arc<EnumType>> {
+        match self {
+            DataType::Enum(e) => Some(e),
+            DataType::Array(elem) => elem.enum_type(),
+            _ => None,
+        }
+    }
+
     /// Parses a type name as [`DataType::name`] prints it (and the common aliases `int`,
     /// `int4`, `varchar(n)`, `timestamptz`, ...). Returns `None` for an unknown name.
     pub fn from_name(name: &str) -> Option<DataType> {
@@ -139,6 +243,8 @@ impl DataType {
             ("uuid", []) => DataType::Uuid,
             ("json", []) => DataType::Json,
             ("jsonb", []) => DataType::Jsonb,
+            ("oid", []) => DataType::Oid,
+            ("\"char\"", []) => DataType::InternalChar,
             _ => return None,
         };
         Some(ty)
@@ -250,6 +356,8 @@ pub enum Value {
     Jsonb(String),
     /// An array.
     Array(Box<Array>),
+    /// A value of an enum type (which type is known from where it appears).
+    Enum(Box<EnumValue>),
 }
 
 impl Value {
@@ -280,6 +388,7 @@ impl Value {
             Value::Json(_) => DataType::Json,
             Value::Jsonb(_) => DataType::Jsonb,
             Value::Array(a) => DataType::Array(Box::new(a.element_type.clone())),
+            Value::Enum(_) => return None,
         })
     }
 
@@ -305,6 +414,7 @@ impl Value {
             Value::Json(_) => "json",
             Value::Jsonb(_) => "jsonb",
             Value::Array(_) => "array",
+            Value::Enum(_) => "enum",
         }
     }
 }
@@ -379,6 +489,8 @@ mod tests {
             DataType::Uuid,
             DataType::Json,
             DataType::Jsonb,
+            DataType::Oid,
+            DataType::InternalChar,
             DataType::Array(Box::new(DataType::Numeric(Some((5, 1))))),
         ];
         for ty in types {

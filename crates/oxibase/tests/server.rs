@@ -103,6 +103,88 @@ fn simple_and_extended_protocol_with_binary_values() {
     });
 }
 
+/// A value of a SQL enum type as a driver sees it: tokio-postgres looks the type up in
+/// pg_type and pg_enum (its typeinfo queries) and hands over the labels.
+#[derive(Debug, PartialEq)]
+struct Mood(String);
+
+impl tokio_postgres::types::ToSql for Mood {
+    fn to_sql(
+        &self,
+        _: &tokio_postgres::types::Type,
+        out: &mut tokio_postgres::types::private::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(self.0.as_bytes());
+        Ok(tokio_postgres::types::IsNull::No)
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        is_mood(ty)
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Mood {
+    fn from_sql(
+        _: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Mood(std::str::from_utf8(raw)?.to_string()))
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        is_mood(ty)
+    }
+}
+
+fn is_mood(ty: &tokio_postgres::types::Type) -> bool {
+    ty.name() == "mood"
+        && ty.schema() == "public"
+        && matches!(ty.kind(), tokio_postgres::types::Kind::Enum(labels) if labels == &["sad", "ok", "happy"])
+}
+
+#[test]
+fn enum_types_through_a_driver() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        c.batch_execute(
+            "create type mood as enum ('sad', 'ok', 'happy');
+             create table diary (day int primary key, m mood not null, ms mood[])",
+        )
+        .await
+        .unwrap();
+        // The parameter's type is the enum's oid: the driver resolves it through the catalog.
+        let insert = c.prepare("insert into diary (day, m) values ($1, $2)").await.unwrap();
+        assert!(is_mood(&insert.params()[1]), "{:?}", insert.params()[1]);
+        for (day, m) in [(1, "happy"), (2, "sad"), (3, "ok")] {
+            c.execute(&insert, &[&day, &Mood(m.into())]).await.unwrap();
+        }
+        let err = c.execute(&insert, &[&4i32, &Mood("glum".into())]).await.unwrap_err();
+        assert_eq!(err.code(), Some(&SqlState::INVALID_TEXT_REPRESENTATION));
+        let message = err.as_db_error().unwrap().message();
+        assert_eq!(message, "invalid input value for enum mood: \"glum\"");
+        // Results in binary (the driver's choice) and ordered by the type's order.
+        let got: Vec<(i32, Mood)> = c
+            .query("select day, m from diary where m >= $1 order by m", &[&Mood("ok".into())])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        assert_eq!(got, vec![(3, Mood("ok".into())), (1, Mood("happy".into()))]);
+        // Arrays of the type, and the text protocol.
+        c.execute("update diary set ms = '{sad,happy}' where day = 1", &[]).await.unwrap();
+        let ms: Vec<Mood> =
+            c.query_one("select ms from diary where day = 1", &[]).await.unwrap().get(0);
+        assert_eq!(ms, vec![Mood("sad".into()), Mood("happy".into())]);
+        let r = rows(c.simple_query("select m, ms from diary where day = 1").await.unwrap());
+        assert_eq!(r, vec![vec![Some("happy".into()), Some("{sad,happy}".into())]]);
+    });
+}
+
 #[test]
 fn transactions_errors_and_the_failed_state() {
     let dir = tempfile::tempdir().unwrap();

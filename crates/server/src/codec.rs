@@ -34,11 +34,19 @@ pub fn encode_binary(value: &Value, ty: &DataType) -> Result<Option<Vec<u8>>> {
         Value::Bool(b) => vec![u8::from(*b)],
         Value::Int2(v) => v.to_be_bytes().to_vec(),
         Value::Int4(v) => v.to_be_bytes().to_vec(),
+        // An oid travels as four bytes.
+        Value::Int8(v) if matches!(ty, DataType::Oid) => (*v as u32).to_be_bytes().to_vec(),
         Value::Int8(v) => v.to_be_bytes().to_vec(),
         Value::Float4(v) => v.to_be_bytes().to_vec(),
         Value::Float8(v) => v.to_be_bytes().to_vec(),
         Value::Numeric(n) => encode_numeric(n),
+        // "char" is one byte.
+        Value::Text(s) if matches!(ty, DataType::InternalChar) => {
+            s.as_bytes().first().map_or_else(Vec::new, |b| vec![*b])
+        }
         Value::Text(s) | Value::Json(s) => s.as_bytes().to_vec(),
+        // An enum's binary form is its label, as PostgreSQL's enum_send.
+        Value::Enum(e) => e.label.as_bytes().to_vec(),
         Value::Jsonb(s) => {
             let mut out = vec![1u8];
             out.extend_from_slice(s.as_bytes());
@@ -101,6 +109,7 @@ pub fn decode_binary(bytes: &[u8], ty: &DataType, zone: &Zone) -> Result<Value> 
         DataType::Int2 => Value::Int2(i16::from_be_bytes(take(bytes, "smallint")?)),
         DataType::Int4 => Value::Int4(i32::from_be_bytes(take(bytes, "integer")?)),
         DataType::Int8 => Value::Int8(i64::from_be_bytes(take(bytes, "bigint")?)),
+        DataType::Oid => Value::Int8(i64::from(u32::from_be_bytes(take(bytes, "oid")?))),
         DataType::Float4 => Value::Float4(f32::from_be_bytes(take(bytes, "real")?)),
         DataType::Float8 => Value::Float8(f64::from_be_bytes(take(bytes, "double precision")?)),
         DataType::Numeric(_) => Value::Numeric(Box::new(decode_numeric(bytes)?)),
@@ -114,7 +123,9 @@ pub fn decode_binary(bytes: &[u8], ty: &DataType, zone: &Zone) -> Result<Value> 
             // Length limits and padding are applied by the cast to the parameter's type.
             Value::Text(s.to_string())
         }
-        DataType::Json => decode_text(bytes, ty, zone)?,
+        DataType::Json | DataType::Enum(_) | DataType::InternalChar => {
+            decode_text(bytes, ty, zone)?
+        }
         DataType::Jsonb => match bytes.split_first() {
             Some((1, rest)) => decode_text(rest, ty, zone)?,
             _ => {

@@ -55,6 +55,7 @@ use pgwire::messages::response::{
     CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus,
 };
 use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus, SecretKey};
+use postgres_types::Kind;
 
 use crate::Server;
 use crate::codec;
@@ -272,7 +273,24 @@ fn type_modifier(t: &DataType) -> i32 {
 }
 
 pub(crate) fn pg_type(t: &DataType) -> Type {
-    Type::from_oid(type_oid(t)).unwrap_or(Type::TEXT)
+    if let Some(ty) = Type::from_oid(type_oid(t)) {
+        return ty;
+    }
+    match t {
+        // A user-defined type goes by its own oid (clients look it up in pg_type).
+        DataType::Enum(e) => {
+            let labels = e.labels.iter().map(|v| v.label.clone()).collect();
+            let (schema, name) = e.name.rsplit_once('.').unwrap_or(("public", &e.name));
+            Type::new(name.to_string(), e.id, Kind::Enum(labels), schema.to_string())
+        }
+        DataType::Array(element) if matches!(**element, DataType::Enum(_)) => {
+            let element = pg_type(element);
+            let name = format!("_{}", element.name());
+            let schema = element.schema().to_string();
+            Type::new(name, type_oid(t), Kind::Array(element), schema)
+        }
+        _ => Type::TEXT,
+    }
 }
 
 fn field_infos(columns: &[OutputColumn], format: &Format) -> Vec<FieldInfo> {

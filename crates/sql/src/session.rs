@@ -2455,6 +2455,7 @@ impl Env<'_> {
             Some((_, RelKind::Index)) => {
                 return Err(errinput!(WRONG_OBJECT_TYPE, "\"{name}\" is an index"));
             }
+            Some((_, RelKind::Type)) => None,
         };
         if self.cacheable {
             self.session.relations.insert(key, self.generation, relation.clone());
@@ -2517,6 +2518,25 @@ fn split_qualified(text: &str) -> Vec<String> {
 }
 
 impl BindEnv for Env<'_> {
+    fn enum_type(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Arc<oxibase_common::EnumType>>> {
+        let catalog = self.session.catalog();
+        match schema {
+            Some(s) => catalog.enum_type(self.txn, s, name),
+            None => {
+                for s in self.resolved_search_path() {
+                    if let Some(ty) = catalog.enum_type(self.txn, &s, name)? {
+                        return Ok(Some(ty));
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+
     fn routine(
         &self,
         schema: Option<&str>,
@@ -2865,6 +2885,7 @@ impl FunctionEnv for Env<'_> {
             "index" => crate::system::index_definition_by_oid(&snapshot, oid),
             "constraint" => crate::system::constraint_definition(&snapshot, oid),
             "view" => crate::system::view_definition(&snapshot, oid),
+            "type" => crate::system::user_type_name(&snapshot, oid),
             "function_result" | "function_arguments" => {
                 snapshot.routines.iter().find(|r| i64::from(r.id) == oid).map(|r| {
                     if kind == "function_result" {
@@ -3026,6 +3047,7 @@ impl Env<'_> {
             locks: Vec::new(),
             replicas: Vec::new(),
             comments: catalog.comments(txn)?,
+            enums: catalog.enum_types(txn)?,
         })
     }
 }

@@ -5,6 +5,8 @@
 //! transaction), so they are always consistent with the real catalog and cost nothing to
 //! maintain. Object ids are the catalog's relation ids, type OIDs are PostgreSQL's.
 
+use std::sync::Arc;
+
 use oxibase_common::{Array, DataType, Result, Value};
 
 use crate::catalog::{ConstraintKind, Deferral, Index, IndexKey, Sequence, Table};
@@ -23,6 +25,8 @@ pub enum SystemTable {
     PgAttribute,
     /// pg_type
     PgType,
+    /// pg_enum
+    PgEnum,
     /// pg_index
     PgIndex,
     /// pg_database
@@ -320,15 +324,6 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
             ("label", "text"),
         ],
     ),
-    (
-        "pg_enum",
-        &[
-            ("oid", "int8"),
-            ("enumtypid", "int8"),
-            ("enumsortorder", "float4"),
-            ("enumlabel", "text"),
-        ],
-    ),
     ("pg_range", &[("rngtypid", "int8"), ("rngsubtype", "int8")]),
     (
         "pg_stat_user_tables",
@@ -342,6 +337,106 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
 ];
+
+/// The catalog columns PostgreSQL types `oid` (object ids and references to them): drivers
+/// bind parameters compared with them as oids (four bytes in binary), so they say so.
+const OID_COLUMNS: &[&str] = &[
+    "oid",
+    "adrelid",
+    "aggfnoid",
+    "attcollation",
+    "attrelid",
+    "atttypid",
+    "castfunc",
+    "castsource",
+    "casttarget",
+    "classid",
+    "classoid",
+    "collnamespace",
+    "confrelid",
+    "conindid",
+    "connamespace",
+    "conrelid",
+    "datdba",
+    "datid",
+    "dbid",
+    "defaclnamespace",
+    "defaclrole",
+    "enumtypid",
+    "ev_class",
+    "evtfoid",
+    "evtowner",
+    "fdwowner",
+    "ftrelid",
+    "ftserver",
+    "grantor",
+    "indexrelid",
+    "indrelid",
+    "inhparent",
+    "inhrelid",
+    "lanowner",
+    "member",
+    "nspowner",
+    "objid",
+    "objoid",
+    "opcintype",
+    "opcmethod",
+    "opcnamespace",
+    "oprleft",
+    "oprnamespace",
+    "oprresult",
+    "oprright",
+    "partdefid",
+    "partrelid",
+    "pnnspid",
+    "pnpubid",
+    "polrelid",
+    "prolang",
+    "pronamespace",
+    "prorettype",
+    "prpubid",
+    "prrelid",
+    "pubowner",
+    "refclassid",
+    "refobjid",
+    "relam",
+    "relfilenode",
+    "relid",
+    "relnamespace",
+    "reloftype",
+    "relowner",
+    "reltablespace",
+    "reltype",
+    "rngsubtype",
+    "rngtypid",
+    "roleid",
+    "srvfdw",
+    "srvowner",
+    "stxnamespace",
+    "stxoid",
+    "stxowner",
+    "stxrelid",
+    "subdbid",
+    "subowner",
+    "tgconstraint",
+    "tgconstrindid",
+    "tgconstrrelid",
+    "tgfoid",
+    "tgparentid",
+    "tgrelid",
+    "typarray",
+    "typbasetype",
+    "typcollation",
+    "typelem",
+    "typnamespace",
+    "typowner",
+    "typrelid",
+    "usesysid",
+];
+
+/// The catalog columns PostgreSQL types `"char"` that drivers read in binary (a type's kind
+/// and category, when they look up a type they do not know).
+const CHAR_COLUMNS: &[&str] = &["typtype", "typcategory"];
 
 /// Constant columns some views carry beyond those Oxibase computes, appended to each row
 /// (PostgreSQL columns that are always the same here: no TOAST, no collations, ...).
@@ -478,6 +573,8 @@ pub struct CatalogSnapshot {
     pub replicas: Vec<crate::replicas::ReplicaStat>,
     /// COMMENT ON texts: (object id, column number or 0, text).
     pub comments: Vec<(RelId, i32, String)>,
+    /// Enum types with their schema ids.
+    pub enums: Vec<(RelId, Arc<oxibase_common::EnumType>)>,
 }
 
 /// The server's cumulative counters at one moment (since the database opened).
@@ -623,6 +720,7 @@ impl SystemTable {
             "pg_class" => Some(PgClass),
             "pg_attribute" => Some(PgAttribute),
             "pg_type" => Some(PgType),
+            "pg_enum" => Some(PgEnum),
             "pg_index" => Some(PgIndex),
             "pg_database" => Some(PgDatabase),
             "pg_roles" | "pg_authid" => Some(PgRoles),
@@ -744,6 +842,12 @@ impl SystemTable {
                 ("typreceive", Text),
                 ("typsend", Text),
                 ("typtypmod", Int4),
+            ],
+            PgEnum => vec![
+                ("oid", Int8),
+                ("enumtypid", Int8),
+                ("enumsortorder", DataType::Float4),
+                ("enumlabel", Text),
             ],
             PgIndex => vec![
                 ("indexrelid", Int8),
@@ -1078,8 +1182,16 @@ impl SystemTable {
                 ("external_language", Text),
             ],
         };
-        let mut out: Vec<(String, DataType)> =
-            cols.into_iter().map(|(n, t)| (n.to_string(), t)).collect();
+        let mut out: Vec<(String, DataType)> = cols
+            .into_iter()
+            .map(|(n, t)| match t {
+                DataType::Int8 if OID_COLUMNS.contains(&n) => (n.to_string(), DataType::Oid),
+                DataType::Text if CHAR_COLUMNS.contains(&n) => {
+                    (n.to_string(), DataType::InternalChar)
+                }
+                t => (n.to_string(), t),
+            })
+            .collect();
         out.extend(constant_columns(*self).into_iter().map(|(n, t, _)| (n.to_string(), t)));
         out
     }
@@ -1120,7 +1232,21 @@ impl SystemTable {
                 .collect(),
             PgClass => pg_class(s),
             PgAttribute => pg_attribute(s),
-            PgType => pg_type(),
+            PgType => pg_type(s),
+            PgEnum => s
+                .enums
+                .iter()
+                .flat_map(|(_, e)| {
+                    e.labels.iter().enumerate().map(|(i, v)| {
+                        vec![
+                            Value::Int8(enum_label_oid(e.id, i)),
+                            oid(e.id),
+                            Value::Float4(v.order as f32),
+                            text(&v.label),
+                        ]
+                    })
+                })
+                .collect(),
             PgIndex => pg_index(s),
             PgDatabase => vec![vec![
                 oid(16384),
@@ -1634,7 +1760,26 @@ fn pg_attribute(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     rows
 }
 
-fn pg_type() -> Vec<Vec<Value>> {
+/// A synthetic oid for an enum label (PostgreSQL gives each pg_enum row one).
+fn enum_label_oid(type_id: RelId, index: usize) -> i64 {
+    ((type_id as i64) << 16) | index as i64
+}
+
+/// The name of a user-defined type by oid (an enum type or its array type), for
+/// format_type.
+pub fn user_type_name(s: &CatalogSnapshot, oid_: i64) -> Option<String> {
+    s.enums.iter().find_map(|(_, e)| {
+        if i64::from(e.id) == oid_ {
+            Some(e.name.clone())
+        } else if i64::from(e.array_oid()) == oid_ {
+            Some(format!("{}[]", e.name))
+        } else {
+            None
+        }
+    })
+}
+
+fn pg_type(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let base = [
         ("bool", DataType::Bool),
         ("bytea", DataType::Bytea),
@@ -1689,6 +1834,17 @@ fn pg_type() -> Vec<Vec<Value>> {
     rows.push(type_row(705, "unknown", -2, 'p', 'X', 0, 0, "unknownin", "unknownout"));
     rows.push(type_row(2249, "record", -1, 'p', 'P', 0, 2287, "record_in", "record_out"));
     rows.push(type_row(2278, "void", 4, 'p', 'P', 0, 0, "void_in", "void_out"));
+    for (schema, e) in &s.enums {
+        let name = unqualified(&e.name);
+        let mut row = type_row(e.id, name, 4, 'e', 'E', 0, e.array_oid(), "enum_in", "enum_out");
+        row[2] = oid(*schema);
+        rows.push(row);
+        let array = format!("_{name}");
+        let mut row =
+            type_row(e.array_oid(), &array, -1, 'b', 'A', e.id, 0, "array_in", "array_out");
+        row[2] = oid(*schema);
+        rows.push(row);
+    }
     rows
 }
 
@@ -2105,8 +2261,14 @@ fn standard_type_name(t: &DataType) -> String {
         DataType::Json => "json".into(),
         DataType::Jsonb => "jsonb".into(),
         DataType::Uuid => "uuid".into(),
+        DataType::Enum(_) => "USER-DEFINED".into(),
         t => t.name(),
     }
+}
+
+/// The last part of a possibly schema-qualified type name.
+fn unqualified(name: &str) -> &str {
+    name.rsplit_once('.').map_or(name, |(_, n)| n)
 }
 
 fn udt_name(t: &DataType) -> String {
@@ -2130,7 +2292,10 @@ fn udt_name(t: &DataType) -> String {
         DataType::Uuid => "uuid",
         DataType::Json => "json",
         DataType::Jsonb => "jsonb",
+        DataType::Oid => "oid",
+        DataType::InternalChar => "char",
         DataType::Array(e) => return format!("_{}", udt_name(e)),
+        DataType::Enum(e) => return unqualified(&e.name).to_string(),
     }
     .into()
 }

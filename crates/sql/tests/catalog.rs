@@ -292,7 +292,8 @@ fn system_tables_describe_themselves() {
             "sys_constraints",
             "sys_roles",
             "sys_statistics",
-            "sys_procedures"
+            "sys_procedures",
+            "sys_enums"
         ]
     );
     let sys_columns = catalog.table(&txn, "pg_catalog", "sys_columns").unwrap().unwrap();

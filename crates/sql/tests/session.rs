@@ -1523,3 +1523,55 @@ fn deferred_foreign_keys_are_checked_at_commit_against_concurrent_writers() {
     assert_eq!(out.tag(), "SET CONSTRAINTS");
     assert_eq!(all_rows(&mut a, "select id, p_id from c order by id"), [["2", "3"]]);
 }
+
+#[test]
+fn enum_types_are_transactional_and_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let mut a = db.session();
+        let mut b = db.session();
+        a.execute(
+            "create type mood as enum ('sad', 'ok', 'happy'); \
+             create table diary (day int primary key, m mood not null, ms mood[]); \
+             create index diary_m on diary (m); \
+             insert into diary values (1, 'happy', '{sad,ok}'), (2, 'sad', null)",
+        )
+        .unwrap();
+        // A type created or a label added in a rolled-back transaction is gone.
+        a.execute("begin; create type color as enum ('red'); alter type mood add value 'meh'")
+            .unwrap();
+        a.execute("rollback").unwrap();
+        let err = a.execute("select 'red'::color").unwrap_err();
+        assert_eq!(err.code(), SqlState::UNDEFINED_OBJECT);
+        let err = a.execute("select 'meh'::mood").unwrap_err();
+        assert_eq!(err.code(), SqlState::INVALID_TEXT_REPRESENTATION);
+        // Another session's statements, bound before a label was added, see it once committed.
+        assert_eq!(all_rows(&mut b, "select m from diary order by m"), [["sad"], ["happy"]]);
+        b.execute("insert into diary values (3, 'ok')").unwrap();
+        a.execute("alter type mood add value 'meh' before 'ok'").unwrap();
+        b.execute("insert into diary values (4, 'meh')").unwrap();
+        assert_eq!(
+            all_rows(&mut b, "select m from diary order by m"),
+            [["sad"], ["meh"], ["ok"], ["happy"]]
+        );
+    }
+    let db = Database::open(dir.path()).unwrap();
+    let mut s = db.session();
+    assert_eq!(
+        all_rows(&mut s, "select day from diary where m >= 'meh' order by m desc"),
+        [["1"], ["3"], ["4"]]
+    );
+    s.execute("alter type mood rename value 'sad' to 'blue'").unwrap();
+    assert_eq!(
+        all_rows(&mut s, "select day, m, ms from diary where m < 'ok' order by m"),
+        [["2", "blue", "NULL"], ["4", "meh", "NULL"]]
+    );
+    assert_eq!(all_rows(&mut s, "select ms from diary where day = 1"), [["{blue,ok}"]]);
+    let err = s.execute("insert into diary values (5, 'sad')").unwrap_err();
+    assert_eq!(err.code(), SqlState::INVALID_TEXT_REPRESENTATION);
+    assert_eq!(
+        all_rows(&mut s, "select enumlabel from pg_enum order by enumsortorder"),
+        [["blue"], ["meh"], ["ok"], ["happy"]]
+    );
+}

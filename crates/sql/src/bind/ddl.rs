@@ -168,6 +168,52 @@ pub enum DdlStatement {
         /// RESTART IDENTITY
         restart_identity: bool,
     },
+    /// CREATE TYPE ... AS ENUM
+    CreateEnum {
+        /// (schema, name)
+        name: (Option<String>, String),
+        /// The labels, in order.
+        labels: Vec<String>,
+    },
+    /// ALTER TYPE
+    AlterType {
+        /// (schema, name)
+        name: (Option<String>, String),
+        /// What to change.
+        action: AlterTypeAction,
+    },
+    /// DROP TYPE
+    DropType {
+        /// (schema, name) of each.
+        names: Vec<(Option<String>, String)>,
+        /// IF EXISTS
+        if_exists: bool,
+        /// CASCADE: columns of the type are dropped too.
+        cascade: bool,
+    },
+}
+
+/// One ALTER TYPE action on an enum type.
+#[derive(Debug)]
+pub enum AlterTypeAction {
+    /// RENAME TO
+    Rename(String),
+    /// ADD VALUE [IF NOT EXISTS] label [BEFORE | AFTER neighbor]
+    AddValue {
+        /// The new label.
+        label: String,
+        /// IF NOT EXISTS
+        if_not_exists: bool,
+        /// The neighbor, and whether the new label goes before it.
+        neighbor: Option<(String, bool)>,
+    },
+    /// RENAME VALUE from TO to
+    RenameValue {
+        /// The label now.
+        from: String,
+        /// Its new text.
+        to: String,
+    },
 }
 
 /// A table to create.
@@ -462,8 +508,16 @@ pub struct SequenceSpec {
     pub cycle: bool,
 }
 
-/// Converts a SQL type name into a data type.
+/// Looks up a user-defined type (an enum) by its possibly qualified name.
+pub type TypeLookup<'a> = &'a dyn Fn(Option<&str>, &str) -> Result<Option<DataType>>;
+
+/// Converts a built-in SQL type name into a data type (no user-defined types).
 pub fn data_type(t: &ast::DataType) -> Result<DataType> {
+    data_type_with(t, &|_, _| Ok(None))
+}
+
+/// Converts a SQL type name into a data type, looking user-defined names up with `types`.
+pub fn data_type_with(t: &ast::DataType, types: TypeLookup<'_>) -> Result<DataType> {
     use ast::DataType as T;
     let length = |l: &Option<ast::CharacterLength>| -> Option<u32> {
         match l {
@@ -528,7 +582,7 @@ pub fn data_type(t: &ast::DataType) -> Result<DataType> {
             ast::ArrayElemTypeDef::SquareBracket(inner, _)
             | ast::ArrayElemTypeDef::AngleBracket(inner)
             | ast::ArrayElemTypeDef::Parenthesis(inner) => {
-                let inner = data_type(inner)?;
+                let inner = data_type_with(inner, types)?;
                 if matches!(inner, DataType::Array(_)) {
                     return Err(errinput!(
                         FEATURE_NOT_SUPPORTED,
@@ -540,7 +594,7 @@ pub fn data_type(t: &ast::DataType) -> Result<DataType> {
             _ => return Err(errinput!(SYNTAX_ERROR, "array element type missing")),
         },
         T::Custom(name, modifiers) => {
-            let (_, base) = split_name(name)?;
+            let (schema, base) = split_name(name)?;
             let with_mods = if modifiers.is_empty() {
                 base.clone()
             } else {
@@ -555,9 +609,14 @@ pub fn data_type(t: &ast::DataType) -> Result<DataType> {
                 "smallserial" | "serial2" => DataType::Int2,
                 // NB: jsonpath is text; its syntax is checked where a path is used.
                 "name" | "citext" | "regtype" | "regproc" | "jsonpath" => DataType::Text,
-                "oid" | "xid" | "cid" | "regnamespace" => DataType::Int8,
-                _ => DataType::from_name(&with_mods)
-                    .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "type \"{base}\" does not exist"))?,
+                "oid" => DataType::Oid,
+                "xid" | "cid" | "regnamespace" => DataType::Int8,
+                _ => match DataType::from_name(&with_mods) {
+                    Some(ty) if schema.as_deref().is_none_or(|s| s == "pg_catalog") => ty,
+                    _ => types(schema.as_deref(), &base)?.ok_or_else(|| {
+                        errinput!(UNDEFINED_OBJECT, "type \"{}\" does not exist", name)
+                    })?,
+                },
             }
         }
         other => return Err(errinput!(UNDEFINED_OBJECT, "type \"{other}\" is not supported")),
@@ -692,11 +751,14 @@ fn table_constraint(c: &ast::TableConstraint) -> Result<ConstraintSpec> {
 }
 
 /// Converts a column definition and the constraints written on it.
-pub fn column_spec(def: &ast::ColumnDef) -> Result<(ColumnSpec, Vec<ConstraintSpec>)> {
+pub fn column_spec(
+    def: &ast::ColumnDef,
+    types: TypeLookup<'_>,
+) -> Result<(ColumnSpec, Vec<ConstraintSpec>)> {
     let name = ident(&def.name);
     let mut spec = ColumnSpec {
         name: name.clone(),
-        data_type: data_type(&def.data_type)?,
+        data_type: data_type_with(&def.data_type, types)?,
         not_null: false,
         default: None,
         serial: is_serial(&def.data_type),
@@ -893,6 +955,9 @@ impl Binder<'_> {
                         DdlStatement::DropView { names, if_exists, cascade: *cascade }
                     }
                     ast::ObjectType::Sequence => DdlStatement::DropSequence { names, if_exists },
+                    ast::ObjectType::Type => {
+                        DdlStatement::DropType { names, if_exists, cascade: *cascade }
+                    }
                     ast::ObjectType::Role | ast::ObjectType::User => DdlStatement::DropRole {
                         names: names.into_iter().map(|(_, n)| n).collect(),
                         if_exists,
@@ -922,7 +987,11 @@ impl Binder<'_> {
             S::AlterTable(alter) => DdlStatement::AlterTable {
                 table: split_name(&alter.name)?,
                 if_exists: alter.if_exists,
-                actions: alter.operations.iter().map(alter_action).collect::<Result<_>>()?,
+                actions: alter
+                    .operations
+                    .iter()
+                    .map(|op| alter_action(op, &|s, n| self.user_type(s, n)))
+                    .collect::<Result<_>>()?,
             },
             S::CreateView(cv) if cv.materialized => {
                 let plan = self.bind_query(&cv.query)?;
@@ -1040,6 +1109,39 @@ impl Binder<'_> {
                 names: super::routine::routine_names(proc_desc)?,
                 if_exists: *if_exists,
             },
+            S::CreateType { name, representation } => match representation {
+                Some(ast::UserDefinedTypeRepresentation::Enum { labels }) => {
+                    DdlStatement::CreateEnum {
+                        name: split_name(name)?,
+                        labels: labels.iter().map(|l| l.value.clone()).collect(),
+                    }
+                }
+                _ => {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "only enum types can be created (CREATE TYPE name AS ENUM (...))"
+                    ));
+                }
+            },
+            S::AlterType(ast::AlterType { name, operation }) => {
+                use ast::AlterTypeOperation as Op;
+                let action = match operation {
+                    Op::Rename(r) => AlterTypeAction::Rename(ident(&r.new_name)),
+                    Op::AddValue(add) => AlterTypeAction::AddValue {
+                        label: add.value.value.clone(),
+                        if_not_exists: add.if_not_exists,
+                        neighbor: add.position.as_ref().map(|p| match p {
+                            ast::AlterTypeAddValuePosition::Before(n) => (n.value.clone(), true),
+                            ast::AlterTypeAddValuePosition::After(n) => (n.value.clone(), false),
+                        }),
+                    },
+                    Op::RenameValue(r) => AlterTypeAction::RenameValue {
+                        from: r.from.value.clone(),
+                        to: r.to.value.clone(),
+                    },
+                };
+                DdlStatement::AlterType { name: split_name(name)?, action }
+            }
             S::Truncate(t) => DdlStatement::Truncate {
                 names: t.table_names.iter().map(|t| split_name(&t.name)).collect::<Result<_>>()?,
                 restart_identity: matches!(t.identity, Some(ast::TruncateIdentityOption::Restart)),
@@ -1070,7 +1172,7 @@ impl Binder<'_> {
         let mut columns = Vec::new();
         let mut constraints = Vec::new();
         for def in &ct.columns {
-            let (spec, column_constraints) = column_spec(def)?;
+            let (spec, column_constraints) = column_spec(def, &|s, n| self.user_type(s, n))?;
             columns.push(spec);
             constraints.extend(column_constraints);
         }
@@ -1092,11 +1194,11 @@ impl Binder<'_> {
     }
 }
 
-fn alter_action(op: &ast::AlterTableOperation) -> Result<AlterAction> {
+fn alter_action(op: &ast::AlterTableOperation, types: TypeLookup<'_>) -> Result<AlterAction> {
     use ast::AlterTableOperation as A;
     Ok(match op {
         A::AddColumn { if_not_exists, column_def, .. } => {
-            let (column, constraints) = column_spec(column_def)?;
+            let (column, constraints) = column_spec(column_def, types)?;
             AlterAction::AddColumn { column, constraints, if_not_exists: *if_not_exists }
         }
         A::DropColumn { column_names, if_exists, drop_behavior, .. } => {
@@ -1138,7 +1240,7 @@ fn alter_action(op: &ast::AlterTableOperation) -> Result<AlterAction> {
                 ast::AlterColumnOperation::SetDataType { data_type: t, using, .. } => {
                     AlterAction::SetType {
                         column,
-                        data_type: data_type(t)?,
+                        data_type: data_type_with(t, types)?,
                         using: using.as_ref().map(|u| u.to_string()),
                     }
                 }

@@ -131,7 +131,7 @@ impl Binder<'_> {
             E::Value(v) => self.bind_value(&v.value),
             E::Nested(inner) => self.bind_expr(inner, ctx),
             E::TypedString(ts) => {
-                let ty = super::ddl::data_type(&ts.data_type)?;
+                let ty = self.data_type(&ts.data_type)?;
                 let text = match &ts.value.value {
                     ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
                         s.clone()
@@ -289,7 +289,7 @@ impl Binder<'_> {
                         let parsed = super::parse_expr(&format!("NULL::{name}"));
                         let ty = match parsed {
                             Ok(ast::Expr::Cast { data_type, .. }) => {
-                                super::ddl::data_type(&data_type).ok()
+                                self.data_type(&data_type).ok()
                             }
                             _ => None,
                         }
@@ -320,7 +320,7 @@ impl Binder<'_> {
                 }
             }
             E::Cast { expr, data_type, .. } => {
-                let ty = super::ddl::data_type(data_type)?;
+                let ty = self.data_type(data_type)?;
                 let (x, xt) = self.bind_expr(expr, ctx)?;
                 Ok((self.explicit_cast(x, &xt, &ty)?, known(ty)))
             }
@@ -1546,7 +1546,10 @@ impl Binder<'_> {
                 })?;
                 Ok((Expr::Literal(Value::Int8(oid)), known(DataType::Int8)))
             }
-            (_, SqlType::Known(DataType::Int2 | DataType::Int4 | DataType::Int8)) => {
+            (
+                _,
+                SqlType::Known(DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Oid),
+            ) => {
                 let x = self.coerce(x, &t, &DataType::Int8)?;
                 self.call_scalar("regclass_name", vec![(x, known(DataType::Int8))])
             }
@@ -1705,6 +1708,11 @@ impl Binder<'_> {
                 };
                 let (a, b, ty) = self.coerce_pair(a, at, b, bt, "=")?;
                 Ok((Expr::NullIf(Box::new(a), Box::new(b)), known(ty)))
+            }
+            "enum_first" | "enum_last" | "enum_range"
+                if matches!(bound.first(), Some((_, SqlType::Known(DataType::Enum(_))))) =>
+            {
+                enum_function(&name, bound)
             }
             "pg_typeof" if bound.len() == 1 => {
                 let name = bound[0].1.resolve().name();
@@ -2118,12 +2126,82 @@ impl Binder<'_> {
             (SqlType::Unknown, Expr::Literal(Value::Text(text))) => literal_as(text, to),
             (SqlType::Unknown, e @ Expr::Param(_)) => self.coerce(e, from, to),
             (SqlType::Known(t), e) if t == to => Ok(e),
+            // An enum casts only to and from text types (and to itself).
+            (SqlType::Known(t), _)
+                if (matches!(t, DataType::Enum(_))
+                    && !matches!(
+                        to,
+                        DataType::Text | DataType::Varchar(_) | DataType::Char(_)
+                    ))
+                    || (matches!(to, DataType::Enum(_))
+                        && !matches!(
+                            t,
+                            DataType::Text | DataType::Varchar(_) | DataType::Char(_)
+                        )) =>
+            {
+                Err(errinput!(CANNOT_COERCE, "cannot cast type {t} to {to}"))
+            }
             (SqlType::Known(DataType::Char(_)), e) if !matches!(to, DataType::Char(_)) => {
                 Ok(fold_cast(rtrim_padding(e), to))
             }
             (_, e) => Ok(fold_cast(e, to)),
         }
     }
+}
+
+/// enum_first, enum_last and enum_range of an enum type: constants of the type as the
+/// statement sees it (the argument's value only bounds the two-argument enum_range).
+fn enum_function(name: &str, bound: Vec<(Expr, SqlType)>) -> Result<(Expr, SqlType)> {
+    let Some((_, SqlType::Known(ty @ DataType::Enum(e)))) = bound.first() else {
+        return Err(errinput!(UNDEFINED_FUNCTION, "function {name} requires an enum argument"));
+    };
+    let value = |v: &oxibase_common::EnumValue| Value::Enum(Box::new(v.clone()));
+    let bound_at = |i: usize| -> Result<Option<f64>> {
+        match bound.get(i) {
+            None | Some((Expr::Literal(Value::Null), _)) => Ok(None),
+            Some((Expr::Literal(Value::Enum(v)), t)) if t == &bound[0].1 => Ok(Some(v.order)),
+            Some((_, t)) if t != &bound[0].1 => Err(errinput!(
+                UNDEFINED_FUNCTION,
+                "function {name}({}, {}) does not exist",
+                ty,
+                t.resolve()
+            )),
+            Some(_) => {
+                Err(errinput!(FEATURE_NOT_SUPPORTED, "enum_range bounds must be constants here"))
+            }
+        }
+    };
+    Ok(match (name, bound.len()) {
+        ("enum_first", 1) => {
+            (Expr::Literal(e.labels.first().map_or(Value::Null, value)), known(ty.clone()))
+        }
+        ("enum_last", 1) => {
+            (Expr::Literal(e.labels.last().map_or(Value::Null, value)), known(ty.clone()))
+        }
+        ("enum_range", 1 | 2) => {
+            let (low, high) =
+                if bound.len() == 2 { (bound_at(0)?, bound_at(1)?) } else { (None, None) };
+            let elements = e
+                .labels
+                .iter()
+                .filter(|v| low.is_none_or(|l| v.order >= l) && high.is_none_or(|h| v.order <= h))
+                .map(value)
+                .collect();
+            let array = DataType::Array(Box::new(ty.clone()));
+            let array_value = Value::Array(Box::new(oxibase_common::Array {
+                element_type: ty.clone(),
+                elements,
+            }));
+            (Expr::Literal(array_value), known(array))
+        }
+        _ => {
+            return Err(errinput!(
+                UNDEFINED_FUNCTION,
+                "function {name} with {} arguments does not exist",
+                bound.len()
+            ));
+        }
+    })
 }
 
 /// A quoted literal read as `to`: now, or (for timestamptz, whose text without an offset

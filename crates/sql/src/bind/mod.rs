@@ -30,8 +30,9 @@ use crate::catalog::{Sequence, Table};
 use crate::plan::{Column, Expr, Plan};
 use crate::system::SystemTable;
 pub use ddl::{
-    AlterAction, ColumnSpec, CommentTarget, ConstraintSpec, CreateIndex, CreateTable, DdlStatement,
-    ForeignKeySpec, IndexPart, ReferentialAction, RoleSpec, SequenceSpec, data_type,
+    AlterAction, AlterTypeAction, ColumnSpec, CommentTarget, ConstraintSpec, CreateIndex,
+    CreateTable, DdlStatement, ForeignKeySpec, IndexPart, ReferentialAction, RoleSpec,
+    SequenceSpec, data_type,
 };
 pub use dml::{Delete, Insert, OnConflict, Returning, Update};
 pub(crate) use expr::fold_cast;
@@ -81,6 +82,14 @@ pub trait BindEnv {
         _schema: Option<&str>,
         _name: &str,
     ) -> Result<Option<Arc<crate::procedure::Routine>>> {
+        Ok(None)
+    }
+    /// Looks up an enum type by optional schema and name, following the search path.
+    fn enum_type(
+        &self,
+        _schema: Option<&str>,
+        _name: &str,
+    ) -> Result<Option<Arc<oxibase_common::EnumType>>> {
         Ok(None)
     }
     /// The oid of a relation of any kind (`'name'::regclass`).
@@ -271,6 +280,16 @@ impl<'a> Binder<'a> {
             expanding: RefCell::new(Vec::new()),
             named_windows: RefCell::new(Vec::new()),
         }
+    }
+
+    /// A user-defined type by name, for [`ddl::data_type_with`].
+    fn user_type(&self, schema: Option<&str>, name: &str) -> Result<Option<DataType>> {
+        Ok(self.env.enum_type(schema, name)?.map(DataType::Enum))
+    }
+
+    /// Converts a SQL type name, user-defined types included.
+    fn data_type(&self, t: &ast::DataType) -> Result<DataType> {
+        ddl::data_type_with(t, &|s, n| self.user_type(s, n))
     }
 
     /// The parameter types after binding (unknown ones default to text).

@@ -64,7 +64,7 @@ impl Binder<'_> {
                 ));
             }
             let name = arg.name.as_ref().map(ident).unwrap_or_default();
-            args.push((name, super::data_type(&arg.data_type)?));
+            args.push((name, self.data_type(&arg.data_type)?));
         }
         let returns = match &f.return_type {
             None if kind == RoutineKind::Procedure => Returns::Void,
@@ -74,12 +74,12 @@ impl Binder<'_> {
                     "function result type must be specified"
                 ));
             }
-            Some(ast::FunctionReturnType::SetOf(t)) => Returns::SetOf(super::data_type(t)?),
+            Some(ast::FunctionReturnType::SetOf(t)) => Returns::SetOf(self.data_type(t)?),
             Some(ast::FunctionReturnType::DataType(ast::DataType::Table(Some(columns)))) => {
                 Returns::Table(
                     columns
                         .iter()
-                        .map(|c| Ok((ident(&c.name), super::data_type(&c.data_type)?)))
+                        .map(|c| Ok((ident(&c.name), self.data_type(&c.data_type)?)))
                         .collect::<Result<_>>()?,
                 )
             }
@@ -88,7 +88,7 @@ impl Binder<'_> {
             {
                 Returns::Void
             }
-            Some(ast::FunctionReturnType::DataType(t)) => Returns::Value(super::data_type(t)?),
+            Some(ast::FunctionReturnType::DataType(t)) => Returns::Value(self.data_type(t)?),
         };
         let language = f
             .language

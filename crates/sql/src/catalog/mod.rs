@@ -17,6 +17,7 @@
 mod routines;
 pub mod schema;
 pub mod system;
+mod types;
 
 use std::collections::HashMap;
 
@@ -404,7 +405,7 @@ impl Catalog {
         }
         let mut columns = Vec::new();
         for item in txn.scan_prefix(&sys_key(SYS_COLUMNS, &[Value::Int4(id as i32)])?)? {
-            let (position, column) = decode_column(&item?.1)?;
+            let (position, column) = decode_column(&item?.1, &mut |ty| self.resolve_type(txn, ty))?;
             if position != columns.len() {
                 return Err(errdata!(
                     "table {id} has a gap in its columns at position {}",

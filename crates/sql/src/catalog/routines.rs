@@ -29,12 +29,16 @@ impl Catalog {
         txn.lock(&key, LockMode::Update, LockWait::Wait(None))?;
         match txn.get_latest(&key)? {
             Some(existing) if replace => {
-                let old = decode_routine(&existing, routine.schema.clone())?;
+                let old = decode_routine(&existing, routine.schema.clone(), &mut |t| {
+                    self.resolve_type(txn, t)
+                })?;
                 check_replacement(&old, &routine)?;
                 routine.id = old.id;
             }
             Some(existing) => {
-                let old = decode_routine(&existing, routine.schema.clone())?;
+                let old = decode_routine(&existing, routine.schema.clone(), &mut |t| {
+                    self.resolve_type(txn, t)
+                })?;
                 return Err(errinput!(
                     DUPLICATE_FUNCTION,
                     "{} \"{}\" already exists",
@@ -53,7 +57,9 @@ impl Catalog {
     pub fn routine(&self, txn: &Transaction, schema: &str, name: &str) -> Result<Option<Routine>> {
         let Some(schema_id) = self.schema_id(txn, schema)? else { return Ok(None) };
         txn.get(&routine_key(schema_id, name)?)?
-            .map(|bytes| decode_routine(&bytes, schema.to_string()))
+            .map(|bytes| {
+                decode_routine(&bytes, schema.to_string(), &mut |t| self.resolve_type(txn, t))
+            })
             .transpose()
     }
 
@@ -72,7 +78,7 @@ impl Catalog {
                 .find(|(id, _)| *id == schema_id)
                 .map(|(_, n)| n.clone())
                 .unwrap_or_default();
-            out.push(decode_routine(&bytes, schema)?);
+            out.push(decode_routine(&bytes, schema, &mut |t| self.resolve_type(txn, t))?);
         }
         Ok(out)
     }
@@ -140,10 +146,10 @@ fn encode_routine(schema_id: RelId, r: &Routine) -> Vec<u8> {
         Value::Int4(r.id as i32),
         Value::from(r.kind.code()),
         text_array(r.args.iter().map(|(n, _)| n.clone())),
-        text_array(r.args.iter().map(|(_, t)| t.name())),
+        text_array(r.args.iter().map(|(_, t)| t.catalog_name())),
         Value::from(returns_kind),
         text_array(returns.iter().map(|(n, _)| n.clone())),
-        text_array(returns.iter().map(|(_, t)| t.name())),
+        text_array(returns.iter().map(|(_, t)| t.catalog_name())),
         Value::from(r.language.as_str()),
         Value::from(r.source.as_str()),
         Value::Bytea(r.module.as_ref().clone()),
@@ -167,16 +173,14 @@ fn texts(value: &Value) -> Result<Vec<String>> {
     }
 }
 
-fn types(value: &Value) -> Result<Vec<DataType>> {
-    texts(value)?
-        .iter()
-        .map(|t| {
-            DataType::from_name(t).ok_or_else(|| errdata!("unknown type {t:?} in sys_procedures"))
-        })
-        .collect()
+/// Resolves a type name as the catalog stores it.
+type Resolve<'a> = &'a mut dyn FnMut(&str) -> Result<DataType>;
+
+fn types(value: &Value, resolve: Resolve<'_>) -> Result<Vec<DataType>> {
+    texts(value)?.iter().map(|t| resolve(t)).collect()
 }
 
-fn decode_routine(bytes: &[u8], schema: String) -> Result<Routine> {
+fn decode_routine(bytes: &[u8], schema: String, resolve: Resolve<'_>) -> Result<Routine> {
     let row = decode_row(bytes)?;
     let [
         _,
@@ -199,7 +203,7 @@ fn decode_routine(bytes: &[u8], schema: String) -> Result<Routine> {
         return Err(errdata!("invalid sys_procedures row"));
     };
     let returns: Vec<(String, DataType)> =
-        texts(returns_names)?.into_iter().zip(types(returns_types)?).collect();
+        texts(returns_names)?.into_iter().zip(types(returns_types, resolve)?).collect();
     let first = || {
         returns
             .first()
@@ -211,7 +215,7 @@ fn decode_routine(bytes: &[u8], schema: String) -> Result<Routine> {
         schema,
         name: name.clone(),
         kind: if kind == "p" { RoutineKind::Procedure } else { RoutineKind::Function },
-        args: texts(arg_names)?.into_iter().zip(types(arg_types)?).collect(),
+        args: texts(arg_names)?.into_iter().zip(types(arg_types, resolve)?).collect(),
         returns: match returns_kind.as_str() {
             "void" => Returns::Void,
             "value" => Returns::Value(first()?),

@@ -16,6 +16,8 @@ pub enum RelKind {
     Sequence,
     /// A view (`v`).
     View,
+    /// A type (`T`, not a PostgreSQL relkind: types are not in `pg_class`).
+    Type,
 }
 
 impl RelKind {
@@ -26,6 +28,7 @@ impl RelKind {
             RelKind::Index => "i",
             RelKind::Sequence => "S",
             RelKind::View => "v",
+            RelKind::Type => "T",
         }
     }
 
@@ -36,6 +39,7 @@ impl RelKind {
             "i" => RelKind::Index,
             "S" => RelKind::Sequence,
             "v" => RelKind::View,
+            "T" => RelKind::Type,
             _ => return None,
         })
     }
@@ -47,6 +51,7 @@ impl RelKind {
             RelKind::Index => "index",
             RelKind::Sequence => "sequence",
             RelKind::View => "view",
+            RelKind::Type => "type",
         }
     }
 }

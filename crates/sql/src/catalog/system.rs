@@ -11,6 +11,7 @@
 //! | `sys_roles`     | role (user)            | name                 |                      |
 //! | `sys_statistics`| analyzed table         | table_id             |                      |
 //! | `sys_procedures`| function or procedure  | (schema_id, name)    |                      |
+//! | `sys_enums`     | label of an enum type  | (type_id, sort_order) |                     |
 //!
 //! The system tables are ordinary tables in the `pg_catalog` schema: their rows use the same
 //! key and row encodings as user tables and describe themselves in `sys_tables` and
@@ -62,6 +63,9 @@ pub const SYS_PROCEDURES: RelId = 12;
 /// `sys_comments`: COMMENT ON texts, keyed by (object id, column number or 0). Not listed
 /// as a table of its own: `pg_description` shows it.
 pub const SYS_COMMENTS: RelId = 13;
+
+/// `sys_enums`: the labels of enum types, keyed by (type id, sort order), as `pg_enum`.
+pub const SYS_ENUMS: RelId = 14;
 
 /// The id counter: the highest id reserved so far.
 pub const ID_COUNTER: RelId = 0;
@@ -204,6 +208,12 @@ pub fn system_tables() -> Vec<SystemTable> {
                 ("owner_column", Int4),
             ],
             primary_key: vec![0],
+        },
+        SystemTable {
+            id: SYS_ENUMS,
+            name: "sys_enums",
+            columns: vec![("type_id", Int4), ("sort_order", Float8), ("label", Text)],
+            primary_key: vec![0, 1],
         },
     ]
 }
@@ -377,7 +387,7 @@ pub fn encode_column(table_id: RelId, position: usize, column: &Column) -> Vec<u
         Value::Int4(table_id as i32),
         Value::Int2(position as i16),
         Value::from(column.name.as_str()),
-        Value::Text(column.data_type.name()),
+        Value::Text(column.data_type.catalog_name()),
         Value::Bool(column.not_null),
         text_or_null(&column.default),
         Value::Bytea(encode_row(std::slice::from_ref(&column.missing))),
@@ -387,8 +397,12 @@ pub fn encode_column(table_id: RelId, position: usize, column: &Column) -> Vec<u
     ])
 }
 
-/// Decodes a `sys_columns` row into its position and column.
-pub fn decode_column(bytes: &[u8]) -> Result<(usize, Column)> {
+/// Decodes a `sys_columns` row into its position and column, resolving a stored type name
+/// (see [`DataType::catalog_name`]) with `resolve`.
+pub fn decode_column(
+    bytes: &[u8],
+    resolve: &mut dyn FnMut(&str) -> Result<DataType>,
+) -> Result<(usize, Column)> {
     let mut row = decode_row(bytes)?;
     // Rows written before identity_always and generated existed have fewer values.
     let generated = match row.len() {
@@ -410,8 +424,7 @@ pub fn decode_column(bytes: &[u8]) -> Result<(usize, Column)> {
     else {
         return Err(errdata!("invalid sys_columns row"));
     };
-    let data_type =
-        DataType::from_name(ty).ok_or_else(|| errdata!("unknown column type {ty:?} in catalog"))?;
+    let data_type = resolve(ty)?;
     let missing =
         decode_row(missing)?.pop().ok_or_else(|| errdata!("invalid missing value in catalog"))?;
     let column = Column {

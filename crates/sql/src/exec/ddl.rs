@@ -11,6 +11,8 @@
 //! such as building an index or rewriting a table for a new column type, reads the latest
 //! committed rows under that lock rather than the snapshot.
 
+mod types;
+
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 
@@ -192,6 +194,18 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
         DdlStatement::Truncate { names, restart_identity } => {
             ddl.truncate(names, *restart_identity)?;
             Ok("TRUNCATE TABLE".into())
+        }
+        DdlStatement::CreateEnum { name, labels } => {
+            ddl.create_enum(name, labels)?;
+            Ok("CREATE TYPE".into())
+        }
+        DdlStatement::AlterType { name, action } => {
+            ddl.alter_type(name, action)?;
+            Ok("ALTER TYPE".into())
+        }
+        DdlStatement::DropType { names, if_exists, cascade } => {
+            ddl.drop_types(names, *if_exists, *cascade)?;
+            Ok("DROP TYPE".into())
         }
     }
 }
@@ -1917,9 +1931,15 @@ impl Ddl<'_, '_> {
                 if !tables.is_empty() {
                     self.drop_tables(&tables, true, true, None)?;
                 }
-                for (rel, _, kind) in ctx.catalog.relations_in_schema(ctx.txn, name)? {
+                for (rel, id, kind) in ctx.catalog.relations_in_schema(ctx.txn, name)? {
                     if kind == RelKind::Sequence {
                         ctx.catalog.drop_sequence(ctx.txn, name, &rel)?;
+                    }
+                    if kind == RelKind::Type
+                        && let Some(ty) = ctx.catalog.enum_by_id(ctx.txn, id)?
+                    {
+                        self.notice(format!("drop cascades to type {}", ty.name));
+                        self.drop_type(&ty, true)?;
                     }
                 }
             }

@@ -541,7 +541,8 @@ pub fn value_type(v: &Value) -> DataType {
         Value::Json(_) => DataType::Json,
         Value::Jsonb(_) => DataType::Jsonb,
         Value::Array(a) => DataType::Array(Box::new(a.element_type.clone())),
-        Value::Text(_) | Value::Null => Text,
+        // An enum value does not carry its type; its label is its text.
+        Value::Text(_) | Value::Enum(_) | Value::Null => Text,
     }
 }
 
@@ -694,7 +695,7 @@ fn catalog_def(a: &[Value], env: &dyn FunctionEnv, kind: &str) -> Result<Value> 
 }
 
 /// format_type(type oid, typmod): the type's SQL name with its modifiers.
-fn format_type(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+fn format_type(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     let oid = match &a[0] {
         Value::Int8(v) => *v,
         Value::Int4(v) => i64::from(*v),
@@ -706,6 +707,9 @@ fn format_type(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
         _ => -1,
     };
     let Some(ty) = u32::try_from(oid).ok().and_then(crate::types::type_from_oid) else {
+        if let Some(name) = env.catalog_definition("type", oid)? {
+            return Ok(Value::Text(name));
+        }
         return Ok(Value::Text(
             match oid {
                 19 => "name",

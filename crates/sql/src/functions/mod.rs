@@ -173,9 +173,11 @@ pub fn implicit_cast_allowed(from: &DataType, to: &DataType) -> bool {
         (Int2, Int4 | Int8 | Numeric(_) | Float4 | Float8) => true,
         (Int4, Int8 | Numeric(_) | Float4 | Float8) => true,
         (Int8, Numeric(_) | Float4 | Float8) => true,
+        // oid and the integers convert both ways where PostgreSQL's casts are implicit.
+        (Int2 | Int4 | Int8, Oid) | (Oid, Int8 | Numeric(_) | Float4 | Float8) => true,
         (Numeric(_), Numeric(_) | Float4 | Float8) => true,
         (Float4, Float8) => true,
-        (Text | Varchar(_) | Char(_), Text | Varchar(None)) => true,
+        (Text | Varchar(_) | Char(_) | InternalChar, Text | Varchar(None)) => true,
         (Varchar(_), Varchar(_)) => true,
         (Date, Timestamp | TimestampTz) => true,
         (Timestamp, TimestampTz) => true,

@@ -65,6 +65,8 @@ pub fn cast(value: Value, to: &DataType, kind: CastKind, zone: &Zone) -> Result<
         (Value::Interval(iv), DataType::Time) => Value::Time(iv.micros.rem_euclid(MICROS_PER_DAY)),
         (Value::Bytea(b), DataType::Bytea) => Value::Bytea(b),
         (Value::Uuid(u), DataType::Uuid) => Value::Uuid(u),
+        // The binder allows only a cast to the value's own enum type.
+        (Value::Enum(e), DataType::Enum(_)) => Value::Enum(e),
         (Value::Json(s), DataType::Json) => Value::Json(s),
         (Value::Json(s), DataType::Jsonb) => Value::Jsonb(super::text::normalize_jsonb(&s)?),
         (Value::Jsonb(s), DataType::Jsonb | DataType::Json) => {
@@ -136,6 +138,7 @@ fn from_integer(v: i64, to: &DataType) -> Result<Value> {
         DataType::Int2 => Value::Int2(i16::try_from(v).map_err(|_| out_of_range("smallint"))?),
         DataType::Int4 => Value::Int4(i32::try_from(v).map_err(|_| out_of_range("integer"))?),
         DataType::Int8 => Value::Int8(v),
+        DataType::Oid => Value::Int8(super::text::oid_value(v)?),
         DataType::Float4 => Value::Float4(v as f32),
         DataType::Float8 => Value::Float8(v as f64),
         DataType::Numeric(typmod) => {

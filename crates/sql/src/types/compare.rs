@@ -38,6 +38,8 @@ pub fn compare(a: &Value, b: &Value) -> Result<Ordering> {
         (Uuid(x), Uuid(y)) => x.cmp(y),
         (Jsonb(x), Jsonb(y)) => x.cmp(y),
         (Array(x), Array(y)) => compare_arrays(&x.elements, &y.elements)?,
+        // Values of one enum type compare by sort order (the binder keeps types apart).
+        (Enum(x), Enum(y)) => compare_f64(x.order, y.order),
         (Json(_), _) | (_, Json(_)) => {
             return Err(errinput!(
                 UNDEFINED_FUNCTION,

@@ -62,7 +62,10 @@ pub fn type_oid(ty: &DataType) -> u32 {
         DataType::Numeric(_) => 1700,
         DataType::Uuid => 2950,
         DataType::Jsonb => 3802,
-        DataType::Array(element) => match **element {
+        DataType::Oid => 26,
+        DataType::InternalChar => 18,
+        DataType::Enum(e) => e.id,
+        DataType::Array(element) => match &**element {
             DataType::Bool => 1000,
             DataType::Bytea => 1001,
             DataType::Int2 => 1005,
@@ -82,7 +85,10 @@ pub fn type_oid(ty: &DataType) -> u32 {
             DataType::Uuid => 2951,
             DataType::Jsonb => 3807,
             DataType::Json => 199,
+            DataType::Oid => 1028,
+            DataType::InternalChar => 1002,
             DataType::Array(_) => 0,
+            DataType::Enum(e) => e.array_oid(),
         },
     }
 }
@@ -98,6 +104,9 @@ pub fn type_from_oid(oid: u32) -> Option<DataType> {
         21 => base(DataType::Int2),
         23 => base(DataType::Int4),
         25 | 19 => base(DataType::Text),
+        26 => base(DataType::Oid),
+        18 => base(DataType::InternalChar),
+        1028 => array(DataType::Oid),
         114 => base(DataType::Json),
         700 => base(DataType::Float4),
         701 => base(DataType::Float8),
@@ -126,9 +135,9 @@ pub fn type_from_oid(oid: u32) -> Option<DataType> {
 /// The size PostgreSQL reports for a type in RowDescription (-1 for variable length).
 pub fn type_size(ty: &DataType) -> i16 {
     match ty {
-        DataType::Bool => 1,
+        DataType::Bool | DataType::InternalChar => 1,
         DataType::Int2 => 2,
-        DataType::Int4 | DataType::Float4 | DataType::Date => 4,
+        DataType::Int4 | DataType::Float4 | DataType::Date | DataType::Oid => 4,
         DataType::Int8
         | DataType::Float8
         | DataType::Time
@@ -147,7 +156,8 @@ pub fn category(ty: &DataType) -> char {
         | DataType::Int8
         | DataType::Float4
         | DataType::Float8
-        | DataType::Numeric(_) => 'N',
+        | DataType::Numeric(_)
+        | DataType::Oid => 'N',
         DataType::Text | DataType::Varchar(_) | DataType::Char(_) => 'S',
         DataType::Date | DataType::Timestamp | DataType::TimestampTz | DataType::Time => 'D',
         DataType::Interval => 'T',
@@ -156,6 +166,8 @@ pub fn category(ty: &DataType) -> char {
         DataType::Json | DataType::Jsonb => 'U',
         DataType::Bytea => 'X',
         DataType::Uuid => 'V',
+        DataType::Enum(_) => 'E',
+        DataType::InternalChar => 'Z',
     }
 }
 
@@ -163,7 +175,7 @@ fn numeric_rank(ty: &DataType) -> Option<u8> {
     Some(match ty {
         DataType::Int2 => 1,
         DataType::Int4 => 2,
-        DataType::Int8 => 3,
+        DataType::Int8 | DataType::Oid => 3,
         DataType::Numeric(_) => 4,
         DataType::Float4 => 5,
         DataType::Float8 => 6,
@@ -197,8 +209,8 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
     }
     match (a, b) {
         (
-            DataType::Text | DataType::Varchar(_) | DataType::Char(_),
-            DataType::Text | DataType::Varchar(_) | DataType::Char(_),
+            DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::InternalChar,
+            DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::InternalChar,
         ) => Some(DataType::Text),
         (DataType::Json, DataType::Jsonb) | (DataType::Jsonb, DataType::Json) => {
             Some(DataType::Jsonb)

@@ -33,6 +33,7 @@ pub fn format_value(value: &Value, zone: &Zone) -> Option<String> {
         Value::Interval(iv) => datetime::format_interval(iv),
         Value::Uuid(u) => format_uuid(u),
         Value::Array(a) => format_array(a, zone),
+        Value::Enum(e) => e.label.clone(),
     })
 }
 
@@ -161,6 +162,7 @@ pub fn parse_value(input: &str, ty: &DataType, zone: &Zone) -> Result<Value> {
         DataType::Int2 => Value::Int2(parse_int(input, "smallint")?),
         DataType::Int4 => Value::Int4(parse_int(input, "integer")?),
         DataType::Int8 => Value::Int8(parse_int(input, "bigint")?),
+        DataType::Oid => Value::Int8(oid_value(parse_int(input, "oid")?)?),
         DataType::Float4 => {
             let v = parse_float(input, "real")?;
             if v.is_finite() && (v as f32).is_infinite() {
@@ -174,6 +176,8 @@ pub fn parse_value(input: &str, ty: &DataType, zone: &Zone) -> Result<Value> {
         DataType::Float8 => Value::Float8(parse_float(input, "double precision")?),
         DataType::Numeric(_) => Value::Numeric(Box::new(parse_numeric(input)?)),
         DataType::Text | DataType::Varchar(_) | DataType::Char(_) => Value::Text(input.to_string()),
+        // "char" keeps the first byte (here: character) of its input, as PostgreSQL's charin.
+        DataType::InternalChar => Value::Text(input.chars().take(1).collect()),
         DataType::Bytea => Value::Bytea(parse_bytea(input)?),
         DataType::Date => Value::Date(datetime::parse_date(input)?),
         DataType::Time => Value::Time(datetime::parse_time(input)?),
@@ -187,7 +191,28 @@ pub fn parse_value(input: &str, ty: &DataType, zone: &Zone) -> Result<Value> {
         }
         DataType::Jsonb => Value::Jsonb(normalize_jsonb(input)?),
         DataType::Array(element) => Value::Array(Box::new(parse_array(input, element, zone)?)),
+        DataType::Enum(e) => match e.value(input) {
+            Some(value) => Value::Enum(Box::new(value.clone())),
+            None => {
+                return Err(errinput!(
+                    INVALID_TEXT_REPRESENTATION,
+                    "invalid input value for enum {}: \"{input}\"",
+                    e.name
+                ));
+            }
+        },
     })
+}
+
+/// An integer as an oid: PostgreSQL takes -2147483648 to 4294967295, negatives wrapping.
+pub fn oid_value(v: i64) -> Result<i64> {
+    if !(i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(&v) {
+        return Err(errinput!(
+            NUMERIC_VALUE_OUT_OF_RANGE,
+            "value \"{v}\" is out of range for type oid"
+        ));
+    }
+    Ok(i64::from(v as u32))
 }
 
 /// Parses PostgreSQL's boolean spellings.

@@ -1,0 +1,210 @@
+//! Enum types (`CREATE TYPE name AS ENUM (...)`).
+//!
+//! A type has a `sys_tables` row of kind `T` (types share the relations' namespace, as in
+//! PostgreSQL, where every table also names a row type) and one `sys_enums` row per label,
+//! keyed by (type id, sort order) like `pg_enum`. A label's sort order is fixed when it is
+//! added: values are stored with their order and label, compare by order, and index by order,
+//! so adding a label never touches a stored row. Renaming a label rewrites the rows that hold
+//! it (the executor's job; see `exec::ddl`).
+
+use std::sync::Arc;
+
+use oxibase_common::row::{decode_row, encode_row};
+use oxibase_common::{DataType, EnumType, EnumValue, Result, Value, errdata, errinput};
+use oxibase_mvcc::Transaction;
+
+use super::system::{
+    PUBLIC, RelationRow, SYS_ENUMS, SYS_TABLES, id_value, relation_name_key, sys_key,
+};
+use super::{Catalog, RelKind, claim_name};
+use crate::keys::{RelId, relation_prefix};
+
+impl Catalog {
+    /// Creates an enum type with these labels, in this order.
+    pub fn create_enum(
+        &self,
+        txn: &Transaction,
+        schema: &str,
+        name: &str,
+        labels: &[String],
+    ) -> Result<Arc<EnumType>> {
+        let schema_id = self.require_schema(txn, schema)?;
+        let name_key = relation_name_key(schema_id, name)?;
+        claim_name(txn, &name_key, || {
+            errinput!(DUPLICATE_OBJECT, "type \"{name}\" already exists")
+        })?;
+        for (i, label) in labels.iter().enumerate() {
+            check_label(label)?;
+            if labels[..i].contains(label) {
+                return Err(errinput!(
+                    INVALID_PARAMETER_VALUE,
+                    "enum label \"{label}\" used more than once"
+                ));
+            }
+        }
+        let id = self.next_id()?;
+        txn.put(&name_key, id_value(id))?;
+        let row = RelationRow {
+            id,
+            schema_id,
+            name: name.to_string(),
+            kind: RelKind::Type,
+            primary_key: Vec::new(),
+            definition: None,
+            storage: id,
+            unpopulated: false,
+        };
+        txn.put(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?, row.encode())?;
+        let mut values = Vec::new();
+        for (i, label) in labels.iter().enumerate() {
+            let value = EnumValue { order: (i + 1) as f64, label: label.clone() };
+            self.put_enum_label(txn, id, &value)?;
+            values.push(value);
+        }
+        Ok(Arc::new(EnumType { id, name: self.type_name(txn, schema_id, name)?, labels: values }))
+    }
+
+    /// A type's name as `format_type` prints it: qualified outside `public`.
+    fn type_name(&self, txn: &Transaction, schema_id: RelId, name: &str) -> Result<String> {
+        Ok(match schema_id {
+            PUBLIC => name.to_string(),
+            schema => format!("{}.{}", self.schema_name(txn, schema)?, name),
+        })
+    }
+
+    fn put_enum_label(&self, txn: &Transaction, id: RelId, value: &EnumValue) -> Result<()> {
+        let key = enum_key(id, value.order)?;
+        let row = encode_row(&[
+            Value::Int4(id as i32),
+            Value::Float8(value.order),
+            Value::from(value.label.as_str()),
+        ]);
+        txn.put(&key, row)
+    }
+
+    /// An enum type by id, with its labels in order.
+    pub fn enum_by_id(&self, txn: &Transaction, id: RelId) -> Result<Option<Arc<EnumType>>> {
+        let Some(row) = self.find_relation_row(txn, id)? else { return Ok(None) };
+        if row.kind != RelKind::Type {
+            return Ok(None);
+        }
+        let mut labels = Vec::new();
+        for item in txn.scan_prefix(&sys_key(SYS_ENUMS, &[Value::Int4(id as i32)])?)? {
+            match decode_row(&item?.1)?.as_slice() {
+                [_, Value::Float8(order), Value::Text(label)] => {
+                    labels.push(EnumValue { order: *order, label: label.clone() })
+                }
+                _ => return Err(errdata!("invalid sys_enums row")),
+            }
+        }
+        let name = self.type_name(txn, row.schema_id, &row.name)?;
+        Ok(Some(Arc::new(EnumType { id, name, labels })))
+    }
+
+    /// An enum type by schema and name.
+    pub fn enum_type(
+        &self,
+        txn: &Transaction,
+        schema: &str,
+        name: &str,
+    ) -> Result<Option<Arc<EnumType>>> {
+        match self.relation(txn, schema, name)? {
+            Some((id, RelKind::Type)) => self.enum_by_id(txn, id),
+            _ => Ok(None),
+        }
+    }
+
+    /// Every enum type with its schema id.
+    pub fn enum_types(&self, txn: &Transaction) -> Result<Vec<(RelId, Arc<EnumType>)>> {
+        let mut out = Vec::new();
+        for item in txn.scan_prefix(&relation_prefix(SYS_TABLES))? {
+            let row = RelationRow::decode(&item?.1)?;
+            if row.kind == RelKind::Type
+                && let Some(ty) = self.enum_by_id(txn, row.id)?
+            {
+                out.push((row.schema_id, ty));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds a label to an enum type at `order` (ALTER TYPE ... ADD VALUE).
+    pub fn add_enum_label(
+        &self,
+        txn: &Transaction,
+        ty: &EnumType,
+        label: &str,
+        order: f64,
+    ) -> Result<()> {
+        check_label(label)?;
+        self.put_enum_label(txn, ty.id, &EnumValue { order, label: label.to_string() })
+    }
+
+    /// Renames the label at `order` (ALTER TYPE ... RENAME VALUE).
+    pub fn rename_enum_label(
+        &self,
+        txn: &Transaction,
+        ty: &EnumType,
+        order: f64,
+        label: &str,
+    ) -> Result<()> {
+        check_label(label)?;
+        self.put_enum_label(txn, ty.id, &EnumValue { order, label: label.to_string() })
+    }
+
+    /// Renames a type.
+    pub fn rename_type(&self, txn: &Transaction, id: RelId, new_name: &str) -> Result<()> {
+        let mut row = self.relation_row(txn, id)?;
+        let name_key = relation_name_key(row.schema_id, new_name)?;
+        claim_name(txn, &name_key, || {
+            errinput!(DUPLICATE_OBJECT, "type \"{new_name}\" already exists")
+        })?;
+        txn.delete(&relation_name_key(row.schema_id, &row.name)?)?;
+        txn.put(&name_key, id_value(id))?;
+        row.name = new_name.to_string();
+        txn.put(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?, row.encode())
+    }
+
+    /// Drops a type and its labels (the caller has dealt with what uses it).
+    pub fn drop_type(&self, txn: &Transaction, id: RelId) -> Result<()> {
+        let row = self.relation_row(txn, id)?;
+        Catalog::delete_prefix(txn, &sys_key(SYS_ENUMS, &[Value::Int4(id as i32)])?)?;
+        self.set_comment(txn, id, 0, None)?;
+        self.delete_relation(txn, &row)
+    }
+
+    /// Resolves a type as `sys_columns` and `sys_procedures` store it (enums by id). A
+    /// dropped enum type (a dropped column's, which keeps its slot) resolves to a nameless
+    /// type without labels.
+    pub fn resolve_type(&self, txn: &Transaction, name: &str) -> Result<DataType> {
+        let mut failed = None;
+        let ty = DataType::from_catalog_name(name, &mut |id| match self.enum_by_id(txn, id) {
+            Ok(ty) => Some(DataType::Enum(ty.unwrap_or_else(|| {
+                Arc::new(EnumType { id, name: "-".into(), labels: Vec::new() })
+            }))),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        ty.ok_or_else(|| errdata!("unknown type {name:?} in catalog"))
+    }
+}
+
+/// PostgreSQL's limit on a label's length (NAMEDATALEN - 1 bytes).
+const MAX_LABEL: usize = 63;
+
+fn check_label(label: &str) -> Result<()> {
+    if label.len() > MAX_LABEL {
+        return Err(errinput!(INVALID_NAME, "invalid enum label \"{label}\"")
+            .with_detail(format!("Labels must be {MAX_LABEL} bytes or less.")));
+    }
+    Ok(())
+}
+
+fn enum_key(id: RelId, order: f64) -> Result<Vec<u8>> {
+    sys_key(SYS_ENUMS, &[Value::Int4(id as i32), Value::Float8(order)])
+}

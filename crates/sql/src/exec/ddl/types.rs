@@ -1,0 +1,219 @@
+//! CREATE, ALTER and DROP TYPE for enum types.
+
+use std::sync::Arc;
+
+use oxibase_common::{EnumType, Result, Value, errinput};
+
+use super::{Ddl, Name, RelKind, display};
+use crate::bind::AlterTypeAction;
+use crate::catalog::Table;
+use crate::procedure::Returns;
+
+impl Ddl<'_, '_> {
+    pub(super) fn create_enum(&self, name: &Name, labels: &[String]) -> Result<()> {
+        let schema = self.creation_schema(&name.0)?;
+        self.catalog().create_enum(self.ctx.txn, &schema, &name.1, labels)?;
+        Ok(())
+    }
+
+    /// Finds an enum type by possibly qualified name, following the search path.
+    fn find_type(&self, name: &Name) -> Result<Option<Arc<EnumType>>> {
+        match self.find(name, RelKind::Type)? {
+            Some((_, id)) => self.catalog().enum_by_id(self.ctx.txn, id),
+            None => Ok(None),
+        }
+    }
+
+    fn require_type(&self, name: &Name) -> Result<Arc<EnumType>> {
+        self.find_type(name)?
+            .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "type \"{}\" does not exist", display(name)))
+    }
+
+    pub(super) fn alter_type(&self, name: &Name, action: &AlterTypeAction) -> Result<()> {
+        let ctx = self.ctx;
+        let ty = self.require_type(name)?;
+        let existing = |label: &str| ty.labels.iter().position(|v| v.label == label);
+        match action {
+            AlterTypeAction::Rename(new) => ctx.catalog.rename_type(ctx.txn, ty.id, new),
+            AlterTypeAction::AddValue { label, if_not_exists, neighbor } => {
+                if existing(label).is_some() {
+                    if *if_not_exists {
+                        self.notice(format!("enum label \"{label}\" already exists, skipping"));
+                        return Ok(());
+                    }
+                    return Err(errinput!(
+                        DUPLICATE_OBJECT,
+                        "enum label \"{label}\" already exists"
+                    ));
+                }
+                let orders: Vec<f64> = ty.labels.iter().map(|v| v.order).collect();
+                let order = match neighbor {
+                    None => orders.last().map_or(1.0, |last| last.floor() + 1.0),
+                    Some((neighbor, before)) => {
+                        let at = existing(neighbor).ok_or_else(|| not_a_label(neighbor))?;
+                        let (low, high) = if *before {
+                            (at.checked_sub(1).map(|i| orders[i]), Some(orders[at]))
+                        } else {
+                            (Some(orders[at]), orders.get(at + 1).copied())
+                        };
+                        match (low, high) {
+                            (Some(low), Some(high)) => {
+                                let mid = low + (high - low) / 2.0;
+                                if mid <= low || mid >= high {
+                                    return Err(errinput!(
+                                        PROGRAM_LIMIT_EXCEEDED,
+                                        "no room to add enum label \"{label}\" between \"{}\" and \"{}\"",
+                                        ty.labels[if *before { at - 1 } else { at }].label,
+                                        ty.labels[if *before { at } else { at + 1 }].label
+                                    )
+                                    .with_hint("Recreate the type with the labels in order."));
+                                }
+                                mid
+                            }
+                            (None, Some(high)) => high - 1.0,
+                            (Some(low), None) => low + 1.0,
+                            (None, None) => 1.0,
+                        }
+                    }
+                };
+                ctx.catalog.add_enum_label(ctx.txn, &ty, label, order)
+            }
+            AlterTypeAction::RenameValue { from, to } => {
+                let at = existing(from).ok_or_else(|| not_a_label(from))?;
+                if existing(to).is_some() {
+                    return Err(errinput!(DUPLICATE_OBJECT, "enum label \"{to}\" already exists"));
+                }
+                let order = ty.labels[at].order;
+                ctx.catalog.rename_enum_label(ctx.txn, &ty, order, to)?;
+                // Stored values carry their label: rewrite the tables that can hold it.
+                for table in self.tables_using(&ty)? {
+                    let new = self.table(table.id)?;
+                    let to = to.clone();
+                    self.rewrite(
+                        &table,
+                        &new,
+                        &move |row| Ok(row.into_iter().map(|v| relabel(v, order, &to)).collect()),
+                        None,
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The tables (materialized views included) with a live column of the type or an
+    /// array of it.
+    fn tables_using(&self, ty: &EnumType) -> Result<Vec<Table>> {
+        let ctx = self.ctx;
+        ctx.txn.next_command()?;
+        Ok(ctx
+            .catalog
+            .tables(ctx.txn)?
+            .into_iter()
+            .filter(|t| {
+                t.columns
+                    .iter()
+                    .any(|c| !c.dropped && c.data_type.enum_type().is_some_and(|e| e.id == ty.id))
+            })
+            .collect())
+    }
+
+    pub(super) fn drop_types(&self, names: &[Name], if_exists: bool, cascade: bool) -> Result<()> {
+        for name in names {
+            let Some(ty) = self.find_type(name)? else {
+                if if_exists {
+                    self.notice(format!("type \"{}\" does not exist, skipping", display(name)));
+                    continue;
+                }
+                return Err(errinput!(
+                    UNDEFINED_OBJECT,
+                    "type \"{}\" does not exist",
+                    display(name)
+                ));
+            };
+            self.drop_type(&ty, cascade)?;
+        }
+        Ok(())
+    }
+
+    /// Drops a type; its columns go with it under CASCADE, and stop it otherwise.
+    pub(super) fn drop_type(&self, ty: &EnumType, cascade: bool) -> Result<()> {
+        let ctx = self.ctx;
+        let mut dependents = Vec::new();
+        for table in self.tables_using(ty)? {
+            for c in &table.columns {
+                if !c.dropped && c.data_type.enum_type().is_some_and(|e| e.id == ty.id) {
+                    dependents.push((table.clone(), c.name.clone()));
+                }
+            }
+        }
+        for routine in ctx.catalog.routines(ctx.txn)? {
+            let returns = match &routine.returns {
+                Returns::Void => Vec::new(),
+                Returns::Value(t) | Returns::SetOf(t) => vec![t.clone()],
+                Returns::Table(columns) => columns.iter().map(|(_, t)| t.clone()).collect(),
+            };
+            let mut uses = routine.args.iter().map(|(_, t)| t).chain(&returns);
+            if uses.any(|t| t.enum_type().is_some_and(|e| e.id == ty.id)) {
+                return Err(errinput!(
+                    DEPENDENT_OBJECTS_STILL_EXIST,
+                    "cannot drop type {} because other objects depend on it",
+                    ty.name
+                )
+                .with_detail(format!(
+                    "{} {} depends on type {}",
+                    routine.kind.keyword().to_lowercase(),
+                    routine.signature(),
+                    ty.name
+                ))
+                .with_hint(format!("Drop the {} first.", routine.kind.keyword().to_lowercase())));
+            }
+        }
+        if !dependents.is_empty() && !cascade {
+            return Err(errinput!(
+                DEPENDENT_OBJECTS_STILL_EXIST,
+                "cannot drop type {} because other objects depend on it",
+                ty.name
+            )
+            .with_detail(
+                dependents
+                    .iter()
+                    .map(|(t, c)| {
+                        format!("column {c} of table {} depends on type {}", t.name, ty.name)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+            .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+        }
+        for (table, column) in &dependents {
+            self.notice(format!("drop cascades to column {column} of table {}", table.name));
+            let table = self.table(table.id)?;
+            self.drop_column(&table, column, true)?;
+        }
+        ctx.txn.next_command()?;
+        ctx.catalog.drop_type(ctx.txn, ty.id)
+    }
+}
+
+fn not_a_label(label: &str) -> oxibase_common::Error {
+    errinput!(INVALID_PARAMETER_VALUE, "\"{label}\" is not an existing enum label")
+}
+
+/// A value with the enum label at `order` renamed to `to` (inside arrays too).
+fn relabel(value: Value, order: f64, to: &str) -> Value {
+    match value {
+        Value::Enum(mut e) if e.order == order => {
+            e.label = to.to_string();
+            Value::Enum(e)
+        }
+        Value::Array(mut a) => {
+            a.elements = std::mem::take(&mut a.elements)
+                .into_iter()
+                .map(|v| relabel(v, order, to))
+                .collect();
+            Value::Array(a)
+        }
+        v => v,
+    }
+}
