@@ -258,9 +258,7 @@ impl Catalog {
         definition: Option<String>,
     ) -> Result<()> {
         let name_key = relation_name_key(schema_id, name)?;
-        claim_name(txn, &name_key, || {
-            errinput!(DUPLICATE_TABLE, "relation \"{name}\" already exists")
-        })?;
+        claim_name(txn, &name_key, || duplicate_name(kind, name))?;
         txn.put(&name_key, id_value(id))?;
         let row = RelationRow {
             id,
@@ -796,13 +794,11 @@ impl Catalog {
         Ok(value.and_then(|b| b.as_slice().try_into().ok().map(i64::from_le_bytes)))
     }
 
-    /// Renames a table.
+    /// Renames a table (or any relation, types included).
     pub fn rename_table(&self, txn: &Transaction, table_id: RelId, new_name: &str) -> Result<()> {
         let mut row = self.relation_row(txn, table_id)?;
         let name_key = relation_name_key(row.schema_id, new_name)?;
-        claim_name(txn, &name_key, || {
-            errinput!(DUPLICATE_TABLE, "relation \"{new_name}\" already exists")
-        })?;
+        claim_name(txn, &name_key, || duplicate_name(row.kind, new_name))?;
         txn.delete(&relation_name_key(row.schema_id, &row.name)?)?;
         txn.put(&name_key, id_value(table_id))?;
         row.name = new_name.to_string();
@@ -1087,6 +1083,15 @@ impl Catalog {
 
 /// Claims a unique name key: locks it, then checks the latest committed state, so that of
 /// two concurrent claims exactly one wins.
+/// The error for a name already taken by a relation or type, as PostgreSQL words it for
+/// the kind being created.
+fn duplicate_name(kind: RelKind, name: &str) -> oxibase_common::Error {
+    match kind {
+        RelKind::Type => errinput!(DUPLICATE_OBJECT, "type \"{name}\" already exists"),
+        _ => errinput!(DUPLICATE_TABLE, "relation \"{name}\" already exists"),
+    }
+}
+
 fn claim_name(
     txn: &Transaction,
     key: &[u8],

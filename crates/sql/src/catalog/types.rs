@@ -13,10 +13,8 @@ use oxibase_common::row::{decode_row, encode_row};
 use oxibase_common::{DataType, EnumType, EnumValue, Result, Value, errdata, errinput};
 use oxibase_mvcc::Transaction;
 
-use super::system::{
-    PUBLIC, RelationRow, SYS_ENUMS, SYS_TABLES, id_value, relation_name_key, sys_key,
-};
-use super::{Catalog, RelKind, claim_name};
+use super::system::{PUBLIC, RelationRow, SYS_ENUMS, SYS_TABLES, sys_key};
+use super::{Catalog, RelKind};
 use crate::keys::{RelId, relation_prefix};
 
 impl Catalog {
@@ -29,10 +27,6 @@ impl Catalog {
         labels: &[String],
     ) -> Result<Arc<EnumType>> {
         let schema_id = self.require_schema(txn, schema)?;
-        let name_key = relation_name_key(schema_id, name)?;
-        claim_name(txn, &name_key, || {
-            errinput!(DUPLICATE_OBJECT, "type \"{name}\" already exists")
-        })?;
         for (i, label) in labels.iter().enumerate() {
             check_label(label)?;
             if labels[..i].contains(label) {
@@ -43,18 +37,7 @@ impl Catalog {
             }
         }
         let id = self.next_id()?;
-        txn.put(&name_key, id_value(id))?;
-        let row = RelationRow {
-            id,
-            schema_id,
-            name: name.to_string(),
-            kind: RelKind::Type,
-            primary_key: Vec::new(),
-            definition: None,
-            storage: id,
-            unpopulated: false,
-        };
-        txn.put(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?, row.encode())?;
+        self.insert_relation(txn, schema_id, id, name, RelKind::Type, &[], None)?;
         let mut values = Vec::new();
         for (i, label) in labels.iter().enumerate() {
             let value = EnumValue { order: (i + 1) as f64, label: label.clone() };
@@ -150,19 +133,6 @@ impl Catalog {
     ) -> Result<()> {
         check_label(label)?;
         self.put_enum_label(txn, ty.id, &EnumValue { order, label: label.to_string() })
-    }
-
-    /// Renames a type.
-    pub fn rename_type(&self, txn: &Transaction, id: RelId, new_name: &str) -> Result<()> {
-        let mut row = self.relation_row(txn, id)?;
-        let name_key = relation_name_key(row.schema_id, new_name)?;
-        claim_name(txn, &name_key, || {
-            errinput!(DUPLICATE_OBJECT, "type \"{new_name}\" already exists")
-        })?;
-        txn.delete(&relation_name_key(row.schema_id, &row.name)?)?;
-        txn.put(&name_key, id_value(id))?;
-        row.name = new_name.to_string();
-        txn.put(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?, row.encode())
     }
 
     /// Drops a type and its labels (the caller has dealt with what uses it).

@@ -34,7 +34,7 @@ impl Ddl<'_, '_> {
         let ty = self.require_type(name)?;
         let existing = |label: &str| ty.labels.iter().position(|v| v.label == label);
         match action {
-            AlterTypeAction::Rename(new) => ctx.catalog.rename_type(ctx.txn, ty.id, new),
+            AlterTypeAction::Rename(new) => ctx.catalog.rename_table(ctx.txn, ty.id, new),
             AlterTypeAction::AddValue { label, if_not_exists, neighbor } => {
                 if existing(label).is_some() {
                     if *if_not_exists {
