@@ -205,8 +205,8 @@ fn decode_non_null(r: &mut Reader<'_, '_>, ty: &DataType) -> Result<Value> {
         DataType::Enum(e) => {
             let order = decode_f64(r.array()?);
             let value = e.labels.iter().find(|v| v.order == order);
-            let value =
-                value.ok_or_else(|| errdata!("invalid key: no value of {} at {order}", e.name))?;
+            let value = value
+                .ok_or_else(|| errdata!("invalid key: no value of {} at {order}", e.name()))?;
             Value::Enum(Box::new(value.clone()))
         }
     })

@@ -346,7 +346,8 @@ fn decode_type_at(input: &mut &[u8], depth: usize) -> Result<DataType> {
         // The id alone: the values carry their labels, and the catalog the rest.
         T_ENUM => DataType::Enum(std::sync::Arc::new(EnumType {
             id: narrow(read_varint(input)? as i64)?,
-            name: String::new(),
+            schema: String::new(),
+            type_name: String::new(),
             labels: Vec::new(),
         })),
         t => return Err(errdata!("invalid type encoding: tag {t}")),

@@ -82,13 +82,24 @@ pub enum DataType {
 pub struct EnumType {
     /// The type's id, which is also its oid.
     pub id: u32,
-    /// The name `format_type` prints (schema-qualified outside `public`).
-    pub name: String,
+    /// Its schema.
+    pub schema: String,
+    /// Its name in that schema, as stored (unquoted).
+    pub type_name: String,
     /// The labels, sorted by their sort order.
     pub labels: Vec<EnumValue>,
 }
 
 impl EnumType {
+    /// The name `format_type` prints: quoted where SQL needs it, schema-qualified outside
+    /// `public`.
+    pub fn name(&self) -> String {
+        match self.schema.as_str() {
+            "public" | "" => quote_ident(&self.type_name),
+            schema => format!("{}.{}", quote_ident(schema), quote_ident(&self.type_name)),
+        }
+    }
+
     /// The value with this label, if the type has one.
     pub fn value(&self, label: &str) -> Option<&EnumValue> {
         self.labels.iter().find(|v| v.label == label)
@@ -159,7 +170,7 @@ impl DataType {
             DataType::Oid => "oid".into(),
             DataType::InternalChar => "\"char\"".into(),
             DataType::Array(elem) => format!("{}[]", elem.name()),
-            DataType::Enum(e) => e.name.clone(),
+            DataType::Enum(e) => e.name(),
         }
     }
 }
@@ -501,4 +512,12 @@ mod tests {
         assert_eq!(DataType::from_name("numeric(10,"), None);
         assert_eq!(DataType::from_name("blob"), None);
     }
+}
+
+/// Quotes an identifier when PostgreSQL would need it to (anything but lower-case letters,
+/// digits and underscores, not starting with a digit).
+pub fn quote_ident(name: &str) -> String {
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
 }

@@ -280,8 +280,7 @@ pub(crate) fn pg_type(t: &DataType) -> Type {
         // A user-defined type goes by its own oid (clients look it up in pg_type).
         DataType::Enum(e) => {
             let labels = e.labels.iter().map(|v| v.label.clone()).collect();
-            let (schema, name) = e.name.rsplit_once('.').unwrap_or(("public", &e.name));
-            Type::new(name.to_string(), e.id, Kind::Enum(labels), schema.to_string())
+            Type::new(e.type_name.clone(), e.id, Kind::Enum(labels), e.schema.clone())
         }
         DataType::Array(element) if matches!(**element, DataType::Enum(_)) => {
             let element = pg_type(element);

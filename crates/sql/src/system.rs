@@ -1770,9 +1770,9 @@ fn enum_label_oid(type_id: RelId, index: usize) -> i64 {
 pub fn user_type_name(s: &CatalogSnapshot, oid_: i64) -> Option<String> {
     s.enums.iter().find_map(|(_, e)| {
         if i64::from(e.id) == oid_ {
-            Some(e.name.clone())
+            Some(e.name())
         } else if i64::from(e.array_oid()) == oid_ {
-            Some(format!("{}[]", e.name))
+            Some(format!("{}[]", e.name()))
         } else {
             None
         }
@@ -1835,7 +1835,7 @@ fn pg_type(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     rows.push(type_row(2249, "record", -1, 'p', 'P', 0, 2287, "record_in", "record_out"));
     rows.push(type_row(2278, "void", 4, 'p', 'P', 0, 0, "void_in", "void_out"));
     for (schema, e) in &s.enums {
-        let name = unqualified(&e.name);
+        let name = e.type_name.as_str();
         let mut row = type_row(e.id, name, 4, 'e', 'E', 0, e.array_oid(), "enum_in", "enum_out");
         row[2] = oid(*schema);
         rows.push(row);
@@ -2267,10 +2267,6 @@ fn standard_type_name(t: &DataType) -> String {
 }
 
 /// The last part of a possibly schema-qualified type name.
-fn unqualified(name: &str) -> &str {
-    name.rsplit_once('.').map_or(name, |(_, n)| n)
-}
-
 fn udt_name(t: &DataType) -> String {
     match t {
         DataType::Bool => "bool",
@@ -2295,7 +2291,7 @@ fn udt_name(t: &DataType) -> String {
         DataType::Oid => "oid",
         DataType::InternalChar => "char",
         DataType::Array(e) => return format!("_{}", udt_name(e)),
-        DataType::Enum(e) => return unqualified(&e.name).to_string(),
+        DataType::Enum(e) => return e.type_name.clone(),
     }
     .into()
 }

@@ -617,8 +617,28 @@ pub fn bind_table_expr_in(
     sql: &str,
     clause: &'static str,
 ) -> Result<(Expr, DataType)> {
-    struct NoRelations;
-    impl BindEnv for NoRelations {
+    bind_over_table(table, sql, clause, None)
+}
+
+/// Binds ALTER COLUMN ... TYPE's USING expression, which may also name the new type.
+pub fn bind_using_expr(table: &Table, sql: &str, new_type: &DataType) -> Result<Expr> {
+    Ok(bind_over_table(table, sql, "USING", Some(new_type))?.0)
+}
+
+/// Binds an expression stored with a table. It may name no relation; the enum types it
+/// can name are those of the table's columns (and `extra`): it is bound again whenever the
+/// table is loaded, where there is no catalog at hand.
+fn bind_over_table(
+    table: &Table,
+    sql: &str,
+    clause: &'static str,
+    extra: Option<&DataType>,
+) -> Result<(Expr, DataType)> {
+    struct TableTypes<'a> {
+        table: &'a Table,
+        extra: Option<&'a DataType>,
+    }
+    impl BindEnv for TableTypes<'_> {
         fn relation(&self, _: Option<&str>, name: &str) -> Result<Option<Relation>> {
             Err(errinput!(
                 FEATURE_NOT_SUPPORTED,
@@ -628,8 +648,22 @@ pub fn bind_table_expr_in(
         fn creation_schema(&self) -> Result<String> {
             Ok("public".into())
         }
+        fn enum_type(
+            &self,
+            schema: Option<&str>,
+            name: &str,
+        ) -> Result<Option<Arc<oxibase_common::EnumType>>> {
+            let columns = self.table.columns.iter().filter(|c| !c.dropped);
+            let mut types = columns.map(|c| &c.data_type).chain(self.extra);
+            Ok(types
+                .find_map(|t| {
+                    t.enum_type()
+                        .filter(|e| e.type_name == name && schema.is_none_or(|s| s == e.schema))
+                })
+                .cloned())
+        }
     }
-    let env = NoRelations;
+    let env = TableTypes { table, extra };
     let binder = Binder::new(&env, vec![]);
     let scope = Scope::new(dml::table_columns(table));
     let (expr, data_type) =

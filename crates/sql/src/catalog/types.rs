@@ -13,7 +13,7 @@ use oxibase_common::row::{decode_row, encode_row};
 use oxibase_common::{DataType, EnumType, EnumValue, Result, Value, errdata, errinput};
 use oxibase_mvcc::Transaction;
 
-use super::system::{PUBLIC, RelationRow, SYS_ENUMS, SYS_TABLES, sys_key};
+use super::system::{RelationRow, SYS_ENUMS, SYS_TABLES, sys_key};
 use super::{Catalog, RelKind};
 use crate::keys::{RelId, relation_prefix};
 
@@ -44,15 +44,12 @@ impl Catalog {
             self.put_enum_label(txn, id, &value)?;
             values.push(value);
         }
-        Ok(Arc::new(EnumType { id, name: self.type_name(txn, schema_id, name)?, labels: values }))
-    }
-
-    /// A type's name as `format_type` prints it: qualified outside `public`.
-    fn type_name(&self, txn: &Transaction, schema_id: RelId, name: &str) -> Result<String> {
-        Ok(match schema_id {
-            PUBLIC => name.to_string(),
-            schema => format!("{}.{}", self.schema_name(txn, schema)?, name),
-        })
+        Ok(Arc::new(EnumType {
+            id,
+            schema: self.schema_name(txn, schema_id)?,
+            type_name: name.to_string(),
+            labels: values,
+        }))
     }
 
     fn put_enum_label(&self, txn: &Transaction, id: RelId, value: &EnumValue) -> Result<()> {
@@ -80,8 +77,8 @@ impl Catalog {
                 _ => return Err(errdata!("invalid sys_enums row")),
             }
         }
-        let name = self.type_name(txn, row.schema_id, &row.name)?;
-        Ok(Some(Arc::new(EnumType { id, name, labels })))
+        let schema = self.schema_name(txn, row.schema_id)?;
+        Ok(Some(Arc::new(EnumType { id, schema, type_name: row.name, labels })))
     }
 
     /// An enum type by schema and name.
@@ -150,7 +147,12 @@ impl Catalog {
         let mut failed = None;
         let ty = DataType::from_catalog_name(name, &mut |id| match self.enum_by_id(txn, id) {
             Ok(ty) => Some(DataType::Enum(ty.unwrap_or_else(|| {
-                Arc::new(EnumType { id, name: "-".into(), labels: Vec::new() })
+                Arc::new(EnumType {
+                    id,
+                    schema: String::new(),
+                    type_name: "-".into(),
+                    labels: Vec::new(),
+                })
             }))),
             Err(e) => {
                 failed = Some(e);

@@ -1413,7 +1413,7 @@ impl Ddl<'_, '_> {
                 let position = require_column(table, column)?;
                 let old_type = table.columns[position].data_type.clone();
                 let using = match using {
-                    Some(sql) => Some(bind_table_expr(table, sql)?),
+                    Some(sql) => Some(crate::bind::bind_using_expr(table, sql, data_type)?),
                     None => {
                         if !assignment_castable(&old_type, data_type) {
                             return Err(errinput!(
@@ -1938,7 +1938,7 @@ impl Ddl<'_, '_> {
                     if kind == RelKind::Type
                         && let Some(ty) = ctx.catalog.enum_by_id(ctx.txn, id)?
                     {
-                        self.notice(format!("drop cascades to type {}", ty.name));
+                        self.notice(format!("drop cascades to type {}", ty.name()));
                         self.drop_type(&ty, true)?;
                     }
                 }
@@ -2118,12 +2118,7 @@ fn display(name: &Name) -> String {
     }
 }
 
-/// Quotes an identifier when PostgreSQL would need it to.
-pub fn quote_ident(name: &str) -> String {
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
-}
+pub use oxibase_common::value::quote_ident;
 
 /// True when a query (or a set operation or derived table in it) selects `*` or `t.*`.
 fn selects_wildcard(query: &ast::Query) -> bool {

@@ -197,7 +197,7 @@ pub fn parse_value(input: &str, ty: &DataType, zone: &Zone) -> Result<Value> {
                 return Err(errinput!(
                     INVALID_TEXT_REPRESENTATION,
                     "invalid input value for enum {}: \"{input}\"",
-                    e.name
+                    e.name()
                 ));
             }
         },

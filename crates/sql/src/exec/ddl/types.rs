@@ -158,13 +158,13 @@ impl Ddl<'_, '_> {
                 return Err(errinput!(
                     DEPENDENT_OBJECTS_STILL_EXIST,
                     "cannot drop type {} because other objects depend on it",
-                    ty.name
+                    ty.name()
                 )
                 .with_detail(format!(
                     "{} {} depends on type {}",
                     routine.kind.keyword().to_lowercase(),
                     routine.signature(),
-                    ty.name
+                    ty.name()
                 ))
                 .with_hint(format!("Drop the {} first.", routine.kind.keyword().to_lowercase())));
             }
@@ -173,13 +173,13 @@ impl Ddl<'_, '_> {
             return Err(errinput!(
                 DEPENDENT_OBJECTS_STILL_EXIST,
                 "cannot drop type {} because other objects depend on it",
-                ty.name
+                ty.name()
             )
             .with_detail(
                 dependents
                     .iter()
                     .map(|(t, c)| {
-                        format!("column {c} of table {} depends on type {}", t.name, ty.name)
+                        format!("column {c} of table {} depends on type {}", t.name, ty.name())
                     })
                     .collect::<Vec<_>>()
                     .join("\n"),
