@@ -472,6 +472,14 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
+/// Quotes an identifier when PostgreSQL would need it to (anything but lower-case letters,
+/// digits and underscores, not starting with a digit).
+pub fn quote_ident(name: &str) -> String {
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,12 +520,4 @@ mod tests {
         assert_eq!(DataType::from_name("numeric(10,"), None);
         assert_eq!(DataType::from_name("blob"), None);
     }
-}
-
-/// Quotes an identifier when PostgreSQL would need it to (anything but lower-case letters,
-/// digits and underscores, not starting with a digit).
-pub fn quote_ident(name: &str) -> String {
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
 }
