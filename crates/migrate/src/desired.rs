@@ -283,6 +283,7 @@ fn check_statement_kind(statement: &SourceStatement, source: &str) -> Result<()>
                 | ast::Statement::CreateFunction(_)
                 | ast::Statement::CreateProcedure { .. }
                 | ast::Statement::CreateSchema { .. }
+                | ast::Statement::CreateType { .. }
                 | ast::Statement::AlterTable(_)
                 | ast::Statement::Comment { .. }
         );
@@ -294,7 +295,7 @@ fn check_statement_kind(statement: &SourceStatement, source: &str) -> Result<()>
                 statement.line
             )
             .with_hint(
-                "Use CREATE TABLE/INDEX/VIEW/SEQUENCE/FUNCTION/PROCEDURE/SCHEMA and ALTER TABLE.",
+                "Use CREATE TABLE/INDEX/VIEW/SEQUENCE/FUNCTION/PROCEDURE/SCHEMA/TYPE and ALTER TABLE.",
             ));
         }
     }
@@ -390,6 +391,8 @@ fn check_renames(
 struct YamlSchema {
     #[serde(default)]
     schemas: Vec<Spanned<String>>,
+    #[serde(default)]
+    enums: Vec<YamlEnum>,
     #[serde(default)]
     sequences: Vec<YamlSequence>,
     #[serde(default)]
@@ -512,6 +515,14 @@ struct YamlView {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct YamlEnum {
+    name: Spanned<String>,
+    schema: Option<String>,
+    values: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct YamlSequence {
     name: Spanned<String>,
     schema: Option<String>,
@@ -573,6 +584,17 @@ fn yaml_statements(text: &str, source: &str) -> Result<(Vec<SourceStatement>, Re
         out.push(SourceStatement {
             sql: format!("CREATE SCHEMA {}", quote(&s.value)),
             line: line(s),
+        });
+    }
+    for e in &doc.enums {
+        let labels: Vec<String> = e.values.iter().map(|v| crate::plan::literal(v)).collect();
+        out.push(SourceStatement {
+            sql: format!(
+                "CREATE TYPE {} AS ENUM ({})",
+                qualified(&e.schema, &e.name.value),
+                labels.join(", ")
+            ),
+            line: line(&e.name),
         });
     }
     for s in &doc.sequences {

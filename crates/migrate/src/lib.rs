@@ -94,11 +94,16 @@ impl Plan {
             }
         }
         steps = plan::diff(live, &desired.schema, &desired.renames, &rows)?;
+        // Steps that only make or change enum types leave tables and columns as they are.
+        let type_only: Vec<usize> =
+            steps.iter().filter(|s| s.changes_only_types()).map(|s| s.id).collect();
         for step in &mut steps {
             let Some(query) = &step.offending else { continue };
             // A rule on a table or column an earlier step creates or renames is checked
-            // when the plan runs; the others can be counted now.
-            let note = if step.depends_on.is_empty() {
+            // when the plan runs; the others (also those after enum type steps only) can be
+            // counted now.
+            let runs_on_live = step.depends_on.iter().all(|d| type_only.contains(d));
+            let note = if runs_on_live {
                 let failing =
                     count(session, &format!("SELECT count(*) FROM ({query}) AS offending"))?;
                 format!(" ({failing} rows would fail now)")

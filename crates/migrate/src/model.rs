@@ -7,8 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use oxibase_common::Result;
 use oxibase_common::keycode::ColumnOrder;
+use oxibase_common::{EnumType, Result};
 use oxibase_mvcc::Transaction;
 pub use oxibase_sql::bind::IndexPart;
 use oxibase_sql::catalog::{ConstraintKind, Deferral};
@@ -44,6 +44,39 @@ pub struct Schema {
     pub sequences: BTreeMap<QName, SequenceDef>,
     /// Functions and procedures.
     pub routines: BTreeMap<QName, RoutineDef>,
+    /// Enum types.
+    pub types: BTreeMap<QName, TypeDef>,
+}
+
+impl Schema {
+    /// The enum type a column or argument type names (`mood`, `s.mood[]`), if it is one of
+    /// this schema's.
+    pub fn type_of(&self, data_type: &str) -> Option<&QName> {
+        let base = data_type.trim_end_matches("[]");
+        self.types.values().find(|t| t.sql_name() == base).map(|t| &t.name)
+    }
+}
+
+/// An enum type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeDef {
+    /// Its name.
+    pub name: QName,
+    /// Its labels in sort order.
+    pub labels: Vec<String>,
+}
+
+impl TypeDef {
+    /// The name as column types print it (as `format_type`: `public` left implicit).
+    pub fn sql_name(&self) -> String {
+        EnumType {
+            id: 0,
+            schema: self.name.0.clone(),
+            type_name: self.name.1.clone(),
+            labels: Vec::new(),
+        }
+        .name()
+    }
 }
 
 /// A table.
@@ -310,6 +343,14 @@ pub fn read(catalog: &Catalog, txn: &Transaction) -> Result<Schema> {
                 cycle: seq.cycle,
             },
         );
+    }
+    for (_, ty) in catalog.enum_types(txn)? {
+        if is_system_schema(&ty.schema) {
+            continue;
+        }
+        let name = (ty.schema.clone(), ty.type_name.clone());
+        let labels = ty.labels.iter().map(|l| l.label.clone()).collect();
+        schema.types.insert(name.clone(), TypeDef { name, labels });
     }
     for (view_schema, view_name, _, query) in catalog.views(txn)? {
         if is_system_schema(&view_schema) {

@@ -96,6 +96,13 @@ pub enum Obj {
     Sequence(QName),
     /// A function or procedure.
     Routine(QName),
+    /// An enum type, as the desired schema has it.
+    Type(QName),
+    /// The live enum type of this name, while anything uses it: released by each step that
+    /// stops a column or routine using it, dropped by the step that drops it.
+    LiveType(QName),
+    /// The live enum type of this name renamed aside, to be replaced by a new one.
+    RenamedType(QName),
 }
 
 /// What a step does beyond its SQL, for the executor.
@@ -135,6 +142,14 @@ pub struct Step {
 }
 
 impl Step {
+    /// Whether the step only makes, changes or drops an enum type.
+    pub fn changes_only_types(&self) -> bool {
+        self.creates
+            .iter()
+            .chain(&self.drops)
+            .all(|o| matches!(o, Obj::Type(_) | Obj::LiveType(_) | Obj::RenamedType(_)))
+    }
+
     /// Whether the step changes or reads `table` (as it was before the migration).
     pub fn touches(&self, table: &QName) -> bool {
         self.creates.iter().chain(&self.drops).chain(&self.needs).any(|o| match o {
@@ -154,9 +169,12 @@ pub fn diff(
     renames: &Renames,
     rows: &RowCounts,
 ) -> Result<Vec<Step>> {
-    let mut planner = Planner { steps: Vec::new(), rows };
+    let mut planner =
+        Planner { steps: Vec::new(), rows, live, desired, recreated: BTreeMap::new() };
     let live = planner.renames(live, desired, renames);
+    let mut planner = Planner { live: &live, ..planner };
     planner.schemas(&live, desired);
+    planner.types(&live, desired);
     planner.routines(&live, desired);
     planner.sequences(&live, desired);
     planner.tables(&live, desired)?;
@@ -203,6 +221,12 @@ pub fn diff(
 struct Planner<'a> {
     steps: Vec<Step>,
     rows: &'a RowCounts,
+    /// The live schema (after renames) and the desired one, for the types columns use.
+    live: &'a Schema,
+    desired: &'a Schema,
+    /// Enum types replaced by a new type of the same name (labels dropped or reordered),
+    /// with their labels: the columns using them are converted.
+    recreated: BTreeMap<QName, Vec<String>>,
 }
 
 impl Planner<'_> {
@@ -276,34 +300,138 @@ impl Planner<'_> {
         }
     }
 
+    /// Enum types: created, given new labels in place (ALTER TYPE ... ADD VALUE, safe), or,
+    /// when labels go or change order (PostgreSQL cannot drop a label), replaced: the old
+    /// type is renamed aside, the new one created, the columns using it converted through
+    /// text (validating that no row holds a dropped label), and the old type dropped.
+    fn types(&mut self, live: &Schema, desired: &Schema) {
+        for (name, want) in &desired.types {
+            let labels: Vec<String> = want.labels.iter().map(|l| literal(l)).collect();
+            let create = format!("CREATE TYPE {} AS ENUM ({})", qualified(name), labels.join(", "));
+            match live.types.get(name) {
+                None => {
+                    let step = self.push(create);
+                    step.creates.push(Obj::Type(name.clone()));
+                    step.needs.push(Obj::Schema(name.0.clone()));
+                }
+                Some(have) if have.labels == want.labels => {}
+                Some(have) if is_subsequence(&have.labels, &want.labels) => {
+                    for (i, label) in want.labels.iter().enumerate() {
+                        if have.labels.contains(label) {
+                            continue;
+                        }
+                        let next = want.labels[i + 1..].iter().find(|l| have.labels.contains(l));
+                        let place = next.map(|l| format!(" BEFORE {}", literal(l)));
+                        let step = self.push(format!(
+                            "ALTER TYPE {} ADD VALUE {}{}",
+                            qualified(name),
+                            literal(label),
+                            place.unwrap_or_default()
+                        ));
+                        step.creates.push(Obj::Type(name.clone()));
+                    }
+                }
+                Some(_) => {
+                    let aside = unused_name(live, desired, &name.0, &format!("{}_old", name.1));
+                    let step = self.push(format!(
+                        "ALTER TYPE {} RENAME TO {}",
+                        qualified(name),
+                        quote(&aside)
+                    ));
+                    step.drops.push(Obj::Type(name.clone()));
+                    step.creates.push(Obj::RenamedType(name.clone()));
+                    let step = self.push(create);
+                    step.creates.push(Obj::Type(name.clone()));
+                    let step =
+                        self.push(format!("DROP TYPE {}", qualified(&(name.0.clone(), aside))));
+                    step.needs.push(Obj::RenamedType(name.clone()));
+                    step.drops.push(Obj::LiveType(name.clone()));
+                    self.recreated.insert(name.clone(), want.labels.clone());
+                }
+            }
+        }
+        for name in live.types.keys() {
+            if !desired.types.contains_key(name) {
+                let step = self.push(format!("DROP TYPE {}", qualified(name)));
+                step.drops.push(Obj::LiveType(name.clone()));
+                step.releases.push(Obj::Schema(name.0.clone()));
+            }
+        }
+    }
+
+    /// The desired enum type a column or argument type is (the step using it needs it).
+    fn type_needed(&self, data_type: &str) -> Option<Obj> {
+        self.desired.type_of(data_type).map(|t| Obj::Type(t.clone()))
+    }
+
+    /// The live enum type a column or argument type is (a step that stops using it
+    /// releases it).
+    fn type_released(&self, data_type: &str) -> Option<Obj> {
+        self.live.type_of(data_type).map(|t| Obj::LiveType(t.clone()))
+    }
+
+    /// The enum types a routine's signature uses, in `schema`'s names.
+    fn routine_types(r: &RoutineDef, schema: &Schema) -> Vec<QName> {
+        schema
+            .types
+            .values()
+            .filter(|t| {
+                let name = t.sql_name();
+                r.args.iter().any(|(_, a)| a.trim_end_matches("[]") == name)
+                    || mentions(&r.returns, &name)
+            })
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
+    fn create_routine_step(&mut self, want: &RoutineDef, replace: bool) {
+        let needs: Vec<Obj> =
+            Self::routine_types(want, self.desired).into_iter().map(Obj::Type).collect();
+        let step = self.push(create_routine(want, replace));
+        step.creates.push(Obj::Routine(want.name.clone()));
+        step.needs.push(Obj::Schema(want.name.0.clone()));
+        step.needs.extend(needs);
+    }
+
+    fn drop_routine_step(&mut self, have: &RoutineDef) -> &mut Step {
+        // Its signature names the live types: it runs before a type is renamed aside.
+        let releases: Vec<Obj> = Self::routine_types(have, self.live)
+            .into_iter()
+            .flat_map(|t| [Obj::LiveType(t.clone()), Obj::Type(t)])
+            .collect();
+        let step = self.push(drop_routine(have));
+        step.drops.push(Obj::Routine(have.name.clone()));
+        step.releases.extend(releases);
+        step
+    }
+
     fn routines(&mut self, live: &Schema, desired: &Schema) {
         for (name, want) in &desired.routines {
+            let uses_recreated =
+                Self::routine_types(want, desired).iter().any(|t| self.recreated.contains_key(t));
             match live.routines.get(name) {
-                Some(have) if have == want => {}
+                Some(have) if have == want && !uses_recreated => {}
+                Some(have) if have == want => {
+                    // Its signature names a type being replaced: made again over the new one.
+                    self.drop_routine_step(have);
+                    self.create_routine_step(want, false);
+                }
                 Some(have) => {
                     let same_signature = have.kind == want.kind
                         && have.args.iter().map(|a| &a.1).eq(want.args.iter().map(|a| &a.1))
                         && have.returns == want.returns;
+                    let same_signature = same_signature && !uses_recreated;
                     if !same_signature {
-                        let step = self.push(drop_routine(have));
-                        step.drops.push(Obj::Routine(name.clone()));
+                        self.drop_routine_step(have);
                     }
-                    let step = self.push(create_routine(want, same_signature));
-                    step.creates.push(Obj::Routine(name.clone()));
-                    step.needs.push(Obj::Schema(name.0.clone()));
+                    self.create_routine_step(want, same_signature);
                 }
-                None => {
-                    let step = self.push(create_routine(want, false));
-                    step.creates.push(Obj::Routine(name.clone()));
-                    step.needs.push(Obj::Schema(name.0.clone()));
-                }
+                None => self.create_routine_step(want, false),
             }
         }
         for (name, have) in &live.routines {
             if !desired.routines.contains_key(name) {
-                let step = self.push(drop_routine(have));
-                step.drops.push(Obj::Routine(name.clone()));
-                step.releases.push(Obj::Schema(name.0.clone()));
+                self.drop_routine_step(have).releases.push(Obj::Schema(name.0.clone()));
             }
         }
     }
@@ -356,7 +484,10 @@ impl Planner<'_> {
                 continue;
             }
             let rows = self.row_count(name);
+            let types: Vec<Obj> =
+                have.columns.iter().filter_map(|c| self.type_released(&c.data_type)).collect();
             let step = self.push(format!("DROP TABLE {}", qualified(name)));
+            step.releases.extend(types);
             step.drops.push(Obj::Relation(name.clone()));
             step.drops
                 .extend(have.columns.iter().map(|c| Obj::Column(name.clone(), c.name.clone())));
@@ -385,7 +516,10 @@ impl Planner<'_> {
         for (check, expr) in &want.checks {
             parts.push(format!("CONSTRAINT {} CHECK ({expr})", quote(check)));
         }
+        let types: Vec<Obj> =
+            want.columns.iter().filter_map(|c| self.type_needed(&c.data_type)).collect();
         let step = self.push(format!("CREATE TABLE {} ({})", qualified(name), parts.join(", ")));
+        step.needs.extend(types);
         step.creates.push(Obj::Relation(name.clone()));
         step.creates.extend(want.columns.iter().map(|c| Obj::Column(name.clone(), c.name.clone())));
         step.creates.extend(want.checks.keys().map(|c| Obj::Constraint(name.clone(), c.clone())));
@@ -455,10 +589,14 @@ impl Planner<'_> {
                 }
                 // A new expression: the column's values are derived, so it is dropped and
                 // computed again for every row.
+                let released = self.type_released(&have_col.data_type);
+                let needed = self.type_needed(&want_col.data_type);
                 let step = self.push(format!("ALTER TABLE {table} DROP COLUMN {column}"));
                 step.drops.push(Obj::Column(name.clone(), want_col.name.clone()));
+                step.releases.extend(released);
                 let step =
                     self.push(format!("ALTER TABLE {table} ADD COLUMN {}", column_sql(want_col)));
+                step.needs.extend(needed);
                 step.needs.push(Obj::Relation(name.clone()));
                 step.creates.push(Obj::Column(name.clone(), want_col.name.clone()));
                 step.hazards.push(Hazard {
@@ -469,11 +607,17 @@ impl Planner<'_> {
                 });
                 continue;
             }
-            if have_col.data_type != want_col.data_type {
+            if have_col.data_type == want_col.data_type {
+                self.convert_to_recreated_type(have, have_col, &key);
+            } else {
+                let released = self.type_released(&have_col.data_type);
+                let needed = self.type_needed(&want_col.data_type);
                 let step = self.push(format!(
                     "ALTER TABLE {table} ALTER COLUMN {column} TYPE {} USING {column}::{}",
                     want_col.data_type, want_col.data_type
                 ));
+                step.releases.extend(released);
+                step.needs.extend(needed);
                 step.drops.push(Obj::Column(name.clone(), want_col.name.clone()));
                 step.creates.push(Obj::Column(name.clone(), want_col.name.clone()));
                 step.hazards.push(Hazard {
@@ -554,8 +698,10 @@ impl Planner<'_> {
         }
         for have_col in &have.columns {
             if want.column(&have_col.name).is_none() {
+                let released = self.type_released(&have_col.data_type);
                 let step =
                     self.push(format!("ALTER TABLE {table} DROP COLUMN {}", quote(&have_col.name)));
+                step.releases.extend(released);
                 step.drops.push(Obj::Column(name.clone(), have_col.name.clone()));
                 step.hazards.push(Hazard {
                     kind: HazardKind::DataLoss,
@@ -592,10 +738,50 @@ impl Planner<'_> {
         Ok(())
     }
 
+    /// Converts a column whose enum type is being replaced to the new type, through text.
+    fn convert_to_recreated_type(&mut self, table: &TableDef, col: &ColumnDef, key: &str) {
+        let Some(ty) = self.live.type_of(&col.data_type).cloned() else { return };
+        let Some(labels) = self.recreated.get(&ty) else { return };
+        let labels: Vec<String> = labels.iter().map(|l| literal(l)).collect();
+        let labels = labels.join(", ");
+        let name = &table.name;
+        let (sql_table, column) = (qualified(name), quote(&col.name));
+        let rows = self.row_count(name);
+        let array = col.data_type.ends_with("[]");
+        let text = if array { "text[]" } else { "text" };
+        let step = self.push(format!(
+            "ALTER TABLE {sql_table} ALTER COLUMN {column} TYPE {0} USING {column}::{text}::{0}",
+            col.data_type
+        ));
+        step.needs.push(Obj::Type(ty.clone()));
+        step.releases.push(Obj::LiveType(ty.clone()));
+        step.drops.push(Obj::Column(name.clone(), col.name.clone()));
+        step.creates.push(Obj::Column(name.clone(), col.name.clone()));
+        step.hazards.push(Hazard {
+            kind: HazardKind::TableRewrite,
+            detail: format!(
+                "rewrites {rows} rows into the new {} holding the table's lock",
+                col.data_type
+            ),
+        });
+        step.hazards.push(Hazard {
+            kind: HazardKind::Validation,
+            detail: format!("fails if a row holds a label {} no longer has", col.data_type),
+        });
+        let broken = if array {
+            format!("NOT ({column}::text[] <@ ARRAY[{labels}]::text[])")
+        } else {
+            format!("{column}::text NOT IN ({labels})")
+        };
+        step.offending = Some(format!("SELECT {key} FROM {sql_table} WHERE {broken}"));
+    }
+
     fn add_column(&mut self, have: &TableDef, col: &ColumnDef, rows: u64) {
         let name = &have.name;
+        let needed = self.type_needed(&col.data_type);
         let step =
             self.push(format!("ALTER TABLE {} ADD COLUMN {}", qualified(name), column_sql(col)));
+        step.needs.extend(needed);
         step.needs.push(Obj::Relation(name.clone()));
         step.creates.push(Obj::Column(name.clone(), col.name.clone()));
         step.needs.extend(sequences_used_by(col));
@@ -1109,6 +1295,38 @@ fn create_routine(r: &RoutineDef, replace: bool) -> String {
 fn drop_routine(r: &RoutineDef) -> String {
     let types: Vec<&str> = r.args.iter().map(|(_, t)| t.as_str()).collect();
     format!("DROP {} {}({})", r.kind.keyword(), qualified(&r.name), types.join(", "))
+}
+
+/// A string literal.
+pub fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Whether `sub`'s items all occur in `seq`, in the same order.
+fn is_subsequence(sub: &[String], seq: &[String]) -> bool {
+    let mut rest = seq.iter();
+    sub.iter().all(|item| rest.any(|s| s == item))
+}
+
+/// `base`, or `base2`, `base3`, ...: the first that names nothing in `schema` on either side
+/// (types share their namespace with tables, views and sequences).
+fn unused_name(live: &Schema, desired: &Schema, schema: &str, base: &str) -> String {
+    let taken = |n: &str| {
+        let q = (schema.to_string(), n.to_string());
+        [live, desired].iter().any(|s| {
+            s.types.contains_key(&q)
+                || s.tables.contains_key(&q)
+                || s.views.contains_key(&q)
+                || s.sequences.contains_key(&q)
+        })
+    };
+    let mut name = base.to_string();
+    let mut n = 1;
+    while taken(&name) {
+        n += 1;
+        name = format!("{base}{n}");
+    }
+    name
 }
 
 /// Text in dollar quotes whose tag does not occur in it.

@@ -353,3 +353,49 @@ fn an_interrupted_index_build_is_redone() {
     let explain = texts(&mut s, "explain select id from t where v = 1").join("\n");
     assert!(explain.contains("t_v"), "{explain}");
 }
+
+#[test]
+fn an_enum_label_still_in_use_is_not_dropped() {
+    let db = db();
+    let mut s = db.session();
+    s.execute("create type status as enum ('new', 'active', 'gone')").unwrap();
+    s.execute("create table jobs (id int primary key, s status, past status[])").unwrap();
+    s.execute("insert into jobs values (1, 'new', '{new}'), (2, 'gone', '{new}'), (3, 'active', '{gone,active}')")
+        .unwrap();
+    let desired = "create type status as enum ('new', 'active');
+                   create table jobs (id int primary key, s status, past status[])";
+    // The plan says how many rows hold a dropped label, per column.
+    let plan = migrate(&mut s, desired, false, "").unwrap();
+    let hazards: Vec<String> = plan.rows().iter().map(|r| format!("{:?}", r[2])).collect();
+    assert_eq!(
+        hazards.iter().filter(|h| h.contains("1 rows would fail now")).count(),
+        2,
+        "{hazards:?}"
+    );
+    let e = migrate(&mut s, desired, true, "table_rewrite").unwrap_err();
+    assert_eq!(e.code(), SqlState::CHECK_VIOLATION, "{e}");
+    assert!(e.detail().unwrap().contains("(id)=(2)"), "{e}");
+    // Nothing changed: the old type, its labels and the rows are as they were.
+    assert_eq!(
+        texts(&mut s, "select enum_range(null::status)::text"),
+        vec![r#"Text("{new,active,gone}")"#]
+    );
+    assert_eq!(
+        texts(&mut s, "select typname from pg_type where typname like 'status%'"),
+        vec![r#"Text("status")"#]
+    );
+    // Once no row holds it, the label goes.
+    s.execute("update jobs set s = 'active' where s = 'gone'").unwrap();
+    s.execute("update jobs set past = '{active}' where id = 3").unwrap();
+    migrate(&mut s, desired, true, "table_rewrite").unwrap();
+    assert_eq!(
+        texts(&mut s, "select enum_range(null::status)::text"),
+        vec![r#"Text("{new,active}")"#]
+    );
+    assert_eq!(
+        texts(&mut s, "select id from jobs where s = 'active' order by id"),
+        vec!["Int4(2)", "Int4(3)"]
+    );
+    let out = migrate(&mut s, desired, false, "").unwrap();
+    assert!(out.rows().is_empty(), "{:?}", out.rows());
+}

@@ -53,15 +53,9 @@ impl Case {
     }
 }
 
+/// A value as psql shows it (None for NULL).
 fn cell(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::Text(t) => Some(t.clone()),
-        Value::Int4(n) => Some(n.to_string()),
-        Value::Int8(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(if *b { "t" } else { "f" }.to_string()),
-        other => Some(format!("{other:?}")),
-    }
+    oxibase_sql::types::text::format_value(v, &oxibase_sql::types::datetime::Zone::UTC)
 }
 
 /// Runs `oxibase_migrate` through SQL, as the command line does, and renders the plan.
