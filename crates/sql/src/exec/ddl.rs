@@ -1341,44 +1341,8 @@ impl Ddl<'_, '_> {
                 let mut column = table.columns[position].clone();
                 column.name = new.clone();
                 ctx.catalog.update_column(txn, table, old, column)?;
-                for (i, c) in table.columns.iter().enumerate() {
-                    if let Some(expr) = &c.generated {
-                        let renamed = rename_identifier(expr, old, new)?;
-                        if renamed != *expr {
-                            let current = self.table(table.id)?;
-                            let mut c = current.columns[i].clone();
-                            c.generated = Some(renamed);
-                            let name = c.name.clone();
-                            ctx.catalog.update_column(txn, &current, &name, c)?;
-                        }
-                    }
-                }
-                for index in table.indexes.iter().filter(|i| i.computed()) {
-                    let rename = |sql: &String| rename_identifier(sql, old, new);
-                    let mut renamed = index.clone();
-                    renamed.predicate = index.predicate.as_ref().map(rename).transpose()?;
-                    for key in &mut renamed.keys {
-                        if let IndexKey::Expr(sql) = key {
-                            *sql = rename(sql)?;
-                        }
-                    }
-                    if renamed != *index {
-                        ctx.catalog.update_index(txn, &renamed)?;
-                    }
-                }
-                for c in &table.constraints {
-                    if let ConstraintKind::Check { expr } = &c.kind {
-                        let renamed = rename_identifier(expr, old, new)?;
-                        if renamed != *expr {
-                            let c = Constraint {
-                                kind: ConstraintKind::Check { expr: renamed },
-                                ..c.clone()
-                            };
-                            ctx.catalog.replace_constraint(txn, table, &c)?;
-                        }
-                    }
-                }
-                Ok(())
+                let table = self.table(table.id)?;
+                self.map_table_exprs(&table, &|sql| rename_identifier(sql, old, new))
             }
             AlterAction::RenameTable(new) => ctx.catalog.rename_table(txn, table.id, new),
             AlterAction::SetDefault { column, default } => {
@@ -1759,6 +1723,48 @@ impl Ddl<'_, '_> {
     /// (which store parsed references) do: references to the column take the new name, and
     /// a select item that was just the column keeps its output name with an alias. In a view
     /// over several relations only references qualified with the table's name are renamed.
+    /// Rewrites the SQL stored with a table (defaults, generated columns, index expressions
+    /// and predicates, CHECK constraints) with `f`, saving what changed.
+    pub(super) fn map_table_exprs(
+        &self,
+        table: &Table,
+        f: &dyn Fn(&str) -> Result<String>,
+    ) -> Result<()> {
+        let (catalog, txn) = (self.catalog(), self.ctx.txn);
+        for (i, c) in table.columns.iter().enumerate().filter(|(_, c)| !c.dropped) {
+            let map = |sql: &Option<String>| sql.as_deref().map(f).transpose();
+            let (default, generated) = (map(&c.default)?, map(&c.generated)?);
+            if default != c.default || generated != c.generated {
+                let current = self.table(table.id)?;
+                let column = Column { default, generated, ..current.columns[i].clone() };
+                catalog.update_column(txn, &current, &c.name, column)?;
+            }
+        }
+        for index in table.indexes.iter().filter(|i| i.computed()) {
+            let mut mapped = index.clone();
+            mapped.predicate = index.predicate.as_deref().map(f).transpose()?;
+            for key in &mut mapped.keys {
+                if let IndexKey::Expr(sql) = key {
+                    *sql = f(sql)?;
+                }
+            }
+            if mapped != *index {
+                catalog.update_index(txn, &mapped)?;
+            }
+        }
+        for c in &table.constraints {
+            if let ConstraintKind::Check { expr } = &c.kind {
+                let mapped = f(expr)?;
+                if mapped != *expr {
+                    let c =
+                        Constraint { kind: ConstraintKind::Check { expr: mapped }, ..c.clone() };
+                    catalog.replace_constraint(txn, table, &c)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn rename_column_in_views(&self, table: &Table, old: &str, new: &str) -> Result<()> {
         let txn = self.ctx.txn;
         for (schema, view, _) in self.dependent_views(table.id)? {

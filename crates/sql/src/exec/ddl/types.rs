@@ -1,6 +1,9 @@
 //! CREATE, ALTER and DROP TYPE for enum types.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
+
+use sqlparser::ast;
 
 use oxibase_common::{EnumType, Result, Value, errinput};
 
@@ -34,7 +37,10 @@ impl Ddl<'_, '_> {
         let ty = self.require_type(name)?;
         let existing = |label: &str| ty.labels.iter().position(|v| v.label == label);
         match action {
-            AlterTypeAction::Rename(new) => ctx.catalog.rename_table(ctx.txn, ty.id, new),
+            AlterTypeAction::Rename(new) => {
+                ctx.catalog.rename_table(ctx.txn, ty.id, new)?;
+                self.follow_type_rename(&ty, new)
+            }
             AlterTypeAction::AddValue { label, if_not_exists, neighbor } => {
                 if existing(label).is_some() {
                     if *if_not_exists {
@@ -99,6 +105,28 @@ impl Ddl<'_, '_> {
                 Ok(())
             }
         }
+    }
+
+    /// Stored SQL names types by name (`'x'::mood` in a default, CHECK, index expression or
+    /// view), where PostgreSQL keeps oids: after RENAME TO, it is rewritten to the new name.
+    fn follow_type_rename(&self, ty: &EnumType, new: &str) -> Result<()> {
+        let ctx = self.ctx;
+        let rename = |sql: &str| rename_type(sql, ty, new, crate::bind::parse_expr);
+        for table in self.tables_using(ty)? {
+            self.map_table_exprs(&table, &rename)?;
+            if let Some(query) = &table.materialized
+                && let Some(renamed) = renamed_query(query, ty, new)
+            {
+                ctx.catalog.set_materialized(ctx.txn, table.id, &renamed)?;
+            }
+        }
+        for (schema, view, _, query) in ctx.catalog.views(ctx.txn)? {
+            if let Some(renamed) = renamed_query(&query, ty, new) {
+                ctx.catalog.drop_view(ctx.txn, &schema, &view)?;
+                ctx.catalog.create_view(ctx.txn, &schema, &view, &renamed)?;
+            }
+        }
+        Ok(())
     }
 
     /// The tables (materialized views included) with a live column of the type or an
@@ -215,5 +243,58 @@ fn relabel(value: Value, order: f64, to: &str) -> Value {
             Value::Array(a)
         }
         v => v,
+    }
+}
+
+/// `sql` (parsed with `parse`) with the casts and typed literals naming `ty` (or arrays of
+/// it) naming `new` instead.
+fn rename_type<T: ast::VisitMut + std::fmt::Display>(
+    sql: &str,
+    ty: &EnumType,
+    new: &str,
+    parse: impl Fn(&str) -> Result<T>,
+) -> Result<String> {
+    let mut tree = parse(sql)?;
+    let mut changed = false;
+    let _ = ast::visit_expressions_mut(&mut tree, |e| {
+        let data_type = match e {
+            ast::Expr::Cast { data_type, .. } => data_type,
+            ast::Expr::TypedString(t) => &mut t.data_type,
+            _ => return ControlFlow::<()>::Continue(()),
+        };
+        changed |= rename_in_data_type(data_type, ty, new);
+        ControlFlow::Continue(())
+    });
+    Ok(if changed { tree.to_string() } else { sql.to_string() })
+}
+
+/// A stored query with the type renamed, or None when it does not name it.
+fn renamed_query(sql: &str, ty: &EnumType, new: &str) -> Option<String> {
+    let renamed = rename_type(sql, ty, new, crate::parse::parse_one).ok()?;
+    (renamed != sql).then_some(renamed)
+}
+
+fn rename_in_data_type(t: &mut ast::DataType, ty: &EnumType, new: &str) -> bool {
+    match t {
+        ast::DataType::Custom(name, _) => {
+            let parts: Vec<String> =
+                name.0.iter().filter_map(|p| p.as_ident().map(crate::bind::ident)).collect();
+            let matches = match parts.as_slice() {
+                [n] => *n == ty.type_name,
+                [schema, n] => *n == ty.type_name && *schema == ty.schema,
+                _ => false,
+            };
+            if matches && let Some(last) = name.0.last_mut() {
+                let quoted = oxibase_common::value::quote_ident(new) != new;
+                let ident =
+                    if quoted { ast::Ident::with_quote('"', new) } else { ast::Ident::new(new) };
+                *last = ast::ObjectNamePart::Identifier(ident);
+            }
+            matches
+        }
+        ast::DataType::Array(ast::ArrayElemTypeDef::SquareBracket(inner, _)) => {
+            rename_in_data_type(inner, ty, new)
+        }
+        _ => false,
     }
 }
