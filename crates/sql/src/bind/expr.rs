@@ -191,6 +191,33 @@ impl Binder<'_> {
             E::In { expr, target: ast::InTarget::List(list), negated, .. } => {
                 self.bind_in_list(expr, list, *negated, ctx)
             }
+            E::In { expr, target: ast::InTarget::Subquery(subquery), negated, .. }
+                if matches!(strip_nested(expr), E::Tuple(_)) =>
+            {
+                let E::Tuple(items) = strip_nested(expr) else { unreachable!() };
+                let (plan, correlated) = self.bind_subquery(subquery, ctx)?;
+                if plan.columns.len() != items.len() {
+                    let few = plan.columns.len() < items.len();
+                    return Err(errinput!(
+                        SYNTAX_ERROR,
+                        "subquery has too {} columns",
+                        if few { "few" } else { "many" }
+                    ));
+                }
+                let mut exprs = Vec::with_capacity(items.len());
+                let mut plan = plan;
+                for (i, item) in items.iter().enumerate() {
+                    let (x, xt) = self.bind_expr(item, ctx)?;
+                    let (x, unified) = self.unify_subquery_column_at(x, &xt, plan, i)?;
+                    exprs.push(x);
+                    plan = unified;
+                }
+                let kind = SubqueryKind::InRow { exprs, negated: *negated };
+                Ok((
+                    Expr::Subquery { plan: Arc::new(plan), kind, correlated, id: self.next_id() },
+                    known(DataType::Bool),
+                ))
+            }
             E::In { expr, target: ast::InTarget::Subquery(subquery), negated, .. } => {
                 let (x, xt) = self.bind_expr(expr, ctx)?;
                 let (plan, correlated) = self.bind_subquery(subquery, ctx)?;
@@ -1355,7 +1382,19 @@ impl Binder<'_> {
         if plan.columns.len() != 1 {
             return Err(errinput!(SYNTAX_ERROR, "subquery has too many columns"));
         }
-        let ct = plan.columns[0].data_type.clone();
+        self.unify_subquery_column_at(x, xt, plan, 0)
+    }
+
+    /// Gives `x` and column `at` of the subquery one type (casting the column in a
+    /// projection when it is `x`'s type that wins).
+    fn unify_subquery_column_at(
+        &self,
+        x: Expr,
+        xt: &SqlType,
+        plan: crate::plan::Plan,
+        at: usize,
+    ) -> Result<(Expr, crate::plan::Plan)> {
+        let ct = plan.columns[at].data_type.clone();
         let ty = match xt {
             SqlType::Unknown => ct.clone(),
             SqlType::Known(t) => common_type(t, &ct).ok_or_else(|| {
@@ -1372,12 +1411,15 @@ impl Binder<'_> {
             return Ok((x, plan));
         }
         let mut columns = plan.columns.clone();
-        columns[0].data_type = ty.clone();
+        columns[at].data_type = ty.clone();
+        let exprs = (0..columns.len())
+            .map(|i| {
+                let column = Expr::Column(i);
+                if i == at { Expr::Cast(Box::new(column), ty.clone()) } else { column }
+            })
+            .collect();
         let projected = crate::plan::Plan::new(
-            crate::plan::Node::Project {
-                input: Box::new(plan),
-                exprs: vec![Expr::Cast(Box::new(Expr::Column(0)), ty)],
-            },
+            crate::plan::Node::Project { input: Box::new(plan), exprs },
             columns,
         );
         Ok((x, projected))

@@ -520,6 +520,19 @@ fn subquery(
             let rows = run(None)?;
             negate(in_values(&x, rows.iter().map(|r| Ok(first(r))))?, *negated)
         }
+        SubqueryKind::InRow { exprs, negated } => {
+            let x: Vec<Value> = exprs.iter().map(|e| eval(e, row, ctx)).collect::<Result<_>>()?;
+            if !correlated {
+                let set = row_set(id, plan, exprs.len(), ctx)?;
+                // A row without NULLs found among rows: true without a scan.
+                if let Derived::Set(set) = &*set
+                    && let Some(found) = set.contains_row(&x)?
+                {
+                    return Ok(negate(found, *negated));
+                }
+            }
+            negate(in_rows(&x, &run(None)?)?, *negated)
+        }
         SubqueryKind::Any { op, .. } | SubqueryKind::All { op, .. } => {
             let x = probe.unwrap_or(Value::Null);
             let rows = run(None)?;
@@ -527,6 +540,27 @@ fn subquery(
             quantified(&x, *op, rows.iter().map(|r| Ok(first(r))), all)?
         }
     })
+}
+
+/// `(x1, x2, ...) IN (rows)`: true if a row equals `x`; else NULL if some row's comparison
+/// was NULL (no pair unequal, some pair NULL); else false.
+fn in_rows(x: &[Value], rows: &[Row]) -> Result<Value> {
+    let mut saw_null = false;
+    'rows: for r in rows {
+        let mut null = false;
+        for (a, b) in x.iter().zip(r.iter()) {
+            if a.is_null() || b.is_null() {
+                null = true;
+            } else if !compare_op(CmpOp::Eq, a, b)? {
+                continue 'rows;
+            }
+        }
+        if !null {
+            return Ok(Value::Bool(true));
+        }
+        saw_null = true;
+    }
+    Ok(if saw_null { Value::Null } else { Value::Bool(false) })
 }
 
 /// A row's first value (NULL for a row without columns).
@@ -562,7 +596,17 @@ impl Derived {
 
 /// The value set of uncorrelated subquery `id`, built on first use.
 fn value_set(id: usize, plan: &crate::plan::Plan, ctx: &ExecCtx) -> Result<Rc<Derived>> {
-    derived((id, true), ctx, || ValueSet::of(&cached(id, plan, ctx)?).map(Derived::Set))
+    row_set(id, plan, 1, ctx)
+}
+
+/// The set of the first `width` values of uncorrelated subquery `id`'s rows.
+fn row_set(
+    id: usize,
+    plan: &crate::plan::Plan,
+    width: usize,
+    ctx: &ExecCtx,
+) -> Result<Rc<Derived>> {
+    derived((id, true), ctx, || ValueSet::of(&cached(id, plan, ctx)?, width).map(Derived::Set))
 }
 
 /// The derived form of subquery `id` (as a set or not), built on first use.
@@ -579,27 +623,47 @@ fn derived(
     Ok(d)
 }
 
-/// The first column of a subquery's rows, for `x IN (...)` in constant time per test. The
-/// binder gives `x` and the column one type, so equal grouping keys are equal values.
+/// The first column (or columns) of a subquery's rows, for `x IN (...)` in constant time per
+/// test. The binder gives `x` and the column one type, so equal grouping keys are equal
+/// values.
 pub struct ValueSet {
     keys: std::collections::HashSet<Vec<u8>>,
     has_null: bool,
 }
 
 impl ValueSet {
-    fn of(rows: &[Row]) -> Result<ValueSet> {
+    fn of(rows: &[Row], width: usize) -> Result<ValueSet> {
         let mut keys = std::collections::HashSet::with_capacity(rows.len());
         let mut has_null = false;
-        for v in rows.iter().map(first) {
-            if v.is_null() {
+        for row in rows {
+            let values = row.get(..width).unwrap_or(&[]);
+            if values.is_empty() || values.iter().any(Value::is_null) {
                 has_null = true;
                 continue;
             }
             let mut key = Vec::new();
-            crate::types::compare::group_key(std::slice::from_ref(&v), &mut key)?;
+            crate::types::compare::group_key(values, &mut key)?;
             keys.insert(key);
         }
         Ok(ValueSet { keys, has_null })
+    }
+
+    /// `(x1, x2, ...) IN (set)` when the set decides it alone: true on a match of a row
+    /// without NULLs, false when neither side has NULLs and nothing matches; None when
+    /// NULLs make it a question for the rows themselves.
+    fn contains_row(&self, x: &[Value]) -> Result<Option<Value>> {
+        if x.iter().any(Value::is_null) {
+            return Ok((self.keys.is_empty() && !self.has_null).then_some(Value::Bool(false)));
+        }
+        let mut key = Vec::new();
+        crate::types::compare::group_key(x, &mut key)?;
+        Ok(if self.keys.contains(&key) {
+            Some(Value::Bool(true))
+        } else if self.has_null {
+            None
+        } else {
+            Some(Value::Bool(false))
+        })
     }
 
     /// SQL's `x IN (set)`: true on a match; else NULL if `x` or a member is NULL (an empty

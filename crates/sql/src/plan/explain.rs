@@ -297,6 +297,11 @@ pub fn expr(e: &Expr, columns: &[Column]) -> String {
                 SubqueryKind::In { expr, negated } => {
                     format!("({} {}IN (SubPlan))", r(expr), if *negated { "NOT " } else { "" })
                 }
+                SubqueryKind::InRow { exprs, negated } => format!(
+                    "(({}) {}IN (SubPlan))",
+                    exprs.iter().map(r).collect::<Vec<_>>().join(", "),
+                    if *negated { "NOT " } else { "" }
+                ),
                 SubqueryKind::Any { expr, op } => {
                     format!("({} {} ANY (SubPlan))", r(expr), op.sql())
                 }

@@ -156,6 +156,14 @@ pub enum SubqueryKind {
         /// NOT IN.
         negated: bool,
     },
+    /// `(a, b) IN (SELECT x, y ...)`, or with `negated`, `NOT IN`: the row equals one of the
+    /// subquery's rows (NULL where no row matches but a comparison was NULL).
+    InRow {
+        /// The tested row's values.
+        exprs: Vec<Expr>,
+        /// NOT IN.
+        negated: bool,
+    },
     /// `x op ANY (SELECT ...)`
     Any {
         /// The tested value.
@@ -409,6 +417,7 @@ impl Expr {
                 SubqueryKind::In { expr, .. }
                 | SubqueryKind::Any { expr, .. }
                 | SubqueryKind::All { expr, .. } => vec![expr],
+                SubqueryKind::InRow { exprs, .. } => exprs.iter().collect(),
                 _ => vec![],
             },
         }
@@ -472,6 +481,9 @@ impl Expr {
                 let kind = match kind {
                     SubqueryKind::In { expr, negated } => {
                         SubqueryKind::In { expr: b(expr, f), negated }
+                    }
+                    SubqueryKind::InRow { exprs, negated } => {
+                        SubqueryKind::InRow { exprs: v(exprs, f), negated }
                     }
                     SubqueryKind::Any { expr, op } => SubqueryKind::Any { expr: b(expr, f), op },
                     SubqueryKind::All { expr, op } => SubqueryKind::All { expr: b(expr, f), op },
