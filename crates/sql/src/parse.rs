@@ -23,8 +23,10 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     let normalized = normalize_copy_options(sql, &dialect);
     let text = normalized.as_deref().unwrap_or(sql);
     let locks = normalize_lock_strengths(text, &dialect);
+    let text = locks.as_deref().unwrap_or(text);
+    let conflicts = normalize_conflict_targets(text, &dialect);
     Parser::new(&dialect)
-        .try_with_sql(locks.as_deref().unwrap_or(text))
+        .try_with_sql(conflicts.as_deref().unwrap_or(text))
         .and_then(|mut p| p.parse_statements())
         .map_err(|e| syntax_error(sql, &e))
 }
@@ -113,6 +115,86 @@ fn normalize_lock_strengths(sql: &str, dialect: &OxibaseDialect) -> Option<Strin
         tokens[at] = Token::make_word(&format!("FOR UPDATE OF {mark} FOR"), None);
     }
     Some(tokens.iter().map(ToString::to_string).collect())
+}
+
+/// Prefix of the identifier an ON CONFLICT expression travels in (see
+/// [`normalize_conflict_targets`]).
+const CONFLICT_EXPR_MARK: &str = "__oxibase_conflict_expr_";
+
+/// `ON CONFLICT (lower(email), ...)`: sqlparser reads only column names in a conflict
+/// target, so each element that is not one travels as an identifier holding its text in
+/// hex, which [`conflict_expr`] gives back to the binder. Rewritten on tokens; None when
+/// there is nothing to rewrite.
+fn normalize_conflict_targets(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    if !sql.to_ascii_uppercase().contains("CONFLICT") {
+        return None;
+    }
+    let mut tokens = Tokenizer::new(dialect, sql).tokenize().ok()?;
+    let significant = |t: &Token| !matches!(t, Token::Whitespace(_));
+    let kw = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
+    let mut changed = false;
+    let mut i = 0;
+    while i < tokens.len() {
+        if !kw(&tokens[i], Keyword::CONFLICT) {
+            i += 1;
+            continue;
+        }
+        // The opening parenthesis right after CONFLICT (skipping whitespace).
+        let Some(open) = (i + 1..tokens.len()).find(|&j| significant(&tokens[j])) else { break };
+        if tokens[open] != Token::LParen {
+            i = open;
+            continue;
+        }
+        // Elements at depth 1, split at commas, up to the matching parenthesis.
+        let mut depth = 0;
+        let mut start = open + 1;
+        let mut elements = Vec::new();
+        let mut close = None;
+        for (j, token) in tokens.iter().enumerate().skip(open) {
+            match token {
+                Token::LParen => depth += 1,
+                Token::RParen => {
+                    depth -= 1;
+                    if depth == 0 {
+                        elements.push((start, j));
+                        close = Some(j);
+                        break;
+                    }
+                }
+                Token::Comma if depth == 1 => {
+                    elements.push((start, j));
+                    start = j + 1;
+                }
+                _ => {}
+            }
+        }
+        let Some(close) = close else { break };
+        for &(from, to) in elements.iter().rev() {
+            let parts: Vec<&Token> = tokens[from..to].iter().filter(|t| significant(t)).collect();
+            if matches!(parts.as_slice(), [Token::Word(_)]) || parts.is_empty() {
+                continue;
+            }
+            let text: String = tokens[from..to].iter().map(ToString::to_string).collect();
+            let hex: String = text.trim().bytes().map(|b| format!("{b:02x}")).collect();
+            tokens
+                .splice(from..to, [Token::make_word(&format!("{CONFLICT_EXPR_MARK}{hex}"), None)]);
+            changed = true;
+        }
+        i = if changed { open + 1 } else { close + 1 };
+    }
+    changed.then(|| tokens.iter().map(ToString::to_string).collect())
+}
+
+/// The expression an ON CONFLICT target element carried (see
+/// [`normalize_conflict_targets`]), or None for a plain column name.
+pub fn conflict_expr(name: &str) -> Option<String> {
+    let hex = name.strip_prefix(CONFLICT_EXPR_MARK)?;
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .collect();
+    String::from_utf8(bytes?).ok()
 }
 
 /// Parses one expression (for expressions the binder writes itself).

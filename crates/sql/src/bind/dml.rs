@@ -29,20 +29,29 @@ pub struct Insert {
 /// ON CONFLICT handling.
 #[derive(Debug)]
 pub enum OnConflict {
-    /// DO NOTHING, for any unique violation or the given key columns.
+    /// DO NOTHING, for any unique violation or the given arbiters'.
     Nothing {
-        /// The conflict target's column positions (None: any unique constraint).
-        target: Option<Vec<usize>>,
+        /// The arbiters: the unique constraints (indexes, `{table}_pkey`) the conflict target
+        /// names or infers (None: any unique constraint).
+        target: Option<Vec<String>>,
     },
     /// DO UPDATE SET ... [WHERE ...]: expressions over (existing row ++ proposed row).
     Update {
-        /// The conflict target's column positions.
-        target: Vec<usize>,
+        /// The arbiters (as for [`OnConflict::Nothing`]).
+        target: Vec<String>,
         /// (column position, new value).
         assignments: Vec<(usize, Expr)>,
         /// WHERE: only update when true.
         filter: Option<Expr>,
     },
+}
+
+/// A part of a unique key as ON CONFLICT compares them: a column position or a bound
+/// expression (in its debug form).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum KeyPart {
+    Column(usize),
+    Expr(String),
 }
 
 /// RETURNING: expressions over a table row and their output columns.
@@ -330,69 +339,79 @@ impl Binder<'_> {
             }
             _ => Vec::new(),
         };
-        let arbiter = |i: &crate::catalog::Index| -> Result<Option<Vec<usize>>> {
-            let Some(columns) = i.key_columns().filter(|_| i.unique) else { return Ok(None) };
-            let Some(predicate) = &i.predicate else { return Ok(Some(columns)) };
-            let predicate = super::bind_table_expr(table, predicate)?;
-            Ok(crate::optimize::predicate_implied(&predicate, &given).then_some(columns))
-        };
+        let pkey = format!("{}_pkey", table.name);
         let target = match &conflict.conflict_target {
             None => None,
             Some(ast::ConflictTarget::Columns { columns: cols, .. }) => {
-                let positions = cols
-                    .iter()
-                    .map(|c| {
-                        table.column_index(&ident(c)).ok_or_else(|| {
-                            errinput!(UNDEFINED_COLUMN, "column \"{}\" does not exist", ident(c))
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                Some(positions)
+                // The inference specification's parts, as the index keys are compared:
+                // columns by position, expressions by their bound form.
+                let mut wanted = Vec::with_capacity(cols.len());
+                for c in cols {
+                    let name = ident(c);
+                    wanted.push(match crate::parse::conflict_expr(&name) {
+                        Some(sql) => KeyPart::Expr(format!(
+                            "{:?}",
+                            super::bind_table_expr_in(table, &sql, "index expressions")?.0
+                        )),
+                        None => KeyPart::Column(table.column_index(&name).ok_or_else(|| {
+                            errinput!(UNDEFINED_COLUMN, "column \"{name}\" does not exist")
+                        })?),
+                    });
+                }
+                wanted.sort();
+                // Every unique index (and the primary key) with exactly these parts is an
+                // arbiter, as in PostgreSQL.
+                let mut arbiters = Vec::new();
+                let mut pk: Vec<KeyPart> =
+                    table.primary_key.iter().map(|c| KeyPart::Column(*c)).collect();
+                pk.sort();
+                if !pk.is_empty() && pk == wanted {
+                    arbiters.push(pkey);
+                }
+                for index in table.indexes.iter().filter(|i| i.unique && i.valid) {
+                    let mut parts = Vec::with_capacity(index.keys.len());
+                    for key in &index.keys {
+                        parts.push(match key {
+                            crate::IndexKey::Column(c) => KeyPart::Column(*c),
+                            crate::IndexKey::Expr(sql) => {
+                                KeyPart::Expr(format!("{:?}", super::bind_table_expr(table, sql)?))
+                            }
+                        });
+                    }
+                    parts.sort();
+                    if parts != wanted {
+                        continue;
+                    }
+                    if let Some(predicate) = &index.predicate {
+                        let predicate = super::bind_table_expr(table, predicate)?;
+                        if !crate::optimize::predicate_implied(&predicate, &given) {
+                            continue;
+                        }
+                    }
+                    arbiters.push(index.name.clone());
+                }
+                if arbiters.is_empty() {
+                    return Err(errinput!(
+                        INVALID_COLUMN_REFERENCE,
+                        "there is no unique or exclusion constraint matching the ON CONFLICT specification"
+                    ));
+                }
+                Some(arbiters)
             }
             Some(ast::ConflictTarget::OnConstraint(name)) => {
                 let (_, name) = split_name(name)?;
-                let pkey = format!("{}_pkey", table.name);
-                if name == pkey {
-                    Some(table.primary_key.clone())
-                } else {
-                    let index =
-                        table.indexes.iter().find(|i| i.name == name && i.unique).ok_or_else(
-                            || {
-                                errinput!(
-                                    UNDEFINED_OBJECT,
-                                    "constraint \"{name}\" for table \"{}\" does not exist",
-                                    table.name
-                                )
-                            },
-                        )?;
-                    Some(index.plain_columns().ok_or_else(|| {
-                        errinput!(
-                            FEATURE_NOT_SUPPORTED,
-                            "ON CONFLICT ON CONSTRAINT with an expression or partial index is not supported"
-                        )
-                    })?)
+                let exists = (name == pkey && !table.primary_key.is_empty())
+                    || table.indexes.iter().any(|i| i.name == name && i.unique);
+                if !exists {
+                    return Err(errinput!(
+                        UNDEFINED_OBJECT,
+                        "constraint \"{name}\" for table \"{}\" does not exist",
+                        table.name
+                    ));
                 }
+                Some(vec![name])
             }
         };
-        if let Some(cols) = &target {
-            let mut wanted = cols.clone();
-            wanted.sort_unstable();
-            let matches_key = |key: &[usize]| {
-                let mut k = key.to_vec();
-                k.sort_unstable();
-                k == wanted
-            };
-            let mut inferred = matches_key(&table.primary_key);
-            for index in &table.indexes {
-                inferred = inferred || arbiter(index)?.is_some_and(|c| matches_key(&c));
-            }
-            if !inferred {
-                return Err(errinput!(
-                    INVALID_COLUMN_REFERENCE,
-                    "there is no unique or exclusion constraint matching the ON CONFLICT specification"
-                ));
-            }
-        }
         match &conflict.action {
             ast::OnConflictAction::DoNothing => Ok(OnConflict::Nothing { target }),
             ast::OnConflictAction::DoUpdate(update) => {

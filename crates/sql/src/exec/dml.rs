@@ -60,12 +60,12 @@ pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
                     return Err(storage::unique_violation(&conflict));
                 }
                 Some(OnConflict::Nothing { target }) => {
-                    if target.as_ref().is_some_and(|t| !same_columns(t, &conflict.columns)) {
+                    if target.as_ref().is_some_and(|t| !t.contains(&conflict.constraint)) {
                         return Err(storage::unique_violation(&conflict));
                     }
                 }
                 Some(OnConflict::Update { target, assignments, filter }) => {
-                    if !same_columns(target, &conflict.columns) {
+                    if !target.contains(&conflict.constraint) {
                         return Err(storage::unique_violation(&conflict));
                     }
                     let key = conflict.existing;
@@ -95,13 +95,6 @@ pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
         }
     }
     Ok((count, out))
-}
-
-fn same_columns(a: &[usize], b: &[usize]) -> bool {
-    let (mut x, mut y) = (a.to_vec(), b.to_vec());
-    x.sort_unstable();
-    y.sort_unstable();
-    x == y
 }
 
 /// Locks a row about to change, whose columns start at `at` in `row`. Under read committed,
