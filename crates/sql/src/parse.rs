@@ -78,8 +78,7 @@ pub const KEY_SHARE_MARK: &str = "__oxibase_for_key_share";
 /// untouched; None when there is nothing to rewrite.
 fn normalize_lock_strengths(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
     use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
-    let upper = sql.to_ascii_uppercase();
-    if !upper.contains("KEY") || !upper.contains("FOR") {
+    if !mentions(sql, "KEY") || !mentions(sql, "FOR") {
         return None;
     }
     let mut tokens = Tokenizer::new(dialect, sql).tokenize().ok()?;
@@ -117,6 +116,12 @@ fn normalize_lock_strengths(sql: &str, dialect: &OxibaseDialect) -> Option<Strin
     Some(tokens.iter().map(ToString::to_string).collect())
 }
 
+/// Whether `sql` contains the upper-case ASCII `word` in any case (a cheap test before
+/// tokenizing).
+fn mentions(sql: &str, word: &str) -> bool {
+    sql.as_bytes().windows(word.len()).any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+}
+
 /// Prefix of the identifier an ON CONFLICT expression travels in (see
 /// [`normalize_conflict_targets`]).
 const CONFLICT_EXPR_MARK: &str = "__oxibase_conflict_expr_";
@@ -127,7 +132,7 @@ const CONFLICT_EXPR_MARK: &str = "__oxibase_conflict_expr_";
 /// there is nothing to rewrite.
 fn normalize_conflict_targets(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
     use sqlparser::tokenizer::{Token, Tokenizer};
-    if !sql.to_ascii_uppercase().contains("CONFLICT") {
+    if !mentions(sql, "CONFLICT") {
         return None;
     }
     let mut tokens = Tokenizer::new(dialect, sql).tokenize().ok()?;
