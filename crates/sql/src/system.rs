@@ -1361,9 +1361,14 @@ impl SystemTable {
                 .comments
                 .iter()
                 .map(|(id, sub, t)| {
-                    // pg_namespace for schemas, pg_class for relations.
-                    let class =
-                        if s.schemas.iter().any(|(sid, _)| sid == id) { 2615 } else { 1259 };
+                    // pg_namespace for schemas, pg_type for types, pg_class for relations.
+                    let class = if s.schemas.iter().any(|(sid, _)| sid == id) {
+                        2615
+                    } else if s.enums.iter().any(|(_, e)| e.id == *id) {
+                        1247
+                    } else {
+                        1259
+                    };
                     vec![oid(*id), oid(class), Value::Int4(*sub), text(t)]
                 })
                 .collect(),

@@ -905,6 +905,8 @@ impl Binder<'_> {
                     O::View => relation(RelKind::View)?,
                     O::Index => relation(RelKind::Index)?,
                     O::Sequence => relation(RelKind::Sequence)?,
+                    O::Type => relation(RelKind::Type)?,
+                    O::MaterializedView => relation(RelKind::Table)?,
                     O::Schema => CommentTarget::Schema(split_name(object_name)?.1),
                     O::Column => {
                         let parts: Vec<String> = object_name

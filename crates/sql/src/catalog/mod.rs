@@ -240,6 +240,7 @@ impl Catalog {
             )
             .with_hint("drop the objects in the schema first"));
         }
+        self.set_comment(txn, id, 0, None)?;
         txn.delete(&schema_name_key(name)?)?;
         txn.delete(&sys_key(SYS_SCHEMAS, &[Value::Int4(id as i32)])?)
     }
@@ -301,7 +302,9 @@ impl Catalog {
             .transpose()
     }
 
+    /// Deletes a relation's `sys_tables` row, its name and its comments (its columns' too).
     fn delete_relation(&self, txn: &Transaction, row: &RelationRow) -> Result<()> {
+        delete_prefix(txn, &sys_key(SYS_COMMENTS, &[Value::Int4(row.id as i32)])?)?;
         txn.delete(&relation_name_key(row.schema_id, &row.name)?)?;
         txn.delete(&sys_key(SYS_TABLES, &[Value::Int4(row.id as i32)])?)
     }
@@ -520,7 +523,6 @@ impl Catalog {
         delete_prefix(txn, &sys_key(SYS_COLUMNS, &[Value::Int4(table.id as i32)])?)?;
         delete_prefix(txn, &sys_key(SYS_CONSTRAINTS, &[Value::Int4(table.id as i32)])?)?;
         delete_prefix(txn, &sys_key(SYS_STATISTICS, &[Value::Int4(table.id as i32)])?)?;
-        delete_prefix(txn, &sys_key(SYS_COMMENTS, &[Value::Int4(table.id as i32)])?)?;
         self.delete_relation(txn, &self.relation_row(txn, table.id)?)
     }
 
@@ -843,6 +845,7 @@ impl Catalog {
         column.dropped = true;
         column.not_null = false;
         column.name = format!("........dropped.{position}........");
+        self.set_comment(txn, table.id, position as i32 + 1, None)?;
         self.put_column(txn, table.id, position, &column)
     }
 

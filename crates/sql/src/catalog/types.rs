@@ -136,7 +136,6 @@ impl Catalog {
     pub fn drop_type(&self, txn: &Transaction, id: RelId) -> Result<()> {
         let row = self.relation_row(txn, id)?;
         Catalog::delete_prefix(txn, &sys_key(SYS_ENUMS, &[Value::Int4(id as i32)])?)?;
-        self.set_comment(txn, id, 0, None)?;
         self.delete_relation(txn, &row)
     }
 

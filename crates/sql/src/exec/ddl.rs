@@ -333,8 +333,13 @@ impl Ddl<'_, '_> {
         let ctx = self.ctx;
         let (id, sub) = match target {
             T::Relation(kind, name) => {
-                let (_, id) = self.find(name, *kind)?.ok_or_else(|| {
-                    errinput!(UNDEFINED_TABLE, "relation \"{}\" does not exist", display(name))
+                let (_, id) = self.find(name, *kind)?.ok_or_else(|| match kind {
+                    RelKind::Type => {
+                        errinput!(UNDEFINED_OBJECT, "type \"{}\" does not exist", display(name))
+                    }
+                    _ => {
+                        errinput!(UNDEFINED_TABLE, "relation \"{}\" does not exist", display(name))
+                    }
                 })?;
                 (id, 0)
             }
