@@ -1575,3 +1575,54 @@ fn enum_types_are_transactional_and_survive_reopening() {
         [["blue"], ["meh"], ["ok"], ["happy"]]
     );
 }
+
+#[test]
+fn enum_labels_added_at_one_spot_renumber_and_values_follow() {
+    let db = Database::memory().unwrap();
+    let mut s = db.session();
+    s.execute(
+        "create type level as enum ('low', 'high'); \
+         create type other as enum ('x', 'y'); \
+         create table t (id int primary key, l level not null, ls level[], o other); \
+         create index t_l on t (l); \
+         insert into t values (1, 'high', '{high,low}', 'y'), (2, 'low', '{low}', 'x')",
+    )
+    .unwrap();
+    // Each label goes just before 'high': the gap halves each time, until the type is
+    // renumbered (and the stored values and index entries with it).
+    for i in 0..70 {
+        s.execute(&format!("alter type level add value 'l{i}' before 'high'")).unwrap();
+    }
+    s.execute("insert into t values (3, 'l0', '{l69,l0}', 'y'), (4, 'l69', null, 'x')").unwrap();
+    assert_eq!(
+        all_rows(&mut s, "select id, l, ls from t order by l"),
+        [
+            ["2", "low", "{low}"],
+            ["3", "l0", "{l69,l0}"],
+            ["4", "l69", "NULL"],
+            ["1", "high", "{high,low}"]
+        ]
+    );
+    // Renumbered: 'high' no longer has its first order (2), and the orders stay distinct.
+    let orders = all_rows(
+        &mut s,
+        "select count(*), count(distinct enumsortorder), min(enumsortorder), \
+         (select enumsortorder > 2 from pg_enum where enumlabel = 'high') \
+         from pg_enum where enumtypid = 'level'::regtype",
+    );
+    assert_eq!(orders, [["72", "72", "1", "t"]]);
+    // The index agrees with the new orders.
+    assert_eq!(all_rows(&mut s, "select id from t where l > 'l60' order by l"), [["4"], ["1"]]);
+    assert_eq!(all_rows(&mut s, "select id from t where l = 'l0'"), [["3"]]);
+    // RENAME VALUE rewrites only the columns of its type ('other' has the same orders).
+    s.execute("alter type level rename value 'low' to 'bottom'").unwrap();
+    assert_eq!(
+        all_rows(&mut s, "select id, l, ls, o from t order by id"),
+        [
+            ["1", "high", "{high,bottom}", "y"],
+            ["2", "bottom", "{bottom}", "x"],
+            ["3", "l0", "{l69,l0}", "y"],
+            ["4", "l69", "NULL", "x"]
+        ]
+    );
+}

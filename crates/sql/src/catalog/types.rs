@@ -108,6 +108,18 @@ impl Catalog {
         Ok(out)
     }
 
+    /// Gives an enum type these labels at sort orders 1, 2, 3, ... (ALTER TYPE ... ADD VALUE
+    /// when there is no room between two orders). The caller rewrites the stored values.
+    pub fn renumber_enum(&self, txn: &Transaction, ty: &EnumType, labels: &[String]) -> Result<()> {
+        Catalog::delete_prefix(txn, &sys_key(SYS_ENUMS, &[Value::Int4(ty.id as i32)])?)?;
+        for (i, label) in labels.iter().enumerate() {
+            check_label(label)?;
+            let value = EnumValue { order: (i + 1) as f64, label: label.clone() };
+            self.put_enum_label(txn, ty.id, &value)?;
+        }
+        Ok(())
+    }
+
     /// Adds a label to an enum type at `order` (ALTER TYPE ... ADD VALUE).
     pub fn add_enum_label(
         &self,

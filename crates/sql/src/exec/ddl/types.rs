@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sqlparser::ast;
 
-use oxibase_common::{EnumType, Result, Value, errinput};
+use oxibase_common::{EnumType, EnumValue, Result, Value, errinput};
 
 use super::{Ddl, Name, RelKind, display};
 use crate::bind::AlterTypeAction;
@@ -66,13 +66,10 @@ impl Ddl<'_, '_> {
                             (Some(low), Some(high)) => {
                                 let mid = low + (high - low) / 2.0;
                                 if mid <= low || mid >= high {
-                                    return Err(errinput!(
-                                        PROGRAM_LIMIT_EXCEEDED,
-                                        "no room to add enum label \"{label}\" between \"{}\" and \"{}\"",
-                                        ty.labels[if *before { at - 1 } else { at }].label,
-                                        ty.labels[if *before { at } else { at + 1 }].label
-                                    )
-                                    .with_hint("Recreate the type with the labels in order."));
+                                    // No room left between the two: every label gets a new
+                                    // order, as PostgreSQL renumbers.
+                                    let at = if *before { at } else { at + 1 };
+                                    return self.renumber_enum(&ty, at, label);
                                 }
                                 mid
                             }
@@ -92,19 +89,60 @@ impl Ddl<'_, '_> {
                 let order = ty.labels[at].order;
                 ctx.catalog.rename_enum_label(ctx.txn, &ty, order, to)?;
                 // Stored values carry their label: rewrite the tables that can hold it.
-                for table in self.tables_using(&ty)? {
-                    let new = self.table(table.id)?;
-                    let to = to.clone();
-                    self.rewrite(
-                        &table,
-                        &new,
-                        &move |row| Ok(row.into_iter().map(|v| relabel(v, order, &to)).collect()),
-                        None,
-                    )?;
-                }
-                Ok(())
+                self.rewrite_enum_values(&ty, &|e| {
+                    if e.order == order {
+                        e.label = to.clone();
+                    }
+                })
             }
         }
+    }
+
+    /// Adds `label` at position `at` by giving every label of the type a new sort order,
+    /// and rewrites the stored values (which carry their order) and the index entries.
+    fn renumber_enum(&self, ty: &EnumType, at: usize, label: &str) -> Result<()> {
+        let mut labels: Vec<String> = ty.labels.iter().map(|v| v.label.clone()).collect();
+        labels.insert(at, label.to_string());
+        self.catalog().renumber_enum(self.ctx.txn, ty, &labels)?;
+        let new_order: Vec<(f64, f64)> = ty
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.order, (if i < at { i + 1 } else { i + 2 }) as f64))
+            .collect();
+        self.rewrite_enum_values(ty, &|e| {
+            if let Some((_, order)) = new_order.iter().find(|(old, _)| *old == e.order) {
+                e.order = *order;
+            }
+        })
+    }
+
+    /// Rewrites the tables with columns of the type (or arrays of it), applying `f` to each
+    /// of their values of the type.
+    fn rewrite_enum_values(&self, ty: &EnumType, f: &dyn Fn(&mut EnumValue)) -> Result<()> {
+        for table in self.tables_using(ty)? {
+            let new = self.table(table.id)?;
+            let positions: Vec<usize> = (0..table.columns.len())
+                .filter(|&p| {
+                    let c = &table.columns[p];
+                    !c.dropped && c.data_type.enum_type().is_some_and(|e| e.id == ty.id)
+                })
+                .collect();
+            self.rewrite(
+                &table,
+                &new,
+                &|mut row| {
+                    for &p in &positions {
+                        if let Some(v) = row.get_mut(p) {
+                            map_enum_value(v, f);
+                        }
+                    }
+                    Ok(row)
+                },
+                None,
+            )?;
+        }
+        Ok(())
     }
 
     /// Stored SQL names types by name (`'x'::mood` in a default, CHECK, index expression or
@@ -228,21 +266,12 @@ fn not_a_label(label: &str) -> oxibase_common::Error {
     errinput!(INVALID_PARAMETER_VALUE, "\"{label}\" is not an existing enum label")
 }
 
-/// A value with the enum label at `order` renamed to `to` (inside arrays too).
-fn relabel(value: Value, order: f64, to: &str) -> Value {
+/// Applies `f` to an enum value, or to each element of an array of them.
+fn map_enum_value(value: &mut Value, f: &dyn Fn(&mut EnumValue)) {
     match value {
-        Value::Enum(mut e) if e.order == order => {
-            e.label = to.to_string();
-            Value::Enum(e)
-        }
-        Value::Array(mut a) => {
-            a.elements = std::mem::take(&mut a.elements)
-                .into_iter()
-                .map(|v| relabel(v, order, to))
-                .collect();
-            Value::Array(a)
-        }
-        v => v,
+        Value::Enum(e) => f(e),
+        Value::Array(a) => a.elements.iter_mut().for_each(|v| map_enum_value(v, f)),
+        _ => {}
     }
 }
 
