@@ -148,6 +148,48 @@ async fn balances(c: &Client) -> Vec<Vec<Option<String>>> {
     one(c, "select id, balance from accounts where id <= 3 order by id").await
 }
 
+/// A function that returns its argument through the host ABI: the arguments row `args`
+/// writes is a row of one value, which is what `set_result` takes.
+fn echo(name: &str, arg: &str, returns: &str) -> String {
+    format!(
+        r#"CREATE FUNCTION {name}(x {arg}) RETURNS {returns} LANGUAGE wat AS $$
+        (module
+          (import "oxibase" "args" (func $args (param i32 i32) (result i32)))
+          (import "oxibase" "set_result" (func $set (param i32 i32)))
+          (memory (export "memory") 1)
+          (func (export "{name}") (result i32)
+            (call $set (i32.const 0) (call $args (i32.const 0) (i32.const 1024)))
+            i32.const 0)) $$"#
+    )
+}
+
+#[test]
+fn enum_values_pass_to_and_from_routines_by_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        one(&c, "create type mood as enum ('sad', 'ok', 'happy')").await;
+        one(&c, &echo("same_mood", "mood", "mood")).await;
+        one(&c, &echo("mood_label", "mood", "text")).await;
+        one(&c, &echo("to_mood", "text", "mood")).await;
+        one(&c, "create table d (id int, m mood); insert into d values (1, 'happy'), (2, 'sad'), (3, null)").await;
+        // An enum argument arrives as its label; an enum result is cast from the label, so
+        // it orders as the type says.
+        assert_eq!(
+            one(&c, "select id, same_mood(m), pg_typeof(same_mood(m))::text, mood_label(m) from d order by same_mood(m)").await,
+            [[v("2"), v("sad"), v("mood"), v("sad")], [v("1"), v("happy"), v("mood"), v("happy")], [v("3"), None, v("mood"), None]]
+        );
+        assert_eq!(one(&c, "select to_mood('ok') < 'happy'").await, [[v("t")]]);
+        // A label the type lacks fails as the cast would.
+        let e = error(&c, "select to_mood('meh')").await;
+        assert_eq!(e.code(), &SqlState::INVALID_TEXT_REPRESENTATION, "{e:?}");
+        // The type cannot go while a routine's signature uses it.
+        let e = error(&c, "drop type mood cascade").await;
+        assert_eq!(e.code(), &SqlState::DEPENDENT_OBJECTS_STILL_EXIST, "{e:?}");
+    });
+}
+
 #[test]
 fn procedures_read_and_write_inside_the_callers_transaction() {
     let dir = tempfile::tempdir().unwrap();
