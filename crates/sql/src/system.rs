@@ -2338,7 +2338,8 @@ fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 scale,
                 Value::Null,
                 text(&s.database),
-                text("pg_catalog"),
+                // A user-defined type's schema is its own.
+                text(c.data_type.enum_type().map_or("pg_catalog", |e| e.schema.as_str())),
                 text(&udt_name(&c.data_type)),
                 text("NO"),
                 Value::Null,

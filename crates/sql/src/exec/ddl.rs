@@ -1970,17 +1970,15 @@ fn password_verifier(password: &str) -> String {
     }
 }
 
-/// The default of a SERIAL column, as PostgreSQL shows it.
+/// The default of a SERIAL column, as PostgreSQL shows it: the name inside the literal is
+/// quoted where SQL needs it (`nextval('"User_id_seq"'::regclass)`), so it reads back as
+/// the sequence's own name.
 fn nextval_default(seq: &Sequence) -> String {
-    if seq.schema == "public" {
-        format!("nextval('{}'::regclass)", seq.name.replace('\'', "''"))
-    } else {
-        format!(
-            "nextval('{}.{}'::regclass)",
-            seq.schema.replace('\'', "''"),
-            seq.name.replace('\'', "''")
-        )
-    }
+    let name = match seq.schema.as_str() {
+        "public" => quote_ident(&seq.name),
+        schema => format!("{}.{}", quote_ident(schema), quote_ident(&seq.name)),
+    };
+    format!("nextval('{}'::regclass)", name.replace('\'', "''"))
 }
 
 /// A DEFAULT as PostgreSQL stores and shows it: a quoted literal carries its column's type
