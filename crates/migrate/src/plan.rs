@@ -359,6 +359,13 @@ impl Planner<'_> {
         }
     }
 
+    /// The replaced enum type stored SQL (a CHECK, an index expression) names, if any: it
+    /// is dropped before the type is replaced and made again after, as it would name the
+    /// old type.
+    fn recreated_in(&self, sql: &str) -> Option<Obj> {
+        names_one_of(&self.recreated, sql)
+    }
+
     /// The desired enum type a column or argument type is (the step using it needs it).
     fn type_needed(&self, data_type: &str) -> Option<Obj> {
         self.desired.type_of(data_type).map(|t| Obj::Type(t.clone()))
@@ -537,7 +544,7 @@ impl Planner<'_> {
         let key = key_display(have);
         // Constraints that change or go first: they may use columns that go.
         for (check, expr) in &have.checks {
-            if want.checks.get(check) != Some(expr) {
+            if want.checks.get(check) != Some(expr) || self.recreated_in(expr).is_some() {
                 let step =
                     self.push(format!("ALTER TABLE {table} DROP CONSTRAINT {}", quote(check)));
                 step.drops.push(Obj::Constraint(name.clone(), check.clone()));
@@ -608,7 +615,7 @@ impl Planner<'_> {
                 continue;
             }
             if have_col.data_type == want_col.data_type {
-                self.convert_to_recreated_type(have, have_col, &key);
+                self.convert_to_recreated_type(have, have_col, want_col.default.as_deref(), &key);
             } else {
                 let released = self.type_released(&have_col.data_type);
                 let needed = self.type_needed(&want_col.data_type);
@@ -710,12 +717,14 @@ impl Planner<'_> {
             }
         }
         for (check, expr) in &want.checks {
-            if have.checks.get(check) != Some(expr) {
+            let ty = self.recreated_in(expr);
+            if have.checks.get(check) != Some(expr) || ty.is_some() {
                 let step = self.push(format!(
                     "ALTER TABLE {table} ADD CONSTRAINT {} CHECK ({expr})",
                     quote(check)
                 ));
                 step.creates.push(Obj::Constraint(name.clone(), check.clone()));
+                step.needs.extend(ty);
                 step.needs.extend(
                     want.columns
                         .iter()
@@ -739,7 +748,13 @@ impl Planner<'_> {
     }
 
     /// Converts a column whose enum type is being replaced to the new type, through text.
-    fn convert_to_recreated_type(&mut self, table: &TableDef, col: &ColumnDef, key: &str) {
+    fn convert_to_recreated_type(
+        &mut self,
+        table: &TableDef,
+        col: &ColumnDef,
+        default: Option<&str>,
+        key: &str,
+    ) {
         let Some(ty) = self.live.type_of(&col.data_type).cloned() else { return };
         let Some(labels) = self.recreated.get(&ty) else { return };
         let labels: Vec<String> = labels.iter().map(|l| literal(l)).collect();
@@ -749,10 +764,21 @@ impl Planner<'_> {
         let rows = self.row_count(name);
         let array = col.data_type.ends_with("[]");
         let text = if array { "text[]" } else { "text" };
-        let step = self.push(format!(
-            "ALTER TABLE {sql_table} ALTER COLUMN {column} TYPE {0} USING {column}::{text}::{0}",
-            col.data_type
-        ));
+        let convert =
+            format!("ALTER COLUMN {column} TYPE {0} USING {column}::{text}::{0}", col.data_type);
+        // A default names the old type (renamed aside): dropped around the conversion and
+        // set again, in the same statement.
+        let sql = match (&col.default, default) {
+            (None, _) => format!("ALTER TABLE {sql_table} {convert}"),
+            (Some(_), None) => {
+                format!("ALTER TABLE {sql_table} ALTER COLUMN {column} DROP DEFAULT, {convert}")
+            }
+            (Some(_), Some(d)) => format!(
+                "ALTER TABLE {sql_table} ALTER COLUMN {column} DROP DEFAULT, {convert}, \
+                 ALTER COLUMN {column} SET DEFAULT {d}"
+            ),
+        };
+        let step = self.push(sql);
         step.needs.push(Obj::Type(ty.clone()));
         step.releases.push(Obj::LiveType(ty.clone()));
         step.drops.push(Obj::Column(name.clone(), col.name.clone()));
@@ -888,9 +914,18 @@ impl Planner<'_> {
     }
 
     fn indexes(&mut self, live: &Schema, desired: &Schema) {
+        let recreated = self.recreated.clone();
+        let names_replaced_type = |i: &IndexDef| {
+            let sql = i.columns.iter().filter_map(|(part, _)| match part {
+                IndexPart::Expr(e) => Some(e.as_str()),
+                IndexPart::Column(_) => None,
+            });
+            sql.chain(i.predicate.as_deref()).find_map(|e| names_one_of(&recreated, e))
+        };
         for (name, have) in &live.indexes {
-            if desired.indexes.get(name) == Some(have) || !desired.tables.contains_key(&have.table)
-            {
+            let unchanged =
+                desired.indexes.get(name) == Some(have) && names_replaced_type(have).is_none();
+            if unchanged || !desired.tables.contains_key(&have.table) {
                 // Unchanged, or dropped with its table.
                 continue;
             }
@@ -900,7 +935,8 @@ impl Planner<'_> {
             step.releases.extend(reads.into_iter().map(|c| Obj::Column(have.table.clone(), c)));
         }
         for (name, want) in &desired.indexes {
-            if live.indexes.get(name) == Some(want) {
+            let ty = names_replaced_type(want);
+            if live.indexes.get(name) == Some(want) && ty.is_none() {
                 continue;
             }
             let key_cols = index_reads(want, desired.tables.get(&want.table));
@@ -928,6 +964,7 @@ impl Planner<'_> {
             );
             let step = self.push(sql);
             step.creates.push(Obj::Index(name.clone()));
+            step.needs.extend(ty);
             step.needs.push(Obj::Relation(want.table.clone()));
             step.needs.extend(key_cols.iter().map(|c| Obj::Column(want.table.clone(), c.clone())));
             if existed {
@@ -1295,6 +1332,11 @@ fn create_routine(r: &RoutineDef, replace: bool) -> String {
 fn drop_routine(r: &RoutineDef) -> String {
     let types: Vec<&str> = r.args.iter().map(|(_, t)| t.as_str()).collect();
     format!("DROP {} {}({})", r.kind.keyword(), qualified(&r.name), types.join(", "))
+}
+
+/// The first of `types` that `sql` names, as the object a step using it needs.
+fn names_one_of(types: &BTreeMap<QName, Vec<String>>, sql: &str) -> Option<Obj> {
+    types.keys().find(|q| mentions(sql, &q.1)).map(|q| Obj::Type(q.clone()))
 }
 
 /// A string literal.
