@@ -186,6 +186,28 @@ fn enum_types_through_a_driver() {
 }
 
 #[test]
+fn interval_style_iso_8601_as_rails_sets_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        let q = "select interval '1 year 2 months 3 days 04:05:06.5', interval '0', \
+                 interval '-1 day 2 hours', interval '-1.5 seconds', interval '90 minutes'";
+        c.batch_execute("set intervalstyle = iso_8601").await.unwrap();
+        let got = rows(c.simple_query(q).await.unwrap());
+        let iso = ["P1Y2M3DT4H5M6.5S", "PT0S", "P-1DT2H", "PT-1.5S", "PT1H30M"];
+        assert_eq!(got, vec![iso.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>()]);
+        let text = rows(c.simple_query("show intervalstyle").await.unwrap());
+        assert_eq!(text, vec![vec![Some("iso_8601".to_string())]]);
+        c.batch_execute("set intervalstyle = postgres").await.unwrap();
+        let got = rows(c.simple_query("select interval '90 minutes'").await.unwrap());
+        assert_eq!(got, vec![vec![Some("01:30:00".to_string())]]);
+        let e = c.batch_execute("set intervalstyle = sql_standard").await.unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::FEATURE_NOT_SUPPORTED));
+    });
+}
+
+#[test]
 fn transactions_errors_and_the_failed_state() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::trust(dir.path());

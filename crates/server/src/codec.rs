@@ -10,13 +10,26 @@ use std::str::FromStr;
 use bigdecimal::BigDecimal;
 use oxibase_common::value::{Array, Interval, Numeric};
 use oxibase_common::{DataType, Result, Value, errinput};
-use oxibase_sql::types::datetime::Zone;
+use oxibase_sql::types::datetime::{Zone, format_interval_iso};
 use oxibase_sql::types::text::{format_value, parse_value};
 use oxibase_sql::types::type_oid;
 
+/// How a session's values print in text format.
+#[derive(Clone, Debug)]
+pub struct TextStyle {
+    /// The time zone timestamps with time zone show in.
+    pub zone: Zone,
+    /// `IntervalStyle = iso_8601`: intervals as `P1DT2H` (scalars; elements of arrays keep
+    /// PostgreSQL's style).
+    pub iso_intervals: bool,
+}
+
 /// Encodes a value in text format (None for NULL).
-pub fn encode_text(value: &Value, zone: &Zone) -> Option<Vec<u8>> {
-    format_value(value, zone).map(String::into_bytes)
+pub fn encode_text(value: &Value, style: &TextStyle) -> Option<Vec<u8>> {
+    match value {
+        Value::Interval(iv) if style.iso_intervals => Some(format_interval_iso(iv).into_bytes()),
+        _ => format_value(value, &style.zone).map(String::into_bytes),
+    }
 }
 
 /// Decodes a text-format parameter.

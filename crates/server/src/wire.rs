@@ -58,7 +58,7 @@ use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus,
 use postgres_types::Kind;
 
 use crate::Server;
-use crate::codec;
+use crate::codec::{self, TextStyle};
 
 /// A portal stopped by an Execute row limit: the rows left, their fields, the command tag,
 /// and how many rows were sent so far.
@@ -178,8 +178,11 @@ impl Conn {
         }
     }
 
-    fn zone(&self) -> Zone {
-        self.session.lock().as_ref().map_or(Zone::UTC, |s| s.zone())
+    fn text_style(&self) -> TextStyle {
+        match self.session.lock().as_ref() {
+            Some(s) => TextStyle { zone: s.zone(), iso_intervals: s.iso_intervals() },
+            None => TextStyle { zone: Zone::UTC, iso_intervals: false },
+        }
     }
 }
 
@@ -328,7 +331,7 @@ fn data_row(
     row: &[Value],
     types: &[DataType],
     binary: &dyn Fn(usize) -> bool,
-    zone: &Zone,
+    style: &TextStyle,
 ) -> PgWireResult<DataRow> {
     let mut data = BytesMut::with_capacity(row.len() * 8);
     for (i, v) in row.iter().enumerate() {
@@ -336,7 +339,7 @@ fn data_row(
             let ty = types.get(i).cloned().unwrap_or(DataType::Text);
             codec::encode_binary(v, &ty).map_err(|e| user_error(&e))?
         } else {
-            codec::encode_text(v, zone)
+            codec::encode_text(v, style)
         };
         match bytes {
             None => data.put_i32(-1),
@@ -558,7 +561,7 @@ impl SimpleQueryHandler for Conn {
     {
         client.set_state(PgWireConnectionState::QueryInProgress);
         let results = self.with_session(|s| s.run_batch(&query.query))?;
-        let zone = self.zone();
+        let style = self.text_style();
         for result in results {
             send_notices(self, client).await?;
             match result {
@@ -577,7 +580,7 @@ impl SimpleQueryHandler for Conn {
                     return Ok(());
                 }
                 Ok(output) => {
-                    send_output(client, output, &Format::UnifiedText, true, &zone).await?
+                    send_output(client, output, &Format::UnifiedText, true, &style).await?
                 }
                 Err(e) => {
                     client.feed(PgWireBackendMessage::ErrorResponse(error_info(&e).into())).await?;
@@ -610,7 +613,7 @@ async fn send_output<C>(
     output: Output,
     format: &Format,
     describe: bool,
-    zone: &Zone,
+    style: &TextStyle,
 ) -> PgWireResult<()>
 where
     C: Sink<PgWireBackendMessage> + Unpin + Send,
@@ -628,7 +631,7 @@ where
             let binary = |i: usize| format.is_binary(i);
             for row in &rows {
                 client
-                    .feed(PgWireBackendMessage::DataRow(data_row(row, &types, &binary, zone)?))
+                    .feed(PgWireBackendMessage::DataRow(data_row(row, &types, &binary, style)?))
                     .await?;
             }
             client.feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(tag))).await?;
@@ -699,8 +702,8 @@ impl CopyHandler for Conn {
         client.set_transaction_status(status);
         match result {
             Ok(output) => {
-                let zone = self.zone();
-                send_output(client, output, &Format::UnifiedText, false, &zone).await
+                let style = self.text_style();
+                send_output(client, output, &Format::UnifiedText, false, &style).await
             }
             Err(e) => Err(user_error(&e)),
         }
@@ -856,12 +859,12 @@ impl ExtendedQueryHandler for Conn {
     {
         let portal_name = message.name.clone().unwrap_or_else(|| DEFAULT_NAME.to_string());
         let max_rows = if message.max_rows > 0 { message.max_rows as usize } else { usize::MAX };
-        let zone = self.zone();
+        let style = self.text_style();
         // A portal suspended by an earlier row limit continues.
         let resumed = self.suspended.lock().remove(&portal_name);
         if let Some((rows, fields, tag, sent)) = resumed {
             return self
-                .send_portal_rows(client, &portal_name, rows, fields, tag, sent, max_rows, &zone)
+                .send_portal_rows(client, &portal_name, rows, fields, tag, sent, max_rows, &style)
                 .await;
         }
         let portal = match client.portal_store().get_portal(&portal_name) {
@@ -881,7 +884,7 @@ impl ExtendedQueryHandler for Conn {
                 self.with_session(|s| s.begin_implicit_block())?;
             }
         }
-        let params = match decode_params(&portal, &zone) {
+        let params = match decode_params(&portal, &style.zone) {
             Ok(p) => p,
             Err(e) => {
                 self.with_session(|s| s.fail_current())?;
@@ -903,7 +906,7 @@ impl ExtendedQueryHandler for Conn {
                     tag,
                     0,
                     max_rows,
-                    &zone,
+                    &style,
                 )
                 .await
             }
@@ -921,7 +924,7 @@ impl ExtendedQueryHandler for Conn {
                 Ok(())
             }
             Ok(output) => {
-                send_output(client, output, &portal.result_column_format, false, &zone).await
+                send_output(client, output, &portal.result_column_format, false, &style).await
             }
             Err(e) => Err(user_error(&e)),
         }
@@ -1014,7 +1017,7 @@ impl Conn {
         tag: String,
         mut sent: usize,
         max_rows: usize,
-        zone: &Zone,
+        style: &TextStyle,
     ) -> PgWireResult<()>
     where
         C: Sink<PgWireBackendMessage> + Unpin + Send,
@@ -1032,7 +1035,7 @@ impl Conn {
         while n < max_rows {
             let Some(row) = rows.next() else { break };
             client
-                .feed(PgWireBackendMessage::DataRow(data_row(&row, &types, &binary, zone)?))
+                .feed(PgWireBackendMessage::DataRow(data_row(&row, &types, &binary, style)?))
                 .await?;
             n += 1;
             sent += 1;

@@ -491,6 +491,11 @@ impl Session {
         self.settings.borrow().zone.clone()
     }
 
+    /// Whether intervals go to clients in ISO 8601 (`SET intervalstyle = iso_8601`).
+    pub fn iso_intervals(&self) -> bool {
+        self.settings.borrow().get("intervalstyle").ok().flatten().as_deref() == Some("iso_8601")
+    }
+
     /// How long the session may sit idle inside a transaction block before the server ends
     /// it (idle_in_transaction_session_timeout); None without a limit.
     pub fn idle_in_transaction_timeout(&self) -> Option<std::time::Duration> {

@@ -362,13 +362,16 @@ impl Settings {
                 }
             }
             "intervalstyle" => {
-                if !value.eq_ignore_ascii_case("postgres") {
+                // ISO 8601 is what Rails sets on every connection; it applies to values
+                // sent to clients in text format (casts to text keep PostgreSQL's style).
+                let value = value.trim().to_ascii_lowercase();
+                if value != "postgres" && value != "iso_8601" {
                     return Err(errinput!(
                         FEATURE_NOT_SUPPORTED,
-                        "IntervalStyle \"{value}\" is not supported"
+                        "IntervalStyle \"{value}\" is not supported; postgres and iso_8601 are"
                     ));
                 }
-                "postgres".into()
+                value
             }
             "extra_float_digits" => {
                 let n: i32 = value.trim().parse().map_err(|_| {

@@ -284,6 +284,45 @@ pub fn format_interval(iv: &Interval) -> String {
     parts.join(" ")
 }
 
+/// An interval as PostgreSQL prints it under `IntervalStyle = iso_8601`: `P1Y2M3DT4H5M6.5S`,
+/// each part with its own sign, `PT0S` for zero.
+pub fn format_interval_iso(iv: &Interval) -> String {
+    let (years, months) = (iv.months / 12, iv.months % 12);
+    let hours = iv.micros / 3_600_000_000;
+    let minutes = (iv.micros % 3_600_000_000) / 60_000_000;
+    let micros = iv.micros % 60_000_000;
+    if iv.months == 0 && iv.days == 0 && iv.micros == 0 {
+        return "PT0S".into();
+    }
+    let mut out = String::from("P");
+    let mut part = |n: i64, unit: char| {
+        if n != 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    };
+    part(years.into(), 'Y');
+    part(months.into(), 'M');
+    part(iv.days.into(), 'D');
+    if iv.micros != 0 {
+        out.push('T');
+    }
+    let mut part = |n: i64, unit: char| {
+        if n != 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    };
+    part(hours, 'H');
+    part(minutes, 'M');
+    if micros != 0 {
+        let abs = micros.unsigned_abs();
+        let mut seconds = format!("{}{}", if micros < 0 { "-" } else { "" }, abs / 1_000_000);
+        format_fraction(&mut seconds, (abs % 1_000_000) as u32);
+        out.push_str(&seconds);
+        out.push('S');
+    }
+    out
+}
+
 fn invalid(type_name: &str, input: &str) -> oxibase_common::Error {
     errinput!(INVALID_DATETIME_FORMAT, "invalid input syntax for type {type_name}: \"{input}\"")
 }
