@@ -186,7 +186,7 @@ fn enum_types_through_a_driver() {
 }
 
 #[test]
-fn interval_style_iso_8601_as_rails_sets_it() {
+fn connection_settings_rails_sends() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::trust(dir.path());
     runtime().block_on(async {
@@ -203,6 +203,10 @@ fn interval_style_iso_8601_as_rails_sets_it() {
         let got = rows(c.simple_query("select interval '90 minutes'").await.unwrap());
         assert_eq!(got, vec![vec![Some("01:30:00".to_string())]]);
         let e = c.batch_execute("set intervalstyle = sql_standard").await.unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::FEATURE_NOT_SUPPORTED));
+        // Rails also sets standard_conforming_strings on; off would change what '\' means.
+        c.batch_execute("set standard_conforming_strings = on").await.unwrap();
+        let e = c.batch_execute("set standard_conforming_strings = off").await.unwrap_err();
         assert_eq!(e.code(), Some(&SqlState::FEATURE_NOT_SUPPORTED));
     });
 }

@@ -241,6 +241,21 @@ impl Settings {
                 "unrecognized configuration parameter \"{name}\""
             ));
         }
+        // standard_conforming_strings is settable in PostgreSQL, and drivers (Rails, JDBC)
+        // set it on: that is what it always is here.
+        if name == "standard_conforming_strings" {
+            let on = value.is_none_or(|v| {
+                matches!(v.trim().to_ascii_lowercase().as_str(), "on" | "true" | "yes" | "1")
+            });
+            if on {
+                return Ok((name, false));
+            }
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "standard_conforming_strings cannot be turned off: backslashes in '...' strings are always literal"
+            )
+            .with_hint("Use E'...' strings for backslash escapes."));
+        }
         if let Some(k) = known
             && k.read_only
         {

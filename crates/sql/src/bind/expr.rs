@@ -307,6 +307,19 @@ impl Binder<'_> {
             E::Cast { expr, data_type, .. } if is_regclass(data_type) => {
                 self.bind_regclass(expr, ctx)
             }
+            // 'array_in(cstring,oid,integer)'::regprocedure: functions are named by text here
+            // (pg_type.typinput holds `array_in`, as regproc prints), so the signature's name.
+            E::Cast { expr, data_type, .. } if is_named_type(data_type, "regprocedure") => {
+                let (x, t) = self.bind_expr(expr, ctx)?;
+                match x {
+                    Expr::Literal(Value::Text(signature)) => {
+                        let name = signature.split('(').next().unwrap_or_default().trim();
+                        let name = name.strip_prefix("pg_catalog.").unwrap_or(name);
+                        Ok((Expr::Literal(Value::Text(name.to_string())), known(DataType::Text)))
+                    }
+                    x => Ok((self.coerce(x, &t, &DataType::Text)?, known(DataType::Text))),
+                }
+            }
             // 'int8'::regtype: the type's oid (a number here; regtype is not a type of its own).
             E::Cast { expr, data_type, .. } if is_named_type(data_type, "regtype") => {
                 let (x, t) = self.bind_expr(expr, ctx)?;
