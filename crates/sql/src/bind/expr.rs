@@ -342,6 +342,17 @@ impl Binder<'_> {
                     x => Ok((self.coerce(x, &t, &DataType::Int8)?, known(DataType::Int8))),
                 }
             }
+            // x::regtype::text is the type's name, as regtype prints (format_type).
+            E::Cast { expr: inner, data_type, .. }
+                if matches!(
+                    super::ddl::data_type(data_type),
+                    Ok(DataType::Text | DataType::Varchar(_))
+                ) && matches!(&**inner, E::Cast { data_type: t, .. } if is_named_type(t, "regtype")) =>
+            {
+                let (oid, t) = self.bind_expr(inner, ctx)?;
+                let typmod = (Expr::Literal(Value::Null), known(DataType::Int4));
+                self.call_scalar("format_type", vec![(oid, t), typmod])
+            }
             // 'name'::regclass::text is the relation's name (checked to exist).
             E::Cast { expr: inner, data_type, .. }
                 if matches!(
