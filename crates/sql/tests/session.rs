@@ -1614,6 +1614,11 @@ fn enum_labels_added_at_one_spot_renumber_and_values_follow() {
     // The index agrees with the new orders.
     assert_eq!(all_rows(&mut s, "select id from t where l > 'l60' order by l"), [["4"], ["1"]]);
     assert_eq!(all_rows(&mut s, "select id from t where l = 'l0'"), [["3"]]);
+    // A stored expression names only the enum types of its table's columns (PostgreSQL
+    // allows any): the error says so.
+    let e = s.execute("create table u (id int check (id > 0 or 'x'::other = 'y'))").unwrap_err();
+    assert_eq!(e.code(), SqlState::UNDEFINED_OBJECT, "{e}");
+    assert!(e.hint().is_some_and(|h| h.contains("own columns")), "{e:?}");
     // RENAME VALUE rewrites only the columns of its type ('other' has the same orders).
     s.execute("alter type level rename value 'low' to 'bottom'").unwrap();
     assert_eq!(

@@ -23,7 +23,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use oxibase_common::{DataType, Result, Value, errinput};
+use oxibase_common::{DataType, Result, SqlState, Value, errinput};
 use sqlparser::ast;
 
 use crate::catalog::{Sequence, Table};
@@ -666,8 +666,15 @@ fn bind_over_table(
     let env = TableTypes { table, extra };
     let binder = Binder::new(&env, vec![]);
     let scope = Scope::new(dml::table_columns(table));
-    let (expr, data_type) =
-        binder.bind_expr(&parse_expr(sql)?, &expr::ExprCtx::plain(&scope, clause))?;
+    let (expr, data_type) = binder
+        .bind_expr(&parse_expr(sql)?, &expr::ExprCtx::plain(&scope, clause))
+        .map_err(|e| {
+            if e.code() == SqlState::UNDEFINED_OBJECT && e.message().starts_with("type ") {
+                e.with_hint("An expression stored with a table can name only the enum types of the table's own columns.")
+            } else {
+                e
+            }
+        })?;
     Ok((expr, data_type.resolve()))
 }
 
