@@ -94,10 +94,7 @@ impl EnumType {
     /// The name `format_type` prints: quoted where SQL needs it, schema-qualified outside
     /// `public`.
     pub fn name(&self) -> String {
-        match self.schema.as_str() {
-            "public" | "" => quote_ident(&self.type_name),
-            schema => format!("{}.{}", quote_ident(schema), quote_ident(&self.type_name)),
-        }
+        type_sql_name(&self.schema, &self.type_name)
     }
 
     /// The value with this label, if the type has one.
@@ -469,6 +466,15 @@ impl From<String> for Value {
 impl<T: Into<Value>> From<Option<T>> for Value {
     fn from(v: Option<T>) -> Self {
         v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// A type's name as `format_type` prints it: quoted where SQL needs it, schema-qualified
+/// outside `public`.
+pub fn type_sql_name(schema: &str, name: &str) -> String {
+    match schema {
+        "public" | "" => quote_ident(name),
+        schema => format!("{}.{}", quote_ident(schema), quote_ident(name)),
     }
 }
 

@@ -7,8 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use oxibase_common::Result;
 use oxibase_common::keycode::ColumnOrder;
-use oxibase_common::{EnumType, Result};
 use oxibase_mvcc::Transaction;
 pub use oxibase_sql::bind::IndexPart;
 use oxibase_sql::catalog::{ConstraintKind, Deferral};
@@ -69,13 +69,7 @@ pub struct TypeDef {
 impl TypeDef {
     /// The name as column types print it (as `format_type`: `public` left implicit).
     pub fn sql_name(&self) -> String {
-        EnumType {
-            id: 0,
-            schema: self.name.0.clone(),
-            type_name: self.name.1.clone(),
-            labels: Vec::new(),
-        }
-        .name()
+        oxibase_common::value::type_sql_name(&self.name.0, &self.name.1)
     }
 }
 

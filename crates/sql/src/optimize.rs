@@ -615,8 +615,10 @@ fn choose_access(mut plan: Plan) -> Plan {
     plan
 }
 
-/// One part of an access path's key, as conditions and orders are matched to it.
-enum KeyPart {
+/// One part of an access path's key, as conditions, orders and ON CONFLICT targets are
+/// matched to it.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum KeyPart {
     /// A column.
     Column(usize),
     /// An index expression bound over the table's row, as its `Debug` text: expressions
@@ -625,7 +627,7 @@ enum KeyPart {
 }
 
 impl KeyPart {
-    fn columns(columns: &[usize]) -> Vec<KeyPart> {
+    pub(crate) fn columns(columns: &[usize]) -> Vec<KeyPart> {
         columns.iter().map(|&c| KeyPart::Column(c)).collect()
     }
 
@@ -665,7 +667,7 @@ fn usable_key_parts(
 }
 
 /// An index's key parts (None when an expression no longer binds).
-fn index_key_parts(
+pub(crate) fn index_key_parts(
     table: &crate::catalog::Table,
     index: &crate::catalog::Index,
 ) -> Option<Vec<KeyPart>> {

@@ -10,6 +10,7 @@ use super::query::{KEY_COLUMN, column_name, scan_plan};
 use super::scope::Scope;
 use super::{Binder, CopyStatement, ident, parse_expr, split_name};
 use crate::catalog::Table;
+use crate::optimize::KeyPart;
 use crate::plan::{Column, Expr, Node, Plan};
 use crate::types::SqlType;
 
@@ -44,14 +45,6 @@ pub enum OnConflict {
         /// WHERE: only update when true.
         filter: Option<Expr>,
     },
-}
-
-/// A part of a unique key as ON CONFLICT compares them: a column position or a bound
-/// expression (in its debug form).
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum KeyPart {
-    Column(usize),
-    Expr(String),
 }
 
 /// RETURNING: expressions over a table row and their output columns.
@@ -362,22 +355,15 @@ impl Binder<'_> {
                 // Every unique index (and the primary key) with exactly these parts is an
                 // arbiter, as in PostgreSQL.
                 let mut arbiters = Vec::new();
-                let mut pk: Vec<KeyPart> =
-                    table.primary_key.iter().map(|c| KeyPart::Column(*c)).collect();
+                let mut pk = KeyPart::columns(&table.primary_key);
                 pk.sort();
                 if !pk.is_empty() && pk == wanted {
                     arbiters.push(pkey);
                 }
                 for index in table.indexes.iter().filter(|i| i.unique && i.valid) {
-                    let mut parts = Vec::with_capacity(index.keys.len());
-                    for key in &index.keys {
-                        parts.push(match key {
-                            crate::IndexKey::Column(c) => KeyPart::Column(*c),
-                            crate::IndexKey::Expr(sql) => {
-                                KeyPart::Expr(format!("{:?}", super::bind_table_expr(table, sql)?))
-                            }
-                        });
-                    }
+                    let Some(mut parts) = crate::optimize::index_key_parts(table, index) else {
+                        continue;
+                    };
                     parts.sort();
                     if parts != wanted {
                         continue;
