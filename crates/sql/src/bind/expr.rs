@@ -566,7 +566,27 @@ impl Binder<'_> {
                 if let Some(g) = state.bound_group_match(&Expr::Column(i)) {
                     return Ok((Expr::Column(g), known(state.group_types[g].clone())));
                 }
-                let qualified = table.map_or(name.clone(), |t| format!("{t}.{name}"));
+                // A column of a table grouped by its primary key has one value per group.
+                if !state.grouping_column
+                    && state.input.depends_on_grouped_key(i, |j| {
+                        state.bound_group_match(&Expr::Column(j)).is_some()
+                    })
+                {
+                    drop(state);
+                    return self.bind_aggregate_call(
+                        "any_value",
+                        std::slice::from_ref(e),
+                        false,
+                        false,
+                        &[],
+                        None,
+                        ctx,
+                    );
+                }
+                let qualified = match table.or_else(|| state.input.columns[i].table.clone()) {
+                    Some(t) => format!("{t}.{name}"),
+                    None => name,
+                };
                 return Err(errinput!(
                     GROUPING_ERROR,
                     "column \"{qualified}\" must appear in the GROUP BY clause or be used in an aggregate function"
@@ -1516,8 +1536,24 @@ impl Binder<'_> {
         chain: &[ast::AccessExpr],
         ctx: &ExprCtx,
     ) -> Result<(Expr, SqlType)> {
-        let (mut expr, mut ty) = self.bind_expr(root, ctx)?;
-        for access in chain {
+        // `t.col[1]` parses as `t` followed by `.col` and `[1]`: the leading field names
+        // qualify a column.
+        let dots = chain
+            .iter()
+            .take_while(|a| matches!(a, ast::AccessExpr::Dot(ast::Expr::Identifier(_))))
+            .count();
+        let (mut expr, mut ty) = if dots == 0 {
+            self.bind_expr(root, ctx)?
+        } else {
+            let Some(column) = qualified_access(root, &chain[..dots]) else {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "field selection from a composite value is not supported"
+                ));
+            };
+            self.bind_expr(&column, ctx)?
+        };
+        for access in &chain[dots..] {
             match access {
                 ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
                     let (i, it) = self.bind_expr(index, ctx)?;
@@ -2599,4 +2635,19 @@ fn row_fields(e: &ast::Expr) -> Option<Vec<ast::Expr>> {
         },
         _ => None,
     }
+}
+
+/// `t` with the field names `.col` after it, as the compound identifier `t.col`; `None` when
+/// the root is not a name.
+fn qualified_access(root: &ast::Expr, dots: &[ast::AccessExpr]) -> Option<ast::Expr> {
+    let mut ids = match root {
+        ast::Expr::Identifier(id) => vec![id.clone()],
+        ast::Expr::CompoundIdentifier(ids) => ids.clone(),
+        _ => return None,
+    };
+    ids.extend(dots.iter().filter_map(|d| match d {
+        ast::AccessExpr::Dot(ast::Expr::Identifier(id)) => Some(id.clone()),
+        _ => None,
+    }));
+    Some(ast::Expr::CompoundIdentifier(ids))
 }

@@ -993,8 +993,7 @@ impl Binder<'_> {
                 _ => (None, None),
             };
             let width = scope.columns.len();
-            let mut combined =
-                Scope::new(scope.columns.iter().chain(&right_scope.columns).cloned().collect());
+            let mut combined = Scope::joined(&scope, &right_scope);
             let predicate = match (natural_using, on) {
                 (Some(names), _) => {
                     let mut conds = Vec::new();
@@ -1098,7 +1097,15 @@ impl Binder<'_> {
                     strip_key(&mut plan);
                 }
                 let plan = apply_alias(plan, alias.as_ref(), &table_name)?;
-                let scope = Scope::new(plan.columns.clone());
+                let mut scope = Scope::new(plan.columns.clone());
+                if let Node::Scan { table, .. } = &plan.node
+                    && !table.primary_key.is_empty()
+                {
+                    scope.keys.push(super::scope::TableKey {
+                        key: table.primary_key.clone(),
+                        columns: 0..table.columns.len(),
+                    });
+                }
                 Ok((plan, scope))
             }
             T::Derived { lateral, subquery, alias, .. } => {
@@ -1143,14 +1150,16 @@ impl Binder<'_> {
                 )
             }
             T::NestedJoin { table_with_joins, alias } => {
-                let (plan, _) =
+                let (plan, scope) =
                     self.bind_table_with_joins(table_with_joins, lateral_scope, with_keys)?;
-                let plan = match alias {
-                    Some(a) => apply_alias(plan, Some(a), &ident(&a.name))?,
-                    None => plan,
-                };
-                let scope = Scope::new(plan.columns.clone());
-                Ok((plan, scope))
+                match alias {
+                    Some(a) => {
+                        let plan = apply_alias(plan, Some(a), &ident(&a.name))?;
+                        let scope = Scope::new(plan.columns.clone());
+                        Ok((plan, scope))
+                    }
+                    None => Ok((plan, scope)),
+                }
             }
             other => Err(errinput!(FEATURE_NOT_SUPPORTED, "FROM item not supported: {other}")),
         }
@@ -1628,7 +1637,7 @@ pub(super) fn join(
     predicate: Option<Expr>,
     lateral: bool,
 ) -> (Plan, Scope) {
-    let scope = Scope::new(left_scope.columns.into_iter().chain(right_scope.columns).collect());
+    let scope = Scope::joined(&left_scope, &right_scope);
     let plan = Plan::new(
         Node::NestedLoopJoin {
             left: Box::new(left),
@@ -1802,7 +1811,15 @@ pub fn column_name(e: &ast::Expr) -> String {
         E::Ceil { .. } => "ceil".into(),
         E::Floor { .. } => "floor".into(),
         E::AtTimeZone { .. } => "timezone".into(),
-        E::CompoundFieldAccess { root, .. } => column_name(root),
+        E::CompoundFieldAccess { root, access_chain } => {
+            match access_chain.iter().rev().find_map(|a| match a {
+                ast::AccessExpr::Dot(ast::Expr::Identifier(id)) => Some(id),
+                _ => None,
+            }) {
+                Some(id) => ident(id),
+                None => column_name(root),
+            }
+        }
         E::Interval(_) => "interval".into(),
         E::TypedString(ts) => cast_type_name(&ts.data_type),
         E::Subquery(q) => match &*q.body {

@@ -12,12 +12,44 @@ pub struct Scope {
     /// Tables of the statement whose columns this part of it may not name (the MERGE target
     /// in an INSERT of WHEN NOT MATCHED).
     pub unreachable: Vec<String>,
+    /// Base tables with a primary key among the columns: a column of such a table is
+    /// functionally dependent on its key, so grouping by the key groups by it too.
+    pub keys: Vec<TableKey>,
+}
+
+/// A base table's primary key within a scope (positions in the scope).
+#[derive(Clone, Debug)]
+pub struct TableKey {
+    /// The primary-key columns.
+    pub key: Vec<usize>,
+    /// All of the table's columns.
+    pub columns: std::ops::Range<usize>,
 }
 
 impl Scope {
     /// A scope over a plan's output columns.
     pub fn new(columns: Vec<Column>) -> Self {
-        Scope { columns, unreachable: Vec::new() }
+        Scope { columns, unreachable: Vec::new(), keys: Vec::new() }
+    }
+
+    /// The scope of a join: the left columns, then the right ones.
+    pub fn joined(left: &Scope, right: &Scope) -> Self {
+        let width = left.columns.len();
+        let shifted = right.keys.iter().map(|k| TableKey {
+            key: k.key.iter().map(|i| i + width).collect(),
+            columns: k.columns.start + width..k.columns.end + width,
+        });
+        Scope {
+            columns: left.columns.iter().chain(&right.columns).cloned().collect(),
+            unreachable: Vec::new(),
+            keys: left.keys.iter().cloned().chain(shifted).collect(),
+        }
+    }
+
+    /// True when column `i` belongs to a table whose primary-key columns are all `grouped`
+    /// (PostgreSQL's functional dependency for GROUP BY).
+    pub fn depends_on_grouped_key(&self, i: usize, grouped: impl Fn(usize) -> bool) -> bool {
+        self.keys.iter().any(|k| k.columns.contains(&i) && k.key.iter().all(|&j| grouped(j)))
     }
 
     /// Resolves `[table.]name` to a column position and type. `Ok(None)` when the name is

@@ -28,6 +28,9 @@ pub enum AggregateFunction {
     Min,
     /// max(x)
     Max,
+    /// any_value(x): some non-null value of the group (also what a column functionally
+    /// dependent on the grouped primary key reads)
+    AnyValue,
     /// string_agg(x, delimiter)
     StringAgg,
     /// array_agg(x)
@@ -116,6 +119,7 @@ pub fn is_aggregate(name: &str) -> bool {
             | "percentile_cont"
             | "percentile_disc"
             | "mode"
+            | "any_value"
     )
 }
 
@@ -158,6 +162,7 @@ pub fn resolve(name: &str, args: &[SqlType], star: bool) -> Result<ResolvedAggre
             }
             (if name == "min" { Min } else { Max }, t.clone(), vec![t])
         }
+        ("any_value", 1) => (AnyValue, arg(0), vec![arg(0)]),
         ("string_agg", 2) => {
             let t = if arg(0) == Bytea { Bytea } else { Text };
             (StringAgg, t.clone(), vec![t.clone(), t])
@@ -246,7 +251,7 @@ impl Accumulator {
                 Some(DataType::Interval) => Accumulator::SumInterval(None),
                 _ => Accumulator::SumNumeric(BigDecimal::zero(), 0, None),
             },
-            Min | Max => Accumulator::Extreme(None),
+            Min | Max | AnyValue => Accumulator::Extreme(None),
             BoolAnd | BoolOr => Accumulator::Bool(None),
             BitAnd | BitOr => Accumulator::Bits(None),
             _ => Accumulator::Collect(Vec::new()),
@@ -308,6 +313,7 @@ impl Accumulator {
             Accumulator::Extreme(best) => {
                 let replace = match best {
                     None => true,
+                    Some(_) if function == AnyValue => false,
                     Some(b) => {
                         let ord = compare(first, b)?;
                         if function == Min { ord.is_lt() } else { ord.is_gt() }
