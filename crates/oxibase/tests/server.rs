@@ -533,6 +533,97 @@ fn parameter_status_notices_close_and_dropped_roles() {
     });
 }
 
+/// A cursor DECLAREd in SQL is a portal, as psycopg's server-side cursors (Django's
+/// `iterator()`) use it: DECLARE with a bound parameter, Describe of the cursor as a portal,
+/// FETCH in pieces, Close of the portal ends it.
+#[test]
+fn declared_cursors_are_portals() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(&startup_message()).unwrap();
+    let until_ready = |s: &mut TcpStream| -> Vec<(u8, Vec<u8>)> {
+        let mut seen = Vec::new();
+        loop {
+            let (kind, body) = read_message(s);
+            if kind == b'Z' {
+                return seen;
+            }
+            seen.push((kind, body));
+        }
+    };
+    until_ready(&mut s);
+    let message = |kind: u8, body: &[u8]| {
+        let mut m = vec![kind];
+        m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+        m.extend_from_slice(body);
+        m
+    };
+    let cstr = |text: &str| [text.as_bytes(), b"\0"].concat();
+    // Parse, Bind (text parameters), Execute and Sync of one statement.
+    let run = |s: &mut TcpStream, sql: &str, params: &[&str]| {
+        let mut parse = cstr("");
+        parse.extend_from_slice(&cstr(sql));
+        parse.extend_from_slice(&0i16.to_be_bytes());
+        let mut bind = [cstr(""), cstr("")].concat();
+        bind.extend_from_slice(&0i16.to_be_bytes());
+        bind.extend_from_slice(&(params.len() as i16).to_be_bytes());
+        for p in params {
+            bind.extend_from_slice(&(p.len() as i32).to_be_bytes());
+            bind.extend_from_slice(p.as_bytes());
+        }
+        bind.extend_from_slice(&0i16.to_be_bytes());
+        let mut execute = cstr("");
+        execute.extend_from_slice(&0i32.to_be_bytes());
+        for m in [message(b'P', &parse), message(b'B', &bind), message(b'E', &execute)] {
+            s.write_all(&m).unwrap();
+        }
+        s.write_all(&message(b'S', b"")).unwrap();
+        until_ready(s)
+    };
+    let tag = |seen: &[(u8, Vec<u8>)]| {
+        let (_, body) = seen.iter().find(|(k, _)| *k == b'C' || *k == b'E').expect("a reply");
+        String::from_utf8_lossy(body).trim_end_matches('\0').to_string()
+    };
+
+    let seen = run(
+        &mut s,
+        "declare \"big\" no scroll cursor with hold for select g, 'row ' || g as label from generate_series(1, 5) g where g > $1",
+        &["1"],
+    );
+    assert_eq!(tag(&seen), "DECLARE CURSOR");
+    // Describe of the cursor as a portal: its two columns.
+    s.write_all(&message(b'D', &[b"P".as_slice(), &cstr("big")].concat())).unwrap();
+    s.write_all(&message(b'S', b"")).unwrap();
+    let seen = until_ready(&mut s);
+    let (kind, body) = &seen[0];
+    assert_eq!(*kind, b'T', "a RowDescription: {seen:?}");
+    assert_eq!(i16::from_be_bytes([body[0], body[1]]), 2);
+    assert!(String::from_utf8_lossy(body).contains("label"));
+
+    let seen = run(&mut s, "fetch forward 3 from \"big\"", &[]);
+    let data: Vec<String> = seen
+        .iter()
+        .filter(|(k, _)| *k == b'D')
+        .map(|(_, body)| String::from_utf8_lossy(&body[body.len() - 5..]).into_owned())
+        .collect();
+    assert_eq!(data, ["row 2", "row 3", "row 4"]);
+    assert_eq!(tag(&seen), "FETCH 3");
+    let seen = run(&mut s, "fetch backward 1 from \"big\"", &[]);
+    assert!(tag(&seen).contains("55000"), "NO SCROLL moves forward only: {seen:?}");
+
+    s.write_all(&message(b'C', &[b"P".as_slice(), &cstr("big")].concat())).unwrap();
+    s.write_all(&message(b'S', b"")).unwrap();
+    until_ready(&mut s);
+    let seen = run(&mut s, "fetch 1 from \"big\"", &[]);
+    assert!(tag(&seen).contains("34000"), "closed: {seen:?}");
+    s.write_all(&query_message("select count(*) from pg_cursors")).unwrap();
+    let seen = until_ready(&mut s);
+    let (_, row) = seen.iter().find(|(k, _)| *k == b'D').expect("a row");
+    assert_eq!(row.last(), Some(&b'0'));
+}
+
 /// `f`'s output, or a panic naming `what` when it takes over 30 s (stuck behind others).
 async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
     let limit = Duration::from_secs(30);

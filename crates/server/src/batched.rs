@@ -9,7 +9,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use futures::{Sink, SinkExt};
-use oxibase_sql::session::Prepared;
+use oxibase_sql::session::{OutputColumn, Prepared};
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::{Entry, PortalStore};
@@ -107,10 +107,32 @@ where
             .feed(PgWireBackendMessage::ParameterDescription(ParameterDescription::new(params)))
             .await?;
     }
+    describe_result(client, &columns, &format).await
+}
+
+/// Describe of a portal that is a cursor DECLAREd in SQL: its columns, in text.
+pub async fn describe_columns<C>(client: &mut C, columns: &[OutputColumn]) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    describe_result(client, columns, &Format::UnifiedText).await
+}
+
+/// The RowDescription (or NoData) ending a Describe.
+async fn describe_result<C>(
+    client: &mut C,
+    columns: &[OutputColumn],
+    format: &Format,
+) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
     let message = if columns.is_empty() {
         PgWireBackendMessage::NoData(NoData::new())
     } else {
-        PgWireBackendMessage::RowDescription(row_description(&columns, &format))
+        PgWireBackendMessage::RowDescription(row_description(columns, format))
     };
     client.feed(message).await?;
     Ok(())

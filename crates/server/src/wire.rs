@@ -837,6 +837,14 @@ impl ExtendedQueryHandler for Conn {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        // A cursor DECLAREd in SQL is a portal too (psycopg describes its server cursors).
+        if message.target_type == b'P'
+            && let Some(name) = message.name.as_deref()
+            && client.portal_store().get_portal(name).is_none()
+            && let Some(columns) = self.with_session(|s| s.cursor_columns(name))?
+        {
+            return crate::batched::describe_columns(client, &columns).await;
+        }
         crate::batched::describe(client, message).await
     }
 
@@ -847,6 +855,12 @@ impl ExtendedQueryHandler for Conn {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        if message.target_type == b'P'
+            && let Some(name) = message.name.as_deref()
+            && client.portal_store().get_portal(name).is_none()
+        {
+            self.with_session(|s| s.close_cursor(name))?;
+        }
         crate::batched::close(client, message).await
     }
 

@@ -274,6 +274,9 @@ impl Dialect for OxibaseDialect {
         if is_create_procedure(parser) {
             return Some(parse_create_procedure(parser));
         }
+        if let Some(moving) = fetch_or_move(parser) {
+            return Some(parse_fetch(parser, moving));
+        }
         None
     }
 
@@ -727,6 +730,91 @@ fn parse_vacuum(parser: &mut Parser) -> std::result::Result<ast::Statement, Pars
         threshold: None,
         boost: false,
     }))
+}
+
+/// `Some(true)` before `MOVE`, `Some(false)` before `FETCH`.
+fn fetch_or_move(parser: &Parser) -> Option<bool> {
+    use sqlparser::tokenizer::Token;
+    match parser.peek_token_ref().token {
+        Token::Word(ref w) if w.quote_style.is_none() && w.keyword == Keyword::FETCH => Some(false),
+        Token::Word(ref w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("move") => {
+            Some(true)
+        }
+        _ => None,
+    }
+}
+
+/// PostgreSQL's `FETCH [direction] [FROM | IN] cursor` and `MOVE` (the same, without rows;
+/// marked with [`crate::session::MOVE_MARK`] as the target of INTO, which PostgreSQL's FETCH
+/// has no use for). sqlparser's FETCH needs FROM or IN and reads no signed counts.
+fn parse_fetch(
+    parser: &mut Parser,
+    moving: bool,
+) -> std::result::Result<ast::Statement, ParserError> {
+    use ast::FetchDirection as D;
+    use sqlparser::tokenizer::Token;
+    parser.next_token();
+    let count = |parser: &mut Parser| -> std::result::Result<ast::ValueWithSpan, ParserError> {
+        let negative = parser.consume_token(&Token::Minus);
+        if !negative {
+            let _ = parser.consume_token(&Token::Plus);
+        }
+        let mut value = parser.parse_number_value()?;
+        if let ast::Value::Number(n, _) = &mut value.value
+            && negative
+        {
+            n.insert(0, '-');
+        }
+        Ok(value)
+    };
+    let starts_count = |parser: &Parser| {
+        matches!(parser.peek_token_ref().token, Token::Number(..) | Token::Minus | Token::Plus)
+    };
+    let direction = if parser.parse_keyword(Keyword::NEXT) {
+        D::Next
+    } else if parser.parse_keyword(Keyword::PRIOR) {
+        D::Prior
+    } else if parser.parse_keyword(Keyword::FIRST) {
+        D::First
+    } else if parser.parse_keyword(Keyword::LAST) {
+        D::Last
+    } else if parser.parse_keyword(Keyword::ABSOLUTE) {
+        D::Absolute { limit: count(parser)? }
+    } else if parser.parse_keyword(Keyword::RELATIVE) {
+        D::Relative { limit: count(parser)? }
+    } else if parser.parse_keyword(Keyword::ALL) {
+        D::All
+    } else if parser.parse_keyword(Keyword::FORWARD) {
+        if parser.parse_keyword(Keyword::ALL) {
+            D::ForwardAll
+        } else if starts_count(parser) {
+            D::Forward { limit: Some(count(parser)?) }
+        } else {
+            D::Forward { limit: None }
+        }
+    } else if parser.parse_keyword(Keyword::BACKWARD) {
+        if parser.parse_keyword(Keyword::ALL) {
+            D::BackwardAll
+        } else if starts_count(parser) {
+            D::Backward { limit: Some(count(parser)?) }
+        } else {
+            D::Backward { limit: None }
+        }
+    } else if starts_count(parser) {
+        D::Count { limit: count(parser)? }
+    } else {
+        D::Next
+    };
+    let position = if parser.parse_keyword(Keyword::IN) {
+        ast::FetchPosition::In
+    } else {
+        let _ = parser.parse_keyword(Keyword::FROM);
+        ast::FetchPosition::From
+    };
+    let name = parser.parse_identifier()?;
+    let into =
+        moving.then(|| ast::ObjectName::from(vec![ast::Ident::new(crate::session::MOVE_MARK)]));
+    Ok(ast::Statement::Fetch { name, direction, position, into })
 }
 
 #[cfg(test)]

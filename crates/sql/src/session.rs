@@ -21,11 +21,13 @@
 
 mod call;
 mod concurrent;
+mod cursors;
 mod host;
 mod lift;
 mod plans;
 mod quick;
 
+pub(crate) use cursors::MOVE_MARK;
 pub use lift::LiteralLifting;
 
 use std::cell::{Cell, RefCell};
@@ -395,6 +397,8 @@ pub struct Session {
     /// Running a batch (several statements of one query, or messages until Sync).
     implicit: bool,
     prepared: HashMap<String, Prepared>,
+    /// DECLAREd cursors.
+    cursors: cursors::Cursors,
     plans: RefCell<plans::PlanCache>,
     /// Keys of statements whose integer literals were lifted (see [`lift`]).
     lifts: RefCell<lift::LiftCache>,
@@ -442,6 +446,7 @@ impl Session {
             block: None,
             implicit: false,
             prepared: HashMap::new(),
+            cursors: cursors::Cursors::new(),
             plans: RefCell::new(plans::PlanCache::default()),
             lifts: RefCell::new(lift::LiftCache::default()),
             relations: CatalogCache::new(),
@@ -757,6 +762,9 @@ impl Session {
         if self.block.as_ref().is_some_and(|b| b.aborted) {
             return Err(aborted_error());
         }
+        if let Some(prepared) = self.prepare_cursor_statement(sql, &statement, param_types) {
+            return prepared;
+        }
         let (param_types, columns) = self.with_bind_txn(|session, txn| {
             let env = session.env(txn, None);
             let binder = Binder::new(&env, param_types.to_vec());
@@ -904,6 +912,9 @@ impl Session {
         }
         if self.block.as_ref().is_some_and(|b| b.aborted) {
             return Err(aborted_error());
+        }
+        if let Some(result) = self.run_cursor_statement(statement, sql, params, param_types) {
+            return result;
         }
         // Control statements wait for nothing but a commit, which leaves the shared thread
         // itself (see commit_block); a statement leaves it in run_in_transaction unless it
@@ -1094,6 +1105,7 @@ impl Session {
         let listens = block.listens.take();
         let deferred = block.deferred.take();
         let Some(txn) = block.txn else {
+            self.end_cursors(true);
             self.publish(&listens, notifies);
             return Ok(());
         };
@@ -1119,6 +1131,7 @@ impl Session {
         if result.is_ok() {
             self.publish(&listens, notifies);
         }
+        self.end_cursors(result.is_ok());
         match &result {
             Ok(()) => self.db.counters().commits.fetch_add(1, Ordering::Relaxed),
             Err(_) => {
@@ -1197,6 +1210,7 @@ impl Session {
 
     fn rollback_block(&mut self) {
         let Some(block) = self.block.take() else { return };
+        self.end_cursors(false);
         self.db.shared.advisory.release(self.pid, false);
         self.local_saved.borrow_mut().clear();
         if let Some(saved) = block.saved_settings.borrow().as_ref() {
@@ -1833,9 +1847,10 @@ impl Session {
                 if let Some(txn) = &block.txn {
                     txn.rollback_to(&sp)?;
                 }
-                // Locks taken after the savepoint are gone with it.
+                // Locks taken after the savepoint are gone with it, and so are cursors.
                 block.locked_relations.borrow_mut().clear();
                 block.aborted = false;
+                self.rollback_cursors_to(i + 1);
                 command("ROLLBACK")
             }
             Statement::SetTransaction { isolation, read_only } => {
@@ -1925,6 +1940,7 @@ impl Session {
                 }
                 if all {
                     self.prepared.clear();
+                    self.cursors.clear();
                     let fresh = Settings::default();
                     self.restore_settings(&fresh);
                     self.db.shared.advisory.release(self.pid, true);
@@ -3053,6 +3069,7 @@ impl Env<'_> {
             replicas: Vec::new(),
             comments: catalog.comments(txn)?,
             enums: catalog.enum_types(txn)?,
+            cursors: self.session.cursor_infos(),
         })
     }
 }

@@ -74,6 +74,8 @@ pub enum SystemTable {
     OxibaseStatServer,
     /// `pg_stat_replication`: the followers streaming from this leader.
     PgStatReplication,
+    /// pg_cursors: the session's open cursors
+    PgCursors,
     /// information_schema.tables
     InfoTables,
     /// information_schema.columns
@@ -575,6 +577,23 @@ pub struct CatalogSnapshot {
     pub comments: Vec<(RelId, i32, String)>,
     /// Enum types with their schema ids.
     pub enums: Vec<(RelId, Arc<oxibase_common::EnumType>)>,
+    /// The session's open cursors, for pg_cursors.
+    pub cursors: Vec<CursorInfo>,
+}
+
+/// An open cursor as pg_cursors shows it.
+#[derive(Clone, Debug, Default)]
+pub struct CursorInfo {
+    /// Its name.
+    pub name: String,
+    /// The DECLARE statement.
+    pub statement: String,
+    /// Declared WITH HOLD.
+    pub holdable: bool,
+    /// It may move backward.
+    pub scrollable: bool,
+    /// When it was declared (PostgreSQL micros).
+    pub created: i64,
 }
 
 /// The server's cumulative counters at one moment (since the database opened).
@@ -743,6 +762,7 @@ impl SystemTable {
             "pg_stat_database" => Some(PgStatDatabase),
             "pg_locks" => Some(PgLocks),
             "pg_stat_replication" => Some(PgStatReplication),
+            "pg_cursors" => Some(PgCursors),
             "oxibase_stat_server" => Some(OxibaseStatServer),
             other => EMPTY_TABLES.iter().position(|(n, _)| *n == other).map(Empty),
         };
@@ -1034,6 +1054,14 @@ impl SystemTable {
                 ("mode", Text),
                 ("granted", Bool),
                 ("waitstart", DataType::TimestampTz),
+            ],
+            PgCursors => vec![
+                ("name", Text),
+                ("statement", Text),
+                ("is_holdable", Bool),
+                ("is_binary", Bool),
+                ("is_scrollable", Bool),
+                ("creation_time", DataType::TimestampTz),
             ],
             PgStatReplication => vec![
                 ("pid", Int4),
@@ -1435,6 +1463,20 @@ impl SystemTable {
                         text(l.mode),
                         Value::Bool(l.granted),
                         l.wait_start.map_or(Value::Null, Value::TimestampTz),
+                    ]
+                })
+                .collect(),
+            PgCursors => s
+                .cursors
+                .iter()
+                .map(|c| {
+                    vec![
+                        text(&c.name),
+                        text(&c.statement),
+                        Value::Bool(c.holdable),
+                        Value::Bool(false),
+                        Value::Bool(c.scrollable),
+                        Value::TimestampTz(c.created),
                     ]
                 })
                 .collect(),
