@@ -1,6 +1,7 @@
 //! Window functions: each call sorts the rows by its partition and order keys, walks each
 //! partition, and computes one value per row from its position, its peers (rows with equal
-//! order keys) and its frame. Output rows keep the input order, with one column per call.
+//! order keys) and its frame. Output rows, with one column per call, come in the first sorting
+//! window's order.
 
 use std::cmp::Ordering;
 
@@ -23,15 +24,30 @@ pub fn window<'a>(
 ) -> Result<Rows<'a>> {
     let rows = collect(execute(input, ctx)?, ctx)?;
     let mut results: Vec<Vec<Value>> = vec![Vec::with_capacity(calls.len()); rows.len()];
+    // Rows come out in the order of the first window that sorts, as PostgreSQL's do (it
+    // computes that window last): clients read `row_number() OVER (ORDER BY ...)` in order.
+    let mut output_order = None;
     for call in calls {
-        let values = compute(call, &rows, ctx)?;
+        let (values, order) = compute(call, &rows, ctx)?;
         for (row, v) in results.iter_mut().zip(values) {
             row.push(v);
         }
+        let sorts = !call.partition_by.is_empty() || !call.order_by.is_empty();
+        if sorts && output_order.is_none() {
+            output_order = Some(order);
+        }
     }
-    Ok(Box::new(rows.into_iter().zip(results).map(|(mut row, extra)| {
-        row.extend(extra);
-        Ok(row)
+    let mut rows: Vec<Option<Row>> = rows
+        .into_iter()
+        .zip(results)
+        .map(|(mut row, extra)| {
+            row.extend(extra);
+            Some(row)
+        })
+        .collect();
+    let order = output_order.unwrap_or_else(|| (0..rows.len()).collect());
+    Ok(Box::new(order.into_iter().map(move |i| {
+        rows[i].take().ok_or_else(|| errinput!(INTERNAL_ERROR, "window row emitted twice"))
     })))
 }
 
@@ -49,8 +65,8 @@ fn partition_equal(a: &[Value], b: &[Value]) -> bool {
     a.iter().zip(b).all(|(x, y)| sort_cmp(x, y, false, false) == Ordering::Equal)
 }
 
-/// One value per input row, in input order.
-fn compute(call: &WindowCall, rows: &[Row], ctx: &ExecCtx) -> Result<Vec<Value>> {
+/// One value per input row, in input order, and the rows' positions in window order.
+fn compute(call: &WindowCall, rows: &[Row], ctx: &ExecCtx) -> Result<(Vec<Value>, Vec<usize>)> {
     let parts: Vec<Vec<Value>> = rows
         .iter()
         .map(|r| call.partition_by.iter().map(|e| eval(e, r, ctx)).collect())
@@ -83,7 +99,7 @@ fn compute(call: &WindowCall, rows: &[Row], ctx: &ExecCtx) -> Result<Vec<Value>>
         }
         start = end;
     }
-    Ok(out)
+    Ok((out, order))
 }
 
 /// Values for one partition (rows given in window order).
