@@ -14,7 +14,10 @@ use tokio_postgres::error::SqlState;
 
 mod common;
 
-use common::{Server, connect, http, query_message, read_message, rows, runtime, startup_message};
+use common::{
+    Server, connect, http, query_message, read_message, rows, runtime, startup_message,
+    startup_message_with,
+};
 
 /// A trust server on `dir` that also listens on a Unix socket in a directory of its own:
 /// the server, that directory (removed when dropped) and the socket file.
@@ -531,6 +534,41 @@ fn parameter_status_notices_close_and_dropped_roles() {
         let err = connect(&url).await.unwrap_err();
         assert_eq!(err.code(), Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION), "{err:?}");
     });
+}
+
+/// asyncpg's startup packet: `client_encoding` as `'utf-8'` (quotes included) is UTF8, as
+/// PostgreSQL reads encoding names; a bad parameter is FATAL and ends the connection with no
+/// ReadyForQuery after the ErrorResponse.
+#[test]
+fn startup_parameters_as_asyncpg_sends_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    let kinds = |parameters: &[(&str, &str)]| {
+        let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(&startup_message_with(parameters)).unwrap();
+        let mut seen = Vec::new();
+        loop {
+            let mut head = [0u8; 5];
+            if s.read_exact(&mut head).is_err() {
+                return seen; // closed
+            }
+            let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+            let mut body = vec![0u8; len - 4];
+            s.read_exact(&mut body).unwrap();
+            seen.push((head[0], String::from_utf8_lossy(&body).into_owned()));
+            if head[0] == b'Z' {
+                return seen;
+            }
+        }
+    };
+    let ok = kinds(&[("client_encoding", "'utf-8'")]);
+    assert_eq!(ok.last().map(|(k, _)| *k), Some(b'Z'), "{ok:?}");
+    assert!(ok.iter().any(|(k, b)| *k == b'S' && b.starts_with("client_encoding\0UTF8")), "{ok:?}");
+    let refused = kinds(&[("DateStyle", "bogus")]);
+    assert_eq!(refused.len(), 1, "one ErrorResponse, then the connection closes: {refused:?}");
+    assert_eq!(refused[0].0, b'E');
+    assert!(refused[0].1.contains("FATAL") && refused[0].1.contains("C22023"), "{refused:?}");
 }
 
 /// A cursor DECLAREd in SQL is a portal, as psycopg's server-side cursors (Django's

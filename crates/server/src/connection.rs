@@ -199,11 +199,15 @@ where
             if oxibase_common::worker::handoffs() != handoffs { handed_off + 1 } else { 0 };
         if let Err(mut e) = result {
             errors.on_error(&*socket, &mut e);
-            let is_fatal = e.is_fatal();
-            process_error(socket, e, is_extended_query).await?;
-            if is_fatal {
+            // A FATAL error ends the connection after its ErrorResponse, with no
+            // ReadyForQuery (pgwire's process_error sends one; asyncpg, for one, takes that
+            // for a broken protocol).
+            if e.is_fatal() {
+                let info: pgwire::error::ErrorInfo = e.into();
+                socket.send(PgWireBackendMessage::ErrorResponse(info.into())).await?;
                 break;
             }
+            process_error(socket, e, is_extended_query).await?;
         }
         if is_cancel_request {
             break;

@@ -2892,6 +2892,11 @@ impl FunctionEnv for Env<'_> {
         rand::random::<f64>()
     }
 
+    fn relation_oid_by_name(&self, name: &str) -> Result<Option<i64>> {
+        let (schema, rel) = bind::split_relation_name(name)?;
+        BindEnv::relation_oid(self, schema.as_deref(), &rel)
+    }
+
     fn catalog_definition(&self, kind: &str, oid: i64) -> Result<Option<String>> {
         if let Some(sub) = kind.strip_prefix("comment:") {
             let sub: i32 = sub.parse().unwrap_or(-1);
@@ -2944,7 +2949,7 @@ impl FunctionEnv for Env<'_> {
                 return Ok(Some(seq.name));
             }
         }
-        Ok(None)
+        Ok(crate::system::catalog_name(oid).map(str::to_string))
     }
 
     fn check_interrupt(&self) -> Result<()> {

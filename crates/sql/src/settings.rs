@@ -329,7 +329,13 @@ impl Settings {
                 value.to_string()
             }
             "client_encoding" => {
-                let upper = value.to_ascii_uppercase().replace(['-', '_'], "");
+                // PostgreSQL compares encoding names on their letters and digits only
+                // (asyncpg's startup packet says `'utf-8'`, quotes included).
+                let upper: String = value
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .map(|c| c.to_ascii_uppercase())
+                    .collect();
                 if !matches!(upper.as_str(), "UTF8" | "UNICODE" | "SQLASCII") {
                     return Err(errinput!(
                         INVALID_PARAMETER_VALUE,

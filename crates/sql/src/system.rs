@@ -76,6 +76,8 @@ pub enum SystemTable {
     PgStatReplication,
     /// pg_cursors: the session's open cursors
     PgCursors,
+    /// pg_sequence: each sequence's parameters by relation oid
+    PgSequence,
     /// information_schema.tables
     InfoTables,
     /// information_schema.columns
@@ -326,7 +328,7 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
             ("label", "text"),
         ],
     ),
-    ("pg_range", &[("rngtypid", "int8"), ("rngsubtype", "int8")]),
+    ("pg_range", &[("rngtypid", "int8"), ("rngsubtype", "int8"), ("rngmultitypid", "int8")]),
     (
         "pg_stat_user_tables",
         &[
@@ -492,7 +494,6 @@ fn constant_columns(table: SystemTable) -> Vec<(&'static str, DataType, Value)> 
             ("indnullsnotdistinct", Bool, Value::Bool(false)),
             ("indcollation", DataType::Array(Box::new(Int8)), Value::Null),
             ("indclass", DataType::Array(Box::new(Int8)), Value::Null),
-            ("indoption", DataType::Array(Box::new(Int2)), Value::Null),
         ],
         SystemTable::PgInherits => vec![("inhdetachpending", Bool, Value::Bool(false))],
         SystemTable::PgDatabase => vec![
@@ -763,6 +764,7 @@ impl SystemTable {
             "pg_locks" => Some(PgLocks),
             "pg_stat_replication" => Some(PgStatReplication),
             "pg_cursors" => Some(PgCursors),
+            "pg_sequence" => Some(PgSequence),
             "oxibase_stat_server" => Some(OxibaseStatServer),
             other => EMPTY_TABLES.iter().position(|(n, _)| *n == other).map(Empty),
         };
@@ -873,6 +875,7 @@ impl SystemTable {
                 ("indexrelid", Int8),
                 ("indrelid", Int8),
                 ("indnatts", Int2),
+                ("indnkeyatts", Int2),
                 ("indisunique", Bool),
                 ("indisprimary", Bool),
                 ("indisclustered", Bool),
@@ -880,6 +883,7 @@ impl SystemTable {
                 ("indkey", DataType::Array(Box::new(Int2))),
                 ("indexprs", Text),
                 ("indpred", Text),
+                ("indoption", DataType::Array(Box::new(Int2))),
             ],
             PgDatabase => vec![
                 ("oid", Int8),
@@ -1054,6 +1058,16 @@ impl SystemTable {
                 ("mode", Text),
                 ("granted", Bool),
                 ("waitstart", DataType::TimestampTz),
+            ],
+            PgSequence => vec![
+                ("seqrelid", Int8),
+                ("seqtypid", Int8),
+                ("seqstart", Int8),
+                ("seqincrement", Int8),
+                ("seqmax", Int8),
+                ("seqmin", Int8),
+                ("seqcache", Int8),
+                ("seqcycle", Bool),
             ],
             PgCursors => vec![
                 ("name", Text),
@@ -1463,6 +1477,22 @@ impl SystemTable {
                         text(l.mode),
                         Value::Bool(l.granted),
                         l.wait_start.map_or(Value::Null, Value::TimestampTz),
+                    ]
+                })
+                .collect(),
+            PgSequence => s
+                .sequences
+                .iter()
+                .map(|(q, _)| {
+                    vec![
+                        oid(q.id),
+                        Value::Int8(20),
+                        Value::Int8(q.start),
+                        Value::Int8(q.increment),
+                        Value::Int8(q.max),
+                        Value::Int8(q.min),
+                        Value::Int8(1),
+                        Value::Bool(q.cycle),
                     ]
                 })
                 .collect(),
@@ -1936,6 +1966,7 @@ fn pg_index(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 oid(pkey_oid(t.id)),
                 oid(t.id),
                 Value::Int2(t.primary_key.len() as i16),
+                Value::Int2(t.primary_key.len() as i16),
                 Value::Bool(true),
                 Value::Bool(true),
                 Value::Bool(false),
@@ -1943,12 +1974,14 @@ fn pg_index(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 int2_array(t.primary_key.iter().copied()),
                 Value::Null,
                 Value::Null,
+                index_options(&[], t.primary_key.len()),
             ]);
         }
         for i in &t.indexes {
             rows.push(vec![
                 oid(i.id),
                 oid(t.id),
+                Value::Int2(i.keys.len() as i16),
                 Value::Int2(i.keys.len() as i16),
                 Value::Bool(i.unique),
                 Value::Bool(false),
@@ -1979,10 +2012,23 @@ fn pg_index(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                     if exprs.is_empty() { Value::Null } else { text(&exprs.join(", ")) }
                 },
                 i.predicate.as_deref().map_or(Value::Null, text),
+                index_options(&i.orders, i.keys.len()),
             ]);
         }
     }
     rows
+}
+
+/// pg_index.indoption: per key, 1 for DESC and 2 for NULLS FIRST (keys without an order
+/// are ascending).
+fn index_options(orders: &[oxibase_common::keycode::ColumnOrder], keys: usize) -> Value {
+    let option = |k: usize| {
+        orders.get(k).map_or(0, |o| i16::from(o.descending) | (i16::from(o.nulls_first) << 1))
+    };
+    Value::Array(Box::new(Array {
+        element_type: DataType::Int2,
+        elements: (0..keys).map(|k| Value::Int2(option(k))).collect(),
+    }))
 }
 
 /// The CREATE INDEX statement of a table's primary key (pg_indexes.indexdef,
@@ -2493,4 +2539,42 @@ fn info_referential_constraints(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         }
     }
     rows
+}
+
+/// PostgreSQL's fixed oids of the system catalogs, which `'pg_catalog.pg_constraint'::regclass`
+/// names (pg_description.classoid compares with them).
+const CATALOG_OIDS: &[(&str, u32)] = &[
+    ("pg_type", 1247),
+    ("pg_attribute", 1249),
+    ("pg_proc", 1255),
+    ("pg_class", 1259),
+    ("pg_authid", 1260),
+    ("pg_database", 1262),
+    ("pg_am", 2601),
+    ("pg_attrdef", 2604),
+    ("pg_constraint", 2606),
+    ("pg_depend", 2608),
+    ("pg_description", 2609),
+    ("pg_index", 2610),
+    ("pg_inherits", 2611),
+    ("pg_rewrite", 2618),
+    ("pg_trigger", 2620),
+    ("pg_namespace", 2615),
+    ("pg_sequence", 2224),
+    ("pg_extension", 3079),
+    ("pg_collation", 3456),
+    ("pg_enum", 3501),
+];
+
+/// A system catalog's oid by name (in pg_catalog, or unqualified).
+pub fn catalog_oid(schema: Option<&str>, name: &str) -> Option<u32> {
+    if schema.is_some_and(|s| s != "pg_catalog") {
+        return None;
+    }
+    CATALOG_OIDS.iter().find(|(n, _)| *n == name).map(|(_, oid)| *oid)
+}
+
+/// A system catalog's name by oid.
+pub fn catalog_name(oid: i64) -> Option<&'static str> {
+    CATALOG_OIDS.iter().find(|(_, o)| i64::from(*o) == oid).map(|(n, _)| *n)
 }

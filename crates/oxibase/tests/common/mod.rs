@@ -136,9 +136,15 @@ pub async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
 /// A protocol 3.0 StartupMessage for user and database oxibase.
 #[allow(dead_code)]
 pub fn startup_message() -> Vec<u8> {
+    startup_message_with(&[])
+}
+
+/// A protocol 3.0 StartupMessage for user and database oxibase, with more parameters.
+#[allow(dead_code)]
+pub fn startup_message_with(parameters: &[(&str, &str)]) -> Vec<u8> {
     let mut body = Vec::new();
     body.extend_from_slice(&196608i32.to_be_bytes());
-    for (k, v) in [("user", "oxibase"), ("database", "oxibase")] {
+    for &(k, v) in [("user", "oxibase"), ("database", "oxibase")].iter().chain(parameters) {
         body.extend_from_slice(k.as_bytes());
         body.push(0);
         body.extend_from_slice(v.as_bytes());

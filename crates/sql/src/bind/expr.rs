@@ -361,14 +361,10 @@ impl Binder<'_> {
                 ) && matches!(&**inner, E::Cast { data_type: t, expr: lit, .. } if is_regclass(t) && matches!(&**lit, E::Value(_))) =>
             {
                 let E::Cast { expr: lit, .. } = &**inner else { unreachable!("matched above") };
+                // Checked to exist now; named as regclass prints it (qualified only when
+                // not on the search path).
                 let (oid, _) = self.bind_regclass(lit, ctx)?;
-                let (name, _) = self.bind_expr(lit, ctx)?;
-                match (oid, name) {
-                    (Expr::Literal(Value::Int8(_)), Expr::Literal(Value::Text(n))) => {
-                        Ok((Expr::Literal(Value::Text(n.to_lowercase())), known(DataType::Text)))
-                    }
-                    _ => Err(errinput!(FEATURE_NOT_SUPPORTED, "unsupported regclass cast")),
-                }
+                self.call_scalar("regclass_name", vec![(oid, known(DataType::Int8))])
             }
             E::Cast { expr, data_type, .. } => {
                 let ty = self.data_type(data_type)?;
@@ -1620,32 +1616,18 @@ impl Binder<'_> {
         let (x, t) = self.bind_expr(expr, ctx)?;
         match (&x, &t) {
             (Expr::Literal(Value::Text(name)), _) => {
-                let parts: Vec<String> = name
-                    .split('.')
-                    .map(|p| {
-                        let p = p.trim();
-                        match p.strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
-                            Some(q) => q.to_string(),
-                            None => p.to_lowercase(),
-                        }
-                    })
-                    .collect();
-                let (schema, rel) = match parts.as_slice() {
-                    [r] => (None, r.clone()),
-                    [s, r] => (Some(s.clone()), r.clone()),
-                    _ => {
-                        return Err(errinput!(
-                            INVALID_NAME,
-                            "improper relation name (too many dotted names): {name}"
-                        ));
-                    }
-                };
+                let (schema, rel) = split_relation_name(name)?;
                 if let Ok(oid) = rel.parse::<i64>() {
                     return Ok((Expr::Literal(Value::Int8(oid)), known(DataType::Int8)));
                 }
-                let oid = self.env.relation_oid(schema.as_deref(), &rel)?.ok_or_else(|| {
-                    errinput!(UNDEFINED_TABLE, "relation \"{name}\" does not exist")
-                })?;
+                let oid = match self.env.relation_oid(schema.as_deref(), &rel)? {
+                    Some(oid) => oid,
+                    None => crate::system::catalog_oid(schema.as_deref(), &rel)
+                        .map(i64::from)
+                        .ok_or_else(|| {
+                            errinput!(UNDEFINED_TABLE, "relation \"{name}\" does not exist")
+                        })?,
+                };
                 Ok((Expr::Literal(Value::Int8(oid)), known(DataType::Int8)))
             }
             (
@@ -1657,6 +1639,12 @@ impl Binder<'_> {
             }
             (Expr::Literal(Value::Null), _) => {
                 Ok((Expr::Literal(Value::Null), known(DataType::Int8)))
+            }
+            // A name computed at run time (`pg_get_serial_sequence(...)::regclass`, a
+            // parameter).
+            (_, SqlType::Known(DataType::Text | DataType::Varchar(_)) | SqlType::Unknown) => {
+                let x = self.coerce(x, &t, &DataType::Text)?;
+                self.call_scalar("oxibase_regclass_oid", vec![(x, known(DataType::Text))])
             }
             _ => Err(errinput!(
                 FEATURE_NOT_SUPPORTED,
@@ -2650,4 +2638,24 @@ fn qualified_access(root: &ast::Expr, dots: &[ast::AccessExpr]) -> Option<ast::E
         _ => None,
     }));
     Some(ast::Expr::CompoundIdentifier(ids))
+}
+
+/// A relation's name as regclass reads it (`t`, `s.t`, `"T"`): schema and name, unquoted
+/// parts folded to lower case.
+pub fn split_relation_name(name: &str) -> Result<(Option<String>, String)> {
+    let parts: Vec<String> = name
+        .split('.')
+        .map(|p| {
+            let p = p.trim();
+            match p.strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
+                Some(q) => q.to_string(),
+                None => p.to_lowercase(),
+            }
+        })
+        .collect();
+    match parts.as_slice() {
+        [r] => Ok((None, r.clone())),
+        [s, r] => Ok((Some(s.clone()), r.clone())),
+        _ => Err(errinput!(INVALID_NAME, "improper relation name (too many dotted names): {name}")),
+    }
 }

@@ -32,10 +32,11 @@ use crate::system::SystemTable;
 pub use ddl::{
     AlterAction, AlterTypeAction, ColumnSpec, CommentTarget, ConstraintSpec, CreateIndex,
     CreateTable, DdlStatement, ForeignKeySpec, IndexPart, ReferentialAction, RoleSpec,
-    SequenceSpec, data_type,
+    SequenceSpec, data_type, data_type_with,
 };
 pub use dml::{Delete, Insert, OnConflict, Returning, Update};
 pub(crate) use expr::fold_cast;
+pub use expr::split_relation_name;
 pub use merge::{Merge, MergeAction, MergeClause};
 pub use routine::RoutineSpec;
 use scope::Scope;

@@ -251,6 +251,30 @@ impl FunctionEnv for ExecCtx<'_> {
         self.session.notify(channel, payload)
     }
 
+    fn relation_oid_by_name(&self, name: &str) -> Result<Option<i64>> {
+        self.session.relation_oid_by_name(name)
+    }
+
+    fn type_oid(&self, name: &str) -> Result<Option<i64>> {
+        // The name as a type in a cast, so every spelling SQL accepts works.
+        let Ok(sqlparser::ast::Expr::Cast { data_type, .. }) =
+            crate::parse::parse_expr(&format!("NULL::{name}"))
+        else {
+            return Ok(None);
+        };
+        let snapshot = self.session.system_snapshot(self.txn)?;
+        let lookup = |schema: Option<&str>, n: &str| {
+            Ok(snapshot
+                .enums
+                .iter()
+                .find(|(_, e)| e.type_name == n && schema.is_none_or(|s| e.schema == s))
+                .map(|(_, e)| oxibase_common::DataType::Enum(e.clone())))
+        };
+        Ok(crate::bind::data_type_with(&data_type, &lookup)
+            .ok()
+            .map(|ty| i64::from(crate::types::type_oid(&ty))))
+    }
+
     fn serial_sequence(&self, table_oid: i64, column: &str) -> Result<Option<String>> {
         let Ok(id) = crate::keys::RelId::try_from(table_oid) else { return Ok(None) };
         let Some(table) = self.catalog.table_by_id(self.txn, id)? else { return Ok(None) };

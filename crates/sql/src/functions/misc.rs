@@ -63,6 +63,16 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("setval", 2 | 3) => stable(setval, &[Text, Int8, Bool][..args.len()], Int8),
         ("lastval", 0) => stable(lastval, &[], Int8),
         ("regclass_name", 1) => stable(regclass_name, &[Int8], Text),
+        ("oxibase_regclass_oid", 1) => stable(
+            |a, env| match env.relation_oid_by_name(text(&a[0]))? {
+                Some(oid) => Ok(Value::Int8(oid)),
+                None => {
+                    Err(errinput!(UNDEFINED_TABLE, "relation \"{}\" does not exist", text(&a[0])))
+                }
+            },
+            &[Text],
+            Int8,
+        ),
         ("gen_random_uuid" | "uuid_generate_v4", 0) => stable(gen_random_uuid, &[], Uuid),
         ("pg_sleep", 1) => stable(pg_sleep, &[Float8], Text),
         ("num_nulls" | "num_nonnulls", _) => {
@@ -119,9 +129,13 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         }
         // Catalog helpers psql and drivers call; Oxibase has one owner and no privileges yet.
         ("pg_get_userbyid", 1) => f(|_, env| env.session_value(SessionValue::User), &[Int8], Text),
-        ("pg_table_is_visible" | "pg_type_is_visible" | "pg_function_is_visible", 1) => {
-            f(|_, _| Ok(Value::Bool(true)), &[Int8], Bool)
-        }
+        (
+            "pg_table_is_visible"
+            | "pg_type_is_visible"
+            | "pg_function_is_visible"
+            | "pg_collation_is_visible",
+            1,
+        ) => f(|_, _| Ok(Value::Bool(true)), &[Int8], Bool),
         (
             "has_table_privilege"
             | "has_schema_privilege"
@@ -182,6 +196,14 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
             f(|_, _| Ok(Value::Bool(false)), &params, Bool)
         }
+        ("to_regtype", 1) => stable(
+            |a, env| {
+                let Value::Text(name) = &a[0] else { return Ok(Value::Null) };
+                Ok(env.type_oid(name)?.map_or(Value::Null, Value::Int8))
+            },
+            &[Text],
+            Int8,
+        ),
         ("format_type", 2) => {
             let mut r = f(format_type, &[Int8, Int4], Text)?;
             r.function.strict = false;
@@ -244,6 +266,25 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         )
         .map(volatile),
         ("pg_is_in_recovery", 0) => stable(|_, _| Ok(Value::Bool(false)), &[], Bool),
+        // The table named in text (`attrelid::regclass::text`, as SQLAlchemy passes it).
+        ("pg_get_serial_sequence", 2)
+            if matches!(args[0].resolve(), Text | DataType::Varchar(_)) =>
+        {
+            stable(
+                |a, env| {
+                    let Some(table) = env.relation_oid_by_name(text(&a[0]))? else {
+                        return Err(errinput!(
+                            UNDEFINED_TABLE,
+                            "relation \"{}\" does not exist",
+                            text(&a[0])
+                        ));
+                    };
+                    Ok(env.serial_sequence(table, text(&a[1]))?.map_or(Value::Null, Value::Text))
+                },
+                &[Text, Text],
+                Text,
+            )
+        }
         ("pg_get_serial_sequence", 2) => stable(
             |a, env| {
                 Ok(env.serial_sequence(int(&a[0]), text(&a[1]))?.map_or(Value::Null, Value::Text))

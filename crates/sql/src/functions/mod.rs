@@ -146,6 +146,16 @@ pub trait FunctionEnv {
     fn notify(&self, _channel: &str, _payload: &str) -> Result<()> {
         Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "NOTIFY needs a session"))
     }
+    /// The oid of the relation a name (`t`, `s.t`, `"T"`) denotes on the search path; None
+    /// when there is none.
+    fn relation_oid_by_name(&self, _name: &str) -> Result<Option<i64>> {
+        Ok(None)
+    }
+    /// The oid of the type a name (as SQL spells types) denotes, built-in or user-defined;
+    /// None when there is no such type (`to_regtype`).
+    fn type_oid(&self, _name: &str) -> Result<Option<i64>> {
+        Ok(None)
+    }
     /// The sequence that feeds a table column (SERIAL or identity), schema-qualified.
     fn serial_sequence(&self, _table_oid: i64, _column: &str) -> Result<Option<String>> {
         Ok(None)
