@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# ORM smoke test: Django's migrations and ORM, and SQLAlchemy through psycopg2, psycopg 3 and
+# asyncpg, against `oxibase serve` (tests/orm/). Each step asserts what PostgreSQL 15 returns,
+# so the same scripts pass against PostgreSQL (PGPORT/PGUSER/PGDATABASE of a running server:
+# `scripts/orm-smoke.sh --against-running`). The drivers and ORMs are pinned and installed
+# into target/orm-venv from PyPI on first use. .ci/run runs this after the test suite.
+#   scripts/orm-smoke.sh [BINARY]     default: target/debug/oxibase (built if missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=target/orm-venv
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install -q --disable-pip-version-check \
+  "django==5.2.*" "psycopg[binary]==3.3.*" "psycopg2-binary==2.9.*" "sqlalchemy==2.1.*" \
+  "asyncpg==0.32.*" "greenlet>=3"
+PY=$PWD/$VENV/bin/python
+
+if [ "${1:-}" = --against-running ]; then
+  port=${PGPORT:?} user=${PGUSER:?} db=${PGDATABASE:?}
+else
+  BIN=${1:-target/debug/oxibase}
+  [ -x "$BIN" ] || cargo build --quiet --bin oxibase
+  WORK=$(mktemp -d /tmp/oxibase-orm.XXXXXX)
+  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+  user=oxibase db=oxibase
+  "$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$port" --http off --auth trust \
+    >"$WORK/server.log" 2>&1 &
+  pid=$!
+  trap 'kill $pid 2>/dev/null; rm -rf "$WORK"' EXIT
+  for _ in $(seq 1 200); do
+    psql -X -q -h 127.0.0.1 -p "$port" -U oxibase -d oxibase -c 'select 1' >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+fi
+
+status=0
+echo "== Django: migrate (contrib apps and tests/orm/django/shop)"
+(cd tests/orm/django && PGPORT=$port PGUSER=$user PGDATABASE=$db "$PY" manage.py migrate -v 0) || status=1
+echo "== Django: ORM"
+(cd tests/orm/django && PGPORT=$port PGUSER=$user PGDATABASE=$db "$PY" orm_smoke.py) || status=1
+for driver in psycopg2 psycopg asyncpg; do
+  echo "== SQLAlchemy over $driver"
+  "$PY" tests/orm/sqlalchemy_smoke.py "$port" "$user" "$db" "$driver" || status=1
+done
+exit $status
