@@ -15,8 +15,8 @@ use tokio_postgres::error::SqlState;
 mod common;
 
 use common::{
-    Server, connect, http, query_message, read_message, rows, runtime, startup_message,
-    startup_message_with,
+    Server, connect, frontend_message, http, query_message, read_message, rows, runtime,
+    startup_message, startup_message_with, until_ready,
 };
 
 /// A trust server on `dir` that also listens on a Unix socket in a directory of its own:
@@ -474,16 +474,6 @@ fn parameter_status_notices_close_and_dropped_roles() {
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     s.write_all(&startup_message()).unwrap();
     let mut parameters = std::collections::HashMap::new();
-    let until_ready = |s: &mut TcpStream| -> Vec<(u8, Vec<u8>)> {
-        let mut seen = Vec::new();
-        loop {
-            let (kind, body) = read_message(s);
-            if kind == b'Z' {
-                return seen;
-            }
-            seen.push((kind, body));
-        }
-    };
     for (kind, body) in until_ready(&mut s) {
         if kind == b'S' {
             let mut parts =
@@ -507,12 +497,7 @@ fn parameter_status_notices_close_and_dropped_roles() {
     let text = String::from_utf8_lossy(&body);
     assert!(text.contains("nothing_here") && text.contains("skipping"), "{text}");
 
-    let message = |kind: u8, body: &[u8]| {
-        let mut m = vec![kind];
-        m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
-        m.extend_from_slice(body);
-        m
-    };
+    let message = frontend_message;
     let sync = message(b'S', b"");
     s.write_all(&message(b'P', b"s1\0select 1\0\0\0")).unwrap();
     s.write_all(&message(b'C', b"Ss1\0")).unwrap();
@@ -581,23 +566,8 @@ fn declared_cursors_are_portals() {
     let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     s.write_all(&startup_message()).unwrap();
-    let until_ready = |s: &mut TcpStream| -> Vec<(u8, Vec<u8>)> {
-        let mut seen = Vec::new();
-        loop {
-            let (kind, body) = read_message(s);
-            if kind == b'Z' {
-                return seen;
-            }
-            seen.push((kind, body));
-        }
-    };
     until_ready(&mut s);
-    let message = |kind: u8, body: &[u8]| {
-        let mut m = vec![kind];
-        m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
-        m.extend_from_slice(body);
-        m
-    };
+    let message = frontend_message;
     let cstr = |text: &str| [text.as_bytes(), b"\0"].concat();
     // Parse, Bind (text parameters), Execute and Sync of one statement.
     let run = |s: &mut TcpStream, sql: &str, params: &[&str]| {

@@ -166,6 +166,28 @@ pub fn query_message(sql: &str) -> Vec<u8> {
     m
 }
 
+/// A frontend message: its type byte, length and body.
+#[allow(dead_code)]
+pub fn frontend_message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![kind];
+    m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
+/// Reads backend messages up to ReadyForQuery; returns those before it.
+#[allow(dead_code)]
+pub fn until_ready(s: &mut impl std::io::Read) -> Vec<(u8, Vec<u8>)> {
+    let mut seen = Vec::new();
+    loop {
+        let (kind, body) = read_message(s);
+        if kind == b'Z' {
+            return seen;
+        }
+        seen.push((kind, body));
+    }
+}
+
 /// Reads one backend message: its type byte and body.
 #[allow(dead_code)]
 pub fn read_message(s: &mut impl std::io::Read) -> (u8, Vec<u8>) {
