@@ -262,6 +262,7 @@ pub fn encode_type(out: &mut Vec<u8>, ty: &DataType) {
         DataType::Int8 => out.push(T_INT8),
         DataType::Oid => out.push(T_INT8 + 100),
         DataType::InternalChar => out.push(T_TEXT + 102),
+        DataType::Int2Vector => out.push(T_INT2 + 100),
         DataType::Float4 => out.push(T_FLOAT4),
         DataType::Float8 => out.push(T_FLOAT8),
         DataType::Numeric(ps) => {
@@ -318,6 +319,7 @@ fn decode_type_at(input: &mut &[u8], depth: usize) -> Result<DataType> {
         T_INT8 => DataType::Int8,
         t if t == T_INT8 + 100 => DataType::Oid,
         t if t == T_TEXT + 102 => DataType::InternalChar,
+        t if t == T_INT2 + 100 => DataType::Int2Vector,
         T_FLOAT4 => DataType::Float4,
         T_FLOAT8 => DataType::Float8,
         T_NUMERIC => {

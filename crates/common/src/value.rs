@@ -69,6 +69,10 @@ pub enum DataType {
     Oid,
     /// A one-dimensional array of the element type.
     Array(Box<DataType>),
+    /// PostgreSQL's `int2vector` (pg_index.indkey, indoption): `int2` values held as an
+    /// `Array` value, printed space-separated, subscripted from 0; where a function or
+    /// operator takes an array it reads as `smallint[]`.
+    Int2Vector,
     /// A user-defined enum type (`CREATE TYPE ... AS ENUM`), with its labels as the catalog
     /// held them when the statement was bound.
     Enum(Arc<EnumType>),
@@ -167,6 +171,7 @@ impl DataType {
             DataType::Oid => "oid".into(),
             DataType::InternalChar => "\"char\"".into(),
             DataType::Array(elem) => format!("{}[]", elem.name()),
+            DataType::Int2Vector => "int2vector".into(),
             DataType::Enum(e) => e.name(),
         }
     }
@@ -253,6 +258,7 @@ impl DataType {
             ("jsonb", []) => DataType::Jsonb,
             ("oid", []) => DataType::Oid,
             ("\"char\"", []) => DataType::InternalChar,
+            ("int2vector", []) => DataType::Int2Vector,
             _ => return None,
         };
         Some(ty)
@@ -516,6 +522,7 @@ mod tests {
             DataType::Jsonb,
             DataType::Oid,
             DataType::InternalChar,
+            DataType::Int2Vector,
             DataType::Array(Box::new(DataType::Numeric(Some((5, 1))))),
         ];
         for ty in types {

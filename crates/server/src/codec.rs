@@ -24,9 +24,12 @@ pub struct TextStyle {
     pub iso_intervals: bool,
 }
 
-/// Encodes a value in text format (None for NULL).
-pub fn encode_text(value: &Value, style: &TextStyle) -> Option<Vec<u8>> {
+/// Encodes a value of type `ty` in text format (None for NULL).
+pub fn encode_text(value: &Value, ty: Option<&DataType>, style: &TextStyle) -> Option<Vec<u8>> {
     match value {
+        Value::Array(a) if ty == Some(&DataType::Int2Vector) => {
+            Some(oxibase_sql::types::text::format_int2vector(a).into_bytes())
+        }
         Value::Interval(iv) if style.iso_intervals => Some(format_interval_iso(iv).into_bytes()),
         _ => format_value(value, &style.zone).map(String::into_bytes),
     }
@@ -164,6 +167,7 @@ pub fn decode_binary(bytes: &[u8], ty: &DataType, zone: &Zone) -> Result<Value> 
         }
         DataType::Uuid => Value::Uuid(take(bytes, "uuid")?),
         DataType::Array(element) => decode_array(bytes, element, zone)?,
+        DataType::Int2Vector => decode_array(bytes, &DataType::Int2, zone)?,
     })
 }
 

@@ -339,7 +339,7 @@ fn data_row(
             let ty = types.get(i).cloned().unwrap_or(DataType::Text);
             codec::encode_binary(v, &ty).map_err(|e| user_error(&e))?
         } else {
-            codec::encode_text(v, style)
+            codec::encode_text(v, types.get(i), style)
         };
         match bytes {
             None => data.put_i32(-1),

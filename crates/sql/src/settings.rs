@@ -38,6 +38,12 @@ const KNOWN: &[Known] = &[
     ),
     k("datestyle", "ISO, MDY", "Sets the display format for date and time values.", true),
     k(
+        "default_table_access_method",
+        "heap",
+        "Sets the default table access method for new tables.",
+        false,
+    ),
+    k(
         "default_transaction_isolation",
         "read committed",
         "Sets the transaction isolation level of each new transaction.",

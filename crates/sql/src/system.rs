@@ -328,6 +328,7 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
             ("label", "text"),
         ],
     ),
+    ("pg_tablespace", &[("oid", "int8"), ("spcname", "text"), ("spcowner", "int8")]),
     ("pg_range", &[("rngtypid", "int8"), ("rngsubtype", "int8"), ("rngmultitypid", "int8")]),
     (
         "pg_stat_user_tables",
@@ -880,10 +881,10 @@ impl SystemTable {
                 ("indisprimary", Bool),
                 ("indisclustered", Bool),
                 ("indisvalid", Bool),
-                ("indkey", DataType::Array(Box::new(Int2))),
+                ("indkey", DataType::Int2Vector),
                 ("indexprs", Text),
                 ("indpred", Text),
-                ("indoption", DataType::Array(Box::new(Int2))),
+                ("indoption", DataType::Int2Vector),
             ],
             PgDatabase => vec![
                 ("oid", Int8),
@@ -2383,6 +2384,7 @@ fn udt_name(t: &DataType) -> String {
         DataType::Jsonb => "jsonb",
         DataType::Oid => "oid",
         DataType::InternalChar => "char",
+        DataType::Int2Vector => "int2vector",
         DataType::Array(e) => return format!("_{}", udt_name(e)),
         DataType::Enum(e) => return e.type_name.clone(),
     }

@@ -1373,6 +1373,7 @@ impl Binder<'_> {
             ));
         }
         let (arr, at) = self.bind_expr(right, ctx)?;
+        let at = int2vector_as_array(at);
         let arr_type = match (&at, &xt) {
             (SqlType::Known(t @ DataType::Array(_)), _) => t.clone(),
             (SqlType::Unknown, SqlType::Known(t)) => DataType::Array(Box::new(t.clone())),
@@ -1553,7 +1554,16 @@ impl Binder<'_> {
             match access {
                 ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
                     let (i, it) = self.bind_expr(index, ctx)?;
-                    let i = self.coerce(i, &it, &DataType::Int8)?;
+                    let mut i = self.coerce(i, &it, &DataType::Int8)?;
+                    // int2vector subscripts count from 0.
+                    if ty.resolve() == DataType::Int2Vector {
+                        i = Expr::Binary(
+                            crate::plan::BinOp::Add,
+                            Box::new(i),
+                            Box::new(Expr::Literal(Value::Int8(1))),
+                        );
+                        ty = known(DataType::Array(Box::new(DataType::Int2)));
+                    }
                     let element = match ty.resolve() {
                         DataType::Array(e) => *e,
                         other => {
@@ -1868,6 +1878,8 @@ impl Binder<'_> {
         name: &str,
         args: Vec<(Expr, SqlType)>,
     ) -> Result<(Expr, SqlType)> {
+        let args: Vec<(Expr, SqlType)> =
+            args.into_iter().map(|(e, t)| (e, int2vector_as_array(t))).collect();
         let types: Vec<SqlType> = args.iter().map(|(_, t)| t.clone()).collect();
         let resolved = scalar::resolve(name, &types)?;
         let args = args
@@ -2234,6 +2246,19 @@ impl Binder<'_> {
             (SqlType::Known(DataType::Char(_)), e) if !matches!(to, DataType::Char(_)) => {
                 Ok(fold_cast(rtrim_padding(e), to))
             }
+            // int2vector prints its numbers space-separated.
+            (SqlType::Known(DataType::Int2Vector), e)
+                if matches!(to, DataType::Text | DataType::Varchar(_)) =>
+            {
+                let (text, _) = self.call_scalar(
+                    "oxibase_int2vector_text",
+                    vec![(e, known(DataType::Array(Box::new(DataType::Int2))))],
+                )?;
+                Ok(fold_cast(text, to))
+            }
+            // int2vector and smallint[] hold the same values.
+            (SqlType::Known(DataType::Int2Vector), e) if is_int2_array(to) => Ok(e),
+            (SqlType::Known(t), e) if to == &DataType::Int2Vector && is_int2_array(t) => Ok(e),
             (_, e) => Ok(fold_cast(e, to)),
         }
     }
@@ -2658,4 +2683,17 @@ pub fn split_relation_name(name: &str) -> Result<(Option<String>, String)> {
         [s, r] => Ok((Some(s.clone()), r.clone())),
         _ => Err(errinput!(INVALID_NAME, "improper relation name (too many dotted names): {name}")),
     }
+}
+
+/// int2vector reads as `smallint[]` where functions and operators take arrays (its values
+/// are arrays already).
+pub(super) fn int2vector_as_array(t: SqlType) -> SqlType {
+    match t {
+        SqlType::Known(DataType::Int2Vector) => known(DataType::Array(Box::new(DataType::Int2))),
+        t => t,
+    }
+}
+
+fn is_int2_array(t: &DataType) -> bool {
+    matches!(t, DataType::Array(e) if **e == DataType::Int2)
 }

@@ -1369,6 +1369,8 @@ impl Binder<'_> {
         name: &str,
         bound: Vec<(Expr, SqlType)>,
     ) -> Result<(TableFunction, Vec<Expr>, Vec<(String, DataType)>)> {
+        let bound: Vec<(Expr, SqlType)> =
+            bound.into_iter().map(|(e, t)| (e, super::expr::int2vector_as_array(t))).collect();
         let types: Vec<SqlType> = bound.iter().map(|(_, t)| t.clone()).collect();
         Ok(match (name, bound.len()) {
             ("generate_series", 2 | 3) => {

@@ -63,6 +63,14 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("setval", 2 | 3) => stable(setval, &[Text, Int8, Bool][..args.len()], Int8),
         ("lastval", 0) => stable(lastval, &[], Int8),
         ("regclass_name", 1) => stable(regclass_name, &[Int8], Text),
+        ("oxibase_int2vector_text", 1) => f(
+            |a, _| match &a[0] {
+                Value::Array(v) => Ok(Value::Text(crate::types::text::format_int2vector(v))),
+                other => Ok(other.clone()),
+            },
+            &[DataType::Array(Box::new(DataType::Int2))],
+            Text,
+        ),
         ("oxibase_regclass_oid", 1) => stable(
             |a, env| match env.relation_oid_by_name(text(&a[0]))? {
                 Some(oid) => Ok(Value::Int8(oid)),

@@ -193,6 +193,7 @@ pub fn implicit_cast_allowed(from: &DataType, to: &DataType) -> bool {
         (Timestamp, TimestampTz) => true,
         (Time, Interval) => true,
         (Json, Jsonb) => true,
+        (Int2Vector, Array(e)) => **e == Int2,
         (Array(a), Array(b)) => implicit_cast_allowed(a, b),
         _ => false,
     }

@@ -64,6 +64,7 @@ pub fn type_oid(ty: &DataType) -> u32 {
         DataType::Jsonb => 3802,
         DataType::Oid => 26,
         DataType::InternalChar => 18,
+        DataType::Int2Vector => 22,
         DataType::Enum(e) => e.id,
         DataType::Array(element) => match &**element {
             DataType::Bool => 1000,
@@ -87,6 +88,7 @@ pub fn type_oid(ty: &DataType) -> u32 {
             DataType::Json => 199,
             DataType::Oid => 1028,
             DataType::InternalChar => 1002,
+            DataType::Int2Vector => 1006,
             DataType::Array(_) => 0,
             DataType::Enum(e) => e.array_oid(),
         },
@@ -106,6 +108,7 @@ pub fn type_from_oid(oid: u32) -> Option<DataType> {
         25 | 19 => base(DataType::Text),
         26 => base(DataType::Oid),
         18 => base(DataType::InternalChar),
+        22 => base(DataType::Int2Vector),
         1028 => array(DataType::Oid),
         114 => base(DataType::Json),
         700 => base(DataType::Float4),
@@ -168,6 +171,7 @@ pub fn category(ty: &DataType) -> char {
         DataType::Uuid => 'V',
         DataType::Enum(_) => 'E',
         DataType::InternalChar => 'Z',
+        DataType::Int2Vector => 'A',
     }
 }
 

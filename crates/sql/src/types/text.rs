@@ -155,6 +155,13 @@ fn syntax(type_name: &str, input: &str) -> oxibase_common::Error {
     errinput!(INVALID_TEXT_REPRESENTATION, "invalid input syntax for type {type_name}: \"{input}\"")
 }
 
+/// An int2vector's text form: its numbers separated by spaces.
+pub fn format_int2vector(a: &Array) -> String {
+    let numbers: Vec<String> =
+        a.elements.iter().map(|v| format_value(v, &Zone::UTC).unwrap_or_default()).collect();
+    numbers.join(" ")
+}
+
 /// Parses text into a value of the given type (the type's input function).
 pub fn parse_value(input: &str, ty: &DataType, zone: &Zone) -> Result<Value> {
     Ok(match ty {
@@ -191,6 +198,14 @@ pub fn parse_value(input: &str, ty: &DataType, zone: &Zone) -> Result<Value> {
         }
         DataType::Jsonb => Value::Jsonb(normalize_jsonb(input)?),
         DataType::Array(element) => Value::Array(Box::new(parse_array(input, element, zone)?)),
+        // int2vector: space-separated integers.
+        DataType::Int2Vector => Value::Array(Box::new(Array {
+            element_type: DataType::Int2,
+            elements: input
+                .split_whitespace()
+                .map(|n| parse_int(n, "smallint").map(Value::Int2))
+                .collect::<Result<_>>()?,
+        })),
         DataType::Enum(e) => match e.value(input) {
             Some(value) => Value::Enum(Box::new(value.clone())),
             None => {
