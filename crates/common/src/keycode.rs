@@ -175,9 +175,12 @@ fn decode_non_null(r: &mut Reader<'_, '_>, ty: &DataType) -> Result<Value> {
         DataType::Float4 => Value::Float4(decode_f32(r.array()?)),
         DataType::Float8 => Value::Float8(decode_f64(r.array()?)),
         DataType::Numeric(_) => Value::Numeric(Box::new(decode_numeric(r)?)),
-        DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::InternalChar => {
-            Value::Text(r.string()?)
-        }
+        DataType::Text
+        | DataType::Varchar(_)
+        | DataType::Char(_)
+        | DataType::InternalChar
+        | DataType::TsVector
+        | DataType::TsQuery => Value::Text(r.string()?),
         DataType::Jsonb => Value::Jsonb(r.string()?),
         DataType::Bytea => Value::Bytea(r.escaped()?),
         DataType::Interval => {

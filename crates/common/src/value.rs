@@ -73,6 +73,11 @@ pub enum DataType {
     /// `Array` value, printed space-separated, subscripted from 0; where a function or
     /// operator takes an array it reads as `smallint[]`.
     Int2Vector,
+    /// TSVECTOR: a document for full text search, held as a `Text` value in its canonical
+    /// text form (`'fat':2 'rat':3`).
+    TsVector,
+    /// TSQUERY: a text search query, held as a `Text` value in its canonical text form.
+    TsQuery,
     /// A user-defined enum type (`CREATE TYPE ... AS ENUM`), with its labels as the catalog
     /// held them when the statement was bound.
     Enum(Arc<EnumType>),
@@ -172,6 +177,8 @@ impl DataType {
             DataType::InternalChar => "\"char\"".into(),
             DataType::Array(elem) => format!("{}[]", elem.name()),
             DataType::Int2Vector => "int2vector".into(),
+            DataType::TsVector => "tsvector".into(),
+            DataType::TsQuery => "tsquery".into(),
             DataType::Enum(e) => e.name(),
         }
     }
@@ -259,6 +266,8 @@ impl DataType {
             ("oid", []) => DataType::Oid,
             ("\"char\"", []) => DataType::InternalChar,
             ("int2vector", []) => DataType::Int2Vector,
+            ("tsvector", []) => DataType::TsVector,
+            ("tsquery", []) => DataType::TsQuery,
             _ => return None,
         };
         Some(ty)
@@ -523,6 +532,8 @@ mod tests {
             DataType::Oid,
             DataType::InternalChar,
             DataType::Int2Vector,
+            DataType::TsVector,
+            DataType::TsQuery,
             DataType::Array(Box::new(DataType::Numeric(Some((5, 1))))),
         ];
         for ty in types {

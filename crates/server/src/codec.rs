@@ -60,6 +60,12 @@ pub fn encode_binary(value: &Value, ty: &DataType) -> Result<Option<Vec<u8>>> {
         Value::Text(s) if matches!(ty, DataType::InternalChar) => {
             s.as_bytes().first().map_or_else(Vec::new, |b| vec![*b])
         }
+        Value::Text(s) if matches!(ty, DataType::TsVector) => {
+            oxibase_sql::tsearch::TsVector::parse(s)?.to_binary()
+        }
+        Value::Text(s) if matches!(ty, DataType::TsQuery) => {
+            oxibase_sql::tsearch::TsQuery::parse(s)?.to_binary()
+        }
         Value::Text(s) | Value::Json(s) => s.as_bytes().to_vec(),
         // An enum's binary form is its label, as PostgreSQL's enum_send.
         Value::Enum(e) => e.label.as_bytes().to_vec(),
@@ -141,6 +147,12 @@ pub fn decode_binary(bytes: &[u8], ty: &DataType, zone: &Zone) -> Result<Value> 
         }
         DataType::Json | DataType::Enum(_) | DataType::InternalChar => {
             decode_text(bytes, ty, zone)?
+        }
+        DataType::TsVector => {
+            Value::Text(oxibase_sql::tsearch::TsVector::from_binary(bytes)?.to_text())
+        }
+        DataType::TsQuery => {
+            Value::Text(oxibase_sql::tsearch::TsQuery::from_binary(bytes)?.to_text())
         }
         DataType::Jsonb => match bytes.split_first() {
             Some((1, rest)) => decode_text(rest, ty, zone)?,

@@ -38,6 +38,7 @@ pub mod replicas;
 pub mod session;
 pub mod settings;
 pub mod system;
+pub mod tsearch;
 pub mod types;
 
 pub use catalog::{Catalog, Column, Index, IndexKey, RelKind, Sequence, Table, TableSpec};

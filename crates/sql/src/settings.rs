@@ -134,9 +134,9 @@ const KNOWN: &[Known] = &[
         "Sets the number of shared memory buffers used by the server.",
         false,
     ),
-    ro(
+    k(
         "default_text_search_config",
-        "pg_catalog.simple",
+        "pg_catalog.english",
         "Sets default text search configuration.",
         false,
     ),

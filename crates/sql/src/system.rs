@@ -2385,6 +2385,8 @@ fn udt_name(t: &DataType) -> String {
         DataType::Oid => "oid",
         DataType::InternalChar => "char",
         DataType::Int2Vector => "int2vector",
+        DataType::TsVector => "tsvector",
+        DataType::TsQuery => "tsquery",
         DataType::Array(e) => return format!("_{}", udt_name(e)),
         DataType::Enum(e) => return e.type_name.clone(),
     }

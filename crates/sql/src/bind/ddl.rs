@@ -578,6 +578,8 @@ pub fn data_type_with(t: &ast::DataType, types: TypeLookup<'_>) -> Result<DataTy
         T::JSON => DataType::Json,
         T::JSONB => DataType::Jsonb,
         T::Regclass => DataType::Text,
+        T::TsVector => DataType::TsVector,
+        T::TsQuery => DataType::TsQuery,
         T::Array(elem) => match elem {
             ast::ArrayElemTypeDef::SquareBracket(inner, _)
             | ast::ArrayElemTypeDef::AngleBracket(inner)
@@ -608,7 +610,8 @@ pub fn data_type_with(t: &ast::DataType, types: TypeLookup<'_>) -> Result<DataTy
                 "bigserial" | "serial8" => DataType::Int8,
                 "smallserial" | "serial2" => DataType::Int2,
                 // NB: jsonpath is text; its syntax is checked where a path is used.
-                "name" | "citext" | "regtype" | "regproc" | "regprocedure" | "jsonpath" => {
+                "name" | "citext" | "regtype" | "regproc" | "regprocedure" | "jsonpath"
+                | "regconfig" | "regdictionary" => {
                     DataType::Text
                 }
                 "oid" => DataType::Oid,

@@ -715,6 +715,9 @@ impl Binder<'_> {
             }
             ast::UnaryOperator::Plus => Ok((x, t)),
             ast::UnaryOperator::PGAbs => self.call_scalar("abs", vec![(x, t)]),
+            ast::UnaryOperator::PGPrefixFactorial if is_tsquery(&t) => {
+                self.call_scalar("oxibase_tsquery_not", vec![(x, t)])
+            }
             ast::UnaryOperator::PGSquareRoot => self.call_scalar("sqrt", vec![(x, t)]),
             ast::UnaryOperator::PGCubeRoot => self.call_scalar("cbrt", vec![(x, t)]),
             ast::UnaryOperator::BitwiseNot => {
@@ -983,6 +986,11 @@ impl Binder<'_> {
             B::AtQuestion | B::AtAt => {
                 let (l, lt) = self.bind_expr(left, ctx)?;
                 let (r, rt) = self.bind_expr(right, ctx)?;
+                // `@@` is a text search match unless a side is jsonb (a jsonpath match).
+                let jsonb = |t: &SqlType| matches!(t, SqlType::Known(DataType::Jsonb | DataType::Json));
+                if matches!(op, B::AtAt) && !jsonb(&lt) && !jsonb(&rt) {
+                    return self.call_scalar("oxibase_ts_match", vec![(l, lt), (r, rt)]);
+                }
                 let name = if matches!(op, B::AtQuestion) {
                     "jsonb_path_exists_opr"
                 } else {
@@ -1019,6 +1027,11 @@ impl Binder<'_> {
                 ))
             }
             B::PGOverlap => {
+                let (l, lt) = self.bind_expr(left, ctx)?;
+                let (r, rt) = self.bind_expr(right, ctx)?;
+                if is_tsquery(&lt) || is_tsquery(&rt) {
+                    return self.call_scalar("oxibase_tsquery_and", vec![(l, lt), (r, rt)]);
+                }
                 let (l, r, _) = self.bind_pair(left, right, ctx, "&&")?;
                 Ok((Expr::Binary(BinOp::Overlap, Box::new(l), Box::new(r)), bool_t))
             }
@@ -1201,6 +1214,14 @@ impl Binder<'_> {
     ) -> Result<(Expr, SqlType)> {
         let (l, lt) = self.bind_expr(left, ctx)?;
         let (r, rt) = self.bind_expr(right, ctx)?;
+        // tsvector || tsvector concatenates documents; tsquery || tsquery ORs queries.
+        let ts = |t: &SqlType, ty: DataType| matches!(t, SqlType::Known(k) if *k == ty);
+        if ts(&lt, DataType::TsVector) || ts(&rt, DataType::TsVector) {
+            return self.call_scalar("oxibase_tsvector_concat", vec![(l, lt), (r, rt)]);
+        }
+        if is_tsquery(&lt) || is_tsquery(&rt) {
+            return self.call_scalar("oxibase_tsquery_or", vec![(l, lt), (r, rt)]);
+        }
         let ty = match (&lt, &rt) {
             (SqlType::Known(a @ DataType::Array(e)), other)
             | (other, SqlType::Known(a @ DataType::Array(e))) => match other {
@@ -2228,14 +2249,15 @@ impl Binder<'_> {
             (SqlType::Unknown, Expr::Literal(Value::Text(text))) => literal_as(text, to),
             (SqlType::Unknown, e @ Expr::Param(_)) => self.coerce(e, from, to),
             (SqlType::Known(t), e) if t == to => Ok(e),
-            // An enum casts only to and from text types (and to itself).
+            // An enum, tsvector or tsquery casts only to and from text types (and to
+            // itself).
             (SqlType::Known(t), _)
-                if (matches!(t, DataType::Enum(_))
+                if (matches!(t, DataType::Enum(_) | DataType::TsVector | DataType::TsQuery)
                     && !matches!(
                         to,
                         DataType::Text | DataType::Varchar(_) | DataType::Char(_)
                     ))
-                    || (matches!(to, DataType::Enum(_))
+                    || (matches!(to, DataType::Enum(_) | DataType::TsVector | DataType::TsQuery)
                         && !matches!(
                             t,
                             DataType::Text | DataType::Varchar(_) | DataType::Char(_)
@@ -2687,6 +2709,10 @@ pub fn split_relation_name(name: &str) -> Result<(Option<String>, String)> {
 
 /// int2vector reads as `smallint[]` where functions and operators take arrays (its values
 /// are arrays already).
+fn is_tsquery(t: &SqlType) -> bool {
+    matches!(t, SqlType::Known(DataType::TsQuery))
+}
+
 pub(super) fn int2vector_as_array(t: SqlType) -> SqlType {
     match t {
         SqlType::Known(DataType::Int2Vector) => known(DataType::Array(Box::new(DataType::Int2))),

@@ -14,6 +14,7 @@ pub mod misc;
 pub mod numeric_math;
 pub mod scalar;
 pub mod string;
+pub mod textsearch;
 pub mod window;
 
 use oxibase_common::{DataType, Result, Value};

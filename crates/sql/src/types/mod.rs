@@ -65,6 +65,8 @@ pub fn type_oid(ty: &DataType) -> u32 {
         DataType::Oid => 26,
         DataType::InternalChar => 18,
         DataType::Int2Vector => 22,
+        DataType::TsVector => 3614,
+        DataType::TsQuery => 3615,
         DataType::Enum(e) => e.id,
         DataType::Array(element) => match &**element {
             DataType::Bool => 1000,
@@ -89,6 +91,8 @@ pub fn type_oid(ty: &DataType) -> u32 {
             DataType::Oid => 1028,
             DataType::InternalChar => 1002,
             DataType::Int2Vector => 1006,
+            DataType::TsVector => 3643,
+            DataType::TsQuery => 3645,
             DataType::Array(_) => 0,
             DataType::Enum(e) => e.array_oid(),
         },
@@ -109,6 +113,8 @@ pub fn type_from_oid(oid: u32) -> Option<DataType> {
         26 => base(DataType::Oid),
         18 => base(DataType::InternalChar),
         22 => base(DataType::Int2Vector),
+        3614 => base(DataType::TsVector),
+        3615 => base(DataType::TsQuery),
         1028 => array(DataType::Oid),
         114 => base(DataType::Json),
         700 => base(DataType::Float4),
@@ -172,6 +178,7 @@ pub fn category(ty: &DataType) -> char {
         DataType::Enum(_) => 'E',
         DataType::InternalChar => 'Z',
         DataType::Int2Vector => 'A',
+        DataType::TsVector | DataType::TsQuery => 'U',
     }
 }
 

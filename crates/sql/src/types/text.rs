@@ -185,6 +185,8 @@ pub fn parse_value(input: &str, ty: &DataType, zone: &Zone) -> Result<Value> {
         DataType::Text | DataType::Varchar(_) | DataType::Char(_) => Value::Text(input.to_string()),
         // "char" keeps the first byte (here: character) of its input, as PostgreSQL's charin.
         DataType::InternalChar => Value::Text(input.chars().take(1).collect()),
+        DataType::TsVector => Value::Text(crate::tsearch::TsVector::parse(input)?.to_text()),
+        DataType::TsQuery => Value::Text(crate::tsearch::TsQuery::parse(input)?.to_text()),
         DataType::Bytea => Value::Bytea(parse_bytea(input)?),
         DataType::Date => Value::Date(datetime::parse_date(input)?),
         DataType::Time => Value::Time(datetime::parse_time(input)?),

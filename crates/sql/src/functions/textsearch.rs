@@ -1,0 +1,236 @@
+//! Full text search functions and the functions behind its operators (`@@`, `||`, `&&`,
+//! `!!`); the types and algorithms are in [`crate::tsearch`].
+
+use oxibase_common::{Array, DataType, Result, Value, errinput};
+
+use super::FunctionEnv;
+use super::scalar::{Resolved, fixed, float, int, intern, text, volatile};
+use crate::tsearch::{self, Config, Pos, TsQuery, TsVector, rank};
+use crate::types::SqlType;
+
+use DataType::{Bool, Float4, InternalChar, Int4, Text, TsQuery as Q, TsVector as V};
+
+/// Resolves a text search function.
+pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
+    let f = |eval, params: &[DataType], ret| fixed(intern(name), eval, args, params, ret);
+    // Those that read default_text_search_config are stable, not immutable.
+    let stable = |eval, params: &[DataType], ret| f(eval, params, ret).map(volatile);
+    let weights = DataType::Array(Box::new(Float4));
+    let text_array = DataType::Array(Box::new(Text));
+    match (name, args.len()) {
+        ("to_tsvector", 1) => stable(|a, env| vector(&to_tsvector(default_config(env)?, &a[0])), &[Text], V),
+        ("to_tsvector", 2) => f(|a, _| vector(&to_tsvector(config(&a[0])?, &a[1])), &[Text, Text], V),
+        ("to_tsquery" | "plainto_tsquery" | "phraseto_tsquery" | "websearch_to_tsquery", 1) => {
+            stable(query_function(name), &[Text], Q)
+        }
+        ("to_tsquery" | "plainto_tsquery" | "phraseto_tsquery" | "websearch_to_tsquery", 2) => {
+            f(query_function(name), &[Text, Text], Q)
+        }
+        ("get_current_ts_config", 0) => stable(|_, env| Ok(Value::Text(default_config(env)?.name.into())), &[], Text),
+        ("ts_rank", 2) => f(ts_rank, &[V, Q], Float4),
+        ("ts_rank", 3) => f(ts_rank, &[V, Q, Int4], Float4).or_else(|| f(ts_rank, &[weights, V, Q], Float4)),
+        ("ts_rank", 4) => f(ts_rank, &[weights, V, Q, Int4], Float4),
+        ("setweight", 2) => f(setweight, &[V, InternalChar], V),
+        ("setweight", 3) => f(setweight, &[V, InternalChar, text_array], V),
+        ("strip", 1) => f(|a, _| vector(&map_vector(&a[0], |_, p| p.clear())?), &[V], V),
+        ("length", 1) => f(|a, _| Ok(Value::Int4(parse_vector(&a[0])?.entries.len() as i32)), &[V], Int4),
+        ("numnode", 1) => f(|a, _| Ok(Value::Int4(parse_query(&a[0])?.node_count())), &[Q], Int4),
+        ("tsvector_to_array", 1) => f(tsvector_to_array, &[V], text_array),
+        ("array_to_tsvector", 1) => f(array_to_tsvector, &[text_array], V),
+        ("tsquery_phrase", 2) => f(|a, _| combine(a, '<', 1), &[Q, Q], Q),
+        ("tsquery_phrase", 3) => f(tsquery_phrase, &[Q, Q, Int4], Q),
+        ("ts_match_vq" | "oxibase_ts_match", 2) => f(match_vq, &[V, Q], Bool)
+            .or_else(|| f(match_qv, &[Q, V], Bool))
+            .or_else(|| stable(match_tq, &[Text, Q], Bool))
+            .or_else(|| stable(match_tt, &[Text, Text], Bool)),
+        ("ts_match_qv", 2) => f(match_qv, &[Q, V], Bool),
+        ("ts_match_tq", 2) => stable(match_tq, &[Text, Q], Bool),
+        ("ts_match_tt", 2) => stable(match_tt, &[Text, Text], Bool),
+        ("tsvector_concat" | "oxibase_tsvector_concat", 2) => f(concat, &[V, V], V),
+        ("tsquery_and" | "oxibase_tsquery_and", 2) => f(|a, _| combine(a, '&', 0), &[Q, Q], Q),
+        ("tsquery_or" | "oxibase_tsquery_or", 2) => f(|a, _| combine(a, '|', 0), &[Q, Q], Q),
+        ("tsquery_not" | "oxibase_tsquery_not", 1) => {
+            f(|a, _| query(&parse_query(&a[0])?.negate()), &[Q], Q)
+        }
+        _ => None,
+    }
+}
+
+fn parse_vector(v: &Value) -> Result<TsVector> {
+    TsVector::parse(text(v))
+}
+
+fn parse_query(v: &Value) -> Result<TsQuery> {
+    TsQuery::parse(text(v))
+}
+
+fn vector(v: &TsVector) -> Result<Value> {
+    Ok(Value::Text(v.to_text()))
+}
+
+fn query(q: &TsQuery) -> Result<Value> {
+    Ok(Value::Text(q.to_text()))
+}
+
+fn config(v: &Value) -> Result<&'static Config> {
+    tsearch::config_named(text(v))
+}
+
+/// The configuration default_text_search_config names.
+fn default_config(env: &dyn FunctionEnv) -> Result<&'static Config> {
+    let name = env.setting("default_text_search_config")?.unwrap_or_else(|| "english".into());
+    tsearch::config_named(&name)
+}
+
+fn to_tsvector(config: &Config, document: &Value) -> TsVector {
+    config.to_tsvector(text(document))
+}
+
+/// The `to_tsquery` family: one or two arguments (configuration, text).
+fn query_function(name: &str) -> super::scalar::Eval {
+    fn run(a: &[Value], env: &dyn FunctionEnv, f: fn(&Config, &str) -> Result<TsQuery>) -> Result<Value> {
+        let (config, input) = match a {
+            [c, t] => (config(c)?, t),
+            [t] => (default_config(env)?, t),
+            _ => return Err(errinput!(UNDEFINED_FUNCTION, "wrong number of arguments")),
+        };
+        query(&f(config, text(input))?)
+    }
+    match name {
+        "to_tsquery" => |a, env| run(a, env, TsQuery::to_tsquery),
+        "plainto_tsquery" => |a, env| run(a, env, |c, t| Ok(TsQuery::plain(c, t))),
+        "phraseto_tsquery" => |a, env| run(a, env, |c, t| Ok(TsQuery::phrase(c, t))),
+        _ => |a, env| run(a, env, |c, t| Ok(TsQuery::websearch(c, t))),
+    }
+}
+
+fn match_vq(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(Value::Bool(parse_query(&a[1])?.matches(&parse_vector(&a[0])?)))
+}
+
+fn match_qv(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    Ok(Value::Bool(parse_query(&a[0])?.matches(&parse_vector(&a[1])?)))
+}
+
+/// `text @@ tsquery`: the text as `to_tsvector` makes it.
+fn match_tq(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let v = to_tsvector(default_config(env)?, &a[0]);
+    Ok(Value::Bool(parse_query(&a[1])?.matches(&v)))
+}
+
+/// `text @@ text`: `to_tsvector(a) @@ plainto_tsquery(b)`.
+fn match_tt(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let config = default_config(env)?;
+    let v = to_tsvector(config, &a[0]);
+    Ok(Value::Bool(TsQuery::plain(config, text(&a[1])).matches(&v)))
+}
+
+/// `ts_rank([weights,] vector, query [, normalization])`.
+fn ts_rank(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let (weights, rest) = match &a[0] {
+        Value::Array(w) => {
+            let values: Vec<Option<f64>> =
+                w.elements.iter().map(|v| (!v.is_null()).then(|| float(v))).collect();
+            (rank::weights(&values)?, &a[1..])
+        }
+        _ => (rank::DEFAULT_WEIGHTS, a),
+    };
+    let method = rest.get(2).map_or(0, int);
+    let (v, q) = (parse_vector(&rest[0])?, parse_query(&rest[1])?);
+    Ok(Value::Float4(rank::ts_rank(&weights, &v, &q, method as i32)))
+}
+
+/// The weight a `"char"` names: A, B, C or D (either case).
+fn weight_of(v: &Value) -> Result<u8> {
+    match text(v).to_ascii_uppercase().as_str() {
+        "A" => Ok(3),
+        "B" => Ok(2),
+        "C" => Ok(1),
+        "D" => Ok(0),
+        other => Err(errinput!(INVALID_PARAMETER_VALUE, "unrecognized weight: \"{other}\"")),
+    }
+}
+
+fn map_vector(v: &Value, f: impl Fn(&str, &mut Vec<Pos>)) -> Result<TsVector> {
+    let mut vector = parse_vector(v)?;
+    for (lexeme, positions) in vector.entries.iter_mut() {
+        f(lexeme, positions);
+    }
+    Ok(vector)
+}
+
+/// `setweight(vector, weight [, lexemes])`: sets the weight of every position (of the
+/// lexemes listed).
+fn setweight(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let weight = weight_of(&a[1])?;
+    let only: Option<Vec<String>> = match a.get(2) {
+        Some(Value::Array(list)) => {
+            if list.elements.iter().any(Value::is_null) {
+                return Err(errinput!(NULL_VALUE_NOT_ALLOWED, "lexeme array may not contain nulls"));
+            }
+            Some(list.elements.iter().map(|e| text(e).to_string()).collect())
+        }
+        _ => None,
+    };
+    vector(&map_vector(&a[0], |lexeme, positions| {
+        if only.as_ref().is_none_or(|l| l.iter().any(|x| x == lexeme)) {
+            for p in positions.iter_mut() {
+                *p = Pos::new(p.pos(), weight);
+            }
+        }
+    })?)
+}
+
+/// `a || b`: b's positions follow a's last position.
+fn concat(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let mut left = parse_vector(&a[0])?;
+    let right = parse_vector(&a[1])?;
+    let shift = left.max_pos();
+    for (lexeme, positions) in right.entries {
+        let shifted = positions.into_iter().map(|p| {
+            Pos::new((u32::from(p.pos()) + u32::from(shift)).min(u32::from(tsearch::MAX_POS)) as u16, p.weight())
+        });
+        left.entries.entry(lexeme).or_default().extend(shifted);
+    }
+    left.normalize();
+    vector(&left)
+}
+
+fn combine(a: &[Value], op: char, distance: u16) -> Result<Value> {
+    query(&parse_query(&a[0])?.combine(parse_query(&a[1])?, op, distance))
+}
+
+fn tsquery_phrase(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let d = int(&a[2]);
+    if !(0..=i64::from(tsearch::MAX_POS)).contains(&d) {
+        return Err(errinput!(
+            INVALID_PARAMETER_VALUE,
+            "distance in phrase operator must be an integer value between zero and {} inclusive",
+            tsearch::MAX_POS
+        ));
+    }
+    combine(a, '<', d as u16)
+}
+
+fn tsvector_to_array(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let v = parse_vector(&a[0])?;
+    Ok(Value::Array(Box::new(Array {
+        element_type: Text,
+        elements: v.entries.into_keys().map(Value::Text).collect(),
+    })))
+}
+
+fn array_to_tsvector(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let Value::Array(list) = &a[0] else { return Ok(Value::Null) };
+    let mut v = TsVector::default();
+    for e in &list.elements {
+        if e.is_null() {
+            return Err(errinput!(NULL_VALUE_NOT_ALLOWED, "lexeme array may not contain nulls"));
+        }
+        if text(e).is_empty() {
+            return Err(errinput!(ZERO_LENGTH_CHARACTER_STRING, "lexeme array may not contain empty strings"));
+        }
+        v.add(text(e).to_string(), None);
+    }
+    vector(&v)
+}
