@@ -1878,6 +1878,8 @@ fn pg_type(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         ("numeric", DataType::Numeric(None)),
         ("uuid", DataType::Uuid),
         ("jsonb", DataType::Jsonb),
+        ("tsvector", DataType::TsVector),
+        ("tsquery", DataType::TsQuery),
     ];
     let mut rows = Vec::new();
     for (name, ty) in base {
@@ -1909,6 +1911,7 @@ fn pg_type(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     rows.push(type_row(19, "name", 64, 'b', 'S', 18, 1003, "namein", "nameout"));
     rows.push(type_row(26, "oid", 4, 'b', 'N', 0, 1028, "oidin", "oidout"));
     rows.push(type_row(2205, "regclass", 4, 'b', 'N', 0, 2210, "regclassin", "regclassout"));
+    rows.push(type_row(3734, "regconfig", 4, 'b', 'N', 0, 3735, "regconfigin", "regconfigout"));
     rows.push(type_row(705, "unknown", -2, 'p', 'X', 0, 0, "unknownin", "unknownout"));
     rows.push(type_row(2249, "record", -1, 'p', 'P', 0, 2287, "record_in", "record_out"));
     rows.push(type_row(2278, "void", 4, 'p', 'P', 0, 0, "void_in", "void_out"));
