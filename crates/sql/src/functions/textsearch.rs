@@ -27,9 +27,10 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             f(query_function(name), &[Text, Text], Q)
         }
         ("get_current_ts_config", 0) => stable(|_, env| Ok(Value::Text(default_config(env)?.name.into())), &[], Text),
-        ("ts_rank", 2) => f(ts_rank, &[V, Q], Float4),
-        ("ts_rank", 3) => f(ts_rank, &[V, Q, Int4], Float4).or_else(|| f(ts_rank, &[weights, V, Q], Float4)),
-        ("ts_rank", 4) => f(ts_rank, &[weights, V, Q, Int4], Float4),
+        ("ts_rank" | "ts_rank_cd", 2) => f(rank_function(name), &[V, Q], Float4),
+        ("ts_rank" | "ts_rank_cd", 3) => f(rank_function(name), &[V, Q, Int4], Float4)
+            .or_else(|| f(rank_function(name), &[weights, V, Q], Float4)),
+        ("ts_rank" | "ts_rank_cd", 4) => f(rank_function(name), &[weights, V, Q, Int4], Float4),
         ("setweight", 2) => f(setweight, &[V, InternalChar], V),
         ("setweight", 3) => f(setweight, &[V, InternalChar, text_array], V),
         ("strip", 1) => f(|a, _| vector(&map_vector(&a[0], |_, p| p.clear())?), &[V], V),
@@ -125,8 +126,17 @@ fn match_tt(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     Ok(Value::Bool(TsQuery::plain(config, text(&a[1])).matches(&v)))
 }
 
-/// `ts_rank([weights,] vector, query [, normalization])`.
-fn ts_rank(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+/// `ts_rank` or `ts_rank_cd`.
+fn rank_function(name: &str) -> super::scalar::Eval {
+    if name == "ts_rank_cd" {
+        |a, _| ranked(a, rank::ts_rank_cd)
+    } else {
+        |a, _| ranked(a, rank::ts_rank)
+    }
+}
+
+/// `ts_rank[_cd]([weights,] vector, query [, normalization])`.
+fn ranked(a: &[Value], rank: fn(&[f32; 4], &TsVector, &TsQuery, i32) -> f32) -> Result<Value> {
     let (weights, rest) = match &a[0] {
         Value::Array(w) => {
             let values: Vec<Option<f64>> =
@@ -137,7 +147,7 @@ fn ts_rank(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     };
     let method = rest.get(2).map_or(0, int);
     let (v, q) = (parse_vector(&rest[0])?, parse_query(&rest[1])?);
-    Ok(Value::Float4(rank::ts_rank(&weights, &v, &q, method as i32)))
+    Ok(Value::Float4(rank(&weights, &v, &q, method as i32)))
 }
 
 /// The weight a `"char"` names: A, B, C or D (either case).

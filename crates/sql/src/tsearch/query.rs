@@ -429,6 +429,14 @@ impl TsQuery {
 
     /// The operands, each once (for ranking).
     pub fn operands(&self) -> Vec<(&str, u8, bool)> {
+        let mut out = self.all_operands();
+        out.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then(a.0.cmp(b.0)).then(a.2.cmp(&b.2)));
+        out.dedup_by(|a, b| a.0 == b.0 && a.2 == b.2);
+        out
+    }
+
+    /// Every operand, in the query's order: lexeme, weights, prefix.
+    pub fn all_operands(&self) -> Vec<(&str, u8, bool)> {
         fn walk<'a>(n: &'a Node, out: &mut Vec<(&'a str, u8, bool)>) {
             match n {
                 Node::Operand { lexeme, weights, prefix } => out.push((lexeme, *weights, *prefix)),
@@ -443,8 +451,6 @@ impl TsQuery {
         if let Some(n) = &self.0 {
             walk(n, &mut out);
         }
-        out.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then(a.0.cmp(b.0)).then(a.2.cmp(&b.2)));
-        out.dedup_by(|a, b| a.0 == b.0 && a.2 == b.2);
         out
     }
 

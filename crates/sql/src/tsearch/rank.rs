@@ -152,6 +152,92 @@ pub fn ts_rank(w: &[f32; 4], vector: &TsVector, query: &TsQuery, method: i32) ->
     res
 }
 
+/// `ts_rank_cd([weights,] vector, query [, normalization])`: cover density. The document's
+/// occurrences of query terms are scanned for covers, the shortest stretches that satisfy
+/// the query; each scores by its terms' weights over its length, less for noise words in it.
+pub fn ts_rank_cd(w: &[f32; 4], vector: &TsVector, query: &TsQuery, method: i32) -> f32 {
+    if query.0.is_none() {
+        return 0.0;
+    }
+    let inverse: Vec<f64> = w.iter().map(|w| 1.0 / f64::from(*w)).collect();
+    // The occurrences (with positions) of matching lexemes whose weight some operand takes,
+    // by position.
+    let mut doc: Vec<(u16, &str, Pos)> = Vec::new();
+    for (lexeme, weights, prefix) in query.all_operands() {
+        let entries = vector
+            .entries
+            .range::<str, _>((std::ops::Bound::Included(lexeme), std::ops::Bound::Unbounded))
+            .take_while(|(k, _)| if prefix { k.starts_with(lexeme) } else { k.as_str() == lexeme });
+        for (entry, positions) in entries {
+            for p in positions {
+                if weights == 0 || weights & (1 << p.weight()) != 0 {
+                    doc.push((p.pos(), entry.as_str(), *p));
+                }
+            }
+        }
+    }
+    doc.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    doc.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    // The first item of `items` by which the query holds, the items before it included.
+    let first_satisfying = |items: &mut dyn Iterator<Item = usize>| {
+        let mut seen = TsVector::default();
+        for i in items {
+            seen.add(doc[i].1.to_string(), Some(doc[i].2));
+            if query.matches(&seen) {
+                return Some(i);
+            }
+        }
+        None
+    };
+    let (mut wdoc, mut sum_dist, mut prev_ext_pos, mut extents) = (0.0f64, 0.0f64, 0.0f64, 0);
+    let mut start = 0;
+    while start < doc.len() {
+        // The cover's end: scanning forward from `start`, the first item by which the query
+        // holds; its beginning: scanning back from there, the first item by which it holds.
+        let Some(end) = first_satisfying(&mut (start..doc.len())) else { break };
+        let Some(begin) = first_satisfying(&mut (start..=end).rev()) else {
+            start += 1;
+            continue;
+        };
+        let inv_sum: f64 = doc[begin..=end].iter().map(|d| inverse[d.2.weight() as usize]).sum();
+        let cpos = (end - begin + 1) as f64 / inv_sum;
+        let (p, q) = (i32::from(doc[begin].0), i32::from(doc[end].0));
+        let mut noise = (q - p) - (end - begin) as i32;
+        if noise < 0 {
+            noise = (end - begin) as i32 / 2;
+        }
+        wdoc += cpos / f64::from(1 + noise);
+        let ext_pos = f64::from(q + p) / 2.0;
+        if extents > 0 && ext_pos > prev_ext_pos {
+            sum_dist += 1.0 / (ext_pos - prev_ext_pos);
+        }
+        prev_ext_pos = ext_pos;
+        extents += 1;
+        start = begin + 1;
+    }
+    let length: usize = vector.entries.values().map(|p| p.len().max(1)).sum();
+    let size = vector.entries.len();
+    if method & 1 != 0 && size > 0 {
+        wdoc /= (length as f64 + 1.0).ln();
+    }
+    if method & 2 != 0 && length > 0 {
+        wdoc /= length as f64;
+    }
+    if method & 4 != 0 && extents > 0 && sum_dist > 0.0 {
+        wdoc /= f64::from(extents) / sum_dist;
+    }
+    if method & 8 != 0 && size > 0 {
+        wdoc /= size as f64;
+    }
+    if method & 16 != 0 && size > 0 {
+        wdoc /= (size as f64 + 1.0).ln() / 2f64.ln();
+    }
+    if method & 32 != 0 {
+        wdoc /= wdoc + 1.0;
+    }
+    wdoc as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
