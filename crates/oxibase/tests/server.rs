@@ -188,6 +188,91 @@ fn enum_types_through_a_driver() {
     });
 }
 
+/// A value of a text search type in its binary wire form, as tokio-postgres hands it over.
+#[derive(Debug, PartialEq)]
+struct TextSearch(Vec<u8>);
+
+impl tokio_postgres::types::ToSql for TextSearch {
+    fn to_sql(
+        &self,
+        _: &tokio_postgres::types::Type,
+        out: &mut tokio_postgres::types::private::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(&self.0);
+        Ok(tokio_postgres::types::IsNull::No)
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        matches!(ty.name(), "tsvector" | "tsquery")
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+impl<'a> tokio_postgres::types::FromSql<'a> for TextSearch {
+    fn from_sql(
+        _: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(TextSearch(raw.to_vec()))
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        matches!(ty.name(), "tsvector" | "tsquery")
+    }
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+#[test]
+fn text_search_values_in_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        c.batch_execute(
+            "create table docs (id int primary key, body text, \
+               tsv tsvector generated always as (to_tsvector('english', body)) stored);
+             insert into docs (id, body) values (1, 'Fat cats ate rats'), (2, 'Dogs bark')",
+        )
+        .await
+        .unwrap();
+        // Results in binary: PostgreSQL 15's tsvectorsend/tsquerysend bytes for the same
+        // values.
+        let row = c
+            .query_one(
+                "select tsv, to_tsquery('english', 'cats & !dogs') from docs where id = 1",
+                &[],
+            )
+            .await
+            .unwrap();
+        let vector: TextSearch = row.get(0);
+        let query: TextSearch = row.get(1);
+        assert_eq!(
+            vector.0,
+            hex("000000046174650000010003636174000001000266617400000100017261740000010004")
+        );
+        assert_eq!(query.0, hex("0000000402020201010000646f670001000063617400"));
+        // A binary tsquery parameter, matched with @@.
+        let found: Vec<i32> = c
+            .query("select id from docs where tsv @@ $1 order by id", &[&query])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(found, vec![1]);
+        // A malformed one is a clear error, not a panic.
+        let err = c
+            .query("select id from docs where tsv @@ $1", &[&TextSearch(hex("0000000501"))])
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(&SqlState::INVALID_BINARY_REPRESENTATION));
+    });
+}
+
 #[test]
 fn connection_settings_rails_sends() {
     let dir = tempfile::tempdir().unwrap();

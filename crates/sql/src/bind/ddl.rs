@@ -611,9 +611,7 @@ pub fn data_type_with(t: &ast::DataType, types: TypeLookup<'_>) -> Result<DataTy
                 "smallserial" | "serial2" => DataType::Int2,
                 // NB: jsonpath is text; its syntax is checked where a path is used.
                 "name" | "citext" | "regtype" | "regproc" | "regprocedure" | "jsonpath"
-                | "regconfig" | "regdictionary" => {
-                    DataType::Text
-                }
+                | "regconfig" | "regdictionary" => DataType::Text,
                 "oid" => DataType::Oid,
                 "xid" | "cid" | "regnamespace" => DataType::Int8,
                 _ => match DataType::from_name(&with_mods) {

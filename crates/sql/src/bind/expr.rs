@@ -987,7 +987,8 @@ impl Binder<'_> {
                 let (l, lt) = self.bind_expr(left, ctx)?;
                 let (r, rt) = self.bind_expr(right, ctx)?;
                 // `@@` is a text search match unless a side is jsonb (a jsonpath match).
-                let jsonb = |t: &SqlType| matches!(t, SqlType::Known(DataType::Jsonb | DataType::Json));
+                let jsonb =
+                    |t: &SqlType| matches!(t, SqlType::Known(DataType::Jsonb | DataType::Json));
                 if matches!(op, B::AtAt) && !jsonb(&lt) && !jsonb(&rt) {
                     return self.call_scalar("oxibase_ts_match", vec![(l, lt), (r, rt)]);
                 }
@@ -2257,11 +2258,13 @@ impl Binder<'_> {
                         to,
                         DataType::Text | DataType::Varchar(_) | DataType::Char(_)
                     ))
-                    || (matches!(to, DataType::Enum(_) | DataType::TsVector | DataType::TsQuery)
-                        && !matches!(
-                            t,
-                            DataType::Text | DataType::Varchar(_) | DataType::Char(_)
-                        )) =>
+                    || (matches!(
+                        to,
+                        DataType::Enum(_) | DataType::TsVector | DataType::TsQuery
+                    ) && !matches!(
+                        t,
+                        DataType::Text | DataType::Varchar(_) | DataType::Char(_)
+                    )) =>
             {
                 Err(errinput!(CANNOT_COERCE, "cannot cast type {t} to {to}"))
             }

@@ -8,7 +8,7 @@ use super::scalar::{Resolved, fixed, float, int, intern, text, volatile};
 use crate::tsearch::{self, Config, Pos, TsQuery, TsVector, rank};
 use crate::types::SqlType;
 
-use DataType::{Bool, Float4, InternalChar, Int4, Text, TsQuery as Q, TsVector as V};
+use DataType::{Bool, Float4, Int4, InternalChar, Text, TsQuery as Q, TsVector as V};
 
 /// Resolves a text search function.
 pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
@@ -18,15 +18,21 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
     let weights = DataType::Array(Box::new(Float4));
     let text_array = DataType::Array(Box::new(Text));
     match (name, args.len()) {
-        ("to_tsvector", 1) => stable(|a, env| vector(&to_tsvector(default_config(env)?, &a[0])), &[Text], V),
-        ("to_tsvector", 2) => f(|a, _| vector(&to_tsvector(config(&a[0])?, &a[1])), &[Text, Text], V),
+        ("to_tsvector", 1) => {
+            stable(|a, env| vector(&to_tsvector(default_config(env)?, &a[0])), &[Text], V)
+        }
+        ("to_tsvector", 2) => {
+            f(|a, _| vector(&to_tsvector(config(&a[0])?, &a[1])), &[Text, Text], V)
+        }
         ("to_tsquery" | "plainto_tsquery" | "phraseto_tsquery" | "websearch_to_tsquery", 1) => {
             stable(query_function(name), &[Text], Q)
         }
         ("to_tsquery" | "plainto_tsquery" | "phraseto_tsquery" | "websearch_to_tsquery", 2) => {
             f(query_function(name), &[Text, Text], Q)
         }
-        ("get_current_ts_config", 0) => stable(|_, env| Ok(Value::Text(default_config(env)?.name.into())), &[], Text),
+        ("get_current_ts_config", 0) => {
+            stable(|_, env| Ok(Value::Text(default_config(env)?.name.into())), &[], Text)
+        }
         ("ts_rank" | "ts_rank_cd", 2) => f(rank_function(name), &[V, Q], Float4),
         ("ts_rank" | "ts_rank_cd", 3) => f(rank_function(name), &[V, Q, Int4], Float4)
             .or_else(|| f(rank_function(name), &[weights, V, Q], Float4)),
@@ -34,7 +40,9 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("setweight", 2) => f(setweight, &[V, InternalChar], V),
         ("setweight", 3) => f(setweight, &[V, InternalChar, text_array], V),
         ("strip", 1) => f(|a, _| vector(&map_vector(&a[0], |_, p| p.clear())?), &[V], V),
-        ("length", 1) => f(|a, _| Ok(Value::Int4(parse_vector(&a[0])?.entries.len() as i32)), &[V], Int4),
+        ("length", 1) => {
+            f(|a, _| Ok(Value::Int4(parse_vector(&a[0])?.entries.len() as i32)), &[V], Int4)
+        }
         ("numnode", 1) => f(|a, _| Ok(Value::Int4(parse_query(&a[0])?.node_count())), &[Q], Int4),
         ("tsvector_to_array", 1) => f(tsvector_to_array, &[V], text_array),
         ("array_to_tsvector", 1) => f(array_to_tsvector, &[text_array], V),
@@ -51,7 +59,7 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("tsquery_and" | "oxibase_tsquery_and", 2) => f(|a, _| combine(a, '&', 0), &[Q, Q], Q),
         ("tsquery_or" | "oxibase_tsquery_or", 2) => f(|a, _| combine(a, '|', 0), &[Q, Q], Q),
         ("tsquery_not" | "oxibase_tsquery_not", 1) => {
-            f(|a, _| query(&parse_query(&a[0])?.negate()), &[Q], Q)
+            f(|a, _| query(&parse_query(&a[0])?.negate()?), &[Q], Q)
         }
         _ => None,
     }
@@ -89,7 +97,11 @@ fn to_tsvector(config: &Config, document: &Value) -> TsVector {
 
 /// The `to_tsquery` family: one or two arguments (configuration, text).
 fn query_function(name: &str) -> super::scalar::Eval {
-    fn run(a: &[Value], env: &dyn FunctionEnv, f: fn(&Config, &str) -> Result<TsQuery>) -> Result<Value> {
+    fn run(
+        a: &[Value],
+        env: &dyn FunctionEnv,
+        f: fn(&Config, &str) -> Result<TsQuery>,
+    ) -> Result<Value> {
         let (config, input) = match a {
             [c, t] => (config(c)?, t),
             [t] => (default_config(env)?, t),
@@ -100,8 +112,8 @@ fn query_function(name: &str) -> super::scalar::Eval {
     match name {
         "to_tsquery" => |a, env| run(a, env, TsQuery::to_tsquery),
         "plainto_tsquery" => |a, env| run(a, env, |c, t| Ok(TsQuery::plain(c, t))),
-        "phraseto_tsquery" => |a, env| run(a, env, |c, t| Ok(TsQuery::phrase(c, t))),
-        _ => |a, env| run(a, env, |c, t| Ok(TsQuery::websearch(c, t))),
+        "phraseto_tsquery" => |a, env| run(a, env, TsQuery::phrase),
+        _ => |a, env| run(a, env, TsQuery::websearch),
     }
 }
 
@@ -176,7 +188,10 @@ fn setweight(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let only: Option<Vec<String>> = match a.get(2) {
         Some(Value::Array(list)) => {
             if list.elements.iter().any(Value::is_null) {
-                return Err(errinput!(NULL_VALUE_NOT_ALLOWED, "lexeme array may not contain nulls"));
+                return Err(errinput!(
+                    NULL_VALUE_NOT_ALLOWED,
+                    "lexeme array may not contain nulls"
+                ));
             }
             Some(list.elements.iter().map(|e| text(e).to_string()).collect())
         }
@@ -198,7 +213,10 @@ fn concat(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     let shift = left.max_pos();
     for (lexeme, positions) in right.entries {
         let shifted = positions.into_iter().map(|p| {
-            Pos::new((u32::from(p.pos()) + u32::from(shift)).min(u32::from(tsearch::MAX_POS)) as u16, p.weight())
+            Pos::new(
+                (u32::from(p.pos()) + u32::from(shift)).min(u32::from(tsearch::MAX_POS)) as u16,
+                p.weight(),
+            )
         });
         left.entries.entry(lexeme).or_default().extend(shifted);
     }
@@ -207,7 +225,7 @@ fn concat(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 }
 
 fn combine(a: &[Value], op: char, distance: u16) -> Result<Value> {
-    query(&parse_query(&a[0])?.combine(parse_query(&a[1])?, op, distance))
+    query(&parse_query(&a[0])?.combine(parse_query(&a[1])?, op, distance)?)
 }
 
 fn tsquery_phrase(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
@@ -238,7 +256,10 @@ fn array_to_tsvector(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
             return Err(errinput!(NULL_VALUE_NOT_ALLOWED, "lexeme array may not contain nulls"));
         }
         if text(e).is_empty() {
-            return Err(errinput!(ZERO_LENGTH_CHARACTER_STRING, "lexeme array may not contain empty strings"));
+            return Err(errinput!(
+                ZERO_LENGTH_CHARACTER_STRING,
+                "lexeme array may not contain empty strings"
+            ));
         }
         v.add(text(e).to_string(), None);
     }

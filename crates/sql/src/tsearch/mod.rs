@@ -121,8 +121,8 @@ impl TsVector {
             if i >= chars.len() {
                 break;
             }
-            let (lexeme, next) = read_lexeme(&chars, i, |c| c.is_whitespace() || c == ':')
-                .ok_or_else(bad)?;
+            let (lexeme, next) =
+                read_lexeme(&chars, i, |c| c.is_whitespace() || c == ':').ok_or_else(bad)?;
             i = next;
             if lexeme.len() > MAX_LEXEME {
                 return Err(errinput!(
@@ -139,9 +139,13 @@ impl TsVector {
                     while chars.get(i).is_some_and(char::is_ascii_digit) {
                         i += 1;
                     }
-                    let n: u32 = chars[start..i].iter().collect::<String>().parse().map_err(|_| bad())?;
+                    let n: u32 =
+                        chars[start..i].iter().collect::<String>().parse().map_err(|_| bad())?;
                     if n == 0 {
-                        return Err(errinput!(SYNTAX_ERROR, "wrong position info in tsvector: \"{input}\""));
+                        return Err(errinput!(
+                            SYNTAX_ERROR,
+                            "wrong position info in tsvector: \"{input}\""
+                        ));
                     }
                     let weight = match chars.get(i).map(char::to_ascii_uppercase) {
                         Some('A') => 3,
@@ -177,7 +181,10 @@ struct Binary<'a>(&'a [u8]);
 impl Binary<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8]> {
         if self.0.len() < n {
-            return Err(errinput!(INVALID_BINARY_REPRESENTATION, "insufficient data left in message"));
+            return Err(errinput!(
+                INVALID_BINARY_REPRESENTATION,
+                "insufficient data left in message"
+            ));
         }
         let (head, rest) = self.0.split_at(n);
         self.0 = rest;
@@ -196,11 +203,17 @@ impl Binary<'_> {
     }
     /// A NUL-terminated UTF-8 string.
     fn cstring(&mut self) -> Result<String> {
-        let end = self.0.iter().position(|&b| b == 0).ok_or_else(|| {
-            errinput!(INVALID_BINARY_REPRESENTATION, "invalid string in message")
-        })?;
+        let end =
+            self.0.iter().position(|&b| b == 0).ok_or_else(|| {
+                errinput!(INVALID_BINARY_REPRESENTATION, "invalid string in message")
+            })?;
         let s = std::str::from_utf8(&self.0[..end])
-            .map_err(|_| errinput!(CHARACTER_NOT_IN_REPERTOIRE, "invalid byte sequence for encoding \"UTF8\""))?
+            .map_err(|_| {
+                errinput!(
+                    CHARACTER_NOT_IN_REPERTOIRE,
+                    "invalid byte sequence for encoding \"UTF8\""
+                )
+            })?
             .to_string();
         self.0 = &self.0[end + 1..];
         Ok(s)
@@ -231,13 +244,19 @@ impl TsVector {
         for _ in 0..b.u32()? {
             let lexeme = b.cstring()?;
             if lexeme.is_empty() || lexeme.len() > MAX_LEXEME {
-                return Err(errinput!(INVALID_BINARY_REPRESENTATION, "invalid tsvector: lexeme length"));
+                return Err(errinput!(
+                    INVALID_BINARY_REPRESENTATION,
+                    "invalid tsvector: lexeme length"
+                ));
             }
             let positions = vector.entries.entry(lexeme).or_default();
             for _ in 0..b.u16()? {
                 let p = Pos(b.u16()?);
                 if p.pos() == 0 {
-                    return Err(errinput!(INVALID_BINARY_REPRESENTATION, "invalid tsvector: position 0"));
+                    return Err(errinput!(
+                        INVALID_BINARY_REPRESENTATION,
+                        "invalid tsvector: position 0"
+                    ));
                 }
                 positions.push(p);
             }
@@ -432,7 +451,9 @@ mod tests {
 
     #[test]
     fn english_stems_and_drops_stop_words_keeping_positions() {
-        let v = config_named("english").unwrap().to_tsvector("The quick brown foxes jumped over the lazy dogs");
+        let v = config_named("english")
+            .unwrap()
+            .to_tsvector("The quick brown foxes jumped over the lazy dogs");
         assert_eq!(v.to_text(), "'brown':3 'dog':9 'fox':4 'jump':5 'lazi':8 'quick':2");
         let s = config_named("pg_catalog.SIMPLE").unwrap().to_tsvector("The Foxes");
         assert_eq!(s.to_text(), "'foxes':2 'the':1");
@@ -454,7 +475,10 @@ mod tests {
         let pg_q = hex("00000008020202030204000201000064000100006300010401620002010100006100");
         assert_eq!(q.to_binary(), pg_q);
         assert_eq!(TsQuery::from_binary(&pg_q).unwrap(), q);
-        assert_eq!(TsQuery::from_binary(&TsQuery::default().to_binary()).unwrap(), TsQuery::default());
+        assert_eq!(
+            TsQuery::from_binary(&TsQuery::default().to_binary()).unwrap(),
+            TsQuery::default()
+        );
         // Truncated or inconsistent messages are errors, not panics.
         for bad in [&pg_q[..pg_q.len() - 1], &pg_q[..6], &hex("000000020100006100")] {
             assert!(TsQuery::from_binary(bad).is_err());

@@ -160,10 +160,11 @@ fn next_token(chars: &[char], i: usize, out: &mut Vec<(TokenKind, String)>) -> u
         out.push((TokenKind::File, string(chars, i, end)));
         return end;
     }
-    if chars[i].is_alphabetic() && at(chars, run) == Some('-') {
-        if let Some(end) = hyphenated(chars, i, out) {
-            return end;
-        }
+    if chars[i].is_alphabetic()
+        && at(chars, run) == Some('-')
+        && let Some(end) = hyphenated(chars, i, out)
+    {
+        return end;
     }
     out.push((word_kind(&chars[i..run]), string(chars, i, run)));
     run
@@ -278,7 +279,9 @@ fn entity_end(chars: &[char], i: usize) -> Option<usize> {
         j += 1;
     }
     let start = j;
-    while at(chars, j).is_some_and(|c| if numeric { c.is_ascii_digit() } else { c.is_ascii_alphabetic() }) {
+    while at(chars, j)
+        .is_some_and(|c| if numeric { c.is_ascii_digit() } else { c.is_ascii_alphabetic() })
+    {
         j += 1;
     }
     (j > start && at(chars, j) == Some(';')).then_some(j + 1)
@@ -334,12 +337,7 @@ fn file_end(chars: &[char], i: usize) -> Option<usize> {
     (slashed || (dotted && chars[i].is_alphabetic())).then_some(j)
 }
 
-fn url_or_host(
-    chars: &[char],
-    i: usize,
-    host: usize,
-    out: &mut Vec<(TokenKind, String)>,
-) -> usize {
+fn url_or_host(chars: &[char], i: usize, host: usize, out: &mut Vec<(TokenKind, String)>) -> usize {
     let host_text = string(chars, i, host).to_lowercase();
     if at(chars, host) == Some('/') {
         let end = url_path_end(chars, host);
@@ -406,11 +404,12 @@ fn hyphenated(chars: &[char], i: usize, out: &mut Vec<(TokenKind, String)>) -> O
     let end = parts.last()?.1;
     let whole = &chars[i..end];
     // A hyphen after the word is not the sign of a number that follows (`gfdl-niv-1.3`).
-    let next = if at(chars, end) == Some('-') && at(chars, end + 1).is_some_and(|c| c.is_ascii_digit()) {
-        end + 1
-    } else {
-        end
-    };
+    let next =
+        if at(chars, end) == Some('-') && at(chars, end + 1).is_some_and(|c| c.is_ascii_digit()) {
+            end + 1
+        } else {
+            end
+        };
     let kind = if whole.iter().any(|c| c.is_numeric()) {
         TokenKind::NumHWord
     } else if whole.iter().all(char::is_ascii) {
@@ -440,14 +439,18 @@ mod tests {
 
     #[test]
     fn splits_as_the_default_parser() {
-        assert_eq!(texts("The quick-brown fox's"), ["The", "quick-brown", "quick", "brown", "fox", "s"]);
-        assert_eq!(texts("-5 +7 1.5 1.2.3 3e5 abc-12"), ["-5", "+7", "1.5", "1.2.3", "3e5", "abc", "-12"]);
-        assert_eq!(texts("x@y.com http://example.com/a/b.html"), [
-            "x@y.com",
-            "example.com/a/b.html",
-            "example.com",
-            "/a/b.html"
-        ]);
+        assert_eq!(
+            texts("The quick-brown fox's"),
+            ["The", "quick-brown", "quick", "brown", "fox", "s"]
+        );
+        assert_eq!(
+            texts("-5 +7 1.5 1.2.3 3e5 abc-12"),
+            ["-5", "+7", "1.5", "1.2.3", "3e5", "abc", "-12"]
+        );
+        assert_eq!(
+            texts("x@y.com http://example.com/a/b.html"),
+            ["x@y.com", "example.com/a/b.html", "example.com", "/a/b.html"]
+        );
         assert_eq!(texts("<b>bold</b> &amp; 3.14abc e.g."), ["bold", "3.14", "abc", "e.g"]);
         assert_eq!(tokens("naïve x1-y2")[0].0, TokenKind::Word);
         assert_eq!(tokens("naïve x1-y2")[1].0, TokenKind::NumHWord);

@@ -76,7 +76,8 @@ fn tokenize(input: &str) -> Result<Vec<Token>> {
             continue;
         }
         if c == '<' {
-            let close = chars[i..].iter().position(|&c| c == '>').ok_or_else(|| syntax_error(input))?;
+            let close =
+                chars[i..].iter().position(|&c| c == '>').ok_or_else(|| syntax_error(input))?;
             let inner: String = chars[i + 1..i + close].iter().collect();
             let distance = if inner == "-" {
                 1
@@ -94,9 +95,8 @@ fn tokenize(input: &str) -> Result<Vec<Token>> {
             i += close + 1;
             continue;
         }
-        let (text, next) =
-            read_lexeme(&chars, i, |c| c.is_whitespace() || "!&|()<:".contains(c))
-                .ok_or_else(|| syntax_error(input))?;
+        let (text, next) = read_lexeme(&chars, i, |c| c.is_whitespace() || "!&|()<:".contains(c))
+            .ok_or_else(|| syntax_error(input))?;
         i = next;
         let (mut weights, mut prefix) = (0, false);
         if chars.get(i) == Some(&':') {
@@ -118,11 +118,62 @@ fn tokenize(input: &str) -> Result<Vec<Token>> {
     Ok(out)
 }
 
+/// How deep a query tree may nest (parentheses, NOTs, phrase chains): the functions over
+/// it recurse, so a deeper one is refused (54001) rather than overflowing the stack. Long
+/// AND and OR chains are built balanced and stay shallow.
+pub const MAX_DEPTH: usize = 256;
+/// How deep parentheses and NOTs may nest in a query's text (its parser recurses through
+/// several functions per level).
+pub const MAX_NESTING: usize = 200;
+
+fn too_complex() -> oxibase_common::Error {
+    errinput!(STATEMENT_TOO_COMPLEX, "tsquery is too complex: it nests too deeply")
+}
+
+/// Joins items with an associative operator: left-deep (as PostgreSQL builds them) when
+/// there are few, balanced when there are many, so the tree stays shallow.
+fn chain<T>(mut items: Vec<T>, join: &impl Fn(T, T) -> T) -> Option<T> {
+    const LEFT_DEEP: usize = 64;
+    if items.len() <= LEFT_DEEP {
+        return items.into_iter().reduce(join);
+    }
+    let right = items.split_off(items.len() / 2);
+    Some(join(chain(items, join)?, chain(right, join)?))
+}
+
+/// A tree's depth, counted without recursion.
+fn depth(node: &Node) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(node, 1)];
+    while let Some((n, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        match n {
+            Node::Operand { .. } => {}
+            Node::Not(i) => stack.push((i, d + 1)),
+            Node::And(l, r) | Node::Or(l, r) | Node::Phrase(l, r, _) => {
+                stack.push((l, d + 1));
+                stack.push((r, d + 1));
+            }
+        }
+    }
+    deepest
+}
+
+/// Refuses a tree deeper than [`MAX_DEPTH`].
+fn checked(node: Option<Node>) -> Result<Option<Node>> {
+    match &node {
+        Some(n) if depth(n) > MAX_DEPTH => Err(too_complex()),
+        _ => Ok(node),
+    }
+}
+
 /// A parsed query before its operands became lexemes: an operand is its text.
 struct Parser<'a> {
     tokens: Vec<Token>,
     at: usize,
     input: &'a str,
+    /// Parentheses and NOTs open now.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -131,27 +182,34 @@ impl Parser<'_> {
     }
 
     fn or(&mut self) -> Result<Node> {
-        let mut left = self.and()?;
+        let mut items = vec![self.and()?];
         while self.peek() == Some(&Token::Or) {
             self.at += 1;
-            left = Node::Or(Box::new(left), Box::new(self.and()?));
+            items.push(self.and()?);
         }
-        Ok(left)
+        chain(items, &|l, r| Node::Or(Box::new(l), Box::new(r)))
+            .ok_or_else(|| syntax_error(self.input))
     }
 
     fn and(&mut self) -> Result<Node> {
-        let mut left = self.phrase()?;
+        let mut items = vec![self.phrase()?];
         while self.peek() == Some(&Token::And) {
             self.at += 1;
-            left = Node::And(Box::new(left), Box::new(self.phrase()?));
+            items.push(self.phrase()?);
         }
-        Ok(left)
+        chain(items, &|l, r| Node::And(Box::new(l), Box::new(r)))
+            .ok_or_else(|| syntax_error(self.input))
     }
 
     fn phrase(&mut self) -> Result<Node> {
         let mut left = self.unary()?;
+        let mut length = 0;
         while let Some(&Token::Phrase(d)) = self.peek() {
             self.at += 1;
+            length += 1;
+            if self.depth + length > MAX_DEPTH {
+                return Err(too_complex());
+            }
             left = Node::Phrase(Box::new(left), Box::new(self.unary()?), d);
         }
         Ok(left)
@@ -160,6 +218,18 @@ impl Parser<'_> {
     fn unary(&mut self) -> Result<Node> {
         let token = self.peek().cloned().ok_or_else(|| syntax_error(self.input))?;
         self.at += 1;
+        if matches!(token, Token::Not | Token::Open) {
+            self.depth += 1;
+            if self.depth > MAX_NESTING {
+                return Err(too_complex());
+            }
+        }
+        let node = self.nested(token);
+        self.depth = self.depth.saturating_sub(1);
+        node
+    }
+
+    fn nested(&mut self, token: Token) -> Result<Node> {
         match token {
             Token::Not => Ok(Node::Not(Box::new(self.unary()?))),
             Token::Open => {
@@ -183,12 +253,12 @@ fn parse_tree(input: &str) -> Result<Option<Node>> {
     if tokens.is_empty() {
         return Ok(None);
     }
-    let mut parser = Parser { tokens, at: 0, input };
+    let mut parser = Parser { tokens, at: 0, input, depth: 0 };
     let node = parser.or()?;
     if parser.at != parser.tokens.len() {
         return Err(syntax_error(input));
     }
-    Ok(Some(node))
+    checked(Some(node))
 }
 
 /// A subtree with its stop words taken out: None when nothing is left; `left`/`right` are
@@ -220,46 +290,57 @@ fn clean(node: Morphed) -> Cleaned {
                 BinOp::Phrase(d) => match (l.node, r.node) {
                     (None, None) => Cleaned {
                         node: None,
-                        left: l.left + l.right + d + r.left + r.right,
+                        left: l
+                            .left
+                            .saturating_add(l.right)
+                            .saturating_add(d)
+                            .saturating_add(r.left)
+                            .saturating_add(r.right),
                         right: 0,
                     },
                     (None, Some(rn)) => Cleaned {
                         node: Some(rn),
-                        left: l.left + l.right + d + r.left,
+                        left: l
+                            .left
+                            .saturating_add(l.right)
+                            .saturating_add(d)
+                            .saturating_add(r.left),
                         right: r.right,
                     },
                     (Some(ln), None) => Cleaned {
                         node: Some(ln),
                         left: l.left,
-                        right: l.right + d + r.left + r.right,
+                        right: l
+                            .right
+                            .saturating_add(d)
+                            .saturating_add(r.left)
+                            .saturating_add(r.right),
                     },
                     (Some(ln), Some(rn)) => Cleaned {
                         node: Some(Node::Phrase(
                             Box::new(ln),
                             Box::new(rn),
-                            (l.right + d + r.left).min(MAX_POS),
+                            l.right.saturating_add(d).saturating_add(r.left).min(MAX_POS),
                         )),
                         left: l.left,
                         right: r.right,
                     },
                 },
-                BinOp::And | BinOp::Or => {
-                    match (l.node, r.node) {
-                        (None, None) => Cleaned { node: None, left: 0, right: 0 },
-                        (None, Some(n)) | (Some(n), None) => {
-                            Cleaned { node: Some(n), left: 0, right: 0 }
-                        }
-                        (Some(ln), Some(rn)) => Cleaned {
-                            node: Some(if matches!(op, BinOp::And) {
-                                Node::And(Box::new(ln), Box::new(rn))
-                            } else {
-                                Node::Or(Box::new(ln), Box::new(rn))
-                            }),
-                            left: 0,
-                            right: 0,
-                        },
+                BinOp::And | BinOp::Or => match (l.node, r.node) {
+                    (None, None) => Cleaned { node: None, left: 0, right: 0 },
+                    (None, Some(n)) | (Some(n), None) => {
+                        Cleaned { node: Some(n), left: 0, right: 0 }
                     }
-                }
+                    (Some(ln), Some(rn)) => Cleaned {
+                        node: Some(if matches!(op, BinOp::And) {
+                            Node::And(Box::new(ln), Box::new(rn))
+                        } else {
+                            Node::Or(Box::new(ln), Box::new(rn))
+                        }),
+                        left: 0,
+                        right: 0,
+                    },
+                },
             }
         }
     }
@@ -281,7 +362,10 @@ enum Morphed {
 
 /// Chains lexemes with their positions into a phrase (`a <-> b <2> c`); stop words leave
 /// gaps. A run with no lexeme is Void.
-fn phrase_of(lexemes: &[(u16, Lexeme)], weights: u8, prefix: bool) -> Morphed {
+fn phrase_of(lexemes: &[(u16, Lexeme)], weights: u8, prefix: bool) -> Result<Morphed> {
+    if lexemes.len() > MAX_DEPTH {
+        return Err(too_complex());
+    }
     let mut tree: Option<(Morphed, u16)> = None;
     for (pos, lexeme) in lexemes {
         let leaf = match lexeme {
@@ -293,31 +377,30 @@ fn phrase_of(lexemes: &[(u16, Lexeme)], weights: u8, prefix: bool) -> Morphed {
         tree = Some(match tree {
             None => (leaf, *pos),
             Some((left, last)) => (
-                Morphed::Binary(BinOp::Phrase(pos.saturating_sub(last)), Box::new(left), Box::new(leaf)),
+                Morphed::Binary(
+                    BinOp::Phrase(pos.saturating_sub(last)),
+                    Box::new(left),
+                    Box::new(leaf),
+                ),
                 *pos,
             ),
         });
     }
-    tree.map_or(Morphed::Leaf(Morph::Void), |(t, _)| t)
+    Ok(tree.map_or(Morphed::Leaf(Morph::Void), |(t, _)| t))
 }
 
-fn morph(node: Node, config: &Config) -> Morphed {
+fn morph(node: Node, config: &Config) -> Result<Morphed> {
+    let binary = |op, l: Box<Node>, r: Box<Node>| -> Result<Morphed> {
+        Ok(Morphed::Binary(op, Box::new(morph(*l, config)?), Box::new(morph(*r, config)?)))
+    };
     match node {
         Node::Operand { lexeme, weights, prefix } => {
             phrase_of(&config.lexemes(&lexeme), weights, prefix)
         }
-        Node::Not(inner) => Morphed::Not(Box::new(morph(*inner, config))),
-        Node::And(l, r) => {
-            Morphed::Binary(BinOp::And, Box::new(morph(*l, config)), Box::new(morph(*r, config)))
-        }
-        Node::Or(l, r) => {
-            Morphed::Binary(BinOp::Or, Box::new(morph(*l, config)), Box::new(morph(*r, config)))
-        }
-        Node::Phrase(l, r, d) => Morphed::Binary(
-            BinOp::Phrase(d),
-            Box::new(morph(*l, config)),
-            Box::new(morph(*r, config)),
-        ),
+        Node::Not(inner) => Ok(Morphed::Not(Box::new(morph(*inner, config)?))),
+        Node::And(l, r) => binary(BinOp::And, l, r),
+        Node::Or(l, r) => binary(BinOp::Or, l, r),
+        Node::Phrase(l, r, d) => binary(BinOp::Phrase(d), l, r),
     }
 }
 
@@ -335,32 +418,31 @@ impl TsQuery {
     /// `to_tsquery(config, text)`: the query syntax, each operand normalized by the
     /// configuration (a hyphenated word becomes a phrase of its lexemes).
     pub fn to_tsquery(config: &Config, input: &str) -> Result<TsQuery> {
-        Ok(TsQuery(parse_tree(input)?.and_then(|n| clean(morph(n, config)).node)))
+        let Some(tree) = parse_tree(input)? else { return Ok(TsQuery(None)) };
+        Ok(TsQuery(checked(clean(morph(tree, config)?).node)?))
     }
 
     /// `plainto_tsquery`: every lexeme of the text, joined by `&`.
     pub fn plain(config: &Config, input: &str) -> TsQuery {
-        let mut node: Option<Node> = None;
-        for (_, lexeme) in config.lexemes(input) {
-            if let Lexeme::Word(w) = lexeme {
-                let leaf = Node::Operand { lexeme: w, weights: 0, prefix: false };
-                node = Some(match node {
-                    None => leaf,
-                    Some(l) => Node::And(Box::new(l), Box::new(leaf)),
-                });
-            }
-        }
-        TsQuery(node)
+        let leaves = config
+            .lexemes(input)
+            .into_iter()
+            .filter_map(|(_, lexeme)| match lexeme {
+                Lexeme::Word(w) => Some(Node::Operand { lexeme: w, weights: 0, prefix: false }),
+                Lexeme::Stop => None,
+            })
+            .collect();
+        TsQuery(chain(leaves, &|l, r| Node::And(Box::new(l), Box::new(r))))
     }
 
     /// `phraseto_tsquery`: the text's lexemes as one phrase, stop words leaving gaps.
-    pub fn phrase(config: &Config, input: &str) -> TsQuery {
-        TsQuery(clean(phrase_of(&config.lexemes(input), 0, false)).node)
+    pub fn phrase(config: &Config, input: &str) -> Result<TsQuery> {
+        Ok(TsQuery(checked(clean(phrase_of(&config.lexemes(input), 0, false)?).node)?))
     }
 
     /// `websearch_to_tsquery`: words are ANDed, `"quoted text"` is a phrase, `or` between
     /// two terms ORs them, a leading `-` negates a term. Never a syntax error.
-    pub fn websearch(config: &Config, input: &str) -> TsQuery {
+    pub fn websearch(config: &Config, input: &str) -> Result<TsQuery> {
         let chars: Vec<char> = input.chars().collect();
         // Terms of the current AND group; groups are ORed.
         let mut groups: Vec<Vec<Morphed>> = vec![Vec::new()];
@@ -369,9 +451,12 @@ impl TsQuery {
         while i < chars.len() {
             let c = chars[i];
             if c == '"' {
-                let end = chars[i + 1..].iter().position(|&c| c == '"').map_or(chars.len(), |p| i + 1 + p);
+                let end = chars[i + 1..]
+                    .iter()
+                    .position(|&c| c == '"')
+                    .map_or(chars.len(), |p| i + 1 + p);
                 let text: String = chars[i + 1..end].iter().collect();
-                let term = phrase_of(&config.lexemes(&text), 0, false);
+                let term = phrase_of(&config.lexemes(&text), 0, false)?;
                 push_term(&mut groups, term, negate);
                 negate = false;
                 i = end + 1;
@@ -398,19 +483,13 @@ impl TsQuery {
                 continue;
             }
             let lexemes = config.lexemes(&word);
-            push_term(&mut groups, phrase_of(&lexemes, 0, false), negate);
+            push_term(&mut groups, phrase_of(&lexemes, 0, false)?, negate);
             negate = false;
         }
-        let or = groups
-            .into_iter()
-            .filter(|g| !g.is_empty())
-            .map(|g| {
-                g.into_iter()
-                    .reduce(|l, r| Morphed::Binary(BinOp::And, Box::new(l), Box::new(r)))
-                    .expect("not empty")
-            })
-            .reduce(|l, r| Morphed::Binary(BinOp::Or, Box::new(l), Box::new(r)));
-        TsQuery(or.and_then(|t| clean(t).node))
+        let and = |l, r| Morphed::Binary(BinOp::And, Box::new(l), Box::new(r));
+        let or = |l, r| Morphed::Binary(BinOp::Or, Box::new(l), Box::new(r));
+        let tree = chain(groups.into_iter().filter_map(|g| chain(g, &and)).collect(), &or);
+        Ok(TsQuery(checked(tree.and_then(|t| clean(t).node))?))
     }
 
     /// The text form, parenthesized as PostgreSQL prints it.
@@ -467,20 +546,20 @@ impl TsQuery {
     }
 
     /// `q1 && q2`, `q1 || q2`, `q1 <N> q2`: an empty side gives the other.
-    pub fn combine(self, other: TsQuery, op: char, distance: u16) -> TsQuery {
+    pub fn combine(self, other: TsQuery, op: char, distance: u16) -> Result<TsQuery> {
         match (self.0, other.0) {
-            (Some(l), Some(r)) => TsQuery(Some(match op {
+            (Some(l), Some(r)) => Ok(TsQuery(checked(Some(match op {
                 '&' => Node::And(Box::new(l), Box::new(r)),
                 '|' => Node::Or(Box::new(l), Box::new(r)),
                 _ => Node::Phrase(Box::new(l), Box::new(r), distance),
-            })),
-            (l, r) => TsQuery(l.or(r)),
+            }))?)),
+            (l, r) => Ok(TsQuery(l.or(r))),
         }
     }
 
     /// `!! q`.
-    pub fn negate(self) -> TsQuery {
-        TsQuery(self.0.map(|n| Node::Not(Box::new(n))))
+    pub fn negate(self) -> Result<TsQuery> {
+        Ok(TsQuery(checked(self.0.map(|n| Node::Not(Box::new(n))))?))
     }
 }
 
@@ -530,7 +609,10 @@ impl TsQuery {
         fn bad() -> oxibase_common::Error {
             errinput!(INVALID_BINARY_REPRESENTATION, "malformed tsquery: invalid item")
         }
-        fn read(b: &mut super::Binary<'_>, left: &mut u32) -> Result<Node> {
+        fn read(b: &mut super::Binary<'_>, left: &mut u32, depth: usize) -> Result<Node> {
+            if depth > MAX_DEPTH {
+                return Err(too_complex());
+            }
             *left = left.checked_sub(1).ok_or_else(bad)?;
             match b.u8()? {
                 1 => {
@@ -543,14 +625,14 @@ impl TsQuery {
                     Ok(Node::Operand { lexeme, weights, prefix })
                 }
                 2 => match b.u8()? {
-                    1 => Ok(Node::Not(Box::new(read(b, left)?))),
+                    1 => Ok(Node::Not(Box::new(read(b, left, depth + 1)?))),
                     op @ 2..=4 => {
                         let distance = if op == 4 { b.u16()? } else { 0 };
                         if distance > MAX_POS {
                             return Err(bad());
                         }
-                        let r = Box::new(read(b, left)?);
-                        let l = Box::new(read(b, left)?);
+                        let r = Box::new(read(b, left, depth + 1)?);
+                        let l = Box::new(read(b, left, depth + 1)?);
                         Ok(match op {
                             2 => Node::And(l, r),
                             3 => Node::Or(l, r),
@@ -567,7 +649,7 @@ impl TsQuery {
         if left == 0 {
             return Ok(TsQuery(None));
         }
-        let node = read(&mut b, &mut left)?;
+        let node = read(&mut b, &mut left, 1)?;
         if left != 0 || !b.0.is_empty() {
             return Err(bad());
         }
@@ -577,7 +659,9 @@ impl TsQuery {
 
 fn push_term(groups: &mut [Vec<Morphed>], term: Morphed, negate: bool) {
     let term = if negate { Morphed::Not(Box::new(term)) } else { term };
-    groups.last_mut().expect("a group").push(term);
+    if let Some(group) = groups.last_mut() {
+        group.push(term);
+    }
 }
 
 fn priority(n: &Node) -> u8 {
@@ -660,10 +744,12 @@ fn weight_ok(weights: u8, p: Pos) -> bool {
 
 fn eval(node: &Node, vector: &TsVector) -> bool {
     match node {
-        Node::Operand { lexeme, weights, prefix } => matching(vector, lexeme, *prefix).any(|positions| {
-            // A lexeme stored without positions matches whatever weights are asked for.
-            positions.is_empty() || positions.iter().any(|p| weight_ok(*weights, *p))
-        }),
+        Node::Operand { lexeme, weights, prefix } => {
+            matching(vector, lexeme, *prefix).any(|positions| {
+                // A lexeme stored without positions matches whatever weights are asked for.
+                positions.is_empty() || positions.iter().any(|p| weight_ok(*weights, *p))
+            })
+        }
         Node::Not(inner) => !eval(inner, vector),
         Node::And(l, r) => eval(l, vector) && eval(r, vector),
         Node::Or(l, r) => eval(l, vector) || eval(r, vector),
@@ -713,9 +799,21 @@ fn phrase_positions(node: &Node, vector: &TsVector) -> Option<Positions> {
             let (l, r) = (phrase_positions(l, vector)?, phrase_positions(r, vector)?);
             let d = *d;
             let at: Vec<u16> = match (l.negated, r.negated) {
-                (false, false) => r.at.iter().copied().filter(|&p| p >= d && l.at.binary_search(&(p - d)).is_ok()).collect(),
-                (false, true) => l.at.iter().map(|&p| p + d).filter(|p| r.at.binary_search(p).is_err()).collect(),
-                (true, false) => r.at.iter().copied().filter(|&p| p < d || l.at.binary_search(&(p - d)).is_err()).collect(),
+                (false, false) => {
+                    r.at.iter()
+                        .copied()
+                        .filter(|&p| p >= d && l.at.binary_search(&(p - d)).is_ok())
+                        .collect()
+                }
+                (false, true) => {
+                    l.at.iter().map(|&p| p + d).filter(|p| r.at.binary_search(p).is_err()).collect()
+                }
+                (true, false) => {
+                    r.at.iter()
+                        .copied()
+                        .filter(|&p| p < d || l.at.binary_search(&(p - d)).is_err())
+                        .collect()
+                }
                 (true, true) => return Some(Positions { at: Vec::new(), negated: true }),
             };
             Some(Positions { at, negated: false })
@@ -730,8 +828,12 @@ fn combine_positions(l: Positions, r: Positions, and: bool) -> Positions {
         v.dedup();
         v
     };
-    let inter = |a: &[u16], b: &[u16]| a.iter().copied().filter(|p| b.binary_search(p).is_ok()).collect::<Vec<_>>();
-    let minus = |a: &[u16], b: &[u16]| a.iter().copied().filter(|p| b.binary_search(p).is_err()).collect::<Vec<_>>();
+    let inter = |a: &[u16], b: &[u16]| {
+        a.iter().copied().filter(|p| b.binary_search(p).is_ok()).collect::<Vec<_>>()
+    };
+    let minus = |a: &[u16], b: &[u16]| {
+        a.iter().copied().filter(|p| b.binary_search(p).is_err()).collect::<Vec<_>>()
+    };
     match (l.negated, r.negated, and) {
         (false, false, true) => Positions { at: inter(&l.at, &r.at), negated: false },
         (false, false, false) => Positions { at: union(&l.at, &r.at), negated: false },
@@ -773,15 +875,83 @@ mod tests {
         assert_eq!(t("foo-bar"), "'foo-bar' <-> 'foo' <-> 'bar'");
         assert_eq!(t("fat <-> the <-> cat"), "'fat' <2> 'cat'");
         assert_eq!(t("the"), "");
-        assert_eq!(TsQuery::plain(en, "The quick brown foxes").to_text(), "'quick' & 'brown' & 'fox'");
         assert_eq!(
-            TsQuery::phrase(en, "foo-bar the cat").to_text(),
+            TsQuery::plain(en, "The quick brown foxes").to_text(),
+            "'quick' & 'brown' & 'fox'"
+        );
+        assert_eq!(
+            TsQuery::phrase(en, "foo-bar the cat").unwrap().to_text(),
             "'foo-bar' <-> 'foo' <-> 'bar' <2> 'cat'"
         );
         assert_eq!(
-            TsQuery::websearch(en, "the fat \"rat the cat\" or -dog").to_text(),
+            TsQuery::websearch(en, "the fat \"rat the cat\" or -dog").unwrap().to_text(),
             "'fat' & 'rat' <2> 'cat' | !'dog'"
         );
+    }
+
+    #[test]
+    fn deep_queries_are_refused_and_long_chains_stay_shallow() {
+        // Run on a thread with a small stack: what passes here passes on a server thread.
+        std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(|| {
+                let en = config_named("english").unwrap();
+                let nested = |n: usize| format!("{}a{}", "(".repeat(n), ")".repeat(n));
+                assert!(
+                    TsQuery::parse(&nested(MAX_NESTING))
+                        .unwrap()
+                        .matches(&TsVector::parse("a").unwrap())
+                );
+                assert!(TsQuery::parse(&nested(MAX_NESTING + 1)).is_err());
+                assert!(TsQuery::parse(&nested(100_000)).is_err());
+                assert!(TsQuery::parse(&"!".repeat(100_000)).is_err());
+                let words = |n: usize, sep: &str| {
+                    (0..n).map(|i| format!("w{i}")).collect::<Vec<_>>().join(sep)
+                };
+                // Long AND/OR chains: as long as the input.
+                let long_and = TsQuery::parse(&words(100_000, " & ")).unwrap();
+                assert_eq!(long_and.node_count(), 199_999);
+                assert!(long_and.matches(&TsVector::parse(&words(100_000, " ")).unwrap()));
+                assert!(!long_and.matches(&TsVector::parse("w1").unwrap()));
+                assert!(
+                    TsQuery::parse(&words(100_000, " | "))
+                        .unwrap()
+                        .matches(&TsVector::parse("w5").unwrap())
+                );
+                let doc = words(50_000, " ");
+                assert_eq!(TsQuery::plain(en, &doc).node_count(), 99_999);
+                assert!(TsQuery::websearch(en, &doc).is_ok());
+                // Phrases nest as they chain: a long one is refused.
+                let long_phrase = TsQuery::parse(&words(MAX_DEPTH - 10, " <-> ")).unwrap();
+                let positioned =
+                    (0..MAX_DEPTH - 10).map(|i| format!("w{i}:{}", i + 1)).collect::<Vec<_>>();
+                let v = TsVector::parse(&positioned.join(" ")).unwrap();
+                assert!(long_phrase.matches(&v));
+                assert!(
+                    crate::tsearch::rank::ts_rank_cd(
+                        &crate::tsearch::rank::DEFAULT_WEIGHTS,
+                        &v,
+                        &long_phrase,
+                        0
+                    ) > 0.0
+                );
+                assert_eq!(TsQuery::parse(&long_phrase.to_text()).unwrap(), long_phrase);
+                assert_eq!(TsQuery::from_binary(&long_phrase.to_binary()).unwrap(), long_phrase);
+                assert!(TsQuery::parse(&words(100_000, " <-> ")).is_err());
+                assert!(TsQuery::phrase(en, &doc).is_err());
+                assert!(TsQuery::to_tsquery(en, &format!("'{doc}'")).is_err());
+                let mut q = TsQuery::parse("a").unwrap();
+                for _ in 0..MAX_DEPTH * 2 {
+                    match q.clone().negate() {
+                        Ok(n) => q = n,
+                        Err(_) => return,
+                    }
+                }
+                panic!("negation nested without limit");
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]
