@@ -8,7 +8,7 @@ use super::scalar::{Resolved, fixed, float, int, intern, text, volatile};
 use crate::tsearch::{self, Config, Pos, TsQuery, TsVector, rank};
 use crate::types::SqlType;
 
-use DataType::{Bool, Float4, Int4, InternalChar, Text, TsQuery as Q, TsVector as V};
+use DataType::{Bool, Float4, Int4, InternalChar, Json, Jsonb, Text, TsQuery as Q, TsVector as V};
 
 /// Resolves a text search function.
 pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
@@ -18,11 +18,33 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
     let weights = DataType::Array(Box::new(Float4));
     let text_array = DataType::Array(Box::new(Text));
     match (name, args.len()) {
+        // json before jsonb: json would otherwise be cast to jsonb, reordering its keys.
         ("to_tsvector", 1) => {
+            let json = |a: &[Value], env: &dyn FunctionEnv| {
+                json_tsvector(default_config(env)?, &a[0], None)
+            };
             stable(|a, env| vector(&to_tsvector(default_config(env)?, &a[0])), &[Text], V)
+                .or_else(|| stable(json, &[Json], V))
+                .or_else(|| stable(json, &[Jsonb], V))
         }
         ("to_tsvector", 2) => {
+            let json =
+                |a: &[Value], _: &dyn FunctionEnv| json_tsvector(config(&a[0])?, &a[1], None);
             f(|a, _| vector(&to_tsvector(config(&a[0])?, &a[1])), &[Text, Text], V)
+                .or_else(|| f(json, &[Text, Json], V))
+                .or_else(|| f(json, &[Text, Jsonb], V))
+        }
+        ("jsonb_to_tsvector" | "json_to_tsvector", 2) => {
+            let doc = if name == "jsonb_to_tsvector" { Jsonb } else { Json };
+            stable(
+                |a, env| json_tsvector(default_config(env)?, &a[0], Some(&a[1])),
+                &[doc, Jsonb],
+                V,
+            )
+        }
+        ("jsonb_to_tsvector" | "json_to_tsvector", 3) => {
+            let doc = if name == "jsonb_to_tsvector" { Jsonb } else { Json };
+            f(|a, _| json_tsvector(config(&a[0])?, &a[1], Some(&a[2])), &[Text, doc, Jsonb], V)
         }
         ("to_tsquery" | "plainto_tsquery" | "phraseto_tsquery" | "websearch_to_tsquery", 1) => {
             stable(query_function(name), &[Text], Q)
@@ -264,4 +286,83 @@ fn array_to_tsvector(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
         v.add(text(e).to_string(), None);
     }
     vector(&v)
+}
+
+/// `to_tsvector` of a JSON document, or `json[b]_to_tsvector` with a filter: a JSON array
+/// of what to index, `"string"`, `"numeric"`, `"boolean"`, `"key"` or `"all"` (strings
+/// only without one).
+fn json_tsvector(config: &Config, doc: &Value, filter: Option<&Value>) -> Result<Value> {
+    let parse = |v: &Value| {
+        serde_json::from_str::<serde_json::Value>(text(v)).map_err(|e| {
+            errinput!(INVALID_TEXT_REPRESENTATION, "invalid input syntax for type json: {e}")
+        })
+    };
+    let (mut strings, mut numbers, mut booleans, mut keys) = (true, false, false, false);
+    if let Some(filter) = filter {
+        (strings, numbers, booleans, keys) = (false, false, false, false);
+        let kinds = match parse(filter)? {
+            serde_json::Value::Array(kinds) => kinds,
+            serde_json::Value::String(kind) => vec![serde_json::Value::String(kind)],
+            _ => {
+                return Err(errinput!(
+                    INVALID_PARAMETER_VALUE,
+                    "wrong flag type, only arrays and scalars are allowed"
+                ));
+            }
+        };
+        for kind in kinds {
+            match kind.as_str() {
+                Some("string") => strings = true,
+                Some("numeric") => numbers = true,
+                Some("boolean") => booleans = true,
+                Some("key") => keys = true,
+                Some("all") => (strings, numbers, booleans, keys) = (true, true, true, true),
+                Some(other) => {
+                    return Err(errinput!(
+                        INVALID_PARAMETER_VALUE,
+                        "wrong flag in flag array: \"{other}\""
+                    )
+                    .with_hint("Possible values are: \"string\", \"numeric\", \"boolean\", \"key\", and \"all\"."));
+                }
+                None => {
+                    return Err(errinput!(INVALID_PARAMETER_VALUE, "flag array element is not a string")
+                        .with_hint("Possible values are: \"string\", \"numeric\", \"boolean\", \"key\", and \"all\"."));
+                }
+            }
+        }
+    }
+    // Document order, without recursion: a stack of what is still to visit.
+    enum Visit<'a> {
+        Value(&'a serde_json::Value),
+        Key(&'a str),
+    }
+    let mut texts = Vec::new();
+    let root = parse(doc)?;
+    let mut stack = vec![Visit::Value(&root)];
+    while let Some(next) = stack.pop() {
+        let v = match next {
+            Visit::Key(k) => {
+                texts.push(k.to_string());
+                continue;
+            }
+            Visit::Value(v) => v,
+        };
+        match v {
+            serde_json::Value::String(s) if strings => texts.push(s.clone()),
+            serde_json::Value::Number(n) if numbers => texts.push(n.to_string()),
+            serde_json::Value::Bool(b) if booleans => texts.push(b.to_string()),
+            serde_json::Value::Array(items) => stack.extend(items.iter().rev().map(Visit::Value)),
+            serde_json::Value::Object(fields) => {
+                // Pushed in reverse, each key after its value: popped, the key comes first.
+                for (k, v) in fields.iter().rev() {
+                    stack.push(Visit::Value(v));
+                    if keys {
+                        stack.push(Visit::Key(k));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    vector(&config.json_to_tsvector(&texts))
 }

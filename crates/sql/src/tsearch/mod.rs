@@ -399,17 +399,43 @@ impl Config {
     /// A document's lexemes with their positions (from 1; a stop word takes one and yields
     /// nothing; lexemes too long to index are left out).
     pub fn lexemes(&self, text: &str) -> Vec<(u16, Lexeme)> {
+        self.lexemes_after(text, &mut 0)
+    }
+
+    /// The lexemes of a text whose first token comes after position `*pos`, which is left
+    /// at the last token's.
+    fn lexemes_after(&self, text: &str, pos: &mut u32) -> Vec<(u16, Lexeme)> {
         let mut out = Vec::new();
-        let mut pos: u32 = 0;
         for (kind, token) in parser::tokens(text) {
-            pos += 1;
+            *pos += 1;
             let lexeme = self.lexeme(kind, &token);
             if matches!(&lexeme, Lexeme::Word(w) if w.len() > MAX_LEXEME || w.is_empty()) {
                 continue;
             }
-            out.push((pos.min(u32::from(MAX_POS)) as u16, lexeme));
+            out.push(((*pos).min(u32::from(MAX_POS)) as u16, lexeme));
         }
         out
+    }
+
+    /// `to_tsvector(config, json)`: the texts of a JSON document (as `pick` selects them,
+    /// in document order) as one document, a position left between two texts with words.
+    pub fn json_to_tsvector(&self, texts: &[String]) -> TsVector {
+        let mut vector = TsVector::default();
+        let mut pos = 0;
+        for text in texts {
+            let mut added = false;
+            for (p, lexeme) in self.lexemes_after(text, &mut pos) {
+                if let Lexeme::Word(w) = lexeme {
+                    vector.add(w, Some(Pos::new(p, 0)));
+                    added = true;
+                }
+            }
+            if added {
+                pos += 1;
+            }
+        }
+        vector.normalize();
+        vector
     }
 
     /// `to_tsvector(config, text)`.
