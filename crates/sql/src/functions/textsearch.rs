@@ -95,6 +95,25 @@ fn parse_query(v: &Value) -> Result<TsQuery> {
     TsQuery::parse(text(v))
 }
 
+/// A query argument, parsed: the last one parsed on this thread is kept, since a statement
+/// matches or ranks every row against the same query.
+fn cached_query(v: &Value) -> Result<std::rc::Rc<TsQuery>> {
+    type Last = std::cell::RefCell<Option<(String, std::rc::Rc<TsQuery>)>>;
+    thread_local! {
+        static LAST: Last = const { std::cell::RefCell::new(None) };
+    }
+    let input = text(v);
+    let hit = LAST.with(|last| {
+        last.borrow().as_ref().filter(|(t, _)| t == input).map(|(_, q)| q.clone())
+    });
+    if let Some(q) = hit {
+        return Ok(q);
+    }
+    let q = std::rc::Rc::new(TsQuery::parse(input)?);
+    LAST.with(|last| *last.borrow_mut() = Some((input.to_string(), q.clone())));
+    Ok(q)
+}
+
 fn vector(v: &TsVector) -> Result<Value> {
     Ok(Value::Text(v.to_text()))
 }
@@ -140,17 +159,17 @@ fn query_function(name: &str) -> super::scalar::Eval {
 }
 
 fn match_vq(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
-    Ok(Value::Bool(parse_query(&a[1])?.matches(&parse_vector(&a[0])?)))
+    Ok(Value::Bool(cached_query(&a[1])?.matches(&parse_vector(&a[0])?)))
 }
 
 fn match_qv(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
-    Ok(Value::Bool(parse_query(&a[0])?.matches(&parse_vector(&a[1])?)))
+    Ok(Value::Bool(cached_query(&a[0])?.matches(&parse_vector(&a[1])?)))
 }
 
 /// `text @@ tsquery`: the text as `to_tsvector` makes it.
 fn match_tq(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     let v = to_tsvector(default_config(env)?, &a[0]);
-    Ok(Value::Bool(parse_query(&a[1])?.matches(&v)))
+    Ok(Value::Bool(cached_query(&a[1])?.matches(&v)))
 }
 
 /// `text @@ text`: `to_tsvector(a) @@ plainto_tsquery(b)`.
@@ -180,7 +199,7 @@ fn ranked(a: &[Value], rank: fn(&[f32; 4], &TsVector, &TsQuery, i32) -> f32) -> 
         _ => (rank::DEFAULT_WEIGHTS, a),
     };
     let method = rest.get(2).map_or(0, int);
-    let (v, q) = (parse_vector(&rest[0])?, parse_query(&rest[1])?);
+    let (v, q) = (parse_vector(&rest[0])?, cached_query(&rest[1])?);
     Ok(Value::Float4(rank(&weights, &v, &q, method as i32)))
 }
 

@@ -111,18 +111,18 @@ impl TsVector {
     /// with backslash escapes, each with an optional `:` list of positions and weights.
     pub fn parse(input: &str) -> Result<TsVector> {
         let bad = || errinput!(SYNTAX_ERROR, "syntax error in tsvector: \"{input}\"");
-        let chars: Vec<char> = input.chars().collect();
+        // Bytes, not chars: every delimiter is ASCII, so slices between them are UTF-8.
+        let bytes = input.as_bytes();
         let mut vector = TsVector::default();
         let mut i = 0;
         loop {
-            while chars.get(i).is_some_and(|c| c.is_whitespace()) {
+            while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
                 i += 1;
             }
-            if i >= chars.len() {
+            if i >= bytes.len() {
                 break;
             }
-            let (lexeme, next) =
-                read_lexeme(&chars, i, |c| c.is_whitespace() || c == ':').ok_or_else(bad)?;
+            let (lexeme, next) = read_lexeme_bytes(input, i).ok_or_else(bad)?;
             i = next;
             if lexeme.len() > MAX_LEXEME {
                 return Err(errinput!(
@@ -132,43 +132,44 @@ impl TsVector {
                 ));
             }
             let mut positions = Vec::new();
-            if chars.get(i) == Some(&':') {
+            if bytes.get(i) == Some(&b':') {
                 loop {
                     i += 1;
                     let start = i;
-                    while chars.get(i).is_some_and(char::is_ascii_digit) {
+                    let mut n: u32 = 0;
+                    while let Some(d) = bytes.get(i).filter(|b| b.is_ascii_digit()) {
+                        n = n.saturating_mul(10).saturating_add(u32::from(d - b'0'));
                         i += 1;
                     }
-                    let n: u32 =
-                        chars[start..i].iter().collect::<String>().parse().map_err(|_| bad())?;
+                    if i == start {
+                        return Err(bad());
+                    }
                     if n == 0 {
                         return Err(errinput!(
                             SYNTAX_ERROR,
                             "wrong position info in tsvector: \"{input}\""
                         ));
                     }
-                    let weight = match chars.get(i).map(char::to_ascii_uppercase) {
-                        Some('A') => 3,
-                        Some('B') => 2,
-                        Some('C') => 1,
-                        Some('D' | '*') => 0,
-                        _ => 4,
+                    let weight = match bytes.get(i).map(u8::to_ascii_uppercase) {
+                        Some(b'A') => Some(3),
+                        Some(b'B') => Some(2),
+                        Some(b'C') => Some(1),
+                        Some(b'D' | b'*') => Some(0),
+                        _ => None,
                     };
-                    if weight < 4 {
+                    if weight.is_some() {
                         i += 1;
                     }
-                    let weight = if weight == 4 { 0 } else { weight };
-                    positions.push(Pos::new(n.min(u32::from(MAX_POS)) as u16, weight));
-                    if chars.get(i) != Some(&',') {
+                    positions.push(Pos::new(n.min(u32::from(MAX_POS)) as u16, weight.unwrap_or(0)));
+                    if bytes.get(i) != Some(&b',') {
                         break;
                     }
                 }
-                if chars.get(i).is_some_and(|c| !c.is_whitespace()) {
+                if bytes.get(i).is_some_and(|b| !b.is_ascii_whitespace()) {
                     return Err(bad());
                 }
             }
-            let entry = vector.entries.entry(lexeme).or_default();
-            entry.extend(positions);
+            vector.entries.entry(lexeme).or_default().extend(positions);
         }
         vector.normalize();
         Ok(vector)
@@ -276,6 +277,54 @@ pub(crate) fn quote_lexeme(out: &mut String, lexeme: &str) {
         out.push(c);
     }
     out.push('\'');
+}
+
+/// [`read_lexeme`] over a str's bytes, stopping at whitespace or `:`.
+fn read_lexeme_bytes(input: &str, mut i: usize) -> Option<(String, usize)> {
+    let bytes = input.as_bytes();
+    let mut out = String::new();
+    // The run of plain bytes since the last escape, copied in one piece.
+    let mut run = i;
+    if bytes.get(i) == Some(&b'\'') {
+        i += 1;
+        run = i;
+        loop {
+            match *bytes.get(i)? {
+                b'\\' => {
+                    out.push_str(input.get(run..i)?);
+                    let c = input.get(i + 1..)?.chars().next()?;
+                    out.push(c);
+                    i += 1 + c.len_utf8();
+                    run = i;
+                }
+                b'\'' if bytes.get(i + 1) == Some(&b'\'') => {
+                    out.push_str(input.get(run..=i)?);
+                    i += 2;
+                    run = i;
+                }
+                b'\'' => {
+                    out.push_str(input.get(run..i)?);
+                    return (!out.is_empty()).then_some((out, i + 1));
+                }
+                _ => i += 1,
+            }
+        }
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == b'\\' {
+            out.push_str(input.get(run..i)?);
+            let c = input.get(i + 1..)?.chars().next()?;
+            out.push(c);
+            i += 1 + c.len_utf8();
+            run = i;
+        } else if b.is_ascii_whitespace() || b == b':' {
+            break;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(input.get(run..i)?);
+    (!out.is_empty()).then_some((out, i))
 }
 
 /// Reads a lexeme at `i`: quoted (`'it''s'`, `'a\'b'`) or up to a character `stop` accepts,

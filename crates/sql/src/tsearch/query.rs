@@ -506,11 +506,12 @@ impl TsQuery {
         self.0.as_ref().is_some_and(|n| eval(n, vector))
     }
 
-    /// The operands, each once (for ranking).
+    /// The operands, each lexeme once, in byte order (for ranking, which combines their
+    /// scores in this order, as PostgreSQL's SortAndUniqItems does).
     pub fn operands(&self) -> Vec<(&str, u8, bool)> {
         let mut out = self.all_operands();
-        out.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then(a.0.cmp(b.0)).then(a.2.cmp(&b.2)));
-        out.dedup_by(|a, b| a.0 == b.0 && a.2 == b.2);
+        out.sort_by(|a, b| a.0.cmp(b.0));
+        out.dedup_by(|a, b| a.0 == b.0);
         out
     }
 
