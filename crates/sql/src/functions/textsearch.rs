@@ -148,7 +148,25 @@ fn query_function(name: &str) -> super::scalar::Eval {
             [t] => (default_config(env)?, t),
             _ => return Err(errinput!(UNDEFINED_FUNCTION, "wrong number of arguments")),
         };
-        query(&f(config, text(input))?)
+        // The last result on this thread is kept: a query built from constants in a WHERE
+        // clause is built again for every row, from the same arguments.
+        type Key = (usize, &'static str, String);
+        thread_local! {
+            static LAST: std::cell::RefCell<Option<(Key, Value)>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        let (id, input) = (f as usize, text(input));
+        let hit = LAST.with(|last| {
+            let last = last.borrow();
+            let ((i, c, t), v) = last.as_ref()?;
+            (*i == id && *c == config.name && t == input).then(|| v.clone())
+        });
+        if let Some(v) = hit {
+            return Ok(v);
+        }
+        let v = query(&f(config, input)?)?;
+        LAST.with(|last| *last.borrow_mut() = Some(((id, config.name, input.to_string()), v.clone())));
+        Ok(v)
     }
     match name {
         "to_tsquery" => |a, env| run(a, env, TsQuery::to_tsquery),
