@@ -1033,7 +1033,7 @@ impl Binder<'_> {
                 if is_tsquery(&lt) || is_tsquery(&rt) {
                     return self.call_scalar("oxibase_tsquery_and", vec![(l, lt), (r, rt)]);
                 }
-                let (l, r, _) = self.bind_pair(left, right, ctx, "&&")?;
+                let (l, r, _) = self.coerce_pair(l, lt, r, rt, "&&")?;
                 Ok((Expr::Binary(BinOp::Overlap, Box::new(l), Box::new(r)), bool_t))
             }
             other => Err(errinput!(UNDEFINED_FUNCTION, "operator does not exist: {other}")),
