@@ -103,9 +103,8 @@ fn cached_query(v: &Value) -> Result<std::rc::Rc<TsQuery>> {
         static LAST: Last = const { std::cell::RefCell::new(None) };
     }
     let input = text(v);
-    let hit = LAST.with(|last| {
-        last.borrow().as_ref().filter(|(t, _)| t == input).map(|(_, q)| q.clone())
-    });
+    let hit = LAST
+        .with(|last| last.borrow().as_ref().filter(|(t, _)| t == input).map(|(_, q)| q.clone()));
     if let Some(q) = hit {
         return Ok(q);
     }
@@ -165,7 +164,9 @@ fn query_function(name: &str) -> super::scalar::Eval {
             return Ok(v);
         }
         let v = query(&f(config, input)?)?;
-        LAST.with(|last| *last.borrow_mut() = Some(((id, config.name, input.to_string()), v.clone())));
+        LAST.with(|last| {
+            *last.borrow_mut() = Some(((id, config.name, input.to_string()), v.clone()))
+        });
         Ok(v)
     }
     match name {
