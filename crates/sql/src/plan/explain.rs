@@ -275,9 +275,16 @@ pub fn expr(e: &Expr, columns: &[Column]) -> String {
             format!("({} IS {}NULL)", r(x), if *negated { "NOT " } else { "" })
         }
         Expr::Cast(x, t) | Expr::AssignCast(x, t) => format!("({})::{}", r(x), t.name()),
-        Expr::Call(f, args) => {
-            format!("{}({})", f.name, args.iter().map(r).collect::<Vec<_>>().join(", "))
-        }
+        // The functions behind text search operators print as the operators.
+        Expr::Call(f, args) => match (f.name, args.as_slice()) {
+            ("oxibase_ts_match", [a, b]) => format!("({} @@ {})", r(a), r(b)),
+            ("oxibase_tsvector_concat" | "oxibase_tsquery_or", [a, b]) => {
+                format!("({} || {})", r(a), r(b))
+            }
+            ("oxibase_tsquery_and", [a, b]) => format!("({} && {})", r(a), r(b)),
+            ("oxibase_tsquery_not", [a]) => format!("(!! {})", r(a)),
+            _ => format!("{}({})", f.name, args.iter().map(r).collect::<Vec<_>>().join(", ")),
+        },
         Expr::Routine(routine, args) => {
             format!("{}({})", routine.name, args.iter().map(r).collect::<Vec<_>>().join(", "))
         }
