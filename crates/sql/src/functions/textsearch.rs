@@ -55,6 +55,22 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("get_current_ts_config", 0) => {
             stable(|_, env| Ok(Value::Text(default_config(env)?.name.into())), &[], Text)
         }
+        ("ts_headline", 2) => {
+            stable(|a, env| ts_headline(default_config(env)?, &a[0], &a[1], None), &[Text, Q], Text)
+        }
+        ("ts_headline", 3) => stable(
+            |a, env| ts_headline(default_config(env)?, &a[0], &a[1], Some(&a[2])),
+            &[Text, Q, Text],
+            Text,
+        )
+        .or_else(|| {
+            f(|a, _| ts_headline(config(&a[0])?, &a[1], &a[2], None), &[Text, Text, Q], Text)
+        }),
+        ("ts_headline", 4) => f(
+            |a, _| ts_headline(config(&a[0])?, &a[1], &a[2], Some(&a[3])),
+            &[Text, Text, Q, Text],
+            Text,
+        ),
         ("ts_rank" | "ts_rank_cd", 2) => f(rank_function(name), &[V, Q], Float4),
         ("ts_rank" | "ts_rank_cd", 3) => f(rank_function(name), &[V, Q, Int4], Float4)
             .or_else(|| f(rank_function(name), &[weights, V, Q], Float4)),
@@ -403,4 +419,16 @@ fn json_tsvector(config: &Config, doc: &Value, filter: Option<&Value>) -> Result
         }
     }
     vector(&config.json_to_tsvector(&texts))
+}
+
+/// `ts_headline([config,] document, query [, options])`.
+fn ts_headline(
+    config: &Config,
+    document: &Value,
+    q: &Value,
+    options: Option<&Value>,
+) -> Result<Value> {
+    let options = tsearch::headline::Options::parse(options.map_or("", text))?;
+    let q = cached_query(q)?;
+    Ok(Value::Text(tsearch::headline::headline(config, text(document), &q, &options)))
 }

@@ -13,6 +13,7 @@
 //! go to the language's stemmer, the rest (numbers, hosts, e-mail addresses, ...) to
 //! `simple`, as in PostgreSQL's built-in configurations.
 
+pub mod headline;
 pub mod parser;
 pub mod query;
 pub mod rank;

@@ -78,6 +78,93 @@ pub fn tokens(text: &str) -> Vec<(TokenKind, String)> {
     out
 }
 
+/// A piece of a document as a headline shows it: every character of the text is in
+/// exactly one piece, except the text of a compound token (a hyphenated word, a URL), which
+/// is also that of the pieces after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Piece {
+    /// The token's type; None for what the parser skips (spaces, punctuation, tags,
+    /// entities, protocols).
+    pub kind: Option<TokenKind>,
+    /// Its text, as written.
+    pub text: String,
+    /// A tag (`<b>`): shown as one space.
+    pub tag: bool,
+    /// The whole of a compound token, whose parts follow: not shown itself.
+    pub compound: bool,
+    /// A protocol (`https://`): no lexeme, but a word where a headline counts words.
+    pub protocol: bool,
+}
+
+/// Splits `text` into [`Piece`]s, in order.
+pub fn pieces(text: &str) -> Vec<Piece> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    let skipped = |out: &mut Vec<Piece>, text: String, tag: bool| {
+        // Runs of spaces and punctuation are one piece.
+        if let Some(last) =
+            out.last_mut().filter(|p: &&mut Piece| p.kind.is_none() && !p.tag && !tag)
+        {
+            last.text.push_str(&text);
+        } else {
+            out.push(Piece { kind: None, text, tag, compound: false, protocol: false });
+        }
+    };
+    while i < chars.len() {
+        tokens.clear();
+        let end = next_token(&chars, i, &mut tokens);
+        let span = string(&chars, i, end);
+        if tokens.is_empty() && span.ends_with("://") && span.len() > 3 {
+            out.push(Piece { kind: None, text: span, tag: false, compound: false, protocol: true });
+        } else if tokens.is_empty() {
+            let tag = chars[i] == '<' && end > i + 1;
+            skipped(&mut out, span, tag);
+        } else if tokens.len() == 1 {
+            let (kind, _) = tokens.remove(0);
+            out.push(Piece {
+                kind: Some(kind),
+                text: span,
+                tag: false,
+                compound: false,
+                protocol: false,
+            });
+        } else {
+            // A compound, then its parts, found in order in its text.
+            let (kind, whole) = tokens.remove(0);
+            out.push(Piece {
+                kind: Some(kind),
+                text: whole,
+                tag: false,
+                compound: true,
+                protocol: false,
+            });
+            let mut rest = span.as_str();
+            for (kind, part) in tokens.drain(..) {
+                let at = rest.find(part.as_str()).unwrap_or(0);
+                if at > 0 {
+                    skipped(&mut out, rest[..at].to_string(), false);
+                }
+                let taken = (at + part.len()).min(rest.len());
+                out.push(Piece {
+                    kind: Some(kind),
+                    text: rest[at..taken].to_string(),
+                    tag: false,
+                    compound: false,
+                    protocol: false,
+                });
+                rest = &rest[taken..];
+            }
+            if !rest.is_empty() {
+                skipped(&mut out, rest.to_string(), false);
+            }
+        }
+        i = end;
+    }
+    out
+}
+
 fn alnum(c: char) -> bool {
     c.is_alphanumeric()
 }
@@ -338,7 +425,7 @@ fn file_end(chars: &[char], i: usize) -> Option<usize> {
 }
 
 fn url_or_host(chars: &[char], i: usize, host: usize, out: &mut Vec<(TokenKind, String)>) -> usize {
-    let host_text = string(chars, i, host).to_lowercase();
+    let host_text = string(chars, i, host);
     if at(chars, host) == Some('/') {
         let end = url_path_end(chars, host);
         if end > host + 1 {
