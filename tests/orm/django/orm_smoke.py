@@ -204,5 +204,8 @@ def _():
     weighted = SearchVector("name", weight="A", config="english") + SearchVector("status", weight="D")
     ranked = Product.objects.annotate(rank=SearchRank(weighted, SearchQuery("run"))).filter(rank__gt=0).order_by("-rank", "name")
     assert [(p.name, round(p.rank, 4)) for p in ranked] == [("Red running shoes", 0.6079), ("Running jacket", 0.6079)]
+    from django.contrib.postgres.search import SearchHeadline
+    h = Product.objects.annotate(h=SearchHeadline("name", SearchQuery("shoes"), start_sel="[", stop_sel="]")).get(name="Red running shoes").h
+    assert h == "Red running [shoes]", h
 print("FAILED:", fails)
 sys.exit(1 if fails else 0)

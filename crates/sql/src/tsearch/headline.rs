@@ -28,11 +28,8 @@ impl Options {
             short_word: 3,
             highlight_all: false,
         };
-        for option in input.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (name, value) = option.split_once('=').ok_or_else(|| {
-                errinput!(INVALID_PARAMETER_VALUE, "invalid ts_headline option \"{option}\"")
-            })?;
-            let (name, value) = (name.trim(), value.trim().trim_matches('"'));
+        for (name, value) in option_pairs(input)? {
+            let (name, value) = (name.as_str(), value.as_str());
             let number = || {
                 value.parse::<i64>().map_err(|_| {
                     errinput!(INVALID_PARAMETER_VALUE, "invalid value for {name}: \"{value}\"")
@@ -94,9 +91,10 @@ impl Word {
     fn non_word(&self) -> bool {
         (self.piece.kind.is_none() && !self.piece.protocol) || self.piece.compound
     }
-    /// A poor place to end a headline (also numbers).
+    /// A poor place to end a headline: not a word, a number or a short word, unless it
+    /// is one of the query's.
     fn no_end(&self, short_word: usize) -> bool {
-        self.non_word()
+        let poor = self.non_word()
             || self.piece.protocol
             || matches!(
                 self.piece.kind,
@@ -108,7 +106,8 @@ impl Word {
                         | TokenKind::UInt
                 )
             )
-            || self.piece.text.len() <= short_word
+            || self.piece.text.len() <= short_word;
+        poor && self.item.is_none()
     }
 }
 
@@ -320,4 +319,69 @@ fn choose(query: &TsQuery, words: &[Word], o: &Options) -> (usize, usize) {
         return (0, pose);
     }
     (bestb, beste)
+}
+
+/// `name=value` pairs separated by commas or spaces; a value may be quoted with `'` or `"`
+/// (a doubled quote inside stands for one), as PostgreSQL reads ts_headline's options.
+fn option_pairs(input: &str) -> Result<Vec<(String, String)>> {
+    let bad = || errinput!(SYNTAX_ERROR, "invalid parameter list format: \"{input}\"");
+    let chars: Vec<char> = input.chars().collect();
+    let mut pairs = Vec::new();
+    let mut i = 0;
+    let skip = |i: &mut usize| {
+        while chars.get(*i).is_some_and(|c| c.is_whitespace() || *c == ',') {
+            *i += 1;
+        }
+    };
+    loop {
+        skip(&mut i);
+        if i >= chars.len() {
+            return Ok(pairs);
+        }
+        let start = i;
+        while chars.get(i).is_some_and(|c| !c.is_whitespace() && *c != '=' && *c != ',') {
+            i += 1;
+        }
+        let name: String = chars[start..i].iter().collect();
+        while chars.get(i).is_some_and(|c| c.is_whitespace()) {
+            i += 1;
+        }
+        if name.is_empty() || chars.get(i) != Some(&'=') {
+            return Err(bad());
+        }
+        i += 1;
+        while chars.get(i).is_some_and(|c| c.is_whitespace()) {
+            i += 1;
+        }
+        let mut value = String::new();
+        match chars.get(i) {
+            Some(&q @ ('\'' | '"')) => {
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => return Err(bad()),
+                        Some(&c) if c == q && chars.get(i + 1) == Some(&q) => {
+                            value.push(q);
+                            i += 2;
+                        }
+                        Some(&c) if c == q => {
+                            i += 1;
+                            break;
+                        }
+                        Some(&c) => {
+                            value.push(c);
+                            i += 1;
+                        }
+                    }
+                }
+            }
+            _ => {
+                while let Some(&c) = chars.get(i).filter(|c| !c.is_whitespace() && **c != ',') {
+                    value.push(c);
+                    i += 1;
+                }
+            }
+        }
+        pairs.push((name, value));
+    }
 }
