@@ -156,6 +156,7 @@ fn query_function(name: &str) -> super::scalar::Eval {
     fn run(
         a: &[Value],
         env: &dyn FunctionEnv,
+        id: &'static str,
         f: fn(&Config, &str) -> Result<TsQuery>,
     ) -> Result<Value> {
         let (config, input) = match a {
@@ -165,12 +166,12 @@ fn query_function(name: &str) -> super::scalar::Eval {
         };
         // The last result on this thread is kept: a query built from constants in a WHERE
         // clause is built again for every row, from the same arguments.
-        type Key = (usize, &'static str, String);
+        type Key = (&'static str, &'static str, String);
         thread_local! {
             static LAST: std::cell::RefCell<Option<(Key, Value)>> =
                 const { std::cell::RefCell::new(None) };
         }
-        let (id, input) = (f as usize, text(input));
+        let input = text(input);
         let hit = LAST.with(|last| {
             let last = last.borrow();
             let ((i, c, t), v) = last.as_ref()?;
@@ -186,10 +187,10 @@ fn query_function(name: &str) -> super::scalar::Eval {
         Ok(v)
     }
     match name {
-        "to_tsquery" => |a, env| run(a, env, TsQuery::to_tsquery),
-        "plainto_tsquery" => |a, env| run(a, env, |c, t| Ok(TsQuery::plain(c, t))),
-        "phraseto_tsquery" => |a, env| run(a, env, TsQuery::phrase),
-        _ => |a, env| run(a, env, TsQuery::websearch),
+        "to_tsquery" => |a, env| run(a, env, "to", TsQuery::to_tsquery),
+        "plainto_tsquery" => |a, env| run(a, env, "plain", |c, t| Ok(TsQuery::plain(c, t))),
+        "phraseto_tsquery" => |a, env| run(a, env, "phrase", TsQuery::phrase),
+        _ => |a, env| run(a, env, "websearch", TsQuery::websearch),
     }
 }
 
