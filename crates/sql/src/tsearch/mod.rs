@@ -52,6 +52,11 @@ impl Pos {
     pub fn weight(self) -> u8 {
         (self.0 >> 14) as u8
     }
+    /// Whether its weight is among those a query operand asks for (a mask: A = 8, B = 4,
+    /// C = 2, D = 1; 0 for any).
+    pub fn has_weight(self, mask: u8) -> bool {
+        mask == 0 || mask & (1 << self.weight()) != 0
+    }
 }
 
 /// A `tsvector`: each lexeme (in byte order) with its positions (sorted, distinct; empty
@@ -79,6 +84,26 @@ impl TsVector {
             positions.dedup_by_key(|p| p.pos());
             positions.truncate(MAX_POSITIONS);
         }
+    }
+
+    /// The entries a query operand names: the lexeme itself, or (a prefix) every lexeme
+    /// it begins.
+    pub fn matching<'a>(
+        &'a self,
+        lexeme: &'a str,
+        prefix: bool,
+    ) -> impl Iterator<Item = (&'a String, &'a Vec<Pos>)> + 'a {
+        self.entries
+            .range::<str, _>((std::ops::Bound::Included(lexeme), std::ops::Bound::Unbounded))
+            .take_while(
+                move |(k, _)| if prefix { k.starts_with(lexeme) } else { k.as_str() == lexeme },
+            )
+    }
+
+    /// The number of occurrences, a lexeme without positions counting once (PostgreSQL's
+    /// cnt_length, which ranking normalizes by).
+    pub fn occurrences(&self) -> usize {
+        self.entries.values().map(|p| p.len().max(1)).sum()
     }
 
     /// The largest position, 0 without any.

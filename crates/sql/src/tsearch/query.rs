@@ -3,7 +3,7 @@
 
 use oxibase_common::{Result, errinput};
 
-use super::{Config, Lexeme, MAX_POS, Pos, TsVector, quote_lexeme, read_lexeme};
+use super::{Config, Lexeme, MAX_POS, TsVector, quote_lexeme, read_lexeme};
 
 /// A query tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,23 +182,26 @@ impl Parser<'_> {
     }
 
     fn or(&mut self) -> Result<Node> {
-        let mut items = vec![self.and()?];
-        while self.peek() == Some(&Token::Or) {
-            self.at += 1;
-            items.push(self.and()?);
-        }
-        chain(items, &|l, r| Node::Or(Box::new(l), Box::new(r)))
-            .ok_or_else(|| syntax_error(self.input))
+        self.joined(Token::Or, Self::and, |l, r| Node::Or(Box::new(l), Box::new(r)))
     }
 
     fn and(&mut self) -> Result<Node> {
-        let mut items = vec![self.phrase()?];
-        while self.peek() == Some(&Token::And) {
+        self.joined(Token::And, Self::phrase, |l, r| Node::And(Box::new(l), Box::new(r)))
+    }
+
+    /// Operands read by `operand`, separated by `op`, joined by `join`.
+    fn joined(
+        &mut self,
+        op: Token,
+        operand: fn(&mut Self) -> Result<Node>,
+        join: fn(Node, Node) -> Node,
+    ) -> Result<Node> {
+        let mut items = vec![operand(self)?];
+        while self.peek() == Some(&op) {
             self.at += 1;
-            items.push(self.phrase()?);
+            items.push(operand(self)?);
         }
-        chain(items, &|l, r| Node::And(Box::new(l), Box::new(r)))
-            .ok_or_else(|| syntax_error(self.input))
+        chain(items, &join).ok_or_else(|| syntax_error(self.input))
     }
 
     fn phrase(&mut self) -> Result<Node> {
@@ -725,30 +728,12 @@ fn infix(node: &Node, parent: u8, right_of_phrase: bool, out: &mut String) {
     }
 }
 
-/// The entries an operand matches: the lexeme itself, or every lexeme it prefixes.
-fn matching<'a>(
-    vector: &'a TsVector,
-    lexeme: &'a str,
-    prefix: bool,
-) -> impl Iterator<Item = &'a Vec<Pos>> + 'a {
-    vector
-        .entries
-        .range::<str, _>((std::ops::Bound::Included(lexeme), std::ops::Bound::Unbounded))
-        .take_while(move |(k, _)| if prefix { k.starts_with(lexeme) } else { k.as_str() == lexeme })
-        .map(|(_, v)| v)
-}
-
-/// Whether a position's weight is among those asked for.
-fn weight_ok(weights: u8, p: Pos) -> bool {
-    weights == 0 || weights & (1 << p.weight()) != 0
-}
-
 fn eval(node: &Node, vector: &TsVector) -> bool {
     match node {
         Node::Operand { lexeme, weights, prefix } => {
-            matching(vector, lexeme, *prefix).any(|positions| {
+            vector.matching(lexeme, *prefix).map(|(_, p)| p).any(|positions| {
                 // A lexeme stored without positions matches whatever weights are asked for.
-                positions.is_empty() || positions.iter().any(|p| weight_ok(*weights, *p))
+                positions.is_empty() || positions.iter().any(|p| p.has_weight(*weights))
             })
         }
         Node::Not(inner) => !eval(inner, vector),
@@ -777,11 +762,11 @@ fn phrase_positions(node: &Node, vector: &TsVector) -> Option<Positions> {
     match node {
         Node::Operand { lexeme, weights, prefix } => {
             let mut at = Vec::new();
-            for positions in matching(vector, lexeme, *prefix) {
+            for positions in vector.matching(lexeme, *prefix).map(|(_, p)| p) {
                 if positions.is_empty() {
                     return None;
                 }
-                at.extend(positions.iter().filter(|p| weight_ok(*weights, **p)).map(|p| p.pos()));
+                at.extend(positions.iter().filter(|p| p.has_weight(*weights)).map(|p| p.pos()));
             }
             at.sort_unstable();
             at.dedup();

@@ -41,9 +41,7 @@ fn occurrences<'a>(
     none_at: u16,
 ) -> Vec<Vec<Pos>> {
     vector
-        .entries
-        .range::<str, _>((std::ops::Bound::Included(lexeme), std::ops::Bound::Unbounded))
-        .take_while(|(k, _)| if prefix { k.starts_with(lexeme) } else { k.as_str() == lexeme })
+        .matching(lexeme, prefix)
         .map(|(_, p)| if p.is_empty() { vec![Pos(none_at)] } else { p.clone() })
         .collect()
 }
@@ -132,7 +130,7 @@ pub fn ts_rank(w: &[f32; 4], vector: &TsVector, query: &TsQuery, method: i32) ->
     if res < 0.0 {
         res = 1e-20;
     }
-    let length: usize = vector.entries.values().map(|p| p.len().max(1)).sum();
+    let length = vector.occurrences();
     let size = vector.entries.len();
     if method & 1 != 0 {
         res = (f64::from(res) / ((length as f64 + 1.0).ln() / 2f64.ln())) as f32;
@@ -164,13 +162,9 @@ pub fn ts_rank_cd(w: &[f32; 4], vector: &TsVector, query: &TsQuery, method: i32)
     // by position.
     let mut doc: Vec<(u16, &str, Pos)> = Vec::new();
     for (lexeme, weights, prefix) in query.all_operands() {
-        let entries = vector
-            .entries
-            .range::<str, _>((std::ops::Bound::Included(lexeme), std::ops::Bound::Unbounded))
-            .take_while(|(k, _)| if prefix { k.starts_with(lexeme) } else { k.as_str() == lexeme });
-        for (entry, positions) in entries {
+        for (entry, positions) in vector.matching(lexeme, prefix) {
             for p in positions {
-                if weights == 0 || weights & (1 << p.weight()) != 0 {
+                if p.has_weight(weights) {
                     doc.push((p.pos(), entry.as_str(), *p));
                 }
             }
@@ -215,7 +209,7 @@ pub fn ts_rank_cd(w: &[f32; 4], vector: &TsVector, query: &TsQuery, method: i32)
         extents += 1;
         start = begin + 1;
     }
-    let length: usize = vector.entries.values().map(|p| p.len().max(1)).sum();
+    let length = vector.occurrences();
     let size = vector.entries.len();
     if method & 1 != 0 && size > 0 {
         wdoc /= (length as f64 + 1.0).ln();
