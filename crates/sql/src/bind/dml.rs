@@ -98,13 +98,26 @@ impl Binder<'_> {
         };
         let table = self.write_target(name)?;
         let alias = insert.table_alias.as_ref().map_or(table.name.clone(), |a| ident(&a.alias));
+        // A query source (not plain VALUES) is bound first: without a column list, it fills
+        // as many leading columns as it has.
+        let query = insert.source.as_deref().filter(|q| {
+            !matches!(
+                (&*q.body, &q.order_by, &q.limit_clause, &q.with),
+                (ast::SetExpr::Values(_), None, None, None)
+            )
+        });
+        let query =
+            query.map(|q| Ok::<_, oxibase_common::Error>((q, self.bind_query(q)?))).transpose()?;
         let targets: Vec<usize> = if insert.columns.is_empty() {
-            // Without a column list, as many leading columns as the VALUES rows have (the
-            // rest take their defaults, as in PostgreSQL).
-            let width = insert.source.as_deref().and_then(|q| match &*q.body {
-                ast::SetExpr::Values(v) => v.rows.first().map(|r| r.len()),
-                _ => None,
-            });
+            // Without a column list, as many leading columns as the VALUES rows or the
+            // query have (the rest take their defaults, as in PostgreSQL).
+            let width = match &query {
+                Some((_, plan)) => Some(plan.columns.iter().filter(|c| !c.hidden).count()),
+                None => insert.source.as_deref().and_then(|q| match &*q.body {
+                    ast::SetExpr::Values(v) => v.rows.first().map(|r| r.len()),
+                    _ => None,
+                }),
+            };
             let all = table.live_columns().map(|(i, _)| i);
             match width {
                 Some(n) => all.take(n.max(1)).collect(),
@@ -133,19 +146,19 @@ impl Binder<'_> {
                 }
             }
         }
-        let source = match insert.source.as_deref() {
-            None => self.default_row_plan(&table)?,
-            Some(query) => {
-                match (&*query.body, &query.order_by, &query.limit_clause, &query.with) {
-                    (ast::SetExpr::Values(values), None, None, None) => {
-                        self.bind_insert_values(&table, &targets, values)?
-                    }
-                    _ => {
-                        let plan = self.bind_query(query)?;
-                        self.full_rows_from(&table, &targets, plan)?
-                    }
-                }
+        let source = match (insert.source.as_deref(), query) {
+            (_, Some((query, plan))) => {
+                self.full_rows_from(&table, &targets, plan, &untyped_outputs(query))?
             }
+            (Some(q), None) => match &*q.body {
+                ast::SetExpr::Values(values) => {
+                    self.bind_insert_values(&table, &targets, values)?
+                }
+                _ => {
+                    return Err(errinput!(INTERNAL_ERROR, "INSERT source neither VALUES nor query"));
+                }
+            },
+            (None, None) => self.default_row_plan(&table)?,
         };
         let on_conflict =
             insert.on.as_ref().map(|on| self.bind_on_conflict(&table, &alias, on)).transpose()?;
@@ -235,7 +248,15 @@ impl Binder<'_> {
 
     /// Maps a query's rows onto full table rows: target columns from the query, the rest
     /// from their defaults.
-    fn full_rows_from(&self, table: &Table, targets: &[usize], plan: Plan) -> Result<Plan> {
+    /// `untyped` marks the query's outputs that are untyped literals: they take the column's
+    /// type, as PostgreSQL resolves an unknown-typed constant of INSERT ... SELECT.
+    fn full_rows_from(
+        &self,
+        table: &Table,
+        targets: &[usize],
+        plan: Plan,
+        untyped: &[bool],
+    ) -> Result<Plan> {
         let visible: Vec<usize> =
             plan.columns.iter().enumerate().filter(|(_, c)| !c.hidden).map(|(i, _)| i).collect();
         if visible.len() > targets.len() {
@@ -245,8 +266,11 @@ impl Binder<'_> {
             return Err(errinput!(SYNTAX_ERROR, "INSERT has more target columns than expressions"));
         }
         let mut exprs: Vec<Option<Expr>> = vec![None; table.columns.len()];
-        for (&src, &col) in visible.iter().zip(targets) {
-            let ty = SqlType::Known(plan.columns[src].data_type.clone());
+        for (i, (&src, &col)) in visible.iter().zip(targets).enumerate() {
+            let ty = match untyped.get(i) {
+                Some(true) => SqlType::Unknown,
+                _ => SqlType::Known(plan.columns[src].data_type.clone()),
+            };
             exprs[col] = Some(self.assign(Expr::Column(src), &ty, table, col)?);
         }
         let exprs = exprs
@@ -813,6 +837,26 @@ pub(super) fn table_columns(table: &Table) -> Vec<Column> {
             data_type: c.data_type.clone(),
             table: Some(table.name.clone()),
             hidden: c.dropped,
+        })
+        .collect()
+}
+
+/// Which outputs of an INSERT's query are a NULL or a quoted literal with no type: in a
+/// plain SELECT's list, up to a `*` (a set operation's outputs have resolved types).
+fn untyped_outputs(query: &ast::Query) -> Vec<bool> {
+    let ast::SetExpr::Select(select) = &*query.body else { return Vec::new() };
+    select
+        .projection
+        .iter()
+        .map_while(|item| match item {
+            ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
+                Some(matches!(
+                    e,
+                    ast::Expr::Value(v)
+                        if matches!(v.value, ast::Value::Null | ast::Value::SingleQuotedString(_))
+                ))
+            }
+            _ => None,
         })
         .collect()
 }
