@@ -503,6 +503,8 @@ struct YamlIndex {
     /// A partial index's predicate.
     #[serde(default, rename = "where")]
     predicate: Option<String>,
+    /// The access method (`gin`); btree when omitted.
+    using: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -748,7 +750,8 @@ fn index_statement(
     let unique = if index.unique { "UNIQUE " } else { "" };
     Ok(SourceStatement {
         sql: format!(
-            "CREATE {unique}INDEX {name}ON {table} ({}){}",
+            "CREATE {unique}INDEX {name}ON {table}{} ({}){}",
+            index.using.as_ref().map(|m| format!(" USING {m}")).unwrap_or_default(),
             index.columns.value.join(", "),
             index.predicate.as_ref().map(|p| format!(" WHERE {p}")).unwrap_or_default()
         ),

@@ -12,7 +12,7 @@ use oxibase_common::keycode::ColumnOrder;
 use oxibase_mvcc::Transaction;
 pub use oxibase_sql::bind::IndexPart;
 use oxibase_sql::catalog::{ConstraintKind, Deferral};
-use oxibase_sql::{Catalog, IndexKey, RoutineKind};
+use oxibase_sql::{Catalog, IndexKey, IndexMethod, RoutineKind};
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -154,6 +154,8 @@ pub struct IndexDef {
     pub valid: bool,
     /// A partial index's WHERE, as SQL text.
     pub predicate: Option<String>,
+    /// The access method (`USING`).
+    pub method: IndexMethod,
 }
 
 impl IndexDef {
@@ -307,6 +309,7 @@ pub fn read(catalog: &Catalog, txn: &Transaction) -> Result<Schema> {
                     unique: index.unique,
                     valid: index.valid,
                     predicate: index.predicate.clone(),
+                    method: index.method,
                 },
             );
         }

@@ -957,8 +957,12 @@ impl Planner<'_> {
             let unique = if want.unique { "UNIQUE " } else { "" };
             let predicate =
                 want.predicate.as_ref().map(|p| format!(" WHERE {p}")).unwrap_or_default();
+            let using = match want.method {
+                oxibase_sql::IndexMethod::Btree => String::new(),
+                method => format!(" USING {}", method.name()),
+            };
             let sql = format!(
-                "CREATE {unique}INDEX {} ON {table} ({}){predicate}",
+                "CREATE {unique}INDEX {} ON {table}{using} ({}){predicate}",
                 quote(&name.1),
                 cols.join(", ")
             );

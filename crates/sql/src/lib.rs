@@ -41,7 +41,9 @@ pub mod system;
 pub mod tsearch;
 pub mod types;
 
-pub use catalog::{Catalog, Column, Index, IndexKey, RelKind, Sequence, Table, TableSpec};
+pub use catalog::{
+    Catalog, Column, Index, IndexKey, IndexMethod, RelKind, Sequence, Table, TableSpec,
+};
 pub use database::{Database, DatabaseOptions};
 pub use oxibase_common::{Error, Result, SqlState, Value};
 pub use procedure::{CallResult, Host, LogLevel, ProcedureRuntime, Returns, Routine, RoutineKind};

@@ -36,7 +36,9 @@ use std::sync::Arc;
 use oxibase_common::DataType;
 
 use crate::catalog::IndexKey;
-use crate::plan::{Access, CmpOp, Expr, JoinKind, KeyRange, Node, Plan, SortKey, SubqueryKind};
+use crate::plan::{
+    Access, BinOp, CmpOp, Expr, JoinKind, KeyRange, Node, Plan, SortKey, SubqueryKind,
+};
 
 /// Optimizes a plan (and the plans of its subqueries).
 pub fn optimize(plan: Plan) -> Plan {
@@ -168,9 +170,12 @@ pub(crate) fn map_all_exprs(plan: Plan, f: &mut dyn FnMut(Expr) -> Expr) -> Plan
     };
     match &mut plan.node {
         Node::Values { rows } => rows.iter_mut().flatten().for_each(&mut g),
-        Node::Scan { filter, range, as_of, .. } => {
+        Node::Scan { filter, range, as_of, access, .. } => {
             filter.iter_mut().for_each(&mut g);
             as_of.iter_mut().for_each(&mut g);
+            if let Access::Inverted(_, search) = access {
+                g(&mut search.arg);
+            }
             if let Some(range) = range {
                 range.equal.iter_mut().flatten().for_each(&mut g);
                 for bound in [&mut range.lower, &mut range.upper] {
@@ -561,7 +566,7 @@ impl Candidate {
         self.full
             && match &self.access {
                 Access::Primary => true,
-                Access::Index(i) | Access::IndexOnly(i) => i.unique,
+                Access::Index(i) | Access::IndexOnly(i) | Access::Inverted(i, _) => i.unique,
             }
     }
 }
@@ -611,8 +616,88 @@ fn choose_access(mut plan: Plan) -> Plan {
     if let Some(c) = best {
         *access = c.access;
         *range = Some(c.range);
+    } else if as_of.is_none()
+        && let Some(inverted) = inverted_access(table, &conjuncts)
+    {
+        *access = inverted;
     }
     plan
+}
+
+/// An inverted (GIN) index search for one of a scan's conjuncts: `key @@ query`, `key @>
+/// value` (or `value <@ key`), `key && array`, `key ? text`, `key ?| array`, `key ?& array`
+/// with a row-independent operand, on an index whose key part `key` is.
+fn inverted_access(table: &crate::catalog::Table, conjuncts: &[Expr]) -> Option<Access> {
+    use crate::plan::{InvertedOp as Op, InvertedSearch};
+    for index in table.indexes.iter().filter(|i| i.valid && i.method.inverted()) {
+        if let Some(predicate) = &index.predicate {
+            let Ok(predicate) = crate::bind::bind_table_expr(table, predicate) else { continue };
+            if !predicate_implied(&predicate, conjuncts) {
+                continue;
+            }
+        }
+        let Some(parts) = key_parts(table, index) else { continue };
+        for c in conjuncts {
+            let (op, a, b) = match c {
+                Expr::Call(f, args)
+                    if matches!(f.name, "oxibase_ts_match" | "ts_match_vq" | "ts_match_qv")
+                        && args.len() == 2 =>
+                {
+                    (Op::TsMatch, &args[0], &args[1])
+                }
+                Expr::Binary(BinOp::Contains, a, b) => (Op::Contains, &**a, &**b),
+                Expr::Binary(BinOp::ContainedBy, a, b) => (Op::Contains, &**b, &**a),
+                Expr::Binary(BinOp::Overlap, a, b) => (Op::Overlaps, &**a, &**b),
+                Expr::Binary(BinOp::JsonExists, a, b) => (Op::Exists, &**a, &**b),
+                Expr::Binary(BinOp::JsonExistsAny, a, b) => (Op::ExistsAny, &**a, &**b),
+                Expr::Binary(BinOp::JsonExistsAll, a, b) => (Op::ExistsAll, &**a, &**b),
+                _ => continue,
+            };
+            // `@@` and `&&` are symmetric: the key may be either operand.
+            let symmetric = matches!(op, Op::TsMatch | Op::Overlaps);
+            let found = parts.iter().enumerate().find_map(|(i, (part, ty))| {
+                if part.is(a) && row_independent(b) {
+                    Some((i, ty, b))
+                } else if symmetric && part.is(b) && row_independent(a) {
+                    Some((i, ty, a))
+                } else {
+                    None
+                }
+            });
+            let Some((key, key_type, arg)) = found else { continue };
+            let serves = match op {
+                Op::TsMatch => *key_type == DataType::TsVector,
+                Op::Contains => matches!(key_type, DataType::Array(_) | DataType::Jsonb),
+                Op::Overlaps => matches!(key_type, DataType::Array(_)),
+                Op::Exists | Op::ExistsAny | Op::ExistsAll => *key_type == DataType::Jsonb,
+            };
+            if serves {
+                let search =
+                    InvertedSearch { key, op, arg: arg.clone(), key_type: key_type.clone() };
+                return Some(Access::Inverted(index.clone(), search));
+            }
+        }
+    }
+    None
+}
+
+/// An inverted index's key parts with their types (None when an expression no longer
+/// binds).
+fn key_parts(
+    table: &crate::catalog::Table,
+    index: &crate::catalog::Index,
+) -> Option<Vec<(KeyPart, DataType)>> {
+    index
+        .keys
+        .iter()
+        .map(|k| match k {
+            IndexKey::Column(c) => Some((KeyPart::Column(*c), table.columns[*c].data_type.clone())),
+            IndexKey::Expr(sql) => {
+                let (e, ty) = crate::bind::bind_table_expr_typed(table, sql).ok()?;
+                Some((KeyPart::Expr(format!("{e:?}")), ty))
+            }
+        })
+        .collect()
 }
 
 /// One part of an access path's key, as conditions, orders and ON CONFLICT targets are
@@ -666,11 +751,15 @@ fn usable_key_parts(
     index_key_parts(table, index)
 }
 
-/// An index's key parts (None when an expression no longer binds).
+/// An ordered index's key parts (None for an inverted index, whose entries are not in the
+/// key's order, and when an expression no longer binds).
 pub(crate) fn index_key_parts(
     table: &crate::catalog::Table,
     index: &crate::catalog::Index,
 ) -> Option<Vec<KeyPart>> {
+    if index.method.inverted() {
+        return None;
+    }
     index
         .keys
         .iter()
@@ -1537,6 +1626,8 @@ fn try_ordered_input(input: Plan, keys: &[SortKey]) -> Result<Plan, Plan> {
                     .into_iter()
                     .zip(i.orders.iter().copied())
                     .collect(),
+                // Not walked backwards (no order is claimed).
+                Access::Inverted(..) => Vec::new(),
             };
             // Leading columns fixed to one value by the range do not affect the order.
             let skip = range.as_ref().map_or(0, |r| {

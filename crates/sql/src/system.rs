@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use oxibase_common::{Array, DataType, Result, Value};
 
-use crate::catalog::{ConstraintKind, Deferral, Index, IndexKey, Sequence, Table};
+use crate::catalog::{ConstraintKind, Deferral, Index, IndexKey, IndexMethod, Sequence, Table};
 use crate::keys::RelId;
 use crate::procedure::{Routine, RoutineKind};
 use crate::types::{type_oid, type_size};
@@ -1416,10 +1416,13 @@ impl SystemTable {
                 })
                 .collect(),
             PgInherits | PgExtension => vec![],
-            PgAm => vec![
-                vec![oid(403), text("btree"), text("i")],
-                vec![oid(2), text("heap"), text("t")],
-            ],
+            PgAm => std::iter::once(vec![oid(2), text("heap"), text("t")])
+                .chain(
+                    IndexMethod::ALL
+                        .into_iter()
+                        .map(|m| vec![oid(m.oid()), text(m.name()), text("i")]),
+                )
+                .collect(),
             PgCollation => {
                 vec![vec![oid(100), text("default"), oid(11)], vec![oid(950), text("C"), oid(11)]]
             }
@@ -1791,7 +1794,9 @@ fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             ));
         }
         for i in &t.indexes {
-            rows.push(class_row(i.id, &i.name, ns, "i", i.keys.len(), false, 0));
+            let mut row = class_row(i.id, &i.name, ns, "i", i.keys.len(), false, 0);
+            row[5] = Value::Int8(i.method.oid().into()); // relam
+            rows.push(row);
         }
     }
     for (schema, name, id, _) in &s.views {
@@ -2048,6 +2053,7 @@ fn primary_key_definition(t: &Table) -> String {
         orders: Vec::new(),
         valid: true,
         predicate: None,
+        method: IndexMethod::Btree,
     };
     index_definition(t, &key)
 }
@@ -2072,11 +2078,12 @@ pub fn index_definition(t: &Table, i: &Index) -> String {
         .map(|p| format!(" WHERE {}", crate::catalog::deparse(p)))
         .unwrap_or_default();
     format!(
-        "CREATE {}INDEX {} ON {}.{} USING btree ({}){predicate}",
+        "CREATE {}INDEX {} ON {}.{} USING {} ({}){predicate}",
         if i.unique { "UNIQUE " } else { "" },
         quote(&i.name),
         t.schema,
         quote(&t.name),
+        i.method.name(),
         keys.join(", ")
     )
 }

@@ -13,7 +13,7 @@ use oxibase_engine::{Engine, Lsm, LsmOptions, Memory};
 use oxibase_log::{Log, LogOptions};
 use oxibase_mvcc::{Isolation, Mvcc, MvccOptions, TxnOptions};
 use oxibase_sql::keys::row_key;
-use oxibase_sql::{Catalog, Column, Index, IndexKey, Sequence, TableSpec};
+use oxibase_sql::{Catalog, Column, Index, IndexKey, IndexMethod, Sequence, TableSpec};
 
 fn memory_catalog() -> (Arc<Memory>, Catalog) {
     let engine = Arc::new(Memory::new());
@@ -230,6 +230,7 @@ fn indexes_are_catalog_rows_too() {
         orders: vec![ColumnOrder::ASC, ColumnOrder::DESC],
         valid: true,
         predicate: Some("owner IS NOT NULL".into()),
+        method: IndexMethod::Hash,
     };
     let created = catalog.create_index(&txn, "public", index.clone()).unwrap();
     txn.begin_statement().unwrap();

@@ -1631,3 +1631,131 @@ fn enum_labels_added_at_one_spot_renumber_and_values_follow() {
         ]
     );
 }
+
+/// Rows of `sql` over table `t` and over `u` (the same rows, no indexes), sorted.
+fn both_ways(s: &mut oxibase_sql::Session, sql: &str) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    let mut indexed = all_rows(s, &sql.replace("{t}", "t"));
+    let mut scanned = all_rows(s, &sql.replace("{t}", "u"));
+    indexed.sort();
+    scanned.sort();
+    (indexed, scanned)
+}
+
+#[test]
+fn gin_indexes_find_what_a_scan_finds_through_inserts_updates_and_deletes() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    for t in ["t", "u"] {
+        s.execute(&format!(
+            "create table {t} (id int primary key, tsv tsvector, tags int[], meta jsonb)"
+        ))
+        .unwrap();
+    }
+    s.execute("create index t_tsv on t using gin (tsv)").unwrap();
+    s.execute("create index t_tags on t using gin (tags)").unwrap();
+    s.execute("create index t_meta on t using gin (meta)").unwrap();
+    let words = ["ant", "bee", "cat", "cow", "dog", "eel", "elk", "fox"];
+    // A deterministic stream of writes, applied to both tables.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: u64| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    let queries = [
+        ("t_tsv", "select id from {t} where tsv @@ 'cat & !dog'"),
+        ("t_tsv", "select id from {t} where tsv @@ '(cow | e:*) & fox'"),
+        ("t_tsv", "select id from {t} where tsv @@ 'bee <-> ant'"),
+        ("t_tsv", "select id from {t} where tsv @@ 'elk:B'"),
+        ("t_tags", "select id from {t} where tags @> array[3, 5]"),
+        ("t_tags", "select id from {t} where tags && array[1, 7]"),
+        ("t_meta", "select id from {t} where meta @> '{\"w\": \"cat\"}'"),
+        ("t_meta", "select id from {t} where meta @> '{\"n\": [2]}'"),
+        ("t_meta", "select id from {t} where meta ? 'odd'"),
+        ("t_meta", "select id from {t} where meta ?| array['odd', 'none']"),
+    ];
+    let mut moved = 1000;
+    for round in 0..6 {
+        for _ in 0..150 {
+            let id = next(200);
+            let text: Vec<String> = (0..1 + next(4))
+                .map(|i| {
+                    let w = words[next(words.len() as u64) as usize];
+                    if i == 0 && next(3) == 0 {
+                        format!("{w}:1B")
+                    } else {
+                        format!("{w}:{}", i + 2)
+                    }
+                })
+                .collect();
+            let tags: Vec<String> = (0..next(4)).map(|_| next(8).to_string()).collect();
+            let odd = if id % 2 == 1 { ", \"odd\": true" } else { "" };
+            let meta = format!(
+                "{{\"w\": \"{}\", \"n\": [{}, {}]{odd}}}",
+                words[next(words.len() as u64) as usize],
+                next(4),
+                next(4)
+            );
+            let write = match next(4) {
+                0 => format!("delete from {{t}} where id = {id}"),
+                1 => {
+                    moved += 1;
+                    format!("update {{t}} set id = {moved} where id = {id}")
+                }
+                _ => format!(
+                    "insert into {{t}} values ({id}, '{}', '{{{}}}', '{meta}') on conflict (id) \
+                     do update set tsv = excluded.tsv, tags = excluded.tags, meta = excluded.meta",
+                    text.join(" "),
+                    tags.join(",")
+                ),
+            };
+            for t in ["t", "u"] {
+                s.execute(&write.replace("{t}", t)).unwrap();
+            }
+        }
+        for (index, q) in queries {
+            let plan =
+                plan_lines(&s.execute(&format!("explain {}", q.replace("{t}", "t"))).unwrap());
+            assert!(
+                plan.iter().any(|l| l.contains(&format!("Bitmap Index Scan on {index}"))),
+                "{q}: {plan:#?}"
+            );
+            let (indexed, scanned) = both_ways(&mut s, q);
+            assert_eq!(indexed, scanned, "round {round}: {q}");
+            assert!(round == 0 || !scanned.is_empty() || q.contains("<->"), "{q} finds nothing");
+        }
+        // One entry per distinct element of each row: none left behind by an update or
+        // delete.
+        for (index, elements) in [
+            ("t_tsv", "select coalesce(sum(length(tsv)), 0) from t"),
+            ("t_tags", "select count(*) from (select distinct id, x from t, unnest(tags) x) e"),
+        ] {
+            let storage = storage_of(&mut s, index);
+            let expected: usize = all_rows(&mut s, elements)[0][0].parse().unwrap();
+            assert_eq!(keys_under(&db, storage), expected, "round {round}: {index}");
+        }
+    }
+}
+
+#[test]
+fn gin_indexes_are_recorded_and_used_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let mut s = db.session();
+        s.execute(
+            "create table d (id int primary key, body text); \
+             insert into d values (1, 'fat cats'), (2, 'thin dogs'); \
+             create index d_body on d using gin (to_tsvector('english', body))",
+        )
+        .unwrap();
+    }
+    let db = Database::open(dir.path()).unwrap();
+    let mut s = db.session();
+    let def = s.execute("select pg_get_indexdef('d_body'::regclass)").unwrap();
+    assert!(def.get::<String>(0, 0usize).unwrap().contains("USING gin"));
+    s.execute("insert into d values (3, 'a cat naps')").unwrap();
+    let q = "select id from d where to_tsvector('english', body) @@ to_tsquery('english', 'cat')";
+    let plan = plan_lines(&s.execute(&format!("explain {q}")).unwrap());
+    assert!(plan.iter().any(|l| l.contains("Bitmap Index Scan on d_body")), "{plan:#?}");
+    assert_eq!(all_rows(&mut s, q), vec![vec!["1".to_string()], vec!["3".to_string()]]);
+}

@@ -8,7 +8,7 @@ use oxibase_common::{DataType, Result, errinput};
 use sqlparser::ast;
 
 use super::{Binder, ident, split_name};
-use crate::catalog::Deferral;
+use crate::catalog::{Deferral, IndexMethod};
 use crate::plan::Plan;
 
 /// A DDL statement.
@@ -366,6 +366,8 @@ pub struct CreateIndex {
     /// CONCURRENTLY: only records the index, not valid yet (the session fills it while
     /// writes go on, then validates it).
     pub concurrently: bool,
+    /// USING ... (btree when omitted).
+    pub method: IndexMethod,
 }
 
 /// One part of a CREATE INDEX key.
@@ -661,6 +663,33 @@ fn index_keys(cols: &[ast::IndexColumn]) -> Result<Vec<(IndexPart, ColumnOrder)>
             Ok((part, ColumnOrder { descending, nulls_first }))
         })
         .collect()
+}
+
+/// CREATE INDEX's access method. An operator class is accepted where it names the
+/// method's default behaviour for a type (`jsonb_path_ops` is served as `jsonb_ops`: the
+/// same lookups, with more entries); GIN's other classes (`gin_trgm_ops`) need extensions
+/// Oxibase does not have.
+fn index_method(using: Option<&ast::IndexType>, cols: &[ast::IndexColumn]) -> Result<IndexMethod> {
+    let name = match using {
+        None => "btree".to_string(),
+        Some(ast::IndexType::Custom(id)) => ident(id),
+        Some(other) => other.to_string().to_lowercase(),
+    };
+    let method = IndexMethod::named(&name)
+        .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "access method \"{name}\" does not exist"))?;
+    if method.inverted() {
+        for class in cols.iter().filter_map(|c| c.operator_class.as_ref()) {
+            let class = class.to_string().to_lowercase();
+            let class = class.strip_prefix("pg_catalog.").unwrap_or(&class);
+            if !matches!(class, "tsvector_ops" | "array_ops" | "jsonb_ops" | "jsonb_path_ops") {
+                return Err(errinput!(
+                    UNDEFINED_OBJECT,
+                    "operator class \"{class}\" does not exist for access method \"gin\""
+                ));
+            }
+        }
+    }
+    Ok(method)
 }
 
 fn referential(a: Option<ast::ReferentialAction>) -> ReferentialAction {
@@ -988,6 +1017,7 @@ impl Binder<'_> {
                 unique: ci.unique,
                 if_not_exists: ci.if_not_exists,
                 concurrently: ci.concurrently,
+                method: index_method(ci.using.as_ref(), &ci.columns)?,
             }),
             S::AlterTable(alter) => DdlStatement::AlterTable {
                 table: split_name(&alter.name)?,

@@ -155,7 +155,10 @@ impl Binder<'_> {
                     self.bind_insert_values(&table, &targets, values)?
                 }
                 _ => {
-                    return Err(errinput!(INTERNAL_ERROR, "INSERT source neither VALUES nor query"));
+                    return Err(errinput!(
+                        INTERNAL_ERROR,
+                        "INSERT source neither VALUES nor query"
+                    ));
                 }
             },
             (None, None) => self.default_row_plan(&table)?,

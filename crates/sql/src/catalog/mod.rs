@@ -28,8 +28,8 @@ use parking_lot::Mutex;
 
 use crate::keys::{FIRST_USER_ID, RelId, counter_key, relation_prefix};
 pub use schema::{
-    Column, Constraint, ConstraintKind, Deferral, Index, IndexKey, RelKind, Role, Sequence, Table,
-    TableSpec, TableStats, deparse, key_expression,
+    Column, Constraint, ConstraintKind, Deferral, Index, IndexKey, IndexMethod, RelKind, Role,
+    Sequence, Table, TableSpec, TableStats, deparse, key_expression,
 };
 use system::*;
 

@@ -125,6 +125,75 @@ pub struct Index {
     /// A partial index's WHERE, as SQL text over the table's row: only rows for which it
     /// is true have an entry (and, for a unique index, are kept unique).
     pub predicate: Option<String>,
+    /// The access method CREATE INDEX named (`USING ...`).
+    pub method: IndexMethod,
+}
+
+/// An index's access method. Every method but GIN keeps one ordered entry per row, the key
+/// values then the row key (a hash, GiST, SP-GiST or BRIN index is stored as a btree: it
+/// serves the same equality and range lookups). A GIN index is inverted: one entry per
+/// distinct element of each key (a tsvector's lexemes, an array's elements, a jsonb
+/// document's keys and values), which `@@`, `@>`, `&&` and `?` look up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexMethod {
+    /// btree (the default).
+    Btree,
+    /// hash
+    Hash,
+    /// gin: inverted.
+    Gin,
+    /// gist
+    Gist,
+    /// spgist
+    Spgist,
+    /// brin
+    Brin,
+}
+
+impl IndexMethod {
+    /// Every method, in pg_am's order.
+    pub const ALL: [IndexMethod; 6] = [
+        IndexMethod::Btree,
+        IndexMethod::Hash,
+        IndexMethod::Gist,
+        IndexMethod::Gin,
+        IndexMethod::Spgist,
+        IndexMethod::Brin,
+    ];
+
+    /// Its name, as `USING` and pg_am write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            IndexMethod::Btree => "btree",
+            IndexMethod::Hash => "hash",
+            IndexMethod::Gin => "gin",
+            IndexMethod::Gist => "gist",
+            IndexMethod::Spgist => "spgist",
+            IndexMethod::Brin => "brin",
+        }
+    }
+
+    /// The method of this name (case-insensitive).
+    pub fn named(name: &str) -> Option<IndexMethod> {
+        IndexMethod::ALL.into_iter().find(|m| m.name().eq_ignore_ascii_case(name))
+    }
+
+    /// PostgreSQL's pg_am oid.
+    pub fn oid(self) -> u32 {
+        match self {
+            IndexMethod::Btree => 403,
+            IndexMethod::Hash => 405,
+            IndexMethod::Gist => 783,
+            IndexMethod::Gin => 2742,
+            IndexMethod::Spgist => 4000,
+            IndexMethod::Brin => 3580,
+        }
+    }
+
+    /// An inverted index (GIN): entries per element, not per row.
+    pub fn inverted(self) -> bool {
+        self == IndexMethod::Gin
+    }
 }
 
 /// One part of an index key.
@@ -141,7 +210,7 @@ impl Index {
     /// partial: the indexes a foreign key, ON CONFLICT (columns) or a key lookup by column
     /// values may use.
     pub fn plain_columns(&self) -> Option<Vec<usize>> {
-        if self.predicate.is_some() {
+        if self.predicate.is_some() || self.method.inverted() {
             return None;
         }
         self.key_columns()

@@ -22,7 +22,7 @@ use oxibase_common::row::{decode_row, encode_row};
 use oxibase_common::{Array, DataType, Result, Value, errdata};
 
 use super::schema::{
-    Column, Constraint, ConstraintKind, Deferral, Index, IndexKey, RelKind, Sequence,
+    Column, Constraint, ConstraintKind, Deferral, Index, IndexKey, IndexMethod, RelKind, Sequence,
 };
 use crate::keys::{RelId, index_key, row_key};
 
@@ -475,6 +475,7 @@ pub fn encode_index(index: &Index) -> Vec<u8> {
                 .collect(),
         ),
         text_or_null(&index.predicate),
+        Value::Text(index.method.name().into()),
     ])
 }
 
@@ -482,13 +483,23 @@ pub fn encode_index(index: &Index) -> Vec<u8> {
 pub fn decode_index(bytes: &[u8], name: String, storage: RelId) -> Result<Index> {
     let row = decode_row(bytes)?;
     // Rows written before the validity flag existed have six fields: those are complete;
-    // rows written before expression and partial indexes have seven.
-    let (fields, valid, exprs, predicate) = match row.as_slice() {
-        [fields @ .., Value::Bool(valid), exprs, predicate] if fields.len() == 6 => {
-            (fields, *valid, Some(exprs), optional_text(predicate)?)
+    // rows written before expression and partial indexes have seven, before access methods
+    // nine (those are btree indexes).
+    let (fields, valid, exprs, predicate, method) = match row.as_slice() {
+        [fields @ .., Value::Bool(valid), exprs, predicate, Value::Text(method)]
+            if fields.len() == 6 =>
+        {
+            let method = IndexMethod::named(method)
+                .ok_or_else(|| errdata!("unknown index access method {method} in catalog"))?;
+            (fields, *valid, Some(exprs), optional_text(predicate)?, method)
         }
-        [fields @ .., Value::Bool(valid)] if fields.len() == 6 => (fields, *valid, None, None),
-        fields => (fields, true, None, None),
+        [fields @ .., Value::Bool(valid), exprs, predicate] if fields.len() == 6 => {
+            (fields, *valid, Some(exprs), optional_text(predicate)?, IndexMethod::Btree)
+        }
+        [fields @ .., Value::Bool(valid)] if fields.len() == 6 => {
+            (fields, *valid, None, None, IndexMethod::Btree)
+        }
+        fields => (fields, true, None, None, IndexMethod::Btree),
     };
     let [
         Value::Int4(id),
@@ -516,6 +527,7 @@ pub fn decode_index(bytes: &[u8], name: String, storage: RelId) -> Result<Index>
         orders,
         valid,
         predicate,
+        method,
     })
 }
 

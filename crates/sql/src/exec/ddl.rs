@@ -29,8 +29,8 @@ use crate::bind::{
     parse_expr,
 };
 use crate::catalog::{
-    Catalog, Column, Constraint, ConstraintKind, Deferral, Index, IndexKey, RelKind, Role,
-    Sequence, Table, TableSpec,
+    Catalog, Column, Constraint, ConstraintKind, Deferral, Index, IndexKey, IndexMethod, RelKind,
+    Role, Sequence, Table, TableSpec,
 };
 use crate::functions::implicit_cast_allowed;
 use crate::keys::{RelId, relation_prefix};
@@ -801,6 +801,7 @@ impl Ddl<'_, '_> {
                     keys: positions.into_iter().map(IndexKey::Column).collect(),
                     valid: true,
                     predicate: None,
+                    method: IndexMethod::Btree,
                 };
                 self.build_index(table, index).map(|_| ())
             }
@@ -1065,20 +1066,33 @@ impl Ddl<'_, '_> {
 
     fn create_index(&self, ci: &CreateIndex) -> Result<()> {
         let table = self.require_table(&ci.table)?;
-        let keys = ci
-            .keys
-            .iter()
-            .map(|(part, _)| match part {
-                IndexPart::Column(n) => table
-                    .column_index(n)
-                    .map(IndexKey::Column)
-                    .ok_or_else(|| errinput!(UNDEFINED_COLUMN, "column \"{n}\" does not exist")),
-                IndexPart::Expr(sql) => {
-                    check_index_expr(&table, sql, "index expressions", "index expression")?;
-                    Ok(IndexKey::Expr(sql.clone()))
+        let mut keys = Vec::with_capacity(ci.keys.len());
+        for (part, order) in &ci.keys {
+            let (key, ty) = match part {
+                IndexPart::Column(n) => {
+                    let c = table.column_index(n).ok_or_else(|| {
+                        errinput!(UNDEFINED_COLUMN, "column \"{n}\" does not exist")
+                    })?;
+                    (IndexKey::Column(c), table.columns[c].data_type.clone())
                 }
-            })
-            .collect::<Result<Vec<_>>>()?;
+                IndexPart::Expr(sql) => {
+                    let ty =
+                        check_index_expr(&table, sql, "index expressions", "index expression")?;
+                    (IndexKey::Expr(sql.clone()), ty)
+                }
+            };
+            if ci.method.inverted() {
+                check_inverted_key(&ty, *order)?;
+            }
+            keys.push(key);
+        }
+        if ci.unique && ci.method.inverted() {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "access method \"{}\" does not support unique indexes",
+                ci.method.name()
+            ));
+        }
         if let Some(predicate) = &ci.predicate {
             let ty = check_index_expr(&table, predicate, "index predicates", "index predicate")?;
             if ty != DataType::Bool {
@@ -1131,6 +1145,7 @@ impl Ddl<'_, '_> {
             orders: ci.keys.iter().map(|(_, o)| *o).collect(),
             valid: !ci.concurrently,
             predicate: ci.predicate.clone(),
+            method: ci.method,
         };
         if ci.concurrently {
             let table = self.lock_table(&table)?;
@@ -1149,6 +1164,12 @@ impl Ddl<'_, '_> {
             let Some(values) = storage::index_values(ctx, &table, &index, &row)? else {
                 return Ok(Visit::Next);
             };
+            if index.method.inverted() {
+                for entry in storage::index_entry_keys(&index, &values, &key)? {
+                    ctx.txn.put(&entry, key.clone())?;
+                }
+                return Ok(Visit::Next);
+            }
             let entry = storage::index_entry_key(&index, &values, &key)?;
             if index.unique && !values.iter().any(Value::is_null) && !seen.insert(entry.clone()) {
                 let names = index.key_names(&table);
@@ -2207,6 +2228,29 @@ fn check_index_expr(
         ));
     }
     Ok(ty)
+}
+
+/// A GIN index's key part: a tsvector, an array or jsonb (the types with a default GIN
+/// operator class), in no order.
+fn check_inverted_key(ty: &DataType, order: ColumnOrder) -> Result<()> {
+    if order != ColumnOrder::ASC {
+        return Err(errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "access method \"gin\" does not support ASC/DESC options"
+        ));
+    }
+    if !matches!(ty, DataType::TsVector | DataType::Array(_) | DataType::Jsonb) {
+        return Err(errinput!(
+            UNDEFINED_OBJECT,
+            "data type {} has no default operator class for access method \"gin\"",
+            ty.name()
+        )
+        .with_hint(
+            "You must specify an operator class for the index or define a default operator \
+             class for the data type.",
+        ));
+    }
+    Ok(())
 }
 
 /// The part of a generated index name a key part gives (PostgreSQL's): a column's name, a

@@ -13,6 +13,7 @@ pub mod analyze;
 pub mod ddl;
 pub mod dml;
 pub mod eval;
+mod inverted;
 mod join;
 pub mod routine;
 mod scan;

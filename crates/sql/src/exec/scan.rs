@@ -27,6 +27,20 @@ pub fn scan<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
         let ranges = key_ranges(table, access, range.as_ref(), ctx)?;
         Ok(if *reverse { ranges.into_iter().rev().collect() } else { ranges })
     };
+    let reads = reads.as_deref();
+    if let Access::Inverted(index, search) = access {
+        // The rows the index names, read through the primary key (point reads in key
+        // order), or the whole table.
+        static PRIMARY: Access = Access::Primary;
+        let ranges = match super::inverted::search(ctx.txn, index, search, ctx)? {
+            Some(keys) => {
+                keys.into_iter().map(|k| (Bound::Included(k.clone()), Bound::Included(k))).collect()
+            }
+            None => vec![oxibase_engine::prefix_range(&relation_prefix(table.storage))],
+        };
+        let filter = filter.as_ref();
+        return read_ranges(ctx.txn, table, &PRIMARY, ranges, false, filter, *with_key, reads, ctx);
+    }
     if let Some(as_of) = as_of {
         let snapshot = ctx.txn_as_of(as_of)?;
         let then = table_then(table, access, &snapshot, ctx)?;
@@ -45,7 +59,6 @@ pub fn scan<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
         return Ok(Box::new(rows.into_iter().map(Ok)));
     }
     let order = in_order(table)?;
-    let reads = reads.as_deref();
     read_ranges(ctx.txn, table, access, order, *reverse, filter.as_ref(), *with_key, reads, ctx)
 }
 
@@ -124,6 +137,9 @@ fn read_ranges<'a>(
                     None => return Ok(None), // an index entry of a row we cannot see
                 },
                 Access::IndexOnly(index) => (value, row_from_index_key(table, index, &key)?),
+                Access::Inverted(index, _) => {
+                    return Err(errdata!("inverted index {} read as a range", index.name));
+                }
             };
             ctx.stats.borrow_mut().rows_read += 1;
             if with_key {
@@ -162,7 +178,7 @@ fn key_columns(table: &Table, access: &Access) -> (u32, Vec<(Option<usize>, Colu
             table.storage,
             table.primary_key.iter().map(|&c| (Some(c), ColumnOrder::ASC)).collect(),
         ),
-        Access::Index(index) | Access::IndexOnly(index) => (
+        Access::Index(index) | Access::IndexOnly(index) | Access::Inverted(index, _) => (
             index.storage,
             index
                 .keys
@@ -226,7 +242,9 @@ fn key_ranges(
     // scan would walk every version of a hot row).
     let unique = match access {
         Access::Primary => true,
-        Access::Index(index) | Access::IndexOnly(index) => index.unique,
+        Access::Index(index) | Access::IndexOnly(index) | Access::Inverted(index, _) => {
+            index.unique
+        }
     };
     if unique && range.equal.len() == columns.len() {
         return Ok(prefixes

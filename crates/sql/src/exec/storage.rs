@@ -121,7 +121,16 @@ pub(crate) fn index_reads(table: &Table, index: &Index) -> Result<Vec<usize>> {
     Ok(reads)
 }
 
-/// The key of an index entry with these key values for the row at `row_key`.
+/// The keys of a row's entries in an index with these key values: one for an ordered index,
+/// one per element for an inverted one (sorted).
+pub fn index_entry_keys(index: &Index, values: &[Value], row_key: &[u8]) -> Result<Vec<Vec<u8>>> {
+    if index.method.inverted() {
+        return super::inverted::entry_keys(index, values, row_key);
+    }
+    Ok(vec![index_entry_key(index, values, row_key)?])
+}
+
+/// The key of an ordered index's entry with these key values for the row at `row_key`.
 pub fn index_entry_key(index: &Index, values: &[Value], row_key: &[u8]) -> Result<Vec<u8>> {
     let mut key = relation_prefix(index.storage);
     for (value, order) in values.iter().zip(&index.orders) {
@@ -320,6 +329,11 @@ pub fn insert(
     let mut entries = Vec::with_capacity(table.indexes.len());
     for index in &table.indexes {
         let Some(values) = index_values(ctx, table, index, row)? else { continue };
+        if index.method.inverted() {
+            let keys = super::inverted::entry_keys(index, &values, &key)?;
+            entries.extend(keys.into_iter().map(|entry| (entry, new_id)));
+            continue;
+        }
         let entry = index_entry_key(index, &values, &key)?;
         let carries = entry_carries_row_key(index, &values);
         if !carries
@@ -385,6 +399,23 @@ pub fn update(
         if !key_moved && !index.computed() && index.keys.iter().all(unchanged) {
             continue;
         }
+        if index.method.inverted() {
+            // The elements the row lost and gained.
+            let entries = |row: &[Value], key: &[u8]| -> Result<Vec<Vec<u8>>> {
+                match index_values(ctx, table, index, row)? {
+                    Some(values) => super::inverted::entry_keys(index, &values, key),
+                    None => Ok(Vec::new()),
+                }
+            };
+            let (before, after) = (entries(old, key)?, entries(new, &new_key)?);
+            for entry in before.iter().filter(|e| after.binary_search(e).is_err()) {
+                ctx.txn.delete(entry)?;
+            }
+            for entry in after.iter().filter(|e| before.binary_search(e).is_err()) {
+                ctx.txn.put(entry, new_key.clone())?;
+            }
+            continue;
+        }
         let old_entry = match index_values(ctx, table, index, old)? {
             Some(values) => Some(index_entry_key(index, &values, key)?),
             None => None,
@@ -438,7 +469,9 @@ pub fn update(
 pub fn delete(ctx: &ExecCtx, table: &Table, key: &[u8], old: &[Value]) -> Result<()> {
     for index in &table.indexes {
         if let Some(values) = index_values(ctx, table, index, old)? {
-            ctx.txn.delete(&index_entry_key(index, &values, key)?)?;
+            for entry in index_entry_keys(index, &values, key)? {
+                ctx.txn.delete(&entry)?;
+            }
         }
     }
     ctx.txn.delete(key)?;

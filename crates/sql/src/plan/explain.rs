@@ -36,6 +36,8 @@ fn node(
     let detail_indent = if depth == 0 { "  ".to_string() } else { " ".repeat(depth * 6 + 2) };
     let cols = |p: &Plan| p.columns.clone();
     let mut details: Vec<String> = Vec::new();
+    // Lines of a node shown below this one that is not a plan node of its own.
+    let mut children: Vec<String> = Vec::new();
     let title = match &plan.node {
         Node::Values { rows } => {
             if rows.len() == 1 && rows[0].is_empty() {
@@ -62,13 +64,27 @@ fn node(
                 (Access::IndexOnly(i), _) => {
                     format!("Index Only Scan{backward} using {} on {}", i.name, table.name)
                 }
+                (Access::Inverted(i, search), _) => {
+                    // PostgreSQL's two nodes: the index's row set, then the rows.
+                    let key = i.key_names(table).swap_remove(search.key);
+                    let arg = expr(&search.arg, &table_cols);
+                    let indent = " ".repeat(depth * 6 + 2);
+                    children.push(format!("{indent}->  Bitmap Index Scan on {}", i.name));
+                    children.push(format!(
+                        "{indent}      Index Cond: ({key} {} {arg})",
+                        search.op.sql()
+                    ));
+                    format!("Bitmap Heap Scan on {}", table.name)
+                }
             };
             if let Some(range) = range {
                 let key_names: Vec<String> = match access {
                     Access::Primary => {
                         table.primary_key.iter().map(|&c| table.columns[c].name.clone()).collect()
                     }
-                    Access::Index(i) | Access::IndexOnly(i) => i.key_names(table),
+                    Access::Index(i) | Access::IndexOnly(i) | Access::Inverted(i, _) => {
+                        i.key_names(table)
+                    }
                 };
                 let mut conds = Vec::new();
                 for (values, name) in range.equal.iter().zip(&key_names) {
@@ -220,6 +236,7 @@ fn node(
     for d in details {
         out.push(format!("{detail_indent}{d}"));
     }
+    out.extend(children);
     for (i, input) in plan.inputs().into_iter().enumerate() {
         node(input, depth + 1, i == 0, annotate, out);
     }

@@ -181,6 +181,9 @@ pub enum Access {
     /// A secondary index whose entries hold every column the query reads: rows are made from
     /// the index keys, without reading the table (MVCC visibility is the index entry's own).
     IndexOnly(Index),
+    /// An inverted (GIN) index: the rows whose entries the search names, read in key order
+    /// (PostgreSQL's bitmap scan). The scan's filter re-checks every row.
+    Inverted(Index, InvertedSearch),
 }
 
 impl Access {
@@ -188,7 +191,53 @@ impl Access {
     pub fn index(&self) -> Option<&Index> {
         match self {
             Access::Primary => None,
-            Access::Index(i) | Access::IndexOnly(i) => Some(i),
+            Access::Index(i) | Access::IndexOnly(i) | Access::Inverted(i, _) => Some(i),
+        }
+    }
+}
+
+/// What an inverted index is asked: the rows whose key part `key` may satisfy `op` with
+/// `arg`'s value (a superset: a tsquery's NOT and phrase distances, a weight, the nesting
+/// of a jsonb document are the filter's to check).
+#[derive(Clone, Debug)]
+pub struct InvertedSearch {
+    /// The key part searched, by position.
+    pub key: usize,
+    /// The operator.
+    pub op: InvertedOp,
+    /// Its other operand: row-independent.
+    pub arg: Expr,
+    /// The key part's type (a tsvector, an array, jsonb).
+    pub key_type: DataType,
+}
+
+/// An operator an inverted index serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvertedOp {
+    /// `tsvector @@ tsquery`
+    TsMatch,
+    /// `@>` on arrays or jsonb
+    Contains,
+    /// `&&` on arrays
+    Overlaps,
+    /// `jsonb ? text`
+    Exists,
+    /// `jsonb ?| text[]`
+    ExistsAny,
+    /// `jsonb ?& text[]`
+    ExistsAll,
+}
+
+impl InvertedOp {
+    /// The operator as SQL writes it.
+    pub fn sql(self) -> &'static str {
+        match self {
+            InvertedOp::TsMatch => "@@",
+            InvertedOp::Contains => "@>",
+            InvertedOp::Overlaps => "&&",
+            InvertedOp::Exists => "?",
+            InvertedOp::ExistsAny => "?|",
+            InvertedOp::ExistsAll => "?&",
         }
     }
 }

@@ -22,7 +22,9 @@ use std::ops::Bound;
 use super::{Output, Session};
 use crate::catalog::{Catalog, Index};
 use crate::exec::ExecCtx;
-use crate::exec::storage::{decode_table_row, format_key, index_entry_key, index_values};
+use crate::exec::storage::{
+    decode_table_row, format_key, index_entry_key, index_entry_keys, index_values,
+};
 use crate::keys::{RelId, relation_prefix};
 
 /// Rows added to the index per transaction.
@@ -129,6 +131,12 @@ impl Session {
                     let Some(bytes) = txn.get_latest(key)? else { continue };
                     let row = decode_table_row(&table, &bytes)?;
                     let Some(values) = index_values(&ctx, &table, &index, &row)? else { continue };
+                    if index.method.inverted() {
+                        for entry in index_entry_keys(&index, &values, key)? {
+                            txn.put(&entry, key.clone())?;
+                        }
+                        continue;
+                    }
                     let entry = index_entry_key(&index, &values, key)?;
                     let keyed = index.unique && !values.iter().any(Value::is_null);
                     if keyed && txn.get_latest(&entry)?.is_some_and(|other| other != *key) {
