@@ -617,17 +617,23 @@ fn choose_access(mut plan: Plan) -> Plan {
         *access = c.access;
         *range = Some(c.range);
     } else if as_of.is_none()
-        && let Some(inverted) = inverted_access(table, &conjuncts)
+        && let Some(inverted) = inverted_access(table, &conjuncts, &conjuncts)
     {
         *access = inverted;
     }
     plan
 }
 
-/// An inverted (GIN) index search for one of a scan's conjuncts: `key @@ query`, `key @>
-/// value` (or `value <@ key`), `key && array`, `key ? text`, `key ?| array`, `key ?& array`
-/// with a row-independent operand, on an index whose key part `key` is.
-fn inverted_access(table: &crate::catalog::Table, conjuncts: &[Expr]) -> Option<Access> {
+/// An inverted (GIN) index search for one of `candidates` (conditions over the table's
+/// row): `key @@ query`, `key @> value` (or `value <@ key`), `key && array`, `key ? text`,
+/// `key ?| array`, `key ?& array` with a row-independent operand (which may read the outer
+/// row), on an index whose key part `key` is. A partial index serves when the scan's
+/// `conjuncts` imply its predicate.
+fn inverted_access(
+    table: &crate::catalog::Table,
+    conjuncts: &[Expr],
+    candidates: &[Expr],
+) -> Option<Access> {
     use crate::plan::{InvertedOp as Op, InvertedSearch};
     for index in table.indexes.iter().filter(|i| i.valid && i.method.inverted()) {
         if let Some(predicate) = &index.predicate {
@@ -637,7 +643,7 @@ fn inverted_access(table: &crate::catalog::Table, conjuncts: &[Expr]) -> Option<
             }
         }
         let Some(parts) = key_parts(table, index) else { continue };
-        for c in conjuncts {
+        for c in candidates {
             let (op, a, b) = match c {
                 Expr::Call(f, args)
                     if matches!(f.name, "oxibase_ts_match" | "ts_match_vq" | "ts_match_qv")
@@ -951,6 +957,40 @@ fn choose_join(plan: Plan) -> Plan {
         residual.push(c);
     }
     if left_keys.is_empty() {
+        let (lw, rw) = (left.columns.len(), right.columns.len());
+        // `FROM docs, to_tsquery('...') q WHERE tsv @@ q`: a GIN index answers the
+        // condition for each row of the other side.
+        if matches!(kind, JoinKind::Inner | JoinKind::Left)
+            && let Some(lookup) = inverted_lookup(&left, &right, &predicate)
+        {
+            return Plan::new(
+                Node::NestedLoopJoin {
+                    left,
+                    right: Box::new(lookup),
+                    kind,
+                    predicate: Some(predicate),
+                    lateral: true,
+                },
+                plan.columns,
+            );
+        }
+        let swapped_predicate = swap_sides(predicate.clone(), lw, rw);
+        if kind == JoinKind::Inner
+            && let Some(lookup) = inverted_lookup(&right, &left, &swapped_predicate)
+        {
+            let swapped_columns = right.columns.iter().chain(&left.columns).cloned().collect();
+            let swapped = Plan::new(
+                Node::NestedLoopJoin {
+                    left: right,
+                    right: Box::new(lookup),
+                    kind,
+                    predicate: Some(swapped_predicate),
+                    lateral: true,
+                },
+                swapped_columns,
+            );
+            return unswap(swapped, lw, rw, plan.columns);
+        }
         return Plan::new(
             Node::NestedLoopJoin { left, right, kind, predicate: Some(predicate), lateral: false },
             plan.columns,
@@ -1546,6 +1586,60 @@ fn index_lookup(right: &Plan, left_keys: &[Expr], right_keys: &[Expr]) -> Option
             table: table.clone(),
             access,
             range: Some(range),
+            reverse: false,
+            filter: filter.clone(),
+            lock: None,
+            with_key: *with_key,
+            as_of: None,
+            reads: None,
+        },
+        right.columns.clone(),
+    ))
+}
+
+/// The right side of a nested-loop join as a GIN index search per left row: `right` (a
+/// plain scan) through an inverted index that answers a join condition whose other operand
+/// reads only the left row (the outer row while the right side runs).
+fn inverted_lookup(left: &Plan, right: &Plan, predicate: &Expr) -> Option<Plan> {
+    let Node::Scan {
+        table,
+        access: Access::Primary,
+        range: None,
+        reverse: false,
+        filter,
+        lock: None,
+        with_key,
+        as_of: None,
+        reads: _,
+    } = &right.node
+    else {
+        return None;
+    };
+    if filter.as_ref().is_some_and(|f| f.has_outer() || has_subquery(f) || has_volatile(f)) {
+        return None;
+    }
+    let lw = left.columns.len();
+    // The join's conditions over the right row, the left row's columns as outer ones.
+    let candidates: Vec<Expr> = predicate
+        .clone()
+        .conjuncts()
+        .into_iter()
+        .filter(|c| !c.has_outer() && !has_subquery(c) && !has_volatile(c))
+        .map(|c| {
+            c.transform(&mut |e| match e {
+                Expr::Column(index) if index < lw => Expr::Outer { depth: 0, index },
+                Expr::Column(index) => Expr::Column(index - lw),
+                e => e,
+            })
+        })
+        .collect();
+    let conjuncts = filter.clone().map(Expr::conjuncts).unwrap_or_default();
+    let access = inverted_access(table, &conjuncts, &candidates)?;
+    Some(Plan::new(
+        Node::Scan {
+            table: table.clone(),
+            access,
+            range: None,
             reverse: false,
             filter: filter.clone(),
             lock: None,

@@ -1666,6 +1666,9 @@ fn gin_indexes_find_what_a_scan_finds_through_inserts_updates_and_deletes() {
         ("t_tsv", "select id from {t} where tsv @@ '(cow | e:*) & fox'"),
         ("t_tsv", "select id from {t} where tsv @@ 'bee <-> ant'"),
         ("t_tsv", "select id from {t} where tsv @@ 'elk:B'"),
+        // Per row of the other side of a join.
+        ("t_tsv", "select id from {t}, to_tsquery('simple', 'cat | fox') q where tsv @@ q"),
+        ("t_tsv", "select id from (values ('eel'::tsquery)) v (q) left join {t} on q @@ tsv"),
         ("t_tags", "select id from {t} where tags @> array[3, 5]"),
         ("t_tags", "select id from {t} where tags && array[1, 7]"),
         ("t_meta", "select id from {t} where meta @> '{\"w\": \"cat\"}'"),
