@@ -1,6 +1,8 @@
 import uuid
 from django.db import models
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db.models import Q, F
 
 class Category(models.Model):
@@ -32,7 +34,10 @@ class Product(models.Model):
         constraints = [models.CheckConstraint(condition=Q(price__gte=0), name="price_nonneg"),
                        models.UniqueConstraint(fields=["category", "name"], name="uniq_cat_name"),
                        models.UniqueConstraint(fields=["name"], condition=Q(active=True), name="uniq_active_name")]
-        indexes = [models.Index(fields=["-created", "status"]), models.Index(F("attrs__color"), name="attr_color")]
+        indexes = [models.Index(fields=["-created", "status"]), models.Index(F("attrs__color"), name="attr_color"),
+                   GinIndex(fields=["attrs"], name="product_attrs_gin"),
+                   GinIndex(fields=["sizes"], name="product_sizes_gin"),
+                   GinIndex(SearchVector("name", config="english"), name="product_search_gin")]
 
 class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
