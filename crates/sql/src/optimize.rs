@@ -1530,23 +1530,7 @@ fn predicate_selectivity(e: &Expr, table: Option<&crate::catalog::Table>) -> f64
 /// its primary key or an index whose leading columns the join keys fix, with the left row's
 /// key values as the lookup (the left row is the outer row while the right side runs).
 fn index_lookup(right: &Plan, left_keys: &[Expr], right_keys: &[Expr]) -> Option<Plan> {
-    let Node::Scan {
-        table,
-        access: Access::Primary,
-        range: None,
-        reverse: false,
-        filter,
-        lock: None,
-        with_key,
-        as_of: None,
-        reads: _,
-    } = &right.node
-    else {
-        return None;
-    };
-    if filter.as_ref().is_some_and(|f| f.has_outer() || has_subquery(f) || has_volatile(f)) {
-        return None;
-    }
+    let (table, filter) = lookup_target(right)?;
     let conjuncts = filter.clone().map(Expr::conjuncts).unwrap_or_default();
     let paths = std::iter::once((Access::Primary, KeyPart::columns(&table.primary_key))).chain(
         table.indexes.iter().filter(|i| i.valid).filter_map(|i| {
@@ -1581,26 +1565,12 @@ fn index_lookup(right: &Plan, left_keys: &[Expr], right_keys: &[Expr]) -> Option
         })
         .collect();
     let range = KeyRange { equal, lower: Bound::Unbounded, upper: Bound::Unbounded };
-    Some(Plan::new(
-        Node::Scan {
-            table: table.clone(),
-            access,
-            range: Some(range),
-            reverse: false,
-            filter: filter.clone(),
-            lock: None,
-            with_key: *with_key,
-            as_of: None,
-            reads: None,
-        },
-        right.columns.clone(),
-    ))
+    Some(lookup_scan(right, access, Some(range)))
 }
 
-/// The right side of a nested-loop join as a GIN index search per left row: `right` (a
-/// plain scan) through an inverted index that answers a join condition whose other operand
-/// reads only the left row (the outer row while the right side runs).
-fn inverted_lookup(left: &Plan, right: &Plan, predicate: &Expr) -> Option<Plan> {
+/// A plan's table and filter when it is a plain scan that a join may turn into lookups
+/// (no range, order, lock or time yet; a filter that reads only the table's row).
+fn lookup_target(plan: &Plan) -> Option<(&Arc<crate::catalog::Table>, &Option<Expr>)> {
     let Node::Scan {
         table,
         access: Access::Primary,
@@ -1608,16 +1578,33 @@ fn inverted_lookup(left: &Plan, right: &Plan, predicate: &Expr) -> Option<Plan> 
         reverse: false,
         filter,
         lock: None,
-        with_key,
+        with_key: _,
         as_of: None,
         reads: _,
-    } = &right.node
+    } = &plan.node
     else {
         return None;
     };
     if filter.as_ref().is_some_and(|f| f.has_outer() || has_subquery(f) || has_volatile(f)) {
         return None;
     }
+    Some((table, filter))
+}
+
+/// A [`lookup_target`] scan read through `access` and `range` instead.
+fn lookup_scan(scan: &Plan, access: Access, range: Option<KeyRange>) -> Plan {
+    let mut plan = scan.clone();
+    if let Node::Scan { access: a, range: r, reads, .. } = &mut plan.node {
+        (*a, *r, *reads) = (access, range, None);
+    }
+    plan
+}
+
+/// The right side of a nested-loop join as a GIN index search per left row: `right` (a
+/// plain scan) through an inverted index that answers a join condition whose other operand
+/// reads only the left row (the outer row while the right side runs).
+fn inverted_lookup(left: &Plan, right: &Plan, predicate: &Expr) -> Option<Plan> {
+    let (table, filter) = lookup_target(right)?;
     let lw = left.columns.len();
     // The join's conditions over the right row, the left row's columns as outer ones.
     let candidates: Vec<Expr> = predicate
@@ -1635,20 +1622,7 @@ fn inverted_lookup(left: &Plan, right: &Plan, predicate: &Expr) -> Option<Plan> 
         .collect();
     let conjuncts = filter.clone().map(Expr::conjuncts).unwrap_or_default();
     let access = inverted_access(table, &conjuncts, &candidates)?;
-    Some(Plan::new(
-        Node::Scan {
-            table: table.clone(),
-            access,
-            range: None,
-            reverse: false,
-            filter: filter.clone(),
-            lock: None,
-            with_key: *with_key,
-            as_of: None,
-            reads: None,
-        },
-        right.columns.clone(),
-    ))
+    Some(lookup_scan(right, access, None))
 }
 
 // ---- ordering ----

@@ -38,10 +38,14 @@ use crate::types::json_ops;
 /// The keys of a row's entries in an inverted index with these key values, sorted.
 pub fn entry_keys(index: &Index, values: &[Value], row_key: &[u8]) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
+    let mut suffix = Vec::with_capacity(row_key.len() + 4);
+    keycode::encode_value(&mut suffix, &Value::Bytea(row_key.to_vec()), ColumnOrder::ASC)?;
     for (position, value) in values.iter().enumerate() {
+        let start = part_key(index, position)?;
         for element in elements(value)? {
-            let mut key = element_key(index, position, &element)?;
-            keycode::encode_value(&mut key, &Value::Bytea(row_key.to_vec()), ColumnOrder::ASC)?;
+            let mut key = start.clone();
+            keycode::encode_value(&mut key, &element, ColumnOrder::ASC)?;
+            key.extend_from_slice(&suffix);
             out.push(key);
         }
     }
@@ -50,10 +54,16 @@ pub fn entry_keys(index: &Index, values: &[Value], row_key: &[u8]) -> Result<Vec
     Ok(out)
 }
 
-/// The start of every entry of `element` in key part `position`.
-fn element_key(index: &Index, position: usize, element: &Value) -> Result<Vec<u8>> {
+/// The start of every entry of key part `position`.
+fn part_key(index: &Index, position: usize) -> Result<Vec<u8>> {
     let mut key = relation_prefix(index.storage);
     keycode::encode_value(&mut key, &Value::Int2(position as i16), ColumnOrder::ASC)?;
+    Ok(key)
+}
+
+/// The start of every entry of `element` in key part `position`.
+fn element_key(index: &Index, position: usize, element: &Value) -> Result<Vec<u8>> {
+    let mut key = part_key(index, position)?;
     keycode::encode_value(&mut key, element, ColumnOrder::ASC)?;
     Ok(key)
 }
