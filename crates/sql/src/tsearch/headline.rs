@@ -1,6 +1,9 @@
 //! `ts_headline`: a document's best stretch around the query's words, those words marked,
 //! chosen as PostgreSQL's default headline does (one fragment: the shortest cover of the
-//! query, widened or trimmed to MinWords..MaxWords, ending on a long word if it can).
+//! query, widened or trimmed to MinWords..MaxWords, ending on a long word if it can), or with
+//! MaxFragments as its mark_hl_fragments does (the covers cut into pieces of at most
+//! MaxWords that begin and end on query words, the ones with the most query words taken,
+//! stretched evenly both ways, joined by FragmentDelimiter).
 
 use oxibase_common::{Result, errinput};
 
@@ -15,6 +18,8 @@ pub struct Options {
     min_words: usize,
     short_word: usize,
     highlight_all: bool,
+    max_fragments: usize,
+    fragment_delimiter: String,
 }
 
 impl Options {
@@ -27,7 +32,10 @@ impl Options {
             min_words: 15,
             short_word: 3,
             highlight_all: false,
+            max_fragments: 0,
+            fragment_delimiter: " ... ".into(),
         };
+        let (mut short_word, mut max_fragments) = (3, 0);
         for (name, value) in option_pairs(input)? {
             let (name, value) = (name.as_str(), value.as_str());
             let number = || {
@@ -40,21 +48,15 @@ impl Options {
                 "stopsel" => o.stop_sel = value.into(),
                 "maxwords" => o.max_words = number()?.max(0) as usize,
                 "minwords" => o.min_words = number()?.max(0) as usize,
-                "shortword" => o.short_word = number()?.max(0) as usize,
+                "shortword" => short_word = number()?,
                 "highlightall" => {
                     o.highlight_all = matches!(
                         value.to_ascii_lowercase().as_str(),
                         "1" | "on" | "true" | "t" | "y" | "yes"
                     )
                 }
-                "maxfragments" if number()? == 0 => {}
-                "maxfragments" => {
-                    return Err(errinput!(
-                        FEATURE_NOT_SUPPORTED,
-                        "ts_headline with MaxFragments is not supported"
-                    ));
-                }
-                "fragmentdelimiter" => {}
+                "maxfragments" => max_fragments = number()?,
+                "fragmentdelimiter" => o.fragment_delimiter = value.into(),
                 _ => {
                     return Err(errinput!(
                         INVALID_PARAMETER_VALUE,
@@ -73,7 +75,15 @@ impl Options {
             if o.min_words == 0 {
                 return Err(errinput!(INVALID_PARAMETER_VALUE, "MinWords should be positive"));
             }
+            if short_word < 0 {
+                return Err(errinput!(INVALID_PARAMETER_VALUE, "ShortWord should be >= 0"));
+            }
+            if max_fragments < 0 {
+                return Err(errinput!(INVALID_PARAMETER_VALUE, "MaxFragments should be >= 0"));
+            }
         }
+        o.short_word = short_word.max(0) as usize;
+        o.max_fragments = max_fragments.max(0) as usize;
         Ok(o)
     }
 }
@@ -122,35 +132,25 @@ fn satisfied(query: &TsQuery, words: &[Word], from: usize, to: usize) -> bool {
     query.matches(&seen)
 }
 
-/// The earliest, shortest stretch from `*p` on whose query words satisfy the query.
+/// The earliest stretch from `p` on that begins and ends on query words and satisfies the
+/// query, at most `max_cover` words long: for each start, the first end that does.
 fn cover(query: &TsQuery, words: &[Word], p: usize, max_cover: usize) -> Option<(usize, usize)> {
-    let next_item = |mut i: usize| {
-        while i < words.len() && words[i].item.is_none() {
-            i += 1;
-        }
-        i
-    };
-    let mut pmin = next_item(p);
-    while pmin < words.len() {
-        let mut pmax = pmin;
-        while pmax < words.len() && !satisfied(query, words, pmin, pmax) {
-            pmax = next_item(pmax + 1);
-        }
-        if pmax >= words.len() {
-            return None;
-        }
-        // Shortest: move the start up while the query still holds.
-        loop {
-            let next = next_item(pmin + 1);
-            if next > pmax || !satisfied(query, words, next, pmax) {
-                break;
+    let first = |i: usize| (i..words.len()).find(|&j| words[j].item.is_some());
+    let mut start = first(p);
+    while let Some(from) = start {
+        let mut next_start = None;
+        let mut end = Some(from);
+        while let Some(to) = end.filter(|&to| to - from < max_cover) {
+            if satisfied(query, words, from, to) {
+                return Some((from, to));
             }
-            pmin = next;
+            let next = first(to + 1);
+            if to == from {
+                next_start = next;
+            }
+            end = next;
         }
-        if pmax - pmin < max_cover {
-            return Some((pmin, pmax));
-        }
-        pmin = next_item(pmin + 1);
+        start = next_start;
     }
     None
 }
@@ -184,10 +184,31 @@ pub fn headline(config: &Config, document: &str, query: &TsQuery, options: &Opti
     if words.is_empty() {
         return String::new();
     }
-    let (begin, end) =
-        if options.highlight_all { (0, words.len() - 1) } else { choose(query, &words, options) };
+    // The words shown.
+    let mut shown = vec![false; words.len()];
+    if options.highlight_all {
+        shown.fill(true);
+    } else if options.max_fragments > 0 {
+        fragments(query, &words, options, &mut shown);
+    } else {
+        let (begin, end) = choose(query, &words, options);
+        shown[begin..=end].fill(true);
+    }
     let mut out = String::new();
-    for w in &words[begin..=end] {
+    let mut fragment = false;
+    let mut count = 0;
+    for (w, &shown) in words.iter().zip(&shown) {
+        if !shown {
+            fragment = false;
+            continue;
+        }
+        if !fragment {
+            fragment = true;
+            count += 1;
+            if count > 1 {
+                out.push_str(&options.fragment_delimiter);
+            }
+        }
         if w.piece.compound {
             continue;
         }
@@ -275,24 +296,20 @@ fn choose(query: &TsQuery, words: &[Word], o: &Options) -> (usize, usize) {
                 posb = k.max(0) as usize;
             }
         } else {
-            // Too long: trim back to a good end.
-            let mut j = if i > cq { cq } else { i };
-            while curlen > o.min_words {
+            // Too long: trim back past poor last words.
+            let mut j = i.min(cq);
+            while curlen > o.min_words && words[j].no_end(o.short_word) {
                 if !words[j].non_word() {
                     curlen -= 1;
                 }
                 if words[j].item.is_some() {
                     poslen -= 1;
                 }
-                pose = j;
-                if words[j].no_end(o.short_word) {
-                    if j == 0 {
-                        break;
-                    }
-                    j -= 1;
-                    continue;
+                if j == 0 {
+                    break;
                 }
-                break;
+                pose = j - 1;
+                j -= 1;
             }
         }
         let poscover = posb <= cp && pose >= cq;
@@ -319,6 +336,138 @@ fn choose(query: &TsQuery, words: &[Word], o: &Options) -> (usize, usize) {
         return (0, pose);
     }
     (bestb, beste)
+}
+
+/// A fragment of a cover: its ends, its words and its query words.
+struct Fragment {
+    start: usize,
+    end: usize,
+    words: usize,
+    items: usize,
+    chosen: bool,
+    excluded: bool,
+}
+
+/// PostgreSQL's mark_hl_fragments: marks in `shown` up to MaxFragments fragments.
+fn fragments(query: &TsQuery, words: &[Word], o: &Options, shown: &mut [bool]) {
+    let max_cover = (o.max_words * 10).max(100) * o.max_fragments;
+    let counted = |i: usize| usize::from(!words[i].non_word());
+    let mut covers: Vec<Fragment> = Vec::new();
+    let mut p = 0;
+    while let Some((cp, cq)) = cover(query, words, p, max_cover) {
+        // Pieces of at most MaxWords words, each beginning and ending on a query word.
+        let (mut start, mut end) = (cp, cq);
+        while start <= end {
+            let mut i = start;
+            while i <= end {
+                start = i;
+                if words[i].item.is_some() {
+                    break;
+                }
+                i += 1;
+            }
+            let (mut len, mut items) = (0, 0);
+            let mut i = start;
+            while i <= end && len < o.max_words {
+                len += counted(i);
+                items += usize::from(words[i].item.is_some());
+                i += 1;
+            }
+            if end > i {
+                // Cut: back to the last query word.
+                end = i;
+                let mut j = end as i64;
+                while j >= start as i64 {
+                    end = j as usize;
+                    if words[end].item.is_some() {
+                        break;
+                    }
+                    len = len.saturating_sub(counted(end));
+                    j -= 1;
+                }
+            }
+            covers.push(Fragment { start, end, words: len, items, chosen: false, excluded: false });
+            start = end + 1;
+            end = cq;
+        }
+        p = cp + 1;
+    }
+    let mut marked = 0;
+    for _ in 0..o.max_fragments {
+        // The most query words; then the fewest words.
+        let mut best: Option<usize> = None;
+        for (i, c) in covers.iter().enumerate() {
+            if c.chosen || c.excluded {
+                continue;
+            }
+            let better = match best {
+                None => true,
+                Some(b) => {
+                    covers[b].items < c.items
+                        || (covers[b].items == c.items && covers[b].words > c.words)
+                }
+            };
+            if better {
+                best = Some(i);
+            }
+        }
+        let Some(b) = best else { break };
+        covers[b].chosen = true;
+        let (mut start, mut end, mut len) = (covers[b].start, covers[b].end, covers[b].words);
+        if len < o.max_words {
+            // Half of the room before it (up to a fragment already shown), then back to a
+            // good first word; the rest after it, then back to a good last word.
+            let max_stretch = (o.max_words - len) / 2;
+            let (mut stretch, mut marker) = (0, start);
+            let mut i = start as i64 - 1;
+            while i >= 0 && stretch < max_stretch && !shown[i as usize] {
+                let c = counted(i as usize);
+                len += c;
+                stretch += c;
+                marker = i as usize;
+                i -= 1;
+            }
+            let mut i = marker;
+            while i < start && words[i].no_end(o.short_word) {
+                len -= counted(i);
+                i += 1;
+            }
+            start = i;
+            let mut marker = end;
+            let mut i = end + 1;
+            while i < words.len() && len < o.max_words && !shown[i] {
+                len += counted(i);
+                marker = i;
+                i += 1;
+            }
+            let mut i = marker;
+            while i > end && words[i].no_end(o.short_word) {
+                i -= 1;
+            }
+            end = i;
+        }
+        shown[start..=end].fill(true);
+        marked += 1;
+        for (i, c) in covers.iter_mut().enumerate() {
+            if i != b
+                && ((c.start >= start && c.start <= end)
+                    || (c.end >= start && c.end <= end)
+                    || (c.start < start && c.end > end))
+            {
+                c.excluded = true;
+            }
+        }
+    }
+    if marked == 0 {
+        // The first MinWords words.
+        let mut len = 0;
+        let mut i = 0;
+        while i < words.len() && len < o.min_words {
+            len += counted(i);
+            shown[i] = true;
+            i += 1;
+        }
+    }
 }
 
 /// `name=value` pairs separated by commas or spaces; a value may be quoted with `'` or `"`
@@ -375,7 +524,12 @@ fn option_pairs(input: &str) -> Result<Vec<(String, String)>> {
                     }
                 }
             }
-            _ => {
+            // A value starts with any character (a comma too) and runs to a space or comma;
+            // a name with none is malformed.
+            None => return Err(bad()),
+            Some(&first) => {
+                value.push(first);
+                i += 1;
                 while let Some(&c) = chars.get(i).filter(|c| !c.is_whitespace() && **c != ',') {
                     value.push(c);
                     i += 1;
