@@ -1762,3 +1762,64 @@ fn gin_indexes_are_recorded_and_used_after_reopening() {
     assert!(plan.iter().any(|l| l.contains("Bitmap Index Scan on d_body")), "{plan:#?}");
     assert_eq!(all_rows(&mut s, q), vec![vec!["1".to_string()], vec!["3".to_string()]]);
 }
+
+#[test]
+fn a_gin_index_built_concurrently_keeps_the_writes_made_while_it_is_built() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute("create table g (id int primary key, tags int[])").unwrap();
+    s.execute(
+        "insert into g select i, array[i % 7, i % 11, i % 13] from generate_series(1, 20000) i",
+    )
+    .unwrap();
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let (db, stop, done) = (db.clone(), stop.clone(), done.clone());
+        thread::spawn(move || {
+            let mut s = db.session();
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) || n < 200 {
+                let id = 1 + (n * 7919) % 20000;
+                let write = match n % 3 {
+                    0 => format!("update g set tags = array[{}, 100] where id = {id}", n % 50),
+                    1 => format!("delete from g where id = {id}"),
+                    _ => format!(
+                        "insert into g values ({}, array[100, {}]) on conflict (id) do nothing",
+                        30000 + n,
+                        n % 50
+                    ),
+                };
+                s.execute(&write).unwrap();
+                n += 1;
+                done.store(n, Ordering::Relaxed);
+            }
+        })
+    };
+    // Once the writer is under way.
+    while done.load(Ordering::Relaxed) < 20 {
+        thread::yield_now();
+    }
+    let before = done.load(Ordering::Relaxed);
+    s.execute("create index concurrently g_tags on g using gin (tags)").unwrap();
+    let during = done.load(Ordering::Relaxed) - before;
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    assert!(during > 0, "no write while the index was built");
+    // The index answers as a scan does (`tags || '{}'` is not its key), and holds one entry
+    // per distinct element of each row.
+    for k in [0, 6, 12, 49, 100] {
+        let q = format!("select id from g where tags @> array[{k}] order by id");
+        let p = plan_lines(&s.execute(&format!("explain {q}")).unwrap());
+        assert!(p.iter().any(|l| l.contains("Bitmap Index Scan on g_tags")), "{p:#?}");
+        let scanned = q.replace("tags @>", "(tags || '{}'::int[]) @>");
+        assert_eq!(all_rows(&mut s, &q), all_rows(&mut s, &scanned), "{k}");
+    }
+    let elements: usize =
+        all_rows(&mut s, "select count(*) from (select distinct id, x from g, unnest(tags) x) e")
+            [0][0]
+            .parse()
+            .unwrap();
+    assert_eq!(keys_under(&db, storage_of(&mut s, "g_tags")), elements);
+}
