@@ -19,8 +19,6 @@
 //! whole. Either way the scan's filter re-checks every row, as PostgreSQL's bitmap heap
 //! scan rechecks a lossy match.
 
-use std::collections::BTreeSet;
-
 use oxibase_common::keycode::{self, ColumnOrder};
 use oxibase_common::{DataType, Result, Value, errdata};
 use oxibase_mvcc::Transaction;
@@ -134,7 +132,7 @@ pub fn search(
     let arg = eval(&search.arg, &[], ctx)?;
     // A NULL operand matches no row.
     let lookup = if arg.is_null() { Lookup::Or(Vec::new()) } else { lookup(search, arg, ctx)? };
-    Ok(rows(txn, index, search.key, &lookup)?.map(|rows| rows.into_iter().collect()))
+    rows(txn, index, search.key, &lookup)
 }
 
 fn lookup(search: &InvertedSearch, arg: Value, ctx: &ExecCtx) -> Result<Lookup> {
@@ -206,13 +204,15 @@ fn ts_lookup(node: &TsNode) -> Lookup {
     }
 }
 
-/// The rows a lookup finds (None: every row).
+/// The rows a lookup finds, as sorted row keys (None: every row). A posting list comes out of
+/// its key range sorted (the row key ends the entry key, encoded in its order); sets are
+/// combined by merging sorted lists.
 fn rows(
     txn: &Transaction,
     index: &Index,
     position: usize,
     lookup: &Lookup,
-) -> Result<Option<BTreeSet<Vec<u8>>>> {
+) -> Result<Option<Vec<Vec<u8>>>> {
     Ok(match lookup {
         Lookup::All => None,
         Lookup::Element(element, prefix) => {
@@ -222,35 +222,103 @@ fn rows(
                 // starts every text that begins with this one.
                 start.truncate(start.len() - 2);
             }
-            let mut found = BTreeSet::new();
+            let mut found = Vec::new();
             for entry in txn.scan(oxibase_engine::prefix_range(&start))? {
-                found.insert(entry?.1);
+                found.push(entry?.1);
+            }
+            // A prefix's lists follow each other, each sorted.
+            if !found.is_sorted() {
+                found.sort_unstable();
+                found.dedup();
             }
             Some(found)
         }
         Lookup::And(parts) => {
-            let mut found: Option<BTreeSet<Vec<u8>>> = None;
+            let mut found: Option<Vec<Vec<u8>>> = None;
             for part in parts {
                 let Some(part) = rows(txn, index, position, part)? else { continue };
                 found = Some(match found {
                     None => part,
-                    Some(found) => found.intersection(&part).cloned().collect(),
+                    Some(found) => intersect(found, &part),
                 });
-                if found.as_ref().is_some_and(BTreeSet::is_empty) {
+                if found.as_ref().is_some_and(Vec::is_empty) {
                     break;
                 }
             }
             found
         }
         Lookup::Or(parts) => {
-            let mut found = BTreeSet::new();
+            let mut found = Vec::new();
             for part in parts {
                 match rows(txn, index, position, part)? {
                     None => return Ok(None),
-                    Some(part) => found.extend(part),
+                    Some(part) => found = unite(found, part),
                 }
             }
             Some(found)
         }
     })
+}
+
+/// The keys in both sorted lists.
+fn intersect(a: Vec<Vec<u8>>, b: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut out = Vec::with_capacity(a.len().min(b.len()));
+    let mut rest = b;
+    for key in a {
+        // Skip b's smaller keys.
+        let skip = rest.partition_point(|k| *k < key);
+        rest = &rest[skip..];
+        match rest.first() {
+            Some(k) if *k == key => {
+                out.push(key);
+                rest = &rest[1..];
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    out
+}
+
+/// The keys in either sorted list, sorted.
+fn unite(a: Vec<Vec<u8>>, b: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    if a.is_empty() {
+        return b;
+    }
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x < y => a.next(),
+            (Some(x), Some(y)) if x > y => b.next(),
+            (Some(_), Some(_)) => {
+                b.next();
+                a.next()
+            }
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (None, None) => break,
+        };
+        out.extend(next);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{intersect, unite};
+
+    fn keys(v: &[u8]) -> Vec<Vec<u8>> {
+        v.iter().map(|&b| vec![b]).collect()
+    }
+
+    #[test]
+    fn sorted_lists_intersect_and_unite() {
+        assert_eq!(intersect(keys(&[1, 3, 5, 7, 9]), &keys(&[2, 3, 4, 9, 10])), keys(&[3, 9]));
+        assert_eq!(intersect(keys(&[1, 2]), &keys(&[])), keys(&[]));
+        assert_eq!(intersect(keys(&[5]), &keys(&[1, 2, 5])), keys(&[5]));
+        assert_eq!(unite(keys(&[1, 3, 5]), keys(&[2, 3, 6])), keys(&[1, 2, 3, 5, 6]));
+        assert_eq!(unite(keys(&[]), keys(&[4])), keys(&[4]));
+        assert_eq!(unite(keys(&[4]), keys(&[])), keys(&[4]));
+    }
 }
