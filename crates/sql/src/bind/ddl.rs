@@ -669,7 +669,11 @@ fn index_keys(cols: &[ast::IndexColumn]) -> Result<Vec<(IndexPart, ColumnOrder)>
 /// method's default behaviour for a type (`jsonb_path_ops` is served as `jsonb_ops`: the
 /// same lookups, with more entries); GIN's other classes (`gin_trgm_ops`) need extensions
 /// Oxibase does not have.
-fn index_method(using: Option<&ast::IndexType>, cols: &[ast::IndexColumn]) -> Result<IndexMethod> {
+fn index_method(
+    using: Option<&ast::IndexType>,
+    cols: &[ast::IndexColumn],
+    with: &[ast::Expr],
+) -> Result<IndexMethod> {
     let name = match using {
         None => "btree".to_string(),
         Some(ast::IndexType::Custom(id)) => ident(id),
@@ -689,7 +693,41 @@ fn index_method(using: Option<&ast::IndexType>, cols: &[ast::IndexColumn]) -> Re
             }
         }
     }
+    storage_parameters(method, with)?;
     Ok(method)
+}
+
+/// WITH (...) on CREATE INDEX: PostgreSQL's storage parameters of the method are accepted
+/// (they tune its on-disk layout, which Oxibase's LSM does not share), others are 22023.
+fn storage_parameters(method: IndexMethod, with: &[ast::Expr]) -> Result<()> {
+    for option in with {
+        let name = match option {
+            ast::Expr::BinaryOp { left, op: ast::BinaryOperator::Eq, .. } => left.to_string(),
+            other => other.to_string(),
+        }
+        .to_lowercase();
+        let known: &[&str] = match method {
+            IndexMethod::Btree => &["fillfactor", "deduplicate_items"],
+            IndexMethod::Hash => &["fillfactor"],
+            IndexMethod::Gist => &["fillfactor", "buffering"],
+            IndexMethod::Spgist => &["fillfactor"],
+            IndexMethod::Gin => &["fastupdate", "gin_pending_list_limit"],
+            IndexMethod::Brin => &["pages_per_range", "autosummarize"],
+        };
+        if !known.contains(&name.as_str()) {
+            return Err(errinput!(INVALID_PARAMETER_VALUE, "unrecognized parameter \"{name}\""));
+        }
+    }
+    Ok(())
+}
+
+/// UNIQUE NULLS NOT DISTINCT is refused rather than ignored: its NULLs would not collide.
+fn nulls_distinct(not_distinct: bool) -> Result<()> {
+    if not_distinct {
+        return Err(errinput!(FEATURE_NOT_SUPPORTED, "NULLS NOT DISTINCT is not supported")
+            .with_hint("A unique key here treats NULLs as distinct, as by default."));
+    }
+    Ok(())
 }
 
 fn referential(a: Option<ast::ReferentialAction>) -> ReferentialAction {
@@ -770,6 +808,7 @@ fn table_constraint(c: &ast::TableConstraint) -> Result<ConstraintSpec> {
         }
         ast::TableConstraint::Unique(u) => {
             immediate_key(u.characteristics.as_ref())?;
+            nulls_distinct(matches!(u.nulls_distinct, ast::NullsDistinctOption::NotDistinct))?;
             ConstraintSpec::Unique { name: u.name.as_ref().map(ident), columns: cols(&u.columns)? }
         }
         ast::TableConstraint::Check(ch) => {
@@ -811,6 +850,7 @@ pub fn column_spec(
             }
             ast::ColumnOption::Unique(u) => {
                 immediate_key(u.characteristics.as_ref())?;
+                nulls_distinct(matches!(u.nulls_distinct, ast::NullsDistinctOption::NotDistinct))?;
                 constraints
                     .push(ConstraintSpec::Unique { name: cname, columns: vec![name.clone()] })
             }
@@ -1010,14 +1050,17 @@ impl Binder<'_> {
                 }
             }
             S::CreateIndex(ci) => DdlStatement::CreateIndex(CreateIndex {
-                name: ci.name.as_ref().map(|n| split_name(n).map(|(_, n)| n)).transpose()?,
+                name: {
+                    nulls_distinct(ci.nulls_distinct == Some(false))?;
+                    ci.name.as_ref().map(|n| split_name(n).map(|(_, n)| n)).transpose()?
+                },
                 table: split_name(&ci.table_name)?,
                 keys: index_keys(&ci.columns)?,
                 predicate: ci.predicate.as_ref().map(|p| p.to_string()),
                 unique: ci.unique,
                 if_not_exists: ci.if_not_exists,
                 concurrently: ci.concurrently,
-                method: index_method(ci.using.as_ref(), &ci.columns)?,
+                method: index_method(ci.using.as_ref(), &ci.columns, &ci.with)?,
             }),
             S::AlterTable(alter) => DdlStatement::AlterTable {
                 table: split_name(&alter.name)?,
