@@ -687,8 +687,7 @@ fn inverted_access(
     None
 }
 
-/// An inverted index's key parts with their types (None when an expression no longer
-/// binds).
+/// An index's key parts with their types (None when an expression no longer binds).
 fn key_parts(
     table: &crate::catalog::Table,
     index: &crate::catalog::Index,
@@ -766,17 +765,7 @@ pub(crate) fn index_key_parts(
     if index.method.inverted() {
         return None;
     }
-    index
-        .keys
-        .iter()
-        .map(|k| match k {
-            IndexKey::Column(c) => Some(KeyPart::Column(*c)),
-            IndexKey::Expr(sql) => {
-                let e = crate::bind::bind_table_expr(table, sql).ok()?;
-                Some(KeyPart::Expr(format!("{e:?}")))
-            }
-        })
-        .collect()
+    Some(key_parts(table, index)?.into_iter().map(|(part, _)| part).collect())
 }
 
 /// Whether conditions (a scan's conjuncts, ON CONFLICT's WHERE) imply a partial index's
@@ -963,32 +952,14 @@ fn choose_join(plan: Plan) -> Plan {
         if matches!(kind, JoinKind::Inner | JoinKind::Left)
             && let Some(lookup) = inverted_lookup(&left, &right, &predicate)
         {
-            return Plan::new(
-                Node::NestedLoopJoin {
-                    left,
-                    right: Box::new(lookup),
-                    kind,
-                    predicate: Some(predicate),
-                    lateral: true,
-                },
-                plan.columns,
-            );
+            return lookup_join(left, lookup, kind, predicate, plan.columns);
         }
         let swapped_predicate = swap_sides(predicate.clone(), lw, rw);
         if kind == JoinKind::Inner
             && let Some(lookup) = inverted_lookup(&right, &left, &swapped_predicate)
         {
             let swapped_columns = right.columns.iter().chain(&left.columns).cloned().collect();
-            let swapped = Plan::new(
-                Node::NestedLoopJoin {
-                    left: right,
-                    right: Box::new(lookup),
-                    kind,
-                    predicate: Some(swapped_predicate),
-                    lateral: true,
-                },
-                swapped_columns,
-            );
+            let swapped = lookup_join(right, lookup, kind, swapped_predicate, swapped_columns);
             return unswap(swapped, lw, rw, plan.columns);
         }
         return Plan::new(
@@ -1001,16 +972,7 @@ fn choose_join(plan: Plan) -> Plan {
         && left_rows * LOOKUP_COST < right_rows
         && let Some(lookup) = index_lookup(&right, &left_keys, &right_keys)
     {
-        return Plan::new(
-            Node::NestedLoopJoin {
-                left,
-                right: Box::new(lookup),
-                kind,
-                predicate: Some(predicate),
-                lateral: true,
-            },
-            plan.columns,
-        );
+        return lookup_join(left, lookup, kind, predicate, plan.columns);
     }
     let (lw, rw) = (left.columns.len(), right.columns.len());
     // A few rows on the right meeting a large table on the left (ten ids from a CTE joined
@@ -1022,16 +984,8 @@ fn choose_join(plan: Plan) -> Plan {
         && let Some(lookup) = index_lookup(&left, &right_keys, &left_keys)
     {
         let swapped_columns = right.columns.iter().chain(&left.columns).cloned().collect();
-        let swapped = Plan::new(
-            Node::NestedLoopJoin {
-                left: right,
-                right: Box::new(lookup),
-                kind,
-                predicate: Some(swap_sides(predicate, lw, rw)),
-                lateral: true,
-            },
-            swapped_columns,
-        );
+        let predicate = swap_sides(predicate, lw, rw);
+        let swapped = lookup_join(right, lookup, kind, predicate, swapped_columns);
         return unswap(swapped, lw, rw, plan.columns);
     }
     let residual = Expr::and_all(residual);
@@ -1053,6 +1007,22 @@ fn choose_join(plan: Plan) -> Plan {
         return unswap(swapped, lw, rw, plan.columns);
     }
     Plan::new(Node::HashJoin { left, right, kind, left_keys, right_keys, residual }, plan.columns)
+}
+
+/// A nested-loop join that runs `lookup` (reading the left row as the outer one) for each
+/// row of `left`.
+fn lookup_join(
+    left: Box<Plan>,
+    lookup: Plan,
+    kind: JoinKind,
+    predicate: Expr,
+    columns: Vec<crate::plan::Column>,
+) -> Plan {
+    let right = Box::new(lookup);
+    Plan::new(
+        Node::NestedLoopJoin { left, right, kind, predicate: Some(predicate), lateral: true },
+        columns,
+    )
 }
 
 /// A join condition over `left ++ right` (widths `lw`, `rw`) rewritten for `right ++ left`.
