@@ -156,6 +156,8 @@ pub struct IndexDef {
     pub predicate: Option<String>,
     /// The access method (`USING`).
     pub method: IndexMethod,
+    /// UNIQUE NULLS NOT DISTINCT.
+    pub nulls_not_distinct: bool,
 }
 
 impl IndexDef {
@@ -310,6 +312,7 @@ pub fn read(catalog: &Catalog, txn: &Transaction) -> Result<Schema> {
                     valid: index.valid,
                     predicate: index.predicate.clone(),
                     method: index.method,
+                    nulls_not_distinct: index.nulls_not_distinct,
                 },
             );
         }

@@ -961,8 +961,9 @@ impl Planner<'_> {
                 oxibase_sql::IndexMethod::Btree => String::new(),
                 method => format!(" USING {}", method.name()),
             };
+            let nulls = if want.nulls_not_distinct { " NULLS NOT DISTINCT" } else { "" };
             let sql = format!(
-                "CREATE {unique}INDEX {} ON {table}{using} ({}){predicate}",
+                "CREATE {unique}INDEX {} ON {table}{using} ({}){nulls}{predicate}",
                 quote(&name.1),
                 cols.join(", ")
             );
@@ -984,14 +985,19 @@ impl Planner<'_> {
                     detail: "fails if existing rows have duplicate keys".into(),
                 });
                 let list = idents(&key_cols);
-                step.offending = Some(format!(
-                    "SELECT {} FROM {table} WHERE {} GROUP BY {list} HAVING count(*) > 1",
-                    row_display(&key_cols, "", "count(*)"),
+                // NULL keys are duplicates only for NULLS NOT DISTINCT.
+                let present = if want.nulls_not_distinct {
+                    "true".to_string()
+                } else {
                     key_cols
                         .iter()
                         .map(|c| format!("{} IS NOT NULL", quote(c)))
                         .collect::<Vec<_>>()
                         .join(" AND ")
+                };
+                step.offending = Some(format!(
+                    "SELECT {} FROM {table} WHERE {present} GROUP BY {list} HAVING count(*) > 1",
+                    row_display(&key_cols, "", "count(*)"),
                 ));
             }
         }

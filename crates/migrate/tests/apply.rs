@@ -399,3 +399,20 @@ fn an_enum_label_still_in_use_is_not_dropped() {
     let out = migrate(&mut s, desired, false, "").unwrap();
     assert!(out.rows().is_empty(), "{:?}", out.rows());
 }
+
+#[test]
+fn nulls_not_distinct_counts_null_keys_as_duplicates_before_building() {
+    let db = db();
+    let mut s = db.session();
+    s.execute("create table t (id int primary key, code text)").unwrap();
+    s.execute("insert into t values (1, null), (2, null), (3, 'a')").unwrap();
+    let desired = "create table t (id int primary key, code text); \
+                   create unique index t_code on t (code) nulls not distinct";
+    let e = migrate(&mut s, desired, true, "").unwrap_err();
+    assert_eq!(e.code(), SqlState::CHECK_VIOLATION, "{e}");
+    assert!(e.detail().unwrap().contains("(code)=(null) x2"), "{e}");
+    s.execute("update t set code = 'b' where id = 2").unwrap();
+    migrate(&mut s, desired, true, "").unwrap();
+    let e = s.execute("insert into t values (4, null)").unwrap_err();
+    assert_eq!(e.code(), SqlState::UNIQUE_VIOLATION, "{e}");
+}

@@ -2054,6 +2054,7 @@ fn primary_key_definition(t: &Table) -> String {
         valid: true,
         predicate: None,
         method: IndexMethod::Btree,
+        nulls_not_distinct: false,
     };
     index_definition(t, &key)
 }
@@ -2078,13 +2079,14 @@ pub fn index_definition(t: &Table, i: &Index) -> String {
         .map(|p| format!(" WHERE {}", crate::catalog::deparse(p)))
         .unwrap_or_default();
     format!(
-        "CREATE {}INDEX {} ON {}.{} USING {} ({}){predicate}",
+        "CREATE {}INDEX {} ON {}.{} USING {} ({}){}{predicate}",
         if i.unique { "UNIQUE " } else { "" },
         quote(&i.name),
         t.schema,
         quote(&t.name),
         i.method.name(),
-        keys.join(", ")
+        keys.join(", "),
+        if i.nulls_not_distinct { " NULLS NOT DISTINCT" } else { "" },
     )
 }
 
@@ -2245,8 +2247,10 @@ pub fn constraint_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String>
         if !t.primary_key.is_empty() {
             defs.push(format!("PRIMARY KEY ({})", names(t, &t.primary_key)));
         }
-        for columns in t.indexes.iter().filter(|i| i.unique).filter_map(Index::plain_columns) {
-            defs.push(format!("UNIQUE ({})", names(t, &columns)));
+        for i in t.indexes.iter().filter(|i| i.unique) {
+            let Some(columns) = i.plain_columns() else { continue };
+            let nulls = if i.nulls_not_distinct { "NULLS NOT DISTINCT " } else { "" };
+            defs.push(format!("UNIQUE {nulls}({})", names(t, &columns)));
         }
         for c in &t.constraints {
             defs.push(

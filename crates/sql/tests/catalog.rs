@@ -231,6 +231,7 @@ fn indexes_are_catalog_rows_too() {
         valid: true,
         predicate: Some("owner IS NOT NULL".into()),
         method: IndexMethod::Hash,
+        nulls_not_distinct: true,
     };
     let created = catalog.create_index(&txn, "public", index.clone()).unwrap();
     txn.begin_statement().unwrap();

@@ -1823,21 +1823,3 @@ fn a_gin_index_built_concurrently_keeps_the_writes_made_while_it_is_built() {
             .unwrap();
     assert_eq!(keys_under(&db, storage_of(&mut s, "g_tags")), elements);
 }
-
-#[test]
-fn unique_nulls_not_distinct_is_refused_rather_than_ignored() {
-    let db = Database::open_in_memory().unwrap();
-    let mut s = db.session();
-    s.execute("create table n (a int)").unwrap();
-    for sql in [
-        "create unique index on n (a) nulls not distinct",
-        "create table n2 (a int unique nulls not distinct)",
-        "create table n3 (a int, unique nulls not distinct (a))",
-    ] {
-        let e = s.execute(sql).unwrap_err();
-        assert_eq!(e.code(), SqlState::FEATURE_NOT_SUPPORTED, "{sql}: {e}");
-    }
-    // Saying what is the default is fine.
-    s.execute("create table n4 (a int, unique nulls distinct (a))").unwrap();
-    s.execute("insert into n4 values (null), (null)").unwrap();
-}

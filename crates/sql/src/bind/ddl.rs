@@ -325,12 +325,14 @@ pub enum ConstraintSpec {
         /// Columns.
         columns: Vec<String>,
     },
-    /// UNIQUE (cols)
+    /// UNIQUE [NULLS NOT DISTINCT] (cols)
     Unique {
         /// Constraint name.
         name: Option<String>,
         /// Columns.
         columns: Vec<String>,
+        /// NULLS NOT DISTINCT
+        nulls_not_distinct: bool,
     },
     /// CHECK (expr)
     Check {
@@ -368,6 +370,8 @@ pub struct CreateIndex {
     pub concurrently: bool,
     /// USING ... (btree when omitted).
     pub method: IndexMethod,
+    /// NULLS NOT DISTINCT
+    pub nulls_not_distinct: bool,
 }
 
 /// One part of a CREATE INDEX key.
@@ -721,15 +725,6 @@ fn storage_parameters(method: IndexMethod, with: &[ast::Expr]) -> Result<()> {
     Ok(())
 }
 
-/// UNIQUE NULLS NOT DISTINCT is refused rather than ignored: its NULLs would not collide.
-fn nulls_distinct(not_distinct: bool) -> Result<()> {
-    if not_distinct {
-        return Err(errinput!(FEATURE_NOT_SUPPORTED, "NULLS NOT DISTINCT is not supported")
-            .with_hint("A unique key here treats NULLs as distinct, as by default."));
-    }
-    Ok(())
-}
-
 fn referential(a: Option<ast::ReferentialAction>) -> ReferentialAction {
     match a {
         Some(ast::ReferentialAction::Cascade) => ReferentialAction::Cascade,
@@ -808,8 +803,14 @@ fn table_constraint(c: &ast::TableConstraint) -> Result<ConstraintSpec> {
         }
         ast::TableConstraint::Unique(u) => {
             immediate_key(u.characteristics.as_ref())?;
-            nulls_distinct(matches!(u.nulls_distinct, ast::NullsDistinctOption::NotDistinct))?;
-            ConstraintSpec::Unique { name: u.name.as_ref().map(ident), columns: cols(&u.columns)? }
+            ConstraintSpec::Unique {
+                name: u.name.as_ref().map(ident),
+                columns: cols(&u.columns)?,
+                nulls_not_distinct: matches!(
+                    u.nulls_distinct,
+                    ast::NullsDistinctOption::NotDistinct
+                ),
+            }
         }
         ast::TableConstraint::Check(ch) => {
             ConstraintSpec::Check { name: ch.name.as_ref().map(ident), expr: ch.expr.to_string() }
@@ -850,9 +851,14 @@ pub fn column_spec(
             }
             ast::ColumnOption::Unique(u) => {
                 immediate_key(u.characteristics.as_ref())?;
-                nulls_distinct(matches!(u.nulls_distinct, ast::NullsDistinctOption::NotDistinct))?;
-                constraints
-                    .push(ConstraintSpec::Unique { name: cname, columns: vec![name.clone()] })
+                constraints.push(ConstraintSpec::Unique {
+                    name: cname,
+                    columns: vec![name.clone()],
+                    nulls_not_distinct: matches!(
+                        u.nulls_distinct,
+                        ast::NullsDistinctOption::NotDistinct
+                    ),
+                })
             }
             ast::ColumnOption::Check(ch) => constraints.push(ConstraintSpec::Check {
                 name: cname.or(ch.name.as_ref().map(ident)),
@@ -1050,10 +1056,7 @@ impl Binder<'_> {
                 }
             }
             S::CreateIndex(ci) => DdlStatement::CreateIndex(CreateIndex {
-                name: {
-                    nulls_distinct(ci.nulls_distinct == Some(false))?;
-                    ci.name.as_ref().map(|n| split_name(n).map(|(_, n)| n)).transpose()?
-                },
+                name: ci.name.as_ref().map(|n| split_name(n).map(|(_, n)| n)).transpose()?,
                 table: split_name(&ci.table_name)?,
                 keys: index_keys(&ci.columns)?,
                 predicate: ci.predicate.as_ref().map(|p| p.to_string()),
@@ -1061,6 +1064,7 @@ impl Binder<'_> {
                 if_not_exists: ci.if_not_exists,
                 concurrently: ci.concurrently,
                 method: index_method(ci.using.as_ref(), &ci.columns, &ci.with)?,
+                nulls_not_distinct: ci.nulls_distinct == Some(false),
             }),
             S::AlterTable(alter) => DdlStatement::AlterTable {
                 table: split_name(&alter.name)?,

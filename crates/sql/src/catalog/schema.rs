@@ -127,6 +127,8 @@ pub struct Index {
     pub predicate: Option<String>,
     /// The access method CREATE INDEX named (`USING ...`).
     pub method: IndexMethod,
+    /// UNIQUE NULLS NOT DISTINCT: keys with NULLs collide as other keys do.
+    pub nulls_not_distinct: bool,
 }
 
 /// An index's access method. Every method but GIN keeps one ordered entry per row, the key

@@ -476,6 +476,7 @@ pub fn encode_index(index: &Index) -> Vec<u8> {
         ),
         text_or_null(&index.predicate),
         Value::Text(index.method.name().into()),
+        Value::Bool(index.nulls_not_distinct),
     ])
 }
 
@@ -484,9 +485,10 @@ pub fn decode_index(bytes: &[u8], name: String, storage: RelId) -> Result<Index>
     let row = decode_row(bytes)?;
     // Rows written before the validity flag existed have six fields: those are complete;
     // rows written before expression and partial indexes have seven, before access methods
-    // nine (those are btree indexes).
+    // nine (those are btree indexes), before NULLS NOT DISTINCT ten.
     let (fields, valid, exprs, predicate, method) = match row.as_slice() {
-        [fields @ .., Value::Bool(valid), exprs, predicate, Value::Text(method)]
+        [fields @ .., Value::Bool(valid), exprs, predicate, Value::Text(method), _]
+        | [fields @ .., Value::Bool(valid), exprs, predicate, Value::Text(method)]
             if fields.len() == 6 =>
         {
             let method = IndexMethod::named(method)
@@ -528,6 +530,8 @@ pub fn decode_index(bytes: &[u8], name: String, storage: RelId) -> Result<Index>
         valid,
         predicate,
         method,
+        // Rows written before NULLS NOT DISTINCT have ten fields.
+        nulls_not_distinct: matches!(row.get(10), Some(Value::Bool(true))),
     })
 }
 

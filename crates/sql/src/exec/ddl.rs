@@ -781,7 +781,7 @@ impl Ddl<'_, '_> {
                 ctx.catalog.set_primary_key(ctx.txn, table.id, &new.primary_key)?;
                 self.rewrite(table, &new, &|row| Ok(row), Some(&name))
             }
-            ConstraintSpec::Unique { name, columns } => {
+            ConstraintSpec::Unique { name, columns, nulls_not_distinct } => {
                 let positions = column_positions(table, columns)?;
                 let name = match name {
                     Some(n) => n.clone(),
@@ -802,6 +802,7 @@ impl Ddl<'_, '_> {
                     valid: true,
                     predicate: None,
                     method: IndexMethod::Btree,
+                    nulls_not_distinct: *nulls_not_distinct,
                 };
                 self.build_index(table, index).map(|_| ())
             }
@@ -1146,6 +1147,7 @@ impl Ddl<'_, '_> {
             valid: !ci.concurrently,
             predicate: ci.predicate.clone(),
             method: ci.method,
+            nulls_not_distinct: ci.nulls_not_distinct,
         };
         if ci.concurrently {
             let table = self.lock_table(&table)?;
@@ -1171,7 +1173,7 @@ impl Ddl<'_, '_> {
                 return Ok(Visit::Next);
             }
             let entry = storage::index_entry_key(&index, &values, &key)?;
-            if index.unique && !values.iter().any(Value::is_null) && !seen.insert(entry.clone()) {
+            if storage::keyed(&index, &values) && !seen.insert(entry.clone()) {
                 let names = index.key_names(&table);
                 return Err(errinput!(
                     UNIQUE_VIOLATION,

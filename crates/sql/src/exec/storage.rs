@@ -73,7 +73,13 @@ fn pk_values(table: &Table, row: &[Value]) -> Vec<Value> {
 /// Whether a row's entry in an index ends with the row's key: always in a non-unique index,
 /// and in a unique one when a key value is NULL (NULLs never collide).
 fn entry_carries_row_key(index: &Index, values: &[Value]) -> bool {
-    !index.unique || values.iter().any(Value::is_null)
+    !keyed(index, values)
+}
+
+/// Whether an entry with these key values must be unique: in a unique index, unless a key
+/// value is NULL (NULLs are distinct, but for NULLS NOT DISTINCT).
+pub(crate) fn keyed(index: &Index, values: &[Value]) -> bool {
+    index.unique && (index.nulls_not_distinct || !values.iter().any(Value::is_null))
 }
 
 /// A row's key values in an index (columns copied, expressions computed), or None when the

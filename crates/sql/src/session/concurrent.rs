@@ -138,7 +138,7 @@ impl Session {
                         continue;
                     }
                     let entry = index_entry_key(&index, &values, key)?;
-                    let keyed = index.unique && !values.iter().any(Value::is_null);
+                    let keyed = crate::exec::storage::keyed(&index, &values);
                     if keyed && txn.get_latest(&entry)?.is_some_and(|other| other != *key) {
                         return Err(errinput!(
                             UNIQUE_VIOLATION,
