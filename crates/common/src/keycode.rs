@@ -144,22 +144,38 @@ fn encode_non_null(out: &mut Vec<u8>, value: &Value) -> Result<()> {
             )
             .with_hint("use jsonb, which can be indexed and compared"));
         }
-        Value::Array(a) => {
-            for element in &a.elements {
-                match element {
-                    Value::Null => out.push(NULL_LAST),
-                    v => {
-                        out.push(PRESENT);
-                        encode_non_null(out, v)?;
-                    }
-                }
-            }
-            out.push(0x00);
-        }
+        Value::Array(a) => encode_elements(out, &a.elements)?,
+        // Field by field, as records compare (a NULL field above any value).
+        Value::Record(fields) => encode_elements(out, fields)?,
         // The sort order alone: it is unique within the type and orders as the type does.
         Value::Enum(e) => out.extend_from_slice(&encode_f64(e.order)),
     }
     Ok(())
+}
+
+/// Elements in order, each marked present or NULL (NULL sorting last), then a terminator
+/// below both marks, so a shorter array sorts first.
+fn encode_elements(out: &mut Vec<u8>, elements: &[Value]) -> Result<()> {
+    for element in elements {
+        match element {
+            Value::Null => out.push(NULL_LAST),
+            v => {
+                out.push(PRESENT);
+                encode_non_null(out, v)?;
+            }
+        }
+    }
+    out.push(0x00);
+    Ok(())
+}
+
+fn decode_element(r: &mut Reader<'_, '_>, ty: &DataType) -> Result<Option<Value>> {
+    Ok(match r.byte()? {
+        0x00 => None,
+        PRESENT => Some(decode_non_null(r, ty)?),
+        NULL_LAST => Some(Value::Null),
+        b => return Err(errdata!("invalid key: bad element byte {b:#04x}")),
+    })
 }
 
 fn decode_non_null(r: &mut Reader<'_, '_>, ty: &DataType) -> Result<Value> {
@@ -198,13 +214,8 @@ fn decode_non_null(r: &mut Reader<'_, '_>, ty: &DataType) -> Result<Value> {
         }
         DataType::Array(element_type) => {
             let mut elements = Vec::new();
-            loop {
-                match r.byte()? {
-                    0x00 => break,
-                    PRESENT => elements.push(decode_non_null(r, element_type)?),
-                    NULL_LAST => elements.push(Value::Null),
-                    b => return Err(errdata!("invalid key: bad array element byte {b:#04x}")),
-                }
+            while let Some(element) = decode_element(r, element_type)? {
+                elements.push(element);
             }
             Value::Array(Box::new(Array { element_type: (**element_type).clone(), elements }))
         }
@@ -214,6 +225,17 @@ fn decode_non_null(r: &mut Reader<'_, '_>, ty: &DataType) -> Result<Value> {
             let value = value
                 .ok_or_else(|| errdata!("invalid key: no value of {} at {order}", e.name()))?;
             Value::Enum(Box::new(value.clone()))
+        }
+        DataType::Record(record) => {
+            let mut fields = Vec::with_capacity(record.fields.len());
+            for (_, ty) in &record.fields {
+                let field = decode_element(r, ty)?;
+                fields.push(field.ok_or_else(|| errdata!("invalid key: record ends early"))?);
+            }
+            if r.byte()? != 0x00 {
+                return Err(errdata!("invalid key: record has more fields than its type"));
+            }
+            Value::Record(Box::new(fields))
         }
     })
 }
@@ -551,6 +573,26 @@ mod tests {
                 arr(&[Some(1), Some(2)]),
                 arr(&[Some(1), None]),
                 arr(&[Some(2)]),
+            ],
+        );
+    }
+
+    #[test]
+    fn records_order_field_by_field_with_null_fields_last() {
+        let rec = |a: Option<i32>, b: &str| {
+            Value::Record(Box::new(vec![a.map_or(Value::Null, Value::Int4), Value::from(b)]))
+        };
+        let ty = DataType::Record(std::sync::Arc::new(crate::value::RecordType {
+            fields: vec![("a".into(), DataType::Int4), ("b".into(), DataType::Text)],
+        }));
+        check_order(
+            ty,
+            vec![
+                rec(Some(-1), "z"),
+                rec(Some(1), ""),
+                rec(Some(1), "a"),
+                rec(Some(2), ""),
+                rec(None, "a"),
             ],
         );
     }

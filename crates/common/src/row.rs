@@ -42,6 +42,7 @@ const T_JSON: u8 = 17;
 const T_JSONB: u8 = 18;
 const T_ARRAY: u8 = 19;
 const T_ENUM: u8 = 20;
+const T_RECORD: u8 = 21;
 
 /// PostgreSQL's numeric holds at most 16383 digits after the point; anything far beyond is
 /// corruption, and rejecting it keeps a bad scale from exploding when the value is printed.
@@ -172,10 +173,18 @@ fn encode_tagged(out: &mut Vec<u8>, value: &Value) {
             write_varint(out, e.label.len() as u64);
             out.extend_from_slice(e.label.as_bytes());
         }
+        Value::Record(fields) => {
+            out.push(T_RECORD);
+            encode_row_into(out, fields);
+        }
     }
 }
 
 fn decode_tagged(input: &mut &[u8]) -> Result<Value> {
+    decode_tagged_at(input, 0)
+}
+
+fn decode_tagged_at(input: &mut &[u8], depth: usize) -> Result<Value> {
     Ok(match byte(input)? {
         T_NULL => Value::Null,
         T_FALSE => Value::Bool(false),
@@ -209,15 +218,32 @@ fn decode_tagged(input: &mut &[u8]) -> Result<Value> {
                     input.len()
                 ));
             }
-            let elements = (0..n).map(|_| decode_tagged(input)).collect::<Result<_>>()?;
+            let elements = decode_nested(input, n, depth)?;
             Value::Array(Box::new(Array { element_type, elements }))
         }
         T_ENUM => {
             let order = f64::from_le_bytes(array(input)?);
             Value::Enum(Box::new(EnumValue { order, label: string(input)? }))
         }
+        T_RECORD => {
+            let n = read_varint(input)?;
+            if n > input.len() as u64 {
+                return Err(errdata!("invalid row: record of {n} fields in {} bytes", input.len()));
+            }
+            let fields = decode_nested(input, n, depth)?;
+            Value::Record(Box::new(fields))
+        }
         tag => return Err(errdata!("invalid row: unknown value tag {tag}")),
     })
+}
+
+/// The `n` values inside an array or record at `depth`, refusing nesting deeper than
+/// [`MAX_NESTING`] (a corrupt row must not recurse without bound).
+fn decode_nested(input: &mut &[u8], n: u64, depth: usize) -> Result<Vec<Value>> {
+    if depth >= MAX_NESTING {
+        return Err(errdata!("invalid row: values nested deeper than {MAX_NESTING}"));
+    }
+    (0..n).map(|_| decode_tagged_at(input, depth + 1)).collect()
 }
 
 fn encode_numeric(out: &mut Vec<u8>, n: &Numeric) {
@@ -299,6 +325,15 @@ pub fn encode_type(out: &mut Vec<u8>, ty: &DataType) {
             out.push(T_ENUM);
             write_varint(out, e.id as u64);
         }
+        DataType::Record(record) => {
+            out.push(T_RECORD);
+            write_varint(out, record.fields.len() as u64);
+            for (name, ty) in &record.fields {
+                write_varint(out, name.len() as u64);
+                out.extend_from_slice(name.as_bytes());
+                encode_type(out, ty);
+            }
+        }
     }
 }
 
@@ -356,6 +391,16 @@ fn decode_type_at(input: &mut &[u8], depth: usize) -> Result<DataType> {
             type_name: String::new(),
             labels: Vec::new(),
         })),
+        T_RECORD => {
+            let n = read_varint(input)?;
+            if n > input.len() as u64 {
+                return Err(errdata!("invalid type encoding: {n} fields in {} bytes", input.len()));
+            }
+            let fields = (0..n)
+                .map(|_| Ok((string(input)?, decode_type_at(input, depth + 1)?)))
+                .collect::<Result<_>>()?;
+            DataType::Record(std::sync::Arc::new(crate::value::RecordType { fields }))
+        }
         t => return Err(errdata!("invalid type encoding: tag {t}")),
     })
 }
@@ -471,6 +516,11 @@ mod tests {
                 element_type: DataType::Numeric(Some((10, 2))),
                 elements: vec![Value::Null, Value::Numeric(Box::new(Numeric::Infinity))],
             })),
+            Value::Record(Box::new(vec![
+                Value::Int4(1),
+                Value::Null,
+                Value::Record(Box::new(vec![Value::from("in"), Value::Bool(false)])),
+            ])),
         ]
     }
 
@@ -541,6 +591,17 @@ mod tests {
     }
 
     #[test]
+    fn deeply_nested_values_are_refused_not_recursed_into() {
+        // A record inside a record ... 10,000 deep: a corrupt row must not blow the stack.
+        let mut bytes = vec![1];
+        for _ in 0..10_000 {
+            bytes.extend_from_slice(&[T_RECORD, 1]);
+        }
+        bytes.push(T_NULL);
+        assert!(decode_row(&bytes).unwrap_err().to_string().contains("nested deeper"));
+    }
+
+    #[test]
     fn types_round_trip() {
         for ty in [
             DataType::Numeric(None),
@@ -549,6 +610,12 @@ mod tests {
             DataType::Varchar(Some(0)),
             DataType::Char(5),
             DataType::Array(Box::new(DataType::Array(Box::new(DataType::Uuid)))),
+            DataType::Record(std::sync::Arc::new(crate::value::RecordType {
+                fields: vec![
+                    ("a".into(), DataType::Int4),
+                    ("b".into(), DataType::Record(std::sync::Arc::default())),
+                ],
+            })),
         ] {
             let mut out = Vec::new();
             encode_type(&mut out, &ty);

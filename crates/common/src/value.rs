@@ -81,6 +81,10 @@ pub enum DataType {
     /// A user-defined enum type (`CREATE TYPE ... AS ENUM`), with its labels as the catalog
     /// held them when the statement was bound.
     Enum(Arc<EnumType>),
+    /// An anonymous composite value (PostgreSQL's `record`): a row constructor `ROW(a, b)`
+    /// or a whole-row reference `t`, with the names and types of its fields where the
+    /// expression that made it knows them (none for a `record` of unknown shape).
+    Record(Arc<RecordType>),
 }
 
 /// An enum type: its catalog id (its `pg_type` oid), name and labels in sort order.
@@ -137,6 +141,20 @@ impl Hash for EnumType {
     }
 }
 
+/// The shape of a `record`: its fields' names and types, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RecordType {
+    /// The fields; empty for a record whose shape is not known where it appears.
+    pub fields: Vec<(String, DataType)>,
+}
+
+impl RecordType {
+    /// The position of the field with this name.
+    pub fn field(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|(n, _)| n == name)
+    }
+}
+
 /// One value of an enum type: its label and its sort order, which is fixed when the label is
 /// added (ALTER TYPE ... ADD VALUE BEFORE takes a position between two others) and is what
 /// values compare and index by, as PostgreSQL's `enumsortorder`.
@@ -180,6 +198,7 @@ impl DataType {
             DataType::TsVector => "tsvector".into(),
             DataType::TsQuery => "tsquery".into(),
             DataType::Enum(e) => e.name(),
+            DataType::Record(_) => "record".into(),
         }
     }
 }
@@ -268,6 +287,7 @@ impl DataType {
             ("int2vector", []) => DataType::Int2Vector,
             ("tsvector", []) => DataType::TsVector,
             ("tsquery", []) => DataType::TsQuery,
+            ("record", []) => DataType::Record(Arc::default()),
             _ => return None,
         };
         Some(ty)
@@ -381,6 +401,9 @@ pub enum Value {
     Array(Box<Array>),
     /// A value of an enum type (which type is known from where it appears).
     Enum(Box<EnumValue>),
+    /// A `record` (composite) value: its fields, any of which may be `Value::Null` (the
+    /// field names are known from where it appears).
+    Record(Box<Vec<Value>>),
 }
 
 impl Value {
@@ -412,6 +435,13 @@ impl Value {
             Value::Jsonb(_) => DataType::Jsonb,
             Value::Array(a) => DataType::Array(Box::new(a.element_type.clone())),
             Value::Enum(_) => return None,
+            Value::Record(fields) => DataType::Record(Arc::new(RecordType {
+                fields: fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (format!("f{}", i + 1), v.data_type().unwrap_or(DataType::Text)))
+                    .collect(),
+            })),
         })
     }
 
@@ -438,6 +468,7 @@ impl Value {
             Value::Jsonb(_) => "jsonb",
             Value::Array(_) => "array",
             Value::Enum(_) => "enum",
+            Value::Record(_) => "record",
         }
     }
 }

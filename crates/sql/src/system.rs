@@ -2403,6 +2403,7 @@ fn udt_name(t: &DataType) -> String {
         DataType::TsQuery => "tsquery",
         DataType::Array(e) => return format!("_{}", udt_name(e)),
         DataType::Enum(e) => return e.type_name.clone(),
+        DataType::Record(_) => "record",
     }
     .into()
 }

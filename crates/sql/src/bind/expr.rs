@@ -532,12 +532,27 @@ impl Binder<'_> {
             E::CompoundFieldAccess { root, access_chain } => {
                 self.bind_access(root, access_chain, ctx)
             }
-            E::Tuple(_) => {
-                Err(errinput!(FEATURE_NOT_SUPPORTED, "row constructors are not supported here"))
+            E::Tuple(items) => self.bind_row(items, ctx),
+            // `t.*` where a value is expected (`count(t.*)`): t's row as a record.
+            E::QualifiedWildcard(name, _) => {
+                let table = match name.0.as_slice() {
+                    [ast::ObjectNamePart::Identifier(t)] => ident(t),
+                    _ => {
+                        return Err(errinput!(
+                            FEATURE_NOT_SUPPORTED,
+                            "{name}.* is not supported here"
+                        ));
+                    }
+                };
+                match self.whole_row(&table, ctx)? {
+                    Some(row) => Ok(row),
+                    None => Err(errinput!(
+                        UNDEFINED_TABLE,
+                        "missing FROM-clause entry for table \"{table}\""
+                    )),
+                }
             }
-            E::Wildcard(_) | E::QualifiedWildcard(..) => {
-                Err(errinput!(SYNTAX_ERROR, "\"*\" is not allowed here"))
-            }
+            E::Wildcard(_) => Err(errinput!(SYNTAX_ERROR, "\"*\" is not allowed here")),
             other => Err(errinput!(FEATURE_NOT_SUPPORTED, "expression not supported: {other}")),
         }
     }
@@ -625,6 +640,13 @@ impl Binder<'_> {
             && let Some(f) = niladic(&name)
         {
             return self.call_scalar(f, vec![]);
+        }
+        drop(outer);
+        // A relation's name where no column has it: the whole row, as a record.
+        if table.is_none()
+            && let Some(row) = self.whole_row(&name, ctx)?
+        {
+            return Ok(row);
         }
         let qualified = table.map_or(name.clone(), |t| format!("{t}.{name}"));
         Err(errinput!(UNDEFINED_COLUMN, "column \"{qualified}\" does not exist"))
@@ -1549,6 +1571,59 @@ impl Binder<'_> {
         Ok((Expr::Array(items, element.clone()), known(DataType::Array(Box::new(element)))))
     }
 
+    /// `ROW(a, b)` or `(a, b)`: a record whose fields are named f1, f2, ... and typed as
+    /// their expressions (an unknown literal as text).
+    fn bind_row(&self, items: &[ast::Expr], ctx: &ExprCtx) -> Result<(Expr, SqlType)> {
+        let mut fields = Vec::with_capacity(items.len());
+        let mut types = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let (e, t) = self.bind_expr(item, ctx)?;
+            let ty = t.resolve();
+            fields.push(self.coerce(e, &t, &ty)?);
+            types.push((format!("f{}", i + 1), ty));
+        }
+        let ty = DataType::Record(Arc::new(oxibase_common::RecordType { fields: types }));
+        Ok((Expr::Row(fields, None), known(ty)))
+    }
+
+    /// `t` or `t.*` as a value: the row of relation `t` (of this query or an enclosing one)
+    /// as a record of its visible columns, NULL where an outer join NULL-extended it (known
+    /// by its primary key being NULL). `None` when no relation has that name.
+    fn whole_row(&self, table: &str, ctx: &ExprCtx) -> Result<Option<(Expr, SqlType)>> {
+        let agg = ctx.agg.map(|a| a.borrow());
+        let local = agg.as_ref().map_or(ctx.scope, |a| &a.input);
+        let outer = self.outer.borrow();
+        let Some(scope) =
+            std::iter::once(local).chain(outer.iter().rev()).find(|s| s.has_table(table))
+        else {
+            return Ok(None);
+        };
+        let positions = scope.table_columns(table);
+        let key = scope
+            .keys
+            .iter()
+            .find(|k| positions.first().is_some_and(|p| k.columns.contains(p)))
+            .and_then(|k| k.key.first())
+            .and_then(|k| positions.iter().position(|p| p == k));
+        let names: Vec<String> = positions.iter().map(|&i| scope.columns[i].name.clone()).collect();
+        drop(outer);
+        drop(agg);
+        let qualifier = ast::Ident::with_quote('"', table);
+        let mut fields = Vec::with_capacity(names.len());
+        let mut types = Vec::with_capacity(names.len());
+        for name in names {
+            let column = ast::Expr::CompoundIdentifier(vec![
+                qualifier.clone(),
+                ast::Ident::with_quote('"', name.clone()),
+            ]);
+            let (e, t) = self.bind_column(&column, ctx)?;
+            types.push((name, t.resolve()));
+            fields.push(e);
+        }
+        let ty = DataType::Record(Arc::new(oxibase_common::RecordType { fields: types }));
+        Ok(Some((Expr::Row(fields, key), known(ty))))
+    }
+
     fn bind_access(
         &self,
         root: &ast::Expr,
@@ -1564,13 +1639,25 @@ impl Binder<'_> {
         let (mut expr, mut ty) = if dots == 0 {
             self.bind_expr(root, ctx)?
         } else {
-            let Some(column) = qualified_access(root, &chain[..dots]) else {
-                return Err(errinput!(
-                    FEATURE_NOT_SUPPORTED,
-                    "field selection from a composite value is not supported"
-                ));
-            };
-            self.bind_expr(&column, ctx)?
+            match qualified_access(root, &chain[..dots]) {
+                Some(column) => self.bind_expr(&column, ctx)?,
+                // `(r).field`: field selection from a record.
+                None => {
+                    let mut bound = self.bind_expr(root, ctx)?;
+                    // A relation's row names its relation in errors, as a column would.
+                    let mut what = match (strip_nested(root), &bound.0) {
+                        (ast::Expr::Identifier(id), Expr::Row(..)) => ident(id),
+                        _ => String::new(),
+                    };
+                    for dot in &chain[..dots] {
+                        if let ast::AccessExpr::Dot(ast::Expr::Identifier(field)) = dot {
+                            bound = select_named_field(bound, &ident(field), &what)?;
+                            what.clear();
+                        }
+                    }
+                    bound
+                }
+            }
         };
         for access in &chain[dots..] {
             match access {
@@ -1692,12 +1779,21 @@ impl Binder<'_> {
             _ => return Err(errinput!(SYNTAX_ERROR, "invalid function name {}", f.name)),
         };
         let (mut args, distinct, order_by, star) = function_args(f)?;
+        // `ROW(a, b)` parses as a call.
+        if name == "row"
+            && f.name.0.len() == 1
+            && f.over.is_none()
+            && !distinct
+            && !star
+            && order_by.is_empty()
+        {
+            return self.bind_row(&args, ctx);
+        }
         // A whole-row reference (`row_to_json(t)`, `json_agg(t)`): the row as a JSON object
         // of its visible columns, PostgreSQL's composite-to-JSON.
-        if let Some(row) = whole_row_json(&name, &args, ctx)? {
-            if !aggregate::is_aggregate(&name) {
-                return self.bind_expr(&row, ctx);
-            }
+        if aggregate::is_aggregate(&name)
+            && let Some(row) = whole_row_json(&name, &args, ctx)?
+        {
             if name == "json_agg" {
                 name = aggregate::JSON_AGG_ROWS.to_string();
             }
@@ -1900,8 +1996,35 @@ impl Binder<'_> {
         name: &str,
         args: Vec<(Expr, SqlType)>,
     ) -> Result<(Expr, SqlType)> {
-        let args: Vec<(Expr, SqlType)> =
+        let mut args: Vec<(Expr, SqlType)> =
             args.into_iter().map(|(e, t)| (e, int2vector_as_array(t))).collect();
+        // A record becomes JSON as an object of its fields (`row_to_json(ROW(1, 'x'))`,
+        // `json_build_object('r', t)`): the binder knows the field names, the value does not.
+        let jsonb = match name {
+            "row_to_json" | "to_json" | "json_build_object" | "json_build_array" => Some(false),
+            "to_jsonb" | "jsonb_build_object" | "jsonb_build_array" => Some(true),
+            n if n == crate::functions::json::ROW_TO_JSON => Some(false),
+            _ => None,
+        };
+        if let Some(jsonb) = jsonb {
+            let mut converted = false;
+            for arg in &mut args {
+                if let SqlType::Known(DataType::Record(record)) = &arg.1
+                    && !record.fields.is_empty()
+                {
+                    let record = record.clone();
+                    let e = std::mem::replace(&mut arg.0, Expr::Literal(Value::Null));
+                    *arg = self.record_json(e, &record, jsonb)?;
+                    converted = true;
+                }
+            }
+            if converted
+                && args.len() == 1
+                && matches!(name, "row_to_json" | "to_json" | "to_jsonb")
+            {
+                return Ok(args.remove(0));
+            }
+        }
         let types: Vec<SqlType> = args.iter().map(|(_, t)| t.clone()).collect();
         let resolved = scalar::resolve(name, &types)?;
         let args = args
@@ -1910,6 +2033,37 @@ impl Binder<'_> {
             .map(|((e, t), p)| self.coerce(e, &t, p))
             .collect::<Result<Vec<_>>>()?;
         Ok((Expr::Call(resolved.function, args), known(resolved.return_type)))
+    }
+
+    /// A record as a JSON object of its named fields (json, or jsonb with `jsonb`).
+    fn record_json(
+        &self,
+        e: Expr,
+        record: &Arc<oxibase_common::RecordType>,
+        jsonb: bool,
+    ) -> Result<(Expr, SqlType)> {
+        let ty = known(DataType::Record(record.clone()));
+        let mut pairs = Vec::with_capacity(record.fields.len() * 2);
+        for (i, (field, field_type)) in record.fields.iter().enumerate() {
+            pairs.push((Expr::Literal(Value::Text(field.clone())), known(DataType::Text)));
+            pairs.push(select_field((e.clone(), ty.clone()), i, field_type));
+        }
+        let builder =
+            if jsonb { "jsonb_build_object" } else { crate::functions::json::ROW_TO_JSON };
+        let (object, object_type) = self.call_scalar(builder, pairs)?;
+        // The row an outer join NULL-extended is NULL, not an object of NULLs.
+        let object = match &e {
+            Expr::Row(fields, Some(key)) => Expr::Case {
+                operand: None,
+                whens: vec![(
+                    Expr::IsNull(Box::new(fields[*key].clone()), false),
+                    Expr::Literal(Value::Null),
+                )],
+                otherwise: Some(Box::new(object)),
+            },
+            _ => object,
+        };
+        Ok((object, object_type))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -2468,17 +2622,13 @@ fn niladic(name: &str) -> Option<&'static str> {
     })
 }
 
-/// Splits a call's arguments: expressions, DISTINCT, ORDER BY inside the call, and `*`.
-/// The functions that take a whole row (`t` or `t.*`), as JSON.
-const WHOLE_ROW_JSON: [&str; 5] = ["row_to_json", "to_json", "to_jsonb", "json_agg", "jsonb_agg"];
-
-/// For `row_to_json(t)`, `to_json(t)`, `to_jsonb(t)`, `json_agg(t)` and `jsonb_agg(t)` where
-/// `t` names a relation of the current query level and no column: the expression building
-/// t's row as a JSON object (compact, as row_to_json writes it, for json; jsonb's for jsonb).
+/// For `json_agg(t)` and `jsonb_agg(t)` where `t` names a relation of the current query level
+/// and no column: the expression building t's row as a JSON object (compact, as row_to_json
+/// writes it, for json; jsonb's for jsonb). Scalar JSON functions take records directly.
 fn whole_row_json(name: &str, args: &[ast::Expr], ctx: &ExprCtx) -> Result<Option<ast::Expr>> {
     let builder = match name {
-        "row_to_json" | "to_json" | "json_agg" => crate::functions::json::ROW_TO_JSON,
-        "to_jsonb" | "jsonb_agg" => "jsonb_build_object",
+        "json_agg" => crate::functions::json::ROW_TO_JSON,
+        "jsonb_agg" => "jsonb_build_object",
         _ => return Ok(None),
     };
     let alias = match args {
@@ -2521,6 +2671,7 @@ fn whole_row_json(name: &str, args: &[ast::Expr], ctx: &ExprCtx) -> Result<Optio
     crate::parse::parse_expr(&format!("{builder}({})", pairs.join(", "))).map(Some)
 }
 
+/// Splits a call's arguments: expressions, DISTINCT, ORDER BY inside the call, and `*`.
 fn function_args(f: &ast::Function) -> Result<(Vec<ast::Expr>, bool, Vec<ast::OrderByExpr>, bool)> {
     let list = match &f.args {
         ast::FunctionArguments::None => return Ok((vec![], false, vec![], false)),
@@ -2543,12 +2694,8 @@ fn function_args(f: &ast::Function) -> Result<(Vec<ast::Expr>, bool, Vec<ast::Or
                 ..
             } => named.push((ident(name), e.clone())),
             ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
-            // `t.*`, the whole row, where a function takes one (see `whole_row_json`).
-            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::QualifiedWildcard(name))
-                if f.name.0.last().is_some_and(|p| {
-                    WHOLE_ROW_JSON.iter().any(|w| p.to_string().eq_ignore_ascii_case(w))
-                }) =>
-            {
+            // `t.*`, the whole row (`count(t.*)`; JSON functions: see `whole_row_json`).
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::QualifiedWildcard(name)) => {
                 args.push(ast::Expr::QualifiedWildcard(
                     name.clone(),
                     sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
@@ -2688,6 +2835,40 @@ fn qualified_access(root: &ast::Expr, dots: &[ast::AccessExpr]) -> Option<ast::E
         _ => None,
     }));
     Some(ast::Expr::CompoundIdentifier(ids))
+}
+
+/// Field `name` of a record-typed expression (`what` names the record in errors).
+fn select_named_field(
+    (expr, ty): (Expr, SqlType),
+    name: &str,
+    what: &str,
+) -> Result<(Expr, SqlType)> {
+    let SqlType::Known(DataType::Record(record)) = &ty else {
+        return Err(errinput!(
+            UNDEFINED_COLUMN,
+            "column notation .{name} applied to type {}, which is not a composite type",
+            ty.resolve().name()
+        ));
+    };
+    let Some(i) = record.field(name) else {
+        return Err(match what {
+            "" => errinput!(
+                UNDEFINED_COLUMN,
+                "could not identify column \"{name}\" in record data type"
+            ),
+            what => errinput!(UNDEFINED_COLUMN, "column {what}.{name} does not exist"),
+        });
+    };
+    let field_type = record.fields[i].1.clone();
+    Ok(select_field((expr, ty), i, &field_type))
+}
+
+/// Field `i` (of type `field_type`) of a record; a row constructor's field is its expression.
+fn select_field((expr, _): (Expr, SqlType), i: usize, field_type: &DataType) -> (Expr, SqlType) {
+    match expr {
+        Expr::Row(mut fields, _) => (fields.swap_remove(i), known(field_type.clone())),
+        e => (Expr::Field(Box::new(e), i), known(field_type.clone())),
+    }
 }
 
 /// A relation's name as regclass reads it (`t`, `s.t`, `"T"`): schema and name, unquoted

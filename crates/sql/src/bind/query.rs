@@ -1806,6 +1806,7 @@ pub fn column_name(e: &ast::Expr) -> String {
         E::Case { .. } => "case".into(),
         E::Exists { .. } => "exists".into(),
         E::Array(_) => "array".into(),
+        E::Tuple(_) => "row".into(),
         E::Extract { .. } => "extract".into(),
         E::Substring { .. } => "substring".into(),
         E::Position { .. } => "position".into(),

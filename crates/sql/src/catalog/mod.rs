@@ -22,7 +22,7 @@ mod types;
 use std::collections::HashMap;
 
 use oxibase_common::row::{decode_row, encode_row};
-use oxibase_common::{Result, Value, errdata, errinput};
+use oxibase_common::{DataType, Result, Value, errdata, errinput};
 use oxibase_mvcc::{Isolation, LockMode, LockWait, Mvcc, Transaction, TxnOptions};
 use parking_lot::Mutex;
 
@@ -381,6 +381,9 @@ impl Catalog {
         position: usize,
         column: &Column,
     ) -> Result<()> {
+        if !column.dropped {
+            check_storable(&column.name, &column.data_type)?;
+        }
         txn.put(&column_key(table_id, position)?, encode_column(table_id, position, column))
     }
 
@@ -1145,4 +1148,21 @@ fn autonomous<T>(
     txn.put(key, stored.to_le_bytes().to_vec())?;
     txn.commit()?;
     Ok(result)
+}
+
+/// Refuses a column type that no relation can have: `record`, which has no shape of its own
+/// (PostgreSQL's pseudo-type).
+pub fn check_storable(column: &str, ty: &DataType) -> Result<()> {
+    let element = match ty {
+        DataType::Array(e) => e,
+        t => t,
+    };
+    if matches!(element, DataType::Record(_)) {
+        return Err(errinput!(
+            INVALID_TABLE_DEFINITION,
+            "column \"{column}\" has pseudo-type {}",
+            ty.name()
+        ));
+    }
+    Ok(())
 }

@@ -1652,6 +1652,9 @@ impl Ddl<'_, '_> {
         }
         let visible: Vec<&crate::plan::Column> =
             plan.columns.iter().filter(|c| !c.hidden).collect();
+        for c in &visible {
+            crate::catalog::check_storable(&c.name, &c.data_type)?;
+        }
         if columns.len() > visible.len() {
             return Err(errinput!(
                 SYNTAX_ERROR,

@@ -68,7 +68,11 @@ pub fn eval(expr: &Expr, row: &[Value], ctx: &ExecCtx) -> Result<Value> {
             let (x, y) = (eval(a, row, ctx)?, eval(b, row, ctx)?);
             binary(*op, &x, &y, ctx)?
         }
-        Expr::IsNull(e, negated) => Value::Bool(eval(e, row, ctx)?.is_null() != *negated),
+        // A record IS NULL when every field is, IS NOT NULL when none is.
+        Expr::IsNull(e, negated) => Value::Bool(match eval(e, row, ctx)? {
+            Value::Record(fields) => fields.iter().all(|f| f.is_null() != *negated),
+            v => v.is_null() != *negated,
+        }),
         Expr::IsBool(e, value, negated) => {
             let v = eval(e, row, ctx)?;
             let is = match (value, &v) {
@@ -234,6 +238,17 @@ pub fn eval(expr: &Expr, row: &[Value], ctx: &ExecCtx) -> Result<Value> {
                     .and_then(|i| arr.elements.get(i).cloned())
                     .unwrap_or(Value::Null)
             }
+            _ => Value::Null,
+        },
+        Expr::Row(fields, key) => {
+            if key.is_some_and(|k| eval(&fields[k], row, ctx).is_ok_and(|v| v.is_null())) {
+                return Ok(Value::Null);
+            }
+            let values = fields.iter().map(|e| eval(e, row, ctx)).collect::<Result<_>>()?;
+            Value::Record(Box::new(values))
+        }
+        Expr::Field(e, i) => match eval(e, row, ctx)? {
+            Value::Record(mut fields) if *i < fields.len() => fields.swap_remove(*i),
             _ => Value::Null,
         },
         Expr::Subquery { plan, kind, correlated, id } => {

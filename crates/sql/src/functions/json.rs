@@ -141,6 +141,14 @@ pub fn value_to_json(v: &Value, zone: &Zone) -> Result<Json> {
         Value::Array(a) => {
             Json::Array(a.elements.iter().map(|e| value_to_json(e, zone)).collect::<Result<_>>()?)
         }
+        // A record whose field names the binder did not supply (inside an array): f1, f2, ...
+        Value::Record(fields) => Json::Object(
+            fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| Ok((format!("f{}", i + 1), value_to_json(f, zone)?)))
+                .collect::<Result<_>>()?,
+        ),
         other => Json::String(format_value(other, zone).unwrap_or_default()),
     })
 }
@@ -171,10 +179,14 @@ fn json_text(json: &Json) -> String {
 }
 
 fn to_json(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
-    if let Value::Json(s) = &a[0] {
-        return Ok(Value::Json(s.clone()));
+    match &a[0] {
+        Value::Json(s) => Ok(Value::Json(s.clone())),
+        // Arrays and records are written compactly, as array_to_json and row_to_json do.
+        v @ (Value::Array(_) | Value::Record(_)) => {
+            Ok(Value::Json(value_to_json(v, env.zone())?.to_string()))
+        }
+        v => Ok(result(&value_to_json(v, env.zone())?, false)),
     }
-    Ok(result(&value_to_json(&a[0], env.zone())?, false))
 }
 
 fn to_jsonb(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
@@ -187,7 +199,7 @@ fn to_jsonb(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
 fn json_arg_text(v: &Value, zone: &crate::types::datetime::Zone) -> Result<String> {
     Ok(match v {
         Value::Json(s) | Value::Jsonb(s) => s.clone(),
-        Value::Array(_) => value_to_json(v, zone)?.to_string(),
+        Value::Array(_) | Value::Record(_) => value_to_json(v, zone)?.to_string(),
         other => json_text(&value_to_json(other, zone)?),
     })
 }
@@ -429,7 +441,8 @@ pub fn aggregate_json_text(values: &[Value], zone: &Zone, rows: bool) -> Result<
     let mut out = String::from("[");
     for (i, v) in values.iter().enumerate() {
         if i > 0 {
-            out.push_str(if rows || matches!(v, Value::Array(_)) { ", \n " } else { ", " });
+            let nested = matches!(v, Value::Array(_) | Value::Record(_));
+            out.push_str(if rows || nested { ", \n " } else { ", " });
         }
         out.push_str(&json_arg_text(v, zone)?);
     }

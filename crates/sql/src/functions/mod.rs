@@ -196,6 +196,15 @@ pub fn implicit_cast_allowed(from: &DataType, to: &DataType) -> bool {
         (Json, Jsonb) => true,
         (Int2Vector, Array(e)) => **e == Int2,
         (Array(a), Array(b)) => implicit_cast_allowed(a, b),
+        // A record of unknown shape takes any record; otherwise field by field.
+        (Record(a), Record(b)) => {
+            b.fields.is_empty()
+                || (a.fields.len() == b.fields.len()
+                    && a.fields
+                        .iter()
+                        .zip(&b.fields)
+                        .all(|((_, x), (_, y))| implicit_cast_allowed(x, y)))
+        }
         _ => false,
     }
 }

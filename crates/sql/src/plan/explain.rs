@@ -302,6 +302,10 @@ pub fn expr(e: &Expr, columns: &[Column]) -> String {
             ("oxibase_tsquery_not", [a]) => format!("(!! {})", r(a)),
             _ => format!("{}({})", f.name, args.iter().map(r).collect::<Vec<_>>().join(", ")),
         },
+        Expr::Row(fields, _) => {
+            format!("ROW({})", fields.iter().map(r).collect::<Vec<_>>().join(", "))
+        }
+        Expr::Field(x, i) => format!("({}).f{}", r(x), i + 1),
         Expr::Routine(routine, args) => {
             format!("{}({})", routine.name, args.iter().map(r).collect::<Vec<_>>().join(", "))
         }

@@ -301,6 +301,12 @@ pub enum Expr {
     Array(Vec<Expr>, DataType),
     /// `a[i]`
     Subscript(Box<Expr>, Box<Expr>),
+    /// A `record` of the fields: `ROW(a, b)`, or a whole-row reference `t` with the field
+    /// that is never NULL in a row of `t` (its primary key), whose NULL means the row was
+    /// NULL-extended by an outer join and the record itself is NULL.
+    Row(Vec<Expr>, Option<usize>),
+    /// Field `i` of a record, `(r).name` (NULL for a NULL record).
+    Field(Box<Expr>, usize),
     /// A subquery.
     Subquery {
         /// The subquery's plan.
@@ -380,7 +386,8 @@ impl Expr {
             | Expr::IsNull(e, _)
             | Expr::IsBool(e, _, _)
             | Expr::Cast(e, _)
-            | Expr::AssignCast(e, _) => {
+            | Expr::AssignCast(e, _)
+            | Expr::Field(e, _) => {
                 vec![e]
             }
             Expr::And(a, b)
@@ -412,7 +419,8 @@ impl Expr {
             | Expr::Routine(_, args)
             | Expr::Coalesce(args)
             | Expr::Extreme(args, _)
-            | Expr::Array(args, _) => args.iter().collect(),
+            | Expr::Array(args, _)
+            | Expr::Row(args, _) => args.iter().collect(),
             Expr::Subquery { kind, .. } => match kind {
                 SubqueryKind::In { expr, .. }
                 | SubqueryKind::Any { expr, .. }
@@ -477,6 +485,8 @@ impl Expr {
             Expr::Extreme(args, greatest) => Expr::Extreme(v(args, f), greatest),
             Expr::Array(args, t) => Expr::Array(v(args, f), t),
             Expr::Subscript(x, y) => Expr::Subscript(b(x, f), b(y, f)),
+            Expr::Row(args, key) => Expr::Row(v(args, f), key),
+            Expr::Field(e, i) => Expr::Field(b(e, f), i),
             Expr::Subquery { plan, kind, correlated, id } => {
                 let kind = match kind {
                     SubqueryKind::In { expr, negated } => {

@@ -94,6 +94,26 @@ pub fn cast(value: Value, to: &DataType, kind: CastKind, zone: &Zone) -> Result<
                 .collect::<Result<_>>()?;
             Value::Array(Box::new(Array { element_type: (**element).clone(), elements }))
         }
+        // A record to a record of as many fields: each field to its new type.
+        (Value::Record(fields), DataType::Record(record)) => {
+            if record.fields.is_empty() {
+                return Ok(Value::Record(fields));
+            }
+            if record.fields.len() != fields.len() {
+                return Err(errinput!(CANNOT_COERCE, "cannot cast type record to {to}")
+                    .with_detail(format!(
+                        "Input has {} columns, but the target type has {}.",
+                        fields.len(),
+                        record.fields.len()
+                    )));
+            }
+            let fields = fields
+                .into_iter()
+                .zip(&record.fields)
+                .map(|(v, (_, t))| cast(v, t, kind, zone))
+                .collect::<Result<_>>()?;
+            Value::Record(Box::new(fields))
+        }
         (v, to) => return Err(cannot_cast(v.type_name(), to)),
     };
     Ok(value)

@@ -38,6 +38,16 @@ pub fn compare(a: &Value, b: &Value) -> Result<Ordering> {
         (Uuid(x), Uuid(y)) => x.cmp(y),
         (Jsonb(x), Jsonb(y)) => x.cmp(y),
         (Array(x), Array(y)) => compare_arrays(&x.elements, &y.elements)?,
+        // Field by field, a NULL field above any value (PostgreSQL's record_cmp).
+        (Record(x), Record(y)) => {
+            if x.len() != y.len() {
+                return Err(errinput!(
+                    DATATYPE_MISMATCH,
+                    "cannot compare record types with different numbers of columns"
+                ));
+            }
+            compare_arrays(x, y)?
+        }
         // Values of one enum type compare by sort order (the binder keeps types apart).
         (Enum(x), Enum(y)) => compare_f64(x.order, y.order),
         (Json(_), _) | (_, Json(_)) => {

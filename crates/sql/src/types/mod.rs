@@ -68,6 +68,7 @@ pub fn type_oid(ty: &DataType) -> u32 {
         DataType::TsVector => 3614,
         DataType::TsQuery => 3615,
         DataType::Enum(e) => e.id,
+        DataType::Record(_) => 2249,
         DataType::Array(element) => match &**element {
             DataType::Bool => 1000,
             DataType::Bytea => 1001,
@@ -95,6 +96,7 @@ pub fn type_oid(ty: &DataType) -> u32 {
             DataType::TsQuery => 3645,
             DataType::Array(_) => 0,
             DataType::Enum(e) => e.array_oid(),
+            DataType::Record(_) => 2287,
         },
     }
 }
@@ -179,6 +181,7 @@ pub fn category(ty: &DataType) -> char {
         DataType::InternalChar => 'Z',
         DataType::Int2Vector => 'A',
         DataType::TsVector | DataType::TsQuery => 'U',
+        DataType::Record(_) => 'P',
     }
 }
 
@@ -228,6 +231,21 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
         }
         (DataType::Array(x), DataType::Array(y)) => {
             common_type(x, y).map(|t| DataType::Array(Box::new(t)))
+        }
+        // Records: field by field under the first one's names where the fields match, a
+        // record of unknown shape otherwise (PostgreSQL's anonymous `record`).
+        (DataType::Record(x), DataType::Record(y)) => {
+            let fields: Option<Vec<(String, DataType)>> = (x.fields.len() == y.fields.len())
+                .then(|| {
+                    x.fields
+                        .iter()
+                        .zip(&y.fields)
+                        .map(|((name, s), (_, t))| Some((name.clone(), common_type(s, t)?)))
+                        .collect()
+                })
+                .flatten();
+            let fields = fields.unwrap_or_default();
+            Some(DataType::Record(std::sync::Arc::new(oxibase_common::RecordType { fields })))
         }
         _ => None,
     }

@@ -34,6 +34,7 @@ pub fn format_value(value: &Value, zone: &Zone) -> Option<String> {
         Value::Uuid(u) => format_uuid(u),
         Value::Array(a) => format_array(a, zone),
         Value::Enum(e) => e.label.clone(),
+        Value::Record(fields) => format_record(fields, zone),
     })
 }
 
@@ -151,6 +152,106 @@ fn quote_array_element(text: &str) -> String {
     format!("\"{escaped}\"")
 }
 
+/// PostgreSQL's record_out: `(1,"a b",)`: a NULL field is empty, and a field that is empty
+/// or holds a quote, backslash, parenthesis, comma or space is quoted, with quotes and
+/// backslashes doubled inside.
+fn format_record(fields: &[Value], zone: &Zone) -> String {
+    let mut out = String::from("(");
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let Some(text) = format_value(field, zone) else { continue };
+        let quote = text.is_empty()
+            || text.chars().any(|c| matches!(c, '"' | '\\' | '(' | ')' | ',') || c.is_whitespace());
+        if !quote {
+            out.push_str(&text);
+            continue;
+        }
+        out.push('"');
+        for c in text.chars() {
+            if matches!(c, '"' | '\\') {
+                out.push(c);
+            }
+            out.push(c);
+        }
+        out.push('"');
+    }
+    out.push(')');
+    out
+}
+
+/// PostgreSQL's record_in for a record whose fields are known: `(1,"a b",)`, an empty field
+/// being NULL and `""` an empty string.
+fn parse_record(input: &str, fields: &[(String, DataType)], zone: &Zone) -> Result<Value> {
+    let malformed = |detail: &str| {
+        errinput!(INVALID_TEXT_REPRESENTATION, "malformed record literal: \"{input}\"")
+            .with_detail(detail)
+    };
+    if fields.is_empty() {
+        return Err(errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "input of anonymous composite types is not implemented"
+        ));
+    }
+    let mut chars = input.trim_start().chars().peekable();
+    if chars.next() != Some('(') {
+        return Err(malformed("Missing left parenthesis."));
+    }
+    let mut values = Vec::with_capacity(fields.len());
+    for (i, (_, ty)) in fields.iter().enumerate() {
+        if i > 0 {
+            match chars.next() {
+                Some(',') => {}
+                Some(')') | None => return Err(malformed("Too few columns.")),
+                Some(_) => return Err(malformed("Unexpected character.")),
+            }
+        }
+        if matches!(chars.peek(), Some(',' | ')')) {
+            values.push(Value::Null);
+            continue;
+        }
+        let mut text = String::new();
+        let mut quoted = false;
+        loop {
+            match chars.peek().copied() {
+                None => return Err(malformed("Unexpected end of input.")),
+                Some(',' | ')') if !quoted => break,
+                Some('"') => {
+                    chars.next();
+                    if quoted && chars.peek() == Some(&'"') {
+                        chars.next();
+                        text.push('"');
+                    } else {
+                        quoted = !quoted;
+                    }
+                }
+                Some('\\') => {
+                    chars.next();
+                    match chars.next() {
+                        Some(c) => text.push(c),
+                        None => return Err(malformed("Unexpected end of input.")),
+                    }
+                }
+                Some(c) => {
+                    chars.next();
+                    text.push(c);
+                }
+            }
+        }
+        values.push(parse_value(&text, ty, zone)?);
+    }
+    match chars.next() {
+        Some(')') => {}
+        Some(',') => return Err(malformed("Too many columns.")),
+        _ => return Err(malformed("Unexpected end of input.")),
+    }
+    if chars.any(|c| !c.is_whitespace()) {
+        return Err(malformed("Junk after right parenthesis."));
+    }
+    Ok(Value::Record(Box::new(values)))
+}
+
 fn syntax(type_name: &str, input: &str) -> oxibase_common::Error {
     errinput!(INVALID_TEXT_REPRESENTATION, "invalid input syntax for type {type_name}: \"{input}\"")
 }
@@ -208,6 +309,7 @@ pub fn parse_value(input: &str, ty: &DataType, zone: &Zone) -> Result<Value> {
                 .map(|n| parse_int(n, "smallint").map(Value::Int2))
                 .collect::<Result<_>>()?,
         })),
+        DataType::Record(record) => parse_record(input, &record.fields, zone)?,
         DataType::Enum(e) => match e.value(input) {
             Some(value) => Value::Enum(Box::new(value.clone())),
             None => {
