@@ -147,6 +147,13 @@ fn encode_non_null(out: &mut Vec<u8>, value: &Value) -> Result<()> {
         Value::Array(a) => encode_elements(out, &a.elements)?,
         // Field by field, as records compare (a NULL field above any value).
         Value::Record(fields) => encode_elements(out, fields)?,
+        // Family, network part, netmask length, whole address: the order of `sort_key`.
+        Value::Inet(i) => {
+            out.push(if i.v6 { 6 } else { 4 });
+            out.extend_from_slice(&i.masked(i.bits)[..i.byte_len()]);
+            out.push(i.bits);
+            out.extend_from_slice(i.bytes());
+        }
         // The sort order alone: it is unique within the type and orders as the type does.
         Value::Enum(e) => out.extend_from_slice(&encode_f64(e.order)),
     }
@@ -225,6 +232,23 @@ fn decode_non_null(r: &mut Reader<'_, '_>, ty: &DataType) -> Result<Value> {
             let value = value
                 .ok_or_else(|| errdata!("invalid key: no value of {} at {order}", e.name()))?;
             Value::Enum(Box::new(value.clone()))
+        }
+        DataType::Inet | DataType::Cidr => {
+            let v6 = match r.byte()? {
+                4 => false,
+                6 => true,
+                b => return Err(errdata!("invalid key: bad address family {b}")),
+            };
+            let len = if v6 { 16 } else { 4 };
+            for _ in 0..len {
+                r.byte()?;
+            }
+            let bits = r.byte()?;
+            let mut addr = [0u8; 16];
+            for b in addr.iter_mut().take(len) {
+                *b = r.byte()?;
+            }
+            Value::Inet(crate::value::Inet { v6, bits, addr, cidr: matches!(ty, DataType::Cidr) })
         }
         DataType::Record(record) => {
             let mut fields = Vec::with_capacity(record.fields.len());

@@ -17,5 +17,6 @@ pub mod worker;
 pub use error::{Error, ErrorKind, Result};
 pub use sqlstate::SqlState;
 pub use value::{
-    Array, DataType, EnumType, EnumValue, Interval, Numeric, RecordType, Value, enum_array_oid,
+    Array, DataType, EnumType, EnumValue, Inet, Interval, Numeric, RecordType, Value,
+    enum_array_oid,
 };

@@ -43,6 +43,7 @@ const T_JSONB: u8 = 18;
 const T_ARRAY: u8 = 19;
 const T_ENUM: u8 = 20;
 const T_RECORD: u8 = 21;
+const T_INET: u8 = 22;
 
 /// PostgreSQL's numeric holds at most 16383 digits after the point; anything far beyond is
 /// corruption, and rejecting it keeps a bad scale from exploding when the value is printed.
@@ -177,6 +178,12 @@ fn encode_tagged(out: &mut Vec<u8>, value: &Value) {
             out.push(T_RECORD);
             encode_row_into(out, fields);
         }
+        Value::Inet(i) => {
+            out.push(T_INET);
+            out.push(u8::from(i.v6) | (u8::from(i.cidr) << 1));
+            out.push(i.bits);
+            out.extend_from_slice(i.bytes());
+        }
     }
 }
 
@@ -224,6 +231,19 @@ fn decode_tagged_at(input: &mut &[u8], depth: usize) -> Result<Value> {
         T_ENUM => {
             let order = f64::from_le_bytes(array(input)?);
             Value::Enum(Box::new(EnumValue { order, label: string(input)? }))
+        }
+        T_INET => {
+            let flags = byte(input)?;
+            let bits = byte(input)?;
+            let v6 = flags & 1 != 0;
+            let mut addr = [0u8; 16];
+            let len = if v6 { 16 } else { 4 };
+            if flags > 3 || bits > if v6 { 128 } else { 32 } || input.len() < len {
+                return Err(errdata!("invalid row: bad inet value"));
+            }
+            addr[..len].copy_from_slice(&input[..len]);
+            *input = &input[len..];
+            Value::Inet(crate::value::Inet { v6, bits, addr, cidr: flags & 2 != 0 })
         }
         T_RECORD => {
             let n = read_varint(input)?;
@@ -325,6 +345,8 @@ pub fn encode_type(out: &mut Vec<u8>, ty: &DataType) {
             out.push(T_ENUM);
             write_varint(out, e.id as u64);
         }
+        DataType::Inet => out.push(T_INET),
+        DataType::Cidr => out.push(T_INET + 100),
         DataType::Record(record) => {
             out.push(T_RECORD);
             write_varint(out, record.fields.len() as u64);
@@ -391,6 +413,8 @@ fn decode_type_at(input: &mut &[u8], depth: usize) -> Result<DataType> {
             type_name: String::new(),
             labels: Vec::new(),
         })),
+        T_INET => DataType::Inet,
+        t if t == T_INET + 100 => DataType::Cidr,
         T_RECORD => {
             let n = read_varint(input)?;
             if n > input.len() as u64 {

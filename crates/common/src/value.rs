@@ -85,6 +85,10 @@ pub enum DataType {
     /// or a whole-row reference `t`, with the names and types of its fields where the
     /// expression that made it knows them (none for a `record` of unknown shape).
     Record(Arc<RecordType>),
+    /// INET: an IPv4 or IPv6 host address with an optional netmask length.
+    Inet,
+    /// CIDR: an IPv4 or IPv6 network (no bits set right of the mask).
+    Cidr,
 }
 
 /// An enum type: its catalog id (its `pg_type` oid), name and labels in sort order.
@@ -138,6 +142,56 @@ impl Eq for EnumType {}
 impl Hash for EnumType {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.id.hash(state);
+    }
+}
+
+/// An `inet` or `cidr` value: the address (IPv4 in the first four bytes), the netmask length
+/// and which of the two types it is, which decides how it prints (a cidr always shows its
+/// mask, an inet only when it is not the whole address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Inet {
+    /// IPv6 (else IPv4).
+    pub v6: bool,
+    /// The netmask length: 0..=32 for IPv4, 0..=128 for IPv6.
+    pub bits: u8,
+    /// The address bytes, IPv4 in the first four.
+    pub addr: [u8; 16],
+    /// A cidr value (else inet).
+    pub cidr: bool,
+}
+
+impl Inet {
+    /// The address length in bytes: 4 or 16.
+    pub fn byte_len(&self) -> usize {
+        if self.v6 { 16 } else { 4 }
+    }
+
+    /// The address bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.addr[..self.byte_len()]
+    }
+
+    /// The largest netmask length of the family: 32 or 128.
+    pub fn max_bits(&self) -> u8 {
+        if self.v6 { 128 } else { 32 }
+    }
+
+    /// What values sort by, as PostgreSQL's network_cmp: family (IPv4 first), then the
+    /// network part, then the netmask length, then the whole address. (Comparing the first
+    /// min(bits) bits and then the lengths orders the same as comparing each side's own
+    /// masked address first: past the shorter mask, that side's masked bits are zeros.)
+    pub fn sort_key(&self) -> (bool, [u8; 16], u8, [u8; 16]) {
+        (self.v6, self.masked(self.bits), self.bits, self.addr)
+    }
+
+    /// The address with every bit right of the first `bits` cleared.
+    pub fn masked(&self, bits: u8) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        for (i, b) in self.bytes().iter().enumerate() {
+            let keep = (bits as usize).saturating_sub(i * 8).min(8);
+            out[i] = if keep == 0 { 0 } else { b & (0xffu8 << (8 - keep)) };
+        }
+        out
     }
 }
 
@@ -199,6 +253,8 @@ impl DataType {
             DataType::TsQuery => "tsquery".into(),
             DataType::Enum(e) => e.name(),
             DataType::Record(_) => "record".into(),
+            DataType::Inet => "inet".into(),
+            DataType::Cidr => "cidr".into(),
         }
     }
 }
@@ -288,6 +344,8 @@ impl DataType {
             ("tsvector", []) => DataType::TsVector,
             ("tsquery", []) => DataType::TsQuery,
             ("record", []) => DataType::Record(Arc::default()),
+            ("inet", []) => DataType::Inet,
+            ("cidr", []) => DataType::Cidr,
             _ => return None,
         };
         Some(ty)
@@ -404,6 +462,8 @@ pub enum Value {
     /// A `record` (composite) value: its fields, any of which may be `Value::Null` (the
     /// field names are known from where it appears).
     Record(Box<Vec<Value>>),
+    /// INET or CIDR (the value says which).
+    Inet(Inet),
 }
 
 impl Value {
@@ -435,6 +495,13 @@ impl Value {
             Value::Jsonb(_) => DataType::Jsonb,
             Value::Array(a) => DataType::Array(Box::new(a.element_type.clone())),
             Value::Enum(_) => return None,
+            Value::Inet(i) => {
+                if i.cidr {
+                    DataType::Cidr
+                } else {
+                    DataType::Inet
+                }
+            }
             Value::Record(fields) => DataType::Record(Arc::new(RecordType {
                 fields: fields
                     .iter()
@@ -469,6 +536,13 @@ impl Value {
             Value::Array(_) => "array",
             Value::Enum(_) => "enum",
             Value::Record(_) => "record",
+            Value::Inet(i) => {
+                if i.cidr {
+                    "cidr"
+                } else {
+                    "inet"
+                }
+            }
         }
     }
 }
@@ -565,6 +639,8 @@ mod tests {
             DataType::Int2Vector,
             DataType::TsVector,
             DataType::TsQuery,
+            DataType::Inet,
+            DataType::Cidr,
             DataType::Array(Box::new(DataType::Numeric(Some((5, 1))))),
         ];
         for ty in types {

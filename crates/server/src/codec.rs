@@ -111,6 +111,13 @@ pub fn encode_binary(value: &Value, ty: &DataType) -> Result<Option<Vec<u8>>> {
             }
             out
         }
+        // inet_send: family (2 IPv4, 3 IPv6), mask length, is-cidr, address length, address.
+        Value::Inet(i) => {
+            let mut out =
+                vec![if i.v6 { 3 } else { 2 }, i.bits, u8::from(i.cidr), i.byte_len() as u8];
+            out.extend_from_slice(i.bytes());
+            out
+        }
         // record_send: the field count, then each field's type oid and length-prefixed value.
         Value::Record(fields) => {
             let types: Vec<DataType> = match ty {
@@ -202,6 +209,7 @@ pub fn decode_binary(bytes: &[u8], ty: &DataType, zone: &Zone) -> Result<Value> 
         DataType::Uuid => Value::Uuid(take(bytes, "uuid")?),
         DataType::Array(element) => decode_array(bytes, element, zone)?,
         DataType::Int2Vector => decode_array(bytes, &DataType::Int2, zone)?,
+        DataType::Inet | DataType::Cidr => Value::Inet(decode_inet(bytes, ty)?),
         DataType::Record(_) => {
             return Err(errinput!(
                 FEATURE_NOT_SUPPORTED,
@@ -209,6 +217,36 @@ pub fn decode_binary(bytes: &[u8], ty: &DataType, zone: &Zone) -> Result<Value> 
             ));
         }
     })
+}
+
+fn decode_inet(bytes: &[u8], ty: &DataType) -> Result<oxibase_common::Inet> {
+    let cidr = matches!(ty, DataType::Cidr);
+    let bad = |what: &str| {
+        errinput!(INVALID_BINARY_REPRESENTATION, "invalid {what} in external \"{}\" value", ty)
+    };
+    let [family, bits, _is_cidr, len, addr @ ..] = bytes else {
+        return Err(bad("length"));
+    };
+    let v6 = match family {
+        2 => false,
+        3 => true,
+        _ => return Err(bad("address family")),
+    };
+    let size = if v6 { 16 } else { 4 };
+    if *bits > if v6 { 128 } else { 32 } {
+        return Err(bad("bits"));
+    }
+    if usize::from(*len) != size || addr.len() != size {
+        return Err(bad("length"));
+    }
+    let mut bytes = [0u8; 16];
+    bytes[..size].copy_from_slice(addr);
+    let value = oxibase_common::Inet { v6, bits: *bits, addr: bytes, cidr };
+    if cidr && value.masked(*bits) != bytes {
+        return Err(errinput!(INVALID_BINARY_REPRESENTATION, "invalid external \"cidr\" value")
+            .with_detail("Value has bits set to right of mask."));
+    }
+    Ok(value)
 }
 
 fn decode_array(bytes: &[u8], element: &DataType, zone: &Zone) -> Result<Value> {

@@ -597,8 +597,9 @@ fn choose_access(mut plan: Plan) -> Plan {
         }
     }
     let mut best: Option<Candidate> = None;
+    let ranged = with_network_ranges(&conjuncts);
     for (access, keys) in candidates {
-        let candidate = match_key(&conjuncts, access, &keys, table);
+        let candidate = match_key(&ranged, access, &keys, table);
         let better = match &best {
             None => candidate.equal > 0 || candidate.ranged,
             // A point read (every column of a unique key fixed) first; then the most
@@ -834,6 +835,37 @@ fn match_key(
     }
     let ranged = !matches!((&lower, &upper), (Bound::Unbounded, Bound::Unbounded));
     Candidate { access, range: KeyRange { equal, lower, upper }, equal: n, full, ranged }
+}
+
+/// The conjuncts plus, for each `key << net` or `key <<= net` (also written `net >> key`,
+/// `net >>= key`) with a row-independent `net`, the range of keys it allows: from the
+/// network's first address at its mask length to its last address at full length, which in
+/// inet order brackets every address inside it (PostgreSQL's network_prefix_quals). The
+/// filter keeps the containment itself.
+fn with_network_ranges(conjuncts: &[Expr]) -> Vec<Expr> {
+    let mut out = conjuncts.to_vec();
+    for c in conjuncts {
+        let Expr::Call(f, args) = c else { continue };
+        let (key, net) = match (f.name, args.as_slice()) {
+            ("network_sub" | "network_subeq", [k, n])
+            | ("network_sup" | "network_supeq", [n, k])
+                if row_independent(n) && !row_independent(k) =>
+            {
+                (k, n)
+            }
+            _ => continue,
+        };
+        let inet = [crate::types::SqlType::Known(DataType::Inet)];
+        for (name, op) in
+            [("oxibase_network_first", CmpOp::GtEq), ("oxibase_network_last", CmpOp::LtEq)]
+        {
+            if let Ok(bound) = crate::functions::scalar::resolve(name, &inet) {
+                let bound = Expr::Call(bound.function, vec![net.clone()]);
+                out.push(Expr::Compare(op, Box::new(key.clone()), Box::new(bound)));
+            }
+        }
+    }
+    out
 }
 
 /// `col = v` or `col IN (v, ...)` with row-independent values; `col = ANY (array)` with a

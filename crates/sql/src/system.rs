@@ -1885,6 +1885,8 @@ fn pg_type(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         ("jsonb", DataType::Jsonb),
         ("tsvector", DataType::TsVector),
         ("tsquery", DataType::TsQuery),
+        ("inet", DataType::Inet),
+        ("cidr", DataType::Cidr),
     ];
     let mut rows = Vec::new();
     for (name, ty) in base {
@@ -2404,6 +2406,8 @@ fn udt_name(t: &DataType) -> String {
         DataType::Array(e) => return format!("_{}", udt_name(e)),
         DataType::Enum(e) => return e.type_name.clone(),
         DataType::Record(_) => "record",
+        DataType::Inet => "inet",
+        DataType::Cidr => "cidr",
     }
     .into()
 }

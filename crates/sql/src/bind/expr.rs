@@ -742,6 +742,9 @@ impl Binder<'_> {
             }
             ast::UnaryOperator::PGSquareRoot => self.call_scalar("sqrt", vec![(x, t)]),
             ast::UnaryOperator::PGCubeRoot => self.call_scalar("cbrt", vec![(x, t)]),
+            ast::UnaryOperator::BitwiseNot if is_network(&t) => {
+                self.call_scalar("inetnot", vec![(x, t)])
+            }
             ast::UnaryOperator::BitwiseNot => {
                 let ty = t.resolve();
                 Ok((
@@ -858,6 +861,15 @@ impl Binder<'_> {
     ) -> Result<(Expr, SqlType)> {
         use ast::BinaryOperator as B;
         // `OPERATOR(pg_catalog.~)` is the operator `~` named with its schema (psql writes them).
+        // `a <<= b` parses as a custom operator: the same mapping as `OPERATOR(<<=)`.
+        if let B::Custom(symbol) = op {
+            return self.bind_binary(
+                left,
+                &B::PGCustomBinaryOperator(vec![symbol.clone()]),
+                right,
+                ctx,
+            );
+        }
         if let B::PGCustomBinaryOperator(parts) = op
             && let Some(symbol) = parts.last()
         {
@@ -885,6 +897,17 @@ impl Binder<'_> {
                 "@>" => B::AtArrow,
                 "<@" => B::ArrowAt,
                 "&&" => B::PGOverlap,
+                "<<" => B::PGBitwiseShiftLeft,
+                ">>" => B::PGBitwiseShiftRight,
+                "&" => B::BitwiseAnd,
+                "|" => B::BitwiseOr,
+                // Network containment or equality (`inet <<= cidr`), which has no AST operator.
+                "<<=" | ">>=" => {
+                    let l = self.bind_expr(left, ctx)?;
+                    let r = self.bind_expr(right, ctx)?;
+                    let name = if symbol == "<<=" { "network_subeq" } else { "network_supeq" };
+                    return self.call_scalar(name, vec![l, r]);
+                }
                 other => {
                     return Err(errinput!(UNDEFINED_FUNCTION, "operator does not exist: {other}"));
                 }
@@ -955,6 +978,21 @@ impl Binder<'_> {
             | B::PGBitwiseXor
             | B::PGBitwiseShiftLeft
             | B::PGBitwiseShiftRight => {
+                let (l, lt) = self.bind_expr(left, ctx)?;
+                let (r, rt) = self.bind_expr(right, ctx)?;
+                // On addresses: containment (`<<`, `>>`) and bitwise AND / OR.
+                let network = match op {
+                    B::PGBitwiseShiftLeft => Some("network_sub"),
+                    B::PGBitwiseShiftRight => Some("network_sup"),
+                    B::BitwiseAnd => Some("inetand"),
+                    B::BitwiseOr => Some("inetor"),
+                    _ => None,
+                };
+                if let Some(network) = network
+                    && (is_network(&lt) || is_network(&rt))
+                {
+                    return self.call_scalar(network, vec![(l, lt), (r, rt)]);
+                }
                 let bop = match op {
                     B::BitwiseAnd => BinOp::BitAnd,
                     B::BitwiseOr => BinOp::BitOr,
@@ -962,7 +1000,7 @@ impl Binder<'_> {
                     B::PGBitwiseShiftLeft => BinOp::ShiftLeft,
                     _ => BinOp::ShiftRight,
                 };
-                let (l, r, t) = self.bind_pair(left, right, ctx, "bitwise operator")?;
+                let (l, r, t) = self.coerce_pair(l, lt, r, rt, "bitwise operator")?;
                 Ok((Expr::Binary(bop, Box::new(l), Box::new(r)), known(t)))
             }
             B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
@@ -1054,6 +1092,9 @@ impl Binder<'_> {
                 let (r, rt) = self.bind_expr(right, ctx)?;
                 if is_tsquery(&lt) || is_tsquery(&rt) {
                     return self.call_scalar("oxibase_tsquery_and", vec![(l, lt), (r, rt)]);
+                }
+                if is_network(&lt) || is_network(&rt) {
+                    return self.call_scalar("network_overlap", vec![(l, lt), (r, rt)]);
                 }
                 let (l, r, _) = self.coerce_pair(l, lt, r, rt, "&&")?;
                 Ok((Expr::Binary(BinOp::Overlap, Box::new(l), Box::new(r)), bool_t))
@@ -1149,6 +1190,22 @@ impl Binder<'_> {
     ) -> Result<(Expr, SqlType)> {
         let (l, lt) = self.bind_expr(left, ctx)?;
         let (r, rt) = self.bind_expr(right, ctx)?;
+        // Addresses move by integers; two addresses subtract to their distance.
+        if is_network(&lt) || is_network(&rt) {
+            return match op {
+                BinOp::Add if is_network(&lt) => self.call_scalar("inetpl", vec![(l, lt), (r, rt)]),
+                BinOp::Add => self.call_scalar("inetpl", vec![(r, rt), (l, lt)]),
+                BinOp::Sub if is_network(&rt) => self.call_scalar("inetmi", vec![(l, lt), (r, rt)]),
+                BinOp::Sub => self.call_scalar("inetmi_int8", vec![(l, lt), (r, rt)]),
+                _ => Err(errinput!(
+                    UNDEFINED_FUNCTION,
+                    "operator does not exist: {} {} {}",
+                    lt.resolve().name(),
+                    op.sql(),
+                    rt.resolve().name()
+                )),
+            };
+        }
         use DataType::*;
         let (a, b) = (lt.clone(), rt.clone());
         // Unknown operands take the other side's type, as PostgreSQL resolves them.
@@ -2895,6 +2952,10 @@ pub fn split_relation_name(name: &str) -> Result<(Option<String>, String)> {
 /// are arrays already).
 fn is_tsquery(t: &SqlType) -> bool {
     matches!(t, SqlType::Known(DataType::TsQuery))
+}
+
+fn is_network(t: &SqlType) -> bool {
+    matches!(t, SqlType::Known(DataType::Inet | DataType::Cidr))
 }
 
 pub(super) fn int2vector_as_array(t: SqlType) -> SqlType {

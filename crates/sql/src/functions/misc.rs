@@ -590,7 +590,7 @@ pub fn value_type(v: &Value) -> DataType {
         Value::Json(_) => DataType::Json,
         Value::Jsonb(_) => DataType::Jsonb,
         Value::Array(a) => DataType::Array(Box::new(a.element_type.clone())),
-        Value::Record(_) => v.data_type().unwrap_or(Text),
+        Value::Record(_) | Value::Inet(_) => v.data_type().unwrap_or(Text),
         // An enum value does not carry its type; its label is its text.
         Value::Text(_) | Value::Enum(_) | Value::Null => Text,
     }

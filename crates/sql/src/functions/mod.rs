@@ -11,6 +11,7 @@ pub mod datetime;
 pub mod json;
 pub mod math;
 pub mod misc;
+pub mod network;
 pub mod numeric_math;
 pub mod scalar;
 pub mod string;
@@ -194,6 +195,7 @@ pub fn implicit_cast_allowed(from: &DataType, to: &DataType) -> bool {
         (Timestamp, TimestampTz) => true,
         (Time, Interval) => true,
         (Json, Jsonb) => true,
+        (Cidr, Inet) => true,
         (Int2Vector, Array(e)) => **e == Int2,
         (Array(a), Array(b)) => implicit_cast_allowed(a, b),
         // A record of unknown shape takes any record; otherwise field by field.

@@ -41,6 +41,12 @@ pub fn cast(value: Value, to: &DataType, kind: CastKind, zone: &Zone) -> Result<
             let text = if b { "true" } else { "false" };
             return cast(Value::Text(text.into()), to, kind, zone);
         }
+        // An inet cast to text always shows its mask (network_show), though it is output
+        // without a full one.
+        (Value::Inet(i), DataType::Text | DataType::Varchar(_) | DataType::Char(_)) => {
+            let text = format!("{}/{}", super::inet::address(&i), i.bits);
+            return cast(Value::Text(text), to, kind, zone);
+        }
         (v, DataType::Text | DataType::Varchar(_) | DataType::Char(_)) => {
             let text = format_value(&v, zone).unwrap_or_default();
             return cast(Value::Text(text), to, kind, zone);
@@ -93,6 +99,11 @@ pub fn cast(value: Value, to: &DataType, kind: CastKind, zone: &Zone) -> Result<
                 .map(|e| cast(e, element, kind, zone))
                 .collect::<Result<_>>()?;
             Value::Array(Box::new(Array { element_type: (**element).clone(), elements }))
+        }
+        // inet and cidr convert both ways: to cidr drops the bits right of the mask.
+        (Value::Inet(i), DataType::Inet) => Value::Inet(oxibase_common::Inet { cidr: false, ..i }),
+        (Value::Inet(i), DataType::Cidr) => {
+            Value::Inet(oxibase_common::Inet { cidr: true, addr: i.masked(i.bits), ..i })
         }
         // A record to a record of as many fields: each field to its new type.
         (Value::Record(fields), DataType::Record(record)) => {

@@ -38,6 +38,7 @@ pub fn compare(a: &Value, b: &Value) -> Result<Ordering> {
         (Uuid(x), Uuid(y)) => x.cmp(y),
         (Jsonb(x), Jsonb(y)) => x.cmp(y),
         (Array(x), Array(y)) => compare_arrays(&x.elements, &y.elements)?,
+        (Inet(x), Inet(y)) => x.sort_key().cmp(&y.sort_key()),
         // Field by field, a NULL field above any value (PostgreSQL's record_cmp).
         (Record(x), Record(y)) => {
             if x.len() != y.len() {

@@ -9,6 +9,7 @@ pub mod arith;
 pub mod cast;
 pub mod compare;
 pub mod datetime;
+pub mod inet;
 pub mod json_ops;
 pub mod jsonpath;
 pub mod text;
@@ -69,6 +70,8 @@ pub fn type_oid(ty: &DataType) -> u32 {
         DataType::TsQuery => 3615,
         DataType::Enum(e) => e.id,
         DataType::Record(_) => 2249,
+        DataType::Inet => 869,
+        DataType::Cidr => 650,
         DataType::Array(element) => match &**element {
             DataType::Bool => 1000,
             DataType::Bytea => 1001,
@@ -97,6 +100,8 @@ pub fn type_oid(ty: &DataType) -> u32 {
             DataType::Array(_) => 0,
             DataType::Enum(e) => e.array_oid(),
             DataType::Record(_) => 2287,
+            DataType::Inet => 1041,
+            DataType::Cidr => 651,
         },
     }
 }
@@ -131,6 +136,10 @@ pub fn type_from_oid(oid: u32) -> Option<DataType> {
         1700 => base(DataType::Numeric(None)),
         2950 => base(DataType::Uuid),
         3802 => base(DataType::Jsonb),
+        869 => base(DataType::Inet),
+        650 => base(DataType::Cidr),
+        1041 => array(DataType::Inet),
+        651 => array(DataType::Cidr),
         1000 => array(DataType::Bool),
         1005 => array(DataType::Int2),
         1007 => array(DataType::Int4),
@@ -182,6 +191,7 @@ pub fn category(ty: &DataType) -> char {
         DataType::Int2Vector => 'A',
         DataType::TsVector | DataType::TsQuery => 'U',
         DataType::Record(_) => 'P',
+        DataType::Inet | DataType::Cidr => 'I',
     }
 }
 
@@ -229,6 +239,7 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
         (DataType::Json, DataType::Jsonb) | (DataType::Jsonb, DataType::Json) => {
             Some(DataType::Jsonb)
         }
+        (DataType::Inet, DataType::Cidr) | (DataType::Cidr, DataType::Inet) => Some(DataType::Inet),
         (DataType::Array(x), DataType::Array(y)) => {
             common_type(x, y).map(|t| DataType::Array(Box::new(t)))
         }

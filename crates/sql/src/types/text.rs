@@ -35,6 +35,7 @@ pub fn format_value(value: &Value, zone: &Zone) -> Option<String> {
         Value::Array(a) => format_array(a, zone),
         Value::Enum(e) => e.label.clone(),
         Value::Record(fields) => format_record(fields, zone),
+        Value::Inet(i) => super::inet::format(i),
     })
 }
 
@@ -310,6 +311,8 @@ pub fn parse_value(input: &str, ty: &DataType, zone: &Zone) -> Result<Value> {
                 .collect::<Result<_>>()?,
         })),
         DataType::Record(record) => parse_record(input, &record.fields, zone)?,
+        DataType::Inet => Value::Inet(super::inet::parse(input, false)?),
+        DataType::Cidr => Value::Inet(super::inet::parse(input, true)?),
         DataType::Enum(e) => match e.value(input) {
             Some(value) => Value::Enum(Box::new(value.clone())),
             None => {

@@ -49,3 +49,8 @@ class OrderLine(models.Model):
     product = models.ForeignKey(Product, on_delete=models.SET_NULL, null=True)
     qty = models.IntegerField()
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+
+class Visit(models.Model):
+    ip = models.GenericIPAddressField(db_index=True)
+    proxy = models.GenericIPAddressField(protocol="IPv4", null=True, blank=True)
+    network = models.CharField(max_length=50, blank=True)
