@@ -1319,7 +1319,12 @@ impl Binder<'_> {
         let ctx = ExprCtx::plain(&scope, "FROM");
         let bound: Vec<(Expr, SqlType)> =
             ast_args.iter().map(|a| self.bind_expr(a, &ctx)).collect::<Result<_>>()?;
-        let (function, args, columns) = self.table_function(schema.as_deref(), &fname, bound)?;
+        let declared = declared_columns(alias, |t| self.data_type(t))?;
+        let resolve = |bound| match json_to_record(&fname) {
+            Some((name, set)) => self.json_to_record(name, set, bound, declared.clone()),
+            None => self.table_function(schema.as_deref(), &fname, bound),
+        };
+        let (function, args, columns) = resolve(bound)?;
         let mut plan = Plan::new(
             Node::Function { function, args, ordinality },
             with_ordinality(columns).into_iter().map(|(n, t)| Column::new(n, t)).collect(),
@@ -1340,8 +1345,7 @@ impl Binder<'_> {
                 .collect::<Result<Vec<_>>>();
             self.outer.borrow_mut().pop();
             self.correlated.borrow_mut().pop();
-            let (function, args, columns) =
-                self.table_function(schema.as_deref(), &fname, rebound?)?;
+            let (function, args, columns) = resolve(rebound?)?;
             plan = Plan::new(
                 Node::Function { function, args, ordinality },
                 with_ordinality(columns).into_iter().map(|(n, t)| Column::new(n, t)).collect(),
@@ -1360,6 +1364,35 @@ impl Binder<'_> {
         }
         let scope = Scope::new(plan.columns.clone());
         Ok((plan, scope))
+    }
+
+    /// `json[b]_to_record(doc) AS x(a int, ...)` and the `_recordset` forms: the declared
+    /// columns are the result.
+    #[allow(clippy::type_complexity)]
+    fn json_to_record(
+        &self,
+        name: &'static str,
+        set: bool,
+        bound: Vec<(Expr, SqlType)>,
+        declared: Option<Vec<(String, DataType)>>,
+    ) -> Result<(TableFunction, Vec<Expr>, Vec<(String, DataType)>)> {
+        let Some(columns) = declared else {
+            return Err(errinput!(
+                SYNTAX_ERROR,
+                "a column definition list is required for functions returning \"record\""
+            ));
+        };
+        let doc_type = if name.starts_with("jsonb") { DataType::Jsonb } else { DataType::Json };
+        let [(e, t)] = <[_; 1]>::try_from(bound).map_err(|b: Vec<_>| {
+            errinput!(
+                UNDEFINED_FUNCTION,
+                "function {name} with {} arguments does not exist",
+                b.len()
+            )
+        })?;
+        let arg = self.coerce(e, &t, &doc_type)?;
+        let function = TableFunction::JsonToRecord { name, set, columns: columns.clone() };
+        Ok((function, vec![arg], columns))
     }
 
     #[allow(clippy::type_complexity)]
@@ -1590,6 +1623,38 @@ pub(super) fn scan_plan(table: Arc<Table>, alias: &str, as_of: Option<Expr>) -> 
         },
         columns,
     )
+}
+
+/// The functions returning `record` that take their columns from the query.
+fn json_to_record(name: &str) -> Option<(&'static str, bool)> {
+    Some(match name {
+        "json_to_record" => ("json_to_record", false),
+        "jsonb_to_record" => ("jsonb_to_record", false),
+        "json_to_recordset" => ("json_to_recordset", true),
+        "jsonb_to_recordset" => ("jsonb_to_recordset", true),
+        _ => return None,
+    })
+}
+
+/// A column definition list `AS x(a int, b text)`: the names and types, when every column
+/// has a type (None when there is no list or it only renames).
+fn declared_columns(
+    alias: Option<&ast::TableAlias>,
+    data_type: impl Fn(&ast::DataType) -> Result<DataType>,
+) -> Result<Option<Vec<(String, DataType)>>> {
+    let Some(alias) = alias else { return Ok(None) };
+    if alias.columns.is_empty() || alias.columns.iter().any(|c| c.data_type.is_none()) {
+        return Ok(None);
+    }
+    alias
+        .columns
+        .iter()
+        .map(|c| {
+            let ty = c.data_type.as_ref().map(&data_type).transpose()?;
+            Ok((ident(&c.name), ty.unwrap_or(DataType::Text)))
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
 }
 
 fn apply_alias(mut plan: Plan, alias: Option<&ast::TableAlias>, default: &str) -> Result<Plan> {

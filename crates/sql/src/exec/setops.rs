@@ -222,6 +222,11 @@ fn table_function_values<'a>(
             }
             _ => Box::new(std::iter::empty()),
         },
+        TableFunction::JsonToRecord { name, set, columns } => {
+            let doc = values.first().cloned().unwrap_or(Value::Null);
+            let rows = crate::functions::json::to_records(&doc, set, name, &columns, ctx.zone())?;
+            Box::new(rows.into_iter().map(Ok))
+        }
         TableFunction::RegexpMatches => {
             let rows = crate::functions::string::regexp_matches(&values)?;
             Box::new(rows.into_iter().map(|m| Ok(vec![m])))

@@ -489,6 +489,93 @@ pub fn entries(doc: &Value, as_text_result: bool) -> Result<Vec<(Value, Value)>>
     }
 }
 
+/// The rows of `json[b]_to_record` (`set`: `json[b]_to_recordset`, named `name`): each object
+/// gives one row of the declared `columns`, each the value of the key of that name converted
+/// as PostgreSQL's populate_record does (a missing key or JSON null is NULL; a string is
+/// read by the column type's input function; arrays become arrays for array columns; json
+/// columns take the JSON value). A NULL document is one row of NULLs, or none for a set.
+pub fn to_records(
+    doc: &Value,
+    set: bool,
+    name: &str,
+    columns: &[(String, DataType)],
+    zone: &Zone,
+) -> Result<Vec<Vec<Value>>> {
+    if doc.is_null() {
+        return Ok(if set { vec![] } else { vec![vec![Value::Null; columns.len()]] });
+    }
+    let json = parse(text(doc))?;
+    let objects = match (&json, set) {
+        (Json::Object(_), false) => vec![&json],
+        (Json::Array(_), false) => {
+            return Err(errinput!(
+                INVALID_PARAMETER_VALUE,
+                "cannot call populate_composite on an array"
+            ));
+        }
+        (_, false) => {
+            return Err(errinput!(
+                INVALID_PARAMETER_VALUE,
+                "cannot call populate_composite on a scalar"
+            ));
+        }
+        (Json::Array(items), true) => items.iter().collect(),
+        (_, true) => {
+            return Err(errinput!(INVALID_PARAMETER_VALUE, "cannot call {name} on a non-array"));
+        }
+    };
+    objects
+        .into_iter()
+        .map(|object| {
+            let Json::Object(map) = object else {
+                return Err(errinput!(
+                    INVALID_PARAMETER_VALUE,
+                    "argument of {name} must be an array of objects"
+                ));
+            };
+            columns
+                .iter()
+                .map(|(key, ty)| {
+                    map.get(key).map_or(Ok(Value::Null), |v| from_json(v, ty, doc, zone))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// One JSON value as a value of `ty` (populate_record's conversion).
+fn from_json(json: &Json, ty: &DataType, doc: &Value, zone: &Zone) -> Result<Value> {
+    Ok(match (json, ty) {
+        (Json::Null, _) => Value::Null,
+        (json, JsonT | Jsonb) => {
+            let like = if matches!(ty, JsonT) { Value::Json(String::new()) } else { doc.clone() };
+            crate::types::cast::cast(
+                wrap(json, &like),
+                ty,
+                crate::types::cast::CastKind::Assignment,
+                zone,
+            )?
+        }
+        (Json::Array(items), DataType::Array(element)) => {
+            Value::Array(Box::new(oxibase_common::Array {
+                element_type: (**element).clone(),
+                elements: items
+                    .iter()
+                    .map(|i| from_json(i, element, doc, zone))
+                    .collect::<Result<_>>()?,
+            }))
+        }
+        (json, ty) => {
+            let text = match as_text(json) {
+                Value::Text(s) => s,
+                _ => String::new(),
+            };
+            let assign = crate::types::cast::CastKind::Assignment;
+            crate::types::cast::cast(Value::Text(text), ty, assign, zone)?
+        }
+    })
+}
+
 /// Reads an integer for callers that index JSON arrays.
 pub fn index(v: &Value) -> i64 {
     int(v)

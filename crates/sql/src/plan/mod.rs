@@ -335,6 +335,15 @@ pub enum TableFunction {
     RegexpSplitToTable,
     /// regexp_matches(text, pattern [, flags]): one text[] per match (all of them with 'g')
     RegexpMatches,
+    /// json[b]_to_record / json[b]_to_recordset (`set`) with the columns the query declares.
+    JsonToRecord {
+        /// The function's name, for errors.
+        name: &'static str,
+        /// One row per element of an array of objects (else one object).
+        set: bool,
+        /// The declared columns.
+        columns: Vec<(String, DataType)>,
+    },
 }
 
 /// A data-modifying statement inside WITH.
