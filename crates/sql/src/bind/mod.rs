@@ -284,8 +284,27 @@ impl<'a> Binder<'a> {
     }
 
     /// A user-defined type by name, for [`ddl::data_type_with`].
+    /// A table's name is also its row type (`null::t`, `jsonb_populate_record(null::t, ...)`),
+    /// here a record of its columns.
     fn user_type(&self, schema: Option<&str>, name: &str) -> Result<Option<DataType>> {
-        Ok(self.env.enum_type(schema, name)?.map(DataType::Enum))
+        if let Some(e) = self.env.enum_type(schema, name)? {
+            return Ok(Some(DataType::Enum(e)));
+        }
+        // Where relations cannot be named (a stored CHECK or default), neither can their
+        // types: that lookup's refusal means "no such type" here.
+        Ok(match self.env.relation(schema, name).unwrap_or(None) {
+            Some(Relation::Table(t)) => {
+                Some(DataType::Record(Arc::new(oxibase_common::RecordType {
+                    fields: t
+                        .columns
+                        .iter()
+                        .filter(|c| !c.dropped)
+                        .map(|c| (c.name.clone(), c.data_type.clone()))
+                        .collect(),
+                })))
+            }
+            _ => None,
+        })
     }
 
     /// Converts a SQL type name, user-defined types included.

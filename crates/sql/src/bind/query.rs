@@ -1376,13 +1376,36 @@ impl Binder<'_> {
         bound: Vec<(Expr, SqlType)>,
         declared: Option<Vec<(String, DataType)>>,
     ) -> Result<(TableFunction, Vec<Expr>, Vec<(String, DataType)>)> {
-        let Some(columns) = declared else {
-            return Err(errinput!(
-                SYNTAX_ERROR,
-                "a column definition list is required for functions returning \"record\""
-            ));
-        };
         let doc_type = if name.starts_with("jsonb") { DataType::Jsonb } else { DataType::Json };
+        let mut bound = bound;
+        // json[b]_populate_record(base, doc): the base's type gives the columns, its fields
+        // the values of absent keys.
+        let base = if name.contains("populate") {
+            if bound.len() != 2 {
+                return Err(errinput!(UNDEFINED_FUNCTION, "function {name} needs two arguments"));
+            }
+            Some(bound.remove(0))
+        } else {
+            None
+        };
+        let columns = match (&base, declared) {
+            (Some((_, SqlType::Known(DataType::Record(r)))), _) if !r.fields.is_empty() => {
+                r.fields.clone()
+            }
+            (Some(_), _) => {
+                return Err(errinput!(
+                    DATATYPE_MISMATCH,
+                    "first argument of {name} must be a row type"
+                ));
+            }
+            (None, Some(columns)) => columns,
+            (None, None) => {
+                return Err(errinput!(
+                    SYNTAX_ERROR,
+                    "a column definition list is required for functions returning \"record\""
+                ));
+            }
+        };
         let [(e, t)] = <[_; 1]>::try_from(bound).map_err(|b: Vec<_>| {
             errinput!(
                 UNDEFINED_FUNCTION,
@@ -1390,9 +1413,10 @@ impl Binder<'_> {
                 b.len()
             )
         })?;
-        let arg = self.coerce(e, &t, &doc_type)?;
+        let mut args = vec![self.coerce(e, &t, &doc_type)?];
+        args.extend(base.map(|(e, _)| e));
         let function = TableFunction::JsonToRecord { name, set, columns: columns.clone() };
-        Ok((function, vec![arg], columns))
+        Ok((function, args, columns))
     }
 
     #[allow(clippy::type_complexity)]
@@ -1632,6 +1656,10 @@ fn json_to_record(name: &str) -> Option<(&'static str, bool)> {
         "jsonb_to_record" => ("jsonb_to_record", false),
         "json_to_recordset" => ("json_to_recordset", true),
         "jsonb_to_recordset" => ("jsonb_to_recordset", true),
+        "json_populate_record" => ("json_populate_record", false),
+        "jsonb_populate_record" => ("jsonb_populate_record", false),
+        "json_populate_recordset" => ("json_populate_recordset", true),
+        "jsonb_populate_recordset" => ("jsonb_populate_recordset", true),
         _ => return None,
     })
 }

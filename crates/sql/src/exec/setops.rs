@@ -224,7 +224,12 @@ fn table_function_values<'a>(
         },
         TableFunction::JsonToRecord { name, set, columns } => {
             let doc = values.first().cloned().unwrap_or(Value::Null);
-            let rows = crate::functions::json::to_records(&doc, set, name, &columns, ctx.zone())?;
+            let base = match values.get(1) {
+                Some(Value::Record(fields)) => Some(fields.as_slice()),
+                _ => None,
+            };
+            let rows =
+                crate::functions::json::to_records(&doc, set, name, &columns, base, ctx.zone())?;
             Box::new(rows.into_iter().map(Ok))
         }
         TableFunction::RegexpMatches => {

@@ -493,16 +493,19 @@ pub fn entries(doc: &Value, as_text_result: bool) -> Result<Vec<(Value, Value)>>
 /// gives one row of the declared `columns`, each the value of the key of that name converted
 /// as PostgreSQL's populate_record does (a missing key or JSON null is NULL; a string is
 /// read by the column type's input function; arrays become arrays for array columns; json
-/// columns take the JSON value). A NULL document is one row of NULLs, or none for a set.
+/// columns take the JSON value). Absent keys take `base`'s fields (json[b]_populate_record's
+/// first argument) or NULL. A NULL document is one row of the base, or none for a set.
 pub fn to_records(
     doc: &Value,
     set: bool,
     name: &str,
     columns: &[(String, DataType)],
+    base: Option<&[Value]>,
     zone: &Zone,
 ) -> Result<Vec<Vec<Value>>> {
+    let absent = |i: usize| base.and_then(|b| b.get(i).cloned()).unwrap_or(Value::Null);
     if doc.is_null() {
-        return Ok(if set { vec![] } else { vec![vec![Value::Null; columns.len()]] });
+        return Ok(if set { vec![] } else { vec![(0..columns.len()).map(absent).collect()] });
     }
     let json = parse(text(doc))?;
     let objects = match (&json, set) {
@@ -535,8 +538,9 @@ pub fn to_records(
             };
             columns
                 .iter()
-                .map(|(key, ty)| {
-                    map.get(key).map_or(Ok(Value::Null), |v| from_json(v, ty, doc, zone))
+                .enumerate()
+                .map(|(i, (key, ty))| {
+                    map.get(key).map_or_else(|| Ok(absent(i)), |v| from_json(v, ty, doc, zone))
                 })
                 .collect()
         })
