@@ -598,8 +598,9 @@ fn choose_access(mut plan: Plan) -> Plan {
     }
     let mut best: Option<Candidate> = None;
     let ranged = with_network_ranges(&conjuncts);
+    let conditions = ranged.as_deref().unwrap_or(&conjuncts);
     for (access, keys) in candidates {
-        let candidate = match_key(&ranged, access, &keys, table);
+        let candidate = match_key(conditions, access, &keys, table);
         let better = match &best {
             None => candidate.equal > 0 || candidate.ranged,
             // A point read (every column of a unique key fixed) first; then the most
@@ -842,8 +843,9 @@ fn match_key(
 /// network's first address at its mask length to its last address at full length, which in
 /// inet order brackets every address inside it (PostgreSQL's network_prefix_quals). The
 /// filter keeps the containment itself.
-fn with_network_ranges(conjuncts: &[Expr]) -> Vec<Expr> {
-    let mut out = conjuncts.to_vec();
+/// None when there is no such containment (the usual case: nothing is copied).
+fn with_network_ranges(conjuncts: &[Expr]) -> Option<Vec<Expr>> {
+    let mut out: Option<Vec<Expr>> = None;
     for c in conjuncts {
         let Expr::Call(f, args) = c else { continue };
         let (key, net) = match (f.name, args.as_slice()) {
@@ -861,7 +863,11 @@ fn with_network_ranges(conjuncts: &[Expr]) -> Vec<Expr> {
         {
             if let Ok(bound) = crate::functions::scalar::resolve(name, &inet) {
                 let bound = Expr::Call(bound.function, vec![net.clone()]);
-                out.push(Expr::Compare(op, Box::new(key.clone()), Box::new(bound)));
+                out.get_or_insert_with(|| conjuncts.to_vec()).push(Expr::Compare(
+                    op,
+                    Box::new(key.clone()),
+                    Box::new(bound),
+                ));
             }
         }
     }
