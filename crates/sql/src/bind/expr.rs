@@ -1640,7 +1640,7 @@ impl Binder<'_> {
             types.push((format!("f{}", i + 1), ty));
         }
         let ty = DataType::Record(Arc::new(oxibase_common::RecordType { fields: types }));
-        Ok((Expr::Row(fields, None), known(ty)))
+        Ok((Expr::Row(fields, crate::plan::RowNull::Never), known(ty)))
     }
 
     /// `t` or `t.*` as a value: the row of relation `t` (of this query or an enclosing one)
@@ -1662,6 +1662,11 @@ impl Binder<'_> {
             .find(|k| positions.first().is_some_and(|p| k.columns.contains(p)))
             .and_then(|k| k.key.first())
             .and_then(|k| positions.iter().position(|p| p == k));
+        let null = match key {
+            Some(k) => crate::plan::RowNull::Key(k),
+            None if scope.nullable.iter().any(|t| t == table) => crate::plan::RowNull::AllNull,
+            None => crate::plan::RowNull::Never,
+        };
         let names: Vec<String> = positions.iter().map(|&i| scope.columns[i].name.clone()).collect();
         drop(outer);
         drop(agg);
@@ -1678,7 +1683,7 @@ impl Binder<'_> {
             fields.push(e);
         }
         let ty = DataType::Record(Arc::new(oxibase_common::RecordType { fields: types }));
-        Ok(Some((Expr::Row(fields, key), known(ty))))
+        Ok(Some((Expr::Row(fields, null), known(ty))))
     }
 
     fn bind_access(
@@ -2109,16 +2114,21 @@ impl Binder<'_> {
             if jsonb { "jsonb_build_object" } else { crate::functions::json::ROW_TO_JSON };
         let (object, object_type) = self.call_scalar(builder, pairs)?;
         // The row an outer join NULL-extended is NULL, not an object of NULLs.
-        let object = match &e {
-            Expr::Row(fields, Some(key)) => Expr::Case {
+        let is_null = |f: &Expr| Expr::IsNull(Box::new(f.clone()), false);
+        let missing = match &e {
+            Expr::Row(fields, crate::plan::RowNull::Key(key)) => Some(is_null(&fields[*key])),
+            Expr::Row(fields, crate::plan::RowNull::AllNull) => {
+                fields.iter().map(is_null).reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))
+            }
+            _ => None,
+        };
+        let object = match missing {
+            Some(missing) => Expr::Case {
                 operand: None,
-                whens: vec![(
-                    Expr::IsNull(Box::new(fields[*key].clone()), false),
-                    Expr::Literal(Value::Null),
-                )],
+                whens: vec![(missing, Expr::Literal(Value::Null))],
                 otherwise: Some(Box::new(object)),
             },
-            _ => object,
+            None => object,
         };
         Ok((object, object_type))
     }

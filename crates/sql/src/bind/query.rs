@@ -1035,8 +1035,9 @@ impl Binder<'_> {
                 }
                 (None, None) => None,
             };
-            let (p, _) = join(plan, scope, right, right_scope, kind, predicate, lateral);
+            let (p, joined) = join(plan, scope, right, right_scope, kind, predicate, lateral);
             plan = p;
+            combined.nullable = joined.nullable;
             scope = combined;
             plan.columns = scope.columns.clone();
         }
@@ -1069,7 +1070,8 @@ impl Binder<'_> {
             columns[ri].hidden = true;
         }
         let plan = Plan::new(Node::Project { input: Box::new(plan), exprs }, columns.clone());
-        Ok((plan, Scope::new(columns)))
+        let nullable = scope.nullable;
+        Ok((plan, Scope { nullable, ..Scope::new(columns) }))
     }
 
     fn bind_factor(
@@ -1732,7 +1734,13 @@ pub(super) fn join(
     predicate: Option<Expr>,
     lateral: bool,
 ) -> (Plan, Scope) {
-    let scope = Scope::joined(&left_scope, &right_scope);
+    let mut scope = Scope::joined(&left_scope, &right_scope);
+    if matches!(kind, JoinKind::Left | JoinKind::Full) {
+        scope.mark_nullable(&right_scope);
+    }
+    if matches!(kind, JoinKind::Right | JoinKind::Full) {
+        scope.mark_nullable(&left_scope);
+    }
     let plan = Plan::new(
         Node::NestedLoopJoin {
             left: Box::new(left),

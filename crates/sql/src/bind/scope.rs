@@ -15,6 +15,8 @@ pub struct Scope {
     /// Base tables with a primary key among the columns: a column of such a table is
     /// functionally dependent on its key, so grouping by the key groups by it too.
     pub keys: Vec<TableKey>,
+    /// Relations an outer join may NULL-extend (for whole-row references without a key).
+    pub nullable: Vec<String>,
 }
 
 /// A base table's primary key within a scope (positions in the scope).
@@ -29,7 +31,7 @@ pub struct TableKey {
 impl Scope {
     /// A scope over a plan's output columns.
     pub fn new(columns: Vec<Column>) -> Self {
-        Scope { columns, unreachable: Vec::new(), keys: Vec::new() }
+        Scope { columns, unreachable: Vec::new(), keys: Vec::new(), nullable: Vec::new() }
     }
 
     /// The scope of a join: the left columns, then the right ones.
@@ -43,6 +45,18 @@ impl Scope {
             columns: left.columns.iter().chain(&right.columns).cloned().collect(),
             unreachable: Vec::new(),
             keys: left.keys.iter().cloned().chain(shifted).collect(),
+            nullable: left.nullable.iter().chain(&right.nullable).cloned().collect(),
+        }
+    }
+
+    /// Marks every relation of `side` as NULL-extended by an outer join.
+    pub fn mark_nullable(&mut self, side: &Scope) {
+        for c in &side.columns {
+            if let Some(t) = &c.table
+                && !self.nullable.contains(t)
+            {
+                self.nullable.push(t.clone());
+            }
         }
     }
 

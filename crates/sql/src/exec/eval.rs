@@ -240,11 +240,17 @@ pub fn eval(expr: &Expr, row: &[Value], ctx: &ExecCtx) -> Result<Value> {
             }
             _ => Value::Null,
         },
-        Expr::Row(fields, key) => {
-            if key.is_some_and(|k| eval(&fields[k], row, ctx).is_ok_and(|v| v.is_null())) {
+        Expr::Row(fields, null) => {
+            if let crate::plan::RowNull::Key(k) = null
+                && eval(&fields[*k], row, ctx)?.is_null()
+            {
                 return Ok(Value::Null);
             }
-            let values = fields.iter().map(|e| eval(e, row, ctx)).collect::<Result<_>>()?;
+            let values: Vec<Value> =
+                fields.iter().map(|e| eval(e, row, ctx)).collect::<Result<_>>()?;
+            if *null == crate::plan::RowNull::AllNull && values.iter().all(Value::is_null) {
+                return Ok(Value::Null);
+            }
             Value::Record(Box::new(values))
         }
         Expr::Field(e, i) => match eval(e, row, ctx)? {

@@ -301,10 +301,9 @@ pub enum Expr {
     Array(Vec<Expr>, DataType),
     /// `a[i]`
     Subscript(Box<Expr>, Box<Expr>),
-    /// A `record` of the fields: `ROW(a, b)`, or a whole-row reference `t` with the field
-    /// that is never NULL in a row of `t` (its primary key), whose NULL means the row was
-    /// NULL-extended by an outer join and the record itself is NULL.
-    Row(Vec<Expr>, Option<usize>),
+    /// A `record` of the fields: `ROW(a, b)`, or a whole-row reference `t`, which is NULL
+    /// where an outer join NULL-extended t's row.
+    Row(Vec<Expr>, RowNull),
     /// Field `i` of a record, `(r).name` (NULL for a NULL record).
     Field(Box<Expr>, usize),
     /// A subquery.
@@ -318,6 +317,19 @@ pub enum Expr {
         /// A statement-unique id, for caching uncorrelated results.
         id: usize,
     },
+}
+
+/// When a whole-row reference is NULL rather than a record of NULLs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowNull {
+    /// Never (a row constructor; a relation no outer join NULL-extends).
+    Never,
+    /// When this field, the relation's primary key, is NULL: only a NULL-extended row has
+    /// no key.
+    Key(usize),
+    /// When every field is NULL (a relation without a key on the NULL-extended side of an
+    /// outer join; a real row of NULLs there reads as NULL too).
+    AllNull,
 }
 
 impl Expr {

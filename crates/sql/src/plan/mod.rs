@@ -26,7 +26,7 @@ use oxibase_mvcc::{LockMode, LockWait};
 use crate::catalog::{Index, Table};
 use crate::functions::aggregate::AggregateFunction;
 use crate::functions::window::WindowFunction;
-pub use expr::{BinOp, CmpOp, Expr, SubqueryKind};
+pub use expr::{BinOp, CmpOp, Expr, RowNull, SubqueryKind};
 
 /// An output column of a plan node.
 #[derive(Clone, Debug, PartialEq)]
