@@ -608,6 +608,7 @@ mod tests {
         };
         let ty = DataType::Record(std::sync::Arc::new(crate::value::RecordType {
             fields: vec![("a".into(), DataType::Int4), ("b".into(), DataType::Text)],
+            table: None,
         }));
         check_order(
             ty,

@@ -200,6 +200,8 @@ impl Inet {
 pub struct RecordType {
     /// The fields; empty for a record whose shape is not known where it appears.
     pub fields: Vec<(String, DataType)>,
+    /// The table whose row type this is (`null::t`); None for an anonymous `record`.
+    pub table: Option<String>,
 }
 
 impl RecordType {
@@ -252,7 +254,7 @@ impl DataType {
             DataType::TsVector => "tsvector".into(),
             DataType::TsQuery => "tsquery".into(),
             DataType::Enum(e) => e.name(),
-            DataType::Record(_) => "record".into(),
+            DataType::Record(r) => r.table.clone().unwrap_or_else(|| "record".into()),
             DataType::Inet => "inet".into(),
             DataType::Cidr => "cidr".into(),
         }
@@ -508,6 +510,7 @@ impl Value {
                     .enumerate()
                     .map(|(i, v)| (format!("f{}", i + 1), v.data_type().unwrap_or(DataType::Text)))
                     .collect(),
+                table: None,
             })),
         })
     }

@@ -1880,3 +1880,22 @@ fn network_containment_through_an_index_finds_what_a_scan_finds() {
     assert_eq!(all_rows(&mut s, "select ip, net, ip::text from t order by 1, id"), before);
     assert!(before.iter().any(|r| r[1].starts_with("2001:db8:") && r[1].contains('/')));
 }
+
+#[test]
+fn a_table_row_type_is_a_value_type_but_not_a_column_type() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute("create table pr (id int primary key, name text)").unwrap();
+    assert_eq!(
+        all_rows(&mut s, "select (row(1, 'a')::pr).name, pg_typeof(null::pr)"),
+        [["a", "pr"]]
+    );
+    // Composite columns are not built: refused, not stored as something else.
+    for ddl in ["create table bad (c pr)", "create table bad (c pr[])", "alter table pr add c pr"] {
+        let e = s.execute(ddl).unwrap_err();
+        assert_eq!(e.code(), SqlState::FEATURE_NOT_SUPPORTED, "{ddl}: {e}");
+        assert!(e.message().contains("row type of table pr"), "{e}");
+    }
+    let e = s.execute("create table bad as select row(1, 2) r").unwrap_err();
+    assert_eq!(e.code(), SqlState::INVALID_TABLE_DEFINITION, "{e}");
+}

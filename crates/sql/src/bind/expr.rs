@@ -1639,7 +1639,8 @@ impl Binder<'_> {
             fields.push(self.coerce(e, &t, &ty)?);
             types.push((format!("f{}", i + 1), ty));
         }
-        let ty = DataType::Record(Arc::new(oxibase_common::RecordType { fields: types }));
+        let ty =
+            DataType::Record(Arc::new(oxibase_common::RecordType { fields: types, table: None }));
         Ok((Expr::Row(fields, crate::plan::RowNull::Never), known(ty)))
     }
 
@@ -1682,7 +1683,8 @@ impl Binder<'_> {
             types.push((name, t.resolve()));
             fields.push(e);
         }
-        let ty = DataType::Record(Arc::new(oxibase_common::RecordType { fields: types }));
+        let ty =
+            DataType::Record(Arc::new(oxibase_common::RecordType { fields: types, table: None }));
         Ok(Some((Expr::Row(fields, null), known(ty))))
     }
 

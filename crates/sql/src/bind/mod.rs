@@ -301,6 +301,7 @@ impl<'a> Binder<'a> {
                         .filter(|c| !c.dropped)
                         .map(|c| (c.name.clone(), c.data_type.clone()))
                         .collect(),
+                    table: Some(t.name.clone()),
                 })))
             }
             _ => None,

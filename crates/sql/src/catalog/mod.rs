@@ -1157,6 +1157,15 @@ pub fn check_storable(column: &str, ty: &DataType) -> Result<()> {
         DataType::Array(e) => e,
         t => t,
     };
+    if let DataType::Record(record) = element
+        && let Some(table) = &record.table
+    {
+        return Err(errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "column \"{column}\" has type {}, the row type of table {table}: columns of composite types are not supported",
+            ty.name()
+        ));
+    }
     if matches!(element, DataType::Record(_)) {
         return Err(errinput!(
             INVALID_TABLE_DEFINITION,

@@ -256,7 +256,10 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
                 })
                 .flatten();
             let fields = fields.unwrap_or_default();
-            Some(DataType::Record(std::sync::Arc::new(oxibase_common::RecordType { fields })))
+            Some(DataType::Record(std::sync::Arc::new(oxibase_common::RecordType {
+                fields,
+                table: x.table.clone(),
+            })))
         }
         _ => None,
     }
