@@ -1838,7 +1838,7 @@ impl Binder<'_> {
     }
 
     fn bind_function(&self, f: &ast::Function, ctx: &ExprCtx) -> Result<(Expr, SqlType)> {
-        let mut name = match f.name.0.last() {
+        let name = match f.name.0.last() {
             Some(ast::ObjectNamePart::Identifier(id)) => ident(id),
             _ => return Err(errinput!(SYNTAX_ERROR, "invalid function name {}", f.name)),
         };
@@ -1852,16 +1852,6 @@ impl Binder<'_> {
             && order_by.is_empty()
         {
             return self.bind_row(&args, ctx);
-        }
-        // A whole-row reference (`row_to_json(t)`, `json_agg(t)`): the row as a JSON object
-        // of its visible columns, PostgreSQL's composite-to-JSON.
-        if aggregate::is_aggregate(&name)
-            && let Some(row) = whole_row_json(&name, &args, ctx)?
-        {
-            if name == "json_agg" {
-                name = aggregate::JSON_AGG_ROWS.to_string();
-            }
-            args = vec![row];
         }
         // Sequence functions name their sequence: `nextval('s'::regclass)` is `nextval('s')`.
         if matches!(name.as_str(), "nextval" | "currval" | "setval")
@@ -2161,8 +2151,23 @@ impl Binder<'_> {
             srfs: None,
             clause: "aggregate function calls",
         };
-        let bound: Vec<(Expr, SqlType)> =
+        let mut bound: Vec<(Expr, SqlType)> =
             args.iter().map(|a| self.bind_expr(a, &inner)).collect::<Result<_>>()?;
+        // `json_agg(t)` of a record: its rows as objects of the named fields, written as
+        // PostgreSQL writes aggregated rows.
+        let mut name = name;
+        if let ("json_agg" | "jsonb_agg", [(e, SqlType::Known(DataType::Record(record)))]) =
+            (name, bound.as_mut_slice())
+            && !record.fields.is_empty()
+        {
+            let record = record.clone();
+            let e = std::mem::replace(e, Expr::Literal(Value::Null));
+            let jsonb = name == "jsonb_agg";
+            bound[0] = self.record_json(e, &record, jsonb)?;
+            if !jsonb {
+                name = aggregate::JSON_AGG_ROWS;
+            }
+        }
         let types: Vec<SqlType> = bound.iter().map(|(_, t)| t.clone()).collect();
         let resolved = aggregate::resolve(name, &types, star)?;
         let args = bound
@@ -2689,55 +2694,6 @@ fn niladic(name: &str) -> Option<&'static str> {
         "current_schema" => "current_schema",
         _ => return None,
     })
-}
-
-/// For `json_agg(t)` and `jsonb_agg(t)` where `t` names a relation of the current query level
-/// and no column: the expression building t's row as a JSON object (compact, as row_to_json
-/// writes it, for json; jsonb's for jsonb). Scalar JSON functions take records directly.
-fn whole_row_json(name: &str, args: &[ast::Expr], ctx: &ExprCtx) -> Result<Option<ast::Expr>> {
-    let builder = match name {
-        "json_agg" => crate::functions::json::ROW_TO_JSON,
-        "jsonb_agg" => "jsonb_build_object",
-        _ => return Ok(None),
-    };
-    let alias = match args {
-        // `t`: a column of that name wins.
-        [ast::Expr::Identifier(alias)] => {
-            if ctx.scope.resolve(None, &ident(alias))?.is_some() {
-                return Ok(None);
-            }
-            alias
-        }
-        // `t.*`: always the row.
-        [ast::Expr::QualifiedWildcard(name, _)] => match name.0.as_slice() {
-            [ast::ObjectNamePart::Identifier(alias)] => alias,
-            _ => {
-                return Err(errinput!(FEATURE_NOT_SUPPORTED, "{name}.* is not supported here"));
-            }
-        },
-        _ => return Ok(None),
-    };
-    let table = ident(alias);
-    if !ctx.scope.has_table(&table) {
-        if matches!(args, [ast::Expr::QualifiedWildcard(..)]) {
-            return Err(errinput!(
-                UNDEFINED_TABLE,
-                "missing FROM-clause entry for table \"{table}\""
-            ));
-        }
-        return Ok(None);
-    }
-    let pairs: Vec<String> = ctx
-        .scope
-        .table_columns(&table)
-        .into_iter()
-        .map(|i| {
-            let column = &ctx.scope.columns[i].name;
-            let key = ast::Value::SingleQuotedString(column.clone());
-            format!("{key}, {alias}.{}", ast::Ident::with_quote('"', column.clone()))
-        })
-        .collect();
-    crate::parse::parse_expr(&format!("{builder}({})", pairs.join(", "))).map(Some)
 }
 
 /// Splits a call's arguments: expressions, DISTINCT, ORDER BY inside the call, and `*`.

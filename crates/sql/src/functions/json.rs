@@ -436,13 +436,15 @@ pub fn aggregate_array(values: &[Value], zone: &Zone, jsonb: bool) -> Result<Val
 }
 
 /// Builds the value of `json_agg` as PostgreSQL writes it: each value's json text (json kept
-/// as written), separated by ", ", and by a newline too before an array or a row.
+/// as written), separated by ", ", and by a newline too before an array or a row (not before
+/// a NULL).
 pub fn aggregate_json_text(values: &[Value], zone: &Zone, rows: bool) -> Result<Value> {
     let mut out = String::from("[");
     for (i, v) in values.iter().enumerate() {
         if i > 0 {
-            let nested = matches!(v, Value::Array(_) | Value::Record(_));
-            out.push_str(if rows || nested { ", \n " } else { ", " });
+            // PostgreSQL breaks the line before a row or array, not before a NULL.
+            let nested = matches!(v, Value::Array(_) | Value::Record(_)) || (rows && !v.is_null());
+            out.push_str(if nested { ", \n " } else { ", " });
         }
         out.push_str(&json_arg_text(v, zone)?);
     }
