@@ -81,7 +81,7 @@ pub enum DataType {
     /// A user-defined enum type (`CREATE TYPE ... AS ENUM`), with its labels as the catalog
     /// held them when the statement was bound.
     Enum(Arc<EnumType>),
-    /// An anonymous composite value (PostgreSQL's `record`): a row constructor `ROW(a, b)`
+    /// A composite value (PostgreSQL's `record`, or a table's row type): `ROW(a, b)`
     /// or a whole-row reference `t`, with the names and types of its fields where the
     /// expression that made it knows them (none for a `record` of unknown shape).
     Record(Arc<RecordType>),

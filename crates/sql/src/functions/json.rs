@@ -542,7 +542,7 @@ pub fn to_records(
                 .iter()
                 .enumerate()
                 .map(|(i, (key, ty))| {
-                    map.get(key).map_or_else(|| Ok(absent(i)), |v| from_json(v, ty, doc, zone))
+                    map.get(key).map_or_else(|| Ok(absent(i)), |v| from_json(v, ty, zone))
                 })
                 .collect()
         })
@@ -550,24 +550,17 @@ pub fn to_records(
 }
 
 /// One JSON value as a value of `ty` (populate_record's conversion).
-fn from_json(json: &Json, ty: &DataType, doc: &Value, zone: &Zone) -> Result<Value> {
+fn from_json(json: &Json, ty: &DataType, zone: &Zone) -> Result<Value> {
     Ok(match (json, ty) {
         (Json::Null, _) => Value::Null,
-        (json, JsonT | Jsonb) => {
-            let like = if matches!(ty, JsonT) { Value::Json(String::new()) } else { doc.clone() };
-            crate::types::cast::cast(
-                wrap(json, &like),
-                ty,
-                crate::types::cast::CastKind::Assignment,
-                zone,
-            )?
-        }
+        (json, JsonT) => Value::Json(json.to_string()),
+        (json, Jsonb) => Value::Jsonb(jsonb_text(json)),
         (Json::Array(items), DataType::Array(element)) => {
             Value::Array(Box::new(oxibase_common::Array {
                 element_type: (**element).clone(),
                 elements: items
                     .iter()
-                    .map(|i| from_json(i, element, doc, zone))
+                    .map(|i| from_json(i, element, zone))
                     .collect::<Result<_>>()?,
             }))
         }

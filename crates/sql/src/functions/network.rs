@@ -30,14 +30,9 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("set_masklen", 2) if cidr_arg => f(set_masklen, &[Cidr, Int4], Cidr),
         ("set_masklen", 2) => f(set_masklen, &[I, Int4], I),
         // text(inet) always shows the mask, as the cast to text does.
-        ("text", 1) if matches!(args[0], SqlType::Known(I | Cidr)) => f(
-            |a, _| {
-                let i = addr(&a[0])?;
-                Ok(Value::Text(format!("{}/{}", inet::address(&i), i.bits)))
-            },
-            &[I],
-            Text,
-        ),
+        ("text", 1) if matches!(args[0], SqlType::Known(I | Cidr)) => {
+            f(|a, _| Ok(Value::Text(inet::show(&addr(&a[0])?))), &[I], Text)
+        }
         ("abbrev", 1) if cidr_arg => f(abbrev, &[Cidr], Text),
         ("abbrev", 1) => f(abbrev, &[I], Text),
         ("inet_same_family", 2) => {
@@ -67,9 +62,7 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("oxibase_network_last", 1) => f(
             |a, _| {
                 let i = addr(&a[0])?;
-                let last = inet::to_number(&i) | inet::to_number(&inet::mask(&i, true));
-                let last = inet::from_number(&i, last).unwrap_or(i);
-                Ok(Value::Inet(Inet { bits: i.max_bits(), cidr: false, ..last }))
+                Ok(Value::Inet(Inet { bits: i.max_bits(), ..inet::broadcast(&i) }))
             },
             &[I],
             I,
@@ -91,10 +84,7 @@ fn network(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 }
 
 fn broadcast(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
-    let i = addr(&a[0])?;
-    let host = inet::to_number(&inet::mask(&i, true));
-    let n = inet::to_number(&i) | host;
-    Ok(Value::Inet(Inet { cidr: false, ..inet::from_number(&i, n).unwrap_or(i) }))
+    Ok(Value::Inet(inet::broadcast(&addr(&a[0])?)))
 }
 
 fn set_masklen(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {

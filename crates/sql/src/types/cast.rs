@@ -44,7 +44,7 @@ pub fn cast(value: Value, to: &DataType, kind: CastKind, zone: &Zone) -> Result<
         // An inet cast to text always shows its mask (network_show), though it is output
         // without a full one.
         (Value::Inet(i), DataType::Text | DataType::Varchar(_) | DataType::Char(_)) => {
-            let text = format!("{}/{}", super::inet::address(&i), i.bits);
+            let text = super::inet::show(&i);
             return cast(Value::Text(text), to, kind, zone);
         }
         (v, DataType::Text | DataType::Varchar(_) | DataType::Char(_)) => {

@@ -94,6 +94,17 @@ pub fn format(value: &Inet) -> String {
     }
 }
 
+/// The address and its mask always (`text(inet)`, the cast to text: network_show).
+pub fn show(value: &Inet) -> String {
+    format!("{}/{}", address(value), value.bits)
+}
+
+/// The network's last address (host bits all set), same mask, as an inet (`broadcast()`).
+pub fn broadcast(value: &Inet) -> Inet {
+    let n = to_number(value) | to_number(&mask(value, true));
+    Inet { cidr: false, ..from_number(value, n).unwrap_or(*value) }
+}
+
 /// The address alone, as `host()` returns it.
 pub fn address(value: &Inet) -> String {
     if !value.v6 {
