@@ -274,6 +274,18 @@ fn check_statement_kind(statement: &SourceStatement, source: &str) -> Result<()>
             )
             .with_hint("Create them after the migration; a plan leaves existing ones alone."));
         }
+        let domain = matches!(s, ast::Statement::CreateDomain(_))
+            || matches!(s, ast::Statement::AlterTable(a) if oxibase_sql::parse::is_alter_domain(a));
+        if domain {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "{source}:{}: domains are not managed by oxibase migrate yet",
+                statement.line
+            )
+            .with_hint(
+                "Create domains before the migration, with psql; a plan leaves them alone.",
+            ));
+        }
         let ok = matches!(
             s,
             ast::Statement::CreateTable(_)

@@ -416,3 +416,17 @@ fn nulls_not_distinct_counts_null_keys_as_duplicates_before_building() {
     let e = s.execute("insert into t values (4, null)").unwrap_err();
     assert_eq!(e.code(), SqlState::UNIQUE_VIOLATION, "{e}");
 }
+
+#[test]
+fn domains_in_a_desired_schema_are_refused_by_name() {
+    let db = db();
+    let mut s = db.session();
+    for desired in [
+        "create domain posint as int check (value > 0);",
+        "create table t (a int);\nalter domain posint set not null;",
+    ] {
+        let e = migrate(&mut s, desired, false, "").unwrap_err();
+        assert_eq!(e.code(), SqlState::FEATURE_NOT_SUPPORTED, "{e}");
+        assert!(e.message().contains("domains are not managed"), "{e}");
+    }
+}

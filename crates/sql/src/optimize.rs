@@ -293,6 +293,7 @@ fn simple_type(e: &Expr, columns: &[crate::plan::Column]) -> Option<DataType> {
     match e {
         Expr::Column(i) => columns.get(*i).map(|c| c.data_type.clone()),
         Expr::Cast(_, t) | Expr::AssignCast(_, t) => Some(t.clone()),
+        Expr::Domain(_, d) => Some(d.base.clone()),
         _ => None,
     }
 }

@@ -5,6 +5,10 @@
 //! references: `SELECT * FROM t FOR SYSTEM_TIME AS OF '2024-05-01 12:00:00+00'`.
 //! The delegating methods below forward every method PostgreSQL's dialect overrides.
 
+mod domain;
+
+pub use domain::{is_alter_domain, is_drop_domain_statement, null_constraint};
+
 use std::any::TypeId;
 
 use oxibase_common::{Result, errinput};
@@ -270,6 +274,15 @@ impl Dialect for OxibaseDialect {
         if is_checkpoint(parser) {
             parser.next_token();
             return Some(Ok(checkpoint_statement()));
+        }
+        if domain::is_create_domain(parser) {
+            return Some(domain::parse_create_domain(parser));
+        }
+        if domain::is_drop_domain(parser) {
+            return Some(domain::parse_drop_domain(parser));
+        }
+        if domain::is_alter_domain_statement(parser) {
+            return Some(domain::parse_alter_domain(parser));
         }
         if is_create_procedure(parser) {
             return Some(parse_create_procedure(parser));

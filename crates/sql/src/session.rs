@@ -2476,7 +2476,7 @@ impl Env<'_> {
             Some((_, RelKind::Index)) => {
                 return Err(errinput!(WRONG_OBJECT_TYPE, "\"{name}\" is an index"));
             }
-            Some((_, RelKind::Type)) => None,
+            Some((_, RelKind::Type | RelKind::Domain)) => None,
         };
         if self.cacheable {
             self.session.relations.insert(key, self.generation, relation.clone());
@@ -2551,6 +2551,25 @@ impl BindEnv for Env<'_> {
                 for s in self.resolved_search_path() {
                     if let Some(ty) = catalog.enum_type(self.txn, &s, name)? {
                         return Ok(Some(ty));
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    fn domain(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Arc<crate::catalog::Domain>>> {
+        let catalog = self.session.catalog();
+        match schema {
+            Some(s) => catalog.domain(self.txn, s, name),
+            None => {
+                for s in self.resolved_search_path() {
+                    if let Some(d) = catalog.domain(self.txn, &s, name)? {
+                        return Ok(Some(d));
                     }
                 }
                 Ok(None)
@@ -3074,6 +3093,7 @@ impl Env<'_> {
             replicas: Vec::new(),
             comments: catalog.comments(txn)?,
             enums: catalog.enum_types(txn)?,
+            domains: catalog.domains(txn)?,
             cursors: self.session.cursor_infos(),
         })
     }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use oxibase_common::{Array, DataType, Result, Value};
 
-use crate::catalog::{ConstraintKind, Deferral, Index, IndexKey, IndexMethod, Sequence, Table};
+use crate::catalog::{
+    ConstraintKind, Deferral, Domain, Index, IndexKey, IndexMethod, Sequence, Table,
+};
 use crate::keys::RelId;
 use crate::procedure::{Routine, RoutineKind};
 use crate::types::{type_oid, type_size};
@@ -96,6 +98,10 @@ pub enum SystemTable {
     InfoSequences,
     /// information_schema.routines (user routines; none yet)
     InfoRoutines,
+    /// information_schema.domains
+    InfoDomains,
+    /// information_schema.domain_constraints
+    InfoDomainConstraints,
     /// A catalog table Oxibase has no objects for (policies, publications, triggers, ...):
     /// always empty, with PostgreSQL's columns, so client queries that join it work. The
     /// number is its position in `EMPTY_TABLES`.
@@ -471,7 +477,6 @@ fn constant_columns(table: SystemTable) -> Vec<(&'static str, DataType, Value)> 
         ],
         SystemTable::PgType => vec![
             ("typcollation", Int8, Value::Int8(0)),
-            ("typdefault", Text, Value::Null),
             ("typdefaultbin", Text, Value::Null),
             ("typacl", DataType::Array(Box::new(Text)), Value::Null),
             ("typowner", Int8, Value::Int8(10)),
@@ -579,6 +584,8 @@ pub struct CatalogSnapshot {
     pub comments: Vec<(RelId, i32, String)>,
     /// Enum types with their schema ids.
     pub enums: Vec<(RelId, Arc<oxibase_common::EnumType>)>,
+    /// Domains.
+    pub domains: Vec<Arc<crate::catalog::Domain>>,
     /// The session's open cursors, for pg_cursors.
     pub cursors: Vec<CursorInfo>,
 }
@@ -779,6 +786,8 @@ impl SystemTable {
             "views" => Some(InfoViews),
             "sequences" => Some(InfoSequences),
             "routines" => Some(InfoRoutines),
+            "domains" => Some(InfoDomains),
+            "domain_constraints" => Some(InfoDomainConstraints),
             _ => None,
         };
         match schema {
@@ -865,6 +874,7 @@ impl SystemTable {
                 ("typreceive", Text),
                 ("typsend", Text),
                 ("typtypmod", Int4),
+                ("typdefault", Text),
             ],
             PgEnum => vec![
                 ("oid", Int8),
@@ -991,6 +1001,7 @@ impl SystemTable {
                 ("conkey", DataType::Array(Box::new(Int2))),
                 ("confkey", DataType::Array(Box::new(Int2))),
                 ("consrc", Text),
+                ("contypid", Int8),
             ],
             PgAttrdef => vec![("oid", Int8), ("adrelid", Int8), ("adnum", Int2), ("adbin", Text)],
             PgDescription => vec![
@@ -1156,6 +1167,9 @@ impl SystemTable {
                 ("is_generated", Text),
                 ("generation_expression", Text),
                 ("is_updatable", Text),
+                ("domain_catalog", Text),
+                ("domain_schema", Text),
+                ("domain_name", Text),
             ],
             InfoSchemata => {
                 vec![("catalog_name", Text), ("schema_name", Text), ("schema_owner", Text)]
@@ -1212,6 +1226,29 @@ impl SystemTable {
                 ("maximum_value", Text),
                 ("increment", Text),
                 ("cycle_option", Text),
+            ],
+            InfoDomains => vec![
+                ("domain_catalog", Text),
+                ("domain_schema", Text),
+                ("domain_name", Text),
+                ("data_type", Text),
+                ("character_maximum_length", Int4),
+                ("numeric_precision", Int4),
+                ("numeric_scale", Int4),
+                ("domain_default", Text),
+                ("udt_catalog", Text),
+                ("udt_schema", Text),
+                ("udt_name", Text),
+            ],
+            InfoDomainConstraints => vec![
+                ("constraint_catalog", Text),
+                ("constraint_schema", Text),
+                ("constraint_name", Text),
+                ("domain_catalog", Text),
+                ("domain_schema", Text),
+                ("domain_name", Text),
+                ("is_deferrable", Text),
+                ("initially_deferred", Text),
             ],
             InfoRoutines => vec![
                 ("specific_catalog", Text),
@@ -1629,6 +1666,25 @@ impl SystemTable {
                     ]
                 })
                 .collect(),
+            InfoDomains => s.domains.iter().map(|d| info_domain_row(s, d)).collect(),
+            InfoDomainConstraints => s
+                .domains
+                .iter()
+                .flat_map(|d| {
+                    d.checks.iter().map(|c| {
+                        vec![
+                            text(&s.database),
+                            text(&d.schema),
+                            text(&c.name),
+                            text(&s.database),
+                            text(&d.schema),
+                            text(&d.name),
+                            text("NO"),
+                            text("NO"),
+                        ]
+                    })
+                })
+                .collect(),
             InfoRoutines => s
                 .routines
                 .iter()
@@ -1825,7 +1881,9 @@ fn pg_attribute(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             rows.push(vec![
                 oid(t.id),
                 text(&c.name),
-                Value::Int8(type_oid(&c.data_type) as i64),
+                Value::Int8(
+                    c.domain.as_ref().map_or_else(|| type_oid(&c.data_type), |d| d.id) as i64
+                ),
                 Value::Int2(type_size(&c.data_type)),
                 Value::Int2(i as i16 + 1),
                 Value::Int4(typmod(&c.data_type)),
@@ -1851,6 +1909,9 @@ fn enum_label_oid(type_id: RelId, index: usize) -> i64 {
 /// The name of a user-defined type by oid (an enum type or its array type), for
 /// format_type.
 pub fn user_type_name(s: &CatalogSnapshot, oid_: i64) -> Option<String> {
+    if let Some(d) = s.domains.iter().find(|d| i64::from(d.id) == oid_) {
+        return Some(d.sql_name());
+    }
     s.enums.iter().find_map(|(_, e)| {
         if i64::from(e.id) == oid_ {
             Some(e.name())
@@ -1933,6 +1994,19 @@ fn pg_type(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         row[2] = oid(*schema);
         rows.push(row);
     }
+    for d in &s.domains {
+        let category = crate::types::category(&d.base);
+        let mut row =
+            type_row(d.id, &d.name, type_size(&d.base), 'd', category, 0, 0, "domain_in", "");
+        row[2] = oid(schema_id(s, &d.schema));
+        row[8] = oid(d.parent.as_ref().map_or_else(|| type_oid(&d.base), |p| p.id));
+        row[10] = Value::Bool(d.not_null);
+        row[13] = text(&format!("{}out", d.base.name()));
+        row[15] = Value::Null;
+        row[16] = Value::Int4(typmod(&d.base));
+        row[17] = d.default.as_deref().map_or(Value::Null, text);
+        rows.push(row);
+    }
     rows
 }
 
@@ -1966,6 +2040,7 @@ fn type_row(
         text(&input.replace("in", "recv")),
         text(&output.replace("out", "send")),
         Value::Int4(-1),
+        Value::Null,
     ]
 }
 
@@ -2151,6 +2226,7 @@ fn pg_constraint(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 key,
                 fkey,
                 src,
+                oid(0),
             ]);
         };
         if !t.primary_key.is_empty() {
@@ -2234,11 +2310,58 @@ fn pg_constraint(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             row[5] = Value::Bool(*deferred);
         }
     }
+    for d in &s.domains {
+        for (i, c) in d.checks.iter().enumerate() {
+            let ConstraintKind::Check { expr } = &c.kind else { continue };
+            rows.push(vec![
+                oid(domain_check_oid(d.id, i)),
+                text(&c.name),
+                oid(schema_id(s, &d.schema)),
+                text("c"),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(c.validated),
+                oid(0),
+                oid(0),
+                oid(0),
+                text(" "),
+                text(" "),
+                Value::Null,
+                Value::Null,
+                text(expr),
+                oid(d.id),
+            ]);
+        }
+    }
     rows
+}
+
+/// The pg_constraint oid of a domain's CHECK (the `index`th by name).
+fn domain_check_oid(domain: RelId, index: usize) -> RelId {
+    (3 << 29) + domain * 32 + index as RelId
+}
+
+/// `CHECK ((expr))` as pg_get_constraintdef prints it.
+fn check_definition(expr: &str) -> String {
+    if expr.starts_with('(') && expr.ends_with(')') {
+        format!("CHECK ({expr})")
+    } else {
+        format!("CHECK (({expr}))")
+    }
 }
 
 /// pg_get_constraintdef: a constraint's definition by its pg_constraint oid.
 pub fn constraint_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String> {
+    for d in &s.domains {
+        for (i, c) in d.checks.iter().enumerate() {
+            if let ConstraintKind::Check { expr } = &c.kind
+                && i64::from(domain_check_oid(d.id, i)) == wanted
+            {
+                let valid = if c.validated { "" } else { " NOT VALID" };
+                return Some(check_definition(expr) + valid);
+            }
+        }
+    }
     let quote = crate::functions::string::quote_identifier;
     let mut next = 1u32 << 29;
     for t in user_tables(s) {
@@ -2257,13 +2380,7 @@ pub fn constraint_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String>
         for c in &t.constraints {
             defs.push(
                 match &c.kind {
-                    ConstraintKind::Check { expr } => {
-                        if expr.starts_with('(') && expr.ends_with(')') {
-                            format!("CHECK ({expr})")
-                        } else {
-                            format!("CHECK (({expr}))")
-                        }
-                    }
+                    ConstraintKind::Check { expr } => check_definition(expr),
                     ConstraintKind::ForeignKey {
                         columns,
                         ref_table,
@@ -2412,6 +2529,47 @@ fn udt_name(t: &DataType) -> String {
     .into()
 }
 
+/// information_schema's data_type of a domain: its base type's standard name, or
+/// USER-DEFINED over a type outside pg_catalog (another domain, an enum).
+fn domain_data_type(d: &Domain) -> String {
+    match &d.parent {
+        Some(_) => "USER-DEFINED".into(),
+        None => standard_type_name(&d.base),
+    }
+}
+
+fn info_domain_row(s: &CatalogSnapshot, d: &Domain) -> Vec<Value> {
+    let (len, precision, scale) = match &d.base {
+        DataType::Varchar(Some(n)) | DataType::Char(n) => {
+            (Value::Int4(*n as i32), Value::Null, Value::Null)
+        }
+        DataType::Numeric(Some((p, sc))) => {
+            (Value::Null, Value::Int4(*p as i32), Value::Int4(*sc as i32))
+        }
+        _ => (Value::Null, Value::Null, Value::Null),
+    };
+    let (udt_schema, udt) = match &d.parent {
+        Some(p) => (p.schema.clone(), p.name.clone()),
+        None => (
+            d.base.enum_type().map_or("pg_catalog", |e| e.schema.as_str()).to_string(),
+            udt_name(&d.base),
+        ),
+    };
+    vec![
+        text(&s.database),
+        text(&d.schema),
+        text(&d.name),
+        text(&domain_data_type(d)),
+        len,
+        precision,
+        scale,
+        d.default.as_deref().map_or(Value::Null, text),
+        text(&s.database),
+        text(&udt_schema),
+        text(&udt),
+    ]
+}
+
 fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
     for t in s.tables.iter().filter(|t| t.materialized.is_none()) {
@@ -2441,7 +2599,11 @@ fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 Value::Int4(position),
                 c.default.as_ref().map_or(Value::Null, |d| text(d)),
                 text(if c.not_null { "NO" } else { "YES" }),
-                text(&standard_type_name(&c.data_type)),
+                text(
+                    &c.domain
+                        .as_deref()
+                        .map_or_else(|| standard_type_name(&c.data_type), domain_data_type),
+                ),
                 len.clone(),
                 len,
                 precision,
@@ -2457,6 +2619,9 @@ fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 text(if c.generated.is_some() { "ALWAYS" } else { "NEVER" }),
                 c.generated.as_ref().map_or(Value::Null, |g| text(g)),
                 text("YES"),
+                c.domain.as_ref().map_or(Value::Null, |_| text(&s.database)),
+                c.domain.as_ref().map_or(Value::Null, |d| text(&d.schema)),
+                c.domain.as_ref().map_or(Value::Null, |d| text(&d.name)),
             ]);
         }
     }

@@ -295,7 +295,8 @@ fn system_tables_describe_themselves() {
             "sys_roles",
             "sys_statistics",
             "sys_procedures",
-            "sys_enums"
+            "sys_enums",
+            "sys_domains"
         ]
     );
     let sys_columns = catalog.table(&txn, "pg_catalog", "sys_columns").unwrap().unwrap();

@@ -1899,3 +1899,53 @@ fn a_table_row_type_is_a_value_type_but_not_a_column_type() {
     let e = s.execute("create table bad as select row(1, 2) r").unwrap_err();
     assert_eq!(e.code(), SqlState::INVALID_TABLE_DEFINITION, "{e}");
 }
+
+#[test]
+fn domains_survive_reopening_and_other_sessions_plans_see_their_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let mut s = db.session();
+        s.execute(
+            "create type mood as enum ('sad', 'ok');
+             create domain okmood as mood check (value > 'sad');
+             create domain posint as int not null default 1 check (value > 0);
+             create domain small as posint check (value < 10);
+             create table t (id int primary key, p small, m okmood);
+             insert into t (id, m) values (1, 'ok')",
+        )
+        .unwrap();
+    }
+    let db = Database::open(dir.path()).unwrap();
+    let mut s1 = db.session();
+    let mut s2 = db.session();
+    assert_eq!(all_rows(&mut s1, "select id, p, m from t"), [["1", "1", "ok"]]);
+    for (sql, code) in [
+        ("insert into t values (2, 10, 'ok')", SqlState::CHECK_VIOLATION),
+        ("insert into t values (2, 0, 'ok')", SqlState::CHECK_VIOLATION),
+        ("insert into t values (2, null, 'ok')", SqlState::NOT_NULL_VIOLATION),
+        ("insert into t values (2, 5, 'sad')", SqlState::CHECK_VIOLATION),
+        ("copy t from stdin", SqlState::CHECK_VIOLATION),
+    ] {
+        let e = match s1.execute(sql) {
+            Ok(oxibase_sql::Output::CopyIn(pending)) => {
+                s1.copy_in(pending, b"2\t0\tok\n").unwrap_err()
+            }
+            other => other.unwrap_err(),
+        };
+        assert_eq!(e.code(), code, "{sql}: {e}");
+    }
+    // A plan s2 cached before another session adds a constraint is bound again.
+    for _ in 0..3 {
+        s2.execute("update t set p = 8 where id = 1").unwrap();
+    }
+    s1.execute("update t set p = 2 where id = 1").unwrap();
+    s1.execute("alter domain posint add constraint not_eight check (value <> 8)").unwrap();
+    let e = s2.execute("update t set p = 8 where id = 1").unwrap_err();
+    assert_eq!(e.code(), SqlState::CHECK_VIOLATION, "{e}");
+    assert!(e.message().contains("not_eight"), "{e}");
+    // Dropping the domain under CASCADE drops its columns; the other domains stay.
+    s1.execute("drop domain small cascade").unwrap();
+    assert_eq!(all_rows(&mut s2, "select * from t"), [["1", "ok"]]);
+    assert_eq!(all_rows(&mut s2, "select 3::posint"), [["3"]]);
+}

@@ -7,8 +7,10 @@ use oxibase_common::keycode::ColumnOrder;
 use oxibase_common::{DataType, Result, errinput};
 use sqlparser::ast;
 
+use std::sync::Arc;
+
 use super::{Binder, ident, split_name};
-use crate::catalog::{Deferral, IndexMethod};
+use crate::catalog::{Deferral, Domain, IndexMethod};
 use crate::plan::Plan;
 
 /// A DDL statement.
@@ -182,7 +184,16 @@ pub enum DdlStatement {
         /// What to change.
         action: AlterTypeAction,
     },
-    /// DROP TYPE
+    /// CREATE DOMAIN
+    CreateDomain(Box<super::domain::DomainSpec>),
+    /// ALTER DOMAIN
+    AlterDomain {
+        /// (schema, name)
+        name: (Option<String>, String),
+        /// What to change.
+        action: super::domain::AlterDomainAction,
+    },
+    /// DROP TYPE and DROP DOMAIN
     DropType {
         /// (schema, name) of each.
         names: Vec<(Option<String>, String)>,
@@ -190,6 +201,8 @@ pub enum DdlStatement {
         if_exists: bool,
         /// CASCADE: columns of the type are dropped too.
         cascade: bool,
+        /// Written as DROP DOMAIN.
+        domain: bool,
     },
 }
 
@@ -250,6 +263,8 @@ pub struct ColumnSpec {
     pub identity_always: bool,
     /// GENERATED ALWAYS AS (expression) STORED, as SQL text.
     pub generated: Option<String>,
+    /// The domain the type names (`data_type` is then its base type).
+    pub domain: Option<Arc<Domain>>,
 }
 
 /// The object of a COMMENT ON.
@@ -433,6 +448,8 @@ pub enum AlterAction {
         column: String,
         /// The new type.
         data_type: DataType,
+        /// The domain the new type names (`data_type` is then its base type).
+        domain: Option<Arc<Domain>>,
         /// USING expression text.
         using: Option<String>,
     },
@@ -642,7 +659,19 @@ fn check_precision(p: u64) -> Result<u16> {
     Ok(p as u16)
 }
 
-fn is_serial(t: &ast::DataType) -> bool {
+/// Accepts the collations Oxibase has: byte order, which is "C" (and the database default).
+pub(super) fn check_collation(name: &str) -> Result<()> {
+    let c = name.to_lowercase().replace('"', "");
+    if !matches!(c.as_str(), "c" | "posix" | "default" | "pg_catalog.default" | "pg_catalog.c") {
+        return Err(errinput!(
+            UNDEFINED_OBJECT,
+            "collation \"{c}\" for encoding \"UTF8\" does not exist"
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn is_serial(t: &ast::DataType) -> bool {
     matches!(t, ast::DataType::Custom(name, _) if matches!(name.to_string().to_lowercase().as_str(), "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2"))
 }
 
@@ -836,6 +865,7 @@ pub fn column_spec(
         serial: is_serial(&def.data_type),
         identity_always: false,
         generated: None,
+        domain: None,
     };
     let mut constraints = Vec::new();
     for option in &def.options {
@@ -897,18 +927,7 @@ pub fn column_spec(
                 spec.serial = true;
                 spec.not_null = true;
             }
-            ast::ColumnOption::Collation(c) => {
-                let c = c.to_string().to_lowercase().replace('"', "");
-                if !matches!(
-                    c.as_str(),
-                    "c" | "posix" | "default" | "pg_catalog.default" | "pg_catalog.c"
-                ) {
-                    return Err(errinput!(
-                        UNDEFINED_OBJECT,
-                        "collation \"{c}\" for encoding \"UTF8\" does not exist"
-                    ));
-                }
-            }
+            ast::ColumnOption::Collation(c) => check_collation(&c.to_string())?,
             ast::ColumnOption::Comment(_) => {}
             other => {
                 return Err(errinput!(
@@ -1035,9 +1054,12 @@ impl Binder<'_> {
                         DdlStatement::DropView { names, if_exists, cascade: *cascade }
                     }
                     ast::ObjectType::Sequence => DdlStatement::DropSequence { names, if_exists },
-                    ast::ObjectType::Type => {
-                        DdlStatement::DropType { names, if_exists, cascade: *cascade }
-                    }
+                    ast::ObjectType::Type => DdlStatement::DropType {
+                        names,
+                        if_exists,
+                        cascade: *cascade,
+                        domain: crate::parse::is_drop_domain_statement(statement),
+                    },
                     ast::ObjectType::Role | ast::ObjectType::User => DdlStatement::DropRole {
                         names: names.into_iter().map(|(_, n)| n).collect(),
                         if_exists,
@@ -1066,15 +1088,24 @@ impl Binder<'_> {
                 method: index_method(ci.using.as_ref(), &ci.columns, &ci.with)?,
                 nulls_not_distinct: ci.nulls_distinct == Some(false),
             }),
-            S::AlterTable(alter) => DdlStatement::AlterTable {
-                table: split_name(&alter.name)?,
-                if_exists: alter.if_exists,
-                actions: alter
-                    .operations
-                    .iter()
-                    .map(|op| alter_action(op, &|s, n| self.user_type(s, n)))
-                    .collect::<Result<_>>()?,
-            },
+            S::AlterTable(alter) if crate::parse::is_alter_domain(alter) => {
+                self.bind_alter_domain(alter)?
+            }
+            S::AlterTable(alter) => {
+                let mut actions = Vec::new();
+                for op in &alter.operations {
+                    let mut action = alter_action(op, &|s, n| self.user_type(s, n))?;
+                    self.resolve_column_domain(op, &mut action)?;
+                    actions.push(action);
+                }
+                DdlStatement::AlterTable {
+                    table: split_name(&alter.name)?,
+                    if_exists: alter.if_exists,
+                    actions,
+                }
+            }
+            S::CreateDomain(domain) => self.bind_create_domain(domain)?,
+
             S::CreateView(cv) if cv.materialized => {
                 let plan = self.bind_query(&cv.query)?;
                 // Named columns take the query's types (filled when it is created).
@@ -1089,6 +1120,7 @@ impl Binder<'_> {
                         serial: false,
                         identity_always: false,
                         generated: None,
+                        domain: None,
                     })
                     .collect();
                 DdlStatement::CreateTable(Box::new(CreateTable {
@@ -1253,8 +1285,29 @@ impl Binder<'_> {
         }
         let mut columns = Vec::new();
         let mut constraints = Vec::new();
+        if let Some(
+            ast::CreateTableLikeKind::Parenthesized(like) | ast::CreateTableLikeKind::Plain(like),
+        ) = &ct.like
+        {
+            // LIKE copies the columns' names, types and NOT NULL; defaults only with
+            // INCLUDING DEFAULTS (PostgreSQL's default: no defaults, constraints or indexes).
+            let source = self.table(&like.name)?;
+            let defaults = matches!(like.defaults, Some(ast::CreateTableLikeDefaults::Including));
+            columns.extend(source.live_columns().map(|(_, c)| ColumnSpec {
+                name: c.name.clone(),
+                data_type: c.data_type.clone(),
+                not_null: c.not_null,
+                default: c.default.clone().filter(|_| defaults && c.generated.is_none()),
+                serial: false,
+                identity_always: false,
+                generated: None,
+                domain: c.domain.clone(),
+            }));
+        }
         for def in &ct.columns {
-            let (spec, column_constraints) = column_spec(def, &|s, n| self.user_type(s, n))?;
+            let (mut spec, column_constraints) = column_spec(def, &|s, n| self.user_type(s, n))?;
+            self.refuse_domain_array(&def.data_type)?;
+            spec.domain = self.domain_of(&def.data_type)?;
             columns.push(spec);
             constraints.extend(column_constraints);
         }
@@ -1262,9 +1315,6 @@ impl Binder<'_> {
             constraints.push(table_constraint(c)?);
         }
         let as_query = ct.query.as_ref().map(|q| self.bind_query(q)).transpose()?;
-        if columns.is_empty() && as_query.is_none() && ct.like.is_none() {
-            // CREATE TABLE t () is legal in PostgreSQL: a table with no columns.
-        }
         Ok(CreateTable {
             name,
             if_not_exists: ct.if_not_exists,
@@ -1323,6 +1373,7 @@ fn alter_action(op: &ast::AlterTableOperation, types: TypeLookup<'_>) -> Result<
                     AlterAction::SetType {
                         column,
                         data_type: data_type_with(t, types)?,
+                        domain: None,
                         using: using.as_ref().map(|u| u.to_string()),
                     }
                 }

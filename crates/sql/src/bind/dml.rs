@@ -284,11 +284,19 @@ impl Binder<'_> {
         Ok(Plan::new(Node::Project { input: Box::new(plan), exprs }, table_columns(table)))
     }
 
-    /// A column's default (NULL without one; NULL for dropped columns).
+    /// A column's default (NULL without one; NULL for dropped columns). A column of a
+    /// domain without a default of its own takes the domain's, and the value is checked
+    /// against the domain (a NOT NULL domain refuses a missing value).
     pub(super) fn default_value(&self, table: &Table, col: usize) -> Result<Expr> {
         let column = &table.columns[col];
-        let Some(sql) = column.default.as_ref().filter(|_| !column.dropped) else {
+        if column.dropped {
             return Ok(Expr::Literal(Value::Null));
+        }
+        let Some(sql) = column.default_sql() else {
+            return Ok(match &column.domain {
+                Some(d) => Expr::Domain(Box::new(Expr::Literal(Value::Null)), d.clone()),
+                None => Expr::Literal(Value::Null),
+            });
         };
         let ast = parse_expr(sql)?;
         let empty = Scope::default();
@@ -328,7 +336,7 @@ impl Binder<'_> {
             (SqlType::Unknown, x) => self.coerce(x, from, to)?,
             (SqlType::Known(_), x) => x,
         };
-        Ok(match x {
+        let x = match x {
             Expr::Literal(v) => Expr::Literal(crate::types::cast::cast(
                 v,
                 to,
@@ -336,6 +344,10 @@ impl Binder<'_> {
                 &crate::types::datetime::Zone::UTC,
             )?),
             x => Expr::AssignCast(Box::new(x), to.clone()),
+        };
+        Ok(match &table.columns[col].domain {
+            Some(domain) => Expr::Domain(Box::new(x), domain.clone()),
+            None => x,
         })
     }
 

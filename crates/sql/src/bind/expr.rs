@@ -369,7 +369,11 @@ impl Binder<'_> {
             E::Cast { expr, data_type, .. } => {
                 let ty = self.data_type(data_type)?;
                 let (x, xt) = self.bind_expr(expr, ctx)?;
-                Ok((self.explicit_cast(x, &xt, &ty)?, known(ty)))
+                let x = self.explicit_cast(x, &xt, &ty)?;
+                Ok(match self.domain_of(data_type)? {
+                    Some(domain) => (Expr::Domain(Box::new(x), domain), known(ty)),
+                    None => (x, known(ty)),
+                })
             }
             E::AtTimeZone { timestamp, time_zone } => {
                 let (ts, tt) = self.bind_expr(timestamp, ctx)?;

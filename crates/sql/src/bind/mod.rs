@@ -13,6 +13,7 @@
 
 mod ddl;
 mod dml;
+mod domain;
 mod expr;
 mod merge;
 mod query;
@@ -35,6 +36,7 @@ pub use ddl::{
     SequenceSpec, data_type, data_type_with,
 };
 pub use dml::{Delete, Insert, OnConflict, Returning, Update};
+pub use domain::{AlterDomainAction, DomainSpec};
 pub(crate) use expr::fold_cast;
 pub use expr::split_relation_name;
 pub use merge::{Merge, MergeAction, MergeClause};
@@ -91,6 +93,14 @@ pub trait BindEnv {
         _schema: Option<&str>,
         _name: &str,
     ) -> Result<Option<Arc<oxibase_common::EnumType>>> {
+        Ok(None)
+    }
+    /// Looks up a domain by optional schema and name, following the search path.
+    fn domain(
+        &self,
+        _schema: Option<&str>,
+        _name: &str,
+    ) -> Result<Option<Arc<crate::catalog::Domain>>> {
         Ok(None)
     }
     /// The oid of a relation of any kind (`'name'::regclass`).
@@ -290,6 +300,9 @@ impl<'a> Binder<'a> {
         if let Some(e) = self.env.enum_type(schema, name)? {
             return Ok(Some(DataType::Enum(e)));
         }
+        if let Some(d) = self.env.domain(schema, name)? {
+            return Ok(Some(d.base.clone()));
+        }
         // Where relations cannot be named (a stored CHECK or default), neither can their
         // types: that lookup's refusal means "no such type" here.
         Ok(match self.env.relation(schema, name).unwrap_or(None) {
@@ -308,9 +321,48 @@ impl<'a> Binder<'a> {
         })
     }
 
-    /// Converts a SQL type name, user-defined types included.
+    /// Converts a SQL type name, user-defined types included (a domain converts to its
+    /// base type; see [`Binder::domain_of`]).
     fn data_type(&self, t: &ast::DataType) -> Result<DataType> {
+        self.refuse_domain_array(t)?;
         ddl::data_type_with(t, &|s, n| self.user_type(s, n))
+    }
+
+    /// The domain a type name names, if it names one (built-in names come first, as
+    /// `pg_catalog` is searched first).
+    fn domain_of(&self, t: &ast::DataType) -> Result<Option<Arc<crate::catalog::Domain>>> {
+        let ast::DataType::Custom(name, modifiers) = t else { return Ok(None) };
+        if ddl::data_type(t).is_ok() {
+            return Ok(None);
+        }
+        let (schema, base) = split_name(name)?;
+        let domain = self.env.domain(schema.as_deref(), &base)?;
+        if domain.is_some() && !modifiers.is_empty() {
+            return Err(errinput!(
+                SYNTAX_ERROR,
+                "type modifier is not allowed for type \"{}\"",
+                base
+            ));
+        }
+        Ok(domain)
+    }
+
+    /// Arrays of domains would store values their element checks never saw: refused.
+    fn refuse_domain_array(&self, t: &ast::DataType) -> Result<()> {
+        if let ast::DataType::Array(
+            ast::ArrayElemTypeDef::SquareBracket(inner, _)
+            | ast::ArrayElemTypeDef::AngleBracket(inner)
+            | ast::ArrayElemTypeDef::Parenthesis(inner),
+        ) = t
+            && let Some(d) = self.domain_of(inner)?
+        {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "arrays of domains are not supported (domain {})",
+                d.sql_name()
+            ));
+        }
+        Ok(())
     }
 
     /// The parameter types after binding (unknown ones default to text).
@@ -697,6 +749,25 @@ fn bind_over_table(
             }
         })?;
     Ok((expr, data_type.resolve()))
+}
+
+/// Binds a domain's CHECK expression over a one-value row: `VALUE` is the value, of the
+/// domain's base type. Returns the expression and its type.
+pub fn bind_domain_check(name: &str, base: &DataType, sql: &str) -> Result<(Expr, DataType)> {
+    let value = Table {
+        id: 0,
+        storage: 0,
+        schema: String::new(),
+        name: name.to_string(),
+        columns: vec![crate::catalog::Column::new("value", base.clone())],
+        primary_key: Vec::new(),
+        indexes: Vec::new(),
+        constraints: Vec::new(),
+        stats: None,
+        materialized: None,
+        unpopulated: false,
+    };
+    bind_over_table(&value, sql, "CHECK", None)
 }
 
 /// A literal value's expression (used to fill defaults).

@@ -14,6 +14,7 @@
 //! number but never blocks or rolls back anyone else; after a crash, the rest of a reserved
 //! block is skipped (PostgreSQL skips up to 32 values the same way).
 
+mod domains;
 mod routines;
 pub mod schema;
 pub mod system;
@@ -28,8 +29,8 @@ use parking_lot::Mutex;
 
 use crate::keys::{FIRST_USER_ID, RelId, counter_key, relation_prefix};
 pub use schema::{
-    Column, Constraint, ConstraintKind, Deferral, Index, IndexKey, IndexMethod, RelKind, Role,
-    Sequence, Table, TableSpec, TableStats, deparse, key_expression,
+    Column, Constraint, ConstraintKind, Deferral, Domain, Index, IndexKey, IndexMethod, RelKind,
+    Role, Sequence, Table, TableSpec, TableStats, deparse, key_expression,
 };
 use system::*;
 
@@ -409,7 +410,10 @@ impl Catalog {
         }
         let mut columns = Vec::new();
         for item in txn.scan_prefix(&sys_key(SYS_COLUMNS, &[Value::Int4(id as i32)])?)? {
-            let (position, column) = decode_column(&item?.1, &mut |ty| self.resolve_type(txn, ty))?;
+            let (position, column) =
+                decode_column(&item?.1, &mut |ty| self.resolve_type(txn, ty), &mut |id| {
+                    self.domain_by_id(txn, id)
+                })?;
             if position != columns.len() {
                 return Err(errdata!(
                     "table {id} has a gap in its columns at position {}",
@@ -1093,7 +1097,9 @@ impl Catalog {
 /// the kind being created.
 fn duplicate_name(kind: RelKind, name: &str) -> oxibase_common::Error {
     match kind {
-        RelKind::Type => errinput!(DUPLICATE_OBJECT, "type \"{name}\" already exists"),
+        RelKind::Type | RelKind::Domain => {
+            errinput!(DUPLICATE_OBJECT, "type \"{name}\" already exists")
+        }
         _ => errinput!(DUPLICATE_TABLE, "relation \"{name}\" already exists"),
     }
 }

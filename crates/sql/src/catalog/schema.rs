@@ -1,5 +1,7 @@
 //! The catalog's objects: schemas, tables, columns, indexes and sequences.
 
+use std::sync::Arc;
+
 use oxibase_common::keycode::ColumnOrder;
 use oxibase_common::{DataType, Value};
 
@@ -16,8 +18,10 @@ pub enum RelKind {
     Sequence,
     /// A view (`v`).
     View,
-    /// A type (`T`, not a PostgreSQL relkind: types are not in `pg_class`).
+    /// An enum type (`T`, not a PostgreSQL relkind: types are not in `pg_class`).
     Type,
+    /// A domain (`D`, likewise only in `pg_type`).
+    Domain,
 }
 
 impl RelKind {
@@ -29,6 +33,7 @@ impl RelKind {
             RelKind::Sequence => "S",
             RelKind::View => "v",
             RelKind::Type => "T",
+            RelKind::Domain => "D",
         }
     }
 
@@ -40,6 +45,7 @@ impl RelKind {
             "S" => RelKind::Sequence,
             "v" => RelKind::View,
             "T" => RelKind::Type,
+            "D" => RelKind::Domain,
             _ => return None,
         })
     }
@@ -51,7 +57,7 @@ impl RelKind {
             RelKind::Index => "index",
             RelKind::Sequence => "sequence",
             RelKind::View => "view",
-            RelKind::Type => "type",
+            RelKind::Type | RelKind::Domain => "type",
         }
     }
 }
@@ -78,6 +84,9 @@ pub struct Column {
     /// GENERATED ALWAYS AS (expression) STORED: the expression as SQL text over the row's
     /// other columns, computed on every write of the row.
     pub generated: Option<String>,
+    /// The domain the column was declared with (`data_type` is then the domain's base type):
+    /// values assigned to the column are checked against it.
+    pub domain: Option<Arc<Domain>>,
 }
 
 impl Column {
@@ -92,13 +101,79 @@ impl Column {
             dropped: false,
             identity_always: false,
             generated: None,
+            domain: None,
         }
+    }
+
+    /// The default an omitted value takes, as SQL text: the column's own, else its
+    /// domain's.
+    pub fn default_sql(&self) -> Option<&str> {
+        self.default.as_deref().or_else(|| self.domain.as_ref()?.effective_default())
     }
 
     /// Marks the column NOT NULL.
     pub fn not_null(mut self) -> Self {
         self.not_null = true;
         self
+    }
+}
+
+/// A domain (`CREATE DOMAIN`): a base type with a NOT NULL flag, a default and CHECK
+/// constraints over `VALUE`. Values of a domain are values of its base type; columns and
+/// casts check them (see `exec::storage::check_domain`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Domain {
+    /// Its id, which is also its oid.
+    pub id: RelId,
+    /// Its schema.
+    pub schema: String,
+    /// Its name in that schema.
+    pub name: String,
+    /// The domain this one is declared over, if any: its constraints apply first.
+    pub parent: Option<Arc<Domain>>,
+    /// The type its values have (a domain over a domain has its parent's).
+    pub base: DataType,
+    /// NOT NULL, as declared on this domain.
+    pub not_null: bool,
+    /// DEFAULT, as SQL text, as declared on this domain.
+    pub default: Option<String>,
+    /// CHECK constraints over `VALUE`, by name.
+    pub checks: Vec<Constraint>,
+}
+
+impl Domain {
+    /// The name `format_type` prints: quoted where SQL needs it, schema-qualified outside
+    /// `public`.
+    pub fn sql_name(&self) -> String {
+        oxibase_common::value::type_sql_name(&self.schema, &self.name)
+    }
+
+    /// This domain, then the domains it is declared over.
+    pub fn chain(&self) -> impl Iterator<Item = &Domain> {
+        std::iter::successors(Some(self), |d| d.parent.as_deref())
+    }
+
+    /// Whether NULL is refused, here or by a domain it is declared over.
+    pub fn rejects_null(&self) -> bool {
+        self.chain().any(|d| d.not_null)
+    }
+
+    /// The default a column of the domain without one of its own takes.
+    pub fn effective_default(&self) -> Option<&str> {
+        self.chain().find_map(|d| d.default.as_deref())
+    }
+
+    /// Every CHECK that applies, in the order they are tested: the innermost domain's
+    /// first, each domain's by name (as PostgreSQL).
+    pub fn all_checks(&self) -> Vec<&Constraint> {
+        let mut chain: Vec<&Domain> = self.chain().collect();
+        chain.reverse();
+        chain.into_iter().flat_map(|d| &d.checks).collect()
+    }
+
+    /// The type it is declared over, as `format_type` prints it.
+    pub fn declared_over(&self) -> String {
+        self.parent.as_ref().map_or_else(|| self.base.name(), |p| p.sql_name())
     }
 }
 

@@ -17,12 +17,15 @@
 //! key and row encodings as user tables and describe themselves in `sys_tables` and
 //! `sys_columns`, so the SQL layer can query them like any table.
 
+use std::sync::Arc;
+
 use oxibase_common::keycode::ColumnOrder;
 use oxibase_common::row::{decode_row, encode_row};
 use oxibase_common::{Array, DataType, Result, Value, errdata};
 
 use super::schema::{
-    Column, Constraint, ConstraintKind, Deferral, Index, IndexKey, IndexMethod, RelKind, Sequence,
+    Column, Constraint, ConstraintKind, Deferral, Domain, Index, IndexKey, IndexMethod, RelKind,
+    Sequence,
 };
 use crate::keys::{RelId, index_key, row_key};
 
@@ -66,6 +69,10 @@ pub const SYS_COMMENTS: RelId = 13;
 
 /// `sys_enums`: the labels of enum types, keyed by (type id, sort order), as `pg_enum`.
 pub const SYS_ENUMS: RelId = 14;
+
+/// `sys_domains`: each domain's base type, NOT NULL flag and default, keyed by its id (its
+/// name is a `sys_tables` row of kind `D`; its CHECKs are `sys_constraints` rows).
+pub const SYS_DOMAINS: RelId = 15;
 
 /// The id counter: the highest id reserved so far.
 pub const ID_COUNTER: RelId = 0;
@@ -214,6 +221,18 @@ pub fn system_tables() -> Vec<SystemTable> {
             name: "sys_enums",
             columns: vec![("type_id", Int4), ("sort_order", Float8), ("label", Text)],
             primary_key: vec![0, 1],
+        },
+        SystemTable {
+            id: SYS_DOMAINS,
+            name: "sys_domains",
+            columns: vec![
+                ("type_id", Int4),
+                ("base_type", Text),
+                ("parent", Int4),
+                ("not_null", Bool),
+                ("default", Text),
+            ],
+            primary_key: vec![0],
         },
     ]
 }
@@ -394,17 +413,27 @@ pub fn encode_column(table_id: RelId, position: usize, column: &Column) -> Vec<u
         Value::Bool(column.dropped),
         Value::Bool(column.identity_always),
         text_or_null(&column.generated),
+        column.domain.as_ref().map_or(Value::Null, |d| Value::Int4(d.id as i32)),
     ])
 }
 
 /// Decodes a `sys_columns` row into its position and column, resolving a stored type name
-/// (see [`DataType::catalog_name`]) with `resolve`.
+/// (see [`DataType::catalog_name`]) with `resolve` and a domain id with `domain`.
 pub fn decode_column(
     bytes: &[u8],
     resolve: &mut dyn FnMut(&str) -> Result<DataType>,
+    domain: &mut dyn FnMut(RelId) -> Result<Option<Arc<Domain>>>,
 ) -> Result<(usize, Column)> {
     let mut row = decode_row(bytes)?;
-    // Rows written before identity_always and generated existed have fewer values.
+    // Rows written before identity_always, generated and domain existed have fewer values.
+    let domain = match row.len() {
+        11 => match row.pop() {
+            // A dropped column's domain may be gone.
+            Some(Value::Int4(id)) => domain(id as RelId)?,
+            _ => None,
+        },
+        _ => None,
+    };
     let generated = match row.len() {
         8 | 9 => None,
         10 => optional_text(&row.pop().unwrap_or(Value::Null))?,
@@ -436,6 +465,7 @@ pub fn decode_column(
         dropped: *dropped,
         identity_always,
         generated,
+        domain,
     };
     Ok((*position as usize, column))
 }

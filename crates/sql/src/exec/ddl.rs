@@ -11,6 +11,7 @@
 //! such as building an index or rewriting a table for a new column type, reads the latest
 //! committed rows under that lock rather than the snapshot.
 
+mod domains;
 mod types;
 
 use std::collections::HashSet;
@@ -203,9 +204,17 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
             ddl.alter_type(name, action)?;
             Ok("ALTER TYPE".into())
         }
-        DdlStatement::DropType { names, if_exists, cascade } => {
+        DdlStatement::CreateDomain(spec) => {
+            ddl.create_domain(spec)?;
+            Ok("CREATE DOMAIN".into())
+        }
+        DdlStatement::AlterDomain { name, action } => {
+            ddl.alter_domain(name, action)?;
+            Ok("ALTER DOMAIN".into())
+        }
+        DdlStatement::DropType { names, if_exists, cascade, domain } => {
             ddl.drop_types(names, *if_exists, *cascade)?;
-            Ok("DROP TYPE".into())
+            Ok(if *domain { "DROP DOMAIN" } else { "DROP TYPE" }.into())
         }
     }
 }
@@ -528,6 +537,7 @@ impl Ddl<'_, '_> {
                         serial: false,
                         identity_always: false,
                         generated: None,
+                        domain: None,
                     });
                 }
             }
@@ -551,6 +561,7 @@ impl Ddl<'_, '_> {
         for spec in &specs {
             let mut column = Column::new(spec.name.clone(), spec.data_type.clone());
             column.not_null = spec.not_null;
+            column.domain = spec.domain.clone();
             if let Some(default) = &spec.default {
                 check_default(default)?;
                 column.default = Some(normalize_default(default, &spec.data_type));
@@ -1401,7 +1412,7 @@ impl Ddl<'_, '_> {
                 c.not_null = *not_null;
                 ctx.catalog.update_column(txn, table, column, c)
             }
-            AlterAction::SetType { column, data_type, using } => {
+            AlterAction::SetType { column, data_type, domain, using } => {
                 let position = require_column(table, column)?;
                 let old_type = table.columns[position].data_type.clone();
                 let using = match using {
@@ -1423,6 +1434,7 @@ impl Ddl<'_, '_> {
                 };
                 let mut c = table.columns[position].clone();
                 c.data_type = data_type.clone();
+                c.domain = domain.clone();
                 ctx.catalog.update_column(txn, table, column, c.clone())?;
                 let mut new = table.clone();
                 new.columns[position] = c;
@@ -1438,7 +1450,11 @@ impl Ddl<'_, '_> {
                         Some(expr) => eval(expr, &row, ctx),
                         None => Ok(row[position].clone()),
                     }
-                    .and_then(|value| cast(value, data_type, CastKind::Assignment, zone));
+                    .and_then(|value| cast(value, data_type, CastKind::Assignment, zone))
+                    .and_then(|value| match domain {
+                        Some(d) => storage::check_domain(ctx, d, &value).map(|_| value),
+                        None => Ok(value),
+                    });
                     row[position] = converted.map_err(|e| {
                         let detail =
                             format!("Failing row: {}.", key_detail(table, &key, &row, ctx));
@@ -1477,6 +1493,7 @@ impl Ddl<'_, '_> {
             column.default = Some(normalize_default(default, &spec.data_type));
         }
         column.generated = spec.generated.clone();
+        column.domain = spec.domain.clone();
         let position = table.columns.len();
         if column.generated.is_some() {
             let mut with_column = table.clone();
@@ -1485,7 +1502,8 @@ impl Ddl<'_, '_> {
         }
         // A constant default is stored once as the value old rows read (no rewrite); a
         // volatile one (nextval, random) is evaluated per existing row, as PostgreSQL does.
-        let default_expr = match &column.default {
+        // Without a default of its own, a column of a domain takes the domain's.
+        let default_expr = match column.default_sql() {
             Some(sql) => {
                 let mut scope_table = table.clone();
                 scope_table.columns.push(column.clone());
@@ -1506,6 +1524,12 @@ impl Ddl<'_, '_> {
             }
             None => Value::Null,
         };
+        if let Some(domain) = &column.domain
+            && !rewrite
+            && self.any_latest_row(table, |_| true)?
+        {
+            storage::check_domain(ctx, domain, &column.missing)?;
+        }
         if column.not_null
             && column.missing.is_null()
             && !rewrite
@@ -1528,8 +1552,11 @@ impl Ddl<'_, '_> {
             let data_type = spec.data_type.clone();
             let transform = |mut row: Row| -> Result<Row> {
                 row.truncate(position);
-                let v = eval(&expr, &row, ctx)?;
-                row.push(cast(v, &data_type, CastKind::Assignment, zone)?);
+                let v = cast(eval(&expr, &row, ctx)?, &data_type, CastKind::Assignment, zone)?;
+                if let Some(domain) = &column.domain {
+                    storage::check_domain(ctx, domain, &v)?;
+                }
+                row.push(v);
                 Ok(row)
             };
             self.rewrite(table, &new, &transform, None)?;

@@ -310,11 +310,13 @@ pub fn copy_from(stmt: &CopyStatement, data: &str, ctx: &ExecCtx) -> Result<u64>
         .as_ref()
         .ok_or_else(|| errinput!(INTERNAL_ERROR, "COPY FROM without a table"))?;
     let defaults: Vec<Option<crate::plan::Expr>> = (0..table.columns.len())
-        .map(|c| match (&table.columns[c].default, stmt.columns.contains(&c)) {
+        .map(|c| match (table.columns[c].default_sql(), stmt.columns.contains(&c)) {
             (Some(sql), false) => crate::bind::bind_table_expr(table, sql).map(Some),
             _ => Ok(None),
         })
         .collect::<Result<_>>()?;
+    let domains: Vec<(usize, &crate::catalog::Domain)> =
+        table.live_columns().filter_map(|(i, c)| c.domain.as_deref().map(|d| (i, d))).collect();
     let records = if stmt.csv { parse_csv(data, stmt)? } else { parse_text(data, stmt)? };
     let mut count = 0;
     for (line, fields) in records.into_iter().enumerate().skip(usize::from(stmt.header)) {
@@ -358,6 +360,9 @@ pub fn copy_from(stmt: &CopyStatement, data: &str, ctx: &ExecCtx) -> Result<u64>
                     cast(v, ty, CastKind::Assignment, ctx.zone()).map_err(context)?
                 }
             };
+        }
+        for &(c, domain) in &domains {
+            storage::check_domain(ctx, domain, &row[c]).map_err(context)?;
         }
         storage::insert_or_fail(ctx, table, &mut row).map_err(context)?;
         count += 1;

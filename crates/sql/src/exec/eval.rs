@@ -169,6 +169,11 @@ pub fn eval(expr: &Expr, row: &[Value], ctx: &ExecCtx) -> Result<Value> {
         }
         Expr::Cast(e, ty) => cast(eval(e, row, ctx)?, ty, CastKind::Explicit, ctx.zone())?,
         Expr::AssignCast(e, ty) => cast(eval(e, row, ctx)?, ty, CastKind::Assignment, ctx.zone())?,
+        Expr::Domain(e, domain) => {
+            let v = eval(e, row, ctx)?;
+            super::storage::check_domain(ctx, domain, &v)?;
+            v
+        }
         Expr::Call(f, args) => {
             let values = args.iter().map(|a| eval(a, row, ctx)).collect::<Result<Vec<_>>>()?;
             if f.strict && values.iter().any(Value::is_null) {

@@ -26,7 +26,7 @@ use oxibase_mvcc::{LockMode, LockWait};
 
 use super::ExecCtx;
 use super::eval::eval;
-use crate::catalog::{ConstraintKind, Deferral, Index, IndexKey, Table};
+use crate::catalog::{ConstraintKind, Deferral, Domain, Index, IndexKey, Table};
 use crate::keys::{RelId, index_key, relation_prefix, row_key};
 use crate::plan::Expr;
 use crate::types::cast::{CastKind, cast};
@@ -221,6 +221,66 @@ pub fn checks(ctx: &ExecCtx, table: &Table) -> Result<Rc<Vec<(String, Expr)>>> {
     }
     let _ = ctx;
     Ok(Rc::new(out))
+}
+
+/// Checks a value against a domain's NOT NULL and CHECK constraints, those of the domains
+/// it is declared over first (PostgreSQL's CoerceToDomain).
+pub fn check_domain(ctx: &ExecCtx, domain: &Domain, value: &Value) -> Result<()> {
+    if value.is_null() && domain.rejects_null() {
+        return Err(errinput!(
+            NOT_NULL_VIOLATION,
+            "domain {} does not allow null values",
+            domain.sql_name()
+        ));
+    }
+    check_domain_checks(ctx, domain, domain, value)
+}
+
+/// The CHECKs of `level` and the domains under it, reported as `domain`'s.
+fn check_domain_checks(
+    ctx: &ExecCtx,
+    domain: &Domain,
+    level: &Domain,
+    value: &Value,
+) -> Result<()> {
+    if let Some(parent) = &level.parent {
+        check_domain_checks(ctx, domain, parent, value)?;
+    }
+    for c in &level.checks {
+        let ConstraintKind::Check { expr } = &c.kind else { continue };
+        if matches!(
+            eval(&bound_domain_check(level, &c.name, expr)?, std::slice::from_ref(value), ctx)?,
+            Value::Bool(false)
+        ) {
+            return Err(errinput!(
+                CHECK_VIOLATION,
+                "value for domain {} violates check constraint \"{}\"",
+                domain.sql_name(),
+                c.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A domain's CHECK bound over a one-value row (`VALUE`), once per thread.
+fn bound_domain_check(domain: &Domain, name: &str, sql: &str) -> Result<Expr> {
+    thread_local! {
+        static CACHE: std::cell::RefCell<HashMap<(RelId, String), Expr>> = std::cell::RefCell::new(HashMap::new());
+    }
+    let key = (domain.id, format!("{name}:{sql}"));
+    if let Some(e) = CACHE.with(|cache| cache.borrow().get(&key).cloned()) {
+        return Ok(e);
+    }
+    let e = crate::bind::bind_domain_check(&domain.name, &domain.base, sql)?.0;
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() > 1024 {
+            cache.clear();
+        }
+        cache.insert(key, e.clone());
+    });
+    Ok(e)
 }
 
 /// Generation expressions bound over a table's row: (column, expression).

@@ -313,7 +313,19 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("pg_get_constraintdef", 1 | 2) => {
             let mut p: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
             p[0] = Int8;
-            stable(|a, env| catalog_def(a, env, "constraint"), &p, Text)
+            stable(
+                |a, env| {
+                    // Pretty (the second argument true) drops the parentheses around a
+                    // CHECK's expression, as PostgreSQL's deparser does.
+                    let def = catalog_def(a, env, "constraint")?;
+                    Ok(match (def, a.get(1)) {
+                        (Value::Text(d), Some(Value::Bool(true))) => Value::Text(pretty_check(d)),
+                        (def, _) => def,
+                    })
+                },
+                &p,
+                Text,
+            )
         }
         ("pg_get_viewdef", 1 | 2) => {
             let mut p: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
@@ -733,6 +745,29 @@ fn regclass_name(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
         other => return Ok(other.clone()),
     };
     Ok(Value::Text(env.relation_name(oid)?.unwrap_or_else(|| oid.to_string())))
+}
+
+/// `CHECK ((expr)) ...` as `CHECK (expr) ...` when the inner parentheses enclose the whole
+/// expression.
+fn pretty_check(def: String) -> String {
+    let Some(rest) = def.strip_prefix("CHECK (") else { return def };
+    let (mut depth, mut quoted) = (0usize, false);
+    for (i, ch) in rest.char_indices() {
+        match ch {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth == 0 {
+            // The first parenthesis closes here: it must end the expression.
+            return match rest[i + 1..].strip_prefix(')') {
+                Some(tail) if rest.starts_with('(') => format!("CHECK ({}){tail}", &rest[1..i]),
+                _ => def,
+            };
+        }
+    }
+    def
 }
 
 fn catalog_def(a: &[Value], env: &dyn FunctionEnv, kind: &str) -> Result<Value> {

@@ -292,6 +292,7 @@ pub fn expr(e: &Expr, columns: &[Column]) -> String {
             format!("({} IS {}NULL)", r(x), if *negated { "NOT " } else { "" })
         }
         Expr::Cast(x, t) | Expr::AssignCast(x, t) => format!("({})::{}", r(x), t.name()),
+        Expr::Domain(x, d) => format!("({})::{}", r(x), d.sql_name()),
         // The functions behind text search operators print as the operators.
         Expr::Call(f, args) => match (f.name, args.as_slice()) {
             ("oxibase_ts_match", [a, b]) => format!("({} @@ {})", r(a), r(b)),

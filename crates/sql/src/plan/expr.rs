@@ -287,6 +287,9 @@ pub enum Expr {
     Cast(Box<Expr>, DataType),
     /// A cast storing into a column (length limits are errors).
     AssignCast(Box<Expr>, DataType),
+    /// A value of a domain's base type checked against the domain's constraints (a cast to
+    /// the domain, or a value stored in a column of it): PostgreSQL's CoerceToDomain.
+    Domain(Box<Expr>, Arc<crate::catalog::Domain>),
     /// A built-in scalar function.
     Call(ScalarFunction, Vec<Expr>),
     /// A stored function (a Wasm routine), its arguments cast to the declared types.
@@ -399,6 +402,7 @@ impl Expr {
             | Expr::IsBool(e, _, _)
             | Expr::Cast(e, _)
             | Expr::AssignCast(e, _)
+            | Expr::Domain(e, _)
             | Expr::Field(e, _) => {
                 vec![e]
             }
@@ -490,6 +494,7 @@ impl Expr {
             },
             Expr::Cast(e, t) => Expr::Cast(b(e, f), t),
             Expr::AssignCast(e, t) => Expr::AssignCast(b(e, f), t),
+            Expr::Domain(e, d) => Expr::Domain(b(e, f), d),
             Expr::Call(func, args) => Expr::Call(func, v(args, f)),
             Expr::Routine(routine, args) => Expr::Routine(routine, v(args, f)),
             Expr::Coalesce(args) => Expr::Coalesce(v(args, f)),

@@ -186,6 +186,10 @@ impl Ddl<'_, '_> {
 
     pub(super) fn drop_types(&self, names: &[Name], if_exists: bool, cascade: bool) -> Result<()> {
         for name in names {
+            if let Some(domain) = self.find_domain(name)? {
+                self.drop_domain(&domain, cascade)?;
+                continue;
+            }
             let Some(ty) = self.find_type(name)? else {
                 if if_exists {
                     self.notice(format!("type \"{}\" does not exist, skipping", display(name)));
