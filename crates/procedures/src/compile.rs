@@ -42,7 +42,7 @@ pub fn compile(routine: &Routine) -> Result<Vec<u8>> {
         "rust" => rust(routine),
         "typescript" | "assemblyscript" => typescript(routine),
         other => Err(errinput!(UNDEFINED_OBJECT, "language \"{other}\" does not exist")
-            .with_hint("Oxibase runs routines written in wat, wasm, rust and typescript.")),
+            .with_hint("Oxibase runs routines written in sql, wat, wasm, rust and typescript.")),
     }
 }
 

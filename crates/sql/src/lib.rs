@@ -37,6 +37,7 @@ pub mod procedure;
 pub mod replicas;
 pub mod session;
 pub mod settings;
+pub mod sql_routine;
 pub mod system;
 pub mod tsearch;
 pub mod types;

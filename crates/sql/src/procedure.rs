@@ -184,6 +184,24 @@ pub trait Host {
     /// A failed statement leaves no trace (it runs under a savepoint), so the routine may
     /// handle the error and go on.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Output>;
+    /// Runs one statement of a LANGUAGE sql routine (see [`crate::sql_routine`]) inside
+    /// the caller's transaction: `$1`, `$2`, ... are the arguments, of their declared types,
+    /// also named by the argument names. Like [`Host::execute`], a failed statement leaves
+    /// no trace.
+    fn execute_routine_statement(
+        &mut self,
+        sql: &str,
+        routine: &Routine,
+        args: &[Value],
+    ) -> Result<Output> {
+        let _ = (sql, args);
+        Err(oxibase_common::errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "{} {} cannot run here",
+            routine.language,
+            routine.kind.keyword().to_lowercase()
+        ))
+    }
     /// Sends a message to the client (or the server log, for DEBUG).
     fn log(&mut self, level: LogLevel, message: &str);
     /// When the call must stop: the statement's `statement_timeout`.

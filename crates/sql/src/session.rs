@@ -2229,7 +2229,7 @@ fn aborted_error() -> Error {
 }
 
 /// Statements the session handles itself, without a transaction.
-fn is_control(statement: &ast::Statement) -> bool {
+pub(crate) fn is_control(statement: &ast::Statement) -> bool {
     use ast::Statement as S;
     matches!(
         statement,
@@ -2285,7 +2285,8 @@ fn plan_columns(plan: &Plan) -> Vec<OutputColumn> {
         .collect()
 }
 
-fn output_columns(statement: &Statement) -> Vec<OutputColumn> {
+/// The columns a bound statement returns (none for a command without RETURNING).
+pub(crate) fn output_columns(statement: &Statement) -> Vec<OutputColumn> {
     let returning = |r: Option<&bind::Returning>| {
         r.map(|r| {
             r.columns

@@ -1740,7 +1740,8 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
         Value::Int8(i64::from(rettype)),
         text(r.kind.code()),
         text(&r.source),
-        Value::Int8(13),
+        // pg_language's oids: sql (14); the Wasm languages show as c (13).
+        Value::Int8(if r.language == crate::sql_routine::LANGUAGE { 14 } else { 13 }),
         Value::Bool(r.returns.is_set()),
         Value::Text(r.volatility.to_string()),
         Value::Bool(r.strict),

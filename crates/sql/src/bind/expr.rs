@@ -622,6 +622,11 @@ impl Binder<'_> {
                 return Ok((Expr::Outer { depth, index }, known(ty)));
             }
         }
+        // In a LANGUAGE sql routine, an argument's name where no column has it.
+        if let Some(i) = self.routine_arg(table.as_deref(), &name) {
+            let ty = self.params.borrow().get(i).cloned().flatten();
+            return Ok((Expr::Param(i), ty.map_or(SqlType::Unknown, SqlType::Known)));
+        }
         if let Some(t) = &table
             && ctx.scope.unreachable.contains(t)
         {

@@ -274,6 +274,9 @@ pub struct Binder<'a> {
     expanding: RefCell<Vec<String>>,
     /// The WINDOW clauses of the SELECTs being bound, innermost last.
     named_windows: RefCell<Vec<Vec<ast::NamedWindowDefinition>>>,
+    /// A statement of a LANGUAGE sql routine: its name and argument names, which name the
+    /// parameters `$1`, `$2`, ... where no column has the name.
+    routine_args: Option<(String, Vec<String>)>,
 }
 
 impl<'a> Binder<'a> {
@@ -290,7 +293,24 @@ impl<'a> Binder<'a> {
             next_id: Cell::new(0),
             expanding: RefCell::new(Vec::new()),
             named_windows: RefCell::new(Vec::new()),
+            routine_args: None,
         }
+    }
+
+    /// A binder for a statement of a LANGUAGE sql routine: `name` and `args` (argument
+    /// names, empty for unnamed ones) name its parameters, as `arg` or `name.arg`.
+    pub fn for_routine(mut self, name: &str, args: Vec<String>) -> Self {
+        self.routine_args = Some((name.to_string(), args));
+        self
+    }
+
+    /// The parameter a routine argument's name refers to, if it names one.
+    fn routine_arg(&self, qualifier: Option<&str>, name: &str) -> Option<usize> {
+        let (routine, args) = self.routine_args.as_ref()?;
+        if qualifier.is_some_and(|q| q != routine) {
+            return None;
+        }
+        args.iter().position(|a| !a.is_empty() && a == name)
     }
 
     /// A user-defined type by name, for [`ddl::data_type_with`].

@@ -24,9 +24,9 @@ pub fn runtime(ctx: &ExecCtx) -> Result<Arc<dyn ProcedureRuntime>> {
 }
 
 /// CREATE [OR REPLACE] FUNCTION | PROCEDURE: compiles the body, checks the module against
-/// the signature, and stores both in `sys_procedures`.
+/// the signature, and stores both in `sys_procedures` (a LANGUAGE sql body is checked by
+/// binding it, and stored without a module).
 pub fn create_routine(spec: &RoutineSpec, ctx: &ExecCtx, env: &dyn BindEnv) -> Result<String> {
-    let runtime = runtime(ctx)?;
     let schema = match &spec.name.0 {
         Some(s) => s.clone(),
         None => env.creation_schema()?,
@@ -46,10 +46,17 @@ pub fn create_routine(spec: &RoutineSpec, ctx: &ExecCtx, env: &dyn BindEnv) -> R
         volatility: spec.volatility,
         runtime_state: Default::default(),
     };
-    let module = runtime.compile(&routine)?;
-    routine.hash = Sha256::digest(&module).iter().map(|b| format!("{b:02x}")).collect();
-    routine.module = Arc::new(module);
-    runtime.check(&routine)?;
+    let hex = |bytes: &[u8]| Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    if routine.language == crate::sql_routine::LANGUAGE {
+        crate::sql_routine::check(&routine, env)?;
+        routine.hash = hex(routine.source.as_bytes());
+    } else {
+        let runtime = runtime(ctx)?;
+        let module = runtime.compile(&routine)?;
+        routine.hash = hex(&module);
+        routine.module = Arc::new(module);
+        runtime.check(&routine)?;
+    }
     ctx.catalog.create_routine(ctx.txn, routine, spec.or_replace)?;
     Ok(format!("CREATE {}", spec.kind.keyword()))
 }

@@ -60,14 +60,18 @@ impl Session {
         args: &[Value],
         deadline: Option<Instant>,
     ) -> Result<()> {
-        let runtime = self.db.procedure_runtime().ok_or_else(|| {
+        let host = &mut SessionHost { session: self, deadline };
+        if routine.language == crate::sql_routine::LANGUAGE {
+            return crate::sql_routine::call(routine, args, host).map(|_| ());
+        }
+        let runtime = host.session.db.procedure_runtime().ok_or_else(|| {
             errinput!(
                 FEATURE_NOT_SUPPORTED,
                 "procedure {}() is stored, but this database was opened without the WebAssembly runtime",
                 routine.name
             )
         })?;
-        runtime.call(routine, args, &mut SessionHost { session: self, deadline }).map(|_| ())
+        runtime.call(routine, args, host).map(|_| ())
     }
 }
 
@@ -75,6 +79,25 @@ impl Session {
 struct SessionHost<'s> {
     session: &'s mut Session,
     deadline: Option<Instant>,
+}
+
+impl SessionHost<'_> {
+    /// Runs a statement in the session's transaction under a savepoint.
+    fn run(&mut self, sql: &str, params: &[Value], routine: Option<&Routine>) -> Result<Output> {
+        let deadline = self.deadline;
+        let depth = self.session.routine_depth.get();
+        self.session.routine_depth.set(depth + 1);
+        let result = self.session.in_transaction(|session, txn| {
+            let savepoint = txn.savepoint()?;
+            let result = session.run_nested(sql, params, routine, txn, deadline);
+            if result.is_err() {
+                txn.rollback_to(&savepoint)?;
+            }
+            result
+        });
+        self.session.routine_depth.set(depth);
+        result
+    }
 }
 
 impl Host for SessionHost<'_> {
@@ -89,19 +112,17 @@ impl Host for SessionHost<'_> {
             self.session.rollback_block();
             return Ok(Output::Command { tag: "ROLLBACK".into() });
         }
-        let deadline = self.deadline;
-        let depth = self.session.routine_depth.get();
-        self.session.routine_depth.set(depth + 1);
-        let result = self.session.in_transaction(|session, txn| {
-            let savepoint = txn.savepoint()?;
-            let result = session.run_nested(sql, params, txn, deadline);
-            if result.is_err() {
-                txn.rollback_to(&savepoint)?;
-            }
-            result
-        });
-        self.session.routine_depth.set(depth);
-        result
+        self.run(sql, params, None)
+    }
+
+    fn execute_routine_statement(
+        &mut self,
+        sql: &str,
+        routine: &Routine,
+        args: &[Value],
+    ) -> Result<Output> {
+        self.check_interrupt()?;
+        self.run(sql, args, Some(routine))
     }
 
     fn log(&mut self, level: LogLevel, message: &str) {

@@ -48,13 +48,18 @@ impl Env<'_> {
 
     /// Calls a routine with this statement's transaction as its host.
     pub(super) fn call(&self, routine: &Routine, args: &[Value]) -> Result<CallResult> {
-        let runtime = self.runtime().ok_or_else(|| {
-            errinput!(
-                FEATURE_NOT_SUPPORTED,
-                "function {}() is stored, but this database was opened without the WebAssembly runtime",
-                routine.name
-            )
-        })?;
+        let sql = routine.language == crate::sql_routine::LANGUAGE;
+        let runtime = match self.runtime() {
+            Some(runtime) => Some(runtime),
+            None if sql => None,
+            None => {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "function {}() is stored, but this database was opened without the WebAssembly runtime",
+                    routine.name
+                ));
+            }
+        };
         let depth = self.session.routine_depth.get();
         if depth >= MAX_ROUTINE_DEPTH {
             return Err(errinput!(
@@ -64,7 +69,11 @@ impl Env<'_> {
             .with_hint("A routine probably calls itself without end."));
         }
         self.session.routine_depth.set(depth + 1);
-        let result = runtime.call(routine, args, &mut RoutineHost { env: self });
+        let host = &mut RoutineHost { env: self };
+        let result = match runtime {
+            Some(runtime) if !sql => runtime.call(routine, args, host),
+            _ => crate::sql_routine::call(routine, args, host),
+        };
         self.session.routine_depth.set(depth);
         result
     }
@@ -75,13 +84,14 @@ struct RoutineHost<'e, 'a> {
     env: &'e Env<'a>,
 }
 
-impl Host for RoutineHost<'_, '_> {
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
+impl RoutineHost<'_, '_> {
+    /// Runs a statement as a nested command under a savepoint.
+    fn run(&mut self, sql: &str, params: &[Value], routine: Option<&Routine>) -> Result<Output> {
         self.env.check_interrupt()?;
         let txn = self.env.txn;
         let outer = txn.begin_nested()?;
         let result = txn.savepoint().and_then(|savepoint| {
-            let result = self.env.session.run_nested(sql, params, txn, self.env.deadline);
+            let result = self.env.session.run_nested(sql, params, routine, txn, self.env.deadline);
             if result.is_err() {
                 txn.rollback_to(&savepoint)?;
             }
@@ -89,6 +99,21 @@ impl Host for RoutineHost<'_, '_> {
         });
         txn.end_nested(outer);
         result
+    }
+}
+
+impl Host for RoutineHost<'_, '_> {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
+        self.run(sql, params, None)
+    }
+
+    fn execute_routine_statement(
+        &mut self,
+        sql: &str,
+        routine: &Routine,
+        args: &[Value],
+    ) -> Result<Output> {
+        self.run(sql, args, Some(routine))
     }
 
     fn log(&mut self, level: LogLevel, message: &str) {
@@ -169,23 +194,29 @@ impl Session {
 
     /// Runs one statement of a routine in the caller's transaction (already in a nested
     /// command). Text and NULL parameters are untyped: they take the type the statement
-    /// needs, as the extended protocol's unspecified parameter types do.
+    /// needs, as the extended protocol's unspecified parameter types do. A statement of a
+    /// LANGUAGE sql `routine` has the arguments as parameters instead, typed as declared
+    /// and named by the argument names.
     pub(super) fn run_nested(
         &self,
         sql: &str,
         params: &[Value],
+        routine: Option<&Routine>,
         txn: &Transaction,
         deadline: Option<Instant>,
     ) -> Result<Output> {
-        let types: Vec<Option<DataType>> = params
-            .iter()
-            .map(|v| match v {
-                Value::Null | Value::Text(_) => None,
-                v => Some(value_type(v)),
-            })
-            .collect();
+        let types: Vec<Option<DataType>> = match routine {
+            Some(r) => r.args.iter().map(|(_, t)| Some(t.clone())).collect(),
+            None => params
+                .iter()
+                .map(|v| match v {
+                    Value::Null | Value::Text(_) => None,
+                    v => Some(value_type(v)),
+                })
+                .collect(),
+        };
         let env = self.env(txn, deadline);
-        let (bound, param_types) = self.nested_plan(sql, &types, &env)?;
+        let (bound, param_types) = self.nested_plan(sql, &types, routine, &env)?;
         let params = params
             .iter()
             .zip(&param_types)
@@ -215,14 +246,27 @@ impl Session {
         &self,
         sql: &str,
         types: &[Option<DataType>],
+        routine: Option<&Routine>,
         env: &Env,
     ) -> Result<(Arc<Statement>, Vec<DataType>)> {
+        // A LANGUAGE sql routine's statement binds its argument names: cached per routine.
+        let key = match routine {
+            Some(r) => std::borrow::Cow::Owned(format!("{sql}\0routine {}", r.id)),
+            None => std::borrow::Cow::Borrowed(sql),
+        };
         if env.cacheable
-            && let Some(cached) = self.plans.borrow().get(sql, types, env.generation)
+            && let Some(cached) = self.plans.borrow().get(&key, types, env.generation)
         {
             return Ok((cached.statement.clone(), cached.param_types.clone()));
         }
         let statement = crate::parse::parse_one(sql)?;
+        if is_control(&statement) && routine.is_some() {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "{} is not allowed in an SQL function",
+                statement_word(&statement)
+            ));
+        }
         if is_control(&statement) {
             let code = if matches!(
                 statement,
@@ -242,7 +286,10 @@ impl Session {
                 "A routine runs inside its caller's transaction; the caller commits or rolls back.",
             ));
         }
-        let binder = Binder::new(env, types.to_vec());
+        let mut binder = Binder::new(env, types.to_vec());
+        if let Some(r) = routine {
+            binder = binder.for_routine(&r.name, r.args.iter().map(|(n, _)| n.clone()).collect());
+        }
         let bound = Arc::new(optimize_statement(binder.bind(&statement)?));
         let param_types = binder.param_types();
         if env.cacheable && cacheable(&bound) {
@@ -251,7 +298,7 @@ impl Session {
                 generation: env.generation,
                 param_types: param_types.clone(),
             };
-            self.plans.borrow_mut().offer(sql, types, plan);
+            self.plans.borrow_mut().offer(&key, types, plan);
         }
         Ok((bound, param_types))
     }

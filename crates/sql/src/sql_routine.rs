@@ -1,0 +1,155 @@
+//! `LANGUAGE sql` functions and procedures: a body of SQL statements, run in the caller's
+//! transaction like a Wasm routine's host calls, with the arguments as parameters.
+//!
+//! The body is parsed once per routine version (kept in `Routine::runtime_state`) and
+//! each statement goes through the host as a routine statement: its parameters `$1`, `$2`,
+//! ... have the declared argument types and the arguments' names (`a`, or `fname.a`) where
+//! no column has the name, as in PostgreSQL. A function returns its last statement's first
+//! row's first column (`RETURNS type`) or all its rows (`SETOF`, `TABLE`), cast to the
+//! declared types. Plans are cached per session like any nested statement's; the body is
+//! not inlined into the calling query.
+
+use std::sync::Arc;
+
+use oxibase_common::{DataType, Result, Value, errinput};
+use sqlparser::ast;
+
+use crate::bind::{BindEnv, Binder, Statement};
+use crate::procedure::{CallResult, Host, Returns, Routine, RoutineKind};
+use crate::session::Output;
+use crate::types::cast::{CastKind, cast};
+use crate::types::datetime::Zone;
+
+/// The language name.
+pub const LANGUAGE: &str = "sql";
+
+/// The body's statements as SQL text, parsed once per routine version.
+fn statements(routine: &Routine) -> Result<Arc<Vec<String>>> {
+    if let Some(state) = routine.runtime_state.get()
+        && let Ok(parsed) = state.clone().downcast::<Vec<String>>()
+    {
+        return Ok(parsed);
+    }
+    let parsed: Arc<Vec<String>> =
+        Arc::new(crate::parse::parse(&routine.source)?.iter().map(|s| s.to_string()).collect());
+    let _ = routine.runtime_state.set(parsed.clone());
+    Ok(parsed)
+}
+
+/// Calls a LANGUAGE sql routine with its arguments (already of the declared types).
+pub fn call(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<CallResult> {
+    let statements = statements(routine)?;
+    let mut last = None;
+    for sql in statements.iter() {
+        host.check_interrupt()?;
+        last = Some(host.execute_routine_statement(sql, routine, args)?);
+    }
+    let rows = match last {
+        Some(Output::Rows { rows, .. }) => rows,
+        _ if matches!(routine.returns, Returns::Void) => return Ok(CallResult::Value(Value::Null)),
+        _ => return Err(final_statement_error(routine)),
+    };
+    let zone = Zone::UTC;
+    let convert = |v: Value, t: &DataType| cast(v, t, CastKind::Assignment, &zone);
+    Ok(match &routine.returns {
+        Returns::Void => CallResult::Value(Value::Null),
+        Returns::Value(t) => CallResult::Value(match rows.into_iter().next() {
+            Some(row) => convert(row.into_iter().next().unwrap_or(Value::Null), t)?,
+            None => Value::Null,
+        }),
+        Returns::SetOf(t) => CallResult::Rows(
+            rows.into_iter()
+                .map(|row| Ok(vec![convert(row.into_iter().next().unwrap_or(Value::Null), t)?]))
+                .collect::<Result<_>>()?,
+        ),
+        Returns::Table(columns) => CallResult::Rows(
+            rows.into_iter()
+                .map(|row| row.into_iter().zip(columns).map(|(v, (_, t))| convert(v, t)).collect())
+                .collect::<Result<_>>()?,
+        ),
+    })
+}
+
+fn final_statement_error(routine: &Routine) -> oxibase_common::Error {
+    errinput!(
+        INVALID_FUNCTION_DEFINITION,
+        "return type mismatch in function declared to return {}",
+        routine.returns.sql()
+    )
+    .with_detail("Function's final statement must be SELECT or INSERT/UPDATE/DELETE RETURNING.")
+}
+
+/// Checks a LANGUAGE sql routine at CREATE: the body parses and (when it creates nothing
+/// the later statements could need) binds, with a final statement that returns what the
+/// routine declares.
+pub fn check(routine: &Routine, env: &dyn BindEnv) -> Result<()> {
+    let parsed = crate::parse::parse(&routine.source)?;
+    let returns_value = routine.kind == RoutineKind::Function && routine.returns != Returns::Void;
+    if parsed.is_empty() && returns_value {
+        return Err(final_statement_error(routine));
+    }
+    // A body that defines objects is bound only when it runs (what it creates does not
+    // exist yet), as PostgreSQL's validator skips such bodies.
+    let defines = parsed.iter().any(|s| {
+        matches!(
+            s,
+            ast::Statement::CreateTable(_)
+                | ast::Statement::CreateView(_)
+                | ast::Statement::CreateIndex(_)
+                | ast::Statement::AlterTable(_)
+                | ast::Statement::Drop { .. }
+                | ast::Statement::CreateFunction(_)
+        )
+    });
+    if defines {
+        return Ok(());
+    }
+    let types: Vec<Option<DataType>> = routine.args.iter().map(|(_, t)| Some(t.clone())).collect();
+    let names: Vec<String> = routine.args.iter().map(|(n, _)| n.clone()).collect();
+    let mut last = None;
+    for s in &parsed {
+        // Transaction control fails when it runs (0A000 there, as in PostgreSQL).
+        if crate::session::is_control(s) {
+            last = None;
+            continue;
+        }
+        let binder = Binder::new(env, types.clone()).for_routine(&routine.name, names.clone());
+        last = Some(binder.bind(s)?);
+    }
+    if !returns_value {
+        return Ok(());
+    }
+    let columns = last.as_ref().map(crate::session::output_columns).unwrap_or_default();
+    let produces_rows = matches!(
+        last,
+        Some(
+            Statement::Query(_)
+                | Statement::Insert(_)
+                | Statement::Update(_)
+                | Statement::Delete(_)
+        )
+    ) && !columns.is_empty();
+    if !produces_rows {
+        return Err(final_statement_error(routine));
+    }
+    let declared: Vec<DataType> = match &routine.returns {
+        Returns::Value(t) | Returns::SetOf(t) => vec![t.clone()],
+        Returns::Table(cols) => cols.iter().map(|(_, t)| t.clone()).collect(),
+        Returns::Void => vec![],
+    };
+    if columns.len() != declared.len() {
+        let detail = if declared.len() == 1 {
+            "Final statement must return exactly one column.".to_string()
+        } else {
+            format!("Final statement returns {} columns.", columns.len())
+        };
+        return Err(errinput!(
+            INVALID_FUNCTION_DEFINITION,
+            "return type mismatch in function declared to return {}",
+            routine.returns.sql()
+        )
+        .with_detail(detail));
+    }
+    // Types convert when the function returns (an assignment cast, as for a column).
+    Ok(())
+}
