@@ -5,8 +5,10 @@
 //! references: `SELECT * FROM t FOR SYSTEM_TIME AS OF '2024-05-01 12:00:00+00'`.
 //! The delegating methods below forward every method PostgreSQL's dialect overrides.
 
+mod alter;
 mod domain;
 
+pub use alter::{AlterSequence, alter_sequence, identity_sequence_name, owner_change};
 pub use domain::{is_alter_domain, is_drop_domain_statement, null_constraint};
 
 use std::any::TypeId;
@@ -274,6 +276,15 @@ impl Dialect for OxibaseDialect {
         if is_checkpoint(parser) {
             parser.next_token();
             return Some(Ok(checkpoint_statement()));
+        }
+        if alter::is_owner_change(parser) {
+            return Some(alter::parse_owner_change(parser));
+        }
+        if alter::is_identity_with_sequence_name(parser) {
+            return Some(alter::parse_identity_with_sequence_name(parser));
+        }
+        if alter::is_alter_sequence(parser) {
+            return Some(alter::parse_alter_sequence(parser));
         }
         if domain::is_create_domain(parser) {
             return Some(domain::parse_create_domain(parser));

@@ -140,6 +140,18 @@ const KNOWN: &[Known] = &[
         "Sets default text search configuration.",
         false,
     ),
+    k(
+        "default_tablespace",
+        "",
+        "Sets the default tablespace to create tables and indexes in.",
+        false,
+    ),
+    k(
+        "default_table_access_method",
+        "heap",
+        "Sets the default table access method for new tables.",
+        false,
+    ),
     ro("session_authorization", "oxibase", "Sets the session user name.", true),
     ro("in_hot_standby", "off", "Shows whether hot standby is currently active.", true),
     ro("wal_level", "replica", "Sets the level of information written to the WAL.", false),
@@ -424,6 +436,27 @@ impl Settings {
                 }
                 "hex".into()
             }
+            // One tablespace and one table access method exist (pg_dump sets both).
+            "default_tablespace" => match value.trim() {
+                "" | "pg_default" => value.trim().to_string(),
+                other => {
+                    return Err(errinput!(
+                        INVALID_PARAMETER_VALUE,
+                        "invalid value for parameter \"default_tablespace\": \"{other}\""
+                    )
+                    .with_detail(format!("Tablespace \"{other}\" does not exist.")));
+                }
+            },
+            "default_table_access_method" => match value.trim() {
+                "heap" => "heap".into(),
+                other => {
+                    return Err(errinput!(
+                        INVALID_PARAMETER_VALUE,
+                        "invalid value for parameter \"default_table_access_method\": \"{other}\""
+                    )
+                    .with_detail(format!("Table access method \"{other}\" does not exist.")));
+                }
+            },
             "synchronous_commit" => match value.trim().to_ascii_lowercase().as_str() {
                 v @ ("local" | "remote_write" | "remote_apply") => v.to_string(),
                 _ => on_off(parse_bool(name, value)?).into(),

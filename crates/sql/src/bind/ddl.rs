@@ -120,6 +120,31 @@ pub enum DdlStatement {
         /// Options, parsed.
         options: SequenceSpec,
     },
+    /// ALTER SEQUENCE
+    AlterSequence {
+        /// (schema, name)
+        name: (Option<String>, String),
+        /// IF EXISTS
+        if_exists: bool,
+        /// The options it sets.
+        options: SequenceSpec,
+        /// RESTART: Some(None) at the start value, Some(Some(n)) at n.
+        restart: Option<Option<i64>>,
+        /// RENAME TO
+        rename: Option<String>,
+    },
+    /// ALTER <object> OWNER TO role: ownership is not modeled (no privileges), so this
+    /// checks that the object and the role exist.
+    OwnerTo {
+        /// The object's kind as written (TABLE, SEQUENCE, TYPE, FUNCTION, ...).
+        kind: String,
+        /// (schema, name)
+        name: (Option<String>, String),
+        /// IF EXISTS
+        if_exists: bool,
+        /// The role.
+        role: String,
+    },
     /// DROP SEQUENCE
     DropSequence {
         /// (schema, name) of each sequence.
@@ -442,6 +467,17 @@ pub enum AlterAction {
         /// SET (true) or DROP (false).
         not_null: bool,
     },
+    /// ALTER COLUMN ADD GENERATED { ALWAYS | BY DEFAULT } AS IDENTITY [(options)]
+    AddIdentity {
+        /// The column.
+        column: String,
+        /// ALWAYS (explicit values refused) rather than BY DEFAULT.
+        always: bool,
+        /// The sequence's options.
+        options: SequenceSpec,
+        /// SEQUENCE NAME, as pg_dump gives it.
+        sequence_name: Option<(Option<String>, String)>,
+    },
     /// ALTER COLUMN TYPE
     SetType {
         /// The column.
@@ -482,6 +518,7 @@ impl AlterAction {
             AlterAction::SetDefault { .. } => "ALTER COLUMN SET DEFAULT",
             AlterAction::SetNotNull { .. } => "ALTER COLUMN SET NOT NULL",
             AlterAction::SetType { .. } => "ALTER COLUMN TYPE",
+            AlterAction::AddIdentity { .. } => "ALTER COLUMN ADD GENERATED",
             AlterAction::AddConstraint { .. } => "ADD CONSTRAINT",
             AlterAction::ValidateConstraint(_) => "VALIDATE CONSTRAINT",
             AlterAction::DropConstraint { .. } => "DROP CONSTRAINT",
@@ -527,8 +564,10 @@ pub struct SequenceSpec {
     pub max: Option<i64>,
     /// START WITH
     pub start: Option<i64>,
-    /// CYCLE
-    pub cycle: bool,
+    /// CYCLE (Some(false): NO CYCLE)
+    pub cycle: Option<bool>,
+    /// OWNED BY table.column (Some(None): OWNED BY NONE): the name's parts.
+    pub owned_by: Option<Option<Vec<String>>>,
 }
 
 /// Looks up a user-defined type (an enum) by its possibly qualified name.
@@ -964,13 +1003,16 @@ pub fn column_spec(
     Ok((spec, constraints))
 }
 
-fn sequence_spec(options: &[ast::SequenceOptions]) -> Result<SequenceSpec> {
-    let int = |e: &ast::Expr| -> Result<i64> {
-        e.to_string()
-            .replace(' ', "")
-            .parse::<i64>()
-            .map_err(|_| errinput!(INVALID_PARAMETER_VALUE, "invalid sequence option value {e}"))
-    };
+/// A sequence option's integer value.
+fn sequence_int(e: &ast::Expr) -> Result<i64> {
+    e.to_string()
+        .replace(' ', "")
+        .parse::<i64>()
+        .map_err(|_| errinput!(INVALID_PARAMETER_VALUE, "invalid sequence option value {e}"))
+}
+
+pub(super) fn sequence_spec(options: &[ast::SequenceOptions]) -> Result<SequenceSpec> {
+    let int = sequence_int;
     let mut spec = SequenceSpec::default();
     for o in options {
         match o {
@@ -980,8 +1022,20 @@ fn sequence_spec(options: &[ast::SequenceOptions]) -> Result<SequenceSpec> {
             ast::SequenceOptions::MaxValue(e) => spec.max = e.as_ref().map(int).transpose()?,
             ast::SequenceOptions::StartWith(e, _) => spec.start = Some(int(e)?),
             // sqlparser's flag is true for NO CYCLE.
-            ast::SequenceOptions::Cycle(no) => spec.cycle = !*no,
-            ast::SequenceOptions::Cache(_) | ast::SequenceOptions::OwnedBy(_) => {}
+            ast::SequenceOptions::Cycle(no) => spec.cycle = Some(!*no),
+            ast::SequenceOptions::OwnedBy(owner) => {
+                spec.owned_by = Some(owner.as_ref().map(|n| {
+                    n.0.iter()
+                        .map(|p| match p {
+                            ast::ObjectNamePart::Identifier(id) => ident(id),
+                            other => other.to_string(),
+                        })
+                        .collect()
+                }));
+            }
+            // CACHE has no effect here (values are reserved in blocks regardless); a name
+            // in it is an identity's SEQUENCE NAME (see parse::identity_sequence_name).
+            ast::SequenceOptions::Cache(_) => {}
         }
     }
     Ok(spec)
@@ -991,6 +1045,15 @@ impl Binder<'_> {
     /// Binds a DDL statement; `None` if it is not one.
     pub(super) fn bind_ddl(&self, statement: &ast::Statement) -> Result<Option<DdlStatement>> {
         use ast::Statement as S;
+        if let Some((kind, name, if_exists, role)) = crate::parse::owner_change(statement) {
+            let name = split_name(name)?;
+            return Ok(Some(DdlStatement::OwnerTo {
+                kind: kind.to_string(),
+                name,
+                if_exists,
+                role,
+            }));
+        }
         Ok(Some(match statement {
             S::CreateTable(ct) => DdlStatement::CreateTable(Box::new(self.bind_create_table(ct)?)),
             S::Comment { object_type, object_name, comment, .. } => {
@@ -1156,6 +1219,22 @@ impl Binder<'_> {
                     ast::SchemaName::UnnamedAuthorization(id) => ident(id),
                 };
                 DdlStatement::CreateSchema { name, if_not_exists: *if_not_exists }
+            }
+            S::CreateSequence { if_not_exists, name, sequence_options, .. }
+                if let Some(alter) = crate::parse::alter_sequence(sequence_options) =>
+            {
+                let restart = match &alter.restart {
+                    None => None,
+                    Some(None) => Some(None),
+                    Some(Some(e)) => Some(Some(sequence_int(e)?)),
+                };
+                DdlStatement::AlterSequence {
+                    name: split_name(name)?,
+                    if_exists: *if_not_exists,
+                    options: sequence_spec(&alter.options)?,
+                    restart,
+                    rename: alter.rename.as_ref().map(ident),
+                }
             }
             S::CreateSequence { if_not_exists, name, sequence_options, .. } => {
                 DdlStatement::CreateSequence {
@@ -1368,6 +1447,20 @@ fn alter_action(op: &ast::AlterTableOperation, types: TypeLookup<'_>) -> Result<
                 }
                 ast::AlterColumnOperation::DropDefault => {
                     AlterAction::SetDefault { column, default: None }
+                }
+                ast::AlterColumnOperation::AddGenerated { generated_as, sequence_options } => {
+                    let options = sequence_options.as_deref().unwrap_or_default();
+                    let sequence_name = crate::parse::identity_sequence_name(options)
+                        .map(|n| split_name(&n))
+                        .transpose()?;
+                    let mut options = sequence_spec(options)?;
+                    options.owned_by = None; // it carried the SEQUENCE NAME
+                    AlterAction::AddIdentity {
+                        column,
+                        always: !matches!(generated_as, Some(ast::GeneratedAs::ByDefault)),
+                        options,
+                        sequence_name,
+                    }
                 }
                 ast::AlterColumnOperation::SetDataType { data_type: t, using, .. } => {
                     AlterAction::SetType {

@@ -12,6 +12,7 @@
 //! committed rows under that lock rather than the snapshot.
 
 mod domains;
+mod sequences;
 mod types;
 
 use std::collections::HashSet;
@@ -108,8 +109,20 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
                 return Ok("CREATE SEQUENCE".into());
             }
             let seq = sequence_from_spec(&schema, &name.1, options)?;
-            ctx.catalog.create_sequence(ctx.txn, seq)?;
+            let mut seq = ctx.catalog.create_sequence(ctx.txn, seq)?;
+            if let Some(owner) = &options.owned_by {
+                seq.owned_by = ddl.sequence_owner(&seq, owner.as_deref())?;
+                ctx.catalog.update_sequence(ctx.txn, &seq)?;
+            }
             Ok("CREATE SEQUENCE".into())
+        }
+        DdlStatement::AlterSequence { name, if_exists, options, restart, rename } => {
+            ddl.alter_sequence(name, *if_exists, options, *restart, rename.as_ref())?;
+            Ok("ALTER SEQUENCE".into())
+        }
+        DdlStatement::OwnerTo { kind, name, if_exists, role } => {
+            ddl.owner_to(kind, name, *if_exists, role)?;
+            Ok(format!("ALTER {kind}"))
         }
         DdlStatement::DropSequence { names, if_exists } => {
             for name in names {
@@ -258,7 +271,8 @@ pub fn sequence_from_spec(
     seq.increment = increment;
     seq.min = min;
     seq.max = max;
-    seq.cycle = spec.cycle;
+    seq.cycle = spec.cycle.unwrap_or(false);
+    sequences::check_bounds(&seq)?;
     Ok(seq)
 }
 
@@ -1411,6 +1425,9 @@ impl Ddl<'_, '_> {
                 let mut c = table.columns[position].clone();
                 c.not_null = *not_null;
                 ctx.catalog.update_column(txn, table, column, c)
+            }
+            AlterAction::AddIdentity { column, always, options, sequence_name } => {
+                self.add_identity(table, column, *always, options, sequence_name.as_ref())
             }
             AlterAction::SetType { column, data_type, domain, using } => {
                 let position = require_column(table, column)?;

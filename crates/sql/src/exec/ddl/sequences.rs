@@ -1,0 +1,281 @@
+//! ALTER SEQUENCE, a sequence's OWNED BY, and OWNER TO for every kind of object.
+
+use oxibase_common::{DataType, Result, errinput};
+
+use super::{Ddl, Name, RelKind};
+use crate::bind::SequenceSpec;
+use crate::catalog::{Sequence, Table};
+use crate::keys::RelId;
+
+impl Ddl<'_, '_> {
+    /// Finds a sequence by possibly qualified name: (schema, sequence).
+    fn find_sequence(&self, name: &Name) -> Result<Option<Sequence>> {
+        match self.find(name, RelKind::Sequence)? {
+            Some((schema, _)) => self.catalog().sequence(self.ctx.txn, &schema, &name.1),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) fn alter_sequence(
+        &self,
+        name: &Name,
+        if_exists: bool,
+        spec: &SequenceSpec,
+        restart: Option<Option<i64>>,
+        rename: Option<&String>,
+    ) -> Result<()> {
+        let ctx = self.ctx;
+        let Some(mut seq) = self.find_sequence(name)? else {
+            if if_exists {
+                self.notice(format!("relation \"{}\" does not exist, skipping", name.1));
+                return Ok(());
+            }
+            return Err(errinput!(UNDEFINED_TABLE, "relation \"{}\" does not exist", name.1));
+        };
+        if let Some(new) = rename {
+            return ctx.catalog.rename_table(ctx.txn, seq.id, new);
+        }
+        if let Some(t) = &spec.data_type {
+            let (low, high) = match t {
+                DataType::Int2 => (i16::MIN as i64, i16::MAX as i64),
+                DataType::Int4 => (i32::MIN as i64, i32::MAX as i64),
+                DataType::Int8 => (i64::MIN, i64::MAX),
+                other => {
+                    return Err(errinput!(
+                        INVALID_PARAMETER_VALUE,
+                        "sequence type must be smallint, integer, or bigint, not {}",
+                        other.name()
+                    ));
+                }
+            };
+            seq.max = seq.max.min(high);
+            seq.min = seq.min.max(low);
+        }
+        if let Some(i) = spec.increment {
+            if i == 0 {
+                return Err(errinput!(INVALID_PARAMETER_VALUE, "INCREMENT must not be zero"));
+            }
+            seq.increment = i;
+        }
+        seq.min = spec.min.unwrap_or(seq.min);
+        seq.max = spec.max.unwrap_or(seq.max);
+        seq.start = spec.start.unwrap_or(seq.start);
+        seq.cycle = spec.cycle.unwrap_or(seq.cycle);
+        check_bounds(&seq)?;
+        if let Some(owner) = &spec.owned_by {
+            seq.owned_by = self.sequence_owner(&seq, owner.as_deref())?;
+        }
+        // The value nextval hands out next must stay in range (unless RESTART moves it).
+        let next = match ctx.catalog.sequence_last(&seq)? {
+            Some(last) => last.saturating_add(seq.increment),
+            None => seq.start,
+        };
+        let at = match restart {
+            Some(at) => Some(at.unwrap_or(seq.start)),
+            None if next < seq.min || next > seq.max => Some(next),
+            None => None,
+        };
+        if let Some(at) = at {
+            if at < seq.min {
+                return Err(errinput!(
+                    INVALID_PARAMETER_VALUE,
+                    "RESTART value ({at}) cannot be less than MINVALUE ({})",
+                    seq.min
+                ));
+            }
+            if at > seq.max {
+                return Err(errinput!(
+                    INVALID_PARAMETER_VALUE,
+                    "RESTART value ({at}) cannot be greater than MAXVALUE ({})",
+                    seq.max
+                ));
+            }
+            if restart.is_some() {
+                ctx.catalog.set_sequence(&seq, at.wrapping_sub(seq.increment))?;
+            }
+        }
+        ctx.catalog.update_sequence(ctx.txn, &seq)
+    }
+
+    /// The column an OWNED BY names, as (table id, position); None for OWNED BY NONE.
+    pub(super) fn sequence_owner(
+        &self,
+        seq: &Sequence,
+        parts: Option<&[String]>,
+    ) -> Result<Option<(RelId, usize)>> {
+        let Some(parts) = parts else { return Ok(None) };
+        let (schema, table, column) = match parts {
+            [t, c] => (None, t, c),
+            [s, t, c] => (Some(s.clone()), t, c),
+            _ => {
+                return Err(errinput!(INVALID_PARAMETER_VALUE, "invalid OWNED BY option")
+                    .with_hint("Specify OWNED BY table.column or OWNED BY NONE."));
+            }
+        };
+        let Some((found_schema, id)) = self.find(&(schema, table.clone()), RelKind::Table)? else {
+            return Err(errinput!(UNDEFINED_TABLE, "relation \"{table}\" does not exist"));
+        };
+        if found_schema != seq.schema {
+            return Err(errinput!(
+                OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "sequence must be in same schema as table it is linked to"
+            ));
+        }
+        let t = self.table(id)?;
+        let position = t.column_index(column).ok_or_else(|| {
+            errinput!(
+                UNDEFINED_COLUMN,
+                "column \"{column}\" of relation \"{table}\" does not exist"
+            )
+        })?;
+        Ok(Some((id, position)))
+    }
+
+    /// ALTER COLUMN ADD GENERATED ... AS IDENTITY: a sequence owned by the column feeds
+    /// its default (named as given, or `<table>_<column>_seq`).
+    pub(super) fn add_identity(
+        &self,
+        table: &Table,
+        column: &str,
+        always: bool,
+        options: &SequenceSpec,
+        sequence_name: Option<&Name>,
+    ) -> Result<()> {
+        let ctx = self.ctx;
+        let position = table.column_index(column).ok_or_else(|| {
+            errinput!(
+                UNDEFINED_COLUMN,
+                "column \"{column}\" of relation \"{}\" does not exist",
+                table.name
+            )
+        })?;
+        let mut c = table.columns[position].clone();
+        if !matches!(c.data_type, DataType::Int2 | DataType::Int4 | DataType::Int8) {
+            return Err(errinput!(
+                INVALID_PARAMETER_VALUE,
+                "identity column type must be smallint, integer, or bigint"
+            ));
+        }
+        if !c.not_null {
+            return Err(errinput!(
+                OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "column \"{column}\" of relation \"{}\" must be declared NOT NULL before identity can be added",
+                table.name
+            ));
+        }
+        if c.default.is_some() {
+            return Err(errinput!(
+                OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "column \"{column}\" of relation \"{}\" already has a default value",
+                table.name
+            ));
+        }
+        let (schema, name) = match sequence_name {
+            Some((schema, name)) => {
+                (schema.clone().unwrap_or_else(|| table.schema.clone()), name.clone())
+            }
+            None => {
+                let stem = format!("{}_{column}", table.name);
+                (table.schema.clone(), self.choose_relation_name(&table.schema, &stem, "seq")?)
+            }
+        };
+        let spec = SequenceSpec {
+            data_type: options.data_type.clone().or_else(|| Some(c.data_type.clone())),
+            ..options.clone()
+        };
+        let seq = super::sequence_from_spec(&schema, &name, &spec)?;
+        let mut seq = ctx.catalog.create_sequence(ctx.txn, seq)?;
+        seq.owned_by = Some((table.id, position));
+        ctx.catalog.update_sequence(ctx.txn, &seq)?;
+        c.default = Some(super::nextval_default(&seq));
+        c.identity_always = always;
+        ctx.catalog.update_column(ctx.txn, table, column, c)
+    }
+
+    /// ALTER <object> OWNER TO role: the object and the role must exist; nothing else
+    /// changes (Oxibase has no per-object privileges, so an owner would decide nothing).
+    pub(super) fn owner_to(
+        &self,
+        kind: &str,
+        name: &Name,
+        if_exists: bool,
+        role: &str,
+    ) -> Result<()> {
+        let ctx = self.ctx;
+        let special = matches!(role, "current_user" | "session_user" | "current_role");
+        if !special && ctx.catalog.role(ctx.txn, role)?.is_none() {
+            return Err(errinput!(UNDEFINED_OBJECT, "role \"{role}\" does not exist"));
+        }
+        ctx.txn.next_command()?;
+        let schemas = match &name.0 {
+            Some(s) => vec![s.clone()],
+            None => self.env.search_path(),
+        };
+        let relation_kind = |wanted: &[RelKind]| -> Result<bool> {
+            for schema in &schemas {
+                if let Some((_, k)) = ctx.catalog.relation(ctx.txn, schema, &name.1)? {
+                    return Ok(wanted.contains(&k));
+                }
+            }
+            Ok(false)
+        };
+        let relations = [RelKind::Table, RelKind::View, RelKind::Sequence, RelKind::Index];
+        let (exists, missing) = match kind {
+            "SCHEMA" => (
+                ctx.catalog.schema_id(ctx.txn, &name.1)?.is_some(),
+                errinput!(INVALID_SCHEMA_NAME, "schema \"{}\" does not exist", name.1),
+            ),
+            "TYPE" | "DOMAIN" => (
+                relation_kind(&[RelKind::Type, RelKind::Domain])?,
+                errinput!(UNDEFINED_OBJECT, "type \"{}\" does not exist", name.1),
+            ),
+            "FUNCTION" | "PROCEDURE" | "ROUTINE" => (
+                self.env.routine(name.0.as_deref(), &name.1)?.is_some(),
+                errinput!(UNDEFINED_FUNCTION, "{} {} does not exist", kind.to_lowercase(), name.1),
+            ),
+            // The database a session is connected to exists.
+            "DATABASE" => return Ok(()),
+            _ => (
+                relation_kind(&relations)?,
+                errinput!(UNDEFINED_TABLE, "relation \"{}\" does not exist", name.1),
+            ),
+        };
+        if exists {
+            return Ok(());
+        }
+        if if_exists {
+            self.notice(format!("{}, skipping", missing.message()));
+            return Ok(());
+        }
+        Err(missing)
+    }
+}
+
+/// MINVALUE < MAXVALUE and START between them, as PostgreSQL checks.
+pub(super) fn check_bounds(seq: &Sequence) -> Result<()> {
+    if seq.min >= seq.max {
+        return Err(errinput!(
+            INVALID_PARAMETER_VALUE,
+            "MINVALUE ({}) must be less than MAXVALUE ({})",
+            seq.min,
+            seq.max
+        ));
+    }
+    if seq.start < seq.min {
+        return Err(errinput!(
+            INVALID_PARAMETER_VALUE,
+            "START value ({}) cannot be less than MINVALUE ({})",
+            seq.start,
+            seq.min
+        ));
+    }
+    if seq.start > seq.max {
+        return Err(errinput!(
+            INVALID_PARAMETER_VALUE,
+            "START value ({}) cannot be greater than MAXVALUE ({})",
+            seq.start,
+            seq.max
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,330 @@
+//! ALTER statements pg_dump writes that sqlparser does not read: `ALTER <object> ... OWNER
+//! TO role` for every kind of object, `ALTER SEQUENCE`, and an identity's
+//! `SEQUENCE NAME` option.
+//!
+//! OWNER TO is carried as an ALTER TABLE of ClickHouse's `ON CLUSTER` form naming the
+//! object's kind (this dialect never parses ON CLUSTER), see [`owner_change`]. ALTER
+//! SEQUENCE is carried as a CREATE SEQUENCE whose first option is a marker `CACHE`, see
+//! [`alter_sequence`]. An identity's options with `SEQUENCE NAME n` are read here, the name
+//! carried as `OWNED BY n`, see [`identity_sequence_name`].
+
+use sqlparser::ast;
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::Token;
+
+type ParseResult<T> = std::result::Result<T, ParserError>;
+
+const OWNER_KINDS: &[&str] = &[
+    "TABLE",
+    "SEQUENCE",
+    "VIEW",
+    "MATERIALIZED VIEW",
+    "INDEX",
+    "TYPE",
+    "DOMAIN",
+    "SCHEMA",
+    "FUNCTION",
+    "PROCEDURE",
+    "ROUTINE",
+    "DATABASE",
+];
+
+/// `ALTER <kind> ... OWNER TO role` comes next.
+pub(super) fn is_owner_change(parser: &Parser) -> bool {
+    if !matches!(parser.peek_token().token, Token::Word(w) if w.keyword == Keyword::ALTER) {
+        return false;
+    }
+    let mut words = Vec::new();
+    for i in 0.. {
+        match parser.peek_nth_token(i).token {
+            Token::EOF | Token::SemiColon => break,
+            Token::Word(w) if w.quote_style.is_none() => words.push(w.value.to_uppercase()),
+            other => words.push(other.to_string()),
+        }
+    }
+    let n = words.len();
+    n >= 5 && words[n - 3] == "OWNER" && words[n - 2] == "TO"
+}
+
+/// Parses `ALTER <kind> [IF EXISTS] [ONLY] name [(args)] OWNER TO role`.
+pub(super) fn parse_owner_change(parser: &mut Parser) -> ParseResult<ast::Statement> {
+    parser.expect_keyword(Keyword::ALTER)?;
+    let mut kind = parser.parse_identifier()?.value.to_uppercase();
+    if kind == "MATERIALIZED" {
+        parser.expect_keyword(Keyword::VIEW)?;
+        kind = "MATERIALIZED VIEW".into();
+    }
+    if !OWNER_KINDS.contains(&kind.as_str()) {
+        return parser.expected("an object kind before OWNER TO", parser.peek_token());
+    }
+    let if_exists = parser.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+    let _ = parser.parse_keyword(Keyword::ONLY);
+    let name = parser.parse_object_name(false)?;
+    if parser.consume_token(&Token::LParen) {
+        // A routine's argument types: they name one routine where Oxibase has only one.
+        let mut depth = 1;
+        while depth > 0 {
+            match parser.next_token().token {
+                Token::LParen => depth += 1,
+                Token::RParen => depth -= 1,
+                Token::EOF => return parser.expected(")", parser.peek_token()),
+                _ => {}
+            }
+        }
+    }
+    parser.expect_keywords(&[Keyword::OWNER, Keyword::TO])?;
+    let owner = ast::Owner::Ident(parser.parse_identifier()?);
+    Ok(ast::Statement::AlterTable(ast::AlterTable {
+        name,
+        if_exists,
+        only: false,
+        operations: vec![ast::AlterTableOperation::OwnerTo { new_owner: owner }],
+        location: None,
+        on_cluster: Some(ast::Ident::new(kind)),
+        table_type: None,
+        end_token: ast::helpers::attached_token::AttachedToken::empty(),
+    }))
+}
+
+/// An OWNER TO of any object: (object kind, name, if exists, role).
+pub fn owner_change(statement: &ast::Statement) -> Option<(&str, &ast::ObjectName, bool, String)> {
+    let ast::Statement::AlterTable(alter) = statement else { return None };
+    let [ast::AlterTableOperation::OwnerTo { new_owner }] = alter.operations.as_slice() else {
+        return None;
+    };
+    let kind = alter.on_cluster.as_ref().map_or("TABLE", |k| k.value.as_str());
+    let role = match new_owner {
+        ast::Owner::Ident(id) if id.quote_style.is_some() => id.value.clone(),
+        ast::Owner::Ident(id) => id.value.to_lowercase(),
+        other => other.to_string().to_lowercase(),
+    };
+    Some((kind, &alter.name, alter.if_exists, role))
+}
+
+/// Marks a CREATE SEQUENCE that carries an ALTER SEQUENCE.
+const ALTER_SEQUENCE_MARK: &str = "__oxibase_alter_sequence";
+/// Marks RESTART [WITH n] among the options.
+const RESTART_MARK: &str = "__oxibase_restart";
+/// Marks RENAME TO name among the options.
+const RENAME_MARK: &str = "__oxibase_rename";
+
+/// `ALTER SEQUENCE ...` comes next (OWNER TO is read by [`parse_owner_change`]).
+pub(super) fn is_alter_sequence(parser: &Parser) -> bool {
+    let [a, b] = parser.peek_tokens::<2>();
+    matches!(&a, Token::Word(w) if w.keyword == Keyword::ALTER)
+        && matches!(&b, Token::Word(w) if w.keyword == Keyword::SEQUENCE)
+}
+
+fn mark(values: Vec<ast::Expr>) -> ast::SequenceOptions {
+    ast::SequenceOptions::Cache(ast::Expr::Tuple(values))
+}
+
+fn word(w: &str) -> ast::Expr {
+    ast::Expr::Identifier(ast::Ident::new(w))
+}
+
+/// `ALTER SEQUENCE [IF EXISTS] name` with CREATE SEQUENCE's options, `RESTART [[WITH] n]`
+/// and `OWNED BY`, or `RENAME TO name`.
+pub(super) fn parse_alter_sequence(parser: &mut Parser) -> ParseResult<ast::Statement> {
+    parser.expect_keywords(&[Keyword::ALTER, Keyword::SEQUENCE])?;
+    let if_exists = parser.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+    let name = parser.parse_object_name(false)?;
+    let mut options = vec![mark(vec![word(ALTER_SEQUENCE_MARK)])];
+    if parser.parse_keywords(&[Keyword::RENAME, Keyword::TO]) {
+        let new = parser.parse_identifier()?;
+        options.push(mark(vec![word(RENAME_MARK), ast::Expr::Identifier(new)]));
+    } else {
+        loop {
+            if parser.parse_keyword(Keyword::RESTART) {
+                let mut values = vec![word(RESTART_MARK)];
+                let with = parser.parse_keyword(Keyword::WITH);
+                if with || matches!(parser.peek_token().token, Token::Number(..) | Token::Minus) {
+                    values.push(parser.parse_expr()?);
+                }
+                options.push(mark(values));
+            } else if parser.parse_keywords(&[Keyword::OWNED, Keyword::BY]) {
+                let owner = parser.parse_object_name(false)?;
+                let none = owner.to_string().eq_ignore_ascii_case("none");
+                options.push(ast::SequenceOptions::OwnedBy((!none).then_some(owner)));
+            } else if parser.parse_keyword(Keyword::AS) {
+                options.push(ast::SequenceOptions::DataType(parser.parse_data_type()?));
+            } else if parser.parse_keyword(Keyword::INCREMENT) {
+                let by = parser.parse_keyword(Keyword::BY);
+                options.push(ast::SequenceOptions::IncrementBy(parser.parse_expr()?, by));
+            } else if parser.parse_keywords(&[Keyword::NO, Keyword::MINVALUE]) {
+                options.push(ast::SequenceOptions::MinValue(None));
+            } else if parser.parse_keyword(Keyword::MINVALUE) {
+                options.push(ast::SequenceOptions::MinValue(Some(parser.parse_expr()?)));
+            } else if parser.parse_keywords(&[Keyword::NO, Keyword::MAXVALUE]) {
+                options.push(ast::SequenceOptions::MaxValue(None));
+            } else if parser.parse_keyword(Keyword::MAXVALUE) {
+                options.push(ast::SequenceOptions::MaxValue(Some(parser.parse_expr()?)));
+            } else if parser.parse_keyword(Keyword::START) {
+                let with = parser.parse_keyword(Keyword::WITH);
+                options.push(ast::SequenceOptions::StartWith(parser.parse_expr()?, with));
+            } else if parser.parse_keyword(Keyword::CACHE) {
+                options.push(ast::SequenceOptions::Cache(parser.parse_expr()?));
+            } else if parser.parse_keywords(&[Keyword::NO, Keyword::CYCLE]) {
+                options.push(ast::SequenceOptions::Cycle(true));
+            } else if parser.parse_keyword(Keyword::CYCLE) {
+                options.push(ast::SequenceOptions::Cycle(false));
+            } else {
+                break;
+            }
+        }
+        if options.len() == 1 {
+            return parser
+                .expected("a sequence option after ALTER SEQUENCE name", parser.peek_token());
+        }
+    }
+    Ok(ast::Statement::CreateSequence {
+        temporary: false,
+        if_not_exists: if_exists,
+        name,
+        sequence_options: options,
+    })
+}
+
+/// What an ALTER SEQUENCE changes, read back from its carrier.
+#[derive(Debug, Default)]
+pub struct AlterSequence {
+    /// The options it sets (CREATE SEQUENCE's, OWNED BY included).
+    pub options: Vec<ast::SequenceOptions>,
+    /// RESTART: Some(None) restarts at the start value, Some(Some(n)) at n.
+    pub restart: Option<Option<ast::Expr>>,
+    /// RENAME TO
+    pub rename: Option<ast::Ident>,
+}
+
+/// The ALTER SEQUENCE a CREATE SEQUENCE carries, if it carries one (IF EXISTS is its
+/// `if_not_exists`).
+pub fn alter_sequence(options: &[ast::SequenceOptions]) -> Option<AlterSequence> {
+    let is_mark = |o: &ast::SequenceOptions, m: &str| matches!(o, ast::SequenceOptions::Cache(ast::Expr::Tuple(v)) if matches!(v.first(), Some(ast::Expr::Identifier(id)) if id.value == m));
+    if !options.first().is_some_and(|o| is_mark(o, ALTER_SEQUENCE_MARK)) {
+        return None;
+    }
+    let mut alter = AlterSequence::default();
+    for o in &options[1..] {
+        match o {
+            ast::SequenceOptions::Cache(ast::Expr::Tuple(v)) if is_mark(o, RESTART_MARK) => {
+                alter.restart = Some(v.get(1).cloned());
+            }
+            ast::SequenceOptions::Cache(ast::Expr::Tuple(v)) if is_mark(o, RENAME_MARK) => {
+                if let Some(ast::Expr::Identifier(id)) = v.get(1) {
+                    alter.rename = Some(id.clone());
+                }
+            }
+            other => alter.options.push(other.clone()),
+        }
+    }
+    Some(alter)
+}
+
+/// `ALTER TABLE ... ADD GENERATED ... AS IDENTITY (... SEQUENCE NAME name ...)` comes next
+/// (as pg_dump writes an identity column; sqlparser reads no SEQUENCE NAME).
+pub(super) fn is_identity_with_sequence_name(parser: &Parser) -> bool {
+    let [alter, table] = parser.peek_tokens::<2>();
+    if !(matches!(&alter, Token::Word(w) if w.keyword == Keyword::ALTER)
+        && matches!(&table, Token::Word(w) if w.keyword == Keyword::TABLE))
+    {
+        return false;
+    }
+    let mut previous = None;
+    for i in 0.. {
+        let token = parser.peek_nth_token(i).token;
+        match &token {
+            Token::EOF | Token::SemiColon => return false,
+            Token::Word(w) if w.value.eq_ignore_ascii_case("name") => {
+                if matches!(&previous, Some(Token::Word(p)) if p.keyword == Keyword::SEQUENCE) {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        previous = Some(token);
+    }
+    false
+}
+
+/// `ALTER TABLE [IF EXISTS] [ONLY] t ALTER [COLUMN] c ADD GENERATED { ALWAYS | BY DEFAULT }
+/// AS IDENTITY (options)`, where the options may say `SEQUENCE NAME n`: carried as the
+/// identity's options with `OWNED BY n` (which identity options cannot say otherwise), see
+/// [`identity_sequence_name`].
+pub(super) fn parse_identity_with_sequence_name(
+    parser: &mut Parser,
+) -> ParseResult<ast::Statement> {
+    parser.expect_keywords(&[Keyword::ALTER, Keyword::TABLE])?;
+    let if_exists = parser.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+    let only = parser.parse_keyword(Keyword::ONLY);
+    let name = parser.parse_object_name(false)?;
+    parser.expect_keyword(Keyword::ALTER)?;
+    let _ = parser.parse_keyword(Keyword::COLUMN);
+    let column_name = parser.parse_identifier()?;
+    parser.expect_keywords(&[Keyword::ADD, Keyword::GENERATED])?;
+    let generated_as = if parser.parse_keyword(Keyword::ALWAYS) {
+        ast::GeneratedAs::Always
+    } else {
+        parser.expect_keywords(&[Keyword::BY, Keyword::DEFAULT])?;
+        ast::GeneratedAs::ByDefault
+    };
+    parser.expect_keywords(&[Keyword::AS, Keyword::IDENTITY])?;
+    parser.expect_token(&Token::LParen)?;
+    let mut options = Vec::new();
+    loop {
+        if parser.parse_keyword(Keyword::SEQUENCE) {
+            let word = parser.parse_identifier()?;
+            if !word.value.eq_ignore_ascii_case("name") {
+                return parser.expected("NAME after SEQUENCE", parser.peek_token());
+            }
+            options.push(ast::SequenceOptions::OwnedBy(Some(parser.parse_object_name(false)?)));
+        } else if parser.parse_keyword(Keyword::INCREMENT) {
+            let by = parser.parse_keyword(Keyword::BY);
+            options.push(ast::SequenceOptions::IncrementBy(parser.parse_expr()?, by));
+        } else if parser.parse_keywords(&[Keyword::NO, Keyword::MINVALUE]) {
+            options.push(ast::SequenceOptions::MinValue(None));
+        } else if parser.parse_keyword(Keyword::MINVALUE) {
+            options.push(ast::SequenceOptions::MinValue(Some(parser.parse_expr()?)));
+        } else if parser.parse_keywords(&[Keyword::NO, Keyword::MAXVALUE]) {
+            options.push(ast::SequenceOptions::MaxValue(None));
+        } else if parser.parse_keyword(Keyword::MAXVALUE) {
+            options.push(ast::SequenceOptions::MaxValue(Some(parser.parse_expr()?)));
+        } else if parser.parse_keyword(Keyword::START) {
+            let with = parser.parse_keyword(Keyword::WITH);
+            options.push(ast::SequenceOptions::StartWith(parser.parse_expr()?, with));
+        } else if parser.parse_keyword(Keyword::CACHE) {
+            options.push(ast::SequenceOptions::Cache(parser.parse_expr()?));
+        } else if parser.parse_keywords(&[Keyword::NO, Keyword::CYCLE]) {
+            options.push(ast::SequenceOptions::Cycle(true));
+        } else if parser.parse_keyword(Keyword::CYCLE) {
+            options.push(ast::SequenceOptions::Cycle(false));
+        } else if parser.parse_keyword(Keyword::AS) {
+            options.push(ast::SequenceOptions::DataType(parser.parse_data_type()?));
+        } else {
+            break;
+        }
+    }
+    parser.expect_token(&Token::RParen)?;
+    let op = ast::AlterColumnOperation::AddGenerated {
+        generated_as: Some(generated_as),
+        sequence_options: Some(options),
+    };
+    Ok(ast::Statement::AlterTable(ast::AlterTable {
+        name,
+        if_exists,
+        only,
+        operations: vec![ast::AlterTableOperation::AlterColumn { column_name, op }],
+        location: None,
+        on_cluster: None,
+        table_type: None,
+        end_token: ast::helpers::attached_token::AttachedToken::empty(),
+    }))
+}
+
+/// The sequence name an identity's options give (`SEQUENCE NAME`, carried as OWNED BY).
+pub fn identity_sequence_name(options: &[ast::SequenceOptions]) -> Option<ast::ObjectName> {
+    options.iter().find_map(|o| match o {
+        ast::SequenceOptions::OwnedBy(Some(name)) => Some(name.clone()),
+        _ => None,
+    })
+}
