@@ -31,8 +31,10 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     let locks = normalize_lock_strengths(text, &dialect);
     let text = locks.as_deref().unwrap_or(text);
     let conflicts = normalize_conflict_targets(text, &dialect);
+    let text = conflicts.as_deref().unwrap_or(text);
+    let comments = alter::normalize_comment_on_routine(text, &dialect);
     Parser::new(&dialect)
-        .try_with_sql(conflicts.as_deref().unwrap_or(text))
+        .try_with_sql(comments.as_deref().unwrap_or(text))
         .and_then(|mut p| p.parse_statements())
         .map_err(|e| syntax_error(sql, &e))
 }

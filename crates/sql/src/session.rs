@@ -2888,7 +2888,7 @@ impl FunctionEnv for Env<'_> {
                     )
                 })
             }
-            SequenceOp::Set => {
+            SequenceOp::Set | SequenceOp::SetNext => {
                 let v = value.unwrap_or(seq.start);
                 if v < seq.min || v > seq.max {
                     return Err(errinput!(
@@ -2898,6 +2898,11 @@ impl FunctionEnv for Env<'_> {
                         seq.min,
                         seq.max
                     ));
+                }
+                if op == SequenceOp::SetNext {
+                    // nextval returns v next; currval is left alone, as in PostgreSQL.
+                    self.session.catalog().set_sequence(&seq, v.wrapping_sub(seq.increment))?;
+                    return Ok(v);
                 }
                 self.session.catalog().set_sequence(&seq, v)?;
                 self.session.currval.borrow_mut().insert(seq.id, v);

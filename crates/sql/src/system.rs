@@ -1441,11 +1441,16 @@ impl SystemTable {
                 .comments
                 .iter()
                 .map(|(id, sub, t)| {
-                    // pg_namespace for schemas, pg_type for types, pg_class for relations.
+                    // pg_namespace for schemas, pg_type for types, pg_proc for routines,
+                    // pg_class for relations.
                     let class = if s.schemas.iter().any(|(sid, _)| sid == id) {
                         2615
-                    } else if s.enums.iter().any(|(_, e)| e.id == *id) {
+                    } else if s.enums.iter().any(|(_, e)| e.id == *id)
+                        || s.domains.iter().any(|d| d.id == *id)
+                    {
                         1247
+                    } else if s.routines.iter().any(|r| r.id == *id) {
+                        1255
                     } else {
                         1259
                     };

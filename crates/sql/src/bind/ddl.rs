@@ -301,6 +301,8 @@ pub enum CommentTarget {
     Column((Option<String>, String), String),
     /// A schema.
     Schema(String),
+    /// A function or procedure, by (schema, name).
+    Routine((Option<String>, String)),
 }
 
 /// What ON DELETE / ON UPDATE does.
@@ -1066,6 +1068,8 @@ impl Binder<'_> {
                     O::Index => relation(RelKind::Index)?,
                     O::Sequence => relation(RelKind::Sequence)?,
                     O::Type => relation(RelKind::Type)?,
+                    O::Domain => relation(RelKind::Domain)?,
+                    O::Function | O::Procedure => CommentTarget::Routine(split_name(object_name)?),
                     O::MaterializedView => relation(RelKind::Table)?,
                     O::Schema => CommentTarget::Schema(split_name(object_name)?.1),
                     O::Column => {

@@ -327,16 +327,18 @@ impl Binder<'_> {
                     Expr::Literal(Value::Text(name)) => {
                         // The name as a type in a cast, so every spelling SQL accepts works.
                         let parsed = super::parse_expr(&format!("NULL::{name}"));
-                        let ty = match parsed {
-                            Ok(ast::Expr::Cast { data_type, .. }) => {
-                                self.data_type(&data_type).ok()
-                            }
-                            _ => None,
-                        }
-                        .ok_or_else(|| {
+                        let (ty, domain) = match parsed {
+                            Ok(ast::Expr::Cast { data_type, .. }) => (
+                                self.data_type(&data_type).ok(),
+                                self.domain_of(&data_type).ok().flatten(),
+                            ),
+                            _ => (None, None),
+                        };
+                        let ty = ty.ok_or_else(|| {
                             errinput!(UNDEFINED_OBJECT, "type \"{name}\" does not exist")
                         })?;
-                        let oid = crate::types::type_oid(&ty) as i64;
+                        // A domain is a type of its own here (its pg_type row's oid).
+                        let oid = domain.map_or(crate::types::type_oid(&ty), |d| d.id) as i64;
                         Ok((Expr::Literal(Value::Int8(oid)), known(DataType::Int8)))
                     }
                     x => Ok((self.coerce(x, &t, &DataType::Int8)?, known(DataType::Int8))),

@@ -88,9 +88,12 @@ impl Catalog {
         let Some(schema_id) = self.schema_id(txn, schema)? else { return Ok(false) };
         let key = routine_key(schema_id, name)?;
         txn.lock(&key, LockMode::Update, LockWait::Wait(None))?;
-        if txn.get(&key)?.is_none() {
-            return Ok(false);
-        }
+        let Some(routine) = self.routine(txn, schema, name)? else { return Ok(false) };
+        // Its COMMENT ON goes with it, as a relation's does.
+        Catalog::delete_prefix(
+            txn,
+            &sys_key(super::system::SYS_COMMENTS, &[Value::Int4(routine.id as i32)])?,
+        )?;
         txn.delete(&key)?;
         Ok(true)
     }

@@ -357,7 +357,7 @@ impl Ddl<'_, '_> {
         let (id, sub) = match target {
             T::Relation(kind, name) => {
                 let (_, id) = self.find(name, *kind)?.ok_or_else(|| match kind {
-                    RelKind::Type => {
+                    RelKind::Type | RelKind::Domain => {
                         errinput!(UNDEFINED_OBJECT, "type \"{}\" does not exist", display(name))
                     }
                     _ => {
@@ -382,6 +382,12 @@ impl Ddl<'_, '_> {
                     errinput!(INVALID_SCHEMA_NAME, "schema \"{name}\" does not exist")
                 })?;
                 (id, 0)
+            }
+            T::Routine(name) => {
+                let routine = self.env.routine(name.0.as_deref(), &name.1)?.ok_or_else(|| {
+                    errinput!(UNDEFINED_FUNCTION, "function {} does not exist", display(name))
+                })?;
+                (routine.id, 0)
             }
         };
         ctx.catalog.set_comment(ctx.txn, id, sub, text.filter(|t| !t.is_empty()))

@@ -486,7 +486,8 @@ fn setval(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     // NB: setval(seq, n, false) means the next nextval returns n itself.
     let value = int(&a[1]);
     let called = a.get(2).is_none_or(|v| matches!(v, Value::Bool(true)));
-    env.sequence(SequenceOp::Set, text(&a[0]), Some(if called { value } else { value - 1 }))?;
+    let op = if called { SequenceOp::Set } else { SequenceOp::SetNext };
+    env.sequence(op, text(&a[0]), Some(value))?;
     Ok(Value::Int8(value))
 }
 

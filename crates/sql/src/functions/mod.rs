@@ -68,8 +68,10 @@ pub enum SequenceOp {
     Next,
     /// currval(name)
     Current,
-    /// setval(name, value)
+    /// setval(name, value): the value nextval last returned.
     Set,
+    /// setval(name, value, false): the value nextval returns next.
+    SetNext,
     /// lastval()
     Last,
 }

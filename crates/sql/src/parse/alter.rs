@@ -328,3 +328,47 @@ pub fn identity_sequence_name(options: &[ast::SequenceOptions]) -> Option<ast::O
         _ => None,
     })
 }
+
+/// `COMMENT ON FUNCTION | PROCEDURE | ROUTINE name(argument types) IS ...`: sqlparser takes
+/// no argument list there. Oxibase has one routine per name, so the list is dropped (on
+/// tokens; None when there is nothing to rewrite).
+pub(super) fn normalize_comment_on_routine(
+    sql: &str,
+    dialect: &super::OxibaseDialect,
+) -> Option<String> {
+    if !super::mentions(sql, "comment") {
+        return None;
+    }
+    let mut tokens = sqlparser::tokenizer::Tokenizer::new(dialect, sql).tokenize().ok()?;
+    let words: Vec<(usize, String)> = tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !matches!(t, Token::Whitespace(_)))
+        .map(|(i, t)| (i, t.to_string().to_uppercase()))
+        .collect();
+    let mut changed = false;
+    for w in words.windows(3) {
+        let routine = matches!(w[2].1.as_str(), "FUNCTION" | "PROCEDURE" | "ROUTINE");
+        if !(w[0].1 == "COMMENT" && w[1].1 == "ON" && routine) {
+            continue;
+        }
+        // The name's tokens, then the argument list up to its closing parenthesis.
+        let Some(open) = (w[2].0 + 1..tokens.len()).find(|&i| tokens[i] == Token::LParen) else {
+            continue;
+        };
+        let mut depth = 0;
+        for token in tokens.iter_mut().skip(open) {
+            match token {
+                Token::LParen => depth += 1,
+                Token::RParen => depth -= 1,
+                _ => {}
+            }
+            *token = Token::Whitespace(sqlparser::tokenizer::Whitespace::Space);
+            if depth == 0 {
+                break;
+            }
+        }
+        changed = true;
+    }
+    changed.then(|| tokens.iter().map(ToString::to_string).collect())
+}
