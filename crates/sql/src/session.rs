@@ -3100,6 +3100,7 @@ impl Env<'_> {
             comments: catalog.comments(txn)?,
             enums: catalog.enum_types(txn)?,
             domains: catalog.domains(txn)?,
+            extensions: catalog.extensions(txn)?,
             cursors: self.session.cursor_infos(),
         })
     }

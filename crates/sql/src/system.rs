@@ -586,6 +586,8 @@ pub struct CatalogSnapshot {
     pub enums: Vec<(RelId, Arc<oxibase_common::EnumType>)>,
     /// Domains.
     pub domains: Vec<Arc<crate::catalog::Domain>>,
+    /// Installed extensions.
+    pub extensions: Vec<crate::catalog::extensions::Extension>,
     /// The session's open cursors, for pg_cursors.
     pub cursors: Vec<CursorInfo>,
 }
@@ -1027,7 +1029,14 @@ impl SystemTable {
             ],
             PgAm => vec![("oid", Int8), ("amname", Text), ("amtype", Text)],
             PgInherits => vec![("inhrelid", Int8), ("inhparent", Int8), ("inhseqno", Int4)],
-            PgExtension => vec![("oid", Int8), ("extname", Text), ("extversion", Text)],
+            PgExtension => vec![
+                ("oid", Int8),
+                ("extname", Text),
+                ("extversion", Text),
+                ("extnamespace", Int8),
+                ("extowner", Int8),
+                ("extrelocatable", Bool),
+            ],
             PgCollation => vec![("oid", Int8), ("collname", Text), ("collnamespace", Int8)],
             PgStatActivity => vec![
                 ("datid", Int8),
@@ -1451,13 +1460,29 @@ impl SystemTable {
                         1247
                     } else if s.routines.iter().any(|r| r.id == *id) {
                         1255
+                    } else if s.extensions.iter().any(|e| e.id == *id) {
+                        3079
                     } else {
                         1259
                     };
                     vec![oid(*id), oid(class), Value::Int4(*sub), text(t)]
                 })
                 .collect(),
-            PgInherits | PgExtension => vec![],
+            PgExtension => s
+                .extensions
+                .iter()
+                .map(|e| {
+                    vec![
+                        oid(e.id),
+                        text(&e.name),
+                        text(&e.version),
+                        oid(e.schema_id),
+                        oid(10),
+                        Value::Bool(true),
+                    ]
+                })
+                .collect(),
+            PgInherits => vec![],
             PgAm => std::iter::once(vec![oid(2), text("heap"), text("t")])
                 .chain(
                     IndexMethod::ALL

@@ -296,7 +296,8 @@ fn system_tables_describe_themselves() {
             "sys_statistics",
             "sys_procedures",
             "sys_enums",
-            "sys_domains"
+            "sys_domains",
+            "sys_extensions"
         ]
     );
     let sys_columns = catalog.table(&txn, "pg_catalog", "sys_columns").unwrap().unwrap();

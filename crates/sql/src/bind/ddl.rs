@@ -120,6 +120,22 @@ pub enum DdlStatement {
         /// Options, parsed.
         options: SequenceSpec,
     },
+    /// CREATE EXTENSION
+    CreateExtension {
+        /// Its name.
+        name: String,
+        /// IF NOT EXISTS
+        if_not_exists: bool,
+        /// SCHEMA
+        schema: Option<String>,
+    },
+    /// DROP EXTENSION
+    DropExtension {
+        /// The names.
+        names: Vec<String>,
+        /// IF EXISTS
+        if_exists: bool,
+    },
     /// ALTER SEQUENCE
     AlterSequence {
         /// (schema, name)
@@ -303,6 +319,8 @@ pub enum CommentTarget {
     Schema(String),
     /// A function or procedure, by (schema, name).
     Routine((Option<String>, String)),
+    /// An extension.
+    Extension(String),
 }
 
 /// What ON DELETE / ON UPDATE does.
@@ -1072,6 +1090,7 @@ impl Binder<'_> {
                     O::Function | O::Procedure => CommentTarget::Routine(split_name(object_name)?),
                     O::MaterializedView => relation(RelKind::Table)?,
                     O::Schema => CommentTarget::Schema(split_name(object_name)?.1),
+                    O::Extension => CommentTarget::Extension(split_name(object_name)?.1),
                     O::Column => {
                         let parts: Vec<String> = object_name
                             .0
@@ -1172,6 +1191,15 @@ impl Binder<'_> {
                 }
             }
             S::CreateDomain(domain) => self.bind_create_domain(domain)?,
+            S::CreateExtension(ce) => DdlStatement::CreateExtension {
+                name: ident(&ce.name),
+                if_not_exists: ce.if_not_exists,
+                schema: ce.schema.as_ref().map(ident),
+            },
+            S::DropExtension(de) => DdlStatement::DropExtension {
+                names: de.names.iter().map(ident).collect(),
+                if_exists: de.if_exists,
+            },
 
             S::CreateView(cv) if cv.materialized => {
                 let plan = self.bind_query(&cv.query)?;

@@ -15,6 +15,7 @@
 //! block is skipped (PostgreSQL skips up to 32 values the same way).
 
 mod domains;
+pub mod extensions;
 mod routines;
 pub mod schema;
 pub mod system;

@@ -74,6 +74,9 @@ pub const SYS_ENUMS: RelId = 14;
 /// name is a `sys_tables` row of kind `D`; its CHECKs are `sys_constraints` rows).
 pub const SYS_DOMAINS: RelId = 15;
 
+/// `sys_extensions`: the installed extensions, keyed by name (see `catalog::extensions`).
+pub const SYS_EXTENSIONS: RelId = 16;
+
 /// The id counter: the highest id reserved so far.
 pub const ID_COUNTER: RelId = 0;
 
@@ -232,6 +235,12 @@ pub fn system_tables() -> Vec<SystemTable> {
                 ("not_null", Bool),
                 ("default", Text),
             ],
+            primary_key: vec![0],
+        },
+        SystemTable {
+            id: SYS_EXTENSIONS,
+            name: "sys_extensions",
+            columns: vec![("name", Text), ("id", Int4), ("schema_id", Int4), ("version", Text)],
             primary_key: vec![0],
         },
     ]

@@ -116,6 +116,41 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
             }
             Ok("CREATE SEQUENCE".into())
         }
+        DdlStatement::CreateExtension { name, if_not_exists, schema } => {
+            use crate::catalog::extensions::AVAILABLE;
+            if !AVAILABLE.iter().any(|(n, _, _)| n == name) {
+                let names: Vec<&str> = AVAILABLE.iter().map(|(n, _, _)| *n).collect();
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "extension \"{name}\" is not available"
+                )
+                .with_hint(format!("Oxibase provides these extensions: {}.", names.join(", "))));
+            }
+            if ctx.catalog.extension(ctx.txn, name)?.is_some() && *if_not_exists {
+                ctx.session.notice(format!("extension \"{name}\" already exists, skipping"));
+                return Ok("CREATE EXTENSION".into());
+            }
+            let schema = ddl.creation_schema(schema)?;
+            ctx.catalog.create_extension(ctx.txn, name, &schema)?;
+            Ok("CREATE EXTENSION".into())
+        }
+        DdlStatement::DropExtension { names, if_exists } => {
+            for name in names {
+                match ctx.catalog.extension(ctx.txn, name)? {
+                    Some(extension) => ctx.catalog.drop_extension(ctx.txn, &extension)?,
+                    None if *if_exists => {
+                        ctx.session.notice(format!("extension \"{name}\" does not exist, skipping"))
+                    }
+                    None => {
+                        return Err(errinput!(
+                            UNDEFINED_OBJECT,
+                            "extension \"{name}\" does not exist"
+                        ));
+                    }
+                }
+            }
+            Ok("DROP EXTENSION".into())
+        }
         DdlStatement::AlterSequence { name, if_exists, options, restart, rename } => {
             ddl.alter_sequence(name, *if_exists, options, *restart, rename.as_ref())?;
             Ok("ALTER SEQUENCE".into())
@@ -382,6 +417,12 @@ impl Ddl<'_, '_> {
                     errinput!(INVALID_SCHEMA_NAME, "schema \"{name}\" does not exist")
                 })?;
                 (id, 0)
+            }
+            T::Extension(name) => {
+                let extension = ctx.catalog.extension(ctx.txn, name)?.ok_or_else(|| {
+                    errinput!(UNDEFINED_OBJECT, "extension \"{name}\" does not exist")
+                })?;
+                (extension.id, 0)
             }
             T::Routine(name) => {
                 let routine = self.env.routine(name.0.as_deref(), &name.1)?.ok_or_else(|| {

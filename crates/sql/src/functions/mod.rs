@@ -7,6 +7,7 @@
 //! function pointer plus the casts to apply to its arguments, so no lookup happens per row.
 
 pub mod aggregate;
+pub mod crypto;
 pub mod datetime;
 pub mod json;
 pub mod math;

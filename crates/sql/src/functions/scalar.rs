@@ -98,7 +98,8 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Result<Resolved> {
         .or_else(|| super::json::resolve(name, args))
         .or_else(|| super::misc::resolve(name, args))
         .or_else(|| super::textsearch::resolve(name, args))
-        .or_else(|| super::network::resolve(name, args));
+        .or_else(|| super::network::resolve(name, args))
+        .or_else(|| super::crypto::resolve(name, args));
     found.ok_or_else(|| {
         let types: Vec<String> = args.iter().map(|a| match a {
             SqlType::Known(t) => t.name(),
