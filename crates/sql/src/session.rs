@@ -2545,18 +2545,7 @@ impl BindEnv for Env<'_> {
         schema: Option<&str>,
         name: &str,
     ) -> Result<Option<Arc<oxibase_common::EnumType>>> {
-        let catalog = self.session.catalog();
-        match schema {
-            Some(s) => catalog.enum_type(self.txn, s, name),
-            None => {
-                for s in self.resolved_search_path() {
-                    if let Some(ty) = catalog.enum_type(self.txn, &s, name)? {
-                        return Ok(Some(ty));
-                    }
-                }
-                Ok(None)
-            }
-        }
+        self.on_search_path(schema, |s| self.session.catalog().enum_type(self.txn, s, name))
     }
 
     fn domain(
@@ -2564,18 +2553,7 @@ impl BindEnv for Env<'_> {
         schema: Option<&str>,
         name: &str,
     ) -> Result<Option<Arc<crate::catalog::Domain>>> {
-        let catalog = self.session.catalog();
-        match schema {
-            Some(s) => catalog.domain(self.txn, s, name),
-            None => {
-                for s in self.resolved_search_path() {
-                    if let Some(d) = catalog.domain(self.txn, &s, name)? {
-                        return Ok(Some(d));
-                    }
-                }
-                Ok(None)
-            }
-        }
+        self.on_search_path(schema, |s| self.session.catalog().domain(self.txn, s, name))
     }
 
     fn routine(
@@ -3073,6 +3051,23 @@ impl SessionEnv for Env<'_> {
 }
 
 impl Env<'_> {
+    /// The first object `find` finds: in the named schema, or along the search path.
+    fn on_search_path<T>(
+        &self,
+        schema: Option<&str>,
+        find: impl Fn(&str) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        if let Some(s) = schema {
+            return find(s);
+        }
+        for s in self.resolved_search_path() {
+            if let Some(found) = find(&s)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
     fn build_snapshot(&self, txn: &Transaction) -> Result<CatalogSnapshot> {
         let catalog = self.session.catalog();
         let sequences = catalog

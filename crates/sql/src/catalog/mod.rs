@@ -941,26 +941,7 @@ impl Catalog {
 
     /// Creates a sequence.
     pub fn create_sequence(&self, txn: &Transaction, mut seq: Sequence) -> Result<Sequence> {
-        if seq.increment == 0 {
-            return Err(errinput!(INVALID_PARAMETER_VALUE, "INCREMENT must not be zero"));
-        }
-        if seq.min >= seq.max {
-            return Err(errinput!(
-                INVALID_PARAMETER_VALUE,
-                "MINVALUE ({}) must be less than MAXVALUE ({})",
-                seq.min,
-                seq.max
-            ));
-        }
-        if seq.start < seq.min || seq.start > seq.max {
-            return Err(errinput!(
-                INVALID_PARAMETER_VALUE,
-                "START value ({}) cannot be outside MINVALUE ({}) .. MAXVALUE ({})",
-                seq.start,
-                seq.min,
-                seq.max
-            ));
-        }
+        check_sequence(&seq)?;
         let schema_id = self.require_schema(txn, &seq.schema)?;
         seq.id = self.next_id()?;
         self.insert_relation(txn, schema_id, seq.id, &seq.name, RelKind::Sequence, &[], None)?;
@@ -1103,6 +1084,39 @@ fn duplicate_name(kind: RelKind, name: &str) -> oxibase_common::Error {
         }
         _ => errinput!(DUPLICATE_TABLE, "relation \"{name}\" already exists"),
     }
+}
+
+/// A sequence's parameters as PostgreSQL checks them: a nonzero INCREMENT, MINVALUE below
+/// MAXVALUE, START between them.
+pub fn check_sequence(seq: &Sequence) -> Result<()> {
+    if seq.increment == 0 {
+        return Err(errinput!(INVALID_PARAMETER_VALUE, "INCREMENT must not be zero"));
+    }
+    if seq.min >= seq.max {
+        return Err(errinput!(
+            INVALID_PARAMETER_VALUE,
+            "MINVALUE ({}) must be less than MAXVALUE ({})",
+            seq.min,
+            seq.max
+        ));
+    }
+    if seq.start < seq.min {
+        return Err(errinput!(
+            INVALID_PARAMETER_VALUE,
+            "START value ({}) cannot be less than MINVALUE ({})",
+            seq.start,
+            seq.min
+        ));
+    }
+    if seq.start > seq.max {
+        return Err(errinput!(
+            INVALID_PARAMETER_VALUE,
+            "START value ({}) cannot be greater than MAXVALUE ({})",
+            seq.start,
+            seq.max
+        ));
+    }
+    Ok(())
 }
 
 fn claim_name(

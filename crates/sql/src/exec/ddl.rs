@@ -273,18 +273,8 @@ pub fn sequence_from_spec(
     name: &str,
     spec: &crate::bind::SequenceSpec,
 ) -> Result<Sequence> {
-    let (type_min, type_max) = match spec.data_type.as_ref().unwrap_or(&DataType::Int8) {
-        DataType::Int2 => (i16::MIN as i64, i16::MAX as i64),
-        DataType::Int4 => (i32::MIN as i64, i32::MAX as i64),
-        DataType::Int8 => (i64::MIN, i64::MAX),
-        other => {
-            return Err(errinput!(
-                INVALID_PARAMETER_VALUE,
-                "sequence type must be smallint, integer, or bigint, not {}",
-                other.name()
-            ));
-        }
-    };
+    let (type_min, type_max) =
+        sequence_type_bounds(spec.data_type.as_ref().unwrap_or(&DataType::Int8))?;
     let increment = spec.increment.unwrap_or(1);
     if increment == 0 {
         return Err(errinput!(INVALID_PARAMETER_VALUE, "INCREMENT must not be zero"));
@@ -307,8 +297,23 @@ pub fn sequence_from_spec(
     seq.min = min;
     seq.max = max;
     seq.cycle = spec.cycle.unwrap_or(false);
-    sequences::check_bounds(&seq)?;
     Ok(seq)
+}
+
+/// The values a sequence of this type (`AS smallint | integer | bigint`) may take.
+fn sequence_type_bounds(t: &DataType) -> Result<(i64, i64)> {
+    Ok(match t {
+        DataType::Int2 => (i16::MIN as i64, i16::MAX as i64),
+        DataType::Int4 => (i32::MIN as i64, i32::MAX as i64),
+        DataType::Int8 => (i64::MIN, i64::MAX),
+        other => {
+            return Err(errinput!(
+                INVALID_PARAMETER_VALUE,
+                "sequence type must be smallint, integer, or bigint, not {}",
+                other.name()
+            ));
+        }
+    })
 }
 
 type Name = (Option<String>, String);
@@ -403,14 +408,7 @@ impl Ddl<'_, '_> {
             }
             T::Column(table, column) => {
                 let table = self.require_table(table)?;
-                let position = table.column_index(column).ok_or_else(|| {
-                    errinput!(
-                        UNDEFINED_COLUMN,
-                        "column \"{column}\" of relation \"{}\" does not exist",
-                        table.name
-                    )
-                })?;
-                (table.id, position as i32 + 1)
+                (table.id, require_column(&table, column)? as i32 + 1)
             }
             T::Schema(name) => {
                 let id = ctx.catalog.schema_id(ctx.txn, name)?.ok_or_else(|| {

@@ -191,16 +191,22 @@ pub struct Conflict {
 /// An expression over a table's row (a CHECK, a generation expression), bound once per
 /// thread: `tag` names it among the table's expressions.
 fn bound_table_expr(table: &Table, tag: &str, sql: &str) -> Result<Expr> {
-    thread_local! {
-        static CACHE: std::cell::RefCell<HashMap<(RelId, RelId, String), Expr>> = std::cell::RefCell::new(HashMap::new());
-    }
     // A rewrite that changes a column's type gives the table new storage: expressions over
     // it are bound again.
     let key = (table.id, table.storage, format!("{tag}:{sql}"));
+    cached_expr(key, || crate::bind::bind_table_expr(table, sql))
+}
+
+/// A bound stored expression by (owner id, owner storage or 0, text), bound on first use
+/// per thread (ids are unique across tables and domains, so keys do not collide).
+fn cached_expr(key: (RelId, RelId, String), bind: impl FnOnce() -> Result<Expr>) -> Result<Expr> {
+    thread_local! {
+        static CACHE: std::cell::RefCell<HashMap<(RelId, RelId, String), Expr>> = std::cell::RefCell::new(HashMap::new());
+    }
     if let Some(e) = CACHE.with(|cache| cache.borrow().get(&key).cloned()) {
         return Ok(e);
     }
-    let e = crate::bind::bind_table_expr(table, sql)?;
+    let e = bind()?;
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         if cache.len() > 1024 {
@@ -265,22 +271,8 @@ fn check_domain_checks(
 
 /// A domain's CHECK bound over a one-value row (`VALUE`), once per thread.
 fn bound_domain_check(domain: &Domain, name: &str, sql: &str) -> Result<Expr> {
-    thread_local! {
-        static CACHE: std::cell::RefCell<HashMap<(RelId, String), Expr>> = std::cell::RefCell::new(HashMap::new());
-    }
-    let key = (domain.id, format!("{name}:{sql}"));
-    if let Some(e) = CACHE.with(|cache| cache.borrow().get(&key).cloned()) {
-        return Ok(e);
-    }
-    let e = crate::bind::bind_domain_check(&domain.name, &domain.base, sql)?.0;
-    CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.len() > 1024 {
-            cache.clear();
-        }
-        cache.insert(key, e.clone());
-    });
-    Ok(e)
+    let key = (domain.id, 0, format!("{name}:{sql}"));
+    cached_expr(key, || Ok(crate::bind::bind_domain_check(&domain.name, &domain.base, sql)?.0))
 }
 
 /// Generation expressions bound over a table's row: (column, expression).

@@ -124,6 +124,36 @@ fn word(w: &str) -> ast::Expr {
     ast::Expr::Identifier(ast::Ident::new(w))
 }
 
+/// One of CREATE SEQUENCE's options (but OWNED BY), if one comes next.
+fn sequence_option(parser: &mut Parser) -> ParseResult<Option<ast::SequenceOptions>> {
+    use ast::SequenceOptions as O;
+    Ok(Some(if parser.parse_keyword(Keyword::AS) {
+        O::DataType(parser.parse_data_type()?)
+    } else if parser.parse_keyword(Keyword::INCREMENT) {
+        let by = parser.parse_keyword(Keyword::BY);
+        O::IncrementBy(parser.parse_expr()?, by)
+    } else if parser.parse_keywords(&[Keyword::NO, Keyword::MINVALUE]) {
+        O::MinValue(None)
+    } else if parser.parse_keyword(Keyword::MINVALUE) {
+        O::MinValue(Some(parser.parse_expr()?))
+    } else if parser.parse_keywords(&[Keyword::NO, Keyword::MAXVALUE]) {
+        O::MaxValue(None)
+    } else if parser.parse_keyword(Keyword::MAXVALUE) {
+        O::MaxValue(Some(parser.parse_expr()?))
+    } else if parser.parse_keyword(Keyword::START) {
+        let with = parser.parse_keyword(Keyword::WITH);
+        O::StartWith(parser.parse_expr()?, with)
+    } else if parser.parse_keyword(Keyword::CACHE) {
+        O::Cache(parser.parse_expr()?)
+    } else if parser.parse_keywords(&[Keyword::NO, Keyword::CYCLE]) {
+        O::Cycle(true)
+    } else if parser.parse_keyword(Keyword::CYCLE) {
+        O::Cycle(false)
+    } else {
+        return Ok(None);
+    }))
+}
+
 /// `ALTER SEQUENCE [IF EXISTS] name` with CREATE SEQUENCE's options, `RESTART [[WITH] n]`
 /// and `OWNED BY`, or `RENAME TO name`.
 pub(super) fn parse_alter_sequence(parser: &mut Parser) -> ParseResult<ast::Statement> {
@@ -147,28 +177,8 @@ pub(super) fn parse_alter_sequence(parser: &mut Parser) -> ParseResult<ast::Stat
                 let owner = parser.parse_object_name(false)?;
                 let none = owner.to_string().eq_ignore_ascii_case("none");
                 options.push(ast::SequenceOptions::OwnedBy((!none).then_some(owner)));
-            } else if parser.parse_keyword(Keyword::AS) {
-                options.push(ast::SequenceOptions::DataType(parser.parse_data_type()?));
-            } else if parser.parse_keyword(Keyword::INCREMENT) {
-                let by = parser.parse_keyword(Keyword::BY);
-                options.push(ast::SequenceOptions::IncrementBy(parser.parse_expr()?, by));
-            } else if parser.parse_keywords(&[Keyword::NO, Keyword::MINVALUE]) {
-                options.push(ast::SequenceOptions::MinValue(None));
-            } else if parser.parse_keyword(Keyword::MINVALUE) {
-                options.push(ast::SequenceOptions::MinValue(Some(parser.parse_expr()?)));
-            } else if parser.parse_keywords(&[Keyword::NO, Keyword::MAXVALUE]) {
-                options.push(ast::SequenceOptions::MaxValue(None));
-            } else if parser.parse_keyword(Keyword::MAXVALUE) {
-                options.push(ast::SequenceOptions::MaxValue(Some(parser.parse_expr()?)));
-            } else if parser.parse_keyword(Keyword::START) {
-                let with = parser.parse_keyword(Keyword::WITH);
-                options.push(ast::SequenceOptions::StartWith(parser.parse_expr()?, with));
-            } else if parser.parse_keyword(Keyword::CACHE) {
-                options.push(ast::SequenceOptions::Cache(parser.parse_expr()?));
-            } else if parser.parse_keywords(&[Keyword::NO, Keyword::CYCLE]) {
-                options.push(ast::SequenceOptions::Cycle(true));
-            } else if parser.parse_keyword(Keyword::CYCLE) {
-                options.push(ast::SequenceOptions::Cycle(false));
+            } else if let Some(option) = sequence_option(parser)? {
+                options.push(option);
             } else {
                 break;
             }
@@ -278,28 +288,8 @@ pub(super) fn parse_identity_with_sequence_name(
                 return parser.expected("NAME after SEQUENCE", parser.peek_token());
             }
             options.push(ast::SequenceOptions::OwnedBy(Some(parser.parse_object_name(false)?)));
-        } else if parser.parse_keyword(Keyword::INCREMENT) {
-            let by = parser.parse_keyword(Keyword::BY);
-            options.push(ast::SequenceOptions::IncrementBy(parser.parse_expr()?, by));
-        } else if parser.parse_keywords(&[Keyword::NO, Keyword::MINVALUE]) {
-            options.push(ast::SequenceOptions::MinValue(None));
-        } else if parser.parse_keyword(Keyword::MINVALUE) {
-            options.push(ast::SequenceOptions::MinValue(Some(parser.parse_expr()?)));
-        } else if parser.parse_keywords(&[Keyword::NO, Keyword::MAXVALUE]) {
-            options.push(ast::SequenceOptions::MaxValue(None));
-        } else if parser.parse_keyword(Keyword::MAXVALUE) {
-            options.push(ast::SequenceOptions::MaxValue(Some(parser.parse_expr()?)));
-        } else if parser.parse_keyword(Keyword::START) {
-            let with = parser.parse_keyword(Keyword::WITH);
-            options.push(ast::SequenceOptions::StartWith(parser.parse_expr()?, with));
-        } else if parser.parse_keyword(Keyword::CACHE) {
-            options.push(ast::SequenceOptions::Cache(parser.parse_expr()?));
-        } else if parser.parse_keywords(&[Keyword::NO, Keyword::CYCLE]) {
-            options.push(ast::SequenceOptions::Cycle(true));
-        } else if parser.parse_keyword(Keyword::CYCLE) {
-            options.push(ast::SequenceOptions::Cycle(false));
-        } else if parser.parse_keyword(Keyword::AS) {
-            options.push(ast::SequenceOptions::DataType(parser.parse_data_type()?));
+        } else if let Some(option) = sequence_option(parser)? {
+            options.push(option);
         } else {
             break;
         }

@@ -36,32 +36,16 @@ impl Ddl<'_, '_> {
             return ctx.catalog.rename_table(ctx.txn, seq.id, new);
         }
         if let Some(t) = &spec.data_type {
-            let (low, high) = match t {
-                DataType::Int2 => (i16::MIN as i64, i16::MAX as i64),
-                DataType::Int4 => (i32::MIN as i64, i32::MAX as i64),
-                DataType::Int8 => (i64::MIN, i64::MAX),
-                other => {
-                    return Err(errinput!(
-                        INVALID_PARAMETER_VALUE,
-                        "sequence type must be smallint, integer, or bigint, not {}",
-                        other.name()
-                    ));
-                }
-            };
+            let (low, high) = super::sequence_type_bounds(t)?;
             seq.max = seq.max.min(high);
             seq.min = seq.min.max(low);
         }
-        if let Some(i) = spec.increment {
-            if i == 0 {
-                return Err(errinput!(INVALID_PARAMETER_VALUE, "INCREMENT must not be zero"));
-            }
-            seq.increment = i;
-        }
+        seq.increment = spec.increment.unwrap_or(seq.increment);
         seq.min = spec.min.unwrap_or(seq.min);
         seq.max = spec.max.unwrap_or(seq.max);
         seq.start = spec.start.unwrap_or(seq.start);
         seq.cycle = spec.cycle.unwrap_or(seq.cycle);
-        check_bounds(&seq)?;
+        crate::catalog::check_sequence(&seq)?;
         if let Some(owner) = &spec.owned_by {
             seq.owned_by = self.sequence_owner(&seq, owner.as_deref())?;
         }
@@ -121,14 +105,7 @@ impl Ddl<'_, '_> {
                 "sequence must be in same schema as table it is linked to"
             ));
         }
-        let t = self.table(id)?;
-        let position = t.column_index(column).ok_or_else(|| {
-            errinput!(
-                UNDEFINED_COLUMN,
-                "column \"{column}\" of relation \"{table}\" does not exist"
-            )
-        })?;
-        Ok(Some((id, position)))
+        Ok(Some((id, super::require_column(&self.table(id)?, column)?)))
     }
 
     /// ALTER COLUMN ADD GENERATED ... AS IDENTITY: a sequence owned by the column feeds
@@ -142,13 +119,7 @@ impl Ddl<'_, '_> {
         sequence_name: Option<&Name>,
     ) -> Result<()> {
         let ctx = self.ctx;
-        let position = table.column_index(column).ok_or_else(|| {
-            errinput!(
-                UNDEFINED_COLUMN,
-                "column \"{column}\" of relation \"{}\" does not exist",
-                table.name
-            )
-        })?;
+        let position = super::require_column(table, column)?;
         let mut c = table.columns[position].clone();
         if !matches!(c.data_type, DataType::Int2 | DataType::Int4 | DataType::Int8) {
             return Err(errinput!(
@@ -249,33 +220,4 @@ impl Ddl<'_, '_> {
         }
         Err(missing)
     }
-}
-
-/// MINVALUE < MAXVALUE and START between them, as PostgreSQL checks.
-pub(super) fn check_bounds(seq: &Sequence) -> Result<()> {
-    if seq.min >= seq.max {
-        return Err(errinput!(
-            INVALID_PARAMETER_VALUE,
-            "MINVALUE ({}) must be less than MAXVALUE ({})",
-            seq.min,
-            seq.max
-        ));
-    }
-    if seq.start < seq.min {
-        return Err(errinput!(
-            INVALID_PARAMETER_VALUE,
-            "START value ({}) cannot be less than MINVALUE ({})",
-            seq.start,
-            seq.min
-        ));
-    }
-    if seq.start > seq.max {
-        return Err(errinput!(
-            INVALID_PARAMETER_VALUE,
-            "START value ({}) cannot be greater than MAXVALUE ({})",
-            seq.start,
-            seq.max
-        ));
-    }
-    Ok(())
 }
