@@ -65,6 +65,8 @@ pub enum SystemTable {
     PgExtension,
     /// pg_collation
     PgCollation,
+    /// pg_language: internal, c (which Wasm routines show as) and sql
+    PgLanguage,
     /// pg_stat_activity
     PgStatActivity,
     /// pg_stat_database: one row, the database's cumulative counters
@@ -286,16 +288,6 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
             ("oprright", "int8"),
             ("oprresult", "int8"),
             ("oprcode", "text"),
-        ],
-    ),
-    (
-        "pg_language",
-        &[
-            ("oid", "int8"),
-            ("lanname", "text"),
-            ("lanowner", "int8"),
-            ("lanispl", "bool"),
-            ("lanpltrusted", "bool"),
         ],
     ),
     ("pg_aggregate", &[("aggfnoid", "int8"), ("aggkind", "text"), ("aggtransfn", "text")]),
@@ -769,6 +761,7 @@ impl SystemTable {
             "pg_inherits" => Some(PgInherits),
             "pg_extension" => Some(PgExtension),
             "pg_collation" => Some(PgCollation),
+            "pg_language" => Some(PgLanguage),
             "pg_stat_activity" => Some(PgStatActivity),
             "pg_stat_database" => Some(PgStatDatabase),
             "pg_locks" => Some(PgLocks),
@@ -1038,6 +1031,13 @@ impl SystemTable {
                 ("extrelocatable", Bool),
             ],
             PgCollation => vec![("oid", Int8), ("collname", Text), ("collnamespace", Int8)],
+            PgLanguage => vec![
+                ("oid", Int8),
+                ("lanname", Text),
+                ("lanowner", Int8),
+                ("lanispl", Bool),
+                ("lanpltrusted", Bool),
+            ],
             PgStatActivity => vec![
                 ("datid", Int8),
                 ("datname", Text),
@@ -1483,6 +1483,12 @@ impl SystemTable {
                 })
                 .collect(),
             PgInherits => vec![],
+            PgLanguage => [(12, "internal"), (13, "c"), (14, "sql")]
+                .into_iter()
+                .map(|(id, name)| {
+                    vec![oid(id), text(name), oid(10), Value::Bool(false), Value::Bool(id == 14)]
+                })
+                .collect(),
             PgAm => std::iter::once(vec![oid(2), text("heap"), text("t")])
                 .chain(
                     IndexMethod::ALL
