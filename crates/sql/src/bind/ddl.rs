@@ -306,6 +306,8 @@ pub struct ColumnSpec {
     pub generated: Option<String>,
     /// The domain the type names (`data_type` is then its base type).
     pub domain: Option<Arc<Domain>>,
+    /// GENERATED ... AS IDENTITY (options): its sequence's options.
+    pub identity_options: Option<SequenceSpec>,
 }
 
 /// The object of a COMMENT ON.
@@ -925,6 +927,7 @@ pub fn column_spec(
         identity_always: false,
         generated: None,
         domain: None,
+        identity_options: None,
     };
     let mut constraints = Vec::new();
     for option in &def.options {
@@ -977,10 +980,17 @@ pub fn column_spec(
                 }
                 spec.generated = Some(expr.to_string());
             }
-            ast::ColumnOption::Generated { generated_as, generation_expr: None, .. } => {
+            ast::ColumnOption::Generated {
+                generated_as,
+                generation_expr: None,
+                sequence_options,
+                ..
+            } => {
                 spec.serial = true;
                 spec.not_null = true;
                 spec.identity_always = matches!(generated_as, ast::GeneratedAs::Always);
+                spec.identity_options =
+                    sequence_options.as_deref().map(sequence_spec).transpose()?;
             }
             ast::ColumnOption::Identity(_) => {
                 spec.serial = true;
@@ -1216,6 +1226,7 @@ impl Binder<'_> {
                         identity_always: false,
                         generated: None,
                         domain: None,
+                        identity_options: None,
                     })
                     .collect();
                 DdlStatement::CreateTable(Box::new(CreateTable {
@@ -1413,6 +1424,7 @@ impl Binder<'_> {
                 identity_always: false,
                 generated: None,
                 domain: c.domain.clone(),
+                identity_options: None,
             }));
         }
         for def in &ct.columns {

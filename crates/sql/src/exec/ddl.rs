@@ -300,6 +300,21 @@ pub fn sequence_from_spec(
     Ok(seq)
 }
 
+/// An identity column's sequence from its options: the column's type bounds it unless
+/// they say AS.
+fn identity_sequence(
+    schema: &str,
+    name: &str,
+    options: &crate::bind::SequenceSpec,
+    column_type: &DataType,
+) -> Result<Sequence> {
+    let options = crate::bind::SequenceSpec {
+        data_type: options.data_type.clone().or_else(|| Some(column_type.clone())),
+        ..options.clone()
+    };
+    sequence_from_spec(schema, name, &options)
+}
+
 /// The values a sequence of this type (`AS smallint | integer | bigint`) may take.
 fn sequence_type_bounds(t: &DataType) -> Result<(i64, i64)> {
     Ok(match t {
@@ -597,6 +612,7 @@ impl Ddl<'_, '_> {
                         identity_always: false,
                         generated: None,
                         domain: None,
+                        identity_options: None,
                     });
                 }
             }
@@ -688,8 +704,10 @@ impl Ddl<'_, '_> {
             }
         };
         let name = self.choose_relation_name(schema, &format!("{table}_{}", spec.name), "seq")?;
-        let mut seq = Sequence::ascending(schema, name);
-        seq.max = max;
+        let seq = match &spec.identity_options {
+            Some(options) => identity_sequence(schema, &name, options, &spec.data_type)?,
+            None => Sequence { max, ..Sequence::ascending(schema, name) },
+        };
         self.catalog().create_sequence(self.ctx.txn, seq)
     }
 

@@ -150,11 +150,7 @@ impl Ddl<'_, '_> {
                 (table.schema.clone(), self.choose_relation_name(&table.schema, &stem, "seq")?)
             }
         };
-        let spec = SequenceSpec {
-            data_type: options.data_type.clone().or_else(|| Some(c.data_type.clone())),
-            ..options.clone()
-        };
-        let seq = super::sequence_from_spec(&schema, &name, &spec)?;
+        let seq = super::identity_sequence(&schema, &name, options, &c.data_type)?;
         let mut seq = ctx.catalog.create_sequence(ctx.txn, seq)?;
         seq.owned_by = Some((table.id, position));
         ctx.catalog.update_sequence(ctx.txn, &seq)?;
