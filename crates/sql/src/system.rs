@@ -1927,7 +1927,9 @@ fn pg_attribute(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 Value::Bool(c.not_null),
                 Value::Bool(c.default.is_some() || c.generated.is_some()),
                 Value::Bool(c.dropped),
-                text(""),
+                // GENERATED ALWAYS AS IDENTITY; a BY DEFAULT identity is not told apart from
+                // a serial column here (both are a sequence default).
+                text(if c.identity_always { "a" } else { "" }),
                 text(if c.generated.is_some() { "s" } else { "" }),
                 Value::Int8(if crate::types::category(&c.data_type) == 'S' { 100 } else { 0 }),
                 Value::Int4(i32::from(matches!(c.data_type, DataType::Array(_)))),
@@ -2651,8 +2653,8 @@ fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 // A user-defined type's schema is its own.
                 text(c.data_type.enum_type().map_or("pg_catalog", |e| e.schema.as_str())),
                 text(&udt_name(&c.data_type)),
-                text("NO"),
-                Value::Null,
+                text(if c.identity_always { "YES" } else { "NO" }),
+                if c.identity_always { text("ALWAYS") } else { Value::Null },
                 text(if c.generated.is_some() { "ALWAYS" } else { "NEVER" }),
                 c.generated.as_ref().map_or(Value::Null, |g| text(g)),
                 text("YES"),
