@@ -105,7 +105,6 @@ pub fn check(routine: &Routine, env: &dyn BindEnv) -> Result<()> {
         return Ok(());
     }
     let types: Vec<Option<DataType>> = routine.args.iter().map(|(_, t)| Some(t.clone())).collect();
-    let names: Vec<String> = routine.args.iter().map(|(n, _)| n.clone()).collect();
     let mut last = None;
     for s in &parsed {
         // Transaction control fails when it runs (0A000 there, as in PostgreSQL).
@@ -113,7 +112,7 @@ pub fn check(routine: &Routine, env: &dyn BindEnv) -> Result<()> {
             last = None;
             continue;
         }
-        let binder = Binder::new(env, types.clone()).for_routine(&routine.name, names.clone());
+        let binder = Binder::new(env, types.clone()).for_routine(routine);
         last = Some(binder.bind(s)?);
     }
     if !returns_value {

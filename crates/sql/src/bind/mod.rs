@@ -297,10 +297,11 @@ impl<'a> Binder<'a> {
         }
     }
 
-    /// A binder for a statement of a LANGUAGE sql routine: `name` and `args` (argument
-    /// names, empty for unnamed ones) name its parameters, as `arg` or `name.arg`.
-    pub fn for_routine(mut self, name: &str, args: Vec<String>) -> Self {
-        self.routine_args = Some((name.to_string(), args));
+    /// A binder for a statement of a LANGUAGE sql routine: its argument names name its
+    /// parameters, as `arg` or `routine.arg`.
+    pub fn for_routine(mut self, routine: &crate::procedure::Routine) -> Self {
+        let args = routine.args.iter().map(|(n, _)| n.clone()).collect();
+        self.routine_args = Some((routine.name.clone(), args));
         self
     }
 

@@ -162,19 +162,6 @@ impl Domain {
     pub fn effective_default(&self) -> Option<&str> {
         self.chain().find_map(|d| d.default.as_deref())
     }
-
-    /// Every CHECK that applies, in the order they are tested: the innermost domain's
-    /// first, each domain's by name (as PostgreSQL).
-    pub fn all_checks(&self) -> Vec<&Constraint> {
-        let mut chain: Vec<&Domain> = self.chain().collect();
-        chain.reverse();
-        chain.into_iter().flat_map(|d| &d.checks).collect()
-    }
-
-    /// The type it is declared over, as `format_type` prints it.
-    pub fn declared_over(&self) -> String {
-        self.parent.as_ref().map_or_else(|| self.base.name(), |p| p.sql_name())
-    }
 }
 
 /// An index on a table.

@@ -288,7 +288,7 @@ impl Session {
         }
         let mut binder = Binder::new(env, types.to_vec());
         if let Some(r) = routine {
-            binder = binder.for_routine(&r.name, r.args.iter().map(|(n, _)| n.clone()).collect());
+            binder = binder.for_routine(r);
         }
         let bound = Arc::new(optimize_statement(binder.bind(&statement)?));
         let param_types = binder.param_types();
