@@ -23,6 +23,20 @@ impl SqlState {
         Self([b[0], b[1], b[2], b[3], b[4]])
     }
 
+    /// A code written as five digits or upper-case letters (`RAISE SQLSTATE '22012'`).
+    pub fn parse(code: &str) -> Option<SqlState> {
+        let bytes: [u8; 5] = code.as_bytes().try_into().ok()?;
+        bytes
+            .iter()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+            .then_some(SqlState(bytes))
+    }
+
+    /// The class: the first two characters (`23` of `23505`).
+    pub fn class(&self) -> &str {
+        self.as_str().get(..2).unwrap_or("XX")
+    }
+
     /// The code as text, e.g. `"40001"`.
     pub fn as_str(&self) -> &str {
         // NB: every constructor takes ASCII literals, so this never fails; fall back defensively.
@@ -49,6 +63,15 @@ macro_rules! codes {
                 #[doc = concat!("SQLSTATE `", $code, "`.")]
                 pub const $name: SqlState = SqlState::from_str_const($code);
             )*
+
+            /// The code of a PostgreSQL condition name (`unique_violation`, any case), as
+            /// PL/pgSQL's exception handlers and RAISE name them.
+            pub fn from_name(name: &str) -> Option<SqlState> {
+                [$((stringify!($name), SqlState::$name)),*]
+                    .into_iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(_, code)| code)
+            }
         }
     };
 }
@@ -158,6 +181,9 @@ codes! {
     STATEMENT_TOO_COMPLEX = "54001";
     INVALID_FUNCTION_DEFINITION = "42P13";
     RAISE_EXCEPTION = "P0001";
+    NO_DATA_FOUND = "P0002";
+    TOO_MANY_ROWS = "P0003";
+    ASSERT_FAILURE = "P0004";
     EXTERNAL_ROUTINE_EXCEPTION = "38000";
     EXTERNAL_ROUTINE_INVOCATION_EXCEPTION = "39000";
     CANNOT_CONNECT_NOW = "57P03";

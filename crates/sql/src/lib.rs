@@ -33,6 +33,7 @@ pub mod notify;
 pub mod optimize;
 pub mod parse;
 pub mod plan;
+pub mod plpgsql;
 pub mod procedure;
 pub mod replicas;
 pub mod session;

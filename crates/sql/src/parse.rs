@@ -275,6 +275,9 @@ impl Dialect for OxibaseDialect {
         if is_set_constraints(parser) {
             return Some(parse_set_constraints(parser));
         }
+        if is_do(parser) {
+            return Some(parse_do(parser));
+        }
         if is_checkpoint(parser) {
             parser.next_token();
             return Some(Ok(checkpoint_statement()));
@@ -614,6 +617,45 @@ fn is_checkpoint(parser: &Parser) -> bool {
     let [word, next] = parser.peek_tokens::<2>();
     matches!(&word, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("checkpoint"))
         && matches!(next, Token::EOF | Token::SemiColon)
+}
+
+/// The name a `DO` block is carried under: `CALL pg_catalog."$do"(body, language)`.
+pub const DO_BLOCK: &str = "$do";
+
+fn is_do(parser: &Parser) -> bool {
+    use sqlparser::tokenizer::Token;
+    let [word, next] = parser.peek_tokens::<2>();
+    matches!(&word, Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::DO)
+        && matches!(
+            next,
+            Token::SingleQuotedString(_)
+                | Token::DollarQuotedString(_)
+                | Token::EscapedStringLiteral(_)
+                | Token::Word(_)
+        )
+}
+
+/// `DO [LANGUAGE name] code [LANGUAGE name]`, carried as a CALL of [`DO_BLOCK`].
+fn parse_do(parser: &mut Parser) -> std::result::Result<ast::Statement, ParserError> {
+    use sqlparser::tokenizer::Token;
+    parser.expect_keyword(Keyword::DO)?;
+    let mut language = None;
+    if parser.parse_keyword(Keyword::LANGUAGE) {
+        language = Some(parser.parse_identifier()?.value);
+    }
+    let token = parser.next_token();
+    let code = match token.token {
+        Token::SingleQuotedString(s) | Token::EscapedStringLiteral(s) => s,
+        Token::DollarQuotedString(d) => d.value,
+        _ => return parser.expected("the code of the DO block as a string", token),
+    };
+    if language.is_none() && parser.parse_keyword(Keyword::LANGUAGE) {
+        language = Some(parser.parse_identifier()?.value);
+    }
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let language = language.unwrap_or_else(|| "plpgsql".into());
+    let call = format!("CALL pg_catalog.\"{DO_BLOCK}\"({}, {})", quote(&code), quote(&language));
+    parse_one(&call).map_err(|e| ParserError::ParserError(e.message().to_string()))
 }
 
 fn is_create_materialized_view(parser: &Parser) -> bool {

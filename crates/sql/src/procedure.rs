@@ -146,10 +146,76 @@ impl PartialEq for Routine {
 impl Eq for Routine {}
 
 impl Routine {
+    /// The command tag of a call: `CALL`, or `DO` for a DO block.
+    pub fn call_tag(&self) -> &'static str {
+        if self.id == 0 && self.name == "inline_code_block" { "DO" } else { "CALL" }
+    }
+
     /// `name(type, ...)`, as PostgreSQL names a routine in messages.
     pub fn signature(&self) -> String {
         let types: Vec<String> = self.args.iter().map(|(_, t)| t.name()).collect();
         format!("{}({})", self.name, types.join(", "))
+    }
+}
+
+/// The names a statement of a routine written in SQL (LANGUAGE sql or plpgsql) gives its
+/// parameters: a LANGUAGE sql routine's arguments, or the PL/pgSQL variables in scope. A
+/// column of the statement's tables wins over a variable of the same name.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    /// Tells this scope's plans apart from other scopes' plans of the same SQL text in the
+    /// session's plan cache.
+    pub key: String,
+    /// `$1`, `$2`, ...: the type of each and the name that refers to it (innermost last).
+    pub vars: Vec<ScopeVar>,
+    /// What runs the statements, for messages ("an SQL function", "a PL/pgSQL function").
+    pub what: &'static str,
+}
+
+/// One parameter of a [`Scope`].
+#[derive(Clone, Debug)]
+pub struct ScopeVar {
+    /// The qualifier that may name it: the routine (`f.arg`), a block label, or the record
+    /// variable it is a field of.
+    pub qualifier: Option<String>,
+    /// Its name (empty: unnamed, only `$n` reaches it).
+    pub name: String,
+    /// True when the bare name reaches it (false for a record's fields).
+    pub bare: bool,
+    /// Its type.
+    pub ty: DataType,
+}
+
+impl Scope {
+    /// The parameter `qualifier.name` (or a bare `name`) refers to, innermost first.
+    pub fn position(&self, qualifier: Option<&str>, name: &str) -> Option<usize> {
+        self.vars.iter().rposition(|v| {
+            !v.name.is_empty()
+                && v.name == name
+                && match qualifier {
+                    Some(q) => v.qualifier.as_deref() == Some(q),
+                    None => v.bare,
+                }
+        })
+    }
+
+    /// The parameter types, `$1` first.
+    pub fn types(&self) -> Vec<Option<DataType>> {
+        self.vars.iter().map(|v| Some(v.ty.clone())).collect()
+    }
+}
+
+/// True for the languages the SQL layer runs itself (sql, plpgsql): no Wasm module.
+pub fn is_interpreted(language: &str) -> bool {
+    language == crate::sql_routine::LANGUAGE || language == crate::plpgsql::LANGUAGE
+}
+
+/// Calls a routine written in sql or plpgsql.
+pub fn call_interpreted(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<CallResult> {
+    if routine.language == crate::plpgsql::LANGUAGE {
+        crate::plpgsql::call(routine, args, host)
+    } else {
+        crate::sql_routine::call(routine, args, host)
     }
 }
 
@@ -184,23 +250,22 @@ pub trait Host {
     /// A failed statement leaves no trace (it runs under a savepoint), so the routine may
     /// handle the error and go on.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Output>;
-    /// Runs one statement of a LANGUAGE sql routine (see [`crate::sql_routine`]) inside
-    /// the caller's transaction: `$1`, `$2`, ... are the arguments, of their declared types,
-    /// also named by the argument names. Like [`Host::execute`], a failed statement leaves
-    /// no trace.
-    fn execute_routine_statement(
-        &mut self,
-        sql: &str,
-        routine: &Routine,
-        args: &[Value],
-    ) -> Result<Output> {
-        let _ = (sql, args);
-        Err(oxibase_common::errinput!(
-            FEATURE_NOT_SUPPORTED,
-            "{} {} cannot run here",
-            routine.language,
-            routine.kind.keyword().to_lowercase()
-        ))
+    /// Runs one statement of a routine written in SQL (see [`crate::sql_routine`] and
+    /// [`crate::plpgsql`]) inside the caller's transaction: `$1`, `$2`, ... are `values`,
+    /// of the scope's types, also named by its names. Like [`Host::execute`], a failed
+    /// statement leaves no trace.
+    fn execute_in_scope(&mut self, sql: &str, scope: &Scope, values: &[Value]) -> Result<Output> {
+        let _ = (sql, values);
+        Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "{} cannot run here", scope.what))
+    }
+    /// Marks the transaction's state, for a PL/pgSQL block with an EXCEPTION clause.
+    fn savepoint(&mut self) -> Result<oxibase_mvcc::Savepoint> {
+        Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "savepoints cannot be taken here"))
+    }
+    /// Undoes every write and row lock since `savepoint`.
+    fn rollback_to(&mut self, savepoint: &oxibase_mvcc::Savepoint) -> Result<()> {
+        let _ = savepoint;
+        Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "savepoints cannot be taken here"))
     }
     /// Sends a message to the client (or the server log, for DEBUG).
     fn log(&mut self, level: LogLevel, message: &str);

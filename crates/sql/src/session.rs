@@ -1573,7 +1573,7 @@ impl Session {
             Statement::Noop(tag) => Output::Command { tag: tag.clone() },
             Statement::Call { routine, args } => {
                 exec::routine::call(routine, args, &ctx)?;
-                Output::Command { tag: "CALL".into() }
+                Output::Command { tag: routine.call_tag().into() }
             }
             other => return Err(errinput!(INTERNAL_ERROR, "unexpected statement {other:?}")),
         };

@@ -15,7 +15,7 @@ use oxibase_common::{DataType, Result, Value, errinput};
 use sqlparser::ast;
 
 use crate::bind::{BindEnv, Binder, Statement};
-use crate::procedure::{CallResult, Host, Returns, Routine, RoutineKind};
+use crate::procedure::{CallResult, Host, Returns, Routine, RoutineKind, Scope, ScopeVar};
 use crate::session::Output;
 use crate::types::cast::{CastKind, cast};
 use crate::types::datetime::Zone;
@@ -23,26 +23,50 @@ use crate::types::datetime::Zone;
 /// The language name.
 pub const LANGUAGE: &str = "sql";
 
-/// The body's statements as SQL text, parsed once per routine version.
-fn statements(routine: &Routine) -> Result<Arc<Vec<String>>> {
+/// A routine's body: its statements as SQL text, parsed once per routine version, and the
+/// names they give the arguments.
+struct Body {
+    statements: Vec<String>,
+    scope: Scope,
+}
+
+/// The arguments' names, as `arg` and `routine.arg`.
+fn scope(routine: &Routine) -> Scope {
+    Scope {
+        key: format!("routine {}", routine.id),
+        vars: routine
+            .args
+            .iter()
+            .map(|(name, ty)| ScopeVar {
+                qualifier: Some(routine.name.clone()),
+                name: name.clone(),
+                bare: true,
+                ty: ty.clone(),
+            })
+            .collect(),
+        what: "an SQL function",
+    }
+}
+
+fn body(routine: &Routine) -> Result<Arc<Body>> {
     if let Some(state) = routine.runtime_state.get()
-        && let Ok(parsed) = state.clone().downcast::<Vec<String>>()
+        && let Ok(parsed) = state.clone().downcast::<Body>()
     {
         return Ok(parsed);
     }
-    let parsed: Arc<Vec<String>> =
-        Arc::new(crate::parse::parse(&routine.source)?.iter().map(|s| s.to_string()).collect());
+    let statements = crate::parse::parse(&routine.source)?.iter().map(|s| s.to_string()).collect();
+    let parsed = Arc::new(Body { statements, scope: scope(routine) });
     let _ = routine.runtime_state.set(parsed.clone());
     Ok(parsed)
 }
 
 /// Calls a LANGUAGE sql routine with its arguments (already of the declared types).
 pub fn call(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<CallResult> {
-    let statements = statements(routine)?;
+    let body = body(routine)?;
     let mut last = None;
-    for sql in statements.iter() {
+    for sql in body.statements.iter() {
         host.check_interrupt()?;
-        last = Some(host.execute_routine_statement(sql, routine, args)?);
+        last = Some(host.execute_in_scope(sql, &body.scope, args)?);
     }
     let rows = match last {
         Some(Output::Rows { rows, .. }) => rows,
@@ -104,7 +128,8 @@ pub fn check(routine: &Routine, env: &dyn BindEnv) -> Result<()> {
     if defines {
         return Ok(());
     }
-    let types: Vec<Option<DataType>> = routine.args.iter().map(|(_, t)| Some(t.clone())).collect();
+    let scope = scope(routine);
+    let types = scope.types();
     let mut last = None;
     for s in &parsed {
         // Transaction control fails when it runs (0A000 there, as in PostgreSQL).
@@ -112,7 +137,7 @@ pub fn check(routine: &Routine, env: &dyn BindEnv) -> Result<()> {
             last = None;
             continue;
         }
-        let binder = Binder::new(env, types.clone()).for_routine(routine);
+        let binder = Binder::new(env, types.clone()).in_scope(&scope);
         last = Some(binder.bind(s)?);
     }
     if !returns_value {

@@ -112,6 +112,9 @@ pub enum SystemTable {
 
 /// Catalog tables that are always empty here, with their columns (PostgreSQL's names and
 /// types), as clients like psql query them.
+/// pg_language's oid of plpgsql (PostgreSQL 15 gives it one above the bootstrap range).
+const PLPGSQL_OID: RelId = 13_576;
+
 const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
     (
         "pg_policy",
@@ -1483,10 +1486,12 @@ impl SystemTable {
                 })
                 .collect(),
             PgInherits => vec![],
-            PgLanguage => [(12, "internal"), (13, "c"), (14, "sql")]
+            PgLanguage => [(12, "internal"), (13, "c"), (14, "sql"), (PLPGSQL_OID, "plpgsql")]
                 .into_iter()
                 .map(|(id, name)| {
-                    vec![oid(id), text(name), oid(10), Value::Bool(false), Value::Bool(id == 14)]
+                    let procedural = id == PLPGSQL_OID;
+                    let trusted = id == 14 || procedural;
+                    vec![oid(id), text(name), oid(10), Value::Bool(procedural), Value::Bool(trusted)]
                 })
                 .collect(),
             PgAm => std::iter::once(vec![oid(2), text("heap"), text("t")])
@@ -1776,8 +1781,12 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
         Value::Int8(i64::from(rettype)),
         text(r.kind.code()),
         text(&r.source),
-        // pg_language's oids: sql (14); the Wasm languages show as c (13).
-        Value::Int8(if r.language == crate::sql_routine::LANGUAGE { 14 } else { 13 }),
+        // pg_language's oids: sql (14), plpgsql; the Wasm languages show as c (13).
+        Value::Int8(match r.language.as_str() {
+            crate::sql_routine::LANGUAGE => 14,
+            crate::plpgsql::LANGUAGE => PLPGSQL_OID as i64,
+            _ => 13,
+        }),
         Value::Bool(r.returns.is_set()),
         Value::Text(r.volatility.to_string()),
         Value::Bool(r.strict),

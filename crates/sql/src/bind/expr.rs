@@ -624,7 +624,7 @@ impl Binder<'_> {
                 return Ok((Expr::Outer { depth, index }, known(ty)));
             }
         }
-        // In a LANGUAGE sql routine, an argument's name where no column has it.
+        // In a routine written in SQL, an argument's or variable's name where no column has it.
         if let Some(i) = self.routine_arg(table.as_deref(), &name) {
             let ty = self.params.borrow().get(i).cloned().flatten();
             return Ok((Expr::Param(i), ty.map_or(SqlType::Unknown, SqlType::Known)));

@@ -274,9 +274,9 @@ pub struct Binder<'a> {
     expanding: RefCell<Vec<String>>,
     /// The WINDOW clauses of the SELECTs being bound, innermost last.
     named_windows: RefCell<Vec<Vec<ast::NamedWindowDefinition>>>,
-    /// A statement of a LANGUAGE sql routine: its name and argument names, which name the
-    /// parameters `$1`, `$2`, ... where no column has the name.
-    routine_args: Option<(String, Vec<String>)>,
+    /// A statement of a routine written in SQL: the names of its parameters `$1`, `$2`,
+    /// ..., which they have where no column has the name.
+    scope: Option<&'a crate::procedure::Scope>,
 }
 
 impl<'a> Binder<'a> {
@@ -293,25 +293,20 @@ impl<'a> Binder<'a> {
             next_id: Cell::new(0),
             expanding: RefCell::new(Vec::new()),
             named_windows: RefCell::new(Vec::new()),
-            routine_args: None,
+            scope: None,
         }
     }
 
-    /// A binder for a statement of a LANGUAGE sql routine: its argument names name its
-    /// parameters, as `arg` or `routine.arg`.
-    pub fn for_routine(mut self, routine: &crate::procedure::Routine) -> Self {
-        let args = routine.args.iter().map(|(n, _)| n.clone()).collect();
-        self.routine_args = Some((routine.name.clone(), args));
+    /// A binder for a statement of a routine written in SQL: the scope names its
+    /// parameters (`arg`, `routine.arg`, a PL/pgSQL variable or record field).
+    pub fn in_scope(mut self, scope: &'a crate::procedure::Scope) -> Self {
+        self.scope = Some(scope);
         self
     }
 
-    /// The parameter a routine argument's name refers to, if it names one.
+    /// The parameter a routine argument's or variable's name refers to, if it names one.
     fn routine_arg(&self, qualifier: Option<&str>, name: &str) -> Option<usize> {
-        let (routine, args) = self.routine_args.as_ref()?;
-        if qualifier.is_some_and(|q| q != routine) {
-            return None;
-        }
-        args.iter().position(|a| !a.is_empty() && a == name)
+        self.scope?.position(qualifier, name)
     }
 
     /// A user-defined type by name, for [`ddl::data_type_with`].

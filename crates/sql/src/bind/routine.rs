@@ -138,6 +138,9 @@ impl Binder<'_> {
     /// `CALL name(args)`: the procedure and its arguments, cast to the declared types.
     pub(super) fn bind_call(&self, f: &ast::Function) -> Result<Statement> {
         let (schema, name) = split_name(&f.name)?;
+        if schema.as_deref() == Some("pg_catalog") && name == crate::parse::DO_BLOCK {
+            return self.bind_do(f);
+        }
         let routine = self.env.routine(schema.as_deref(), &name)?.ok_or_else(|| {
             errinput!(UNDEFINED_FUNCTION, "procedure {name} does not exist")
                 .with_hint("No procedure matches the given name. Create it with CREATE PROCEDURE.")
@@ -155,6 +158,51 @@ impl Binder<'_> {
         let bound = args.iter().map(|a| self.bind_expr(a, &ctx)).collect::<Result<Vec<_>>>()?;
         let args = self.routine_args(&routine, bound)?;
         Ok(Statement::Call { routine, args })
+    }
+
+    /// `DO 'code'`: an anonymous PL/pgSQL procedure, its body checked now.
+    fn bind_do(&self, f: &ast::Function) -> Result<Statement> {
+        let text = |i: usize| match &f.args {
+            ast::FunctionArguments::List(list) => match list.args.get(i) {
+                Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(v)))) => {
+                    match &v.value {
+                        ast::Value::SingleQuotedString(s) => Some(s.clone()),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let (Some(source), Some(language)) = (text(0), text(1)) else {
+            return Err(errinput!(SYNTAX_ERROR, "DO takes its code as a string"));
+        };
+        let language = language.to_lowercase();
+        if language != crate::plpgsql::LANGUAGE {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "language \"{language}\" does not support inline code execution"
+            ));
+        }
+        use sha2::Digest;
+        let hash = sha2::Sha256::digest(source.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let routine = Routine {
+            id: 0,
+            schema: "pg_catalog".into(),
+            name: "inline_code_block".into(),
+            kind: RoutineKind::Procedure,
+            args: vec![],
+            returns: Returns::Void,
+            language,
+            source,
+            module: Arc::new(Vec::new()),
+            hash,
+            strict: false,
+            volatility: 'v',
+            runtime_state: Default::default(),
+        };
+        crate::plpgsql::check(&routine)?;
+        Ok(Statement::Call { routine: Arc::new(routine), args: vec![] })
     }
 
     /// The stored function a call names, if it is one: a name qualified with a schema other

@@ -56,6 +56,10 @@ pub fn create_routine(spec: &RoutineSpec, ctx: &ExecCtx, env: &dyn BindEnv) -> R
             crate::parse::parse(&routine.source)?;
         }
         routine.hash = hex(routine.source.as_bytes());
+    } else if routine.language == crate::plpgsql::LANGUAGE {
+        // As PostgreSQL's validator: the body's syntax (and its SQL's) now, names when it runs.
+        crate::plpgsql::check(&routine)?;
+        routine.hash = hex(routine.source.as_bytes());
     } else {
         let runtime = runtime(ctx)?;
         let module = runtime.compile(&routine)?;

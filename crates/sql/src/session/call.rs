@@ -17,7 +17,7 @@ use super::{Notice, Output, Session};
 use crate::bind::Statement;
 use crate::exec::ExecCtx;
 use crate::exec::eval::eval;
-use crate::procedure::{Host, LogLevel, Routine};
+use crate::procedure::{Host, LogLevel, Routine, Scope};
 
 impl Session {
     /// True when a CALL runs with transaction control (not in a block or a batch).
@@ -51,7 +51,7 @@ impl Session {
             Err(e) => return self.finish_statement(Err(e)),
         };
         let result = self.call_with_control(&routine, &values, deadline);
-        self.finish_statement(result.map(|_| Output::Command { tag: "CALL".into() }))
+        self.finish_statement(result.map(|_| Output::Command { tag: routine.call_tag().into() }))
     }
 
     fn call_with_control(
@@ -61,8 +61,8 @@ impl Session {
         deadline: Option<Instant>,
     ) -> Result<()> {
         let host = &mut SessionHost { session: self, deadline };
-        if routine.language == crate::sql_routine::LANGUAGE {
-            return crate::sql_routine::call(routine, args, host).map(|_| ());
+        if crate::procedure::is_interpreted(&routine.language) {
+            return crate::procedure::call_interpreted(routine, args, host).map(|_| ());
         }
         let runtime = host.session.db.procedure_runtime().ok_or_else(|| {
             errinput!(
@@ -83,13 +83,13 @@ struct SessionHost<'s> {
 
 impl SessionHost<'_> {
     /// Runs a statement in the session's transaction under a savepoint.
-    fn run(&mut self, sql: &str, params: &[Value], routine: Option<&Routine>) -> Result<Output> {
+    fn run(&mut self, sql: &str, params: &[Value], scope: Option<&Scope>) -> Result<Output> {
         let deadline = self.deadline;
         let depth = self.session.routine_depth.get();
         self.session.routine_depth.set(depth + 1);
         let result = self.session.in_transaction(|session, txn| {
             let savepoint = txn.savepoint()?;
-            let result = session.run_nested(sql, params, routine, txn, deadline);
+            let result = session.run_nested(sql, params, scope, txn, deadline);
             if result.is_err() {
                 txn.rollback_to(&savepoint)?;
             }
@@ -115,14 +115,17 @@ impl Host for SessionHost<'_> {
         self.run(sql, params, None)
     }
 
-    fn execute_routine_statement(
-        &mut self,
-        sql: &str,
-        routine: &Routine,
-        args: &[Value],
-    ) -> Result<Output> {
+    fn execute_in_scope(&mut self, sql: &str, scope: &Scope, values: &[Value]) -> Result<Output> {
         self.check_interrupt()?;
-        self.run(sql, args, Some(routine))
+        self.run(sql, values, Some(scope))
+    }
+
+    fn savepoint(&mut self) -> Result<oxibase_mvcc::Savepoint> {
+        self.session.in_transaction(|_, txn| txn.savepoint())
+    }
+
+    fn rollback_to(&mut self, savepoint: &oxibase_mvcc::Savepoint) -> Result<()> {
+        self.session.in_transaction(|_, txn| txn.rollback_to(savepoint))
     }
 
     fn log(&mut self, level: LogLevel, message: &str) {

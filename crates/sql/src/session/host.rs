@@ -16,7 +16,7 @@ use super::{Env, Notice, Output, Session, is_control};
 use super::{cacheable, optimize_statement, value_type};
 use crate::bind::{Binder, Statement};
 use crate::functions::FunctionEnv;
-use crate::procedure::{CallResult, Host, LogLevel, ProcedureRuntime, Routine};
+use crate::procedure::{CallResult, Host, LogLevel, ProcedureRuntime, Routine, Scope};
 use crate::types::cast::{CastKind, cast};
 
 /// How deep routines may call routines (each level holds a Wasm instance and a native stack).
@@ -48,10 +48,10 @@ impl Env<'_> {
 
     /// Calls a routine with this statement's transaction as its host.
     pub(super) fn call(&self, routine: &Routine, args: &[Value]) -> Result<CallResult> {
-        let sql = routine.language == crate::sql_routine::LANGUAGE;
+        let interpreted = crate::procedure::is_interpreted(&routine.language);
         let runtime = match self.runtime() {
             Some(runtime) => Some(runtime),
-            None if sql => None,
+            None if interpreted => None,
             None => {
                 return Err(errinput!(
                     FEATURE_NOT_SUPPORTED,
@@ -71,8 +71,8 @@ impl Env<'_> {
         self.session.routine_depth.set(depth + 1);
         let host = &mut RoutineHost { env: self };
         let result = match runtime {
-            Some(runtime) if !sql => runtime.call(routine, args, host),
-            _ => crate::sql_routine::call(routine, args, host),
+            Some(runtime) if !interpreted => runtime.call(routine, args, host),
+            _ => crate::procedure::call_interpreted(routine, args, host),
         };
         self.session.routine_depth.set(depth);
         result
@@ -86,12 +86,12 @@ struct RoutineHost<'e, 'a> {
 
 impl RoutineHost<'_, '_> {
     /// Runs a statement as a nested command under a savepoint.
-    fn run(&mut self, sql: &str, params: &[Value], routine: Option<&Routine>) -> Result<Output> {
+    fn run(&mut self, sql: &str, params: &[Value], scope: Option<&Scope>) -> Result<Output> {
         self.env.check_interrupt()?;
         let txn = self.env.txn;
         let outer = txn.begin_nested()?;
         let result = txn.savepoint().and_then(|savepoint| {
-            let result = self.env.session.run_nested(sql, params, routine, txn, self.env.deadline);
+            let result = self.env.session.run_nested(sql, params, scope, txn, self.env.deadline);
             if result.is_err() {
                 txn.rollback_to(&savepoint)?;
             }
@@ -107,13 +107,26 @@ impl Host for RoutineHost<'_, '_> {
         self.run(sql, params, None)
     }
 
-    fn execute_routine_statement(
-        &mut self,
-        sql: &str,
-        routine: &Routine,
-        args: &[Value],
-    ) -> Result<Output> {
-        self.run(sql, args, Some(routine))
+    fn execute_in_scope(&mut self, sql: &str, scope: &Scope, values: &[Value]) -> Result<Output> {
+        self.run(sql, values, Some(scope))
+    }
+
+    // Both in a nested command: the calling statement keeps its own command (and so does
+    // not see what the routine writes).
+    fn savepoint(&mut self) -> Result<oxibase_mvcc::Savepoint> {
+        let txn = self.env.txn;
+        let outer = txn.begin_nested()?;
+        let savepoint = txn.savepoint();
+        txn.end_nested(outer);
+        savepoint
+    }
+
+    fn rollback_to(&mut self, savepoint: &oxibase_mvcc::Savepoint) -> Result<()> {
+        let txn = self.env.txn;
+        let outer = txn.begin_nested()?;
+        let result = txn.rollback_to(savepoint);
+        txn.end_nested(outer);
+        result
     }
 
     fn log(&mut self, level: LogLevel, message: &str) {
@@ -195,18 +208,18 @@ impl Session {
     /// Runs one statement of a routine in the caller's transaction (already in a nested
     /// command). Text and NULL parameters are untyped: they take the type the statement
     /// needs, as the extended protocol's unspecified parameter types do. A statement of a
-    /// LANGUAGE sql `routine` has the arguments as parameters instead, typed as declared
-    /// and named by the argument names.
+    /// routine written in SQL has its `scope`'s values as parameters instead, typed and
+    /// named by the scope.
     pub(super) fn run_nested(
         &self,
         sql: &str,
         params: &[Value],
-        routine: Option<&Routine>,
+        scope: Option<&Scope>,
         txn: &Transaction,
         deadline: Option<Instant>,
     ) -> Result<Output> {
-        let types: Vec<Option<DataType>> = match routine {
-            Some(r) => r.args.iter().map(|(_, t)| Some(t.clone())).collect(),
+        let types: Vec<Option<DataType>> = match scope {
+            Some(s) => s.types(),
             None => params
                 .iter()
                 .map(|v| match v {
@@ -216,7 +229,7 @@ impl Session {
                 .collect(),
         };
         let env = self.env(txn, deadline);
-        let (bound, param_types) = self.nested_plan(sql, &types, routine, &env)?;
+        let (bound, param_types) = self.nested_plan(sql, &types, scope, &env)?;
         let params = params
             .iter()
             .zip(&param_types)
@@ -246,12 +259,12 @@ impl Session {
         &self,
         sql: &str,
         types: &[Option<DataType>],
-        routine: Option<&Routine>,
+        scope: Option<&Scope>,
         env: &Env,
     ) -> Result<(Arc<Statement>, Vec<DataType>)> {
-        // A LANGUAGE sql routine's statement binds its argument names: cached per routine.
-        let key = match routine {
-            Some(r) => std::borrow::Cow::Owned(format!("{sql}\0routine {}", r.id)),
+        // A routine's statement binds its scope's names: cached per scope.
+        let key = match scope {
+            Some(s) => std::borrow::Cow::Owned(format!("{sql}\0{}", s.key)),
             None => std::borrow::Cow::Borrowed(sql),
         };
         if env.cacheable
@@ -260,11 +273,14 @@ impl Session {
             return Ok((cached.statement.clone(), cached.param_types.clone()));
         }
         let statement = crate::parse::parse_one(sql)?;
-        if is_control(&statement) && routine.is_some() {
+        if let Some(scope) = scope
+            && is_control(&statement)
+        {
             return Err(errinput!(
                 FEATURE_NOT_SUPPORTED,
-                "{} is not allowed in an SQL function",
-                statement_word(&statement)
+                "{} is not allowed in {}",
+                statement_word(&statement),
+                scope.what
             ));
         }
         if is_control(&statement) {
@@ -287,8 +303,8 @@ impl Session {
             ));
         }
         let mut binder = Binder::new(env, types.to_vec());
-        if let Some(r) = routine {
-            binder = binder.for_routine(r);
+        if let Some(s) = scope {
+            binder = binder.in_scope(s);
         }
         let bound = Arc::new(optimize_statement(binder.bind(&statement)?));
         let param_types = binder.param_types();

@@ -1,0 +1,1007 @@
+//! `LANGUAGE plpgsql` functions and procedures, and `DO` blocks: PostgreSQL's procedural
+//! language, interpreted.
+//!
+//! The body is parsed once per routine version ([`parse`]; kept in
+//! `Routine::runtime_state`) into blocks and statements; the SQL in it (every expression,
+//! query and command) stays SQL text and runs through the [`Host`] like a LANGUAGE sql
+//! routine's statements, inside the caller's transaction, with the variables in scope as
+//! its parameters: `x`, `block.x`, `rec.field` name `$n` where no column of the
+//! statement's tables has the name (a column wins, as with `plpgsql.variable_conflict =
+//! use_column`). Each piece of SQL has its own plan-cache key, so a loop runs a cached plan.
+//!
+//! A block with an EXCEPTION clause runs under a savepoint, which a caught error rolls
+//! back; variables keep their values, as in PostgreSQL.
+
+mod parse;
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock};
+
+use oxibase_common::{DataType, Error, ErrorKind, Result, SqlState, Value, errinput};
+
+use crate::procedure::{CallResult, Host, LogLevel, Returns, Routine, RoutineKind, Scope, ScopeVar};
+use crate::session::{Output, OutputColumn};
+use crate::types::cast::{CastKind, cast};
+use crate::types::datetime::Zone;
+use parse::{Block, Body, Condition, Into, Level, Query, Sql, Stmt, Target, VarKind};
+
+/// The language name.
+pub const LANGUAGE: &str = "plpgsql";
+
+/// A parsed body and, once a call has resolved them, its variables' types.
+struct Compiled {
+    body: Body,
+    types: OnceLock<Vec<Slot>>,
+}
+
+/// A record's fields: names and types.
+type Shape = Arc<Vec<(String, DataType)>>;
+
+/// What a variable's slot holds, with its type resolved.
+#[derive(Clone, Debug)]
+enum Slot {
+    Scalar(DataType),
+    /// A record, with the shape of its declared row type (`t%ROWTYPE`) if any.
+    Record(Option<Shape>),
+    Alias(usize),
+}
+
+/// A variable's value.
+#[derive(Clone, Debug)]
+enum Var {
+    Scalar(DataType, Value),
+    /// A record: unassigned, or its shape and values.
+    Record(Option<(Shape, Vec<Value>)>),
+    Alias(usize),
+}
+
+/// Parses a body (at CREATE, and for a DO block before it runs).
+pub fn check(routine: &Routine) -> Result<()> {
+    compiled(routine).map(|_| ())
+}
+
+fn compiled(routine: &Routine) -> Result<Arc<Compiled>> {
+    if let Some(state) = routine.runtime_state.get()
+        && let Ok(c) = state.clone().downcast::<Compiled>()
+    {
+        return Ok(c);
+    }
+    let out_columns = match &routine.returns {
+        Returns::Table(columns) => columns.clone(),
+        _ => vec![],
+    };
+    let body = parse::parse(&routine.source, &routine.name, &routine.args, &out_columns)?;
+    let c = Arc::new(Compiled { body, types: OnceLock::new() });
+    let _ = routine.runtime_state.set(c.clone());
+    Ok(c)
+}
+
+/// Calls a PL/pgSQL routine with its arguments (already of the declared types).
+pub fn call(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<CallResult> {
+    let compiled = compiled(routine)?;
+    let body = &compiled.body;
+    let types = match compiled.types.get() {
+        Some(t) => t,
+        None => {
+            let resolved = resolve_types(body, host)?;
+            compiled.types.get_or_init(|| resolved)
+        }
+    };
+    let mut vars: Vec<Var> = types
+        .iter()
+        .map(|slot| match slot {
+            Slot::Scalar(t) => Var::Scalar(t.clone(), Value::Null),
+            Slot::Record(shape) => Var::Record(shape.clone().map(|s| {
+                let n = s.len();
+                (s, vec![Value::Null; n])
+            })),
+            Slot::Alias(target) => Var::Alias(*target),
+        })
+        .collect();
+    for (var, value) in vars.iter_mut().zip(args) {
+        if let Var::Scalar(_, v) = var {
+            *v = value.clone();
+        }
+    }
+    let found = args.len()
+        + match &routine.returns {
+            Returns::Table(columns) => columns.len(),
+            _ => 0,
+        };
+    let key_prefix = format!("plpgsql {}", routine.hash.get(..16).unwrap_or(&routine.hash));
+    let mut run = Run {
+        host,
+        routine,
+        body,
+        types,
+        vars,
+        key_prefix,
+        result: None,
+        rows: Vec::new(),
+        row_count: 0,
+        errors: Vec::new(),
+        subtransactions: 0,
+        found,
+        zone: Zone::UTC,
+    };
+    run.set(found, Value::Bool(false));
+    let flow = run.block(&body.block)?;
+    if let Flow::Exit(..) = flow {
+        // An EXIT that left the outermost block: the end of the body.
+    }
+    Ok(match &routine.returns {
+        Returns::Void => CallResult::Value(Value::Null),
+        Returns::Value(_) => match run.result {
+            Some(v) => CallResult::Value(v),
+            None if routine.kind == RoutineKind::Procedure => CallResult::Value(Value::Null),
+            None => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    SqlState::new(b"2F005"),
+                    "control reached end of function without RETURN",
+                ));
+            }
+        },
+        Returns::SetOf(_) | Returns::Table(_) => CallResult::Rows(run.rows),
+    })
+}
+
+/// The variables' types: declared types are resolved through the host (`SELECT NULL::type`),
+/// as the routine's statements would see them.
+fn resolve_types(body: &Body, host: &mut dyn Host) -> Result<Vec<Slot>> {
+    let columns = |host: &mut dyn Host, sql: String| -> Result<Vec<OutputColumn>> {
+        match host.execute(&sql, &[])? {
+            Output::Rows { columns, .. } => Ok(columns),
+            _ => Err(errinput!(INTERNAL_ERROR, "a type query returned no columns")),
+        }
+    };
+    body.vars
+        .iter()
+        .map(|def| {
+            Ok(match &def.kind {
+                VarKind::Known(t) => Slot::Scalar(t.clone()),
+                VarKind::Typed(text) => {
+                    let cols = columns(host, format!("SELECT NULL::{text}"))?;
+                    Slot::Scalar(cols.into_iter().next().map_or(DataType::Text, |c| c.data_type))
+                }
+                VarKind::ColumnType(table, column) => {
+                    let cols = columns(host, format!("SELECT {column} FROM {table} LIMIT 0"))?;
+                    Slot::Scalar(cols.into_iter().next().map_or(DataType::Text, |c| c.data_type))
+                }
+                VarKind::Record(None) => Slot::Record(None),
+                VarKind::Record(Some(table)) => {
+                    let cols = columns(host, format!("SELECT * FROM {table} LIMIT 0"))?;
+                    Slot::Record(Some(Arc::new(
+                        cols.into_iter().map(|c| (c.name, c.data_type)).collect(),
+                    )))
+                }
+                VarKind::Alias(target) => Slot::Alias(*target),
+            })
+        })
+        .collect()
+}
+
+/// How a statement list ended.
+enum Flow {
+    Next,
+    Exit(Option<String>),
+    Continue(Option<String>),
+    Return,
+}
+
+/// One call's state.
+struct Run<'a> {
+    host: &'a mut dyn Host,
+    routine: &'a Routine,
+    body: &'a Body,
+    types: &'a [Slot],
+    vars: Vec<Var>,
+    key_prefix: String,
+    /// RETURN's value.
+    result: Option<Value>,
+    /// RETURN NEXT's and RETURN QUERY's rows.
+    rows: Vec<Vec<Value>>,
+    /// The last SQL statement's row count (GET DIAGNOSTICS ROW_COUNT).
+    row_count: u64,
+    /// The errors being handled, innermost last (`RAISE;`, GET STACKED DIAGNOSTICS).
+    errors: Vec<Error>,
+    /// Blocks with EXCEPTION clauses entered (COMMIT is refused inside one).
+    subtransactions: usize,
+    /// The slot of FOUND.
+    found: usize,
+    zone: Zone,
+}
+
+fn context(sql: &Sql, e: Error) -> Error {
+    if e.detail().is_some() {
+        return e;
+    }
+    let detail = format!("PL/pgSQL statement at line {}: {}", sql.line, sql.text);
+    e.with_detail(detail)
+}
+
+impl Run<'_> {
+    /// The slot a variable's value lives in (through aliases).
+    fn slot(&self, slot: usize) -> usize {
+        match self.vars[slot] {
+            Var::Alias(target) => target,
+            _ => slot,
+        }
+    }
+
+    fn set(&mut self, slot: usize, value: Value) {
+        let slot = self.slot(slot);
+        if let Var::Scalar(_, v) = &mut self.vars[slot] {
+            *v = value;
+        }
+    }
+
+    /// The scope and parameter values for a piece of SQL: the variables visible to it.
+    fn scope(&self, sql: &Sql) -> (Arc<Scope>, Vec<Value>) {
+        let mut values = Vec::with_capacity(sql.visible.len());
+        let mut shapes = DefaultHasher::new();
+        for &slot in sql.visible.iter() {
+            match &self.vars[self.slot(slot)] {
+                Var::Scalar(_, v) => values.push(v.clone()),
+                Var::Record(Some((shape, row))) => {
+                    shape.hash(&mut shapes);
+                    values.extend(row.iter().cloned());
+                }
+                Var::Record(None) | Var::Alias(_) => 0u8.hash(&mut shapes),
+            }
+        }
+        let signature = shapes.finish();
+        if let Ok(cached) = sql.scope.lock()
+            && let Some((sig, scope)) = cached.as_ref()
+            && *sig == signature
+        {
+            return (scope.clone(), values);
+        }
+        let mut vars = Vec::with_capacity(values.len());
+        for &slot in sql.visible.iter() {
+            let def = &self.body.vars[slot];
+            let (name, qualifier) = (def.name.clone(), def.qualifier.clone());
+            match &self.vars[self.slot(slot)] {
+                Var::Scalar(ty, _) => {
+                    vars.push(ScopeVar { qualifier, name, bare: true, ty: ty.clone() })
+                }
+                Var::Record(Some((shape, _))) => {
+                    for (field, ty) in shape.iter() {
+                        vars.push(ScopeVar {
+                            qualifier: Some(name.clone()),
+                            name: field.clone(),
+                            bare: false,
+                            ty: ty.clone(),
+                        });
+                    }
+                }
+                Var::Record(None) | Var::Alias(_) => {}
+            }
+        }
+        let scope = Arc::new(Scope {
+            key: format!("{} {} {signature:x}", self.key_prefix, sql.id),
+            vars,
+            what: "a PL/pgSQL function",
+        });
+        if let Ok(mut cached) = sql.scope.lock() {
+            *cached = Some((signature, scope.clone()));
+        }
+        (scope, values)
+    }
+
+    /// Runs a piece of SQL with the variables in scope.
+    fn run_sql(&mut self, sql: &Sql) -> Result<Output> {
+        let (scope, values) = self.scope(sql);
+        self.host.execute_in_scope(&sql.text, &scope, &values).map_err(|e| context(sql, e))
+    }
+
+    /// An expression's value and type.
+    fn eval(&mut self, sql: &Sql) -> Result<(Value, DataType)> {
+        match self.run_sql(sql)? {
+            Output::Rows { columns, mut rows, .. } => {
+                if columns.len() != 1 {
+                    return Err(errinput!(
+                        SYNTAX_ERROR,
+                        "query \"{}\" returned {} columns",
+                        sql.text,
+                        columns.len()
+                    ));
+                }
+                if rows.len() > 1 {
+                    return Err(errinput!(
+                        CARDINALITY_VIOLATION,
+                        "query \"{}\" returned more than one row",
+                        sql.text
+                    ));
+                }
+                let ty = columns.into_iter().next().map_or(DataType::Text, |c| c.data_type);
+                let value = rows.pop().and_then(|r| r.into_iter().next()).unwrap_or(Value::Null);
+                Ok((value, ty))
+            }
+            _ => Err(errinput!(SYNTAX_ERROR, "query \"{}\" did not return data", sql.text)),
+        }
+    }
+
+    fn eval_bool(&mut self, sql: &Sql) -> Result<bool> {
+        Ok(match self.eval(sql)?.0 {
+            Value::Null => false,
+            Value::Bool(b) => b,
+            other => {
+                matches!(cast(other, &DataType::Bool, CastKind::Explicit, &self.zone)?, Value::Bool(true))
+            }
+        })
+    }
+
+    fn eval_int(&mut self, sql: &Sql, what: &str) -> Result<i64> {
+        match cast(self.eval(sql)?.0, &DataType::Int8, CastKind::Explicit, &self.zone)? {
+            Value::Int8(n) => Ok(n),
+            _ => Err(errinput!(NULL_VALUE_NOT_ALLOWED, "{what} of FOR loop cannot be null")),
+        }
+    }
+
+    fn eval_text(&mut self, sql: &Sql) -> Result<Option<String>> {
+        Ok(match self.eval(sql)?.0 {
+            Value::Null => None,
+            Value::Text(s) => Some(s),
+            other => match cast(other, &DataType::Text, CastKind::Explicit, &self.zone)? {
+                Value::Text(s) => Some(s),
+                _ => None,
+            },
+        })
+    }
+
+    /// Stores a value in a variable or field, converted to its type.
+    fn assign(&mut self, target: &Target, value: Value) -> Result<()> {
+        let body = self.body;
+        let name = |slot: usize| body.vars[slot].name.clone();
+        match target {
+            Target::Var(slot) => {
+                let slot = self.slot(*slot);
+                let not_null = body.vars[slot].not_null;
+                let zone = self.zone.clone();
+                match &mut self.vars[slot] {
+                    Var::Scalar(ty, v) => {
+                        let value = match value {
+                            Value::Null => Value::Null,
+                            value => cast(value, ty, CastKind::Explicit, &zone)?,
+                        };
+                        if not_null && value.is_null() {
+                            return Err(errinput!(
+                                NULL_VALUE_NOT_ALLOWED,
+                                "null value cannot be assigned to variable \"{}\" declared NOT NULL",
+                                name(slot)
+                            ));
+                        }
+                        *v = value;
+                        Ok(())
+                    }
+                    _ => Err(errinput!(
+                        DATATYPE_MISMATCH,
+                        "cannot assign non-composite value to a record variable"
+                    )),
+                }
+            }
+            Target::Field(slot, field) => {
+                let slot = self.slot(*slot);
+                let zone = self.zone.clone();
+                let record = name(slot);
+                match &mut self.vars[slot] {
+                    Var::Record(Some((shape, values))) => {
+                        let Some(i) = shape.iter().position(|(n, _)| n == field) else {
+                            return Err(errinput!(
+                                UNDEFINED_COLUMN,
+                                "record \"{record}\" has no field \"{field}\""
+                            ));
+                        };
+                        values[i] = match value {
+                            Value::Null => Value::Null,
+                            value => cast(value, &shape[i].1, CastKind::Explicit, &zone)?,
+                        };
+                        Ok(())
+                    }
+                    _ => Err(errinput!(
+                        OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        "record \"{record}\" is not assigned yet"
+                    )
+                    .with_detail("The tuple structure of a not-yet-assigned record is indeterminate.")),
+                }
+            }
+        }
+    }
+
+    /// Stores a row in INTO targets: a record takes the whole row; variables take its
+    /// columns in order (missing ones NULL).
+    fn assign_row(&mut self, into: &Into, columns: &[OutputColumn], row: Option<Vec<Value>>) -> Result<()> {
+        if let [Target::Var(slot)] = into.targets.as_slice() {
+            let slot = self.slot(*slot);
+            if let Var::Record(current) = &self.vars[slot] {
+                let declared = match &self.types[slot] {
+                    Slot::Record(Some(shape)) => Some(shape.clone()),
+                    _ => None,
+                };
+                let record = match (declared, row) {
+                    // A %ROWTYPE record keeps its fields, taking the row's values in order.
+                    (Some(shape), row) => {
+                        let mut row = row.unwrap_or_default().into_iter();
+                        let values = shape
+                            .iter()
+                            .map(|(_, ty)| match row.next() {
+                                None | Some(Value::Null) => Ok(Value::Null),
+                                Some(v) => cast(v, ty, CastKind::Explicit, &self.zone),
+                            })
+                            .collect::<Result<Vec<_>>>()?;
+                        Some((shape, values))
+                    }
+                    (None, Some(row)) => {
+                        let shape = match current {
+                            Some((shape, _))
+                                if shape.len() == columns.len()
+                                    && shape
+                                        .iter()
+                                        .zip(columns)
+                                        .all(|((n, t), c)| *n == c.name && *t == c.data_type) =>
+                            {
+                                shape.clone()
+                            }
+                            _ => Arc::new(
+                                columns.iter().map(|c| (c.name.clone(), c.data_type.clone())).collect(),
+                            ),
+                        };
+                        Some((shape, row))
+                    }
+                    (None, None) => {
+                        let shape: Shape = Arc::new(
+                            columns.iter().map(|c| (c.name.clone(), c.data_type.clone())).collect(),
+                        );
+                        let n = shape.len();
+                        Some((shape, vec![Value::Null; n]))
+                    }
+                };
+                self.vars[slot] = Var::Record(record);
+                return Ok(());
+            }
+        }
+        let mut row = row.unwrap_or_default().into_iter();
+        for target in &into.targets {
+            self.assign(target, row.next().unwrap_or(Value::Null))?;
+        }
+        Ok(())
+    }
+
+    fn statements(&mut self, list: &[Stmt]) -> Result<Flow> {
+        for stmt in list {
+            match self.statement(stmt)? {
+                Flow::Next => {}
+                flow => return Ok(flow),
+            }
+        }
+        Ok(Flow::Next)
+    }
+
+    fn block(&mut self, block: &Block) -> Result<Flow> {
+        // Declarations are initialised outside the block's own handlers (as PostgreSQL).
+        for &slot in &block.declares {
+            self.initialise(slot)?;
+        }
+        let flow = if block.handlers.is_empty() {
+            self.statements(&block.body)?
+        } else {
+            let savepoint = self.host.savepoint()?;
+            self.subtransactions += 1;
+            let result = self.statements(&block.body);
+            self.subtransactions -= 1;
+            match result {
+                Ok(flow) => flow,
+                Err(e) => {
+                    let Some(handler) = block
+                        .handlers
+                        .iter()
+                        .find(|h| h.conditions.iter().any(|c| catches(*c, &e)))
+                    else {
+                        return Err(e);
+                    };
+                    self.host.rollback_to(&savepoint)?;
+                    if let Some((state, message)) = block.error_vars {
+                        self.set(state, Value::Text(e.code().to_string()));
+                        self.set(message, Value::Text(e.message().to_string()));
+                    }
+                    self.errors.push(e);
+                    let result = self.statements(&handler.body);
+                    self.errors.pop();
+                    result?
+                }
+            }
+        };
+        Ok(match flow {
+            Flow::Exit(Some(label)) if block.label.as_ref() == Some(&label) => Flow::Next,
+            flow => flow,
+        })
+    }
+
+    fn initialise(&mut self, slot: usize) -> Result<()> {
+        let body = self.body;
+        match (&body.vars[slot].default, &self.vars[slot]) {
+            (Some(default), _) => {
+                let (value, _) = self.eval(default)?;
+                self.assign(&Target::Var(slot), value)
+            }
+            (None, Var::Scalar(..)) => {
+                self.set(slot, Value::Null);
+                Ok(())
+            }
+            (None, Var::Record(_)) => {
+                let declared = match &self.types[slot] {
+                    Slot::Record(Some(shape)) => Some((shape.clone(), vec![Value::Null; shape.len()])),
+                    _ => None,
+                };
+                self.vars[slot] = Var::Record(declared);
+                Ok(())
+            }
+            (None, Var::Alias(_)) => Ok(()),
+        }
+    }
+
+    /// Runs a loop body once: `None` to go on, `Some(flow)` to leave the loop with it.
+    fn iteration(&mut self, label: &Option<String>, body: &[Stmt]) -> Result<Option<Flow>> {
+        self.host.check_interrupt()?;
+        Ok(match self.statements(body)? {
+            Flow::Next => None,
+            Flow::Exit(None) => Some(Flow::Next),
+            Flow::Exit(Some(l)) if label.as_ref() == Some(&l) => Some(Flow::Next),
+            Flow::Continue(None) => None,
+            Flow::Continue(Some(l)) if label.as_ref() == Some(&l) => None,
+            flow => Some(flow),
+        })
+    }
+
+    /// A query's columns and rows, static or dynamic.
+    fn query(&mut self, query: &Query) -> Result<(Vec<OutputColumn>, Vec<Vec<Value>>)> {
+        let output = match query {
+            Query::Static(sql) => self.run_sql(sql)?,
+            Query::Dynamic(command, using) => self.dynamic(command, using)?,
+        };
+        match output {
+            Output::Rows { columns, rows, .. } => Ok((columns, rows)),
+            _ => Err(errinput!(SYNTAX_ERROR, "cannot open a query that does not return rows")
+                .with_hint("Loop over a SELECT, or a command with RETURNING.")),
+        }
+    }
+
+    fn dynamic(&mut self, command: &Sql, using: &[Arc<Sql>]) -> Result<Output> {
+        let Some(text) = self.eval_text(command)? else {
+            return Err(errinput!(
+                NULL_VALUE_NOT_ALLOWED,
+                "query string argument of EXECUTE is null"
+            ));
+        };
+        let mut params = Vec::with_capacity(using.len());
+        for arg in using {
+            params.push(self.eval(arg)?.0);
+        }
+        self.host.execute(&text, &params)
+    }
+
+    fn set_found(&mut self, found: bool) {
+        self.set(self.found, Value::Bool(found));
+    }
+
+    /// Takes a statement's rows into its INTO targets, and sets FOUND and the row count.
+    fn finish(&mut self, output: Output, into: Option<&Into>, dml: bool) -> Result<()> {
+        let (columns, rows, tag) = match output {
+            Output::Rows { columns, rows, tag } => (columns, rows, tag),
+            Output::Command { tag } => (Vec::new(), Vec::new(), tag),
+            _ => (Vec::new(), Vec::new(), String::new()),
+        };
+        let count = if columns.is_empty() {
+            tag.rsplit(' ').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0)
+        } else {
+            rows.len() as u64
+        };
+        let counts = !columns.is_empty()
+            || ["INSERT", "UPDATE", "DELETE", "MERGE", "SELECT"].iter().any(|w| tag.starts_with(w));
+        if counts {
+            self.row_count = count;
+            self.set_found(count > 0);
+        }
+        let Some(into) = into else { return Ok(()) };
+        if columns.is_empty() {
+            return Err(errinput!(
+                SYNTAX_ERROR,
+                "INTO used with a command that cannot return data"
+            ));
+        }
+        if rows.len() > 1 && (into.strict || dml) {
+            return Err(errinput!(TOO_MANY_ROWS, "query returned more than one row")
+                .with_hint("Make sure the query returns a single row, or use LIMIT 1."));
+        }
+        if rows.is_empty() && into.strict {
+            return Err(errinput!(NO_DATA_FOUND, "query returned no rows"));
+        }
+        self.assign_row(into, &columns, rows.into_iter().next())
+    }
+
+    fn statement(&mut self, stmt: &Stmt) -> Result<Flow> {
+        match stmt {
+            Stmt::Assign(target, expr) => {
+                let (value, _) = self.eval(expr)?;
+                self.assign(target, value)?;
+            }
+            Stmt::If(arms, otherwise) => {
+                for (cond, body) in arms {
+                    if self.eval_bool(cond)? {
+                        return self.statements(body);
+                    }
+                }
+                return self.statements(otherwise);
+            }
+            Stmt::Case(arms, otherwise) => {
+                for (cond, body) in arms {
+                    if self.eval_bool(cond)? {
+                        return self.statements(body);
+                    }
+                }
+                return match otherwise {
+                    Some(body) => self.statements(body),
+                    None => Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        SqlState::new(b"20000"),
+                        "case not found",
+                    )
+                    .with_hint("CASE statement is missing ELSE part.")),
+                };
+            }
+            Stmt::Loop(label, body) => loop {
+                if let Some(flow) = self.iteration(label, body)? {
+                    return Ok(flow);
+                }
+            },
+            Stmt::While(label, cond, body) => {
+                while self.eval_bool(cond)? {
+                    if let Some(flow) = self.iteration(label, body)? {
+                        return Ok(flow);
+                    }
+                }
+            }
+            Stmt::ForRange { label, var, reverse, from, to, step, body } => {
+                let from = self.eval_int(from, "lower bound")?;
+                let to = self.eval_int(to, "upper bound")?;
+                let step = match step {
+                    Some(s) => self.eval_int(s, "BY value")?,
+                    None => 1,
+                };
+                if step <= 0 {
+                    return Err(errinput!(
+                        INVALID_PARAMETER_VALUE,
+                        "BY value of FOR loop must be greater than zero"
+                    ));
+                }
+                let mut i = from;
+                let mut found = false;
+                while if *reverse { i >= to } else { i <= to } {
+                    found = true;
+                    self.set(*var, Value::Int4(i32::try_from(i).map_err(|_| {
+                        errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "integer out of range")
+                    })?));
+                    if let Some(flow) = self.iteration(label, body)? {
+                        self.set_found(true);
+                        return Ok(flow);
+                    }
+                    i = if *reverse { i - step } else { i + step };
+                }
+                self.set_found(found);
+            }
+            Stmt::ForQuery(label, into, query, body) => {
+                let (columns, rows) = self.query(query)?;
+                let found = !rows.is_empty();
+                for row in rows {
+                    self.assign_row(into, &columns, Some(row))?;
+                    if let Some(flow) = self.iteration(label, body)? {
+                        self.set_found(true);
+                        return Ok(flow);
+                    }
+                }
+                self.set_found(found);
+            }
+            Stmt::Foreach(label, target, array, body) => {
+                let elements = match self.eval(array)?.0 {
+                    Value::Array(a) => a.elements,
+                    Value::Null => {
+                        return Err(errinput!(
+                            NULL_VALUE_NOT_ALLOWED,
+                            "FOREACH expression must not be null"
+                        ));
+                    }
+                    _ => {
+                        return Err(errinput!(
+                            DATATYPE_MISMATCH,
+                            "FOREACH expression must yield an array, not a scalar"
+                        ));
+                    }
+                };
+                for element in elements {
+                    self.assign(target, element)?;
+                    if let Some(flow) = self.iteration(label, body)? {
+                        return Ok(flow);
+                    }
+                }
+            }
+            Stmt::Exit { next, label, when } => {
+                if let Some(cond) = when
+                    && !self.eval_bool(cond)?
+                {
+                    return Ok(Flow::Next);
+                }
+                return Ok(if *next { Flow::Continue(label.clone()) } else { Flow::Exit(label.clone()) });
+            }
+            Stmt::Return(value) => return self.return_value(value.as_deref()),
+            Stmt::ReturnNext(value) => self.return_next(value.as_deref())?,
+            Stmt::ReturnQuery(query) => {
+                let (_, rows) = self.query(query)?;
+                self.row_count = rows.len() as u64;
+                self.set_found(!rows.is_empty());
+                for row in rows {
+                    let row = self.result_row(row)?;
+                    self.rows.push(row);
+                }
+            }
+            Stmt::Raise { level, condition, format, args, options } => {
+                self.raise(*level, condition, format.as_deref(), args, options)?
+            }
+            Stmt::Reraise => {
+                return Err(self.errors.last().cloned().ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::InvalidInput,
+                        SqlState::new(b"0Z002"),
+                        "RAISE without parameters cannot be used outside an exception handler",
+                    )
+                })?);
+            }
+            Stmt::Assert(cond, message) => {
+                if !self.eval_bool(cond)? {
+                    let message = match message {
+                        Some(m) => self.eval_text(m)?.unwrap_or_else(|| "assertion failed".into()),
+                        None => "assertion failed".into(),
+                    };
+                    return Err(errinput!(ASSERT_FAILURE, "{message}"));
+                }
+            }
+            Stmt::Exec(sql, into) => {
+                let output = self.run_sql(sql)?;
+                let first = sql.text.split_whitespace().next().unwrap_or("").to_lowercase();
+                let dml = matches!(first.as_str(), "insert" | "update" | "delete" | "merge");
+                self.finish(output, into.as_ref(), dml)?;
+            }
+            Stmt::Dynamic(command, into, using) => {
+                let output = self.dynamic(command, using)?;
+                self.finish(output, into.as_ref(), false)?;
+            }
+            Stmt::Diagnostics(items) => {
+                for (target, item) in items {
+                    let error = self.errors.last();
+                    let value = match item.as_str() {
+                        "row_count" => Value::Int8(self.row_count as i64),
+                        "returned_sqlstate" => {
+                            Value::Text(error.map_or(String::new(), |e| e.code().to_string()))
+                        }
+                        "message_text" => {
+                            Value::Text(error.map_or(String::new(), |e| e.message().to_string()))
+                        }
+                        "pg_exception_detail" => Value::Text(
+                            error.and_then(|e| e.detail()).unwrap_or_default().to_string(),
+                        ),
+                        "pg_exception_hint" => Value::Text(
+                            error.and_then(|e| e.hint()).unwrap_or_default().to_string(),
+                        ),
+                        "pg_context" | "pg_exception_context" | "column_name"
+                        | "constraint_name" | "pg_datatype_name" | "table_name"
+                        | "schema_name" => Value::Text(String::new()),
+                        other => {
+                            return Err(errinput!(
+                                SYNTAX_ERROR,
+                                "unrecognized GET DIAGNOSTICS item \"{other}\""
+                            ));
+                        }
+                    };
+                    self.assign(target, value)?;
+                }
+            }
+            Stmt::Block(block) => return self.block(block),
+            Stmt::Transaction(word) => {
+                if self.subtransactions > 0 {
+                    return Err(errinput!(
+                        INVALID_TRANSACTION_TERMINATION,
+                        "cannot {} while a subtransaction is active",
+                        word.to_lowercase()
+                    ));
+                }
+                self.host.execute(word, &[])?;
+            }
+            Stmt::Null => {}
+        }
+        Ok(Flow::Next)
+    }
+
+    fn return_value(&mut self, value: Option<&Sql>) -> Result<Flow> {
+        match (&self.routine.returns, value) {
+            (Returns::Value(ty), Some(sql)) => {
+                let ty = ty.clone();
+                let value = match self.eval(sql)?.0 {
+                    Value::Null => Value::Null,
+                    v => cast(v, &ty, CastKind::Explicit, &self.zone)?,
+                };
+                self.result = Some(value);
+            }
+            (Returns::Value(_), None) if self.routine.kind == RoutineKind::Function => {
+                return Err(errinput!(
+                    DATATYPE_MISMATCH,
+                    "missing expression at or near \";\""
+                )
+                .with_hint("A function that returns a value ends with RETURN value."));
+            }
+            (Returns::SetOf(_) | Returns::Table(_) | Returns::Void, Some(_)) => {
+                let what = if self.routine.kind == RoutineKind::Procedure {
+                    "in a procedure"
+                } else if self.routine.returns.is_set() {
+                    "in function returning set"
+                } else {
+                    "in function returning void"
+                };
+                return Err(errinput!(DATATYPE_MISMATCH, "RETURN cannot have a parameter {what}")
+                    .with_hint("Use RETURN NEXT or RETURN QUERY."));
+            }
+            _ => {}
+        }
+        Ok(Flow::Return)
+    }
+
+    /// A row of a set-returning function, converted to its declared columns.
+    fn result_row(&self, row: Vec<Value>) -> Result<Vec<Value>> {
+        let convert = |v: Value, t: &DataType| match v {
+            Value::Null => Ok(Value::Null),
+            v => cast(v, t, CastKind::Explicit, &self.zone),
+        };
+        match &self.routine.returns {
+            Returns::SetOf(t) => Ok(vec![convert(row.into_iter().next().unwrap_or(Value::Null), t)?]),
+            Returns::Table(columns) => {
+                if row.len() != columns.len() {
+                    return Err(errinput!(
+                        DATATYPE_MISMATCH,
+                        "structure of query does not match function result type"
+                    )
+                    .with_detail(format!(
+                        "Number of returned columns ({}) does not match expected column count ({}).",
+                        row.len(),
+                        columns.len()
+                    )));
+                }
+                row.into_iter().zip(columns).map(|(v, (_, t))| convert(v, t)).collect()
+            }
+            _ => Err(errinput!(
+                SYNTAX_ERROR,
+                "cannot use RETURN NEXT or RETURN QUERY in a non-SETOF function"
+            )),
+        }
+    }
+
+    fn return_next(&mut self, value: Option<&Sql>) -> Result<()> {
+        let row = match (&self.routine.returns, value) {
+            (Returns::Table(columns), None) => {
+                let first = self.routine.args.len();
+                (first..first + columns.len())
+                    .map(|slot| match &self.vars[slot] {
+                        Var::Scalar(_, v) => v.clone(),
+                        _ => Value::Null,
+                    })
+                    .collect()
+            }
+            (Returns::Table(_), Some(_)) => {
+                return Err(errinput!(
+                    DATATYPE_MISMATCH,
+                    "RETURN NEXT cannot have a parameter in function with OUT parameters"
+                ));
+            }
+            (_, Some(sql)) => match self.run_sql(sql)? {
+                Output::Rows { rows, .. } => rows.into_iter().next().unwrap_or_default(),
+                _ => vec![],
+            },
+            (_, None) => {
+                return Err(errinput!(DATATYPE_MISMATCH, "RETURN NEXT must have a parameter"));
+            }
+        };
+        let row = self.result_row(row)?;
+        self.rows.push(row);
+        Ok(())
+    }
+
+    fn raise(
+        &mut self,
+        level: Level,
+        condition: &Option<(SqlState, String)>,
+        format: Option<&str>,
+        args: &[Arc<Sql>],
+        options: &[(String, Arc<Sql>)],
+    ) -> Result<()> {
+        let mut message = match format {
+            Some(format) => {
+                let mut values = Vec::with_capacity(args.len());
+                for arg in args {
+                    values.push(self.eval_text(arg)?.unwrap_or_else(|| "<NULL>".into()));
+                }
+                let mut out = String::new();
+                let mut values = values.into_iter();
+                let mut chars = format.chars().peekable();
+                while let Some(c) = chars.next() {
+                    if c == '%' {
+                        if chars.peek() == Some(&'%') {
+                            chars.next();
+                            out.push('%');
+                        } else {
+                            out.push_str(&values.next().unwrap_or_default());
+                        }
+                    } else {
+                        out.push(c);
+                    }
+                }
+                Some(out)
+            }
+            None => None,
+        };
+        let mut code = condition.as_ref().map(|(c, _)| *c);
+        let mut detail = None;
+        let mut hint = None;
+        for (name, sql) in options {
+            let value = self.eval_text(sql)?.unwrap_or_default();
+            match name.as_str() {
+                "message" => message = Some(value),
+                "detail" => detail = Some(value),
+                "hint" => hint = Some(value),
+                "errcode" => {
+                    code = Some(SqlState::from_name(&value).or_else(|| SqlState::parse(&value)).ok_or_else(
+                        || errinput!(UNDEFINED_OBJECT, "unrecognized exception condition \"{value}\""),
+                    )?)
+                }
+                "column" | "constraint" | "datatype" | "table" | "schema" => {}
+                other => {
+                    return Err(errinput!(SYNTAX_ERROR, "unrecognized RAISE statement option \"{other}\""));
+                }
+            }
+        }
+        let message = message
+            .or_else(|| condition.as_ref().map(|(_, name)| name.clone()))
+            .unwrap_or_default();
+        let log = match level {
+            Level::Exception => {
+                let code = code.unwrap_or(SqlState::RAISE_EXCEPTION);
+                let mut e = Error::new(ErrorKind::InvalidInput, code, message);
+                if let Some(d) = detail {
+                    e = e.with_detail(d);
+                }
+                if let Some(h) = hint {
+                    e = e.with_hint(h);
+                }
+                return Err(e);
+            }
+            Level::Debug => LogLevel::Debug,
+            Level::Info => LogLevel::Info,
+            Level::Notice => LogLevel::Notice,
+            Level::Warning => LogLevel::Warning,
+        };
+        self.host.log(log, &message);
+        Ok(())
+    }
+}
+
+/// True when a handler's condition catches an error.
+fn catches(condition: Condition, e: &Error) -> bool {
+    let code = e.code();
+    match condition {
+        Condition::Others => {
+            code != SqlState::QUERY_CANCELED
+                && code != SqlState::ASSERT_FAILURE
+                && e.kind() != ErrorKind::Internal
+        }
+        Condition::Code(c) if c.as_str().ends_with("000") => c.class() == code.class(),
+        Condition::Code(c) => c == code,
+    }
+}
