@@ -170,6 +170,9 @@ pub struct Scope {
     pub vars: Vec<ScopeVar>,
     /// What runs the statements, for messages ("an SQL function", "a PL/pgSQL function").
     pub what: &'static str,
+    /// True when a name that is both a column and a variable is an error (PL/pgSQL);
+    /// false when the column wins (LANGUAGE sql).
+    pub names_conflict: bool,
 }
 
 /// One parameter of a [`Scope`].

@@ -45,6 +45,7 @@ fn scope(routine: &Routine) -> Scope {
             })
             .collect(),
         what: "an SQL function",
+        names_conflict: false,
     }
 }
 

@@ -610,12 +610,14 @@ impl Binder<'_> {
                 ));
             }
         } else if let Some((i, ty)) = ctx.scope.resolve(table.as_deref(), &name)? {
+            self.refuse_ambiguous_variable(table.as_deref(), &name)?;
             return Ok((Expr::Column(i), known(ty)));
         }
         // Enclosing queries, innermost first: a correlated reference.
         let outer = self.outer.borrow();
         for (depth, scope) in outer.iter().rev().enumerate() {
             if let Some((index, ty)) = scope.resolve(table.as_deref(), &name)? {
+                self.refuse_ambiguous_variable(table.as_deref(), &name)?;
                 let mut flags = self.correlated.borrow_mut();
                 let n = flags.len();
                 for flag in flags[n.saturating_sub(depth + 1)..].iter_mut() {

@@ -304,6 +304,19 @@ impl<'a> Binder<'a> {
         self
     }
 
+    /// PL/pgSQL's `variable_conflict = error`: a name that is both a column here and a
+    /// variable in scope is refused (LANGUAGE sql lets the column win).
+    fn refuse_ambiguous_variable(&self, qualifier: Option<&str>, name: &str) -> Result<()> {
+        match self.scope {
+            Some(scope) if scope.names_conflict && scope.position(qualifier, name).is_some() => {
+                let name = qualifier.map_or(name.to_string(), |q| format!("{q}.{name}"));
+                Err(errinput!(AMBIGUOUS_COLUMN, "column reference \"{name}\" is ambiguous")
+                    .with_detail("It could refer to either a PL/pgSQL variable or a table column."))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The parameter a routine argument's or variable's name refers to, if it names one.
     fn routine_arg(&self, qualifier: Option<&str>, name: &str) -> Option<usize> {
         self.scope?.position(qualifier, name)

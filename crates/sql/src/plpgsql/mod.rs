@@ -6,8 +6,9 @@
 //! query and command) stays SQL text and runs through the [`Host`] like a LANGUAGE sql
 //! routine's statements, inside the caller's transaction, with the variables in scope as
 //! its parameters: `x`, `block.x`, `rec.field` name `$n` where no column of the
-//! statement's tables has the name (a column wins, as with `plpgsql.variable_conflict =
-//! use_column`). Each piece of SQL has its own plan-cache key, so a loop runs a cached plan.
+//! statement's tables has the name (a name that is both is an error, as with PostgreSQL's
+//! default `plpgsql.variable_conflict = error`). Each piece of SQL has its own plan-cache
+//! key, so a loop runs a cached plan.
 //!
 //! A block with an EXCEPTION clause runs under a savepoint, which a caught error rolls
 //! back; variables keep their values, as in PostgreSQL.
@@ -283,6 +284,7 @@ impl Run<'_> {
             key: format!("{} {} {signature:x}", self.key_prefix, sql.id),
             vars,
             what: "a PL/pgSQL function",
+            names_conflict: true,
         });
         if let Ok(mut cached) = sql.scope.lock() {
             *cached = Some((signature, scope.clone()));
