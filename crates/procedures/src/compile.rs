@@ -41,8 +41,9 @@ pub fn compile(routine: &Routine) -> Result<Vec<u8>> {
         "wasm" => binary(&routine.source),
         "rust" => rust(routine),
         "typescript" | "assemblyscript" => typescript(routine),
-        other => Err(errinput!(UNDEFINED_OBJECT, "language \"{other}\" does not exist")
-            .with_hint("Oxibase runs routines written in sql, wat, wasm, rust and typescript.")),
+        other => Err(errinput!(UNDEFINED_OBJECT, "language \"{other}\" does not exist").with_hint(
+            "Oxibase runs routines written in sql, plpgsql, wat, wasm, rust and typescript.",
+        )),
     }
 }
 

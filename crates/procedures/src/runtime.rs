@@ -455,7 +455,8 @@ pub(crate) fn abi_result(
         ));
     }
     Ok(match &routine.returns {
-        Returns::Void => CallResult::Value(Value::Null),
+        // (Trigger functions are written in plpgsql: never here.)
+        Returns::Void | Returns::Trigger => CallResult::Value(Value::Null),
         Returns::Value(t) => match state.result.take() {
             Some(mut row) if row.len() == 1 => {
                 CallResult::Value(codec::result(row.remove(0), t, &routine.name)?)

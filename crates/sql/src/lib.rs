@@ -40,6 +40,7 @@ pub mod session;
 pub mod settings;
 pub mod sql_routine;
 pub mod system;
+pub mod trigger;
 pub mod tsearch;
 pub mod types;
 

@@ -275,6 +275,9 @@ impl Dialect for OxibaseDialect {
         if is_set_constraints(parser) {
             return Some(parse_set_constraints(parser));
         }
+        if is_create_trigger(parser) {
+            return Some(parse_create_trigger(parser));
+        }
         if is_do(parser) {
             return Some(parse_do(parser));
         }
@@ -617,6 +620,119 @@ fn is_checkpoint(parser: &Parser) -> bool {
     let [word, next] = parser.peek_tokens::<2>();
     matches!(&word, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("checkpoint"))
         && matches!(next, Token::EOF | Token::SemiColon)
+}
+
+fn is_create_trigger(parser: &Parser) -> bool {
+    use sqlparser::tokenizer::Token;
+    let tokens = parser.peek_tokens::<5>();
+    let word = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k);
+    if !word(&tokens[0], Keyword::CREATE) {
+        return false;
+    }
+    let mut i = 1;
+    if word(&tokens[i], Keyword::OR) && word(&tokens[i + 1], Keyword::REPLACE) {
+        i += 2;
+    }
+    if word(&tokens[i], Keyword::CONSTRAINT) {
+        i += 1;
+    }
+    word(&tokens[i], Keyword::TRIGGER)
+}
+
+/// `CREATE [OR REPLACE] [CONSTRAINT] TRIGGER`, as sqlparser reads it but for the function's
+/// arguments, which PostgreSQL writes as literals (`EXECUTE FUNCTION f('a', 1)`): each is
+/// carried as an argument whose default is its text.
+fn parse_create_trigger(parser: &mut Parser) -> std::result::Result<ast::Statement, ParserError> {
+    use sqlparser::tokenizer::Token;
+    parser.expect_keyword(Keyword::CREATE)?;
+    let or_replace = parser.parse_keywords(&[Keyword::OR, Keyword::REPLACE]);
+    let is_constraint = parser.parse_keyword(Keyword::CONSTRAINT);
+    parser.expect_keyword(Keyword::TRIGGER)?;
+    let name = parser.parse_object_name(false)?;
+    let period = Some(parser.parse_trigger_period()?);
+    let events = parser.parse_keyword_separated(Keyword::OR, Parser::parse_trigger_event)?;
+    parser.expect_keyword(Keyword::ON)?;
+    let table_name = parser.parse_object_name(false)?;
+    let referenced_table_name = if parser.parse_keyword(Keyword::FROM) {
+        Some(parser.parse_object_name(true)?)
+    } else {
+        None
+    };
+    let characteristics = parser.parse_constraint_characteristics()?;
+    let mut referencing = vec![];
+    if parser.parse_keyword(Keyword::REFERENCING) {
+        while let Some(r) = parser.parse_trigger_referencing()? {
+            referencing.push(r);
+        }
+    }
+    let trigger_object = if parser.parse_keyword(Keyword::FOR) {
+        let each = parser.parse_keyword(Keyword::EACH);
+        let object = match parser.expect_one_of_keywords(&[Keyword::ROW, Keyword::STATEMENT])? {
+            Keyword::ROW => ast::TriggerObject::Row,
+            _ => ast::TriggerObject::Statement,
+        };
+        Some(if each {
+            ast::TriggerObjectKind::ForEach(object)
+        } else {
+            ast::TriggerObjectKind::For(object)
+        })
+    } else {
+        None
+    };
+    let condition =
+        if parser.parse_keyword(Keyword::WHEN) { Some(parser.parse_expr()?) } else { None };
+    parser.expect_keyword(Keyword::EXECUTE)?;
+    let exec_type = match parser.expect_one_of_keywords(&[Keyword::FUNCTION, Keyword::PROCEDURE])? {
+        Keyword::FUNCTION => ast::TriggerExecBodyType::Function,
+        _ => ast::TriggerExecBodyType::Procedure,
+    };
+    let function = parser.parse_object_name(false)?;
+    parser.expect_token(&Token::LParen)?;
+    let mut args = Vec::new();
+    if !parser.consume_token(&Token::RParen) {
+        loop {
+            let token = parser.next_token();
+            let text = match token.token {
+                Token::SingleQuotedString(s) | Token::EscapedStringLiteral(s) => s,
+                Token::DollarQuotedString(d) => d.value,
+                Token::Number(n, _) => n,
+                Token::Word(w) => w.value,
+                _ => return parser.expected("a trigger argument (a literal)", token),
+            };
+            args.push(ast::OperateFunctionArg {
+                mode: None,
+                name: None,
+                data_type: ast::DataType::Text,
+                default_expr: Some(ast::Expr::value(ast::Value::SingleQuotedString(text))),
+            });
+            if parser.consume_token(&Token::RParen) {
+                break;
+            }
+            parser.expect_token(&Token::Comma)?;
+        }
+    }
+    Ok(ast::Statement::CreateTrigger(ast::CreateTrigger {
+        or_alter: false,
+        temporary: false,
+        or_replace,
+        is_constraint,
+        name,
+        period,
+        period_before_table: true,
+        events,
+        table_name,
+        referenced_table_name,
+        referencing,
+        trigger_object,
+        condition,
+        exec_body: Some(ast::TriggerExecBody {
+            exec_type,
+            func_desc: ast::FunctionDesc { name: function, args: Some(args) },
+        }),
+        statements_as: false,
+        statements: None,
+        characteristics,
+    }))
 }
 
 /// The name a `DO` block is carried under: `CALL pg_catalog."$do"(body, language)`.

@@ -69,6 +69,8 @@ pub enum Returns {
     SetOf(DataType),
     /// `RETURNS TABLE (name type, ...)`: rows of several columns.
     Table(Vec<(String, DataType)>),
+    /// `RETURNS trigger`: called only by triggers, with the row as NEW and OLD.
+    Trigger,
 }
 
 impl Returns {
@@ -80,7 +82,7 @@ impl Returns {
     /// The result columns of a set-returning routine named `name`.
     pub fn columns(&self, name: &str) -> Vec<(String, DataType)> {
         match self {
-            Returns::Void => vec![],
+            Returns::Void | Returns::Trigger => vec![],
             Returns::Value(t) | Returns::SetOf(t) => vec![(name.to_string(), t.clone())],
             Returns::Table(columns) => columns.clone(),
         }
@@ -90,6 +92,7 @@ impl Returns {
     pub fn sql(&self) -> String {
         match self {
             Returns::Void => "void".into(),
+            Returns::Trigger => "trigger".into(),
             Returns::Value(t) => t.name(),
             Returns::SetOf(t) => format!("SETOF {}", t.name()),
             Returns::Table(columns) => format!(
@@ -214,7 +217,11 @@ pub fn is_interpreted(language: &str) -> bool {
 }
 
 /// Calls a routine written in sql or plpgsql.
-pub fn call_interpreted(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<CallResult> {
+pub fn call_interpreted(
+    routine: &Routine,
+    args: &[Value],
+    host: &mut dyn Host,
+) -> Result<CallResult> {
     if routine.language == crate::plpgsql::LANGUAGE {
         crate::plpgsql::call(routine, args, host)
     } else {

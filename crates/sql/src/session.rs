@@ -2914,6 +2914,7 @@ impl FunctionEnv for Env<'_> {
             "index" => crate::system::index_definition_by_oid(&snapshot, oid),
             "constraint" => crate::system::constraint_definition(&snapshot, oid),
             "view" => crate::system::view_definition(&snapshot, oid),
+            "trigger" => crate::system::trigger_definition(&snapshot, oid),
             "type" => crate::system::user_type_name(&snapshot, oid),
             "function_result" | "function_arguments" => {
                 snapshot.routines.iter().find(|r| i64::from(r.id) == oid).map(|r| {
@@ -3047,6 +3048,14 @@ impl SessionEnv for Env<'_> {
         args: &[Value],
     ) -> Result<crate::procedure::CallResult> {
         self.call(routine, args)
+    }
+
+    fn fire_trigger(&self, call: &crate::trigger::TriggerCall) -> Result<Option<Vec<Value>>> {
+        self.fire(call)
+    }
+
+    fn trigger_condition(&self, call: &crate::trigger::TriggerCall) -> Result<bool> {
+        self.with_host(|host| crate::trigger::condition(call, host))
     }
 }
 

@@ -77,7 +77,7 @@ pub fn call(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<Ca
     let zone = Zone::UTC;
     let convert = |v: Value, t: &DataType| cast(v, t, CastKind::Assignment, &zone);
     Ok(match &routine.returns {
-        Returns::Void => CallResult::Value(Value::Null),
+        Returns::Void | Returns::Trigger => CallResult::Value(Value::Null),
         Returns::Value(t) => CallResult::Value(match rows.into_iter().next() {
             Some(row) => convert(row.into_iter().next().unwrap_or(Value::Null), t)?,
             None => Value::Null,
@@ -160,7 +160,7 @@ pub fn check(routine: &Routine, env: &dyn BindEnv) -> Result<()> {
     let declared: Vec<DataType> = match &routine.returns {
         Returns::Value(t) | Returns::SetOf(t) => vec![t.clone()],
         Returns::Table(cols) => cols.iter().map(|(_, t)| t.clone()).collect(),
-        Returns::Void => vec![],
+        Returns::Void | Returns::Trigger => vec![],
     };
     if columns.len() != declared.len() {
         let detail = if declared.len() == 1 {

@@ -63,6 +63,8 @@ pub enum SystemTable {
     PgInherits,
     /// pg_extension (empty)
     PgExtension,
+    /// pg_trigger
+    PgTrigger,
     /// pg_collation
     PgCollation,
     /// pg_language: internal, c (which Wasm routines show as) and sql
@@ -186,25 +188,6 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
             ("member", "int8"),
             ("grantor", "int8"),
             ("admin_option", "bool"),
-        ],
-    ),
-    (
-        "pg_trigger",
-        &[
-            ("oid", "int8"),
-            ("tgrelid", "int8"),
-            ("tgparentid", "int8"),
-            ("tgname", "text"),
-            ("tgfoid", "int8"),
-            ("tgtype", "int2"),
-            ("tgenabled", "text"),
-            ("tgisinternal", "bool"),
-            ("tgconstrrelid", "int8"),
-            ("tgconstrindid", "int8"),
-            ("tgconstraint", "int8"),
-            ("tgdeferrable", "bool"),
-            ("tginitdeferred", "bool"),
-            ("tgnargs", "int2"),
         ],
     ),
     (
@@ -763,6 +746,7 @@ impl SystemTable {
             "pg_am" => Some(PgAm),
             "pg_inherits" => Some(PgInherits),
             "pg_extension" => Some(PgExtension),
+            "pg_trigger" => Some(PgTrigger),
             "pg_collation" => Some(PgCollation),
             "pg_language" => Some(PgLanguage),
             "pg_stat_activity" => Some(PgStatActivity),
@@ -1000,6 +984,7 @@ impl SystemTable {
                 ("confkey", DataType::Array(Box::new(Int2))),
                 ("consrc", Text),
                 ("contypid", Int8),
+                ("conparentid", Int8),
             ],
             PgAttrdef => vec![("oid", Int8), ("adrelid", Int8), ("adnum", Int2), ("adbin", Text)],
             PgDescription => vec![
@@ -1025,6 +1010,22 @@ impl SystemTable {
             ],
             PgAm => vec![("oid", Int8), ("amname", Text), ("amtype", Text)],
             PgInherits => vec![("inhrelid", Int8), ("inhparent", Int8), ("inhseqno", Int4)],
+            PgTrigger => vec![
+                ("oid", Int8),
+                ("tgrelid", Int8),
+                ("tgparentid", Int8),
+                ("tgname", Text),
+                ("tgfoid", Int8),
+                ("tgtype", Int2),
+                ("tgenabled", Text),
+                ("tgisinternal", Bool),
+                ("tgconstrrelid", Int8),
+                ("tgconstrindid", Int8),
+                ("tgconstraint", Int8),
+                ("tgdeferrable", Bool),
+                ("tginitdeferred", Bool),
+                ("tgnargs", Int2),
+            ],
             PgExtension => vec![
                 ("oid", Int8),
                 ("extname", Text),
@@ -1446,7 +1447,13 @@ impl SystemTable {
                     ]
                 })
                 .collect(),
-            PgConstraint => pg_constraint(s),
+            PgConstraint => pg_constraint(s)
+                .into_iter()
+                .map(|mut row| {
+                    row.push(oid(0)); // conparentid: no partitions
+                    row
+                })
+                .collect(),
             PgAttrdef => pg_attrdef(s),
             PgProc => s.routines.iter().map(|r| pg_proc_row(s, r)).collect(),
             PgDescription => s
@@ -1471,6 +1478,34 @@ impl SystemTable {
                     vec![oid(*id), oid(class), Value::Int4(*sub), text(t)]
                 })
                 .collect(),
+            PgTrigger => s
+                .tables
+                .iter()
+                .flat_map(|t| t.triggers.iter().map(move |tr| (t, tr)))
+                .map(|(t, tr)| {
+                    let function = s
+                        .routines
+                        .iter()
+                        .find(|r| (&r.schema, &r.name) == (&tr.function.0, &tr.function.1))
+                        .map_or(0, |r| r.id);
+                    vec![
+                        oid(tr.id),
+                        oid(t.id),
+                        oid(0),
+                        text(&tr.name),
+                        oid(function),
+                        Value::Int2(tr.tgtype),
+                        text(if tr.enabled { "O" } else { "D" }),
+                        Value::Bool(false),
+                        oid(0),
+                        oid(0),
+                        oid(0),
+                        Value::Bool(false),
+                        Value::Bool(false),
+                        Value::Int2(tr.args.len() as i16),
+                    ]
+                })
+                .collect(),
             PgExtension => s
                 .extensions
                 .iter()
@@ -1491,7 +1526,13 @@ impl SystemTable {
                 .map(|(id, name)| {
                     let procedural = id == PLPGSQL_OID;
                     let trusted = id == 14 || procedural;
-                    vec![oid(id), text(name), oid(10), Value::Bool(procedural), Value::Bool(trusted)]
+                    vec![
+                        oid(id),
+                        text(name),
+                        oid(10),
+                        Value::Bool(procedural),
+                        Value::Bool(trusted),
+                    ]
                 })
                 .collect(),
             PgAm => std::iter::once(vec![oid(2), text("heap"), text("t")])
@@ -1736,6 +1777,7 @@ impl SystemTable {
                         }
                         crate::procedure::Returns::Value(t) => text(&t.name()),
                         crate::procedure::Returns::Void => text("void"),
+                        crate::procedure::Returns::Trigger => text("trigger"),
                         _ => text("record"),
                     };
                     vec![
@@ -1765,6 +1807,7 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
     let namespace = s.schemas.iter().find(|(_, n)| *n == r.schema).map_or(2200, |(id, _)| *id);
     let rettype = match &r.returns {
         Returns::Void => 2278,
+        Returns::Trigger => 2279,
         Returns::Value(t) | Returns::SetOf(t) => crate::types::type_oid(t),
         Returns::Table(_) => 2249,
     };
@@ -1870,12 +1913,25 @@ pub fn pkey_oid(table_id: RelId) -> RelId {
 
 fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
+    let is_fk =
+        |c: &crate::catalog::Constraint| matches!(c.kind, ConstraintKind::ForeignKey { .. });
+    // Tables on either side of a foreign key have (referential-action) triggers in
+    // PostgreSQL; psql shows their keys only when relhastriggers says so.
+    let referenced: std::collections::HashSet<RelId> = s
+        .tables
+        .iter()
+        .flat_map(|t| &t.constraints)
+        .filter_map(|c| match &c.kind {
+            ConstraintKind::ForeignKey { ref_table, .. } => Some(*ref_table),
+            _ => None,
+        })
+        .collect();
     for t in &s.tables {
         let ns = schema_id(s, &t.schema);
         let checks =
             t.constraints.iter().filter(|c| matches!(c.kind, ConstraintKind::Check { .. })).count();
         let live = t.columns.iter().filter(|c| !c.dropped).count();
-        rows.push(class_row(
+        let mut row = class_row(
             t.id,
             &t.name,
             ns,
@@ -1883,7 +1939,11 @@ fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             live,
             !t.indexes.is_empty() || !t.primary_key.is_empty(),
             checks,
-        ));
+        );
+        let has_triggers =
+            !t.triggers.is_empty() || t.constraints.iter().any(is_fk) || referenced.contains(&t.id);
+        row[17] = Value::Bool(has_triggers); // relhastriggers
+        rows.push(row);
         if !t.primary_key.is_empty() {
             rows.push(class_row(
                 pkey_oid(t.id),
@@ -2481,6 +2541,16 @@ pub fn index_definition_by_oid(s: &CatalogSnapshot, wanted: i64) -> Option<Strin
         }
     }
     None
+}
+
+/// pg_get_triggerdef: a trigger's CREATE TRIGGER by its oid.
+pub fn trigger_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String> {
+    s.tables.iter().find_map(|t| {
+        let trigger = t.triggers.iter().find(|tr| i64::from(tr.id) == wanted)?;
+        let table =
+            if t.schema == "public" { t.name.clone() } else { format!("{}.{}", t.schema, t.name) };
+        Some(trigger.definition(&table))
+    })
 }
 
 /// pg_get_viewdef: a view's query by its oid.

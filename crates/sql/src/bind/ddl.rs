@@ -227,6 +227,17 @@ pub enum DdlStatement {
     },
     /// CREATE DOMAIN
     CreateDomain(Box<super::domain::DomainSpec>),
+    /// CREATE TRIGGER
+    CreateTrigger(Box<super::trigger::TriggerSpec>),
+    /// DROP TRIGGER [IF EXISTS] name ON table
+    DropTrigger {
+        /// The trigger.
+        name: String,
+        /// Its table: (schema, name).
+        table: (Option<String>, String),
+        /// IF EXISTS
+        if_exists: bool,
+    },
     /// ALTER DOMAIN
     AlterDomain {
         /// (schema, name)
@@ -448,6 +459,13 @@ pub enum IndexPart {
 /// One ALTER TABLE action.
 #[derive(Debug)]
 pub enum AlterAction {
+    /// ENABLE / DISABLE TRIGGER name (None: ALL or USER).
+    EnableTrigger {
+        /// The trigger, or every trigger.
+        name: Option<String>,
+        /// ENABLE
+        on: bool,
+    },
     /// ADD COLUMN
     AddColumn {
         /// The column.
@@ -544,6 +562,8 @@ impl AlterAction {
             AlterAction::AddConstraint { .. } => "ADD CONSTRAINT",
             AlterAction::ValidateConstraint(_) => "VALIDATE CONSTRAINT",
             AlterAction::DropConstraint { .. } => "DROP CONSTRAINT",
+            AlterAction::EnableTrigger { on: true, .. } => "ENABLE TRIGGER",
+            AlterAction::EnableTrigger { on: false, .. } => "DISABLE TRIGGER",
         }
     }
 }
@@ -1201,6 +1221,8 @@ impl Binder<'_> {
                 }
             }
             S::CreateDomain(domain) => self.bind_create_domain(domain)?,
+            S::CreateTrigger(ct) => self.bind_create_trigger(ct)?,
+            S::DropTrigger(dt) => self.bind_drop_trigger(dt)?,
             S::CreateExtension(ce) => DdlStatement::CreateExtension {
                 name: ident(&ce.name),
                 if_not_exists: ce.if_not_exists,
@@ -1451,7 +1473,13 @@ impl Binder<'_> {
 
 fn alter_action(op: &ast::AlterTableOperation, types: TypeLookup<'_>) -> Result<AlterAction> {
     use ast::AlterTableOperation as A;
+    let trigger = |name: &ast::Ident| match name.value.to_lowercase().as_str() {
+        "all" | "user" if name.quote_style.is_none() => None,
+        _ => Some(ident(name)),
+    };
     Ok(match op {
+        A::EnableTrigger { name } => AlterAction::EnableTrigger { name: trigger(name), on: true },
+        A::DisableTrigger { name } => AlterAction::EnableTrigger { name: trigger(name), on: false },
         A::AddColumn { if_not_exists, column_def, .. } => {
             let (column, constraints) = column_spec(column_def, types)?;
             AlterAction::AddColumn { column, constraints, if_not_exists: *if_not_exists }

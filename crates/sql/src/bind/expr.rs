@@ -1954,6 +1954,7 @@ impl Binder<'_> {
                 | "pg_total_relation_size"
                 | "pg_get_viewdef"
                 | "pg_get_serial_sequence"
+                | "pg_partition_ancestors"
         );
         let bound: Vec<(Expr, SqlType)> = args
             .iter()
@@ -2021,6 +2022,7 @@ impl Binder<'_> {
             | "regexp_split_to_table"
             | "regexp_matches"
             | "generate_subscripts"
+            | "pg_partition_ancestors"
                 if ctx.srfs.is_some() =>
             {
                 let Some(srfs) = ctx.srfs else { unreachable!("checked by the guard") };

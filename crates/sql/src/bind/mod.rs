@@ -19,6 +19,7 @@ mod merge;
 mod query;
 mod routine;
 pub mod scope;
+mod trigger;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -42,6 +43,7 @@ pub use expr::split_relation_name;
 pub use merge::{Merge, MergeAction, MergeClause};
 pub use routine::RoutineSpec;
 use scope::Scope;
+pub use trigger::TriggerSpec;
 
 /// A relation a name can refer to.
 #[derive(Clone, Debug)]
@@ -795,6 +797,7 @@ pub fn bind_domain_check(name: &str, base: &DataType, sql: &str) -> Result<(Expr
         stats: None,
         materialized: None,
         unpopulated: false,
+        triggers: Vec::new(),
     };
     bind_over_table(&value, sql, "CHECK", None)
 }

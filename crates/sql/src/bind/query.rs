@@ -1466,6 +1466,16 @@ impl Binder<'_> {
                     .collect::<Result<_>>()?;
                 (TableFunction::GenerateSeries, args, vec![("generate_series".into(), ty)])
             }
+            ("pg_partition_ancestors", 1) => {
+                // No table is partitioned: a relation's only ancestor is itself.
+                let (e, t) = bound
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| errinput!(SYNTAX_ERROR, "argument missing"))?;
+                let relid = self.coerce(e, &t, &DataType::Int8)?;
+                let array = Expr::Array(vec![relid], DataType::Int8);
+                (TableFunction::Unnest, vec![array], vec![("relid".to_string(), DataType::Int8)])
+            }
             ("unnest", n) if n >= 1 => {
                 // unnest(a, b, ...) in FROM zips its arrays, padding the shorter with NULLs.
                 let mut args = Vec::with_capacity(n);

@@ -88,6 +88,11 @@ impl Binder<'_> {
             {
                 Returns::Void
             }
+            Some(ast::FunctionReturnType::DataType(t))
+                if t.to_string().eq_ignore_ascii_case("trigger") =>
+            {
+                Returns::Trigger
+            }
             Some(ast::FunctionReturnType::DataType(t)) => Returns::Value(self.data_type(t)?),
         };
         let language = f
@@ -95,6 +100,20 @@ impl Binder<'_> {
             .as_ref()
             .map(|l| l.value.to_lowercase())
             .ok_or_else(|| errinput!(INVALID_FUNCTION_DEFINITION, "no language specified"))?;
+        if returns == Returns::Trigger && language != crate::plpgsql::LANGUAGE {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "trigger functions are written in plpgsql here, not {language}"
+            )
+            .with_hint("A trigger function's PL/pgSQL can call a Wasm function for the work."));
+        }
+        if returns == Returns::Trigger && !args.is_empty() {
+            return Err(errinput!(
+                INVALID_FUNCTION_DEFINITION,
+                "trigger functions cannot have declared arguments"
+            )
+            .with_hint("The arguments of the trigger can be accessed through TG_NARGS and TG_ARGV instead."));
+        }
         let source = match &f.function_body {
             Some(ast::CreateFunctionBody::AsBeforeOptions { body, .. })
             | Some(ast::CreateFunctionBody::AsAfterOptions(body)) => match body {
@@ -164,12 +183,12 @@ impl Binder<'_> {
     fn bind_do(&self, f: &ast::Function) -> Result<Statement> {
         let text = |i: usize| match &f.args {
             ast::FunctionArguments::List(list) => match list.args.get(i) {
-                Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(v)))) => {
-                    match &v.value {
-                        ast::Value::SingleQuotedString(s) => Some(s.clone()),
-                        _ => None,
-                    }
-                }
+                Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(
+                    v,
+                )))) => match &v.value {
+                    ast::Value::SingleQuotedString(s) => Some(s.clone()),
+                    _ => None,
+                },
                 _ => None,
             },
             _ => None,
@@ -185,7 +204,8 @@ impl Binder<'_> {
             ));
         }
         use sha2::Digest;
-        let hash = sha2::Sha256::digest(source.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let hash =
+            sha2::Sha256::digest(source.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
         let routine = Routine {
             id: 0,
             schema: "pg_catalog".into(),
@@ -238,6 +258,12 @@ impl Binder<'_> {
         let ty = match &routine.returns {
             Returns::Value(t) => t.clone(),
             Returns::Void => DataType::Text,
+            Returns::Trigger => {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "trigger functions can only be called as triggers"
+                ));
+            }
             Returns::SetOf(_) | Returns::Table(_) => {
                 return Err(errinput!(
                     FEATURE_NOT_SUPPORTED,

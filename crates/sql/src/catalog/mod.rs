@@ -19,6 +19,7 @@ pub mod extensions;
 mod routines;
 pub mod schema;
 pub mod system;
+pub mod triggers;
 mod types;
 
 use std::collections::HashMap;
@@ -358,6 +359,7 @@ impl Catalog {
             stats: None,
             materialized: None,
             unpopulated: false,
+            triggers: Vec::new(),
         })
     }
 
@@ -429,6 +431,7 @@ impl Catalog {
             constraints.push(decode_constraint(&item?.1)?);
         }
         let stats = self.statistics(txn, id)?;
+        let triggers = self.triggers_of(txn, id)?;
         Ok(Some(Table {
             id,
             storage: row.storage,
@@ -441,6 +444,7 @@ impl Catalog {
             stats,
             materialized: row.definition,
             unpopulated: row.unpopulated,
+            triggers,
         }))
     }
 
@@ -531,6 +535,7 @@ impl Catalog {
         delete_prefix(txn, &sys_key(SYS_COLUMNS, &[Value::Int4(table.id as i32)])?)?;
         delete_prefix(txn, &sys_key(SYS_CONSTRAINTS, &[Value::Int4(table.id as i32)])?)?;
         delete_prefix(txn, &sys_key(SYS_STATISTICS, &[Value::Int4(table.id as i32)])?)?;
+        self.drop_triggers_of(txn, table.id)?;
         self.delete_relation(txn, &self.relation_row(txn, table.id)?)
     }
 

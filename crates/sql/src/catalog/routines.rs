@@ -139,6 +139,7 @@ fn text_array(items: impl IntoIterator<Item = String>) -> Value {
 fn encode_routine(schema_id: RelId, r: &Routine) -> Vec<u8> {
     let (returns_kind, returns): (&str, Vec<(String, DataType)>) = match &r.returns {
         Returns::Void => ("void", vec![]),
+        Returns::Trigger => ("trigger", vec![]),
         Returns::Value(t) => ("value", vec![(String::new(), t.clone())]),
         Returns::SetOf(t) => ("setof", vec![(String::new(), t.clone())]),
         Returns::Table(columns) => ("table", columns.clone()),
@@ -221,6 +222,7 @@ fn decode_routine(bytes: &[u8], schema: String, resolve: Resolve<'_>) -> Result<
         args: texts(arg_names)?.into_iter().zip(types(arg_types, resolve)?).collect(),
         returns: match returns_kind.as_str() {
             "void" => Returns::Void,
+            "trigger" => Returns::Trigger,
             "value" => Returns::Value(first()?),
             "setof" => Returns::SetOf(first()?),
             _ => Returns::Table(returns.clone()),

@@ -425,6 +425,8 @@ pub struct Table {
     pub materialized: Option<String>,
     /// A materialized view made or refreshed WITH NO DATA: reading it is an error (55000).
     pub unpopulated: bool,
+    /// Its triggers, by name.
+    pub triggers: Vec<std::sync::Arc<super::triggers::Trigger>>,
 }
 
 /// A table's statistics, as ANALYZE computes them.

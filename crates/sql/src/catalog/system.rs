@@ -77,6 +77,9 @@ pub const SYS_DOMAINS: RelId = 15;
 /// `sys_extensions`: the installed extensions, keyed by name (see `catalog::extensions`).
 pub const SYS_EXTENSIONS: RelId = 16;
 
+/// `sys_triggers`: triggers, keyed by (table id, name) (see `catalog::triggers`).
+pub const SYS_TRIGGERS: RelId = 17;
+
 /// The id counter: the highest id reserved so far.
 pub const ID_COUNTER: RelId = 0;
 
@@ -242,6 +245,23 @@ pub fn system_tables() -> Vec<SystemTable> {
             name: "sys_extensions",
             columns: vec![("name", Text), ("id", Int4), ("schema_id", Int4), ("version", Text)],
             primary_key: vec![0],
+        },
+        SystemTable {
+            id: SYS_TRIGGERS,
+            name: "sys_triggers",
+            columns: vec![
+                ("table_id", Int4),
+                ("name", Text),
+                ("id", Int4),
+                ("tgtype", Int4),
+                ("function_schema", Text),
+                ("function_name", Text),
+                ("args", DataType::Array(Box::new(Text))),
+                ("when_sql", Text),
+                ("update_columns", DataType::Array(Box::new(Text))),
+                ("enabled", Bool),
+            ],
+            primary_key: vec![0, 1],
         },
     ]
 }

@@ -13,6 +13,7 @@
 
 mod domains;
 mod sequences;
+mod triggers;
 mod types;
 
 use std::collections::HashSet;
@@ -255,6 +256,14 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
         DdlStatement::CreateDomain(spec) => {
             ddl.create_domain(spec)?;
             Ok("CREATE DOMAIN".into())
+        }
+        DdlStatement::CreateTrigger(spec) => {
+            ddl.create_trigger(spec)?;
+            Ok("CREATE TRIGGER".into())
+        }
+        DdlStatement::DropTrigger { name, table, if_exists } => {
+            ddl.drop_trigger(name, table, *if_exists)?;
+            Ok("DROP TRIGGER".into())
         }
         DdlStatement::AlterDomain { name, action } => {
             ddl.alter_domain(name, action)?;
@@ -1426,6 +1435,9 @@ impl Ddl<'_, '_> {
         let ctx = self.ctx;
         let txn = ctx.txn;
         match action {
+            AlterAction::EnableTrigger { name, on } => {
+                self.enable_trigger(table, name.as_deref(), *on)
+            }
             AlterAction::AddColumn { column: spec, constraints, if_not_exists } => {
                 if table.column_index(&spec.name).is_some() && *if_not_exists {
                     self.notice(format!(

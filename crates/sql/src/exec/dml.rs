@@ -14,11 +14,13 @@ use oxibase_mvcc::{Isolation, LockMode, LockWait};
 
 use super::eval::{eval, eval_condition};
 use super::storage::{self, decode_table_row};
+use super::trigger::Firing;
 use super::{ExecCtx, Row, execute};
 use crate::bind::{
     CopyStatement, Delete, Insert, Merge, MergeAction, MergeClause, OnConflict, Returning, Update,
 };
 use crate::catalog::Table;
+use crate::catalog::triggers::{DELETE, INSERT, UPDATE};
 use crate::functions::FunctionEnv;
 use crate::types::cast::{CastKind, cast};
 use crate::types::text::{format_value, parse_value};
@@ -44,16 +46,36 @@ pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
     let mut count = 0;
     let mut out = Vec::new();
     let mut touched: HashSet<Vec<u8>> = HashSet::new();
+    let mut firing = Firing::new(table, INSERT, None);
+    let mut updating = match &stmt.on_conflict {
+        Some(OnConflict::Update { assignments, .. }) => {
+            let columns: Vec<usize> = assignments.iter().map(|(c, _)| *c).collect();
+            Firing::new(table, UPDATE, Some(&columns))
+        }
+        _ => None,
+    };
+    for f in [&firing, &updating].into_iter().flatten() {
+        f.start(ctx)?;
+    }
     for (n, row) in execute(&stmt.source, ctx)?.enumerate() {
         if n % 1024 == 1023 {
             ctx.check_interrupt()?;
         }
         let mut row = row?;
+        if let Some(f) = &firing {
+            match f.before_row(ctx, None, Some(row))? {
+                Some(Some(new)) => row = new,
+                _ => continue,
+            }
+        }
         match storage::insert(ctx, table, &mut row)? {
             Ok(key) => {
                 touched.insert(key);
                 count += 1;
                 returning(stmt.returning.as_ref(), &row, ctx, &mut out)?;
+                if let Some(f) = &mut firing {
+                    f.after_row(None, Some(&row));
+                }
             }
             Err(conflict) => match &stmt.on_conflict {
                 None => {
@@ -87,12 +109,24 @@ pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
                     for (col, expr) in assignments {
                         new[*col] = eval(expr, &combined, ctx)?;
                     }
+                    if let Some(f) = &updating {
+                        match f.before_row(ctx, Some(&existing), Some(new))? {
+                            Some(Some(changed)) => new = changed,
+                            _ => continue,
+                        }
+                    }
                     storage::update(ctx, table, &key, &existing, &mut new)?;
                     count += 1;
                     returning(stmt.returning.as_ref(), &new, ctx, &mut out)?;
+                    if let Some(f) = &mut updating {
+                        f.after_row(Some(&existing), Some(&new));
+                    }
                 }
             },
         }
+    }
+    for f in [firing, updating].into_iter().flatten() {
+        f.finish(ctx)?;
     }
     Ok((count, out))
 }
@@ -141,6 +175,11 @@ pub fn update(stmt: &Update, ctx: &ExecCtx) -> Result<DmlResult> {
     let mode = if key_changes { LockMode::Update } else { LockMode::NoKeyUpdate };
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
     let (mut count, mut out) = (0, Vec::new());
+    let assigned: Vec<usize> = stmt.assignments.iter().map(|(c, _)| *c).collect();
+    let mut firing = Firing::new(table, UPDATE, Some(&assigned));
+    if let Some(f) = &firing {
+        f.start(ctx)?;
+    }
     for (i, row) in execute(&stmt.source, ctx)?.enumerate() {
         if i % 1024 == 1023 {
             ctx.check_interrupt()?;
@@ -158,14 +197,26 @@ pub fn update(stmt: &Update, ctx: &ExecCtx) -> Result<DmlResult> {
         for (col, expr) in &stmt.assignments {
             new[*col] = eval(expr, &row, ctx)?;
         }
+        if let Some(f) = &firing {
+            match f.before_row(ctx, Some(&old), Some(new))? {
+                Some(Some(changed)) => new = changed,
+                _ => continue,
+            }
+        }
         storage::update(ctx, table, &key, &old, &mut new)?;
         count += 1;
+        if let Some(f) = &mut firing {
+            f.after_row(Some(&old), Some(&new));
+        }
         if stmt.returning.is_some() {
             // The new row, then the key and any FROM columns RETURNING may read.
             let mut written = new;
             written.extend_from_slice(&row[n..]);
             returning(stmt.returning.as_ref(), &written, ctx, &mut out)?;
         }
+    }
+    if let Some(f) = firing {
+        f.finish(ctx)?;
     }
     Ok((count, out))
 }
@@ -176,6 +227,10 @@ pub fn delete(stmt: &Delete, ctx: &ExecCtx) -> Result<DmlResult> {
     let n = table.columns.len();
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
     let (mut count, mut out) = (0, Vec::new());
+    let mut firing = Firing::new(table, DELETE, None);
+    if let Some(f) = &firing {
+        f.start(ctx)?;
+    }
     for (i, row) in execute(&stmt.source, ctx)?.enumerate() {
         if i % 1024 == 1023 {
             ctx.check_interrupt()?;
@@ -196,10 +251,21 @@ pub fn delete(stmt: &Delete, ctx: &ExecCtx) -> Result<DmlResult> {
             continue;
         }
         let old = row[..n].to_vec();
+        if let Some(f) = &firing
+            && f.before_row(ctx, Some(&old), None)?.is_none()
+        {
+            continue;
+        }
         storage::delete(ctx, table, &key, &old)?;
         count += 1;
         // The deleted row, then the key and any USING columns RETURNING may read.
         returning(stmt.returning.as_ref(), &row, ctx, &mut out)?;
+        if let Some(f) = &mut firing {
+            f.after_row(Some(&old), None);
+        }
+    }
+    if let Some(f) = firing {
+        f.finish(ctx)?;
     }
     Ok((count, out))
 }
@@ -319,6 +385,10 @@ pub fn copy_from(stmt: &CopyStatement, data: &str, ctx: &ExecCtx) -> Result<u64>
         table.live_columns().filter_map(|(i, c)| c.domain.as_deref().map(|d| (i, d))).collect();
     let records = if stmt.csv { parse_csv(data, stmt)? } else { parse_text(data, stmt)? };
     let mut count = 0;
+    let mut firing = Firing::new(table, INSERT, None);
+    if let Some(f) = &firing {
+        f.start(ctx)?;
+    }
     for (line, fields) in records.into_iter().enumerate().skip(usize::from(stmt.header)) {
         let context = |e: oxibase_common::Error| {
             let message = e.message().to_string();
@@ -364,8 +434,20 @@ pub fn copy_from(stmt: &CopyStatement, data: &str, ctx: &ExecCtx) -> Result<u64>
         for &(c, domain) in &domains {
             storage::check_domain(ctx, domain, &row[c]).map_err(context)?;
         }
+        if let Some(f) = &firing {
+            match f.before_row(ctx, None, Some(row)).map_err(context)? {
+                Some(Some(new)) => row = new,
+                _ => continue,
+            }
+        }
         storage::insert_or_fail(ctx, table, &mut row).map_err(context)?;
         count += 1;
+        if let Some(f) = &mut firing {
+            f.after_row(None, Some(&row));
+        }
+    }
+    if let Some(f) = firing {
+        f.finish(ctx)?;
     }
     Ok(count)
 }

@@ -19,6 +19,7 @@ pub mod routine;
 mod scan;
 mod setops;
 pub mod storage;
+mod trigger;
 mod window;
 
 use std::cell::RefCell;
@@ -86,6 +87,16 @@ pub trait SessionEnv: FunctionEnv {
             "stored routine {}() cannot be called here",
             routine.name
         ))
+    }
+    /// Runs a trigger's function; a BEFORE row trigger's result is the row to write (live
+    /// columns), None to skip it.
+    fn fire_trigger(&self, call: &crate::trigger::TriggerCall) -> Result<Option<Vec<Value>>> {
+        Err(errinput!(FEATURE_NOT_SUPPORTED, "trigger {} cannot fire here", call.trigger.name))
+    }
+    /// Whether a row trigger's WHEN condition holds for its row.
+    fn trigger_condition(&self, call: &crate::trigger::TriggerCall) -> Result<bool> {
+        let _ = call;
+        Ok(true)
     }
 }
 

@@ -87,6 +87,26 @@ pub fn drop_routines(
                     .with_hint(format!("Use DROP {} to drop it.", r.kind.keyword())));
             }
             Some(r) => {
+                let tables = ctx.catalog.tables(ctx.txn)?;
+                let uses = tables.iter().find_map(|t| {
+                    let tr = t
+                        .triggers
+                        .iter()
+                        .find(|tr| tr.function == (r.schema.clone(), r.name.clone()))?;
+                    Some(format!(
+                        "trigger {} on table {} depends on function {}()",
+                        tr.name, t.name, r.name
+                    ))
+                });
+                if let Some(detail) = uses {
+                    return Err(errinput!(
+                        DEPENDENT_OBJECTS_STILL_EXIST,
+                        "cannot drop function {}() because other objects depend on it",
+                        r.name
+                    )
+                    .with_detail(detail)
+                    .with_hint("Drop the trigger first."));
+                }
                 ctx.catalog.drop_routine(ctx.txn, &r.schema, &r.name)?;
             }
             None if if_exists => {

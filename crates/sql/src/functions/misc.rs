@@ -191,7 +191,6 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             | "pg_get_function_identity_arguments"
             | "pg_get_function_sqlbody"
             | "pg_get_statisticsobjdef_columns"
-            | "pg_get_triggerdef"
             | "pg_get_ruledef"
             | "pg_get_partkeydef"
             | "pg_get_userbyid_or_null",
@@ -326,6 +325,11 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
                 &p,
                 Text,
             )
+        }
+        ("pg_get_triggerdef", 1 | 2) => {
+            let mut p: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
+            p[0] = Int8;
+            stable(|a, env| catalog_def(a, env, "trigger"), &p, Text)
         }
         ("pg_get_viewdef", 1 | 2) => {
             let mut p: Vec<DataType> = args.iter().map(SqlType::resolve).collect();

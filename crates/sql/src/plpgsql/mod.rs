@@ -21,7 +21,9 @@ use std::sync::{Arc, OnceLock};
 
 use oxibase_common::{DataType, Error, ErrorKind, Result, SqlState, Value, errinput};
 
-use crate::procedure::{CallResult, Host, LogLevel, Returns, Routine, RoutineKind, Scope, ScopeVar};
+use crate::procedure::{
+    CallResult, Host, LogLevel, Returns, Routine, RoutineKind, Scope, ScopeVar,
+};
 use crate::session::{Output, OutputColumn};
 use crate::types::cast::{CastKind, cast};
 use crate::types::datetime::Zone;
@@ -72,7 +74,8 @@ fn compiled(routine: &Routine) -> Result<Arc<Compiled>> {
         Returns::Table(columns) => columns.clone(),
         _ => vec![],
     };
-    let body = parse::parse(&routine.source, &routine.name, &routine.args, &out_columns)?;
+    let trigger = routine.returns == Returns::Trigger;
+    let body = parse::parse(&routine.source, &routine.name, &routine.args, &out_columns, trigger)?;
     let c = Arc::new(Compiled { body, types: OnceLock::new() });
     let _ = routine.runtime_state.set(c.clone());
     Ok(c)
@@ -81,58 +84,10 @@ fn compiled(routine: &Routine) -> Result<Arc<Compiled>> {
 /// Calls a PL/pgSQL routine with its arguments (already of the declared types).
 pub fn call(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<CallResult> {
     let compiled = compiled(routine)?;
-    let body = &compiled.body;
-    let types = match compiled.types.get() {
-        Some(t) => t,
-        None => {
-            let resolved = resolve_types(body, host)?;
-            compiled.types.get_or_init(|| resolved)
-        }
-    };
-    let mut vars: Vec<Var> = types
-        .iter()
-        .map(|slot| match slot {
-            Slot::Scalar(t) => Var::Scalar(t.clone(), Value::Null),
-            Slot::Record(shape) => Var::Record(shape.clone().map(|s| {
-                let n = s.len();
-                (s, vec![Value::Null; n])
-            })),
-            Slot::Alias(target) => Var::Alias(*target),
-        })
-        .collect();
-    for (var, value) in vars.iter_mut().zip(args) {
-        if let Var::Scalar(_, v) = var {
-            *v = value.clone();
-        }
-    }
-    let found = args.len()
-        + match &routine.returns {
-            Returns::Table(columns) => columns.len(),
-            _ => 0,
-        };
-    let key_prefix = format!("plpgsql {}", routine.hash.get(..16).unwrap_or(&routine.hash));
-    let mut run = Run {
-        host,
-        routine,
-        body,
-        types,
-        vars,
-        key_prefix,
-        result: None,
-        rows: Vec::new(),
-        row_count: 0,
-        errors: Vec::new(),
-        subtransactions: 0,
-        found,
-        zone: Zone::UTC,
-    };
-    run.set(found, Value::Bool(false));
-    let flow = run.block(&body.block)?;
-    if let Flow::Exit(..) = flow {
-        // An EXIT that left the outermost block: the end of the body.
-    }
+    let mut run = Run::new(routine, &compiled, args, host)?;
+    run.block(&compiled.body.block)?;
     Ok(match &routine.returns {
-        Returns::Void => CallResult::Value(Value::Null),
+        Returns::Void | Returns::Trigger => CallResult::Value(Value::Null),
         Returns::Value(_) => match run.result {
             Some(v) => CallResult::Value(v),
             None if routine.kind == RoutineKind::Procedure => CallResult::Value(Value::Null),
@@ -146,6 +101,124 @@ pub fn call(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<Ca
         },
         Returns::SetOf(_) | Returns::Table(_) => CallResult::Rows(run.rows),
     })
+}
+
+/// Runs a trigger function for one firing: the row it returns (the table's live columns),
+/// or None (RETURN NULL).
+pub fn call_trigger(
+    routine: &Routine,
+    call: &crate::trigger::TriggerCall,
+    host: &mut dyn Host,
+) -> Result<Option<Vec<Value>>> {
+    let compiled = compiled(routine)?;
+    let mut run = Run::new(routine, &compiled, &[], host)?;
+    let table = call.table;
+    let shape: Shape = Arc::new(
+        table.live_columns().map(|(_, c)| (c.name.clone(), c.data_type.clone())).collect(),
+    );
+    let old_slot = parse::NEW_SLOT + 1;
+    for (slot, row) in [(parse::NEW_SLOT, call.new), (old_slot, call.old)] {
+        // An absent row (NEW of a DELETE, OLD of an INSERT) reads as NULLs, and RETURNs NULL.
+        let values = match row {
+            Some(row) => crate::trigger::live_values(table, row),
+            None => {
+                run.absent.push(slot);
+                vec![Value::Null; shape.len()]
+            }
+        };
+        run.vars[slot] = Var::Record(Some((shape.clone(), values)));
+    }
+    let trigger = call.trigger;
+    let text = |s: &str| Value::Text(s.to_string());
+    let values = [
+        text(&trigger.name),
+        text(trigger.timing()),
+        text(trigger.level()),
+        text(call.op),
+        text(&table.name),
+        text(&table.name),
+        text(&table.schema),
+        cast(Value::Int8(table.id as i64), &DataType::Oid, CastKind::Explicit, &Zone::UTC)?,
+        Value::Int4(trigger.args.len() as i32),
+        Value::Array(Box::new(oxibase_common::Array {
+            element_type: DataType::Text,
+            elements: trigger.args.iter().map(|a| text(a)).collect(),
+        })),
+    ];
+    for (i, value) in values.into_iter().enumerate() {
+        run.set(old_slot + 1 + i, value);
+    }
+    run.block(&compiled.body.block)?;
+    match run.returned_row {
+        Some(row) => Ok(row),
+        None => Err(Error::new(
+            ErrorKind::InvalidInput,
+            SqlState::new(b"2F005"),
+            "control reached end of trigger procedure without RETURN",
+        )),
+    }
+}
+
+impl<'a> Run<'a> {
+    /// A call's state: the variables of their resolved types (resolved on the first call),
+    /// the arguments in the first slots.
+    fn new(
+        routine: &'a Routine,
+        compiled: &'a Compiled,
+        args: &[Value],
+        host: &'a mut dyn Host,
+    ) -> Result<Run<'a>> {
+        let body = &compiled.body;
+        let types = match compiled.types.get() {
+            Some(t) => t,
+            None => {
+                let resolved = resolve_types(body, host)?;
+                compiled.types.get_or_init(|| resolved)
+            }
+        };
+        let mut vars: Vec<Var> = types
+            .iter()
+            .map(|slot| match slot {
+                Slot::Scalar(t) => Var::Scalar(t.clone(), Value::Null),
+                Slot::Record(shape) => Var::Record(shape.clone().map(|s| {
+                    let n = s.len();
+                    (s, vec![Value::Null; n])
+                })),
+                Slot::Alias(target) => Var::Alias(*target),
+            })
+            .collect();
+        for (var, value) in vars.iter_mut().zip(args) {
+            if let Var::Scalar(_, v) = var {
+                *v = value.clone();
+            }
+        }
+        let found = args.len()
+            + match &routine.returns {
+                Returns::Table(columns) => columns.len(),
+                Returns::Trigger => 2 + parse::TRIGGER_VARS.len(),
+                _ => 0,
+            };
+        let key_prefix = format!("plpgsql {}", routine.hash.get(..16).unwrap_or(&routine.hash));
+        let mut run = Run {
+            host,
+            routine,
+            body,
+            types,
+            vars,
+            key_prefix,
+            result: None,
+            returned_row: None,
+            absent: Vec::new(),
+            rows: Vec::new(),
+            row_count: 0,
+            errors: Vec::new(),
+            subtransactions: 0,
+            found,
+            zone: Zone::UTC,
+        };
+        run.set(found, Value::Bool(false));
+        Ok(run)
+    }
 }
 
 /// The variables' types: declared types are resolved through the host (`SELECT NULL::type`),
@@ -201,6 +274,10 @@ struct Run<'a> {
     key_prefix: String,
     /// RETURN's value.
     result: Option<Value>,
+    /// A trigger function's RETURN: its row, or None for NULL.
+    returned_row: Option<Option<Vec<Value>>>,
+    /// Record slots holding an absent row (NEW of a DELETE, OLD of an INSERT).
+    absent: Vec<usize>,
     /// RETURN NEXT's and RETURN QUERY's rows.
     rows: Vec<Vec<Value>>,
     /// The last SQL statement's row count (GET DIAGNOSTICS ROW_COUNT).
@@ -330,7 +407,10 @@ impl Run<'_> {
             Value::Null => false,
             Value::Bool(b) => b,
             other => {
-                matches!(cast(other, &DataType::Bool, CastKind::Explicit, &self.zone)?, Value::Bool(true))
+                matches!(
+                    cast(other, &DataType::Bool, CastKind::Explicit, &self.zone)?,
+                    Value::Bool(true)
+                )
             }
         })
     }
@@ -406,7 +486,9 @@ impl Run<'_> {
                         OBJECT_NOT_IN_PREREQUISITE_STATE,
                         "record \"{record}\" is not assigned yet"
                     )
-                    .with_detail("The tuple structure of a not-yet-assigned record is indeterminate.")),
+                    .with_detail(
+                        "The tuple structure of a not-yet-assigned record is indeterminate.",
+                    )),
                 }
             }
         }
@@ -414,7 +496,12 @@ impl Run<'_> {
 
     /// Stores a row in INTO targets: a record takes the whole row; variables take its
     /// columns in order (missing ones NULL).
-    fn assign_row(&mut self, into: &Into, columns: &[OutputColumn], row: Option<Vec<Value>>) -> Result<()> {
+    fn assign_row(
+        &mut self,
+        into: &Into,
+        columns: &[OutputColumn],
+        row: Option<Vec<Value>>,
+    ) -> Result<()> {
         if let [Target::Var(slot)] = into.targets.as_slice() {
             let slot = self.slot(*slot);
             if let Var::Record(current) = &self.vars[slot] {
@@ -447,7 +534,10 @@ impl Run<'_> {
                                 shape.clone()
                             }
                             _ => Arc::new(
-                                columns.iter().map(|c| (c.name.clone(), c.data_type.clone())).collect(),
+                                columns
+                                    .iter()
+                                    .map(|c| (c.name.clone(), c.data_type.clone()))
+                                    .collect(),
                             ),
                         };
                         Some((shape, row))
@@ -534,7 +624,9 @@ impl Run<'_> {
             }
             (None, Var::Record(_)) => {
                 let declared = match &self.types[slot] {
-                    Slot::Record(Some(shape)) => Some((shape.clone(), vec![Value::Null; shape.len()])),
+                    Slot::Record(Some(shape)) => {
+                        Some((shape.clone(), vec![Value::Null; shape.len()]))
+                    }
                     _ => None,
                 };
                 self.vars[slot] = Var::Record(declared);
@@ -682,9 +774,12 @@ impl Run<'_> {
                 let mut found = false;
                 while if *reverse { i >= to } else { i <= to } {
                     found = true;
-                    self.set(*var, Value::Int4(i32::try_from(i).map_err(|_| {
-                        errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "integer out of range")
-                    })?));
+                    self.set(
+                        *var,
+                        Value::Int4(i32::try_from(i).map_err(|_| {
+                            errinput!(NUMERIC_VALUE_OUT_OF_RANGE, "integer out of range")
+                        })?),
+                    );
                     if let Some(flow) = self.iteration(label, body)? {
                         self.set_found(true);
                         return Ok(flow);
@@ -734,9 +829,29 @@ impl Run<'_> {
                 {
                     return Ok(Flow::Next);
                 }
-                return Ok(if *next { Flow::Continue(label.clone()) } else { Flow::Exit(label.clone()) });
+                return Ok(if *next {
+                    Flow::Continue(label.clone())
+                } else {
+                    Flow::Exit(label.clone())
+                });
             }
             Stmt::Return(value) => return self.return_value(value.as_deref()),
+            Stmt::ReturnRecord(slot) => {
+                if self.routine.returns != Returns::Trigger {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "RETURN of a record variable is supported in trigger functions only"
+                    ));
+                }
+                let slot = self.slot(*slot);
+                self.returned_row = Some(match &self.vars[slot] {
+                    Var::Record(Some((_, values))) if !self.absent.contains(&slot) => {
+                        Some(values.clone())
+                    }
+                    _ => None,
+                });
+                return Ok(Flow::Return);
+            }
             Stmt::ReturnNext(value) => self.return_next(value.as_deref())?,
             Stmt::ReturnQuery(query) => {
                 let (_, rows) = self.query(query)?;
@@ -795,8 +910,12 @@ impl Run<'_> {
                         "pg_exception_hint" => Value::Text(
                             error.and_then(|e| e.hint()).unwrap_or_default().to_string(),
                         ),
-                        "pg_context" | "pg_exception_context" | "column_name"
-                        | "constraint_name" | "pg_datatype_name" | "table_name"
+                        "pg_context"
+                        | "pg_exception_context"
+                        | "column_name"
+                        | "constraint_name"
+                        | "pg_datatype_name"
+                        | "table_name"
                         | "schema_name" => Value::Text(String::new()),
                         other => {
                             return Err(errinput!(
@@ -826,6 +945,16 @@ impl Run<'_> {
 
     fn return_value(&mut self, value: Option<&Sql>) -> Result<Flow> {
         match (&self.routine.returns, value) {
+            (Returns::Trigger, Some(sql)) => {
+                if !self.eval(sql)?.0.is_null() {
+                    return Err(errinput!(
+                        DATATYPE_MISMATCH,
+                        "returned row structure does not match the structure of the triggering table"
+                    )
+                    .with_hint("A trigger function returns NEW, OLD, another row variable or NULL."));
+                }
+                self.returned_row = Some(None);
+            }
             (Returns::Value(ty), Some(sql)) => {
                 let ty = ty.clone();
                 let value = match self.eval(sql)?.0 {
@@ -835,11 +964,8 @@ impl Run<'_> {
                 self.result = Some(value);
             }
             (Returns::Value(_), None) if self.routine.kind == RoutineKind::Function => {
-                return Err(errinput!(
-                    DATATYPE_MISMATCH,
-                    "missing expression at or near \";\""
-                )
-                .with_hint("A function that returns a value ends with RETURN value."));
+                return Err(errinput!(DATATYPE_MISMATCH, "missing expression at or near \";\"")
+                    .with_hint("A function that returns a value ends with RETURN value."));
             }
             (Returns::SetOf(_) | Returns::Table(_) | Returns::Void, Some(_)) => {
                 let what = if self.routine.kind == RoutineKind::Procedure {
@@ -864,7 +990,9 @@ impl Run<'_> {
             v => cast(v, t, CastKind::Explicit, &self.zone),
         };
         match &self.routine.returns {
-            Returns::SetOf(t) => Ok(vec![convert(row.into_iter().next().unwrap_or(Value::Null), t)?]),
+            Returns::SetOf(t) => {
+                Ok(vec![convert(row.into_iter().next().unwrap_or(Value::Null), t)?])
+            }
             Returns::Table(columns) => {
                 if row.len() != columns.len() {
                     return Err(errinput!(
@@ -959,13 +1087,23 @@ impl Run<'_> {
                 "detail" => detail = Some(value),
                 "hint" => hint = Some(value),
                 "errcode" => {
-                    code = Some(SqlState::from_name(&value).or_else(|| SqlState::parse(&value)).ok_or_else(
-                        || errinput!(UNDEFINED_OBJECT, "unrecognized exception condition \"{value}\""),
-                    )?)
+                    code = Some(
+                        SqlState::from_name(&value)
+                            .or_else(|| SqlState::parse(&value))
+                            .ok_or_else(|| {
+                                errinput!(
+                                    UNDEFINED_OBJECT,
+                                    "unrecognized exception condition \"{value}\""
+                                )
+                            })?,
+                    )
                 }
                 "column" | "constraint" | "datatype" | "table" | "schema" => {}
                 other => {
-                    return Err(errinput!(SYNTAX_ERROR, "unrecognized RAISE statement option \"{other}\""));
+                    return Err(errinput!(
+                        SYNTAX_ERROR,
+                        "unrecognized RAISE statement option \"{other}\""
+                    ));
                 }
             }
         }

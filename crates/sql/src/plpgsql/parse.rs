@@ -186,6 +186,8 @@ pub enum Stmt {
     },
     /// RETURN [expr]
     Return(Option<Arc<Sql>>),
+    /// RETURN record (a trigger function's NEW, OLD or another record variable)
+    ReturnRecord(usize),
     /// RETURN NEXT [expr]
     ReturnNext(Option<Arc<Sql>>),
     /// RETURN QUERY
@@ -325,9 +327,8 @@ fn tokenize(src: &str) -> Result<Vec<Token>> {
             let mut j = i;
             while j < bytes.len() {
                 let b = bytes[j];
-                let exponent_sign = (b == b'+' || b == b'-')
-                    && j > i
-                    && matches!(bytes[j - 1], b'e' | b'E');
+                let exponent_sign =
+                    (b == b'+' || b == b'-') && j > i && matches!(bytes[j - 1], b'e' | b'E');
                 let point = b == b'.' && bytes.get(j + 1) != Some(&b'.');
                 if b.is_ascii_alphanumeric() || b == b'_' || point || exponent_sign {
                     j += 1;
@@ -417,15 +418,42 @@ fn dollar_tag(src: &str, start: usize) -> Option<usize> {
 // ---------------------------------------------------------------------------------------
 // The parser
 
-/// Parses a body for a routine with these arguments (names and types).
+/// The variables a trigger function has, in their slots (after NEW and OLD).
+pub const TRIGGER_VARS: &[&str] = &[
+    "tg_name",
+    "tg_when",
+    "tg_level",
+    "tg_op",
+    "tg_table_name",
+    "tg_relname",
+    "tg_table_schema",
+    "tg_relid",
+    "tg_nargs",
+    "tg_argv",
+];
+
+/// The slot of NEW in a trigger function (OLD follows, then [`TRIGGER_VARS`]).
+pub const NEW_SLOT: usize = 0;
+
+/// Parses a body for a routine with these arguments (names and types); a trigger function
+/// also has NEW, OLD and the TG_ variables.
 pub fn parse(
     src: &str,
     routine_name: &str,
     args: &[(String, oxibase_common::DataType)],
     out_columns: &[(String, oxibase_common::DataType)],
+    trigger: bool,
 ) -> Result<Body> {
     let tokens = tokenize(src)?;
-    let mut p = Parser { src, tokens, pos: 0, vars: Vec::new(), visible: Vec::new(), sql_count: 0 };
+    let mut p = Parser {
+        src,
+        tokens,
+        pos: 0,
+        vars: Vec::new(),
+        visible: Vec::new(),
+        sql_count: 0,
+        trigger,
+    };
     for (i, (name, ty)) in args.iter().enumerate() {
         // `$1` names the first argument whatever its name.
         let name = if name.is_empty() { format!("${}", i + 1) } else { name.clone() };
@@ -433,6 +461,20 @@ pub fn parse(
     }
     for (name, ty) in out_columns {
         p.declare(name.clone(), Some(routine_name.to_string()), VarKind::Known(ty.clone()));
+    }
+    if trigger {
+        use oxibase_common::DataType as T;
+        p.declare("new".into(), None, VarKind::Record(None));
+        p.declare("old".into(), None, VarKind::Record(None));
+        for name in TRIGGER_VARS {
+            let ty = match *name {
+                "tg_relid" => T::Oid,
+                "tg_nargs" => T::Int4,
+                "tg_argv" => T::Array(Box::new(T::Text)),
+                _ => T::Text,
+            };
+            p.declare(name.to_string(), Some(routine_name.to_string()), VarKind::Known(ty));
+        }
     }
     p.declare(
         "found".into(),
@@ -458,6 +500,8 @@ struct Parser<'s> {
     vars: Vec<VarDef>,
     visible: Vec<usize>,
     sql_count: usize,
+    /// A trigger function's body (TG_ARGV counts from 0).
+    trigger: bool,
 }
 
 /// Words that end a statement list.
@@ -578,6 +622,7 @@ impl Parser<'_> {
 
     fn make_sql(&mut self, text: String, start: usize) -> Result<Arc<Sql>> {
         let line = self.src[..start].matches('\n').count() + 1;
+        let text = if self.trigger { argv_from_zero(&text) } else { text };
         // The SQL's own syntax is checked now, as PostgreSQL does when it compiles a body.
         crate::parse::parse_one(&text).map_err(|e| {
             let detail = format!("PL/pgSQL, line {line} of the body: {text}");
@@ -685,8 +730,11 @@ impl Parser<'_> {
         {
             let w = w.clone();
             if label.as_deref() != Some(w.as_str()) {
-                return Err(errinput!(SYNTAX_ERROR, "end label \"{w}\" differs from block's label")
-                    .with_detail(format!("PL/pgSQL, line {} of the body", self.line())));
+                return Err(errinput!(
+                    SYNTAX_ERROR,
+                    "end label \"{w}\" differs from block's label"
+                )
+                .with_detail(format!("PL/pgSQL, line {} of the body", self.line())));
             }
             self.pos += 1;
         }
@@ -698,9 +746,9 @@ impl Parser<'_> {
             return match self.peek().map(|t| t.kind.clone()) {
                 Some(Kind::Str(code)) => {
                     self.pos += 1;
-                    SqlState::parse(&code).map(Condition::Code).ok_or_else(|| {
-                        errinput!(SYNTAX_ERROR, "invalid SQLSTATE code \"{code}\"")
-                    })
+                    SqlState::parse(&code)
+                        .map(Condition::Code)
+                        .ok_or_else(|| errinput!(SYNTAX_ERROR, "invalid SQLSTATE code \"{code}\""))
                 }
                 _ => Err(self.error_here()),
             };
@@ -709,9 +757,9 @@ impl Parser<'_> {
         if name == "others" {
             return Ok(Condition::Others);
         }
-        SqlState::from_name(&name)
-            .map(Condition::Code)
-            .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "unrecognized exception condition \"{name}\""))
+        SqlState::from_name(&name).map(Condition::Code).ok_or_else(|| {
+            errinput!(UNDEFINED_OBJECT, "unrecognized exception condition \"{name}\"")
+        })
     }
 
     /// `name [CONSTANT] type [COLLATE c] [NOT NULL] [{DEFAULT | := | =} expr];`
@@ -867,8 +915,11 @@ impl Parser<'_> {
             "assert" => {
                 self.pos += 1;
                 let cond = self.sql_until(&[",", ";"], "SELECT ")?;
-                let message =
-                    if self.eat_punct(",") { Some(self.sql_until(&[";"], "SELECT ")?) } else { None };
+                let message = if self.eat_punct(",") {
+                    Some(self.sql_until(&[";"], "SELECT ")?)
+                } else {
+                    None
+                };
                 self.expect_semi()?;
                 Ok(Stmt::Assert(cond, message))
             }
@@ -922,9 +973,7 @@ impl Parser<'_> {
 
     /// `name :=`, `name =`, `rec.field :=` at the start of a statement.
     fn is_assignment(&self) -> bool {
-        let assign = |t: Option<&Token>| {
-            matches!(t, Some(Token { kind: Kind::Punct(p), .. }) if p == ":=" || p == "=")
-        };
+        let assign = |t: Option<&Token>| matches!(t, Some(Token { kind: Kind::Punct(p), .. }) if p == ":=" || p == "=");
         if assign(self.peek_at(1)) {
             return true;
         }
@@ -1053,11 +1102,8 @@ impl Parser<'_> {
             self.expect_word("in")?;
             let query = if self.eat_word("execute") {
                 let command = self.sql_until(&["using", "loop"], "SELECT ")?;
-                let using = if self.eat_word("using") {
-                    self.expression_list(&["loop"])?
-                } else {
-                    vec![]
-                };
+                let using =
+                    if self.eat_word("using") { self.expression_list(&["loop"])? } else { vec![] };
                 Query::Dynamic(command, using)
             } else {
                 Query::Static(self.sql_until(&["loop"], "")?)
@@ -1074,10 +1120,12 @@ impl Parser<'_> {
             return Err(self.error_here());
         }
         let to = self.sql_until(&["by", "loop"], "SELECT ")?;
-        let step = if self.eat_word("by") { Some(self.sql_until(&["loop"], "SELECT ")?) } else { None };
+        let step =
+            if self.eat_word("by") { Some(self.sql_until(&["loop"], "SELECT ")?) } else { None };
         self.expect_word("loop")?;
         // The loop variable is an integer declared for the loop alone.
-        let var = self.declare(first, label.clone(), VarKind::Known(oxibase_common::DataType::Int4));
+        let var =
+            self.declare(first, label.clone(), VarKind::Known(oxibase_common::DataType::Int4));
         let body = self.loop_body(&label)?;
         self.visible.truncate(depth);
         Ok(Stmt::ForRange { label, var, reverse, from, to, step, body })
@@ -1148,6 +1196,14 @@ impl Parser<'_> {
         }
         if self.eat(&Kind::Semi) {
             return Ok(Stmt::Return(None));
+        }
+        if let (Some(Token { kind: Kind::Word(name, _), .. }), Some(Token { kind: Kind::Semi, .. })) =
+            (self.peek(), self.peek_at(1))
+            && let Some(slot) = self.lookup(None, name).map(|s| self.resolve(s))
+            && matches!(self.vars[slot].kind, VarKind::Record(_))
+        {
+            self.pos += 2;
+            return Ok(Stmt::ReturnRecord(slot));
         }
         let value = self.sql_until(&[";"], "SELECT ")?;
         self.expect_semi()?;
@@ -1290,14 +1346,38 @@ impl Parser<'_> {
         let end = self.tokens[self.pos - 1].end;
         self.expect_semi()?;
         let (text, into) = match into {
-            Some((from, to, clause)) => (
-                format!("{} {}", &self.src[start..from], &self.src[to..end]),
-                Some(clause),
-            ),
+            Some((from, to, clause)) => {
+                (format!("{} {}", &self.src[start..from], &self.src[to..end]), Some(clause))
+            }
             None => (self.src[start..end].to_string(), None),
         };
         Ok(Stmt::Exec(self.make_sql(text, start)?, into))
     }
+}
+
+/// `TG_ARGV[i]` counts from 0 (PostgreSQL gives the array a lower bound of 0); arrays here
+/// count from 1, so the subscript becomes `[1+i]`.
+fn argv_from_zero(text: &str) -> String {
+    let lower = text.to_lowercase();
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = 0;
+    let mut from = 0;
+    while let Some(found) = lower[from..].find("tg_argv") {
+        let at = from + found;
+        let after = at + "tg_argv".len();
+        let word_start =
+            at == 0 || !lower[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        let bracket = lower[after..].trim_start();
+        if word_start && bracket.starts_with('[') {
+            let open = after + (lower[after..].len() - bracket.len()) + 1;
+            out.push_str(&text[rest..open]);
+            out.push_str("1+");
+            rest = open;
+        }
+        from = after;
+    }
+    out.push_str(&text[rest..]);
+    out
 }
 
 /// What a declared type says the variable holds.

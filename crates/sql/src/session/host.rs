@@ -60,20 +60,42 @@ impl Env<'_> {
                 ));
             }
         };
+        self.with_host(|host| match runtime {
+            Some(runtime) if !interpreted => runtime.call(routine, args, host),
+            _ => crate::procedure::call_interpreted(routine, args, host),
+        })
+    }
+
+    /// Runs a trigger's function (looked up once per loaded trigger).
+    pub(super) fn fire(&self, call: &crate::trigger::TriggerCall) -> Result<Option<Vec<Value>>> {
+        let trigger = call.trigger;
+        let routine = match trigger.routine.get() {
+            Some(r) => r.clone(),
+            None => {
+                let (schema, name) = &trigger.function;
+                let routine = self.find_routine(Some(schema), name)?.ok_or_else(|| {
+                    errinput!(UNDEFINED_FUNCTION, "function {schema}.{name}() does not exist")
+                })?;
+                let _ = trigger.routine.set(routine.clone());
+                routine
+            }
+        };
+        self.with_host(|host| crate::plpgsql::call_trigger(&routine, call, host))
+    }
+
+    /// Runs `f` with this statement's transaction as a routine's host, one routine level
+    /// deeper (refused past [`MAX_ROUTINE_DEPTH`]).
+    pub(super) fn with_host<T>(&self, f: impl FnOnce(&mut dyn Host) -> Result<T>) -> Result<T> {
         let depth = self.session.routine_depth.get();
         if depth >= MAX_ROUTINE_DEPTH {
             return Err(errinput!(
                 STATEMENT_TOO_COMPLEX,
                 "stack depth limit exceeded: routines nested {MAX_ROUTINE_DEPTH} deep"
             )
-            .with_hint("A routine probably calls itself without end."));
+            .with_hint("A routine (or trigger) probably calls itself without end."));
         }
         self.session.routine_depth.set(depth + 1);
-        let host = &mut RoutineHost { env: self };
-        let result = match runtime {
-            Some(runtime) if !interpreted => runtime.call(routine, args, host),
-            _ => crate::procedure::call_interpreted(routine, args, host),
-        };
+        let result = f(&mut RoutineHost { env: self });
         self.session.routine_depth.set(depth);
         result
     }

@@ -219,7 +219,7 @@ impl Ddl<'_, '_> {
         }
         for routine in ctx.catalog.routines(ctx.txn)? {
             let returns = match &routine.returns {
-                Returns::Void => Vec::new(),
+                Returns::Void | Returns::Trigger => Vec::new(),
                 Returns::Value(t) | Returns::SetOf(t) => vec![t.clone()],
                 Returns::Table(columns) => columns.iter().map(|(_, t)| t.clone()).collect(),
             };
