@@ -2547,9 +2547,7 @@ pub fn index_definition_by_oid(s: &CatalogSnapshot, wanted: i64) -> Option<Strin
 pub fn trigger_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String> {
     s.tables.iter().find_map(|t| {
         let trigger = t.triggers.iter().find(|tr| i64::from(tr.id) == wanted)?;
-        let table =
-            if t.schema == "public" { t.name.clone() } else { format!("{}.{}", t.schema, t.name) };
-        Some(trigger.definition(&table))
+        Some(trigger.definition(&format!("{}.{}", t.schema, t.name)))
     })
 }
 

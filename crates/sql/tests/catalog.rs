@@ -297,7 +297,8 @@ fn system_tables_describe_themselves() {
             "sys_procedures",
             "sys_enums",
             "sys_domains",
-            "sys_extensions"
+            "sys_extensions",
+            "sys_triggers"
         ]
     );
     let sys_columns = catalog.table(&txn, "pg_catalog", "sys_columns").unwrap().unwrap();

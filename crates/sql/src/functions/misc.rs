@@ -329,7 +329,20 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("pg_get_triggerdef", 1 | 2) => {
             let mut p: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
             p[0] = Int8;
-            stable(|a, env| catalog_def(a, env, "trigger"), &p, Text)
+            stable(
+                |a, env| {
+                    // Pretty (psql's \d) names a table on the search path unqualified.
+                    let def = catalog_def(a, env, "trigger")?;
+                    Ok(match (def, a.get(1)) {
+                        (Value::Text(d), Some(Value::Bool(true))) => {
+                            Value::Text(d.replacen(" ON public.", " ON ", 1))
+                        }
+                        (def, _) => def,
+                    })
+                },
+                &p,
+                Text,
+            )
         }
         ("pg_get_viewdef", 1 | 2) => {
             let mut p: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
