@@ -26,6 +26,12 @@
 //! create sequence invoice_no start 1000;
 //! -- two customers, three orders, and nextval('invoice_no') once
 //! ```
+//!
+//! `fixtures/pg_dump_plpgsql.sql` is pg_dump's output (PostgreSQL 15.18) for a schema whose
+//! logic is PL/pgSQL: accounts with a BEFORE UPDATE trigger (`touch`: stamps the row, bumps
+//! its version), an AFTER UPDATE OF balance ... WHEN trigger writing a ledger row
+//! (`record_change`), a `transfer(src, dst, amount)` procedure (SELECT ... INTO STRICT,
+//! RAISE) and a `RETURNS TABLE` function over both tables, after `call transfer(1, 2, 30)`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
@@ -78,6 +84,27 @@ fn steps(dump: &str) -> Vec<Step> {
     steps
 }
 
+/// Replays a dump's steps (every one must succeed), then gives the session its search path
+/// back (pg_dump empties it).
+async fn restore(c: &tokio_postgres::Client, dump: &str, at_least: usize) {
+    let steps = steps(dump);
+    assert!(steps.len() > at_least, "the fixture splits into {} steps", steps.len());
+    for step in steps {
+        match step {
+            Step::Sql(sql) => {
+                c.batch_execute(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+            }
+            Step::Copy(sql, data) => {
+                let sink = c.copy_in(sql.trim_end().trim_end_matches(';')).await.unwrap();
+                futures::pin_mut!(sink);
+                sink.send(bytes::Bytes::from(data)).await.unwrap();
+                sink.finish().await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+            }
+        }
+    }
+    c.batch_execute("set search_path = public").await.unwrap();
+}
+
 #[test]
 fn a_pg_dump_of_a_postgresql_database_restores() {
     let dump = include_str!("fixtures/pg_dump_app.sql");
@@ -90,23 +117,7 @@ fn a_pg_dump_of_a_postgresql_database_restores() {
         let e = c.batch_execute("create type t0 as enum ('a'); alter type t0 owner to postgres").await.unwrap_err();
         assert_eq!(e.code(), Some(&SqlState::UNDEFINED_OBJECT), "{e}");
         c.batch_execute("drop type if exists t0; create role postgres superuser").await.unwrap();
-        let steps = steps(dump);
-        assert!(steps.len() > 40, "the fixture splits into {} steps", steps.len());
-        for step in steps {
-            match step {
-                Step::Sql(sql) => {
-                    c.batch_execute(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
-                }
-                Step::Copy(sql, data) => {
-                    let sink = c.copy_in(sql.trim_end().trim_end_matches(';')).await.unwrap();
-                    futures::pin_mut!(sink);
-                    sink.send(bytes::Bytes::from(data)).await.unwrap();
-                    sink.finish().await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
-                }
-            }
-        }
-        // pg_dump emptied the search path; the session gets its own back.
-        c.batch_execute("set search_path = public").await.unwrap();
+        restore(&c, dump, 40).await;
         let one = |sql: &'static str| {
             let c = &c;
             async move { c.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e:?}")) }
@@ -148,5 +159,63 @@ fn a_pg_dump_of_a_postgresql_database_restores() {
         c.batch_execute("delete from customers where id = 1").await.unwrap();
         let n: i64 = one("select count(*) from orders").await.get(0);
         assert_eq!(n, 2);
+    });
+}
+
+#[test]
+fn a_pg_dump_with_plpgsql_functions_and_triggers_restores_and_they_run() {
+    let dump = include_str!("fixtures/pg_dump_plpgsql.sql");
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        c.batch_execute("create role postgres superuser").await.unwrap();
+        restore(&c, dump, 25).await;
+        let ledger = |rows: Vec<tokio_postgres::Row>| -> Vec<(i32, String)> {
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+        };
+        let q = "select account_id, delta::text from ledger order by id";
+        assert_eq!(
+            ledger(c.query(q, &[]).await.unwrap()),
+            [(1, "-30.00".to_string()), (2, "30.00".to_string())]
+        );
+        // The procedure, and through its UPDATEs both triggers: versions bumped by the
+        // BEFORE trigger, one ledger row per changed balance from the AFTER trigger.
+        c.batch_execute("call transfer(2, 1, 10)").await.unwrap();
+        let rows = c.query("select id, balance::text, version from accounts order by id", &[]).await.unwrap();
+        let got: Vec<(i32, String, i32)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+        assert_eq!(got, [(1, "80.00".to_string(), 3), (2, "70.00".to_string(), 3)]);
+        assert_eq!(
+            ledger(c.query(q, &[]).await.unwrap()),
+            [
+                (1, "-30.00".to_string()),
+                (2, "30.00".to_string()),
+                (2, "-10.00".to_string()),
+                (1, "10.00".to_string())
+            ]
+        );
+        // UPDATE OF balance ... WHEN: a change of owner writes no ledger row.
+        c.batch_execute("update accounts set owner = 'bo' where id = 2").await.unwrap();
+        let n: i64 = c.query_one("select count(*) from ledger", &[]).await.unwrap().get(0);
+        assert_eq!(n, 4);
+        // RAISE from the procedure rolls its work back.
+        let e = c.batch_execute("call transfer(1, 2, 1000)").await.unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::RAISE_EXCEPTION), "{e}");
+        let message = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();
+        assert_eq!(message, "insufficient funds in account 1");
+        let e = c.batch_execute("call transfer(7, 2, 1)").await.unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::NO_DATA_FOUND), "{e}");
+        // The RETURNS TABLE function.
+        let rows = c.query("select who, amount::text, moves from account_summary(75)", &[]).await.unwrap();
+        let got: Vec<(String, String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+        assert_eq!(got, [("ann".to_string(), "80.00".to_string(), 2)]);
+        // psql's \d query finds the triggers.
+        let rows = c
+            .query("select tgname, pg_get_triggerdef(oid, true) from pg_trigger where tgrelid = 'accounts'::regclass order by 1", &[])
+            .await
+            .unwrap();
+        let defs: Vec<String> = rows.iter().map(|r| r.get(1)).collect();
+        assert_eq!(defs.len(), 2);
+        assert!(defs[0].starts_with("CREATE TRIGGER accounts_ledger AFTER UPDATE OF balance ON accounts"), "{defs:?}");
     });
 }

@@ -897,3 +897,61 @@ $$",
         debug(&c, &format!("select oxibase_debug_end({id}, false)")).await;
     });
 }
+
+#[test]
+fn plpgsql_runs_over_psql_with_notices_commits_triggers_and_wasm_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    let script = r#"
+CREATE FUNCTION add1(x BIGINT) RETURNS BIGINT LANGUAGE wat AS $$
+    (module (func (export "add1") (param i64) (result i64) local.get 0 i64.const 1 i64.add)) $$;
+CREATE TABLE t (id bigint PRIMARY KEY, n bigint);
+CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.n := add1(coalesce(NEW.n, 0));
+  RAISE NOTICE 'bumped % to %', NEW.id, NEW.n;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER bump BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION bump();
+CREATE PROCEDURE fill(k int) LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1..k LOOP
+    INSERT INTO t VALUES (i, i * 10);
+    IF i = 2 THEN COMMIT; END IF;
+  END LOOP;
+  RAISE EXCEPTION 'stop after %', k;
+END $$;
+DO $$ BEGIN RAISE NOTICE 'rows before: %', (SELECT count(*) FROM t); END $$;
+CALL fill(3);
+SELECT string_agg(id || '=' || n, ',' ORDER BY id) FROM t;
+"#;
+    let file = dir.path().join("script.sql");
+    std::fs::write(&file, script).unwrap();
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &server.port.to_string(),
+            "-U",
+            "oxibase",
+            "oxibase",
+        ])
+        .arg("-f")
+        .arg(&file)
+        .output()
+        .expect("psql");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("NOTICE:  rows before: 0"), "{stderr}");
+    // The trigger called the Wasm function for each row and said so.
+    assert!(stderr.contains("NOTICE:  bumped 1 to 11"), "{stderr}");
+    assert!(stderr.contains("NOTICE:  bumped 3 to 31"), "{stderr}");
+    // The procedure committed after its second row; the error rolled back only the third.
+    assert!(stderr.contains("ERROR:  stop after 3"), "{stderr}");
+    assert_eq!(stdout.trim(), "1=11,2=21", "{stderr}");
+}
