@@ -3,7 +3,7 @@
 # (pgbench, extended protocol with prepared statements):
 #   1. a money transfer as a Wasm procedure in Oxibase (the oxibase-guest `transfer` example),
 #      as the same statements sent by the client (Oxibase and PostgreSQL), and as a PL/pgSQL
-#      procedure in PostgreSQL: TPS and latency;
+#      procedure (PostgreSQL, and the same one in Oxibase): TPS and latency;
 #   2. the per-row cost of a trivial scalar Wasm function over 1M rows, against built-ins.
 #
 #   scripts/bench-procedures.sh [SECONDS] [CLIENTS]      defaults: 30 8
@@ -24,7 +24,8 @@ pgsql -c "$SCHEMA"
 echo "create procedure transfer(src bigint, dst bigint, amount bigint) language wasm as '\\x$(xxd -p crates/guest/modules/transfer.wasm | tr -d '\n')';" >"$WORK/transfer.sql"
 oxsql -f "$WORK/transfer.sql"
 # The same logic in PL/pgSQL: lock both rows in id order, debit with a balance check, credit.
-pgsql <<'SQL'
+# PostgreSQL calls it `transfer`; Oxibase runs the same text as `transfer_pl`.
+PLPGSQL=$(cat <<'SQL'
 create procedure transfer(src bigint, dst bigint, amount bigint) language plpgsql as $$
 declare debited int; credited int;
 begin
@@ -39,12 +40,16 @@ begin
   if credited = 0 then raise exception 'account % does not exist', dst; end if;
 end $$;
 SQL
+)
+pgsql -c "$PLPGSQL"
+oxsql -c "${PLPGSQL/procedure transfer(/procedure transfer_pl(}"
 
 cat >"$WORK/call.pgb" <<EOF2
 \set src random(1, $ACCOUNTS)
 \set dst random(1, $ACCOUNTS)
 CALL transfer(:src, :dst + (:src = :dst)::int * (CASE WHEN :dst < $ACCOUNTS THEN 1 ELSE -1 END), 1);
 EOF2
+sed 's/CALL transfer(/CALL transfer_pl(/' "$WORK/call.pgb" >"$WORK/call_pl.pgb"
 # The client-side version sends the procedure's statements itself.
 cat >"$WORK/client.pgb" <<EOF2
 \set src random(1, $ACCOUNTS)
@@ -62,6 +67,7 @@ bench() { # port user db script -> "tps latency"
 }
 read -r ox_call_tps ox_call_ms ox_call_failed <<<"$(bench "$OX_PORT" oxibase oxibase "$WORK/call.pgb")"
 read -r ox_client_tps ox_client_ms ox_client_failed <<<"$(bench "$OX_PORT" oxibase oxibase "$WORK/client.pgb")"
+read -r ox_pl_tps ox_pl_ms ox_pl_failed <<<"$(bench "$OX_PORT" oxibase oxibase "$WORK/call_pl.pgb")"
 read -r pg_call_tps pg_call_ms pg_call_failed <<<"$(bench "$PG_PORT" postgres postgres "$WORK/call.pgb")"
 read -r pg_client_tps pg_client_ms pg_client_failed <<<"$(bench "$PG_PORT" postgres postgres "$WORK/client.pgb")"
 total_ox=$(oxsql -At -c "select sum(balance) from accounts")
@@ -74,6 +80,7 @@ echo "|---|---|---|---|---|"
 ratio() { echo "$(echo "$ox_call_tps / $1" | bc -l | xargs printf '%.2f')×"; }
 printf "| Oxibase Wasm procedure (CALL) | %.0f | %.3f | %s | |\n" "$ox_call_tps" "$ox_call_ms" "$ox_call_failed"
 printf "| Oxibase client-side SQL | %.0f | %.3f | %s | %s |\n" "$ox_client_tps" "$ox_client_ms" "$ox_client_failed" "$(ratio "$ox_client_tps")"
+printf "| Oxibase PL/pgSQL procedure (CALL) | %.0f | %.3f | %s | %s |\n" "$ox_pl_tps" "$ox_pl_ms" "$ox_pl_failed" "$(ratio "$ox_pl_tps")"
 printf "| PostgreSQL PL/pgSQL procedure (CALL) | %.0f | %.3f | %s | %s |\n" "$pg_call_tps" "$pg_call_ms" "$pg_call_failed" "$(ratio "$pg_call_tps")"
 printf "| PostgreSQL client-side SQL | %.0f | %.3f | %s | %s |\n" "$pg_client_tps" "$pg_client_ms" "$pg_client_failed" "$(ratio "$pg_client_tps")"
 echo
@@ -81,12 +88,14 @@ echo "Money is conserved: Oxibase total $total_ox, PostgreSQL total $total_pg (e
 
 # Per-row cost of a trivial scalar function.
 SCALAR="create table m (v bigint); insert into m select * from generate_series(1, 1000000);"
-oxsql -c "$SCALAR" -c 'create function add1(x bigint) returns bigint language wat as $$ (module (func (export "add1") (param i64) (result i64) local.get 0 i64.const 1 i64.add)) $$'
+oxsql -c "$SCALAR" -c 'create function add1(x bigint) returns bigint language wat as $$ (module (func (export "add1") (param i64) (result i64) local.get 0 i64.const 1 i64.add)) $$' \
+  -c 'create function add1_plpgsql(x bigint) returns bigint language plpgsql as $$ begin return x + 1; end $$'
 pgsql -c "$SCALAR" -c 'create function add1(x bigint) returns bigint language sql immutable as $$ select x + 1 $$' \
   -c 'create function add1_plpgsql(x bigint) returns bigint language plpgsql as $$ begin return x + 1; end $$'
 ox_plain=$(best_ms oxsql "select sum(v + 1) from m")
 ox_builtin=$(best_ms oxsql "select sum(abs(v)) from m")
 ox_wasm=$(best_ms oxsql "select sum(add1(v)) from m")
+ox_plpgsql=$(best_ms oxsql "select sum(add1_plpgsql(v)) from m")
 pg_plain=$(best_ms pgsql "select sum(v + 1) from m")
 pg_builtin=$(best_ms pgsql "select sum(abs(v)) from m")
 pg_sql=$(best_ms pgsql "select sum(add1(v)) from m")
@@ -100,7 +109,8 @@ echo "|---|---|---|"
 printf "| sum(v + 1) | %.0f | %.0f |\n" "$ox_plain" "$pg_plain"
 printf "| sum(abs(v)) (built-in function) | %.0f | %.0f |\n" "$ox_builtin" "$pg_builtin"
 printf "| sum(add1(v)): Wasm (Oxibase), SQL function (PostgreSQL) | %.0f | %.0f |\n" "$ox_wasm" "$pg_sql"
-printf "| sum(add1_plpgsql(v)) (PL/pgSQL) | | %.0f |\n" "$pg_plpgsql"
+printf "| sum(add1_plpgsql(v)) (PL/pgSQL) | %.0f | %.0f |\n" "$ox_plpgsql" "$pg_plpgsql"
 echo
 echo "Oxibase: a Wasm call adds $(per_row "$ox_wasm" "$ox_builtin") ns per row over abs(), $(per_row "$ox_wasm" "$ox_plain") ns over v + 1."
 echo "PostgreSQL: a PL/pgSQL call adds $(per_row "$pg_plpgsql" "$pg_builtin") ns per row over abs()."
+echo "Oxibase: a PL/pgSQL call adds $(per_row "$ox_plpgsql" "$ox_builtin") ns per row over abs()."
