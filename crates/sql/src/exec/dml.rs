@@ -175,8 +175,13 @@ pub fn update(stmt: &Update, ctx: &ExecCtx) -> Result<DmlResult> {
     let mode = if key_changes { LockMode::Update } else { LockMode::NoKeyUpdate };
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
     let (mut count, mut out) = (0, Vec::new());
-    let assigned: Vec<usize> = stmt.assignments.iter().map(|(c, _)| *c).collect();
-    let mut firing = Firing::new(table, UPDATE, Some(&assigned));
+    let mut firing = match table.triggers.is_empty() {
+        true => None,
+        false => {
+            let assigned: Vec<usize> = stmt.assignments.iter().map(|(c, _)| *c).collect();
+            Firing::new(table, UPDATE, Some(&assigned))
+        }
+    };
     if let Some(f) = &firing {
         f.start(ctx)?;
     }
@@ -288,6 +293,10 @@ pub fn merge(stmt: &Merge, ctx: &ExecCtx) -> Result<u64> {
         (lock_mode(&stmt.matched), lock_mode(&stmt.not_matched_by_source));
     let mut touched: HashSet<Vec<u8>> = HashSet::new();
     let mut count = 0;
+    let (mut inserting, mut updating, mut deleting) = merge_triggers(stmt);
+    for f in [&inserting, &updating, &deleting].into_iter().flatten() {
+        f.start(ctx)?;
+    }
     for (i, row) in execute(&stmt.source, ctx)?.enumerate() {
         if i % 1024 == 1023 {
             ctx.check_interrupt()?;
@@ -297,7 +306,7 @@ pub fn merge(stmt: &Merge, ctx: &ExecCtx) -> Result<u64> {
         let key = match row.get(at + n) {
             Some(Value::Bytea(k)) => k.clone(),
             _ => {
-                count += merge_insert(stmt, &row, ctx)?;
+                count += merge_insert(stmt, &row, ctx, &mut inserting)?;
                 continue;
             }
         };
@@ -316,7 +325,7 @@ pub fn merge(stmt: &Merge, ctx: &ExecCtx) -> Result<u64> {
         if !lock_for_change(ctx, table, (&mut row, at), &key, mode, recheck)? {
             if has_source {
                 row[at..].fill(Value::Null);
-                count += merge_insert(stmt, &row, ctx)?;
+                count += merge_insert(stmt, &row, ctx, &mut inserting)?;
             }
             continue;
         }
@@ -329,15 +338,68 @@ pub fn merge(stmt: &Merge, ctx: &ExecCtx) -> Result<u64> {
                 for (col, expr) in assignments {
                     new[*col] = eval(expr, &row, ctx)?;
                 }
+                if let Some(f) = &updating {
+                    match f.before_row(ctx, Some(&old), Some(new))? {
+                        Some(Some(changed)) => new = changed,
+                        _ => continue,
+                    }
+                }
                 storage::update(ctx, table, &key, &old, &mut new)?;
+                if let Some(f) = &mut updating {
+                    f.after_row(Some(&old), Some(&new));
+                }
             }
-            MergeAction::Delete => storage::delete(ctx, table, &key, &old)?,
+            MergeAction::Delete => {
+                if let Some(f) = &deleting
+                    && f.before_row(ctx, Some(&old), None)?.is_none()
+                {
+                    continue;
+                }
+                storage::delete(ctx, table, &key, &old)?;
+                if let Some(f) = &mut deleting {
+                    f.after_row(Some(&old), None);
+                }
+            }
             MergeAction::Nothing | MergeAction::Insert(_) => continue,
         }
         touched.insert(key);
         count += 1;
     }
+    for f in [inserting, updating, deleting].into_iter().flatten() {
+        f.finish(ctx)?;
+    }
     Ok(count)
+}
+
+/// The triggers a MERGE fires: for each kind of action its clauses take (INSERT, UPDATE
+/// with the columns its UPDATE actions set, DELETE), as PostgreSQL.
+fn merge_triggers(stmt: &Merge) -> (Option<Firing<'_>>, Option<Firing<'_>>, Option<Firing<'_>>) {
+    let table = &stmt.table;
+    if table.triggers.is_empty() {
+        return (None, None, None);
+    }
+    let actions = || {
+        stmt.matched
+            .iter()
+            .chain(&stmt.not_matched)
+            .chain(&stmt.not_matched_by_source)
+            .map(|c| &c.action)
+    };
+    let inserts = actions().any(|a| matches!(a, MergeAction::Insert(_)));
+    let deletes = actions().any(|a| matches!(a, MergeAction::Delete));
+    let updated: Vec<usize> = actions()
+        .filter_map(|a| match a {
+            MergeAction::Update(assignments) => Some(assignments.iter().map(|(c, _)| *c)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let updates = actions().any(|a| matches!(a, MergeAction::Update(_)));
+    (
+        inserts.then(|| Firing::new(table, INSERT, None)).flatten(),
+        updates.then(|| Firing::new(table, UPDATE, Some(&updated))).flatten(),
+        deletes.then(|| Firing::new(table, DELETE, None)).flatten(),
+    )
 }
 
 /// The first clause whose condition holds on the row.
@@ -356,11 +418,25 @@ fn first_clause<'a>(
 
 /// A source row that matched no target row: the first WHEN NOT MATCHED clause that applies.
 /// Returns the rows inserted.
-fn merge_insert(stmt: &Merge, row: &[Value], ctx: &ExecCtx) -> Result<u64> {
+fn merge_insert(
+    stmt: &Merge,
+    row: &[Value],
+    ctx: &ExecCtx,
+    firing: &mut Option<Firing>,
+) -> Result<u64> {
     let Some(clause) = first_clause(&stmt.not_matched, row, ctx)? else { return Ok(0) };
     let MergeAction::Insert(exprs) = &clause.action else { return Ok(0) };
     let mut new = exprs.iter().map(|e| eval(e, row, ctx)).collect::<Result<Vec<_>>>()?;
+    if let Some(f) = firing {
+        match f.before_row(ctx, None, Some(new))? {
+            Some(Some(changed)) => new = changed,
+            _ => return Ok(0),
+        }
+    }
     storage::insert_or_fail(ctx, &stmt.table, &mut new)?;
+    if let Some(f) = firing {
+        f.after_row(None, Some(&new));
+    }
     Ok(1)
 }
 

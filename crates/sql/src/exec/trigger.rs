@@ -112,11 +112,8 @@ impl<'t> Firing<'t> {
             match self.fire(ctx, trigger, old, new.as_deref())? {
                 None => {}                     // its WHEN condition did not hold
                 Some(None) => return Ok(None), // RETURN NULL: skip the row
-                Some(Some(row)) => {
-                    if new.is_some() {
-                        new = Some(full_row(self.table, row));
-                    }
-                }
+                Some(Some(row)) if new.is_some() => new = Some(full_row(self.table, row)),
+                Some(Some(_)) => {} // a DELETE goes on
             }
         }
         Ok(Some(new))

@@ -27,7 +27,7 @@ use crate::procedure::{
 use crate::session::{Output, OutputColumn};
 use crate::types::cast::{CastKind, cast};
 use crate::types::datetime::Zone;
-use parse::{Block, Body, Condition, Into, Level, Query, Sql, Stmt, Target, VarKind};
+use parse::{Block, Body, Condition, IntoClause, Level, Query, Sql, Stmt, Target, VarKind};
 
 /// The language name.
 pub const LANGUAGE: &str = "plpgsql";
@@ -498,7 +498,7 @@ impl Run<'_> {
     /// columns in order (missing ones NULL).
     fn assign_row(
         &mut self,
-        into: &Into,
+        into: &IntoClause,
         columns: &[OutputColumn],
         row: Option<Vec<Value>>,
     ) -> Result<()> {
@@ -681,7 +681,7 @@ impl Run<'_> {
     }
 
     /// Takes a statement's rows into its INTO targets, and sets FOUND and the row count.
-    fn finish(&mut self, output: Output, into: Option<&Into>, dml: bool) -> Result<()> {
+    fn finish(&mut self, output: Output, into: Option<&IntoClause>, dml: bool) -> Result<()> {
         let (columns, rows, tag) = match output {
             Output::Rows { columns, rows, tag } => (columns, rows, tag),
             Output::Command { tag } => (Vec::new(), Vec::new(), tag),

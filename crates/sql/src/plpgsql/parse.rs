@@ -110,7 +110,7 @@ pub enum Target {
 
 /// `INTO [STRICT] target, ...`
 #[derive(Debug, Clone)]
-pub struct Into {
+pub struct IntoClause {
     /// STRICT: exactly one row.
     pub strict: bool,
     /// The targets.
@@ -172,7 +172,7 @@ pub enum Stmt {
         body: Vec<Stmt>,
     },
     /// FOR target IN query LOOP
-    ForQuery(Option<String>, Into, Query, Vec<Stmt>),
+    ForQuery(Option<String>, IntoClause, Query, Vec<Stmt>),
     /// FOREACH target IN ARRAY expr LOOP
     Foreach(Option<String>, Target, Arc<Sql>, Vec<Stmt>),
     /// EXIT / CONTINUE [label] [WHEN cond]
@@ -210,9 +210,9 @@ pub enum Stmt {
     /// ASSERT cond [, message]
     Assert(Arc<Sql>, Option<Arc<Sql>>),
     /// An SQL statement (PERFORM as its SELECT), with INTO.
-    Exec(Arc<Sql>, Option<Into>),
+    Exec(Arc<Sql>, Option<IntoClause>),
     /// EXECUTE text [INTO ...] [USING ...]
-    Dynamic(Arc<Sql>, Option<Into>, Vec<Arc<Sql>>),
+    Dynamic(Arc<Sql>, Option<IntoClause>, Vec<Arc<Sql>>),
     /// GET [CURRENT | STACKED] DIAGNOSTICS target = item, ...
     Diagnostics(Vec<(Target, String)>),
     /// A nested block.
@@ -936,7 +936,7 @@ impl Parser<'_> {
                 let mut using = Vec::new();
                 loop {
                     if self.eat_word("into") {
-                        into = Some(self.into_clause()?);
+                        into = Some(self.parse_into()?);
                     } else if self.eat_word("using") {
                         using = self.expression_list(&[";", "into"])?;
                     } else {
@@ -1005,13 +1005,13 @@ impl Parser<'_> {
         })
     }
 
-    fn into_clause(&mut self) -> Result<Into> {
+    fn parse_into(&mut self) -> Result<IntoClause> {
         let strict = self.eat_word("strict");
         let mut targets = vec![self.target()?];
         while self.eat_punct(",") {
             targets.push(self.target()?);
         }
-        Ok(Into { strict, targets })
+        Ok(IntoClause { strict, targets })
     }
 
     fn expression_list(&mut self, until: &[&str]) -> Result<Vec<Arc<Sql>>> {
@@ -1098,7 +1098,7 @@ impl Parser<'_> {
         let is_query = query_loop
             || ["select", "with", "values", "table", "execute"].contains(&after_in.as_str());
         if is_query {
-            let into = self.into_targets_until_in()?;
+            let into = self.loop_targets()?;
             self.expect_word("in")?;
             let query = if self.eat_word("execute") {
                 let command = self.sql_until(&["using", "loop"], "SELECT ")?;
@@ -1150,12 +1150,12 @@ impl Parser<'_> {
         None
     }
 
-    fn into_targets_until_in(&mut self) -> Result<Into> {
+    fn loop_targets(&mut self) -> Result<IntoClause> {
         let mut targets = vec![self.target()?];
         while self.eat_punct(",") {
             targets.push(self.target()?);
         }
-        Ok(Into { strict: false, targets })
+        Ok(IntoClause { strict: false, targets })
     }
 
     fn foreach_statement(&mut self, label: Option<String>) -> Result<Stmt> {
@@ -1313,7 +1313,7 @@ impl Parser<'_> {
         };
         let mut depth = 0i32;
         let mut returning = false;
-        let mut into: Option<(usize, usize, Into)> = None;
+        let mut into: Option<(usize, usize, IntoClause)> = None;
         while let Some(t) = self.peek().cloned() {
             match &t.kind {
                 Kind::Semi if depth == 0 => break,
@@ -1330,7 +1330,7 @@ impl Parser<'_> {
                 {
                     let from = t.start;
                     self.pos += 1;
-                    let clause = self.into_clause()?;
+                    let clause = self.parse_into()?;
                     let to = self.tokens[self.pos - 1].end;
                     into = Some((from, to, clause));
                     continue;
