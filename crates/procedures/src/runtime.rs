@@ -476,7 +476,7 @@ pub(crate) fn abi_result(
                 })
                 .collect::<Result<_>>()?,
         ),
-        Returns::Table(columns) => CallResult::Rows(
+        Returns::Table(columns) | Returns::SetOfRow(_, columns) => CallResult::Rows(
             std::mem::take(&mut state.rows)
                 .into_iter()
                 .map(|row| table_row(row, columns, &routine.name))

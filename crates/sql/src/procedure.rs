@@ -69,6 +69,9 @@ pub enum Returns {
     SetOf(DataType),
     /// `RETURNS TABLE (name type, ...)`: rows of several columns.
     Table(Vec<(String, DataType)>),
+    /// `RETURNS SETOF table`: rows of the table's columns (as it had them at CREATE). Unlike
+    /// `TABLE (...)`, its columns are not PL/pgSQL variables.
+    SetOfRow(String, Vec<(String, DataType)>),
     /// `RETURNS trigger`: called only by triggers, with the row as NEW and OLD.
     Trigger,
 }
@@ -76,7 +79,7 @@ pub enum Returns {
 impl Returns {
     /// True when the routine returns rows (callable in FROM).
     pub fn is_set(&self) -> bool {
-        matches!(self, Returns::SetOf(_) | Returns::Table(_))
+        matches!(self, Returns::SetOf(_) | Returns::Table(_) | Returns::SetOfRow(..))
     }
 
     /// The result columns of a set-returning routine named `name`.
@@ -84,7 +87,7 @@ impl Returns {
         match self {
             Returns::Void | Returns::Trigger => vec![],
             Returns::Value(t) | Returns::SetOf(t) => vec![(name.to_string(), t.clone())],
-            Returns::Table(columns) => columns.clone(),
+            Returns::Table(columns) | Returns::SetOfRow(_, columns) => columns.clone(),
         }
     }
 
@@ -95,6 +98,7 @@ impl Returns {
             Returns::Trigger => "trigger".into(),
             Returns::Value(t) => t.name(),
             Returns::SetOf(t) => format!("SETOF {}", t.name()),
+            Returns::SetOfRow(table, _) => format!("SETOF {table}"),
             Returns::Table(columns) => format!(
                 "TABLE({})",
                 columns

@@ -87,7 +87,7 @@ pub fn call(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<Ca
                 .map(|row| Ok(vec![convert(row.into_iter().next().unwrap_or(Value::Null), t)?]))
                 .collect::<Result<_>>()?,
         ),
-        Returns::Table(columns) => CallResult::Rows(
+        Returns::Table(columns) | Returns::SetOfRow(_, columns) => CallResult::Rows(
             rows.into_iter()
                 .map(|row| row.into_iter().zip(columns).map(|(v, (_, t))| convert(v, t)).collect())
                 .collect::<Result<_>>()?,
@@ -159,7 +159,9 @@ pub fn check(routine: &Routine, env: &dyn BindEnv) -> Result<()> {
     }
     let declared: Vec<DataType> = match &routine.returns {
         Returns::Value(t) | Returns::SetOf(t) => vec![t.clone()],
-        Returns::Table(cols) => cols.iter().map(|(_, t)| t.clone()).collect(),
+        Returns::Table(cols) | Returns::SetOfRow(_, cols) => {
+            cols.iter().map(|(_, t)| t.clone()).collect()
+        }
         Returns::Void | Returns::Trigger => vec![],
     };
     if columns.len() != declared.len() {

@@ -1810,6 +1810,7 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
         Returns::Trigger => 2279,
         Returns::Value(t) | Returns::SetOf(t) => crate::types::type_oid(t),
         Returns::Table(_) => 2249,
+        Returns::SetOfRow(..) => 2249,
     };
     let int8s = |v: Vec<i64>| {
         Value::Array(Box::new(Array {

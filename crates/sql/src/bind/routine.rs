@@ -64,7 +64,16 @@ impl Binder<'_> {
                 ));
             }
             let name = arg.name.as_ref().map(ident).unwrap_or_default();
-            args.push((name, self.data_type(&arg.data_type)?));
+            let ty = self.data_type(&arg.data_type)?;
+            if matches!(ty, DataType::Record(_)) {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "arguments of a row type ({}) are not supported",
+                    arg.data_type
+                )
+                .with_hint("Pass the row's key, or its columns as separate arguments."));
+            }
+            args.push((name, ty));
         }
         let returns = match &f.return_type {
             None if kind == RoutineKind::Procedure => Returns::Void,
@@ -74,7 +83,14 @@ impl Binder<'_> {
                     "function result type must be specified"
                 ));
             }
-            Some(ast::FunctionReturnType::SetOf(t)) => Returns::SetOf(self.data_type(t)?),
+            // SETOF a table's row type: rows of its columns, as RETURNS TABLE (...).
+            Some(ast::FunctionReturnType::SetOf(t)) => match self.data_type(t)? {
+                DataType::Record(record) => Returns::SetOfRow(
+                    record.table.clone().unwrap_or_else(|| t.to_string()),
+                    record.fields.clone(),
+                ),
+                ty => Returns::SetOf(ty),
+            },
             Some(ast::FunctionReturnType::DataType(ast::DataType::Table(Some(columns)))) => {
                 Returns::Table(
                     columns
@@ -93,7 +109,16 @@ impl Binder<'_> {
             {
                 Returns::Trigger
             }
-            Some(ast::FunctionReturnType::DataType(t)) => Returns::Value(self.data_type(t)?),
+            Some(ast::FunctionReturnType::DataType(t)) => match self.data_type(t)? {
+                DataType::Record(_) => {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "functions returning one row of a row type ({t}) are not supported"
+                    )
+                    .with_hint(format!("Declare RETURNS SETOF {t}, and return one row.")));
+                }
+                ty => Returns::Value(ty),
+            },
         };
         let language = f
             .language
@@ -264,7 +289,7 @@ impl Binder<'_> {
                     "trigger functions can only be called as triggers"
                 ));
             }
-            Returns::SetOf(_) | Returns::Table(_) => {
+            Returns::SetOf(_) | Returns::Table(_) | Returns::SetOfRow(..) => {
                 return Err(errinput!(
                     FEATURE_NOT_SUPPORTED,
                     "set-returning function {}() is only supported in FROM",

@@ -137,12 +137,17 @@ fn text_array(items: impl IntoIterator<Item = String>) -> Value {
 }
 
 fn encode_routine(schema_id: RelId, r: &Routine) -> Vec<u8> {
+    let row_kind;
     let (returns_kind, returns): (&str, Vec<(String, DataType)>) = match &r.returns {
         Returns::Void => ("void", vec![]),
         Returns::Trigger => ("trigger", vec![]),
         Returns::Value(t) => ("value", vec![(String::new(), t.clone())]),
         Returns::SetOf(t) => ("setof", vec![(String::new(), t.clone())]),
         Returns::Table(columns) => ("table", columns.clone()),
+        Returns::SetOfRow(table, columns) => {
+            row_kind = format!("row {table}");
+            (row_kind.as_str(), columns.clone())
+        }
     };
     encode_row(&[
         Value::Int4(schema_id as i32),
@@ -225,7 +230,11 @@ fn decode_routine(bytes: &[u8], schema: String, resolve: Resolve<'_>) -> Result<
             "trigger" => Returns::Trigger,
             "value" => Returns::Value(first()?),
             "setof" => Returns::SetOf(first()?),
-            _ => Returns::Table(returns.clone()),
+            kind => match kind.strip_prefix("row ") {
+                // SETOF a table's row type: `row <table>`.
+                Some(table) => Returns::SetOfRow(table.to_string(), returns.clone()),
+                None => Returns::Table(returns.clone()),
+            },
         },
         language: language.clone(),
         source: source.clone(),

@@ -99,7 +99,7 @@ pub fn call(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<Ca
                 ));
             }
         },
-        Returns::SetOf(_) | Returns::Table(_) => CallResult::Rows(run.rows),
+        Returns::SetOf(_) | Returns::Table(_) | Returns::SetOfRow(..) => CallResult::Rows(run.rows),
     })
 }
 
@@ -237,7 +237,13 @@ fn resolve_types(body: &Body, host: &mut dyn Host) -> Result<Vec<Slot>> {
                 VarKind::Known(t) => Slot::Scalar(t.clone()),
                 VarKind::Typed(text) => {
                     let cols = columns(host, format!("SELECT NULL::{text}"))?;
-                    Slot::Scalar(cols.into_iter().next().map_or(DataType::Text, |c| c.data_type))
+                    match cols.into_iter().next().map_or(DataType::Text, |c| c.data_type) {
+                        // A table's name as a type: a row of its columns.
+                        DataType::Record(record) => {
+                            Slot::Record(Some(Arc::new(record.fields.clone())))
+                        }
+                        ty => Slot::Scalar(ty),
+                    }
                 }
                 VarKind::ColumnType(table, column) => {
                     let cols = columns(host, format!("SELECT {column} FROM {table} LIMIT 0"))?;
@@ -837,13 +843,19 @@ impl Run<'_> {
             }
             Stmt::Return(value) => return self.return_value(value.as_deref()),
             Stmt::ReturnRecord(slot) => {
+                let slot = self.slot(*slot);
+                if let Var::Scalar(_, value) = &self.vars[slot] {
+                    // Not a row after all: RETURN of a scalar variable.
+                    let value = value.clone();
+                    return self.return_scalar(Some(value));
+                }
                 if self.routine.returns != Returns::Trigger {
                     return Err(errinput!(
                         FEATURE_NOT_SUPPORTED,
                         "RETURN of a record variable is supported in trigger functions only"
-                    ));
+                    )
+                    .with_hint("Declare RETURNS SETOF the row type and use RETURN NEXT."));
                 }
-                let slot = self.slot(*slot);
                 self.returned_row = Some(match &self.vars[slot] {
                     Var::Record(Some((_, values))) if !self.absent.contains(&slot) => {
                         Some(values.clone())
@@ -853,6 +865,23 @@ impl Run<'_> {
                 return Ok(Flow::Return);
             }
             Stmt::ReturnNext(value) => self.return_next(value.as_deref())?,
+            Stmt::ReturnNextRecord(slot) => {
+                let slot = self.slot(*slot);
+                let values = match &self.vars[slot] {
+                    Var::Record(Some((_, values))) => values.clone(),
+                    // A scalar variable after all (its type was not a table's).
+                    Var::Scalar(_, value) => vec![value.clone()],
+                    _ => {
+                        return Err(errinput!(
+                            OBJECT_NOT_IN_PREREQUISITE_STATE,
+                            "record \"{}\" is not assigned yet",
+                            self.body.vars[slot].name
+                        ));
+                    }
+                };
+                let row = self.result_row(values)?;
+                self.rows.push(row);
+            }
             Stmt::ReturnQuery(query) => {
                 let (_, rows) = self.query(query)?;
                 self.row_count = rows.len() as u64;
@@ -944,9 +973,20 @@ impl Run<'_> {
     }
 
     fn return_value(&mut self, value: Option<&Sql>) -> Result<Flow> {
+        match value {
+            Some(sql) => {
+                let value = self.eval(sql)?.0;
+                self.return_scalar(Some(value))
+            }
+            None => self.return_scalar(None),
+        }
+    }
+
+    /// RETURN with a value (already evaluated) or without.
+    fn return_scalar(&mut self, value: Option<Value>) -> Result<Flow> {
         match (&self.routine.returns, value) {
-            (Returns::Trigger, Some(sql)) => {
-                if !self.eval(sql)?.0.is_null() {
+            (Returns::Trigger, Some(value)) => {
+                if !value.is_null() {
                     return Err(errinput!(
                         DATATYPE_MISMATCH,
                         "returned row structure does not match the structure of the triggering table"
@@ -955,11 +995,10 @@ impl Run<'_> {
                 }
                 self.returned_row = Some(None);
             }
-            (Returns::Value(ty), Some(sql)) => {
-                let ty = ty.clone();
-                let value = match self.eval(sql)?.0 {
+            (Returns::Value(ty), Some(value)) => {
+                let value = match value {
                     Value::Null => Value::Null,
-                    v => cast(v, &ty, CastKind::Explicit, &self.zone)?,
+                    v => cast(v, ty, CastKind::Explicit, &self.zone)?,
                 };
                 self.result = Some(value);
             }
@@ -967,7 +1006,10 @@ impl Run<'_> {
                 return Err(errinput!(DATATYPE_MISMATCH, "missing expression at or near \";\"")
                     .with_hint("A function that returns a value ends with RETURN value."));
             }
-            (Returns::SetOf(_) | Returns::Table(_) | Returns::Void, Some(_)) => {
+            (
+                Returns::SetOf(_) | Returns::Table(_) | Returns::SetOfRow(..) | Returns::Void,
+                Some(_),
+            ) => {
                 let what = if self.routine.kind == RoutineKind::Procedure {
                     "in a procedure"
                 } else if self.routine.returns.is_set() {
@@ -993,7 +1035,7 @@ impl Run<'_> {
             Returns::SetOf(t) => {
                 Ok(vec![convert(row.into_iter().next().unwrap_or(Value::Null), t)?])
             }
-            Returns::Table(columns) => {
+            Returns::Table(columns) | Returns::SetOfRow(_, columns) => {
                 if row.len() != columns.len() {
                     return Err(errinput!(
                         DATATYPE_MISMATCH,

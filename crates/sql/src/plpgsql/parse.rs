@@ -190,6 +190,8 @@ pub enum Stmt {
     ReturnRecord(usize),
     /// RETURN NEXT [expr]
     ReturnNext(Option<Arc<Sql>>),
+    /// RETURN NEXT record
+    ReturnNextRecord(usize),
     /// RETURN QUERY
     ReturnQuery(Query),
     /// RAISE
@@ -988,13 +990,16 @@ impl Parser<'_> {
         let first = self.ident()?;
         if self.eat_punct(".") {
             let second = self.ident()?;
+            if let Some(slot) = self.lookup(Some(&first), &second).map(|s| self.resolve(s)) {
+                return Ok(Target::Var(slot));
+            }
+            // A record, or a variable declared with a table's name as its type (a row).
             if let Some(slot) = self.lookup(None, &first).map(|s| self.resolve(s))
-                && matches!(self.vars[slot].kind, VarKind::Record(_))
+                && matches!(self.vars[slot].kind, VarKind::Record(_) | VarKind::Typed(_))
             {
                 return Ok(Target::Field(slot, second));
             }
-            let found = self.lookup(Some(&first), &second).map(|s| self.resolve(s));
-            return found.map(Target::Var).ok_or_else(|| {
+            return None.ok_or_else(|| {
                 errinput!(UNDEFINED_OBJECT, "\"{first}.{second}\" is not a known variable")
                     .with_detail(format!("PL/pgSQL, line {line} of the body"))
             });
@@ -1178,6 +1183,10 @@ impl Parser<'_> {
             if self.eat(&Kind::Semi) {
                 return Ok(Stmt::ReturnNext(None));
             }
+            if let Some(slot) = self.record_then_semi() {
+                self.pos += 2;
+                return Ok(Stmt::ReturnNextRecord(slot));
+            }
             let value = self.sql_until(&[";"], "SELECT ")?;
             self.expect_semi()?;
             return Ok(Stmt::ReturnNext(Some(value)));
@@ -1197,17 +1206,24 @@ impl Parser<'_> {
         if self.eat(&Kind::Semi) {
             return Ok(Stmt::Return(None));
         }
-        if let (Some(Token { kind: Kind::Word(name, _), .. }), Some(Token { kind: Kind::Semi, .. })) =
-            (self.peek(), self.peek_at(1))
-            && let Some(slot) = self.lookup(None, name).map(|s| self.resolve(s))
-            && matches!(self.vars[slot].kind, VarKind::Record(_))
-        {
+        if let Some(slot) = self.record_then_semi() {
             self.pos += 2;
             return Ok(Stmt::ReturnRecord(slot));
         }
         let value = self.sql_until(&[";"], "SELECT ")?;
         self.expect_semi()?;
         Ok(Stmt::Return(Some(value)))
+    }
+
+    /// A record variable's slot when the next tokens are its name and `;`.
+    fn record_then_semi(&self) -> Option<usize> {
+        let (Some(Token { kind: Kind::Word(name, _), .. }), Some(Token { kind: Kind::Semi, .. })) =
+            (self.peek(), self.peek_at(1))
+        else {
+            return None;
+        };
+        let slot = self.resolve(self.lookup(None, name)?);
+        matches!(self.vars[slot].kind, VarKind::Record(_) | VarKind::Typed(_)).then_some(slot)
     }
 
     fn raise_statement(&mut self) -> Result<Stmt> {

@@ -221,7 +221,9 @@ impl Ddl<'_, '_> {
             let returns = match &routine.returns {
                 Returns::Void | Returns::Trigger => Vec::new(),
                 Returns::Value(t) | Returns::SetOf(t) => vec![t.clone()],
-                Returns::Table(columns) => columns.iter().map(|(_, t)| t.clone()).collect(),
+                Returns::Table(columns) | Returns::SetOfRow(_, columns) => {
+                    columns.iter().map(|(_, t)| t.clone()).collect()
+                }
             };
             let mut uses = routine.args.iter().map(|(_, t)| t).chain(&returns);
             if uses.any(|t| t.enum_type().is_some_and(|e| e.id == ty.id)) {
