@@ -35,6 +35,7 @@ fn routine(name: &str, wat: &str, args: Vec<DataType>, returns: DataType) -> Rou
         name: name.into(),
         kind: RoutineKind::Function,
         args: args.into_iter().map(|t| (String::new(), t)).collect(),
+        defaults: Vec::new(),
         returns: Returns::Value(returns),
         language: "wat".into(),
         source: wat.into(),

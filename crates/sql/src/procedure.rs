@@ -124,6 +124,8 @@ pub struct Routine {
     pub kind: RoutineKind,
     /// Argument names (empty for unnamed ones) and types.
     pub args: Vec<(String, DataType)>,
+    /// Each argument's DEFAULT, as SQL (empty, or one per argument: trailing ones only).
+    pub defaults: Vec<Option<String>>,
     /// What it returns.
     pub returns: Returns,
     /// The language it was written in: wat, wasm, rust, typescript.

@@ -2923,15 +2923,18 @@ impl FunctionEnv for Env<'_> {
                     } else {
                         r.args
                             .iter()
-                            .map(
-                                |(n, t)| {
-                                    if n.is_empty() {
-                                        t.name()
-                                    } else {
-                                        format!("{n} {}", t.name())
-                                    }
-                                },
-                            )
+                            .enumerate()
+                            .map(|(i, (n, t))| {
+                                let arg = if n.is_empty() {
+                                    t.name()
+                                } else {
+                                    format!("{n} {}", t.name())
+                                };
+                                match r.defaults.get(i).cloned().flatten() {
+                                    Some(d) => format!("{arg} DEFAULT {d}"),
+                                    None => arg,
+                                }
+                            })
                             .collect::<Vec<_>>()
                             .join(", ")
                     }

@@ -24,6 +24,8 @@ pub struct RoutineSpec {
     pub kind: RoutineKind,
     /// Argument names and types.
     pub args: Vec<(String, DataType)>,
+    /// Argument defaults, as SQL (one per argument).
+    pub defaults: Vec<Option<String>>,
     /// What it returns.
     pub returns: Returns,
     /// LANGUAGE
@@ -47,6 +49,7 @@ impl Binder<'_> {
             RoutineKind::Function
         };
         let mut args = Vec::new();
+        let mut defaults = Vec::new();
         for arg in f.args.iter().flatten() {
             if matches!(arg.mode, Some(ast::ArgMode::Out | ast::ArgMode::InOut)) {
                 return Err(errinput!(
@@ -57,11 +60,15 @@ impl Binder<'_> {
                     "Return a value (RETURNS type) or rows (RETURNS TABLE (...)) instead.",
                 ));
             }
-            if arg.default_expr.is_some() {
+            if let Some(default) = &arg.default_expr {
+                defaults.push(Some(default.to_string()));
+            } else if defaults.iter().any(Option::is_some) {
                 return Err(errinput!(
-                    FEATURE_NOT_SUPPORTED,
-                    "argument defaults are not supported"
+                    INVALID_FUNCTION_DEFINITION,
+                    "input parameters after one with a default value must also have defaults"
                 ));
+            } else {
+                defaults.push(None);
             }
             let name = arg.name.as_ref().map(ident).unwrap_or_default();
             let ty = self.data_type(&arg.data_type)?;
@@ -170,6 +177,7 @@ impl Binder<'_> {
             name: split_name(&f.name)?,
             kind,
             args,
+            defaults,
             returns,
             language,
             source,
@@ -237,6 +245,7 @@ impl Binder<'_> {
             name: "inline_code_block".into(),
             kind: RoutineKind::Procedure,
             args: vec![],
+            defaults: vec![],
             returns: Returns::Void,
             language,
             source,
@@ -306,8 +315,18 @@ impl Binder<'_> {
     pub(super) fn routine_args(
         &self,
         routine: &Routine,
-        bound: Vec<(Expr, SqlType)>,
+        mut bound: Vec<(Expr, SqlType)>,
     ) -> Result<Vec<Expr>> {
+        // Missing trailing arguments take their defaults.
+        let missing = routine.args.len().saturating_sub(bound.len());
+        let defaults = routine.defaults.get(routine.args.len() - missing..).unwrap_or_default();
+        if missing > 0 && defaults.len() == missing && defaults.iter().all(Option::is_some) {
+            let scope = Scope::default();
+            let ctx = ExprCtx::plain(&scope, "DEFAULT");
+            for sql in defaults.iter().flatten() {
+                bound.push(self.bind_expr(&crate::parse::parse_expr(sql)?, &ctx)?);
+            }
+        }
         if bound.len() != routine.args.len() {
             let given: Vec<String> = bound
                 .iter()

@@ -165,6 +165,15 @@ fn encode_routine(schema_id: RelId, r: &Routine) -> Vec<u8> {
         Value::from(r.hash.as_str()),
         Value::Bool(r.strict),
         Value::Text(r.volatility.to_string()),
+        // Argument defaults (stop 36; older rows end before this value).
+        Value::Array(Box::new(Array {
+            element_type: DataType::Text,
+            elements: r
+                .defaults
+                .iter()
+                .map(|d| d.as_deref().map_or(Value::Null, Value::from))
+                .collect(),
+        })),
     ])
 }
 
@@ -207,9 +216,21 @@ fn decode_routine(bytes: &[u8], schema: String, resolve: Resolve<'_>) -> Result<
         Value::Text(hash),
         Value::Bool(strict),
         Value::Text(volatility),
+        rest @ ..,
     ] = row.as_slice()
     else {
         return Err(errdata!("invalid sys_procedures row"));
+    };
+    let defaults = match rest {
+        [Value::Array(a)] => a
+            .elements
+            .iter()
+            .map(|e| match e {
+                Value::Text(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
     };
     let returns: Vec<(String, DataType)> =
         texts(returns_names)?.into_iter().zip(types(returns_types, resolve)?).collect();
@@ -225,6 +246,7 @@ fn decode_routine(bytes: &[u8], schema: String, resolve: Resolve<'_>) -> Result<
         name: name.clone(),
         kind: if kind == "p" { RoutineKind::Procedure } else { RoutineKind::Function },
         args: texts(arg_names)?.into_iter().zip(types(arg_types, resolve)?).collect(),
+        defaults,
         returns: match returns_kind.as_str() {
             "void" => Returns::Void,
             "trigger" => Returns::Trigger,

@@ -37,6 +37,7 @@ pub fn create_routine(spec: &RoutineSpec, ctx: &ExecCtx, env: &dyn BindEnv) -> R
         name: spec.name.1.clone(),
         kind: spec.kind,
         args: spec.args.clone(),
+        defaults: spec.defaults.clone(),
         returns: spec.returns.clone(),
         language: spec.language.clone(),
         source: spec.source.clone(),
