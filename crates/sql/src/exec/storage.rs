@@ -26,6 +26,8 @@ use oxibase_mvcc::{LockMode, LockWait};
 
 use super::ExecCtx;
 use super::eval::eval;
+use super::trigger::Firing;
+use crate::catalog::triggers::{DELETE, UPDATE};
 use crate::catalog::{ConstraintKind, Deferral, Domain, Index, IndexKey, Table};
 use crate::keys::{RelId, index_key, relation_prefix, row_key};
 use crate::plan::Expr;
@@ -910,10 +912,53 @@ fn apply_referential_actions(
         // An action that changes the children (the error arm changes nothing) changes the
         // updated row too when it is one of them.
         rewrote_itself |= moved.is_some_and(|(k, _)| children.iter().any(|(key, _)| key == k));
+        // The child's triggers fire as for the statement PostgreSQL's referential action
+        // runs (one per parent row): DELETE for ON DELETE CASCADE, UPDATE of the key
+        // columns otherwise.
+        let cascading_delete = action == "cascade" && new.is_none();
+        let mut firing = match (cascading_delete, action.as_str()) {
+            (true, _) => Firing::new(&child, DELETE, None),
+            (false, "cascade" | "setnull" | "setdefault") => {
+                Firing::new(&child, UPDATE, Some(columns))
+            }
+            _ => None,
+        };
+        if let Some(f) = &firing {
+            f.start(ctx)?;
+        }
+        let mut change =
+            |key: Vec<u8>, row: Vec<Value>, updated: Option<Vec<Value>>| -> Result<()> {
+                match updated {
+                    None => {
+                        if let Some(f) = &firing
+                            && f.before_row(ctx, Some(&row), None)?.is_none()
+                        {
+                            return Ok(());
+                        }
+                        delete(ctx, &child, &key, &row)?;
+                        if let Some(f) = &mut firing {
+                            f.after_row(Some(&row), None);
+                        }
+                    }
+                    Some(mut updated) => {
+                        if let Some(f) = &firing {
+                            match f.before_row(ctx, Some(&row), Some(updated))? {
+                                Some(Some(changed)) => updated = changed,
+                                _ => return Ok(()),
+                            }
+                        }
+                        update(ctx, &child, &key, &row, &mut updated)?;
+                        if let Some(f) = &mut firing {
+                            f.after_row(Some(&row), Some(&updated));
+                        }
+                    }
+                }
+                Ok(())
+            };
         match (action.as_str(), new) {
             ("cascade", None) => {
                 for (key, row) in children {
-                    delete(ctx, &child, &key, &row)?;
+                    change(key, row, None)?;
                 }
             }
             ("cascade", Some(new)) => {
@@ -927,7 +972,7 @@ fn apply_referential_actions(
                             ctx.session.zone(),
                         )?;
                     }
-                    update(ctx, &child, &key, &row, &mut updated)?;
+                    change(key, row, Some(updated))?;
                 }
             }
             ("setnull" | "setdefault", _) => {
@@ -940,10 +985,13 @@ fn apply_referential_actions(
                             column_default(ctx, &child, c)?
                         };
                     }
-                    update(ctx, &child, &key, &row, &mut updated)?;
+                    change(key, row, Some(updated))?;
                 }
             }
             _ => return Err(still_referenced(ctx, table, constraint, &child, &parent_values)),
+        }
+        if let Some(f) = firing {
+            f.finish(ctx)?;
         }
     }
     Ok(rewrote_itself)
