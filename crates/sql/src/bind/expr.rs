@@ -1855,7 +1855,15 @@ impl Binder<'_> {
             Some(ast::ObjectNamePart::Identifier(id)) => ident(id),
             _ => return Err(errinput!(SYNTAX_ERROR, "invalid function name {}", f.name)),
         };
-        let (mut args, distinct, order_by, star) = function_args(f)?;
+        // Named arguments of a stored routine go to its parameters by name.
+        let stored = match has_named_args(f) && !name.eq_ignore_ascii_case("make_interval") {
+            true => {
+                let (schema, _) = split_name(&f.name)?;
+                self.env.routine(schema.as_deref(), &name)?
+            }
+            false => None,
+        };
+        let (mut args, distinct, order_by, star) = function_args(f, stored.as_deref())?;
         // `ROW(a, b)` parses as a call.
         if name == "row"
             && f.name.0.len() == 1
@@ -2712,7 +2720,17 @@ fn niladic(name: &str) -> Option<&'static str> {
 }
 
 /// Splits a call's arguments: expressions, DISTINCT, ORDER BY inside the call, and `*`.
-fn function_args(f: &ast::Function) -> Result<(Vec<ast::Expr>, bool, Vec<ast::OrderByExpr>, bool)> {
+/// True when a call names any of its arguments (`f(a => 1)`).
+fn has_named_args(f: &ast::Function) -> bool {
+    matches!(&f.args, ast::FunctionArguments::List(list) if list.args.iter().any(|a| {
+        matches!(a, ast::FunctionArg::Named { .. } | ast::FunctionArg::ExprNamed { .. })
+    }))
+}
+
+fn function_args(
+    f: &ast::Function,
+    stored: Option<&crate::procedure::Routine>,
+) -> Result<(Vec<ast::Expr>, bool, Vec<ast::OrderByExpr>, bool)> {
     let list = match &f.args {
         ast::FunctionArguments::None => return Ok((vec![], false, vec![], false)),
         ast::FunctionArguments::Subquery(_) => return Ok((vec![], false, vec![], false)),
@@ -2750,7 +2768,10 @@ fn function_args(f: &ast::Function) -> Result<(Vec<ast::Expr>, bool, Vec<ast::Or
         }
     }
     if !named.is_empty() {
-        args = named_arguments(f, args, named)?;
+        args = match stored {
+            Some(routine) => super::routine::place_named_args(routine, args, named)?,
+            None => named_arguments(f, args, named)?,
+        };
     }
     let mut order_by = Vec::new();
     for clause in &list.clauses {

@@ -1083,7 +1083,7 @@ impl Binder<'_> {
         use ast::TableFactor as T;
         match factor {
             T::Table { name, alias, args: Some(args), with_ordinality, .. } => {
-                let exprs = super::positional_args(&args.args, "table function")?;
+                let exprs = self.stored_call_args(None, name, &args.args, "table function")?;
                 self.bind_table_function(
                     name,
                     &exprs,

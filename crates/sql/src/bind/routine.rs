@@ -202,7 +202,9 @@ impl Binder<'_> {
                 .with_hint("To call a function, use SELECT."));
         }
         let args = match &f.args {
-            ast::FunctionArguments::List(list) => super::positional_args(&list.args, "CALL")?,
+            ast::FunctionArguments::List(list) => {
+                self.stored_call_args(Some(&routine), &f.name, &list.args, "CALL")?
+            }
             _ => vec![],
         };
         let scope = Scope::default();
@@ -354,6 +356,93 @@ impl Binder<'_> {
             .map(|((e, t), (_, want))| self.coerce(e, &t, want))
             .collect()
     }
+}
+
+impl Binder<'_> {
+    /// The arguments of a call that may name them (`f(a, c => 3)`), in the stored routine's
+    /// parameter order (`routine`, or the one `name` finds when an argument is named).
+    pub(super) fn stored_call_args(
+        &self,
+        routine: Option<&Routine>,
+        name: &ast::ObjectName,
+        args: &[ast::FunctionArg],
+        what: &str,
+    ) -> Result<Vec<ast::Expr>> {
+        let mut positional = Vec::new();
+        let mut named = Vec::new();
+        for arg in args {
+            match arg {
+                ast::FunctionArg::Named { name, arg: ast::FunctionArgExpr::Expr(e), .. }
+                | ast::FunctionArg::ExprNamed {
+                    name: ast::Expr::Identifier(name),
+                    arg: ast::FunctionArgExpr::Expr(e),
+                    ..
+                } => named.push((ident(name), e.clone())),
+                other => {
+                    positional.extend(super::positional_args(std::slice::from_ref(other), what)?)
+                }
+            }
+        }
+        if named.is_empty() {
+            return Ok(positional);
+        }
+        let found;
+        let routine = match routine {
+            Some(r) => r,
+            None => {
+                let (schema, fname) = split_name(name)?;
+                found = self.env.routine(schema.as_deref(), &fname)?.ok_or_else(|| {
+                    errinput!(UNDEFINED_FUNCTION, "function {fname} does not exist")
+                })?;
+                &found
+            }
+        };
+        place_named_args(routine, positional, named)
+    }
+}
+
+/// A call's arguments in parameter order: the positional ones first, then each named one
+/// (`name => value`) at its parameter; parameters left out take their defaults.
+pub(super) fn place_named_args(
+    routine: &Routine,
+    positional: Vec<ast::Expr>,
+    named: Vec<(String, ast::Expr)>,
+) -> Result<Vec<ast::Expr>> {
+    let mut out: Vec<Option<ast::Expr>> = vec![None; routine.args.len().max(positional.len())];
+    for (i, e) in positional.into_iter().enumerate() {
+        out[i] = Some(e);
+    }
+    for (name, e) in named {
+        let i = routine.args.iter().position(|(n, _)| *n == name).ok_or_else(|| {
+            errinput!(
+                UNDEFINED_FUNCTION,
+                "{} {} has no parameter named \"{name}\"",
+                routine.kind.keyword().to_lowercase(),
+                routine.signature()
+            )
+        })?;
+        if out[i].is_some() {
+            return Err(errinput!(SYNTAX_ERROR, "argument \"{name}\" specified more than once"));
+        }
+        out[i] = Some(e);
+    }
+    out.into_iter()
+        .enumerate()
+        .map(|(i, e)| match e {
+            Some(e) => Ok(e),
+            None => match routine.defaults.get(i).cloned().flatten() {
+                Some(sql) => crate::parse::parse_expr(&sql),
+                None => Err(errinput!(
+                    UNDEFINED_FUNCTION,
+                    "{} {} has no value for parameter \"{}\"",
+                    routine.kind.keyword().to_lowercase(),
+                    routine.signature(),
+                    routine.args[i].0
+                )
+                .with_hint("Give it, or declare a DEFAULT for it.")),
+            },
+        })
+        .collect()
 }
 
 /// `DROP FUNCTION | PROCEDURE name [(types)], ...`: the names.
