@@ -924,6 +924,7 @@ END $$;
 DO $$ BEGIN RAISE NOTICE 'rows before: %', (SELECT count(*) FROM t); END $$;
 CALL fill(3);
 SELECT string_agg(id || '=' || n, ',' ORDER BY id) FROM t;
+\sf bump
 "#;
     let file = dir.path().join("script.sql");
     std::fs::write(&file, script).unwrap();
@@ -953,5 +954,11 @@ SELECT string_agg(id || '=' || n, ',' ORDER BY id) FROM t;
     assert!(stderr.contains("NOTICE:  bumped 3 to 31"), "{stderr}");
     // The procedure committed after its second row; the error rolled back only the third.
     assert!(stderr.contains("ERROR:  stop after 3"), "{stderr}");
-    assert_eq!(stdout.trim(), "1=11,2=21", "{stderr}");
+    let (first, sf) = stdout.trim().split_once('\n').unwrap_or_default();
+    assert_eq!(first, "1=11,2=21", "{stderr}");
+    // psql's \sf shows the function as PostgreSQL's pg_get_functiondef lays it out.
+    assert!(
+        sf.starts_with("CREATE OR REPLACE FUNCTION public.bump()\n RETURNS trigger\n LANGUAGE plpgsql\nAS $function$\nBEGIN"),
+        "{sf}"
+    );
 }

@@ -2915,6 +2915,11 @@ impl FunctionEnv for Env<'_> {
             "constraint" => crate::system::constraint_definition(&snapshot, oid),
             "view" => crate::system::view_definition(&snapshot, oid),
             "trigger" => crate::system::trigger_definition(&snapshot, oid),
+            "functiondef" => snapshot
+                .routines
+                .iter()
+                .find(|r| i64::from(r.id) == oid)
+                .map(crate::system::function_definition),
             "type" => crate::system::user_type_name(&snapshot, oid),
             "function_result" | "function_arguments" => {
                 snapshot.routines.iter().find(|r| i64::from(r.id) == oid).map(|r| {

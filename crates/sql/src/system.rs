@@ -2544,6 +2544,44 @@ pub fn index_definition_by_oid(s: &CatalogSnapshot, wanted: i64) -> Option<Strin
     None
 }
 
+/// pg_get_functiondef: a routine's CREATE OR REPLACE statement, laid out as PostgreSQL's.
+pub fn function_definition(r: &Routine) -> String {
+    let args: Vec<String> = r
+        .args
+        .iter()
+        .enumerate()
+        .map(|(i, (n, t))| {
+            let arg = if n.is_empty() { t.name() } else { format!("{n} {}", t.name()) };
+            match r.defaults.get(i).cloned().flatten() {
+                Some(d) => format!("{arg} DEFAULT {d}"),
+                None => arg,
+            }
+        })
+        .collect();
+    let keyword = r.kind.keyword();
+    let mut out =
+        format!("CREATE OR REPLACE {keyword} {}.{}({})\n", r.schema, r.name, args.join(", "));
+    if r.kind == crate::procedure::RoutineKind::Function {
+        out.push_str(&format!(" RETURNS {}\n", r.returns.sql()));
+    }
+    out.push_str(&format!(" LANGUAGE {}\n", r.language));
+    let mut traits = Vec::new();
+    match r.volatility {
+        'i' => traits.push("IMMUTABLE"),
+        's' => traits.push("STABLE"),
+        _ => {}
+    }
+    if r.strict {
+        traits.push("STRICT");
+    }
+    if !traits.is_empty() {
+        out.push_str(&format!(" {}\n", traits.join(" ")));
+    }
+    let tag = format!("${}$", keyword.to_lowercase());
+    out.push_str(&format!("AS {tag}{}{tag}\n", r.source));
+    out
+}
+
 /// pg_get_triggerdef: a trigger's CREATE TRIGGER by its oid.
 pub fn trigger_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String> {
     s.tables.iter().find_map(|t| {

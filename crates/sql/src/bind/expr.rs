@@ -307,6 +307,39 @@ impl Binder<'_> {
             E::Cast { expr, data_type, .. } if is_regclass(data_type) => {
                 self.bind_regclass(expr, ctx)
             }
+            // 'f'::regproc::oid, 'f(int)'::regprocedure::oid (psql's \sf and \ef): a stored
+            // routine's oid.
+            E::Cast { expr: inner, data_type, .. }
+                if matches!(
+                    super::ddl::data_type(data_type),
+                    Ok(DataType::Oid | DataType::Int8)
+                ) && matches!(&**inner, E::Cast { data_type: t, expr: lit, .. }
+                        if (is_named_type(t, "regproc") || is_named_type(t, "regprocedure"))
+                            && matches!(&**lit, E::Value(_))) =>
+            {
+                let E::Cast { expr: lit, .. } = &**inner else { unreachable!("matched above") };
+                let (Expr::Literal(Value::Text(signature)), _) = self.bind_expr(lit, ctx)? else {
+                    return Err(errinput!(SYNTAX_ERROR, "a function name must be text"));
+                };
+                let qualified = signature.split('(').next().unwrap_or_default().trim();
+                let parsed = crate::parse::parse_expr(qualified).map_err(|_| {
+                    errinput!(UNDEFINED_FUNCTION, "function \"{signature}\" does not exist")
+                })?;
+                let parts: Vec<String> = match &parsed {
+                    ast::Expr::Identifier(id) => vec![ident(id)],
+                    ast::Expr::CompoundIdentifier(ids) => ids.iter().map(ident).collect(),
+                    _ => vec![],
+                };
+                let (schema, name) = match parts.as_slice() {
+                    [name] => (None, name.as_str()),
+                    [schema, name] => (Some(schema.as_str()), name.as_str()),
+                    _ => (None, ""),
+                };
+                let routine = self.env.routine(schema, name)?.ok_or_else(|| {
+                    errinput!(UNDEFINED_FUNCTION, "function \"{signature}\" does not exist")
+                })?;
+                Ok((Expr::Literal(Value::Int8(routine.id as i64)), known(DataType::Int8)))
+            }
             // 'array_in(cstring,oid,integer)'::regprocedure: functions are named by text here
             // (pg_type.typinput holds `array_in`, as regproc prints), so the signature's name.
             E::Cast { expr, data_type, .. } if is_named_type(data_type, "regprocedure") => {

@@ -326,6 +326,9 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
                 Text,
             )
         }
+        ("pg_get_functiondef", 1) => {
+            stable(|a, env| catalog_def(a, env, "functiondef"), &[Int8], Text)
+        }
         ("pg_get_triggerdef", 1 | 2) => {
             let mut p: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
             p[0] = Int8;
