@@ -455,6 +455,7 @@ pub fn parse(
         visible: Vec::new(),
         sql_count: 0,
         trigger,
+        depth: 0,
     };
     for (i, (name, ty)) in args.iter().enumerate() {
         // `$1` names the first argument whatever its name.
@@ -504,7 +505,13 @@ struct Parser<'s> {
     sql_count: usize,
     /// A trigger function's body (TG_ARGV counts from 0).
     trigger: bool,
+    /// How deeply statement lists nest here (bounded: the parser and the interpreter
+    /// recurse on it).
+    depth: usize,
 }
+
+/// How deeply blocks, loops and IFs may nest.
+const MAX_DEPTH: usize = 200;
 
 /// Words that end a statement list.
 const LIST_END: &[&str] = &["end", "elsif", "elseif", "else", "when", "exception"];
@@ -824,6 +831,19 @@ impl Parser<'_> {
     }
 
     fn statements(&mut self) -> Result<Vec<Stmt>> {
+        self.depth += 1;
+        let result = self.statement_list();
+        self.depth -= 1;
+        result
+    }
+
+    fn statement_list(&mut self) -> Result<Vec<Stmt>> {
+        if self.depth > MAX_DEPTH {
+            return Err(errinput!(
+                STATEMENT_TOO_COMPLEX,
+                "PL/pgSQL statements nest more than {MAX_DEPTH} deep"
+            ));
+        }
         let mut out = Vec::new();
         loop {
             match self.peek() {
@@ -1411,4 +1431,115 @@ fn var_kind(text: &str) -> VarKind {
         return VarKind::ColumnType(table.to_string(), column.to_string());
     }
     VarKind::Typed(text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bad bodies are errors, never panics or hangs: random soups of PL/pgSQL's words,
+    /// punctuation and SQL, and cut-off prefixes of a valid body.
+    #[test]
+    fn random_and_truncated_bodies_are_errors_not_panics() {
+        const PIECES: &[&str] = &[
+            "begin",
+            "end",
+            "declare",
+            "if",
+            "then",
+            "else",
+            "elsif",
+            "loop",
+            "while",
+            "for",
+            "in",
+            "..",
+            "reverse",
+            "by",
+            "exit",
+            "continue",
+            "when",
+            "return",
+            "next",
+            "query",
+            "raise",
+            "notice",
+            "exception",
+            "others",
+            "perform",
+            "execute",
+            "into",
+            "strict",
+            "using",
+            "get",
+            "diagnostics",
+            "case",
+            "foreach",
+            "array",
+            "select",
+            "from",
+            "x",
+            "y",
+            "r",
+            "r.a",
+            ":=",
+            "=",
+            ";",
+            ",",
+            "(",
+            ")",
+            "[",
+            "]",
+            "<<l>>",
+            "'s'",
+            "$$",
+            "$t$",
+            "1",
+            "2.5",
+            "e'\\n'",
+            "\"q\"",
+            "--c\n",
+            "/*",
+            "*/",
+            "%",
+            "+",
+            "é",
+            "$1",
+            "null",
+            "alias",
+            "constant",
+            "not",
+            "record",
+            "int",
+            "%type",
+            "%rowtype",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let args = [("a".to_string(), oxibase_common::DataType::Int4)];
+        for _ in 0..3000 {
+            let n = (next() % 40) as usize;
+            let body: Vec<&str> =
+                (0..n).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect();
+            let body = body.join(" ");
+            let _ = parse(&body, "f", &args, &[], next() % 2 == 0);
+        }
+        let valid = "declare r record; s int := 0; begin for i in 1..a loop s := s + i; \
+                     end loop; if s > 2 then raise notice 'x %', s; end if; return s; \
+                     exception when others then return 0; end";
+        assert!(parse(valid, "f", &args, &[], false).is_ok());
+        for cut in 0..valid.len() {
+            if valid.is_char_boundary(cut) {
+                let _ = parse(&valid[..cut], "f", &args, &[], false);
+            }
+        }
+        let nested = "begin ".repeat(5000) + &"end; ".repeat(5000);
+        let e = parse(&nested, "f", &args, &[], false).unwrap_err();
+        assert_eq!(e.code(), SqlState::STATEMENT_TOO_COMPLEX);
+    }
 }
