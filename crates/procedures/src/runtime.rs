@@ -476,12 +476,14 @@ pub(crate) fn abi_result(
                 })
                 .collect::<Result<_>>()?,
         ),
-        Returns::Table(columns) | Returns::SetOfRow(_, columns) => CallResult::Rows(
-            std::mem::take(&mut state.rows)
-                .into_iter()
-                .map(|row| table_row(row, columns, &routine.name))
-                .collect::<Result<_>>()?,
-        ),
+        Returns::Table(columns) | Returns::SetOfRow(_, columns) | Returns::Out(columns) => {
+            CallResult::Rows(
+                std::mem::take(&mut state.rows)
+                    .into_iter()
+                    .map(|row| table_row(row, columns, &routine.name))
+                    .collect::<Result<_>>()?,
+            )
+        }
     })
 }
 

@@ -72,6 +72,8 @@ pub enum Returns {
     /// `RETURNS SETOF table`: rows of the table's columns (as it had them at CREATE). Unlike
     /// `TABLE (...)`, its columns are not PL/pgSQL variables.
     SetOfRow(String, Vec<(String, DataType)>),
+    /// OUT (and INOUT) parameters: one row of them (`RETURNS record`, or no RETURNS).
+    Out(Vec<(String, DataType)>),
     /// `RETURNS trigger`: called only by triggers, with the row as NEW and OLD.
     Trigger,
 }
@@ -79,7 +81,10 @@ pub enum Returns {
 impl Returns {
     /// True when the routine returns rows (callable in FROM).
     pub fn is_set(&self) -> bool {
-        matches!(self, Returns::SetOf(_) | Returns::Table(_) | Returns::SetOfRow(..))
+        matches!(
+            self,
+            Returns::SetOf(_) | Returns::Table(_) | Returns::SetOfRow(..) | Returns::Out(_)
+        )
     }
 
     /// The result columns of a set-returning routine named `name`.
@@ -87,7 +92,9 @@ impl Returns {
         match self {
             Returns::Void | Returns::Trigger => vec![],
             Returns::Value(t) | Returns::SetOf(t) => vec![(name.to_string(), t.clone())],
-            Returns::Table(columns) | Returns::SetOfRow(_, columns) => columns.clone(),
+            Returns::Table(columns) | Returns::SetOfRow(_, columns) | Returns::Out(columns) => {
+                columns.clone()
+            }
         }
     }
 
@@ -99,6 +106,8 @@ impl Returns {
             Returns::Value(t) => t.name(),
             Returns::SetOf(t) => format!("SETOF {}", t.name()),
             Returns::SetOfRow(table, _) => format!("SETOF {table}"),
+            Returns::Out(columns) if columns.len() == 1 => columns[0].1.name(),
+            Returns::Out(_) => "record".into(),
             Returns::Table(columns) => format!(
                 "TABLE({})",
                 columns

@@ -2926,22 +2926,7 @@ impl FunctionEnv for Env<'_> {
                     if kind == "function_result" {
                         r.returns.sql()
                     } else {
-                        r.args
-                            .iter()
-                            .enumerate()
-                            .map(|(i, (n, t))| {
-                                let arg = if n.is_empty() {
-                                    t.name()
-                                } else {
-                                    format!("{n} {}", t.name())
-                                };
-                                match r.defaults.get(i).cloned().flatten() {
-                                    Some(d) => format!("{arg} DEFAULT {d}"),
-                                    None => arg,
-                                }
-                            })
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        crate::system::function_arguments(r)
                     }
                 })
             }

@@ -92,6 +92,16 @@ pub fn call(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<Ca
                 .map(|row| row.into_iter().zip(columns).map(|(v, (_, t))| convert(v, t)).collect())
                 .collect::<Result<_>>()?,
         ),
+        // OUT parameters: the first row (NULLs without one).
+        Returns::Out(columns) => {
+            let row = rows.into_iter().next().unwrap_or_else(|| vec![Value::Null; columns.len()]);
+            CallResult::Rows(vec![
+                row.into_iter()
+                    .zip(columns)
+                    .map(|(v, (_, t))| convert(v, t))
+                    .collect::<Result<_>>()?,
+            ])
+        }
     })
 }
 
@@ -159,7 +169,7 @@ pub fn check(routine: &Routine, env: &dyn BindEnv) -> Result<()> {
     }
     let declared: Vec<DataType> = match &routine.returns {
         Returns::Value(t) | Returns::SetOf(t) => vec![t.clone()],
-        Returns::Table(cols) | Returns::SetOfRow(_, cols) => {
+        Returns::Table(cols) | Returns::SetOfRow(_, cols) | Returns::Out(cols) => {
             cols.iter().map(|(_, t)| t.clone()).collect()
         }
         Returns::Void | Returns::Trigger => vec![],

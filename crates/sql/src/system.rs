@@ -1809,7 +1809,7 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
         Returns::Void => 2278,
         Returns::Trigger => 2279,
         Returns::Value(t) | Returns::SetOf(t) => crate::types::type_oid(t),
-        Returns::Table(_) => 2249,
+        Returns::Table(_) | Returns::Out(_) => 2249,
         Returns::SetOfRow(..) => 2249,
     };
     let int8s = |v: Vec<i64>| {
@@ -1831,7 +1831,7 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
             crate::plpgsql::LANGUAGE => PLPGSQL_OID as i64,
             _ => 13,
         }),
-        Value::Bool(r.returns.is_set()),
+        Value::Bool(r.returns.is_set() && !matches!(r.returns, Returns::Out(_))),
         Value::Text(r.volatility.to_string()),
         Value::Bool(r.strict),
         Value::Int2(r.args.len() as i16),
@@ -2544,23 +2544,38 @@ pub fn index_definition_by_oid(s: &CatalogSnapshot, wanted: i64) -> Option<Strin
     None
 }
 
-/// pg_get_functiondef: a routine's CREATE OR REPLACE statement, laid out as PostgreSQL's.
-pub fn function_definition(r: &Routine) -> String {
-    let args: Vec<String> = r
-        .args
+/// pg_get_function_arguments: `a integer, b integer DEFAULT 1, INOUT c text, OUT d int`.
+pub fn function_arguments(r: &Routine) -> String {
+    let outs = match &r.returns {
+        crate::procedure::Returns::Out(c) => c.as_slice(),
+        _ => &[],
+    };
+    let is_out = |n: &str| !n.is_empty() && outs.iter().any(|(o, _)| o == n);
+    r.args
         .iter()
         .enumerate()
         .map(|(i, (n, t))| {
             let arg = if n.is_empty() { t.name() } else { format!("{n} {}", t.name()) };
+            let arg = if is_out(n) { format!("INOUT {arg}") } else { arg };
             match r.defaults.get(i).cloned().flatten() {
                 Some(d) => format!("{arg} DEFAULT {d}"),
                 None => arg,
             }
         })
-        .collect();
+        .chain(
+            outs.iter()
+                .filter(|(o, _)| !r.args.iter().any(|(n, _)| n == o))
+                .map(|(o, t)| format!("OUT {o} {}", t.name())),
+        )
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// pg_get_functiondef: a routine's CREATE OR REPLACE statement, laid out as PostgreSQL's.
+pub fn function_definition(r: &Routine) -> String {
     let keyword = r.kind.keyword();
-    let mut out =
-        format!("CREATE OR REPLACE {keyword} {}.{}({})\n", r.schema, r.name, args.join(", "));
+    let args = function_arguments(r);
+    let mut out = format!("CREATE OR REPLACE {keyword} {}.{}({args})\n", r.schema, r.name);
     if r.kind == crate::procedure::RoutineKind::Function {
         out.push_str(&format!(" RETURNS {}\n", r.returns.sql()));
     }

@@ -50,15 +50,22 @@ impl Binder<'_> {
         };
         let mut args = Vec::new();
         let mut defaults = Vec::new();
+        let mut outs: Vec<(String, DataType)> = Vec::new();
         for arg in f.args.iter().flatten() {
-            if matches!(arg.mode, Some(ast::ArgMode::Out | ast::ArgMode::InOut)) {
-                return Err(errinput!(
-                    FEATURE_NOT_SUPPORTED,
-                    "OUT and INOUT arguments are not supported"
-                )
-                .with_hint(
-                    "Return a value (RETURNS type) or rows (RETURNS TABLE (...)) instead.",
-                ));
+            let out = matches!(arg.mode, Some(ast::ArgMode::Out | ast::ArgMode::InOut));
+            if out {
+                if kind == RoutineKind::Procedure {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "OUT and INOUT arguments of procedures are not supported"
+                    )
+                    .with_hint("Write a function with OUT parameters, or RETURNS TABLE (...)."));
+                }
+                let name = arg.name.as_ref().map(ident).unwrap_or_default();
+                outs.push((name, self.data_type(&arg.data_type)?));
+                if matches!(arg.mode, Some(ast::ArgMode::Out)) {
+                    continue;
+                }
             }
             if let Some(default) = &arg.default_expr {
                 defaults.push(Some(default.to_string()));
@@ -82,7 +89,26 @@ impl Binder<'_> {
             }
             args.push((name, ty));
         }
+        let is_record = |t: &ast::DataType| t.to_string().eq_ignore_ascii_case("record");
         let returns = match &f.return_type {
+            // OUT parameters: one row of them (RETURNS record, or nothing), or rows of them
+            // (RETURNS SETOF record).
+            _ if !outs.is_empty() => match &f.return_type {
+                None => Returns::Out(outs),
+                Some(ast::FunctionReturnType::DataType(t)) if is_record(t) => Returns::Out(outs),
+                Some(ast::FunctionReturnType::SetOf(t)) if is_record(t) => Returns::Table(outs),
+                Some(ast::FunctionReturnType::DataType(t))
+                    if outs.len() == 1 && self.data_type(t).ok() == Some(outs[0].1.clone()) =>
+                {
+                    Returns::Out(outs)
+                }
+                Some(_) => {
+                    return Err(errinput!(
+                        INVALID_FUNCTION_DEFINITION,
+                        "function result type must be record because of OUT parameters"
+                    ));
+                }
+            },
             None if kind == RoutineKind::Procedure => Returns::Void,
             None => {
                 return Err(errinput!(
@@ -293,6 +319,7 @@ impl Binder<'_> {
     ) -> Result<(Expr, SqlType)> {
         let ty = match &routine.returns {
             Returns::Value(t) => t.clone(),
+            Returns::Out(columns) if columns.len() == 1 => columns[0].1.clone(),
             Returns::Void => DataType::Text,
             Returns::Trigger => {
                 return Err(errinput!(
@@ -300,7 +327,7 @@ impl Binder<'_> {
                     "trigger functions can only be called as triggers"
                 ));
             }
-            Returns::SetOf(_) | Returns::Table(_) | Returns::SetOfRow(..) => {
+            Returns::SetOf(_) | Returns::Table(_) | Returns::SetOfRow(..) | Returns::Out(_) => {
                 return Err(errinput!(
                     FEATURE_NOT_SUPPORTED,
                     "set-returning function {}() is only supported in FROM",

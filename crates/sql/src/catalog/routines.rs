@@ -144,6 +144,7 @@ fn encode_routine(schema_id: RelId, r: &Routine) -> Vec<u8> {
         Returns::Value(t) => ("value", vec![(String::new(), t.clone())]),
         Returns::SetOf(t) => ("setof", vec![(String::new(), t.clone())]),
         Returns::Table(columns) => ("table", columns.clone()),
+        Returns::Out(columns) => ("out", columns.clone()),
         Returns::SetOfRow(table, columns) => {
             row_kind = format!("row {table}");
             (row_kind.as_str(), columns.clone())
@@ -250,6 +251,7 @@ fn decode_routine(bytes: &[u8], schema: String, resolve: Resolve<'_>) -> Result<
         returns: match returns_kind.as_str() {
             "void" => Returns::Void,
             "trigger" => Returns::Trigger,
+            "out" => Returns::Out(returns.clone()),
             "value" => Returns::Value(first()?),
             "setof" => Returns::SetOf(first()?),
             kind => match kind.strip_prefix("row ") {

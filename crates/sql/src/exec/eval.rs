@@ -188,6 +188,13 @@ pub fn eval(expr: &Expr, row: &[Value], ctx: &ExecCtx) -> Result<Value> {
             }
             match ctx.session.call_routine(routine, &values)? {
                 crate::procedure::CallResult::Value(v) => v,
+                // One OUT parameter: its value.
+                crate::procedure::CallResult::Rows(rows) if matches!(&routine.returns, crate::procedure::Returns::Out(c) if c.len() == 1) => {
+                    rows.into_iter()
+                        .next()
+                        .and_then(|r| r.into_iter().next())
+                        .unwrap_or(Value::Null)
+                }
                 crate::procedure::CallResult::Rows(_) => {
                     return Err(errinput!(
                         FEATURE_NOT_SUPPORTED,

@@ -71,7 +71,7 @@ fn compiled(routine: &Routine) -> Result<Arc<Compiled>> {
         return Ok(c);
     }
     let out_columns = match &routine.returns {
-        Returns::Table(columns) => columns.clone(),
+        Returns::Table(columns) | Returns::Out(columns) => columns.clone(),
         _ => vec![],
     };
     let trigger = routine.returns == Returns::Trigger;
@@ -100,6 +100,8 @@ pub fn call(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<Ca
             }
         },
         Returns::SetOf(_) | Returns::Table(_) | Returns::SetOfRow(..) => CallResult::Rows(run.rows),
+        // OUT parameters: one row of their values.
+        Returns::Out(_) => CallResult::Rows(vec![run.result_row(run.out_values())?]),
     })
 }
 
@@ -192,12 +194,7 @@ impl<'a> Run<'a> {
                 *v = value.clone();
             }
         }
-        let found = args.len()
-            + match &routine.returns {
-                Returns::Table(columns) => columns.len(),
-                Returns::Trigger => 2 + parse::TRIGGER_VARS.len(),
-                _ => 0,
-            };
+        let found = body.found;
         let key_prefix = format!("plpgsql {}", routine.hash.get(..16).unwrap_or(&routine.hash));
         let mut run = Run {
             host,
@@ -1006,6 +1003,12 @@ impl Run<'_> {
                 return Err(errinput!(DATATYPE_MISMATCH, "missing expression at or near \";\"")
                     .with_hint("A function that returns a value ends with RETURN value."));
             }
+            (Returns::Out(_), Some(_)) => {
+                return Err(errinput!(
+                    DATATYPE_MISMATCH,
+                    "RETURN cannot have a parameter in function with OUT parameters"
+                ));
+            }
             (
                 Returns::SetOf(_) | Returns::Table(_) | Returns::SetOfRow(..) | Returns::Void,
                 Some(_),
@@ -1035,7 +1038,7 @@ impl Run<'_> {
             Returns::SetOf(t) => {
                 Ok(vec![convert(row.into_iter().next().unwrap_or(Value::Null), t)?])
             }
-            Returns::Table(columns) | Returns::SetOfRow(_, columns) => {
+            Returns::Table(columns) | Returns::SetOfRow(_, columns) | Returns::Out(columns) => {
                 if row.len() != columns.len() {
                     return Err(errinput!(
                         DATATYPE_MISMATCH,
@@ -1056,17 +1059,21 @@ impl Run<'_> {
         }
     }
 
+    /// The output columns' variables' values (RETURNS TABLE, OUT parameters).
+    fn out_values(&self) -> Vec<Value> {
+        self.body
+            .out_slots
+            .iter()
+            .map(|&slot| match &self.vars[self.slot(slot)] {
+                Var::Scalar(_, v) => v.clone(),
+                _ => Value::Null,
+            })
+            .collect()
+    }
+
     fn return_next(&mut self, value: Option<&Sql>) -> Result<()> {
         let row = match (&self.routine.returns, value) {
-            (Returns::Table(columns), None) => {
-                let first = self.routine.args.len();
-                (first..first + columns.len())
-                    .map(|slot| match &self.vars[slot] {
-                        Var::Scalar(_, v) => v.clone(),
-                        _ => Value::Null,
-                    })
-                    .collect()
-            }
+            (Returns::Table(_), None) => self.out_values(),
             (Returns::Table(_), Some(_)) => {
                 return Err(errinput!(
                     DATATYPE_MISMATCH,

@@ -17,6 +17,10 @@ pub struct Body {
     /// Every variable: the routine's arguments first, then `found`, then declarations in
     /// the order they appear. A variable's index is its slot.
     pub vars: Vec<VarDef>,
+    /// The slots of the output columns (RETURNS TABLE, OUT and INOUT parameters), in order.
+    pub out_slots: Vec<usize>,
+    /// The slot of FOUND.
+    pub found: usize,
 }
 
 /// A declared variable.
@@ -462,8 +466,17 @@ pub fn parse(
         let name = if name.is_empty() { format!("${}", i + 1) } else { name.clone() };
         p.declare(name, Some(routine_name.to_string()), VarKind::Known(ty.clone()));
     }
+    // Output columns (RETURNS TABLE, OUT parameters) are variables too; an INOUT
+    // parameter's is its argument's.
+    let mut out_slots = Vec::with_capacity(out_columns.len());
     for (name, ty) in out_columns {
-        p.declare(name.clone(), Some(routine_name.to_string()), VarKind::Known(ty.clone()));
+        let slot = match args.iter().position(|(n, _)| n == name && !n.is_empty()) {
+            Some(arg) => arg,
+            None => {
+                p.declare(name.clone(), Some(routine_name.to_string()), VarKind::Known(ty.clone()))
+            }
+        };
+        out_slots.push(slot);
     }
     if trigger {
         use oxibase_common::DataType as T;
@@ -479,7 +492,7 @@ pub fn parse(
             p.declare(name.to_string(), Some(routine_name.to_string()), VarKind::Known(ty));
         }
     }
-    p.declare(
+    let found = p.declare(
         "found".into(),
         Some(routine_name.to_string()),
         VarKind::Known(oxibase_common::DataType::Bool),
@@ -493,7 +506,7 @@ pub fn parse(
     if p.pos < p.tokens.len() {
         return Err(p.error_here());
     }
-    Ok(Body { block, vars: p.vars })
+    Ok(Body { block, vars: p.vars, out_slots, found })
 }
 
 struct Parser<'s> {

@@ -221,7 +221,7 @@ impl Ddl<'_, '_> {
             let returns = match &routine.returns {
                 Returns::Void | Returns::Trigger => Vec::new(),
                 Returns::Value(t) | Returns::SetOf(t) => vec![t.clone()],
-                Returns::Table(columns) | Returns::SetOfRow(_, columns) => {
+                Returns::Table(columns) | Returns::SetOfRow(_, columns) | Returns::Out(columns) => {
                     columns.iter().map(|(_, t)| t.clone()).collect()
                 }
             };
