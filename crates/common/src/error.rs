@@ -51,6 +51,8 @@ struct Inner {
     message: String,
     detail: Option<String>,
     hint: Option<String>,
+    /// PostgreSQL's CONTEXT (the `W` field): where it happened, innermost first.
+    context: Option<String>,
 }
 
 /// The result type of every fallible Oxibase operation.
@@ -59,7 +61,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Builds an error of the given kind and SQLSTATE.
     pub fn new(kind: ErrorKind, code: SqlState, message: impl Into<String>) -> Self {
-        Self(Box::new(Inner { kind, code, message: message.into(), detail: None, hint: None }))
+        Self(Box::new(Inner {
+            kind,
+            code,
+            message: message.into(),
+            detail: None,
+            hint: None,
+            context: None,
+        }))
     }
 
     /// Adds PostgreSQL's DETAIL field: facts about this occurrence.
@@ -72,6 +81,21 @@ impl Error {
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.0.hint = Some(hint.into());
         self
+    }
+
+    /// Adds a line to PostgreSQL's CONTEXT field (the caller's, below the ones before).
+    pub fn with_context(mut self, line: impl Into<String>) -> Self {
+        let line = line.into();
+        self.0.context = Some(match self.0.context.take() {
+            Some(inner) => format!("{inner}\n{line}"),
+            None => line,
+        });
+        self
+    }
+
+    /// The optional CONTEXT text: one line per level, innermost first.
+    pub fn context(&self) -> Option<&str> {
+        self.0.context.as_deref()
     }
 
     /// Who is at fault.
@@ -128,6 +152,9 @@ impl fmt::Display for Error {
         }
         if let Some(hint) = &self.0.hint {
             write!(f, "\nHINT: {hint}")?;
+        }
+        if let Some(context) = &self.0.context {
+            write!(f, "\nCONTEXT: {context}")?;
         }
         Ok(())
     }

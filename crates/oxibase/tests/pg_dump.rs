@@ -201,10 +201,16 @@ fn a_pg_dump_with_plpgsql_functions_and_triggers_restores_and_they_run() {
         // RAISE from the procedure rolls its work back.
         let e = c.batch_execute("call transfer(1, 2, 1000)").await.unwrap_err();
         assert_eq!(e.code(), Some(&SqlState::RAISE_EXCEPTION), "{e}");
-        let message = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();
-        assert_eq!(message, "insufficient funds in account 1");
+        let db = e.as_db_error().unwrap();
+        assert_eq!(db.message(), "insufficient funds in account 1");
+        // CONTEXT as PostgreSQL 15 gives it for the same call.
+        assert_eq!(db.where_(), Some("PL/pgSQL function transfer(integer,integer,numeric) line 7 at RAISE"));
         let e = c.batch_execute("call transfer(7, 2, 1)").await.unwrap_err();
         assert_eq!(e.code(), Some(&SqlState::NO_DATA_FOUND), "{e}");
+        assert_eq!(
+            e.as_db_error().unwrap().where_(),
+            Some("PL/pgSQL function transfer(integer,integer,numeric) line 5 at SQL statement")
+        );
         // The RETURNS TABLE function.
         let rows = c.query("select who, amount::text, moves from account_summary(75)", &[]).await.unwrap();
         let got: Vec<(String, String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();

@@ -243,6 +243,7 @@ pub fn error_info(e: &Error) -> ErrorInfo {
     );
     info.detail = e.detail().map(str::to_string);
     info.hint = e.hint().map(str::to_string);
+    info.where_context = e.context().map(str::to_string);
     info
 }
 

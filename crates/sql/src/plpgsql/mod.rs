@@ -85,7 +85,7 @@ fn compiled(routine: &Routine) -> Result<Arc<Compiled>> {
 pub fn call(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<CallResult> {
     let compiled = compiled(routine)?;
     let mut run = Run::new(routine, &compiled, args, host)?;
-    run.block(&compiled.body.block)?;
+    run.block(&compiled.body.block).map_err(|e| run.context(e))?;
     Ok(match &routine.returns {
         Returns::Void | Returns::Trigger => CallResult::Value(Value::Null),
         Returns::Value(_) => match run.result {
@@ -150,7 +150,7 @@ pub fn call_trigger(
     for (i, value) in values.into_iter().enumerate() {
         run.set(old_slot + 1 + i, value);
     }
-    run.block(&compiled.body.block)?;
+    run.block(&compiled.body.block).map_err(|e| run.context(e))?;
     match run.returned_row {
         Some(row) => Ok(row),
         None => Err(Error::new(
@@ -212,6 +212,7 @@ impl<'a> Run<'a> {
             subtransactions: 0,
             found,
             zone: Zone::UTC,
+            at: (1, "statement block"),
         };
         run.set(found, Value::Bool(false));
         Ok(run)
@@ -292,14 +293,9 @@ struct Run<'a> {
     /// The slot of FOUND.
     found: usize,
     zone: Zone,
-}
-
-fn context(sql: &Sql, e: Error) -> Error {
-    if e.detail().is_some() {
-        return e;
-    }
-    let detail = format!("PL/pgSQL statement at line {}: {}", sql.line, sql.text);
-    e.with_detail(detail)
+    /// Where the body is: the line of the SQL last run and the kind of statement, for an
+    /// error's CONTEXT.
+    at: (usize, &'static str),
 }
 
 impl Run<'_> {
@@ -375,7 +371,8 @@ impl Run<'_> {
     /// Runs a piece of SQL with the variables in scope.
     fn run_sql(&mut self, sql: &Sql) -> Result<Output> {
         let (scope, values) = self.scope(sql);
-        self.host.execute_in_scope(&sql.text, &scope, &values).map_err(|e| context(sql, e))
+        self.at.0 = sql.line;
+        self.host.execute_in_scope(&sql.text, &scope, &values)
     }
 
     /// An expression's value and type.
@@ -718,7 +715,45 @@ impl Run<'_> {
         self.assign_row(into, &columns, rows.into_iter().next())
     }
 
+    /// An error leaving the function, with the CONTEXT line PostgreSQL gives it.
+    fn context(&self, e: Error) -> Error {
+        // As regprocedure prints it: `f(integer,text)`.
+        let name = match self.routine.id {
+            0 => self.routine.name.clone(),
+            _ => {
+                let types: Vec<String> = self.routine.args.iter().map(|(_, t)| t.name()).collect();
+                format!("{}({})", self.routine.name, types.join(","))
+            }
+        };
+        e.with_context(format!("PL/pgSQL function {name} line {} at {}", self.at.0, self.at.1))
+    }
+
     fn statement(&mut self, stmt: &Stmt) -> Result<Flow> {
+        self.at.1 = match stmt {
+            Stmt::Assign(..) => "assignment",
+            Stmt::If(..) => "IF",
+            Stmt::Case(..) => "CASE",
+            Stmt::Loop(..) => "LOOP",
+            Stmt::While(..) => "WHILE",
+            Stmt::ForRange { .. } => "FOR with integer loop variable",
+            Stmt::ForQuery(_, _, Query::Static(_), _) => "FOR over SELECT rows",
+            Stmt::ForQuery(..) => "FOR over EXECUTE statement",
+            Stmt::Foreach(..) => "FOREACH over array",
+            Stmt::Exit { next: false, .. } => "EXIT",
+            Stmt::Exit { .. } => "CONTINUE",
+            Stmt::Return(_) | Stmt::ReturnRecord(_) => "RETURN",
+            Stmt::ReturnNext(_) | Stmt::ReturnNextRecord(_) => "RETURN NEXT",
+            Stmt::ReturnQuery(_) => "RETURN QUERY",
+            Stmt::Raise { .. } | Stmt::Reraise => "RAISE",
+            Stmt::Assert(..) => "ASSERT",
+            Stmt::Exec(sql, _) if sql.perform => "PERFORM",
+            Stmt::Exec(..) => "SQL statement",
+            Stmt::Dynamic(..) => "EXECUTE",
+            Stmt::Diagnostics(_) => "GET DIAGNOSTICS",
+            Stmt::Block(_) => "statement block",
+            Stmt::Transaction(word) => word,
+            Stmt::Null => "NULL",
+        };
         match stmt {
             Stmt::Assign(target, expr) => {
                 let (value, _) = self.eval(expr)?;
@@ -910,7 +945,9 @@ impl Run<'_> {
                 }
             }
             Stmt::Exec(sql, into) => {
-                let output = self.run_sql(sql)?;
+                let output = self.run_sql(sql).map_err(|e| {
+                    e.with_context(format!("SQL statement \"{}\"", sql.text.trim()))
+                })?;
                 let first = sql.text.split_whitespace().next().unwrap_or("").to_lowercase();
                 let dml = matches!(first.as_str(), "insert" | "update" | "delete" | "merge");
                 self.finish(output, into.as_ref(), dml)?;

@@ -99,6 +99,8 @@ pub struct Sql {
     pub visible: Arc<Vec<usize>>,
     /// The line it starts on (for messages).
     pub line: usize,
+    /// Written as PERFORM (for messages).
+    pub perform: bool,
     /// The scope last built for it, by the record shapes it was built for.
     pub scope: Mutex<Option<(u64, Arc<crate::procedure::Scope>)>>,
 }
@@ -657,6 +659,7 @@ impl Parser<'_> {
             text,
             visible: Arc::new(self.visible.clone()),
             line,
+            perform: false,
             scope: Mutex::new(None),
         }))
     }
@@ -960,7 +963,15 @@ impl Parser<'_> {
             }
             "perform" => {
                 self.pos += 1;
-                let sql = self.sql_until(&[";"], "SELECT ")?;
+                let (start, end) = self.span_until(&[";"])?;
+                if start == end {
+                    return Err(self.error_here());
+                }
+                let text = format!("SELECT {}", &self.src[start..end]);
+                let mut sql = self.make_sql(text, start)?;
+                if let Some(sql) = Arc::get_mut(&mut sql) {
+                    sql.perform = true;
+                }
                 self.expect_semi()?;
                 Ok(Stmt::Exec(sql, None))
             }
