@@ -27,7 +27,9 @@ use crate::procedure::{
 use crate::session::{Output, OutputColumn};
 use crate::types::cast::{CastKind, cast};
 use crate::types::datetime::Zone;
-use parse::{Block, Body, Condition, IntoClause, Level, Query, Sql, Stmt, Target, VarKind};
+use parse::{
+    Block, Body, Condition, Direction, IntoClause, Level, Query, Sql, Stmt, Target, VarKind,
+};
 
 /// The language name.
 pub const LANGUAGE: &str = "plpgsql";
@@ -48,6 +50,7 @@ enum Slot {
     /// A record, with the shape of its declared row type (`t%ROWTYPE`) if any.
     Record(Option<Shape>),
     Alias(usize),
+    Cursor,
 }
 
 /// A variable's value.
@@ -57,6 +60,17 @@ enum Var {
     /// A record: unassigned, or its shape and values.
     Record(Option<(Shape, Vec<Value>)>),
     Alias(usize),
+    /// A cursor: closed, or its rows (read when opened) and position (0: before the first
+    /// row; rows count from 1).
+    Cursor(Option<Box<Cursor>>),
+}
+
+/// An open cursor.
+#[derive(Clone, Debug)]
+struct Cursor {
+    columns: Vec<OutputColumn>,
+    rows: Vec<Vec<Value>>,
+    position: i64,
 }
 
 /// Parses a body (at CREATE, and for a DO block before it runs).
@@ -187,6 +201,7 @@ impl<'a> Run<'a> {
                     (s, vec![Value::Null; n])
                 })),
                 Slot::Alias(target) => Var::Alias(*target),
+                Slot::Cursor => Var::Cursor(None),
             })
             .collect();
         for (var, value) in vars.iter_mut().zip(args) {
@@ -255,6 +270,7 @@ fn resolve_types(body: &Body, host: &mut dyn Host) -> Result<Vec<Slot>> {
                     )))
                 }
                 VarKind::Alias(target) => Slot::Alias(*target),
+                VarKind::Cursor(_) => Slot::Cursor,
             })
         })
         .collect()
@@ -325,7 +341,7 @@ impl Run<'_> {
                     shape.hash(&mut shapes);
                     values.extend(row.iter().cloned());
                 }
-                Var::Record(None) | Var::Alias(_) => 0u8.hash(&mut shapes),
+                Var::Record(None) | Var::Alias(_) | Var::Cursor(_) => 0u8.hash(&mut shapes),
             }
         }
         let signature = shapes.finish();
@@ -353,7 +369,7 @@ impl Run<'_> {
                         });
                     }
                 }
-                Var::Record(None) | Var::Alias(_) => {}
+                Var::Record(None) | Var::Alias(_) | Var::Cursor(_) => {}
             }
         }
         let scope = Arc::new(Scope {
@@ -633,6 +649,10 @@ impl Run<'_> {
                 Ok(())
             }
             (None, Var::Alias(_)) => Ok(()),
+            (None, Var::Cursor(_)) => {
+                self.vars[slot] = Var::Cursor(None);
+                Ok(())
+            }
         }
     }
 
@@ -753,6 +773,11 @@ impl Run<'_> {
             Stmt::Block(_) => "statement block",
             Stmt::Transaction(word) => word,
             Stmt::Null => "NULL",
+            Stmt::Open(..) => "OPEN",
+            Stmt::Fetch(_, _, Some(_)) => "FETCH",
+            Stmt::Fetch(..) => "MOVE",
+            Stmt::Close(_) => "CLOSE",
+            Stmt::ForCursor(..) => "FOR over cursor",
         };
         match stmt {
             Stmt::Assign(target, expr) => {
@@ -1002,8 +1027,130 @@ impl Run<'_> {
                 self.host.execute(word, &[])?;
             }
             Stmt::Null => {}
+            Stmt::Open(cursor, args, query) => self.open(*cursor, args, query.as_ref())?,
+            Stmt::Fetch(cursor, direction, into) => {
+                self.fetch(*cursor, direction, into.as_ref())?
+            }
+            Stmt::Close(cursor) => {
+                self.open_cursor(*cursor)?;
+                self.vars[*cursor] = Var::Cursor(None);
+            }
+            Stmt::ForCursor(label, into, cursor, args, body) => {
+                self.open(*cursor, args, None)?;
+                let Var::Cursor(Some(state)) = &self.vars[*cursor] else {
+                    return Err(errinput!(INTERNAL_ERROR, "an opened cursor is closed"));
+                };
+                let (columns, rows) = (state.columns.clone(), state.rows.clone());
+                let found = !rows.is_empty();
+                let mut flow = None;
+                for row in rows {
+                    self.assign_row(into, &columns, Some(row))?;
+                    if let Some(f) = self.iteration(label, body)? {
+                        flow = Some(f);
+                        break;
+                    }
+                }
+                self.vars[*cursor] = Var::Cursor(None);
+                self.set_found(found);
+                if let Some(flow) = flow {
+                    return Ok(flow);
+                }
+            }
         }
         Ok(Flow::Next)
+    }
+
+    fn cursor_name(&self, slot: usize) -> String {
+        self.body.vars[slot].name.clone()
+    }
+
+    /// An open cursor's state (34000 when it is not open).
+    fn open_cursor(&mut self, slot: usize) -> Result<&mut Cursor> {
+        let name = self.cursor_name(slot);
+        match &mut self.vars[slot] {
+            Var::Cursor(Some(state)) => Ok(state),
+            _ => Err(errinput!(INVALID_CURSOR_NAME, "cursor \"{name}\" is not open")),
+        }
+    }
+
+    /// OPEN: runs the cursor's query (its own, with arguments, or the one given) and keeps
+    /// its rows.
+    fn open(&mut self, slot: usize, args: &[Arc<Sql>], query: Option<&Query>) -> Result<()> {
+        let name = self.cursor_name(slot);
+        if matches!(self.vars[slot], Var::Cursor(Some(_))) {
+            return Err(errinput!(DUPLICATE_CURSOR, "cursor \"{name}\" already in use"));
+        }
+        let (columns, rows) = match (query, &self.body.vars[slot].kind) {
+            (Some(query), VarKind::Cursor(None)) => self.query(query)?,
+            (Some(_), _) => {
+                return Err(errinput!(
+                    SYNTAX_ERROR,
+                    "cursor \"{name}\" is bound to a query: OPEN it without FOR"
+                ));
+            }
+            (None, VarKind::Cursor(Some((params, sql)))) => {
+                if params.len() != args.len() {
+                    return Err(errinput!(
+                        SYNTAX_ERROR,
+                        "cursor \"{name}\" has {} arguments, {} given",
+                        params.len(),
+                        args.len()
+                    ));
+                }
+                for (param, arg) in params.iter().zip(args) {
+                    let (value, _) = self.eval(arg)?;
+                    self.assign(&Target::Var(*param), value)?;
+                }
+                self.query(&Query::Static(sql.clone()))?
+            }
+            (None, _) => {
+                return Err(errinput!(
+                    SYNTAX_ERROR,
+                    "cursor \"{name}\" is not bound to a query: OPEN {name} FOR SELECT ..."
+                ));
+            }
+        };
+        self.vars[slot] = Var::Cursor(Some(Box::new(Cursor { columns, rows, position: 0 })));
+        Ok(())
+    }
+
+    /// FETCH (with INTO) or MOVE: moves the cursor and sets FOUND; FETCH takes the row
+    /// (NULLs past either end).
+    fn fetch(
+        &mut self,
+        slot: usize,
+        direction: &Direction,
+        into: Option<&IntoClause>,
+    ) -> Result<()> {
+        let step = match direction {
+            Direction::Absolute(n) | Direction::Relative(n) => Some(self.eval_int(n, "count")?),
+            _ => None,
+        };
+        let state = self.open_cursor(slot)?;
+        let len = state.rows.len() as i64;
+        let target = match direction {
+            Direction::Next => state.position + 1,
+            Direction::Prior => state.position - 1,
+            Direction::First => 1,
+            Direction::Last => len,
+            Direction::Absolute(_) => match step.unwrap_or(0) {
+                n if n < 0 => len + 1 + n,
+                n => n,
+            },
+            Direction::Relative(_) => state.position + step.unwrap_or(0),
+        };
+        state.position = target.clamp(0, len + 1);
+        let row = (1..=len)
+            .contains(&state.position)
+            .then(|| state.rows[(state.position - 1) as usize].clone());
+        let columns = state.columns.clone();
+        let found = row.is_some();
+        if let Some(into) = into {
+            let row = row.or_else(|| Some(vec![Value::Null; columns.len()]));
+            self.assign_row(into, &columns, row)?;
+        }
+        self.set_found(found);
+        Ok(())
     }
 
     fn return_value(&mut self, value: Option<&Sql>) -> Result<Flow> {

@@ -41,7 +41,7 @@ pub struct VarDef {
 }
 
 /// What a variable holds.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum VarKind {
     /// A value of a type written as SQL (`integer`, `numeric(10,2)`, `my_enum`).
     Typed(String),
@@ -53,6 +53,26 @@ pub enum VarKind {
     Record(Option<String>),
     /// Another name for a variable (`name ALIAS FOR $1`): its slot.
     Alias(usize),
+    /// A cursor: bound to a query (`CURSOR [(args)] FOR query`: the argument variables'
+    /// slots and the query), or unbound (`refcursor`, opened FOR a query).
+    Cursor(Option<(Vec<usize>, Arc<Sql>)>),
+}
+
+/// Where FETCH and MOVE go.
+#[derive(Debug, Clone)]
+pub enum Direction {
+    /// NEXT, FORWARD
+    Next,
+    /// PRIOR, BACKWARD
+    Prior,
+    /// FIRST
+    First,
+    /// LAST
+    Last,
+    /// ABSOLUTE n
+    Absolute(Arc<Sql>),
+    /// RELATIVE n
+    Relative(Arc<Sql>),
 }
 
 /// A block: `[<<label>>] [DECLARE ...] BEGIN ... [EXCEPTION ...] END`.
@@ -225,6 +245,14 @@ pub enum Stmt {
     Diagnostics(Vec<(Target, String)>),
     /// A nested block.
     Block(Block),
+    /// OPEN cursor [(args)] | OPEN cursor FOR query | FOR EXECUTE ...
+    Open(usize, Vec<Arc<Sql>>, Option<Query>),
+    /// FETCH / MOVE [direction] [FROM | IN] cursor [INTO targets]
+    Fetch(usize, Direction, Option<IntoClause>),
+    /// CLOSE cursor
+    Close(usize),
+    /// FOR target IN cursor [(args)] LOOP
+    ForCursor(Option<String>, IntoClause, usize, Vec<Arc<Sql>>, Vec<Stmt>),
     /// COMMIT or ROLLBACK (in a procedure called on its own).
     Transaction(&'static str),
     /// NULL
@@ -800,9 +828,17 @@ impl Parser<'_> {
             return Ok(self.declare(name, qualifier, VarKind::Alias(self.resolve(slot))));
         }
         let constant = self.eat_word("constant");
-        if self.peek_word("cursor") || self.peek_word("refcursor") || self.peek_word("scroll") {
-            return Err(errinput!(FEATURE_NOT_SUPPORTED, "PL/pgSQL cursors are not supported")
-                .with_hint("Loop over the query with FOR row IN SELECT ... LOOP."));
+        if self.eat_word("refcursor") {
+            self.expect_semi()?;
+            return Ok(self.declare(name, qualifier, VarKind::Cursor(None)));
+        }
+        if self.eat_word("no") {
+            self.expect_word("scroll")?;
+        } else {
+            self.eat_word("scroll");
+        }
+        if self.eat_word("cursor") {
+            return self.cursor_declaration(name, qualifier);
         }
         let (start, end) = self.span_until(&["not", "default", ":=", "=", "collate", ";"])?;
         if start == end {
@@ -836,6 +872,82 @@ impl Parser<'_> {
         self.vars[slot].not_null = not_null;
         self.vars[slot].default = default;
         Ok(slot)
+    }
+
+    /// `CURSOR [(arg type, ...)] {FOR | IS} query;`: the arguments are variables the query
+    /// alone sees.
+    fn cursor_declaration(&mut self, name: String, qualifier: Option<String>) -> Result<usize> {
+        let depth = self.visible.len();
+        let mut args = Vec::new();
+        if self.eat_punct("(") {
+            loop {
+                let arg = self.ident()?;
+                let (start, end) = self.span_until(&[",", ")"])?;
+                let ty = var_kind(self.src[start..end].trim());
+                args.push(self.declare(arg, Some(name.clone()), ty));
+                if self.eat_punct(")") {
+                    break;
+                }
+                if !self.eat_punct(",") {
+                    return Err(self.error_here());
+                }
+            }
+        }
+        if !(self.eat_word("for") || self.eat_word("is")) {
+            return Err(self.error_here());
+        }
+        let query = self.sql_until(&[";"], "")?;
+        self.expect_semi()?;
+        self.visible.truncate(depth);
+        Ok(self.declare(name, qualifier, VarKind::Cursor(Some((args, query)))))
+    }
+
+    /// A cursor variable by name (42P01-like 34000 when the name is not a cursor).
+    fn cursor(&mut self) -> Result<usize> {
+        let line = self.line();
+        let name = self.ident()?;
+        match self.lookup(None, &name).map(|s| self.resolve(s)) {
+            Some(slot) if matches!(self.vars[slot].kind, VarKind::Cursor(_)) => Ok(slot),
+            _ => Err(errinput!(SYNTAX_ERROR, "\"{name}\" is not a known cursor variable")
+                .with_detail(format!("PL/pgSQL, line {line} of the body"))),
+        }
+    }
+
+    /// `(expr, ...)` after a bound cursor's name.
+    fn cursor_args(&mut self) -> Result<Vec<Arc<Sql>>> {
+        if !self.eat_punct("(") {
+            return Ok(Vec::new());
+        }
+        let args = self.expression_list(&[")"])?;
+        if !self.eat_punct(")") {
+            return Err(self.error_here());
+        }
+        Ok(args)
+    }
+
+    fn direction(&mut self) -> Result<Direction> {
+        let word = match self.peek() {
+            Some(Token { kind: Kind::Word(w, false), .. }) => w.clone(),
+            _ => return Ok(Direction::Next),
+        };
+        let direction = match word.as_str() {
+            "next" | "forward" => Direction::Next,
+            "prior" | "backward" => Direction::Prior,
+            "first" => Direction::First,
+            "last" => Direction::Last,
+            "absolute" | "relative" => {
+                self.pos += 1;
+                let n = self.sql_until(&["from", "in"], "SELECT ")?;
+                return Ok(if word == "absolute" {
+                    Direction::Absolute(n)
+                } else {
+                    Direction::Relative(n)
+                });
+            }
+            _ => return Ok(Direction::Next),
+        };
+        self.pos += 1;
+        Ok(direction)
     }
 
     /// The variable an alias stands for.
@@ -1009,9 +1121,47 @@ impl Parser<'_> {
                 self.expect_semi()?;
                 Ok(Stmt::Transaction(if word == "commit" { "COMMIT" } else { "ROLLBACK" }))
             }
-            "open" | "fetch" | "move" | "close" => {
-                Err(errinput!(FEATURE_NOT_SUPPORTED, "PL/pgSQL cursors are not supported")
-                    .with_hint("Loop over the query with FOR row IN SELECT ... LOOP."))
+            "open" => {
+                self.pos += 1;
+                let cursor = self.cursor()?;
+                let args = self.cursor_args()?;
+                let query = if self.eat_word("for") {
+                    Some(if self.eat_word("execute") {
+                        let command = self.sql_until(&["using", ";"], "SELECT ")?;
+                        let using = if self.eat_word("using") {
+                            self.expression_list(&[";"])?
+                        } else {
+                            vec![]
+                        };
+                        Query::Dynamic(command, using)
+                    } else {
+                        Query::Static(self.sql_until(&[";"], "")?)
+                    })
+                } else {
+                    None
+                };
+                self.expect_semi()?;
+                Ok(Stmt::Open(cursor, args, query))
+            }
+            "fetch" | "move" => {
+                self.pos += 1;
+                let direction = self.direction()?;
+                let _ = self.eat_word("from") || self.eat_word("in");
+                let cursor = self.cursor()?;
+                let into = if word == "fetch" {
+                    self.expect_word("into")?;
+                    Some(self.parse_into()?)
+                } else {
+                    None
+                };
+                self.expect_semi()?;
+                Ok(Stmt::Fetch(cursor, direction, into))
+            }
+            "close" => {
+                self.pos += 1;
+                let cursor = self.cursor()?;
+                self.expect_semi()?;
+                Ok(Stmt::Close(cursor))
             }
             _ => self.sql_statement(),
         }
@@ -1144,6 +1294,22 @@ impl Parser<'_> {
         let Some(Token { kind: Kind::Word(after_in, _), .. }) = self.find_after_in() else {
             return Err(self.error_here());
         };
+        let is_cursor = self
+            .lookup(None, &after_in)
+            .is_some_and(|s| matches!(self.vars[self.resolve(s)].kind, VarKind::Cursor(_)));
+        if is_cursor {
+            // The loop's variable is a record of its own, declared for the loop.
+            let cursor_at = self.pos + 2;
+            self.pos = cursor_at;
+            let cursor = self.cursor()?;
+            let args = self.cursor_args()?;
+            self.expect_word("loop")?;
+            let row = self.declare(first, label.clone(), VarKind::Record(None));
+            let into = IntoClause { strict: false, targets: vec![Target::Var(row)] };
+            let body = self.loop_body(&label)?;
+            self.visible.truncate(depth);
+            return Ok(Stmt::ForCursor(label, into, cursor, args, body));
+        }
         let is_query = query_loop
             || ["select", "with", "values", "table", "execute"].contains(&after_in.as_str());
         if is_query {
