@@ -129,7 +129,8 @@ fn routine_key(schema_id: RelId, name: &str) -> Result<Vec<u8>> {
     sys_key(SYS_PROCEDURES, &[Value::Int4(schema_id as i32), Value::from(name)])
 }
 
-fn text_array(items: impl IntoIterator<Item = String>) -> Value {
+/// A text[] value for a catalog row.
+pub(super) fn text_array(items: impl IntoIterator<Item = String>) -> Value {
     Value::Array(Box::new(Array {
         element_type: DataType::Text,
         elements: items.into_iter().map(Value::Text).collect(),
@@ -179,16 +180,21 @@ fn encode_routine(schema_id: RelId, r: &Routine) -> Vec<u8> {
 }
 
 fn texts(value: &Value) -> Result<Vec<String>> {
+    text_list(value, "sys_procedures")
+}
+
+/// The strings of a catalog row's text[] value (XX001 naming `table` otherwise).
+pub(super) fn text_list(value: &Value, table: &str) -> Result<Vec<String>> {
     match value {
         Value::Array(a) => a
             .elements
             .iter()
             .map(|e| match e {
                 Value::Text(s) => Ok(s.clone()),
-                _ => Err(errdata!("invalid sys_procedures row")),
+                _ => Err(errdata!("invalid {table} row")),
             })
             .collect(),
-        _ => Err(errdata!("invalid sys_procedures row")),
+        _ => Err(errdata!("invalid {table} row")),
     }
 }
 

@@ -6,7 +6,7 @@
 use std::sync::{Arc, OnceLock};
 
 use oxibase_common::row::{decode_row, encode_row};
-use oxibase_common::{Array, DataType, Result, Value, errdata, errinput};
+use oxibase_common::{Result, Value, errdata, errinput};
 use oxibase_mvcc::Transaction;
 
 use super::system::{SYS_TRIGGERS, sys_key};
@@ -133,24 +133,11 @@ impl Trigger {
 }
 
 fn texts(items: &[String]) -> Value {
-    Value::Array(Box::new(Array {
-        element_type: DataType::Text,
-        elements: items.iter().map(|s| Value::from(s.as_str())).collect(),
-    }))
+    super::routines::text_array(items.iter().cloned())
 }
 
 fn strings(value: &Value) -> Result<Vec<String>> {
-    match value {
-        Value::Array(a) => a
-            .elements
-            .iter()
-            .map(|e| match e {
-                Value::Text(s) => Ok(s.clone()),
-                _ => Err(errdata!("invalid sys_triggers row")),
-            })
-            .collect(),
-        _ => Err(errdata!("invalid sys_triggers row")),
-    }
+    super::routines::text_list(value, "sys_triggers")
 }
 
 fn key(table_id: RelId, name: &str) -> Result<Vec<u8>> {

@@ -1125,21 +1125,7 @@ impl Parser<'_> {
                 self.pos += 1;
                 let cursor = self.cursor()?;
                 let args = self.cursor_args()?;
-                let query = if self.eat_word("for") {
-                    Some(if self.eat_word("execute") {
-                        let command = self.sql_until(&["using", ";"], "SELECT ")?;
-                        let using = if self.eat_word("using") {
-                            self.expression_list(&[";"])?
-                        } else {
-                            vec![]
-                        };
-                        Query::Dynamic(command, using)
-                    } else {
-                        Query::Static(self.sql_until(&[";"], "")?)
-                    })
-                } else {
-                    None
-                };
+                let query = if self.eat_word("for") { Some(self.query_source(";")?) } else { None };
                 self.expect_semi()?;
                 Ok(Stmt::Open(cursor, args, query))
             }
@@ -1315,14 +1301,7 @@ impl Parser<'_> {
         if is_query {
             let into = self.loop_targets()?;
             self.expect_word("in")?;
-            let query = if self.eat_word("execute") {
-                let command = self.sql_until(&["using", "loop"], "SELECT ")?;
-                let using =
-                    if self.eat_word("using") { self.expression_list(&["loop"])? } else { vec![] };
-                Query::Dynamic(command, using)
-            } else {
-                Query::Static(self.sql_until(&["loop"], "")?)
-            };
+            let query = self.query_source("loop")?;
             self.expect_word("loop")?;
             let body = self.loop_body(&label)?;
             return Ok(Stmt::ForQuery(label, into, query, body));
@@ -1402,14 +1381,7 @@ impl Parser<'_> {
             return Ok(Stmt::ReturnNext(Some(value)));
         }
         if self.eat_word("query") {
-            let query = if self.eat_word("execute") {
-                let command = self.sql_until(&["using", ";"], "SELECT ")?;
-                let using =
-                    if self.eat_word("using") { self.expression_list(&[";"])? } else { vec![] };
-                Query::Dynamic(command, using)
-            } else {
-                Query::Static(self.sql_until(&[";"], "")?)
-            };
+            let query = self.query_source(";")?;
             self.expect_semi()?;
             return Ok(Stmt::ReturnQuery(query));
         }
@@ -1423,6 +1395,16 @@ impl Parser<'_> {
         let value = self.sql_until(&[";"], "SELECT ")?;
         self.expect_semi()?;
         Ok(Stmt::Return(Some(value)))
+    }
+
+    /// A query up to `end`: `EXECUTE text [USING args]`, or one written in place.
+    fn query_source(&mut self, end: &str) -> Result<Query> {
+        if !self.eat_word("execute") {
+            return Ok(Query::Static(self.sql_until(&[end], "")?));
+        }
+        let command = self.sql_until(&["using", end], "SELECT ")?;
+        let using = if self.eat_word("using") { self.expression_list(&[end])? } else { vec![] };
+        Ok(Query::Dynamic(command, using))
     }
 
     /// A record variable's slot when the next tokens are its name and `;`.
