@@ -102,6 +102,8 @@ pub enum SystemTable {
     InfoSequences,
     /// information_schema.routines (user routines; none yet)
     InfoRoutines,
+    /// information_schema.triggers: one row per trigger and event
+    InfoTriggers,
     /// information_schema.domains
     InfoDomains,
     /// information_schema.domain_constraints
@@ -768,6 +770,7 @@ impl SystemTable {
             "views" => Some(InfoViews),
             "sequences" => Some(InfoSequences),
             "routines" => Some(InfoRoutines),
+            "triggers" => Some(InfoTriggers),
             "domains" => Some(InfoDomains),
             "domain_constraints" => Some(InfoDomainConstraints),
             _ => None,
@@ -1262,6 +1265,20 @@ impl SystemTable {
                 ("domain_name", Text),
                 ("is_deferrable", Text),
                 ("initially_deferred", Text),
+            ],
+            InfoTriggers => vec![
+                ("trigger_catalog", Text),
+                ("trigger_schema", Text),
+                ("trigger_name", Text),
+                ("event_manipulation", Text),
+                ("event_object_catalog", Text),
+                ("event_object_schema", Text),
+                ("event_object_table", Text),
+                ("action_order", Int4),
+                ("action_condition", Text),
+                ("action_statement", Text),
+                ("action_orientation", Text),
+                ("action_timing", Text),
             ],
             InfoRoutines => vec![
                 ("specific_catalog", Text),
@@ -1767,6 +1784,51 @@ impl SystemTable {
                     })
                 })
                 .collect(),
+            InfoTriggers => {
+                use crate::catalog::triggers::{DELETE, INSERT, UPDATE};
+                let mut rows = Vec::new();
+                for t in &s.tables {
+                    for event in [INSERT, DELETE, UPDATE] {
+                        // action_order: the firing order among the table's triggers of the
+                        // same event, timing and level (by name, as they fire).
+                        let mut order: std::collections::HashMap<(&str, &str), i32> =
+                            std::collections::HashMap::new();
+                        for tr in t.triggers.iter().filter(|tr| tr.tgtype & event != 0) {
+                            let n = order.entry((tr.timing(), tr.level())).or_insert(0);
+                            *n += 1;
+                            let op = match event {
+                                INSERT => "INSERT",
+                                DELETE => "DELETE",
+                                _ => "UPDATE",
+                            };
+                            let args: Vec<String> = tr
+                                .args
+                                .iter()
+                                .map(|a| format!("'{}'", a.replace('\'', "''")))
+                                .collect();
+                            rows.push(vec![
+                                text(&s.database),
+                                text(&t.schema),
+                                text(&tr.name),
+                                text(op),
+                                text(&s.database),
+                                text(&t.schema),
+                                text(&t.name),
+                                Value::Int4(*n),
+                                tr.when.as_deref().map_or(Value::Null, text),
+                                text(&format!(
+                                    "EXECUTE FUNCTION {}({})",
+                                    tr.function.1,
+                                    args.join(", ")
+                                )),
+                                text(tr.level()),
+                                text(tr.timing()),
+                            ]);
+                        }
+                    }
+                }
+                rows
+            }
             InfoRoutines => s
                 .routines
                 .iter()
