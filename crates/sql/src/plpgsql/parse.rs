@@ -490,6 +490,7 @@ pub fn parse(
         sql_count: 0,
         trigger,
         depth: 0,
+        args: args.len(),
     };
     for (i, (name, ty)) in args.iter().enumerate() {
         // `$1` names the first argument whatever its name.
@@ -548,6 +549,8 @@ struct Parser<'s> {
     sql_count: usize,
     /// A trigger function's body (TG_ARGV counts from 0).
     trigger: bool,
+    /// How many arguments the routine has (the first slots).
+    args: usize,
     /// How deeply statement lists nest here (bounded: the parser and the interpreter
     /// recurse on it).
     depth: usize,
@@ -682,10 +685,31 @@ impl Parser<'_> {
         })?;
         let id = self.sql_count;
         self.sql_count += 1;
+        // Only the variables the text names become its parameters (the arguments always,
+        // so `$n` keeps its meaning): fewer values to pass per statement.
+        let words: std::collections::HashSet<String> = tokenize(&text)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|t| match t.kind {
+                Kind::Word(w, _) => Some(w),
+                _ => None,
+            })
+            .collect();
+        let visible: Vec<usize> = self
+            .visible
+            .iter()
+            .copied()
+            .filter(|&slot| {
+                let var = &self.vars[slot];
+                slot < self.args
+                    || words.contains(&var.name)
+                    || var.qualifier.as_ref().is_some_and(|q| words.contains(q))
+            })
+            .collect();
         Ok(Arc::new(Sql {
             id,
             text,
-            visible: Arc::new(self.visible.clone()),
+            visible: Arc::new(visible),
             line,
             perform: false,
             scope: Mutex::new(None),
