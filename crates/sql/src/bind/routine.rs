@@ -62,6 +62,14 @@ impl Binder<'_> {
                     .with_hint("Write a function with OUT parameters, or RETURNS TABLE (...)."));
                 }
                 let name = arg.name.as_ref().map(ident).unwrap_or_default();
+                let taken =
+                    |n: &str| args.iter().any(|(a, _)| a == n) || outs.iter().any(|(o, _)| o == n);
+                if !name.is_empty() && taken(&name) {
+                    return Err(errinput!(
+                        INVALID_FUNCTION_DEFINITION,
+                        "parameter name \"{name}\" used more than once"
+                    ));
+                }
                 outs.push((name, self.data_type(&arg.data_type)?));
                 if matches!(arg.mode, Some(ast::ArgMode::Out)) {
                     continue;
@@ -86,6 +94,16 @@ impl Binder<'_> {
                     arg.data_type
                 )
                 .with_hint("Pass the row's key, or its columns as separate arguments."));
+            }
+            let inout = matches!(arg.mode, Some(ast::ArgMode::InOut));
+            if !name.is_empty()
+                && (args.iter().any(|(a, _)| *a == name)
+                    || (!inout && outs.iter().any(|(o, _)| *o == name)))
+            {
+                return Err(errinput!(
+                    INVALID_FUNCTION_DEFINITION,
+                    "parameter name \"{name}\" used more than once"
+                ));
             }
             args.push((name, ty));
         }
@@ -125,12 +143,19 @@ impl Binder<'_> {
                 ty => Returns::SetOf(ty),
             },
             Some(ast::FunctionReturnType::DataType(ast::DataType::Table(Some(columns)))) => {
-                Returns::Table(
-                    columns
-                        .iter()
-                        .map(|c| Ok((ident(&c.name), self.data_type(&c.data_type)?)))
-                        .collect::<Result<_>>()?,
-                )
+                let columns: Vec<(String, DataType)> = columns
+                    .iter()
+                    .map(|c| Ok((ident(&c.name), self.data_type(&c.data_type)?)))
+                    .collect::<Result<_>>()?;
+                // The columns are variables of the body, as the arguments are.
+                if let Some((n, _)) = columns.iter().find(|(n, _)| args.iter().any(|(a, _)| a == n))
+                {
+                    return Err(errinput!(
+                        INVALID_FUNCTION_DEFINITION,
+                        "parameter name \"{n}\" used more than once"
+                    ));
+                }
+                Returns::Table(columns)
             }
             Some(ast::FunctionReturnType::DataType(t))
                 if t.to_string().eq_ignore_ascii_case("void") =>
