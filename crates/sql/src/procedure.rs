@@ -283,6 +283,18 @@ pub trait Host {
         let _ = (sql, values);
         Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "{} cannot run here", scope.what))
     }
+    /// Evaluates `SELECT expr` directly when it is a plain expression (no table, subquery or
+    /// routine call: nothing to read, write or isolate), without a nested statement: the
+    /// value and its type, or None to run it as a statement instead.
+    fn evaluate(
+        &mut self,
+        sql: &str,
+        scope: &Scope,
+        values: &[Value],
+    ) -> Result<Option<(Value, DataType)>> {
+        let _ = (sql, scope, values);
+        Ok(None)
+    }
     /// Marks the transaction's state, for a PL/pgSQL block with an EXCEPTION clause.
     fn savepoint(&mut self) -> Result<oxibase_mvcc::Savepoint> {
         Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "savepoints cannot be taken here"))

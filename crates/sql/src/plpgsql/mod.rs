@@ -393,7 +393,12 @@ impl Run<'_> {
 
     /// An expression's value and type.
     fn eval(&mut self, sql: &Sql) -> Result<(Value, DataType)> {
-        match self.run_sql(sql)? {
+        let (scope, values) = self.scope(sql);
+        self.at.0 = sql.line;
+        if let Some(result) = self.host.evaluate(&sql.text, &scope, &values)? {
+            return Ok(result);
+        }
+        match self.host.execute_in_scope(&sql.text, &scope, &values)? {
             Output::Rows { columns, mut rows, .. } => {
                 if columns.len() != 1 {
                     return Err(errinput!(

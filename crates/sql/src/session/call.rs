@@ -120,6 +120,19 @@ impl Host for SessionHost<'_> {
         self.run(sql, values, Some(scope))
     }
 
+    fn evaluate(
+        &mut self,
+        sql: &str,
+        scope: &Scope,
+        values: &[Value],
+    ) -> Result<Option<(Value, DataType)>> {
+        let deadline = self.deadline;
+        self.session.in_transaction(|session, txn| {
+            let env = session.env(txn, deadline);
+            session.evaluate(sql, scope, values, &env)
+        })
+    }
+
     fn savepoint(&mut self) -> Result<oxibase_mvcc::Savepoint> {
         self.session.in_transaction(|_, txn| txn.savepoint())
     }

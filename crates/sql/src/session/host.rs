@@ -133,6 +133,15 @@ impl Host for RoutineHost<'_, '_> {
         self.run(sql, values, Some(scope))
     }
 
+    fn evaluate(
+        &mut self,
+        sql: &str,
+        scope: &Scope,
+        values: &[Value],
+    ) -> Result<Option<(Value, DataType)>> {
+        self.env.session.evaluate(sql, scope, values, self.env)
+    }
+
     // Both in a nested command: the calling statement keeps its own command (and so does
     // not see what the routine writes).
     fn savepoint(&mut self) -> Result<oxibase_mvcc::Savepoint> {
@@ -273,6 +282,35 @@ impl Session {
             return Err(errinput!(FEATURE_NOT_SUPPORTED, "COPY is not allowed in a routine"));
         }
         Ok(output)
+    }
+
+    /// [`Host::evaluate`] for a routine running in `env`'s statement.
+    pub(super) fn evaluate(
+        &self,
+        sql: &str,
+        scope: &Scope,
+        values: &[Value],
+        env: &Env,
+    ) -> Result<Option<(Value, DataType)>> {
+        use crate::plan::{Expr, Node};
+        let (bound, _) = self.nested_plan(sql, &scope.types(), Some(scope), env)?;
+
+        let Statement::Query(plan) = bound.as_ref() else { return Ok(None) };
+        let Node::Project { input, exprs } = &plan.node else { return Ok(None) };
+        let (Node::Values { rows }, [expr]) = (&input.node, exprs.as_slice()) else {
+            return Ok(None);
+        };
+        if !matches!(rows.as_slice(), [row] if row.is_empty()) {
+            return Ok(None);
+        }
+        let mut plain = true;
+        expr.walk(&mut |e| plain &= !matches!(e, Expr::Subquery { .. } | Expr::Routine(..)));
+        if !plain {
+            return Ok(None);
+        }
+        let ctx = crate::exec::ExecCtx::new(env.txn, env.session.catalog(), env, values);
+        let value = crate::exec::eval::eval(expr, &[], &ctx)?;
+        Ok(Some((value, plan.columns[0].data_type.clone())))
     }
 
     /// The plan of a routine's statement, from the plan cache or bound now, with the
