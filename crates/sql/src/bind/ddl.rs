@@ -203,6 +203,8 @@ pub enum DdlStatement {
         names: Vec<(Option<String>, String)>,
         /// IF EXISTS
         if_exists: bool,
+        /// CASCADE: drops the triggers that use it too.
+        cascade: bool,
     },
     /// TRUNCATE
     Truncate {
@@ -1361,11 +1363,13 @@ impl Binder<'_> {
                 kind: crate::procedure::RoutineKind::Function,
                 names: super::routine::routine_names(&d.func_desc)?,
                 if_exists: d.if_exists,
+                cascade: matches!(d.drop_behavior, Some(ast::DropBehavior::Cascade)),
             },
-            S::DropProcedure { if_exists, proc_desc, .. } => DdlStatement::DropRoutine {
+            S::DropProcedure { if_exists, proc_desc, drop_behavior } => DdlStatement::DropRoutine {
                 kind: crate::procedure::RoutineKind::Procedure,
                 names: super::routine::routine_names(proc_desc)?,
                 if_exists: *if_exists,
+                cascade: matches!(drop_behavior, Some(ast::DropBehavior::Cascade)),
             },
             S::CreateType { name, representation } => match representation {
                 Some(ast::UserDefinedTypeRepresentation::Enum { labels }) => {

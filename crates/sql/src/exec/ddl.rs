@@ -52,8 +52,8 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
     match stmt {
         DdlStatement::CreateTable(ct) => ddl.create_table(ct),
         DdlStatement::CreateRoutine(spec) => super::routine::create_routine(spec, ctx, env),
-        DdlStatement::DropRoutine { kind, names, if_exists } => {
-            super::routine::drop_routines(*kind, names, *if_exists, ctx, env)
+        DdlStatement::DropRoutine { kind, names, if_exists, cascade } => {
+            super::routine::drop_routines(*kind, names, *if_exists, *cascade, ctx, env)
         }
         DdlStatement::DropTable { names, if_exists, cascade } => {
             ddl.drop_tables(names, *if_exists, *cascade, Some(false))?;

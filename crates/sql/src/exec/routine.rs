@@ -77,6 +77,7 @@ pub fn drop_routines(
     kind: RoutineKind,
     names: &[(Option<String>, String)],
     if_exists: bool,
+    cascade: bool,
     ctx: &ExecCtx,
     env: &dyn BindEnv,
 ) -> Result<String> {
@@ -88,25 +89,29 @@ pub fn drop_routines(
                     .with_hint(format!("Use DROP {} to drop it.", r.kind.keyword())));
             }
             Some(r) => {
-                let tables = ctx.catalog.tables(ctx.txn)?;
-                let uses = tables.iter().find_map(|t| {
-                    let tr = t
-                        .triggers
-                        .iter()
-                        .find(|tr| tr.function == (r.schema.clone(), r.name.clone()))?;
-                    Some(format!(
-                        "trigger {} on table {} depends on function {}()",
-                        tr.name, t.name, r.name
-                    ))
-                });
-                if let Some(detail) = uses {
-                    return Err(errinput!(
-                        DEPENDENT_OBJECTS_STILL_EXIST,
-                        "cannot drop function {}() because other objects depend on it",
-                        r.name
-                    )
-                    .with_detail(detail)
-                    .with_hint("Drop the trigger first."));
+                // Triggers that call it: refused, or dropped with CASCADE.
+                let function = (r.schema.clone(), r.name.clone());
+                for t in ctx.catalog.tables(ctx.txn)? {
+                    for tr in t.triggers.iter().filter(|tr| tr.function == function) {
+                        if !cascade {
+                            return Err(errinput!(
+                                DEPENDENT_OBJECTS_STILL_EXIST,
+                                "cannot drop function {}() because other objects depend on it",
+                                r.name
+                            )
+                            .with_detail(format!(
+                                "trigger {} on table {} depends on function {}()",
+                                tr.name, t.name, r.name
+                            ))
+                            .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                        }
+                        ctx.catalog.lock_relation_exclusive(ctx.txn, t.id)?;
+                        ctx.catalog.drop_trigger(ctx.txn, t.id, &tr.name)?;
+                        ctx.session.notice(format!(
+                            "drop cascades to trigger {} on table {}",
+                            tr.name, t.name
+                        ));
+                    }
                 }
                 ctx.catalog.drop_routine(ctx.txn, &r.schema, &r.name)?;
             }
