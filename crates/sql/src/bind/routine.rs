@@ -345,6 +345,11 @@ impl Binder<'_> {
         let ty = match &routine.returns {
             Returns::Value(t) => t.clone(),
             Returns::Out(columns) if columns.len() == 1 => columns[0].1.clone(),
+            // Several OUT parameters: a record of them (`(f(x)).y` reads one).
+            Returns::Out(columns) => DataType::Record(Arc::new(oxibase_common::RecordType {
+                fields: columns.clone(),
+                table: None,
+            })),
             Returns::Void => DataType::Text,
             Returns::Trigger => {
                 return Err(errinput!(
@@ -352,7 +357,7 @@ impl Binder<'_> {
                     "trigger functions can only be called as triggers"
                 ));
             }
-            Returns::SetOf(_) | Returns::Table(_) | Returns::SetOfRow(..) | Returns::Out(_) => {
+            Returns::SetOf(_) | Returns::Table(_) | Returns::SetOfRow(..) => {
                 return Err(errinput!(
                     FEATURE_NOT_SUPPORTED,
                     "set-returning function {}() is only supported in FROM",

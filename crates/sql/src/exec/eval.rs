@@ -188,12 +188,17 @@ pub fn eval(expr: &Expr, row: &[Value], ctx: &ExecCtx) -> Result<Value> {
             }
             match ctx.session.call_routine(routine, &values)? {
                 crate::procedure::CallResult::Value(v) => v,
-                // One OUT parameter: its value.
-                crate::procedure::CallResult::Rows(rows) if matches!(&routine.returns, crate::procedure::Returns::Out(c) if c.len() == 1) => {
-                    rows.into_iter()
-                        .next()
-                        .and_then(|r| r.into_iter().next())
-                        .unwrap_or(Value::Null)
+                // OUT parameters: the value of one, a record of several.
+                crate::procedure::CallResult::Rows(rows)
+                    if matches!(&routine.returns, crate::procedure::Returns::Out(_)) =>
+                {
+                    match rows.into_iter().next() {
+                        Some(row) if row.len() == 1 => {
+                            row.into_iter().next().unwrap_or(Value::Null)
+                        }
+                        Some(row) => Value::Record(Box::new(row)),
+                        None => Value::Null,
+                    }
                 }
                 crate::procedure::CallResult::Rows(_) => {
                     return Err(errinput!(
