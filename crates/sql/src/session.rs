@@ -2914,7 +2914,11 @@ impl FunctionEnv for Env<'_> {
             "index" => crate::system::index_definition_by_oid(&snapshot, oid),
             "constraint" => crate::system::constraint_definition(&snapshot, oid),
             "view" => crate::system::view_definition(&snapshot, oid),
-            "trigger" => crate::system::trigger_definition(&snapshot, oid),
+            "trigger" => crate::system::trigger_definition(&snapshot, oid, &|_| false),
+            "trigger_pretty" => {
+                let path = self.resolved_search_path();
+                crate::system::trigger_definition(&snapshot, oid, &|s| path.iter().any(|p| p == s))
+            }
             "functiondef" => snapshot
                 .routines
                 .iter()

@@ -2660,10 +2660,20 @@ pub fn function_definition(r: &Routine) -> String {
 }
 
 /// pg_get_triggerdef: a trigger's CREATE TRIGGER by its oid.
-pub fn trigger_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String> {
+/// The table is qualified unless `unqualified` says its schema may be left out (pretty
+/// output names a table on the search path as regclass prints it).
+pub fn trigger_definition(
+    s: &CatalogSnapshot,
+    wanted: i64,
+    unqualified: &dyn Fn(&str) -> bool,
+) -> Option<String> {
     s.tables.iter().find_map(|t| {
         let trigger = t.triggers.iter().find(|tr| i64::from(tr.id) == wanted)?;
-        Some(trigger.definition(&format!("{}.{}", t.schema, t.name)))
+        let table = match unqualified(&t.schema) {
+            true => t.name.clone(),
+            false => format!("{}.{}", t.schema, t.name),
+        };
+        Some(trigger.definition(&table))
     })
 }
 

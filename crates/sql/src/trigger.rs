@@ -24,6 +24,27 @@ pub struct TriggerCall<'a> {
     pub old: Option<&'a [Value]>,
     /// The row after the change (INSERT, UPDATE).
     pub new: Option<&'a [Value]>,
+    /// The trigger's WHEN condition, prepared for this event (None: it has none).
+    pub when: Option<&'a WhenCondition>,
+}
+
+/// A WHEN condition ready to run for one event: its query and the names of its row values.
+pub struct WhenCondition {
+    sql: String,
+    scope: Scope,
+}
+
+impl WhenCondition {
+    /// The trigger's condition as an `event` (INSERT, UPDATE or DELETE) of `table` sees it:
+    /// a row trigger's NEW where the event has one, OLD likewise; a statement trigger's
+    /// neither. Built once per statement, not per row.
+    pub fn for_event(trigger: &Trigger, table: &Table, event: i16) -> Option<WhenCondition> {
+        use crate::catalog::triggers::{DELETE, INSERT, ROW};
+        let when = trigger.when.as_ref()?;
+        let row = trigger.tgtype & ROW != 0;
+        let scope = row_scope(trigger.id, table, row && event != INSERT, row && event != DELETE);
+        Some(WhenCondition { sql: format!("SELECT {when}"), scope })
+    }
 }
 
 /// A row's values for its table's live columns, in order.
@@ -59,7 +80,7 @@ pub fn row_scope(trigger_id: RelId, table: &Table, old: bool, new: bool) -> Scop
         }
     }
     Scope {
-        key: format!("trigger {trigger_id} when"),
+        key: format!("trigger {trigger_id} when {} {}", u8::from(old), u8::from(new)),
         vars,
         what: "a trigger's WHEN condition",
         names_conflict: false,
@@ -71,13 +92,12 @@ pub fn condition(
     call: &TriggerCall,
     host: &mut dyn crate::procedure::Host,
 ) -> oxibase_common::Result<bool> {
-    let Some(when) = &call.trigger.when else { return Ok(true) };
-    let scope = row_scope(call.trigger.id, call.table, call.old.is_some(), call.new.is_some());
-    let mut values = Vec::with_capacity(scope.vars.len());
+    let Some(when) = call.when else { return Ok(true) };
+    let mut values = Vec::with_capacity(when.scope.vars.len());
     for row in [call.old, call.new].into_iter().flatten() {
         values.extend(live_values(call.table, row));
     }
-    match host.execute_in_scope(&format!("SELECT {when}"), &scope, &values)? {
+    match host.execute_in_scope(&when.sql, &when.scope, &values)? {
         crate::session::Output::Rows { rows, .. } => {
             Ok(matches!(rows.first().and_then(|r| r.first()), Some(Value::Bool(true))))
         }

@@ -91,27 +91,29 @@ pub fn drop_routines(
             Some(r) => {
                 // Triggers that call it: refused, or dropped with CASCADE.
                 let function = (r.schema.clone(), r.name.clone());
-                for t in ctx.catalog.tables(ctx.txn)? {
-                    for tr in t.triggers.iter().filter(|tr| tr.function == function) {
-                        if !cascade {
-                            return Err(errinput!(
-                                DEPENDENT_OBJECTS_STILL_EXIST,
-                                "cannot drop function {}() because other objects depend on it",
-                                r.name
-                            )
-                            .with_detail(format!(
-                                "trigger {} on table {} depends on function {}()",
-                                tr.name, t.name, r.name
-                            ))
-                            .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
-                        }
-                        ctx.catalog.lock_relation_exclusive(ctx.txn, t.id)?;
-                        ctx.catalog.drop_trigger(ctx.txn, t.id, &tr.name)?;
-                        ctx.session.notice(format!(
-                            "drop cascades to trigger {} on table {}",
-                            tr.name, t.name
-                        ));
+                let users = ctx.catalog.all_triggers(ctx.txn)?;
+                for tr in users.iter().filter(|tr| tr.function == function) {
+                    let t = ctx.catalog.table_by_id(ctx.txn, tr.table_id)?.ok_or_else(|| {
+                        errinput!(INTERNAL_ERROR, "trigger {} has no table", tr.name)
+                    })?;
+                    if !cascade {
+                        return Err(errinput!(
+                            DEPENDENT_OBJECTS_STILL_EXIST,
+                            "cannot drop function {}() because other objects depend on it",
+                            r.name
+                        )
+                        .with_detail(format!(
+                            "trigger {} on table {} depends on function {}()",
+                            tr.name, t.name, r.name
+                        ))
+                        .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
                     }
+                    ctx.catalog.lock_relation_exclusive(ctx.txn, t.id)?;
+                    ctx.catalog.drop_trigger(ctx.txn, t.id, &tr.name)?;
+                    ctx.session.notice(format!(
+                        "drop cascades to trigger {} on table {}",
+                        tr.name, t.name
+                    ));
                 }
                 ctx.catalog.drop_routine(ctx.txn, &r.schema, &r.name)?;
             }

@@ -13,7 +13,7 @@ use oxibase_common::{Result, Value};
 use super::{ExecCtx, Row};
 use crate::catalog::Table;
 use crate::catalog::triggers::{INSERT, Trigger, UPDATE};
-use crate::trigger::{TriggerCall, full_row};
+use crate::trigger::{TriggerCall, WhenCondition, full_row};
 
 /// The triggers one statement fires on one table for one event.
 pub struct Firing<'t> {
@@ -21,6 +21,8 @@ pub struct Firing<'t> {
     event: i16,
     op: &'static str,
     triggers: Vec<&'t Arc<Trigger>>,
+    /// Each trigger's WHEN condition, prepared once for the statement.
+    whens: Vec<Option<WhenCondition>>,
     /// Rows for the AFTER ROW triggers: (old, new).
     queued: Vec<(Option<Row>, Option<Row>)>,
     has_after_row: bool,
@@ -53,10 +55,12 @@ impl<'t> Firing<'t> {
             UPDATE => "UPDATE",
             _ => "DELETE",
         };
+        let whens = triggers.iter().map(|t| WhenCondition::for_event(t, table, event)).collect();
         Some(Firing {
             table,
             event,
             op,
+            whens,
             has_after_row: triggers.iter().any(|t| t.fires(event, false, true)),
             has_before_row: triggers.iter().any(|t| t.fires(event, true, true)),
             triggers,
@@ -64,15 +68,18 @@ impl<'t> Firing<'t> {
         })
     }
 
+    /// Runs the `i`th trigger: None when its WHEN condition does not hold, else what its
+    /// function returned.
     fn fire(
         &self,
         ctx: &ExecCtx,
-        trigger: &Trigger,
+        i: usize,
         old: Option<&[Value]>,
         new: Option<&[Value]>,
     ) -> Result<Option<Option<Vec<Value>>>> {
-        let call = TriggerCall { trigger, table: self.table, op: self.op, old, new };
-        if trigger.when.is_some() && !ctx.session.trigger_condition(&call)? {
+        let (trigger, when) = (self.triggers[i], self.whens[i].as_ref());
+        let call = TriggerCall { trigger, table: self.table, op: self.op, old, new, when };
+        if when.is_some() && !ctx.session.trigger_condition(&call)? {
             return Ok(None);
         }
         ctx.session.fire_trigger(&call).map(Some)
@@ -80,9 +87,9 @@ impl<'t> Firing<'t> {
 
     /// Runs the statement's BEFORE or AFTER STATEMENT triggers.
     fn statement(&self, ctx: &ExecCtx, before: bool) -> Result<()> {
-        for trigger in &self.triggers {
+        for (i, trigger) in self.triggers.iter().enumerate() {
             if trigger.fires(self.event, before, false) {
-                self.fire(ctx, trigger, None, None)?;
+                self.fire(ctx, i, None, None)?;
             }
         }
         Ok(())
@@ -105,11 +112,11 @@ impl<'t> Firing<'t> {
             return Ok(Some(new));
         }
         let mut new = new;
-        for trigger in &self.triggers {
+        for (i, trigger) in self.triggers.iter().enumerate() {
             if !trigger.fires(self.event, true, true) {
                 continue;
             }
-            match self.fire(ctx, trigger, old, new.as_deref())? {
+            match self.fire(ctx, i, old, new.as_deref())? {
                 None => {}                     // its WHEN condition did not hold
                 Some(None) => return Ok(None), // RETURN NULL: skip the row
                 Some(Some(row)) if new.is_some() => new = Some(full_row(self.table, row)),
@@ -129,9 +136,9 @@ impl<'t> Firing<'t> {
     /// AFTER ROW triggers for the queued rows, then AFTER STATEMENT triggers.
     pub fn finish(self, ctx: &ExecCtx) -> Result<()> {
         for (old, new) in &self.queued {
-            for trigger in &self.triggers {
+            for (i, trigger) in self.triggers.iter().enumerate() {
                 if trigger.fires(self.event, false, true) {
-                    self.fire(ctx, trigger, old.as_deref(), new.as_deref())?;
+                    self.fire(ctx, i, old.as_deref(), new.as_deref())?;
                 }
             }
         }

@@ -335,13 +335,8 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             stable(
                 |a, env| {
                     // Pretty (psql's \d) names a table on the search path unqualified.
-                    let def = catalog_def(a, env, "trigger")?;
-                    Ok(match (def, a.get(1)) {
-                        (Value::Text(d), Some(Value::Bool(true))) => {
-                            Value::Text(d.replacen(" ON public.", " ON ", 1))
-                        }
-                        (def, _) => def,
-                    })
+                    let pretty = matches!(a.get(1), Some(Value::Bool(true)));
+                    catalog_def(a, env, if pretty { "trigger_pretty" } else { "trigger" })
                 },
                 &p,
                 Text,

@@ -395,8 +395,12 @@ impl Run<'_> {
     fn eval(&mut self, sql: &Sql) -> Result<(Value, DataType)> {
         let (scope, values) = self.scope(sql);
         self.at.0 = sql.line;
-        if let Some(result) = self.host.evaluate(&sql.text, &scope, &values)? {
-            return Ok(result);
+        use std::sync::atomic::Ordering::Relaxed;
+        if !sql.nested.load(Relaxed) {
+            match self.host.evaluate(&sql.text, &scope, &values)? {
+                Some(result) => return Ok(result),
+                None => sql.nested.store(true, Relaxed),
+            }
         }
         match self.host.execute_in_scope(&sql.text, &scope, &values)? {
             Output::Rows { columns, mut rows, .. } => {

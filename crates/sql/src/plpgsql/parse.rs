@@ -121,6 +121,9 @@ pub struct Sql {
     pub line: usize,
     /// Written as PERFORM (for messages).
     pub perform: bool,
+    /// Set once the host found it is not a plain expression: it runs as a nested statement
+    /// without asking again (a second plan lookup per evaluation).
+    pub nested: std::sync::atomic::AtomicBool,
     /// The scope last built for it, by the record shapes it was built for.
     pub scope: Mutex<Option<(u64, Arc<crate::procedure::Scope>)>>,
 }
@@ -712,6 +715,7 @@ impl Parser<'_> {
             visible: Arc::new(visible),
             line,
             perform: false,
+            nested: Default::default(),
             scope: Mutex::new(None),
         }))
     }
