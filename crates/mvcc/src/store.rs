@@ -507,16 +507,22 @@ impl Shared {
         Snapshots::remove(&mut self.snapshots.lock().active, ts);
     }
 
-    /// Registers a read-write serializable transaction: from now on every commit records its
-    /// write set, and commits not yet visible are recorded now.
-    pub(crate) fn register_serializable(&self, snapshot: Ts) {
+    /// Registers a read-write serializable transaction and returns its snapshot: from now on
+    /// every commit records its write set, and commits not yet visible are recorded now.
+    ///
+    /// IMPORTANT: the snapshot is taken under the commit lock. Taken before it, a commit
+    /// pending at that moment could become visible and leave `pending` before this
+    /// registers, and validation would never see its writes (write skew).
+    pub(crate) fn register_serializable(&self) -> Result<Ts> {
         let mut commit = self.commit.lock();
+        let snapshot = self.register_snapshot(None)?;
         if commit.serializable_active == 0 {
             let pending: Vec<_> = commit.pending.iter().map(|p| (p.ts, p.writes.clone())).collect();
             commit.recent.extend(pending);
         }
         commit.serializable_active += 1;
         Snapshots::add(&mut self.snapshots.lock().serializable, snapshot);
+        Ok(snapshot)
     }
 
     pub(crate) fn unregister_serializable(&self, snapshot: Ts) {

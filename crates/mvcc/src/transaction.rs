@@ -153,11 +153,12 @@ impl KeyWrites {
 impl Transaction {
     pub(crate) fn begin(shared: Arc<Shared>, options: TxnOptions) -> Result<Transaction> {
         let read_only = options.read_only || options.as_of.is_some();
-        let snapshot = shared.register_snapshot(options.as_of)?;
         let serializable = options.isolation == Isolation::Serializable && !read_only;
-        if serializable {
-            shared.register_serializable(snapshot);
-        }
+        let snapshot = if serializable {
+            shared.register_serializable()?
+        } else {
+            shared.register_snapshot(options.as_of)?
+        };
         let state = State {
             status: Status::Active,
             snapshot,
