@@ -202,6 +202,7 @@ fn decode_non_null(r: &mut Reader<'_, '_>, ty: &DataType) -> Result<Value> {
         | DataType::Varchar(_)
         | DataType::Char(_)
         | DataType::InternalChar
+        | DataType::Name
         | DataType::TsVector
         | DataType::TsQuery => Value::Text(r.string()?),
         DataType::Jsonb => Value::Jsonb(r.string()?),

@@ -65,6 +65,9 @@ pub enum DataType {
     /// PostgreSQL's single-byte `"char"` (catalog columns such as `pg_type.typtype`), held
     /// as a `Text` value.
     InternalChar,
+    /// PostgreSQL's `name`: an identifier of at most 63 bytes (catalog columns such as
+    /// `pg_class.relname`), held as a `Text` value.
+    Name,
     /// OID: an object identifier (an unsigned 32-bit number, held as an `Int8` value).
     Oid,
     /// A one-dimensional array of the element type.
@@ -249,6 +252,7 @@ impl DataType {
             DataType::Jsonb => "jsonb".into(),
             DataType::Oid => "oid".into(),
             DataType::InternalChar => "\"char\"".into(),
+            DataType::Name => "name".into(),
             DataType::Array(elem) => format!("{}[]", elem.name()),
             DataType::Int2Vector => "int2vector".into(),
             DataType::TsVector => "tsvector".into(),
@@ -342,6 +346,7 @@ impl DataType {
             ("jsonb", []) => DataType::Jsonb,
             ("oid", []) => DataType::Oid,
             ("\"char\"", []) => DataType::InternalChar,
+            ("name", []) => DataType::Name,
             ("int2vector", []) => DataType::Int2Vector,
             ("tsvector", []) => DataType::TsVector,
             ("tsquery", []) => DataType::TsQuery,
@@ -639,6 +644,7 @@ mod tests {
             DataType::Jsonb,
             DataType::Oid,
             DataType::InternalChar,
+            DataType::Name,
             DataType::Int2Vector,
             DataType::TsVector,
             DataType::TsQuery,

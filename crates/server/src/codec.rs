@@ -164,7 +164,7 @@ pub fn decode_binary(bytes: &[u8], ty: &DataType, zone: &Zone) -> Result<Value> 
         DataType::Float4 => Value::Float4(f32::from_be_bytes(take(bytes, "real")?)),
         DataType::Float8 => Value::Float8(f64::from_be_bytes(take(bytes, "double precision")?)),
         DataType::Numeric(_) => Value::Numeric(Box::new(decode_numeric(bytes)?)),
-        DataType::Text | DataType::Varchar(_) | DataType::Char(_) => {
+        DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::Name => {
             let s = std::str::from_utf8(bytes).map_err(|_| {
                 errinput!(
                     CHARACTER_NOT_IN_REPERTOIRE,

@@ -2540,6 +2540,10 @@ fn split_qualified(text: &str) -> Vec<String> {
 }
 
 impl BindEnv for Env<'_> {
+    fn database(&self) -> Option<String> {
+        Some(self.session.db.name().to_string())
+    }
+
     fn enum_type(
         &self,
         schema: Option<&str>,
@@ -2896,7 +2900,7 @@ impl FunctionEnv for Env<'_> {
     }
 
     fn relation_oid_by_name(&self, name: &str) -> Result<Option<i64>> {
-        let (schema, rel) = bind::split_relation_name(name)?;
+        let (schema, rel) = bind::split_relation_name(name, self.database().as_deref())?;
         BindEnv::relation_oid(self, schema.as_deref(), &rel)
     }
 

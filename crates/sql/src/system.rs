@@ -41,6 +41,14 @@ pub enum SystemTable {
     PgSettings,
     /// pg_tables
     PgTables,
+    /// pg_stat_all_tables / pg_stat_user_tables (`io`: pg_statio_*), one row per table;
+    /// Oxibase keeps no per-table counters, so they are NULL.
+    PgStatTables {
+        /// System catalogs too (the `_all_` views).
+        all: bool,
+        /// The block I/O view (pg_statio_*).
+        io: bool,
+    },
     /// pg_views
     PgViews,
     /// pg_matviews
@@ -96,6 +104,10 @@ pub enum SystemTable {
     InfoKeyColumnUsage,
     /// information_schema.referential_constraints
     InfoReferentialConstraints,
+    /// information_schema.constraint_column_usage
+    InfoConstraintColumnUsage,
+    /// information_schema.constraint_table_usage
+    InfoConstraintTableUsage,
     /// information_schema.views
     InfoViews,
     /// information_schema.sequences
@@ -316,17 +328,6 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
     ),
     ("pg_tablespace", &[("oid", "int8"), ("spcname", "text"), ("spcowner", "int8")]),
     ("pg_range", &[("rngtypid", "int8"), ("rngsubtype", "int8"), ("rngmultitypid", "int8")]),
-    (
-        "pg_stat_user_tables",
-        &[
-            ("relid", "int8"),
-            ("schemaname", "text"),
-            ("relname", "text"),
-            ("seq_scan", "int8"),
-            ("n_live_tup", "int8"),
-            ("n_dead_tup", "int8"),
-        ],
-    ),
 ];
 
 /// The catalog columns PostgreSQL types `oid` (object ids and references to them): drivers
@@ -737,6 +738,10 @@ impl SystemTable {
             "pg_user" => Some(PgUser),
             "pg_settings" => Some(PgSettings),
             "pg_tables" => Some(PgTables),
+            "pg_stat_all_tables" => Some(PgStatTables { all: true, io: false }),
+            "pg_stat_user_tables" => Some(PgStatTables { all: false, io: false }),
+            "pg_statio_all_tables" => Some(PgStatTables { all: true, io: true }),
+            "pg_statio_user_tables" => Some(PgStatTables { all: false, io: true }),
             "pg_views" => Some(PgViews),
             "pg_matviews" => Some(PgMatviews),
             "pg_indexes" => Some(PgIndexes),
@@ -767,6 +772,8 @@ impl SystemTable {
             "table_constraints" => Some(InfoTableConstraints),
             "key_column_usage" => Some(InfoKeyColumnUsage),
             "referential_constraints" => Some(InfoReferentialConstraints),
+            "constraint_column_usage" => Some(InfoConstraintColumnUsage),
+            "constraint_table_usage" => Some(InfoConstraintTableUsage),
             "views" => Some(InfoViews),
             "sequences" => Some(InfoSequences),
             "routines" => Some(InfoRoutines),
@@ -784,7 +791,7 @@ impl SystemTable {
 
     /// The view's columns.
     pub fn columns(&self) -> Vec<(String, DataType)> {
-        use DataType::{Bool, Int2, Int4, Int8, Text};
+        use DataType::{Bool, Int2, Int4, Int8, Name, Text};
         use SystemTable::*;
         let text_array = DataType::Array(Box::new(Text));
         let cols: Vec<(&str, DataType)> = match self {
@@ -794,11 +801,11 @@ impl SystemTable {
                 .map(|(n, t)| (*n, DataType::from_name(t).unwrap_or(Text)))
                 .collect(),
             PgNamespace => {
-                vec![("oid", Int8), ("nspname", Text), ("nspowner", Int8), ("nspacl", text_array)]
+                vec![("oid", Int8), ("nspname", Name), ("nspowner", Int8), ("nspacl", text_array)]
             }
             PgClass => vec![
                 ("oid", Int8),
-                ("relname", Text),
+                ("relname", Name),
                 ("relnamespace", Int8),
                 ("reltype", Int8),
                 ("relowner", Int8),
@@ -827,7 +834,7 @@ impl SystemTable {
             ],
             PgAttribute => vec![
                 ("attrelid", Int8),
-                ("attname", Text),
+                ("attname", Name),
                 ("atttypid", Int8),
                 ("attlen", Int2),
                 ("attnum", Int2),
@@ -843,7 +850,7 @@ impl SystemTable {
             ],
             PgType => vec![
                 ("oid", Int8),
-                ("typname", Text),
+                ("typname", Name),
                 ("typnamespace", Int8),
                 ("typlen", Int2),
                 ("typtype", Text),
@@ -865,7 +872,7 @@ impl SystemTable {
                 ("oid", Int8),
                 ("enumtypid", Int8),
                 ("enumsortorder", DataType::Float4),
-                ("enumlabel", Text),
+                ("enumlabel", Name),
             ],
             PgIndex => vec![
                 ("indexrelid", Int8),
@@ -883,7 +890,7 @@ impl SystemTable {
             ],
             PgDatabase => vec![
                 ("oid", Int8),
-                ("datname", Text),
+                ("datname", Name),
                 ("datdba", Int8),
                 ("encoding", Int4),
                 ("datcollate", Text),
@@ -895,7 +902,7 @@ impl SystemTable {
             ],
             PgRoles => vec![
                 ("oid", Int8),
-                ("rolname", Text),
+                ("rolname", Name),
                 ("rolsuper", Bool),
                 ("rolinherit", Bool),
                 ("rolcreaterole", Bool),
@@ -908,7 +915,7 @@ impl SystemTable {
                 ("rolbypassrls", Bool),
             ],
             PgUser => vec![
-                ("usename", Text),
+                ("usename", Name),
                 ("usesysid", Int8),
                 ("usecreatedb", Bool),
                 ("usesuper", Bool),
@@ -925,10 +932,15 @@ impl SystemTable {
                 ("vartype", Text),
                 ("source", Text),
             ],
+            PgStatTables { io, .. } => {
+                let mut cols = vec![("relid", Int8), ("schemaname", Name), ("relname", Name)];
+                cols.extend(stat_table_counters(*io));
+                cols
+            }
             PgTables => vec![
-                ("schemaname", Text),
-                ("tablename", Text),
-                ("tableowner", Text),
+                ("schemaname", Name),
+                ("tablename", Name),
+                ("tableowner", Name),
                 ("tablespace", Text),
                 ("hasindexes", Bool),
                 ("hasrules", Bool),
@@ -936,14 +948,14 @@ impl SystemTable {
                 ("rowsecurity", Bool),
             ],
             PgViews => vec![
-                ("schemaname", Text),
-                ("viewname", Text),
-                ("viewowner", Text),
+                ("schemaname", Name),
+                ("viewname", Name),
+                ("viewowner", Name),
                 ("definition", Text),
             ],
             PgMatviews => vec![
-                ("schemaname", Text),
-                ("matviewname", Text),
+                ("schemaname", Name),
+                ("matviewname", Name),
                 ("matviewowner", Text),
                 ("tablespace", Text),
                 ("hasindexes", Bool),
@@ -951,16 +963,16 @@ impl SystemTable {
                 ("definition", Text),
             ],
             PgIndexes => vec![
-                ("schemaname", Text),
-                ("tablename", Text),
-                ("indexname", Text),
+                ("schemaname", Name),
+                ("tablename", Name),
+                ("indexname", Name),
                 ("tablespace", Text),
                 ("indexdef", Text),
             ],
             PgSequences => vec![
-                ("schemaname", Text),
-                ("sequencename", Text),
-                ("sequenceowner", Text),
+                ("schemaname", Name),
+                ("sequencename", Name),
+                ("sequenceowner", Name),
                 ("data_type", Text),
                 ("start_value", Int8),
                 ("min_value", Int8),
@@ -972,7 +984,7 @@ impl SystemTable {
             ],
             PgConstraint => vec![
                 ("oid", Int8),
-                ("conname", Text),
+                ("conname", Name),
                 ("connamespace", Int8),
                 ("contype", Text),
                 ("condeferrable", Bool),
@@ -998,7 +1010,7 @@ impl SystemTable {
             ],
             PgProc => vec![
                 ("oid", Int8),
-                ("proname", Text),
+                ("proname", Name),
                 ("pronamespace", Int8),
                 ("prorettype", Int8),
                 ("prokind", Text),
@@ -1011,13 +1023,13 @@ impl SystemTable {
                 ("proargtypes", DataType::Array(Box::new(Int8))),
                 ("proargnames", DataType::Array(Box::new(Text))),
             ],
-            PgAm => vec![("oid", Int8), ("amname", Text), ("amtype", Text)],
+            PgAm => vec![("oid", Int8), ("amname", Name), ("amtype", Text)],
             PgInherits => vec![("inhrelid", Int8), ("inhparent", Int8), ("inhseqno", Int4)],
             PgTrigger => vec![
                 ("oid", Int8),
                 ("tgrelid", Int8),
                 ("tgparentid", Int8),
-                ("tgname", Text),
+                ("tgname", Name),
                 ("tgfoid", Int8),
                 ("tgtype", Int2),
                 ("tgenabled", Text),
@@ -1031,25 +1043,25 @@ impl SystemTable {
             ],
             PgExtension => vec![
                 ("oid", Int8),
-                ("extname", Text),
+                ("extname", Name),
                 ("extversion", Text),
                 ("extnamespace", Int8),
                 ("extowner", Int8),
                 ("extrelocatable", Bool),
             ],
-            PgCollation => vec![("oid", Int8), ("collname", Text), ("collnamespace", Int8)],
+            PgCollation => vec![("oid", Int8), ("collname", Name), ("collnamespace", Int8)],
             PgLanguage => vec![
                 ("oid", Int8),
-                ("lanname", Text),
+                ("lanname", Name),
                 ("lanowner", Int8),
                 ("lanispl", Bool),
                 ("lanpltrusted", Bool),
             ],
             PgStatActivity => vec![
                 ("datid", Int8),
-                ("datname", Text),
+                ("datname", Name),
                 ("pid", Int4),
-                ("usename", Text),
+                ("usename", Name),
                 ("application_name", Text),
                 ("client_addr", Text),
                 ("backend_start", DataType::TimestampTz),
@@ -1064,7 +1076,7 @@ impl SystemTable {
             ],
             PgStatDatabase => vec![
                 ("datid", Int8),
-                ("datname", Text),
+                ("datname", Name),
                 ("numbackends", Int4),
                 ("xact_commit", Int8),
                 ("xact_rollback", Int8),
@@ -1107,7 +1119,7 @@ impl SystemTable {
             ],
             PgStatReplication => vec![
                 ("pid", Int4),
-                ("usename", Text),
+                ("usename", Name),
                 ("application_name", Text),
                 ("client_addr", Text),
                 ("backend_start", DataType::TimestampTz),
@@ -1175,17 +1187,36 @@ impl SystemTable {
                 ("numeric_precision_radix", Int4),
                 ("numeric_scale", Int4),
                 ("datetime_precision", Int4),
-                ("udt_catalog", Text),
-                ("udt_schema", Text),
-                ("udt_name", Text),
-                ("is_identity", Text),
-                ("identity_generation", Text),
-                ("is_generated", Text),
-                ("generation_expression", Text),
-                ("is_updatable", Text),
+                ("interval_type", Text),
+                ("interval_precision", Int4),
+                ("character_set_catalog", Text),
+                ("character_set_schema", Text),
+                ("character_set_name", Text),
+                ("collation_catalog", Text),
+                ("collation_schema", Text),
+                ("collation_name", Text),
                 ("domain_catalog", Text),
                 ("domain_schema", Text),
                 ("domain_name", Text),
+                ("udt_catalog", Text),
+                ("udt_schema", Text),
+                ("udt_name", Text),
+                ("scope_catalog", Text),
+                ("scope_schema", Text),
+                ("scope_name", Text),
+                ("maximum_cardinality", Int4),
+                ("dtd_identifier", Text),
+                ("is_self_referencing", Text),
+                ("is_identity", Text),
+                ("identity_generation", Text),
+                ("identity_start", Text),
+                ("identity_increment", Text),
+                ("identity_maximum", Text),
+                ("identity_minimum", Text),
+                ("identity_cycle", Text),
+                ("is_generated", Text),
+                ("generation_expression", Text),
+                ("is_updatable", Text),
             ],
             InfoSchemata => {
                 vec![("catalog_name", Text), ("schema_name", Text), ("schema_owner", Text)]
@@ -1212,6 +1243,23 @@ impl SystemTable {
                 ("column_name", Text),
                 ("ordinal_position", Int4),
                 ("position_in_unique_constraint", Int4),
+            ],
+            InfoConstraintColumnUsage => vec![
+                ("table_catalog", Text),
+                ("table_schema", Text),
+                ("table_name", Text),
+                ("column_name", Text),
+                ("constraint_catalog", Text),
+                ("constraint_schema", Text),
+                ("constraint_name", Text),
+            ],
+            InfoConstraintTableUsage => vec![
+                ("table_catalog", Text),
+                ("table_schema", Text),
+                ("table_name", Text),
+                ("constraint_catalog", Text),
+                ("constraint_schema", Text),
+                ("constraint_name", Text),
             ],
             InfoReferentialConstraints => vec![
                 ("constraint_catalog", Text),
@@ -1406,6 +1454,16 @@ impl SystemTable {
                         text("string"),
                         text("session"),
                     ]
+                })
+                .collect(),
+            PgStatTables { all, io } => s
+                .tables
+                .iter()
+                .filter(|t| t.materialized.is_none() && (*all || t.schema != "pg_catalog"))
+                .map(|t| {
+                    let mut row = vec![Value::Int8(t.id as i64), text(&t.schema), text(&t.name)];
+                    row.extend(stat_table_counters(*io).iter().map(|_| Value::Null));
+                    row
                 })
                 .collect(),
             PgTables => user_tables(s)
@@ -1734,6 +1792,8 @@ impl SystemTable {
             InfoTableConstraints => info_table_constraints(s),
             InfoKeyColumnUsage => info_key_column_usage(s),
             InfoReferentialConstraints => info_referential_constraints(s),
+            InfoConstraintColumnUsage => info_constraint_usage(s, true),
+            InfoConstraintTableUsage => info_constraint_usage(s, false),
             InfoViews => s
                 .views
                 .iter()
@@ -1915,6 +1975,48 @@ fn int8(v: u64) -> Value {
 
 fn schema_id(s: &CatalogSnapshot, name: &str) -> RelId {
     s.schemas.iter().find(|(_, n)| n == name).map_or(0, |(id, _)| *id)
+}
+
+/// The counter columns of pg_stat_*_tables (or pg_statio_*_tables), after relid, schemaname
+/// and relname.
+fn stat_table_counters(io: bool) -> Vec<(&'static str, DataType)> {
+    use DataType::{Int8, TimestampTz};
+    let names: &[&str] = if io {
+        &[
+            "heap_blks_read",
+            "heap_blks_hit",
+            "idx_blks_read",
+            "idx_blks_hit",
+            "toast_blks_read",
+            "toast_blks_hit",
+            "tidx_blks_read",
+            "tidx_blks_hit",
+        ]
+    } else {
+        &[
+            "seq_scan",
+            "seq_tup_read",
+            "idx_scan",
+            "idx_tup_fetch",
+            "n_tup_ins",
+            "n_tup_upd",
+            "n_tup_del",
+            "n_tup_hot_upd",
+            "n_live_tup",
+            "n_dead_tup",
+            "n_mod_since_analyze",
+            "n_ins_since_vacuum",
+            "last_vacuum",
+            "last_autovacuum",
+            "last_analyze",
+            "last_autoanalyze",
+            "vacuum_count",
+            "autovacuum_count",
+            "analyze_count",
+            "autoanalyze_count",
+        ]
+    };
+    names.iter().map(|n| (*n, if n.starts_with("last_") { TimestampTz } else { Int8 })).collect()
 }
 
 fn user_tables(s: &CatalogSnapshot) -> impl Iterator<Item = &Table> {
@@ -2148,6 +2250,7 @@ fn pg_type(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         ));
     }
     rows.push(type_row(19, "name", 64, 'b', 'S', 18, 1003, "namein", "nameout"));
+    rows.push(type_row(1003, "_name", -1, 'b', 'A', 19, 0, "array_in", "array_out"));
     rows.push(type_row(26, "oid", 4, 'b', 'N', 0, 1028, "oidin", "oidout"));
     rows.push(type_row(2205, "regclass", 4, 'b', 'N', 0, 2210, "regclassin", "regclassout"));
     rows.push(type_row(3734, "regconfig", 4, 'b', 'N', 0, 3735, "regconfigin", "regconfigout"));
@@ -2759,6 +2862,7 @@ fn udt_name(t: &DataType) -> String {
         DataType::Jsonb => "jsonb",
         DataType::Oid => "oid",
         DataType::InternalChar => "char",
+        DataType::Name => "name",
         DataType::Int2Vector => "int2vector",
         DataType::TsVector => "tsvector",
         DataType::TsQuery => "tsquery",
@@ -2833,6 +2937,15 @@ fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 DataType::Numeric(None) => (Value::Null, Value::Null, Value::Int4(10), Value::Null),
                 _ => (Value::Null, Value::Null, Value::Null, Value::Null),
             };
+            // Fractional digits of seconds: microseconds, the only precision kept.
+            let datetime_precision = match &c.data_type {
+                DataType::Date => Value::Int4(0),
+                DataType::Time
+                | DataType::Timestamp
+                | DataType::TimestampTz
+                | DataType::Interval => Value::Int4(6),
+                _ => Value::Null,
+            };
             rows.push(vec![
                 text(&s.database),
                 text(&t.schema),
@@ -2851,19 +2964,38 @@ fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 precision,
                 radix,
                 scale,
+                datetime_precision,
                 Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                c.domain.as_ref().map_or(Value::Null, |_| text(&s.database)),
+                c.domain.as_ref().map_or(Value::Null, |d| text(&d.schema)),
+                c.domain.as_ref().map_or(Value::Null, |d| text(&d.name)),
                 text(&s.database),
                 // A user-defined type's schema is its own.
                 text(c.data_type.enum_type().map_or("pg_catalog", |e| e.schema.as_str())),
                 text(&udt_name(&c.data_type)),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                text(&position.to_string()),
+                text("NO"),
                 text(if c.identity_always { "YES" } else { "NO" }),
                 if c.identity_always { text("ALWAYS") } else { Value::Null },
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                if c.identity_always { text("NO") } else { Value::Null },
                 text(if c.generated.is_some() { "ALWAYS" } else { "NEVER" }),
                 c.generated.as_ref().map_or(Value::Null, |g| text(g)),
                 text("YES"),
-                c.domain.as_ref().map_or(Value::Null, |_| text(&s.database)),
-                c.domain.as_ref().map_or(Value::Null, |d| text(&d.schema)),
-                c.domain.as_ref().map_or(Value::Null, |d| text(&d.name)),
             ]);
         }
     }
@@ -2935,6 +3067,58 @@ fn info_key_column_usage(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         for c in &t.constraints {
             if let ConstraintKind::ForeignKey { columns, ref_columns, .. } = &c.kind {
                 add(&c.name, columns, Some(ref_columns));
+            }
+        }
+    }
+    rows
+}
+
+/// information_schema.constraint_column_usage (`columns`) and constraint_table_usage: the
+/// table (and columns) each constraint uses. A foreign key uses the table and columns it
+/// references, a check the columns its expression reads, a key its own columns.
+fn info_constraint_usage(s: &CatalogSnapshot, columns: bool) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    for t in user_tables(s) {
+        let mut add = |used: &Table, cols: &[usize], name: &str| {
+            let mut row = vec![text(&s.database), text(&used.schema), text(&used.name)];
+            let tail = [text(&s.database), text(&t.schema), text(name)];
+            if !columns {
+                rows.push(row.into_iter().chain(tail).collect());
+                return;
+            }
+            let mut cols = cols.to_vec();
+            cols.sort_unstable();
+            cols.dedup();
+            for c in cols {
+                row.truncate(3);
+                row.push(text(&used.columns[c].name));
+                rows.push(row.iter().cloned().chain(tail.iter().cloned()).collect());
+            }
+        };
+        if !t.primary_key.is_empty() {
+            add(t, &t.primary_key, &format!("{}_pkey", t.name));
+        }
+        for i in t.indexes.iter().filter(|i| i.unique) {
+            if let Some(cols) = i.plain_columns() {
+                add(t, &cols, &i.name);
+            }
+        }
+        for c in &t.constraints {
+            match &c.kind {
+                // constraint_table_usage lists keys and foreign keys only.
+                ConstraintKind::Check { .. } if !columns => {}
+                ConstraintKind::Check { expr } => {
+                    // A check that no longer binds reads no column we can name.
+                    let cols = crate::bind::bind_table_expr(t, expr)
+                        .map(|e| e.columns())
+                        .unwrap_or_default();
+                    add(t, &cols, &c.name);
+                }
+                ConstraintKind::ForeignKey { ref_table, ref_columns, .. } => {
+                    if let Some(target) = s.tables.iter().find(|x| x.id == *ref_table) {
+                        add(target, ref_columns, &c.name);
+                    }
+                }
             }
         }
     }

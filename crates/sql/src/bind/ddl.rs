@@ -716,8 +716,8 @@ pub fn data_type_with(t: &ast::DataType, types: TypeLookup<'_>) -> Result<DataTy
                 "bigserial" | "serial8" => DataType::Int8,
                 "smallserial" | "serial2" => DataType::Int2,
                 // NB: jsonpath is text; its syntax is checked where a path is used.
-                "name" | "citext" | "regtype" | "regproc" | "regprocedure" | "jsonpath"
-                | "regconfig" | "regdictionary" => DataType::Text,
+                "citext" | "regtype" | "regproc" | "regprocedure" | "jsonpath" | "regconfig"
+                | "regdictionary" => DataType::Text,
                 "oid" => DataType::Oid,
                 "xid" | "cid" | "regnamespace" => DataType::Int8,
                 _ => match DataType::from_name(&with_mods) {

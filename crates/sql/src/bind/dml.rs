@@ -895,7 +895,9 @@ fn unconstrained(t: &DataType) -> DataType {
 
 fn assignable(from: &DataType, to: &DataType) -> bool {
     use crate::types::category;
-    if from == to || matches!(to, DataType::Text | DataType::Varchar(_) | DataType::Char(_)) {
+    if from == to
+        || matches!(to, DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::Name)
+    {
         return true;
     }
     match (from, to) {

@@ -374,6 +374,15 @@ impl Binder<'_> {
                         let oid = domain.map_or(crate::types::type_oid(&ty), |d| d.id) as i64;
                         Ok((Expr::Literal(Value::Int8(oid)), known(DataType::Int8)))
                     }
+                    // A name computed at run time.
+                    x if matches!(
+                        t,
+                        SqlType::Known(DataType::Text | DataType::Varchar(_)) | SqlType::Unknown
+                    ) =>
+                    {
+                        let x = self.coerce(x, &t, &DataType::Text)?;
+                        self.call_scalar("oxibase_regtype_oid", vec![(x, known(DataType::Text))])
+                    }
                     x => Ok((self.coerce(x, &t, &DataType::Int8)?, known(DataType::Int8))),
                 }
             }
@@ -1845,7 +1854,7 @@ impl Binder<'_> {
         let (x, t) = self.bind_expr(expr, ctx)?;
         match (&x, &t) {
             (Expr::Literal(Value::Text(name)), _) => {
-                let (schema, rel) = split_relation_name(name)?;
+                let (schema, rel) = split_relation_name(name, self.env.database().as_deref())?;
                 if let Ok(oid) = rel.parse::<i64>() {
                     return Ok((Expr::Literal(Value::Int8(oid)), known(DataType::Int8)));
                 }
@@ -2967,7 +2976,9 @@ fn select_field((expr, _): (Expr, SqlType), i: usize, field_type: &DataType) -> 
 
 /// A relation's name as regclass reads it (`t`, `s.t`, `"T"`): schema and name, unquoted
 /// parts folded to lower case.
-pub fn split_relation_name(name: &str) -> Result<(Option<String>, String)> {
+/// `database`, when known, is the one connected to: a three-part name must name it, as in
+/// PostgreSQL.
+pub fn split_relation_name(name: &str, database: Option<&str>) -> Result<(Option<String>, String)> {
     let parts: Vec<String> = name
         .split('.')
         .map(|p| {
@@ -2981,6 +2992,11 @@ pub fn split_relation_name(name: &str) -> Result<(Option<String>, String)> {
     match parts.as_slice() {
         [r] => Ok((None, r.clone())),
         [s, r] => Ok((Some(s.clone()), r.clone())),
+        [c, s, r] if database == Some(c.as_str()) => Ok((Some(s.clone()), r.clone())),
+        [_, _, _] => Err(errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "cross-database references are not implemented: {name}"
+        )),
         _ => Err(errinput!(INVALID_NAME, "improper relation name (too many dotted names): {name}")),
     }
 }

@@ -105,6 +105,10 @@ pub trait BindEnv {
     ) -> Result<Option<Arc<crate::catalog::Domain>>> {
         Ok(None)
     }
+    /// The database connected to, which a three-part name may name.
+    fn database(&self) -> Option<String> {
+        None
+    }
     /// The oid of a relation of any kind (`'name'::regclass`).
     fn relation_oid(&self, schema: Option<&str>, name: &str) -> Result<Option<i64>> {
         Ok(match self.relation(schema, name)? {
@@ -574,7 +578,10 @@ impl<'a> Binder<'a> {
             }
             S::SetTimeZone { local, value } => Statement::Set {
                 name: "timezone".into(),
-                value: Some(setting_value(value)?),
+                value: Some(match value {
+                    ast::Expr::Interval(interval) => zone_of_interval(interval)?,
+                    value => setting_value(value)?,
+                }),
                 local: *local,
             },
             S::SetNames { charset_name, .. } => Statement::Set {
@@ -609,6 +616,30 @@ fn setting_value(expr: &ast::Expr) -> Result<String> {
         }
         other => other.to_string(),
     })
+}
+
+/// `SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE`: a fixed offset east of UTC, as the
+/// `+hh:mm:ss` text the time zone setting reads.
+fn zone_of_interval(interval: &ast::Interval) -> Result<String> {
+    let text = match &*interval.value {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        other => other.to_string(),
+    };
+    let parsed = crate::types::datetime::parse_interval(&text)?;
+    if parsed.months != 0 || parsed.days != 0 {
+        return Err(errinput!(
+            INVALID_PARAMETER_VALUE,
+            "invalid interval value for time zone: {} not allowed",
+            if parsed.months != 0 { "month" } else { "day" }
+        ));
+    }
+    let seconds = parsed.micros / 1_000_000;
+    let sign = if seconds < 0 { '-' } else { '+' };
+    let s = seconds.abs();
+    Ok(format!("{sign}{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60))
 }
 
 /// Canonical setting names (`time zone` is `timezone`, ...).

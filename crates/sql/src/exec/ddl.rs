@@ -2211,7 +2211,7 @@ fn rename_identifier(sql: &str, old: &str, new: &str) -> Result<String> {
 /// assignment casts; text to a non-text type needs USING).
 fn assignment_castable(from: &DataType, to: &DataType) -> bool {
     use DataType::*;
-    let texty = |t: &DataType| matches!(t, Text | Varchar(_) | Char(_));
+    let texty = |t: &DataType| matches!(t, Text | Varchar(_) | Char(_) | Name);
     if from == to || implicit_cast_allowed(from, to) || texty(to) {
         return true;
     }

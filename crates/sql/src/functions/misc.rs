@@ -81,6 +81,14 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             &[Text],
             Int8,
         ),
+        ("oxibase_regtype_oid", 1) => stable(
+            |a, env| match env.type_oid(text(&a[0]))? {
+                Some(oid) => Ok(Value::Int8(oid)),
+                None => Err(errinput!(UNDEFINED_OBJECT, "type \"{}\" does not exist", text(&a[0]))),
+            },
+            &[Text],
+            Int8,
+        ),
         ("gen_random_uuid" | "uuid_generate_v4", 0) => stable(gen_random_uuid, &[], Uuid),
         ("pg_sleep", 1) => stable(pg_sleep, &[Float8], Text),
         ("num_nulls" | "num_nonnulls", _) => {

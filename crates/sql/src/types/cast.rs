@@ -47,7 +47,9 @@ pub fn cast(value: Value, to: &DataType, kind: CastKind, zone: &Zone) -> Result<
             let text = super::inet::show(&i);
             return cast(Value::Text(text), to, kind, zone);
         }
-        (v, DataType::Text | DataType::Varchar(_) | DataType::Char(_)) => {
+        (v, DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::Name)
+            if !matches!(v, Value::Text(_)) =>
+        {
             let text = format_value(&v, zone).unwrap_or_default();
             return cast(Value::Text(text), to, kind, zone);
         }

@@ -65,6 +65,7 @@ pub fn type_oid(ty: &DataType) -> u32 {
         DataType::Jsonb => 3802,
         DataType::Oid => 26,
         DataType::InternalChar => 18,
+        DataType::Name => 19,
         DataType::Int2Vector => 22,
         DataType::TsVector => 3614,
         DataType::TsQuery => 3615,
@@ -94,6 +95,7 @@ pub fn type_oid(ty: &DataType) -> u32 {
             DataType::Json => 199,
             DataType::Oid => 1028,
             DataType::InternalChar => 1002,
+            DataType::Name => 1003,
             DataType::Int2Vector => 1006,
             DataType::TsVector => 3643,
             DataType::TsQuery => 3645,
@@ -116,7 +118,8 @@ pub fn type_from_oid(oid: u32) -> Option<DataType> {
         20 => base(DataType::Int8),
         21 => base(DataType::Int2),
         23 => base(DataType::Int4),
-        25 | 19 => base(DataType::Text),
+        25 => base(DataType::Text),
+        19 => base(DataType::Name),
         26 => base(DataType::Oid),
         18 => base(DataType::InternalChar),
         22 => base(DataType::Int2Vector),
@@ -156,6 +159,7 @@ pub fn type_from_oid(oid: u32) -> Option<DataType> {
 pub fn type_size(ty: &DataType) -> i16 {
     match ty {
         DataType::Bool | DataType::InternalChar => 1,
+        DataType::Name => 64,
         DataType::Int2 => 2,
         DataType::Int4 | DataType::Float4 | DataType::Date | DataType::Oid => 4,
         DataType::Int8
@@ -179,6 +183,8 @@ pub fn category(ty: &DataType) -> char {
         | DataType::Numeric(_)
         | DataType::Oid => 'N',
         DataType::Text | DataType::Varchar(_) | DataType::Char(_) => 'S',
+        // PostgreSQL files name under user-defined types, but it compares as a string.
+        DataType::Name => 'S',
         DataType::Date | DataType::Timestamp | DataType::TimestampTz | DataType::Time => 'D',
         DataType::Interval => 'T',
         DataType::Bool => 'B',
@@ -233,8 +239,16 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
     }
     match (a, b) {
         (
-            DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::InternalChar,
-            DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::InternalChar,
+            DataType::Text
+            | DataType::Varchar(_)
+            | DataType::Char(_)
+            | DataType::InternalChar
+            | DataType::Name,
+            DataType::Text
+            | DataType::Varchar(_)
+            | DataType::Char(_)
+            | DataType::InternalChar
+            | DataType::Name,
         ) => Some(DataType::Text),
         (DataType::Json, DataType::Jsonb) | (DataType::Jsonb, DataType::Json) => {
             Some(DataType::Jsonb)

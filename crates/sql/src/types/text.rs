@@ -287,6 +287,8 @@ pub fn parse_value(input: &str, ty: &DataType, zone: &Zone) -> Result<Value> {
         DataType::Text | DataType::Varchar(_) | DataType::Char(_) => Value::Text(input.to_string()),
         // "char" keeps the first byte (here: character) of its input, as PostgreSQL's charin.
         DataType::InternalChar => Value::Text(input.chars().take(1).collect()),
+        // name keeps at most 63 bytes (NAMEDATALEN - 1), cut at a character boundary.
+        DataType::Name => Value::Text(truncate_name(input).to_string()),
         DataType::TsVector => Value::Text(crate::tsearch::TsVector::parse(input)?.to_text()),
         DataType::TsQuery => Value::Text(crate::tsearch::TsQuery::parse(input)?.to_text()),
         DataType::Bytea => Value::Bytea(parse_bytea(input)?),
@@ -611,6 +613,15 @@ pub fn parse_array(input: &str, element: &DataType, zone: &Zone) -> Result<Array
 /// Builds a numeric from an integer.
 pub fn numeric_from_i128(v: i128) -> Numeric {
     Numeric::Finite(BigDecimal::new(BigInt::from(v), 0))
+}
+
+/// An identifier cut to PostgreSQL's 63 bytes (NAMEDATALEN - 1) at a character boundary.
+pub fn truncate_name(input: &str) -> &str {
+    let mut end = input.len().min(63);
+    while !input.is_char_boundary(end) {
+        end -= 1;
+    }
+    &input[..end]
 }
 
 #[cfg(test)]
