@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# ORM smoke test: Django's migrations and ORM, and SQLAlchemy through psycopg2, psycopg 3 and
-# asyncpg, against `oxibase serve` (tests/orm/). Each step asserts what PostgreSQL 15 returns,
-# so the same scripts pass against PostgreSQL (PGPORT/PGUSER/PGDATABASE of a running server:
+# ORM smoke test: Django's migrations and ORM, SQLAlchemy through psycopg2, psycopg 3 and
+# asyncpg, and Node.js's node-postgres, Knex, Sequelize and TypeORM, against `oxibase serve`
+# (tests/orm/). Each step asserts what PostgreSQL 15 returns, so the same scripts pass against
+# PostgreSQL (PGPORT/PGUSER/PGDATABASE of a running server:
 # `scripts/orm-smoke.sh --against-running`). The drivers and ORMs are pinned and installed
-# into target/orm-venv from PyPI on first use. .ci/run runs this after the test suite.
+# into target/orm-venv from PyPI and target/orm-node from npm on first use. .ci/run runs this
+# after the test suite.
 #   scripts/orm-smoke.sh [BINARY]     default: target/debug/oxibase (built if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +17,16 @@ fi
   "django==5.2.*" "psycopg[binary]==3.3.*" "psycopg2-binary==2.9.*" "sqlalchemy==2.1.*" \
   "asyncpg==0.32.*" "greenlet>=3"
 PY=$PWD/$VENV/bin/python
+NODE_DIR=target/orm-node
+if ! command -v npm >/dev/null; then
+  echo "orm-smoke: npm is not installed (Debian: apt-get install nodejs npm); .ci/run installs it" >&2
+  exit 1
+fi
+if ! cmp -s tests/orm/node/package-lock.json "$NODE_DIR/package-lock.json"; then
+  mkdir -p "$NODE_DIR"
+  cp tests/orm/node/package.json tests/orm/node/package-lock.json "$NODE_DIR/"
+  (cd "$NODE_DIR" && npm ci --silent --no-audit --no-fund >/dev/null)
+fi
 
 if [ "${1:-}" = --against-running ]; then
   port=${PGPORT:?} user=${PGUSER:?} db=${PGDATABASE:?}
@@ -43,4 +55,7 @@ for driver in psycopg2 psycopg asyncpg; do
   echo "== SQLAlchemy over $driver"
   "$PY" tests/orm/sqlalchemy_smoke.py "$port" "$user" "$db" "$driver" || status=1
 done
+echo "== Node.js: node-postgres, Knex, Sequelize, TypeORM"
+PGPORT=$port PGUSER=$user PGDATABASE=$db NODE_PATH=$PWD/$NODE_DIR/node_modules \
+  node tests/orm/node/smoke.js || status=1
 exit $status
