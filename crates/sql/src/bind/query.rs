@@ -1428,6 +1428,8 @@ impl Binder<'_> {
         name: &str,
         bound: Vec<(Expr, SqlType)>,
     ) -> Result<(TableFunction, Vec<Expr>, Vec<(String, DataType)>)> {
+        // int2vector (pg_index.indkey) counts from 0, as its subscripts do.
+        let zero_based = bound.first().is_some_and(|(_, t)| t.resolve() == DataType::Int2Vector);
         let bound: Vec<(Expr, SqlType)> =
             bound.into_iter().map(|(e, t)| (e, super::expr::int2vector_as_array(t))).collect();
         let types: Vec<SqlType> = bound.iter().map(|(_, t)| t.clone()).collect();
@@ -1585,11 +1587,13 @@ impl Binder<'_> {
                     it.next().ok_or_else(|| errinput!(SYNTAX_ERROR, "argument missing"))?;
                 let (d, dt) =
                     it.next().ok_or_else(|| errinput!(SYNTAX_ERROR, "argument missing"))?;
+                let lower = i32::from(!zero_based);
                 (
                     TableFunction::GenerateSubscripts,
                     vec![
                         self.coerce(a, &at, &at.resolve())?,
                         self.coerce(d, &dt, &DataType::Int4)?,
+                        Expr::Literal(Value::Int4(lower)),
                     ],
                     vec![("generate_subscripts".into(), DataType::Int4)],
                 )

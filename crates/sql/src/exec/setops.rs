@@ -182,8 +182,9 @@ fn table_function_values<'a>(
         }
         TableFunction::GenerateSubscripts => match values.first() {
             Some(Value::Array(a)) if as_i64(&values[1]) == 1 => {
+                let lower = values.get(2).map_or(1, as_i64) as i32;
                 let n = a.elements.len() as i32;
-                Box::new((1..=n).map(|i| Ok(vec![Value::Int4(i)])))
+                Box::new((lower..lower + n).map(|i| Ok(vec![Value::Int4(i)])))
             }
             _ => Box::new(std::iter::empty()),
         },

@@ -815,7 +815,7 @@ fn format_type(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
         Value::Int8(v) => *v as i32,
         _ => -1,
     };
-    let Some(ty) = u32::try_from(oid).ok().and_then(crate::types::type_from_oid) else {
+    let Some(ty) = u32::try_from(oid).ok().and_then(crate::types::builtin_type_by_oid) else {
         if let Some(name) = env.catalog_definition("type", oid)? {
             return Ok(Value::Text(name));
         }

@@ -155,6 +155,49 @@ pub fn type_from_oid(oid: u32) -> Option<DataType> {
     }
 }
 
+/// Every built-in type with an oid of its own (and an array type), for naming a type by oid.
+const BUILTIN_TYPES: &[DataType] = &[
+    DataType::Bool,
+    DataType::Bytea,
+    DataType::Int8,
+    DataType::Int2,
+    DataType::Int4,
+    DataType::Text,
+    DataType::Json,
+    DataType::Float4,
+    DataType::Float8,
+    DataType::Char(1),
+    DataType::Varchar(None),
+    DataType::Date,
+    DataType::Time,
+    DataType::Timestamp,
+    DataType::TimestampTz,
+    DataType::Interval,
+    DataType::Numeric(None),
+    DataType::Uuid,
+    DataType::Jsonb,
+    DataType::Oid,
+    DataType::InternalChar,
+    DataType::Name,
+    DataType::Int2Vector,
+    DataType::TsVector,
+    DataType::TsQuery,
+    DataType::Inet,
+    DataType::Cidr,
+];
+
+/// The built-in type (or array of one) with a PostgreSQL oid: what `format_type` names.
+pub fn builtin_type_by_oid(oid: u32) -> Option<DataType> {
+    BUILTIN_TYPES.iter().find_map(|t| {
+        let array = DataType::Array(Box::new(t.clone()));
+        if type_oid(t) == oid {
+            Some(t.clone())
+        } else {
+            (type_oid(&array) == oid).then_some(array)
+        }
+    })
+}
+
 /// The size PostgreSQL reports for a type in RowDescription (-1 for variable length).
 pub fn type_size(ty: &DataType) -> i16 {
     match ty {
