@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ORM smoke test: Django's migrations and ORM, SQLAlchemy through psycopg2, psycopg 3 and
-# asyncpg, and Node.js's node-postgres, Knex, Sequelize and TypeORM, against `oxibase serve`
+# asyncpg, Rails' ActiveRecord (Debian's), and Node.js's node-postgres, Knex, Sequelize and
+# TypeORM, against `oxibase serve`
 # (tests/orm/). Each step asserts what PostgreSQL 15 returns, so the same scripts pass against
 # PostgreSQL (PGPORT/PGUSER/PGDATABASE of a running server:
 # `scripts/orm-smoke.sh --against-running`). The drivers and ORMs are pinned and installed
@@ -20,6 +21,10 @@ PY=$PWD/$VENV/bin/python
 NODE_DIR=target/orm-node
 if ! command -v npm >/dev/null; then
   echo "orm-smoke: npm is not installed (Debian: apt-get install nodejs npm); .ci/run installs it" >&2
+  exit 1
+fi
+if ! ruby -e 'require "active_record"; require "pg"' 2>/dev/null; then
+  echo "orm-smoke: Ruby's ActiveRecord is not installed (Debian: apt-get install ruby-activerecord ruby-pg); .ci/run installs it" >&2
   exit 1
 fi
 if ! cmp -s tests/orm/node/package-lock.json "$NODE_DIR/package-lock.json"; then
@@ -55,6 +60,8 @@ for driver in psycopg2 psycopg asyncpg; do
   echo "== SQLAlchemy over $driver"
   "$PY" tests/orm/sqlalchemy_smoke.py "$port" "$user" "$db" "$driver" || status=1
 done
+echo "== Rails: ActiveRecord"
+PGPORT=$port PGUSER=$user PGDATABASE=$db ruby tests/orm/rails/smoke.rb || status=1
 echo "== Node.js: node-postgres, Knex, Sequelize, TypeORM"
 PGPORT=$port PGUSER=$user PGDATABASE=$db NODE_PATH=$PWD/$NODE_DIR/node_modules \
   node tests/orm/node/smoke.js || status=1
