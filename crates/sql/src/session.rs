@@ -2945,13 +2945,27 @@ impl FunctionEnv for Env<'_> {
     fn relation_name(&self, oid: i64) -> Result<Option<String>> {
         let Ok(id) = crate::keys::RelId::try_from(oid) else { return Ok(None) };
         let catalog = self.session.catalog();
+        let named = |schema: &str, name: String| {
+            let visible = self.resolved_search_path().iter().any(|s| s == schema);
+            if visible { name } else { format!("{schema}.{name}") }
+        };
         if let Some(t) = catalog.table_by_id(self.txn, id)? {
-            let visible = self.resolved_search_path().contains(&t.schema);
-            return Ok(Some(if visible { t.name } else { format!("{}.{}", t.schema, t.name) }));
+            return Ok(Some(named(&t.schema, t.name)));
         }
         for seq in catalog.sequences(self.txn)? {
             if seq.id == id {
                 return Ok(Some(seq.name));
+            }
+        }
+        // A primary key's index (its oid is derived from the table's), or another index.
+        if let Some(table) = crate::system::table_of_pkey_oid(id)
+            && let Some(t) = catalog.table_by_id(self.txn, table)?
+        {
+            return Ok(Some(named(&t.schema, format!("{}_pkey", t.name))));
+        }
+        for t in catalog.tables(self.txn)? {
+            if let Some(index) = t.indexes.iter().find(|i| i.id == id) {
+                return Ok(Some(named(&t.schema, index.name.clone())));
             }
         }
         Ok(crate::system::catalog_name(oid).map(str::to_string))

@@ -120,6 +120,7 @@ const KNOWN: &[Known] = &[
     ro("integer_datetimes", "on", "Shows whether datetimes are integer based.", true),
     ro("is_superuser", "on", "Shows whether the current user is a superuser.", true),
     ro("max_identifier_length", "63", "Shows the maximum identifier length.", false),
+    ro("max_index_keys", "32", "Shows the maximum number of index keys.", false),
     ro("max_connections", "100", "Sets the maximum number of concurrent connections.", false),
     ro("block_size", "8192", "Shows the size of a disk block.", false),
     ro("lc_collate", "C", "Shows the collation order locale.", false),

@@ -2076,6 +2076,11 @@ pub fn pkey_oid(table_id: RelId) -> RelId {
     table_id.wrapping_add(1 << 30)
 }
 
+/// The table whose primary key [`pkey_oid`] names (if `oid` is of that form).
+pub fn table_of_pkey_oid(oid: RelId) -> Option<RelId> {
+    oid.checked_sub(1 << 30)
+}
+
 fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
     let is_fk =
@@ -2536,7 +2541,16 @@ fn pg_constraint(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         for c in &t.constraints {
             match &c.kind {
                 ConstraintKind::Check { expr } => {
-                    row(&c.name, "c", 0, 0, Value::Null, Value::Null, text(expr), " ", " ")
+                    // The columns the check reads, in order of appearance as PostgreSQL
+                    // lists them (none we can name if it no longer binds).
+                    let columns = crate::bind::bind_table_expr(t, expr)
+                        .map(|e| e.columns())
+                        .unwrap_or_default();
+                    let key = match columns.is_empty() {
+                        true => Value::Null,
+                        false => int2_array(columns.into_iter()),
+                    };
+                    row(&c.name, "c", 0, 0, key, Value::Null, text(expr), " ", " ")
                 }
                 ConstraintKind::ForeignKey {
                     columns,
@@ -2551,10 +2565,31 @@ fn pg_constraint(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                         "setdefault" => "d",
                         _ => "a",
                     };
+                    // conindid: the referenced table's key or unique index the foreign key
+                    // relies on (pgjdbc's getImportedKeys joins it for PK_NAME).
+                    let mut wanted = ref_columns.clone();
+                    wanted.sort_unstable();
+                    let same = |cols: &[usize]| {
+                        let mut cols = cols.to_vec();
+                        cols.sort_unstable();
+                        cols == wanted
+                    };
+                    let index = s.tables.iter().find(|x| x.id == *ref_table).map_or(0, |target| {
+                        if same(&target.primary_key) {
+                            pkey_oid(target.id)
+                        } else {
+                            target
+                                .indexes
+                                .iter()
+                                .filter(|i| i.unique && i.predicate.is_none())
+                                .find(|i| i.plain_columns().is_some_and(|c| same(&c)))
+                                .map_or(0, |i| i.id)
+                        }
+                    });
                     row(
                         &c.name,
                         "f",
-                        0,
+                        index,
                         *ref_table,
                         int2_array(columns.iter().copied()),
                         int2_array(ref_columns.iter().copied()),

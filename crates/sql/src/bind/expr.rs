@@ -2072,18 +2072,20 @@ impl Binder<'_> {
             | "regexp_split_to_table"
             | "regexp_matches"
             | "generate_subscripts"
+            | "_pg_expandarray"
             | "pg_partition_ancestors"
                 if ctx.srfs.is_some() =>
             {
                 let Some(srfs) = ctx.srfs else { unreachable!("checked by the guard") };
                 let (function, args, columns) = self.table_function(None, &name, bound)?;
-                let [(_, ty)] = columns.as_slice() else {
-                    return Err(errinput!(
-                        FEATURE_NOT_SUPPORTED,
-                        "set-returning function {name}() returning several columns is only supported in FROM"
-                    ));
+                // Several columns make a record of them, as in PostgreSQL.
+                let ty = match columns.as_slice() {
+                    [(_, ty)] => ty.clone(),
+                    fields => DataType::Record(Arc::new(oxibase_common::RecordType {
+                        fields: fields.to_vec(),
+                        table: None,
+                    })),
                 };
-                let ty = ty.clone();
                 let mut list = srfs.borrow_mut();
                 list.push((function, args, ty.clone()));
                 Ok((Expr::Column(SRF_MARK + list.len() - 1), known(ty)))

@@ -1581,6 +1581,27 @@ impl Binder<'_> {
                 let ty = DataType::Array(Box::new(DataType::Text));
                 (TableFunction::RegexpMatches, args, vec![("regexp_matches".into(), ty)])
             }
+            ("_pg_expandarray", 1) => {
+                let (a, at) = bound
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| errinput!(SYNTAX_ERROR, "argument missing"))?;
+                let element = match at.resolve() {
+                    DataType::Array(e) => *e,
+                    other => {
+                        return Err(errinput!(
+                            UNDEFINED_FUNCTION,
+                            "function _pg_expandarray({}) does not exist",
+                            other.name()
+                        ));
+                    }
+                };
+                (
+                    TableFunction::ExpandArray,
+                    vec![a],
+                    vec![("x".into(), element), ("n".into(), DataType::Int4)],
+                )
+            }
             ("generate_subscripts", 2) => {
                 let mut it = bound.into_iter();
                 let (a, at) =

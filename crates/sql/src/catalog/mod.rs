@@ -327,6 +327,7 @@ impl Catalog {
                 ));
             }
         }
+        check_index_keys(spec.primary_key.len())?;
         let mut primary_key = Vec::new();
         for name in &spec.primary_key {
             let position = columns.iter().position(|c| &c.name == name).ok_or_else(|| {
@@ -887,6 +888,7 @@ impl Catalog {
 
     /// Records an index (the caller builds its entries).
     pub fn create_index(&self, txn: &Transaction, schema: &str, mut index: Index) -> Result<Index> {
+        check_index_keys(index.keys.len())?;
         let schema_id = self.require_schema(txn, schema)?;
         index.id = self.next_id()?;
         index.storage = index.id;
@@ -1082,6 +1084,19 @@ impl Catalog {
 /// two concurrent claims exactly one wins.
 /// The error for a name already taken by a relation or type, as PostgreSQL words it for
 /// the kind being created.
+/// PostgreSQL's INDEX_MAX_KEYS (`SHOW max_index_keys`): an index or key has at most 32 columns.
+const MAX_INDEX_KEYS: usize = 32;
+
+fn check_index_keys(n: usize) -> Result<()> {
+    if n > MAX_INDEX_KEYS {
+        return Err(errinput!(
+            TOO_MANY_COLUMNS,
+            "cannot use more than {MAX_INDEX_KEYS} columns in an index"
+        ));
+    }
+    Ok(())
+}
+
 fn duplicate_name(kind: RelKind, name: &str) -> oxibase_common::Error {
     match kind {
         RelKind::Type | RelKind::Domain => {

@@ -140,8 +140,15 @@ pub fn project_set(
     for (function, args) in functions {
         let values = args.iter().map(|e| eval(e, &row, ctx)).collect::<Result<Vec<_>>>()?;
         let rows = table_function_values(function.clone(), values, false, ctx)?;
+        // A function of several columns gives a record of them (`(json_each(j)).key`).
         let column: Vec<Value> = rows
-            .map(|r| r.map(|mut r| if r.is_empty() { Value::Null } else { r.swap_remove(0) }))
+            .map(|r| {
+                r.map(|mut r| match r.len() {
+                    0 => Value::Null,
+                    1 => r.swap_remove(0),
+                    _ => Value::Record(Box::new(r)),
+                })
+            })
             .collect::<Result<_>>()?;
         results.push(column);
     }
@@ -180,6 +187,17 @@ fn table_function_values<'a>(
                 Ok(arrays.iter().map(|a| a.get(i).cloned().unwrap_or(Value::Null)).collect())
             }))
         }
+        TableFunction::ExpandArray => match values.into_iter().next() {
+            Some(Value::Array(a)) => Box::new(
+                a.elements
+                    .into_iter()
+                    .zip(1..)
+                    .map(|(x, n)| Ok(vec![x, Value::Int4(n)]))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            ),
+            _ => Box::new(std::iter::empty()),
+        },
         TableFunction::GenerateSubscripts => match values.first() {
             Some(Value::Array(a)) if as_i64(&values[1]) == 1 => {
                 let lower = values.get(2).map_or(1, as_i64) as i32;

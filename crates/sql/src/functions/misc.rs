@@ -768,6 +768,10 @@ fn regclass_name(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
         Value::Int4(v) => i64::from(*v),
         other => return Ok(other.clone()),
     };
+    // InvalidOid prints as `-`, as regclassout does.
+    if oid == 0 {
+        return Ok(Value::Text("-".into()));
+    }
     Ok(Value::Text(env.relation_name(oid)?.unwrap_or_else(|| oid.to_string())))
 }
 

@@ -319,6 +319,9 @@ pub enum TableFunction {
     Unnest,
     /// generate_subscripts(array, dim)
     GenerateSubscripts,
+    /// information_schema._pg_expandarray(array): (x, n), each element and its 1-based
+    /// position (pgjdbc's DatabaseMetaData queries use it).
+    ExpandArray,
     /// jsonb_each / json_each
     JsonEach,
     /// jsonb_each_text / json_each_text
