@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ORM smoke test: Django's migrations and ORM, SQLAlchemy through psycopg2, psycopg 3 and
-# asyncpg, Rails' ActiveRecord (Debian's), and Node.js's node-postgres, Knex, Sequelize and
-# TypeORM, against `oxibase serve`
+# asyncpg, Rails' ActiveRecord and Java's pgjdbc (Debian's), and Node.js's node-postgres, Knex,
+# Sequelize and TypeORM, against `oxibase serve`
 # (tests/orm/). Each step asserts what PostgreSQL 15 returns, so the same scripts pass against
 # PostgreSQL (PGPORT/PGUSER/PGDATABASE of a running server:
 # `scripts/orm-smoke.sh --against-running`). The drivers and ORMs are pinned and installed
@@ -25,6 +25,11 @@ if ! command -v npm >/dev/null; then
 fi
 if ! ruby -e 'require "active_record"; require "pg"' 2>/dev/null; then
   echo "orm-smoke: Ruby's ActiveRecord is not installed (Debian: apt-get install ruby-activerecord ruby-pg); .ci/run installs it" >&2
+  exit 1
+fi
+PGJDBC=/usr/share/java/postgresql.jar
+if ! command -v java >/dev/null || [ ! -f "$PGJDBC" ]; then
+  echo "orm-smoke: Java or pgjdbc is not installed (Debian: apt-get install default-jdk-headless libpostgresql-jdbc-java); .ci/run installs them" >&2
   exit 1
 fi
 if ! cmp -s tests/orm/node/package-lock.json "$NODE_DIR/package-lock.json"; then
@@ -62,6 +67,8 @@ for driver in psycopg2 psycopg asyncpg; do
 done
 echo "== Rails: ActiveRecord"
 PGPORT=$port PGUSER=$user PGDATABASE=$db ruby tests/orm/rails/smoke.rb || status=1
+echo "== JDBC: pgjdbc's DatabaseMetaData, prepared statements, batches, types"
+PGPORT=$port PGUSER=$user PGDATABASE=$db java -cp "$PGJDBC" tests/orm/jdbc/Smoke.java || status=1
 echo "== Node.js: node-postgres, Knex, Sequelize, TypeORM"
 PGPORT=$port PGUSER=$user PGDATABASE=$db NODE_PATH=$PWD/$NODE_DIR/node_modules \
   node tests/orm/node/smoke.js || status=1
