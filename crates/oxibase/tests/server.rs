@@ -414,6 +414,85 @@ fn copy_in_and_out() {
 }
 
 #[test]
+fn copy_in_binary() {
+    use futures::SinkExt;
+    use tokio_postgres::binary_copy::BinaryCopyInWriter;
+    use tokio_postgres::types::{ToSql, Type};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        c.batch_execute(
+            "create table bin (id int8 primary key, name varchar(5), score float8, ok bool, raw bytea, tags text[], n int4 default 7)",
+        )
+        .await
+        .unwrap();
+        // tokio-postgres writes the header, the rows and the trailer.
+        let sink = c.copy_in("copy bin (id, name, score, ok, raw, tags) from stdin (format binary)").await.unwrap();
+        let types = [Type::INT8, Type::VARCHAR, Type::FLOAT8, Type::BOOL, Type::BYTEA, Type::TEXT_ARRAY];
+        let writer = BinaryCopyInWriter::new(sink, &types);
+        futures::pin_mut!(writer);
+        for i in 0..500i64 {
+            let name = format!("n{}", i % 100);
+            let raw = vec![i as u8, 0, 255];
+            let tags = vec![format!("t{i}"), "x".to_string()];
+            let score = (i % 2 == 0).then_some(i as f64 / 4.0);
+            let row: [&(dyn ToSql + Sync); 6] = [&i, &name, &score, &(i % 3 == 0), &raw, &tags];
+            writer.as_mut().write(&row).await.unwrap();
+        }
+        assert_eq!(writer.finish().await.unwrap(), 500);
+        let row = c.query_one("select name, score, ok, raw, tags, n from bin where id = 6", &[]).await.unwrap();
+        assert_eq!(row.get::<_, String>(0), "n6");
+        assert_eq!(row.get::<_, Option<f64>>(1), Some(1.5));
+        assert!(row.get::<_, bool>(2));
+        assert_eq!(row.get::<_, Vec<u8>>(3), vec![6, 0, 255]);
+        assert_eq!(row.get::<_, Vec<String>>(4), vec!["t6".to_string(), "x".to_string()]);
+        assert_eq!(row.get::<_, i32>(5), 7, "a column left out takes its default");
+        let nulls: i64 = c.query_one("select count(*) from bin where score is null", &[]).await.unwrap().get(0);
+        assert_eq!(nulls, 250);
+
+        // Bad data fails the statement with 22P04 (or the column's own error) and keeps
+        // nothing: a wrong signature, a wrong field count, a truncated row, a value too long.
+        let header = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0".to_vec();
+        let one_field = |id: i64| {
+            let mut row = header.clone();
+            row.extend_from_slice(&1i16.to_be_bytes());
+            row.extend_from_slice(&8i32.to_be_bytes());
+            row.extend_from_slice(&id.to_be_bytes());
+            row
+        };
+        let mut truncated = one_field(9001);
+        truncated.truncate(truncated.len() - 3);
+        let mut long = header.clone();
+        long.extend_from_slice(&2i16.to_be_bytes());
+        long.extend_from_slice(&8i32.to_be_bytes());
+        long.extend_from_slice(&9002i64.to_be_bytes());
+        long.extend_from_slice(&6i32.to_be_bytes());
+        long.extend_from_slice(b"abcdef");
+        let cases: [(&str, Vec<u8>, &str); 4] = [
+            ("copy bin (id) from stdin (format binary)", b"PGCOPY\nnope".to_vec(), "22P04"),
+            ("copy bin (id, name) from stdin (format binary)", one_field(9000), "22P04"),
+            ("copy bin (id) from stdin (format binary)", truncated, "22P04"),
+            ("copy bin (id, name) from stdin (format binary)", long, "22001"),
+        ];
+        for (sql, data, code) in cases {
+            let sink = c.copy_in(sql).await.unwrap();
+            futures::pin_mut!(sink);
+            sink.send(bytes::Bytes::from(data)).await.unwrap();
+            let err = sink.finish().await.unwrap_err();
+            assert_eq!(err.code().map(|c| c.code()), Some(code), "{sql}: {err:?}");
+        }
+        let n: i64 = c.query_one("select count(*) from bin", &[]).await.unwrap().get(0);
+        assert_eq!(n, 500);
+        // Only FROM STDIN takes the binary format; other options conflict with it.
+        let err = c.batch_execute("copy bin to stdout (format binary)").await.unwrap_err();
+        assert_eq!(err.code(), Some(&SqlState::FEATURE_NOT_SUPPORTED));
+        let err = c.batch_execute("copy bin from stdin (format binary, delimiter ',')").await.unwrap_err();
+        assert_eq!(err.code(), Some(&SqlState::SYNTAX_ERROR));
+    });
+}
+
+#[test]
 fn cancel_stops_a_running_statement() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::trust(dir.path());

@@ -153,6 +153,68 @@ fn take<const N: usize>(bytes: &[u8], what: &str) -> Result<[u8; N]> {
     })
 }
 
+/// The signature that opens PostgreSQL's binary COPY format.
+const COPY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+
+/// Decodes COPY data in PostgreSQL's binary format: the signature, flags and header
+/// extension, then per row a field count and each field's length (-1 for NULL) and binary
+/// value, up to the trailer (a field count of -1).
+pub fn decode_copy_binary(data: &[u8], types: &[DataType], zone: &Zone) -> Result<Vec<Vec<Value>>> {
+    fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8]> {
+        if rest.len() < n {
+            return Err(errinput!(BAD_COPY_FILE_FORMAT, "unexpected EOF in COPY data"));
+        }
+        let (head, tail) = rest.split_at(n);
+        *rest = tail;
+        Ok(head)
+    }
+    fn int<const N: usize>(rest: &mut &[u8]) -> Result<[u8; N]> {
+        let bytes = take(rest, N)?;
+        Ok(bytes.try_into().unwrap_or([0; N]))
+    }
+    let bad = |what: String| errinput!(BAD_COPY_FILE_FORMAT, "{what}");
+    let mut rest = data;
+    if take(&mut rest, COPY_SIGNATURE.len()).ok() != Some(COPY_SIGNATURE) {
+        return Err(bad("COPY file signature not recognized".into()));
+    }
+    let flags = u32::from_be_bytes(int(&mut rest)?);
+    if flags & (1 << 16) != 0 {
+        return Err(bad("COPY data with OIDs is not supported".into()));
+    }
+    if flags & 0xffff_0000 & !(1 << 16) != 0 {
+        return Err(bad("unrecognized critical flags in COPY file header".into()));
+    }
+    let extension = u32::from_be_bytes(int(&mut rest)?) as usize;
+    take(&mut rest, extension)?;
+    let mut rows = Vec::new();
+    // The data may also just end where a row would start (pgx sends no trailer); PostgreSQL
+    // takes that as the end too.
+    while !rest.is_empty() {
+        let count = i16::from_be_bytes(int(&mut rest)?);
+        if count == -1 {
+            break;
+        }
+        let line = || format!("COPY, line {}", rows.len() + 1);
+        if count as usize != types.len() {
+            return Err(bad(format!("row field count is {count}, expected {}", types.len()))
+                .with_detail(line()));
+        }
+        let mut row = Vec::with_capacity(types.len());
+        for ty in types {
+            let len = i32::from_be_bytes(int(&mut rest)?);
+            if len == -1 {
+                row.push(Value::Null);
+                continue;
+            }
+            let len = usize::try_from(len).map_err(|_| bad(format!("invalid field size {len}")))?;
+            let field = take(&mut rest, len)?;
+            row.push(decode_binary(field, ty, zone).map_err(|e| e.with_detail(line()))?);
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
 /// Decodes a binary-format parameter.
 pub fn decode_binary(bytes: &[u8], ty: &DataType, zone: &Zone) -> Result<Value> {
     Ok(match ty {
@@ -403,6 +465,42 @@ fn decode_numeric(bytes: &[u8]) -> Result<Numeric> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn binary_copy_data_decodes_and_every_truncation_is_an_error() {
+        let types = [DataType::Int4, DataType::Text];
+        let mut data = COPY_SIGNATURE.to_vec();
+        data.extend_from_slice(&0u32.to_be_bytes());
+        data.extend_from_slice(&2u32.to_be_bytes());
+        data.extend_from_slice(b"xx"); // a header extension, skipped
+        for (id, name) in [(1i32, Some("a")), (2, None)] {
+            data.extend_from_slice(&2i16.to_be_bytes());
+            data.extend_from_slice(&4i32.to_be_bytes());
+            data.extend_from_slice(&id.to_be_bytes());
+            match name {
+                Some(n) => {
+                    data.extend_from_slice(&(n.len() as i32).to_be_bytes());
+                    data.extend_from_slice(n.as_bytes());
+                }
+                None => data.extend_from_slice(&(-1i32).to_be_bytes()),
+            }
+        }
+        let rows_end = data.len();
+        data.extend_from_slice(&(-1i16).to_be_bytes());
+        let expected =
+            vec![vec![Value::Int4(1), Value::Text("a".into())], vec![Value::Int4(2), Value::Null]];
+        assert_eq!(decode_copy_binary(&data, &types, &Zone::UTC).unwrap(), expected);
+        // Without the trailer, as pgx sends it.
+        assert_eq!(decode_copy_binary(&data[..rows_end], &types, &Zone::UTC).unwrap(), expected);
+        for end in 0..data.len() {
+            // Only a cut at a row boundary (after the header) is a complete stream.
+            if let Ok(rows) = decode_copy_binary(&data[..end], &types, &Zone::UTC) {
+                assert!(end >= 21 && rows.len() < 2 || end == rows_end, "cut at {end}");
+            }
+        }
+        let err = decode_copy_binary(&data, &types[..1], &Zone::UTC).unwrap_err();
+        assert_eq!(err.code(), oxibase_common::SqlState::BAD_COPY_FILE_FORMAT);
+    }
 
     fn roundtrip(v: Value, ty: DataType) {
         let zone = Zone::UTC;

@@ -567,16 +567,9 @@ impl SimpleQueryHandler for Conn {
             send_notices(self, client).await?;
             match result {
                 Ok(Output::CopyIn(pending)) => {
-                    let columns = pending.columns() as i16;
-                    let format = 0;
+                    let response = copy_in_response(&pending);
                     *self.copy.lock() = Some((pending, Vec::new()));
-                    client
-                        .send(PgWireBackendMessage::CopyInResponse(CopyInResponse::new(
-                            format,
-                            columns,
-                            vec![0; columns as usize],
-                        )))
-                        .await?;
+                    client.send(PgWireBackendMessage::CopyInResponse(response)).await?;
                     client.set_state(PgWireConnectionState::CopyInProgress(false));
                     return Ok(());
                 }
@@ -666,6 +659,13 @@ where
 
 // ---- COPY FROM STDIN ----
 
+/// CopyInResponse: text (0) or binary (1), for the whole data and each column.
+fn copy_in_response(pending: &PendingCopy) -> CopyInResponse {
+    let columns = pending.columns() as i16;
+    let format = i8::from(pending.binary());
+    CopyInResponse::new(format, columns, vec![i16::from(format); columns as usize])
+}
+
 #[async_trait]
 impl CopyHandler for Conn {
     async fn on_copy_data<C>(&self, _client: &mut C, data: CopyData) -> PgWireResult<()>
@@ -697,7 +697,13 @@ impl CopyHandler for Conn {
         let Some((pending, data)) = self.copy.lock().take() else {
             return Err(fatal("08P01", "CopyDone without COPY in progress".into()));
         };
-        let result = self.with_session(|s| s.copy_in(pending, &data))?;
+        let result = if pending.binary() {
+            let zone = self.text_style().zone;
+            let rows = codec::decode_copy_binary(&data, &pending.column_types(), &zone);
+            self.with_session(|s| s.copy_in_rows(pending, rows))?
+        } else {
+            self.with_session(|s| s.copy_in(pending, &data))?
+        };
         send_notices(self, client).await?;
         let status = status_of(self);
         client.set_transaction_status(status);
@@ -926,16 +932,10 @@ impl ExtendedQueryHandler for Conn {
                 .await
             }
             Ok(Output::CopyIn(pending)) => {
-                let columns = pending.columns() as i16;
+                let response = copy_in_response(&pending);
                 *self.copy.lock() = Some((pending, Vec::new()));
                 client.set_state(PgWireConnectionState::CopyInProgress(true));
-                client
-                    .send(PgWireBackendMessage::CopyInResponse(CopyInResponse::new(
-                        0,
-                        columns,
-                        vec![0; columns as usize],
-                    )))
-                    .await?;
+                client.send(PgWireBackendMessage::CopyInResponse(response)).await?;
                 Ok(())
             }
             Ok(output) => {

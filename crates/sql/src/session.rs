@@ -280,6 +280,18 @@ impl PendingCopy {
     pub fn csv(&self) -> bool {
         self.statement.csv
     }
+
+    /// Whether the data is in PostgreSQL's binary COPY format, which the wire layer decodes
+    /// (with [`PendingCopy::column_types`]) and hands over with [`Session::copy_in_rows`].
+    pub fn binary(&self) -> bool {
+        self.statement.binary
+    }
+
+    /// The types of the columns each row carries, in order.
+    pub fn column_types(&self) -> Vec<DataType> {
+        let Some(table) = &self.statement.table else { return Vec::new() };
+        self.statement.columns.iter().map(|&c| table.columns[c].data_type.clone()).collect()
+    }
 }
 
 /// A message for the client that is not an error.
@@ -806,7 +818,30 @@ impl Session {
                 "invalid byte sequence for encoding \"UTF8\": {e}"
             )
         });
-        let result = text.and_then(|text| {
+        match text {
+            Ok(text) => self.copy_input(pending, exec::dml::CopyInput::Text(text)),
+            Err(e) => self.finish_statement(Err(e)),
+        }
+    }
+
+    /// Feeds a binary COPY FROM STDIN its rows, decoded by the wire layer (or the error that
+    /// decoding met), and runs it.
+    pub fn copy_in_rows(
+        &mut self,
+        pending: PendingCopy,
+        rows: Result<Vec<Vec<Value>>>,
+    ) -> Result<Output> {
+        if let Some(b) = &mut self.block {
+            b.copy_pending = false;
+        }
+        match rows {
+            Ok(rows) => self.copy_input(pending, exec::dml::CopyInput::Rows(rows)),
+            Err(e) => self.finish_statement(Err(e)),
+        }
+    }
+
+    fn copy_input(&mut self, pending: PendingCopy, input: exec::dml::CopyInput) -> Result<Output> {
+        let result = {
             // Rows and their index entries, then perhaps a lock wait: off the shared thread.
             worker::blocking(|| {
                 self.in_transaction(|session, txn| {
@@ -815,11 +850,11 @@ impl Session {
                         session.lock_for_write(txn, table.id, &table.name)?;
                     }
                     let ctx = ExecCtx::new(txn, session.catalog(), &env, &[]);
-                    let n = exec::dml::copy_from(&pending.statement, text, &ctx)?;
+                    let n = exec::dml::copy_from(&pending.statement, input, &ctx)?;
                     Ok(Output::Command { tag: format!("COPY {n}") })
                 })
             })
-        });
+        };
         self.finish_statement(result)
     }
 
@@ -2401,6 +2436,7 @@ fn copy_clone(c: &CopyStatement) -> CopyStatement {
         query: c.query.clone(),
         from: c.from,
         csv: c.csv,
+        binary: c.binary,
         header: c.header,
         delimiter: c.delimiter,
         null: c.null.clone(),

@@ -706,6 +706,7 @@ impl Binder<'_> {
             query: None,
             from: !to,
             csv: false,
+            binary: false,
             header: false,
             delimiter: '\t',
             null: "\\N".into(),
@@ -725,6 +726,7 @@ impl Binder<'_> {
                 ast::CopyOption::Format(f) => match ident(f).as_str() {
                     "csv" => copy.csv = true,
                     "text" => copy.csv = false,
+                    "binary" => copy.binary = true,
                     other => {
                         return Err(errinput!(
                             FEATURE_NOT_SUPPORTED,
@@ -766,15 +768,31 @@ impl Binder<'_> {
                     copy.null = n.clone();
                     null_set = true;
                 }
-                ast::CopyLegacyOption::Binary => {
-                    return Err(errinput!(FEATURE_NOT_SUPPORTED, "COPY BINARY is not supported"));
-                }
+                ast::CopyLegacyOption::Binary => copy.binary = true,
                 other => {
                     return Err(errinput!(
                         FEATURE_NOT_SUPPORTED,
                         "COPY option {other} is not supported"
                     ));
                 }
+            }
+        }
+        if copy.binary {
+            let conflict = [
+                (copy.csv, "CSV"),
+                (delimiter_set, "DELIMITER"),
+                (null_set, "NULL"),
+                (copy.header, "HEADER"),
+            ];
+            if let Some((_, what)) = conflict.iter().find(|(set, _)| *set) {
+                return Err(errinput!(SYNTAX_ERROR, "cannot specify {what} in BINARY mode"));
+            }
+            if to || copy.file.is_some() {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "COPY BINARY is supported only FROM STDIN"
+                )
+                .with_hint("COPY ... TO STDOUT and COPY with a file take text or CSV"));
             }
         }
         if copy.csv {

@@ -235,6 +235,8 @@ pub struct CopyStatement {
     pub from: bool,
     /// CSV (true) or text format.
     pub csv: bool,
+    /// PostgreSQL's binary COPY format (COPY FROM STDIN only; the server decodes it).
+    pub binary: bool,
     /// HEADER
     pub header: bool,
     /// The delimiter.

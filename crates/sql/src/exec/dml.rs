@@ -445,8 +445,16 @@ fn cannot_affect_twice() -> oxibase_common::Error {
         .with_hint("Ensure that not more than one source row matches any one target row.")
 }
 
-/// COPY ... FROM: parses `data` and inserts its rows. Returns the row count.
-pub fn copy_from(stmt: &CopyStatement, data: &str, ctx: &ExecCtx) -> Result<u64> {
+/// The data of a COPY ... FROM.
+pub enum CopyInput<'a> {
+    /// Text or CSV, parsed here.
+    Text(&'a str),
+    /// Rows decoded by the wire layer (the binary format): a value per copied column.
+    Rows(Vec<Vec<Value>>),
+}
+
+/// COPY ... FROM: parses the data and inserts its rows. Returns the row count.
+pub fn copy_from(stmt: &CopyStatement, input: CopyInput, ctx: &ExecCtx) -> Result<u64> {
     let table = stmt
         .table
         .as_ref()
@@ -459,7 +467,19 @@ pub fn copy_from(stmt: &CopyStatement, data: &str, ctx: &ExecCtx) -> Result<u64>
         .collect::<Result<_>>()?;
     let domains: Vec<(usize, &crate::catalog::Domain)> =
         table.live_columns().filter_map(|(i, c)| c.domain.as_deref().map(|d| (i, d))).collect();
-    let records = if stmt.csv { parse_csv(data, stmt)? } else { parse_text(data, stmt)? };
+    // Text fields are parsed into the column's type below; binary ones arrive as values.
+    let records: Vec<Vec<Result<Value, String>>> = match input {
+        CopyInput::Text(data) => {
+            let parsed = if stmt.csv { parse_csv(data, stmt)? } else { parse_text(data, stmt)? };
+            parsed
+                .into_iter()
+                .map(|r| r.into_iter().map(|f| f.map_or(Ok(Value::Null), Err)).collect())
+                .collect()
+        }
+        CopyInput::Rows(rows) => {
+            rows.into_iter().map(|r| r.into_iter().map(Ok).collect()).collect()
+        }
+    };
     let mut count = 0;
     let mut firing = Firing::new(table, INSERT, None);
     if let Some(f) = &firing {
@@ -500,8 +520,9 @@ pub fn copy_from(stmt: &CopyStatement, data: &str, ctx: &ExecCtx) -> Result<u64>
         for (field, &c) in fields.into_iter().zip(&stmt.columns) {
             let ty = &table.columns[c].data_type;
             row[c] = match field {
-                None => Value::Null,
-                Some(text) => {
+                Ok(Value::Null) => Value::Null,
+                Ok(v) => cast(v, ty, CastKind::Assignment, ctx.zone()).map_err(context)?,
+                Err(text) => {
                     let v = parse_value(&text, ty, ctx.zone()).map_err(context)?;
                     cast(v, ty, CastKind::Assignment, ctx.zone()).map_err(context)?
                 }
