@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ORM smoke test: Django's migrations and ORM, SQLAlchemy through psycopg2, psycopg 3 and
-# asyncpg, Rails' ActiveRecord and Java's pgjdbc (Debian's), and Node.js's node-postgres, Knex,
-# Sequelize and TypeORM, against `oxibase serve`
+# asyncpg, Rails' ActiveRecord, Java's pgjdbc and Go's pgx (Debian's), and Node.js's
+# node-postgres, Knex, Sequelize and TypeORM, against `oxibase serve`
 # (tests/orm/). Each step asserts what PostgreSQL 15 returns, so the same scripts pass against
 # PostgreSQL (PGPORT/PGUSER/PGDATABASE of a running server:
 # `scripts/orm-smoke.sh --against-running`). The drivers and ORMs are pinned and installed
@@ -30,6 +30,11 @@ fi
 PGJDBC=/usr/share/java/postgresql.jar
 if ! command -v java >/dev/null || [ ! -f "$PGJDBC" ]; then
   echo "orm-smoke: Java or pgjdbc is not installed (Debian: apt-get install default-jdk-headless libpostgresql-jdbc-java); .ci/run installs them" >&2
+  exit 1
+fi
+GOPKGS=/usr/share/gocode
+if ! command -v go >/dev/null || [ ! -d "$GOPKGS/src/github.com/jackc/pgx/v4" ]; then
+  echo "orm-smoke: Go or pgx is not installed (Debian: apt-get install golang-go golang-github-jackc-pgx-v4-dev); .ci/run installs them" >&2
   exit 1
 fi
 if ! cmp -s tests/orm/node/package-lock.json "$NODE_DIR/package-lock.json"; then
@@ -69,6 +74,9 @@ echo "== Rails: ActiveRecord"
 PGPORT=$port PGUSER=$user PGDATABASE=$db ruby tests/orm/rails/smoke.rb || status=1
 echo "== JDBC: pgjdbc's DatabaseMetaData, prepared statements, batches, types"
 PGPORT=$port PGUSER=$user PGDATABASE=$db java -cp "$PGJDBC" tests/orm/jdbc/Smoke.java || status=1
+echo "== Go: pgx (binary values, batches, binary COPY, pool, LISTEN)"
+GO111MODULE=off GOPATH=$GOPKGS GOCACHE=$PWD/target/orm-go-cache go build -o target/orm-go-smoke tests/orm/go/main.go \
+  && PGPORT=$port PGUSER=$user PGDATABASE=$db target/orm-go-smoke || status=1
 echo "== Node.js: node-postgres, Knex, Sequelize, TypeORM"
 PGPORT=$port PGUSER=$user PGDATABASE=$db NODE_PATH=$PWD/$NODE_DIR/node_modules \
   node tests/orm/node/smoke.js || status=1
