@@ -1466,21 +1466,24 @@ impl SystemTable {
                     row
                 })
                 .collect(),
-            PgTables => user_tables(s)
-                .filter(|t| t.materialized.is_none())
-                .map(|t| {
-                    vec![
-                        text(&t.schema),
-                        text(&t.name),
-                        text(&s.user),
-                        Value::Null,
-                        Value::Bool(!t.indexes.is_empty() || !t.primary_key.is_empty()),
-                        Value::Bool(false),
-                        Value::Bool(false),
-                        Value::Bool(false),
-                    ]
-                })
-                .collect(),
+            PgTables => {
+                let referenced = referenced_tables(s);
+                user_tables(s)
+                    .filter(|t| t.materialized.is_none())
+                    .map(|t| {
+                        vec![
+                            text(&t.schema),
+                            text(&t.name),
+                            text(&s.user),
+                            Value::Null,
+                            Value::Bool(!t.indexes.is_empty() || !t.primary_key.is_empty()),
+                            Value::Bool(false),
+                            Value::Bool(has_triggers(t, &referenced)),
+                            Value::Bool(false),
+                        ]
+                    })
+                    .collect()
+            }
             PgViews => s
                 .views
                 .iter()
@@ -2081,21 +2084,30 @@ pub fn table_of_pkey_oid(oid: RelId) -> Option<RelId> {
     oid.checked_sub(1 << 30)
 }
 
-fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
-    let mut rows = Vec::new();
-    let is_fk =
-        |c: &crate::catalog::Constraint| matches!(c.kind, ConstraintKind::ForeignKey { .. });
-    // Tables on either side of a foreign key have (referential-action) triggers in
-    // PostgreSQL; psql shows their keys only when relhastriggers says so.
-    let referenced: std::collections::HashSet<RelId> = s
-        .tables
+/// The tables some foreign key references.
+fn referenced_tables(s: &CatalogSnapshot) -> std::collections::HashSet<RelId> {
+    s.tables
         .iter()
         .flat_map(|t| &t.constraints)
         .filter_map(|c| match &c.kind {
             ConstraintKind::ForeignKey { ref_table, .. } => Some(*ref_table),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// relhastriggers: a table with triggers, and one on either side of a foreign key (which
+/// has referential-action triggers in PostgreSQL; psql shows its keys only when this says
+/// so).
+fn has_triggers(t: &Table, referenced: &std::collections::HashSet<RelId>) -> bool {
+    !t.triggers.is_empty()
+        || referenced.contains(&t.id)
+        || t.constraints.iter().any(|c| matches!(c.kind, ConstraintKind::ForeignKey { .. }))
+}
+
+fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    let referenced = referenced_tables(s);
     for t in &s.tables {
         let ns = schema_id(s, &t.schema);
         let checks =
@@ -2110,9 +2122,7 @@ fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             !t.indexes.is_empty() || !t.primary_key.is_empty(),
             checks,
         );
-        let has_triggers =
-            !t.triggers.is_empty() || t.constraints.iter().any(is_fk) || referenced.contains(&t.id);
-        row[17] = Value::Bool(has_triggers); // relhastriggers
+        row[17] = Value::Bool(has_triggers(t, &referenced)); // relhastriggers
         rows.push(row);
         if !t.primary_key.is_empty() {
             rows.push(class_row(
