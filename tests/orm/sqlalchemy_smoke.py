@@ -1,7 +1,7 @@
 """SQLAlchemy 2 (ORM and Core) against a running server through psycopg2, psycopg 3 and asyncpg:
 create_all with an enum type, JSONB, arrays, UUID, intervals; queries with joins, aggregates,
 window functions, CTEs; upserts, executemany, RETURNING; savepoints and row locks; reflection;
-streamed results. Each step asserts what PostgreSQL 15 returns for it.
+streamed results; the drivers' binary COPY. Each step asserts what PostgreSQL 15 returns for it.
     python3 sqlalchemy_smoke.py PORT USER DATABASE psycopg2|psycopg|asyncpg"""
 import os, sys, uuid, datetime, decimal, enum, asyncio, traceback
 from sqlalchemy import *
@@ -147,6 +147,44 @@ def sync_tests(conn_engine):
     def drop():
         Base.metadata.drop_all(e)
     step("drop_all", drop)
+
+# The drivers' own bulk loads: binary COPY (asyncpg's copy_records_to_table, psycopg 3's
+# copy with set_types).
+def binary_copy():
+    rows = [(i, f"n{i}", datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc),
+             decimal.Decimal("1.25"), uuid.UUID(int=i), datetime.date(2020, 1, 2), ["a", None])
+            for i in range(1000)]
+    ddl = ("drop table if exists sa_copy; create table sa_copy (id int primary key, name text, "
+           "at timestamptz, price numeric(8,2), u uuid, d date, tags text[])")
+    check = "select count(*), sum(price), max(u::text), min(at), max(tags) from sa_copy"
+    expected = (1000, decimal.Decimal("1250.00"), "00000000-0000-0000-0000-0000000003e7",
+                datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc), ["a", None])
+    if driver == "asyncpg":
+        import asyncpg
+        async def run():
+            c = await asyncpg.connect(host="127.0.0.1", port=int(port), user=user, database=db)
+            await c.execute(ddl)
+            assert await c.copy_records_to_table("sa_copy", records=rows) == "COPY 1000"
+            got = tuple(await c.fetchrow(check))
+            await c.execute("drop table sa_copy")
+            await c.close()
+            return got
+        got = asyncio.run(run())
+    elif driver == "psycopg":
+        import psycopg
+        with psycopg.connect(host="127.0.0.1", port=port, user=user, dbname=db) as conn:
+            conn.execute(ddl)
+            with conn.cursor().copy("copy sa_copy from stdin (format binary)") as cp:
+                cp.set_types(["int4", "text", "timestamptz", "numeric", "uuid", "date", "text[]"])
+                for row in rows:
+                    cp.write_row(row)
+            got = conn.execute(check).fetchone()
+            conn.execute("drop table sa_copy")
+    else:
+        return
+    assert got == expected, got
+
+step("binary copy", binary_copy)
 
 if driver == "asyncpg":
     async def main():
