@@ -67,6 +67,9 @@ pub enum SystemTable {
     PgProc,
     /// pg_am
     PgAm,
+    /// pg_tablespace: PostgreSQL's two built-in tablespaces (Oxibase keeps everything in its
+    /// data directory, which is `pg_default`).
+    PgTablespace,
     /// pg_inherits (empty)
     PgInherits,
     /// pg_extension (empty)
@@ -326,7 +329,6 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
             ("label", "text"),
         ],
     ),
-    ("pg_tablespace", &[("oid", "int8"), ("spcname", "text"), ("spcowner", "int8")]),
     ("pg_range", &[("rngtypid", "int8"), ("rngsubtype", "int8"), ("rngmultitypid", "int8")]),
 ];
 
@@ -751,6 +753,7 @@ impl SystemTable {
             "pg_description" => Some(PgDescription),
             "pg_proc" => Some(PgProc),
             "pg_am" => Some(PgAm),
+            "pg_tablespace" => Some(PgTablespace),
             "pg_inherits" => Some(PgInherits),
             "pg_extension" => Some(PgExtension),
             "pg_trigger" => Some(PgTrigger),
@@ -1024,6 +1027,13 @@ impl SystemTable {
                 ("proargnames", DataType::Array(Box::new(Text))),
             ],
             PgAm => vec![("oid", Int8), ("amname", Name), ("amtype", Text)],
+            PgTablespace => vec![
+                ("oid", Int8),
+                ("spcname", Name),
+                ("spcowner", Int8),
+                ("spcacl", DataType::Array(Box::new(Text))),
+                ("spcoptions", DataType::Array(Box::new(Text))),
+            ],
             PgInherits => vec![("inhrelid", Int8), ("inhparent", Int8), ("inhseqno", Int4)],
             PgTrigger => vec![
                 ("oid", Int8),
@@ -1407,7 +1417,7 @@ impl SystemTable {
                 .collect(),
             PgIndex => pg_index(s),
             PgDatabase => vec![vec![
-                oid(16384),
+                oid(DATABASE_OID as u32),
                 text(&s.database),
                 oid(10),
                 Value::Int4(6),
@@ -1612,6 +1622,10 @@ impl SystemTable {
                         Value::Bool(trusted),
                     ]
                 })
+                .collect(),
+            PgTablespace => [(1663, "pg_default"), (1664, "pg_global")]
+                .into_iter()
+                .map(|(id, name)| vec![oid(id), text(name), oid(10), Value::Null, Value::Null])
                 .collect(),
             PgAm => std::iter::once(vec![oid(2), text("heap"), text("t")])
                 .chain(
@@ -3199,6 +3213,9 @@ fn info_referential_constraints(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     }
     rows
 }
+
+/// pg_database's oid for the one database.
+pub const DATABASE_OID: i64 = 16384;
 
 /// PostgreSQL's fixed oids of the system catalogs, which `'pg_catalog.pg_constraint'::regclass`
 /// names (pg_description.classoid compares with them).

@@ -305,6 +305,12 @@ impl FunctionEnv for ExecCtx<'_> {
             .map(|s| format!("{}.{}", s.schema, s.name)))
     }
 
+    fn database_size(&self) -> Result<Option<i64>> {
+        // An in-memory store's is the bytes it holds.
+        let engine = self.catalog.store().status()?.engine;
+        Ok(Some(if engine.persistent { engine.disk_size } else { engine.size } as i64))
+    }
+
     fn relation_size(&self, oid: i64, what: &str) -> Result<Option<i64>> {
         let Ok(id) = crate::keys::RelId::try_from(oid) else { return Ok(None) };
         let bytes_under = |rel: crate::keys::RelId| -> Result<i64> {

@@ -240,6 +240,37 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             r.function.strict = false;
             Some(r)
         }
+        // The database: by name (`\l+`) or by pg_database's oid.
+        // Every tablespace is in the data directory: no location of its own (as pg_default).
+        ("pg_tablespace_location", 1) => f(|_, _| Ok(Value::Text(String::new())), &[Int8], Text),
+        ("pg_database_size", 1) => {
+            let param = match args[0].resolve() {
+                DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Oid => Int8,
+                _ => Text,
+            };
+            stable(
+                |a, env| {
+                    let current = env.session_value(SessionValue::Database)?;
+                    let matches = match &a[0] {
+                        Value::Int8(oid) => *oid == crate::system::DATABASE_OID,
+                        name => *name == current,
+                    };
+                    if !matches {
+                        return Err(errinput!(
+                            INVALID_CATALOG_NAME,
+                            "database {} does not exist",
+                            match &a[0] {
+                                Value::Int8(oid) => format!("with OID {oid}"),
+                                other => format!("\"{}\"", text(other)),
+                            }
+                        ));
+                    }
+                    Ok(env.database_size()?.map_or(Value::Null, Value::Int8))
+                },
+                &[param],
+                Int8,
+            )
+        }
         ("pg_relation_size" | "pg_table_size", 1) => {
             stable(|a, env| relation_size(a, env, "relation"), &[Int8], Int8)
         }

@@ -170,6 +170,11 @@ pub trait FunctionEnv {
     fn relation_size(&self, _oid: i64, _what: &str) -> Result<Option<i64>> {
         Ok(None)
     }
+    /// The bytes the database's files take on disk: the LSM's (like PostgreSQL's, the
+    /// write-ahead log is not counted).
+    fn database_size(&self) -> Result<Option<i64>> {
+        Ok(None)
+    }
     /// The definition of a catalog object by oid: `index`, `constraint` or `view`
     /// (pg_get_indexdef, pg_get_constraintdef, pg_get_viewdef); `comment:N` is the comment
     /// on the object (N = 0) or its column N (obj_description, col_description).
