@@ -3143,7 +3143,7 @@ impl Env<'_> {
             tables: catalog.tables(txn)?,
             views: catalog.views(txn)?,
             sequences,
-            settings: self.session.settings.borrow().all(),
+            settings: self.session.settings.borrow().described(),
             user: self.session.user.clone(),
             database: self.session.db.name().to_string(),
             sessions: self.session.db.sessions(),

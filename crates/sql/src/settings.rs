@@ -167,6 +167,21 @@ const fn k(
     Known { name, default, description, reported, read_only: false }
 }
 
+/// A setting as pg_settings shows it.
+#[derive(Clone, Debug)]
+pub struct SettingInfo {
+    /// The name.
+    pub name: String,
+    /// The session's value.
+    pub value: String,
+    /// The short description.
+    pub description: String,
+    /// The built-in default (pg_settings.boot_val); None for a setting Oxibase only stores.
+    pub default: Option<String>,
+    /// Whether clients may not change it (context `internal`).
+    pub read_only: bool,
+}
+
 const fn ro(
     name: &'static str,
     default: &'static str,
@@ -472,7 +487,24 @@ impl Settings {
         })
     }
 
-    /// Every setting: (name, value, description), for SHOW ALL and pg_settings.
+    /// Every setting with what pg_settings shows of it.
+    pub fn described(&self) -> Vec<SettingInfo> {
+        self.values
+            .iter()
+            .map(|(n, v)| {
+                let k = known(n);
+                SettingInfo {
+                    name: n.clone(),
+                    value: v.clone(),
+                    description: k.map_or("", |k| k.description).to_string(),
+                    default: k.map(|k| k.default.to_string()),
+                    read_only: k.is_some_and(|k| k.read_only),
+                }
+            })
+            .collect()
+    }
+
+    /// Every setting: (name, value, description), for SHOW ALL.
     pub fn all(&self) -> Vec<(String, String, String)> {
         self.values
             .iter()

@@ -548,7 +548,7 @@ pub struct CatalogSnapshot {
     /// Every sequence with its last value.
     pub sequences: Vec<(Sequence, Option<i64>)>,
     /// (name, value, description) of every setting.
-    pub settings: Vec<(String, String, String)>,
+    pub settings: Vec<crate::settings::SettingInfo>,
     /// The current user.
     pub user: String,
     /// The database name.
@@ -934,6 +934,9 @@ impl SystemTable {
                 ("context", Text),
                 ("vartype", Text),
                 ("source", Text),
+                ("boot_val", Text),
+                ("reset_val", Text),
+                ("pending_restart", Bool),
             ],
             PgStatTables { io, .. } => {
                 let mut cols = vec![("relid", Int8), ("schemaname", Name), ("relname", Name)];
@@ -1453,16 +1456,26 @@ impl SystemTable {
             PgSettings => s
                 .settings
                 .iter()
-                .map(|(n, v, d)| {
+                .map(|info| {
+                    // `default` where the session has the built-in value (psql's \dconfig
+                    // lists the others).
+                    let source = match &info.default {
+                        Some(d) if *d == info.value => "default",
+                        _ => "session",
+                    };
+                    let boot = info.default.as_deref().map_or(Value::Null, text);
                     vec![
-                        text(n),
-                        text(v),
+                        text(&info.name),
+                        text(&info.value),
                         Value::Null,
                         text("Oxibase"),
-                        text(d),
-                        text("user"),
+                        text(&info.description),
+                        text(if info.read_only { "internal" } else { "user" }),
                         text("string"),
-                        text("session"),
+                        text(source),
+                        boot.clone(),
+                        boot,
+                        Value::Bool(false),
                     ]
                 })
                 .collect(),
