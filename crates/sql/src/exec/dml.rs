@@ -445,6 +445,15 @@ fn cannot_affect_twice() -> oxibase_common::Error {
         .with_hint("Ensure that not more than one source row matches any one target row.")
 }
 
+/// One field of a COPY ... FROM row.
+enum CopyField {
+    Null,
+    /// Text to parse into the column's type.
+    Text(String),
+    /// A value decoded by the wire layer.
+    Value(Value),
+}
+
 /// The data of a COPY ... FROM.
 pub enum CopyInput<'a> {
     /// Text or CSV, parsed here.
@@ -468,16 +477,11 @@ pub fn copy_from(stmt: &CopyStatement, input: CopyInput, ctx: &ExecCtx) -> Resul
     let domains: Vec<(usize, &crate::catalog::Domain)> =
         table.live_columns().filter_map(|(i, c)| c.domain.as_deref().map(|d| (i, d))).collect();
     // Text fields are parsed into the column's type below; binary ones arrive as values.
-    let records: Vec<Vec<Result<Value, String>>> = match input {
-        CopyInput::Text(data) => {
-            let parsed = if stmt.csv { parse_csv(data, stmt)? } else { parse_text(data, stmt)? };
-            parsed
-                .into_iter()
-                .map(|r| r.into_iter().map(|f| f.map_or(Ok(Value::Null), Err)).collect())
-                .collect()
-        }
+    let records: Vec<Vec<CopyField>> = match input {
+        CopyInput::Text(data) if stmt.csv => parse_csv(data, stmt)?,
+        CopyInput::Text(data) => parse_text(data, stmt)?,
         CopyInput::Rows(rows) => {
-            rows.into_iter().map(|r| r.into_iter().map(Ok).collect()).collect()
+            rows.into_iter().map(|r| r.into_iter().map(CopyField::Value).collect()).collect()
         }
     };
     let mut count = 0;
@@ -520,9 +524,11 @@ pub fn copy_from(stmt: &CopyStatement, input: CopyInput, ctx: &ExecCtx) -> Resul
         for (field, &c) in fields.into_iter().zip(&stmt.columns) {
             let ty = &table.columns[c].data_type;
             row[c] = match field {
-                Ok(Value::Null) => Value::Null,
-                Ok(v) => cast(v, ty, CastKind::Assignment, ctx.zone()).map_err(context)?,
-                Err(text) => {
+                CopyField::Null | CopyField::Value(Value::Null) => Value::Null,
+                CopyField::Value(v) => {
+                    cast(v, ty, CastKind::Assignment, ctx.zone()).map_err(context)?
+                }
+                CopyField::Text(text) => {
                     let v = parse_value(&text, ty, ctx.zone()).map_err(context)?;
                     cast(v, ty, CastKind::Assignment, ctx.zone()).map_err(context)?
                 }
@@ -551,7 +557,7 @@ pub fn copy_from(stmt: &CopyStatement, input: CopyInput, ctx: &ExecCtx) -> Resul
 
 /// Text format: one row per line, fields split by the delimiter, `\N` for NULL, backslash
 /// escapes.
-fn parse_text(data: &str, stmt: &CopyStatement) -> Result<Vec<Vec<Option<String>>>> {
+fn parse_text(data: &str, stmt: &CopyStatement) -> Result<Vec<Vec<CopyField>>> {
     let mut records = Vec::new();
     for line in data.split('\n') {
         let line = line.strip_suffix('\r').unwrap_or(line);
@@ -564,7 +570,7 @@ fn parse_text(data: &str, stmt: &CopyStatement) -> Result<Vec<Vec<Option<String>
         let mut fields = Vec::new();
         for raw in line.split(stmt.delimiter) {
             if raw == stmt.null {
-                fields.push(None);
+                fields.push(CopyField::Null);
                 continue;
             }
             let mut out = String::with_capacity(raw.len());
@@ -587,7 +593,7 @@ fn parse_text(data: &str, stmt: &CopyStatement) -> Result<Vec<Vec<Option<String>
                     }
                 }
             }
-            fields.push(Some(out));
+            fields.push(CopyField::Text(out));
         }
         records.push(fields);
     }
@@ -596,15 +602,19 @@ fn parse_text(data: &str, stmt: &CopyStatement) -> Result<Vec<Vec<Option<String>
 
 /// CSV: quoted fields may hold delimiters, quotes (doubled) and newlines; an unquoted empty
 /// field is NULL by default.
-fn parse_csv(data: &str, stmt: &CopyStatement) -> Result<Vec<Vec<Option<String>>>> {
+fn parse_csv(data: &str, stmt: &CopyStatement) -> Result<Vec<Vec<CopyField>>> {
     let mut records = Vec::new();
-    let mut fields: Vec<Option<String>> = Vec::new();
+    let mut fields: Vec<CopyField> = Vec::new();
     let mut field = String::new();
     let (mut quoted, mut in_quotes, mut any) = (false, false, false);
     let mut chars = data.chars().peekable();
-    let end_field = |field: &mut String, quoted: &mut bool, fields: &mut Vec<Option<String>>| {
+    let end_field = |field: &mut String, quoted: &mut bool, fields: &mut Vec<CopyField>| {
         let value = std::mem::take(field);
-        fields.push(if !*quoted && value == stmt.null { None } else { Some(value) });
+        fields.push(if !*quoted && value == stmt.null {
+            CopyField::Null
+        } else {
+            CopyField::Text(value)
+        });
         *quoted = false;
     };
     while let Some(c) = chars.next() {
