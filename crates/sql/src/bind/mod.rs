@@ -621,7 +621,7 @@ fn setting_value(expr: &ast::Expr) -> Result<String> {
 }
 
 /// `SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE`: a fixed offset east of UTC, as the
-/// `+hh:mm:ss` text the time zone setting reads.
+/// `+hh[:mm[:ss]]` text the time zone setting reads.
 fn zone_of_interval(interval: &ast::Interval) -> Result<String> {
     let text = match &*interval.value {
         ast::Expr::Value(v) => match &v.value {
@@ -638,10 +638,10 @@ fn zone_of_interval(interval: &ast::Interval) -> Result<String> {
             if parsed.months != 0 { "month" } else { "day" }
         ));
     }
-    let seconds = parsed.micros / 1_000_000;
-    let sign = if seconds < 0 { '-' } else { '+' };
-    let s = seconds.abs();
-    Ok(format!("{sign}{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60))
+    let seconds = i32::try_from(parsed.micros / 1_000_000).map_err(|_| {
+        errinput!(INVALID_PARAMETER_VALUE, "invalid interval value for time zone: out of range")
+    })?;
+    Ok(crate::types::datetime::format_offset(seconds))
 }
 
 /// Canonical setting names (`time zone` is `timezone`, ...).

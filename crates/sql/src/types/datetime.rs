@@ -115,7 +115,8 @@ fn parse_offset(s: &str) -> Option<i32> {
     (seconds <= 15 * 3600 + 59 * 60).then_some(sign * seconds)
 }
 
-fn format_offset(seconds: i32) -> String {
+/// An offset east of UTC as `+hh[:mm[:ss]]` (what the time zone setting reads and shows).
+pub fn format_offset(seconds: i32) -> String {
     let sign = if seconds < 0 { '-' } else { '+' };
     let s = seconds.abs();
     let (h, m, sec) = (s / 3600, (s / 60) % 60, s % 60);
