@@ -327,7 +327,7 @@ impl Settings {
                 } else {
                     value
                 };
-                self.zone = Zone::parse(v).map_err(|_| {
+                self.zone = Zone::setting(v).map_err(|_| {
                     errinput!(
                         INVALID_PARAMETER_VALUE,
                         "invalid value for parameter \"TimeZone\": \"{value}\""

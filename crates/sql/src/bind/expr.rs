@@ -422,13 +422,17 @@ impl Binder<'_> {
             E::AtTimeZone { timestamp, time_zone } => {
                 let (ts, tt) = self.bind_expr(timestamp, ctx)?;
                 let (zone, zt) = self.bind_expr(time_zone, ctx)?;
-                let zone = self.coerce(zone, &zt, &DataType::Text)?;
+                let zone_type = match zt.resolve() {
+                    DataType::Interval => DataType::Interval,
+                    _ => DataType::Text,
+                };
+                let zone = self.coerce(zone, &zt, &zone_type)?;
                 let ty = match tt.resolve() {
                     DataType::Text => DataType::TimestampTz,
                     t => t,
                 };
                 let ts = self.coerce(ts, &tt, &ty)?;
-                let r = scalar::resolve("timezone", &[known(DataType::Text), known(ty)])?;
+                let r = scalar::resolve("timezone", &[known(zone_type), known(ty)])?;
                 Ok((Expr::Call(r.function, vec![zone, ts]), known(r.return_type)))
             }
             E::Extract { field, expr, .. } => {

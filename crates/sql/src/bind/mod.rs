@@ -620,8 +620,8 @@ fn setting_value(expr: &ast::Expr) -> Result<String> {
     })
 }
 
-/// `SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE`: a fixed offset east of UTC, as the
-/// `+hh[:mm[:ss]]` text the time zone setting reads.
+/// `SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE`: a fixed offset east of UTC, named as
+/// the time zone setting reads and shows it (`<+05:30>-05:30`).
 fn zone_of_interval(interval: &ast::Interval) -> Result<String> {
     let text = match &*interval.value {
         ast::Expr::Value(v) => match &v.value {
@@ -631,17 +631,13 @@ fn zone_of_interval(interval: &ast::Interval) -> Result<String> {
         other => other.to_string(),
     };
     let parsed = crate::types::datetime::parse_interval(&text)?;
-    if parsed.months != 0 || parsed.days != 0 {
-        return Err(errinput!(
+    let zone = crate::types::datetime::zone_of_interval(&parsed).map_err(|_| {
+        errinput!(
             INVALID_PARAMETER_VALUE,
-            "invalid interval value for time zone: {} not allowed",
-            if parsed.months != 0 { "month" } else { "day" }
-        ));
-    }
-    let seconds = i32::try_from(parsed.micros / 1_000_000).map_err(|_| {
-        errinput!(INVALID_PARAMETER_VALUE, "invalid interval value for time zone: out of range")
+            "invalid value for parameter \"TimeZone\": \"INTERVAL '{text}'\""
+        )
     })?;
-    Ok(crate::types::datetime::format_offset(seconds))
+    Ok(zone.name())
 }
 
 /// Canonical setting names (`time zone` is `timezone`, ...).

@@ -81,7 +81,11 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
                 Timestamp | Date => TimestampTz,
                 _ => return None,
             };
-            f(timezone, &[Text, if ty == Date { Timestamp } else { ty }], ret)
+            let ts = if ty == Date { Timestamp } else { ty };
+            match args[0].resolve() {
+                IntervalT => f(timezone_interval, &[IntervalT, ts], ret),
+                _ => f(timezone, &[Text, ts], ret),
+            }
         }
         ("justify_days", 1) => f(justify_days, &[IntervalT], IntervalT),
         ("justify_hours", 1) => f(justify_hours, &[IntervalT], IntervalT),
@@ -798,9 +802,20 @@ fn to_number(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
     crate::types::text::parse_value(&text, &DataType::Numeric(None), &Zone::UTC)
 }
 
+/// `timezone(zone, ts)`, `ts AT TIME ZONE zone`: the zone is a name (a POSIX offset in it
+/// counts west of UTC, as in PostgreSQL).
 fn timezone(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
-    let zone = Zone::parse(text(&a[0]))?;
-    Ok(match &a[1] {
+    shift_zone(&a[1], &Zone::named(text(&a[0]))?)
+}
+
+/// `ts AT TIME ZONE INTERVAL '+03:00'`: an offset east of UTC.
+fn timezone_interval(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
+    let Value::Interval(iv) = &a[0] else { return Ok(Value::Null) };
+    shift_zone(&a[1], &dt::zone_of_interval(iv)?)
+}
+
+fn shift_zone(value: &Value, zone: &Zone) -> Result<Value> {
+    Ok(match value {
         Value::TimestampTz(t) => Value::Timestamp(dt::utc_to_local(*t, &zone)),
         Value::Timestamp(t) => Value::TimestampTz(dt::local_to_utc(*t, &zone)),
         other => other.clone(),

@@ -21,8 +21,13 @@ const MICROS_PER_SEC: i64 = 1_000_000;
 /// A session time zone.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Zone {
-    /// A fixed offset east of UTC in seconds (UTC is 0).
+    /// A fixed offset east of UTC in seconds (UTC is 0), as an ISO offset in a timestamp
+    /// (`+02`, `-05:30`) gives it.
     Fixed(i32),
+    /// A POSIX time zone without daylight saving time (`UTC+3`, `<+05>-05`, `-05:30`): the
+    /// offset east of UTC in seconds (POSIX counts west, so `UTC+3` is -10800 here), and the
+    /// name `SHOW TIME ZONE` prints.
+    Posix(i32, String),
     /// A named IANA zone.
     Named(chrono_tz::Tz),
 }
@@ -31,29 +36,68 @@ impl Zone {
     /// UTC.
     pub const UTC: Zone = Zone::Fixed(0);
 
-    /// Parses a zone as `SET TIME ZONE` and `AT TIME ZONE` accept it: a name (`UTC`,
-    /// `Europe/Paris`), or an offset (`+02`, `-05:30`, `5`).
+    /// Parses a zone written in a timestamp: an ISO offset east of UTC (`+02`, `-05:30`,
+    /// `5`), or what [`Zone::named`] reads.
     pub fn parse(name: &str) -> Result<Zone> {
         let trimmed = name.trim();
-        let upper = trimmed.to_ascii_uppercase();
-        if matches!(
-            upper.as_str(),
-            "UTC" | "GMT" | "Z" | "ZULU" | "UCT" | "ETC/UTC" | "ETC/GMT" | "UNIVERSAL"
-        ) {
+        if trimmed.eq_ignore_ascii_case("z") {
             return Ok(Zone::UTC);
         }
         if let Some(seconds) = parse_offset(trimmed) {
             return Ok(Zone::Fixed(seconds));
         }
         if let Ok(n) = trimmed.parse::<f64>() {
-            // A bare number is hours east of UTC, as in `SET TIME ZONE 5`.
             return Ok(Zone::Fixed((n * 3600.0) as i32));
+        }
+        Zone::named(trimmed)
+    }
+
+    /// Parses a zone as `AT TIME ZONE`, `timezone()` and the time zone setting read a name
+    /// (PostgreSQL's `pg_tzset`): `UTC`, an IANA name (`Europe/Paris`, any case), or a POSIX
+    /// zone without daylight saving time, whose offset counts west of UTC (`UTC+3` and `+03`
+    /// are three hours behind UTC; `<+05>-05` five hours ahead).
+    pub fn named(name: &str) -> Result<Zone> {
+        let trimmed = name.trim();
+        let upper = trimmed.to_ascii_uppercase();
+        if matches!(
+            upper.as_str(),
+            "UTC" | "GMT" | "ZULU" | "UCT" | "ETC/UTC" | "ETC/GMT" | "UNIVERSAL"
+        ) {
+            return Ok(Zone::UTC);
         }
         trimmed
             .parse::<chrono_tz::Tz>()
             .or_else(|_| chrono_tz::Tz::from_str_insensitive(trimmed))
             .map(Zone::Named)
-            .map_err(|_| errinput!(INVALID_PARAMETER_VALUE, "time zone \"{name}\" not recognized"))
+            .ok()
+            .or_else(|| parse_posix(&upper))
+            .ok_or_else(|| {
+                errinput!(INVALID_PARAMETER_VALUE, "time zone \"{name}\" not recognized")
+            })
+    }
+
+    /// Parses the time zone setting (`SET TIME ZONE`, `SET timezone`): a number is hours
+    /// east of UTC (`SET TIME ZONE -7.5`, shown as `<-07:30>+07:30`, as PostgreSQL does);
+    /// anything else is a name as [`Zone::named`] reads it.
+    pub fn setting(value: &str) -> Result<Zone> {
+        let trimmed = value.trim();
+        match trimmed.parse::<f64>() {
+            Ok(hours) if hours.is_finite() && hours.abs() < 168.0 => {
+                Ok(Zone::east_of_utc((hours * 3600.0).round() as i32))
+            }
+            Ok(_) => {
+                Err(errinput!(INVALID_PARAMETER_VALUE, "time zone \"{value}\" not recognized"))
+            }
+            Err(_) => Zone::named(trimmed),
+        }
+    }
+
+    /// A fixed offset east of UTC in seconds, named as PostgreSQL names one
+    /// (`<+05:30>-05:30`), so that the name reads back as the same zone.
+    pub fn east_of_utc(seconds: i32) -> Zone {
+        let body = format_offset(seconds.abs())[1..].to_string();
+        let (ahead, behind) = if seconds >= 0 { ('+', '-') } else { ('-', '+') };
+        Zone::Posix(seconds, format!("<{ahead}{body}>{behind}{body}"))
     }
 
     /// The zone's name as `SHOW TIME ZONE` prints it.
@@ -61,6 +105,7 @@ impl Zone {
         match self {
             Zone::Fixed(0) => "UTC".into(),
             Zone::Fixed(s) => format_offset(*s),
+            Zone::Posix(_, name) => name.clone(),
             Zone::Named(tz) => tz.name().to_string(),
         }
     }
@@ -68,7 +113,7 @@ impl Zone {
     /// The offset east of UTC in seconds at a UTC instant.
     pub fn offset_at_utc(&self, utc: NaiveDateTime) -> i32 {
         match self {
-            Zone::Fixed(s) => *s,
+            Zone::Fixed(s) | Zone::Posix(s, _) => *s,
             Zone::Named(tz) => tz.offset_from_utc_datetime(&utc).fix().local_minus_utc(),
         }
     }
@@ -77,7 +122,7 @@ impl Zone {
     /// local time is ambiguous, the later offset when it falls in a gap).
     pub fn offset_at_local(&self, local: NaiveDateTime) -> i32 {
         match self {
-            Zone::Fixed(s) => *s,
+            Zone::Fixed(s) | Zone::Posix(s, _) => *s,
             Zone::Named(tz) => match tz.offset_from_local_datetime(&local) {
                 chrono::LocalResult::Single(o) | chrono::LocalResult::Ambiguous(o, _) => {
                     o.fix().local_minus_utc()
@@ -115,7 +160,57 @@ fn parse_offset(s: &str) -> Option<i32> {
     (seconds <= 15 * 3600 + 59 * 60).then_some(sign * seconds)
 }
 
-/// An offset east of UTC as `+hh[:mm[:ss]]` (what the time zone setting reads and shows).
+/// The fixed zone an interval names (`AT TIME ZONE INTERVAL '+03:00'`, `SET TIME ZONE
+/// INTERVAL ...`): its time part east of UTC; months or days are refused.
+pub fn zone_of_interval(interval: &Interval) -> Result<Zone> {
+    if interval.months != 0 || interval.days != 0 {
+        return Err(errinput!(
+            INVALID_PARAMETER_VALUE,
+            "interval time zone \"{}\" must not include months or days",
+            format_interval(interval)
+        ));
+    }
+    let seconds = i32::try_from(interval.micros / MICROS_PER_SEC).map_err(|_| {
+        errinput!(
+            INVALID_PARAMETER_VALUE,
+            "interval time zone \"{}\" out of range",
+            format_interval(interval)
+        )
+    })?;
+    Ok(Zone::east_of_utc(seconds))
+}
+
+/// Parses a POSIX time zone without daylight saving time, upper-cased: a name (letters, or
+/// anything in `<...>`; it may be empty) and an offset west of UTC
+/// (`[+-]h[h][:mm[:ss]]`, under 168 hours). A daylight saving part is not read (`None`).
+fn parse_posix(upper: &str) -> Option<Zone> {
+    let offset = if let Some(quoted) = upper.strip_prefix('<') {
+        let end = quoted.find('>')?;
+        &quoted[end + 1..]
+    } else {
+        upper.trim_start_matches(|c: char| c.is_ascii_alphabetic())
+    };
+    let (west, digits) = match offset.as_bytes().first()? {
+        b'+' => (1, &offset[1..]),
+        b'-' => (-1, &offset[1..]),
+        _ => (1, offset),
+    };
+    let mut seconds = 0i32;
+    for (i, part) in digits.split(':').enumerate() {
+        let max_len = if i == 0 { 3 } else { 2 };
+        if i > 2 || part.is_empty() || part.len() > max_len {
+            return None;
+        }
+        let n: i32 = part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok())??;
+        if (i == 0 && n >= 168) || (i > 0 && n > 59) {
+            return None;
+        }
+        seconds += n * [3600, 60, 1][i];
+    }
+    Some(Zone::Posix(-west * seconds, upper.to_string()))
+}
+
+/// An offset east of UTC as `+hh[:mm[:ss]]`, as a timestamp with time zone shows it.
 pub fn format_offset(seconds: i32) -> String {
     let sign = if seconds < 0 { '-' } else { '+' };
     let s = seconds.abs();
