@@ -192,9 +192,9 @@ fn decode_non_null(r: &mut Reader<'_, '_>, ty: &DataType) -> Result<Value> {
         DataType::Int4 => Value::Int4(unflip_i32(r.array()?)),
         DataType::Date => Value::Date(unflip_i32(r.array()?)),
         DataType::Int8 | DataType::Oid => Value::Int8(unflip_i64(r.array()?)),
-        DataType::Time => Value::Time(unflip_i64(r.array()?)),
-        DataType::Timestamp => Value::Timestamp(unflip_i64(r.array()?)),
-        DataType::TimestampTz => Value::TimestampTz(unflip_i64(r.array()?)),
+        DataType::Time(_) => Value::Time(unflip_i64(r.array()?)),
+        DataType::Timestamp(_) => Value::Timestamp(unflip_i64(r.array()?)),
+        DataType::TimestampTz(_) => Value::TimestampTz(unflip_i64(r.array()?)),
         DataType::Float4 => Value::Float4(decode_f32(r.array()?)),
         DataType::Float8 => Value::Float8(decode_f64(r.array()?)),
         DataType::Numeric(_) => Value::Numeric(Box::new(decode_numeric(r)?)),
@@ -207,7 +207,7 @@ fn decode_non_null(r: &mut Reader<'_, '_>, ty: &DataType) -> Result<Value> {
         | DataType::TsQuery => Value::Text(r.string()?),
         DataType::Jsonb => Value::Jsonb(r.string()?),
         DataType::Bytea => Value::Bytea(r.escaped()?),
-        DataType::Interval => {
+        DataType::Interval(_) => {
             let _span: [u8; 16] = r.array()?;
             Value::Interval(Interval {
                 months: unflip_i32(r.array()?),
@@ -569,7 +569,7 @@ mod tests {
     fn intervals_order_by_span() {
         let iv = |months, days, micros| Value::Interval(Interval { months, days, micros });
         check_order(
-            DataType::Interval,
+            DataType::Interval(None),
             vec![
                 iv(0, 0, -1),
                 iv(0, 0, 0),

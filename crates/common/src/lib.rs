@@ -17,6 +17,6 @@ pub mod worker;
 pub use error::{Error, ErrorKind, Result};
 pub use sqlstate::SqlState;
 pub use value::{
-    Array, DataType, EnumType, EnumValue, Inet, Interval, Numeric, RecordType, Value,
-    enum_array_oid,
+    Array, DataType, EnumType, EnumValue, Inet, Interval, MAX_TIME_PRECISION, Numeric, RecordType,
+    Value, enum_array_oid,
 };

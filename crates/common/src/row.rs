@@ -44,6 +44,8 @@ const T_ARRAY: u8 = 19;
 const T_ENUM: u8 = 20;
 const T_RECORD: u8 = 21;
 const T_INET: u8 = 22;
+/// Added to a time type's tag when the type has a declared precision (a byte follows).
+const TIME_PRECISION_TAG: u8 = 150;
 
 /// PostgreSQL's numeric holds at most 16383 digits after the point; anything far beyond is
 /// corruption, and rejecting it keeps a bad scale from exploding when the value is printed.
@@ -331,10 +333,22 @@ pub fn encode_type(out: &mut Vec<u8>, ty: &DataType) {
         }
         DataType::Bytea => out.push(T_BYTEA),
         DataType::Date => out.push(T_DATE),
-        DataType::Time => out.push(T_TIME),
-        DataType::Timestamp => out.push(T_TIMESTAMP),
-        DataType::TimestampTz => out.push(T_TIMESTAMPTZ),
-        DataType::Interval => out.push(T_INTERVAL),
+        DataType::Time(p)
+        | DataType::Timestamp(p)
+        | DataType::TimestampTz(p)
+        | DataType::Interval(p) => {
+            let tag = match ty {
+                DataType::Time(_) => T_TIME,
+                DataType::Timestamp(_) => T_TIMESTAMP,
+                DataType::TimestampTz(_) => T_TIMESTAMPTZ,
+                _ => T_INTERVAL,
+            };
+            match p {
+                None => out.push(tag),
+                // A declared precision follows a tag of its own.
+                Some(p) => out.extend_from_slice(&[tag + TIME_PRECISION_TAG, *p]),
+            }
+        }
         DataType::Uuid => out.push(T_UUID),
         DataType::Json => out.push(T_JSON),
         DataType::Jsonb => out.push(T_JSONB),
@@ -400,10 +414,22 @@ fn decode_type_at(input: &mut &[u8], depth: usize) -> Result<DataType> {
         t if t == T_TEXT + 101 => DataType::Char(narrow(read_varint(input)? as i64)?),
         T_BYTEA => DataType::Bytea,
         T_DATE => DataType::Date,
-        T_TIME => DataType::Time,
-        T_TIMESTAMP => DataType::Timestamp,
-        T_TIMESTAMPTZ => DataType::TimestampTz,
-        T_INTERVAL => DataType::Interval,
+        T_TIME => DataType::Time(None),
+        T_TIMESTAMP => DataType::Timestamp(None),
+        T_TIMESTAMPTZ => DataType::TimestampTz(None),
+        T_INTERVAL => DataType::Interval(None),
+        t if [T_TIME, T_TIMESTAMP, T_TIMESTAMPTZ, T_INTERVAL]
+            .contains(&t.wrapping_sub(TIME_PRECISION_TAG)) =>
+        {
+            let p = Some(byte(input)?).filter(|p| *p <= crate::value::MAX_TIME_PRECISION);
+            let p = p.ok_or_else(|| errdata!("invalid type encoding: time precision"))?;
+            match t - TIME_PRECISION_TAG {
+                T_TIME => DataType::Time(Some(p)),
+                T_TIMESTAMP => DataType::Timestamp(Some(p)),
+                T_TIMESTAMPTZ => DataType::TimestampTz(Some(p)),
+                _ => DataType::Interval(Some(p)),
+            }
+        }
         T_UUID => DataType::Uuid,
         T_JSON => DataType::Json,
         T_JSONB => DataType::Jsonb,
@@ -635,6 +661,12 @@ mod tests {
             DataType::Varchar(None),
             DataType::Varchar(Some(0)),
             DataType::Char(5),
+            DataType::Time(Some(2)),
+            DataType::Timestamp(Some(0)),
+            DataType::TimestampTz(Some(6)),
+            DataType::Interval(Some(3)),
+            DataType::TimestampTz(None),
+            DataType::Array(Box::new(DataType::Timestamp(Some(1)))),
             DataType::Array(Box::new(DataType::Array(Box::new(DataType::Uuid)))),
             DataType::Record(std::sync::Arc::new(crate::value::RecordType {
                 fields: vec![
@@ -648,5 +680,10 @@ mod tests {
             encode_type(&mut out, &ty);
             assert_eq!(decode_type(&mut out.as_slice()).unwrap(), ty);
         }
+        // A precision over six, or none at all, is a corrupt encoding.
+        let bad = [T_TIMESTAMP + TIME_PRECISION_TAG, 7];
+        assert!(decode_type(&mut bad.as_slice()).is_err());
+        let cut = [T_TIME + TIME_PRECISION_TAG];
+        assert!(decode_type(&mut cut.as_slice()).is_err());
     }
 }

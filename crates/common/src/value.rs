@@ -48,14 +48,15 @@ pub enum DataType {
     Bytea,
     /// DATE
     Date,
-    /// TIME (without time zone)
-    Time,
-    /// TIMESTAMP (without time zone)
-    Timestamp,
-    /// TIMESTAMP WITH TIME ZONE
-    TimestampTz,
-    /// INTERVAL
-    Interval,
+    /// TIME(p) (without time zone): `p` fractional digits of seconds kept (0 to 6), `None`
+    /// for all six (TIME).
+    Time(Option<u8>),
+    /// TIMESTAMP(p) (without time zone), `p` as for TIME.
+    Timestamp(Option<u8>),
+    /// TIMESTAMP(p) WITH TIME ZONE, `p` as for TIME.
+    TimestampTz(Option<u8>),
+    /// INTERVAL(p), `p` as for TIME.
+    Interval(Option<u8>),
     /// UUID
     Uuid,
     /// JSON (text preserved as written)
@@ -243,10 +244,14 @@ impl DataType {
             DataType::Char(n) => format!("character({n})"),
             DataType::Bytea => "bytea".into(),
             DataType::Date => "date".into(),
-            DataType::Time => "time without time zone".into(),
-            DataType::Timestamp => "timestamp without time zone".into(),
-            DataType::TimestampTz => "timestamp with time zone".into(),
-            DataType::Interval => "interval".into(),
+            DataType::Time(p) => format!("time{} without time zone", precision_suffix(*p)),
+            DataType::Timestamp(p) => {
+                format!("timestamp{} without time zone", precision_suffix(*p))
+            }
+            DataType::TimestampTz(p) => {
+                format!("timestamp{} with time zone", precision_suffix(*p))
+            }
+            DataType::Interval(p) => format!("interval{}", precision_suffix(*p)),
             DataType::Uuid => "uuid".into(),
             DataType::Json => "json".into(),
             DataType::Jsonb => "jsonb".into(),
@@ -265,7 +270,51 @@ impl DataType {
     }
 }
 
+/// `(p)` for a time type's fractional-second precision, nothing without one.
+fn precision_suffix(precision: Option<u8>) -> String {
+    precision.map(|p| format!("({p})")).unwrap_or_default()
+}
+
+/// The most fractional digits of seconds a time type keeps, as in PostgreSQL.
+pub const MAX_TIME_PRECISION: u8 = 6;
+
 impl DataType {
+    /// The fractional-second precision of a time, timestamp or interval type declared with
+    /// one (`timestamp(0)`).
+    pub fn time_precision(&self) -> Option<u8> {
+        match self {
+            DataType::Time(p)
+            | DataType::Timestamp(p)
+            | DataType::TimestampTz(p)
+            | DataType::Interval(p) => *p,
+            _ => None,
+        }
+    }
+
+    /// The same type without a declared fractional-second precision (`timestamp(0)` is
+    /// `timestamp`); other types are returned as they are.
+    pub fn without_time_precision(&self) -> DataType {
+        match self {
+            DataType::Time(_) => DataType::Time(None),
+            DataType::Timestamp(_) => DataType::Timestamp(None),
+            DataType::TimestampTz(_) => DataType::TimestampTz(None),
+            DataType::Interval(_) => DataType::Interval(None),
+            other => other.clone(),
+        }
+    }
+
+    /// The same type without its modifier where a value of it converts to the plain type
+    /// unchanged: `varchar(3)` is `varchar`, `numeric(6,2)` `numeric`, `timestamp(0)`
+    /// `timestamp` (the type an operator reads a column as, as in PostgreSQL, whose
+    /// operators take no modifiers).
+    pub fn without_modifier(&self) -> DataType {
+        match self {
+            DataType::Varchar(Some(_)) => DataType::Varchar(None),
+            DataType::Numeric(Some(_)) => DataType::Numeric(None),
+            other => other.without_time_precision(),
+        }
+    }
+
     /// The name the catalog stores: [`DataType::name`], except that an enum type is stored
     /// by id (`enum:16384`), so renaming it leaves the columns of that type alone.
     pub fn catalog_name(&self) -> String {
@@ -307,6 +356,20 @@ impl DataType {
         if let Some(element) = name.strip_suffix("[]") {
             return Some(DataType::Array(Box::new(DataType::from_name(element)?)));
         }
+        // `timestamp(3) with time zone`: the precision sits inside the name.
+        if let Some((base, rest)) = name.split_once('(')
+            && let Some((p, zone)) = rest.split_once(')')
+            && !zone.is_empty()
+            && matches!(base.trim(), "time" | "timestamp")
+        {
+            let p = p.trim().parse::<u8>().ok().filter(|p| *p <= MAX_TIME_PRECISION)?;
+            return Some(match (base.trim(), zone.trim()) {
+                ("time", "without time zone") => DataType::Time(Some(p)),
+                ("timestamp", "without time zone") => DataType::Timestamp(Some(p)),
+                ("timestamp", "with time zone") => DataType::TimestampTz(Some(p)),
+                _ => return None,
+            });
+        }
         let (base, args) = match name.split_once('(') {
             Some((base, rest)) => {
                 let args: Vec<u32> = rest
@@ -337,10 +400,21 @@ impl DataType {
             ("character" | "char" | "bpchar", [n]) => DataType::Char(*n),
             ("bytea", []) => DataType::Bytea,
             ("date", []) => DataType::Date,
-            ("time without time zone" | "time", []) => DataType::Time,
-            ("timestamp without time zone" | "timestamp", []) => DataType::Timestamp,
-            ("timestamp with time zone" | "timestamptz", []) => DataType::TimestampTz,
-            ("interval", []) => DataType::Interval,
+            ("time without time zone" | "time", []) => DataType::Time(None),
+            ("timestamp without time zone" | "timestamp", []) => DataType::Timestamp(None),
+            ("timestamp with time zone" | "timestamptz", []) => DataType::TimestampTz(None),
+            ("interval", []) => DataType::Interval(None),
+            ("time" | "timestamp" | "timestamptz" | "interval", [p])
+                if *p <= MAX_TIME_PRECISION as u32 =>
+            {
+                let p = Some(*p as u8);
+                match base.as_str() {
+                    "time" => DataType::Time(p),
+                    "timestamp" => DataType::Timestamp(p),
+                    "timestamptz" => DataType::TimestampTz(p),
+                    _ => DataType::Interval(p),
+                }
+            }
             ("uuid", []) => DataType::Uuid,
             ("json", []) => DataType::Json,
             ("jsonb", []) => DataType::Jsonb,
@@ -493,10 +567,10 @@ impl Value {
             Value::Text(_) => DataType::Text,
             Value::Bytea(_) => DataType::Bytea,
             Value::Date(_) => DataType::Date,
-            Value::Time(_) => DataType::Time,
-            Value::Timestamp(_) => DataType::Timestamp,
-            Value::TimestampTz(_) => DataType::TimestampTz,
-            Value::Interval(_) => DataType::Interval,
+            Value::Time(_) => DataType::Time(None),
+            Value::Timestamp(_) => DataType::Timestamp(None),
+            Value::TimestampTz(_) => DataType::TimestampTz(None),
+            Value::Interval(_) => DataType::Interval(None),
             Value::Uuid(_) => DataType::Uuid,
             Value::Json(_) => DataType::Json,
             Value::Jsonb(_) => DataType::Jsonb,
@@ -635,10 +709,14 @@ mod tests {
             DataType::Char(3),
             DataType::Bytea,
             DataType::Date,
-            DataType::Time,
-            DataType::Timestamp,
-            DataType::TimestampTz,
-            DataType::Interval,
+            DataType::Time(None),
+            DataType::Timestamp(None),
+            DataType::TimestampTz(None),
+            DataType::Interval(None),
+            DataType::Time(Some(0)),
+            DataType::Timestamp(Some(3)),
+            DataType::TimestampTz(Some(6)),
+            DataType::Interval(Some(2)),
             DataType::Uuid,
             DataType::Json,
             DataType::Jsonb,
@@ -659,5 +737,8 @@ mod tests {
         assert_eq!(DataType::from_name("int"), Some(DataType::Int4));
         assert_eq!(DataType::from_name("numeric(10,"), None);
         assert_eq!(DataType::from_name("blob"), None);
+        assert_eq!(DataType::from_name("timestamptz(3)"), Some(DataType::TimestampTz(Some(3))));
+        assert_eq!(DataType::from_name("timestamp(7) without time zone"), None);
+        assert_eq!(DataType::from_name("time(2) with time zone"), None);
     }
 }

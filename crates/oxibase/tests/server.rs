@@ -413,6 +413,41 @@ fn copy_in_and_out() {
     });
 }
 
+/// Binary parameters are typed without a precision (a client names the type by oid), then
+/// rounded to the column's: `timestamptz(0)` keeps whole seconds.
+#[test]
+fn time_precision_applies_to_binary_parameters() {
+    use std::time::{Duration, UNIX_EPOCH};
+    use tokio_postgres::types::Type;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        c.batch_execute(
+            "create table tprec (id int primary key, at timestamptz(0), at3 timestamp(3))",
+        )
+        .await
+        .unwrap();
+        let stmt = c.prepare("insert into tprec values ($1, $2, $3)").await.unwrap();
+        assert_eq!(stmt.params(), &[Type::INT4, Type::TIMESTAMPTZ, Type::TIMESTAMP]);
+        // 2020-09-13 12:26:40 UTC, plus 0.6 s and 0.123456 s.
+        let at = UNIX_EPOCH + Duration::from_micros(1_600_000_000_600_000);
+        let at3 = UNIX_EPOCH + Duration::from_micros(1_600_000_000_123_456);
+        c.execute(&stmt, &[&1i32, &at, &at3]).await.unwrap();
+        let row = c.query_one("select at::text, at3::text, at from tprec", &[]).await.unwrap();
+        assert_eq!(row.get::<_, String>(0), "2020-09-13 12:26:41+00");
+        assert_eq!(row.get::<_, String>(1), "2020-09-13 12:26:40.123");
+        assert_eq!(
+            row.get::<_, std::time::SystemTime>(2),
+            UNIX_EPOCH + Duration::from_secs(1_600_000_001)
+        );
+        // A parameter compared with the column is not rounded first.
+        let n: i64 =
+            c.query_one("select count(*) from tprec where at = $1", &[&at]).await.unwrap().get(0);
+        assert_eq!(n, 0);
+    });
+}
+
 #[test]
 fn copy_in_binary() {
     use futures::SinkExt;

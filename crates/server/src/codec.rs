@@ -256,12 +256,12 @@ pub fn decode_binary(bytes: &[u8], ty: &DataType, zone: &Zone) -> Result<Value> 
         },
         DataType::Bytea => Value::Bytea(bytes.to_vec()),
         DataType::Date => Value::Date(i32::from_be_bytes(take(bytes, "date")?)),
-        DataType::Time => Value::Time(i64::from_be_bytes(take(bytes, "time")?)),
-        DataType::Timestamp => Value::Timestamp(i64::from_be_bytes(take(bytes, "timestamp")?)),
-        DataType::TimestampTz => {
+        DataType::Time(_) => Value::Time(i64::from_be_bytes(take(bytes, "time")?)),
+        DataType::Timestamp(_) => Value::Timestamp(i64::from_be_bytes(take(bytes, "timestamp")?)),
+        DataType::TimestampTz(_) => {
             Value::TimestampTz(i64::from_be_bytes(take(bytes, "timestamptz")?))
         }
-        DataType::Interval => {
+        DataType::Interval(_) => {
             let b: [u8; 16] = take(bytes, "interval")?;
             let micros = i64::from_be_bytes(b[0..8].try_into().unwrap_or_default());
             let days = i32::from_be_bytes(b[8..12].try_into().unwrap_or_default());
@@ -543,7 +543,10 @@ mod tests {
         roundtrip(Value::Int8(1 << 40), DataType::Int8);
         roundtrip(Value::Float8(1.5), DataType::Float8);
         roundtrip(Value::Text("héllo".into()), DataType::Text);
-        roundtrip(Value::Interval(Interval { months: 1, days: -2, micros: 3 }), DataType::Interval);
+        roundtrip(
+            Value::Interval(Interval { months: 1, days: -2, micros: 3 }),
+            DataType::Interval(None),
+        );
         roundtrip(
             Value::Array(Box::new(Array {
                 element_type: DataType::Int4,

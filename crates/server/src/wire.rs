@@ -25,7 +25,7 @@ use oxibase_sql::auth::ScramServer;
 use oxibase_sql::exec::Row;
 use oxibase_sql::session::{Output, OutputColumn, PendingCopy, Prepared, TxnStatus};
 use oxibase_sql::types::datetime::Zone;
-use oxibase_sql::types::{type_oid, type_size};
+use oxibase_sql::types::{type_modifier, type_oid, type_size};
 use parking_lot::Mutex;
 use pgwire::api::auth::{
     StartupHandler, protocol_negotiation, save_startup_parameters_to_metadata,
@@ -264,15 +264,6 @@ fn transaction_status(s: TxnStatus) -> TransactionStatus {
         TxnStatus::Idle => TransactionStatus::Idle,
         TxnStatus::InBlock => TransactionStatus::Transaction,
         TxnStatus::Failed => TransactionStatus::Error,
-    }
-}
-
-/// The type modifier PostgreSQL reports for a column type (`varchar(10)` is 14).
-fn type_modifier(t: &DataType) -> i32 {
-    match t {
-        DataType::Varchar(Some(n)) | DataType::Char(n) => *n as i32 + 4,
-        DataType::Numeric(Some((p, s))) => ((i32::from(*p) << 16) | i32::from(*s)) + 4,
-        _ => -1,
     }
 }
 

@@ -1185,9 +1185,9 @@ fn exact_in_keys(t: &DataType) -> bool {
             | DataType::Varchar(_)
             | DataType::Bytea
             | DataType::Date
-            | DataType::Time
-            | DataType::Timestamp
-            | DataType::TimestampTz
+            | DataType::Time(_)
+            | DataType::Timestamp(_)
+            | DataType::TimestampTz(_)
             | DataType::Uuid
     )
 }

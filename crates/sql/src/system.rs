@@ -914,7 +914,7 @@ impl SystemTable {
                 ("rolreplication", Bool),
                 ("rolconnlimit", Int4),
                 ("rolpassword", Text),
-                ("rolvaliduntil", DataType::TimestampTz),
+                ("rolvaliduntil", DataType::TimestampTz(None)),
                 ("rolbypassrls", Bool),
             ],
             PgUser => vec![
@@ -1077,10 +1077,10 @@ impl SystemTable {
                 ("usename", Name),
                 ("application_name", Text),
                 ("client_addr", Text),
-                ("backend_start", DataType::TimestampTz),
-                ("xact_start", DataType::TimestampTz),
-                ("query_start", DataType::TimestampTz),
-                ("state_change", DataType::TimestampTz),
+                ("backend_start", DataType::TimestampTz(None)),
+                ("xact_start", DataType::TimestampTz(None)),
+                ("query_start", DataType::TimestampTz(None)),
+                ("state_change", DataType::TimestampTz(None)),
                 ("wait_event_type", Text),
                 ("wait_event", Text),
                 ("state", Text),
@@ -1100,7 +1100,7 @@ impl SystemTable {
                 ("tup_written", Int8),
                 ("conflicts", Int8),
                 ("deadlocks", Int8),
-                ("stats_reset", DataType::TimestampTz),
+                ("stats_reset", DataType::TimestampTz(None)),
             ],
             PgLocks => vec![
                 ("locktype", Text),
@@ -1110,7 +1110,7 @@ impl SystemTable {
                 ("pid", Int4),
                 ("mode", Text),
                 ("granted", Bool),
-                ("waitstart", DataType::TimestampTz),
+                ("waitstart", DataType::TimestampTz(None)),
             ],
             PgSequence => vec![
                 ("seqrelid", Int8),
@@ -1128,27 +1128,27 @@ impl SystemTable {
                 ("is_holdable", Bool),
                 ("is_binary", Bool),
                 ("is_scrollable", Bool),
-                ("creation_time", DataType::TimestampTz),
+                ("creation_time", DataType::TimestampTz(None)),
             ],
             PgStatReplication => vec![
                 ("pid", Int4),
                 ("usename", Name),
                 ("application_name", Text),
                 ("client_addr", Text),
-                ("backend_start", DataType::TimestampTz),
+                ("backend_start", DataType::TimestampTz(None)),
                 ("state", Text),
                 ("sent_lsn", Text),
                 ("write_lsn", Text),
                 ("flush_lsn", Text),
                 ("replay_lsn", Text),
-                ("write_lag", DataType::Interval),
-                ("flush_lag", DataType::Interval),
-                ("replay_lag", DataType::Interval),
+                ("write_lag", DataType::Interval(None)),
+                ("flush_lag", DataType::Interval(None)),
+                ("replay_lag", DataType::Interval(None)),
                 ("sync_state", Text),
             ],
             OxibaseStatServer => vec![
-                ("server_start", DataType::TimestampTz),
-                ("now", DataType::TimestampTz),
+                ("server_start", DataType::TimestampTz(None)),
+                ("now", DataType::TimestampTz(None)),
                 ("sessions", Int4),
                 ("xact_commit", Int8),
                 ("xact_rollback", Int8),
@@ -2046,7 +2046,10 @@ fn stat_table_counters(io: bool) -> Vec<(&'static str, DataType)> {
             "autoanalyze_count",
         ]
     };
-    names.iter().map(|n| (*n, if n.starts_with("last_") { TimestampTz } else { Int8 })).collect()
+    names
+        .iter()
+        .map(|n| (*n, if n.starts_with("last_") { TimestampTz(None) } else { Int8 }))
+        .collect()
 }
 
 fn user_tables(s: &CatalogSnapshot) -> impl Iterator<Item = &Table> {
@@ -2177,16 +2180,6 @@ fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     rows
 }
 
-fn typmod(t: &DataType) -> i32 {
-    match t {
-        DataType::Varchar(Some(n)) | DataType::Char(n) if !matches!(t, DataType::Varchar(None)) => {
-            *n as i32 + 4
-        }
-        DataType::Numeric(Some((p, s))) => ((*p as i32) << 16 | *s as i32) + 4,
-        _ => -1,
-    }
-}
-
 fn pg_attribute(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
     for t in &s.tables {
@@ -2199,7 +2192,7 @@ fn pg_attribute(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 ),
                 Value::Int2(type_size(&c.data_type)),
                 Value::Int2(i as i16 + 1),
-                Value::Int4(typmod(&c.data_type)),
+                Value::Int4(crate::types::type_modifier(&c.data_type)),
                 Value::Bool(c.not_null),
                 Value::Bool(c.default.is_some() || c.generated.is_some()),
                 Value::Bool(c.dropped),
@@ -2252,10 +2245,10 @@ fn pg_type(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         ("bpchar", DataType::Char(1)),
         ("varchar", DataType::Varchar(None)),
         ("date", DataType::Date),
-        ("time", DataType::Time),
-        ("timestamp", DataType::Timestamp),
-        ("timestamptz", DataType::TimestampTz),
-        ("interval", DataType::Interval),
+        ("time", DataType::Time(None)),
+        ("timestamp", DataType::Timestamp(None)),
+        ("timestamptz", DataType::TimestampTz(None)),
+        ("interval", DataType::Interval(None)),
         ("numeric", DataType::Numeric(None)),
         ("uuid", DataType::Uuid),
         ("jsonb", DataType::Jsonb),
@@ -2319,7 +2312,7 @@ fn pg_type(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         row[10] = Value::Bool(d.not_null);
         row[13] = text(&format!("{}out", d.base.name()));
         row[15] = Value::Null;
-        row[16] = Value::Int4(typmod(&d.base));
+        row[16] = Value::Int4(crate::types::type_modifier(&d.base));
         row[17] = d.default.as_deref().map_or(Value::Null, text);
         rows.push(row);
     }
@@ -2906,7 +2899,7 @@ fn standard_type_name(t: &DataType) -> String {
         DataType::Jsonb => "jsonb".into(),
         DataType::Uuid => "uuid".into(),
         DataType::Enum(_) => "USER-DEFINED".into(),
-        t => t.name(),
+        t => t.without_modifier().name(),
     }
 }
 
@@ -2925,10 +2918,10 @@ fn udt_name(t: &DataType) -> String {
         DataType::Char(_) => "bpchar",
         DataType::Bytea => "bytea",
         DataType::Date => "date",
-        DataType::Time => "time",
-        DataType::Timestamp => "timestamp",
-        DataType::TimestampTz => "timestamptz",
-        DataType::Interval => "interval",
+        DataType::Time(_) => "time",
+        DataType::Timestamp(_) => "timestamp",
+        DataType::TimestampTz(_) => "timestamptz",
+        DataType::Interval(_) => "interval",
         DataType::Uuid => "uuid",
         DataType::Json => "json",
         DataType::Jsonb => "jsonb",
@@ -3009,13 +3002,13 @@ fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 DataType::Numeric(None) => (Value::Null, Value::Null, Value::Int4(10), Value::Null),
                 _ => (Value::Null, Value::Null, Value::Null, Value::Null),
             };
-            // Fractional digits of seconds: microseconds, the only precision kept.
+            // Fractional digits of seconds: the declared precision, or microseconds.
             let datetime_precision = match &c.data_type {
                 DataType::Date => Value::Int4(0),
-                DataType::Time
-                | DataType::Timestamp
-                | DataType::TimestampTz
-                | DataType::Interval => Value::Int4(6),
+                DataType::Time(p)
+                | DataType::Timestamp(p)
+                | DataType::TimestampTz(p)
+                | DataType::Interval(p) => Value::Int4(i32::from(p.unwrap_or(6))),
                 _ => Value::Null,
             };
             rows.push(vec![

@@ -622,6 +622,12 @@ pub fn data_type(t: &ast::DataType) -> Result<DataType> {
     data_type_with(t, &|_, _| Ok(None))
 }
 
+/// A declared fractional-second precision (`timestamp(3)`): PostgreSQL keeps at most six
+/// digits and reduces a larger precision to six.
+fn time_precision(p: Option<u64>) -> Option<u8> {
+    p.map(|p| p.min(u64::from(oxibase_common::MAX_TIME_PRECISION)) as u8)
+}
+
 /// Converts a SQL type name into a data type, looking user-defined names up with `types`.
 pub fn data_type_with(t: &ast::DataType, types: TypeLookup<'_>) -> Result<DataType> {
     use ast::DataType as T;
@@ -666,20 +672,22 @@ pub fn data_type_with(t: &ast::DataType, types: TypeLookup<'_>) -> Result<DataTy
         T::Bytea => DataType::Bytea,
         T::Bool | T::Boolean => DataType::Bool,
         T::Date => DataType::Date,
-        T::Time(_, tz) => {
+        T::Time(p, tz) => {
             if matches!(tz, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) {
                 return Err(errinput!(
                     FEATURE_NOT_SUPPORTED,
                     "time with time zone is not supported; use timestamptz or time"
                 ));
             }
-            DataType::Time
+            DataType::Time(time_precision(*p))
         }
-        T::Timestamp(_, tz) => match tz {
-            ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz => DataType::TimestampTz,
-            _ => DataType::Timestamp,
+        T::Timestamp(p, tz) => match tz {
+            ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz => {
+                DataType::TimestampTz(time_precision(*p))
+            }
+            _ => DataType::Timestamp(time_precision(*p)),
         },
-        T::Interval { .. } => DataType::Interval,
+        T::Interval { precision, .. } => DataType::Interval(time_precision(*precision)),
         T::Uuid => DataType::Uuid,
         T::JSON => DataType::Json,
         T::JSONB => DataType::Jsonb,

@@ -921,10 +921,12 @@ fn assignable(from: &DataType, to: &DataType) -> bool {
     match (from, to) {
         (a, b) if category(a) == 'N' && category(b) == 'N' => true,
         (a, b) if category(a) == 'D' && category(b) == 'D' => {
-            !matches!((a, b), (DataType::Time, _) | (_, DataType::Time))
+            !matches!((a, b), (DataType::Time(_), _) | (_, DataType::Time(_)))
         }
         (DataType::Json | DataType::Jsonb, DataType::Json | DataType::Jsonb) => true,
-        (DataType::Time, DataType::Interval) | (DataType::Interval, DataType::Time) => true,
+        (DataType::Time(_), DataType::Interval(_)) | (DataType::Interval(_), DataType::Time(_)) => {
+            true
+        }
         (DataType::Bool, DataType::Int4) => false,
         (DataType::Array(a), DataType::Array(b)) => assignable(a, b),
         _ => false,

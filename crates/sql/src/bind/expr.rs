@@ -138,7 +138,7 @@ impl Binder<'_> {
                     }
                     other => other.to_string(),
                 };
-                if matches!(ty, DataType::TimestampTz) {
+                if matches!(ty, DataType::TimestampTz(_)) {
                     // Read in the session's time zone when the statement runs, as
                     // `'...'::timestamptz` is (the zone is not known while binding).
                     let x = self.explicit_cast(
@@ -423,12 +423,12 @@ impl Binder<'_> {
                 let (ts, tt) = self.bind_expr(timestamp, ctx)?;
                 let (zone, zt) = self.bind_expr(time_zone, ctx)?;
                 let zone_type = match zt.resolve() {
-                    DataType::Interval => DataType::Interval,
+                    DataType::Interval(_) => DataType::Interval(None),
                     _ => DataType::Text,
                 };
                 let zone = self.coerce(zone, &zt, &zone_type)?;
                 let ty = match tt.resolve() {
-                    DataType::Text => DataType::TimestampTz,
+                    DataType::Text => DataType::TimestampTz(None),
                     t => t,
                 };
                 let ts = self.coerce(ts, &tt, &ty)?;
@@ -764,7 +764,19 @@ impl Binder<'_> {
         };
         let value = crate::types::datetime::parse_interval(&text)?;
         let value = truncate_interval(value, iv.last_field.as_ref().or(iv.leading_field.as_ref()));
-        Ok((Expr::Literal(Value::Interval(value)), known(DataType::Interval)))
+        // `interval(0) '1.5 seconds'`, `INTERVAL '1.5' SECOND(0)`: fewer fractional digits.
+        let precision = iv.fractional_seconds_precision.or(match iv.leading_field {
+            None | Some(ast::DateTimeField::Second) => iv.leading_precision,
+            Some(_) => None,
+        });
+        let value = match precision {
+            Some(p) => crate::types::datetime::round_to_precision(
+                Value::Interval(value),
+                p.min(u64::from(oxibase_common::MAX_TIME_PRECISION)) as u8,
+            ),
+            None => Value::Interval(value),
+        };
+        Ok((Expr::Literal(value), known(DataType::Interval(None))))
     }
 
     fn bind_unary(
@@ -898,13 +910,13 @@ impl Binder<'_> {
         let points: Vec<SqlType> = bound
             .iter()
             .map(|(_, t)| t.clone())
-            .filter(|t| !matches!(t, SqlType::Known(DataType::Interval)))
+            .filter(|t| !matches!(t, SqlType::Known(DataType::Interval(_))))
             .collect();
         let ty = self.unify(&points, "OVERLAPS")?;
         let args = bound
             .into_iter()
             .map(|(e, t)| match t {
-                SqlType::Known(DataType::Interval) => Ok((e, t)),
+                SqlType::Known(DataType::Interval(_)) => Ok((e, t)),
                 t => Ok((self.coerce(e, &t, &ty)?, known(ty.clone()))),
             })
             .collect::<Result<Vec<_>>>()?;
@@ -1231,7 +1243,11 @@ impl Binder<'_> {
         }
         let ty = match (&lt, &rt) {
             (SqlType::Unknown, SqlType::Unknown) => DataType::Text,
-            (SqlType::Known(t), SqlType::Unknown) | (SqlType::Unknown, SqlType::Known(t)) => t.clone(),
+            // A literal compared with a `varchar(3)` column is read as `varchar`: as
+            // PostgreSQL's operators, none truncates or rounds it first.
+            (SqlType::Known(t), SqlType::Unknown) | (SqlType::Unknown, SqlType::Known(t)) => {
+                t.without_modifier()
+            }
             (SqlType::Known(a), SqlType::Known(b)) => common_type(a, b).ok_or_else(|| {
                 errinput!(UNDEFINED_FUNCTION, "operator does not exist: {} {what} {}", a.name(), b.name())
                     .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts.")
@@ -1305,29 +1321,33 @@ impl Binder<'_> {
             | (BinOp::Add, Int2 | Int4 | Int8, Date)
             | (BinOp::Sub, Date, Int2 | Int4 | Int8) => Date,
             (BinOp::Sub, Date, Date) => Int4,
-            (BinOp::Add | BinOp::Sub, Date, Interval)
-            | (BinOp::Add, Interval, Date)
-            | (BinOp::Add, Date, Time)
-            | (BinOp::Add, Time, Date) => Timestamp,
-            (BinOp::Add | BinOp::Sub, Timestamp, Interval) | (BinOp::Add, Interval, Timestamp) => {
-                Timestamp
+            (BinOp::Add | BinOp::Sub, Date, Interval(_))
+            | (BinOp::Add, Interval(_), Date)
+            | (BinOp::Add, Date, Time(_))
+            | (BinOp::Add, Time(_), Date) => Timestamp(None),
+            (BinOp::Add | BinOp::Sub, Timestamp(_), Interval(_))
+            | (BinOp::Add, Interval(_), Timestamp(_)) => Timestamp(None),
+            (BinOp::Add | BinOp::Sub, TimestampTz(_), Interval(_))
+            | (BinOp::Add, Interval(_), TimestampTz(_)) => TimestampTz(None),
+            (BinOp::Sub, Timestamp(_), Timestamp(_))
+            | (BinOp::Sub, TimestampTz(_), TimestampTz(_)) => Interval(None),
+            (BinOp::Sub, Timestamp(_), TimestampTz(_))
+            | (BinOp::Sub, TimestampTz(_), Timestamp(_)) => {
+                let l = self.coerce(l, &lt, &TimestampTz(None))?;
+                let r = self.coerce(r, &rt, &TimestampTz(None))?;
+                return Ok((Expr::Binary(op, Box::new(l), Box::new(r)), known(Interval(None))));
             }
-            (BinOp::Add | BinOp::Sub, TimestampTz, Interval)
-            | (BinOp::Add, Interval, TimestampTz) => TimestampTz,
-            (BinOp::Sub, Timestamp, Timestamp) | (BinOp::Sub, TimestampTz, TimestampTz) => Interval,
-            (BinOp::Sub, Timestamp, TimestampTz) | (BinOp::Sub, TimestampTz, Timestamp) => {
-                let l = self.coerce(l, &lt, &TimestampTz)?;
-                let r = self.coerce(r, &rt, &TimestampTz)?;
-                return Ok((Expr::Binary(op, Box::new(l), Box::new(r)), known(Interval)));
-            }
-            (BinOp::Sub, Date, Timestamp) | (BinOp::Sub, Timestamp, Date) => Interval,
-            (BinOp::Add | BinOp::Sub, Time, Interval) | (BinOp::Add, Interval, Time) => Time,
-            (BinOp::Sub, Time, Time) => Interval,
-            (BinOp::Add | BinOp::Sub, Interval, Interval) => Interval,
-            (BinOp::Mul, Interval, n) | (BinOp::Mul, n, Interval) | (BinOp::Div, Interval, n)
+            (BinOp::Sub, Date, Timestamp(_)) | (BinOp::Sub, Timestamp(_), Date) => Interval(None),
+            (BinOp::Add | BinOp::Sub, Time(_), Interval(_))
+            | (BinOp::Add, Interval(_), Time(_)) => Time(None),
+            (BinOp::Sub, Time(_), Time(_)) => Interval(None),
+            (BinOp::Add | BinOp::Sub, Interval(_), Interval(_)) => Interval(None),
+            (BinOp::Mul, Interval(_), n)
+            | (BinOp::Mul, n, Interval(_))
+            | (BinOp::Div, Interval(_), n)
                 if numeric(n) =>
             {
-                Interval
+                Interval(None)
             }
             (BinOp::Sub, Jsonb, Text | Int4 | Int8) => {
                 let r = self.coerce(r, &rt, &b)?;
@@ -1482,7 +1502,7 @@ impl Binder<'_> {
                     matches!(it, SqlType::Unknown) || it == &xt || lossless_constant(e, t).is_some()
                 }) =>
             {
-                t.clone()
+                t.without_modifier()
             }
             _ => self.unify(&types, "IN")?,
         };
@@ -1597,7 +1617,7 @@ impl Binder<'_> {
     ) -> Result<(Expr, crate::plan::Plan)> {
         let ct = plan.columns[at].data_type.clone();
         let ty = match xt {
-            SqlType::Unknown => ct.clone(),
+            SqlType::Unknown => ct.without_modifier(),
             SqlType::Known(t) => common_type(t, &ct).ok_or_else(|| {
                 errinput!(
                     UNDEFINED_FUNCTION,
@@ -2500,6 +2520,13 @@ impl Binder<'_> {
         match (from, expr) {
             (SqlType::Unknown, Expr::Literal(Value::Text(text))) => literal_as(text, to),
             (SqlType::Unknown, Expr::Literal(Value::Null)) => Ok(Expr::Literal(Value::Null)),
+            // A parameter is typed without a precision (a client names its type by oid
+            // alone), then rounded to it.
+            (SqlType::Unknown, e @ Expr::Param(_)) if to.time_precision().is_some() => {
+                let base = to.without_time_precision();
+                let param = self.coerce(e, from, &base)?;
+                Ok(Expr::Cast(Box::new(param), to.clone()))
+            }
             (SqlType::Unknown, Expr::Param(i)) => {
                 let mut params = self.params.borrow_mut();
                 if params.len() <= i {
@@ -2523,8 +2550,11 @@ impl Binder<'_> {
                 {
                     return Ok(rtrim_padding(e));
                 }
+                // To text from a string, or to a type's plain form from the type with a
+                // modifier (`varchar` from `varchar(3)`), the value needs no change.
                 let same_family =
-                    matches!((t, to), (DataType::Varchar(_) | DataType::Text, DataType::Text));
+                    matches!((t, to), (DataType::Varchar(_) | DataType::Text, DataType::Text))
+                        || (*to == t.without_modifier() && *to != *t);
                 if same_family {
                     return Ok(e);
                 }
@@ -2647,7 +2677,7 @@ fn enum_function(name: &str, bound: Vec<(Expr, SqlType)>) -> Result<(Expr, SqlTy
 /// means the session's time zone) when the statement runs. Bad text fails either way.
 fn literal_as(text: String, to: &DataType) -> Result<Expr> {
     let value = cast(Value::Text(text.clone()), to, CastKind::Explicit, &Zone::UTC)?;
-    if matches!(to, DataType::TimestampTz) {
+    if matches!(to, DataType::TimestampTz(_)) {
         return Ok(Expr::Cast(Box::new(Expr::Literal(Value::Text(text))), to.clone()));
     }
     Ok(Expr::Literal(value))
@@ -2660,7 +2690,10 @@ pub(crate) fn fold_cast(e: Expr, to: &DataType) -> Expr {
             Ok(folded)
                 if !matches!(
                     to,
-                    DataType::TimestampTz | DataType::Timestamp | DataType::Date | DataType::Time
+                    DataType::TimestampTz(_)
+                        | DataType::Timestamp(_)
+                        | DataType::Date
+                        | DataType::Time(_)
                 ) =>
             {
                 Expr::Literal(folded)
@@ -2707,8 +2740,10 @@ fn unknown_partner(t: &DataType, op: BinOp, right: bool) -> DataType {
     use DataType::*;
     match (t, op, right) {
         (Date, BinOp::Add | BinOp::Sub, true) => Int4,
-        (Timestamp | TimestampTz | Date | Time, BinOp::Add | BinOp::Sub, _) => Interval,
-        (Interval, BinOp::Mul | BinOp::Div, _) => Float8,
+        (Timestamp(_) | TimestampTz(_) | Date | Time(_), BinOp::Add | BinOp::Sub, _) => {
+            Interval(None)
+        }
+        (Interval(_), BinOp::Mul | BinOp::Div, _) => Float8,
         (Jsonb, BinOp::Sub, true) => Text,
         (t, _, _) => t.clone(),
     }

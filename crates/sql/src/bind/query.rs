@@ -1215,7 +1215,7 @@ impl Binder<'_> {
                     SqlType::Known(DataType::Int8 | DataType::Int4 | DataType::Numeric(_)) => {
                         DataType::Int8
                     }
-                    _ => DataType::TimestampTz,
+                    _ => DataType::TimestampTz(None),
                 };
                 Some(self.coerce(x, &t, &target)?)
             }
@@ -1437,9 +1437,10 @@ impl Binder<'_> {
             ("generate_series", 2 | 3) => {
                 let ty = self.unify(&types[..2], "generate_series")?;
                 let (ty, step) = match ty {
-                    DataType::Timestamp | DataType::TimestampTz | DataType::Date => {
-                        let ty = if ty == DataType::Date { DataType::TimestampTz } else { ty };
-                        (ty, DataType::Interval)
+                    DataType::Timestamp(_) | DataType::TimestampTz(_) | DataType::Date => {
+                        let ty =
+                            if ty == DataType::Date { DataType::TimestampTz(None) } else { ty };
+                        (ty, DataType::Interval(None))
                     }
                     DataType::Int2 | DataType::Int4 => (DataType::Int4, DataType::Int4),
                     DataType::Int8 => (DataType::Int8, DataType::Int8),
@@ -1453,7 +1454,7 @@ impl Binder<'_> {
                         ));
                     }
                 };
-                if bound.len() == 2 && step == DataType::Interval {
+                if bound.len() == 2 && matches!(step, DataType::Interval(_)) {
                     return Err(errinput!(
                         UNDEFINED_FUNCTION,
                         "function generate_series(timestamp, timestamp) does not exist"
@@ -1984,10 +1985,11 @@ fn cast_type_name(t: &ast::DataType) -> String {
         Ok(DataType::Bool) => "bool".into(),
         Ok(DataType::Varchar(_)) => "varchar".into(),
         Ok(DataType::Char(_)) => "bpchar".into(),
-        Ok(DataType::Timestamp) => "timestamp".into(),
-        Ok(DataType::TimestampTz) => "timestamptz".into(),
+        Ok(DataType::Timestamp(_)) => "timestamp".into(),
+        Ok(DataType::TimestampTz(_)) => "timestamptz".into(),
         Ok(DataType::Numeric(_)) => "numeric".into(),
-        Ok(t) => t.name(),
+        Ok(DataType::Time(_)) => "time".into(),
+        Ok(t) => t.without_modifier().name(),
         Err(_) => "?column?".into(),
     }
 }

@@ -2219,7 +2219,7 @@ fn assignment_castable(from: &DataType, to: &DataType) -> bool {
     match (from, to) {
         (a, b) if numeric(a) && numeric(b) => true,
         (a, b) if texty(a) && texty(b) => true,
-        (Timestamp | TimestampTz, Date | Time | Timestamp | TimestampTz) => true,
+        (Timestamp(_) | TimestampTz(_), Date | Time(_) | Timestamp(_) | TimestampTz(_)) => true,
         (Json | Jsonb, Json | Jsonb) => true,
         _ => false,
     }

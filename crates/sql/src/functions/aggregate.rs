@@ -139,7 +139,7 @@ pub fn resolve(name: &str, args: &[SqlType], star: bool) -> Result<ResolvedAggre
     let (function, ret, params) = match (name, args.len()) {
         ("count", 0) if star => (CountStar, Int8, vec![]),
         ("count", 1) => (Count, Int8, vec![arg(0)]),
-        ("sum", 1) if arg(0) == Interval => (Sum, Interval, vec![Interval]),
+        ("sum", 1) if matches!(arg(0), Interval(_)) => (Sum, Interval(None), vec![Interval(None)]),
         ("sum", 1) => {
             let t = numeric()?;
             let ret = match &t {
@@ -248,7 +248,7 @@ impl Accumulator {
                     Accumulator::SumInt(0, false)
                 }
                 Some(DataType::Float4 | DataType::Float8) => Accumulator::SumFloat(0.0, 0),
-                Some(DataType::Interval) => Accumulator::SumInterval(None),
+                Some(DataType::Interval(_)) => Accumulator::SumInterval(None),
                 _ => Accumulator::SumNumeric(BigDecimal::zero(), 0, None),
             },
             Min | Max | AnyValue => Accumulator::Extreme(None),

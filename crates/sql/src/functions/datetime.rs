@@ -27,13 +27,15 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
     let stable = |eval, ret| f(eval, &[], ret).map(volatile);
     let numeric = DataType::Numeric(None);
     match (name, args.len()) {
-        ("now" | "current_timestamp" | "transaction_timestamp", 0) => stable(now, TimestampTz),
-        ("statement_timestamp", 0) => stable(statement_timestamp, TimestampTz),
-        ("clock_timestamp", 0) => stable(clock_timestamp, TimestampTz),
+        ("now" | "current_timestamp" | "transaction_timestamp", 0) => {
+            stable(now, TimestampTz(None))
+        }
+        ("statement_timestamp", 0) => stable(statement_timestamp, TimestampTz(None)),
+        ("clock_timestamp", 0) => stable(clock_timestamp, TimestampTz(None)),
         ("timeofday", 0) => stable(timeofday, Text),
         ("current_date", 0) => stable(current_date, Date),
-        ("current_time" | "localtime", 0) => stable(current_time, Time),
-        ("localtimestamp", 0) => stable(localtimestamp, Timestamp),
+        ("current_time" | "localtime", 0) => stable(current_time, Time(None)),
+        ("localtimestamp", 0) => stable(localtimestamp, Timestamp(None)),
         ("date_part", 2) => temporal_second(name, args, date_part, Float8),
         ("extract", 2) => temporal_second(name, args, extract, numeric),
         ("overlaps", 4) => {
@@ -42,31 +44,33 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         }
         ("date_trunc", 2) => {
             let ty = match args.get(1)? {
-                SqlType::Known(t @ (TimestampTz | Timestamp | IntervalT)) => t.clone(),
+                SqlType::Known(t @ (TimestampTz(_) | Timestamp(_) | IntervalT(_))) => t.clone(),
                 // NB: PostgreSQL has no date_trunc(text, date): a date goes to timestamptz,
                 // the preferred type of its category (midnight in the session's zone).
-                _ => TimestampTz,
+                _ => TimestampTz(None),
             };
             f(date_trunc, &[Text, ty.clone()], ty)
         }
-        ("age", 1) => f(age_now, &[Timestamp], IntervalT).map(volatile),
-        ("age", 2) => f(age, &[Timestamp, Timestamp], IntervalT),
+        ("age", 1) => f(age_now, &[Timestamp(None)], IntervalT(None)).map(volatile),
+        ("age", 2) => f(age, &[Timestamp(None), Timestamp(None)], IntervalT(None)),
         ("make_date", 3) => f(make_date, &[Int4, Int4, Int4], Date),
-        ("make_time", 3) => f(make_time, &[Int4, Int4, Float8], Time),
+        ("make_time", 3) => f(make_time, &[Int4, Int4, Float8], Time(None)),
         ("make_timestamp", 6) => {
-            f(make_timestamp, &[Int4, Int4, Int4, Int4, Int4, Float8], Timestamp)
+            f(make_timestamp, &[Int4, Int4, Int4, Int4, Int4, Float8], Timestamp(None))
         }
         ("make_interval", n) if n <= 7 => {
             let params = [Int4, Int4, Int4, Int4, Int4, Int4, Float8];
-            f(make_interval, &params[..n], IntervalT)
+            f(make_interval, &params[..n], IntervalT(None))
         }
-        ("to_timestamp", 1) => f(to_timestamp_epoch, &[Float8], TimestampTz),
-        ("to_timestamp", 2) => f(to_timestamp_format, &[Text, Text], TimestampTz).map(volatile),
+        ("to_timestamp", 1) => f(to_timestamp_epoch, &[Float8], TimestampTz(None)),
+        ("to_timestamp", 2) => {
+            f(to_timestamp_format, &[Text, Text], TimestampTz(None)).map(volatile)
+        }
         ("to_date", 2) => f(to_date, &[Text, Text], Date),
         ("to_char", 2) => {
             let ty = args[0].resolve();
             match ty {
-                Timestamp | TimestampTz | Date | IntervalT => {
+                Timestamp(_) | TimestampTz(_) | Date | IntervalT(_) => {
                     f(to_char, &[ty.clone(), Text], Text).map(volatile)
                 }
                 _ if crate::types::category(&ty) == 'N' => f(to_char, &[ty.clone(), Text], Text),
@@ -76,20 +80,19 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("to_number", 2) => f(to_number, &[Text, Text], numeric),
         ("timezone", 2) => {
             let ty = args[1].resolve();
-            let ret = match ty {
-                TimestampTz => Timestamp,
-                Timestamp | Date => TimestampTz,
+            let (ts, ret) = match ty {
+                TimestampTz(_) => (TimestampTz(None), Timestamp(None)),
+                Timestamp(_) | Date => (Timestamp(None), TimestampTz(None)),
                 _ => return None,
             };
-            let ts = if ty == Date { Timestamp } else { ty };
             match args[0].resolve() {
-                IntervalT => f(timezone_interval, &[IntervalT, ts], ret),
+                IntervalT(_) => f(timezone_interval, &[IntervalT(None), ts], ret),
                 _ => f(timezone, &[Text, ts], ret),
             }
         }
-        ("justify_days", 1) => f(justify_days, &[IntervalT], IntervalT),
-        ("justify_hours", 1) => f(justify_hours, &[IntervalT], IntervalT),
-        ("justify_interval", 1) => f(justify_interval, &[IntervalT], IntervalT),
+        ("justify_days", 1) => f(justify_days, &[IntervalT(None)], IntervalT(None)),
+        ("justify_hours", 1) => f(justify_hours, &[IntervalT(None)], IntervalT(None)),
+        ("justify_interval", 1) => f(justify_interval, &[IntervalT(None)], IntervalT(None)),
         ("isfinite", 1) => f(isfinite, &[args[0].resolve()], Bool),
         _ => None,
     }
@@ -103,8 +106,10 @@ fn temporal_second(
     ret: DataType,
 ) -> Option<Resolved> {
     let ty = match args.get(1)? {
-        SqlType::Known(t @ (Date | Time | Timestamp | TimestampTz | IntervalT)) => t.clone(),
-        SqlType::Unknown => TimestampTz,
+        SqlType::Known(t @ (Date | Time(_) | Timestamp(_) | TimestampTz(_) | IntervalT(_))) => {
+            t.clone()
+        }
+        SqlType::Unknown => TimestampTz(None),
         _ => return None,
     };
     fixed(intern(name), eval, args, &[Text, ty], ret)
@@ -816,8 +821,8 @@ fn timezone_interval(a: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
 
 fn shift_zone(value: &Value, zone: &Zone) -> Result<Value> {
     Ok(match value {
-        Value::TimestampTz(t) => Value::Timestamp(dt::utc_to_local(*t, &zone)),
-        Value::Timestamp(t) => Value::TimestampTz(dt::local_to_utc(*t, &zone)),
+        Value::TimestampTz(t) => Value::Timestamp(dt::utc_to_local(*t, zone)),
+        Value::Timestamp(t) => Value::TimestampTz(dt::local_to_utc(*t, zone)),
         other => other.clone(),
     })
 }

@@ -389,7 +389,7 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("pg_postmaster_start_time", 0) => stable(
             |_, env| Ok(Value::TimestampTz(env.transaction_ts())),
             &[],
-            DataType::TimestampTz,
+            DataType::TimestampTz(None),
         ),
         _ => None,
     }
@@ -649,10 +649,10 @@ pub fn value_type(v: &Value) -> DataType {
         Value::Numeric(_) => DataType::Numeric(None),
         Value::Bytea(_) => DataType::Bytea,
         Value::Date(_) => DataType::Date,
-        Value::Time(_) => DataType::Time,
-        Value::Timestamp(_) => DataType::Timestamp,
-        Value::TimestampTz(_) => DataType::TimestampTz,
-        Value::Interval(_) => DataType::Interval,
+        Value::Time(_) => DataType::Time(None),
+        Value::Timestamp(_) => DataType::Timestamp(None),
+        Value::TimestampTz(_) => DataType::TimestampTz(None),
+        Value::Interval(_) => DataType::Interval(None),
         Value::Uuid(_) => Uuid,
         Value::Json(_) => DataType::Json,
         Value::Jsonb(_) => DataType::Jsonb,
@@ -869,14 +869,8 @@ fn format_type(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     };
     let with_mod = |t: &DataType| -> DataType {
         match t {
-            DataType::Varchar(_) if typmod >= 4 => DataType::Varchar(Some((typmod - 4) as u32)),
-            DataType::Char(_) if typmod >= 4 => DataType::Char((typmod - 4) as u32),
-            DataType::Char(_) => DataType::Char(1),
-            DataType::Numeric(_) if typmod >= 4 => {
-                let m = typmod - 4;
-                DataType::Numeric(Some(((m >> 16) as u16, (m & 0xffff) as u16)))
-            }
-            other => other.clone(),
+            DataType::Char(_) if typmod < 4 => DataType::Char(1),
+            t => crate::types::with_type_modifier(t, typmod),
         }
     };
     let name = match &ty {

@@ -186,7 +186,8 @@ pub trait FunctionEnv {
 /// True when a value of type `from` may be cast to `to` implicitly in a function call.
 pub fn implicit_cast_allowed(from: &DataType, to: &DataType) -> bool {
     use DataType::*;
-    if from == to {
+    // A time type converts to itself at any precision (`timestamp(0)` to `timestamp`).
+    if from == to || from.without_time_precision() == to.without_time_precision() {
         return true;
     }
     match (from, to) {
@@ -200,9 +201,9 @@ pub fn implicit_cast_allowed(from: &DataType, to: &DataType) -> bool {
         (Text | Varchar(_) | Char(_) | InternalChar | Name, Text | Varchar(None)) => true,
         (Text | Varchar(_) | Char(_), Name) => true,
         (Varchar(_), Varchar(_)) => true,
-        (Date, Timestamp | TimestampTz) => true,
-        (Timestamp, TimestampTz) => true,
-        (Time, Interval) => true,
+        (Date, Timestamp(_) | TimestampTz(_)) => true,
+        (Timestamp(_), TimestampTz(_)) => true,
+        (Time(_), Interval(_)) => true,
         (Json, Jsonb) => true,
         (Cidr, Inet) => true,
         (Int2Vector, Array(e)) => **e == Int2,

@@ -65,12 +65,14 @@ pub fn cast(value: Value, to: &DataType, kind: CastKind, zone: &Zone) -> Result<
         (Value::Date(d), _) => from_date(d, to, zone)?,
         (Value::Timestamp(t), _) => from_timestamp(t, to, zone)?,
         (Value::TimestampTz(t), _) => from_timestamptz(t, to, zone)?,
-        (Value::Time(t), DataType::Time) => Value::Time(t),
-        (Value::Time(t), DataType::Interval) => {
+        (Value::Time(t), DataType::Time(_)) => Value::Time(t),
+        (Value::Time(t), DataType::Interval(_)) => {
             Value::Interval(oxibase_common::Interval { months: 0, days: 0, micros: t })
         }
-        (Value::Interval(iv), DataType::Interval) => Value::Interval(iv),
-        (Value::Interval(iv), DataType::Time) => Value::Time(iv.micros.rem_euclid(MICROS_PER_DAY)),
+        (Value::Interval(iv), DataType::Interval(_)) => Value::Interval(iv),
+        (Value::Interval(iv), DataType::Time(_)) => {
+            Value::Time(iv.micros.rem_euclid(MICROS_PER_DAY))
+        }
         (Value::Bytea(b), DataType::Bytea) => Value::Bytea(b),
         (Value::Uuid(u), DataType::Uuid) => Value::Uuid(u),
         // The binder allows only a cast to the value's own enum type.
@@ -129,7 +131,11 @@ pub fn cast(value: Value, to: &DataType, kind: CastKind, zone: &Zone) -> Result<
         }
         (v, to) => return Err(cannot_cast(v.type_name(), to)),
     };
-    Ok(value)
+    // `timestamp(0)` and the like keep fewer fractional digits of seconds.
+    Ok(match to.time_precision() {
+        Some(p) => datetime::round_to_precision(value, p),
+        None => value,
+    })
 }
 
 fn cannot_cast(from: &str, to: &DataType) -> oxibase_common::Error {
@@ -276,8 +282,8 @@ fn from_date(days: i32, to: &DataType, zone: &Zone) -> Result<Value> {
     };
     Ok(match to {
         DataType::Date => Value::Date(days),
-        DataType::Timestamp => Value::Timestamp(micros),
-        DataType::TimestampTz => Value::TimestampTz(datetime::local_to_utc(micros, zone)),
+        DataType::Timestamp(_) => Value::Timestamp(micros),
+        DataType::TimestampTz(_) => Value::TimestampTz(datetime::local_to_utc(micros, zone)),
         other => return Err(cannot_cast("date", other)),
     })
 }
@@ -292,10 +298,10 @@ fn timestamp_to_date(micros: i64) -> i32 {
 
 fn from_timestamp(micros: i64, to: &DataType, zone: &Zone) -> Result<Value> {
     Ok(match to {
-        DataType::Timestamp => Value::Timestamp(micros),
-        DataType::TimestampTz => Value::TimestampTz(datetime::local_to_utc(micros, zone)),
+        DataType::Timestamp(_) => Value::Timestamp(micros),
+        DataType::TimestampTz(_) => Value::TimestampTz(datetime::local_to_utc(micros, zone)),
         DataType::Date => Value::Date(timestamp_to_date(micros)),
-        DataType::Time => Value::Time(micros.rem_euclid(MICROS_PER_DAY)),
+        DataType::Time(_) => Value::Time(micros.rem_euclid(MICROS_PER_DAY)),
         other => return Err(cannot_cast("timestamp without time zone", other)),
     })
 }
@@ -303,10 +309,10 @@ fn from_timestamp(micros: i64, to: &DataType, zone: &Zone) -> Result<Value> {
 fn from_timestamptz(micros: i64, to: &DataType, zone: &Zone) -> Result<Value> {
     let local = datetime::utc_to_local(micros, zone);
     Ok(match to {
-        DataType::TimestampTz => Value::TimestampTz(micros),
-        DataType::Timestamp => Value::Timestamp(local),
+        DataType::TimestampTz(_) => Value::TimestampTz(micros),
+        DataType::Timestamp(_) => Value::Timestamp(local),
         DataType::Date => Value::Date(timestamp_to_date(local)),
-        DataType::Time => Value::Time(local.rem_euclid(MICROS_PER_DAY)),
+        DataType::Time(_) => Value::Time(local.rem_euclid(MICROS_PER_DAY)),
         other => return Err(cannot_cast("timestamp with time zone", other)),
     })
 }
@@ -419,7 +425,7 @@ mod tests {
     fn text_and_temporal_casts() {
         assert_eq!(c(Value::Int4(42), DataType::Text).unwrap(), Value::from("42"));
         assert_eq!(c(Value::from("2024-01-02"), DataType::Date).unwrap(), Value::Date(8767));
-        let ts = c(Value::Date(1), DataType::Timestamp).unwrap();
+        let ts = c(Value::Date(1), DataType::Timestamp(None)).unwrap();
         assert_eq!(ts, Value::Timestamp(MICROS_PER_DAY));
         assert_eq!(c(ts, DataType::Date).unwrap(), Value::Date(1));
         assert_eq!(

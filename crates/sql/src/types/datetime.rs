@@ -8,7 +8,7 @@
 //! `IntervalStyle = postgres`; input accepts ISO 8601 forms and PostgreSQL's usual variants.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike};
-use oxibase_common::{Interval, Result, errinput};
+use oxibase_common::{Interval, Result, Value, errinput};
 
 /// Days from 1970-01-01 to 2000-01-01.
 pub const UNIX_TO_PG_DAYS: i64 = 10957;
@@ -224,6 +224,29 @@ pub fn format_offset(seconds: i32) -> String {
 
 fn pg_epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default()
+}
+
+/// Rounds a time, timestamp or interval to `precision` fractional digits of seconds, as
+/// PostgreSQL stores `timestamp(p)` (halves away from zero; infinities stay as they are).
+/// Other values, and a precision of 6 or more, leave the value as it is.
+pub fn round_to_precision(value: Value, precision: u8) -> Value {
+    if precision >= 6 {
+        return value;
+    }
+    let scale = 10i64.pow(6 - u32::from(precision));
+    let round = |t: i64| {
+        let magnitude = t.unsigned_abs().saturating_add(scale as u64 / 2) / scale as u64;
+        let rounded = i64::try_from(magnitude).unwrap_or(i64::MAX / scale) * scale;
+        if t < 0 { -rounded } else { rounded }
+    };
+    let finite = |t: i64| t != i64::MAX && t != i64::MIN;
+    match value {
+        Value::Timestamp(t) if finite(t) => Value::Timestamp(round(t)),
+        Value::TimestampTz(t) if finite(t) => Value::TimestampTz(round(t)),
+        Value::Time(t) => Value::Time(round(t)),
+        Value::Interval(iv) => Value::Interval(Interval { micros: round(iv.micros), ..iv }),
+        other => other,
+    }
 }
 
 /// Converts PostgreSQL day numbers to a calendar date (`None` for infinities or overflow).

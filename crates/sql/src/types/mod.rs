@@ -56,10 +56,10 @@ pub fn type_oid(ty: &DataType) -> u32 {
         DataType::Char(_) => 1042,
         DataType::Varchar(_) => 1043,
         DataType::Date => 1082,
-        DataType::Time => 1083,
-        DataType::Timestamp => 1114,
-        DataType::TimestampTz => 1184,
-        DataType::Interval => 1186,
+        DataType::Time(_) => 1083,
+        DataType::Timestamp(_) => 1114,
+        DataType::TimestampTz(_) => 1184,
+        DataType::Interval(_) => 1186,
         DataType::Numeric(_) => 1700,
         DataType::Uuid => 2950,
         DataType::Jsonb => 3802,
@@ -84,11 +84,11 @@ pub fn type_oid(ty: &DataType) -> u32 {
             DataType::Int8 => 1016,
             DataType::Float4 => 1021,
             DataType::Float8 => 1022,
-            DataType::Timestamp => 1115,
+            DataType::Timestamp(_) => 1115,
             DataType::Date => 1182,
-            DataType::Time => 1183,
-            DataType::TimestampTz => 1185,
-            DataType::Interval => 1187,
+            DataType::Time(_) => 1183,
+            DataType::TimestampTz(_) => 1185,
+            DataType::Interval(_) => 1187,
             DataType::Numeric(_) => 1231,
             DataType::Uuid => 2951,
             DataType::Jsonb => 3807,
@@ -132,10 +132,10 @@ pub fn type_from_oid(oid: u32) -> Option<DataType> {
         1042 => base(DataType::Char(1)),
         1043 => base(DataType::Varchar(None)),
         1082 => base(DataType::Date),
-        1083 => base(DataType::Time),
-        1114 => base(DataType::Timestamp),
-        1184 => base(DataType::TimestampTz),
-        1186 => base(DataType::Interval),
+        1083 => base(DataType::Time(None)),
+        1114 => base(DataType::Timestamp(None)),
+        1184 => base(DataType::TimestampTz(None)),
+        1186 => base(DataType::Interval(None)),
         1700 => base(DataType::Numeric(None)),
         2950 => base(DataType::Uuid),
         3802 => base(DataType::Jsonb),
@@ -169,10 +169,10 @@ const BUILTIN_TYPES: &[DataType] = &[
     DataType::Char(1),
     DataType::Varchar(None),
     DataType::Date,
-    DataType::Time,
-    DataType::Timestamp,
-    DataType::TimestampTz,
-    DataType::Interval,
+    DataType::Time(None),
+    DataType::Timestamp(None),
+    DataType::TimestampTz(None),
+    DataType::Interval(None),
     DataType::Numeric(None),
     DataType::Uuid,
     DataType::Jsonb,
@@ -198,6 +198,43 @@ pub fn builtin_type_by_oid(oid: u32) -> Option<DataType> {
     })
 }
 
+/// PostgreSQL's `interval` typmod for all fields (`INTERVAL_FULL_RANGE`), in its high half.
+const INTERVAL_FULL_RANGE: i32 = 0x7fff << 16;
+
+/// The type modifier PostgreSQL reports for a type (pg_attribute.atttypmod, RowDescription):
+/// `varchar(10)` is 14, `numeric(6,2)` is (6 << 16 | 2) + 4, `timestamp(3)` is 3, -1 for none.
+pub fn type_modifier(ty: &DataType) -> i32 {
+    match ty {
+        DataType::Varchar(Some(n)) | DataType::Char(n) => *n as i32 + 4,
+        DataType::Numeric(Some((p, s))) => ((i32::from(*p) << 16) | i32::from(*s)) + 4,
+        DataType::Interval(Some(p)) => INTERVAL_FULL_RANGE | i32::from(*p),
+        DataType::Time(Some(p)) | DataType::Timestamp(Some(p)) | DataType::TimestampTz(Some(p)) => {
+            i32::from(*p)
+        }
+        _ => -1,
+    }
+}
+
+/// A type with the modifier [`type_modifier`] gives it (what `format_type(oid, typmod)`
+/// names); a modifier that does not apply leaves the type as it is.
+pub fn with_type_modifier(ty: &DataType, typmod: i32) -> DataType {
+    let precision =
+        |p: i32| u8::try_from(p).ok().filter(|p| *p <= oxibase_common::MAX_TIME_PRECISION);
+    match ty {
+        DataType::Varchar(_) if typmod >= 4 => DataType::Varchar(Some((typmod - 4) as u32)),
+        DataType::Char(_) if typmod >= 4 => DataType::Char((typmod - 4) as u32),
+        DataType::Numeric(_) if typmod >= 4 => {
+            let m = typmod - 4;
+            DataType::Numeric(Some(((m >> 16) as u16, (m & 0xffff) as u16)))
+        }
+        DataType::Time(_) => DataType::Time(precision(typmod)),
+        DataType::Timestamp(_) => DataType::Timestamp(precision(typmod)),
+        DataType::TimestampTz(_) => DataType::TimestampTz(precision(typmod)),
+        DataType::Interval(_) if typmod >= 0 => DataType::Interval(precision(typmod & 0xffff)),
+        other => other.clone(),
+    }
+}
+
 /// The size PostgreSQL reports for a type in RowDescription (-1 for variable length).
 pub fn type_size(ty: &DataType) -> i16 {
     match ty {
@@ -207,10 +244,10 @@ pub fn type_size(ty: &DataType) -> i16 {
         DataType::Int4 | DataType::Float4 | DataType::Date | DataType::Oid => 4,
         DataType::Int8
         | DataType::Float8
-        | DataType::Time
-        | DataType::Timestamp
-        | DataType::TimestampTz => 8,
-        DataType::Interval | DataType::Uuid => 16,
+        | DataType::Time(_)
+        | DataType::Timestamp(_)
+        | DataType::TimestampTz(_) => 8,
+        DataType::Interval(_) | DataType::Uuid => 16,
         _ => -1,
     }
 }
@@ -228,8 +265,10 @@ pub fn category(ty: &DataType) -> char {
         DataType::Text | DataType::Varchar(_) | DataType::Char(_) => 'S',
         // PostgreSQL files name under user-defined types, but it compares as a string.
         DataType::Name => 'S',
-        DataType::Date | DataType::Timestamp | DataType::TimestampTz | DataType::Time => 'D',
-        DataType::Interval => 'T',
+        DataType::Date | DataType::Timestamp(_) | DataType::TimestampTz(_) | DataType::Time(_) => {
+            'D'
+        }
+        DataType::Interval(_) => 'T',
         DataType::Bool => 'B',
         DataType::Array(_) => 'A',
         DataType::Json | DataType::Jsonb => 'U',
@@ -259,8 +298,8 @@ fn numeric_rank(ty: &DataType) -> Option<u8> {
 fn datetime_rank(ty: &DataType) -> Option<u8> {
     Some(match ty {
         DataType::Date => 1,
-        DataType::Timestamp => 2,
-        DataType::TimestampTz => 3,
+        DataType::Timestamp(_) => 2,
+        DataType::TimestampTz(_) => 3,
         _ => return None,
     })
 }
@@ -271,14 +310,18 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
     if a == b {
         return Some(a.clone());
     }
+    if a.without_time_precision() == b.without_time_precision() {
+        return Some(a.without_time_precision());
+    }
     if let (Some(x), Some(y)) = (numeric_rank(a), numeric_rank(b)) {
         return Some(if x >= y { a.clone() } else { b.clone() }).map(|t| match t {
             DataType::Numeric(_) => DataType::Numeric(None),
             t => t,
         });
     }
+    // Unless both are the same type, the common one has no declared precision.
     if let (Some(x), Some(y)) = (datetime_rank(a), datetime_rank(b)) {
-        return Some(if x >= y { a.clone() } else { b.clone() });
+        return Some(if x >= y { a } else { b }.without_time_precision());
     }
     match (a, b) {
         (
@@ -359,8 +402,8 @@ mod tests {
             Some(DataType::Float8)
         );
         assert_eq!(
-            common_type(&DataType::Date, &DataType::TimestampTz),
-            Some(DataType::TimestampTz)
+            common_type(&DataType::Date, &DataType::TimestampTz(None)),
+            Some(DataType::TimestampTz(None))
         );
         assert_eq!(common_type(&DataType::Varchar(Some(3)), &DataType::Text), Some(DataType::Text));
         assert_eq!(common_type(&DataType::Int4, &DataType::Text), None);

@@ -293,10 +293,23 @@ pub fn parse_value(input: &str, ty: &DataType, zone: &Zone) -> Result<Value> {
         DataType::TsQuery => Value::Text(crate::tsearch::TsQuery::parse(input)?.to_text()),
         DataType::Bytea => Value::Bytea(parse_bytea(input)?),
         DataType::Date => Value::Date(datetime::parse_date(input)?),
-        DataType::Time => Value::Time(datetime::parse_time(input)?),
-        DataType::Timestamp => Value::Timestamp(datetime::parse_timestamp(input)?),
-        DataType::TimestampTz => Value::TimestampTz(datetime::parse_timestamptz(input, zone)?),
-        DataType::Interval => Value::Interval(datetime::parse_interval(input)?),
+        DataType::Time(p)
+        | DataType::Timestamp(p)
+        | DataType::TimestampTz(p)
+        | DataType::Interval(p) => {
+            let value = match ty {
+                DataType::Time(_) => Value::Time(datetime::parse_time(input)?),
+                DataType::Timestamp(_) => Value::Timestamp(datetime::parse_timestamp(input)?),
+                DataType::TimestampTz(_) => {
+                    Value::TimestampTz(datetime::parse_timestamptz(input, zone)?)
+                }
+                _ => Value::Interval(datetime::parse_interval(input)?),
+            };
+            match p {
+                Some(p) => datetime::round_to_precision(value, *p),
+                None => value,
+            }
+        }
         DataType::Uuid => Value::Uuid(parse_uuid(input)?),
         DataType::Json => {
             serde_json::from_str::<serde_json::Value>(input).map_err(|e| json_error(input, &e))?;
@@ -691,7 +704,7 @@ mod tests {
             (DataType::Array(Box::new(DataType::Int4)), "{1,NULL,3}"),
             (DataType::Array(Box::new(DataType::Text)), "{\"a b\",c,\"\",\"NULL\",\"q\\\"x\"}"),
             (DataType::Jsonb, "{\"a\": 1, \"bb\": [true, null]}"),
-            (DataType::Interval, "1 day 02:00:00"),
+            (DataType::Interval(None), "1 day 02:00:00"),
         ];
         for (ty, text) in cases {
             let v = parse_value(text, &ty, &zone).unwrap();
