@@ -202,9 +202,11 @@ pub fn builtin_type_by_oid(oid: u32) -> Option<DataType> {
 const INTERVAL_FULL_RANGE: i32 = 0x7fff << 16;
 
 /// The type modifier PostgreSQL reports for a type (pg_attribute.atttypmod, RowDescription):
-/// `varchar(10)` is 14, `numeric(6,2)` is (6 << 16 | 2) + 4, `timestamp(3)` is 3, -1 for none.
+/// `varchar(10)` is 14, `numeric(6,2)` is (6 << 16 | 2) + 4, `timestamp(3)` is 3, -1 for none;
+/// an array's is its element type's.
 pub fn type_modifier(ty: &DataType) -> i32 {
     match ty {
+        DataType::Array(element) => type_modifier(element),
         DataType::Varchar(Some(n)) | DataType::Char(n) => *n as i32 + 4,
         DataType::Numeric(Some((p, s))) => ((i32::from(*p) << 16) | i32::from(*s)) + 4,
         DataType::Interval(Some(p)) => INTERVAL_FULL_RANGE | i32::from(*p),
