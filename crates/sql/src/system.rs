@@ -2441,6 +2441,7 @@ fn primary_key_definition(t: &Table) -> String {
         predicate: None,
         method: IndexMethod::Btree,
         nulls_not_distinct: false,
+        constraint: true,
     };
     index_definition(t, &key)
 }
@@ -2551,10 +2552,9 @@ fn pg_constraint(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 " ",
             );
         }
-        // A unique index on columns is a constraint; one on expressions or partial is not
-        // (PostgreSQL has no such constraint).
+        // A UNIQUE constraint's index (CREATE UNIQUE INDEX makes no constraint).
         for (i, columns) in
-            t.indexes.iter().filter(|i| i.unique).filter_map(|i| Some((i, i.plain_columns()?)))
+            t.indexes.iter().filter(|i| i.constraint).filter_map(|i| Some((i, i.plain_columns()?)))
         {
             row(
                 &i.name,
@@ -2711,7 +2711,7 @@ pub fn constraint_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String>
         if !t.primary_key.is_empty() {
             defs.push(format!("PRIMARY KEY ({})", names(t, &t.primary_key)));
         }
-        for i in t.indexes.iter().filter(|i| i.unique) {
+        for i in t.indexes.iter().filter(|i| i.constraint) {
             let Some(columns) = i.plain_columns() else { continue };
             let nulls = if i.nulls_not_distinct { "NULLS NOT DISTINCT " } else { "" };
             defs.push(format!("UNIQUE {nulls}({})", names(t, &columns)));
@@ -3088,7 +3088,7 @@ fn info_table_constraints(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         if !t.primary_key.is_empty() {
             row(&format!("{}_pkey", t.name), "PRIMARY KEY", Deferral::NotDeferrable);
         }
-        for i in t.indexes.iter().filter(|i| i.unique && i.plain_columns().is_some()) {
+        for i in t.indexes.iter().filter(|i| i.constraint && i.plain_columns().is_some()) {
             row(&i.name, "UNIQUE", Deferral::NotDeferrable);
         }
         for c in &t.constraints {
@@ -3124,7 +3124,7 @@ fn info_key_column_usage(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         if !t.primary_key.is_empty() {
             add(&format!("{}_pkey", t.name), &t.primary_key, None);
         }
-        for i in t.indexes.iter().filter(|i| i.unique) {
+        for i in t.indexes.iter().filter(|i| i.constraint) {
             if let Some(columns) = i.plain_columns() {
                 add(&i.name, &columns, None);
             }
@@ -3163,7 +3163,7 @@ fn info_constraint_usage(s: &CatalogSnapshot, columns: bool) -> Vec<Vec<Value>> 
         if !t.primary_key.is_empty() {
             add(t, &t.primary_key, &format!("{}_pkey", t.name));
         }
-        for i in t.indexes.iter().filter(|i| i.unique) {
+        for i in t.indexes.iter().filter(|i| i.constraint) {
             if let Some(cols) = i.plain_columns() {
                 add(t, &cols, &i.name);
             }

@@ -232,6 +232,7 @@ fn indexes_are_catalog_rows_too() {
         predicate: Some("owner IS NOT NULL".into()),
         method: IndexMethod::Hash,
         nulls_not_distinct: true,
+        constraint: false,
     };
     let created = catalog.create_index(&txn, "public", index.clone()).unwrap();
     txn.begin_statement().unwrap();

@@ -191,6 +191,9 @@ pub struct Index {
     pub method: IndexMethod,
     /// UNIQUE NULLS NOT DISTINCT: keys with NULLs collide as other keys do.
     pub nulls_not_distinct: bool,
+    /// The index of a UNIQUE constraint (listed in pg_constraint and table_constraints,
+    /// dropped with DROP CONSTRAINT); false for CREATE [UNIQUE] INDEX.
+    pub constraint: bool,
 }
 
 /// An index's access method. Every method but GIN keeps one ordered entry per row, the key

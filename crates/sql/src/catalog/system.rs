@@ -536,6 +536,7 @@ pub fn encode_index(index: &Index) -> Vec<u8> {
         text_or_null(&index.predicate),
         Value::Text(index.method.name().into()),
         Value::Bool(index.nulls_not_distinct),
+        Value::Bool(index.constraint),
     ])
 }
 
@@ -546,7 +547,8 @@ pub fn decode_index(bytes: &[u8], name: String, storage: RelId) -> Result<Index>
     // rows written before expression and partial indexes have seven, before access methods
     // nine (those are btree indexes), before NULLS NOT DISTINCT ten.
     let (fields, valid, exprs, predicate, method) = match row.as_slice() {
-        [fields @ .., Value::Bool(valid), exprs, predicate, Value::Text(method), _]
+        [fields @ .., Value::Bool(valid), exprs, predicate, Value::Text(method), _, _]
+        | [fields @ .., Value::Bool(valid), exprs, predicate, Value::Text(method), _]
         | [fields @ .., Value::Bool(valid), exprs, predicate, Value::Text(method)]
             if fields.len() == 6 =>
         {
@@ -591,6 +593,12 @@ pub fn decode_index(bytes: &[u8], name: String, storage: RelId) -> Result<Index>
         method,
         // Rows written before NULLS NOT DISTINCT have ten fields.
         nulls_not_distinct: matches!(row.get(10), Some(Value::Bool(true))),
+        // Rows written before constraints were told from indexes have eleven: every unique
+        // index was then shown as a constraint, and still is.
+        constraint: match row.get(11) {
+            Some(Value::Bool(constraint)) => *constraint,
+            _ => *unique,
+        },
     })
 }
 

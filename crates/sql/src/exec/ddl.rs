@@ -900,6 +900,7 @@ impl Ddl<'_, '_> {
                     predicate: None,
                     method: IndexMethod::Btree,
                     nulls_not_distinct: *nulls_not_distinct,
+                    constraint: true,
                 };
                 self.build_index(table, index).map(|_| ())
             }
@@ -1103,7 +1104,7 @@ impl Ddl<'_, '_> {
         if ctx.catalog.drop_constraint(ctx.txn, table, name)? {
             return Ok(());
         }
-        if let Some(index) = table.indexes.iter().find(|i| i.name == name && i.unique) {
+        if let Some(index) = table.indexes.iter().find(|i| i.name == name && i.constraint) {
             self.check_index_unreferenced(table, index)?;
             return ctx.catalog.drop_index(ctx.txn, &table.schema, name);
         }
@@ -1245,6 +1246,7 @@ impl Ddl<'_, '_> {
             predicate: ci.predicate.clone(),
             method: ci.method,
             nulls_not_distinct: ci.nulls_not_distinct,
+            constraint: false,
         };
         if ci.concurrently {
             let table = self.lock_table(&table)?;
@@ -1305,6 +1307,19 @@ impl Ddl<'_, '_> {
             {
                 let table = self.lock_table(&table)?;
                 if let Some(index) = table.indexes.iter().find(|i| i.id == id) {
+                    if index.constraint {
+                        return Err(errinput!(
+                            DEPENDENT_OBJECTS_STILL_EXIST,
+                            "cannot drop index {} because constraint {} on table {} requires it",
+                            index.name,
+                            index.name,
+                            table.name
+                        )
+                        .with_hint(format!(
+                            "You can drop constraint {} on table {} instead.",
+                            index.name, table.name
+                        )));
+                    }
                     self.check_index_unreferenced(&table, index)?;
                 }
             }
