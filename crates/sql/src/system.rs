@@ -78,6 +78,16 @@ pub enum SystemTable {
     PgTrigger,
     /// pg_collation
     PgCollation,
+    /// pg_ts_config, pg_ts_dict, pg_ts_parser, pg_ts_template: the text search
+    /// configurations Oxibase has (`simple` and one snowball stemmer per language), their
+    /// dictionaries, the one parser and the two templates behind them.
+    PgTsConfig,
+    /// pg_ts_dict (see [`SystemTable::PgTsConfig`]).
+    PgTsDict,
+    /// pg_ts_parser (see [`SystemTable::PgTsConfig`]).
+    PgTsParser,
+    /// pg_ts_template (see [`SystemTable::PgTsConfig`]).
+    PgTsTemplate,
     /// pg_language: internal, c (which Wasm routines show as) and sql
     PgLanguage,
     /// pg_stat_activity
@@ -195,6 +205,15 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
             ("subname", "text"),
             ("subowner", "int8"),
             ("subenabled", "bool"),
+            ("subbinary", "bool"),
+            ("substream", "text"),
+            ("subtwophasestate", "text"),
+            ("subdisableonerr", "bool"),
+            ("subconninfo", "text"),
+            ("subslotname", "text"),
+            ("subsynccommit", "text"),
+            ("subpublications", "text[]"),
+            ("subskiplsn", "text"),
         ],
     ),
     (
@@ -227,6 +246,7 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
             ("evtowner", "int8"),
             ("evtfoid", "int8"),
             ("evtenabled", "text"),
+            ("evttags", "text[]"),
         ],
     ),
     (
@@ -268,7 +288,34 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
         "pg_foreign_server",
         &[("oid", "int8"), ("srvname", "text"), ("srvowner", "int8"), ("srvfdw", "int8")],
     ),
-    ("pg_foreign_data_wrapper", &[("oid", "int8"), ("fdwname", "text"), ("fdwowner", "int8")]),
+    (
+        "pg_foreign_data_wrapper",
+        &[
+            ("oid", "int8"),
+            ("fdwname", "text"),
+            ("fdwowner", "int8"),
+            ("fdwhandler", "int8"),
+            ("fdwvalidator", "int8"),
+            ("fdwacl", "text[]"),
+            ("fdwoptions", "text[]"),
+        ],
+    ),
+    (
+        "pg_user_mappings",
+        &[
+            ("umid", "int8"),
+            ("srvid", "int8"),
+            ("srvname", "text"),
+            ("umuser", "int8"),
+            ("usename", "text"),
+            ("umoptions", "text[]"),
+        ],
+    ),
+    (
+        "pg_db_role_setting",
+        &[("setdatabase", "int8"), ("setrole", "int8"), ("setconfig", "text[]")],
+    ),
+    ("pg_largeobject_metadata", &[("oid", "int8"), ("lomowner", "int8"), ("lomacl", "text[]")]),
     (
         "pg_opclass",
         &[
@@ -278,6 +325,9 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
             ("opcnamespace", "int8"),
             ("opcintype", "int8"),
             ("opcdefault", "bool"),
+            ("opcowner", "int8"),
+            ("opcfamily", "int8"),
+            ("opckeytype", "int8"),
         ],
     ),
     (
@@ -290,7 +340,7 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
             ("oprleft", "int8"),
             ("oprright", "int8"),
             ("oprresult", "int8"),
-            ("oprcode", "text"),
+            ("oprcode", "int8"),
         ],
     ),
     ("pg_aggregate", &[("aggfnoid", "int8"), ("aggkind", "text"), ("aggtransfn", "text")]),
@@ -305,7 +355,29 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
             ("castmethod", "text"),
         ],
     ),
-    ("pg_conversion", &[("oid", "int8"), ("conname", "text"), ("connamespace", "int8")]),
+    (
+        "pg_opfamily",
+        &[
+            ("oid", "int8"),
+            ("opfmethod", "int8"),
+            ("opfname", "text"),
+            ("opfnamespace", "int8"),
+            ("opfowner", "int8"),
+        ],
+    ),
+    (
+        "pg_conversion",
+        &[
+            ("oid", "int8"),
+            ("conname", "text"),
+            ("connamespace", "int8"),
+            ("conowner", "int8"),
+            ("conforencoding", "int4"),
+            ("contoencoding", "int4"),
+            ("conproc", "int8"),
+            ("condefault", "bool"),
+        ],
+    ),
     (
         "pg_default_acl",
         &[
@@ -313,6 +385,7 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
             ("defaclrole", "int8"),
             ("defaclnamespace", "int8"),
             ("defaclobjtype", "text"),
+            ("defaclacl", "text[]"),
         ],
     ),
     (
@@ -758,6 +831,10 @@ impl SystemTable {
             "pg_extension" => Some(PgExtension),
             "pg_trigger" => Some(PgTrigger),
             "pg_collation" => Some(PgCollation),
+            "pg_ts_config" => Some(PgTsConfig),
+            "pg_ts_dict" => Some(PgTsDict),
+            "pg_ts_parser" => Some(PgTsParser),
+            "pg_ts_template" => Some(PgTsTemplate),
             "pg_language" => Some(PgLanguage),
             "pg_stat_activity" => Some(PgStatActivity),
             "pg_stat_database" => Some(PgStatDatabase),
@@ -1062,13 +1139,61 @@ impl SystemTable {
                 ("extowner", Int8),
                 ("extrelocatable", Bool),
             ],
-            PgCollation => vec![("oid", Int8), ("collname", Name), ("collnamespace", Int8)],
+            PgCollation => vec![
+                ("oid", Int8),
+                ("collname", Name),
+                ("collnamespace", Int8),
+                ("collowner", Int8),
+                ("collprovider", DataType::InternalChar),
+                ("collisdeterministic", Bool),
+                ("collencoding", Int4),
+                ("collcollate", Text),
+                ("collctype", Text),
+                ("colliculocale", Text),
+                ("collversion", Text),
+            ],
+            PgTsConfig => vec![
+                ("oid", Int8),
+                ("cfgname", Name),
+                ("cfgnamespace", Int8),
+                ("cfgowner", Int8),
+                ("cfgparser", Int8),
+            ],
+            PgTsDict => vec![
+                ("oid", Int8),
+                ("dictname", Name),
+                ("dictnamespace", Int8),
+                ("dictowner", Int8),
+                ("dicttemplate", Int8),
+                ("dictinitoption", Text),
+            ],
+            PgTsParser => vec![
+                ("oid", Int8),
+                ("prsname", Name),
+                ("prsnamespace", Int8),
+                ("prsstart", Text),
+                ("prstoken", Text),
+                ("prsend", Text),
+                ("prsheadline", Text),
+                ("prslextype", Text),
+            ],
+            PgTsTemplate => vec![
+                ("oid", Int8),
+                ("tmplname", Name),
+                ("tmplnamespace", Int8),
+                ("tmplinit", Text),
+                ("tmpllexize", Text),
+            ],
             PgLanguage => vec![
                 ("oid", Int8),
                 ("lanname", Name),
                 ("lanowner", Int8),
                 ("lanispl", Bool),
                 ("lanpltrusted", Bool),
+                ("lanplcallfoid", Int8),
+                ("laninline", Int8),
+                ("lanvalidator", Int8),
+                ("lanacl", text_array.clone()),
             ],
             PgStatActivity => vec![
                 ("datid", Int8),
@@ -1627,12 +1752,19 @@ impl SystemTable {
                 .map(|(id, name)| {
                     let procedural = id == PLPGSQL_OID;
                     let trusted = id == 14 || procedural;
+                    // PostgreSQL's handler, inline handler and validator of PL/pgSQL.
+                    let (call, inline, validator) =
+                        if procedural { (13_573, 13_574, 13_575) } else { (0, 0, 0) };
                     vec![
                         oid(id),
                         text(name),
                         oid(10),
                         Value::Bool(procedural),
                         Value::Bool(trusted),
+                        oid(call),
+                        oid(inline),
+                        oid(validator),
+                        Value::Null,
                     ]
                 })
                 .collect(),
@@ -1648,8 +1780,81 @@ impl SystemTable {
                 )
                 .collect(),
             PgCollation => {
-                vec![vec![oid(100), text("default"), oid(11)], vec![oid(950), text("C"), oid(11)]]
+                [(100, "default", "d", ""), (950, "C", "c", "C"), (951, "POSIX", "c", "POSIX")]
+                    .into_iter()
+                    .map(|(id, name, provider, locale)| {
+                        let locale = if locale.is_empty() { Value::Null } else { text(locale) };
+                        vec![
+                            oid(id),
+                            text(name),
+                            oid(11),
+                            oid(10),
+                            text(provider),
+                            Value::Bool(true),
+                            Value::Int4(-1),
+                            locale.clone(),
+                            locale,
+                            Value::Null,
+                            Value::Null,
+                        ]
+                    })
+                    .collect()
             }
+            PgTsConfig => crate::tsearch::config_names()
+                .enumerate()
+                .map(|(i, name)| {
+                    vec![oid(ts_config_oid(i)), text(name), oid(11), oid(10), oid(TS_PARSER_OID)]
+                })
+                .collect(),
+            PgTsDict => crate::tsearch::config_names()
+                .enumerate()
+                .map(|(i, name)| {
+                    if i == 0 {
+                        return vec![
+                            oid(3765),
+                            text("simple"),
+                            oid(11),
+                            oid(10),
+                            oid(3727),
+                            Value::Null,
+                        ];
+                    }
+                    vec![
+                        oid(ts_config_oid(i) + 100),
+                        text(&format!("{name}_stem")),
+                        oid(11),
+                        oid(10),
+                        oid(TS_SNOWBALL_OID),
+                        text(&format!("language = '{name}', stopwords = '{name}'")),
+                    ]
+                })
+                .collect(),
+            PgTsParser => vec![vec![
+                oid(TS_PARSER_OID),
+                text("default"),
+                oid(11),
+                text("prsd_start"),
+                text("prsd_nexttoken"),
+                text("prsd_end"),
+                text("prsd_headline"),
+                text("prsd_lextype"),
+            ]],
+            PgTsTemplate => vec![
+                vec![
+                    oid(3727),
+                    text("simple"),
+                    oid(11),
+                    text("dsimple_init"),
+                    text("dsimple_lexize"),
+                ],
+                vec![
+                    oid(TS_SNOWBALL_OID),
+                    text("snowball"),
+                    oid(11),
+                    text("dsnowball_init"),
+                    text("dsnowball_lexize"),
+                ],
+            ],
             PgStatActivity => s
                 .sessions
                 .iter()
@@ -1947,6 +2152,16 @@ impl SystemTable {
                 .collect(),
         })
     }
+}
+
+/// The text search parser (`default`) and the snowball template, as PostgreSQL numbers them.
+const TS_PARSER_OID: RelId = 3722;
+const TS_SNOWBALL_OID: RelId = 13_610;
+
+/// The oid of the i-th text search configuration: `simple` keeps PostgreSQL's 3748, the
+/// languages (which PostgreSQL numbers when a cluster is created) follow from 13_612.
+fn ts_config_oid(i: usize) -> RelId {
+    if i == 0 { 3748 } else { 13_610 + 2 * i as RelId }
 }
 
 fn oid(id: RelId) -> Value {
@@ -3246,6 +3461,29 @@ const CATALOG_OIDS: &[(&str, u32)] = &[
     ("pg_extension", 3079),
     ("pg_collation", 3456),
     ("pg_enum", 3501),
+    ("pg_language", 2612),
+    ("pg_tablespace", 1213),
+    ("pg_auth_members", 1261),
+    ("pg_shdescription", 2396),
+    ("pg_operator", 2617),
+    ("pg_opclass", 2616),
+    ("pg_opfamily", 2753),
+    ("pg_cast", 2605),
+    ("pg_conversion", 2607),
+    ("pg_event_trigger", 3466),
+    ("pg_policy", 3256),
+    ("pg_publication", 6104),
+    ("pg_subscription", 6100),
+    ("pg_statistic_ext", 3381),
+    ("pg_foreign_data_wrapper", 2328),
+    ("pg_foreign_server", 1417),
+    ("pg_default_acl", 826),
+    ("pg_largeobject_metadata", 2995),
+    ("pg_db_role_setting", 2964),
+    ("pg_ts_config", 3602),
+    ("pg_ts_dict", 3600),
+    ("pg_ts_parser", 3601),
+    ("pg_ts_template", 3764),
 ];
 
 /// A system catalog's oid by name (in pg_catalog, or unqualified).

@@ -1270,12 +1270,25 @@ impl Binder<'_> {
                 Ok((Plan { columns, ..plan }, table))
             }
             Some(Relation::System(system)) => {
-                let columns = system
+                let mut columns: Vec<Column> = system
                     .columns()
                     .into_iter()
                     .map(|(n, t)| Column { table: Some(table.clone()), ..Column::new(n, t) })
                     .collect();
-                Ok((Plan::new(Node::SystemScan { table: system }, columns), table))
+                let scan = Plan::new(Node::SystemScan { table: system }, columns.clone());
+                // A catalog's rows also have the system column `tableoid` (psql joins
+                // pg_description on it), which `*` does not list.
+                let Some(oid) = crate::system::catalog_oid(schema.as_deref(), &table) else {
+                    return Ok((scan, table));
+                };
+                let mut exprs: Vec<Expr> = (0..columns.len()).map(Expr::Column).collect();
+                exprs.push(Expr::Literal(Value::Int8(i64::from(oid))));
+                columns.push(Column {
+                    table: Some(table.clone()),
+                    hidden: true,
+                    ..Column::new("tableoid", DataType::Oid)
+                });
+                Ok((Plan::new(Node::Project { input: Box::new(scan), exprs }, columns), table))
             }
             Some(Relation::Sequence(seq)) => {
                 let columns = vec![

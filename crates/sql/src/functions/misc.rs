@@ -149,7 +149,16 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             "pg_table_is_visible"
             | "pg_type_is_visible"
             | "pg_function_is_visible"
-            | "pg_collation_is_visible",
+            | "pg_collation_is_visible"
+            | "pg_operator_is_visible"
+            | "pg_opclass_is_visible"
+            | "pg_opfamily_is_visible"
+            | "pg_conversion_is_visible"
+            | "pg_statistics_obj_is_visible"
+            | "pg_ts_config_is_visible"
+            | "pg_ts_dict_is_visible"
+            | "pg_ts_parser_is_visible"
+            | "pg_ts_template_is_visible",
             1,
         ) => f(|_, _| Ok(Value::Bool(true)), &[Int8], Bool),
         (
@@ -182,6 +191,16 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             Text,
         ),
         ("pg_encoding_to_char", 1) => f(|_, _| Ok(Value::Text("UTF8".into())), &[Int4], Text),
+        // The one encoding: UTF8 (PostgreSQL's number 6); other names are -1.
+        ("pg_char_to_encoding", 1) => f(
+            |a, _| {
+                let utf8 = matches!(text(&a[0]).to_ascii_uppercase().as_str(), "UTF8" | "UTF-8");
+                Ok(Value::Int4(if utf8 { 6 } else { -1 }))
+            },
+            &[Text],
+            Int4,
+        ),
+        ("getdatabaseencoding", 0) => f(|_, _| Ok(Value::Text("UTF8".into())), &[], DataType::Name),
         ("pg_get_expr", 2 | 3) => {
             let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
             f(|a, _| Ok(a[0].clone()), &params, Text)
@@ -264,6 +283,43 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
                                 other => format!("\"{}\"", text(other)),
                             }
                         ));
+                    }
+                    Ok(env.database_size()?.map_or(Value::Null, Value::Int8))
+                },
+                &[param],
+                Int8,
+            )
+        }
+        // pg_default holds the whole database; pg_global (PostgreSQL's shared catalogs) is
+        // empty here.
+        ("pg_tablespace_size", 1) => {
+            let param = match args[0].resolve() {
+                DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Oid => Int8,
+                _ => Text,
+            };
+            stable(
+                |a, env| {
+                    let default = match &a[0] {
+                        Value::Int8(1663) => true,
+                        Value::Int8(1664) => false,
+                        Value::Text(name) if name == "pg_default" => true,
+                        Value::Text(name) if name == "pg_global" => false,
+                        Value::Int8(oid) => {
+                            return Err(errinput!(
+                                UNDEFINED_OBJECT,
+                                "tablespace with OID {oid} does not exist"
+                            ));
+                        }
+                        other => {
+                            return Err(errinput!(
+                                UNDEFINED_OBJECT,
+                                "tablespace \"{}\" does not exist",
+                                text(other)
+                            ));
+                        }
+                    };
+                    if !default {
+                        return Ok(Value::Int8(0));
                     }
                     Ok(env.database_size()?.map_or(Value::Null, Value::Int8))
                 },
