@@ -2392,6 +2392,7 @@ fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     for (q, _) in &s.sequences {
         rows.push(class_row(q.id, &q.name, schema_id(s, &q.schema), "S", 3, false, 0));
     }
+    rows.extend(system_class_rows());
     rows
 }
 
@@ -2421,6 +2422,7 @@ fn pg_attribute(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             ]);
         }
     }
+    rows.extend(system_attribute_rows());
     rows
 }
 
@@ -3486,15 +3488,144 @@ const CATALOG_OIDS: &[(&str, u32)] = &[
     ("pg_ts_template", 3764),
 ];
 
-/// A system catalog's oid by name (in pg_catalog, or unqualified).
-pub fn catalog_oid(schema: Option<&str>, name: &str) -> Option<u32> {
-    if schema.is_some_and(|s| s != "pg_catalog") {
-        return None;
-    }
-    CATALOG_OIDS.iter().find(|(n, _)| *n == name).map(|(_, oid)| *oid)
+/// The catalog views `SystemTable::lookup` finds in pg_catalog besides `EMPTY_TABLES`, and
+/// whether PostgreSQL has each as a view (`true`) or a table.
+const PG_CATALOG_RELATIONS: &[(&str, bool)] = &[
+    ("pg_namespace", false),
+    ("pg_class", false),
+    ("pg_attribute", false),
+    ("pg_type", false),
+    ("pg_enum", false),
+    ("pg_index", false),
+    ("pg_database", false),
+    ("pg_roles", true),
+    ("pg_authid", false),
+    ("pg_user", true),
+    ("pg_settings", true),
+    ("pg_tables", true),
+    ("pg_stat_all_tables", true),
+    ("pg_stat_user_tables", true),
+    ("pg_statio_all_tables", true),
+    ("pg_statio_user_tables", true),
+    ("pg_views", true),
+    ("pg_matviews", true),
+    ("pg_indexes", true),
+    ("pg_sequences", true),
+    ("pg_constraint", false),
+    ("pg_attrdef", false),
+    ("pg_description", false),
+    ("pg_proc", false),
+    ("pg_am", false),
+    ("pg_tablespace", false),
+    ("pg_inherits", false),
+    ("pg_extension", false),
+    ("pg_trigger", false),
+    ("pg_collation", false),
+    ("pg_ts_config", false),
+    ("pg_ts_dict", false),
+    ("pg_ts_parser", false),
+    ("pg_ts_template", false),
+    ("pg_language", false),
+    ("pg_stat_activity", true),
+    ("pg_stat_database", true),
+    ("pg_locks", true),
+    ("pg_stat_replication", true),
+    ("pg_cursors", true),
+    ("pg_sequence", false),
+    ("oxibase_stat_server", true),
+];
+
+/// The views `SystemTable::lookup` finds in information_schema.
+const INFORMATION_SCHEMA_VIEWS: &[&str] = &[
+    "tables",
+    "columns",
+    "schemata",
+    "table_constraints",
+    "key_column_usage",
+    "referential_constraints",
+    "constraint_column_usage",
+    "constraint_table_usage",
+    "views",
+    "sequences",
+    "routines",
+    "triggers",
+    "domains",
+    "domain_constraints",
+];
+
+/// The oid of information_schema (as pg_namespace lists it).
+const INFORMATION_SCHEMA_OID: RelId = 13_000;
+
+/// Every built-in catalog relation: (schema oid, name, oid, relkind), in a fixed order. A
+/// catalog PostgreSQL numbers keeps its number; the others are numbered from 12_000
+/// (pg_catalog) and 12_800 (information_schema), below any user object's.
+fn system_relations() -> impl Iterator<Item = (RelId, &'static str, RelId, &'static str)> {
+    let empty = EMPTY_TABLES.iter().map(|(name, _)| (*name, false));
+    let pg =
+        PG_CATALOG_RELATIONS.iter().copied().chain(empty).enumerate().map(|(i, (name, view))| {
+            let id = CATALOG_OIDS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(12_000 + i as RelId, |(_, oid)| *oid);
+            (PG_CATALOG_OID, name, id, if view { "v" } else { "r" })
+        });
+    let info = INFORMATION_SCHEMA_VIEWS
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (INFORMATION_SCHEMA_OID, *name, 12_800 + i as RelId, "v"));
+    pg.chain(info)
 }
 
-/// A system catalog's name by oid.
+/// The oid of pg_catalog.
+const PG_CATALOG_OID: RelId = 11;
+
+/// A built-in catalog relation's oid by schema and name (unqualified: pg_catalog).
+pub fn catalog_oid(schema: Option<&str>, name: &str) -> Option<u32> {
+    let namespace = match schema {
+        None | Some("pg_catalog") => PG_CATALOG_OID,
+        Some("information_schema") => INFORMATION_SCHEMA_OID,
+        Some(_) => return None,
+    };
+    system_relations().find(|(ns, n, _, _)| *ns == namespace && *n == name).map(|(_, _, id, _)| id)
+}
+
+/// A built-in catalog relation's name by oid.
 pub fn catalog_name(oid: i64) -> Option<&'static str> {
-    CATALOG_OIDS.iter().find(|(_, o)| i64::from(*o) == oid).map(|(n, _)| *n)
+    system_relations().find(|(_, _, id, _)| i64::from(*id) == oid).map(|(_, n, _, _)| n)
+}
+
+/// pg_class rows for the built-in catalog relations.
+fn system_class_rows() -> impl Iterator<Item = Vec<Value>> {
+    system_relations().map(|(ns, name, id, kind)| {
+        let schema = if ns == PG_CATALOG_OID { "pg_catalog" } else { "information_schema" };
+        let columns = SystemTable::lookup(Some(schema), name).map_or(0, |t| t.columns().len());
+        class_row(id, name, ns, kind, columns, false, 0)
+    })
+}
+
+/// pg_attribute rows for the built-in catalog relations' columns.
+fn system_attribute_rows() -> impl Iterator<Item = Vec<Value>> {
+    system_relations().flat_map(|(ns, name, id, _)| {
+        let schema = if ns == PG_CATALOG_OID { "pg_catalog" } else { "information_schema" };
+        let columns =
+            SystemTable::lookup(Some(schema), name).map(|t| t.columns()).unwrap_or_default();
+        columns.into_iter().enumerate().map(move |(i, (column, ty))| {
+            vec![
+                oid(id),
+                text(&column),
+                Value::Int8(i64::from(type_oid(&ty))),
+                Value::Int2(type_size(&ty)),
+                Value::Int2(i as i16 + 1),
+                Value::Int4(crate::types::type_modifier(&ty)),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(false),
+                text(""),
+                text(""),
+                Value::Int8(if crate::types::category(&ty) == 'S' { 100 } else { 0 }),
+                Value::Int4(i32::from(matches!(ty, DataType::Array(_)))),
+                Value::Bool(true),
+            ]
+        })
+    })
 }
