@@ -344,6 +344,60 @@ fn procedures_called_on_their_own_may_commit_and_roll_back() {
     });
 }
 
+/// A procedure's OUT and INOUT values come back as one row: over the extended protocol,
+/// described before the call (RowDescription), and over the simple protocol from a call
+/// on its own, where the procedure may COMMIT.
+#[test]
+fn procedures_return_their_out_parameters_over_pgwire() {
+    use tokio_postgres::SimpleQueryMessage;
+    use tokio_postgres::types::Type;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        c.batch_execute(
+            "create table ledger (n int);
+             create procedure record_and_count(in x int, out total bigint, inout note text)
+             language plpgsql as $$ begin
+               insert into ledger values (x);
+               select count(*) into total from ledger;
+               note := note || ' #' || total;
+             end $$;
+             create procedure record_and_commit(in x int, out total bigint)
+             language plpgsql as $$ begin
+               insert into ledger values (x);
+               commit;
+               select count(*) into total from ledger;
+             end $$",
+        )
+        .await
+        .unwrap();
+        let stmt = c.prepare("call record_and_count($1, null, $2)").await.unwrap();
+        assert_eq!(stmt.params(), &[Type::INT4, Type::TEXT]);
+        let columns: Vec<_> =
+            stmt.columns().iter().map(|c| (c.name(), c.type_().clone())).collect();
+        assert_eq!(columns, [("total", Type::INT8), ("note", Type::TEXT)]);
+        let row = c.query_one(&stmt, &[&7i32, &"first"]).await.unwrap();
+        assert_eq!((row.get::<_, i64>(0), row.get::<_, String>(1)), (1, "first #1".into()));
+        let messages = c.simple_query("call record_and_commit(8, null)").await.unwrap();
+        let values: Vec<_> = messages
+            .iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_string)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(values, [Some("2".to_string())]);
+        // Inside a block the procedure may not commit: the error comes back, nothing stays.
+        c.batch_execute("begin").await.unwrap();
+        let e = c.simple_query("call record_and_commit(9, null)").await.unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::INVALID_TRANSACTION_TERMINATION));
+        c.batch_execute("rollback").await.unwrap();
+        let n: i64 = c.query_one("select count(*) from ledger", &[]).await.unwrap().get(0);
+        assert_eq!(n, 2);
+    });
+}
+
 #[test]
 fn set_returning_functions_nested_calls_and_recursion() {
     let dir = tempfile::tempdir().unwrap();

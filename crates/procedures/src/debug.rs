@@ -163,6 +163,14 @@ impl Host for DebugHost<'_> {
         self.inner.log(level, message)
     }
 
+    fn routine(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Result<Option<std::sync::Arc<oxibase_sql::procedure::Routine>>> {
+        self.inner.routine(schema, name)
+    }
+
     fn deadline(&self) -> Option<std::time::Instant> {
         None // a paused routine has all the time it needs
     }

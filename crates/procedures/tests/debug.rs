@@ -36,6 +36,7 @@ fn routine(name: &str, wat: &str, args: Vec<DataType>, returns: DataType) -> Rou
         kind: RoutineKind::Function,
         args: args.into_iter().map(|t| (String::new(), t)).collect(),
         defaults: Vec::new(),
+        out_args: Vec::new(),
         returns: Returns::Value(returns),
         language: "wat".into(),
         source: wat.into(),

@@ -135,6 +135,9 @@ pub struct Routine {
     pub args: Vec<(String, DataType)>,
     /// Each argument's DEFAULT, as SQL (empty, or one per argument: trailing ones only).
     pub defaults: Vec<Option<String>>,
+    /// Which arguments are a procedure's OUT parameters (empty when none is): a call passes
+    /// a value for each (PostgreSQL 14's CALL p(1, NULL)), which the body does not see.
+    pub out_args: Vec<bool>,
     /// What it returns.
     pub returns: Returns,
     /// The language it was written in: wat, wasm, rust, typescript.
@@ -293,6 +296,12 @@ pub trait Host {
         values: &[Value],
     ) -> Result<Option<(Value, DataType)>> {
         let _ = (sql, scope, values);
+        Ok(None)
+    }
+    /// Looks up a stored routine by optional schema and name along the caller's search path
+    /// (PL/pgSQL's CALL needs the procedure's parameters to store its OUT values).
+    fn routine(&mut self, schema: Option<&str>, name: &str) -> Result<Option<Arc<Routine>>> {
+        let _ = (schema, name);
         Ok(None)
     }
     /// Marks the transaction's state, for a PL/pgSQL block with an EXCEPTION clause.

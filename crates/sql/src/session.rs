@@ -1607,8 +1607,7 @@ impl Session {
             }
             Statement::Noop(tag) => Output::Command { tag: tag.clone() },
             Statement::Call { routine, args } => {
-                exec::routine::call(routine, args, &ctx)?;
-                Output::Command { tag: routine.call_tag().into() }
+                call_output(routine, exec::routine::call(routine, args, &ctx)?)
             }
             other => return Err(errinput!(INTERNAL_ERROR, "unexpected statement {other:?}")),
         };
@@ -2339,8 +2338,41 @@ pub(crate) fn output_columns(statement: &Statement) -> Vec<OutputColumn> {
         Statement::Explain { .. } => {
             vec![OutputColumn { name: "QUERY PLAN".into(), data_type: DataType::Text }]
         }
+        Statement::Call { routine, .. } => match &routine.returns {
+            crate::procedure::Returns::Out(columns) => out_columns(columns),
+            _ => vec![],
+        },
         _ => vec![],
     }
+}
+
+/// What a CALL returns: a procedure with OUT or INOUT parameters gives one row of their
+/// values, as PostgreSQL does; others only their tag.
+pub(crate) fn call_output(
+    routine: &crate::procedure::Routine,
+    result: crate::procedure::CallResult,
+) -> Output {
+    let tag = routine.call_tag().to_string();
+    let crate::procedure::Returns::Out(columns) = &routine.returns else {
+        return Output::Command { tag };
+    };
+    let rows = match result {
+        crate::procedure::CallResult::Rows(rows) => rows,
+        crate::procedure::CallResult::Value(v) => vec![vec![v]],
+    };
+    Output::Rows { columns: out_columns(columns), rows, tag }
+}
+
+fn out_columns(columns: &[(String, DataType)]) -> Vec<OutputColumn> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ty))| OutputColumn {
+            // An unnamed OUT parameter is named by position, as PostgreSQL names it.
+            name: if name.is_empty() { format!("column{}", i + 1) } else { name.clone() },
+            data_type: ty.clone(),
+        })
+        .collect()
 }
 
 fn dml_output(tag: String, returning: Option<&bind::Returning>, rows: Vec<Row>) -> Output {
@@ -2966,11 +2998,14 @@ impl FunctionEnv for Env<'_> {
                 .map(crate::system::function_definition),
             "type" => crate::system::user_type_name(&snapshot, oid),
             "function_result" | "function_arguments" => {
-                snapshot.routines.iter().find(|r| i64::from(r.id) == oid).map(|r| {
-                    if kind == "function_result" {
-                        r.returns.sql()
+                // A procedure has no result type (NULL), as in PostgreSQL.
+                snapshot.routines.iter().find(|r| i64::from(r.id) == oid).and_then(|r| {
+                    if kind != "function_result" {
+                        Some(crate::system::function_arguments(r))
+                    } else if r.kind == crate::procedure::RoutineKind::Procedure {
+                        None
                     } else {
-                        crate::system::function_arguments(r)
+                        Some(r.returns.sql())
                     }
                 })
             }

@@ -569,7 +569,6 @@ fn constant_columns(table: SystemTable) -> Vec<(&'static str, DataType, Value)> 
         SystemTable::PgRoles => vec![("rolconfig", DataType::Array(Box::new(Text)), Value::Null)],
         SystemTable::PgProc => vec![
             ("proowner", Int8, Value::Int8(10)),
-            ("proallargtypes", DataType::Array(Box::new(Int8)), Value::Null),
             ("prosecdef", Bool, Value::Bool(false)),
             ("proparallel", Text, t("u")),
             ("pronargdefaults", Int2, Value::Int2(0)),
@@ -1105,6 +1104,8 @@ impl SystemTable {
                 ("pronargs", Int2),
                 ("proargtypes", DataType::Array(Box::new(Int8))),
                 ("proargnames", DataType::Array(Box::new(Text))),
+                ("proargmodes", DataType::Array(Box::new(DataType::InternalChar))),
+                ("proallargtypes", DataType::Array(Box::new(Int8))),
             ],
             PgAm => vec![("oid", Int8), ("amname", Name), ("amtype", Text)],
             PgTablespace => vec![
@@ -2185,6 +2186,8 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
             elements: v.into_iter().map(Value::Int8).collect(),
         }))
     };
+    let parameters = parameters(r);
+    let all_inputs = parameters.iter().all(|(mode, _, _)| *mode == 'i');
     vec![
         oid(r.id),
         text(&r.name),
@@ -2205,8 +2208,22 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
         int8s(r.args.iter().map(|(_, t)| i64::from(crate::types::type_oid(t))).collect()),
         Value::Array(Box::new(Array {
             element_type: DataType::Text,
-            elements: r.args.iter().map(|(n, _)| text(n)).collect(),
+            elements: parameters.iter().map(|(_, n, _)| text(n)).collect(),
         })),
+        // NULL when every parameter is an input, as in PostgreSQL.
+        if all_inputs {
+            Value::Null
+        } else {
+            Value::Array(Box::new(Array {
+                element_type: DataType::InternalChar,
+                elements: parameters.iter().map(|(m, _, _)| text(&m.to_string())).collect(),
+            }))
+        },
+        if all_inputs {
+            Value::Null
+        } else {
+            int8s(parameters.iter().map(|(_, _, t)| i64::from(crate::types::type_oid(t))).collect())
+        },
     ]
 }
 
@@ -2993,6 +3010,33 @@ pub fn index_definition_by_oid(s: &CatalogSnapshot, wanted: i64) -> Option<Strin
 
 /// pg_get_function_arguments: `a integer, b integer DEFAULT 1, INOUT c text, OUT d int`.
 pub fn function_arguments(r: &Routine) -> String {
+    let any_mode = r.kind == crate::procedure::RoutineKind::Procedure
+        && parameters(r).iter().any(|(mode, _, _)| *mode != 'i');
+    parameters(r)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (mode, n, t))| {
+            let arg = if n.is_empty() { t.name() } else { format!("{n} {}", t.name()) };
+            let arg = match mode {
+                'b' => format!("INOUT {arg}"),
+                'o' => format!("OUT {arg}"),
+                // A procedure with output parameters spells its inputs IN, as PostgreSQL.
+                _ if any_mode => format!("IN {arg}"),
+                _ => arg,
+            };
+            match r.defaults.get(i).cloned().flatten() {
+                Some(d) => format!("{arg} DEFAULT {d}"),
+                None => arg,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A routine's parameters as pg_proc's proargmodes tells them: (mode, name, type) with
+/// mode `i` (IN), `b` (INOUT) or `o` (OUT); a function's OUT parameters, which are not
+/// arguments of its call, come after its arguments.
+fn parameters(r: &Routine) -> Vec<(char, &str, &DataType)> {
     let outs = match &r.returns {
         crate::procedure::Returns::Out(c) => c.as_slice(),
         _ => &[],
@@ -3002,20 +3046,21 @@ pub fn function_arguments(r: &Routine) -> String {
         .iter()
         .enumerate()
         .map(|(i, (n, t))| {
-            let arg = if n.is_empty() { t.name() } else { format!("{n} {}", t.name()) };
-            let arg = if is_out(n) { format!("INOUT {arg}") } else { arg };
-            match r.defaults.get(i).cloned().flatten() {
-                Some(d) => format!("{arg} DEFAULT {d}"),
-                None => arg,
-            }
+            let mode = if r.out_args.get(i).copied().unwrap_or(false) {
+                'o'
+            } else if is_out(n) {
+                'b'
+            } else {
+                'i'
+            };
+            (mode, n.as_str(), t)
         })
         .chain(
             outs.iter()
                 .filter(|(o, _)| !r.args.iter().any(|(n, _)| n == o))
-                .map(|(o, t)| format!("OUT {o} {}", t.name())),
+                .map(|(o, t)| ('o', o.as_str(), t)),
         )
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect()
 }
 
 /// pg_get_functiondef: a routine's CREATE OR REPLACE statement, laid out as PostgreSQL's.

@@ -26,6 +26,8 @@ pub struct RoutineSpec {
     pub args: Vec<(String, DataType)>,
     /// Argument defaults, as SQL (one per argument).
     pub defaults: Vec<Option<String>>,
+    /// Which arguments are a procedure's OUT parameters (see `Routine::out_args`).
+    pub out_args: Vec<bool>,
     /// What it returns.
     pub returns: Returns,
     /// LANGUAGE
@@ -50,16 +52,22 @@ impl Binder<'_> {
         };
         let mut args = Vec::new();
         let mut defaults = Vec::new();
+        let mut out_args = Vec::new();
         let mut outs: Vec<(String, DataType)> = Vec::new();
+        let language = f.language.as_ref().map(|l| l.value.to_lowercase());
         for arg in f.args.iter().flatten() {
             let out = matches!(arg.mode, Some(ast::ArgMode::Out | ast::ArgMode::InOut));
+            // A procedure's OUT parameter is also one of its call's arguments (as in
+            // PostgreSQL 14 and later: CALL p(1, NULL)), holding the value passed until
+            // the body sets it.
+            let procedure_out = out && kind == RoutineKind::Procedure;
             if out {
-                if kind == RoutineKind::Procedure {
+                if procedure_out && !matches!(language.as_deref(), Some("plpgsql" | "sql")) {
                     return Err(errinput!(
                         FEATURE_NOT_SUPPORTED,
-                        "OUT and INOUT arguments of procedures are not supported"
+                        "OUT and INOUT arguments of procedures are supported in LANGUAGE plpgsql and sql"
                     )
-                    .with_hint("Write a function with OUT parameters, or RETURNS TABLE (...)."));
+                    .with_hint("Return the values as a result set from the procedure."));
                 }
                 let name = arg.name.as_ref().map(ident).unwrap_or_default();
                 let taken =
@@ -71,7 +79,7 @@ impl Binder<'_> {
                     ));
                 }
                 outs.push((name, self.data_type(&arg.data_type)?));
-                if matches!(arg.mode, Some(ast::ArgMode::Out)) {
+                if matches!(arg.mode, Some(ast::ArgMode::Out)) && !procedure_out {
                     continue;
                 }
             }
@@ -95,7 +103,7 @@ impl Binder<'_> {
                 )
                 .with_hint("Pass the row's key, or its columns as separate arguments."));
             }
-            let inout = matches!(arg.mode, Some(ast::ArgMode::InOut));
+            let inout = matches!(arg.mode, Some(ast::ArgMode::InOut)) || procedure_out;
             if !name.is_empty()
                 && (args.iter().any(|(a, _)| *a == name)
                     || (!inout && outs.iter().any(|(o, _)| *o == name)))
@@ -106,6 +114,10 @@ impl Binder<'_> {
                 ));
             }
             args.push((name, ty));
+            out_args.push(procedure_out && matches!(arg.mode, Some(ast::ArgMode::Out)));
+        }
+        if !out_args.contains(&true) {
+            out_args.clear();
         }
         let is_record = |t: &ast::DataType| t.to_string().eq_ignore_ascii_case("record");
         let returns = match &f.return_type {
@@ -178,10 +190,7 @@ impl Binder<'_> {
                 ty => Returns::Value(ty),
             },
         };
-        let language = f
-            .language
-            .as_ref()
-            .map(|l| l.value.to_lowercase())
+        let language = language
             .ok_or_else(|| errinput!(INVALID_FUNCTION_DEFINITION, "no language specified"))?;
         if returns == Returns::Trigger && language != crate::plpgsql::LANGUAGE {
             return Err(errinput!(
@@ -229,6 +238,7 @@ impl Binder<'_> {
             kind,
             args,
             defaults,
+            out_args,
             returns,
             language,
             source,
@@ -299,6 +309,7 @@ impl Binder<'_> {
             kind: RoutineKind::Procedure,
             args: vec![],
             defaults: vec![],
+            out_args: vec![],
             returns: Returns::Void,
             language,
             source,

@@ -176,6 +176,11 @@ fn encode_routine(schema_id: RelId, r: &Routine) -> Vec<u8> {
                 .map(|d| d.as_deref().map_or(Value::Null, Value::from))
                 .collect(),
         })),
+        // Which arguments are OUT parameters of a procedure (stop 38; older rows have none).
+        Value::Array(Box::new(Array {
+            element_type: DataType::Bool,
+            elements: r.out_args.iter().map(|o| Value::Bool(*o)).collect(),
+        })),
     ])
 }
 
@@ -228,8 +233,8 @@ fn decode_routine(bytes: &[u8], schema: String, resolve: Resolve<'_>) -> Result<
     else {
         return Err(errdata!("invalid sys_procedures row"));
     };
-    let defaults = match rest {
-        [Value::Array(a)] => a
+    let defaults = match rest.first() {
+        Some(Value::Array(a)) => a
             .elements
             .iter()
             .map(|e| match e {
@@ -237,6 +242,12 @@ fn decode_routine(bytes: &[u8], schema: String, resolve: Resolve<'_>) -> Result<
                 _ => None,
             })
             .collect(),
+        _ => Vec::new(),
+    };
+    let out_args = match rest.get(1) {
+        Some(Value::Array(a)) => {
+            a.elements.iter().map(|e| matches!(e, Value::Bool(true))).collect()
+        }
         _ => Vec::new(),
     };
     let returns: Vec<(String, DataType)> =
@@ -254,6 +265,7 @@ fn decode_routine(bytes: &[u8], schema: String, resolve: Resolve<'_>) -> Result<
         kind: if kind == "p" { RoutineKind::Procedure } else { RoutineKind::Function },
         args: texts(arg_names)?.into_iter().zip(types(arg_types, resolve)?).collect(),
         defaults,
+        out_args,
         returns: match returns_kind.as_str() {
             "void" => Returns::Void,
             "trigger" => Returns::Trigger,

@@ -38,6 +38,7 @@ pub fn create_routine(spec: &RoutineSpec, ctx: &ExecCtx, env: &dyn BindEnv) -> R
         kind: spec.kind,
         args: spec.args.clone(),
         defaults: spec.defaults.clone(),
+        out_args: spec.out_args.clone(),
         returns: spec.returns.clone(),
         language: spec.language.clone(),
         source: spec.source.clone(),

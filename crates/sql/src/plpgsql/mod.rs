@@ -28,7 +28,8 @@ use crate::session::{Output, OutputColumn};
 use crate::types::cast::{CastKind, cast};
 use crate::types::datetime::Zone;
 use parse::{
-    Block, Body, Condition, Direction, IntoClause, Level, Query, Sql, Stmt, Target, VarKind,
+    Block, Body, CallSite, Condition, Direction, IntoClause, Level, Query, Sql, Stmt, Target,
+    VarKind,
 };
 
 /// The language name.
@@ -204,8 +205,11 @@ impl<'a> Run<'a> {
                 Slot::Cursor => Var::Cursor(None),
             })
             .collect();
-        for (var, value) in vars.iter_mut().zip(args) {
-            if let Var::Scalar(_, v) = var {
+        // A procedure's OUT parameter starts NULL, whatever the call passed for it.
+        for (i, (var, value)) in vars.iter_mut().zip(args).enumerate() {
+            if let Var::Scalar(_, v) = var
+                && !routine.out_args.get(i).copied().unwrap_or(false)
+            {
                 *v = value.clone();
             }
         }
@@ -459,6 +463,30 @@ impl Run<'_> {
     }
 
     /// Stores a value in a variable or field, converted to its type.
+    /// After a CALL: each OUT or INOUT value into the variable passed for it, as PostgreSQL
+    /// does; an output parameter's argument must be a variable.
+    fn store_out_values(&mut self, site: &CallSite, row: Vec<Value>) -> Result<()> {
+        let (schema, name) = &site.name;
+        let Some(routine) = self.host.routine(schema.as_deref(), name)? else { return Ok(()) };
+        let Returns::Out(outs) = &routine.returns else { return Ok(()) };
+        for ((out, _), value) in outs.iter().zip(row) {
+            let Some(position) = routine.args.iter().position(|(arg, _)| arg == out) else {
+                continue;
+            };
+            match site.args.get(position) {
+                Some(Some(target)) => self.assign(target, value)?,
+                Some(None) => {
+                    return Err(errinput!(
+                        SYNTAX_ERROR,
+                        "procedure parameter \"{out}\" is an output parameter but corresponding argument is not writable"
+                    ));
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
     fn assign(&mut self, target: &Target, value: Value) -> Result<()> {
         let body = self.body;
         let name = |slot: usize| body.vars[slot].name.clone();
@@ -777,6 +805,7 @@ impl Run<'_> {
             Stmt::Assert(..) => "ASSERT",
             Stmt::Exec(sql, _) if sql.perform => "PERFORM",
             Stmt::Exec(..) => "SQL statement",
+            Stmt::Call(..) => "CALL",
             Stmt::Dynamic(..) => "EXECUTE",
             Stmt::Diagnostics(_) => "GET DIAGNOSTICS",
             Stmt::Block(_) => "statement block",
@@ -985,6 +1014,16 @@ impl Run<'_> {
                 let first = sql.text.split_whitespace().next().unwrap_or("").to_lowercase();
                 let dml = matches!(first.as_str(), "insert" | "update" | "delete" | "merge");
                 self.finish(output, into.as_ref(), dml)?;
+            }
+            Stmt::Call(sql, site) => {
+                let output = self.run_sql(sql).map_err(|e| {
+                    e.with_context(format!("SQL statement \"{}\"", sql.text.trim()))
+                })?;
+                if let Output::Rows { rows, .. } = output
+                    && let Some(row) = rows.into_iter().next()
+                {
+                    self.store_out_values(site, row)?;
+                }
             }
             Stmt::Dynamic(command, into, using) => {
                 let output = self.dynamic(command, using)?;

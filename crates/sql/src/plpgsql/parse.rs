@@ -137,6 +137,16 @@ pub enum Target {
     Field(usize, String),
 }
 
+/// A CALL in a body: the procedure's (schema, name), and each argument that is a variable
+/// (or a record's field), where an OUT or INOUT parameter's value is stored after the call.
+#[derive(Debug, Clone)]
+pub struct CallSite {
+    /// The procedure, as written.
+    pub name: (Option<String>, String),
+    /// Per argument, in order: the variable it names, if it is one.
+    pub args: Vec<Option<Target>>,
+}
+
 /// `INTO [STRICT] target, ...`
 #[derive(Debug, Clone)]
 pub struct IntoClause {
@@ -242,6 +252,8 @@ pub enum Stmt {
     Assert(Arc<Sql>, Option<Arc<Sql>>),
     /// An SQL statement (PERFORM as its SELECT), with INTO.
     Exec(Arc<Sql>, Option<IntoClause>),
+    /// CALL of a procedure: the statement, and where its OUT and INOUT values go.
+    Call(Arc<Sql>, CallSite),
     /// EXECUTE text [INTO ...] [USING ...]
     Dynamic(Arc<Sql>, Option<IntoClause>, Vec<Arc<Sql>>),
     /// GET [CURRENT | STACKED] DIAGNOSTICS target = item, ...
@@ -1587,7 +1599,70 @@ impl Parser<'_> {
             }
             None => (self.src[start..end].to_string(), None),
         };
+        if first == "call"
+            && into.is_none()
+            && let Some(site) = self.call_site(start_pos + 1, self.pos - 1)
+        {
+            return Ok(Stmt::Call(self.make_sql(text, start)?, site));
+        }
         Ok(Stmt::Exec(self.make_sql(text, start)?, into))
+    }
+
+    /// The procedure a CALL's tokens (`from` after CALL, to `semi` at the `;`) name, and
+    /// which of its arguments are variables; None when the call is not `name(args)`.
+    fn call_site(&self, from: usize, semi: usize) -> Option<CallSite> {
+        let word = |i: usize| match self.tokens.get(i).map(|t| &t.kind) {
+            Some(Kind::Word(w, _)) => Some(w.clone()),
+            _ => None,
+        };
+        let punct = |i: usize, p: &str| matches!(self.tokens.get(i).map(|t| &t.kind), Some(Kind::Punct(x)) if x == p);
+        let mut i = from;
+        let mut name = (None, word(i)?);
+        i += 1;
+        if punct(i, ".") {
+            name = (Some(name.1), word(i + 1)?);
+            i += 2;
+        }
+        if !punct(i, "(") || !punct(semi - 1, ")") {
+            return None;
+        }
+        // The arguments: token ranges between top-level commas.
+        let mut args = Vec::new();
+        let (mut depth, mut arg_start) = (0, i + 1);
+        for j in i + 1..semi - 1 {
+            match &self.tokens[j].kind {
+                Kind::Punct(p) if p == "(" || p == "[" => depth += 1,
+                Kind::Punct(p) if p == ")" || p == "]" => depth -= 1,
+                Kind::Punct(p) if p == "," && depth == 0 => {
+                    args.push(arg_start..j);
+                    arg_start = j + 1;
+                }
+                _ => {}
+            }
+        }
+        if arg_start < semi - 1 {
+            args.push(arg_start..semi - 1);
+        }
+        let targets = args
+            .into_iter()
+            .map(|range| match range.len() {
+                1 => {
+                    let slot = self.lookup(None, &word(range.start)?)?;
+                    Some(Target::Var(self.resolve(slot)))
+                }
+                3 if punct(range.start + 1, ".") => {
+                    let (first, second) = (word(range.start)?, word(range.start + 2)?);
+                    if let Some(slot) = self.lookup(Some(&first), &second) {
+                        return Some(Target::Var(self.resolve(slot)));
+                    }
+                    let slot = self.resolve(self.lookup(None, &first)?);
+                    matches!(self.vars[slot].kind, VarKind::Record(_) | VarKind::Typed(_))
+                        .then_some(Target::Field(slot, second))
+                }
+                _ => None,
+            })
+            .collect();
+        Some(CallSite { name, args: targets })
     }
 }
 

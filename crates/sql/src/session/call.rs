@@ -17,7 +17,7 @@ use super::{Notice, Output, Session};
 use crate::bind::Statement;
 use crate::exec::ExecCtx;
 use crate::exec::eval::eval;
-use crate::procedure::{Host, LogLevel, Routine, Scope};
+use crate::procedure::{CallResult, Host, LogLevel, Routine, Scope};
 
 impl Session {
     /// True when a CALL runs with transaction control (not in a block or a batch).
@@ -51,7 +51,7 @@ impl Session {
             Err(e) => return self.finish_statement(Err(e)),
         };
         let result = self.call_with_control(&routine, &values, deadline);
-        self.finish_statement(result.map(|_| Output::Command { tag: routine.call_tag().into() }))
+        self.finish_statement(result.map(|r| super::call_output(&routine, r)))
     }
 
     fn call_with_control(
@@ -59,10 +59,10 @@ impl Session {
         routine: &Arc<Routine>,
         args: &[Value],
         deadline: Option<Instant>,
-    ) -> Result<()> {
+    ) -> Result<CallResult> {
         let host = &mut SessionHost { session: self, deadline };
         if crate::procedure::is_interpreted(&routine.language) {
-            return crate::procedure::call_interpreted(routine, args, host).map(|_| ());
+            return crate::procedure::call_interpreted(routine, args, host);
         }
         let runtime = host.session.db.procedure_runtime().ok_or_else(|| {
             errinput!(
@@ -71,7 +71,7 @@ impl Session {
                 routine.name
             )
         })?;
-        runtime.call(routine, args, host).map(|_| ())
+        runtime.call(routine, args, host)
     }
 }
 
@@ -113,6 +113,13 @@ impl Host for SessionHost<'_> {
             return Ok(Output::Command { tag: "ROLLBACK".into() });
         }
         self.run(sql, params, None)
+    }
+
+    fn routine(&mut self, schema: Option<&str>, name: &str) -> Result<Option<Arc<Routine>>> {
+        let deadline = self.deadline;
+        self.session.in_transaction(|session, txn| {
+            crate::bind::BindEnv::routine(&session.env(txn, deadline), schema, name)
+        })
     }
 
     fn execute_in_scope(&mut self, sql: &str, scope: &Scope, values: &[Value]) -> Result<Output> {

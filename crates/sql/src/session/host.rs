@@ -129,6 +129,10 @@ impl Host for RoutineHost<'_, '_> {
         self.run(sql, params, None)
     }
 
+    fn routine(&mut self, schema: Option<&str>, name: &str) -> Result<Option<Arc<Routine>>> {
+        crate::bind::BindEnv::routine(self.env, schema, name)
+    }
+
     fn execute_in_scope(&mut self, sql: &str, scope: &Scope, values: &[Value]) -> Result<Output> {
         self.run(sql, values, Some(scope))
     }
