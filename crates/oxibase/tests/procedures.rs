@@ -345,8 +345,8 @@ fn procedures_called_on_their_own_may_commit_and_roll_back() {
 }
 
 /// A procedure's OUT and INOUT values come back as one row: over the extended protocol,
-/// described before the call (RowDescription), and over the simple protocol from a call
-/// on its own, where the procedure may COMMIT.
+/// described before the call (RowDescription), and from a call on its own, where the
+/// procedure may COMMIT (over either protocol, as in PostgreSQL).
 #[test]
 fn procedures_return_their_out_parameters_over_pgwire() {
     use tokio_postgres::SimpleQueryMessage;
@@ -388,13 +388,18 @@ fn procedures_return_their_out_parameters_over_pgwire() {
             })
             .collect();
         assert_eq!(values, [Some("2".to_string())]);
-        // Inside a block the procedure may not commit: the error comes back, nothing stays.
+        let row = c.query_one("call record_and_commit($1, null)", &[&9i32]).await.unwrap();
+        assert_eq!(row.get::<_, i64>(0), 3);
+        // Inside a block the procedure may not commit: the error comes back, nothing stays;
+        // nor in a query of several statements, which is one transaction.
         c.batch_execute("begin").await.unwrap();
-        let e = c.simple_query("call record_and_commit(9, null)").await.unwrap_err();
+        let e = c.simple_query("call record_and_commit(10, null)").await.unwrap_err();
         assert_eq!(e.code(), Some(&SqlState::INVALID_TRANSACTION_TERMINATION));
         c.batch_execute("rollback").await.unwrap();
+        let e = c.batch_execute("call record_and_commit(11, null); select 1").await.unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::INVALID_TRANSACTION_TERMINATION));
         let n: i64 = c.query_one("select count(*) from ledger", &[]).await.unwrap().get(0);
-        assert_eq!(n, 2);
+        assert_eq!(n, 3);
     });
 }
 

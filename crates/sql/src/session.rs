@@ -408,6 +408,10 @@ pub struct Session {
     block: Option<Block>,
     /// Running a batch (several statements of one query, or messages until Sync).
     implicit: bool,
+    /// The batch is several statements of one query, which PostgreSQL runs as one
+    /// transaction block from the first (messages until Sync become one only with their
+    /// second statement).
+    implicit_multi: bool,
     prepared: HashMap<String, Prepared>,
     /// DECLAREd cursors.
     cursors: cursors::Cursors,
@@ -457,6 +461,7 @@ impl Session {
             local_saved: RefCell::new(Vec::new()),
             block: None,
             implicit: false,
+            implicit_multi: false,
             prepared: HashMap::new(),
             cursors: cursors::Cursors::new(),
             plans: RefCell::new(plans::PlanCache::default()),
@@ -617,6 +622,7 @@ impl Session {
         let batch = statements.len() > 1;
         if batch {
             self.begin_implicit_block();
+            self.implicit_multi = true;
         }
         let mut out = Vec::new();
         for statement in &statements {
@@ -710,6 +716,7 @@ impl Session {
     /// Ends an implicit block: commits its transaction (or rolls it back after an error).
     pub fn end_implicit_block(&mut self) -> Result<()> {
         self.implicit = false;
+        self.implicit_multi = false;
         match &self.block {
             Some(b) if !b.explicit && !b.copy_pending => {
                 if b.aborted {

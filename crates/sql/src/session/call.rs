@@ -20,11 +20,14 @@ use crate::exec::eval::eval;
 use crate::procedure::{CallResult, Host, LogLevel, Routine, Scope};
 
 impl Session {
-    /// True when a CALL runs with transaction control (not in a block or a batch).
+    /// True when a CALL runs with transaction control: not in a transaction block, nor in a
+    /// query of several statements; over the extended protocol, when it is the first
+    /// statement since Sync (as PostgreSQL, whose implicit block starts with the second).
     pub(super) fn is_top_level_call(&self, statement: &ast::Statement) -> bool {
         matches!(statement, ast::Statement::Call(_))
-            && !self.implicit
             && !self.block.as_ref().is_some_and(|b| b.explicit)
+            && (!self.implicit
+                || (!self.implicit_multi && self.block.as_ref().is_none_or(|b| b.txn.is_none())))
     }
 
     /// Runs a top-level CALL; the procedure's COMMIT and ROLLBACK end transactions.
