@@ -965,7 +965,7 @@ impl Session {
             return worker::blocking(|| self.run_migrate(args?, params, param_types));
         }
         if self.is_top_level_call(statement) {
-            return worker::blocking(|| self.run_call(statement, params, param_types));
+            return worker::blocking(|| self.run_call(statement, sql, params, param_types));
         }
         if matches!(statement, ast::Statement::CreateIndex(ci) if ci.concurrently) {
             return worker::blocking(|| {

@@ -30,18 +30,19 @@ impl Session {
                 || (!self.implicit_multi && self.block.as_ref().is_none_or(|b| b.txn.is_none())))
     }
 
-    /// Runs a top-level CALL; the procedure's COMMIT and ROLLBACK end transactions.
+    /// Runs a top-level CALL; the procedure's COMMIT and ROLLBACK end transactions. `sql`
+    /// is the statement's text (it keys the plan cache).
     pub(super) fn run_call(
         &mut self,
         statement: &ast::Statement,
+        sql: &str,
         params: &[Value],
         param_types: &[Option<DataType>],
     ) -> Result<Output> {
         let deadline = self.settings.borrow().statement_timeout.map(|d| Instant::now() + d);
-        let sql_key = statement.to_string();
         let prepared = self.in_transaction(|session, txn| {
             let env = session.env(txn, deadline);
-            let bound = session.bind(statement, &sql_key, param_types, &env, true)?;
+            let bound = session.bind(statement, sql, param_types, &env, true)?;
             let Statement::Call { routine, args } = bound.as_ref() else {
                 return Err(errinput!(INTERNAL_ERROR, "CALL bound to another statement"));
             };
