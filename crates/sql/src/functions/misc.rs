@@ -259,14 +259,11 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             r.function.strict = false;
             Some(r)
         }
-        // The database: by name (`\l+`) or by pg_database's oid.
         // Every tablespace is in the data directory: no location of its own (as pg_default).
         ("pg_tablespace_location", 1) => f(|_, _| Ok(Value::Text(String::new())), &[Int8], Text),
+        // The database: by name (`\l+`) or by pg_database's oid.
         ("pg_database_size", 1) => {
-            let param = match args[0].resolve() {
-                DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Oid => Int8,
-                _ => Text,
-            };
+            let param = oid_or_name(&args[0]);
             stable(
                 |a, env| {
                     let current = env.session_value(SessionValue::Database)?;
@@ -293,10 +290,7 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         // pg_default holds the whole database; pg_global (PostgreSQL's shared catalogs) is
         // empty here.
         ("pg_tablespace_size", 1) => {
-            let param = match args[0].resolve() {
-                DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Oid => Int8,
-                _ => Text,
-            };
+            let param = oid_or_name(&args[0]);
             stable(
                 |a, env| {
                     let default = match &a[0] {
@@ -892,6 +886,15 @@ fn catalog_def(a: &[Value], env: &dyn FunctionEnv, kind: &str) -> Result<Value> 
         _ => return Ok(Value::Null),
     };
     Ok(env.catalog_definition(kind, oid)?.map_or(Value::Null, Value::Text))
+}
+
+/// The parameter type of a function taking an object by oid or by name (pg_database_size,
+/// pg_tablespace_size): an integer argument is an oid, anything else a name.
+fn oid_or_name(arg: &SqlType) -> DataType {
+    match arg.resolve() {
+        DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Oid => DataType::Int8,
+        _ => DataType::Text,
+    }
 }
 
 /// format_type(type oid, typmod): the type's SQL name with its modifiers.
