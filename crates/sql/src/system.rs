@@ -2010,13 +2010,11 @@ impl SystemTable {
                     .tables
                     .iter()
                     .filter(|t| t.materialized.is_none())
-                    .map(|t| info_table_row(s, &t.schema, &t.name, "BASE TABLE"))
+                    .map(|t| info_table_row(s, &t.schema, &t.name, "BASE TABLE", true))
                     .collect();
-                rows.extend(
-                    s.views
-                        .iter()
-                        .map(|(schema, name, _, _)| info_table_row(s, schema, name, "VIEW")),
-                );
+                rows.extend(s.views.iter().map(|(schema, name, _, sql)| {
+                    info_table_row(s, schema, name, "VIEW", crate::bind::view_is_updatable(sql))
+                }));
                 rows
             }
             InfoColumns => info_columns(s),
@@ -2040,7 +2038,7 @@ impl SystemTable {
                         text(name),
                         text(sql),
                         text("NONE"),
-                        text("NO"),
+                        text(yes_no(crate::bind::view_is_updatable(sql))),
                     ]
                 })
                 .collect(),
@@ -3133,7 +3131,15 @@ fn pg_attrdef(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     rows
 }
 
-fn info_table_row(s: &CatalogSnapshot, schema: &str, name: &str, kind: &str) -> Vec<Value> {
+/// information_schema.tables' row; `insertable` is false for a view that is not
+/// automatically updatable.
+fn info_table_row(
+    s: &CatalogSnapshot,
+    schema: &str,
+    name: &str,
+    kind: &str,
+    insertable: bool,
+) -> Vec<Value> {
     vec![
         text(&s.database),
         text(schema),
@@ -3144,10 +3150,15 @@ fn info_table_row(s: &CatalogSnapshot, schema: &str, name: &str, kind: &str) -> 
         Value::Null,
         Value::Null,
         Value::Null,
-        text(if kind == "VIEW" { "NO" } else { "YES" }),
+        text(yes_no(insertable)),
         text("NO"),
         Value::Null,
     ]
+}
+
+/// information_schema's yes_or_no.
+fn yes_no(yes: bool) -> &'static str {
+    if yes { "YES" } else { "NO" }
 }
 
 /// The SQL-standard type name information_schema reports.

@@ -96,6 +96,9 @@ impl Binder<'_> {
                 ));
             }
         };
+        if let Some((view, sql)) = self.target_view(name)? {
+            return self.bind_insert(&self.rewrite_view_insert(insert, &view, &sql)?);
+        }
         let table = self.write_target(name)?;
         let alias = insert.table_alias.as_ref().map_or(table.name.clone(), |a| ident(&a.alias));
         // A query source (not plain VALUES) is bound first: without a column list, it fills
@@ -658,6 +661,11 @@ impl Binder<'_> {
     }
 
     pub(super) fn bind_update(&self, update: &ast::Update) -> Result<Update> {
+        if let ast::TableFactor::Table { name, .. } = &update.table.relation
+            && let Some((view, sql)) = self.target_view(name)?
+        {
+            return self.bind_update(&self.rewrite_view_update(update, &view, &sql)?);
+        }
         let extra: Vec<ast::TableWithJoins> = match &update.from {
             Some(
                 ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f),
@@ -684,6 +692,11 @@ impl Binder<'_> {
                 "DELETE from several tables is not supported"
             ));
         };
+        if let ast::TableFactor::Table { name, .. } = &target.relation
+            && let Some((view, sql)) = self.target_view(name)?
+        {
+            return self.bind_delete(&self.rewrite_view_delete(delete, target, &view, &sql)?);
+        }
         let using = delete.using.clone().unwrap_or_default();
         let (table, alias, source, recheck) =
             self.bind_target_rows(target, &using, delete.selection.as_ref())?;

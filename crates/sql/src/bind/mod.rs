@@ -20,6 +20,8 @@ mod query;
 mod routine;
 pub mod scope;
 mod trigger;
+mod updatable_view;
+pub(crate) use updatable_view::is_updatable as view_is_updatable;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -527,6 +529,15 @@ impl<'a> Binder<'a> {
             ));
         }
         Ok(table)
+    }
+
+    /// The view a statement names as its target, if it is one: (name, defining query).
+    fn target_view(&self, name: &ast::ObjectName) -> Result<Option<(String, String)>> {
+        let (schema, table) = split_name(name)?;
+        Ok(match self.env.relation(schema.as_deref(), &table)? {
+            Some(Relation::View { name, sql, .. }) => Some((name, sql)),
+            _ => None,
+        })
     }
 
     /// Looks up a table by a possibly qualified name (42P01 if missing or not a table).

@@ -1,0 +1,416 @@
+//! Automatically updatable views, as PostgreSQL has them: INSERT, UPDATE and DELETE on a
+//! view that selects from one table (or such a view) without aggregates, grouping,
+//! DISTINCT, LIMIT, set operations or window functions become the same statement on that
+//! table. A view column that is a column of the table is written through; one that is an
+//! expression may be read (in WHERE, SET values, RETURNING) but not written (0A000). The
+//! view's WHERE limits what UPDATE and DELETE reach; INSERT is not checked against it (no
+//! CHECK OPTION, as PostgreSQL's default). The rewritten statement is bound as any other,
+//! so a view over an updatable view rewrites again.
+
+use sqlparser::ast;
+
+use super::{Binder, ident, split_name};
+use oxibase_common::{Result, errinput};
+
+/// What the rewrite needs of a view: the relation it selects from, each of its columns'
+/// definitions over that relation, and its WHERE.
+struct ViewMap {
+    /// The view's name (for messages).
+    view: String,
+    /// The relation the view selects from, as written in the view.
+    base: ast::ObjectName,
+    /// The view's columns: name, and definition (qualified with the rewritten statement's
+    /// alias for the base relation).
+    columns: Vec<(String, ast::Expr)>,
+    /// The view's WHERE, over the base relation under that alias.
+    filter: Option<ast::Expr>,
+}
+
+impl ViewMap {
+    fn column(&self, name: &str) -> Option<&ast::Expr> {
+        self.columns.iter().find(|(c, _)| c == name).map(|(_, e)| e)
+    }
+
+    /// The base column a view column writes to (0A000 for an expression, 42703 for an
+    /// unknown name).
+    fn target(&self, name: &str, verb: &str) -> Result<ast::Ident> {
+        match self.column(name) {
+            Some(ast::Expr::Identifier(id)) => Ok(id.clone()),
+            Some(ast::Expr::CompoundIdentifier(parts)) if !parts.is_empty() => {
+                Ok(parts[parts.len() - 1].clone())
+            }
+            Some(_) => Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "cannot {verb} column \"{name}\" of view \"{}\"",
+                self.view
+            )
+            .with_detail(
+                "View columns that are not columns of their base relation are not updatable.",
+            )),
+            None => Err(errinput!(
+                UNDEFINED_COLUMN,
+                "column \"{name}\" of relation \"{}\" does not exist",
+                self.view
+            )),
+        }
+    }
+
+    /// `expr` with the view's columns (bare, or qualified with `alias`) replaced by their
+    /// definitions.
+    fn substitute(&self, expr: &mut ast::Expr, alias: &str) {
+        let _ = ast::visit_expressions_mut(expr, |e| {
+            let name = match e {
+                ast::Expr::Identifier(id) => Some(ident(id)),
+                ast::Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+                    (ident(&parts[0]) == alias).then(|| ident(&parts[1]))
+                }
+                _ => None,
+            };
+            if let Some(definition) = name.and_then(|n| self.column(&n)) {
+                *e = ast::Expr::Nested(Box::new(definition.clone()));
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+    }
+
+    /// RETURNING over the view: `*` is the view's columns, other items read them.
+    fn returning(
+        &self,
+        items: &Option<Vec<ast::SelectItem>>,
+        alias: &str,
+    ) -> Option<Vec<ast::SelectItem>> {
+        let items = items.as_ref()?;
+        let mut out = Vec::new();
+        for item in items {
+            match item {
+                ast::SelectItem::Wildcard(_) => {
+                    out.extend(self.columns.iter().map(|(name, def)| {
+                        ast::SelectItem::ExprWithAlias {
+                            expr: def.clone(),
+                            alias: ast::Ident::with_quote('"', name),
+                        }
+                    }));
+                }
+                ast::SelectItem::UnnamedExpr(e) => {
+                    let mut rewritten = e.clone();
+                    self.substitute(&mut rewritten, alias);
+                    // Keep the column's name as the view names it.
+                    let name = match e {
+                        ast::Expr::Identifier(id) => Some(id.clone()),
+                        ast::Expr::CompoundIdentifier(parts) => parts.last().cloned(),
+                        _ => None,
+                    };
+                    out.push(match name {
+                        Some(alias) => ast::SelectItem::ExprWithAlias { expr: rewritten, alias },
+                        None => ast::SelectItem::UnnamedExpr(rewritten),
+                    });
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias: name } => {
+                    let mut rewritten = expr.clone();
+                    self.substitute(&mut rewritten, alias);
+                    out.push(ast::SelectItem::ExprWithAlias {
+                        expr: rewritten,
+                        alias: name.clone(),
+                    });
+                }
+                other => out.push(other.clone()),
+            }
+        }
+        Some(out)
+    }
+}
+
+const SET_OPERATIONS: &str =
+    "Views containing UNION, INTERSECT, or EXCEPT are not automatically updatable.";
+const NOT_SINGLE: &str =
+    "Views that do not select from a single table or view are not automatically updatable.";
+
+/// Why a view's query is not automatically updatable (PostgreSQL's detail message), or None
+/// when it is: one relation in FROM, no WITH, DISTINCT, GROUP BY, HAVING, LIMIT, OFFSET,
+/// set operation, aggregate or window function.
+pub(crate) fn not_updatable_reason(query: &ast::Query) -> Option<&'static str> {
+    if query.with.is_some() {
+        return Some("Views containing WITH are not automatically updatable.");
+    }
+    if query.limit_clause.is_some() || query.fetch.is_some() {
+        return Some("Views containing LIMIT or OFFSET are not automatically updatable.");
+    }
+    let ast::SetExpr::Select(select) = query.body.as_ref() else { return Some(SET_OPERATIONS) };
+    if select.distinct.is_some() {
+        return Some("Views containing DISTINCT are not automatically updatable.");
+    }
+    let grouped = !matches!(&select.group_by, ast::GroupByExpr::Expressions(e, _) if e.is_empty());
+    if grouped || select.having.is_some() {
+        return Some("Views containing GROUP BY are not automatically updatable.");
+    }
+    let single = matches!(
+        select.from.as_slice(),
+        [from] if from.joins.is_empty() && matches!(from.relation, ast::TableFactor::Table { args: None, .. })
+    );
+    if !single {
+        return Some(NOT_SINGLE);
+    }
+    let mut aggregate = false;
+    for item in &select.projection {
+        let (ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. }) =
+            item
+        else {
+            continue;
+        };
+        let _ = ast::visit_expressions(e, |e| {
+            if let ast::Expr::Function(f) = e {
+                let name =
+                    f.name.0.last().and_then(|p| p.as_ident()).map(ident).unwrap_or_default();
+                if f.over.is_some() || crate::functions::aggregate::is_aggregate(&name) {
+                    aggregate = true;
+                    return std::ops::ControlFlow::Break(());
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+    }
+    aggregate.then_some("Views that return aggregate functions are not automatically updatable.")
+}
+
+/// True when the view with this defining query is automatically updatable.
+pub(crate) fn is_updatable(sql: &str) -> bool {
+    match crate::parse::parse_one(sql) {
+        Ok(ast::Statement::Query(query)) => not_updatable_reason(&query).is_none(),
+        _ => false,
+    }
+}
+
+fn not_updatable(verb: &str, view: &str, why: &str) -> oxibase_common::Error {
+    errinput!(OBJECT_NOT_IN_PREREQUISITE_STATE, "cannot {verb} view \"{view}\"")
+        .with_detail(why.to_string())
+}
+
+/// Renames qualified references to the view's own alias for its base relation to `alias`.
+fn requalify(expr: &mut ast::Expr, from: &str, alias: &str) {
+    let _ = ast::visit_expressions_mut(expr, |e| {
+        if let ast::Expr::CompoundIdentifier(parts) = e
+            && parts.len() >= 2
+            && ident(&parts[parts.len() - 2]) == from
+        {
+            let column = parts[parts.len() - 1].clone();
+            *parts = vec![ast::Ident::with_quote('"', alias), column];
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+impl Binder<'_> {
+    /// The view's map for a statement that writes it under `alias`, or the reason it is
+    /// not automatically updatable (55000).
+    fn view_map(&self, view: &str, sql: &str, alias: &str, verb: &str) -> Result<ViewMap> {
+        let statement = crate::parse::parse_one(sql)?;
+        let ast::Statement::Query(query) = statement else {
+            return Err(errinput!(DATA_CORRUPTED, "view definition is not a query"));
+        };
+        let no = |why: &str| not_updatable(verb, view, why);
+        if let Some(why) = not_updatable_reason(&query) {
+            return Err(no(why));
+        }
+        let ast::SetExpr::Select(select) = query.body.as_ref() else {
+            return Err(no(SET_OPERATIONS));
+        };
+        let [from] = select.from.as_slice() else { return Err(no(NOT_SINGLE)) };
+        let ast::TableFactor::Table { name: base, alias: base_alias, .. } = &from.relation else {
+            return Err(no(NOT_SINGLE));
+        };
+        // References in the view to its base relation, by its alias or its name.
+        let own = base_alias
+            .as_ref()
+            .map_or_else(|| split_name(base).map(|(_, n)| n), |a| Ok(ident(&a.name)))?;
+        let mut columns = Vec::new();
+        for item in &select.projection {
+            match item {
+                ast::SelectItem::UnnamedExpr(e) => {
+                    let name = match e {
+                        ast::Expr::Identifier(id) => ident(id),
+                        ast::Expr::CompoundIdentifier(parts) if !parts.is_empty() => {
+                            ident(&parts[parts.len() - 1])
+                        }
+                        other => super::query::column_name(other),
+                    };
+                    columns.push((name, e.clone()));
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    columns.push((ident(alias), expr.clone()))
+                }
+                ast::SelectItem::ExprWithAliases { .. } => return Err(no(NOT_SINGLE)),
+                ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
+                    for name in self.relation_column_names(base)? {
+                        let id = ast::Ident::with_quote('"', &name);
+                        columns.push((name, ast::Expr::Identifier(id)));
+                    }
+                }
+            }
+        }
+        for (_, e) in &mut columns {
+            requalify(e, &own, alias);
+        }
+        let mut filter = select.selection.clone();
+        if let Some(f) = &mut filter {
+            requalify(f, &own, alias);
+        }
+        Ok(ViewMap { view: view.to_string(), base: base.clone(), columns, filter })
+    }
+
+    /// The visible column names of a relation (`SELECT * FROM name`).
+    fn relation_column_names(&self, name: &ast::ObjectName) -> Result<Vec<String>> {
+        let query = crate::parse::parse_one(&format!("SELECT * FROM {name}"))?;
+        let ast::Statement::Query(query) = query else { return Ok(Vec::new()) };
+        let plan = self.bind_query(&query)?;
+        Ok(plan.columns.iter().filter(|c| !c.hidden).map(|c| c.name.clone()).collect())
+    }
+
+    /// INSERT INTO a view, as an INSERT INTO its base relation.
+    pub(super) fn rewrite_view_insert(
+        &self,
+        insert: &ast::Insert,
+        view: &str,
+        sql: &str,
+    ) -> Result<ast::Insert> {
+        let alias =
+            insert.table_alias.as_ref().map_or_else(|| view.to_string(), |a| ident(&a.alias));
+        let map = self.view_map(view, sql, &alias, "insert into")?;
+        if insert.on.is_some() {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "ON CONFLICT on view \"{view}\" is not supported"
+            )
+            .with_hint("Write the INSERT ... ON CONFLICT against the view's table."));
+        }
+        let named: Vec<String> = if insert.columns.is_empty() {
+            // As many of the view's columns as the source gives values for.
+            let given = match insert.source.as_ref().map(|q| q.body.as_ref()) {
+                Some(ast::SetExpr::Values(v)) => v.rows.first().map_or(0, |r| r.content.len()),
+                Some(ast::SetExpr::Select(s))
+                    if !s.projection.iter().any(|i| {
+                        matches!(
+                            i,
+                            ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..)
+                        )
+                    }) =>
+                {
+                    s.projection.len()
+                }
+                _ => map.columns.len(),
+            };
+            map.columns.iter().take(given).map(|(n, _)| n.clone()).collect()
+        } else {
+            insert
+                .columns
+                .iter()
+                .map(|c| c.0.last().and_then(|p| p.as_ident()).map(ident).unwrap_or_default())
+                .collect()
+        };
+        let mut rewritten = insert.clone();
+        rewritten.table = ast::TableObject::TableName(map.base.clone());
+        rewritten.table_alias = Some(ast::TableAliasWithoutColumns {
+            explicit: true,
+            alias: ast::Ident::with_quote('"', &alias),
+        });
+        rewritten.columns = named
+            .iter()
+            .map(|n| map.target(n, "insert into").map(|id| ast::ObjectName::from(vec![id])))
+            .collect::<Result<_>>()?;
+        rewritten.returning = map.returning(&insert.returning, &alias);
+        Ok(rewritten)
+    }
+
+    /// UPDATE of a view, as an UPDATE of its base relation limited by the view's WHERE.
+    pub(super) fn rewrite_view_update(
+        &self,
+        update: &ast::Update,
+        view: &str,
+        sql: &str,
+    ) -> Result<ast::Update> {
+        let alias = match &update.table.relation {
+            ast::TableFactor::Table { alias: Some(a), .. } => ident(&a.name),
+            _ => view.to_string(),
+        };
+        let map = self.view_map(view, sql, &alias, "update")?;
+        let mut rewritten = update.clone();
+        rewritten.table.relation = base_factor(&map, &alias);
+        for assignment in &mut rewritten.assignments {
+            let ast::AssignmentTarget::ColumnName(name) = &assignment.target else {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "assigning a tuple of columns of a view is not supported"
+                ));
+            };
+            let column = name.0.last().and_then(|p| p.as_ident()).map(ident).unwrap_or_default();
+            assignment.target = ast::AssignmentTarget::ColumnName(ast::ObjectName::from(vec![
+                map.target(&column, "update")?,
+            ]));
+            map.substitute(&mut assignment.value, &alias);
+        }
+        rewritten.selection = restricted(&map, update.selection.clone(), &alias);
+        rewritten.returning = map.returning(&update.returning, &alias);
+        Ok(rewritten)
+    }
+
+    /// DELETE from a view, as a DELETE from its base relation limited by the view's WHERE.
+    pub(super) fn rewrite_view_delete(
+        &self,
+        delete: &ast::Delete,
+        target: &ast::TableWithJoins,
+        view: &str,
+        sql: &str,
+    ) -> Result<ast::Delete> {
+        let alias = match &target.relation {
+            ast::TableFactor::Table { alias: Some(a), .. } => ident(&a.name),
+            _ => view.to_string(),
+        };
+        let map = self.view_map(view, sql, &alias, "delete from")?;
+        let mut rewritten = delete.clone();
+        let table = ast::TableWithJoins { relation: base_factor(&map, &alias), joins: vec![] };
+        rewritten.from = match &delete.from {
+            ast::FromTable::WithFromKeyword(_) => ast::FromTable::WithFromKeyword(vec![table]),
+            ast::FromTable::WithoutKeyword(_) => ast::FromTable::WithoutKeyword(vec![table]),
+        };
+        rewritten.selection = restricted(&map, delete.selection.clone(), &alias);
+        rewritten.returning = map.returning(&delete.returning, &alias);
+        Ok(rewritten)
+    }
+}
+
+/// The base relation under the statement's alias.
+fn base_factor(map: &ViewMap, alias: &str) -> ast::TableFactor {
+    ast::TableFactor::Table {
+        name: map.base.clone(),
+        alias: Some(ast::TableAlias {
+            explicit: true,
+            name: ast::Ident::with_quote('"', alias),
+            columns: vec![],
+            at: None,
+        }),
+        args: None,
+        with_hints: vec![],
+        version: None,
+        with_ordinality: false,
+        partitions: vec![],
+        json_path: None,
+        sample: None,
+        index_directives: vec![],
+        inheritance: None,
+    }
+}
+
+/// The statement's WHERE over the view, rewritten, and the view's own WHERE.
+fn restricted(map: &ViewMap, selection: Option<ast::Expr>, alias: &str) -> Option<ast::Expr> {
+    let user = selection.map(|mut w| {
+        map.substitute(&mut w, alias);
+        w
+    });
+    match (user, map.filter.clone()) {
+        (Some(u), Some(f)) => Some(ast::Expr::BinaryOp {
+            left: Box::new(ast::Expr::Nested(Box::new(u))),
+            op: ast::BinaryOperator::And,
+            right: Box::new(ast::Expr::Nested(Box::new(f))),
+        }),
+        (u, f) => u.or(f),
+    }
+}
