@@ -175,9 +175,34 @@ pub(crate) fn not_updatable_reason(query: &ast::Query) -> Option<&'static str> {
 /// True when the view with this defining query is automatically updatable.
 pub(crate) fn is_updatable(sql: &str) -> bool {
     match crate::parse::parse_one(sql) {
-        Ok(ast::Statement::Query(query)) => not_updatable_reason(&query).is_none(),
+        Ok(ast::Statement::Query(query)) => {
+            let query = unwrap_column_list(&query).map_or(query.as_ref(), |(inner, _)| inner);
+            not_updatable_reason(query).is_none()
+        }
         _ => false,
     }
+}
+
+/// The query and the column names of a view stored as `SELECT * FROM (query) AS v(cols)`
+/// (CREATE VIEW v (cols) AS query).
+fn unwrap_column_list(query: &ast::Query) -> Option<(&ast::Query, Vec<String>)> {
+    let ast::SetExpr::Select(select) = query.body.as_ref() else { return None };
+    let plain = query.with.is_none()
+        && query.limit_clause.is_none()
+        && query.order_by.is_none()
+        && select.selection.is_none()
+        && select.distinct.is_none()
+        && select.having.is_none()
+        && matches!(select.projection.as_slice(), [ast::SelectItem::Wildcard(_)])
+        && matches!(&select.group_by, ast::GroupByExpr::Expressions(e, _) if e.is_empty());
+    let [from] = select.from.as_slice() else { return None };
+    let ast::TableFactor::Derived { lateral: false, subquery, alias: Some(alias), .. } =
+        &from.relation
+    else {
+        return None;
+    };
+    (plain && from.joins.is_empty() && !alias.columns.is_empty())
+        .then(|| (subquery.as_ref(), alias.columns.iter().map(|c| ident(&c.name)).collect()))
 }
 
 fn not_updatable(verb: &str, view: &str, why: &str) -> oxibase_common::Error {
@@ -207,8 +232,28 @@ impl Binder<'_> {
         let ast::Statement::Query(query) = statement else {
             return Err(errinput!(DATA_CORRUPTED, "view definition is not a query"));
         };
+        // A view created with a column list is stored as `SELECT * FROM (query) AS v(cols)`:
+        // the inner query's columns under the listed names.
+        let (query, names) = match unwrap_column_list(&query) {
+            Some((inner, names)) => (Box::new(inner.clone()), names),
+            None => (query, Vec::new()),
+        };
+        let mut map = self.query_map(view, &query, alias, verb)?;
+        for ((column, _), name) in map.columns.iter_mut().zip(names) {
+            *column = name;
+        }
+        Ok(map)
+    }
+
+    fn query_map(
+        &self,
+        view: &str,
+        query: &ast::Query,
+        alias: &str,
+        verb: &str,
+    ) -> Result<ViewMap> {
         let no = |why: &str| not_updatable(verb, view, why);
-        if let Some(why) = not_updatable_reason(&query) {
+        if let Some(why) = not_updatable_reason(query) {
             return Err(no(why));
         }
         let ast::SetExpr::Select(select) = query.body.as_ref() else {
