@@ -1818,7 +1818,26 @@ impl Session {
                 }
                 command("BEGIN")
             }
-            Statement::Commit => match &self.block {
+            Statement::Commit { chain: true } | Statement::Rollback { chain: true } => {
+                let commit = matches!(bound, Statement::Commit { .. });
+                let what = if commit { "COMMIT AND CHAIN" } else { "ROLLBACK AND CHAIN" };
+                self.require_block(what)?;
+                let Some(block) = &self.block else { return command("ROLLBACK") };
+                let (isolation, read_only) = (block.options.isolation, block.options.read_only);
+                let tag = if commit && !aborted {
+                    self.commit_block()?;
+                    "COMMIT"
+                } else {
+                    self.rollback_block();
+                    "ROLLBACK"
+                };
+                let mut next = self.new_block(true);
+                next.options.isolation = isolation;
+                next.options.read_only = read_only;
+                self.block = Some(next);
+                command(tag)
+            }
+            Statement::Commit { .. } => match &self.block {
                 None => {
                     self.warn("there is no transaction in progress");
                     command("COMMIT")
@@ -1832,7 +1851,7 @@ impl Session {
                     command("COMMIT")
                 }
             },
-            Statement::Rollback => {
+            Statement::Rollback { .. } => {
                 if self.block.is_none() {
                     self.warn("there is no transaction in progress");
                 }

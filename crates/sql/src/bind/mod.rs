@@ -168,10 +168,17 @@ pub enum Statement {
         /// READ ONLY / READ WRITE, if given.
         read_only: Option<bool>,
     },
-    /// COMMIT
-    Commit,
-    /// ROLLBACK
-    Rollback,
+    /// COMMIT [AND CHAIN]
+    Commit {
+        /// AND CHAIN: a new transaction block starts at once, with the same isolation
+        /// level and access mode.
+        chain: bool,
+    },
+    /// ROLLBACK [AND CHAIN]
+    Rollback {
+        /// AND CHAIN (as for COMMIT).
+        chain: bool,
+    },
     /// SAVEPOINT name
     Savepoint(String),
     /// RELEASE [SAVEPOINT] name
@@ -454,8 +461,8 @@ impl<'a> Binder<'a> {
                 let (isolation, read_only) = transaction_modes(modes)?;
                 Statement::Begin { isolation, read_only }
             }
-            S::Commit { chain: false, .. } => Statement::Commit,
-            S::Rollback { chain: false, savepoint: None } => Statement::Rollback,
+            S::Commit { chain, .. } => Statement::Commit { chain: *chain },
+            S::Rollback { chain, savepoint: None } => Statement::Rollback { chain: *chain },
             S::Rollback { savepoint: Some(name), .. } => {
                 Statement::RollbackTo(name.value.to_lowercase())
             }
