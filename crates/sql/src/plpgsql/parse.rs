@@ -1152,14 +1152,20 @@ impl Parser<'_> {
             }
             "commit" | "rollback" => {
                 self.pos += 1;
-                if self.eat_word("and") {
-                    return Err(errinput!(
-                        FEATURE_NOT_SUPPORTED,
-                        "COMMIT AND CHAIN is not supported in PL/pgSQL"
-                    ));
-                }
+                let chain = if self.eat_word("and") {
+                    let no = self.eat_word("no");
+                    self.expect_word("chain")?;
+                    !no
+                } else {
+                    false
+                };
                 self.expect_semi()?;
-                Ok(Stmt::Transaction(if word == "commit" { "COMMIT" } else { "ROLLBACK" }))
+                Ok(Stmt::Transaction(match (word.as_str(), chain) {
+                    ("commit", false) => "COMMIT",
+                    ("commit", true) => "COMMIT AND CHAIN",
+                    (_, false) => "ROLLBACK",
+                    (_, true) => "ROLLBACK AND CHAIN",
+                }))
             }
             "open" => {
                 self.pos += 1;

@@ -107,16 +107,29 @@ impl SessionHost<'_> {
 impl Host for SessionHost<'_> {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
         self.check_interrupt()?;
-        let trimmed = sql.trim().trim_end_matches(';').trim();
-        if trimmed.eq_ignore_ascii_case("commit") {
+        let trimmed = sql.trim().trim_end_matches(';').trim().to_ascii_lowercase();
+        let (commit, chain) = match trimmed.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["commit"] => (true, false),
+            ["rollback"] => (false, false),
+            ["commit", "and", "chain"] => (true, true),
+            ["rollback", "and", "chain"] => (false, true),
+            _ => return self.run(sql, params, None),
+        };
+        // AND CHAIN: the next transaction keeps this one's isolation level and access mode.
+        let options =
+            self.session.block.as_ref().map(|b| (b.options.isolation, b.options.read_only));
+        if commit {
             self.session.commit_block()?;
-            return Ok(Output::Command { tag: "COMMIT".into() });
-        }
-        if trimmed.eq_ignore_ascii_case("rollback") {
+        } else {
             self.session.rollback_block();
-            return Ok(Output::Command { tag: "ROLLBACK".into() });
         }
-        self.run(sql, params, None)
+        if let (true, Some((isolation, read_only))) = (chain, options) {
+            let mut next = self.session.new_block(false);
+            next.options.isolation = isolation;
+            next.options.read_only = read_only;
+            self.session.block = Some(next);
+        }
+        Ok(Output::Command { tag: if commit { "COMMIT" } else { "ROLLBACK" }.into() })
     }
 
     fn routine(&mut self, schema: Option<&str>, name: &str) -> Result<Option<Arc<Routine>>> {
