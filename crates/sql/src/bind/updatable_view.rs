@@ -73,6 +73,72 @@ impl ViewMap {
         });
     }
 
+    /// ON CONFLICT over the view: the target's columns and DO UPDATE's columns are the base
+    /// columns they write; `excluded.c` is the proposed row's value of view column `c`.
+    fn on_conflict(&self, conflict: &ast::OnConflict, alias: &str) -> Result<ast::OnConflict> {
+        let mut out = conflict.clone();
+        if let Some(ast::ConflictTarget::Columns { columns, predicate }) = &mut out.conflict_target
+        {
+            for column in columns.iter_mut() {
+                *column = self.target(&ident(column), "insert into")?;
+            }
+            if let Some(p) = predicate {
+                self.substitute(p, alias);
+            }
+        }
+        if let ast::OnConflictAction::DoUpdate(update) = &mut out.action {
+            for assignment in &mut update.assignments {
+                let ast::AssignmentTarget::ColumnName(name) = &assignment.target else {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "assigning a tuple of columns of a view is not supported"
+                    ));
+                };
+                let column =
+                    name.0.last().and_then(|p| p.as_ident()).map(ident).unwrap_or_default();
+                assignment.target = ast::AssignmentTarget::ColumnName(ast::ObjectName::from(vec![
+                    self.target(&column, "update")?,
+                ]));
+                self.substitute_excluded(&mut assignment.value);
+                self.substitute(&mut assignment.value, alias);
+            }
+            if let Some(w) = &mut update.selection {
+                self.substitute_excluded(w);
+                self.substitute(w, alias);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `excluded.c` for a view column `c`: its definition over the proposed base row.
+    fn substitute_excluded(&self, expr: &mut ast::Expr) {
+        let _ = ast::visit_expressions_mut(expr, |e| {
+            if let ast::Expr::CompoundIdentifier(parts) = e
+                && parts.len() == 2
+                && ident(&parts[0]) == "excluded"
+                && let Some(definition) = self.column(&ident(&parts[1]))
+            {
+                let mut proposed = definition.clone();
+                let _ = ast::visit_expressions_mut(&mut proposed, |d| {
+                    let column = match d {
+                        ast::Expr::Identifier(id) => Some(id.clone()),
+                        ast::Expr::CompoundIdentifier(p) if p.len() == 2 => Some(p[1].clone()),
+                        _ => None,
+                    };
+                    if let Some(column) = column {
+                        *d = ast::Expr::CompoundIdentifier(vec![
+                            ast::Ident::new("excluded"),
+                            column,
+                        ]);
+                    }
+                    std::ops::ControlFlow::<()>::Continue(())
+                });
+                *e = ast::Expr::Nested(Box::new(proposed));
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+    }
+
     /// RETURNING over the view: `*` is the view's columns, other items read them.
     fn returning(
         &self,
@@ -211,14 +277,23 @@ fn not_updatable(verb: &str, view: &str, why: &str) -> oxibase_common::Error {
 }
 
 /// Renames qualified references to the view's own alias for its base relation to `alias`.
-fn requalify(expr: &mut ast::Expr, from: &str, alias: &str) {
+/// A bare reference to one of `base_columns` is qualified with `alias` too, so that it stays
+/// the target row's where another row is in scope (ON CONFLICT's `excluded`).
+fn requalify(expr: &mut ast::Expr, from: &str, alias: &str, base_columns: &[String]) {
+    let qualified = |column: ast::Ident| {
+        ast::Expr::CompoundIdentifier(vec![ast::Ident::with_quote('"', alias), column])
+    };
     let _ = ast::visit_expressions_mut(expr, |e| {
-        if let ast::Expr::CompoundIdentifier(parts) = e
-            && parts.len() >= 2
-            && ident(&parts[parts.len() - 2]) == from
-        {
-            let column = parts[parts.len() - 1].clone();
-            *parts = vec![ast::Ident::with_quote('"', alias), column];
+        match e {
+            ast::Expr::CompoundIdentifier(parts)
+                if parts.len() >= 2 && ident(&parts[parts.len() - 2]) == from =>
+            {
+                *e = qualified(parts[parts.len() - 1].clone());
+            }
+            ast::Expr::Identifier(id) if base_columns.contains(&ident(id)) => {
+                *e = qualified(id.clone());
+            }
+            _ => {}
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
@@ -267,6 +342,7 @@ impl Binder<'_> {
         let own = base_alias
             .as_ref()
             .map_or_else(|| split_name(base).map(|(_, n)| n), |a| Ok(ident(&a.name)))?;
+        let base_columns = self.relation_column_names(base)?;
         let mut columns = Vec::new();
         for item in &select.projection {
             match item {
@@ -285,7 +361,7 @@ impl Binder<'_> {
                 }
                 ast::SelectItem::ExprWithAliases { .. } => return Err(no(NOT_SINGLE)),
                 ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
-                    for name in self.relation_column_names(base)? {
+                    for name in base_columns.iter().cloned() {
                         let id = ast::Ident::with_quote('"', &name);
                         columns.push((name, ast::Expr::Identifier(id)));
                     }
@@ -293,11 +369,11 @@ impl Binder<'_> {
             }
         }
         for (_, e) in &mut columns {
-            requalify(e, &own, alias);
+            requalify(e, &own, alias, &base_columns);
         }
         let mut filter = select.selection.clone();
         if let Some(f) = &mut filter {
-            requalify(f, &own, alias);
+            requalify(f, &own, alias, &base_columns);
         }
         Ok(ViewMap { view: view.to_string(), base: base.clone(), columns, filter })
     }
@@ -320,13 +396,6 @@ impl Binder<'_> {
         let alias =
             insert.table_alias.as_ref().map_or_else(|| view.to_string(), |a| ident(&a.alias));
         let map = self.view_map(view, sql, &alias, "insert into")?;
-        if insert.on.is_some() {
-            return Err(errinput!(
-                FEATURE_NOT_SUPPORTED,
-                "ON CONFLICT on view \"{view}\" is not supported"
-            )
-            .with_hint("Write the INSERT ... ON CONFLICT against the view's table."));
-        }
         let named: Vec<String> = if insert.columns.is_empty() {
             // As many of the view's columns as the source gives values for.
             let given = match insert.source.as_ref().map(|q| q.body.as_ref()) {
@@ -362,6 +431,15 @@ impl Binder<'_> {
             .map(|n| map.target(n, "insert into").map(|id| ast::ObjectName::from(vec![id])))
             .collect::<Result<_>>()?;
         rewritten.returning = map.returning(&insert.returning, &alias);
+        rewritten.on = match &insert.on {
+            Some(ast::OnInsert::OnConflict(conflict)) => {
+                Some(ast::OnInsert::OnConflict(map.on_conflict(conflict, &alias)?))
+            }
+            Some(_) => {
+                return Err(errinput!(FEATURE_NOT_SUPPORTED, "ON DUPLICATE KEY is not supported"));
+            }
+            None => None,
+        };
         Ok(rewritten)
     }
 
