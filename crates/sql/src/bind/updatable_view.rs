@@ -88,19 +88,7 @@ impl ViewMap {
         }
         if let ast::OnConflictAction::DoUpdate(update) = &mut out.action {
             for assignment in &mut update.assignments {
-                let ast::AssignmentTarget::ColumnName(name) = &assignment.target else {
-                    return Err(errinput!(
-                        FEATURE_NOT_SUPPORTED,
-                        "assigning a tuple of columns of a view is not supported"
-                    ));
-                };
-                let column =
-                    name.0.last().and_then(|p| p.as_ident()).map(ident).unwrap_or_default();
-                assignment.target = ast::AssignmentTarget::ColumnName(ast::ObjectName::from(vec![
-                    self.target(&column, "update")?,
-                ]));
-                self.substitute_excluded(&mut assignment.value);
-                self.substitute(&mut assignment.value, alias);
+                self.assignment(assignment, alias, true)?;
             }
             if let Some(w) = &mut update.selection {
                 self.substitute_excluded(w);
@@ -108,6 +96,31 @@ impl ViewMap {
             }
         }
         Ok(out)
+    }
+
+    /// `SET c = value` over the view as over its base relation (with `excluded` in scope
+    /// for ON CONFLICT DO UPDATE).
+    fn assignment(
+        &self,
+        assignment: &mut ast::Assignment,
+        alias: &str,
+        excluded: bool,
+    ) -> Result<()> {
+        let ast::AssignmentTarget::ColumnName(name) = &assignment.target else {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "assigning a tuple of columns of a view is not supported"
+            ));
+        };
+        let column = name.0.last().and_then(|p| p.as_ident()).map(ident).unwrap_or_default();
+        assignment.target = ast::AssignmentTarget::ColumnName(ast::ObjectName::from(vec![
+            self.target(&column, "update")?,
+        ]));
+        if excluded {
+            self.substitute_excluded(&mut assignment.value);
+        }
+        self.substitute(&mut assignment.value, alias);
+        Ok(())
     }
 
     /// `excluded.c` for a view column `c`: its definition over the proposed base row.
@@ -458,17 +471,7 @@ impl Binder<'_> {
         let mut rewritten = update.clone();
         rewritten.table.relation = base_factor(&map, &alias);
         for assignment in &mut rewritten.assignments {
-            let ast::AssignmentTarget::ColumnName(name) = &assignment.target else {
-                return Err(errinput!(
-                    FEATURE_NOT_SUPPORTED,
-                    "assigning a tuple of columns of a view is not supported"
-                ));
-            };
-            let column = name.0.last().and_then(|p| p.as_ident()).map(ident).unwrap_or_default();
-            assignment.target = ast::AssignmentTarget::ColumnName(ast::ObjectName::from(vec![
-                map.target(&column, "update")?,
-            ]));
-            map.substitute(&mut assignment.value, &alias);
+            map.assignment(assignment, &alias, false)?;
         }
         rewritten.selection = restricted(&map, update.selection.clone(), &alias);
         rewritten.returning = map.returning(&update.returning, &alias);
