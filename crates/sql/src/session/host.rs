@@ -265,6 +265,10 @@ impl Session {
         };
         let env = self.env(txn, deadline);
         let (bound, param_types) = self.nested_plan(sql, &types, scope, &env)?;
+        if let Statement::Set { name, value, local } = bound.as_ref() {
+            self.set_setting_value(name, value.as_deref(), *local)?;
+            return Ok(Output::Command { tag: "SET".into() });
+        }
         let params = params
             .iter()
             .zip(&param_types)
@@ -337,6 +341,29 @@ impl Session {
             return Ok((cached.statement.clone(), cached.param_types.clone()));
         }
         let statement = crate::parse::parse_one(sql)?;
+        // SET and RESET of a setting (not of the transaction's modes) run in a routine as
+        // set_config does, as PostgreSQL allows.
+        if let sqlparser::ast::Statement::Reset(reset) = &statement
+            && let sqlparser::ast::Reset::ConfigurationParameter(name) = &reset.reset
+        {
+            let name = crate::bind::normalize_setting(&name.to_string().to_lowercase());
+            return Ok((Arc::new(Statement::Set { name, value: None, local: false }), Vec::new()));
+        }
+        if matches!(
+            &statement,
+            sqlparser::ast::Statement::Set(
+                sqlparser::ast::Set::SingleAssignment { .. }
+                    | sqlparser::ast::Set::SetTimeZone { .. }
+            )
+        ) {
+            let bound = Binder::new(env, vec![]).bind(&statement)?;
+            if let Statement::Set { name, .. } = &bound
+                && !name.starts_with("transaction_")
+                && !name.starts_with("__oxibase")
+            {
+                return Ok((Arc::new(bound), Vec::new()));
+            }
+        }
         if let Some(scope) = scope
             && is_control(&statement)
         {
