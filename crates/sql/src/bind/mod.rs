@@ -668,7 +668,8 @@ pub fn normalize_setting(name: &str) -> String {
     }
 }
 
-fn transaction_modes(
+/// The isolation level and access mode a list of transaction modes names.
+pub(crate) fn transaction_modes(
     modes: &[ast::TransactionMode],
 ) -> Result<(Option<oxibase_mvcc::Isolation>, Option<bool>)> {
     use oxibase_mvcc::Isolation;

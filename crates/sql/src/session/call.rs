@@ -104,11 +104,57 @@ impl SessionHost<'_> {
     }
 }
 
+impl SessionHost<'_> {
+    /// SET TRANSACTION in a procedure called on its own (`sql`, whose first word is
+    /// `first`): the modes of the transaction its next statement starts (25001 once that
+    /// transaction has run a query, as PostgreSQL). None for any other statement.
+    fn set_transaction(&mut self, first: &str, sql: &str) -> Option<Result<Output>> {
+        if !first.eq_ignore_ascii_case("set") {
+            return None;
+        }
+        match crate::parse::parse_one(sql.trim_end_matches(';')) {
+            Ok(ast::Statement::Set(ast::Set::SetTransaction { modes, session: false, .. })) => {
+                Some(self.apply_transaction_modes(&modes))
+            }
+            _ => None,
+        }
+    }
+
+    fn apply_transaction_modes(&mut self, modes: &[ast::TransactionMode]) -> Result<Output> {
+        let (isolation, read_only) = crate::bind::transaction_modes(modes)?;
+        if self.session.block.is_none() {
+            let fresh = self.session.new_block(false);
+            self.session.block = Some(fresh);
+        }
+        let block =
+            self.session.block.as_mut().ok_or_else(|| errinput!(INTERNAL_ERROR, "no block"))?;
+        if block.txn.is_some() && isolation.is_some() {
+            return Err(errinput!(
+                ACTIVE_SQL_TRANSACTION,
+                "SET TRANSACTION ISOLATION LEVEL must be called before any query"
+            ));
+        }
+        super::apply_modes(block, isolation, read_only)?;
+        Ok(Output::Command { tag: "SET".into() })
+    }
+}
+
 impl Host for SessionHost<'_> {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Output> {
         self.check_interrupt()?;
-        let trimmed = sql.trim().trim_end_matches(';').trim().to_ascii_lowercase();
-        let (commit, chain) = match trimmed.split_whitespace().collect::<Vec<_>>().as_slice() {
+        let trimmed = sql.trim().trim_end_matches(';').trim();
+        // Only transaction control is the procedure's own; anything else is a statement.
+        let first = trimmed.split_ascii_whitespace().next().unwrap_or("");
+        if let Some(result) = self.set_transaction(first, trimmed) {
+            return result;
+        }
+        if !first.eq_ignore_ascii_case("commit") && !first.eq_ignore_ascii_case("rollback") {
+            return self.run(sql, params, None);
+        }
+        let words: Vec<String> =
+            trimmed.split_ascii_whitespace().map(str::to_ascii_lowercase).collect();
+        let (commit, chain) = match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice()
+        {
             ["commit"] => (true, false),
             ["rollback"] => (false, false),
             ["commit", "and", "chain"] => (true, true),
@@ -141,6 +187,11 @@ impl Host for SessionHost<'_> {
 
     fn execute_in_scope(&mut self, sql: &str, scope: &Scope, values: &[Value]) -> Result<Output> {
         self.check_interrupt()?;
+        let trimmed = sql.trim();
+        let first = trimmed.split_ascii_whitespace().next().unwrap_or("");
+        if let Some(result) = self.set_transaction(first, trimmed) {
+            return result;
+        }
         self.run(sql, values, Some(scope))
     }
 
