@@ -291,6 +291,34 @@ impl DataType {
         }
     }
 
+    /// True when the two types are the same but for a declared fractional-second precision
+    /// (`timestamp(0)` and `timestamp`), compared without building either's plain form.
+    pub fn same_but_time_precision(&self, other: &DataType) -> bool {
+        use DataType::{Interval, Time, Timestamp, TimestampTz};
+        match (self, other) {
+            (Time(_), Time(_))
+            | (Timestamp(_), Timestamp(_))
+            | (TimestampTz(_), TimestampTz(_))
+            | (Interval(_), Interval(_)) => true,
+            (a, b) => a == b,
+        }
+    }
+
+    /// True when `self` is `other` with a modifier and `plain` has none (`varchar(3)` and
+    /// `varchar`, `timestamp(0)` and `timestamp`): a value of `self` is one of `plain` as it is.
+    pub fn is_modified_form_of(&self, plain: &DataType) -> bool {
+        use DataType::{Interval, Numeric, Time, Timestamp, TimestampTz, Varchar};
+        matches!(
+            (self, plain),
+            (Varchar(Some(_)), Varchar(None))
+                | (Numeric(Some(_)), Numeric(None))
+                | (Time(Some(_)), Time(None))
+                | (Timestamp(Some(_)), Timestamp(None))
+                | (TimestampTz(Some(_)), TimestampTz(None))
+                | (Interval(Some(_)), Interval(None))
+        )
+    }
+
     /// The same type without a declared fractional-second precision (`timestamp(0)` is
     /// `timestamp`); other types are returned as they are.
     pub fn without_time_precision(&self) -> DataType {

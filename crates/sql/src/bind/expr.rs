@@ -2554,7 +2554,7 @@ impl Binder<'_> {
                 // modifier (`varchar` from `varchar(3)`), the value needs no change.
                 let same_family =
                     matches!((t, to), (DataType::Varchar(_) | DataType::Text, DataType::Text))
-                        || (*to == t.without_modifier() && *to != *t);
+                        || t.is_modified_form_of(to);
                 if same_family {
                     return Ok(e);
                 }

@@ -187,7 +187,7 @@ pub trait FunctionEnv {
 pub fn implicit_cast_allowed(from: &DataType, to: &DataType) -> bool {
     use DataType::*;
     // A time type converts to itself at any precision (`timestamp(0)` to `timestamp`).
-    if from == to || from.without_time_precision() == to.without_time_precision() {
+    if from.same_but_time_precision(to) {
         return true;
     }
     match (from, to) {

@@ -312,7 +312,7 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
     if a == b {
         return Some(a.clone());
     }
-    if a.without_time_precision() == b.without_time_precision() {
+    if a.same_but_time_precision(b) {
         return Some(a.without_time_precision());
     }
     if let (Some(x), Some(y)) = (numeric_rank(a), numeric_rank(b)) {
