@@ -34,6 +34,7 @@ pub mod optimize;
 pub mod parse;
 pub mod plan;
 pub mod plpgsql;
+pub mod privileges;
 pub mod procedure;
 pub mod replicas;
 pub mod session;

@@ -423,6 +423,8 @@ pub struct Session {
     /// The foreign keys referencing each table: read by every UPDATE and DELETE of a table,
     /// so not scanned from the catalog each time.
     referencing: CatalogCache<RelId, Referencing>,
+    /// The roles, memberships and ACLs privilege checks read.
+    access: CatalogCache<(), Arc<crate::catalog::acl::RoleGraph>>,
     currval: RefCell<HashMap<RelId, i64>>,
     lastval: Cell<Option<i64>>,
     notices: RefCell<Vec<Notice>>,
@@ -468,6 +470,7 @@ impl Session {
             lifts: RefCell::new(lift::LiftCache::default()),
             relations: CatalogCache::new(),
             referencing: CatalogCache::new(),
+            access: CatalogCache::new(),
             currval: RefCell::new(HashMap::new()),
             lastval: Cell::new(None),
             notices: RefCell::new(Vec::new()),
@@ -478,8 +481,105 @@ impl Session {
             listening: Cell::new(false),
             routine_depth: Cell::new(0),
         };
-        let _ = session.settings.get_mut().set("session_authorization", None);
+        session.settings.get_mut().force("session_authorization", user);
+        let superuser = session.role_is_superuser(user).unwrap_or(false);
+        session.settings.get_mut().force("is_superuser", if superuser { "on" } else { "off" });
         session
+    }
+
+    /// The current role (`current_user`): SET ROLE's, else the session user.
+    pub(crate) fn current_user(&self) -> String {
+        let role = self.settings.borrow().get("role").ok().flatten();
+        match role {
+            Some(role) if role != "none" => role,
+            _ => self.session_user(),
+        }
+    }
+
+    /// The session user (`session_user`): SET SESSION AUTHORIZATION's, else the user who
+    /// connected.
+    pub(crate) fn session_user(&self) -> String {
+        match self.settings.borrow().get("session_authorization").ok().flatten() {
+            Some(user) if !user.is_empty() => user,
+            _ => self.user.clone(),
+        }
+    }
+
+    /// Runs `f` with the block's transaction, or a short read-only one.
+    fn with_read_txn<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        if let Some(Block { txn: Some(txn), .. }) = &self.block {
+            return f(txn);
+        }
+        let txn = self.db.store().begin(TxnOptions {
+            isolation: Isolation::ReadCommitted,
+            read_only: true,
+            ..Default::default()
+        })?;
+        let result = f(&txn);
+        let _ = txn.rollback();
+        result
+    }
+
+    fn role_is_superuser(&self, name: &str) -> Result<bool> {
+        self.with_read_txn(|txn| {
+            Ok(self.db.catalog().role(txn, name)?.is_some_and(|r| r.superuser))
+        })
+    }
+
+    /// SET ROLE's check: the role exists and the session user is a member of it (or a
+    /// superuser), as PostgreSQL requires.
+    fn check_set_role(&self, value: Option<&str>) -> Result<()> {
+        let Some(target) = value.filter(|v| !v.eq_ignore_ascii_case("none")) else {
+            return Ok(());
+        };
+        let session_user = self.session_user();
+        self.with_read_txn(|txn| {
+            let graph = crate::catalog::acl::RoleGraph::load(self.db.catalog(), txn)?;
+            let role = graph
+                .role(target)
+                .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "role \"{target}\" does not exist"))?;
+            let me = graph.role(&session_user);
+            if me.is_some_and(|me| me.superuser || graph.member_of(me.id).contains(&role.id)) {
+                return Ok(());
+            }
+            Err(errinput!(INSUFFICIENT_PRIVILEGE, "permission denied to set role \"{target}\""))
+        })
+    }
+
+    /// SET SESSION AUTHORIZATION's check: only a superuser who connected may become another
+    /// role. Returns the user to become (the connected one for DEFAULT).
+    fn check_session_authorization(&self, value: Option<&str>) -> Result<String> {
+        let target = value.unwrap_or(&self.user).to_string();
+        if target == self.user {
+            return Ok(target);
+        }
+        self.with_read_txn(|txn| {
+            let catalog = self.db.catalog();
+            if !catalog.role(txn, &self.user)?.is_some_and(|r| r.superuser) {
+                return Err(errinput!(
+                    INSUFFICIENT_PRIVILEGE,
+                    "permission denied to set session authorization"
+                ));
+            }
+            if catalog.role(txn, &target)?.is_none() {
+                return Err(errinput!(UNDEFINED_OBJECT, "role \"{target}\" does not exist"));
+            }
+            Ok(target)
+        })
+    }
+
+    /// After the current or session user changed: plans were checked for the old one, and
+    /// is_superuser tells clients about the new one.
+    fn identity_changed(&self) {
+        self.plans.borrow_mut().clear();
+        self.lifts.borrow_mut().clear();
+        self.relations.clear();
+        let superuser = self.role_is_superuser(&self.current_user()).unwrap_or(false);
+        let value = if superuser { "on" } else { "off" };
+        if self.settings.borrow().get("is_superuser").ok().flatten().as_deref() != Some(value) {
+            self.settings.borrow_mut().force("is_superuser", value);
+            self.parameter_changes.borrow_mut().push(("is_superuser".into(), value.into()));
+        }
     }
 
     /// Whether pg_terminate_backend told this session to end (its connection closes with
@@ -1267,7 +1367,15 @@ impl Session {
     /// Restores settings (a rolled back block's SETs), reporting changed ones.
     fn restore_settings(&self, saved: &Settings) {
         let before = self.settings.borrow().reported();
+        let identity = (self.current_user(), self.settings.borrow().search_path.clone());
+        let superuser = self.settings.borrow().get("is_superuser").ok().flatten();
         self.settings.borrow_mut().restore_from(saved);
+        if let Some(superuser) = superuser {
+            self.settings.borrow_mut().force("is_superuser", &superuser);
+        }
+        if identity != (self.current_user(), self.settings.borrow().search_path.clone()) {
+            self.identity_changed();
+        }
         let after = self.settings.borrow().reported();
         let mut changes = self.parameter_changes.borrow_mut();
         for (a, b) in after.into_iter().zip(before) {
@@ -1280,6 +1388,10 @@ impl Session {
     /// Undoes SET LOCAL at the end of a transaction.
     fn end_local_settings(&self) {
         let saved = std::mem::take(&mut *self.local_saved.borrow_mut());
+        let identity = (self.current_user(), self.settings.borrow().search_path.clone());
+        let changed = |session: &Session| {
+            identity != (session.current_user(), session.settings.borrow().search_path.clone())
+        };
         for (name, value) in saved.into_iter().rev() {
             let result = self.settings.borrow_mut().set(&name, value.as_deref());
             if let Ok((name, true)) = result {
@@ -1288,6 +1400,9 @@ impl Session {
                     .borrow_mut()
                     .push((crate::settings::reported_name(&name).into(), v));
             }
+        }
+        if changed(self) {
+            self.identity_changed();
         }
     }
 
@@ -1335,6 +1450,7 @@ impl Session {
             generation,
             cacheable,
             snapshot: RefCell::new(None),
+            access: RefCell::new(None),
         }
     }
 
@@ -1602,7 +1718,7 @@ impl Session {
                 Output::Command { tag: "VACUUM".into() }
             }
             Statement::Checkpoint => {
-                let role = self.db.catalog().role(ctx.txn, &self.user)?;
+                let role = self.db.catalog().role(ctx.txn, &self.current_user())?;
                 if !role.is_some_and(|r| r.superuser) {
                     return Err(errinput!(
                         INSUFFICIENT_PRIVILEGE,
@@ -1771,10 +1887,18 @@ impl Session {
                 self.check_not_aborted()?;
                 match &reset.reset {
                     ast::Reset::ALL => {
-                        let fresh = Settings::default();
+                        // Who the session is stays: RESET ALL leaves SET ROLE and SET
+                        // SESSION AUTHORIZATION alone, as in PostgreSQL.
+                        let mut fresh = Settings::default();
+                        for name in ["role", "session_authorization", "is_superuser"] {
+                            let value = self.settings.borrow().get(name)?.unwrap_or_default();
+                            fresh.force(name, &value);
+                        }
                         self.restore_settings(&fresh);
                     }
-                    ast::Reset::SessionAuthorization => {}
+                    ast::Reset::SessionAuthorization => {
+                        self.set_setting_value("session_authorization", None, false)?
+                    }
                     ast::Reset::ConfigurationParameter(name) => {
                         let name = name.to_string().to_lowercase();
                         self.set_setting_value(&name, None, false)?;
@@ -2128,6 +2252,18 @@ impl Session {
             }
         }
         let old = self.settings.borrow().get(name)?;
+        let authorization;
+        let value = match crate::settings::canonical(name).as_str() {
+            "role" => {
+                self.check_set_role(value)?;
+                value
+            }
+            "session_authorization" => {
+                authorization = self.check_session_authorization(value)?;
+                Some(authorization.as_str())
+            }
+            _ => value,
+        };
         let (canonical, reported) = self.settings.borrow_mut().set(name, value)?;
         if local && self.block.is_some() {
             self.local_saved.borrow_mut().push((canonical.clone(), old));
@@ -2136,6 +2272,17 @@ impl Session {
             self.plans.borrow_mut().clear();
             self.lifts.borrow_mut().clear();
             self.relations.clear();
+        }
+        if canonical == "session_authorization" {
+            // Becoming another session user ends SET ROLE, as in PostgreSQL.
+            let role = self.settings.borrow().get("role")?;
+            if local && self.block.is_some() {
+                self.local_saved.borrow_mut().push(("role".into(), role));
+            }
+            self.settings.borrow_mut().set("role", None)?;
+        }
+        if matches!(canonical.as_str(), "role" | "session_authorization") {
+            self.identity_changed();
         }
         if reported {
             let v = self.settings.borrow().get(&canonical)?.unwrap_or_default();
@@ -2189,7 +2336,7 @@ impl Session {
                 }
                 .into(),
             )),
-            "session_authorization" | "session authorization" => Ok(Some(self.user.clone())),
+            "session_authorization" | "session authorization" => Ok(Some(self.session_user())),
             _ => settings.get(name),
         }
     }
@@ -2521,6 +2668,8 @@ struct Env<'a> {
     cacheable: bool,
     /// The catalog as the system views show it, built once per statement.
     snapshot: RefCell<Option<Arc<CatalogSnapshot>>>,
+    /// The roles and ACLs, read once per statement when the session's cache cannot be used.
+    access: RefCell<Option<Arc<crate::catalog::acl::RoleGraph>>>,
 }
 
 impl Env<'_> {
@@ -2535,13 +2684,29 @@ impl Env<'_> {
         if !settings.search_path.iter().any(|s| s == "pg_catalog") {
             out.push("pg_catalog".to_string());
         }
+        let me = self.session.current_user();
         for s in &settings.search_path {
-            let s = if s == "$user" { self.session.user.clone() } else { s.clone() };
+            let s = if s == "$user" { me.clone() } else { s.clone() };
             if !out.contains(&s) {
                 out.push(s);
             }
         }
+        drop(settings);
+        // As in PostgreSQL, a schema the role may not use is left out of the path.
+        if !crate::privileges::is_superuser(self).unwrap_or(true) {
+            out.retain(|s| self.schema_usage(s).unwrap_or(true));
+        }
         out
+    }
+
+    /// Whether the current role may use a schema (true for one that does not exist: the
+    /// lookup in it finds nothing anyway).
+    fn schema_usage(&self, schema: &str) -> Result<bool> {
+        let Some(id) = self.session.catalog().schema_id(self.txn, schema)? else {
+            return Ok(true);
+        };
+        let object = crate::privileges::AclObject::schema(id, schema);
+        Ok(crate::privileges::check(self, &object, crate::catalog::acl::USAGE, false, None).is_ok())
     }
 
     fn lookup(&self, schema: &str, name: &str) -> Result<Option<Relation>> {
@@ -2562,8 +2727,8 @@ impl Env<'_> {
             Some((id, RelKind::Table)) => {
                 catalog.table_by_id(self.txn, id)?.map(|t| Relation::Table(Arc::new(t)))
             }
-            Some((_, RelKind::View)) => catalog.view(self.txn, schema, name)?.map(|sql| {
-                Relation::View { schema: schema.to_string(), name: name.to_string(), sql }
+            Some((id, RelKind::View)) => catalog.view(self.txn, schema, name)?.map(|sql| {
+                Relation::View { id, schema: schema.to_string(), name: name.to_string(), sql }
             }),
             Some((_, RelKind::Sequence)) => {
                 catalog.sequence(self.txn, schema, name)?.map(Relation::Sequence)
@@ -2662,9 +2827,47 @@ impl BindEnv for Env<'_> {
         self.find_routine(schema, name)
     }
 
+    fn access(&self) -> Result<Arc<crate::catalog::acl::RoleGraph>> {
+        let cached = if self.cacheable {
+            self.session.access.get(&(), self.generation)
+        } else {
+            self.access.borrow().clone()
+        };
+        if let Some(graph) = cached {
+            return Ok(graph);
+        }
+        let graph =
+            Arc::new(crate::catalog::acl::RoleGraph::load(self.session.catalog(), self.txn)?);
+        if self.cacheable {
+            self.session.access.insert((), self.generation, graph.clone());
+        } else {
+            *self.access.borrow_mut() = Some(graph.clone());
+        }
+        Ok(graph)
+    }
+
+    fn current_role(&self) -> String {
+        self.session.current_user()
+    }
+
+    fn session_user(&self) -> String {
+        self.session.session_user()
+    }
+
     fn relation(&self, schema: Option<&str>, name: &str) -> Result<Option<Relation>> {
         match schema {
-            Some(s) => self.lookup(s, name),
+            Some(s) => {
+                if !matches!(s, "pg_catalog" | "information_schema")
+                    && !crate::privileges::is_superuser(self)?
+                    && !self.schema_usage(s)?
+                {
+                    return Err(errinput!(
+                        INSUFFICIENT_PRIVILEGE,
+                        "permission denied for schema {s}"
+                    ));
+                }
+                self.lookup(s, name)
+            }
             None => {
                 for s in self.resolved_search_path() {
                     if let Some(r) = self.lookup(&s, name)? {
@@ -2679,7 +2882,7 @@ impl BindEnv for Env<'_> {
     fn creation_schema(&self) -> Result<String> {
         let settings_path = self.session.settings.borrow().search_path.clone();
         for s in settings_path {
-            let s = if s == "$user" { self.session.user.clone() } else { s };
+            let s = if s == "$user" { self.session.current_user() } else { s };
             if s == "pg_catalog" {
                 continue;
             }
@@ -2722,7 +2925,7 @@ impl Env<'_> {
             self.session.warn(format!("PID {pid} is not an Oxibase server process"));
             return Ok(false);
         };
-        let me = &self.session.user;
+        let me = &self.session.current_user();
         let superuser = db.catalog().role(self.txn, me)?.is_some_and(|r| r.superuser);
         if target.user != *me && !superuser {
             return Err(errinput!(INSUFFICIENT_PRIVILEGE, "permission denied to {what}").with_detail(
@@ -2750,7 +2953,7 @@ impl FunctionEnv for Env<'_> {
         use crate::functions::DebugOp;
         const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
         let db = &self.session.db;
-        let me = &self.session.user;
+        let me = &self.session.current_user();
         let superuser = db.catalog().role(self.txn, me)?.is_some_and(|r| r.superuser);
         if !superuser {
             return Err(errinput!(INSUFFICIENT_PRIVILEGE, "permission denied to debug routines")
@@ -2826,7 +3029,7 @@ impl FunctionEnv for Env<'_> {
 
     fn promote(&self) -> Result<bool> {
         let db = &self.session.db;
-        let me = &self.session.user;
+        let me = &self.session.current_user();
         if !db.catalog().role(self.txn, me)?.is_some_and(|r| r.superuser) {
             return Err(errinput!(INSUFFICIENT_PRIVILEGE, "permission denied to promote")
                 .with_detail("Only roles with the SUPERUSER attribute may promote a replica."));
@@ -2873,7 +3076,8 @@ impl FunctionEnv for Env<'_> {
 
     fn session_value(&self, what: SessionValue) -> Result<Value> {
         Ok(match what {
-            SessionValue::User => Value::Text(self.session.user.clone()),
+            SessionValue::User => Value::Text(self.session.current_user()),
+            SessionValue::SessionUser => Value::Text(self.session.session_user()),
             SessionValue::Database => Value::Text(self.session.db.name().to_string()),
             SessionValue::Schema => {
                 for s in self.resolved_search_path() {
@@ -2942,6 +3146,18 @@ impl FunctionEnv for Env<'_> {
             });
         }
         let seq = self.sequence_by_name(name)?;
+        // PostgreSQL's rule: nextval takes USAGE or UPDATE, currval USAGE or SELECT, setval
+        // UPDATE.
+        {
+            use crate::catalog::acl::{SELECT, UPDATE, USAGE};
+            let wanted = match op {
+                SequenceOp::Next => USAGE | UPDATE,
+                SequenceOp::Current => USAGE | SELECT,
+                _ => UPDATE,
+            };
+            let object = crate::privileges::AclObject::relation(seq.id, "sequence", &seq.name);
+            crate::privileges::check(self, &object, wanted, wanted != UPDATE, None)?;
+        }
         match op {
             SequenceOp::Next => {
                 if self.txn.is_read_only() {
@@ -2993,6 +3209,168 @@ impl FunctionEnv for Env<'_> {
         rand::random::<f64>()
     }
 
+    fn has_privilege(&self, kind: &str, args: &[Value]) -> Result<Value> {
+        use crate::catalog::acl::{ObjectKind, PUBLIC_ROLE};
+        let graph = self.access()?;
+        // (role, object, privileges): the role is optional (the current one).
+        let explicit_role = match kind {
+            "column" => args.len() == 4,
+            _ => args.len() == 3,
+        };
+        let role = if explicit_role {
+            match &args[0] {
+                Value::Null => return Ok(Value::Null),
+                Value::Text(name) if name == "public" => PUBLIC_ROLE,
+                Value::Text(name) => graph
+                    .role(name)
+                    .map(|r| r.id)
+                    .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "role \"{name}\" does not exist"))?,
+                other => match oid_of(other) {
+                    Some(id) if graph.role_by_id(id as RelId).is_some() => id as RelId,
+                    _ => return Ok(Value::Null),
+                },
+            }
+        } else {
+            crate::privileges::current_role_id(self)?
+        };
+        let rest = &args[usize::from(explicit_role)..];
+        let (object, privileges) = (&rest[0], rest.last().unwrap_or(&Value::Null));
+        let (Value::Text(privileges), false) = (privileges, object.is_null()) else {
+            return Ok(Value::Null);
+        };
+        if kind == "role" {
+            let target = match object {
+                Value::Text(name) => graph
+                    .role(name)
+                    .map(|r| r.id)
+                    .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "role \"{name}\" does not exist"))?,
+                other => oid_of(other).unwrap_or(0) as RelId,
+            };
+            let mut held = false;
+            for mode in privileges.split(',').map(|p| p.trim().to_ascii_uppercase()) {
+                let (mode, admin) = match mode.strip_suffix(" WITH ADMIN OPTION") {
+                    Some(m) => (m.trim().to_string(), true),
+                    None => (mode, false),
+                };
+                let member = match mode.as_str() {
+                    "USAGE" => graph.privileged_roles(role).contains(&target),
+                    "MEMBER" | "SET" => graph.member_of(role).contains(&target),
+                    other => {
+                        return Err(errinput!(
+                            INVALID_PARAMETER_VALUE,
+                            "unrecognized privilege type: \"{other}\""
+                        ));
+                    }
+                };
+                held |= if admin { graph.can_admin(role, target) } else { member };
+            }
+            return Ok(Value::Bool(held));
+        }
+        let catalog = self.session.catalog();
+        let relation_kind = |label: &'static str| {
+            if label == "sequence" { ObjectKind::Sequence } else { ObjectKind::Table }
+        };
+        let (object_kind, id) = match (kind, object) {
+            ("table" | "sequence" | "column", Value::Text(name)) => {
+                let (schema, rel) = bind::split_relation_name(name, self.database().as_deref())?;
+                match BindEnv::relation(self, schema.as_deref(), &rel)? {
+                    Some(Relation::Table(t)) => (ObjectKind::Table, t.id),
+                    Some(Relation::View { id, .. }) => (ObjectKind::Table, id),
+                    Some(Relation::Sequence(s)) => (ObjectKind::Sequence, s.id),
+                    // The built-in catalogs: everyone reads them.
+                    Some(Relation::System(_)) => {
+                        let select =
+                            privileges.split(',').all(|p| p.trim().eq_ignore_ascii_case("select"));
+                        return Ok(Value::Bool(select || crate::privileges::is_superuser(self)?));
+                    }
+                    None => {
+                        return Err(errinput!(
+                            UNDEFINED_TABLE,
+                            "relation \"{name}\" does not exist"
+                        ));
+                    }
+                }
+            }
+            ("table" | "sequence" | "column", other) => {
+                let Some(id) = oid_of(other) else { return Ok(Value::Null) };
+                match catalog.relation_by_id(self.txn, id as RelId)? {
+                    Some((_, RelKind::Sequence)) => (ObjectKind::Sequence, id as RelId),
+                    Some(_) => (relation_kind("table"), id as RelId),
+                    None => return Ok(Value::Null),
+                }
+            }
+            ("schema", Value::Text(name)) => {
+                let id = catalog.schema_id(self.txn, name)?.ok_or_else(|| {
+                    errinput!(INVALID_SCHEMA_NAME, "schema \"{name}\" does not exist")
+                })?;
+                (ObjectKind::Schema, id)
+            }
+            ("schema", other) => match oid_of(other) {
+                Some(id) if catalog.schema_by_id(self.txn, id as RelId)?.is_some() => {
+                    (ObjectKind::Schema, id as RelId)
+                }
+                _ => return Ok(Value::Null),
+            },
+            ("database", Value::Text(name)) => {
+                if *name != self.session.db.name() {
+                    return Err(errinput!(
+                        INVALID_CATALOG_NAME,
+                        "database \"{name}\" does not exist"
+                    ));
+                }
+                (ObjectKind::Database, crate::system::DATABASE_OID as RelId)
+            }
+            ("database", other) => match oid_of(other) {
+                Some(crate::system::DATABASE_OID) => {
+                    (ObjectKind::Database, crate::system::DATABASE_OID as RelId)
+                }
+                _ => return Ok(Value::Null),
+            },
+            ("function", Value::Text(signature)) => {
+                let name = signature.split('(').next().unwrap_or_default().trim();
+                let (schema, routine) =
+                    bind::split_relation_name(name, self.database().as_deref())?;
+                match self.find_routine(schema.as_deref(), &routine)? {
+                    Some(r) => (ObjectKind::Routine, r.id),
+                    // A built-in function: everyone may call it.
+                    None => return Ok(Value::Bool(true)),
+                }
+            }
+            (_, other) => {
+                let Some(id) = oid_of(other) else { return Ok(Value::Null) };
+                (ObjectKind::Routine, id as RelId)
+            }
+        };
+        let held = match graph.role_by_id(role) {
+            Some(_) => {
+                let object =
+                    crate::privileges::AclObject { kind: object_kind, id, label: "", name: "" };
+                crate::privileges::privileges_of(&graph, role, &object)
+            }
+            // PUBLIC: what the ACL gives everyone.
+            None => graph.acl(object_kind, id).privileges(object_kind, id, &[]),
+        };
+        let acl = graph.acl(object_kind, id);
+        let grantable = match graph.role_by_id(role) {
+            Some(r) if r.superuser => object_kind.all(),
+            Some(_) => acl.grantable(object_kind, id, &graph.privileged_roles(role)),
+            None => 0,
+        };
+        let mut answer = false;
+        for p in privileges.split(',').map(str::trim) {
+            let upper = p.to_ascii_uppercase();
+            let (name, with_grant) = match upper.strip_suffix(" WITH GRANT OPTION") {
+                Some(n) => (n.trim().to_string(), true),
+                None => (upper, false),
+            };
+            let bit = crate::catalog::acl::privilege_named(&name).ok_or_else(|| {
+                errinput!(INVALID_PARAMETER_VALUE, "unrecognized privilege type: \"{p}\"")
+            })?;
+            answer |= if with_grant { grantable & bit != 0 } else { held & bit != 0 };
+        }
+        Ok(Value::Bool(answer))
+    }
+
     fn relation_oid_by_name(&self, name: &str) -> Result<Option<i64>> {
         let (schema, rel) = bind::split_relation_name(name, self.database().as_deref())?;
         BindEnv::relation_oid(self, schema.as_deref(), &rel)
@@ -3007,7 +3385,52 @@ impl FunctionEnv for Env<'_> {
                 .find(|(id, s, _)| i64::from(*id) == oid && *s == sub)
                 .map(|(_, _, t)| t));
         }
+        if kind == "role" {
+            return Ok(self.access()?.role_by_id(oid as RelId).map(|r| r.name.clone()));
+        }
         let snapshot = self.system_snapshot(self.txn)?;
+        if kind == "table_visible" {
+            // Visible: its schema is on the search path, and no schema before it there has a
+            // relation of the name.
+            let relations = || {
+                let tables = snapshot.tables.iter().flat_map(|t| {
+                    std::iter::once((i64::from(t.id), t.schema.as_str(), t.name.clone())).chain(
+                        t.indexes
+                            .iter()
+                            .map(|i| (i64::from(i.id), t.schema.as_str(), i.name.clone())),
+                    )
+                });
+                let views = snapshot
+                    .views
+                    .iter()
+                    .map(|(s, n, id, _)| (i64::from(*id), s.as_str(), n.clone()));
+                let sequences = snapshot
+                    .sequences
+                    .iter()
+                    .map(|(q, _)| (i64::from(q.id), q.schema.as_str(), q.name.clone()));
+                tables.chain(views).chain(sequences)
+            };
+            let found = relations()
+                .find(|(id, _, _)| *id == oid)
+                .map(|(_, s, n)| (s.to_string(), n))
+                .or_else(|| {
+                    crate::system::system_relation_by_oid(oid)
+                        .map(|(s, n)| (s.to_string(), n.to_string()))
+                });
+            let Some((schema, name)) = found else { return Ok(None) };
+            for s in self.resolved_search_path() {
+                if s == schema {
+                    return Ok(Some("t".into()));
+                }
+                let taken = relations().any(|(_, rs, rn)| rs == s && rn == name)
+                    || (s == "pg_catalog"
+                        && SystemTable::lookup(Some("pg_catalog"), &name).is_some());
+                if taken {
+                    return Ok(None);
+                }
+            }
+            return Ok(None);
+        }
         Ok(match kind {
             "index" => crate::system::index_definition_by_oid(&snapshot, oid),
             "constraint" => crate::system::constraint_definition(&snapshot, oid),
@@ -3142,6 +3565,10 @@ impl SessionEnv for Env<'_> {
         Ok(snapshot)
     }
 
+    fn warning(&self, code: &'static str, message: String) {
+        self.session.notices.borrow_mut().push(Notice { severity: "WARNING", code, message });
+    }
+
     fn notice(&self, message: String) {
         self.session.notices.borrow_mut().push(Notice {
             severity: "NOTICE",
@@ -3205,7 +3632,7 @@ impl Env<'_> {
             views: catalog.views(txn)?,
             sequences,
             settings: self.session.settings.borrow().described(),
-            user: self.session.user.clone(),
+            user: self.session.current_user(),
             database: self.session.db.name().to_string(),
             sessions: self.session.db.sessions(),
             routines: catalog.routines(txn)?,
@@ -3218,6 +3645,17 @@ impl Env<'_> {
             domains: catalog.domains(txn)?,
             extensions: catalog.extensions(txn)?,
             cursors: self.session.cursor_infos(),
+            access: self.access()?,
         })
+    }
+}
+
+/// An object id given as a number (any integer type).
+fn oid_of(value: &Value) -> Option<i64> {
+    match value {
+        Value::Int2(v) => Some(i64::from(*v)),
+        Value::Int4(v) => Some(i64::from(*v)),
+        Value::Int8(v) => Some(*v),
+        _ => None,
     }
 }

@@ -153,7 +153,8 @@ const KNOWN: &[Known] = &[
         "Sets the default table access method for new tables.",
         false,
     ),
-    ro("session_authorization", "oxibase", "Sets the session user name.", true),
+    k("session_authorization", "", "Sets the session user name.", true),
+    k("role", "none", "Sets the current session role.", false),
     ro("in_hot_standby", "off", "Shows whether hot standby is currently active.", true),
     ro("wal_level", "replica", "Sets the level of information written to the WAL.", false),
 ];
@@ -305,6 +306,12 @@ impl Settings {
         let value = self.validate(&name, &value)?;
         self.values.insert(name.clone(), value);
         Ok((name, known.is_some_and(|k| k.reported)))
+    }
+
+    /// Sets a value the session keeps itself (a read-only one such as is_superuser, or the
+    /// user a session starts as), without validation.
+    pub fn force(&mut self, name: &str, value: &str) {
+        self.values.insert(canonical(name), value.to_string());
     }
 
     /// Sets a value without validation (restoring a saved one).

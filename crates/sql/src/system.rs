@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use oxibase_common::{Array, DataType, Result, Value};
 
+use crate::catalog::acl::ObjectKind;
 use crate::catalog::{
     ConstraintKind, Deferral, Domain, Index, IndexKey, IndexMethod, Sequence, Table,
 };
@@ -133,6 +134,8 @@ pub enum SystemTable {
     InfoDomains,
     /// information_schema.domain_constraints
     InfoDomainConstraints,
+    /// information_schema.table_privileges (and role_table_grants)
+    InfoTablePrivileges,
     /// A catalog table Oxibase has no objects for (policies, publications, triggers, ...):
     /// always empty, with PostgreSQL's columns, so client queries that join it work. The
     /// number is its position in `EMPTY_TABLES`.
@@ -568,12 +571,10 @@ fn constant_columns(table: SystemTable) -> Vec<(&'static str, DataType, Value)> 
         ],
         SystemTable::PgRoles => vec![("rolconfig", DataType::Array(Box::new(Text)), Value::Null)],
         SystemTable::PgProc => vec![
-            ("proowner", Int8, Value::Int8(10)),
             ("prosecdef", Bool, Value::Bool(false)),
             ("proparallel", Text, t("u")),
             ("pronargdefaults", Int2, Value::Int2(0)),
             ("proconfig", DataType::Array(Box::new(Text)), Value::Null),
-            ("proacl", DataType::Array(Box::new(Text)), Value::Null),
             ("probin", Text, Value::Null),
         ],
         SystemTable::PgNamespace => vec![],
@@ -645,6 +646,8 @@ pub struct CatalogSnapshot {
     pub extensions: Vec<crate::catalog::extensions::Extension>,
     /// The session's open cursors, for pg_cursors.
     pub cursors: Vec<CursorInfo>,
+    /// Roles, memberships, owners and ACLs.
+    pub access: Arc<crate::catalog::acl::RoleGraph>,
 }
 
 /// An open cursor as pg_cursors shows it.
@@ -859,6 +862,7 @@ impl SystemTable {
             "triggers" => Some(InfoTriggers),
             "domains" => Some(InfoDomains),
             "domain_constraints" => Some(InfoDomainConstraints),
+            "table_privileges" | "role_table_grants" => Some(InfoTablePrivileges),
             _ => None,
         };
         match schema {
@@ -1106,6 +1110,8 @@ impl SystemTable {
                 ("proargnames", DataType::Array(Box::new(Text))),
                 ("proargmodes", DataType::Array(Box::new(DataType::InternalChar))),
                 ("proallargtypes", DataType::Array(Box::new(Int8))),
+                ("proowner", Int8),
+                ("proacl", DataType::Array(Box::new(Text))),
             ],
             PgAm => vec![("oid", Int8), ("amname", Name), ("amtype", Text)],
             PgTablespace => vec![
@@ -1443,6 +1449,16 @@ impl SystemTable {
                 ("udt_schema", Text),
                 ("udt_name", Text),
             ],
+            InfoTablePrivileges => vec![
+                ("grantor", Text),
+                ("grantee", Text),
+                ("table_catalog", Text),
+                ("table_schema", Text),
+                ("table_name", Text),
+                ("privilege_type", Text),
+                ("is_grantable", Text),
+                ("with_hierarchy", Text),
+            ],
             InfoDomainConstraints => vec![
                 ("constraint_catalog", Text),
                 ("constraint_schema", Text),
@@ -1521,11 +1537,28 @@ impl SystemTable {
     fn computed_rows(&self, s: &CatalogSnapshot) -> Result<Vec<Vec<Value>>> {
         use SystemTable::*;
         Ok(match self {
+            Empty(i) if EMPTY_TABLES[*i].0 == "pg_auth_members" => s
+                .access
+                .memberships()
+                .iter()
+                .map(|m| {
+                    vec![
+                        Value::Int8(0),
+                        oid(m.role),
+                        oid(m.member),
+                        oid(m.grantor),
+                        Value::Bool(m.admin),
+                    ]
+                })
+                .collect(),
             Empty(_) => vec![],
             PgNamespace => s
                 .schemas
                 .iter()
-                .map(|(id, name)| vec![oid(*id), text(name), oid(10), Value::Null])
+                .map(|(id, name)| {
+                    let (owner, acl) = owner_and_acl(s, ObjectKind::Schema, *id);
+                    vec![oid(*id), text(name), owner, acl]
+                })
                 .collect(),
             PgClass => pg_class(s),
             PgAttribute => pg_attribute(s),
@@ -1555,30 +1588,45 @@ impl SystemTable {
                 Value::Bool(false),
                 Value::Bool(true),
                 Value::Int4(-1),
-                Value::Null,
+                owner_and_acl(s, ObjectKind::Database, DATABASE_OID as RelId).1,
             ]],
-            PgRoles => vec![vec![
-                oid(10),
-                text(&s.user),
-                Value::Bool(true),
-                Value::Bool(true),
-                Value::Bool(true),
-                Value::Bool(true),
-                Value::Bool(true),
-                Value::Bool(true),
-                Value::Int4(-1),
-                text("********"),
-                Value::Null,
-                Value::Bool(true),
-            ]],
-            PgUser => vec![vec![
-                text(&s.user),
-                oid(10),
-                Value::Bool(true),
-                Value::Bool(true),
-                Value::Bool(true),
-                text("********"),
-            ]],
+            PgRoles => s
+                .access
+                .roles()
+                .iter()
+                .map(|r| {
+                    vec![
+                        oid(r.id),
+                        text(&r.name),
+                        Value::Bool(r.superuser),
+                        Value::Bool(r.inherit),
+                        Value::Bool(r.createrole || r.superuser),
+                        Value::Bool(r.superuser),
+                        Value::Bool(r.login),
+                        Value::Bool(r.superuser),
+                        Value::Int4(-1),
+                        text("********"),
+                        Value::Null,
+                        Value::Bool(r.superuser),
+                    ]
+                })
+                .collect(),
+            PgUser => s
+                .access
+                .roles()
+                .iter()
+                .filter(|r| r.login)
+                .map(|r| {
+                    vec![
+                        text(&r.name),
+                        oid(r.id),
+                        Value::Bool(r.superuser),
+                        Value::Bool(r.superuser),
+                        Value::Bool(r.superuser),
+                        text("********"),
+                    ]
+                })
+                .collect(),
             PgSettings => s
                 .settings
                 .iter()
@@ -2060,6 +2108,7 @@ impl SystemTable {
                 })
                 .collect(),
             InfoDomains => s.domains.iter().map(|d| info_domain_row(s, d)).collect(),
+            InfoTablePrivileges => info_table_privileges(s),
             InfoDomainConstraints => s
                 .domains
                 .iter()
@@ -2222,6 +2271,8 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
         } else {
             int8s(parameters.iter().map(|(_, _, t)| i64::from(crate::types::type_oid(t))).collect())
         },
+        owner_and_acl(s, ObjectKind::Routine, r.id).0,
+        owner_and_acl(s, ObjectKind::Routine, r.id).1,
     ]
 }
 
@@ -2407,8 +2458,88 @@ fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     for (q, _) in &s.sequences {
         rows.push(class_row(q.id, &q.name, schema_id(s, &q.schema), "S", 3, false, 0));
     }
+    // relowner and relacl; an index belongs to its table's owner.
+    let index_tables: std::collections::HashMap<i64, RelId> = s
+        .tables
+        .iter()
+        .flat_map(|t| {
+            t.indexes
+                .iter()
+                .map(|i| i64::from(i.id))
+                .chain((!t.primary_key.is_empty()).then(|| i64::from(pkey_oid(t.id))))
+                .map(move |i| (i, t.id))
+        })
+        .collect();
+    for row in &mut rows {
+        let (Value::Int8(id), Value::Text(kind)) = (&row[0], &row[13]) else { continue };
+        let object = if kind == "S" { ObjectKind::Sequence } else { ObjectKind::Table };
+        let (owner, acl) = match index_tables.get(id) {
+            Some(table) => (owner_and_acl(s, ObjectKind::Table, *table).0, Value::Null),
+            None => owner_and_acl(s, object, *id as RelId),
+        };
+        row[4] = owner;
+        row[25] = acl;
+    }
     rows.extend(system_class_rows());
     rows
+}
+
+/// information_schema.table_privileges: one row per privilege an ACL entry gives on a
+/// table or view (the owner's too), where the current role is the grantor or the grantee
+/// (or may act as them), or the grantee is PUBLIC, as PostgreSQL's view filters them.
+fn info_table_privileges(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
+    let graph = &s.access;
+    let me = graph.role(&s.user).map_or(0, |r| r.id);
+    let superuser = graph.role_by_id(me).is_some_and(|r| r.superuser);
+    let mine = graph.privileged_roles(me);
+    let relations = s
+        .tables
+        .iter()
+        .filter(|t| t.id >= crate::keys::FIRST_USER_ID)
+        .map(|t| (t.id, t.schema.as_str(), t.name.as_str()))
+        .chain(s.views.iter().map(|(schema, name, id, _)| (*id, schema.as_str(), name.as_str())));
+    let mut rows = Vec::new();
+    for (id, schema, name) in relations {
+        let acl = graph.acl(ObjectKind::Table, id);
+        for item in acl.entries(ObjectKind::Table, id) {
+            let public = item.grantee == crate::catalog::acl::PUBLIC_ROLE;
+            if !superuser
+                && !public
+                && !mine.contains(&item.grantee)
+                && !mine.contains(&item.grantor)
+            {
+                continue;
+            }
+            for privilege in crate::catalog::acl::privilege_names(item.privileges) {
+                let bit = crate::catalog::acl::privilege_named(privilege).unwrap_or(0);
+                let grantable = item.grant_options & bit != 0 || item.grantee == acl.owner;
+                rows.push(vec![
+                    text(&graph.name_of(item.grantor)),
+                    text(&if public { "PUBLIC".to_string() } else { graph.name_of(item.grantee) }),
+                    text(&s.database),
+                    text(schema),
+                    text(name),
+                    text(privilege),
+                    text(yes_no(grantable)),
+                    text(yes_no(privilege == "SELECT")),
+                ]);
+            }
+        }
+    }
+    rows
+}
+
+/// An object's owner and ACL as the catalogs show them (`relowner`, `relacl`: NULL for the
+/// default privileges).
+fn owner_and_acl(s: &CatalogSnapshot, kind: ObjectKind, id: RelId) -> (Value, Value) {
+    let acl = s.access.acl(kind, id);
+    let items = acl.render(|r| s.access.name_of(r)).map_or(Value::Null, |items| {
+        Value::Array(Box::new(Array {
+            element_type: DataType::Text,
+            elements: items.into_iter().map(Value::Text).collect(),
+        }))
+    });
+    (oid(acl.owner), items)
 }
 
 fn pg_attribute(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
@@ -3607,6 +3738,8 @@ const INFORMATION_SCHEMA_VIEWS: &[&str] = &[
     "triggers",
     "domains",
     "domain_constraints",
+    "table_privileges",
+    "role_table_grants",
 ];
 
 /// The oid of information_schema (as pg_namespace lists it).
@@ -3651,6 +3784,13 @@ pub fn catalog_name(oid: i64) -> Option<&'static str> {
 }
 
 /// pg_class rows for the built-in catalog relations.
+/// The schema and name of a built-in catalog relation by its oid.
+pub fn system_relation_by_oid(oid: i64) -> Option<(&'static str, &'static str)> {
+    system_relations().find(|(_, _, id, _)| i64::from(*id) == oid).map(|(ns, name, _, _)| {
+        (if ns == PG_CATALOG_OID { "pg_catalog" } else { "information_schema" }, name)
+    })
+}
+
 fn system_class_rows() -> impl Iterator<Item = Vec<Value>> {
     system_relations().map(|(ns, name, id, kind)| {
         let schema = if ns == PG_CATALOG_OID { "pg_catalog" } else { "information_schema" };

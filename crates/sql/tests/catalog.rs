@@ -299,7 +299,9 @@ fn system_tables_describe_themselves() {
             "sys_enums",
             "sys_domains",
             "sys_extensions",
-            "sys_triggers"
+            "sys_triggers",
+            "sys_acl",
+            "sys_auth_members"
         ]
     );
     let sys_columns = catalog.table(&txn, "pg_catalog", "sys_columns").unwrap().unwrap();

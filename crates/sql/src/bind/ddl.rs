@@ -149,8 +149,11 @@ pub enum DdlStatement {
         /// RENAME TO
         rename: Option<String>,
     },
-    /// ALTER <object> OWNER TO role: ownership is not modeled (no privileges), so this
-    /// checks that the object and the role exist.
+    /// GRANT or REVOKE of privileges on objects.
+    Privileges(Box<super::grant::PrivilegeSpec>),
+    /// GRANT or REVOKE of role membership.
+    Membership(Box<super::grant::MembershipSpec>),
+    /// ALTER <object> OWNER TO role.
     OwnerTo {
         /// The object's kind as written (TABLE, SEQUENCE, TYPE, FUNCTION, ...).
         kind: String,
@@ -579,6 +582,27 @@ pub struct RoleSpec {
     pub superuser: Option<bool>,
     /// PASSWORD 'x' (Some(Some)) or PASSWORD NULL (Some(None)).
     pub password: Option<Option<String>>,
+    /// CREATEROLE / NOCREATEROLE
+    pub createrole: Option<bool>,
+    /// INHERIT / NOINHERIT
+    pub inherit: Option<bool>,
+    /// CREATE ROLE's IN ROLE: roles the new one becomes a member of.
+    pub in_roles: Vec<String>,
+    /// CREATE ROLE's ROLE / USER: roles that become members of the new one.
+    pub members: Vec<String>,
+    /// CREATE ROLE's ADMIN: members with the admin option.
+    pub admins: Vec<String>,
+}
+
+/// Role attributes Oxibase has no use for, accepted when they say what it does anyway
+/// (NOCREATEDB, NOREPLICATION, NOBYPASSRLS: what pg_dumpall writes for every role).
+fn unused_role_attribute(name: &str, on: Option<bool>) -> Result<()> {
+    match on {
+        Some(true) => {
+            Err(errinput!(FEATURE_NOT_SUPPORTED, "role attribute {name} is not supported"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn role_password(p: &ast::Password) -> Result<Option<String>> {
@@ -1116,6 +1140,14 @@ impl Binder<'_> {
         }
         Ok(Some(match statement {
             S::CreateTable(ct) => DdlStatement::CreateTable(Box::new(self.bind_create_table(ct)?)),
+            S::Grant(g) => DdlStatement::Privileges(Box::new(super::grant::bind_grant(g)?)),
+            S::Revoke(r) => DdlStatement::Privileges(Box::new(super::grant::bind_revoke(r)?)),
+            S::GrantRole(g) => {
+                DdlStatement::Membership(Box::new(super::grant::bind_grant_role(g)?))
+            }
+            S::RevokeRole(r) => {
+                DdlStatement::Membership(Box::new(super::grant::bind_revoke_role(r)?))
+            }
             S::Comment { object_type, object_name, comment, .. } => {
                 use crate::catalog::RelKind;
                 use ast::CommentObject as O;
@@ -1325,10 +1357,20 @@ impl Binder<'_> {
                     .map(|n| split_name(n).map(|(_, n)| n))
                     .collect::<Result<_>>()?,
                 if_not_exists: cr.if_not_exists,
-                options: RoleSpec {
-                    login: cr.login,
-                    superuser: cr.superuser,
-                    password: cr.password.as_ref().map(role_password).transpose()?,
+                options: {
+                    unused_role_attribute("CREATEDB", cr.create_db)?;
+                    unused_role_attribute("REPLICATION", cr.replication)?;
+                    unused_role_attribute("BYPASSRLS", cr.bypassrls)?;
+                    RoleSpec {
+                        login: cr.login,
+                        superuser: cr.superuser,
+                        password: cr.password.as_ref().map(role_password).transpose()?,
+                        createrole: cr.create_role,
+                        inherit: cr.inherit,
+                        in_roles: cr.in_role.iter().chain(&cr.in_group).map(ident).collect(),
+                        members: cr.role.iter().chain(&cr.user).map(ident).collect(),
+                        admins: cr.admin.iter().map(ident).collect(),
+                    }
                 },
             },
             S::AlterRole { name, operation } => {
@@ -1345,6 +1387,17 @@ impl Binder<'_> {
                                 ast::RoleOption::SuperUser(b) => options.superuser = Some(*b),
                                 ast::RoleOption::Password(p) => {
                                     options.password = Some(role_password(p)?)
+                                }
+                                ast::RoleOption::CreateRole(b) => options.createrole = Some(*b),
+                                ast::RoleOption::Inherit(b) => options.inherit = Some(*b),
+                                ast::RoleOption::CreateDB(b) => {
+                                    unused_role_attribute("CREATEDB", Some(*b))?
+                                }
+                                ast::RoleOption::Replication(b) => {
+                                    unused_role_attribute("REPLICATION", Some(*b))?
+                                }
+                                ast::RoleOption::BypassRLS(b) => {
+                                    unused_role_attribute("BYPASSRLS", Some(*b))?
                                 }
                                 other => {
                                     return Err(errinput!(

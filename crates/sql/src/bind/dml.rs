@@ -10,6 +10,7 @@ use super::query::{KEY_COLUMN, column_name, scan_plan};
 use super::scope::Scope;
 use super::{Binder, CopyStatement, ident, parse_expr, split_name};
 use crate::catalog::Table;
+use crate::catalog::acl::{DELETE, INSERT, SELECT, UPDATE};
 use crate::optimize::KeyPart;
 use crate::plan::{Column, Expr, Node, Plan};
 use crate::types::SqlType;
@@ -96,10 +97,22 @@ impl Binder<'_> {
                 ));
             }
         };
-        if let Some((view, sql)) = self.target_view(name)? {
-            return self.bind_insert(&self.rewrite_view_insert(insert, &view, &sql)?);
+        if let Some((id, view, sql)) = self.target_view(name)? {
+            let wanted = INSERT | if insert.returning.is_some() { SELECT } else { 0 };
+            let rewritten = self.rewrite_view_insert(insert, &view, &sql)?;
+            return self.through_view((id, &view), wanted, || self.bind_insert(&rewritten));
         }
-        let table = self.write_target(name)?;
+        let table = self.write_target(name, INSERT)?;
+        if insert.returning.is_some() {
+            self.require_table(&table, SELECT)?;
+        }
+        if let Some(ast::OnInsert::OnConflict(ast::OnConflict {
+            action: ast::OnConflictAction::DoUpdate(_),
+            ..
+        })) = &insert.on
+        {
+            self.require_table(&table, UPDATE)?;
+        }
         let alias = insert.table_alias.as_ref().map_or(table.name.clone(), |a| ident(&a.alias));
         // A query source (not plain VALUES) is bound first: without a column list, it fills
         // as many leading columns as it has.
@@ -621,6 +634,7 @@ impl Binder<'_> {
         relation: &ast::TableWithJoins,
         extra: &[ast::TableWithJoins],
         selection: Option<&ast::Expr>,
+        wanted: crate::catalog::acl::Privileges,
     ) -> Result<(Arc<Table>, String, Plan, Option<Expr>)> {
         let ast::TableFactor::Table { name, alias, .. } = &relation.relation else {
             return Err(errinput!(
@@ -628,7 +642,7 @@ impl Binder<'_> {
                 "the target of UPDATE or DELETE must be a table"
             ));
         };
-        let table = self.write_target(name)?;
+        let table = self.write_target(name, wanted)?;
         let alias = alias.as_ref().map_or(table.name.clone(), |a| ident(&a.name));
         let mut plan = scan_plan(table.clone(), &alias, None);
         if !extra.is_empty() {
@@ -661,10 +675,18 @@ impl Binder<'_> {
     }
 
     pub(super) fn bind_update(&self, update: &ast::Update) -> Result<Update> {
+        // Reading the table's rows (WHERE, RETURNING, FROM, a SET that reads a column)
+        // takes SELECT too, as in PostgreSQL.
+        let reads = update.selection.is_some()
+            || update.returning.is_some()
+            || update.from.is_some()
+            || update.assignments.iter().any(|a| reads_columns(&a.value));
+        let wanted = UPDATE | if reads { SELECT } else { 0 };
         if let ast::TableFactor::Table { name, .. } = &update.table.relation
-            && let Some((view, sql)) = self.target_view(name)?
+            && let Some((id, view, sql)) = self.target_view(name)?
         {
-            return self.bind_update(&self.rewrite_view_update(update, &view, &sql)?);
+            let rewritten = self.rewrite_view_update(update, &view, &sql)?;
+            return self.through_view((id, &view), wanted, || self.bind_update(&rewritten));
         }
         let extra: Vec<ast::TableWithJoins> = match &update.from {
             Some(
@@ -673,7 +695,7 @@ impl Binder<'_> {
             None => vec![],
         };
         let (table, alias, source, recheck) =
-            self.bind_target_rows(&update.table, &extra, update.selection.as_ref())?;
+            self.bind_target_rows(&update.table, &extra, update.selection.as_ref(), wanted)?;
         let scope = Scope::new(source.columns.clone());
         let assignments =
             self.bind_assignments(&update.assignments, &table, &ExprCtx::plain(&scope, "UPDATE"))?;
@@ -692,14 +714,18 @@ impl Binder<'_> {
                 "DELETE from several tables is not supported"
             ));
         };
+        let reads =
+            delete.selection.is_some() || delete.returning.is_some() || delete.using.is_some();
+        let wanted = DELETE | if reads { SELECT } else { 0 };
         if let ast::TableFactor::Table { name, .. } = &target.relation
-            && let Some((view, sql)) = self.target_view(name)?
+            && let Some((id, view, sql)) = self.target_view(name)?
         {
-            return self.bind_delete(&self.rewrite_view_delete(delete, target, &view, &sql)?);
+            let rewritten = self.rewrite_view_delete(delete, target, &view, &sql)?;
+            return self.through_view((id, &view), wanted, || self.bind_delete(&rewritten));
         }
         let using = delete.using.clone().unwrap_or_default();
         let (table, alias, source, recheck) =
-            self.bind_target_rows(target, &using, delete.selection.as_ref())?;
+            self.bind_target_rows(target, &using, delete.selection.as_ref(), wanted)?;
         let returning =
             self.bind_returning(delete.returning.as_deref(), &table, &alias, Some(&source))?;
         Ok(Delete { table, source, recheck, returning })
@@ -818,8 +844,13 @@ impl Binder<'_> {
         }
         match source {
             ast::CopySource::Table { table_name, columns } => {
-                let table =
-                    if to { self.table(table_name)? } else { self.write_target(table_name)? };
+                let table = if to {
+                    let table = self.table(table_name)?;
+                    self.require_table(&table, SELECT)?;
+                    table
+                } else {
+                    self.write_target(table_name, INSERT)?
+                };
                 copy.columns = if columns.is_empty() {
                     // Generated columns are left out, as in PostgreSQL.
                     table
@@ -959,4 +990,20 @@ pub(super) fn generated_always(column: &str) -> oxibase_common::Error {
 pub(super) fn generated_column(column: &str) -> oxibase_common::Error {
     errinput!(GENERATED_ALWAYS, "cannot insert a non-DEFAULT value into column \"{column}\"")
         .with_detail(format!("Column \"{column}\" is a generated column."))
+}
+
+/// Whether an expression names a column (or anything else that could read one): an
+/// UPDATE's SET that does takes SELECT on the table.
+fn reads_columns(expr: &ast::Expr) -> bool {
+    let mut reads = false;
+    let _ = ast::visit_expressions(expr, |e| {
+        if matches!(
+            e,
+            ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_) | ast::Expr::Subquery(_)
+        ) {
+            reads = true;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    reads
 }

@@ -91,7 +91,17 @@ impl Binder<'_> {
         if merge.output.is_some() {
             return Err(errinput!(FEATURE_NOT_SUPPORTED, "MERGE ... OUTPUT is not supported"));
         }
-        let table = self.write_target(name)?;
+        // Each action's privilege, and SELECT for reading the target's rows to match them.
+        use crate::catalog::acl::{DELETE, INSERT, SELECT, UPDATE};
+        let wanted = merge.clauses.iter().fold(SELECT, |acc, c| {
+            acc | match &c.action {
+                ast::MergeAction::Insert(_) => INSERT,
+                ast::MergeAction::Update(_) => UPDATE,
+                ast::MergeAction::Delete { .. } => DELETE,
+                ast::MergeAction::DoNothing { .. } => 0,
+            }
+        });
+        let table = self.write_target(name, wanted)?;
         let alias = alias.as_ref().map_or(table.name.clone(), |a| ident(&a.name));
         let target = scan_plan(table.clone(), &alias, None);
         let target_scope = Scope::new(target.columns.clone());

@@ -15,6 +15,7 @@ mod ddl;
 mod dml;
 mod domain;
 mod expr;
+pub mod grant;
 mod merge;
 mod query;
 mod routine;
@@ -54,6 +55,8 @@ pub enum Relation {
     Table(Arc<Table>),
     /// A view: its defining query and column names.
     View {
+        /// Its id.
+        id: crate::keys::RelId,
         /// Schema.
         schema: String,
         /// Name.
@@ -110,6 +113,18 @@ pub trait BindEnv {
     /// The database connected to, which a three-part name may name.
     fn database(&self) -> Option<String> {
         None
+    }
+    /// The roles, memberships and ACLs privilege checks read (see [`crate::privileges`]).
+    fn access(&self) -> Result<Arc<crate::catalog::acl::RoleGraph>> {
+        crate::privileges::bootstrap_access()
+    }
+    /// The role privileges are checked for (`current_user`).
+    fn current_role(&self) -> String {
+        crate::catalog::system::BOOTSTRAP_ROLE.into()
+    }
+    /// The session's user (`session_user`).
+    fn session_user(&self) -> String {
+        self.current_role()
     }
     /// The oid of a relation of any kind (`'name'::regclass`).
     fn relation_oid(&self, schema: Option<&str>, name: &str) -> Result<Option<i64>> {
@@ -294,6 +309,9 @@ pub struct Binder<'a> {
     /// A statement of a routine written in SQL: the names of its parameters `$1`, `$2`,
     /// ..., which they have where no column has the name.
     scope: Option<&'a crate::procedure::Scope>,
+    /// The owners of the views being expanded, innermost last: a view's query reads its
+    /// relations with its owner's privileges, as in PostgreSQL.
+    check_as: RefCell<Vec<crate::keys::RelId>>,
 }
 
 impl<'a> Binder<'a> {
@@ -311,7 +329,47 @@ impl<'a> Binder<'a> {
             expanding: RefCell::new(Vec::new()),
             named_windows: RefCell::new(Vec::new()),
             scope: None,
+            check_as: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Checks that the current role (or, inside a view, the view's owner) holds every
+    /// privilege of `wanted` on the object (42501 if not).
+    fn require(
+        &self,
+        object: crate::privileges::AclObject,
+        wanted: crate::catalog::acl::Privileges,
+    ) -> Result<()> {
+        let as_role = self.check_as.borrow().last().copied();
+        crate::privileges::check(self.env, &object, wanted, false, as_role)
+    }
+
+    /// [`Binder::require`] for a table (or materialized view).
+    fn require_table(&self, table: &Table, wanted: crate::catalog::acl::Privileges) -> Result<()> {
+        let label = if table.materialized.is_some() { "materialized view" } else { "table" };
+        self.require(crate::privileges::AclObject::relation(table.id, label, &table.name), wanted)
+    }
+
+    /// EXECUTE on a stored routine.
+    fn require_execute(&self, routine: &crate::procedure::Routine) -> Result<()> {
+        let procedure = routine.kind == crate::procedure::RoutineKind::Procedure;
+        let object = crate::privileges::AclObject::routine(routine.id, procedure, &routine.name);
+        self.require(object, crate::catalog::acl::EXECUTE)
+    }
+
+    /// Runs `f` with a view's owner as the role whose privileges the relations it reads are
+    /// checked for.
+    fn as_view_owner<T>(
+        &self,
+        view: crate::keys::RelId,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let owner =
+            crate::privileges::owner_of(self.env, crate::catalog::acl::ObjectKind::Table, view)?;
+        self.check_as.borrow_mut().push(owner);
+        let result = f();
+        self.check_as.borrow_mut().pop();
+        result
     }
 
     /// A binder for a statement of a routine written in SQL: the scope names its
@@ -506,11 +564,26 @@ impl<'a> Binder<'a> {
             S::Call(f) => self.bind_call(f)?,
             S::Deallocate { name, .. } => Statement::Noop(format!("DEALLOCATE {}", name.value)),
             S::Lock(lock) => {
+                use crate::catalog::acl::{DELETE, INSERT, SELECT, TRUNCATE, UPDATE};
                 use ast::LockTableMode as M;
                 let tables =
                     lock.tables.iter().map(|t| self.table(&t.name)).collect::<Result<Vec<_>>>()?;
                 let exclusive =
                     !matches!(lock.lock_mode, Some(M::AccessShare | M::RowShare | M::RowExclusive));
+                // PostgreSQL's rule: ACCESS SHARE takes SELECT, ROW EXCLUSIVE one of the
+                // writing privileges, stronger modes UPDATE, DELETE or TRUNCATE.
+                let wanted = match lock.lock_mode {
+                    Some(M::AccessShare) => SELECT,
+                    Some(M::RowExclusive) => INSERT | UPDATE | DELETE | TRUNCATE,
+                    _ => UPDATE | DELETE | TRUNCATE,
+                };
+                for t in &tables {
+                    let label =
+                        if t.materialized.is_some() { "materialized view" } else { "table" };
+                    let object = crate::privileges::AclObject::relation(t.id, label, &t.name);
+                    let as_role = self.check_as.borrow().last().copied();
+                    crate::privileges::check(self.env, &object, wanted, true, as_role)?;
+                }
                 Statement::LockTables { tables, exclusive, nowait: lock.nowait }
             }
             other => match self.bind_ddl(other)? {
@@ -524,10 +597,15 @@ impl<'a> Binder<'a> {
         })
     }
 
-    /// A table a statement writes: not a materialized view (42809: only REFRESH changes
-    /// one).
-    fn write_target(&self, name: &ast::ObjectName) -> Result<Arc<Table>> {
+    /// A table a statement writes, with the privilege it takes: not a materialized view
+    /// (42809: only REFRESH changes one).
+    fn write_target(
+        &self,
+        name: &ast::ObjectName,
+        wanted: crate::catalog::acl::Privileges,
+    ) -> Result<Arc<Table>> {
         let table = self.table(name)?;
+        self.require_table(&table, wanted)?;
         if table.materialized.is_some() {
             return Err(errinput!(
                 WRONG_OBJECT_TYPE,
@@ -538,13 +616,28 @@ impl<'a> Binder<'a> {
         Ok(table)
     }
 
-    /// The view a statement names as its target, if it is one: (name, defining query).
-    fn target_view(&self, name: &ast::ObjectName) -> Result<Option<(String, String)>> {
+    /// The view a statement names as its target, if it is one: (id, name, defining query).
+    fn target_view(
+        &self,
+        name: &ast::ObjectName,
+    ) -> Result<Option<(crate::keys::RelId, String, String)>> {
         let (schema, table) = split_name(name)?;
         Ok(match self.env.relation(schema.as_deref(), &table)? {
-            Some(Relation::View { name, sql, .. }) => Some((name, sql)),
+            Some(Relation::View { id, name, sql, .. }) => Some((id, name, sql)),
             _ => None,
         })
+    }
+
+    /// A write through a view: the current role needs `wanted` on the view, and the
+    /// rewritten statement on the view's table is checked for the view's owner.
+    fn through_view<T>(
+        &self,
+        (id, name): (crate::keys::RelId, &str),
+        wanted: crate::catalog::acl::Privileges,
+        bind: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        self.require(crate::privileges::AclObject::relation(id, "view", name), wanted)?;
+        self.as_view_owner(id, bind)
     }
 
     /// Looks up a table by a possibly qualified name (42P01 if missing or not a table).
@@ -617,6 +710,19 @@ impl<'a> Binder<'a> {
                 let (isolation, read_only) = transaction_modes(modes)?;
                 Statement::SetSessionCharacteristics { isolation, read_only }
             }
+            S::SetRole { context_modifier, role_name } => Statement::Set {
+                name: "role".into(),
+                value: Some(role_name.as_ref().map_or_else(|| "none".into(), ident)),
+                local: matches!(context_modifier, Some(ast::ContextModifier::Local)),
+            },
+            S::SetSessionAuthorization(param) => Statement::Set {
+                name: "session_authorization".into(),
+                value: match &param.kind {
+                    ast::SetSessionAuthorizationParamKind::Default => None,
+                    ast::SetSessionAuthorizationParamKind::User(name) => Some(ident(name)),
+                },
+                local: matches!(param.scope, ast::ContextModifier::Local),
+            },
             other => return Err(errinput!(FEATURE_NOT_SUPPORTED, "{other} is not supported")),
         })
     }

@@ -1233,8 +1233,15 @@ impl Binder<'_> {
                 t.name
             )
             .with_hint("Use the REFRESH MATERIALIZED VIEW command.")),
-            Some(Relation::Table(t)) => Ok((scan_plan(t, &table, as_of), table)),
-            Some(Relation::View { sql, name: view_name, .. }) => {
+            Some(Relation::Table(t)) => {
+                self.require_table(&t, crate::catalog::acl::SELECT)?;
+                Ok((scan_plan(t, &table, as_of), table))
+            }
+            Some(Relation::View { id: view_id, sql, name: view_name, .. }) => {
+                self.require(
+                    crate::privileges::AclObject::relation(view_id, "view", &view_name),
+                    crate::catalog::acl::SELECT,
+                )?;
                 if as_of.is_some() {
                     return Err(errinput!(
                         FEATURE_NOT_SUPPORTED,
@@ -1253,7 +1260,8 @@ impl Binder<'_> {
                         // A view's body cannot see the referencing query's CTEs or scope.
                         let saved_ctes = std::mem::take(&mut *self.ctes.borrow_mut());
                         let saved_outer = std::mem::take(&mut *self.outer.borrow_mut());
-                        let r = self.bind_query(&q);
+                        // It reads its relations with its owner's privileges.
+                        let r = self.as_view_owner(view_id, || self.bind_query(&q));
                         *self.ctes.borrow_mut() = saved_ctes;
                         *self.outer.borrow_mut() = saved_outer;
                         r
@@ -1291,6 +1299,10 @@ impl Binder<'_> {
                 Ok((Plan::new(Node::Project { input: Box::new(scan), exprs }, columns), table))
             }
             Some(Relation::Sequence(seq)) => {
+                self.require(
+                    crate::privileges::AclObject::relation(seq.id, "sequence", &seq.name),
+                    crate::catalog::acl::SELECT,
+                )?;
                 let columns = vec![
                     Column {
                         table: Some(table.clone()),

@@ -258,6 +258,7 @@ impl Binder<'_> {
             errinput!(UNDEFINED_FUNCTION, "procedure {name} does not exist")
                 .with_hint("No procedure matches the given name. Create it with CREATE PROCEDURE.")
         })?;
+        self.require_execute(&routine)?;
         if routine.kind != RoutineKind::Procedure {
             return Err(errinput!(WRONG_OBJECT_TYPE, "{} is not a procedure", routine.signature())
                 .with_hint("To call a function, use SELECT."));
@@ -344,6 +345,7 @@ impl Binder<'_> {
             return Err(errinput!(WRONG_OBJECT_TYPE, "{} is a procedure", routine.signature())
                 .with_hint("To call a procedure, use CALL."));
         }
+        self.require_execute(&routine)?;
         Ok(Some(routine))
     }
 

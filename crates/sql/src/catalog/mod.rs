@@ -14,6 +14,7 @@
 //! number but never blocks or rolls back anyone else; after a crash, the rest of a reserved
 //! block is skipped (PostgreSQL skips up to 32 values the same way).
 
+pub mod acl;
 mod domains;
 pub mod extensions;
 mod routines;
@@ -188,6 +189,8 @@ impl Catalog {
             superuser: true,
             login: true,
             password: None,
+            createrole: true,
+            inherit: true,
         };
         txn.put(&sys_key(SYS_ROLES, &[Value::from(BOOTSTRAP_ROLE)])?, encode_role(&role))
     }
@@ -244,6 +247,7 @@ impl Catalog {
             .with_hint("drop the objects in the schema first"));
         }
         self.set_comment(txn, id, 0, None)?;
+        self.drop_object_acl(txn, acl::ObjectKind::Schema, id)?;
         txn.delete(&schema_name_key(name)?)?;
         txn.delete(&sys_key(SYS_SCHEMAS, &[Value::Int4(id as i32)])?)
     }
@@ -308,6 +312,7 @@ impl Catalog {
     /// Deletes a relation's `sys_tables` row, its name and its comments (its columns' too).
     fn delete_relation(&self, txn: &Transaction, row: &RelationRow) -> Result<()> {
         delete_prefix(txn, &sys_key(SYS_COMMENTS, &[Value::Int4(row.id as i32)])?)?;
+        self.drop_object_acl(txn, acl::ObjectKind::Table, row.id)?;
         txn.delete(&relation_name_key(row.schema_id, &row.name)?)?;
         txn.delete(&sys_key(SYS_TABLES, &[Value::Int4(row.id as i32)])?)
     }
@@ -772,6 +777,14 @@ impl Catalog {
         let id = self.next_id()?;
         self.insert_relation(txn, schema_id, id, name, RelKind::View, &[], Some(sql.to_string()))?;
         Ok(id)
+    }
+
+    /// Replaces a view's definition, keeping its id (and so its owner, privileges and
+    /// comments).
+    pub fn set_view_definition(&self, txn: &Transaction, id: RelId, sql: &str) -> Result<()> {
+        let mut row = self.relation_row(txn, id)?;
+        row.definition = Some(sql.to_string());
+        txn.put(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?, row.encode())
     }
 
     /// A view's SQL by schema and name.

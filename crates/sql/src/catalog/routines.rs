@@ -94,6 +94,7 @@ impl Catalog {
             txn,
             &sys_key(super::system::SYS_COMMENTS, &[Value::Int4(routine.id as i32)])?,
         )?;
+        self.drop_object_acl(txn, super::acl::ObjectKind::Routine, routine.id)?;
         txn.delete(&key)?;
         Ok(true)
     }

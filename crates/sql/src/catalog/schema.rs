@@ -529,6 +529,10 @@ pub struct Role {
     pub login: bool,
     /// The SCRAM-SHA-256 verifier of its password, if it has one.
     pub password: Option<String>,
+    /// CREATEROLE: may create, alter and drop roles that are not superusers.
+    pub createrole: bool,
+    /// INHERIT: has the privileges of the roles it is a member of without SET ROLE.
+    pub inherit: bool,
 }
 
 /// An expression as an index key is written: a function call as it is, anything else in

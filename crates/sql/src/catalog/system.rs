@@ -12,6 +12,8 @@
 //! | `sys_statistics`| analyzed table         | table_id             |                      |
 //! | `sys_procedures`| function or procedure  | (schema_id, name)    |                      |
 //! | `sys_enums`     | label of an enum type  | (type_id, sort_order) |                     |
+//! | `sys_acl`       | object with an owner or privileges of its own | (kind, object) |       |
+//! | `sys_auth_members` | role membership     | (role, member)       |                      |
 //!
 //! The system tables are ordinary tables in the `pg_catalog` schema: their rows use the same
 //! key and row encodings as user tables and describe themselves in `sys_tables` and
@@ -79,6 +81,14 @@ pub const SYS_EXTENSIONS: RelId = 16;
 
 /// `sys_triggers`: triggers, keyed by (table id, name) (see `catalog::triggers`).
 pub const SYS_TRIGGERS: RelId = 17;
+
+/// `sys_acl`: an object's owner and access control list, keyed by (kind, object id) (see
+/// `catalog::acl`); an object without a row belongs to the bootstrap superuser.
+pub const SYS_ACL: RelId = 18;
+
+/// `sys_auth_members`: role memberships, keyed by (role id, member id), as
+/// `pg_auth_members`.
+pub const SYS_AUTH_MEMBERS: RelId = 19;
 
 /// The id counter: the highest id reserved so far.
 pub const ID_COUNTER: RelId = 0;
@@ -204,8 +214,22 @@ pub fn system_tables() -> Vec<SystemTable> {
                 ("superuser", Bool),
                 ("login", Bool),
                 ("password", Text),
+                ("createrole", Bool),
+                ("inherit", Bool),
             ],
             primary_key: vec![0],
+        },
+        SystemTable {
+            id: SYS_ACL,
+            name: "sys_acl",
+            columns: vec![("kind", Text), ("object", Int4), ("owner", Int4), ("acl", Text)],
+            primary_key: vec![0, 1],
+        },
+        SystemTable {
+            id: SYS_AUTH_MEMBERS,
+            name: "sys_auth_members",
+            columns: vec![("role", Int4), ("member", Int4), ("grantor", Int4), ("admin", Bool)],
+            primary_key: vec![0, 1],
         },
         SystemTable {
             id: SYS_SEQUENCES,
@@ -742,19 +766,29 @@ pub fn encode_role(role: &super::schema::Role) -> Vec<u8> {
         Value::Bool(role.superuser),
         Value::Bool(role.login),
         role.password.as_deref().map_or(Value::Null, Value::from),
+        Value::Bool(role.createrole),
+        Value::Bool(role.inherit),
     ])
 }
 
-/// Decodes a `sys_roles` row.
+/// Decodes a `sys_roles` row (one written before CREATEROLE and INHERIT has neither: no
+/// CREATEROLE, INHERIT as PostgreSQL's default).
 pub fn decode_role(bytes: &[u8]) -> Result<super::schema::Role> {
-    match decode_row(bytes)?.as_slice() {
-        [
-            Value::Text(name),
-            Value::Int4(id),
-            Value::Bool(superuser),
-            Value::Bool(login),
-            password,
-        ] => Ok(super::schema::Role {
+    let values = decode_row(bytes)?;
+    let flag = |i: usize, default: bool| match values.get(i) {
+        Some(Value::Bool(b)) => *b,
+        _ => default,
+    };
+    match values.get(..5) {
+        Some(
+            [
+                Value::Text(name),
+                Value::Int4(id),
+                Value::Bool(superuser),
+                Value::Bool(login),
+                password,
+            ],
+        ) => Ok(super::schema::Role {
             name: name.clone(),
             id: *id as RelId,
             superuser: *superuser,
@@ -763,6 +797,8 @@ pub fn decode_role(bytes: &[u8]) -> Result<super::schema::Role> {
                 Value::Text(p) => Some(p.clone()),
                 _ => None,
             },
+            createrole: flag(5, false),
+            inherit: flag(6, true),
         }),
         _ => Err(errdata!("invalid sys_roles row")),
     }

@@ -12,6 +12,7 @@
 //! committed rows under that lock rather than the snapshot.
 
 mod domains;
+mod privileges;
 mod sequences;
 mod triggers;
 mod types;
@@ -33,7 +34,7 @@ use crate::bind::{
 };
 use crate::catalog::{
     Catalog, Column, Constraint, ConstraintKind, Deferral, Index, IndexKey, IndexMethod, RelKind,
-    Role, Sequence, Table, TableSpec,
+    Sequence, Table, TableSpec,
 };
 use crate::functions::implicit_cast_allowed;
 use crate::keys::{RelId, relation_prefix};
@@ -92,10 +93,19 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
             Ok("COMMENT".into())
         }
         DdlStatement::CreateSchema { name, if_not_exists } => {
+            let database = env.database().unwrap_or_default();
+            let object = crate::privileges::AclObject {
+                kind: crate::catalog::acl::ObjectKind::Database,
+                id: crate::system::DATABASE_OID as RelId,
+                label: "database",
+                name: &database,
+            };
+            crate::privileges::check(env, &object, crate::catalog::acl::CREATE, false, None)?;
             if ctx.catalog.schema_id(ctx.txn, name)?.is_some() && *if_not_exists {
                 ctx.session.notice(format!("schema \"{name}\" already exists, skipping"));
             } else {
-                ctx.catalog.create_schema(ctx.txn, name)?;
+                let id = ctx.catalog.create_schema(ctx.txn, name)?;
+                ddl.record_owner(crate::catalog::acl::ObjectKind::Schema, id)?;
             }
             Ok("CREATE SCHEMA".into())
         }
@@ -109,8 +119,10 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
                 ctx.session.notice(format!("relation \"{}\" already exists, skipping", name.1));
                 return Ok("CREATE SEQUENCE".into());
             }
+            ddl.require_create_in(&schema)?;
             let seq = sequence_from_spec(&schema, &name.1, options)?;
             let mut seq = ctx.catalog.create_sequence(ctx.txn, seq)?;
+            ddl.record_owner(crate::catalog::acl::ObjectKind::Sequence, seq.id)?;
             if let Some(owner) = &options.owned_by {
                 seq.owned_by = ddl.sequence_owner(&seq, owner.as_deref())?;
                 ctx.catalog.update_sequence(ctx.txn, &seq)?;
@@ -179,67 +191,24 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
             Ok("DROP SEQUENCE".into())
         }
         DdlStatement::CreateRole { names, if_not_exists, options } => {
-            for name in names {
-                if *if_not_exists && ctx.catalog.role(ctx.txn, name)?.is_some() {
-                    ctx.session.notice(format!("role \"{name}\" already exists, skipping"));
-                    continue;
-                }
-                let role = Role {
-                    name: name.clone(),
-                    id: 0,
-                    superuser: options.superuser.unwrap_or(false),
-                    login: options.login.unwrap_or(false),
-                    password: options.password.clone().flatten().map(|p| password_verifier(&p)),
-                };
-                ctx.catalog.create_role(ctx.txn, role)?;
-            }
+            ddl.create_roles(names, *if_not_exists, options)?;
             Ok("CREATE ROLE".into())
         }
         DdlStatement::AlterRole { name, options, rename } => {
-            let mut role = ctx
-                .catalog
-                .role(ctx.txn, name)?
-                .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "role \"{name}\" does not exist"))?;
-            if let Some(new) = rename {
-                if ctx.catalog.role(ctx.txn, new)?.is_some() {
-                    return Err(errinput!(DUPLICATE_OBJECT, "role \"{new}\" already exists"));
-                }
-                ctx.catalog.drop_role(ctx.txn, name)?;
-                role.name = new.clone();
-                role.password = None;
-                ctx.session.notice("MD5 password cleared because of role rename".into());
-                ctx.catalog.update_role(ctx.txn, &role)?;
-                return Ok("ALTER ROLE".into());
-            }
-            if let Some(l) = options.login {
-                role.login = l;
-            }
-            if let Some(s) = options.superuser {
-                role.superuser = s;
-            }
-            if let Some(p) = &options.password {
-                role.password = p.as_deref().map(password_verifier);
-            }
-            ctx.catalog.update_role(ctx.txn, &role)?;
+            ddl.alter_role(name, options, rename.as_ref())?;
             Ok("ALTER ROLE".into())
         }
         DdlStatement::DropRole { names, if_exists } => {
-            for name in names {
-                if name == crate::catalog::system::BOOTSTRAP_ROLE {
-                    return Err(errinput!(
-                        DEPENDENT_OBJECTS_STILL_EXIST,
-                        "cannot drop role {name} because it is required by the database system"
-                    ));
-                }
-                if !ctx.catalog.drop_role(ctx.txn, name)? {
-                    if *if_exists {
-                        ctx.session.notice(format!("role \"{name}\" does not exist, skipping"));
-                    } else {
-                        return Err(errinput!(UNDEFINED_OBJECT, "role \"{name}\" does not exist"));
-                    }
-                }
-            }
+            ddl.drop_roles(names, *if_exists)?;
             Ok("DROP ROLE".into())
+        }
+        DdlStatement::Privileges(spec) => {
+            ddl.privileges(spec)?;
+            Ok(if spec.grant { "GRANT" } else { "REVOKE" }.into())
+        }
+        DdlStatement::Membership(spec) => {
+            ddl.membership(spec)?;
+            Ok(if spec.grant { "GRANT ROLE" } else { "REVOKE ROLE" }.into())
         }
         DdlStatement::Truncate { names, restart_identity } => {
             ddl.truncate(names, *restart_identity)?;
@@ -368,7 +337,8 @@ impl Ddl<'_, '_> {
             Some("pg_temp") => {
                 let temp = self.env.temp_schema()?;
                 if self.catalog().schema_id(self.ctx.txn, &temp)?.is_none() {
-                    self.catalog().create_schema(self.ctx.txn, &temp)?;
+                    let id = self.catalog().create_schema(self.ctx.txn, &temp)?;
+                    self.record_owner(crate::catalog::acl::ObjectKind::Schema, id)?;
                     self.ctx.txn.next_command()?; // the new schema is seen from here on
                 }
                 Ok(temp)
@@ -378,9 +348,23 @@ impl Ddl<'_, '_> {
         }
     }
 
-    /// Finds a relation of a kind by possibly qualified name, following the search path.
-    /// A relation of another kind with the name is an error (42809).
+    /// Finds a relation of a kind by possibly qualified name, following the search path,
+    /// for a statement that changes or drops it: the current role must own it (an index:
+    /// its table; 42501 if not). A relation of another kind with the name is an error
+    /// (42809).
     fn find(&self, name: &Name, kind: RelKind) -> Result<Option<(String, RelId)>> {
+        let found = self.find_unchecked(name, kind)?;
+        if let Some((_, id)) = &found
+            && kind != RelKind::Index
+        {
+            self.require_relation_owner(*id, kind, &name.1)?;
+        }
+        Ok(found)
+    }
+
+    /// [`Ddl::find`] without the owner check (a statement that needs a privilege instead,
+    /// or only reads the relation).
+    fn find_unchecked(&self, name: &Name, kind: RelKind) -> Result<Option<(String, RelId)>> {
         self.ctx.txn.next_command()?;
         let schemas = match &name.0 {
             Some(s) => vec![s.clone()],
@@ -464,15 +448,6 @@ impl Ddl<'_, '_> {
         self.find_table(name)?.ok_or_else(|| {
             errinput!(UNDEFINED_TABLE, "relation \"{}\" does not exist", display(name))
         })
-    }
-
-    /// A table that is not a materialized view (42809 for one: only REFRESH changes it).
-    fn require_plain_table(&self, name: &Name) -> Result<Table> {
-        let table = self.require_table(name)?;
-        if table.materialized.is_some() {
-            return Err(errinput!(WRONG_OBJECT_TYPE, "\"{}\" is not a table", table.name));
-        }
-        Ok(table)
     }
 
     /// REFRESH MATERIALIZED VIEW: runs its query again and replaces its rows (new storage,
@@ -640,6 +615,7 @@ impl Ddl<'_, '_> {
                 "multiple primary keys for table \"{name}\" are not allowed"
             ));
         }
+        self.require_create_in(&schema)?;
         let mut columns = Vec::with_capacity(specs.len());
         let mut serials = Vec::new();
         for spec in &specs {
@@ -669,7 +645,9 @@ impl Ddl<'_, '_> {
                 primary_key: primary_keys.first().map(|c| (*c).clone()).unwrap_or_default(),
             },
         )?;
+        self.record_owner(crate::catalog::acl::ObjectKind::Table, table.id)?;
         for (position, seq) in serials {
+            self.record_owner(crate::catalog::acl::ObjectKind::Sequence, seq.id)?;
             self.own_sequence(seq, table.id, position)?;
         }
         for position in 0..table.columns.len() {
@@ -809,8 +787,29 @@ impl Ddl<'_, '_> {
     }
 
     fn truncate(&self, names: &[Name], restart_identity: bool) -> Result<()> {
-        let tables: Vec<Table> =
-            names.iter().map(|n| self.require_plain_table(n)).collect::<Result<_>>()?;
+        let mut tables = Vec::with_capacity(names.len());
+        for name in names {
+            let Some((_, id)) = self.find_unchecked(name, RelKind::Table)? else {
+                return Err(errinput!(
+                    UNDEFINED_TABLE,
+                    "relation \"{}\" does not exist",
+                    display(name)
+                ));
+            };
+            let table = self.table(id)?;
+            if table.materialized.is_some() {
+                return Err(errinput!(WRONG_OBJECT_TYPE, "\"{}\" is not a table", table.name));
+            }
+            let object = crate::privileges::AclObject::relation(table.id, "table", &table.name);
+            crate::privileges::check(
+                self.env,
+                &object,
+                crate::catalog::acl::TRUNCATE,
+                false,
+                None,
+            )?;
+            tables.push(table);
+        }
         let ids: HashSet<RelId> = tables.iter().map(|t| t.id).collect();
         for table in &tables {
             let table = self.lock_table(table)?;
@@ -1014,8 +1013,23 @@ impl Ddl<'_, '_> {
         let columns = column_positions(table, &spec.columns)?;
         let same_table = spec.table.1 == table.name
             && spec.table.0.as_ref().is_none_or(|s| *s == table.schema)
-            && self.find(&spec.table, RelKind::Table)?.is_none_or(|(_, id)| id == table.id);
-        let parent = if same_table { table.clone() } else { self.require_table(&spec.table)? };
+            && self
+                .find_unchecked(&spec.table, RelKind::Table)?
+                .is_none_or(|(_, id)| id == table.id);
+        let parent = match self.find_unchecked(&spec.table, RelKind::Table)? {
+            _ if same_table => table.clone(),
+            Some((_, id)) => self.table(id)?,
+            None => {
+                return Err(errinput!(
+                    UNDEFINED_TABLE,
+                    "relation \"{}\" does not exist",
+                    display(&spec.table)
+                ));
+            }
+        };
+        // Referencing a table takes REFERENCES on it, as in PostgreSQL.
+        let object = crate::privileges::AclObject::relation(parent.id, "table", &parent.name);
+        crate::privileges::check(self.env, &object, crate::catalog::acl::REFERENCES, false, None)?;
         let ref_columns = if spec.ref_columns.is_empty() {
             if parent.primary_key.is_empty() {
                 return Err(errinput!(
@@ -1305,6 +1319,10 @@ impl Ddl<'_, '_> {
                 .into_iter()
                 .find(|t| t.indexes.iter().any(|i| i.id == id))
             {
+                // An index belongs to its table's owner.
+                self.require_relation_owner(table.id, RelKind::Table, &table.name).map_err(
+                    |_| errinput!(INSUFFICIENT_PRIVILEGE, "must be owner of index {}", name.1),
+                )?;
                 let table = self.lock_table(&table)?;
                 if let Some(index) = table.indexes.iter().find(|i| i.id == id) {
                     if index.constraint {
@@ -1766,9 +1784,12 @@ impl Ddl<'_, '_> {
     ) -> Result<()> {
         let ctx = self.ctx;
         let schema = self.creation_schema(&name.0)?;
+        let mut replacing = None;
         match ctx.catalog.relation(ctx.txn, &schema, &name.1)? {
-            Some((_, RelKind::View)) if or_replace => {
-                ctx.catalog.drop_view(ctx.txn, &schema, &name.1)?
+            Some((id, RelKind::View)) if or_replace => {
+                // The view keeps its id, owner, privileges and comments.
+                self.require_relation_owner(id, RelKind::View, &name.1)?;
+                replacing = Some(id);
             }
             Some(_) if if_not_exists => {
                 self.notice(format!("relation \"{}\" already exists, skipping", name.1));
@@ -1808,8 +1829,12 @@ impl Ddl<'_, '_> {
             let quoted: Vec<String> = names.iter().map(|n| quote_ident(n)).collect();
             format!("SELECT * FROM ({sql}) AS {}({})", quote_ident(&name.1), quoted.join(", "))
         };
-        ctx.catalog.create_view(ctx.txn, &schema, &name.1, &stored)?;
-        Ok(())
+        if let Some(id) = replacing {
+            return ctx.catalog.set_view_definition(ctx.txn, id, &stored);
+        }
+        self.require_create_in(&schema)?;
+        let id = ctx.catalog.create_view(ctx.txn, &schema, &name.1, &stored)?;
+        self.record_owner(crate::catalog::acl::ObjectKind::Table, id)
     }
 
     fn drop_views(&self, names: &[Name], if_exists: bool, cascade: bool) -> Result<()> {
@@ -1932,11 +1957,10 @@ impl Ddl<'_, '_> {
 
     fn rename_column_in_views(&self, table: &Table, old: &str, new: &str) -> Result<()> {
         let txn = self.ctx.txn;
-        for (schema, view, _) in self.dependent_views(table.id)? {
+        for (schema, view, id) in self.dependent_views(table.id)? {
             let Some(sql) = self.catalog().view(txn, &schema, &view)? else { continue };
             if let Some(rewritten) = renamed_in_query(table, &sql, old, new) {
-                self.catalog().drop_view(txn, &schema, &view)?;
-                self.catalog().create_view(txn, &schema, &view, &rewritten)?;
+                self.catalog().set_view_definition(txn, id, &rewritten)?;
             }
         }
         // A materialized view's stored query follows too, so REFRESH still runs it.
@@ -2061,6 +2085,7 @@ impl Ddl<'_, '_> {
                 .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
             }
             self.notice(format!("drop cascades to {kind} {view}"));
+            // A dependent goes with what it depends on, whoever owns it, as in PostgreSQL.
             if is_materialized {
                 self.drop_tables(&[(Some(schema), view)], true, true, Some(true))?;
             } else {
@@ -2080,13 +2105,14 @@ impl Ddl<'_, '_> {
                     "cannot drop schema {name} because it is required by the database system"
                 ));
             }
-            if ctx.catalog.schema_id(ctx.txn, name)?.is_none() {
+            let Some(id) = ctx.catalog.schema_id(ctx.txn, name)? else {
                 if if_exists {
                     self.notice(format!("schema \"{name}\" does not exist, skipping"));
                     continue;
                 }
                 return Err(errinput!(INVALID_SCHEMA_NAME, "schema \"{name}\" does not exist"));
-            }
+            };
+            self.require_owner(&crate::privileges::AclObject::schema(id, name))?;
             if cascade {
                 let relations = ctx.catalog.relations_in_schema(ctx.txn, name)?;
                 for (rel, _, kind) in &relations {

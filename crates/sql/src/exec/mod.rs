@@ -51,6 +51,10 @@ pub trait SessionEnv: FunctionEnv {
     fn live_state(&self, snapshot: &mut CatalogSnapshot);
     /// Sends a NOTICE to the client.
     fn notice(&self, message: String);
+    /// Sends a WARNING with its SQLSTATE to the client.
+    fn warning(&self, _code: &'static str, message: String) {
+        self.notice(message)
+    }
     /// The foreign keys that reference `table`, with the tables that own them: read on every
     /// UPDATE and DELETE of `table`, so a session may answer from a cache it keeps per
     /// catalog generation.
@@ -261,6 +265,10 @@ impl FunctionEnv for ExecCtx<'_> {
 
     fn notify(&self, channel: &str, payload: &str) -> Result<()> {
         self.session.notify(channel, payload)
+    }
+
+    fn has_privilege(&self, kind: &str, args: &[Value]) -> Result<Value> {
+        self.session.has_privilege(kind, args)
     }
 
     fn relation_oid_by_name(&self, name: &str) -> Result<Option<i64>> {

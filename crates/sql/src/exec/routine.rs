@@ -48,6 +48,29 @@ pub fn create_routine(spec: &RoutineSpec, ctx: &ExecCtx, env: &dyn BindEnv) -> R
         volatility: spec.volatility,
         runtime_state: Default::default(),
     };
+    // Replacing a routine takes owning it; creating one, CREATE on its schema.
+    let existing = ctx.catalog.routine(ctx.txn, &routine.schema, &routine.name)?;
+    match &existing {
+        Some(old) if spec.or_replace => crate::privileges::check_owner(
+            env,
+            &crate::privileges::AclObject::routine(
+                old.id,
+                old.kind == RoutineKind::Procedure,
+                &old.name,
+            ),
+        )?,
+        _ => {
+            if let Some(schema_id) = ctx.catalog.schema_id(ctx.txn, &routine.schema)? {
+                crate::privileges::check(
+                    env,
+                    &crate::privileges::AclObject::schema(schema_id, &routine.schema),
+                    crate::catalog::acl::CREATE,
+                    false,
+                    None,
+                )?;
+            }
+        }
+    }
     let hex = |bytes: &[u8]| Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
     if routine.language == crate::sql_routine::LANGUAGE {
         // pg_dump turns the check off: its functions come before the tables they read.
@@ -69,7 +92,17 @@ pub fn create_routine(spec: &RoutineSpec, ctx: &ExecCtx, env: &dyn BindEnv) -> R
         routine.module = Arc::new(module);
         runtime.check(&routine)?;
     }
-    ctx.catalog.create_routine(ctx.txn, routine, spec.or_replace)?;
+    let created = ctx.catalog.create_routine(ctx.txn, routine, spec.or_replace)?;
+    let me = crate::privileges::current_role_id(env)?;
+    if existing.is_none() && me != crate::catalog::system::BOOTSTRAP_ROLE_ID {
+        let acl = crate::catalog::acl::Acl::owned_by(me);
+        ctx.catalog.set_object_acl(
+            ctx.txn,
+            crate::catalog::acl::ObjectKind::Routine,
+            created.id,
+            &acl,
+        )?;
+    }
     Ok(format!("CREATE {}", spec.kind.keyword()))
 }
 
@@ -90,6 +123,14 @@ pub fn drop_routines(
                     .with_hint(format!("Use DROP {} to drop it.", r.kind.keyword())));
             }
             Some(r) => {
+                crate::privileges::check_owner(
+                    env,
+                    &crate::privileges::AclObject::routine(
+                        r.id,
+                        r.kind == RoutineKind::Procedure,
+                        &r.name,
+                    ),
+                )?;
                 // Triggers that call it: refused, or dropped with CASCADE.
                 let function = (r.schema.clone(), r.name.clone());
                 let users = ctx.catalog.all_triggers(ctx.txn)?;

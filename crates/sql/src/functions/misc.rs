@@ -22,8 +22,9 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
     };
     match (name, args.len()) {
         ("version", 0) => f(version, &[], Text),
-        ("current_user" | "session_user" | "user" | "current_role", 0) => {
-            stable(current_user, &[], Text)
+        ("current_user" | "user" | "current_role", 0) => stable(current_user, &[], Text),
+        ("session_user", 0) => {
+            stable(|_, env| env.session_value(SessionValue::SessionUser), &[], Text)
         }
         ("current_database" | "current_catalog", 0) => stable(current_database, &[], Text),
         ("current_schema", 0) => stable(current_schema, &[], Text),
@@ -143,11 +144,15 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             let e = element_of(&arr);
             f(array_replace, &[arr.clone(), e.clone(), e], arr).map(lenient)
         }
-        // Catalog helpers psql and drivers call; Oxibase has one owner and no privileges yet.
-        ("pg_get_userbyid", 1) => f(|_, env| env.session_value(SessionValue::User), &[Int8], Text),
+        // Catalog helpers psql and drivers call.
+        ("pg_get_userbyid", 1) => f(get_userbyid, &[Int8], Text),
+        ("pg_table_is_visible", 1) => stable(
+            |a, env| Ok(Value::Bool(!catalog_def(a, env, "table_visible")?.is_null())),
+            &[Int8],
+            Bool,
+        ),
         (
-            "pg_table_is_visible"
-            | "pg_type_is_visible"
+            "pg_type_is_visible"
             | "pg_function_is_visible"
             | "pg_collation_is_visible"
             | "pg_operator_is_visible"
@@ -166,12 +171,38 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             | "has_schema_privilege"
             | "has_database_privilege"
             | "has_function_privilege"
-            | "has_column_privilege"
-            | "has_sequence_privilege",
+            | "has_sequence_privilege"
+            | "pg_has_role",
             2 | 3,
-        ) => {
-            let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
-            f(|_, _| Ok(Value::Bool(true)), &params, Bool)
+        )
+        | ("has_column_privilege", 3 | 4) => {
+            let params: Vec<DataType> = args
+                .iter()
+                .map(|a| match SqlType::resolve(a) {
+                    // A literal names the object; oids and names are both taken.
+                    DataType::Int4 | DataType::Int2 => Int8,
+                    t => t,
+                })
+                .collect();
+            let kind: &'static str = match name {
+                "has_table_privilege" => "table",
+                "has_schema_privilege" => "schema",
+                "has_database_privilege" => "database",
+                "has_function_privilege" => "function",
+                "has_sequence_privilege" => "sequence",
+                "has_column_privilege" => "column",
+                _ => "role",
+            };
+            let call: fn(&[Value], &dyn FunctionEnv) -> Result<Value> = match kind {
+                "table" => |a, env| env.has_privilege("table", a),
+                "schema" => |a, env| env.has_privilege("schema", a),
+                "database" => |a, env| env.has_privilege("database", a),
+                "function" => |a, env| env.has_privilege("function", a),
+                "sequence" => |a, env| env.has_privilege("sequence", a),
+                "column" => |a, env| env.has_privilege("column", a),
+                _ => |a, env| env.has_privilege("role", a),
+            };
+            stable(call, &params, Bool)
         }
         ("shobj_description", 2) => {
             let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
@@ -451,6 +482,14 @@ fn version(_: &[Value], _: &dyn FunctionEnv) -> Result<Value> {
         env!("CARGO_PKG_VERSION"),
         std::env::consts::ARCH
     )))
+}
+
+/// pg_get_userbyid: a role's name, `unknown (OID=n)` for none, as PostgreSQL's.
+fn get_userbyid(args: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let Value::Int8(oid) = args[0] else { return Ok(Value::Null) };
+    Ok(Value::Text(
+        env.catalog_definition("role", oid)?.unwrap_or_else(|| format!("unknown (OID={oid})")),
+    ))
 }
 
 fn current_user(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {

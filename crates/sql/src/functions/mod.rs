@@ -26,8 +26,10 @@ use crate::types::datetime::Zone;
 /// Session values functions may ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionValue {
-    /// current_user / session_user / user
+    /// current_user / user / current_role
     User,
+    /// session_user
+    SessionUser,
     /// current_database()
     Database,
     /// current_schema()
@@ -150,6 +152,12 @@ pub trait FunctionEnv {
     /// NOTIFY channel, payload: queued in the transaction, sent when it commits.
     fn notify(&self, _channel: &str, _payload: &str) -> Result<()> {
         Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "NOTIFY needs a session"))
+    }
+    /// `has_<kind>_privilege(...)` and `pg_has_role(...)` with their arguments as given
+    /// (an optional role, the object, the privilege list): true, false, or NULL for an
+    /// object id that names nothing.
+    fn has_privilege(&self, _kind: &str, _args: &[Value]) -> Result<Value> {
+        Ok(Value::Bool(true))
     }
     /// The oid of the relation a name (`t`, `s.t`, `"T"`) denotes on the search path; None
     /// when there is none.

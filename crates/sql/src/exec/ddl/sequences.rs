@@ -96,7 +96,9 @@ impl Ddl<'_, '_> {
                     .with_hint("Specify OWNED BY table.column or OWNED BY NONE."));
             }
         };
-        let Some((found_schema, id)) = self.find(&(schema, table.clone()), RelKind::Table)? else {
+        let Some((found_schema, id)) =
+            self.find_unchecked(&(schema, table.clone()), RelKind::Table)?
+        else {
             return Err(errinput!(UNDEFINED_TABLE, "relation \"{table}\" does not exist"));
         };
         if found_schema != seq.schema {
@@ -157,63 +159,5 @@ impl Ddl<'_, '_> {
         c.default = Some(super::nextval_default(&seq));
         c.identity_always = always;
         ctx.catalog.update_column(ctx.txn, table, column, c)
-    }
-
-    /// ALTER <object> OWNER TO role: the object and the role must exist; nothing else
-    /// changes (Oxibase has no per-object privileges, so an owner would decide nothing).
-    pub(super) fn owner_to(
-        &self,
-        kind: &str,
-        name: &Name,
-        if_exists: bool,
-        role: &str,
-    ) -> Result<()> {
-        let ctx = self.ctx;
-        let special = matches!(role, "current_user" | "session_user" | "current_role");
-        if !special && ctx.catalog.role(ctx.txn, role)?.is_none() {
-            return Err(errinput!(UNDEFINED_OBJECT, "role \"{role}\" does not exist"));
-        }
-        ctx.txn.next_command()?;
-        let schemas = match &name.0 {
-            Some(s) => vec![s.clone()],
-            None => self.env.search_path(),
-        };
-        let relation_kind = |wanted: &[RelKind]| -> Result<bool> {
-            for schema in &schemas {
-                if let Some((_, k)) = ctx.catalog.relation(ctx.txn, schema, &name.1)? {
-                    return Ok(wanted.contains(&k));
-                }
-            }
-            Ok(false)
-        };
-        let relations = [RelKind::Table, RelKind::View, RelKind::Sequence, RelKind::Index];
-        let (exists, missing) = match kind {
-            "SCHEMA" => (
-                ctx.catalog.schema_id(ctx.txn, &name.1)?.is_some(),
-                errinput!(INVALID_SCHEMA_NAME, "schema \"{}\" does not exist", name.1),
-            ),
-            "TYPE" | "DOMAIN" => (
-                relation_kind(&[RelKind::Type, RelKind::Domain])?,
-                errinput!(UNDEFINED_OBJECT, "type \"{}\" does not exist", name.1),
-            ),
-            "FUNCTION" | "PROCEDURE" | "ROUTINE" => (
-                self.env.routine(name.0.as_deref(), &name.1)?.is_some(),
-                errinput!(UNDEFINED_FUNCTION, "{} {} does not exist", kind.to_lowercase(), name.1),
-            ),
-            // The database a session is connected to exists.
-            "DATABASE" => return Ok(()),
-            _ => (
-                relation_kind(&relations)?,
-                errinput!(UNDEFINED_TABLE, "relation \"{}\" does not exist", name.1),
-            ),
-        };
-        if exists {
-            return Ok(());
-        }
-        if if_exists {
-            self.notice(format!("{}, skipping", missing.message()));
-            return Ok(());
-        }
-        Err(missing)
     }
 }

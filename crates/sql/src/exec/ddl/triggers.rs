@@ -11,7 +11,18 @@ use crate::procedure::Returns;
 impl Ddl<'_, '_> {
     pub(super) fn create_trigger(&self, spec: &TriggerSpec) -> Result<()> {
         let ctx = self.ctx;
-        let table = self.require_table(&spec.table)?;
+        let Some((_, id)) = self.find_unchecked(&spec.table, crate::catalog::RelKind::Table)?
+        else {
+            return Err(errinput!(
+                UNDEFINED_TABLE,
+                "relation \"{}\" does not exist",
+                super::display(&spec.table)
+            ));
+        };
+        let table = self.table(id)?;
+        // Creating a trigger takes TRIGGER on the table, as in PostgreSQL.
+        let object = crate::privileges::AclObject::relation(table.id, "table", &table.name);
+        crate::privileges::check(self.env, &object, crate::catalog::acl::TRIGGER, false, None)?;
         if table.materialized.is_some() {
             return Err(errinput!(WRONG_OBJECT_TYPE, "\"{}\" is a materialized view", table.name)
                 .with_detail("Triggers on materialized views are not supported."));

@@ -15,8 +15,9 @@ use crate::procedure::Returns;
 impl Ddl<'_, '_> {
     pub(super) fn create_enum(&self, name: &Name, labels: &[String]) -> Result<()> {
         let schema = self.creation_schema(&name.0)?;
-        self.catalog().create_enum(self.ctx.txn, &schema, &name.1, labels)?;
-        Ok(())
+        self.require_create_in(&schema)?;
+        let ty = self.catalog().create_enum(self.ctx.txn, &schema, &name.1, labels)?;
+        self.record_owner(crate::catalog::acl::ObjectKind::Table, ty.id as crate::keys::RelId)
     }
 
     /// Finds an enum type by possibly qualified name, following the search path.
@@ -158,10 +159,9 @@ impl Ddl<'_, '_> {
                 ctx.catalog.set_materialized(ctx.txn, table.id, &renamed)?;
             }
         }
-        for (schema, view, _, query) in ctx.catalog.views(ctx.txn)? {
+        for (_, _, id, query) in ctx.catalog.views(ctx.txn)? {
             if let Some(renamed) = renamed_query(&query, ty, new) {
-                ctx.catalog.drop_view(ctx.txn, &schema, &view)?;
-                ctx.catalog.create_view(ctx.txn, &schema, &view, &renamed)?;
+                ctx.catalog.set_view_definition(ctx.txn, id, &renamed)?;
             }
         }
         Ok(())

@@ -1,0 +1,252 @@
+//! GRANT and REVOKE: of privileges on objects, and of role membership.
+
+use oxibase_common::{Result, errinput};
+use sqlparser::ast;
+
+use super::{ident, split_name};
+
+/// The objects a GRANT or REVOKE names.
+#[derive(Clone, Debug)]
+pub enum GrantTarget {
+    /// Tables, views, materialized views (and sequences: `ON TABLE` may name one).
+    Tables(Vec<(Option<String>, String)>),
+    /// SEQUENCE names.
+    Sequences(Vec<(Option<String>, String)>),
+    /// ALL TABLES IN SCHEMA.
+    AllTablesIn(Vec<String>),
+    /// ALL SEQUENCES IN SCHEMA.
+    AllSequencesIn(Vec<String>),
+    /// SCHEMA names.
+    Schemas(Vec<String>),
+    /// FUNCTION, PROCEDURE or ROUTINE names.
+    Routines(Vec<(Option<String>, String)>),
+    /// ALL FUNCTIONS / PROCEDURES / ROUTINES IN SCHEMA.
+    AllRoutinesIn(Vec<String>),
+    /// DATABASE names.
+    Databases(Vec<String>),
+}
+
+/// GRANT or REVOKE of privileges.
+#[derive(Clone, Debug)]
+pub struct PrivilegeSpec {
+    /// GRANT (else REVOKE).
+    pub grant: bool,
+    /// The privileges by name; None: ALL [PRIVILEGES].
+    pub privileges: Option<Vec<String>>,
+    /// The objects.
+    pub target: GrantTarget,
+    /// The roles (None: PUBLIC).
+    pub grantees: Vec<Option<String>>,
+    /// WITH GRANT OPTION (GRANT) or GRANT OPTION FOR (REVOKE).
+    pub grant_option: bool,
+    /// REVOKE ... CASCADE.
+    pub cascade: bool,
+}
+
+/// GRANT or REVOKE of role membership.
+#[derive(Clone, Debug)]
+pub struct MembershipSpec {
+    /// GRANT (else REVOKE).
+    pub grant: bool,
+    /// The roles granted.
+    pub roles: Vec<String>,
+    /// The members.
+    pub members: Vec<String>,
+    /// WITH ADMIN OPTION (GRANT) or ADMIN OPTION FOR (REVOKE).
+    pub admin: bool,
+}
+
+fn grantees(list: &[ast::Grantee]) -> Result<Vec<Option<String>>> {
+    list.iter()
+        .map(|g| match (&g.grantee_type, &g.name) {
+            (ast::GranteesType::Public, _) => Ok(None),
+            (
+                ast::GranteesType::None | ast::GranteesType::Role | ast::GranteesType::Group,
+                Some(ast::GranteeName::ObjectName(name)),
+            ) => {
+                let (_, name) = split_name(name)?;
+                // PUBLIC is a keyword here, whatever its case.
+                Ok((name != "public").then_some(name))
+            }
+            _ => Err(errinput!(FEATURE_NOT_SUPPORTED, "grantee {g} is not supported")),
+        })
+        .collect()
+}
+
+fn privilege_names(privileges: &ast::Privileges) -> Result<Option<Vec<String>>> {
+    let ast::Privileges::Actions(actions) = privileges else { return Ok(None) };
+    actions
+        .iter()
+        .map(|a| {
+            use ast::Action as A;
+            let columns = match a {
+                A::Select { columns } | A::Insert { columns } | A::Update { columns } => {
+                    columns.as_ref()
+                }
+                A::References { columns } => columns.as_ref(),
+                _ => None,
+            };
+            if columns.is_some() {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "column privileges are not supported: grant {} on the whole table",
+                    a.to_string().split_whitespace().next().unwrap_or_default()
+                ));
+            }
+            let name = match a {
+                A::Select { .. } => "SELECT",
+                A::Insert { .. } => "INSERT",
+                A::Update { .. } => "UPDATE",
+                A::Delete => "DELETE",
+                A::Truncate => "TRUNCATE",
+                A::References { .. } => "REFERENCES",
+                A::Trigger => "TRIGGER",
+                A::Execute { obj_type: None } => "EXECUTE",
+                A::Usage => "USAGE",
+                A::Create { obj_type: None } => "CREATE",
+                A::Temporary => "TEMPORARY",
+                A::Connect => "CONNECT",
+                other => {
+                    return Err(errinput!(
+                        SYNTAX_ERROR,
+                        "unrecognized privilege type \"{}\"",
+                        other.to_string().to_lowercase()
+                    ));
+                }
+            };
+            Ok(name.to_string())
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
+fn names(list: &[ast::ObjectName]) -> Result<Vec<(Option<String>, String)>> {
+    list.iter().map(split_name).collect()
+}
+
+fn schema_names(list: &[ast::ObjectName]) -> Result<Vec<String>> {
+    list.iter().map(|n| split_name(n).map(|(_, n)| n)).collect()
+}
+
+fn target(objects: Option<&ast::GrantObjects>) -> Result<GrantTarget> {
+    use ast::GrantObjects as G;
+    let routines = |list: &[ast::FunctionDesc]| {
+        list.iter().map(|f| split_name(&f.name)).collect::<Result<Vec<_>>>()
+    };
+    Ok(match objects {
+        Some(G::Tables(list) | G::Views(list)) => GrantTarget::Tables(names(list)?),
+        Some(G::Sequences(list)) => GrantTarget::Sequences(names(list)?),
+        Some(G::AllTablesInSchema { schemas } | G::AllViewsInSchema { schemas }) => {
+            GrantTarget::AllTablesIn(schema_names(schemas)?)
+        }
+        Some(G::AllSequencesInSchema { schemas }) => {
+            GrantTarget::AllSequencesIn(schema_names(schemas)?)
+        }
+        Some(G::Schemas(list)) => GrantTarget::Schemas(schema_names(list)?),
+        Some(G::Databases(list)) => GrantTarget::Databases(schema_names(list)?),
+        Some(G::Functions(list) | G::Procedures(list) | G::Routines(list)) => {
+            GrantTarget::Routines(routines(list)?)
+        }
+        Some(
+            G::AllFunctionsInSchema { schemas }
+            | G::AllProceduresInSchema { schemas }
+            | G::AllRoutinesInSchema { schemas },
+        ) => GrantTarget::AllRoutinesIn(schema_names(schemas)?),
+        Some(other) => {
+            return Err(errinput!(FEATURE_NOT_SUPPORTED, "GRANT ON {other} is not supported"));
+        }
+        None => return Err(errinput!(SYNTAX_ERROR, "GRANT needs ON and the objects")),
+    })
+}
+
+/// Binds GRANT ... ON ... TO.
+pub(super) fn bind_grant(grant: &ast::Grant) -> Result<PrivilegeSpec> {
+    if grant.granted_by.is_some() || grant.as_grantor.is_some() {
+        return Err(errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "GRANTED BY is not supported: the grantor is the current role"
+        ));
+    }
+    Ok(PrivilegeSpec {
+        grant: true,
+        privileges: privilege_names(&grant.privileges)?,
+        target: target(grant.objects.as_ref())?,
+        grantees: grantees(&grant.grantees)?,
+        grant_option: grant.with_grant_option,
+        cascade: false,
+    })
+}
+
+/// Binds REVOKE ... ON ... FROM.
+pub(super) fn bind_revoke(revoke: &ast::Revoke) -> Result<PrivilegeSpec> {
+    if revoke.granted_by.is_some() {
+        return Err(errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "GRANTED BY is not supported: the grantor is the current role"
+        ));
+    }
+    Ok(PrivilegeSpec {
+        grant: false,
+        privileges: privilege_names(&revoke.privileges)?,
+        target: target(revoke.objects.as_ref())?,
+        grantees: grantees(&revoke.grantees)?,
+        grant_option: revoke.grant_option_for,
+        cascade: matches!(revoke.cascade, Some(ast::CascadeOption::Cascade)),
+    })
+}
+
+fn member_names(list: &[ast::Grantee]) -> Result<Vec<String>> {
+    grantees(list)?
+        .into_iter()
+        .map(|g| {
+            g.ok_or_else(|| errinput!(INVALID_GRANT_OPERATION, "role \"public\" does not exist"))
+        })
+        .collect()
+}
+
+/// Binds GRANT role TO role.
+pub(super) fn bind_grant_role(grant: &ast::GrantRole) -> Result<MembershipSpec> {
+    let mut admin = false;
+    for option in &grant.options {
+        match option.to_string().to_ascii_uppercase().as_str() {
+            "ADMIN OPTION" | "ADMIN TRUE" | "ADMIN" => admin = true,
+            "ADMIN FALSE" => admin = false,
+            other => {
+                return Err(errinput!(FEATURE_NOT_SUPPORTED, "WITH {other} is not supported"));
+            }
+        }
+    }
+    if grant.granted_by.is_some() {
+        return Err(errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "GRANTED BY is not supported: the grantor is the current role"
+        ));
+    }
+    Ok(MembershipSpec {
+        grant: true,
+        roles: grant.roles.iter().map(ident).collect(),
+        members: member_names(&grant.grantees)?,
+        admin,
+    })
+}
+
+/// Binds REVOKE role FROM role.
+pub(super) fn bind_revoke_role(revoke: &ast::RevokeRole) -> Result<MembershipSpec> {
+    let admin = match &revoke.option_for {
+        None => false,
+        Some(option) if option.value.eq_ignore_ascii_case("admin") => true,
+        Some(option) => {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "REVOKE {} OPTION FOR is not supported",
+                option.value.to_uppercase()
+            ));
+        }
+    };
+    Ok(MembershipSpec {
+        grant: false,
+        roles: revoke.roles.iter().map(ident).collect(),
+        members: member_names(&revoke.grantees)?,
+        admin,
+    })
+}
