@@ -900,6 +900,59 @@ fn scram_authentication_and_startup_errors() {
     });
 }
 
+/// Privileges over the wire: a login role reads only what it was granted, a revoke reaches
+/// its prepared statements, SET ROLE takes membership, and CONNECT decides who may log in.
+#[test]
+fn privileges_decide_what_a_login_role_may_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--auth", "scram"], &[("OXIBASE_PASSWORD", "s3cret")]);
+    runtime().block_on(async {
+        let url = |user: &str, password: &str| {
+            format!(
+                "host=127.0.0.1 port={} user={user} password={password} dbname=oxibase",
+                server.port
+            )
+        };
+        let admin = connect(&url("oxibase", "s3cret")).await.unwrap();
+        admin
+            .batch_execute(
+                "create role app login password 'apppw';
+                 create table open_rows (x int); insert into open_rows values (1);
+                 create table secret_rows (x int); insert into secret_rows values (2);
+                 grant select on open_rows to app",
+            )
+            .await
+            .unwrap();
+        let app = connect(&url("app", "apppw")).await.unwrap();
+        let superuser = app.simple_query("show is_superuser").await.unwrap();
+        assert_eq!(rows(superuser), vec![vec![Some("off".to_string())]]);
+        let read = app.prepare("select x from open_rows").await.unwrap();
+        assert_eq!(app.query(&read, &[]).await.unwrap()[0].get::<_, i32>(0), 1);
+        let err = app.simple_query("select * from secret_rows").await.unwrap_err();
+        assert_eq!(err.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{err:?}");
+        assert_eq!(err.as_db_error().unwrap().message(), "permission denied for table secret_rows");
+        let err = app.simple_query("insert into open_rows values (3)").await.unwrap_err();
+        assert_eq!(err.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{err:?}");
+        let err = app.simple_query("set role oxibase").await.unwrap_err();
+        assert_eq!(err.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{err:?}");
+        let err = app.simple_query("create role other").await.unwrap_err();
+        assert_eq!(err.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{err:?}");
+
+        // A revoke reaches a statement the role prepared before it (and ran since).
+        admin.batch_execute("revoke select on open_rows from app").await.unwrap();
+        let err = app.query(&read, &[]).await.unwrap_err();
+        assert_eq!(err.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{err:?}");
+
+        // CONNECT: PUBLIC holds it until revoked; superusers connect regardless.
+        admin.batch_execute("revoke connect on database oxibase from public").await.unwrap();
+        let err = connect(&url("app", "apppw")).await.unwrap_err();
+        assert_eq!(err.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{err:?}");
+        assert!(connect(&url("oxibase", "s3cret")).await.is_ok());
+        admin.batch_execute("grant connect on database oxibase to app").await.unwrap();
+        assert!(connect(&url("app", "apppw")).await.is_ok());
+    });
+}
+
 #[test]
 fn trust_on_a_public_address_is_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -207,6 +207,7 @@ async fn in_session(
     };
     let result = tokio::task::spawn_blocking(move || {
         let mut session = server.db.session_for(&user);
+        session.check_connect()?;
         let zone = session.zone();
         f(&mut session, &zone)
     })

@@ -490,6 +490,13 @@ impl Conn {
             return Err(fatal("53300", "sorry, too many clients already".into()));
         }
         let mut session = self.server.db.session_for(user);
+        if let Err(e) = session.check_connect() {
+            self.server.connections.fetch_sub(1, Ordering::SeqCst);
+            let mut info =
+                ErrorInfo::new("FATAL".into(), e.code().as_str().into(), e.message().to_string());
+            info.detail = e.detail().map(str::to_string);
+            return Err(PgWireError::UserError(Box::new(info)));
+        }
         for (k, v) in client.metadata().clone() {
             if matches!(k.as_str(), "user" | "database" | "oxibase.scram") {
                 continue;

@@ -487,6 +487,37 @@ impl Session {
         session
     }
 
+    /// Whether the session's user may connect: CONNECT on the database (PUBLIC holds it
+    /// until revoked), as PostgreSQL checks at login (42501).
+    pub fn check_connect(&self) -> Result<()> {
+        self.with_read_txn(|txn| {
+            let graph = crate::catalog::acl::RoleGraph::load(self.db.catalog(), txn)?;
+            let role = graph.role(&self.user).ok_or_else(|| {
+                errinput!(
+                    INVALID_AUTHORIZATION_SPECIFICATION,
+                    "role \"{}\" does not exist",
+                    self.user
+                )
+            })?;
+            let name = self.db.name().to_string();
+            let object = crate::privileges::AclObject {
+                kind: crate::catalog::acl::ObjectKind::Database,
+                id: crate::system::DATABASE_OID as RelId,
+                label: "database",
+                name: &name,
+            };
+            let held = crate::privileges::privileges_of(&graph, role.id, &object);
+            if held & crate::catalog::acl::CONNECT == 0 {
+                return Err(errinput!(
+                    INSUFFICIENT_PRIVILEGE,
+                    "permission denied for database \"{name}\""
+                )
+                .with_detail("User does not have CONNECT privilege."));
+            }
+            Ok(())
+        })
+    }
+
     /// The current role (`current_user`): SET ROLE's, else the session user.
     pub(crate) fn current_user(&self) -> String {
         let role = self.settings.borrow().get("role").ok().flatten();
