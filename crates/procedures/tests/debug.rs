@@ -44,6 +44,8 @@ fn routine(name: &str, wat: &str, args: Vec<DataType>, returns: DataType) -> Rou
         hash: name.into(),
         strict: false,
         volatility: 'v',
+        security_definer: false,
+        config: Vec::new(),
         runtime_state: Default::default(),
     }
 }

@@ -152,6 +152,10 @@ pub struct Routine {
     pub strict: bool,
     /// `pg_proc.provolatile`: i(mmutable), s(table) or v(olatile).
     pub volatility: char,
+    /// SECURITY DEFINER: runs with its owner's privileges.
+    pub security_definer: bool,
+    /// Its own settings (`SET name = value` / `FROM CURRENT`), in force while it runs.
+    pub config: Vec<(String, String)>,
     /// The runtime's own state for this routine (its compiled module), kept with the
     /// routine so that a call through a cached plan finds it without a lookup.
     pub runtime_state: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,

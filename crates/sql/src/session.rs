@@ -425,6 +425,9 @@ pub struct Session {
     referencing: CatalogCache<RelId, Referencing>,
     /// The roles, memberships and ACLs privilege checks read.
     access: CatalogCache<(), Arc<crate::catalog::acl::RoleGraph>>,
+    /// The owners of the SECURITY DEFINER routines running, innermost last: the current
+    /// role while they run.
+    definers: RefCell<Vec<String>>,
     currval: RefCell<HashMap<RelId, i64>>,
     lastval: Cell<Option<i64>>,
     notices: RefCell<Vec<Notice>>,
@@ -471,6 +474,7 @@ impl Session {
             relations: CatalogCache::new(),
             referencing: CatalogCache::new(),
             access: CatalogCache::new(),
+            definers: RefCell::new(Vec::new()),
             currval: RefCell::new(HashMap::new()),
             lastval: Cell::new(None),
             notices: RefCell::new(Vec::new()),
@@ -520,6 +524,9 @@ impl Session {
 
     /// The current role (`current_user`): SET ROLE's, else the session user.
     pub(crate) fn current_user(&self) -> String {
+        if let Some(owner) = self.definers.borrow().last() {
+            return owner.clone();
+        }
         let role = self.settings.borrow().get("role").ok().flatten();
         match role {
             Some(role) if role != "none" => role,
@@ -2883,6 +2890,10 @@ impl BindEnv for Env<'_> {
 
     fn session_user(&self) -> String {
         self.session.session_user()
+    }
+
+    fn setting(&self, name: &str) -> Result<Option<String>> {
+        self.session.setting_value(name)
     }
 
     fn relation(&self, schema: Option<&str>, name: &str) -> Result<Option<Relation>> {

@@ -571,10 +571,8 @@ fn constant_columns(table: SystemTable) -> Vec<(&'static str, DataType, Value)> 
         ],
         SystemTable::PgRoles => vec![("rolconfig", DataType::Array(Box::new(Text)), Value::Null)],
         SystemTable::PgProc => vec![
-            ("prosecdef", Bool, Value::Bool(false)),
             ("proparallel", Text, t("u")),
             ("pronargdefaults", Int2, Value::Int2(0)),
-            ("proconfig", DataType::Array(Box::new(Text)), Value::Null),
             ("probin", Text, Value::Null),
         ],
         SystemTable::PgNamespace => vec![],
@@ -1112,6 +1110,8 @@ impl SystemTable {
                 ("proallargtypes", DataType::Array(Box::new(Int8))),
                 ("proowner", Int8),
                 ("proacl", DataType::Array(Box::new(Text))),
+                ("prosecdef", Bool),
+                ("proconfig", DataType::Array(Box::new(Text))),
             ],
             PgAm => vec![("oid", Int8), ("amname", Name), ("amtype", Text)],
             PgTablespace => vec![
@@ -2273,6 +2273,15 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
         },
         owner_and_acl(s, ObjectKind::Routine, r.id).0,
         owner_and_acl(s, ObjectKind::Routine, r.id).1,
+        Value::Bool(r.security_definer),
+        if r.config.is_empty() {
+            Value::Null
+        } else {
+            Value::Array(Box::new(Array {
+                element_type: DataType::Text,
+                elements: r.config.iter().map(|(n, v)| text(&format!("{n}={v}"))).collect(),
+            }))
+        },
     ]
 }
 
@@ -3210,8 +3219,16 @@ pub fn function_definition(r: &Routine) -> String {
     if r.strict {
         traits.push("STRICT");
     }
+    if r.security_definer {
+        traits.push("SECURITY DEFINER");
+    }
     if !traits.is_empty() {
         out.push_str(&format!(" {}\n", traits.join(" ")));
+    }
+    for (name, value) in &r.config {
+        let quoted: Vec<String> =
+            value.split(", ").map(|v| format!("'{}'", v.replace('\'', "''"))).collect();
+        out.push_str(&format!(" SET {name} TO {}\n", quoted.join(", ")));
     }
     let tag = format!("${}$", keyword.to_lowercase());
     out.push_str(&format!("AS {tag}{}{tag}\n", r.source));

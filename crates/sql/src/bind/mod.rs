@@ -122,6 +122,10 @@ pub trait BindEnv {
     fn current_role(&self) -> String {
         crate::catalog::system::BOOTSTRAP_ROLE.into()
     }
+    /// A setting's current value (a routine's `SET ... FROM CURRENT`).
+    fn setting(&self, _name: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
     /// The session's user (`session_user`).
     fn session_user(&self) -> String {
         self.current_role()
@@ -728,7 +732,7 @@ impl<'a> Binder<'a> {
     }
 }
 
-fn setting_value(expr: &ast::Expr) -> Result<String> {
+pub(super) fn setting_value(expr: &ast::Expr) -> Result<String> {
     Ok(match expr {
         ast::Expr::Value(v) => match &v.value {
             ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),

@@ -11,7 +11,7 @@ use sqlparser::ast;
 
 use super::expr::{ExprCtx, SqlType};
 use super::scope::Scope;
-use super::{Binder, Statement, ident, split_name};
+use super::{Binder, Statement, ident, normalize_setting, split_name};
 use crate::plan::Expr;
 use crate::procedure::{Returns, Routine, RoutineKind};
 
@@ -40,6 +40,10 @@ pub struct RoutineSpec {
     pub strict: bool,
     /// IMMUTABLE ('i'), STABLE ('s') or VOLATILE ('v', the default).
     pub volatility: char,
+    /// SECURITY DEFINER.
+    pub security_definer: bool,
+    /// SET name = value clauses (FROM CURRENT resolved to the current value).
+    pub config: Vec<(String, String)>,
 }
 
 impl Binder<'_> {
@@ -245,7 +249,32 @@ impl Binder<'_> {
             or_replace: f.or_replace,
             strict,
             volatility,
+            security_definer: matches!(f.security, Some(ast::FunctionSecurity::Definer)),
+            config: self.routine_config(&f.set_params)?,
         })
+    }
+
+    /// A routine's `SET name = value` clauses: checked as SET checks them; FROM CURRENT
+    /// takes the session's value now, as in PostgreSQL.
+    fn routine_config(
+        &self,
+        params: &[ast::FunctionDefinitionSetParam],
+    ) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for p in params {
+            let name = normalize_setting(&p.name.to_string().to_lowercase());
+            let value = match &p.value {
+                ast::FunctionSetValue::Default => continue,
+                ast::FunctionSetValue::Values(values) => {
+                    values.iter().map(super::setting_value).collect::<Result<Vec<_>>>()?.join(", ")
+                }
+                ast::FunctionSetValue::FromCurrent => self.env.setting(&name)?.unwrap_or_default(),
+            };
+            // Checked now, as SET would check it.
+            crate::settings::Settings::default().set(&name, Some(&value))?;
+            out.push((name, value));
+        }
+        Ok(out)
     }
 
     /// `CALL name(args)`: the procedure and its arguments, cast to the declared types.
@@ -318,6 +347,8 @@ impl Binder<'_> {
             hash,
             strict: false,
             volatility: 'v',
+            security_definer: false,
+            config: Vec::new(),
             runtime_state: Default::default(),
         };
         crate::plpgsql::check(&routine)?;

@@ -182,6 +182,12 @@ fn encode_routine(schema_id: RelId, r: &Routine) -> Vec<u8> {
             element_type: DataType::Bool,
             elements: r.out_args.iter().map(|o| Value::Bool(*o)).collect(),
         })),
+        // SECURITY DEFINER and the SET clauses (older rows end before these).
+        Value::Bool(r.security_definer),
+        Value::Array(Box::new(Array {
+            element_type: DataType::Text,
+            elements: r.config.iter().map(|(n, v)| Value::Text(format!("{n}={v}"))).collect(),
+        })),
     ])
 }
 
@@ -267,6 +273,20 @@ fn decode_routine(bytes: &[u8], schema: String, resolve: Resolve<'_>) -> Result<
         args: texts(arg_names)?.into_iter().zip(types(arg_types, resolve)?).collect(),
         defaults,
         out_args,
+        security_definer: matches!(rest.get(2), Some(Value::Bool(true))),
+        config: match rest.get(3) {
+            Some(Value::Array(a)) => a
+                .elements
+                .iter()
+                .filter_map(|e| match e {
+                    Value::Text(s) => {
+                        s.split_once('=').map(|(n, v)| (n.to_string(), v.to_string()))
+                    }
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
         returns: match returns_kind.as_str() {
             "void" => Returns::Void,
             "trigger" => Returns::Trigger,

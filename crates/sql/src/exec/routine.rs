@@ -46,6 +46,8 @@ pub fn create_routine(spec: &RoutineSpec, ctx: &ExecCtx, env: &dyn BindEnv) -> R
         hash: String::new(),
         strict: spec.strict,
         volatility: spec.volatility,
+        security_definer: spec.security_definer,
+        config: spec.config.clone(),
         runtime_state: Default::default(),
     };
     // Replacing a routine takes owning it; creating one, CREATE on its schema.

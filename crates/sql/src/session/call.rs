@@ -48,13 +48,20 @@ impl Session {
             };
             let ctx = ExecCtx::new(txn, session.catalog(), &env, params);
             let values = args.iter().map(|a| eval(a, &[], &ctx)).collect::<Result<Vec<_>>>()?;
-            Ok((routine.clone(), values))
+            Ok((routine.clone(), values, env.definer_of(routine)?))
         });
-        let (routine, values) = match prepared {
+        let (routine, values, definer) = match prepared {
             Ok(p) => p,
             Err(e) => return self.finish_statement(Err(e)),
         };
-        let result = self.call_with_control(&routine, &values, deadline);
+        let result = match self.enter_routine(&routine, definer) {
+            Ok(context) => {
+                let result = self.call_with_control(&routine, &values, deadline);
+                self.leave_routine(context);
+                result
+            }
+            Err(e) => Err(e),
+        };
         self.finish_statement(result.map(|r| super::call_output(&routine, r)))
     }
 

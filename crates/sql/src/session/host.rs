@@ -46,8 +46,25 @@ impl Env<'_> {
         self.session.db.procedure_runtime()
     }
 
+    /// The owner a SECURITY DEFINER routine runs as (None for one that runs as its caller).
+    pub(super) fn definer_of(&self, routine: &Routine) -> Result<Option<String>> {
+        if !routine.security_definer {
+            return Ok(None);
+        }
+        let graph = crate::bind::BindEnv::access(self)?;
+        let owner = graph.acl(crate::catalog::acl::ObjectKind::Routine, routine.id).owner;
+        Ok(Some(graph.name_of(owner)))
+    }
+
     /// Calls a routine with this statement's transaction as its host.
     pub(super) fn call(&self, routine: &Routine, args: &[Value]) -> Result<CallResult> {
+        let context = self.session.enter_routine(routine, self.definer_of(routine)?)?;
+        let result = self.call_as_invoked(routine, args);
+        self.session.leave_routine(context);
+        result
+    }
+
+    fn call_as_invoked(&self, routine: &Routine, args: &[Value]) -> Result<CallResult> {
         let interpreted = crate::procedure::is_interpreted(&routine.language);
         let runtime = match self.runtime() {
             Some(runtime) => Some(runtime),
@@ -80,7 +97,10 @@ impl Env<'_> {
                 routine
             }
         };
-        self.with_host(|host| crate::plpgsql::call_trigger(&routine, call, host))
+        let context = self.session.enter_routine(&routine, self.definer_of(&routine)?)?;
+        let result = self.with_host(|host| crate::plpgsql::call_trigger(&routine, call, host));
+        self.session.leave_routine(context);
+        result
     }
 
     /// Runs `f` with this statement's transaction as a routine's host, one routine level
@@ -330,10 +350,16 @@ impl Session {
         scope: Option<&Scope>,
         env: &Env,
     ) -> Result<(Arc<Statement>, Vec<DataType>)> {
-        // A routine's statement binds its scope's names: cached per scope.
-        let key = match scope {
-            Some(s) => std::borrow::Cow::Owned(format!("{sql}\0{}", s.key)),
-            None => std::borrow::Cow::Borrowed(sql),
+        // A routine's statement binds its scope's names: cached per scope (and, in a
+        // SECURITY DEFINER routine, per owner: plans are checked for a role).
+        let definer = self.definers.borrow().last().cloned();
+        let key = match (scope, definer) {
+            (Some(s), None) => std::borrow::Cow::Owned(format!("{sql}\0{}", s.key)),
+            (None, None) => std::borrow::Cow::Borrowed(sql),
+            (scope, Some(owner)) => std::borrow::Cow::Owned(format!(
+                "{sql}\0{}\0{owner}",
+                scope.map_or("", |s| s.key.as_str())
+            )),
         };
         if env.cacheable
             && let Some(cached) = self.plans.borrow().get(&key, types, env.generation)
@@ -413,4 +439,70 @@ impl Session {
 
 fn statement_word(statement: &sqlparser::ast::Statement) -> String {
     statement.to_string().split_whitespace().next().unwrap_or("this statement").to_uppercase()
+}
+
+/// What a routine's SECURITY DEFINER and SET clauses changed, undone when it returns.
+pub(super) struct RoutineContext {
+    definer: bool,
+    saved: Vec<(String, Option<String>)>,
+    path_changed: bool,
+}
+
+impl Session {
+    /// Enters a routine: its owner becomes the current role (SECURITY DEFINER) and its SET
+    /// clauses take effect, as in PostgreSQL; None when it has neither.
+    pub(super) fn enter_routine(
+        &self,
+        routine: &Routine,
+        definer: Option<String>,
+    ) -> Result<Option<RoutineContext>> {
+        if definer.is_none() && routine.config.is_empty() {
+            return Ok(None);
+        }
+        let path = self.settings.borrow().search_path.clone();
+        let mut saved = Vec::with_capacity(routine.config.len());
+        for (name, value) in &routine.config {
+            let old = self.settings.borrow().get(name)?;
+            let set = self.settings.borrow_mut().set(name, Some(value));
+            if let Err(e) = set {
+                self.restore_routine_settings(saved);
+                return Err(e);
+            }
+            saved.push((name.clone(), old));
+        }
+        let path_changed = self.settings.borrow().search_path != path;
+        if path_changed {
+            self.forget_plans();
+        }
+        let context = RoutineContext { definer: definer.is_some(), saved, path_changed };
+        if let Some(owner) = definer {
+            self.definers.borrow_mut().push(owner);
+        }
+        Ok(Some(context))
+    }
+
+    /// Leaves a routine entered with [`Session::enter_routine`].
+    pub(super) fn leave_routine(&self, context: Option<RoutineContext>) {
+        let Some(context) = context else { return };
+        if context.definer {
+            self.definers.borrow_mut().pop();
+        }
+        self.restore_routine_settings(context.saved);
+        if context.path_changed {
+            self.forget_plans();
+        }
+    }
+
+    fn restore_routine_settings(&self, saved: Vec<(String, Option<String>)>) {
+        for (name, old) in saved.into_iter().rev() {
+            let _ = self.settings.borrow_mut().set(&name, old.as_deref());
+        }
+    }
+
+    /// Forgets the plans bound under another search path.
+    fn forget_plans(&self) {
+        self.plans.borrow_mut().clear();
+        self.lifts.borrow_mut().clear();
+        self.relations.clear();
+    }
 }
