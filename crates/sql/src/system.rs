@@ -1551,6 +1551,26 @@ impl SystemTable {
                     ]
                 })
                 .collect(),
+            Empty(i) if EMPTY_TABLES[*i].0 == "pg_default_acl" => s
+                .access
+                .default_acls()
+                .iter()
+                .map(|d| {
+                    let items = d.items.iter().map(|item| {
+                        text(&crate::catalog::acl::render_item(item, &|r| s.access.name_of(r)))
+                    });
+                    vec![
+                        Value::Int8(0),
+                        oid(d.role),
+                        oid(d.schema),
+                        text(&d.objtype.to_string()),
+                        Value::Array(Box::new(Array {
+                            element_type: DataType::Text,
+                            elements: items.collect(),
+                        })),
+                    ]
+                })
+                .collect(),
             Empty(_) => vec![],
             PgNamespace => s
                 .schemas

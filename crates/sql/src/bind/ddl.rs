@@ -153,6 +153,8 @@ pub enum DdlStatement {
     Privileges(Box<super::grant::PrivilegeSpec>),
     /// GRANT or REVOKE of role membership.
     Membership(Box<super::grant::MembershipSpec>),
+    /// ALTER DEFAULT PRIVILEGES.
+    DefaultPrivileges(Box<super::grant::DefaultPrivilegesSpec>),
     /// ALTER <object> OWNER TO role.
     OwnerTo {
         /// The object's kind as written (TABLE, SEQUENCE, TYPE, FUNCTION, ...).
@@ -1147,6 +1149,9 @@ impl Binder<'_> {
             }
             S::RevokeRole(r) => {
                 DdlStatement::Membership(Box::new(super::grant::bind_revoke_role(r)?))
+            }
+            S::AlterDefaultPrivileges(a) => {
+                DdlStatement::DefaultPrivileges(Box::new(super::grant::bind_default_privileges(a)?))
             }
             S::Comment { object_type, object_name, comment, .. } => {
                 use crate::catalog::RelKind;

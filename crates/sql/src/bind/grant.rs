@@ -250,3 +250,80 @@ pub(super) fn bind_revoke_role(revoke: &ast::RevokeRole) -> Result<MembershipSpe
         admin,
     })
 }
+
+/// ALTER DEFAULT PRIVILEGES [FOR ROLE ...] [IN SCHEMA ...] GRANT | REVOKE ... ON <type>.
+#[derive(Clone, Debug)]
+pub struct DefaultPrivilegesSpec {
+    /// FOR ROLE (empty: the current role).
+    pub roles: Vec<String>,
+    /// IN SCHEMA (empty: everywhere).
+    pub schemas: Vec<String>,
+    /// The kind of object: tables, sequences, functions or schemas.
+    pub kind: crate::catalog::acl::ObjectKind,
+    /// GRANT (else REVOKE).
+    pub grant: bool,
+    /// The privileges by name; None: ALL.
+    pub privileges: Option<Vec<String>>,
+    /// The roles (None: PUBLIC).
+    pub grantees: Vec<Option<String>>,
+    /// WITH GRANT OPTION / GRANT OPTION FOR.
+    pub grant_option: bool,
+}
+
+/// Binds ALTER DEFAULT PRIVILEGES.
+pub(super) fn bind_default_privileges(
+    alter: &ast::AlterDefaultPrivileges,
+) -> Result<DefaultPrivilegesSpec> {
+    use crate::catalog::acl::ObjectKind;
+    let mut roles = Vec::new();
+    let mut schemas = Vec::new();
+    for option in &alter.options {
+        match option {
+            ast::DefaultPrivilegesOption::ForRole(list) => roles.extend(list.iter().map(ident)),
+            ast::DefaultPrivilegesOption::InSchema(list) => schemas.extend(schema_names(list)?),
+        }
+    }
+    let (grant, privileges, object_type, grantee_list, grant_option) = match &alter.operation {
+        ast::AlterDefaultPrivilegesOperation::Grant {
+            privileges,
+            object_type,
+            grantees,
+            with_grant_option,
+        } => (true, privileges, object_type, grantees, *with_grant_option),
+        ast::AlterDefaultPrivilegesOperation::Revoke {
+            grant_option_for,
+            privileges,
+            object_type,
+            grantees,
+            ..
+        } => (false, privileges, object_type, grantees, *grant_option_for),
+    };
+    let kind = match object_type {
+        ast::DefaultPrivilegesObjectType::Tables => ObjectKind::Table,
+        ast::DefaultPrivilegesObjectType::Sequences => ObjectKind::Sequence,
+        ast::DefaultPrivilegesObjectType::Functions
+        | ast::DefaultPrivilegesObjectType::Routines => ObjectKind::Routine,
+        ast::DefaultPrivilegesObjectType::Schemas => ObjectKind::Schema,
+        other => {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "default privileges on {other} are not supported"
+            ));
+        }
+    };
+    if kind == ObjectKind::Schema && !schemas.is_empty() {
+        return Err(errinput!(
+            INVALID_GRANT_OPERATION,
+            "cannot use IN SCHEMA clause when using GRANT/REVOKE ON SCHEMAS"
+        ));
+    }
+    Ok(DefaultPrivilegesSpec {
+        roles,
+        schemas,
+        kind,
+        grant,
+        privileges: privilege_names(privileges)?,
+        grantees: grantees(grantee_list)?,
+        grant_option,
+    })
+}

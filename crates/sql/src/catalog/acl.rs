@@ -18,7 +18,8 @@ use oxibase_mvcc::Transaction;
 use std::collections::HashMap;
 
 use super::system::{
-    BOOTSTRAP_ROLE_ID, INFORMATION_SCHEMA, PG_CATALOG, PUBLIC, SYS_ACL, SYS_AUTH_MEMBERS, sys_key,
+    BOOTSTRAP_ROLE_ID, INFORMATION_SCHEMA, PG_CATALOG, PUBLIC, SYS_ACL, SYS_AUTH_MEMBERS,
+    SYS_DEFAULT_ACL, sys_key,
 };
 use super::{Catalog, Role};
 use crate::keys::{RelId, relation_prefix};
@@ -111,6 +112,17 @@ impl ObjectKind {
             ObjectKind::Schema => USAGE | CREATE,
             ObjectKind::Routine => EXECUTE,
             ObjectKind::Database => CREATE | TEMPORARY | CONNECT,
+        }
+    }
+
+    /// The object type letter of `pg_default_acl.defaclobjtype` (tables, sequences,
+    /// functions, schemas).
+    pub fn default_acl_type(self) -> char {
+        match self {
+            ObjectKind::Table => 'r',
+            ObjectKind::Sequence => 'S',
+            ObjectKind::Routine => 'f',
+            ObjectKind::Schema | ObjectKind::Database => 'n',
         }
     }
 
@@ -387,6 +399,20 @@ fn decode_items(text: &str) -> Result<Vec<AclItem>> {
     Ok(items)
 }
 
+/// An ALTER DEFAULT PRIVILEGES entry: what objects of a type a role creates start with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DefaultAcl {
+    /// The role creating the objects.
+    pub role: RelId,
+    /// The schema (0: everywhere; the entry is then the whole starting ACL, else it adds to
+    /// it).
+    pub schema: RelId,
+    /// `r` tables, `S` sequences, `f` functions, `n` schemas.
+    pub objtype: char,
+    /// The entries.
+    pub items: Vec<AclItem>,
+}
+
 /// A role's membership in another (GRANT role TO member).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Membership {
@@ -472,6 +498,111 @@ impl Catalog {
         Ok(self.find_relation_row(txn, id)?.map(|row| (row.name, row.kind)))
     }
 
+    /// Every ALTER DEFAULT PRIVILEGES entry.
+    pub fn default_acls(&self, txn: &Transaction) -> Result<Vec<DefaultAcl>> {
+        txn.scan_prefix(&relation_prefix(SYS_DEFAULT_ACL))?
+            .map(|item| match decode_row(&item?.1)?.as_slice() {
+                [
+                    Value::Int4(role),
+                    Value::Int4(schema),
+                    Value::Text(objtype),
+                    Value::Text(acl),
+                ] => Ok(DefaultAcl {
+                    role: *role as RelId,
+                    schema: *schema as RelId,
+                    objtype: objtype.chars().next().unwrap_or('r'),
+                    items: decode_items(acl)?,
+                }),
+                _ => Err(errdata!("invalid sys_default_acl row")),
+            })
+            .collect()
+    }
+
+    /// Writes an ALTER DEFAULT PRIVILEGES entry (None: removes it).
+    pub fn set_default_acl(
+        &self,
+        txn: &Transaction,
+        role: RelId,
+        schema: RelId,
+        objtype: char,
+        items: Option<&[AclItem]>,
+    ) -> Result<()> {
+        let key = sys_key(
+            SYS_DEFAULT_ACL,
+            &[
+                Value::Int4(role as i32),
+                Value::Int4(schema as i32),
+                Value::from(objtype.to_string()),
+            ],
+        )?;
+        match items {
+            Some(items) => txn.put(
+                &key,
+                encode_row(&[
+                    Value::Int4(role as i32),
+                    Value::Int4(schema as i32),
+                    Value::from(objtype.to_string()),
+                    Value::Text(encode_items(items)),
+                ]),
+            ),
+            None => {
+                if txn.get(&key)?.is_some() {
+                    txn.delete(&key)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The ACL a new object starts with: its owner's, with what ALTER DEFAULT PRIVILEGES
+    /// set for the owner (everywhere, then in the object's schema), as PostgreSQL's.
+    pub fn initial_acl(
+        &self,
+        txn: &Transaction,
+        owner: RelId,
+        kind: ObjectKind,
+        id: RelId,
+        schema: Option<RelId>,
+    ) -> Result<Acl> {
+        let objtype = kind.default_acl_type();
+        let defaults: Vec<DefaultAcl> = self
+            .default_acls(txn)?
+            .into_iter()
+            .filter(|d| d.role == owner && d.objtype == objtype)
+            .collect();
+        let mut acl = Acl::owned_by(owner);
+        if defaults.is_empty() {
+            return Ok(acl);
+        }
+        let mut items = match defaults.iter().find(|d| d.schema == 0) {
+            Some(global) => global.items.clone(),
+            None => acl.entries(kind, id),
+        };
+        for d in defaults.iter().filter(|d| schema.is_some_and(|s| s == d.schema)) {
+            for item in &d.items {
+                match items
+                    .iter_mut()
+                    .find(|i| i.grantee == item.grantee && i.grantor == item.grantor)
+                {
+                    Some(i) => {
+                        i.privileges |= item.privileges;
+                        i.grant_options |= item.grant_options;
+                    }
+                    None => items.push(item.clone()),
+                }
+            }
+        }
+        // Sorted by grantee, grantor and privileges, as PostgreSQL sorts the ACL it makes
+        // from default privileges.
+        items.sort_by_key(|i| (i.grantee, i.grantor, i.privileges));
+        let mut default = acl.entries(kind, id);
+        default.sort_by_key(|i| (i.grantee, i.grantor, i.privileges));
+        if items != default {
+            acl.items = Some(items);
+        }
+        Ok(acl)
+    }
+
     /// Every role membership.
     pub fn memberships(&self, txn: &Transaction) -> Result<Vec<Membership>> {
         txn.scan_prefix(&relation_prefix(SYS_AUTH_MEMBERS))?
@@ -525,6 +656,7 @@ pub struct RoleGraph {
     by_name: HashMap<String, usize>,
     memberships: Vec<Membership>,
     acls: HashMap<(char, RelId), Acl>,
+    defaults: Vec<DefaultAcl>,
 }
 
 impl RoleGraph {
@@ -532,7 +664,9 @@ impl RoleGraph {
     pub fn load(catalog: &Catalog, txn: &Transaction) -> Result<RoleGraph> {
         let roles = catalog.roles(txn)?;
         let acls = catalog.object_acls(txn)?.into_iter().map(|(k, id, a)| ((k, id), a)).collect();
-        Ok(RoleGraph::new(roles, catalog.memberships(txn)?, acls))
+        let mut graph = RoleGraph::new(roles, catalog.memberships(txn)?, acls);
+        graph.defaults = catalog.default_acls(txn)?;
+        Ok(graph)
     }
 
     fn new(
@@ -541,7 +675,12 @@ impl RoleGraph {
         acls: HashMap<(char, RelId), Acl>,
     ) -> RoleGraph {
         let by_name = roles.iter().enumerate().map(|(i, r)| (r.name.clone(), i)).collect();
-        RoleGraph { roles, by_name, memberships, acls }
+        RoleGraph { roles, by_name, memberships, acls, defaults: Vec::new() }
+    }
+
+    /// Every ALTER DEFAULT PRIVILEGES entry.
+    pub fn default_acls(&self) -> &[DefaultAcl] {
+        &self.defaults
     }
 
     /// Only the bootstrap superuser (an environment without a catalog).

@@ -14,6 +14,7 @@
 //! | `sys_enums`     | label of an enum type  | (type_id, sort_order) |                     |
 //! | `sys_acl`       | object with an owner or privileges of its own | (kind, object) |       |
 //! | `sys_auth_members` | role membership     | (role, member)       |                      |
+//! | `sys_default_acl` | ALTER DEFAULT PRIVILEGES | (role, schema, type) |                  |
 //!
 //! The system tables are ordinary tables in the `pg_catalog` schema: their rows use the same
 //! key and row encodings as user tables and describe themselves in `sys_tables` and
@@ -89,6 +90,10 @@ pub const SYS_ACL: RelId = 18;
 /// `sys_auth_members`: role memberships, keyed by (role id, member id), as
 /// `pg_auth_members`.
 pub const SYS_AUTH_MEMBERS: RelId = 19;
+
+/// `sys_default_acl`: ALTER DEFAULT PRIVILEGES, keyed by (role, schema or 0, object type),
+/// as `pg_default_acl`.
+pub const SYS_DEFAULT_ACL: RelId = 20;
 
 /// The id counter: the highest id reserved so far.
 pub const ID_COUNTER: RelId = 0;
@@ -224,6 +229,12 @@ pub fn system_tables() -> Vec<SystemTable> {
             name: "sys_acl",
             columns: vec![("kind", Text), ("object", Int4), ("owner", Int4), ("acl", Text)],
             primary_key: vec![0, 1],
+        },
+        SystemTable {
+            id: SYS_DEFAULT_ACL,
+            name: "sys_default_acl",
+            columns: vec![("role", Int4), ("schema", Int4), ("objtype", Text), ("acl", Text)],
+            primary_key: vec![0, 1, 2],
         },
         SystemTable {
             id: SYS_AUTH_MEMBERS,

@@ -13,6 +13,7 @@
 
 mod domains;
 mod privileges;
+pub(crate) use privileges::record_new_object;
 mod sequences;
 mod triggers;
 mod types;
@@ -105,7 +106,7 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
                 ctx.session.notice(format!("schema \"{name}\" already exists, skipping"));
             } else {
                 let id = ctx.catalog.create_schema(ctx.txn, name)?;
-                ddl.record_owner(crate::catalog::acl::ObjectKind::Schema, id)?;
+                ddl.record_owner(crate::catalog::acl::ObjectKind::Schema, id, None)?;
             }
             Ok("CREATE SCHEMA".into())
         }
@@ -122,7 +123,7 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
             ddl.require_create_in(&schema)?;
             let seq = sequence_from_spec(&schema, &name.1, options)?;
             let mut seq = ctx.catalog.create_sequence(ctx.txn, seq)?;
-            ddl.record_owner(crate::catalog::acl::ObjectKind::Sequence, seq.id)?;
+            ddl.record_owner(crate::catalog::acl::ObjectKind::Sequence, seq.id, Some(&schema))?;
             if let Some(owner) = &options.owned_by {
                 seq.owned_by = ddl.sequence_owner(&seq, owner.as_deref())?;
                 ctx.catalog.update_sequence(ctx.txn, &seq)?;
@@ -209,6 +210,10 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
         DdlStatement::Membership(spec) => {
             ddl.membership(spec)?;
             Ok(if spec.grant { "GRANT ROLE" } else { "REVOKE ROLE" }.into())
+        }
+        DdlStatement::DefaultPrivileges(spec) => {
+            ddl.default_privileges(spec)?;
+            Ok("ALTER DEFAULT PRIVILEGES".into())
         }
         DdlStatement::Truncate { names, restart_identity } => {
             ddl.truncate(names, *restart_identity)?;
@@ -338,7 +343,7 @@ impl Ddl<'_, '_> {
                 let temp = self.env.temp_schema()?;
                 if self.catalog().schema_id(self.ctx.txn, &temp)?.is_none() {
                     let id = self.catalog().create_schema(self.ctx.txn, &temp)?;
-                    self.record_owner(crate::catalog::acl::ObjectKind::Schema, id)?;
+                    self.record_owner(crate::catalog::acl::ObjectKind::Schema, id, None)?;
                     self.ctx.txn.next_command()?; // the new schema is seen from here on
                 }
                 Ok(temp)
@@ -645,9 +650,9 @@ impl Ddl<'_, '_> {
                 primary_key: primary_keys.first().map(|c| (*c).clone()).unwrap_or_default(),
             },
         )?;
-        self.record_owner(crate::catalog::acl::ObjectKind::Table, table.id)?;
+        self.record_owner(crate::catalog::acl::ObjectKind::Table, table.id, Some(&schema))?;
         for (position, seq) in serials {
-            self.record_owner(crate::catalog::acl::ObjectKind::Sequence, seq.id)?;
+            self.record_owner(crate::catalog::acl::ObjectKind::Sequence, seq.id, Some(&schema))?;
             self.own_sequence(seq, table.id, position)?;
         }
         for position in 0..table.columns.len() {
@@ -1834,7 +1839,7 @@ impl Ddl<'_, '_> {
         }
         self.require_create_in(&schema)?;
         let id = ctx.catalog.create_view(ctx.txn, &schema, &name.1, &stored)?;
-        self.record_owner(crate::catalog::acl::ObjectKind::Table, id)
+        self.record_owner(crate::catalog::acl::ObjectKind::Table, id, Some(&schema))
     }
 
     fn drop_views(&self, names: &[Name], if_exists: bool, cascade: bool) -> Result<()> {

@@ -95,14 +95,14 @@ pub fn create_routine(spec: &RoutineSpec, ctx: &ExecCtx, env: &dyn BindEnv) -> R
         runtime.check(&routine)?;
     }
     let created = ctx.catalog.create_routine(ctx.txn, routine, spec.or_replace)?;
-    let me = crate::privileges::current_role_id(env)?;
-    if existing.is_none() && me != crate::catalog::system::BOOTSTRAP_ROLE_ID {
-        let acl = crate::catalog::acl::Acl::owned_by(me);
-        ctx.catalog.set_object_acl(
-            ctx.txn,
+    if existing.is_none() {
+        let schema = ctx.catalog.schema_id(ctx.txn, &created.schema)?;
+        super::ddl::record_new_object(
+            ctx,
+            env,
             crate::catalog::acl::ObjectKind::Routine,
             created.id,
-            &acl,
+            schema,
         )?;
     }
     Ok(format!("CREATE {}", spec.kind.keyword()))

@@ -29,7 +29,7 @@ impl Ddl<'_, '_> {
         };
         self.require_create_in(&schema)?;
         domain.id = ctx.catalog.create_domain(ctx.txn, &schema, &spec.name.1, &domain)?;
-        self.record_owner(crate::catalog::acl::ObjectKind::Table, domain.id)?;
+        self.record_type_owner(domain.id)?;
         for (name, expr) in &spec.checks {
             let name = name.clone().unwrap_or_else(|| check_name(&domain));
             let check = Constraint {

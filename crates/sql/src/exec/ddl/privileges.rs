@@ -4,7 +4,7 @@
 use oxibase_common::{Result, errinput};
 
 use super::{Ddl, Name, display, password_verifier};
-use crate::bind::grant::{GrantTarget, MembershipSpec, PrivilegeSpec};
+use crate::bind::grant::{DefaultPrivilegesSpec, GrantTarget, MembershipSpec, PrivilegeSpec};
 use crate::bind::{Relation, RoleSpec};
 use crate::catalog::acl::{
     Acl, Membership, ObjectKind, PUBLIC_ROLE, Privileges, RoleGraph, privilege_named, privileges_of,
@@ -36,14 +36,107 @@ impl Ddl<'_, '_> {
             .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "role \"{name}\" does not exist"))
     }
 
-    /// Records the current role as the owner of an object it just created (objects the
-    /// bootstrap superuser creates need no row).
-    pub(super) fn record_owner(&self, kind: ObjectKind, id: RelId) -> Result<()> {
+    /// Records the current role as the owner of an object it just created in `schema`,
+    /// with the ACL ALTER DEFAULT PRIVILEGES gives it.
+    pub(super) fn record_owner(
+        &self,
+        kind: ObjectKind,
+        id: RelId,
+        schema: Option<&str>,
+    ) -> Result<()> {
+        let schema_id = match schema {
+            Some(s) => self.catalog().schema_id(self.ctx.txn, s)?,
+            None => None,
+        };
+        record_new_object(self.ctx, self.env, kind, id, schema_id)
+    }
+
+    /// Records the current role as the owner of a type it just created (no default
+    /// privileges: types' USAGE is everyone's).
+    pub(super) fn record_type_owner(&self, id: RelId) -> Result<()> {
         let me = crate::privileges::current_role_id(self.env)?;
         if me == BOOTSTRAP_ROLE_ID {
             return Ok(());
         }
-        self.catalog().set_object_acl(self.ctx.txn, kind, id, &Acl::owned_by(me))
+        self.catalog().set_object_acl(self.ctx.txn, ObjectKind::Table, id, &Acl::owned_by(me))
+    }
+
+    /// ALTER DEFAULT PRIVILEGES: FOR ROLE needs membership in the role; an entry without IN
+    /// SCHEMA is the whole starting ACL (the owner's entry can be revoked from it), one in a
+    /// schema adds to it.
+    pub(super) fn default_privileges(&self, spec: &DefaultPrivilegesSpec) -> Result<()> {
+        let txn = self.ctx.txn;
+        let graph = self.graph()?;
+        let me = self.me(&graph)?;
+        let role_of = |name: &str| {
+            graph
+                .role(name)
+                .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "role \"{name}\" does not exist"))
+        };
+        let roles = match spec.roles.is_empty() {
+            true => vec![me],
+            false => spec.roles.iter().map(|r| role_of(r)).collect::<Result<Vec<_>>>()?,
+        };
+        for role in &roles {
+            if !me.superuser && !graph.member_of(me.id).contains(&role.id) {
+                return Err(errinput!(
+                    INSUFFICIENT_PRIVILEGE,
+                    "permission denied to change default privileges"
+                ));
+            }
+        }
+        let schemas = spec
+            .schemas
+            .iter()
+            .map(|s| Ok(self.schema_target(s)?.id))
+            .collect::<Result<Vec<_>>>()?;
+        let wanted = match &spec.privileges {
+            None => spec.kind.all(),
+            Some(names) => privileges_of(names, spec.kind)?,
+        };
+        let grantees = spec
+            .grantees
+            .iter()
+            .map(|g| g.as_deref().map_or(Ok(PUBLIC_ROLE), |n| role_of(n).map(|r| r.id)))
+            .collect::<Result<Vec<_>>>()?;
+        let objtype = spec.kind.default_acl_type();
+        let existing = self.catalog().default_acls(txn)?;
+        for role in roles {
+            let places: Vec<RelId> = if schemas.is_empty() { vec![0] } else { schemas.clone() };
+            for schema in places {
+                let stored = existing
+                    .iter()
+                    .find(|d| d.role == role.id && d.schema == schema && d.objtype == objtype);
+                // Everywhere: the starting ACL (the kind's defaults until changed). In a
+                // schema: only what was granted there.
+                let default = Acl::owned_by(role.id);
+                let mut acl = Acl {
+                    owner: role.id,
+                    items: Some(match stored {
+                        Some(d) => d.items.clone(),
+                        None if schema == 0 => default.entries(spec.kind, 0),
+                        None => Vec::new(),
+                    }),
+                };
+                for &grantee in &grantees {
+                    if spec.grant {
+                        let options = if spec.grant_option { wanted } else { 0 };
+                        acl.grant(spec.kind, 0, grantee, role.id, wanted, options);
+                    } else {
+                        acl.revoke(spec.kind, 0, grantee, role.id, wanted, spec.grant_option);
+                    }
+                }
+                // Kept sorted, as PostgreSQL keeps default ACLs.
+                let mut items = acl.items.unwrap_or_default();
+                items.sort_by_key(|i| (i.grantee, i.grantor, i.privileges));
+                let mut default_items = default.entries(spec.kind, 0);
+                default_items.sort_by_key(|i| (i.grantee, i.grantor, i.privileges));
+                let unchanged = if schema == 0 { items == default_items } else { items.is_empty() };
+                let items = (!unchanged).then_some(items.as_slice());
+                self.catalog().set_default_acl(txn, role.id, schema, objtype, items)?;
+            }
+        }
+        Ok(())
     }
 
     /// 42501 unless the current role owns the object (or is a superuser).
@@ -715,6 +808,30 @@ impl Ddl<'_, '_> {
                 privileged.push(format!("privileges for {what}"));
             }
         }
+        for d in graph.default_acls() {
+            let mentioned = d.items.iter().any(|i| i.grantee == role || i.grantor == role);
+            if d.role != role && !mentioned {
+                continue;
+            }
+            let what = match d.objtype {
+                'S' => "sequences",
+                'f' => "functions",
+                'n' => "schemas",
+                _ => "relations",
+            };
+            let place = match d.schema {
+                0 => String::new(),
+                id => format!(
+                    " in schema {}",
+                    self.catalog().schema_by_id(txn, id)?.unwrap_or_default()
+                ),
+            };
+            let word = if d.role == role { "owner of" } else { "privileges for" };
+            owned.push(format!(
+                "{word} default privileges on new {what} belonging to role {}{place}",
+                graph.name_of(d.role)
+            ));
+        }
         owned.extend(privileged);
         Ok(owned)
     }
@@ -753,4 +870,19 @@ fn revoke_dependents(
         }
     }
     Ok(())
+}
+
+/// Records the current role as a new object's owner, with the ACL ALTER DEFAULT PRIVILEGES
+/// gives objects it creates (in `schema`). Objects the bootstrap superuser creates with the
+/// defaults need no row.
+pub(crate) fn record_new_object(
+    ctx: &crate::exec::ExecCtx,
+    env: &dyn crate::bind::BindEnv,
+    kind: ObjectKind,
+    id: RelId,
+    schema: Option<RelId>,
+) -> Result<()> {
+    let me = crate::privileges::current_role_id(env)?;
+    let acl = ctx.catalog.initial_acl(ctx.txn, me, kind, id, schema)?;
+    ctx.catalog.set_object_acl(ctx.txn, kind, id, &acl)
 }

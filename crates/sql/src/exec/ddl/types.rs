@@ -17,7 +17,7 @@ impl Ddl<'_, '_> {
         let schema = self.creation_schema(&name.0)?;
         self.require_create_in(&schema)?;
         let ty = self.catalog().create_enum(self.ctx.txn, &schema, &name.1, labels)?;
-        self.record_owner(crate::catalog::acl::ObjectKind::Table, ty.id as crate::keys::RelId)
+        self.record_type_owner(ty.id as crate::keys::RelId)
     }
 
     /// Finds an enum type by possibly qualified name, following the search path.
