@@ -2561,7 +2561,12 @@ fn info_table_privileges(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
 /// An object's owner and ACL as the catalogs show them (`relowner`, `relacl`: NULL for the
 /// default privileges).
 fn owner_and_acl(s: &CatalogSnapshot, kind: ObjectKind, id: RelId) -> (Value, Value) {
-    let acl = s.access.acl(kind, id);
+    let mut acl = s.access.acl(kind, id);
+    // PostgreSQL's built-in schemas carry their ACL written out (`=U/...` for everyone).
+    let builtin = [crate::catalog::system::PUBLIC, PG_CATALOG_OID, INFORMATION_SCHEMA_OID];
+    if kind == ObjectKind::Schema && builtin.contains(&id) && acl.items.is_none() {
+        acl.items = Some(acl.entries(kind, id));
+    }
     let items = acl.render(|r| s.access.name_of(r)).map_or(Value::Null, |items| {
         Value::Array(Box::new(Array {
             element_type: DataType::Text,

@@ -41,6 +41,8 @@ pub struct PrivilegeSpec {
     pub grant_option: bool,
     /// REVOKE ... CASCADE.
     pub cascade: bool,
+    /// GRANTED BY role.
+    pub granted_by: Option<String>,
 }
 
 /// GRANT or REVOKE of role membership.
@@ -54,6 +56,8 @@ pub struct MembershipSpec {
     pub members: Vec<String>,
     /// WITH ADMIN OPTION (GRANT) or ADMIN OPTION FOR (REVOKE).
     pub admin: bool,
+    /// GRANTED BY role.
+    pub granted_by: Option<String>,
 }
 
 fn grantees(list: &[ast::Grantee]) -> Result<Vec<Option<String>>> {
@@ -161,11 +165,8 @@ fn target(objects: Option<&ast::GrantObjects>) -> Result<GrantTarget> {
 
 /// Binds GRANT ... ON ... TO.
 pub(super) fn bind_grant(grant: &ast::Grant) -> Result<PrivilegeSpec> {
-    if grant.granted_by.is_some() || grant.as_grantor.is_some() {
-        return Err(errinput!(
-            FEATURE_NOT_SUPPORTED,
-            "GRANTED BY is not supported: the grantor is the current role"
-        ));
+    if grant.as_grantor.is_some() {
+        return Err(errinput!(FEATURE_NOT_SUPPORTED, "GRANT ... AS is not supported"));
     }
     Ok(PrivilegeSpec {
         grant: true,
@@ -174,17 +175,12 @@ pub(super) fn bind_grant(grant: &ast::Grant) -> Result<PrivilegeSpec> {
         grantees: grantees(&grant.grantees)?,
         grant_option: grant.with_grant_option,
         cascade: false,
+        granted_by: grant.granted_by.as_ref().map(ident),
     })
 }
 
 /// Binds REVOKE ... ON ... FROM.
 pub(super) fn bind_revoke(revoke: &ast::Revoke) -> Result<PrivilegeSpec> {
-    if revoke.granted_by.is_some() {
-        return Err(errinput!(
-            FEATURE_NOT_SUPPORTED,
-            "GRANTED BY is not supported: the grantor is the current role"
-        ));
-    }
     Ok(PrivilegeSpec {
         grant: false,
         privileges: privilege_names(&revoke.privileges)?,
@@ -192,6 +188,7 @@ pub(super) fn bind_revoke(revoke: &ast::Revoke) -> Result<PrivilegeSpec> {
         grantees: grantees(&revoke.grantees)?,
         grant_option: revoke.grant_option_for,
         cascade: matches!(revoke.cascade, Some(ast::CascadeOption::Cascade)),
+        granted_by: revoke.granted_by.as_ref().map(ident),
     })
 }
 
@@ -211,22 +208,20 @@ pub(super) fn bind_grant_role(grant: &ast::GrantRole) -> Result<MembershipSpec> 
         match option.to_string().to_ascii_uppercase().as_str() {
             "ADMIN OPTION" | "ADMIN TRUE" | "ADMIN" => admin = true,
             "ADMIN FALSE" => admin = false,
+            // PostgreSQL 16's options as pg_dumpall writes them, where they say what
+            // membership is here.
+            "INHERIT TRUE" | "SET TRUE" => {}
             other => {
                 return Err(errinput!(FEATURE_NOT_SUPPORTED, "WITH {other} is not supported"));
             }
         }
-    }
-    if grant.granted_by.is_some() {
-        return Err(errinput!(
-            FEATURE_NOT_SUPPORTED,
-            "GRANTED BY is not supported: the grantor is the current role"
-        ));
     }
     Ok(MembershipSpec {
         grant: true,
         roles: grant.roles.iter().map(ident).collect(),
         members: member_names(&grant.grantees)?,
         admin,
+        granted_by: grant.granted_by.as_ref().map(ident),
     })
 }
 
@@ -248,6 +243,7 @@ pub(super) fn bind_revoke_role(revoke: &ast::RevokeRole) -> Result<MembershipSpe
         roles: revoke.roles.iter().map(ident).collect(),
         members: member_names(&revoke.grantees)?,
         admin,
+        granted_by: revoke.granted_by.as_ref().map(ident),
     })
 }
 

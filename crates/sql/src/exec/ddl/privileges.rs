@@ -322,11 +322,39 @@ impl Ddl<'_, '_> {
         privileges_of(names, target.kind)
     }
 
+    /// GRANTED BY: the current role (what PostgreSQL allows for object privileges), or for
+    /// a superuser granting a role, any role; None when the current role grants.
+    fn granted_by(
+        &self,
+        graph: &RoleGraph,
+        named: Option<&String>,
+        any: bool,
+    ) -> Result<Option<RelId>> {
+        let Some(name) = named else { return Ok(None) };
+        let me = self.me(graph)?;
+        let role = match name.as_str() {
+            "current_user" | "current_role" => return Ok(None),
+            "session_user" => self.env.session_user(),
+            other => other.to_string(),
+        };
+        let role = graph
+            .role(&role)
+            .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "role \"{role}\" does not exist"))?;
+        if role.id == me.id {
+            return Ok(None);
+        }
+        if any && me.superuser {
+            return Ok(Some(role.id));
+        }
+        Err(errinput!(FEATURE_NOT_SUPPORTED, "grantor must be current user"))
+    }
+
     /// GRANT / REVOKE privileges ON objects.
     pub(super) fn privileges(&self, spec: &PrivilegeSpec) -> Result<()> {
         let txn = self.ctx.txn;
         let graph = self.graph()?;
         let me = self.me(&graph)?;
+        self.granted_by(&graph, spec.granted_by.as_ref(), false)?;
         let my_roles = graph.privileged_roles(me.id);
         let grantees =
             spec.grantees
@@ -400,6 +428,7 @@ impl Ddl<'_, '_> {
         let txn = self.ctx.txn;
         let graph = self.graph()?;
         let me = self.me(&graph)?;
+        let grantor = self.granted_by(&graph, spec.granted_by.as_ref(), true)?.unwrap_or(me.id);
         let role_of = |name: &str| {
             graph
                 .role(name)
@@ -444,12 +473,8 @@ impl Ddl<'_, '_> {
                         ));
                         continue;
                     }
-                    let m = Membership {
-                        role: role.id,
-                        member: member.id,
-                        grantor: me.id,
-                        admin: spec.admin,
-                    };
+                    let m =
+                        Membership { role: role.id, member: member.id, grantor, admin: spec.admin };
                     self.catalog().put_membership(txn, &m)?;
                 } else {
                     let existing = graph
