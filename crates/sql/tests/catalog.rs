@@ -301,7 +301,8 @@ fn system_tables_describe_themselves() {
             "sys_extensions",
             "sys_triggers",
             "sys_acl",
-            "sys_auth_members"
+            "sys_auth_members",
+            "sys_default_acl"
         ]
     );
     let sys_columns = catalog.table(&txn, "pg_catalog", "sys_columns").unwrap().unwrap();
