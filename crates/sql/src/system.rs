@@ -11,7 +11,7 @@ use oxibase_common::{Array, DataType, Result, Value};
 
 use crate::catalog::acl::ObjectKind;
 use crate::catalog::{
-    ConstraintKind, Deferral, Domain, Index, IndexKey, IndexMethod, Sequence, Table,
+    ConstraintKind, Deferral, Domain, Index, IndexKey, IndexMethod, Sequence, Table, deparse,
 };
 use crate::keys::RelId;
 use crate::procedure::{Routine, RoutineKind};
@@ -148,6 +148,19 @@ pub enum SystemTable {
 const PLPGSQL_OID: RelId = 13_576;
 
 const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "pg_policies",
+        &[
+            ("schemaname", "text"),
+            ("tablename", "text"),
+            ("policyname", "text"),
+            ("permissive", "text"),
+            ("roles", "text[]"),
+            ("cmd", "text"),
+            ("qual", "text"),
+            ("with_check", "text"),
+        ],
+    ),
     (
         "pg_policy",
         &[
@@ -1571,6 +1584,55 @@ impl SystemTable {
                     ]
                 })
                 .collect(),
+            Empty(i) if EMPTY_TABLES[*i].0 == "pg_policy" => s
+                .tables
+                .iter()
+                .flat_map(|t| t.policies.iter().map(move |p| (t, p)))
+                .map(|(t, p)| {
+                    let roles = if p.roles.is_empty() { vec![0] } else { p.roles.clone() };
+                    vec![
+                        oid(p.id),
+                        text(&p.name),
+                        oid(t.id),
+                        text(&p.command.to_string()),
+                        Value::Bool(p.permissive),
+                        Value::Array(Box::new(Array {
+                            element_type: DataType::Int8,
+                            elements: roles
+                                .into_iter()
+                                .map(|r| Value::Int8(i64::from(r)))
+                                .collect(),
+                        })),
+                        p.using.as_deref().map_or(Value::Null, |e| text(&deparse(e))),
+                        p.check.as_deref().map_or(Value::Null, |e| text(&deparse(e))),
+                    ]
+                })
+                .collect(),
+            Empty(i) if EMPTY_TABLES[*i].0 == "pg_policies" => s
+                .tables
+                .iter()
+                .flat_map(|t| t.policies.iter().map(move |p| (t, p)))
+                .map(|(t, p)| {
+                    let roles: Vec<Value> = if p.roles.is_empty() || p.roles.contains(&0) {
+                        vec![text("public")]
+                    } else {
+                        p.roles.iter().map(|r| text(&s.access.name_of(*r))).collect()
+                    };
+                    vec![
+                        text(&t.schema),
+                        text(&t.name),
+                        text(&p.name),
+                        text(if p.permissive { "PERMISSIVE" } else { "RESTRICTIVE" }),
+                        Value::Array(Box::new(Array {
+                            element_type: DataType::Text,
+                            elements: roles,
+                        })),
+                        text(p.command_name()),
+                        p.using.as_deref().map_or(Value::Null, |e| text(&deparse(e))),
+                        p.check.as_deref().map_or(Value::Null, |e| text(&deparse(e))),
+                    ]
+                })
+                .collect(),
             Empty(_) => vec![],
             PgNamespace => s
                 .schemas
@@ -2463,6 +2525,8 @@ fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             checks,
         );
         row[17] = Value::Bool(has_triggers(t, &referenced)); // relhastriggers
+        row[19] = Value::Bool(t.row_security & crate::catalog::policies::ENABLED != 0);
+        row[20] = Value::Bool(t.row_security & crate::catalog::policies::FORCED != 0);
         rows.push(row);
         if !t.primary_key.is_empty() {
             rows.push(class_row(

@@ -155,6 +155,8 @@ pub enum DdlStatement {
     Membership(Box<super::grant::MembershipSpec>),
     /// ALTER DEFAULT PRIVILEGES.
     DefaultPrivileges(Box<super::grant::DefaultPrivilegesSpec>),
+    /// CREATE, ALTER or DROP POLICY.
+    Policy(Box<super::grant::PolicySpec>),
     /// ALTER <object> OWNER TO role.
     OwnerTo {
         /// The object's kind as written (TABLE, SEQUENCE, TYPE, FUNCTION, ...).
@@ -466,6 +468,14 @@ pub enum IndexPart {
 /// One ALTER TABLE action.
 #[derive(Debug)]
 pub enum AlterAction {
+    /// ENABLE / DISABLE / FORCE / NO FORCE ROW LEVEL SECURITY: the flag (ENABLED or
+    /// FORCED) and whether it is set.
+    RowSecurity {
+        /// `policies::ENABLED` or `policies::FORCED`.
+        flag: u8,
+        /// Set (else cleared).
+        on: bool,
+    },
     /// ENABLE / DISABLE TRIGGER name (None: ALL or USER).
     EnableTrigger {
         /// The trigger, or every trigger.
@@ -569,6 +579,7 @@ impl AlterAction {
             AlterAction::AddConstraint { .. } => "ADD CONSTRAINT",
             AlterAction::ValidateConstraint(_) => "VALIDATE CONSTRAINT",
             AlterAction::DropConstraint { .. } => "DROP CONSTRAINT",
+            AlterAction::RowSecurity { .. } => "ROW LEVEL SECURITY",
             AlterAction::EnableTrigger { on: true, .. } => "ENABLE TRIGGER",
             AlterAction::EnableTrigger { on: false, .. } => "DISABLE TRIGGER",
         }
@@ -1153,6 +1164,13 @@ impl Binder<'_> {
             S::AlterDefaultPrivileges(a) => {
                 DdlStatement::DefaultPrivileges(Box::new(super::grant::bind_default_privileges(a)?))
             }
+            S::CreatePolicy(p) => {
+                DdlStatement::Policy(Box::new(super::grant::bind_create_policy(p)?))
+            }
+            S::AlterPolicy(p) => {
+                DdlStatement::Policy(Box::new(super::grant::bind_alter_policy(p)?))
+            }
+            S::DropPolicy(p) => DdlStatement::Policy(Box::new(super::grant::bind_drop_policy(p)?)),
             S::Comment { object_type, object_name, comment, .. } => {
                 use crate::catalog::RelKind;
                 use ast::CommentObject as O;
@@ -1549,6 +1567,18 @@ fn alter_action(op: &ast::AlterTableOperation, types: TypeLookup<'_>) -> Result<
     };
     Ok(match op {
         A::EnableTrigger { name } => AlterAction::EnableTrigger { name: trigger(name), on: true },
+        A::EnableRowLevelSecurity => {
+            AlterAction::RowSecurity { flag: crate::catalog::policies::ENABLED, on: true }
+        }
+        A::DisableRowLevelSecurity => {
+            AlterAction::RowSecurity { flag: crate::catalog::policies::ENABLED, on: false }
+        }
+        A::ForceRowLevelSecurity => {
+            AlterAction::RowSecurity { flag: crate::catalog::policies::FORCED, on: true }
+        }
+        A::NoForceRowLevelSecurity => {
+            AlterAction::RowSecurity { flag: crate::catalog::policies::FORCED, on: false }
+        }
         A::DisableTrigger { name } => AlterAction::EnableTrigger { name: trigger(name), on: false },
         A::AddColumn { if_not_exists, column_def, .. } => {
             let (column, constraints) = column_spec(column_def, types)?;

@@ -26,6 +26,8 @@ pub struct Insert {
     pub on_conflict: Option<OnConflict>,
     /// RETURNING, over the inserted row.
     pub returning: Option<Returning>,
+    /// Row-level security's WITH CHECK each new row must pass (42501 otherwise).
+    pub row_check: Option<Expr>,
 }
 
 /// ON CONFLICT handling.
@@ -71,6 +73,8 @@ pub struct Update {
     pub recheck: Option<Expr>,
     /// RETURNING, over the new row.
     pub returning: Option<Returning>,
+    /// Row-level security's WITH CHECK each new row must pass (42501 otherwise).
+    pub row_check: Option<Expr>,
 }
 
 /// A DELETE.
@@ -181,8 +185,12 @@ impl Binder<'_> {
         };
         let on_conflict =
             insert.on.as_ref().map(|on| self.bind_on_conflict(&table, &alias, on)).transpose()?;
+        if matches!(on_conflict, Some(OnConflict::Update { .. })) {
+            self.refuse_row_security(&table, "INSERT ... ON CONFLICT DO UPDATE")?;
+        }
         let returning = self.bind_returning(insert.returning.as_deref(), &table, &alias, None)?;
-        Ok(Insert { table, source, on_conflict, returning })
+        let row_check = self.row_check(&table, 'a')?;
+        Ok(Insert { table, source, on_conflict, returning, row_check })
     }
 
     /// The positions of an INSERT's column list: 42703 for a column the table lacks, 42701
@@ -645,6 +653,19 @@ impl Binder<'_> {
         let table = self.write_target(name, wanted)?;
         let alias = alias.as_ref().map_or(table.name.clone(), |a| ident(&a.name));
         let mut plan = scan_plan(table.clone(), &alias, None);
+        // The rows the policies let the command change: filtered, and judged again on the
+        // latest version of a row that changed while the statement waited for its lock.
+        let command = if wanted & UPDATE != 0 { 'w' } else { 'd' };
+        let policy = self
+            .row_security(&table, command, &Scope::new(plan.columns.clone()))?
+            .map(|rs| rs.using);
+        if let Some(predicate) = &policy {
+            let columns = plan.columns.clone();
+            plan = Plan::new(
+                Node::Filter { input: Box::new(plan), predicate: predicate.clone() },
+                columns,
+            );
+        }
         if !extra.is_empty() {
             let (other, _) = self.bind_from(extra, false)?;
             let columns: Vec<Column> = plan.columns.iter().chain(&other.columns).cloned().collect();
@@ -670,6 +691,10 @@ impl Binder<'_> {
                 columns,
             );
         }
+        let recheck = match (recheck, policy) {
+            (Some(a), Some(b)) => Some(Expr::And(Box::new(a), Box::new(b))),
+            (a, b) => a.or(b),
+        };
         debug_assert_eq!(scope.columns[table.columns.len()].name, KEY_COLUMN);
         Ok((table, alias, plan, recheck))
     }
@@ -701,7 +726,8 @@ impl Binder<'_> {
             self.bind_assignments(&update.assignments, &table, &ExprCtx::plain(&scope, "UPDATE"))?;
         let returning =
             self.bind_returning(update.returning.as_deref(), &table, &alias, Some(&source))?;
-        Ok(Update { table, source, assignments, recheck, returning })
+        let row_check = self.row_check(&table, 'w')?;
+        Ok(Update { table, source, assignments, recheck, returning, row_check })
     }
 
     pub(super) fn bind_delete(&self, delete: &ast::Delete) -> Result<Delete> {
@@ -847,9 +873,12 @@ impl Binder<'_> {
                 let table = if to {
                     let table = self.table(table_name)?;
                     self.require_table(&table, SELECT)?;
+                    self.refuse_row_security(&table, "COPY TO")?;
                     table
                 } else {
-                    self.write_target(table_name, INSERT)?
+                    let table = self.write_target(table_name, INSERT)?;
+                    self.refuse_row_security(&table, "COPY FROM")?;
+                    table
                 };
                 copy.columns = if columns.is_empty() {
                     // Generated columns are left out, as in PostgreSQL.

@@ -323,3 +323,119 @@ pub(super) fn bind_default_privileges(
         grant_option,
     })
 }
+
+/// CREATE, ALTER or DROP POLICY.
+#[derive(Clone, Debug)]
+pub enum PolicySpec {
+    /// CREATE POLICY.
+    Create {
+        /// The policy's name.
+        name: String,
+        /// The table, (schema, name).
+        table: (Option<String>, String),
+        /// AS PERMISSIVE (else RESTRICTIVE).
+        permissive: bool,
+        /// FOR: `*`, `r`, `a`, `w` or `d`.
+        command: char,
+        /// TO: role names (`public` for PUBLIC; CURRENT_USER and friends resolved when it
+        /// runs); empty for PUBLIC.
+        roles: Vec<String>,
+        /// USING, as SQL.
+        using: Option<String>,
+        /// WITH CHECK, as SQL.
+        check: Option<String>,
+    },
+    /// ALTER POLICY.
+    Alter {
+        /// The policy's name.
+        name: String,
+        /// The table.
+        table: (Option<String>, String),
+        /// RENAME TO.
+        rename: Option<String>,
+        /// TO (None: unchanged).
+        roles: Option<Vec<String>>,
+        /// USING (None: unchanged).
+        using: Option<String>,
+        /// WITH CHECK (None: unchanged).
+        check: Option<String>,
+    },
+    /// DROP POLICY.
+    Drop {
+        /// The policy's name.
+        name: String,
+        /// The table.
+        table: (Option<String>, String),
+        /// IF EXISTS.
+        if_exists: bool,
+    },
+}
+
+fn policy_roles(owners: &[ast::Owner]) -> Vec<String> {
+    owners
+        .iter()
+        .map(|o| match o {
+            ast::Owner::Ident(id) => ident(id),
+            ast::Owner::CurrentRole | ast::Owner::CurrentUser => "current_user".into(),
+            ast::Owner::SessionUser => "session_user".into(),
+        })
+        .collect()
+}
+
+/// Binds CREATE POLICY.
+pub(super) fn bind_create_policy(p: &ast::CreatePolicy) -> Result<PolicySpec> {
+    let command = match p.command {
+        None | Some(ast::CreatePolicyCommand::All) => '*',
+        Some(ast::CreatePolicyCommand::Select) => 'r',
+        Some(ast::CreatePolicyCommand::Insert) => 'a',
+        Some(ast::CreatePolicyCommand::Update) => 'w',
+        Some(ast::CreatePolicyCommand::Delete) => 'd',
+    };
+    if matches!(command, 'r' | 'd') && p.with_check.is_some() {
+        return Err(errinput!(SYNTAX_ERROR, "WITH CHECK cannot be applied to SELECT or DELETE"));
+    }
+    if command == 'a' && p.using.is_some() {
+        return Err(errinput!(SYNTAX_ERROR, "only WITH CHECK expression allowed for INSERT"));
+    }
+    Ok(PolicySpec::Create {
+        name: ident(&p.name),
+        table: split_name(&p.table_name)?,
+        permissive: !matches!(p.policy_type, Some(ast::CreatePolicyType::Restrictive)),
+        command,
+        roles: p.to.as_deref().map(policy_roles).unwrap_or_default(),
+        using: p.using.as_ref().map(|e| e.to_string()),
+        check: p.with_check.as_ref().map(|e| e.to_string()),
+    })
+}
+
+/// Binds ALTER POLICY.
+pub(super) fn bind_alter_policy(p: &ast::AlterPolicy) -> Result<PolicySpec> {
+    let table = split_name(&p.table_name)?;
+    Ok(match &p.operation {
+        ast::AlterPolicyOperation::Rename { new_name } => PolicySpec::Alter {
+            name: ident(&p.name),
+            table,
+            rename: Some(ident(new_name)),
+            roles: None,
+            using: None,
+            check: None,
+        },
+        ast::AlterPolicyOperation::Apply { to, using, with_check } => PolicySpec::Alter {
+            name: ident(&p.name),
+            table,
+            rename: None,
+            roles: to.as_deref().map(policy_roles),
+            using: using.as_ref().map(|e| e.to_string()),
+            check: with_check.as_ref().map(|e| e.to_string()),
+        },
+    })
+}
+
+/// Binds DROP POLICY.
+pub(super) fn bind_drop_policy(p: &ast::DropPolicy) -> Result<PolicySpec> {
+    Ok(PolicySpec::Drop {
+        name: ident(&p.name),
+        table: split_name(&p.table_name)?,
+        if_exists: p.if_exists,
+    })
+}

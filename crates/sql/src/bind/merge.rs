@@ -102,6 +102,7 @@ impl Binder<'_> {
             }
         });
         let table = self.write_target(name, wanted)?;
+        self.refuse_row_security(&table, "MERGE")?;
         let alias = alias.as_ref().map_or(table.name.clone(), |a| ident(&a.name));
         let target = scan_plan(table.clone(), &alias, None);
         let target_scope = Scope::new(target.columns.clone());

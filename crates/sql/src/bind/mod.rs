@@ -19,6 +19,7 @@ pub mod grant;
 mod merge;
 mod query;
 mod routine;
+mod row_security;
 pub mod scope;
 mod trigger;
 mod updatable_view;
@@ -956,6 +957,8 @@ pub fn bind_domain_check(name: &str, base: &DataType, sql: &str) -> Result<(Expr
         materialized: None,
         unpopulated: false,
         triggers: Vec::new(),
+        row_security: 0,
+        policies: Vec::new(),
     };
     bind_over_table(&value, sql, "CHECK", None)
 }

@@ -1235,7 +1235,8 @@ impl Binder<'_> {
             .with_hint("Use the REFRESH MATERIALIZED VIEW command.")),
             Some(Relation::Table(t)) => {
                 self.require_table(&t, crate::catalog::acl::SELECT)?;
-                Ok((scan_plan(t, &table, as_of), table))
+                let plan = self.with_row_security(scan_plan(t.clone(), &table, as_of), &t, 'r')?;
+                Ok((plan, table))
             }
             Some(Relation::View { id: view_id, sql, name: view_name, .. }) => {
                 self.require(

@@ -17,6 +17,7 @@
 pub mod acl;
 mod domains;
 pub mod extensions;
+pub mod policies;
 mod routines;
 pub mod schema;
 pub mod system;
@@ -277,6 +278,7 @@ impl Catalog {
             definition,
             storage: id,
             unpopulated: false,
+            row_security: 0,
         };
         txn.put(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?, row.encode())
     }
@@ -366,6 +368,8 @@ impl Catalog {
             materialized: None,
             unpopulated: false,
             triggers: Vec::new(),
+            row_security: 0,
+            policies: Vec::new(),
         })
     }
 
@@ -374,6 +378,13 @@ impl Catalog {
     pub fn set_populated(&self, txn: &Transaction, table_id: RelId, populated: bool) -> Result<()> {
         let mut row = self.relation_row(txn, table_id)?;
         row.unpopulated = !populated;
+        txn.put(&sys_key(SYS_TABLES, &[Value::Int4(table_id as i32)])?, row.encode())
+    }
+
+    /// Sets a table's row-level security flags (bit 0 ENABLE, bit 1 FORCE).
+    pub fn set_row_security(&self, txn: &Transaction, table_id: RelId, flags: u8) -> Result<()> {
+        let mut row = self.relation_row(txn, table_id)?;
+        row.row_security = flags;
         txn.put(&sys_key(SYS_TABLES, &[Value::Int4(table_id as i32)])?, row.encode())
     }
 
@@ -438,6 +449,7 @@ impl Catalog {
         }
         let stats = self.statistics(txn, id)?;
         let triggers = self.triggers_of(txn, id)?;
+        let policies = self.policies_of(txn, id)?;
         Ok(Some(Table {
             id,
             storage: row.storage,
@@ -451,6 +463,8 @@ impl Catalog {
             materialized: row.definition,
             unpopulated: row.unpopulated,
             triggers,
+            row_security: row.row_security,
+            policies,
         }))
     }
 
@@ -542,6 +556,7 @@ impl Catalog {
         delete_prefix(txn, &sys_key(SYS_CONSTRAINTS, &[Value::Int4(table.id as i32)])?)?;
         delete_prefix(txn, &sys_key(SYS_STATISTICS, &[Value::Int4(table.id as i32)])?)?;
         self.drop_triggers_of(txn, table.id)?;
+        delete_prefix(txn, &sys_key(system::SYS_POLICIES, &[Value::Int4(table.id as i32)])?)?;
         self.delete_relation(txn, &self.relation_row(txn, table.id)?)
     }
 

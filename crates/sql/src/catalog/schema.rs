@@ -430,6 +430,10 @@ pub struct Table {
     pub unpopulated: bool,
     /// Its triggers, by name.
     pub triggers: Vec<std::sync::Arc<super::triggers::Trigger>>,
+    /// Row-level security: bit 0 ENABLE, bit 1 FORCE (see `catalog::policies`).
+    pub row_security: u8,
+    /// Its row-level security policies, by name.
+    pub policies: Vec<std::sync::Arc<super::policies::Policy>>,
 }
 
 /// A table's statistics, as ANALYZE computes them.
@@ -549,10 +553,27 @@ pub fn key_expression(sql: &str) -> String {
 pub fn deparse(sql: &str) -> String {
     use sqlparser::ast::Expr as E;
     let Ok(mut expr) = crate::bind::parse_expr(sql) else { return sql.to_string() };
-    // Parentheses as written are PostgreSQL's own; they come back below.
+    // Parentheses as written are PostgreSQL's own; they come back below. The SQL value
+    // functions written without parentheses print in capitals, as PostgreSQL prints them.
     let _ = sqlparser::ast::visit_expressions_mut(&mut expr, |e| {
         while let E::Nested(inner) = e {
             *e = std::mem::replace(&mut **inner, E::Value(sqlparser::ast::Value::Null.into()));
+        }
+        let niladic =
+            |name: &str| matches!(name, "current_user" | "session_user" | "current_role" | "user");
+        match e {
+            E::Identifier(id) if id.quote_style.is_none() && niladic(&id.value.to_lowercase()) => {
+                id.value = id.value.to_uppercase();
+            }
+            E::Function(f)
+                if matches!(f.args, sqlparser::ast::FunctionArguments::None)
+                    && f.name.0.len() == 1
+                    && niladic(&f.name.to_string().to_lowercase()) =>
+            {
+                let upper = f.name.to_string().to_uppercase();
+                f.name = sqlparser::ast::ObjectName::from(vec![sqlparser::ast::Ident::new(upper)]);
+            }
+            _ => {}
         }
         std::ops::ControlFlow::<()>::Continue(())
     });

@@ -95,6 +95,10 @@ pub const SYS_AUTH_MEMBERS: RelId = 19;
 /// as `pg_default_acl`.
 pub const SYS_DEFAULT_ACL: RelId = 20;
 
+/// `sys_policies`: row-level security policies, keyed by (table id, name) (see
+/// `catalog::policies`).
+pub const SYS_POLICIES: RelId = 21;
+
 /// The id counter: the highest id reserved so far.
 pub const ID_COUNTER: RelId = 0;
 
@@ -228,6 +232,21 @@ pub fn system_tables() -> Vec<SystemTable> {
             id: SYS_ACL,
             name: "sys_acl",
             columns: vec![("kind", Text), ("object", Int4), ("owner", Int4), ("acl", Text)],
+            primary_key: vec![0, 1],
+        },
+        SystemTable {
+            id: SYS_POLICIES,
+            name: "sys_policies",
+            columns: vec![
+                ("table_id", Int4),
+                ("name", Text),
+                ("id", Int4),
+                ("command", Text),
+                ("permissive", Bool),
+                ("roles", Text),
+                ("using", Text),
+                ("check", Text),
+            ],
             primary_key: vec![0, 1],
         },
         SystemTable {
@@ -365,6 +384,8 @@ pub struct RelationRow {
     pub storage: RelId,
     /// A materialized view created or refreshed WITH NO DATA.
     pub unpopulated: bool,
+    /// Row-level security: bit 0 ENABLE, bit 1 FORCE.
+    pub row_security: u8,
 }
 
 fn int2_list(values: &[usize]) -> Value {
@@ -391,6 +412,7 @@ impl RelationRow {
             text_or_null(&self.definition),
             Value::Int4(self.storage as i32),
             Value::Bool(self.unpopulated),
+            Value::Int2(i16::from(self.row_security)),
         ])
     }
 
@@ -421,7 +443,11 @@ impl RelationRow {
                     [Value::Int4(storage), ..] => *storage as RelId,
                     _ => return Err(errdata!("invalid sys_tables row")),
                 },
-                unpopulated: matches!(rest, [_, Value::Bool(true)]),
+                unpopulated: matches!(rest, [_, Value::Bool(true), ..]),
+                row_security: match rest {
+                    [_, _, Value::Int2(flags), ..] => *flags as u8,
+                    _ => 0,
+                },
             }),
             _ => Err(errdata!("invalid sys_tables row")),
         }
@@ -830,10 +856,12 @@ mod tests {
             definition: None,
             storage: 20_007,
             unpopulated: false,
+            row_security: 0,
         };
         assert_eq!(RelationRow::decode(&row.encode()).unwrap(), row);
         // The six fields an older version wrote.
         let mut old = decode_row(&row.encode()).unwrap();
+        old.pop(); // row security
         old.pop(); // populated
         old.pop(); // storage
         let decoded = RelationRow::decode(&encode_row(&old)).unwrap();

@@ -12,6 +12,7 @@
 //! committed rows under that lock rather than the snapshot.
 
 mod domains;
+mod policies;
 mod privileges;
 pub(crate) use privileges::record_new_object;
 mod sequences;
@@ -215,6 +216,7 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
             ddl.default_privileges(spec)?;
             Ok("ALTER DEFAULT PRIVILEGES".into())
         }
+        DdlStatement::Policy(spec) => ddl.policy(spec),
         DdlStatement::Truncate { names, restart_identity } => {
             ddl.truncate(names, *restart_identity)?;
             Ok("TRUNCATE TABLE".into())
@@ -1475,6 +1477,12 @@ impl Ddl<'_, '_> {
         match action {
             AlterAction::EnableTrigger { name, on } => {
                 self.enable_trigger(table, name.as_deref(), *on)
+            }
+            AlterAction::RowSecurity { flag, on } => {
+                let flags =
+                    if *on { table.row_security | flag } else { table.row_security & !flag };
+                self.catalog().lock_relation_exclusive(txn, table.id)?;
+                self.catalog().set_row_security(txn, table.id, flags)
             }
             AlterAction::AddColumn { column: spec, constraints, if_not_exists } => {
                 if table.column_index(&spec.name).is_some() && *if_not_exists {

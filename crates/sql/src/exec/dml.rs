@@ -40,6 +40,25 @@ fn returning(
     Ok(())
 }
 
+/// Row-level security's WITH CHECK on a new row: it must be true (42501 otherwise), as
+/// PostgreSQL's.
+fn policy_check(
+    ctx: &ExecCtx,
+    check: Option<&crate::plan::Expr>,
+    row: &[Value],
+    table: &Table,
+) -> Result<()> {
+    let Some(check) = check else { return Ok(()) };
+    if matches!(eval(check, row, ctx)?, Value::Bool(true)) {
+        return Ok(());
+    }
+    Err(errinput!(
+        INSUFFICIENT_PRIVILEGE,
+        "new row violates row-level security policy for table \"{}\"",
+        table.name
+    ))
+}
+
 /// Runs an INSERT.
 pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
     let table = &stmt.table;
@@ -68,6 +87,7 @@ pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
                 _ => continue,
             }
         }
+        policy_check(ctx, stmt.row_check.as_ref(), &row, table)?;
         match storage::insert(ctx, table, &mut row)? {
             Ok(key) => {
                 touched.insert(key);
@@ -208,6 +228,7 @@ pub fn update(stmt: &Update, ctx: &ExecCtx) -> Result<DmlResult> {
                 _ => continue,
             }
         }
+        policy_check(ctx, stmt.row_check.as_ref(), &new, table)?;
         storage::update(ctx, table, &key, &old, &mut new)?;
         count += 1;
         if let Some(f) = &mut firing {

@@ -833,6 +833,16 @@ impl Ddl<'_, '_> {
                 privileged.push(format!("privileges for {what}"));
             }
         }
+        for (table, policy) in self.catalog().all_policies(txn)? {
+            if policy.roles.contains(&role) {
+                let name = self.catalog().relation_by_id(txn, table)?.map(|(n, _)| n);
+                owned.push(format!(
+                    "target of policy {} on table {}",
+                    policy.name,
+                    name.unwrap_or_default()
+                ));
+            }
+        }
         for d in graph.default_acls() {
             let mentioned = d.items.iter().any(|i| i.grantee == role || i.grantor == role);
             if d.role != role && !mentioned {
