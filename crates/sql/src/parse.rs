@@ -272,6 +272,9 @@ impl Dialect for OxibaseDialect {
         if is_create_materialized_view(parser) {
             return Some(parse_create_materialized_view(parser));
         }
+        if is_create_view(parser) {
+            return Some(parse_create_view(parser));
+        }
         if is_set_constraints(parser) {
             return Some(parse_set_constraints(parser));
         }
@@ -779,6 +782,49 @@ fn is_create_materialized_view(parser: &Parser) -> bool {
     let [create, materialized] = parser.peek_tokens::<2>();
     matches!(&create, Token::Word(w) if w.keyword == Keyword::CREATE)
         && matches!(&materialized, Token::Word(w) if w.keyword == Keyword::MATERIALIZED)
+}
+
+/// `CREATE [OR REPLACE] [TEMP | TEMPORARY] VIEW`.
+fn is_create_view(parser: &Parser) -> bool {
+    use sqlparser::tokenizer::Token;
+    let tokens = parser.peek_tokens::<5>();
+    let word = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k);
+    if !word(&tokens[0], Keyword::CREATE) {
+        return false;
+    }
+    let mut i = 1;
+    if word(&tokens[i], Keyword::OR) && word(&tokens[i + 1], Keyword::REPLACE) {
+        i += 2;
+    }
+    if word(&tokens[i], Keyword::TEMP) || word(&tokens[i], Keyword::TEMPORARY) {
+        i += 1;
+    }
+    word(&tokens[i], Keyword::VIEW)
+}
+
+/// Marks a view created WITH [CASCADED] CHECK OPTION (in the view's comment, which
+/// PostgreSQL's syntax has no other use for).
+pub const CASCADED_CHECK_OPTION_MARK: &str = "__oxibase_check_option_cascaded";
+/// Marks a view created WITH LOCAL CHECK OPTION.
+pub const LOCAL_CHECK_OPTION_MARK: &str = "__oxibase_check_option_local";
+
+/// CREATE VIEW, with PostgreSQL's trailing `WITH [CASCADED | LOCAL] CHECK OPTION`, which
+/// sqlparser does not read.
+fn parse_create_view(parser: &mut Parser) -> std::result::Result<ast::Statement, ParserError> {
+    parser.expect_keyword(Keyword::CREATE)?;
+    let or_replace = parser.parse_keywords(&[Keyword::OR, Keyword::REPLACE]);
+    let temporary = parser.parse_one_of_keywords(&[Keyword::TEMP, Keyword::TEMPORARY]).is_some();
+    let mut view = parser.parse_create_view(false, or_replace, temporary, None)?;
+    if parser.parse_keyword(Keyword::WITH) {
+        let local = parser.parse_keyword(Keyword::LOCAL);
+        if !local {
+            let _ = parser.parse_keyword(Keyword::CASCADED);
+        }
+        parser.expect_keywords(&[Keyword::CHECK, Keyword::OPTION])?;
+        let mark = if local { LOCAL_CHECK_OPTION_MARK } else { CASCADED_CHECK_OPTION_MARK };
+        view.comment = Some(mark.into());
+    }
+    Ok(ast::Statement::CreateView(view))
 }
 
 /// Marks a CREATE MATERIALIZED VIEW written WITH NO DATA (in the view's comment, which

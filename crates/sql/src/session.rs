@@ -2765,9 +2765,16 @@ impl Env<'_> {
             Some((id, RelKind::Table)) => {
                 catalog.table_by_id(self.txn, id)?.map(|t| Relation::Table(Arc::new(t)))
             }
-            Some((id, RelKind::View)) => catalog.view(self.txn, schema, name)?.map(|sql| {
-                Relation::View { id, schema: schema.to_string(), name: name.to_string(), sql }
-            }),
+            Some((id, RelKind::View)) => {
+                let check_option = catalog.view_check_option(self.txn, id)?;
+                catalog.view(self.txn, schema, name)?.map(|sql| Relation::View {
+                    id,
+                    schema: schema.to_string(),
+                    name: name.to_string(),
+                    sql,
+                    check_option,
+                })
+            }
             Some((_, RelKind::Sequence)) => {
                 catalog.sequence(self.txn, schema, name)?.map(Relation::Sequence)
             }
@@ -3688,6 +3695,12 @@ impl Env<'_> {
             extensions: catalog.extensions(txn)?,
             cursors: self.session.cursor_infos(),
             access: self.access()?,
+            view_check_options: catalog
+                .views(txn)?
+                .iter()
+                .map(|(_, _, id, _)| Ok((*id, catalog.view_check_option(txn, *id)?)))
+                .filter(|r| !matches!(r, Ok((_, 0))))
+                .collect::<Result<_>>()?,
         })
     }
 }

@@ -659,6 +659,19 @@ pub struct CatalogSnapshot {
     pub cursors: Vec<CursorInfo>,
     /// Roles, memberships, owners and ACLs.
     pub access: Arc<crate::catalog::acl::RoleGraph>,
+    /// The views with WITH CHECK OPTION: (id, 1 LOCAL or 2 CASCADED).
+    pub view_check_options: Vec<(RelId, u8)>,
+}
+
+impl CatalogSnapshot {
+    /// A view's WITH CHECK OPTION as information_schema words it.
+    fn check_option_word(&self, view: RelId) -> &'static str {
+        match self.view_check_options.iter().find(|(id, _)| *id == view) {
+            Some((_, 1)) => "LOCAL",
+            Some(_) => "CASCADED",
+            None => "NONE",
+        }
+    }
 }
 
 /// An open cursor as pg_cursors shows it.
@@ -2161,13 +2174,13 @@ impl SystemTable {
             InfoViews => s
                 .views
                 .iter()
-                .map(|(schema, name, _, sql)| {
+                .map(|(schema, name, id, sql)| {
                     vec![
                         text(&s.database),
                         text(schema),
                         text(name),
                         text(sql),
-                        text("NONE"),
+                        text(s.check_option_word(*id)),
                         text(yes_no(crate::bind::view_is_updatable(sql))),
                     ]
                 })
@@ -2546,7 +2559,15 @@ fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         }
     }
     for (schema, name, id, _) in &s.views {
-        rows.push(class_row(*id, name, schema_id(s, schema), "v", 0, false, 0));
+        let mut row = class_row(*id, name, schema_id(s, schema), "v", 0, false, 0);
+        let option = s.check_option_word(*id);
+        if option != "NONE" {
+            row[26] = Value::Array(Box::new(Array {
+                element_type: DataType::Text,
+                elements: vec![text(&format!("check_option={}", option.to_lowercase()))],
+            }));
+        }
+        rows.push(row);
     }
     for (q, _) in &s.sequences {
         rows.push(class_row(q.id, &q.name, schema_id(s, &q.schema), "S", 3, false, 0));

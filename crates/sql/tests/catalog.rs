@@ -302,7 +302,8 @@ fn system_tables_describe_themselves() {
             "sys_triggers",
             "sys_acl",
             "sys_auth_members",
-            "sys_default_acl"
+            "sys_default_acl",
+            "sys_policies"
         ]
     );
     let sys_columns = catalog.table(&txn, "pg_catalog", "sys_columns").unwrap().unwrap();

@@ -78,6 +78,8 @@ pub enum DdlStatement {
         columns: Vec<String>,
         /// The bound query (its output columns name the view's columns).
         plan: Plan,
+        /// WITH CHECK OPTION: 0 none, 1 LOCAL, 2 CASCADED.
+        check_option: u8,
     },
     /// DROP VIEW
     DropView {
@@ -1332,7 +1334,16 @@ impl Binder<'_> {
             },
             S::CreateView(cv) => {
                 let plan = self.bind_query(&cv.query)?;
+                let check_option = match cv.comment.as_deref() {
+                    Some(crate::parse::LOCAL_CHECK_OPTION_MARK) => 1,
+                    Some(crate::parse::CASCADED_CHECK_OPTION_MARK) => 2,
+                    _ => 0,
+                };
+                if check_option != 0 {
+                    self.check_option_allowed(&cv.query)?;
+                }
                 DdlStatement::CreateView {
+                    check_option,
                     name: split_name(&cv.name)?,
                     or_replace: cv.or_replace,
                     if_not_exists: cv.if_not_exists,

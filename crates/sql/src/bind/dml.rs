@@ -28,6 +28,8 @@ pub struct Insert {
     pub returning: Option<Returning>,
     /// Row-level security's WITH CHECK each new row must pass (42501 otherwise).
     pub row_check: Option<Expr>,
+    /// The WITH CHECK OPTION conditions of the views written through: (view, condition).
+    pub view_checks: Vec<(String, Expr)>,
 }
 
 /// ON CONFLICT handling.
@@ -75,6 +77,8 @@ pub struct Update {
     pub returning: Option<Returning>,
     /// Row-level security's WITH CHECK each new row must pass (42501 otherwise).
     pub row_check: Option<Expr>,
+    /// The WITH CHECK OPTION conditions of the views written through: (view, condition).
+    pub view_checks: Vec<(String, Expr)>,
 }
 
 /// A DELETE.
@@ -101,10 +105,17 @@ impl Binder<'_> {
                 ));
             }
         };
-        if let Some((id, view, sql)) = self.target_view(name)? {
+        if let Some(view) = self.target_view(name)? {
             let wanted = INSERT | if insert.returning.is_some() { SELECT } else { 0 };
-            let rewritten = self.rewrite_view_insert(insert, &view, &sql)?;
-            return self.through_view((id, &view), wanted, || self.bind_insert(&rewritten));
+            let rewritten = self.rewrite_view_insert(insert, &view.name, &view.sql)?;
+            let mut bound =
+                self.through_view((view.id, &view.name), wanted, || self.bind_insert(&rewritten))?;
+            if view.check_option != 0
+                && let Some(check) = self.view_check(&view.sql, &bound.table)?
+            {
+                bound.view_checks.push((view.name.clone(), check));
+            }
+            return Ok(bound);
         }
         let table = self.write_target(name, INSERT)?;
         if insert.returning.is_some() {
@@ -190,7 +201,7 @@ impl Binder<'_> {
         }
         let returning = self.bind_returning(insert.returning.as_deref(), &table, &alias, None)?;
         let row_check = self.row_check(&table, 'a')?;
-        Ok(Insert { table, source, on_conflict, returning, row_check })
+        Ok(Insert { table, source, on_conflict, returning, row_check, view_checks: Vec::new() })
     }
 
     /// The positions of an INSERT's column list: 42703 for a column the table lacks, 42701
@@ -708,10 +719,17 @@ impl Binder<'_> {
             || update.assignments.iter().any(|a| reads_columns(&a.value));
         let wanted = UPDATE | if reads { SELECT } else { 0 };
         if let ast::TableFactor::Table { name, .. } = &update.table.relation
-            && let Some((id, view, sql)) = self.target_view(name)?
+            && let Some(view) = self.target_view(name)?
         {
-            let rewritten = self.rewrite_view_update(update, &view, &sql)?;
-            return self.through_view((id, &view), wanted, || self.bind_update(&rewritten));
+            let rewritten = self.rewrite_view_update(update, &view.name, &view.sql)?;
+            let mut bound =
+                self.through_view((view.id, &view.name), wanted, || self.bind_update(&rewritten))?;
+            if view.check_option != 0
+                && let Some(check) = self.view_check(&view.sql, &bound.table)?
+            {
+                bound.view_checks.push((view.name.clone(), check));
+            }
+            return Ok(bound);
         }
         let extra: Vec<ast::TableWithJoins> = match &update.from {
             Some(
@@ -727,7 +745,15 @@ impl Binder<'_> {
         let returning =
             self.bind_returning(update.returning.as_deref(), &table, &alias, Some(&source))?;
         let row_check = self.row_check(&table, 'w')?;
-        Ok(Update { table, source, assignments, recheck, returning, row_check })
+        Ok(Update {
+            table,
+            source,
+            assignments,
+            recheck,
+            returning,
+            row_check,
+            view_checks: Vec::new(),
+        })
     }
 
     pub(super) fn bind_delete(&self, delete: &ast::Delete) -> Result<Delete> {
@@ -744,10 +770,11 @@ impl Binder<'_> {
             delete.selection.is_some() || delete.returning.is_some() || delete.using.is_some();
         let wanted = DELETE | if reads { SELECT } else { 0 };
         if let ast::TableFactor::Table { name, .. } = &target.relation
-            && let Some((id, view, sql)) = self.target_view(name)?
+            && let Some(view) = self.target_view(name)?
         {
-            let rewritten = self.rewrite_view_delete(delete, target, &view, &sql)?;
-            return self.through_view((id, &view), wanted, || self.bind_delete(&rewritten));
+            let rewritten = self.rewrite_view_delete(delete, target, &view.name, &view.sql)?;
+            return self
+                .through_view((view.id, &view.name), wanted, || self.bind_delete(&rewritten));
         }
         let using = delete.using.clone().unwrap_or_default();
         let (table, alias, source, recheck) =

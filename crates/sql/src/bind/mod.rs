@@ -64,6 +64,8 @@ pub enum Relation {
         name: String,
         /// The SELECT text.
         sql: String,
+        /// WITH CHECK OPTION: 0 none, 1 LOCAL, 2 CASCADED.
+        check_option: u8,
     },
     /// A sequence.
     Sequence(Sequence),
@@ -289,6 +291,15 @@ struct Cte {
     id: usize,
     plan: Option<Arc<Plan>>,
     columns: Vec<Column>,
+}
+
+/// A view a statement writes through.
+struct TargetView {
+    id: crate::keys::RelId,
+    name: String,
+    sql: String,
+    /// WITH CHECK OPTION: 0 none, 1 LOCAL, 2 CASCADED.
+    check_option: u8,
 }
 
 /// Binds statements against an environment. One binder per statement.
@@ -621,14 +632,13 @@ impl<'a> Binder<'a> {
         Ok(table)
     }
 
-    /// The view a statement names as its target, if it is one: (id, name, defining query).
-    fn target_view(
-        &self,
-        name: &ast::ObjectName,
-    ) -> Result<Option<(crate::keys::RelId, String, String)>> {
+    /// The view a statement names as its target, if it is one.
+    fn target_view(&self, name: &ast::ObjectName) -> Result<Option<TargetView>> {
         let (schema, table) = split_name(name)?;
         Ok(match self.env.relation(schema.as_deref(), &table)? {
-            Some(Relation::View { id, name, sql, .. }) => Some((id, name, sql)),
+            Some(Relation::View { id, name, sql, check_option, .. }) => {
+                Some(TargetView { id, name, sql, check_option })
+            }
             _ => None,
         })
     }

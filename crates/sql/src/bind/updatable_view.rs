@@ -540,3 +540,54 @@ fn restricted(map: &ViewMap, selection: Option<ast::Expr>, alias: &str) -> Optio
         (u, f) => u.or(f),
     }
 }
+
+/// A view's base relation, its alias and its WHERE (the WITH CHECK OPTION condition).
+fn base_condition(sql: &str) -> Option<(ast::ObjectName, Option<String>, Option<ast::Expr>)> {
+    let ast::Statement::Query(query) = crate::parse::parse_one(sql).ok()? else { return None };
+    let query = unwrap_column_list(&query).map_or(query.as_ref(), |(inner, _)| inner).clone();
+    let ast::SetExpr::Select(select) = query.body.as_ref() else { return None };
+    let [from] = select.from.as_slice() else { return None };
+    let ast::TableFactor::Table { name, alias, .. } = &from.relation else { return None };
+    Some((name.clone(), alias.as_ref().map(|a| ident(&a.name)), select.selection.clone()))
+}
+
+impl Binder<'_> {
+    /// WITH CHECK OPTION's requirements: an automatically updatable view over a table.
+    pub(super) fn check_option_allowed(&self, query: &ast::Query) -> Result<()> {
+        if let Some(reason) = not_updatable_reason(query) {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "WITH CHECK OPTION is supported only on automatically updatable views"
+            )
+            .with_hint(reason));
+        }
+        if let Some((name, _, _)) = base_condition(&query.to_string()) {
+            let (schema, table) = super::split_name(&name)?;
+            if matches!(
+                self.env.relation(schema.as_deref(), &table)?,
+                Some(super::Relation::View { .. })
+            ) {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "WITH CHECK OPTION on a view over another view is not supported"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A view's WITH CHECK OPTION condition over its table's new row (None: the view has no
+    /// WHERE, so every row is in it).
+    pub(super) fn view_check(
+        &self,
+        view_sql: &str,
+        table: &std::sync::Arc<crate::catalog::Table>,
+    ) -> Result<Option<crate::plan::Expr>> {
+        let Some((_, alias, Some(condition))) = base_condition(view_sql) else { return Ok(None) };
+        let alias = alias.unwrap_or_else(|| table.name.clone());
+        let plan = super::query::scan_plan(table.clone(), &alias, None);
+        let scope = super::scope::Scope::new(plan.columns);
+        self.bind_condition(&condition, &super::expr::ExprCtx::plain(&scope, "CHECK OPTION"))
+            .map(Some)
+    }
+}

@@ -279,6 +279,7 @@ impl Catalog {
             storage: id,
             unpopulated: false,
             row_security: 0,
+            check_option: 0,
         };
         txn.put(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?, row.encode())
     }
@@ -799,6 +800,33 @@ impl Catalog {
     pub fn set_view_definition(&self, txn: &Transaction, id: RelId, sql: &str) -> Result<()> {
         let mut row = self.relation_row(txn, id)?;
         row.definition = Some(sql.to_string());
+        txn.put(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?, row.encode())
+    }
+
+    /// CREATE OR REPLACE VIEW: a new definition and check option for the view, which keeps
+    /// its id (and so its owner, privileges and comments).
+    pub fn replace_view(
+        &self,
+        txn: &Transaction,
+        id: RelId,
+        sql: &str,
+        check_option: u8,
+    ) -> Result<()> {
+        let mut row = self.relation_row(txn, id)?;
+        row.definition = Some(sql.to_string());
+        row.check_option = check_option;
+        txn.put(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?, row.encode())
+    }
+
+    /// A view's WITH CHECK OPTION (0 none, 1 LOCAL, 2 CASCADED).
+    pub fn view_check_option(&self, txn: &Transaction, id: RelId) -> Result<u8> {
+        Ok(self.find_relation_row(txn, id)?.map_or(0, |row| row.check_option))
+    }
+
+    /// Sets a view's WITH CHECK OPTION.
+    pub fn set_view_check_option(&self, txn: &Transaction, id: RelId, option: u8) -> Result<()> {
+        let mut row = self.relation_row(txn, id)?;
+        row.check_option = option;
         txn.put(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?, row.encode())
     }
 

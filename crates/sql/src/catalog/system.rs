@@ -386,6 +386,8 @@ pub struct RelationRow {
     pub unpopulated: bool,
     /// Row-level security: bit 0 ENABLE, bit 1 FORCE.
     pub row_security: u8,
+    /// A view's WITH CHECK OPTION: 0 none, 1 LOCAL, 2 CASCADED.
+    pub check_option: u8,
 }
 
 fn int2_list(values: &[usize]) -> Value {
@@ -413,6 +415,7 @@ impl RelationRow {
             Value::Int4(self.storage as i32),
             Value::Bool(self.unpopulated),
             Value::Int2(i16::from(self.row_security)),
+            Value::Int2(i16::from(self.check_option)),
         ])
     }
 
@@ -446,6 +449,10 @@ impl RelationRow {
                 unpopulated: matches!(rest, [_, Value::Bool(true), ..]),
                 row_security: match rest {
                     [_, _, Value::Int2(flags), ..] => *flags as u8,
+                    _ => 0,
+                },
+                check_option: match rest {
+                    [_, _, _, Value::Int2(option), ..] => *option as u8,
                     _ => 0,
                 },
             }),
@@ -857,10 +864,12 @@ mod tests {
             storage: 20_007,
             unpopulated: false,
             row_security: 0,
+            check_option: 0,
         };
         assert_eq!(RelationRow::decode(&row.encode()).unwrap(), row);
         // The six fields an older version wrote.
         let mut old = decode_row(&row.encode()).unwrap();
+        old.pop(); // check option
         old.pop(); // row security
         old.pop(); // populated
         old.pop(); // storage

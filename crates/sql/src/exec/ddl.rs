@@ -82,8 +82,17 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
             ddl.alter_table(table, *if_exists, actions)?;
             Ok("ALTER TABLE".into())
         }
-        DdlStatement::CreateView { name, or_replace, if_not_exists, sql, columns, plan } => {
-            ddl.create_view(name, *or_replace, *if_not_exists, sql, columns, plan)?;
+        DdlStatement::CreateView {
+            name,
+            or_replace,
+            if_not_exists,
+            sql,
+            columns,
+            plan,
+            check_option,
+        } => {
+            let view = ViewSpec { sql, columns, plan, check_option: *check_option };
+            ddl.create_view(name, *or_replace, *if_not_exists, &view)?;
             Ok("CREATE VIEW".into())
         }
         DdlStatement::DropView { names, if_exists, cascade } => {
@@ -317,6 +326,15 @@ fn sequence_type_bounds(t: &DataType) -> Result<(i64, i64)> {
 }
 
 type Name = (Option<String>, String);
+
+/// CREATE VIEW's definition.
+#[derive(Clone, Copy)]
+struct ViewSpec<'a> {
+    sql: &'a str,
+    columns: &'a [String],
+    plan: &'a crate::plan::Plan,
+    check_option: u8,
+}
 
 /// Whether a visit of a table's rows goes on ([`Ddl::each_latest_row`]).
 enum Visit {
@@ -1791,10 +1809,9 @@ impl Ddl<'_, '_> {
         name: &Name,
         or_replace: bool,
         if_not_exists: bool,
-        sql: &str,
-        columns: &[String],
-        plan: &crate::plan::Plan,
+        view: &ViewSpec,
     ) -> Result<()> {
+        let ViewSpec { sql, columns, plan, check_option } = *view;
         let ctx = self.ctx;
         let schema = self.creation_schema(&name.0)?;
         let mut replacing = None;
@@ -1843,10 +1860,15 @@ impl Ddl<'_, '_> {
             format!("SELECT * FROM ({sql}) AS {}({})", quote_ident(&name.1), quoted.join(", "))
         };
         if let Some(id) = replacing {
-            return ctx.catalog.set_view_definition(ctx.txn, id, &stored);
+            // One write: a second read of the row in this command would not see the first.
+            return ctx.catalog.replace_view(ctx.txn, id, &stored, check_option);
         }
         self.require_create_in(&schema)?;
         let id = ctx.catalog.create_view(ctx.txn, &schema, &name.1, &stored)?;
+        if check_option != 0 {
+            ctx.txn.next_command()?; // the new row is read back from here on
+            ctx.catalog.set_view_check_option(ctx.txn, id, check_option)?;
+        }
         self.record_owner(crate::catalog::acl::ObjectKind::Table, id, Some(&schema))
     }
 

@@ -59,6 +59,26 @@ fn policy_check(
     ))
 }
 
+/// WITH CHECK OPTION: a row written through a view must be one the view shows (44000
+/// otherwise, naming the view, as PostgreSQL).
+fn view_check(
+    ctx: &ExecCtx,
+    checks: &[(String, crate::plan::Expr)],
+    row: &[Value],
+    table: &Table,
+) -> Result<()> {
+    for (view, check) in checks {
+        if !matches!(eval(check, row, ctx)?, Value::Bool(true)) {
+            return Err(errinput!(
+                WITH_CHECK_OPTION_VIOLATION,
+                "new row violates check option for view \"{view}\""
+            )
+            .with_detail(storage::failing_row(row, table, ctx)));
+        }
+    }
+    Ok(())
+}
+
 /// Runs an INSERT.
 pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
     let table = &stmt.table;
@@ -88,6 +108,7 @@ pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
             }
         }
         policy_check(ctx, stmt.row_check.as_ref(), &row, table)?;
+        view_check(ctx, &stmt.view_checks, &row, table)?;
         match storage::insert(ctx, table, &mut row)? {
             Ok(key) => {
                 touched.insert(key);
@@ -229,6 +250,7 @@ pub fn update(stmt: &Update, ctx: &ExecCtx) -> Result<DmlResult> {
             }
         }
         policy_check(ctx, stmt.row_check.as_ref(), &new, table)?;
+        view_check(ctx, &stmt.view_checks, &new, table)?;
         storage::update(ctx, table, &key, &old, &mut new)?;
         count += 1;
         if let Some(f) = &mut firing {

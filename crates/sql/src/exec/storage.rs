@@ -166,7 +166,7 @@ pub(crate) fn key_detail(table: &Table, columns: &[usize], row: &[Value], ctx: &
     format_key(&names, &values, ctx)
 }
 
-fn failing_row(row: &[Value], table: &Table, ctx: &ExecCtx) -> String {
+pub(crate) fn failing_row(row: &[Value], table: &Table, ctx: &ExecCtx) -> String {
     let values: Vec<String> = row
         .iter()
         .zip(&table.columns)
