@@ -625,17 +625,24 @@ fn is_checkpoint(parser: &Parser) -> bool {
         && matches!(next, Token::EOF | Token::SemiColon)
 }
 
+/// After `CREATE [OR REPLACE]`: the position of the next token (None: not a CREATE).
+fn create_or_replace(tokens: &[sqlparser::tokenizer::Token]) -> Option<usize> {
+    use sqlparser::tokenizer::Token;
+    let word = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k);
+    if !word(&tokens[0], Keyword::CREATE) {
+        return None;
+    }
+    if word(&tokens[1], Keyword::OR) && word(&tokens[2], Keyword::REPLACE) {
+        return Some(3);
+    }
+    Some(1)
+}
+
 fn is_create_trigger(parser: &Parser) -> bool {
     use sqlparser::tokenizer::Token;
     let tokens = parser.peek_tokens::<5>();
     let word = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k);
-    if !word(&tokens[0], Keyword::CREATE) {
-        return false;
-    }
-    let mut i = 1;
-    if word(&tokens[i], Keyword::OR) && word(&tokens[i + 1], Keyword::REPLACE) {
-        i += 2;
-    }
+    let Some(mut i) = create_or_replace(&tokens) else { return false };
     if word(&tokens[i], Keyword::CONSTRAINT) {
         i += 1;
     }
@@ -789,13 +796,7 @@ fn is_create_view(parser: &Parser) -> bool {
     use sqlparser::tokenizer::Token;
     let tokens = parser.peek_tokens::<5>();
     let word = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k);
-    if !word(&tokens[0], Keyword::CREATE) {
-        return false;
-    }
-    let mut i = 1;
-    if word(&tokens[i], Keyword::OR) && word(&tokens[i + 1], Keyword::REPLACE) {
-        i += 2;
-    }
+    let Some(mut i) = create_or_replace(&tokens) else { return false };
     if word(&tokens[i], Keyword::TEMP) || word(&tokens[i], Keyword::TEMPORARY) {
         i += 1;
     }

@@ -110,11 +110,7 @@ impl Binder<'_> {
             let rewritten = self.rewrite_view_insert(insert, &view.name, &view.sql)?;
             let mut bound =
                 self.through_view((view.id, &view.name), wanted, || self.bind_insert(&rewritten))?;
-            if view.check_option != 0
-                && let Some(check) = self.view_check(&view.sql, &bound.table)?
-            {
-                bound.view_checks.push((view.name.clone(), check));
-            }
+            bound.view_checks.extend(self.check_option(&view, &bound.table)?);
             return Ok(bound);
         }
         let table = self.write_target(name, INSERT)?;
@@ -724,11 +720,7 @@ impl Binder<'_> {
             let rewritten = self.rewrite_view_update(update, &view.name, &view.sql)?;
             let mut bound =
                 self.through_view((view.id, &view.name), wanted, || self.bind_update(&rewritten))?;
-            if view.check_option != 0
-                && let Some(check) = self.view_check(&view.sql, &bound.table)?
-            {
-                bound.view_checks.push((view.name.clone(), check));
-            }
+            bound.view_checks.extend(self.check_option(&view, &bound.table)?);
             return Ok(bound);
         }
         let extra: Vec<ast::TableWithJoins> = match &update.from {

@@ -576,18 +576,22 @@ impl Binder<'_> {
         Ok(())
     }
 
-    /// A view's WITH CHECK OPTION condition over its table's new row (None: the view has no
-    /// WHERE, so every row is in it).
-    pub(super) fn view_check(
+    /// A written-through view's WITH CHECK OPTION condition over its table's new row, with
+    /// the view's name (None: no check option, or no WHERE, so every row is in it).
+    pub(super) fn check_option(
         &self,
-        view_sql: &str,
+        view: &super::TargetView,
         table: &std::sync::Arc<crate::catalog::Table>,
-    ) -> Result<Option<crate::plan::Expr>> {
-        let Some((_, alias, Some(condition))) = base_condition(view_sql) else { return Ok(None) };
+    ) -> Result<Option<(String, crate::plan::Expr)>> {
+        if view.check_option == 0 {
+            return Ok(None);
+        }
+        let Some((_, alias, Some(condition))) = base_condition(&view.sql) else { return Ok(None) };
         let alias = alias.unwrap_or_else(|| table.name.clone());
         let plan = super::query::scan_plan(table.clone(), &alias, None);
         let scope = super::scope::Scope::new(plan.columns);
-        self.bind_condition(&condition, &super::expr::ExprCtx::plain(&scope, "CHECK OPTION"))
-            .map(Some)
+        let check =
+            self.bind_condition(&condition, &super::expr::ExprCtx::plain(&scope, "CHECK OPTION"))?;
+        Ok(Some((view.name.clone(), check)))
     }
 }

@@ -685,16 +685,7 @@ impl RoleGraph {
 
     /// Only the bootstrap superuser (an environment without a catalog).
     pub fn bootstrap() -> RoleGraph {
-        let role = Role {
-            name: super::system::BOOTSTRAP_ROLE.into(),
-            id: BOOTSTRAP_ROLE_ID,
-            superuser: true,
-            login: true,
-            password: None,
-            createrole: true,
-            inherit: true,
-        };
-        RoleGraph::new(vec![role], Vec::new(), HashMap::new())
+        RoleGraph::new(vec![Role::bootstrap()], Vec::new(), HashMap::new())
     }
 
     /// A role by name.

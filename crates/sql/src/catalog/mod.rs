@@ -184,15 +184,7 @@ impl Catalog {
     }
 
     fn insert_bootstrap_role(&self, txn: &Transaction) -> Result<()> {
-        let role = Role {
-            name: BOOTSTRAP_ROLE.into(),
-            id: BOOTSTRAP_ROLE_ID,
-            superuser: true,
-            login: true,
-            password: None,
-            createrole: true,
-            inherit: true,
-        };
+        let role = Role::bootstrap();
         txn.put(&sys_key(SYS_ROLES, &[Value::from(BOOTSTRAP_ROLE)])?, encode_role(&role))
     }
 

@@ -539,6 +539,21 @@ pub struct Role {
     pub inherit: bool,
 }
 
+impl Role {
+    /// The superuser created with the database (PostgreSQL's bootstrap superuser).
+    pub fn bootstrap() -> Role {
+        Role {
+            name: super::system::BOOTSTRAP_ROLE.into(),
+            id: super::system::BOOTSTRAP_ROLE_ID,
+            superuser: true,
+            login: true,
+            password: None,
+            createrole: true,
+            inherit: true,
+        }
+    }
+}
+
 /// An expression as an index key is written: a function call as it is, anything else in
 /// parentheses (`lower(email)`, `(n * 2)`).
 pub fn key_expression(sql: &str) -> String {
