@@ -11,7 +11,7 @@ use std::sync::Arc;
 use oxibase_common::{Result, errinput};
 
 use crate::bind::BindEnv;
-use crate::catalog::acl::{ObjectKind, Privileges, RoleGraph, SELECT};
+use crate::catalog::acl::{Acl, ObjectKind, Privileges, RoleGraph, SELECT};
 use crate::catalog::system::{BOOTSTRAP_ROLE_ID, SYS_ACL, SYS_ROLES};
 use crate::keys::{FIRST_USER_ID, RelId};
 
@@ -69,8 +69,9 @@ pub fn is_superuser(env: &dyn BindEnv) -> Result<bool> {
     Ok(me(env, &graph)?.1)
 }
 
-/// The privileges `role` holds on an object (all of the kind's for a superuser).
-pub fn privileges_of(graph: &RoleGraph, role: RelId, object: &AclObject) -> Privileges {
+/// The privileges `role` holds on an object with ACL `acl` (all of the kind's for a
+/// superuser).
+pub fn privileges_of(graph: &RoleGraph, role: RelId, object: &AclObject, acl: &Acl) -> Privileges {
     let Some(r) = graph.role_by_id(role) else { return 0 };
     if r.superuser {
         return object.kind.all();
@@ -81,7 +82,7 @@ pub fn privileges_of(graph: &RoleGraph, role: RelId, object: &AclObject) -> Priv
         return if matches!(object.id, SYS_ROLES | SYS_ACL) { 0 } else { SELECT };
     }
     let roles = graph.privileged_roles(role);
-    graph.acl(object.kind, object.id).privileges(object.kind, object.id, &roles)
+    acl.privileges(object.kind, object.id, &roles)
 }
 
 /// Checks that the current role, or `as_role` (a view's owner, for the relations its
@@ -104,7 +105,8 @@ pub fn check(
             id
         }
     };
-    let held = privileges_of(&graph, role, object);
+    let acl = env.object_acl(object.kind, object.id)?;
+    let held = privileges_of(&graph, role, object, &acl);
     let ok = if any { held & wanted != 0 } else { held & wanted == wanted };
     if ok {
         return Ok(());
@@ -122,7 +124,7 @@ pub fn owns(graph: &RoleGraph, role: RelId, owner: RelId) -> bool {
 pub fn check_owner(env: &dyn BindEnv, object: &AclObject) -> Result<()> {
     let graph = env.access()?;
     let (id, superuser) = me(env, &graph)?;
-    if superuser || owns(&graph, id, graph.acl(object.kind, object.id).owner) {
+    if superuser || owns(&graph, id, env.object_acl(object.kind, object.id)?.owner) {
         return Ok(());
     }
     Err(errinput!(INSUFFICIENT_PRIVILEGE, "must be owner of {} {}", object.label, object.name))
@@ -133,7 +135,7 @@ pub fn owner_of(env: &dyn BindEnv, kind: ObjectKind, id: RelId) -> Result<RelId>
     if id < FIRST_USER_ID && matches!(kind, ObjectKind::Table | ObjectKind::Sequence) {
         return Ok(BOOTSTRAP_ROLE_ID);
     }
-    Ok(env.access()?.acl(kind, id).owner)
+    Ok(env.object_acl(kind, id)?.owner)
 }
 
 /// The role graph for an environment without a catalog (only the bootstrap superuser).

@@ -423,8 +423,10 @@ pub struct Session {
     /// The foreign keys referencing each table: read by every UPDATE and DELETE of a table,
     /// so not scanned from the catalog each time.
     referencing: CatalogCache<RelId, Referencing>,
-    /// The roles, memberships and ACLs privilege checks read.
+    /// The roles, memberships and default privileges privilege checks read.
     access: CatalogCache<(), Arc<crate::catalog::acl::RoleGraph>>,
+    /// Objects' owners and ACLs, by (`sys_acl` kind, id).
+    acls: CatalogCache<(&'static str, RelId), crate::catalog::acl::Acl>,
     /// The owners of the SECURITY DEFINER routines running, innermost last: the current
     /// role while they run.
     definers: RefCell<Vec<String>>,
@@ -474,6 +476,7 @@ impl Session {
             relations: CatalogCache::new(),
             referencing: CatalogCache::new(),
             access: CatalogCache::new(),
+            acls: CatalogCache::new(),
             definers: RefCell::new(Vec::new()),
             currval: RefCell::new(HashMap::new()),
             lastval: Cell::new(None),
@@ -510,7 +513,8 @@ impl Session {
                 label: "database",
                 name: &name,
             };
-            let held = crate::privileges::privileges_of(&graph, role.id, &object);
+            let acl = self.db.catalog().object_acl(txn, object.kind, object.id)?;
+            let held = crate::privileges::privileges_of(&graph, role.id, &object, &acl);
             if held & crate::catalog::acl::CONNECT == 0 {
                 return Err(errinput!(
                     INSUFFICIENT_PRIVILEGE,
@@ -2910,6 +2914,24 @@ impl BindEnv for Env<'_> {
         Ok(graph)
     }
 
+    fn object_acl(
+        &self,
+        kind: crate::catalog::acl::ObjectKind,
+        id: RelId,
+    ) -> Result<crate::catalog::acl::Acl> {
+        let key = (kind.key(), id);
+        if self.cacheable
+            && let Some(acl) = self.session.acls.get(&key, self.generation)
+        {
+            return Ok(acl);
+        }
+        let acl = self.session.catalog().object_acl(self.txn, kind, id)?;
+        if self.cacheable {
+            self.session.acls.insert(key, self.generation, acl.clone());
+        }
+        Ok(acl)
+    }
+
     fn current_role(&self) -> String {
         self.session.current_user()
     }
@@ -3411,16 +3433,16 @@ impl FunctionEnv for Env<'_> {
                 (ObjectKind::Routine, id as RelId)
             }
         };
+        let acl = BindEnv::object_acl(self, object_kind, id)?;
         let held = match graph.role_by_id(role) {
             Some(_) => {
                 let object =
                     crate::privileges::AclObject { kind: object_kind, id, label: "", name: "" };
-                crate::privileges::privileges_of(&graph, role, &object)
+                crate::privileges::privileges_of(&graph, role, &object, &acl)
             }
             // PUBLIC: what the ACL gives everyone.
-            None => graph.acl(object_kind, id).privileges(object_kind, id, &[]),
+            None => acl.privileges(object_kind, id, &[]),
         };
-        let acl = graph.acl(object_kind, id);
         let grantable = match graph.role_by_id(role) {
             Some(r) if r.superuser => object_kind.all(),
             Some(_) => acl.grantable(object_kind, id, &graph.privileged_roles(role)),
@@ -3716,6 +3738,11 @@ impl Env<'_> {
             extensions: catalog.extensions(txn)?,
             cursors: self.session.cursor_infos(),
             access: self.access()?,
+            acls: catalog
+                .object_acls(txn)?
+                .into_iter()
+                .map(|(kind, id, acl)| ((kind, id), acl))
+                .collect(),
             view_check_options: catalog
                 .views(txn)?
                 .iter()

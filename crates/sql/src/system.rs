@@ -657,13 +657,23 @@ pub struct CatalogSnapshot {
     pub extensions: Vec<crate::catalog::extensions::Extension>,
     /// The session's open cursors, for pg_cursors.
     pub cursors: Vec<CursorInfo>,
-    /// Roles, memberships, owners and ACLs.
+    /// Roles, memberships and default privileges.
     pub access: Arc<crate::catalog::acl::RoleGraph>,
+    /// The objects with an owner or ACL of their own, by (`sys_acl` kind, id).
+    pub acls: std::collections::HashMap<(char, RelId), crate::catalog::acl::Acl>,
     /// The views with WITH CHECK OPTION: (id, 1 LOCAL or 2 CASCADED).
     pub view_check_options: Vec<(RelId, u8)>,
 }
 
 impl CatalogSnapshot {
+    /// An object's owner and ACL.
+    fn acl(&self, kind: ObjectKind, id: RelId) -> crate::catalog::acl::Acl {
+        let key = (kind.key().chars().next().unwrap_or('r'), id);
+        self.acls.get(&key).cloned().unwrap_or_else(|| {
+            crate::catalog::acl::Acl::owned_by(crate::catalog::system::BOOTSTRAP_ROLE_ID)
+        })
+    }
+
     /// A view's WITH CHECK OPTION as information_schema words it.
     fn check_option_word(&self, view: RelId) -> &'static str {
         match self.view_check_options.iter().find(|(id, _)| *id == view) {
@@ -2614,7 +2624,7 @@ fn info_table_privileges(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         .chain(s.views.iter().map(|(schema, name, id, _)| (*id, schema.as_str(), name.as_str())));
     let mut rows = Vec::new();
     for (id, schema, name) in relations {
-        let acl = graph.acl(ObjectKind::Table, id);
+        let acl = s.acl(ObjectKind::Table, id);
         for item in acl.entries(ObjectKind::Table, id) {
             let public = item.grantee == crate::catalog::acl::PUBLIC_ROLE;
             if !superuser
@@ -2646,7 +2656,7 @@ fn info_table_privileges(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
 /// An object's owner and ACL as the catalogs show them (`relowner`, `relacl`: NULL for the
 /// default privileges).
 fn owner_and_acl(s: &CatalogSnapshot, kind: ObjectKind, id: RelId) -> (Value, Value) {
-    let mut acl = s.access.acl(kind, id);
+    let mut acl = s.acl(kind, id);
     // PostgreSQL's built-in schemas carry their ACL written out (`=U/...` for everyone).
     let builtin = [crate::catalog::system::PUBLIC, PG_CATALOG_OID, INFORMATION_SCHEMA_OID];
     if kind == ObjectKind::Schema && builtin.contains(&id) && acl.items.is_none() {

@@ -121,6 +121,15 @@ pub trait BindEnv {
     fn access(&self) -> Result<Arc<crate::catalog::acl::RoleGraph>> {
         crate::privileges::bootstrap_access()
     }
+    /// An object's owner and ACL (the bootstrap superuser's and the defaults where it has
+    /// none of its own).
+    fn object_acl(
+        &self,
+        _kind: crate::catalog::acl::ObjectKind,
+        _id: crate::keys::RelId,
+    ) -> Result<crate::catalog::acl::Acl> {
+        Ok(crate::catalog::acl::Acl::owned_by(crate::catalog::system::BOOTSTRAP_ROLE_ID))
+    }
     /// The role privileges are checked for (`current_user`).
     fn current_role(&self) -> String {
         crate::catalog::system::BOOTSTRAP_ROLE.into()

@@ -54,7 +54,7 @@ impl Binder<'_> {
         if graph.role_by_id(role).is_some_and(|r| r.superuser) {
             return Ok(None);
         }
-        let owner = graph.acl(ObjectKind::Table, table.id).owner;
+        let owner = self.env.object_acl(ObjectKind::Table, table.id)?.owner;
         if table.row_security & FORCED == 0 && crate::privileges::owns(&graph, role, owner) {
             return Ok(None);
         }

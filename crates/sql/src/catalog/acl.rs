@@ -127,7 +127,7 @@ impl ObjectKind {
     }
 
     /// The key kind in `sys_acl` (relations of every kind share one: their ids are unique).
-    fn key(self) -> &'static str {
+    pub fn key(self) -> &'static str {
         match self {
             ObjectKind::Table | ObjectKind::Sequence => "r",
             ObjectKind::Schema => "n",
@@ -648,14 +648,14 @@ impl Catalog {
     }
 }
 
-/// The roles, their memberships and the objects with an owner or ACL of their own: what a
-/// privilege check reads, loaded once per catalog generation.
+/// The roles, their memberships and the default privileges: what a privilege check reads
+/// about roles, loaded once per catalog generation (an object's own ACL is read when it is
+/// checked: there is one row per object owned by another role than the bootstrap one).
 #[derive(Debug, Default)]
 pub struct RoleGraph {
     roles: Vec<Role>,
     by_name: HashMap<String, usize>,
     memberships: Vec<Membership>,
-    acls: HashMap<(char, RelId), Acl>,
     defaults: Vec<DefaultAcl>,
 }
 
@@ -663,19 +663,14 @@ impl RoleGraph {
     /// Reads the roles, memberships and ACLs in `txn`.
     pub fn load(catalog: &Catalog, txn: &Transaction) -> Result<RoleGraph> {
         let roles = catalog.roles(txn)?;
-        let acls = catalog.object_acls(txn)?.into_iter().map(|(k, id, a)| ((k, id), a)).collect();
-        let mut graph = RoleGraph::new(roles, catalog.memberships(txn)?, acls);
+        let mut graph = RoleGraph::new(roles, catalog.memberships(txn)?);
         graph.defaults = catalog.default_acls(txn)?;
         Ok(graph)
     }
 
-    fn new(
-        roles: Vec<Role>,
-        memberships: Vec<Membership>,
-        acls: HashMap<(char, RelId), Acl>,
-    ) -> RoleGraph {
+    fn new(roles: Vec<Role>, memberships: Vec<Membership>) -> RoleGraph {
         let by_name = roles.iter().enumerate().map(|(i, r)| (r.name.clone(), i)).collect();
-        RoleGraph { roles, by_name, memberships, acls, defaults: Vec::new() }
+        RoleGraph { roles, by_name, memberships, defaults: Vec::new() }
     }
 
     /// Every ALTER DEFAULT PRIVILEGES entry.
@@ -685,7 +680,7 @@ impl RoleGraph {
 
     /// Only the bootstrap superuser (an environment without a catalog).
     pub fn bootstrap() -> RoleGraph {
-        RoleGraph::new(vec![Role::bootstrap()], Vec::new(), HashMap::new())
+        RoleGraph::new(vec![Role::bootstrap()], Vec::new())
     }
 
     /// A role by name.
@@ -711,19 +706,6 @@ impl RoleGraph {
     /// A role's name as an ACL shows it (its id for a role that is gone).
     pub fn name_of(&self, id: RelId) -> String {
         self.role_by_id(id).map_or_else(|| id.to_string(), |r| r.name.clone())
-    }
-
-    /// An object's owner and ACL.
-    pub fn acl(&self, kind: ObjectKind, id: RelId) -> Acl {
-        self.acls
-            .get(&(kind.key().chars().next().unwrap_or('r'), id))
-            .cloned()
-            .unwrap_or_else(|| Acl::owned_by(BOOTSTRAP_ROLE_ID))
-    }
-
-    /// Every object with an ACL of its own: (kind key, id, ACL).
-    pub fn acls(&self) -> impl Iterator<Item = (char, RelId, &Acl)> {
-        self.acls.iter().map(|((k, id), a)| (*k, *id, a))
     }
 
     /// The roles whose privileges `id` has: itself and, through INHERIT, the roles it is a

@@ -52,7 +52,8 @@ impl Env<'_> {
             return Ok(None);
         }
         let graph = crate::bind::BindEnv::access(self)?;
-        let owner = graph.acl(crate::catalog::acl::ObjectKind::Routine, routine.id).owner;
+        let kind = crate::catalog::acl::ObjectKind::Routine;
+        let owner = crate::bind::BindEnv::object_acl(self, kind, routine.id)?.owner;
         Ok(Some(graph.name_of(owner)))
     }
 

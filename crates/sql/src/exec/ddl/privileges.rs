@@ -805,7 +805,7 @@ impl Ddl<'_, '_> {
         let txn = self.ctx.txn;
         let mut owned = Vec::new();
         let mut privileged = Vec::new();
-        for (kind, id, acl) in graph.acls() {
+        for (kind, id, acl) in self.catalog().object_acls(txn)? {
             if acl.owner != role && !acl.mentions(role) {
                 continue;
             }
