@@ -284,6 +284,9 @@ impl Dialect for OxibaseDialect {
         if is_do(parser) {
             return Some(parse_do(parser));
         }
+        if is_owned(parser) {
+            return Some(parse_owned(parser));
+        }
         if is_checkpoint(parser) {
             parser.next_token();
             return Some(Ok(checkpoint_statement()));
@@ -747,6 +750,54 @@ fn parse_create_trigger(parser: &mut Parser) -> std::result::Result<ast::Stateme
 
 /// The name a `DO` block is carried under: `CALL pg_catalog."$do"(body, language)`.
 pub const DO_BLOCK: &str = "$do";
+
+/// The procedure `REASSIGN OWNED` and `DROP OWNED` are carried as a CALL of, in
+/// pg_catalog: `(action, roles, new owner or cascade)`.
+pub const OWNED_BLOCK: &str = "$owned";
+
+/// `REASSIGN OWNED BY` or `DROP OWNED BY`.
+fn is_owned(parser: &Parser) -> bool {
+    use sqlparser::tokenizer::Token;
+    let [first, owned] = parser.peek_tokens::<2>();
+    let reassign = matches!(&first, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("reassign"));
+    let drop = matches!(&first, Token::Word(w) if w.keyword == Keyword::DROP);
+    (reassign || drop) && matches!(&owned, Token::Word(w) if w.keyword == Keyword::OWNED)
+}
+
+/// `REASSIGN OWNED BY role [, ...] TO role` / `DROP OWNED BY role [, ...] [CASCADE |
+/// RESTRICT]`, which sqlparser does not read, carried as a CALL of [`OWNED_BLOCK`].
+fn parse_owned(parser: &mut Parser) -> std::result::Result<ast::Statement, ParserError> {
+    let reassign = !parser.parse_keyword(Keyword::DROP);
+    if reassign {
+        parser.next_token(); // REASSIGN
+    }
+    parser.expect_keywords(&[Keyword::OWNED, Keyword::BY])?;
+    // Names fold to lower case unless quoted, as identifiers do.
+    let name = |id: ast::Ident| match id.quote_style {
+        None => id.value.to_lowercase(),
+        Some(_) => id.value,
+    };
+    let roles = parser.parse_comma_separated(|p| p.parse_identifier())?;
+    let names: Vec<String> = roles.into_iter().map(name).collect();
+    let last = if reassign {
+        parser.expect_keyword(Keyword::TO)?;
+        name(parser.parse_identifier()?)
+    } else if parser.parse_keyword(Keyword::CASCADE) {
+        "cascade".into()
+    } else {
+        let _ = parser.parse_keyword(Keyword::RESTRICT);
+        "restrict".into()
+    };
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let action = if reassign { "reassign" } else { "drop" };
+    let call = format!(
+        "CALL pg_catalog.\"{OWNED_BLOCK}\"({}, {}, {})",
+        quote(action),
+        quote(&names.join(",")),
+        quote(&last)
+    );
+    parse_one(&call).map_err(|e| ParserError::ParserError(e.message().to_string()))
+}
 
 fn is_do(parser: &Parser) -> bool {
     use sqlparser::tokenizer::Token;

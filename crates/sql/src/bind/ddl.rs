@@ -159,6 +159,8 @@ pub enum DdlStatement {
     DefaultPrivileges(Box<super::grant::DefaultPrivilegesSpec>),
     /// CREATE, ALTER or DROP POLICY.
     Policy(Box<super::grant::PolicySpec>),
+    /// REASSIGN OWNED / DROP OWNED.
+    Owned(Box<super::grant::OwnedSpec>),
     /// ALTER <object> OWNER TO role.
     OwnerTo {
         /// The object's kind as written (TABLE, SEQUENCE, TYPE, FUNCTION, ...).

@@ -439,3 +439,22 @@ pub(super) fn bind_drop_policy(p: &ast::DropPolicy) -> Result<PolicySpec> {
         if_exists: p.if_exists,
     })
 }
+
+/// REASSIGN OWNED or DROP OWNED.
+#[derive(Clone, Debug)]
+pub enum OwnedSpec {
+    /// REASSIGN OWNED BY roles TO role.
+    Reassign {
+        /// The old owners.
+        roles: Vec<String>,
+        /// The new owner.
+        to: String,
+    },
+    /// DROP OWNED BY roles [CASCADE].
+    Drop {
+        /// The roles.
+        roles: Vec<String>,
+        /// CASCADE.
+        cascade: bool,
+    },
+}

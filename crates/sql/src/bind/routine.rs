@@ -283,6 +283,9 @@ impl Binder<'_> {
         if schema.as_deref() == Some("pg_catalog") && name == crate::parse::DO_BLOCK {
             return self.bind_do(f);
         }
+        if schema.as_deref() == Some("pg_catalog") && name == crate::parse::OWNED_BLOCK {
+            return self.bind_owned(f);
+        }
         let routine = self.env.routine(schema.as_deref(), &name)?.ok_or_else(|| {
             errinput!(UNDEFINED_FUNCTION, "procedure {name} does not exist")
                 .with_hint("No procedure matches the given name. Create it with CREATE PROCEDURE.")
@@ -306,19 +309,23 @@ impl Binder<'_> {
     }
 
     /// `DO 'code'`: an anonymous PL/pgSQL procedure, its body checked now.
-    fn bind_do(&self, f: &ast::Function) -> Result<Statement> {
-        let text = |i: usize| match &f.args {
-            ast::FunctionArguments::List(list) => match list.args.get(i) {
-                Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(
-                    v,
-                )))) => match &v.value {
-                    ast::Value::SingleQuotedString(s) => Some(s.clone()),
-                    _ => None,
-                },
-                _ => None,
-            },
-            _ => None,
+    /// REASSIGN OWNED / DROP OWNED, as `parse.rs` carries them.
+    fn bind_owned(&self, f: &ast::Function) -> Result<Statement> {
+        let (Some(action), Some(roles), Some(last)) =
+            (literal_arg(f, 0), literal_arg(f, 1), literal_arg(f, 2))
+        else {
+            return Err(errinput!(SYNTAX_ERROR, "invalid REASSIGN OWNED or DROP OWNED"));
         };
+        let roles = roles.split(',').map(str::to_string).collect();
+        Ok(Statement::Ddl(super::DdlStatement::Owned(Box::new(if action == "reassign" {
+            super::grant::OwnedSpec::Reassign { roles, to: last }
+        } else {
+            super::grant::OwnedSpec::Drop { roles, cascade: last == "cascade" }
+        }))))
+    }
+
+    fn bind_do(&self, f: &ast::Function) -> Result<Statement> {
+        let text = |i: usize| literal_arg(f, i);
         let (Some(source), Some(language)) = (text(0), text(1)) else {
             return Err(errinput!(SYNTAX_ERROR, "DO takes its code as a string"));
         };
@@ -549,4 +556,20 @@ pub(super) fn place_named_args(
 /// `DROP FUNCTION | PROCEDURE name [(types)], ...`: the names.
 pub(super) fn routine_names(descs: &[ast::FunctionDesc]) -> Result<Vec<(Option<String>, String)>> {
     descs.iter().map(|d| split_name(&d.name)).collect()
+}
+
+/// A call's `i`th argument when it is a string literal.
+fn literal_arg(f: &ast::Function, i: usize) -> Option<String> {
+    match &f.args {
+        ast::FunctionArguments::List(list) => match list.args.get(i) {
+            Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(v)))) => {
+                match &v.value {
+                    ast::Value::SingleQuotedString(s) => Some(s.clone()),
+                    _ => None,
+                }
+            }
+            _ => None,
+        },
+        _ => None,
+    }
 }

@@ -226,6 +226,7 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
             Ok("ALTER DEFAULT PRIVILEGES".into())
         }
         DdlStatement::Policy(spec) => ddl.policy(spec),
+        DdlStatement::Owned(spec) => ddl.owned(spec),
         DdlStatement::Truncate { names, restart_identity } => {
             ddl.truncate(names, *restart_identity)?;
             Ok("TRUNCATE TABLE".into())

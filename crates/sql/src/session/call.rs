@@ -24,7 +24,11 @@ impl Session {
     /// query of several statements; over the extended protocol, when it is the first
     /// statement since Sync (as PostgreSQL, whose implicit block starts with the second).
     pub(super) fn is_top_level_call(&self, statement: &ast::Statement) -> bool {
-        matches!(statement, ast::Statement::Call(_))
+        // REASSIGN OWNED and DROP OWNED travel as a CALL; they are DDL.
+        let owned = matches!(statement, ast::Statement::Call(f)
+            if f.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value == crate::parse::OWNED_BLOCK));
+        !owned
+            && matches!(statement, ast::Statement::Call(_))
             && !self.block.as_ref().is_some_and(|b| b.explicit)
             && (!self.implicit
                 || (!self.implicit_multi && self.block.as_ref().is_none_or(|b| b.txn.is_none())))

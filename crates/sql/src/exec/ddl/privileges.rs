@@ -4,7 +4,9 @@
 use oxibase_common::{Result, errinput};
 
 use super::{Ddl, Name, display, password_verifier};
-use crate::bind::grant::{DefaultPrivilegesSpec, GrantTarget, MembershipSpec, PrivilegeSpec};
+use crate::bind::grant::{
+    DefaultPrivilegesSpec, GrantTarget, MembershipSpec, OwnedSpec, PrivilegeSpec,
+};
 use crate::bind::{Relation, RoleSpec};
 use crate::catalog::acl::{
     Acl, Membership, ObjectKind, PUBLIC_ROLE, Privileges, RoleGraph, privilege_named, privileges_of,
@@ -920,4 +922,176 @@ pub(crate) fn record_new_object(
     let me = crate::privileges::current_role_id(env)?;
     let acl = ctx.catalog.initial_acl(ctx.txn, me, kind, id, schema)?;
     ctx.catalog.set_object_acl(ctx.txn, kind, id, &acl)
+}
+
+impl Ddl<'_, '_> {
+    /// The objects the roles own: (`sys_acl` kind, id, ACL). Objects without a row of their
+    /// own belong to the bootstrap superuser.
+    fn owned_objects(&self, roles: &[RelId]) -> Result<Vec<(char, RelId, Acl)>> {
+        let txn = self.ctx.txn;
+        let rows = self.catalog().object_acls(txn)?;
+        let mut out: Vec<(char, RelId, Acl)> =
+            rows.iter().filter(|(_, _, acl)| roles.contains(&acl.owner)).cloned().collect();
+        if roles.contains(&BOOTSTRAP_ROLE_ID) {
+            let has_row =
+                |kind: char, id: RelId| rows.iter().any(|(k, i, _)| *k == kind && *i == id);
+            let user = |id: RelId| id >= crate::keys::FIRST_USER_ID;
+            let bootstrap = || Acl::owned_by(BOOTSTRAP_ROLE_ID);
+            let relations = self
+                .catalog()
+                .tables(txn)?
+                .iter()
+                .map(|t| t.id)
+                .chain(self.catalog().views(txn)?.iter().map(|v| v.2))
+                .chain(self.catalog().sequences(txn)?.iter().map(|s| s.id))
+                .filter(|id| user(*id) && !has_row('r', *id))
+                .collect::<Vec<_>>();
+            out.extend(relations.into_iter().map(|id| ('r', id, bootstrap())));
+            for (id, _) in self.catalog().schemas(txn)? {
+                if user(id) && !has_row('n', id) {
+                    out.push(('n', id, bootstrap()));
+                }
+            }
+            for r in self.catalog().routines(txn)? {
+                if !has_row('f', r.id) {
+                    out.push(('f', r.id, bootstrap()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// REASSIGN OWNED BY roles TO role / DROP OWNED BY roles: for a role with the privileges
+    /// of each (42501 otherwise), as PostgreSQL requires.
+    pub(super) fn owned(&self, spec: &OwnedSpec) -> Result<String> {
+        let txn = self.ctx.txn;
+        let graph = self.graph()?;
+        let me = self.me(&graph)?;
+        let mine = graph.privileged_roles(me.id);
+        let role_of = |name: &str| {
+            graph
+                .role(name)
+                .map(|r| r.id)
+                .ok_or_else(|| errinput!(UNDEFINED_OBJECT, "role \"{name}\" does not exist"))
+        };
+        let (names, what) = match spec {
+            OwnedSpec::Reassign { roles, .. } => (roles, "reassign"),
+            OwnedSpec::Drop { roles, .. } => (roles, "drop"),
+        };
+        let ids = names.iter().map(|n| role_of(n)).collect::<Result<Vec<_>>>()?;
+        for (name, id) in names.iter().zip(&ids) {
+            if !me.superuser && !mine.contains(id) {
+                return Err(errinput!(
+                    INSUFFICIENT_PRIVILEGE,
+                    "permission denied to {what} objects"
+                )
+                .with_detail(format!(
+                    "Only roles with privileges of role \"{name}\" may {what} objects owned by it."
+                )));
+            }
+        }
+        match spec {
+            OwnedSpec::Reassign { to, .. } => {
+                let new = role_of(to)?;
+                if !me.superuser && !mine.contains(&new) {
+                    return Err(errinput!(
+                        INSUFFICIENT_PRIVILEGE,
+                        "permission denied to reassign objects"
+                    )
+                    .with_detail(format!(
+                        "Only roles with privileges of role \"{to}\" may reassign objects to it."
+                    )));
+                }
+                for (kind, id, mut acl) in self.owned_objects(&ids)? {
+                    let kind = match kind {
+                        'n' => ObjectKind::Schema,
+                        'f' => ObjectKind::Routine,
+                        'd' => ObjectKind::Database,
+                        _ => ObjectKind::Table,
+                    };
+                    acl.change_owner(new);
+                    self.catalog().set_object_acl(txn, kind, id, &acl)?;
+                }
+                Ok("REASSIGN OWNED".into())
+            }
+            OwnedSpec::Drop { cascade, .. } => {
+                self.drop_owned(&ids, *cascade)?;
+                Ok("DROP OWNED".into())
+            }
+        }
+    }
+
+    /// DROP OWNED: the privileges granted to the roles and their default privileges go,
+    /// then the objects they own (views, tables, sequences, routines, schemas).
+    fn drop_owned(&self, roles: &[RelId], cascade: bool) -> Result<()> {
+        let txn = self.ctx.txn;
+        for (kind, id, mut acl) in self.catalog().object_acls(txn)? {
+            let Some(items) = &mut acl.items else { continue };
+            let before = items.len();
+            items.retain(|i| !roles.contains(&i.grantee));
+            if items.len() != before {
+                let kind = match kind {
+                    'n' => ObjectKind::Schema,
+                    'f' => ObjectKind::Routine,
+                    'd' => ObjectKind::Database,
+                    _ => ObjectKind::Table,
+                };
+                self.catalog().set_object_acl(txn, kind, id, &acl)?;
+            }
+        }
+        for d in self.catalog().default_acls(txn)? {
+            if roles.contains(&d.role) {
+                self.catalog().set_default_acl(txn, d.role, d.schema, d.objtype, None)?;
+            }
+        }
+        let owned = self.owned_objects(roles)?;
+        let has = |kind: char, id: RelId| owned.iter().any(|(k, i, _)| *k == kind && *i == id);
+        let name = |schema: &str, name: &str| (Some(schema.to_string()), name.to_string());
+        let views: Vec<Name> = self
+            .catalog()
+            .views(txn)?
+            .into_iter()
+            .filter(|v| has('r', v.2))
+            .map(|v| name(&v.0, &v.1))
+            .collect();
+        self.drop_views(&views, true, cascade)?;
+        let tables = self.catalog().tables(txn)?;
+        let owned_tables = |materialized: bool| -> Vec<Name> {
+            tables
+                .iter()
+                .filter(|t| has('r', t.id) && t.materialized.is_some() == materialized)
+                .map(|t| name(&t.schema, &t.name))
+                .collect()
+        };
+        self.drop_tables(&owned_tables(true), true, cascade, Some(true))?;
+        self.drop_tables(&owned_tables(false), true, cascade, Some(false))?;
+        txn.next_command()?;
+        for seq in self.catalog().sequences(txn)? {
+            if has('r', seq.id) {
+                self.catalog().drop_sequence(txn, &seq.schema, &seq.name)?;
+            }
+        }
+        for kind in
+            [crate::procedure::RoutineKind::Function, crate::procedure::RoutineKind::Procedure]
+        {
+            let routines: Vec<Name> = self
+                .catalog()
+                .routines(txn)?
+                .into_iter()
+                .filter(|r| r.kind == kind && has('f', r.id))
+                .map(|r| name(&r.schema, &r.name))
+                .collect();
+            crate::exec::routine::drop_routines(
+                kind, &routines, true, cascade, self.ctx, self.env,
+            )?;
+        }
+        let schemas: Vec<String> = self
+            .catalog()
+            .schemas(txn)?
+            .into_iter()
+            .filter(|(id, _)| has('n', *id))
+            .map(|(_, n)| n)
+            .collect();
+        self.drop_schemas(&schemas, true, cascade)
+    }
 }
