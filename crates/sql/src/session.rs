@@ -2680,6 +2680,7 @@ fn optimize_statement(statement: Statement) -> Statement {
 fn copy_clone(c: &CopyStatement) -> CopyStatement {
     CopyStatement {
         table: c.table.clone(),
+        row_check: c.row_check.clone(),
         columns: c.columns.clone(),
         query: c.query.clone(),
         from: c.from,

@@ -1949,3 +1949,31 @@ fn domains_survive_reopening_and_other_sessions_plans_see_their_changes() {
     assert_eq!(all_rows(&mut s2, "select * from t"), [["1", "ok"]]);
     assert_eq!(all_rows(&mut s2, "select 3::posint"), [["3"]]);
 }
+
+/// COPY FROM into a table under row-level security checks each row against the policies'
+/// WITH CHECK, as INSERT does (42501), and takes the rows that pass.
+#[test]
+fn copy_from_obeys_row_level_security() {
+    let db = Database::memory().unwrap();
+    let mut admin = db.session();
+    admin
+        .execute(
+            "create table notes (id int primary key, owner text);
+             create role writer;
+             grant select, insert on notes to writer;
+             alter table notes enable row level security;
+             create policy own on notes using (owner = current_user)",
+        )
+        .unwrap();
+    let mut s = db.session();
+    s.execute("set role writer").unwrap();
+    let copy = |s: &mut oxibase_sql::Session, data: &[u8]| match s.execute("copy notes from stdin")
+    {
+        Ok(oxibase_sql::Output::CopyIn(pending)) => s.copy_in(pending, data),
+        other => panic!("COPY FROM gave {other:?}"),
+    };
+    let err = copy(&mut s, b"1\twriter\n2\tsomeone_else\n").unwrap_err();
+    assert_eq!(err.code(), SqlState::INSUFFICIENT_PRIVILEGE, "{err}");
+    copy(&mut s, b"3\twriter\n").unwrap();
+    assert_eq!(all_rows(&mut admin, "select id, owner from notes"), [["3", "writer"]]);
+}

@@ -30,6 +30,9 @@ pub struct Insert {
     pub row_check: Option<Expr>,
     /// The WITH CHECK OPTION conditions of the views written through: (view, condition).
     pub view_checks: Vec<(String, Expr)>,
+    /// ON CONFLICT DO UPDATE under row-level security: the UPDATE policies' USING the
+    /// existing row must pass, and their WITH CHECK the updated row.
+    pub update_policy: Option<(Expr, Expr)>,
 }
 
 /// ON CONFLICT handling.
@@ -192,12 +195,25 @@ impl Binder<'_> {
         };
         let on_conflict =
             insert.on.as_ref().map(|on| self.bind_on_conflict(&table, &alias, on)).transpose()?;
-        if matches!(on_conflict, Some(OnConflict::Update { .. })) {
-            self.refuse_row_security(&table, "INSERT ... ON CONFLICT DO UPDATE")?;
-        }
+        let update_policy = match on_conflict {
+            Some(OnConflict::Update { .. }) => {
+                let plan = scan_plan(table.clone(), &table.name, None);
+                self.row_security(&table, 'w', &Scope::new(plan.columns))?
+                    .map(|rs| (rs.using, rs.check))
+            }
+            _ => None,
+        };
         let returning = self.bind_returning(insert.returning.as_deref(), &table, &alias, None)?;
         let row_check = self.row_check(&table, 'a')?;
-        Ok(Insert { table, source, on_conflict, returning, row_check, view_checks: Vec::new() })
+        Ok(Insert {
+            table,
+            source,
+            on_conflict,
+            returning,
+            row_check,
+            view_checks: Vec::new(),
+            update_policy,
+        })
     }
 
     /// The positions of an INSERT's column list: 42703 for a column the table lacks, 42701
@@ -786,6 +802,7 @@ impl Binder<'_> {
     ) -> Result<CopyStatement> {
         let mut copy = CopyStatement {
             table: None,
+            row_check: None,
             columns: vec![],
             query: None,
             from: !to,
@@ -896,7 +913,7 @@ impl Binder<'_> {
                     table
                 } else {
                     let table = self.write_target(table_name, INSERT)?;
-                    self.refuse_row_security(&table, "COPY FROM")?;
+                    copy.row_check = self.row_check(&table, 'a')?;
                     table
                 };
                 copy.columns = if columns.is_empty() {

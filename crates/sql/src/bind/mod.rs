@@ -267,6 +267,8 @@ pub enum Statement {
 pub struct CopyStatement {
     /// The table for COPY FROM; also COPY TO of a table.
     pub table: Option<Arc<Table>>,
+    /// COPY FROM into a table under row-level security: the WITH CHECK each row must pass.
+    pub row_check: Option<Expr>,
     /// The column positions copied (COPY FROM) .
     pub columns: Vec<usize>,
     /// The query for COPY TO.

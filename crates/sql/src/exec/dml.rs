@@ -139,6 +139,17 @@ pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
                     ctx.txn.lock(&key, LockMode::NoKeyUpdate, LockWait::Wait(None))?;
                     let Some(bytes) = ctx.txn.get_latest(&key)? else { continue };
                     let existing = decode_table_row(table, &bytes)?;
+                    // Under row-level security the existing row must be one the role may
+                    // update, as PostgreSQL checks it.
+                    if let Some((using, _)) = &stmt.update_policy
+                        && !matches!(eval(using, &existing, ctx)?, Value::Bool(true))
+                    {
+                        return Err(errinput!(
+                            INSUFFICIENT_PRIVILEGE,
+                            "new row violates row-level security policy (USING expression) for table \"{}\"",
+                            table.name
+                        ));
+                    }
                     let mut combined = existing.clone();
                     combined.extend(row.iter().cloned());
                     if let Some(f) = filter
@@ -156,6 +167,9 @@ pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
                             _ => continue,
                         }
                     }
+                    let update_check = stmt.update_policy.as_ref().map(|(_, check)| check);
+                    policy_check(ctx, update_check, &new, table)?;
+                    view_check(ctx, &stmt.view_checks, &new, table)?;
                     storage::update(ctx, table, &key, &existing, &mut new)?;
                     count += 1;
                     returning(stmt.returning.as_ref(), &new, ctx, &mut out)?;
@@ -586,6 +600,7 @@ pub fn copy_from(stmt: &CopyStatement, input: CopyInput, ctx: &ExecCtx) -> Resul
                 _ => continue,
             }
         }
+        policy_check(ctx, stmt.row_check.as_ref(), &row, table).map_err(context)?;
         storage::insert_or_fail(ctx, table, &mut row).map_err(context)?;
         count += 1;
         if let Some(f) = &mut firing {
