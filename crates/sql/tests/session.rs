@@ -1950,8 +1950,9 @@ fn domains_survive_reopening_and_other_sessions_plans_see_their_changes() {
     assert_eq!(all_rows(&mut s2, "select 3::posint"), [["3"]]);
 }
 
-/// COPY FROM into a table under row-level security checks each row against the policies'
-/// WITH CHECK, as INSERT does (42501), and takes the rows that pass.
+/// COPY FROM into a table under row-level security checks each row against the policies
+/// WITH CHECK, as INSERT does (42501), and takes the rows that pass; COPY TO shows only the
+/// rows the role may see.
 #[test]
 fn copy_from_obeys_row_level_security() {
     let db = Database::memory().unwrap();
@@ -1975,5 +1976,11 @@ fn copy_from_obeys_row_level_security() {
     let err = copy(&mut s, b"1\twriter\n2\tsomeone_else\n").unwrap_err();
     assert_eq!(err.code(), SqlState::INSUFFICIENT_PRIVILEGE, "{err}");
     copy(&mut s, b"3\twriter\n").unwrap();
-    assert_eq!(all_rows(&mut admin, "select id, owner from notes"), [["3", "writer"]]);
+    admin.execute("insert into notes values (4, 'someone_else')").unwrap();
+    assert_eq!(all_rows(&mut admin, "select count(*) from notes"), [["2"]]);
+    // COPY TO shows the role only its rows.
+    match s.execute("copy notes to stdout").unwrap() {
+        oxibase_sql::Output::CopyOut { data, .. } => assert_eq!(data, "3\twriter\n"),
+        other => panic!("COPY TO gave {other:?}"),
+    }
 }

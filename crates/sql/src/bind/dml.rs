@@ -909,7 +909,6 @@ impl Binder<'_> {
                 let table = if to {
                     let table = self.table(table_name)?;
                     self.require_table(&table, SELECT)?;
-                    self.refuse_row_security(&table, "COPY TO")?;
                     table
                 } else {
                     let table = self.write_target(table_name, INSERT)?;
@@ -950,7 +949,12 @@ impl Binder<'_> {
                 }
                 if to {
                     let alias = table.name.clone();
-                    let scan = scan_plan(table.clone(), &alias, None);
+                    // Only the rows row-level security lets the role see.
+                    let scan = self.with_row_security(
+                        scan_plan(table.clone(), &alias, None),
+                        &table,
+                        'r',
+                    )?;
                     let exprs = copy.columns.iter().map(|&i| Expr::Column(i)).collect();
                     let columns = copy.columns.iter().map(|&i| scan.columns[i].clone()).collect();
                     copy.query =
