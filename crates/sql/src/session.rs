@@ -1743,6 +1743,21 @@ impl Session {
                 Output::Command { tag: "LOCK TABLE".into() }
             }
             Statement::Analyze(table) => {
+                // Only a table's owner analyzes it; PostgreSQL warns and skips it otherwise.
+                if let Some(t) = table {
+                    let object = crate::privileges::AclObject::relation(t.id, "table", &t.name);
+                    if crate::privileges::check_owner(env, &object).is_err() {
+                        self.notices.borrow_mut().push(Notice {
+                            severity: "WARNING",
+                            code: "01000",
+                            message: format!(
+                                "permission denied to analyze \"{}\", skipping it",
+                                t.name
+                            ),
+                        });
+                        return Ok(Output::Command { tag: "ANALYZE".into() });
+                    }
+                }
                 crate::exec::analyze::analyze(&ctx, table.as_deref())?;
                 // New statistics change plans: cached ones are dropped at commit.
                 if let Some(block) = &self.block {

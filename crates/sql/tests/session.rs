@@ -1984,3 +1984,33 @@ fn copy_from_obeys_row_level_security() {
         other => panic!("COPY TO gave {other:?}"),
     }
 }
+
+/// ANALYZE of a table the role does not own is skipped with PostgreSQL's warning; its
+/// owner's ANALYZE records statistics.
+#[test]
+fn analyze_skips_tables_the_role_does_not_own() {
+    let db = Database::memory().unwrap();
+    let mut admin = db.session();
+    admin
+        .execute(
+            "create table counted (id int primary key);
+             insert into counted select generate_series(1, 50);
+             create role visitor;
+             grant select on counted to visitor",
+        )
+        .unwrap();
+    let mut s = db.session();
+    s.execute("set role visitor").unwrap();
+    s.take_notices();
+    s.execute("analyze counted").unwrap();
+    let notices = s.take_notices();
+    assert!(
+        notices.iter().any(|n| n.severity == "WARNING"
+            && n.message == "permission denied to analyze \"counted\", skipping it"),
+        "{notices:?}"
+    );
+    let analyzed = "select rows from pg_catalog.sys_statistics";
+    assert!(all_rows(&mut admin, analyzed).is_empty());
+    admin.execute("analyze counted").unwrap();
+    assert_eq!(all_rows(&mut admin, analyzed), [["50"]]);
+}
