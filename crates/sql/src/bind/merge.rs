@@ -24,6 +24,19 @@ use super::{Binder, ident};
 use crate::catalog::Table;
 use crate::plan::{Column, Expr, JoinKind, Node, Plan};
 
+/// Row-level security on a MERGE's target.
+#[derive(Debug)]
+pub struct MergePolicies {
+    /// What an inserted row must pass.
+    pub insert_check: Expr,
+    /// What a row to update must pass.
+    pub update_using: Expr,
+    /// What an updated row must pass.
+    pub update_check: Expr,
+    /// What a row to delete must pass.
+    pub delete_using: Expr,
+}
+
 /// A bound MERGE.
 #[derive(Debug)]
 pub struct Merge {
@@ -45,6 +58,9 @@ pub struct Merge {
     pub not_matched: Vec<MergeClause>,
     /// WHEN NOT MATCHED BY SOURCE clauses, in order.
     pub not_matched_by_source: Vec<MergeClause>,
+    /// Row-level security on the target, over its row: (INSERT's WITH CHECK, UPDATE's
+    /// USING and WITH CHECK, DELETE's USING).
+    pub policies: Option<MergePolicies>,
 }
 
 /// One WHEN clause.
@@ -102,9 +118,27 @@ impl Binder<'_> {
             }
         });
         let table = self.write_target(name, wanted)?;
-        self.refuse_row_security(&table, "MERGE")?;
+        let policies = {
+            let plan = scan_plan(table.clone(), &table.name, None);
+            let scope = Scope::new(plan.columns);
+            match (
+                self.row_security(&table, 'a', &scope)?,
+                self.row_security(&table, 'w', &scope)?,
+                self.row_security(&table, 'd', &scope)?,
+            ) {
+                (Some(insert), Some(update), Some(delete)) => Some(MergePolicies {
+                    insert_check: insert.check,
+                    update_using: update.using,
+                    update_check: update.check,
+                    delete_using: delete.using,
+                }),
+                _ => None,
+            }
+        };
         let alias = alias.as_ref().map_or(table.name.clone(), |a| ident(&a.name));
-        let target = scan_plan(table.clone(), &alias, None);
+        // Target rows the role may not see match nothing, as PostgreSQL's SELECT policies
+        // make them.
+        let target = self.with_row_security(scan_plan(table.clone(), &alias, None), &table, 'r')?;
         let target_scope = Scope::new(target.columns.clone());
         let source_item = ast::TableWithJoins { relation: merge.source.clone(), joins: vec![] };
         let (mut source, mut source_scope) = self.bind_from(&[source_item], false)?;
@@ -162,6 +196,7 @@ impl Binder<'_> {
             matched: vec![],
             not_matched: vec![],
             not_matched_by_source: vec![],
+            policies,
         };
         for clause in &merge.clauses {
             use ast::MergeClauseKind as K;

@@ -123,18 +123,6 @@ impl Binder<'_> {
         let scope = Scope::new(plan.columns);
         Ok(self.row_security(table, command, &scope)?.map(|rs| rs.check))
     }
-
-    /// 0A000 for a statement row security cannot be applied to yet.
-    pub(super) fn refuse_row_security(&self, table: &Table, what: &str) -> Result<()> {
-        if self.applicable_policies(table, 'r')?.is_some() {
-            return Err(oxibase_common::errinput!(
-                FEATURE_NOT_SUPPORTED,
-                "{what} is not supported with row-level security on \"{}\"",
-                table.name
-            ));
-        }
-        Ok(())
-    }
 }
 
 impl Binder<'_> {

@@ -391,6 +391,8 @@ pub fn merge(stmt: &Merge, ctx: &ExecCtx) -> Result<u64> {
         let old = row[at..at + n].to_vec();
         match &clause.action {
             MergeAction::Update(assignments) => {
+                let policies = stmt.policies.as_ref();
+                merge_target_check(ctx, policies.map(|p| &p.update_using), &old, table)?;
                 let mut new = old.clone();
                 for (col, expr) in assignments {
                     new[*col] = eval(expr, &row, ctx)?;
@@ -401,12 +403,15 @@ pub fn merge(stmt: &Merge, ctx: &ExecCtx) -> Result<u64> {
                         _ => continue,
                     }
                 }
+                policy_check(ctx, policies.map(|p| &p.update_check), &new, table)?;
                 storage::update(ctx, table, &key, &old, &mut new)?;
                 if let Some(f) = &mut updating {
                     f.after_row(Some(&old), Some(&new));
                 }
             }
             MergeAction::Delete => {
+                let using = stmt.policies.as_ref().map(|p| &p.delete_using);
+                merge_target_check(ctx, using, &old, table)?;
                 if let Some(f) = &deleting
                     && f.before_row(ctx, Some(&old), None)?.is_none()
                 {
@@ -490,11 +495,31 @@ fn merge_insert(
             _ => return Ok(0),
         }
     }
+    policy_check(ctx, stmt.policies.as_ref().map(|p| &p.insert_check), &new, &stmt.table)?;
     storage::insert_or_fail(ctx, &stmt.table, &mut new)?;
     if let Some(f) = firing {
         f.after_row(None, Some(&new));
     }
     Ok(1)
+}
+
+/// MERGE under row-level security: a target row an UPDATE or DELETE action would change
+/// must pass the command's USING (42501 otherwise, as PostgreSQL).
+fn merge_target_check(
+    ctx: &ExecCtx,
+    using: Option<&crate::plan::Expr>,
+    row: &[Value],
+    table: &Table,
+) -> Result<()> {
+    let Some(using) = using else { return Ok(()) };
+    if matches!(eval(using, row, ctx)?, Value::Bool(true)) {
+        return Ok(());
+    }
+    Err(errinput!(
+        INSUFFICIENT_PRIVILEGE,
+        "target row violates row-level security policy (USING expression) for table \"{}\"",
+        table.name
+    ))
 }
 
 fn cannot_affect_twice() -> oxibase_common::Error {
