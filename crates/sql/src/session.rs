@@ -2311,7 +2311,16 @@ impl Session {
         }
         let old = self.settings.borrow().get(name)?;
         let authorization;
-        let value = match crate::settings::canonical(name).as_str() {
+        let canonical_name = crate::settings::canonical(name);
+        if matches!(canonical_name.as_str(), "role" | "session_authorization")
+            && !self.definers.borrow().is_empty()
+        {
+            return Err(errinput!(
+                INSUFFICIENT_PRIVILEGE,
+                "cannot set parameter \"{canonical_name}\" within security-definer function"
+            ));
+        }
+        let value = match canonical_name.as_str() {
             "role" => {
                 self.check_set_role(value)?;
                 value
