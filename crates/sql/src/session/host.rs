@@ -381,6 +381,8 @@ impl Session {
             sqlparser::ast::Statement::Set(
                 sqlparser::ast::Set::SingleAssignment { .. }
                     | sqlparser::ast::Set::SetTimeZone { .. }
+                    | sqlparser::ast::Set::SetRole { .. }
+                    | sqlparser::ast::Set::SetSessionAuthorization(_)
             )
         ) {
             let bound = Binder::new(env, vec![]).bind(&statement)?;
