@@ -674,6 +674,20 @@ impl CatalogSnapshot {
         })
     }
 
+    /// Whether information_schema shows the current role an object: a superuser sees
+    /// everything; others what they own (or are members of the owner of) or hold some
+    /// privilege on, as PostgreSQL's views filter. The built-in catalogs are everyone's.
+    fn visible(&self, kind: ObjectKind, id: RelId) -> bool {
+        let graph = &self.access;
+        let Some(me) = graph.role(&self.user) else { return false };
+        if me.superuser || (kind == ObjectKind::Table && id < crate::keys::FIRST_USER_ID) {
+            return true;
+        }
+        let acl = self.acl(kind, id);
+        let roles = graph.privileged_roles(me.id);
+        roles.contains(&acl.owner) || acl.privileges(kind, id, &roles) != 0
+    }
+
     /// A view's WITH CHECK OPTION as information_schema words it.
     fn check_option_word(&self, view: RelId) -> &'static str {
         match self.view_check_options.iter().find(|(id, _)| *id == view) {
@@ -2162,19 +2176,26 @@ impl SystemTable {
                 let mut rows: Vec<Vec<Value>> = s
                     .tables
                     .iter()
-                    .filter(|t| t.materialized.is_none())
+                    .filter(|t| t.materialized.is_none() && s.visible(ObjectKind::Table, t.id))
                     .map(|t| info_table_row(s, &t.schema, &t.name, "BASE TABLE", true))
                     .collect();
-                rows.extend(s.views.iter().map(|(schema, name, _, sql)| {
-                    info_table_row(s, schema, name, "VIEW", crate::bind::view_is_updatable(sql))
-                }));
+                rows.extend(s.views.iter().filter(|v| s.visible(ObjectKind::Table, v.2)).map(
+                    |(schema, name, _, sql)| {
+                        let updatable = crate::bind::view_is_updatable(sql);
+                        info_table_row(s, schema, name, "VIEW", updatable)
+                    },
+                ));
                 rows
             }
             InfoColumns => info_columns(s),
             InfoSchemata => s
                 .schemas
                 .iter()
-                .map(|(_, n)| vec![text(&s.database), text(n), text(&s.user)])
+                .filter(|(id, _)| s.visible(ObjectKind::Schema, *id))
+                .map(|(id, n)| {
+                    let owner = s.access.name_of(s.acl(ObjectKind::Schema, *id).owner);
+                    vec![text(&s.database), text(n), text(&owner)]
+                })
                 .collect(),
             InfoTableConstraints => info_table_constraints(s),
             InfoKeyColumnUsage => info_key_column_usage(s),
@@ -2184,6 +2205,7 @@ impl SystemTable {
             InfoViews => s
                 .views
                 .iter()
+                .filter(|v| s.visible(ObjectKind::Table, v.2))
                 .map(|(schema, name, id, sql)| {
                     vec![
                         text(&s.database),
@@ -2198,6 +2220,7 @@ impl SystemTable {
             InfoSequences => s
                 .sequences
                 .iter()
+                .filter(|(q, _)| s.visible(ObjectKind::Sequence, q.id))
                 .map(|(q, _)| {
                     vec![
                         text(&s.database),
@@ -2280,6 +2303,7 @@ impl SystemTable {
             InfoRoutines => s
                 .routines
                 .iter()
+                .filter(|r| s.visible(ObjectKind::Routine, r.id))
                 .map(|r| {
                     let data_type = match &r.returns {
                         crate::procedure::Returns::Void if r.kind == RoutineKind::Procedure => {
@@ -3524,7 +3548,9 @@ fn info_domain_row(s: &CatalogSnapshot, d: &Domain) -> Vec<Value> {
 
 fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
-    for t in s.tables.iter().filter(|t| t.materialized.is_none()) {
+    for t in
+        s.tables.iter().filter(|t| t.materialized.is_none() && s.visible(ObjectKind::Table, t.id))
+    {
         let mut position = 0;
         for c in t.columns.iter().filter(|c| !c.dropped) {
             position += 1;
