@@ -679,9 +679,18 @@ impl Binder<'_> {
         // The rows the policies let the command change: filtered, and judged again on the
         // latest version of a row that changed while the statement waited for its lock.
         let command = if wanted & UPDATE != 0 { 'w' } else { 'd' };
-        let policy = self
-            .row_security(&table, command, &Scope::new(plan.columns.clone()))?
-            .map(|rs| rs.using);
+        let scan_scope = Scope::new(plan.columns.clone());
+        let mut policy = self.row_security(&table, command, &scan_scope)?.map(|rs| rs.using);
+        // A statement that reads the rows (WHERE, RETURNING, ...) sees only those the SELECT
+        // policies show, as in PostgreSQL.
+        if wanted & SELECT != 0
+            && let Some(visible) = self.row_security(&table, 'r', &scan_scope)?.map(|rs| rs.using)
+        {
+            policy = Some(match policy {
+                Some(p) => Expr::And(Box::new(p), Box::new(visible)),
+                None => visible,
+            });
+        }
         if let Some(predicate) = &policy {
             let columns = plan.columns.clone();
             plan = Plan::new(
