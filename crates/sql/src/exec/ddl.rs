@@ -51,7 +51,7 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
         oxibase_mvcc::LockMode::KeyShare,
         oxibase_mvcc::LockWait::Wait(None),
     )?;
-    let ddl = Ddl { ctx, env };
+    let ddl = Ddl { ctx, env, cascading: std::cell::Cell::new(false) };
     match stmt {
         DdlStatement::CreateTable(ct) => ddl.create_table(ct),
         DdlStatement::CreateRoutine(spec) => super::routine::create_routine(spec, ctx, env),
@@ -346,6 +346,19 @@ enum Visit {
 struct Ddl<'a, 'c> {
     ctx: &'a ExecCtx<'c>,
     env: &'a dyn BindEnv,
+    /// Dropping what depends on an object being dropped (CASCADE): the dependents go
+    /// whoever owns them, as in PostgreSQL, so `find` does not check their owner.
+    cascading: std::cell::Cell<bool>,
+}
+
+impl Ddl<'_, '_> {
+    /// Runs `f` dropping dependents: owners are not checked (see `Ddl::cascading`).
+    fn cascade<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let before = self.cascading.replace(true);
+        let result = f();
+        self.cascading.set(before);
+        result
+    }
 }
 
 impl Ddl<'_, '_> {
@@ -382,6 +395,7 @@ impl Ddl<'_, '_> {
         let found = self.find_unchecked(name, kind)?;
         if let Some((_, id)) = &found
             && kind != RelKind::Index
+            && !self.cascading.get()
         {
             self.require_relation_owner(*id, kind, &name.1)?;
         }
@@ -2084,8 +2098,9 @@ impl Ddl<'_, '_> {
                 ))
                 .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
             }
-            let id =
-                self.find(&(Some(schema.clone()), view.clone()), RelKind::View)?.map(|(_, id)| id);
+            let id = self
+                .find_unchecked(&(Some(schema.clone()), view.clone()), RelKind::View)?
+                .map(|(_, id)| id);
             if let Some(id) = id {
                 self.drop_dependent_views(id, "view", &view, true, &HashSet::new())?;
             }
@@ -2123,7 +2138,8 @@ impl Ddl<'_, '_> {
             self.notice(format!("drop cascades to {kind} {view}"));
             // A dependent goes with what it depends on, whoever owns it, as in PostgreSQL.
             if is_materialized {
-                self.drop_tables(&[(Some(schema), view)], true, true, Some(true))?;
+                let name = [(Some(schema), view)];
+                self.cascade(|| self.drop_tables(&name, true, true, Some(true)))?;
             } else {
                 self.drop_dependent_views(view_id, "view", &view, true, dropping)?;
                 self.catalog().drop_view(self.ctx.txn, &schema, &view)?;
@@ -2162,7 +2178,7 @@ impl Ddl<'_, '_> {
                     .map(|(n, _, _)| (Some(name.clone()), n.clone()))
                     .collect();
                 if !tables.is_empty() {
-                    self.drop_tables(&tables, true, true, None)?;
+                    self.cascade(|| self.drop_tables(&tables, true, true, None))?;
                 }
                 for (rel, id, kind) in ctx.catalog.relations_in_schema(ctx.txn, name)? {
                     if kind == RelKind::Sequence {
