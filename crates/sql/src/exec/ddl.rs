@@ -15,6 +15,7 @@ mod domains;
 mod policies;
 mod privileges;
 pub(crate) use privileges::record_new_object;
+mod roles;
 mod sequences;
 mod triggers;
 mod types;
