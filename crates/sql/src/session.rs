@@ -3743,10 +3743,16 @@ impl Env<'_> {
                 (s, last)
             })
             .collect();
+        let views = catalog.views(txn)?;
+        let view_check_options = views
+            .iter()
+            .map(|(_, _, id, _)| Ok((*id, catalog.view_check_option(txn, *id)?)))
+            .filter(|r| !matches!(r, Ok((_, 0))))
+            .collect::<Result<_>>()?;
         Ok(CatalogSnapshot {
             schemas: catalog.schemas(txn)?,
             tables: catalog.tables(txn)?,
-            views: catalog.views(txn)?,
+            views,
             sequences,
             settings: self.session.settings.borrow().described(),
             user: self.session.current_user(),
@@ -3768,12 +3774,7 @@ impl Env<'_> {
                 .into_iter()
                 .map(|(kind, id, acl)| ((kind, id), acl))
                 .collect(),
-            view_check_options: catalog
-                .views(txn)?
-                .iter()
-                .map(|(_, _, id, _)| Ok((*id, catalog.view_check_option(txn, *id)?)))
-                .filter(|r| !matches!(r, Ok((_, 0))))
-                .collect::<Result<_>>()?,
+            view_check_options,
         })
     }
 }

@@ -40,23 +40,37 @@ fn returning(
     Ok(())
 }
 
-/// Row-level security's WITH CHECK on a new row: it must be true (42501 otherwise), as
-/// PostgreSQL's.
+/// What a row-level security check is about, as PostgreSQL's message words it.
+const NEW_ROW: &str = "new row violates row-level security policy";
+/// The existing row of an upsert must pass the UPDATE policies' USING.
+const NEW_ROW_USING: &str = "new row violates row-level security policy (USING expression)";
+/// MERGE's target row must pass its action's USING.
+const TARGET_ROW_USING: &str = "target row violates row-level security policy (USING expression)";
+
+/// Row-level security's WITH CHECK on a new row.
 fn policy_check(
     ctx: &ExecCtx,
     check: Option<&crate::plan::Expr>,
     row: &[Value],
     table: &Table,
 ) -> Result<()> {
-    let Some(check) = check else { return Ok(()) };
-    if matches!(eval(check, row, ctx)?, Value::Bool(true)) {
+    row_policy(ctx, check, row, table, NEW_ROW)
+}
+
+/// A row-level security expression over a row: it must be true (42501 otherwise, the
+/// message saying `what` failed), as PostgreSQL's.
+fn row_policy(
+    ctx: &ExecCtx,
+    policy: Option<&crate::plan::Expr>,
+    row: &[Value],
+    table: &Table,
+    what: &str,
+) -> Result<()> {
+    let Some(policy) = policy else { return Ok(()) };
+    if matches!(eval(policy, row, ctx)?, Value::Bool(true)) {
         return Ok(());
     }
-    Err(errinput!(
-        INSUFFICIENT_PRIVILEGE,
-        "new row violates row-level security policy for table \"{}\"",
-        table.name
-    ))
+    Err(errinput!(INSUFFICIENT_PRIVILEGE, "{what} for table \"{}\"", table.name))
 }
 
 /// WITH CHECK OPTION: a row written through a view must be one the view shows (44000
@@ -141,15 +155,8 @@ pub fn insert(stmt: &Insert, ctx: &ExecCtx) -> Result<DmlResult> {
                     let existing = decode_table_row(table, &bytes)?;
                     // Under row-level security the existing row must be one the role may
                     // update, as PostgreSQL checks it.
-                    if let Some((using, _)) = &stmt.update_policy
-                        && !matches!(eval(using, &existing, ctx)?, Value::Bool(true))
-                    {
-                        return Err(errinput!(
-                            INSUFFICIENT_PRIVILEGE,
-                            "new row violates row-level security policy (USING expression) for table \"{}\"",
-                            table.name
-                        ));
-                    }
+                    let using = stmt.update_policy.as_ref().map(|(using, _)| using);
+                    row_policy(ctx, using, &existing, table, NEW_ROW_USING)?;
                     let mut combined = existing.clone();
                     combined.extend(row.iter().cloned());
                     if let Some(f) = filter
@@ -392,7 +399,7 @@ pub fn merge(stmt: &Merge, ctx: &ExecCtx) -> Result<u64> {
         match &clause.action {
             MergeAction::Update(assignments) => {
                 let policies = stmt.policies.as_ref();
-                merge_target_check(ctx, policies.map(|p| &p.update_using), &old, table)?;
+                row_policy(ctx, policies.map(|p| &p.update_using), &old, table, TARGET_ROW_USING)?;
                 let mut new = old.clone();
                 for (col, expr) in assignments {
                     new[*col] = eval(expr, &row, ctx)?;
@@ -411,7 +418,7 @@ pub fn merge(stmt: &Merge, ctx: &ExecCtx) -> Result<u64> {
             }
             MergeAction::Delete => {
                 let using = stmt.policies.as_ref().map(|p| &p.delete_using);
-                merge_target_check(ctx, using, &old, table)?;
+                row_policy(ctx, using, &old, table, TARGET_ROW_USING)?;
                 if let Some(f) = &deleting
                     && f.before_row(ctx, Some(&old), None)?.is_none()
                 {
@@ -501,25 +508,6 @@ fn merge_insert(
         f.after_row(None, Some(&new));
     }
     Ok(1)
-}
-
-/// MERGE under row-level security: a target row an UPDATE or DELETE action would change
-/// must pass the command's USING (42501 otherwise, as PostgreSQL).
-fn merge_target_check(
-    ctx: &ExecCtx,
-    using: Option<&crate::plan::Expr>,
-    row: &[Value],
-    table: &Table,
-) -> Result<()> {
-    let Some(using) = using else { return Ok(()) };
-    if matches!(eval(using, row, ctx)?, Value::Bool(true)) {
-        return Ok(());
-    }
-    Err(errinput!(
-        INSUFFICIENT_PRIVILEGE,
-        "target row violates row-level security policy (USING expression) for table \"{}\"",
-        table.name
-    ))
 }
 
 fn cannot_affect_twice() -> oxibase_common::Error {
