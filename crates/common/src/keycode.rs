@@ -217,8 +217,8 @@ fn decode_non_null(r: &mut Reader<'_, '_>, ty: &DataType) -> Result<Value> {
         }
         DataType::Uuid => Value::Uuid(r.array()?),
         DataType::Json => return Err(errdata!("invalid key: json values are not keys")),
-        DataType::Int2Vector => {
-            return Err(errdata!("invalid key: int2vector values are not keys"));
+        DataType::Int2Vector | DataType::OidVector => {
+            return Err(errdata!("invalid key: {} values are not keys", ty.name()));
         }
         DataType::Array(element_type) => {
             let mut elements = Vec::new();

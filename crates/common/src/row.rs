@@ -314,6 +314,7 @@ pub fn encode_type(out: &mut Vec<u8>, ty: &DataType) {
         DataType::TsQuery => out.push(T_TEXT + 104),
         DataType::Name => out.push(T_TEXT + 105),
         DataType::Int2Vector => out.push(T_INT2 + 100),
+        DataType::OidVector => out.push(T_INT8 + 101),
         DataType::Float4 => out.push(T_FLOAT4),
         DataType::Float8 => out.push(T_FLOAT8),
         DataType::Numeric(ps) => {
@@ -397,6 +398,7 @@ fn decode_type_at(input: &mut &[u8], depth: usize) -> Result<DataType> {
         t if t == T_TEXT + 104 => DataType::TsQuery,
         t if t == T_TEXT + 105 => DataType::Name,
         t if t == T_INT2 + 100 => DataType::Int2Vector,
+        t if t == T_INT8 + 101 => DataType::OidVector,
         T_FLOAT4 => DataType::Float4,
         T_FLOAT8 => DataType::Float8,
         T_NUMERIC => {

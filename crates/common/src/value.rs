@@ -77,6 +77,10 @@ pub enum DataType {
     /// `Array` value, printed space-separated, subscripted from 0; where a function or
     /// operator takes an array it reads as `smallint[]`.
     Int2Vector,
+    /// PostgreSQL's `oidvector` (pg_proc.proargtypes, pg_index.indclass): `oid` values held
+    /// as an `Array` value, printed space-separated, subscripted from 0, as `oid[]` where a
+    /// function or operator takes an array.
+    OidVector,
     /// TSVECTOR: a document for full text search, held as a `Text` value in its canonical
     /// text form (`'fat':2 'rat':3`).
     TsVector,
@@ -227,6 +231,16 @@ pub struct EnumValue {
 }
 
 impl DataType {
+    /// The element type of a vector type (`int2vector`, `oidvector`), which prints its
+    /// elements space-separated and counts subscripts from 0.
+    pub fn vector_element(&self) -> Option<DataType> {
+        match self {
+            DataType::Int2Vector => Some(DataType::Int2),
+            DataType::OidVector => Some(DataType::Oid),
+            _ => None,
+        }
+    }
+
     /// The PostgreSQL name of the type, as `format_type` prints it.
     pub fn name(&self) -> String {
         match self {
@@ -260,6 +274,7 @@ impl DataType {
             DataType::Name => "name".into(),
             DataType::Array(elem) => format!("{}[]", elem.name()),
             DataType::Int2Vector => "int2vector".into(),
+            DataType::OidVector => "oidvector".into(),
             DataType::TsVector => "tsvector".into(),
             DataType::TsQuery => "tsquery".into(),
             DataType::Enum(e) => e.name(),
@@ -450,6 +465,7 @@ impl DataType {
             ("\"char\"", []) => DataType::InternalChar,
             ("name", []) => DataType::Name,
             ("int2vector", []) => DataType::Int2Vector,
+            ("oidvector", []) => DataType::OidVector,
             ("tsvector", []) => DataType::TsVector,
             ("tsquery", []) => DataType::TsQuery,
             ("record", []) => DataType::Record(Arc::default()),
@@ -752,6 +768,7 @@ mod tests {
             DataType::InternalChar,
             DataType::Name,
             DataType::Int2Vector,
+            DataType::OidVector,
             DataType::TsVector,
             DataType::TsQuery,
             DataType::Inet,

@@ -27,8 +27,8 @@ pub struct TextStyle {
 /// Encodes a value of type `ty` in text format (None for NULL).
 pub fn encode_text(value: &Value, ty: Option<&DataType>, style: &TextStyle) -> Option<Vec<u8>> {
     match value {
-        Value::Array(a) if ty == Some(&DataType::Int2Vector) => {
-            Some(oxibase_sql::types::text::format_int2vector(a).into_bytes())
+        Value::Array(a) if ty.is_some_and(|t| t.vector_element().is_some()) => {
+            Some(oxibase_sql::types::text::format_vector(a).into_bytes())
         }
         Value::Interval(iv) if style.iso_intervals => Some(format_interval_iso(iv).into_bytes()),
         _ => format_value(value, &style.zone).map(String::into_bytes),
@@ -271,6 +271,7 @@ pub fn decode_binary(bytes: &[u8], ty: &DataType, zone: &Zone) -> Result<Value> 
         DataType::Uuid => Value::Uuid(take(bytes, "uuid")?),
         DataType::Array(element) => decode_array(bytes, element, zone)?,
         DataType::Int2Vector => decode_array(bytes, &DataType::Int2, zone)?,
+        DataType::OidVector => decode_array(bytes, &DataType::Oid, zone)?,
         DataType::Inet | DataType::Cidr => Value::Inet(decode_inet(bytes, ty)?),
         DataType::Record(_) => {
             return Err(errinput!(

@@ -32,6 +32,8 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     let text = locks.as_deref().unwrap_or(text);
     let conflicts = normalize_conflict_targets(text, &dialect);
     let text = conflicts.as_deref().unwrap_or(text);
+    let aliases = normalize_at_aliases(text, &dialect);
+    let text = aliases.as_deref().unwrap_or(text);
     let comments = alter::normalize_comment_on_routine(text, &dialect);
     Parser::new(&dialect)
         .try_with_sql(comments.as_deref().unwrap_or(text))
@@ -122,6 +124,42 @@ fn normalize_lock_strengths(sql: &str, dialect: &OxibaseDialect) -> Option<Strin
         tokens[at] = Token::make_word(&format!("FOR UPDATE OF {mark} FOR"), None);
     }
     Some(tokens.iter().map(ToString::to_string).collect())
+}
+
+/// `FROM pg_attribute at LEFT JOIN ...` (pg_dump's column-privilege query): with table
+/// versioning on, sqlparser reads a relation followed by `AT` as Snowflake's `AT(...)`
+/// clause. An unquoted `at` after a word and before anything but `(` or `TIME` (`x AT TIME
+/// ZONE`) is an alias, so it travels quoted. None when there is nothing to rewrite.
+fn normalize_at_aliases(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let bytes = sql.as_bytes();
+    let standalone = bytes.windows(4).any(|w| {
+        !(w[0].is_ascii_alphanumeric() || w[0] == b'_' || w[0] == b'"')
+            && w[1..3].eq_ignore_ascii_case(b"at")
+            && w[3].is_ascii_whitespace()
+    });
+    if !standalone {
+        return None;
+    }
+    let mut tokens = Tokenizer::new(dialect, sql).tokenize().ok()?;
+    let words: Vec<usize> =
+        (0..tokens.len()).filter(|&i| !matches!(tokens[i], Token::Whitespace(_))).collect();
+    let mut changed = false;
+    for w in words.windows(3) {
+        let is_at = matches!(&tokens[w[1]], Token::Word(x) if x.keyword == Keyword::AT && x.quote_style.is_none());
+        let after_word = matches!(&tokens[w[0]], Token::Word(_));
+        let before_alias = match &tokens[w[2]] {
+            Token::LParen => false,
+            Token::Word(x) => x.keyword != Keyword::TIME,
+            _ => true,
+        };
+        if is_at && after_word && before_alias {
+            let Token::Word(x) = &tokens[w[1]] else { continue };
+            tokens[w[1]] = Token::make_word(&x.value.to_ascii_lowercase(), Some('"'));
+            changed = true;
+        }
+    }
+    changed.then(|| tokens.iter().map(ToString::to_string).collect())
 }
 
 /// Whether `sql` contains the upper-case ASCII `word` in any case (a cheap test before

@@ -3204,6 +3204,24 @@ impl FunctionEnv for Env<'_> {
                 }
                 Value::Null
             }
+            SessionValue::SearchPath => {
+                let named = self.session.settings.borrow().search_path.clone();
+                let me = self.session.current_user();
+                let mut elements = Vec::new();
+                for s in named {
+                    let s = if s == "$user" { me.clone() } else { s };
+                    let exists = self.session.catalog().schema_id(self.txn, &s)?.is_some()
+                        || s == "pg_catalog"
+                        || s == "information_schema";
+                    if exists && !elements.contains(&Value::Text(s.clone())) {
+                        elements.push(Value::Text(s));
+                    }
+                }
+                Value::Array(Box::new(oxibase_common::Array {
+                    element_type: oxibase_common::DataType::Text,
+                    elements,
+                }))
+            }
             SessionValue::BackendPid => Value::Int4(self.session.pid),
             SessionValue::TransactionId => Value::Int8(self.txn.id() as i64),
         })
@@ -3550,12 +3568,19 @@ impl FunctionEnv for Env<'_> {
         }
         Ok(match kind {
             "index" => crate::system::index_definition_by_oid(&snapshot, oid),
-            "constraint" => crate::system::constraint_definition(&snapshot, oid),
-            "view" => crate::system::view_definition(&snapshot, oid),
-            "trigger" => crate::system::trigger_definition(&snapshot, oid, &|_| false),
-            "trigger_pretty" => {
+            "constraint" => {
                 let path = self.resolved_search_path();
-                crate::system::trigger_definition(&snapshot, oid, &|s| path.iter().any(|p| p == s))
+                crate::system::constraint_definition(&snapshot, oid, &|s| {
+                    path.iter().any(|p| p == s)
+                })
+            }
+            "view" => crate::system::view_definition(&snapshot, oid),
+            "trigger" | "trigger_pretty" => {
+                let path = self.resolved_search_path();
+                let pretty = kind == "trigger_pretty";
+                crate::system::trigger_definition(&snapshot, oid, pretty, &|s| {
+                    path.iter().any(|p| p == s)
+                })
             }
             "functiondef" => snapshot
                 .routines

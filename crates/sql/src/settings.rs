@@ -84,6 +84,7 @@ const KNOWN: &[Known] = &[
     k("enable_indexscan", "on", "Enables the planner's use of index-scan plans.", false),
     k("enable_hashjoin", "on", "Enables the planner's use of hash join plans.", false),
     k("jit", "off", "Allow JIT compilation.", false),
+    k("synchronize_seqscans", "on", "Enable synchronized sequential scans.", false),
     k(
         "max_parallel_workers_per_gather",
         "0",
@@ -488,6 +489,7 @@ impl Settings {
             | "enable_indexscan"
             | "enable_hashjoin"
             | "jit"
+            | "synchronize_seqscans"
             | "row_security"
             | "check_function_bodies" => on_off(parse_bool(name, value)?).into(),
             _ => value.to_string(),

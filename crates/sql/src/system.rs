@@ -297,12 +297,25 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
             ("partstrat", "text"),
             ("partnatts", "int2"),
             ("partdefid", "int8"),
+            ("partattrs", "int2[]"),
+            ("partclass", "int8[]"),
+            ("partcollation", "int8[]"),
+            ("partexprs", "text"),
         ],
     ),
     ("pg_foreign_table", &[("ftrelid", "int8"), ("ftserver", "int8")]),
     (
         "pg_foreign_server",
-        &[("oid", "int8"), ("srvname", "text"), ("srvowner", "int8"), ("srvfdw", "int8")],
+        &[
+            ("oid", "int8"),
+            ("srvname", "text"),
+            ("srvowner", "int8"),
+            ("srvfdw", "int8"),
+            ("srvtype", "text"),
+            ("srvversion", "text"),
+            ("srvacl", "text[]"),
+            ("srvoptions", "text[]"),
+        ],
     ),
     (
         "pg_foreign_data_wrapper",
@@ -352,6 +365,7 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
             ("oid", "int8"),
             ("oprname", "text"),
             ("oprnamespace", "int8"),
+            ("oprowner", "int8"),
             ("oprkind", "text"),
             ("oprleft", "int8"),
             ("oprright", "int8"),
@@ -406,7 +420,13 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "pg_init_privs",
-        &[("objoid", "int8"), ("classoid", "int8"), ("objsubid", "int4"), ("privtype", "text")],
+        &[
+            ("objoid", "int8"),
+            ("classoid", "int8"),
+            ("objsubid", "int4"),
+            ("privtype", "text"),
+            ("initprivs", "text[]"),
+        ],
     ),
     (
         "pg_seclabel",
@@ -419,6 +439,52 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     ("pg_range", &[("rngtypid", "int8"), ("rngsubtype", "int8"), ("rngmultitypid", "int8")]),
+    (
+        "pg_transform",
+        &[
+            ("oid", "int8"),
+            ("trftype", "int8"),
+            ("trflang", "int8"),
+            ("trffromsql", "int8"),
+            ("trftosql", "int8"),
+        ],
+    ),
+    (
+        "pg_amop",
+        &[
+            ("oid", "int8"),
+            ("amopfamily", "int8"),
+            ("amoplefttype", "int8"),
+            ("amoprighttype", "int8"),
+            ("amopstrategy", "int2"),
+            ("amopopr", "int8"),
+            ("amopmethod", "int8"),
+        ],
+    ),
+    (
+        "pg_amproc",
+        &[
+            ("oid", "int8"),
+            ("amprocfamily", "int8"),
+            ("amproclefttype", "int8"),
+            ("amprocrighttype", "int8"),
+            ("amprocnum", "int2"),
+            ("amproc", "text"),
+        ],
+    ),
+    (
+        "pg_seclabels",
+        &[
+            ("objoid", "int8"),
+            ("classoid", "int8"),
+            ("objsubid", "int4"),
+            ("objtype", "text"),
+            ("objnamespace", "int8"),
+            ("objname", "text"),
+            ("provider", "text"),
+            ("label", "text"),
+        ],
+    ),
 ];
 
 /// The catalog columns PostgreSQL types `oid` (object ids and references to them): drivers
@@ -546,6 +612,7 @@ fn constant_columns(table: SystemTable) -> Vec<(&'static str, DataType, Value)> 
             ("attoptions", DataType::Array(Box::new(Text)), Value::Null),
             ("attfdwoptions", DataType::Array(Box::new(Text)), Value::Null),
             ("attmissingval", Text, Value::Null),
+            ("atthasmissing", Bool, Value::Bool(false)),
         ],
         SystemTable::PgType => vec![
             ("typcollation", Int8, Value::Int8(0)),
@@ -570,10 +637,19 @@ fn constant_columns(table: SystemTable) -> Vec<(&'static str, DataType, Value)> 
             ("indisready", Bool, Value::Bool(true)),
             ("indislive", Bool, Value::Bool(true)),
             ("indnullsnotdistinct", Bool, Value::Bool(false)),
-            ("indcollation", DataType::Array(Box::new(Int8)), Value::Null),
-            ("indclass", DataType::Array(Box::new(Int8)), Value::Null),
+            ("indcollation", DataType::OidVector, Value::Null),
+            ("indclass", DataType::OidVector, Value::Null),
         ],
         SystemTable::PgInherits => vec![("inhdetachpending", Bool, Value::Bool(false))],
+        SystemTable::PgExtension => vec![
+            ("extconfig", DataType::Array(Box::new(DataType::Oid)), Value::Null),
+            ("extcondition", DataType::Array(Box::new(Text)), Value::Null),
+        ],
+        SystemTable::PgConstraint => vec![
+            ("conislocal", Bool, Value::Bool(true)),
+            ("coninhcount", Int4, Value::Int4(0)),
+            ("connoinherit", Bool, Value::Bool(false)),
+        ],
         SystemTable::PgDatabase => vec![
             ("daticulocale", Text, Value::Null),
             ("datlocprovider", Text, t("c")),
@@ -587,6 +663,9 @@ fn constant_columns(table: SystemTable) -> Vec<(&'static str, DataType, Value)> 
             ("proparallel", Text, t("u")),
             ("pronargdefaults", Int2, Value::Int2(0)),
             ("probin", Text, Value::Null),
+            ("proleakproof", Bool, Value::Bool(false)),
+            ("protrftypes", DataType::Array(Box::new(DataType::Oid)), Value::Null),
+            ("prosupport", Text, t("-")),
         ],
         SystemTable::PgNamespace => vec![],
         _ => vec![],
@@ -1154,7 +1233,7 @@ impl SystemTable {
                 ("provolatile", Text),
                 ("proisstrict", Bool),
                 ("pronargs", Int2),
-                ("proargtypes", DataType::Array(Box::new(Int8))),
+                ("proargtypes", DataType::OidVector),
                 ("proargnames", DataType::Array(Box::new(Text))),
                 ("proargmodes", DataType::Array(Box::new(DataType::InternalChar))),
                 ("proallargtypes", DataType::Array(Box::new(Int8))),
@@ -1162,8 +1241,10 @@ impl SystemTable {
                 ("proacl", DataType::Array(Box::new(Text))),
                 ("prosecdef", Bool),
                 ("proconfig", DataType::Array(Box::new(Text))),
+                ("procost", DataType::Float4),
+                ("prorows", DataType::Float4),
             ],
-            PgAm => vec![("oid", Int8), ("amname", Name), ("amtype", Text)],
+            PgAm => vec![("oid", Int8), ("amname", Name), ("amtype", Text), ("amhandler", Text)],
             PgTablespace => vec![
                 ("oid", Int8),
                 ("spcname", Name),
@@ -1568,6 +1649,31 @@ impl SystemTable {
                 row.extend(constants.iter().map(|(_, _, v)| v.clone()));
             }
         }
+        // How a value of each type is stored (plain for fixed-size types, main for
+        // numeric and the network types, else extended), the same for a column as for its
+        // type, so pg_dump sees nothing to SET STORAGE for.
+        let storage_columns = match self {
+            SystemTable::PgType => Some(("typlen", "oid", "typstorage")),
+            SystemTable::PgAttribute => Some(("attlen", "atttypid", "attstorage")),
+            _ => None,
+        };
+        if let Some((len, type_id, storage)) = storage_columns {
+            let columns = self.columns();
+            let at = |name: &str| columns.iter().position(|(n, _)| n == name);
+            if let (Some(l), Some(t), Some(k)) = (at(len), at(type_id), at(storage)) {
+                for row in &mut rows {
+                    let main = matches!(row[t], Value::Int8(1700 | 869 | 650));
+                    let fixed = matches!(row[l], Value::Int2(n) if n > 0);
+                    row[k] = text(if main {
+                        "m"
+                    } else if fixed {
+                        "p"
+                    } else {
+                        "x"
+                    });
+                }
+            }
+        }
         if *self == SystemTable::PgType {
             // String types collate with the default collation (oid 100), as attcollation says.
             let columns = self.columns();
@@ -1587,6 +1693,39 @@ impl SystemTable {
     fn computed_rows(&self, s: &CatalogSnapshot) -> Result<Vec<Vec<Value>>> {
         use SystemTable::*;
         Ok(match self {
+            Empty(i) if EMPTY_TABLES[*i].0 == "pg_depend" => pg_depend(s),
+            Empty(i) if EMPTY_TABLES[*i].0 == "pg_init_privs" => {
+                // The built-in schemas' ACLs as the database was created with them, which
+                // pg_dump takes as the base to write GRANTs and REVOKEs against.
+                let builtin = [PG_CATALOG_OID, crate::catalog::system::PUBLIC, INFORMATION_SCHEMA_OID];
+                builtin
+                    .into_iter()
+                    .map(|id| {
+                        let initial = crate::catalog::acl::Acl::owned_by(
+                            crate::catalog::system::BOOTSTRAP_ROLE_ID,
+                        );
+                        let items = initial
+                            .entries(ObjectKind::Schema, id)
+                            .iter()
+                            .map(|i| {
+                                text(&crate::catalog::acl::render_item(i, &|r| {
+                                    s.access.name_of(r)
+                                }))
+                            })
+                            .collect();
+                        vec![
+                            oid(id),
+                            Value::Int8(2615),
+                            Value::Int4(0),
+                            text("i"),
+                            Value::Array(Box::new(Array {
+                                element_type: DataType::Text,
+                                elements: items,
+                            })),
+                        ]
+                    })
+                    .collect()
+            }
             Empty(i) if EMPTY_TABLES[*i].0 == "pg_auth_members" => s
                 .access
                 .memberships()
@@ -1826,11 +1965,12 @@ impl SystemTable {
                 .sequences
                 .iter()
                 .map(|(q, last)| {
+                    let owner = s.acl(ObjectKind::Sequence, q.id).owner;
                     vec![
                         text(&q.schema),
                         text(&q.name),
-                        text(&s.user),
-                        text("bigint"),
+                        text(&s.access.name_of(owner)),
+                        text(&sequence_type(s, q).name()),
                         Value::Int8(q.start),
                         Value::Int8(q.min),
                         Value::Int8(q.max),
@@ -1940,13 +2080,21 @@ impl SystemTable {
                 .into_iter()
                 .map(|(id, name)| vec![oid(id), text(name), oid(10), Value::Null, Value::Null])
                 .collect(),
-            PgAm => std::iter::once(vec![oid(2), text("heap"), text("t")])
-                .chain(
-                    IndexMethod::ALL
-                        .into_iter()
-                        .map(|m| vec![oid(m.oid()), text(m.name()), text("i")]),
-                )
-                .collect(),
+            PgAm => std::iter::once(vec![
+                oid(2),
+                text("heap"),
+                text("t"),
+                text("heap_tableam_handler"),
+            ])
+            .chain(IndexMethod::ALL.into_iter().map(|m| {
+                let handler = match m.name() {
+                    "spgist" => "spghandler".to_string(),
+                    "btree" => "bthandler".to_string(),
+                    name => format!("{name}handler"),
+                };
+                vec![oid(m.oid()), text(m.name()), text("i"), text(&handler)]
+            }))
+            .collect(),
             PgCollation => {
                 [(100, "default", "d", ""), (950, "C", "c", "C"), (951, "POSIX", "c", "POSIX")]
                     .into_iter()
@@ -2087,7 +2235,7 @@ impl SystemTable {
                 .map(|(q, _)| {
                     vec![
                         oid(q.id),
-                        Value::Int8(20),
+                        Value::Int8(i64::from(type_oid(&sequence_type(s, q)))),
                         Value::Int8(q.start),
                         Value::Int8(q.increment),
                         Value::Int8(q.max),
@@ -2226,7 +2374,7 @@ impl SystemTable {
                         text(&s.database),
                         text(&q.schema),
                         text(&q.name),
-                        text("bigint"),
+                        text(&sequence_type(s, q).name()),
                         text(&q.start.to_string()),
                         text(&q.min.to_string()),
                         text(&q.max.to_string()),
@@ -2364,6 +2512,13 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
     };
     let parameters = parameters(r);
     let all_inputs = parameters.iter().all(|(mode, _, _)| *mode == 'i');
+    // pg_language's oids: sql (14), plpgsql; the Wasm languages show as c (13).
+    let language = match r.language.as_str() {
+        crate::sql_routine::LANGUAGE => 14,
+        crate::plpgsql::LANGUAGE => PLPGSQL_OID as i64,
+        _ => 13,
+    };
+    let set = r.returns.is_set() && !matches!(r.returns, Returns::Out(_));
     vec![
         oid(r.id),
         text(&r.name),
@@ -2371,13 +2526,8 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
         Value::Int8(i64::from(rettype)),
         text(r.kind.code()),
         text(&r.source),
-        // pg_language's oids: sql (14), plpgsql; the Wasm languages show as c (13).
-        Value::Int8(match r.language.as_str() {
-            crate::sql_routine::LANGUAGE => 14,
-            crate::plpgsql::LANGUAGE => PLPGSQL_OID as i64,
-            _ => 13,
-        }),
-        Value::Bool(r.returns.is_set() && !matches!(r.returns, Returns::Out(_))),
+        Value::Int8(language),
+        Value::Bool(set),
         Value::Text(r.volatility.to_string()),
         Value::Bool(r.strict),
         Value::Int2(r.args.len() as i16),
@@ -2411,6 +2561,10 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
                 elements: r.config.iter().map(|(n, v)| text(&format!("{n}={v}"))).collect(),
             }))
         },
+        // PostgreSQL's default costs: 1 for C functions, 100 for the others; 1000 rows for a
+        // set-returning function.
+        Value::Float4(if language == 13 { 1.0 } else { 100.0 }),
+        Value::Float4(if set { 1000.0 } else { 0.0 }),
     ]
 }
 
@@ -2709,7 +2863,7 @@ fn pg_attribute(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 Value::Int2(i as i16 + 1),
                 Value::Int4(crate::types::type_modifier(&c.data_type)),
                 Value::Bool(c.not_null),
-                Value::Bool(c.default.is_some() || c.generated.is_some()),
+                Value::Bool(column_default(c).is_some()),
                 Value::Bool(c.dropped),
                 // GENERATED ALWAYS AS IDENTITY; a BY DEFAULT identity is not told apart from
                 // a serial column here (both are a sequence default).
@@ -3206,7 +3360,11 @@ fn check_definition(expr: &str) -> String {
 }
 
 /// pg_get_constraintdef: a constraint's definition by its pg_constraint oid.
-pub fn constraint_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String> {
+pub fn constraint_definition(
+    s: &CatalogSnapshot,
+    wanted: i64,
+    on_search_path: &dyn Fn(&str) -> bool,
+) -> Option<String> {
     for d in &s.domains {
         for (i, c) in d.checks.iter().enumerate() {
             if let ConstraintKind::Check { expr } = &c.kind
@@ -3253,7 +3411,14 @@ pub fn constraint_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String>
                         format!(
                             "FOREIGN KEY ({}) REFERENCES {}({}){}{}",
                             names(t, columns),
-                            parent.map_or_else(|| ref_table.to_string(), |p| quote(&p.name)),
+                            // Qualified unless on the search path, as PostgreSQL's.
+                            parent.map_or_else(
+                                || ref_table.to_string(),
+                                |p| match on_search_path(&p.schema) {
+                                    true => quote(&p.name),
+                                    false => format!("{}.{}", quote(&p.schema), quote(&p.name)),
+                                }
+                            ),
                             parent.map_or_else(String::new, |p| names(p, ref_columns)),
                             action("UPDATE", on_update),
                             action("DELETE", on_delete)
@@ -3292,8 +3457,8 @@ pub fn index_definition_by_oid(s: &CatalogSnapshot, wanted: i64) -> Option<Strin
 
 /// pg_get_function_arguments: `a integer, b integer DEFAULT 1, INOUT c text, OUT d int`.
 pub fn function_arguments(r: &Routine) -> String {
-    let any_mode = r.kind == crate::procedure::RoutineKind::Procedure
-        && parameters(r).iter().any(|(mode, _, _)| *mode != 'i');
+    // A procedure spells its inputs IN, as PostgreSQL's.
+    let any_mode = r.kind == crate::procedure::RoutineKind::Procedure;
     parameters(r)
         .into_iter()
         .enumerate()
@@ -3302,7 +3467,6 @@ pub fn function_arguments(r: &Routine) -> String {
             let arg = match mode {
                 'b' => format!("INOUT {arg}"),
                 'o' => format!("OUT {arg}"),
-                // A procedure with output parameters spells its inputs IN, as PostgreSQL.
                 _ if any_mode => format!("IN {arg}"),
                 _ => arg,
             };
@@ -3385,15 +3549,24 @@ pub fn function_definition(r: &Routine) -> String {
 pub fn trigger_definition(
     s: &CatalogSnapshot,
     wanted: i64,
-    unqualified: &dyn Fn(&str) -> bool,
+    pretty: bool,
+    on_search_path: &dyn Fn(&str) -> bool,
 ) -> Option<String> {
+    use crate::functions::string::quote_identifier as quote;
     s.tables.iter().find_map(|t| {
         let trigger = t.triggers.iter().find(|tr| i64::from(tr.id) == wanted)?;
-        let table = match unqualified(&t.schema) {
-            true => t.name.clone(),
-            false => format!("{}.{}", t.schema, t.name),
+        // The table is qualified unless pretty and on the search path; the function unless
+        // on the search path, as PostgreSQL's pg_get_triggerdef names them.
+        let table = match pretty && on_search_path(&t.schema) {
+            true => quote(&t.name),
+            false => format!("{}.{}", quote(&t.schema), quote(&t.name)),
         };
-        Some(trigger.definition(&table))
+        let (schema, name) = &trigger.function;
+        let function = match schema.is_empty() || on_search_path(schema) {
+            true => quote(name),
+            false => format!("{}.{}", quote(schema), quote(name)),
+        };
+        Some(trigger.definition(&table, &function))
     })
 }
 
@@ -3411,16 +3584,156 @@ pub fn view_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String> {
 
 fn pg_attrdef(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
-    let mut next = 1u32 << 28;
     for t in user_tables(s) {
         for (i, c) in t.columns.iter().enumerate() {
-            if let Some(d) = c.default.as_ref().or(c.generated.as_ref()) {
-                next += 1;
-                rows.push(vec![oid(next), oid(t.id), Value::Int2(i as i16 + 1), text(d)]);
+            if let Some(d) = column_default(c) {
+                let id = attrdef_oid(t.id, i);
+                rows.push(vec![oid(id), oid(t.id), Value::Int2(i as i16 + 1), text(d)]);
             }
         }
     }
     rows
+}
+
+/// A column's default or generation expression as pg_attrdef holds it. An identity
+/// column has none there (its sequence is its identity, not a default).
+fn column_default(c: &crate::catalog::Column) -> Option<&String> {
+    if c.identity_always {
+        return None;
+    }
+    c.default.as_ref().or(c.generated.as_ref())
+}
+
+/// The oid of a column default's pg_attrdef row (high bit set: apart from relation ids).
+fn attrdef_oid(table: RelId, position: usize) -> RelId {
+    (1 << 31) | (table << 10) | (position as RelId & 0x3ff)
+}
+
+/// The type a sequence counts in (pg_sequence.seqtypid, `AS integer`): its column's for a
+/// serial or identity sequence, else the type whose default bounds it has (Oxibase keeps a
+/// sequence's bounds, not its type).
+fn sequence_type(s: &CatalogSnapshot, q: &Sequence) -> DataType {
+    if let Some((table, position)) = q.owned_by
+        && let Some(column) =
+            s.tables.iter().find(|t| t.id == table).and_then(|t| t.columns.get(position))
+        && matches!(column.data_type, DataType::Int2 | DataType::Int4 | DataType::Int8)
+    {
+        return column.data_type.clone();
+    }
+    let bounds = |min: i64, max: i64| {
+        (q.min == 1 && q.max == max && q.increment > 0)
+            || (q.min == min && q.max == -1 && q.increment < 0)
+    };
+    if bounds(i16::MIN.into(), i16::MAX.into()) {
+        DataType::Int2
+    } else if bounds(i32::MIN.into(), i32::MAX.into()) {
+        DataType::Int4
+    } else {
+        DataType::Int8
+    }
+}
+
+/// pg_depend: what pg_dump orders its output by. A serial or identity sequence belongs to
+/// its column ('a', 'i'), a column default depends on the sequences its `nextval` names,
+/// and a view or materialized view on the relations its query reads ('n').
+fn pg_depend(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
+    const PG_CLASS: i64 = 1259;
+    const PG_ATTRDEF: i64 = 2604;
+    let row = |classid: i64, objid: RelId, refobjid: RelId, refsubid: i32, deptype: &str| {
+        vec![
+            Value::Int8(classid),
+            oid(objid),
+            Value::Int4(0),
+            Value::Int8(PG_CLASS),
+            oid(refobjid),
+            Value::Int4(refsubid),
+            text(deptype),
+        ]
+    };
+    let mut rows = Vec::new();
+    let tables: std::collections::HashMap<RelId, &Table> =
+        s.tables.iter().map(|t| (t.id, t)).collect();
+    for (q, _) in &s.sequences {
+        if let Some((table, position)) = q.owned_by {
+            let identity = tables
+                .get(&table)
+                .and_then(|t| t.columns.get(position))
+                .is_some_and(|c| c.identity_always);
+            let deptype = if identity { "i" } else { "a" };
+            rows.push(row(PG_CLASS, q.id, table, position as i32 + 1, deptype));
+        }
+    }
+    // A relation by a name as stored SQL spells it: qualified, or in the referring
+    // object's schema, or on the default search path.
+    let relation = |schema: Option<&str>, name: &str, home: &str| -> Option<RelId> {
+        let candidates: Vec<&str> = match schema {
+            Some(schema) => vec![schema],
+            None => vec![home, "public", "pg_catalog"],
+        };
+        candidates.into_iter().find_map(|schema| {
+            let table = s.tables.iter().find(|t| t.schema == schema && t.name == name);
+            let view = s.views.iter().find(|v| v.0 == schema && v.1 == name);
+            let sequence = s.sequences.iter().find(|(q, _)| q.schema == schema && q.name == name);
+            table.map(|t| t.id).or(view.map(|v| v.2)).or(sequence.map(|(q, _)| q.id))
+        })
+    };
+    for t in user_tables(s) {
+        for (i, c) in t.columns.iter().enumerate() {
+            let Some(default) = column_default(c) else { continue };
+            for name in nextval_targets(default) {
+                let (schema, name) = match name.split_once('.') {
+                    Some((schema, name)) => (Some(schema.to_string()), name.to_string()),
+                    None => (None, name),
+                };
+                if let Some(sequence) = relation(schema.as_deref(), &name, &t.schema) {
+                    rows.push(row(PG_ATTRDEF, attrdef_oid(t.id, i), sequence, 0, "n"));
+                }
+            }
+        }
+    }
+    let queries = s
+        .views
+        .iter()
+        .map(|(schema, _, id, sql)| (schema.as_str(), *id, sql.as_str()))
+        .chain(user_tables(s).filter_map(|t| {
+            t.materialized.as_deref().map(|sql| (t.schema.as_str(), t.id, sql))
+        }));
+    for (home, id, sql) in queries {
+        let Ok(statement) = crate::parse::parse_one(sql) else { continue };
+        let mut names = Vec::new();
+        let _ = sqlparser::ast::visit_relations(&statement, |rel| {
+            names.push(rel.clone());
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        let mut seen = std::collections::HashSet::new();
+        for name in names {
+            let Ok((schema, name)) = crate::bind::split_name(&name) else { continue };
+            if let Some(target) = relation(schema.as_deref(), &name, home)
+                && target != id
+                && seen.insert(target)
+            {
+                rows.push(row(PG_CLASS, id, target, 0, "n"));
+            }
+        }
+    }
+    rows
+}
+
+/// The sequence names a default's `nextval('name'...)` calls name, unquoted.
+fn nextval_targets(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let lower = sql.to_ascii_lowercase();
+    let mut rest = lower.as_str();
+    let mut offset = 0;
+    while let Some(at) = rest.find("nextval('") {
+        let start = offset + at + "nextval('".len();
+        let Some(len) = sql[start..].find('\'') else { break };
+        let name: String = sql[start..start + len].replace('"', "");
+        out.push(name);
+        offset = start + len;
+        rest = &lower[offset..];
+    }
+    out
 }
 
 /// information_schema.tables' row; `insertable` is false for a view that is not
@@ -3494,6 +3807,7 @@ fn udt_name(t: &DataType) -> String {
         DataType::InternalChar => "char",
         DataType::Name => "name",
         DataType::Int2Vector => "int2vector",
+        DataType::OidVector => "oidvector",
         DataType::TsVector => "tsvector",
         DataType::TsQuery => "tsquery",
         DataType::Array(e) => return format!("_{}", udt_name(e)),
@@ -3836,6 +4150,18 @@ const CATALOG_OIDS: &[(&str, u32)] = &[
     ("pg_ts_dict", 3600),
     ("pg_ts_parser", 3601),
     ("pg_ts_template", 3764),
+    ("pg_transform", 3576),
+    ("pg_amop", 2602),
+    ("pg_amproc", 2603),
+    ("pg_seclabel", 3596),
+    ("pg_init_privs", 3394),
+    ("pg_partitioned_table", 3350),
+    ("pg_foreign_table", 3118),
+    ("pg_aggregate", 2600),
+    ("pg_range", 3541),
+    ("pg_shdepend", 1214),
+    ("pg_publication_rel", 6106),
+    ("pg_publication_namespace", 6237),
 ];
 
 /// The catalog views `SystemTable::lookup` finds in pg_catalog besides `EMPTY_TABLES`, and

@@ -1006,7 +1006,7 @@ pub fn column_spec(
         match &option.option {
             ast::ColumnOption::Null => spec.not_null = false,
             ast::ColumnOption::NotNull => spec.not_null = true,
-            ast::ColumnOption::Default(e) => spec.default = Some(e.to_string()),
+            ast::ColumnOption::Default(e) => spec.default = Some(default_sql(e)),
             ast::ColumnOption::PrimaryKey(pk) => {
                 immediate_key(pk.characteristics.as_ref())?;
                 constraints
@@ -1628,7 +1628,7 @@ fn alter_action(op: &ast::AlterTableOperation, types: TypeLookup<'_>) -> Result<
                     AlterAction::SetNotNull { column, not_null: false }
                 }
                 ast::AlterColumnOperation::SetDefault { value } => {
-                    AlterAction::SetDefault { column, default: Some(value.to_string()) }
+                    AlterAction::SetDefault { column, default: Some(default_sql(value)) }
                 }
                 ast::AlterColumnOperation::DropDefault => {
                     AlterAction::SetDefault { column, default: None }
@@ -1686,4 +1686,23 @@ fn alter_action(op: &ast::AlterTableOperation, types: TypeLookup<'_>) -> Result<
             return Err(errinput!(FEATURE_NOT_SUPPORTED, "ALTER TABLE {other} is not supported"));
         }
     })
+}
+
+/// A column default as stored SQL text. sqlparser prints `::regclass` as `::REGCLASS`;
+/// PostgreSQL's spelling keeps defaults as pg_get_expr and pg_dump show them the same
+/// after a dump is restored.
+fn default_sql(e: &ast::Expr) -> String {
+    let mut e = e.clone();
+    let _ = ast::visit_expressions_mut(&mut e, |x| {
+        if let ast::Expr::Cast { data_type, .. } = x
+            && matches!(data_type, ast::DataType::Regclass)
+        {
+            *data_type = ast::DataType::Custom(
+                ast::ObjectName::from(vec![ast::Ident::new("regclass")]),
+                Vec::new(),
+            );
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    e.to_string()
 }

@@ -353,6 +353,35 @@ impl Binder<'_> {
                     x => Ok((self.coerce(x, &t, &DataType::Text)?, known(DataType::Text))),
                 }
             }
+            // 'pg_catalog'::regnamespace: the schema's oid.
+            E::Cast { expr, data_type, .. } if is_named_type(data_type, "regnamespace") => {
+                let (x, t) = self.bind_expr(expr, ctx)?;
+                match t {
+                    SqlType::Known(DataType::Text | DataType::Varchar(_) | DataType::Name)
+                    | SqlType::Unknown => {
+                        let x = self.coerce(x, &t, &DataType::Text)?;
+                        self.call_scalar(
+                            "oxibase_regnamespace_oid",
+                            vec![(x, known(DataType::Text))],
+                        )
+                    }
+                    _ => Ok((self.coerce(x, &t, &DataType::Int8)?, known(DataType::Int8))),
+                }
+            }
+            // A regproc column of a catalog read as an oid (`prsstart::oid`): regproc
+            // columns hold function names here.
+            E::Cast { expr: inner, data_type, .. }
+                if matches!(super::ddl::data_type(data_type), Ok(DataType::Oid))
+                    && is_regproc_column(inner) =>
+            {
+                let (x, t) = self.bind_expr(inner, ctx)?;
+                match t.resolve() {
+                    DataType::Text => {
+                        self.call_scalar("oxibase_regproc_oid", vec![(x, known(DataType::Text))])
+                    }
+                    _ => Ok((self.explicit_cast(x, &t, &DataType::Oid)?, known(DataType::Oid))),
+                }
+            }
             // 'int8'::regtype: the type's oid (a number here; regtype is not a type of its own).
             E::Cast { expr, data_type, .. } if is_named_type(data_type, "regtype") => {
                 let (x, t) = self.bind_expr(expr, ctx)?;
@@ -1807,14 +1836,35 @@ impl Binder<'_> {
                 ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
                     let (i, it) = self.bind_expr(index, ctx)?;
                     let mut i = self.coerce(i, &it, &DataType::Int8)?;
-                    // int2vector subscripts count from 0.
-                    if ty.resolve() == DataType::Int2Vector {
+                    // A name is an array of its characters, counted from 0 (pg_dump's
+                    // `typname[0] = '_'`): the character as a "char".
+                    if ty.resolve() == DataType::Name {
+                        let one = Expr::Literal(Value::Int8(1));
+                        let from = Expr::Binary(
+                            crate::plan::BinOp::Add,
+                            Box::new(i),
+                            Box::new(one.clone()),
+                        );
+                        let (x, _) = self.call_scalar(
+                            "substr",
+                            vec![
+                                (expr, known(DataType::Text)),
+                                (from, known(DataType::Int8)),
+                                (one, known(DataType::Int8)),
+                            ],
+                        )?;
+                        expr = x;
+                        ty = known(DataType::InternalChar);
+                        continue;
+                    }
+                    // int2vector and oidvector subscripts count from 0.
+                    if let Some(element) = ty.resolve().vector_element() {
                         i = Expr::Binary(
                             crate::plan::BinOp::Add,
                             Box::new(i),
                             Box::new(Expr::Literal(Value::Int8(1))),
                         );
-                        ty = known(DataType::Array(Box::new(DataType::Int2)));
+                        ty = known(DataType::Array(Box::new(element)));
                     }
                     let element = match ty.resolve() {
                         DataType::Array(e) => *e,
@@ -2600,19 +2650,32 @@ impl Binder<'_> {
             (SqlType::Known(DataType::Char(_)), e) if !matches!(to, DataType::Char(_)) => {
                 Ok(fold_cast(rtrim_padding(e), to))
             }
-            // int2vector prints its numbers space-separated.
-            (SqlType::Known(DataType::Int2Vector), e)
-                if matches!(to, DataType::Text | DataType::Varchar(_)) =>
+            // int2vector and oidvector print their numbers space-separated.
+            (SqlType::Known(v), e)
+                if v.vector_element().is_some()
+                    && matches!(to, DataType::Text | DataType::Varchar(_)) =>
             {
+                let element = v.vector_element().unwrap_or(DataType::Int2);
                 let (text, _) = self.call_scalar(
-                    "oxibase_int2vector_text",
-                    vec![(e, known(DataType::Array(Box::new(DataType::Int2))))],
+                    "oxibase_vector_text",
+                    vec![(e, known(DataType::Array(Box::new(element))))],
                 )?;
                 Ok(fold_cast(text, to))
             }
-            // int2vector and smallint[] hold the same values.
-            (SqlType::Known(DataType::Int2Vector), e) if is_int2_array(to) => Ok(e),
+            // int2vector and smallint[] hold the same values (oidvector and oid[] too).
+            (SqlType::Known(v), e)
+                if v.vector_element().is_some_and(|el| {
+                    matches!(to, DataType::Array(t) if **t == el || (el == DataType::Oid && **t == DataType::Int8))
+                }) =>
+            {
+                Ok(e)
+            }
             (SqlType::Known(t), e) if to == &DataType::Int2Vector && is_int2_array(t) => Ok(e),
+            (SqlType::Known(DataType::Array(t)), e)
+                if to == &DataType::OidVector && matches!(**t, DataType::Oid | DataType::Int8) =>
+            {
+                Ok(e)
+            }
             (_, e) => Ok(fold_cast(e, to)),
         }
     }
@@ -2939,6 +3002,35 @@ fn is_named_type(t: &ast::DataType, name: &str) -> bool {
     matches!(t, ast::DataType::Custom(n, _) if n.0.last().is_some_and(|p| matches!(p, ast::ObjectNamePart::Identifier(id) if id.value.eq_ignore_ascii_case(name))))
 }
 
+/// A catalog column PostgreSQL types `regproc` (a function, printed by name), which holds
+/// the function's name here.
+fn is_regproc_column(e: &ast::Expr) -> bool {
+    const REGPROC_COLUMNS: &[&str] = &[
+        "prsstart",
+        "prstoken",
+        "prsend",
+        "prsheadline",
+        "prslextype",
+        "tmplinit",
+        "tmpllexize",
+        "typinput",
+        "typoutput",
+        "typreceive",
+        "typsend",
+        "amhandler",
+        "amproc",
+    ];
+    let name = match e {
+        ast::Expr::Identifier(id) => &id.value,
+        ast::Expr::CompoundIdentifier(ids) => match ids.last() {
+            Some(id) => &id.value,
+            None => return false,
+        },
+        _ => return false,
+    };
+    REGPROC_COLUMNS.iter().any(|c| name.eq_ignore_ascii_case(c))
+}
+
 fn is_regclass(t: &ast::DataType) -> bool {
     match t {
         ast::DataType::Regclass => true,
@@ -3055,7 +3147,9 @@ fn is_network(t: &SqlType) -> bool {
 
 pub(super) fn int2vector_as_array(t: SqlType) -> SqlType {
     match t {
-        SqlType::Known(DataType::Int2Vector) => known(DataType::Array(Box::new(DataType::Int2))),
+        SqlType::Known(t) if t.vector_element().is_some() => {
+            known(DataType::Array(Box::new(t.vector_element().unwrap_or(DataType::Int2))))
+        }
         t => t,
     }
 }

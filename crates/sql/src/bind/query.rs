@@ -1454,8 +1454,9 @@ impl Binder<'_> {
         name: &str,
         bound: Vec<(Expr, SqlType)>,
     ) -> Result<(TableFunction, Vec<Expr>, Vec<(String, DataType)>)> {
-        // int2vector (pg_index.indkey) counts from 0, as its subscripts do.
-        let zero_based = bound.first().is_some_and(|(_, t)| t.resolve() == DataType::Int2Vector);
+        // int2vector (pg_index.indkey) and oidvector count from 0, as their subscripts do.
+        let zero_based =
+            bound.first().is_some_and(|(_, t)| t.resolve().vector_element().is_some());
         let bound: Vec<(Expr, SqlType)> =
             bound.into_iter().map(|(e, t)| (e, super::expr::int2vector_as_array(t))).collect();
         let types: Vec<SqlType> = bound.iter().map(|(_, t)| t.clone()).collect();
@@ -1598,6 +1599,20 @@ impl Binder<'_> {
                     TableFunction::RegexpSplitToTable,
                     args,
                     vec![("regexp_split_to_table".into(), DataType::Text)],
+                )
+            }
+            ("pg_options_to_table", 1) => {
+                let (e, t) = bound
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| errinput!(SYNTAX_ERROR, "argument missing"))?;
+                (
+                    TableFunction::OptionsToTable,
+                    vec![self.coerce(e, &t, &DataType::Array(Box::new(DataType::Text)))?],
+                    vec![
+                        ("option_name".into(), DataType::Text),
+                        ("option_value".into(), DataType::Text),
+                    ],
                 )
             }
             ("regexp_matches", 2 | 3) => {

@@ -116,7 +116,7 @@ impl Trigger {
     }
 
     /// `CREATE TRIGGER ...` as `pg_get_triggerdef` shows it.
-    pub fn definition(&self, table: &str) -> String {
+    pub fn definition(&self, table: &str, function: &str) -> String {
         let when = self.when.as_ref().map_or(String::new(), |w| format!(" WHEN ({w})"));
         let args: Vec<String> =
             self.args.iter().map(|a| format!("'{}'", a.replace('\'', "''"))).collect();
@@ -126,7 +126,7 @@ impl Trigger {
             self.timing(),
             self.events().join(" OR "),
             self.level(),
-            self.function.1,
+            function,
             args.join(", ")
         )
     }

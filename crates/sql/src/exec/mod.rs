@@ -295,6 +295,11 @@ impl FunctionEnv for ExecCtx<'_> {
             .map(|ty| i64::from(crate::types::type_oid(&ty))))
     }
 
+    fn schema_oid(&self, name: &str) -> Result<Option<i64>> {
+        let snapshot = self.session.system_snapshot(self.txn)?;
+        Ok(snapshot.schemas.iter().find(|(_, n)| n == name).map(|(id, _)| i64::from(*id)))
+    }
+
     fn serial_sequence(&self, table_oid: i64, column: &str) -> Result<Option<String>> {
         let Ok(id) = crate::keys::RelId::try_from(table_oid) else { return Ok(None) };
         let Some(table) = self.catalog.table_by_id(self.txn, id)? else { return Ok(None) };

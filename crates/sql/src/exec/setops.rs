@@ -255,6 +255,14 @@ fn table_function_values<'a>(
             let rows = crate::functions::string::regexp_matches(&values)?;
             Box::new(rows.into_iter().map(|m| Ok(vec![m])))
         }
+        TableFunction::OptionsToTable => match values.into_iter().next() {
+            Some(Value::Array(a)) => Box::new(a.elements.into_iter().filter_map(|o| {
+                let Value::Text(o) = o else { return None };
+                let (name, value) = o.split_once('=').unwrap_or((&o, ""));
+                Some(Ok(vec![Value::Text(name.to_string()), Value::Text(value.to_string())]))
+            })),
+            _ => Box::new(std::iter::empty()),
+        },
         TableFunction::RegexpSplitToTable => match (values.first(), values.get(1)) {
             (Some(Value::Text(s)), Some(Value::Text(p))) => {
                 let re = crate::functions::string::regex(p, false)?;

@@ -64,12 +64,12 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("setval", 2 | 3) => stable(setval, &[Text, Int8, Bool][..args.len()], Int8),
         ("lastval", 0) => stable(lastval, &[], Int8),
         ("regclass_name", 1) => stable(regclass_name, &[Int8], Text),
-        ("oxibase_int2vector_text", 1) => f(
+        ("oxibase_vector_text", 1) => f(
             |a, _| match &a[0] {
-                Value::Array(v) => Ok(Value::Text(crate::types::text::format_int2vector(v))),
+                Value::Array(v) => Ok(Value::Text(crate::types::text::format_vector(v))),
                 other => Ok(other.clone()),
             },
-            &[DataType::Array(Box::new(DataType::Int2))],
+            &[array_arg()?],
             Text,
         ),
         ("oxibase_regclass_oid", 1) => stable(
@@ -90,6 +90,21 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             &[Text],
             Int8,
         ),
+        ("oxibase_regnamespace_oid", 1) => stable(
+            |a, env| match env.schema_oid(text(&a[0]))? {
+                Some(oid) => Ok(Value::Int8(oid)),
+                None => {
+                    Err(errinput!(INVALID_SCHEMA_NAME, "schema \"{}\" does not exist", text(&a[0])))
+                }
+            },
+            &[Text],
+            Int8,
+        ),
+        // A regproc column read as an oid (pg_dump's `prsstart::oid`): the built-in
+        // functions such columns name have no pg_proc rows here, so 0 unless it is a number.
+        ("oxibase_regproc_oid", 1) => {
+            f(|a, _| Ok(Value::Int8(text(&a[0]).parse().unwrap_or(0))), &[Text], Int8)
+        }
         ("gen_random_uuid" | "uuid_generate_v4", 0) => stable(gen_random_uuid, &[], Uuid),
         ("pg_sleep", 1) => stable(pg_sleep, &[Float8], Text),
         ("num_nulls" | "num_nonnulls", _) => {
@@ -146,6 +161,7 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         }
         // Catalog helpers psql and drivers call.
         ("pg_get_userbyid", 1) => f(get_userbyid, &[Int8], Text),
+        ("acldefault", 2) => stable(acldefault, &[Text, Int8], DataType::Array(Box::new(Text))),
         ("pg_table_is_visible", 1) => stable(
             |a, env| Ok(Value::Bool(!catalog_def(a, env, "table_visible")?.is_null())),
             &[Int8],
@@ -492,6 +508,40 @@ fn get_userbyid(args: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     ))
 }
 
+/// acldefault(kind, owner): the privileges an object of the kind has before any GRANT
+/// (what a NULL ACL stands for), as PostgreSQL's `aclitem[]` prints them. pg_dump compares
+/// each object's ACL with it to write the GRANTs and REVOKEs that rebuild it.
+fn acldefault(args: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
+    let (Value::Text(kind), Value::Int8(owner)) = (&args[0], &args[1]) else {
+        return Ok(Value::Null);
+    };
+    // The owner's privileges and PUBLIC's, in aclitem letters.
+    let (owner_letters, public) = match kind.as_str() {
+        "r" => ("arwdDxt", ""),
+        "s" => ("rwU", ""),
+        "n" => ("UC", ""),
+        "f" => ("X", "X"),
+        "d" => ("CTc", "Tc"),
+        "T" | "l" => ("U", "U"),
+        "F" | "S" => ("U", ""),
+        "L" => ("rw", ""),
+        "p" => ("sA", ""),
+        "c" => ("", ""),
+        other => {
+            return Err(errinput!(INTERNAL_ERROR, "unrecognized object type abbreviation: {other}"));
+        }
+    };
+    let name = env.catalog_definition("role", *owner)?.unwrap_or_else(|| owner.to_string());
+    let mut elements = Vec::new();
+    if !public.is_empty() {
+        elements.push(Value::Text(format!("={public}/{name}")));
+    }
+    if !owner_letters.is_empty() {
+        elements.push(Value::Text(format!("{name}={owner_letters}/{name}")));
+    }
+    Ok(Value::Array(Box::new(Array { element_type: Text, elements })))
+}
+
 fn current_user(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
     env.session_value(SessionValue::User)
 }
@@ -505,12 +555,14 @@ fn current_schema(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
 }
 
 fn current_schemas(a: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
-    let mut elements = Vec::new();
-    if matches!(a[0], Value::Bool(true)) {
-        elements.push(Value::Text("pg_catalog".into()));
+    let Value::Array(mut path) = env.session_value(SessionValue::SearchPath)? else {
+        return Ok(Value::Null);
+    };
+    let catalog = Value::Text("pg_catalog".into());
+    if matches!(a[0], Value::Bool(true)) && !path.elements.contains(&catalog) {
+        path.elements.insert(0, catalog);
     }
-    elements.push(env.session_value(SessionValue::Schema)?);
-    Ok(Value::Array(Box::new(Array { element_type: Text, elements })))
+    Ok(Value::Array(path))
 }
 
 fn backend_pid(_: &[Value], env: &dyn FunctionEnv) -> Result<Value> {

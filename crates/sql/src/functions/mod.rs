@@ -34,6 +34,9 @@ pub enum SessionValue {
     Database,
     /// current_schema()
     Schema,
+    /// current_schemas(false): the search path's existing schemas, as a text array,
+    /// without those searched implicitly (pg_catalog unless named, the temporary schema).
+    SearchPath,
     /// pg_backend_pid()
     BackendPid,
     /// txid_current()
@@ -169,6 +172,10 @@ pub trait FunctionEnv {
     fn type_oid(&self, _name: &str) -> Result<Option<i64>> {
         Ok(None)
     }
+    /// The oid of a schema by name (`'s'::regnamespace`); None when there is none.
+    fn schema_oid(&self, _name: &str) -> Result<Option<i64>> {
+        Ok(None)
+    }
     /// The sequence that feeds a table column (SERIAL or identity), schema-qualified.
     fn serial_sequence(&self, _table_oid: i64, _column: &str) -> Result<Option<String>> {
         Ok(None)
@@ -215,6 +222,7 @@ pub fn implicit_cast_allowed(from: &DataType, to: &DataType) -> bool {
         (Json, Jsonb) => true,
         (Cidr, Inet) => true,
         (Int2Vector, Array(e)) => **e == Int2,
+        (OidVector, Array(e)) => **e == Oid,
         (Array(a), Array(b)) => implicit_cast_allowed(a, b),
         // A record of unknown shape takes any record; otherwise field by field.
         (Record(a), Record(b)) => {

@@ -336,6 +336,8 @@ pub enum TableFunction {
     JsonbPathQuery,
     /// regexp_split_to_table
     RegexpSplitToTable,
+    /// pg_options_to_table(text[]): each `name=value` option as (option_name, option_value).
+    OptionsToTable,
     /// regexp_matches(text, pattern [, flags]): one text[] per match (all of them with 'g')
     RegexpMatches,
     /// json[b]_to_record / json[b]_to_recordset (`set`) with the columns the query declares.

@@ -257,8 +257,8 @@ fn syntax(type_name: &str, input: &str) -> oxibase_common::Error {
     errinput!(INVALID_TEXT_REPRESENTATION, "invalid input syntax for type {type_name}: \"{input}\"")
 }
 
-/// An int2vector's text form: its numbers separated by spaces.
-pub fn format_int2vector(a: &Array) -> String {
+/// An int2vector's or oidvector's text form: its numbers separated by spaces.
+pub fn format_vector(a: &Array) -> String {
     let numbers: Vec<String> =
         a.elements.iter().map(|v| format_value(v, &Zone::UTC).unwrap_or_default()).collect();
     numbers.join(" ")
@@ -323,6 +323,14 @@ pub fn parse_value(input: &str, ty: &DataType, zone: &Zone) -> Result<Value> {
             elements: input
                 .split_whitespace()
                 .map(|n| parse_int(n, "smallint").map(Value::Int2))
+                .collect::<Result<_>>()?,
+        })),
+        // oidvector: space-separated oids.
+        DataType::OidVector => Value::Array(Box::new(Array {
+            element_type: DataType::Oid,
+            elements: input
+                .split_whitespace()
+                .map(|n| parse_value(n, &DataType::Oid, zone))
                 .collect::<Result<_>>()?,
         })),
         DataType::Record(record) => parse_record(input, &record.fields, zone)?,
