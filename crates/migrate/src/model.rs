@@ -357,6 +357,10 @@ pub fn read(catalog: &Catalog, txn: &Transaction) -> Result<Schema> {
             continue;
         }
         let name = (view_schema.clone(), view_name);
+        // Views store the schemas of what they read; a plan shows them as written under
+        // the default search path.
+        let path = ["pg_catalog".to_string(), "public".to_string()];
+        let query = oxibase_sql::system::query_for_search_path(&query, &path);
         let reads = relations_read(&query, &view_schema);
         schema.views.insert(name.clone(), ViewDef { name, query, reads });
     }

@@ -745,6 +745,24 @@ pub struct CatalogSnapshot {
 }
 
 impl CatalogSnapshot {
+    /// The schemas of the session's search path (`$user` resolved, pg_catalog included).
+    fn search_path(&self) -> Vec<String> {
+        let value = self.settings.iter().find(|v| v.name == "search_path");
+        let mut path = vec!["pg_catalog".to_string()];
+        for part in value.map_or("", |v| v.value.as_str()).split(',') {
+            let part = part.trim();
+            let name = match part.strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
+                Some(quoted) => quoted.replace("\"\"", "\""),
+                None => part.to_lowercase(),
+            };
+            let name = if name == "$user" { self.user.clone() } else { name };
+            if !name.is_empty() {
+                path.push(name);
+            }
+        }
+        path
+    }
+
     /// An object's owner and ACL.
     fn acl(&self, kind: ObjectKind, id: RelId) -> crate::catalog::acl::Acl {
         let key = (kind.key().chars().next().unwrap_or('r'), id);
@@ -1942,17 +1960,19 @@ impl SystemTable {
             PgViews => s
                 .views
                 .iter()
-                .map(|(schema, name, _, sql)| {
-                    vec![text(schema), text(name), text(&s.user), text(sql)]
+                .map(|(schema, name, id, sql)| {
+                    let owner = s.access.name_of(s.acl(ObjectKind::Table, *id).owner);
+                    vec![text(schema), text(name), text(&owner), text(&display_query(s, sql))]
                 })
                 .collect(),
             PgMatviews => user_tables(s)
                 .filter_map(|t| {
-                    let sql = t.materialized.as_ref()?;
+                    let sql = display_query(s, t.materialized.as_ref()?);
+                    let owner = s.access.name_of(s.acl(ObjectKind::Table, t.id).owner);
                     Some(vec![
                         text(&t.schema),
                         text(&t.name),
-                        text(&s.user),
+                        text(&owner),
                         Value::Null,
                         Value::Bool(!t.indexes.is_empty()),
                         Value::Bool(!t.unpopulated),
@@ -2359,7 +2379,7 @@ impl SystemTable {
                         text(&s.database),
                         text(schema),
                         text(name),
-                        text(sql),
+                        text(&display_query(s, sql)),
                         text(s.check_option_word(*id)),
                         text(yes_no(crate::bind::view_is_updatable(sql))),
                     ]
@@ -3579,7 +3599,42 @@ pub fn view_definition(s: &CatalogSnapshot, wanted: i64) -> Option<String> {
         .find(|v| i64::from(v.2) == wanted)
         .map(|v| v.3.clone())
         .or_else(materialized)
-        .map(|sql| format!(" {sql};"))
+        .map(|sql| format!(" {};", display_query(s, &sql)))
+}
+
+/// A stored view query as pg_get_viewdef shows it: relations and functions in a schema on
+/// the search path unqualified, the others qualified (views store them all qualified).
+pub fn display_query(s: &CatalogSnapshot, sql: &str) -> String {
+    query_for_search_path(sql, &s.search_path())
+}
+
+/// A stored query with the schema left off the relations and functions it names in the
+/// schemas of `path`.
+pub fn query_for_search_path(sql: &str, path: &[String]) -> String {
+    let Ok(mut statement) = crate::parse::parse_one(sql) else { return sql.to_string() };
+    let visible = |name: &sqlparser::ast::ObjectName| match crate::bind::split_name(name) {
+        Ok((Some(schema), _)) => path.contains(&schema),
+        _ => false,
+    };
+    let mut changed = false;
+    let _ = sqlparser::ast::visit_relations_mut(&mut statement, |name| {
+        if name.0.len() == 2 && visible(name) {
+            name.0.remove(0);
+            changed = true;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    let _ = sqlparser::ast::visit_expressions_mut(&mut statement, |e| {
+        if let sqlparser::ast::Expr::Function(f) = e
+            && f.name.0.len() == 2
+            && visible(&f.name)
+        {
+            f.name.0.remove(0);
+            changed = true;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    if changed { statement.to_string() } else { sql.to_string() }
 }
 
 fn pg_attrdef(s: &CatalogSnapshot) -> Vec<Vec<Value>> {

@@ -9,7 +9,7 @@ use sqlparser::ast;
 
 use std::sync::Arc;
 
-use super::{Binder, ident, split_name};
+use super::{Binder, Relation, ident, split_name};
 use crate::catalog::{Deferral, Domain, IndexMethod};
 use crate::plan::Plan;
 
@@ -1143,6 +1143,69 @@ pub(super) fn sequence_spec(options: &[ast::SequenceOptions]) -> Result<Sequence
 }
 
 impl Binder<'_> {
+    /// A view's query as stored: each relation and stored function it names unqualified is
+    /// qualified with the schema it resolves to now, so the view reads the same objects
+    /// whatever search path it is read under (PostgreSQL stores them resolved), and a dump
+    /// restores it under pg_dump's empty search path. CTE names and catalog views stay as
+    /// written.
+    pub(super) fn qualified_query(&self, query: &ast::Query) -> Result<String> {
+        struct CteNames(std::collections::HashSet<String>);
+        impl ast::Visitor for CteNames {
+            type Break = ();
+            fn pre_visit_query(&mut self, q: &ast::Query) -> std::ops::ControlFlow<()> {
+                if let Some(with) = &q.with {
+                    self.0.extend(with.cte_tables.iter().map(|c| ident(&c.alias.name)));
+                }
+                std::ops::ControlFlow::Continue(())
+            }
+        }
+        let mut ctes = CteNames(Default::default());
+        let _ = ast::Visit::visit(query, &mut ctes);
+        let mut query = query.clone();
+        let mut failed = None;
+        let _ = ast::visit_relations_mut(&mut query, |name| {
+            if name.0.len() != 1 {
+                return std::ops::ControlFlow::<()>::Continue(());
+            }
+            let Ok((None, relation)) = split_name(name) else {
+                return std::ops::ControlFlow::Continue(());
+            };
+            if ctes.0.contains(&relation) {
+                return std::ops::ControlFlow::Continue(());
+            }
+            let schema = match self.env.relation(None, &relation) {
+                Ok(Some(Relation::Table(t))) => Some(t.schema.clone()),
+                Ok(Some(Relation::View { schema, .. })) => Some(schema),
+                Ok(Some(Relation::Sequence(q))) => Some(q.schema),
+                Ok(_) => None,
+                Err(e) => {
+                    failed = Some(e);
+                    None
+                }
+            };
+            if let Some(schema) = schema {
+                let part = name.0.remove(0);
+                name.0 = vec![schema_part(&schema), part];
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let _ = ast::visit_expressions_mut(&mut query, |e| {
+            if let ast::Expr::Function(f) = e
+                && f.name.0.len() == 1
+                && let Ok((None, function)) = split_name(&f.name)
+                && let Ok(Some(routine)) = self.env.routine(None, &function)
+            {
+                let part = f.name.0.remove(0);
+                f.name.0 = vec![schema_part(&routine.schema), part];
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        Ok(query.to_string())
+    }
+
     /// Binds a DDL statement; `None` if it is not one.
     pub(super) fn bind_ddl(&self, statement: &ast::Statement) -> Result<Option<DdlStatement>> {
         use ast::Statement as S;
@@ -1326,7 +1389,10 @@ impl Binder<'_> {
                     columns,
                     constraints: Vec::new(),
                     as_query: Some(plan),
-                    materialized: Some((cv.query.to_string(), !crate::parse::with_no_data(cv))),
+                    materialized: Some((
+                        self.qualified_query(&cv.query)?,
+                        !crate::parse::with_no_data(cv),
+                    )),
                 }))
             }
             S::RefreshMaterializedView(r) => DdlStatement::RefreshMaterializedView {
@@ -1349,7 +1415,7 @@ impl Binder<'_> {
                     name: split_name(&cv.name)?,
                     or_replace: cv.or_replace,
                     if_not_exists: cv.if_not_exists,
-                    sql: cv.query.to_string(),
+                    sql: self.qualified_query(&cv.query)?,
                     columns: cv.columns.iter().map(|c| ident(&c.name)).collect(),
                     plan,
                 }
@@ -1705,4 +1771,11 @@ fn default_sql(e: &ast::Expr) -> String {
         std::ops::ControlFlow::<()>::Continue(())
     });
     e.to_string()
+}
+
+/// A schema name as the first part of a qualified name, quoted where SQL needs it.
+fn schema_part(schema: &str) -> ast::ObjectNamePart {
+    let plain = crate::functions::string::quote_identifier(schema) == schema;
+    let id = if plain { ast::Ident::new(schema) } else { ast::Ident::with_quote('"', schema) };
+    ast::ObjectNamePart::Identifier(id)
 }

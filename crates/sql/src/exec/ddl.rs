@@ -1552,7 +1552,10 @@ impl Ddl<'_, '_> {
                 let table = self.table(table.id)?;
                 self.map_table_exprs(&table, &|sql| rename_identifier(sql, old, new))
             }
-            AlterAction::RenameTable(new) => ctx.catalog.rename_table(txn, table.id, new),
+            AlterAction::RenameTable(new) => {
+                self.rename_table_in_views(table, new)?;
+                ctx.catalog.rename_table(txn, table.id, new)
+            }
             AlterAction::SetDefault { column, default } => {
                 let position = require_column(table, column)?;
                 let mut c = table.columns[position].clone();
@@ -2006,6 +2009,26 @@ impl Ddl<'_, '_> {
         Ok(())
     }
 
+    /// Follows a table's rename in the views and materialized views that read it, as
+    /// PostgreSQL's (which store the table's oid) do: its name in FROM and as a column
+    /// qualifier takes the new name.
+    fn rename_table_in_views(&self, table: &Table, new: &str) -> Result<()> {
+        let txn = self.ctx.txn;
+        for (schema, view, id) in self.dependent_views(table.id)? {
+            let Some(sql) = self.catalog().view(txn, &schema, &view)? else { continue };
+            if let Some(rewritten) = renamed_relation_in_query(table, &sql, new) {
+                self.catalog().set_view_definition(txn, id, &rewritten)?;
+            }
+        }
+        for (_, _, id) in self.dependent_materialized_views(table.id)? {
+            let Some(sql) = self.table(id)?.materialized else { continue };
+            if let Some(rewritten) = renamed_relation_in_query(table, &sql, new) {
+                self.catalog().set_materialized(txn, id, &rewritten)?;
+            }
+        }
+        Ok(())
+    }
+
     fn rename_column_in_views(&self, table: &Table, old: &str, new: &str) -> Result<()> {
         let txn = self.ctx.txn;
         for (schema, view, id) in self.dependent_views(table.id)? {
@@ -2023,6 +2046,38 @@ impl Ddl<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// A stored query with `table` renamed to `new` where it names it: in FROM (qualified
+/// with its schema, or not) and as a column qualifier. None when nothing changed.
+fn renamed_relation_in_query(table: &Table, sql: &str, new: &str) -> Option<String> {
+    let Ok(mut statement) = crate::parse::parse_one(sql) else { return None };
+    let plain = crate::functions::string::quote_identifier(new) == new;
+    let new_ident = || if plain { ast::Ident::new(new) } else { ast::Ident::with_quote('"', new) };
+    let _ = ast::visit_relations_mut(&mut statement, |r| {
+        let named = match crate::bind::split_name(r) {
+            Ok((Some(schema), name)) => schema == table.schema && name == table.name,
+            Ok((None, name)) => name == table.name,
+            Err(_) => false,
+        };
+        if named && let Some(last) = r.0.last_mut() {
+            *last = ast::ObjectNamePart::Identifier(new_ident());
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let _ = ast::visit_expressions_mut(&mut statement, |e| {
+        if let ast::Expr::CompoundIdentifier(parts) = e
+            && parts.len() >= 2
+        {
+            let at = parts.len() - 2;
+            if crate::bind::ident(&parts[at]) == table.name {
+                parts[at] = new_ident();
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let rewritten = statement.to_string();
+    (rewritten != sql).then_some(rewritten)
 }
 
 /// A stored query with references to column `old` of `table` renamed to `new` (None when
