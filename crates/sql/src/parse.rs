@@ -1137,6 +1137,25 @@ fn parse_fetch(
     Ok(ast::Statement::Fetch { name, direction, position, into })
 }
 
+/// A column default as stored SQL text. sqlparser prints `::regclass` as `::REGCLASS`;
+/// PostgreSQL's spelling keeps defaults as pg_get_expr and pg_dump show them the same
+/// after a dump is restored.
+pub fn default_sql(e: &ast::Expr) -> String {
+    let mut e = e.clone();
+    let _ = ast::visit_expressions_mut(&mut e, |x| {
+        if let ast::Expr::Cast { data_type, .. } = x
+            && matches!(data_type, ast::DataType::Regclass)
+        {
+            *data_type = ast::DataType::Custom(
+                ast::ObjectName::from(vec![ast::Ident::new("regclass")]),
+                Vec::new(),
+            );
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    e.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

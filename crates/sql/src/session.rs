@@ -3588,11 +3588,12 @@ impl FunctionEnv for Env<'_> {
                 .find(|r| i64::from(r.id) == oid)
                 .map(crate::system::function_definition),
             "type" => crate::system::user_type_name(&snapshot, oid),
-            "function_result" | "function_arguments" => {
+            "function_result" | "function_arguments" | "function_identity_arguments" => {
                 // A procedure has no result type (NULL), as in PostgreSQL.
                 snapshot.routines.iter().find(|r| i64::from(r.id) == oid).and_then(|r| {
                     if kind != "function_result" {
-                        Some(crate::system::function_arguments(r))
+                        let defaults = kind == "function_arguments";
+                        Some(crate::system::function_arguments(r, defaults))
                     } else if r.kind == crate::procedure::RoutineKind::Procedure {
                         None
                     } else {

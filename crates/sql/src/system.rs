@@ -147,6 +147,16 @@ pub enum SystemTable {
 /// pg_language's oid of plpgsql (PostgreSQL 15 gives it one above the bootstrap range).
 const PLPGSQL_OID: RelId = 13_576;
 
+/// The WebAssembly languages' pg_language oids (built in, so below 16384, where pg_dump
+/// leaves them out), by the name `CREATE FUNCTION ... LANGUAGE` takes.
+const WASM_LANGUAGES: &[(RelId, &str)] = &[
+    (13_580, "wat"),
+    (13_581, "wasm"),
+    (13_582, "rust"),
+    (13_583, "typescript"),
+    (13_584, "assemblyscript"),
+];
+
 const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
     (
         "pg_policies",
@@ -1715,7 +1725,8 @@ impl SystemTable {
             Empty(i) if EMPTY_TABLES[*i].0 == "pg_init_privs" => {
                 // The built-in schemas' ACLs as the database was created with them, which
                 // pg_dump takes as the base to write GRANTs and REVOKEs against.
-                let builtin = [PG_CATALOG_OID, crate::catalog::system::PUBLIC, INFORMATION_SCHEMA_OID];
+                let builtin =
+                    [PG_CATALOG_OID, crate::catalog::system::PUBLIC, INFORMATION_SCHEMA_OID];
                 builtin
                     .into_iter()
                     .map(|id| {
@@ -1726,9 +1737,7 @@ impl SystemTable {
                             .entries(ObjectKind::Schema, id)
                             .iter()
                             .map(|i| {
-                                text(&crate::catalog::acl::render_item(i, &|r| {
-                                    s.access.name_of(r)
-                                }))
+                                text(&crate::catalog::acl::render_item(i, &|r| s.access.name_of(r)))
                             })
                             .collect();
                         vec![
@@ -2077,9 +2086,11 @@ impl SystemTable {
             PgInherits => vec![],
             PgLanguage => [(12, "internal"), (13, "c"), (14, "sql"), (PLPGSQL_OID, "plpgsql")]
                 .into_iter()
+                .chain(WASM_LANGUAGES.iter().copied())
                 .map(|(id, name)| {
                     let procedural = id == PLPGSQL_OID;
-                    let trusted = id == 14 || procedural;
+                    // A Wasm routine runs sandboxed: any role may write one, as in SQL.
+                    let trusted = id == 14 || procedural || id >= WASM_LANGUAGES[0].0;
                     // PostgreSQL's handler, inline handler and validator of PL/pgSQL.
                     let (call, inline, validator) =
                         if procedural { (13_573, 13_574, 13_575) } else { (0, 0, 0) };
@@ -2100,21 +2111,18 @@ impl SystemTable {
                 .into_iter()
                 .map(|(id, name)| vec![oid(id), text(name), oid(10), Value::Null, Value::Null])
                 .collect(),
-            PgAm => std::iter::once(vec![
-                oid(2),
-                text("heap"),
-                text("t"),
-                text("heap_tableam_handler"),
-            ])
-            .chain(IndexMethod::ALL.into_iter().map(|m| {
-                let handler = match m.name() {
-                    "spgist" => "spghandler".to_string(),
-                    "btree" => "bthandler".to_string(),
-                    name => format!("{name}handler"),
-                };
-                vec![oid(m.oid()), text(m.name()), text("i"), text(&handler)]
-            }))
-            .collect(),
+            PgAm => {
+                std::iter::once(vec![oid(2), text("heap"), text("t"), text("heap_tableam_handler")])
+                    .chain(IndexMethod::ALL.into_iter().map(|m| {
+                        let handler = match m.name() {
+                            "spgist" => "spghandler".to_string(),
+                            "btree" => "bthandler".to_string(),
+                            name => format!("{name}handler"),
+                        };
+                        vec![oid(m.oid()), text(m.name()), text("i"), text(&handler)]
+                    }))
+                    .collect()
+            }
             PgCollation => {
                 [(100, "default", "d", ""), (950, "C", "c", "C"), (951, "POSIX", "c", "POSIX")]
                     .into_iter()
@@ -2532,11 +2540,11 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
     };
     let parameters = parameters(r);
     let all_inputs = parameters.iter().all(|(mode, _, _)| *mode == 'i');
-    // pg_language's oids: sql (14), plpgsql; the Wasm languages show as c (13).
+    // pg_language's oids: sql (14), plpgsql, the Wasm languages (c, 13, for another).
     let language = match r.language.as_str() {
         crate::sql_routine::LANGUAGE => 14,
         crate::plpgsql::LANGUAGE => PLPGSQL_OID as i64,
-        _ => 13,
+        other => WASM_LANGUAGES.iter().find(|(_, n)| *n == other).map_or(13, |(id, _)| *id as i64),
     };
     let set = r.returns.is_set() && !matches!(r.returns, Returns::Out(_));
     vec![
@@ -2583,7 +2591,7 @@ fn pg_proc_row(s: &CatalogSnapshot, r: &Routine) -> Vec<Value> {
         },
         // PostgreSQL's default costs: 1 for C functions, 100 for the others; 1000 rows for a
         // set-returning function.
-        Value::Float4(if language == 13 { 1.0 } else { 100.0 }),
+        Value::Float4(if matches!(language, 12 | 13) { 1.0 } else { 100.0 }),
         Value::Float4(if set { 1000.0 } else { 0.0 }),
     ]
 }
@@ -2885,9 +2893,14 @@ fn pg_attribute(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 Value::Bool(c.not_null),
                 Value::Bool(column_default(c).is_some()),
                 Value::Bool(c.dropped),
-                // GENERATED ALWAYS AS IDENTITY; a BY DEFAULT identity is not told apart from
-                // a serial column here (both are a sequence default).
-                text(if c.identity_always { "a" } else { "" }),
+                // GENERATED ALWAYS / BY DEFAULT AS IDENTITY.
+                text(if c.identity_always {
+                    "a"
+                } else if c.identity_by_default {
+                    "d"
+                } else {
+                    ""
+                }),
                 text(if c.generated.is_some() { "s" } else { "" }),
                 Value::Int8(if crate::types::category(&c.data_type) == 'S' { 100 } else { 0 }),
                 Value::Int4(i32::from(matches!(c.data_type, DataType::Array(_)))),
@@ -3476,7 +3489,7 @@ pub fn index_definition_by_oid(s: &CatalogSnapshot, wanted: i64) -> Option<Strin
 }
 
 /// pg_get_function_arguments: `a integer, b integer DEFAULT 1, INOUT c text, OUT d int`.
-pub fn function_arguments(r: &Routine) -> String {
+pub fn function_arguments(r: &Routine, with_defaults: bool) -> String {
     // A procedure spells its inputs IN, as PostgreSQL's.
     let any_mode = r.kind == crate::procedure::RoutineKind::Procedure;
     parameters(r)
@@ -3490,7 +3503,7 @@ pub fn function_arguments(r: &Routine) -> String {
                 _ if any_mode => format!("IN {arg}"),
                 _ => arg,
             };
-            match r.defaults.get(i).cloned().flatten() {
+            match r.defaults.get(i).cloned().flatten().filter(|_| with_defaults) {
                 Some(d) => format!("{arg} DEFAULT {d}"),
                 None => arg,
             }
@@ -3532,7 +3545,7 @@ fn parameters(r: &Routine) -> Vec<(char, &str, &DataType)> {
 /// pg_get_functiondef: a routine's CREATE OR REPLACE statement, laid out as PostgreSQL's.
 pub fn function_definition(r: &Routine) -> String {
     let keyword = r.kind.keyword();
-    let args = function_arguments(r);
+    let args = function_arguments(r, true);
     let mut out = format!("CREATE OR REPLACE {keyword} {}.{}({args})\n", r.schema, r.name);
     if r.kind == crate::procedure::RoutineKind::Function {
         out.push_str(&format!(" RETURNS {}\n", r.returns.sql()));
@@ -3653,7 +3666,7 @@ fn pg_attrdef(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
 /// A column's default or generation expression as pg_attrdef holds it. An identity
 /// column has none there (its sequence is its identity, not a default).
 fn column_default(c: &crate::catalog::Column) -> Option<&String> {
-    if c.identity_always {
+    if c.is_identity() {
         return None;
     }
     c.default.as_ref().or(c.generated.as_ref())
@@ -3713,7 +3726,7 @@ fn pg_depend(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             let identity = tables
                 .get(&table)
                 .and_then(|t| t.columns.get(position))
-                .is_some_and(|c| c.identity_always);
+                .is_some_and(|c| c.is_identity());
             let deptype = if identity { "i" } else { "a" };
             rows.push(row(PG_CLASS, q.id, table, position as i32 + 1, deptype));
         }
@@ -3746,13 +3759,12 @@ fn pg_depend(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             }
         }
     }
-    let queries = s
-        .views
-        .iter()
-        .map(|(schema, _, id, sql)| (schema.as_str(), *id, sql.as_str()))
-        .chain(user_tables(s).filter_map(|t| {
-            t.materialized.as_deref().map(|sql| (t.schema.as_str(), t.id, sql))
-        }));
+    let queries =
+        s.views.iter().map(|(schema, _, id, sql)| (schema.as_str(), *id, sql.as_str())).chain(
+            user_tables(s).filter_map(|t| {
+                t.materialized.as_deref().map(|sql| (t.schema.as_str(), t.id, sql))
+            }),
+        );
     for (home, id, sql) in queries {
         let Ok(statement) = crate::parse::parse_one(sql) else { continue };
         let mut names = Vec::new();
@@ -3953,7 +3965,8 @@ fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 text(&t.name),
                 text(&c.name),
                 Value::Int4(position),
-                c.default.as_ref().map_or(Value::Null, |d| text(d)),
+                // An identity column has no default (its sequence is its identity).
+                c.default.as_ref().filter(|_| !c.is_identity()).map_or(Value::Null, |d| text(d)),
                 text(if c.not_null { "NO" } else { "YES" }),
                 text(
                     &c.domain
@@ -3987,13 +4000,17 @@ fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 Value::Null,
                 text(&position.to_string()),
                 text("NO"),
-                text(if c.identity_always { "YES" } else { "NO" }),
-                if c.identity_always { text("ALWAYS") } else { Value::Null },
+                text(if c.is_identity() { "YES" } else { "NO" }),
+                match (c.identity_always, c.identity_by_default) {
+                    (true, _) => text("ALWAYS"),
+                    (_, true) => text("BY DEFAULT"),
+                    _ => Value::Null,
+                },
                 Value::Null,
                 Value::Null,
                 Value::Null,
                 Value::Null,
-                if c.identity_always { text("NO") } else { Value::Null },
+                if c.is_identity() { text("NO") } else { Value::Null },
                 text(if c.generated.is_some() { "ALWAYS" } else { "NEVER" }),
                 c.generated.as_ref().map_or(Value::Null, |g| text(g)),
                 text("YES"),

@@ -1455,8 +1455,7 @@ impl Binder<'_> {
         bound: Vec<(Expr, SqlType)>,
     ) -> Result<(TableFunction, Vec<Expr>, Vec<(String, DataType)>)> {
         // int2vector (pg_index.indkey) and oidvector count from 0, as their subscripts do.
-        let zero_based =
-            bound.first().is_some_and(|(_, t)| t.resolve().vector_element().is_some());
+        let zero_based = bound.first().is_some_and(|(_, t)| t.resolve().vector_element().is_some());
         let bound: Vec<(Expr, SqlType)> =
             bound.into_iter().map(|(e, t)| (e, super::expr::int2vector_as_array(t))).collect();
         let types: Vec<SqlType> = bound.iter().map(|(_, t)| t.clone()).collect();

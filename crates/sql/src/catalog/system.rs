@@ -511,6 +511,7 @@ pub fn encode_column(table_id: RelId, position: usize, column: &Column) -> Vec<u
         Value::Bool(column.identity_always),
         text_or_null(&column.generated),
         column.domain.as_ref().map_or(Value::Null, |d| Value::Int4(d.id as i32)),
+        Value::Bool(column.identity_by_default),
     ])
 }
 
@@ -522,7 +523,9 @@ pub fn decode_column(
     domain: &mut dyn FnMut(RelId) -> Result<Option<Arc<Domain>>>,
 ) -> Result<(usize, Column)> {
     let mut row = decode_row(bytes)?;
-    // Rows written before identity_always, generated and domain existed have fewer values.
+    // Rows written before identity_always, generated, domain and identity_by_default existed
+    // have fewer values.
+    let identity_by_default = row.len() == 12 && matches!(row.pop(), Some(Value::Bool(true)));
     let domain = match row.len() {
         11 => match row.pop() {
             // A dropped column's domain may be gone.
@@ -561,6 +564,7 @@ pub fn decode_column(
         missing,
         dropped: *dropped,
         identity_always,
+        identity_by_default,
         generated,
         domain,
     };

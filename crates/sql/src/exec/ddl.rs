@@ -635,6 +635,7 @@ impl Ddl<'_, '_> {
                         default: None,
                         serial: false,
                         identity_always: false,
+                        identity_by_default: false,
                         generated: None,
                         domain: None,
                         identity_options: None,
@@ -673,6 +674,7 @@ impl Ddl<'_, '_> {
                 column.default = Some(nextval_default(&seq));
                 column.not_null = true;
                 column.identity_always = spec.identity_always;
+                column.identity_by_default = spec.identity_by_default;
                 serials.push((columns.len(), seq));
             }
             columns.push(column);
@@ -1662,6 +1664,7 @@ impl Ddl<'_, '_> {
             column.default = Some(nextval_default(&s));
             column.not_null = true;
             column.identity_always = spec.identity_always;
+            column.identity_by_default = spec.identity_by_default;
             seq = Some(s);
         } else if let Some(default) = &spec.default {
             check_default(default)?;
@@ -2295,7 +2298,7 @@ fn normalize_default(sql: &str, data_type: &DataType) -> String {
             Ok(ast::Expr::Cast {
                 kind: ast::CastKind::DoubleColon, expr, data_type: cast, ..
             }) if cast.to_string().eq_ignore_ascii_case(&base) => string(&expr),
-            Ok(e) => return e.to_string(),
+            Ok(e) => return crate::parse::default_sql(&e),
             Err(_) => None,
         };
     match text {

@@ -630,6 +630,12 @@ pub fn copy_from(stmt: &CopyStatement, input: CopyInput, ctx: &ExecCtx) -> Resul
 /// escapes.
 fn parse_text(data: &str, stmt: &CopyStatement) -> Result<Vec<Vec<CopyField>>> {
     let mut records = Vec::new();
+    // Each line ends with a newline: what follows the last one is no line (an empty COPY
+    // of a one-column table has no rows, not one empty string).
+    let data = data.strip_suffix('\n').unwrap_or(data);
+    if data.is_empty() {
+        return Ok(records);
+    }
     for line in data.split('\n') {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line == "\\." {

@@ -256,8 +256,12 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("pg_get_function_result", 1) => {
             stable(|a, env| catalog_def(a, env, "function_result"), &[Int8], Text)
         }
-        ("pg_get_function_arguments" | "pg_get_function_identity_arguments", 1) => {
+        ("pg_get_function_arguments", 1) => {
             stable(|a, env| catalog_def(a, env, "function_arguments"), &[Int8], Text)
+        }
+        // The arguments that identify the function: no DEFAULTs.
+        ("pg_get_function_identity_arguments", 1) => {
+            stable(|a, env| catalog_def(a, env, "function_identity_arguments"), &[Int8], Text)
         }
         (
             "pg_get_function_result"
@@ -528,7 +532,10 @@ fn acldefault(args: &[Value], env: &dyn FunctionEnv) -> Result<Value> {
         "p" => ("sA", ""),
         "c" => ("", ""),
         other => {
-            return Err(errinput!(INTERNAL_ERROR, "unrecognized object type abbreviation: {other}"));
+            return Err(errinput!(
+                INTERNAL_ERROR,
+                "unrecognized object type abbreviation: {other}"
+            ));
         }
     };
     let name = env.catalog_definition("role", *owner)?.unwrap_or_else(|| owner.to_string());

@@ -158,6 +158,7 @@ impl Ddl<'_, '_> {
         ctx.catalog.update_sequence(ctx.txn, &seq)?;
         c.default = Some(super::nextval_default(&seq));
         c.identity_always = always;
+        c.identity_by_default = !always;
         ctx.catalog.update_column(ctx.txn, table, column, c)
     }
 }
