@@ -235,16 +235,27 @@ fn a_pg_dump_with_plpgsql_functions_and_triggers_restores_and_they_run() {
     });
 }
 
-/// pg_dump's plain output for the database `server` serves (PostgreSQL's pg_dump, on PATH).
-fn pg_dump(server: &Server) -> String {
-    let out = std::process::Command::new("pg_dump")
-        .args(["-h", "127.0.0.1", "-p", &server.port.to_string(), "-U", "oxibase", "oxibase"])
+/// Runs one of PostgreSQL's client programs (on PATH: postgresql-client, which `.ci/run`
+/// installs) against `server`'s database; its output. It must succeed without a warning.
+fn pg_tool(program: &str, server: &Server, args: &[&str]) -> String {
+    let out = std::process::Command::new(program)
+        .args(["-h", "127.0.0.1", "-p", &server.port.to_string(), "-U", "oxibase"])
+        .args(args)
+        .env("PGPASSWORD", PASSWORD)
         .output()
-        .expect("run pg_dump (postgresql-client; .ci/run installs it)");
+        .unwrap_or_else(|e| panic!("run {program} (postgresql-client): {e}"));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "pg_dump failed: {stderr}");
-    assert!(stderr.is_empty(), "pg_dump warned: {stderr}");
+    assert!(out.status.success(), "{program} failed: {stderr}");
+    assert!(stderr.is_empty(), "{program} warned: {stderr}");
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// The superuser's password where a test's server asks for one.
+const PASSWORD: &str = "s3cret";
+
+/// pg_dump's plain output for the database `server` serves.
+fn pg_dump(server: &Server) -> String {
+    pg_tool("pg_dump", server, &["oxibase"])
 }
 
 /// A dump's statements and data lines: without comments, blank lines, and psql's
@@ -324,15 +335,48 @@ fn pg_dump_of_an_oxibase_database_matches_postgresql_and_restores() {
         assert!(dump.lines().any(|l| l == *line), "the dump lacks {line:?}:\n{dump}");
     }
 
-    // The dump restores into an empty Oxibase (pg_dump leaves roles to pg_dumpall) and
-    // dumps the same again.
-    let dir2 = tempfile::tempdir().unwrap();
-    let restored = Server::trust(dir2.path());
+    // pg_dumpall writes out the roles (pg_dump leaves them to it), with their password
+    // verifiers and memberships.
     runtime().block_on(async {
-        let c = restored.connect().await;
-        c.batch_execute("create role reader; create role clerk; create role auditor").await.unwrap();
-        restore(&c, &dump, 100).await;
+        let c = server.connect().await;
+        c.batch_execute("alter role clerk login password 'pw'; grant reader to clerk")
+            .await
+            .unwrap();
+    });
+    let globals = pg_tool("pg_dumpall", &server, &["-l", "oxibase", "--globals-only"]);
+    assert!(globals.contains("CREATE ROLE clerk;\n"), "{globals}");
+    assert!(
+        globals.contains("LOGIN NOREPLICATION NOBYPASSRLS PASSWORD 'SCRAM-SHA-256$"),
+        "{globals}"
+    );
+    assert!(globals.contains("GRANT reader TO clerk GRANTED BY oxibase;\n"), "{globals}");
+    // The roles, then pg_dump's custom format through pg_restore, into an empty Oxibase,
+    // which dumps the same again.
+    let archive = dir.path().join("oxibase.dump");
+    pg_tool("pg_dump", &server, &["-Fc", "-f", archive.to_str().unwrap(), "oxibase"]);
+    let dir2 = tempfile::tempdir().unwrap();
+    let restored =
+        Server::start(dir2.path(), &["--auth", "scram"], &[("OXIBASE_PASSWORD", PASSWORD)]);
+    let login = |user: &str, password: &str| {
+        format!(
+            "host=127.0.0.1 port={} user={user} password={password} dbname=oxibase",
+            restored.port
+        )
+    };
+    runtime().block_on(async {
+        let c = common::connect(&login("oxibase", PASSWORD)).await.unwrap();
+        // All but the role this session is (it exists, as in PostgreSQL).
+        let roles: Vec<&str> = globals
+            .lines()
+            .filter(|l| !l.starts_with('\\') && !l.contains("ROLE oxibase"))
+            .collect();
+        c.batch_execute(&roles.join("\n")).await.unwrap();
+        pg_tool("pg_restore", &restored, &["-d", "oxibase", archive.to_str().unwrap()]);
         assert_eq!(dump_lines(&pg_dump(&restored)), dump_lines(&dump));
+        // The restored password verifier lets clerk log in, with that password only.
+        assert!(common::connect(&login("clerk", "pw")).await.is_ok());
+        let e = common::connect(&login("clerk", "wrong")).await.unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::INVALID_PASSWORD), "{e}");
 
         let one = |sql: &'static str| {
             let c = &c;
@@ -365,6 +409,8 @@ fn pg_dump_of_an_oxibase_database_matches_postgresql_and_restores() {
         let e = c.execute("insert into billing.subs (plan) values ('pro')", &[]).await.unwrap_err();
         assert_eq!(e.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{e}");
         c.batch_execute("set role clerk").await.unwrap();
+        let n: i64 = one("select count(*) from app.customers").await.get(0);
+        assert_eq!(n, 4, "clerk reads what reader may, as its member");
         let n: i32 = one("select billing.secret()").await.get(0);
         assert_eq!(n, 42);
         c.batch_execute("reset role").await.unwrap();

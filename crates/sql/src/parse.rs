@@ -32,6 +32,8 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     let text = locks.as_deref().unwrap_or(text);
     let conflicts = normalize_conflict_targets(text, &dialect);
     let text = conflicts.as_deref().unwrap_or(text);
+    let operators = normalize_qualified_operators(text, &dialect);
+    let text = operators.as_deref().unwrap_or(text);
     let aliases = normalize_at_aliases(text, &dialect);
     let text = aliases.as_deref().unwrap_or(text);
     let comments = alter::normalize_comment_on_routine(text, &dialect);
@@ -124,6 +126,42 @@ fn normalize_lock_strengths(sql: &str, dialect: &OxibaseDialect) -> Option<Strin
         tokens[at] = Token::make_word(&format!("FOR UPDATE OF {mark} FOR"), None);
     }
     Some(tokens.iter().map(ToString::to_string).collect())
+}
+
+/// `x OPERATOR(pg_catalog.=) ANY (...)` (pg_dump's and psql's queries name operators with
+/// their schema): sqlparser reads `OPERATOR(...)` as an operator of its own, which cannot
+/// come before ANY or ALL. An operator of pg_catalog is the operator itself, so it travels
+/// bare. None when there is nothing to rewrite.
+fn normalize_qualified_operators(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+    if !mentions(sql, "OPERATOR(PG_CATALOG.") {
+        return None;
+    }
+    let mut tokens = Tokenizer::new(dialect, sql).tokenize().ok()?;
+    let mut changed = false;
+    let mut i = 0;
+    while i + 4 < tokens.len() {
+        let is = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
+        let catalog =
+            matches!(&tokens[i + 2], Token::Word(w) if w.value.eq_ignore_ascii_case("pg_catalog"));
+        if is(&tokens[i], Keyword::OPERATOR)
+            && tokens[i + 1] == Token::LParen
+            && catalog
+            && tokens[i + 3] == Token::Period
+            && let Some(close) = (i + 4..tokens.len()).find(|&j| tokens[j] == Token::RParen)
+        {
+            let operator: String = tokens[i + 4..close].iter().map(ToString::to_string).collect();
+            for t in &mut tokens[i..=close] {
+                *t = Token::Whitespace(Whitespace::Space);
+            }
+            tokens[i] = Token::make_word(&format!(" {operator} "), None);
+            changed = true;
+            i = close + 1;
+        } else {
+            i += 1;
+        }
+    }
+    changed.then(|| tokens.iter().map(ToString::to_string).collect())
 }
 
 /// `FROM pg_attribute at LEFT JOIN ...` (pg_dump's column-privilege query): with table

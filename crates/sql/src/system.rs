@@ -36,6 +36,9 @@ pub enum SystemTable {
     PgDatabase,
     /// pg_roles
     PgRoles,
+    /// pg_authid: pg_roles with each role's password verifier (NULL for none), for
+    /// superusers only (pg_dumpall reads it).
+    PgAuthid,
     /// pg_user
     PgUser,
     /// pg_settings
@@ -482,6 +485,11 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
             ("amproc", "text"),
         ],
     ),
+    ("pg_parameter_acl", &[("oid", "int8"), ("parname", "text"), ("paracl", "text[]")]),
+    (
+        "pg_shseclabel",
+        &[("objoid", "int8"), ("classoid", "int8"), ("provider", "text"), ("label", "text")],
+    ),
     (
         "pg_seclabels",
         &[
@@ -668,7 +676,9 @@ fn constant_columns(table: SystemTable) -> Vec<(&'static str, DataType, Value)> 
             ("datfrozenxid", Int8, Value::Int8(0)),
             ("datminmxid", Int8, Value::Int8(1)),
         ],
-        SystemTable::PgRoles => vec![("rolconfig", DataType::Array(Box::new(Text)), Value::Null)],
+        SystemTable::PgRoles | SystemTable::PgAuthid => {
+            vec![("rolconfig", DataType::Array(Box::new(Text)), Value::Null)]
+        }
         SystemTable::PgProc => vec![
             ("proparallel", Text, t("u")),
             ("pronargdefaults", Int2, Value::Int2(0)),
@@ -966,7 +976,8 @@ impl SystemTable {
             "pg_enum" => Some(PgEnum),
             "pg_index" => Some(PgIndex),
             "pg_database" => Some(PgDatabase),
-            "pg_roles" | "pg_authid" => Some(PgRoles),
+            "pg_roles" => Some(PgRoles),
+            "pg_authid" => Some(PgAuthid),
             "pg_user" => Some(PgUser),
             "pg_settings" => Some(PgSettings),
             "pg_tables" => Some(PgTables),
@@ -1138,7 +1149,7 @@ impl SystemTable {
                 ("datconnlimit", Int4),
                 ("datacl", DataType::Array(Box::new(Text))),
             ],
-            PgRoles => vec![
+            PgRoles | PgAuthid => vec![
                 ("oid", Int8),
                 ("rolname", Name),
                 ("rolsuper", Bool),
@@ -1875,11 +1886,16 @@ impl SystemTable {
                 Value::Int4(-1),
                 owner_and_acl(s, ObjectKind::Database, DATABASE_OID as RelId).1,
             ]],
-            PgRoles => s
+            PgRoles | PgAuthid => s
                 .access
                 .roles()
                 .iter()
                 .map(|r| {
+                    // pg_roles hides passwords; pg_authid holds the verifier.
+                    let password = match self {
+                        PgAuthid => r.password.as_deref().map_or(Value::Null, text),
+                        _ => text("********"),
+                    };
                     vec![
                         oid(r.id),
                         text(&r.name),
@@ -1890,7 +1906,7 @@ impl SystemTable {
                         Value::Bool(r.login),
                         Value::Bool(r.superuser),
                         Value::Int4(-1),
-                        text("********"),
+                        password,
                         Value::Null,
                         Value::Bool(r.superuser),
                     ]
@@ -4226,6 +4242,8 @@ const CATALOG_OIDS: &[(&str, u32)] = &[
     ("pg_amop", 2602),
     ("pg_amproc", 2603),
     ("pg_seclabel", 3596),
+    ("pg_shseclabel", 3592),
+    ("pg_parameter_acl", 6243),
     ("pg_init_privs", 3394),
     ("pg_partitioned_table", 3350),
     ("pg_foreign_table", 3118),

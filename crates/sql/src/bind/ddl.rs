@@ -1465,9 +1465,12 @@ impl Binder<'_> {
                     .collect::<Result<_>>()?,
                 if_not_exists: cr.if_not_exists,
                 options: {
-                    unused_role_attribute("CREATEDB", cr.create_db)?;
-                    unused_role_attribute("REPLICATION", cr.replication)?;
-                    unused_role_attribute("BYPASSRLS", cr.bypassrls)?;
+                    // A superuser has them all (pg_dumpall writes them out for one).
+                    if cr.superuser != Some(true) {
+                        unused_role_attribute("CREATEDB", cr.create_db)?;
+                        unused_role_attribute("REPLICATION", cr.replication)?;
+                        unused_role_attribute("BYPASSRLS", cr.bypassrls)?;
+                    }
                     RoleSpec {
                         login: cr.login,
                         superuser: cr.superuser,
@@ -1488,6 +1491,12 @@ impl Binder<'_> {
                         rename = Some(ident(role_name))
                     }
                     ast::AlterRoleOperation::WithOptions { options: list } => {
+                        // A superuser has CREATEDB, REPLICATION and BYPASSRLS anyway.
+                        let superuser =
+                            list.iter().any(|o| matches!(o, ast::RoleOption::SuperUser(true)));
+                        let unused = |name: &str, on: bool| {
+                            if superuser { Ok(()) } else { unused_role_attribute(name, Some(on)) }
+                        };
                         for o in list {
                             match o {
                                 ast::RoleOption::Login(b) => options.login = Some(*b),
@@ -1497,15 +1506,9 @@ impl Binder<'_> {
                                 }
                                 ast::RoleOption::CreateRole(b) => options.createrole = Some(*b),
                                 ast::RoleOption::Inherit(b) => options.inherit = Some(*b),
-                                ast::RoleOption::CreateDB(b) => {
-                                    unused_role_attribute("CREATEDB", Some(*b))?
-                                }
-                                ast::RoleOption::Replication(b) => {
-                                    unused_role_attribute("REPLICATION", Some(*b))?
-                                }
-                                ast::RoleOption::BypassRLS(b) => {
-                                    unused_role_attribute("BYPASSRLS", Some(*b))?
-                                }
+                                ast::RoleOption::CreateDB(b) => unused("CREATEDB", *b)?,
+                                ast::RoleOption::Replication(b) => unused("REPLICATION", *b)?,
+                                ast::RoleOption::BypassRLS(b) => unused("BYPASSRLS", *b)?,
                                 other => {
                                     return Err(errinput!(
                                         FEATURE_NOT_SUPPORTED,

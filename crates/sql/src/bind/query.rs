@@ -1279,6 +1279,15 @@ impl Binder<'_> {
                 Ok((Plan { columns, ..plan }, table))
             }
             Some(Relation::System(system)) => {
+                // Password verifiers are for superusers' eyes (as PostgreSQL's pg_authid).
+                if system == crate::system::SystemTable::PgAuthid
+                    && !crate::privileges::is_superuser(self.env)?
+                {
+                    return Err(errinput!(
+                        INSUFFICIENT_PRIVILEGE,
+                        "permission denied for table pg_authid"
+                    ));
+                }
                 let mut columns: Vec<Column> = system
                     .columns()
                     .into_iter()
