@@ -335,6 +335,17 @@ fn pg_dump_of_an_oxibase_database_matches_postgresql_and_restores() {
         assert!(dump.lines().any(|l| l == *line), "the dump lacks {line:?}:\n{dump}");
     }
 
+    // A parallel dump (directory format, two workers sharing the leader's snapshot through
+    // pg_export_snapshot and SET TRANSACTION SNAPSHOT) holds the same.
+    let parallel = dir.path().join("parallel");
+    pg_tool("pg_dump", &server, &["-Fd", "-j", "2", "-f", parallel.to_str().unwrap(), "oxibase"]);
+    let out = std::process::Command::new("pg_restore")
+        .args(["-f", "-", parallel.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(dump_lines(&String::from_utf8(out.stdout).unwrap()), dump_lines(&dump));
+
     // pg_dumpall writes out the roles (pg_dump leaves them to it), with their password
     // verifiers and memberships.
     runtime().block_on(async {
@@ -444,5 +455,39 @@ fn pg_dump_keeps_webassembly_routines_in_their_language() {
         c.batch_execute("insert into nums default values").await.unwrap();
         let n: i64 = c.query_one("select n from nums", &[]).await.unwrap().get(0);
         assert_eq!(n, 42);
+    });
+}
+
+#[test]
+fn an_exported_snapshot_is_read_by_the_transactions_that_import_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let (a, b, c) = (server.connect().await, server.connect().await, server.connect().await);
+        a.batch_execute("create table t (x int); insert into t values (1)").await.unwrap();
+        a.batch_execute("begin isolation level repeatable read, read only").await.unwrap();
+        let id: String = a.query_one("select pg_export_snapshot()", &[]).await.unwrap().get(0);
+        b.batch_execute("insert into t values (2)").await.unwrap();
+        // The importer reads what the exporter reads, not the later commit.
+        c.batch_execute("begin isolation level repeatable read, read only").await.unwrap();
+        c.batch_execute(&format!("set transaction snapshot '{id}'")).await.unwrap();
+        let n: i64 = c.query_one("select count(*) from t", &[]).await.unwrap().get(0);
+        assert_eq!(n, 1);
+        // Only before the first query, only in REPEATABLE READ or SERIALIZABLE, only an
+        // identifier pg_export_snapshot gave.
+        let e = c.batch_execute(&format!("set transaction snapshot '{id}'")).await.unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::ACTIVE_SQL_TRANSACTION), "{e}");
+        c.batch_execute("commit; begin read only").await.unwrap();
+        let e = c.batch_execute(&format!("set transaction snapshot '{id}'")).await.unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::FEATURE_NOT_SUPPORTED), "{e}");
+        c.batch_execute("rollback; begin isolation level repeatable read, read only")
+            .await
+            .unwrap();
+        let e = c.batch_execute("set transaction snapshot 'nonsense'").await.unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::INVALID_PARAMETER_VALUE), "{e}");
+        c.batch_execute("rollback").await.unwrap();
+        a.batch_execute("commit").await.unwrap();
+        let n: i64 = c.query_one("select count(*) from t", &[]).await.unwrap().get(0);
+        assert_eq!(n, 2);
     });
 }

@@ -2095,7 +2095,7 @@ impl Session {
                 self.rollback_cursors_to(i + 1);
                 command("ROLLBACK")
             }
-            Statement::SetTransaction { isolation, read_only } => {
+            Statement::SetTransaction { isolation, read_only, snapshot } => {
                 if aborted {
                     return Err(aborted_error());
                 }
@@ -2108,6 +2108,9 @@ impl Session {
                             ));
                         }
                         apply_modes(b, isolation, read_only)?;
+                        if let Some(id) = snapshot {
+                            import_snapshot(b, &id)?;
+                        }
                     }
                     _ => self.warn("SET TRANSACTION can only be used in transaction blocks"),
                 }
@@ -2492,6 +2495,45 @@ fn apply_modes(
         }
         block.options.read_only = r;
     }
+    Ok(())
+}
+
+/// The identifier `pg_export_snapshot()` gives a transaction's snapshot: its timestamp.
+pub(crate) fn snapshot_id(ts: u64) -> String {
+    format!("{ts:016X}-1")
+}
+
+/// SET TRANSACTION SNAPSHOT: the block's transaction will read at the snapshot another
+/// transaction exported (as PostgreSQL's, in REPEATABLE READ or SERIALIZABLE, before any
+/// query). Its versions are kept while the exporting transaction runs; a snapshot the
+/// store no longer holds fails when the transaction starts.
+fn import_snapshot(block: &mut Block, id: &str) -> Result<()> {
+    if block.txn.is_some() {
+        return Err(errinput!(
+            ACTIVE_SQL_TRANSACTION,
+            "SET TRANSACTION SNAPSHOT must be called before any query"
+        ));
+    }
+    if block.options.isolation == Isolation::ReadCommitted {
+        return Err(errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "a snapshot-importing transaction must have isolation level SERIALIZABLE or REPEATABLE READ"
+        ));
+    }
+    if !block.options.read_only {
+        return Err(errinput!(
+            FEATURE_NOT_SUPPORTED,
+            "a snapshot-importing transaction must be READ ONLY in Oxibase"
+        ));
+    }
+    let ts = id
+        .strip_suffix("-1")
+        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        .filter(|_| id.len() == 18)
+        .ok_or_else(|| {
+            errinput!(INVALID_PARAMETER_VALUE, "invalid snapshot identifier: \"{id}\"")
+        })?;
+    block.options.as_of = Some(ts);
     Ok(())
 }
 

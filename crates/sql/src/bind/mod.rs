@@ -198,6 +198,9 @@ pub enum Statement {
         isolation: Option<oxibase_mvcc::Isolation>,
         /// READ ONLY / READ WRITE, if given.
         read_only: Option<bool>,
+        /// SNAPSHOT 'id': another transaction's snapshot (`pg_export_snapshot()`), which
+        /// parallel pg_dump workers share.
+        snapshot: Option<String>,
     },
     /// COMMIT [AND CHAIN]
     Commit {
@@ -728,9 +731,16 @@ impl<'a> Binder<'a> {
                 value: Some(charset_name.to_string()),
                 local: false,
             },
-            S::SetTransaction { modes, session: false, .. } => {
+            S::SetTransaction { modes, snapshot, session: false } => {
                 let (isolation, read_only) = transaction_modes(modes)?;
-                Statement::SetTransaction { isolation, read_only }
+                let snapshot = match snapshot.as_ref().map(|v| &v.value) {
+                    None => None,
+                    Some(ast::Value::SingleQuotedString(id)) => Some(id.clone()),
+                    Some(other) => {
+                        return Err(errinput!(SYNTAX_ERROR, "invalid snapshot identifier {other}"));
+                    }
+                };
+                Statement::SetTransaction { isolation, read_only, snapshot }
             }
             S::SetTransaction { modes, session: true, .. } => {
                 let (isolation, read_only) = transaction_modes(modes)?;

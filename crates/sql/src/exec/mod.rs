@@ -295,6 +295,10 @@ impl FunctionEnv for ExecCtx<'_> {
             .map(|ty| i64::from(crate::types::type_oid(&ty))))
     }
 
+    fn export_snapshot(&self) -> Result<String> {
+        Ok(crate::session::snapshot_id(self.txn.snapshot_ts()))
+    }
+
     fn schema_oid(&self, name: &str) -> Result<Option<i64>> {
         let snapshot = self.session.system_snapshot(self.txn)?;
         Ok(snapshot.schemas.iter().find(|(_, n)| n == name).map(|(id, _)| i64::from(*id)))

@@ -42,6 +42,9 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
         ("oxibase_debug_end", 2) => stable(debug_end, &[Int4, Bool], Text),
         ("pg_blocking_pids", 1) => stable(blocking_pids, &[Int4], DataType::Array(Box::new(Int4))),
         ("txid_current" | "pg_current_xact_id", 0) => stable(txid_current, &[], Int8),
+        ("pg_export_snapshot", 0) => {
+            stable(|_, env| env.export_snapshot().map(Value::Text), &[], Text)
+        }
         ("pg_typeof", 1) => Some(Resolved {
             function: ScalarFunction {
                 name: "pg_typeof",

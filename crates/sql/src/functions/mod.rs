@@ -172,6 +172,11 @@ pub trait FunctionEnv {
     fn type_oid(&self, _name: &str) -> Result<Option<i64>> {
         Ok(None)
     }
+    /// `pg_export_snapshot()`: an identifier of the transaction's snapshot, which another
+    /// transaction can take with SET TRANSACTION SNAPSHOT while this one runs.
+    fn export_snapshot(&self) -> Result<String> {
+        Err(oxibase_common::errinput!(FEATURE_NOT_SUPPORTED, "pg_export_snapshot needs a session"))
+    }
     /// The oid of a schema by name (`'s'::regnamespace`); None when there is none.
     fn schema_oid(&self, _name: &str) -> Result<Option<i64>> {
         Ok(None)
