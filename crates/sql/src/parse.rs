@@ -8,7 +8,10 @@
 mod alter;
 mod domain;
 
-pub use alter::{AlterSequence, alter_sequence, identity_sequence_name, owner_change};
+pub use alter::{
+    AlterSequence, CONSTRAINT_COMMENT_MARK, TRIGGER_COMMENT_MARK, alter_sequence,
+    identity_sequence_name, owner_change,
+};
 pub use domain::{is_alter_domain, is_drop_domain_statement, null_constraint};
 
 use std::any::TypeId;
@@ -36,6 +39,8 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     let text = operators.as_deref().unwrap_or(text);
     let aliases = normalize_at_aliases(text, &dialect);
     let text = aliases.as_deref().unwrap_or(text);
+    let objects = alter::normalize_comment_on_table_object(text, &dialect);
+    let text = objects.as_deref().unwrap_or(text);
     let comments = alter::normalize_comment_on_routine(text, &dialect);
     Parser::new(&dialect)
         .try_with_sql(comments.as_deref().unwrap_or(text))
@@ -47,12 +52,13 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
 /// accepts only TRUE and FALSE: rewrites the others, on tokens, so literals are untouched.
 /// None when there is nothing to rewrite.
 fn normalize_copy_options(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
-    use sqlparser::tokenizer::{Token, Tokenizer};
+    use sqlparser::tokenizer::Token;
     let trimmed = sql.trim_start();
     if !trimmed.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("copy")) {
         return None;
     }
-    let mut tokens = Tokenizer::new(dialect, sql).tokenize().ok()?;
+    let (mut tokens, ranges) = tokens_of(sql, dialect)?;
+    let original = tokens.clone();
     let mut changed = false;
     for i in 0..tokens.len() {
         let is_option = matches!(&tokens[i], Token::Word(w) if w.keyword == Keyword::FREEZE || w.keyword == Keyword::HEADER);
@@ -76,7 +82,7 @@ fn normalize_copy_options(sql: &str, dialect: &OxibaseDialect) -> Option<String>
         tokens[j] = Token::make_keyword(replacement);
         changed = true;
     }
-    changed.then(|| tokens.iter().map(ToString::to_string).collect())
+    changed.then(|| render_tokens(sql, &original, &ranges, &tokens))
 }
 
 /// Marks the lock clause after it as `FOR NO KEY UPDATE` (see [`normalize_lock_strengths`]).
@@ -89,11 +95,12 @@ pub const KEY_SHARE_MARK: &str = "__oxibase_for_key_share";
 /// binder turns back into the exact lock strength. Rewritten on tokens, so literals are
 /// untouched; None when there is nothing to rewrite.
 fn normalize_lock_strengths(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
-    use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+    use sqlparser::tokenizer::{Token, Whitespace};
     if !mentions(sql, "KEY") || !mentions(sql, "FOR") {
         return None;
     }
-    let mut tokens = Tokenizer::new(dialect, sql).tokenize().ok()?;
+    let (mut tokens, ranges) = tokens_of(sql, dialect)?;
+    let original = tokens.clone();
     let words: Vec<usize> =
         (0..tokens.len()).filter(|&i| !matches!(tokens[i], Token::Whitespace(_))).collect();
     let kw = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
@@ -125,7 +132,7 @@ fn normalize_lock_strengths(sql: &str, dialect: &OxibaseDialect) -> Option<Strin
         }
         tokens[at] = Token::make_word(&format!("FOR UPDATE OF {mark} FOR"), None);
     }
-    Some(tokens.iter().map(ToString::to_string).collect())
+    Some(render_tokens(sql, &original, &ranges, &tokens))
 }
 
 /// `x OPERATOR(pg_catalog.=) ANY (...)` (pg_dump's and psql's queries name operators with
@@ -133,11 +140,12 @@ fn normalize_lock_strengths(sql: &str, dialect: &OxibaseDialect) -> Option<Strin
 /// come before ANY or ALL. An operator of pg_catalog is the operator itself, so it travels
 /// bare. None when there is nothing to rewrite.
 fn normalize_qualified_operators(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
-    use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+    use sqlparser::tokenizer::{Token, Whitespace};
     if !mentions(sql, "OPERATOR(PG_CATALOG.") {
         return None;
     }
-    let mut tokens = Tokenizer::new(dialect, sql).tokenize().ok()?;
+    let (mut tokens, ranges) = tokens_of(sql, dialect)?;
+    let original = tokens.clone();
     let mut changed = false;
     let mut i = 0;
     while i + 4 < tokens.len() {
@@ -161,7 +169,7 @@ fn normalize_qualified_operators(sql: &str, dialect: &OxibaseDialect) -> Option<
             i += 1;
         }
     }
-    changed.then(|| tokens.iter().map(ToString::to_string).collect())
+    changed.then(|| render_tokens(sql, &original, &ranges, &tokens))
 }
 
 /// `FROM pg_attribute at LEFT JOIN ...` (pg_dump's column-privilege query): with table
@@ -169,7 +177,7 @@ fn normalize_qualified_operators(sql: &str, dialect: &OxibaseDialect) -> Option<
 /// clause. An unquoted `at` after a word and before anything but `(` or `TIME` (`x AT TIME
 /// ZONE`) is an alias, so it travels quoted. None when there is nothing to rewrite.
 fn normalize_at_aliases(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
-    use sqlparser::tokenizer::{Token, Tokenizer};
+    use sqlparser::tokenizer::Token;
     let bytes = sql.as_bytes();
     let standalone = bytes.windows(4).any(|w| {
         !(w[0].is_ascii_alphanumeric() || w[0] == b'_' || w[0] == b'"')
@@ -179,7 +187,8 @@ fn normalize_at_aliases(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
     if !standalone {
         return None;
     }
-    let mut tokens = Tokenizer::new(dialect, sql).tokenize().ok()?;
+    let (mut tokens, ranges) = tokens_of(sql, dialect)?;
+    let original = tokens.clone();
     let words: Vec<usize> =
         (0..tokens.len()).filter(|&i| !matches!(tokens[i], Token::Whitespace(_))).collect();
     let mut changed = false;
@@ -197,7 +206,56 @@ fn normalize_at_aliases(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
             changed = true;
         }
     }
-    changed.then(|| tokens.iter().map(ToString::to_string).collect())
+    changed.then(|| render_tokens(sql, &original, &ranges, &tokens))
+}
+
+/// Tokens of `sql` for the rewrites below, with the byte range each came from. A rewrite
+/// changes tokens in place; [`render_tokens`] gives back the original text of every token
+/// it left alone (a token's Display does not escape quotes inside literals and quoted
+/// names, so `'it''s'` would come back as `'it's'`).
+pub(crate) fn tokens_of(
+    sql: &str,
+    dialect: &OxibaseDialect,
+) -> Option<(Vec<sqlparser::tokenizer::Token>, Vec<std::ops::Range<usize>>)> {
+    let spanned =
+        sqlparser::tokenizer::Tokenizer::new(dialect, sql).tokenize_with_location().ok()?;
+    // Walk the text once, from each token's start (line and column, counted in characters)
+    // to the next.
+    let mut starts = Vec::with_capacity(spanned.len());
+    let (mut line, mut column, mut chars) = (1u64, 1u64, sql.char_indices().peekable());
+    for t in &spanned {
+        let want = (t.span.start.line, t.span.start.column);
+        while (line, column) < want {
+            match chars.next() {
+                Some((_, '\n')) => (line, column) = (line + 1, 1),
+                Some(_) => column += 1,
+                None => break,
+            }
+        }
+        starts.push(chars.peek().map_or(sql.len(), |(i, _)| *i));
+    }
+    let ranges = (0..starts.len())
+        .map(|i| starts[i]..starts.get(i + 1).copied().unwrap_or(sql.len()))
+        .collect();
+    Some((spanned.into_iter().map(|t| t.token).collect(), ranges))
+}
+
+/// The text of tokens from [`tokens_of`] after a rewrite: the original text where a token is
+/// unchanged, its Display where it changed.
+pub(crate) fn render_tokens(
+    sql: &str,
+    original: &[sqlparser::tokenizer::Token],
+    ranges: &[std::ops::Range<usize>],
+    tokens: &[sqlparser::tokenizer::Token],
+) -> String {
+    let mut out = String::with_capacity(sql.len());
+    for (i, t) in tokens.iter().enumerate() {
+        match (original.get(i), ranges.get(i)) {
+            (Some(o), Some(r)) if o == t => out.push_str(&sql[r.clone()]),
+            _ => out.push_str(&t.to_string()),
+        }
+    }
+    out
 }
 
 /// Whether `sql` contains the upper-case ASCII `word` in any case (a cheap test before
@@ -215,11 +273,12 @@ const CONFLICT_EXPR_MARK: &str = "__oxibase_conflict_expr_";
 /// hex, which [`conflict_expr`] gives back to the binder. Rewritten on tokens; None when
 /// there is nothing to rewrite.
 fn normalize_conflict_targets(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
-    use sqlparser::tokenizer::{Token, Tokenizer};
+    use sqlparser::tokenizer::{Token, Whitespace};
     if !mentions(sql, "CONFLICT") {
         return None;
     }
-    let mut tokens = Tokenizer::new(dialect, sql).tokenize().ok()?;
+    let (mut tokens, ranges) = tokens_of(sql, dialect)?;
+    let original = tokens.clone();
     let significant = |t: &Token| !matches!(t, Token::Whitespace(_));
     let kw = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
     let mut changed = false;
@@ -264,15 +323,19 @@ fn normalize_conflict_targets(sql: &str, dialect: &OxibaseDialect) -> Option<Str
             if matches!(parts.as_slice(), [Token::Word(_)]) || parts.is_empty() {
                 continue;
             }
-            let text: String = tokens[from..to].iter().map(ToString::to_string).collect();
+            let text = render_tokens(sql, &original[from..], &ranges[from..], &tokens[from..to]);
             let hex: String = text.trim().bytes().map(|b| format!("{b:02x}")).collect();
-            tokens
-                .splice(from..to, [Token::make_word(&format!("{CONFLICT_EXPR_MARK}{hex}"), None)]);
+            // In place (one token for the element, spaces for the rest), so every token
+            // keeps its position in `original`.
+            tokens[from] = Token::make_word(&format!("{CONFLICT_EXPR_MARK}{hex}"), None);
+            for t in &mut tokens[from + 1..to] {
+                *t = Token::Whitespace(Whitespace::Space);
+            }
             changed = true;
         }
         i = if changed { open + 1 } else { close + 1 };
     }
-    changed.then(|| tokens.iter().map(ToString::to_string).collect())
+    changed.then(|| render_tokens(sql, &original, &ranges, &tokens))
 }
 
 /// The expression an ON CONFLICT target element carried (see

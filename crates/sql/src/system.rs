@@ -1725,6 +1725,15 @@ impl SystemTable {
                     }
                 }
             }
+            // A domain's default is an expression (pg_get_expr(typdefaultbin) reads it;
+            // pg_dump takes typdefault alone for a literal).
+            let default = columns.iter().position(|(n, _)| n == "typdefault");
+            let bin = columns.iter().position(|(n, _)| n == "typdefaultbin");
+            if let (Some(d), Some(b)) = (default, bin) {
+                for row in &mut rows {
+                    row[b] = row[d].clone();
+                }
+            }
         }
         Ok(rows)
     }
@@ -2022,7 +2031,10 @@ impl SystemTable {
                         Value::Int8(q.increment),
                         Value::Bool(q.cycle),
                         Value::Int8(1),
-                        last.map_or(Value::Null, Value::Int8),
+                        // NULL until a value was handed out (one outside the bounds is a
+                        // `setval(s, v, false)`).
+                        last.filter(|l| (q.min..=q.max).contains(l))
+                            .map_or(Value::Null, Value::Int8),
                     ]
                 })
                 .collect(),
@@ -2035,28 +2047,18 @@ impl SystemTable {
                 .collect(),
             PgAttrdef => pg_attrdef(s),
             PgProc => s.routines.iter().map(|r| pg_proc_row(s, r)).collect(),
-            PgDescription => s
-                .comments
-                .iter()
-                .map(|(id, sub, t)| {
-                    // pg_namespace for schemas, pg_type for types, pg_proc for routines,
-                    // pg_class for relations.
-                    let class = if s.schemas.iter().any(|(sid, _)| sid == id) {
-                        2615
-                    } else if s.enums.iter().any(|(_, e)| e.id == *id)
-                        || s.domains.iter().any(|d| d.id == *id)
-                    {
-                        1247
-                    } else if s.routines.iter().any(|r| r.id == *id) {
-                        1255
-                    } else if s.extensions.iter().any(|e| e.id == *id) {
-                        3079
-                    } else {
-                        1259
-                    };
-                    vec![oid(*id), oid(class), Value::Int4(*sub), text(t)]
-                })
-                .collect(),
+            PgDescription => {
+                let classes = object_classes(s);
+                s.comments
+                    .iter()
+                    .filter_map(|(id, sub, t)| {
+                        // A comment outlives nothing: one on an object since dropped (a
+                        // trigger, a constraint) is not shown.
+                        let class = classes.get(id)?;
+                        Some(vec![oid(*id), oid(*class), Value::Int4(*sub), text(t)])
+                    })
+                    .collect()
+            }
             PgTrigger => s
                 .tables
                 .iter()
@@ -3188,7 +3190,7 @@ pub fn index_definition(t: &Table, i: &Index) -> String {
         "CREATE {}INDEX {} ON {}.{} USING {} ({}){}{predicate}",
         if i.unique { "UNIQUE " } else { "" },
         quote(&i.name),
-        t.schema,
+        quote(&t.schema),
         quote(&t.name),
         i.method.name(),
         keys.join(", "),
@@ -3226,7 +3228,6 @@ fn pg_constraint(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
     let mut not_valid: Vec<(RelId, &String)> = Vec::new();
     let mut deferrable: Vec<(RelId, &String, bool)> = Vec::new();
-    let mut next = 1u32 << 29;
     for t in user_tables(s) {
         let ns = schema_id(s, &t.schema);
         let mut row = |name: &str,
@@ -3238,9 +3239,8 @@ fn pg_constraint(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                        src: Value,
                        del: &str,
                        upd: &str| {
-            next += 1;
             rows.push(vec![
-                oid(next),
+                oid(constraint_oid(t.id, name)),
                 text(name),
                 oid(ns),
                 text(kind),
@@ -3425,22 +3425,23 @@ pub fn constraint_definition(
         }
     }
     let quote = crate::functions::string::quote_identifier;
-    let mut next = 1u32 << 29;
     for t in user_tables(s) {
         let names = |table: &Table, cols: &[usize]| {
             cols.iter().map(|&c| quote(&table.columns[c].name)).collect::<Vec<_>>().join(", ")
         };
         let mut defs = Vec::new();
         if !t.primary_key.is_empty() {
-            defs.push(format!("PRIMARY KEY ({})", names(t, &t.primary_key)));
+            let name = format!("{}_pkey", t.name);
+            defs.push((name, format!("PRIMARY KEY ({})", names(t, &t.primary_key))));
         }
         for i in t.indexes.iter().filter(|i| i.constraint) {
             let Some(columns) = i.plain_columns() else { continue };
             let nulls = if i.nulls_not_distinct { "NULLS NOT DISTINCT " } else { "" };
-            defs.push(format!("UNIQUE {nulls}({})", names(t, &columns)));
+            defs.push((i.name.clone(), format!("UNIQUE {nulls}({})", names(t, &columns))));
         }
         for c in &t.constraints {
-            defs.push(
+            defs.push((
+                c.name.clone(),
                 match &c.kind {
                     ConstraintKind::Check { expr } => check_definition(expr),
                     ConstraintKind::ForeignKey {
@@ -3478,16 +3479,53 @@ pub fn constraint_definition(
                     Deferral::Immediate => " DEFERRABLE",
                     Deferral::Deferred => " DEFERRABLE INITIALLY DEFERRED",
                 } + if c.validated { "" } else { " NOT VALID" },
-            );
+            ));
         }
-        for d in defs {
-            next += 1;
-            if i64::from(next) == wanted {
+        for (name, d) in defs {
+            if i64::from(constraint_oid(t.id, &name)) == wanted {
                 return Some(d);
             }
         }
     }
     None
+}
+
+/// The catalog (its pg_class oid) of every object a comment may be on, by object id:
+/// pg_namespace, pg_type, pg_proc, pg_extension, pg_constraint, pg_trigger, pg_class.
+fn object_classes(s: &CatalogSnapshot) -> std::collections::HashMap<RelId, RelId> {
+    let mut classes = std::collections::HashMap::new();
+    classes.extend(s.schemas.iter().map(|(id, _)| (*id, 2615)));
+    classes.extend(s.enums.iter().map(|(_, e)| (e.id, 1247)));
+    classes.extend(s.domains.iter().map(|d| (d.id, 1247)));
+    classes.extend(s.routines.iter().map(|r| (r.id, 1255)));
+    classes.extend(s.extensions.iter().map(|e| (e.id, 3079)));
+    classes.extend(s.views.iter().map(|v| (v.2, 1259)));
+    classes.extend(s.sequences.iter().map(|(q, _)| (q.id, 1259)));
+    for t in &s.tables {
+        classes.insert(t.id, 1259);
+        classes.extend(t.indexes.iter().map(|i| (i.id, 1259)));
+        classes.extend(t.triggers.iter().map(|tr| (tr.id, 2620)));
+        let mut constraints: Vec<&str> = t.constraints.iter().map(|c| c.name.as_str()).collect();
+        constraints.extend(t.indexes.iter().filter(|i| i.constraint).map(|i| i.name.as_str()));
+        let pkey = format!("{}_pkey", t.name);
+        if !t.primary_key.is_empty() {
+            classes.insert(pkey_oid(t.id), 1259);
+            constraints.push(&pkey);
+        }
+        classes.extend(constraints.into_iter().map(|c| (constraint_oid(t.id, c), 2606)));
+    }
+    classes
+}
+
+/// A table constraint's oid (pg_constraint.oid, what COMMENT ON CONSTRAINT keys its text
+/// by): a hash of its table and name into a range of its own, so it stays the same while
+/// the constraint does.
+pub fn constraint_oid(table: RelId, name: &str) -> RelId {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in table.to_le_bytes().iter().chain(name.as_bytes()) {
+        hash = (hash ^ u32::from(*b)).wrapping_mul(0x0100_0193);
+    }
+    (1 << 29) | (hash & ((1 << 29) - 1))
 }
 
 /// pg_get_indexdef: an index's CREATE INDEX statement by its oid (a primary key's index

@@ -343,6 +343,10 @@ pub enum CommentTarget {
     Relation(crate::catalog::RelKind, (Option<String>, String)),
     /// A column: its table and name.
     Column((Option<String>, String), String),
+    /// A table's constraint: the table and the constraint's name.
+    Constraint((Option<String>, String), String),
+    /// A table's trigger: the table and the trigger's name.
+    Trigger((Option<String>, String), String),
     /// A schema.
     Schema(String),
     /// A function or procedure, by (schema, name).
@@ -1266,20 +1270,25 @@ impl Binder<'_> {
                                 other => other.to_string(),
                             })
                             .collect();
-                        match parts.as_slice() {
-                            [table, column] => {
-                                CommentTarget::Column((None, table.clone()), column.clone())
+                        let (table, column) = match parts.as_slice() {
+                            [table, column] => ((None, table.clone()), column.clone()),
+                            [schema, table, column] => {
+                                ((Some(schema.clone()), table.clone()), column.clone())
                             }
-                            [schema, table, column] => CommentTarget::Column(
-                                (Some(schema.clone()), table.clone()),
-                                column.clone(),
-                            ),
                             _ => {
                                 return Err(errinput!(
                                     SYNTAX_ERROR,
                                     "column name must be qualified"
                                 ));
                             }
+                        };
+                        use crate::parse::{CONSTRAINT_COMMENT_MARK, TRIGGER_COMMENT_MARK};
+                        if let Some(name) = column.strip_prefix(CONSTRAINT_COMMENT_MARK) {
+                            CommentTarget::Constraint(table, name.to_string())
+                        } else if let Some(name) = column.strip_prefix(TRIGGER_COMMENT_MARK) {
+                            CommentTarget::Trigger(table, name.to_string())
+                        } else {
+                            CommentTarget::Column(table, column)
                         }
                     }
                     other => {

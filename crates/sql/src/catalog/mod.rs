@@ -694,6 +694,8 @@ impl Catalog {
             return Ok(false);
         }
         txn.delete(&sys_key(SYS_CONSTRAINTS, &[Value::Int4(table.id as i32), Value::from(name)])?)?;
+        // A constraint of the same name added later starts without this one's comment.
+        self.set_comment(txn, crate::system::constraint_oid(table.id, name), 0, None)?;
         Ok(true)
     }
 

@@ -106,7 +106,12 @@ impl Trigger {
             if self.columns.is_empty() {
                 out.push("UPDATE".to_string());
             } else {
-                out.push(format!("UPDATE OF {}", self.columns.join(", ")));
+                let columns: Vec<String> = self
+                    .columns
+                    .iter()
+                    .map(|c| crate::functions::string::quote_identifier(c))
+                    .collect();
+                out.push(format!("UPDATE OF {}", columns.join(", ")));
             }
         }
         if self.tgtype & TRUNCATE != 0 {
@@ -122,7 +127,7 @@ impl Trigger {
             self.args.iter().map(|a| format!("'{}'", a.replace('\'', "''"))).collect();
         format!(
             "CREATE TRIGGER {} {} {} ON {table} FOR EACH {}{when} EXECUTE FUNCTION {}({})",
-            self.name,
+            crate::functions::string::quote_identifier(&self.name),
             self.timing(),
             self.events().join(" OR "),
             self.level(),

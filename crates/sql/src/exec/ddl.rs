@@ -459,6 +459,31 @@ impl Ddl<'_, '_> {
                 let table = self.require_table(table)?;
                 (table.id, require_column(&table, column)? as i32 + 1)
             }
+            T::Constraint(table, name) => {
+                let table = self.require_table(table)?;
+                let exists = table.constraints.iter().any(|c| c.name == *name)
+                    || table.indexes.iter().any(|i| i.constraint && i.name == *name)
+                    || (!table.primary_key.is_empty() && *name == format!("{}_pkey", table.name));
+                if !exists {
+                    return Err(errinput!(
+                        UNDEFINED_OBJECT,
+                        "constraint \"{name}\" for table \"{}\" does not exist",
+                        table.name
+                    ));
+                }
+                (crate::system::constraint_oid(table.id, name), 0)
+            }
+            T::Trigger(table, name) => {
+                let table = self.require_table(table)?;
+                let trigger = table.triggers.iter().find(|t| t.name == *name).ok_or_else(|| {
+                    errinput!(
+                        UNDEFINED_OBJECT,
+                        "trigger \"{name}\" for table \"{}\" does not exist",
+                        table.name
+                    )
+                })?;
+                (trigger.id, 0)
+            }
             T::Schema(name) => {
                 let id = ctx.catalog.schema_id(ctx.txn, name)?.ok_or_else(|| {
                     errinput!(INVALID_SCHEMA_NAME, "schema \"{name}\" does not exist")

@@ -467,12 +467,16 @@ fn execute_node<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
             Box::new(table.rows(&snapshot)?.into_iter().map(Ok))
         }
         Node::SequenceScan { sequence } => {
-            let last = ctx.catalog.sequence_last(sequence)?;
-            let row = vec![
-                Value::Int8(last.unwrap_or(sequence.start)),
-                Value::Int8(0),
-                Value::Bool(last.is_some()),
-            ];
+            // The counter holds the last value handed out. One outside the bounds is a
+            // `setval(s, v, false)` (v less a step): nothing handed out yet, v comes next.
+            let (value, called) = match ctx.catalog.sequence_last(sequence)? {
+                None => (sequence.start, false),
+                Some(last) if last < sequence.min || last > sequence.max => {
+                    (last.wrapping_add(sequence.increment), false)
+                }
+                Some(last) => (last, true),
+            };
+            let row = vec![Value::Int8(value), Value::Int8(0), Value::Bool(called)];
             Box::new(std::iter::once(Ok(row)))
         }
         Node::Lateral { input } => execute(input, ctx)?,

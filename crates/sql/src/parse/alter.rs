@@ -319,6 +319,65 @@ pub fn identity_sequence_name(options: &[ast::SequenceOptions]) -> Option<ast::O
     })
 }
 
+/// Marks a column name that carries COMMENT ON CONSTRAINT's constraint (see
+/// [`normalize_comment_on_table_object`]).
+pub const CONSTRAINT_COMMENT_MARK: &str = "__oxibase_constraint__";
+/// Marks a column name that carries COMMENT ON TRIGGER's trigger.
+pub const TRIGGER_COMMENT_MARK: &str = "__oxibase_trigger__";
+
+/// `COMMENT ON CONSTRAINT name ON table IS ...` and `COMMENT ON TRIGGER name ON table IS
+/// ...`, which sqlparser does not read, travel as a COMMENT ON COLUMN of the table whose
+/// column name is the object's name after a mark. On tokens; None when nothing changed.
+pub(super) fn normalize_comment_on_table_object(
+    sql: &str,
+    dialect: &super::OxibaseDialect,
+) -> Option<String> {
+    if !super::mentions(sql, "comment") {
+        return None;
+    }
+    let (mut tokens, ranges) = super::tokens_of(sql, dialect)?;
+    let original = tokens.clone();
+    let words: Vec<usize> =
+        (0..tokens.len()).filter(|&i| !matches!(tokens[i], Token::Whitespace(_))).collect();
+    let upper = |i: usize| match &tokens[i] {
+        Token::Word(w) if w.quote_style.is_none() => w.value.to_uppercase(),
+        _ => String::new(),
+    };
+    let mut edits = Vec::new();
+    for (k, w) in words.windows(5).enumerate() {
+        let mark = match upper(w[2]).as_str() {
+            "CONSTRAINT" => CONSTRAINT_COMMENT_MARK,
+            "TRIGGER" => TRIGGER_COMMENT_MARK,
+            _ => continue,
+        };
+        if upper(w[0]) != "COMMENT" || upper(w[1]) != "ON" || upper(w[4]) != "ON" {
+            continue;
+        }
+        let Token::Word(name) = &tokens[w[3]] else { continue };
+        let name =
+            if name.quote_style.is_some() { name.value.clone() } else { name.value.to_lowercase() };
+        // The table's name runs from after the second ON up to IS.
+        let Some(is) = words[k + 5..].iter().copied().find(|&i| upper(i) == "IS") else {
+            continue;
+        };
+        edits.push((w[2], w[4], is, format!("{mark}{name}")));
+    }
+    if edits.is_empty() {
+        return None;
+    }
+    for (kind, on, is, column) in edits.into_iter().rev() {
+        let table =
+            super::render_tokens(sql, &original[on + 1..], &ranges[on + 1..], &tokens[on + 1..is]);
+        let replacement =
+            format!("COLUMN {}.{} ", table.trim(), Token::make_word(&column, Some('"')));
+        for t in &mut tokens[kind..is] {
+            *t = Token::Whitespace(sqlparser::tokenizer::Whitespace::Space);
+        }
+        tokens[kind] = Token::make_word(&replacement, None);
+    }
+    Some(super::render_tokens(sql, &original, &ranges, &tokens))
+}
+
 /// `COMMENT ON FUNCTION | PROCEDURE | ROUTINE name(argument types) IS ...`: sqlparser takes
 /// no argument list there. Oxibase has one routine per name, so the list is dropped (on
 /// tokens; None when there is nothing to rewrite).
@@ -329,7 +388,8 @@ pub(super) fn normalize_comment_on_routine(
     if !super::mentions(sql, "comment") {
         return None;
     }
-    let mut tokens = sqlparser::tokenizer::Tokenizer::new(dialect, sql).tokenize().ok()?;
+    let (mut tokens, ranges) = super::tokens_of(sql, dialect)?;
+    let original = tokens.clone();
     let words: Vec<(usize, String)> = tokens
         .iter()
         .enumerate()
@@ -360,5 +420,5 @@ pub(super) fn normalize_comment_on_routine(
         }
         changed = true;
     }
-    changed.then(|| tokens.iter().map(ToString::to_string).collect())
+    changed.then(|| super::render_tokens(sql, &original, &ranges, &tokens))
 }
