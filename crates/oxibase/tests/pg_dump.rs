@@ -280,7 +280,6 @@ fn assert_same_lines(ours: &[&str], theirs: &[&str], what: &str) {
 /// expressions and view queries, which Oxibase prints as they were written where
 /// PostgreSQL prints its parse tree.
 const ONLY_POSTGRESQL: &[&str] = &[
-    "CREATE FUNCTION billing.plan_count(p text DEFAULT 'basic'::text) RETURNS bigint",
     "    total numeric GENERATED ALWAYS AS ((amount * (2)::numeric)) STORED,",
     " SELECT o.id,",
     "    c.name,",
@@ -312,12 +311,11 @@ const ONLY_OXIBASE: &[&str] = &[
     "-- *not* creating schema, since initdb creates it",
     "ALTER SCHEMA public OWNER TO oxibase;",
     "COMMENT ON SCHEMA public IS '';",
-    "CREATE FUNCTION billing.plan_count(p text DEFAULT 'basic') RETURNS bigint",
     "    total numeric GENERATED ALWAYS AS (amount * 2) STORED,",
     " SELECT o.id, c.name, o.amount FROM app.orders o JOIN app.customers c ON c.id = o.customer_id WHERE o.amount > 100;",
     " SELECT customer_id, sum(amount) AS total FROM app.orders GROUP BY customer_id",
     " SELECT code, upper(code) AS shout FROM billing.plans;",
-    " SELECT * FROM billing.plan_names WHERE code <> 'x';",
+    " SELECT plan_names.code, plan_names.shout FROM billing.plan_names WHERE code <> 'x';",
     "    starts date DEFAULT current_date NOT NULL,",
     "    ADD CONSTRAINT price_ok CHECK ((price >= 0)) NOT VALID;",
     "CREATE POLICY own_orders ON app.orders FOR SELECT TO reader USING ((amount < 1000));",

@@ -1238,17 +1238,19 @@ fn parse_fetch(
     Ok(ast::Statement::Fetch { name, direction, position, into })
 }
 
-/// A column default as stored SQL text. sqlparser prints `::regclass` as `::REGCLASS`;
-/// PostgreSQL's spelling keeps defaults as pg_get_expr and pg_dump show them the same
-/// after a dump is restored.
+/// A default (of a column or a routine's parameter) as stored SQL text. sqlparser prints a
+/// built-in type in a cast in capitals (`::TEXT`, `::REGCLASS`); PostgreSQL's spelling
+/// keeps defaults as pg_get_expr and pg_dump show them the same after a dump is restored.
+/// A type named by the user (`::app.mood`) is left as written.
 pub fn default_sql(e: &ast::Expr) -> String {
     let mut e = e.clone();
     let _ = ast::visit_expressions_mut(&mut e, |x| {
         if let ast::Expr::Cast { data_type, .. } = x
-            && matches!(data_type, ast::DataType::Regclass)
+            && !matches!(data_type, ast::DataType::Custom(..))
         {
+            let spelled = data_type.to_string().to_lowercase();
             *data_type = ast::DataType::Custom(
-                ast::ObjectName::from(vec![ast::Ident::new("regclass")]),
+                ast::ObjectName::from(vec![ast::Ident::new(spelled)]),
                 Vec::new(),
             );
         }

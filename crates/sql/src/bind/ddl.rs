@@ -1155,8 +1155,10 @@ impl Binder<'_> {
     /// qualified with the schema it resolves to now, so the view reads the same objects
     /// whatever search path it is read under (PostgreSQL stores them resolved), and a dump
     /// restores it under pg_dump's empty search path. CTE names and catalog views stay as
-    /// written.
-    pub(super) fn qualified_query(&self, query: &ast::Query) -> Result<String> {
+    /// written. A `*` in the select list becomes the columns it stands for now, as
+    /// PostgreSQL expands it when the view is made (columns added to a table later do not
+    /// join the view).
+    pub(super) fn qualified_query(&self, query: &ast::Query, plan: &Plan) -> Result<String> {
         struct CteNames(std::collections::HashSet<String>);
         impl ast::Visitor for CteNames {
             type Break = ();
@@ -1170,6 +1172,7 @@ impl Binder<'_> {
         let mut ctes = CteNames(Default::default());
         let _ = ast::Visit::visit(query, &mut ctes);
         let mut query = query.clone();
+        expand_wildcard(&mut query, plan);
         let mut failed = None;
         let _ = ast::visit_relations_mut(&mut query, |name| {
             if name.0.len() != 1 {
@@ -1397,16 +1400,14 @@ impl Binder<'_> {
                         identity_options: None,
                     })
                     .collect();
+                let sql = self.qualified_query(&cv.query, &plan)?;
                 DdlStatement::CreateTable(Box::new(CreateTable {
                     name: split_name(&cv.name)?,
                     if_not_exists: cv.if_not_exists,
                     columns,
                     constraints: Vec::new(),
                     as_query: Some(plan),
-                    materialized: Some((
-                        self.qualified_query(&cv.query)?,
-                        !crate::parse::with_no_data(cv),
-                    )),
+                    materialized: Some((sql, !crate::parse::with_no_data(cv))),
                 }))
             }
             S::RefreshMaterializedView(r) => DdlStatement::RefreshMaterializedView {
@@ -1424,12 +1425,13 @@ impl Binder<'_> {
                 if check_option != 0 {
                     self.check_option_allowed(&cv.query)?;
                 }
+                let sql = self.qualified_query(&cv.query, &plan)?;
                 DdlStatement::CreateView {
                     check_option,
                     name: split_name(&cv.name)?,
                     or_replace: cv.or_replace,
                     if_not_exists: cv.if_not_exists,
-                    sql: self.qualified_query(&cv.query)?,
+                    sql,
                     columns: cv.columns.iter().map(|c| ident(&c.name)).collect(),
                     plan,
                 }
@@ -1778,4 +1780,50 @@ fn schema_part(schema: &str) -> ast::ObjectNamePart {
     let plain = crate::functions::string::quote_identifier(schema) == schema;
     let id = if plain { ast::Ident::new(schema) } else { ast::Ident::with_quote('"', schema) };
     ast::ObjectNamePart::Identifier(id)
+}
+
+/// Replaces the one `*` (or `t.*`) of a view's plain SELECT list with the columns it stands
+/// for in `plan` (the bound query), qualified as they were read. Left as it is where that
+/// is not plain: set operations, several wildcards, joins with USING or NATURAL (whose
+/// merged columns have no one table).
+fn expand_wildcard(query: &mut ast::Query, plan: &Plan) {
+    let ast::SetExpr::Select(select) = query.body.as_mut() else { return };
+    let is_wildcard = |item: &ast::SelectItem| {
+        matches!(item, ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..))
+    };
+    let wildcards = select.projection.iter().filter(|i| is_wildcard(i)).count();
+    let merged_joins = select.from.iter().flat_map(|t| &t.joins).any(|j| {
+        let constraint = match &j.join_operator {
+            ast::JoinOperator::Join(c)
+            | ast::JoinOperator::Inner(c)
+            | ast::JoinOperator::Left(c)
+            | ast::JoinOperator::LeftOuter(c)
+            | ast::JoinOperator::Right(c)
+            | ast::JoinOperator::RightOuter(c)
+            | ast::JoinOperator::FullOuter(c) => Some(c),
+            _ => None,
+        };
+        matches!(constraint, Some(ast::JoinConstraint::Using(_) | ast::JoinConstraint::Natural))
+    });
+    let columns: Vec<&crate::plan::Column> = plan.columns.iter().filter(|c| !c.hidden).collect();
+    if wildcards != 1 || merged_joins || columns.len() + 1 < select.projection.len() {
+        return;
+    }
+    let expanded = columns.len() + 1 - select.projection.len();
+    let at = select.projection.iter().position(is_wildcard).unwrap_or_default();
+    let quoted = |name: &str| {
+        let plain = crate::functions::string::quote_identifier(name) == name;
+        if plain { ast::Ident::new(name) } else { ast::Ident::with_quote('"', name) }
+    };
+    let items: Vec<ast::SelectItem> = columns[at..at + expanded]
+        .iter()
+        .map(|c| {
+            let expr = match &c.table {
+                Some(t) => ast::Expr::CompoundIdentifier(vec![quoted(t), quoted(&c.name)]),
+                None => ast::Expr::Identifier(quoted(&c.name)),
+            };
+            ast::SelectItem::UnnamedExpr(expr)
+        })
+        .collect();
+    select.projection.splice(at..=at, items);
 }

@@ -161,8 +161,8 @@ impl Binder<'_> {
             let generated = table.columns[*t].generated.is_some();
             if (table.columns[*t].identity_always && !overriding) || generated {
                 // Only DEFAULT may go there: VALUES rows are checked item by item below,
-                // any other source supplies values.
-                let values_all_default = insert.source.as_deref().is_some_and(|q| {
+                // any other source supplies values; DEFAULT VALUES has none.
+                let values_all_default = insert.source.as_deref().is_none_or(|q| {
                     matches!(&*q.body, ast::SetExpr::Values(v)
                         if v.rows.iter().all(|row| row.get(i).is_some_and(is_default_keyword)))
                 });

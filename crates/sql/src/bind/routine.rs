@@ -88,7 +88,21 @@ impl Binder<'_> {
                 }
             }
             if let Some(default) = &arg.default_expr {
-                defaults.push(Some(default.to_string()));
+                // A literal default carries its parameter's type, as PostgreSQL shows it
+                // (`DEFAULT 'x'::text`, `DEFAULT NULL::text`).
+                let typed = |literal: String| -> Result<String> {
+                    Ok(format!("{literal}::{}", self.data_type(&arg.data_type)?.name()))
+                };
+                let sql = match default {
+                    ast::Expr::Value(v) => match &v.value {
+                        ast::Value::SingleQuotedString(_) | ast::Value::Null => {
+                            typed(default.to_string())?
+                        }
+                        _ => default.to_string(),
+                    },
+                    _ => crate::parse::default_sql(default),
+                };
+                defaults.push(Some(sql));
             } else if defaults.iter().any(Option::is_some) {
                 return Err(errinput!(
                     INVALID_FUNCTION_DEFINITION,
