@@ -3741,6 +3741,42 @@ impl SessionEnv for Env<'_> {
         );
     }
 
+    fn view_columns(&self, snapshot: &mut CatalogSnapshot) {
+        use crate::functions::string::quote_identifier as quote;
+        // Each view read as `SELECT * FROM` it: its columns as a query sees them. A view
+        // that no longer binds (or the role may not read) lists none.
+        let binder = crate::bind::Binder::new(self, Vec::new());
+        for (schema, name, id, _) in &snapshot.views {
+            let sql = format!("select * from {}.{}", quote(schema), quote(name));
+            let Ok(sqlparser::ast::Statement::Query(query)) = crate::parse::parse_one(&sql) else {
+                continue;
+            };
+            let Ok(plan) = binder.bind_query_plan(&query) else { continue };
+            let columns = plan
+                .columns
+                .iter()
+                .filter(|c| !c.hidden)
+                .map(|c| crate::catalog::Column::new(c.name.clone(), c.data_type.clone()))
+                .collect();
+            snapshot.view_tables.push(crate::catalog::Table {
+                id: *id,
+                storage: 0,
+                schema: schema.clone(),
+                name: name.clone(),
+                columns,
+                primary_key: Vec::new(),
+                indexes: Vec::new(),
+                constraints: Vec::new(),
+                stats: None,
+                materialized: None,
+                unpopulated: false,
+                triggers: Vec::new(),
+                row_security: 0,
+                policies: Vec::new(),
+            });
+        }
+    }
+
     fn system_snapshot(&self, txn: &Transaction) -> Result<CatalogSnapshot> {
         if let Some(s) = self.snapshot.borrow().as_ref() {
             return Ok((**s).clone());
@@ -3843,6 +3879,7 @@ impl Env<'_> {
                 .map(|(kind, id, acl)| ((kind, id), acl))
                 .collect(),
             view_check_options,
+            view_tables: Vec::new(),
         })
     }
 }

@@ -762,6 +762,9 @@ pub struct CatalogSnapshot {
     pub acls: std::collections::HashMap<(char, RelId), crate::catalog::acl::Acl>,
     /// The views with WITH CHECK OPTION: (id, 1 LOCAL or 2 CASCADED).
     pub view_check_options: Vec<(RelId, u8)>,
+    /// Each view's columns as a table of its id and name (no storage), for pg_attribute and
+    /// information_schema.columns; filled by the session only for them.
+    pub view_tables: Vec<Table>,
 }
 
 impl CatalogSnapshot {
@@ -963,6 +966,12 @@ impl SystemTable {
             self,
             PgStatActivity | PgStatDatabase | PgLocks | OxibaseStatServer | PgStatReplication
         )
+    }
+
+    /// Whether the view lists views' columns, which [`CatalogSnapshot::view_tables`] holds
+    /// only when asked (each view's query is bound for them).
+    pub fn lists_view_columns(&self) -> bool {
+        matches!(self, SystemTable::PgAttribute | SystemTable::InfoColumns)
     }
 
     /// Finds a view by schema and name (unqualified names look in pg_catalog).
@@ -2897,7 +2906,7 @@ fn owner_and_acl(s: &CatalogSnapshot, kind: ObjectKind, id: RelId) -> (Value, Va
 
 fn pg_attribute(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
-    for t in &s.tables {
+    for t in s.tables.iter().chain(&s.view_tables) {
         for (i, c) in t.columns.iter().enumerate() {
             rows.push(vec![
                 oid(t.id),
@@ -3983,9 +3992,13 @@ fn info_domain_row(s: &CatalogSnapshot, d: &Domain) -> Vec<Value> {
 
 fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
-    for t in
-        s.tables.iter().filter(|t| t.materialized.is_none() && s.visible(ObjectKind::Table, t.id))
-    {
+    let tables = s.tables.iter().chain(&s.view_tables);
+    for t in tables.filter(|t| t.materialized.is_none() && s.visible(ObjectKind::Table, t.id)) {
+        // A view's columns are updatable where the view is.
+        let updatable = match s.views.iter().find(|v| v.2 == t.id) {
+            Some((_, _, _, sql)) => yes_no(crate::bind::view_is_updatable(sql)),
+            None => "YES",
+        };
         let mut position = 0;
         for c in t.columns.iter().filter(|c| !c.dropped) {
             position += 1;
@@ -4067,7 +4080,7 @@ fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 if c.is_identity() { text("NO") } else { Value::Null },
                 text(if c.generated.is_some() { "ALWAYS" } else { "NEVER" }),
                 c.generated.as_ref().map_or(Value::Null, |g| text(g)),
-                text("YES"),
+                text(updatable),
             ]);
         }
     }

@@ -49,6 +49,9 @@ pub trait SessionEnv: FunctionEnv {
     fn system_snapshot(&self, txn: &Transaction) -> Result<CatalogSnapshot>;
     /// Adds the server's counters and row locks to a snapshot, for the views that show them.
     fn live_state(&self, snapshot: &mut CatalogSnapshot);
+    /// Adds each view's columns (its query bound now) to a snapshot, for the catalogs that
+    /// list columns.
+    fn view_columns(&self, _snapshot: &mut CatalogSnapshot) {}
     /// Sends a NOTICE to the client.
     fn notice(&self, message: String);
     /// Sends a WARNING with its SQLSTATE to the client.
@@ -463,6 +466,9 @@ fn execute_node<'a>(plan: &'a Plan, ctx: &'a ExecCtx<'a>) -> Result<Rows<'a>> {
             let mut snapshot = ctx.session.system_snapshot(ctx.txn)?;
             if table.is_live() {
                 ctx.session.live_state(&mut snapshot);
+            }
+            if table.lists_view_columns() {
+                ctx.session.view_columns(&mut snapshot);
             }
             Box::new(table.rows(&snapshot)?.into_iter().map(Ok))
         }
