@@ -3758,22 +3758,12 @@ impl SessionEnv for Env<'_> {
                 .filter(|c| !c.hidden)
                 .map(|c| crate::catalog::Column::new(c.name.clone(), c.data_type.clone()))
                 .collect();
-            snapshot.view_tables.push(crate::catalog::Table {
-                id: *id,
-                storage: 0,
-                schema: schema.clone(),
-                name: name.clone(),
+            snapshot.view_tables.push(crate::catalog::Table::plain(
+                *id,
+                schema.clone(),
+                name.clone(),
                 columns,
-                primary_key: Vec::new(),
-                indexes: Vec::new(),
-                constraints: Vec::new(),
-                stats: None,
-                materialized: None,
-                unpopulated: false,
-                triggers: Vec::new(),
-                row_security: 0,
-                policies: Vec::new(),
-            });
+            ));
         }
     }
 

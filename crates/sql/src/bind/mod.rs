@@ -975,22 +975,8 @@ fn bind_over_table(
 /// Binds a domain's CHECK expression over a one-value row: `VALUE` is the value, of the
 /// domain's base type. Returns the expression and its type.
 pub fn bind_domain_check(name: &str, base: &DataType, sql: &str) -> Result<(Expr, DataType)> {
-    let value = Table {
-        id: 0,
-        storage: 0,
-        schema: String::new(),
-        name: name.to_string(),
-        columns: vec![crate::catalog::Column::new("value", base.clone())],
-        primary_key: Vec::new(),
-        indexes: Vec::new(),
-        constraints: Vec::new(),
-        stats: None,
-        materialized: None,
-        unpopulated: false,
-        triggers: Vec::new(),
-        row_security: 0,
-        policies: Vec::new(),
-    };
+    let columns = vec![crate::catalog::Column::new("value", base.clone())];
+    let value = Table::plain(0, String::new(), name.to_string(), columns);
     bind_over_table(&value, sql, "CHECK", None)
 }
 

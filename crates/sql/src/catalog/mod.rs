@@ -348,22 +348,7 @@ impl Catalog {
         for (position, column) in columns.iter().enumerate() {
             self.put_column(txn, id, position, column)?;
         }
-        Ok(Table {
-            id,
-            storage: id,
-            schema: spec.schema,
-            name: spec.name,
-            columns,
-            primary_key,
-            indexes: Vec::new(),
-            constraints: Vec::new(),
-            stats: None,
-            materialized: None,
-            unpopulated: false,
-            triggers: Vec::new(),
-            row_security: 0,
-            policies: Vec::new(),
-        })
+        Ok(Table { primary_key, ..Table::plain(id, spec.schema, spec.name, columns) })
     }
 
     /// Marks a materialized view populated (REFRESH, CREATE ... WITH DATA) or not (WITH NO

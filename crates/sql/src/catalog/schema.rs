@@ -456,6 +456,27 @@ pub struct TableStats {
 }
 
 impl Table {
+    /// A table of these columns with nothing else: no key, indexes, constraints, triggers
+    /// or policies; its storage is its id.
+    pub fn plain(id: RelId, schema: String, name: String, columns: Vec<Column>) -> Table {
+        Table {
+            id,
+            storage: id,
+            schema,
+            name,
+            columns,
+            primary_key: Vec::new(),
+            indexes: Vec::new(),
+            constraints: Vec::new(),
+            stats: None,
+            materialized: None,
+            unpopulated: false,
+            triggers: Vec::new(),
+            row_security: 0,
+            policies: Vec::new(),
+        }
+    }
+
     /// The position of a live column by name.
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| !c.dropped && c.name == name)

@@ -882,4 +882,21 @@ mod tests {
         old.push(Value::Text("x".into()));
         assert!(RelationRow::decode(&encode_row(&old)).is_err());
     }
+
+    #[test]
+    fn column_rows_keep_a_by_default_identity_and_read_older_rows_without_it() {
+        let column = Column { identity_by_default: true, ..Column::new("id", DataType::Int8) };
+        let mut resolve =
+            |t: &str| DataType::from_name(t).ok_or_else(|| errdata!("unknown type {t}"));
+        let mut no_domain = |_| Ok(None);
+        let bytes = encode_column(7, 0, &column);
+        let (_, decoded) = decode_column(&bytes, &mut resolve, &mut no_domain).unwrap();
+        assert!(decoded.identity_by_default && !decoded.identity_always);
+        // A row written before the field: eleven values, read as no identity.
+        let mut old = decode_row(&bytes).unwrap();
+        old.pop();
+        let (_, decoded) = decode_column(&encode_row(&old), &mut resolve, &mut no_domain).unwrap();
+        assert!(!decoded.identity_by_default);
+        assert_eq!(decoded.name, "id");
+    }
 }
