@@ -1491,6 +1491,13 @@ impl Session {
             deadline,
             generation,
             cacheable,
+            expr_generation: if cacheable {
+                generation
+            } else {
+                static UNCACHED: std::sync::atomic::AtomicU64 =
+                    std::sync::atomic::AtomicU64::new(0);
+                (1 << 63) | UNCACHED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            },
             snapshot: RefCell::new(None),
             access: RefCell::new(None),
             superuser: RefCell::new(None),
@@ -2776,6 +2783,9 @@ struct Env<'a> {
     deadline: Option<Instant>,
     generation: u64,
     cacheable: bool,
+    /// What the executor's stored-expression cache keys on: the catalog generation, or
+    /// one number of this statement's own where the catalog changed in its transaction.
+    expr_generation: u64,
     /// The catalog as the system views show it, built once per statement.
     snapshot: RefCell<Option<Arc<CatalogSnapshot>>>,
     /// The roles and ACLs, read once per statement when the session's cache cannot be used.
@@ -3690,6 +3700,14 @@ impl FunctionEnv for Env<'_> {
 }
 
 impl SessionEnv for Env<'_> {
+    fn bind_env(&self) -> Option<&dyn BindEnv> {
+        Some(self)
+    }
+
+    fn expr_generation(&self) -> u64 {
+        self.expr_generation
+    }
+
     fn defer(
         &self,
         constraint: &crate::catalog::Constraint,

@@ -911,28 +911,52 @@ pub fn bind_table_expr_in(
     sql: &str,
     clause: &'static str,
 ) -> Result<(Expr, DataType)> {
-    bind_over_table(table, sql, clause, None)
+    bind_over_table(table, sql, clause, None, None)
+}
+
+/// [`bind_table_expr_in`] where the expression may call stored functions, which `env`
+/// finds (on its search path). Without an env, a stored function is not found.
+pub fn bind_table_expr_env(
+    table: &Table,
+    sql: &str,
+    clause: &'static str,
+    env: Option<&dyn BindEnv>,
+) -> Result<(Expr, DataType)> {
+    bind_over_table(table, sql, clause, None, env)
 }
 
 /// Binds ALTER COLUMN ... TYPE's USING expression, which may also name the new type.
 pub fn bind_using_expr(table: &Table, sql: &str, new_type: &DataType) -> Result<Expr> {
-    Ok(bind_over_table(table, sql, "USING", Some(new_type))?.0)
+    Ok(bind_over_table(table, sql, "USING", Some(new_type), None)?.0)
 }
 
 /// Binds an expression stored with a table. It may name no relation; the enum types it
 /// can name are those of the table's columns (and `extra`): it is bound again whenever the
-/// table is loaded, where there is no catalog at hand.
+/// table is loaded, where there is no catalog at hand. The stored functions it calls are
+/// found through `routines` where there is one.
 fn bind_over_table(
     table: &Table,
     sql: &str,
     clause: &'static str,
     extra: Option<&DataType>,
+    routines: Option<&dyn BindEnv>,
 ) -> Result<(Expr, DataType)> {
     struct TableTypes<'a> {
         table: &'a Table,
         extra: Option<&'a DataType>,
+        routines: Option<&'a dyn BindEnv>,
     }
     impl BindEnv for TableTypes<'_> {
+        fn routine(
+            &self,
+            schema: Option<&str>,
+            name: &str,
+        ) -> Result<Option<Arc<crate::procedure::Routine>>> {
+            match self.routines {
+                Some(env) => env.routine(schema, name),
+                None => Ok(None),
+            }
+        }
         fn relation(&self, _: Option<&str>, name: &str) -> Result<Option<Relation>> {
             Err(errinput!(
                 FEATURE_NOT_SUPPORTED,
@@ -957,7 +981,7 @@ fn bind_over_table(
                 .cloned())
         }
     }
-    let env = TableTypes { table, extra };
+    let env = TableTypes { table, extra, routines };
     let binder = Binder::new(&env, vec![]);
     let scope = Scope::new(dml::table_columns(table));
     let (expr, data_type) = binder
@@ -977,7 +1001,7 @@ fn bind_over_table(
 pub fn bind_domain_check(name: &str, base: &DataType, sql: &str) -> Result<(Expr, DataType)> {
     let columns = vec![crate::catalog::Column::new("value", base.clone())];
     let value = Table::plain(0, String::new(), name.to_string(), columns);
-    bind_over_table(&value, sql, "CHECK", None)
+    bind_over_table(&value, sql, "CHECK", None, None)
 }
 
 /// A literal value's expression (used to fill defaults).

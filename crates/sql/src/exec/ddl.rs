@@ -32,8 +32,7 @@ use super::storage::{self, decode_table_row};
 use super::{ExecCtx, Row, collect, execute};
 use crate::bind::{
     AlterAction, BindEnv, ColumnSpec, ConstraintSpec, CreateIndex, CreateTable, DdlStatement,
-    ForeignKeySpec, IndexPart, bind_table_expr, bind_table_expr_in, bind_table_expr_typed,
-    parse_expr,
+    ForeignKeySpec, IndexPart, parse_expr,
 };
 use crate::catalog::{
     Catalog, Column, Constraint, ConstraintKind, Deferral, Index, IndexKey, IndexMethod, RelKind,
@@ -719,7 +718,7 @@ impl Ddl<'_, '_> {
             self.own_sequence(seq, table.id, position)?;
         }
         for position in 0..table.columns.len() {
-            check_generated(&table, position)?;
+            self.check_generated(&table, position)?;
         }
         for constraint in &ct.constraints {
             if !matches!(constraint, ConstraintSpec::PrimaryKey { .. }) {
@@ -972,7 +971,7 @@ impl Ddl<'_, '_> {
                 self.build_index(table, index).map(|_| ())
             }
             ConstraintSpec::Check { name, expr } => {
-                let (bound, data_type) = bind_table_expr_typed(table, expr)?;
+                let (bound, data_type) = self.bind_stored(table, expr, "CHECK")?;
                 if data_type != DataType::Bool {
                     return Err(errinput!(
                         DATATYPE_MISMATCH,
@@ -1029,7 +1028,7 @@ impl Ddl<'_, '_> {
         let ctx = self.ctx;
         match &constraint.kind {
             ConstraintKind::Check { expr } => {
-                let bound = bind_table_expr(table, expr)?;
+                let bound = self.bind_stored(table, expr, "CHECK")?.0;
                 self.each_latest_row(table, |_, row| {
                     if matches!(eval(&bound, &row, ctx)?, Value::Bool(false)) {
                         return Err(errinput!(
@@ -1257,8 +1256,12 @@ impl Ddl<'_, '_> {
                     (IndexKey::Column(c), table.columns[c].data_type.clone())
                 }
                 IndexPart::Expr(sql) => {
-                    let ty =
-                        check_index_expr(&table, sql, "index expressions", "index expression")?;
+                    let ty = self.check_index_expr(
+                        &table,
+                        sql,
+                        "index expressions",
+                        "index expression",
+                    )?;
                     (IndexKey::Expr(sql.clone()), ty)
                 }
             };
@@ -1275,7 +1278,8 @@ impl Ddl<'_, '_> {
             ));
         }
         if let Some(predicate) = &ci.predicate {
-            let ty = check_index_expr(&table, predicate, "index predicates", "index predicate")?;
+            let ty =
+                self.check_index_expr(&table, predicate, "index predicates", "index predicate")?;
             if ty != DataType::Bool {
                 return Err(errinput!(
                     DATATYPE_MISMATCH,
@@ -1701,7 +1705,7 @@ impl Ddl<'_, '_> {
         if column.generated.is_some() {
             let mut with_column = table.clone();
             with_column.columns.push(column.clone());
-            check_generated(&with_column, position)?;
+            self.check_generated(&with_column, position)?;
         }
         // A constant default is stored once as the value old rows read (no rewrite); a
         // volatile one (nextval, random) is evaluated per existing row, as PostgreSQL does.
@@ -1710,7 +1714,7 @@ impl Ddl<'_, '_> {
             Some(sql) => {
                 let mut scope_table = table.clone();
                 scope_table.columns.push(column.clone());
-                Some(bind_table_expr(&scope_table, sql)?)
+                Some(self.bind_stored(&scope_table, sql, "DEFAULT")?.0)
             }
             None => None,
         };
@@ -1799,7 +1803,7 @@ impl Ddl<'_, '_> {
             if i == position || c.dropped {
                 continue;
             }
-            if !bind_table_expr(table, expr)?.columns().contains(&position) {
+            if !self.bind_stored(table, expr, "GENERATED")?.0.columns().contains(&position) {
                 continue;
             }
             if !cascade {
@@ -1817,7 +1821,7 @@ impl Ddl<'_, '_> {
         for c in &table.constraints {
             let uses = match &c.kind {
                 ConstraintKind::Check { expr } => {
-                    bind_table_expr(table, expr)?.columns().contains(&position)
+                    self.bind_stored(table, expr, "CHECK")?.0.columns().contains(&position)
                 }
                 ConstraintKind::ForeignKey { columns, ref_table, ref_columns, .. } => {
                     columns.contains(&position)
@@ -1830,7 +1834,7 @@ impl Ddl<'_, '_> {
         }
         // PostgreSQL drops an index whose key or predicate reads the column with it.
         for index in &table.indexes {
-            if storage::index_reads(table, index)?.contains(&position) {
+            if storage::index_reads(self.ctx, table, index)?.contains(&position) {
                 ctx.catalog.drop_index(ctx.txn, &table.schema, &index.name)?;
             }
         }
@@ -2513,22 +2517,60 @@ fn immutable(expr: &crate::plan::Expr) -> bool {
     !mutable
 }
 
-/// Checks an index expression or predicate as PostgreSQL does: it binds over the table and
-/// calls only immutable functions (42P17). Returns its type.
-fn check_index_expr(
-    table: &Table,
-    sql: &str,
-    clause: &'static str,
-    what: &str,
-) -> Result<DataType> {
-    let (expr, ty) = bind_table_expr_in(table, sql, clause)?;
-    if !immutable(&expr) {
-        return Err(errinput!(
-            INVALID_OBJECT_DEFINITION,
-            "functions in {what} must be marked IMMUTABLE"
-        ));
+impl Ddl<'_, '_> {
+    /// An expression stored with a table bound over its row, calling stored functions the
+    /// statement's environment finds (see [`crate::bind::bind_table_expr_env`]).
+    fn bind_stored(
+        &self,
+        table: &Table,
+        sql: &str,
+        clause: &'static str,
+    ) -> Result<(crate::plan::Expr, DataType)> {
+        crate::bind::bind_table_expr_env(table, sql, clause, Some(self.env))
     }
-    Ok(ty)
+
+    /// Checks an index expression or predicate as PostgreSQL does: it binds over the table
+    /// and calls only immutable functions (42P17). Returns its type.
+    fn check_index_expr(
+        &self,
+        table: &Table,
+        sql: &str,
+        clause: &'static str,
+        what: &str,
+    ) -> Result<DataType> {
+        let (expr, ty) = self.bind_stored(table, sql, clause)?;
+        if !immutable(&expr) {
+            return Err(errinput!(
+                INVALID_OBJECT_DEFINITION,
+                "functions in {what} must be marked IMMUTABLE"
+            ));
+        }
+        Ok(ty)
+    }
+
+    /// Checks a column's generation expression as PostgreSQL does (42P17): it reads no
+    /// other generated column and calls only immutable functions.
+    fn check_generated(&self, table: &Table, position: usize) -> Result<()> {
+        let Some(sql) = &table.columns[position].generated else { return Ok(()) };
+        let expr = self.bind_stored(table, sql, "CHECK")?.0;
+        for c in expr.columns() {
+            if table.columns[c].generated.is_some() {
+                return Err(errinput!(
+                    INVALID_OBJECT_DEFINITION,
+                    "cannot use generated column \"{}\" in column generation expression",
+                    table.columns[c].name
+                )
+                .with_detail("A generated column cannot reference another generated column."));
+            }
+        }
+        if !immutable(&expr) {
+            return Err(errinput!(
+                INVALID_OBJECT_DEFINITION,
+                "generation expression is not immutable"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A GIN index's key part: a tsvector, an array or jsonb (the types with a default GIN
@@ -2566,27 +2608,6 @@ fn name_part(part: &IndexPart) -> String {
             _ => "expr".into(),
         },
     }
-}
-
-/// Checks a column's generation expression as PostgreSQL does (42P17): it reads no other
-/// generated column and calls only immutable functions.
-fn check_generated(table: &Table, position: usize) -> Result<()> {
-    let Some(sql) = &table.columns[position].generated else { return Ok(()) };
-    let expr = bind_table_expr(table, sql)?;
-    for c in expr.columns() {
-        if table.columns[c].generated.is_some() {
-            return Err(errinput!(
-                INVALID_OBJECT_DEFINITION,
-                "cannot use generated column \"{}\" in column generation expression",
-                table.columns[c].name
-            )
-            .with_detail("A generated column cannot reference another generated column."));
-        }
-    }
-    if !immutable(&expr) {
-        return Err(errinput!(INVALID_OBJECT_DEFINITION, "generation expression is not immutable"));
-    }
-    Ok(())
 }
 
 /// 2BP01: a column another object depends on, dropped without CASCADE.

@@ -540,7 +540,10 @@ pub fn copy_from(stmt: &CopyStatement, input: CopyInput, ctx: &ExecCtx) -> Resul
         .ok_or_else(|| errinput!(INTERNAL_ERROR, "COPY FROM without a table"))?;
     let defaults: Vec<Option<crate::plan::Expr>> = (0..table.columns.len())
         .map(|c| match (table.columns[c].default_sql(), stmt.columns.contains(&c)) {
-            (Some(sql), false) => crate::bind::bind_table_expr(table, sql).map(Some),
+            (Some(sql), false) => {
+                crate::bind::bind_table_expr_env(table, sql, "DEFAULT", ctx.session.bind_env())
+                    .map(|(e, _)| Some(e))
+            }
             _ => Ok(None),
         })
         .collect::<Result<_>>()?;

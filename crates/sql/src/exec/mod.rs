@@ -52,6 +52,16 @@ pub trait SessionEnv: FunctionEnv {
     /// Adds each view's columns (its query bound now) to a snapshot, for the catalogs that
     /// list columns.
     fn view_columns(&self, _snapshot: &mut CatalogSnapshot) {}
+    /// What finds the stored functions an expression stored with a table calls (a CHECK,
+    /// a generation or index expression, a default).
+    fn bind_env(&self) -> Option<&dyn crate::bind::BindEnv> {
+        None
+    }
+    /// What a stored expression bound with [`SessionEnv::bind_env`] stays valid for: a
+    /// number that changes when the routines it may call can have.
+    fn expr_generation(&self) -> u64 {
+        0
+    }
     /// Sends a NOTICE to the client.
     fn notice(&self, message: String);
     /// Sends a WARNING with its SQLSTATE to the client.

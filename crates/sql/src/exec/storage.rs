@@ -93,7 +93,8 @@ pub fn index_values(
     row: &[Value],
 ) -> Result<Option<Vec<Value>>> {
     if let Some(predicate) = &index.predicate {
-        let predicate = bound_table_expr(table, &format!("index {} where", index.id), predicate)?;
+        let tag = format!("index {} where", index.id);
+        let predicate = bound_table_expr(ctx, table, &tag, predicate)?;
         if !matches!(eval(&predicate, row, ctx)?, Value::Bool(true)) {
             return Ok(None);
         }
@@ -103,7 +104,7 @@ pub fn index_values(
         values.push(match key {
             IndexKey::Column(c) => row[*c].clone(),
             IndexKey::Expr(sql) => eval(
-                &bound_table_expr(table, &format!("index {} key {i}", index.id), sql)?,
+                &bound_table_expr(ctx, table, &format!("index {} key {i}", index.id), sql)?,
                 row,
                 ctx,
             )?,
@@ -113,18 +114,16 @@ pub fn index_values(
 }
 
 /// The columns an index's key and predicate read.
-pub(crate) fn index_reads(table: &Table, index: &Index) -> Result<Vec<usize>> {
+pub(crate) fn index_reads(ctx: &ExecCtx, table: &Table, index: &Index) -> Result<Vec<usize>> {
     let mut reads = Vec::new();
     for key in &index.keys {
         match key {
             IndexKey::Column(c) => reads.push(*c),
-            IndexKey::Expr(sql) => {
-                reads.extend(crate::bind::bind_table_expr(table, sql)?.columns())
-            }
+            IndexKey::Expr(sql) => reads.extend(bind_stored(ctx, table, sql)?.columns()),
         }
     }
     if let Some(predicate) = &index.predicate {
-        reads.extend(crate::bind::bind_table_expr(table, predicate)?.columns());
+        reads.extend(bind_stored(ctx, table, predicate)?.columns());
     }
     Ok(reads)
 }
@@ -191,19 +190,29 @@ pub struct Conflict {
 }
 
 /// An expression over a table's row (a CHECK, a generation expression), bound once per
-/// thread: `tag` names it among the table's expressions.
-fn bound_table_expr(table: &Table, tag: &str, sql: &str) -> Result<Expr> {
+/// thread and catalog generation (it may call stored functions): `tag` names it among the
+/// table's expressions.
+fn bound_table_expr(ctx: &ExecCtx, table: &Table, tag: &str, sql: &str) -> Result<Expr> {
     // A rewrite that changes a column's type gives the table new storage: expressions over
     // it are bound again.
-    let key = (table.id, table.storage, format!("{tag}:{sql}"));
-    cached_expr(key, || crate::bind::bind_table_expr(table, sql))
+    let key = (table.id, table.storage, ctx.session.expr_generation(), format!("{tag}:{sql}"));
+    cached_expr(key, || bind_stored(ctx, table, sql))
 }
 
-/// A bound stored expression by (owner id, owner storage or 0, text), bound on first use
-/// per thread (ids are unique across tables and domains, so keys do not collide).
-fn cached_expr(key: (RelId, RelId, String), bind: impl FnOnce() -> Result<Expr>) -> Result<Expr> {
+/// An expression stored with a table bound over its row, calling the stored functions the
+/// session finds.
+fn bind_stored(ctx: &ExecCtx, table: &Table, sql: &str) -> Result<Expr> {
+    Ok(crate::bind::bind_table_expr_env(table, sql, "CHECK", ctx.session.bind_env())?.0)
+}
+
+/// A bound stored expression by (owner id, owner storage or 0, generation, text), bound on
+/// first use per thread (ids are unique across tables and domains, so keys do not collide).
+fn cached_expr(
+    key: (RelId, RelId, u64, String),
+    bind: impl FnOnce() -> Result<Expr>,
+) -> Result<Expr> {
     thread_local! {
-        static CACHE: std::cell::RefCell<HashMap<(RelId, RelId, String), Expr>> = std::cell::RefCell::new(HashMap::new());
+        static CACHE: std::cell::RefCell<HashMap<(RelId, RelId, u64, String), Expr>> = std::cell::RefCell::new(HashMap::new());
     }
     if let Some(e) = CACHE.with(|cache| cache.borrow().get(&key).cloned()) {
         return Ok(e);
@@ -224,10 +233,9 @@ pub fn checks(ctx: &ExecCtx, table: &Table) -> Result<Rc<Vec<(String, Expr)>>> {
     let mut out = Vec::new();
     for c in &table.constraints {
         if let ConstraintKind::Check { expr } = &c.kind {
-            out.push((c.name.clone(), bound_table_expr(table, &c.name, expr)?));
+            out.push((c.name.clone(), bound_table_expr(ctx, table, &c.name, expr)?));
         }
     }
-    let _ = ctx;
     Ok(Rc::new(out))
 }
 
@@ -273,16 +281,16 @@ fn check_domain_checks(
 
 /// A domain's CHECK bound over a one-value row (`VALUE`), once per thread.
 fn bound_domain_check(domain: &Domain, name: &str, sql: &str) -> Result<Expr> {
-    let key = (domain.id, 0, format!("{name}:{sql}"));
+    let key = (domain.id, 0, 0, format!("{name}:{sql}"));
     cached_expr(key, || Ok(crate::bind::bind_domain_check(&domain.name, &domain.base, sql)?.0))
 }
 
 /// Generation expressions bound over a table's row: (column, expression).
-fn generation_exprs(table: &Table) -> Result<Vec<(usize, Expr)>> {
+fn generation_exprs(ctx: &ExecCtx, table: &Table) -> Result<Vec<(usize, Expr)>> {
     let mut out = Vec::new();
     for (i, c) in table.columns.iter().enumerate() {
         let Some(sql) = c.generated.as_ref().filter(|_| !c.dropped) else { continue };
-        out.push((i, bound_table_expr(table, &format!("generated {i}"), sql)?));
+        out.push((i, bound_table_expr(ctx, table, &format!("generated {i}"), sql)?));
     }
     Ok(out)
 }
@@ -292,7 +300,7 @@ pub fn generate(ctx: &ExecCtx, table: &Table, row: &mut [Value]) -> Result<()> {
     if !table.columns.iter().any(|c| c.generated.is_some()) {
         return Ok(());
     }
-    for (i, expr) in generation_exprs(table)? {
+    for (i, expr) in generation_exprs(ctx, table)? {
         let v = eval(&expr, row, ctx)?;
         row[i] = cast(v, &table.columns[i].data_type, CastKind::Assignment, ctx.session.zone())?;
     }
@@ -1002,7 +1010,7 @@ pub fn column_default(ctx: &ExecCtx, table: &Table, col: usize) -> Result<Value>
     match &table.columns[col].default {
         None => Ok(Value::Null),
         Some(sql) => {
-            let expr = crate::bind::bind_table_expr(table, sql)?;
+            let expr = bind_stored(ctx, table, sql)?;
             let v = eval(&expr, &[], ctx)?;
             crate::types::cast::cast(
                 v,
