@@ -36,7 +36,7 @@
 //! The other direction: PostgreSQL 15's own pg_dump (on PATH; `.ci/run` installs it with
 //! postgresql-client) dumps an Oxibase database. `fixtures/dump_source.sql` builds two
 //! schemas (tables with serial and identity columns, an enum, a domain, defaults, CHECK
-//! NOT VALID, a deferrable foreign key, indexes, views over views, a materialized view, SQL
+//! NOT VALID and one calling a stored function, a deferrable foreign key, indexes, views over views, a materialized view, SQL
 //! and PL/pgSQL functions, a procedure, a trigger, comments (on constraints and triggers
 //! too), roles with grants and default privileges, row-level security, and names that
 //! need quoting); `fixtures/dump_source.pg15.sql` is pg_dump's output for
@@ -302,6 +302,7 @@ const ONLY_POSTGRESQL: &[&str] = &[
     "    ADD CONSTRAINT price_ok CHECK ((price >= (0)::numeric)) NOT VALID;",
     "CREATE POLICY own_orders ON app.orders FOR SELECT TO reader USING ((amount < (1000)::numeric));",
     "CREATE DOMAIN \"My Schema\".\"D\" AS text NOT NULL DEFAULT 'x'::text",
+    "    CONSTRAINT known_plan_count CHECK ((billing.plan_count('basic'::text) >= 0))",
     " SELECT \"Order\".\"Id\",",
     "    \"Order\".\"select\"",
     "   FROM \"My Schema\".\"Order\"",
@@ -320,6 +321,7 @@ const ONLY_OXIBASE: &[&str] = &[
     "    ADD CONSTRAINT price_ok CHECK ((price >= 0)) NOT VALID;",
     "CREATE POLICY own_orders ON app.orders FOR SELECT TO reader USING ((amount < 1000));",
     "CREATE DOMAIN \"My Schema\".\"D\" AS text NOT NULL DEFAULT 'x'",
+    "    CONSTRAINT known_plan_count CHECK ((billing.plan_count('basic') >= 0))",
     " SELECT \"Id\", \"select\" FROM \"My Schema\".\"Order\" WHERE \"Mixed Col\" > 1;",
 ];
 
