@@ -159,6 +159,7 @@ pub fn drop_routines(
                         tr.name, t.name
                     ));
                 }
+                drop_expression_users(&r, cascade, ctx, env)?;
                 ctx.catalog.drop_routine(ctx.txn, &r.schema, &r.name)?;
             }
             None if if_exists => {
@@ -187,4 +188,93 @@ pub fn rows(routine: &Routine, values: Vec<Value>, ctx: &ExecCtx) -> Result<Vec<
         CallResult::Rows(rows) => rows,
         CallResult::Value(v) => vec![vec![v]],
     })
+}
+
+/// The CHECK constraints, indexes and generated columns whose stored expressions call a
+/// routine being dropped: refused (2BP01, listing them as PostgreSQL does), or with
+/// CASCADE the constraints and indexes dropped with it. A generated column is not dropped
+/// that way: DROP COLUMN it first.
+fn drop_expression_users(
+    routine: &crate::procedure::Routine,
+    cascade: bool,
+    ctx: &ExecCtx,
+    env: &dyn BindEnv,
+) -> Result<()> {
+    let calls = |table: &crate::catalog::Table, sql: &str| {
+        let Ok((expr, _)) = crate::bind::bind_table_expr_env(table, sql, "CHECK", Some(env)) else {
+            return false;
+        };
+        let mut found = false;
+        expr.walk(&mut |e| {
+            if let crate::plan::Expr::Routine(r, _) = e {
+                found |= r.id == routine.id;
+            }
+        });
+        found
+    };
+    // (table, what, its name, whether it is an index)
+    let mut users: Vec<(crate::catalog::Table, &str, String)> = Vec::new();
+    for table in ctx.catalog.tables(ctx.txn)? {
+        let mut found: Vec<(&str, String)> = Vec::new();
+        for c in &table.constraints {
+            if let crate::catalog::ConstraintKind::Check { expr } = &c.kind
+                && calls(&table, expr)
+            {
+                found.push(("constraint", c.name.clone()));
+            }
+        }
+        for i in &table.indexes {
+            let keys = i.keys.iter().filter_map(|k| match k {
+                crate::catalog::IndexKey::Expr(sql) => Some(sql.as_str()),
+                crate::catalog::IndexKey::Column(_) => None,
+            });
+            if keys.chain(i.predicate.as_deref()).any(|sql| calls(&table, sql)) {
+                found.push(("index", i.name.clone()));
+            }
+        }
+        for c in table.columns.iter().filter(|c| !c.dropped) {
+            if c.generated.as_deref().is_some_and(|sql| calls(&table, sql)) {
+                found.push(("column", c.name.clone()));
+            }
+        }
+        users.extend(found.into_iter().map(|(what, name)| (table.clone(), what, name)));
+    }
+    let depends = |(table, what, name): &(crate::catalog::Table, &str, String)| {
+        let on = match *what {
+            "constraint" => format!(" on table {}", table.name),
+            "column" => format!(" of table {}", table.name),
+            _ => String::new(),
+        };
+        format!("{what} {name}{on} depends on function {}", routine.signature())
+    };
+    let refused = |hint: String| {
+        errinput!(
+            DEPENDENT_OBJECTS_STILL_EXIST,
+            "cannot drop function {} because other objects depend on it",
+            routine.signature()
+        )
+        .with_detail(users.iter().map(depends).collect::<Vec<_>>().join("\n"))
+        .with_hint(hint)
+    };
+    if users.is_empty() {
+        return Ok(());
+    }
+    if !cascade {
+        return Err(refused("Use DROP ... CASCADE to drop the dependent objects too.".into()));
+    }
+    if let Some((table, _, name)) = users.iter().find(|(_, what, _)| *what == "column") {
+        return Err(refused(format!("Drop column {name} of table {} first.", table.name)));
+    }
+    for (table, what, name) in &users {
+        ctx.catalog.lock_relation_exclusive(ctx.txn, table.id)?;
+        if *what == "index" {
+            ctx.catalog.drop_index(ctx.txn, &table.schema, name)?;
+            ctx.session.notice(format!("drop cascades to index {name}"));
+        } else {
+            ctx.catalog.drop_constraint(ctx.txn, table, name)?;
+            ctx.session
+                .notice(format!("drop cascades to constraint {name} on table {}", table.name));
+        }
+    }
+    Ok(())
 }
