@@ -487,6 +487,10 @@ const EMPTY_TABLES: &[(&str, &[(&str, &str)])] = &[
     ),
     ("pg_parameter_acl", &[("oid", "int8"), ("parname", "text"), ("paracl", "text[]")]),
     (
+        "pg_ts_config_map",
+        &[("mapcfg", "int8"), ("maptokentype", "int4"), ("mapseqno", "int4"), ("mapdict", "int8")],
+    ),
+    (
         "pg_shseclabel",
         &[("objoid", "int8"), ("classoid", "int8"), ("provider", "text"), ("label", "text")],
     ),
@@ -1751,6 +1755,23 @@ impl SystemTable {
         use SystemTable::*;
         Ok(match self {
             Empty(i) if EMPTY_TABLES[*i].0 == "pg_depend" => pg_depend(s),
+            // Each configuration's dictionary for each token type: the language's stemmer
+            // for words of letters, `simple` for the rest (as PostgreSQL's configurations).
+            Empty(i) if EMPTY_TABLES[*i].0 == "pg_ts_config_map" => crate::tsearch::config_names()
+                .enumerate()
+                .flat_map(|(i, _)| {
+                    crate::tsearch::parser::mapped_token_types().map(move |(token, word)| {
+                        let dictionary =
+                            if i == 0 || !word { 3765 } else { ts_config_oid(i) + 100 };
+                        vec![
+                            oid(ts_config_oid(i)),
+                            Value::Int4(token),
+                            Value::Int4(1),
+                            oid(dictionary),
+                        ]
+                    })
+                })
+                .collect(),
             Empty(i) if EMPTY_TABLES[*i].0 == "pg_init_privs" => {
                 // The built-in schemas' ACLs as the database was created with them, which
                 // pg_dump takes as the base to write GRANTs and REVOKEs against.
@@ -2542,6 +2563,15 @@ const TS_SNOWBALL_OID: RelId = 13_610;
 /// languages (which PostgreSQL numbers when a cluster is created) follow from 13_612.
 fn ts_config_oid(i: usize) -> RelId {
     if i == 0 { 3748 } else { 13_610 + 2 * i as RelId }
+}
+
+/// A text search dictionary's name by its oid (`oid::regdictionary`): `simple`, or a
+/// language's `<language>_stem`.
+pub fn ts_dictionary_name(dictionary: i64) -> Option<String> {
+    crate::tsearch::config_names().enumerate().find_map(|(i, name)| match i {
+        0 => (dictionary == 3765).then(|| "simple".to_string()),
+        _ => (dictionary == i64::from(ts_config_oid(i) + 100)).then(|| format!("{name}_stem")),
+    })
 }
 
 fn oid(id: RelId) -> Value {
@@ -4294,6 +4324,7 @@ const CATALOG_OIDS: &[(&str, u32)] = &[
     ("pg_amproc", 2603),
     ("pg_seclabel", 3596),
     ("pg_shseclabel", 3592),
+    ("pg_ts_config_map", 3603),
     ("pg_parameter_acl", 6243),
     ("pg_init_privs", 3394),
     ("pg_partitioned_table", 3350),

@@ -353,6 +353,20 @@ impl Binder<'_> {
                     x => Ok((self.coerce(x, &t, &DataType::Text)?, known(DataType::Text))),
                 }
             }
+            // oid::regdictionary (psql's \dF+): the dictionary's name, as regdictionary prints.
+            E::Cast { expr, data_type, .. } if is_named_type(data_type, "regdictionary") => {
+                let (x, t) = self.bind_expr(expr, ctx)?;
+                match t.resolve() {
+                    DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Oid => {
+                        let x = self.coerce(x, &t, &DataType::Int8)?;
+                        self.call_scalar(
+                            "oxibase_regdictionary_name",
+                            vec![(x, known(DataType::Int8))],
+                        )
+                    }
+                    _ => Ok((self.coerce(x, &t, &DataType::Text)?, known(DataType::Text))),
+                }
+            }
             // 'pg_catalog'::regnamespace: the schema's oid.
             E::Cast { expr, data_type, .. } if is_named_type(data_type, "regnamespace") => {
                 let (x, t) = self.bind_expr(expr, ctx)?;

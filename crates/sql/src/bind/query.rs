@@ -1631,6 +1631,26 @@ impl Binder<'_> {
                 let ty = DataType::Array(Box::new(DataType::Text));
                 (TableFunction::RegexpMatches, args, vec![("regexp_matches".into(), ty)])
             }
+            // ts_token_type(parser): the default parser's token types (PostgreSQL's).
+            ("ts_token_type", 1) => {
+                let types = crate::tsearch::parser::TOKEN_TYPES;
+                let column = |f: fn(&(i32, &str, &str)) -> Value, ty: DataType| {
+                    Expr::Array(types.iter().map(|t| Expr::Literal(f(t))).collect(), ty)
+                };
+                (
+                    TableFunction::Unnest,
+                    vec![
+                        column(|t| Value::Int4(t.0), DataType::Int4),
+                        column(|t| Value::Text(t.1.to_string()), DataType::Text),
+                        column(|t| Value::Text(t.2.to_string()), DataType::Text),
+                    ],
+                    vec![
+                        ("tokid".into(), DataType::Int4),
+                        ("alias".into(), DataType::Text),
+                        ("description".into(), DataType::Text),
+                    ],
+                )
+            }
             ("_pg_expandarray", 1) => {
                 let (a, at) = bound
                     .into_iter()

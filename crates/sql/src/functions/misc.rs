@@ -227,6 +227,20 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
             let params: Vec<DataType> = args.iter().map(SqlType::resolve).collect();
             f(|_, _| Ok(Value::Null), &params, Text)
         }
+        // `oid::regdictionary`: a text search dictionary's name (its oid where none).
+        ("oxibase_regdictionary_name", 1) => f(
+            |a, _| {
+                let Value::Int8(oid) = a[0] else { return Ok(Value::Null) };
+                Ok(Value::Text(crate::system::ts_dictionary_name(oid).unwrap_or(oid.to_string())))
+            },
+            &[Int8],
+            Text,
+        ),
+        // A regproc column (a built-in function by name here, `pg_ts_parser.prsstart`):
+        // built-in functions carry no comment.
+        ("obj_description", 2) if matches!(args.first(), Some(SqlType::Known(Text))) => {
+            f(|_, _| Ok(Value::Null), &[Text, Text], Text)
+        }
         ("obj_description", 1 | 2) => {
             let mut params = vec![Int8];
             params.extend(args.iter().skip(1).map(SqlType::resolve));

@@ -51,6 +51,45 @@ pub enum TokenKind {
     Version,
 }
 
+/// The default parser's token types as `ts_token_type('default')` lists them: (id, alias,
+/// description). The kinds [`tokens`] gives are the ones with a [`TokenKind`]; protocol
+/// heads, tags, entities and blanks are recognised and skipped.
+pub const TOKEN_TYPES: &[(i32, &str, &str)] = &[
+    (1, "asciiword", "Word, all ASCII"),
+    (2, "word", "Word, all letters"),
+    (3, "numword", "Word, letters and digits"),
+    (4, "email", "Email address"),
+    (5, "url", "URL"),
+    (6, "host", "Host"),
+    (7, "sfloat", "Scientific notation"),
+    (8, "version", "Version number"),
+    (9, "hword_numpart", "Hyphenated word part, letters and digits"),
+    (10, "hword_part", "Hyphenated word part, all letters"),
+    (11, "hword_asciipart", "Hyphenated word part, all ASCII"),
+    (12, "blank", "Space symbols"),
+    (13, "tag", "XML tag"),
+    (14, "protocol", "Protocol head"),
+    (15, "numhword", "Hyphenated word, letters and digits"),
+    (16, "asciihword", "Hyphenated word, all ASCII"),
+    (17, "hword", "Hyphenated word, all letters"),
+    (18, "url_path", "URL path"),
+    (19, "file", "File or path name"),
+    (20, "float", "Decimal notation"),
+    (21, "int", "Signed integer"),
+    (22, "uint", "Unsigned integer"),
+    (23, "entity", "XML entity"),
+];
+
+/// The token types a configuration sends to dictionaries (all but protocol heads, tags,
+/// entities and blanks), and whether a language's stemmer takes them (the words of
+/// letters; the rest go to `simple`).
+pub fn mapped_token_types() -> impl Iterator<Item = (i32, bool)> {
+    TOKEN_TYPES
+        .iter()
+        .filter(|(id, _, _)| !matches!(id, 12 | 13 | 14 | 23))
+        .map(|(id, _, _)| (*id, matches!(id, 1 | 2 | 10 | 11 | 16 | 17)))
+}
+
 impl TokenKind {
     /// Whether the token is a word a language's stemmer takes (the rest go to `simple`).
     pub fn is_word(self) -> bool {
