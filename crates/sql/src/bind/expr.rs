@@ -3045,7 +3045,7 @@ fn is_regproc_column(e: &ast::Expr) -> bool {
     REGPROC_COLUMNS.iter().any(|c| name.eq_ignore_ascii_case(c))
 }
 
-fn is_regclass(t: &ast::DataType) -> bool {
+pub(super) fn is_regclass(t: &ast::DataType) -> bool {
     match t {
         ast::DataType::Regclass => true,
         ast::DataType::Custom(name, _) => name.0.last().is_some_and(|p| matches!(p, ast::ObjectNamePart::Identifier(id) if id.value.eq_ignore_ascii_case("regclass"))),

@@ -540,7 +540,10 @@ impl<'a> Binder<'a> {
             {
                 self.bind_with_modify(query)?
             }
-            S::Query(query) => Statement::Query(self.bind_query(query)?),
+            S::Query(query) => {
+                let plan = self.bind_query(query)?;
+                Statement::Query(self.regclass_names(query, plan)?)
+            }
             S::Insert(insert) => Statement::Insert(Box::new(self.bind_insert(insert)?)),
             S::Update(update) => Statement::Update(Box::new(self.bind_update(update)?)),
             S::Delete(delete) => Statement::Delete(Box::new(self.bind_delete(delete)?)),
@@ -1007,4 +1010,47 @@ pub fn bind_domain_check(name: &str, base: &DataType, sql: &str) -> Result<(Expr
 /// A literal value's expression (used to fill defaults).
 pub fn literal(v: Value) -> Expr {
     Expr::Literal(v)
+}
+
+impl Binder<'_> {
+    /// `SELECT 't'::regclass` shows the relation's name, as regclass prints (where the
+    /// binder gives such a cast its oid, for comparisons): the statement's own select-list
+    /// items of that form are output through `regclass_name`. Other outputs of a regclass
+    /// cast are names already (`relid::regclass`).
+    fn regclass_names(&self, query: &ast::Query, plan: Plan) -> Result<Plan> {
+        let ast::SetExpr::Select(select) = &*query.body else { return Ok(plan) };
+        let literal_regclass = |e: &ast::Expr| {
+            matches!(e, ast::Expr::Cast { expr, data_type, .. }
+                if expr::is_regclass(data_type)
+                    && matches!(&**expr, ast::Expr::Value(v) if matches!(v.value, ast::Value::SingleQuotedString(_))))
+        };
+        let named: Vec<bool> = select
+            .projection
+            .iter()
+            .map(|item| match item {
+                ast::SelectItem::UnnamedExpr(e)
+                | ast::SelectItem::ExprWithAlias { expr: e, .. } => literal_regclass(e),
+                _ => false,
+            })
+            .collect();
+        let visible: Vec<usize> =
+            (0..plan.columns.len()).filter(|&i| !plan.columns[i].hidden).collect();
+        if !named.contains(&true) || visible.len() != named.len() {
+            return Ok(plan);
+        }
+        let mut columns = plan.columns.clone();
+        let mut exprs: Vec<Expr> = (0..columns.len()).map(Expr::Column).collect();
+        for (k, &i) in visible.iter().enumerate() {
+            if named[k] {
+                let column = (Expr::Column(i), crate::types::SqlType::Known(DataType::Int8));
+                exprs[i] = self.call_scalar("regclass_name", vec![column])?.0;
+                columns[i].data_type = DataType::Text;
+                // Named after its type, as a cast is.
+                if matches!(select.projection[k], ast::SelectItem::UnnamedExpr(_)) {
+                    columns[i].name = "regclass".into();
+                }
+            }
+        }
+        Ok(Plan::new(crate::plan::Node::Project { input: Box::new(plan), exprs }, columns))
+    }
 }
