@@ -1726,6 +1726,24 @@ impl SystemTable {
                 }
             }
         }
+        if *self == SystemTable::PgIndex {
+            // The index a table's REPLICA IDENTITY USING INDEX names.
+            let columns = self.columns();
+            let replica = columns.iter().position(|(n, _)| n == "indisreplident");
+            let replicas: Vec<i64> = s
+                .tables
+                .iter()
+                .filter(|t| t.replica_identity == b'i')
+                .map(|t| i64::from(t.replica_index))
+                .collect();
+            if let Some(k) = replica {
+                for row in &mut rows {
+                    if matches!(row[0], Value::Int8(id) if replicas.contains(&id)) {
+                        row[k] = Value::Bool(true);
+                    }
+                }
+            }
+        }
         if *self == SystemTable::PgType {
             // String types collate with the default collation (oid 100), as attcollation says.
             let columns = self.columns();
@@ -2813,6 +2831,7 @@ fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         row[17] = Value::Bool(has_triggers(t, &referenced)); // relhastriggers
         row[19] = Value::Bool(t.row_security & crate::catalog::policies::ENABLED != 0);
         row[20] = Value::Bool(t.row_security & crate::catalog::policies::FORCED != 0);
+        row[22] = text(&char::from(t.replica_identity).to_string()); // relreplident
         rows.push(row);
         if !t.primary_key.is_empty() {
             rows.push(class_row(

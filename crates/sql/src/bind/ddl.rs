@@ -478,6 +478,13 @@ pub enum IndexPart {
 /// One ALTER TABLE action.
 #[derive(Debug)]
 pub enum AlterAction {
+    /// REPLICA IDENTITY { DEFAULT | NOTHING | FULL | USING INDEX name }.
+    ReplicaIdentity {
+        /// `d`, `n`, `f` or `i` (pg_class.relreplident).
+        identity: u8,
+        /// The index, for USING INDEX.
+        index: Option<String>,
+    },
     /// ENABLE / DISABLE / FORCE / NO FORCE ROW LEVEL SECURITY: the flag (ENABLED or
     /// FORCED) and whether it is set.
     RowSecurity {
@@ -590,6 +597,7 @@ impl AlterAction {
             AlterAction::ValidateConstraint(_) => "VALIDATE CONSTRAINT",
             AlterAction::DropConstraint { .. } => "DROP CONSTRAINT",
             AlterAction::RowSecurity { .. } => "ROW LEVEL SECURITY",
+            AlterAction::ReplicaIdentity { .. } => "REPLICA IDENTITY",
             AlterAction::EnableTrigger { on: true, .. } => "ENABLE TRIGGER",
             AlterAction::EnableTrigger { on: false, .. } => "DISABLE TRIGGER",
         }
@@ -1666,6 +1674,15 @@ fn alter_action(op: &ast::AlterTableOperation, types: TypeLookup<'_>) -> Result<
     };
     Ok(match op {
         A::EnableTrigger { name } => AlterAction::EnableTrigger { name: trigger(name), on: true },
+        A::ReplicaIdentity { identity } => {
+            let (identity, index) = match identity {
+                ast::ReplicaIdentity::Default => (b'd', None),
+                ast::ReplicaIdentity::Nothing => (b'n', None),
+                ast::ReplicaIdentity::Full => (b'f', None),
+                ast::ReplicaIdentity::Index(name) => (b'i', Some(ident(name))),
+            };
+            AlterAction::ReplicaIdentity { identity, index }
+        }
         A::EnableRowLevelSecurity => {
             AlterAction::RowSecurity { flag: crate::catalog::policies::ENABLED, on: true }
         }

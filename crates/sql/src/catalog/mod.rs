@@ -272,6 +272,8 @@ impl Catalog {
             unpopulated: false,
             row_security: 0,
             check_option: 0,
+            replica_identity: b'd',
+            replica_index: 0,
         };
         txn.put(&sys_key(SYS_TABLES, &[Value::Int4(id as i32)])?, row.encode())
     }
@@ -366,6 +368,20 @@ impl Catalog {
         txn.put(&sys_key(SYS_TABLES, &[Value::Int4(table_id as i32)])?, row.encode())
     }
 
+    /// Sets a table's REPLICA IDENTITY (`d`, `n`, `f`, or `i` with its index).
+    pub fn set_replica_identity(
+        &self,
+        txn: &Transaction,
+        table_id: RelId,
+        identity: u8,
+        index: RelId,
+    ) -> Result<()> {
+        let mut row = self.relation_row(txn, table_id)?;
+        row.replica_identity = identity;
+        row.replica_index = index;
+        txn.put(&sys_key(SYS_TABLES, &[Value::Int4(table_id as i32)])?, row.encode())
+    }
+
     /// Makes a new table a materialized view of `query`.
     pub fn set_materialized(&self, txn: &Transaction, table_id: RelId, query: &str) -> Result<()> {
         let mut row = self.relation_row(txn, table_id)?;
@@ -443,6 +459,8 @@ impl Catalog {
             triggers,
             row_security: row.row_security,
             policies,
+            replica_identity: row.replica_identity,
+            replica_index: row.replica_index,
         }))
     }
 

@@ -444,6 +444,13 @@ pub struct Table {
     pub row_security: u8,
     /// Its row-level security policies, by name.
     pub policies: Vec<std::sync::Arc<super::policies::Policy>>,
+    /// REPLICA IDENTITY: `d` (DEFAULT), `n` (NOTHING), `f` (FULL) or `i` (USING INDEX,
+    /// `replica_index`), as pg_class.relreplident. Recorded for the tools that read it
+    /// (pg_dump, logical replication clients); Oxibase's replication ships its log, which
+    /// needs no replica identity.
+    pub replica_identity: u8,
+    /// The index of REPLICA IDENTITY USING INDEX (0 otherwise).
+    pub replica_index: RelId,
 }
 
 /// A table's statistics, as ANALYZE computes them.
@@ -474,6 +481,8 @@ impl Table {
             triggers: Vec::new(),
             row_security: 0,
             policies: Vec::new(),
+            replica_identity: b'd',
+            replica_index: 0,
         }
     }
 

@@ -388,6 +388,10 @@ pub struct RelationRow {
     pub row_security: u8,
     /// A view's WITH CHECK OPTION: 0 none, 1 LOCAL, 2 CASCADED.
     pub check_option: u8,
+    /// A table's REPLICA IDENTITY (see `Table::replica_identity`).
+    pub replica_identity: u8,
+    /// Its REPLICA IDENTITY USING INDEX index (0 otherwise).
+    pub replica_index: RelId,
 }
 
 fn int2_list(values: &[usize]) -> Value {
@@ -416,6 +420,8 @@ impl RelationRow {
             Value::Bool(self.unpopulated),
             Value::Int2(i16::from(self.row_security)),
             Value::Int2(i16::from(self.check_option)),
+            Value::Int2(i16::from(self.replica_identity)),
+            Value::Int4(self.replica_index as i32),
         ])
     }
 
@@ -453,6 +459,15 @@ impl RelationRow {
                 },
                 check_option: match rest {
                     [_, _, _, Value::Int2(option), ..] => *option as u8,
+                    _ => 0,
+                },
+                // Rows written before REPLICA IDENTITY was kept: DEFAULT.
+                replica_identity: match rest {
+                    [_, _, _, _, Value::Int2(identity), ..] => *identity as u8,
+                    _ => b'd',
+                },
+                replica_index: match rest {
+                    [_, _, _, _, _, Value::Int4(index), ..] => *index as RelId,
                     _ => 0,
                 },
             }),
@@ -869,10 +884,15 @@ mod tests {
             unpopulated: false,
             row_security: 0,
             check_option: 0,
+            replica_identity: b'f',
+            replica_index: 0,
         };
         assert_eq!(RelationRow::decode(&row.encode()).unwrap(), row);
         // The six fields an older version wrote.
         let mut old = decode_row(&row.encode()).unwrap();
+        old.pop(); // replica index
+        old.pop(); // replica identity
+        assert_eq!(RelationRow::decode(&encode_row(&old)).unwrap().replica_identity, b'd');
         old.pop(); // check option
         old.pop(); // row security
         old.pop(); // populated

@@ -1543,6 +1543,14 @@ impl Ddl<'_, '_> {
             AlterAction::EnableTrigger { name, on } => {
                 self.enable_trigger(table, name.as_deref(), *on)
             }
+            AlterAction::ReplicaIdentity { identity, index } => {
+                let index = match index {
+                    Some(name) => self.replica_identity_index(table, name)?,
+                    None => 0,
+                };
+                self.catalog().lock_relation_exclusive(txn, table.id)?;
+                self.catalog().set_replica_identity(txn, table.id, *identity, index)
+            }
             AlterAction::RowSecurity { flag, on } => {
                 let flags =
                     if *on { table.row_security | flag } else { table.row_security & !flag };
@@ -2039,6 +2047,42 @@ impl Ddl<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// The index REPLICA IDENTITY USING INDEX names, checked as PostgreSQL checks it: the
+    /// table's, unique, on plain NOT NULL columns, not partial. Its oid.
+    fn replica_identity_index(&self, table: &Table, name: &str) -> Result<RelId> {
+        let not_usable = |why: &str| {
+            errinput!(WRONG_OBJECT_TYPE, "cannot use {why} index \"{name}\" as replica identity")
+        };
+        let (id, columns) =
+            if !table.primary_key.is_empty() && *name == format!("{}_pkey", table.name) {
+                (crate::system::pkey_oid(table.id), table.primary_key.clone())
+            } else {
+                let index = table.indexes.iter().find(|i| i.name == name).ok_or_else(|| {
+                    errinput!(
+                        UNDEFINED_OBJECT,
+                        "index \"{name}\" for table \"{}\" does not exist",
+                        table.name
+                    )
+                })?;
+                if !index.unique {
+                    return Err(not_usable("non-unique"));
+                }
+                if index.predicate.is_some() {
+                    return Err(not_usable("partial"));
+                }
+                let columns = index.plain_columns().ok_or_else(|| not_usable("expression"))?;
+                (index.id, columns)
+            };
+        if let Some(c) = columns.iter().find(|&&c| !table.columns[c].not_null) {
+            return Err(errinput!(
+                WRONG_OBJECT_TYPE,
+                "index \"{name}\" cannot be used as replica identity because column \"{}\" is nullable",
+                table.columns[*c].name
+            ));
+        }
+        Ok(id)
     }
 
     /// Follows a table's rename in the views and materialized views that read it, as
