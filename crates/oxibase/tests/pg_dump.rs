@@ -39,6 +39,7 @@
 //! NOT VALID and one calling a stored function, a deferrable foreign key, indexes, views over views, a materialized view, SQL
 //! and PL/pgSQL functions, a procedure, a trigger, comments (on constraints and triggers
 //! too), roles with grants and default privileges, row-level security, REPLICA IDENTITY,
+//! a column statistics target,
 //! and names that need quoting); `fixtures/dump_source.pg15.sql` is pg_dump's output for
 //! it from PostgreSQL 15.18 (`psql -f dump_source.sql` into an empty database, then
 //! `pg_dump`), which Oxibase's dump must match but for the lines listed in the test.

@@ -9,8 +9,8 @@ mod alter;
 mod domain;
 
 pub use alter::{
-    AlterSequence, CONSTRAINT_COMMENT_MARK, TRIGGER_COMMENT_MARK, alter_sequence,
-    identity_sequence_name, owner_change,
+    AlterSequence, CONSTRAINT_COMMENT_MARK, STATISTICS_OPTION, TRIGGER_COMMENT_MARK,
+    alter_sequence, identity_sequence_name, owner_change,
 };
 pub use domain::{is_alter_domain, is_drop_domain_statement, null_constraint};
 
@@ -39,6 +39,8 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     let text = operators.as_deref().unwrap_or(text);
     let aliases = normalize_at_aliases(text, &dialect);
     let text = aliases.as_deref().unwrap_or(text);
+    let statistics = alter::normalize_set_statistics(text, &dialect);
+    let text = statistics.as_deref().unwrap_or(text);
     let objects = alter::normalize_comment_on_table_object(text, &dialect);
     let text = objects.as_deref().unwrap_or(text);
     let comments = alter::normalize_comment_on_routine(text, &dialect);

@@ -624,7 +624,6 @@ fn constant_columns(table: SystemTable) -> Vec<(&'static str, DataType, Value)> 
             ("relallvisible", Int4, Value::Int4(0)),
         ],
         SystemTable::PgAttribute => vec![
-            ("attstattarget", Int4, Value::Int4(-1)),
             ("attcompression", Text, t("")),
             ("attinhcount", Int4, Value::Int4(0)),
             ("attstorage", Text, t("x")),
@@ -1109,6 +1108,7 @@ impl SystemTable {
                 ("attcollation", Int8),
                 ("attndims", Int4),
                 ("attislocal", Bool),
+                ("attstattarget", Int4),
             ],
             PgType => vec![
                 ("oid", Int8),
@@ -2981,6 +2981,7 @@ fn pg_attribute(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 Value::Int8(if crate::types::category(&c.data_type) == 'S' { 100 } else { 0 }),
                 Value::Int4(i32::from(matches!(c.data_type, DataType::Array(_)))),
                 Value::Bool(true),
+                Value::Int4(c.statistics),
             ]);
         }
     }
@@ -4501,6 +4502,7 @@ fn system_attribute_rows() -> impl Iterator<Item = Vec<Value>> {
                 Value::Int8(if crate::types::category(&ty) == 'S' { 100 } else { 0 }),
                 Value::Int4(i32::from(matches!(ty, DataType::Array(_)))),
                 Value::Bool(true),
+                Value::Int4(-1),
             ]
         })
     })

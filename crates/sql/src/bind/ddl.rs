@@ -478,6 +478,13 @@ pub enum IndexPart {
 /// One ALTER TABLE action.
 #[derive(Debug)]
 pub enum AlterAction {
+    /// ALTER COLUMN SET STATISTICS: the column's statistics target.
+    SetStatistics {
+        /// The column.
+        column: String,
+        /// The target (-1: the default).
+        target: i32,
+    },
     /// REPLICA IDENTITY { DEFAULT | NOTHING | FULL | USING INDEX name }.
     ReplicaIdentity {
         /// `d`, `n`, `f` or `i` (pg_class.relreplident).
@@ -598,6 +605,7 @@ impl AlterAction {
             AlterAction::DropConstraint { .. } => "DROP CONSTRAINT",
             AlterAction::RowSecurity { .. } => "ROW LEVEL SECURITY",
             AlterAction::ReplicaIdentity { .. } => "REPLICA IDENTITY",
+            AlterAction::SetStatistics { .. } => "ALTER COLUMN SET STATISTICS",
             AlterAction::EnableTrigger { on: true, .. } => "ENABLE TRIGGER",
             AlterAction::EnableTrigger { on: false, .. } => "DISABLE TRIGGER",
         }
@@ -1758,6 +1766,25 @@ fn alter_action(op: &ast::AlterTableOperation, types: TypeLookup<'_>) -> Result<
                         domain: None,
                         using: using.as_ref().map(|u| u.to_string()),
                     }
+                }
+                ast::AlterColumnOperation::GenericOptions { options }
+                    if matches!(options.as_slice(), [ast::AlterGenericOption::Add { option, .. }]
+                        if option.key.value == crate::parse::STATISTICS_OPTION) =>
+                {
+                    let [ast::AlterGenericOption::Add { option, .. }] = options.as_slice() else {
+                        unreachable!("matched above")
+                    };
+                    let target: i32 = option.value.value.parse().map_err(|_| {
+                        errinput!(SYNTAX_ERROR, "invalid statistics target {}", option.value.value)
+                    })?;
+                    // PostgreSQL's bounds: -1 (the default) up to 10000.
+                    if target < -1 {
+                        return Err(errinput!(
+                            INVALID_PARAMETER_VALUE,
+                            "statistics target {target} is too low"
+                        ));
+                    }
+                    AlterAction::SetStatistics { column, target: target.min(10_000) }
                 }
                 other => {
                     return Err(errinput!(

@@ -91,6 +91,10 @@ pub struct Column {
     /// The domain the column was declared with (`data_type` is then the domain's base type):
     /// values assigned to the column are checked against it.
     pub domain: Option<Arc<Domain>>,
+    /// ALTER COLUMN SET STATISTICS: how closely ANALYZE samples for it (PostgreSQL's
+    /// per-column statistics target; -1, the default, is `default_statistics_target`; 0
+    /// leaves the column without statistics).
+    pub statistics: i32,
 }
 
 impl Column {
@@ -107,6 +111,7 @@ impl Column {
             identity_by_default: false,
             generated: None,
             domain: None,
+            statistics: -1,
         }
     }
 

@@ -527,6 +527,7 @@ pub fn encode_column(table_id: RelId, position: usize, column: &Column) -> Vec<u
         text_or_null(&column.generated),
         column.domain.as_ref().map_or(Value::Null, |d| Value::Int4(d.id as i32)),
         Value::Bool(column.identity_by_default),
+        Value::Int4(column.statistics),
     ])
 }
 
@@ -540,6 +541,13 @@ pub fn decode_column(
     let mut row = decode_row(bytes)?;
     // Rows written before identity_always, generated, domain and identity_by_default existed
     // have fewer values.
+    let statistics = match row.len() {
+        13 => match row.pop() {
+            Some(Value::Int4(target)) => target,
+            _ => -1,
+        },
+        _ => -1,
+    };
     let identity_by_default = row.len() == 12 && matches!(row.pop(), Some(Value::Bool(true)));
     let domain = match row.len() {
         11 => match row.pop() {
@@ -582,6 +590,7 @@ pub fn decode_column(
         identity_by_default,
         generated,
         domain,
+        statistics,
     };
     Ok((*position as usize, column))
 }
@@ -905,15 +914,25 @@ mod tests {
 
     #[test]
     fn column_rows_keep_a_by_default_identity_and_read_older_rows_without_it() {
-        let column = Column { identity_by_default: true, ..Column::new("id", DataType::Int8) };
+        let column = Column {
+            identity_by_default: true,
+            statistics: 500,
+            ..Column::new("id", DataType::Int8)
+        };
         let mut resolve =
             |t: &str| DataType::from_name(t).ok_or_else(|| errdata!("unknown type {t}"));
         let mut no_domain = |_| Ok(None);
         let bytes = encode_column(7, 0, &column);
         let (_, decoded) = decode_column(&bytes, &mut resolve, &mut no_domain).unwrap();
         assert!(decoded.identity_by_default && !decoded.identity_always);
-        // A row written before the field: eleven values, read as no identity.
+        assert_eq!(decoded.statistics, 500);
+        // A row written before the statistics target: the default target.
         let mut old = decode_row(&bytes).unwrap();
+        old.pop();
+        let (_, decoded) = decode_column(&encode_row(&old), &mut resolve, &mut no_domain).unwrap();
+        assert!(decoded.identity_by_default);
+        assert_eq!(decoded.statistics, -1);
+        // Before identity_by_default too: eleven values, read as no identity.
         old.pop();
         let (_, decoded) = decode_column(&encode_row(&old), &mut resolve, &mut no_domain).unwrap();
         assert!(!decoded.identity_by_default);

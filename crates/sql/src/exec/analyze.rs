@@ -21,8 +21,19 @@ use crate::functions::FunctionEnv;
 use crate::keys::{FIRST_USER_ID, relation_prefix};
 use crate::types::compare::group_key;
 
-/// The most rows sampled per table (PostgreSQL samples 300 × its statistics target).
+/// The rows sampled per table at the default statistics target (100): PostgreSQL samples
+/// 300 × the largest target of the table's columns.
 pub const SAMPLE: usize = 30_000;
+
+/// The sample size for a table: 300 × the largest statistics target of its columns (a
+/// column's own, or the default 100).
+fn sample_size(table: &Table) -> usize {
+    let targets = table.columns.iter().filter(|c| !c.dropped).map(|c| match c.statistics {
+        -1 => SAMPLE / 300,
+        t => t.max(0) as usize,
+    });
+    300 * targets.max().unwrap_or(SAMPLE / 300)
+}
 
 /// Analyzes one table, or every user table.
 pub fn analyze(ctx: &ExecCtx, table: Option<&Table>) -> Result<()> {
@@ -41,6 +52,7 @@ pub fn analyze(ctx: &ExecCtx, table: Option<&Table>) -> Result<()> {
 
 fn table_stats(ctx: &ExecCtx, table: &Table) -> Result<TableStats> {
     let mut rng = rand::rng();
+    let size = sample_size(table);
     let mut sample: Vec<Vec<Value>> = Vec::new();
     let mut rows = 0u64;
     for (i, item) in ctx.txn.scan_prefix(&relation_prefix(table.storage))?.enumerate() {
@@ -49,18 +61,23 @@ fn table_stats(ctx: &ExecCtx, table: &Table) -> Result<TableStats> {
         }
         let (_, bytes) = item?;
         rows += 1;
-        if sample.len() < SAMPLE {
+        if size == 0 {
+            continue;
+        }
+        if sample.len() < size {
             sample.push(decode_table_row(table, &bytes)?);
         } else {
             let j = rng.random_range(0..rows);
-            if (j as usize) < SAMPLE {
+            if (j as usize) < size {
                 sample[j as usize] = decode_table_row(table, &bytes)?;
             }
         }
     }
     let mut distinct = Vec::with_capacity(table.columns.len());
     for (position, column) in table.columns.iter().enumerate() {
-        if column.dropped {
+        // A dropped column has none; a column whose target is 0 is not analyzed (0 is
+        // unknown: the planner takes its default).
+        if column.dropped || column.statistics == 0 {
             distinct.push(0);
             continue;
         }
@@ -104,6 +121,21 @@ mod tests {
 
     fn column(values: &[i64]) -> Vec<Vec<Value>> {
         values.iter().map(|v| vec![Value::Int8(*v)]).collect()
+    }
+
+    #[test]
+    fn the_sample_follows_the_largest_statistics_target() {
+        use crate::catalog::Column;
+        use oxibase_common::DataType;
+        let column = |statistics| Column { statistics, ..Column::new("c", DataType::Int4) };
+        let table = |targets: &[i32]| {
+            let columns = targets.iter().map(|&t| column(t)).collect();
+            Table::plain(1, "public".into(), "t".into(), columns)
+        };
+        assert_eq!(sample_size(&table(&[-1, -1])), SAMPLE);
+        assert_eq!(sample_size(&table(&[-1, 500])), 150_000);
+        assert_eq!(sample_size(&table(&[10, 0])), 3_000);
+        assert_eq!(sample_size(&table(&[0, 0])), 0);
     }
 
     #[test]

@@ -1543,6 +1543,12 @@ impl Ddl<'_, '_> {
             AlterAction::EnableTrigger { name, on } => {
                 self.enable_trigger(table, name.as_deref(), *on)
             }
+            AlterAction::SetStatistics { column, target } => {
+                let position = require_column(table, column)?;
+                let mut c = table.columns[position].clone();
+                c.statistics = *target;
+                ctx.catalog.update_column(txn, table, column, c)
+            }
             AlterAction::ReplicaIdentity { identity, index } => {
                 let index = match index {
                     Some(name) => self.replica_identity_index(table, name)?,

@@ -319,6 +319,50 @@ pub fn identity_sequence_name(options: &[ast::SequenceOptions]) -> Option<ast::O
     })
 }
 
+/// The option name `ALTER COLUMN c SET STATISTICS n` travels as (see
+/// [`normalize_set_statistics`]).
+pub const STATISTICS_OPTION: &str = "__oxibase_statistics";
+
+/// `ALTER TABLE ... ALTER [COLUMN] c SET STATISTICS n`, which sqlparser does not read,
+/// travels as the column option `OPTIONS (__oxibase_statistics 'n')`. On tokens; None
+/// when nothing changed.
+pub(super) fn normalize_set_statistics(
+    sql: &str,
+    dialect: &super::OxibaseDialect,
+) -> Option<String> {
+    if !super::mentions(sql, "STATISTICS") || !super::mentions(sql, "ALTER") {
+        return None;
+    }
+    let (mut tokens, ranges) = super::tokens_of(sql, dialect)?;
+    let original = tokens.clone();
+    let words: Vec<usize> =
+        (0..tokens.len()).filter(|&i| !matches!(tokens[i], Token::Whitespace(_))).collect();
+    let upper = |t: &Token| match t {
+        Token::Word(w) if w.quote_style.is_none() => w.value.to_uppercase(),
+        _ => String::new(),
+    };
+    let mut changed = false;
+    for k in 0..words.len().saturating_sub(2) {
+        let w = &words[k..];
+        if upper(&tokens[w[0]]) != "SET" || upper(&tokens[w[1]]) != "STATISTICS" {
+            continue;
+        }
+        // The target: a number, or a minus sign and a number.
+        let (number, last) = match (&tokens[w[2]], w.get(3).map(|&i| &tokens[i])) {
+            (Token::Number(n, _), _) => (n.clone(), w[2]),
+            (Token::Minus, Some(Token::Number(n, _))) => (format!("-{n}"), w[3]),
+            _ => continue,
+        };
+        let replacement = format!("OPTIONS ({STATISTICS_OPTION} '{number}')");
+        for t in &mut tokens[w[0]..=last] {
+            *t = Token::Whitespace(sqlparser::tokenizer::Whitespace::Space);
+        }
+        tokens[w[0]] = Token::make_word(&replacement, None);
+        changed = true;
+    }
+    changed.then(|| super::render_tokens(sql, &original, &ranges, &tokens))
+}
+
 /// Marks a column name that carries COMMENT ON CONSTRAINT's constraint (see
 /// [`normalize_comment_on_table_object`]).
 pub const CONSTRAINT_COMMENT_MARK: &str = "__oxibase_constraint__";
