@@ -181,10 +181,11 @@ fn normalize_qualified_operators(sql: &str, dialect: &OxibaseDialect) -> Option<
 fn normalize_at_aliases(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
     use sqlparser::tokenizer::Token;
     let bytes = sql.as_bytes();
-    let standalone = bytes.windows(4).any(|w| {
-        !(w[0].is_ascii_alphanumeric() || w[0] == b'_' || w[0] == b'"')
-            && w[1..3].eq_ignore_ascii_case(b"at")
-            && w[3].is_ascii_whitespace()
+    let word_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'"';
+    let standalone = (1..bytes.len().saturating_sub(1)).any(|i| {
+        bytes[i..i + 2].eq_ignore_ascii_case(b"at")
+            && !word_byte(bytes[i - 1])
+            && bytes.get(i + 2).is_none_or(|&b| !word_byte(b))
     });
     if !standalone {
         return None;
@@ -194,12 +195,13 @@ fn normalize_at_aliases(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
     let words: Vec<usize> =
         (0..tokens.len()).filter(|&i| !matches!(tokens[i], Token::Whitespace(_))).collect();
     let mut changed = false;
-    for w in words.windows(3) {
+    for k in 1..words.len() {
+        let w = [words[k - 1], words[k]];
         let is_at = matches!(&tokens[w[1]], Token::Word(x) if x.keyword == Keyword::AT && x.quote_style.is_none());
         let after_word = matches!(&tokens[w[0]], Token::Word(_));
-        let before_alias = match &tokens[w[2]] {
-            Token::LParen => false,
-            Token::Word(x) => x.keyword != Keyword::TIME,
+        let before_alias = match words.get(k + 1).map(|&i| &tokens[i]) {
+            Some(Token::LParen) => false,
+            Some(Token::Word(x)) => x.keyword != Keyword::TIME,
             _ => true,
         };
         if is_at && after_word && before_alias {
