@@ -1242,6 +1242,41 @@ fn parse_fetch(
     Ok(ast::Statement::Fetch { name, direction, position, into })
 }
 
+/// The names a query's WITH clauses give (at any depth), which its relation names may be
+/// rather than tables.
+pub fn cte_names<V: ast::Visit>(query: &V) -> std::collections::HashSet<String> {
+    struct CteNames(std::collections::HashSet<String>);
+    impl ast::Visitor for CteNames {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &ast::Query) -> std::ops::ControlFlow<()> {
+            if let Some(with) = &q.with {
+                self.0.extend(with.cte_tables.iter().map(|c| crate::bind::ident(&c.alias.name)));
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut ctes = CteNames(Default::default());
+    let _ = query.visit(&mut ctes);
+    ctes.0
+}
+
+/// The relations a stored query (a view's, a materialized view's) names, as (schema if
+/// given, name), CTE names left out; None when it no longer parses.
+pub fn relations_read(sql: &str) -> Option<Vec<(Option<String>, String)>> {
+    let statement = parse_one(sql).ok()?;
+    let ctes = cte_names(&statement);
+    let mut names = Vec::new();
+    let _ = ast::visit_relations(&statement, |rel| {
+        if let Ok((schema, name)) = crate::bind::split_name(rel)
+            && (schema.is_some() || !ctes.contains(&name))
+        {
+            names.push((schema, name));
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    Some(names)
+}
+
 /// A default (of a column or a routine's parameter) as stored SQL text. sqlparser prints a
 /// built-in type in a cast in capitals (`::TEXT`, `::REGCLASS`); PostgreSQL's spelling
 /// keeps defaults as pg_get_expr and pg_dump show them the same after a dump is restored.

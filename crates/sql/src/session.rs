@@ -427,6 +427,9 @@ pub struct Session {
     access: CatalogCache<(), Arc<crate::catalog::acl::RoleGraph>>,
     /// Objects' owners and ACLs, by (`sys_acl` kind, id).
     acls: CatalogCache<(&'static str, RelId), crate::catalog::acl::Acl>,
+    /// The views' columns as pg_attribute lists them (each view bound), by the role that
+    /// bound them (it lists the views it may read).
+    view_tables: CatalogCache<String, Arc<Vec<crate::catalog::Table>>>,
     /// The owners of the SECURITY DEFINER routines running, innermost last: the current
     /// role while they run.
     definers: RefCell<Vec<String>>,
@@ -477,6 +480,7 @@ impl Session {
             referencing: CatalogCache::new(),
             access: CatalogCache::new(),
             acls: CatalogCache::new(),
+            view_tables: CatalogCache::new(),
             definers: RefCell::new(Vec::new()),
             currval: RefCell::new(HashMap::new()),
             lastval: Cell::new(None),
@@ -2796,6 +2800,32 @@ struct Env<'a> {
 }
 
 impl Env<'_> {
+    /// Each view read as `SELECT * FROM` it: its columns as a query sees them. A view that
+    /// no longer binds (or the role may not read) lists none.
+    fn bind_view_columns(&self, snapshot: &mut CatalogSnapshot) {
+        use crate::functions::string::quote_identifier as quote;
+        let binder = crate::bind::Binder::new(self, Vec::new());
+        for (schema, name, id, _) in &snapshot.views {
+            let sql = format!("select * from {}.{}", quote(schema), quote(name));
+            let Ok(sqlparser::ast::Statement::Query(query)) = crate::parse::parse_one(&sql) else {
+                continue;
+            };
+            let Ok(plan) = binder.bind_query_plan(&query) else { continue };
+            let columns = plan
+                .columns
+                .iter()
+                .filter(|c| !c.hidden)
+                .map(|c| crate::catalog::Column::new(c.name.clone(), c.data_type.clone()))
+                .collect();
+            snapshot.view_tables.push(crate::catalog::Table::plain(
+                *id,
+                schema.clone(),
+                name.clone(),
+                columns,
+            ));
+        }
+    }
+
     /// Whether the current role is a superuser, remembered for the statement.
     fn is_superuser(&self) -> Result<bool> {
         let me = self.session.current_user();
@@ -3760,28 +3790,18 @@ impl SessionEnv for Env<'_> {
     }
 
     fn view_columns(&self, snapshot: &mut CatalogSnapshot) {
-        use crate::functions::string::quote_identifier as quote;
-        // Each view read as `SELECT * FROM` it: its columns as a query sees them. A view
-        // that no longer binds (or the role may not read) lists none.
-        let binder = crate::bind::Binder::new(self, Vec::new());
-        for (schema, name, id, _) in &snapshot.views {
-            let sql = format!("select * from {}.{}", quote(schema), quote(name));
-            let Ok(sqlparser::ast::Statement::Query(query)) = crate::parse::parse_one(&sql) else {
-                continue;
-            };
-            let Ok(plan) = binder.bind_query_plan(&query) else { continue };
-            let columns = plan
-                .columns
-                .iter()
-                .filter(|c| !c.hidden)
-                .map(|c| crate::catalog::Column::new(c.name.clone(), c.data_type.clone()))
-                .collect();
-            snapshot.view_tables.push(crate::catalog::Table::plain(
-                *id,
-                schema.clone(),
-                name.clone(),
-                columns,
-            ));
+        // Bound once per catalog generation and role (drivers read pg_attribute often).
+        let role = self.session.current_user();
+        if self.cacheable
+            && let Some(tables) = self.session.view_tables.get(&role, self.generation)
+        {
+            snapshot.view_tables = (*tables).clone();
+            return;
+        }
+        self.bind_view_columns(snapshot);
+        if self.cacheable {
+            let tables = Arc::new(snapshot.view_tables.clone());
+            self.session.view_tables.insert(role, self.generation, tables);
         }
     }
 

@@ -1779,8 +1779,7 @@ impl SystemTable {
                 .enumerate()
                 .flat_map(|(i, _)| {
                     crate::tsearch::parser::mapped_token_types().map(move |(token, word)| {
-                        let dictionary =
-                            if i == 0 || !word { 3765 } else { ts_config_oid(i) + 100 };
+                        let dictionary = ts_dictionary_oid(if word { i } else { 0 });
                         vec![
                             oid(ts_config_oid(i)),
                             Value::Int4(token),
@@ -2221,7 +2220,7 @@ impl SystemTable {
                 .map(|(i, name)| {
                     if i == 0 {
                         return vec![
-                            oid(3765),
+                            oid(ts_dictionary_oid(0)),
                             text("simple"),
                             oid(11),
                             oid(10),
@@ -2230,7 +2229,7 @@ impl SystemTable {
                         ];
                     }
                     vec![
-                        oid(ts_config_oid(i) + 100),
+                        oid(ts_dictionary_oid(i)),
                         text(&format!("{name}_stem")),
                         oid(11),
                         oid(10),
@@ -2583,12 +2582,18 @@ fn ts_config_oid(i: usize) -> RelId {
     if i == 0 { 3748 } else { 13_610 + 2 * i as RelId }
 }
 
+/// The oid of the i-th configuration's dictionary: `simple`'s is PostgreSQL's 3765, each
+/// language's stemmer (`<language>_stem`) follows its configuration's.
+fn ts_dictionary_oid(i: usize) -> RelId {
+    if i == 0 { 3765 } else { ts_config_oid(i) + 100 }
+}
+
 /// A text search dictionary's name by its oid (`oid::regdictionary`): `simple`, or a
 /// language's `<language>_stem`.
 pub fn ts_dictionary_name(dictionary: i64) -> Option<String> {
-    crate::tsearch::config_names().enumerate().find_map(|(i, name)| match i {
-        0 => (dictionary == 3765).then(|| "simple".to_string()),
-        _ => (dictionary == i64::from(ts_config_oid(i) + 100)).then(|| format!("{name}_stem")),
+    crate::tsearch::config_names().enumerate().find_map(|(i, name)| {
+        let name = if i == 0 { "simple".to_string() } else { format!("{name}_stem") };
+        (dictionary == i64::from(ts_dictionary_oid(i))).then_some(name)
     })
 }
 
@@ -3879,15 +3884,9 @@ fn pg_depend(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             }),
         );
     for (home, id, sql) in queries {
-        let Ok(statement) = crate::parse::parse_one(sql) else { continue };
-        let mut names = Vec::new();
-        let _ = sqlparser::ast::visit_relations(&statement, |rel| {
-            names.push(rel.clone());
-            std::ops::ControlFlow::<()>::Continue(())
-        });
+        let Some(names) = crate::parse::relations_read(sql) else { continue };
         let mut seen = std::collections::HashSet::new();
-        for name in names {
-            let Ok((schema, name)) = crate::bind::split_name(&name) else { continue };
+        for (schema, name) in names {
             if let Some(target) = relation(schema.as_deref(), &name, home)
                 && target != id
                 && seen.insert(target)

@@ -1175,18 +1175,7 @@ impl Binder<'_> {
     /// PostgreSQL expands it when the view is made (columns added to a table later do not
     /// join the view).
     pub(super) fn qualified_query(&self, query: &ast::Query, plan: &Plan) -> Result<String> {
-        struct CteNames(std::collections::HashSet<String>);
-        impl ast::Visitor for CteNames {
-            type Break = ();
-            fn pre_visit_query(&mut self, q: &ast::Query) -> std::ops::ControlFlow<()> {
-                if let Some(with) = &q.with {
-                    self.0.extend(with.cte_tables.iter().map(|c| ident(&c.alias.name)));
-                }
-                std::ops::ControlFlow::Continue(())
-            }
-        }
-        let mut ctes = CteNames(Default::default());
-        let _ = ast::Visit::visit(query, &mut ctes);
+        let ctes = crate::parse::cte_names(query);
         let mut query = query.clone();
         expand_wildcard(&mut query, plan);
         let mut failed = None;
@@ -1197,7 +1186,7 @@ impl Binder<'_> {
             let Ok((None, relation)) = split_name(name) else {
                 return std::ops::ControlFlow::Continue(());
             };
-            if ctes.0.contains(&relation) {
+            if ctes.contains(&relation) {
                 return std::ops::ControlFlow::Continue(());
             }
             let schema = match self.env.relation(None, &relation) {

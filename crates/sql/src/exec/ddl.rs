@@ -1988,14 +1988,8 @@ impl Ddl<'_, '_> {
     fn reads_relation(&self, sql: &str, id: RelId) -> Result<bool> {
         let txn = self.ctx.txn;
         // NB: a definition that no longer parses reads nothing we can name.
-        let Ok(statement) = crate::parse::parse_one(sql) else { return Ok(false) };
-        let mut names = Vec::new();
-        let _ = sqlparser::ast::visit_relations(&statement, |rel| {
-            names.push(rel.clone());
-            std::ops::ControlFlow::<()>::Continue(())
-        });
-        for rel in names {
-            let (rel_schema, rel_name) = crate::bind::split_name(&rel)?;
+        let Some(names) = crate::parse::relations_read(sql) else { return Ok(false) };
+        for (rel_schema, rel_name) in names {
             let path = rel_schema.map_or_else(|| self.env.search_path(), |s| vec![s]);
             for candidate in path {
                 if let Some((found, _)) = self.catalog().relation(txn, &candidate, &rel_name)? {
