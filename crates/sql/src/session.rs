@@ -3699,8 +3699,13 @@ impl FunctionEnv for Env<'_> {
         }
         for seq in catalog.sequences(self.txn)? {
             if seq.id == id {
-                return Ok(Some(seq.name));
+                return Ok(Some(named(&seq.schema, seq.name)));
             }
+        }
+        if let Some((schema, name, _, _)) =
+            catalog.views(self.txn)?.into_iter().find(|(_, _, view, _)| *view == id)
+        {
+            return Ok(Some(named(&schema, name)));
         }
         // A primary key's index (its oid is derived from the table's), or another index.
         if let Some(table) = crate::system::table_of_pkey_oid(id)
