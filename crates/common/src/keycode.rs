@@ -609,7 +609,7 @@ mod tests {
         };
         let ty = DataType::Record(std::sync::Arc::new(crate::value::RecordType {
             fields: vec![("a".into(), DataType::Int4), ("b".into(), DataType::Text)],
-            table: None,
+            ..Default::default()
         }));
         check_order(
             ty,

@@ -18,5 +18,5 @@ pub use error::{Error, ErrorKind, Result};
 pub use sqlstate::SqlState;
 pub use value::{
     Array, DataType, EnumType, EnumValue, Inet, Interval, MAX_TIME_PRECISION, Numeric, RecordType,
-    Value, enum_array_oid,
+    Value, user_array_oid,
 };

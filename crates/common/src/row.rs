@@ -453,7 +453,7 @@ fn decode_type_at(input: &mut &[u8], depth: usize) -> Result<DataType> {
             let fields = (0..n)
                 .map(|_| Ok((string(input)?, decode_type_at(input, depth + 1)?)))
                 .collect::<Result<_>>()?;
-            DataType::Record(std::sync::Arc::new(crate::value::RecordType { fields, table: None }))
+            DataType::Record(std::sync::Arc::new(crate::value::RecordType::anonymous(fields)))
         }
         t => return Err(errdata!("invalid type encoding: tag {t}")),
     })
@@ -675,7 +675,7 @@ mod tests {
                     ("a".into(), DataType::Int4),
                     ("b".into(), DataType::Record(std::sync::Arc::default())),
                 ],
-                table: None,
+                ..Default::default()
             })),
         ] {
             let mut out = Vec::new();

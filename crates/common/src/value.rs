@@ -130,12 +130,12 @@ impl EnumType {
     /// The oid of the type's array type (`_name`): PostgreSQL allocates one per type; here
     /// it is derived from the type's id.
     pub fn array_oid(&self) -> u32 {
-        enum_array_oid(self.id)
+        user_array_oid(self.id)
     }
 }
 
-/// The oid of the array type of the enum type with this id.
-pub fn enum_array_oid(id: u32) -> u32 {
+/// The oid of the array type of the enum or composite type with this id.
+pub fn user_array_oid(id: u32) -> u32 {
     id | 0x4000_0000
 }
 
@@ -208,11 +208,25 @@ impl Inet {
 pub struct RecordType {
     /// The fields; empty for a record whose shape is not known where it appears.
     pub fields: Vec<(String, DataType)>,
-    /// The table whose row type this is (`null::t`); None for an anonymous `record`.
-    pub table: Option<String>,
+    /// The name of the named row type this is (a table's, `null::t`, or a composite type's,
+    /// `CREATE TYPE t AS (...)`), as `format_type` prints it; None for an anonymous `record`.
+    pub name: Option<String>,
+    /// The catalog id of that table or composite type (its `pg_type` oid), where the type
+    /// came from the catalog: what a stored column of the type keeps.
+    pub id: Option<u32>,
 }
 
 impl RecordType {
+    /// A record of these fields with no type name (`ROW(...)`, a subquery's row).
+    pub fn anonymous(fields: Vec<(String, DataType)>) -> RecordType {
+        RecordType { fields, name: None, id: None }
+    }
+
+    /// The oid of the array type of this named row type.
+    pub fn array_oid(&self) -> Option<u32> {
+        self.id.map(user_array_oid)
+    }
+
     /// The position of the field with this name.
     pub fn field(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|(n, _)| n == name)
@@ -278,7 +292,7 @@ impl DataType {
             DataType::TsVector => "tsvector".into(),
             DataType::TsQuery => "tsquery".into(),
             DataType::Enum(e) => e.name(),
-            DataType::Record(r) => r.table.clone().unwrap_or_else(|| "record".into()),
+            DataType::Record(r) => r.name.clone().unwrap_or_else(|| "record".into()),
             DataType::Inet => "inet".into(),
             DataType::Cidr => "cidr".into(),
         }
@@ -363,12 +377,14 @@ impl DataType {
     pub fn catalog_name(&self) -> String {
         match self {
             DataType::Enum(e) => format!("enum:{}", e.id),
+            DataType::Record(r) if r.id.is_some() => format!("row:{}", r.id.unwrap_or_default()),
             DataType::Array(elem) => format!("{}[]", elem.catalog_name()),
             other => other.name(),
         }
     }
 
-    /// Parses a [`DataType::catalog_name`], resolving enum ids with `resolve`.
+    /// Parses a [`DataType::catalog_name`], resolving the ids of enum and row types with
+    /// `resolve`.
     pub fn from_catalog_name(
         name: &str,
         resolve: &mut dyn FnMut(u32) -> Option<DataType>,
@@ -377,7 +393,7 @@ impl DataType {
             let element = DataType::from_catalog_name(element, resolve)?;
             return Some(DataType::Array(Box::new(element)));
         }
-        match name.strip_prefix("enum:") {
+        match name.strip_prefix("enum:").or_else(|| name.strip_prefix("row:")) {
             Some(id) => resolve(id.parse().ok()?),
             None => DataType::from_name(name),
         }
@@ -627,14 +643,13 @@ impl Value {
                     DataType::Inet
                 }
             }
-            Value::Record(fields) => DataType::Record(Arc::new(RecordType {
-                fields: fields
+            Value::Record(fields) => DataType::Record(Arc::new(RecordType::anonymous(
+                fields
                     .iter()
                     .enumerate()
                     .map(|(i, v)| (format!("f{}", i + 1), v.data_type().unwrap_or(DataType::Text)))
                     .collect(),
-                table: None,
-            })),
+            ))),
         })
     }
 

@@ -515,7 +515,8 @@ mod tests {
         // int4 (oid 23) of 4 bytes, text (oid 25) of 1 byte; a NULL field has length -1.
         let ty = DataType::Record(std::sync::Arc::new(oxibase_common::RecordType {
             fields: vec![("a".into(), DataType::Int4), ("b".into(), DataType::Text)],
-            table: Some("t".into()),
+            name: Some("t".into()),
+            id: None,
         }));
         let row = Value::Record(Box::new(vec![Value::Int4(1), Value::from("x")]));
         let expected = b"\0\0\0\x02\0\0\0\x17\0\0\0\x04\0\0\0\x01\0\0\0\x19\0\0\0\x01x";

@@ -8,6 +8,7 @@
 mod alter;
 mod domain;
 
+pub use alter::is_alter_type_attributes_statement;
 pub use alter::{
     AlterSequence, CONSTRAINT_COMMENT_MARK, STATISTICS_OPTION, TRIGGER_COMMENT_MARK,
     alter_sequence, identity_sequence_name, owner_change,
@@ -44,8 +45,10 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     let objects = alter::normalize_comment_on_table_object(text, &dialect);
     let text = objects.as_deref().unwrap_or(text);
     let comments = alter::normalize_comment_on_routine(text, &dialect);
+    let text = comments.as_deref().unwrap_or(text);
+    let stars = normalize_field_stars(text, &dialect);
     Parser::new(&dialect)
-        .try_with_sql(comments.as_deref().unwrap_or(text))
+        .try_with_sql(stars.as_deref().unwrap_or(text))
         .and_then(|mut p| p.parse_statements())
         .map_err(|e| syntax_error(sql, &e))
 }
@@ -207,6 +210,32 @@ fn normalize_at_aliases(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
         if is_at && after_word && before_alias {
             let Token::Word(x) = &tokens[w[1]] else { continue };
             tokens[w[1]] = Token::make_word(&x.value.to_ascii_lowercase(), Some('"'));
+            changed = true;
+        }
+    }
+    changed.then(|| render_tokens(sql, &original, &ranges, &tokens))
+}
+
+/// The quoted field name `(expr).*` travels as (see [`normalize_field_stars`]).
+pub(crate) const ALL_FIELDS: &str = "*";
+
+/// `(expr).*`, all the fields of a composite value, which sqlparser reads only after a
+/// name (`t.*`): the `*` travels as the quoted field name [`ALL_FIELDS`], which the select
+/// list expands. None when there is nothing to rewrite.
+fn normalize_field_stars(sql: &str, dialect: &OxibaseDialect) -> Option<String> {
+    use sqlparser::tokenizer::Token;
+    if !sql.contains(").*") {
+        return None;
+    }
+    let (mut tokens, ranges) = tokens_of(sql, dialect)?;
+    let original = tokens.clone();
+    let mut changed = false;
+    for i in 2..tokens.len() {
+        if tokens[i] == Token::Mul
+            && tokens[i - 1] == Token::Period
+            && tokens[i - 2] == Token::RParen
+        {
+            tokens[i] = Token::make_word(ALL_FIELDS, Some('"'));
             changed = true;
         }
     }
@@ -439,6 +468,9 @@ impl Dialect for OxibaseDialect {
         }
         if alter::is_identity_with_sequence_name(parser) {
             return Some(alter::parse_identity_with_sequence_name(parser));
+        }
+        if alter::is_alter_type_attributes(parser) {
+            return Some(alter::parse_alter_type_attributes(parser));
         }
         if alter::is_alter_sequence(parser) {
             return Some(alter::parse_alter_sequence(parser));

@@ -2911,7 +2911,7 @@ impl Env<'_> {
             Some((_, RelKind::Index)) => {
                 return Err(errinput!(WRONG_OBJECT_TYPE, "\"{name}\" is an index"));
             }
-            Some((_, RelKind::Type | RelKind::Domain)) => None,
+            Some((_, RelKind::Type | RelKind::Domain | RelKind::Composite)) => None,
         };
         if self.cacheable {
             self.session.relations.insert(key, self.generation, relation.clone());
@@ -2992,6 +2992,14 @@ impl BindEnv for Env<'_> {
         name: &str,
     ) -> Result<Option<Arc<crate::catalog::Domain>>> {
         self.on_search_path(schema, |s| self.session.catalog().domain(self.txn, s, name))
+    }
+
+    fn composite_type(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Arc<oxibase_common::RecordType>>> {
+        self.on_search_path(schema, |s| self.session.catalog().composite_type(self.txn, s, name))
     }
 
     fn routine(
@@ -3625,7 +3633,11 @@ impl FunctionEnv for Env<'_> {
                     .sequences
                     .iter()
                     .map(|(q, _)| (i64::from(q.id), q.schema.as_str(), q.name.clone()));
-                tables.chain(views).chain(sequences)
+                let composites = snapshot
+                    .composites
+                    .iter()
+                    .map(|c| (i64::from(c.id), c.schema.as_str(), c.name.clone()));
+                tables.chain(views).chain(sequences).chain(composites)
             };
             let found = relations()
                 .find(|(id, _, _)| *id == oid)
@@ -3903,6 +3915,7 @@ impl Env<'_> {
             comments: catalog.comments(txn)?,
             enums: catalog.enum_types(txn)?,
             domains: catalog.domains(txn)?,
+            composites: catalog.composite_types(txn)?,
             extensions: catalog.extensions(txn)?,
             cursors: self.session.cursor_infos(),
             access: self.access()?,

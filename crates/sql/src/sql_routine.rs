@@ -78,6 +78,14 @@ pub fn call(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<Ca
     let convert = |v: Value, t: &DataType| cast(v, t, CastKind::Assignment, &zone);
     Ok(match &routine.returns {
         Returns::Void | Returns::Trigger => CallResult::Value(Value::Null),
+        // A composite type: the final SELECT's columns are its attributes (or its one
+        // column is a value of it).
+        Returns::Value(t @ DataType::Record(r)) if r.id.is_some() => {
+            CallResult::Value(match rows.into_iter().next() {
+                Some(row) => convert(as_record(row, r.fields.len()), t)?,
+                None => Value::Null,
+            })
+        }
         Returns::Value(t) => CallResult::Value(match rows.into_iter().next() {
             Some(row) => convert(row.into_iter().next().unwrap_or(Value::Null), t)?,
             None => Value::Null,
@@ -89,7 +97,13 @@ pub fn call(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<Ca
         ),
         Returns::Table(columns) | Returns::SetOfRow(_, columns) => CallResult::Rows(
             rows.into_iter()
-                .map(|row| row.into_iter().zip(columns).map(|(v, (_, t))| convert(v, t)).collect())
+                .map(|row| {
+                    let row = match as_record(row, columns.len()) {
+                        Value::Record(fields) => *fields,
+                        _ => vec![Value::Null; columns.len()],
+                    };
+                    row.into_iter().zip(columns).map(|(v, (_, t))| convert(v, t)).collect()
+                })
                 .collect::<Result<_>>()?,
         ),
         // OUT parameters: the first row (NULLs without one).
@@ -103,6 +117,21 @@ pub fn call(routine: &Routine, args: &[Value], host: &mut dyn Host) -> Result<Ca
             ])
         }
     })
+}
+
+/// A row of a composite type's `width` attributes as a record: the row's columns, or its
+/// one column where that is the record already (`SELECT p FROM t` for a column `p` of the
+/// type).
+fn as_record(mut row: Vec<Value>, width: usize) -> Value {
+    if row.len() == 1 && (width != 1 || matches!(row[0], Value::Record(_) | Value::Null)) {
+        match row.pop() {
+            Some(v @ Value::Record(_)) => return v,
+            Some(Value::Null) if width != 1 => return Value::Null,
+            Some(v) => row.push(v),
+            None => {}
+        }
+    }
+    Value::Record(Box::new(row))
 }
 
 fn final_statement_error(routine: &Routine) -> oxibase_common::Error {
@@ -168,6 +197,17 @@ pub fn check(routine: &Routine, env: &dyn BindEnv) -> Result<()> {
         return Err(final_statement_error(routine));
     }
     let declared: Vec<DataType> = match &routine.returns {
+        // A composite type: its attributes, or one column of the type.
+        Returns::Value(DataType::Record(r)) if r.id.is_some() => {
+            if matches!(columns.as_slice(), [c] if c.data_type == DataType::Record(r.clone())) {
+                return Ok(());
+            }
+            r.fields.iter().map(|(_, t)| t.clone()).collect()
+        }
+        Returns::SetOfRow(_, cols) if matches!(columns.as_slice(), [c] if matches!(&c.data_type, DataType::Record(r) if r.fields.len() == cols.len() && r.id.is_some())) =>
+        {
+            return Ok(());
+        }
         Returns::Value(t) | Returns::SetOf(t) => vec![t.clone()],
         Returns::Table(cols) | Returns::SetOfRow(_, cols) | Returns::Out(cols) => {
             cols.iter().map(|(_, t)| t.clone()).collect()

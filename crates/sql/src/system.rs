@@ -755,6 +755,8 @@ pub struct CatalogSnapshot {
     pub enums: Vec<(RelId, Arc<oxibase_common::EnumType>)>,
     /// Domains.
     pub domains: Vec<Arc<crate::catalog::Domain>>,
+    /// Composite types, each as a table of its attributes (no rows).
+    pub composites: Vec<Table>,
     /// Installed extensions.
     pub extensions: Vec<crate::catalog::extensions::Extension>,
     /// The session's open cursors, for pg_cursors.
@@ -2869,6 +2871,14 @@ fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     for (q, _) in &s.sequences {
         rows.push(class_row(q.id, &q.name, schema_id(s, &q.schema), "S", 3, false, 0));
     }
+    for c in &s.composites {
+        let live = c.live_columns().count();
+        let mut row = class_row(c.id, &c.name, schema_id(s, &c.schema), "c", live, false, 0);
+        row[3] = oid(c.id); // reltype
+        row[5] = Value::Int8(0); // relam
+        row[6] = Value::Int8(0); // relfilenode
+        rows.push(row);
+    }
     // relowner and relacl; an index belongs to its table's owner.
     let index_tables: std::collections::HashMap<i64, RelId> = s
         .tables
@@ -2960,7 +2970,7 @@ fn owner_and_acl(s: &CatalogSnapshot, kind: ObjectKind, id: RelId) -> (Value, Va
 
 fn pg_attribute(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
-    for t in s.tables.iter().chain(&s.view_tables) {
+    for t in s.tables.iter().chain(&s.view_tables).chain(&s.composites) {
         for (i, c) in t.columns.iter().enumerate() {
             rows.push(vec![
                 oid(t.id),
@@ -3004,6 +3014,14 @@ fn enum_label_oid(type_id: RelId, index: usize) -> i64 {
 pub fn user_type_name(s: &CatalogSnapshot, oid_: i64) -> Option<String> {
     if let Some(d) = s.domains.iter().find(|d| i64::from(d.id) == oid_) {
         return Some(d.sql_name());
+    }
+    for c in &s.composites {
+        let name = oxibase_common::value::type_sql_name(&c.schema, &c.name);
+        if i64::from(c.id) == oid_ {
+            return Some(name);
+        } else if i64::from(oxibase_common::value::user_array_oid(c.id)) == oid_ {
+            return Some(format!("{name}[]"));
+        }
     }
     s.enums.iter().find_map(|(_, e)| {
         if i64::from(e.id) == oid_ {
@@ -3086,6 +3104,17 @@ fn pg_type(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         let mut row =
             type_row(e.array_oid(), &array, -1, 'b', 'A', e.id, 0, "array_in", "array_out");
         row[2] = oid(*schema);
+        rows.push(row);
+    }
+    for c in &s.composites {
+        let array = oxibase_common::value::user_array_oid(c.id);
+        let mut row = type_row(c.id, &c.name, -1, 'c', 'C', 0, array, "record_in", "record_out");
+        row[2] = oid(schema_id(s, &c.schema));
+        row[9] = oid(c.id); // typrelid
+        rows.push(row);
+        let name = format!("_{}", c.name);
+        let mut row = type_row(array, &name, -1, 'b', 'A', c.id, 0, "array_in", "array_out");
+        row[2] = oid(schema_id(s, &c.schema));
         rows.push(row);
     }
     for d in &s.domains {
@@ -3561,6 +3590,7 @@ fn object_classes(s: &CatalogSnapshot) -> std::collections::HashMap<RelId, RelId
     classes.extend(s.schemas.iter().map(|(id, _)| (*id, 2615)));
     classes.extend(s.enums.iter().map(|(_, e)| (e.id, 1247)));
     classes.extend(s.domains.iter().map(|d| (d.id, 1247)));
+    classes.extend(s.composites.iter().map(|c| (c.id, 1247)));
     classes.extend(s.routines.iter().map(|r| (r.id, 1255)));
     classes.extend(s.extensions.iter().map(|e| (e.id, 3079)));
     classes.extend(s.views.iter().map(|v| (v.2, 1259)));

@@ -231,6 +231,20 @@ pub enum DdlStatement {
         /// The labels, in order.
         labels: Vec<String>,
     },
+    /// CREATE TYPE ... AS (attribute type, ...)
+    CreateComposite {
+        /// (schema, name)
+        name: (Option<String>, String),
+        /// The attributes' names and types, in order.
+        attributes: Vec<(String, DataType)>,
+    },
+    /// ALTER TYPE ... ADD / DROP / ALTER / RENAME ATTRIBUTE
+    AlterComposite {
+        /// (schema, name)
+        name: (Option<String>, String),
+        /// The actions, in order.
+        actions: Vec<AttributeAction>,
+    },
     /// ALTER TYPE
     AlterType {
         /// (schema, name)
@@ -268,6 +282,39 @@ pub enum DdlStatement {
         cascade: bool,
         /// Written as DROP DOMAIN.
         domain: bool,
+    },
+}
+
+/// One ALTER TYPE action on a composite type's attributes.
+#[derive(Debug)]
+pub enum AttributeAction {
+    /// ADD ATTRIBUTE name type
+    Add {
+        /// The new attribute's name.
+        name: String,
+        /// Its type.
+        data_type: DataType,
+    },
+    /// DROP ATTRIBUTE [IF EXISTS] name
+    Drop {
+        /// The attribute.
+        name: String,
+        /// IF EXISTS
+        if_exists: bool,
+    },
+    /// ALTER ATTRIBUTE name [SET DATA] TYPE type
+    SetType {
+        /// The attribute.
+        name: String,
+        /// Its new type.
+        data_type: DataType,
+    },
+    /// RENAME ATTRIBUTE from TO to
+    Rename {
+        /// The attribute's name now.
+        from: String,
+        /// Its new name.
+        to: String,
     },
 }
 
@@ -1360,6 +1407,16 @@ impl Binder<'_> {
             S::AlterTable(alter) if crate::parse::is_alter_domain(alter) => {
                 self.bind_alter_domain(alter)?
             }
+            S::AlterTable(alter) if crate::parse::is_alter_type_attributes_statement(alter) => {
+                DdlStatement::AlterComposite {
+                    name: split_name(&alter.name)?,
+                    actions: alter
+                        .operations
+                        .iter()
+                        .map(|op| self.attribute_action(op))
+                        .collect::<Result<_>>()?,
+                }
+            }
             S::AlterTable(alter) => {
                 let mut actions = Vec::new();
                 for op in &alter.operations {
@@ -1565,10 +1622,16 @@ impl Binder<'_> {
                         labels: labels.iter().map(|l| l.value.clone()).collect(),
                     }
                 }
+                Some(ast::UserDefinedTypeRepresentation::Composite { attributes }) => {
+                    DdlStatement::CreateComposite {
+                        name: split_name(name)?,
+                        attributes: self.composite_attributes(attributes)?,
+                    }
+                }
                 _ => {
                     return Err(errinput!(
                         FEATURE_NOT_SUPPORTED,
-                        "only enum types can be created (CREATE TYPE name AS ENUM (...))"
+                        "only enum and composite types can be created (CREATE TYPE name AS ENUM (...) or AS (...))"
                     ));
                 }
             },
@@ -1597,6 +1660,86 @@ impl Binder<'_> {
             },
             _ => return Ok(None),
         }))
+    }
+
+    /// One action of ALTER TYPE on a composite type's attributes, as the parser carries it
+    /// (see [`crate::parse::is_alter_type_attributes_statement`]).
+    fn attribute_action(&self, op: &ast::AlterTableOperation) -> Result<AttributeAction> {
+        use ast::AlterTableOperation as Op;
+        Ok(match op {
+            Op::AddColumn { column_def, .. } => {
+                let options = column_def.options.iter().map(|o| o.option.clone());
+                let attribute = ast::UserDefinedTypeCompositeAttributeDef {
+                    name: column_def.name.clone(),
+                    data_type: column_def.data_type.clone(),
+                    collation: options
+                        .filter_map(|o| match o {
+                            ast::ColumnOption::Collation(c) => Some(c),
+                            _ => None,
+                        })
+                        .next(),
+                };
+                let [(name, data_type)] =
+                    <[_; 1]>::try_from(self.composite_attributes(&[attribute])?)
+                        .map_err(|_| errinput!(INTERNAL_ERROR, "one attribute expected"))?;
+                AttributeAction::Add { name, data_type }
+            }
+            Op::DropColumn { column_names, if_exists, .. } => AttributeAction::Drop {
+                name: column_names.first().map(ident).unwrap_or_default(),
+                if_exists: *if_exists,
+            },
+            Op::AlterColumn {
+                column_name,
+                op: ast::AlterColumnOperation::SetDataType { data_type, using, .. },
+            } => {
+                if let Some(collation) = using {
+                    check_collation(&collation.to_string())?;
+                }
+                let attribute = ast::UserDefinedTypeCompositeAttributeDef {
+                    name: column_name.clone(),
+                    data_type: data_type.clone(),
+                    collation: None,
+                };
+                let [(name, data_type)] =
+                    <[_; 1]>::try_from(self.composite_attributes(&[attribute])?)
+                        .map_err(|_| errinput!(INTERNAL_ERROR, "one attribute expected"))?;
+                AttributeAction::SetType { name, data_type }
+            }
+            Op::RenameColumn { old_column_name, new_column_name } => {
+                AttributeAction::Rename { from: ident(old_column_name), to: ident(new_column_name) }
+            }
+            other => {
+                return Err(errinput!(
+                    FEATURE_NOT_SUPPORTED,
+                    "ALTER TYPE action not supported: {other}"
+                ));
+            }
+        })
+    }
+
+    /// A composite type's attributes. A domain's constraints would not be checked on the
+    /// attribute's values, so domains are refused.
+    fn composite_attributes(
+        &self,
+        attributes: &[ast::UserDefinedTypeCompositeAttributeDef],
+    ) -> Result<Vec<(String, DataType)>> {
+        attributes
+            .iter()
+            .map(|a| {
+                if let Some(c) = &a.collation {
+                    check_collation(&c.to_string())?;
+                }
+                if let Some(d) = self.domain_of(&a.data_type)? {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "attribute \"{}\" of domain type {}: attributes of a domain type are not supported",
+                        ident(&a.name),
+                        d.sql_name()
+                    ));
+                }
+                Ok((ident(&a.name), self.data_type(&a.data_type)?))
+            })
+            .collect()
     }
 
     fn bind_create_table(&self, ct: &ast::CreateTable) -> Result<CreateTable> {

@@ -1051,6 +1051,16 @@ fn assignable(from: &DataType, to: &DataType) -> bool {
         }
         (DataType::Bool, DataType::Int4) => false,
         (DataType::Array(a), DataType::Array(b)) => assignable(a, b),
+        // An anonymous record (`ROW(...)`) to a composite type, field by field (a text
+        // field may be a quoted literal, which reads as the attribute's type).
+        (DataType::Record(a), DataType::Record(b)) if a.id.is_none() => {
+            a.fields.is_empty()
+                || (a.fields.len() == b.fields.len()
+                    && a.fields
+                        .iter()
+                        .zip(&b.fields)
+                        .all(|((_, x), (_, y))| *x == DataType::Text || assignable(x, y)))
+        }
         _ => false,
     }
 }

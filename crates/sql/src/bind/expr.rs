@@ -1761,8 +1761,7 @@ impl Binder<'_> {
             fields.push(self.coerce(e, &t, &ty)?);
             types.push((format!("f{}", i + 1), ty));
         }
-        let ty =
-            DataType::Record(Arc::new(oxibase_common::RecordType { fields: types, table: None }));
+        let ty = DataType::Record(Arc::new(oxibase_common::RecordType::anonymous(types)));
         Ok((Expr::Row(fields, crate::plan::RowNull::Never), known(ty)))
     }
 
@@ -1805,8 +1804,7 @@ impl Binder<'_> {
             types.push((name, t.resolve()));
             fields.push(e);
         }
-        let ty =
-            DataType::Record(Arc::new(oxibase_common::RecordType { fields: types, table: None }));
+        let ty = DataType::Record(Arc::new(oxibase_common::RecordType::anonymous(types)));
         Ok(Some((Expr::Row(fields, null), known(ty))))
     }
 
@@ -2169,10 +2167,9 @@ impl Binder<'_> {
                 // Several columns make a record of them, as in PostgreSQL.
                 let ty = match columns.as_slice() {
                     [(_, ty)] => ty.clone(),
-                    fields => DataType::Record(Arc::new(oxibase_common::RecordType {
-                        fields: fields.to_vec(),
-                        table: None,
-                    })),
+                    fields => DataType::Record(Arc::new(oxibase_common::RecordType::anonymous(
+                        fields.to_vec(),
+                    ))),
                 };
                 let mut list = srfs.borrow_mut();
                 list.push((function, args, ty.clone()));

@@ -36,8 +36,8 @@ use crate::catalog::{Sequence, Table};
 use crate::plan::{Column, Expr, Plan};
 use crate::system::SystemTable;
 pub use ddl::{
-    AlterAction, AlterTypeAction, ColumnSpec, CommentTarget, ConstraintSpec, CreateIndex,
-    CreateTable, DdlStatement, ForeignKeySpec, IndexPart, ReferentialAction, RoleSpec,
+    AlterAction, AlterTypeAction, AttributeAction, ColumnSpec, CommentTarget, ConstraintSpec,
+    CreateIndex, CreateTable, DdlStatement, ForeignKeySpec, IndexPart, ReferentialAction, RoleSpec,
     SequenceSpec, data_type, data_type_with,
 };
 pub use dml::{Delete, Insert, OnConflict, Returning, Update};
@@ -103,6 +103,14 @@ pub trait BindEnv {
         _schema: Option<&str>,
         _name: &str,
     ) -> Result<Option<Arc<oxibase_common::EnumType>>> {
+        Ok(None)
+    }
+    /// Looks up a composite type by optional schema and name, following the search path.
+    fn composite_type(
+        &self,
+        _schema: Option<&str>,
+        _name: &str,
+    ) -> Result<Option<Arc<oxibase_common::RecordType>>> {
         Ok(None)
     }
     /// Looks up a domain by optional schema and name, following the search path.
@@ -437,19 +445,15 @@ impl<'a> Binder<'a> {
         if let Some(d) = self.env.domain(schema, name)? {
             return Ok(Some(d.base.clone()));
         }
+        if let Some(c) = self.env.composite_type(schema, name)? {
+            return Ok(Some(DataType::Record(c)));
+        }
         // Where relations cannot be named (a stored CHECK or default), neither can their
         // types: that lookup's refusal means "no such type" here.
         Ok(match self.env.relation(schema, name).unwrap_or(None) {
             Some(Relation::Table(t)) => {
-                Some(DataType::Record(Arc::new(oxibase_common::RecordType {
-                    fields: t
-                        .columns
-                        .iter()
-                        .filter(|c| !c.dropped)
-                        .map(|c| (c.name.clone(), c.data_type.clone()))
-                        .collect(),
-                    table: Some(t.name.clone()),
-                })))
+                let row = crate::catalog::row_type(&t);
+                Some(DataType::Record(Arc::new(oxibase_common::RecordType { id: None, ..row })))
             }
             _ => None,
         })

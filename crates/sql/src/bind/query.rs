@@ -722,6 +722,31 @@ impl Binder<'_> {
         columns: &mut Vec<Column>,
     ) -> Result<()> {
         match item {
+            ast::SelectItem::UnnamedExpr(e) if all_fields_of(e).is_some() => {
+                let Some(record) = all_fields_of(e) else { unreachable!("checked by the guard") };
+                let (expr, ty) = self.bind_expr(&record, ctx)?;
+                let SqlType::Known(DataType::Record(r)) = &ty else {
+                    return Err(errinput!(
+                        UNDEFINED_COLUMN,
+                        "column notation .* applied to type {}, which is not a composite type",
+                        ty.resolve().name()
+                    ));
+                };
+                if r.fields.is_empty() {
+                    return Err(errinput!(
+                        FEATURE_NOT_SUPPORTED,
+                        "record type has not been registered"
+                    ));
+                }
+                // Each field reads the value again, as PostgreSQL's expansion does.
+                for (i, (name, field_type)) in r.fields.iter().enumerate() {
+                    exprs.push(match &expr {
+                        Expr::Row(fields, _) => fields[i].clone(),
+                        e => Expr::Field(Box::new(e.clone()), i),
+                    });
+                    columns.push(Column::new(name.clone(), field_type.clone()));
+                }
+            }
             ast::SelectItem::UnnamedExpr(e) => {
                 let (expr, ty) = self.bind_expr(e, ctx)?;
                 exprs.push(expr);
@@ -1696,6 +1721,17 @@ impl Binder<'_> {
                     if routine.returns.is_set() {
                         return Ok((TableFunction::Routine(routine), args, columns));
                     }
+                    // A composite type's value: a row of its attributes, as PostgreSQL.
+                    if let crate::procedure::Returns::Value(DataType::Record(r)) = &routine.returns
+                        && r.id.is_some()
+                    {
+                        let columns = r.fields.clone();
+                        return Ok((
+                            TableFunction::Fields { width: columns.len() },
+                            vec![Expr::Routine(routine, args)],
+                            columns,
+                        ));
+                    }
                     return Ok((
                         TableFunction::Scalar,
                         vec![Expr::Routine(routine, args)],
@@ -2251,4 +2287,20 @@ fn cross(existing: Option<Vec<Vec<usize>>>, new: Vec<Vec<usize>>) -> Vec<Vec<usi
             .flat_map(|a| new.iter().map(move |b| [a.clone(), b.clone()].concat()))
             .collect(),
     }
+}
+
+/// The composite value of `(expr).*` (a select item that stands for all its fields; see
+/// [`crate::parse::ALL_FIELDS`]), or None for another expression.
+fn all_fields_of(e: &ast::Expr) -> Option<ast::Expr> {
+    let ast::Expr::CompoundFieldAccess { root, access_chain } = e else { return None };
+    let (last, rest) = access_chain.split_last()?;
+    let ast::AccessExpr::Dot(ast::Expr::Identifier(field)) = last else { return None };
+    if field.value != crate::parse::ALL_FIELDS {
+        return None;
+    }
+    Some(if rest.is_empty() {
+        (**root).clone()
+    } else {
+        ast::Expr::CompoundFieldAccess { root: root.clone(), access_chain: rest.to_vec() }
+    })
 }

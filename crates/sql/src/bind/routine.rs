@@ -113,7 +113,7 @@ impl Binder<'_> {
             }
             let name = arg.name.as_ref().map(ident).unwrap_or_default();
             let ty = self.data_type(&arg.data_type)?;
-            if matches!(ty, DataType::Record(_)) {
+            if matches!(&ty, DataType::Record(r) if r.id.is_none()) {
                 return Err(errinput!(
                     FEATURE_NOT_SUPPORTED,
                     "arguments of a row type ({}) are not supported",
@@ -167,7 +167,7 @@ impl Binder<'_> {
             // SETOF a table's row type: rows of its columns, as RETURNS TABLE (...).
             Some(ast::FunctionReturnType::SetOf(t)) => match self.data_type(t)? {
                 DataType::Record(record) => Returns::SetOfRow(
-                    record.table.clone().unwrap_or_else(|| t.to_string()),
+                    record.name.clone().unwrap_or_else(|| t.to_string()),
                     record.fields.clone(),
                 ),
                 ty => Returns::SetOf(ty),
@@ -198,6 +198,7 @@ impl Binder<'_> {
                 Returns::Trigger
             }
             Some(ast::FunctionReturnType::DataType(t)) => match self.data_type(t)? {
+                DataType::Record(r) if r.id.is_some() => Returns::Value(DataType::Record(r)),
                 DataType::Record(_) => {
                     return Err(errinput!(
                         FEATURE_NOT_SUPPORTED,
@@ -411,10 +412,9 @@ impl Binder<'_> {
             Returns::Value(t) => t.clone(),
             Returns::Out(columns) if columns.len() == 1 => columns[0].1.clone(),
             // Several OUT parameters: a record of them (`(f(x)).y` reads one).
-            Returns::Out(columns) => DataType::Record(Arc::new(oxibase_common::RecordType {
-                fields: columns.clone(),
-                table: None,
-            })),
+            Returns::Out(columns) => {
+                DataType::Record(Arc::new(oxibase_common::RecordType::anonymous(columns.clone())))
+            }
             Returns::Void => DataType::Text,
             Returns::Trigger => {
                 return Err(errinput!(

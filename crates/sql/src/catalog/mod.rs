@@ -23,6 +23,7 @@ pub mod schema;
 pub mod system;
 pub mod triggers;
 mod types;
+pub use types::row_type;
 
 use std::collections::HashMap;
 
@@ -397,7 +398,7 @@ impl Catalog {
         column: &Column,
     ) -> Result<()> {
         if !column.dropped {
-            check_storable(&column.name, &column.data_type)?;
+            self.check_storable(txn, &column.name, &column.data_type)?;
         }
         txn.put(&column_key(table_id, position)?, encode_column(table_id, position, column))
     }
@@ -422,20 +423,7 @@ impl Catalog {
         if row.kind != RelKind::Table {
             return Ok(None);
         }
-        let mut columns = Vec::new();
-        for item in txn.scan_prefix(&sys_key(SYS_COLUMNS, &[Value::Int4(id as i32)])?)? {
-            let (position, column) =
-                decode_column(&item?.1, &mut |ty| self.resolve_type(txn, ty), &mut |id| {
-                    self.domain_by_id(txn, id)
-                })?;
-            if position != columns.len() {
-                return Err(errdata!(
-                    "table {id} has a gap in its columns at position {}",
-                    columns.len()
-                ));
-            }
-            columns.push(column);
-        }
+        let columns = self.columns_of(txn, id)?;
         let indexes = self.indexes_of(txn, id)?;
         let mut constraints = Vec::new();
         for item in txn.scan_prefix(&sys_key(SYS_CONSTRAINTS, &[Value::Int4(id as i32)])?)? {
@@ -462,6 +450,54 @@ impl Catalog {
             replica_identity: row.replica_identity,
             replica_index: row.replica_index,
         }))
+    }
+
+    /// Refuses a column type that no relation can have: `record`, which has no shape of
+    /// its own (PostgreSQL's pseudo-type), and a table's row type (whose shape changes with
+    /// the table's columns; a composite type's is stored).
+    pub fn check_storable(&self, txn: &Transaction, column: &str, ty: &DataType) -> Result<()> {
+        let element = match ty {
+            DataType::Array(e) => e,
+            t => t,
+        };
+        let DataType::Record(record) = element else { return Ok(()) };
+        if let Some(id) = record.id
+            && self.find_relation_row(txn, id)?.is_some_and(|r| r.kind == RelKind::Composite)
+        {
+            return Ok(());
+        }
+        if let Some(table) = &record.name {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "column \"{column}\" has type {}, the row type of table {table}: columns of a table's row type are not supported",
+                ty.name()
+            )
+            .with_hint("Declare a composite type (CREATE TYPE name AS (...)) for the column."));
+        }
+        Err(errinput!(
+            INVALID_TABLE_DEFINITION,
+            "column \"{column}\" has pseudo-type {}",
+            ty.name()
+        ))
+    }
+
+    /// The columns of a table, or the attributes of a composite type, in order.
+    fn columns_of(&self, txn: &Transaction, id: RelId) -> Result<Vec<Column>> {
+        let mut columns = Vec::new();
+        for item in txn.scan_prefix(&sys_key(SYS_COLUMNS, &[Value::Int4(id as i32)])?)? {
+            let (position, column) =
+                decode_column(&item?.1, &mut |ty| self.resolve_type(txn, ty), &mut |id| {
+                    self.domain_by_id(txn, id)
+                })?;
+            if position != columns.len() {
+                return Err(errdata!(
+                    "relation {id} has a gap in its columns at position {}",
+                    columns.len()
+                ));
+            }
+            columns.push(column);
+        }
+        Ok(columns)
     }
 
     /// Stores what ANALYZE found for a table.
@@ -1152,7 +1188,7 @@ fn check_index_keys(n: usize) -> Result<()> {
 
 fn duplicate_name(kind: RelKind, name: &str) -> oxibase_common::Error {
     match kind {
-        RelKind::Type | RelKind::Domain => {
+        RelKind::Type | RelKind::Domain | RelKind::Composite => {
             errinput!(DUPLICATE_OBJECT, "type \"{name}\" already exists")
         }
         _ => errinput!(DUPLICATE_TABLE, "relation \"{name}\" already exists"),
@@ -1242,30 +1278,4 @@ fn autonomous<T>(
     txn.put(key, stored.to_le_bytes().to_vec())?;
     txn.commit()?;
     Ok(result)
-}
-
-/// Refuses a column type that no relation can have: `record`, which has no shape of its own
-/// (PostgreSQL's pseudo-type).
-pub fn check_storable(column: &str, ty: &DataType) -> Result<()> {
-    let element = match ty {
-        DataType::Array(e) => e,
-        t => t,
-    };
-    if let DataType::Record(record) = element
-        && let Some(table) = &record.table
-    {
-        return Err(errinput!(
-            FEATURE_NOT_SUPPORTED,
-            "column \"{column}\" has type {}, the row type of table {table}: columns of composite types are not supported",
-            ty.name()
-        ));
-    }
-    if matches!(element, DataType::Record(_)) {
-        return Err(errinput!(
-            INVALID_TABLE_DEFINITION,
-            "column \"{column}\" has pseudo-type {}",
-            ty.name()
-        ));
-    }
-    Ok(())
 }

@@ -22,6 +22,9 @@ pub enum RelKind {
     Type,
     /// A domain (`D`, likewise only in `pg_type`).
     Domain,
+    /// A composite type (`c`, `CREATE TYPE name AS (...)`): attributes in `sys_columns`
+    /// as a table's columns, no rows.
+    Composite,
 }
 
 impl RelKind {
@@ -34,6 +37,7 @@ impl RelKind {
             RelKind::View => "v",
             RelKind::Type => "T",
             RelKind::Domain => "D",
+            RelKind::Composite => "c",
         }
     }
 
@@ -46,6 +50,7 @@ impl RelKind {
             "v" => RelKind::View,
             "T" => RelKind::Type,
             "D" => RelKind::Domain,
+            "c" => RelKind::Composite,
             _ => return None,
         })
     }
@@ -57,7 +62,7 @@ impl RelKind {
             RelKind::Index => "index",
             RelKind::Sequence => "sequence",
             RelKind::View => "view",
-            RelKind::Type | RelKind::Domain => "type",
+            RelKind::Type | RelKind::Domain | RelKind::Composite => "type",
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Enum types (`CREATE TYPE name AS ENUM (...)`).
+//! Enum types (`CREATE TYPE name AS ENUM (...)`) and composite types (`CREATE TYPE name AS
+//! (attribute type, ...)`).
 //!
 //! A type has a `sys_tables` row of kind `T` (types share the relations' namespace, as in
 //! PostgreSQL, where every table also names a row type) and one `sys_enums` row per label,
@@ -6,15 +7,20 @@
 //! added: values are stored with their order and label, compare by order, and index by order,
 //! so adding a label never touches a stored row. Renaming a label rewrites the rows that hold
 //! it (the executor's job; see `exec::ddl`).
+//!
+//! A composite type has a `sys_tables` row of kind `c` and its attributes in `sys_columns`,
+//! as a table's columns (and as PostgreSQL, whose composite types are relations of kind `c`
+//! with `pg_attribute` rows). A column of the type stores its values as records of the live
+//! attributes; changing the attributes rewrites those values (see `exec::ddl::types`).
 
 use std::sync::Arc;
 
 use oxibase_common::row::{decode_row, encode_row};
-use oxibase_common::{DataType, EnumType, EnumValue, Result, Value, errdata, errinput};
+use oxibase_common::{DataType, EnumType, EnumValue, RecordType, Result, Value, errdata, errinput};
 use oxibase_mvcc::Transaction;
 
-use super::system::{RelationRow, SYS_ENUMS, SYS_TABLES, sys_key};
-use super::{Catalog, RelKind};
+use super::system::{RelationRow, SYS_COLUMNS, SYS_ENUMS, SYS_TABLES, sys_key};
+use super::{Catalog, Column, RelKind, Table};
 use crate::keys::{RelId, relation_prefix};
 
 impl Catalog {
@@ -151,19 +157,19 @@ impl Catalog {
         self.delete_relation(txn, &row)
     }
 
-    /// Resolves a type as `sys_columns` and `sys_procedures` store it (enums by id). A
-    /// dropped enum type (a dropped column's, which keeps its slot) resolves to a nameless
-    /// type without labels.
+    /// Resolves a type as `sys_columns` and `sys_procedures` store it (enum and row types
+    /// by id). A dropped type (a dropped column's, which keeps its slot) resolves to a
+    /// nameless enum without labels, or a record of unknown shape.
     pub fn resolve_type(&self, txn: &Transaction, name: &str) -> Result<DataType> {
         let mut failed = None;
-        let ty = DataType::from_catalog_name(name, &mut |id| match self.enum_by_id(txn, id) {
-            Ok(ty) => Some(DataType::Enum(ty.unwrap_or_else(|| {
-                Arc::new(EnumType {
-                    id,
-                    schema: String::new(),
-                    type_name: "-".into(),
-                    labels: Vec::new(),
-                })
+        let ty = DataType::from_catalog_name(name, &mut |id| match self.user_type_by_id(txn, id) {
+            Ok(Some(ty)) => Some(ty),
+            Ok(None) if name.contains("row:") => Some(DataType::Record(Arc::default())),
+            Ok(None) => Some(DataType::Enum(Arc::new(EnumType {
+                id,
+                schema: String::new(),
+                type_name: "-".into(),
+                labels: Vec::new(),
             }))),
             Err(e) => {
                 failed = Some(e);
@@ -174,6 +180,118 @@ impl Catalog {
             return Err(e);
         }
         ty.ok_or_else(|| errdata!("unknown type {name:?} in catalog"))
+    }
+
+    /// The enum or row type (a composite type's, or a table's) with this id.
+    fn user_type_by_id(&self, txn: &Transaction, id: RelId) -> Result<Option<DataType>> {
+        let Some(row) = self.find_relation_row(txn, id)? else { return Ok(None) };
+        Ok(match row.kind {
+            RelKind::Type => self.enum_by_id(txn, id)?.map(DataType::Enum),
+            RelKind::Composite => self.row_type_by_id(txn, id)?.map(DataType::Record),
+            _ => None,
+        })
+    }
+
+    // ---- composite types ----
+
+    /// Creates a composite type with these attributes (`CREATE TYPE name AS (...)`).
+    pub fn create_composite(
+        &self,
+        txn: &Transaction,
+        schema: &str,
+        name: &str,
+        attributes: &[Column],
+    ) -> Result<RelId> {
+        let schema_id = self.require_schema(txn, schema)?;
+        for (i, a) in attributes.iter().enumerate() {
+            if attributes[..i].iter().any(|b| b.name == a.name) {
+                return Err(errinput!(
+                    DUPLICATE_COLUMN,
+                    "column \"{}\" specified more than once",
+                    a.name
+                ));
+            }
+        }
+        let id = self.next_id()?;
+        self.insert_relation(txn, schema_id, id, name, RelKind::Composite, &[], None)?;
+        for (position, a) in attributes.iter().enumerate() {
+            self.put_column(txn, id, position, a)?;
+        }
+        Ok(id)
+    }
+
+    /// A composite type's attributes as a table of no rows (its id, schema, name and
+    /// columns), for the catalogs and the DDL that reads them.
+    pub fn composite_by_id(&self, txn: &Transaction, id: RelId) -> Result<Option<Table>> {
+        let Some(row) = self.find_relation_row(txn, id)? else { return Ok(None) };
+        if row.kind != RelKind::Composite {
+            return Ok(None);
+        }
+        let schema = self.schema_name(txn, row.schema_id)?;
+        Ok(Some(Table::plain(id, schema, row.name, self.columns_of(txn, id)?)))
+    }
+
+    /// A composite type's row type by schema and name.
+    pub fn composite_type(
+        &self,
+        txn: &Transaction,
+        schema: &str,
+        name: &str,
+    ) -> Result<Option<Arc<RecordType>>> {
+        match self.relation(txn, schema, name)? {
+            Some((id, RelKind::Composite)) => self.row_type_by_id(txn, id),
+            _ => Ok(None),
+        }
+    }
+
+    /// Every composite type, as [`Catalog::composite_by_id`] gives it.
+    pub fn composite_types(&self, txn: &Transaction) -> Result<Vec<Table>> {
+        let mut out = Vec::new();
+        for item in txn.scan_prefix(&relation_prefix(SYS_TABLES))? {
+            let row = RelationRow::decode(&item?.1)?;
+            if row.kind == RelKind::Composite
+                && let Some(ty) = self.composite_by_id(txn, row.id)?
+            {
+                out.push(ty);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The row type of a composite type: its live attributes, its name as `format_type`
+    /// prints it, and its id.
+    pub fn row_type_by_id(&self, txn: &Transaction, id: RelId) -> Result<Option<Arc<RecordType>>> {
+        Ok(self.composite_by_id(txn, id)?.map(|t| Arc::new(row_type(&t))))
+    }
+
+    /// Changes a composite type's attribute at `position` (RENAME ATTRIBUTE, ALTER
+    /// ATTRIBUTE ... TYPE, DROP ATTRIBUTE, which marks it dropped), or adds one there.
+    pub fn put_attribute(
+        &self,
+        txn: &Transaction,
+        id: RelId,
+        position: usize,
+        attribute: &Column,
+    ) -> Result<()> {
+        self.put_column(txn, id, position, attribute)
+    }
+
+    /// Drops a composite type and its attributes (the caller has dealt with what uses it).
+    pub fn drop_composite(&self, txn: &Transaction, id: RelId) -> Result<()> {
+        let row = self.relation_row(txn, id)?;
+        Catalog::delete_prefix(txn, &sys_key(SYS_COLUMNS, &[Value::Int4(id as i32)])?)?;
+        self.delete_relation(txn, &row)
+    }
+}
+
+/// The row type of a composite type (as [`Catalog::composite_by_id`] gives it) or a table:
+/// its live columns as fields. A table's row type is not stored (no column has it, no
+/// `pg_type` row lists it): the caller leaves off its id.
+pub fn row_type(table: &Table) -> RecordType {
+    RecordType {
+        fields: table.live_columns().map(|(_, c)| (c.name.clone(), c.data_type.clone())).collect(),
+        name: Some(oxibase_common::value::type_sql_name(&table.schema, &table.name)),
+        id: Some(table.id),
     }
 }
 

@@ -235,6 +235,14 @@ pub fn execute_ddl(stmt: &DdlStatement, ctx: &ExecCtx, env: &dyn BindEnv) -> Res
             ddl.create_enum(name, labels)?;
             Ok("CREATE TYPE".into())
         }
+        DdlStatement::CreateComposite { name, attributes } => {
+            ddl.create_composite(name, attributes)?;
+            Ok("CREATE TYPE".into())
+        }
+        DdlStatement::AlterComposite { name, actions } => {
+            ddl.alter_attributes(name, actions)?;
+            Ok("ALTER TYPE".into())
+        }
         DdlStatement::AlterType { name, action } => {
             ddl.alter_type(name, action)?;
             Ok("ALTER TYPE".into())
@@ -444,8 +452,13 @@ impl Ddl<'_, '_> {
         let ctx = self.ctx;
         let (id, sub) = match target {
             T::Relation(kind, name) => {
-                let (_, id) = self.find(name, *kind)?.ok_or_else(|| match kind {
-                    RelKind::Type | RelKind::Domain => {
+                // COMMENT ON TYPE names an enum, composite or domain alike.
+                let kind = match kind {
+                    RelKind::Type => self.find_type_id(name)?.map_or(*kind, |(_, k)| k),
+                    kind => *kind,
+                };
+                let (_, id) = self.find(name, kind)?.ok_or_else(|| match kind {
+                    RelKind::Type | RelKind::Domain | RelKind::Composite => {
                         errinput!(UNDEFINED_OBJECT, "type \"{}\" does not exist", display(name))
                     }
                     _ => {
@@ -1903,7 +1916,7 @@ impl Ddl<'_, '_> {
         let visible: Vec<&crate::plan::Column> =
             plan.columns.iter().filter(|c| !c.hidden).collect();
         for c in &visible {
-            crate::catalog::check_storable(&c.name, &c.data_type)?;
+            self.catalog().check_storable(self.ctx.txn, &c.name, &c.data_type)?;
         }
         if columns.len() > visible.len() {
             return Err(errinput!(
@@ -2321,6 +2334,13 @@ impl Ddl<'_, '_> {
                     {
                         self.notice(format!("drop cascades to type {}", ty.name()));
                         self.drop_type(&ty, true)?;
+                    }
+                    if kind == RelKind::Composite
+                        && let Some(ty) = ctx.catalog.composite_by_id(ctx.txn, id)?
+                    {
+                        let name = oxibase_common::value::type_sql_name(&ty.schema, &ty.name);
+                        self.notice(format!("drop cascades to type {name}"));
+                        self.drop_composite(&ty, true)?;
                     }
                 }
             }

@@ -173,6 +173,14 @@ fn table_function_values<'a>(
             Box::new(super::routine::rows(&routine, values, ctx)?.into_iter().map(Ok))
         }
         TableFunction::Scalar => Box::new(std::iter::once(Ok(values))),
+        TableFunction::Fields { width } => {
+            let mut row = match values.into_iter().next() {
+                Some(Value::Record(fields)) => *fields,
+                _ => Vec::new(),
+            };
+            row.resize(width, Value::Null);
+            Box::new(std::iter::once(Ok(row)))
+        }
         TableFunction::GenerateSeries => generate_series(values, ctx)?,
         TableFunction::Unnest => {
             let arrays: Vec<Vec<Value>> = values

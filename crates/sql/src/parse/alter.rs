@@ -466,3 +466,127 @@ pub(super) fn normalize_comment_on_routine(
     }
     changed.then(|| super::render_tokens(sql, &original, &ranges, &tokens))
 }
+
+/// `ALTER TYPE name ADD | DROP | ALTER | RENAME ATTRIBUTE ...` comes next.
+pub(super) fn is_alter_type_attributes(parser: &Parser) -> bool {
+    let word = |i: usize| match parser.peek_nth_token_ref(i).token.clone() {
+        Token::Word(w) if w.quote_style.is_none() => w.value.to_uppercase(),
+        _ => String::new(),
+    };
+    if word(0) != "ALTER" || word(1) != "TYPE" {
+        return false;
+    }
+    // The name: words with periods between.
+    let mut i = 2;
+    while matches!(parser.peek_nth_token_ref(i + 1).token, Token::Period) {
+        i += 2;
+    }
+    matches!(word(i + 1).as_str(), "ADD" | "DROP" | "ALTER" | "RENAME")
+        && word(i + 2) == "ATTRIBUTE"
+}
+
+/// Consumes `keyword ATTRIBUTE` (ATTRIBUTE is no keyword of sqlparser's) if it comes next.
+fn keyword_attribute(parser: &mut Parser, keyword: Keyword) -> bool {
+    let [a, b] = parser.peek_tokens::<2>();
+    let found = matches!(&a, Token::Word(w) if w.keyword == keyword)
+        && matches!(&b, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("attribute"));
+    if found {
+        parser.next_token();
+        parser.next_token();
+    }
+    found
+}
+
+/// True when a parsed ALTER TABLE was written as ALTER TYPE ... ATTRIBUTE (see
+/// [`parse_alter_type_attributes`]).
+pub fn is_alter_type_attributes_statement(alter: &ast::AlterTable) -> bool {
+    alter.table_type == Some(ast::AlterTableType::External)
+}
+
+/// Parses ALTER TYPE's attribute actions on a composite type: `ADD ATTRIBUTE a type
+/// [COLLATE c]`, `DROP ATTRIBUTE [IF EXISTS] a`, `ALTER ATTRIBUTE a [SET DATA] TYPE type
+/// [COLLATE c]` (several, comma-separated) or `RENAME ATTRIBUTE a TO b`, each with an
+/// optional CASCADE or RESTRICT (which reach typed tables in PostgreSQL; there are none
+/// here). Carried as the column actions of an ALTER TABLE marked as Snowflake's EXTERNAL.
+pub(super) fn parse_alter_type_attributes(parser: &mut Parser) -> ParseResult<ast::Statement> {
+    use ast::AlterTableOperation as Op;
+    parser.expect_keywords(&[Keyword::ALTER, Keyword::TYPE])?;
+    let name = parser.parse_object_name(false)?;
+    let behavior =
+        |p: &mut Parser| match p.parse_one_of_keywords(&[Keyword::CASCADE, Keyword::RESTRICT]) {
+            Some(Keyword::CASCADE) => Some(ast::DropBehavior::Cascade),
+            Some(_) => Some(ast::DropBehavior::Restrict),
+            None => None,
+        };
+    let collation = |p: &mut Parser| -> ParseResult<Vec<ast::ColumnOptionDef>> {
+        Ok(if p.parse_keyword(Keyword::COLLATE) {
+            vec![ast::ColumnOptionDef {
+                name: None,
+                option: ast::ColumnOption::Collation(p.parse_object_name(false)?),
+            }]
+        } else {
+            vec![]
+        })
+    };
+    let operations = if keyword_attribute(parser, Keyword::RENAME) {
+        let old_column_name = parser.parse_identifier()?;
+        parser.expect_keyword(Keyword::TO)?;
+        let new_column_name = parser.parse_identifier()?;
+        behavior(parser);
+        vec![Op::RenameColumn { old_column_name, new_column_name }]
+    } else {
+        parser.parse_comma_separated(|p| {
+            let op = if keyword_attribute(p, Keyword::ADD) {
+                let name = p.parse_identifier()?;
+                let data_type = p.parse_data_type()?;
+                let options = collation(p)?;
+                Op::AddColumn {
+                    column_keyword: true,
+                    if_not_exists: false,
+                    column_def: ast::ColumnDef { name, data_type, options },
+                    column_position: None,
+                }
+            } else if keyword_attribute(p, Keyword::DROP) {
+                let if_exists = p.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+                Op::DropColumn {
+                    has_column_keyword: true,
+                    column_names: vec![p.parse_identifier()?],
+                    if_exists,
+                    drop_behavior: None,
+                }
+            } else if keyword_attribute(p, Keyword::ALTER) {
+                let column_name = p.parse_identifier()?;
+                let had_set = p.parse_keywords(&[Keyword::SET, Keyword::DATA]);
+                p.expect_keyword(Keyword::TYPE)?;
+                let data_type = p.parse_data_type()?;
+                // A COLLATE travels in USING (which ALTER ATTRIBUTE does not have), as the
+                // collation's name for the binder to check.
+                let using = match collation(p)?.pop() {
+                    Some(ast::ColumnOptionDef {
+                        option: ast::ColumnOption::Collation(c), ..
+                    }) => Some(ast::Expr::Identifier(ast::Ident::new(c.to_string()))),
+                    _ => None,
+                };
+                Op::AlterColumn {
+                    column_name,
+                    op: ast::AlterColumnOperation::SetDataType { data_type, using, had_set },
+                }
+            } else {
+                return p
+                    .expected("ADD ATTRIBUTE, DROP ATTRIBUTE or ALTER ATTRIBUTE", p.peek_token());
+            };
+            behavior(p);
+            Ok(op)
+        })?
+    };
+    Ok(ast::Statement::AlterTable(ast::AlterTable {
+        name,
+        if_exists: false,
+        only: false,
+        operations,
+        location: None,
+        on_cluster: None,
+        table_type: Some(ast::AlterTableType::External),
+        end_token: ast::helpers::attached_token::AttachedToken::empty(),
+    }))
+}

@@ -313,6 +313,12 @@ pub enum TableFunction {
     Routine(std::sync::Arc<crate::procedure::Routine>),
     /// A scalar function used in FROM: one row.
     Scalar,
+    /// A function returning a composite type used in FROM: one row of the value's fields
+    /// (all NULL for a NULL value), `width` of them.
+    Fields {
+        /// The number of fields.
+        width: usize,
+    },
     /// generate_series(start, stop [, step])
     GenerateSeries,
     /// unnest(array)

@@ -207,10 +207,16 @@ impl<'a> Run<'a> {
             .collect();
         // A procedure's OUT parameter starts NULL, whatever the call passed for it.
         for (i, (var, value)) in vars.iter_mut().zip(args).enumerate() {
-            if let Var::Scalar(_, v) = var
-                && !routine.out_args.get(i).copied().unwrap_or(false)
-            {
-                *v = value.clone();
+            if routine.out_args.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            match (var, value) {
+                (Var::Scalar(_, v), value) => *v = value.clone(),
+                (Var::Record(Some((shape, values))), Value::Record(fields)) => {
+                    *values = fields.to_vec();
+                    values.resize(shape.len(), Value::Null);
+                }
+                _ => {}
             }
         }
         let found = body.found;
@@ -251,6 +257,10 @@ fn resolve_types(body: &Body, host: &mut dyn Host) -> Result<Vec<Slot>> {
         .iter()
         .map(|def| {
             Ok(match &def.kind {
+                // An argument of a composite type: a row variable of its attributes.
+                VarKind::Known(DataType::Record(r)) if r.id.is_some() => {
+                    Slot::Record(Some(Arc::new(r.fields.clone())))
+                }
                 VarKind::Known(t) => Slot::Scalar(t.clone()),
                 VarKind::Typed(text) => {
                     let cols = columns(host, format!("SELECT NULL::{text}"))?;
@@ -944,10 +954,20 @@ impl Run<'_> {
                     let value = value.clone();
                     return self.return_scalar(Some(value));
                 }
+                // A function returning a composite type returns the row as a value of it.
+                if let Returns::Value(DataType::Record(r)) = &self.routine.returns
+                    && r.id.is_some()
+                {
+                    let value = match &self.vars[slot] {
+                        Var::Record(Some((_, values))) => Value::Record(Box::new(values.clone())),
+                        _ => Value::Null,
+                    };
+                    return self.return_scalar(Some(value));
+                }
                 if self.routine.returns != Returns::Trigger {
                     return Err(errinput!(
                         FEATURE_NOT_SUPPORTED,
-                        "RETURN of a record variable is supported in trigger functions only"
+                        "RETURN of a record variable is supported in trigger functions and functions returning a composite type only"
                     )
                     .with_hint("Declare RETURNS SETOF the row type and use RETURN NEXT."));
                 }

@@ -58,6 +58,19 @@ pub enum VarKind {
     Cursor(Option<(Vec<usize>, Arc<Sql>)>),
 }
 
+impl VarKind {
+    /// Whether the variable may hold a row, whose fields `var.field` names: a record, a
+    /// variable of a type written as SQL (a table's or composite type's name), an argument
+    /// of a composite type.
+    fn may_be_row(&self) -> bool {
+        match self {
+            VarKind::Record(_) | VarKind::Typed(_) => true,
+            VarKind::Known(oxibase_common::DataType::Record(r)) => r.id.is_some(),
+            _ => false,
+        }
+    }
+}
+
 /// Where FETCH and MOVE go.
 #[derive(Debug, Clone)]
 pub enum Direction {
@@ -1221,7 +1234,7 @@ impl Parser<'_> {
             }
             // A record, or a variable declared with a table's name as its type (a row).
             if let Some(slot) = self.lookup(None, &first).map(|s| self.resolve(s))
-                && matches!(self.vars[slot].kind, VarKind::Record(_) | VarKind::Typed(_))
+                && self.vars[slot].kind.may_be_row()
             {
                 return Ok(Target::Field(slot, second));
             }
@@ -1461,7 +1474,7 @@ impl Parser<'_> {
             return None;
         };
         let slot = self.resolve(self.lookup(None, name)?);
-        matches!(self.vars[slot].kind, VarKind::Record(_) | VarKind::Typed(_)).then_some(slot)
+        self.vars[slot].kind.may_be_row().then_some(slot)
     }
 
     fn raise_statement(&mut self) -> Result<Stmt> {
@@ -1662,8 +1675,7 @@ impl Parser<'_> {
                         return Some(Target::Var(self.resolve(slot)));
                     }
                     let slot = self.resolve(self.lookup(None, &first)?);
-                    matches!(self.vars[slot].kind, VarKind::Record(_) | VarKind::Typed(_))
-                        .then_some(Target::Field(slot, second))
+                    self.vars[slot].kind.may_be_row().then_some(Target::Field(slot, second))
                 }
                 _ => None,
             })

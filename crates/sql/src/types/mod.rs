@@ -71,7 +71,7 @@ pub fn type_oid(ty: &DataType) -> u32 {
         DataType::TsVector => 3614,
         DataType::TsQuery => 3615,
         DataType::Enum(e) => e.id,
-        DataType::Record(_) => 2249,
+        DataType::Record(r) => r.id.unwrap_or(2249),
         DataType::Inet => 869,
         DataType::Cidr => 650,
         DataType::Array(element) => match &**element {
@@ -103,7 +103,7 @@ pub fn type_oid(ty: &DataType) -> u32 {
             DataType::TsQuery => 3645,
             DataType::Array(_) => 0,
             DataType::Enum(e) => e.array_oid(),
-            DataType::Record(_) => 2287,
+            DataType::Record(r) => r.array_oid().unwrap_or(2287),
             DataType::Inet => 1041,
             DataType::Cidr => 651,
         },
@@ -364,7 +364,8 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
             let fields = fields.unwrap_or_default();
             Some(DataType::Record(std::sync::Arc::new(oxibase_common::RecordType {
                 fields,
-                table: x.table.clone(),
+                name: x.name.clone(),
+                id: x.id,
             })))
         }
         _ => None,

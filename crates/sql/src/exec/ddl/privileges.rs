@@ -211,17 +211,19 @@ impl Ddl<'_, '_> {
         Ok(routine_as_target(&routine))
     }
 
-    /// A user-defined type (enum or domain) by possibly qualified name.
-    fn find_type_id(&self, name: &Name) -> Result<Option<RelId>> {
+    /// A user-defined type (enum, composite or domain) by possibly qualified name, with
+    /// its kind.
+    pub(super) fn find_type_id(&self, name: &Name) -> Result<Option<(RelId, RelKind)>> {
+        self.ctx.txn.next_command()?;
         let schemas = match &name.0 {
             Some(s) => vec![s.clone()],
             None => self.env.search_path(),
         };
         for schema in schemas {
             if let Some((id, kind)) = self.catalog().relation(self.ctx.txn, &schema, &name.1)?
-                && matches!(kind, RelKind::Type | RelKind::Domain)
+                && matches!(kind, RelKind::Type | RelKind::Domain | RelKind::Composite)
             {
-                return Ok(Some(id));
+                return Ok(Some((id, kind)));
             }
         }
         Ok(None)
@@ -468,7 +470,7 @@ impl Ddl<'_, '_> {
                 .map(|mut t| t.pop())
                 .or_else(missing)?,
             "TYPE" | "DOMAIN" => match self.find_type_id(name)? {
-                Some(id) => Some(Target {
+                Some((id, _)) => Some(Target {
                     kind: ObjectKind::Table,
                     id,
                     label: "type",

@@ -1,15 +1,15 @@
-//! CREATE, ALTER and DROP TYPE for enum types.
+//! CREATE, ALTER and DROP TYPE for enum and composite types.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use sqlparser::ast;
 
-use oxibase_common::{EnumType, EnumValue, Result, Value, errinput};
+use oxibase_common::{DataType, EnumType, EnumValue, Result, Value, errinput};
 
 use super::{Ddl, Name, RelKind, display};
-use crate::bind::AlterTypeAction;
-use crate::catalog::Table;
+use crate::bind::{AlterTypeAction, AttributeAction};
+use crate::catalog::{Column, Table};
 use crate::procedure::Returns;
 
 impl Ddl<'_, '_> {
@@ -18,6 +18,27 @@ impl Ddl<'_, '_> {
         self.require_create_in(&schema)?;
         let ty = self.catalog().create_enum(self.ctx.txn, &schema, &name.1, labels)?;
         self.record_type_owner(ty.id as crate::keys::RelId)
+    }
+
+    pub(super) fn create_composite(
+        &self,
+        name: &Name,
+        attributes: &[(String, DataType)],
+    ) -> Result<()> {
+        let schema = self.creation_schema(&name.0)?;
+        self.require_create_in(&schema)?;
+        let columns: Vec<Column> =
+            attributes.iter().map(|(n, t)| Column::new(n.clone(), t.clone())).collect();
+        let id = self.catalog().create_composite(self.ctx.txn, &schema, &name.1, &columns)?;
+        self.record_type_owner(id)
+    }
+
+    /// Finds a composite type by possibly qualified name, following the search path.
+    fn find_composite(&self, name: &Name) -> Result<Option<Table>> {
+        match self.find(name, RelKind::Composite)? {
+            Some((_, id)) => self.catalog().composite_by_id(self.ctx.txn, id),
+            None => Ok(None),
+        }
     }
 
     /// Finds an enum type by possibly qualified name, following the search path.
@@ -35,12 +56,15 @@ impl Ddl<'_, '_> {
 
     pub(super) fn alter_type(&self, name: &Name, action: &AlterTypeAction) -> Result<()> {
         let ctx = self.ctx;
+        if let Some((_, RelKind::Composite)) = self.find_type_id(name)? {
+            return self.alter_composite(name, action);
+        }
         let ty = self.require_type(name)?;
         let existing = |label: &str| ty.labels.iter().position(|v| v.label == label);
         match action {
             AlterTypeAction::Rename(new) => {
                 ctx.catalog.rename_table(ctx.txn, ty.id, new)?;
-                self.follow_type_rename(&ty, new)
+                self.follow_type_rename(&TypeName::of_enum(&ty), new)
             }
             AlterTypeAction::AddValue { label, if_not_exists, neighbor } => {
                 if existing(label).is_some() {
@@ -99,6 +123,164 @@ impl Ddl<'_, '_> {
         }
     }
 
+    fn alter_composite(&self, name: &Name, action: &AlterTypeAction) -> Result<()> {
+        let ctx = self.ctx;
+        let Some(ty) = self.find_composite(name)? else {
+            return Err(errinput!(UNDEFINED_OBJECT, "type \"{}\" does not exist", display(name)));
+        };
+        match action {
+            AlterTypeAction::Rename(new) => {
+                ctx.catalog.rename_table(ctx.txn, ty.id, new)?;
+                self.follow_type_rename(&TypeName::of_table(&ty), new)
+            }
+            AlterTypeAction::AddValue { .. } | AlterTypeAction::RenameValue { .. } => {
+                Err(errinput!(WRONG_OBJECT_TYPE, "\"{}\" is not an enum", ty.name))
+            }
+        }
+    }
+
+    /// ALTER TYPE's attribute actions on a composite type. Values stored in columns of the
+    /// type (or of arrays and composite types holding it) are rewritten to the new shape:
+    /// an added attribute reads NULL, a dropped one is gone. A new type for an attribute
+    /// is refused while a column stores the type, as PostgreSQL does.
+    pub(super) fn alter_attributes(&self, name: &Name, actions: &[AttributeAction]) -> Result<()> {
+        let ctx = self.ctx;
+        for action in actions {
+            let Some(ty) = self.find_composite(name)? else {
+                return Err(errinput!(
+                    UNDEFINED_OBJECT,
+                    "type \"{}\" does not exist",
+                    display(name)
+                ));
+            };
+            let live: Vec<&Column> = ty.live_columns().map(|(_, c)| c).collect();
+            let live_position = |attribute: &str| live.iter().position(|c| c.name == attribute);
+            let missing = |attribute: &str| {
+                errinput!(
+                    UNDEFINED_COLUMN,
+                    "column \"{attribute}\" of relation \"{}\" does not exist",
+                    ty.name
+                )
+            };
+            match action {
+                AttributeAction::Add { name: attribute, data_type } => {
+                    if live_position(attribute).is_some() {
+                        return Err(errinput!(
+                            DUPLICATE_COLUMN,
+                            "column \"{attribute}\" of relation \"{}\" already exists",
+                            ty.name
+                        ));
+                    }
+                    if uses_type(data_type, ty.id) {
+                        return Err(errinput!(
+                            INVALID_TABLE_DEFINITION,
+                            "composite type {} cannot be made a member of itself",
+                            ty.name
+                        ));
+                    }
+                    let column = Column::new(attribute.clone(), data_type.clone());
+                    ctx.catalog.add_column(ctx.txn, &ty, column)?;
+                    self.rewrite_composite_values(ty.id, &|fields| fields.push(Value::Null))?;
+                }
+                AttributeAction::Drop { name: attribute, if_exists } => {
+                    let Some(at) = live_position(attribute) else {
+                        if *if_exists {
+                            self.notice(format!(
+                                "column \"{attribute}\" of relation \"{}\" does not exist, skipping",
+                                ty.name
+                            ));
+                            continue;
+                        }
+                        return Err(missing(attribute));
+                    };
+                    ctx.catalog.drop_column(ctx.txn, &ty, attribute)?;
+                    self.rewrite_composite_values(ty.id, &|fields| {
+                        if at < fields.len() {
+                            fields.remove(at);
+                        }
+                    })?;
+                }
+                AttributeAction::SetType { name: attribute, data_type } => {
+                    let Some(at) = live_position(attribute) else { return Err(missing(attribute)) };
+                    if let Some((table, column)) = self.columns_of_type(ty.id)?.first() {
+                        return Err(errinput!(
+                            FEATURE_NOT_SUPPORTED,
+                            "cannot alter type \"{}\" because column \"{}.{column}\" uses it",
+                            ty.name,
+                            table.name
+                        ));
+                    }
+                    if uses_type(data_type, ty.id) {
+                        return Err(errinput!(
+                            INVALID_TABLE_DEFINITION,
+                            "composite type {} cannot be made a member of itself",
+                            ty.name
+                        ));
+                    }
+                    let column = Column { data_type: data_type.clone(), ..live[at].clone() };
+                    ctx.catalog.update_column(ctx.txn, &ty, attribute, column)?;
+                }
+                AttributeAction::Rename { from, to } => {
+                    let Some(at) = live_position(from) else { return Err(missing(from)) };
+                    let column = Column { name: to.clone(), ..live[at].clone() };
+                    ctx.catalog.update_column(ctx.txn, &ty, from, column)?;
+                }
+            }
+            ctx.txn.next_command()?;
+        }
+        Ok(())
+    }
+
+    /// The live columns of tables that can hold a value of the type: (table, column name).
+    fn columns_of_type(&self, id: u32) -> Result<Vec<(Table, String)>> {
+        let mut out = Vec::new();
+        for table in self.tables_using(id)? {
+            for c in &table.columns {
+                if !c.dropped && uses_type(&c.data_type, id) {
+                    out.push((table.clone(), c.name.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rewrites the tables with columns that can hold values of composite type `id`,
+    /// applying `f` to the fields of each such value (the tables as they were read before
+    /// the type changed give the old shape; the catalog now has the new one).
+    fn rewrite_composite_values(&self, id: u32, f: &dyn Fn(&mut Vec<Value>)) -> Result<()> {
+        // The tables as they were: this command does not see the attribute change yet.
+        let ctx = self.ctx;
+        let old_tables: Vec<Table> = ctx
+            .catalog
+            .tables(ctx.txn)?
+            .into_iter()
+            .filter(|t| t.columns.iter().any(|c| !c.dropped && uses_type(&c.data_type, id)))
+            .collect();
+        for table in old_tables {
+            let new = self.table(table.id)?;
+            let positions: Vec<usize> = (0..table.columns.len())
+                .filter(|&p| {
+                    let c = &table.columns[p];
+                    !c.dropped && uses_type(&c.data_type, id)
+                })
+                .collect();
+            self.rewrite(
+                &table,
+                &new,
+                &|mut row| {
+                    for &p in &positions {
+                        if let Some(v) = row.get_mut(p) {
+                            map_record_value(v, &table.columns[p].data_type, id, f);
+                        }
+                    }
+                    Ok(row)
+                },
+                None,
+            )?;
+        }
+        Ok(())
+    }
+
     /// Adds `label` at position `at` by giving every label of the type a new sort order,
     /// and rewrites the stored values (which carry their order) and the index entries.
     fn renumber_enum(&self, ty: &EnumType, at: usize, label: &str) -> Result<()> {
@@ -121,12 +303,12 @@ impl Ddl<'_, '_> {
     /// Rewrites the tables with columns of the type (or arrays of it), applying `f` to each
     /// of their values of the type.
     fn rewrite_enum_values(&self, ty: &EnumType, f: &dyn Fn(&mut EnumValue)) -> Result<()> {
-        for table in self.tables_using(ty)? {
+        for table in self.tables_using(ty.id)? {
             let new = self.table(table.id)?;
             let positions: Vec<usize> = (0..table.columns.len())
                 .filter(|&p| {
                     let c = &table.columns[p];
-                    !c.dropped && c.data_type.enum_type().is_some_and(|e| e.id == ty.id)
+                    !c.dropped && uses_type(&c.data_type, ty.id)
                 })
                 .collect();
             self.rewrite(
@@ -135,7 +317,7 @@ impl Ddl<'_, '_> {
                 &|mut row| {
                     for &p in &positions {
                         if let Some(v) = row.get_mut(p) {
-                            map_enum_value(v, f);
+                            map_enum_value(v, &table.columns[p].data_type, ty.id, f);
                         }
                     }
                     Ok(row)
@@ -148,10 +330,10 @@ impl Ddl<'_, '_> {
 
     /// Stored SQL names types by name (`'x'::mood` in a default, CHECK, index expression or
     /// view), where PostgreSQL keeps oids: after RENAME TO, it is rewritten to the new name.
-    fn follow_type_rename(&self, ty: &EnumType, new: &str) -> Result<()> {
+    fn follow_type_rename(&self, ty: &TypeName, new: &str) -> Result<()> {
         let ctx = self.ctx;
         let rename = |sql: &str| rename_type(sql, ty, new, crate::bind::parse_expr);
-        for table in self.tables_using(ty)? {
+        for table in self.tables_using(ty.id)? {
             self.map_table_exprs(&table, &rename)?;
             if let Some(query) = &table.materialized
                 && let Some(renamed) = renamed_query(query, ty, new)
@@ -167,27 +349,75 @@ impl Ddl<'_, '_> {
         Ok(())
     }
 
-    /// The tables (materialized views included) with a live column of the type or an
-    /// array of it.
-    fn tables_using(&self, ty: &EnumType) -> Result<Vec<Table>> {
+    /// The tables (materialized views included) with a live column of the type, or of an
+    /// array or composite type holding it.
+    fn tables_using(&self, id: u32) -> Result<Vec<Table>> {
         let ctx = self.ctx;
         ctx.txn.next_command()?;
         Ok(ctx
             .catalog
             .tables(ctx.txn)?
             .into_iter()
-            .filter(|t| {
-                t.columns
-                    .iter()
-                    .any(|c| !c.dropped && c.data_type.enum_type().is_some_and(|e| e.id == ty.id))
-            })
+            .filter(|t| t.columns.iter().any(|c| !c.dropped && uses_type(&c.data_type, id)))
             .collect())
+    }
+
+    /// What stops a type from being dropped whatever the CASCADE: a composite type with an
+    /// attribute of it, a routine taking or returning it.
+    fn refuse_type_users(&self, ty: &TypeName) -> Result<()> {
+        let ctx = self.ctx;
+        let depends = |what: String, first: &str| {
+            errinput!(
+                DEPENDENT_OBJECTS_STILL_EXIST,
+                "cannot drop type {} because other objects depend on it",
+                ty.sql_name()
+            )
+            .with_detail(format!("{what} depends on type {}", ty.sql_name()))
+            .with_hint(format!("Drop the {first} first."))
+        };
+        for composite in ctx.catalog.composite_types(ctx.txn)? {
+            if composite.id == ty.id {
+                continue;
+            }
+            if let Some((_, a)) =
+                composite.live_columns().find(|(_, c)| uses_type(&c.data_type, ty.id))
+            {
+                let owner = TypeName::of_table(&composite).sql_name();
+                return Err(depends(
+                    format!("column {} of composite type {owner}", a.name),
+                    "composite type",
+                ));
+            }
+        }
+        for routine in ctx.catalog.routines(ctx.txn)? {
+            let returns = match &routine.returns {
+                Returns::Void | Returns::Trigger => Vec::new(),
+                Returns::Value(t) | Returns::SetOf(t) => vec![t.clone()],
+                Returns::Table(columns) | Returns::SetOfRow(_, columns) | Returns::Out(columns) => {
+                    columns.iter().map(|(_, t)| t.clone()).collect()
+                }
+            };
+            let mut uses = routine.args.iter().map(|(_, t)| t).chain(&returns);
+            let set_of_row =
+                matches!(&routine.returns, Returns::SetOfRow(name, _) if *name == ty.sql_name());
+            if set_of_row || uses.any(|t| uses_type(t, ty.id)) {
+                let kind = routine.kind.keyword().to_lowercase();
+                return Err(depends(format!("{kind} {}", routine.signature()), &kind));
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn drop_types(&self, names: &[Name], if_exists: bool, cascade: bool) -> Result<()> {
         for name in names {
             if let Some(domain) = self.find_domain(name)? {
                 self.drop_domain(&domain, cascade)?;
+                continue;
+            }
+            if let Some((_, RelKind::Composite)) = self.find_type_id(name)?
+                && let Some(ty) = self.find_composite(name)?
+            {
+                self.drop_composite(&ty, cascade)?;
                 continue;
             }
             let Some(ty) = self.find_type(name)? else {
@@ -208,50 +438,40 @@ impl Ddl<'_, '_> {
 
     /// Drops a type; its columns go with it under CASCADE, and stop it otherwise.
     pub(super) fn drop_type(&self, ty: &EnumType, cascade: bool) -> Result<()> {
+        self.drop_user_type(&TypeName::of_enum(ty), cascade)?;
+        self.ctx.catalog.drop_type(self.ctx.txn, ty.id)
+    }
+
+    /// Drops a composite type, as [`Ddl::drop_type`] an enum type.
+    pub(super) fn drop_composite(&self, ty: &Table, cascade: bool) -> Result<()> {
+        self.drop_user_type(&TypeName::of_table(ty), cascade)?;
+        self.ctx.catalog.drop_composite(self.ctx.txn, ty.id)
+    }
+
+    /// Deals with what uses a type about to be dropped: the columns of it go under CASCADE
+    /// and stop the drop otherwise.
+    fn drop_user_type(&self, ty: &TypeName, cascade: bool) -> Result<()> {
         let ctx = self.ctx;
         let mut dependents = Vec::new();
-        for table in self.tables_using(ty)? {
+        for table in self.tables_using(ty.id)? {
             for c in &table.columns {
-                if !c.dropped && c.data_type.enum_type().is_some_and(|e| e.id == ty.id) {
+                if !c.dropped && uses_type(&c.data_type, ty.id) {
                     dependents.push((table.clone(), c.name.clone()));
                 }
             }
         }
-        for routine in ctx.catalog.routines(ctx.txn)? {
-            let returns = match &routine.returns {
-                Returns::Void | Returns::Trigger => Vec::new(),
-                Returns::Value(t) | Returns::SetOf(t) => vec![t.clone()],
-                Returns::Table(columns) | Returns::SetOfRow(_, columns) | Returns::Out(columns) => {
-                    columns.iter().map(|(_, t)| t.clone()).collect()
-                }
-            };
-            let mut uses = routine.args.iter().map(|(_, t)| t).chain(&returns);
-            if uses.any(|t| t.enum_type().is_some_and(|e| e.id == ty.id)) {
-                return Err(errinput!(
-                    DEPENDENT_OBJECTS_STILL_EXIST,
-                    "cannot drop type {} because other objects depend on it",
-                    ty.name()
-                )
-                .with_detail(format!(
-                    "{} {} depends on type {}",
-                    routine.kind.keyword().to_lowercase(),
-                    routine.signature(),
-                    ty.name()
-                ))
-                .with_hint(format!("Drop the {} first.", routine.kind.keyword().to_lowercase())));
-            }
-        }
+        self.refuse_type_users(ty)?;
         if !dependents.is_empty() && !cascade {
             return Err(errinput!(
                 DEPENDENT_OBJECTS_STILL_EXIST,
                 "cannot drop type {} because other objects depend on it",
-                ty.name()
+                ty.sql_name()
             )
             .with_detail(
                 dependents
                     .iter()
                     .map(|(t, c)| {
-                        format!("column {c} of table {} depends on type {}", t.name, ty.name())
+                        format!("column {c} of table {} depends on type {}", t.name, ty.sql_name())
                     })
                     .collect::<Vec<_>>()
                     .join("\n"),
@@ -263,8 +483,40 @@ impl Ddl<'_, '_> {
             let table = self.table(table.id)?;
             self.drop_column(&table, column, true)?;
         }
-        ctx.txn.next_command()?;
-        ctx.catalog.drop_type(ctx.txn, ty.id)
+        ctx.txn.next_command()
+    }
+}
+
+/// A user-defined type as the DDL that renames or drops it names it.
+pub(super) struct TypeName {
+    id: u32,
+    schema: String,
+    name: String,
+}
+
+impl TypeName {
+    fn of_enum(ty: &EnumType) -> TypeName {
+        TypeName { id: ty.id, schema: ty.schema.clone(), name: ty.type_name.clone() }
+    }
+
+    fn of_table(ty: &Table) -> TypeName {
+        TypeName { id: ty.id, schema: ty.schema.clone(), name: ty.name.clone() }
+    }
+
+    /// As `format_type` prints it.
+    fn sql_name(&self) -> String {
+        oxibase_common::value::type_sql_name(&self.schema, &self.name)
+    }
+}
+
+/// Whether a value of `t` can hold one of the type with this id: `t` is that type, or an
+/// array or record with it inside.
+fn uses_type(t: &DataType, id: u32) -> bool {
+    match t {
+        DataType::Enum(e) => e.id == id,
+        DataType::Array(element) => uses_type(element, id),
+        DataType::Record(r) => r.id == Some(id) || r.fields.iter().any(|(_, f)| uses_type(f, id)),
+        _ => false,
     }
 }
 
@@ -272,11 +524,36 @@ fn not_a_label(label: &str) -> oxibase_common::Error {
     errinput!(INVALID_PARAMETER_VALUE, "\"{label}\" is not an existing enum label")
 }
 
-/// Applies `f` to an enum value, or to each element of an array of them.
-fn map_enum_value(value: &mut Value, f: &dyn Fn(&mut EnumValue)) {
-    match value {
-        Value::Enum(e) => f(e),
-        Value::Array(a) => a.elements.iter_mut().for_each(|v| map_enum_value(v, f)),
+/// Applies `f` to the values of the enum type `id` in `value` of type `ty`: the value
+/// itself, or the elements and fields of arrays and records of it.
+fn map_enum_value(value: &mut Value, ty: &DataType, id: u32, f: &dyn Fn(&mut EnumValue)) {
+    match (value, ty) {
+        (Value::Enum(e), DataType::Enum(t)) if t.id == id => f(e),
+        (Value::Array(a), DataType::Array(element)) => {
+            a.elements.iter_mut().for_each(|v| map_enum_value(v, element, id, f))
+        }
+        (Value::Record(fields), DataType::Record(r)) => {
+            for (v, (_, t)) in fields.iter_mut().zip(&r.fields) {
+                map_enum_value(v, t, id, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Applies `f` to the fields of the values of composite type `id` in `value` of type `ty`:
+/// the value itself, or those in the elements and fields of arrays and records of it.
+fn map_record_value(value: &mut Value, ty: &DataType, id: u32, f: &dyn Fn(&mut Vec<Value>)) {
+    match (value, ty) {
+        (Value::Record(fields), DataType::Record(r)) if r.id == Some(id) => f(fields),
+        (Value::Array(a), DataType::Array(element)) => {
+            a.elements.iter_mut().for_each(|v| map_record_value(v, element, id, f))
+        }
+        (Value::Record(fields), DataType::Record(r)) => {
+            for (v, (_, t)) in fields.iter_mut().zip(&r.fields) {
+                map_record_value(v, t, id, f);
+            }
+        }
         _ => {}
     }
 }
@@ -285,7 +562,7 @@ fn map_enum_value(value: &mut Value, f: &dyn Fn(&mut EnumValue)) {
 /// it) naming `new` instead.
 fn rename_type<T: ast::VisitMut + std::fmt::Display>(
     sql: &str,
-    ty: &EnumType,
+    ty: &TypeName,
     new: &str,
     parse: impl Fn(&str) -> Result<T>,
 ) -> Result<String> {
@@ -304,19 +581,19 @@ fn rename_type<T: ast::VisitMut + std::fmt::Display>(
 }
 
 /// A stored query with the type renamed, or None when it does not name it.
-fn renamed_query(sql: &str, ty: &EnumType, new: &str) -> Option<String> {
+fn renamed_query(sql: &str, ty: &TypeName, new: &str) -> Option<String> {
     let renamed = rename_type(sql, ty, new, crate::parse::parse_one).ok()?;
     (renamed != sql).then_some(renamed)
 }
 
-fn rename_in_data_type(t: &mut ast::DataType, ty: &EnumType, new: &str) -> bool {
+fn rename_in_data_type(t: &mut ast::DataType, ty: &TypeName, new: &str) -> bool {
     match t {
         ast::DataType::Custom(name, _) => {
             let parts: Vec<String> =
                 name.0.iter().filter_map(|p| p.as_ident().map(crate::bind::ident)).collect();
             let matches = match parts.as_slice() {
-                [n] => *n == ty.type_name,
-                [schema, n] => *n == ty.type_name && *schema == ty.schema,
+                [n] => *n == ty.name,
+                [schema, n] => *n == ty.name && *schema == ty.schema,
                 _ => false,
             };
             if matches && let Some(last) = name.0.last_mut() {
