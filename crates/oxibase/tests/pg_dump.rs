@@ -36,7 +36,8 @@
 //! The other direction: PostgreSQL 15's own pg_dump (on PATH; `.ci/run` installs it with
 //! postgresql-client) dumps an Oxibase database. `fixtures/dump_source.sql` builds two
 //! schemas (tables with serial and identity columns, an enum, a domain, defaults, CHECK
-//! NOT VALID and one calling a stored function, a deferrable foreign key, indexes, views over views, a materialized view, SQL
+//! NOT VALID and one calling a stored function, a deferrable foreign key, indexes, views
+//! over views, a materialized view, composite types (columns, arrays and functions of them), SQL
 //! and PL/pgSQL functions, a procedure, a trigger, comments (on constraints and triggers
 //! too), roles with grants and default privileges, row-level security, REPLICA IDENTITY,
 //! a column statistics target,
@@ -448,6 +449,11 @@ fn pg_dump_of_an_oxibase_database_matches_postgresql_and_restores() {
         c.batch_execute("reset role").await.unwrap();
         let comment: String = one("select col_description('app.customers'::regclass, 3)").await.get(0);
         assert_eq!(comment, "where to write");
+        // Composite values came back field for field, and the functions over them work.
+        let row = one("select (dest).street, (stops[1]).city, ((pt).\"X y\")::text, app.city_of(dest), (app.home()).mood::text from app.shipments where id = 1").await;
+        let fields: (String, String, String, String, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        assert_eq!(fields, ("1 \"Main\" St".into(), "Rome".into(), "1".into(), "Oslo".into(), "sad".into()));
     });
 }
 

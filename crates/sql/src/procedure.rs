@@ -100,19 +100,25 @@ impl Returns {
 
     /// The type as `pg_get_function_result` shows it.
     pub fn sql(&self) -> String {
+        self.sql_with(&DataType::name)
+    }
+
+    /// [`Returns::sql`] with the types named by `name` (as the catalog functions name them,
+    /// qualified where the search path does not reach them).
+    pub fn sql_with(&self, name: &dyn Fn(&DataType) -> String) -> String {
         match self {
             Returns::Void => "void".into(),
             Returns::Trigger => "trigger".into(),
-            Returns::Value(t) => t.name(),
-            Returns::SetOf(t) => format!("SETOF {}", t.name()),
+            Returns::Value(t) => name(t),
+            Returns::SetOf(t) => format!("SETOF {}", name(t)),
             Returns::SetOfRow(table, _) => format!("SETOF {table}"),
-            Returns::Out(columns) if columns.len() == 1 => columns[0].1.name(),
+            Returns::Out(columns) if columns.len() == 1 => name(&columns[0].1),
             Returns::Out(_) => "record".into(),
             Returns::Table(columns) => format!(
                 "TABLE({})",
                 columns
                     .iter()
-                    .map(|(n, t)| format!("{n} {}", t.name()))
+                    .map(|(n, t)| format!("{n} {}", name(t)))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

@@ -3680,18 +3680,20 @@ impl FunctionEnv for Env<'_> {
                 .routines
                 .iter()
                 .find(|r| i64::from(r.id) == oid)
-                .map(crate::system::function_definition),
+                .map(|r| crate::system::function_definition(&snapshot, r)),
             "type" => crate::system::user_type_name(&snapshot, oid),
             "function_result" | "function_arguments" | "function_identity_arguments" => {
                 // A procedure has no result type (NULL), as in PostgreSQL.
                 snapshot.routines.iter().find(|r| i64::from(r.id) == oid).and_then(|r| {
                     if kind != "function_result" {
                         let defaults = kind == "function_arguments";
-                        Some(crate::system::function_arguments(r, defaults))
+                        let name = |t: &DataType| crate::system::visible_type_name(&snapshot, t);
+                        Some(crate::system::function_arguments(r, defaults, &name))
                     } else if r.kind == crate::procedure::RoutineKind::Procedure {
                         None
                     } else {
-                        Some(r.returns.sql())
+                        let name = |t: &DataType| crate::system::visible_type_name(&snapshot, t);
+                        Some(r.returns.sql_with(&name))
                     }
                 })
             }

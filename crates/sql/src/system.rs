@@ -3009,14 +3009,14 @@ fn enum_label_oid(type_id: RelId, index: usize) -> i64 {
     ((type_id as i64) << 16) | index as i64
 }
 
-/// The name of a user-defined type by oid (an enum type or its array type), for
-/// format_type.
+/// The name of a user-defined type by oid (a domain, an enum or composite type or its
+/// array type), for format_type: qualified where the search path does not reach it.
 pub fn user_type_name(s: &CatalogSnapshot, oid_: i64) -> Option<String> {
     if let Some(d) = s.domains.iter().find(|d| i64::from(d.id) == oid_) {
         return Some(d.sql_name());
     }
     for c in &s.composites {
-        let name = oxibase_common::value::type_sql_name(&c.schema, &c.name);
+        let name = visible_name(s, &c.schema, &c.name);
         if i64::from(c.id) == oid_ {
             return Some(name);
         } else if i64::from(oxibase_common::value::user_array_oid(c.id)) == oid_ {
@@ -3024,14 +3024,40 @@ pub fn user_type_name(s: &CatalogSnapshot, oid_: i64) -> Option<String> {
         }
     }
     s.enums.iter().find_map(|(_, e)| {
+        let name = || visible_name(s, &e.schema, &e.type_name);
         if i64::from(e.id) == oid_ {
-            Some(e.name())
+            Some(name())
         } else if i64::from(e.array_oid()) == oid_ {
-            Some(format!("{}[]", e.name()))
+            Some(format!("{}[]", name()))
         } else {
             None
         }
     })
+}
+
+/// A type's name as the catalog functions print it: an enum or composite type qualified
+/// where the search path does not reach it (pg_dump's empty search path: `public.mood`).
+pub fn visible_type_name(s: &CatalogSnapshot, t: &DataType) -> String {
+    match t {
+        DataType::Enum(e) => visible_name(s, &e.schema, &e.type_name),
+        DataType::Record(r) => match s.composites.iter().find(|c| Some(c.id) == r.id) {
+            Some(c) => visible_name(s, &c.schema, &c.name),
+            None => t.name(),
+        },
+        DataType::Array(element) => format!("{}[]", visible_type_name(s, element)),
+        t => t.name(),
+    }
+}
+
+/// A user-defined type's name: bare where its schema is on the search path, else
+/// qualified, quoted where SQL needs it.
+fn visible_name(s: &CatalogSnapshot, schema: &str, name: &str) -> String {
+    use oxibase_common::value::quote_ident;
+    if s.search_path().iter().any(|p| p == schema) {
+        quote_ident(name)
+    } else {
+        format!("{}.{}", quote_ident(schema), quote_ident(name))
+    }
 }
 
 fn pg_type(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
@@ -3637,14 +3663,19 @@ pub fn index_definition_by_oid(s: &CatalogSnapshot, wanted: i64) -> Option<Strin
 }
 
 /// pg_get_function_arguments: `a integer, b integer DEFAULT 1, INOUT c text, OUT d int`.
-pub fn function_arguments(r: &Routine, with_defaults: bool) -> String {
+pub fn function_arguments(
+    r: &Routine,
+    with_defaults: bool,
+    type_name: &dyn Fn(&DataType) -> String,
+) -> String {
     // A procedure spells its inputs IN, as PostgreSQL's.
     let any_mode = r.kind == crate::procedure::RoutineKind::Procedure;
     parameters(r)
         .into_iter()
         .enumerate()
         .map(|(i, (mode, n, t))| {
-            let arg = if n.is_empty() { t.name() } else { format!("{n} {}", t.name()) };
+            let t = type_name(t);
+            let arg = if n.is_empty() { t } else { format!("{n} {t}") };
             let arg = match mode {
                 'b' => format!("INOUT {arg}"),
                 'o' => format!("OUT {arg}"),
@@ -3691,12 +3722,13 @@ fn parameters(r: &Routine) -> Vec<(char, &str, &DataType)> {
 }
 
 /// pg_get_functiondef: a routine's CREATE OR REPLACE statement, laid out as PostgreSQL's.
-pub fn function_definition(r: &Routine) -> String {
+pub fn function_definition(s: &CatalogSnapshot, r: &Routine) -> String {
     let keyword = r.kind.keyword();
-    let args = function_arguments(r, true);
+    let type_name = |t: &DataType| visible_type_name(s, t);
+    let args = function_arguments(r, true, &type_name);
     let mut out = format!("CREATE OR REPLACE {keyword} {}.{}({args})\n", r.schema, r.name);
     if r.kind == crate::procedure::RoutineKind::Function {
-        out.push_str(&format!(" RETURNS {}\n", r.returns.sql()));
+        out.push_str(&format!(" RETURNS {}\n", r.returns.sql_with(&type_name)));
     }
     out.push_str(&format!(" LANGUAGE {}\n", r.language));
     let mut traits = Vec::new();
@@ -3925,7 +3957,45 @@ fn pg_depend(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
             }
         }
     }
+    // A composite type's relation on its type, internally (pg_dump reads it the other way:
+    // the type after its relation, which comes after its attributes' types).
+    for c in &s.composites {
+        let mut internal = row(PG_CLASS, c.id, c.id, 0, "i");
+        internal[3] = Value::Int8(PG_TYPE);
+        rows.push(internal);
+    }
+    // A column of a table or an attribute of a composite type on the enum and composite
+    // types it holds (pg_dump orders types by these).
+    for t in user_tables(s).chain(&s.composites) {
+        for (i, c) in t.columns.iter().enumerate() {
+            for used in user_types_in(&c.data_type) {
+                rows.push(vec![
+                    Value::Int8(PG_CLASS),
+                    oid(t.id),
+                    Value::Int4(i as i32 + 1),
+                    Value::Int8(PG_TYPE),
+                    oid(used),
+                    Value::Int4(0),
+                    text("n"),
+                ]);
+            }
+        }
+    }
     rows
+}
+
+/// The catalog id of `pg_type`.
+const PG_TYPE: i64 = 1247;
+
+/// The enum and composite types a value of `t` holds: `t` itself, an array's element, a
+/// composite type (not the types inside it, which it depends on itself).
+fn user_types_in(t: &DataType) -> Vec<RelId> {
+    match t {
+        DataType::Enum(e) => vec![e.id],
+        DataType::Record(r) => r.id.into_iter().collect(),
+        DataType::Array(element) => user_types_in(element),
+        _ => vec![],
+    }
 }
 
 /// The sequence names a default's `nextval('name'...)` calls name, unquoted.
