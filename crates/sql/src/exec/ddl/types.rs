@@ -362,8 +362,8 @@ impl Ddl<'_, '_> {
             .collect())
     }
 
-    /// What stops a type from being dropped whatever the CASCADE: a composite type with an
-    /// attribute of it, a routine taking or returning it.
+    /// What stops a type from being dropped whatever the CASCADE: a routine taking or
+    /// returning it.
     fn refuse_type_users(&self, ty: &TypeName) -> Result<()> {
         let ctx = self.ctx;
         let depends = |what: String, first: &str| {
@@ -375,20 +375,6 @@ impl Ddl<'_, '_> {
             .with_detail(format!("{what} depends on type {}", ty.sql_name()))
             .with_hint(format!("Drop the {first} first."))
         };
-        for composite in ctx.catalog.composite_types(ctx.txn)? {
-            if composite.id == ty.id {
-                continue;
-            }
-            if let Some((_, a)) =
-                composite.live_columns().find(|(_, c)| uses_type(&c.data_type, ty.id))
-            {
-                let owner = TypeName::of_table(&composite).sql_name();
-                return Err(depends(
-                    format!("column {} of composite type {owner}", a.name),
-                    "composite type",
-                ));
-            }
-        }
         for routine in ctx.catalog.routines(ctx.txn)? {
             let returns = match &routine.returns {
                 Returns::Void | Returns::Trigger => Vec::new(),
@@ -448,42 +434,73 @@ impl Ddl<'_, '_> {
         self.ctx.catalog.drop_composite(self.ctx.txn, ty.id)
     }
 
-    /// Deals with what uses a type about to be dropped: the columns of it go under CASCADE
-    /// and stop the drop otherwise.
+    /// Deals with what uses a type about to be dropped: the columns of tables and the
+    /// attributes of composite types that hold it (or arrays of it) go under CASCADE, and
+    /// stop the drop otherwise. A column of a composite type holding it is the composite
+    /// type's business: its attribute goes, and the column stays.
     fn drop_user_type(&self, ty: &TypeName, cascade: bool) -> Result<()> {
         let ctx = self.ctx;
-        let mut dependents = Vec::new();
+        let mut columns = Vec::new();
         for table in self.tables_using(ty.id)? {
             for c in &table.columns {
-                if !c.dropped && uses_type(&c.data_type, ty.id) {
-                    dependents.push((table.clone(), c.name.clone()));
+                if !c.dropped && holds_directly(&c.data_type, ty.id) {
+                    columns.push((table.clone(), c.name.clone()));
+                }
+            }
+        }
+        let mut attributes = Vec::new();
+        for composite in ctx.catalog.composite_types(ctx.txn)? {
+            for (_, a) in composite.live_columns() {
+                if composite.id != ty.id && holds_directly(&a.data_type, ty.id) {
+                    attributes.push((TypeName::of_table(&composite), a.name.clone()));
                 }
             }
         }
         self.refuse_type_users(ty)?;
-        if !dependents.is_empty() && !cascade {
+        let described =
+            columns.iter().map(|(t, c)| format!("column {c} of table {}", t.name)).chain(
+                attributes
+                    .iter()
+                    .map(|(t, a)| format!("column {a} of composite type {}", t.sql_name())),
+            );
+        if !cascade && (!columns.is_empty() || !attributes.is_empty()) {
             return Err(errinput!(
                 DEPENDENT_OBJECTS_STILL_EXIST,
                 "cannot drop type {} because other objects depend on it",
                 ty.sql_name()
             )
             .with_detail(
-                dependents
-                    .iter()
-                    .map(|(t, c)| {
-                        format!("column {c} of table {} depends on type {}", t.name, ty.sql_name())
-                    })
+                described
+                    .map(|d| format!("{d} depends on type {}", ty.sql_name()))
                     .collect::<Vec<_>>()
                     .join("\n"),
             )
             .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
         }
-        for (table, column) in &dependents {
-            self.notice(format!("drop cascades to column {column} of table {}", table.name));
+        for d in described {
+            self.notice(format!("drop cascades to {d}"));
+        }
+        for (composite, attribute) in &attributes {
+            let name = (Some(composite.schema.clone()), composite.name.clone());
+            let drop = AttributeAction::Drop { name: attribute.clone(), if_exists: false };
+            self.alter_attributes(&name, std::slice::from_ref(&drop))?;
+        }
+        for (table, column) in &columns {
             let table = self.table(table.id)?;
             self.drop_column(&table, column, true)?;
         }
         ctx.txn.next_command()
+    }
+}
+
+/// Whether a column or attribute of type `t` holds the type with this id itself: `t` is
+/// that type or an array of it (not a composite type holding it, which holds it itself).
+fn holds_directly(t: &DataType, id: u32) -> bool {
+    match t {
+        DataType::Enum(e) => e.id == id,
+        DataType::Record(r) => r.id == Some(id),
+        DataType::Array(element) => holds_directly(element, id),
+        _ => false,
     }
 }
 
