@@ -188,6 +188,102 @@ fn enum_types_through_a_driver() {
     });
 }
 
+/// A value of the composite type `pair (a int, b text)`, read and written in PostgreSQL's
+/// binary record form: the field count, then each field's type oid, length and bytes.
+#[derive(Debug, PartialEq)]
+struct Pair(i32, Option<String>);
+
+fn is_pair(ty: &tokio_postgres::types::Type) -> bool {
+    use tokio_postgres::types::{Kind, Type};
+    let Kind::Composite(fields) = ty.kind() else { return false };
+    let fields: Vec<(&str, &Type)> = fields.iter().map(|f| (f.name(), f.type_())).collect();
+    ty.name() == "pair" && fields == [("a", &Type::INT4), ("b", &Type::TEXT)]
+}
+
+impl tokio_postgres::types::ToSql for Pair {
+    fn to_sql(
+        &self,
+        _: &tokio_postgres::types::Type,
+        out: &mut tokio_postgres::types::private::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(&2i32.to_be_bytes());
+        out.extend_from_slice(&23u32.to_be_bytes());
+        out.extend_from_slice(&4i32.to_be_bytes());
+        out.extend_from_slice(&self.0.to_be_bytes());
+        out.extend_from_slice(&25u32.to_be_bytes());
+        match &self.1 {
+            Some(b) => {
+                out.extend_from_slice(&(b.len() as i32).to_be_bytes());
+                out.extend_from_slice(b.as_bytes());
+            }
+            None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+        }
+        Ok(tokio_postgres::types::IsNull::No)
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        is_pair(ty)
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Pair {
+    fn from_sql(
+        _: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let int = |at: usize| i32::from_be_bytes(raw[at..at + 4].try_into().unwrap());
+        assert_eq!((int(0), int(4), int(8)), (2, 23, 4), "{raw:?}");
+        assert_eq!(int(16), 25, "{raw:?}");
+        let b = match int(20) {
+            -1 => None,
+            n => Some(String::from_utf8(raw[24..24 + n as usize].to_vec())?),
+        };
+        Ok(Pair(int(12), b))
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        is_pair(ty)
+    }
+}
+
+#[test]
+fn composite_types_through_a_driver() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        c.batch_execute(
+            "create type pair as (a int, b text);
+             create table pairs (id int primary key, p pair, ps pair[])",
+        )
+        .await
+        .unwrap();
+        // The parameter's type is the composite type's oid; the driver reads its
+        // attributes from the catalog and sends the value in binary.
+        let insert = c.prepare("insert into pairs (id, p, ps) values ($1, $2, $3)").await.unwrap();
+        assert!(is_pair(&insert.params()[1]), "{:?}", insert.params()[1]);
+        let ps = vec![Pair(2, Some("y".into())), Pair(3, None)];
+        c.execute(&insert, &[&1i32, &Pair(1, Some("x, \"q\"".into())), &ps]).await.unwrap();
+        c.execute(&insert, &[&2i32, &Pair(4, None), &Vec::<Pair>::new()]).await.unwrap();
+        let row = c.query_one("select p, ps from pairs where id = 1", &[]).await.unwrap();
+        assert!(is_pair(&row.columns()[0].type_().clone()));
+        assert_eq!(row.get::<_, Pair>(0), Pair(1, Some("x, \"q\"".into())));
+        assert_eq!(row.get::<_, Vec<Pair>>(1), ps);
+        let found: i32 = c
+            .query_one("select id from pairs where p = $1", &[&Pair(4, None)])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(found, 2);
+        // The text protocol gives PostgreSQL's text form.
+        let r = rows(c.simple_query("select p, ps from pairs where id = 1").await.unwrap());
+        let text = vec![Some(r#"(1,"x, ""q""")"#.into()), Some(r#"{"(2,y)","(3,)"}"#.into())];
+        assert_eq!(r, vec![text]);
+    });
+}
+
 /// A value of a text search type in its binary wire form, as tokio-postgres hands it over.
 #[derive(Debug, PartialEq)]
 struct TextSearch(Vec<u8>);

@@ -273,6 +273,9 @@ pub fn decode_binary(bytes: &[u8], ty: &DataType, zone: &Zone) -> Result<Value> 
         DataType::Int2Vector => decode_array(bytes, &DataType::Int2, zone)?,
         DataType::OidVector => decode_array(bytes, &DataType::Oid, zone)?,
         DataType::Inet | DataType::Cidr => Value::Inet(decode_inet(bytes, ty)?),
+        DataType::Record(r) if !r.fields.is_empty() || r.id.is_some() => {
+            decode_record(bytes, &r.fields, zone)?
+        }
         DataType::Record(_) => {
             return Err(errinput!(
                 FEATURE_NOT_SUPPORTED,
@@ -280,6 +283,49 @@ pub fn decode_binary(bytes: &[u8], ty: &DataType, zone: &Zone) -> Result<Value> 
             ));
         }
     })
+}
+
+/// A record in PostgreSQL's binary form (`record_recv`): the field count, then per field
+/// its type oid, its length (-1 for NULL) and its value, for a record of these fields.
+fn decode_record(bytes: &[u8], fields: &[(String, DataType)], zone: &Zone) -> Result<Value> {
+    let bad = || errinput!(INVALID_BINARY_REPRESENTATION, "invalid record binary data");
+    let mut pos = 0;
+    let read_i32 = |pos: &mut usize| -> Result<i32> {
+        let b = bytes.get(*pos..*pos + 4).ok_or_else(bad)?;
+        *pos += 4;
+        Ok(i32::from_be_bytes(b.try_into().map_err(|_| bad())?))
+    };
+    let count = read_i32(&mut pos)?;
+    if count as usize != fields.len() {
+        return Err(errinput!(
+            DATATYPE_MISMATCH,
+            "wrong number of columns: {count}, expected {}",
+            fields.len()
+        ));
+    }
+    let mut values = Vec::with_capacity(fields.len());
+    for (_, ty) in fields {
+        let oid = read_i32(&mut pos)? as u32;
+        if oid != type_oid(ty) {
+            return Err(errinput!(
+                DATATYPE_MISMATCH,
+                "wrong data type: {oid}, expected {}",
+                type_oid(ty)
+            ));
+        }
+        let len = read_i32(&mut pos)?;
+        if len < 0 {
+            values.push(Value::Null);
+            continue;
+        }
+        let field = bytes.get(pos..pos + len as usize).ok_or_else(bad)?;
+        pos += len as usize;
+        values.push(decode_binary(field, ty, zone)?);
+    }
+    if pos != bytes.len() {
+        return Err(bad());
+    }
+    Ok(Value::Record(Box::new(values)))
 }
 
 fn decode_inet(bytes: &[u8], ty: &DataType) -> Result<oxibase_common::Inet> {

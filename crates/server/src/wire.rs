@@ -55,7 +55,7 @@ use pgwire::messages::response::{
     CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus,
 };
 use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus, SecretKey};
-use postgres_types::Kind;
+use postgres_types::{Field, Kind};
 
 use crate::Server;
 use crate::codec::{self, TextStyle};
@@ -277,7 +277,13 @@ pub(crate) fn pg_type(t: &DataType) -> Type {
             let labels = e.labels.iter().map(|v| v.label.clone()).collect();
             Type::new(e.type_name.clone(), e.id, Kind::Enum(labels), e.schema.clone())
         }
-        DataType::Array(element) if matches!(**element, DataType::Enum(_)) => {
+        DataType::Record(r) => {
+            let fields = r.fields.iter().map(|(n, t)| Field::new(n.clone(), pg_type(t))).collect();
+            Type::new(t.name(), type_oid(t), Kind::Composite(fields), String::new())
+        }
+        DataType::Array(element)
+            if matches!(**element, DataType::Enum(_) | DataType::Record(_)) =>
+        {
             let element = pg_type(element);
             let name = format!("_{}", element.name());
             let schema = element.schema().to_string();

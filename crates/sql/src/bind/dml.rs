@@ -1020,8 +1020,6 @@ pub(super) fn is_default_keyword(e: &ast::Expr) -> bool {
     matches!(e, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
 }
 
-/// PostgreSQL's assignment casts: numbers between numeric types, anything into strings,
-/// strings into nothing else implicitly, date/time widening and narrowing.
 /// A type without its length or precision modifiers (varchar(5) is varchar).
 fn unconstrained(t: &DataType) -> DataType {
     match t {
@@ -1033,6 +1031,8 @@ fn unconstrained(t: &DataType) -> DataType {
     }
 }
 
+/// PostgreSQL's assignment casts: numbers between numeric types, anything into strings,
+/// strings into nothing else implicitly, date/time widening and narrowing.
 fn assignable(from: &DataType, to: &DataType) -> bool {
     use crate::types::category;
     if from == to
