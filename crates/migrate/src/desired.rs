@@ -286,6 +286,23 @@ fn check_statement_kind(statement: &SourceStatement, source: &str) -> Result<()>
                 "Create domains before the migration, with psql; a plan leaves them alone.",
             ));
         }
+        let composite = matches!(
+            s,
+            ast::Statement::CreateType {
+                representation: Some(ast::UserDefinedTypeRepresentation::Composite { .. }),
+                ..
+            }
+        ) || matches!(s, ast::Statement::AlterTable(a) if oxibase_sql::parse::is_alter_type_attributes_statement(a));
+        if composite {
+            return Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "{source}:{}: composite types are not managed by oxibase migrate yet",
+                statement.line
+            )
+            .with_hint(
+                "Create composite types before the migration, with psql; a plan leaves them alone.",
+            ));
+        }
         let ok = matches!(
             s,
             ast::Statement::CreateTable(_)

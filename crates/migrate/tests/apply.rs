@@ -430,3 +430,17 @@ fn domains_in_a_desired_schema_are_refused_by_name() {
         assert!(e.message().contains("domains are not managed"), "{e}");
     }
 }
+
+#[test]
+fn composite_types_in_a_desired_schema_are_refused_by_name() {
+    let db = db();
+    let mut s = db.session();
+    for desired in [
+        "create type pair as (a int, b text);",
+        "create table t (a int);\nalter type pair add attribute c int;",
+    ] {
+        let e = migrate(&mut s, desired, false, "").unwrap_err();
+        assert_eq!(e.code(), SqlState::FEATURE_NOT_SUPPORTED, "{e}");
+        assert!(e.message().contains("composite types are not managed"), "{e}");
+    }
+}

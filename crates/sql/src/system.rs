@@ -4056,8 +4056,25 @@ fn standard_type_name(t: &DataType) -> String {
         DataType::Jsonb => "jsonb".into(),
         DataType::Uuid => "uuid".into(),
         DataType::Enum(_) => "USER-DEFINED".into(),
+        DataType::Record(r) if r.id.is_some() => "USER-DEFINED".into(),
         t => t.without_modifier().name(),
     }
+}
+
+/// A column type's schema and name as information_schema gives them (a user-defined
+/// type's schema is its own).
+fn udt_of(s: &CatalogSnapshot, t: &DataType) -> (String, String) {
+    let (element, prefix) = match t {
+        DataType::Array(e) => (&**e, "_"),
+        t => (t, ""),
+    };
+    if let DataType::Record(r) = element
+        && let Some(c) = s.composites.iter().find(|c| Some(c.id) == r.id)
+    {
+        return (c.schema.clone(), format!("{prefix}{}", c.name));
+    }
+    let schema = t.enum_type().map_or("pg_catalog", |e| e.schema.as_str());
+    (schema.to_string(), udt_name(t))
 }
 
 /// The last part of a possibly schema-qualified type name.
@@ -4208,8 +4225,8 @@ fn info_columns(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
                 c.domain.as_ref().map_or(Value::Null, |d| text(&d.name)),
                 text(&s.database),
                 // A user-defined type's schema is its own.
-                text(c.data_type.enum_type().map_or("pg_catalog", |e| e.schema.as_str())),
-                text(&udt_name(&c.data_type)),
+                text(&udt_of(s, &c.data_type).0),
+                text(&udt_of(s, &c.data_type).1),
                 Value::Null,
                 Value::Null,
                 Value::Null,

@@ -112,6 +112,12 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Option<Resolved> {
 /// Converts a SQL value to JSON as `to_json` does: numbers stay numbers, temporal values
 /// become ISO 8601 strings, arrays become JSON arrays, json values are embedded.
 pub fn value_to_json(v: &Value, zone: &Zone) -> Result<Json> {
+    typed_value_to_json(v, None, zone)
+}
+
+/// [`value_to_json`] for a value of type `ty` where known: a record's fields are named as
+/// its type names them (an array's elements are of the array's element type).
+fn typed_value_to_json(v: &Value, ty: Option<&DataType>, zone: &Zone) -> Result<Json> {
     Ok(match v {
         Value::Null => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
@@ -138,17 +144,35 @@ pub fn value_to_json(v: &Value, zone: &Zone) -> Result<Json> {
                 s
             })
         }
-        Value::Array(a) => {
-            Json::Array(a.elements.iter().map(|e| value_to_json(e, zone)).collect::<Result<_>>()?)
-        }
-        // A record whose field names the binder did not supply (inside an array): f1, f2, ...
-        Value::Record(fields) => Json::Object(
-            fields
+        Value::Array(a) => Json::Array(
+            a.elements
                 .iter()
-                .enumerate()
-                .map(|(i, f)| Ok((format!("f{}", i + 1), value_to_json(f, zone)?)))
+                .map(|e| typed_value_to_json(e, Some(&a.element_type), zone))
                 .collect::<Result<_>>()?,
         ),
+        // A record inside another value: its fields named by its type where that is known,
+        // else f1, f2, ...
+        Value::Record(fields) => {
+            let named = match ty {
+                Some(DataType::Record(r)) if r.fields.len() == fields.len() => Some(&r.fields),
+                _ => None,
+            };
+            Json::Object(
+                fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        Ok(match named {
+                            Some(named) => {
+                                let (name, ty) = &named[i];
+                                (name.clone(), typed_value_to_json(f, Some(ty), zone)?)
+                            }
+                            None => (format!("f{}", i + 1), value_to_json(f, zone)?),
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+            )
+        }
         other => Json::String(format_value(other, zone).unwrap_or_default()),
     })
 }

@@ -270,7 +270,9 @@ impl Ddl<'_, '_> {
                 &|mut row| {
                     for &p in &positions {
                         if let Some(v) = row.get_mut(p) {
-                            map_record_value(v, &table.columns[p].data_type, id, f);
+                            let (old, new) =
+                                (&table.columns[p].data_type, &new.columns[p].data_type);
+                            map_record_value(v, old, new, id, f);
                         }
                     }
                     Ok(row)
@@ -558,17 +560,25 @@ fn map_enum_value(value: &mut Value, ty: &DataType, id: u32, f: &dyn Fn(&mut Enu
     }
 }
 
-/// Applies `f` to the fields of the values of composite type `id` in `value` of type `ty`:
-/// the value itself, or those in the elements and fields of arrays and records of it.
-fn map_record_value(value: &mut Value, ty: &DataType, id: u32, f: &dyn Fn(&mut Vec<Value>)) {
-    match (value, ty) {
-        (Value::Record(fields), DataType::Record(r)) if r.id == Some(id) => f(fields),
-        (Value::Array(a), DataType::Array(element)) => {
-            a.elements.iter_mut().for_each(|v| map_record_value(v, element, id, f))
+/// Applies `f` to the fields of the values of composite type `id` in `value` of type `old`
+/// (`new` after the change): the value itself, or those in the elements and fields of
+/// arrays and records of it. An array's element type becomes the new one.
+fn map_record_value(
+    value: &mut Value,
+    old: &DataType,
+    new: &DataType,
+    id: u32,
+    f: &dyn Fn(&mut Vec<Value>),
+) {
+    match (value, old, new) {
+        (Value::Record(fields), DataType::Record(r), _) if r.id == Some(id) => f(fields),
+        (Value::Array(a), DataType::Array(old), DataType::Array(new)) => {
+            a.element_type = (**new).clone();
+            a.elements.iter_mut().for_each(|v| map_record_value(v, old, new, id, f))
         }
-        (Value::Record(fields), DataType::Record(r)) => {
-            for (v, (_, t)) in fields.iter_mut().zip(&r.fields) {
-                map_record_value(v, t, id, f);
+        (Value::Record(fields), DataType::Record(old), DataType::Record(new)) => {
+            for ((v, (_, o)), (_, n)) in fields.iter_mut().zip(&old.fields).zip(&new.fields) {
+                map_record_value(v, o, n, id, f);
             }
         }
         _ => {}
