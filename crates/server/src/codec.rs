@@ -570,7 +570,20 @@ mod tests {
         let row = Value::Record(Box::new(vec![Value::Int4(2), Value::Null]));
         let expected = b"\0\0\0\x02\0\0\0\x17\0\0\0\x04\0\0\0\x02\0\0\0\x19\xff\xff\xff\xff";
         assert_eq!(encode_binary(&row, &ty).unwrap().unwrap(), expected.to_vec());
-        let err = decode_binary(expected, &ty, &Zone::UTC).unwrap_err();
+        // record_recv reads it back where the shape is known, checking each field's oid.
+        assert_eq!(decode_binary(expected, &ty, &Zone::UTC).unwrap(), row);
+        let wrong_oid = b"\0\0\0\x02\0\0\0\x14\0\0\0\x04\0\0\0\x02\0\0\0\x19\xff\xff\xff\xff";
+        let err = decode_binary(wrong_oid, &ty, &Zone::UTC).unwrap_err();
+        assert_eq!(err.code().as_str(), "42804");
+        let one_field = b"\0\0\0\x01\0\0\0\x17\0\0\0\x04\0\0\0\x02";
+        let err = decode_binary(one_field, &ty, &Zone::UTC).unwrap_err();
+        assert_eq!(err.code().as_str(), "42804");
+        let truncated = &expected[..expected.len() - 2];
+        let err = decode_binary(truncated, &ty, &Zone::UTC).unwrap_err();
+        assert_eq!(err.code().as_str(), "22P03");
+        // A record of unknown shape cannot be read (PostgreSQL: anonymous composite input).
+        let anonymous = DataType::Record(std::sync::Arc::default());
+        let err = decode_binary(expected, &anonymous, &Zone::UTC).unwrap_err();
         assert_eq!(err.code().as_str(), "0A000");
     }
 
