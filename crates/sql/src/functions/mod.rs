@@ -229,14 +229,14 @@ pub fn implicit_cast_allowed(from: &DataType, to: &DataType) -> bool {
         (Int2Vector, Array(e)) => **e == Int2,
         (OidVector, Array(e)) => **e == Oid,
         (Array(a), Array(b)) => implicit_cast_allowed(a, b),
-        // A record of unknown shape takes any record; otherwise field by field.
+        // A record of unknown shape takes any record; otherwise field by field (a text
+        // field of a row constructor may be a quoted literal, read as the field's type).
         (Record(a), Record(b)) => {
             b.fields.is_empty()
                 || (a.fields.len() == b.fields.len()
-                    && a.fields
-                        .iter()
-                        .zip(&b.fields)
-                        .all(|((_, x), (_, y))| implicit_cast_allowed(x, y)))
+                    && a.fields.iter().zip(&b.fields).all(|((_, x), (_, y))| {
+                        (a.id.is_none() && *x == Text) || implicit_cast_allowed(x, y)
+                    }))
         }
         _ => false,
     }

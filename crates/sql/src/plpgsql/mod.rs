@@ -354,6 +354,12 @@ impl Run<'_> {
                 Var::Record(Some((shape, row))) => {
                     shape.hash(&mut shapes);
                     values.extend(row.iter().cloned());
+                    // The row as one value (`r` in an expression), NULL where absent.
+                    values.push(if self.absent.contains(&self.slot(slot)) {
+                        Value::Null
+                    } else {
+                        Value::Record(Box::new(row.clone()))
+                    });
                 }
                 Var::Record(None) | Var::Alias(_) | Var::Cursor(_) => 0u8.hash(&mut shapes),
             }
@@ -382,6 +388,13 @@ impl Run<'_> {
                             ty: ty.clone(),
                         });
                     }
+                    let row = oxibase_common::RecordType::anonymous(shape.to_vec());
+                    vars.push(ScopeVar {
+                        qualifier,
+                        name,
+                        bare: true,
+                        ty: DataType::Record(Arc::new(row)),
+                    });
                 }
                 Var::Record(None) | Var::Alias(_) | Var::Cursor(_) => {}
             }
@@ -519,6 +532,36 @@ impl Run<'_> {
                             ));
                         }
                         *v = value;
+                        Ok(())
+                    }
+                    // A row value into a row variable: field by field, to the variable's
+                    // field types (NULL sets every field NULL).
+                    Var::Record(Some((shape, values)))
+                        if matches!(value, Value::Record(_) | Value::Null) =>
+                    {
+                        let fields = match value {
+                            Value::Record(fields) => *fields,
+                            _ => vec![Value::Null; shape.len()],
+                        };
+                        if fields.len() != shape.len() {
+                            return Err(errinput!(
+                                DATATYPE_MISMATCH,
+                                "returned record type does not match expected record type"
+                            )
+                            .with_detail(format!(
+                                "Number of returned columns ({}) does not match expected column count ({}).",
+                                fields.len(),
+                                shape.len()
+                            )));
+                        }
+                        *values = fields
+                            .into_iter()
+                            .zip(shape.iter())
+                            .map(|(v, (_, t))| match v {
+                                Value::Null => Ok(Value::Null),
+                                v => cast(v, t, CastKind::Assignment, &zone),
+                            })
+                            .collect::<Result<_>>()?;
                         Ok(())
                     }
                     _ => Err(errinput!(
