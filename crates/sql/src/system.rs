@@ -638,8 +638,6 @@ fn constant_columns(table: SystemTable) -> Vec<(&'static str, DataType, Value)> 
         SystemTable::PgType => vec![
             ("typcollation", Int8, Value::Int8(0)),
             ("typdefaultbin", Text, Value::Null),
-            ("typacl", DataType::Array(Box::new(Text)), Value::Null),
-            ("typowner", Int8, Value::Int8(10)),
             ("typbyval", Bool, Value::Bool(false)),
             ("typisdefined", Bool, Value::Bool(true)),
             ("typalign", Text, t("i")),
@@ -1131,6 +1129,8 @@ impl SystemTable {
                 ("typsend", Text),
                 ("typtypmod", Int4),
                 ("typdefault", Text),
+                ("typowner", Int8),
+                ("typacl", DataType::Array(Box::new(Text))),
             ],
             PgEnum => vec![
                 ("oid", Int8),
@@ -2103,8 +2103,12 @@ impl SystemTable {
                     .filter_map(|(id, sub, t)| {
                         // A comment outlives nothing: one on an object since dropped (a
                         // trigger, a constraint) is not shown.
-                        let class = classes.get(id)?;
-                        Some(vec![oid(*id), oid(*class), Value::Int4(*sub), text(t)])
+                        let class = match classes.get(id)? {
+                            // A composite type's attribute is a column of its relation.
+                            1247 if *sub > 0 => 1259,
+                            class => *class,
+                        };
+                        Some(vec![oid(*id), oid(class), Value::Int4(*sub), text(t)])
                     })
                     .collect()
             }
@@ -3156,6 +3160,27 @@ fn pg_type(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         row[17] = d.default.as_deref().map_or(Value::Null, text);
         rows.push(row);
     }
+    // A user-defined type's owner and ACL are its own; its array type's owner is its.
+    let owned: std::collections::HashMap<i64, RelId> = s
+        .enums
+        .iter()
+        .flat_map(|(_, e)| [(e.id, e.id), (e.array_oid(), e.id)])
+        .chain(
+            s.composites
+                .iter()
+                .flat_map(|c| [(c.id, c.id), (oxibase_common::value::user_array_oid(c.id), c.id)]),
+        )
+        .chain(s.domains.iter().map(|d| (d.id, d.id)))
+        .map(|(oid_, id)| (i64::from(oid_), id))
+        .collect();
+    for row in &mut rows {
+        let Value::Int8(oid_) = row[0] else { continue };
+        if let Some(&id) = owned.get(&oid_) {
+            let (owner, acl) = owner_and_acl(s, ObjectKind::Table, id);
+            row[18] = owner;
+            row[19] = if i64::from(id) == oid_ { acl } else { Value::Null };
+        }
+    }
     rows
 }
 
@@ -3189,6 +3214,8 @@ fn type_row(
         text(&input.replace("in", "recv")),
         text(&output.replace("out", "send")),
         Value::Int4(-1),
+        Value::Null,
+        oid(crate::catalog::system::BOOTSTRAP_ROLE_ID),
         Value::Null,
     ]
 }

@@ -468,7 +468,20 @@ impl Ddl<'_, '_> {
                 (id, 0)
             }
             T::Column(table, column) => {
-                let table = self.require_table(table)?;
+                // A composite type's attribute is a column of its relation, as in PostgreSQL.
+                let table = match self.find_type_id(table)? {
+                    Some((id, RelKind::Composite)) => {
+                        self.find(table, RelKind::Composite)?;
+                        ctx.catalog.composite_by_id(ctx.txn, id)?.ok_or_else(|| {
+                            errinput!(
+                                UNDEFINED_OBJECT,
+                                "type \"{}\" does not exist",
+                                display(table)
+                            )
+                        })?
+                    }
+                    _ => self.require_table(table)?,
+                };
                 (table.id, require_column(&table, column)? as i32 + 1)
             }
             T::Constraint(table, name) => {
