@@ -2160,16 +2160,33 @@ impl Binder<'_> {
             | "generate_subscripts"
             | "_pg_expandarray"
             | "pg_partition_ancestors"
+            | "json_populate_record"
+            | "jsonb_populate_record"
+            | "json_populate_recordset"
+            | "jsonb_populate_recordset"
                 if ctx.srfs.is_some() =>
             {
                 let Some(srfs) = ctx.srfs else { unreachable!("checked by the guard") };
-                let (function, args, columns) = self.table_function(None, &name, bound)?;
+                // populate_record's value is of its base's type (`null::t`).
+                let base = match bound.first() {
+                    Some((_, SqlType::Known(t @ DataType::Record(_))))
+                        if name.contains("populate") =>
+                    {
+                        Some(t.clone())
+                    }
+                    _ => None,
+                };
+                let (function, args, columns) = match super::query::json_to_record(&name) {
+                    Some((name, set)) => self.json_to_record(name, set, bound, None)?,
+                    None => self.table_function(None, &name, bound)?,
+                };
                 // Several columns make a record of them, as in PostgreSQL.
-                let ty = match columns.as_slice() {
-                    [(_, ty)] => ty.clone(),
-                    fields => DataType::Record(Arc::new(oxibase_common::RecordType::anonymous(
-                        fields.to_vec(),
-                    ))),
+                let ty = match (columns.as_slice(), base) {
+                    (_, Some(base)) => base,
+                    ([(_, ty)], None) => ty.clone(),
+                    (fields, None) => DataType::Record(Arc::new(
+                        oxibase_common::RecordType::anonymous(fields.to_vec()),
+                    )),
                 };
                 let mut list = srfs.borrow_mut();
                 list.push((function, args, ty.clone()));

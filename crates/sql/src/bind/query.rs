@@ -1431,7 +1431,7 @@ impl Binder<'_> {
     /// `json[b]_to_record(doc) AS x(a int, ...)` and the `_recordset` forms: the declared
     /// columns are the result.
     #[allow(clippy::type_complexity)]
-    fn json_to_record(
+    pub(super) fn json_to_record(
         &self,
         name: &'static str,
         set: bool,
@@ -1793,7 +1793,7 @@ pub(super) fn scan_plan(table: Arc<Table>, alias: &str, as_of: Option<Expr>) -> 
 }
 
 /// The functions returning `record` that take their columns from the query.
-fn json_to_record(name: &str) -> Option<(&'static str, bool)> {
+pub(super) fn json_to_record(name: &str) -> Option<(&'static str, bool)> {
     Some(match name {
         "json_to_record" => ("json_to_record", false),
         "jsonb_to_record" => ("jsonb_to_record", false),
