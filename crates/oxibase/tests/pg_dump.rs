@@ -37,7 +37,8 @@
 //! postgresql-client) dumps an Oxibase database. `fixtures/dump_source.sql` builds two
 //! schemas (tables with serial and identity columns, an enum, a domain, defaults, CHECK
 //! NOT VALID and one calling a stored function, a deferrable foreign key, indexes, views
-//! over views, a materialized view, composite types (columns, arrays and functions of them), SQL
+//! over views, a materialized view, composite types and a table's row type (columns, arrays
+//! and functions of them), SQL
 //! and PL/pgSQL functions, a procedure, a trigger, comments (on constraints and triggers
 //! too), roles with grants and default privileges, row-level security, REPLICA IDENTITY,
 //! a column statistics target,
@@ -454,6 +455,10 @@ fn pg_dump_of_an_oxibase_database_matches_postgresql_and_restores() {
         let fields: (String, String, String, String, String) =
             (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
         assert_eq!(fields, ("1 \"Main\" St".into(), "Rome".into(), "1".into(), "Oslo".into(), "sad".into()));
+        // A table's row type stored in another table, and a function taking it.
+        let row = one("select (snapshot).id, (earlier[1]).note, app.doubled(snapshot)::text from app.order_log").await;
+        let fields: (i32, String, String) = (row.get(0), row.get(1), row.get(2));
+        assert_eq!(fields, (1, "none".into(), "301.00".into()));
     });
 }
 

@@ -98,6 +98,17 @@ impl Returns {
         }
     }
 
+    /// The types of what the routine returns: its value's, or its columns'.
+    pub fn types(&self) -> Vec<DataType> {
+        match self {
+            Returns::Void | Returns::Trigger => Vec::new(),
+            Returns::Value(t) | Returns::SetOf(t) => vec![t.clone()],
+            Returns::Table(columns) | Returns::SetOfRow(_, columns) | Returns::Out(columns) => {
+                columns.iter().map(|(_, t)| t.clone()).collect()
+            }
+        }
+    }
+
     /// The type as `pg_get_function_result` shows it.
     pub fn sql(&self) -> String {
         self.sql_with(&DataType::name)

@@ -2843,6 +2843,9 @@ fn pg_class(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         row[19] = Value::Bool(t.row_security & crate::catalog::policies::ENABLED != 0);
         row[20] = Value::Bool(t.row_security & crate::catalog::policies::FORCED != 0);
         row[22] = text(&char::from(t.replica_identity).to_string()); // relreplident
+        if t.schema != "pg_catalog" {
+            row[3] = oid(t.id); // reltype: its row type
+        }
         rows.push(row);
         if !t.primary_key.is_empty() {
             rows.push(class_row(
@@ -3019,7 +3022,7 @@ pub fn user_type_name(s: &CatalogSnapshot, oid_: i64) -> Option<String> {
     if let Some(d) = s.domains.iter().find(|d| i64::from(d.id) == oid_) {
         return Some(d.sql_name());
     }
-    for c in &s.composites {
+    for c in row_types(s) {
         let name = visible_name(s, &c.schema, &c.name);
         if i64::from(c.id) == oid_ {
             return Some(name);
@@ -3044,13 +3047,19 @@ pub fn user_type_name(s: &CatalogSnapshot, oid_: i64) -> Option<String> {
 pub fn visible_type_name(s: &CatalogSnapshot, t: &DataType) -> String {
     match t {
         DataType::Enum(e) => visible_name(s, &e.schema, &e.type_name),
-        DataType::Record(r) => match s.composites.iter().find(|c| Some(c.id) == r.id) {
+        DataType::Record(r) => match row_types(s).find(|c| Some(c.id) == r.id) {
             Some(c) => visible_name(s, &c.schema, &c.name),
             None => t.name(),
         },
         DataType::Array(element) => format!("{}[]", visible_type_name(s, element)),
         t => t.name(),
     }
+}
+
+/// The relations with a row type of their own in pg_type: composite types and user tables
+/// (materialized views included).
+fn row_types(s: &CatalogSnapshot) -> impl Iterator<Item = &Table> {
+    s.composites.iter().chain(user_tables(s))
 }
 
 /// A user-defined type's name: bare where its schema is on the search path, else
@@ -3136,7 +3145,9 @@ fn pg_type(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         row[2] = oid(*schema);
         rows.push(row);
     }
-    for c in &s.composites {
+    // Composite types, and each table's row type (as PostgreSQL, which psql's \dT and
+    // pg_dump tell apart by the relation's kind).
+    for c in row_types(s) {
         let array = oxibase_common::value::user_array_oid(c.id);
         let mut row = type_row(c.id, &c.name, -1, 'c', 'C', 0, array, "record_in", "record_out");
         row[2] = oid(schema_id(s, &c.schema));
@@ -3166,8 +3177,7 @@ fn pg_type(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         .iter()
         .flat_map(|(_, e)| [(e.id, e.id), (e.array_oid(), e.id)])
         .chain(
-            s.composites
-                .iter()
+            row_types(s)
                 .flat_map(|c| [(c.id, c.id), (oxibase_common::value::user_array_oid(c.id), c.id)]),
         )
         .chain(s.domains.iter().map(|d| (d.id, d.id)))
@@ -3991,6 +4001,30 @@ fn pg_depend(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
         internal[3] = Value::Int8(PG_TYPE);
         rows.push(internal);
     }
+    // A routine on the enum and row types of its arguments and result.
+    for r in &s.routines {
+        let returns = match &r.returns {
+            // SETOF a table: its row type (the stored name).
+            crate::procedure::Returns::SetOfRow(name, _) => row_types(s)
+                .filter(|t| oxibase_common::value::type_sql_name(&t.schema, &t.name) == *name)
+                .map(|t| DataType::Record(Arc::new(crate::catalog::row_type(t))))
+                .collect(),
+            returns => returns.types(),
+        };
+        let mut seen = std::collections::HashSet::new();
+        for used in r.args.iter().map(|(_, t)| t).chain(&returns).flat_map(user_types_in) {
+            if seen.insert(used) {
+                let mut on_type = row(PG_PROC, r.id, used, 0, "n");
+                on_type[3] = Value::Int8(PG_TYPE);
+                rows.push(on_type);
+            }
+        }
+    }
+    // A table's row type on its table, internally (what depends on the row type comes
+    // after the table in a dump).
+    for t in user_tables(s) {
+        rows.push(row(PG_TYPE, t.id, t.id, 0, "i"));
+    }
     // A column of a table or an attribute of a composite type on the enum and composite
     // types it holds (pg_dump orders types by these).
     for t in user_tables(s).chain(&s.composites) {
@@ -4013,6 +4047,8 @@ fn pg_depend(s: &CatalogSnapshot) -> Vec<Vec<Value>> {
 
 /// The catalog id of `pg_type`.
 const PG_TYPE: i64 = 1247;
+/// The catalog id of `pg_proc`.
+const PG_PROC: i64 = 1255;
 
 /// The enum and composite types a value of `t` holds: `t` itself, an array's element, a
 /// composite type (not the types inside it, which it depends on itself).
@@ -4096,7 +4132,7 @@ fn udt_of(s: &CatalogSnapshot, t: &DataType) -> (String, String) {
         t => (t, ""),
     };
     if let DataType::Record(r) = element
-        && let Some(c) = s.composites.iter().find(|c| Some(c.id) == r.id)
+        && let Some(c) = row_types(s).find(|c| Some(c.id) == r.id)
     {
         return (c.schema.clone(), format!("{prefix}{}", c.name));
     }

@@ -1882,20 +1882,48 @@ fn network_containment_through_an_index_finds_what_a_scan_finds() {
 }
 
 #[test]
-fn a_table_row_type_is_a_value_type_but_not_a_column_type() {
-    let db = Database::open_in_memory().unwrap();
-    let mut s = db.session();
-    s.execute("create table pr (id int primary key, name text)").unwrap();
-    assert_eq!(
-        all_rows(&mut s, "select (row(1, 'a')::pr).name, pg_typeof(null::pr)"),
-        [["a", "pr"]]
-    );
-    // Composite columns are not built: refused, not stored as something else.
-    for ddl in ["create table bad (c pr)", "create table bad (c pr[])", "alter table pr add c pr"] {
-        let e = s.execute(ddl).unwrap_err();
-        assert_eq!(e.code(), SqlState::FEATURE_NOT_SUPPORTED, "{ddl}: {e}");
-        assert!(e.message().contains("row type of table pr"), "{e}");
+fn a_table_row_type_is_a_column_type_that_follows_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let mut s = db.session();
+        s.execute("create table pr (id int primary key, name text)").unwrap();
+        assert_eq!(
+            all_rows(&mut s, "select (row(1, 'a')::pr).name, pg_typeof(null::pr)"),
+            [["a", "pr"]]
+        );
+        s.execute("create table keep (k int primary key, r pr, rs pr[])").unwrap();
+        s.execute("insert into pr values (1, 'a')").unwrap();
+        s.execute("insert into keep select 1, p, array[p, p] from pr p").unwrap();
+        // A table cannot hold its own row type, directly or inside another.
+        for ddl in ["alter table pr add c pr", "alter table pr add c keep"] {
+            let e = s.execute(ddl).unwrap_err();
+            assert_eq!(e.code(), SqlState::INVALID_TABLE_DEFINITION, "{ddl}: {e}");
+        }
+        // The stored values follow the table's columns; a change they could not follow
+        // is refused, as in PostgreSQL.
+        s.execute("alter table pr add column note text").unwrap();
+        for ddl in
+            ["alter table pr add column d int default 1", "alter table pr alter id type bigint"]
+        {
+            let e = s.execute(ddl).unwrap_err();
+            assert_eq!(e.code(), SqlState::FEATURE_NOT_SUPPORTED, "{ddl}: {e}");
+            assert!(e.message().contains("uses its row type"), "{e}");
+        }
+        s.execute("alter table pr drop column name").unwrap();
     }
+    // And survive reopening; the table cannot go while they are stored.
+    let db = Database::open(dir.path()).unwrap();
+    let mut s = db.session();
+    assert_eq!(
+        all_rows(&mut s, "select r, rs, (r).note is null from keep"),
+        [["(1,)", "{\"(1,)\",\"(1,)\"}", "t"]]
+    );
+    let e = s.execute("drop table pr").unwrap_err();
+    assert_eq!(e.code(), SqlState::DEPENDENT_OBJECTS_STILL_EXIST, "{e}");
+    s.execute("drop table pr cascade").unwrap();
+    assert_eq!(all_rows(&mut s, "select * from keep"), [["1"]]);
+    // An anonymous record is still no column type.
     let e = s.execute("create table bad as select row(1, 2) r").unwrap_err();
     assert_eq!(e.code(), SqlState::INVALID_TABLE_DEFINITION, "{e}");
 }

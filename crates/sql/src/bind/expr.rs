@@ -720,6 +720,15 @@ impl Binder<'_> {
             let ty = self.params.borrow().get(i).cloned().flatten();
             return Ok((Expr::Param(i), ty.map_or(SqlType::Unknown, SqlType::Known)));
         }
+        // `arg.field`: a field of an argument of a row type, where no table has the name.
+        if let Some(t) = &table
+            && !ctx.scope.has_table(t)
+            && !outer.iter().any(|s| s.has_table(t))
+            && let Some(i) = self.routine_arg(None, t)
+            && let Some(ty @ DataType::Record(_)) = self.params.borrow().get(i).cloned().flatten()
+        {
+            return select_named_field((Expr::Param(i), known(ty)), &name, t);
+        }
         if let Some(t) = &table
             && ctx.scope.unreachable.contains(t)
         {

@@ -452,8 +452,7 @@ impl<'a> Binder<'a> {
         // types: that lookup's refusal means "no such type" here.
         Ok(match self.env.relation(schema, name).unwrap_or(None) {
             Some(Relation::Table(t)) => {
-                let row = crate::catalog::row_type(&t);
-                Some(DataType::Record(Arc::new(oxibase_common::RecordType { id: None, ..row })))
+                Some(DataType::Record(Arc::new(crate::catalog::row_type(&t))))
             }
             _ => None,
         })

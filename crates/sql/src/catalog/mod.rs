@@ -453,26 +453,22 @@ impl Catalog {
     }
 
     /// Refuses a column type that no relation can have: `record`, which has no shape of
-    /// its own (PostgreSQL's pseudo-type), and a table's row type (whose shape changes with
-    /// the table's columns; a composite type's is stored).
+    /// its own (PostgreSQL's pseudo-type); a composite type's or a table's row type is
+    /// stored.
     pub fn check_storable(&self, txn: &Transaction, column: &str, ty: &DataType) -> Result<()> {
         let element = match ty {
             DataType::Array(e) => e,
             t => t,
         };
         let DataType::Record(record) = element else { return Ok(()) };
-        if let Some(id) = record.id
-            && self.find_relation_row(txn, id)?.is_some_and(|r| r.kind == RelKind::Composite)
-        {
+        let named = match record.id {
+            Some(id) => self
+                .find_relation_row(txn, id)?
+                .is_some_and(|r| matches!(r.kind, RelKind::Composite | RelKind::Table)),
+            None => false,
+        };
+        if named {
             return Ok(());
-        }
-        if let Some(table) = &record.name {
-            return Err(errinput!(
-                FEATURE_NOT_SUPPORTED,
-                "column \"{column}\" has type {}, the row type of table {table}: columns of a table's row type are not supported",
-                ty.name()
-            )
-            .with_hint("Declare a composite type (CREATE TYPE name AS (...)) for the column."));
         }
         Err(errinput!(
             INVALID_TABLE_DEFINITION,

@@ -188,6 +188,9 @@ impl Catalog {
         Ok(match row.kind {
             RelKind::Type => self.enum_by_id(txn, id)?.map(DataType::Enum),
             RelKind::Composite => self.row_type_by_id(txn, id)?.map(DataType::Record),
+            RelKind::Table => {
+                self.table_by_id(txn, id)?.map(|t| DataType::Record(Arc::new(row_type(&t))))
+            }
             _ => None,
         })
     }
@@ -285,8 +288,7 @@ impl Catalog {
 }
 
 /// The row type of a composite type (as [`Catalog::composite_by_id`] gives it) or a table:
-/// its live columns as fields. A table's row type is not stored (no column has it, no
-/// `pg_type` row lists it): the caller leaves off its id.
+/// its live columns as fields, its name and id.
 pub fn row_type(table: &Table) -> RecordType {
     RecordType {
         fields: table.live_columns().map(|(_, c)| (c.name.clone(), c.data_type.clone())).collect(),

@@ -870,6 +870,7 @@ impl Ddl<'_, '_> {
                 self.catalog().drop_constraint(self.ctx.txn, &child, &constraint.name)?;
             }
             self.drop_dependent_views(table.id, "table", &table.name, cascade, &dropping)?;
+            self.drop_row_type_users(&table, cascade, &dropping)?;
             let owned = self.owned_sequences(table.id, None)?;
             self.catalog().drop_table(self.ctx.txn, &table.schema, &table.name)?;
             for seq in owned {
@@ -1660,6 +1661,7 @@ impl Ddl<'_, '_> {
             }
             AlterAction::SetType { column, data_type, domain, using } => {
                 let position = require_column(table, column)?;
+                self.refuse_row_type_change(table)?;
                 let old_type = table.columns[position].data_type.clone();
                 let using = match using {
                     Some(sql) => Some(crate::bind::bind_using_expr(table, sql, data_type)?),
@@ -1725,6 +1727,13 @@ impl Ddl<'_, '_> {
 
     fn add_column(&self, table: &Table, spec: &ColumnSpec) -> Result<()> {
         let ctx = self.ctx;
+        if types::uses_type(&spec.data_type, table.id) {
+            return Err(errinput!(
+                INVALID_TABLE_DEFINITION,
+                "composite type {} cannot be made a member of itself",
+                table.name
+            ));
+        }
         let mut column = Column::new(spec.name.clone(), spec.data_type.clone());
         column.not_null = spec.not_null;
         let mut seq = None;
@@ -1741,6 +1750,11 @@ impl Ddl<'_, '_> {
         }
         column.generated = spec.generated.clone();
         column.domain = spec.domain.clone();
+        // Values of the table's row type stored elsewhere would need the default: refused,
+        // as in PostgreSQL (without one they gain a NULL field).
+        if column.default_sql().is_some() || column.generated.is_some() {
+            self.refuse_row_type_change(table)?;
+        }
         let position = table.columns.len();
         if column.generated.is_some() {
             let mut with_column = table.clone();
@@ -1808,12 +1822,14 @@ impl Ddl<'_, '_> {
             };
             self.rewrite(table, &new, &transform, None)?;
         }
-        Ok(())
+        // Values of the table's row type stored elsewhere gain the field, NULL.
+        self.follow_row_type(table.id, &|fields| fields.push(Value::Null))
     }
 
     fn drop_column(&self, table: &Table, name: &str, cascade: bool) -> Result<()> {
         let ctx = self.ctx;
         let position = require_column(table, name)?;
+        let field = table.live_columns().position(|(p, _)| p == position);
         for (child, c) in ctx.catalog.referencing(ctx.txn, table.id)? {
             if child.id == table.id {
                 continue;
@@ -1890,7 +1906,15 @@ impl Ddl<'_, '_> {
         for seq in self.owned_sequences(table.id, Some(position))? {
             ctx.catalog.drop_sequence(ctx.txn, &seq.schema, &seq.name)?;
         }
-        Ok(())
+        // Values of the table's row type stored elsewhere lose the field.
+        match field {
+            Some(at) => self.follow_row_type(table.id, &|fields| {
+                if at < fields.len() {
+                    fields.remove(at);
+                }
+            }),
+            None => Ok(()),
+        }
     }
 
     // ---- views and schemas ----

@@ -1,5 +1,6 @@
 //! CREATE, ALTER and DROP TYPE for enum and composite types.
 
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use oxibase_common::{DataType, EnumType, EnumValue, Result, Value, errinput};
 use super::{Ddl, Name, RelKind, display};
 use crate::bind::{AlterTypeAction, AttributeAction};
 use crate::catalog::{Column, Table};
+use crate::keys::RelId;
 use crate::procedure::Returns;
 
 impl Ddl<'_, '_> {
@@ -371,20 +373,15 @@ impl Ddl<'_, '_> {
         let depends = |what: String, first: &str| {
             errinput!(
                 DEPENDENT_OBJECTS_STILL_EXIST,
-                "cannot drop type {} because other objects depend on it",
+                "cannot drop {} {} because other objects depend on it",
+                ty.noun,
                 ty.sql_name()
             )
             .with_detail(format!("{what} depends on type {}", ty.sql_name()))
             .with_hint(format!("Drop the {first} first."))
         };
         for routine in ctx.catalog.routines(ctx.txn)? {
-            let returns = match &routine.returns {
-                Returns::Void | Returns::Trigger => Vec::new(),
-                Returns::Value(t) | Returns::SetOf(t) => vec![t.clone()],
-                Returns::Table(columns) | Returns::SetOfRow(_, columns) | Returns::Out(columns) => {
-                    columns.iter().map(|(_, t)| t.clone()).collect()
-                }
-            };
+            let returns = routine.returns.types();
             let mut uses = routine.args.iter().map(|(_, t)| t).chain(&returns);
             let set_of_row =
                 matches!(&routine.returns, Returns::SetOfRow(name, _) if *name == ty.sql_name());
@@ -426,24 +423,67 @@ impl Ddl<'_, '_> {
 
     /// Drops a type; its columns go with it under CASCADE, and stop it otherwise.
     pub(super) fn drop_type(&self, ty: &EnumType, cascade: bool) -> Result<()> {
-        self.drop_user_type(&TypeName::of_enum(ty), cascade)?;
+        self.drop_user_type(&TypeName::of_enum(ty), cascade, &HashSet::new())?;
         self.ctx.catalog.drop_type(self.ctx.txn, ty.id)
     }
 
     /// Drops a composite type, as [`Ddl::drop_type`] an enum type.
     pub(super) fn drop_composite(&self, ty: &Table, cascade: bool) -> Result<()> {
-        self.drop_user_type(&TypeName::of_table(ty), cascade)?;
+        self.drop_user_type(&TypeName::of_table(ty), cascade, &HashSet::new())?;
         self.ctx.catalog.drop_composite(self.ctx.txn, ty.id)
+    }
+
+    /// Before a table is dropped: the columns and attributes of its row type, as for a
+    /// composite type ([`Ddl::drop_composite`]), but for those of the tables dropped with it.
+    pub(super) fn drop_row_type_users(
+        &self,
+        table: &Table,
+        cascade: bool,
+        dropping: &HashSet<RelId>,
+    ) -> Result<()> {
+        let ty = TypeName { noun: "table", ..TypeName::of_table(table) };
+        self.drop_user_type(&ty, cascade, dropping)
+    }
+
+    /// A table's row type changed shape (`f` applied to each stored value of it): the
+    /// values held in other tables' columns follow. A column of a type that holds the
+    /// table's row type is refused (a type cannot hold itself).
+    pub(super) fn follow_row_type(&self, table: RelId, f: &dyn Fn(&mut Vec<Value>)) -> Result<()> {
+        self.rewrite_composite_values(table, f)
+    }
+
+    /// Refuses a change to a table whose row type some column stores that its stored
+    /// values could not follow (a column's new type, a new column's default).
+    pub(super) fn refuse_row_type_change(&self, table: &Table) -> Result<()> {
+        match self.columns_of_type(table.id)?.first() {
+            Some((holder, column)) => Err(errinput!(
+                FEATURE_NOT_SUPPORTED,
+                "cannot alter table \"{}\" because column \"{}.{column}\" uses its row type",
+                table.name,
+                holder.name
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Deals with what uses a type about to be dropped: the columns of tables and the
     /// attributes of composite types that hold it (or arrays of it) go under CASCADE, and
     /// stop the drop otherwise. A column of a composite type holding it is the composite
-    /// type's business: its attribute goes, and the column stays.
-    fn drop_user_type(&self, ty: &TypeName, cascade: bool) -> Result<()> {
+    /// type's business: its attribute goes, and the column stays. Columns of the tables in
+    /// `dropping` do not count. A routine taking or returning the type (or a table's rows)
+    /// stops the drop whatever the CASCADE.
+    fn drop_user_type(
+        &self,
+        ty: &TypeName,
+        cascade: bool,
+        dropping: &HashSet<RelId>,
+    ) -> Result<()> {
         let ctx = self.ctx;
         let mut columns = Vec::new();
         for table in self.tables_using(ty.id)? {
+            if dropping.contains(&table.id) {
+                continue;
+            }
             for c in &table.columns {
                 if !c.dropped && holds_directly(&c.data_type, ty.id) {
                     columns.push((table.clone(), c.name.clone()));
@@ -468,7 +508,8 @@ impl Ddl<'_, '_> {
         if !cascade && (!columns.is_empty() || !attributes.is_empty()) {
             return Err(errinput!(
                 DEPENDENT_OBJECTS_STILL_EXIST,
-                "cannot drop type {} because other objects depend on it",
+                "cannot drop {} {} because other objects depend on it",
+                ty.noun,
                 ty.sql_name()
             )
             .with_detail(
@@ -511,15 +552,17 @@ pub(super) struct TypeName {
     id: u32,
     schema: String,
     name: String,
+    /// What the DDL drops: a "type", or a "table" (its row type).
+    noun: &'static str,
 }
 
 impl TypeName {
     fn of_enum(ty: &EnumType) -> TypeName {
-        TypeName { id: ty.id, schema: ty.schema.clone(), name: ty.type_name.clone() }
+        TypeName { id: ty.id, schema: ty.schema.clone(), name: ty.type_name.clone(), noun: "type" }
     }
 
     fn of_table(ty: &Table) -> TypeName {
-        TypeName { id: ty.id, schema: ty.schema.clone(), name: ty.name.clone() }
+        TypeName { id: ty.id, schema: ty.schema.clone(), name: ty.name.clone(), noun: "type" }
     }
 
     /// As `format_type` prints it.
@@ -530,7 +573,7 @@ impl TypeName {
 
 /// Whether a value of `t` can hold one of the type with this id: `t` is that type, or an
 /// array or record with it inside.
-fn uses_type(t: &DataType, id: u32) -> bool {
+pub(super) fn uses_type(t: &DataType, id: u32) -> bool {
     match t {
         DataType::Enum(e) => e.id == id,
         DataType::Array(element) => uses_type(element, id),
