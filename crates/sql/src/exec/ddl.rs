@@ -1727,13 +1727,7 @@ impl Ddl<'_, '_> {
 
     fn add_column(&self, table: &Table, spec: &ColumnSpec) -> Result<()> {
         let ctx = self.ctx;
-        if types::uses_type(&spec.data_type, table.id) {
-            return Err(errinput!(
-                INVALID_TABLE_DEFINITION,
-                "composite type {} cannot be made a member of itself",
-                table.name
-            ));
-        }
+        types::refuse_self_member(&spec.data_type, table.id, &table.name)?;
         let mut column = Column::new(spec.name.clone(), spec.data_type.clone());
         column.not_null = spec.not_null;
         let mut seq = None;

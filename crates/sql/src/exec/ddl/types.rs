@@ -173,13 +173,7 @@ impl Ddl<'_, '_> {
                             ty.name
                         ));
                     }
-                    if uses_type(data_type, ty.id) {
-                        return Err(errinput!(
-                            INVALID_TABLE_DEFINITION,
-                            "composite type {} cannot be made a member of itself",
-                            ty.name
-                        ));
-                    }
+                    refuse_self_member(data_type, ty.id, &ty.name)?;
                     let column = Column::new(attribute.clone(), data_type.clone());
                     ctx.catalog.add_column(ctx.txn, &ty, column)?;
                     self.rewrite_composite_values(ty.id, &|fields| fields.push(Value::Null))?;
@@ -212,13 +206,7 @@ impl Ddl<'_, '_> {
                             table.name
                         ));
                     }
-                    if uses_type(data_type, ty.id) {
-                        return Err(errinput!(
-                            INVALID_TABLE_DEFINITION,
-                            "composite type {} cannot be made a member of itself",
-                            ty.name
-                        ));
-                    }
+                    refuse_self_member(data_type, ty.id, &ty.name)?;
                     let column = Column { data_type: data_type.clone(), ..live[at].clone() };
                     ctx.catalog.update_column(ctx.txn, &ty, attribute, column)?;
                 }
@@ -247,18 +235,20 @@ impl Ddl<'_, '_> {
     }
 
     /// Rewrites the tables with columns that can hold values of composite type `id`,
-    /// applying `f` to the fields of each such value (the tables as they were read before
-    /// the type changed give the old shape; the catalog now has the new one).
+    /// applying `f` to the fields of each such value.
     fn rewrite_composite_values(&self, id: u32, f: &dyn Fn(&mut Vec<Value>)) -> Result<()> {
-        // The tables as they were: this command does not see the attribute change yet.
-        let ctx = self.ctx;
-        let old_tables: Vec<Table> = ctx
-            .catalog
-            .tables(ctx.txn)?
-            .into_iter()
-            .filter(|t| t.columns.iter().any(|c| !c.dropped && uses_type(&c.data_type, id)))
-            .collect();
-        for table in old_tables {
+        self.rewrite_values_of_type(id, &|v, old, new| map_record_value(v, old, new, id, f))
+    }
+
+    /// Rewrites the tables with live columns that can hold values of the type `id`,
+    /// applying `map` to each such column's value with the column's type before and after
+    /// the type changed.
+    fn rewrite_values_of_type(
+        &self,
+        id: u32,
+        map: &dyn Fn(&mut Value, &DataType, &DataType),
+    ) -> Result<()> {
+        for table in self.tables_using(id)? {
             let new = self.table(table.id)?;
             let positions: Vec<usize> = (0..table.columns.len())
                 .filter(|&p| {
@@ -272,9 +262,7 @@ impl Ddl<'_, '_> {
                 &|mut row| {
                     for &p in &positions {
                         if let Some(v) = row.get_mut(p) {
-                            let (old, new) =
-                                (&table.columns[p].data_type, &new.columns[p].data_type);
-                            map_record_value(v, old, new, id, f);
+                            map(v, &table.columns[p].data_type, &new.columns[p].data_type);
                         }
                     }
                     Ok(row)
@@ -304,32 +292,10 @@ impl Ddl<'_, '_> {
         })
     }
 
-    /// Rewrites the tables with columns of the type (or arrays of it), applying `f` to each
-    /// of their values of the type.
+    /// Rewrites the tables with columns that can hold values of the enum type (directly, in
+    /// arrays or in composite values), applying `f` to each such value.
     fn rewrite_enum_values(&self, ty: &EnumType, f: &dyn Fn(&mut EnumValue)) -> Result<()> {
-        for table in self.tables_using(ty.id)? {
-            let new = self.table(table.id)?;
-            let positions: Vec<usize> = (0..table.columns.len())
-                .filter(|&p| {
-                    let c = &table.columns[p];
-                    !c.dropped && uses_type(&c.data_type, ty.id)
-                })
-                .collect();
-            self.rewrite(
-                &table,
-                &new,
-                &|mut row| {
-                    for &p in &positions {
-                        if let Some(v) = row.get_mut(p) {
-                            map_enum_value(v, &table.columns[p].data_type, ty.id, f);
-                        }
-                    }
-                    Ok(row)
-                },
-                None,
-            )?;
-        }
-        Ok(())
+        self.rewrite_values_of_type(ty.id, &|v, old, _| map_enum_value(v, old, ty.id, f))
     }
 
     /// Stored SQL names types by name (`'x'::mood` in a default, CHECK, index expression or
@@ -571,9 +537,21 @@ impl TypeName {
     }
 }
 
+/// Refuses a column or attribute of type `t` in the table or composite type `id` (named
+/// `name`) when `t` holds that type: a type cannot contain itself.
+pub(super) fn refuse_self_member(t: &DataType, id: u32, name: &str) -> Result<()> {
+    if uses_type(t, id) {
+        return Err(errinput!(
+            INVALID_TABLE_DEFINITION,
+            "composite type {name} cannot be made a member of itself"
+        ));
+    }
+    Ok(())
+}
+
 /// Whether a value of `t` can hold one of the type with this id: `t` is that type, or an
 /// array or record with it inside.
-pub(super) fn uses_type(t: &DataType, id: u32) -> bool {
+fn uses_type(t: &DataType, id: u32) -> bool {
     match t {
         DataType::Enum(e) => e.id == id,
         DataType::Array(element) => uses_type(element, id),
