@@ -2341,6 +2341,32 @@ impl Ddl<'_, '_> {
                 return Err(errinput!(INVALID_SCHEMA_NAME, "schema \"{name}\" does not exist"));
             };
             self.require_owner(&crate::privileges::AclObject::schema(id, name))?;
+            // The schema's routines: they stop it, or go first under CASCADE (before the
+            // types and tables their signatures may name).
+            let routines: Vec<_> =
+                ctx.catalog.routines(ctx.txn)?.into_iter().filter(|r| r.schema == *name).collect();
+            if let Some(r) = routines.first()
+                && !cascade
+            {
+                return Err(errinput!(
+                    DEPENDENT_OBJECTS_STILL_EXIST,
+                    "cannot drop schema {name} because other objects depend on it"
+                )
+                .with_detail(format!(
+                    "{} {name}.{} depends on schema {name}",
+                    r.kind.keyword().to_lowercase(),
+                    r.signature()
+                ))
+                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+            }
+            for r in &routines {
+                let noun = r.kind.keyword().to_lowercase();
+                self.notice(format!("drop cascades to {noun} {name}.{}", r.signature()));
+                let names = [(Some(name.clone()), r.name.clone())];
+                self.cascade(|| {
+                    super::routine::drop_routines(r.kind, &names, true, true, ctx, self.env)
+                })?;
+            }
             if cascade {
                 let relations = ctx.catalog.relations_in_schema(ctx.txn, name)?;
                 for (rel, _, kind) in &relations {

@@ -411,9 +411,8 @@ impl Ddl<'_, '_> {
         self.drop_user_type(&ty, cascade, dropping)
     }
 
-    /// A table's row type changed shape (`f` applied to each stored value of it): the
-    /// values held in other tables' columns follow. A column of a type that holds the
-    /// table's row type is refused (a type cannot hold itself).
+    /// A table's row type changed shape: the values of it held in other tables' columns
+    /// follow (`f` applied to the fields of each).
     pub(super) fn follow_row_type(&self, table: RelId, f: &dyn Fn(&mut Vec<Value>)) -> Result<()> {
         self.rewrite_composite_values(table, f)
     }
