@@ -2215,6 +2215,29 @@ impl Binder<'_> {
             _ => {
                 let (schema, _) = split_name(&f.name)?;
                 match self.stored_routine(schema.as_deref(), &name, &bound)? {
+                    // A stored set-returning function in the select list: its rows, as the
+                    // built-in ones above (a record of its columns where it has several).
+                    Some(routine)
+                        if ctx.srfs.is_some()
+                            && matches!(
+                                routine.returns,
+                                crate::procedure::Returns::SetOf(_)
+                                    | crate::procedure::Returns::Table(_)
+                                    | crate::procedure::Returns::SetOfRow(..)
+                            ) =>
+                    {
+                        let Some(srfs) = ctx.srfs else { unreachable!("checked by the guard") };
+                        let ty = match routine.returns.columns(&routine.name).as_slice() {
+                            [(_, ty)] => ty.clone(),
+                            fields => DataType::Record(Arc::new(
+                                oxibase_common::RecordType::anonymous(fields.to_vec()),
+                            )),
+                        };
+                        let args = self.routine_args(&routine, bound)?;
+                        let mut list = srfs.borrow_mut();
+                        list.push((crate::plan::TableFunction::Routine(routine), args, ty.clone()));
+                        Ok((Expr::Column(SRF_MARK + list.len() - 1), known(ty)))
+                    }
                     Some(routine) => self.call_routine(routine, bound),
                     None => self.call_scalar(&name, bound),
                 }
