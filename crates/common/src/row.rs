@@ -375,8 +375,22 @@ pub fn encode_type(out: &mut Vec<u8>, ty: &DataType) {
     }
 }
 
-/// Arrays nest at most this deep; deeper input is rejected rather than recursed into.
-const MAX_NESTING: usize = 6;
+/// Arrays and records nest at most this deep; deeper input is rejected rather than
+/// recursed into. A column's type is refused where its values could nest deeper
+/// ([`nesting_depth`]), so every row written can be read back.
+pub const MAX_NESTING: usize = 32;
+
+/// How deep the values of a type nest: 0 for a scalar, one more for each array or record
+/// around it (a record as deep as its deepest field).
+pub fn nesting_depth(ty: &DataType) -> usize {
+    match ty {
+        DataType::Array(e) => 1 + nesting_depth(e),
+        DataType::Record(r) => {
+            1 + r.fields.iter().map(|(_, t)| nesting_depth(t)).max().unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
 
 /// Reads a data type written by [`encode_type`].
 pub fn decode_type(input: &mut &[u8]) -> Result<DataType> {
@@ -385,7 +399,7 @@ pub fn decode_type(input: &mut &[u8]) -> Result<DataType> {
 
 fn decode_type_at(input: &mut &[u8], depth: usize) -> Result<DataType> {
     if depth > MAX_NESTING {
-        return Err(errdata!("invalid type encoding: arrays nested deeper than {MAX_NESTING}"));
+        return Err(errdata!("invalid type encoding: types nested deeper than {MAX_NESTING}"));
     }
     Ok(match byte(input)? {
         T_TRUE => DataType::Bool,

@@ -114,13 +114,28 @@ enum Bench {
     },
 }
 
+/// Runs `f` on a thread with the stack statements need (see
+/// [`oxibase_server::STACK_SIZE`]).
+fn with_statement_stack(
+    f: impl FnOnce() -> oxibase_common::Result<()> + Send + 'static,
+) -> oxibase_common::Result<()> {
+    let thread = std::thread::Builder::new()
+        .name("oxibase-main".into())
+        .stack_size(oxibase_server::STACK_SIZE)
+        .spawn(f)
+        .map_err(|e| oxibase_common::errinput!(IO_ERROR, "could not start a thread: {e}"))?;
+    thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
-        Command::Sql(args) => shell::run(args),
-        Command::Tui(args) => shell::run_tui(args),
-        Command::Migrate(args) => migrate::run(args),
+        // These may run statements in this process (an embedded data directory): on a
+        // thread with the stack the server gives its sessions.
+        Command::Sql(args) => with_statement_stack(move || shell::run(args)),
+        Command::Tui(args) => with_statement_stack(move || shell::run_tui(args)),
+        Command::Migrate(args) => with_statement_stack(move || migrate::run(args)),
         Command::Promote { url } => shell::open(Some(&url), None)
             .and_then(|mut c| c.run("select pg_promote()"))
             .map(|_| println!("promoted: the replica accepts writes now")),

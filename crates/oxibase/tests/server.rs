@@ -284,6 +284,32 @@ fn composite_types_through_a_driver() {
     });
 }
 
+#[test]
+fn deeply_nested_statements_get_an_answer_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::trust(dir.path());
+    runtime().block_on(async {
+        let c = server.connect().await;
+        // 44 nested calls (sqlparser stops at 50) took a debug build's server down with a
+        // stack overflow on its 2 MiB threads.
+        let mut value = "1".to_string();
+        for _ in 0..44 {
+            value = format!("abs({value})");
+        }
+        let n: i32 = c.query_one(&format!("select {value}"), &[]).await.unwrap().get(0);
+        assert_eq!(n, 1);
+        // Deeper still: an error, and the connection goes on.
+        let mut deeper = "1".to_string();
+        for _ in 0..60 {
+            deeper = format!("abs({deeper})");
+        }
+        let e = c.simple_query(&format!("select {deeper}")).await.unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::SYNTAX_ERROR), "{e}");
+        let n: i32 = c.query_one("select 1 + 1", &[]).await.unwrap().get(0);
+        assert_eq!(n, 2);
+    });
+}
+
 /// A value of a text search type in its binary wire form, as tokio-postgres hands it over.
 #[derive(Debug, PartialEq)]
 struct TextSearch(Vec<u8>);

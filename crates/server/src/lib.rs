@@ -441,6 +441,9 @@ fn start_follower(server: Arc<Server>, socket: tokio::net::TcpStream, open: Arc<
     }
 }
 
+/// The stack of the threads that run sessions' statements.
+pub const STACK_SIZE: usize = 64 << 20;
+
 /// Builds the runtime the server runs on: its connections share one thread per core, and
 /// a session's work that may wait or run long leaves its thread first, handing the thread's
 /// other connections to another (see [`oxibase_common::worker`]).
@@ -452,6 +455,10 @@ pub fn runtime(max_connections: usize) -> Result<tokio::runtime::Runtime> {
     }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Statements run on these threads: binding and evaluating recurse per level of
+        // nesting (up to oxibase_sql's MAX_NESTING), which 2 MiB does not hold. Only the
+        // pages used are committed.
+        .thread_stack_size(STACK_SIZE)
         .max_blocking_threads(max_connections.saturating_add(64))
         .thread_name("oxibase-conn")
         .on_thread_start(|| oxibase_common::worker::set_hook(Some(hand_off)))

@@ -1929,6 +1929,72 @@ fn a_table_row_type_is_a_column_type_that_follows_the_table() {
 }
 
 #[test]
+fn composite_values_nest_only_as_deep_as_a_row_can_be_read_back() {
+    // On a thread with the stack the server gives statements (oxibase_server::STACK_SIZE).
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(nest_composites)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn nest_composites() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    // t1 = (a int), t2 = (a t1), ...: a column of tK nests values K deep.
+    s.execute("create type t1 as (a int)").unwrap();
+    for k in 2..=33 {
+        s.execute(&format!("create type t{k} as (a t{})", k - 1)).unwrap();
+    }
+    let e = s.execute("create table too_deep (v t33)").unwrap_err();
+    assert_eq!(e.code(), SqlState::PROGRAM_LIMIT_EXCEEDED, "{e}");
+    // 32 deep is stored and read back.
+    s.execute("create table deep (id int, v t32)").unwrap();
+    let mut value = "row(7)::t1".to_string();
+    for k in 2..=32 {
+        value = format!("row({value})::t{k}");
+    }
+    s.execute(&format!("insert into deep values (1, {value})")).unwrap();
+    let mut field = "v".to_string();
+    for _ in 0..32 {
+        field = format!("({field}).a");
+    }
+    assert_eq!(all_rows(&mut s, &format!("select {field} from deep")), [["7"]]);
+    // Growing an inner type past the limit is refused, and the table still reads.
+    let e = s.execute("alter type t1 add attribute b int[]").unwrap_err();
+    assert_eq!(e.code(), SqlState::PROGRAM_LIMIT_EXCEEDED, "{e}");
+    assert_eq!(all_rows(&mut s, &format!("select {field} from deep")), [["7"]]);
+}
+
+#[test]
+fn nesting_past_the_limit_is_an_error_not_a_crash() {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(|| {
+            let db = Database::open_in_memory().unwrap();
+            let mut s = db.session();
+            // Views over views: each binds inside the one that reads it.
+            s.execute("create view w0 as select 1 as a").unwrap();
+            let mut failed = None;
+            for k in 1..200 {
+                let sql = format!("create view w{k} as select a + 1 as a from w{}", k - 1);
+                if let Err(e) = s.execute(&sql) {
+                    failed = Some((k, e));
+                    break;
+                }
+            }
+            let (k, e) = failed.expect("views nest without end");
+            assert_eq!(e.code(), SqlState::STATEMENT_TOO_COMPLEX, "{e}");
+            assert!(k > 50, "only {k} views deep");
+            assert_eq!(all_rows(&mut s, "select a from w50"), [["51"]]);
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+#[test]
 fn domains_survive_reopening_and_other_sessions_plans_see_their_changes() {
     let dir = tempfile::tempdir().unwrap();
     {

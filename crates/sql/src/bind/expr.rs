@@ -119,6 +119,11 @@ impl Binder<'_> {
 
     /// Binds an expression, returning it with its type.
     pub(super) fn bind_expr(&self, e: &ast::Expr, ctx: &ExprCtx) -> Result<(Expr, SqlType)> {
+        let _depth = super::Nesting::enter()?;
+        self.bind_expr_inner(e, ctx)
+    }
+
+    fn bind_expr_inner(&self, e: &ast::Expr, ctx: &ExprCtx) -> Result<(Expr, SqlType)> {
         if let Some(agg) = ctx.agg {
             let state = agg.borrow();
             if let Some(i) = state.group_match(e) {

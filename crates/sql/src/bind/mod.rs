@@ -854,6 +854,40 @@ fn positional_args(args: &[ast::FunctionArg], what: &str) -> Result<Vec<ast::Exp
         .collect()
 }
 
+/// How deeply expressions and queries may nest while a statement binds (views and the
+/// stored SQL they read included): past it, PostgreSQL's 54001 rather than a stack
+/// overflow. Binding, optimizing and evaluating recurse once per level; the server's
+/// threads have the stack for this many (`oxibase_server::runtime`), sqlparser stops a
+/// single statement's expressions at 50.
+pub const MAX_NESTING: u32 = 100;
+
+thread_local! {
+    static NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// One level of [`MAX_NESTING`], held while it binds.
+pub(crate) struct Nesting;
+
+impl Nesting {
+    pub(crate) fn enter() -> Result<Nesting> {
+        let depth = NESTING.with(|n| n.get());
+        if depth >= MAX_NESTING {
+            return Err(errinput!(
+                STATEMENT_TOO_COMPLEX,
+                "stack depth limit exceeded: expressions and queries nested {MAX_NESTING} deep"
+            ));
+        }
+        NESTING.with(|n| n.set(depth + 1));
+        Ok(Nesting)
+    }
+}
+
+impl Drop for Nesting {
+    fn drop(&mut self) {
+        NESTING.with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
+
 /// Splits a name into optional schema and object, lowercasing unquoted identifiers.
 pub fn split_name(name: &ast::ObjectName) -> Result<(Option<String>, String)> {
     let parts: Vec<String> = name

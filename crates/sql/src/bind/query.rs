@@ -45,6 +45,7 @@ impl Binder<'_> {
     }
 
     pub(super) fn bind_query(&self, query: &ast::Query) -> Result<Plan> {
+        let _depth = super::Nesting::enter()?;
         self.query_depth.set(self.query_depth.get() + 1);
         let result = self.with_ctes(
             query,

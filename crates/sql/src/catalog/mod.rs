@@ -453,9 +453,19 @@ impl Catalog {
     }
 
     /// Refuses a column type that no relation can have: `record`, which has no shape of
-    /// its own (PostgreSQL's pseudo-type); a composite type's or a table's row type is
-    /// stored.
+    /// its own (PostgreSQL's pseudo-type), and a type whose values nest deeper than a row
+    /// can hold; a composite type's or a table's row type is stored.
     pub fn check_storable(&self, txn: &Transaction, column: &str, ty: &DataType) -> Result<()> {
+        // Rows nest values only so deep (arrays of composite values of arrays ...).
+        let depth = oxibase_common::row::nesting_depth(ty);
+        if depth > oxibase_common::row::MAX_NESTING {
+            return Err(errinput!(
+                PROGRAM_LIMIT_EXCEEDED,
+                "column \"{column}\" of type {} nests values {depth} deep; at most {} are stored",
+                ty.name(),
+                oxibase_common::row::MAX_NESTING
+            ));
+        }
         let element = match ty {
             DataType::Array(e) => e,
             t => t,

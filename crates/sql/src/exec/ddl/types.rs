@@ -256,6 +256,11 @@ impl Ddl<'_, '_> {
                     !c.dropped && uses_type(&c.data_type, id)
                 })
                 .collect();
+            // The column's type may now nest deeper than a row holds.
+            for &p in &positions {
+                let c = &new.columns[p];
+                self.ctx.catalog.check_storable(self.ctx.txn, &c.name, &c.data_type)?;
+            }
             self.rewrite(
                 &table,
                 &new,
