@@ -377,8 +377,10 @@ pub fn encode_type(out: &mut Vec<u8>, ty: &DataType) {
 
 /// Arrays and records nest at most this deep; deeper input is rejected rather than
 /// recursed into. A column's type is refused where its values could nest deeper
-/// ([`nesting_depth`]), so every row written can be read back.
-pub const MAX_NESTING: usize = 32;
+/// ([`nesting_depth`]), so every row written can be read back; and so can be printed:
+/// each level of a record's text form doubles the quotes inside it (as PostgreSQL's), so
+/// the text of a value this deep is up to 2^24 times its fields' size.
+pub const MAX_NESTING: usize = 24;
 
 /// How deep the values of a type nest: 0 for a scalar, one more for each array or record
 /// around it (a record as deep as its deepest field).

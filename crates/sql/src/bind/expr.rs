@@ -1776,6 +1776,16 @@ impl Binder<'_> {
             types.push((format!("f{}", i + 1), ty));
         }
         let ty = DataType::Record(Arc::new(oxibase_common::RecordType::anonymous(types)));
+        // A row nested deeper than a row holds could not be printed either (its text
+        // doubles its quotes per level): refused where it is made.
+        let depth = oxibase_common::row::nesting_depth(&ty);
+        if depth > oxibase_common::row::MAX_NESTING {
+            return Err(errinput!(
+                PROGRAM_LIMIT_EXCEEDED,
+                "row constructors nested {depth} deep; at most {}",
+                oxibase_common::row::MAX_NESTING
+            ));
+        }
         Ok((Expr::Row(fields, crate::plan::RowNull::Never), known(ty)))
     }
 

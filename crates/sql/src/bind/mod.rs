@@ -545,6 +545,7 @@ impl<'a> Binder<'a> {
             }
             S::Query(query) => {
                 let plan = self.bind_query(query)?;
+                refuse_deep_output(&plan)?;
                 Statement::Query(self.regclass_names(query, plan)?)
             }
             S::Insert(insert) => Statement::Insert(Box::new(self.bind_insert(insert)?)),
@@ -863,6 +864,25 @@ pub const MAX_NESTING: u32 = 100;
 
 thread_local! {
     static NESTING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Refuses a result column whose values nest deeper than a row holds
+/// ([`oxibase_common::row::MAX_NESTING`]): the text of `row(row(...))` doubles its quotes
+/// at each level, and 45 levels would not fit in memory (PostgreSQL fails at its 1 GB
+/// value limit).
+fn refuse_deep_output(plan: &Plan) -> Result<()> {
+    for c in &plan.columns {
+        let depth = oxibase_common::row::nesting_depth(&c.data_type);
+        if depth > oxibase_common::row::MAX_NESTING {
+            return Err(errinput!(
+                PROGRAM_LIMIT_EXCEEDED,
+                "column \"{}\" nests values {depth} deep; at most {} are returned",
+                c.name,
+                oxibase_common::row::MAX_NESTING
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One level of [`MAX_NESTING`], held while it binds.
