@@ -337,31 +337,20 @@ impl Ddl<'_, '_> {
             .collect())
     }
 
-    /// What stops a type from being dropped whatever the CASCADE: a routine taking or
-    /// returning it.
-    fn refuse_type_users(&self, ty: &TypeName) -> Result<()> {
+    /// The routines taking or returning the type (or a table's rows, `SETOF t`).
+    fn routines_using(&self, ty: &TypeName) -> Result<Vec<crate::procedure::Routine>> {
         let ctx = self.ctx;
-        let depends = |what: String, first: &str| {
-            errinput!(
-                DEPENDENT_OBJECTS_STILL_EXIST,
-                "cannot drop {} {} because other objects depend on it",
-                ty.noun,
-                ty.sql_name()
-            )
-            .with_detail(format!("{what} depends on type {}", ty.sql_name()))
-            .with_hint(format!("Drop the {first} first."))
-        };
-        for routine in ctx.catalog.routines(ctx.txn)? {
-            let returns = routine.returns.types();
-            let mut uses = routine.args.iter().map(|(_, t)| t).chain(&returns);
-            let set_of_row =
-                matches!(&routine.returns, Returns::SetOfRow(name, _) if *name == ty.sql_name());
-            if set_of_row || uses.any(|t| uses_type(t, ty.id)) {
-                let kind = routine.kind.keyword().to_lowercase();
-                return Err(depends(format!("{kind} {}", routine.signature()), &kind));
-            }
-        }
-        Ok(())
+        Ok(ctx
+            .catalog
+            .routines(ctx.txn)?
+            .into_iter()
+            .filter(|routine| {
+                let returns = routine.returns.types();
+                let mut uses = routine.args.iter().map(|(_, t)| t).chain(&returns);
+                matches!(&routine.returns, Returns::SetOfRow(name, _) if *name == ty.sql_name())
+                    || uses.any(|t| uses_type(t, ty.id))
+            })
+            .collect())
     }
 
     pub(super) fn drop_types(&self, names: &[Name], if_exists: bool, cascade: bool) -> Result<()> {
@@ -441,7 +430,7 @@ impl Ddl<'_, '_> {
     /// stop the drop otherwise. A column of a composite type holding it is the composite
     /// type's business: its attribute goes, and the column stays. Columns of the tables in
     /// `dropping` do not count. A routine taking or returning the type (or a table's rows)
-    /// stops the drop whatever the CASCADE.
+    /// is a dependent too, dropped under CASCADE.
     fn drop_user_type(
         &self,
         ty: &TypeName,
@@ -468,14 +457,21 @@ impl Ddl<'_, '_> {
                 }
             }
         }
-        self.refuse_type_users(ty)?;
-        let described =
-            columns.iter().map(|(t, c)| format!("column {c} of table {}", t.name)).chain(
+        let routines = self.routines_using(ty)?;
+        let described = columns
+            .iter()
+            .map(|(t, c)| format!("column {c} of table {}", t.name))
+            .chain(
                 attributes
                     .iter()
                     .map(|(t, a)| format!("column {a} of composite type {}", t.sql_name())),
+            )
+            .chain(
+                routines
+                    .iter()
+                    .map(|r| format!("{} {}", r.kind.keyword().to_lowercase(), r.signature())),
             );
-        if !cascade && (!columns.is_empty() || !attributes.is_empty()) {
+        if !cascade && (!columns.is_empty() || !attributes.is_empty() || !routines.is_empty()) {
             return Err(errinput!(
                 DEPENDENT_OBJECTS_STILL_EXIST,
                 "cannot drop {} {} because other objects depend on it",
@@ -492,6 +488,12 @@ impl Ddl<'_, '_> {
         }
         for d in described {
             self.notice(format!("drop cascades to {d}"));
+        }
+        for r in &routines {
+            let names = [(Some(r.schema.clone()), r.name.clone())];
+            self.cascade(|| {
+                super::super::routine::drop_routines(r.kind, &names, true, true, ctx, self.env)
+            })?;
         }
         for (composite, attribute) in &attributes {
             let name = (Some(composite.schema.clone()), composite.name.clone());
