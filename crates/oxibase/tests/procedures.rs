@@ -184,9 +184,14 @@ fn enum_values_pass_to_and_from_routines_by_label() {
         // A label the type lacks fails as the cast would.
         let e = error(&c, "select to_mood('meh')").await;
         assert_eq!(e.code(), &SqlState::INVALID_TEXT_REPRESENTATION, "{e:?}");
-        // The type cannot go while a routine's signature uses it.
-        let e = error(&c, "drop type mood cascade").await;
+        // The type cannot go while a routine's signature uses it, but with CASCADE, which
+        // takes the routines (Wasm ones too) and the column along, as in PostgreSQL.
+        let e = error(&c, "drop type mood").await;
         assert_eq!(e.code(), &SqlState::DEPENDENT_OBJECTS_STILL_EXIST, "{e:?}");
+        one(&c, "drop type mood cascade").await;
+        let left = "select count(*) from pg_proc where proname in ('same_mood', 'mood_label', 'to_mood')";
+        assert_eq!(one(&c, left).await, [[v("0")]]);
+        assert_eq!(one(&c, "select count(*) from d").await, [[v("3")]]);
     });
 }
 
