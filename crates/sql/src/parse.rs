@@ -291,6 +291,18 @@ pub(crate) fn render_tokens(
     out
 }
 
+/// An unquoted word's text in upper case (`ATTRIBUTE`, `MOVE`: words sqlparser has no
+/// keyword for, or keywords compared by text); empty for anything else, a quoted name
+/// included.
+pub(crate) fn bare_word(token: &sqlparser::tokenizer::Token) -> String {
+    match token {
+        sqlparser::tokenizer::Token::Word(w) if w.quote_style.is_none() => {
+            w.value.to_ascii_uppercase()
+        }
+        _ => String::new(),
+    }
+}
+
 /// Whether `sql` contains the upper-case ASCII `word` in any case (a cheap test before
 /// tokenizing).
 fn mentions(sql: &str, word: &str) -> bool {
@@ -799,8 +811,7 @@ fn parse_create_procedure(parser: &mut Parser) -> std::result::Result<ast::State
 fn is_checkpoint(parser: &Parser) -> bool {
     use sqlparser::tokenizer::Token;
     let [word, next] = parser.peek_tokens::<2>();
-    matches!(&word, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("checkpoint"))
-        && matches!(next, Token::EOF | Token::SemiColon)
+    bare_word(&word) == "CHECKPOINT" && matches!(next, Token::EOF | Token::SemiColon)
 }
 
 /// After `CREATE [OR REPLACE]`: the position of the next token (None: not a CREATE).
@@ -934,7 +945,7 @@ pub const OWNED_BLOCK: &str = "$owned";
 fn is_owned(parser: &Parser) -> bool {
     use sqlparser::tokenizer::Token;
     let [first, owned] = parser.peek_tokens::<2>();
-    let reassign = matches!(&first, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("reassign"));
+    let reassign = bare_word(&first) == "REASSIGN";
     let drop = matches!(&first, Token::Word(w) if w.keyword == Keyword::DROP);
     (reassign || drop) && matches!(&owned, Token::Word(w) if w.keyword == Keyword::OWNED)
 }
@@ -1082,7 +1093,7 @@ fn is_set_constraints(parser: &Parser) -> bool {
     use sqlparser::tokenizer::Token;
     let [set, constraints] = parser.peek_tokens::<2>();
     matches!(&set, Token::Word(w) if w.keyword == Keyword::SET)
-        && matches!(&constraints, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("constraints"))
+        && bare_word(&constraints) == "CONSTRAINTS"
 }
 
 /// The variable a `SET CONSTRAINTS` statement is carried in (see [`parse_set_constraints`]).

@@ -337,10 +337,7 @@ pub(super) fn normalize_set_statistics(
     let original = tokens.clone();
     let words: Vec<usize> =
         (0..tokens.len()).filter(|&i| !matches!(tokens[i], Token::Whitespace(_))).collect();
-    let upper = |t: &Token| match t {
-        Token::Word(w) if w.quote_style.is_none() => w.value.to_uppercase(),
-        _ => String::new(),
-    };
+    let upper = super::bare_word;
     let mut changed = false;
     for k in 0..words.len().saturating_sub(2) {
         let w = &words[k..];
@@ -383,10 +380,7 @@ pub(super) fn normalize_comment_on_table_object(
     let original = tokens.clone();
     let words: Vec<usize> =
         (0..tokens.len()).filter(|&i| !matches!(tokens[i], Token::Whitespace(_))).collect();
-    let upper = |i: usize| match &tokens[i] {
-        Token::Word(w) if w.quote_style.is_none() => w.value.to_uppercase(),
-        _ => String::new(),
-    };
+    let upper = |i: usize| super::bare_word(&tokens[i]);
     let mut edits = Vec::new();
     for (k, w) in words.windows(5).enumerate() {
         let mark = match upper(w[2]).as_str() {
@@ -469,10 +463,7 @@ pub(super) fn normalize_comment_on_routine(
 
 /// `ALTER TYPE name ADD | DROP | ALTER | RENAME ATTRIBUTE ...` comes next.
 pub(super) fn is_alter_type_attributes(parser: &Parser) -> bool {
-    let word = |i: usize| match parser.peek_nth_token_ref(i).token.clone() {
-        Token::Word(w) if w.quote_style.is_none() => w.value.to_uppercase(),
-        _ => String::new(),
-    };
+    let word = |i: usize| super::bare_word(&parser.peek_nth_token_ref(i).token);
     if word(0) != "ALTER" || word(1) != "TYPE" {
         return false;
     }
@@ -488,8 +479,8 @@ pub(super) fn is_alter_type_attributes(parser: &Parser) -> bool {
 /// Consumes `keyword ATTRIBUTE` (ATTRIBUTE is no keyword of sqlparser's) if it comes next.
 fn keyword_attribute(parser: &mut Parser, keyword: Keyword) -> bool {
     let [a, b] = parser.peek_tokens::<2>();
-    let found = matches!(&a, Token::Word(w) if w.keyword == keyword)
-        && matches!(&b, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("attribute"));
+    let found =
+        matches!(&a, Token::Word(w) if w.keyword == keyword) && super::bare_word(&b) == "ATTRIBUTE";
     if found {
         parser.next_token();
         parser.next_token();
