@@ -348,14 +348,18 @@ impl Run<'_> {
     fn scope(&self, sql: &Sql) -> (Arc<Scope>, Vec<Value>) {
         let mut values = Vec::with_capacity(sql.visible.len());
         let mut shapes = DefaultHasher::new();
-        for &slot in sql.visible.iter() {
+        let whole = sql.whole.get_or_init(|| {
+            sql.visible.iter().map(|&slot| sql.may_name_whole(&self.body.vars[slot].name)).collect()
+        });
+        for (&slot, &whole) in sql.visible.iter().zip(whole) {
             match &self.vars[self.slot(slot)] {
                 Var::Scalar(_, v) => values.push(v.clone()),
                 Var::Record(Some((shape, row))) => {
                     shape.hash(&mut shapes);
                     values.extend(row.iter().cloned());
-                    // The row as one value (`r` in an expression), NULL where absent.
-                    values.push(if self.absent.contains(&self.slot(slot)) {
+                    // The row as one value (`r` in an expression), NULL where absent; built
+                    // only where the text may name it.
+                    values.push(if !whole || self.absent.contains(&self.slot(slot)) {
                         Value::Null
                     } else {
                         Value::Record(Box::new(row.clone()))

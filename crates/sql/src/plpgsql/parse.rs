@@ -139,6 +139,27 @@ pub struct Sql {
     pub nested: std::sync::atomic::AtomicBool,
     /// The scope last built for it, by the record shapes it was built for.
     pub scope: Mutex<Option<(u64, Arc<crate::procedure::Scope>)>>,
+    /// For each visible variable, whether the text may name it whole (not only
+    /// `name.field`): a row variable's value as one record is built only then.
+    pub whole: std::sync::OnceLock<Vec<bool>>,
+}
+
+impl Sql {
+    /// Whether the text may name the variable `name` as a whole: an occurrence of the
+    /// name, in any case, not followed by a period. Over-counts (a string or another
+    /// object of that name counts), never under-counts.
+    pub fn may_name_whole(&self, name: &str) -> bool {
+        let text = self.text.to_lowercase();
+        let name = name.to_lowercase();
+        let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+        text.match_indices(&name).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = &text[at + name.len()..];
+            before.is_none_or(|c| !ident(c))
+                && after.chars().next().is_none_or(|c| !ident(c))
+                && !after.trim_start().trim_start_matches('"').starts_with('.')
+        })
+    }
 }
 
 /// Where a value goes.
@@ -742,6 +763,7 @@ impl Parser<'_> {
             perform: false,
             nested: Default::default(),
             scope: Mutex::new(None),
+            whole: std::sync::OnceLock::new(),
         }))
     }
 
@@ -1729,6 +1751,28 @@ fn var_kind(text: &str) -> VarKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A row variable's whole value is built only for SQL that may name it whole: never
+    /// missed (that would read NULL), a field reference alone does not count.
+    #[test]
+    fn sql_names_a_row_variable_whole_or_by_its_fields() {
+        let sql = |text: &str| Sql {
+            id: 0,
+            text: text.into(),
+            visible: Arc::new(vec![]),
+            line: 1,
+            perform: false,
+            nested: Default::default(),
+            scope: Mutex::new(None),
+            whole: std::sync::OnceLock::new(),
+        };
+        for text in ["f(r)", "r::text", "row_to_json(R)", "r = s", "(r)", "\"r\" is null"] {
+            assert!(sql(text).may_name_whole("r"), "{text}");
+        }
+        for text in ["r.a + 1", "r .a", "\"r\".a", "rr", "sr.r2", "x_r"] {
+            assert!(!sql(text).may_name_whole("r"), "{text}");
+        }
+    }
 
     /// Bad bodies are errors, never panics or hangs: random soups of PL/pgSQL's words,
     /// punctuation and SQL, and cut-off prefixes of a valid body.
