@@ -267,18 +267,6 @@ impl Catalog {
         Ok(self.composite_by_id(txn, id)?.map(|t| Arc::new(row_type(&t))))
     }
 
-    /// Changes a composite type's attribute at `position` (RENAME ATTRIBUTE, ALTER
-    /// ATTRIBUTE ... TYPE, DROP ATTRIBUTE, which marks it dropped), or adds one there.
-    pub fn put_attribute(
-        &self,
-        txn: &Transaction,
-        id: RelId,
-        position: usize,
-        attribute: &Column,
-    ) -> Result<()> {
-        self.put_column(txn, id, position, attribute)
-    }
-
     /// Drops a composite type and its attributes (the caller has dealt with what uses it).
     pub fn drop_composite(&self, txn: &Transaction, id: RelId) -> Result<()> {
         let row = self.relation_row(txn, id)?;
